@@ -1,0 +1,21 @@
+"""Trivial built-in filters that prove the engine end to end."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .filter import Filter
+from .registry import register
+
+
+@register
+class Identity(Filter):
+    """Pass frames through unchanged (for round-trip checks and re-encoding)."""
+
+    name = "identity"
+
+    @dataclass
+    class Options:
+        pass
+
+    def push(self, frame):
+        return [frame]

@@ -1,0 +1,111 @@
+"""The Filter contract every pass implements, and a helper base for windowed temporal filters.
+
+Contract (VapourSynth-like, but push-driven so the engine can stream):
+
+* ``name`` — the chain name (``deflicker``); ``Options`` — a dataclass made with
+  :func:`framemend.chain.options.option`; the class docstring's first line is its summary.
+* ``push(frame)`` takes frames in presentation order and returns the frames that are now
+  complete (zero, one or several); ``flush()`` returns the rest at end of stream.
+* A filter holds at most ``past + future`` frames (plus its own small state): memory is bounded
+  by its window, never by the video's length.
+* ``output_rate(rate)`` gives the nominal output frame rate for an input rate (a filter that
+  changes the frame count says so here, before the first frame, so the writer knows).
+* ``frame.cut`` marks the first frame of a new shot: a temporal filter must not use frames from
+  before a cut for frames after it (:class:`TemporalFilter` does this for you).
+* ``preserves_geometry`` — True when output pixels stay where they were (tone, noise); then
+  ``frame.aux`` (cached flow, say) is carried to the next filter, else it is dropped.
+"""
+from __future__ import annotations
+
+import abc
+from collections import deque
+from fractions import Fraction
+from typing import ClassVar
+
+import torch
+
+from .frames import Frame
+
+
+class Filter(abc.ABC):
+    """Base of all streaming filters; see the module docstring for the contract."""
+
+    name: ClassVar[str]
+    Options: ClassVar[type]
+    preserves_geometry: ClassVar[bool] = True
+
+    def __init__(self, options, device: torch.device | str = "cpu"):
+        self.options = options
+        self.device = torch.device(device)
+
+    def output_rate(self, rate: Fraction) -> Fraction:
+        return rate
+
+    @abc.abstractmethod
+    def push(self, frame: Frame) -> list[Frame]:
+        """Take the next input frame; return the output frames that are now complete."""
+
+    def flush(self) -> list[Frame]:
+        """End of stream: return every output frame still held."""
+        return []
+
+
+class TemporalFilter(Filter):
+    """A filter that computes each output frame from a window of input frames of the same shot.
+
+    Subclasses set ``self.past`` and ``self.future`` (frames of context) in ``__init__`` and
+    implement :meth:`process`; :meth:`reset` clears any recursive state and is called at each
+    scene cut. Output frames keep the input's time and cut flag.
+    """
+
+    past: int = 0
+    future: int = 0
+
+    def __init__(self, options, device="cpu"):
+        super().__init__(options, device)
+        self._window: deque[Frame] = deque()
+        self._next = 0  # index in _window of the next frame to emit
+
+    @abc.abstractmethod
+    def process(self, window: list[Frame], center: int) -> torch.Tensor:
+        """Return the output image ``(C, H, W)`` for ``window[center]``.
+
+        ``window`` holds up to ``past`` frames before and ``future`` frames after the centre,
+        fewer at the start or end of a shot. Frames are input frames (never outputs).
+        """
+
+    def reset(self) -> None:
+        """Forget recursive state; called at a scene cut and at end of stream."""
+
+    def push(self, frame: Frame) -> list[Frame]:
+        out: list[Frame] = []
+        if frame.cut and self._window:
+            out = self._drain()
+        self._window.append(frame)
+        while len(self._window) - 1 - self._next >= self.future:
+            out.append(self._emit())
+        return out
+
+    def flush(self) -> list[Frame]:
+        return self._drain()
+
+    def _emit(self) -> Frame:
+        i = self._next
+        lo = max(0, i - self.past)
+        window = list(self._window)[lo:i + 1 + self.future]
+        frame = self._window[i]
+        image = self.process(window, i - lo)
+        self._next += 1
+        while self._next > self.past:
+            self._window.popleft()
+            self._next -= 1
+        return frame.replace(image, keep_aux=self.preserves_geometry)
+
+    def _drain(self) -> list[Frame]:
+        out = []
+        while self._next < len(self._window):
+            out.append(self._emit())
+        self._window.clear()
+        self._next = 0
+        self.reset()
+        return out
