@@ -1,0 +1,144 @@
+"""The streaming engine: decode, filter and encode run concurrently, memory bounded by windows.
+
+Three stages joined by bounded queues: a decode thread (PyAV, scene-cut flags), the filter chain
+in the calling thread, and an encode thread. Each filter holds only its declared window, and each
+queue at most ``queue_size`` frames, so memory does not grow with the video's length.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Iterable, Iterator
+
+from .filter import Filter
+from .frames import Frame
+from .scenecut import SceneCutDetector
+
+_END = object()
+
+
+@dataclass
+class RunStats:
+    frames_in: int = 0
+    frames_out: int = 0
+    seconds: float = 0.0
+
+
+class _Stage(threading.Thread):
+    """A daemon thread that records the first exception it meets."""
+
+    def __init__(self, target: Callable[[], None], name: str):
+        super().__init__(target=self._guarded, name=name, daemon=True)
+        self._work = target
+        self.error: BaseException | None = None
+
+    def _guarded(self):
+        try:
+            self._work()
+        except BaseException as e:  # noqa: BLE001 - re-raised in the main thread
+            self.error = e
+
+
+def output_rate(filters: list[Filter], rate: Fraction) -> Fraction:
+    """The chain's nominal output frame rate for an input rate."""
+    for f in filters:
+        rate = f.output_rate(rate)
+    return rate
+
+
+def _run_filters(filters: list[Filter], frames: Iterable[Frame]) -> Iterator[Frame]:
+    """Push frames through every filter in order, then flush them in order."""
+    def through(frame_list: list[Frame], start: int) -> list[Frame]:
+        for f in filters[start:]:
+            nxt: list[Frame] = []
+            for fr in frame_list:
+                out = f.push(fr)
+                if not f.preserves_geometry:
+                    for o in out:
+                        o.aux = {}
+                nxt += out
+            frame_list = nxt
+        return frame_list
+
+    for frame in frames:
+        yield from through([frame], 0)
+    for i, f in enumerate(filters):
+        yield from through(f.flush(), i + 1)
+
+
+def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[Frame], None],
+               detect_cuts: bool = True, queue_size: int = 8,
+               on_input: Callable[[], None] | None = None) -> RunStats:
+    """Stream ``frames`` through ``filters`` into ``write``, each stage in its own thread.
+
+    ``on_input`` is called once per decoded frame (progress). Exceptions from any stage are
+    re-raised here; a KeyboardInterrupt stops the stages and propagates.
+    """
+    stats = RunStats()
+    decoded: queue.Queue = queue.Queue(queue_size)
+    filtered: queue.Queue = queue.Queue(queue_size)
+    stop = threading.Event()
+    detector = SceneCutDetector() if detect_cuts else None
+
+    def put(q: queue.Queue, item, consumer: threading.Thread | None = None) -> bool:
+        """Put unless the run is stopping or the queue's consumer has died."""
+        while not stop.is_set() and (consumer is None or consumer.is_alive()):
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def decode():
+        try:
+            for frame in frames:
+                if detector is not None:
+                    detector(frame)
+                stats.frames_in += 1
+                if not put(decoded, frame):
+                    return
+        finally:
+            put(decoded, _END)
+
+    def encode():
+        while True:
+            item = filtered.get()
+            if item is _END or stop.is_set():
+                return
+            write(item)
+            stats.frames_out += 1
+
+    def source() -> Iterator[Frame]:
+        while True:
+            item = decoded.get()
+            if item is _END:
+                return
+            if on_input:
+                on_input()
+            yield item
+
+    decoder, encoder = _Stage(decode, "framemend-decode"), _Stage(encode, "framemend-encode")
+    decoder.start()
+    encoder.start()
+    try:
+        for out in _run_filters(filters, source()):
+            if decoder.error or encoder.error:
+                break
+            if not put(filtered, out, encoder):
+                break
+        put(filtered, _END, encoder)
+        encoder.join()
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        stop.set()
+        decoder.join(timeout=5)
+        encoder.join(timeout=5)
+    for stage in (decoder, encoder):
+        if stage.error is not None:
+            raise stage.error
+    return stats

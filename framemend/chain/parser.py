@@ -1,0 +1,51 @@
+"""The chain syntax, ffmpeg's: ``"deflicker=strength=0.8:mode=local,interpolate=2"``.
+
+Filters are separated by ``,``, options by ``:``, each ``key=value``; a filter's first option may
+be given positionally (``interpolate=2`` sets its first declared option).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from .options import OptionError, make_options
+from .registry import get_filter
+
+
+def parse_chain(text: str) -> list[tuple[str, dict[str, str]]]:
+    """Split a chain string into ``[(filter_name, {option: raw_value})]`` (names not checked)."""
+    steps = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            raise OptionError(f"empty filter in chain '{text}'")
+        name, _, rest = part.partition("=")
+        values: dict[str, str] = {}
+        for i, item in enumerate(rest.split(":") if rest else []):
+            key, eq, value = item.partition("=")
+            if not eq:
+                if i:
+                    raise OptionError(f"{name}: '{item}' needs the form key=value")
+                values[""] = key  # positional: resolved against the first declared option
+            else:
+                if not key:
+                    raise OptionError(f"{name}: missing option name before '={value}'")
+                values[key.strip()] = value.strip()
+        steps.append((name.strip(), values))
+    return steps
+
+
+def build_chain(text: str) -> list[tuple[type, object]]:
+    """Parse and validate a chain: ``[(FilterClass, options_dataclass)]``.
+
+    Raises :class:`OptionError` with a one-line message naming the filter and the option.
+    """
+    built = []
+    for name, values in parse_chain(text):
+        cls = get_filter(name)
+        if "" in values:
+            fields = dataclasses.fields(cls.Options)
+            if not fields:
+                raise OptionError(f"{name}: takes no options, got '{values['']}'")
+            values[fields[0].name] = values.pop("")
+        built.append((cls, make_options(name, cls.Options, values)))
+    return built

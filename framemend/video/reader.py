@@ -1,0 +1,145 @@
+"""Streaming decode with PyAV: frames as tensors with their times, audio packets kept aside.
+
+The reader demuxes video and the first audio stream together; audio packets are queued untouched
+for the writer to copy (so audio keeps its own timestamps and stays in sync with the video times,
+whatever the filters do to the frame rate).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections import deque
+from fractions import Fraction
+from typing import Iterator
+
+import av
+import numpy as np
+import torch
+
+from ..chain.frames import Frame
+from .errors import VideoError
+from .probe import VideoInfo, stream_info
+
+
+def _open_container(path: str):
+    if path == "-":
+        return av.open(sys.stdin.buffer, "r")
+    if not os.path.exists(path):
+        raise VideoError(f"input '{path}' does not exist")
+    if os.path.isdir(path):
+        raise VideoError(f"input '{path}' is a folder, not a video")
+    return av.open(path, "r")
+
+
+class VideoReader:
+    """Open ``path`` (or ``-`` for stdin) and iterate its video frames.
+
+    Frames come out as :class:`~framemend.chain.frames.Frame` with ``image`` ``(3, H, W)``
+    float32 RGB in [0, 1] on ``device``, decoded at 8 bits (rgb24) or 16 bits (rgb48le) as the
+    source has it; ``time`` is the presentation time in seconds. ``audio_packets`` holds the
+    demuxed packets of the first audio stream, in order, for :class:`VideoWriter` to copy.
+    After iteration, ``decode_error`` is None or a line saying where decoding stopped.
+    """
+
+    def __init__(self, path: str, device: str | torch.device = "cpu"):
+        self.path = path
+        self.device = torch.device(device)
+        try:
+            self.container = _open_container(path)
+        except VideoError:
+            raise
+        except (av.error.FFmpegError, OSError) as e:
+            raise VideoError(f"cannot read '{path}': not a video ({_reason(e)})") from None
+        if not self.container.streams.video:
+            self.container.close()
+            raise VideoError(f"cannot read '{path}': it has no video stream")
+        self.stream = self.container.streams.video[0]
+        self.stream.thread_type = "AUTO"
+        self.audio_stream = self.container.streams.audio[0] if self.container.streams.audio else None
+        self.info: VideoInfo = stream_info(path, self.container, self.stream)
+        self.audio_packets: deque = deque()
+        self.audio_lock = threading.Lock()
+        self.frames_decoded = 0
+        self.decode_error: str | None = None
+        self._format = "rgb48le" if self.info.bit_depth > 8 else "rgb24"
+        self._scale = 65535.0 if self.info.bit_depth > 8 else 255.0
+
+    def __iter__(self) -> Iterator[Frame]:
+        for vf in self._decoded_frames():
+            yield Frame(self.to_tensor(vf), self._time_of(vf))
+
+    def arrays(self) -> Iterator[tuple[np.ndarray, float]]:
+        """Frames as ``(H, W, 3)`` uint8/uint16 arrays with their times (no tensor conversion)."""
+        for vf in self._decoded_frames():
+            yield self._to_ndarray(vf), self._time_of(vf)
+
+    def to_tensor(self, vf: av.VideoFrame) -> torch.Tensor:
+        arr = self._to_ndarray(vf)
+        t = torch.from_numpy(arr.astype(np.float32) if arr.dtype == np.uint16 else arr)
+        return t.to(self.device).permute(2, 0, 1).float().div_(self._scale).contiguous()
+
+    def _to_ndarray(self, vf: av.VideoFrame) -> np.ndarray:
+        return vf.to_ndarray(format=self._format, src_colorspace=self._colorspace(),
+                             src_color_range=vf.color_range or None)
+
+    def _colorspace(self):
+        # BT.709 for HD sources whose tags are unspecified (ffmpeg's convention), else the tag.
+        cs = self.info.colorspace
+        if cs in (1,):
+            return "itu709"
+        if cs in (5, 6):
+            return "itu601"
+        if cs in (9, 10):
+            return "bt2020"
+        return "itu709" if self.info.height >= 720 else "itu601"
+
+    def _time_of(self, vf: av.VideoFrame) -> float:
+        if vf.pts is not None and vf.time_base is not None:
+            t = float(vf.pts * vf.time_base)
+        else:
+            t = self.info.start_time + self.frames_decoded / float(self.info.fps)
+        self.frames_decoded += 1
+        return t
+
+    def _decoded_frames(self) -> Iterator[av.VideoFrame]:
+        streams = [self.stream] + ([self.audio_stream] if self.audio_stream else [])
+        first = True
+        try:
+            for packet in self.container.demux(*streams):
+                if packet.stream is self.audio_stream:
+                    if packet.dts is not None:
+                        with self.audio_lock:
+                            self.audio_packets.append(packet)
+                    continue
+                for vf in packet.decode():
+                    if first:
+                        self.info.rotation = int(round(vf.rotation or 0)) % 360 or self.info.rotation
+                        first = False
+                    yield vf
+        except (av.error.FFmpegError, OSError) as e:
+            at = self.frames_decoded
+            self.decode_error = (f"'{self.path}' is damaged: decoding stopped after frame {at} "
+                                 f"({_reason(e)})")
+        finally:
+            self.container.close()
+        expected = self.info.frames
+        if self.decode_error is None and expected and self.frames_decoded < expected * 0.98 - 1:
+            self.decode_error = (f"'{self.path}' ended early: decoded {self.frames_decoded} of the "
+                                 f"{expected} frames it declares")
+
+    def take_audio(self, until: float | None = None) -> list:
+        """Remove and return queued audio packets whose time is ``<= until`` (all if None)."""
+        out = []
+        with self.audio_lock:
+            while self.audio_packets:
+                p = self.audio_packets[0]
+                if until is not None and p.dts is not None and float(p.dts * p.time_base) > until:
+                    break
+                out.append(self.audio_packets.popleft())
+        return out
+
+
+def _reason(e: Exception) -> str:
+    text = getattr(e, "strerror", None) or str(e)
+    return text.split(":")[-1].strip() if ": '" in text else text.strip()

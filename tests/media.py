@@ -1,0 +1,77 @@
+"""Small media files made on the fly for the I/O tests: video with audio, variable frame rate."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import numpy as np
+
+
+def moving_frames(n: int, width: int = 96, height: int = 64, seed: int = 0) -> np.ndarray:
+    """``(n, height, width, 3)`` uint8: a smooth gradient with a bright square moving right."""
+    rng = np.random.default_rng(seed)
+    base = np.zeros((height, width, 3), np.float32)
+    base[..., 0] = np.linspace(0, 1, width)[None]
+    base[..., 1] = np.linspace(0, 1, height)[:, None]
+    base[..., 2] = rng.uniform(0.2, 0.8)
+    frames = np.repeat(base[None], n, 0)
+    for t in range(n):
+        x = (4 + 3 * t) % (width - 12)
+        frames[t, 20:32, x:x + 12] = 1.0
+    return (frames * 255).astype(np.uint8)
+
+
+def make_video(path: str, frames: np.ndarray, fps: float = 24, times: list[float] | None = None,
+               audio_seconds: float | None = None, codec: str = "libx264",
+               pix_fmt: str = "yuv420p", sample_rate: int = 48000) -> None:
+    """Encode ``frames`` (uint8 RGB) at ``times`` (default ``i / fps``), with a sine audio track
+    of ``audio_seconds`` (AAC) when given. The container follows the extension."""
+    rate = Fraction(fps).limit_denominator(1001)
+    tb = Fraction(1, 1000) if times is not None else 1 / rate
+    with av.open(path, "w") as out:
+        vs = out.add_stream(codec, rate=rate)
+        vs.width, vs.height, vs.pix_fmt = frames.shape[2], frames.shape[1], pix_fmt
+        vs.time_base = tb
+        vs.codec_context.time_base = tb
+        if codec == "libx264":
+            vs.options = {"crf": "18", "preset": "ultrafast"}
+        audio = None
+        if audio_seconds:
+            audio = out.add_stream("aac", rate=sample_rate)
+            audio.layout = "stereo"
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
+            t = times[i] if times is not None else i / float(rate)
+            vf.pts = int(round(t / tb))
+            vf.time_base = tb
+            out.mux(vs.encode(vf))
+        out.mux(vs.encode(None))
+        if audio is not None:
+            n = int(audio_seconds * sample_rate)
+            tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(n) / sample_rate)).astype(np.float32)
+            chunk = 1024
+            for start in range(0, n, chunk):
+                block = np.stack([tone[start:start + chunk]] * 2)
+                af = av.AudioFrame.from_ndarray(block, format="fltp", layout="stereo")
+                af.sample_rate = sample_rate
+                af.pts = start
+                af.time_base = Fraction(1, sample_rate)
+                out.mux(audio.encode(af))
+            out.mux(audio.encode(None))
+
+
+def stream_summary(path: str) -> dict:
+    """Frame count, frame times (s), fps, and audio duration (s) and codec of a file."""
+    with av.open(path) as c:
+        v = c.streams.video[0]
+        times = [float(f.pts * f.time_base) for f in c.decode(v)]
+    with av.open(path) as c:
+        audio = None
+        if c.streams.audio:
+            a = c.streams.audio[0]
+            pk = [p for p in c.demux(a) if p.dts is not None]
+            end = max(float((p.pts + p.duration) * p.time_base) for p in pk)
+            audio = {"codec": a.codec_context.name, "end": end, "packets": len(pk),
+                     "bytes": b"".join(bytes(p) for p in pk)}
+        fps = float(c.streams.video[0].average_rate or 0)
+    return {"frames": len(times), "times": times, "fps": fps, "audio": audio}
