@@ -1,4 +1,4 @@
-"""Backward warping and forward-backward occlusion masks."""
+"""Backward warping, flow resizing, occlusion masks and flow confidence."""
 from __future__ import annotations
 
 import torch
@@ -29,15 +29,68 @@ def backward_warp(image: torch.Tensor, flow: torch.Tensor, padding: str = "borde
     return F.grid_sample(image, grid, mode="bilinear", padding_mode=padding, align_corners=True)
 
 
+def resize_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resample a flow field to ``size = (H', W')`` and rescale its values to the new pixels.
+
+    Bilinear (antialiased when shrinking), pixel centres aligned (``align_corners=False``);
+    x values are multiplied by ``W'/W`` and y values by ``H'/H``.
+
+    Args:
+        flow: ``(T, 2, H, W)`` in pixels.
+    Returns:
+        ``(T, 2, H', W')`` in pixels of the new size.
+    """
+    h, w = flow.shape[-2:]
+    if (h, w) == tuple(size):
+        return flow
+    shrink = size[0] < h or size[1] < w
+    out = F.interpolate(flow, size=tuple(size), mode="bilinear", align_corners=False,
+                        antialias=shrink)
+    scale = torch.tensor([size[1] / w, size[0] / h], device=flow.device, dtype=flow.dtype)
+    return out * scale.view(1, 2, 1, 1)
+
+
+def outside_mask(flow: torch.Tensor) -> torch.Tensor:
+    """``(T, 1, H, W)`` bool, True where ``p + flow(p)`` falls outside the frame."""
+    h, w = flow.shape[-2:]
+    pos = _base_grid(h, w, flow.device, flow.dtype) + flow
+    return ((pos[:, 0:1] < 0) | (pos[:, 0:1] > w - 1) | (pos[:, 1:2] < 0) | (pos[:, 1:2] > h - 1))
+
+
 def occlusion_mask(flow_fwd: torch.Tensor, flow_bwd: torch.Tensor, alpha: float = 0.01,
                    beta: float = 0.5) -> torch.Tensor:
     """Pixels whose forward flow is not undone by the backward flow (Sundaram et al. 2010).
 
     ``flow_fwd`` maps frame A to B, ``flow_bwd`` maps B to A, both ``(T, 2, H, W)``.
-    Returns ``(T, 1, H, W)`` bool, True where the pixel of A is occluded (or its flow failed):
-    ``|f + b(p+f)|² > alpha (|f|² + |b(p+f)|²) + beta``.
+    Returns ``(T, 1, H, W)`` bool, True where the pixel of A is occluded in B, leaves B's frame
+    or its flow failed: ``|f + b(p+f)|² > alpha (|f|² + |b(p+f)|²) + beta`` or ``p+f`` outside.
     """
     b_at = backward_warp(flow_bwd, flow_fwd)
     diff = (flow_fwd + b_at).pow(2).sum(1, keepdim=True)
     mag = flow_fwd.pow(2).sum(1, keepdim=True) + b_at.pow(2).sum(1, keepdim=True)
-    return diff > alpha * mag + beta
+    return (diff > alpha * mag + beta) | outside_mask(flow_fwd)
+
+
+def photometric_error(src: torch.Tensor, dst: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """``(T, 1, H, W)`` mean absolute colour difference between ``src`` and ``dst`` warped back
+    by ``flow`` (``src(p)`` vs ``dst(p + flow(p))``); images ``(T, C, H, W)`` in [0, 1]."""
+    return (src - backward_warp(dst, flow)).abs().mean(1, keepdim=True)
+
+
+def flow_confidence(src: torch.Tensor, dst: torch.Tensor, flow_fwd: torch.Tensor,
+                    flow_bwd: torch.Tensor, sigma_color: float = 0.05,
+                    sigma_flow: float = 1.0) -> torch.Tensor:
+    """Soft confidence in [0, 1] of ``flow_fwd`` (``src`` -> ``dst``) per pixel of ``src``.
+
+    The product of a photometric term ``exp(-(e / sigma_color)²)`` with ``e`` from
+    :func:`photometric_error` and a forward-backward term ``exp(-|f + b(p+f)|² / sigma_flow²)``
+    (Sundaram et al. 2010); zero where ``p + f`` leaves the frame.
+
+    Args:
+        src, dst: ``(T, C, H, W)`` in [0, 1]; flow_fwd, flow_bwd: ``(T, 2, H, W)``.
+    Returns:
+        ``(T, 1, H, W)`` float.
+    """
+    photo = torch.exp(-(photometric_error(src, dst, flow_fwd) / sigma_color) ** 2)
+    fb = (flow_fwd + backward_warp(flow_bwd, flow_fwd)).pow(2).sum(1, keepdim=True)
+    return photo * torch.exp(-fb / sigma_flow ** 2) * (~outside_mask(flow_fwd)).to(src.dtype)
