@@ -1,0 +1,113 @@
+"""``degrade(clip, "flicker,noise=20", seed=0)``: apply a comma list of artifacts to a clip.
+
+Each item is ``name`` or ``name=strength``:
+
+==============  =======================================  =========
+name            strength                                 default
+==============  =======================================  =========
+flicker         gain sigma (offset sigma = gain / 4)     0.12
+local-flicker   RMS of the gain field                    0.2
+noise           sigma, 8-bit units                       20
+boiling         RMS change, 8-bit units                  8
+jitter          RMS shake in pixels (roll = pixels / 6°) 3
+drift           identity drift amount (of the subject)   0.25
+drop            keep one frame in N                      2
+compress        H.264 CRF                                30
+==============  =======================================  =========
+
+The returned clip keeps the clean frames in ``truth`` and its geometry follows the artifacts:
+jitter updates ``camera``, ``flow_fwd``, ``subject_box`` and records ``shake``; dropping frames
+subsamples them (``flow_fwd`` becomes None, ``fps`` is divided). Identity drift changes the
+subject slowly; the flow stays that of the clean motion.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+
+from . import artifacts
+from .camera import apply_homography
+from .clip import Clip
+
+ARTIFACTS = {"flicker": 0.12, "local-flicker": 0.2, "noise": 20.0, "boiling": 8.0,
+             "jitter": 3.0, "drift": 0.25, "drop": 2, "compress": 30}
+
+
+def parse_artifacts(spec: str) -> list[tuple[str, float]]:
+    """``"flicker,noise=20"`` -> ``[("flicker", 0.12), ("noise", 20.0)]``; unknown names raise."""
+    items = []
+    for item in filter(None, (s.strip() for s in spec.split(","))):
+        name, _, value = item.partition("=")
+        name = name.strip().replace("_", "-")
+        if name not in ARTIFACTS:
+            raise ValueError(f"unknown artifact '{name}'; choose from {', '.join(ARTIFACTS)}")
+        try:
+            strength = float(value) if value else float(ARTIFACTS[name])
+        except ValueError:
+            raise ValueError(f"artifact '{name}': strength '{value}' is not a number") from None
+        if strength < 0 or (name in ("drop",) and strength < 1):
+            raise ValueError(f"artifact '{name}': strength {value} is out of range")
+        items.append((name, strength))
+    return items
+
+
+def degrade(clip: Clip, spec: str, seed: int = 0) -> Clip:
+    """Apply the artifacts of ``spec`` in order (each with its own seed derived from ``seed``)."""
+    out = replace(clip, truth=clip.frames if clip.truth is None else clip.truth)
+    for i, (name, strength) in enumerate(parse_artifacts(spec)):
+        s = seed * 1000 + i
+        f = out.frames
+        if name == "flicker":
+            out = replace(out, frames=artifacts.global_flicker(f, strength, strength / 4, s))
+        elif name == "local-flicker":
+            out = replace(out, frames=artifacts.local_flicker(f, strength, s))
+        elif name == "noise":
+            out = replace(out, frames=artifacts.gaussian_noise(f, strength / 255, s))
+        elif name == "boiling":
+            out = replace(out, frames=artifacts.boiling(f, strength / 255, s))
+        elif name == "drift":
+            out = replace(out, frames=artifacts.identity_drift(f, strength, out.subject_box, s))
+        elif name == "compress":
+            out = replace(out, frames=artifacts.compress(f, int(strength), out.fps))
+        elif name == "jitter":
+            out = _jittered(out, strength, s)
+        elif name == "drop":
+            out = _dropped(out, int(strength))
+    return out
+
+
+def _jittered(clip: Clip, pixels: float, seed: int) -> Clip:
+    frames, shake = artifacts.jitter(clip.frames, pixels, pixels / 6.0, seed)
+    t, h, w, _ = frames.shape
+    total = shake if clip.shake is None else shake @ clip.shake
+    camera = (clip.camera.astype(np.float64) @ np.linalg.inv(shake)).astype(np.float32)
+    flow = None
+    if clip.flow_fwd is not None:
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+        grid = np.stack([xs, ys], -1)
+        flow = np.empty_like(clip.flow_fwd)
+        for i in range(t - 1):
+            p = apply_homography(np.linalg.inv(shake[i]), grid).astype(np.float32)
+            f = cv2.remap(clip.flow_fwd[i].transpose(1, 2, 0), p[..., 0], p[..., 1],
+                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            flow[i] = (apply_homography(shake[i + 1], p + f) - grid).transpose(2, 0, 1)
+    boxes = None
+    if clip.subject_box is not None:
+        boxes = np.empty_like(clip.subject_box)
+        for i, (x0, y0, x1, y1) in enumerate(clip.subject_box):
+            c = apply_homography(shake[i], np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]]))
+            boxes[i] = [max(c[:, 0].min(), 0), max(c[:, 1].min(), 0),
+                        min(c[:, 0].max(), w - 1), min(c[:, 1].max(), h - 1)]
+    return replace(clip, frames=frames, camera=camera, flow_fwd=flow, subject_box=boxes,
+                   shake=total)
+
+
+def _dropped(clip: Clip, keep: int) -> Clip:
+    sub = slice(None, None, keep)
+    return replace(clip, frames=artifacts.drop_frames(clip.frames, keep), fps=clip.fps / keep,
+                   flow_fwd=None, camera=clip.camera[sub],
+                   subject_box=None if clip.subject_box is None else clip.subject_box[sub],
+                   cuts=sorted({-(-c // keep) for c in clip.cuts}),
+                   shake=None if clip.shake is None else clip.shake[sub])
