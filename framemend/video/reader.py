@@ -49,6 +49,8 @@ class VideoReader:
             self.container = _open_container(path)
         except VideoError:
             raise
+        except av.error.EOFError:
+            raise VideoError(f"'{path}' has no decodable video frames") from None
         except (av.error.FFmpegError, OSError) as e:
             raise VideoError(f"cannot read '{path}': not a video ({_reason(e)})") from None
         if not self.container.streams.video:
@@ -62,6 +64,7 @@ class VideoReader:
         self.audio_lock = threading.Lock()
         self.frames_decoded = 0
         self.decode_error: str | None = None
+        self._last_time: float | None = None
         self._format = "rgb48le" if self.info.bit_depth > 8 else "rgb24"
         self._scale = 65535.0 if self.info.bit_depth > 8 else 255.0
 
@@ -100,6 +103,7 @@ class VideoReader:
         else:
             t = self.info.start_time + self.frames_decoded / float(self.info.fps)
         self.frames_decoded += 1
+        self._last_time = t
         return t
 
     def _decoded_frames(self) -> Iterator[av.VideoFrame]:
@@ -123,10 +127,23 @@ class VideoReader:
                                  f"({_reason(e)})")
         finally:
             self.container.close()
-        expected = self.info.frames
-        if self.decode_error is None and expected and self.frames_decoded < expected * 0.98 - 1:
-            self.decode_error = (f"'{self.path}' ended early: decoded {self.frames_decoded} of the "
-                                 f"{expected} frames it declares")
+        if self.decode_error is None:
+            self.decode_error = self._early_end()
+
+    def _early_end(self) -> str | None:
+        """A line saying the file stopped short of the frame count or duration it declares.
+
+        The duration check is made only without audio: a container's duration covers its
+        longest stream, and audio may legitimately outlast the video."""
+        info, n = self.info, self.frames_decoded
+        if info.frames and n < info.frames * 0.98 - 1:
+            return f"'{self.path}' ended early: decoded {n} of the {info.frames} frames it declares"
+        frame_time = 1 / float(info.fps)
+        end = self._last_time + frame_time if self._last_time is not None else 0.0
+        if info.duration and n and info.audio is None and end < info.start_time + info.duration - 2 * frame_time - 0.05:
+            return (f"'{self.path}' ended early: decoding stopped at {end:.2f} s of the "
+                    f"{info.duration:.2f} s it declares")
+        return None
 
     def take_audio(self, until: float | None = None) -> list:
         """Remove and return queued audio packets whose time is ``<= until`` (all if None)."""

@@ -99,15 +99,19 @@ class VideoWriter:
             os.close(fd)
             target = self._tmp
         try:
-            self.container = av.open(target, "w", format=fmt)
+            # Matroska stores presentation times only: keep them as they are instead of letting
+            # the muxer shift the whole file to make B-frame decode times non-negative.
+            options = {"avoid_negative_ts": "disabled"} if fmt in ("matroska", "webm") else {}
+            self.container = av.open(target, "w", format=fmt, options=options)
         except (av.error.FFmpegError, OSError) as e:
             self._remove_tmp()
             raise VideoError(f"cannot write '{path}': {e}") from None
         self._audio_reader = audio_from
         self._audio_out = None
         self._setup_video(codec, crf, warn)
+        self._audio_decoder = None
         if audio_from is not None and audio_from.audio_stream is not None:
-            self._audio_out = self.container.add_stream_from_template(audio_from.audio_stream)
+            self._setup_audio(audio_from.audio_stream, fmt, warn)
         self._t0 = None
         self._last_pts = None
         self.frames_written = 0
@@ -143,6 +147,26 @@ class VideoWriter:
         self.pix_fmt = pix_fmt
         self._scale = 65535.0 if info.bit_depth > 8 else 255.0
         self._rgb_fmt = "rgb48le" if info.bit_depth > 8 else "rgb24"
+
+    def _setup_audio(self, source, fmt: str, warn) -> None:
+        """Copy the audio stream; re-encode it only where the container cannot hold its codec."""
+        try:
+            self._audio_out = self.container.add_stream_from_template(source)
+            return
+        except ValueError:
+            pass
+        codec = "libopus" if fmt == "webm" else "aac"
+        rate = source.codec_context.sample_rate
+        if codec == "libopus" and rate not in (8000, 12000, 16000, 24000, 48000):
+            rate = 48000
+        self._audio_out = self.container.add_stream(codec, rate=rate)
+        self._audio_out.layout = source.codec_context.layout
+        self._audio_decoder = av.CodecContext.create(source.codec_context.name, "r")
+        self._audio_decoder.extradata = source.codec_context.extradata
+        self._audio_decoder.sample_rate = source.codec_context.sample_rate
+        self._audio_decoder.layout = source.codec_context.layout
+        if warn:
+            warn(f"{fmt} cannot hold {source.codec_context.name} audio: re-encoding it as {codec}")
 
     def _time_base(self) -> Fraction:
         """The input's time base when the rate is unchanged, else one fine enough for both."""
@@ -189,8 +213,15 @@ class VideoWriter:
         if self._audio_out is None:
             return
         for packet in self._audio_reader.take_audio(until):
-            packet.stream = self._audio_out
-            self.container.mux(packet)
+            if self._audio_decoder is None:
+                packet.stream = self._audio_out
+                self._mux(packet)
+                continue
+            for frame in self._audio_decoder.decode(packet):
+                frame.pts = None  # the encoder restamps from its sample count
+                self._mux(self._audio_out.encode(frame))
+        if until is None and self._audio_decoder is not None:
+            self._mux(self._audio_out.encode(None))
 
     def _mux(self, packets) -> None:
         try:

@@ -1,0 +1,54 @@
+"""The Python API on each kind of input, returning the same kind."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import framemend
+from framemend.video import write_video
+from media import moving_frames, stream_summary
+
+
+@pytest.fixture
+def frames():
+    return moving_frames(6, width=40, height=24)
+
+
+def test_numpy_uint8_and_float(frames):
+    out = framemend.clean(frames, chain="identity")
+    assert out.dtype == np.uint8 and np.array_equal(out, frames)
+    f = frames.astype(np.float32) / 255
+    out = framemend.identity(f)
+    assert out.dtype == np.float32 and np.allclose(out, f)
+
+
+def test_torch_keeps_dtype_and_layout(frames):
+    t = torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous()
+    out = framemend.clean(t, chain="identity")
+    assert out.dtype == torch.uint8 and out.shape == t.shape and torch.equal(out, t)
+    gray = t[:, :1].float() / 255
+    assert framemend.clean(gray, chain="identity").shape == gray.shape
+
+
+def test_pil_list(frames):
+    images = [Image.fromarray(f) for f in frames]
+    out = framemend.clean(images, chain="identity")
+    assert isinstance(out, list) and len(out) == 6
+    assert np.array_equal(np.asarray(out[3]), frames[3])
+
+
+def test_path_in_path_out(frames, tmp_path):
+    src = str(tmp_path / "a.mkv")
+    framemend.write(src, frames, fps=12, lossless=True)
+    out = framemend.clean(src, chain="identity", lossless=True)
+    assert out.endswith("a.clean.mkv")
+    assert np.array_equal(framemend.read(out), frames)
+    assert stream_summary(out)["fps"] == 12
+    assert framemend.probe(out).frames in (None, 6)
+
+
+def test_bad_kind_and_shape_are_clear():
+    with pytest.raises(TypeError, match="numpy array"):
+        framemend.clean(42, chain="identity")
+    with pytest.raises(ValueError, match=r"\(T, H, W, 3\)"):
+        framemend.clean(np.zeros((4, 4, 3), np.uint8), chain="identity")

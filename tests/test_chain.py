@@ -1,0 +1,77 @@
+"""The chain parser, typed options, the registry, windowed filters and scene cuts."""
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from framemend.chain import Frame, OptionError, TemporalFilter, option, register
+from framemend.chain.apply import apply_filter
+from framemend.chain.parser import build_chain, parse_chain
+from framemend.chain.scenecut import SceneCutDetector
+
+
+@register
+class _WindowMean(TemporalFilter):
+    """Test filter: the mean of a +-radius window, scaled by gain."""
+
+    name = "test_windowmean"
+
+    @dataclass
+    class Options:
+        radius: int = option(1, "frames each side", min=0, max=5)
+        gain: float = option(1.0, "multiplier", min=0.0, max=2.0)
+        mode: str = option("mean", "how", choices=("mean", "max"))
+
+    def __init__(self, options, device="cpu"):
+        super().__init__(options, device)
+        self.past = self.future = options.radius
+
+    def process(self, window, center):
+        stack = torch.stack([f.image for f in window])
+        return self.options.gain * (stack.mean(0) if self.options.mode == "mean" else stack.amax(0))
+
+
+def test_parse_chain_positional_and_named():
+    assert parse_chain("a=1:b=x,c") == [("a", {"": "1", "b": "x"}), ("c", {})]
+    (cls, opts), = build_chain("test_windowmean=2:gain=0.5")
+    assert cls is _WindowMean and opts.radius == 2 and opts.gain == 0.5 and opts.mode == "mean"
+
+
+@pytest.mark.parametrize("chain, words", [
+    ("test_windowmeen", ["unknown filter", "test_windowmean"]),
+    ("test_windowmean=gian=1", ["unknown option 'gian'", "did you mean 'gain'"]),
+    ("test_windowmean=gain=3", ["'gain' must be in [0.0, 2.0]"]),
+    ("test_windowmean=radius=1.5", ["'radius' expects an integer"]),
+    ("test_windowmean=mode=median", ["must be one of mean|max"]),
+    ("test_windowmean=1:2", ["key=value"]),
+])
+def test_bad_chains_get_one_line_errors(chain, words):
+    with pytest.raises(OptionError) as e:
+        build_chain(chain)
+    assert "\n" not in str(e.value)
+    for w in words:
+        assert w in str(e.value)
+
+
+def test_window_filter_sees_its_window_and_resets_at_cuts():
+    frames = torch.arange(8, dtype=torch.float32).view(8, 1, 1, 1).expand(8, 3, 2, 2)
+    out = apply_filter("test_windowmean", frames, radius=1, cuts=[4])
+    got = out[:, 0, 0, 0].tolist()
+    # frame 3 must not see frame 4 (new shot), frame 4 must not see frame 3
+    assert got == pytest.approx([0.5, 1, 2, 2.5, 4.5, 5, 6, 6.5])
+
+
+def test_window_filter_memory_is_bounded_by_its_window():
+    flt = _WindowMean(_WindowMean.Options(radius=2))
+    for t in range(100):
+        flt.push(Frame(torch.zeros(3, 2, 2), t / 24))
+        assert len(flt._window) <= 5
+
+
+def test_scene_cut_detector_flags_a_hard_cut_but_not_a_fade():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.rand(3, 36, 64, generator=g), torch.rand(3, 36, 64, generator=g) ** 3
+    det = SceneCutDetector()
+    shots = [a * (1 - 0.03 * t) for t in range(10)] + [b] * 5
+    flags = [det(Frame(img, i / 24)).cut for i, img in enumerate(shots)]
+    assert flags == [False] * 10 + [True] + [False] * 4

@@ -1,0 +1,68 @@
+"""Round trips through `clean` with the identity chain keep frames, timing and audio."""
+import numpy as np
+import pytest
+
+from framemend.pipeline import clean_file
+from framemend.video import VideoReader, read_video, write_video
+from media import make_video, moving_frames, stream_summary
+
+
+@pytest.fixture
+def clip_with_audio(tmp_path):
+    path = str(tmp_path / "in.mp4")
+    make_video(path, moving_frames(48), fps=24, audio_seconds=2.0)
+    return path
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mkv", ".mov"])
+def test_identity_keeps_frames_timestamps_fps_and_audio(clip_with_audio, tmp_path, ext):
+    out = str(tmp_path / f"out{ext}")
+    clean_file(clip_with_audio, out, "identity")
+    a, b = stream_summary(clip_with_audio), stream_summary(out)
+    assert b["frames"] == a["frames"] == 48
+    assert b["fps"] == pytest.approx(a["fps"])
+    assert np.allclose(b["times"], a["times"], atol=1e-3)
+    assert b["audio"]["codec"] == "aac"
+    assert b["audio"]["end"] == pytest.approx(a["audio"]["end"], abs=0.03)
+    assert b["audio"]["bytes"] == a["audio"]["bytes"]  # copied untouched
+
+
+def test_lossless_identity_is_pixel_exact(tmp_path):
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / "out.mkv")
+    write_video(src, moving_frames(10), 24, lossless=True)
+    clean_file(src, out, "identity", lossless=True)
+    assert np.array_equal(read_video(src)[0], read_video(out)[0])
+
+
+def test_variable_frame_rate_timestamps_survive(tmp_path):
+    times = [0, 0.05, 0.1, 0.2, 0.25, 0.4, 0.45, 0.5, 0.7, 0.75]
+    src = str(tmp_path / "vfr.mkv")
+    make_video(src, moving_frames(10), times=times, codec="ffv1", pix_fmt="yuv444p")
+    for ext in (".mkv", ".mp4"):
+        out = str(tmp_path / f"out{ext}")
+        clean_file(src, out, "identity")
+        assert np.allclose(stream_summary(out)["times"], times, atol=1e-3)
+
+
+def test_high_bit_depth_is_kept(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = (rng.random((4, 32, 48, 3)) * 65535).astype(np.uint16)
+    src, out = str(tmp_path / "deep.mkv"), str(tmp_path / "deep_out.mkv")
+    write_video(src, frames, 24, lossless=True)
+    clean_file(src, out, "identity", lossless=True)
+    back = read_video(out)[0]
+    assert back.dtype == np.uint16 and np.array_equal(back, frames)
+    clean_file(src, str(tmp_path / "deep.mp4"), "identity")
+    assert VideoReader(str(tmp_path / "deep.mp4")).info.bit_depth == 10
+
+
+def test_odd_size_is_kept_not_cropped(tmp_path):
+    src, out = str(tmp_path / "odd.mkv"), str(tmp_path / "odd.mp4")
+    frames = moving_frames(6, width=73, height=41)
+    write_video(src, frames, 24, lossless=True)
+    warnings = []
+    clean_file(src, out, "identity", warn=warnings.append)
+    back = read_video(out)[0]
+    assert back.shape == frames.shape
+    assert "4:4:4" in warnings[0]
+    assert np.abs(back.astype(int) - frames).mean() < 3
