@@ -21,17 +21,9 @@ import cv2
 import numpy as np
 import torch
 
-from framemend.flow import backward_warp, estimate_flow, occlusion_mask
+from framemend.flow import backward_warp, estimate_flow, occlusion_mask, outside_mask
 
 from ._arrays import pair_valid, to_torch
-
-
-def _inside(flow: torch.Tensor) -> torch.Tensor:
-    """``(T, 1, H, W)`` bool: ``p + flow(p)`` lies inside the frame."""
-    _, _, h, w = flow.shape
-    xs = torch.arange(w, dtype=flow.dtype).view(1, 1, w) + flow[:, 0]
-    ys = torch.arange(h, dtype=flow.dtype).view(1, h, 1) + flow[:, 1]
-    return ((xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)).unsqueeze(1)
 
 
 def _aligned_next(frames, flow_from, flow, quality) -> tuple[torch.Tensor, torch.Tensor,
@@ -40,12 +32,12 @@ def _aligned_next(frames, flow_from, flow, quality) -> tuple[torch.Tensor, torch
     x = to_torch(frames)
     if flow is not None:
         fwd = torch.from_numpy(np.ascontiguousarray(flow, np.float32))
-        valid = _inside(fwd)
+        valid = ~outside_mask(fwd)
     else:
         ref = x if flow_from is None else to_torch(flow_from)
         fwd = estimate_flow(ref[:-1], ref[1:], quality=quality)
         bwd = estimate_flow(ref[1:], ref[:-1], quality=quality)
-        valid = _inside(fwd) & ~occlusion_mask(fwd, bwd)
+        valid = ~(outside_mask(fwd) | occlusion_mask(fwd, bwd))
     return x[:-1], backward_warp(x[1:], fwd), valid
 
 

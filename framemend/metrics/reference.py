@@ -35,7 +35,8 @@ def psnr(a, b) -> float:
     return float(psnr_per_frame(a, b).mean())
 
 
-def _ssim_frame(x: np.ndarray, y: np.ndarray) -> float:
+def ssim_map(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``(H, W)`` local SSIM of two ``(H, W, 3)`` images in [0, 1], averaged over channels."""
     c1, c2 = 0.01 ** 2, 0.03 ** 2
 
     def blur(img):
@@ -46,8 +47,12 @@ def _ssim_frame(x: np.ndarray, y: np.ndarray) -> float:
     syy = blur(y * y) - my * my
     sxy = blur(x * y) - mx * my
     s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
-    pad = 5  # skimage crops the border where the window leaves the image
-    return float(s[pad:-pad, pad:-pad].mean())
+    return s.mean(2)
+
+
+def _ssim_frame(x: np.ndarray, y: np.ndarray) -> float:
+    pad = 5  # skimage leaves out the border where the window leaves the image
+    return float(ssim_map(x, y)[pad:-pad, pad:-pad].mean())
 
 
 def ssim_per_frame(a, b) -> np.ndarray:
