@@ -6,10 +6,10 @@ import torch
 
 
 def as_float(frames) -> np.ndarray:
-    """``(T, H, W, 3)`` uint8 or float -> float32 in [0, 1] (uint8 is divided by 255)."""
+    """``(T, H, W, 3)`` uint8, uint16 or float -> float32 in [0, 1] (integers are scaled)."""
     frames = np.asarray(frames)
-    if frames.dtype == np.uint8:
-        return frames.astype(np.float32) / 255.0
+    if frames.dtype in (np.uint8, np.uint16):
+        return frames.astype(np.float32) / np.float32(np.iinfo(frames.dtype).max)
     return frames.astype(np.float32, copy=False)
 
 
