@@ -1,0 +1,41 @@
+"""Find the main face in a frame, for ``stabilize mode=subject`` and ``realign region=face``.
+
+Uses scikit-image's bundled LBP frontal-face cascade (Viola & Jones 2001 detector structure with
+local binary pattern features, Liao et al. 2007). OpenCV's Haar cascades are not used because
+OpenCV 5 no longer ships ``CascadeClassifier`` or the cascade files.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+
+@lru_cache(maxsize=1)
+def _cascade():
+    import skimage.data
+    import skimage.feature
+
+    return skimage.feature.Cascade(skimage.data.lbp_frontal_face_cascade_filename())
+
+
+def detect_face(luma: np.ndarray) -> tuple[float, float, float, float] | None:
+    """The largest face in ``luma`` ``(H, W)`` uint8 as a box ``(x0, y0, x1, y1)`` in pixels, or None."""
+    h, w = luma.shape
+    side = min(h, w)
+    found = _cascade().detect_multi_scale(img=luma, scale_factor=1.2, step_ratio=1,
+                                          min_size=(max(24, side // 12),) * 2,
+                                          max_size=(side, side))
+    if not found:
+        return None
+    best = max(found, key=lambda d: d["width"] * d["height"])
+    return (float(best["c"]), float(best["r"]), float(best["c"] + best["width"]),
+            float(best["r"] + best["height"]))
+
+
+def box_mask(box: tuple[float, float, float, float], height: int, width: int) -> np.ndarray:
+    """``(H, W)`` uint8 mask, 255 inside ``box`` (clipped to the frame)."""
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    mask = np.zeros((height, width), np.uint8)
+    mask[max(0, y0):max(0, min(height, y1)), max(0, x0):max(0, min(width, x1))] = 255
+    return mask

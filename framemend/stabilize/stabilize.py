@@ -1,0 +1,196 @@
+"""Video stabilization: estimate the camera (or subject) path, smooth or lock it, warp onto it.
+
+Reference: the classic 2D pipeline (Matsushita et al., "Full-frame video stabilization", PAMI
+2006; Grundmann et al., "Auto-directed video stabilization with robust L1 optimal camera paths",
+CVPR 2011 for the crop-constrained view): robust frame-to-frame similarities from tracked
+features (:mod:`.motion`), a smoothed path with a bounded look-ahead (:mod:`.path`), and a
+crop/zoom that grows only as far as needed and never past ``max_zoom`` — beyond it the
+correction is reduced, so no frame shows a black edge.
+
+Streaming: the filter holds at most ``2 * radius + 1`` frames (``radius`` ahead for the path
+smoothing, ``radius`` more so the zoom can ramp in before a frame needs it) and per-frame 3x3
+matrices for that window. A scene cut starts a new path. Each output frame carries in ``aux``
+``stabilize_warp`` (3, 3), the map from its pixels to the input frame's pixels, and
+``stabilize_zoom``, the crop zoom used (the frame area kept is ``1 / zoom**2``).
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..chain.apply import apply_filter
+from ..chain.filter import Filter
+from ..chain.frames import Frame
+from ..chain.options import OptionError, option
+from ..chain.registry import register
+from .face import box_mask, detect_face
+from .motion import analysis_luma, similarity_motion
+from .path import (fit_inside, frame_centre, next_zoom, required_zoom, smooth_correction,
+                   zoom_about)
+from .warp import warp_affine
+
+#: Fraction of the subject box (about its centre) whose features give the subject's motion.
+_INNER = 0.7
+
+
+@register
+class Stabilize(Filter):
+    """Remove camera shake: smooth the camera path, lock it (tripod), or keep a subject still."""
+
+    name = "stabilize"
+    preserves_geometry = False
+
+    @dataclass
+    class Options:
+        mode: str = option("smooth", "smooth: keep intended motion, remove shake; lock: tripod; "
+                           "subject: keep the face (or box) still in frame",
+                           choices=("smooth", "lock", "subject"))
+        radius: int = option(15, "frames of look-ahead (and behind) for the path smoothing "
+                             "(Gaussian sigma = radius/2); latency is 2*radius frames",
+                             min=1, max=120)
+        max_zoom: float = option(1.08, "largest crop zoom used to hide borders (1.08 keeps "
+                                 ">= 85% of the frame area)", min=1.0, max=2.0)
+        box: tuple[float, ...] | None = option(None, "mode=subject: the subject box x0,y0,x1,y1 "
+                                               "in pixels of each shot's first frame "
+                                               "(default: the largest detected face)")
+
+    def __init__(self, options, device="cpu"):
+        super().__init__(options, device)
+        if options.box is not None and len(options.box) != 4:
+            raise OptionError(f"stabilize: option 'box' needs 4 numbers x0,y0,x1,y1, "
+                              f"got {len(options.box)}")
+        self._sigma = options.radius / 2.0
+        self._slope = (options.max_zoom - 1.0) / options.radius
+        self._start_shot()
+
+    def _start_shot(self) -> None:
+        self._pending: deque[Frame] = deque()  # frames not yet emitted; first is index _emit
+        self._emit = 0            # shot index of the next frame to emit
+        self._count = 0           # frames of this shot seen so far
+        self._path: dict[int, np.ndarray] = {}
+        self._correction: dict[int, np.ndarray] = {}
+        self._smooth: dict[int, np.ndarray] = {}
+        self._need: dict[int, float] = {}
+        self._zoom: float | None = None
+        self._luma: np.ndarray | None = None
+        self._box: np.ndarray | None = None  # subject box corners (2, 2) in full-size pixels
+        self._first_centre: np.ndarray | None = None
+
+    def push(self, frame: Frame) -> list[Frame]:
+        out = self._drain() if frame.cut and self._count else []
+        self._observe(frame)
+        while self._count - 1 - self._emit >= 2 * self.options.radius:
+            out.append(self._emit_next())
+        return out
+
+    def flush(self) -> list[Frame]:
+        return self._drain()
+
+    def _drain(self) -> list[Frame]:
+        out = [self._emit_next() for _ in range(len(self._pending))]
+        self._start_shot()
+        return out
+
+    def _observe(self, frame: Frame) -> None:
+        """Track ``frame`` against the previous one and extend the path."""
+        luma, scale = analysis_luma(frame.image)
+        t = self._count
+        if t == 0:
+            self._path[0] = np.eye(3)
+            if self.options.mode == "subject":
+                self._box = self._first_box(luma, scale)
+                self._first_centre = self._box.mean(0)
+        else:
+            mask = None
+            if self._box is not None:  # the inner part of the box: the subject, not its surround
+                inner = self._box.mean(0) + _INNER * (self._box - self._box.mean(0))
+                mask = box_mask((inner / scale).ravel(), *luma.shape)
+            m = similarity_motion(self._luma, luma, scale, mask)
+            if m is None:
+                m = np.eye(3)  # nothing reliable to track: assume no motion
+            if self._box is None:
+                self._path[t] = self._path[t - 1] @ np.linalg.inv(m)
+            else:  # the subject's path: its centre, relative to where it was in the first frame
+                self._box = _move_box(self._box, m)
+                self._path[t] = _translation(self._first_centre - self._box.mean(0))
+        self._luma = luma
+        self._pending.append(frame)
+        self._count += 1
+
+    def _first_box(self, luma: np.ndarray, scale: float) -> np.ndarray:
+        if self.options.box is not None:
+            box = self.options.box
+        else:
+            found = detect_face(luma)
+            if found is None:  # no face: hold the whole picture still
+                h, w = luma.shape
+                found = (0.0, 0.0, float(w), float(h))
+            box = tuple(v * scale for v in found)
+        return np.array(box, np.float64).reshape(2, 2)
+
+    def _correction_at(self, t: int) -> np.ndarray:
+        """``W_t`` for the mode; also fills the smooth-path correction and the zoom it needs."""
+        if t not in self._correction:
+            lo = max(0, t - self.options.radius)
+            hi = min(self._count - 1, t + self.options.radius)
+            self._smooth[t] = smooth_correction([self._path[j] for j in range(lo, hi + 1)],
+                                                t - lo, self._sigma)
+            if self.options.mode == "smooth":
+                self._correction[t] = self._smooth[t]
+            else:  # lock / subject: back to the shot's first frame
+                self._correction[t] = np.linalg.inv(self._path[t])
+            h, w = self._pending[0].image.shape[-2:]
+            self._need[t] = required_zoom(self._correction[t], w, h, self._zoom_centre(w, h))
+        return self._correction[t]
+
+    def _zoom_centre(self, w: int, h: int) -> np.ndarray:
+        """Zoom about the frame centre, or about the subject so that zooming does not move it."""
+        if self._first_centre is None:
+            return frame_centre(w, h)
+        return np.clip(self._first_centre, 0, [w - 1, h - 1])
+
+    def _emit_next(self) -> Frame:
+        t = self._emit
+        frame = self._pending.popleft()
+        h, w = frame.image.shape[-2:]
+        ahead = range(t, min(self._count, t + self.options.radius + 1))
+        for j in ahead:
+            self._correction_at(j)
+        self._zoom = next_zoom(self._zoom, [self._need[j] for j in ahead],
+                               self.options.max_zoom, self._slope)
+        # What the crop cannot hide is given up: a lock falls back towards the smooth path,
+        # the smooth path towards the input.
+        centre = self._zoom_centre(w, h)
+        smooth = fit_inside(self._smooth[t], self._zoom, w, h, centre)
+        corrected = fit_inside(self._correction[t], self._zoom, w, h, centre, toward=smooth)
+        warp = corrected @ zoom_about(self._zoom, centre)
+        image = warp_affine(frame.image[None], warp[None])[0]
+        for store in (self._path, self._correction, self._smooth, self._need):
+            store.pop(t - self.options.radius, None)
+        self._emit += 1
+        out = frame.replace(image, keep_aux=False)
+        out.aux["stabilize_warp"] = warp
+        out.aux["stabilize_zoom"] = self._zoom
+        return out
+
+
+def _move_box(box: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Corners (2, 2) moved by the similarity ``m`` (3, 3)."""
+    return box @ m[:2, :2].T + m[:2, 2]
+
+
+def _translation(shift: np.ndarray) -> np.ndarray:
+    return np.array([[1.0, 0.0, shift[0]], [0.0, 1.0, shift[1]], [0.0, 0.0, 1.0]])
+
+
+def stabilize(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = None,
+              device: str | torch.device | None = None, **options) -> torch.Tensor:
+    """Stabilize ``frames`` ``(T, 3, H, W)`` float RGB in [0, 1]; same shape out.
+
+    Options as :class:`Stabilize` (``mode``, ``radius``, ``max_zoom``, ``box``); ``cuts`` are the
+    indices of frames that start a new shot.
+    """
+    return apply_filter("stabilize", frames, fps=fps, cuts=cuts, device=device, **options)

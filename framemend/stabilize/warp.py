@@ -1,0 +1,43 @@
+"""Affine resampling of frames: torch reference (CPU/CUDA) and an OpenCV fast path on CPU."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def warp_affine(images: torch.Tensor, matrices: np.ndarray) -> torch.Tensor:
+    """Resample each frame: output pixel ``q`` takes the input at ``W q`` (bilinear, edges repeated).
+
+    Args:
+        images: ``(T, C, H, W)`` float.
+        matrices: ``(T, 3, 3)`` maps from output to input pixel coordinates (affine).
+    Returns:
+        ``(T, C, H, W)`` on the device of ``images``. On CPU this runs ``cv2.warpAffine``; elsewhere
+        (and as the reference) :func:`warp_affine_torch`.
+    """
+    if images.device.type != "cpu" or images.dtype != torch.float32:
+        return warp_affine_torch(images, matrices)
+    out = torch.empty_like(images)
+    h, w = images.shape[-2:]
+    for t in range(images.shape[0]):
+        src = images[t].permute(1, 2, 0).numpy()
+        dst = out[t].permute(1, 2, 0).numpy()  # a writable view of ``out``
+        dst[...] = cv2.warpAffine(src, np.asarray(matrices[t], np.float64)[:2], (w, h),
+                                  flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                  borderMode=cv2.BORDER_REPLICATE).reshape(dst.shape)
+    return out
+
+
+def warp_affine_torch(images: torch.Tensor, matrices: np.ndarray) -> torch.Tensor:
+    """:func:`warp_affine` with ``torch.nn.functional.grid_sample`` (any device)."""
+    t, _, h, w = images.shape
+    m = torch.as_tensor(np.asarray(matrices)[:, :2], dtype=images.dtype, device=images.device)
+    ys, xs = torch.meshgrid(torch.arange(h, device=images.device, dtype=images.dtype),
+                            torch.arange(w, device=images.device, dtype=images.dtype), indexing="ij")
+    q = torch.stack([xs, ys, torch.ones_like(xs)], -1).reshape(1, -1, 3)  # (1, HW, 3)
+    p = q @ m.transpose(1, 2)  # (T, HW, 2) input pixel positions
+    grid = torch.stack([p[..., 0] * (2.0 / max(w - 1, 1)) - 1.0,
+                        p[..., 1] * (2.0 / max(h - 1, 1)) - 1.0], -1).reshape(t, h, w, 2)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=True)
