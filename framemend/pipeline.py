@@ -64,7 +64,7 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
                          overwrite=overwrite, warn=warn)
     bar = _progress_bar(reader, rate, enabled=progress)
     try:
-        stats = run_stream(reader, filters, lambda f: writer.write(f.image, f.time),
+        stats = run_stream(reader, filters, lambda f: writer.write(f.raw if f.raw is not None else f.image, f.time),
                            on_input=bar.update if bar else None)
         if stats.frames_out == 0:
             raise VideoError(f"'{input_path}' has no decodable video frames")

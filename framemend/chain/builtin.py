@@ -12,6 +12,7 @@ class Identity(Filter):
     """Pass frames through unchanged (for round-trip checks and re-encoding)."""
 
     name = "identity"
+    reads_pixels = False
 
     @dataclass
     class Options:

@@ -81,6 +81,7 @@ def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[
     filtered: queue.Queue = queue.Queue(queue_size)
     stop = threading.Event()
     detector = SceneCutDetector() if detect_cuts else None
+    convert_early = any(f.reads_pixels for f in filters)  # convert in the decode thread
 
     def put(q: queue.Queue, item, consumer: threading.Thread | None = None) -> bool:
         """Put unless the run is stopping or the queue's consumer has died."""
@@ -95,6 +96,8 @@ def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[
     def decode():
         try:
             for frame in frames:
+                if convert_early:
+                    frame.image  # noqa: B018 - the property converts raw pixels to a tensor
                 if detector is not None:
                     detector(frame)
                 stats.frames_in += 1

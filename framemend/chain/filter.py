@@ -12,6 +12,8 @@ Contract (VapourSynth-like, but push-driven so the engine can stream):
   changes the frame count says so here, before the first frame, so the writer knows).
 * ``frame.cut`` marks the first frame of a new shot: a temporal filter must not use frames from
   before a cut for frames after it (:class:`TemporalFilter` does this for you).
+* ``reads_pixels`` — False only for filters that pass frames on untouched; when no filter in
+  a chain reads pixels the engine never converts decoded frames to tensors.
 * ``preserves_geometry`` — True when output pixels stay where they were (tone, noise); then
   ``frame.aux`` (cached flow, say) is carried to the next filter, else it is dropped.
 """
@@ -33,6 +35,7 @@ class Filter(abc.ABC):
     name: ClassVar[str]
     Options: ClassVar[type]
     preserves_geometry: ClassVar[bool] = True
+    reads_pixels: ClassVar[bool] = True  # False for passthrough filters: frames stay undecoded
 
     def __init__(self, options, device: torch.device | str = "cpu"):
         self.options = options

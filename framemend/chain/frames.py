@@ -10,23 +10,58 @@ plain-array functions and the window helpers work on.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+import numpy as np
 
 import torch
 
 
-@dataclass
 class Frame:
-    """One frame: ``image`` is ``(C, H, W)`` float32 RGB in [0, 1]."""
+    """One frame: ``image`` is ``(C, H, W)`` float32 RGB in [0, 1].
 
-    image: torch.Tensor
-    time: float
-    cut: bool = False
-    aux: dict = field(default_factory=dict)
+    A decoded frame may instead hold its ``raw`` pixels, an ``(H, W, 3)`` uint8/uint16 array,
+    and becomes a tensor on ``device`` the first time a filter reads ``image``; frames no filter
+    touches (identity chains, passthrough) are never converted.
+    """
+
+    __slots__ = ("_image", "raw", "raw_scale", "device", "time", "cut", "aux")
+
+    def __init__(self, image: torch.Tensor | None = None, time: float = 0.0, cut: bool = False,
+                 aux: dict | None = None, raw: np.ndarray | None = None,
+                 raw_scale: float = 255.0, device: torch.device | str = "cpu"):
+        if image is None and raw is None:
+            raise ValueError("a Frame needs an image or raw pixels")
+        self._image = image
+        self.raw = raw if image is None else None
+        self.raw_scale = raw_scale
+        self.device = device
+        self.time = time
+        self.cut = cut
+        self.aux = {} if aux is None else aux
+
+    @property
+    def image(self) -> torch.Tensor:
+        if self._image is None:
+            hwc = torch.from_numpy(self.raw.astype(np.float32) if self.raw.dtype == np.uint16
+                                   else self.raw)
+            chw = hwc.to(self.device).permute(2, 0, 1)
+            self._image = chw.to(torch.float32, memory_format=torch.contiguous_format)
+            self._image.div_(self.raw_scale)
+            self.raw = None
+        return self._image
+
+    @image.setter
+    def image(self, value: torch.Tensor) -> None:
+        self._image, self.raw = value, None
 
     def replace(self, image: torch.Tensor, keep_aux: bool = True) -> "Frame":
         """The same frame (time, cut flag) with new pixels; ``aux`` survives only if asked."""
         return Frame(image, self.time, self.cut, dict(self.aux) if keep_aux else {})
+
+    def __repr__(self) -> str:
+        shape = tuple(self._image.shape) if self._image is not None else self.raw.shape
+        return f"Frame(time={self.time:.4f}, cut={self.cut}, shape={shape})"
 
 
 @dataclass

@@ -6,6 +6,8 @@ spirit of classic shot-boundary detection, e.g. Zhang et al. 1993).
 """
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -24,16 +26,23 @@ class SceneCutDetector:
         self._prev: torch.Tensor | None = None
         self._recent = 0.05
 
-    def histogram(self, image: torch.Tensor) -> torch.Tensor:
-        """``(3, H, W)`` -> joint-free per-channel histogram ``(3 * bins,)`` of a thumbnail."""
-        small = F.interpolate(image[None], size=(36, 64), mode="area")[0]
+    @staticmethod
+    def thumbnail(frame: Frame) -> torch.Tensor:
+        """A ``(3, 36, 64)`` float thumbnail, from raw pixels when the frame is still raw."""
+        if frame.raw is not None:
+            small = cv2.resize(frame.raw, (64, 36), interpolation=cv2.INTER_AREA)
+            return torch.from_numpy(small.astype(np.float32) / frame.raw_scale).permute(2, 0, 1)
+        return F.interpolate(frame.image[None], size=(36, 64), mode="area")[0]
+
+    def histogram(self, small: torch.Tensor) -> torch.Tensor:
+        """``(3, h, w)`` thumbnail -> per-channel histograms ``(3 * bins,)``, each summing to 1."""
         idx = (small.clamp(0, 1) * (self.bins - 1e-4)).long().flatten(1)
-        hist = torch.zeros(3, self.bins, device=image.device)
+        hist = torch.zeros(3, self.bins, device=small.device)
         hist.scatter_add_(1, idx, torch.ones_like(idx, dtype=hist.dtype))
         return (hist / idx.shape[1]).flatten()
 
     def __call__(self, frame: Frame) -> Frame:
-        h = self.histogram(frame.image)
+        h = self.histogram(self.thumbnail(frame))
         if self._prev is not None:
             d = float((h - self._prev).abs().sum() / 6)  # mean of per-channel TV distances
             if d > self.threshold and d > self.ratio * self._recent:

@@ -35,8 +35,8 @@ def _open_container(path: str):
 class VideoReader:
     """Open ``path`` (or ``-`` for stdin) and iterate its video frames.
 
-    Frames come out as :class:`~framemend.chain.frames.Frame` with ``image`` ``(3, H, W)``
-    float32 RGB in [0, 1] on ``device``, decoded at 8 bits (rgb24) or 16 bits (rgb48le) as the
+    Frames come out as :class:`~framemend.chain.frames.Frame` whose ``image`` is ``(3, H, W)``
+    float32 RGB in [0, 1] on ``device`` (converted when first read), decoded at 8 bits (rgb24) or 16 bits (rgb48le) as the
     source has it; ``time`` is the presentation time in seconds. ``audio_packets`` holds the
     demuxed packets of the first audio stream, in order, for :class:`VideoWriter` to copy.
     After iteration, ``decode_error`` is None or a line saying where decoding stopped.
@@ -70,17 +70,13 @@ class VideoReader:
 
     def __iter__(self) -> Iterator[Frame]:
         for vf in self._decoded_frames():
-            yield Frame(self.to_tensor(vf), self._time_of(vf))
+            yield Frame(raw=self._to_ndarray(vf), raw_scale=self._scale, device=self.device,
+                        time=self._time_of(vf))
 
     def arrays(self) -> Iterator[tuple[np.ndarray, float]]:
         """Frames as ``(H, W, 3)`` uint8/uint16 arrays with their times (no tensor conversion)."""
         for vf in self._decoded_frames():
             yield self._to_ndarray(vf), self._time_of(vf)
-
-    def to_tensor(self, vf: av.VideoFrame) -> torch.Tensor:
-        arr = self._to_ndarray(vf)
-        t = torch.from_numpy(arr.astype(np.float32) if arr.dtype == np.uint16 else arr)
-        return t.to(self.device).permute(2, 0, 1).float().div_(self._scale).contiguous()
 
     def _to_ndarray(self, vf: av.VideoFrame) -> np.ndarray:
         return vf.to_ndarray(format=self._format, src_colorspace=self._colorspace(),

@@ -190,9 +190,9 @@ class VideoWriter:
         """Encode one frame: a ``(3, H, W)`` float tensor in [0, 1] or an ``(H, W, 3)`` array
         (uint8/uint16 at the source depth), shown at ``time`` seconds."""
         if isinstance(image, torch.Tensor):
-            arr = image.detach().clamp(0, 1).mul(self._scale).round_().permute(1, 2, 0)
-            arr = arr.to("cpu", torch.int32).numpy().astype(
-                np.uint16 if self._scale > 255 else np.uint8)
+            hwc = image.detach().permute(1, 2, 0).mul(self._scale).add_(0.5).clamp_(0, self._scale)
+            arr = (hwc.to(torch.uint8) if self._scale == 255 else hwc.to(torch.int32).to(torch.uint16))
+            arr = arr.cpu().numpy()
         else:
             arr = image
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format=self._rgb_fmt)
