@@ -24,6 +24,8 @@ class Clip:
             differs from ``T`` after dropped frames); None for a clean clip.
         shake: ``(T, 3, 3)`` homographies of the jitter applied (clean pixel -> shaken pixel),
             or None.
+        occluded: ``(T-1, H, W)`` bool, True where the pixel of frame t is hidden in frame t+1
+            (behind another layer, outside the frame, or across a cut); None when unknown.
     """
 
     frames: np.ndarray
@@ -34,6 +36,7 @@ class Clip:
     cuts: list[int] = field(default_factory=list)
     truth: np.ndarray | None = None
     shake: np.ndarray | None = None
+    occluded: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.frames.shape[0]

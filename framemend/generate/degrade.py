@@ -16,8 +16,8 @@ compress        H.264 CRF                                30
 ==============  =======================================  =========
 
 The returned clip keeps the clean frames in ``truth`` and its geometry follows the artifacts:
-jitter updates ``camera``, ``flow_fwd``, ``subject_box`` and records ``shake``; dropping frames
-subsamples them (``flow_fwd`` becomes None, ``fps`` is divided). Identity drift changes the
+jitter updates ``camera``, ``flow_fwd``, ``occluded``, ``subject_box`` and records ``shake``;
+dropping frames subsamples them (``flow_fwd`` and ``occluded`` become None, ``fps`` is divided). Identity drift changes the
 subject slowly; the flow stays that of the clean motion.
 """
 from __future__ import annotations
@@ -83,16 +83,24 @@ def _jittered(clip: Clip, pixels: float, seed: int) -> Clip:
     t, h, w, _ = frames.shape
     total = shake if clip.shake is None else shake @ clip.shake
     camera = (clip.camera.astype(np.float64) @ np.linalg.inv(shake)).astype(np.float32)
-    flow = None
+    flow = occluded = None
     if clip.flow_fwd is not None:
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
         grid = np.stack([xs, ys], -1)
         flow = np.empty_like(clip.flow_fwd)
+        occluded = np.empty((t - 1, h, w), bool) if clip.occluded is not None else None
         for i in range(t - 1):
             p = apply_homography(np.linalg.inv(shake[i]), grid).astype(np.float32)
             f = cv2.remap(clip.flow_fwd[i].transpose(1, 2, 0), p[..., 0], p[..., 1],
                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             flow[i] = (apply_homography(shake[i + 1], p + f) - grid).transpose(2, 0, 1)
+            if occluded is not None:
+                hidden = cv2.remap(clip.occluded[i].astype(np.uint8), p[..., 0], p[..., 1],
+                                   cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=1)
+                land = grid + flow[i].transpose(1, 2, 0)
+                outside = ((land[..., 0] < 0) | (land[..., 0] > w - 1) | (land[..., 1] < 0)
+                           | (land[..., 1] > h - 1))
+                occluded[i] = hidden.astype(bool) | outside
     boxes = None
     if clip.subject_box is not None:
         boxes = np.empty_like(clip.subject_box)
@@ -100,14 +108,14 @@ def _jittered(clip: Clip, pixels: float, seed: int) -> Clip:
             c = apply_homography(shake[i], np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]]))
             boxes[i] = [max(c[:, 0].min(), 0), max(c[:, 1].min(), 0),
                         min(c[:, 0].max(), w - 1), min(c[:, 1].max(), h - 1)]
-    return replace(clip, frames=frames, camera=camera, flow_fwd=flow, subject_box=boxes,
-                   shake=total)
+    return replace(clip, frames=frames, camera=camera, flow_fwd=flow, occluded=occluded,
+                   subject_box=boxes, shake=total)
 
 
 def _dropped(clip: Clip, keep: int) -> Clip:
     sub = slice(None, None, keep)
     return replace(clip, frames=artifacts.drop_frames(clip.frames, keep), fps=clip.fps / keep,
-                   flow_fwd=None, camera=clip.camera[sub],
+                   flow_fwd=None, occluded=None, camera=clip.camera[sub],
                    subject_box=None if clip.subject_box is None else clip.subject_box[sub],
                    cuts=sorted({-(-c // keep) for c in clip.cuts}),
                    shake=None if clip.shake is None else clip.shake[sub])

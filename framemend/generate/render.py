@@ -4,7 +4,9 @@ sprites (RGBA pictures) moving in the world on top of it, composited back to fro
 Flow is analytic: a background pixel ``p`` of frame t sees reference point ``H_t p``, which frame
 t+1 shows at ``H_{t+1}^{-1} H_t p``; a sprite pixel moves with ``S_{t+1} S_t^{-1}`` where
 ``S_t = H_t^{-1} W_t`` maps sprite pixels to frame pixels (``W_t``: sprite -> reference).
-Where a sprite's alpha exceeds 0.5 its motion is the flow (the top layer wins).
+Where a sprite's alpha exceeds 0.5 its motion is the flow (the top layer wins). A pixel is
+occluded when the layer it belongs to is not the one seen where it lands in the next frame (or it
+lands outside the frame).
 """
 from __future__ import annotations
 
@@ -56,11 +58,12 @@ def fit_picture(picture: np.ndarray, camera: np.ndarray, width: int, height: int
 
 
 def render_layers(background: np.ndarray, camera: np.ndarray, sprites: list[Sprite],
-                  width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+                  width: int, height: int):
     """Render ``T = len(camera)`` frames.
 
     Returns ``frames`` ``(T, H, W, 3)`` float32 in [0, 1], ``flow_fwd`` ``(T-1, 2, H, W)``
-    float32, and the first sprite's box per frame ``(T, 4)`` (None without sprites).
+    float32, ``occluded`` ``(T-1, H, W)`` bool, and the first sprite's box per frame ``(T, 4)``
+    (None without sprites).
     """
     picture, a = fit_picture(background, camera, width, height)
     frames = np.empty((len(camera), height, width, 3), np.float32)
@@ -82,6 +85,7 @@ def render_layers(background: np.ndarray, camera: np.ndarray, sprites: list[Spri
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
     grid = np.stack([xs, ys], -1)
     flow = np.empty((len(camera) - 1, 2, height, width), np.float32)
+    occluded = np.empty((len(camera) - 1, height, width), bool)
     for t in range(len(camera) - 1):
         moves = [np.linalg.inv(camera[t + 1]) @ camera[t]]
         moves += [np.linalg.inv(camera[t + 1]) @ s.world[t + 1] @ np.linalg.inv(s.world[t])
@@ -91,6 +95,11 @@ def render_layers(background: np.ndarray, camera: np.ndarray, sprites: list[Spri
             sel = owner[t] == i
             f[sel] = apply_homography(moves[i], grid[sel]) - grid[sel]
         flow[t] = f.transpose(2, 0, 1)
+        land = np.rint(grid + f).astype(np.int64)
+        inside = ((land[..., 0] >= 0) & (land[..., 0] < width) & (land[..., 1] >= 0)
+                  & (land[..., 1] < height))
+        lx, ly = np.clip(land[..., 0], 0, width - 1), np.clip(land[..., 1], 0, height - 1)
+        occluded[t] = ~inside | (owner[t + 1][ly, lx] != owner[t])
     boxes = None
     if sprites:
         s = sprites[0]
@@ -101,4 +110,4 @@ def render_layers(background: np.ndarray, camera: np.ndarray, sprites: list[Spri
             c = apply_homography(np.linalg.inv(h) @ s.world[t], corners)
             boxes[t] = [max(c[:, 0].min(), 0), max(c[:, 1].min(), 0),
                         min(c[:, 0].max(), width - 1), min(c[:, 1].max(), height - 1)]
-    return frames, flow, boxes
+    return frames, flow, occluded, boxes

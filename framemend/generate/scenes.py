@@ -49,13 +49,13 @@ def scene(kind: str, width: int = 320, height: int = 180, frames: int = 24, fps:
         sprites = [_face(frames, width, height, rng), _post(frames, width, height, seed)]
     elif kind == "fast-object":
         sprites = [_ball(frames, width, height, rng)]
-    out, flow, boxes = render_layers(picture, camera, sprites, width, height)
+    out, flow, occluded, boxes = render_layers(picture, camera, sprites, width, height)
     if kind == "fade":
         out *= np.linspace(1.0, 0.15, frames, dtype=np.float32)[:, None, None, None]
     elif kind == "light-on":
         out = np.clip(out * _lamp(frames, width, height), 0.0, 1.0)
     return Clip(frames=out, fps=fps, flow_fwd=flow, camera=camera.astype(np.float32),
-                subject_box=boxes if kind == "subject" else None, cuts=[])
+                subject_box=boxes if kind == "subject" else None, cuts=[], occluded=occluded)
 
 
 def _cut(picture, image, width, height, frames, fps, seed) -> Clip:
@@ -65,12 +65,13 @@ def _cut(picture, image, width, height, frames, fps, seed) -> Clip:
     cam_a = camera_path("pan", first, width, height, fps, rng)
     cam_b = camera_path("zoom", frames - first, width, height, fps, rng)
     other = load_image("chelsea" if image == "coffee" else "coffee")
-    a, flow_a, _ = render_layers(picture, cam_a, [], width, height)
-    b, flow_b, _ = render_layers(other, cam_b, [], width, height)
+    a, flow_a, occ_a, _ = render_layers(picture, cam_a, [], width, height)
+    b, flow_b, occ_b, _ = render_layers(other, cam_b, [], width, height)
     flow = np.concatenate([flow_a, np.zeros((1, 2, height, width), np.float32), flow_b])
+    occluded = np.concatenate([occ_a, np.ones((1, height, width), bool), occ_b])
     camera = np.concatenate([cam_a, cam_b]).astype(np.float32)
     return Clip(frames=np.concatenate([a, b]), fps=fps, flow_fwd=flow, camera=camera,
-                subject_box=None, cuts=[first])
+                subject_box=None, cuts=[first], occluded=occluded)
 
 
 def _similarity(cx, cy, angle_deg, scale, sprite_w, sprite_h) -> np.ndarray:
