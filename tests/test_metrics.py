@@ -1,0 +1,106 @@
+"""Metrics rank constructed cases correctly and recover known quantities."""
+import numpy as np
+import pytest
+from skimage.metrics import structural_similarity
+
+from framemend import metrics as m
+from framemend.generate import artifacts, degrade, scene
+from framemend.metrics.camera import path_acceleration
+
+W, H = 160, 90
+
+
+@pytest.fixture(scope="module")
+def pan():
+    return scene("pan", W, H, 10)
+
+
+def test_psnr_and_ssim_rank_noise_and_match_the_references(pan):
+    light = artifacts.gaussian_noise(pan.frames, 5 / 255, seed=0)
+    heavy = artifacts.gaussian_noise(pan.frames, 20 / 255, seed=0)
+    assert m.psnr(pan.frames, pan.frames) == 100.0 and m.ssim(pan.frames, pan.frames) == 1.0
+    assert m.psnr(light, pan.frames) > m.psnr(heavy, pan.frames) + 8
+    assert m.ssim(light, pan.frames) > m.ssim(heavy, pan.frames) + 0.1
+    mse = ((heavy - pan.frames) ** 2).mean()
+    assert m.psnr(heavy, pan.frames) == pytest.approx(10 * np.log10(1 / mse), abs=0.3)
+    ref = structural_similarity(heavy[0], pan.frames[0], channel_axis=2, data_range=1.0,
+                                gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+    assert m.ssim_per_frame(heavy, pan.frames)[0] == pytest.approx(ref, abs=1e-4)
+    u8 = (pan.frames * 255 + 0.5).astype(np.uint8)
+    assert m.psnr(u8, pan.frames) > 50  # uint8 clips are read as [0, 1]
+
+
+def test_warping_error_is_zero_for_a_static_clip_and_ranks_flicker_and_noise(pan):
+    static = scene("static", W, H, 6)
+    assert m.warping_error(static.frames) < 1e-7
+    clean = m.warping_error(pan.frames)
+    # at 160x90 bilinear resampling of fine texture alone costs ~7e-4 (true flow as well)
+    assert clean < 1.5 * m.warping_error(pan.frames, flow=pan.flow_fwd) < 1.5e-3
+    flicker = artifacts.global_flicker(pan.frames, seed=1)
+    noisy = artifacts.gaussian_noise(pan.frames, 20 / 255, seed=1)
+    assert m.warping_error(flicker, flow_from=pan.frames) > 5 * clean
+    assert m.warping_error(noisy, flow_from=pan.frames) > 5 * clean
+
+
+def test_warping_error_leaves_out_the_cut():
+    clip = scene("cut", W, H, 8)
+    per_pair = m.warping_error_per_frame(clip.frames, cuts=clip.cuts)
+    assert np.isnan(per_pair[3]) and np.isfinite(np.delete(per_pair, 3)).all()
+    assert m.warping_error(clip.frames, cuts=clip.cuts) < 1e-3
+
+
+def test_flicker_index_ranks_flicker_and_ignores_noise(pan):
+    clean = m.flicker_index(pan.frames)
+    flicker = degrade(pan, "flicker=0.08").frames
+    strong = degrade(pan, "flicker=0.2").frames
+    noisy = degrade(pan, "noise=10").frames
+    assert m.flicker_index(flicker) > 10 * clean
+    assert m.flicker_index(strong) > 2 * m.flicker_index(flicker)
+    assert m.flicker_index(noisy) < 0.25 * m.flicker_index(flicker)  # grain averages out
+
+
+@pytest.mark.parametrize("kind", ["static", "pan", "subject"])
+def test_jitter_recovers_a_known_shake_within_10_percent(kind):
+    clip = scene(kind, 192, 108, 24)
+    shaken = degrade(clip, "jitter=3", seed=2)
+    centre = np.array([(192 - 1) / 2, (108 - 1) / 2, 1.0])
+    # the true path of the shaken frame's centre, in reference coordinates
+    true = np.array([(lambda p: p[:2] / p[2])(c.astype(np.float64) @ centre)
+                     for c in shaken.camera])
+    expected = np.sqrt(np.mean(path_acceleration(true) ** 2))
+    assert expected > 3.0
+    assert m.jitter(shaken.frames) == pytest.approx(expected, rel=0.10)
+    assert m.jitter(clip.frames) < 0.05 * expected  # steady or constant-speed camera
+
+
+def test_motion_smoothness_ranks_shake_and_low_frame_rate(pan):
+    smooth = m.motion_smoothness(pan.frames)
+    shaken = degrade(pan, "jitter=2").frames
+    assert m.motion_smoothness(shaken) > 3 * smooth
+    freeze = pan.frames.copy()
+    freeze[4] = freeze[3]  # a stutter: one frame held
+    assert m.motion_smoothness(freeze) > 3 * smooth
+
+
+def test_identity_drift_grows_with_the_drift_applied():
+    clip = scene("static", W, H, 8)
+    box = (40, 20, 120, 75)
+    scores = [m.identity_drift(degrade(clip, f"drift={a}").frames, box=box)
+              for a in (0.0, 0.15, 0.5)]
+    assert scores[0] < 1e-6
+    assert scores[2] > 3 * scores[1] > 0.01
+    subject = scene("subject", W, H, 12)
+    drifted = degrade(subject, "drift=0.6")
+    assert m.identity_drift(drifted.frames, subject.subject_box) > \
+        m.identity_drift(subject.frames, subject.subject_box) + 0.02
+
+
+def test_side_by_side_puts_both_clips_in_step():
+    before = np.zeros((4, 36, 64, 3), np.uint8)
+    after = np.full((8, 36, 64, 3), 200, np.uint8)
+    out = m.side_by_side(before, after, ("in", "out"))
+    assert out.shape == (8, 36, 128, 3) and out.dtype == np.uint8
+    # away from the labels the halves are the inputs, the shorter clip held in time
+    assert (out[:, 20:, :64] == 0).all() and (out[:, 20:, 64:] == 200).all()
+    labelled = out[:, :20]
+    assert (labelled == 255).any()
