@@ -66,48 +66,69 @@ def render_layers(background: np.ndarray, camera: np.ndarray, sprites: list[Spri
     (None without sprites).
     """
     picture, a = fit_picture(background, camera, width, height)
-    frames = np.empty((len(camera), height, width, 3), np.float32)
-    owner = np.zeros((len(camera), height, width), np.int8)  # 0 background, i+1 sprite i
-    flags = cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP
+    count = len(camera)
+    frames = np.empty((count, height, width, 3), np.float32)
+    owner = np.zeros((count, height, width), np.uint8)  # 0 background, i+1 sprite i
+    premultiplied = []
+    for sprite in sprites:
+        rgba = sprite.rgba.astype(np.float32).copy()
+        rgba[..., :3] *= rgba[..., 3:]
+        premultiplied.append(rgba)
     for t, h in enumerate(camera):
-        frame = cv2.warpPerspective(picture, a @ h, (width, height), flags=flags,
+        frame = cv2.warpPerspective(picture, a @ h, (width, height),
+                                    flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
                                     borderMode=cv2.BORDER_REFLECT101)
-        for i, sprite in enumerate(sprites):
+        for i, (sprite, rgba) in enumerate(zip(sprites, premultiplied)):
             to_frame = np.linalg.inv(h) @ sprite.world[t]
-            rgba = sprite.rgba.copy()
-            rgba[..., :3] *= rgba[..., 3:]
-            layer = cv2.warpPerspective(rgba, to_frame, (width, height), flags=cv2.INTER_LINEAR,
+            roi = _footprint(to_frame, rgba.shape[1], rgba.shape[0], width, height)
+            if roi is None:
+                continue
+            x0, y0, x1, y1 = roi
+            to_roi = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1.0]]) @ to_frame
+            layer = cv2.warpPerspective(rgba, to_roi, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
             alpha = layer[..., 3:]
-            frame = frame * (1.0 - alpha) + layer[..., :3]
-            owner[t][alpha[..., 0] > 0.5] = i + 1
-        frames[t] = np.clip(frame, 0.0, 1.0)
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+            part = frame[y0:y1, x0:x1]
+            part *= 1.0 - alpha
+            part += layer[..., :3]
+            owner[t, y0:y1, x0:x1][alpha[..., 0] > 0.5] = i + 1
+        np.clip(frame, 0.0, 1.0, out=frames[t])
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     grid = np.stack([xs, ys], -1)
-    flow = np.empty((len(camera) - 1, 2, height, width), np.float32)
-    occluded = np.empty((len(camera) - 1, height, width), bool)
-    for t in range(len(camera) - 1):
-        moves = [np.linalg.inv(camera[t + 1]) @ camera[t]]
-        moves += [np.linalg.inv(camera[t + 1]) @ s.world[t + 1] @ np.linalg.inv(s.world[t])
-                  @ camera[t] for s in sprites]
-        f = apply_homography(moves[0], grid) - grid
-        for i in range(1, len(moves)):
-            sel = owner[t] == i
-            f[sel] = apply_homography(moves[i], grid[sel]) - grid[sel]
-        flow[t] = f.transpose(2, 0, 1)
-        land = np.rint(grid + f).astype(np.int64)
-        inside = ((land[..., 0] >= 0) & (land[..., 0] < width) & (land[..., 1] >= 0)
-                  & (land[..., 1] < height))
-        lx, ly = np.clip(land[..., 0], 0, width - 1), np.clip(land[..., 1], 0, height - 1)
-        occluded[t] = ~inside | (owner[t + 1][ly, lx] != owner[t])
+    flow = np.empty((count - 1, 2, height, width), np.float32)
+    occluded = np.empty((count - 1, height, width), bool)
+    for t in range(count - 1):
+        back = np.linalg.inv(camera[t + 1])
+        land = cv2.perspectiveTransform(grid, back @ camera[t])
+        for i, s in enumerate(sprites):
+            sel = owner[t] == i + 1
+            if sel.any():
+                move = back @ s.world[t + 1] @ np.linalg.inv(s.world[t]) @ camera[t]
+                land[sel] = cv2.perspectiveTransform(grid[sel][None], move)[0]
+        flow[t] = (land - grid).transpose(2, 0, 1)
+        seen = cv2.remap(owner[t + 1], land[..., 0], land[..., 1], cv2.INTER_NEAREST,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+        occluded[t] = seen != owner[t]
     boxes = None
     if sprites:
         s = sprites[0]
         x0, y0, x1, y1 = s.box
         corners = np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], np.float64)
-        boxes = np.empty((len(camera), 4), np.float32)
+        boxes = np.empty((count, 4), np.float32)
         for t, h in enumerate(camera):
             c = apply_homography(np.linalg.inv(h) @ s.world[t], corners)
             boxes[t] = [max(c[:, 0].min(), 0), max(c[:, 1].min(), 0),
                         min(c[:, 0].max(), width - 1), min(c[:, 1].max(), height - 1)]
     return frames, flow, occluded, boxes
+
+
+def _footprint(to_frame: np.ndarray, w: int, h: int, width: int,
+               height: int) -> tuple[int, int, int, int] | None:
+    """Integer bounds ``x0, y0, x1, y1`` (exclusive) of a ``w`` x ``h`` sprite placed by
+    ``to_frame`` inside the frame, one pixel of margin; None when it is outside."""
+    corners = np.array([[-1, -1], [w, -1], [-1, h], [w, h]], np.float64)
+    c = apply_homography(to_frame, corners)
+    x0, y0 = max(int(np.floor(c[:, 0].min())), 0), max(int(np.floor(c[:, 1].min())), 0)
+    x1 = min(int(np.ceil(c[:, 0].max())) + 1, width)
+    y1 = min(int(np.ceil(c[:, 1].max())) + 1, height)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
