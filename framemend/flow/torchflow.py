@@ -4,11 +4,14 @@ Algorithm: the combined local-global (CLG) method of Bruhn, Weickert & Schnörr 
 meets Horn/Schunck", IJCV 2005), solved coarse to fine with image warping (Brox et al., ECCV
 2004). At every pyramid level and warp, the brightness-constancy equation is linearised around
 the current flow; its terms are robustly weighted (Charbonnier, so occlusions and outliers count
-less), averaged over a Gaussian window (the Lucas-Kanade part) and combined with a quadratic
-smoothness term (the Horn-Schunck part) solved by red-black SOR iterations; every step is a batched
-tensor operation, so all frame pairs of a batch are solved at once. The input is
+less), averaged over a Gaussian window (the Lucas-Kanade part) and combined with a smoothness
+term (the Horn-Schunck part, made robust with lagged Charbonnier weights so the flow may jump at
+object boundaries) solved by red-black SOR iterations, followed by a median filter of the flow
+(Sun, Roth & Black, CVPR 2010). Every step is a batched tensor operation, so all frame pairs of
+a batch are solved at once. The input is
 structure-texture decomposed luma (Wedel et al., "An improved algorithm for TV-L1 optical
-flow", 2009), which makes the flow tolerant of slow illumination changes such as flicker.
+flow", 2009) with dst's contrast matched to src's, which makes the flow tolerant of slow
+illumination changes and global gain changes such as flicker.
 """
 from __future__ import annotations
 
@@ -25,22 +28,26 @@ class TorchFlowParams:
     """Solver settings of one quality preset.
 
     ``finest_level``: pyramid level the solve stops at (0 = full resolution, 1 = half, the result
-    is upsampled); ``warps``: linearisations per level (two more on levels coarser than the finest two); ``iterations``: SOR sweeps per
-    warp; ``smoothness``: weight of the smoothness term; ``window``: sigma (px) of the local
-    Gaussian window.
+    is upsampled); ``warps``: linearisations per level (two more on levels coarser than the
+    finest two); ``iterations``: SOR sweeps per warp; ``smoothness``: weight of the smoothness term; ``window``: sigma (px) of the local
+    Gaussian window; ``flow_eps``: flow step (px) above which the robust smoothness lets
+    go (flow may jump at object boundaries); ``median``: size of the median filter applied to
+    the flow after each warp (Sun, Roth & Black, "Secrets of optical flow", CVPR 2010), 0 for none.
     """
 
     finest_level: int
     warps: int
     iterations: int
     smoothness: float = 0.01
-    window: float = 2.0
+    window: float = 1.0
+    flow_eps: float = 0.2
+    median: int = 0
 
 
 PRESETS = {
     "ultrafast": TorchFlowParams(finest_level=1, warps=2, iterations=8),
     "fast": TorchFlowParams(finest_level=0, warps=1, iterations=15),
-    "medium": TorchFlowParams(finest_level=0, warps=2, iterations=25),
+    "medium": TorchFlowParams(finest_level=0, warps=2, iterations=25, median=5),
 }
 
 _MIN_SIZE = 16  # the coarsest pyramid level is at least this many pixels on its short side
@@ -80,10 +87,30 @@ def _gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return gx, gy
 
 
-def _neighbour_mean(x: torch.Tensor) -> torch.Tensor:
-    """Mean of the 4 neighbours of each pixel of ``(N, C, H, W)`` (Neumann borders)."""
+def _flow_edge_weights(flow: torch.Tensor, eps: float) -> tuple[torch.Tensor, ...]:
+    """Charbonnier weights ``eps / sqrt(|Δflow|² + eps²)`` towards the 4 neighbours (E, W, S, N)
+    of each pixel of ``flow`` ``(N, 2, H, W)``."""
+    dx = (flow[..., :, 1:] - flow[..., :, :-1]).pow(2).sum(1, keepdim=True)
+    dy = (flow[..., 1:, :] - flow[..., :-1, :]).pow(2).sum(1, keepdim=True)
+    wx, wy = eps / torch.sqrt(dx + eps * eps), eps / torch.sqrt(dy + eps * eps)
+    return (F.pad(wx, (0, 1)), F.pad(wx, (1, 0)), F.pad(wy, (0, 0, 0, 1)), F.pad(wy, (0, 0, 1, 0)))
+
+
+def _median(x: torch.Tensor, size: int) -> torch.Tensor:
+    """``size`` x ``size`` median filter of each channel of ``(N, C, H, W)`` (replicate borders)."""
+    n, c, h, w = x.shape
+    r = size // 2
+    patches = F.unfold(F.pad(x, (r, r, r, r), mode="replicate").reshape(n * c, 1, h + 2 * r,
+                                                                          w + 2 * r), size)
+    return patches.median(dim=1).values.reshape(n, c, h, w)
+
+
+def _neighbour_sum(x: torch.Tensor, weights: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """``Σ_n w_n x(n)`` over the 4 neighbours of each pixel of ``(N, C, H, W)``."""
     p = F.pad(x, (1, 1, 1, 1), mode="replicate")
-    return 0.25 * (p[..., 1:-1, 2:] + p[..., 1:-1, :-2] + p[..., 2:, 1:-1] + p[..., :-2, 1:-1])
+    e, w, s, n = weights
+    return (e * p[..., 1:-1, 2:] + w * p[..., 1:-1, :-2] + s * p[..., 2:, 1:-1]
+            + n * p[..., :-2, 1:-1])
 
 
 def _pyramid(x: torch.Tensor, levels: int) -> list[torch.Tensor]:
@@ -103,7 +130,6 @@ def _solve_level(i0: torch.Tensor, i1: torch.Tensor, flow: torch.Tensor,
     g0x, g0y = _gradients(i0)
     red = ((xs + ys) % 2 == 0)
     red_black = (red, ~red)
-    lam = p.smoothness
     for _ in range(warps):
         i1w = backward_warp(i1, flow)
         g1x, g1y = _gradients(i1)
@@ -116,17 +142,23 @@ def _solve_level(i0: torch.Tensor, i1: torch.Tensor, flow: torch.Tensor,
         # Structure tensor of the linearised constancy: J = G * (w [Ix, Iy, It]^T [Ix, Iy, It]).
         j = _blur(weight * torch.cat([ix * ix, ix * iy, iy * iy, ix * it, iy * it], 1), p.window)
         j11, j12, j22, j13, j23 = j.split(1, 1)
-        a11, a22 = j11 + lam, j22 + lam
+        # Robust (Charbonnier) smoothness by lagged weights: small across flow jumps.
+        edges = _flow_edge_weights(flow, p.flow_eps)
+        lam_sum = 0.25 * p.smoothness * sum(edges)  # λ Σ_n w_n, with λ per neighbour
+        a11, a22 = j11 + lam_sum, j22 + lam_sum
         det = a11 * a22 - j12 * j12
         du = torch.zeros_like(flow)
         for _ in range(p.iterations):
             for colour in red_black:
-                # Red-black SOR step of (J + lam) d = lam (mean(flow + d) - flow) - J[:, 3:].
-                r = lam * (_neighbour_mean(flow + du) - flow)
+                # Red-black SOR step of
+                # (J + λ Σ w_n) d = λ Σ w_n (flow + d)(n) - λ Σ w_n flow - J[:, 3:].
+                r = 0.25 * p.smoothness * _neighbour_sum(flow + du, edges) - lam_sum * flow
                 r1, r2 = r[:, 0:1] - j13, r[:, 1:2] - j23
                 new = torch.cat([(a22 * r1 - j12 * r2) / det, (a11 * r2 - j12 * r1) / det], 1)
                 du = torch.where(colour, du + _SOR_OMEGA * (new - du), du)
         flow = flow + du
+        if p.median:
+            flow = _median(flow, p.median)
     return flow
 
 
@@ -146,7 +178,10 @@ def torch_flow(src: torch.Tensor, dst: torch.Tensor, quality: str = "medium") ->
     levels = 1
     while min(h, w) / 2 ** levels >= _MIN_SIZE:
         levels += 1
-    both = _luma_texture(torch.cat([src, dst]).float())
+    i0, i1 = _luma_texture(src.float()), _luma_texture(dst.float())
+    # A global gain change (flicker) scales the texture: match dst's contrast to src's.
+    rms = lambda x: x.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt().clamp_min(1e-6)
+    both = torch.cat([i0, i1 * (rms(i0) / rms(i1))])
     pyr = _pyramid(both, levels)
     n = src.shape[0]
     flow = torch.zeros(n, 2, *pyr[-1].shape[-2:], device=src.device, dtype=torch.float32)
