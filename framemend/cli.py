@@ -197,7 +197,7 @@ def cmd_probe(args) -> int:
     reader = VideoReader(args.input)
     info = reader.info
     if info.frames is None or args.input == "-":
-        info.frames = sum(1 for _ in reader._decoded_frames())  # count when the container does not say
+        info.frames = sum(1 for _ in reader.arrays())  # count when the container does not say
     else:
         reader.container.close()
     d = info.describe()

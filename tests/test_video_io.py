@@ -66,3 +66,29 @@ def test_odd_size_is_kept_not_cropped(tmp_path):
     assert back.shape == frames.shape
     assert "4:4:4" in warnings[0]
     assert np.abs(back.astype(int) - frames).mean() < 3
+
+
+def test_colour_tags_and_rotation_are_kept(tmp_path):
+    import av
+
+    src = str(tmp_path / "tagged.mp4")
+    with av.open(src, "w") as out:
+        s = out.add_stream("libx264", rate=24)
+        s.width, s.height, s.pix_fmt = 96, 64, "yuv420p"
+        cc = s.codec_context
+        cc.color_range, cc.colorspace, cc.color_primaries, cc.color_trc = 2, 1, 1, 1  # full, BT.709
+        s.set_display_rotation(90)
+        for i, rgb in enumerate(moving_frames(6)):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+                format="yuv420p", dst_colorspace="itu709", dst_color_range=2)
+            vf.pts = i
+            out.mux(s.encode(vf))
+        out.mux(s.encode(None))
+    for ext in (".mp4", ".mkv"):
+        out = str(tmp_path / f"out{ext}")
+        clean_file(src, out, "identity")
+        info = VideoReader(out).info
+        assert (info.color_range, info.colorspace, info.color_primaries) == (2, 1, 1)
+        assert info.rotation == 90
+        # full-range BT.709 decoded with the right matrix both times: colours survive
+        assert np.abs(read_video(out)[0].astype(int) - read_video(src)[0]).mean() < 2

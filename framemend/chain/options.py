@@ -33,6 +33,13 @@ def option_specs(options_cls: type) -> list[dict]:
 
 
 def _type_name(tp: Any) -> str:
+    """``int``, ``float``...; an optional type shows its inner type (None reads as ``auto``);
+    a tuple shows as ``list`` (values joined by ``+`` in a chain, e.g. ``box=10+20+90+120``)."""
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) is tuple:
+        return "list"
+    if args and len(args) < len(typing.get_args(tp)):
+        return _type_name(args[0])
     return getattr(tp, "__name__", str(tp).replace("typing.", ""))
 
 

@@ -67,15 +67,26 @@ class VideoReader:
         self._last_time: float | None = None
         self._format = "rgb48le" if self.info.bit_depth > 8 else "rgb24"
         self._scale = 65535.0 if self.info.bit_depth > 8 else 255.0
+        # Decode the first frame now: its side data (rotation) must be known before writing.
+        self._frames = self._decoded_frames()
+        self._first = next(self._frames, None)
+        if self._first is None:
+            raise VideoError(self.decode_error or f"'{path}' has no decodable video frames")
+
+    def _all_frames(self) -> Iterator[av.VideoFrame]:
+        first, self._first = self._first, None
+        if first is not None:
+            yield first
+            yield from self._frames
 
     def __iter__(self) -> Iterator[Frame]:
-        for vf in self._decoded_frames():
+        for vf in self._all_frames():
             yield Frame(raw=self._to_ndarray(vf), raw_scale=self._scale, device=self.device,
                         time=self._time_of(vf))
 
     def arrays(self) -> Iterator[tuple[np.ndarray, float]]:
         """Frames as ``(H, W, 3)`` uint8/uint16 arrays with their times (no tensor conversion)."""
-        for vf in self._decoded_frames():
+        for vf in self._all_frames():
             yield self._to_ndarray(vf), self._time_of(vf)
 
     def _to_ndarray(self, vf: av.VideoFrame) -> np.ndarray:
