@@ -83,5 +83,7 @@ def _progress_bar(reader: VideoReader, rate, enabled: bool):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=reader.info.frames, unit="frame", desc=os.path.basename(reader.path),
+    info = reader.info
+    total = info.frames or (round(info.duration * float(info.fps)) if info.duration else None)
+    return tqdm(total=total, unit="frame", desc=os.path.basename(reader.path),
                 file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
