@@ -1,0 +1,96 @@
+"""Quality bars of the ``denoise`` filter on small generated clips with ground truth."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks.anchors import run_ffmpeg_filter
+from framemend.denoise import denoise, estimate_sigma
+from framemend.generate import artifacts, scene
+from framemend.metrics import psnr, warping_error
+
+W, H = 320, 180
+
+
+def _tensor(frames: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(frames, np.float32)).permute(0, 3, 1, 2)
+
+
+def _array(frames: torch.Tensor) -> np.ndarray:
+    return frames.permute(0, 2, 3, 1).numpy()
+
+
+def _noisy_u8(clean: np.ndarray, sigma: float, seed: int = 1) -> np.ndarray:
+    return np.round(artifacts.gaussian_noise(clean, sigma / 255, seed=seed) * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("sigma", [10, 20, 30])
+def test_sigma_estimate_within_20_percent(sigma):
+    clean = scene("subject", W, H, frames=2, seed=3).frames
+    noisy = _tensor(_noisy_u8(clean, sigma) / 255.0)
+    assert estimate_sigma(noisy) == pytest.approx(sigma, rel=0.2)
+
+
+@pytest.fixture(scope="module")
+def pan20():
+    clip = scene("pan", W, H, frames=16, seed=0)
+    noisy = _noisy_u8(clip.frames, 20)
+    out = _array(denoise(_tensor(noisy / 255.0), fps=clip.fps))
+    return clip, noisy, out
+
+
+def test_beats_tuned_bm3d_by_1db_with_lower_warping_error(pan20):
+    clip, noisy, out = pan20
+    best_psnr, best_warp = -np.inf, None
+    for bm3d_sigma in (40, 50):  # the best of ffmpeg's sigma for noise 20 (benchmarks/)
+        anchor, _ = run_ffmpeg_filter(noisy, clip.fps, f"bm3d=sigma={bm3d_sigma}")
+        anchor = anchor / 255.0
+        if psnr(anchor, clip.frames) > best_psnr:
+            best_psnr = psnr(anchor, clip.frames)
+            best_warp = warping_error(anchor, flow=clip.flow_fwd)
+    assert psnr(out, clip.frames) >= best_psnr + 1.0
+    assert warping_error(out, flow=clip.flow_fwd) < best_warp
+
+
+def test_removes_most_noise_on_a_pan(pan20):
+    clip, noisy, out = pan20
+    assert psnr(out, clip.frames) >= psnr(noisy / 255.0, clip.frames) + 9.0
+
+
+def test_fast_object_is_not_ghosted():
+    clip = scene("fast-object", W, H, frames=12, seed=0)
+    noisy = _noisy_u8(clip.frames, 20) / 255.0
+    out = _array(denoise(_tensor(noisy), fps=clip.fps))
+    ball = np.abs(clip.frames - np.median(clip.frames, axis=0)).max(-1) > 0.02
+
+    def region_psnr(x):
+        return 10 * np.log10(1.0 / ((x - clip.frames) ** 2).mean(-1)[ball].mean())
+
+    assert ball.sum() > 1000
+    # the ball is only denoised spatially (about +1 dB); a ghost would pull it below the input
+    assert region_psnr(out) >= region_psnr(noisy) + 0.5
+
+
+def test_clean_clip_passes_nearly_unchanged():
+    clip = scene("zoom", W, H, frames=8, seed=0)
+    out = _array(denoise(_tensor(clip.frames), fps=clip.fps))
+    assert psnr(out, clip.frames) >= 40.0
+
+
+def test_nothing_is_averaged_across_a_cut():
+    clip = scene("cut", W, H, frames=12, seed=0)
+    noisy = _noisy_u8(clip.frames, 20) / 255.0
+    out = _array(denoise(_tensor(noisy), fps=clip.fps, cuts=clip.cuts))
+    first = clip.cuts[0]
+    # without the cut the old shot bleeds into the new one (where motion is slow to show it)
+    assert psnr(out[first:first + 1], clip.frames[first:first + 1]) >= \
+        psnr(noisy[first:first + 1], clip.frames[first:first + 1]) + 6.0
+
+
+def test_boiling_texture_is_calmed_at_its_given_strength():
+    clip = scene("pan", W, H, frames=12, seed=0)
+    boiled = artifacts.boiling(clip.frames, strength=8 / 255, seed=2)
+    out = _array(denoise(_tensor(boiled), fps=clip.fps, sigma=8))
+    assert warping_error(out, flow=clip.flow_fwd) < 0.7 * warping_error(boiled, flow=clip.flow_fwd)
+    assert psnr(out, clip.frames) >= psnr(boiled, clip.frames)

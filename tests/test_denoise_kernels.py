@@ -1,0 +1,72 @@
+"""The fused CPU kernels of ``denoise`` agree with the torch reference, and the noise model."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from framemend.denoise import _cpu
+from framemend.denoise.noise import clipped_mean, declip_reference, declip_table
+from framemend.denoise.recursive import FRESH, recursive_step_reference
+from framemend.denoise.spatial import RADII, local_wiener_reference
+from framemend.generate import artifacts, scene
+
+
+def _pair(seed=0):
+    clip = scene("rotate", 96, 64, frames=2, seed=seed)
+    clean = torch.from_numpy(clip.frames).permute(0, 3, 1, 2).contiguous()
+    noisy = torch.from_numpy(artifacts.gaussian_noise(clip.frames, 0.08, seed=seed))
+    noisy = noisy.permute(0, 3, 1, 2).contiguous()
+    flow = torch.from_numpy(clip.flow_fwd[0]).contiguous()  # frame 0 -> frame 1
+    return clean, noisy, flow
+
+
+def _psnr(a, b):
+    return float(10 * torch.log10(1.0 / (a - b).pow(2).mean()))
+
+
+def test_recursive_step_matches_reference():
+    clean, noisy, flow = _pair()
+    variance = torch.rand(1, *clean.shape[-2:]) * 0.5
+    args = (clean[1], variance, noisy[0], flow, 0.08 ** 2, 8)
+    est_ref, var_ref = recursive_step_reference(*args)
+    est, var = _cpu.recursive_step(*args)
+    assert _psnr(est, est_ref) > 50
+    fresh = var_ref > 0.99  # pixels whose source left the frame restart in both
+    assert torch.equal(fresh, var > 0.99)
+    assert torch.allclose(var[~fresh], var_ref[~fresh], atol=1e-3)
+    assert FRESH > 1e3
+
+
+def test_recursive_step_averages_along_true_motion():
+    clean, noisy, flow = _pair()
+    est, var = recursive_step_reference(noisy[1], torch.ones(1, *clean.shape[-2:]), noisy[0],
+                                        flow, 0.08 ** 2, 8)
+    inside = var[0] < 0.9
+    err_in = (noisy[0] - clean[0]).pow(2).mean(0)[inside].mean()
+    err_out = (est - clean[0]).pow(2).mean(0)[inside].mean()
+    assert err_out < 0.7 * err_in  # two frames averaged: about half the noise variance
+
+
+def test_local_wiener_matches_reference():
+    _, noisy, _ = _pair(1)
+    noise_var = torch.full((1, *noisy.shape[-2:]), 0.08 ** 2)
+    ref = local_wiener_reference(noisy[0], noise_var)
+    assert _psnr(_cpu.local_wiener(noisy[0], noise_var, RADII), ref) > 50
+
+
+@pytest.mark.parametrize("sigma", [5 / 255, 20 / 255, 30 / 255])
+def test_declip_inverts_the_clipped_mean(sigma):
+    truth = torch.linspace(0, 1, 101, dtype=torch.float64)
+    averaged = clipped_mean(truth, sigma).float()
+    table = declip_table(sigma)
+    assert torch.allclose(declip_reference(averaged, table), truth.float(), atol=2e-3)
+    assert torch.allclose(_cpu.declip(averaged, table), truth.float(), atol=2e-3)
+
+
+def test_clipped_noise_mean_matches_simulation():
+    rng = np.random.default_rng(0)
+    truth = np.array([0.0, 0.03, 0.5, 0.99])
+    samples = np.clip(truth + rng.normal(0, 0.1, (200000, 4)), 0, 1).mean(0)
+    model = clipped_mean(torch.from_numpy(truth), 0.1).numpy()
+    assert np.allclose(samples, model, atol=2e-3)
