@@ -122,3 +122,12 @@ def test_torch_backend_same_on_cuda():
     cpu = estimate_flow(x[:-1], x[1:], backend="torch")
     gpu = estimate_flow(x[:-1].cuda(), x[1:].cuda(), backend="torch")
     assert gpu.is_cuda and epe(gpu.cpu(), cpu) < 0.02
+
+
+@pytest.mark.parametrize("backend", ["dis", "torch"])
+def test_luma_input_gives_the_rgb_flow(backend):
+    frames, _, _ = clip("handheld")
+    x = tensor(frames)
+    luma = (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    rgb = estimate_flow(x[:-1], x[1:], backend=backend)
+    assert epe(estimate_flow(luma[:-1], luma[1:], backend=backend), rgb) < 0.02

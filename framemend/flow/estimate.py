@@ -35,16 +35,24 @@ _pools: dict[int, ThreadPoolExecutor] = {}
 
 
 def _luma_u8(batch: torch.Tensor) -> np.ndarray:
-    """``(T, 3, H, W)`` float RGB in [0, 1] -> ``(T, H, W)`` uint8 luma (BT.601 weights)."""
-    w = torch.tensor([0.299, 0.587, 0.114], dtype=batch.dtype, device=batch.device)
-    y = torch.einsum("tchw,c->thw", batch, w)
+    """``(T, 3, H, W)`` float RGB (or ``(T, 1, H, W)`` luma) in [0, 1] -> ``(T, H, W)`` uint8
+    luma (BT.601 weights)."""
+    if batch.shape[1] == 1:
+        y = batch[:, 0]
+    else:
+        w = torch.tensor([0.299, 0.587, 0.114], dtype=batch.dtype, device=batch.device)
+        y = torch.einsum("tchw,c->thw", batch, w)
     return (y.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
 
 
 def _luma_u8_frame(rgb: np.ndarray) -> np.ndarray:
-    """``(3, H, W)`` float32 RGB in [0, 1] -> ``(H, W)`` uint8 BT.601 luma, with OpenCV."""
-    y = cv2.addWeighted(rgb[0], 0.299 * 255, rgb[1], 0.587 * 255, 0.0)
-    y = cv2.scaleAdd(rgb[2], 0.114 * 255, y)
+    """``(3, H, W)`` float32 RGB (or ``(1, H, W)`` luma) in [0, 1] -> ``(H, W)`` uint8 BT.601
+    luma, with OpenCV."""
+    if rgb.shape[0] == 1:
+        y = rgb[0] * np.float32(255)
+    else:
+        y = cv2.addWeighted(rgb[0], 0.299 * 255, rgb[1], 0.587 * 255, 0.0)
+        y = cv2.scaleAdd(rgb[2], 0.114 * 255, y)
     return cv2.convertScaleAbs(cv2.max(y, 0.0))  # rounds and saturates to [0, 255]
 
 
@@ -69,7 +77,7 @@ def dis_flow(src: torch.Tensor, dst: torch.Tensor, quality: str = "medium", scal
     flow back (bilinear, values divided by ``scale``), all in OpenCV, which releases the GIL.
 
     Args:
-        src, dst: ``(T, 3, H, W)`` float RGB in [0, 1].
+        src, dst: ``(T, 3, H, W)`` float RGB or ``(T, 1, H, W)`` luma, in [0, 1].
         threads: worker threads (default: CPU count).
     Returns:
         ``(T, 2, H, W)`` float32 on the CPU.
@@ -109,7 +117,7 @@ def estimate_flow(src: torch.Tensor, dst: torch.Tensor, backend: str = "dis",
     """Flow from each frame of ``src`` to the matching frame of ``dst``.
 
     Args:
-        src, dst: ``(T, 3, H, W)`` float RGB in [0, 1].
+        src, dst: ``(T, 3, H, W)`` float RGB or ``(T, 1, H, W)`` luma, in [0, 1].
         backend: ``dis`` | ``torch``.
         quality: ``ultrafast`` | ``fast`` | ``medium`` (DIS preset, or the torch solver preset).
         scale: in (0, 1]; compute at ``scale`` times the resolution, then upsample.

@@ -73,9 +73,13 @@ def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 def _luma_texture(rgb: torch.Tensor) -> torch.Tensor:
-    """``(T, 3, H, W)`` RGB -> ``(T, 1, H, W)`` structure-texture decomposed luma."""
-    w = torch.tensor([0.299, 0.587, 0.114], dtype=rgb.dtype, device=rgb.device)
-    y = torch.einsum("tchw,c->thw", rgb, w).unsqueeze(1)
+    """``(T, 3, H, W)`` RGB or ``(T, 1, H, W)`` luma -> ``(T, 1, H, W)`` structure-texture
+    decomposed luma."""
+    if rgb.shape[1] == 1:
+        y = rgb
+    else:
+        w = torch.tensor([0.299, 0.587, 0.114], dtype=rgb.dtype, device=rgb.device)
+        y = torch.einsum("tchw,c->thw", rgb, w).unsqueeze(1)
     return y - 0.9 * _blur(y, 6.0)
 
 
@@ -166,7 +170,7 @@ def torch_flow(src: torch.Tensor, dst: torch.Tensor, quality: str = "medium") ->
     """Coarse-to-fine CLG flow from each frame of ``src`` to the matching frame of ``dst``.
 
     Args:
-        src, dst: ``(T, 3, H, W)`` float RGB in [0, 1], on any device.
+        src, dst: ``(T, 3, H, W)`` float RGB or ``(T, 1, H, W)`` luma in [0, 1], on any device.
         quality: ``ultrafast`` | ``fast`` | ``medium`` (see :data:`PRESETS`).
     Returns:
         ``(T, 2, H, W)`` float32 flow in pixels on the input's device, ``src(p) ≈ dst(p + f(p))``.
