@@ -25,8 +25,9 @@ def score(frames, ref=None, box=None) -> dict[str, "np.ndarray"]:
     """Per-frame values of every metric that applies: ``{name: (N,) array}``."""
     from . import metrics as m
 
-    out = {"warping_error": m.warping_error_per_frame(frames),
-           "flicker_index": m.flicker_index_per_frame(frames),
+    flow, occluded = m.estimate_motion(frames)
+    out = {"warping_error": m.warping_error_per_frame(frames, flow=flow, occluded=occluded),
+           "flicker_index": m.flicker_index_per_frame(frames, flow=flow, occluded=occluded),
            "motion_smoothness": m.motion_smoothness_per_frame(frames),
            "jitter": m.jitter_per_frame(frames)}
     if box is not None:

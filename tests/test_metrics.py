@@ -42,6 +42,16 @@ def test_warping_error_is_zero_for_a_static_clip_and_ranks_flicker_and_noise(pan
     assert m.warping_error(noisy, flow_from=pan.frames) > 5 * clean
 
 
+def test_warping_error_leaves_out_occlusions():
+    clip = scene("subject", W, H, 8)
+    blind = m.warping_error(clip.frames, flow=clip.flow_fwd)
+    masked = m.warping_error(clip.frames, flow=clip.flow_fwd, occluded=clip.occluded)
+    assert masked < 0.2 * blind  # what the face uncovers cannot be predicted
+    flow, occluded = m.estimate_motion(clip.frames)
+    assert m.warping_error(clip.frames, flow=flow, occluded=occluded) < 0.5 * blind
+    assert occluded[clip.occluded].mean() > 0.5  # the estimate finds most true occlusions
+
+
 def test_warping_error_leaves_out_the_cut():
     clip = scene("cut", W, H, 8)
     per_pair = m.warping_error_per_frame(clip.frames, cuts=clip.cuts)

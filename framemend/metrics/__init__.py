@@ -7,7 +7,7 @@ Each has a ``*_per_frame`` variant. Looking rather than reading: :func:`side_by_
 :func:`plot_per_frame`.
 """
 from .camera import camera_path, jitter, jitter_per_frame
-from .consistency import (flicker_index, flicker_index_per_frame, motion_smoothness,
+from .consistency import (estimate_motion, flicker_index, flicker_index_per_frame, motion_smoothness,
                           motion_smoothness_per_frame, warping_error, warping_error_per_frame)
 from .identity import identity_drift, identity_drift_per_frame
 from .reference import psnr, psnr_per_frame, ssim, ssim_per_frame
@@ -17,4 +17,4 @@ __all__ = ["psnr", "psnr_per_frame", "ssim", "ssim_per_frame", "warping_error",
            "warping_error_per_frame", "flicker_index", "flicker_index_per_frame",
            "motion_smoothness", "motion_smoothness_per_frame", "jitter", "jitter_per_frame",
            "camera_path", "identity_drift", "identity_drift_per_frame", "side_by_side",
-           "plot_per_frame"]
+           "plot_per_frame", "estimate_motion"]

@@ -9,11 +9,12 @@
 - Motion smoothness: how well each frame is re-predicted from its two neighbours under linear
   motion (flow t-1 -> t+1, halved, applied from both sides); mean squared error.
 
-All take ``(T, H, W, 3)`` numpy clips (float in [0, 1] or uint8). Flow is estimated with
-:func:`framemend.flow.estimate_flow` on ``flow_from`` (default: the clip itself; pass the
-original clip to measure a filtered one along the original motion, as Lai et al. do) unless the
-true forward flow ``flow`` ``(T-1, 2, H, W)`` is given. Frame pairs that straddle a cut count as
-NaN per frame and are left out of the mean.
+All take ``(T, H, W, 3)`` numpy clips (float in [0, 1] or uint8). Flow and occlusion come from
+:func:`estimate_motion` (DIS flow) on ``flow_from`` (default: the clip itself; pass the original
+clip to measure a filtered one along the original motion, as Lai et al. do) unless a forward flow
+``flow`` ``(T-1, 2, H, W)`` is given, with its ``occluded`` ``(T-1, H, W)`` mask if known (e.g.
+``Clip.flow_fwd`` and ``Clip.occluded``); pixels carried out of frame never count. Frame pairs
+that straddle a cut count as NaN per frame and are left out of the mean.
 """
 from __future__ import annotations
 
@@ -26,40 +27,52 @@ from framemend.flow import backward_warp, estimate_flow, occlusion_mask, outside
 from ._arrays import pair_valid, to_torch
 
 
-def _aligned_next(frames, flow_from, flow, quality) -> tuple[torch.Tensor, torch.Tensor,
-                                                             torch.Tensor]:
+def estimate_motion(frames, quality: str = "medium") -> tuple[np.ndarray, np.ndarray]:
+    """Forward flow ``(T-1, 2, H, W)`` and occlusion ``(T-1, H, W)`` bool of a clip.
+
+    Occluded: the forward-backward check fails or the pixel leaves the frame. Pass both to the
+    metrics (``flow=``, ``occluded=``) to score several things along the same motion.
+    """
+    x = to_torch(frames)
+    fwd = estimate_flow(x[:-1], x[1:], quality=quality)
+    bwd = estimate_flow(x[1:], x[:-1], quality=quality)
+    occluded = occlusion_mask(fwd, bwd) | outside_mask(fwd)
+    return fwd.numpy(), occluded[:, 0].numpy()
+
+
+def _aligned_next(frames, flow_from, flow, occluded, quality):
     """Frames t, frames t+1 warped onto t, and the valid mask, all ``(T-1, ., H, W)``."""
     x = to_torch(frames)
-    if flow is not None:
-        fwd = torch.from_numpy(np.ascontiguousarray(flow, np.float32))
-        valid = ~outside_mask(fwd)
-    else:
-        ref = x if flow_from is None else to_torch(flow_from)
-        fwd = estimate_flow(ref[:-1], ref[1:], quality=quality)
-        bwd = estimate_flow(ref[1:], ref[:-1], quality=quality)
-        valid = ~(outside_mask(fwd) | occlusion_mask(fwd, bwd))
-    return x[:-1], backward_warp(x[1:], fwd), valid
+    if flow is None:
+        flow, occluded = estimate_motion(frames if flow_from is None else flow_from, quality)
+    fwd = torch.from_numpy(np.ascontiguousarray(flow, np.float32))
+    invalid = outside_mask(fwd)
+    if occluded is not None:
+        invalid |= torch.from_numpy(np.asarray(occluded, bool))[:, None]
+    return x[:-1], backward_warp(x[1:], fwd), ~invalid
 
 
-def warping_error_per_frame(frames, flow_from=None, flow=None, cuts=None,
+def warping_error_per_frame(frames, flow_from=None, flow=None, occluded=None, cuts=None,
                             quality: str = "medium") -> np.ndarray:
     """``(T-1,)`` warping error of each pair (t, t+1), mean squared error in [0, 1] units."""
-    cur, nxt, valid = _aligned_next(frames, flow_from, flow, quality)
+    cur, nxt, valid = _aligned_next(frames, flow_from, flow, occluded, quality)
     sq = (nxt - cur).pow(2).mean(1, keepdim=True) * valid
     err = (sq.sum((1, 2, 3)) / valid.sum((1, 2, 3)).clamp(min=1)).numpy().astype(np.float64)
     err[~pair_valid(len(err) + 1, cuts)] = np.nan
     return err
 
 
-def warping_error(frames, flow_from=None, flow=None, cuts=None, quality: str = "medium") -> float:
+def warping_error(frames, flow_from=None, flow=None, occluded=None, cuts=None,
+                  quality: str = "medium") -> float:
     """Mean over frame pairs of :func:`warping_error_per_frame` (Lai et al. 2018)."""
-    return float(np.nanmean(warping_error_per_frame(frames, flow_from, flow, cuts, quality)))
+    return float(np.nanmean(warping_error_per_frame(frames, flow_from, flow, occluded, cuts,
+                                                    quality)))
 
 
-def flicker_index_per_frame(frames, flow_from=None, flow=None, cuts=None,
+def flicker_index_per_frame(frames, flow_from=None, flow=None, occluded=None, cuts=None,
                             quality: str = "medium") -> np.ndarray:
     """``(T-1,)`` RMS of the low-passed, motion-compensated luma change per frame pair."""
-    cur, nxt, valid = _aligned_next(frames, flow_from, flow, quality)
+    cur, nxt, valid = _aligned_next(frames, flow_from, flow, occluded, quality)
     weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
     diff = ((nxt - cur) * weights).sum(1) * valid[:, 0]
     mask = valid[:, 0].float()
@@ -74,9 +87,11 @@ def flicker_index_per_frame(frames, flow_from=None, flow=None, cuts=None,
     return out
 
 
-def flicker_index(frames, flow_from=None, flow=None, cuts=None, quality: str = "medium") -> float:
+def flicker_index(frames, flow_from=None, flow=None, occluded=None, cuts=None,
+                  quality: str = "medium") -> float:
     """Mean over frame pairs of :func:`flicker_index_per_frame`."""
-    return float(np.nanmean(flicker_index_per_frame(frames, flow_from, flow, cuts, quality)))
+    return float(np.nanmean(flicker_index_per_frame(frames, flow_from, flow, occluded, cuts,
+                                                    quality)))
 
 
 def motion_smoothness_per_frame(frames, cuts=None, quality: str = "medium") -> np.ndarray:
@@ -100,5 +115,5 @@ def motion_smoothness(frames, cuts=None, quality: str = "medium") -> float:
     return float(np.nanmean(motion_smoothness_per_frame(frames, cuts, quality)))
 
 
-__all__ = ["warping_error", "warping_error_per_frame", "flicker_index", "flicker_index_per_frame",
+__all__ = ["estimate_motion", "warping_error", "warping_error_per_frame", "flicker_index", "flicker_index_per_frame",
            "motion_smoothness", "motion_smoothness_per_frame"]

@@ -58,8 +58,7 @@ def _ssim_frame(x: np.ndarray, y: np.ndarray) -> float:
 def ssim_per_frame(a, b) -> np.ndarray:
     """``(T,)`` SSIM of ``a`` against ``b`` (``(T, H, W, 3)``, values in [0, 1])."""
     a, b = _pair(a, b)
-    return np.array([_ssim_frame(a[t].astype(np.float64), b[t].astype(np.float64))
-                     for t in range(a.shape[0])])
+    return np.array([_ssim_frame(a[t], b[t]) for t in range(a.shape[0])])
 
 
 def ssim(a, b) -> float:
