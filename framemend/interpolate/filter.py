@@ -8,7 +8,7 @@ from ..chain.filter import Filter
 from ..chain.frames import Frame
 from ..chain.options import option
 from ..chain.registry import register
-from .synthesis import interpolate_pair
+from .synthesis import flow_luma, intermediate_flows, pair_flows, warp_blend
 from .timing import factor_times, grid_times, nominal_rate
 
 _SAME_TIME = 1e-4  # fraction of an input interval under which an output time is the input's
@@ -43,16 +43,15 @@ class Interpolate(Filter):
         factor: int = option(2, "output frames per input frame", min=1, max=32)
         fps: float | None = option(None, "output frame rate (wins over factor); 59.94 means "
                                    "60000/1001", min=1.0, max=1000.0)
-        flow_quality: str = option("medium", "DIS optical flow preset",
-                                   choices=("ultrafast", "fast", "medium"))
-        flow_scale: float = option(0.5, "flow is estimated at this fraction of the frame size",
-                                   min=0.1, max=1.0)
+        flow_scale: float = option(0.25, "optical flow is estimated at this fraction of the "
+                                   "frame size", min=0.05, max=1.0)
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
         self._rate = nominal_rate(options.fps) if options.fps is not None else None
         self._input_rate: Fraction | None = None
         self._prev: Frame | None = None
+        self._prev_luma = None  # the shrunk luma of _prev, once computed
         self._interval: float | None = None  # the latest input frame interval, seconds
         self._cut_pending = False
 
@@ -68,10 +67,21 @@ class Interpolate(Filter):
         self._prev = frame
         return out
 
+    def _in_between(self, first: Frame, second: Frame, times: list[float], luma0):
+        """``(K, 3, H, W)`` frames at fractional ``times`` between ``first`` and ``second``;
+        ``luma0`` is ``first``'s shrunk luma if already known; ``second``'s is kept."""
+        image0, image1 = first.image.to(self.device), second.image.to(self.device)
+        scale = self.options.flow_scale
+        luma0 = luma0 if luma0 is not None else flow_luma(image0, scale)
+        self._prev_luma = flow_luma(image1, scale)
+        flows, importance = pair_flows(luma0, self._prev_luma)
+        flow_t, weight0 = intermediate_flows(flows, importance, times)
+        return warp_blend(image0, image1, flow_t, weight0)
+
     def flush(self) -> list[Frame]:
         if self._prev is None:
             return []
-        prev, self._prev = self._prev, None
+        prev, self._prev, self._prev_luma = self._prev, None, None
         interval = self._interval
         if interval is None:
             interval = 1 / float(self._input_rate) if self._input_rate else 0.0
@@ -95,10 +105,9 @@ class Interpolate(Filter):
         fractions = [(s - first.time) / length for s in times]
         new = [i for i, f in enumerate(fractions) if f > _SAME_TIME]
         images = {}
+        luma0, self._prev_luma = self._prev_luma, None
         if second is not None and new:
-            made = interpolate_pair(first.image.to(self.device), second.image.to(self.device),
-                                    [fractions[i] for i in new], self.options.flow_scale,
-                                    self.options.flow_quality)
+            made = self._in_between(first, second, [fractions[i] for i in new], luma0)
             images = dict(zip(new, made))
         out = []
         for i, s in enumerate(times):
