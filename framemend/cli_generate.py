@@ -40,10 +40,12 @@ def main(args) -> int:
     import numpy as np
 
     from .generate import degrade, scene
+    from .generate.degrade import parse_artifacts
     from .video import write_video
 
     try:
         width, height = _size(args.size)
+        parse_artifacts(args.artifacts)  # a bad list fails before any work
         clip = scene(args.scene, width, height, args.frames, args.fps, args.seed, args.image)
         out = degrade(clip, args.artifacts, args.seed)
     except ValueError as e:
