@@ -101,8 +101,9 @@ def test_identity_drift_grows_with_the_drift_applied():
     assert scores[2] > 3 * scores[1] > 0.01
     subject = scene("subject", W, H, 12)
     drifted = degrade(subject, "drift=0.6")
+    # the face turns and passes behind a post, yet drift stands out
     assert m.identity_drift(drifted.frames, subject.subject_box) > \
-        m.identity_drift(subject.frames, subject.subject_box) + 0.02
+        1.5 * m.identity_drift(subject.frames, subject.subject_box)
 
 
 def test_side_by_side_puts_both_clips_in_step():

@@ -39,11 +39,11 @@ def scene(kind: str, width: int = 320, height: int = 180, frames: int = 24, fps:
     picture = load_image(image, seed)
     if kind == "cut":
         return _cut(picture, image, width, height, frames, fps, seed)
-    motion = {"subject": "static", "fade": "pan", "light-on": "static",
-              "fast-object": "static"}.get(kind, kind)
-    camera = camera_path(motion, frames, width, height, fps, rng)
-    if kind == "fade":  # half the pan speed
+    if kind == "fade":  # a pan at half the speed
         camera = pose_homographies(width, height, 0.005 * width * np.arange(frames), 0.0, 0.0, 1.0)
+    else:
+        motion = {"subject": "static", "light-on": "static", "fast-object": "static"}.get(kind, kind)
+        camera = camera_path(motion, frames, width, height, fps, rng)
     sprites = []
     if kind == "subject":
         sprites = [_face(frames, width, height, rng), _post(frames, width, height, seed)]

@@ -1,11 +1,13 @@
 """Identity drift: how far the subject's appearance wanders from a keyframe.
 
-The subject's box is cropped from every frame, resized to 64x64, lightly blurred (sigma 1, so
-sub-pixel placement does not count) and compared with the keyframe's crop by local SSIM (Wang
-et al. 2004) over the ellipse inscribed in the box (the corners are background). The median of
-the SSIM map is used, so a passing occluder covering part of the subject counts little. Drift is
-``1 - median SSIM``: 0 means unchanged. Colour changes lower SSIM through the per-channel
-luminance term, shape changes through the structure term.
+The subject's box is cropped from every frame, resized to 64x64 and lightly blurred (sigma 1).
+Each crop is aligned to the keyframe's by a rigid (rotation + translation) ECC fit (Evangelidis
+and Psarakis, "Parametric Image Alignment Using Enhanced Correlation Coefficient Maximization",
+TPAMI 2008), so head turns within the box and box placement do not count while colour and
+shape changes (stretch, scale) do. The aligned crops are compared by local SSIM (Wang et al.
+2004) over the ellipse inscribed in the box (the corners are background), taking the median so
+that an occluder covering part of the subject counts little. Drift is ``1 - median SSIM``: 0
+means unchanged.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from ._arrays import as_float
 from .reference import ssim_map
 
 CROP = 64
+_ys, _xs = np.mgrid[0:CROP, 0:CROP]
+_INSIDE = np.hypot(_xs - (CROP - 1) / 2, _ys - (CROP - 1) / 2) <= 0.9 * (CROP - 1) / 2
 
 
 def _crops(frames: np.ndarray, box) -> np.ndarray:
@@ -33,18 +37,31 @@ def _crops(frames: np.ndarray, box) -> np.ndarray:
     return out
 
 
+def _aligned(crop: np.ndarray, key_grey: np.ndarray) -> np.ndarray:
+    """``crop`` warped onto the keyframe crop by a rigid ECC fit (unchanged if it fails)."""
+    warp = np.eye(2, 3, dtype=np.float32)
+    try:
+        _, warp = cv2.findTransformECC(key_grey, cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), warp,
+                                       cv2.MOTION_EUCLIDEAN,
+                                       (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4),
+                                       _INSIDE.astype(np.uint8), 1)
+    except cv2.error:  # no convergence (e.g. a flat crop): compare as placed
+        return crop
+    return cv2.warpAffine(crop, warp, (CROP, CROP), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REFLECT)
+
+
 def identity_drift_per_frame(frames, box=None, keyframe: int = 0) -> np.ndarray:
-    """``(T,)`` ``1 - median SSIM`` of the subject crop of each frame against the keyframe's.
+    """``(T,)`` ``1 - median SSIM`` of each frame's aligned subject crop against the keyframe's.
 
     ``frames``: ``(T, H, W, 3)``; ``box``: ``(T, 4)`` or ``(4,)`` x0, y0, x1, y1 (e.g.
     ``Clip.subject_box``); default the whole frame.
     """
     crops = _crops(as_float(frames), box)
-    ys, xs = np.mgrid[0:CROP, 0:CROP]
-    c = (CROP - 1) / 2.0
-    inside = np.hypot(xs - c, ys - c) <= 0.9 * c
-    return np.array([1.0 - float(np.median(ssim_map(crop, crops[keyframe])[inside]))
-                     for crop in crops])
+    key = crops[keyframe]
+    key_grey = cv2.cvtColor(key, cv2.COLOR_RGB2GRAY)
+    return np.array([1.0 - float(np.median(ssim_map(_aligned(c, key_grey), key)[_INSIDE]))
+                     for c in crops])
 
 
 def identity_drift(frames, box=None, keyframe: int = 0) -> float:
