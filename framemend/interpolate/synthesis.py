@@ -141,34 +141,41 @@ def _warp_blend_torch(image0, image1, flow_t, weight0):
 
 
 def _warp_blend_cv2(image0, image1, flow_t, weight0):
+    """OpenCV twin of :func:`_warp_blend_torch`. Pixels stay in the memory layout they come in:
+    planes of a contiguous ``(3, H, W)`` tensor, or interleaved ``(H, W, 3)`` for channels-last
+    tensors; the result ``(K, 3, H, W)`` has the layout of ``image0``."""
     k = weight0.shape[0]
     height, width = image0.shape[-2:]
     h, w = flow_t.shape[-2:]
     sx, sy = width / w, height / h
     xs, ys = _pixel_grid(height, width)
-    src = (np.ascontiguousarray(image0.numpy()), np.ascontiguousarray(image1.numpy()))
+    interleaved = not image0.is_contiguous() and image0.permute(1, 2, 0).is_contiguous()
+    if interleaved:
+        src = [np.ascontiguousarray(im.permute(1, 2, 0).numpy()) for im in (image0, image1)]
+        out = np.empty((k, height, width, 3), np.float32)
+    else:
+        src = [im.contiguous().numpy() for im in (image0, image1)]
+        out = np.empty((k, 3, height, width), np.float32)
+    other = np.empty(out.shape[1:], np.float32)
     ft = flow_t.numpy()
     w0 = weight0.numpy()
-    out = np.empty((k, 3, height, width), np.float32)
-    other = np.empty((3, height, width), np.float32)
     for j in range(k):
         for side, dst in ((0, out[j]), (1, other)):
             f = ft[side * k + j]
             mx = cv2.resize(f[0], (width, height), interpolation=cv2.INTER_LINEAR)
             my = cv2.resize(f[1], (width, height), interpolation=cv2.INTER_LINEAR)
-            mx *= sx
-            mx += xs
-            my *= sy
-            my += ys
-            for c in range(3):
-                cv2.remap(src[side][c], mx, my, cv2.INTER_LINEAR, dst=dst[c],
+            cv2.scaleAdd(mx, sx, xs, dst=mx)
+            cv2.scaleAdd(my, sy, ys, dst=my)
+            for plane, target in ([(src[side], dst)] if interleaved else zip(src[side], dst)):
+                cv2.remap(plane, mx, my, cv2.INTER_LINEAR, dst=target,
                           borderMode=cv2.BORDER_REPLICATE)
         weight = cv2.resize(w0[j, 0], (width, height), interpolation=cv2.INTER_LINEAR)
         frame = out[j]
         frame -= other
-        frame *= weight
+        frame *= weight[..., None] if interleaved else weight
         frame += other
-    return torch.from_numpy(out)
+    result = torch.from_numpy(out)
+    return result.permute(0, 3, 1, 2) if interleaved else result
 
 
 @functools.lru_cache(maxsize=4)

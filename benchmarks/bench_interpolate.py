@@ -1,0 +1,214 @@
+"""Interpolate: framemend ``interpolate`` against ffmpeg ``minterpolate`` (mi_mode=mci).
+
+Passes, all on ``framemend.generate.scene`` clips at 640x360 with ground truth:
+
+* ``2x restore``: every other frame of a 24 fps clip dropped (12 fps in), restored with
+  ``factor=2``; PSNR and SSIM of the restored (new) frames against the dropped originals.
+  Clips: pan, zoom, handheld (camera motion), subject (a face moving 48 px per input pair and
+  passing behind a post: occlusion), fast-object (a small spinning ball, 64 px per input pair).
+  The anchor is minterpolate with ``mi_mode=mci:me_mode=bidir`` and the best (mean PSNR over
+  the clips) of a grid over ``mc_mode`` (obmc, aobmc), ``me`` (epzs, umh) and ``vsbmc`` (0, 1).
+  minterpolate stops at the last input frame, so both are scored on the new frames it makes.
+* ``cut``: the two-shot ``cut`` clip, same protocol; ``mixed`` counts the output frames that
+  are not at least 3 dB closer (PSNR) to the truth of their own shot than to any frame of the
+  other shot.
+* ``rate``: 8 -> 24 fps (a 24 fps pan, every third frame kept) and 24 -> 60 and 24 -> 59.94 fps
+  (a 120 fps pan, every fifth frame kept; truth at 60 fps is every second frame). Frame count,
+  duration (``frames / rate``: what keeps audio in sync), the largest timestamp error against
+  the grid ``n / rate`` (framemend; ffmpeg's are not returned by the anchor) and PSNR of the
+  output frames that fall on the truth grid.
+
+``fps`` is input frames per second of the whole pipeline, measured the same way for both:
+uint8 RGB frames in memory -> (conversion) -> filter -> (conversion) -> uint8 RGB frames,
+the best of two runs. framemend runs its streaming filter frame by frame with its defaults,
+converting as the engine and the video writer do (uint8 -> float tensor per frame and back);
+torch runs one thread, the two DIS flows of a pair run on two threads, OpenCV's remap uses its
+own pool. minterpolate runs in one thread.
+
+    python -m benchmarks.bench_interpolate [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+from fractions import Fraction
+
+import numpy as np
+import torch
+
+from benchmarks.anchors import run_ffmpeg_filter
+from framemend.chain.frames import Frame
+from framemend.chain.options import make_options
+from framemend.generate import scene
+from framemend.interpolate import Interpolate
+from framemend.metrics import psnr, psnr_per_frame, ssim
+
+WIDTH, HEIGHT = 640, 360
+MCI = "minterpolate=fps={fps}:mi_mode=mci:me_mode=bidir:mc_mode={mc}:me={me}:vsbmc={vsbmc}"
+
+
+def _framemend(frames: np.ndarray, input_fps: float, cuts=(), **options):
+    """``(out uint8 (T', H, W, 3), times, rate, seconds)`` of the streaming filter over
+    ``frames``, converted in and out as the engine and the writer do."""
+    start = time.perf_counter()
+    flt = Interpolate(make_options("interpolate", Interpolate.Options, options))
+    rate = flt.output_rate(Fraction(input_fps).limit_denominator(1001))
+    out = []
+    for t in range(frames.shape[0]):
+        out += flt.push(Frame(raw=frames[t], time=t / input_fps, cut=t in cuts))
+    out += flt.flush()
+    u8 = np.empty((len(out), *frames.shape[1:]), np.uint8)
+    for i, f in enumerate(out):
+        u8[i] = f.image.permute(1, 2, 0).mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
+    seconds = time.perf_counter() - start
+    return u8, [f.time for f in out], rate, seconds
+
+
+def _timed(fn, runs: int):
+    """``fn()``'s result with the least seconds of ``runs`` runs (its last element)."""
+    best = None
+    for _ in range(runs):
+        result = fn()
+        if best is None or result[-1] < best[-1]:
+            best = result
+    return best
+
+
+def _minterpolate(frames: np.ndarray, fps: float, out_fps: str, runs: int, **params):
+    def go():
+        start = time.perf_counter()
+        out, _ = run_ffmpeg_filter(frames, fps, MCI.format(fps=out_fps, **params))
+        return out, time.perf_counter() - start
+    return _timed(go, runs)
+
+
+def _f(frames: np.ndarray) -> np.ndarray:
+    return frames.astype(np.float32) / 255.0
+
+
+def _restore_rows(kinds, frames, grid, runs) -> tuple[list[dict], dict]:
+    """Rows of the ``2x restore`` pass and the anchor parameters that won the grid."""
+    clips = {k: scene(k, WIDTH, HEIGHT, frames=frames, seed=0) for k in kinds}
+    rows, anchor = [], {}
+    for kind, clip in clips.items():
+        truth = clip.frames
+        kept = (truth[::2] * 255 + 0.5).astype(np.uint8)
+        fps = clip.fps / 2
+        out, _, _, sec = _timed(lambda: _framemend(kept, fps, factor=2), runs)
+        anchor[kind] = [(params, *_minterpolate(kept, fps, f"{clip.fps:g}", 1, **params))
+                        for params in grid]
+        new = np.arange(1, min(len(anchor[kind][0][1]), truth.shape[0]), 2)
+        rows.append({"pass": "2x restore", "clip": kind, "method": "framemend interpolate=2",
+                     "psnr": round(psnr(_f(out[new]), truth[new]), 2),
+                     "ssim": round(ssim(_f(out[new]), truth[new]), 4),
+                     "fps": round(len(kept) / sec, 1)})
+    def score(params: dict) -> float:
+        total = []
+        for kind, tried in anchor.items():
+            out = next(a[1] for a in tried if a[0] == params)
+            new = np.arange(1, min(len(out), clips[kind].frames.shape[0]), 2)
+            total.append(psnr(_f(out[new]), clips[kind].frames[new]))
+        return float(np.mean(total))
+
+    best = max(grid, key=score)
+    for kind, clip in clips.items():
+        kept = (clip.frames[::2] * 255 + 0.5).astype(np.uint8)
+        out, sec = _minterpolate(kept, clip.fps / 2, f"{clip.fps:g}", runs, **best)
+        new = np.arange(1, min(len(out), clip.frames.shape[0]), 2)
+        i = next(n for n, r in enumerate(rows) if r["clip"] == kind)
+        rows.insert(i + 1, {"pass": "2x restore", "clip": kind,
+                            "method": "ffmpeg " + MCI.format(fps=f"{clip.fps:g}", **best),
+                            "psnr": round(psnr(_f(out[new]), clip.frames[new]), 2),
+                            "ssim": round(ssim(_f(out[new]), clip.frames[new]), 4),
+                            "fps": round(len(kept) / sec, 1)})
+    return rows, best
+
+
+def _mixed(out: np.ndarray, truth: np.ndarray, first: int) -> int:
+    """Output frames not ≥ 3 dB closer to their own shot's truth than to the other shot."""
+    n = min(len(out), len(truth))
+    count = 0
+    for t in range(n):
+        own = psnr_per_frame(out[t:t + 1], truth[t:t + 1])[0]
+        others = range(first, len(truth)) if t < first else range(first)
+        other = max(psnr_per_frame(out[t:t + 1], truth[u:u + 1])[0] for u in others)
+        count += own < other + 3
+    return int(count)
+
+
+def _cut_rows(frames, best, runs) -> list[dict]:
+    clip = scene("cut", WIDTH, HEIGHT, frames=frames, seed=0)
+    truth, first = clip.frames, clip.cuts[0]
+    assert first % 2 == 0, "shot two must start on a kept frame"
+    kept = (truth[::2] * 255 + 0.5).astype(np.uint8)
+    fps = clip.fps / 2
+    ours, _, _, sec = _timed(lambda: _framemend(kept, fps, cuts={first // 2}, factor=2), runs)
+    theirs, sec2 = _minterpolate(kept, fps, f"{clip.fps:g}", runs, **best)
+    rows = []
+    for method, out, s in (("framemend interpolate=2", ours, sec),
+                           ("ffmpeg " + MCI.format(fps=f"{clip.fps:g}", **best), theirs, sec2)):
+        new = np.arange(1, min(len(out), len(truth)), 2)
+        rows.append({"pass": "cut", "clip": "cut", "method": method,
+                     "psnr": round(psnr(_f(out[new]), truth[new]), 2),
+                     "ssim": round(ssim(_f(out[new]), truth[new]), 4),
+                     "mixed": _mixed(_f(out), truth, first), "fps": round(len(kept) / s, 1)})
+    return rows
+
+
+def _rate_rows(best, runs, quick) -> list[dict]:
+    cases = [(24.0, 3, 8, "24", 48, 1)]  # source fps, keep every, in fps, out, source frames, step
+    if not quick:
+        cases += [(120.0, 5, 24, "60", 120, 2), (120.0, 5, 24, "59.94", 120, None)]
+    rows = []
+    for src_fps, keep, fps_in, fps_out, count, step in cases:
+        clip = scene("pan", WIDTH, HEIGHT, frames=count, fps=src_fps, seed=0)
+        kept = (clip.frames[::keep] * 255 + 0.5).astype(np.uint8)
+        duration = len(kept) / fps_in
+        ours, times, rate, sec = _timed(lambda: _framemend(kept, fps_in, fps=float(fps_out)), runs)
+        theirs, sec2 = _minterpolate(kept, fps_in, fps_out, runs, **best)
+        grid_error = max(abs(t - n / float(rate)) for n, t in enumerate(times))
+        for method, out, s, err in (("framemend interpolate=fps=" + fps_out, ours, sec, grid_error),
+                                    ("ffmpeg " + MCI.format(fps=fps_out, **best), theirs, sec2,
+                                     None)):
+            row = {"pass": "rate", "clip": f"pan {fps_in}->{fps_out}", "method": method}
+            if step is not None:
+                n = min(len(out), (len(clip.frames) + step - 1) // step)
+                row["psnr"] = round(psnr(_f(out[:n]), clip.frames[::step][:n]), 2)
+            row.update({"frames_in": len(kept), "frames_out": len(out),
+                        "duration_in": round(duration, 4),
+                        "duration_out": round(len(out) / float(rate), 4),
+                        "time_error": err, "fps": round(len(kept) / s, 1)})
+            rows.append(row)
+    return rows
+
+
+def run(quick: bool = False) -> list[dict]:
+    """Rows of the three passes; see the module docstring."""
+    torch.set_num_threads(1)  # on this shared 2-core machine idle torch workers only spin
+    kinds = ["pan", "subject"] if quick else ["pan", "zoom", "handheld", "subject", "fast-object"]
+    frames = 17 if quick else 25
+    runs = 1 if quick else 2
+    grid = [{"mc": "aobmc", "me": "epzs", "vsbmc": 0}] if quick else [
+        {"mc": mc, "me": me, "vsbmc": v}
+        for mc, me, v in itertools.product(("obmc", "aobmc"), ("epzs", "umh"), (0, 1))]
+    rows, best = _restore_rows(kinds, frames, grid, runs)
+    rows += _cut_rows(frames, best, runs)
+    rows += _rate_rows(best, runs, quick)
+    return rows
+
+
+def _table(rows: list[dict]) -> str:
+    cols = []
+    for r in rows:
+        cols += [c for c in r if c not in cols]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        lines.append("| " + " | ".join("" if r.get(c) is None else str(r[c]) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="two clips, one anchor setting")
+    print(_table(run(quick=parser.parse_args().quick)))
