@@ -45,15 +45,19 @@ def _luma_u8(batch: torch.Tensor) -> np.ndarray:
     return (y.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
 
 
-def _luma_u8_frame(rgb: np.ndarray) -> np.ndarray:
-    """``(3, H, W)`` float32 RGB (or ``(1, H, W)`` luma) in [0, 1] -> ``(H, W)`` uint8 BT.601
-    luma, with OpenCV."""
-    if rgb.shape[0] == 1:
-        y = rgb[0] * np.float32(255)
+def _luma_u8_frame(image: torch.Tensor) -> np.ndarray:
+    """``(3, H, W)`` float RGB (or ``(1, H, W)`` luma) in [0, 1] on the CPU -> ``(H, W)`` uint8
+    BT.601 luma, with OpenCV (no copy of a channels-last or planar float32 frame)."""
+    image = image.float()
+    if image.shape[0] == 1:
+        y = image[0].contiguous().numpy()
+    elif image.permute(1, 2, 0).is_contiguous():  # channels last: (H, W, 3) in memory
+        y = cv2.cvtColor(image.permute(1, 2, 0).numpy(), cv2.COLOR_RGB2GRAY)
     else:
-        y = cv2.addWeighted(rgb[0], 0.299 * 255, rgb[1], 0.587 * 255, 0.0)
-        y = cv2.scaleAdd(rgb[2], 0.114 * 255, y)
-    return cv2.convertScaleAbs(cv2.max(y, 0.0))  # rounds and saturates to [0, 255]
+        rgb = image.contiguous().numpy()
+        y = cv2.addWeighted(rgb[0], 0.299, rgb[1], 0.587, 0.0)
+        y = cv2.scaleAdd(rgb[2], 0.114, y)
+    return cv2.convertScaleAbs(cv2.max(y, 0.0), alpha=255.0)  # rounds, saturates to [0, 255]
 
 
 def _dis(preset: str):
@@ -69,11 +73,18 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     return _pools[threads]
 
 
+def _address(frame: torch.Tensor) -> tuple:
+    """Where a frame's pixels are: equal for views of the same memory."""
+    return frame.data_ptr(), frame.stride()
+
+
 def dis_flow(src: torch.Tensor, dst: torch.Tensor, quality: str = "medium", scale: float = 1.0,
              threads: int | None = None) -> torch.Tensor:
-    """DIS flow of each pair, computed at ``scale`` and upsampled, pairs spread over threads.
+    """DIS flow of each pair, computed at ``scale`` and upsampled, spread over threads.
 
-    Each worker converts its pair to 8-bit luma, resizes it (area), runs DIS and resizes the
+    The workers first turn every distinct frame into 8-bit luma at ``scale`` (read in place,
+    whatever the memory layout; a frame shared by ``src`` and ``dst``, as in
+    ``dis_flow(x[:-1], x[1:])``, is converted once), then run DIS on each pair and resize its
     flow back (bilinear, values divided by ``scale``), all in OpenCV, which releases the GIL.
 
     Args:
@@ -83,31 +94,40 @@ def dis_flow(src: torch.Tensor, dst: torch.Tensor, quality: str = "medium", scal
         ``(T, 2, H, W)`` float32 on the CPU.
     """
     t_count, _, h, w = src.shape
-    if src.device.type == "cpu":
-        a, b = src.float().contiguous().numpy(), dst.float().contiguous().numpy()
-        luma = _luma_u8_frame
-    else:  # convert on the device, move 8-bit luma only
-        a, b = _luma_u8(src), _luma_u8(dst)
-        luma = np.ascontiguousarray
     small = (max(8, round(w * scale)), max(8, round(h * scale)))
-    out = np.empty((t_count, 2, h, w), np.float32)
+    if src.device.type == "cpu":
+        frames = {_address(x): x for x in (*src, *dst)}  # distinct frames
+        to_luma = _luma_u8_frame
+    else:  # convert on the device, move 8-bit luma only
+        frames = {("src", t): y for t, y in enumerate(_luma_u8(src))}
+        frames.update({("dst", t): y for t, y in enumerate(_luma_u8(dst))})
+        to_luma = np.ascontiguousarray
+    keys = list(frames)
 
-    def pair(t: int) -> None:
-        ya, yb = luma(a[t]), luma(b[t])
-        if scale < 1:
-            ya, yb = (cv2.resize(y, small, interpolation=cv2.INTER_AREA) for y in (ya, yb))
-        flow = _dis(quality).calc(ya, yb, None)
-        if scale < 1:
-            flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
-            flow *= np.array([w / small[0], h / small[1]], np.float32)
-        out[t, 0], out[t, 1] = flow[..., 0], flow[..., 1]
+    def luma(key) -> np.ndarray:
+        y = to_luma(frames[key])
+        return cv2.resize(y, small, interpolation=cv2.INTER_AREA) if scale < 1 else y
+
+    out = np.empty((t_count, 2, h, w), np.float32)
+    if src.device.type == "cpu":
+        pairs = [(_address(src[t]), _address(dst[t])) for t in range(t_count)]
+    else:
+        pairs = [(("src", t), ("dst", t)) for t in range(t_count)]
+
+    def flow(t: int) -> None:
+        ya, yb = lumas[pairs[t][0]], lumas[pairs[t][1]]
+        planes = cv2.split(_dis(quality).calc(ya, yb, None))  # (h, w, 2) -> x, y planes
+        for c, factor in ((0, w / small[0]), (1, h / small[1])):
+            if scale < 1:
+                cv2.resize(planes[c], (w, h), dst=out[t, c], interpolation=cv2.INTER_LINEAR)
+                out[t, c] *= factor
+            else:
+                out[t, c] = planes[c]
 
     threads = min(t_count, threads or os.cpu_count() or 1)
-    if threads <= 1:
-        for t in range(t_count):
-            pair(t)
-    else:
-        list(_pool(threads).map(pair, range(t_count)))
+    run = map if threads <= 1 else _pool(threads).map
+    lumas = dict(zip(keys, run(luma, keys)))
+    list(run(flow, range(t_count)))
     return torch.from_numpy(out)
 
 
