@@ -1,0 +1,133 @@
+"""Motion-compensated brightness differences between frames, on a coarse grid of cells.
+
+Deflicker needs, for each cell of frame ``t``, how much brighter the same scene content is in a
+neighbour ``s``. Flow runs on small "analysis" images (about 160 pixels wide, DIS ultrafast)
+between consecutive frames only. For each consecutive pair the later frame is warped onto the
+earlier one (and back) at analysis resolution, and the masked local means of the two are
+compared per cell; pixels failing the forward-backward check (Sundaram et al., "Dense point
+trajectories by GPU-accelerated large displacement optical flow", ECCV 2010) or leaving the frame
+are left out, and so are pixels whose flicker-invariant appearance (luma over its local mean)
+does not match after warping: flow that is consistent but wrong (a fast object) is not trusted.
+A difference to a frame ``k`` steps away is the sum of the ``k`` consecutive
+differences carried along the chained cell-resolution flow, so each frame is warped once, not
+once per window position.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from framemend.flow import backward_warp, estimate_flow, occlusion_mask, outside_mask
+
+ANALYSIS_WIDTH = 160
+MISMATCH = 0.08  # flicker-invariant difference beyond which a warped pixel is not the same content
+
+
+def analysis_factor(width: int) -> int:
+    """Integer downscale factor that brings ``width`` close to :data:`ANALYSIS_WIDTH` pixels."""
+    return max(1, round(width / ANALYSIS_WIDTH))
+
+
+def downscale(image: torch.Tensor, factor: int) -> torch.Tensor:
+    """Area-average ``(C, H, W)`` by ``factor`` to ``(C, H // factor, W // factor)``.
+
+    OpenCV's area resize on CPU, ``avg_pool2d`` elsewhere (the same result).
+    """
+    if factor == 1:
+        return image
+    c, h, w = image.shape
+    size = (w // factor, h // factor)
+    if image.device.type == "cpu":
+        planes = image.numpy()
+        return torch.from_numpy(np.stack([cv2.resize(planes[i], size, interpolation=cv2.INTER_AREA)
+                                          for i in range(c)]))
+    return F.avg_pool2d(image[None], factor)[0]
+
+
+@dataclass
+class Step:
+    """Motion and brightness change from one frame to an adjacent one, per cell.
+
+    ``flow`` ``(2, gh, gw)`` in cells; ``diff`` ``(C, gh, gw)`` mean of the adjacent frame minus
+    mean of this frame over the same scene content; ``cover`` ``(1, gh, gw)`` fraction of the
+    cell's pixels where that comparison was reliable.
+    """
+
+    flow: torch.Tensor
+    diff: torch.Tensor
+    cover: torch.Tensor
+
+
+def cell_means(images: torch.Tensor, masks: torch.Tensor, cell: int
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Masked means ``(N, C, gh, gw)`` over ``cell``-pixel cells and the mask's mean ``(N, 1, gh, gw)``.
+
+    ``images`` ``(N, C, h, w)``, ``masks`` ``(N, 1, h, w)`` in [0, 1]; partial edge cells count.
+    """
+    pooled = F.avg_pool2d(torch.cat([images * masks, masks], dim=1), cell, ceil_mode=True)
+    sums, coverage = pooled[:, :-1], pooled[:, -1:]
+    return sums / coverage.clamp_min(1e-6), coverage
+
+
+def flicker_invariant(image: torch.Tensor, sigma: float = 2.5) -> torch.Tensor:
+    """Luma divided by its local mean, ``(C, h, w)`` -> ``(3, h, w)`` grey in [0, 1].
+
+    A gain field that is smooth at the scale ``sigma`` (pixels) cancels, so flow between
+    flickering frames follows the content rather than the flicker.
+    """
+    luma = (image * image.new_tensor([0.299, 0.587, 0.114]).view(3, 1, 1)).sum(0)[None, None]
+    radius = int(3 * sigma)
+    x = torch.arange(-radius, radius + 1, device=image.device, dtype=image.dtype)
+    k = torch.exp(-0.5 * (x / sigma) ** 2)
+    k = k / k.sum()
+    mean = F.pad(luma, (radius,) * 4, mode="replicate")
+    mean = F.conv2d(F.conv2d(mean, k.view(1, 1, 1, -1)), k.view(1, 1, -1, 1))
+    ratio = (0.5 * luma / (mean + 0.02)).clamp(0.0, 1.0)
+    return ratio[0].expand(3, -1, -1)
+
+
+def adjacent_steps(a: torch.Tensor, b: torch.Tensor, cell: int) -> tuple[Step, Step]:
+    """The :class:`Step` from analysis frame ``a`` to ``b`` and from ``b`` to ``a``.
+
+    ``a``, ``b``: ``(C, h, w)`` analysis images of consecutive frames of one shot.
+    """
+    src = torch.stack([a, b])
+    dst = torch.stack([b, a])
+    grey = torch.stack([flicker_invariant(a), flicker_invariant(b)])
+    flows = estimate_flow(grey, grey.flip(0), quality="ultrafast", threads=1)
+    warped = backward_warp(torch.cat([dst, grey.flip(0)[:, :1]], dim=1), flows)
+    mismatch = (warped[:, -1:] - grey[:, :1]).abs() > MISMATCH
+    warped = warped[:, :-1]
+    valid = (~(occlusion_mask(flows, flows.flip(0)) | outside_mask(flows) | mismatch)).float()
+    means, cover = cell_means(torch.cat([warped, src]), valid.repeat(2, 1, 1, 1), cell)
+    diff = means[:2] - means[2:]
+    ones = torch.ones_like(flows[:, :1])
+    cell_flow = cell_means(flows, ones, cell)[0] / cell
+    return (Step(cell_flow[0], diff[0], cover[0]), Step(cell_flow[1], diff[1], cover[1]))
+
+
+def chain_steps(steps: list[Step]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Brightness differences from the first frame of a chain to each later one.
+
+    Args:
+        steps: ``k`` steps, ``steps[j]`` from frame ``j`` of the chain to frame ``j + 1``.
+    Returns:
+        ``diffs`` ``(k, C, gh, gw)``: frame ``j + 1`` minus frame 0 over the content of each cell
+        of frame 0 (step differences summed along the composed flow); ``covers``
+        ``(k, 1, gh, gw)``: the smallest reliability met along the way (0 once content leaves).
+    """
+    flow, diff, cover = steps[0].flow[None], steps[0].diff[None], steps[0].cover[None]
+    diffs, covers = [diff], [cover]
+    c = diff.shape[1]
+    for step in steps[1:]:
+        moved = backward_warp(torch.cat([step.flow, step.diff, step.cover])[None], flow)
+        flow = flow + moved[:, :2]
+        diff = diff + moved[:, 2:2 + c]
+        cover = torch.minimum(cover, moved[:, 2 + c:]) * (~outside_mask(flow)).float()
+        diffs.append(diff)
+        covers.append(cover)
+    return torch.cat(diffs), torch.cat(covers)
