@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 #: Frames wider than this are analysed at reduced size (the transform is rescaled).
-ANALYSIS_WIDTH = 640
+ANALYSIS_WIDTH = 320
 _MAX_CORNERS = 300
 _MIN_INLIERS = 8
 
@@ -21,16 +21,52 @@ _MIN_INLIERS = 8
 def analysis_luma(image: torch.Tensor) -> tuple[np.ndarray, float]:
     """``(3, H, W)`` float RGB in [0, 1] -> (uint8 luma at most ``ANALYSIS_WIDTH`` wide, scale).
 
-    ``scale`` is full-size pixels per analysis pixel (1.0 when not reduced).
+    Luma has BT.601 weights; ``scale`` is full-size pixels per analysis pixel (1.0 when not
+    reduced).
     """
-    w = torch.tensor([0.299, 0.587, 0.114], dtype=image.dtype, device=image.device)
-    y = (torch.einsum("chw,c->hw", image, w).clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
+    if image.device.type == "cpu" and image.dtype == torch.float32:
+        r, g, b = image.contiguous().numpy()
+        y = cv2.convertScaleAbs(cv2.scaleAdd(r, 0.299 / 0.587, g) * 0.587 + 0.114 * b, alpha=255.0)
+    else:
+        w = torch.tensor([0.299, 0.587, 0.114], dtype=image.dtype, device=image.device)
+        y = torch.einsum("chw,c->hw", image, w).clamp(0, 1).mul(255).add(0.5).to(torch.uint8)
+        y = y.cpu().numpy()
     width = y.shape[1]
     if width <= ANALYSIS_WIDTH:
         return y, 1.0
     scale = width / ANALYSIS_WIDTH
     small = cv2.resize(y, (ANALYSIS_WIDTH, round(y.shape[0] / scale)), interpolation=cv2.INTER_AREA)
     return small, scale
+
+
+def _track(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray | None
+           ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Corners of ``prev`` (inside ``mask``) and where they are in ``cur``: two (N, 1, 2) arrays."""
+    pts = cv2.goodFeaturesToTrack(prev, _MAX_CORNERS, 0.01, 7, mask=mask, blockSize=7)
+    if pts is None or len(pts) < _MIN_INLIERS:
+        return None
+    nxt, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, pts, None, winSize=(21, 21), maxLevel=3)
+    ok = status.ravel() == 1
+    return (pts[ok], nxt[ok]) if ok.sum() >= _MIN_INLIERS else None
+
+
+def _fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
+    """Similarity (3, 3) with ``dst ≈ M src``, RANSAC; None without enough inliers."""
+    if len(src) < _MIN_INLIERS:
+        return None
+    m, inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC,
+                                             ransacReprojThreshold=1.0, maxIters=500,
+                                             confidence=0.995, refineIters=10)
+    if m is None or inliers.sum() < _MIN_INLIERS:
+        return None
+    return np.vstack([m, [0.0, 0.0, 1.0]])
+
+
+def _to_full(m: np.ndarray | None, scale: float) -> np.ndarray | None:
+    if m is None or scale == 1.0:
+        return m
+    s = np.diag([scale, scale, 1.0])
+    return s @ m @ np.linalg.inv(s)
 
 
 def similarity_motion(prev: np.ndarray, cur: np.ndarray, scale: float = 1.0,
@@ -44,20 +80,26 @@ def similarity_motion(prev: np.ndarray, cur: np.ndarray, scale: float = 1.0,
     Returns:
         ``M`` as float64 (3, 3), or None when too few features agree (flat or occluded frame).
     """
-    pts = cv2.goodFeaturesToTrack(prev, _MAX_CORNERS, 0.01, 7, mask=mask, blockSize=7)
-    if pts is None or len(pts) < _MIN_INLIERS:
+    tracked = _track(prev, cur, mask)
+    return None if tracked is None else _to_full(_fit(*tracked), scale)
+
+
+def subject_motion(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray,
+                   scale: float = 1.0) -> np.ndarray | None:
+    """Like :func:`similarity_motion` for the subject inside ``mask``, ignoring what moves with
+    the camera there (the background behind it, or something static passing in front of it).
+
+    The camera's similarity is fitted on the whole frame; features in ``mask`` that follow it
+    within 1 px are dropped and the subject's similarity is fitted to the rest. When nothing in
+    the mask moves differently (a still subject, or one hidden behind something), None.
+    """
+    camera = similarity_motion(prev, cur, 1.0)
+    tracked = _track(prev, cur, mask)
+    if tracked is None:
         return None
-    nxt, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, pts, None, winSize=(21, 21), maxLevel=3)
-    ok = status.ravel() == 1
-    if ok.sum() < _MIN_INLIERS:
-        return None
-    m, inliers = cv2.estimateAffinePartial2D(pts[ok], nxt[ok], method=cv2.RANSAC,
-                                             ransacReprojThreshold=1.0, maxIters=500,
-                                             confidence=0.995, refineIters=10)
-    if m is None or inliers.sum() < _MIN_INLIERS:
-        return None
-    m = np.vstack([m, [0.0, 0.0, 1.0]])
-    if scale != 1.0:
-        s = np.diag([scale, scale, 1.0])
-        m = s @ m @ np.linalg.inv(s)
-    return m
+    src, dst = tracked
+    if camera is not None:
+        predicted = src @ camera[:2, :2].T + camera[:2, 2]
+        own = np.linalg.norm(dst - predicted, axis=-1).ravel() > 1.0
+        src, dst = src[own], dst[own]
+    return _to_full(_fit(src, dst), scale)

@@ -27,14 +27,10 @@ from ..chain.frames import Frame
 from ..chain.options import OptionError, option
 from ..chain.registry import register
 from .face import box_mask, detect_face
-from .motion import analysis_luma, similarity_motion
+from .motion import analysis_luma, similarity_motion, subject_motion
 from .path import (fit_inside, frame_centre, next_zoom, required_zoom, smooth_correction,
                    zoom_about)
 from .warp import warp_affine
-
-#: Fraction of the subject box (about its centre) whose features give the subject's motion.
-_INNER = 0.7
-
 
 @register
 class Stabilize(Filter):
@@ -48,7 +44,7 @@ class Stabilize(Filter):
         mode: str = option("smooth", "smooth: keep intended motion, remove shake; lock: tripod; "
                            "subject: keep the face (or box) still in frame",
                            choices=("smooth", "lock", "subject"))
-        radius: int = option(15, "frames of look-ahead (and behind) for the path smoothing "
+        radius: int = option(10, "frames of look-ahead (and behind) for the path smoothing "
                              "(Gaussian sigma = radius/2); latency is 2*radius frames",
                              min=1, max=120)
         max_zoom: float = option(1.08, "largest crop zoom used to hide borders (1.08 keeps "
@@ -78,6 +74,7 @@ class Stabilize(Filter):
         self._luma: np.ndarray | None = None
         self._box: np.ndarray | None = None  # subject box corners (2, 2) in full-size pixels
         self._first_centre: np.ndarray | None = None
+        self._last_motion = np.eye(3)
 
     def push(self, frame: Frame) -> list[Frame]:
         out = self._drain() if frame.cut and self._count else []
@@ -104,16 +101,17 @@ class Stabilize(Filter):
                 self._box = self._first_box(luma, scale)
                 self._first_centre = self._box.mean(0)
         else:
-            mask = None
-            if self._box is not None:  # the inner part of the box: the subject, not its surround
-                inner = self._box.mean(0) + _INNER * (self._box - self._box.mean(0))
-                mask = box_mask((inner / scale).ravel(), *luma.shape)
-            m = similarity_motion(self._luma, luma, scale, mask)
-            if m is None:
-                m = np.eye(3)  # nothing reliable to track: assume no motion
             if self._box is None:
+                m = similarity_motion(self._luma, luma, scale)
+                if m is None:
+                    m = np.eye(3)  # nothing reliable to track: assume no motion
                 self._path[t] = self._path[t - 1] @ np.linalg.inv(m)
             else:  # the subject's path: its centre, relative to where it was in the first frame
+                m = subject_motion(self._luma, luma, box_mask((self._box / scale).ravel(),
+                                                              *luma.shape), scale)
+                if m is None:  # hidden for a moment: it keeps its last motion
+                    m = self._last_motion
+                self._last_motion = m
                 self._box = _move_box(self._box, m)
                 self._path[t] = _translation(self._first_centre - self._box.mean(0))
         self._luma = luma

@@ -19,14 +19,15 @@ def warp_affine(images: torch.Tensor, matrices: np.ndarray) -> torch.Tensor:
     """
     if images.device.type != "cpu" or images.dtype != torch.float32:
         return warp_affine_torch(images, matrices)
+    images = images.contiguous()
     out = torch.empty_like(images)
     h, w = images.shape[-2:]
     for t in range(images.shape[0]):
-        src = images[t].permute(1, 2, 0).numpy()
-        dst = out[t].permute(1, 2, 0).numpy()  # a writable view of ``out``
-        dst[...] = cv2.warpAffine(src, np.asarray(matrices[t], np.float64)[:2], (w, h),
-                                  flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                  borderMode=cv2.BORDER_REPLICATE).reshape(dst.shape)
+        m = np.asarray(matrices[t], np.float64)[:2]
+        for c in range(images.shape[1]):  # plane by plane: no layout change
+            cv2.warpAffine(images[t, c].numpy(), m, (w, h), dst=out[t, c].numpy(),
+                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                           borderMode=cv2.BORDER_REPLICATE)
     return out
 
 

@@ -1,0 +1,241 @@
+"""Identity re-alignment: pull a drifting subject's colour and tone back to a keyframe.
+
+For each frame ``t`` after a keyframe ``k``:
+
+1. the keyframe is brought onto frame ``t`` in two steps: a similarity from features tracked
+   frame to frame (:mod:`.motion`; robust to large motion and occlusion), then the residual dense
+   flow (:func:`framemend.flow.estimate_flow`), with a forward-backward check (Sundaram et al.
+   2010) marking where that correspondence is trusted;
+2. a low-frequency local colour map fitted through the trusted pixels (:mod:`.tone`) moves the
+   frame's colour and tone to the keyframe's, leaving its detail, motion and expression alone;
+3. optionally (``detail``) the aligned keyframe's fine texture is blended into trusted pixels,
+   in the spirit of keyframe propagation (Jamriska et al., "Stylizing video by example",
+   SIGGRAPH 2019), and (``shape``) the subject's non-rigid low-frequency deformation relative
+   to the keyframe (the affine fitted to the correspondence, minus its closest similarity) is
+   undone;
+4. with ``region=face`` (or a ``box``) all of this happens inside the tracked subject's ellipse
+   only, feathered.
+
+Streaming: the filter keeps the current keyframe and the previous frame's luma, nothing more.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..chain.apply import apply_filter
+from ..chain.filter import Filter
+from ..chain.frames import Frame
+from ..chain.options import OptionError, option
+from ..chain.registry import register
+from ..flow import backward_warp, estimate_flow, occlusion_mask
+from .face import box_mask, detect_face
+from .motion import analysis_luma, similarity_motion, subject_motion
+from .tone import _blur, local_colour_transfer
+from .warp import warp_affine
+
+#: Flow and colour statistics are computed on frames at most this wide (the correction is smooth).
+FLOW_WIDTH = 480
+
+
+def ellipse_mask(box: np.ndarray, height: int, width: int, feather: float = 0.15,
+                 device=None) -> torch.Tensor:
+    """``(1, 1, H, W)`` soft mask of the ellipse inscribed in ``box`` (2, 2) corners, feathered
+    over ``feather`` of its radius."""
+    (x0, y0), (x1, y1) = box
+    ys = torch.arange(height, device=device, dtype=torch.float32)[:, None]
+    xs = torch.arange(width, device=device, dtype=torch.float32)[None]
+    r = torch.hypot((xs - (x0 + x1) / 2) / max((x1 - x0) / 2, 1.0),
+                    (ys - (y0 + y1) / 2) / max((y1 - y0) / 2, 1.0))
+    return ((1.0 - r) / feather + 0.5).clamp(0, 1)[None, None]
+
+
+def align_keyframe(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndarray
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The keyframe warped onto ``frame``, where it is trusted, and the correspondence.
+
+    Args:
+        frame, key: ``(1, 3, H, W)`` float RGB.
+        key_to_frame: (3, 3) similarity from keyframe pixels to frame pixels (tracked).
+    Returns:
+        ``aligned`` ``(1, 3, H, W)``; ``trust`` ``(1, 1, H, W)`` in [0, 1]; ``to_key``
+        ``(1, 2, H, W)``: the keyframe pixel each frame pixel shows, minus its own position.
+    """
+    _, _, h, w = frame.shape
+    to_key_sim = np.linalg.inv(key_to_frame)
+    pre = warp_affine(key, to_key_sim[None])
+    inside = _inside(to_key_sim, h, w, frame.device)
+    scale = min(1.0, FLOW_WIDTH / w)
+    small = (lambda x: F.interpolate(x, scale_factor=scale, mode="area")) if scale < 1 else (lambda x: x)
+    a, b = small(frame), small(pre)
+    fwd, bwd = estimate_flow(a, b, quality="fast"), estimate_flow(b, a, quality="fast")
+    trust = (~occlusion_mask(fwd, bwd)).float()
+    if scale < 1:
+        fwd = F.interpolate(fwd, size=(h, w), mode="bilinear", align_corners=False) / scale
+        trust = F.interpolate(trust, size=(h, w), mode="bilinear", align_corners=False)
+    aligned = backward_warp(pre, fwd)
+    trust = trust * backward_warp(inside, fwd, padding="zeros") * _same_structure(frame, aligned)
+    ys, xs = torch.meshgrid(torch.arange(h, device=frame.device, dtype=torch.float32),
+                            torch.arange(w, device=frame.device, dtype=torch.float32), indexing="ij")
+    px, py = xs + fwd[0, 0], ys + fwd[0, 1]  # position in the pre-warped keyframe
+    m = torch.as_tensor(to_key_sim, dtype=torch.float32, device=frame.device)
+    kx = m[0, 0] * px + m[0, 1] * py + m[0, 2]
+    ky = m[1, 0] * px + m[1, 1] * py + m[1, 2]
+    to_key = torch.stack([kx - xs, ky - ys])[None]
+    return aligned, trust, to_key
+
+
+def _same_structure(a: torch.Tensor, b: torch.Tensor, tolerance: float = 0.04) -> torch.Tensor:
+    """``(1, 1, H, W)`` in [0, 1]: whether ``a`` and ``b`` show the same thing, judged on local
+    luma structure (luma minus its blur), which a slow colour drift barely changes."""
+    w = torch.tensor([0.299, 0.587, 0.114], device=a.device).view(1, 3, 1, 1)
+    ya, yb = (a * w).sum(1, keepdim=True), (b * w).sum(1, keepdim=True)
+    diff = _blur((ya - _blur(ya, 2.0) - yb + _blur(yb, 2.0)) ** 2, 2.0)
+    return torch.exp(-diff / tolerance ** 2)
+
+
+def _inside(to_key: np.ndarray, h: int, w: int, device) -> torch.Tensor:
+    """``(1, 1, H, W)``: 1 where the similarity lands inside the keyframe."""
+    ones = torch.ones(1, 1, h, w, device=device)
+    grid_q = torch.as_tensor(to_key, dtype=torch.float32, device=device)
+    ys, xs = torch.meshgrid(torch.arange(h, device=device, dtype=torch.float32),
+                            torch.arange(w, device=device, dtype=torch.float32), indexing="ij")
+    kx = grid_q[0, 0] * xs + grid_q[0, 1] * ys + grid_q[0, 2]
+    ky = grid_q[1, 0] * xs + grid_q[1, 1] * ys + grid_q[1, 2]
+    return ones * ((kx >= 0) & (kx <= w - 1) & (ky >= 0) & (ky <= h - 1)).float()
+
+
+def shape_correction(to_key: torch.Tensor, weight: torch.Tensor, step: int = 4) -> np.ndarray | None:
+    """(3, 3) map undoing the non-rigid part of the correspondence, or None if it cannot be fit.
+
+    The affine ``A`` (frame -> keyframe) and its closest similarity ``S`` are fitted (RANSAC) to
+    the trusted correspondences; an output pixel ``q`` then shows the frame at ``A^-1 S q``: the
+    subject moves rigidly as it does, but keeps the keyframe's proportions.
+    """
+    _, _, h, w = to_key.shape
+    ys, xs = np.mgrid[0:h:step, 0:w:step]
+    keep = weight[0, 0, ys, xs].cpu().numpy() > 0.5
+    if keep.sum() < 20:
+        return None
+    src = np.stack([xs[keep], ys[keep]], 1).astype(np.float32)
+    dst = src + to_key[0][:, ys[keep], xs[keep]].T.cpu().numpy()
+    a, _ = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.0)
+    s, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.0)
+    if a is None or s is None:
+        return None
+    last = [[0.0, 0.0, 1.0]]
+    return np.linalg.inv(np.vstack([a, last])) @ np.vstack([s, last])
+
+
+def realign_frame(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndarray,
+                  region: torch.Tensor | None = None, detail: float = 0.0,
+                  shape: bool = False) -> torch.Tensor:
+    """Re-align ``frame`` ``(1, 3, H, W)`` to ``key`` ``(1, 3, H, W)``; see the module docstring.
+
+    ``key_to_frame``: tracked (3, 3) similarity; ``region``: ``(1, 1, H, W)`` soft mask of where
+    to correct (None: everywhere). Returns ``(1, 3, H, W)`` in [0, 1].
+    """
+    aligned, trust, to_key = align_keyframe(frame, key, key_to_frame)
+    weight = trust if region is None else trust * (region > 0.5).float()
+    out = local_colour_transfer(frame, aligned, weight)
+    if detail > 0:
+        soft = _blur(weight, 2.0)
+        out = out + detail * soft * ((aligned - _blur(aligned, 1.5)) - (out - _blur(out, 1.5)))
+    if shape:
+        warp = shape_correction(to_key, weight)
+        if warp is not None:
+            out = warp_affine(out.contiguous(), warp[None])
+    # The colour map is smooth; it is applied only near pixels that were trusted, so an object
+    # the keyframe does not show (an occluder, a disocclusion) keeps its own colour.
+    apply = (_blur(weight, 4.0) * 2.0).clamp(max=1.0)
+    if region is not None:
+        apply = apply * region
+    return (frame + apply * (out - frame)).clamp(0, 1)
+
+
+@register
+class Realign(Filter):
+    """Pull a drifting subject's colour and tone back to keyframes (flow-guided, low-frequency)."""
+
+    name = "realign"
+
+    @dataclass
+    class Options:
+        keyframes: tuple[int, ...] | None = option(
+            None, "frame numbers of the keyframes (each is used from its frame on); "
+            "default: the first frame of every shot")
+        region: str = option("frame", "frame: correct everywhere the flow is trusted; face: only "
+                             "the detected face (or the box)", choices=("frame", "face"))
+        box: tuple[float, ...] | None = option(None, "region=face: the subject box x0,y0,x1,y1 in "
+                                               "pixels of the keyframe instead of a detected face")
+        detail: float = option(0.0, "blend of the keyframe's fine texture into trusted pixels",
+                               min=0.0, max=1.0)
+        shape: bool = option(False, "also undo the subject's slow non-rigid change of shape "
+                             "(stretch, shear) relative to the keyframe")
+
+    def __init__(self, options, device="cpu"):
+        super().__init__(options, device)
+        if options.box is not None and len(options.box) != 4:
+            raise OptionError(f"realign: option 'box' needs 4 numbers x0,y0,x1,y1, "
+                              f"got {len(options.box)}")
+        self._index = 0
+        self._key: torch.Tensor | None = None
+
+    def push(self, frame: Frame) -> list[Frame]:
+        t = self._index
+        self._index += 1
+        keys = self.options.keyframes
+        if (t in keys) if keys is not None else (frame.cut or self._key is None):
+            self._start_keyframe(frame)
+            return [frame]
+        if frame.cut:
+            self._key = None
+        if self._key is None:  # before the first keyframe, or a new shot without one
+            return [frame]
+        image = frame.image[None].to(self.device)
+        luma, scale = analysis_luma(image[0])
+        if self._box is None:
+            m = similarity_motion(self._luma, luma, scale)
+        else:  # a subject hidden for a moment keeps its last motion
+            m = subject_motion(self._luma, luma, box_mask(self._box.ravel() / scale, *luma.shape),
+                               scale)
+            m = self._last_motion if m is None else m
+            self._box = self._box @ m[:2, :2].T + m[:2, 2]
+        if m is not None:
+            self._key_to_frame = m @ self._key_to_frame
+            self._last_motion = m
+        self._luma = luma
+        h, w = image.shape[-2:]
+        region = None if self._box is None else ellipse_mask(self._box, h, w, device=self.device)
+        out = realign_frame(image, self._key, self._key_to_frame, region, self.options.detail,
+                            self.options.shape)
+        return [frame.replace(out[0].to(frame.image.device))]
+
+    def _start_keyframe(self, frame: Frame) -> None:
+        self._key = frame.image[None].to(self.device)
+        self._luma, scale = analysis_luma(frame.image)
+        self._key_to_frame = np.eye(3)
+        self._last_motion = np.eye(3)
+        self._box = None
+        if self.options.region == "face":
+            found = self.options.box
+            if found is None:
+                found = detect_face(self._luma)
+                found = None if found is None else tuple(v * scale for v in found)
+            if found is None:  # no face: nothing to correct in this shot
+                self._key = None
+                return
+            self._box = np.array(found, np.float64).reshape(2, 2)
+
+
+def realign(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = None,
+            device: str | torch.device | None = None, **options) -> torch.Tensor:
+    """Re-align ``frames`` ``(T, 3, H, W)`` float RGB in [0, 1] to keyframes; same shape out.
+
+    Options as :class:`Realign` (``keyframes``, ``region``, ``box``, ``detail``, ``shape``).
+    """
+    return apply_filter("realign", frames, fps=fps, cuts=cuts, device=device, **options)

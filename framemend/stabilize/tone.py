@@ -1,0 +1,71 @@
+"""Low-frequency local colour transfer through a confidence mask.
+
+A per-region affine colour map ``out = A f + b`` (``A`` 3x3, ``b`` 3) is fitted by weighted
+least squares so that the frame ``f`` matches an aligned reference ``k`` where the alignment is
+trusted, regularised towards the identity (``A -> I``) — the colour-guided local linear model of
+He et al., "Guided Image Filtering" (PAMI 2013), with the prior on ``I`` instead of 0, fitted on a
+coarse grid of cells (normalised convolution, Knutsson & Westin 1993, fills cells without trusted
+pixels from their neighbours) and interpolated bilinearly, so the correction carries colour and
+tone but no detail: motion, expression and texture stay the frame's own.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of ``(N, C, h, w)`` with replicate borders."""
+    radius = max(1, int(3 * sigma + 0.5))
+    k = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
+                          / sigma) ** 2)
+    k = k / k.sum()
+    c = x.shape[1]
+    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
+def local_colour_transfer(frame: torch.Tensor, reference: torch.Tensor, weight: torch.Tensor,
+                          cell: int = 16, spread: float = 1.5, eps: float = 2e-3,
+                          support: float = 0.05) -> torch.Tensor:
+    """Colour-correct ``frame`` towards ``reference`` where ``weight`` trusts their alignment.
+
+    Args:
+        frame, reference: ``(T, 3, H, W)`` float RGB; ``reference`` aligned to ``frame``.
+        weight: ``(T, 1, H, W)`` in [0, 1], confidence of the alignment per pixel.
+        cell: size in pixels of the grid on which the colour map is fitted.
+        spread: Gaussian sigma, in cells, of the neighbourhood of each fit.
+        eps: regularisation of ``A`` towards the identity (in colour variance units).
+        support: trusted-pixel fraction of a neighbourhood below which the map fades to identity.
+    Returns:
+        ``(T, 3, H, W)`` corrected frame (not clipped).
+    """
+    t, _, h, w = frame.shape
+    ch, cw = max(1, round(h / cell)), max(1, round(w / cell))
+
+    def moments(x: torch.Tensor) -> torch.Tensor:  # weighted local mean of x on the grid
+        return _blur(F.adaptive_avg_pool2d(x * weight, (ch, cw)), spread)
+
+    wsum = moments(torch.ones_like(weight))
+    den = wsum.clamp_min(1e-6)
+    mf = moments(frame) / den
+    mk = moments(reference) / den
+    ff = frame[:, :, None] * frame[:, None]  # (T, 3, 3, H, W)
+    kf = reference[:, :, None] * frame[:, None]
+    cff = moments(ff.reshape(t, 9, h, w)).reshape(t, 3, 3, ch, cw) / den[:, None]
+    ckf = moments(kf.reshape(t, 9, h, w)).reshape(t, 3, 3, ch, cw) / den[:, None]
+    cff = cff - mf[:, :, None] * mf[:, None]
+    ckf = ckf - mk[:, :, None] * mf[:, None]
+    eye = torch.eye(3, device=frame.device, dtype=frame.dtype)
+    # A (cff + eps I) = ckf + eps I, solved per cell: A^T = (cff + eps I)^-T (ckf + eps I)^T
+    lhs = (cff.permute(0, 3, 4, 1, 2) + eps * eye)
+    rhs = (ckf.permute(0, 3, 4, 1, 2) + eps * eye)
+    a = torch.linalg.solve(lhs.transpose(-1, -2), rhs.transpose(-1, -2)).transpose(-1, -2)
+    b = mk.permute(0, 2, 3, 1)[..., None] - a @ mf.permute(0, 2, 3, 1)[..., None]
+    cover = (wsum / support).clamp(max=1.0).permute(0, 2, 3, 1)[..., None]  # (T, ch, cw, 1, 1)
+    a = eye + cover * (a - eye)
+    b = cover * b
+    coeffs = torch.cat([a.reshape(t, ch, cw, 9), b.reshape(t, ch, cw, 3)], -1).permute(0, 3, 1, 2)
+    coeffs = F.interpolate(coeffs, size=(h, w), mode="bilinear", align_corners=False)
+    a, b = coeffs[:, :9].reshape(t, 3, 3, h, w), coeffs[:, 9:]
+    return (a * frame[:, None]).sum(2) + b
