@@ -27,12 +27,13 @@ from .warp import backward_warp, resize_flow
 class TorchFlowParams:
     """Solver settings of one quality preset.
 
-    ``finest_level``: pyramid level the solve stops at (0 = full resolution, 1 = half, the result
-    is upsampled); ``warps``: linearisations per level (two more on levels coarser than the
-    finest two); ``iterations``: SOR sweeps per warp; ``smoothness``: weight of the smoothness term; ``window``: sigma (px) of the local
-    Gaussian window; ``flow_eps``: flow step (px) above which the robust smoothness lets
-    go (flow may jump at object boundaries); ``median``: size of the median filter applied to
-    the flow after each warp (Sun, Roth & Black, "Secrets of optical flow", CVPR 2010), 0 for none.
+    ``finest_level``: pyramid level the solve stops at (0 = full resolution, 1 = half, the
+    result is upsampled); ``warps``: linearisations per level (two more on levels coarser than
+    the finest two); ``iterations``: SOR sweeps per warp; ``smoothness``: weight of the
+    smoothness term; ``window``: sigma (px) of the local Gaussian window; ``flow_eps``: flow
+    step (px) above which the robust smoothness lets go (flow may jump at object boundaries);
+    ``median``: size of the separable median filter applied to the flow after each warp (Sun,
+    Roth & Black, "Secrets of optical flow", CVPR 2010), 0 for none.
     """
 
     finest_level: int
@@ -101,12 +102,15 @@ def _flow_edge_weights(flow: torch.Tensor, eps: float) -> tuple[torch.Tensor, ..
 
 
 def _median(x: torch.Tensor, size: int) -> torch.Tensor:
-    """``size`` x ``size`` median filter of each channel of ``(N, C, H, W)`` (replicate borders)."""
-    n, c, h, w = x.shape
+    """Separable ``size`` x ``size`` median filter (the median of ``size`` along rows, then
+    along columns) of each channel of ``(N, C, H, W)``, replicate borders."""
     r = size // 2
-    patches = F.unfold(F.pad(x, (r, r, r, r), mode="replicate").reshape(n * c, 1, h + 2 * r,
-                                                                          w + 2 * r), size)
-    return patches.median(dim=1).values.reshape(n, c, h, w)
+    p = F.pad(x, (r, r, 0, 0), mode="replicate")
+    w = x.shape[-1]
+    x = torch.stack([p[..., i:i + w] for i in range(size)]).median(dim=0).values
+    p = F.pad(x, (0, 0, r, r), mode="replicate")
+    h = x.shape[-2]
+    return torch.stack([p[..., i:i + h, :] for i in range(size)]).median(dim=0).values
 
 
 def _neighbour_sum(x: torch.Tensor, weights: tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -132,8 +136,8 @@ def _solve_level(i0: torch.Tensor, i1: torch.Tensor, flow: torch.Tensor,
     ys, xs = torch.meshgrid(torch.arange(h, device=i0.device, dtype=i0.dtype),
                             torch.arange(w, device=i0.device, dtype=i0.dtype), indexing="ij")
     g0x, g0y = _gradients(i0)
-    red = ((xs + ys) % 2 == 0)
-    red_black = (red, ~red)
+    red = ((xs + ys) % 2 == 0).to(i0.dtype)
+    steps = (_SOR_OMEGA * red, _SOR_OMEGA * (1 - red))  # over-relaxed red, then black update
     for _ in range(warps):
         i1w = backward_warp(i1, flow)
         g1x, g1y = _gradients(i1)
@@ -146,21 +150,23 @@ def _solve_level(i0: torch.Tensor, i1: torch.Tensor, flow: torch.Tensor,
         # Structure tensor of the linearised constancy: J = G * (w [Ix, Iy, It]^T [Ix, Iy, It]).
         j = _blur(weight * torch.cat([ix * ix, ix * iy, iy * iy, ix * it, iy * it], 1), p.window)
         j11, j12, j22, j13, j23 = j.split(1, 1)
-        # Robust (Charbonnier) smoothness by lagged weights: small across flow jumps.
-        edges = _flow_edge_weights(flow, p.flow_eps)
-        lam_sum = 0.25 * p.smoothness * sum(edges)  # λ Σ_n w_n, with λ per neighbour
+        # Robust (Charbonnier) smoothness by lagged weights λ w_n: small across flow jumps.
+        edges = tuple(0.25 * p.smoothness * e for e in _flow_edge_weights(flow, p.flow_eps))
+        lam_sum = sum(edges)
+        # For the new flow u = flow + d:  (J + λ Σ w_n) u = λ Σ w_n u(n) + J flow - J[:, 3:]
+        # (J's 2x2 part times flow), solved per pixel with the inverse B of the 2x2 matrix.
         a11, a22 = j11 + lam_sum, j22 + lam_sum
         det = a11 * a22 - j12 * j12
-        du = torch.zeros_like(flow)
+        b11, b12, b22 = a22 / det, -j12 / det, a11 / det
+        q = torch.cat([j11 * flow[:, 0:1] + j12 * flow[:, 1:2] - j13,
+                       j12 * flow[:, 0:1] + j22 * flow[:, 1:2] - j23], 1)
+        u = flow
         for _ in range(p.iterations):
-            for colour in red_black:
-                # Red-black SOR step of
-                # (J + λ Σ w_n) d = λ Σ w_n (flow + d)(n) - λ Σ w_n flow - J[:, 3:].
-                r = 0.25 * p.smoothness * _neighbour_sum(flow + du, edges) - lam_sum * flow
-                r1, r2 = r[:, 0:1] - j13, r[:, 1:2] - j23
-                new = torch.cat([(a22 * r1 - j12 * r2) / det, (a11 * r2 - j12 * r1) / det], 1)
-                du = torch.where(colour, du + _SOR_OMEGA * (new - du), du)
-        flow = flow + du
+            for step in steps:
+                r = _neighbour_sum(u, edges) + q
+                r1, r2 = r[:, 0:1], r[:, 1:2]
+                u = torch.lerp(u, torch.cat([b11 * r1 + b12 * r2, b12 * r1 + b22 * r2], 1), step)
+        flow = u
         if p.median:
             flow = _median(flow, p.median)
     return flow
