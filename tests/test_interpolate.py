@@ -9,6 +9,8 @@ from framemend.chain.frames import Frame
 from framemend.chain.options import make_options
 from framemend.generate import load_image, scene
 from framemend.interpolate import Interpolate, interpolate
+from framemend.interpolate.synthesis import (_warp_blend_torch, flow_luma, intermediate_flows,
+                                             pair_flows, warp_blend)
 from framemend.metrics import psnr, psnr_per_frame, ssim
 
 
@@ -109,3 +111,15 @@ def test_factor_with_variable_intervals_and_a_cut():
     assert np.allclose([f.time for f in out], expected)
     assert [f.cut for f in out] == [i == 6 for i in range(10)]
     assert torch.equal(out[5].image, out[4].image)  # before the cut: the shot's last frame again
+
+
+def test_opencv_and_torch_warps_agree():
+    """The CPU fast path (OpenCV remap) and the torch path (used on CUDA) make the same frame."""
+    clip = scene("pan", width=192, height=108, frames=3)
+    x = _tensor(clip.frames)
+    flows, importance = pair_flows(flow_luma(x[0], 0.25), flow_luma(x[2], 0.25))
+    flow_t, weight0 = intermediate_flows(flows, importance, [0.3, 0.5])
+    fast = warp_blend(x[0], x[2], flow_t, weight0)
+    reference = _warp_blend_torch(x[0], x[2], flow_t, weight0)
+    assert psnr(_numpy(fast), _numpy(reference)) > 45
+    assert psnr(_numpy(fast[1:]), clip.frames[1:2]) > 30
