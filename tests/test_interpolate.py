@@ -123,3 +123,12 @@ def test_opencv_and_torch_warps_agree():
     reference = _warp_blend_torch(x[0], x[2], flow_t, weight0)
     assert psnr(_numpy(fast), _numpy(reference)) > 45
     assert psnr(_numpy(fast[1:]), clip.frames[1:2]) > 30
+
+
+def test_fps_grid_with_variable_intervals_and_a_cut():
+    times = [0.0, 0.1, 0.15, 0.35, 0.4]
+    out = _run(times, cuts={3}, fps=20)
+    assert np.allclose([f.time for f in out], np.arange(9) / 20)  # the grid up to 0.4 + 0.05
+    assert [f.cut for f in out] == [i == 7 for i in range(9)]
+    for i in (4, 5, 6):  # 0.2, 0.25, 0.3: between the shot's last frame (0.15) and the cut
+        assert torch.equal(out[i].image, out[3].image)
