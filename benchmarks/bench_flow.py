@@ -3,8 +3,9 @@
 Clips: ``framemend.generate.scene`` at 640x360 (pan, zoom, rotate, handheld camera motion over
 the astronaut photo, whose flow is the camera's; subject: the face moving over a photo and
 behind a post, flow with occlusions), plus handheld at 1280x720. Every clip is 24 frames long
-(so the motion per frame is a video's, not a squeezed path's); the first ``pairs + 1`` frames
-are used (5 frames, 4 pairs; 3 frames at 1280x720; ``--quick``: 3 clips, 3 frames). Ground truth is the generator's exact flow.
+(so the motion per frame is a video's, not a squeezed path's); its first 5 frames (4 pairs)
+are used, 3 at 1280x720 (``--quick``: 3 clips, 3 frames). Ground truth is the generator's
+exact flow.
 
 Quality: ``epe`` = mean endpoint error (px) over all pixels; ``epe_visible`` over the pixels
 that stay visible in the next frame (not occluded, not leaving the frame). Speed: ``fps`` =
@@ -14,7 +15,8 @@ the slow torch backend on CPU); ``ms_pair`` = 1000/fps.
 
 Anchors (there is no ffmpeg filter that outputs optical flow): OpenCV's Farneback, its
 ``levels``/``winsize`` tuned on a small grid by mean EPE over the 640x360 clips (best reported),
-and OpenCV's DIS presets called directly, one pair after another on one thread.
+and OpenCV's DIS presets called directly on ``cvtColor`` grey frames, one pair after another
+(OpenCV's own threads only).
 framemend ``dis`` spreads pairs over the CPU's threads; ``torch`` runs with one torch thread
 (on a shared 2-core machine torch's OpenMP threads spin against each other).
 
