@@ -85,15 +85,15 @@ def _jittered(clip: Clip, pixels: float, seed: int) -> Clip:
     camera = (clip.camera.astype(np.float64) @ np.linalg.inv(shake)).astype(np.float32)
     flow = occluded = None
     if clip.flow_fwd is not None:
-        ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
         grid = np.stack([xs, ys], -1)
         flow = np.empty_like(clip.flow_fwd)
         occluded = np.empty((t - 1, h, w), bool) if clip.occluded is not None else None
         for i in range(t - 1):
-            p = apply_homography(np.linalg.inv(shake[i]), grid).astype(np.float32)
-            f = cv2.remap(clip.flow_fwd[i].transpose(1, 2, 0), p[..., 0], p[..., 1],
-                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            flow[i] = (apply_homography(shake[i + 1], p + f) - grid).transpose(2, 0, 1)
+            p = cv2.perspectiveTransform(grid, np.linalg.inv(shake[i]))
+            f = cv2.remap(np.ascontiguousarray(clip.flow_fwd[i].transpose(1, 2, 0)), p[..., 0],
+                          p[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            flow[i] = (cv2.perspectiveTransform(p + f, shake[i + 1]) - grid).transpose(2, 0, 1)
             if occluded is not None:
                 hidden = cv2.remap(clip.occluded[i].astype(np.uint8), p[..., 0], p[..., 1],
                                    cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=1)
