@@ -3,9 +3,10 @@
     python -m benchmarks.run [--quick] [--json out.json] [--only deflicker,denoise] [--markdown]
 
 Each module ``bench_<part>.py`` exposes ``run(quick: bool = False) -> list[dict]``, one dict per
-row with ``pass``, ``clip``, ``method``, quality columns (``psnr``, ``ssim``, ``warp_error``,
-``jitter``, ...) and ``fps`` (input frames per second of the whole pipeline, uint8 in memory to
-uint8 out). A module that fails is reported in its own row and the others still run.
+row with ``pass``, ``clip``, ``method``, quality columns and ``fps`` (input frames per second of
+the whole pipeline, uint8 in memory to uint8 out). Quality columns: ``psnr`` (dB) and ``ssim``
+against the clean truth, ``warp_error`` (warping error x 1e4, MSE of [0, 1] values), ``jitter``
+(px/frame²). A module that fails is reported in its own row and the others still run.
 """
 from __future__ import annotations
 
