@@ -6,6 +6,7 @@ The torch functions are the reference; these are chosen automatically for CPU te
 from __future__ import annotations
 
 import math
+import threading
 
 import cv2
 import numba
@@ -14,15 +15,16 @@ import torch
 
 from .recursive import FRESH
 
-_dis_by_thread: dict = {}
+_dis_instances: dict = {}
 
 
-def _dis():
-    import threading  # noqa: PLC0415
-    key = threading.get_ident()
-    if key not in _dis_by_thread:
-        _dis_by_thread[key] = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-    return _dis_by_thread[key]
+def _dis(shape: tuple):
+    """A DIS instance for this thread and image size: an instance first used on a smaller image
+    keeps that image's pyramid depth and runs about 10x slower on larger ones (OpenCV 5.0)."""
+    key = (threading.get_ident(), shape)
+    if key not in _dis_instances:
+        _dis_instances[key] = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+    return _dis_instances[key]
 
 
 @numba.njit(cache=True, fastmath=True)
@@ -44,67 +46,67 @@ def _half_luma_u8(img):
 
 def half_scale_flow(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """DIS (ultrafast) flow ``(2, H, W)`` from ``src`` to ``dst`` ``(3, H, W)``, computed at half
-    size and upsampled, values in full-size pixels."""
+    size and upsampled, values in full-size pixels (a strided view of an ``(H, W, 2)`` array)."""
     _, h, w = src.shape
-    flow = _dis().calc(_half_luma_u8(src), _half_luma_u8(dst), None)
+    a, b = _half_luma_u8(src), _half_luma_u8(dst)
+    flow = _dis(a.shape).calc(a, b, None)
     flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
-    flow[..., 0] *= w / (w // 2)
-    flow[..., 1] *= h / (h // 2)
-    return np.ascontiguousarray(flow.transpose(2, 0, 1))
+    flow *= np.float32([w / (w // 2), h / (h // 2)])
+    return flow.transpose(2, 0, 1)  # a view: the kernels read either layout
 
 
 @numba.njit(cache=True, fastmath=True)
-def _predict(est, var, frame, flow, pred, pred_var, rsq):
+def _predict(est, var, frame, flow_x, flow_y, pred, pred_var, rsq):
     """Bilinear backward warp of ``est`` and ``var`` by ``flow`` (border clamped), the residual
     mean square ``rsq`` per pixel; ``pred_var`` is -1 where the source is outside the frame."""
     _, h, w = est.shape
+    xmax, ymax = np.float32(w - 1), np.float32(h - 1)
+    zero, one, third = np.float32(0), np.float32(1), np.float32(1 / 3)
     for y in range(h):
         for x in range(w):
-            px = x + flow[0, y, x]
-            py = y + flow[1, y, x]
-            outside = px < 0 or py < 0 or px > w - 1 or py > h - 1
-            px = min(max(px, 0.0), w - 1.0)
-            py = min(max(py, 0.0), h - 1.0)
-            x0 = min(int(px), w - 2)
-            y0 = min(int(py), h - 2)
-            fx = px - x0
-            fy = py - y0
-            w00 = (1 - fx) * (1 - fy)
-            w01 = fx * (1 - fy)
-            w10 = (1 - fx) * fy
+            px = np.float32(x) + flow_x[y, x]
+            py = np.float32(y) + flow_y[y, x]
+            outside = px < zero or py < zero or px > xmax or py > ymax
+            px = min(max(px, zero), xmax)
+            py = min(max(py, zero), ymax)
+            x0 = min(np.int32(px), w - 2)
+            y0 = min(np.int32(py), h - 2)
+            fx = px - np.float32(x0)
+            fy = py - np.float32(y0)
+            w00 = (one - fx) * (one - fy)
+            w01 = fx * (one - fy)
+            w10 = (one - fx) * fy
             w11 = fx * fy
-            s = 0.0
+            s = zero
             for c in range(3):
                 v = (w00 * est[c, y0, x0] + w01 * est[c, y0, x0 + 1]
                      + w10 * est[c, y0 + 1, x0] + w11 * est[c, y0 + 1, x0 + 1])
                 pred[c, y, x] = v
                 r = frame[c, y, x] - v
                 s += r * r
-            rsq[y, x] = s / 3.0
-            if outside:
-                pred_var[y, x] = -1.0
-            else:
-                pred_var[y, x] = (w00 * var[0, y0, x0] + w01 * var[0, y0, x0 + 1]
-                                  + w10 * var[0, y0 + 1, x0] + w11 * var[0, y0 + 1, x0 + 1])
+            rsq[y, x] = s * third
+            pred_var[y, x] = -one if outside else (
+                w00 * var[0, y0, x0] + w01 * var[0, y0, x0 + 1]
+                + w10 * var[0, y0 + 1, x0] + w11 * var[0, y0 + 1, x0 + 1])
 
 
 @numba.njit(cache=True, fastmath=True)
-def _update(pred, pred_var, frame, rsq_box, inv_noise_var, min_gain, soft, fresh):
+def _update(pred, pred_var, frame, rsq_sum, inv_count, inv_noise_var, min_gain, soft, fresh):
     """Kalman-like update in place of ``pred`` (becomes the estimate) and ``pred_var`` (its
-    variance); ``rsq_box`` is the 3x3 mean of the residual mean square."""
+    variance); ``rsq_sum * inv_count`` is the 3x3 in-frame mean of the residual mean square."""
     _, h, w = pred.shape
+    inv, mg = np.float32(inv_noise_var), np.float32(min_gain)
+    so, fr = np.float32(soft), np.float32(fresh)
+    zero, one = np.float32(0), np.float32(1)
     for y in range(h):
         for x in range(w):
             pv = pred_var[y, x]
-            if pv < 0:
-                pv = fresh
-            else:
-                excess = rsq_box[y, x] * inv_noise_var - 1.0 - pv
-                if excess > 0:
-                    pv += soft * excess
-            k = max(pv / (pv + 1.0), min_gain)
-            for c in range(3):
-                pred[c, y, x] += k * (frame[c, y, x] - pred[c, y, x])
+            excess = max(rsq_sum[y, x] * inv_count[y, x] * inv - one - pv, zero)
+            pv = pv + so * excess if pv >= zero else fr
+            k = max(pv / (pv + one), mg)
+            pred[0, y, x] += k * (frame[0, y, x] - pred[0, y, x])
+            pred[1, y, x] += k * (frame[1, y, x] - pred[1, y, x])
+            pred[2, y, x] += k * (frame[2, y, x] - pred[2, y, x])
             pred_var[y, x] = k
 
 
@@ -121,25 +123,19 @@ def _inv_count(h: int, w: int, radius: int) -> np.ndarray:
     return _counts[key]
 
 
-def box_mean(plane: np.ndarray, radius: int) -> np.ndarray:
-    """``(2r+1)²`` mean of ``(H, W)`` over in-frame pixels only (as the torch reference)."""
-    k = 2 * radius + 1
-    s = cv2.boxFilter(plane, -1, (k, k), normalize=False, borderType=cv2.BORDER_CONSTANT)
-    return s * _inv_count(*plane.shape, radius)
-
-
 def recursive_step(estimate: torch.Tensor, variance: torch.Tensor, frame: torch.Tensor,
                    flow: torch.Tensor, noise_var: float, memory: int,
                    soft: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`framemend.denoise.recursive.recursive_step` for CPU tensors."""
-    est, var, z, f = (np.ascontiguousarray(t.numpy(), np.float32)
-                      for t in (estimate, variance, frame, flow))
+    est, var, z = (np.ascontiguousarray(t.numpy(), np.float32) for t in (estimate, variance, frame))
+    f = flow.numpy()
     _, h, w = est.shape
     pred = np.empty_like(est)
     pred_var = np.empty((h, w), np.float32)
     rsq = np.empty((h, w), np.float32)
-    _predict(est, var, z, f, pred, pred_var, rsq)
-    _update(pred, pred_var, z, box_mean(rsq, 1), 1.0 / noise_var, 1.0 / memory, soft, FRESH)
+    _predict(est, var, z, f[0], f[1], pred, pred_var, rsq)
+    _update(pred, pred_var, z, _box_sum(rsq, 1), _inv_count(h, w, 1), 1.0 / noise_var,
+            1.0 / memory, soft, FRESH)
     return torch.from_numpy(pred), torch.from_numpy(pred_var)[None]
 
 
@@ -147,7 +143,9 @@ _S2, _S3, _S6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
 
 
 @numba.njit(cache=True, fastmath=True)
-def _to_opponent(img, opp, sq):
+def _to_opponent(img, luma, chroma):
+    """RGB ``(3, H, W)`` -> ``luma`` ``(H, W, 2)`` = (o0, o0²) and ``chroma`` ``(H, W, 4)`` =
+    (o1, o2, o1², o2²), interleaved so one box filter call smooths all of them."""
     _, h, w = img.shape
     for y in range(h):
         for x in range(w):
@@ -155,54 +153,85 @@ def _to_opponent(img, opp, sq):
             o0 = (r + g + b) / _S3
             o1 = (r - b) / _S2
             o2 = (r - 2 * g + b) / _S6
-            opp[0, y, x] = o0
-            opp[1, y, x] = o1
-            opp[2, y, x] = o2
-            sq[0, y, x] = o0 * o0
-            sq[1, y, x] = o1 * o1
-            sq[2, y, x] = o2 * o2
+            luma[y, x, 0] = o0
+            luma[y, x, 1] = o0 * o0
+            chroma[y, x, 0] = o1
+            chroma[y, x, 1] = o2
+            chroma[y, x, 2] = o1 * o1
+            chroma[y, x, 3] = o2 * o2
 
 
 @numba.njit(cache=True, fastmath=True)
-def _wiener_coefficients(mean, meansq, noise_var, a, b):
-    """In place: ``a = max(s - v, 0) / s``, ``b = (1 - a) m`` with ``s = meansq - m²``."""
-    h, w = mean.shape
+def _wiener_coefficients(sums, inv_count, noise_var, out):
+    """From box sums ``(H, W, 2n)`` = (Σx per channel..., Σx² per channel...): per channel
+    ``a = max(s - v, 0) / s`` and ``b = (1 - a) m`` into ``out`` ``(H, W, 2n)`` = (a..., b...)."""
+    h, w, c2 = sums.shape
+    n = c2 // 2
     for y in range(h):
         for x in range(w):
-            m = mean[y, x]
-            s = max(meansq[y, x] - m * m, 1e-12)
-            g = max(s - noise_var[y, x], 0.0) / s
-            a[y, x] = g
-            b[y, x] = (1.0 - g) * m
+            k = inv_count[y, x]
+            v = noise_var[y, x]
+            for c in range(n):
+                m = sums[y, x, c] * k
+                s = max(sums[y, x, n + c] * k - m * m, 1e-12)
+                g = max(s - v, 0.0) / s
+                out[y, x, c] = g
+                out[y, x, n + c] = (1.0 - g) * m
 
 
 @numba.njit(cache=True, fastmath=True)
-def _from_opponent(opp, a_box, b_box, out):
-    _, h, w = opp.shape
+def _lookup(table, v):
+    n = table.shape[0] - 1
+    pos = min(max(v, 0.0), 1.0) * n
+    lo = min(int(pos), n - 1)
+    f = pos - lo
+    return table[lo] * (1 - f) + table[lo + 1] * f
+
+
+@numba.njit(cache=True, fastmath=True)
+def _from_opponent(luma, chroma, luma_ab, chroma_ab, inv_luma, inv_chroma, table, out):
+    """``a x + b`` per opponent channel (``*_ab`` are box sums of the coefficients), back to RGB,
+    then through the declip ``table`` (identity for none) into ``out`` ``(3, H, W)``."""
+    h, w, _ = luma.shape
     for y in range(h):
         for x in range(w):
-            o0 = a_box[0, y, x] * opp[0, y, x] + b_box[0, y, x]
-            o1 = a_box[1, y, x] * opp[1, y, x] + b_box[1, y, x]
-            o2 = a_box[2, y, x] * opp[2, y, x] + b_box[2, y, x]
-            out[0, y, x] = o0 / _S3 + o1 / _S2 + o2 / _S6
-            out[1, y, x] = o0 / _S3 - 2 * o2 / _S6
-            out[2, y, x] = o0 / _S3 - o1 / _S2 + o2 / _S6
+            kl = inv_luma[y, x]
+            kc = inv_chroma[y, x]
+            o0 = kl * (luma_ab[y, x, 0] * luma[y, x, 0] + luma_ab[y, x, 1])
+            o1 = kc * (chroma_ab[y, x, 0] * chroma[y, x, 0] + chroma_ab[y, x, 2])
+            o2 = kc * (chroma_ab[y, x, 1] * chroma[y, x, 1] + chroma_ab[y, x, 3])
+            out[0, y, x] = _lookup(table, o0 / _S3 + o1 / _S2 + o2 / _S6)
+            out[1, y, x] = _lookup(table, o0 / _S3 - 2 * o2 / _S6)
+            out[2, y, x] = _lookup(table, o0 / _S3 - o1 / _S2 + o2 / _S6)
 
 
-def local_wiener(image: torch.Tensor, noise_var: torch.Tensor, radii: tuple) -> torch.Tensor:
-    """:func:`framemend.denoise.spatial.local_wiener` for CPU tensors."""
+def _box_sum(image: np.ndarray, radius: int) -> np.ndarray:
+    k = 2 * radius + 1
+    return cv2.boxFilter(image, -1, (k, k), normalize=False, borderType=cv2.BORDER_CONSTANT)
+
+
+_IDENTITY = np.linspace(0.0, 1.0, 3, dtype=np.float32)
+
+
+def local_wiener(image: torch.Tensor, noise_var: torch.Tensor, radii: tuple,
+                 table: torch.Tensor | None = None) -> torch.Tensor:
+    """:func:`framemend.denoise.spatial.local_wiener` for CPU tensors, then
+    :func:`framemend.denoise.noise.declip` with ``table`` if given, clamped to [0, 1]."""
     img = np.ascontiguousarray(image.numpy(), np.float32)
     nv = np.ascontiguousarray(noise_var.numpy()[0], np.float32)
     _, h, w = img.shape
-    opp, sq = np.empty_like(img), np.empty_like(img)
-    _to_opponent(img, opp, sq)
-    a, b = np.empty_like(img), np.empty_like(img)
-    for c, radius in enumerate(radii):
-        _wiener_coefficients(box_mean(opp[c], radius), box_mean(sq[c], radius), nv, a[c], b[c])
-        a[c] = box_mean(a[c], radius)
-        b[c] = box_mean(b[c], radius)
+    r_luma, r_chroma, r_chroma2 = radii
+    assert r_chroma == r_chroma2, "both chroma channels share one window"
+    luma, chroma = np.empty((h, w, 2), np.float32), np.empty((h, w, 4), np.float32)
+    _to_opponent(img, luma, chroma)
+    inv_l, inv_c = _inv_count(h, w, r_luma), _inv_count(h, w, r_chroma)
+    luma_ab, chroma_ab = np.empty_like(luma), np.empty_like(chroma)
+    _wiener_coefficients(_box_sum(luma, r_luma), inv_l, nv, luma_ab)
+    _wiener_coefficients(_box_sum(chroma, r_chroma), inv_c, nv, chroma_ab)
     out = np.empty_like(img)
-    _from_opponent(opp, a, b, out)
+    lut = _IDENTITY if table is None else np.ascontiguousarray(table.numpy(), np.float32)
+    _from_opponent(luma, chroma, _box_sum(luma_ab, r_luma), _box_sum(chroma_ab, r_chroma),
+                   inv_l, inv_c, lut, out)
     return torch.from_numpy(out)
 
 

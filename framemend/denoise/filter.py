@@ -62,19 +62,17 @@ class Denoise(TemporalFilter):
                 self._step(frame, noise_var)
         else:
             self._step(frame, noise_var)
-        out = self._estimate
         if self.options.spatial > 0:
-            out = local_wiener(out, self.options.spatial * noise_var * self._variance)
-        if self._table is not None:
-            out = declip(out, self._table)
+            return local_wiener(self._estimate, self.options.spatial * noise_var * self._variance,
+                                self._table)
+        out = self._estimate if self._table is None else declip(self._estimate, self._table)
         return out.clamp(0, 1)
 
     def _start_shot(self, window: list[Frame], center: int) -> None:
         if self.options.sigma is not None:
             self._sigma = self.options.sigma
         else:
-            sample = torch.stack([f.image for f in window[center:center + 2]]).to(self.device)
-            self._sigma = estimate_sigma(sample)
+            self._sigma = estimate_sigma(window[center].image.to(self.device))
         if self.options.declip and self._sigma > 0:
             self._table = declip_table(self._sigma / 255.0).to(self.device)
 
