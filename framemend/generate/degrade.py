@@ -17,8 +17,8 @@ compress        H.264 CRF                                30
 
 The returned clip keeps the clean frames in ``truth`` and its geometry follows the artifacts:
 jitter updates ``camera``, ``flow_fwd``, ``occluded``, ``subject_box`` and records ``shake``;
-dropping frames subsamples them (``flow_fwd`` and ``occluded`` become None, ``fps`` is divided). Identity drift changes the
-subject slowly; the flow stays that of the clean motion.
+dropping frames subsamples them (``flow_fwd`` and ``occluded`` become None, ``fps`` is
+divided). Identity drift changes the subject slowly; the flow stays that of the clean motion.
 """
 from __future__ import annotations
 

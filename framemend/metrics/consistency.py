@@ -115,5 +115,5 @@ def motion_smoothness(frames, cuts=None, quality: str = "medium") -> float:
     return float(np.nanmean(motion_smoothness_per_frame(frames, cuts, quality)))
 
 
-__all__ = ["estimate_motion", "warping_error", "warping_error_per_frame", "flicker_index", "flicker_index_per_frame",
-           "motion_smoothness", "motion_smoothness_per_frame"]
+__all__ = ["estimate_motion", "warping_error", "warping_error_per_frame", "flicker_index",
+           "flicker_index_per_frame", "motion_smoothness", "motion_smoothness_per_frame"]
