@@ -14,8 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, help="degraded clip to write")
     parser.add_argument("--truth", help="also write the clean clip here (.mkv: lossless FFV1)")
     parser.add_argument("--truth-data", metavar="NPZ",
-                        help="also write the ground-truth arrays (flow_fwd, camera, subject_box, "
-                             "cuts, shake, fps) to this .npz")
+                        help="also write the ground-truth arrays (flow_fwd, occluded, camera, "
+                             "subject_box, cuts, shake, fps) to this .npz")
     parser.add_argument("--scene", default="subject", choices=SCENES, help="default: subject")
     parser.add_argument("--artifacts", default="flicker,noise=20",
                         help="comma list of name[=strength]; names: " + ", ".join(ARTIFACTS)
@@ -56,8 +56,9 @@ def main(args) -> int:
         write_video(args.truth, clip.frames, clip.fps,
                     lossless=args.truth.lower().endswith((".mkv", ".nut")))
     if args.truth_data:
-        extra = {k: v for k, v in (("flow_fwd", out.flow_fwd), ("subject_box", out.subject_box),
-                                   ("shake", out.shake)) if v is not None}
+        extra = {k: v for k, v in (("flow_fwd", out.flow_fwd), ("occluded", out.occluded),
+                                   ("subject_box", out.subject_box), ("shake", out.shake))
+                 if v is not None}
         np.savez_compressed(args.truth_data, camera=out.camera, cuts=np.array(out.cuts, int),
                             fps=out.fps, **extra)
     print(f"{args.output}: {len(out)} frames of {args.scene} at {out.fps:g} fps with "

@@ -17,8 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON (with per-frame values)")
     parser.add_argument("--plot", metavar="PNG", help="save a per-frame plot (needs matplotlib)")
     parser.add_argument("--side-by-side", metavar="VIDEO",
-                        help="write the reference (or nothing: needs --ref) and the input "
-                             "side by side")
+                        help="write the reference and the input side by side (needs --ref)")
 
 
 def score(frames, ref=None, box=None) -> dict[str, "np.ndarray"]:
