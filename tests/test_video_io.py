@@ -92,3 +92,14 @@ def test_colour_tags_and_rotation_are_kept(tmp_path):
         assert info.rotation == 90
         # full-range BT.709 decoded with the right matrix both times: colours survive
         assert np.abs(read_video(out)[0].astype(int) - read_video(src)[0]).mean() < 2
+
+
+def test_output_gets_ordinary_file_permissions(tmp_path):
+    import os
+    import stat
+
+    out = str(tmp_path / "perm.mkv")
+    write_video(out, moving_frames(2), 24, lossless=True)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o666 & ~mask

@@ -27,6 +27,13 @@ DEFAULT_CODEC = {"mp4": "libx264", "mov": "libx264", "matroska": "libx264", "web
 LOSSLESS_CONTAINERS = ("matroska", "avi", "nut", "mov")
 
 
+def _default_file_mode() -> int:
+    """The mode a newly created file gets under the current umask (0o644 under umask 022)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def container_for(path: str, stdout_format: str = "matroska") -> str:
     """The muxer name for an output path (``-`` means stdout in ``stdout_format``)."""
     if path == "-":
@@ -235,6 +242,7 @@ class VideoWriter:
         self._copy_audio(until=None)
         self.container.close()
         if self._tmp:
+            os.chmod(self._tmp, _default_file_mode())  # mkstemp made it private
             os.replace(self._tmp, self.path)
             self._tmp = None
 
