@@ -2,17 +2,16 @@
 
 For each frame ``t`` after a keyframe ``k``:
 
-1. the keyframe is brought onto frame ``t`` in two steps: a similarity from features tracked
-   frame to frame (:mod:`.motion`; robust to large motion and occlusion), then the residual dense
-   flow (:func:`framemend.flow.estimate_flow`), with a forward-backward check (Sundaram et al.
-   2010) marking where that correspondence is trusted;
+1. the keyframe is brought onto frame ``t`` in two steps: a similarity predicted from features
+   tracked frame to frame (:mod:`.motion`; robust to large motion and occlusion), then the
+   residual dense flow (:func:`framemend.flow.estimate_flow`), with a forward-backward check
+   (Sundaram et al. 2010) and a structure check marking where that correspondence is trusted;
+   the similarity is refitted to the trusted correspondence, so the tracking does not drift;
 2. a low-frequency local colour map fitted through the trusted pixels (:mod:`.tone`) moves the
    frame's colour and tone to the keyframe's, leaving its detail, motion and expression alone;
 3. optionally (``detail``) the aligned keyframe's fine texture is blended into trusted pixels,
    in the spirit of keyframe propagation (Jamriska et al., "Stylizing video by example",
-   SIGGRAPH 2019), and (``shape``) the subject's non-rigid low-frequency deformation relative
-   to the keyframe (the affine fitted to the correspondence, minus its closest similarity) is
-   undone;
+   SIGGRAPH 2019);
 4. with ``region=face`` (or a ``box``) all of this happens inside the tracked subject's ellipse
    only, feathered.
 
@@ -38,6 +37,8 @@ from .motion import analysis_luma, similarity_motion, subject_motion
 from .tone import _blur, local_colour_transfer
 from .warp import warp_affine
 
+#: The head around a detected face (which covers eyes to mouth): the face box scaled by this.
+HEAD = 1.5
 #: Flow and colour statistics are computed on frames at most this wide (the correction is smooth).
 FLOW_WIDTH = 480
 
@@ -72,7 +73,7 @@ def align_keyframe(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndar
     scale = min(1.0, FLOW_WIDTH / w)
     small = (lambda x: F.interpolate(x, scale_factor=scale, mode="area")) if scale < 1 else (lambda x: x)
     a, b = small(frame), small(pre)
-    fwd, bwd = estimate_flow(a, b, quality="fast"), estimate_flow(b, a, quality="fast")
+    fwd, bwd = estimate_flow(a, b, quality="medium"), estimate_flow(b, a, quality="medium")
     trust = (~occlusion_mask(fwd, bwd)).float()
     if scale < 1:
         fwd = F.interpolate(fwd, size=(h, w), mode="bilinear", align_corners=False) / scale
@@ -100,22 +101,16 @@ def _same_structure(a: torch.Tensor, b: torch.Tensor, tolerance: float = 0.04) -
 
 def _inside(to_key: np.ndarray, h: int, w: int, device) -> torch.Tensor:
     """``(1, 1, H, W)``: 1 where the similarity lands inside the keyframe."""
-    ones = torch.ones(1, 1, h, w, device=device)
-    grid_q = torch.as_tensor(to_key, dtype=torch.float32, device=device)
-    ys, xs = torch.meshgrid(torch.arange(h, device=device, dtype=torch.float32),
-                            torch.arange(w, device=device, dtype=torch.float32), indexing="ij")
-    kx = grid_q[0, 0] * xs + grid_q[0, 1] * ys + grid_q[0, 2]
-    ky = grid_q[1, 0] * xs + grid_q[1, 1] * ys + grid_q[1, 2]
-    return ones * ((kx >= 0) & (kx <= w - 1) & (ky >= 0) & (ky <= h - 1)).float()
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    kx = to_key[0, 0] * xs + to_key[0, 1] * ys + to_key[0, 2]
+    ky = to_key[1, 0] * xs + to_key[1, 1] * ys + to_key[1, 2]
+    inside = (kx >= 0) & (kx <= w - 1) & (ky >= 0) & (ky <= h - 1)
+    return torch.from_numpy(inside.astype(np.float32))[None, None].to(device)
 
 
-def shape_correction(to_key: torch.Tensor, weight: torch.Tensor, step: int = 4) -> np.ndarray | None:
-    """(3, 3) map undoing the non-rigid part of the correspondence, or None if it cannot be fit.
-
-    The affine ``A`` (frame -> keyframe) and its closest similarity ``S`` are fitted (RANSAC) to
-    the trusted correspondences; an output pixel ``q`` then shows the frame at ``A^-1 S q``: the
-    subject moves rigidly as it does, but keeps the keyframe's proportions.
-    """
+def fit_similarity(to_key: torch.Tensor, weight: torch.Tensor, step: int = 4) -> np.ndarray | None:
+    """(3, 3) similarity from frame to keyframe pixels fitted (RANSAC) to the trusted dense
+    correspondence ``to_key`` ``(1, 2, H, W)``; None with too few trusted pixels."""
     _, _, h, w = to_key.shape
     ys, xs = np.mgrid[0:h:step, 0:w:step]
     keep = weight[0, 0, ys, xs].cpu().numpy() > 0.5
@@ -123,21 +118,19 @@ def shape_correction(to_key: torch.Tensor, weight: torch.Tensor, step: int = 4) 
         return None
     src = np.stack([xs[keep], ys[keep]], 1).astype(np.float32)
     dst = src + to_key[0][:, ys[keep], xs[keep]].T.cpu().numpy()
-    a, _ = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.0)
     s, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.0)
-    if a is None or s is None:
-        return None
-    last = [[0.0, 0.0, 1.0]]
-    return np.linalg.inv(np.vstack([a, last])) @ np.vstack([s, last])
+    return None if s is None else np.vstack([s, [0.0, 0.0, 1.0]])
 
 
 def realign_frame(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndarray,
-                  region: torch.Tensor | None = None, detail: float = 0.0,
-                  shape: bool = False) -> torch.Tensor:
+                  region: torch.Tensor | None = None, detail: float = 0.0
+                  ) -> tuple[torch.Tensor, np.ndarray | None]:
     """Re-align ``frame`` ``(1, 3, H, W)`` to ``key`` ``(1, 3, H, W)``; see the module docstring.
 
     ``key_to_frame``: tracked (3, 3) similarity; ``region``: ``(1, 1, H, W)`` soft mask of where
-    to correct (None: everywhere). Returns ``(1, 3, H, W)`` in [0, 1].
+    to correct (None: everywhere). Returns the corrected ``(1, 3, H, W)`` in [0, 1] and
+    ``key_to_frame`` refitted to the dense correspondence (None if it could not be), which keeps
+    the tracking from drifting.
     """
     aligned, trust, to_key = align_keyframe(frame, key, key_to_frame)
     weight = trust if region is None else trust * (region > 0.5).float()
@@ -145,16 +138,13 @@ def realign_frame(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndarr
     if detail > 0:
         soft = _blur(weight, 2.0)
         out = out + detail * soft * ((aligned - _blur(aligned, 1.5)) - (out - _blur(out, 1.5)))
-    if shape:
-        warp = shape_correction(to_key, weight)
-        if warp is not None:
-            out = warp_affine(out.contiguous(), warp[None])
     # The colour map is smooth; it is applied only near pixels that were trusted, so an object
     # the keyframe does not show (an occluder, a disocclusion) keeps its own colour.
     apply = (_blur(weight, 4.0) * 2.0).clamp(max=1.0)
     if region is not None:
         apply = apply * region
-    return (frame + apply * (out - frame)).clamp(0, 1)
+    refit = fit_similarity(to_key, weight)
+    return (frame + apply * (out - frame)).clamp(0, 1), None if refit is None else np.linalg.inv(refit)
 
 
 @register
@@ -174,8 +164,6 @@ class Realign(Filter):
                                                "pixels of the keyframe instead of a detected face")
         detail: float = option(0.0, "blend of the keyframe's fine texture into trusted pixels",
                                min=0.0, max=1.0)
-        shape: bool = option(False, "also undo the subject's slow non-rigid change of shape "
-                             "(stretch, shear) relative to the keyframe")
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
@@ -203,16 +191,19 @@ class Realign(Filter):
         else:  # a subject hidden for a moment keeps its last motion
             m = subject_motion(self._luma, luma, box_mask(self._box.ravel() / scale, *luma.shape),
                                scale)
-            m = self._last_motion if m is None else m
-            self._box = self._box @ m[:2, :2].T + m[:2, 2]
-        if m is not None:
-            self._key_to_frame = m @ self._key_to_frame
-            self._last_motion = m
+        m = self._last_motion if m is None else m
+        self._last_motion = m
         self._luma = luma
         h, w = image.shape[-2:]
-        region = None if self._box is None else ellipse_mask(self._box, h, w, device=self.device)
-        out = realign_frame(image, self._key, self._key_to_frame, region, self.options.detail,
-                            self.options.shape)
+        predicted = m @ self._key_to_frame
+        region = None
+        if self._box is not None:
+            box = self._key_box @ predicted[:2, :2].T + predicted[:2, 2]
+            region = ellipse_mask(box, h, w, device=self.device)
+        out, refit = realign_frame(image, self._key, predicted, region, self.options.detail)
+        self._key_to_frame = predicted if refit is None else refit
+        if self._box is not None:
+            self._box = self._key_box @ self._key_to_frame[:2, :2].T + self._key_to_frame[:2, 2]
         return [frame.replace(out[0].to(frame.image.device))]
 
     def _start_keyframe(self, frame: Frame) -> None:
@@ -225,17 +216,19 @@ class Realign(Filter):
             found = self.options.box
             if found is None:
                 found = detect_face(self._luma)
-                found = None if found is None else tuple(v * scale for v in found)
-            if found is None:  # no face: nothing to correct in this shot
-                self._key = None
-                return
+                if found is None:  # no face: nothing to correct in this shot
+                    self._key = None
+                    return
+                face = np.array(found, np.float64).reshape(2, 2) * scale
+                found = (face.mean(0) + HEAD * (face - face.mean(0))).ravel()
             self._box = np.array(found, np.float64).reshape(2, 2)
+            self._key_box = self._box.copy()
 
 
 def realign(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = None,
             device: str | torch.device | None = None, **options) -> torch.Tensor:
     """Re-align ``frames`` ``(T, 3, H, W)`` float RGB in [0, 1] to keyframes; same shape out.
 
-    Options as :class:`Realign` (``keyframes``, ``region``, ``box``, ``detail``, ``shape``).
+    Options as :class:`Realign` (``keyframes``, ``region``, ``box``, ``detail``).
     """
     return apply_filter("realign", frames, fps=fps, cuts=cuts, device=device, **options)

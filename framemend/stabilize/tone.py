@@ -10,19 +10,28 @@ tone but no detail: motion, expression and texture stay the frame's own.
 """
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 
 def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of ``(N, C, h, w)`` with replicate borders."""
+    """Gaussian blur of ``(N, C, h, w)`` with replicated borders (OpenCV on CPU, else torch)."""
+    if x.device.type == "cpu" and x.dtype == torch.float32:
+        planes = x.contiguous().numpy().reshape(-1, *x.shape[-2:])
+        out = np.stack([cv2.GaussianBlur(p, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+                        for p in planes])
+        return torch.from_numpy(out.reshape(x.shape))
     radius = max(1, int(3 * sigma + 0.5))
     k = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
                           / sigma) ** 2)
     k = k / k.sum()
     c = x.shape[1]
-    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    x = F.pad(x, (radius, radius, 0, 0), mode="replicate")
+    x = F.conv2d(x, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    x = F.pad(x, (0, 0, radius, radius), mode="replicate")
+    return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
 def local_colour_transfer(frame: torch.Tensor, reference: torch.Tensor, weight: torch.Tensor,
