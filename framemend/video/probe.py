@@ -30,6 +30,12 @@ class VideoInfo:
     audio: dict | None = None   # {"codec", "sample_rate", "channels", "duration"} or None
     metadata: dict = field(default_factory=dict)
 
+    def yuv_matrix(self) -> str:
+        """The swscale matrix for YUV<->RGB: the colorspace tag, or for untagged video ffmpeg's
+        convention (BT.709 from 720 lines up, BT.601 below)."""
+        by_tag = {1: "itu709", 5: "itu601", 6: "itu601", 9: "bt2020", 10: "bt2020"}
+        return by_tag.get(self.colorspace, "itu709" if self.height >= 720 else "itu601")
+
     def describe(self) -> dict:
         d = asdict(self)
         d["fps"] = float(self.fps)

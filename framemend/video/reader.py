@@ -90,19 +90,8 @@ class VideoReader:
             yield self._to_ndarray(vf), self._time_of(vf)
 
     def _to_ndarray(self, vf: av.VideoFrame) -> np.ndarray:
-        return vf.to_ndarray(format=self._format, src_colorspace=self._colorspace(),
+        return vf.to_ndarray(format=self._format, src_colorspace=self.info.yuv_matrix(),
                              src_color_range=vf.color_range or None)
-
-    def _colorspace(self):
-        # BT.709 for HD sources whose tags are unspecified (ffmpeg's convention), else the tag.
-        cs = self.info.colorspace
-        if cs in (1,):
-            return "itu709"
-        if cs in (5, 6):
-            return "itu601"
-        if cs in (9, 10):
-            return "bt2020"
-        return "itu709" if self.info.height >= 720 else "itu601"
 
     def _time_of(self, vf: av.VideoFrame) -> float:
         if vf.pts is not None and vf.time_base is not None:

@@ -183,16 +183,6 @@ class VideoWriter:
         den = math.lcm(tb.denominator, self.rate.numerator)
         return Fraction(1, den) if den <= 1 << 20 else Fraction(1, 90000)
 
-    def _dst_colorspace(self):
-        cs = self.info.colorspace
-        if cs == 1:
-            return "itu709"
-        if cs in (5, 6):
-            return "itu601"
-        if cs in (9, 10):
-            return "bt2020"
-        return "itu709" if self.info.height >= 720 else "itu601"
-
     def write(self, image: torch.Tensor | np.ndarray, time: float) -> None:
         """Encode one frame: a ``(3, H, W)`` float tensor in [0, 1] or an ``(H, W, 3)`` array
         (uint8/uint16 at the source depth), shown at ``time`` seconds."""
@@ -204,7 +194,7 @@ class VideoWriter:
             arr = image
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format=self._rgb_fmt)
         if not self.pix_fmt.startswith(("gbr", "bgr", "rgb")):
-            vf = vf.reformat(format=self.pix_fmt, dst_colorspace=self._dst_colorspace(),
+            vf = vf.reformat(format=self.pix_fmt, dst_colorspace=self.info.yuv_matrix(),
                              dst_color_range=self.info.color_range or 1)
         pts = int(round(time / self.stream.time_base))
         if self._last_pts is not None and pts <= self._last_pts:
