@@ -132,3 +132,19 @@ def test_fps_grid_with_variable_intervals_and_a_cut():
     assert [f.cut for f in out] == [i == 7 for i in range(9)]
     for i in (4, 5, 6):  # 0.2, 0.25, 0.3: between the shot's last frame (0.15) and the cut
         assert torch.equal(out[i].image, out[3].image)
+
+
+def test_file_8_to_24_fps_keeps_audio_in_sync(tmp_path):
+    """Through the CLI pipeline: 48 frames on the 1/24 s grid, audio copied, same duration."""
+    from media import make_video, moving_frames, stream_summary
+
+    from framemend.pipeline import clean_file
+
+    src, dst = str(tmp_path / "in.mp4"), str(tmp_path / "out.mp4")
+    make_video(src, moving_frames(16), fps=8, audio_seconds=2.0)
+    clean_file(src, dst, "interpolate=fps=24")
+    before, after = stream_summary(src), stream_summary(dst)
+    assert after["frames"] == 48
+    assert np.allclose(after["times"], np.arange(48) / 24, atol=1e-3)
+    assert after["audio"]["bytes"] == before["audio"]["bytes"]
+    assert abs(after["frames"] / 24 - before["frames"] / 8) < 1e-9

@@ -12,9 +12,9 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
 3. Holes (nothing landed) take the other side's flow scaled for linear motion; where both
    sides are empty, the blend of the neighbours' flows at ``p`` of Jiang et al., "Super
    SloMo", CVPR 2018, eq. 4.
-4. Each side's blending weight is its splatted confidence ``Σ b·exp(Z)`` (bilinear shares
-   ``b``; zero where that side is hidden, low where its flow is wrong) times ``1 - t`` or
-   ``t``. Flows and weights are upsampled to full resolution, both neighbours are
+4. Each side's blending weight is its splatted confidence ``Σ b·exp(Z)`` clamped at 1
+   (bilinear shares ``b``; zero where that side is hidden, low where its flow is wrong) times
+   ``1 - t`` or ``t``. Flows and weights are upsampled to full resolution, both neighbours are
    backward-warped to time ``t`` and blended: a region hidden in one neighbour comes from the
    other, and the full-resolution work is two bilinear warps and one blend per new frame.
 
@@ -128,6 +128,7 @@ def warp_blend(image0: torch.Tensor, image1: torch.Tensor, flow_t: torch.Tensor,
 
 
 def _warp_blend_torch(image0, image1, flow_t, weight0):
+    """The reference (and CUDA) path of :func:`warp_blend`: bilinear upsampling, grid_sample."""
     k = weight0.shape[0]
     height, width = image0.shape[-2:]
     h, w = flow_t.shape[-2:]
