@@ -18,6 +18,10 @@ Passes, all on ``framemend.generate.scene`` clips at 640x360 with ground truth:
   the grid ``n / rate`` (framemend; ffmpeg's are not returned by the anchor) and PSNR of the
   output frames that fall on the truth grid.
 
+* ``speed``: the pan clip of ``2x restore`` again, framemend and the chosen minterpolate run
+  alternately five times (the machine is shared, so its load drifts); ``fps`` is the best run,
+  ``fps_median`` the median.
+
 ``fps`` is input frames per second of the whole pipeline, measured the same way for both:
 uint8 RGB frames in memory -> (conversion) -> filter -> (conversion) -> uint8 RGB frames,
 the best of two runs. framemend runs its streaming filter frame by frame with its defaults,
@@ -183,6 +187,21 @@ def _rate_rows(best, runs, quick) -> list[dict]:
     return rows
 
 
+def _speed_rows(frames, best, repeats) -> list[dict]:
+    clip = scene("pan", WIDTH, HEIGHT, frames=frames, seed=0)
+    kept = (clip.frames[::2] * 255 + 0.5).astype(np.uint8)
+    fps = clip.fps / 2
+    ours, theirs = [], []
+    for _ in range(repeats):
+        ours.append(_framemend(kept, fps, factor=2)[-1])
+        theirs.append(_minterpolate(kept, fps, f"{clip.fps:g}", 1, **best)[-1])
+    return [{"pass": "speed", "clip": "pan", "method": method,
+             "fps": round(len(kept) / min(sec), 1),
+             "fps_median": round(len(kept) / float(np.median(sec)), 1)}
+            for method, sec in (("framemend interpolate=2", ours),
+                                ("ffmpeg " + MCI.format(fps=f"{clip.fps:g}", **best), theirs))]
+
+
 def run(quick: bool = False) -> list[dict]:
     """Rows of the three passes; see the module docstring."""
     torch.set_num_threads(1)  # on this shared 2-core machine idle torch workers only spin
@@ -195,6 +214,7 @@ def run(quick: bool = False) -> list[dict]:
     rows, best = _restore_rows(kinds, frames, grid, runs)
     rows += _cut_rows(frames, best, runs)
     rows += _rate_rows(best, runs, quick)
+    rows += _speed_rows(frames, best, 2 if quick else 5)
     return rows
 
 
