@@ -34,7 +34,7 @@ def test_sigma_estimate_within_20_percent(sigma):
 
 @pytest.fixture(scope="module")
 def pan20():
-    clip = scene("pan", W, H, frames=16, seed=0)
+    clip = scene("pan", W, H, frames=12, seed=0)
     noisy = _noisy_u8(clip.frames, 20)
     out = _array(denoise(_tensor(noisy / 255.0), fps=clip.fps))
     return clip, noisy, out

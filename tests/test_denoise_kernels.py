@@ -73,3 +73,28 @@ def test_clipped_noise_mean_matches_simulation():
     samples = np.clip(truth + rng.normal(0, 0.1, (200000, 4)), 0, 1).mean(0)
     model = clipped_mean(torch.from_numpy(truth), 0.1).numpy()
     assert np.allclose(samples, model, atol=2e-3)
+
+
+def _noisy_clip(frames=6):
+    clip = scene("zoom", 160, 96, frames=frames, seed=0)
+    noisy = artifacts.gaussian_noise(clip.frames, 20 / 255, seed=1)
+    return torch.from_numpy(noisy).permute(0, 3, 1, 2).contiguous()
+
+
+def test_whole_filter_on_the_torch_reference_matches_the_cpu_path(monkeypatch):
+    """The torch functions (what CUDA runs) and the fused CPU kernels give the same video."""
+    from framemend.denoise import denoise, filter as denoise_filter, spatial
+    noisy = _noisy_clip()
+    fast = denoise(noisy, sigma=20)
+    monkeypatch.setattr(denoise_filter, "recursive_step", recursive_step_reference)
+    monkeypatch.setattr(denoise_filter, "local_wiener", lambda image, var, table: declip_reference(
+        spatial.local_wiener_reference(image, var).clamp(0, 1), table).clamp(0, 1))
+    reference = denoise(noisy, sigma=20)
+    assert _psnr(fast, reference) > 40
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu():
+    from framemend.denoise import denoise
+    noisy = _noisy_clip()
+    assert _psnr(denoise(noisy.cuda(), sigma=20).cpu(), denoise(noisy, sigma=20)) > 35

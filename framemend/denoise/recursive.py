@@ -53,9 +53,9 @@ def recursive_step(estimate: torch.Tensor, variance: torch.Tensor, frame: torch.
     return recursive_step_reference(estimate, variance, frame, flow, noise_var, memory, soft)
 
 
-def recursive_step_reference(estimate: torch.Tensor, variance: torch.Tensor, frame: torch.Tensor,
-                   flow: torch.Tensor, noise_var: float, memory: int,
-                   soft: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
+def recursive_step_reference(estimate: torch.Tensor, variance: torch.Tensor,
+                             frame: torch.Tensor, flow: torch.Tensor, noise_var: float,
+                             memory: int, soft: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
     """One Kalman-like update along the motion (module docstring).
 
     Args:
