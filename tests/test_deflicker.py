@@ -22,6 +22,16 @@ def _run(frames: np.ndarray, cuts=None, **options) -> np.ndarray:
     return deflicker(x, cuts=cuts, **options).permute(0, 2, 3, 1).numpy()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread: the filter's tensors are small, and on a shared 2-core machine
+    OpenMP's waiting threads cost more than they give."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def handheld():
     return scene("handheld", W, H, frames=T, seed=0)
@@ -34,28 +44,32 @@ def test_global_flicker_beats_tmidequalizer_by_2db(handheld):
     anchor = max(psnr(run_ffmpeg_filter(u8, 24.0, f"tmidequalizer=radius={r}:sigma={s}")[0], clean)
                  for r in (3, 5, 10) for s in (0.5, 1.0))
     out = _run(u8.astype(np.float32) / 255, mode="global")
-    assert psnr(out, clean) >= anchor + 2.0
+    assert psnr(out, clean) >= anchor + 2.0                                    # measured +3.7
 
 
-def test_local_flicker_gain_and_warping_error(handheld):
-    clean = handheld.frames
-    flickered = artifacts.local_flicker(clean, seed=1)
+def test_local_flicker_gain_and_warping_error():
+    # 48 frames: on shorter clips most frames sit near a shot end, with a one-sided window.
+    clip = scene("handheld", W, H, frames=48, seed=0)
+    flickered = artifacts.local_flicker(clip.frames, seed=1)
     out = _run(flickered, mode="local")
-    assert psnr(out, clean) >= psnr(flickered, clean) + 6.0
-    assert (warping_error(out, flow=handheld.flow_fwd)
-            <= 0.2 * warping_error(flickered, flow=handheld.flow_fwd))
+    assert psnr(out, clip.frames) >= psnr(flickered, clip.frames) + 8.0      # measured +8.7
+    assert (warping_error(out, flow=clip.flow_fwd)
+            <= 0.25 * warping_error(flickered, flow=clip.flow_fwd))          # measured 0.07
 
 
 @pytest.mark.parametrize("kind", ["fade", "light-on"])
 def test_real_lighting_changes_survive(kind):
     clip = scene(kind, W, H, frames=T, seed=0)
-    assert psnr(_run(clip.frames), clip.frames) >= 40.0
+    assert psnr(_run(clip.frames), clip.frames) >= 50.0                      # measured 62.8, 100
     flickered = artifacts.local_flicker(clip.frames, seed=1)
-    assert psnr(_run(flickered, mode="local"), clip.frames) >= psnr(flickered, clip.frames) + 2.5
+    assert psnr(_run(flickered, mode="local"), clip.frames) >= psnr(flickered, clip.frames) + 3.5
 
 
-def test_no_flicker_passes_through(handheld):
-    assert psnr(_run(handheld.frames), handheld.frames) >= 45.0
+@pytest.mark.parametrize("kind", ["handheld", "fast-object"])
+def test_no_flicker_passes_through(kind):
+    """Nothing to remove: the frames come out nearly unchanged, the fast ball not ghosted."""
+    clip = scene(kind, W, H, frames=T, seed=0)
+    assert psnr(_run(clip.frames), clip.frames) >= 45.0                       # measured 51.7, 56
 
 
 def test_scene_cut_resets():
@@ -65,4 +79,4 @@ def test_scene_cut_resets():
     whole = _run(flickered, cuts=clip.cuts, mode="local")
     second_alone = _run(flickered[cut:], mode="local")
     np.testing.assert_allclose(whole[cut:], second_alone, atol=1e-6)
-    assert psnr(whole, clip.frames) >= psnr(flickered, clip.frames) + 3.0
+    assert psnr(whole, clip.frames) >= psnr(flickered, clip.frames) + 5.0     # measured +6.5

@@ -18,7 +18,7 @@ def deflicker(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = 
     """Deflicker ``frames`` ``(T, 3, H, W)`` float RGB in [0, 1]; returns the same shape.
 
     ``cuts`` lists the frames that start a new shot (nothing is compared across a cut);
-    ``options`` are those of :class:`Deflicker` (``mode``, ``strength``, ``radius``, ``cell``,
+    ``options`` are those of :class:`Deflicker` (``mode``, ``strength``, ``radius``, ``rows``,
     ``tolerance``).
     """
     return apply_filter("deflicker", frames, fps=fps, cuts=cuts, device=device, **options)

@@ -21,7 +21,6 @@ cell grid (as in a bilateral grid, Chen et al. 2007) instead of a per-pixel solv
 from __future__ import annotations
 
 import cv2
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -50,12 +49,53 @@ def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Te
     samples = torch.cat([torch.zeros_like(diffs[:1]), diffs * (covers > 0.05)])
     cover = torch.cat([torch.ones_like(covers[:1]), covers])
     d = torch.cat([offsets.new_zeros(1), offsets]).to(diffs.dtype).view(-1, 1, 1, 1)
-    median = samples.median(dim=0).values
+    # The centre counts twice in the median, so that a change half-way through a window the
+    # shot's end made one-sided is put on the centre's side.
+    median = torch.cat([samples[:1], samples]).median(dim=0).values
     residual = (samples - median) / (current + 0.05)
     w = cover * torch.exp(-0.5 * (residual / tolerance) ** 2)
+    w = w * _same_side_of_step(samples, w, d)
     intercept = _line_intercept(samples, w, d)
     support = w[1:].sum(0).mean(0, keepdim=True)
     return _blur(intercept[None])[0], support
+
+
+def _same_side_of_step(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
+                       significance: float = 12.0) -> torch.Tensor:
+    """``(N, ...)`` 0/1 mask: the samples on the centre's side of a significant step in time.
+
+    For each split of the samples sorted by ``d``, two constant levels are fitted; where the
+    best split explains the samples better than a straight line by an F statistic above
+    ``significance`` (a light switched on or off inside the window), the samples beyond it are
+    masked out. Otherwise, including ramps such as a fade, every sample is kept.
+    """
+    order = torch.argsort(d.view(-1))
+    ys, ws, ds = y[order], w[order], d.view(-1)[order]
+    centre = int((ds == 0).nonzero()[0])
+    cw, cwy, cwyy = ws.cumsum(0), (ws * ys).cumsum(0), (ws * ys * ys).cumsum(0)
+    tw, twy, twyy = cw[-1], cwy[-1], cwyy[-1]
+
+    def sse(sw, swy, swyy):
+        return swyy - swy * swy / sw.clamp_min(1e-9)
+
+    left = sse(cw[:-1], cwy[:-1], cwyy[:-1])                 # split after sorted index i
+    right = sse(tw - cw[:-1], twy - cwy[:-1], twyy - cwyy[:-1])
+    step, split = (left + right).min(dim=0)                  # split s: [0..s] | [s+1..]
+    sw = tw.clamp_min(1e-9)
+    dm = (ws * ds.view(-1, *[1] * (y.dim() - 1))).sum(0) / sw
+    dc = ds.view(-1, *[1] * (y.dim() - 1)) - dm
+    ym = twy / sw
+    sdd = (ws * dc * dc).sum(0).clamp_min(1e-9)
+    b = (ws * dc * (ys - ym)).sum(0) / sdd
+    line = (ws * (ys - ym - b * dc) ** 2).sum(0)
+    f = (line - step) / (step / (tw - 3).clamp_min(1.0)).clamp_min(1e-12)
+    stepped = f > significance
+    rank = torch.arange(len(ds), device=y.device).view(-1, *[1] * (y.dim() - 1))
+    centre_left = centre <= split
+    keep_sorted = torch.where(centre_left, rank <= split, rank > split) | ~stepped
+    keep = torch.empty_like(keep_sorted)
+    keep[order] = keep_sorted
+    return keep.to(y.dtype)
 
 
 def _line_intercept(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
@@ -107,29 +147,28 @@ def channel_affine(correction: torch.Tensor, current: torch.Tensor, support: tor
 
 
 def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: torch.Tensor,
-                      mode: str, threshold: float = 0.03, floor: float = 0.02
-                      ) -> tuple[torch.Tensor, torch.Tensor]:
+                      mode: str, threshold: float = 0.08, floor: float = 0.02
+                      ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Gain and offset fields ``(C, gh, gw)`` so that ``gain * x + offset`` corrects a frame.
 
     ``global``: one gain and offset per channel (:func:`channel_affine`). ``local``: a gain per
-    cell moving each cell's mean to its target (``floor`` keeps near-black cells tame).
-    ``auto``: the global correction, times whatever local gain remains beyond ``threshold``
-    (log-gain soft threshold), so frames with only global flicker get no local noise.
+    cell moving each cell's mean to its target (``floor`` keeps near-black cells tame); no
+    offset (``None``). ``auto``: global when it reaches the cells' targets within ``threshold``
+    (relative RMS over the supported cells), local otherwise.
     """
-    if mode == "local":
-        gain = ((current + correction + floor) / (current + floor)).clamp(0.5, 2.0)
-        return gain, torch.zeros_like(gain)
-    a, b = channel_affine(correction, current, support)
-    a, b = a.view(-1, 1, 1).expand_as(current), b.view(-1, 1, 1).expand_as(current)
-    if mode == "global":
-        return a, b
-    residual = ((current + correction + floor) / (a * current + b + floor)).clamp(0.5, 2.0).log()
-    residual = residual.sign() * (residual.abs() - threshold).clamp_min(0.0)
-    local = residual.exp()
-    return a * local, b * local
+    target = current + correction
+    if mode != "local":
+        a, b = channel_affine(correction, current, support)
+        a, b = a.view(-1, 1, 1), b.view(-1, 1, 1)
+        if mode == "global":
+            return a.expand_as(current), b.expand_as(current)
+        miss = ((a * current + b - target) / (current + floor)) ** 2
+        if (miss * support).sum() <= threshold ** 2 * support.sum() * current.shape[0]:
+            return a.expand_as(current), b.expand_as(current)
+    return ((target + floor) / (current + floor)).clamp(0.5, 2.0), None
 
 
-def apply_fields(image: torch.Tensor, gain: torch.Tensor, offset: torch.Tensor,
+def apply_fields(image: torch.Tensor, gain: torch.Tensor, offset: torch.Tensor | None,
                  strength: float) -> torch.Tensor:
     """``image + strength * (gain * image + offset - image)``, the fields ``(C, gh, gw)``
     upsampled bilinearly to the size of ``image`` ``(C, H, W)``.
@@ -137,16 +176,18 @@ def apply_fields(image: torch.Tensor, gain: torch.Tensor, offset: torch.Tensor,
     OpenCV's bilinear resize on CPU (same sampling as ``align_corners=False``), torch elsewhere.
     """
     h, w = image.shape[-2:]
-    fields = torch.cat([gain, offset])
+    fields = gain if offset is None else torch.cat([gain, offset])
     if image.device.type == "cpu":
-        planes = fields.contiguous().numpy()
-        fields = torch.from_numpy(np.stack([cv2.resize(p, (w, h), interpolation=cv2.INTER_LINEAR)
-                                            for p in planes]))
+        small, fields = fields.numpy(), torch.empty((fields.shape[0], h, w), dtype=fields.dtype)
+        for plane, out in zip(small, fields.numpy()):
+            cv2.resize(plane, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
     else:
         fields = F.interpolate(fields[None], size=(h, w), mode="bilinear", align_corners=False)[0]
     c = image.shape[0]
-    g, o = fields[:c], fields[c:]
+    g, o = fields[:c], (None if offset is None else fields[c:])
     if strength != 1.0:
         g.sub_(1.0).mul_(strength).add_(1.0)
-        o.mul_(strength)
-    return g.mul_(image).add_(o).clamp_(0.0, 1.0)
+        if o is not None:
+            o.mul_(strength)
+    out = g.mul_(image)
+    return (out if o is None else out.add_(o)).clamp_(0.0, 1.0)

@@ -9,7 +9,7 @@ from framemend.chain import TemporalFilter, option, register
 from framemend.chain.frames import Frame
 
 from .correction import apply_fields, correction_fields, temporal_offset
-from .motion import Step, adjacent_steps, analysis_factor, cell_means, chain_steps, downscale
+from .motion import Step, adjacent_steps, analysis_factor, analysis_image, cell_means, chain_steps
 
 
 @register
@@ -24,9 +24,9 @@ class Deflicker(TemporalFilter):
                            "field; auto: global, plus local gains where they clearly differ",
                            choices=("auto", "global", "local"))
         strength: float = option(1.0, "fraction of the correction applied", min=0.0, max=1.0)
-        radius: int = option(8, "frames on each side compared with each frame", min=1, max=30)
-        cell: int = option(8, "size in pixels of the cells the gain field is estimated on",
-                           min=4, max=256)
+        radius: int = option(12, "frames on each side compared with each frame", min=1, max=30)
+        rows: int = option(24, "rows of the grid of cells the gain field is estimated on "
+                           "(finer follows sharper flicker, coarser is steadier)", min=2, max=200)
         tolerance: float = option(0.5, "relative brightness difference from the window's "
                                   "median beyond which a neighbour counts as a real change",
                                   min=0.01, max=10.0)
@@ -44,7 +44,7 @@ class Deflicker(TemporalFilter):
     def process(self, window: list[Frame], center: int) -> torch.Tensor:
         frame = window[center]
         factor = analysis_factor(frame.image.shape[-1])
-        cell = max(1, round(self.options.cell / factor))
+        cell = max(1, round(frame.image.shape[-2] / factor / self.options.rows))
         self._forget(window)
         diffs, covers, offsets = [], [], []
         for direction in (1, -1):
@@ -55,7 +55,7 @@ class Deflicker(TemporalFilter):
                 diffs.append(d)
                 covers.append(c)
                 offsets += [direction * k for k in range(1, len(steps) + 1)]
-        small = self._analysis(frame, factor)
+        small = self._analysis(frame, factor)[:3]
         current = cell_means(small[None], torch.ones_like(small[None, :1]), cell)[0][0]
         if diffs:
             correction, support = temporal_offset(
@@ -69,7 +69,7 @@ class Deflicker(TemporalFilter):
     def _analysis(self, frame: Frame, factor: int) -> torch.Tensor:
         key = id(frame)
         if key not in self._small:
-            self._small[key] = (frame, downscale(frame.image.to(self.device), factor))
+            self._small[key] = (frame, analysis_image(frame.image.to(self.device), factor))
         return self._small[key][1]
 
     def _step(self, window: list[Frame], i: int, j: int, factor: int, cell: int) -> Step:

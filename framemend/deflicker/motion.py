@@ -1,7 +1,7 @@
 """Motion-compensated brightness differences between frames, on a coarse grid of cells.
 
 Deflicker needs, for each cell of frame ``t``, how much brighter the same scene content is in a
-neighbour ``s``. Flow runs on small "analysis" images (about 160 pixels wide, DIS ultrafast)
+neighbour ``s``. Flow runs on small "analysis" images (about 160 pixels wide, DIS medium)
 between consecutive frames only. For each consecutive pair the later frame is warped onto the
 earlier one (and back) at analysis resolution, and the masked local means of the two are
 compared per cell; pixels failing the forward-backward check (Sundaram et al., "Dense point
@@ -25,6 +25,7 @@ from framemend.flow import backward_warp, estimate_flow, occlusion_mask, outside
 
 ANALYSIS_WIDTH = 160
 MISMATCH = 0.08  # flicker-invariant difference beyond which a warped pixel is not the same content
+FLOW_QUALITY = "medium"  # DIS preset on the analysis images
 
 
 def analysis_factor(width: int) -> int:
@@ -42,9 +43,11 @@ def downscale(image: torch.Tensor, factor: int) -> torch.Tensor:
     c, h, w = image.shape
     size = (w // factor, h // factor)
     if image.device.type == "cpu":
-        planes = image.numpy()
-        return torch.from_numpy(np.stack([cv2.resize(planes[i], size, interpolation=cv2.INTER_AREA)
-                                          for i in range(c)]))
+        out = torch.empty((c, size[1], size[0]), dtype=image.dtype)
+        planes, small = image.contiguous().numpy(), out.numpy()
+        for i in range(c):
+            cv2.resize(planes[i], size, dst=small[i], interpolation=cv2.INTER_AREA)
+        return out
     return F.avg_pool2d(image[None], factor)[0]
 
 
@@ -73,8 +76,15 @@ def cell_means(images: torch.Tensor, masks: torch.Tensor, cell: int
     return sums / coverage.clamp_min(1e-6), coverage
 
 
+def analysis_image(image: torch.Tensor, factor: int) -> torch.Tensor:
+    """``(3, H, W)`` frame -> ``(4, H // factor, W // factor)``: the area-averaged RGB and, as a
+    fourth channel, its :func:`flicker_invariant` grey (what flow is computed on)."""
+    small = downscale(image, factor)
+    return torch.cat([small, flicker_invariant(small)])
+
+
 def flicker_invariant(image: torch.Tensor, sigma: float = 2.5) -> torch.Tensor:
-    """Luma divided by its local mean, ``(C, h, w)`` -> ``(3, h, w)`` grey in [0, 1].
+    """Luma divided by its local mean, ``(3, h, w)`` -> ``(1, h, w)`` in [0, 1].
 
     A gain field that is smooth at the scale ``sigma`` (pixels) cancels, so flow between
     flickering frames follows the content rather than the flicker.
@@ -86,22 +96,21 @@ def flicker_invariant(image: torch.Tensor, sigma: float = 2.5) -> torch.Tensor:
     k = k / k.sum()
     mean = F.pad(luma, (radius,) * 4, mode="replicate")
     mean = F.conv2d(F.conv2d(mean, k.view(1, 1, 1, -1)), k.view(1, 1, -1, 1))
-    ratio = (0.5 * luma / (mean + 0.02)).clamp(0.0, 1.0)
-    return ratio[0].expand(3, -1, -1)
+    return (0.5 * luma / (mean + 0.02)).clamp(0.0, 1.0)[0]
 
 
 def adjacent_steps(a: torch.Tensor, b: torch.Tensor, cell: int) -> tuple[Step, Step]:
     """The :class:`Step` from analysis frame ``a`` to ``b`` and from ``b`` to ``a``.
 
-    ``a``, ``b``: ``(C, h, w)`` analysis images of consecutive frames of one shot.
+    ``a``, ``b``: ``(4, h, w)`` :func:`analysis_image` of consecutive frames of one shot.
     """
     src = torch.stack([a, b])
     dst = torch.stack([b, a])
-    grey = torch.stack([flicker_invariant(a), flicker_invariant(b)])
-    flows = estimate_flow(grey, grey.flip(0), quality="ultrafast", threads=1)
-    warped = backward_warp(torch.cat([dst, grey.flip(0)[:, :1]], dim=1), flows)
-    mismatch = (warped[:, -1:] - grey[:, :1]).abs() > MISMATCH
-    warped = warped[:, :-1]
+    grey = src[:, 3:].expand(-1, 3, -1, -1)
+    flows = estimate_flow(grey, grey.flip(0), quality=FLOW_QUALITY, threads=1)
+    warped = backward_warp(dst, flows)
+    mismatch = (warped[:, 3:] - src[:, 3:]).abs() > MISMATCH
+    warped, src = warped[:, :3], src[:, :3]
     valid = (~(occlusion_mask(flows, flows.flip(0)) | outside_mask(flows) | mismatch)).float()
     means, cover = cell_means(torch.cat([warped, src]), valid.repeat(2, 1, 1, 1), cell)
     diff = means[:2] - means[2:]
@@ -113,6 +122,10 @@ def adjacent_steps(a: torch.Tensor, b: torch.Tensor, cell: int) -> tuple[Step, S
 def chain_steps(steps: list[Step]) -> tuple[torch.Tensor, torch.Tensor]:
     """Brightness differences from the first frame of a chain to each later one.
 
+    The composed flow ``D_j = sum_{i<j} f_i(x + D_i)`` is found in two batched passes (first
+    with every ``f_i`` read at ``x``, then at the first pass's positions), exact to second
+    order for the smooth cell-resolution flows, instead of ``k`` sequential warps.
+
     Args:
         steps: ``k`` steps, ``steps[j]`` from frame ``j`` of the chain to frame ``j + 1``.
     Returns:
@@ -120,14 +133,28 @@ def chain_steps(steps: list[Step]) -> tuple[torch.Tensor, torch.Tensor]:
         of frame 0 (step differences summed along the composed flow); ``covers``
         ``(k, 1, gh, gw)``: the smallest reliability met along the way (0 once content leaves).
     """
-    flow, diff, cover = steps[0].flow[None], steps[0].diff[None], steps[0].cover[None]
-    diffs, covers = [diff], [cover]
-    c = diff.shape[1]
-    for step in steps[1:]:
-        moved = backward_warp(torch.cat([step.flow, step.diff, step.cover])[None], flow)
-        flow = flow + moved[:, :2]
-        diff = diff + moved[:, 2:2 + c]
-        cover = torch.minimum(cover, moved[:, 2 + c:]) * (~outside_mask(flow)).float()
-        diffs.append(diff)
-        covers.append(cover)
-    return torch.cat(diffs), torch.cat(covers)
+    maps = torch.stack([torch.cat([s.flow, s.diff, s.cover]) for s in steps])  # (k, C+3, gh, gw)
+    flows = maps[:, :2]
+    reach = _exclusive_cumsum(flows)
+    reach = _exclusive_cumsum(backward_warp(flows, reach))
+    moved = backward_warp(maps, reach)
+    inside = _inside(reach, margin=0.5).to(maps.dtype)
+    diffs = moved[:, 2:-1].cumsum(0)
+    covers = (moved[:, -1:] * inside).cummin(0).values
+    return diffs, covers
+
+
+def _inside(flow: torch.Tensor, margin: float) -> torch.Tensor:
+    """``(T, 1, h, w)`` bool: ``p + flow(p)`` within ``margin`` (in grid units) of the grid of
+    ``flow`` ``(T, 2, h, w)``; a cell reaches half a cell beyond its centre."""
+    h, w = flow.shape[-2:]
+    xs = torch.arange(w, device=flow.device, dtype=flow.dtype) + flow[:, :1]
+    ys = torch.arange(h, device=flow.device, dtype=flow.dtype)[:, None] + flow[:, 1:]
+    return ((xs >= -margin) & (xs <= w - 1 + margin) & (ys >= -margin) & (ys <= h - 1 + margin))
+
+
+def _exclusive_cumsum(x: torch.Tensor) -> torch.Tensor:
+    """``out[j] = sum_{i<j} x[i]`` along dim 0."""
+    out = torch.zeros_like(x)
+    out[1:] = x[:-1].cumsum(0)
+    return out
