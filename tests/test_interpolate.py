@@ -111,6 +111,8 @@ def test_factor_with_variable_intervals_and_a_cut():
     assert np.allclose([f.time for f in out], expected)
     assert [f.cut for f in out] == [i == 6 for i in range(10)]
     assert torch.equal(out[5].image, out[4].image)  # before the cut: the shot's last frame again
+    repeated = _run([0.0, 0.0, 0.1], factor=2)  # a repeated timestamp: the later frame is used
+    assert np.allclose([f.time for f in repeated], [0.0, 0.05, 0.1, 0.15])
 
 
 def test_opencv_and_torch_warps_agree():

@@ -30,7 +30,8 @@ class Interpolate(Filter):
     of a shot and the cut repeat that last frame (a duplicate, never a blend of the two
     shots); the first output frame of the new shot carries the cut flag. The last frame of the
     stream is repeated in the same way over one more input interval, so the output lasts as
-    long as the input and audio stays in sync.
+    long as the input and audio stays in sync. A frame whose timestamp repeats the next one's
+    covers no time and is dropped.
 
     Memory: one input frame is held.
     """
@@ -101,6 +102,8 @@ class Interpolate(Filter):
         without it ``first`` is repeated."""
         self._cut_pending |= first.cut
         length = end - first.time
+        if length <= 0:  # a repeated or out-of-order timestamp: the next frame covers this time
+            return []
         times = self._times(first.time, end)
         fractions = [(s - first.time) / length for s in times]
         new = [i for i, f in enumerate(fractions) if f > _SAME_TIME]
