@@ -25,6 +25,8 @@ def interpolate(frames: torch.Tensor, input_fps: float = 24.0, cuts: list[int] |
     :class:`Interpolate` (``factor``, ``fps``, ``flow_scale``).
     Returns ``(T', 3, H, W)`` on the device of ``frames``: ``T·factor`` frames, or with
     ``fps=R`` the frames of the grid ``n/R`` over the input's duration ``T / input_fps``.
+    (It drives the filter itself rather than through ``apply_filter``, whose ``fps`` argument is
+    the input rate and would clash with the ``fps`` option.)
     """
     device = torch.device(device) if device is not None else frames.device
     flt = Interpolate(make_options("interpolate", Interpolate.Options, options), device)
