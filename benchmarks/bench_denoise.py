@@ -7,9 +7,12 @@ noise level and fed both yuv420p (what a real video gives it) and yuv444p; the b
 is reported. framemend runs with its defaults (``sigma=auto``).
 
 ``fps`` is input frames per second of the whole pipeline, the same for both: uint8 RGB frames in
-memory -> (conversion) -> filter -> (conversion) -> uint8 RGB frames. Quality: PSNR and SSIM
-against the clean clip, warping error along the true flow (×1e4), and for fast-object the PSNR
-inside the moving ball only (``object_psnr``; the input's is in the ``input`` row).
+memory -> (conversion) -> filter -> (conversion) -> uint8 RGB frames, wall clock; ``cpu_ms`` is
+the CPU time of the process (all threads) per frame, which a machine shared with other work
+disturbs less. The ``speed`` rows run both alternately (three times, median) on one clip.
+Quality: PSNR and SSIM against the clean clip, warping error along the true flow (×1e4), and for
+fast-object the PSNR inside the moving ball only (``object_psnr``; the input's is in the
+``input`` row).
 
     python -m benchmarks.bench_denoise [--quick]
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import cv2
 import numpy as np
 import torch
 
@@ -37,9 +41,15 @@ def _timed(fn, *args) -> tuple[np.ndarray, float, float]:
 
 
 def _framemend(noisy: np.ndarray, fps: float) -> np.ndarray:
-    x = torch.from_numpy(noisy).permute(0, 3, 1, 2).contiguous().float().div_(255.0)
-    out = denoise(x, fps=fps)
-    return out.mul_(255.0).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+    """uint8 ``(T, H, W, 3)`` -> float planes -> ``denoise`` (defaults) -> uint8, as a reader and
+    writer would convert (OpenCV rounds, saturates and interleaves the planes)."""
+    x = np.empty((noisy.shape[0], 3, *noisy.shape[1:3]), np.float32)
+    np.multiply(noisy.transpose(0, 3, 1, 2), np.float32(1 / 255), out=x)
+    out = denoise(torch.from_numpy(x), fps=fps).numpy()
+    frames = np.empty_like(noisy)
+    for t in range(out.shape[0]):
+        cv2.merge([cv2.convertScaleAbs(plane, alpha=255.0) for plane in out[t]], frames[t])
+    return frames
 
 
 def _bm3d(noisy: np.ndarray, fps: float, sigma: float, pix_fmt: str) -> np.ndarray:
@@ -96,7 +106,27 @@ def run(quick: bool = False) -> list[dict]:
                 if best is None or row["psnr"] > best["psnr"]:
                     best = row
             rows.append(best)
+    rows += _speed(repeats=1 if quick else 3, frames=frames)
     return rows
+
+
+def _speed(repeats: int, frames: int) -> list[dict]:
+    """Speed alone: framemend and bm3d (its best setting for pan, noise 20) run alternately
+    ``repeats`` times on the same clip, so both see the same machine load; median of each."""
+    c = scene("pan", WIDTH, HEIGHT, frames=frames, seed=0)
+    noisy = np.round(artifacts.gaussian_noise(c.frames, 20 / 255.0, seed=1) * 255)
+    noisy = noisy.astype(np.uint8)
+    methods = {"framemend denoise": lambda: _framemend(noisy, c.fps),
+               "ffmpeg bm3d=sigma=40 (yuv420p)": lambda: _bm3d(noisy, c.fps, 40, "yuv420p")}
+    times: dict[str, list] = {name: [] for name in methods}
+    for _ in range(repeats):
+        for name, fn in methods.items():
+            _, wall, cpu = _timed(fn)
+            times[name].append((wall, cpu))
+    return [{"pass": "speed", "clip": "pan", "noise": 20, "method": name,
+             "fps": round(len(noisy) / float(np.median([w for w, _ in runs])), 1),
+             "cpu_ms": round(float(np.median([c for _, c in runs])) / len(noisy) * 1000, 1)}
+            for name, runs in times.items()]
 
 
 def _table(rows: list[dict]) -> str:

@@ -28,31 +28,22 @@ def _dis(shape: tuple):
 
 
 @numba.njit(cache=True, fastmath=True)
-def _half_luma_u8(img):
-    """``(3, H, W)`` float RGB -> ``(H//2, W//2)`` uint8 BT.601 luma, 2x2 means."""
+def _luma_u8(img):
+    """``(3, H, W)`` float RGB -> ``(H, W)`` uint8 BT.601 luma."""
     _, h, w = img.shape
-    out = np.empty((h // 2, w // 2), np.uint8)
-    for y in range(h // 2):
-        for x in range(w // 2):
-            s = 0.0
-            for dy in range(2):
-                for dx in range(2):
-                    yy, xx = 2 * y + dy, 2 * x + dx
-                    s += 0.299 * img[0, yy, xx] + 0.587 * img[1, yy, xx] + 0.114 * img[2, yy, xx]
-            v = s * (255.0 / 4.0) + 0.5
+    out = np.empty((h, w), np.uint8)
+    for y in range(h):
+        for x in range(w):
+            v = (0.299 * img[0, y, x] + 0.587 * img[1, y, x] + 0.114 * img[2, y, x]) * 255.0 + 0.5
             out[y, x] = 0 if v < 0 else (255 if v > 255 else np.uint8(v))
     return out
 
 
-def half_scale_flow(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """DIS (ultrafast) flow ``(2, H, W)`` from ``src`` to ``dst`` ``(3, H, W)``, computed at half
-    size and upsampled, values in full-size pixels (a strided view of an ``(H, W, 2)`` array)."""
-    _, h, w = src.shape
-    a, b = _half_luma_u8(src), _half_luma_u8(dst)
-    flow = _dis(a.shape).calc(a, b, None)
-    flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
-    flow *= np.float32([w / (w // 2), h / (h // 2)])
-    return flow.transpose(2, 0, 1)  # a view: the kernels read either layout
+def dis_flow(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """DIS (ultrafast) flow ``(2, H, W)`` from ``src`` to ``dst`` ``(3, H, W)`` on 8-bit luma
+    (a strided view of an ``(H, W, 2)`` array: the kernels read either layout)."""
+    a, b = _luma_u8(src), _luma_u8(dst)
+    return _dis(a.shape).calc(a, b, None).transpose(2, 0, 1)
 
 
 @numba.njit(cache=True, fastmath=True)

@@ -18,7 +18,7 @@ from .spatial import local_wiener
 class Denoise(TemporalFilter):
     """Motion-compensated recursive temporal denoise with a light spatial stage, no ghosts.
 
-    Per frame: one optical flow (DIS ultrafast at half size) from the frame to the previous
+    Per frame: one optical flow (DIS ultrafast) from the frame to the previous
     output, a Kalman-like update along it (:mod:`.recursive`: the gain rises where the warped
     estimate disagrees with the frame beyond the noise, so occlusions, fast objects and flow
     failures fall back to the frame instead of ghosting), then a local Wiener filter for the

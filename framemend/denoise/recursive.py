@@ -32,12 +32,12 @@ def box3(x: torch.Tensor) -> torch.Tensor:
 
 
 def motion_flow(frame: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
-    """Flow ``(2, H, W)`` from ``frame`` to ``estimate`` (both ``(3, H, W)``): DIS ultrafast on
-    half-size frames (halving the size halves the noise and quarters the work), upsampled."""
+    """Flow ``(2, H, W)`` from ``frame`` to ``estimate`` (both ``(3, H, W)``): DIS ultrafast at
+    full size (half size is 1 ms cheaper at 640x360 but up to 0.8 dB worse at low noise)."""
     if frame.device.type == "cpu":
         from . import _cpu  # noqa: PLC0415
-        return torch.from_numpy(_cpu.half_scale_flow(frame.numpy(), estimate.numpy()))
-    return estimate_flow(frame[None], estimate[None], quality="ultrafast", scale=0.5)[0]
+        return torch.from_numpy(_cpu.dis_flow(frame.numpy(), estimate.numpy()))
+    return estimate_flow(frame[None], estimate[None], quality="ultrafast")[0]
 
 
 def recursive_step(estimate: torch.Tensor, variance: torch.Tensor, frame: torch.Tensor,
