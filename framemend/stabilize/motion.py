@@ -14,7 +14,7 @@ import torch
 
 #: Frames wider than this are analysed at reduced size (the transform is rescaled).
 ANALYSIS_WIDTH = 320
-_MAX_CORNERS = 300
+_MAX_CORNERS = 200
 _MIN_INLIERS = 8
 
 
@@ -24,19 +24,21 @@ def analysis_luma(image: torch.Tensor) -> tuple[np.ndarray, float]:
     Luma has BT.601 weights; ``scale`` is full-size pixels per analysis pixel (1.0 when not
     reduced).
     """
+    h, w = image.shape[-2:]
+    scale = max(1.0, w / ANALYSIS_WIDTH)
+    size = (round(w / scale), round(h / scale))
     if image.device.type == "cpu" and image.dtype == torch.float32:
-        r, g, b = image.contiguous().numpy()
+        planes = image.contiguous().numpy()
+        if scale > 1.0:  # reduce first: the weighted sum then runs on fewer pixels
+            planes = [cv2.resize(p, size, interpolation=cv2.INTER_AREA) for p in planes]
+        r, g, b = planes
         y = cv2.convertScaleAbs(cv2.scaleAdd(r, 0.299 / 0.587, g) * 0.587 + 0.114 * b, alpha=255.0)
-    else:
-        w = torch.tensor([0.299, 0.587, 0.114], dtype=image.dtype, device=image.device)
-        y = torch.einsum("chw,c->hw", image, w).clamp(0, 1).mul(255).add(0.5).to(torch.uint8)
-        y = y.cpu().numpy()
-    width = y.shape[1]
-    if width <= ANALYSIS_WIDTH:
-        return y, 1.0
-    scale = width / ANALYSIS_WIDTH
-    small = cv2.resize(y, (ANALYSIS_WIDTH, round(y.shape[0] / scale)), interpolation=cv2.INTER_AREA)
-    return small, scale
+        return y, scale
+    wts = torch.tensor([0.299, 0.587, 0.114], dtype=image.dtype, device=image.device)
+    y = torch.einsum("chw,c->hw", image, wts)
+    if scale > 1.0:
+        y = torch.nn.functional.interpolate(y[None, None], size=size[::-1], mode="area")[0, 0]
+    return y.clamp(0, 1).mul(255).add(0.5).to(torch.uint8).cpu().numpy(), scale
 
 
 def _track(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray | None

@@ -78,6 +78,7 @@ class Stabilize(Filter):
 
     def push(self, frame: Frame) -> list[Frame]:
         out = self._drain() if frame.cut and self._count else []
+        frame = frame.replace(frame.image.contiguous())  # one layout for the analysis and warp
         self._observe(frame)
         while self._count - 1 - self._emit >= 2 * self.options.radius:
             out.append(self._emit_next())
