@@ -58,11 +58,12 @@ def _framemend(frames: np.ndarray, fps: float, filter_cls=Stabilize, **options
     def collect(done: list[Frame]) -> None:
         for f in done:
             zooms.append(f.aux.get("stabilize_zoom", 1.0))
-            img = f.image.mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
-            out.append(img.permute(1, 2, 0).numpy())
+            planes = f.image.contiguous().numpy()  # rounding, saturation and interleave in OpenCV
+            out.append(cv2.merge([cv2.convertScaleAbs(p, alpha=255.0) for p in planes]))
 
     for t in range(len(frames)):
-        image = torch.from_numpy(frames[t]).permute(2, 0, 1).float().div_(255.0)
+        planes = [p.astype(np.float32) for p in cv2.split(frames[t])]
+        image = torch.from_numpy(np.stack(planes)).mul_(1.0 / 255.0)
         collect(flt.push(Frame(image, t / fps)))
     collect(flt.flush())
     seconds = time.perf_counter() - start

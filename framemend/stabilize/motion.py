@@ -41,10 +41,12 @@ def analysis_luma(image: torch.Tensor) -> tuple[np.ndarray, float]:
     return y.clamp(0, 1).mul(255).add(0.5).to(torch.uint8).cpu().numpy(), scale
 
 
-def _track(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray | None
-           ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Corners of ``prev`` (inside ``mask``) and where they are in ``cur``: two (N, 1, 2) arrays."""
-    pts = cv2.goodFeaturesToTrack(prev, _MAX_CORNERS, 0.01, 7, mask=mask, blockSize=7)
+def _track(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray | None,
+           pts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Corners of ``prev`` (inside ``mask``; or the given ``pts`` (N, 1, 2)) and where they are
+    in ``cur``: two (N, 1, 2) arrays."""
+    if pts is None:
+        pts = cv2.goodFeaturesToTrack(prev, _MAX_CORNERS, 0.01, 7, mask=mask, blockSize=7)
     if pts is None or len(pts) < _MIN_INLIERS:
         return None
     nxt, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, pts, None, winSize=(21, 21), maxLevel=3)
@@ -52,8 +54,10 @@ def _track(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray | None
     return (pts[ok], nxt[ok]) if ok.sum() >= _MIN_INLIERS else None
 
 
-def _fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
-    """Similarity (3, 3) with ``dst ≈ M src``, RANSAC; None without enough inliers."""
+def _fit(src: np.ndarray, dst: np.ndarray, inliers_out: list | None = None
+         ) -> np.ndarray | None:
+    """Similarity (3, 3) with ``dst ≈ M src``, RANSAC; None without enough inliers.
+    ``inliers_out``, if given, receives the inlier mask."""
     if len(src) < _MIN_INLIERS:
         return None
     m, inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC,
@@ -61,6 +65,8 @@ def _fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
                                              confidence=0.995, refineIters=10)
     if m is None or inliers.sum() < _MIN_INLIERS:
         return None
+    if inliers_out is not None:
+        inliers_out.append(inliers.ravel() == 1)
     return np.vstack([m, [0.0, 0.0, 1.0]])
 
 
@@ -105,3 +111,30 @@ def subject_motion(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray,
         own = np.linalg.norm(dst - predicted, axis=-1).ravel() > 1.0
         src, dst = src[own], dst[own]
     return _to_full(_fit(src, dst), scale)
+
+
+class CameraTracker:
+    """:func:`similarity_motion` over a stream, carrying the inlier features from frame to frame
+    (Kanade-Lucas-Tomasi tracking) and detecting corners again only when fewer than half of
+    ``_MAX_CORNERS`` survive."""
+
+    def __init__(self):
+        self._prev: np.ndarray | None = None
+        self._pts: np.ndarray | None = None
+
+    def step(self, luma: np.ndarray, scale: float) -> np.ndarray | None:
+        """Motion (3, 3) from the previous frame to ``luma`` as in :func:`similarity_motion`;
+        None on the first frame or when too few features agree."""
+        prev, self._prev = self._prev, luma
+        if prev is None:
+            return None
+        reuse = self._pts if self._pts is not None and len(self._pts) >= _MAX_CORNERS // 2 else None
+        tracked = _track(prev, luma, None, reuse)
+        self._pts = None
+        if tracked is None:
+            return None
+        inliers: list = []
+        m = _fit(*tracked, inliers_out=inliers)
+        if m is not None:
+            self._pts = tracked[1][inliers[0]]
+        return _to_full(m, scale)

@@ -231,4 +231,4 @@ def realign(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = No
 
     Options as :class:`Realign` (``keyframes``, ``region``, ``box``, ``detail``).
     """
-    return apply_filter("realign", frames, fps=fps, cuts=cuts, device=device, **options)
+    return apply_filter("realign", frames, input_fps=fps, cuts=cuts, device=device, **options)

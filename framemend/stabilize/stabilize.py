@@ -27,7 +27,7 @@ from ..chain.frames import Frame
 from ..chain.options import OptionError, option
 from ..chain.registry import register
 from .face import box_mask, detect_face
-from .motion import analysis_luma, similarity_motion, subject_motion
+from .motion import CameraTracker, analysis_luma, subject_motion
 from .path import (fit_inside, frame_centre, next_zoom, required_zoom, smooth_correction,
                    zoom_about)
 from .warp import warp_affine
@@ -75,6 +75,7 @@ class Stabilize(Filter):
         self._box: np.ndarray | None = None  # subject box corners (2, 2) in full-size pixels
         self._first_centre: np.ndarray | None = None
         self._last_motion = np.eye(3)
+        self._camera = CameraTracker()
 
     def push(self, frame: Frame) -> list[Frame]:
         out = self._drain() if frame.cut and self._count else []
@@ -97,13 +98,14 @@ class Stabilize(Filter):
         luma, scale = analysis_luma(frame.image)
         t = self._count
         if t == 0:
+            self._camera.step(luma, scale)
             self._path[0] = np.eye(3)
             if self.options.mode == "subject":
                 self._box = self._first_box(luma, scale)
                 self._first_centre = self._box.mean(0)
         else:
             if self._box is None:
-                m = similarity_motion(self._luma, luma, scale)
+                m = self._camera.step(luma, scale)
                 if m is None:
                     m = np.eye(3)  # nothing reliable to track: assume no motion
                 self._path[t] = self._path[t - 1] @ np.linalg.inv(m)
@@ -192,4 +194,4 @@ def stabilize(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = 
     Options as :class:`Stabilize` (``mode``, ``radius``, ``max_zoom``, ``box``); ``cuts`` are the
     indices of frames that start a new shot.
     """
-    return apply_filter("stabilize", frames, fps=fps, cuts=cuts, device=device, **options)
+    return apply_filter("stabilize", frames, input_fps=fps, cuts=cuts, device=device, **options)
