@@ -26,6 +26,8 @@ def __getattr__(name: str):
     from .chain.registry import all_filters
 
     if name in all_filters():
+        if name in globals():  # a filter package, imported (and made callable) by the registry
+            return globals()[name]
         import functools
 
         from .api import apply

@@ -61,7 +61,12 @@ def _from_tensor(x: torch.Tensor, how: dict) -> Any:
 
 
 def _run_in_memory(frames: torch.Tensor, filters, fps: float) -> torch.Tensor:
+    from fractions import Fraction
+
+    from .chain.engine import output_rate
     from .chain.scenecut import SceneCutDetector
+
+    output_rate(filters, Fraction(fps).limit_denominator(100000))  # rate-changing filters plan here
 
     detect = SceneCutDetector()
     stream = (detect(Frame(frames[t], t / fps)) for t in range(frames.shape[0]))
@@ -69,7 +74,7 @@ def _run_in_memory(frames: torch.Tensor, filters, fps: float) -> torch.Tensor:
     return torch.stack(out)
 
 
-def clean(video: Any, chain: str | None = None, output: str | None = None, fps: float = 24.0,
+def clean(video: Any, chain: str | None = None, output: str | None = None, input_fps: float = 24.0,
           device: str | None = None, overwrite: bool = False, **encode) -> Any:
     """Run a filter chain over ``video`` and return the result as the same kind.
 
@@ -77,7 +82,7 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, fps: 
         video: a path, numpy array, torch tensor or list of PIL images (module docstring).
         chain: chain string (``"deflicker,interpolate=2"``); default: the ``default`` preset.
         output: for a path input, where to write (default ``<name>.clean<ext>`` beside it).
-        fps: frame rate of in-memory frames (matters for rate-changing filters).
+        input_fps: frame rate of in-memory frames (matters for rate-changing filters).
         device: ``cpu``/``cuda``/``cuda:N``; default CUDA when available.
         **encode: ``codec``, ``crf``, ``lossless`` for file outputs.
     """
@@ -92,18 +97,20 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, fps: 
     frames, how = _to_tensor(video)
     dev = resolve_device(device) if device or how["kind"] != "torch" else frames.device
     filters = [cls(opts, dev) for cls, opts in build_chain(chain)]
-    return _from_tensor(_run_in_memory(frames.to(dev), filters, fps), how)
+    return _from_tensor(_run_in_memory(frames.to(dev), filters, input_fps), how)
 
 
-def apply(name: str, video: Any, fps: float = 24.0, device: str | None = None, **options) -> Any:
-    """Run the single filter ``name`` with keyword ``options`` over ``video`` (any kind)."""
+def apply(name: str, video: Any, input_fps: float = 24.0, device: str | None = None,
+          **options) -> Any:
+    """Run the single filter ``name`` with keyword ``options`` over ``video`` (any kind);
+    ``input_fps`` is the frames' rate (``fps`` is interpolate's output-rate option)."""
     cls = get_filter(name)
     opts = make_options(name, cls.Options, options)
     if isinstance(video, (str, os.PathLike)):
         raise TypeError(f"framemend.{name}() works on frames; for files use framemend.clean(path, chain='{name}')")
     frames, how = _to_tensor(video)
     dev = resolve_device(device) if device or how["kind"] != "torch" else frames.device
-    return _from_tensor(_run_in_memory(frames.to(dev), [cls(opts, dev)], fps), how)
+    return _from_tensor(_run_in_memory(frames.to(dev), [cls(opts, dev)], input_fps), how)
 
 
 def read(path: str) -> np.ndarray:

@@ -52,3 +52,10 @@ def test_bad_kind_and_shape_are_clear():
         framemend.clean(42, chain="identity")
     with pytest.raises(ValueError, match=r"\(T, H, W, 3\)"):
         framemend.clean(np.zeros((4, 4, 3), np.uint8), chain="identity")
+
+
+def test_interpolate_fps_option_is_the_output_rate():
+    frames = moving_frames(8, width=48, height=32)
+    out = framemend.interpolate(frames, input_fps=8, fps=24)
+    assert out.shape[0] == 24  # 1 s of video at 24 fps, not a doubling
+    assert framemend.interpolate(frames[:1], input_fps=8, fps=24).shape[0] == 3

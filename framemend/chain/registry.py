@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import types
 
 from .options import OptionError
 
@@ -27,16 +28,29 @@ def register(cls: type) -> type:
     return cls
 
 
+class _CallableFilterPackage(types.ModuleType):
+    """A filter package named like its filter can be called as that filter, so that
+    ``framemend.denoise(frames, sigma=10)`` works although ``framemend.denoise`` is a package."""
+
+    def __call__(self, video, **options):
+        from ..api import apply
+
+        return apply(self.__name__.rsplit(".", 1)[1], video, **options)
+
+
 def _load() -> None:
     global _loaded
     if _loaded:
         return
     for module in FILTER_MODULES:
         try:
-            importlib.import_module(module)
+            mod = importlib.import_module(module)
         except ModuleNotFoundError as e:
             if e.name != module:  # a real missing dependency inside an existing filter
                 raise
+            continue
+        if module.rsplit(".", 1)[1] in _REGISTRY:
+            mod.__class__ = _CallableFilterPackage
     _loaded = True
 
 

@@ -21,7 +21,7 @@ def deflicker(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = 
     ``options`` are those of :class:`Deflicker` (``mode``, ``strength``, ``radius``, ``rows``,
     ``tolerance``).
     """
-    return apply_filter("deflicker", frames, fps=fps, cuts=cuts, device=device, **options)
+    return apply_filter("deflicker", frames, input_fps=fps, cuts=cuts, device=device, **options)
 
 
 __all__ = ["deflicker", "Deflicker"]

@@ -23,7 +23,7 @@ def denoise(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = No
     ``memory``, ``spatial``, ``lookahead``, ``declip``).
     """
     options = {k: v for k, v in options.items() if not (k == "sigma" and v is None)}
-    return apply_filter("denoise", frames, fps=fps, cuts=cuts, device=device, **options)
+    return apply_filter("denoise", frames, input_fps=fps, cuts=cuts, device=device, **options)
 
 
 __all__ = ["denoise", "Denoise", "estimate_sigma"]

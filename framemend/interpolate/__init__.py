@@ -7,12 +7,9 @@ on a ``(T, 3, H, W)`` tensor, or the ``interpolate`` filter in a chain; see
 """
 from __future__ import annotations
 
-from fractions import Fraction
-
 import torch
 
-from ..chain.frames import Frame
-from ..chain.options import make_options
+from ..chain.apply import apply_filter
 from .filter import Interpolate
 from .synthesis import interpolate_pair
 
@@ -25,18 +22,9 @@ def interpolate(frames: torch.Tensor, input_fps: float = 24.0, cuts: list[int] |
     :class:`Interpolate` (``factor``, ``fps``, ``flow_scale``).
     Returns ``(T', 3, H, W)`` on the device of ``frames``: ``T·factor`` frames, or with
     ``fps=R`` the frames of the grid ``n/R`` over the input's duration ``T / input_fps``.
-    (It drives the filter itself rather than through ``apply_filter``, whose ``fps`` argument is
-    the input rate and would clash with the ``fps`` option.)
     """
-    device = torch.device(device) if device is not None else frames.device
-    flt = Interpolate(make_options("interpolate", Interpolate.Options, options), device)
-    flt.output_rate(Fraction(input_fps).limit_denominator(100000))
-    cut_set = set(cuts or [])
-    out: list[Frame] = []
-    for t in range(frames.shape[0]):
-        out += flt.push(Frame(frames[t].to(device), t / input_fps, t in cut_set))
-    out += flt.flush()
-    return torch.stack([f.image for f in out]).to(frames.device)
+    return apply_filter("interpolate", frames, input_fps=input_fps, cuts=cuts, device=device,
+                        **options)
 
 
 __all__ = ["interpolate", "Interpolate", "interpolate_pair"]
