@@ -64,7 +64,8 @@ def _framemend(frames: np.ndarray, input_fps: float, cuts=(), **options):
     out += flt.flush()
     u8 = np.empty((len(out), *frames.shape[1:]), np.uint8)
     for i, f in enumerate(out):
-        u8[i] = f.image.permute(1, 2, 0).mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
+        u8[i] = f.raw if f.raw is not None else \
+            f.image.permute(1, 2, 0).mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
     seconds = time.perf_counter() - start
     return u8, [f.time for f in out], rate, seconds
 

@@ -1,8 +1,12 @@
 """The streaming ``interpolate`` filter: a new frame rate by flow-based in-between frames."""
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
+
+import numpy as np
 
 from ..chain.filter import Filter
 from ..chain.frames import Frame
@@ -12,6 +16,7 @@ from .synthesis import flow_luma, intermediate_flows, pair_flows, warp_blend
 from .timing import factor_times, grid_times, nominal_rate
 
 _SAME_TIME = 1e-4  # fraction of an input interval under which an output time is the input's
+_LOOK_AHEAD = 1  # pairs whose in-betweens are made while the caller goes on (one per core)
 
 
 @register
@@ -33,7 +38,13 @@ class Interpolate(Filter):
     long as the input and audio stays in sync. A frame whose timestamp repeats the next one's
     covers no time and is dropped.
 
-    Memory: one input frame is held.
+    Decoded uint8 frames on the CPU stay uint8: the in-betweens are warped and blended in
+    uint8 and leave as raw pixels, and repeated input frames are passed on unconverted.
+
+    Concurrency and memory: the in-betweens of a pair are made on a worker thread while the
+    next frame is pushed (one pair of look-ahead, so that two pairs use two cores); output
+    frames therefore come one input frame late, and at most three input frames and the
+    in-betweens of two pairs are held.
     """
 
     name = "interpolate"
@@ -55,41 +66,43 @@ class Interpolate(Filter):
         self._prev_luma = None  # the shrunk luma of _prev, once computed
         self._interval: float | None = None  # the latest input frame interval, seconds
         self._cut_pending = False
+        self._ahead: deque[tuple[list[tuple[float, bool, Frame | None]], Future | None]] = deque()
 
     def output_rate(self, rate: Fraction) -> Fraction:
         self._input_rate = rate
         return self._rate if self._rate is not None else rate * self.options.factor
 
     def push(self, frame: Frame) -> list[Frame]:
-        out: list[Frame] = []
         if self._prev is not None:
-            out = self._span(self._prev, frame.time, None if frame.cut else frame)
+            self._span(self._prev, frame.time, None if frame.cut else frame)
             self._interval = frame.time - self._prev.time
         self._prev = frame
-        return out
-
-    def _in_between(self, first: Frame, second: Frame, times: list[float], luma0):
-        """``(K, 3, H, W)`` frames at fractional ``times`` between ``first`` and ``second``;
-        ``luma0`` is ``first``'s shrunk luma if already known; ``second``'s is kept."""
-        image0, image1 = first.image.to(self.device), second.image.to(self.device)
-        scale = self.options.flow_scale
-        luma0 = luma0 if luma0 is not None else flow_luma(image0, scale)
-        self._prev_luma = flow_luma(image1, scale)
-        flows, importance = pair_flows(luma0, self._prev_luma)
-        flow_t, weight0 = intermediate_flows(flows, importance, times)
-        return warp_blend(image0, image1, flow_t, weight0)
+        return self._ready(_LOOK_AHEAD)
 
     def flush(self) -> list[Frame]:
         if self._prev is None:
-            return []
+            return self._ready(0)
         prev, self._prev, self._prev_luma = self._prev, None, None
         interval = self._interval
         if interval is None:
             interval = 1 / float(self._input_rate) if self._input_rate else 0.0
-        out = self._span(prev, prev.time + interval, None) if interval > 0 else \
-            [self._copy(prev, prev.time)]
+        if interval > 0:
+            self._span(prev, prev.time + interval, None)
+        else:
+            self._ahead.append(([(prev.time, prev.cut or self._cut_pending, prev)], None))
         self._interval = None
         self._cut_pending = False
+        return self._ready(0)
+
+    def _ready(self, keep: int) -> list[Frame]:
+        """The output frames of all spans but the ``keep`` latest, waiting for their synthesis."""
+        out = []
+        while len(self._ahead) > keep:
+            plan, future = self._ahead.popleft()
+            made = iter(future.result()) if future is not None else iter(())
+            for time, cut, source in plan:
+                out.append(_repeat(source, time, cut) if source is not None else
+                           _made(next(made), time, cut, self.device))
         return out
 
     def _times(self, start: float, end: float) -> list[float]:
@@ -97,29 +110,68 @@ class Interpolate(Filter):
             return grid_times(start, end, self._rate)
         return factor_times(start, end, self.options.factor)
 
-    def _span(self, first: Frame, end: float, second: Frame | None) -> list[Frame]:
-        """Output frames in ``[first.time, end)``; in-betweens need ``second`` (same shot),
-        without it ``first`` is repeated."""
+    def _span(self, first: Frame, end: float, second: Frame | None) -> None:
+        """Plan the output frames in ``[first.time, end)`` and start their synthesis;
+        in-betweens need ``second`` (same shot), without it ``first`` is repeated."""
         self._cut_pending |= first.cut
+        luma0, self._prev_luma = self._prev_luma, None
         length = end - first.time
         if length <= 0:  # a repeated or out-of-order timestamp: the next frame covers this time
-            return []
-        times = self._times(first.time, end)
-        fractions = [(s - first.time) / length for s in times]
-        new = [i for i, f in enumerate(fractions) if f > _SAME_TIME]
-        images = {}
-        luma0, self._prev_luma = self._prev_luma, None
-        if second is not None and new:
-            made = self._in_between(first, second, [fractions[i] for i in new], luma0)
-            images = dict(zip(new, made))
-        out = []
-        for i, s in enumerate(times):
-            frame = Frame(images.get(i, first.image), s, self._cut_pending)
+            return
+        plan, new = [], []
+        for s in self._times(first.time, end):
+            fraction = (s - first.time) / length
+            made = second is not None and fraction > _SAME_TIME
+            plan.append((s, self._cut_pending, None if made else first))
             self._cut_pending = False
-            out.append(frame)
-        return out
+            if made:
+                new.append(fraction)
+        future = None
+        if new:
+            image0, image1 = self._pixels(first), self._pixels(second)
+            scale = self.options.flow_scale
+            luma1 = flow_luma(image1, scale)
+            self._prev_luma = luma1
+            future = _executor().submit(_synthesize, image0, image1, luma0, luma1, new, scale)
+        self._ahead.append((plan, future))
 
-    def _copy(self, frame: Frame, time: float) -> Frame:
-        copy = Frame(frame.image, time, frame.cut or self._cut_pending)
-        self._cut_pending = False
-        return copy
+    def _pixels(self, frame: Frame):
+        """``frame``'s decoded uint8 ``(H, W, 3)`` pixels when it still has them and the run is
+        on the CPU (the in-betweens are then made in uint8), else its image on the device."""
+        if frame.raw is not None and frame.raw.dtype == np.uint8 and self.device.type == "cpu":
+            return frame.raw
+        return frame.image.to(self.device)
+
+
+def _synthesize(image0, image1, luma0, luma1, times: list[float], flow_scale: float):
+    """The in-betweens at fractional ``times`` of a pair (:mod:`.synthesis`); ``luma0`` is
+    ``image0``'s shrunk luma if known. Runs on a worker thread."""
+    luma0 = luma0 if luma0 is not None else flow_luma(image0, flow_scale)
+    flows, importance = pair_flows(luma0, luma1)
+    flow_t, weight0 = intermediate_flows(flows, importance, times)
+    return warp_blend(image0, image1, flow_t, weight0)
+
+
+def _repeat(frame: Frame, time: float, cut: bool) -> Frame:
+    """``frame``'s pixels at ``time``, still undecoded when they were."""
+    if frame.raw is not None:
+        return Frame(raw=frame.raw, raw_scale=frame.raw_scale, device=frame.device, time=time,
+                     cut=cut)
+    return Frame(frame.image, time, cut)
+
+
+def _made(image, time: float, cut: bool, device) -> Frame:
+    """A synthesized frame: a ``(3, H, W)`` tensor, or ``(H, W, 3)`` uint8 pixels kept raw."""
+    if isinstance(image, np.ndarray):
+        return Frame(raw=image, device=device, time=time, cut=cut)
+    return Frame(image, time, cut)
+
+
+_pool: list[ThreadPoolExecutor] = []
+
+
+def _executor() -> ThreadPoolExecutor:
+    """Workers for the synthesis of the pairs in flight (OpenCV and torch release the GIL)."""
+    if not _pool:
+        _pool.append(ThreadPoolExecutor(_LOOK_AHEAD + 1, thread_name_prefix="framemend-interp"))
+    return _pool[0]
