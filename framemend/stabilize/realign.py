@@ -34,7 +34,7 @@ from ..chain.registry import register
 from ..flow import backward_warp, estimate_flow, occlusion_mask
 from .face import box_mask, detect_face
 from .motion import analysis_luma, similarity_motion, subject_motion
-from .tone import _blur, local_colour_transfer
+from .tone import gaussian_blur, local_colour_transfer
 from .warp import warp_affine
 
 #: The head around a detected face (which covers eyes to mouth): the face box scaled by this.
@@ -95,7 +95,7 @@ def _same_structure(a: torch.Tensor, b: torch.Tensor, tolerance: float = 0.04) -
     luma structure (luma minus its blur), which a slow colour drift barely changes."""
     w = torch.tensor([0.299, 0.587, 0.114], device=a.device).view(1, 3, 1, 1)
     ya, yb = (a * w).sum(1, keepdim=True), (b * w).sum(1, keepdim=True)
-    diff = _blur((ya - _blur(ya, 2.0) - yb + _blur(yb, 2.0)) ** 2, 2.0)
+    diff = gaussian_blur((ya - gaussian_blur(ya, 2.0) - yb + gaussian_blur(yb, 2.0)) ** 2, 2.0)
     return torch.exp(-diff / tolerance ** 2)
 
 
@@ -136,11 +136,11 @@ def realign_frame(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndarr
     weight = trust if region is None else trust * (region > 0.5).float()
     out = local_colour_transfer(frame, aligned, weight)
     if detail > 0:
-        soft = _blur(weight, 2.0)
-        out = out + detail * soft * ((aligned - _blur(aligned, 1.5)) - (out - _blur(out, 1.5)))
+        soft = gaussian_blur(weight, 2.0)
+        out = out + detail * soft * ((aligned - gaussian_blur(aligned, 1.5)) - (out - gaussian_blur(out, 1.5)))
     # The colour map is smooth; it is applied only near pixels that were trusted, so an object
     # the keyframe does not show (an occluder, a disocclusion) keeps its own colour.
-    apply = (_blur(weight, 4.0) * 2.0).clamp(max=1.0)
+    apply = (gaussian_blur(weight, 4.0) * 2.0).clamp(max=1.0)
     if region is not None:
         apply = apply * region
     refit = fit_similarity(to_key, weight)
@@ -156,8 +156,9 @@ class Realign(Filter):
     @dataclass
     class Options:
         keyframes: tuple[int, ...] | None = option(
-            None, "frame numbers of the keyframes (each is used from its frame on); "
-            "default: the first frame of every shot")
+            None, "frame numbers of the keyframes, e.g. 0+48 (each is used from its frame until "
+            "the next keyframe or scene cut; earlier frames pass unchanged); default: the first "
+            "frame of every shot")
         region: str = option("frame", "frame: correct everywhere the flow is trusted; face: only "
                              "the detected face (or the box)", choices=("frame", "face"))
         box: tuple[float, ...] | None = option(None, "region=face: the subject box x0,y0,x1,y1 in "

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 
-def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """Gaussian blur of ``(N, C, h, w)`` with replicated borders (OpenCV on CPU, else torch)."""
     if x.device.type == "cpu" and x.dtype == torch.float32:
         planes = x.contiguous().numpy().reshape(-1, *x.shape[-2:])
@@ -53,7 +53,7 @@ def local_colour_transfer(frame: torch.Tensor, reference: torch.Tensor, weight: 
     ch, cw = max(1, round(h / cell)), max(1, round(w / cell))
 
     def moments(x: torch.Tensor) -> torch.Tensor:  # weighted local mean of x on the grid
-        return _blur(F.adaptive_avg_pool2d(x * weight, (ch, cw)), spread)
+        return gaussian_blur(F.adaptive_avg_pool2d(x * weight, (ch, cw)), spread)
 
     wsum = moments(torch.ones_like(weight))
     den = wsum.clamp_min(1e-6)
