@@ -8,7 +8,7 @@ from benchmarks.anchors import run_ffmpeg_filter
 from framemend.chain.frames import Frame
 from framemend.chain.options import make_options
 from framemend.generate import load_image, scene
-from framemend.interpolate import Interpolate, interpolate
+from framemend.interpolate import Interpolate, interpolate, synthesis
 from framemend.interpolate.synthesis import (_warp_blend_torch, flow_luma, intermediate_flows,
                                              pair_flows, warp_blend)
 from framemend.metrics import psnr, psnr_per_frame, ssim
@@ -76,6 +76,43 @@ def test_restores_dropped_frames_better_than_minterpolate(kind):
     assert psnr(ours[new], truth[new]) > psnr(theirs, truth[new]) + 2.5
     assert ssim(ours[new], truth[new]) > ssim(theirs, truth[new])
     assert np.array_equal(ours[::2], kept)  # the input frames pass unchanged
+
+
+def test_lost_fast_small_object_is_found_again(monkeypatch):
+    """A 80 px ball moving ~60 px per kept pair: DIS alone loses it (its flow stays the
+    background's); the block search and second DIS pass recover it: +1.9 dB measured over the
+    first flow (asserted 1.2), 0.7 dB over minterpolate(mci, aobmc, bidir) (asserted 0.3)."""
+    clip = scene("fast-object", width=640, height=360, frames=25)
+    truth = clip.frames[:9]
+    kept = truth[::2]
+    ours = _numpy(interpolate(_tensor(kept), input_fps=clip.fps / 2, factor=2))
+    monkeypatch.setattr(synthesis, "LOST_ERROR", float("inf"))
+    first_flow = _numpy(interpolate(_tensor(kept), input_fps=clip.fps / 2, factor=2))
+    theirs, _ = run_ffmpeg_filter(_u8(kept), clip.fps / 2,
+                                  f"minterpolate=fps={clip.fps:g}:mi_mode=mci:mc_mode=aobmc:me_mode=bidir")
+    new = np.arange(1, min(len(theirs), truth.shape[0]), 2)  # minterpolate stops early
+    theirs = theirs[new].astype(np.float32) / 255
+    assert psnr(ours[new], truth[new]) > psnr(first_flow[new], truth[new]) + 1.2
+    assert psnr(ours[new], truth[new]) > psnr(theirs, truth[new]) + 0.3
+    assert ssim(ours[new], truth[new]) > ssim(theirs, truth[new])
+
+
+def test_decoded_uint8_frames_are_interpolated_in_uint8():
+    """Frames that arrive as decoded uint8 pixels leave as uint8 pixels (input frames untouched,
+    in-betweens warped in uint8) and match the float path."""
+    clip = scene("pan", width=192, height=108, frames=9)
+    kept = _u8(clip.frames[::2])
+    flt = Interpolate(make_options("interpolate", Interpolate.Options, {"factor": 2}))
+    out = []
+    for i in range(len(kept)):
+        out += flt.push(Frame(raw=kept[i], time=i / 12))
+    out += flt.flush()
+    assert all(f.raw is not None and f.raw.dtype == np.uint8 for f in out)
+    raw = np.stack([f.raw for f in out]).astype(np.float32) / 255
+    assert np.array_equal(raw[::2], kept / np.float32(255))
+    floats = _numpy(interpolate(_tensor(kept.astype(np.float32) / 255), input_fps=12, factor=2))
+    assert psnr(raw, floats) > 40
+    assert psnr(raw[1:-1:2], clip.frames[1:-1:2]) > 30
 
 
 def test_no_frame_mixes_the_two_shots_of_a_cut():
