@@ -75,3 +75,17 @@ def test_scene_cut_detector_flags_a_hard_cut_but_not_a_fade():
     shots = [a * (1 - 0.03 * t) for t in range(10)] + [b] * 5
     flags = [det(Frame(img, i / 24)).cut for i, img in enumerate(shots)]
     assert flags == [False] * 10 + [True] + [False] * 4
+
+
+def test_python_none_means_auto_for_optional_options():
+    from typing import Optional
+
+    from framemend.chain.options import make_options
+
+    @dataclass
+    class Opts:
+        sigma: Optional[float] = option(None, "auto when None", min=0.0)
+
+    assert make_options("x", Opts, {"sigma": None}).sigma is None
+    assert make_options("x", Opts, {"sigma": "auto"}).sigma is None
+    assert make_options("x", Opts, {"sigma": "12"}).sigma == 12.0

@@ -47,7 +47,8 @@ def _convert(filter_name: str, name: str, tp: Any, value: Any) -> Any:
     where = f"{filter_name}: option '{name}'"
     if typing.get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if isinstance(value, str) and value.lower() in ("none", "auto") and len(args) < len(typing.get_args(tp)):
+        optional = len(args) < len(typing.get_args(tp))
+        if optional and (value is None or (isinstance(value, str) and value.lower() in ("none", "auto"))):
             return None
         errors = []
         for a in args:

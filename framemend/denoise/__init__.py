@@ -22,7 +22,6 @@ def denoise(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = No
     ``options`` are those of :class:`Denoise` (``sigma`` in 8-bit units or None for auto,
     ``memory``, ``spatial``, ``lookahead``, ``declip``).
     """
-    options = {k: v for k, v in options.items() if not (k == "sigma" and v is None)}
     return apply_filter("denoise", frames, input_fps=fps, cuts=cuts, device=device, **options)
 
 

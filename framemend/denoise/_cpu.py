@@ -6,7 +6,6 @@ The torch functions are the reference; these are chosen automatically for CPU te
 from __future__ import annotations
 
 import math
-import threading
 
 import cv2
 import numba
@@ -14,37 +13,6 @@ import numpy as np
 import torch
 
 from .recursive import FRESH
-
-_dis_instances: dict = {}
-
-
-def _dis(shape: tuple):
-    """A DIS instance for this thread and image size: an instance first used on a smaller image
-    keeps that image's pyramid depth and runs about 10x slower on larger ones (OpenCV 5.0)."""
-    key = (threading.get_ident(), shape)
-    if key not in _dis_instances:
-        _dis_instances[key] = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-    return _dis_instances[key]
-
-
-@numba.njit(cache=True, fastmath=True)
-def _luma_u8(img):
-    """``(3, H, W)`` float RGB -> ``(H, W)`` uint8 BT.601 luma."""
-    _, h, w = img.shape
-    out = np.empty((h, w), np.uint8)
-    for y in range(h):
-        for x in range(w):
-            v = (0.299 * img[0, y, x] + 0.587 * img[1, y, x] + 0.114 * img[2, y, x]) * 255.0 + 0.5
-            out[y, x] = 0 if v < 0 else (255 if v > 255 else np.uint8(v))
-    return out
-
-
-def dis_flow(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """DIS (ultrafast) flow ``(2, H, W)`` from ``src`` to ``dst`` ``(3, H, W)`` on 8-bit luma
-    (a strided view of an ``(H, W, 2)`` array: the kernels read either layout)."""
-    a, b = _luma_u8(src), _luma_u8(dst)
-    return _dis(a.shape).calc(a, b, None).transpose(2, 0, 1)
-
 
 @numba.njit(cache=True, fastmath=True)
 def _predict(est, var, frame, flow_x, flow_y, pred, pred_var, rsq):

@@ -60,11 +60,14 @@ def _luma_u8_frame(image: torch.Tensor) -> np.ndarray:
     return cv2.convertScaleAbs(cv2.max(y, 0.0), alpha=255.0)  # rounds, saturates to [0, 255]
 
 
-def _dis(preset: str):
+def _dis(preset: str, shape: tuple[int, int]):
+    """This thread's DIS instance for a preset and image size (an instance first used on a small
+    image stays ~10x slower on larger ones in OpenCV 5.0, so sizes do not share one)."""
     cache = _local.__dict__.setdefault("dis", {})
-    if preset not in cache:
-        cache[preset] = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
-    return cache[preset]
+    key = (preset, shape)
+    if key not in cache:
+        cache[key] = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
+    return cache[key]
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:
@@ -116,7 +119,7 @@ def dis_flow(src: torch.Tensor, dst: torch.Tensor, quality: str = "medium", scal
 
     def flow(t: int) -> None:
         ya, yb = lumas[pairs[t][0]], lumas[pairs[t][1]]
-        planes = cv2.split(_dis(quality).calc(ya, yb, None))  # (h, w, 2) -> x, y planes
+        planes = cv2.split(_dis(quality, ya.shape).calc(ya, yb, None))  # (h, w, 2) -> x, y planes
         for c, factor in ((0, w / small[0]), (1, h / small[1])):
             if scale < 1:
                 cv2.resize(planes[c], (w, h), dst=out[t, c], interpolation=cv2.INTER_LINEAR)
