@@ -69,7 +69,7 @@ def test_real_lighting_changes_survive(kind):
 def test_no_flicker_passes_through(kind):
     """Nothing to remove: the frames come out nearly unchanged, the fast ball not ghosted."""
     clip = scene(kind, W, H, frames=T, seed=0)
-    assert psnr(_run(clip.frames), clip.frames) >= 45.0                       # measured 51.7, 56
+    assert psnr(_run(clip.frames), clip.frames) >= 45.0                       # measured 51.7, 61.9
 
 
 def test_scene_cut_resets():
@@ -80,3 +80,24 @@ def test_scene_cut_resets():
     second_alone = _run(flickered[cut:], mode="local")
     np.testing.assert_allclose(whole[cut:], second_alone, atol=1e-6)
     assert psnr(whole, clip.frames) >= psnr(flickered, clip.frames) + 5.0     # measured +6.5
+
+
+def test_opencv_paths_match_the_torch_reference():
+    """The CPU fast paths (OpenCV area downscale, bilinear field upsample) compute what the
+    torch code that runs on CUDA computes."""
+    import torch.nn.functional as F
+
+    from framemend.deflicker.correction import apply_fields
+    from framemend.deflicker.motion import downscale
+
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(3, 72, 128, generator=g)
+    torch.testing.assert_close(downscale(image, 4), F.avg_pool2d(image[None], 4)[0],
+                               atol=1e-5, rtol=0)
+    gain = 0.8 + 0.4 * torch.rand(3, 9, 16, generator=g)
+    offset = 0.05 * torch.rand(3, 9, 16, generator=g)
+    up = F.interpolate(torch.cat([gain, offset])[None], size=(72, 128), mode="bilinear",
+                       align_corners=False)[0]
+    reference = (up[:3] * image + up[3:]).clamp(0, 1)
+    torch.testing.assert_close(apply_fields(image, gain, offset, 1.0), reference,
+                               atol=1e-4, rtol=0)
