@@ -18,16 +18,18 @@ Passes, all on ``framemend.generate.scene`` clips at 640x360 with ground truth:
   the grid ``n / rate`` (framemend; ffmpeg's are not returned by the anchor) and PSNR of the
   output frames that fall on the truth grid.
 
-* ``speed``: the pan clip of ``2x restore`` again, framemend and the chosen minterpolate run
-  alternately five times (the machine is shared, so its load drifts); ``fps`` is the best run,
-  ``fps_median`` the median.
+* ``speed``: a four times longer pan clip (49 frames in), framemend and the chosen
+  minterpolate run alternately five times (the machine is shared, so its load drifts); ``fps``
+  is the best run, ``fps_median`` the median, ``cpu_ms`` the median CPU time per input frame
+  summed over all threads (both run in this process).
 
 ``fps`` is input frames per second of the whole pipeline, measured the same way for both:
 uint8 RGB frames in memory -> (conversion) -> filter -> (conversion) -> uint8 RGB frames,
-the best of two runs. framemend runs its streaming filter frame by frame with its defaults,
-converting as the engine and the video writer do (uint8 -> float tensor per frame and back);
-torch runs one thread, the two DIS flows of a pair run on two threads, OpenCV's remap uses its
-own pool. minterpolate runs in one thread.
+the best of two runs. framemend runs its streaming filter frame by frame with its defaults on
+decoded uint8 frames (``Frame.raw``, as the reader makes them) and hands the output over as the
+video writer takes it (uint8 pixels as they are, float images converted); torch runs one
+thread, the two DIS flows of a pair run on two threads, the next pair's in-betweens are made on
+a worker thread meanwhile, OpenCV uses its own pool. minterpolate runs in one thread.
 
     python -m benchmarks.bench_interpolate [--quick]
 """
@@ -192,15 +194,21 @@ def _speed_rows(frames, best, repeats) -> list[dict]:
     clip = scene("pan", WIDTH, HEIGHT, frames=frames, seed=0)
     kept = (clip.frames[::2] * 255 + 0.5).astype(np.uint8)
     fps = clip.fps / 2
-    ours, theirs = [], []
+    runs = {"framemend interpolate=2": lambda: _framemend(kept, fps, factor=2),
+            "ffmpeg " + MCI.format(fps=f"{clip.fps:g}", **best):
+                lambda: _minterpolate(kept, fps, f"{clip.fps:g}", 1, **best)}
+    wall = {name: [] for name in runs}
+    cpu = {name: [] for name in runs}
     for _ in range(repeats):
-        ours.append(_framemend(kept, fps, factor=2)[-1])
-        theirs.append(_minterpolate(kept, fps, f"{clip.fps:g}", 1, **best)[-1])
-    return [{"pass": "speed", "clip": "pan", "method": method,
-             "fps": round(len(kept) / min(sec), 1),
-             "fps_median": round(len(kept) / float(np.median(sec)), 1)}
-            for method, sec in (("framemend interpolate=2", ours),
-                                ("ffmpeg " + MCI.format(fps=f"{clip.fps:g}", **best), theirs))]
+        for name, go in runs.items():
+            start = time.process_time()
+            wall[name].append(go()[-1])
+            cpu[name].append(time.process_time() - start)
+    return [{"pass": "speed", "clip": f"pan ({len(kept)} frames in)", "method": name,
+             "fps": round(len(kept) / min(wall[name]), 1),
+             "fps_median": round(len(kept) / float(np.median(wall[name])), 1),
+             "cpu_ms": round(1000 * float(np.median(cpu[name])) / len(kept), 1)}
+            for name in runs]
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -215,7 +223,7 @@ def run(quick: bool = False) -> list[dict]:
     rows, best = _restore_rows(kinds, frames, grid, runs)
     rows += _cut_rows(frames, best, runs)
     rows += _rate_rows(best, runs, quick)
-    rows += _speed_rows(frames, best, 2 if quick else 5)
+    rows += _speed_rows(4 * frames - 3, best, 2 if quick else 5)
     return rows
 
 

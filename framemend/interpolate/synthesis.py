@@ -67,9 +67,9 @@ def pair_flows(luma0: torch.Tensor, luma1: torch.Tensor) -> tuple[torch.Tensor, 
     """
     luma = torch.cat([luma0, luma1])
     u8 = luma[:, 0].mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).cpu().numpy()
-    flows = _recover_lost_motion(luma, _dis_both(u8, None).to(luma.device), u8)
-    importance = (luma - backward_warp(luma.flip(0), flows)).abs_().mul_(-ALPHA)
-    return flows, importance
+    flows = _dis_both(u8, None).to(luma.device)
+    flows, error = _recover_lost_motion(luma, flows, _warp_error(luma, flows), u8)
+    return flows, error.mul_(-ALPHA)
 
 
 def _dis_both(u8: np.ndarray, init: torch.Tensor | None) -> torch.Tensor:
@@ -85,41 +85,55 @@ def _dis_both(u8: np.ndarray, init: torch.Tensor | None) -> torch.Tensor:
 LOST_ERROR = 0.06  # mean luma error (3x3) above which a pixel's flow is taken for lost
 SEARCH_RADIUS = 10  # block search reach, in pixels at half the flow resolution (80 px at 640x360)
 _SEARCH_GAIN = 0.02  # luma error a found motion must remove to be kept
-_SEARCH_MIN_PIXELS = 8  # fewer recovered pixels than this are not worth a second DIS pass
+_SEARCH_JUMP = 2.0  # pixels (flow resolution) a found motion must differ from the first flow by
+_SEARCH_MIN_PIXELS = 32  # fewer recovered pixels than this are not worth a second DIS pass
 
 
-def _recover_lost_motion(luma: torch.Tensor, flows: torch.Tensor, u8: np.ndarray) -> torch.Tensor:
+def _recover_lost_motion(luma: torch.Tensor, flows: torch.Tensor, error: torch.Tensor,
+                         u8: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     """A second flow where the first is unreliable: large motion of small objects.
 
-    Where the luma error of ``flows`` ``(2, 2, h, w)`` is above :data:`LOST_ERROR` (and the
-    flow stays inside the frame: content entering the view has no match), an exhaustive block
-    search (3x3 blocks, ±:data:`SEARCH_RADIUS` pixels, every second offset then ±1 around the
-    best) runs at half the flow resolution. Found motions that lower the error seed a second DIS
-    pass (DIS takes an initial flow); per pixel, the flow with the lower error is kept.
-    ``luma`` ``(2, 1, h, w)``, ``u8`` its uint8 copy ``(2, h, w)``.
+    Where the luma error of ``flows`` ``(2, 2, h, w)`` (``error``, from :func:`_warp_error`)
+    averaged over 3x3 pixels is above :data:`LOST_ERROR` and the flow stays inside the frame
+    (content entering the view has no match), an exhaustive block search (3x3 blocks,
+    ±:data:`SEARCH_RADIUS` pixels, every second offset then ±1 around the best) runs at half
+    the flow resolution. Found motions that lower the error and differ from the first flow (a
+    lost motion, not a refinement) seed a second DIS pass (DIS takes an initial flow) when
+    there are enough of them (camera motion rarely has any); per pixel, the flow with the lower
+    error is kept. ``luma`` ``(2, 1, h, w)``, ``u8`` its uint8 copy ``(2, h, w)``.
+    Returns the flows and their ``error``.
     """
-    error = _local_error(luma, flows)
+    local = _box3(error)
     h, w = flows.shape[-2:]
     ys, xs = torch.meshgrid(torch.arange(h, device=flows.device),
                             torch.arange(w, device=flows.device), indexing="ij")
     x, y = xs + flows[:, 0:1], ys + flows[:, 1:2]
-    lost = (error > LOST_ERROR) & (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+    lost = (local > LOST_ERROR) & (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
     if int(lost.sum()) < _SEARCH_MIN_PIXELS:
-        return flows
+        return flows, error
     small = F.avg_pool2d(luma, 2)
     lost_small = F.max_pool2d(lost.float(), 2)[:, 0] > 0
     guess = F.interpolate(_block_search(small, lost_small) * 2, size=(h, w), mode="nearest")
-    found = lost & (_local_error(luma, guess) < error - _SEARCH_GAIN)
+    jump = (guess - flows).square_().sum(1, keepdim=True)  # (torch's norm is slow here)
+    found = lost & (_box3(_warp_error(luma, guess)) < local - _SEARCH_GAIN) & \
+        (jump > _SEARCH_JUMP ** 2)
     if int(found.sum()) < _SEARCH_MIN_PIXELS:
-        return flows
+        return flows, error
     second = _dis_both(u8, torch.where(found, guess, flows)).to(flows.device)
-    return torch.where(_local_error(luma, second) < error, second, flows)
+    second_error = _warp_error(luma, second)
+    better = _box3(second_error) < local
+    return torch.where(better, second, flows), torch.where(better, second_error, error)
 
 
-def _local_error(luma: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
-    """``(2, 1, h, w)`` luma error of each flow, averaged over 3x3 pixels."""
-    error = (luma - backward_warp(luma.flip(0), flows)).abs_()
-    return F.avg_pool2d(error, 3, 1, 1, count_include_pad=False)
+def _warp_error(luma: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
+    """``(2, 1, h, w)``: ``|Y0(p) - Y1(p + F01(p))|`` and ``|Y1(p) - Y0(p + F10(p))|``."""
+    return (luma - backward_warp(luma.flip(0), flows)).abs_()
+
+
+def _box3(error: torch.Tensor) -> torch.Tensor:
+    """``error`` ``(2, 1, h, w)`` averaged over 3x3 pixels (edges replicated)."""
+    box = error.new_full((1, 1, 3, 3), 1 / 9)
+    return F.conv2d(F.pad(error, (1, 1, 1, 1), mode="replicate"), box)
 
 
 def _block_search(luma: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
