@@ -170,6 +170,35 @@ def test_identity_drift_grows_inside_the_box_only():
     assert per_frame[-1] > per_frame[len(per_frame) // 2] > per_frame[1]
 
 
+def _undo_tone(frames, k, sign):
+    """Turn the hue back by ``sign * 90 k`` degrees and divide the saturation by ``1 + 0.3 k``."""
+    import cv2
+    hsv = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2HSV) for f in frames])
+    hsv[..., 0] = (hsv[..., 0] - sign * 90.0 * k) % 360.0
+    hsv[..., 1] /= 1.0 + 0.3 * k
+    return np.stack([cv2.cvtColor(f, cv2.COLOR_HSV2RGB) for f in hsv])
+
+
+def test_tone_drift_changes_colour_by_its_amount_and_leaves_geometry_alone():
+    clip = scene("subject", W, H, 10, seed=1)
+    toned = degrade(clip, "tone-drift=0.25", seed=1)
+    stretched = degrade(clip, "drift=0.25", seed=1)
+    x0, y0, x1, y1 = clip.subject_box[-1]
+    ys, xs = np.mgrid[0:H, 0:W]
+    core = np.hypot((xs - (x0 + x1) / 2) / ((x1 - x0) / 2), (ys - (y0 + y1) / 2) / ((y1 - y0) / 2)) < 0.6
+    last, clean = toned.frames[-1:], clip.frames[-1:]
+    assert psnr(last[:, core], clean[:, core]) < 30.0  # the colour did change...
+    # ... by a hue turn of 22.5 degrees and 7.5 % more saturation, with nothing moved
+    undone = max(psnr(_undo_tone(last, 0.25, s)[:, core], clean[:, core]) for s in (-1, 1))
+    assert undone > 40.0
+    moved = max(psnr(_undo_tone(stretched.frames[-1:], 0.25, s)[:, core], clean[:, core])
+                for s in (-1, 1))
+    assert moved < undone - 10.0  # the full drift also stretches the head
+    # the clean motion still predicts the drifting frames
+    warped = _warp_back(toned.frames, toned.flow_fwd)
+    assert _visible_psnr(warped, toned.frames[:-1], toned.occluded) > 30.0
+
+
 def test_drop_frames_lowers_the_rate_and_keeps_the_truth():
     clip = scene("pan", W, H, 9)
     d = degrade(clip, "drop=2")

@@ -8,6 +8,7 @@ import torch
 
 from framemend.generate import degrade, scene
 from framemend.metrics import psnr
+from framemend.metrics.identity import identity_drift_per_frame
 from framemend.stabilize import realign
 from framemend.stabilize.tone import local_colour_transfer
 
@@ -49,6 +50,20 @@ def test_subject_colour_drift_pulled_back_to_the_keyframe():
     after = _low_pass_psnr(out, clip.truth, clip.subject_box)
     assert after >= before + 1.5  # measured +2.8 dB (the drift's stretch is not colour)
     assert psnr(out, clip.truth) >= psnr(clip.frames, clip.truth) - 0.2
+
+
+def test_subject_tone_drift_corrected_and_identity_kept_flat():
+    clip = degrade(scene("subject", W, H, frames=T, seed=1), "tone-drift=0.25", seed=1)
+    out = _array(realign(_tensor(clip.frames), region="face"))
+    # measured +5.6 dB (the bar is +6 dB: not met, see benchmarks/figures/stabilize.md)
+    assert psnr(out, clip.truth) >= psnr(clip.frames, clip.truth) + 4.5
+    # the subject's dissimilarity to the keyframe, beyond the clean clip's own (head motion,
+    # occlusion), grows with the drift in the input; in the output it stays small to the end
+    clean = identity_drift_per_frame(clip.truth, clip.subject_box)
+    last = slice(-T // 4, None)
+    excess_in = (identity_drift_per_frame(clip.frames, clip.subject_box) - clean)[last].mean()
+    excess_out = (identity_drift_per_frame(out, clip.subject_box) - clean)[last].mean()
+    assert excess_out <= 0.5 * excess_in  # measured 0.011 against 0.030
 
 
 @pytest.mark.parametrize("region", ["frame", "face"])

@@ -12,7 +12,8 @@ change, before clipping to [0, 1]:
   field, plus fresh band-pass grain where there is detail), RMS change = ``strength``.
 - ``jitter``: random per-frame shake, RMS translation ``pixels``, RMS roll ``roll_degrees``.
 - ``identity_drift``: the subject's colour and shape change linearly over the clip, reaching
-  ``amount`` (hue rotation ``amount`` x 90 degrees, saturation and stretch ``amount`` x 30 %).
+  ``amount`` (hue rotation ``amount`` x 90 degrees, saturation ``amount`` x 30 %, stretch
+  ``shape`` x ``amount`` x 30 %; ``shape=0`` drifts colour and tone only).
 - ``drop_frames``: keep one frame in ``keep``.
 - ``compress``: H.264 (libx264, yuv420p) at ``crf`` through PyAV, in memory.
 """
@@ -120,13 +121,14 @@ def jitter(frames: np.ndarray, pixels: float = 3.0, roll_degrees: float = 0.5,
 
 
 def identity_drift(frames: np.ndarray, amount: float = 0.25, box: np.ndarray | None = None,
-                   seed: int = 0) -> np.ndarray:
+                   seed: int = 0, shape: float = 1.0) -> np.ndarray:
     """Slowly change the subject's colour and shape, linearly from none to ``amount``.
 
     Inside ``box`` (``(T, 4)`` or ``(4,)`` x0, y0, x1, y1; default: the centre half of the frame)
     the hue turns by up to ``amount`` x 90 degrees, saturation grows by up to ``amount`` x 30 %,
-    and the content is stretched by up to ``amount`` x 30 % along a random axis, blended in with
-    a soft elliptical mask.
+    and the content is stretched by up to ``shape`` x ``amount`` x 30 % along a random axis
+    (``shape=0``: no geometric change, colour and tone only), blended in with a soft elliptical
+    mask.
     """
     rng = np.random.default_rng(seed)
     t, h, w, _ = frames.shape
@@ -143,7 +145,7 @@ def identity_drift(frames: np.ndarray, amount: float = 0.25, box: np.ndarray | N
         x0, y0, x1, y1 = boxes[i]
         cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, max((x1 - x0) / 2, 1), max((y1 - y0) / 2, 1)
         mask = np.clip((1.0 - np.hypot((xs - cx) / rx, (ys - cy) / ry)) * 4.0, 0.0, 1.0)
-        stretch = np.eye(2) + 0.3 * k * np.outer(direction, direction)
+        stretch = np.eye(2) + 0.3 * shape * k * np.outer(direction, direction)
         inv = np.linalg.inv(stretch)
         centre = np.array([cx, cy])
         m = np.hstack([inv, (centre - inv @ centre)[:, None]]).astype(np.float32)

@@ -11,6 +11,7 @@ noise           sigma, 8-bit units                       20
 boiling         RMS change, 8-bit units                  8
 jitter          RMS shake in pixels (roll = pixels / 6°) 3
 drift           identity drift amount (of the subject)   0.25
+tone-drift      the same, colour and tone only           0.25
 drop            keep one frame in N                      2
 compress        H.264 CRF                                30
 ==============  =======================================  =========
@@ -18,7 +19,8 @@ compress        H.264 CRF                                30
 The returned clip keeps the clean frames in ``truth`` and its geometry follows the artifacts:
 jitter updates ``camera``, ``flow_fwd``, ``occluded``, ``subject_box`` and records ``shake``;
 dropping frames subsamples them (``flow_fwd`` and ``occluded`` become None, ``fps`` is
-divided). Identity drift changes the subject slowly; the flow stays that of the clean motion.
+divided). Identity drift changes the subject slowly; the flow stays that of the clean motion
+(``drift`` also stretches the subject, ``tone-drift`` changes only its colour and tone).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from .camera import apply_homography
 from .clip import Clip
 
 ARTIFACTS = {"flicker": 0.12, "local-flicker": 0.2, "noise": 20.0, "boiling": 8.0,
-             "jitter": 3.0, "drift": 0.25, "drop": 2, "compress": 30}
+             "jitter": 3.0, "drift": 0.25, "tone-drift": 0.25, "drop": 2, "compress": 30}
 
 
 def parse_artifacts(spec: str) -> list[tuple[str, float]]:
@@ -69,6 +71,9 @@ def degrade(clip: Clip, spec: str, seed: int = 0) -> Clip:
             out = replace(out, frames=artifacts.boiling(f, strength / 255, s))
         elif name == "drift":
             out = replace(out, frames=artifacts.identity_drift(f, strength, out.subject_box, s))
+        elif name == "tone-drift":
+            out = replace(out, frames=artifacts.identity_drift(f, strength, out.subject_box, s,
+                                                               shape=0.0))
         elif name == "compress":
             out = replace(out, frames=artifacts.compress(f, int(strength), out.fps))
         elif name == "jitter":

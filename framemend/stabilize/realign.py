@@ -138,9 +138,9 @@ def realign_frame(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndarr
     if detail > 0:
         soft = gaussian_blur(weight, 2.0)
         out = out + detail * soft * ((aligned - gaussian_blur(aligned, 1.5)) - (out - gaussian_blur(out, 1.5)))
-    # The colour map is smooth; it is applied only near pixels that were trusted, so an object
-    # the keyframe does not show (an occluder, a disocclusion) keeps its own colour.
-    apply = (gaussian_blur(weight, 4.0) * 2.0).clamp(max=1.0)
+    # The colour map is smooth; it is applied only within a few pixels of trusted ones, so an
+    # object the keyframe does not show (an occluder, a disocclusion) keeps most of its own colour.
+    apply = (gaussian_blur(weight, 8.0) * 4.0).clamp(max=1.0)
     if region is not None:
         apply = apply * region
     refit = fit_similarity(to_key, weight)

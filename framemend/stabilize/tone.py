@@ -6,7 +6,9 @@ trusted, regularised towards the identity (``A -> I``) — the colour-guided loc
 He et al., "Guided Image Filtering" (PAMI 2013), with the prior on ``I`` instead of 0, fitted on a
 coarse grid of cells (normalised convolution, Knutsson & Westin 1993, fills cells without trusted
 pixels from their neighbours) and interpolated bilinearly, so the correction carries colour and
-tone but no detail: motion, expression and texture stay the frame's own.
+tone but no detail: motion, expression and texture stay the frame's own. The statistics are taken
+on slightly blurred images: a residual misalignment of a pixel or so between frame and reference
+would otherwise dilute the fitted ``A`` (regression dilution) into a loss of contrast.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
 
 def local_colour_transfer(frame: torch.Tensor, reference: torch.Tensor, weight: torch.Tensor,
                           cell: int = 16, spread: float = 1.5, eps: float = 2e-3,
-                          support: float = 0.05) -> torch.Tensor:
+                          support: float = 0.05, fit_sigma: float = 1.5) -> torch.Tensor:
     """Colour-correct ``frame`` towards ``reference`` where ``weight`` trusts their alignment.
 
     Args:
@@ -46,11 +48,16 @@ def local_colour_transfer(frame: torch.Tensor, reference: torch.Tensor, weight: 
         spread: Gaussian sigma, in cells, of the neighbourhood of each fit.
         eps: regularisation of ``A`` towards the identity (in colour variance units).
         support: trusted-pixel fraction of a neighbourhood below which the map fades to identity.
+        fit_sigma: Gaussian sigma, in pixels, of the blur applied to both images before fitting
+            (the map is applied to the unblurred frame).
     Returns:
         ``(T, 3, H, W)`` corrected frame (not clipped).
     """
     t, _, h, w = frame.shape
     ch, cw = max(1, round(h / cell)), max(1, round(w / cell))
+    original = frame
+    if fit_sigma > 0:
+        frame, reference = gaussian_blur(frame, fit_sigma), gaussian_blur(reference, fit_sigma)
 
     def moments(x: torch.Tensor) -> torch.Tensor:  # weighted local mean of x on the grid
         return gaussian_blur(F.adaptive_avg_pool2d(x * weight, (ch, cw)), spread)
@@ -77,4 +84,4 @@ def local_colour_transfer(frame: torch.Tensor, reference: torch.Tensor, weight: 
     coeffs = torch.cat([a.reshape(t, ch, cw, 9), b.reshape(t, ch, cw, 3)], -1).permute(0, 3, 1, 2)
     coeffs = F.interpolate(coeffs, size=(h, w), mode="bilinear", align_corners=False)
     a, b = coeffs[:, :9].reshape(t, 3, 3, h, w), coeffs[:, 9:]
-    return (a * frame[:, None]).sum(2) + b
+    return (a * original[:, None]).sum(2) + b
