@@ -55,15 +55,14 @@ def test_subject_colour_drift_pulled_back_to_the_keyframe():
 def test_subject_tone_drift_corrected_and_identity_kept_flat():
     clip = degrade(scene("subject", W, H, frames=T, seed=1), "tone-drift=0.25", seed=1)
     out = _array(realign(_tensor(clip.frames), region="face"))
-    # measured +5.6 dB (the bar is +6 dB: not met, see benchmarks/figures/stabilize.md)
-    assert psnr(out, clip.truth) >= psnr(clip.frames, clip.truth) + 4.5
+    assert psnr(out, clip.truth) >= psnr(clip.frames, clip.truth) + 5.5  # measured +6.7 dB
     # the subject's dissimilarity to the keyframe, beyond the clean clip's own (head motion,
     # occlusion), grows with the drift in the input; in the output it stays small to the end
     clean = identity_drift_per_frame(clip.truth, clip.subject_box)
     last = slice(-T // 4, None)
     excess_in = (identity_drift_per_frame(clip.frames, clip.subject_box) - clean)[last].mean()
     excess_out = (identity_drift_per_frame(out, clip.subject_box) - clean)[last].mean()
-    assert excess_out <= 0.5 * excess_in  # measured 0.011 against 0.030
+    assert excess_out <= 0.6 * excess_in  # measured 0.012 against 0.030
 
 
 @pytest.mark.parametrize("region", ["frame", "face"])
@@ -88,7 +87,7 @@ def test_colour_transfer_recovers_a_smooth_colour_map():
     gain = 0.9 + 0.2 * ys.expand(H, W)  # a slow vertical tone ramp
     reference = (torch.einsum("ij,tjhw->tihw", mix, frame) * gain + 0.02).clamp(0, 1)
     weight = torch.ones_like(frame[:, :1])
-    out = local_colour_transfer(frame, reference, weight)
+    out, _ = local_colour_transfer(frame, reference, weight)
     assert psnr(_array(out.clamp(0, 1)), _array(reference)) > 35.0
-    same = local_colour_transfer(frame, frame, weight)
+    same, _ = local_colour_transfer(frame, frame, weight)
     assert psnr(_array(same), _array(frame)) > 60.0

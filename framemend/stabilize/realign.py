@@ -9,6 +9,7 @@ For each frame ``t`` after a keyframe ``k``:
    the similarity is refitted to the trusted correspondence, so the tracking does not drift;
 2. a low-frequency local colour map fitted through the trusted pixels (:mod:`.tone`) moves the
    frame's colour and tone to the keyframe's, leaving its detail, motion and expression alone;
+   it is applied to the colours it was fitted on (so an occluder keeps its own);
 3. optionally (``detail``) the aligned keyframe's fine texture is blended into trusted pixels,
    in the spirit of keyframe propagation (Jamriska et al., "Stylizing video by example",
    SIGGRAPH 2019);
@@ -134,13 +135,13 @@ def realign_frame(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndarr
     """
     aligned, trust, to_key = align_keyframe(frame, key, key_to_frame)
     weight = trust if region is None else trust * (region > 0.5).float()
-    out = local_colour_transfer(frame, aligned, weight)
+    out, typical = local_colour_transfer(frame, aligned, weight)
     if detail > 0:
         soft = gaussian_blur(weight, 2.0)
         out = out + detail * soft * ((aligned - gaussian_blur(aligned, 1.5)) - (out - gaussian_blur(out, 1.5)))
-    # The colour map is smooth; it is applied only within a few pixels of trusted ones, so an
-    # object the keyframe does not show (an occluder, a disocclusion) keeps most of its own colour.
-    apply = (gaussian_blur(weight, 8.0) * 4.0).clamp(max=1.0)
+    # The colour map is smooth and applied to the colours it was fitted on, so an object the
+    # keyframe does not show (an occluder, a disocclusion) keeps its own colour.
+    apply = typical
     if region is not None:
         apply = apply * region
     refit = fit_similarity(to_key, weight)

@@ -8,7 +8,10 @@ coarse grid of cells (normalised convolution, Knutsson & Westin 1993, fills cell
 pixels from their neighbours) and interpolated bilinearly, so the correction carries colour and
 tone but no detail: motion, expression and texture stay the frame's own. The statistics are taken
 on slightly blurred images: a residual misalignment of a pixel or so between frame and reference
-would otherwise dilute the fitted ``A`` (regression dilution) into a loss of contrast.
+would otherwise dilute the fitted ``A`` (regression dilution) into a loss of contrast. The map is
+only valid for the colours it was fitted on: each pixel's Mahalanobis distance to the trusted
+colours around it says how far it can be applied (an occluder the reference does not show, in
+colours of its own, keeps them).
 """
 from __future__ import annotations
 
@@ -38,7 +41,8 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
 
 def local_colour_transfer(frame: torch.Tensor, reference: torch.Tensor, weight: torch.Tensor,
                           cell: int = 16, spread: float = 1.5, eps: float = 2e-3,
-                          support: float = 0.05, fit_sigma: float = 1.5) -> torch.Tensor:
+                          support: float = 0.05, fit_sigma: float = 1.5, reach: float = 2.0
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
     """Colour-correct ``frame`` towards ``reference`` where ``weight`` trusts their alignment.
 
     Args:
@@ -50,8 +54,12 @@ def local_colour_transfer(frame: torch.Tensor, reference: torch.Tensor, weight: 
         support: trusted-pixel fraction of a neighbourhood below which the map fades to identity.
         fit_sigma: Gaussian sigma, in pixels, of the blur applied to both images before fitting
             (the map is applied to the unblurred frame).
+        reach: Mahalanobis distance, in standard deviations of the local trusted colours, at
+            which ``typical`` falls to exp(-1/2).
     Returns:
-        ``(T, 3, H, W)`` corrected frame (not clipped).
+        ``(T, 3, H, W)`` corrected frame (not clipped) and ``typical`` ``(T, 1, H, W)`` in
+        [0, 1]: how typical each pixel's colour is of the trusted pixels around it, i.e. how far
+        the map applies there.
     """
     t, _, h, w = frame.shape
     ch, cw = max(1, round(h / cell)), max(1, round(w / cell))
@@ -84,4 +92,10 @@ def local_colour_transfer(frame: torch.Tensor, reference: torch.Tensor, weight: 
     coeffs = torch.cat([a.reshape(t, ch, cw, 9), b.reshape(t, ch, cw, 3)], -1).permute(0, 3, 1, 2)
     coeffs = F.interpolate(coeffs, size=(h, w), mode="bilinear", align_corners=False)
     a, b = coeffs[:, :9].reshape(t, 3, 3, h, w), coeffs[:, 9:]
-    return (a * original[:, None]).sum(2) + b
+    stats = torch.cat([mf, cff.reshape(t, 9, ch, cw)], 1)
+    stats = F.interpolate(stats, size=(h, w), mode="bilinear", align_corners=False)
+    d = (original - stats[:, :3]).permute(0, 2, 3, 1)[..., None]  # (T, H, W, 3, 1)
+    cov = stats[:, 3:].permute(0, 2, 3, 1).reshape(t, h, w, 3, 3) + 2 * eps * eye
+    distance2 = (d.transpose(-1, -2) @ torch.linalg.solve(cov, d))[..., 0, 0]
+    typical = torch.exp(-0.5 * distance2 / reach ** 2)[:, None]
+    return (a * original[:, None]).sum(2) + b, typical
