@@ -5,6 +5,8 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
 
 1. Flow both ways, ``F01`` and ``F10``, on luma shrunk by ``flow_scale`` (DIS, coarse to fine,
    so large motion stays within reach and the cost stays small; see :func:`pair_flows`).
+   Where that flow's luma error stays high inside the frame, a block search finds motions
+   DIS lost (a small object moving farther than its size) and seeds a second DIS pass.
 2. Flow at the intermediate time by forward splatting: every pixel ``p`` of frame 0 moves to
    ``p + t F01(p)`` and deposits the backward flow ``-t F01(p)`` there (likewise frame 1 with
    ``(1 - t) F10``). Softmax splatting with ``Z = -alpha |Y0(p) - Y1(p + F01(p))|`` (luma)
@@ -19,7 +21,8 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
    other, and the full-resolution work is two bilinear warps and one blend per new frame.
 
 Everything at reduced size is torch; the full-resolution warp and blend run in torch on CUDA and
-through OpenCV's remap on CPU tensors (the same arithmetic, faster there).
+through OpenCV's remap on CPU tensors (the same arithmetic, faster there), or in uint8 on
+decoded uint8 frames (no float frame is made).
 """
 from __future__ import annotations
 
@@ -78,7 +81,7 @@ def _dis_both(u8: np.ndarray, init: torch.Tensor | None) -> torch.Tensor:
     starts = [None, None] if init is None else \
         list(init.permute(0, 2, 3, 1).contiguous().cpu().numpy())
     jobs = ((u8[0], u8[1], starts[0]), (u8[1], u8[0], starts[1]))
-    fields = list(_executor().map(lambda job: _dis().calc(*job), jobs))
+    fields = list(_executor().map(lambda job: _dis(init is not None).calc(*job), jobs))
     return torch.from_numpy(np.stack(fields)).permute(0, 3, 1, 2).contiguous()
 
 
@@ -177,15 +180,18 @@ _local = threading.local()
 _pool: list[ThreadPoolExecutor] = []
 
 
-def _dis():
-    """This thread's DIS instance (instances are not thread-safe)."""
-    if not hasattr(_local, "dis"):
+def _dis(seeded: bool = False):
+    """This thread's DIS instance (instances are not thread-safe); a separate one for calls
+    with an initial flow (``seeded``): once given one, an OpenCV DIS instance computes
+    differently in later calls without."""
+    name = "seeded" if seeded else "dis"
+    if not hasattr(_local, name):
         dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         dis.setFinestScale(0)
         dis.setVariationalRefinementIterations(0)
         dis.setGradientDescentIterations(8)
-        _local.dis = dis
-    return _local.dis
+        setattr(_local, name, dis)
+    return getattr(_local, name)
 
 
 def _executor() -> ThreadPoolExecutor:
