@@ -42,6 +42,8 @@ from .warp import warp_affine
 HEAD = 1.5
 #: Flow and colour statistics are computed on frames at most this wide (the correction is smooth).
 FLOW_WIDTH = 480
+#: Mean absolute RGB difference of trusted correspondences is well under this (a drift is slow).
+COLOUR_TOLERANCE = 0.15
 
 
 def ellipse_mask(box: np.ndarray, height: int, width: int, feather: float = 0.15,
@@ -56,29 +58,37 @@ def ellipse_mask(box: np.ndarray, height: int, width: int, feather: float = 0.15
     return ((1.0 - r) / feather + 0.5).clamp(0, 1)[None, None]
 
 
-def align_keyframe(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndarray
+def align_keyframe(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndarray,
+                   window: tuple[int, int, int, int] | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The keyframe warped onto ``frame``, where it is trusted, and the correspondence.
 
     Args:
         frame, key: ``(1, 3, H, W)`` float RGB.
         key_to_frame: (3, 3) similarity from keyframe pixels to frame pixels (tracked).
+        window: ``(y0, y1, x0, x1)``: the residual flow is estimated (and trusted) inside this
+            part of the frame only, e.g. around the subject, so that the rest of the frame (a
+            background the similarity does not fit) does not disturb it; None: everywhere.
     Returns:
         ``aligned`` ``(1, 3, H, W)``; ``trust`` ``(1, 1, H, W)`` in [0, 1]; ``to_key``
         ``(1, 2, H, W)``: the keyframe pixel each frame pixel shows, minus its own position.
     """
     _, _, h, w = frame.shape
+    y0, y1, x0, x1 = (0, h, 0, w) if window is None else window
     to_key_sim = np.linalg.inv(key_to_frame)
     pre = warp_affine(key, to_key_sim[None])
     inside = _inside(to_key_sim, h, w, frame.device)
-    scale = min(1.0, FLOW_WIDTH / w)
+    scale = min(1.0, FLOW_WIDTH / (x1 - x0))
     small = (lambda x: F.interpolate(x, scale_factor=scale, mode="area")) if scale < 1 else (lambda x: x)
-    a, b = small(frame), small(pre)
+    a, b = small(frame[..., y0:y1, x0:x1]), small(pre[..., y0:y1, x0:x1])
     fwd, bwd = estimate_flow(a, b, quality="medium"), estimate_flow(b, a, quality="medium")
     trust = (~occlusion_mask(fwd, bwd)).float()
     if scale < 1:
-        fwd = F.interpolate(fwd, size=(h, w), mode="bilinear", align_corners=False) / scale
-        trust = F.interpolate(trust, size=(h, w), mode="bilinear", align_corners=False)
+        fwd = F.interpolate(fwd, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False) / scale
+        trust = F.interpolate(trust, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False)
+    if window is not None:
+        fwd = F.pad(fwd, (x0, w - x1, y0, h - y1))
+        trust = F.pad(trust, (x0, w - x1, y0, h - y1))
     aligned = backward_warp(pre, fwd)
     trust = trust * backward_warp(inside, fwd, padding="zeros") * _same_structure(frame, aligned)
     ys, xs = torch.meshgrid(torch.arange(h, device=frame.device, dtype=torch.float32),
@@ -93,11 +103,13 @@ def align_keyframe(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndar
 
 def _same_structure(a: torch.Tensor, b: torch.Tensor, tolerance: float = 0.04) -> torch.Tensor:
     """``(1, 1, H, W)`` in [0, 1]: whether ``a`` and ``b`` show the same thing, judged on local
-    luma structure (luma minus its blur), which a slow colour drift barely changes."""
+    luma structure (luma minus its blur), which a slow colour drift barely changes, and on colour
+    (within ``COLOUR_TOLERANCE``, so that flat areas of different things do not match)."""
     w = torch.tensor([0.299, 0.587, 0.114], device=a.device).view(1, 3, 1, 1)
     ya, yb = (a * w).sum(1, keepdim=True), (b * w).sum(1, keepdim=True)
     diff = gaussian_blur((ya - gaussian_blur(ya, 2.0) - yb + gaussian_blur(yb, 2.0)) ** 2, 2.0)
-    return torch.exp(-diff / tolerance ** 2)
+    colour = gaussian_blur(a - b, 2.0).abs().mean(1, keepdim=True)
+    return torch.exp(-diff / tolerance ** 2 - (colour / COLOUR_TOLERANCE) ** 2)
 
 
 def _inside(to_key: np.ndarray, h: int, w: int, device) -> torch.Tensor:
@@ -107,6 +119,18 @@ def _inside(to_key: np.ndarray, h: int, w: int, device) -> torch.Tensor:
     ky = to_key[1, 0] * xs + to_key[1, 1] * ys + to_key[1, 2]
     inside = (kx >= 0) & (kx <= w - 1) & (ky >= 0) & (ky <= h - 1)
     return torch.from_numpy(inside.astype(np.float32))[None, None].to(device)
+
+
+def _window(region: torch.Tensor, margin: int = 16) -> tuple[int, int, int, int] | None:
+    """``(y0, y1, x0, x1)``: the bounding box of ``region`` ``(1, 1, H, W)`` > 0, widened by
+    ``margin`` pixels; None when the region is empty."""
+    ys = torch.nonzero(region[0, 0].amax(1) > 0)[:, 0]
+    xs = torch.nonzero(region[0, 0].amax(0) > 0)[:, 0]
+    if len(ys) == 0:
+        return None
+    h, w = region.shape[-2:]
+    return (max(int(ys[0]) - margin, 0), min(int(ys[-1]) + 1 + margin, h),
+            max(int(xs[0]) - margin, 0), min(int(xs[-1]) + 1 + margin, w))
 
 
 def fit_similarity(to_key: torch.Tensor, weight: torch.Tensor, step: int = 4) -> np.ndarray | None:
@@ -133,7 +157,8 @@ def realign_frame(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndarr
     ``key_to_frame`` refitted to the dense correspondence (None if it could not be), which keeps
     the tracking from drifting.
     """
-    aligned, trust, to_key = align_keyframe(frame, key, key_to_frame)
+    aligned, trust, to_key = align_keyframe(frame, key, key_to_frame,
+                                            None if region is None else _window(region))
     weight = trust if region is None else trust * (region > 0.5).float()
     out, typical = local_colour_transfer(frame, aligned, weight)
     if detail > 0:
