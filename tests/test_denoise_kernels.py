@@ -98,3 +98,24 @@ def test_cuda_matches_cpu():
     from framemend.denoise import denoise
     noisy = _noisy_clip()
     assert _psnr(denoise(noisy.cuda(), sigma=20).cpu(), denoise(noisy, sigma=20)) > 35
+
+
+def test_pipelined_spatial_stage_gives_the_same_video_as_inline(monkeypatch):
+    """The spatial stage running beside the next frame's update changes nothing, cuts included."""
+    from concurrent.futures import Future
+
+    from framemend.denoise import denoise, filter as denoise_filter
+
+    class Inline:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def submit(self, fn, *args):
+            done = Future()
+            done.set_result(fn(*args))
+            return done
+
+    noisy = _noisy_clip(frames=10)
+    pipelined = denoise(noisy, sigma=20, cuts=[5])
+    monkeypatch.setattr(denoise_filter, "ThreadPoolExecutor", Inline)
+    assert torch.equal(pipelined, denoise(noisy, sigma=20, cuts=[5]))

@@ -14,7 +14,7 @@ import torch
 
 from .recursive import FRESH
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, nogil=True)
 def _predict(est, var, frame, flow_x, flow_y, pred, pred_var, rsq):
     """Bilinear backward warp of ``est`` and ``var`` by ``flow`` (border clamped), the residual
     mean square ``rsq`` per pixel; ``pred_var`` is -1 where the source is outside the frame."""
@@ -49,7 +49,7 @@ def _predict(est, var, frame, flow_x, flow_y, pred, pred_var, rsq):
                 + w10 * var[0, y0 + 1, x0] + w11 * var[0, y0 + 1, x0 + 1])
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, nogil=True)
 def _update(pred, pred_var, frame, rsq_sum, inv_count, inv_noise_var, min_gain, soft, fresh):
     """Kalman-like update in place of ``pred`` (becomes the estimate) and ``pred_var`` (its
     variance); ``rsq_sum * inv_count`` is the 3x3 in-frame mean of the residual mean square."""
@@ -101,7 +101,7 @@ def recursive_step(estimate: torch.Tensor, variance: torch.Tensor, frame: torch.
 _S2, _S3, _S6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, nogil=True)
 def _to_opponent(img, luma, chroma):
     """RGB ``(3, H, W)`` -> ``luma`` ``(H, W, 2)`` = (o0, o0²) and ``chroma`` ``(H, W, 4)`` =
     (o1, o2, o1², o2²), interleaved so one box filter call smooths all of them."""
@@ -120,7 +120,7 @@ def _to_opponent(img, luma, chroma):
             chroma[y, x, 3] = o2 * o2
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, nogil=True)
 def _wiener_coefficients(sums, inv_count, noise_var, out):
     """From box sums ``(H, W, 2n)`` = (Σx per channel..., Σx² per channel...): per channel
     ``a = max(s - v, 0) / s`` and ``b = (1 - a) m`` into ``out`` ``(H, W, 2n)`` = (a..., b...)."""
@@ -138,7 +138,7 @@ def _wiener_coefficients(sums, inv_count, noise_var, out):
                 out[y, x, n + c] = (1.0 - g) * m
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, nogil=True)
 def _lookup(table, v):
     n = table.shape[0] - 1
     pos = min(max(v, 0.0), 1.0) * n
@@ -147,7 +147,7 @@ def _lookup(table, v):
     return table[lo] * (1 - f) + table[lo + 1] * f
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, nogil=True)
 def _from_opponent(luma, chroma, luma_ab, chroma_ab, inv_luma, inv_chroma, table, out):
     """``a x + b`` per opponent channel (``*_ab`` are box sums of the coefficients), back to RGB,
     then through the declip ``table`` (identity for none) into ``out`` ``(3, H, W)``."""
@@ -194,7 +194,7 @@ def local_wiener(image: torch.Tensor, noise_var: torch.Tensor, radii: tuple,
     return torch.from_numpy(out)
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, nogil=True)
 def _declip(img, table, out):
     n = table.shape[0] - 1
     flat_in = img.ravel()

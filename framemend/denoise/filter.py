@@ -2,6 +2,7 @@
 :mod:`.noise`."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
@@ -49,6 +50,7 @@ class Denoise(TemporalFilter):
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
         self.future = options.lookahead
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="denoise-spatial")
         self.reset()
 
     def reset(self) -> None:
@@ -56,6 +58,7 @@ class Denoise(TemporalFilter):
         self._variance: torch.Tensor | None = None
         self._sigma: float | None = None
         self._table: torch.Tensor | None = None
+        self._stepped: Frame | None = None  # the frame the recursion has already taken in
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor:
         frame = window[center].image.to(self.device)
@@ -70,13 +73,21 @@ class Denoise(TemporalFilter):
                 self._step(ahead.image.to(self.device), noise_var)
             if len(window) > center + 1:
                 self._step(frame, noise_var)
-        else:
+        elif self._stepped is not window[center]:
             self._step(frame, noise_var)
-        if self.options.spatial > 0:
-            return local_wiener(self._estimate, self.options.spatial * noise_var * self._variance,
-                                self._table)
-        out = self._estimate if self._table is None else declip(self._estimate, self._table)
-        return out.clamp(0, 1)
+        self._stepped = None
+        if self.options.spatial <= 0:
+            out = self._estimate if self._table is None else declip(self._estimate, self._table)
+            return out.clamp(0, 1)
+        # the spatial stage of this frame runs in a worker thread while this thread already
+        # advances the recursion to the next frame of the shot (the kernels release the GIL)
+        spatial = self._worker.submit(local_wiener, self._estimate,
+                                      self.options.spatial * noise_var * self._variance,
+                                      self._table)
+        if len(window) > center + 1:
+            self._step(window[center + 1].image.to(self.device), noise_var)
+            self._stepped = window[center + 1]
+        return spatial.result()
 
     def _start_shot(self, window: list[Frame], center: int) -> None:
         if self.options.sigma is not None:

@@ -26,7 +26,7 @@ def _pair(a, b) -> tuple[np.ndarray, np.ndarray]:
 def psnr_per_frame(a, b) -> np.ndarray:
     """``(T,)`` PSNR in dB of ``a`` against ``b`` (``(T, H, W, 3)``, values in [0, 1])."""
     a, b = _pair(a, b)
-    mse = ((a - b) ** 2).reshape(a.shape[0], -1).mean(1)
+    mse = ((a - b) ** 2).reshape(a.shape[0], -1).mean(1, dtype=np.float64)
     return 10.0 * np.log10(1.0 / np.maximum(mse, 10 ** (-PSNR_CAP / 10)))
 
 
