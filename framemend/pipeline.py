@@ -40,6 +40,17 @@ def same_file(a: str, b: str) -> bool:
     return os.path.samefile(a, b)
 
 
+def _write_to(writer: VideoWriter):
+    """Write a frame in the cheapest form it holds: the decoded picture when no filter read it,
+    else its raw pixels, else its tensor."""
+    def write(frame) -> None:
+        if frame.picture is not None:
+            writer.write(frame.picture, frame.time)
+        else:
+            writer.write(frame.raw if frame.raw is not None else frame.image, frame.time)
+    return write
+
+
 def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
                device: str | None = None, codec: str | None = None, crf: int | None = None,
                lossless: bool = False, overwrite: bool = False, progress: bool = False,
@@ -64,7 +75,7 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
                          overwrite=overwrite, warn=warn)
     bar = _progress_bar(reader, rate, enabled=progress)
     try:
-        stats = run_stream(reader, filters, lambda f: writer.write(f.raw if f.raw is not None else f.image, f.time),
+        stats = run_stream(reader, filters, _write_to(writer),
                            on_input=bar.update if bar else None)
         if stats.frames_out == 0:
             raise VideoError(f"'{input_path}' has no decodable video frames")

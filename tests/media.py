@@ -23,9 +23,10 @@ def moving_frames(n: int, width: int = 96, height: int = 64, seed: int = 0) -> n
 
 def make_video(path: str, frames: np.ndarray, fps: float = 24, times: list[float] | None = None,
                audio_seconds: float | None = None, codec: str = "libx264",
-               pix_fmt: str = "yuv420p", sample_rate: int = 48000) -> None:
+               pix_fmt: str = "yuv420p", sample_rate: int = 48000, crf: int = 18) -> None:
     """Encode ``frames`` (uint8 RGB) at ``times`` (default ``i / fps``), with a sine audio track
-    of ``audio_seconds`` (AAC) when given. The container follows the extension."""
+    of ``audio_seconds`` (AAC) when given (H.264 at ``crf``; 0 is lossless). The container
+    follows the extension."""
     rate = Fraction(fps).limit_denominator(1001)
     tb = Fraction(1, 1000) if times is not None else 1 / rate
     with av.open(path, "w") as out:
@@ -34,7 +35,7 @@ def make_video(path: str, frames: np.ndarray, fps: float = 24, times: list[float
         vs.time_base = tb
         vs.codec_context.time_base = tb
         if codec == "libx264":
-            vs.options = {"crf": "18", "preset": "ultrafast"}
+            vs.options = {"crf": str(crf), "preset": "ultrafast"}
         audio = None
         if audio_seconds:
             audio = out.add_stream("aac", rate=sample_rate)

@@ -11,29 +11,39 @@ plain-array functions and the window helpers work on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
+import cv2
 import numpy as np
-
 import torch
+import torch.nn.functional as F
 
 
 class Frame:
     """One frame: ``image`` is ``(C, H, W)`` float32 RGB in [0, 1].
 
     A decoded frame may instead hold its ``raw`` pixels, an ``(H, W, 3)`` uint8/uint16 array,
-    and becomes a tensor on ``device`` the first time a filter reads ``image``; frames no filter
-    touches (identity chains, passthrough) are never converted.
+    and becomes a tensor on ``device`` the first time a filter reads ``image``. It may also hold
+    the decoder's own ``picture`` (e.g. a YUV ``av.VideoFrame``) with ``to_raw(picture, size)``,
+    the conversion that makes ``raw`` from it on first use (``size=(w, h)`` resizes on the way): a frame no filter reads (identity chains, repeated
+    frames) keeps its ``picture``, and the writer encodes that without any colour conversion.
     """
 
-    __slots__ = ("_image", "raw", "raw_scale", "device", "time", "cut", "aux")
+    __slots__ = ("_image", "_raw", "picture", "_to_raw", "raw_scale", "device", "time", "cut",
+                 "aux")
 
     def __init__(self, image: torch.Tensor | None = None, time: float = 0.0, cut: bool = False,
                  aux: dict | None = None, raw: np.ndarray | None = None,
-                 raw_scale: float = 255.0, device: torch.device | str = "cpu"):
-        if image is None and raw is None:
-            raise ValueError("a Frame needs an image or raw pixels")
+                 raw_scale: float = 255.0, device: torch.device | str = "cpu",
+                 picture=None, to_raw: Callable[..., np.ndarray] | None = None):
+        if image is None and raw is None and picture is None:
+            raise ValueError("a Frame needs an image, raw pixels or a decoded picture")
+        if picture is not None and raw is None and to_raw is None:
+            raise ValueError("a Frame holding only a decoded picture needs its to_raw conversion")
         self._image = image
-        self.raw = raw if image is None else None
+        self._raw = raw if image is None else None
+        self.picture = picture if image is None else None
+        self._to_raw = to_raw
         self.raw_scale = raw_scale
         self.device = device
         self.time = time
@@ -41,26 +51,50 @@ class Frame:
         self.aux = {} if aux is None else aux
 
     @property
+    def raw(self) -> np.ndarray | None:
+        """``(H, W, 3)`` uint8/uint16 pixels while the frame is not a tensor yet, else None."""
+        if self._raw is None and self._image is None:
+            self._raw = self._to_raw(self.picture)
+        return self._raw
+
+    @property
     def image(self) -> torch.Tensor:
         if self._image is None:
-            hwc = torch.from_numpy(self.raw.astype(np.float32) if self.raw.dtype == np.uint16
-                                   else self.raw)
+            raw = self.raw
+            hwc = torch.from_numpy(raw.astype(np.float32) if raw.dtype == np.uint16 else raw)
             chw = hwc.to(self.device).permute(2, 0, 1)
             self._image = chw.to(torch.float32, memory_format=torch.contiguous_format)
             self._image.div_(self.raw_scale)
-            self.raw = None
+            # a filter may now change the tensor in place: the picture no longer stands for it
+            self._raw = self.picture = None
         return self._image
 
     @image.setter
     def image(self, value: torch.Tensor) -> None:
-        self._image, self.raw = value, None
+        self._image, self._raw, self.picture = value, None, None
+
+    def thumbnail(self, width: int, height: int) -> torch.Tensor:
+        """A ``(3, height, width)`` float area-average of the frame, made from whatever form
+        the frame is in without converting it whole."""
+        if self._image is not None:
+            return F.interpolate(self._image[None], size=(height, width), mode="area")[0]
+        if self._raw is not None:
+            small = cv2.resize(self._raw, (width, height), interpolation=cv2.INTER_AREA)
+        else:
+            small = self._to_raw(self.picture, (width, height))
+        return torch.from_numpy(small.astype(np.float32) / self.raw_scale).permute(2, 0, 1)
 
     def replace(self, image: torch.Tensor, keep_aux: bool = True) -> "Frame":
         """The same frame (time, cut flag) with new pixels; ``aux`` survives only if asked."""
         return Frame(image, self.time, self.cut, dict(self.aux) if keep_aux else {})
 
     def __repr__(self) -> str:
-        shape = tuple(self._image.shape) if self._image is not None else self.raw.shape
+        if self._image is not None:
+            shape = tuple(self._image.shape)
+        elif self._raw is not None:
+            shape = self._raw.shape
+        else:
+            shape = (self.picture.height, self.picture.width)
         return f"Frame(time={self.time:.4f}, cut={self.cut}, shape={shape})"
 
 

@@ -6,10 +6,7 @@ spirit of classic shot-boundary detection, e.g. Zhang et al. 1993).
 """
 from __future__ import annotations
 
-import cv2
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .frames import Frame
 
@@ -26,14 +23,6 @@ class SceneCutDetector:
         self._prev: torch.Tensor | None = None
         self._recent = 0.05
 
-    @staticmethod
-    def thumbnail(frame: Frame) -> torch.Tensor:
-        """A ``(3, 36, 64)`` float thumbnail, from raw pixels when the frame is still raw."""
-        if frame.raw is not None:
-            small = cv2.resize(frame.raw, (64, 36), interpolation=cv2.INTER_AREA)
-            return torch.from_numpy(small.astype(np.float32) / frame.raw_scale).permute(2, 0, 1)
-        return F.interpolate(frame.image[None], size=(36, 64), mode="area")[0]
-
     def histogram(self, small: torch.Tensor) -> torch.Tensor:
         """``(3, h, w)`` thumbnail -> per-channel histograms ``(3 * bins,)``, each summing to 1."""
         idx = (small.clamp(0, 1) * (self.bins - 1e-4)).long().flatten(1)
@@ -42,7 +31,7 @@ class SceneCutDetector:
         return (hist / idx.shape[1]).flatten()
 
     def __call__(self, frame: Frame) -> Frame:
-        h = self.histogram(self.thumbnail(frame))
+        h = self.histogram(frame.thumbnail(64, 36))
         if self._prev is not None:
             d = float((h - self._prev).abs().sum() / 6)  # mean of per-channel TV distances
             if d > self.threshold and d > self.ratio * self._recent:

@@ -183,9 +183,25 @@ class VideoWriter:
         den = math.lcm(tb.denominator, self.rate.numerator)
         return Fraction(1, den) if den <= 1 << 20 else Fraction(1, 90000)
 
-    def write(self, image: torch.Tensor | np.ndarray, time: float) -> None:
-        """Encode one frame: a ``(3, H, W)`` float tensor in [0, 1] or an ``(H, W, 3)`` array
-        (uint8/uint16 at the source depth), shown at ``time`` seconds."""
+    def write(self, image: torch.Tensor | np.ndarray | av.VideoFrame, time: float) -> None:
+        """Encode one frame: a ``(3, H, W)`` float tensor in [0, 1], an ``(H, W, 3)`` array
+        (uint8/uint16 at the source depth) or the input's decoded picture, shown at ``time``
+        seconds."""
+        if isinstance(image, av.VideoFrame):
+            vf = self._from_picture(image)
+        else:
+            vf = self._from_rgb(image)
+        pts = int(round(time / self.stream.time_base))
+        if self._last_pts is not None and pts <= self._last_pts:
+            pts = self._last_pts + 1
+        self._last_pts = pts
+        vf.pts = pts
+        vf.time_base = self.stream.time_base
+        self._mux(self.stream.encode(vf))
+        self.frames_written += 1
+        self._copy_audio(until=time + 0.5)
+
+    def _from_rgb(self, image: torch.Tensor | np.ndarray) -> av.VideoFrame:
         if isinstance(image, torch.Tensor):
             hwc = image.detach().permute(1, 2, 0).mul(self._scale).add_(0.5).clamp_(0, self._scale)
             arr = (hwc.to(torch.uint8) if self._scale == 255 else hwc.to(torch.int32).to(torch.uint16))
@@ -196,15 +212,20 @@ class VideoWriter:
         if not self.pix_fmt.startswith(("gbr", "bgr", "rgb")):
             vf = vf.reformat(format=self.pix_fmt, dst_colorspace=self.info.yuv_matrix(),
                              dst_color_range=self.info.color_range or 1)
-        pts = int(round(time / self.stream.time_base))
-        if self._last_pts is not None and pts <= self._last_pts:
-            pts = self._last_pts + 1
-        self._last_pts = pts
-        vf.pts = pts
-        vf.time_base = self.stream.time_base
-        self._mux(self.stream.encode(vf))
-        self.frames_written += 1
-        self._copy_audio(until=time + 0.5)
+        return vf
+
+    def _from_picture(self, picture: av.VideoFrame) -> av.VideoFrame:
+        """A decoded input picture in the encoder's format: as it is when it already is in that
+        format and range (no colour conversion at all), else converted directly with the
+        source's colour matrix, as the reader and :meth:`_from_rgb` would have."""
+        dst_range = self.info.color_range or 1
+        if picture.format.name == self.pix_fmt and (picture.color_range or dst_range) == dst_range:
+            picture.pict_type = av.video.frame.PictureType.NONE  # the encoder picks frame types
+            return picture
+        matrix = self.info.yuv_matrix()
+        return picture.reformat(format=self.pix_fmt, src_colorspace=matrix, dst_colorspace=matrix,
+                                src_color_range=picture.color_range or None,
+                                dst_color_range=dst_range)
 
     def _copy_audio(self, until: float | None) -> None:
         if self._audio_out is None:
