@@ -187,7 +187,7 @@ class Realign(Filter):
             "frame of every shot")
         region: str = option("frame", "frame: correct everywhere the flow is trusted; face: only "
                              "the detected face (or the box)", choices=("frame", "face"))
-        box: tuple[float, ...] | None = option(None, "region=face: the subject box x0,y0,x1,y1 in "
+        box: tuple[float, ...] | None = option(None, "region=face: the subject box x0+y0+x1+y1 in "
                                                "pixels of the keyframe instead of a detected face")
         detail: float = option(0.0, "blend of the keyframe's fine texture into trusted pixels",
                                min=0.0, max=1.0)
@@ -195,7 +195,7 @@ class Realign(Filter):
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
         if options.box is not None and len(options.box) != 4:
-            raise OptionError(f"realign: option 'box' needs 4 numbers x0,y0,x1,y1, "
+            raise OptionError(f"realign: option 'box' needs 4 numbers x0+y0+x1+y1, "
                               f"got {len(options.box)}")
         self._index = 0
         self._key: torch.Tensor | None = None

@@ -49,14 +49,14 @@ class Stabilize(Filter):
                              min=1, max=120)
         max_zoom: float = option(1.08, "largest crop zoom used to hide borders (1.08 keeps "
                                  ">= 85% of the frame area)", min=1.0, max=2.0)
-        box: tuple[float, ...] | None = option(None, "mode=subject: the subject box x0,y0,x1,y1 "
+        box: tuple[float, ...] | None = option(None, "mode=subject: the subject box x0+y0+x1+y1 "
                                                "in pixels of each shot's first frame "
                                                "(default: the largest detected face)")
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
         if options.box is not None and len(options.box) != 4:
-            raise OptionError(f"stabilize: option 'box' needs 4 numbers x0,y0,x1,y1, "
+            raise OptionError(f"stabilize: option 'box' needs 4 numbers x0+y0+x1+y1, "
                               f"got {len(options.box)}")
         self._sigma = options.radius / 2.0
         self._slope = (options.max_zoom - 1.0) / options.radius
