@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..chain.frames import Frame
+from .colour import planar_yuv_bits, yuv_to_rgb
 from .errors import VideoError
 from .probe import VideoInfo, stream_info
 
@@ -103,9 +104,14 @@ class VideoReader:
     def _to_ndarray(self, vf: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
         """``(H, W, 3)`` RGB at the source's depth, resized to ``size`` = (w, h) if given.
 
-        Subsampled chroma is first upsampled to 4:4:4 by the scaler: swscale's direct
-        4:2:0 -> RGB path darkens by about one 8-bit level on average and is less accurate.
+        Planar YUV at full size goes through :mod:`.colour` (swscale's direct 4:2:0 -> RGB
+        path shifts colours by about -1.2 8-bit levels); other formats through swscale, with
+        subsampled chroma upsampled to 4:4:4 first for the same reason.
         """
+        bits = planar_yuv_bits(vf.format)
+        if size is None and bits is not None and (bits > 8) == (self._scale > 255):
+            full_range = vf.color_range == 2 or vf.format.name.startswith("yuvj")
+            return yuv_to_rgb(vf, self.info.yuv_matrix(), full_range)
         width, height = size or (None, None)
         full = _full_chroma_format(vf.format)
         if size is None and full is not None:
