@@ -20,9 +20,12 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
    backward-warped to time ``t`` and blended: a region hidden in one neighbour comes from the
    other, and the full-resolution work is two bilinear warps and one blend per new frame.
 
-Everything at reduced size is torch; the full-resolution warp and blend run in torch on CUDA and
-through OpenCV's remap on CPU tensors (the same arithmetic, faster there), or in uint8 on
-decoded uint8 frames (no float frame is made).
+Everything at reduced size runs on the CPU (DIS is CPU-only, and at a quarter of the frame size a
+GPU gains nothing): torch, with the splatting and the block search as numba kernels and the
+3x3 box filter in OpenCV (as torch they were ~5 ms of CPU per pair at 160x90, mostly the
+overhead of small operations). The full-resolution
+warp and blend run in torch on CUDA and through OpenCV's remap on CPU tensors (the same
+arithmetic, faster there), or in uint8 on decoded uint8 frames (no float frame is made).
 """
 from __future__ import annotations
 
@@ -31,11 +34,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
+import numba
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..flow import backward_warp, splat_sum
+from ..flow import backward_warp
 
 _LUMA = (0.299, 0.587, 0.114)
 ALPHA = 20.0  # softmax-splatting importance per unit of luma error (a 0.05 error weighs e^-1)
@@ -66,11 +70,11 @@ def pair_flows(luma0: torch.Tensor, luma1: torch.Tensor) -> tuple[torch.Tensor, 
     flow stays that of the background); :func:`_recover_lost_motion` finds such motion again.
 
     Returns ``flows`` ``(2, 2, h, w)`` (``F01`` then ``F10``, in shrunk pixels) and
-    ``importance`` ``(2, 1, h, w)``: ``-ALPHA`` times the luma error of each flow.
+    ``importance`` ``(2, 1, h, w)``: ``-ALPHA`` times the luma error of each flow; on the CPU.
     """
-    luma = torch.cat([luma0, luma1])
-    u8 = luma[:, 0].mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).cpu().numpy()
-    flows = _dis_both(u8, None).to(luma.device)
+    luma = torch.cat([luma0, luma1]).cpu()
+    u8 = luma[:, 0].mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).numpy()
+    flows = _dis_both(u8, None)
     flows, error = _recover_lost_motion(luma, flows, _warp_error(luma, flows), u8)
     return flows, error.mul_(-ALPHA)
 
@@ -108,8 +112,7 @@ def _recover_lost_motion(luma: torch.Tensor, flows: torch.Tensor, error: torch.T
     """
     local = _box3(error)
     h, w = flows.shape[-2:]
-    ys, xs = torch.meshgrid(torch.arange(h, device=flows.device),
-                            torch.arange(w, device=flows.device), indexing="ij")
+    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
     x, y = xs + flows[:, 0:1], ys + flows[:, 1:2]
     lost = (local > LOST_ERROR) & (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
     if int(lost.sum()) < _SEARCH_MIN_PIXELS:
@@ -122,7 +125,7 @@ def _recover_lost_motion(luma: torch.Tensor, flows: torch.Tensor, error: torch.T
         (jump > _SEARCH_JUMP ** 2)
     if int(found.sum()) < _SEARCH_MIN_PIXELS:
         return flows, error
-    second = _dis_both(u8, torch.where(found, guess, flows)).to(flows.device)
+    second = _dis_both(u8, torch.where(found, guess, flows))
     second_error = _warp_error(luma, second)
     better = _box3(second_error) < local
     return torch.where(better, second, flows), torch.where(better, second_error, error)
@@ -135,45 +138,61 @@ def _warp_error(luma: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
 
 def _box3(error: torch.Tensor) -> torch.Tensor:
     """``error`` ``(2, 1, h, w)`` averaged over 3x3 pixels (edges replicated)."""
-    box = error.new_full((1, 1, 3, 3), 1 / 9)
-    return F.conv2d(F.pad(error, (1, 1, 1, 1), mode="replicate"), box)
+    return torch.from_numpy(np.stack([cv2.blur(plane, (3, 3), borderType=cv2.BORDER_REPLICATE)
+                                      for plane in error[:, 0].numpy()]))[:, None]
 
 
 def _block_search(luma: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
     """Motion ``(2, 2, h, w)`` of the 3x3 blocks of ``luma`` ``(2, 1, h, w)`` (frame 0 to 1,
     then 1 to 0) at the pixels ``where`` ``(2, h, w)`` (zero elsewhere): least absolute
     difference over offsets every second pixel within :data:`SEARCH_RADIUS`, then ±1."""
-    dev = luma.device
-    out = torch.zeros(2, 2, *luma.shape[-2:], device=dev)
-    radius = SEARCH_RADIUS
-    coarse = torch.arange(-radius, radius + 1, 2, device=dev)
-    fine = torch.arange(-1, 2, device=dev)
-    block = torch.arange(-1, 2, device=dev)
+    frames = luma[:, 0].contiguous().numpy()
+    out = np.zeros((2, 2, *frames.shape[-2:]), np.float32)
     for side in range(2):
-        ys, xs = torch.nonzero(where[side], as_tuple=True)
-        if ys.numel() == 0:
-            continue
-        src = F.pad(luma[side:side + 1], (1, 1, 1, 1), mode="replicate")[0, 0]
-        pad = radius + 2
-        dst = F.pad(luma[1 - side:2 - side], (pad,) * 4, mode="replicate")[0, 0]
-        by, bx = (g.reshape(-1) for g in torch.meshgrid(block, block, indexing="ij"))
-        ref = src[ys[:, None] + 1 + by, xs[:, None] + 1 + bx]              # (M, 9)
+        _search_blocks(frames[side], frames[1 - side], where[side].numpy(), SEARCH_RADIUS,
+                       out[side])
+    return torch.from_numpy(out)
 
-        def best(dy: torch.Tensor, dx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            """Of candidate offsets ``(M, N)``, the one per pixel with the least difference."""
-            cand = dst[(ys[:, None, None] + pad + dy[..., None] + by),
-                       (xs[:, None, None] + pad + dx[..., None] + bx)]     # (M, N, 9)
-            pick = (cand - ref[:, None]).abs_().sum(-1).argmin(1, keepdim=True)
-            return dy.gather(1, pick)[:, 0], dx.gather(1, pick)[:, 0]
 
-        gy, gx = (g.reshape(1, -1).expand(ys.numel(), -1)
-                  for g in torch.meshgrid(coarse, coarse, indexing="ij"))
-        dy, dx = best(gy, gx)
-        fy, fx = (g.reshape(1, -1) for g in torch.meshgrid(fine, fine, indexing="ij"))
-        dy, dx = best(dy[:, None] + fy, dx[:, None] + fx)
-        out[side, 0, ys, xs] = dx.to(out.dtype)
-        out[side, 1, ys, xs] = dy.to(out.dtype)
-    return out
+@numba.njit(cache=True, nogil=True)
+def _search_blocks(src, dst, where, radius, out):
+    """:func:`_block_search` from ``src`` to ``dst`` ``(h, w)`` into ``out`` ``(2, h, w)``
+    (edges replicated; of equal differences the first offset, y then x, wins)."""
+    h, w = src.shape
+    for y in range(h):
+        for x in range(w):
+            if not where[y, x]:
+                continue
+            best, by, bx = np.inf, 0, 0
+            for dy in range(-radius, radius + 1, 2):
+                for dx in range(-radius, radius + 1, 2):
+                    sad = _block_difference(src, dst, y, x, dy, dx)
+                    if sad < best:
+                        best, by, bx = sad, dy, dx
+            best, cy, cx = np.inf, by, bx
+            for dy in range(cy - 1, cy + 2):
+                for dx in range(cx - 1, cx + 2):
+                    sad = _block_difference(src, dst, y, x, dy, dx)
+                    if sad < best:
+                        best, by, bx = sad, dy, dx
+            out[0, y, x] = bx
+            out[1, y, x] = by
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _block_difference(src, dst, y, x, dy, dx):
+    """Sum of absolute differences of the 3x3 blocks at ``(y, x)`` of ``src`` and
+    ``(y + dy, x + dx)`` of ``dst`` (coordinates clamped to the frame)."""
+    h, w = src.shape
+    sad = np.float32(0)
+    for i in range(-1, 2):
+        sy = min(max(y + i, 0), h - 1)
+        ty = min(max(y + dy + i, 0), h - 1)
+        for j in range(-1, 2):
+            sx = min(max(x + j, 0), w - 1)
+            tx = min(max(x + dx + j, 0), w - 1)
+            sad += abs(src[sy, sx] - dst[ty, tx])
+    return sad
 
 
 _local = threading.local()
@@ -205,7 +224,7 @@ def intermediate_flows(flows: torch.Tensor, importance: torch.Tensor,
     """Flows from time ``t`` back to frames 0 and 1, and the weight of frame 0, at shrunk size.
 
     Args:
-        flows: ``(2, 2, h, w)`` ``F01``, ``F10``; importance: ``(2, 1, h, w)``.
+        flows: ``(2, 2, h, w)`` ``F01``, ``F10``; importance: ``(2, 1, h, w)``; on the CPU.
         times: ``K`` values in (0, 1).
     Returns:
         ``flow_t`` ``(2K, 2, h, w)`` (``K`` flows to frame 0, then ``K`` to frame 1) and
@@ -216,7 +235,7 @@ def intermediate_flows(flows: torch.Tensor, importance: torch.Tensor,
     reach = torch.cat([tau, 1 - tau])                          # (2K,1,1,1): side 0 then side 1
     moved = flows.repeat_interleave(k, 0) * reach              # where each pixel is at time t
     weight = torch.exp(importance).repeat_interleave(k, 0)
-    acc = splat_sum(torch.cat([moved * weight, weight], 1), moved)
+    acc = _splat_sum(torch.cat([moved * weight, weight], 1), moved)
     mass = acc[:, 2:3]
     landed = mass > 1e-6
     flow_t = _fill_holes(-acc[:, :2] / mass.clamp_min(1e-8), landed, flows, tau)
@@ -224,6 +243,42 @@ def intermediate_flows(flows: torch.Tensor, importance: torch.Tensor,
     total = share[:k] + share[k:]
     weight0 = torch.where(total > 1e-3, share[:k] / total.clamp_min(1e-3), 1 - tau)
     return flow_t, weight0
+
+
+def _splat_sum(values: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """:func:`framemend.flow.splat_sum` of CPU tensors ``values`` ``(T, C, h, w)`` moved by
+    ``flow`` ``(T, 2, h, w)``, in one pass (:func:`_splat_kernel`)."""
+    out = np.zeros(values.shape, np.float32)
+    _splat_kernel(values.contiguous().numpy(), flow.contiguous().numpy(), out)
+    return torch.from_numpy(out)
+
+
+@numba.njit(cache=True, nogil=True)
+def _splat_kernel(values, flow, out):
+    """Add each pixel ``p`` of ``values`` to ``out`` around ``p + flow(p)``, bilinear shares;
+    shares that fall outside the frame are dropped."""
+    count, channels, h, w = values.shape
+    for t in range(count):
+        for y in range(h):
+            for x in range(w):
+                px = x + flow[t, 0, y, x]
+                py = y + flow[t, 1, y, x]
+                x0 = np.floor(px)
+                y0 = np.floor(py)
+                fx = px - x0
+                fy = py - y0
+                for dy in range(2):
+                    yi = int(y0) + dy
+                    if yi < 0 or yi >= h:
+                        continue
+                    wy = fy if dy else 1 - fy
+                    for dx in range(2):
+                        xi = int(x0) + dx
+                        if xi < 0 or xi >= w:
+                            continue
+                        share = wy * (fx if dx else 1 - fx)
+                        for c in range(channels):
+                            out[t, c, yi, xi] += values[t, c, y, x] * share
 
 
 def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndarray,
@@ -234,7 +289,7 @@ def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndar
         image0, image1: ``(3, H, W)`` tensors, or ``(H, W, 3)`` uint8 arrays (decoded frames:
             warped and blended in uint8 by OpenCV, no float image is made).
         flow_t: ``(2K, 2, h, w)`` from :func:`intermediate_flows`, in shrunk pixels.
-        weight0: ``(K, 1, h, w)``.
+        weight0: ``(K, 1, h, w)``. Both on the CPU.
     Returns:
         ``(K, 3, H, W)`` (``(K, H, W, 3)`` uint8 for arrays):
         ``w0 · I0(p + Ft0) + (1 - w0) · I1(p + Ft1)``.
@@ -251,8 +306,9 @@ def _warp_blend_torch(image0, image1, flow_t, weight0):
     k = weight0.shape[0]
     height, width = image0.shape[-2:]
     h, w = flow_t.shape[-2:]
-    up = F.interpolate(torch.cat([flow_t.reshape(1, 4 * k, h, w), weight0.reshape(1, k, h, w)], 1),
-                       size=(height, width), mode="bilinear", align_corners=False)[0]
+    small = torch.cat([flow_t.reshape(1, 4 * k, h, w), weight0.reshape(1, k, h, w)], 1)
+    up = F.interpolate(small.to(image0.device), size=(height, width), mode="bilinear",
+                       align_corners=False)[0]
     flow_up = up[:4 * k].view(2 * k, 2, height, width)
     flow_up = flow_up * flow_up.new_tensor([width / w, height / h]).view(1, 2, 1, 1)
     warped = backward_warp(torch.stack([image0, image1]).repeat_interleave(k, 0), flow_up)
