@@ -1,6 +1,7 @@
 """The streaming ``deflicker`` filter: a thin wrapper over :mod:`.motion` and :mod:`.correction`."""
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
@@ -14,7 +15,13 @@ from .motion import Step, adjacent_steps, analysis_factor, analysis_image, cell_
 
 @register
 class Deflicker(TemporalFilter):
-    """Remove global and local flicker while keeping fades, lights switching on and scene cuts."""
+    """Remove global and local flicker while keeping fades, lights switching on and scene cuts.
+
+    The window reaches one frame further ahead than ``radius``: the analysis image of that frame
+    and the flow to it (:func:`.motion.adjacent_steps`) are computed on worker threads while this
+    thread corrects the current frame (OpenCV and torch release the GIL). Each frame's analysis
+    image and each adjacent pair's steps are computed once and kept while in the window.
+    """
 
     name = "deflicker"
 
@@ -33,29 +40,33 @@ class Deflicker(TemporalFilter):
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
-        self.past = self.future = options.radius
-        self._small: dict[int, tuple[Frame, torch.Tensor]] = {}
-        self._steps: dict[tuple[int, int], Step] = {}
+        self.past, self.future = options.radius, options.radius + 1
+        # two workers: at the start of a shot a whole window of pairs is waiting
+        self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="deflicker-flow")
+        self._small: dict[int, tuple[Frame, Future]] = {}          # analysis image per frame
+        self._pairs: dict[tuple[int, int], Future] = {}            # (there, back) per pair
 
     def reset(self) -> None:
         self._small.clear()
-        self._steps.clear()
+        self._pairs.clear()
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor:
         frame = window[center]
         factor = analysis_factor(frame.image.shape[-1])
         cell = max(1, round(frame.image.shape[-2] / factor / self.options.rows))
         self._forget(window)
+        self._submit(window, factor, cell)
+        window = window[:center + self.options.radius + 1]  # the look-ahead frame is not used yet
         diffs, covers, offsets = [], [], []
         for direction in (1, -1):
-            steps = [self._step(window, i, i + direction, factor, cell)
+            steps = [self._step(window, i, i + direction)
                      for i in range(center, len(window) - 1 if direction > 0 else 0, direction)]
             if steps:
                 d, c = chain_steps(steps)
                 diffs.append(d)
                 covers.append(c)
                 offsets += [direction * k for k in range(1, len(steps) + 1)]
-        small = self._analysis(frame, factor)[:3]
+        small = self._small[id(frame)][1].result()[:3]
         current = cell_means(small[None], torch.ones_like(small[None, :1]), cell)[0][0]
         if diffs:
             correction, support = temporal_offset(
@@ -66,21 +77,22 @@ class Deflicker(TemporalFilter):
         gain, offset = correction_fields(correction, current, support, self.options.mode)
         return apply_fields(frame.image, gain, offset, self.options.strength)
 
-    def _analysis(self, frame: Frame, factor: int) -> torch.Tensor:
-        key = id(frame)
-        if key not in self._small:
-            self._small[key] = (frame, analysis_image(frame.image.to(self.device), factor))
-        return self._small[key][1]
+    def _submit(self, window: list[Frame], factor: int, cell: int) -> None:
+        """Start the analysis image of each new frame and the steps of each new adjacent pair."""
+        for frame in window:
+            if id(frame) not in self._small:
+                small = self._workers.submit(analysis_image, frame.image.to(self.device), factor)
+                self._small[id(frame)] = (frame, small)
+        for a, b in zip(window, window[1:]):
+            if (id(a), id(b)) not in self._pairs:
+                self._pairs[id(a), id(b)] = self._workers.submit(
+                    _pair_steps, self._small[id(a)][1], self._small[id(b)][1], cell)
 
-    def _step(self, window: list[Frame], i: int, j: int, factor: int, cell: int) -> Step:
-        """The :class:`Step` from ``window[i]`` to the adjacent ``window[j]`` (computed once per pair)."""
-        key = (id(window[i]), id(window[j]))
-        if key not in self._steps:
-            there, back = adjacent_steps(self._analysis(window[i], factor),
-                                         self._analysis(window[j], factor), cell)
-            self._steps[key] = there
-            self._steps[(key[1], key[0])] = back
-        return self._steps[key]
+    def _step(self, window: list[Frame], i: int, j: int) -> Step:
+        """The :class:`Step` from ``window[i]`` to the adjacent ``window[j]``."""
+        if i < j:
+            return self._pairs[id(window[i]), id(window[j])].result()[0]
+        return self._pairs[id(window[j]), id(window[i])].result()[1]
 
     def _forget(self, window: list[Frame]) -> None:
         """Drop what is cached for frames that left the window (entries hold their frame, so an
@@ -88,5 +100,10 @@ class Deflicker(TemporalFilter):
         live = {id(f) for f in window}
         for key in [k for k in self._small if k not in live]:
             del self._small[key]
-        for key in [k for k in self._steps if k[0] not in live or k[1] not in live]:
-            del self._steps[key]
+        for key in [k for k in self._pairs if k[0] not in live or k[1] not in live]:
+            del self._pairs[key]
+
+
+def _pair_steps(a: Future, b: Future, cell: int) -> tuple[Step, Step]:
+    """:func:`adjacent_steps` of two analysis images still being computed."""
+    return adjacent_steps(a.result(), b.result(), cell)
