@@ -21,11 +21,11 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
    other, and the full-resolution work is two bilinear warps and one blend per new frame.
 
 Everything at reduced size runs on the CPU (DIS is CPU-only, and at a quarter of the frame size a
-GPU gains nothing): torch, with the splatting and the block search as numba kernels and the
-3x3 box filter in OpenCV (as torch they were ~5 ms of CPU per pair at 160x90, mostly the
-overhead of small operations). The full-resolution
-warp and blend run in torch on CUDA and through OpenCV's remap on CPU tensors (the same
-arithmetic, faster there), or in uint8 on decoded uint8 frames (no float frame is made).
+GPU gains nothing): torch, with the intermediate flows (step 2-4) and the block search as numba
+kernels and the 3x3 box filter in OpenCV (as torch they cost ~8 ms of CPU per pair at 160x90,
+mostly the overhead of small operations). The full-resolution warp and blend run in torch on
+CUDA and through OpenCV's remap on CPU tensors (the same arithmetic, faster there), or in uint8
+on decoded uint8 frames (no float frame is made).
 """
 from __future__ import annotations
 
@@ -231,54 +231,73 @@ def intermediate_flows(flows: torch.Tensor, importance: torch.Tensor,
         ``weight0`` ``(K, 1, h, w)`` in [0, 1], the share of frame 0 in the blend.
     """
     k = len(times)
-    tau = flows.new_tensor(times).view(k, 1, 1, 1)
-    reach = torch.cat([tau, 1 - tau])                          # (2K,1,1,1): side 0 then side 1
-    moved = flows.repeat_interleave(k, 0) * reach              # where each pixel is at time t
-    weight = torch.exp(importance).repeat_interleave(k, 0)
-    acc = _splat_sum(torch.cat([moved * weight, weight], 1), moved)
-    mass = acc[:, 2:3]
-    landed = mass > 1e-6
-    flow_t = _fill_holes(-acc[:, :2] / mass.clamp_min(1e-8), landed, flows, tau)
-    share = mass.clamp(max=1) * torch.cat([1 - tau, tau])
-    total = share[:k] + share[k:]
-    weight0 = torch.where(total > 1e-3, share[:k] / total.clamp_min(1e-3), 1 - tau)
-    return flow_t, weight0
-
-
-def _splat_sum(values: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """:func:`framemend.flow.splat_sum` of CPU tensors ``values`` ``(T, C, h, w)`` moved by
-    ``flow`` ``(T, 2, h, w)``, in one pass (:func:`_splat_kernel`)."""
-    out = np.zeros(values.shape, np.float32)
-    _splat_kernel(values.contiguous().numpy(), flow.contiguous().numpy(), out)
-    return torch.from_numpy(out)
+    h, w = flows.shape[-2:]
+    flow_t = np.empty((2 * k, 2, h, w), np.float32)
+    weight0 = np.empty((k, 1, h, w), np.float32)
+    _intermediate_kernel(flows.contiguous().numpy(), importance.contiguous().numpy(),
+                         np.asarray(times, np.float64), flow_t, weight0)
+    return torch.from_numpy(flow_t), torch.from_numpy(weight0)
 
 
 @numba.njit(cache=True, nogil=True)
-def _splat_kernel(values, flow, out):
-    """Add each pixel ``p`` of ``values`` to ``out`` around ``p + flow(p)``, bilinear shares;
-    shares that fall outside the frame are dropped."""
-    count, channels, h, w = values.shape
-    for t in range(count):
+def _intermediate_kernel(flows, importance, times, flow_t, weight0):
+    """:func:`intermediate_flows` into ``flow_t`` and ``weight0``. Per time ``t``: both sides
+    splatted (:func:`_splat_side`), normalised; a hole on side 0 takes side 1's flow scaled by
+    ``-t / (1 - t)`` (linear motion) and vice versa; where both are holes, Super SloMo's blend
+    of ``F01`` and ``F10`` at the pixel."""
+    count = len(times)
+    h, w = flows.shape[-2:]
+    acc = np.empty((2, 3, h, w), np.float32)
+    for j in range(count):
+        t = times[j]
+        acc[:] = 0
+        _splat_side(flows[0], importance[0, 0], t, acc[0])
+        _splat_side(flows[1], importance[1, 0], 1 - t, acc[1])
         for y in range(h):
             for x in range(w):
-                px = x + flow[t, 0, y, x]
-                py = y + flow[t, 1, y, x]
-                x0 = np.floor(px)
-                y0 = np.floor(py)
-                fx = px - x0
-                fy = py - y0
-                for dy in range(2):
-                    yi = int(y0) + dy
-                    if yi < 0 or yi >= h:
+                mass0, mass1 = acc[0, 2, y, x], acc[1, 2, y, x]
+                landed0, landed1 = mass0 > 1e-6, mass1 > 1e-6
+                for c in range(2):
+                    f0 = -acc[0, c, y, x] / max(mass0, 1e-8)
+                    f1 = -acc[1, c, y, x] / max(mass1, 1e-8)
+                    f01, f10 = flows[0, c, y, x], flows[1, c, y, x]
+                    if not landed0:
+                        f0 = f1 * (-t / (1 - t)) if landed1 else -(1 - t) * t * f01 + t * t * f10
+                    if not landed1:
+                        f1 = f0 * (-(1 - t) / t) if landed0 else \
+                            (1 - t) ** 2 * f01 - t * (1 - t) * f10
+                    flow_t[j, c, y, x] = f0
+                    flow_t[count + j, c, y, x] = f1
+                share0 = min(mass0, 1) * (1 - t)
+                share1 = min(mass1, 1) * t
+                total = share0 + share1
+                weight0[j, 0, y, x] = share0 / total if total > 1e-3 else 1 - t
+
+
+@numba.njit(cache=True, nogil=True)
+def _splat_side(flow, importance, reach, acc):
+    """Softmax splatting of one side: each pixel ``p`` moves by ``m = reach · flow(p)`` and adds
+    ``(m · e^Z, e^Z)``, ``Z = importance(p)``, to ``acc`` ``(3, h, w)`` around ``p + m``
+    (bilinear shares; those outside the frame are dropped)."""
+    h, w = importance.shape
+    for y in range(h):
+        for x in range(w):
+            mx, my = reach * flow[0, y, x], reach * flow[1, y, x]
+            weight = np.exp(importance[y, x])
+            x0, y0 = np.floor(x + mx), np.floor(y + my)
+            fx, fy = x + mx - x0, y + my - y0
+            for dy in range(2):
+                yi = int(y0) + dy
+                if yi < 0 or yi >= h:
+                    continue
+                for dx in range(2):
+                    xi = int(x0) + dx
+                    if xi < 0 or xi >= w:
                         continue
-                    wy = fy if dy else 1 - fy
-                    for dx in range(2):
-                        xi = int(x0) + dx
-                        if xi < 0 or xi >= w:
-                            continue
-                        share = wy * (fx if dx else 1 - fx)
-                        for c in range(channels):
-                            out[t, c, yi, xi] += values[t, c, y, x] * share
+                    share = weight * (fy if dy else 1 - fy) * (fx if dx else 1 - fx)
+                    acc[0, yi, xi] += mx * share
+                    acc[1, yi, xi] += my * share
+                    acc[2, yi, xi] += share
 
 
 def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndarray,
@@ -395,21 +414,3 @@ def interpolate_pair(image0: torch.Tensor, image1: torch.Tensor, times: list[flo
     flows, importance = pair_flows(flow_luma(image0, flow_scale), flow_luma(image1, flow_scale))
     flow_t, weight0 = intermediate_flows(flows, importance, times)
     return warp_blend(image0, image1, flow_t, weight0)
-
-
-def _fill_holes(flow_t: torch.Tensor, landed: torch.Tensor, flows: torch.Tensor,
-                tau: torch.Tensor) -> torch.Tensor:
-    """Fill intermediate-flow holes (``landed`` False) of ``flow_t`` ``(2K, 2, h, w)``.
-
-    A hole on side 0 takes side 1's flow scaled by ``-t / (1 - t)`` (linear motion), and vice
-    versa; where both are holes, Super SloMo's blend of ``F01`` and ``F10`` at the pixel.
-    """
-    k = tau.shape[0]
-    f0, f1 = flow_t[:k], flow_t[k:]
-    l0, l1 = landed[:k], landed[k:]
-    f01, f10 = flows[0:1], flows[1:2]
-    guess0 = -(1 - tau) * tau * f01 + tau * tau * f10
-    guess1 = (1 - tau) ** 2 * f01 - tau * (1 - tau) * f10
-    f0_new = torch.where(l0, f0, torch.where(l1, f1 * (-tau / (1 - tau)), guess0))
-    f1_new = torch.where(l1, f1, torch.where(l0, f0 * (-(1 - tau) / tau), guess1))
-    return torch.cat([f0_new, f1_new])
