@@ -101,3 +101,27 @@ def test_opencv_paths_match_the_torch_reference():
     reference = (up[:3] * image + up[3:]).clamp(0, 1)
     torch.testing.assert_close(apply_fields(image, gain, offset, 1.0), reference,
                                atol=1e-4, rtol=0)
+
+
+def test_numba_fit_matches_the_torch_reference():
+    """The CPU loop of the step test and shrunk line fits what the torch functions (run on
+    CUDA) fit, with a light switching on in part of the grid and a one-sided window."""
+    from framemend.deflicker import _cpu
+    from framemend.deflicker.correction import (STEP_SIGNIFICANCE, _line_intercept,
+                                                _same_side_of_step)
+
+    g = torch.Generator().manual_seed(0)
+    d = torch.tensor([0.0, *range(1, 13), *range(-1, -13, -1)]).view(-1, 1, 1, 1)
+    y = 0.03 * torch.randn(25, 3, 9, 16, generator=g)
+    y[0] = 0
+    y[(d.view(-1) > 4), :, :4] += 0.3
+    w = torch.rand(25, 3, 9, 16, generator=g)
+    w[0] = 1
+    for keep in (slice(None), slice(0, 6)):
+        ys, ws, ds = y[keep], w[keep], d[keep]
+        masked = ws * _same_side_of_step(ys, ws, ds)
+        assert (masked == 0).any()  # the step is found
+        intercept, support = _cpu.step_masked_intercept(ys, ws, ds, STEP_SIGNIFICANCE)
+        torch.testing.assert_close(intercept, _line_intercept(ys, masked, ds), atol=1e-6, rtol=0)
+        torch.testing.assert_close(support, masked[1:].sum(0).mean(0, keepdim=True),
+                                   atol=1e-5, rtol=0)

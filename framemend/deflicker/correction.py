@@ -21,10 +21,12 @@ cell grid (as in a bilateral grid, Chen et al. 2007) instead of a per-pixel solv
 from __future__ import annotations
 
 import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 _BLUR = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0  # binomial, sigma = 1 cell
+STEP_SIGNIFICANCE = 12.0  # F statistic beyond which a window holds a real step in time
 
 
 def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Tensor,
@@ -51,17 +53,29 @@ def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Te
     d = torch.cat([offsets.new_zeros(1), offsets]).to(diffs.dtype).view(-1, 1, 1, 1)
     # The centre counts twice in the median, so that a change half-way through a window the
     # shot's end made one-sided is put on the centre's side.
-    median = torch.cat([samples[:1], samples]).median(dim=0).values
+    median = _median(torch.cat([samples[:1], samples]))
     residual = (samples - median) / (current + 0.05)
     w = cover * torch.exp(-0.5 * (residual / tolerance) ** 2)
-    w = w * _same_side_of_step(samples, w, d)
-    intercept = _line_intercept(samples, w, d)
-    support = w[1:].sum(0).mean(0, keepdim=True)
+    if w.device.type == "cpu":  # the same fit as below, as one numba loop over the cells
+        from . import _cpu  # noqa: PLC0415
+        intercept, support = _cpu.step_masked_intercept(samples, w, d, STEP_SIGNIFICANCE)
+    else:
+        w = w * _same_side_of_step(samples, w, d)
+        intercept = _line_intercept(samples, w, d)
+        support = w[1:].sum(0).mean(0, keepdim=True)
     return _blur(intercept[None])[0], support
 
 
+def _median(x: torch.Tensor) -> torch.Tensor:
+    """Lower median over dim 0, as ``x.median(dim=0)`` (numpy's partition on CPU: 5x faster)."""
+    if x.device.type == "cpu":
+        k = (x.shape[0] - 1) // 2
+        return torch.from_numpy(np.partition(x.numpy(), k, axis=0)[k])
+    return x.median(dim=0).values
+
+
 def _same_side_of_step(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
-                       significance: float = 12.0) -> torch.Tensor:
+                       significance: float = STEP_SIGNIFICANCE) -> torch.Tensor:
     """``(N, ...)`` 0/1 mask: the samples on the centre's side of a significant step in time.
 
     For each split of the samples sorted by ``d``, two constant levels are fitted; where the

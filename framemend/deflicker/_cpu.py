@@ -1,0 +1,114 @@
+"""CPU fast path (numba) of the end of :func:`.correction.temporal_offset`: the step test
+(``correction._same_side_of_step``), the shrunk line (``correction._line_intercept``) and the
+support, in one pass over each cell's samples instead of some forty torch operations on small
+tensors. The torch functions are the reference; this one is chosen automatically for CPU tensors.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+import torch
+
+
+def step_masked_intercept(samples: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
+                          significance: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``samples`` and weights ``w`` ``(N, C, gh, gw)`` at times ``d`` ``(N, 1, 1, 1)``, sample 0
+    the centre (``d = 0``) -> line intercepts ``(C, gh, gw)``, support ``(1, gh, gw)``."""
+    times = d.view(-1).double().numpy()
+    order = np.argsort(times, kind="stable")
+    intercept = np.empty(samples.shape[1:], np.float32)
+    support = np.zeros((1, *samples.shape[2:]), np.float32)
+    _fit(samples.contiguous().numpy(), w.contiguous().numpy(), times[order], order,
+         significance, intercept, support)
+    return torch.from_numpy(intercept), torch.from_numpy(support)
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def _fit(samples, weights, d, order, significance, intercept, support):
+    """Per cell and channel, over the samples sorted by time ``d`` (``order[k]`` is the index
+    of sorted sample ``k``)."""
+    n = d.shape[0]
+    chans, gh, gw = intercept.shape
+    y = np.empty(n)
+    w = np.empty(n)
+    centre = 0
+    for k in range(n):
+        if order[k] == 0:
+            centre = k
+    for c in range(chans):
+        for gy in range(gh):
+            for gx in range(gw):
+                for k in range(n):
+                    y[k] = samples[order[k], c, gy, gx]
+                    w[k] = weights[order[k], c, gy, gx]
+                _keep_centre_side(y, w, d, centre, significance)
+                intercept[c, gy, gx] = _shrunk_intercept(y, w, d)
+                total = 0.0
+                for k in range(n):
+                    total += w[k]
+                support[0, gy, gx] += (total - w[centre]) / chans
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True, inline="always")
+def _keep_centre_side(y, w, d, centre, significance):
+    """Zero the weights beyond a significant step in time (``correction._same_side_of_step``)."""
+    n = y.shape[0]
+    tw = twy = twyy = 0.0
+    for k in range(n):
+        tw += w[k]
+        twy += w[k] * y[k]
+        twyy += w[k] * y[k] * y[k]
+    best, split = np.inf, 0
+    cw = cwy = cwyy = 0.0
+    for k in range(n - 1):
+        cw += w[k]
+        cwy += w[k] * y[k]
+        cwyy += w[k] * y[k] * y[k]
+        rw, rwy, rwyy = tw - cw, twy - cwy, twyy - cwyy
+        sse = (cwyy - cwy * cwy / max(cw, 1e-9)) + (rwyy - rwy * rwy / max(rw, 1e-9))
+        if sse < best:
+            best, split = sse, k
+    line = _line_fit(y, w, d, max(tw, 1e-9))[2]
+    f = (line - best) / max(best / max(tw - 3.0, 1.0), 1e-12)
+    if f > significance:
+        for k in range(n):
+            if (k > split) == (centre <= split):
+                w[k] = 0.0
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True, inline="always")
+def _line_fit(y, w, d, sw):
+    """Weighted least-squares line ``y ≈ ym + b (d - dm)``: ``(dm, ym, residual, b, sdd)``."""
+    n = y.shape[0]
+    dm = ym = 0.0
+    for k in range(n):
+        dm += w[k] * d[k]
+        ym += w[k] * y[k]
+    dm /= sw
+    ym /= sw
+    sdd = sdy = 0.0
+    for k in range(n):
+        dc = d[k] - dm
+        sdd += w[k] * dc * dc
+        sdy += w[k] * dc * (y[k] - ym)
+    sdd = max(sdd, 1e-9)
+    b = sdy / sdd
+    resid = 0.0
+    for k in range(n):
+        e = y[k] - ym - b * (d[k] - dm)
+        resid += w[k] * e * e
+    return dm, ym, resid, b, sdd
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True, inline="always")
+def _shrunk_intercept(y, w, d):
+    """Value at ``d = 0`` of the line, its slope shrunk by its significance
+    (``correction._line_intercept``)."""
+    sw = 0.0
+    for k in range(y.shape[0]):
+        sw += w[k]
+    sw = max(sw, 1e-9)
+    dm, ym, resid, b, sdd = _line_fit(y, w, d, sw)
+    se2 = resid / max(sw - 2.0, 1.0) / sdd
+    b = b * b * b / (b * b + se2 + 1e-12)
+    return ym - b * dm
