@@ -112,28 +112,37 @@ def _recover_lost_motion(luma: torch.Tensor, flows: torch.Tensor, error: torch.T
     """
     local = _box3(error)
     h, w = flows.shape[-2:]
-    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
-    x, y = xs + flows[:, 0:1], ys + flows[:, 1:2]
-    lost = (local > LOST_ERROR) & (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
-    if int(lost.sum()) < _SEARCH_MIN_PIXELS:
+    first, near = flows.numpy(), local.numpy()  # masks in numpy: torch's are slow at this size
+    x = first[:, 0:1] + np.arange(w, dtype=np.float32)
+    y = first[:, 1:2] + np.arange(h, dtype=np.float32)[:, None]
+    lost = (near > LOST_ERROR) & (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+    if lost.sum() < _SEARCH_MIN_PIXELS:
         return flows, error
-    small = F.avg_pool2d(luma, 2)
-    lost_small = F.max_pool2d(lost.float(), 2)[:, 0] > 0
-    guess = F.interpolate(_block_search(small, lost_small) * 2, size=(h, w), mode="nearest")
-    jump = (guess - flows).square_().sum(1, keepdim=True)  # (torch's norm is slow here)
-    found = lost & (_box3(_warp_error(luma, guess)) < local - _SEARCH_GAIN) & \
-        (jump > _SEARCH_JUMP ** 2)
-    if int(found.sum()) < _SEARCH_MIN_PIXELS:
+    lost_small = lost[:, 0, :h // 2 * 2, :w // 2 * 2].reshape(2, h // 2, 2, w // 2, 2).any((2, 4))
+    guess = _block_search(F.avg_pool2d(luma, 2), lost_small) * 2
+    guess = guess[:, :, np.arange(h) * (h // 2) // h][..., np.arange(w) * (w // 2) // w]  # nearest
+    jump = np.square(guess - first).sum(1, keepdims=True)
+    found = lost & (_box3(_warp_error(luma, torch.from_numpy(guess))).numpy() < near - _SEARCH_GAIN) \
+        & (jump > _SEARCH_JUMP ** 2)
+    if found.sum() < _SEARCH_MIN_PIXELS:
         return flows, error
-    second = _dis_both(u8, torch.where(found, guess, flows))
+    second = _dis_both(u8, torch.from_numpy(np.where(found, guess, first)))
     second_error = _warp_error(luma, second)
     better = _box3(second_error) < local
     return torch.where(better, second, flows), torch.where(better, second_error, error)
 
 
 def _warp_error(luma: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
-    """``(2, 1, h, w)``: ``|Y0(p) - Y1(p + F01(p))|`` and ``|Y1(p) - Y0(p + F10(p))|``."""
-    return (luma - backward_warp(luma.flip(0), flows)).abs_()
+    """``(2, 1, h, w)``: ``|Y0(p) - Y1(p + F01(p))|`` and ``|Y1(p) - Y0(p + F10(p))|``
+    (bilinear, edges replicated: OpenCV's remap)."""
+    planes, moves = luma[:, 0].numpy(), flows.numpy()
+    out = np.empty_like(planes)
+    for side in range(2):
+        xy = moves[side].transpose(1, 2, 0) + _pixel_grid(*planes.shape[-2:])
+        warped = cv2.remap(planes[1 - side], xy, None, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        cv2.absdiff(planes[side], warped, dst=out[side])
+    return torch.from_numpy(out)[:, None]
 
 
 def _box3(error: torch.Tensor) -> torch.Tensor:
@@ -142,16 +151,15 @@ def _box3(error: torch.Tensor) -> torch.Tensor:
                                       for plane in error[:, 0].numpy()]))[:, None]
 
 
-def _block_search(luma: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+def _block_search(luma: torch.Tensor, where: np.ndarray) -> np.ndarray:
     """Motion ``(2, 2, h, w)`` of the 3x3 blocks of ``luma`` ``(2, 1, h, w)`` (frame 0 to 1,
     then 1 to 0) at the pixels ``where`` ``(2, h, w)`` (zero elsewhere): least absolute
     difference over offsets every second pixel within :data:`SEARCH_RADIUS`, then ±1."""
     frames = luma[:, 0].contiguous().numpy()
     out = np.zeros((2, 2, *frames.shape[-2:]), np.float32)
     for side in range(2):
-        _search_blocks(frames[side], frames[1 - side], where[side].numpy(), SEARCH_RADIUS,
-                       out[side])
-    return torch.from_numpy(out)
+        _search_blocks(frames[side], frames[1 - side], where[side], SEARCH_RADIUS, out[side])
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
