@@ -29,7 +29,6 @@ on decoded uint8 frames (no float frame is made).
 """
 from __future__ import annotations
 
-import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -42,6 +41,7 @@ import torch.nn.functional as F
 from ..flow import backward_warp
 
 _LUMA = (0.299, 0.587, 0.114)
+_REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no pixel grid added
 ALPHA = 20.0  # softmax-splatting importance per unit of luma error (a 0.05 error weighs e^-1)
 
 
@@ -138,9 +138,8 @@ def _warp_error(luma: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
     planes, moves = luma[:, 0].numpy(), flows.numpy()
     out = np.empty_like(planes)
     for side in range(2):
-        xy = moves[side].transpose(1, 2, 0) + _pixel_grid(*planes.shape[-2:])
-        warped = cv2.remap(planes[1 - side], xy, None, cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)
+        warped = cv2.remap(planes[1 - side], np.ascontiguousarray(moves[side].transpose(1, 2, 0)),
+                           None, _REMAP, borderMode=cv2.BORDER_REPLICATE)
         cv2.absdiff(planes[side], warped, dst=out[side])
     return torch.from_numpy(out)[:, None]
 
@@ -361,10 +360,9 @@ def _warp_blend_cv2(image0, image1, flow_t, weight0):
     w0 = weight0.numpy()
     for j in range(k):
         for side, dst in ((0, out[j]), (1, other)):
-            xy = _full_size_map(ft[side * k + j], height, width)
+            move = _full_size_flow(ft[side * k + j], height, width)
             for plane, target in ([(src[side], dst)] if interleaved else zip(src[side], dst)):
-                cv2.remap(plane, xy, None, cv2.INTER_LINEAR, dst=target,
-                          borderMode=cv2.BORDER_REPLICATE)
+                cv2.remap(plane, move, None, _REMAP, dst=target, borderMode=cv2.BORDER_REPLICATE)
         weight = cv2.resize(w0[j, 0], (width, height), interpolation=cv2.INTER_LINEAR)
         frame = out[j]
         frame -= other
@@ -382,30 +380,18 @@ def _warp_blend_u8(image0, image1, flow_t, weight0):
     warped = [np.empty_like(image0), np.empty_like(image1)]
     for j in range(k):
         for side, src in enumerate((image0, image1)):
-            xy, frac = cv2.convertMaps(_full_size_map(flow_t[side * k + j].numpy(), height, width),
-                                       None, cv2.CV_16SC2)  # what remap does inside, once
-            cv2.remap(src, xy, frac, cv2.INTER_LINEAR, dst=warped[side],
-                      borderMode=cv2.BORDER_REPLICATE)
+            cv2.remap(src, _full_size_flow(flow_t[side * k + j].numpy(), height, width), None,
+                      _REMAP, dst=warped[side], borderMode=cv2.BORDER_REPLICATE)
         w0 = cv2.resize(weight0[j, 0].numpy(), (width, height), interpolation=cv2.INTER_LINEAR)
         out[j] = cv2.blendLinear(warped[0], warped[1], w0, 1 - w0)
     return out
 
 
-def _full_size_map(flow: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Remap coordinates ``p + flow(p)`` ``(H, W, 2)`` (x, y) of a shrunk ``(2, h, w)`` flow."""
+def _full_size_flow(flow: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A shrunk flow ``(2, h, w)`` upsampled to ``(H, W, 2)`` (x, y) in full-size pixels."""
     h, w = flow.shape[-2:]
     small = flow.transpose(1, 2, 0) * np.float32([width / w, height / h])
-    full = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
-    return cv2.add(full, _pixel_grid(height, width), dst=full)
-
-
-@functools.lru_cache(maxsize=4)
-def _pixel_grid(height: int, width: int) -> np.ndarray:
-    """Pixel coordinates ``(H, W, 2)`` float32, x then y (read-only, shared)."""
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    grid = np.stack([xs, ys], -1)
-    grid.flags.writeable = False
-    return grid
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def interpolate_pair(image0: torch.Tensor, image1: torch.Tensor, times: list[float],
