@@ -17,9 +17,11 @@ from .motion import Step, adjacent_steps, analysis_factor, analysis_image, cell_
 class Deflicker(TemporalFilter):
     """Remove global and local flicker while keeping fades, lights switching on and scene cuts.
 
-    The window reaches one frame further ahead than ``radius``: the analysis image of that frame
-    and the flow to it (:func:`.motion.adjacent_steps`) are computed on worker threads while this
-    thread corrects the current frame (OpenCV and torch release the GIL). Each frame's analysis
+    Three stages run at once, each a frame apart: worker threads compute the analysis image of
+    the newest frame and the flow steps from its predecessor (:func:`.motion.adjacent_steps`),
+    and the gain fields of the next frame (chained steps, :func:`.correction.temporal_offset`),
+    while this thread applies the current frame's fields (OpenCV, numba and torch release the
+    GIL). So the window reaches two frames further ahead than ``radius``. Each frame's analysis
     image and each adjacent pair's steps are computed once and kept while in the window.
     """
 
@@ -40,15 +42,17 @@ class Deflicker(TemporalFilter):
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
-        self.past, self.future = options.radius, options.radius + 1
+        self.past, self.future = options.radius, options.radius + 2
         # two workers: at the start of a shot a whole window of pairs is waiting
-        self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="deflicker-flow")
-        self._small: dict[int, tuple[Frame, Future]] = {}          # analysis image per frame
-        self._pairs: dict[tuple[int, int], Future] = {}            # (there, back) per pair
+        self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="deflicker")
+        self._small: dict[int, tuple[Frame, Future]] = {}   # analysis image per frame
+        self._pairs: dict[tuple[int, int], Future] = {}     # (there, back) steps per pair
+        self._fields: dict[int, Future] = {}                # (gain, offset) per frame
 
     def reset(self) -> None:
         self._small.clear()
         self._pairs.clear()
+        self._fields.clear()
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor:
         frame = window[center]
@@ -56,17 +60,25 @@ class Deflicker(TemporalFilter):
         cell = max(1, round(frame.image.shape[-2] / factor / self.options.rows))
         self._forget(window)
         self._submit(window, factor, cell)
-        window = window[:center + self.options.radius + 1]  # the look-ahead frame is not used yet
+        for c in (center, center + 1):  # this frame's fields if not started, the next frame's
+            if c < len(window) and id(window[c]) not in self._fields:
+                self._fields[id(window[c])] = self._workers.submit(
+                    self._estimate, *self._inputs(window, c), cell)
+        gain, offset = self._fields.pop(id(frame)).result()
+        return apply_fields(frame.image, gain, offset, self.options.strength)
+
+    def _estimate(self, forward: list[Future], backward: list[Future], small: Future,
+                  cell: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Gain and offset fields of a frame from the steps of its pairs ahead (``forward``,
+        nearest first) and behind, and its analysis image."""
         diffs, covers, offsets = [], [], []
-        for direction in (1, -1):
-            steps = [self._step(window, i, i + direction)
-                     for i in range(center, len(window) - 1 if direction > 0 else 0, direction)]
-            if steps:
-                d, c = chain_steps(steps)
+        for direction, side, pairs in ((1, 0, forward), (-1, 1, backward)):  # side: there, back
+            if pairs:
+                d, c = chain_steps([pair.result()[side] for pair in pairs])
                 diffs.append(d)
                 covers.append(c)
-                offsets += [direction * k for k in range(1, len(steps) + 1)]
-        small = self._small[id(frame)][1].result()[:3]
+                offsets += [direction * k for k in range(1, len(pairs) + 1)]
+        small = small.result()[:3]
         current = cell_means(small[None], torch.ones_like(small[None, :1]), cell)[0][0]
         if diffs:
             correction, support = temporal_offset(
@@ -74,8 +86,16 @@ class Deflicker(TemporalFilter):
                 torch.tensor(offsets, device=current.device), current, self.options.tolerance)
         else:
             correction, support = torch.zeros_like(current), torch.zeros_like(current[:1])
-        gain, offset = correction_fields(correction, current, support, self.options.mode)
-        return apply_fields(frame.image, gain, offset, self.options.strength)
+        return correction_fields(correction, current, support, self.options.mode)
+
+    def _inputs(self, window: list[Frame], c: int) -> tuple[list[Future], list[Future], Future]:
+        """What :meth:`_estimate` needs for ``window[c]``: its pairs within ``radius`` ahead and
+        behind, and its analysis image."""
+        ids = [id(f) for f in window[max(0, c - self.options.radius):c + self.options.radius + 1]]
+        c = ids.index(id(window[c]))
+        forward = [self._pairs[a, b] for a, b in zip(ids[c:], ids[c + 1:])]
+        backward = [self._pairs[a, b] for a, b in zip(ids[c - 1::-1], ids[c::-1])] if c else []
+        return forward, backward, self._small[ids[c]][1]
 
     def _submit(self, window: list[Frame], factor: int, cell: int) -> None:
         """Start the analysis image of each new frame and the steps of each new adjacent pair."""
@@ -87,12 +107,6 @@ class Deflicker(TemporalFilter):
             if (id(a), id(b)) not in self._pairs:
                 self._pairs[id(a), id(b)] = self._workers.submit(
                     _pair_steps, self._small[id(a)][1], self._small[id(b)][1], cell)
-
-    def _step(self, window: list[Frame], i: int, j: int) -> Step:
-        """The :class:`Step` from ``window[i]`` to the adjacent ``window[j]``."""
-        if i < j:
-            return self._pairs[id(window[i]), id(window[j])].result()[0]
-        return self._pairs[id(window[j]), id(window[i])].result()[1]
 
     def _forget(self, window: list[Frame]) -> None:
         """Drop what is cached for frames that left the window (entries hold their frame, so an
