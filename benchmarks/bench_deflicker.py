@@ -14,7 +14,8 @@ real clip, lowest warping error) and its best setting is reported. framemend run
 defaults (``mode=auto``) and with the mode that matches the pass.
 
 ``fps`` is input frames per second of the whole pipeline, the same for every method: uint8 RGB
-frames in memory -> conversion -> filter -> conversion -> uint8 RGB frames. Quality: PSNR and SSIM
+frames in memory -> conversion -> filter -> conversion -> uint8 RGB frames (framemend's filter
+streams, frame by frame, as in the engine). Quality: PSNR and SSIM
 against the clean clip, warping error (×1e4, mean squared, [0, 1] units) along the true flow;
 on the real clip, warping error and flicker index (×1e3, RMS of the low-passed
 motion-compensated luma difference) along the original frames' flow.
@@ -33,7 +34,9 @@ import numpy as np
 import torch
 
 from benchmarks.anchors import run_ffmpeg_filter
-from framemend.deflicker import deflicker
+from framemend.chain.frames import Frame
+from framemend.chain.options import make_options
+from framemend.deflicker import Deflicker
 from framemend.generate import artifacts, scene
 from framemend.metrics import flicker_index, psnr, ssim, warping_error
 
@@ -46,14 +49,24 @@ def _u8(frames: np.ndarray) -> np.ndarray:
 
 
 def _framemend(frames: np.ndarray, fps: float, cuts, **options) -> tuple[np.ndarray, float]:
-    """uint8 ``(T, H, W, 3)`` -> float ``(T, 3, H, W)`` -> deflicker -> uint8, timed as a whole."""
+    """uint8 ``(T, H, W, 3)`` through the streaming filter -> uint8, timed as a whole: frames go
+    in as the engine's reader hands them (uint8, made float when the filter first reads them)
+    and come out as the writer takes them (OpenCV rounds, saturates and interleaves the planes)."""
     start = time.perf_counter()
-    planes = np.empty((frames.shape[0], 3, *frames.shape[1:3]), np.float32)
-    for frame, out in zip(frames, planes):
-        for c in range(3):
-            np.multiply(frame[..., c], np.float32(1 / 255), out=out[c], casting="unsafe")
-    out = deflicker(torch.from_numpy(planes), fps=fps, cuts=cuts, **options).numpy()
-    out = np.stack([cv2.merge([cv2.convertScaleAbs(p, alpha=255.0) for p in f]) for f in out])
+    flt = Deflicker(make_options("deflicker", Deflicker.Options, options))
+    out = np.empty_like(frames)
+    written = 0
+
+    def write(done: list[Frame]) -> None:
+        nonlocal written
+        for f in done:
+            cv2.merge([cv2.convertScaleAbs(p, alpha=255.0) for p in f.image.numpy()], out[written])
+            written += 1
+
+    cut_set = set(cuts or [])
+    for t, frame in enumerate(frames):
+        write(flt.push(Frame(raw=frame, time=t / fps, cut=t in cut_set)))
+    write(flt.flush())
     return out, time.perf_counter() - start
 
 
