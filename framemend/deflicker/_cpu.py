@@ -1,7 +1,8 @@
-"""CPU fast path (numba) of the end of :func:`.correction.temporal_offset`: the step test
-(``correction._same_side_of_step``), the shrunk line (``correction._line_intercept``) and the
-support, in one pass over each cell's samples instead of some forty torch operations on small
-tensors. The torch functions are the reference; this one is chosen automatically for CPU tensors.
+"""CPU fast paths (numba) of :func:`.motion.compared_cells` and of the end of
+:func:`.correction.temporal_offset` (the step test ``correction._same_side_of_step``, the shrunk
+line ``correction._line_intercept`` and the support): one pass over the pixels or over each
+cell's samples instead of some forty torch operations on small tensors. The torch functions are
+the reference; these are chosen automatically for CPU tensors.
 """
 from __future__ import annotations
 
@@ -112,3 +113,61 @@ def _shrunk_intercept(y, w, d):
     se2 = resid / max(sw - 2.0, 1.0) / sdd
     b = b * b * b / (b * b + se2 + 1e-12)
     return ym - b * dm
+
+
+def compared_cells(src: torch.Tensor, flows: torch.Tensor, cell: int, mismatch: float
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`.motion.compared_cells` (``mismatch``: its :data:`.motion.MISMATCH`)."""
+    n, _, h, w = src.shape
+    sums = np.zeros((n, 10, -(-h // cell), -(-w // cell)))
+    _compare(src.contiguous().numpy(), flows.contiguous().numpy(), cell, mismatch, sums)
+    count, valid = sums[:, 9:10], sums[:, 6:7]
+    means = sums[:, :6] / np.maximum(valid, 1e-6 * count)
+    diff = means[:, :3] - means[:, 3:6]
+    return (torch.from_numpy(diff.astype(np.float32)),
+            torch.from_numpy((valid / count).astype(np.float32)),
+            torch.from_numpy((sums[:, 7:9] / (count * cell)).astype(np.float32)))
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def _compare(src, flows, cell, mismatch, sums):
+    """Accumulate per cell of each frame ``t`` of the pair: the other frame sampled at
+    ``p + flow`` (bilinear, border clamped) and ``t``'s own colour where reliable (channels
+    0-2, 3-5), the reliable pixels (6), the flow (7-8) and all pixels (9). Reliable: inside the
+    frame, forward-backward consistent (``flow.occlusion_mask``) and the same flicker-invariant
+    grey (channel 3) within ``mismatch``."""
+    _, _, h, w = src.shape
+    xmax, ymax = np.float32(w - 1), np.float32(h - 1)
+    zero = np.float32(0)
+    for t in range(2):
+        o = 1 - t
+        for y in range(h):
+            for x in range(w):
+                fx, fy = flows[t, 0, y, x], flows[t, 1, y, x]
+                px, py = np.float32(x) + fx, np.float32(y) + fy
+                reliable = not (px < zero or py < zero or px > xmax or py > ymax)
+                px, py = min(max(px, zero), xmax), min(max(py, zero), ymax)
+                x0, y0 = min(int(px), w - 2), min(int(py), h - 2)
+                ax, ay = px - np.float32(x0), py - np.float32(y0)
+                w00, w01 = (1 - ax) * (1 - ay), ax * (1 - ay)
+                w10, w11 = (1 - ax) * ay, ax * ay
+                bx = (w00 * flows[o, 0, y0, x0] + w01 * flows[o, 0, y0, x0 + 1]
+                      + w10 * flows[o, 0, y0 + 1, x0] + w11 * flows[o, 0, y0 + 1, x0 + 1])
+                by = (w00 * flows[o, 1, y0, x0] + w01 * flows[o, 1, y0, x0 + 1]
+                      + w10 * flows[o, 1, y0 + 1, x0] + w11 * flows[o, 1, y0 + 1, x0 + 1])
+                gap = (fx + bx) ** 2 + (fy + by) ** 2
+                reliable &= gap <= 0.01 * (fx * fx + fy * fy + bx * bx + by * by) + 0.5
+                grey = (w00 * src[o, 3, y0, x0] + w01 * src[o, 3, y0, x0 + 1]
+                        + w10 * src[o, 3, y0 + 1, x0] + w11 * src[o, 3, y0 + 1, x0 + 1])
+                reliable &= abs(grey - src[t, 3, y, x]) <= mismatch
+                cy, cx = y // cell, x // cell
+                sums[t, 7, cy, cx] += fx
+                sums[t, 8, cy, cx] += fy
+                sums[t, 9, cy, cx] += 1.0
+                if reliable:
+                    for c in range(3):
+                        sums[t, c, cy, cx] += (
+                            w00 * src[o, c, y0, x0] + w01 * src[o, c, y0, x0 + 1]
+                            + w10 * src[o, c, y0 + 1, x0] + w11 * src[o, c, y0 + 1, x0 + 1])
+                        sums[t, 3 + c, cy, cx] += src[t, c, y, x]
+                    sums[t, 6, cy, cx] += 1.0

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from framemend.flow import backward_warp, estimate_flow, occlusion_mask, outside_mask
+from framemend.flow import backward_warp, estimate_flow, occlusion_mask
 
 ANALYSIS_WIDTH = 160
 MISMATCH = 0.08  # flicker-invariant difference beyond which a warped pixel is not the same content
@@ -105,18 +105,35 @@ def adjacent_steps(a: torch.Tensor, b: torch.Tensor, cell: int) -> tuple[Step, S
     ``a``, ``b``: ``(4, h, w)`` :func:`analysis_image` of consecutive frames of one shot.
     """
     src = torch.stack([a, b])
-    dst = torch.stack([b, a])
     grey = src[:, 3:].expand(-1, 3, -1, -1)
     flows = estimate_flow(grey, grey.flip(0), quality=FLOW_QUALITY, threads=1)
-    warped = backward_warp(dst, flows)
+    if flows.device.type == "cpu":
+        from . import _cpu  # noqa: PLC0415
+        diff, cover, cell_flow = _cpu.compared_cells(src, flows, cell, MISMATCH)
+    else:
+        diff, cover, cell_flow = compared_cells(src, flows, cell)
+    return (Step(cell_flow[0], diff[0], cover[0]), Step(cell_flow[1], diff[1], cover[1]))
+
+
+def compared_cells(src: torch.Tensor, flows: torch.Tensor, cell: int
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per cell, each frame of a pair compared with the other warped onto it.
+
+    Args:
+        src: ``(2, 4, h, w)`` the pair's analysis images; ``flows`` ``(2, 2, h, w)`` from each
+            to the other.
+    Returns:
+        ``diff`` ``(2, 3, gh, gw)`` warped minus own masked means, ``cover`` ``(2, 1, gh, gw)``
+        the reliable fraction, ``cell_flow`` ``(2, 2, gh, gw)`` mean flow in cells. The torch
+        reference; CPU tensors take the numba loop of :mod:`._cpu`.
+    """
+    warped = backward_warp(src.flip(0), flows)
     mismatch = (warped[:, 3:] - src[:, 3:]).abs() > MISMATCH
     warped, src = warped[:, :3], src[:, :3]
-    valid = (~(occlusion_mask(flows, flows.flip(0)) | outside_mask(flows) | mismatch)).float()
+    valid = (~(occlusion_mask(flows, flows.flip(0)) | mismatch)).float()  # outside included
     means, cover = cell_means(torch.cat([warped, src]), valid.repeat(2, 1, 1, 1), cell)
-    diff = means[:2] - means[2:]
     ones = torch.ones_like(flows[:, :1])
-    cell_flow = cell_means(flows, ones, cell)[0] / cell
-    return (Step(cell_flow[0], diff[0], cover[0]), Step(cell_flow[1], diff[1], cover[1]))
+    return means[:2] - means[2:], cover[:2], cell_means(flows, ones, cell)[0] / cell
 
 
 def chain_steps(steps: list[Step]) -> tuple[torch.Tensor, torch.Tensor]:
