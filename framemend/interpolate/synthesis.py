@@ -118,7 +118,8 @@ def _recover_lost_motion(luma: torch.Tensor, flows: torch.Tensor, error: torch.T
     lost = (near > LOST_ERROR) & (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
     if lost.sum() < _SEARCH_MIN_PIXELS:
         return flows, error
-    lost_small = lost[:, 0, :h // 2 * 2, :w // 2 * 2].reshape(2, h // 2, 2, w // 2, 2).any((2, 4))
+    quads = [lost[:, 0, dy:h // 2 * 2:2, dx:w // 2 * 2:2] for dy in (0, 1) for dx in (0, 1)]
+    lost_small = quads[0] | quads[1] | quads[2] | quads[3]  # any of each 2x2
     guess = _block_search(F.avg_pool2d(luma, 2), lost_small) * 2
     guess = guess[:, :, np.arange(h) * (h // 2) // h][..., np.arange(w) * (w // 2) // w]  # nearest
     jump = np.square(guess - first).sum(1, keepdims=True)
@@ -383,7 +384,7 @@ def _warp_blend_u8(image0, image1, flow_t, weight0):
             cv2.remap(src, _full_size_flow(flow_t[side * k + j].numpy(), height, width), None,
                       _REMAP, dst=warped[side], borderMode=cv2.BORDER_REPLICATE)
         w0 = cv2.resize(weight0[j, 0].numpy(), (width, height), interpolation=cv2.INTER_LINEAR)
-        out[j] = cv2.blendLinear(warped[0], warped[1], w0, 1 - w0)
+        cv2.blendLinear(warped[0], warped[1], w0, 1 - w0, dst=out[j])
     return out
 
 
