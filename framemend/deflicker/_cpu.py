@@ -1,4 +1,5 @@
-"""CPU fast paths (numba) of :func:`.motion.compared_cells` and of the end of
+"""CPU fast paths (numba) of :func:`.motion.compared_cells`, :func:`.motion.chain_steps` and of
+the end of
 :func:`.correction.temporal_offset` (the step test ``correction._same_side_of_step``, the shrunk
 line ``correction._line_intercept`` and the support): one pass over the pixels or over each
 cell's samples instead of some forty torch operations on small tensors. The torch functions are
@@ -171,3 +172,61 @@ def _compare(src, flows, cell, mismatch, sums):
                             + w10 * src[o, c, y0 + 1, x0] + w11 * src[o, c, y0 + 1, x0 + 1])
                         sums[t, 3 + c, cy, cx] += src[t, c, y, x]
                     sums[t, 6, cy, cx] += 1.0
+
+
+def chain_maps(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`.motion.chain_steps` of the steps' stacked ``(flow, diff, cover)`` maps
+    ``(k, C + 3, gh, gw)``."""
+    k, channels, gh, gw = maps.shape
+    diffs = np.empty((k, channels - 3, gh, gw), np.float32)
+    covers = np.empty((k, 1, gh, gw), np.float32)
+    _chain(maps.contiguous().numpy(), diffs, covers)
+    return torch.from_numpy(diffs), torch.from_numpy(covers)
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def _chain(maps, diffs, covers):
+    """Per cell: the composed flow in two passes, then each step's map read along it
+    (bilinear, border clamped), differences summed and covers' running minimum (0 once the
+    position is more than half a cell outside the grid)."""
+    k, channels, gh, gw = maps.shape
+    reach = np.empty((k, 2))
+    sample = np.empty(channels)
+    total = np.empty(channels - 3)
+    for y in range(gh):
+        for x in range(gw):
+            rx = ry = 0.0
+            for j in range(k):  # first pass: every flow read at the cell itself
+                reach[j, 0], reach[j, 1] = rx, ry
+                rx += maps[j, 0, y, x]
+                ry += maps[j, 1, y, x]
+            rx = ry = 0.0
+            for j in range(k):  # second pass: read at the first pass's positions
+                _bilinear(maps[j], x + reach[j, 0], y + reach[j, 1], 2, sample)
+                reach[j, 0], reach[j, 1] = rx, ry
+                rx += sample[0]
+                ry += sample[1]
+            cover = np.inf
+            total[:] = 0.0
+            for j in range(k):
+                px, py = x + reach[j, 0], y + reach[j, 1]
+                _bilinear(maps[j], px, py, channels, sample)
+                for c in range(channels - 3):
+                    total[c] += sample[2 + c]
+                    diffs[j, c, y, x] = total[c]
+                inside = -0.5 <= px <= gw - 0.5 and -0.5 <= py <= gh - 0.5
+                cover = min(cover, sample[channels - 1] if inside else 0.0)
+                covers[j, 0, y, x] = cover
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True, inline="always")
+def _bilinear(image, px, py, channels, out):
+    """``out[:channels]`` = ``image`` ``(C, h, w)`` at ``(px, py)``, bilinear, border clamped."""
+    _, h, w = image.shape
+    px, py = min(max(px, 0.0), w - 1.0), min(max(py, 0.0), h - 1.0)
+    x0, y0 = int(px), int(py)
+    x1, y1 = min(x0 + 1, w - 1), min(y0 + 1, h - 1)
+    ax, ay = px - x0, py - y0
+    for c in range(channels):
+        out[c] = ((1 - ay) * ((1 - ax) * image[c, y0, x0] + ax * image[c, y0, x1])
+                  + ay * ((1 - ax) * image[c, y1, x0] + ax * image[c, y1, x1]))

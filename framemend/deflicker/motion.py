@@ -149,8 +149,18 @@ def chain_steps(steps: list[Step]) -> tuple[torch.Tensor, torch.Tensor]:
         ``diffs`` ``(k, C, gh, gw)``: frame ``j + 1`` minus frame 0 over the content of each cell
         of frame 0 (step differences summed along the composed flow); ``covers``
         ``(k, 1, gh, gw)``: the smallest reliability met along the way (0 once content leaves).
+        CPU tensors take the numba loop of :mod:`._cpu`, others :func:`chain_maps`.
     """
     maps = torch.stack([torch.cat([s.flow, s.diff, s.cover]) for s in steps])  # (k, C+3, gh, gw)
+    if maps.device.type == "cpu":
+        from . import _cpu  # noqa: PLC0415
+        return _cpu.chain_maps(maps)
+    return chain_maps(maps)
+
+
+def chain_maps(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`chain_steps` of the steps' stacked ``(flow, diff, cover)`` maps
+    ``(k, C + 3, gh, gw)``; the torch reference of :func:`._cpu.chain_maps`."""
     flows = maps[:, :2]
     reach = _exclusive_cumsum(flows)
     reach = _exclusive_cumsum(backward_warp(flows, reach))
