@@ -21,11 +21,12 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
    other, and the full-resolution work is two bilinear warps and one blend per new frame.
 
 Everything at reduced size runs on the CPU (DIS is CPU-only, and at a quarter of the frame size a
-GPU gains nothing): torch, with the intermediate flows (step 2-4) and the block search as numba
-kernels and the 3x3 box filter in OpenCV (as torch they cost ~8 ms of CPU per pair at 160x90,
-mostly the overhead of small operations). The full-resolution warp and blend run in torch on
-CUDA and through OpenCV's remap on CPU tensors (the same arithmetic, faster there), or in uint8
-on decoded uint8 frames (no float frame is made).
+GPU gains nothing) and mostly outside torch: the intermediate flows (steps 2-4) and the block
+search are numba kernels that release the GIL, the luma error and the 3x3 box filter OpenCV, the
+masks numpy (as small torch operations they cost about 9 ms of CPU per pair at 160x90). The
+full-resolution warp and blend run in torch on CUDA and through OpenCV's remap on CPU tensors
+(the same arithmetic, faster there), or in uint8 on decoded uint8 frames (no float frame is
+made).
 """
 from __future__ import annotations
 
@@ -123,8 +124,8 @@ def _recover_lost_motion(luma: torch.Tensor, flows: torch.Tensor, error: torch.T
     guess = _block_search(F.avg_pool2d(luma, 2), lost_small) * 2
     guess = guess[:, :, np.arange(h) * (h // 2) // h][..., np.arange(w) * (w // 2) // w]  # nearest
     jump = np.square(guess - first).sum(1, keepdims=True)
-    found = lost & (_box3(_warp_error(luma, torch.from_numpy(guess))).numpy() < near - _SEARCH_GAIN) \
-        & (jump > _SEARCH_JUMP ** 2)
+    guess_error = _box3(_warp_error(luma, torch.from_numpy(guess))).numpy()
+    found = lost & (guess_error < near - _SEARCH_GAIN) & (jump > _SEARCH_JUMP ** 2)
     if found.sum() < _SEARCH_MIN_PIXELS:
         return flows, error
     second = _dis_both(u8, torch.from_numpy(np.where(found, guess, first)))
