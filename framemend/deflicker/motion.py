@@ -10,7 +10,8 @@ are left out, and so are pixels whose flicker-invariant appearance (luma over it
 does not match after warping: flow that is consistent but wrong (a fast object) is not trusted.
 A difference to a frame ``k`` steps away is the sum of the ``k`` consecutive
 differences carried along the chained cell-resolution flow, so each frame is warped once, not
-once per window position.
+once per window position. On CPU the per-pixel comparison and the chaining run as numba loops
+(:mod:`._cpu`); the torch functions here are the reference and run elsewhere.
 """
 from __future__ import annotations
 
