@@ -139,7 +139,8 @@ def test_numba_cell_comparison_matches_the_torch_reference():
     src = torch.stack([analysis_image(f.float().contiguous(), 2) for f in frames])
     grey = src[:, 3:]
     flows = estimate_flow(grey, grey.flip(0), quality="medium", threads=1)
-    for ref, fast in zip(compared_cells(src, flows, 3), _cpu.compared_cells(src, flows, 3, MISMATCH)):
+    fast_path = _cpu.compared_cells(src, flows, 3, MISMATCH)
+    for ref, fast in zip(compared_cells(src, flows, 3), fast_path):
         torch.testing.assert_close(fast, ref, atol=1e-5, rtol=0)
 
 
@@ -150,7 +151,8 @@ def test_numba_chain_matches_the_torch_reference():
     from framemend.deflicker.motion import Step, chain_maps
 
     g = torch.Generator().manual_seed(0)
-    steps = [Step(1.5 * torch.randn(2, 9, 16, generator=g), 0.05 * torch.randn(3, 9, 16, generator=g),
+    steps = [Step(1.5 * torch.randn(2, 9, 16, generator=g),
+                  0.05 * torch.randn(3, 9, 16, generator=g),
                   torch.rand(1, 9, 16, generator=g)) for _ in range(8)]
     maps = torch.stack([torch.cat([s.flow, s.diff, s.cover]) for s in steps])
     reference = chain_maps(maps)
