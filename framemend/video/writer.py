@@ -14,9 +14,11 @@ import tempfile
 from fractions import Fraction
 
 import av
+import cv2
 import numpy as np
 import torch
 
+from .colour import planar_yuv_bits, rgb_to_yuv
 from .errors import VideoError
 from .probe import VideoInfo
 
@@ -203,12 +205,16 @@ class VideoWriter:
 
     def _from_rgb(self, image: torch.Tensor | np.ndarray) -> av.VideoFrame:
         if isinstance(image, torch.Tensor):
-            hwc = image.detach().permute(1, 2, 0).mul(self._scale).add_(0.5).clamp_(0, self._scale)
-            arr = (hwc.to(torch.uint8) if self._scale == 255 else hwc.to(torch.int32).to(torch.uint16))
-            arr = arr.cpu().numpy()
+            depth = cv2.CV_8U if self._scale == 255 else cv2.CV_16U
+            planes = image.detach().float().cpu().numpy()
+            # saturating, rounding conversion of each plane, interleaved
+            arr = cv2.merge([cv2.multiply(p, self._scale, dtype=depth) for p in planes])
         else:
-            arr = image
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format=self._rgb_fmt)
+            arr = np.ascontiguousarray(image)
+        deep = planar_yuv_bits(av.VideoFormat(self.pix_fmt))
+        if deep is not None and (deep > 8) == (arr.dtype == np.uint16):
+            return rgb_to_yuv(arr, self.pix_fmt, self.info.yuv_matrix(), self.info.color_range == 2)
+        vf = av.VideoFrame.from_ndarray(arr, format=self._rgb_fmt)
         if not self.pix_fmt.startswith(("gbr", "bgr", "rgb")):
             vf = vf.reformat(format=self.pix_fmt, dst_colorspace=self.info.yuv_matrix(),
                              dst_color_range=self.info.color_range or 1)
