@@ -89,3 +89,36 @@ def test_python_none_means_auto_for_optional_options():
     assert make_options("x", Opts, {"sigma": None}).sigma is None
     assert make_options("x", Opts, {"sigma": "auto"}).sigma is None
     assert make_options("x", Opts, {"sigma": "12"}).sigma == 12.0
+
+
+class _RawProbe:
+    """Records whether each frame still held its decoded uint8 pixels when it arrived."""
+
+    reads_pixels, preserves_geometry = True, True
+
+    def __init__(self, reads_raw: bool):
+        self.reads_raw, self.seen = reads_raw, []
+
+    def output_rate(self, rate):
+        return rate
+
+    def push(self, frame):
+        self.seen.append(frame.raw is not None)
+        return [frame]
+
+    def flush(self):
+        return []
+
+
+@pytest.mark.parametrize("reads_raw", [True, False])
+def test_engine_converts_early_only_for_filters_that_want_tensors(reads_raw):
+    """A filter that reads ``frame.raw`` itself (interpolate's uint8 path) gets the decoded
+    pixels; any other gets frames already converted to tensors in the decode thread."""
+    import numpy as np
+
+    from framemend.chain.engine import run_stream
+
+    frames = (Frame(raw=np.full((8, 8, 3), t, np.uint8), time=t / 24) for t in range(6))
+    probe = _RawProbe(reads_raw)
+    run_stream(frames, [probe], lambda frame: None)
+    assert probe.seen == [reads_raw] * 6

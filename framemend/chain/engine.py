@@ -80,8 +80,9 @@ def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[
     decoded: queue.Queue = queue.Queue(queue_size)
     filtered: queue.Queue = queue.Queue(queue_size)
     stop = threading.Event()
-    detector = SceneCutDetector() if detect_cuts else None
-    convert_early = any(f.reads_pixels for f in filters)  # convert in the decode thread
+    reader = next((f for f in filters if f.reads_pixels), None)  # the first that reads pixels
+    detector = SceneCutDetector() if detect_cuts and reader is not None else None
+    convert_early = reader is not None and not reader.reads_raw  # convert in the decode thread
 
     def put(q: queue.Queue, item, consumer: threading.Thread | None = None) -> bool:
         """Put unless the run is stopping or the queue's consumer has died."""

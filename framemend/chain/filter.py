@@ -13,7 +13,11 @@ Contract (VapourSynth-like, but push-driven so the engine can stream):
 * ``frame.cut`` marks the first frame of a new shot: a temporal filter must not use frames from
   before a cut for frames after it (:class:`TemporalFilter` does this for you).
 * ``reads_pixels`` — False only for filters that pass frames on untouched; when no filter in
-  a chain reads pixels the engine never converts decoded frames to tensors.
+  a chain reads pixels the engine never converts decoded frames to tensors (nor looks for
+  scene cuts, which only a filter that reads pixels can act on).
+* ``reads_raw`` — True for filters that read the decoded uint8 pixels (``frame.raw``)
+  themselves; otherwise the engine converts frames to tensors in its decode thread, ahead of
+  the first filter that reads pixels.
 * ``preserves_geometry`` — True when output pixels stay where they were (tone, noise); then
   ``frame.aux`` (cached flow, say) is carried to the next filter, else it is dropped.
 """
@@ -36,6 +40,7 @@ class Filter(abc.ABC):
     Options: ClassVar[type]
     preserves_geometry: ClassVar[bool] = True
     reads_pixels: ClassVar[bool] = True  # False for passthrough filters: frames stay undecoded
+    reads_raw: ClassVar[bool] = False  # True if it takes frame.raw (uint8) rather than tensors
 
     def __init__(self, options, device: torch.device | str = "cpu"):
         self.options = options

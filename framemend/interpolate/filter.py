@@ -49,6 +49,7 @@ class Interpolate(Filter):
 
     name = "interpolate"
     preserves_geometry = False
+    reads_raw = True
 
     @dataclass
     class Options:
