@@ -5,7 +5,7 @@ loop hands decoded YUV frames straight to the encoder; framemend passes each fra
 threaded engine (decode, filter and encode threads, bounded queues, scene-cut detection) and the
 identity filter, which does not read pixels: the decoded YUV pictures go to the encoder as they are. A third
 run makes every frame an RGB float tensor and back, what a filter that reads pixels adds. The
-runs alternate three times; the median of each is reported.
+runs alternate five times; the median of each is reported, with the slowest and fastest run.
 Run: ``python -m benchmarks.bench_engine [--quick]``.
 """
 from __future__ import annotations
@@ -65,7 +65,7 @@ def run(quick: bool = False) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "src.mp4")
         write_video(src, pictures, clip.fps)
-        for _ in range(3):  # alternate, so every method sees the same machine
+        for _ in range(5):  # alternate, so every method sees the same machine
             for name, method in methods.items():
                 start = time.perf_counter()
                 method(src, os.path.join(tmp, "out.mp4"))
@@ -74,7 +74,8 @@ def run(quick: bool = False) -> list[dict]:
     rows = []
     for name in methods:
         took = float(np.median(times[name]))
-        row = {"pass": "engine", "clip": f"1280x720 x{frames}", "method": name, "fps": frames / took}
+        row = {"pass": "engine", "clip": f"1280x720 x{frames}", "method": name, "fps": frames / took,
+               "fps_min": frames / max(times[name]), "fps_max": frames / min(times[name])}
         if name != "PyAV decode+encode":
             row["overhead_pct"] = 100 * (took / plain - 1)
         rows.append(row)
