@@ -16,7 +16,11 @@ For each frame ``t`` after a keyframe ``k``:
 4. with ``region=face`` (or a ``box``) all of this happens inside the tracked subject's ellipse
    only, feathered.
 
-Streaming: the filter keeps the current keyframe and the previous frame's luma, nothing more.
+Keyframes: the first frame of each shot, the frames the user names, or (``pick=sharp``) each
+shot's first frame that is nearly as sharp as the sharpest of its opening frames.
+
+Streaming: the filter keeps the current keyframe and the previous frame's luma; with
+``pick=sharp`` also a shot's first ``CHOICE_FRAMES`` frames while it picks.
 """
 from __future__ import annotations
 
@@ -173,6 +177,16 @@ def realign_frame(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndarr
     return (frame + apply * (out - frame)).clamp(0, 1), None if refit is None else np.linalg.inv(refit)
 
 
+CHOICE_FRAMES = 24  # first frames of a shot among which pick=sharp chooses the keyframe
+SHARP_ENOUGH = 0.8  # fraction of the sharpest candidate's sharpness that makes a frame sharp
+
+
+def sharpness(image: torch.Tensor) -> float:
+    """Variance of the Laplacian of ``image``'s (``(3, H, W)``) analysis luma: higher is sharper."""
+    luma, _ = analysis_luma(image)
+    return float(cv2.Laplacian(luma, cv2.CV_32F).var())
+
+
 @register
 class Realign(Filter):
     """Pull a drifting subject's colour and tone back to keyframes (flow-guided, low-frequency)."""
@@ -183,8 +197,13 @@ class Realign(Filter):
     class Options:
         keyframes: tuple[int, ...] | None = option(
             None, "frame numbers of the keyframes, e.g. 0+48 (each is used from its frame until "
-            "the next keyframe or scene cut; earlier frames pass unchanged); default: the first "
-            "frame of every shot")
+            "the next keyframe or scene cut; earlier frames pass unchanged); default: one per "
+            "shot, as pick says")
+        pick: str = option("first", "without keyframes, each shot's keyframe is its first frame "
+                           "(first) or its first sharp frame (sharp: the earliest at least "
+                           f"{SHARP_ENOUGH:.0%} as sharp as the sharpest of its first "
+                           f"{CHOICE_FRAMES}, so blurred or broken opening frames are skipped; "
+                           "they pass unchanged)", choices=("first", "sharp"))
         region: str = option("frame", "frame: correct everywhere the flow is trusted; face: only "
                              "the detected face (or the box)", choices=("frame", "face"))
         box: tuple[float, ...] | None = option(None, "region=face: the subject box x0+y0+x1+y1 in "
@@ -199,18 +218,46 @@ class Realign(Filter):
                               f"got {len(options.box)}")
         self._index = 0
         self._key: torch.Tensor | None = None
+        self._candidates: list[Frame] | None = None  # a shot's first frames, while picking
 
     def push(self, frame: Frame) -> list[Frame]:
         t = self._index
         self._index += 1
         keys = self.options.keyframes
+        if keys is None and self.options.pick == "sharp":
+            out = self._pick_sharp() if frame.cut else []
+            if frame.cut or t == 0:
+                self._key, self._candidates = None, []
+            if self._candidates is None:
+                return out + [self._correct(frame)]
+            self._candidates.append(frame)
+            return out + (self._pick_sharp() if len(self._candidates) == CHOICE_FRAMES else [])
         if (t in keys) if keys is not None else (frame.cut or self._key is None):
             self._start_keyframe(frame)
             return [frame]
         if frame.cut:
             self._key = None
+        return [self._correct(frame)]
+
+    def flush(self) -> list[Frame]:
+        return self._pick_sharp()
+
+    def _pick_sharp(self) -> list[Frame]:
+        """Key the shot on its first candidate nearly as sharp as the sharpest (variance of the
+        Laplacian, Pech-Pacheco et al. 2000; the earliest, as drift grows with time): the
+        candidates before it pass unchanged, those after it are corrected."""
+        frames, self._candidates = self._candidates or [], None
+        if not frames:
+            return []
+        scores = np.array([sharpness(f.image) for f in frames])
+        k = int(np.argmax(scores >= SHARP_ENOUGH * scores.max()))
+        self._start_keyframe(frames[k])
+        return frames[:k + 1] + [self._correct(f) for f in frames[k + 1:]]
+
+    def _correct(self, frame: Frame) -> Frame:
+        """``frame`` pulled towards the current keyframe (unchanged without one)."""
         if self._key is None:  # before the first keyframe, or a new shot without one
-            return [frame]
+            return frame
         image = frame.image[None].to(self.device)
         luma, scale = analysis_luma(image[0])
         if self._box is None:
@@ -231,7 +278,7 @@ class Realign(Filter):
         self._key_to_frame = predicted if refit is None else refit
         if self._box is not None:
             self._box = self._key_box @ self._key_to_frame[:2, :2].T + self._key_to_frame[:2, 2]
-        return [frame.replace(out[0].to(frame.image.device))]
+        return frame.replace(out[0].to(frame.image.device))
 
     def _start_keyframe(self, frame: Frame) -> None:
         self._key = frame.image[None].to(self.device)
@@ -256,6 +303,6 @@ def realign(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = No
             device: str | torch.device | None = None, **options) -> torch.Tensor:
     """Re-align ``frames`` ``(T, 3, H, W)`` float RGB in [0, 1] to keyframes; same shape out.
 
-    Options as :class:`Realign` (``keyframes``, ``region``, ``box``, ``detail``).
+    Options as :class:`Realign` (``keyframes``, ``pick``, ``region``, ``box``, ``detail``).
     """
     return apply_filter("realign", frames, input_fps=fps, cuts=cuts, device=device, **options)
