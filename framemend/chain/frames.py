@@ -25,8 +25,9 @@ class Frame:
     A decoded frame may instead hold its ``raw`` pixels, an ``(H, W, 3)`` uint8/uint16 array,
     and becomes a tensor on ``device`` the first time a filter reads ``image``. It may also hold
     the decoder's own ``picture`` (e.g. a YUV ``av.VideoFrame``) with ``to_raw(picture, size)``,
-    the conversion that makes ``raw`` from it on first use (``size=(w, h)`` resizes on the way): a frame no filter reads (identity chains, repeated
-    frames) keeps its ``picture``, and the writer encodes that without any colour conversion.
+    the conversion that makes ``raw`` from it on first use (``size=(w, h)`` resizes on the
+    way): a frame no filter reads (identity chains) keeps its ``picture``, and the writer
+    encodes that without any colour conversion.
     """
 
     __slots__ = ("_image", "_raw", "picture", "_to_raw", "raw_scale", "device", "time", "cut",

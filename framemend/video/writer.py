@@ -154,6 +154,7 @@ class VideoWriter:
             s.set_display_rotation(info.rotation)
         self.stream = s
         self.pix_fmt = pix_fmt
+        self._yuv_bits = planar_yuv_bits(av.VideoFormat(pix_fmt))  # None: not planar YUV
         self._scale = 65535.0 if info.bit_depth > 8 else 255.0
         self._rgb_fmt = "rgb48le" if info.bit_depth > 8 else "rgb24"
 
@@ -211,8 +212,7 @@ class VideoWriter:
             arr = cv2.merge([cv2.multiply(p, self._scale, dtype=depth) for p in planes])
         else:
             arr = np.ascontiguousarray(image)
-        deep = planar_yuv_bits(av.VideoFormat(self.pix_fmt))
-        if deep is not None and (deep > 8) == (arr.dtype == np.uint16):
+        if self._yuv_bits is not None and (self._yuv_bits > 8) == (arr.dtype == np.uint16):
             return rgb_to_yuv(arr, self.pix_fmt, self.info.yuv_matrix(), self.info.color_range == 2)
         vf = av.VideoFrame.from_ndarray(arr, format=self._rgb_fmt)
         if not self.pix_fmt.startswith(("gbr", "bgr", "rgb")):
