@@ -44,7 +44,7 @@ def test_global_flicker_beats_tmidequalizer_by_2db(handheld):
     anchor = max(psnr(run_ffmpeg_filter(u8, 24.0, f"tmidequalizer=radius={r}:sigma={s}")[0], clean)
                  for r in (3, 5, 10) for s in (0.5, 1.0))
     out = _run(u8.astype(np.float32) / 255, mode="global")
-    assert psnr(out, clean) >= anchor + 2.0                                    # measured +3.7
+    assert psnr(out, clean) >= anchor + 2.0                                    # measured +4.3
 
 
 def test_local_flicker_gain_and_warping_error():
@@ -52,15 +52,15 @@ def test_local_flicker_gain_and_warping_error():
     clip = scene("handheld", W, H, frames=48, seed=0)
     flickered = artifacts.local_flicker(clip.frames, seed=1)
     out = _run(flickered, mode="local")
-    assert psnr(out, clip.frames) >= psnr(flickered, clip.frames) + 8.0      # measured +8.7
+    assert psnr(out, clip.frames) >= psnr(flickered, clip.frames) + 8.0      # measured +9.8
     assert (warping_error(out, flow=clip.flow_fwd)
-            <= 0.25 * warping_error(flickered, flow=clip.flow_fwd))          # measured 0.07
+            <= 0.25 * warping_error(flickered, flow=clip.flow_fwd))          # measured 0.05
 
 
 @pytest.mark.parametrize("kind", ["fade", "light-on"])
 def test_real_lighting_changes_survive(kind):
     clip = scene(kind, W, H, frames=T, seed=0)
-    assert psnr(_run(clip.frames), clip.frames) >= 50.0                      # measured 62.8, 100
+    assert psnr(_run(clip.frames), clip.frames) >= 50.0                      # measured 66.1, 100
     flickered = artifacts.local_flicker(clip.frames, seed=1)
     assert psnr(_run(flickered, mode="local"), clip.frames) >= psnr(flickered, clip.frames) + 3.5
 
@@ -69,7 +69,7 @@ def test_real_lighting_changes_survive(kind):
 def test_no_flicker_passes_through(kind):
     """Nothing to remove: the frames come out nearly unchanged, the fast ball not ghosted."""
     clip = scene(kind, W, H, frames=T, seed=0)
-    assert psnr(_run(clip.frames), clip.frames) >= 45.0                       # measured 51.7, 61.9
+    assert psnr(_run(clip.frames), clip.frames) >= 45.0                       # measured 59.7, 54.1
 
 
 def test_scene_cut_resets():
@@ -79,7 +79,7 @@ def test_scene_cut_resets():
     whole = _run(flickered, cuts=clip.cuts, mode="local")
     second_alone = _run(flickered[cut:], mode="local")
     np.testing.assert_allclose(whole[cut:], second_alone, atol=1e-6)
-    assert psnr(whole, clip.frames) >= psnr(flickered, clip.frames) + 5.0     # measured +6.5
+    assert psnr(whole, clip.frames) >= psnr(flickered, clip.frames) + 5.0     # measured +7.7
 
 
 def test_opencv_paths_match_the_torch_reference():
@@ -104,11 +104,10 @@ def test_opencv_paths_match_the_torch_reference():
 
 
 def test_numba_fit_matches_the_torch_reference():
-    """The CPU loop of the step test and shrunk line fits what the torch functions (run on
+    """The CPU loop of the step test and line fits fits what the torch functions (run on
     CUDA) fit, with a light switching on in part of the grid and a one-sided window."""
     from framemend.deflicker import _cpu
-    from framemend.deflicker.correction import (STEP_SIGNIFICANCE, _line_intercept,
-                                                _same_side_of_step)
+    from framemend.deflicker.correction import STEP_SIGNIFICANCE, _line_fits, _same_side_of_step
 
     g = torch.Generator().manual_seed(0)
     d = torch.tensor([0.0, *range(1, 13), *range(-1, -13, -1)]).view(-1, 1, 1, 1)
@@ -121,14 +120,39 @@ def test_numba_fit_matches_the_torch_reference():
         ys, ws, ds = y[keep], w[keep], d[keep]
         masked = ws * _same_side_of_step(ys, ws, ds)
         assert (masked == 0).any()  # the step is found
-        intercept, support = _cpu.step_masked_intercept(ys, ws, ds, STEP_SIGNIFICANCE)
-        torch.testing.assert_close(intercept, _line_intercept(ys, masked, ds), atol=1e-6, rtol=0)
+        *lines, support = _cpu.step_masked_lines(ys, ws, ds, STEP_SIGNIFICANCE)
+        for fast, ref in zip(lines, _line_fits(ys, masked, ds)):
+            torch.testing.assert_close(fast, ref, atol=1e-5, rtol=1e-4)
         torch.testing.assert_close(support, masked[1:].sum(0).mean(0, keepdim=True),
                                    atol=1e-5, rtol=0)
 
 
+def test_content_differences_compare_the_same_content():
+    """A frame shifted by a known motion and brightened by 20 %: each cell's difference is
+    0.2 times its mean over the part of its content both frames see, cells at the edge
+    included (boxes cut to what stays inside), in the numba loop and its torch reference."""
+    from framemend.deflicker.motion import box_differences, content_differences, summed_area
+
+    g = torch.Generator().manual_seed(0)
+    world = torch.rand(3, 60, 90, generator=g)
+    h, w, cell, (dx, dy) = 40, 64, 4, (5, -3)
+    first = world[:, 10:10 + h, 10:10 + w]
+    later = 1.2 * world[:, 10 + dy:10 + dy + h, 10 + dx:10 + dx + w]  # content moved by -dx, -dy
+    shifts = torch.tensor([-dx / cell, -dy / cell]).view(1, 2, 1, 1).expand(1, 2, h // cell,
+                                                                             w // cell)
+    tables = [summed_area(later)], summed_area(first), shifts, cell
+    fast, reference = content_differences(*tables)[0], box_differences(*tables)[0]  # numba, torch
+    for gy, gx in [(0, 1), (5, 7), (h // cell - 1, w // cell - 1), (0, w // cell - 1)]:
+        ys = slice(max(gy * cell, dy), min(gy * cell + cell, h + dy))
+        xs = slice(max(gx * cell, dx), min(gx * cell + cell, w + dx))
+        expected = 0.2 * first[:, ys, xs].mean((1, 2))
+        for diffs in (fast, reference):  # float32 sums
+            torch.testing.assert_close(diffs[:, gy, gx], expected, atol=1e-4, rtol=0)
+    torch.testing.assert_close(fast, reference, atol=1e-4, rtol=0)
+
+
 def test_numba_cell_comparison_matches_the_torch_reference():
-    """The CPU loop that warps a pair onto each other and averages it per cell computes what
+    """The CPU loop that checks a pair's motion per pixel and averages it per cell computes what
     the torch code (run on CUDA) does, on a pan with an occluding subject and local flicker."""
     from framemend.deflicker import _cpu
     from framemend.deflicker.motion import MISMATCH, analysis_image, compared_cells
@@ -139,8 +163,8 @@ def test_numba_cell_comparison_matches_the_torch_reference():
     src = torch.stack([analysis_image(f.float().contiguous(), 2) for f in frames])
     grey = src[:, 3:]
     flows = estimate_flow(grey, grey.flip(0), quality="medium", threads=1)
-    fast_path = _cpu.compared_cells(src, flows, 3, MISMATCH)
-    for ref, fast in zip(compared_cells(src, flows, 3), fast_path):
+    fast_path = _cpu.compared_cells(grey, flows, 3, MISMATCH)
+    for ref, fast in zip(compared_cells(grey, flows, 3), fast_path):
         torch.testing.assert_close(fast, ref, atol=1e-5, rtol=0)
 
 
@@ -151,10 +175,9 @@ def test_numba_chain_matches_the_torch_reference():
     from framemend.deflicker.motion import Step, chain_maps
 
     g = torch.Generator().manual_seed(0)
-    steps = [Step(1.5 * torch.randn(2, 9, 16, generator=g),
-                  0.05 * torch.randn(3, 9, 16, generator=g),
-                  torch.rand(1, 9, 16, generator=g)) for _ in range(8)]
-    maps = torch.stack([torch.cat([s.flow, s.diff, s.cover]) for s in steps])
+    steps = [Step(1.5 * torch.randn(2, 9, 16, generator=g), torch.rand(1, 9, 16, generator=g))
+             for _ in range(8)]
+    maps = torch.stack([torch.cat([s.flow, s.cover]) for s in steps])
     reference = chain_maps(maps)
     for fast, ref in zip(_cpu.chain_maps(maps), reference):
         torch.testing.assert_close(fast, ref, atol=1e-4, rtol=0)

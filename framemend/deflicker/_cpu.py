@@ -1,9 +1,9 @@
-"""CPU fast paths (numba) of :func:`.motion.compared_cells`, :func:`.motion.chain_steps` and of
-the end of
-:func:`.correction.temporal_offset` (the step test ``correction._same_side_of_step``, the shrunk
-line ``correction._line_intercept`` and the support): one pass over the pixels or over each
-cell's samples instead of some forty torch operations on small tensors. The torch functions are
-the reference; these are chosen automatically for CPU tensors.
+"""CPU fast paths (numba) of :func:`.motion.compared_cells`, :func:`.motion.chain_steps`,
+:func:`.motion.content_differences` and of the per-cell part of
+:func:`.correction.temporal_offset` (the step test
+``correction._same_side_of_step``, the lines ``correction._line_fits`` and the support): one
+pass over the pixels or over each cell's samples instead of some forty torch operations on small
+tensors. The torch functions are the reference; these are chosen automatically for CPU tensors.
 """
 from __future__ import annotations
 
@@ -12,25 +12,27 @@ import numpy as np
 import torch
 
 
-def step_masked_intercept(samples: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
-                          significance: float) -> tuple[torch.Tensor, torch.Tensor]:
+def step_masked_lines(samples: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
+                      significance: float) -> tuple[torch.Tensor, ...]:
     """``samples`` and weights ``w`` ``(N, C, gh, gw)`` at times ``d`` ``(N, 1, 1, 1)``, sample 0
-    the centre (``d = 0``) -> line intercepts ``(C, gh, gw)``, support ``(1, gh, gw)``."""
+    the centre (``d = 0``) -> the lines of ``correction._line_fits`` ``(C, gh, gw)`` each, after
+    the step test, and the support ``(1, gh, gw)``."""
     times = d.view(-1).double().numpy()
     order = np.argsort(times, kind="stable")
-    intercept = np.empty(samples.shape[1:], np.float32)
+    lines = np.empty((4, *samples.shape[1:]), np.float32)
     support = np.zeros((1, *samples.shape[2:]), np.float32)
     _fit(samples.contiguous().numpy(), w.contiguous().numpy(), times[order], order,
-         significance, intercept, support)
-    return torch.from_numpy(intercept), torch.from_numpy(support)
+         significance, lines, support)
+    return (*torch.from_numpy(lines), torch.from_numpy(support))
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
-def _fit(samples, weights, d, order, significance, intercept, support):
+def _fit(samples, weights, d, order, significance, lines, support):
     """Per cell and channel, over the samples sorted by time ``d`` (``order[k]`` is the index
-    of sorted sample ``k``)."""
+    of sorted sample ``k``): ``lines`` ``(4, C, gh, gw)`` the mean time, mean, slope and the
+    slope's squared standard error."""
     n = d.shape[0]
-    chans, gh, gw = intercept.shape
+    _, chans, gh, gw = lines.shape
     y = np.empty(n)
     w = np.empty(n)
     centre = 0
@@ -40,14 +42,16 @@ def _fit(samples, weights, d, order, significance, intercept, support):
     for c in range(chans):
         for gy in range(gh):
             for gx in range(gw):
+                total = 0.0
                 for k in range(n):
                     y[k] = samples[order[k], c, gy, gx]
                     w[k] = weights[order[k], c, gy, gx]
                 _keep_centre_side(y, w, d, centre, significance)
-                intercept[c, gy, gx] = _shrunk_intercept(y, w, d)
-                total = 0.0
                 for k in range(n):
                     total += w[k]
+                dm, ym, resid, b, sdd = _line_fit(y, w, d, max(total, 1e-9))
+                lines[0, c, gy, gx], lines[1, c, gy, gx], lines[2, c, gy, gx] = dm, ym, b
+                lines[3, c, gy, gx] = resid / max(total - 2.0, 1.0) / sdd
                 support[0, gy, gx] += (total - w[centre]) / chans
 
 
@@ -102,42 +106,24 @@ def _line_fit(y, w, d, sw):
     return dm, ym, resid, b, sdd
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, inline="always")
-def _shrunk_intercept(y, w, d):
-    """Value at ``d = 0`` of the line, its slope shrunk by its significance
-    (``correction._line_intercept``)."""
-    sw = 0.0
-    for k in range(y.shape[0]):
-        sw += w[k]
-    sw = max(sw, 1e-9)
-    dm, ym, resid, b, sdd = _line_fit(y, w, d, sw)
-    se2 = resid / max(sw - 2.0, 1.0) / sdd
-    b = b * b * b / (b * b + se2 + 1e-12)
-    return ym - b * dm
-
-
-def compared_cells(src: torch.Tensor, flows: torch.Tensor, cell: int, mismatch: float
-                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def compared_cells(grey: torch.Tensor, flows: torch.Tensor, cell: int, mismatch: float
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`.motion.compared_cells` (``mismatch``: its :data:`.motion.MISMATCH`)."""
-    n, _, h, w = src.shape
-    sums = np.zeros((n, 10, -(-h // cell), -(-w // cell)))
-    _compare(src.contiguous().numpy(), flows.contiguous().numpy(), cell, mismatch, sums)
-    count, valid = sums[:, 9:10], sums[:, 6:7]
-    means = sums[:, :6] / np.maximum(valid, 1e-6 * count)
-    diff = means[:, :3] - means[:, 3:6]
-    return (torch.from_numpy(diff.astype(np.float32)),
-            torch.from_numpy((valid / count).astype(np.float32)),
-            torch.from_numpy((sums[:, 7:9] / (count * cell)).astype(np.float32)))
+    n, _, h, w = grey.shape
+    sums = np.zeros((n, 4, -(-h // cell), -(-w // cell)))
+    _compare(grey.contiguous().numpy(), flows.contiguous().numpy(), cell, mismatch, sums)
+    count = sums[:, 3:4]
+    return (torch.from_numpy((sums[:, :1] / count).astype(np.float32)),
+            torch.from_numpy((sums[:, 1:3] / (count * cell)).astype(np.float32)))
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
-def _compare(src, flows, cell, mismatch, sums):
-    """Accumulate per cell of each frame ``t`` of the pair: the other frame sampled at
-    ``p + flow`` (bilinear, border clamped) and ``t``'s own colour where reliable (channels
-    0-2, 3-5), the reliable pixels (6), the flow (7-8) and all pixels (9). Reliable: inside the
-    frame, forward-backward consistent (``flow.occlusion_mask``) and the same flicker-invariant
-    grey (channel 3) within ``mismatch``."""
-    _, _, h, w = src.shape
+def _compare(grey, flows, cell, mismatch, sums):
+    """Accumulate per cell of each frame ``t`` of the pair: the reliable pixels (0), the flow
+    (1-2) and all pixels (3). Reliable: ``p + flow`` inside the frame, forward-backward
+    consistent (``flow.occlusion_mask``) and the other frame's grey there (bilinear, border
+    clamped) within ``mismatch`` of ``t``'s."""
+    _, _, h, w = grey.shape
     xmax, ymax = np.float32(w - 1), np.float32(h - 1)
     zero = np.float32(0)
     for t in range(2):
@@ -158,41 +144,35 @@ def _compare(src, flows, cell, mismatch, sums):
                       + w10 * flows[o, 1, y0 + 1, x0] + w11 * flows[o, 1, y0 + 1, x0 + 1])
                 gap = (fx + bx) ** 2 + (fy + by) ** 2
                 reliable &= gap <= 0.01 * (fx * fx + fy * fy + bx * bx + by * by) + 0.5
-                grey = (w00 * src[o, 3, y0, x0] + w01 * src[o, 3, y0, x0 + 1]
-                        + w10 * src[o, 3, y0 + 1, x0] + w11 * src[o, 3, y0 + 1, x0 + 1])
-                reliable &= abs(grey - src[t, 3, y, x]) <= mismatch
+                other = (w00 * grey[o, 0, y0, x0] + w01 * grey[o, 0, y0, x0 + 1]
+                         + w10 * grey[o, 0, y0 + 1, x0] + w11 * grey[o, 0, y0 + 1, x0 + 1])
+                reliable &= abs(other - grey[t, 0, y, x]) <= mismatch
                 cy, cx = y // cell, x // cell
-                sums[t, 7, cy, cx] += fx
-                sums[t, 8, cy, cx] += fy
-                sums[t, 9, cy, cx] += 1.0
+                sums[t, 1, cy, cx] += fx
+                sums[t, 2, cy, cx] += fy
+                sums[t, 3, cy, cx] += 1.0
                 if reliable:
-                    for c in range(3):
-                        sums[t, c, cy, cx] += (
-                            w00 * src[o, c, y0, x0] + w01 * src[o, c, y0, x0 + 1]
-                            + w10 * src[o, c, y0 + 1, x0] + w11 * src[o, c, y0 + 1, x0 + 1])
-                        sums[t, 3 + c, cy, cx] += src[t, c, y, x]
-                    sums[t, 6, cy, cx] += 1.0
+                    sums[t, 0, cy, cx] += 1.0
 
 
 def chain_maps(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`.motion.chain_steps` of the steps' stacked ``(flow, diff, cover)`` maps
-    ``(k, C + 3, gh, gw)``."""
-    k, channels, gh, gw = maps.shape
-    diffs = np.empty((k, channels - 3, gh, gw), np.float32)
+    """:func:`.motion.chain_steps` of the steps' stacked ``(flow, cover)`` maps
+    ``(k, 3, gh, gw)``."""
+    k, _, gh, gw = maps.shape
+    shifts = np.empty((k, 2, gh, gw), np.float32)
     covers = np.empty((k, 1, gh, gw), np.float32)
-    _chain(maps.contiguous().numpy(), diffs, covers)
-    return torch.from_numpy(diffs), torch.from_numpy(covers)
+    _chain(maps.contiguous().numpy(), shifts, covers)
+    return torch.from_numpy(shifts), torch.from_numpy(covers)
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
-def _chain(maps, diffs, covers):
-    """Per cell: the composed flow in two passes, then each step's map read along it
-    (bilinear, border clamped), differences summed and covers' running minimum (0 once the
-    position is more than half a cell outside the grid)."""
-    k, channels, gh, gw = maps.shape
+def _chain(maps, shifts, covers):
+    """Per cell: the composed flow in two passes, the content's shift to each frame and the
+    running minimum of the steps' covers read where the content is (bilinear, border
+    clamped; 0 once the content's box has left the frame)."""
+    k, _, gh, gw = maps.shape
     reach = np.empty((k, 2))
-    sample = np.empty(channels)
-    total = np.empty(channels - 3)
+    sample = np.empty(2)
     for y in range(gh):
         for x in range(gw):
             rx = ry = 0.0
@@ -201,22 +181,63 @@ def _chain(maps, diffs, covers):
                 rx += maps[j, 0, y, x]
                 ry += maps[j, 1, y, x]
             rx = ry = 0.0
+            cover = np.inf
             for j in range(k):  # second pass: read at the first pass's positions
                 _bilinear(maps[j], x + reach[j, 0], y + reach[j, 1], 2, sample)
-                reach[j, 0], reach[j, 1] = rx, ry
+                cx, cy = rx, ry  # where the content is in frame j
                 rx += sample[0]
                 ry += sample[1]
-            cover = np.inf
-            total[:] = 0.0
-            for j in range(k):
-                px, py = x + reach[j, 0], y + reach[j, 1]
-                _bilinear(maps[j], px, py, channels, sample)
-                for c in range(channels - 3):
-                    total[c] += sample[2 + c]
-                    diffs[j, c, y, x] = total[c]
-                inside = -0.5 <= px <= gw - 0.5 and -0.5 <= py <= gh - 0.5
-                cover = min(cover, sample[channels - 1] if inside else 0.0)
+                shifts[j, 0, y, x], shifts[j, 1, y, x] = rx, ry
+                _bilinear(maps[j, 2:], x + cx, y + cy, 1, sample)
+                inside = -1.0 <= x + rx <= gw and -1.0 <= y + ry <= gh
+                cover = min(cover, sample[0] if inside else 0.0)
                 covers[j, 0, y, x] = cover
+
+
+def content_differences(tables: list[torch.Tensor], own: torch.Tensor, shifts: torch.Tensor,
+                        cell: int) -> torch.Tensor:
+    """:func:`.motion.content_differences`: one loop over the cells per later frame."""
+    out = np.empty((len(tables), own.shape[0], *shifts.shape[-2:]), np.float32)
+    own_sums, moves = own.contiguous().numpy(), shifts.contiguous().numpy()
+    for j, table in enumerate(tables):
+        _box_differences(table.contiguous().numpy(), own_sums, moves[j, 0], moves[j, 1], cell,
+                         out[j])
+    return torch.from_numpy(out)
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def _box_differences(table, own, shift_x, shift_y, cell, out):
+    """Per cell: the box moved by its shift (cells) and the cell's own box, both cut to the
+    content inside both frames; ``out`` their mean difference (``table`` minus ``own``)."""
+    _, h1, w1 = table.shape
+    gh, gw = shift_x.shape
+    for gy in range(gh):
+        for gx in range(gw):
+            px, py = shift_x[gy, gx] * cell, shift_y[gy, gx] * cell
+            x0 = max(gx * cell, -px)
+            x1 = min(min(gx * cell + cell, w1 - 1), w1 - 1 - px)
+            y0 = max(gy * cell, -py)
+            y1 = min(min(gy * cell + cell, h1 - 1), h1 - 1 - py)
+            x1, y1 = max(x1, x0), max(y1, y0)
+            inv_area = 1.0 / max((x1 - x0) * (y1 - y0), 1e-6)
+            mx0, mx1, my0, my1 = x0 + px, x1 + px, y0 + py, y1 + py
+            for c in range(out.shape[0]):
+                moved = (_table_at(table, c, mx1, my1) - _table_at(table, c, mx0, my1)
+                         - _table_at(table, c, mx1, my0) + _table_at(table, c, mx0, my0))
+                still = (_table_at(own, c, x1, y1) - _table_at(own, c, x0, y1)
+                         - _table_at(own, c, x1, y0) + _table_at(own, c, x0, y0))
+                out[c, gy, gx] = (moved - still) * inv_area
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True, inline="always")
+def _table_at(table, c, x, y):
+    """``table[c]`` at ``(x, y)``, bilinear, border clamped."""
+    _, h1, w1 = table.shape
+    x, y = min(max(x, 0.0), w1 - 1.0), min(max(y, 0.0), h1 - 1.0)
+    x0, y0 = min(int(x), w1 - 2), min(int(y), h1 - 2)
+    ax, ay = x - x0, y - y0
+    return ((1 - ay) * ((1 - ax) * table[c, y0, x0] + ax * table[c, y0, x0 + 1])
+            + ay * ((1 - ax) * table[c, y0 + 1, x0] + ax * table[c, y0 + 1, x0 + 1]))
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, inline="always")

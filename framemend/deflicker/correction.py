@@ -2,16 +2,17 @@
 
 Model: frame ``t`` is the true frame times a slowly varying gain field that changes randomly from
 frame to frame (flicker), while real lighting changes (a fade, a light turning on) are smooth or
-persistent in time. On a coarse grid of cells, the local mean of each neighbour ``s`` over the same
-scene content (found by optical flow, unreliable pixels left out; see :mod:`.motion`) minus the
-local mean of frame ``t`` gives a difference ``L_s``. The differences over the window are fitted,
-per cell and channel, by a robust straight line in time: its value at ``t`` is how far frame ``t`` sits
-from the temporal trend there. A line keeps fades (linear ramps pass through unchanged, also at
-the ends of a shot, where the window is one-sided); weights centred on the window's median drop neighbours on the other side of
-a sudden persistent change, so a light switching on is not smeared; the straight line through
-all the other samples averages the flicker away. The correction is a gain, applied to the
-full-resolution frame after a smooth (bilinear) upsample, so only low frequencies change and no
-pixel is ever copied from a neighbour (no ghosting).
+persistent in time. On a coarse grid of cells, the mean of each neighbour ``s`` over the same
+scene content as the cell (found by optical flow; see :mod:`.motion`) minus the cell's mean in
+frame ``t`` gives a difference ``L_s``. The differences over the window are fitted, per cell and
+channel, by a robust straight line in time whose slope is mostly shared by all cells (see
+:func:`_pooled_slope`): its value at ``t`` is how far frame ``t`` sits from the temporal trend
+there. A line keeps fades (linear ramps pass through unchanged, also at the ends of a shot,
+where the window is one-sided); weights centred on the window's median drop neighbours on the
+other side of a sudden persistent change, so a light switching on is not smeared; the straight
+line through all the other samples averages the flicker away. The correction is a gain, applied
+to the full-resolution frame after a smooth (bilinear) upsample, so only low frequencies change
+and no pixel is ever copied from a neighbour (no ghosting).
 
 This is blind temporal consistency in the spirit of Bonneel et al., "Blind video temporal
 consistency", SIGGRAPH Asia 2015, and Lai et al., "Learning blind video temporal consistency",
@@ -25,8 +26,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-_BLUR = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0  # binomial, sigma = 1 cell
+_BLUR = torch.tensor([1.0, 2.0, 1.0]) / 4.0  # binomial, sigma = 0.7 cell
 STEP_SIGNIFICANCE = 12.0  # F statistic beyond which a window holds a real step in time
+LOCAL_SLOPE = 16.0  # how clearly a cell's slope must depart from the pooled one to be kept
 
 
 def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Tensor,
@@ -56,13 +58,15 @@ def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Te
     median = _median(torch.cat([samples[:1], samples]))
     residual = (samples - median) / (current + 0.05)
     w = cover * torch.exp(-0.5 * (residual / tolerance) ** 2)
-    if w.device.type == "cpu":  # the same fit as below, as one numba loop over the cells
+    if w.device.type == "cpu":  # the same fits as below, as one numba loop over the cells
         from . import _cpu  # noqa: PLC0415
-        intercept, support = _cpu.step_masked_intercept(samples, w, d, STEP_SIGNIFICANCE)
+        centre_time, mean, slope, slope_var, support = _cpu.step_masked_lines(
+            samples, w, d, STEP_SIGNIFICANCE)
     else:
         w = w * _same_side_of_step(samples, w, d)
-        intercept = _line_intercept(samples, w, d)
+        centre_time, mean, slope, slope_var = _line_fits(samples, w, d)
         support = w[1:].sum(0).mean(0, keepdim=True)
+    intercept = mean - _pooled_slope(slope, slope_var, current) * centre_time
     return _blur(intercept[None])[0], support
 
 
@@ -112,13 +116,11 @@ def _same_side_of_step(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
     return keep.to(y.dtype)
 
 
-def _line_intercept(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
-    """Value at ``d = 0`` of a weighted least-squares line ``y ≈ a + b d`` fitted over dim 0.
+def _line_fits(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Weighted least-squares lines ``y ≈ mean + slope (d - centre_time)`` over dim 0.
 
-    The slope is shrunk by its significance, ``b * b² / (b² + se(b)²)`` (a Wiener / James-Stein
-    factor): a real trend such as a fade is kept, while the slope that flicker alone produces is
-    mostly dropped. It only matters where the window is one-sided (the ends of a shot); for a
-    window balanced around ``d = 0`` the result is the weighted mean whatever the slope.
+    Returns ``(centre_time, mean, slope, slope_var)``, each ``y.shape[1:]``; ``slope_var`` is
+    the slope's squared standard error.
     """
     sw = w.sum(0).clamp_min(1e-9)
     dm = (w * d).sum(0) / sw
@@ -127,18 +129,40 @@ def _line_intercept(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor) -> torch.
     sdd = (w * dc * dc).sum(0).clamp_min(1e-9)
     b = (w * dc * (y - ym)).sum(0) / sdd
     resid = (w * (y - ym - b * dc) ** 2).sum(0) / (sw - 2).clamp_min(1.0)
-    se2 = resid / sdd
-    b = b * b * b / (b * b + se2 + 1e-12)
-    return ym - b * dm
+    return dm, ym, b, resid / sdd
+
+
+def _pooled_slope(slope: torch.Tensor, slope_var: torch.Tensor, current: torch.Tensor
+                  ) -> torch.Tensor:
+    """The slopes ``(C, gh, gw)`` to extrapolate each cell's mean to ``d = 0`` with.
+
+    A slope only matters where the window is one-sided (the ends of a shot, content entering or
+    leaving the frame); for a window balanced around ``d = 0`` the mean is the answer whatever
+    the slope. One cell's slope over a dozen flickering samples is mostly noise, while a real
+    trend (a fade) is shared by many cells relative to their brightness. So the relative slopes
+    (slope over the cell's mean) are pooled over the cells of each channel by their median, and
+    the pooled slope is shrunk by its significance, judged against the median cell's standard
+    error (flicker may be the same in every cell), ``p * p² / (p² + se²)``, a Wiener /
+    James-Stein factor. A cell keeps
+    its own departure from the pooled slope only where that departure is clearly significant
+    (shrunk with ``LOCAL_SLOPE`` times its variance): a local light slowly changing.
+    """
+    scale = current + 0.05
+    rel, rel_var = slope / scale, slope_var / (scale * scale) + 1e-12
+    pooled = rel.flatten(1).median(1).values.view(-1, 1, 1)
+    typical = rel_var.flatten(1).median(1).values.view(-1, 1, 1)
+    pooled = pooled * pooled * pooled / (pooled * pooled + typical) * scale
+    local = slope - pooled
+    return pooled + local * local * local / (local * local + LOCAL_SLOPE * slope_var + 1e-12)
 
 
 def _blur(grid: torch.Tensor) -> torch.Tensor:
-    """Separable 5-tap binomial blur of ``(N, C, gh, gw)`` with replicated edges."""
+    """Separable 3-tap binomial blur of ``(N, C, gh, gw)`` with replicated edges."""
     n, c, h, w = grid.shape
     k = _BLUR.to(grid.device, grid.dtype)
-    x = F.pad(grid.reshape(n * c, 1, h, w), (2, 2, 2, 2), mode="replicate")
-    x = F.conv2d(x, k.view(1, 1, 1, 5))
-    x = F.conv2d(x, k.view(1, 1, 5, 1))
+    x = F.pad(grid.reshape(n * c, 1, h, w), (1, 1, 1, 1), mode="replicate")
+    x = F.conv2d(x, k.view(1, 1, 1, 3))
+    x = F.conv2d(x, k.view(1, 1, 3, 1))
     return x.reshape(n, c, h, w)
 
 

@@ -10,7 +10,8 @@ from framemend.chain import TemporalFilter, option, register
 from framemend.chain.frames import Frame
 
 from .correction import apply_fields, correction_fields, temporal_offset
-from .motion import Step, adjacent_steps, analysis_factor, analysis_image, cell_means, chain_steps
+from .motion import (Step, adjacent_steps, analysis_factor, analysis_image, cell_means,
+                     chain_steps, content_differences, summed_area)
 
 
 @register
@@ -36,7 +37,7 @@ class Deflicker(TemporalFilter):
         radius: int = option(12, "frames on each side compared with each frame", min=1, max=30)
         rows: int = option(24, "rows of the grid of cells the gain field is estimated on "
                            "(finer follows sharper flicker, coarser is steadier)", min=2, max=200)
-        tolerance: float = option(0.5, "relative brightness difference from the window's "
+        tolerance: float = option(0.75, "relative brightness difference from the window's "
                                   "median beyond which a neighbour counts as a real change",
                                   min=0.01, max=10.0)
 
@@ -67,19 +68,22 @@ class Deflicker(TemporalFilter):
         gain, offset = self._fields.pop(id(frame)).result()
         return apply_fields(frame.image, gain, offset, self.options.strength)
 
-    def _estimate(self, forward: list[Future], backward: list[Future], small: Future,
-                  cell: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _estimate(self, forward: list[Future], backward: list[Future], ahead: list[Future],
+                  behind: list[Future], small: Future, cell: int
+                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Gain and offset fields of a frame from the steps of its pairs ahead (``forward``,
-        nearest first) and behind, and its analysis image."""
+        nearest first) and behind, the analyses of the frames ahead and behind (nearest first)
+        and its own analysis."""
+        image, own = small.result()
+        current = cell_means(image[None, :3], torch.ones_like(image[None, :1]), cell)[0][0]
         diffs, covers, offsets = [], [], []
-        for direction, side, pairs in ((1, 0, forward), (-1, 1, backward)):  # side: there, back
-            if pairs:
-                d, c = chain_steps([pair.result()[side] for pair in pairs])
-                diffs.append(d)
-                covers.append(c)
+        for direction, side, pairs, frames in ((1, 0, forward, ahead), (-1, 1, backward, behind)):
+            if pairs:  # side: there, back
+                shifts, cover = chain_steps([pair.result()[side] for pair in pairs])
+                tables = [frame.result()[1] for frame in frames]
+                diffs.append(content_differences(tables, own, shifts, cell))
+                covers.append(cover)
                 offsets += [direction * k for k in range(1, len(pairs) + 1)]
-        small = small.result()[:3]
-        current = cell_means(small[None], torch.ones_like(small[None, :1]), cell)[0][0]
         if diffs:
             correction, support = temporal_offset(
                 torch.cat(diffs), torch.cat(covers),
@@ -88,20 +92,22 @@ class Deflicker(TemporalFilter):
             correction, support = torch.zeros_like(current), torch.zeros_like(current[:1])
         return correction_fields(correction, current, support, self.options.mode)
 
-    def _inputs(self, window: list[Frame], c: int) -> tuple[list[Future], list[Future], Future]:
+    def _inputs(self, window: list[Frame], c: int) -> tuple[list[Future], ...]:
         """What :meth:`_estimate` needs for ``window[c]``: its pairs within ``radius`` ahead and
-        behind, and its analysis image."""
+        behind, the analyses of those frames, and its own analysis."""
         ids = [id(f) for f in window[max(0, c - self.options.radius):c + self.options.radius + 1]]
         c = ids.index(id(window[c]))
         forward = [self._pairs[a, b] for a, b in zip(ids[c:], ids[c + 1:])]
         backward = [self._pairs[a, b] for a, b in zip(ids[c - 1::-1], ids[c::-1])] if c else []
-        return forward, backward, self._small[ids[c]][1]
+        ahead = [self._small[i][1] for i in ids[c + 1:]]
+        behind = [self._small[i][1] for i in ids[c - 1::-1]] if c else []
+        return forward, backward, ahead, behind, self._small[ids[c]][1]
 
     def _submit(self, window: list[Frame], factor: int, cell: int) -> None:
         """Start the analysis image of each new frame and the steps of each new adjacent pair."""
         for frame in window:
             if id(frame) not in self._small:
-                small = self._workers.submit(analysis_image, frame.image.to(self.device), factor)
+                small = self._workers.submit(_analysis, frame.image.to(self.device), factor)
                 self._small[id(frame)] = (frame, small)
         for a, b in zip(window, window[1:]):
             if (id(a), id(b)) not in self._pairs:
@@ -118,6 +124,12 @@ class Deflicker(TemporalFilter):
             del self._pairs[key]
 
 
+def _analysis(image: torch.Tensor, factor: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A frame's :func:`analysis_image` and the :func:`summed_area` table of its colours."""
+    small = analysis_image(image, factor)
+    return small, summed_area(small[:3])
+
+
 def _pair_steps(a: Future, b: Future, cell: int) -> tuple[Step, Step]:
     """:func:`adjacent_steps` of two analysis images still being computed."""
-    return adjacent_steps(a.result(), b.result(), cell)
+    return adjacent_steps(a.result()[0], b.result()[0], cell)

@@ -2,16 +2,20 @@
 
 Deflicker needs, for each cell of frame ``t``, how much brighter the same scene content is in a
 neighbour ``s``. Flow runs on small "analysis" images (about 160 pixels wide, DIS medium)
-between consecutive frames only. For each consecutive pair the later frame is warped onto the
-earlier one (and back) at analysis resolution, and the masked local means of the two are
-compared per cell; pixels failing the forward-backward check (Sundaram et al., "Dense point
-trajectories by GPU-accelerated large displacement optical flow", ECCV 2010) or leaving the frame
-are left out, and so are pixels whose flicker-invariant appearance (luma over its local mean)
-does not match after warping: flow that is consistent but wrong (a fast object) is not trusted.
-A difference to a frame ``k`` steps away is the sum of the ``k`` consecutive
-differences carried along the chained cell-resolution flow, so each frame is warped once, not
-once per window position. On CPU the per-pixel comparison and the chaining run as numba loops
-(:mod:`._cpu`); the torch functions here are the reference and run elsewhere.
+between consecutive frames only. Each consecutive pair is checked per pixel: pixels failing
+the forward-backward check (Sundaram et al., "Dense point trajectories by GPU-accelerated large
+displacement optical flow", ECCV 2010), leaving the frame, or whose flicker-invariant appearance
+(luma over its local mean) does not match after warping (flow that is consistent but wrong, a
+fast object) count as unreliable, and each cell keeps its mean flow and reliable fraction
+(:class:`Step`). The cell flows of consecutive steps are chained to find where each cell's
+content lies in frames up to ``k`` steps away (:func:`chain_steps`), and the brightness
+difference is then measured directly between the two frames: the mean of frame ``s`` over the
+cell's box moved there against the mean of frame ``t`` over the box, read from summed-area tables
+(Crow, "Summed-area tables for texture mapping", SIGGRAPH 1984) at fractional positions
+(:func:`content_differences`). Measuring each difference directly, rather than summing ``k``
+differences of consecutive frames, keeps a small error of every step (interpolation, a sub-pixel
+flow bias) from accumulating along the chain. On CPU the per-pixel check and the chaining run as
+numba loops (:mod:`._cpu`); the torch functions here are the reference and run elsewhere.
 """
 from __future__ import annotations
 
@@ -54,15 +58,13 @@ def downscale(image: torch.Tensor, factor: int) -> torch.Tensor:
 
 @dataclass
 class Step:
-    """Motion and brightness change from one frame to an adjacent one, per cell.
+    """Motion from one frame to an adjacent one, per cell.
 
-    ``flow`` ``(2, gh, gw)`` in cells; ``diff`` ``(C, gh, gw)`` mean of the adjacent frame minus
-    mean of this frame over the same scene content; ``cover`` ``(1, gh, gw)`` fraction of the
-    cell's pixels where that comparison was reliable.
+    ``flow`` ``(2, gh, gw)`` mean flow in cells; ``cover`` ``(1, gh, gw)`` fraction of the cell's
+    pixels whose motion is reliable (see :func:`compared_cells`).
     """
 
     flow: torch.Tensor
-    diff: torch.Tensor
     cover: torch.Tensor
 
 
@@ -105,40 +107,40 @@ def adjacent_steps(a: torch.Tensor, b: torch.Tensor, cell: int) -> tuple[Step, S
 
     ``a``, ``b``: ``(4, h, w)`` :func:`analysis_image` of consecutive frames of one shot.
     """
-    src = torch.stack([a, b])
-    grey = src[:, 3:].expand(-1, 3, -1, -1)
-    flows = estimate_flow(grey, grey.flip(0), quality=FLOW_QUALITY, threads=1)
+    grey = torch.stack([a[3:], b[3:]])
+    flows = estimate_flow(grey.expand(-1, 3, -1, -1), grey.flip(0).expand(-1, 3, -1, -1),
+                          quality=FLOW_QUALITY, threads=1)
     if flows.device.type == "cpu":
         from . import _cpu  # noqa: PLC0415
-        diff, cover, cell_flow = _cpu.compared_cells(src, flows, cell, MISMATCH)
+        cover, cell_flow = _cpu.compared_cells(grey, flows, cell, MISMATCH)
     else:
-        diff, cover, cell_flow = compared_cells(src, flows, cell)
-    return (Step(cell_flow[0], diff[0], cover[0]), Step(cell_flow[1], diff[1], cover[1]))
+        cover, cell_flow = compared_cells(grey, flows, cell)
+    return Step(cell_flow[0], cover[0]), Step(cell_flow[1], cover[1])
 
 
-def compared_cells(src: torch.Tensor, flows: torch.Tensor, cell: int
-                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per cell, each frame of a pair compared with the other warped onto it.
+def compared_cells(grey: torch.Tensor, flows: torch.Tensor, cell: int
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per cell, how reliably each frame of a pair maps onto the other.
 
     Args:
-        src: ``(2, 4, h, w)`` the pair's analysis images; ``flows`` ``(2, 2, h, w)`` from each
-            to the other.
+        grey: ``(2, 1, h, w)`` the pair's flicker-invariant greys; ``flows`` ``(2, 2, h, w)`` from
+            each to the other.
     Returns:
-        ``diff`` ``(2, 3, gh, gw)`` warped minus own masked means, ``cover`` ``(2, 1, gh, gw)``
-        the reliable fraction, ``cell_flow`` ``(2, 2, gh, gw)`` mean flow in cells. The torch
-        reference; CPU tensors take the numba loop of :mod:`._cpu`.
+        ``cover`` ``(2, 1, gh, gw)`` the fraction of pixels inside the frame after the flow,
+        forward-backward consistent and of the same grey within :data:`MISMATCH`;
+        ``cell_flow`` ``(2, 2, gh, gw)`` the mean flow in cells. The torch reference; CPU
+        tensors take the numba loop of :mod:`._cpu`.
     """
-    warped = backward_warp(src.flip(0), flows)
-    mismatch = (warped[:, 3:] - src[:, 3:]).abs() > MISMATCH
-    warped, src = warped[:, :3], src[:, :3]
+    warped = backward_warp(grey.flip(0), flows)
+    mismatch = (warped - grey).abs() > MISMATCH
     valid = (~(occlusion_mask(flows, flows.flip(0)) | mismatch)).float()  # outside included
-    means, cover = cell_means(torch.cat([warped, src]), valid.repeat(2, 1, 1, 1), cell)
+    cover = F.avg_pool2d(valid, cell, ceil_mode=True)
     ones = torch.ones_like(flows[:, :1])
-    return means[:2] - means[2:], cover[:2], cell_means(flows, ones, cell)[0] / cell
+    return cover, cell_means(flows, ones, cell)[0] / cell
 
 
 def chain_steps(steps: list[Step]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Brightness differences from the first frame of a chain to each later one.
+    """Where each cell's content of the first frame of a chain lies in each later frame.
 
     The composed flow ``D_j = sum_{i<j} f_i(x + D_i)`` is found in two batched passes (first
     with every ``f_i`` read at ``x``, then at the first pass's positions), exact to second
@@ -147,12 +149,12 @@ def chain_steps(steps: list[Step]) -> tuple[torch.Tensor, torch.Tensor]:
     Args:
         steps: ``k`` steps, ``steps[j]`` from frame ``j`` of the chain to frame ``j + 1``.
     Returns:
-        ``diffs`` ``(k, C, gh, gw)``: frame ``j + 1`` minus frame 0 over the content of each cell
-        of frame 0 (step differences summed along the composed flow); ``covers``
-        ``(k, 1, gh, gw)``: the smallest reliability met along the way (0 once content leaves).
+        ``shifts`` ``(k, 2, gh, gw)``: the displacement in cells of each cell's content from
+        frame 0 to frame ``j + 1``; ``covers`` ``(k, 1, gh, gw)``: the smallest reliability met
+        along the way (0 once the content's box has left the frame).
         CPU tensors take the numba loop of :mod:`._cpu`, others :func:`chain_maps`.
     """
-    maps = torch.stack([torch.cat([s.flow, s.diff, s.cover]) for s in steps])  # (k, C+3, gh, gw)
+    maps = torch.stack([torch.cat([s.flow, s.cover]) for s in steps])  # (k, 3, gh, gw)
     if maps.device.type == "cpu":
         from . import _cpu  # noqa: PLC0415
         return _cpu.chain_maps(maps)
@@ -160,16 +162,74 @@ def chain_steps(steps: list[Step]) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def chain_maps(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`chain_steps` of the steps' stacked ``(flow, diff, cover)`` maps
-    ``(k, C + 3, gh, gw)``; the torch reference of :func:`._cpu.chain_maps`."""
+    """:func:`chain_steps` of the steps' stacked ``(flow, cover)`` maps ``(k, 3, gh, gw)``; the
+    torch reference of :func:`._cpu.chain_maps`."""
     flows = maps[:, :2]
-    reach = _exclusive_cumsum(flows)
-    reach = _exclusive_cumsum(backward_warp(flows, reach))
-    moved = backward_warp(maps, reach)
-    inside = _inside(reach, margin=0.5).to(maps.dtype)
-    diffs = moved[:, 2:-1].cumsum(0)
-    covers = (moved[:, -1:] * inside).cummin(0).values
-    return diffs, covers
+    moves = backward_warp(flows, _exclusive_cumsum(flows))  # each step read at the first pass
+    reach = _exclusive_cumsum(moves)                           # content's position in frame j
+    shifts = reach + moves                                     # ... and in frame j + 1
+    inside = _inside(shifts, margin=1.0).to(maps.dtype)
+    covers = (backward_warp(maps[:, 2:], reach) * inside).cummin(0).values
+    return shifts, covers
+
+
+def summed_area(image: torch.Tensor) -> torch.Tensor:
+    """Summed-area table ``(C, h + 1, w + 1)`` of ``(C, h, w)``: ``out[:, y, x]`` is the sum of
+    ``image[:, :y, :x]``."""
+    return F.pad(image.cumsum(1).cumsum(2), (1, 0, 1, 0))
+
+
+def content_differences(tables: list[torch.Tensor], own: torch.Tensor, shifts: torch.Tensor,
+                        cell: int) -> torch.Tensor:
+    """Mean of each later frame over each cell's content minus the first frame's mean over it.
+
+    Args:
+        tables: ``k`` :func:`summed_area` tables ``(C, h + 1, w + 1)`` of the frames the content
+            moved to; ``own`` the first frame's table; ``shifts`` ``(k, 2, gh, gw)`` from
+            :func:`chain_steps`, in cells of ``cell`` pixels.
+    Returns:
+        ``(k, C, gh, gw)``. Each cell's box is moved by its shift (a fractional box: the tables
+        are read bilinearly) and both boxes are cut to the part of the content that lies inside
+        both frames, so the two means are over the same content. CPU tensors take the numba
+        loop of :mod:`._cpu`, others :func:`box_differences`.
+    """
+    if own.device.type == "cpu":
+        from . import _cpu  # noqa: PLC0415
+        return _cpu.content_differences(tables, own, shifts, cell)
+    return box_differences(tables, own, shifts, cell)
+
+
+def box_differences(tables: list[torch.Tensor], own: torch.Tensor, shifts: torch.Tensor,
+                    cell: int) -> torch.Tensor:
+    """:func:`content_differences` in torch (the reference of :func:`._cpu.content_differences`).
+    """
+    c, h1, w1 = own.shape
+    gh, gw = shifts.shape[-2:]
+    gy, gx = torch.meshgrid(torch.arange(gh, device=own.device, dtype=own.dtype),
+                            torch.arange(gw, device=own.device, dtype=own.dtype), indexing="ij")
+    px, py = shifts[:, 0] * cell, shifts[:, 1] * cell
+    x0 = torch.maximum(gx * cell, -px)
+    x1 = torch.minimum(torch.minimum(gx * cell + cell, gx.new_tensor(w1 - 1)), w1 - 1 - px)
+    y0 = torch.maximum(gy * cell, -py)
+    y1 = torch.minimum(torch.minimum(gy * cell + cell, gy.new_tensor(h1 - 1)), h1 - 1 - py)
+    x1, y1 = torch.maximum(x1, x0), torch.maximum(y1, y0)
+    area = ((x1 - x0) * (y1 - y0)).clamp_min(1e-6)
+    return torch.stack([
+        (_box_sums(table, x0[j] + px[j], y0[j] + py[j], x1[j] + px[j], y1[j] + py[j])
+         - _box_sums(own, x0[j], y0[j], x1[j], y1[j])) / area[j]
+        for j, table in enumerate(tables)])
+
+
+def _box_sums(table: torch.Tensor, x0, y0, x1, y1) -> torch.Tensor:
+    """Sums ``(C, gh, gw)`` of the image over the boxes ``[x0, x1) x [y0, y1)`` (pixel units,
+    fractional: the table ``(C, h + 1, w + 1)`` read bilinearly, border clamped)."""
+    _, h1, w1 = table.shape
+    xs = torch.stack([x1, x0, x1, x0]) * (2.0 / (w1 - 1)) - 1.0
+    ys = torch.stack([y1, y1, y0, y0]) * (2.0 / (h1 - 1)) - 1.0
+    grid = torch.stack([xs, ys], dim=-1).flatten(1, 2)[None]          # (1, 4, gh * gw, 2)
+    corners = F.grid_sample(table[None], grid, mode="bilinear", padding_mode="border",
+                            align_corners=True)[0].view(table.shape[0], 4, *x0.shape)
+    return corners[:, 0] - corners[:, 1] - corners[:, 2] + corners[:, 3]
 
 
 def _inside(flow: torch.Tensor, margin: float) -> torch.Tensor:
