@@ -69,12 +69,13 @@ def test_large_similarity_recovered(backend, bound):
     assert epe(estimate_flow(x[:1], x[1:], backend=backend), truth) < bound
 
 
-@pytest.mark.parametrize("backend", ["dis", "torch"])
-def test_moving_subject(backend):
-    """The face moving over a static photo, partly behind a post (occlusion)."""
+@pytest.mark.parametrize("backend,bound", [("dis", 0.5), ("torch", 0.3)])
+def test_moving_subject(backend, bound):
+    """The face moving over a static photo, partly behind a post (occlusion). torch: 0.20 px
+    measured, 0.28 without its candidate selection (the face's flow spread around it)."""
     frames, truth, _ = clip("subject")
     x = tensor(frames)
-    assert epe(estimate_flow(x[:-1], x[1:], backend=backend), truth) < 0.5
+    assert epe(estimate_flow(x[:-1], x[1:], backend=backend), truth) < bound
 
 
 @pytest.mark.parametrize("backend", ["dis", "torch"])
