@@ -9,7 +9,7 @@ from framemend.chain.frames import Frame
 from framemend.chain.options import make_options
 from framemend.generate import load_image, scene
 from framemend.interpolate import Interpolate, interpolate, synthesis
-from framemend.interpolate.synthesis import (_warp_blend_torch, flow_luma, intermediate_flows,
+from framemend.interpolate.synthesis import (_warp_blend_torch, flow_planes, intermediate_flows,
                                              pair_flows, warp_blend)
 from framemend.metrics import psnr, psnr_per_frame, ssim
 
@@ -79,21 +79,27 @@ def test_restores_dropped_frames_better_than_minterpolate(kind):
 
 
 def test_lost_fast_small_object_is_found_again(monkeypatch):
-    """A 80 px ball moving ~60 px per kept pair: DIS alone loses it (its flow stays the
-    background's); the block search and second DIS pass recover it: +1.9 dB measured over the
-    first flow (asserted 1.2), 0.7 dB over minterpolate(mci, aobmc, bidir) (asserted 0.3)."""
+    """A 80 px ball moving ~60 px per kept pair and turning 30°: DIS alone loses it (its flow
+    stays the background's); the block search and second DIS pass recover part of it, the
+    rigid motion of the lost region (rotation and translation, in colour) the rest. Measured:
+    +3.3 dB over the first flow (asserted 2.5), +1.5 dB over the block search alone (asserted
+    1.0), +2.1 dB over minterpolate(mci, aobmc, bidir) (asserted 1.5)."""
     clip = scene("fast-object", width=640, height=360, frames=25)
     truth = clip.frames[:9]
     kept = truth[::2]
     ours = _numpy(interpolate(_tensor(kept), input_fps=clip.fps / 2, factor=2))
+    with monkeypatch.context() as patch:
+        patch.setattr(synthesis, "REGION_SUPPORT", float("inf"))
+        blocks = _numpy(interpolate(_tensor(kept), input_fps=clip.fps / 2, factor=2))
     monkeypatch.setattr(synthesis, "LOST_ERROR", float("inf"))
     first_flow = _numpy(interpolate(_tensor(kept), input_fps=clip.fps / 2, factor=2))
     theirs, _ = run_ffmpeg_filter(_u8(kept), clip.fps / 2,
                                   f"minterpolate=fps={clip.fps:g}:mi_mode=mci:mc_mode=aobmc:me_mode=bidir")
     new = np.arange(1, min(len(theirs), truth.shape[0]), 2)  # minterpolate stops early
     theirs = theirs[new].astype(np.float32) / 255
-    assert psnr(ours[new], truth[new]) > psnr(first_flow[new], truth[new]) + 1.2
-    assert psnr(ours[new], truth[new]) > psnr(theirs, truth[new]) + 0.3
+    assert psnr(ours[new], truth[new]) > psnr(first_flow[new], truth[new]) + 2.5
+    assert psnr(ours[new], truth[new]) > psnr(blocks[new], truth[new]) + 1.0
+    assert psnr(ours[new], truth[new]) > psnr(theirs, truth[new]) + 1.5
     assert ssim(ours[new], truth[new]) > ssim(theirs, truth[new])
 
 
@@ -158,7 +164,7 @@ def test_opencv_and_torch_warps_agree():
     """The CPU fast path (OpenCV remap) and the torch path (used on CUDA) make the same frame."""
     clip = scene("pan", width=192, height=108, frames=3)
     x = _tensor(clip.frames)
-    flows, importance = pair_flows(flow_luma(x[0], 0.25), flow_luma(x[2], 0.25))
+    flows, importance = pair_flows(flow_planes(x[0], 0.25), flow_planes(x[2], 0.25))
     flow_t, weight0 = intermediate_flows(flows, importance, [0.3, 0.5])
     fast = warp_blend(x[0], x[2], flow_t, weight0)
     reference = _warp_blend_torch(x[0], x[2], flow_t, weight0)

@@ -12,7 +12,7 @@ from ..chain.filter import Filter
 from ..chain.frames import Frame
 from ..chain.options import option
 from ..chain.registry import register
-from .synthesis import flow_luma, intermediate_flows, pair_flows, warp_blend
+from .synthesis import flow_planes, intermediate_flows, pair_flows, warp_blend
 from .timing import factor_times, grid_times, nominal_rate
 
 _SAME_TIME = 1e-4  # fraction of an input interval under which an output time is the input's
@@ -64,7 +64,7 @@ class Interpolate(Filter):
         self._rate = nominal_rate(options.fps) if options.fps is not None else None
         self._input_rate: Fraction | None = None
         self._prev: Frame | None = None
-        self._prev_luma = None  # the shrunk luma of _prev, once computed
+        self._prev_small = None  # the shrunk luma and RGB of _prev, once computed
         self._interval: float | None = None  # the latest input frame interval, seconds
         self._cut_pending = False
         self._ahead: deque[tuple[list[tuple[float, bool, Frame | None]], Future | None]] = deque()
@@ -83,7 +83,7 @@ class Interpolate(Filter):
     def flush(self) -> list[Frame]:
         if self._prev is None:
             return self._ready(0)
-        prev, self._prev, self._prev_luma = self._prev, None, None
+        prev, self._prev, self._prev_small = self._prev, None, None
         interval = self._interval
         if interval is None:
             interval = 1 / float(self._input_rate) if self._input_rate else 0.0
@@ -115,7 +115,7 @@ class Interpolate(Filter):
         """Plan the output frames in ``[first.time, end)`` and start their synthesis;
         in-betweens need ``second`` (same shot), without it ``first`` is repeated."""
         self._cut_pending |= first.cut
-        luma0, self._prev_luma = self._prev_luma, None
+        small0, self._prev_small = self._prev_small, None
         length = end - first.time
         if length <= 0:  # a repeated or out-of-order timestamp: the next frame covers this time
             return
@@ -131,9 +131,9 @@ class Interpolate(Filter):
         if new:
             image0, image1 = self._pixels(first), self._pixels(second)
             scale = self.options.flow_scale
-            luma1 = flow_luma(image1, scale)
-            self._prev_luma = luma1
-            future = _executor().submit(_synthesize, image0, image1, luma0, luma1, new, scale)
+            small1 = flow_planes(image1, scale)
+            self._prev_small = small1
+            future = _executor().submit(_synthesize, image0, image1, small0, small1, new, scale)
         self._ahead.append((plan, future))
 
     def _pixels(self, frame: Frame):
@@ -144,11 +144,12 @@ class Interpolate(Filter):
         return frame.image.to(self.device)
 
 
-def _synthesize(image0, image1, luma0, luma1, times: list[float], flow_scale: float):
-    """The in-betweens at fractional ``times`` of a pair (:mod:`.synthesis`); ``luma0`` is
-    ``image0``'s shrunk luma if known. Runs on a worker thread."""
-    luma0 = luma0 if luma0 is not None else flow_luma(image0, flow_scale)
-    flows, importance = pair_flows(luma0, luma1)
+def _synthesize(image0, image1, small0, small1, times: list[float], flow_scale: float):
+    """The in-betweens at fractional ``times`` of a pair (:mod:`.synthesis`); ``small0`` is
+    ``image0``'s shrunk luma and RGB (:func:`.synthesis.flow_planes`) if known. Runs on a
+    worker thread."""
+    small0 = small0 if small0 is not None else flow_planes(image0, flow_scale)
+    flows, importance = pair_flows(small0, small1)
     flow_t, weight0 = intermediate_flows(flows, importance, times)
     return warp_blend(image0, image1, flow_t, weight0)
 

@@ -6,7 +6,9 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
 1. Flow both ways, ``F01`` and ``F10``, on luma shrunk by ``flow_scale`` (DIS, coarse to fine,
    so large motion stays within reach and the cost stays small; see :func:`pair_flows`).
    Where that flow's luma error stays high inside the frame, a block search finds motions
-   DIS lost (a small object moving farther than its size) and seeds a second DIS pass.
+   DIS lost (a small object moving farther than its size) and seeds a second DIS pass; a
+   search for one rigid motion (rotation and translation, in colour) per lost region then
+   finds those of spinning objects, kept where it matches better than the flow.
 2. Flow at the intermediate time by forward splatting: every pixel ``p`` of frame 0 moves to
    ``p + t F01(p)`` and deposits the backward flow ``-t F01(p)`` there (likewise frame 1 with
    ``(1 - t) F10``). Softmax splatting with ``Z = -alpha |Y0(p) - Y1(p + F01(p))|`` (luma)
@@ -46,25 +48,29 @@ _REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no 
 ALPHA = 20.0  # softmax-splatting importance per unit of luma error (a 0.05 error weighs e^-1)
 
 
-def flow_luma(image: torch.Tensor | np.ndarray, flow_scale: float) -> torch.Tensor:
-    """``(3, H, W)`` RGB tensor in [0, 1], or ``(H, W, 3)`` uint8 RGB array -> ``(1, 1, h, w)``
-    float luma in [0, 1] shrunk by ``flow_scale`` (area average; the array is shrunk first)."""
+def flow_planes(image: torch.Tensor | np.ndarray, flow_scale: float) -> torch.Tensor:
+    """``(3, H, W)`` RGB tensor in [0, 1], or ``(H, W, 3)`` uint8 RGB array -> ``(1, 4, h, w)``
+    float luma then RGB in [0, 1] shrunk by ``flow_scale`` (area average; the array is shrunk
+    first): flow runs on the luma, the search for lost motions also uses the colour."""
     h, w = image.shape[-2:] if isinstance(image, torch.Tensor) else image.shape[:2]
     size = (max(16, round(h * flow_scale)), max(16, round(w * flow_scale)))
     if isinstance(image, np.ndarray):
         small = image if size == (h, w) else cv2.resize(image, size[::-1],
                                                         interpolation=cv2.INTER_AREA)
-        luma = small.astype(np.float32) @ (np.float32(_LUMA) / 255)
-        return torch.from_numpy(luma)[None, None]
-    luma = torch.tensordot(image.new_tensor(_LUMA), image, 1)[None, None]
-    return luma if size == (h, w) else F.interpolate(luma, size=size, mode="area")
+        rgb = small.astype(np.float32) * np.float32(1 / 255)
+        luma = rgb @ np.float32(_LUMA)
+        return torch.from_numpy(np.concatenate([luma[None], rgb.transpose(2, 0, 1)]))[None]
+    small = image[None] if size == (h, w) else F.interpolate(image[None], size=size, mode="area")
+    luma = torch.tensordot(small.new_tensor(_LUMA), small[0], 1)[None, None]
+    return torch.cat([luma, small], 1)
 
 
-def pair_flows(luma0: torch.Tensor, luma1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Flows ``F01`` and ``F10`` between two shrunk lumas ``(1, 1, h, w)`` and their importance.
+def pair_flows(small0: torch.Tensor, small1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flows ``F01`` and ``F10`` between two shrunk frames ``(1, 4, h, w)`` (luma then RGB, from
+    :func:`flow_planes`) and their importance.
 
-    DIS (Kroeger et al., ECCV 2016) at the lumas' own resolution (finest scale 0, 8x8 patches
-    every 3 pixels, 8 inverse-search iterations (25 gave the same PSNR on the benchmark clips),
+    DIS (Kroeger et al., ECCV 2016) on the lumas at their own resolution (finest scale 0, 8x8
+    patches every 3 pixels, 8 inverse-search iterations (25 gave the same PSNR on the clips),
     no variational refinement: on this job that refinement costs 40 % of the time for under
     0.2 dB), the two directions on two threads. DIS refines coarse to fine from a few pixels
     of motion per level, so a small object that moves farther than its own size is lost (its
@@ -73,10 +79,10 @@ def pair_flows(luma0: torch.Tensor, luma1: torch.Tensor) -> tuple[torch.Tensor, 
     Returns ``flows`` ``(2, 2, h, w)`` (``F01`` then ``F10``, in shrunk pixels) and
     ``importance`` ``(2, 1, h, w)``: ``-ALPHA`` times the luma error of each flow; on the CPU.
     """
-    luma = torch.cat([luma0, luma1]).cpu()
-    u8 = luma[:, 0].mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).numpy()
+    planes = torch.cat([small0, small1]).cpu()
+    u8 = planes[:, 0].mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).numpy()
     flows = _dis_both(u8, None)
-    flows, error = _recover_lost_motion(luma, flows, _warp_error(luma, flows), u8)
+    flows, error = _recover_lost_motion(planes, flows, _warp_error(planes, flows), u8)
     return flows, error.mul_(-ALPHA)
 
 
@@ -92,12 +98,12 @@ def _dis_both(u8: np.ndarray, init: torch.Tensor | None) -> torch.Tensor:
 
 LOST_ERROR = 0.06  # mean luma error (3x3) above which a pixel's flow is taken for lost
 SEARCH_RADIUS = 10  # block search reach, in pixels at half the flow resolution (80 px at 640x360)
-_SEARCH_GAIN = 0.02  # luma error a found motion must remove to be kept
+_SEARCH_GAIN = 0.02  # luma (colour, for rigid motions) error a found motion must remove
 _SEARCH_JUMP = 2.0  # pixels (flow resolution) a found motion must differ from the first flow by
 _SEARCH_MIN_PIXELS = 32  # fewer recovered pixels than this are not worth a second DIS pass
 
 
-def _recover_lost_motion(luma: torch.Tensor, flows: torch.Tensor, error: torch.Tensor,
+def _recover_lost_motion(planes: torch.Tensor, flows: torch.Tensor, error: torch.Tensor,
                          u8: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     """A second flow where the first is unreliable: large motion of small objects.
 
@@ -108,8 +114,13 @@ def _recover_lost_motion(luma: torch.Tensor, flows: torch.Tensor, error: torch.T
     the flow resolution. Found motions that lower the error and differ from the first flow (a
     lost motion, not a refinement) seed a second DIS pass (DIS takes an initial flow) when
     there are enough of them (camera motion rarely has any); per pixel, the flow with the lower
-    error is kept. ``luma`` ``(2, 1, h, w)``, ``u8`` its uint8 copy ``(2, h, w)``.
-    Returns the flows and their ``error``.
+    error is kept. Small blocks of a spinning object match scattered places, and DIS on luma
+    drifts off a colourful object of little luma contrast, so each lost region then gets one
+    rigid motion (:func:`_region_motions`), taken per pixel where it differs from the first
+    flow and its colour error (:func:`_colour_error`) is under :data:`LOST_ERROR` and lower
+    than that of the flow so far by :data:`_SEARCH_GAIN`. ``planes`` ``(2, 4, h, w)`` luma then
+    RGB, ``u8`` the lumas in uint8 ``(2, h, w)``.
+    Returns the flows and their (luma) ``error``.
     """
     local = _box3(error)
     h, w = flows.shape[-2:]
@@ -121,28 +132,153 @@ def _recover_lost_motion(luma: torch.Tensor, flows: torch.Tensor, error: torch.T
         return flows, error
     quads = [lost[:, 0, dy:h // 2 * 2:2, dx:w // 2 * 2:2] for dy in (0, 1) for dx in (0, 1)]
     lost_small = quads[0] | quads[1] | quads[2] | quads[3]  # any of each 2x2
-    guess = _block_search(F.avg_pool2d(luma, 2), lost_small) * 2
+    guess = _block_search(F.avg_pool2d(planes[:, :1], 2), lost_small) * 2
     guess = guess[:, :, np.arange(h) * (h // 2) // h][..., np.arange(w) * (w // 2) // w]  # nearest
     jump = np.square(guess - first).sum(1, keepdims=True)
-    guess_error = _box3(_warp_error(luma, torch.from_numpy(guess))).numpy()
+    guess_error = _box3(_warp_error(planes, torch.from_numpy(guess))).numpy()
     found = lost & (guess_error < near - _SEARCH_GAIN) & (jump > _SEARCH_JUMP ** 2)
-    if found.sum() < _SEARCH_MIN_PIXELS:
+    if found.sum() >= _SEARCH_MIN_PIXELS:
+        second = _dis_both(u8, torch.from_numpy(np.where(found, guess, first)))
+        second_error = _warp_error(planes, second)
+        better = _box3(second_error) < local
+        flows, error = torch.where(better, second, flows), torch.where(better, second_error, error)
+    rgb = planes[:, 1:].permute(0, 2, 3, 1).contiguous().numpy()
+    shift = _region_motions(rgb, lost, first)
+    rigid = lost & (np.square(shift - first).sum(1, keepdims=True) > _SEARCH_JUMP ** 2)
+    if not rigid.any():
         return flows, error
-    second = _dis_both(u8, torch.from_numpy(np.where(found, guess, first)))
-    second_error = _warp_error(luma, second)
-    better = _box3(second_error) < local
-    return torch.where(better, second, flows), torch.where(better, second_error, error)
+    shift_error = _colour_error(rgb, shift)
+    rigid &= shift_error < np.minimum(_colour_error(rgb, flows.numpy()) - _SEARCH_GAIN, LOST_ERROR)
+    if not rigid.any():
+        return flows, error
+    flows = torch.from_numpy(np.where(rigid, shift, flows.numpy()))
+    return flows, _warp_error(planes, flows)
 
 
-def _warp_error(luma: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
-    """``(2, 1, h, w)``: ``|Y0(p) - Y1(p + F01(p))|`` and ``|Y1(p) - Y0(p + F10(p))|``
-    (bilinear, edges replicated: OpenCV's remap)."""
-    planes, moves = luma[:, 0].numpy(), flows.numpy()
-    out = np.empty_like(planes)
+REGION_CAP = 0.3  # colour error (sum over RGB) at which a pixel stops counting against a motion
+REGION_TURN = 45.0  # degrees a region may turn between the two frames
+REGION_MIN_PIXELS = 128  # smaller lost regions get no rigid motion (13 px across at flow size)
+REGION_SUPPORT = 0.3  # share of a region's pixels its motion must match for the motion to count
+
+
+def _region_motions(rgb: np.ndarray, lost: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """``first`` ``(2, 2, h, w)`` with one rigid motion per connected region of ``lost``
+    ``(2, 1, h, w)`` (8-connected, at least :data:`REGION_MIN_PIXELS` pixels).
+
+    The motion (a rotation about the region's centre within ±:data:`REGION_TURN` degrees and
+    a translation within ±2·:data:`SEARCH_RADIUS` pixels) is the one with the least truncated
+    colour difference ``Σ min(Σ_c |I0(p) - I1(M p)|, REGION_CAP)`` over the region's pixels:
+    one parametric motion per region, as in Bergen et al., "Hierarchical model-based motion
+    estimation", ECCV 1992, found here by a coarse-to-fine exhaustive search
+    (:func:`_search_region`, large motion stays within reach) with a truncated cost (robust to
+    the pixels that do not follow it, after Black & Anandan, "The robust estimation of multiple
+    motions", CVIU 1996). The region is a fast object together with the background it covers:
+    small blocks of a spinning object match scattered places, the region as a whole has one
+    motion; colour, because a colourful object may have little luma contrast. A motion that
+    matches (colour difference under half the cap) fewer than :data:`REGION_SUPPORT` of the
+    region's pixels is dropped: occlusion, not motion. ``rgb`` ``(2, h, w, 3)``.
+    """
+    out = first.copy()
+    for side in np.flatnonzero(lost.sum((1, 2, 3)) >= REGION_MIN_PIXELS):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(
+            lost[side, 0].astype(np.uint8), connectivity=8)
+        for label in np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= REGION_MIN_PIXELS) + 1:
+            ys, xs = np.nonzero(labels == label)
+            _search_region(rgb[side], rgb[1 - side], ys, xs, 2 * SEARCH_RADIUS,
+                           np.deg2rad(REGION_TURN), REGION_CAP, REGION_SUPPORT, out[side])
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _search_region(src, dst, ys, xs, radius, turn, cap, support, out):
+    """:func:`_region_motions` for one region ``(ys, xs)`` of ``src`` in ``dst``
+    ``(h, w, 3)``, written into ``out`` ``(2, h, w)`` at the region unless fewer than
+    ``support`` of its pixels match (difference under ``cap / 2``). Four levels: offsets every
+    2 pixels within ``radius`` and turns of 0 and ±``2 turn / 3`` on every fourth pixel of the
+    region (each way); then ±1 pixel and ±``turn / 3`` around the best, and ±1 pixel and
+    ±``turn / 6``, on every second pixel; then ±1 pixel and ±``turn / 12`` on all its pixels
+    (nearest samples, edges replicated; of equal costs the first motion tried wins)."""
+    cy, cx = ys.mean(), xs.mean()
+    best, bx, by, ba = np.inf, 0, 0, 0.0
+    levels = ((4, 2, radius, turn * 2 / 3, 1), (2, 1, 1, turn / 3, 1), (2, 1, 1, turn / 6, 1),
+              (1, 1, 1, turn / 12, 1))  # pixel stride, offset step and reach, turn step, turns
+    for every, move, reach, step, turns in levels:
+        some = (ys % every == 0) & (xs % every == 0)
+        py, px = ys[some], xs[some]
+        values = np.empty((len(px), 3), src.dtype)
+        for n in range(len(px)):
+            values[n] = src[py[n], px[n]]
+        best, cx0, cy0, ca = np.inf, bx, by, ba
+        for k in range(-turns, turns + 1):
+            a = ca + k * step
+            rx, ry = _turned(py, px, cy, cx, a)
+            for dy in range(cy0 - reach, cy0 + reach + 1, move):
+                for dx in range(cx0 - reach, cx0 + reach + 1, move):
+                    cost = _region_cost(values, dst, rx, ry, dx, dy, cap, best)
+                    if cost < best:
+                        best, bx, by, ba = cost, dx, dy, a
+    rx, ry = _turned(ys, xs, cy, cx, ba)
+    matched = 0  # the last level's values are those of all the region's pixels
+    for n in range(len(xs)):
+        matched += _region_cost(values[n:n + 1], dst, rx[n:n + 1], ry[n:n + 1], bx, by, cap,
+                                np.inf) < cap / 2
+    if matched < support * len(xs):
+        return
+    cos, sin = np.cos(ba), np.sin(ba)
+    for n in range(len(xs)):
+        ox, oy = xs[n] - cx, ys[n] - cy
+        out[0, ys[n], xs[n]] = cx + cos * ox - sin * oy + bx - xs[n]
+        out[1, ys[n], xs[n]] = cy + sin * ox + cos * oy + by - ys[n]
+
+
+@numba.njit(cache=True, nogil=True)
+def _turned(ys, xs, cy, cx, angle):
+    """The pixels ``(ys, xs)`` rotated by ``angle`` about ``(cx, cy)``, rounded: ``(x, y)``."""
+    cos, sin = np.cos(angle), np.sin(angle)
+    ox, oy = xs - cx, ys - cy
+    return (np.round(cx + cos * ox - sin * oy).astype(np.int64),
+            np.round(cy + sin * ox + cos * oy).astype(np.int64))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _region_cost(values, dst, rx, ry, dx, dy, cap, stop):
+    """``Σ_n min(Σ_c |values[n, c] - dst(ry[n] + dy, rx[n] + dx, c)|, cap)`` (edges
+    replicated); stops once above ``stop``."""
+    h, w = dst.shape[:2]
+    cost = 0.0
+    for n in range(len(rx)):
+        tx = min(max(rx[n] + dx, 0), w - 1)
+        ty = min(max(ry[n] + dy, 0), h - 1)
+        diff = abs(values[n, 0] - dst[ty, tx, 0]) + abs(values[n, 1] - dst[ty, tx, 1]) + \
+            abs(values[n, 2] - dst[ty, tx, 2])
+        cost += min(diff, cap)
+        if cost >= stop:
+            break
+    return cost
+
+
+def _colour_error(rgb: np.ndarray, flows: np.ndarray) -> np.ndarray:
+    """``(2, 1, h, w)``: mean over RGB of ``|I0(p) - I1(p + F01(p))|`` and back (bilinear,
+    edges replicated), averaged over 3x3 pixels; ``rgb`` ``(2, h, w, 3)``."""
+    out = np.empty((2, 1, *rgb.shape[1:3]), np.float32)
+    mean = np.full((1, 3), 1 / 3, np.float32)
     for side in range(2):
-        warped = cv2.remap(planes[1 - side], np.ascontiguousarray(moves[side].transpose(1, 2, 0)),
+        warped = cv2.remap(rgb[1 - side], np.ascontiguousarray(flows[side].transpose(1, 2, 0)),
                            None, _REMAP, borderMode=cv2.BORDER_REPLICATE)
-        cv2.absdiff(planes[side], warped, dst=out[side])
+        diff = cv2.transform(cv2.absdiff(rgb[side], warped), mean)
+        out[side, 0] = cv2.blur(diff, (3, 3), borderType=cv2.BORDER_REPLICATE)
+    return out
+
+
+def _warp_error(planes: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
+    """``(2, 1, h, w)``: ``|Y0(p) - Y1(p + F01(p))|`` and ``|Y1(p) - Y0(p + F10(p))|``
+    (bilinear, edges replicated: OpenCV's remap); ``planes`` ``(2, 4, h, w)`` luma then RGB."""
+    luma, moves = planes[:, 0].numpy(), flows.numpy()
+    out = np.empty_like(luma)
+    for side in range(2):
+        warped = cv2.remap(luma[1 - side], np.ascontiguousarray(moves[side].transpose(1, 2, 0)),
+                           None, _REMAP, borderMode=cv2.BORDER_REPLICATE)
+        cv2.absdiff(luma[side], warped, dst=out[side])
     return torch.from_numpy(out)[:, None]
 
 
@@ -407,6 +543,6 @@ def interpolate_pair(image0: torch.Tensor, image1: torch.Tensor, times: list[flo
     Returns:
         ``(K, 3, H, W)`` on the device of ``image0``.
     """
-    flows, importance = pair_flows(flow_luma(image0, flow_scale), flow_luma(image1, flow_scale))
+    flows, importance = pair_flows(flow_planes(image0, flow_scale), flow_planes(image1, flow_scale))
     flow_t, weight0 = intermediate_flows(flows, importance, times)
     return warp_blend(image0, image1, flow_t, weight0)
