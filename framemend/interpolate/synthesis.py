@@ -260,26 +260,25 @@ def _region_cost(values, dst, rx, ry, dx, dy, cap, stop):
 def _colour_error(rgb: np.ndarray, flows: np.ndarray) -> np.ndarray:
     """``(2, 1, h, w)``: mean over RGB of ``|I0(p) - I1(p + F01(p))|`` and back (bilinear,
     edges replicated), averaged over 3x3 pixels; ``rgb`` ``(2, h, w, 3)``."""
-    out = np.empty((2, 1, *rgb.shape[1:3]), np.float32)
-    mean = np.full((1, 3), 1 / 3, np.float32)
-    for side in range(2):
-        warped = cv2.remap(rgb[1 - side], np.ascontiguousarray(flows[side].transpose(1, 2, 0)),
-                           None, _REMAP, borderMode=cv2.BORDER_REPLICATE)
-        diff = cv2.transform(cv2.absdiff(rgb[side], warped), mean)
-        out[side, 0] = cv2.blur(diff, (3, 3), borderType=cv2.BORDER_REPLICATE)
-    return out
+    return _box3(torch.from_numpy(_warped_difference(rgb, flows).mean(-1))[:, None]).numpy()
 
 
 def _warp_error(planes: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
-    """``(2, 1, h, w)``: ``|Y0(p) - Y1(p + F01(p))|`` and ``|Y1(p) - Y0(p + F10(p))|``
-    (bilinear, edges replicated: OpenCV's remap); ``planes`` ``(2, 4, h, w)`` luma then RGB."""
-    luma, moves = planes[:, 0].numpy(), flows.numpy()
-    out = np.empty_like(luma)
+    """``(2, 1, h, w)``: ``|Y0(p) - Y1(p + F01(p))|`` and ``|Y1(p) - Y0(p + F10(p))|``;
+    ``planes`` ``(2, 4, h, w)`` luma then RGB."""
+    return torch.from_numpy(_warped_difference(planes[:, 0].numpy(), flows.numpy()))[:, None]
+
+
+def _warped_difference(images: np.ndarray, flows: np.ndarray) -> np.ndarray:
+    """``|I0(p) - I1(p + F01(p))|`` and ``|I1(p) - I0(p + F10(p))|`` of ``images``
+    ``(2, h, w)`` or ``(2, h, w, C)`` along ``flows`` ``(2, 2, h, w)`` (bilinear, edges
+    replicated: OpenCV's remap)."""
+    out = np.empty_like(images)
     for side in range(2):
-        warped = cv2.remap(luma[1 - side], np.ascontiguousarray(moves[side].transpose(1, 2, 0)),
+        warped = cv2.remap(images[1 - side], np.ascontiguousarray(flows[side].transpose(1, 2, 0)),
                            None, _REMAP, borderMode=cv2.BORDER_REPLICATE)
-        cv2.absdiff(luma[side], warped, dst=out[side])
-    return torch.from_numpy(out)[:, None]
+        cv2.absdiff(images[side], warped, dst=out[side])
+    return out
 
 
 def _box3(error: torch.Tensor) -> torch.Tensor:
