@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from framemend.denoise import _cpu
+from framemend.denoise import _cpu, track
 from framemend.denoise.noise import clipped_mean, declip_reference, declip_table
 from framemend.denoise.recursive import FRESH, recursive_step_reference
-from framemend.denoise.spatial import RADII, local_wiener_reference
+from framemend.denoise.track import TorchTrack
 from framemend.generate import artifacts, scene
 
 
@@ -25,16 +25,25 @@ def _psnr(a, b):
     return float(10 * torch.log10(1.0 / (a - b).pow(2).mean()))
 
 
-def test_recursive_step_matches_reference():
+def _cpu_variance(cpu_track: _cpu.CpuTrack) -> torch.Tensor:
+    return torch.from_numpy(cpu_track.state[..., 3].copy())[None]
+
+
+def test_recursive_step_matches_reference(monkeypatch):
+    """One step of the CPU track (remap of the opponent state, fused update) against the torch
+    reference, both along the true flow."""
     clean, noisy, flow = _pair()
+    monkeypatch.setattr(_cpu, "dis_luma_flow", lambda *args: flow.permute(1, 2, 0).numpy())
+    monkeypatch.setattr(track, "motion_flow", lambda *args: flow)
     variance = torch.rand(1, *clean.shape[-2:]) * 0.5
-    args = (clean[1], variance, noisy[0], flow, 0.08 ** 2, 8)
-    est_ref, var_ref = recursive_step_reference(*args)
-    est, var = _cpu.recursive_step(*args)
-    assert _psnr(est, est_ref) > 50
-    fresh = var_ref > 0.99  # pixels whose source left the frame restart in both
-    assert torch.equal(fresh, var > 0.99)
-    assert torch.allclose(var[~fresh], var_ref[~fresh], atol=1e-3)
+    reference = TorchTrack(clean[1], variance).step(noisy[0], 0.08 ** 2, 8)
+    cpu = _cpu.CpuTrack.start(clean[1])
+    cpu.state[..., 3] = variance[0].numpy()
+    cpu = cpu.step(noisy[0], 0.08 ** 2, 8)
+    assert _psnr(cpu.output(0.0, None), reference.estimate.clamp(0, 1)) > 50
+    fresh = reference.variance > 0.99  # pixels whose source left the frame restart in both
+    assert torch.equal(fresh, _cpu_variance(cpu) > 0.99)
+    assert torch.allclose(_cpu_variance(cpu)[~fresh], reference.variance[~fresh], atol=2e-3)
     assert FRESH > 1e3
 
 
@@ -48,14 +57,12 @@ def test_recursive_step_averages_along_true_motion():
     assert err_out < 0.7 * err_in  # two frames averaged: about half the noise variance
 
 
-def test_local_wiener_matches_reference():
+def test_spatial_stage_matches_reference():
     _, noisy, _ = _pair(1)
-    noise_var = torch.full((1, *noisy.shape[-2:]), 0.08 ** 2)
-    ref = local_wiener_reference(noisy[0], noise_var).clamp(0, 1)
-    assert _psnr(_cpu.local_wiener(noisy[0], noise_var, RADII), ref) > 50
+    cpu, reference = _cpu.CpuTrack.start(noisy[0]), TorchTrack.start(noisy[0])
+    assert _psnr(cpu.output(0.08 ** 2, None), reference.output(0.08 ** 2, None)) > 50
     table = declip_table(0.08)
-    ref = declip_reference(ref, table)
-    assert _psnr(_cpu.local_wiener(noisy[0], noise_var, RADII, table), ref) > 50
+    assert _psnr(cpu.output(0.08 ** 2, table), reference.output(0.08 ** 2, table)) > 50
 
 
 @pytest.mark.parametrize("sigma", [5 / 255, 20 / 255, 30 / 255])
@@ -64,7 +71,8 @@ def test_declip_inverts_the_clipped_mean(sigma):
     averaged = clipped_mean(truth, sigma).float()
     table = declip_table(sigma)
     assert torch.allclose(declip_reference(averaged, table), truth.float(), atol=2e-3)
-    assert torch.allclose(_cpu.declip(averaged, table), truth.float(), atol=2e-3)
+    cpu = _cpu.CpuTrack.start(averaged.expand(3, 1, -1).contiguous()).output(0.0, table)
+    assert torch.allclose(cpu, truth.float().expand(3, 1, -1), atol=2e-3)
 
 
 def test_clipped_noise_mean_matches_simulation():
@@ -83,12 +91,10 @@ def _noisy_clip(frames=6):
 
 def test_whole_filter_on_the_torch_reference_matches_the_cpu_path(monkeypatch):
     """The torch functions (what CUDA runs) and the fused CPU kernels give the same video."""
-    from framemend.denoise import denoise, filter as denoise_filter, spatial
+    from framemend.denoise import denoise, filter as denoise_filter
     noisy = _noisy_clip()
     fast = denoise(noisy, sigma=20)
-    monkeypatch.setattr(denoise_filter, "recursive_step", recursive_step_reference)
-    monkeypatch.setattr(denoise_filter, "local_wiener", lambda image, var, table: declip_reference(
-        spatial.local_wiener_reference(image, var).clamp(0, 1), table).clamp(0, 1))
+    monkeypatch.setattr(denoise_filter, "start_track", TorchTrack.start)
     reference = denoise(noisy, sigma=20)
     assert _psnr(fast, reference) > 40
 

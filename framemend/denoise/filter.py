@@ -1,5 +1,5 @@
-"""The streaming ``denoise`` filter: a thin wrapper over :mod:`.recursive`, :mod:`.spatial` and
-:mod:`.noise`."""
+"""The streaming ``denoise`` filter: a thin wrapper over :mod:`.track` (the recursion of
+:mod:`.recursive` and the spatial stage of :mod:`.spatial`) and :mod:`.noise`."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -10,9 +10,8 @@ import torch
 from framemend.chain import TemporalFilter, option, register
 from framemend.chain.frames import Frame
 
-from .noise import declip, declip_table, estimate_sigma
-from .recursive import motion_flow, recursive_step
-from .spatial import local_wiener
+from .noise import declip_table, estimate_sigma
+from .track import start_track
 
 
 @register
@@ -54,8 +53,7 @@ class Denoise(TemporalFilter):
         self.reset()
 
     def reset(self) -> None:
-        self._estimate: torch.Tensor | None = None
-        self._variance: torch.Tensor | None = None
+        self._track = None  # TorchTrack | CpuTrack of the shot so far
         self._sigma: float | None = None
         self._table: torch.Tensor | None = None
         self._stepped: Frame | None = None  # the frame the recursion has already taken in
@@ -66,28 +64,26 @@ class Denoise(TemporalFilter):
             self._start_shot(window, center)
         if self._sigma <= 0:
             return frame
-        noise_var = (self._sigma / 255.0) ** 2
-        if self._estimate is None:
-            self._estimate, self._variance = frame, torch.ones_like(frame[:1])
-            for ahead in reversed(window[center + 1:]):  # warm up backwards from the lookahead
-                self._step(ahead.image.to(self.device), noise_var)
-            if len(window) > center + 1:
-                self._step(frame, noise_var)
+        if self._track is None:
+            ahead = [f.image.to(self.device) for f in window[center + 1:]]
+            self._track = start_track(ahead[-1] if ahead else frame)
+            for image in reversed(ahead[:-1]):  # warm up backwards from the lookahead
+                self._step(image)
+            if ahead:
+                self._step(frame)
         elif self._stepped is not window[center]:
-            self._step(frame, noise_var)
+            self._step(frame)
         self._stepped = None
-        if self.options.spatial <= 0:
-            out = self._estimate if self._table is None else declip(self._estimate, self._table)
-            return out.clamp(0, 1)
-        # the spatial stage of this frame runs in a worker thread while this thread already
-        # advances the recursion to the next frame of the shot (the kernels release the GIL)
-        spatial = self._worker.submit(local_wiener, self._estimate,
-                                      self.options.spatial * noise_var * self._variance,
-                                      self._table)
+        # this frame's output (the spatial stage) is made on a worker thread while this thread
+        # already advances the recursion to the next frame of the shot (the kernels release
+        # the GIL; a step makes a new track and leaves this one as it is)
+        output = self._worker.submit(self._track.output,
+                                     self.options.spatial * (self._sigma / 255.0) ** 2,
+                                     self._table)
         if len(window) > center + 1:
-            self._step(window[center + 1].image.to(self.device), noise_var)
+            self._step(window[center + 1].image.to(self.device))
             self._stepped = window[center + 1]
-        return spatial.result()
+        return output.result()
 
     def _start_shot(self, window: list[Frame], center: int) -> None:
         if self.options.sigma is not None:
@@ -97,7 +93,5 @@ class Denoise(TemporalFilter):
         if self.options.declip and self._sigma > 0:
             self._table = declip_table(self._sigma / 255.0).to(self.device)
 
-    def _step(self, frame: torch.Tensor, noise_var: float) -> None:
-        flow = motion_flow(frame, self._estimate)
-        self._estimate, self._variance = recursive_step(
-            self._estimate, self._variance, frame, flow, noise_var, self.options.memory)
+    def _step(self, frame: torch.Tensor) -> None:
+        self._track = self._track.step(frame, (self._sigma / 255.0) ** 2, self.options.memory)

@@ -5,7 +5,7 @@
   ``[[1,-2,1],[-2,4,-2],[1,-2,1]]``, which cancels planes and most smooth structure; the
   standard deviation of what is left is ``6 σ``. The median absolute value (MAD) is used instead
   of Immerkær's mean so that edges and texture do not inflate the estimate.
-* :func:`declip` — noise added to an image and then clipped to [0, 1] no longer has zero mean:
+* :func:`declip_reference` — noise added to an image and then clipped to [0, 1] no longer has zero mean:
   averaging it (which every denoiser does) converges to ``E[clip(y + n)] ≠ y`` near black and
   white. The expectation is known in closed form for Gaussian noise, so the averaged value is
   mapped back through its inverse (A. Foi, "Clipped noisy images: heteroskedastic modeling and
@@ -71,14 +71,6 @@ def declip_table(sigma: float, size: int = 1025) -> torch.Tensor:
     mean = clipped_mean(truth, sigma).numpy()
     grid = np.linspace(0.0, 1.0, size)
     return torch.from_numpy(np.interp(grid, mean, truth.numpy()).astype(np.float32))
-
-
-def declip(image: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-    """:func:`declip_reference`, through a numba loop for CPU tensors."""
-    if image.device.type == "cpu":
-        from . import _cpu  # noqa: PLC0415
-        return _cpu.declip(image, table)
-    return declip_reference(image, table)
 
 
 def declip_reference(image: torch.Tensor, table: torch.Tensor) -> torch.Tensor:

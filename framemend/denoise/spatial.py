@@ -16,8 +16,6 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .noise import declip_reference
-
 _S2, _S3, _S6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
 OPPONENT = torch.tensor([[1 / _S3, 1 / _S3, 1 / _S3],
                          [1 / _S2, 0.0, -1 / _S2],
@@ -28,17 +26,6 @@ RADII = (1, 2, 2)  # box radius per opponent channel (tuned on 640x360 and 320x1
 def box(x: torch.Tensor, radius: int) -> torch.Tensor:
     """``(2r+1)²`` mean of ``(N, C, H, W)``, averaging only pixels inside the frame."""
     return F.avg_pool2d(x, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
-
-
-def local_wiener(image: torch.Tensor, noise_var: torch.Tensor,
-                 table: torch.Tensor | None = None) -> torch.Tensor:
-    """:func:`local_wiener_reference`, then :func:`.noise.declip` with ``table`` if given, and
-    clamped to [0, 1]: the output stage of the filter, one fused pass on CPU."""
-    if image.device.type == "cpu":
-        from . import _cpu  # noqa: PLC0415
-        return _cpu.local_wiener(image, noise_var, RADII, table)
-    out = local_wiener_reference(image, noise_var)
-    return (out if table is None else declip_reference(out, table)).clamp(0, 1)
 
 
 def local_wiener_reference(image: torch.Tensor, noise_var: torch.Tensor) -> torch.Tensor:

@@ -34,7 +34,7 @@ _local = threading.local()  # one DIS instance per thread and preset (instances 
 _pools: dict[int, ThreadPoolExecutor] = {}
 
 
-def _luma_u8(batch: torch.Tensor) -> np.ndarray:
+def luma_u8(batch: torch.Tensor) -> np.ndarray:
     """``(T, 3, H, W)`` float RGB (or ``(T, 1, H, W)`` luma) in [0, 1] -> ``(T, H, W)`` uint8
     luma (BT.601 weights)."""
     if batch.shape[1] == 1:
@@ -60,14 +60,28 @@ def _luma_u8_frame(image: torch.Tensor) -> np.ndarray:
     return cv2.convertScaleAbs(cv2.max(y, 0.0), alpha=255.0)  # rounds, saturates to [0, 255]
 
 
-def _dis(preset: str, shape: tuple[int, int]):
-    """This thread's DIS instance for a preset and image size (an instance first used on a small
-    image stays ~10x slower on larger ones in OpenCV 5.0, so sizes do not share one)."""
+def _dis(preset: str, shape: tuple[int, int], tuning: tuple = ()):
+    """This thread's DIS instance for a preset, image size and ``tuning`` (an instance first
+    used on a small image stays ~10x slower on larger ones in OpenCV 5.0, so sizes do not share
+    one)."""
     cache = _local.__dict__.setdefault("dis", {})
-    key = (preset, shape)
+    key = (preset, shape, tuning)
     if key not in cache:
         cache[key] = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
+        for name, value in tuning:
+            getattr(cache[key], "set" + name)(value)
     return cache[key]
+
+
+def dis_luma_flow(src: np.ndarray, dst: np.ndarray, quality: str = "medium",
+                  tuning: tuple = ()) -> np.ndarray:
+    """DIS flow ``(H, W, 2)`` float32 (x, y interleaved) from 8-bit luma ``src`` to ``dst``
+    (both ``(H, W)`` uint8), with this thread's DIS instance; ``src(p) ≈ dst(p + f(p))``.
+
+    ``tuning``: ``(name, value)`` pairs that change the preset, each through OpenCV's
+    ``DISOpticalFlow.set<name>`` (e.g. ``(("PatchStride", 5),)``).
+    """
+    return _dis(quality, src.shape, tuning).calc(src, dst, None)
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:
@@ -102,8 +116,8 @@ def dis_flow(src: torch.Tensor, dst: torch.Tensor, quality: str = "medium", scal
         frames = {_address(x): x for x in (*src, *dst)}  # distinct frames
         to_luma = _luma_u8_frame
     else:  # convert on the device, move 8-bit luma only
-        frames = {("src", t): y for t, y in enumerate(_luma_u8(src))}
-        frames.update({("dst", t): y for t, y in enumerate(_luma_u8(dst))})
+        frames = {("src", t): y for t, y in enumerate(luma_u8(src))}
+        frames.update({("dst", t): y for t, y in enumerate(luma_u8(dst))})
         to_luma = np.ascontiguousarray
     keys = list(frames)
 
@@ -119,7 +133,7 @@ def dis_flow(src: torch.Tensor, dst: torch.Tensor, quality: str = "medium", scal
 
     def flow(t: int) -> None:
         ya, yb = lumas[pairs[t][0]], lumas[pairs[t][1]]
-        planes = cv2.split(_dis(quality, ya.shape).calc(ya, yb, None))  # (h, w, 2) -> x, y planes
+        planes = cv2.split(dis_luma_flow(ya, yb, quality))  # (h, w, 2) -> x, y planes
         for c, factor in ((0, w / small[0]), (1, h / small[1])):
             if scale < 1:
                 cv2.resize(planes[c], (w, h), dst=out[t, c], interpolation=cv2.INTER_LINEAR)

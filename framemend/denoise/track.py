@@ -1,0 +1,51 @@
+"""What the filter carries along a shot: the recursion's estimate and variance, stepped frame
+by frame and turned into output frames.
+
+:class:`TorchTrack` is the reference and the GPU path (torch functions of :mod:`.recursive`,
+:mod:`.spatial` and :mod:`.noise`); :class:`._cpu.CpuTrack` is the same on the CPU in numba and
+OpenCV. Both are immutable: a step makes a new track, so the previous one can still be turned
+into its output frame on another thread.
+"""
+from __future__ import annotations
+
+import torch
+
+from .noise import declip_reference
+from .recursive import motion_flow, recursive_step_reference
+from .spatial import local_wiener_reference
+
+
+class TorchTrack:
+    """Estimate ``(3, H, W)`` RGB and its variance ``(1, H, W)`` in units of σ², on any device."""
+
+    def __init__(self, estimate: torch.Tensor, variance: torch.Tensor):
+        self.estimate, self.variance = estimate, variance
+
+    @classmethod
+    def start(cls, frame: torch.Tensor) -> TorchTrack:
+        """A track with no history: the frame ``(3, H, W)`` itself, variance 1."""
+        return cls(frame, torch.ones_like(frame[:1]))
+
+    def step(self, frame: torch.Tensor, noise_var: float, memory: int) -> TorchTrack:
+        """Take in the next frame ``(3, H, W)`` along :func:`.recursive.motion_flow`."""
+        flow = motion_flow(frame, self.estimate)
+        return TorchTrack(*recursive_step_reference(self.estimate, self.variance, frame, flow,
+                                                    noise_var, memory))
+
+    def output(self, noise_scale: float, table: torch.Tensor | None) -> torch.Tensor:
+        """RGB ``(3, H, W)``: the estimate through the local Wiener filter (noise variance
+        ``noise_scale`` times the track's; none if 0), through the declip ``table`` if given,
+        clamped to [0, 1]."""
+        out = self.estimate
+        if noise_scale > 0:
+            out = local_wiener_reference(out, noise_scale * self.variance)
+        return (out if table is None else declip_reference(out, table)).clamp(0, 1)
+
+
+def start_track(frame: torch.Tensor):
+    """A new track on the frame's device: :class:`._cpu.CpuTrack` on the CPU, else
+    :class:`TorchTrack`."""
+    if frame.device.type == "cpu":
+        from ._cpu import CpuTrack  # noqa: PLC0415
+        return CpuTrack.start(frame)
+    return TorchTrack.start(frame)
