@@ -198,26 +198,17 @@ def _box_sum(image: np.ndarray, radius: int, name: str) -> np.ndarray:
                          borderType=cv2.BORDER_CONSTANT)
 
 
-_cached: dict = {}
+_counts: dict = {}
 
 
 def _inv_count(h: int, w: int, radius: int) -> np.ndarray:
     """``(H, W)`` 1 / (number of in-frame pixels of each ``(2r+1)²`` box)."""
-    key = ("count", h, w, radius)
-    if key not in _cached:
+    key = (h, w, radius)
+    if key not in _counts:
         cy = np.minimum(np.arange(h) + radius, h - 1) - np.maximum(np.arange(h) - radius, 0) + 1
         cx = np.minimum(np.arange(w) + radius, w - 1) - np.maximum(np.arange(w) - radius, 0) + 1
-        _cached[key] = (1.0 / np.outer(cy, cx)).astype(np.float32)
-    return _cached[key]
-
-
-def _grid(h: int, w: int) -> np.ndarray:
-    """``(H, W, 2)`` float32 pixel positions (x, y), for turning flow into a remap map."""
-    key = ("grid", h, w)
-    if key not in _cached:
-        xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-        _cached[key] = np.dstack([xs, ys])
-    return _cached[key]
+        _counts[key] = (1.0 / np.outer(cy, cx)).astype(np.float32)
+    return _counts[key]
 
 
 _OUTPUT_GRID = 16385  # nearest lookup on this grid: within 3e-5 (1/130 of an 8-bit level)
@@ -281,8 +272,7 @@ class CpuTrack:
         pred, luma = self._arrays(h, w)
         _luma(rgb, luma)
         flow = dis_luma_flow(luma, self.luma, MOTION_QUALITY, MOTION_TUNING)
-        where = cv2.add(_grid(h, w), flow, dst=_buffer("map", (h, w, 2)))
-        cv2.remap(self.state, where, None, cv2.INTER_LINEAR, dst=pred,
+        cv2.remap(self.state, flow, None, cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP, dst=pred,
                   borderMode=cv2.BORDER_REPLICATE)
         power = _buffer("power", (h, w))
         _residual_power(pred, rgb, power)
