@@ -60,12 +60,13 @@ def _luma_u8_frame(image: torch.Tensor) -> np.ndarray:
     return cv2.convertScaleAbs(cv2.max(y, 0.0), alpha=255.0)  # rounds, saturates to [0, 255]
 
 
-def _dis(preset: str, shape: tuple[int, int], tuning: tuple = ()):
+def _dis(preset: str, shape: tuple[int, int], tuning: tuple = (), seeded: bool = False):
     """This thread's DIS instance for a preset, image size and ``tuning`` (an instance first
     used on a small image stays ~10x slower on larger ones in OpenCV 5.0, so sizes do not share
-    one)."""
+    one); a separate one for calls with an initial flow (``seeded``): once given one, an
+    instance computes differently in later calls without."""
     cache = _local.__dict__.setdefault("dis", {})
-    key = (preset, shape, tuning)
+    key = (preset, shape, tuning, seeded)
     if key not in cache:
         cache[key] = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
         for name, value in tuning:
@@ -74,14 +75,17 @@ def _dis(preset: str, shape: tuple[int, int], tuning: tuple = ()):
 
 
 def dis_luma_flow(src: np.ndarray, dst: np.ndarray, quality: str = "medium",
-                  tuning: tuple = ()) -> np.ndarray:
+                  tuning: tuple = (), init: np.ndarray | None = None) -> np.ndarray:
     """DIS flow ``(H, W, 2)`` float32 (x, y interleaved) from 8-bit luma ``src`` to ``dst``
     (both ``(H, W)`` uint8), with this thread's DIS instance; ``src(p) ≈ dst(p + f(p))``.
 
     ``tuning``: ``(name, value)`` pairs that change the preset, each through OpenCV's
-    ``DISOpticalFlow.set<name>`` (e.g. ``(("PatchStride", 5),)``).
+    ``DISOpticalFlow.set<name>`` (e.g. ``(("PatchStride", 5),)``). ``init``: a first guess
+    ``(H, W, 2)`` float32 (OpenCV takes any flow array it is given as one, so output buffers
+    cannot be passed here).
     """
-    return _dis(quality, src.shape, tuning).calc(src, dst, None)
+    dis = _dis(quality, src.shape, tuning, init is not None)
+    return dis.calc(src, dst, None if init is None else init.copy())
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:

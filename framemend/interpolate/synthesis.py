@@ -32,7 +32,6 @@ made).
 """
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -42,6 +41,7 @@ import torch
 import torch.nn.functional as F
 
 from ..flow import backward_warp
+from ..flow.estimate import dis_luma_flow
 
 _LUMA = (0.299, 0.587, 0.114)
 _REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no pixel grid added
@@ -92,7 +92,8 @@ def _dis_both(u8: np.ndarray, init: torch.Tensor | None) -> torch.Tensor:
     starts = [None, None] if init is None else \
         list(init.permute(0, 2, 3, 1).contiguous().cpu().numpy())
     jobs = ((u8[0], u8[1], starts[0]), (u8[1], u8[0], starts[1]))
-    fields = list(_executor().map(lambda job: _dis(init is not None).calc(*job), jobs))
+    fields = list(_executor().map(
+        lambda job: dis_luma_flow(job[0], job[1], "medium", _DIS_TUNING, init=job[2]), jobs))
     return torch.from_numpy(np.stack(fields)).permute(0, 3, 1, 2).contiguous()
 
 
@@ -339,22 +340,10 @@ def _block_difference(src, dst, y, x, dy, dx):
     return sad
 
 
-_local = threading.local()
 _pool: list[ThreadPoolExecutor] = []
-
-
-def _dis(seeded: bool = False):
-    """This thread's DIS instance (instances are not thread-safe); a separate one for calls
-    with an initial flow (``seeded``): once given one, an OpenCV DIS instance computes
-    differently in later calls without."""
-    name = "seeded" if seeded else "dis"
-    if not hasattr(_local, name):
-        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-        dis.setFinestScale(0)
-        dis.setVariationalRefinementIterations(0)
-        dis.setGradientDescentIterations(8)
-        setattr(_local, name, dis)
-    return getattr(_local, name)
+# DIS medium at finest scale 0 without variational refinement, 8 descent iterations
+_DIS_TUNING = (("FinestScale", 0), ("VariationalRefinementIterations", 0),
+               ("GradientDescentIterations", 8))
 
 
 def _executor() -> ThreadPoolExecutor:
