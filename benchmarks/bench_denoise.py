@@ -7,9 +7,11 @@ noise level and fed both yuv420p (what a real video gives it) and yuv444p; the b
 is reported. framemend runs with its defaults (``sigma=auto``).
 
 ``fps`` is input frames per second of the whole pipeline, the same for both: uint8 RGB frames in
-memory -> (conversion) -> filter -> (conversion) -> uint8 RGB frames, wall clock; ``cpu_ms`` is
-the CPU time of the process (all threads) per frame, which a machine shared with other work
-disturbs less. The ``speed`` rows run both alternately (three times, median) on one clip.
+memory -> (conversion) -> filter -> (conversion) -> uint8 RGB frames, wall clock. framemend's
+streaming filter takes decoded frames and hands its output over as the engine and the video
+writer do (on the CPU it reads and writes uint8 pixels itself, so no float frame is made).
+``cpu_ms`` is the CPU time of the process (all threads) per frame, which a machine shared with
+other work disturbs less. The ``speed`` rows run both alternately (three times, median) on one clip.
 Quality: PSNR and SSIM against the clean clip, warping error along the true flow (×1e4), and for
 fast-object the PSNR inside the moving ball only (``object_psnr``; the input's is in the
 ``input`` row).
@@ -21,12 +23,13 @@ from __future__ import annotations
 import argparse
 import time
 
-import cv2
 import numpy as np
 import torch
 
 from benchmarks.anchors import run_ffmpeg_filter
-from framemend.denoise import denoise
+from framemend.chain.frames import Frame
+from framemend.chain.options import make_options
+from framemend.denoise import Denoise
 from framemend.generate import artifacts, scene
 from framemend.metrics import psnr, ssim, warping_error
 
@@ -41,14 +44,18 @@ def _timed(fn, *args) -> tuple[np.ndarray, float, float]:
 
 
 def _framemend(noisy: np.ndarray, fps: float) -> np.ndarray:
-    """uint8 ``(T, H, W, 3)`` -> float planes -> ``denoise`` (defaults) -> uint8, as a reader and
-    writer would convert (OpenCV rounds, saturates and interleaves the planes)."""
-    x = np.empty((noisy.shape[0], 3, *noisy.shape[1:3]), np.float32)
-    np.multiply(noisy.transpose(0, 3, 1, 2), np.float32(1 / 255), out=x)
-    out = denoise(torch.from_numpy(x), fps=fps).numpy()
+    """uint8 ``(T, H, W, 3)`` -> the streaming ``denoise`` filter (defaults) -> uint8, frame by
+    frame as the engine feeds it decoded frames (``Frame.raw``) and the writer takes its output
+    (uint8 pixels as they are, float images converted)."""
+    flt = Denoise(make_options("denoise", Denoise.Options, {}))
+    out = []
+    for t in range(noisy.shape[0]):
+        out += flt.push(Frame(raw=noisy[t], time=t / fps))
+    out += flt.flush()
     frames = np.empty_like(noisy)
-    for t in range(out.shape[0]):
-        cv2.merge([cv2.convertScaleAbs(plane, alpha=255.0) for plane in out[t]], frames[t])
+    for t, f in enumerate(out):
+        frames[t] = f.raw if f.raw is not None else \
+            f.image.permute(1, 2, 0).mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
     return frames
 
 

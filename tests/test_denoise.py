@@ -94,3 +94,38 @@ def test_boiling_texture_is_calmed_at_its_given_strength():
     out = _array(denoise(_tensor(boiled), fps=clip.fps, sigma=8))
     assert warping_error(out, flow=clip.flow_fwd) < 0.7 * warping_error(boiled, flow=clip.flow_fwd)
     assert psnr(out, clip.frames) >= psnr(boiled, clip.frames)
+
+
+def _stream(frames: list[np.ndarray], fps: float) -> list:
+    """Decoded frames (``Frame.raw``) through the streaming filter, as the engine runs it."""
+    from framemend.chain.frames import Frame
+    from framemend.chain.options import make_options
+    from framemend.denoise import Denoise
+
+    flt = Denoise(make_options("denoise", Denoise.Options, {}))
+    scale = float(np.iinfo(frames[0].dtype).max)
+    out = []
+    for t, raw in enumerate(frames):
+        out += flt.push(Frame(raw=raw, raw_scale=scale, time=t / fps))
+    return out + flt.flush()
+
+
+def test_decoded_8_bit_frames_are_read_and_written_as_they_are(pan20):
+    """On the CPU the filter reads decoded uint8 pixels and hands uint8 pixels back; the video
+    is the one the float path makes, to within one level."""
+    clip, noisy, out = pan20
+    frames = _stream(list(noisy), clip.fps)
+    assert all(f.raw is not None and f.raw.dtype == np.uint8 for f in frames)
+    raw = np.stack([f.raw for f in frames]).astype(np.int16)
+    assert np.abs(raw - np.round(out * 255)).max() <= 1
+
+
+def test_16_bit_frames_stay_16_bit():
+    clip = scene("pan", W, H, frames=8, seed=0)
+    noisy = np.round(artifacts.gaussian_noise(clip.frames, 20 / 255, seed=1) * 65535)
+    frames = _stream(list(noisy.astype(np.uint16)), clip.fps)
+    assert all(f.raw is not None and f.raw.dtype == np.uint16 for f in frames)
+    out = np.stack([f.raw for f in frames]) / 65535.0
+    assert psnr(out, clip.frames) >= psnr(noisy / 65535.0, clip.frames) + 9.0
+    # finer than 8-bit levels: most output values fall between them
+    assert (np.stack([f.raw for f in frames]) % 257 != 0).mean() > 0.9

@@ -28,6 +28,7 @@ from collections import deque
 from fractions import Fraction
 from typing import ClassVar
 
+import numpy as np
 import torch
 
 from .frames import Frame
@@ -75,8 +76,9 @@ class TemporalFilter(Filter):
         self._next = 0  # index in _window of the next frame to emit
 
     @abc.abstractmethod
-    def process(self, window: list[Frame], center: int) -> torch.Tensor:
-        """Return the output image ``(C, H, W)`` for ``window[center]``.
+    def process(self, window: list[Frame], center: int) -> torch.Tensor | np.ndarray:
+        """Return the output image ``(C, H, W)`` for ``window[center]`` (or, for a filter that
+        ``reads_raw``, raw ``(H, W, 3)`` pixels on the input frame's ``raw_scale``).
 
         ``window`` holds up to ``past`` frames before and ``future`` frames after the centre,
         fewer at the start or end of a shot. Frames are input frames (never outputs).

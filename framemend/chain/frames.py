@@ -85,9 +85,14 @@ class Frame:
             small = self._to_raw(self.picture, (width, height))
         return torch.from_numpy(small.astype(np.float32) / self.raw_scale).permute(2, 0, 1)
 
-    def replace(self, image: torch.Tensor, keep_aux: bool = True) -> "Frame":
-        """The same frame (time, cut flag) with new pixels; ``aux`` survives only if asked."""
-        return Frame(image, self.time, self.cut, dict(self.aux) if keep_aux else {})
+    def replace(self, image: torch.Tensor | np.ndarray, keep_aux: bool = True) -> "Frame":
+        """The same frame (time, cut flag) with new pixels: a tensor, or raw ``(H, W, 3)``
+        integer pixels on this frame's ``raw_scale``; ``aux`` survives only if asked."""
+        aux = dict(self.aux) if keep_aux else {}
+        if isinstance(image, np.ndarray):
+            return Frame(raw=image, raw_scale=self.raw_scale, device=self.device, time=self.time,
+                         cut=self.cut, aux=aux)
+        return Frame(image, self.time, self.cut, aux)
 
     def __repr__(self) -> str:
         if self._image is not None:

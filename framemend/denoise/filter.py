@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from framemend.chain import TemporalFilter, option, register
@@ -50,6 +51,9 @@ class Denoise(TemporalFilter):
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
+        # on the CPU the kernels read decoded 8/16-bit pixels and write them back: no float
+        # frame is made (the engine then hands frames over undecoded, see Filter.reads_raw)
+        self.reads_raw = self.device.type == "cpu"
         self.future = options.lookahead
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="denoise-spatial")
         self.reset()
@@ -60,40 +64,58 @@ class Denoise(TemporalFilter):
         self._table: torch.Tensor | None = None
         self._stepped: Frame | None = None  # the frame the recursion has already taken in
 
-    def process(self, window: list[Frame], center: int) -> torch.Tensor:
-        frame = window[center].image.to(self.device)
+    def process(self, window: list[Frame], center: int) -> torch.Tensor | np.ndarray:
+        frame = window[center]
         if self._sigma is None:
             self._start_shot(window, center)
         if self._sigma <= 0:
-            return frame
+            return frame.raw if self._raw(frame) is not None else frame.image
         if self._track is None:
-            ahead = [f.image.to(self.device) for f in window[center + 1:]]
-            self._track = start_track(ahead[-1] if ahead else frame)
-            for image in reversed(ahead[:-1]):  # warm up backwards from the lookahead
-                self._step(image)
+            ahead = [self._pixels(f) for f in window[center + 1:]]
+            self._track = start_track(ahead[-1] if ahead else self._pixels(frame))
+            for pixels in reversed(ahead[:-1]):  # warm up backwards from the lookahead
+                self._step(pixels)
             if ahead:
-                self._step(frame)
-        elif self._stepped is not window[center]:
-            self._step(frame)
+                self._step(self._pixels(frame))
+        elif self._stepped is not frame:
+            self._step(self._pixels(frame))
         self._stepped = None
         # this frame's output (the spatial stage) is made on a worker thread while this thread
         # already advances the recursion to the next frame of the shot (the kernels release
         # the GIL; a step makes a new track and leaves this one as it is)
+        raw = self._raw(frame)
         output = self._worker.submit(self._track.output,
                                      self.options.spatial * (self._sigma / 255.0) ** 2,
-                                     self._table)
+                                     self._table, None if raw is None else frame.raw_scale)
         if len(window) > center + 1:
-            self._step(window[center + 1].image.to(self.device))
+            self._step(self._pixels(window[center + 1]))
             self._stepped = window[center + 1]
         return output.result()
+
+    def _raw(self, frame: Frame) -> np.ndarray | None:
+        """The frame's decoded integer pixels if the kernels can read them (CPU, full range of
+        their type), else None."""
+        raw = frame.raw if self.reads_raw else None
+        if raw is None or raw.dtype.kind != "u" or np.iinfo(raw.dtype).max != frame.raw_scale:
+            return None
+        return raw
+
+    def _pixels(self, frame: Frame) -> torch.Tensor | np.ndarray:
+        """What a track takes in: raw integer pixels (CPU) or the float image on the device."""
+        raw = self._raw(frame)
+        return frame.image.to(self.device) if raw is None else raw
 
     def _start_shot(self, window: list[Frame], center: int) -> None:
         if self.options.sigma is not None:
             self._sigma = self.options.sigma
         else:
-            self._sigma = estimate_sigma(window[center].image.to(self.device))
+            pixels = self._pixels(window[center])
+            if isinstance(pixels, np.ndarray):  # as floats, leaving the frame's pixels raw
+                scale = np.float32(1 / np.iinfo(pixels.dtype).max)
+                pixels = torch.from_numpy(pixels.transpose(2, 0, 1) * scale)
+            self._sigma = estimate_sigma(pixels)
         if self.options.declip and self._sigma > 0:
             self._table = declip_table(self._sigma / 255.0).to(self.device)
 
-    def _step(self, frame: torch.Tensor) -> None:
-        self._track = self._track.step(frame, (self._sigma / 255.0) ** 2, self.options.memory)
+    def _step(self, pixels: torch.Tensor | np.ndarray) -> None:
+        self._track = self._track.step(pixels, (self._sigma / 255.0) ** 2, self.options.memory)

@@ -8,6 +8,7 @@ into its output frame on another thread.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .noise import declip_reference
@@ -32,20 +33,27 @@ class TorchTrack:
         return TorchTrack(*recursive_step_reference(self.estimate, self.variance, frame, flow,
                                                     noise_var, memory))
 
-    def output(self, noise_scale: float, table: torch.Tensor | None) -> torch.Tensor:
+    def output(self, noise_scale: float, table: torch.Tensor | None,
+               levels: float | None = None) -> torch.Tensor | np.ndarray:
         """RGB ``(3, H, W)``: the estimate through the local Wiener filter (noise variance
         ``noise_scale`` times the track's; none if 0), through the declip ``table`` if given,
-        clamped to [0, 1]."""
+        clamped to [0, 1]; with ``levels`` (255, 65535) as ``(H, W, 3)`` uint8/uint16 pixels
+        on the CPU instead."""
         out = self.estimate
         if noise_scale > 0:
             out = local_wiener_reference(out, noise_scale * self.variance)
-        return (out if table is None else declip_reference(out, table)).clamp(0, 1)
+        out = (out if table is None else declip_reference(out, table)).clamp(0, 1)
+        if levels is None:
+            return out
+        pixels = out.permute(1, 2, 0).mul(levels).round().cpu().numpy()
+        return pixels.astype(np.uint16 if levels > 255 else np.uint8)
 
 
-def start_track(frame: torch.Tensor):
-    """A new track on the frame's device: :class:`._cpu.CpuTrack` on the CPU, else
+def start_track(pixels: torch.Tensor | np.ndarray):
+    """A new track on the frame's device: :class:`._cpu.CpuTrack` on the CPU (``pixels``: a
+    ``(3, H, W)`` float tensor or decoded ``(H, W, 3)`` uint8/uint16 pixels), else
     :class:`TorchTrack`."""
-    if frame.device.type == "cpu":
+    if isinstance(pixels, np.ndarray) or pixels.device.type == "cpu":
         from ._cpu import CpuTrack  # noqa: PLC0415
-        return CpuTrack.start(frame)
-    return TorchTrack.start(frame)
+        return CpuTrack.start(pixels)
+    return TorchTrack.start(pixels)
