@@ -28,6 +28,8 @@ from framemend.flow.estimate import dis_luma_flow
 from .recursive import FRESH, MOTION_QUALITY, MOTION_TUNING, SOFT
 from .spatial import RADII
 
+assert RADII == (1, 2, 2), "_wiener_rgb is written for these windows"
+
 _S2, _S3, _S6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
 # float32 constants: a float64 operand anywhere in a loop keeps LLVM from vectorising it
 _F = np.float32
@@ -115,66 +117,108 @@ def _update(pred, rgb, scale, flow, power_sum, inv_count, inv_noise_var, min_gai
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
-def _wiener_inputs(state, luma, chroma):
-    """``luma`` ``(H, W, 2)`` = (o0, o0²) and ``chroma`` ``(H, W, 4)`` = (o1, o2, o1², o2²),
-    interleaved so that one box filter call sums all of them."""
-    h, w, _ = state.shape
-    for y in range(h):
-        for x in range(w):
-            o0, o1, o2 = state[y, x, 0], state[y, x, 1], state[y, x, 2]
-            luma[y, x, 0], luma[y, x, 1] = o0, o0 * o0
-            chroma[y, x, 0], chroma[y, x, 1] = o1, o2
-            chroma[y, x, 2], chroma[y, x, 3] = o1 * o1, o2 * o2
-
-
-@numba.njit(cache=True, fastmath=True, nogil=True)
-def _wiener(total, total_sq, inv_count, noise_var):
-    """Wiener gain ``a`` and offset ``b`` of one window from its sums."""
-    m = total * inv_count
-    s = max(total_sq * inv_count - m * m, _TINY)
-    a = max(s - noise_var, _ZERO) / s
-    return a, (_ONE - a) * m
-
-
-@numba.njit(cache=True, fastmath=True, nogil=True)
-def _coefficients(luma_sum, chroma_sum, inv_luma, inv_chroma, state, scale, luma_ab, chroma_ab):
-    """Per-window (a, b) of each opponent channel from the box sums; the noise variance of a
-    pixel is ``scale`` times its state variance. Layout as the sums: (a0, b0), (a1, a2, b1, b2)."""
-    h, w, _ = state.shape
-    sc = _F(scale)
-    for y in range(h):
-        for x in range(w):
-            v = sc * state[y, x, 3]
-            a0, b0 = _wiener(luma_sum[y, x, 0], luma_sum[y, x, 1], inv_luma[y, x], v)
-            kc = inv_chroma[y, x]
-            a1, b1 = _wiener(chroma_sum[y, x, 0], chroma_sum[y, x, 2], kc, v)
-            a2, b2 = _wiener(chroma_sum[y, x, 1], chroma_sum[y, x, 3], kc, v)
-            luma_ab[y, x, 0], luma_ab[y, x, 1] = a0, b0
-            chroma_ab[y, x, 0], chroma_ab[y, x, 1] = a1, a2
-            chroma_ab[y, x, 2], chroma_ab[y, x, 3] = b1, b2
-
-
-@numba.njit(cache=True, fastmath=True, nogil=True)
 def _lookup(table, v):
     """``table`` at the grid point of [0, 1] nearest to ``v`` (clamped)."""
     return table[np.int32(min(max(v, _ZERO), _ONE) * _F(table.shape[0] - 1) + _F(0.5))]
 
 
+_RING = 5  # rows of window sums kept in flight: the chroma window's height
+
+
 @numba.njit(cache=True, fastmath=True, nogil=True)
-def _filtered_rgb(state, luma_ab, chroma_ab, inv_luma, inv_chroma, table, out):
-    """``a x + b`` per opponent channel (``*_ab`` are box sums of the coefficients), back to
-    RGB ``out`` ``(H, W, 3)`` through the output ``table``."""
-    h, w, _ = state.shape
-    for y in range(h):
+def _inv_axis(n, radius):
+    """``(n,)`` 1 / (number of in-frame positions of each ``2r+1`` window along an axis)."""
+    out = np.empty(n, np.float32)
+    for i in range(n):
+        out[i] = _ONE / _F(min(i + radius, n - 1) - max(i - radius, 0) + 1)
+    return out
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def _row_sums(padded, ring, row, w):
+    """Horizontal window sums of the six padded channels into ``ring[row]``: channels 0-1
+    (luma) over 3 pixels, 2-5 (chroma) over 5."""
+    for c in range(2):
         for x in range(w):
-            kl, kc = inv_luma[y, x], inv_chroma[y, x]
-            o0 = kl * (luma_ab[y, x, 0] * state[y, x, 0] + luma_ab[y, x, 1])
-            o1 = kc * (chroma_ab[y, x, 0] * state[y, x, 1] + chroma_ab[y, x, 2])
-            o2 = kc * (chroma_ab[y, x, 1] * state[y, x, 2] + chroma_ab[y, x, 3])
-            o0, o1, o2 = o0 * _R3, o1 * _R2, o2 * _R6
-            out[y, x, 0] = _lookup(table, o0 + o1 + o2)
-            out[y, x, 1] = _lookup(table, o0 - _F(2) * o2)
-            out[y, x, 2] = _lookup(table, o0 - o1 + o2)
+            ring[row, c, x] = padded[c, x + 1] + padded[c, x + 2] + padded[c, x + 3]
+    for c in range(2, 6):
+        for x in range(w):
+            ring[row, c, x] = (padded[c, x] + padded[c, x + 1] + padded[c, x + 2]
+                               + padded[c, x + 3] + padded[c, x + 4])
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def _column_sums(ring, y, sums, w):
+    """Vertical sums at row ``y`` of the rows in ``ring`` (rows outside the frame are zero):
+    channels 0-1 over rows y-1..y+1, 2-5 over y-2..y+2, into ``sums`` ``(6, W)``."""
+    r0, r1, r2 = (y - 2) % _RING, (y - 1) % _RING, y % _RING
+    r3, r4 = (y + 1) % _RING, (y + 2) % _RING
+    for c in range(2):
+        for x in range(w):
+            sums[c, x] = ring[r1, c, x] + ring[r2, c, x] + ring[r3, c, x]
+    for c in range(2, 6):
+        for x in range(w):
+            sums[c, x] = (ring[r0, c, x] + ring[r1, c, x] + ring[r2, c, x] + ring[r3, c, x]
+                          + ring[r4, c, x])
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def _wiener_rgb(state, scale, table, out):
+    """:func:`.spatial.local_wiener_reference` on the state (luma window 3x3, chroma 5x5, noise
+    variance ``scale`` times the state's), back to RGB ``out`` ``(H, W, 3)`` through the output
+    ``table``, in one pass down the rows: each row's window sums, its Wiener coefficients
+    ``a, b`` and their window sums go through two rings of five rows, so the work stays in
+    cache and the channel loops vectorise (separable box sums; in-frame counts per axis)."""
+    h, w, _ = state.shape
+    inv_ly, inv_lx, inv_cy, inv_cx = _inv_axis(h, 1), _inv_axis(w, 1), _inv_axis(h, 2), \
+        _inv_axis(w, 2)
+    window = np.zeros((_RING, 6, w), np.float32)  # of (o0, o0², o1, o2, o1², o2²)
+    coefficients = np.zeros((_RING, 6, w), np.float32)  # of (a0, b0, a1, a2, b1, b2)
+    padded = np.zeros((6, w + 4), np.float32)
+    sums = np.empty((6, w), np.float32)
+    kl, kc = np.empty(w, np.float32), np.empty(w, np.float32)
+    sc = _F(scale)
+    for y0 in range(h + 4):  # row y0 enters, y0 - 2 gets coefficients, y0 - 4 is output
+        if y0 < h:
+            for x in range(w):
+                o0, o1, o2 = state[y0, x, 0], state[y0, x, 1], state[y0, x, 2]
+                padded[0, x + 2], padded[1, x + 2] = o0, o0 * o0
+                padded[2, x + 2], padded[3, x + 2] = o1, o2
+                padded[4, x + 2], padded[5, x + 2] = o1 * o1, o2 * o2
+            _row_sums(padded, window, y0 % _RING, w)
+        else:
+            window[y0 % _RING] = _ZERO
+        y = y0 - 2
+        if 0 <= y < h:
+            _column_sums(window, y, sums, w)
+            for x in range(w):
+                kl[x], kc[x] = inv_ly[y] * inv_lx[x], inv_cy[y] * inv_cx[x]
+            for x in range(w):
+                v = sc * state[y, x, 3]
+                m0, m1, m2 = sums[0, x] * kl[x], sums[2, x] * kc[x], sums[3, x] * kc[x]
+                s0 = max(sums[1, x] * kl[x] - m0 * m0, _TINY)
+                s1 = max(sums[4, x] * kc[x] - m1 * m1, _TINY)
+                s2 = max(sums[5, x] * kc[x] - m2 * m2, _TINY)
+                a0, a1, a2 = max(s0 - v, _ZERO) / s0, max(s1 - v, _ZERO) / s1, \
+                    max(s2 - v, _ZERO) / s2
+                padded[0, x + 2], padded[1, x + 2] = a0, (_ONE - a0) * m0
+                padded[2, x + 2], padded[3, x + 2] = a1, a2
+                padded[4, x + 2], padded[5, x + 2] = (_ONE - a1) * m1, (_ONE - a2) * m2
+            _row_sums(padded, coefficients, y % _RING, w)
+        elif y >= h:
+            coefficients[y % _RING] = _ZERO
+        y = y0 - 4
+        if y >= 0:
+            _column_sums(coefficients, y, sums, w)
+            for x in range(w):
+                kl[x], kc[x] = inv_ly[y] * inv_lx[x], inv_cy[y] * inv_cx[x]
+            for x in range(w):
+                o0 = kl[x] * (sums[0, x] * state[y, x, 0] + sums[1, x]) * _R3
+                o1 = kc[x] * (sums[2, x] * state[y, x, 1] + sums[4, x]) * _R2
+                o2 = kc[x] * (sums[3, x] * state[y, x, 2] + sums[5, x]) * _R6
+                out[y, x, 0] = _lookup(table, o0 + o1 + o2)
+                out[y, x, 1] = _lookup(table, o0 - _F(2) * o2)
+                out[y, x, 2] = _lookup(table, o0 - o1 + o2)
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
@@ -324,20 +368,5 @@ class CpuTrack:
         if noise_scale <= 0:
             _state_rgb(self.state, lookup, out)
         else:
-            self._wiener(noise_scale, lookup, out)
+            _wiener_rgb(self.state, noise_scale, lookup, out)
         return out if levels is not None else torch.from_numpy(planes)
-
-    def _wiener(self, noise_scale: float, table: np.ndarray, out: np.ndarray) -> None:
-        """The local Wiener filter of the estimate into ``out`` ``(H, W, 3)`` RGB through the
-        output ``table``."""
-        h, w, _ = self.state.shape
-        r_luma, r_chroma, r_chroma2 = RADII
-        assert r_chroma == r_chroma2, "both chroma channels share one window"
-        luma, chroma = _buffer("luma", (h, w, 2)), _buffer("chroma", (h, w, 4))
-        _wiener_inputs(self.state, luma, chroma)
-        inv_l, inv_c = _inv_count(h, w, r_luma), _inv_count(h, w, r_chroma)
-        luma_ab, chroma_ab = _buffer("luma_ab", (h, w, 2)), _buffer("chroma_ab", (h, w, 4))
-        _coefficients(_box_sum(luma, r_luma, "luma_sum"), _box_sum(chroma, r_chroma, "chroma_sum"),
-                      inv_l, inv_c, self.state, noise_scale, luma_ab, chroma_ab)
-        _filtered_rgb(self.state, _box_sum(luma_ab, r_luma, "luma_sum"),
-                      _box_sum(chroma_ab, r_chroma, "chroma_sum"), inv_l, inv_c, table, out)
