@@ -39,12 +39,12 @@ _R3, _R2, _R6 = _F(1 / _S3), _F(1 / _S2), _F(1 / _S6)
 _Y0, _Y1, _Y2 = _F(1 / _S3), _F((0.299 - 0.114) / _S2), _F((0.299 - 2 * 0.587 + 0.114) / _S6)
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True)
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
 def _opponent(r, g, b):
     return (r + g + b) * _R3, (r - b) * _R2, (r - g - g + b) * _R6
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True)
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
 def _pixel(rgb, scale, y, x):
     """The opponent channels of pixel ``(y, x)`` of planar ``rgb`` ``(3, H, W)`` (float or
     integer) times ``scale``."""
@@ -52,12 +52,12 @@ def _pixel(rgb, scale, y, x):
     return _opponent(s * _F(rgb[0, y, x]), s * _F(rgb[1, y, x]), s * _F(rgb[2, y, x]))
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True)
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
 def _to_u8(v):
     return np.uint8(min(max(v, _ZERO), _ONE) * _F(255) + _F(0.5))
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True)
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
 def _luma(rgb, scale, luma):
     """``rgb`` ``(3, H, W)`` times ``scale`` -> BT.601 8-bit ``luma`` ``(H, W)``."""
     _, h, w = rgb.shape
@@ -68,7 +68,7 @@ def _luma(rgb, scale, luma):
                                      + _F(0.114) * _F(rgb[2, y, x])))
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True)
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
 def _start(rgb, scale, state):
     """A fresh state from ``rgb`` ``(3, H, W)`` times ``scale``: its opponent channels,
     variance 1."""
@@ -79,53 +79,7 @@ def _start(rgb, scale, state):
             state[y, x, 0], state[y, x, 1], state[y, x, 2], state[y, x, 3] = o0, o1, o2, _ONE
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True)
-def _residual_power(pred, rgb, scale, power):
-    """Mean square over the channels of ``frame - prediction``, per pixel, into ``power``."""
-    _, h, w = rgb.shape
-    for y in range(h):
-        for x in range(w):
-            o0, o1, o2 = _pixel(rgb, scale, y, x)
-            r0, r1, r2 = o0 - pred[y, x, 0], o1 - pred[y, x, 1], o2 - pred[y, x, 2]
-            power[y, x] = (r0 * r0 + r1 * r1 + r2 * r2) * _THIRD
-
-
-@numba.njit(cache=True, fastmath=True, nogil=True)
-def _update(pred, rgb, scale, flow, power_sum, inv_count, inv_noise_var, min_gain, soft, fresh,
-            luma):
-    """The Kalman-like update in place of ``pred`` ``(H, W, 4)`` (it becomes the new state;
-    ``power_sum * inv_count`` is the 3x3 in-frame mean of the residual power), and the new
-    estimate's 8-bit ``luma``. Pixels whose source ``p + flow`` left the frame start afresh."""
-    _, h, w = rgb.shape
-    xmax, ymax = _F(w - 1), _F(h - 1)
-    inv, floor, so, fr = _F(inv_noise_var), _F(min_gain), _F(soft), _F(fresh)
-    for y in range(h):
-        for x in range(w):
-            px = _F(x) + flow[y, x, 0]
-            py = _F(y) + flow[y, x, 1]
-            outside = (px < _ZERO) | (py < _ZERO) | (px > xmax) | (py > ymax)
-            pv = pred[y, x, 3]
-            excess = max(power_sum[y, x] * inv_count[y, x] * inv - _ONE - pv, _ZERO)
-            pv = fr if outside else pv + so * excess
-            k = max(pv / (pv + _ONE), floor)
-            o0, o1, o2 = _pixel(rgb, scale, y, x)
-            e0 = pred[y, x, 0] + k * (o0 - pred[y, x, 0])
-            e1 = pred[y, x, 1] + k * (o1 - pred[y, x, 1])
-            e2 = pred[y, x, 2] + k * (o2 - pred[y, x, 2])
-            pred[y, x, 0], pred[y, x, 1], pred[y, x, 2], pred[y, x, 3] = e0, e1, e2, k
-            luma[y, x] = _to_u8(_Y0 * e0 + _Y1 * e1 + _Y2 * e2)
-
-
-@numba.njit(cache=True, fastmath=True, nogil=True)
-def _lookup(table, v):
-    """``table`` at the grid point of [0, 1] nearest to ``v`` (clamped)."""
-    return table[np.int32(min(max(v, _ZERO), _ONE) * _F(table.shape[0] - 1) + _F(0.5))]
-
-
-_RING = 5  # rows of window sums kept in flight: the chroma window's height
-
-
-@numba.njit(cache=True, fastmath=True, nogil=True)
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
 def _inv_axis(n, radius):
     """``(n,)`` 1 / (number of in-frame positions of each ``2r+1`` window along an axis)."""
     out = np.empty(n, np.float32)
@@ -134,7 +88,77 @@ def _inv_axis(n, radius):
     return out
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True)
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+def _update(pred, rgb, scale, flow, inv_noise_var, min_gain, soft, fresh, luma):
+    """The Kalman-like update of :func:`.recursive.recursive_step_reference` in place of
+    ``pred`` ``(H, W, 4)`` (the prediction becomes the new state) and the new estimate's 8-bit
+    ``luma``, in one pass down the rows: each row's prediction is taken apart into planar rows
+    and its residual power (mean square over the channels of frame minus prediction) summed
+    along the row into a ring of three, so the 3x3 in-frame mean of a row is ready once the
+    row below has been read, and the loops over a row vectorise. Pixels whose source
+    ``p + flow`` left the frame start afresh. ``rgb`` ``(3, H, W)`` times ``scale``."""
+    _, h, w = rgb.shape
+    xmax, ymax = _F(w - 1), _F(h - 1)
+    inv, floor, so, fr, s = _F(inv_noise_var), _F(min_gain), _F(soft), _F(fresh), _F(scale)
+    inv_y, inv_x = _inv_axis(h, 1), _inv_axis(w, 1)
+    rows = np.empty((3, 4, w), np.float32)  # the prediction's rows, planar
+    power = np.zeros((3, w), np.float32)  # row sums of the residual power
+    padded = np.zeros(w + 2, np.float32)
+    new = np.empty((4, w), np.float32)
+    for y0 in range(h + 1):  # row y0's power enters, row y0 - 1 is updated
+        if y0 < h:
+            row = rows[y0 % 3]
+            for x in range(w):
+                row[0, x], row[1, x] = pred[y0, x, 0], pred[y0, x, 1]
+                row[2, x], row[3, x] = pred[y0, x, 2], pred[y0, x, 3]
+            for x in range(w):
+                o0, o1, o2 = _opponent(s * _F(rgb[0, y0, x]), s * _F(rgb[1, y0, x]),
+                                       s * _F(rgb[2, y0, x]))
+                r0, r1, r2 = o0 - row[0, x], o1 - row[1, x], o2 - row[2, x]
+                padded[x + 1] = (r0 * r0 + r1 * r1 + r2 * r2) * _THIRD
+            for x in range(w):
+                power[y0 % 3, x] = padded[x] + padded[x + 1] + padded[x + 2]
+        else:
+            power[y0 % 3] = _ZERO
+        y = y0 - 1
+        if y < 0:
+            continue
+        row = rows[y % 3]
+        above, here, below = power[(y - 1) % 3], power[y % 3], power[(y + 1) % 3]
+        scale_y = inv_y[y] * inv
+        for x in range(w):
+            px = _F(x) + flow[y, x, 0]
+            py = _F(y) + flow[y, x, 1]
+            outside = (px < _ZERO) | (py < _ZERO) | (px > xmax) | (py > ymax)
+            new[3, x] = fr if outside else _ZERO
+        for x in range(w):
+            mean_power = (above[x] + here[x] + below[x]) * inv_x[x] * scale_y
+            pv = row[3, x]
+            pv = pv + so * max(mean_power - _ONE - pv, _ZERO)
+            pv = new[3, x] if new[3, x] > _ZERO else pv
+            k = max(pv / (pv + _ONE), floor)
+            o0, o1, o2 = _opponent(s * _F(rgb[0, y, x]), s * _F(rgb[1, y, x]),
+                                   s * _F(rgb[2, y, x]))
+            e0 = row[0, x] + k * (o0 - row[0, x])
+            e1 = row[1, x] + k * (o1 - row[1, x])
+            e2 = row[2, x] + k * (o2 - row[2, x])
+            new[0, x], new[1, x], new[2, x], new[3, x] = e0, e1, e2, k
+            luma[y, x] = _to_u8(_Y0 * e0 + _Y1 * e1 + _Y2 * e2)
+        for x in range(w):
+            pred[y, x, 0], pred[y, x, 1] = new[0, x], new[1, x]
+            pred[y, x, 2], pred[y, x, 3] = new[2, x], new[3, x]
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+def _lookup(table, v):
+    """``table`` at the grid point of [0, 1] nearest to ``v`` (clamped)."""
+    return table[np.int32(min(max(v, _ZERO), _ONE) * _F(table.shape[0] - 1) + _F(0.5))]
+
+
+_RING = 5  # rows of window sums kept in flight: the chroma window's height
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
 def _row_sums(padded, ring, row, w):
     """Horizontal window sums of the six padded channels into ``ring[row]``: channels 0-1
     (luma) over 3 pixels, 2-5 (chroma) over 5."""
@@ -147,7 +171,7 @@ def _row_sums(padded, ring, row, w):
                                + padded[c, x + 3] + padded[c, x + 4])
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True)
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
 def _column_sums(ring, y, sums, w):
     """Vertical sums at row ``y`` of the rows in ``ring`` (rows outside the frame are zero):
     channels 0-1 over rows y-1..y+1, 2-5 over y-2..y+2, into ``sums`` ``(6, W)``."""
@@ -162,26 +186,33 @@ def _column_sums(ring, y, sums, w):
                           + ring[r4, c, x])
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True)
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
 def _wiener_rgb(state, scale, table, out):
     """:func:`.spatial.local_wiener_reference` on the state (luma window 3x3, chroma 5x5, noise
     variance ``scale`` times the state's), back to RGB ``out`` ``(H, W, 3)`` through the output
-    ``table``, in one pass down the rows: each row's window sums, its Wiener coefficients
-    ``a, b`` and their window sums go through two rings of five rows, so the work stays in
-    cache and the channel loops vectorise (separable box sums; in-frame counts per axis)."""
+    ``table``, in one pass down the rows: each row's channels, window sums, Wiener
+    coefficients ``a, b`` and their window sums go through rings of five planar rows, so the
+    work stays in cache and the loops over a row vectorise (separable box sums with in-frame
+    counts per axis; only the deinterleaving and the table lookups are scalar)."""
     h, w, _ = state.shape
     inv_ly, inv_lx, inv_cy, inv_cx = _inv_axis(h, 1), _inv_axis(w, 1), _inv_axis(h, 2), \
         _inv_axis(w, 2)
+    rows = np.empty((_RING, 4, w), np.float32)  # the state's rows, planar
     window = np.zeros((_RING, 6, w), np.float32)  # of (o0, o0², o1, o2, o1², o2²)
     coefficients = np.zeros((_RING, 6, w), np.float32)  # of (a0, b0, a1, a2, b1, b2)
     padded = np.zeros((6, w + 4), np.float32)
     sums = np.empty((6, w), np.float32)
+    rgb = np.empty((3, w), np.float32)
     kl, kc = np.empty(w, np.float32), np.empty(w, np.float32)
     sc = _F(scale)
     for y0 in range(h + 4):  # row y0 enters, y0 - 2 gets coefficients, y0 - 4 is output
         if y0 < h:
+            row = rows[y0 % _RING]
             for x in range(w):
-                o0, o1, o2 = state[y0, x, 0], state[y0, x, 1], state[y0, x, 2]
+                row[0, x], row[1, x] = state[y0, x, 0], state[y0, x, 1]
+                row[2, x], row[3, x] = state[y0, x, 2], state[y0, x, 3]
+            for x in range(w):
+                o0, o1, o2 = row[0, x], row[1, x], row[2, x]
                 padded[0, x + 2], padded[1, x + 2] = o0, o0 * o0
                 padded[2, x + 2], padded[3, x + 2] = o1, o2
                 padded[4, x + 2], padded[5, x + 2] = o1 * o1, o2 * o2
@@ -191,10 +222,11 @@ def _wiener_rgb(state, scale, table, out):
         y = y0 - 2
         if 0 <= y < h:
             _column_sums(window, y, sums, w)
+            row = rows[y % _RING]
             for x in range(w):
                 kl[x], kc[x] = inv_ly[y] * inv_lx[x], inv_cy[y] * inv_cx[x]
             for x in range(w):
-                v = sc * state[y, x, 3]
+                v = sc * row[3, x]
                 m0, m1, m2 = sums[0, x] * kl[x], sums[2, x] * kc[x], sums[3, x] * kc[x]
                 s0 = max(sums[1, x] * kl[x] - m0 * m0, _TINY)
                 s1 = max(sums[4, x] * kc[x] - m1 * m1, _TINY)
@@ -210,18 +242,21 @@ def _wiener_rgb(state, scale, table, out):
         y = y0 - 4
         if y >= 0:
             _column_sums(coefficients, y, sums, w)
+            row = rows[y % _RING]
             for x in range(w):
                 kl[x], kc[x] = inv_ly[y] * inv_lx[x], inv_cy[y] * inv_cx[x]
             for x in range(w):
-                o0 = kl[x] * (sums[0, x] * state[y, x, 0] + sums[1, x]) * _R3
-                o1 = kc[x] * (sums[2, x] * state[y, x, 1] + sums[4, x]) * _R2
-                o2 = kc[x] * (sums[3, x] * state[y, x, 2] + sums[5, x]) * _R6
-                out[y, x, 0] = _lookup(table, o0 + o1 + o2)
-                out[y, x, 1] = _lookup(table, o0 - _F(2) * o2)
-                out[y, x, 2] = _lookup(table, o0 - o1 + o2)
+                o0 = kl[x] * (sums[0, x] * row[0, x] + sums[1, x]) * _R3
+                o1 = kc[x] * (sums[2, x] * row[1, x] + sums[4, x]) * _R2
+                o2 = kc[x] * (sums[3, x] * row[2, x] + sums[5, x]) * _R6
+                rgb[0, x], rgb[1, x], rgb[2, x] = o0 + o1 + o2, o0 - _F(2) * o2, o0 - o1 + o2
+            for x in range(w):
+                out[y, x, 0] = _lookup(table, rgb[0, x])
+                out[y, x, 1] = _lookup(table, rgb[1, x])
+                out[y, x, 2] = _lookup(table, rgb[2, x])
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True)
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
 def _state_rgb(state, table, out):
     """The estimate itself back to RGB ``out`` ``(H, W, 3)`` through the output ``table``."""
     h, w, _ = state.shape
@@ -244,26 +279,6 @@ def _buffer(name: str, shape: tuple, dtype=np.float32) -> np.ndarray:
     if name not in buffers or buffers[name].shape != shape or buffers[name].dtype != dtype:
         buffers[name] = np.empty(shape, dtype)
     return buffers[name]
-
-
-def _box_sum(image: np.ndarray, radius: int, name: str) -> np.ndarray:
-    """``(2r+1)²`` box sums of ``image`` (zero outside) into this thread's buffer ``name``."""
-    k = 2 * radius + 1
-    return cv2.boxFilter(image, -1, (k, k), dst=_buffer(name, image.shape), normalize=False,
-                         borderType=cv2.BORDER_CONSTANT)
-
-
-_counts: dict = {}
-
-
-def _inv_count(h: int, w: int, radius: int) -> np.ndarray:
-    """``(H, W)`` 1 / (number of in-frame pixels of each ``(2r+1)²`` box)."""
-    key = (h, w, radius)
-    if key not in _counts:
-        cy = np.minimum(np.arange(h) + radius, h - 1) - np.maximum(np.arange(h) - radius, 0) + 1
-        cx = np.minimum(np.arange(w) + radius, w - 1) - np.maximum(np.arange(w) - radius, 0) + 1
-        _counts[key] = (1.0 / np.outer(cy, cx)).astype(np.float32)
-    return _counts[key]
 
 
 _OUTPUT_GRID = 16385  # nearest lookup on this grid: within 3e-5 (1/130 of an 8-bit level)
@@ -345,10 +360,7 @@ class CpuTrack:
         flow = dis_luma_flow(luma, self.luma, MOTION_QUALITY, MOTION_TUNING)
         cv2.remap(self.state, flow, None, cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP, dst=pred,
                   borderMode=cv2.BORDER_REPLICATE)
-        power = _buffer("power", (h, w))
-        _residual_power(pred, rgb, scale, power)
-        _update(pred, rgb, scale, flow, _box_sum(power, 1, "power_sum"), _inv_count(h, w, 1),
-                1.0 / noise_var, 1.0 / memory, SOFT, FRESH, luma)
+        _update(pred, rgb, scale, flow, 1.0 / noise_var, 1.0 / memory, SOFT, FRESH, luma)
         return CpuTrack(pred, luma)
 
     def output(self, noise_scale: float, table: torch.Tensor | None,
