@@ -106,8 +106,8 @@ def test_cuda_matches_cpu():
     assert _psnr(denoise(noisy.cuda(), sigma=20).cpu(), denoise(noisy, sigma=20)) > 35
 
 
-def test_pipelined_spatial_stage_gives_the_same_video_as_inline(monkeypatch):
-    """The spatial stage running beside the next frame's update changes nothing, cuts included."""
+def test_recursion_ahead_on_a_worker_thread_gives_the_same_video_as_inline(monkeypatch):
+    """The recursion running ahead on its own thread changes nothing, cuts included."""
     from concurrent.futures import Future
 
     from framemend.denoise import denoise, filter as denoise_filter

@@ -2,7 +2,7 @@
 :mod:`.recursive` and the spatial stage of :mod:`.spatial`) and :mod:`.noise`."""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,14 +55,18 @@ class Denoise(TemporalFilter):
         # frame is made (the engine then hands frames over undecoded, see Filter.reads_raw)
         self.reads_raw = self.device.type == "cpu"
         self.future = options.lookahead
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="denoise-spatial")
+        # the recursion runs on a worker thread, ahead of the output frames as far as the
+        # lookahead lets it, while this thread makes each output frame (the spatial stage)
+        # from its track (the kernels release the GIL; a step makes a new track and leaves
+        # the previous one as it is)
+        self._chain = ThreadPoolExecutor(max_workers=1, thread_name_prefix="denoise-recursion")
         self.reset()
 
     def reset(self) -> None:
-        self._track = None  # TorchTrack | CpuTrack of the shot so far
+        self._tail: Future | None = None  # the step of the last frame submitted
+        self._tracks: dict[Frame, Future] = {}  # (TorchTrack | CpuTrack, raw scale) per frame
         self._sigma: float | None = None
         self._table: torch.Tensor | None = None
-        self._stepped: Frame | None = None  # the frame the recursion has already taken in
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor | np.ndarray:
         frame = window[center]
@@ -70,27 +74,33 @@ class Denoise(TemporalFilter):
             self._start_shot(window, center)
         if self._sigma <= 0:
             return frame.raw if self._raw(frame) is not None else frame.image
-        if self._track is None:
-            ahead = [self._pixels(f) for f in window[center + 1:]]
-            self._track = start_track(ahead[-1] if ahead else self._pixels(frame))
-            for pixels in reversed(ahead[:-1]):  # warm up backwards from the lookahead
-                self._step(pixels)
-            if ahead:
-                self._step(self._pixels(frame))
-        elif self._stepped is not frame:
-            self._step(self._pixels(frame))
-        self._stepped = None
-        # this frame's output (the spatial stage) is made on a worker thread while this thread
-        # already advances the recursion to the next frame of the shot (the kernels release
-        # the GIL; a step makes a new track and leaves this one as it is)
-        raw = self._raw(frame)
-        output = self._worker.submit(self._track.output,
-                                     self.options.spatial * (self._sigma / 255.0) ** 2,
-                                     self._table, None if raw is None else frame.raw_scale)
-        if len(window) > center + 1:
-            self._step(self._pixels(window[center + 1]))
-            self._stepped = window[center + 1]
-        return output.result()
+        if self._tail is None:
+            self._tail = self._tracks[frame] = self._chain.submit(self._warm_up, window[center:])
+        for ahead in window[center + 1:]:
+            if ahead not in self._tracks:
+                self._tail = self._tracks[ahead] = self._chain.submit(self._step, self._tail,
+                                                                      ahead)
+        track, levels = self._tracks.pop(frame).result()
+        return track.output(self.options.spatial * (self._sigma / 255.0) ** 2, self._table,
+                            levels)
+
+    def _warm_up(self, frames: list[Frame]) -> tuple:
+        """The track of ``frames[0]``, the first frame of a shot: the recursion first runs
+        backwards from the last of the lookahead ``frames``."""
+        track = start_track(self._pixels(frames[-1]))
+        for frame in reversed(frames[:-1]):
+            track = track.step(self._pixels(frame), (self._sigma / 255.0) ** 2,
+                               self.options.memory)
+        return track, self._levels(frames[0])
+
+    def _step(self, previous: Future, frame: Frame) -> tuple:
+        track = previous.result()[0].step(self._pixels(frame), (self._sigma / 255.0) ** 2,
+                                          self.options.memory)
+        return track, self._levels(frame)
+
+    def _levels(self, frame: Frame) -> float | None:
+        """The output's integer range (that of the frame's raw pixels) or None for a tensor."""
+        return None if self._raw(frame) is None else frame.raw_scale
 
     def _raw(self, frame: Frame) -> np.ndarray | None:
         """The frame's decoded integer pixels if the kernels can read them (CPU, full range of
@@ -116,6 +126,3 @@ class Denoise(TemporalFilter):
             self._sigma = estimate_sigma(pixels)
         if self.options.declip and self._sigma > 0:
             self._table = declip_table(self._sigma / 255.0).to(self.device)
-
-    def _step(self, pixels: torch.Tensor | np.ndarray) -> None:
-        self._track = self._track.step(pixels, (self._sigma / 255.0) ** 2, self.options.memory)
