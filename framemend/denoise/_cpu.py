@@ -89,14 +89,15 @@ def _inv_axis(n, radius):
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
-def _update(pred, rgb, scale, flow, inv_noise_var, min_gain, soft, fresh, luma):
+def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fresh, luma):
     """The Kalman-like update of :func:`.recursive.recursive_step_reference` in place of
     ``pred`` ``(H, W, 4)`` (the prediction becomes the new state) and the new estimate's 8-bit
     ``luma``, in one pass down the rows: each row's prediction is taken apart into planar rows
     and its residual power (mean square over the channels of frame minus prediction) summed
     along the row into a ring of three, so the 3x3 in-frame mean of a row is ready once the
     row below has been read, and the loops over a row vectorise. Pixels whose source
-    ``p + flow`` left the frame start afresh. ``rgb`` ``(3, H, W)`` times ``scale``."""
+    ``p + flow`` left the frame start afresh (``flow_x``, ``flow_y``: planes ``(H, W)``).
+    ``rgb`` ``(3, H, W)`` times ``scale``."""
     _, h, w = rgb.shape
     xmax, ymax = _F(w - 1), _F(h - 1)
     inv, floor, so, fr, s = _F(inv_noise_var), _F(min_gain), _F(soft), _F(fresh), _F(scale)
@@ -127,8 +128,8 @@ def _update(pred, rgb, scale, flow, inv_noise_var, min_gain, soft, fresh, luma):
         above, here, below = power[(y - 1) % 3], power[y % 3], power[(y + 1) % 3]
         scale_y = inv_y[y] * inv
         for x in range(w):
-            px = _F(x) + flow[y, x, 0]
-            py = _F(y) + flow[y, x, 1]
+            px = _F(x) + flow_x[y, x]
+            py = _F(y) + flow_y[y, x]
             outside = (px < _ZERO) | (py < _ZERO) | (px > xmax) | (py > ymax)
             new[3, x] = fr if outside else _ZERO
         for x in range(w):
@@ -360,7 +361,10 @@ class CpuTrack:
         flow = dis_luma_flow(luma, self.luma, MOTION_QUALITY, MOTION_TUNING)
         cv2.remap(self.state, flow, None, cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP, dst=pred,
                   borderMode=cv2.BORDER_REPLICATE)
-        _update(pred, rgb, scale, flow, 1.0 / noise_var, 1.0 / memory, SOFT, FRESH, luma)
+        flow_x, flow_y = _buffer("flow_x", (h, w)), _buffer("flow_y", (h, w))
+        cv2.split(flow, [flow_x, flow_y])  # planar for the update's vectorised loops
+        _update(pred, rgb, scale, flow_x, flow_y, 1.0 / noise_var, 1.0 / memory, SOFT, FRESH,
+                luma)
         return CpuTrack(pred, luma)
 
     def output(self, noise_scale: float, table: torch.Tensor | None,
