@@ -5,12 +5,19 @@ Same arithmetic, arranged for a CPU (timings per 640x360 frame on one thread her
 
 * the state is one ``(H, W, 4)`` float32 array, the estimate in the opponent basis of
   :mod:`.spatial` and its variance last, so the prediction is one ``cv2.remap`` of four
-  interleaved channels (1.4 ms; a numba loop gathering from planar arrays took 5.7 ms). The
+  interleaved channels (1.3 ms; a numba loop gathering from planar arrays took 5.7 ms). The
   basis is orthonormal and the update's gain is shared by the channels, so the recursion gives
   the same estimate in either basis, and the spatial stage starts from the opponent channels;
-* each update also writes the new estimate's 8-bit luma, which the next frame's DIS flow reads;
+* frames come in as decoded 8/16-bit pixels (split into planes) or float planes, and go out
+  as pixels of the same kind; each update also writes the new estimate's 8-bit luma, which
+  the next frame's DIS flow reads;
+* the update and the spatial stage each make one pass down the rows, their 3x3 and 5x5
+  window sums kept in rings of a few planar rows, so the work stays in cache and the loops
+  over a row vectorise (float32 throughout, no division checks); interleaved data is only
+  taken apart and put back together at the ends of a row;
 * the output goes through the declip table by nearest lookup on a fine grid;
-* all loop arithmetic is float32, and scratch arrays are kept from frame to frame.
+* scratch arrays are kept from frame to frame, and a dropped track's state serves a later
+  step (fresh arrays cost page faults: several ms per frame on this machine).
 """
 from __future__ import annotations
 
@@ -100,7 +107,7 @@ def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fre
     ``rgb`` ``(3, H, W)`` times ``scale``."""
     _, h, w = rgb.shape
     xmax, ymax = _F(w - 1), _F(h - 1)
-    inv, floor, so, fr, s = _F(inv_noise_var), _F(min_gain), _F(soft), _F(fresh), _F(scale)
+    inv, floor, so, fr = _F(inv_noise_var), _F(min_gain), _F(soft), _F(fresh)
     inv_y, inv_x = _inv_axis(h, 1), _inv_axis(w, 1)
     rows = np.empty((3, 4, w), np.float32)  # the prediction's rows, planar
     power = np.zeros((3, w), np.float32)  # row sums of the residual power
@@ -113,8 +120,7 @@ def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fre
                 row[0, x], row[1, x] = pred[y0, x, 0], pred[y0, x, 1]
                 row[2, x], row[3, x] = pred[y0, x, 2], pred[y0, x, 3]
             for x in range(w):
-                o0, o1, o2 = _opponent(s * _F(rgb[0, y0, x]), s * _F(rgb[1, y0, x]),
-                                       s * _F(rgb[2, y0, x]))
+                o0, o1, o2 = _pixel(rgb, scale, y0, x)
                 r0, r1, r2 = o0 - row[0, x], o1 - row[1, x], o2 - row[2, x]
                 padded[x + 1] = (r0 * r0 + r1 * r1 + r2 * r2) * _THIRD
             for x in range(w):
@@ -138,8 +144,7 @@ def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fre
             pv = pv + so * max(mean_power - _ONE - pv, _ZERO)
             pv = new[3, x] if new[3, x] > _ZERO else pv
             k = max(pv / (pv + _ONE), floor)
-            o0, o1, o2 = _opponent(s * _F(rgb[0, y, x]), s * _F(rgb[1, y, x]),
-                                   s * _F(rgb[2, y, x]))
+            o0, o1, o2 = _pixel(rgb, scale, y, x)
             e0 = row[0, x] + k * (o0 - row[0, x])
             e1 = row[1, x] + k * (o1 - row[1, x])
             e2 = row[2, x] + k * (o2 - row[2, x])
