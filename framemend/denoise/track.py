@@ -34,19 +34,16 @@ class TorchTrack:
                                                     noise_var, memory))
 
     def output(self, noise_scale: float, table: torch.Tensor | None,
-               levels: float | None = None) -> torch.Tensor | np.ndarray:
+               levels: float | None = None) -> torch.Tensor:
         """RGB ``(3, H, W)``: the estimate through the local Wiener filter (noise variance
         ``noise_scale`` times the track's; none if 0), through the declip ``table`` if given,
-        clamped to [0, 1]; with ``levels`` (255, 65535) as ``(H, W, 3)`` uint8/uint16 pixels
-        on the CPU instead."""
+        clamped to [0, 1]. ``levels`` is for the CPU track's integer output only (the filter
+        reads raw pixels only on the CPU) and must be None here."""
+        assert levels is None, "integer output is made by the CPU track"
         out = self.estimate
         if noise_scale > 0:
             out = local_wiener_reference(out, noise_scale * self.variance)
-        out = (out if table is None else declip_reference(out, table)).clamp(0, 1)
-        if levels is None:
-            return out
-        pixels = out.permute(1, 2, 0).mul(levels).round().cpu().numpy()
-        return pixels.astype(np.uint16 if levels > 255 else np.uint8)
+        return (out if table is None else declip_reference(out, table)).clamp(0, 1)
 
 
 def start_track(pixels: torch.Tensor | np.ndarray):
