@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from benchmarks.anchors import run_ffmpeg_filter
-from framemend.chain.frames import Frame
+from benchmarks.streaming import stream_frames
 from framemend.chain.options import make_options
 from framemend.denoise import Denoise
 from framemend.generate import artifacts, scene
@@ -47,16 +47,7 @@ def _framemend(noisy: np.ndarray, fps: float) -> np.ndarray:
     """uint8 ``(T, H, W, 3)`` -> the streaming ``denoise`` filter (defaults) -> uint8, frame by
     frame as the engine feeds it decoded frames (``Frame.raw``) and the writer takes its output
     (uint8 pixels as they are, float images converted)."""
-    flt = Denoise(make_options("denoise", Denoise.Options, {}))
-    out = []
-    for t in range(noisy.shape[0]):
-        out += flt.push(Frame(raw=noisy[t], time=t / fps))
-    out += flt.flush()
-    frames = np.empty_like(noisy)
-    for t, f in enumerate(out):
-        frames[t] = f.raw if f.raw is not None else \
-            f.image.permute(1, 2, 0).mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
-    return frames
+    return stream_frames(Denoise(make_options("denoise", Denoise.Options, {})), noisy, fps)[0]
 
 
 def _bm3d(noisy: np.ndarray, fps: float, sigma: float, pix_fmt: str) -> np.ndarray:

@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from benchmarks.anchors import run_ffmpeg_filter
-from framemend.chain.frames import Frame
+from benchmarks.streaming import stream_frames
 from framemend.chain.options import make_options
 from framemend.generate import scene
 from framemend.interpolate import Interpolate
@@ -60,16 +60,8 @@ def _framemend(frames: np.ndarray, input_fps: float, cuts=(), **options):
     start = time.perf_counter()
     flt = Interpolate(make_options("interpolate", Interpolate.Options, options))
     rate = flt.output_rate(Fraction(input_fps).limit_denominator(1001))
-    out = []
-    for t in range(frames.shape[0]):
-        out += flt.push(Frame(raw=frames[t], time=t / input_fps, cut=t in cuts))
-    out += flt.flush()
-    u8 = np.empty((len(out), *frames.shape[1:]), np.uint8)
-    for i, f in enumerate(out):
-        u8[i] = f.raw if f.raw is not None else \
-            f.image.permute(1, 2, 0).mul(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
-    seconds = time.perf_counter() - start
-    return u8, [f.time for f in out], rate, seconds
+    u8, times = stream_frames(flt, frames, input_fps, cuts)
+    return u8, times, rate, time.perf_counter() - start
 
 
 def _timed(fn, runs: int):
