@@ -82,22 +82,24 @@ class Denoise(TemporalFilter):
                 self._tail = self._tracks[ahead] = self._chain.submit(self._step, self._tail,
                                                                       ahead)
         track, levels = self._tracks.pop(frame).result()
-        return track.output(self.options.spatial * (self._sigma / 255.0) ** 2, self._table,
-                            levels)
+        return track.output(self.options.spatial * self._noise_var(), self._table, levels)
 
     def _warm_up(self, frames: list[Frame]) -> tuple:
         """The track of ``frames[0]``, the first frame of a shot: the recursion first runs
         backwards from the last of the lookahead ``frames``."""
         track = start_track(self._pixels(frames[-1]))
         for frame in reversed(frames[:-1]):
-            track = track.step(self._pixels(frame), (self._sigma / 255.0) ** 2,
-                               self.options.memory)
+            track = track.step(self._pixels(frame), self._noise_var(), self.options.memory)
         return track, self._levels(frames[0])
 
     def _step(self, previous: Future, frame: Frame) -> tuple:
-        track = previous.result()[0].step(self._pixels(frame), (self._sigma / 255.0) ** 2,
+        track = previous.result()[0].step(self._pixels(frame), self._noise_var(),
                                           self.options.memory)
         return track, self._levels(frame)
+
+    def _noise_var(self) -> float:
+        """The shot's noise variance in [0, 1]² units."""
+        return (self._sigma / 255.0) ** 2
 
     def _levels(self, frame: Frame) -> float | None:
         """The output's integer range (that of the frame's raw pixels) or None for a tensor."""
