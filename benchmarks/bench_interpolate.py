@@ -3,7 +3,8 @@
 Passes, all on ``framemend.generate.scene`` clips at 640x360 with ground truth:
 
 * ``2x restore``: every other frame of a 24 fps clip dropped (12 fps in), restored with
-  ``factor=2``; PSNR and SSIM of the restored (new) frames against the dropped originals.
+  ``factor=2`` (framemend with its defaults, then with ``warp=bicubic``); PSNR and SSIM of
+  the restored (new) frames against the dropped originals.
   Clips: pan, zoom, handheld (camera motion), subject (a face moving 48 px per input pair and
   passing behind a post: occlusion), fast-object (a small spinning ball, 64 px per input pair).
   The anchor is minterpolate with ``mi_mode=mci:me_mode=bidir`` and the best (mean PSNR over
@@ -18,7 +19,7 @@ Passes, all on ``framemend.generate.scene`` clips at 640x360 with ground truth:
   the grid ``n / rate`` (framemend; ffmpeg's are not returned by the anchor) and PSNR of the
   output frames that fall on the truth grid.
 
-* ``speed``: a four times longer pan clip (49 frames in), framemend and the chosen
+* ``speed``: a four times longer pan clip (49 frames in), framemend (both warps) and the chosen
   minterpolate run alternately five times (the machine is shared, so its load drifts); ``fps``
   is the best run, ``fps_median`` the median, ``cpu_ms`` the median CPU time per input frame
   summed over all threads (both run in this process).
@@ -52,6 +53,8 @@ from framemend.metrics import psnr, psnr_per_frame, ssim
 
 WIDTH, HEIGHT = 640, 360
 MCI = "minterpolate=fps={fps}:mi_mode=mci:me_mode=bidir:mc_mode={mc}:me={me}:vsbmc={vsbmc}"
+OURS = {"framemend interpolate=2": {"factor": 2},  # the defaults, then the sharper warp
+        "framemend interpolate=2:warp=bicubic": {"factor": 2, "warp": "bicubic"}}
 
 
 def _framemend(frames: np.ndarray, input_fps: float, cuts=(), **options):
@@ -94,14 +97,15 @@ def _restore_rows(kinds, frames, grid, runs) -> tuple[list[dict], dict]:
         truth = clip.frames
         kept = (truth[::2] * 255 + 0.5).astype(np.uint8)
         fps = clip.fps / 2
-        out, _, _, sec = _timed(lambda: _framemend(kept, fps, factor=2), runs)
         anchor[kind] = [(params, *_minterpolate(kept, fps, f"{clip.fps:g}", 1, **params))
                         for params in grid]
         new = np.arange(1, min(len(anchor[kind][0][1]), truth.shape[0]), 2)
-        rows.append({"pass": "2x restore", "clip": kind, "method": "framemend interpolate=2",
-                     "psnr": round(psnr(_f(out[new]), truth[new]), 2),
-                     "ssim": round(ssim(_f(out[new]), truth[new]), 4),
-                     "fps": round(len(kept) / sec, 1)})
+        for method, options in OURS.items():
+            out, _, _, sec = _timed(lambda: _framemend(kept, fps, **options), runs)
+            rows.append({"pass": "2x restore", "clip": kind, "method": method,
+                         "psnr": round(psnr(_f(out[new]), truth[new]), 2),
+                         "ssim": round(ssim(_f(out[new]), truth[new]), 4),
+                         "fps": round(len(kept) / sec, 1)})
     def score(params: dict) -> float:
         total = []
         for kind, tried in anchor.items():
@@ -116,7 +120,7 @@ def _restore_rows(kinds, frames, grid, runs) -> tuple[list[dict], dict]:
         out, sec = _minterpolate(kept, clip.fps / 2, f"{clip.fps:g}", runs, **best)
         new = np.arange(1, min(len(out), clip.frames.shape[0]), 2)
         i = next(n for n, r in enumerate(rows) if r["clip"] == kind)
-        rows.insert(i + 1, {"pass": "2x restore", "clip": kind,
+        rows.insert(i + len(OURS), {"pass": "2x restore", "clip": kind,
                             "method": "ffmpeg " + MCI.format(fps=f"{clip.fps:g}", **best),
                             "psnr": round(psnr(_f(out[new]), clip.frames[new]), 2),
                             "ssim": round(ssim(_f(out[new]), clip.frames[new]), 4),
@@ -186,9 +190,10 @@ def _speed_rows(frames, best, repeats) -> list[dict]:
     clip = scene("pan", WIDTH, HEIGHT, frames=frames, seed=0)
     kept = (clip.frames[::2] * 255 + 0.5).astype(np.uint8)
     fps = clip.fps / 2
-    runs = {"framemend interpolate=2": lambda: _framemend(kept, fps, factor=2),
-            "ffmpeg " + MCI.format(fps=f"{clip.fps:g}", **best):
-                lambda: _minterpolate(kept, fps, f"{clip.fps:g}", 1, **best)}
+    runs = {method: (lambda options=options: _framemend(kept, fps, **options))
+            for method, options in OURS.items()}
+    runs["ffmpeg " + MCI.format(fps=f"{clip.fps:g}", **best)] = \
+        lambda: _minterpolate(kept, fps, f"{clip.fps:g}", 1, **best)
     wall = {name: [] for name in runs}
     cpu = {name: [] for name in runs}
     for _ in range(repeats):

@@ -11,13 +11,16 @@ def _base_grid(h: int, w: int, device, dtype) -> torch.Tensor:
     return torch.stack([xs, ys])  # (2, H, W)
 
 
-def backward_warp(image: torch.Tensor, flow: torch.Tensor, padding: str = "border") -> torch.Tensor:
-    """Sample ``image`` at ``p + flow(p)`` (bilinear).
+def backward_warp(image: torch.Tensor, flow: torch.Tensor, padding: str = "border",
+                  mode: str = "bilinear") -> torch.Tensor:
+    """Sample ``image`` at ``p + flow(p)``.
 
     Args:
         image: ``(T, C, H, W)``.
         flow: ``(T, 2, H, W)`` in pixels.
         padding: ``border`` repeats edge pixels outside the frame; ``zeros`` gives 0 there.
+        mode: ``bilinear``, or ``bicubic`` (Keys' cubic convolution with ``a = -0.75``, as
+            OpenCV's ``INTER_CUBIC``; may overshoot the input's range at sharp edges).
     Returns:
         ``(T, C, H, W)``.
     """
@@ -26,7 +29,7 @@ def backward_warp(image: torch.Tensor, flow: torch.Tensor, padding: str = "borde
     gx = pos[:, 0] * (2.0 / max(w - 1, 1)) - 1.0
     gy = pos[:, 1] * (2.0 / max(h - 1, 1)) - 1.0
     grid = torch.stack([gx, gy], dim=-1)
-    return F.grid_sample(image, grid, mode="bilinear", padding_mode=padding, align_corners=True)
+    return F.grid_sample(image, grid, mode=mode, padding_mode=padding, align_corners=True)
 
 
 def resize_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -19,7 +19,7 @@ def interpolate(frames: torch.Tensor, input_fps: float = 24.0, cuts: list[int] |
     """Interpolate ``frames`` ``(T, 3, H, W)`` float RGB in [0, 1] shot at ``input_fps``.
 
     ``cuts`` lists the frames that start a new shot; ``options`` are those of
-    :class:`Interpolate` (``factor``, ``fps``, ``flow_scale``).
+    :class:`Interpolate` (``factor``, ``fps``, ``flow_scale``, ``warp``).
     Returns ``(T', 3, H, W)`` on the device of ``frames``: ``T·factor`` frames, or with
     ``fps=R`` the frames of the grid ``n/R`` over the input's duration ``T / input_fps``.
     """

@@ -12,7 +12,7 @@ from ..chain.filter import Filter
 from ..chain.frames import Frame
 from ..chain.options import option
 from ..chain.registry import register
-from .synthesis import flow_planes, intermediate_flows, pair_flows, warp_blend
+from .synthesis import WARPS, flow_planes, intermediate_flows, pair_flows, warp_blend
 from .timing import factor_times, grid_times, nominal_rate
 
 _SAME_TIME = 1e-4  # fraction of an input interval under which an output time is the input's
@@ -58,6 +58,8 @@ class Interpolate(Filter):
                                    "60000/1001", min=1.0, max=1000.0)
         flow_scale: float = option(0.25, "optical flow is estimated at this fraction of the "
                                    "frame size", min=0.05, max=1.0)
+        warp: str = option("bilinear", "how the neighbours are sampled: bicubic keeps more "
+                           "detail in the new frames, bilinear is faster", choices=tuple(WARPS))
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
@@ -133,7 +135,8 @@ class Interpolate(Filter):
             scale = self.options.flow_scale
             small1 = flow_planes(image1, scale)
             self._prev_small = small1
-            future = _executor().submit(_synthesize, image0, image1, small0, small1, new, scale)
+            future = _executor().submit(_synthesize, image0, image1, small0, small1, new, scale,
+                                        self.options.warp)
         self._ahead.append((plan, future))
 
     def _pixels(self, frame: Frame):
@@ -144,14 +147,15 @@ class Interpolate(Filter):
         return frame.image.to(self.device)
 
 
-def _synthesize(image0, image1, small0, small1, times: list[float], flow_scale: float):
+def _synthesize(image0, image1, small0, small1, times: list[float], flow_scale: float,
+                warp: str):
     """The in-betweens at fractional ``times`` of a pair (:mod:`.synthesis`); ``small0`` is
     ``image0``'s shrunk luma and RGB (:func:`.synthesis.flow_planes`) if known. Runs on a
     worker thread."""
     small0 = small0 if small0 is not None else flow_planes(image0, flow_scale)
     flows, importance = pair_flows(small0, small1)
     flow_t, weight0 = intermediate_flows(flows, importance, times)
-    return warp_blend(image0, image1, flow_t, weight0)
+    return warp_blend(image0, image1, flow_t, weight0, warp)
 
 
 def _repeat(frame: Frame, time: float, cut: bool) -> Frame:
