@@ -16,9 +16,11 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
 3. Holes (nothing landed) take the other side's flow scaled for linear motion; where both
    sides are empty, the blend of the neighbours' flows at ``p`` of Jiang et al., "Super
    SloMo", CVPR 2018, eq. 4.
-4. Each side's blending weight is its splatted confidence ``Σ b·exp(Z)`` clamped at 1
-   (bilinear shares ``b``; zero where that side is hidden, low where its flow is wrong) times
-   ``1 - t`` or ``t``. Flows and weights are upsampled to full resolution, both neighbours are
+4. Each side's blending weight is its coverage ``Σ b`` (the bilinear shares ``b`` that landed)
+   clamped at 1, times ``1 - t`` or ``t``: zero where nothing of that side lands (hidden, or
+   outside its frame). The confidence ``exp(Z)`` only decides collisions: as a blending weight
+   (``Σ b·exp(Z)``) it followed the noise of the luma error and cost 0.3-0.6 dB on the
+   camera-motion clips of ``benchmarks/bench_interpolate.py``, and gained nothing elsewhere. Flows and weights are upsampled to full resolution, both neighbours are
    backward-warped to time ``t`` and blended: a region hidden in one neighbour comes from the
    other, and the full-resolution work is two warps and one blend per new frame. The warps
    are bilinear, or bicubic (``warp="bicubic"``): a bilinear sample half-way between pixels
@@ -381,10 +383,11 @@ def _intermediate_kernel(flows, importance, times, flow_t, weight0):
     """:func:`intermediate_flows` into ``flow_t`` and ``weight0``. Per time ``t``: both sides
     splatted (:func:`_splat_side`), normalised; a hole on side 0 takes side 1's flow scaled by
     ``-t / (1 - t)`` (linear motion) and vice versa; where both are holes, Super SloMo's blend
-    of ``F01`` and ``F10`` at the pixel."""
+    of ``F01`` and ``F10`` at the pixel. The weight of side 0 is its share of the coverages
+    (each clamped at 1) weighted ``1 - t`` and ``t``."""
     count = len(times)
     h, w = flows.shape[-2:]
-    acc = np.empty((2, 3, h, w), np.float32)
+    acc = np.empty((2, 4, h, w), np.float32)
     for j in range(count):
         t = times[j]
         acc[:] = 0
@@ -405,8 +408,8 @@ def _intermediate_kernel(flows, importance, times, flow_t, weight0):
                             (1 - t) ** 2 * f01 - t * (1 - t) * f10
                     flow_t[j, c, y, x] = f0
                     flow_t[count + j, c, y, x] = f1
-                share0 = min(mass0, 1) * (1 - t)
-                share1 = min(mass1, 1) * t
+                share0 = min(acc[0, 3, y, x], 1) * (1 - t)
+                share1 = min(acc[1, 3, y, x], 1) * t
                 total = share0 + share1
                 weight0[j, 0, y, x] = share0 / total if total > 1e-3 else 1 - t
 
@@ -414,8 +417,8 @@ def _intermediate_kernel(flows, importance, times, flow_t, weight0):
 @numba.njit(cache=True, nogil=True)
 def _splat_side(flow, importance, reach, acc):
     """Softmax splatting of one side: each pixel ``p`` moves by ``m = reach · flow(p)`` and adds
-    ``(m · e^Z, e^Z)``, ``Z = importance(p)``, to ``acc`` ``(3, h, w)`` around ``p + m``
-    (bilinear shares; those outside the frame are dropped)."""
+    ``(m · b e^Z, b e^Z, b)``, ``Z = importance(p)``, to ``acc`` ``(4, h, w)`` at the four
+    pixels around ``p + m`` with bilinear shares ``b`` (those outside the frame are dropped)."""
     h, w = importance.shape
     for y in range(h):
         for x in range(w):
@@ -431,10 +434,12 @@ def _splat_side(flow, importance, reach, acc):
                     xi = int(x0) + dx
                     if xi < 0 or xi >= w:
                         continue
-                    share = weight * (fy if dy else 1 - fy) * (fx if dx else 1 - fx)
+                    cover = (fy if dy else 1 - fy) * (fx if dx else 1 - fx)
+                    share = weight * cover
                     acc[0, yi, xi] += mx * share
                     acc[1, yi, xi] += my * share
                     acc[2, yi, xi] += share
+                    acc[3, yi, xi] += cover
 
 
 def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndarray,
