@@ -5,7 +5,7 @@ Passes, all on ``framemend.generate.scene`` clips at 640x360 with ground truth:
 * ``2x restore``: every other frame of a 24 fps clip dropped (12 fps in), restored with
   ``factor=2`` (framemend with its defaults, then with ``warp=bicubic``); PSNR and SSIM of
   the restored (new) frames against the dropped originals.
-  Clips: pan, zoom, handheld (camera motion), subject (a face moving 48 px per input pair and
+  Clips: pan, zoom, handheld (camera motion), subject (a face moving 32 px per input pair and
   passing behind a post: occlusion), fast-object (a small spinning ball, 64 px per input pair).
   The anchor is minterpolate with ``mi_mode=mci:me_mode=bidir`` and the best (mean PSNR over
   the clips) of a grid over ``mc_mode`` (obmc, aobmc), ``me`` (epzs, umh) and ``vsbmc`` (0, 1).

@@ -64,7 +64,7 @@ def test_restores_dropped_frames_better_than_minterpolate(kind):
     """Every other frame dropped and restored with factor 2 at 640x360: ≥ 2 dB (with 0.5 dB of
     margin) over minterpolate(mci, aobmc, bidir), SSIM higher too."""
     # frames=17: the face moves 48 px per kept pair. With slower motion (frames=25, 32 px)
-    # minterpolate is 0.9 dB ahead on "subject": see BENCHMARKS.md (Interpolate).
+    # minterpolate is 0.8 dB ahead on "subject": see BENCHMARKS.md (Interpolate).
     clip = scene(kind, width=640, height=360, frames=17)
     truth = clip.frames[:9]
     kept = truth[::2]
