@@ -7,16 +7,29 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+import torch
 
 from ..chain.filter import Filter
 from ..chain.frames import Frame
 from ..chain.options import option
 from ..chain.registry import register
-from .synthesis import WARPS, flow_planes, intermediate_flows, pair_flows, warp_blend
+from .synthesis import (WARPS, fill_hidden, flow_planes, intermediate_flows, pair_flows,
+                        warp_blend)
 from .timing import factor_times, grid_times, nominal_rate
 
 _SAME_TIME = 1e-4  # fraction of an input interval under which an output time is the input's
-_LOOK_AHEAD = 1  # pairs whose in-betweens are made while the caller goes on (one per core)
+_HELD = 2  # spans held back: the one whose in-betweens are being made, the one awaiting the next
+
+
+@dataclass
+class _Span:
+    """The output frames planned over one input interval and the work that makes them."""
+
+    plan: list[tuple[float, bool, Frame | None]]  # (time, cut, the frame repeated or None: made)
+    pair: tuple | None = None  # (image0, image1, fractional times) when in-betweens are made
+    flows: Future | None = None  # the pair's (planes, flows, importance) from pair_flows
+    before: Future | None = None  # the flows of the pair ending at image0, same shot
+    made: Future | None = None  # the in-betweens
 
 
 @register
@@ -41,10 +54,12 @@ class Interpolate(Filter):
     Decoded uint8 frames on the CPU stay uint8: the in-betweens are warped and blended in
     uint8 and leave as raw pixels, and repeated input frames are passed on unconverted.
 
-    Concurrency and memory: the in-betweens of a pair are made on a worker thread while the
-    next frame is pushed (one pair of look-ahead, so that two pairs use two cores); output
-    frames therefore come one input frame late, and at most three input frames and the
-    in-betweens of two pairs are held.
+    Concurrency and memory: each pair's flows are estimated on one worker thread as soon as its
+    second frame arrives, and its in-betweens are made on another once the next pair's flows
+    are on their way (pixels hidden in one frame of a pair take their motion from the
+    neighbouring pairs of the same shot, :func:`.synthesis.fill_hidden`); output frames
+    therefore come two input frames late, and at most four input frames, the flows of three
+    pairs and the in-betweens of one pair are held.
     """
 
     name = "interpolate"
@@ -69,7 +84,8 @@ class Interpolate(Filter):
         self._prev_small = None  # the shrunk luma and RGB of _prev, once computed
         self._interval: float | None = None  # the latest input frame interval, seconds
         self._cut_pending = False
-        self._ahead: deque[tuple[list[tuple[float, bool, Frame | None]], Future | None]] = deque()
+        self._spans: deque[_Span] = deque()
+        self._last: _Span | None = None  # the newest span; its in-betweens await the next pair
 
     def output_rate(self, rate: Fraction) -> Fraction:
         self._input_rate = rate
@@ -80,7 +96,7 @@ class Interpolate(Filter):
             self._span(self._prev, frame.time, None if frame.cut else frame)
             self._interval = frame.time - self._prev.time
         self._prev = frame
-        return self._ready(_LOOK_AHEAD)
+        return self._ready(_HELD)
 
     def flush(self) -> list[Frame]:
         if self._prev is None:
@@ -92,7 +108,9 @@ class Interpolate(Filter):
         if interval > 0:
             self._span(prev, prev.time + interval, None)
         else:
-            self._ahead.append(([(prev.time, prev.cut or self._cut_pending, prev)], None))
+            self._spans.append(_Span([(prev.time, prev.cut or self._cut_pending, prev)]))
+        self._start(self._last, None)
+        self._last = None
         self._interval = None
         self._cut_pending = False
         return self._ready(0)
@@ -100,10 +118,10 @@ class Interpolate(Filter):
     def _ready(self, keep: int) -> list[Frame]:
         """The output frames of all spans but the ``keep`` latest, waiting for their synthesis."""
         out = []
-        while len(self._ahead) > keep:
-            plan, future = self._ahead.popleft()
-            made = iter(future.result()) if future is not None else iter(())
-            for time, cut, source in plan:
+        while len(self._spans) > keep:
+            span = self._spans.popleft()
+            made = iter(span.made.result()) if span.made is not None else iter(())
+            for time, cut, source in span.plan:
                 out.append(_repeat(source, time, cut) if source is not None else
                            _made(next(made), time, cut, self.device))
         return out
@@ -114,12 +132,15 @@ class Interpolate(Filter):
         return factor_times(start, end, self.options.factor)
 
     def _span(self, first: Frame, end: float, second: Frame | None) -> None:
-        """Plan the output frames in ``[first.time, end)`` and start their synthesis;
-        in-betweens need ``second`` (same shot), without it ``first`` is repeated."""
+        """Plan the output frames in ``[first.time, end)``, start the flows of the pair, and
+        the synthesis of the span before; in-betweens need ``second`` (same shot), without it
+        ``first`` is repeated."""
         self._cut_pending |= first.cut
         small0, self._prev_small = self._prev_small, None
         length = end - first.time
         if length <= 0:  # a repeated or out-of-order timestamp: the next frame covers this time
+            self._start(self._last, None)  # and the pairs on either side do not meet
+            self._last = None
             return
         plan, new = [], []
         for s in self._times(first.time, end):
@@ -129,15 +150,25 @@ class Interpolate(Filter):
             self._cut_pending = False
             if made:
                 new.append(fraction)
-        future = None
+        span = _Span(plan)
         if new:
             image0, image1 = self._pixels(first), self._pixels(second)
             scale = self.options.flow_scale
             small1 = flow_planes(image1, scale)
             self._prev_small = small1
-            future = _executor().submit(_synthesize, image0, image1, small0, small1, new, scale,
-                                        self.options.warp)
-        self._ahead.append((plan, future))
+            span.pair = (image0, image1, new)
+            span.flows = _executor("flows").submit(_pair_flows, image0, small0, small1, scale)
+        last, self._last = self._last, span
+        if last is not None:
+            span.before = last.flows
+            self._start(last, span.flows)
+        self._spans.append(span)
+
+    def _start(self, span: _Span | None, after: Future | None) -> None:
+        """Start making ``span``'s in-betweens, given the flows of the pair after it."""
+        if span is not None and span.pair is not None and span.made is None:
+            span.made = _executor("synthesis").submit(_synthesize, span.flows, span.before, after,
+                                                      *span.pair, self.options.warp)
 
     def _pixels(self, frame: Frame):
         """``frame``'s decoded uint8 ``(H, W, 3)`` pixels when it still has them and the run is
@@ -147,14 +178,24 @@ class Interpolate(Filter):
         return frame.image.to(self.device)
 
 
-def _synthesize(image0, image1, small0, small1, times: list[float], flow_scale: float,
-                warp: str):
-    """The in-betweens at fractional ``times`` of a pair (:mod:`.synthesis`); ``small0`` is
-    ``image0``'s shrunk luma and RGB (:func:`.synthesis.flow_planes`) if known. Runs on a
+def _pair_flows(image0, small0, small1, flow_scale: float):
+    """``(planes, flows, importance)`` of a pair (:func:`.synthesis.pair_flows`); ``small0``
+    is ``image0``'s shrunk luma and RGB (:func:`.synthesis.flow_planes`) if known. Runs on a
     worker thread."""
     small0 = small0 if small0 is not None else flow_planes(image0, flow_scale)
-    flows, importance = pair_flows(small0, small1)
-    flow_t, weight0 = intermediate_flows(flows, importance, times)
+    return (torch.cat([small0, small1]).cpu(), *pair_flows(small0, small1))
+
+
+def _synthesize(flows: Future, before: Future | None, after: Future | None, image0, image1,
+                times: list[float], warp: str):
+    """The in-betweens at fractional ``times`` of a pair (:mod:`.synthesis`) from its
+    ``flows`` and those of the pairs ``before`` and ``after`` it (futures of
+    :func:`_pair_flows`). Runs on a worker thread."""
+    planes, pair, importance = flows.result()
+    pair, importance = fill_hidden(planes, pair, importance,
+                                   None if before is None else before.result()[1],
+                                   None if after is None else after.result()[1])
+    flow_t, weight0 = intermediate_flows(pair, importance, times)
     return warp_blend(image0, image1, flow_t, weight0, warp)
 
 
@@ -173,11 +214,13 @@ def _made(image, time: float, cut: bool, device) -> Frame:
     return Frame(image, time, cut)
 
 
-_pool: list[ThreadPoolExecutor] = []
+_pools: dict[str, ThreadPoolExecutor] = {}
 
 
-def _executor() -> ThreadPoolExecutor:
-    """Workers for the synthesis of the pairs in flight (OpenCV and torch release the GIL)."""
-    if not _pool:
-        _pool.append(ThreadPoolExecutor(_LOOK_AHEAD + 1, thread_name_prefix="framemend-interp"))
-    return _pool[0]
+def _executor(stage: str) -> ThreadPoolExecutor:
+    """One worker per ``stage`` (``flows``, ``synthesis``): the flows of the next pair are
+    estimated while the in-betweens of the one before are made (OpenCV, numba and torch
+    release the GIL); the synthesis worker waits on the flows worker, never the reverse."""
+    if stage not in _pools:
+        _pools[stage] = ThreadPoolExecutor(1, thread_name_prefix=f"framemend-interp-{stage}")
+    return _pools[stage]
