@@ -18,7 +18,7 @@ from .synthesis import (WARPS, fill_hidden, flow_planes, intermediate_flows, pai
 from .timing import factor_times, grid_times, nominal_rate
 
 _SAME_TIME = 1e-4  # fraction of an input interval under which an output time is the input's
-_HELD = 2  # spans held back: the one whose in-betweens are being made, the one awaiting the next
+_HELD = 3  # spans held back: two whose in-betweens are being made, one awaiting the next pair
 
 
 @dataclass
@@ -54,12 +54,12 @@ class Interpolate(Filter):
     Decoded uint8 frames on the CPU stay uint8: the in-betweens are warped and blended in
     uint8 and leave as raw pixels, and repeated input frames are passed on unconverted.
 
-    Concurrency and memory: each pair's flows are estimated on one worker thread as soon as its
-    second frame arrives, and its in-betweens are made on another once the next pair's flows
-    are on their way (pixels hidden in one frame of a pair take their motion from the
-    neighbouring pairs of the same shot, :func:`.synthesis.fill_hidden`); output frames
-    therefore come two input frames late, and at most four input frames, the flows of three
-    pairs and the in-betweens of one pair are held.
+    Concurrency and memory: each pair's flows are estimated on a worker thread (two pairs at a
+    time) as soon as its second frame arrives, and its in-betweens are made on another once
+    the next pair's flows are on their way (pixels hidden in one frame of a pair take their
+    motion from the neighbouring pairs of the same shot, :func:`.synthesis.fill_hidden`);
+    output frames therefore come three input frames late, and at most five input frames, the
+    flows of four pairs and the in-betweens of two pairs are held.
     """
 
     name = "interpolate"
@@ -218,9 +218,11 @@ _pools: dict[str, ThreadPoolExecutor] = {}
 
 
 def _executor(stage: str) -> ThreadPoolExecutor:
-    """One worker per ``stage`` (``flows``, ``synthesis``): the flows of the next pair are
-    estimated while the in-betweens of the one before are made (OpenCV, numba and torch
-    release the GIL); the synthesis worker waits on the flows worker, never the reverse."""
+    """Workers of a ``stage``: two for ``flows`` (a pair whose motion was lost spends most of
+    its time in single-threaded searches, so two pairs share the cores), one for
+    ``synthesis``, which waits on the flows workers, never the reverse (OpenCV, numba and
+    torch release the GIL)."""
     if stage not in _pools:
-        _pools[stage] = ThreadPoolExecutor(1, thread_name_prefix=f"framemend-interp-{stage}")
+        _pools[stage] = ThreadPoolExecutor(2 if stage == "flows" else 1,
+                                           thread_name_prefix=f"framemend-interp-{stage}")
     return _pools[stage]
