@@ -5,11 +5,11 @@
   ``[[1,-2,1],[-2,4,-2],[1,-2,1]]``, which cancels planes and most smooth structure; the
   standard deviation of what is left is ``6 σ``. The median absolute value (MAD) is used instead
   of Immerkær's mean so that edges and texture do not inflate the estimate.
-* :func:`declip_reference` — noise added to an image and then clipped to [0, 1] no longer has zero mean:
-  averaging it (which every denoiser does) converges to ``E[clip(y + n)] ≠ y`` near black and
-  white. The expectation is known in closed form for Gaussian noise, so the averaged value is
-  mapped back through its inverse (A. Foi, "Clipped noisy images: heteroskedastic modeling and
-  practical denoising", Signal Processing 89(12), 2009).
+* :func:`declip_reference` — noise added to an image and then clipped to [0, 1] no longer has
+  zero mean: averaging it (which every denoiser does) converges to ``E[clip(y + n)] ≠ y`` near
+  black and white. The expectation is known in closed form for Gaussian noise, so the averaged
+  value is mapped back through its inverse (A. Foi, "Clipped noisy images: heteroskedastic
+  modeling and practical denoising", Signal Processing 89(12), 2009).
 """
 from __future__ import annotations
 

@@ -24,15 +24,16 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
    clamped at 1, times ``1 - t`` or ``t``: zero where nothing of that side lands (hidden, or
    outside its frame). The confidence ``exp(Z)`` only decides collisions: as a blending weight
    (``Σ b·exp(Z)``) it followed the noise of the luma error and cost 0.3-0.6 dB on the
-   camera-motion clips of ``benchmarks/bench_interpolate.py``, and gained nothing elsewhere. Flows and weights are upsampled to full resolution, both neighbours are
-   backward-warped to time ``t`` and blended: a region hidden in one neighbour comes from the
-   other, and the full-resolution work is two warps and one blend per new frame. The warps
-   are bilinear, or bicubic (``warp="bicubic"``): a bilinear sample half-way between pixels
-   averages two of them, so bilinear in-betweens are softer than the input frames around
-   them; bicubic keeps more of their detail at about twice the cost of the warps.
+   camera-motion clips of ``benchmarks/bench_interpolate.py``, and gained nothing elsewhere.
+   Flows and weights are upsampled to full resolution, both neighbours are backward-warped to
+   time ``t`` and blended: a region hidden in one neighbour comes from the other, and the
+   full-resolution work is two warps and one blend per new frame. The warps are bilinear, or
+   bicubic (``warp="bicubic"``): a bilinear sample half-way between pixels averages two of
+   them, so bilinear in-betweens are softer than the input frames around them; bicubic keeps
+   more of their detail at about twice the cost of the warps.
 
 Everything at reduced size runs on the CPU (DIS is CPU-only, and at a quarter of the frame size a
-GPU gains nothing) and mostly outside torch: the intermediate flows (steps 2-4) and the block
+GPU gains nothing) and mostly outside torch: the intermediate flows (steps 3-5) and the block
 search are numba kernels that release the GIL, the luma error and the 3x3 box filter OpenCV, the
 masks numpy (as small torch operations they cost about 9 ms of CPU per pair at 160x90). The
 full-resolution warp and blend run in torch on CUDA and through OpenCV's remap on CPU tensors
@@ -54,7 +55,7 @@ from ..flow.estimate import dis_luma_flow
 
 _LUMA = (0.299, 0.587, 0.114)
 _REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no pixel grid added
-WARPS = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC}  # full-size warp -> OpenCV's
+WARPS = {"bilinear": _REMAP, "bicubic": cv2.INTER_CUBIC | cv2.WARP_RELATIVE_MAP}  # remap flags
 ALPHA = 20.0  # softmax-splatting importance per unit of luma error (a 0.05 error weighs e^-1)
 
 
@@ -526,8 +527,8 @@ def _warp_blend_torch(image0, image1, flow_t, weight0, warp="bilinear"):
     return (warped[:k] - warped[k:]).mul_(w0).add_(warped[k:]).clamp_(0, 1)
 
 
-def _warp_blend_cv2(image0, image1, flow_t, weight0, interpolation):
-    """OpenCV twin of :func:`_warp_blend_torch` (``interpolation``: OpenCV's, from
+def _warp_blend_cv2(image0, image1, flow_t, weight0, flags):
+    """OpenCV twin of :func:`_warp_blend_torch` (``flags``: OpenCV's remap flags, from
     :data:`WARPS`). Pixels stay in the memory layout they come in: planes of a contiguous
     ``(3, H, W)`` tensor, or interleaved ``(H, W, 3)`` for channels-last tensors; the result
     ``(K, 3, H, W)`` has the layout of ``image0``."""
@@ -547,22 +548,21 @@ def _warp_blend_cv2(image0, image1, flow_t, weight0, interpolation):
         for side, dst in ((0, out[j]), (1, other)):
             move = _full_size_flow(ft[side * k + j], height, width)
             for plane, target in ([(src[side], dst)] if interleaved else zip(src[side], dst)):
-                cv2.remap(plane, move, None, interpolation | cv2.WARP_RELATIVE_MAP, dst=target,
-                          borderMode=cv2.BORDER_REPLICATE)
+                cv2.remap(plane, move, None, flags, dst=target, borderMode=cv2.BORDER_REPLICATE)
         weight = cv2.resize(w0[j, 0], (width, height), interpolation=cv2.INTER_LINEAR)
         frame = out[j]
         frame -= other
         frame *= weight[..., None] if interleaved else weight
         frame += other
-    if interpolation != cv2.INTER_LINEAR:  # cubic weights overshoot at sharp edges
+    if flags != _REMAP:  # cubic weights overshoot at sharp edges
         np.clip(out, 0, 1, out=out)
     result = torch.from_numpy(out)
     return result.permute(0, 3, 1, 2) if interleaved else result
 
 
-def _warp_blend_u8(image0, image1, flow_t, weight0, interpolation):
-    """:func:`warp_blend` on ``(H, W, 3)`` uint8 arrays: OpenCV remap (``interpolation``) and
-    per-pixel blend."""
+def _warp_blend_u8(image0, image1, flow_t, weight0, flags):
+    """:func:`warp_blend` on ``(H, W, 3)`` uint8 arrays: OpenCV remap (``flags``) and per-pixel
+    blend."""
     k = weight0.shape[0]
     height, width = image0.shape[:2]
     out = np.empty((k, height, width, 3), image0.dtype)
@@ -570,8 +570,7 @@ def _warp_blend_u8(image0, image1, flow_t, weight0, interpolation):
     for j in range(k):
         for side, src in enumerate((image0, image1)):
             cv2.remap(src, _full_size_flow(flow_t[side * k + j].numpy(), height, width), None,
-                      interpolation | cv2.WARP_RELATIVE_MAP, dst=warped[side],
-                      borderMode=cv2.BORDER_REPLICATE)
+                      flags, dst=warped[side], borderMode=cv2.BORDER_REPLICATE)
         w0 = cv2.resize(weight0[j, 0].numpy(), (width, height), interpolation=cv2.INTER_LINEAR)
         cv2.blendLinear(warped[0], warped[1], w0, 1 - w0, dst=out[j])
     return out
