@@ -52,6 +52,7 @@ import torch.nn.functional as F
 
 from ..flow import backward_warp
 from ..flow.estimate import dis_luma_flow
+from .boundaries import sharpen_boundaries, sharpen_boundaries_torch
 
 _LUMA = (0.299, 0.587, 0.114)
 _REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no pixel grid added
@@ -521,9 +522,10 @@ def _warp_blend_torch(image0, image1, flow_t, weight0, warp="bilinear"):
                        align_corners=False)[0]
     flow_up = up[:4 * k].view(2 * k, 2, height, width)
     flow_up = flow_up * flow_up.new_tensor([width / w, height / h]).view(1, 2, 1, 1)
-    warped = backward_warp(torch.stack([image0, image1]).repeat_interleave(k, 0), flow_up,
-                           mode=warp)
-    w0 = up[4 * k:].unsqueeze(1)
+    images = torch.stack([image0, image1])
+    shrunk = torch.cat([flow_t[:k], flow_t[k:], weight0], 1).to(image0.device)
+    flow_up, w0 = sharpen_boundaries_torch(images, shrunk, flow_up, up[4 * k:].unsqueeze(1))
+    warped = backward_warp(images.repeat_interleave(k, 0), flow_up, mode=warp)
     return (warped[:k] - warped[k:]).mul_(w0).add_(warped[k:]).clamp_(0, 1)
 
 
@@ -542,14 +544,12 @@ def _warp_blend_cv2(image0, image1, flow_t, weight0, flags):
         src = [im.contiguous().numpy() for im in (image0, image1)]
         out = np.empty((k, 3, height, width), np.float32)
     other = np.empty(out.shape[1:], np.float32)
-    ft = flow_t.numpy()
-    w0 = weight0.numpy()
+    pixels = src if interleaved else [plane.transpose(1, 2, 0) for plane in src]  # (H, W, 3)
     for j in range(k):
-        for side, dst in ((0, out[j]), (1, other)):
-            move = _full_size_flow(ft[side * k + j], height, width)
+        moves, weight = _full_size_motion(pixels, flow_t, weight0, j)
+        for move, side, dst in zip(moves, (0, 1), (out[j], other)):
             for plane, target in ([(src[side], dst)] if interleaved else zip(src[side], dst)):
                 cv2.remap(plane, move, None, flags, dst=target, borderMode=cv2.BORDER_REPLICATE)
-        weight = cv2.resize(w0[j, 0], (width, height), interpolation=cv2.INTER_LINEAR)
         frame = out[j]
         frame -= other
         frame *= weight[..., None] if interleaved else weight
@@ -568,19 +568,29 @@ def _warp_blend_u8(image0, image1, flow_t, weight0, flags):
     out = np.empty((k, height, width, 3), image0.dtype)
     warped = [np.empty_like(image0), np.empty_like(image1)]
     for j in range(k):
+        moves, w0 = _full_size_motion((image0, image1), flow_t, weight0, j)
         for side, src in enumerate((image0, image1)):
-            cv2.remap(src, _full_size_flow(flow_t[side * k + j].numpy(), height, width), None,
-                      flags, dst=warped[side], borderMode=cv2.BORDER_REPLICATE)
-        w0 = cv2.resize(weight0[j, 0].numpy(), (width, height), interpolation=cv2.INTER_LINEAR)
+            cv2.remap(src, moves[side], None, flags, dst=warped[side],
+                      borderMode=cv2.BORDER_REPLICATE)
         cv2.blendLinear(warped[0], warped[1], w0, 1 - w0, dst=out[j])
     return out
 
 
-def _full_size_flow(flow: np.ndarray, height: int, width: int) -> np.ndarray:
-    """A shrunk flow ``(2, h, w)`` upsampled to ``(H, W, 2)`` (x, y) in full-size pixels."""
-    h, w = flow.shape[-2:]
-    small = flow.transpose(1, 2, 0) * np.float32([width / w, height / h])
-    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+def _full_size_motion(images, flow_t: torch.Tensor, weight0: torch.Tensor, j: int):
+    """The flows ``(H, W, 2)`` (x, y, full-size pixels) from time ``j`` to both neighbours and
+    frame 0's weight ``(H, W)``: bilinearly upsampled, then chosen per pixel at motion
+    boundaries (:func:`.boundaries.sharpen_boundaries`; ``images``: the two ``(H, W, 3)``
+    frames)."""
+    height, width = images[0].shape[:2]
+    k = weight0.shape[0]
+    h, w = weight0.shape[-2:]
+    small = np.concatenate([flow_t[j].numpy(), flow_t[k + j].numpy(), weight0[j].numpy()])
+    size = np.float32([width / w, height / h])
+    moves = [cv2.resize(small[c:c + 2].transpose(1, 2, 0) * size, (width, height),
+                        interpolation=cv2.INTER_LINEAR) for c in (0, 2)]
+    weight = cv2.resize(small[4], (width, height), interpolation=cv2.INTER_LINEAR)
+    sharpen_boundaries(*images, small, *moves, weight)
+    return moves, weight
 
 
 def interpolate_pair(image0: torch.Tensor, image1: torch.Tensor, times: list[float],
