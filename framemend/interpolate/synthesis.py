@@ -25,9 +25,11 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
    outside its frame). The confidence ``exp(Z)`` only decides collisions: as a blending weight
    (``Σ b·exp(Z)``) it followed the noise of the luma error and cost 0.3-0.6 dB on the
    camera-motion clips of ``benchmarks/bench_interpolate.py``, and gained nothing elsewhere.
-   Flows and weights are upsampled to full resolution, both neighbours are backward-warped to
-   time ``t`` and blended: a region hidden in one neighbour comes from the other, and the
-   full-resolution work is two warps and one blend per new frame. The warps are bilinear, or
+   Flows and weights are upsampled to full resolution (bilinearly; at motion boundaries each
+   pixel takes those of the neighbouring cell along which the two frames agree best,
+   :mod:`.boundaries`), both neighbours are backward-warped to time ``t`` and blended: a
+   region hidden in one neighbour comes from the other, and the full-resolution work is two
+   warps, one blend and the boundary pixels' choice per new frame. The warps are bilinear, or
    bicubic (``warp="bicubic"``): a bilinear sample half-way between pixels averages two of
    them, so bilinear in-betweens are softer than the input frames around them; bicubic keeps
    more of their detail at about twice the cost of the warps.
