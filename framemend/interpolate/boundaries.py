@@ -161,15 +161,18 @@ def sharpen_boundaries_torch(images: torch.Tensor, small: torch.Tensor, flows: t
     flagged = (block.amax(0) - block.amin(0)).amax(1, keepdim=True) > BOUNDARY_SPREAD
     rows, cols = _cells(height, h, False), _cells(width, w, False)
     current = torch.cat([flows[:k], flows[k:], weight], 1)  # (K, 5, H, W)
-    candidates = [at(rows + dy, cols + dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
     frames = images.repeat_interleave(k, 0)
-    costs = []
-    for n, values in enumerate([current, *candidates]):
+
+    def cost(values: torch.Tensor) -> torch.Tensor:  # (K, 1, H, W)
         warped = backward_warp(frames, torch.cat([values[:, :2], values[:, 2:4]]))
-        cost = (warped[:k] - warped[k:]).abs().sum(1, keepdim=True)
-        costs.append(cost - KEEP_MARGIN if n == 0 else cost)
-    choice = torch.stack(costs).argmin(0)  # (K, 1, H, W): the first of equal costs
-    chosen = torch.stack([current, *candidates]).gather(
-        0, choice[None].expand(1, k, 5, height, width))[0]
-    chosen = torch.where(flagged, chosen, current)
+        return (warped[:k] - warped[k:]).abs().sum(1, keepdim=True)
+
+    chosen, best = current, cost(current) - KEEP_MARGIN
+    for dy in (-1, 0, 1):  # a running minimum: the first of equal costs stays
+        for dx in (-1, 0, 1):
+            values = at(rows + dy, cols + dx)
+            value_cost = cost(values)
+            better = flagged & (value_cost < best)
+            chosen = torch.where(better, values, chosen)
+            best = torch.where(better, value_cost, best)
     return torch.cat([chosen[:, :2], chosen[:, 2:4]]), chosen[:, 4:]
