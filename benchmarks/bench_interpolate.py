@@ -10,6 +10,8 @@ Passes, all on ``framemend.generate.scene`` clips at 640x360 with ground truth:
   The anchor is minterpolate with ``mi_mode=mci:me_mode=bidir`` and the best (mean PSNR over
   the clips) of a grid over ``mc_mode`` (obmc, aobmc), ``me`` (epzs, umh) and ``vsbmc`` (0, 1).
   minterpolate stops at the last input frame, so both are scored on the new frames it makes.
+* ``seeds``: subject and fast-object rendered with seeds 1-3 (other paths of the face and the
+  ball), framemend with its defaults against the anchor that won the grid; one run each.
 * ``cut``: the two-shot ``cut`` clip, same protocol; ``mixed`` counts the output frames that
   are not at least 3 dB closer (PSNR) to the truth of their own shot than to any frame of the
   other shot.
@@ -128,6 +130,23 @@ def _restore_rows(kinds, frames, grid, runs) -> tuple[list[dict], dict]:
     return rows, best
 
 
+def _seed_rows(kinds, frames, best) -> list[dict]:
+    """Rows of the ``seeds`` pass: the ``2x restore`` protocol on other renderings."""
+    rows = []
+    for kind, seed in itertools.product(kinds, (1, 2, 3)):
+        clip = scene(kind, WIDTH, HEIGHT, frames=frames, seed=seed)
+        kept = (clip.frames[::2] * 255 + 0.5).astype(np.uint8)
+        fps = clip.fps / 2
+        theirs, _ = _minterpolate(kept, fps, f"{clip.fps:g}", 1, **best)
+        ours = _framemend(kept, fps, factor=2)[0]
+        new = np.arange(1, min(len(theirs), clip.frames.shape[0]), 2)
+        for method, out in (("framemend interpolate=2", ours),
+                            ("ffmpeg " + MCI.format(fps=f"{clip.fps:g}", **best), theirs)):
+            rows.append({"pass": "seeds", "clip": f"{kind} seed={seed}", "method": method,
+                         "psnr": round(psnr(_f(out[new]), clip.frames[new]), 2)})
+    return rows
+
+
 def _mixed(out: np.ndarray, truth: np.ndarray, first: int) -> int:
     """Output frames not ≥ 3 dB closer to their own shot's truth than to the other shot."""
     n = min(len(out), len(truth))
@@ -218,6 +237,8 @@ def run(quick: bool = False) -> list[dict]:
         {"mc": mc, "me": me, "vsbmc": v}
         for mc, me, v in itertools.product(("obmc", "aobmc"), ("epzs", "umh"), (0, 1))]
     rows, best = _restore_rows(kinds, frames, grid, runs)
+    if not quick:
+        rows += _seed_rows(["subject", "fast-object"], frames, best)
     rows += _cut_rows(frames, best, runs)
     rows += _rate_rows(best, runs, quick)
     rows += _speed_rows(4 * frames - 3, best, 2 if quick else 5)
