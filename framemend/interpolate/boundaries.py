@@ -5,14 +5,13 @@ than the frame (4x at the default). Upsampling them bilinearly blends the motion
 sides of a motion boundary (a face over its background) into a band of made-up motion a few
 cells wide, and the new frame shows that band as a smeared ring around every moving object.
 Where the cells around a pixel disagree, each full-size pixel instead picks, among the flows
-of the 3x3 cells around the one it lies in (and the bilinear value), the one along which the two
-neighbours
-agree best: the least colour difference ``Σ_c |I0(p + Ft0(p)) - I1(p + Ft1(p))|``, the
-bidirectional matching cost of motion-compensated interpolation (e.g. Choi et al., "Motion-
-compensated frame interpolation using bilateral motion estimation and adaptive overlapped
-block motion compensation", IEEE TCSVT 2007), taken per pixel here as in the candidate
-selection of joint upsampling (Kopf et al., "Joint bilateral upsampling", SIGGRAPH 2007:
-the coarse solution, the full-size image decides). The pixel's blending weight comes from the
+of the 3x3 cells around the one it lies in (and the bilinear value), the one along which the
+two neighbours agree best: the least colour difference
+``Σ_c |I0(p + Ft0(p)) - I1(p + Ft1(p))|``, the bidirectional matching cost of
+motion-compensated interpolation (e.g. Choi et al., "Motion-compensated frame interpolation
+using bilateral motion estimation and adaptive overlapped block motion compensation", IEEE
+TCSVT 2007), taken per pixel here as in joint upsampling (Kopf et al., "Joint bilateral
+upsampling", SIGGRAPH 2007: the coarse solution, the full-size image decides). The pixel's blending weight comes from the
 same cell as its flows. On the ``subject`` clip of ``benchmarks/bench_interpolate.py`` this
 gave +0.9 dB, on fast-object +0.6 dB; smooth motion (camera pans) has almost no such cells.
 The 4x4 cells around the pixel's 2x2 block gave the same, at twice the cost.
