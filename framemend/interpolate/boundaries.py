@@ -11,10 +11,11 @@ two neighbours agree best: the least colour difference
 motion-compensated interpolation (e.g. Choi et al., "Motion-compensated frame interpolation
 using bilateral motion estimation and adaptive overlapped block motion compensation", IEEE
 TCSVT 2007), taken per pixel here as in joint upsampling (Kopf et al., "Joint bilateral
-upsampling", SIGGRAPH 2007: the coarse solution, the full-size image decides). The pixel's blending weight comes from the
-same cell as its flows. On the ``subject`` clip of ``benchmarks/bench_interpolate.py`` this
-gave +0.9 dB, on fast-object +0.6 dB; smooth motion (camera pans) has almost no such cells.
-The 4x4 cells around the pixel's 2x2 block gave the same, at twice the cost.
+upsampling", SIGGRAPH 2007: the coarse solution, the full-size image decides). The pixel's
+blending weight comes from the same cell as its flows. On the ``subject`` clip of
+``benchmarks/bench_interpolate.py`` this gave +0.9 dB, on fast-object +0.6 dB; smooth motion
+(camera pans) has almost no such cells. The 4x4 cells around the pixel's 2x2 block gave the
+same, at twice the cost.
 """
 from __future__ import annotations
 
