@@ -55,6 +55,7 @@ import torch.nn.functional as F
 from ..flow import backward_warp
 from ..flow.estimate import dis_luma_flow
 from .boundaries import sharpen_boundaries, sharpen_boundaries_torch
+from .neighbour_motion import adopt_neighbour_flows
 
 _LUMA = (0.299, 0.587, 0.114)
 _REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no pixel grid added
@@ -89,6 +90,8 @@ def pair_flows(small0: torch.Tensor, small1: torch.Tensor) -> tuple[torch.Tensor
     0.2 dB), the two directions on two threads. DIS refines coarse to fine from a few pixels
     of motion per level, so a small object that moves farther than its own size is lost (its
     flow stays that of the background); :func:`_recover_lost_motion` finds such motion again.
+    Near motion boundaries DIS blends the motions of both sides, so pixels that still match
+    badly then try their neighbours' flows (:func:`.neighbour_motion.adopt_neighbour_flows`).
 
     Returns ``flows`` ``(2, 2, h, w)`` (``F01`` then ``F10``, in shrunk pixels) and
     ``importance`` ``(2, 1, h, w)``: ``-ALPHA`` times the luma error of each flow; on the CPU.
@@ -97,7 +100,9 @@ def pair_flows(small0: torch.Tensor, small1: torch.Tensor) -> tuple[torch.Tensor
     u8 = planes[:, 0].mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).numpy()
     flows = _dis_both(u8, None)
     flows, error = _recover_lost_motion(planes, flows, _warp_error(planes, flows), u8)
-    return flows, error.mul_(-ALPHA)
+    rgb = planes[:, 1:].permute(0, 2, 3, 1).contiguous().numpy()
+    flows = torch.from_numpy(adopt_neighbour_flows(rgb, flows.numpy(), _box3(error)[:, 0].numpy()))
+    return flows, _warp_error(planes, flows).mul_(-ALPHA)
 
 
 def _dis_both(u8: np.ndarray, init: torch.Tensor | None) -> torch.Tensor:

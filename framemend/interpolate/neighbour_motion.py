@@ -1,0 +1,90 @@
+"""Flows of badly matched pixels taken from their neighbours, at flow resolution.
+
+DIS fits one motion per 8x8 patch and smooths across patches, so near a motion boundary (a
+ball over its background, a face cut by a post) a pixel often gets a blend of two motions, or
+the motion of the wrong side, and matches badly in the other frame. Each pixel whose luma error
+(3x3 mean) is above :data:`UNRELIABLE_ERROR` tries the flows of the pixels within
+:data:`NEIGHBOUR_REACH` of it and takes the one under which its 3x3 patch matches best (mean
+colour difference, bilinear), when that beats its own flow by :data:`ADOPT_GAIN`: the
+propagation step of PatchMatch (Barnes et al., "PatchMatch: a randomized correspondence
+algorithm for structural image editing", SIGGRAPH 2009) as used for optical flow by Bao et al.,
+"Fast edge-preserving PatchMatch for large displacement optical flow" (CVPR 2014), here once,
+over a full window. On ``benchmarks/bench_interpolate.py``: fast-object +1.7 dB, subject
++0.2 dB, camera clips +0.01 dB.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+NEIGHBOUR_REACH = 4  # flow pixels (16 px at 640x360, flow_scale 0.25) a flow is borrowed from
+UNRELIABLE_ERROR = 0.02  # 3x3 mean luma error above which a pixel tries its neighbours' flows
+ADOPT_GAIN = 0.02  # mean colour difference a borrowed flow must remove
+_SAME_FLOW = 0.5  # flow pixels within which a neighbour's flow counts as the pixel's own
+
+
+def adopt_neighbour_flows(rgb: np.ndarray, flows: np.ndarray, error: np.ndarray) -> np.ndarray:
+    """``flows`` ``(2, 2, h, w)`` (``F01``, ``F10``) with each unreliable pixel's flow replaced
+    by the best of its neighbours' (see the module docstring).
+
+    Args:
+        rgb: ``(2, h, w, 3)`` float32 frames 0 and 1 in [0, 1] at flow size.
+        flows: ``(2, 2, h, w)`` float32 in flow pixels.
+        error: ``(2, h, w)`` the 3x3 mean luma error of ``flows``.
+    Returns:
+        a new ``(2, 2, h, w)`` array; candidates come from the flows as given (one pass).
+    """
+    out = flows.copy()
+    for side in range(2):
+        _adopt(rgb[side], rgb[1 - side], flows[side], error[side] > UNRELIABLE_ERROR,
+               NEIGHBOUR_REACH, ADOPT_GAIN, _SAME_FLOW, out[side])
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _adopt(src, dst, flow, unreliable, reach, gain, same, out):
+    """:func:`adopt_neighbour_flows` for one direction, ``src`` to ``dst`` ``(h, w, 3)``, into
+    ``out`` ``(2, h, w)``. Neighbours whose flow is within ``same`` pixels of the pixel's own
+    (both components) are skipped; of equal costs the first tried (rows, then columns) wins."""
+    h, w = unreliable.shape
+    for y in range(h):
+        for x in range(w):
+            if not unreliable[y, x]:
+                continue
+            fx, fy = flow[0, y, x], flow[1, y, x]
+            best = _patch_difference(src, dst, y, x, fx, fy, np.inf) - gain
+            for ny in range(max(y - reach, 0), min(y + reach + 1, h)):
+                for nx in range(max(x - reach, 0), min(x + reach + 1, w)):
+                    cx, cy = flow[0, ny, nx], flow[1, ny, nx]
+                    if abs(cx - fx) < same and abs(cy - fy) < same:
+                        continue
+                    cost = _patch_difference(src, dst, y, x, cx, cy, best)
+                    if cost < best:
+                        best = cost
+                        out[0, y, x], out[1, y, x] = cx, cy
+
+
+@numba.njit(cache=True, nogil=True)
+def _patch_difference(src, dst, y, x, fx, fy, stop):
+    """Mean over the 3x3 patch at ``(y, x)`` and RGB of ``|src(p) - dst(p + (fx, fy))|``
+    (bilinear, positions clamped to the frame); ``inf`` once it cannot be under ``stop``."""
+    h, w = src.shape[:2]
+    limit = stop * 27.0
+    total = 0.0
+    for i in range(-1, 2):
+        sy = min(max(y + i, 0), h - 1)
+        ty = min(max(sy + fy, 0.0), h - 1.0)
+        y0 = min(int(ty), h - 2)
+        ay = ty - y0
+        for j in range(-1, 2):
+            sx = min(max(x + j, 0), w - 1)
+            tx = min(max(sx + fx, 0.0), w - 1.0)
+            x0 = min(int(tx), w - 2)
+            ax = tx - x0
+            for c in range(3):
+                top = (1 - ax) * dst[y0, x0, c] + ax * dst[y0, x0 + 1, c]
+                bottom = (1 - ax) * dst[y0 + 1, x0, c] + ax * dst[y0 + 1, x0 + 1, c]
+                total += abs(src[sy, sx, c] - ((1 - ay) * top + ay * bottom))
+        if total > limit:
+            return np.inf
+    return total / 27.0
