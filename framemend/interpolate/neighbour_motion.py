@@ -3,7 +3,7 @@
 DIS fits one motion per 8x8 patch and smooths across patches, so near a motion boundary (a
 ball over its background, a face cut by a post) a pixel often gets a blend of two motions, or
 the motion of the wrong side, and matches badly in the other frame. Each pixel whose luma error
-(3x3 mean) is above :data:`UNRELIABLE_ERROR` tries the flows of the pixels within
+(3x3 mean) is above :data:`UNRELIABLE_ERROR` and whose flow stays inside the frame tries the flows of the pixels within
 :data:`NEIGHBOUR_REACH` of it and takes the one under which its 3x3 patch matches best (mean
 colour difference, bilinear), when that beats its own flow by :data:`ADOPT_GAIN`: the
 propagation step of PatchMatch (Barnes et al., "PatchMatch: a randomized correspondence
@@ -14,6 +14,7 @@ over a full window. On ``benchmarks/bench_interpolate.py``: fast-object +1.7 dB,
 """
 from __future__ import annotations
 
+import cv2
 import numba
 import numpy as np
 
@@ -35,9 +36,20 @@ def adopt_neighbour_flows(rgb: np.ndarray, flows: np.ndarray, error: np.ndarray)
         a new ``(2, 2, h, w)`` array; candidates come from the flows as given (one pass).
     """
     out = flows.copy()
+    h, w = error.shape[1:]
+    window = np.ones((2 * NEIGHBOUR_REACH + 1,) * 2, np.uint8)
     for side in range(2):
-        _adopt(rgb[side], rgb[1 - side], flows[side], error[side] > UNRELIABLE_ERROR,
-               NEIGHBOUR_REACH, ADOPT_GAIN, _SAME_FLOW, out[side])
+        x = flows[side, 0] + np.arange(w, dtype=np.float32)
+        y = flows[side, 1] + np.arange(h, dtype=np.float32)[:, None]
+        # content leaving the view has nothing to match; pixels whose neighbours all move
+        # alike (camera motion) have no other flow to try
+        tried = (error[side] > UNRELIABLE_ERROR) & (x >= 0) & (x <= w - 1) & (y >= 0) & \
+            (y <= h - 1)
+        varied = np.zeros((h, w), bool)
+        for axis in flows[side]:
+            varied |= cv2.dilate(axis, window) - cv2.erode(axis, window) >= _SAME_FLOW
+        _adopt(rgb[side], rgb[1 - side], flows[side], tried & varied, NEIGHBOUR_REACH,
+               ADOPT_GAIN, _SAME_FLOW, out[side])
     return out
 
 
