@@ -169,8 +169,9 @@ def test_factor_with_variable_intervals_and_a_cut():
 
 def test_face_passing_behind_a_post():
     """The face (32 px per kept pair) passing behind a thin post: ahead of minterpolate by
-    1.3 dB (measured +1.86; -0.81 before pixels hidden in one frame took their motion from
-    the neighbouring pairs, +1.03 before motion boundaries were chosen per pixel)."""
+    1.5 dB (measured +2.16; -0.81 before pixels hidden in one frame took their motion from
+    the neighbouring pairs, +1.03 before motion boundaries were chosen per pixel, +1.86
+    before badly matched pixels borrowed their neighbours' flows)."""
     truth = scene("subject", width=640, height=360, frames=25).frames[10:21]
     kept = truth[::2]
     ours = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))
@@ -178,7 +179,7 @@ def test_face_passing_behind_a_post():
                                   "mc_mode=aobmc:me_mode=bidir")
     new = np.arange(1, min(len(theirs), truth.shape[0]), 2)
     theirs = theirs[new].astype(np.float32) / 255
-    assert psnr(ours[new], truth[new]) > psnr(theirs, truth[new]) + 1.3
+    assert psnr(ours[new], truth[new]) > psnr(theirs, truth[new]) + 1.5
 
 
 def test_hidden_pixels_take_the_motion_of_the_pair_before():
@@ -247,7 +248,7 @@ def test_opencv_and_torch_warps_agree(warp):
 def test_motion_boundaries_are_chosen_per_pixel(monkeypatch):
     """The face moving 48 px per kept pair at 640x360: choosing each full-size pixel's flows
     among the neighbouring cells' at motion boundaries gains 0.5 dB over bilinear upsampling
-    alone (measured +0.97), and the torch path (CUDA) makes the same choices as the CPU's."""
+    alone (measured +0.86), and the torch path (CUDA) makes the same choices as the CPU's."""
     truth = scene("subject", width=640, height=360, frames=17).frames[:9]
     kept = truth[::2]
     sharp = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))[1::2]
