@@ -373,7 +373,7 @@ def _executor() -> ThreadPoolExecutor:
 
 HIDDEN_MISMATCH = 0.75  # forward-backward mismatch (flow pixels) above which a pixel is hidden
 # (1.0 gave 0.12-0.22 dB less on the four renderings of the bench's subject clip, 0.05-0.16 dB
-# more on fast-object's; 0.5 more on subject, 0.2-0.5 dB less on fast-object)
+# more on fast-object's; 0.5 more on subject, 0.2-0.65 dB less on fast-object)
 
 
 def fill_hidden(planes: torch.Tensor, flows: torch.Tensor, importance: torch.Tensor,
