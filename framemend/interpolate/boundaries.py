@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..flow import backward_warp
+from .sampling import corners, sample
 
 BOUNDARY_SPREAD = 2.0  # full-size pixels the flows of a 2x2 cell block must differ by
 KEEP_MARGIN = 0.04  # matching cost (sum over RGB, [0, 1] units) the bilinear flow is favoured by
@@ -108,28 +109,12 @@ def _sharpen_kernel(image0, image1, small, move0, move1, weight, rows, cols, nea
 @numba.njit(cache=True, nogil=True, inline="always")
 def _matching_cost(image0, image1, x, y, fx0, fy0, fx1, fy1):
     """``Σ_c |I0(p + F0) - I1(p + F1)|`` at ``p = (x, y)``, bilinear, edges replicated."""
-    a0, a1, ax, ay = _corners(image0, x + fx0, y + fy0)
-    b0, b1, bx, by = _corners(image1, x + fx1, y + fy1)
+    a0, a1, ax, ay = corners(image0, x + fx0, y + fy0)
+    b0, b1, bx, by = corners(image1, x + fx1, y + fy1)
     cost = 0.0
     for c in range(3):
-        top = (1 - ax) * image0[a0[0], a0[1], c] + ax * image0[a0[0], a1[1], c]
-        bottom = (1 - ax) * image0[a1[0], a0[1], c] + ax * image0[a1[0], a1[1], c]
-        first = (1 - ay) * top + ay * bottom
-        top = (1 - bx) * image1[b0[0], b0[1], c] + bx * image1[b0[0], b1[1], c]
-        bottom = (1 - bx) * image1[b1[0], b0[1], c] + bx * image1[b1[0], b1[1], c]
-        cost += abs(first - ((1 - by) * top + by * bottom))
+        cost += abs(sample(image0, a0, a1, ax, ay, c) - sample(image1, b0, b1, bx, by, c))
     return cost
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _corners(image, x, y):
-    """The pixels ``(row, column)`` around ``(x, y)`` (clamped to the frame: edges
-    replicated), top-left then bottom-right, and the bilinear fractions ``(fx, fy)``."""
-    h, w = image.shape[:2]
-    x = min(max(x, 0.0), w - 1.0)
-    y = min(max(y, 0.0), h - 1.0)
-    x0, y0 = min(int(x), max(w - 2, 0)), min(int(y), max(h - 2, 0))
-    return (y0, x0), (min(y0 + 1, h - 1), min(x0 + 1, w - 1)), x - x0, y - y0
 
 
 def sharpen_boundaries_torch(images: torch.Tensor, small: torch.Tensor, flows: torch.Tensor,

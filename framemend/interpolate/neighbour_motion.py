@@ -18,6 +18,8 @@ import cv2
 import numba
 import numpy as np
 
+from .sampling import corners, sample
+
 NEIGHBOUR_REACH = 4  # flow pixels (16 px at 640x360, flow_scale 0.25) a flow is borrowed from
 UNRELIABLE_ERROR = 0.02  # 3x3 mean luma error above which a pixel tries its neighbours' flows
 ADOPT_GAIN = 0.02  # mean colour difference a borrowed flow must remove
@@ -85,18 +87,11 @@ def _patch_difference(src, dst, y, x, fx, fy, stop):
     total = 0.0
     for i in range(-1, 2):
         sy = min(max(y + i, 0), h - 1)
-        ty = min(max(sy + fy, 0.0), h - 1.0)
-        y0 = min(int(ty), h - 2)
-        ay = ty - y0
         for j in range(-1, 2):
             sx = min(max(x + j, 0), w - 1)
-            tx = min(max(sx + fx, 0.0), w - 1.0)
-            x0 = min(int(tx), w - 2)
-            ax = tx - x0
+            top_left, bottom_right, ax, ay = corners(dst, sx + fx, sy + fy)
             for c in range(3):
-                top = (1 - ax) * dst[y0, x0, c] + ax * dst[y0, x0 + 1, c]
-                bottom = (1 - ax) * dst[y0 + 1, x0, c] + ax * dst[y0 + 1, x0 + 1, c]
-                total += abs(src[sy, sx, c] - ((1 - ay) * top + ay * bottom))
+                total += abs(src[sy, sx, c] - sample(dst, top_left, bottom_right, ax, ay, c))
         if total > limit:
             return np.inf
     return total / 27.0
