@@ -98,9 +98,9 @@ def pair_flows(small0: torch.Tensor, small1: torch.Tensor) -> tuple[torch.Tensor
     """
     planes = torch.cat([small0, small1]).cpu()
     u8 = planes[:, 0].mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).numpy()
-    flows = _dis_both(u8, None)
-    flows, error = _recover_lost_motion(planes, flows, _warp_error(planes, flows), u8)
     rgb = planes[:, 1:].permute(0, 2, 3, 1).contiguous().numpy()
+    flows = _dis_both(u8, None)
+    flows, error = _recover_lost_motion(planes, flows, _warp_error(planes, flows), u8, rgb)
     flows = torch.from_numpy(adopt_neighbour_flows(rgb, flows.numpy(), _box3(error)[:, 0].numpy()))
     return flows, _warp_error(planes, flows).mul_(-ALPHA)
 
@@ -124,7 +124,7 @@ _SEARCH_MIN_PIXELS = 32  # fewer recovered pixels than this are not worth a seco
 
 
 def _recover_lost_motion(planes: torch.Tensor, flows: torch.Tensor, error: torch.Tensor,
-                         u8: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+                         u8: np.ndarray, rgb: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     """A second flow where the first is unreliable: large motion of small objects.
 
     Where the luma error of ``flows`` ``(2, 2, h, w)`` (``error``, from :func:`_warp_error`)
@@ -139,7 +139,7 @@ def _recover_lost_motion(planes: torch.Tensor, flows: torch.Tensor, error: torch
     rigid motion (:func:`_region_motions`), taken per pixel where it differs from the first
     flow and its colour error (:func:`_colour_error`) is under :data:`LOST_ERROR` and lower
     than that of the flow so far by :data:`_SEARCH_GAIN`. ``planes`` ``(2, 4, h, w)`` luma then
-    RGB, ``u8`` the lumas in uint8 ``(2, h, w)``.
+    RGB, ``u8`` the lumas in uint8 ``(2, h, w)``, ``rgb`` the colours ``(2, h, w, 3)``.
     Returns the flows and their (luma) ``error``.
     """
     local = _box3(error)
@@ -162,7 +162,6 @@ def _recover_lost_motion(planes: torch.Tensor, flows: torch.Tensor, error: torch
         second_error = _warp_error(planes, second)
         better = _box3(second_error) < local
         flows, error = torch.where(better, second, flows), torch.where(better, second_error, error)
-    rgb = planes[:, 1:].permute(0, 2, 3, 1).contiguous().numpy()
     shift = _region_motions(rgb, lost, first)
     rigid = lost & (np.square(shift - first).sum(1, keepdims=True) > _SEARCH_JUMP ** 2)
     if not rigid.any():
