@@ -222,11 +222,9 @@ def test_badly_matched_pixels_borrow_a_neighbours_flow():
     flows[0, 0, 12:26, 18:32], flows[1, 0, 12:26, 21:35] = 3.0, -3.0
     wrong = flows.copy()
     wrong[0, :, 17:20, 23:26] = 0.0  # the background's motion inside the block
-    luma = frames @ np.float32(synthesis._LUMA)
-    error = np.stack([cv2.blur(np.abs(luma[s] - cv2.remap(
-        luma[1 - s], wrong[s].transpose(1, 2, 0), None, synthesis._REMAP)), (3, 3))
-        for s in range(2)])
-    fixed = adopt_neighbour_flows(frames, wrong, error)
+    planes = torch.cat([flow_planes(frame, 1.0) for frame in _tensor(frames)])
+    error = synthesis._box3(synthesis._warp_error(planes, torch.from_numpy(wrong)))[:, 0].numpy()
+    fixed = adopt_neighbour_flows(frames, wrong, error)  # as pair_flows calls it
     assert np.array_equal(fixed[0, :, 17:20, 23:26], flows[0, :, 17:20, 23:26])
     reliable = error < neighbour_motion.UNRELIABLE_ERROR
     assert np.array_equal(fixed[np.stack([reliable] * 2, 1)], wrong[np.stack([reliable] * 2, 1)])
