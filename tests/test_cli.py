@@ -76,8 +76,8 @@ def test_filters_lists_options_with_ranges(capsys):
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "--preset", "nope"], 2, "unknown preset"),
     (["clean", "{tmp}/missing.mp4", "-o", "{tmp}/o.mp4", "-f", "identity"], 1, "does not exist"),
     (["clean", "{in}", "-o", "{in}", "-f", "identity", "--overwrite"], 1, "is the input"),
-    (["clean", "{in}", "-o", "{tmp}/o.xyz", "-f", "identity"], 1, "unknown extension"),
-    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "identity", "--lossless"], 1, "lossless FFV1 cannot go into"),
+    (["clean", "{in}", "-o", "{tmp}/o.xyz", "-f", "identity"], 2, "unknown extension"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "identity", "--lossless"], 2, "lossless FFV1 cannot go into"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "--crf", "x"], 2, "invalid int value"),
 ])
 def test_bad_usage_is_one_line_with_exit_code(mkv, tmp_path, capsys, argv, code, words):
