@@ -37,7 +37,10 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser. ``generate`` and ``score`` get their arguments only when ``argv``
+    names them (they import numpy and OpenCV to list their choices), so other commands start
+    without those imports; with ``argv`` None every command is complete."""
     p = _Parser(prog="framemend", formatter_class=argparse.RawDescriptionHelpFormatter,
                 description="Repair AI-generated video: flicker, temporal noise, jitter, "
                             "identity drift and low frame rates.", epilog=EPILOG)
@@ -72,12 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("input")
     pr.add_argument("--json", action="store_true", help="machine-readable output")
 
+    command = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
     for name, module, text in (("generate", "cli_generate", "make a glitchy clip with its ground truth"),
                                ("score", "cli_score", "temporal-consistency scores of a video")):
         mod = _optional_module(module)
         if mod is not None:
             sp = sub.add_parser(name, help=text)
-            mod.add_arguments(sp)
+            if argv is None or command == name:
+                mod.add_arguments(sp)
             sp.set_defaults(handler=mod.main)
     d = sub.add_parser("demo", help="generate a glitchy clip, clean it, print before/after scores")
     d.add_argument("-o", "--output", default="demo-output", help="folder for the demo's videos")
@@ -118,14 +123,19 @@ def _warn(message: str) -> None:
 
 
 def cmd_clean(args) -> int:
-    from .chain.parser import build_chain
+    from .chain.parser import check_chain
 
     chain = _chain_from(args)
-    build_chain(chain)  # validate before touching any file
+    check_chain(chain)  # validate before touching any file (and before importing torch)
+    from .pipeline import check_device
+    from .video.containers import choose_codec
+
+    check_device(args.device)
     if args.input != "-" and os.path.isdir(args.input):
         return _clean_folder(args, chain)
     if args.output != "-" and os.path.isdir(args.output):
         raise UsageError(f"output '{args.output}' is a folder; give a file name")
+    choose_codec(args.output, args.codec, args.lossless, args.crf, stdout_format=args.stdout_format)
     return _clean_one(args, args.input, args.output, chain)
 
 
@@ -174,12 +184,12 @@ def _clean_folder(args, chain: str) -> int:
 
 def cmd_filters(args) -> int:
     from .chain.options import option_specs
-    from .chain.registry import all_filters
+    from .chain.registry import filter_options
 
-    for name, cls in all_filters().items():
-        summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+    for name, options in filter_options().items():
+        summary = (options.__doc__ or "").strip().splitlines()[0] if options.__doc__ else ""
         print(f"{name}  {summary}")
-        specs = option_specs(cls.Options)
+        specs = option_specs(options)
         for s in specs:
             if s["choices"]:
                 allowed = "|".join(map(str, s["choices"]))
@@ -270,7 +280,7 @@ def _main(argv: list[str] | None) -> int:
     from .chain.options import OptionError
     from .video.errors import SettingsError, VideoError
 
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
         if not args.command:

@@ -47,7 +47,7 @@ def main(args) -> int:
     from .generate import degrade, scene
     from .generate.degrade import parse_artifacts
     from .video import write_video
-    from .video.writer import check_folder, choose_codec
+    from .video.containers import check_folder, choose_codec
 
     for path, lossless in ((args.output, False), (args.truth, _lossless_truth(args.truth)),
                            (args.truth_data, None)):

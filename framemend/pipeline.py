@@ -1,17 +1,25 @@
-"""Clean one video file (or pipe) through a filter chain: reader -> engine -> atomic writer."""
+"""Clean one video file (or pipe) through a filter chain: reader -> engine -> atomic writer.
+
+torch and the engine are imported when a file is cleaned, so :func:`check_device` and the
+command line's other checks answer without them.
+"""
 from __future__ import annotations
 
 import os
 import re
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-
-from .chain.engine import RunStats, output_rate, run_stream
 from .chain.parser import build_chain
-from .video import SettingsError, VideoError, VideoReader, VideoWriter
-from .video.writer import check_folder, choose_codec
+from .video.containers import check_folder, choose_codec
+from .video.errors import SettingsError, VideoError
+
+if TYPE_CHECKING:
+    import torch
+
+    from .chain.engine import RunStats
+    from .video import VideoReader, VideoWriter
 
 DEFAULT_CHAIN = "identity"
 _LEFT_FOR_EXIT: list = []  # readers of runs stopped by a signal, freed by the OS at exit
@@ -34,6 +42,8 @@ def check_device(device: str | None) -> None:
 
 def resolve_device(device: str | None) -> torch.device:
     """``cuda``/``cuda:N`` (must exist), ``cpu``, or None for CUDA when torch sees it, else CPU."""
+    import torch
+
     check_device(device)
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -77,6 +87,9 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     :class:`~framemend.video.SettingsError` for settings that cannot work and
     :class:`~framemend.video.VideoError` for unreadable input or unwritable output.
     """
+    from .chain.engine import output_rate, run_stream
+    from .video import VideoReader, VideoWriter
+
     steps = build_chain(chain)
     check_device(device)
     choose_codec(output_path, codec, lossless, crf, stdout_format=stdout_format)

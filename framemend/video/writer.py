@@ -3,7 +3,7 @@
 The container and default codec follow the output's extension (``.mp4``/``.mov``/``.mkv``/``.ts``:
 H.264 CRF 16; ``.webm``: VP9, or AV1 for sources deeper than this build's VP9 can hold; ``.gif``:
 one palette per clip, see :mod:`.gif`; ``lossless=True``: FFV1 in RGB, so pixels round-trip
-exactly). ``-`` writes Matroska (or NUT) to stdout. :func:`check_output` refuses a codec the
+exactly). ``-`` writes Matroska (or NUT) to stdout. :func:`.containers.choose_codec` refuses a codec the
 container cannot hold, or a CRF out of the codec's range, before anything is opened.
 
 A file is written under a temporary name beside the target, ``.NAME.PID.XXXXXXXX.part.EXT``, and
@@ -18,7 +18,6 @@ stream's time base before and after that moment differed by that factor (issue #
 """
 from __future__ import annotations
 
-import io
 import math
 import os
 import re
@@ -30,23 +29,13 @@ import av
 import numpy as np
 
 from .colour import planar_yuv_bits, rgb_to_yuv
-from .errors import SettingsError, VideoError
+from .containers import (DEEP_WEBM_CODEC, DEFAULT_CODEC, can_encode_deep, check_folder,
+                         choose_codec, container_for)
+from .errors import VideoError
 from .probe import VideoInfo
 
-CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska",
-              ".webm": "webm", ".avi": "avi", ".nut": "nut", ".ts": "mpegts", ".gif": "gif"}
-DEFAULT_CODEC = {"mp4": "libx264", "mov": "libx264", "matroska": "libx264", "webm": "libvpx-vp9",
-                 "avi": "libx264", "nut": "ffv1", "mpegts": "libx264", "gif": "gif"}
-# Where --lossless FFV1 goes (ffmpeg also muxes it into MP4, which few players read).
-LOSSLESS_CONTAINERS = ("matroska", "avi", "nut")
-# Deeper-than-8-bit sources in WebM: AV1 keeps the depth where this build's VP9 cannot.
-DEEP_WEBM_CODEC = "libsvtav1"
-# ffmpeg's MPEG-TS muxer declares no codec list; these are the video codecs it maps to stream types.
-MPEGTS_CODECS = ("libx264", "libx265", "libsvtav1")
 # Encoders of runs stopped by a signal, kept (not freed) until the process ends: see abort().
 _LEFT_FOR_EXIT: list = []
-# (lowest, highest) CRF each encoder takes; encoders not listed take no CRF.
-CRF_RANGE = {"libx264": (0, 51), "libx265": (0, 51), "libvpx-vp9": (0, 63), "libsvtav1": (1, 63)}
 
 
 def _default_file_mode() -> int:
@@ -54,78 +43,6 @@ def _default_file_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
-
-
-def container_for(path: str, stdout_format: str = "matroska") -> str:
-    """The muxer name for an output path (``-`` means stdout in ``stdout_format``)."""
-    if path == "-":
-        return stdout_format
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in CONTAINERS:
-        raise SettingsError(f"cannot write '{path}': unknown extension '{ext or '(none)'}' "
-                            f"(use one of {', '.join(CONTAINERS)})")
-    return CONTAINERS[ext]
-
-
-def _container_codecs(fmt: str) -> set[str]:
-    """The encoders a muxer can hold, as ffmpeg's ``avformat_query_codec`` answers."""
-    if fmt == "mpegts":
-        return set(MPEGTS_CODECS)
-    with av.open(io.BytesIO(), "w", format=fmt) as probe:
-        return probe.supported_codecs
-
-
-def _can_encode_deep(codec: str) -> bool:
-    """Whether this build's ``codec`` takes a pixel format deeper than 8 bits."""
-    formats = av.Codec(codec, "w").video_formats or ()
-    return any(max(c.bits for c in f.components) > 8 for f in formats)
-
-
-def choose_codec(path: str, codec: str | None = None, lossless: bool = False,
-                 crf: int | None = None, bit_depth: int = 8,
-                 stdout_format: str = "matroska") -> str:
-    """The encoder for ``path``, checked against its container and ``crf`` before anything opens.
-
-    Raises :class:`SettingsError` (one line) for an unknown extension or codec, a codec the
-    container cannot hold, ``lossless`` with another codec or container, or a CRF outside the
-    codec's range.
-    """
-    fmt = container_for(path, stdout_format)
-    where = "'-o -'" if path == "-" else f"'{path}'"
-    if lossless:
-        if codec not in (None, "ffv1"):
-            raise SettingsError(f"--lossless uses FFV1; it cannot be combined with --codec {codec}")
-        codec = "ffv1"
-        if fmt not in LOSSLESS_CONTAINERS:
-            raise SettingsError(f"lossless FFV1 cannot go into {where}: use .mkv, .avi or .nut")
-    if codec is None:
-        codec = DEFAULT_CODEC[fmt]
-        if fmt == "webm" and bit_depth > 8 and not _can_encode_deep(codec) \
-                and DEEP_WEBM_CODEC in av.codecs_available:
-            codec = DEEP_WEBM_CODEC
-    if codec not in av.codecs_available or not av.Codec(codec, "w").type == "video":
-        raise SettingsError(f"unknown video encoder '{codec}'")
-    if codec not in _container_codecs(fmt):
-        fits = sorted(ext for ext, f in CONTAINERS.items() if codec in _container_codecs(f))
-        raise SettingsError(f"{fmt} ({where}) cannot hold {codec}"
-                            + (f"; it fits in {', '.join(fits)}" if fits else ""))
-    if crf is not None:
-        if codec not in CRF_RANGE:
-            raise SettingsError(f"--crf does not apply to {codec}")
-        low, high = CRF_RANGE[codec]
-        if not low <= crf <= high:
-            raise SettingsError(f"--crf {crf} is out of range for {codec} ({low} to {high})")
-    return codec
-
-
-def check_folder(path: str) -> str:
-    """The folder ``path`` will be written in; :class:`VideoError` if it is missing or read-only."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise VideoError(f"cannot write '{path}': folder '{folder}' does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise VideoError(f"cannot write '{path}': folder '{folder}' is not writable")
-    return folder
 
 
 def _pix_fmt(codec: str, bit_depth: int, width: int, height: int) -> tuple[str, str | None]:
@@ -139,7 +56,7 @@ def _pix_fmt(codec: str, bit_depth: int, width: int, height: int) -> tuple[str, 
         return "pal8", None
     note = None
     high = bit_depth > 8
-    if high and not _can_encode_deep(codec):
+    if high and not can_encode_deep(codec):
         high = False
         note = (f"this build's {codec} encoder is 8-bit only: the {bit_depth}-bit source is "
                 f"written at 8 bits")
