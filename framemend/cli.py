@@ -184,11 +184,11 @@ def _clean_folder(args, chain: str) -> int:
 
 def cmd_filters(args) -> int:
     from .chain.options import option_specs
-    from .chain.registry import filter_options
+    from .chain.registry import filter_options, filter_summaries
 
+    summaries = filter_summaries()
     for name, options in filter_options().items():
-        summary = (options.__doc__ or "").strip().splitlines()[0] if options.__doc__ else ""
-        print(f"{name}  {summary}")
+        print(f"{name}  {summaries[name]}")
         specs = option_specs(options)
         for s in specs:
             if s["choices"]:

@@ -91,6 +91,16 @@ def filter_options() -> dict[str, type]:
     return dict(sorted(out.items()))
 
 
+def filter_summaries() -> dict[str, str]:
+    """Every filter's one-line summary, by name, sorted: a registered class's docstring, else (a
+    built-in filter not imported) its Options docstring."""
+    out = {}
+    for name, options in filter_options().items():
+        doc = (_REGISTRY[name] if name in _REGISTRY else options).__doc__ or ""
+        out[name] = doc.strip().splitlines()[0] if doc.strip() else ""
+    return out
+
+
 def get_options(name: str) -> type:
     """The ``Options`` dataclass of filter ``name`` (built-in ones without importing the filter);
     an :class:`OptionError` suggests the closest name."""
