@@ -8,6 +8,10 @@ The public API is imported lazily so that ``framemend --help`` starts fast::
 """
 __version__ = "0.1.0"
 
+from ._numba_cache import ensure_cache_dir as _ensure_cache_dir  # noqa: E402 - before any kernel
+
+_ensure_cache_dir(__path__[0])
+
 _API = {"clean", "apply", "read", "write"}
 _MODULES = {"generate", "metrics", "flow", "video", "chain"}
 

@@ -1,17 +1,28 @@
-"""Clean one video file (or pipe) through a filter chain: reader -> engine -> atomic writer."""
+"""Clean one video file (or pipe) through a filter chain: reader -> engine -> atomic writer.
+
+torch and the engine are imported when a file is cleaned, so :func:`check_device` and the
+command line's other checks answer without them.
+"""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-
-from .chain.engine import RunStats, output_rate, run_stream
 from .chain.parser import build_chain
-from .video import VideoError, VideoReader, VideoWriter
+from .video.containers import check_folder, choose_codec
+from .video.errors import SettingsError, VideoError
+
+if TYPE_CHECKING:
+    import torch
+
+    from .chain.engine import RunStats
+    from .video import VideoReader, VideoWriter
 
 DEFAULT_CHAIN = "identity"
+_LEFT_FOR_EXIT: list = []  # readers of runs stopped by a signal, freed by the OS at exit
 
 
 @dataclass
@@ -20,8 +31,20 @@ class CleanResult:
     warning: str | None  # where a damaged input stopped decoding, if it did
 
 
+DEVICE_FORMS = re.compile(r"cpu|cuda(:\d+)?$")
+
+
+def check_device(device: str | None) -> None:
+    """:class:`SettingsError` unless ``device`` is None, ``cpu``, ``cuda`` or ``cuda:N``."""
+    if device is not None and not DEVICE_FORMS.match(device):
+        raise SettingsError(f"--device {device}: use cpu, cuda or cuda:N")
+
+
 def resolve_device(device: str | None) -> torch.device:
     """``cuda``/``cuda:N`` (must exist), ``cpu``, or None for CUDA when torch sees it, else CPU."""
+    import torch
+
+    check_device(device)
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
@@ -57,15 +80,25 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
                stdout_format: str = "matroska", warn=None) -> CleanResult:
     """Decode ``input_path``, run ``chain`` and encode to ``output_path`` (``-`` for pipes).
 
-    The chain is validated before anything is opened; the output appears only when complete.
-    Raises :class:`~framemend.chain.options.OptionError` for a bad chain and
+    The chain, the device, the codec against the container and the output folder are checked
+    before anything is opened; the output appears only when complete, and only when its frames
+    and times are those the chain produced. Raises
+    :class:`~framemend.chain.options.OptionError` for a bad chain,
+    :class:`~framemend.video.SettingsError` for settings that cannot work and
     :class:`~framemend.video.VideoError` for unreadable input or unwritable output.
     """
+    from .chain.engine import output_rate, run_stream
+    from .video import VideoReader, VideoWriter
+
     steps = build_chain(chain)
+    check_device(device)
+    choose_codec(output_path, codec, lossless, crf, stdout_format=stdout_format)
     if same_file(input_path, output_path):
         raise VideoError(f"output '{output_path}' is the input: choose another name")
-    if output_path != "-" and os.path.exists(output_path) and not overwrite:
-        raise VideoError(f"output '{output_path}' exists (use --overwrite to replace it)")
+    if output_path != "-":
+        check_folder(output_path)
+        if os.path.exists(output_path) and not overwrite:
+            raise VideoError(f"output '{output_path}' exists (use --overwrite to replace it)")
     dev = resolve_device(device)
     reader = VideoReader(input_path, dev)
     filters = [cls(opts, dev) for cls, opts in steps]
@@ -79,8 +112,11 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
                            on_input=bar.update if bar else None)
         if stats.frames_out == 0:
             raise VideoError(f"'{input_path}' has no decodable video frames")
-    except BaseException:
-        writer.abort()
+    except BaseException as e:
+        interrupted = isinstance(e, KeyboardInterrupt)  # Ctrl-C or SIGTERM: the process ends
+        writer.abort(exiting=interrupted)
+        if interrupted:
+            _LEFT_FOR_EXIT.append(reader)  # freeing its decoder threads takes up to 0.4 s
         raise
     finally:
         if bar:

@@ -24,8 +24,6 @@ Streaming: the filter keeps the current keyframe and the previous frame's luma; 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 import torch
@@ -34,11 +32,12 @@ import torch.nn.functional as F
 from ..chain.apply import apply_filter
 from ..chain.filter import Filter
 from ..chain.frames import Frame
-from ..chain.options import OptionError, option
+from ..chain.options import OptionError
 from ..chain.registry import register
 from ..flow import backward_warp, estimate_flow, occlusion_mask
 from .face import box_mask, detect_face
 from .motion import analysis_luma, similarity_motion, subject_motion
+from ..options.realign import CHOICE_FRAMES, SHARP_ENOUGH, RealignOptions
 from .tone import gaussian_blur, local_colour_transfer
 from .warp import warp_affine
 
@@ -177,10 +176,6 @@ def realign_frame(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndarr
     return (frame + apply * (out - frame)).clamp(0, 1), None if refit is None else np.linalg.inv(refit)
 
 
-CHOICE_FRAMES = 24  # first frames of a shot among which pick=sharp chooses the keyframe
-SHARP_ENOUGH = 0.8  # fraction of the sharpest candidate's sharpness that makes a frame sharp
-
-
 def sharpness(image: torch.Tensor) -> float:
     """Variance of the Laplacian of ``image``'s (``(3, H, W)``) analysis luma: higher is sharper."""
     luma, _ = analysis_luma(image)
@@ -193,23 +188,7 @@ class Realign(Filter):
 
     name = "realign"
 
-    @dataclass
-    class Options:
-        keyframes: tuple[int, ...] | None = option(
-            None, "frame numbers of the keyframes, e.g. 0+48 (each is used from its frame until "
-            "the next keyframe or scene cut; earlier frames pass unchanged); default: one per "
-            "shot, as pick says")
-        pick: str = option("first", "without keyframes, each shot's keyframe is its first frame "
-                           "(first) or its first sharp frame (sharp: the earliest at least "
-                           f"{SHARP_ENOUGH:.0%} as sharp as the sharpest of its first "
-                           f"{CHOICE_FRAMES}, so blurred or broken opening frames are skipped; "
-                           "they pass unchanged)", choices=("first", "sharp"))
-        region: str = option("frame", "frame: correct everywhere the flow is trusted; face: only "
-                             "the detected face (or the box)", choices=("frame", "face"))
-        box: tuple[float, ...] | None = option(None, "region=face: the subject box x0+y0+x1+y1 in "
-                                               "pixels of the keyframe instead of a detected face")
-        detail: float = option(0.0, "blend of the keyframe's fine texture into trusted pixels",
-                               min=0.0, max=1.0)
+    Options = RealignOptions
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)

@@ -15,9 +15,7 @@ from typing import Iterator
 
 import av
 import numpy as np
-import torch
 
-from ..chain.frames import Frame
 from .colour import planar_yuv_bits, yuv_to_rgb
 from .errors import VideoError
 from .probe import VideoInfo, stream_info
@@ -56,7 +54,7 @@ class VideoReader:
 
     def __init__(self, path: str, device: str | torch.device = "cpu"):
         self.path = path
-        self.device = torch.device(device)
+        self.device = device  # frames move there when first read as tensors
         try:
             self.container = _open_container(path)
         except VideoError:
@@ -92,6 +90,8 @@ class VideoReader:
             yield from self._frames
 
     def __iter__(self) -> Iterator[Frame]:
+        from ..chain.frames import Frame  # imports torch: not needed to probe or read arrays
+
         for vf in self._all_frames():
             yield Frame(picture=vf, to_raw=self._to_ndarray, raw_scale=self._scale,
                         device=self.device, time=self._time_of(vf))
