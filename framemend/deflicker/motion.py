@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from framemend.cuda import fused, host_kernels
 from framemend.flow import backward_warp, estimate_flow, occlusion_mask
 
 ANALYSIS_WIDTH = 160
@@ -47,7 +48,7 @@ def downscale(image: torch.Tensor, factor: int) -> torch.Tensor:
         return image
     c, h, w = image.shape
     size = (w // factor, h // factor)
-    if image.device.type == "cpu":
+    if host_kernels(image.device):
         out = torch.empty((c, size[1], size[0]), dtype=image.dtype)
         planes, small = image.contiguous().numpy(), out.numpy()
         for i in range(c):
@@ -110,7 +111,7 @@ def adjacent_steps(a: torch.Tensor, b: torch.Tensor, cell: int) -> tuple[Step, S
     grey = torch.stack([a[3:], b[3:]])
     flows = estimate_flow(grey.expand(-1, 3, -1, -1), grey.flip(0).expand(-1, 3, -1, -1),
                           quality=FLOW_QUALITY, threads=1)
-    if flows.device.type == "cpu":
+    if host_kernels(flows.device):
         from . import _cpu  # noqa: PLC0415
         cover, cell_flow = _cpu.compared_cells(grey, flows, cell, MISMATCH)
     else:
@@ -155,7 +156,7 @@ def chain_steps(steps: list[Step]) -> tuple[torch.Tensor, torch.Tensor]:
         CPU tensors take the numba loop of :mod:`._cpu`, others :func:`chain_maps`.
     """
     maps = torch.stack([torch.cat([s.flow, s.cover]) for s in steps])  # (k, 3, gh, gw)
-    if maps.device.type == "cpu":
+    if host_kernels(maps.device):
         from . import _cpu  # noqa: PLC0415
         return _cpu.chain_maps(maps)
     return chain_maps(maps)
@@ -191,12 +192,13 @@ def content_differences(tables: list[torch.Tensor], own: torch.Tensor, shifts: t
         ``(k, C, gh, gw)``. Each cell's box is moved by its shift (a fractional box: the tables
         are read bilinearly) and both boxes are cut to the part of the content that lies inside
         both frames, so the two means are over the same content. CPU tensors take the numba
-        loop of :mod:`._cpu`, others :func:`box_differences`.
+        loop of :mod:`._cpu`, others :func:`box_differences` (on a GPU its fused kernel,
+        :mod:`framemend.cuda.boxes`).
     """
-    if own.device.type == "cpu":
+    if host_kernels(own.device):
         from . import _cpu  # noqa: PLC0415
         return _cpu.content_differences(tables, own, shifts, cell)
-    return box_differences(tables, own, shifts, cell)
+    return fused.box_differences(tables, own, shifts, cell)
 
 
 def box_differences(tables: list[torch.Tensor], own: torch.Tensor, shifts: torch.Tensor,

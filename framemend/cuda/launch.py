@@ -1,0 +1,52 @@
+"""Handing torch tensors to numba.cuda kernels without copies.
+
+A CUDA tensor is viewed through ``__cuda_array_interface__`` (``numba.cuda.as_cuda_array``: no
+copy, same memory) and kernels are queued on torch's current stream, so they order with the
+torch operations around them. Under numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, the
+tests) a CPU tensor is handed over as its numpy view, which the simulator reads and writes in
+place.
+
+The kernels use :func:`lesser` and :func:`greater` instead of Python's ``min`` and ``max``:
+numba's CUDA target types those through a generic overload that its ahead-of-time compiler
+(``numba.cuda.compile_ptx``, with which the tests build every kernel for sm_80 and sm_90) fails
+on.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from numba import cuda
+
+BLOCK = (16, 16, 1)  # threads per block: x along a row, y down the rows, z over the batch
+
+
+@cuda.jit(device=True, inline=True)
+def lesser(a, b):
+    """``min(a, b)``."""
+    return a if a < b else b
+
+
+@cuda.jit(device=True, inline=True)
+def greater(a, b):
+    """``max(a, b)``."""
+    return a if a > b else b
+
+
+def view(tensor: torch.Tensor):
+    """A numba device array over ``tensor``'s memory (contiguous float32 expected)."""
+    if tensor.is_cuda:
+        return cuda.as_cuda_array(tensor.detach())
+    return tensor.detach().numpy()  # the simulator only
+
+
+def stream_of(tensor: torch.Tensor):
+    """torch's current stream on ``tensor``'s device, as a numba stream (0 in the simulator)."""
+    if tensor.is_cuda:
+        return cuda.external_stream(torch.cuda.current_stream(tensor.device).cuda_stream)
+    return 0
+
+
+def grid(width: int, height: int, depth: int = 1) -> tuple[int, int, int]:
+    """Blocks of :data:`BLOCK` covering ``width`` x ``height`` x ``depth`` threads."""
+    return (math.ceil(width / BLOCK[0]), math.ceil(height / BLOCK[1]), depth)
