@@ -42,7 +42,8 @@ class CheckedKernel:
         name: what the warning calls the kernel.
         reference: the torch function (``"module:function"`` or the function itself).
         fused: the fused kernel with the same signature and results.
-        sample: ``sample(device) -> (args, kwargs)``, a small input on ``device``.
+        sample: ``sample(device, seed=19) -> (args, kwargs)``, a small input on ``device``
+            (other seeds give other inputs, for tests).
         tolerance: the largest absolute difference allowed between the two results.
         devices: device types the fused kernel runs on.
     """
@@ -51,7 +52,7 @@ class CheckedKernel:
                  sample: Callable[[torch.device], tuple[tuple, dict]], tolerance: float,
                  devices: tuple[str, ...] = ("cuda",)):
         self.name, self.tolerance, self.devices = name, tolerance, devices
-        self._reference, self._fused, self._sample = reference, fused, sample
+        self._reference, self._fused, self.sample = reference, fused, sample
         self._trusted: dict[torch.device, bool] = {}
         self._lock = threading.Lock()
 
@@ -59,10 +60,14 @@ class CheckedKernel:
     def reference(self) -> Callable:
         return _load(self._reference)
 
+    @property
+    def fused(self) -> Callable:
+        return _load(self._fused)
+
     def __call__(self, *args, **kwargs):
         device = next(a.device for a in args if isinstance(a, torch.Tensor))
         if self.trusted(device):
-            return _load(self._fused)(*args, **kwargs)
+            return self.fused(*args, **kwargs)
         return self.reference(*args, **kwargs)
 
     def trusted(self, device: torch.device) -> bool:
@@ -76,9 +81,9 @@ class CheckedKernel:
 
     def _check(self, device: torch.device) -> bool:
         """Run both implementations on the sample; warn and return False if they disagree."""
-        args, kwargs = self._sample(device)
+        args, kwargs = self.sample(device)
         try:
-            got = _tensors(_load(self._fused)(*args, **kwargs))
+            got = _tensors(self.fused(*args, **kwargs))
         except Exception as e:  # noqa: BLE001 - any failure of the kernel means: do not use it
             problem = f"failed ({type(e).__name__}: {e})"
         else:

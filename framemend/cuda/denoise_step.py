@@ -77,7 +77,7 @@ def _update(scratch, frame, flow, inv_noise_var, min_gain, soft, fresh, estimate
     excess = total / count * inv_noise_var - float32(1.0) - pred_var
     pred_var += soft * greater(excess, float32(0.0))
     tx, ty = float32(x) + flow[0, y, x], float32(y) + flow[1, y, x]
-    if tx < 0 or tx > w - 1 or ty < 0 or ty > h - 1:
+    if tx < float32(0.0) or tx > float32(w - 1) or ty < float32(0.0) or ty > float32(h - 1):
         pred_var = fresh
     gain = greater(pred_var / (pred_var + float32(1.0)), min_gain)
     for c in range(3):

@@ -17,14 +17,14 @@ import torch.nn.functional as F
 from .checked import CheckedKernel
 
 
-def _generator() -> torch.Generator:
-    return torch.Generator().manual_seed(19)
+def _generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
 
 
-def _recursive_step_sample(device: torch.device) -> tuple[tuple, dict]:
+def _recursive_step_sample(device: torch.device, seed: int = 19) -> tuple[tuple, dict]:
     """A 3-channel 23 x 29 estimate and frame, a smooth flow that leaves the frame at one
     side, variances from 0.1 to 2."""
-    g = _generator()
+    g = _generator(seed)
     h, w = 23, 29
     estimate, frame = torch.rand(3, h, w, generator=g), torch.rand(3, h, w, generator=g)
     variance = 0.1 + 1.9 * torch.rand(1, h, w, generator=g)
@@ -34,9 +34,9 @@ def _recursive_step_sample(device: torch.device) -> tuple[tuple, dict]:
     return tuple(t.to(device) for t in args) + (0.02, 8), {}
 
 
-def _sor_sample(device: torch.device) -> tuple[tuple, dict]:
+def _sor_sample(device: torch.device, seed: int = 19) -> tuple[tuple, dict]:
     """Two 17 x 22 flow fields with the weights and 2x2 systems of a smooth solve."""
-    g = _generator()
+    g = _generator(seed)
     n, h, w = 2, 17, 22
     flow = torch.randn(n, 2, h, w, generator=g)
     edges = 0.0025 * torch.rand(n, 4, h, w, generator=g)
@@ -49,11 +49,11 @@ def _sor_sample(device: torch.device) -> tuple[tuple, dict]:
     return tuple(t.to(device) for t in (flow, edges, q, inverse)) + (5, 1.9), {}
 
 
-def _box_differences_sample(device: torch.device) -> tuple[tuple, dict]:
+def _box_differences_sample(device: torch.device, seed: int = 19) -> tuple[tuple, dict]:
     """Summed-area tables of four 3-channel 24 x 36 images (cells of 4 px) and shifts of up to
     half a cell. (Where a box leaves the frame its area is cut to nothing and both results are
     rounding noise over 1e-6, as the filter knows: it gives such boxes no weight.)"""
-    g = _generator()
+    g = _generator(seed)
     tables = [F.pad(torch.rand(3, 24, 36, generator=g).cumsum(1).cumsum(2), (1, 0, 1, 0))
               for _ in range(4)]
     shifts = torch.rand(3, 2, 6, 9, generator=g) - 0.5
