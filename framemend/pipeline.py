@@ -21,9 +21,17 @@ class CleanResult:
 
 
 def resolve_device(device: str | None) -> torch.device:
-    """``cuda``/``cuda:N`` (must exist), ``cpu``, or None for CUDA when torch sees it, else CPU."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """``cuda``/``cuda:N`` (must exist), ``cpu``, or ``auto``/None: CUDA when torch sees it and
+    its device path passes its self-check there (:func:`framemend.cuda.selfcheck.gpu_ready`),
+    else the CPU."""
+    if device is None or device == "auto":
+        from .cuda.selfcheck import gpu_ready  # noqa: PLC0415 - only when a GPU may be used
+
+        if torch.cuda.is_available():
+            cuda = torch.device("cuda", torch.cuda.current_device())
+            if gpu_ready(cuda):
+                return cuda
+        return torch.device("cpu")
     dev = torch.device(device)
     if dev.type == "cuda":
         if not torch.cuda.is_available():
