@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from numba import cuda, float32
 
-from .launch import BLOCK, greater, grid, lesser, stream_of, view
+from .launch import BLOCK, greater, grid, lesser, on_device, stream_of, view
 
 
 @cuda.jit(device=True, inline=True)
@@ -71,6 +71,7 @@ def box_differences(tables: list[torch.Tensor], own: torch.Tensor, shifts: torch
     own, shifts = own.float().contiguous(), shifts.float().contiguous()
     k, _, gh, gw = shifts.shape
     out = torch.empty((k, own.shape[0], gh, gw), dtype=torch.float32, device=own.device)
-    _box_differences[grid(gw, gh, k), BLOCK, stream_of(own)](
-        view(stacked), view(own), view(shifts), np.float32(cell), view(out))
+    with on_device(own):
+        _box_differences[grid(gw, gh, k), BLOCK, stream_of(own)](
+            view(stacked), view(own), view(shifts), np.float32(cell), view(out))
     return out

@@ -22,7 +22,7 @@ from numba import cuda, float32
 
 from framemend.denoise.recursive import FRESH, SOFT
 
-from .launch import BLOCK, greater, grid, lesser, stream_of, view
+from .launch import BLOCK, greater, grid, lesser, on_device, stream_of, view
 
 
 @cuda.jit(device=True, inline=True)
@@ -97,11 +97,12 @@ def recursive_step(estimate: torch.Tensor, variance: torch.Tensor, frame: torch.
     _, h, w = frame.shape
     scratch = torch.empty((5, h, w), dtype=torch.float32, device=frame.device)
     new_estimate, new_variance = torch.empty_like(frame), torch.empty_like(variance)
-    blocks, stream = grid(w, h)[:2], stream_of(frame)
-    _predict[blocks, BLOCK[:2], stream](view(estimate), view(variance), view(frame), view(flow),
-                                        view(scratch))
-    _update[blocks, BLOCK[:2], stream](
-        view(scratch), view(frame), view(flow), np.float32(1.0 / noise_var),
-        np.float32(1.0 / memory), np.float32(soft), np.float32(FRESH),
-        view(new_estimate), view(new_variance))
+    with on_device(frame):
+        blocks, stream = grid(w, h)[:2], stream_of(frame)
+        _predict[blocks, BLOCK[:2], stream](view(estimate), view(variance), view(frame),
+                                            view(flow), view(scratch))
+        _update[blocks, BLOCK[:2], stream](
+            view(scratch), view(frame), view(flow), np.float32(1.0 / noise_var),
+            np.float32(1.0 / memory), np.float32(soft), np.float32(FRESH),
+            view(new_estimate), view(new_variance))
     return new_estimate, new_variance

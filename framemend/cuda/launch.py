@@ -13,6 +13,7 @@ on.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -34,17 +35,22 @@ def greater(a, b):
 
 
 def view(tensor: torch.Tensor):
-    """A numba device array over ``tensor``'s memory (contiguous float32 expected)."""
+    """A numba device array over ``tensor``'s memory (contiguous float32 expected). No wait on
+    the tensor's stream (``sync=False``): the kernels are queued behind it anyway."""
     if tensor.is_cuda:
-        return cuda.as_cuda_array(tensor.detach())
+        return cuda.as_cuda_array(tensor.detach(), sync=False)
     return tensor.detach().numpy()  # the simulator only
+
+
+def on_device(tensor: torch.Tensor):
+    """The context in which numba works on ``tensor``'s GPU (``cuda:N``)."""
+    return cuda.gpus[tensor.device.index or 0] if tensor.is_cuda else contextlib.nullcontext()
 
 
 def stream_of(tensor: torch.Tensor):
     """torch's current stream on ``tensor``'s device, as a numba stream (0 in the simulator)."""
-    if tensor.is_cuda:
-        return cuda.external_stream(torch.cuda.current_stream(tensor.device).cuda_stream)
-    return 0
+    pointer = torch.cuda.current_stream(tensor.device).cuda_stream if tensor.is_cuda else 0
+    return cuda.external_stream(pointer) if pointer else 0  # 0: the legacy default stream
 
 
 def grid(width: int, height: int, depth: int = 1) -> tuple[int, int, int]:

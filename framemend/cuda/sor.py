@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from numba import cuda, float32
 
-from .launch import BLOCK, grid, stream_of, view
+from .launch import BLOCK, grid, on_device, stream_of, view
 
 
 @cuda.jit
@@ -49,10 +49,11 @@ def sor_sweeps(flow: torch.Tensor, edges: torch.Tensor, q: torch.Tensor, inverse
     u = flow.float().contiguous().clone()
     edges, q, inverse = (t.float().contiguous() for t in (edges, q, inverse))
     n, _, h, w = u.shape
-    blocks, stream = grid((w + 1) // 2, h, n), stream_of(u)
-    args = (view(u), view(edges), view(q), view(inverse))
-    step = np.float32(omega)
-    for _ in range(iterations):
-        for parity in (0, 1):
-            _half_sweep[blocks, BLOCK, stream](*args, parity, step)
+    with on_device(u):
+        blocks, stream = grid((w + 1) // 2, h, n), stream_of(u)
+        args = (view(u), view(edges), view(q), view(inverse))
+        step = np.float32(omega)
+        for _ in range(iterations):
+            for parity in (0, 1):
+                _half_sweep[blocks, BLOCK, stream](*args, parity, step)
     return u
