@@ -9,34 +9,19 @@ channel at once, one thread per neighbour and cell.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from numba import cuda, float32
 
-from .launch import BLOCK, greater, grid, lesser, on_device, stream_of, view
-
-
-@cuda.jit(device=True, inline=True)
-def _corner(table, c, x, y):
-    """``table[c]`` ``(C, h1, w1)`` read bilinearly at ``(x, y)``, clamped to the border."""
-    h1, w1 = table.shape[1], table.shape[2]
-    x = lesser(greater(x, float32(0.0)), float32(w1 - 1))
-    y = lesser(greater(y, float32(0.0)), float32(h1 - 1))
-    x0, y0 = int(math.floor(x)), int(math.floor(y))
-    x1 = x0 + 1 if x0 + 1 < w1 else w1 - 1
-    y1 = y0 + 1 if y0 + 1 < h1 else h1 - 1
-    fx, fy = x - float32(x0), y - float32(y0)
-    top = table[c, y0, x0] + fx * (table[c, y0, x1] - table[c, y0, x0])
-    bottom = table[c, y1, x0] + fx * (table[c, y1, x1] - table[c, y1, x0])
-    return top + fy * (bottom - top)
+from .launch import BLOCK, bilinear, greater, grid, lesser, on_device, stream_of, view
 
 
 @cuda.jit(device=True, inline=True)
 def _box_sum(table, c, x0, y0, x1, y1):
-    return (_corner(table, c, x1, y1) - _corner(table, c, x0, y1) - _corner(table, c, x1, y0)
-            + _corner(table, c, x0, y0))
+    """Sum of ``table[c]``'s image over the box ``[x0, x1) x [y0, y1)`` (fractional corners,
+    the summed-area table read bilinearly)."""
+    return (bilinear(table, c, x1, y1) - bilinear(table, c, x0, y1) - bilinear(table, c, x1, y0)
+            + bilinear(table, c, x0, y0))
 
 
 @cuda.jit

@@ -14,28 +14,13 @@ whole planes). Here:
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from numba import cuda, float32
 
 from framemend.denoise.recursive import FRESH, SOFT
 
-from .launch import BLOCK, greater, grid, lesser, on_device, stream_of, view
-
-
-@cuda.jit(device=True, inline=True)
-def _sample(image, c, x, y):
-    """Bilinear ``image[c]`` at ``(x, y)``, already clamped to the frame."""
-    h, w = image.shape[1], image.shape[2]
-    x0, y0 = int(math.floor(x)), int(math.floor(y))
-    x1 = x0 + 1 if x0 + 1 < w else w - 1
-    y1 = y0 + 1 if y0 + 1 < h else h - 1
-    fx, fy = x - float32(x0), y - float32(y0)
-    top = image[c, y0, x0] + fx * (image[c, y0, x1] - image[c, y0, x0])
-    bottom = image[c, y1, x0] + fx * (image[c, y1, x1] - image[c, y1, x0])
-    return top + fy * (bottom - top)
+from .launch import BLOCK, bilinear, greater, grid, on_device, stream_of, view
 
 
 @cuda.jit
@@ -46,15 +31,14 @@ def _predict(estimate, variance, frame, flow, scratch):
     h, w = frame.shape[1], frame.shape[2]
     if x >= w or y >= h:
         return
-    sx = lesser(greater(float32(x) + flow[0, y, x], float32(0.0)), float32(w - 1))
-    sy = lesser(greater(float32(y) + flow[1, y, x], float32(0.0)), float32(h - 1))
+    sx, sy = float32(x) + flow[0, y, x], float32(y) + flow[1, y, x]
     power = float32(0.0)
     for c in range(3):
-        p = _sample(estimate, c, sx, sy)
+        p = bilinear(estimate, c, sx, sy)
         scratch[c, y, x] = p
         r = frame[c, y, x] - p
         power += r * r
-    scratch[3, y, x] = _sample(variance, 0, sx, sy)
+    scratch[3, y, x] = bilinear(variance, 0, sx, sy)
     scratch[4, y, x] = power / float32(3.0)
 
 

@@ -1,4 +1,5 @@
-"""Handing torch tensors to numba.cuda kernels without copies.
+"""Handing torch tensors to numba.cuda kernels without copies, and the device functions the
+kernels share (bilinear sampling, min and max).
 
 A CUDA tensor is viewed through ``__cuda_array_interface__`` (``numba.cuda.as_cuda_array``: no
 copy, same memory) and kernels are queued on torch's current stream, so they order with the
@@ -17,7 +18,7 @@ import contextlib
 import math
 
 import torch
-from numba import cuda
+from numba import cuda, float32
 
 BLOCK = (16, 16, 1)  # threads per block: x along a row, y down the rows, z over the batch
 
@@ -32,6 +33,22 @@ def lesser(a, b):
 def greater(a, b):
     """``max(a, b)``."""
     return a if a > b else b
+
+
+@cuda.jit(device=True, inline=True)
+def bilinear(image, c, x, y):
+    """``image[c]`` of ``(C, H, W)`` read bilinearly at ``(x, y)`` (pixels), the position
+    clamped to the frame: ``grid_sample(padding_mode="border", align_corners=True)``."""
+    h, w = image.shape[1], image.shape[2]
+    x = lesser(greater(x, float32(0.0)), float32(w - 1))
+    y = lesser(greater(y, float32(0.0)), float32(h - 1))
+    x0, y0 = int(math.floor(x)), int(math.floor(y))
+    x1 = x0 + 1 if x0 + 1 < w else w - 1
+    y1 = y0 + 1 if y0 + 1 < h else h - 1
+    fx, fy = x - float32(x0), y - float32(y0)
+    top = image[c, y0, x0] + fx * (image[c, y0, x1] - image[c, y0, x0])
+    bottom = image[c, y1, x0] + fx * (image[c, y1, x1] - image[c, y1, x0])
+    return top + fy * (bottom - top)
 
 
 def view(tensor: torch.Tensor):
