@@ -62,8 +62,9 @@ _HOST_COPIES = ("cpu", "numpy", "item", "tolist", "__bool__", "__int__", "__floa
 
 
 def _host_calls(frames: int, monkeypatch, device_path: bool) -> collections.Counter:
-    """Calls that copy to the host or wait for it (tensor to CPU/numpy/Python values, numpy to
-    tensor, any OpenCV function) made while the default chain filters ``frames`` frames."""
+    """Calls that copy between host and device or wait for the device (tensor to CPU/numpy/
+    Python values; tensors made from host data, which a GPU receives by a copy the host waits
+    for; any OpenCV function) made while the default chain filters ``frames`` frames."""
     _, glitchy = _glitchy(frames, seed=3)
     x = torch.from_numpy(glitchy).permute(0, 3, 1, 2).float() / 255
     todo = [Frame(x[t].clone(), t / 24) for t in range(frames)]
@@ -83,7 +84,9 @@ def _host_calls(frames: int, monkeypatch, device_path: bool) -> collections.Coun
         monkeypatch = patch
         for name in _HOST_COPIES:
             count(torch.Tensor, name)
-        count(torch, "from_numpy")
+        for name in ("from_numpy", "tensor", "as_tensor"):
+            count(torch, name)
+        count(torch.Tensor, "new_tensor")
         for name in dir(cv2):
             if not name.startswith("_") and callable(getattr(cv2, name)) and not isinstance(
                     getattr(cv2, name), type):

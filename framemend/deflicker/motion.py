@@ -93,7 +93,7 @@ def flicker_invariant(image: torch.Tensor, sigma: float = 2.5) -> torch.Tensor:
     A gain field that is smooth at the scale ``sigma`` (pixels) cancels, so flow between
     flickering frames follows the content rather than the flicker.
     """
-    luma = (image * image.new_tensor([0.299, 0.587, 0.114]).view(3, 1, 1)).sum(0)[None, None]
+    luma = (0.299 * image[0] + 0.587 * image[1] + 0.114 * image[2])[None, None]
     radius = int(3 * sigma)
     x = torch.arange(-radius, radius + 1, device=image.device, dtype=image.dtype)
     k = torch.exp(-0.5 * (x / sigma) ** 2)
@@ -211,9 +211,9 @@ def box_differences(tables: list[torch.Tensor], own: torch.Tensor, shifts: torch
                             torch.arange(gw, device=own.device, dtype=own.dtype), indexing="ij")
     px, py = shifts[:, 0] * cell, shifts[:, 1] * cell
     x0 = torch.maximum(gx * cell, -px)
-    x1 = torch.minimum(torch.minimum(gx * cell + cell, gx.new_tensor(w1 - 1)), w1 - 1 - px)
+    x1 = torch.minimum((gx * cell + cell).clamp(max=w1 - 1), w1 - 1 - px)
     y0 = torch.maximum(gy * cell, -py)
-    y1 = torch.minimum(torch.minimum(gy * cell + cell, gy.new_tensor(h1 - 1)), h1 - 1 - py)
+    y1 = torch.minimum((gy * cell + cell).clamp(max=h1 - 1), h1 - 1 - py)
     x1, y1 = torch.maximum(x1, x0), torch.maximum(y1, y0)
     area = ((x1 - x0) * (y1 - y0)).clamp_min(1e-6)
     return torch.stack([

@@ -94,8 +94,8 @@ def _luma(rgb: torch.Tensor) -> torch.Tensor:
     """``(T, 3, H, W)`` RGB or ``(T, 1, H, W)`` luma -> ``(T, 1, H, W)`` luma."""
     if rgb.shape[1] == 1:
         return rgb
-    w = torch.tensor([0.299, 0.587, 0.114], dtype=rgb.dtype, device=rgb.device)
-    return torch.einsum("tchw,c->thw", rgb, w).unsqueeze(1)
+    # weights as Python numbers: a weight tensor would be copied to the GPU (and waited for)
+    return 0.299 * rgb[:, 0:1] + 0.587 * rgb[:, 1:2] + 0.114 * rgb[:, 2:3]
 
 
 def _texture(y: torch.Tensor) -> torch.Tensor:
