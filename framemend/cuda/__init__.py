@@ -10,6 +10,6 @@ pass takes on a device, and ``FRAMEMEND_KERNELS=reference``, are in :mod:`.polic
 Importing this package imports neither numba's CUDA target nor any kernel; the first fused call
 on a GPU does.
 """
-from .policy import device_path_on_cpu, fused_kernels_allowed, host_kernels
+from .policy import device_constant, device_path_on_cpu, fused_kernels_allowed, host_kernels
 
-__all__ = ["host_kernels", "device_path_on_cpu", "fused_kernels_allowed"]
+__all__ = ["host_kernels", "device_path_on_cpu", "fused_kernels_allowed", "device_constant"]

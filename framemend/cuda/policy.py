@@ -7,11 +7,13 @@ one switch the passes consult: the host path on the CPU, the device path elsewhe
 the device path on the CPU inside :func:`device_path_on_cpu`, through the same code as CUDA.
 
 ``FRAMEMEND_KERNELS=reference`` (environment) keeps the fused kernels off: every kernel call
-takes its torch reference, the device path stays on the device.
+takes its torch reference, the device path stays on the device. :func:`device_constant` keeps
+the passes' constant tensors on the device once copied.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from typing import Iterator
 
@@ -45,3 +47,12 @@ def fused_kernels_allowed() -> bool:
     if mode not in ("fused", "reference"):
         raise ValueError(f"FRAMEMEND_KERNELS={mode!r}: choose 'fused' or 'reference'")
     return mode == "fused"
+
+
+@functools.cache
+def device_constant(constant: torch.Tensor, device: torch.device,
+                    dtype: torch.dtype) -> torch.Tensor:
+    """A module-level constant tensor (weights, a basis) on ``device`` as ``dtype``, copied there
+    once per process: ``constant.to(device)`` in a per-frame function would copy it to the GPU
+    every frame, and the host would wait for each copy."""
+    return constant.to(device, dtype)

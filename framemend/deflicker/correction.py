@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from framemend.cuda import host_kernels
+from framemend.cuda import device_constant, host_kernels
 
 _BLUR = torch.tensor([1.0, 2.0, 1.0]) / 4.0  # binomial, sigma = 0.7 cell
 STEP_SIGNIFICANCE = 12.0  # F statistic beyond which a window holds a real step in time
@@ -161,7 +161,7 @@ def _pooled_slope(slope: torch.Tensor, slope_var: torch.Tensor, current: torch.T
 def _blur(grid: torch.Tensor) -> torch.Tensor:
     """Separable 3-tap binomial blur of ``(N, C, gh, gw)`` with replicated edges."""
     n, c, h, w = grid.shape
-    k = _BLUR.to(grid.device, grid.dtype)
+    k = device_constant(_BLUR, grid.device, grid.dtype)
     x = F.pad(grid.reshape(n * c, 1, h, w), (1, 1, 1, 1), mode="replicate")
     x = F.conv2d(x, k.view(1, 1, 1, 3))
     x = F.conv2d(x, k.view(1, 1, 3, 1))
