@@ -140,3 +140,12 @@ def test_the_self_check_rejects_a_device_whose_flow_is_wrong(monkeypatch):
         assert not selfcheck.gpu_ready(torch.device("cpu", 0))
     assert len(caught) == 1 and "uses the CPU" in str(caught[0].message)
     selfcheck.gpu_ready.cache_clear()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_the_default_chain_on_a_gpu_matches_its_device_path_on_the_cpu():
+    truth, glitchy = _glitchy(12, seed=1)
+    gpu = framemend.clean(glitchy, chain="deflicker,denoise", device="cuda")
+    with device_path_on_cpu():
+        cpu = framemend.clean(glitchy, chain="deflicker,denoise", device="cpu")
+    assert metrics.psnr(gpu, cpu) > 35

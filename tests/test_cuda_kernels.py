@@ -167,3 +167,10 @@ def test_a_right_kernel_is_used_and_the_reference_switch_turns_it_off(monkeypatc
 def test_kernels_stay_off_the_cpu():
     """On the CPU every fused kernel is its reference: the passes' CPU paths are not touched."""
     assert not any(k.trusted(torch.device("cpu")) for k in fused.KERNELS)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_every_kernel_passes_its_self_check_on_the_gpu():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert all(k.trusted(torch.device("cuda", 0)) for k in fused.KERNELS)
