@@ -50,10 +50,10 @@ def sor_sweeps(flow: torch.Tensor, edges: torch.Tensor, q: torch.Tensor, inverse
     edges, q, inverse = (t.float().contiguous() for t in (edges, q, inverse))
     n, _, h, w = u.shape
     with on_device(u):
-        blocks, stream = grid((w + 1) // 2, h, n), stream_of(u)
+        launch = _half_sweep[grid((w + 1) // 2, h, n), BLOCK, stream_of(u)]  # configured once
         args = (view(u), view(edges), view(q), view(inverse))
         step = np.float32(omega)
         for _ in range(iterations):
             for parity in (0, 1):
-                _half_sweep[blocks, BLOCK, stream](*args, parity, step)
+                launch(*args, parity, step)
     return u
