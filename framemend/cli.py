@@ -61,7 +61,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     g = c.add_mutually_exclusive_group()
     g.add_argument("-f", "--filters", metavar="CHAIN", help="filter chain, e.g. 'deflicker,denoise=sigma=10'")
     g.add_argument("--preset", metavar="NAME", help="a named chain (default: 'default')")
-    c.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    c.add_argument("--device", help="auto (default: cuda if it passes a self-check), cpu, cuda, cuda:N")
     c.add_argument("--crf", type=int, help="encoder quality (H.264/H.265 default 16; lower is better)")
     c.add_argument("--codec", help="encoder: libx264, libx265, libvpx-vp9, libsvtav1, ffv1, prores_ks")
     c.add_argument("--lossless", action="store_true", help="FFV1 in RGB at the source bit depth")

@@ -31,22 +31,30 @@ class CleanResult:
     warning: str | None  # where a damaged input stopped decoding, if it did
 
 
-DEVICE_FORMS = re.compile(r"cpu|cuda(:\d+)?$")
+DEVICE_FORMS = re.compile(r"auto|cpu|cuda(:\d+)?$")
 
 
 def check_device(device: str | None) -> None:
-    """:class:`SettingsError` unless ``device`` is None, ``cpu``, ``cuda`` or ``cuda:N``."""
+    """:class:`SettingsError` unless ``device`` is None, ``auto``, ``cpu``, ``cuda`` or ``cuda:N``."""
     if device is not None and not DEVICE_FORMS.match(device):
-        raise SettingsError(f"--device {device}: use cpu, cuda or cuda:N")
+        raise SettingsError(f"--device {device}: use auto, cpu, cuda or cuda:N")
 
 
 def resolve_device(device: str | None) -> torch.device:
-    """``cuda``/``cuda:N`` (must exist), ``cpu``, or None for CUDA when torch sees it, else CPU."""
+    """``cuda``/``cuda:N`` (must exist), ``cpu``, or ``auto``/None: CUDA when torch sees it and
+    its device path passes its self-check there (:func:`framemend.cuda.selfcheck.gpu_ready`),
+    else the CPU."""
     import torch
 
     check_device(device)
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device is None or device == "auto":
+        from .cuda.selfcheck import gpu_ready  # noqa: PLC0415 - only when a GPU may be used
+
+        if torch.cuda.is_available():
+            cuda = torch.device("cuda", torch.cuda.current_device())
+            if gpu_ready(cuda):
+                return cuda
+        return torch.device("cpu")
     dev = torch.device(device)
     if dev.type == "cuda":
         if not torch.cuda.is_available():

@@ -26,6 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from framemend.cuda import device_constant, host_kernels
+
 _BLUR = torch.tensor([1.0, 2.0, 1.0]) / 4.0  # binomial, sigma = 0.7 cell
 STEP_SIGNIFICANCE = 12.0  # F statistic beyond which a window holds a real step in time
 LOCAL_SLOPE = 16.0  # how clearly a cell's slope must depart from the pooled one to be kept
@@ -58,7 +60,7 @@ def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Te
     median = _median(torch.cat([samples[:1], samples]))
     residual = (samples - median) / (current + 0.05)
     w = cover * torch.exp(-0.5 * (residual / tolerance) ** 2)
-    if w.device.type == "cpu":  # the same fits as below, as one numba loop over the cells
+    if host_kernels(w.device):  # the same fits as below, as one numba loop over the cells
         from . import _cpu  # noqa: PLC0415
         centre_time, mean, slope, slope_var, support = _cpu.step_masked_lines(
             samples, w, d, STEP_SIGNIFICANCE)
@@ -72,7 +74,7 @@ def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Te
 
 def _median(x: torch.Tensor) -> torch.Tensor:
     """Lower median over dim 0, as ``x.median(dim=0)`` (numpy's partition on CPU: 5x faster)."""
-    if x.device.type == "cpu":
+    if host_kernels(x.device):
         k = (x.shape[0] - 1) // 2
         return torch.from_numpy(np.partition(x.numpy(), k, axis=0)[k])
     return x.median(dim=0).values
@@ -89,7 +91,7 @@ def _same_side_of_step(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
     """
     order = torch.argsort(d.view(-1))
     ys, ws, ds = y[order], w[order], d.view(-1)[order]
-    centre = int((ds == 0).nonzero()[0])
+    centre = (ds < 0).sum()  # where d = 0 sorts (offsets are distinct), kept on the device
     cw, cwy, cwyy = ws.cumsum(0), (ws * ys).cumsum(0), (ws * ys * ys).cumsum(0)
     tw, twy, twyy = cw[-1], cwy[-1], cwyy[-1]
 
@@ -159,7 +161,7 @@ def _pooled_slope(slope: torch.Tensor, slope_var: torch.Tensor, current: torch.T
 def _blur(grid: torch.Tensor) -> torch.Tensor:
     """Separable 3-tap binomial blur of ``(N, C, gh, gw)`` with replicated edges."""
     n, c, h, w = grid.shape
-    k = _BLUR.to(grid.device, grid.dtype)
+    k = device_constant(_BLUR, grid.device, grid.dtype)
     x = F.pad(grid.reshape(n * c, 1, h, w), (1, 1, 1, 1), mode="replicate")
     x = F.conv2d(x, k.view(1, 1, 1, 3))
     x = F.conv2d(x, k.view(1, 1, 3, 1))
@@ -192,7 +194,8 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
     ``global``: one gain and offset per channel (:func:`channel_affine`). ``local``: a gain per
     cell moving each cell's mean to its target (``floor`` keeps near-black cells tame); no
     offset (``None``). ``auto``: global when it reaches the cells' targets within ``threshold``
-    (relative RMS over the supported cells), local otherwise.
+    (relative RMS over the supported cells), local otherwise; on the device path (a GPU) the
+    choice is made per element on the device, the local gain then with a zero offset.
     """
     target = current + correction
     if mode != "local":
@@ -201,7 +204,11 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
         if mode == "global":
             return a.expand_as(current), b.expand_as(current)
         miss = ((a * current + b - target) / (current + floor)) ** 2
-        if (miss * support).sum() <= threshold ** 2 * support.sum() * current.shape[0]:
+        fits = (miss * support).sum() <= threshold ** 2 * support.sum() * current.shape[0]
+        if not host_kernels(current.device):  # chosen on the device: the host never waits
+            local = ((target + floor) / (current + floor)).clamp(0.5, 2.0)
+            return torch.where(fits, a, local), torch.where(fits, b, 0.0).expand_as(current)
+        if fits:
             return a.expand_as(current), b.expand_as(current)
     return ((target + floor) / (current + floor)).clamp(0.5, 2.0), None
 
@@ -215,7 +222,7 @@ def apply_fields(image: torch.Tensor, gain: torch.Tensor, offset: torch.Tensor |
     """
     h, w = image.shape[-2:]
     fields = gain if offset is None else torch.cat([gain, offset])
-    if image.device.type == "cpu":
+    if host_kernels(image.device):
         small, fields = fields.numpy(), torch.empty((fields.shape[0], h, w), dtype=fields.dtype)
         for plane, out in zip(small, fields.numpy()):
             cv2.resize(plane, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)

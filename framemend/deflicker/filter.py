@@ -72,11 +72,13 @@ class Deflicker(TemporalFilter):
                 tables = [frame.result()[1] for frame in frames]
                 diffs.append(content_differences(tables, own, shifts, cell))
                 covers.append(cover)
-                offsets += [direction * k for k in range(1, len(pairs) + 1)]
+                # made on the device: a list copied there would make this thread wait for it
+                offsets.append(direction * torch.arange(1, len(pairs) + 1,
+                                                        device=current.device))
         if diffs:
             correction, support = temporal_offset(
                 torch.cat(diffs), torch.cat(covers),
-                torch.tensor(offsets, device=current.device), current, self.options.tolerance)
+                torch.cat(offsets), current, self.options.tolerance)
         else:
             correction, support = torch.zeros_like(current), torch.zeros_like(current[:1])
         return correction_fields(correction, current, support, self.options.mode)

@@ -9,6 +9,7 @@ import torch
 
 from framemend.chain import TemporalFilter, register
 from framemend.chain.frames import Frame
+from framemend.cuda import host_kernels
 from framemend.options.denoise import DenoiseOptions
 
 from .noise import declip_table, estimate_sigma
@@ -37,7 +38,7 @@ class Denoise(TemporalFilter):
         super().__init__(options, device)
         # on the CPU the kernels read decoded 8/16-bit pixels and write them back: no float
         # frame is made (the engine then hands frames over undecoded, see Filter.reads_raw)
-        self.reads_raw = self.device.type == "cpu"
+        self.reads_raw = host_kernels(self.device)
         self.future = options.lookahead
         # the recursion runs on a worker thread, ahead of the output frames as far as the
         # lookahead lets it, while this thread makes each output frame (the spatial stage)
