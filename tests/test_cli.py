@@ -94,7 +94,7 @@ def test_filters_lists_options_with_ranges(capsys):
     (["clean", "{in}", "-o", "{tmp}/o.xyz", "-f", "identity"], 2, "unknown extension"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "identity", "--lossless"], 2, "lossless FFV1 cannot go into"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "--crf", "x"], 2, "invalid int value"),
-    (["clean", "{in}", "-o", "{tmp}/o.mp4", "--device", "tpu"], 2, "--device tpu: use cpu, cuda"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "--device", "tpu"], 2, "--device tpu: use auto, cpu, cuda"),
     (["clean", "{in}", "-o", "{tmp}/o.webm", "--codec", "libx264"], 2, "webm ('{tmp}/o.webm') cannot hold libx264"),
     (["clean", "{in}", "-o", "{tmp}/o.mov", "--lossless"], 2, "lossless FFV1 cannot go into"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "--codec", "prores_ks"], 2, "cannot hold prores_ks; it fits in .mkv, .mov"),
