@@ -61,7 +61,8 @@ def stream_info(path: str, container, stream) -> VideoInfo:
     elif container.duration:
         duration = container.duration / av.time_base
     audio = None
-    audio_streams = container.streams.audio
+    audio_streams = [a for a in container.streams.audio
+                     if a.codec_context is not None and a.codec_context.sample_rate]
     if audio_streams:
         a = audio_streams[0]
         a_duration = float(a.duration * a.time_base) if a.duration and a.time_base else duration
