@@ -197,9 +197,10 @@ class VideoReader:
     def __iter__(self) -> Iterator[Frame]:
         size = (self.info.width, self.info.height)
         for vf in self._all_frames():
-            time = self._time_of(vf)
             if (vf.width, vf.height) != size:
                 self._note_resize(vf)
+            time = self._time_of(vf)
+            if (vf.width, vf.height) != size:
                 yield Frame(raw=self._to_ndarray(vf, size), raw_scale=self._scale,
                             device=self.device, time=time)
             else:
@@ -210,9 +211,10 @@ class VideoReader:
         """Frames as ``(H, W, 3)`` uint8/uint16 arrays with their times (no tensor conversion)."""
         size = (self.info.width, self.info.height)
         for vf in self._all_frames():
-            time = self._time_of(vf)
             if (vf.width, vf.height) != size:
                 self._note_resize(vf)
+            time = self._time_of(vf)
+            if (vf.width, vf.height) != size:
                 yield self._to_ndarray(vf, size), time
             else:
                 yield self._to_ndarray(vf), time
@@ -375,6 +377,8 @@ class VideoReader:
         None), shifted by the range's start; packets outside the range are dropped."""
         out = []
         offset = self._offset or 0.0
+        if self.max_frames is not None and until is not None:
+            until = min(until, self._last_time or 0.0)  # the last frame may be the last one kept
         with self.audio_lock:
             while self.audio_packets:
                 p = self.audio_packets[0]
