@@ -86,6 +86,7 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     reader = VideoReader(input_path, dev, start=start, end=end, max_frames=max_frames,
                          threads=threads, warn=warn)
     filters = [cls(opts, dev) for cls, opts in steps]
+    _check_size(reader, chain, filters)
     rate = output_rate(filters, reader.info.fps)
     writer = VideoWriter(output_path, reader.info, rate=rate, codec=codec, crf=crf,
                          lossless=lossless, audio_from=reader, stdout_format=stdout_format,
@@ -106,6 +107,21 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
             bar.close()
     writer.close()
     return CleanResult(stats, reader.decode_error)
+
+
+# The frame sizes the pixel filters are known to handle (measured per filter): optical flow
+# needs 12+ pixels on a side at its working scale; 2048x128 and 4096x256 frames (16:1) crash
+# OpenCV's DIS inside deflicker, 2048x256 (8:1) and 512x32 run.
+MIN_SIDE, MAX_SIDE, MAX_ASPECT = 16, 4096, 8
+
+
+def _check_size(reader: VideoReader, chain: str, filters) -> None:
+    w, h = reader.info.width, reader.info.height
+    fits = MIN_SIDE <= min(w, h) and max(w, h) <= min(MAX_SIDE, MAX_ASPECT * min(w, h))
+    if any(f.reads_pixels for f in filters) and not fits:
+        raise VideoError(f"'{reader.path}' is {w}x{h}: the filters of '{chain}' take frames of "
+                         f"{MIN_SIDE} to {MAX_SIDE} pixels on a side, at most {MAX_ASPECT} times "
+                         f"wider than tall or taller than wide ('identity' takes any size)")
 
 
 def _progress_bar(reader: VideoReader, rate, enabled: bool):

@@ -226,12 +226,12 @@ def build_corpus(folder: str) -> list[Case]:
         "garbage", None)
     add("text.mp4", b"hello, this is not a video\n" * 20, "garbage", None)
 
-    for w, h in ((1, 1), (3, 5), (4097, 2)):
+    for w, h in ((1, 1), (3, 5), (4097, 8)):
         for key in ("ffv1.mkv", "mp4"):
             codec, pix = ("ffv1", "yuv444p") if key == "ffv1.mkv" else ("libx264", "yuv444p")
             if key == "mp4" and w > 4096:
                 pix = "yuv420p"
-                w, h = 4098, 2
+                w, h = 4098, 8
             add_written(f"size{w}x{h}.{key}", "odd-size", 4,
                         lambda p, w=w, h=h, c=codec, x=pix: write_clip(p, frames_of(4, w, h), c, x))
     for n in (1, 2):

@@ -124,7 +124,8 @@ class VideoReader:
         self._seen_end = 0.0                   # latest packet end (s) over all streams
         self._video_packets = 0
         self._stopped_by_range = False
-        self._damage: tuple[bool, str] | None = None  # first error logged: (by the demuxer, text)
+        # the first error FFmpeg logged: (by the demuxer, its text, video packets read by then)
+        self._damage: tuple[bool, str, int] | None = None
         self._retimed = 0
         self._resized = False
         self._set_depth(self.info.bit_depth)
@@ -282,7 +283,7 @@ class VideoReader:
         reading packets) or the video decoder."""
         count, last = av.logging.get_last_error()
         if count != seen and self._damage is None and last is not None and last[1] in self._names:
-            self._damage = (by_demuxer, last[2].strip())
+            self._damage = (by_demuxer, last[2].strip(), self._video_packets)
         return count
 
     def _in_range(self, vf: av.VideoFrame) -> bool | None:
@@ -355,7 +356,10 @@ class VideoReader:
         reported an error while frames went missing."""
         n = self.frames_decoded
         lost = self._video_packets - n
-        if self._damage is not None and (self._damage[0] or lost > 0):
+        # a demuxer error, a decoder error that cost frames, or one in the last packet (the file
+        # ends inside a frame) means the video is not all there
+        if self._damage is not None and (self._damage[0] or lost > 0
+                                         or self._damage[2] == self._video_packets):
             return f"'{self.path}' is damaged: {self._where()} ({self._damage[1]})"
         if self._declared_frames and n < self._declared_frames and not self.start:
             return (f"'{self.path}' ended early: {self._where()}, of the "
