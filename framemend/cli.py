@@ -288,15 +288,10 @@ def cmd_filters(args) -> int:
 
 
 def cmd_probe(args) -> int:
-    from .video import VideoReader
+    from .video.arrays import probe_video
     from .video.probe import describe_stream
 
-    reader = VideoReader(args.input)
-    info = reader.info
-    if info.frames is None or args.input == "-":
-        info.frames = sum(1 for _ in reader.arrays())  # count when the container does not say
-    else:
-        reader.container.close()
+    info = probe_video(args.input)
     d = info.describe()
     if args.json:
         print(json.dumps(d, default=str, indent=1))

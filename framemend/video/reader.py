@@ -45,11 +45,26 @@ def _open_container(path: str):
     return av.open(path, "r")
 
 
+_counting = False  # whether this module installed the error-counting log level
+
+
 def _count_ffmpeg_errors() -> None:
     """Let FFmpeg's error-level log lines be counted (``av.logging.get_last_error``) without
     printing them: PyAV's default drops them, and they are how a demuxer reports a cut file."""
+    global _counting
     if av.logging.get_level() is None:
         av.logging.set_level(av.logging.PANIC)
+        _counting = True
+
+
+def _stop_counting() -> None:
+    """Turn the counting off again before a decoder is closed or freed: a decoder's frame
+    threads that log an error while it is torn down with frames still alive wait for the GIL
+    that the closing thread holds (a deadlock, measured on H.264 closed after one frame)."""
+    global _counting
+    if _counting and av.logging.get_level() == av.logging.PANIC:
+        av.logging.set_level(None)
+    _counting = False
 
 
 def _full_chroma_format(fmt: av.VideoFormat) -> str | None:
@@ -183,6 +198,7 @@ class VideoReader:
             info.duration = None if self.end is None else self.end - self.start
 
     def _close(self) -> None:
+        _stop_counting()
         if self.container is not None:
             try:
                 self.container.close()
@@ -219,6 +235,17 @@ class VideoReader:
                 yield self._to_ndarray(vf, size), time
             else:
                 yield self._to_ndarray(vf), time
+
+    def count(self) -> int:
+        """Decode the rest of the video without converting it; the number of frames decoded."""
+        for vf in self._all_frames():
+            self._time_of(vf)
+        return self.frames_decoded
+
+    def close(self) -> None:
+        """Stop reading and release the file (the decoding generator closes it)."""
+        self._first = None
+        self._frames.close()
 
     def _note_resize(self, vf: av.VideoFrame) -> None:
         if not self._resized and self._warn:
