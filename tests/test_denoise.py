@@ -50,7 +50,7 @@ def test_beats_tuned_bm3d_by_1db_with_lower_warping_error(pan20):
             best_psnr = psnr(anchor, clip.frames)
             best_warp = warping_error(anchor, flow=clip.flow_fwd)
     assert psnr(out, clip.frames) >= best_psnr + 1.0
-    assert warping_error(out, flow=clip.flow_fwd) < best_warp
+    assert warping_error(out, flow=clip.flow_fwd) < 0.5 * best_warp  # measured 0.25x
 
 
 def test_removes_most_noise_on_a_pan(pan20):
