@@ -212,29 +212,28 @@ class VideoReader:
             yield from self._frames
 
     def __iter__(self) -> Iterator[Frame]:
-        size = (self.info.width, self.info.height)
-        for vf in self._all_frames():
-            if (vf.width, vf.height) != size:
-                self._note_resize(vf)
-            time = self._time_of(vf)
-            if (vf.width, vf.height) != size:
-                yield Frame(raw=self._to_ndarray(vf, size), raw_scale=self._scale,
-                            device=self.device, time=time)
+        for vf, time, resized in self._timed_frames():
+            if resized is not None:
+                yield Frame(raw=resized, raw_scale=self._scale, device=self.device, time=time)
             else:
                 yield Frame(picture=vf, to_raw=self._to_ndarray, raw_scale=self._scale,
                             device=self.device, time=time)
 
     def arrays(self) -> Iterator[tuple[np.ndarray, float]]:
         """Frames as ``(H, W, 3)`` uint8/uint16 arrays with their times (no tensor conversion)."""
+        for vf, time, resized in self._timed_frames():
+            yield (resized if resized is not None else self._to_ndarray(vf)), time
+
+    def _timed_frames(self) -> Iterator[tuple[av.VideoFrame, float, np.ndarray | None]]:
+        """Each decoded picture, its time, and its pixels scaled to the first frame's size when
+        its own size differs (else None)."""
         size = (self.info.width, self.info.height)
         for vf in self._all_frames():
+            resized = None
             if (vf.width, vf.height) != size:
                 self._note_resize(vf)
-            time = self._time_of(vf)
-            if (vf.width, vf.height) != size:
-                yield self._to_ndarray(vf, size), time
-            else:
-                yield self._to_ndarray(vf), time
+                resized = self._to_ndarray(vf, size)
+            yield vf, self._time_of(vf), resized
 
     def count(self) -> int:
         """Decode the rest of the video without converting it; the number of frames decoded."""
