@@ -199,3 +199,18 @@ def test_reader_turns_odd_inputs_into_video_errors(tmp_path):
     one = str(tmp_path / "one.mkv")
     write_video(one, moving_frames(1, 33, 17), 24, lossless=True)
     assert read_video(one)[0].shape == (1, 17, 33, 3)
+
+
+def test_reader_dropped_mid_stream_does_not_hang(tmp_path):
+    """Freeing an H.264 decoder whose frames are still alive while FFmpeg's error counting is
+    on deadlocked (its frame threads wait for the GIL): probe, a range's end and an error before
+    reading all drop a reader mid-stream."""
+    src = str(tmp_path / "in.mp4")
+    make_video(src, moving_frames(60, 320, 240), 24)
+    script = ("import sys\nfrom framemend.video import VideoReader, read_video\n"
+              "import framemend\n"
+              f"assert framemend.probe({src!r}).frames == 60\n"
+              f"r = VideoReader({src!r}); kept = [f for f, _ in zip(r, range(3))]; del r\n"
+              f"r = VideoReader({src!r}); del r\nprint('done')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == b"done", done.stderr.decode()
