@@ -1,7 +1,8 @@
 """A corpus of damaged and unusual inputs, built in a folder from small valid clips.
 
 :func:`build_corpus` writes one small clean clip per supported container and codec (mp4/H.264,
-mkv/H.264 with audio, mkv/FFV1, webm/VP9, mov, avi, nut, ts, gif), then variants of each:
+mkv/H.264 with audio, mp4 with its index first, mkv/H.265, mkv/FFV1, webm/VP9, mov/H.264 and
+ProRes, avi/MPEG-4, nut/FFV1, ts/H.264, gif), then variants of each:
 truncated at many points, bytes flipped in the header and in the middle, a wrong extension;
 and the odd cases: zero-length, garbage, a huge claimed size, 1x1 / 3x5 / 4097-wide frames,
 1- and 2-frame clips, variable frame rate with duplicate and backwards timestamps, audio-only
@@ -19,9 +20,12 @@ import numpy as np
 
 W, H, N, FPS = 32, 24, 10, 12
 
-# container extension -> (codec, pix_fmt, with audio)
+# container extension -> (codec, pix_fmt, with audio); "faststart.mp4" has its index first
 SOURCES = {
     "mp4": ("libx264", "yuv420p", True),
+    "faststart.mp4": ("libx264", "yuv420p", True),
+    "hevc.mkv": ("libx265", "yuv420p", False),
+    "prores.mov": ("prores_ks", "yuv422p10le", False),
     "mkv": ("libx264", "yuv420p", True),
     "ffv1.mkv": ("ffv1", "yuv420p", False),
     "webm": ("libvpx-vp9", "yuv420p", False),
@@ -67,6 +71,8 @@ def _add_video(out, codec: str, pix_fmt: str, width: int, height: int, fps: int,
         s.codec_context.time_base = time_base
     if codec == "libx264":
         s.options = {"preset": "ultrafast", "crf": "20"}
+    elif codec == "libx265":
+        s.options = {"preset": "ultrafast", "crf": "24", "x265-params": "log-level=none"}
     elif codec == "libvpx-vp9":
         s.options = {"deadline": "realtime", "cpu-used": "8", "crf": "30", "b": "0"}
     return s
@@ -91,8 +97,9 @@ def _mux_audio(out, a, seconds: float, rate: int = 16000) -> None:
 def write_clip(path: str, frames: np.ndarray, codec: str, pix_fmt: str, fps: int = FPS,
                audio: bool = False, fmt: str | None = None) -> None:
     """Encode ``frames`` (uint8 RGB) with ``codec``; a mono AAC track of the same length if
-    ``audio``."""
-    with av.open(path, "w", format=fmt) as out:
+    ``audio``. A ``faststart`` path gets its MP4 index at the front."""
+    options = {"movflags": "+faststart"} if "faststart" in os.path.basename(path) else {}
+    with av.open(path, "w", format=fmt, options=options) as out:
         s = _add_video(out, codec, pix_fmt, frames.shape[2], frames.shape[1], fps)
         a = _add_audio(out) if audio else None
         for i, f in enumerate(frames):
@@ -181,7 +188,7 @@ def _huge_size(data: bytes, ext: str) -> bytes:
 
 
 def build_corpus(folder: str) -> list[Case]:
-    """Write every case into ``folder`` and return them (about 230)."""
+    """Write every case into ``folder`` and return them (300)."""
     os.makedirs(folder, exist_ok=True)
     cases: list[Case] = []
 
