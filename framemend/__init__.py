@@ -24,9 +24,9 @@ def __getattr__(name: str):
     if name in _MODULES:
         return importlib.import_module(f"framemend.{name}")
     if name == "probe":
-        from .video.reader import VideoReader
+        from .video.arrays import probe_video
 
-        return lambda path: VideoReader(path).info
+        return probe_video
     from .chain.registry import all_filters
 
     if name in all_filters():

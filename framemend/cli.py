@@ -20,6 +20,7 @@ VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".nut", ".t
 EPILOG = """examples:
   framemend clean in.mp4 -o out.mp4                       default chain (--preset default)
   framemend clean in.mp4 -o out.mp4 -f "deflicker=mode=local,interpolate=fps=30"
+  framemend clean in.mp4 -o part.mp4 -ss 1:30 -t 10         ten seconds from 1 min 30 s, audio cut to match
   framemend clean clips/ -o cleaned/ --preset smooth      every video in a folder
   cat in.mp4 | framemend clean - -o - -f denoise > out.mkv
   framemend filters                                       every filter and its options
@@ -30,6 +31,38 @@ EPILOG = """examples:
 
 class UsageError(Exception):
     """Bad usage: exit code 2."""
+
+
+LOG_LEVELS = ("quiet", "error", "warning", "info", "debug")
+_log_level = LOG_LEVELS.index("info")
+
+
+def _seconds(text: str) -> float:
+    """A time given as seconds (``12.5``) or ``[HH:]MM:SS[.ms]``, as ffmpeg takes it."""
+    try:
+        parts = [float(p) for p in text.strip().split(":")]
+    except ValueError:
+        parts = []
+    if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts) or any(p != p for p in parts):
+        raise argparse.ArgumentTypeError(f"invalid time '{text}' (seconds, or [HH:]MM:SS[.ms])")
+    value = 0.0
+    for p in parts:
+        value = value * 60 + p
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid count '{text}' (a whole number, 1 or more)")
+    return value
+
+
+def _shows(level: str) -> bool:
+    return _log_level >= LOG_LEVELS.index(level)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,10 +101,22 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     c.add_argument("--format", dest="stdout_format", default="matroska", choices=("matroska", "nut"),
                    help="container for '-o -' (default matroska)")
     c.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    c.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar, no summary (warnings and errors still shown)")
+    c.add_argument("-ss", "--start", type=_seconds, metavar="TIME",
+                   help="start at TIME (seconds, or [HH:]MM:SS[.ms]); output times start at 0")
+    r = c.add_mutually_exclusive_group()
+    r.add_argument("--end", type=_seconds, metavar="TIME", help="stop before TIME of the input")
+    r.add_argument("-t", dest="duration", type=_seconds, metavar="DURATION",
+                   help="process DURATION from the start (seconds or [HH:]MM:SS[.ms])")
+    c.add_argument("--frames", type=_positive_int, metavar="N", help="process at most N input frames")
+    c.add_argument("--threads", type=_positive_int, metavar="N",
+                   help="cap the threads of torch, OpenCV, numba, the decoder and the encoder")
+    c.add_argument("-v", "--log-level", choices=LOG_LEVELS, default="info",
+                   help="quiet, error, warning, info (default: adds the summary line) or debug")
 
     sub.add_parser("filters", help="list every filter with its options, types, ranges, defaults")
-    pr = sub.add_parser("probe", help="what framemend sees in a video")
+    pr = sub.add_parser("probe", help="what framemend sees in a video, and every stream it holds")
     pr.add_argument("input")
     pr.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -119,7 +164,38 @@ def _chain_from(args) -> str:
 
 
 def _warn(message: str) -> None:
-    print(f"framemend: warning: {message}", file=sys.stderr)
+    if _shows("warning"):
+        print(f"framemend: warning: {message}", file=sys.stderr)
+
+
+def _set_log_level(args) -> None:
+    """``-v LEVEL`` (``-q`` caps it at warning); debug also passes FFmpeg's messages on."""
+    global _log_level
+    level = getattr(args, "log_level", None) or "info"
+    if getattr(args, "quiet", False) and LOG_LEVELS.index(level) > LOG_LEVELS.index("warning"):
+        level = "warning"
+    _log_level = LOG_LEVELS.index(level)
+    if level == "debug":
+        import logging
+
+        import av.logging
+
+        logging.basicConfig(level=logging.DEBUG, format="framemend: debug: %(name)s: %(message)s")
+        logging.getLogger("libav").setLevel(logging.DEBUG)
+        av.logging.set_level(av.logging.VERBOSE)
+
+
+def _range_of(args) -> dict:
+    """The reader's range from --start/--end/-t/--frames, checked."""
+    start = args.start or 0.0
+    end = args.end
+    if args.duration is not None:
+        if args.duration <= 0:
+            raise UsageError("-t: the duration must be above 0")
+        end = start + args.duration
+    if end is not None and end <= start:
+        raise UsageError(f"--end {end:g} s is not after --start {start:g} s")
+    return {"start": start, "end": end, "max_frames": args.frames}
 
 
 def cmd_clean(args) -> int:
@@ -131,6 +207,11 @@ def cmd_clean(args) -> int:
     from .video.containers import choose_codec
 
     check_device(args.device)
+    _range_of(args)
+    if args.threads:
+        from .pipeline import limit_threads
+
+        limit_threads(args.threads)
     if args.input != "-" and os.path.isdir(args.input):
         return _clean_folder(args, chain)
     if args.output != "-" and os.path.isdir(args.output):
@@ -140,18 +221,33 @@ def cmd_clean(args) -> int:
 
 
 def _clean_one(args, src: str, dst: str, chain: str) -> int:
+    import time
+
     from .pipeline import clean_file
 
+    started = time.perf_counter()
     result = clean_file(src, dst, chain, device=args.device, codec=args.codec, crf=args.crf,
                         lossless=args.lossless, overwrite=args.overwrite,
-                        progress=not args.quiet, stdout_format=args.stdout_format, warn=_warn)
+                        progress=_shows("info"), stdout_format=args.stdout_format, warn=_warn,
+                        threads=args.threads, **_range_of(args))
     if result.warning:
         _warn(f"{result.warning}; wrote the {result.stats.frames_out} frames before it to '{dst}'")
         return 1
-    if not args.quiet and dst != "-":
-        print(f"{src} -> {dst}: {result.stats.frames_in} frames in, {result.stats.frames_out} out",
-              file=sys.stderr)
+    if _shows("info"):
+        print(_summary(src, dst, result.stats, time.perf_counter() - started), file=sys.stderr)
     return 0
+
+
+def _summary(src: str, dst: str, stats, seconds: float) -> str:
+    """One line: frames in and out, wall time, output frames per second, output size."""
+    size = ""
+    if dst != "-" and os.path.exists(dst):
+        n = os.path.getsize(dst)
+        size = ", " + next(f"{n / k:.1f} {u}" for k, u in ((1 << 30, "GiB"), (1 << 20, "MiB"),
+                                                          (1 << 10, "KiB"), (1, "B")) if n >= k or k == 1)
+    fps = stats.frames_out / seconds if seconds > 0 else 0.0
+    return (f"framemend: {src} -> {dst}: {stats.frames_in} frames in, {stats.frames_out} out, "
+            f"{seconds:.2f} s, {fps:.1f} fps{size}")
 
 
 def _clean_folder(args, chain: str) -> int:
@@ -205,14 +301,10 @@ def cmd_filters(args) -> int:
 
 
 def cmd_probe(args) -> int:
-    from .video import VideoReader
+    from .video.arrays import probe_video
+    from .video.probe import describe_stream
 
-    reader = VideoReader(args.input)
-    info = reader.info
-    if info.frames is None or args.input == "-":
-        info.frames = sum(1 for _ in reader.arrays())  # count when the container does not say
-    else:
-        reader.container.close()
+    info = probe_video(args.input)
     d = info.describe()
     if args.json:
         print(json.dumps(d, default=str, indent=1))
@@ -228,6 +320,7 @@ def cmd_probe(args) -> int:
              f"rotation    {info.rotation}",
              "audio       " + (f"{audio['codec']}, {audio['sample_rate']} Hz, {audio['channels']} ch"
                                if audio else "none")]
+    lines += ["streams"] + [f"  {describe_stream(s)}" for s in info.streams]
     print("\n".join(lines))
     return 0
 
@@ -236,6 +329,11 @@ def cmd_demo(args) -> int:
     from .demo import run_demo
 
     return run_demo(args.output, args.preset)
+
+
+def _error(e: Exception) -> None:
+    if _shows("error"):
+        print(f"framemend: error: {e}", file=sys.stderr)
 
 
 HANDLERS = {"clean": cmd_clean, "filters": cmd_filters, "probe": cmd_probe, "demo": cmd_demo}
@@ -281,18 +379,20 @@ def _main(argv: list[str] | None) -> int:
     from .video.errors import SettingsError, VideoError
 
     parser = build_parser(sys.argv[1:] if argv is None else argv)
+    _set_log_level(None)
     try:
         args = parser.parse_args(argv)
         if not args.command:
             parser.print_help()
             return 2
+        _set_log_level(args)
         handler = getattr(args, "handler", None) or HANDLERS[args.command]
         return handler(args)
     except (UsageError, OptionError, SettingsError) as e:
-        print(f"framemend: error: {e}", file=sys.stderr)
+        _error(e)
         return 2
     except VideoError as e:
-        print(f"framemend: error: {e}", file=sys.stderr)
+        _error(e)
         return 1
     except Terminated:
         print("framemend: terminated (SIGTERM); no output was left behind", file=sys.stderr)

@@ -65,6 +65,16 @@ def resolve_device(device: str | None) -> torch.device:
     return dev
 
 
+def limit_threads(n: int) -> None:
+    """Cap the threads torch, OpenCV and numba use in this process at ``n``."""
+    import cv2
+    import numba
+
+    torch.set_num_threads(n)
+    cv2.setNumThreads(n)
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+
+
 def same_file(a: str, b: str) -> bool:
     if a == "-" or b == "-" or not os.path.exists(b):
         return a == b and a != "-"
@@ -85,8 +95,14 @@ def _write_to(writer: VideoWriter):
 def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
                device: str | None = None, codec: str | None = None, crf: int | None = None,
                lossless: bool = False, overwrite: bool = False, progress: bool = False,
-               stdout_format: str = "matroska", warn=None) -> CleanResult:
+               stdout_format: str = "matroska", warn=None, start: float = 0.0,
+               end: float | None = None, max_frames: int | None = None,
+               threads: int | None = None) -> CleanResult:
     """Decode ``input_path``, run ``chain`` and encode to ``output_path`` (``-`` for pipes).
+
+    ``start``/``end`` (seconds of the input) and ``max_frames`` select what is processed
+    (audio cut to match, output times from 0); ``threads`` caps the decoder's and encoder's
+    threads (see :func:`limit_threads` for the rest).
 
     The chain, the device, the codec against the container and the output folder are checked
     before anything is opened; the output appears only when complete, and only when its frames
@@ -108,12 +124,16 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
         if os.path.exists(output_path) and not overwrite:
             raise VideoError(f"output '{output_path}' exists (use --overwrite to replace it)")
     dev = resolve_device(device)
-    reader = VideoReader(input_path, dev)
+    reader = VideoReader(input_path, dev, start=start, end=end, max_frames=max_frames,
+                         threads=threads, warn=warn)
     filters = [cls(opts, dev) for cls, opts in steps]
+    _check_size(reader, chain, filters)
     rate = output_rate(filters, reader.info.fps)
     writer = VideoWriter(output_path, reader.info, rate=rate, codec=codec, crf=crf,
                          lossless=lossless, audio_from=reader, stdout_format=stdout_format,
                          overwrite=overwrite, warn=warn)
+    if threads:
+        writer.stream.codec_context.thread_count = threads
     bar = _progress_bar(reader, rate, enabled=progress)
     try:
         stats = run_stream(reader, filters, _write_to(writer),
@@ -131,6 +151,21 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
             bar.close()
     writer.close()
     return CleanResult(stats, reader.decode_error)
+
+
+# The frame sizes the pixel filters are known to handle (measured per filter): optical flow
+# needs 12+ pixels on a side at its working scale; 2048x128 and 4096x256 frames (16:1) crash
+# OpenCV's DIS inside deflicker, 2048x256 (8:1) and 512x32 run.
+MIN_SIDE, MAX_SIDE, MAX_ASPECT = 16, 4096, 8
+
+
+def _check_size(reader: VideoReader, chain: str, filters) -> None:
+    w, h = reader.info.width, reader.info.height
+    fits = MIN_SIDE <= min(w, h) and max(w, h) <= min(MAX_SIDE, MAX_ASPECT * min(w, h))
+    if any(f.reads_pixels for f in filters) and not fits:
+        raise VideoError(f"'{reader.path}' is {w}x{h}: the filters of '{chain}' take frames of "
+                         f"{MIN_SIDE} to {MAX_SIDE} pixels on a side, at most {MAX_ASPECT} times "
+                         f"wider than tall or taller than wide ('identity' takes any size)")
 
 
 def _progress_bar(reader: VideoReader, rate, enabled: bool):

@@ -77,7 +77,8 @@ def test_keyframes_start_where_asked():
     x = _tensor(clip.frames)
     out = realign(x, keyframes=(3,))
     assert torch.equal(out[:4], x[:4])  # before and at the keyframe: untouched
-    assert psnr(_array(out[4:]), clip.truth[4:]) > psnr(clip.frames[4:], clip.truth[4:])
+    gain = psnr(_array(out[4:]), clip.truth[4:]) - psnr(clip.frames[4:], clip.truth[4:])
+    assert gain >= 0.3  # measured +0.50 dB
 
 
 def test_colour_transfer_recovers_a_smooth_colour_map():
@@ -117,4 +118,5 @@ def test_sharp_pick_keys_every_shot_short_ones_too():
     out = realign(x, cuts=[4], pick="sharp")
     assert out.shape == x.shape
     assert torch.equal(out[0], x[0]) and torch.equal(out[4], x[4])
-    assert psnr(_array(out[5:]), clip.truth[5:]) > psnr(clip.frames[5:], clip.truth[5:])
+    gain = psnr(_array(out[5:]), clip.truth[5:]) - psnr(clip.frames[5:], clip.truth[5:])
+    assert gain >= 0.3  # measured +0.53 dB

@@ -143,11 +143,11 @@ class Stabilize(Filter):
 
     def _emit_next(self) -> Frame:
         t = self._emit
-        frame = self._pending.popleft()
-        h, w = frame.image.shape[-2:]
+        h, w = self._pending[0].image.shape[-2:]
         ahead = range(t, min(self._count, t + self.options.radius + 1))
         for j in ahead:
-            self._correction_at(j)
+            self._correction_at(j)  # before the pop: it reads the size of a pending frame
+        frame = self._pending.popleft()
         self._zoom = next_zoom(self._zoom, [self._need[j] for j in ahead],
                                self.options.max_zoom, self._slope)
         # What the crop cannot hide is given up: a lock falls back towards the smooth path,
