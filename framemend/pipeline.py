@@ -69,6 +69,7 @@ def limit_threads(n: int) -> None:
     """Cap the threads torch, OpenCV and numba use in this process at ``n``."""
     import cv2
     import numba
+    import torch
 
     torch.set_num_threads(n)
     cv2.setNumThreads(n)
@@ -131,9 +132,7 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     rate = output_rate(filters, reader.info.fps)
     writer = VideoWriter(output_path, reader.info, rate=rate, codec=codec, crf=crf,
                          lossless=lossless, audio_from=reader, stdout_format=stdout_format,
-                         overwrite=overwrite, warn=warn)
-    if threads:
-        writer.stream.codec_context.thread_count = threads
+                         overwrite=overwrite, warn=warn, threads=threads)
     bar = _progress_bar(reader, rate, enabled=progress)
     try:
         stats = run_stream(reader, filters, _write_to(writer),

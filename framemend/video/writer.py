@@ -119,7 +119,7 @@ class VideoWriter:
     def __init__(self, path: str, info: VideoInfo, rate: Fraction | None = None,
                  codec: str | None = None, crf: int | None = None, lossless: bool = False,
                  audio_from=None, stdout_format: str = "matroska", overwrite: bool = True,
-                 warn=None):
+                 warn=None, threads: int | None = None):
         self.path = path
         self.info = info
         self.rate = Fraction(rate or info.fps).limit_denominator(1001 * 1000)
@@ -159,7 +159,7 @@ class VideoWriter:
         try:
             self._audio_reader = audio_from
             self._audio_out = None
-            self._setup_video(codec, crf, warn)
+            self._setup_video(codec, crf, warn, threads)
             self._audio_decoder = None
             if audio_from is not None and audio_from.audio_stream is not None and fmt != "gif":
                 self._setup_audio(audio_from.audio_stream, fmt, warn)
@@ -175,7 +175,7 @@ class VideoWriter:
         self._muxed_times: list[float] = []
         self.frames_written = 0
 
-    def _setup_video(self, codec: str, crf: int | None, warn) -> None:
+    def _setup_video(self, codec: str, crf: int | None, warn, threads: int | None) -> None:
         info = self.info
         pix_fmt, note = _pix_fmt(codec, info.bit_depth, info.width, info.height)
         if note and warn:
@@ -187,6 +187,8 @@ class VideoWriter:
         cc = s.codec_context
         cc.time_base = self.time_base
         cc.thread_type = "AUTO"
+        if threads:
+            cc.thread_count = threads
         if codec in ("libx264", "libx265"):
             s.options = {"crf": str(16 if crf is None else crf), "preset": "medium"}
         elif codec == "libvpx-vp9":
