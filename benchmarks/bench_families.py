@@ -16,7 +16,7 @@ Passes and bars (median over the held-back renderings, worst in brackets):
 
 - ``deflicker_global`` (480x270, 32 frames, family ``global_flicker``): framemend
   ``deflicker=mode=global`` (``auto`` reported beside it) against ffmpeg ``tmidequalizer``
-  best-tuned per rendering over radius 3, 5, 10 x sigma 0.25, 0.5, 1 (best PSNR against the
+  best-tuned per rendering over radius 3, 5, 10, 15 x sigma 0.25, 0.5, 1 (best PSNR against the
   truth). Bar: PSNR >= tmidequalizer + 2 dB (worst + 1 dB).
 - ``deflicker_local`` (same, family ``local_flicker``): framemend ``mode=local`` (``auto``
   beside it). Bar: PSNR >= input + 8 dB (worst + 6 dB), warping error (along the true flow,
@@ -139,7 +139,7 @@ def _deflicker_case(pass_name: str, index: int, quick: bool) -> dict:
 
     ours, auto = _deflicker(flickered, mode), _deflicker(flickered, "auto")
     grid = [f"tmidequalizer=radius={r}:sigma={s}" for r, s in
-            itertools.product((3, 5, 10), (0.25, 0.5, 1.0)) if 2 * r + 1 <= len(clean)]
+            itertools.product((3, 5, 10, 15), (0.25, 0.5, 1.0)) if 2 * r + 1 <= len(clean)]
     anchor = max((psnr(_f(run_ffmpeg_filter(flickered, 24.0, g)[0]), clean), g) for g in grid)
     return _record(pass_name, index, label, params,
                    input=psnr(_f(flickered), clean), ours=psnr(_f(ours), clean),
@@ -366,7 +366,7 @@ def evaluate(passes=PASSES, quick: bool = False, which: str = "all") -> list[dic
 
 
 def _short(record: dict) -> str:
-    return "  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+    return "  ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}"
                      for k, v in record.items())
 
 
