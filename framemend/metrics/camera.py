@@ -27,17 +27,22 @@ from ._arrays import pair_valid, to_torch
 def frame_motions(frames, quality: str = "medium", step: int = 8) -> np.ndarray:
     """``(T-1, 3, 3)`` similarity transforms from frame t pixels to frame t+1 pixels."""
     x = to_torch(frames)
-    _, _, h, w = x.shape
     flow = estimate_flow(x[:-1], x[1:], quality=quality).numpy()
+    return _fit_on_grid(flow, cv2.estimateAffinePartial2D, step)
+
+
+def _fit_on_grid(flow: np.ndarray, estimator, step: int) -> np.ndarray:
+    """``(N, 3, 3)``: ``estimator`` (an OpenCV RANSAC fit) of each flow ``(N, 2, H, W)``
+    sampled every ``step`` px with a 4 % border left out; identity where the fit fails."""
+    _, _, h, w = flow.shape
     by, bx = max(1, int(0.04 * h)), max(1, int(0.04 * w))
     ys, xs = np.mgrid[by:h - by:step, bx:w - bx:step]
     src = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float32)
     out = np.tile(np.eye(3), (flow.shape[0], 1, 1))
     for t, f in enumerate(flow):
         dst = src + f[:, ys.ravel(), xs.ravel()].T
-        a, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC,
-                                           ransacReprojThreshold=1.0, maxIters=2000,
-                                           confidence=0.999, refineIters=20)
+        a, _ = estimator(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.0, maxIters=2000,
+                         confidence=0.999, refineIters=20)
         if a is not None:
             out[t, :2] = a
     return out
@@ -86,20 +91,8 @@ def output_transforms(inputs, outputs, quality: str = "medium", step: int = 8) -
     flow from the output to the input frame sampled on a grid, fitted with RANSAC (1 px), so
     filled or mirrored borders do not pull the fit. Identity where the fit fails.
     """
-    out_t, in_t = to_torch(outputs), to_torch(inputs)
-    _, _, h, w = out_t.shape
-    flow = estimate_flow(out_t, in_t, quality=quality).numpy()
-    by, bx = max(1, int(0.04 * h)), max(1, int(0.04 * w))
-    ys, xs = np.mgrid[by:h - by:step, bx:w - bx:step]
-    src = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float32)
-    maps = np.tile(np.eye(3), (flow.shape[0], 1, 1))
-    for t, f in enumerate(flow):
-        a, _ = cv2.estimateAffine2D(src, src + f[:, ys.ravel(), xs.ravel()].T, method=cv2.RANSAC,
-                                    ransacReprojThreshold=1.0, maxIters=2000, confidence=0.999,
-                                    refineIters=20)
-        if a is not None:
-            maps[t, :2] = a
-    return maps
+    flow = estimate_flow(to_torch(outputs), to_torch(inputs), quality=quality).numpy()
+    return _fit_on_grid(flow, cv2.estimateAffine2D, step)
 
 
 def cropping_ratio(transforms: np.ndarray) -> float:
