@@ -5,8 +5,8 @@ Each pass renders 24 renderings (``--quick``: 5, smaller). Content: the photogra
 :data:`framemend.generate.families.CONTENT_PHOTOS` in turn, each under a camera path of
 :mod:`framemend.generate.camera` (drawn) with a moving subject (drawn: none, the astronaut's
 face, a spinning ball, a wheel of thin spokes), and every sixth rendering the real footage of
-``/work/shared/data`` (bike-packing's camera frames, bedroom's original; the interpolate pass
-uses them at native size, the others centre-cropped and resized). The degradation's parameters
+``/work/shared/data`` (bike-packing's camera frames, bedroom's original, centre-cropped and
+resized; the interpolate pass uses them at native size in renderings 3, 7, 11, 15, 19 and 23). The degradation's parameters
 are drawn by :mod:`framemend.generate.families`; everything is seeded by the rendering's index.
 Renderings 0-5 are the **tuning set** (the only ones looked at to tune anything: the anchors'
 settings where they are chosen once, and framemend's constants); 6-23 are the **held-back set**
