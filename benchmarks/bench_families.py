@@ -213,7 +213,8 @@ def _interpolation_case(index: int, quick: bool):
         name, k = REAL_INTERPOLATION[index]
         truth, fps = families.real_footage(name, frames=49 if quick else 81)
         return truth, k, fps / k, fps, 1, f"{name} {k}x", True
-    mode = (2, 3, 4, "60")[index % 4]
+    procedural = index - sum(i < index for i in REAL_INTERPOLATION)
+    mode = (2, 3, 4, "60")[procedural % 4]
     subject = ("wheel", "face", "ball", "wheel", "none")[index % 5]
     photo = families.CONTENT_PHOTOS[index % len(families.CONTENT_PHOTOS)]
     w, h = (320, 180) if quick else (480, 270)
