@@ -15,6 +15,7 @@ FILTER_MODULES = (
     "framemend.deflicker",
     "framemend.denoise",
     "framemend.interpolate",
+    "framemend.realign",
     "framemend.stabilize",
 )
 

@@ -3,7 +3,7 @@
 For each frame ``t`` after a keyframe ``k``:
 
 1. the keyframe is brought onto frame ``t`` in two steps: a similarity predicted from features
-   tracked frame to frame (:mod:`.motion`; robust to large motion and occlusion), then the
+   tracked frame to frame (:mod:`framemend.stabilize.motion`; robust to large motion and occlusion), then the
    residual dense flow (:func:`framemend.flow.estimate_flow`), with a forward-backward check
    (Sundaram et al. 2010) and a structure check marking where that correspondence is trusted;
    the similarity is refitted to the trusted correspondence, so the tracking does not drift;
@@ -37,10 +37,10 @@ from ..chain.frames import Frame
 from ..chain.options import OptionError, option
 from ..chain.registry import register
 from ..flow import backward_warp, estimate_flow, occlusion_mask
-from .face import box_mask, detect_face
-from .motion import analysis_luma, similarity_motion, subject_motion
+from ..stabilize.face import box_mask, detect_face
+from ..stabilize.motion import analysis_luma, similarity_motion, subject_motion
+from ..stabilize.warp import warp_affine
 from .tone import gaussian_blur, local_colour_transfer
-from .warp import warp_affine
 
 #: The head around a detected face (which covers eyes to mouth): the face box scaled by this.
 HEAD = 1.5
