@@ -40,10 +40,13 @@ WIDTH, HEIGHT = 96, 54
 LOOKAHEAD = 2
 #: Past frame pairs whose differences set the adaptive threshold.
 HISTORY = 12
-#: A cut's score (structure difference + histogram distance) exceeds the neighbours' median by
-#: ``RATIO`` times their median absolute deviation plus ``MARGIN``, ``FACTOR`` times their
-#: median plus ``MARGIN``, and ``MIN_SCORE``.
+#: A cut's score (structure difference + histogram distance) exceeds ``MIN_SCORE`` and the
+#: neighbours' median by ``RATIO`` times their median absolute deviation plus ``MARGIN``, and
+#: ``FACTOR`` times their median plus ``MARGIN``...
 RATIO, FACTOR, MARGIN, MIN_SCORE = 4.0, 4.0, 0.15, 0.5
+#: ... or, instead of ``FACTOR`` times, a structure difference this large: unrelated pictures
+#: (two independent normalised images differ by about 1.1).
+UNRELATED = 0.85
 #: Frames ``n`` apart show the same thing when their structure difference and histogram
 #: distance are within ``n`` times the usual ones (the neighbours' medians) plus ``SAME``, and
 #: below ``MAX_SAME_*``.
@@ -78,24 +81,31 @@ class _Look:
 _WINDOW = cv2.createHanningWindow((WIDTH, HEIGHT), cv2.CV_32F)
 
 
-def compare(a: _Look, b: _Look) -> tuple[float, np.ndarray, float]:
+def _shifted_difference(a: np.ndarray, b: np.ndarray, shift) -> float | None:
+    """Mean absolute difference of ``a`` and ``b`` moved back by ``shift`` over the part both
+    show; None when that part is under a quarter of the thumbnail."""
+    m = np.float32([[1, 0, -shift[0]], [0, 1, -shift[1]]])
+    moved = cv2.warpAffine(b, m, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=np.nan)
+    valid = ~np.isnan(moved)
+    return float(np.abs(a[valid] - moved[valid]).mean()) if valid.mean() >= 0.25 else None
+
+
+def compare(a: _Look, b: _Look, expected=(0.0, 0.0)) -> tuple[float, np.ndarray, float]:
     """Structure difference, translation ``(dx, dy)`` in thumbnail pixels and histogram
-    distance between two looks (see the module docstring); nothing differs between flat ones."""
+    distance between two looks (see the module docstring); nothing differs between flat ones.
+    The translation is the best fitting of: none, the phase correlation's, ``expected`` (the
+    previous pair's: a repeating texture can fool the correlation, a camera keeps moving)."""
     if a.flat or b.flat:
         return 0.0, np.zeros(2), 0.0
     hist = float(np.abs(a.hist - b.hist).sum() / (2 * len(a.hist)))
-    still = float(np.abs(a.grey - b.grey).mean())
     (dx, dy), _ = cv2.phaseCorrelate(a.grey, b.grey, _WINDOW)
-    m = np.float32([[1, 0, -dx], [0, 1, -dy]])
-    moved = cv2.warpAffine(b.grey, m, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_CONSTANT, borderValue=np.nan)
-    valid = ~np.isnan(moved)
-    if valid.mean() < 0.25:  # too little overlap to judge the translation
-        return still, np.zeros(2), hist
-    structure = float(np.abs(a.grey[valid] - moved[valid]).mean())
-    if structure >= still:  # a repeating texture can fool the correlation: keep what fits best
-        return still, np.zeros(2), hist
-    return structure, np.array([dx, dy]), hist
+    best = float(np.abs(a.grey - b.grey).mean()), np.zeros(2)
+    for shift in (np.array([dx, dy]), np.asarray(expected, np.float64)):
+        structure = _shifted_difference(a.grey, b.grey, shift)
+        if structure is not None and structure < best[0]:
+            best = structure, shift
+    return best[0], best[1], hist
 
 
 class SceneCutDetector:
@@ -112,7 +122,7 @@ class SceneCutDetector:
         for frame in frames:
             look = _Look(frame.thumbnail(WIDTH, HEIGHT).numpy())
             if looks:
-                pairs.append(compare(looks[-1], look))
+                pairs.append(compare(looks[-1], look, pairs[-1][1] if pairs else (0.0, 0.0)))
             looks.append(look)
             pending.append(frame)
             if len(pending) > LOOKAHEAD:
@@ -165,5 +175,5 @@ def is_cut(structure: float, shift: np.ndarray, hist: float, others: list) -> bo
     median = float(np.median(scores))
     spread = float(np.median(np.abs(scores - median)))
     jump = np.abs(shift - np.median([o[1] for o in others], 0)).max() > JUMP * WIDTH
-    threshold = max(MIN_SCORE, median + RATIO * spread + MARGIN, FACTOR * median + MARGIN)
-    return score > threshold or jump
+    outlier = score > max(MIN_SCORE, median + RATIO * spread + MARGIN)
+    return (outlier and (score > FACTOR * median + MARGIN or structure > UNRELATED)) or jump
