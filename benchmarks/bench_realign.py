@@ -50,11 +50,19 @@ def rendering(seed: int, width: int = 320, height: int = 180, max_frames: int = 
             "width": width, "height": height, "seed": seed}
 
 
+def masked_psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+    """Mean over frames of the PSNR of ``a`` against ``b`` ``(T, H, W, 3)`` inside ``mask``
+    ``(T, H, W)`` (frames where the mask is empty are left out)."""
+    values = [10 * np.log10(1 / max(float(((x[m] - y[m]) ** 2).mean()), 1e-10))
+              for x, y, m in zip(a, b, mask) if m.any()]
+    return float(np.mean(values))
+
+
 def measure(params: dict) -> dict:
     """Realign one rendering (with its cast as drawn, and without any); PSNR before and after."""
     row = {"pass": "realign"}
     for where in (params["where"], "none"):
-        clip, _ = drifting_scene(**{**params, "where": where})
+        clip, coverage = drifting_scene(**{**params, "where": where})
         frames = gaussian_noise(clip.frames, NOISE, seed=params["seed"])
         x = torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous()
         start = time.perf_counter()
@@ -64,6 +72,11 @@ def measure(params: dict) -> dict:
         key = "drift" if where != "none" else "clean"
         row.update({f"{key}_psnr_in": round(before, 2), f"{key}_psnr": round(after, 2),
                     f"{key}_gain": round(after - before, 2)})
+        if params["where"] == "subject":  # where the cast is (a subject is a small part)
+            before = masked_psnr(frames, clip.truth, coverage > 0.5)
+            after = masked_psnr(out, clip.truth, coverage > 0.5)
+            row.update({f"{key}_subject_psnr_in": round(before, 2),
+                        f"{key}_subject_gain": round(after - before, 2)})
     row["fps"] = round(len(clip) / seconds, 1)
     return row
 

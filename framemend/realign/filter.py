@@ -19,7 +19,7 @@ For each frame ``t`` after a keyframe:
    keeps its own). The keyframe anchors the correction, so it does not accumulate error while
    the keyframe is in view; once less than ``KEY_VISIBLE`` of the frame still shows it, the
    corrected frame becomes the keyframe;
-4. what is not drift stays: a frame whose correction against the previous one changes by more
+4. what is not drift stays: a frame whose colours differ from the previous one's by more
    than ``JUMP`` (a light switched on) keeps the correction carried so far and becomes the
    keyframe; a scene cut starts a new keyframe;
 5. optionally (``detail``) the aligned keyframe's fine texture is blended into trusted pixels,
@@ -63,7 +63,8 @@ FLOW_WIDTH = 480
 COLOUR_TOLERANCE = 0.15
 #: Size in pixels of the cells of the colour maps (:func:`.tone.fit_colour_map`'s default).
 CELL = 16
-#: Mean absolute change of correction in one frame above which a change is sudden, not drift.
+#: Change of colour between two consecutive input frames (:func:`_change`, [0, 1] units) above
+#: which it is sudden, not drift (a drift of 25 % over 2 s at 8 fps changes 0.016 a frame).
 JUMP = 0.04
 #: Fraction of the frame the keyframe must still cover; below it the corrected frame is the key.
 KEY_VISIBLE = 0.5
@@ -138,6 +139,20 @@ def _same_structure(a: torch.Tensor, b: torch.Tensor, tolerance: float = 0.04) -
     return torch.exp(-diff / tolerance ** 2 - (colour / COLOUR_TOLERANCE) ** 2)
 
 
+def _change(frame: torch.Tensor, reference: torch.Tensor, weight: torch.Tensor) -> float:
+    """Median over the cells (``CELL`` pixels) that ``weight`` ``(1, 1, H, W)`` covers of the
+    largest absolute mean difference of a channel between ``frame`` and ``reference`` (the
+    median: a few cells where the flow failed do not make a sudden change)."""
+    h, w = frame.shape[-2:]
+    cells = (max(1, round(h / CELL)), max(1, round(w / CELL)))
+    total = F.adaptive_avg_pool2d(weight, cells)
+    diff = F.adaptive_avg_pool2d((frame - reference) * weight, cells) / total.clamp_min(1e-6)
+    covered = total > 0.5
+    if not covered.any():
+        return 0.0
+    return float(diff.abs().amax(1, keepdim=True)[covered].median())
+
+
 def _inside(to_key: np.ndarray, h: int, w: int, device) -> torch.Tensor:
     """``(1, 1, H, W)``: 1 where the similarity ``to_key`` lands inside the keyframe."""
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -176,7 +191,7 @@ def fit_similarity(to_key: torch.Tensor, weight: torch.Tensor, step: int = 4) ->
 def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
                   key_to_frame: np.ndarray, previous: tuple[torch.Tensor, torch.Tensor],
                   region: torch.Tensor | None = None, detail: float = 0.0
-                  ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray | None, float]:
+                  ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray | None]:
     """Re-align ``frame`` ``(1, 3, H, W)``; see the module docstring.
 
     Args:
@@ -189,20 +204,16 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
         region: ``(1, 1, H, W)`` soft mask of where to correct (None: everywhere).
     Returns:
         the corrected ``(1, 3, H, W)`` in [0, 1]; the carried correction updated by this frame
-        ``(1, 12, ch, cw)``; ``key_to_frame`` refitted to the dense correspondence (None if it
-        could not be), which keeps the tracking from drifting; and this frame's change of
-        correction against the previous frame (mean absolute offset), which tells a drift from
-        a sudden change.
+        ``(1, 12, ch, cw)``; and ``key_to_frame`` refitted to the dense correspondence (None if
+        it could not be), which keeps the tracking from drifting.
     """
     inside = (region > 0.5).float() if region is not None else torch.ones_like(frame[:, :1])
     pre = apply_colour_map(carried, frame)
-    change = 0.0
     if previous is not None:  # learnt where the keyframe does not reach, which it corrects
         reference, trust = previous
         beyond_key = 1.0 - _inside(np.linalg.inv(key_to_frame), *frame.shape[-2:], frame.device)
         weight = trust * _same_structure(pre, reference) * inside * beyond_key
         step, _ = fit_colour_map(pre, reference, weight, eps=OFFSET_ONLY)
-        change = float(step[:, 9:].abs().mean())
         carried = compose_maps(step, carried)
         pre = apply_colour_map(carried, frame)
     aligned, trust, to_key = align_keyframe(pre, key, key_to_frame,
@@ -219,8 +230,7 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
     if region is not None:
         out = frame + region * (out - frame)
     refit = fit_similarity(to_key, weight)
-    return (out.clamp(0, 1), carried,
-            None if refit is None else np.linalg.inv(refit), change)
+    return out.clamp(0, 1), carried, None if refit is None else np.linalg.inv(refit)
 
 
 CHOICE_FRAMES = 24  # first frames of a shot among which pick=sharp chooses the keyframe
@@ -324,12 +334,15 @@ class Realign(Filter):
         flow, trust = consecutive_flow(self._previous[0], image)
         carried = carry_map(self._map, flow)
         previous = (backward_warp(self._previous[1], flow), trust)
-        out, field, refit, change = realign_frame(image, carried, self._key, predicted, previous,
-                                                  region, self.options.detail)
+        inside = torch.ones_like(trust) if region is None else (region > 0.5).float()
+        change = _change(image, backward_warp(self._previous[0], flow), trust * inside)
         if change > JUMP:  # not a drift: a sudden change (light) stays, the correction carries on
             out = apply_colour_map(carried, image)
             out = (out if region is None else image + region * (out - image)).clamp(0, 1)
             field, refit = carried, None
+        else:
+            out, field, refit = realign_frame(image, carried, self._key, predicted, previous,
+                                              region, self.options.detail)
         self._map = field
         self._previous = (image, out)
         self._key_to_frame = predicted if refit is None else refit
