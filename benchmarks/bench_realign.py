@@ -97,11 +97,16 @@ def run(quick: bool = False, seeds: range = HELD_BACK) -> list[dict]:
     rows = [{"pass": "realign", "clip": r.pop("clip"), "method": "framemend realign", **r}
             for r in rows]
     renderings = list(rows)
-    for key in ("drift", "clean"):
-        gains = np.array([r[f"{key}_gain"] for r in renderings])
-        rows.append({"pass": "realign", "clip": f"{len(gains)} renderings, {key}",
-                     "method": "median (worst) gain",
-                     f"{key}_gain": f"{np.median(gains):+.2f} ({gains.min():+.2f})"})
+    summaries = (("frame casts, whole frame", "drift_gain", "frame"),
+                 ("subject casts, subject region", "drift_subject_gain", "subject"),
+                 ("subject casts, whole frame", "drift_gain", "subject"),
+                 ("no cast, whole frame", "clean_gain", None))
+    for name, column, where in summaries:
+        gains = np.array([r[column] for r in renderings if where is None or where in r["clip"].split()])
+        if len(gains):
+            rows.append({"pass": "realign", "clip": f"{len(gains)} renderings, {name}",
+                         "method": "median (worst) gain",
+                         column: f"{np.median(gains):+.2f} ({gains.min():+.2f})"})
     return rows
 
 

@@ -110,9 +110,8 @@ def compare(a: _Look, b: _Look, expected=(0.0, 0.0)) -> tuple[float, np.ndarray,
 
 class SceneCutDetector:
     """Marks ``frame.cut`` on the first frame of each new shot; see the module docstring.
-
-    >>> frames = detector.mark(frames)  # an iterator of the same frames, ``LOOKAHEAD`` later
-    """
+    ``SceneCutDetector().mark(frames)`` is an iterator of the same frames, ``LOOKAHEAD``
+    frames later."""
 
     def mark(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         """Yield ``frames`` in order with ``cut`` set where a new shot starts (never unset)."""
