@@ -97,11 +97,9 @@ def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[
 
     def decode():
         try:
-            for frame in frames:
+            for frame in frames if detector is None else detector.mark(frames):
                 if convert_early:
                     frame.image  # noqa: B018 - the property converts raw pixels to a tensor
-                if detector is not None:
-                    detector(frame)
                 stats.frames_in += 1
                 if not put(decoded, frame):
                     return

@@ -17,6 +17,7 @@ FILTER_MODULES = (
     "framemend.deflicker",
     "framemend.denoise",
     "framemend.interpolate",
+    "framemend.realign",
     "framemend.stabilize",
 )
 

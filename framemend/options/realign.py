@@ -1,4 +1,4 @@
-"""The ``realign`` filter's options; the filter itself is :mod:`framemend.stabilize.realign`."""
+"""The ``realign`` filter's options; the filter itself is :mod:`framemend.realign.filter`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
