@@ -48,6 +48,14 @@ def output_rate(filters: list[Filter], rate: Fraction) -> Fraction:
     return rate
 
 
+def _raw(frame: Frame) -> None:
+    frame.raw  # noqa: B018 - the property converts the decoded picture to raw pixels
+
+
+def _tensor(frame: Frame) -> None:
+    frame.image  # noqa: B018 - the property converts raw pixels to a tensor
+
+
 def _run_filters(filters: list[Filter], frames: Iterable[Frame]) -> Iterator[Frame]:
     """Push frames through every filter in order, then flush them in order."""
     def through(frame_list: list[Frame], start: int) -> list[Frame]:
@@ -69,7 +77,7 @@ def _run_filters(filters: list[Filter], frames: Iterable[Frame]) -> Iterator[Fra
 
 
 def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[Frame], None],
-               detect_cuts: bool = True, queue_size: int = 8,
+               detect_cuts: bool = True, queue_size: int = 4,
                on_input: Callable[[], None] | None = None) -> RunStats:
     """Stream ``frames`` through ``filters`` into ``write``, each stage in its own thread.
 
@@ -83,7 +91,9 @@ def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[
     stop = threading.Event()
     reader = next((f for f in filters if f.reads_pixels), None)  # the first that reads pixels
     detector = SceneCutDetector() if detect_cuts and reader is not None else None
-    convert_early = reader is not None and not reader.reads_raw  # convert in the decode thread
+    # the decode thread makes the pixels the first reader takes (raw or a tensor), so colour
+    # conversion runs beside the filters
+    convert = None if reader is None else (_raw if reader.reads_raw else _tensor)
 
     def put(q: queue.Queue, item, consumer: threading.Thread | None = None) -> bool:
         """Put unless the run is stopping or the queue's consumer has died."""
@@ -98,8 +108,8 @@ def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[
     def decode():
         try:
             for frame in frames:
-                if convert_early:
-                    frame.image  # noqa: B018 - the property converts raw pixels to a tensor
+                if convert is not None:
+                    convert(frame)
                 if detector is not None:
                     detector(frame)
                 stats.frames_in += 1
