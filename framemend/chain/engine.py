@@ -57,23 +57,24 @@ def _tensor(frame: Frame) -> None:
 
 
 def _run_filters(filters: list[Filter], frames: Iterable[Frame]) -> Iterator[Frame]:
-    """Push frames through every filter in order, then flush them in order."""
-    def through(frame_list: list[Frame], start: int) -> list[Frame]:
-        for f in filters[start:]:
-            nxt: list[Frame] = []
-            for fr in frame_list:
-                out = f.push(fr)
-                if not f.preserves_geometry:
-                    for o in out:
-                        o.aux = {}
-                nxt += out
-            frame_list = nxt
-        return frame_list
+    """Push frames through every filter in order, then flush them in order. Each output frame
+    goes down the whole chain before the next is made (:meth:`Filter.emit`), so a filter
+    completing many frames at once (a scene cut, the end) holds one of them at a time."""
+    def through(outputs: Iterable[Frame], done: int) -> Iterator[Frame]:
+        """``outputs`` of the first ``done`` filters through the rest."""
+        for fr in outputs:
+            if done and not filters[done - 1].preserves_geometry:
+                fr.aux = {}
+            if done == len(filters):
+                yield fr
+            else:
+                f = filters[done]  # a duck-typed filter may have only push and flush
+                yield from through(getattr(f, "emit", f.push)(fr), done + 1)
 
     for frame in frames:
         yield from through([frame], 0)
     for i, f in enumerate(filters):
-        yield from through(f.flush(), i + 1)
+        yield from through(getattr(f, "emit_rest", f.flush)(), i + 1)
 
 
 def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[Frame], None],
