@@ -9,7 +9,7 @@ from framemend.chain.engine import run_stream
 from framemend.chain.parser import build_chain
 from framemend.video import VideoInfo, VideoWriter
 
-import test_chain  # noqa: F401  (registers the windowed test filter)
+import test_chain  # registers the windowed test filter
 
 FPS = 24
 MINUTES = 10
@@ -85,3 +85,23 @@ def test_default_chain_peak_memory_is_flat_in_length():
     short, long = _growth_mb(20), _growth_mb(120)
     # keeping one decoded frame per frame read would add 70 MB over the 100 more frames
     assert long < short + 16 * float_frame_mb, f"120 frames: {long:.0f} MB, 20: {short:.0f} MB"
+
+
+def test_a_windowed_filter_hands_on_its_last_frames_one_at_a_time():
+    """At a scene cut and at the end a window completes many frames at once; each goes down
+    the chain before the next is made, so at most one of them exists (not a window's worth)."""
+    from framemend.chain.engine import _run_filters
+
+    made = []  # frames the windowed filter has produced, as the writer receives each
+
+    class Counting(test_chain._WindowMean):
+        def process(self, window, center):
+            made.append(window[center].time)
+            return super().process(window, center)
+
+    (_, opts), = build_chain("test_windowmean=radius=5")
+    seen = []
+    frames = (Frame(torch.full((3, 4, 4), t / 30), t / FPS, cut=t == 12) for t in range(30))
+    for frame in _run_filters([Counting(opts)], frames):
+        seen.append(len(made))  # how many the filter had made when this one came out
+    assert seen == list(range(1, 31))
