@@ -18,49 +18,88 @@ from .chain.options import make_options
 from .chain.parser import build_chain
 from .chain.registry import get_filter
 from .pipeline import clean_file, resolve_device
+from .video.writer import rgb_array
 from .presets import DEFAULT_PRESET, PRESETS
 
 
-def _to_tensor(video: Any) -> tuple[torch.Tensor, dict]:
-    """Any accepted kind -> ``(T, 3, H, W)`` float32 in [0, 1], plus what is needed to go back."""
+def _scale_of(dtype: np.dtype) -> float | None:
+    """The full-scale value of an integer pixel type the filters read raw, else None."""
+    return {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(np.dtype(dtype))
+
+
+def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
+    """Any accepted kind -> one :class:`Frame` per picture, plus what is needed to go back.
+
+    8/16-bit pixels on the CPU (numpy, PIL, a uint8 CPU tensor) become raw frames, as decoded
+    file frames are, so each filter takes the same path as in ``framemend clean``; float input
+    and tensors on a GPU become ``(3, H, W)`` float tensors on the device.
+    """
     if isinstance(video, torch.Tensor):
         if video.ndim != 4 or video.shape[1] not in (1, 3):
             raise ValueError(f"expected a tensor (T, C, H, W) with C = 1 or 3, got {tuple(video.shape)}")
-        x = video.float() / (255.0 if not video.is_floating_point() else 1.0)
-        return x.expand(-1, 3, -1, -1), {"kind": "torch", "dtype": video.dtype,
-                                          "device": video.device, "channels": video.shape[1]}
+        how = {"kind": "torch", "dtype": video.dtype, "device": video.device,
+               "channels": video.shape[1]}
+        dev = resolve_device(device) if device else video.device
+        if video.dtype == torch.uint8 and video.device.type == "cpu" and dev.type == "cpu":
+            hwc = video.expand(-1, 3, -1, -1).permute(0, 2, 3, 1).contiguous().numpy()
+            return _raw_frames(hwc, 255.0, dev), {**how, "scale": 255.0}
+        x = video.to(dev).float() / (255.0 if not video.is_floating_point() else 1.0)
+        return [Frame(im.expand(3, -1, -1).contiguous(), device=dev) for im in x], how
     if isinstance(video, np.ndarray):
         if video.ndim != 4 or video.shape[-1] != 3:
             raise ValueError(f"expected an array (T, H, W, 3), got {video.shape}")
-        scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(video.dtype, 1.0)
-        x = torch.from_numpy(np.ascontiguousarray(video)).float().div_(scale)
-        return x.permute(0, 3, 1, 2), {"kind": "numpy", "dtype": video.dtype, "scale": scale}
+        dev = resolve_device(device)
+        how = {"kind": "numpy", "dtype": video.dtype, "scale": _scale_of(video.dtype)}
+        if how["scale"] is not None and dev.type == "cpu":
+            return _raw_frames(video, how["scale"], dev), how
+        x = torch.from_numpy(np.ascontiguousarray(video)).to(dev).float()
+        x = x.div_(how["scale"] or 1.0).permute(0, 3, 1, 2)
+        return [Frame(im.contiguous(), device=dev) for im in x], how
     if isinstance(video, (list, tuple)) and video and hasattr(video[0], "convert"):
+        dev = resolve_device(device)
         arr = np.stack([np.asarray(im.convert("RGB")) for im in video])
-        return torch.from_numpy(arr).float().div_(255).permute(0, 3, 1, 2), {"kind": "pil"}
+        if dev.type == "cpu":
+            return _raw_frames(arr, 255.0, dev), {"kind": "pil", "scale": 255.0}
+        x = torch.from_numpy(arr).to(dev).float().div_(255).permute(0, 3, 1, 2)
+        return [Frame(im.contiguous(), device=dev) for im in x], {"kind": "pil", "scale": 255.0}
     raise TypeError("video must be a path, a numpy array (T,H,W,3), a torch tensor (T,C,H,W) "
                     f"or a list of PIL images, not {type(video).__name__}")
 
 
-def _from_tensor(x: torch.Tensor, how: dict) -> Any:
-    x = x.clamp(0, 1)
+def _raw_frames(video: np.ndarray, scale: float, device) -> list[Frame]:
+    """Raw frames (views of ``video``'s ``(H, W, 3)`` pictures, never written to)."""
+    video = np.ascontiguousarray(video)
+    return [Frame(raw=picture, raw_scale=scale, device=device) for picture in video]
+
+
+def _result(frames: list[Frame], how: dict) -> Any:
+    """The filtered frames as the kind the input was."""
+    scale = how.get("scale")
+    if scale is not None:  # 8/16-bit pixels back, rounded as the writer rounds them
+        arr = np.stack([f.raw if f.raw is not None else rgb_array(f.image, scale)
+                        for f in frames])
+        if how["kind"] == "pil":
+            from PIL import Image
+
+            return [Image.fromarray(a) for a in arr]
+        if how["kind"] == "numpy":
+            return arr.astype(how["dtype"], copy=False)
+        x = torch.from_numpy(arr).permute(0, 3, 1, 2)
+        x = x[:, :1] if how["channels"] == 1 else x.contiguous()
+        return x.to(how["device"])
+    x = torch.stack([f.image for f in frames]).clamp(0, 1)
     if how["kind"] == "torch":
         if how["channels"] == 1:
             x = x.mean(1, keepdim=True)
         if not how["dtype"].is_floating_point:
             x = (x * 255).round()
         return x.to(device=how["device"], dtype=how["dtype"])
-    arr = x.permute(0, 2, 3, 1).cpu().numpy()
-    if how["kind"] == "pil":
-        from PIL import Image
-
-        return [Image.fromarray((a * 255 + 0.5).astype(np.uint8)) for a in arr]
-    if how["scale"] != 1.0:
-        return (arr * how["scale"] + 0.5).astype(how["dtype"])
-    return arr.astype(how["dtype"])
+    return x.permute(0, 2, 3, 1).cpu().numpy().astype(how["dtype"])
 
 
-def _run_in_memory(frames: torch.Tensor, filters, fps: float) -> torch.Tensor:
+def _run_in_memory(frames: list[Frame], filters, fps: float) -> list[Frame]:
+    """The frames through ``filters`` as the file pipeline runs them (scene cuts found on the
+    way), each frame's time at ``fps``."""
     from fractions import Fraction
 
     from .chain.engine import output_rate
@@ -68,9 +107,12 @@ def _run_in_memory(frames: torch.Tensor, filters, fps: float) -> torch.Tensor:
 
     output_rate(filters, Fraction(fps).limit_denominator(100000))  # rate-changing filters plan here
 
-    stream = SceneCutDetector().mark(Frame(frames[t], t / fps) for t in range(frames.shape[0]))
-    out = [f.image for f in _run_filters(filters, stream)]
-    return torch.stack(out)
+    def timed():
+        for t, frame in enumerate(frames):
+            frame.time = t / fps
+            yield frame
+
+    return list(_run_filters(filters, SceneCutDetector().mark(timed())))
 
 
 def clean(video: Any, chain: str | None = None, output: str | None = None, input_fps: float = 24.0,
@@ -93,10 +135,10 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
             output = f"{stem}.clean{ext or '.mp4'}"
         clean_file(src, output, chain, device=device, overwrite=overwrite, **encode)
         return output
-    frames, how = _to_tensor(video)
-    dev = resolve_device(device) if device or how["kind"] != "torch" else frames.device
+    frames, how = _source(video, device)
+    dev = frames[0].device if frames else resolve_device(device)
     filters = [cls(opts, dev) for cls, opts in build_chain(chain)]
-    return _from_tensor(_run_in_memory(frames.to(dev), filters, input_fps), how)
+    return _result(_run_in_memory(frames, filters, input_fps), how)
 
 
 def apply(name: str, video: Any, input_fps: float = 24.0, device: str | None = None,
@@ -107,9 +149,9 @@ def apply(name: str, video: Any, input_fps: float = 24.0, device: str | None = N
     opts = make_options(name, cls.Options, options)
     if isinstance(video, (str, os.PathLike)):
         raise TypeError(f"framemend.{name}() works on frames; for files use framemend.clean(path, chain='{name}')")
-    frames, how = _to_tensor(video)
-    dev = resolve_device(device) if device or how["kind"] != "torch" else frames.device
-    return _from_tensor(_run_in_memory(frames.to(dev), [cls(opts, dev)], input_fps), how)
+    frames, how = _source(video, device)
+    dev = frames[0].device if frames else resolve_device(device)
+    return _result(_run_in_memory(frames, [cls(opts, dev)], input_fps), how)
 
 
 def read(path: str) -> np.ndarray:
@@ -123,9 +165,26 @@ def write(path: str, video: Any, fps: float = 24.0, **encode) -> str:
     """Encode ``video`` (any accepted in-memory kind) to ``path``; returns ``path``."""
     from .video import write_video
 
-    frames, _ = _to_tensor(video)
-    arr = (frames.clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
-    if isinstance(video, np.ndarray) and video.dtype == np.uint16:
-        arr = video
+    frames, _ = _source(video, "cpu")
+    arr = np.stack([f.raw if f.raw is not None else rgb_array(f.image, 255.0) for f in frames])
     write_video(path, arr, fps, **encode)
     return path
+
+
+def warmup() -> list[str]:
+    """Compile every filter's CPU kernels into numba's cache (``cache=True``: once per
+    installation) by running each filter, and the default chain, over a tiny noisy 8-bit clip
+    in motion, the path decoded files take; returns the chains run. ``make venv`` runs it after
+    installing, so a user's first run does not wait for the compiler."""
+    from .chain.registry import all_filters
+
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:64, 0:96]
+    clip = np.stack([np.stack([(x + 3 * t) % 96 * 2, y * 3, (x + y + 5 * t) % 128 * 2], -1)
+                     for t in range(12)]).astype(np.float32)
+    clip = np.clip(clip + rng.normal(0, 4, clip.shape), 0, 255).astype(np.uint8)
+    chains = [PRESETS[DEFAULT_PRESET]] + sorted(all_filters())
+    for chain in chains:
+        clean(clip, chain=chain, device="cpu")
+    return chains
+

@@ -9,7 +9,7 @@ from framemend.chain.engine import run_stream
 from framemend.chain.parser import build_chain
 from framemend.video import VideoInfo, VideoWriter
 
-import test_chain  # noqa: F401  (registers the windowed test filter)
+import test_chain  # registers the windowed test filter
 
 FPS = 24
 MINUTES = 10
@@ -43,3 +43,65 @@ def test_ten_minute_stream_runs_in_flat_memory(tmp_path):
     growth_mb = (max(samples[2:]) - warm) / 2**20
     # 14 400 frames of 36 KiB each would be 530 MB if kept; allow only allocator noise
     assert growth_mb < 20, f"RSS grew {growth_mb:.1f} MB over a {MINUTES}-minute stream"
+
+
+_DEFAULT_CHAIN_RUN = """
+import resource, sys
+import numpy as np
+from framemend.chain import Frame
+from framemend.chain.engine import run_stream
+from framemend.chain.parser import build_chain
+from framemend.presets import PRESETS
+
+n, h, w = int(sys.argv[1]), 360, 640
+rng = np.random.default_rng(0)
+texture = rng.integers(0, 256, (h, w + 4 * n, 3), dtype=np.uint8)
+def run(frames):
+    filters = [cls(opts) for cls, opts in build_chain(PRESETS["default"])]
+    run_stream(frames, filters, lambda frame: frame.raw if frame.raw is not None else frame.image)
+
+run(Frame(raw=texture[:36, 4 * t:4 * t + 64].copy(), time=t / 24) for t in range(30))  # kernels load
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+run(Frame(raw=np.ascontiguousarray(texture[:, 4 * t:4 * t + w]), time=t / 24)
+    for t in range(n))  # decoded frames made on the fly, the view panning right
+print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _growth_mb(n: int) -> float:
+    """Peak RSS growth (MB) of a fresh process streaming ``n`` 640x360 frames through the
+    default chain."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _DEFAULT_CHAIN_RUN, str(n)], check=True,
+                         capture_output=True, text=True).stdout.split()
+    before, after = int(out[-2]), int(out[-1])
+    return (after - before) / 1024
+
+
+def test_default_chain_peak_memory_is_flat_in_length():
+    float_frame_mb = 640 * 360 * 3 * 4 / 2**20  # 2.6 MB; a decoded frame is a quarter of it
+    short, long = _growth_mb(20), _growth_mb(120)
+    # keeping one decoded frame per frame read would add 70 MB over the 100 more frames
+    assert long < short + 16 * float_frame_mb, f"120 frames: {long:.0f} MB, 20: {short:.0f} MB"
+
+
+def test_a_windowed_filter_hands_on_its_last_frames_one_at_a_time():
+    """At a scene cut and at the end a window completes many frames at once; each goes down
+    the chain before the next is made, so at most one of them exists (not a window's worth)."""
+    from framemend.chain.engine import _run_filters
+
+    made = []  # frames the windowed filter has produced, as the writer receives each
+
+    class Counting(test_chain._WindowMean):
+        def process(self, window, center):
+            made.append(window[center].time)
+            return super().process(window, center)
+
+    (_, opts), = build_chain("test_windowmean=radius=5")
+    seen = []
+    frames = (Frame(torch.full((3, 4, 4), t / 30), t / FPS, cut=t == 12) for t in range(30))
+    for frame in _run_filters([Counting(opts)], frames):
+        seen.append(len(made))  # how many the filter had made when this one came out
+    assert seen == list(range(1, 31))

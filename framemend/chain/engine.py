@@ -48,28 +48,37 @@ def output_rate(filters: list[Filter], rate: Fraction) -> Fraction:
     return rate
 
 
+def _raw(frame: Frame) -> None:
+    frame.raw  # noqa: B018 - the property converts the decoded picture to raw pixels
+
+
+def _tensor(frame: Frame) -> None:
+    frame.image  # noqa: B018 - the property converts raw pixels to a tensor
+
+
 def _run_filters(filters: list[Filter], frames: Iterable[Frame]) -> Iterator[Frame]:
-    """Push frames through every filter in order, then flush them in order."""
-    def through(frame_list: list[Frame], start: int) -> list[Frame]:
-        for f in filters[start:]:
-            nxt: list[Frame] = []
-            for fr in frame_list:
-                out = f.push(fr)
-                if not f.preserves_geometry:
-                    for o in out:
-                        o.aux = {}
-                nxt += out
-            frame_list = nxt
-        return frame_list
+    """Push frames through every filter in order, then flush them in order. Each output frame
+    goes down the whole chain before the next is made (:meth:`Filter.emit`), so a filter
+    completing many frames at once (a scene cut, the end) holds one of them at a time."""
+    def through(outputs: Iterable[Frame], done: int) -> Iterator[Frame]:
+        """``outputs`` of the first ``done`` filters through the rest."""
+        for fr in outputs:
+            if done and not filters[done - 1].preserves_geometry:
+                fr.aux = {}
+            if done == len(filters):
+                yield fr
+            else:
+                f = filters[done]  # a duck-typed filter may have only push and flush
+                yield from through(getattr(f, "emit", f.push)(fr), done + 1)
 
     for frame in frames:
         yield from through([frame], 0)
     for i, f in enumerate(filters):
-        yield from through(f.flush(), i + 1)
+        yield from through(getattr(f, "emit_rest", f.flush)(), i + 1)
 
 
 def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[Frame], None],
-               detect_cuts: bool = True, queue_size: int = 8,
+               detect_cuts: bool = True, queue_size: int = 4,
                on_input: Callable[[], None] | None = None) -> RunStats:
     """Stream ``frames`` through ``filters`` into ``write``, each stage in its own thread.
 
@@ -83,7 +92,9 @@ def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[
     stop = threading.Event()
     reader = next((f for f in filters if f.reads_pixels), None)  # the first that reads pixels
     detector = SceneCutDetector() if detect_cuts and reader is not None else None
-    convert_early = reader is not None and not reader.reads_raw  # convert in the decode thread
+    # the decode thread makes the pixels the first reader takes (raw or a tensor), so colour
+    # conversion runs beside the filters
+    convert = None if reader is None else (_raw if reader.reads_raw else _tensor)
 
     def put(q: queue.Queue, item, consumer: threading.Thread | None = None) -> bool:
         """Put unless the run is stopping or the queue's consumer has died."""
@@ -98,8 +109,8 @@ def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[
     def decode():
         try:
             for frame in frames if detector is None else detector.mark(frames):
-                if convert_early:
-                    frame.image  # noqa: B018 - the property converts raw pixels to a tensor
+                if convert is not None:
+                    convert(frame)
                 stats.frames_in += 1
                 if not put(decoded, frame):
                     return

@@ -10,6 +10,11 @@ Contract (VapourSynth-like, but push-driven so the engine can stream):
   by its window, never by the video's length.
 * ``output_rate(rate)`` gives the nominal output frame rate for an input rate (a filter that
   changes the frame count says so here, before the first frame, so the writer knows).
+* ``emit(frame)`` and ``emit_rest()`` are ``push`` and ``flush`` as iterators, which the
+  engine uses: a filter that completes many frames at once (a windowed filter at a scene cut
+  or at the end) makes each only when the next filter asks for it, so they do not all exist at
+  once (:class:`TemporalFilter` does this; by default they iterate ``push``'s and
+  ``flush``'s lists).
 * ``frame.cut`` marks the first frame of a new shot: a temporal filter must not use frames from
   before a cut for frames after it (:class:`TemporalFilter` does this for you).
 * ``reads_pixels`` — False only for filters that pass frames on untouched; when no filter in
@@ -26,7 +31,7 @@ from __future__ import annotations
 import abc
 from collections import deque
 from fractions import Fraction
-from typing import ClassVar
+from typing import ClassVar, Iterator
 
 import numpy as np
 import torch
@@ -58,6 +63,14 @@ class Filter(abc.ABC):
         """End of stream: return every output frame still held."""
         return []
 
+    def emit(self, frame: Frame) -> Iterator[Frame]:
+        """:meth:`push` as an iterator (see the module docstring)."""
+        yield from self.push(frame)
+
+    def emit_rest(self) -> Iterator[Frame]:
+        """:meth:`flush` as an iterator (see the module docstring)."""
+        yield from self.flush()
+
 
 class TemporalFilter(Filter):
     """A filter that computes each output frame from a window of input frames of the same shot.
@@ -88,15 +101,19 @@ class TemporalFilter(Filter):
         """Forget recursive state; called at a scene cut and at end of stream."""
 
     def push(self, frame: Frame) -> list[Frame]:
-        out: list[Frame] = []
-        if frame.cut and self._window:
-            out = self._drain()
-        self._window.append(frame)
-        while len(self._window) - 1 - self._next >= self.future:
-            out.append(self._emit())
-        return out
+        return list(self.emit(frame))
 
     def flush(self) -> list[Frame]:
+        return list(self.emit_rest())
+
+    def emit(self, frame: Frame) -> Iterator[Frame]:
+        if frame.cut and self._window:
+            yield from self._drain()
+        self._window.append(frame)
+        while len(self._window) - 1 - self._next >= self.future:
+            yield self._emit()
+
+    def emit_rest(self) -> Iterator[Frame]:
         return self._drain()
 
     def _emit(self) -> Frame:
@@ -111,11 +128,9 @@ class TemporalFilter(Filter):
             self._next -= 1
         return frame.replace(image, keep_aux=self.preserves_geometry)
 
-    def _drain(self) -> list[Frame]:
-        out = []
+    def _drain(self) -> Iterator[Frame]:
         while self._next < len(self._window):
-            out.append(self._emit())
+            yield self._emit()
         self._window.clear()
         self._next = 0
         self.reset()
-        return out

@@ -53,22 +53,34 @@ class Frame:
 
     @property
     def raw(self) -> np.ndarray | None:
-        """``(H, W, 3)`` uint8/uint16 pixels while the frame is not a tensor yet, else None."""
+        """``(H, W, 3)`` uint8/uint16 pixels while the frame is not a tensor yet, else None.
+        Made from the decoded picture on first use; the picture is then let go, so a frame
+        holds one copy of its pixels."""
         if self._raw is None and self._image is None:
             self._raw = self._to_raw(self.picture)
+            self.picture = None
         return self._raw
 
     @property
     def image(self) -> torch.Tensor:
+        """The ``(C, H, W)`` float tensor; a raw frame becomes (and stays) one on first use."""
         if self._image is None:
-            raw = self.raw
-            hwc = torch.from_numpy(raw.astype(np.float32) if raw.dtype == np.uint16 else raw)
-            chw = hwc.to(self.device).permute(2, 0, 1)
-            self._image = chw.to(torch.float32, memory_format=torch.contiguous_format)
-            self._image.div_(self.raw_scale)
+            self._image = self.float_image()
             # a filter may now change the tensor in place: the picture no longer stands for it
             self._raw = self.picture = None
         return self._image
+
+    def float_image(self) -> torch.Tensor:
+        """The ``(C, H, W)`` float32 image on ``device`` without converting the frame itself: a
+        raw frame stays raw (a window of raw frames takes a quarter of the memory of floats,
+        see :mod:`framemend.deflicker.filter`). Do not change the result in place when the
+        frame already is a tensor."""
+        if self._image is not None:
+            return self._image
+        raw = self.raw
+        hwc = torch.from_numpy(raw.astype(np.float32) if raw.dtype == np.uint16 else raw)
+        chw = hwc.to(self.device).permute(2, 0, 1)
+        return chw.to(torch.float32, memory_format=torch.contiguous_format).div_(self.raw_scale)
 
     @image.setter
     def image(self, value: torch.Tensor) -> None:
