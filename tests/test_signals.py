@@ -16,9 +16,11 @@ CLI = [sys.executable, "-m", "framemend"]
 
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory):
-    """600 frames at 320x192 (25 s at 24 fps): long enough to be signalled mid-run."""
+    """1200 frames at 320x192 (50 s at 24 fps): long enough to be signalled mid-run even where
+    plain decode+encode runs at several hundred frames/s (an idle CI machine)."""
     path = str(tmp_path_factory.mktemp("signals") / "long.mkv")
-    make_video(path, moving_frames(600, width=320, height=192), 24, codec="ffv1", pix_fmt="yuv420p")
+    make_video(path, moving_frames(1200, width=320, height=192), 24, codec="ffv1",
+               pix_fmt="yuv420p")
     return path
 
 
@@ -39,7 +41,8 @@ def test_signal_mid_run_leaves_nothing(long_clip, tmp_path, sig, code, words, ch
     proc = subprocess.Popen(CLI + ["clean", long_clip, "-o", str(out), "-f", chain],
                             stderr=subprocess.PIPE)
     wait_for_temp_file(tmp_path, "o.mp4", proc)
-    time.sleep(0.5)
+    time.sleep(0.1)
+    assert proc.poll() is None, "the run ended before it could be signalled"
     sent = time.monotonic()
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
