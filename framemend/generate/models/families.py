@@ -106,18 +106,27 @@ class _PerFrame(nn.Module):
     def predict(self, x, guide, t):
         return self.net(torch.cat([x, guide], 1), time_embedding(t, TIME_DIM))
 
+    def path(self, x, noise, t):
+        """``(x_t, target)``: the noisy frames at times ``t`` ``(B, 1, 1, 1)`` and what the
+        network is trained to predict from them."""
+        raise NotImplementedError
+
+    def loss(self, batch, generator):
+        x = batch["frame"]
+        t = torch.rand(len(x), generator=generator)
+        noise = torch.randn(x.shape, generator=generator)
+        xt, target = self.path(x, noise, t[:, None, None, None])
+        return F.mse_loss(self.predict(xt, batch["guide"], t), target)
+
 
 class Diffusion(_PerFrame):
     """v-prediction diffusion on ``x_t = cos(pi t / 2) x + sin(pi t / 2) eps``."""
 
     steps = 6
 
-    def loss(self, batch, generator):
-        x = batch["frame"]
-        t = torch.rand(len(x), generator=generator)
-        eps = torch.randn(x.shape, generator=generator)
-        a, s = (t * math.pi / 2).cos()[:, None, None, None], (t * math.pi / 2).sin()[:, None, None, None]
-        return F.mse_loss(self.predict(a * x + s * eps, batch["guide"], t), a * eps - s * x)
+    def path(self, x, noise, t):
+        a, s = (t * math.pi / 2).cos(), (t * math.pi / 2).sin()
+        return a * x + s * noise, a * noise - s * x
 
     @torch.no_grad()
     def generate(self, cond: Condition, seed: int) -> torch.Tensor:
@@ -144,12 +153,8 @@ class Flow(_PerFrame):
 
     steps = 8
 
-    def loss(self, batch, generator):
-        x = batch["frame"]
-        t = torch.rand(len(x), generator=generator)
-        noise = torch.randn(x.shape, generator=generator)
-        xt = (1 - t)[:, None, None, None] * noise + t[:, None, None, None] * x
-        return F.mse_loss(self.predict(xt, batch["guide"], t), x - noise)
+    def path(self, x, noise, t):
+        return (1 - t) * noise + t * x, x - noise
 
     @torch.no_grad()
     def generate(self, cond: Condition, seed: int) -> torch.Tensor:
