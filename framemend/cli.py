@@ -129,9 +129,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             if argv is None or command == name:
                 mod.add_arguments(sp)
             sp.set_defaults(handler=mod.main)
+    from .cli_generate import MODELS
+
     d = sub.add_parser("demo", help="generate a glitchy clip, clean it, print before/after scores")
     d.add_argument("-o", "--output", default="demo-output", help="folder for the demo's videos")
     d.add_argument("--preset", default=None, help="chain preset to clean with (default: default)")
+    d.add_argument("--model", choices=MODELS,
+                   help="make the glitchy clip with this tiny built-in generative model")
     return p
 
 
@@ -328,7 +332,7 @@ def cmd_probe(args) -> int:
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
-    return run_demo(args.output, args.preset)
+    return run_demo(args.output, args.preset, model=args.model)
 
 
 def _error(e: Exception) -> None:

@@ -1,11 +1,20 @@
 """``framemend generate``: write a glitchy clip (and, when asked, its clean truth).
 
     framemend generate -o glitchy.mp4 --truth clean.mkv --scene subject --artifacts flicker,noise=20 --seed 0
+    framemend generate --model diffusion -o diffusion.mp4 --truth truth.mkv --scene pan --seed 0
+
+With ``--model`` a tiny built-in generative model (:mod:`framemend.generate.models`) makes the
+clip at 32x32 pixels, following the procedural scene (a camera motion over ``--image``), enlarged
+to ``--size``; no artifacts are added (the model's own are the point).
 """
 from __future__ import annotations
 
 import argparse
 import sys
+
+#: The tiny generative models (:data:`framemend.generate.models.MODELS`, named here without
+#: importing torch).
+MODELS = ("vae", "autoregressive", "diffusion", "flow")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,13 +25,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--truth-data", metavar="NPZ",
                         help="also write the ground-truth arrays (flow_fwd, occluded, camera, "
                              "subject_box, cuts, shake, fps) to this .npz")
-    parser.add_argument("--scene", default="subject", choices=SCENES, help="default: subject")
+    parser.add_argument("--model", choices=MODELS,
+                        help="make the clip with this tiny generative model instead of rendering "
+                             "and degrading a scene; --scene is then a camera motion (static, pan, "
+                             "zoom, rotate, handheld; default pan), --artifacts is ignored and "
+                             "--size defaults to 256x256, --frames to 16")
+    parser.add_argument("--scene", choices=SCENES, help="default: subject (pan with --model)")
     parser.add_argument("--artifacts", default="flicker,noise=20",
                         help="comma list of name[=strength]; names: " + ", ".join(ARTIFACTS)
                              + " (default: flicker,noise=20; '' for none)")
     parser.add_argument("--seed", type=int, default=0, help="same seed, same clip (default 0)")
-    parser.add_argument("--size", default="640x360", help="WIDTHxHEIGHT (default 640x360)")
-    parser.add_argument("--frames", type=int, default=48, help="frame count (default 48)")
+    parser.add_argument("--size", help="WIDTHxHEIGHT (default 640x360; 256x256 with --model)")
+    parser.add_argument("--frames", type=int, help="frame count (default 48; 16 with --model)")
     parser.add_argument("--fps", type=float, default=24.0, help="frame rate (default 24)")
     parser.add_argument("--image", default="astronaut", choices=IMAGES,
                         help="background picture (default astronaut)")
@@ -42,6 +56,8 @@ def _lossless_truth(path: str | None) -> bool:
 
 
 def main(args) -> int:
+    from dataclasses import replace
+
     import numpy as np
 
     from .generate import degrade, scene
@@ -55,11 +71,20 @@ def main(args) -> int:
             check_folder(path)
             if lossless is not None:
                 choose_codec(path, lossless=lossless)
+    model = args.model
+    kind = args.scene or ("pan" if model else "subject")
     try:
-        width, height = _size(args.size)
-        parse_artifacts(args.artifacts)  # a bad list fails before any work
-        clip = scene(args.scene, width, height, args.frames, args.fps, args.seed, args.image)
-        out = degrade(clip, args.artifacts, args.seed)
+        width, height = _size(args.size or ("256x256" if model else "640x360"))
+        frames = args.frames or (16 if model else 48)
+        if model:
+            from .generate import sample
+
+            out = sample(model, kind, args.image, args.seed, frames, width, height)
+            clip = replace(out, frames=out.truth, truth=None)
+        else:
+            parse_artifacts(args.artifacts)  # a bad list fails before any work
+            clip = scene(kind, width, height, frames, args.fps, args.seed, args.image)
+            out = degrade(clip, args.artifacts, args.seed)
     except ValueError as e:
         print(f"framemend: error: {e}", file=sys.stderr)
         return 2
@@ -72,7 +97,7 @@ def main(args) -> int:
                  if v is not None}
         np.savez_compressed(args.truth_data, camera=out.camera, cuts=np.array(out.cuts, int),
                             fps=out.fps, **extra)
-    print(f"{args.output}: {len(out)} frames of {args.scene} at {out.fps:g} fps with "
-          f"'{args.artifacts}'" + (f"; truth in {args.truth}" if args.truth else ""),
-          file=sys.stderr)
+    made = f"by the {model} model" if model else f"with '{args.artifacts}'"
+    print(f"{args.output}: {len(out)} frames of {kind} at {out.fps:g} fps {made}"
+          + (f"; truth in {args.truth}" if args.truth else ""), file=sys.stderr)
     return 0

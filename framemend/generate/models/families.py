@@ -1,0 +1,170 @@
+"""The four tiny video generators, one per family, each with the weakness its family is known for.
+
+Every model is trained on single frames or frame pairs of procedural clips (:mod:`.conditioning`)
+and exposes ``loss(batch, generator)`` for training and ``generate(cond, seed)`` returning
+``(T, 3, S, S)`` in [-1, 1]. A ``batch`` holds ``frame``, ``guide``, ``previous`` ``(B, 3, S, S)``
+and ``step`` ``(B, 3, 3)`` (frame t, its layout guide, frame t-1, camera step t -> t-1).
+
+- :class:`VAE` (Kingma & Welling, "Auto-Encoding Variational Bayes", ICLR 2014): a conditional
+  VAE, detail in a 16-number latent, the decoder reads the layout guide. A clip is decoded frame
+  by frame along a smooth latent path (a quarter great circle between two prior draws): blur and
+  mushy detail, because the MSE decoder averages what the latent cannot say.
+- :class:`Autoregressive`: next-frame prediction, the last generated frame moved by the camera
+  step and corrected by a U-Net; trained with teacher forcing (true previous frame), sampled on
+  its own output, so the error of every step is fed to the next: drift that compounds.
+- :class:`Diffusion` (Ho et al., DDPM, NeurIPS 2020; v-prediction and the cosine schedule of
+  Salimans & Ho, ICLR 2022): a per-frame image model conditioned on the guide, sampled with 6
+  ancestral DDIM steps (eta = 1, Song et al., ICLR 2021) from independent noise per frame: each
+  frame's detail is drawn afresh, so texture boils and flickers.
+- :class:`Flow` (rectified flow / flow matching, Liu et al. and Lipman et al., ICLR 2023): the
+  same per-frame model trained to carry noise to frames on straight paths, sampled with 8 Euler
+  steps of the ODE from one noise image shared by every frame: smooth in time, but the drawn
+  detail is tied to the noise, which does not move with the camera (texture sticking).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .conditioning import Condition, warp
+from .nets import TinyUNet, time_embedding
+
+LATENT = 16
+TIME_DIM = 32
+
+
+class VAE(nn.Module):
+    """Conditional VAE: ``encode(frame, guide) -> (mu, logvar)``; ``decode(guide, z) -> frame``."""
+
+    #: Weight of the KL term against the per-pixel MSE.
+    beta = 1e-3
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(6, 16, 3, stride=2, padding=1), nn.SiLU(),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.SiLU(),
+            nn.Conv2d(32, 32, 3, stride=2, padding=1), nn.SiLU(),
+            nn.Flatten(), nn.Linear(32 * 4 * 4, 2 * LATENT))
+        self.decoder = TinyUNet(3, 3, emb=LATENT)
+
+    def encode(self, frame, guide):
+        mu, logvar = self.encoder(torch.cat([frame, guide], 1)).chunk(2, 1)
+        return mu, logvar.clamp(-8, 8)
+
+    def decode(self, guide, z):
+        return guide + self.decoder(guide, z)
+
+    def loss(self, batch, generator):
+        mu, logvar = self.encode(batch["frame"], batch["guide"])
+        eps = torch.randn(mu.shape, generator=generator)
+        rec = self.decode(batch["guide"], mu + (0.5 * logvar).exp() * eps)
+        kl = 0.5 * (mu.square() + logvar.exp() - 1 - logvar).sum(1).mean()
+        return F.mse_loss(rec, batch["frame"]) + self.beta * kl
+
+    @torch.no_grad()
+    def generate(self, cond: Condition, seed: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(seed)
+        a, b = torch.randn(2, LATENT, generator=g)
+        count = len(cond.guide)
+        theta = torch.linspace(0, math.pi / 2, count)[:, None]
+        return self.decode(cond.guide, a * theta.cos() + b * theta.sin())
+
+
+class Autoregressive(nn.Module):
+    """Next frame = the previous frame moved by the camera step, plus a U-Net's correction."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = TinyUNet(4, 3)
+
+    def next_frame(self, previous, step):
+        moved, inside = warp(previous, step)
+        return moved + self.net(torch.cat([moved, inside], 1))
+
+    def loss(self, batch, generator):
+        return F.mse_loss(self.next_frame(batch["previous"], batch["step"]), batch["frame"])
+
+    @torch.no_grad()
+    def generate(self, cond: Condition, seed: int) -> torch.Tensor:
+        frames = [cond.truth[:1]]
+        for step in cond.steps:
+            frames.append(self.next_frame(frames[-1], step[None]).clamp(-1, 1))
+        return torch.cat(frames)
+
+
+class _PerFrame(nn.Module):
+    """A U-Net reading ``(x_t, guide)`` and the time ``t``: the denoiser of both noise models."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = TinyUNet(6, 3, emb=TIME_DIM)
+
+    def predict(self, x, guide, t):
+        return self.net(torch.cat([x, guide], 1), time_embedding(t, TIME_DIM))
+
+    def path(self, x, noise, t):
+        """``(x_t, target)``: the noisy frames at times ``t`` ``(B, 1, 1, 1)`` and what the
+        network is trained to predict from them."""
+        raise NotImplementedError
+
+    def loss(self, batch, generator):
+        x = batch["frame"]
+        t = torch.rand(len(x), generator=generator)
+        noise = torch.randn(x.shape, generator=generator)
+        xt, target = self.path(x, noise, t[:, None, None, None])
+        return F.mse_loss(self.predict(xt, batch["guide"], t), target)
+
+
+class Diffusion(_PerFrame):
+    """v-prediction diffusion on ``x_t = cos(pi t / 2) x + sin(pi t / 2) eps``."""
+
+    steps = 6
+
+    def path(self, x, noise, t):
+        a, s = (t * math.pi / 2).cos(), (t * math.pi / 2).sin()
+        return a * x + s * noise, a * noise - s * x
+
+    @torch.no_grad()
+    def generate(self, cond: Condition, seed: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(seed)
+        guide = cond.guide
+        x = torch.randn(guide.shape, generator=g)  # independent noise for every frame
+        times = torch.linspace(1.0, 0.0, self.steps + 1)
+        for t, s in zip(times[:-1], times[1:]):
+            at, st = math.cos(t * math.pi / 2), math.sin(t * math.pi / 2)
+            as_, ss = math.cos(s * math.pi / 2), math.sin(s * math.pi / 2)
+            v = self.predict(x, guide, t.expand(len(x)))
+            x0, eps = at * x - st * v, st * x + at * v
+            if s <= 0:
+                x = x0
+                break
+            # ancestral DDIM (eta = 1): the variance of the DDPM posterior is drawn afresh
+            c = (ss / st) * math.sqrt(max(1 - (at / as_) ** 2, 0.0))
+            x = as_ * x0 + math.sqrt(max(ss ** 2 - c ** 2, 0.0)) * eps + c * torch.randn(x.shape, generator=g)
+        return x
+
+
+class Flow(_PerFrame):
+    """Flow matching on ``x_t = (1 - t) noise + t x``, velocity ``x - noise``."""
+
+    steps = 8
+
+    def path(self, x, noise, t):
+        return (1 - t) * noise + t * x, x - noise
+
+    @torch.no_grad()
+    def generate(self, cond: Condition, seed: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(seed)
+        guide = cond.guide
+        x = torch.randn((1,) + guide.shape[1:], generator=g).expand_as(guide).clone()  # one noise
+        for k in range(self.steps):
+            t = torch.full((len(x),), k / self.steps)
+            x = x + self.predict(x, guide, t) / self.steps
+        return x
+
+
+FAMILIES = {"vae": VAE, "autoregressive": Autoregressive, "diffusion": Diffusion, "flow": Flow}
