@@ -8,7 +8,7 @@ The public API is imported lazily so that ``framemend --help`` starts fast::
 """
 __version__ = "0.1.0"
 
-_API = {"clean", "apply", "read", "write"}
+_API = {"clean", "apply", "read", "write", "clean_folder"}
 _MODULES = {"generate", "metrics", "flow", "video", "chain"}
 
 

@@ -11,13 +11,13 @@ import os
 import sys
 
 from . import __version__
-
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".nut", ".ts", ".gif")
+from .batch import cli as batch_cli
 
 EPILOG = """examples:
   framemend clean in.mp4 -o out.mp4                       default chain (--preset default)
   framemend clean in.mp4 -o out.mp4 -f "deflicker=mode=local,interpolate=fps=30"
   framemend clean clips/ -o cleaned/ --preset smooth      every video in a folder
+  framemend clean clips/ -o cleaned/ --recursive --report r.csv   a tree, resumable, all cores
   cat in.mp4 | framemend clean - -o - -f denoise > out.mkv
   framemend filters                                       every filter and its options
   framemend generate -o glitchy.mp4 --truth clean.mkv --artifacts flicker,noise=20
@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="container for '-o -' (default matroska)")
     c.add_argument("--overwrite", action="store_true", help="replace an existing output")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    batch_cli.add_arguments(c)
 
     sub.add_parser("filters", help="list every filter with its options, types, ranges, defaults")
     pr = sub.add_parser("probe", help="what framemend sees in a video")
@@ -120,7 +121,9 @@ def cmd_clean(args) -> int:
     chain = _chain_from(args)
     build_chain(chain)  # validate before touching any file
     if args.input != "-" and os.path.isdir(args.input):
-        return _clean_folder(args, chain)
+        return batch_cli.main(args, chain)
+    if batch_cli.file_only(args):
+        raise UsageError(f"{batch_cli.file_only(args)} applies to folders; '{args.input}' is not one")
     if args.output != "-" and os.path.isdir(args.output):
         raise UsageError(f"output '{args.output}' is a folder; give a file name")
     return _clean_one(args, args.input, args.output, chain)
@@ -138,34 +141,6 @@ def _clean_one(args, src: str, dst: str, chain: str) -> int:
     if not args.quiet and dst != "-":
         print(f"{src} -> {dst}: {result.stats.frames_in} frames in, {result.stats.frames_out} out",
               file=sys.stderr)
-    return 0
-
-
-def _clean_folder(args, chain: str) -> int:
-    from .video import VideoError
-
-    videos = sorted(f for f in os.listdir(args.input)
-                    if f.lower().endswith(VIDEO_EXTENSIONS) and os.path.isfile(os.path.join(args.input, f)))
-    if not videos:
-        raise UsageError(f"folder '{args.input}' holds no videos ({', '.join(VIDEO_EXTENSIONS)})")
-    if os.path.exists(args.output) and not os.path.isdir(args.output):
-        raise UsageError(f"input is a folder, so output '{args.output}' must be a folder too")
-    if os.path.abspath(args.output) == os.path.abspath(args.input):
-        raise UsageError("output folder is the input folder: choose another")
-    os.makedirs(args.output, exist_ok=True)
-    failed = []
-    for name in videos:
-        dst = os.path.join(args.output, name)
-        try:
-            status = _clean_one(args, os.path.join(args.input, name), dst, chain)
-            if status:
-                failed.append(name)
-        except VideoError as e:
-            _warn(f"skipped {name}: {e}")
-            failed.append(name)
-    if failed:
-        print(f"framemend: {len(failed)} of {len(videos)} failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
     return 0
 
 

@@ -54,10 +54,12 @@ def _write_to(writer: VideoWriter):
 def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
                device: str | None = None, codec: str | None = None, crf: int | None = None,
                lossless: bool = False, overwrite: bool = False, progress: bool = False,
-               stdout_format: str = "matroska", warn=None) -> CleanResult:
+               stdout_format: str = "matroska", warn=None, on_input=None) -> CleanResult:
     """Decode ``input_path``, run ``chain`` and encode to ``output_path`` (``-`` for pipes).
 
     The chain is validated before anything is opened; the output appears only when complete.
+    ``on_input()``, when given, is called once per decoded frame instead of updating the
+    progress bar (a batch draws its own).
     Raises :class:`~framemend.chain.options.OptionError` for a bad chain and
     :class:`~framemend.video.VideoError` for unreadable input or unwritable output.
     """
@@ -76,7 +78,7 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     bar = _progress_bar(reader, rate, enabled=progress)
     try:
         stats = run_stream(reader, filters, _write_to(writer),
-                           on_input=bar.update if bar else None)
+                           on_input=on_input or (bar.update if bar else None))
         if stats.frames_out == 0:
             raise VideoError(f"'{input_path}' has no decodable video frames")
     except BaseException:
