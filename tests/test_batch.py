@@ -15,7 +15,9 @@ import pytest
 
 from framemend import clean_folder
 from framemend.batch import run as batch_run
+from framemend.batch.jobs import output_name
 from framemend.batch.worker import clean_job
+from framemend.cli import main
 from framemend.metrics import psnr
 from framemend.pipeline import clean_file
 from framemend.video import read_video, write_video
@@ -174,7 +176,7 @@ def test_crashing_and_hanging_workers_fail_only_their_file(tmp_path, monkeypatch
     assert retried.exit_code == 0 and retried.count("new") == 2 and retried.count("done before") == 3
 
 
-def test_usage_errors_and_a_busy_folder(tree, tmp_path):
+def test_usage_errors_and_a_busy_folder(tree, tmp_path, capsys):
     from framemend.batch import BatchError, BatchUsageError
     from framemend.batch.manifest import lock_folder
 
@@ -192,3 +194,6 @@ def test_usage_errors_and_a_busy_folder(tree, tmp_path):
     plan = clean_folder(tree, tmp_path / "o", CHAIN, glob="a*.mp4", dry_run=True)
     assert [(f.input, f.status) for f in plan.files] == [("a0.mp4", "new"), ("a1.mp4", "new")]
     assert not (tmp_path / "o").exists()
+    assert output_name("x/clip.gif") == "x/clip.mp4" and output_name("x/clip.MKV") == "x/clip.MKV"
+    code = main(["clean", str(tree / "a0.mp4"), "-o", str(tmp_path / "o.mp4"), "--jobs", "2"])
+    assert code == 2 and "--jobs applies to folders" in capsys.readouterr().err

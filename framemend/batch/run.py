@@ -263,6 +263,8 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
                 events = _Progress(results, manifest, settings, todo, progress, verbose)
                 summary.interrupted = _execute(ex, todo, run_settings,
                                                lambda job: file_timeout(job, timeout), events)
+                if not (summary.interrupted and executor == "dask"):  # no task is writing now
+                    remove_stale_temps(out_dir, found)  # those of workers that died in this run
         finally:
             lock.close()
     summary.seconds = time.monotonic() - t0
