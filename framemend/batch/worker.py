@@ -3,7 +3,8 @@
 :func:`clean_job` never raises for a bad file: it returns a result dict, ``{"ok": True,
 "frames_in", "frames_out", "seconds", "cpu_seconds"}`` (plus ``"scores"`` with ``score``) or
 ``{"ok": False, "reason", "retry"}``, ``retry`` false when the input is at fault (damaged,
-truncated, not a video, unsupported), true for anything else (the run may succeed again).
+truncated, not a video, unsupported), true for anything else (the run may succeed again: a
+crash, an output folder that could not be written).
 """
 from __future__ import annotations
 
@@ -66,8 +67,8 @@ def clean_job(job, settings: dict, device: str | None = None, progress=None) -> 
                             codec=settings.get("codec"), crf=settings.get("crf"),
                             lossless=settings.get("lossless", False), overwrite=True,
                             on_input=tick if progress else None)
-    except (VideoError, OptionError) as e:
-        return {"ok": False, "reason": str(e), "retry": False}
+    except (VideoError, OptionError) as e:  # the input's fault, unless the output could not be written
+        return {"ok": False, "reason": str(e), "retry": str(e).startswith("cannot write")}
     except MemoryError:
         return {"ok": False, "reason": "out of memory", "retry": True}
     except Exception as e:  # noqa: BLE001 - a bug or a library failure fails this file only
