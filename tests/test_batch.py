@@ -18,6 +18,7 @@ from framemend.batch import run as batch_run
 from framemend.batch.jobs import output_name
 from framemend.batch.worker import clean_job
 from framemend.cli import main
+from framemend.cli_score import score, summary
 from framemend.metrics import psnr
 from framemend.pipeline import clean_file
 from framemend.video import read_video, write_video
@@ -104,8 +105,12 @@ def test_bad_files_listed_rerun_does_nothing_changed_input_redone(tree, tmp_path
     plan = clean_folder(tree, out, CHAIN, recursive=True, dry_run=True)
     assert [(f.input, f.status, f.note) for f in plan.files if f.status != "done before"] == \
         [(changed, "redone", "the input changed")]
-    last = clean_folder(tree, out, CHAIN, recursive=True, jobs=2)
+    last = clean_folder(tree, out, CHAIN, recursive=True, jobs=2, score=True)
     assert last.exit_code == 0 and last.count("redone") == 1 and last.count("done before") == len(GOOD) - 1
+    scores = next(f.scores for f in last.files if f.input == changed)
+    for side, path in (("input", tree / changed), ("output", out / changed)):
+        want = summary(score(read_video(str(path))[0]))
+        assert scores[side] == pytest.approx(want, rel=1e-6)
     assert_like_single_file(tree / changed, out / changed, tmp_path)
     assert {n: os.stat(out / n).st_mtime_ns for n in GOOD if n != changed} == \
         {n: t for n, t in stamps.items() if n != changed}
@@ -120,16 +125,17 @@ def test_sigkill_half_way_then_rerun_finishes_only_the_rest(tmp_path):
     manifest = out / ".framemend-batch.json"
     proc = subprocess.Popen(CLI + ["clean", str(src), "-o", str(out), "-f", "denoise", "--jobs", "1",
                                    "-q"], stderr=subprocess.PIPE)
-    done, deadline, workers = 0, time.time() + 120, []
-    while done < 2 and time.time() < deadline and proc.poll() is None:
+    done, partial, deadline, workers = 0, [], time.time() + 120, []
+    while not (done >= 2 and partial) and time.time() < deadline and proc.poll() is None:
         workers = workers or psutil.Process(proc.pid).children(recursive=True)
         if manifest.exists():
             states = [r["state"] for r in json.loads(manifest.read_text())["files"].values()]
             done = states.count("done")
-        time.sleep(0.02)
+        partial = leftovers(out)  # a file being written
+        time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
-    assert 2 <= done < len(names), "the batch was not killed half-way"
+    assert 2 <= done < len(names) and partial, "the batch was not killed half-way through a file"
     psutil.wait_procs(workers, timeout=10)
     assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
     for name in os.listdir(out):  # whatever is under a final name is complete

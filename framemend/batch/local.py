@@ -149,7 +149,7 @@ class LocalExecutor:
                 timeout = min(1.0, max(0.0, min(busy) - time.monotonic())) if busy else 1.0
                 ready = set(wait([w.conn for w in workers] + [w.proc.sentinel for w in workers],
                                  timeout))
-                for i, w in enumerate(workers):
+                for w in list(workers):
                     why = None
                     if w.conn in ready or w.proc.sentinel in ready:
                         if self._drain(w, events):
@@ -167,7 +167,9 @@ class LocalExecutor:
                     w.kill()
                     if w.job:
                         events.finished(w.job, {"ok": False, "reason": why, "retry": True})
-                    workers[i] = start(w.index)
+                    workers.remove(w)
+                    if pending:
+                        workers.append(start(w.index))
             interrupted = False
         finally:
             self._stop(workers, interrupted)

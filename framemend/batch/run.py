@@ -22,7 +22,7 @@ from .manifest import NAME, Manifest, lock_folder
 from .report import BatchSummary, FileResult, write_report
 
 TIMEOUT_START = 60.0           # seconds every file gets, whatever its length
-TIMEOUT_PER_MPX_FRAME = 10.0   # and per megapixel of each frame: 5 s for 720x480 at 30 fps
+TIMEOUT_PER_MPX_FRAME = 10.0   # and per megapixel of each frame: 3.5 s per 720x480 frame
 UNKNOWN_FRAMES = 1000          # assumed when the container declares neither frames nor duration
 
 
@@ -51,18 +51,17 @@ def local_layout(jobs: int | None, device: str | None) -> tuple[int, int, list[s
     import torch
 
     cores = _cores()
-    devices: list[str | None] = [device]
-    if device in (None, "cuda") and torch.cuda.is_available():
-        devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-    workers = jobs or (len(devices) if devices != [device] else cores)
-    return workers, max(1, cores // workers), devices
+    gpus = torch.cuda.device_count() if device in (None, "cuda") and torch.cuda.is_available() else 0
+    workers = jobs or gpus or cores
+    return workers, max(1, cores // workers), [f"cuda:{i}" for i in range(gpus)] or [device]
 
 
 def remove_stale_temps(out_dir: str, jobs: list[Job]) -> int:
     """Delete what killed runs left: the writer's ``.NAME.*.part.EXT`` beside each output and
     the manifest's ``.framemend-batch.json.*.tmp``; returns how many."""
-    patterns = {os.path.join(os.path.dirname(j.dst), "." + globlib.escape(os.path.basename(j.dst))
-                             + ".*.part" + os.path.splitext(j.dst)[1]) for j in jobs}
+    patterns = {os.path.join(globlib.escape(os.path.dirname(j.dst)),
+                             "." + globlib.escape(os.path.basename(j.dst)) + ".*.part"
+                             + globlib.escape(os.path.splitext(j.dst)[1])) for j in jobs}
     patterns.add(os.path.join(globlib.escape(out_dir), NAME + ".*.tmp"))
     stale = {p for pattern in patterns for p in globlib.glob(pattern)}
     for path in stale:
