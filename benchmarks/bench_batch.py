@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 import tempfile
 import time
 
@@ -42,17 +43,19 @@ def make_clips(folder: str, count: int) -> None:
         os.remove(path)
 
 
-def _timed(src: str, out: str, **kwargs) -> dict:
+def _timed(label: str, method: str, src: str, out: str, **kwargs) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     summary = clean_folder(src, out, **kwargs)
     took = time.perf_counter() - start
     assert summary.exit_code == 0, str(summary)
     n = len(summary.files)
-    return {"clips": n, "seconds": took, "clips_per_min": 60 * n / took,
-            "fps": sum(f.frames for f in summary.files) / took,
-            "cpu_s_per_clip": float(np.median([f.cpu_seconds for f in summary.files])),
-            "where": summary.where}
+    row = {"pass": "batch", "clip": label, "method": method, "clips": n, "seconds": took,
+           "clips_per_min": 60 * n / took, "fps": sum(f.frames for f in summary.files) / took,
+           "cpu_s_per_clip": float(np.median([f.cpu_seconds for f in summary.files])),
+           "where": summary.where}
+    print(row, file=sys.stderr, flush=True)  # each run takes minutes: show it when it is measured
+    return row
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -66,12 +69,11 @@ def run(quick: bool = False) -> list[dict]:
         make_clips(src, count)
         label = f"{count} x 49f 720x480"
         for jobs in (1, 2):
-            rows.append({"pass": "batch", "clip": label, "method": f"local, {jobs} worker(s)",
-                         **_timed(src, out, jobs=jobs)})
+            rows.append(_timed(label, f"local, {jobs} worker(s)", src, out, jobs=jobs))
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                           dashboard_address=None) as cluster:
-            rows.append({"pass": "batch", "clip": label, "method": "Dask LocalCluster, 2 workers",
-                         **_timed(src, out, executor="dask", scheduler=cluster.scheduler_address)})
+            rows.append(_timed(label, "Dask LocalCluster, 2 workers", src, out, executor="dask",
+                               scheduler=cluster.scheduler_address))
     one = rows[0]["clips_per_min"]
     for row in rows[1:]:
         row["speedup"] = row["clips_per_min"] / one
