@@ -12,7 +12,7 @@ from ._numba_cache import ensure_cache_dir as _ensure_cache_dir  # noqa: E402 - 
 
 _ensure_cache_dir(__path__[0])
 
-_API = {"clean", "apply", "read", "write"}
+_API = {"clean", "apply", "read", "write", "clean_folder"}
 _MODULES = {"generate", "metrics", "flow", "video", "chain"}
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .batch import clean_folder  # noqa: F401 - framemend.clean_folder, the folder batch
 from .chain.engine import _run_filters
 from .chain.frames import Frame
 from .chain.options import make_options

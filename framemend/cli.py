@@ -14,14 +14,14 @@ import threading
 import sys
 
 from . import __version__
-
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".nut", ".ts", ".gif")
+from .batch import cli as batch_cli
 
 EPILOG = """examples:
   framemend clean in.mp4 -o out.mp4                       default chain (--preset default)
   framemend clean in.mp4 -o out.mp4 -f "deflicker=mode=local,interpolate=fps=30"
   framemend clean in.mp4 -o part.mp4 -ss 1:30 -t 10         ten seconds from 1 min 30 s, audio cut to match
   framemend clean clips/ -o cleaned/ --preset smooth      every video in a folder
+  framemend clean clips/ -o cleaned/ --recursive --report r.csv   a tree, resumable, all cores
   cat in.mp4 | framemend clean - -o - -f denoise > out.mkv
   framemend filters                                       every filter and its options
   framemend generate -o glitchy.mp4 --truth clean.mkv --artifacts flicker,noise=20
@@ -114,6 +114,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                    help="cap the threads of torch, OpenCV, numba, the decoder and the encoder")
     c.add_argument("-v", "--log-level", choices=LOG_LEVELS, default="info",
                    help="quiet, error, warning, info (default: adds the summary line) or debug")
+    batch_cli.add_arguments(c)
 
     sub.add_parser("filters", help="list every filter with its options, types, ranges, defaults")
     pr = sub.add_parser("probe", help="what framemend sees in a video, and every stream it holds")
@@ -217,7 +218,9 @@ def cmd_clean(args) -> int:
 
         limit_threads(args.threads)
     if args.input != "-" and os.path.isdir(args.input):
-        return _clean_folder(args, chain)
+        return batch_cli.main(args, chain)
+    if batch_cli.file_only(args):
+        raise UsageError(f"{batch_cli.file_only(args)} applies to folders; '{args.input}' is not one")
     if args.output != "-" and os.path.isdir(args.output):
         raise UsageError(f"output '{args.output}' is a folder; give a file name")
     choose_codec(args.output, args.codec, args.lossless, args.crf, stdout_format=args.stdout_format)
@@ -252,34 +255,6 @@ def _summary(src: str, dst: str, stats, seconds: float) -> str:
     fps = stats.frames_out / seconds if seconds > 0 else 0.0
     return (f"framemend: {src} -> {dst}: {stats.frames_in} frames in, {stats.frames_out} out, "
             f"{seconds:.2f} s, {fps:.1f} fps{size}")
-
-
-def _clean_folder(args, chain: str) -> int:
-    from .video import VideoError
-
-    videos = sorted(f for f in os.listdir(args.input)
-                    if f.lower().endswith(VIDEO_EXTENSIONS) and os.path.isfile(os.path.join(args.input, f)))
-    if not videos:
-        raise UsageError(f"folder '{args.input}' holds no videos ({', '.join(VIDEO_EXTENSIONS)})")
-    if os.path.exists(args.output) and not os.path.isdir(args.output):
-        raise UsageError(f"input is a folder, so output '{args.output}' must be a folder too")
-    if os.path.abspath(args.output) == os.path.abspath(args.input):
-        raise UsageError("output folder is the input folder: choose another")
-    os.makedirs(args.output, exist_ok=True)
-    failed = []
-    for name in videos:
-        dst = os.path.join(args.output, name)
-        try:
-            status = _clean_one(args, os.path.join(args.input, name), dst, chain)
-            if status:
-                failed.append(name)
-        except VideoError as e:
-            _warn(f"skipped {name}: {e}")
-            failed.append(name)
-    if failed:
-        print(f"framemend: {len(failed)} of {len(videos)} failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
 
 
 def cmd_filters(args) -> int:

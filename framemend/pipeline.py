@@ -98,12 +98,13 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
                lossless: bool = False, overwrite: bool = False, progress: bool = False,
                stdout_format: str = "matroska", warn=None, start: float = 0.0,
                end: float | None = None, max_frames: int | None = None,
-               threads: int | None = None) -> CleanResult:
+               threads: int | None = None, on_input=None) -> CleanResult:
     """Decode ``input_path``, run ``chain`` and encode to ``output_path`` (``-`` for pipes).
 
     ``start``/``end`` (seconds of the input) and ``max_frames`` select what is processed
     (audio cut to match, output times from 0); ``threads`` caps the decoder's and encoder's
-    threads (see :func:`limit_threads` for the rest).
+    threads (see :func:`limit_threads` for the rest). ``on_input()``, when given, is called once
+    per decoded frame instead of updating the progress bar (a batch draws its own).
 
     The chain, the device, the codec against the container and the output folder are checked
     before anything is opened; the output appears only when complete, and only when its frames
@@ -136,7 +137,7 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     bar = _progress_bar(reader, rate, enabled=progress)
     try:
         stats = run_stream(reader, filters, _write_to(writer),
-                           on_input=bar.update if bar else None)
+                           on_input=on_input or (bar.update if bar else None))
         if stats.frames_out == 0:
             raise VideoError(f"'{input_path}' has no decodable video frames")
     except BaseException as e:

@@ -1,0 +1,306 @@
+""":func:`clean_folder`: plan the batch from the manifest, run what is left, report.
+
+The order of things, each step safe to interrupt: check the arguments and the chain; find the
+files and fingerprint them; read the manifest and decide, per file, *done before*, *redo*,
+*new* or *failed before* (a dry run stops here); take the folder's lock, remove the temporary
+files of earlier killed runs; run the rest on the executor, recording each file in the manifest
+when it starts and when it ends; write the report.
+"""
+from __future__ import annotations
+
+import dataclasses
+import glob as globlib
+import os
+import signal
+import sys
+import threading
+import time
+
+from .errors import BatchError, BatchUsageError
+from .jobs import Job, discover, fingerprint, probe
+from .manifest import NAME, Manifest, lock_folder
+from .report import BatchSummary, FileResult, write_report
+
+TIMEOUT_START = 60.0           # seconds every file gets, whatever its length
+TIMEOUT_PER_MPX_FRAME = 10.0   # and per megapixel of each frame: 3.5 s per 720x480 frame
+UNKNOWN_FRAMES = 1000          # assumed when the container declares neither frames nor duration
+
+
+def file_timeout(job: Job, per_mpx_frame: float = TIMEOUT_PER_MPX_FRAME) -> float:
+    """Seconds ``job`` may take before its worker is killed: scaled by frames x pixels."""
+    frames = job.frames or (round(job.duration * 60) if job.duration else UNKNOWN_FRAMES)
+    return TIMEOUT_START + per_mpx_frame * frames * max(job.pixels, 1) / 1e6
+
+
+def settings_key(chain: str, codec: str | None, crf: int | None, lossless: bool) -> str:
+    """What decides an output's content besides its input: the chain with every option
+    resolved (``denoise`` and ``denoise=sigma=auto`` are one chain) and the encoder options."""
+    from ..chain.parser import build_chain
+
+    steps = [f"{cls.name}:{sorted(dataclasses.asdict(opts).items())}" for cls, opts in build_chain(chain)]
+    return repr((steps, codec, crf, lossless))
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def local_layout(jobs: int | None, device: str | None) -> tuple[int, int, list[str | None]]:
+    """``(workers, threads per worker, devices)`` for this machine: one worker per GPU when torch
+    sees CUDA devices and ``device`` allows them, else one per core; the cores shared out."""
+    import torch
+
+    cores = _cores()
+    gpus = torch.cuda.device_count() if device in (None, "cuda") and torch.cuda.is_available() else 0
+    workers = jobs or gpus or cores
+    return workers, max(1, cores // workers), [f"cuda:{i}" for i in range(gpus)] or [device]
+
+
+def remove_stale_temps(out_dir: str, jobs: list[Job]) -> int:
+    """Delete what killed runs left: the writer's ``.NAME.*.part.EXT`` beside each output and
+    the manifest's ``.framemend-batch.json.*.tmp``; returns how many."""
+    patterns = {os.path.join(globlib.escape(os.path.dirname(j.dst)),
+                             "." + globlib.escape(os.path.basename(j.dst)) + ".*.part"
+                             + globlib.escape(os.path.splitext(j.dst)[1])) for j in jobs}
+    patterns.add(os.path.join(globlib.escape(out_dir), NAME + ".*.tmp"))
+    stale = {p for pattern in patterns for p in globlib.glob(pattern)}
+    for path in stale:
+        os.remove(path)
+    return len(stale)
+
+
+def _plan(jobs: list[Job], manifest: Manifest, settings: str, overwrite: bool
+          ) -> tuple[list[FileResult], list[Job]]:
+    """One :class:`FileResult` per job, and the jobs to run (status ``new`` or ``redone``)."""
+    results, todo, owners = [], [], {}
+    for job in jobs:
+        res = FileResult(job.rel, job.out_rel, "new")
+        results.append(res)
+        if job.out_rel in owners:
+            res.status, res.note = "failed", f"its output '{job.out_rel}' is also the output of '{owners[job.out_rel]}'"
+            continue
+        owners[job.out_rel] = job.rel
+        try:
+            job.fingerprint = fingerprint(job.src)
+        except OSError as e:
+            res.status, res.note = "failed", f"cannot read '{job.src}': {e.strerror}"
+            continue
+        state, why = manifest.state(job, settings)
+        if state == "foreign" and not overwrite:
+            res.status, res.note = "failed", why
+        elif state == "failed":
+            res.status, res.note = "failed", why + " (failed before; the input is unchanged)"
+        elif state == "done":
+            res.status = "done before"
+        else:
+            res.status, res.note = ("redone", why) if state == "redo" else ("new", "")
+            todo.append(job)
+    return results, todo
+
+
+class _Progress:
+    """The executor's events: manifest records, the progress bar, per-file lines."""
+
+    def __init__(self, results: list[FileResult], manifest: Manifest, settings: str,
+                 todo: list[Job], bar: bool, verbose: bool):
+        self.results = {r.input: r for r in results}
+        self.manifest, self.settings, self.verbose, self.want_bar = manifest, settings, verbose, bar
+        self.done_frames: dict[str, int] = {}
+        self.finished_files: set[str] = set()
+        self.files = len(todo)
+        self.bar = None
+
+    def start_bar(self, todo: list[Job]) -> None:
+        """Frames done of the total the containers declare (files that declare none add
+        theirs as they finish), with the files done and an ETA."""
+        if self.want_bar:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=sum(j.frames or 0 for j in todo), unit="frame", file=sys.stderr,
+                            dynamic_ncols=True, smoothing=0.05, desc=f"0/{self.files} files")
+
+    def say(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr)
+
+    def started(self, job: Job, where: str) -> None:
+        self.manifest.started(job)
+        self.progress(job, 0)  # a retried file starts again from nothing
+        self.results[job.rel].worker = where
+
+    def progress(self, job: Job, frames: int) -> None:
+        if self.bar is not None:
+            self.bar.update(frames - self.done_frames.get(job.rel, 0))
+        self.done_frames[job.rel] = frames
+
+    def finished(self, job: Job, result: dict) -> None:
+        res = self.results[job.rel]
+        if "frames_in" in result:
+            if self.bar is not None:
+                self.bar.total += result["frames_in"] - (job.frames or 0)
+            self.progress(job, result["frames_in"])
+        res.frames, res.frames_out = result.get("frames_in"), result.get("frames_out")
+        res.seconds, res.cpu_seconds = result.get("seconds"), result.get("cpu_seconds")
+        res.scores = result.get("scores", {})
+        if result["ok"]:
+            self.manifest.finished(job, self.settings, result)
+            if self.verbose:
+                self.say(f"{res.status:>8}  {job.rel} -> {job.out_rel}: {res.frames} frames in, "
+                         f"{res.frames_out} out, {res.seconds:.1f} s ({res.worker})")
+        else:
+            self.manifest.failed(job, self.settings, result["reason"], result["retry"])
+            res.status, res.note = "failed", result["reason"]
+            self.say(f"framemend: failed {job.rel}: {result['reason']}")
+        self.finished_files.add(job.rel)
+        if self.bar is not None:
+            self.bar.set_description(f"{len(self.finished_files)}/{self.files} files")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _check_folders(in_dir: str, out_dir: str) -> None:
+    if not os.path.isdir(in_dir):
+        raise BatchUsageError(f"input '{in_dir}' is not a folder")
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise BatchUsageError(f"input is a folder, so output '{out_dir}' must be a folder too")
+    if os.path.abspath(out_dir) == os.path.abspath(in_dir):
+        raise BatchUsageError("output folder is the input folder: choose another")
+
+
+def _sigterm_as_interrupt():
+    """While the batch runs in the main thread, SIGTERM stops it as Ctrl-C does; returns the
+    handler to put back."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, stop)
+
+
+def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: int | None = None,
+                 glob: str | None = None, recursive: bool = False, dry_run: bool = False,
+                 report: str | None = None, score: bool = False, executor: str = "local",
+                 scheduler: str | None = None, device: str | None = None,
+                 codec: str | None = None, crf: int | None = None, lossless: bool = False,
+                 overwrite: bool = False, timeout: float = TIMEOUT_PER_MPX_FRAME,
+                 progress: bool = False, verbose: bool = False, task=None) -> BatchSummary:
+    """Clean every video under ``in_dir`` into ``out_dir`` (same relative paths), resumably.
+
+    Args:
+        chain: filter chain (default: the ``default`` preset).
+        jobs: local worker processes (default: one per core, or one per GPU).
+        glob: shell pattern for the files to take (default: every video extension); matched on
+            the name, or on the relative path when it holds a ``/``.
+        recursive: walk the whole tree (default: ``in_dir``'s own files).
+        dry_run: decide what would run and return that; nothing is written.
+        report: write a per-file report there, CSV for ``.csv``, JSON otherwise.
+        score: add temporal-consistency scores of each input and output to the report (each
+            clip is then read whole into memory once more).
+        executor: ``local`` (worker processes) or ``dask`` (``scheduler`` = ``tcp://HOST:8786``;
+            workers need framemend and the folders under the same paths).
+        device, codec, crf, lossless: as for :func:`framemend.clean`.
+        overwrite: replace outputs that exist but that no run of this batch wrote.
+        timeout: seconds per megapixel of each frame a file may take (plus 60 s) before its
+            worker is killed and the file fails.
+        progress, verbose: a progress bar on stderr; a line per finished file.
+        task: the per-file function run by the workers (default
+            :func:`framemend.batch.worker.clean_job`; tests pass faulty ones).
+
+    Returns:
+        :class:`BatchSummary`: a :class:`FileResult` per file, ``exit_code``, ``str()`` the
+        summary line ("40 files: 12 done before, 3 redone, 22 new, 3 failed in 81.0 s").
+
+    Raises:
+        BatchUsageError: bad folders or executor options; OptionError: a bad chain;
+        BatchError: the output folder is busy, the workers cannot start, or the Dask cluster
+        cannot be reached or its workers cannot run framemend.
+    """
+    from ..presets import DEFAULT_PRESET, PRESETS
+    from .worker import clean_job
+
+    t0 = time.monotonic()
+    chain = chain or PRESETS[DEFAULT_PRESET]
+    in_dir, out_dir = os.path.abspath(in_dir), os.path.abspath(out_dir)
+    _check_folders(in_dir, out_dir)
+    if executor not in ("local", "dask"):
+        raise BatchUsageError(f"unknown executor '{executor}' (local or dask)")
+    if (executor == "dask") != (scheduler is not None):
+        raise BatchUsageError("--executor dask needs --scheduler tcp://HOST:8786, and only it does")
+    settings = settings_key(chain, codec, crf, lossless)  # validates the chain
+    found = discover(in_dir, out_dir, glob, recursive)
+    if not found:
+        raise BatchUsageError(f"folder '{in_dir}' holds no " + (f"files matching '{glob}'" if glob
+                              else "videos") + (" (add --recursive for its subfolders)"
+                                                if not recursive and glob is None else ""))
+    if dry_run:
+        summary = BatchSummary(_plan(found, Manifest(out_dir), settings, overwrite)[0], dry_run=True)
+    else:
+        os.makedirs(out_dir, exist_ok=True)
+        lock = lock_folder(out_dir)
+        try:
+            manifest = Manifest(out_dir)
+            results, todo = _plan(found, manifest, settings, overwrite)
+            summary = BatchSummary(results)
+            if todo:
+                remove_stale_temps(out_dir, found)
+                if executor == "dask":
+                    ex = _dask(scheduler, task or clean_job, in_dir, out_dir)
+                else:
+                    from .local import LocalExecutor
+
+                    workers, threads, devices = local_layout(jobs, device)
+                    ex = LocalExecutor(min(workers, len(todo)), threads, devices, task or clean_job)
+                summary.where = ex.describe()
+                run_settings = {"chain": chain, "device": device, "codec": codec, "crf": crf,
+                                "lossless": lossless, "score": score}
+                events = _Progress(results, manifest, settings, todo, progress, verbose)
+                summary.interrupted = _execute(ex, todo, run_settings,
+                                               lambda job: file_timeout(job, timeout), events)
+                if not (summary.interrupted and executor == "dask"):  # no task is writing now
+                    remove_stale_temps(out_dir, found)  # those of workers that died in this run
+        finally:
+            lock.close()
+    summary.seconds = time.monotonic() - t0
+    if report:
+        write_report(report, summary)
+    return summary
+
+
+def _dask(scheduler: str, task, in_dir: str, out_dir: str):
+    try:
+        from .cluster import DaskExecutor
+    except ModuleNotFoundError as e:
+        raise BatchError(f"--executor dask needs {e.name}: pip install 'framemend[batch]'") from None
+    ex = DaskExecutor(scheduler, task)
+    ex.connect(in_dir, out_dir)
+    return ex
+
+
+def _execute(ex, todo: list[Job], run_settings: dict, timeout_of, events: _Progress) -> bool:
+    """Run ``todo`` on ``ex``; True when interrupted (SIGINT or SIGTERM), the files it did not
+    finish marked ``left``."""
+    for job in todo:
+        probe(job)
+        os.makedirs(os.path.dirname(job.dst), exist_ok=True)
+    events.start_bar(todo)
+    previous = _sigterm_as_interrupt()
+    try:
+        ex.run(todo, run_settings, timeout_of, events)
+        return False
+    except KeyboardInterrupt:
+        for r in events.results.values():
+            if r.input not in events.finished_files and r.status in ("new", "redone"):
+                r.status, r.note = "left", "interrupted before it finished"
+        return True
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        events.close()
+        if hasattr(ex, "close"):
+            ex.close()

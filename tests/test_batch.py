@@ -1,0 +1,205 @@
+"""Folder batches on local worker processes: bad files isolated, resume from the manifest,
+a changed input redone alone, a SIGKILLed batch finished by the next run, crashing and hanging
+workers failing only their file."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import av
+import numpy as np
+import psutil
+import pytest
+
+from framemend import clean_folder
+from framemend.batch import run as batch_run
+from framemend.batch.jobs import output_name
+from framemend.batch.worker import clean_job
+from framemend.cli import main
+from framemend.cli_score import score, summary
+from framemend.metrics import psnr
+from framemend.pipeline import clean_file
+from framemend.video import read_video, write_video
+from media import make_video, moving_frames
+
+CHAIN = "deflicker,denoise"
+CLI = [sys.executable, "-m", "framemend.cli"]
+GOOD = ["a0.mp4", "a1.mp4", "b.mkv", "sub/c0.mp4", "sub/deeper/c1.mov"]
+BAD = {"notes.mp4": "not a video", "cut.mkv": "frames before it", "sub/sound.mkv": "no video stream"}
+
+
+def make_tree(root, names=GOOD, frames=8, seed=0) -> None:
+    """Good clips (64x48, gradients with a moving square, flicker-free) and the three bad files."""
+    for i, name in enumerate(names):
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        make_video(str(path), moving_frames(frames, 64, 48, seed=seed + i), 24)
+
+
+def make_bad(root) -> None:
+    (root / "notes.mp4").write_text("a text file named like a video")
+    full = str(root / "full.tmp.mkv")
+    write_video(full, moving_frames(40), 24, lossless=True)
+    data = open(full, "rb").read()
+    os.remove(full)
+    (root / "cut.mkv").write_bytes(data[: len(data) // 2])
+    with av.open(str(root / "sub" / "sound.mkv"), "w") as c:
+        a = c.add_stream("aac", rate=48000)
+        a.layout = "stereo"
+        frame = av.AudioFrame.from_ndarray(np.zeros((2, 1024), np.float32), format="fltp", layout="stereo")
+        frame.sample_rate, frame.pts = 48000, 0
+        c.mux(a.encode(frame))
+        c.mux(a.encode(None))
+
+
+def leftovers(root) -> list[str]:
+    """Temporary files anywhere under ``root`` (the writer's ``.part`` and the manifest's ``.tmp``)."""
+    return [os.path.join(d, f) for d, _, files in os.walk(root) for f in files
+            if ".part" in f or f.endswith(".tmp")]
+
+
+def assert_like_single_file(src, dst, tmp_path, chain=CHAIN) -> None:
+    """The batch's output has the input's frame count and the content a single-file clean gives
+    (the same chain; worker thread counts may change rounding, not the picture)."""
+    ref = str(tmp_path / ("ref" + os.path.splitext(str(dst))[1]))
+    clean_file(str(src), ref, chain, overwrite=True)
+    got, want = read_video(str(dst))[0], read_video(ref)[0]
+    assert got.shape == want.shape == read_video(str(src))[0].shape
+    assert psnr(got, want) > 45
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tree")
+    make_tree(root)
+    make_bad(root)
+    return root
+
+
+def test_bad_files_listed_rerun_does_nothing_changed_input_redone(tree, tmp_path):
+    out = tmp_path / "out"
+    s = clean_folder(tree, out, CHAIN, recursive=True, jobs=2, report=str(tmp_path / "r.json"))
+    assert s.exit_code == 1 and s.count("new") == len(GOOD)
+    assert {f.input: f.note for f in s.failed}.keys() == BAD.keys()
+    for f in s.failed:
+        assert BAD[f.input] in f.note, f.note
+    for name in GOOD:
+        assert_like_single_file(tree / name, out / name, tmp_path)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["exit_code"] == 1 and report["counts"]["failed"] == 3
+    assert {f["input"] for f in report["files"] if f["status"] == "failed"} == BAD.keys()
+    stamps = {n: os.stat(out / n).st_mtime_ns for n in GOOD}
+
+    again = clean_folder(tree, out, CHAIN, recursive=True, jobs=2, report=str(tmp_path / "r.csv"))
+    assert again.exit_code == 1 and again.count("done before") == len(GOOD) and again.where == ""
+    assert all("failed before" in f.note for f in again.failed)
+    assert (tmp_path / "r.csv").read_text().count("failed before") == 3
+    assert {n: os.stat(out / n).st_mtime_ns for n in GOOD} == stamps
+
+    for name in BAD:
+        os.remove(tree / name)
+    changed = GOOD[3]
+    make_video(str(tree / changed), moving_frames(8, 64, 48, seed=77), 24)
+    plan = clean_folder(tree, out, CHAIN, recursive=True, dry_run=True)
+    assert [(f.input, f.status, f.note) for f in plan.files if f.status != "done before"] == \
+        [(changed, "redone", "the input changed")]
+    last = clean_folder(tree, out, CHAIN, recursive=True, jobs=2, score=True)
+    assert last.exit_code == 0 and last.count("redone") == 1 and last.count("done before") == len(GOOD) - 1
+    scores = next(f.scores for f in last.files if f.input == changed)
+    for side, path in (("input", tree / changed), ("output", out / changed)):
+        want = summary(score(read_video(str(path))[0]))
+        assert scores[side] == pytest.approx(want, rel=1e-6)
+    assert_like_single_file(tree / changed, out / changed, tmp_path)
+    assert {n: os.stat(out / n).st_mtime_ns for n in GOOD if n != changed} == \
+        {n: t for n, t in stamps.items() if n != changed}
+    assert clean_folder(tree, out, "denoise", recursive=True, dry_run=True).count("redone") == len(GOOD)
+    assert leftovers(out) == []
+
+
+def test_sigkill_half_way_then_rerun_finishes_only_the_rest(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    names = [f"clip{i}.mp4" for i in range(8)]
+    make_tree(src, names, frames=24)
+    manifest = out / ".framemend-batch.json"
+    proc = subprocess.Popen(CLI + ["clean", str(src), "-o", str(out), "-f", "denoise", "--jobs", "1",
+                                   "-q"], stderr=subprocess.PIPE)
+    done, partial, deadline, workers = 0, [], time.time() + 120, []
+    while not (done >= 2 and partial) and time.time() < deadline and proc.poll() is None:
+        workers = workers or psutil.Process(proc.pid).children(recursive=True)
+        if manifest.exists():
+            states = [r["state"] for r in json.loads(manifest.read_text())["files"].values()]
+            done = states.count("done")
+        partial = leftovers(out)  # a file being written
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert 2 <= done < len(names) and partial, "the batch was not killed half-way through a file"
+    psutil.wait_procs(workers, timeout=10)
+    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+    for name in os.listdir(out):  # whatever is under a final name is complete
+        if name.endswith(".mp4") and not name.startswith("."):
+            assert read_video(str(out / name))[0].shape[0] == 24
+
+    rerun = subprocess.run(CLI + ["clean", str(src), "-o", str(out), "-f", "denoise", "--jobs", "2"],
+                           capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    finished = json.loads(manifest.read_text())["files"]
+    assert all(r["state"] == "done" for r in finished.values()) and len(finished) == len(names)
+    summary = rerun.stderr.strip().splitlines()[-1]
+    before = int(summary.split(" done before")[0].rsplit(" ", 1)[1])
+    assert before >= done and f"{len(names) - before} new" in summary, summary
+    assert leftovers(tmp_path) == []
+    for name in names:
+        assert_like_single_file(src / name, out / name, tmp_path, "denoise")
+
+
+def faulty_clean(job, settings, device=None, progress=None):
+    """A task whose worker crashes on ``crash*`` files and hangs on ``hang*`` files."""
+    if job.rel.startswith("crash"):
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if job.rel.startswith("hang"):
+        time.sleep(600)
+    return clean_job(job, settings, device, progress)
+
+
+def test_crashing_and_hanging_workers_fail_only_their_file(tmp_path, monkeypatch):
+    src, out = tmp_path / "src", tmp_path / "out"
+    names = ["crash.mp4", "hang.mp4", "ok0.mp4", "ok1.mp4", "ok2.mp4"]
+    make_tree(src, names)
+    monkeypatch.setattr(batch_run, "TIMEOUT_START", 15.0)
+    t0 = time.monotonic()
+    s = clean_folder(src, out, "denoise", jobs=2, task=faulty_clean)
+    reasons = {f.input: f.note for f in s.failed}
+    assert reasons.keys() == {"crash.mp4", "hang.mp4"}, reasons
+    assert "SIGSEGV" in reasons["crash.mp4"] and "timed out" in reasons["hang.mp4"]
+    assert time.monotonic() - t0 < 120
+    for name in names[2:]:
+        assert_like_single_file(src / name, out / name, tmp_path, "denoise")
+    assert leftovers(out) == []
+    retried = clean_folder(src, out, "denoise", jobs=2)  # crashes and timeouts are tried again
+    assert retried.exit_code == 0 and retried.count("new") == 2 and retried.count("done before") == 3
+
+
+def test_usage_errors_and_a_busy_folder(tree, tmp_path, capsys):
+    from framemend.batch import BatchError, BatchUsageError
+    from framemend.batch.manifest import lock_folder
+
+    with pytest.raises(BatchUsageError, match="is the input folder"):
+        clean_folder(tree, tree, CHAIN)
+    with pytest.raises(BatchUsageError, match="needs --scheduler"):
+        clean_folder(tree, tmp_path / "o", CHAIN, executor="dask")
+    with pytest.raises(BatchUsageError, match="no files matching"):
+        clean_folder(tree, tmp_path / "o", CHAIN, glob="*.webm")
+    (tmp_path / "busy").mkdir()
+    held = lock_folder(str(tmp_path / "busy"))
+    with pytest.raises(BatchError, match="another framemend batch"):
+        clean_folder(tree, tmp_path / "busy", CHAIN)
+    held.close()
+    plan = clean_folder(tree, tmp_path / "o", CHAIN, glob="a*.mp4", dry_run=True)
+    assert [(f.input, f.status) for f in plan.files] == [("a0.mp4", "new"), ("a1.mp4", "new")]
+    assert not (tmp_path / "o").exists()
+    assert output_name("x/clip.gif") == "x/clip.mp4" and output_name("x/clip.MKV") == "x/clip.MKV"
+    code = main(["clean", str(tree / "a0.mp4"), "-o", str(tmp_path / "o.mp4"), "--jobs", "2"])
+    assert code == 2 and "--jobs applies to folders" in capsys.readouterr().err
