@@ -18,7 +18,7 @@ from framemend.batch import run as batch_run
 from framemend.batch.jobs import output_name
 from framemend.batch.worker import clean_job
 from framemend.cli import main
-from framemend.cli_score import score, summary
+from framemend.cli_score import score
 from framemend.metrics import psnr
 from framemend.pipeline import clean_file
 from framemend.video import read_video, write_video
@@ -109,7 +109,7 @@ def test_bad_files_listed_rerun_does_nothing_changed_input_redone(tree, tmp_path
     assert last.exit_code == 0 and last.count("redone") == 1 and last.count("done before") == len(GOOD) - 1
     scores = next(f.scores for f in last.files if f.input == changed)
     for side, path in (("input", tree / changed), ("output", out / changed)):
-        want = summary(score(read_video(str(path))[0]))
+        want = score(read_video(str(path))[0])[0]
         assert scores[side] == pytest.approx(want, rel=1e-6)
     assert_like_single_file(tree / changed, out / changed, tmp_path)
     assert {n: os.stat(out / n).st_mtime_ns for n in GOOD if n != changed} == \

@@ -40,10 +40,10 @@ def preload(chain: str) -> None:
 
 
 def _scores(path: str) -> dict:
-    from ..cli_score import score, summary
+    from ..cli_score import score
     from ..video import read_video
 
-    return summary(score(read_video(path)[0]))
+    return score(read_video(path)[0])[0]
 
 
 def clean_job(job, settings: dict, device: str | None = None, progress=None) -> dict:
