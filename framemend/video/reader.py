@@ -56,14 +56,10 @@ def _count_ffmpeg_errors() -> None:
 
 
 def _stop_counting() -> None:
-    """Turn the counting off before the reader's container is closed (the decode generator's
-    ``finally``, which also runs when a reader dropped unread is collected): a decoder's frame
+    """Turn the counting off again whenever the reader hands control back: a decoder's frame
     threads that log an error while it is torn down with frames still alive wait for the GIL
     that the tearing-down thread holds (a deadlock, measured on H.264 closed or freed after a
-    few frames). It stays on while frames are handed out: switching PyAV's level to None while
-    a frame thread waits for the GIL with an error makes PyAV print a TypeError traceback
-    (its threshold is None before its callback is swapped), which the fuzz corpus hit on
-    damaged FFV1 and H.264."""
+    few frames), and a reader dropped unread is freed whenever its reference cycle is."""
     global _counting
     if _counting and av.logging.get_level() == av.logging.PANIC:
         av.logging.set_level(None)
@@ -365,7 +361,9 @@ class VideoReader:
                     if first:
                         self.info.rotation = int(round(vf.rotation or 0)) % 360 or self.info.rotation
                         first = False
+                    _stop_counting()  # counted only while this reader demuxes and decodes
                     yield vf
+                    _count_ffmpeg_errors()
                 errors = self._check_errors(errors, False)
             self._check_errors(errors, True)
         except Exception as e:  # noqa: BLE001 - any PyAV failure mid-file: keep what decoded
