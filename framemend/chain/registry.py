@@ -16,6 +16,7 @@ FILTER_MODULES = (
     "framemend.denoise",
     "framemend.interpolate",
     "framemend.stabilize",
+    "framemend.deboil",
 )
 
 _REGISTRY: dict[str, type] = {}

@@ -1,0 +1,30 @@
+"""Palette (GIF) input: frames drawn from at most 256 colours, whose finest scale is dither.
+
+A GIF frame holds at most 256 distinct colours; generators that save GIFs reach the missing
+tones by ordered or error-diffusion dither, a pattern near the sampling rate (period 2-4 px)
+that changes from frame to frame. It is quantisation error, not Gaussian noise and not detail:
+noise estimates must not read it (:mod:`framemend.denoise.noise`) and temporal passes remove it
+before comparing frames (:mod:`framemend.deboil`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+PALETTE_COLOURS = 256  # a GIF's palette size; true-colour frames hold tens of thousands
+
+
+def palette_limited(pixels: np.ndarray | torch.Tensor) -> bool:
+    """Whether a frame uses at most :data:`PALETTE_COLOURS` distinct colours (and more than a
+    handful, so flat synthetic frames do not count).
+
+    Args:
+        pixels: ``(H, W, 3)`` uint8/uint16 decoded pixels, or ``(3, H, W)`` float RGB in [0, 1]
+            (compared at 8-bit precision).
+    """
+    if isinstance(pixels, torch.Tensor):
+        pixels = (pixels.detach().float().clamp(0, 1) * 255 + 0.5).to(torch.uint8)
+        pixels = pixels.permute(1, 2, 0).cpu().numpy()
+    flat = pixels.reshape(-1, 3).astype(np.int64)
+    codes = (flat[:, 0] << 32) | (flat[:, 1] << 16) | flat[:, 2]
+    return 16 < np.unique(codes[:: max(1, codes.size // 200_000)]).size <= PALETTE_COLOURS

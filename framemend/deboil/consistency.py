@@ -1,0 +1,164 @@
+"""Blind temporal consistency along the motion, one recursive step per frame: the torch
+reference (and the CUDA path) of the ``deboil`` filter; :mod:`._cpu` is the same in numba.
+
+Generated video re-draws fine texture every frame (boiling) and lets local tone wobble; both
+are changes that the motion does not explain. Each frame ``z`` is compared with the previous
+*output* warped onto it along the flow (``pred``), and split into bands:
+
+* the residual ``r = pred - z``, its low band ``d = box_R(box_R(r))`` (tone, exposure) and its
+  mid band ``m = box_2(r)`` (structure at a few pixels);
+* a per-pixel confidence ``c = exp(-(|d|²/τ_tone² + |m|²/τ_detail²))`` (mean over channels):
+  where the warped output disagrees with the frame at low or mid scale (an object the flow
+  missed, a disocclusion, new content, a real change of light beyond the tolerance) ``c``
+  falls to 0 and the frame is kept as it is; pixels whose source left the frame get ``c = 0``;
+* the weight ``w = min(strength · c, MAX_WEIGHT)``; tone: ``z_low + w d`` (the frame's low
+  band pulled toward the motion-compensated running output); texture: ``b = z_high + w (r -
+  d)``, the frame's fine band blended toward the warped output's fine band;
+* averaging two unrelated textures lowers their contrast (``√((1-w)² + w²)`` for
+  uncorrelated ones): ``b`` is scaled back up to the local energy (7x7) of the frame's own fine
+  band, by at most that factor and never down, so texture stays as crisp as the input's while
+  its pattern persists along the motion;
+* the output's mean colour is set back to the frame's per channel: tone changes of the whole
+  frame are the deflicker pass's job, and this pass does not move colour.
+
+This is the recursive, streaming form of blind video temporal consistency (Bonneel et al.,
+"Blind Video Temporal Consistency", SIGGRAPH Asia 2015: the output's gradients follow the
+frame, its tone the warped previous output; Lai et al., "Learning Blind Video Temporal
+Consistency", ECCV 2018, for the confidence from the warp residual), with a band split instead
+of a gradient-domain solve, so each frame costs a few passes over its pixels.
+
+Palette input (GIF): the dither is removed first (:func:`dedither_reference`, a 5-tap low-pass
+with a zero at the sampling rate, passband within 6 % up to a period of 6 px), since it is
+quantisation error re-drawn every frame.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from framemend.flow import backward_warp, outside_mask
+from framemend.flow.estimate import dis_luma_flow
+
+TONE_TOLERANCE = 0.15  # τ_tone, [0, 1] units: low-band disagreement that counts as real
+DETAIL_TOLERANCE = 0.12  # τ_detail: mid-band (5x5) disagreement that counts as real
+MAX_WEIGHT = 0.9  # the frame always keeps a tenth of its own texture and tone
+MID_RADIUS, ENERGY_RADIUS = 2, 3
+DEDITHER_TAPS = (-1 / 16, 4 / 16, 10 / 16, 4 / 16, -1 / 16)  # response 0 at period 2 px
+# the motion followed: DIS ultrafast with the denoise pass's lighter tuning (6 descent
+# iterations, patches every 5 px)
+MOTION_QUALITY = "ultrafast"
+MOTION_TUNING = (("GradientDescentIterations", 6), ("PatchStride", 5))
+AUTO_GAIN = 1.0  # see auto_strength
+
+
+def low_radius(height: int, width: int) -> int:
+    """Radius of the low band's box (applied twice): 1/60 of the short side, at least 2."""
+    return max(2, round(min(height, width) / 60))
+
+
+def luma8(image: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` float32 RGB in [0, 1] -> ``(H, W)`` uint8 BT.601 luma (OpenCV; rounded,
+    saturated): what the flow is computed on, on either path."""
+    return cv2.convertScaleAbs(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), alpha=255.0)
+
+
+def motion_flow(frame: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+    """Flow ``(2, H, W)`` from ``frame`` to ``previous`` (both ``(3, H, W)`` RGB): DIS on
+    their :func:`luma8` with :data:`MOTION_QUALITY` and :data:`MOTION_TUNING`."""
+    lumas = [luma8(np.ascontiguousarray(x.permute(1, 2, 0).float().cpu().numpy()))
+             for x in (frame, previous)]
+    flow = dis_luma_flow(*lumas, MOTION_QUALITY, MOTION_TUNING)
+    return torch.from_numpy(flow).permute(2, 0, 1).to(frame.device)
+
+
+def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """``(N, C, H, W)`` mean over ``(2r+1)²``, mirrored at the borders (OpenCV's
+    ``BORDER_REFLECT_101``, the default of ``cv2.blur``)."""
+    r = min(radius, x.shape[-1] - 1, x.shape[-2] - 1)
+    return F.avg_pool2d(F.pad(x, (r, r, r, r), mode="reflect"), 2 * r + 1, stride=1)
+
+
+def dedither_reference(image: torch.Tensor) -> torch.Tensor:
+    """``(3, H, W)`` RGB through :data:`DEDITHER_TAPS` along x and y (borders mirrored)."""
+    taps = torch.tensor(DEDITHER_TAPS, dtype=image.dtype, device=image.device)
+    x = F.pad(image[:, None], (2, 2, 2, 2), mode="reflect")
+    x = F.conv2d(x, taps.view(1, 1, 1, 5))
+    return F.conv2d(x, taps.view(1, 1, 5, 1))[:, 0]
+
+
+def auto_strength(change: float, energy: float) -> float:
+    """The strength for a shot from its first step's fine-band ``change`` and ``energy`` (as
+    :func:`consistency_step_reference` returns them): their ratio is 0 for texture carried by
+    the motion and about 1 for texture re-drawn every frame."""
+    return min(max(AUTO_GAIN * change / max(energy, 1e-12), 0.0), 1.0)
+
+
+def _bands(previous, frame, flow):
+    """The warped output, the residual and its bands, the confidence and the frame's fine
+    band (module docstring), all ``(3, H, W)`` but the confidence ``(H, W)``; ``previous``,
+    ``frame`` ``(3, H, W)``, ``flow`` ``(2, H, W)`` from ``frame`` to ``previous``."""
+    radius = low_radius(*frame.shape[-2:])
+    pred = backward_warp(previous[None], flow[None])[0]
+    r = pred - frame
+    d = _box(_box(r[None], radius), radius)[0]
+    m = _box(r[None], MID_RADIUS)[0]
+    conf = torch.exp(-((d ** 2).mean(0) / TONE_TOLERANCE ** 2
+                       + (m ** 2).mean(0) / DETAIL_TOLERANCE ** 2))
+    conf = torch.where(outside_mask(flow[None])[0, 0], torch.zeros_like(conf), conf)
+    zh = frame - _box(_box(frame[None], radius), radius)[0]
+    return pred, r, d, m, conf, zh
+
+
+def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow: torch.Tensor,
+                               strength: float) -> tuple[torch.Tensor, tuple[float, float]]:
+    """One step of the recursion (module docstring).
+
+    Args:
+        previous: ``(3, H, W)`` the previous output, RGB in [0, 1].
+        frame: ``(3, H, W)`` the current frame (dither already removed).
+        flow: ``(2, H, W)`` from ``frame`` to ``previous``: ``frame(p) ≈ previous(p + f(p))``.
+        strength: 0 (output = frame) .. 1.
+    Returns:
+        ``(3, H, W)`` the output, RGB clamped to [0, 1]; the fine-band change ``|r - d|²`` and
+        the two fine bands' energy ``|z_high|² + |pred_high|²``, summed over pixels whose
+        confidence exceeds 1/2 (for :func:`auto_strength`).
+    """
+    _, r, d, _, conf, zh = _bands(previous, frame, flow)
+    keep = conf > 0.5
+    change = ((r - d) ** 2).sum(0)[keep].sum()
+    energy = ((zh ** 2).sum(0) + ((zh + r - d) ** 2).sum(0))[keep].sum()
+    w = (strength * conf).clamp(max=MAX_WEIGHT)
+    b = zh + w * (r - d)
+    ez = _box((zh ** 2).sum(0)[None, None], ENERGY_RADIUS)[0, 0]
+    eb = _box((b ** 2).sum(0)[None, None], ENERGY_RADIUS)[0, 0]
+    most = torch.rsqrt((1 - w) ** 2 + w ** 2)
+    g = torch.minimum(torch.sqrt(ez / eb.clamp(min=1e-12)), most).clamp(min=1.0)
+    out = (frame - zh) + w * d + g * b
+    out = out - (out - frame).mean((1, 2), keepdim=True)
+    return out.clamp(0, 1), (float(change), float(energy))
+
+
+
+class TorchState:
+    """The recursion's state on any device: the previous output ``(3, H, W)``; the reference
+    for :class:`._cpu.CpuState`, with the same methods."""
+
+    def __init__(self, output: torch.Tensor):
+        self.output = output
+
+    @classmethod
+    def frame(cls, image: torch.Tensor, dither: bool) -> TorchState:
+        """A frame ``(3, H, W)`` (dither removed if asked) as a state."""
+        return cls(dedither_reference(image) if dither else image)
+
+    def pixels(self) -> torch.Tensor:
+        return self.output.clamp(0, 1)
+
+    def step(self, frame: TorchState, strength: float) -> tuple[TorchState, torch.Tensor, tuple]:
+        """The next output from ``frame``: the new state, its image and the frame's (fine-band
+        change, fine-band energy) summed over confident pixels."""
+        flow = motion_flow(frame.output, self.output)
+        out, stats = consistency_step_reference(self.output, frame.output, flow, strength)
+        return TorchState(out), out, stats
