@@ -19,12 +19,13 @@ def palette_limited(pixels: np.ndarray | torch.Tensor) -> bool:
     handful, so flat synthetic frames do not count).
 
     Args:
-        pixels: ``(H, W, 3)`` uint8/uint16 decoded pixels, or ``(3, H, W)`` float RGB in [0, 1]
-            (compared at 8-bit precision).
+        pixels: ``(H, W, 3)`` uint8/uint16 decoded pixels or float32 in [0, 1], or a
+            ``(3, H, W)`` float tensor in [0, 1] (floats compared at 8-bit precision).
     """
     if isinstance(pixels, torch.Tensor):
-        pixels = (pixels.detach().float().clamp(0, 1) * 255 + 0.5).to(torch.uint8)
-        pixels = pixels.permute(1, 2, 0).cpu().numpy()
+        pixels = pixels.detach().permute(1, 2, 0).float().cpu().numpy()
+    if pixels.dtype.kind == "f":
+        pixels = np.clip(pixels * 255 + 0.5, 0, 255).astype(np.uint8)
     flat = pixels.reshape(-1, 3).astype(np.int64)
     codes = (flat[:, 0] << 32) | (flat[:, 1] << 16) | flat[:, 2]
     return 16 < np.unique(codes[:: max(1, codes.size // 200_000)]).size <= PALETTE_COLOURS

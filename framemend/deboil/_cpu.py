@@ -20,26 +20,29 @@ from .consistency import (DEDITHER_TAPS, DETAIL_TOLERANCE, ENERGY_RADIUS, MAX_WE
 _F = np.float32
 _ZERO, _ONE, _HALF, _TINY = _F(0), _F(1), _F(0.5), _F(1e-12)
 _DEDITHER = np.array(DEDITHER_TAPS, np.float32)
+_LIMITS = np.array([TONE_TOLERANCE, DETAIL_TOLERANCE, MAX_WEIGHT], np.float32)
+_CHANNEL_MEAN = np.full((1, 3), 1 / 3, np.float32)
 _NJ = dict(cache=True, fastmath=True, nogil=True, error_model="numpy")
 
 
 @numba.njit(**_NJ)
-def _weights(z, zl, r, d, m, flow, strength, w, b, ez, eb, stats):
+def _weights(z, zl, r, d, m, flow, strength, limits, w, b, ez, eb, stats):
     """Per pixel: confidence and weight ``w`` ``(H, W)``, the blended fine band ``b``
     ``(H, W, 3)`` and the two fine-band energies ``ez``, ``eb`` ``(H, W)``; ``stats`` gets the
-    fine-band change and energy summed over confident pixels (for :func:`.consistency.auto_strength`)."""
+    fine-band change and energy summed over confident pixels (for
+    :func:`.consistency.auto_strength`). ``m`` ``(H, W)``: the residual's local energy;
+    ``limits``: tone and detail tolerances, the most weight (arguments, not globals, so that
+    numba's cache follows them)."""
     h, w_, _ = z.shape
-    inv_t, inv_d = _ONE / _F(TONE_TOLERANCE) ** 2, _ONE / _F(DETAIL_TOLERANCE) ** 2
-    third, s, top = _F(1 / 3), _F(strength), _F(MAX_WEIGHT)
+    inv_t, inv_d = _ONE / _F(limits[0]) ** 2, _ONE / _F(limits[1]) ** 2
+    third, s, top = _F(1 / 3), _F(strength), _F(limits[2])
     xmax, ymax = _F(w_ - 1), _F(h - 1)
     change, energy = 0.0, 0.0
     for y in range(h):
         row_change, row_energy = _ZERO, _ZERO
         for x in range(w_):
             d0, d1, d2 = d[y, x, 0], d[y, x, 1], d[y, x, 2]
-            m0, m1, m2 = m[y, x, 0], m[y, x, 1], m[y, x, 2]
-            e = ((d0 * d0 + d1 * d1 + d2 * d2) * inv_t + (m0 * m0 + m1 * m1 + m2 * m2) * inv_d)
-            c = np.exp(-e * third)
+            c = np.exp(-((d0 * d0 + d1 * d1 + d2 * d2) * third * inv_t + m[y, x] * inv_d))
             px, py = _F(x) + flow[y, x, 0], _F(y) + flow[y, x, 1]
             if (px < _ZERO) | (py < _ZERO) | (px > xmax) | (py > ymax):
                 c = _ZERO
@@ -75,7 +78,7 @@ def _blend(z, zl, d, w, b, ez, eb, out, sums):
         for x in range(w_):
             wt = w[y, x]
             most = _ONE / np.sqrt((_ONE - wt) * (_ONE - wt) + wt * wt)
-            g = min(np.sqrt(ez[y, x] / max(eb[y, x], _TINY)), most)
+            g = min(np.sqrt(max(ez[y, x], _ZERO) / max(eb[y, x], _TINY)), most)  # box sums: >= -1e-18
             g = max(g, _ONE)
             o0 = zl[y, x, 0] + wt * d[y, x, 0] + g * b[y, x, 0]
             o1 = zl[y, x, 1] + wt * d[y, x, 1] + g * b[y, x, 1]
@@ -174,16 +177,17 @@ class CpuState:
         h, w, _ = z.shape
         radius = low_radius(h, w)
         flow = dis_luma_flow(frame.luma, self.luma, MOTION_QUALITY, MOTION_TUNING)
-        pred = cv2.remap(self.output, flow, None, cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP,
+        pred = cv2.remap(self.output, flow, None, cv2.INTER_CUBIC | cv2.WARP_RELATIVE_MAP,
                          dst=_buffer("pred", (h, w, 3)), borderMode=cv2.BORDER_REPLICATE)
         r = cv2.subtract(pred, z, dst=_buffer("r", (h, w, 3)))
         d = _box2(r, radius, _buffer("d", (h, w, 3)))
-        m = cv2.blur(r, (2 * MID_RADIUS + 1,) * 2, dst=_buffer("m", (h, w, 3)))
+        m = cv2.blur(cv2.transform(cv2.multiply(r, r), _CHANNEL_MEAN), (2 * MID_RADIUS + 1,) * 2,
+                     dst=_buffer("m", (h, w)))
         zl = _box2(z, radius, _buffer("zl", (h, w, 3)))
         weight, b = _buffer("w", (h, w)), _buffer("b", (h, w, 3))
         ez, eb = _buffer("ez", (h, w)), _buffer("eb", (h, w))
         stats = np.zeros(2)
-        _weights(z, zl, r, d, m, flow, strength, weight, b, ez, eb, stats)
+        _weights(z, zl, r, d, m, flow, strength, _LIMITS, weight, b, ez, eb, stats)
         k = (2 * ENERGY_RADIUS + 1,) * 2
         cv2.blur(ez, k, dst=ez)
         cv2.blur(eb, k, dst=eb)

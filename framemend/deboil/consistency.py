@@ -6,8 +6,8 @@ are changes that the motion does not explain. Each frame ``z`` is compared with 
 *output* warped onto it along the flow (``pred``), and split into bands:
 
 * the residual ``r = pred - z``, its low band ``d = box_R(box_R(r))`` (tone, exposure) and its
-  mid band ``m = box_2(r)`` (structure at a few pixels);
-* a per-pixel confidence ``c = exp(-(|d|²/τ_tone² + |m|²/τ_detail²))`` (mean over channels):
+  local energy ``m = box_2(|r|²)`` (misaligned structure, new content);
+* a per-pixel confidence ``c = exp(-(|d|²/τ_tone² + m/τ_detail²))`` (means over channels):
   where the warped output disagrees with the frame at low or mid scale (an object the flow
   missed, a disocclusion, new content, a real change of light beyond the tolerance) ``c``
   falls to 0 and the frame is kept as it is; pixels whose source left the frame get ``c = 0``;
@@ -42,7 +42,7 @@ from framemend.flow import backward_warp, outside_mask
 from framemend.flow.estimate import dis_luma_flow
 
 TONE_TOLERANCE = 0.15  # τ_tone, [0, 1] units: low-band disagreement that counts as real
-DETAIL_TOLERANCE = 0.12  # τ_detail: mid-band (5x5) disagreement that counts as real
+DETAIL_TOLERANCE = 0.08  # τ_detail: RMS residual (5x5) that counts as real
 MAX_WEIGHT = 0.9  # the frame always keeps a tenth of its own texture and tone
 MID_RADIUS, ENERGY_RADIUS = 2, 3
 DEDITHER_TAPS = (-1 / 16, 4 / 16, 10 / 16, 4 / 16, -1 / 16)  # response 0 at period 2 px
@@ -100,12 +100,11 @@ def _bands(previous, frame, flow):
     band (module docstring), all ``(3, H, W)`` but the confidence ``(H, W)``; ``previous``,
     ``frame`` ``(3, H, W)``, ``flow`` ``(2, H, W)`` from ``frame`` to ``previous``."""
     radius = low_radius(*frame.shape[-2:])
-    pred = backward_warp(previous[None], flow[None])[0]
+    pred = backward_warp(previous[None], flow[None], mode="bicubic")[0]
     r = pred - frame
     d = _box(_box(r[None], radius), radius)[0]
-    m = _box(r[None], MID_RADIUS)[0]
-    conf = torch.exp(-((d ** 2).mean(0) / TONE_TOLERANCE ** 2
-                       + (m ** 2).mean(0) / DETAIL_TOLERANCE ** 2))
+    m = _box((r ** 2).mean(0)[None, None], MID_RADIUS)[0, 0]
+    conf = torch.exp(-((d ** 2).mean(0) / TONE_TOLERANCE ** 2 + m / DETAIL_TOLERANCE ** 2))
     conf = torch.where(outside_mask(flow[None])[0, 0], torch.zeros_like(conf), conf)
     zh = frame - _box(_box(frame[None], radius), radius)[0]
     return pred, r, d, m, conf, zh
@@ -134,7 +133,7 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
     ez = _box((zh ** 2).sum(0)[None, None], ENERGY_RADIUS)[0, 0]
     eb = _box((b ** 2).sum(0)[None, None], ENERGY_RADIUS)[0, 0]
     most = torch.rsqrt((1 - w) ** 2 + w ** 2)
-    g = torch.minimum(torch.sqrt(ez / eb.clamp(min=1e-12)), most).clamp(min=1.0)
+    g = torch.minimum(torch.sqrt(ez.clamp(min=0) / eb.clamp(min=1e-12)), most).clamp(min=1.0)
     out = (frame - zh) + w * d + g * b
     out = out - (out - frame).mean((1, 2), keepdim=True)
     return out.clamp(0, 1), (float(change), float(energy))
