@@ -26,20 +26,19 @@ _NJ = dict(cache=True, fastmath=True, nogil=True, error_model="numpy")
 
 
 @numba.njit(**_NJ)
-def _weights(z, zl, r, d, m, flow, strength, limits, w, b, ez, eb, stats):
+def _weights(z, zl, r, d, m, flow, strength, limits, w, b, ez, eb):
     """Per pixel: confidence and weight ``w`` ``(H, W)``, the blended fine band ``b``
-    ``(H, W, 3)`` and the two fine-band energies ``ez``, ``eb`` ``(H, W)``; ``stats`` gets the
-    fine-band change and energy summed over confident pixels (for
-    :func:`.consistency.auto_strength`). ``m`` ``(H, W)``: the residual's local energy;
+    ``(H, W, 3)`` and the two fine-band energies ``ez``, ``eb`` ``(H, W)``; returns the number
+    of pixels whose confidence exceeds 1/2 (for :func:`.consistency.auto_strength`).
+    ``m`` ``(H, W)``: the residual's local energy;
     ``limits``: tone and detail tolerances, the most weight (arguments, not globals, so that
     numba's cache follows them)."""
     h, w_, _ = z.shape
     inv_t, inv_d = _ONE / _F(limits[0]) ** 2, _ONE / _F(limits[1]) ** 2
     third, s, top = _F(1 / 3), _F(strength), _F(limits[2])
     xmax, ymax = _F(w_ - 1), _F(h - 1)
-    change, energy = 0.0, 0.0
+    followed = 0
     for y in range(h):
-        row_change, row_energy = _ZERO, _ZERO
         for x in range(w_):
             d0, d1, d2 = d[y, x, 0], d[y, x, 1], d[y, x, 2]
             c = np.exp(-((d0 * d0 + d1 * d1 + d2 * d2) * third * inv_t + m[y, x] * inv_d))
@@ -48,23 +47,16 @@ def _weights(z, zl, r, d, m, flow, strength, limits, w, b, ez, eb, stats):
                 c = _ZERO
             wt = min(s * c, top)
             w[y, x] = wt
-            sz, sb, sc, sp = _ZERO, _ZERO, _ZERO, _ZERO
+            sz, sb = _ZERO, _ZERO
             for k in range(3):
                 zh = z[y, x, k] - zl[y, x, k]
-                q = r[y, x, k] - d[y, x, k]
-                bk = zh + wt * q
+                bk = zh + wt * (r[y, x, k] - d[y, x, k])
                 b[y, x, k] = bk
                 sz += zh * zh
                 sb += bk * bk
-                sc += q * q
-                sp += (zh + q) * (zh + q)
             ez[y, x], eb[y, x] = sz, sb
-            if c > _HALF:
-                row_change += sc
-                row_energy += sz + sp
-        change += row_change
-        energy += row_energy
-    stats[0], stats[1] = change, energy
+            followed += c > _HALF
+    return followed
 
 
 @numba.njit(**_NJ)
@@ -169,10 +161,10 @@ class CpuState:
         _finish(self.output.copy(), np.zeros(3, np.float32), np.iinfo(dtype).max, out)
         return out
 
-    def step(self, frame: CpuState, strength: float, dtype) -> tuple[CpuState, np.ndarray, tuple]:
+    def step(self, frame: CpuState, strength: float, dtype) -> tuple[CpuState, np.ndarray, float]:
         """The next output from ``frame`` (a :meth:`frame` state): the new state, its pixels
-        of ``dtype`` (uint8, uint16; float32 in [0, 1]) and the frame's (fine-band change,
-        fine-band energy) summed over confident pixels."""
+        of ``dtype`` (uint8, uint16; float32 in [0, 1]) and the fraction of the frame that
+        the previous output follows (confidence above 1/2)."""
         z = frame.output
         h, w, _ = z.shape
         radius = low_radius(h, w)
@@ -186,8 +178,7 @@ class CpuState:
         zl = _box2(z, radius, _buffer("zl", (h, w, 3)))
         weight, b = _buffer("w", (h, w)), _buffer("b", (h, w, 3))
         ez, eb = _buffer("ez", (h, w)), _buffer("eb", (h, w))
-        stats = np.zeros(2)
-        _weights(z, zl, r, d, m, flow, strength, _LIMITS, weight, b, ez, eb, stats)
+        followed = _weights(z, zl, r, d, m, flow, strength, _LIMITS, weight, b, ez, eb)
         k = (2 * ENERGY_RADIUS + 1,) * 2
         cv2.blur(ez, k, dst=ez)
         cv2.blur(eb, k, dst=eb)
@@ -197,4 +188,4 @@ class CpuState:
         raw = np.empty((1, 1, 3) if floats else (h, w, 3), np.uint8 if floats else dtype)
         _finish(out, (sums / (h * w)).astype(np.float32), 0 if floats else np.iinfo(dtype).max,
                 raw)
-        return CpuState(out, luma8(out)), out.copy() if floats else raw, (stats[0], stats[1])
+        return CpuState(out, luma8(out)), out.copy() if floats else raw, followed / (h * w)

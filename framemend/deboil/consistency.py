@@ -50,7 +50,7 @@ DEDITHER_TAPS = (-1 / 16, 4 / 16, 10 / 16, 4 / 16, -1 / 16)  # response 0 at per
 # iterations, patches every 5 px)
 MOTION_QUALITY = "ultrafast"
 MOTION_TUNING = (("GradientDescentIterations", 6), ("PatchStride", 5))
-AUTO_GAIN = 1.0  # see auto_strength
+FOLLOWED_FULL = 0.5  # auto: full strength once half the frame is followed (auto_strength)
 
 
 def low_radius(height: int, width: int) -> int:
@@ -88,11 +88,12 @@ def dedither_reference(image: torch.Tensor) -> torch.Tensor:
     return F.conv2d(x, taps.view(1, 1, 5, 1))[:, 0]
 
 
-def auto_strength(change: float, energy: float) -> float:
-    """The strength for a shot from its first step's fine-band ``change`` and ``energy`` (as
-    :func:`consistency_step_reference` returns them): their ratio is 0 for texture carried by
-    the motion and about 1 for texture re-drawn every frame."""
-    return min(max(AUTO_GAIN * change / max(energy, 1e-12), 0.0), 1.0)
+def auto_strength(followed: float) -> float:
+    """The strength for a shot from the fraction of its second frame that the first follows
+    along the motion (confidence above 1/2): full where the motion explains at least
+    :data:`FOLLOWED_FULL` of the frame, less where it explains less (frames that change
+    wholesale, flow that fails), since the few pixels that match there are less trustworthy."""
+    return min(followed / FOLLOWED_FULL, 1.0)
 
 
 def _bands(previous, frame, flow):
@@ -111,7 +112,7 @@ def _bands(previous, frame, flow):
 
 
 def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow: torch.Tensor,
-                               strength: float) -> tuple[torch.Tensor, tuple[float, float]]:
+                               strength: float) -> tuple[torch.Tensor, float]:
     """One step of the recursion (module docstring).
 
     Args:
@@ -120,14 +121,10 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
         flow: ``(2, H, W)`` from ``frame`` to ``previous``: ``frame(p) ≈ previous(p + f(p))``.
         strength: 0 (output = frame) .. 1.
     Returns:
-        ``(3, H, W)`` the output, RGB clamped to [0, 1]; the fine-band change ``|r - d|²`` and
-        the two fine bands' energy ``|z_high|² + |pred_high|²``, summed over pixels whose
+        ``(3, H, W)`` the output, RGB clamped to [0, 1]; the fraction of pixels whose
         confidence exceeds 1/2 (for :func:`auto_strength`).
     """
     _, r, d, _, conf, zh = _bands(previous, frame, flow)
-    keep = conf > 0.5
-    change = ((r - d) ** 2).sum(0)[keep].sum()
-    energy = ((zh ** 2).sum(0) + ((zh + r - d) ** 2).sum(0))[keep].sum()
     w = (strength * conf).clamp(max=MAX_WEIGHT)
     b = zh + w * (r - d)
     ez = _box((zh ** 2).sum(0)[None, None], ENERGY_RADIUS)[0, 0]
@@ -136,7 +133,7 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
     g = torch.minimum(torch.sqrt(ez.clamp(min=0) / eb.clamp(min=1e-12)), most).clamp(min=1.0)
     out = (frame - zh) + w * d + g * b
     out = out - (out - frame).mean((1, 2), keepdim=True)
-    return out.clamp(0, 1), (float(change), float(energy))
+    return out.clamp(0, 1), float((conf > 0.5).float().mean())
 
 
 
@@ -155,9 +152,9 @@ class TorchState:
     def pixels(self) -> torch.Tensor:
         return self.output.clamp(0, 1)
 
-    def step(self, frame: TorchState, strength: float) -> tuple[TorchState, torch.Tensor, tuple]:
-        """The next output from ``frame``: the new state, its image and the frame's (fine-band
-        change, fine-band energy) summed over confident pixels."""
+    def step(self, frame: TorchState, strength: float) -> tuple[TorchState, torch.Tensor, float]:
+        """The next output from ``frame``: the new state, its image and the fraction of the
+        frame that the previous output follows."""
         flow = motion_flow(frame.output, self.output)
-        out, stats = consistency_step_reference(self.output, frame.output, flow, strength)
-        return TorchState(out), out, stats
+        out, followed = consistency_step_reference(self.output, frame.output, flow, strength)
+        return TorchState(out), out, followed

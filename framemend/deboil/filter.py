@@ -31,9 +31,9 @@ class Deboil(TemporalFilter):
     @dataclass
     class Options:
         strength: float | None = option(None, "how far texture and tone follow the previous "
-                                        "output along the motion (0: off, 1: most); auto: "
-                                        "from how much of the texture the first frames of "
-                                        "each shot re-draw", min=0.0, max=1.0)
+                                        "output along the motion (0: off, 1: most); auto: 1 "
+                                        "where the motion explains half of a shot's second "
+                                        "frame or more, less where it explains less", min=0.0, max=1.0)
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
@@ -48,6 +48,8 @@ class Deboil(TemporalFilter):
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor | np.ndarray:
         frame = window[center]
+        if frame.cut:  # (the window holds no frame of the last shot to trigger reset)
+            self.reset()
         raw = frame.raw if self.reads_raw else None
         cpu = self.device.type == "cpu"
         if raw is None:
@@ -64,8 +66,7 @@ class Deboil(TemporalFilter):
             self._state = current
             return self._out(current.pixels(pixels.dtype) if cpu else current.pixels(), cpu)
         if self._strength is None:
-            _, _, stats = self._advance(current, 0.0, pixels, cpu)
-            self._strength = auto_strength(*stats)
+            self._strength = auto_strength(self._advance(current, 0.0, pixels, cpu)[2])
         self._state, out, _ = self._advance(current, self._strength, pixels, cpu)
         return self._out(out, cpu)
 
