@@ -13,40 +13,42 @@ import numpy as np
 
 from framemend.flow.estimate import dis_luma_flow
 
-from .consistency import (DEDITHER_TAPS, DETAIL_TOLERANCE, ENERGY_RADIUS, MAX_WEIGHT,
-                          MID_RADIUS, MOTION_QUALITY, MOTION_TUNING, TONE_TOLERANCE, low_radius,
-                          luma8)
+from .consistency import (DEDITHER_TAPS, ENERGY_RADIUS, LIMITS, MID_RADIUS, MOTION_QUALITY,
+                          MOTION_TUNING, low_radius, luma8)
 
 _F = np.float32
 _ZERO, _ONE, _HALF, _TINY = _F(0), _F(1), _F(0.5), _F(1e-12)
 _DEDITHER = np.array(DEDITHER_TAPS, np.float32)
-_LIMITS = np.array([TONE_TOLERANCE, DETAIL_TOLERANCE, MAX_WEIGHT], np.float32)
+_LIMITS = np.array(LIMITS, np.float32)
 _CHANNEL_MEAN = np.full((1, 3), 1 / 3, np.float32)
 _NJ = dict(cache=True, fastmath=True, nogil=True, error_model="numpy")
 
 
 @numba.njit(**_NJ)
-def _weights(z, zl, r, d, m, flow, strength, limits, w, b, ez, eb):
-    """Per pixel: confidence and weight ``w`` ``(H, W)``, the blended fine band ``b``
+def _weights(z, zl, r, d, m, flow, strength, limits, w, wl, b, ez, eb):
+    """Per pixel: confidences and the weights of texture ``w`` and tone ``wl`` ``(H, W)``, the
+    blended fine band ``b``
     ``(H, W, 3)`` and the two fine-band energies ``ez``, ``eb`` ``(H, W)``; returns the number
     of pixels whose confidence exceeds 1/2 (for :func:`.consistency.auto_strength`).
     ``m`` ``(H, W)``: the residual's local energy;
-    ``limits``: tone and detail tolerances, the most weight (arguments, not globals, so that
-    numba's cache follows them)."""
+    ``limits``: :data:`.consistency.LIMITS` (arguments, not globals, so that numba's cache
+    follows them)."""
     h, w_, _ = z.shape
     inv_t, inv_d = _ONE / _F(limits[0]) ** 2, _ONE / _F(limits[1]) ** 2
-    third, s, top = _F(1 / 3), _F(strength), _F(limits[2])
+    inv_s, top, top_l = _ONE / _F(limits[2]) ** 2, _F(limits[3]), _F(limits[4])
+    third, s = _F(1 / 3), _F(strength)
     xmax, ymax = _F(w_ - 1), _F(h - 1)
     followed = 0
     for y in range(h):
         for x in range(w_):
             d0, d1, d2 = d[y, x, 0], d[y, x, 1], d[y, x, 2]
-            c = np.exp(-((d0 * d0 + d1 * d1 + d2 * d2) * third * inv_t + m[y, x] * inv_d))
+            cl = np.exp(-((d0 * d0 + d1 * d1 + d2 * d2) * third * inv_t + m[y, x] * inv_s))
+            c = cl * np.exp(-m[y, x] * inv_d)
             px, py = _F(x) + flow[y, x, 0], _F(y) + flow[y, x, 1]
             if (px < _ZERO) | (py < _ZERO) | (px > xmax) | (py > ymax):
-                c = _ZERO
+                c, cl = _ZERO, _ZERO
             wt = min(s * c, top)
-            w[y, x] = wt
+            w[y, x], wl[y, x] = wt, min(s * cl, top_l)
             sz, sb = _ZERO, _ZERO
             for k in range(3):
                 zh = z[y, x, k] - zl[y, x, k]
@@ -60,8 +62,8 @@ def _weights(z, zl, r, d, m, flow, strength, limits, w, b, ez, eb):
 
 
 @numba.njit(**_NJ)
-def _blend(z, zl, d, w, b, ez, eb, out, sums):
-    """``out = zl + w d + g b`` with ``g`` the clamped energy ratio; ``sums`` gets the
+def _blend(z, zl, d, w, wl, b, ez, eb, out, sums):
+    """``out = zl + wl d + g b`` with ``g`` the clamped energy ratio; ``sums`` gets the
     per-channel sum of ``out - z``."""
     h, w_, _ = z.shape
     s0, s1, s2 = 0.0, 0.0, 0.0
@@ -70,11 +72,12 @@ def _blend(z, zl, d, w, b, ez, eb, out, sums):
         for x in range(w_):
             wt = w[y, x]
             most = _ONE / np.sqrt((_ONE - wt) * (_ONE - wt) + wt * wt)
-            g = min(np.sqrt(max(ez[y, x], _ZERO) / max(eb[y, x], _TINY)), most)  # box sums: >= -1e-18
+            g = min(np.sqrt(max(ez[y, x], _ZERO) / max(eb[y, x], _TINY)), most)  # box: >= -1e-18
             g = max(g, _ONE)
-            o0 = zl[y, x, 0] + wt * d[y, x, 0] + g * b[y, x, 0]
-            o1 = zl[y, x, 1] + wt * d[y, x, 1] + g * b[y, x, 1]
-            o2 = zl[y, x, 2] + wt * d[y, x, 2] + g * b[y, x, 2]
+            tl = wl[y, x]
+            o0 = zl[y, x, 0] + tl * d[y, x, 0] + g * b[y, x, 0]
+            o1 = zl[y, x, 1] + tl * d[y, x, 1] + g * b[y, x, 1]
+            o2 = zl[y, x, 2] + tl * d[y, x, 2] + g * b[y, x, 2]
             out[y, x, 0], out[y, x, 1], out[y, x, 2] = o0, o1, o2
             r0 += o0 - z[y, x, 0]
             r1 += o1 - z[y, x, 1]
@@ -133,8 +136,9 @@ def _box2(x: np.ndarray, radius: int, dst: np.ndarray) -> np.ndarray:
 
 
 class CpuState:
-    """The recursion's state on the CPU: the previous output ``(H, W, 3)`` float32 and its
-    8-bit luma ``(H, W)`` (what the next frame's flow is computed against)."""
+    """The recursion's state on the CPU: the previous output ``(H, W, 3)`` float32 and the
+    8-bit luma ``(H, W)`` of the previous input frame (what the next frame's flow is computed
+    against)."""
 
     def __init__(self, output: np.ndarray, luma: np.ndarray):
         self.output, self.luma = output, luma
@@ -176,16 +180,16 @@ class CpuState:
         m = cv2.blur(cv2.transform(cv2.multiply(r, r), _CHANNEL_MEAN), (2 * MID_RADIUS + 1,) * 2,
                      dst=_buffer("m", (h, w)))
         zl = _box2(z, radius, _buffer("zl", (h, w, 3)))
-        weight, b = _buffer("w", (h, w)), _buffer("b", (h, w, 3))
+        weight, tone, b = _buffer("w", (h, w)), _buffer("wl", (h, w)), _buffer("b", (h, w, 3))
         ez, eb = _buffer("ez", (h, w)), _buffer("eb", (h, w))
-        followed = _weights(z, zl, r, d, m, flow, strength, _LIMITS, weight, b, ez, eb)
+        followed = _weights(z, zl, r, d, m, flow, strength, _LIMITS, weight, tone, b, ez, eb)
         k = (2 * ENERGY_RADIUS + 1,) * 2
         cv2.blur(ez, k, dst=ez)
         cv2.blur(eb, k, dst=eb)
         out, sums = np.empty((h, w, 3), np.float32), np.zeros(3)
-        _blend(z, zl, d, weight, b, ez, eb, out, sums)
+        _blend(z, zl, d, weight, tone, b, ez, eb, out, sums)
         floats = np.dtype(dtype).kind == "f"
         raw = np.empty((1, 1, 3) if floats else (h, w, 3), np.uint8 if floats else dtype)
         _finish(out, (sums / (h * w)).astype(np.float32), 0 if floats else np.iinfo(dtype).max,
                 raw)
-        return CpuState(out, luma8(out)), out.copy() if floats else raw, followed / (h * w)
+        return CpuState(out, frame.luma), out.copy() if floats else raw, followed / (h * w)
