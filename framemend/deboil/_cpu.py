@@ -11,9 +11,10 @@ import cv2
 import numba
 import numpy as np
 
+from framemend.chain.palette import DEDITHER_TAPS
 from framemend.flow.estimate import dis_luma_flow
 
-from .consistency import (DEDITHER_TAPS, ENERGY_RADIUS, LIMITS, MID_RADIUS, MOTION_QUALITY,
+from .consistency import (ENERGY_RADIUS, LIMITS, MID_RADIUS, MOTION_QUALITY,
                           MOTION_TUNING, low_radius, luma8)
 
 _F = np.float32

@@ -31,9 +31,8 @@ frame, its tone the warped previous output; Lai et al., "Learning Blind Video Te
 Consistency", ECCV 2018, for the confidence from the warp residual), with a band split instead
 of a gradient-domain solve, so each frame costs a few passes over its pixels.
 
-Palette input (GIF): the dither is removed first (:func:`dedither_reference`, a 5-tap low-pass
-with a zero at the sampling rate, passband within 6 % up to a period of 6 px), since it is
-quantisation error re-drawn every frame.
+Palette input (GIF): the dither is removed first (:func:`framemend.chain.palette.dedither`),
+since it is quantisation error re-drawn every frame.
 """
 from __future__ import annotations
 
@@ -42,6 +41,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from framemend.chain.palette import dedither
 from framemend.flow import backward_warp, outside_mask
 from framemend.flow.estimate import dis_luma_flow
 
@@ -56,7 +56,6 @@ MAX_WEIGHT = 0.9  # the frame always keeps a tenth of its own texture
 MAX_TONE_WEIGHT = 0.95  # and a twentieth of its own tone
 LIMITS = (TONE_TOLERANCE, DETAIL_TOLERANCE, STRUCTURE_TOLERANCE, MAX_WEIGHT, MAX_TONE_WEIGHT)
 MID_RADIUS, ENERGY_RADIUS = 2, 3
-DEDITHER_TAPS = (-1 / 16, 4 / 16, 10 / 16, 4 / 16, -1 / 16)  # response 0 at period 2 px
 # the motion followed: DIS ultrafast with the denoise pass's lighter tuning (6 descent
 # iterations, patches every 5 px)
 MOTION_QUALITY = "ultrafast"
@@ -89,14 +88,6 @@ def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
     ``BORDER_REFLECT_101``, the default of ``cv2.blur``)."""
     r = min(radius, x.shape[-1] - 1, x.shape[-2] - 1)
     return F.avg_pool2d(F.pad(x, (r, r, r, r), mode="reflect"), 2 * r + 1, stride=1)
-
-
-def dedither_reference(image: torch.Tensor) -> torch.Tensor:
-    """``(3, H, W)`` RGB through :data:`DEDITHER_TAPS` along x and y (borders mirrored)."""
-    taps = torch.tensor(DEDITHER_TAPS, dtype=image.dtype, device=image.device)
-    x = F.pad(image[:, None], (2, 2, 2, 2), mode="reflect")
-    x = F.conv2d(x, taps.view(1, 1, 1, 5))
-    return F.conv2d(x, taps.view(1, 1, 5, 1))[:, 0]
 
 
 def auto_strength(followed: float) -> float:
@@ -161,7 +152,7 @@ class TorchState:
     def frame(cls, image: torch.Tensor, dither: bool) -> TorchState:
         """A frame ``(3, H, W)`` (dither removed if asked) as a state (the first frame of a
         shot is its own output)."""
-        image = dedither_reference(image) if dither else image
+        image = dedither(image) if dither else image
         return cls(image, image)
 
     def pixels(self) -> torch.Tensor:

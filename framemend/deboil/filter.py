@@ -9,13 +9,14 @@ import torch
 
 from framemend.chain import TemporalFilter, option, register
 from framemend.chain.frames import Frame
+from framemend.chain.repeats import DistinctFrames
 from framemend.chain.palette import palette_limited
 
 from .consistency import TorchState, auto_strength
 
 
 @register
-class Deboil(TemporalFilter):
+class Deboil(DistinctFrames, TemporalFilter):
     """Temporal consistency of fine texture and local tone along the motion (boiling, wobble).
 
     One recursive step per frame (:mod:`.consistency`): the previous output is warped onto the

@@ -10,13 +10,14 @@ import torch
 
 from framemend.chain import TemporalFilter, option, register
 from framemend.chain.frames import Frame
+from framemend.chain.repeats import DistinctFrames
 
 from .noise import declip_table, estimate_sigma
 from .track import start_track
 
 
 @register
-class Denoise(TemporalFilter):
+class Denoise(DistinctFrames, TemporalFilter):
     """Motion-compensated recursive temporal denoise with a light spatial stage, no ghosts.
 
     Per frame: one optical flow (DIS ultrafast) from the frame to the previous
