@@ -1,8 +1,9 @@
 """ffmpeg's filters run through PyAV's filter graph, as benchmark anchors.
 
-``run_ffmpeg_filter(frames, fps, "tmidequalizer=radius=5")`` pushes ``(T, H, W, 3)`` uint8 RGB
-frames through the filter description and returns the frames it produced and the seconds spent
-(filtering only; the frames are already in memory, as for framemend's own timed runs).
+``run_ffmpeg_filter(frames, fps, "tmidequalizer=radius=5,atadenoise=s=9")`` pushes
+``(T, H, W, 3)`` uint8 RGB frames through the filter description (one filter, or a chain of them
+separated by commas, options by colons) and returns the frames it produced and the seconds
+spent (filtering only; the frames are already in memory, as for framemend's own timed runs).
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import numpy as np
 
 def run_ffmpeg_filter(frames: np.ndarray, fps: float, description: str,
                       pix_fmt: str = "yuv420p") -> tuple[np.ndarray, float]:
-    """Filter ``frames`` ``(T, H, W, 3)`` uint8 RGB with an ffmpeg filter description.
+    """Filter ``frames`` ``(T, H, W, 3)`` uint8 RGB with an ffmpeg filter description: one
+    filter (``name=options``) or a comma-separated chain of them.
 
     Frames enter as ``pix_fmt`` (the format ffmpeg filters see in a real yuv420p video, so the
     anchor pays the same conversions it would in ffmpeg) and leave as RGB uint8.
@@ -26,13 +28,13 @@ def run_ffmpeg_filter(frames: np.ndarray, fps: float, description: str,
     rate = Fraction(fps).limit_denominator(1001)
     graph = av.filter.Graph()
     src = graph.add_buffer(width=w, height=h, format=pix_fmt, time_base=1 / rate)
-    chain = graph.add(description.split("=", 1)[0], description.split("=", 1)[1]
-                      if "=" in description else None)
-    to_rgb = graph.add("format", "rgb24")
-    sink = graph.add("buffersink")
-    src.link_to(chain)
-    chain.link_to(to_rgb)
-    to_rgb.link_to(sink)
+    nodes = [src]
+    for part in description.split(","):
+        name, _, options = part.partition("=")
+        nodes.append(graph.add(name, options or None))
+    nodes += [graph.add("format", "rgb24"), graph.add("buffersink")]
+    for a, b in zip(nodes, nodes[1:]):
+        a.link_to(b)
     graph.configure()
     inputs = []
     for i in range(t_count):

@@ -47,7 +47,8 @@ from framemend.generate import degrade, scene
 from framemend.metrics import psnr
 from framemend.metrics.camera import jitter
 from framemend.metrics.identity import identity_drift, identity_drift_per_frame
-from framemend.stabilize import Realign, Stabilize
+from framemend.realign import Realign
+from framemend.stabilize import Stabilize
 
 WIDTH, HEIGHT = 640, 360
 

@@ -6,7 +6,11 @@ Each module ``bench_<part>.py`` exposes ``run(quick: bool = False) -> list[dict]
 row with ``pass``, ``clip``, ``method``, quality columns and ``fps`` (input frames per second of
 the whole pipeline, uint8 in memory to uint8 out). Quality columns: ``psnr`` (dB) and ``ssim``
 against the clean truth, ``warp_error`` (warping error x 1e4, MSE of [0, 1] values), ``jitter``
-(px/frame²). A module that fails is reported in its own row and the others still run.
+(px/frame²). ``bench_generated`` scores real generated video without truth
+(:mod:`framemend.metrics.noref`): ratios output / input ``warp_x``, ``flicker_x``, ``boil_x``,
+``detail`` retention, colour ``shift`` (8-bit levels), ``fidelity``, and ``ms_frame`` /
+``cpu_ms`` per input frame; it prints issue 15's bar as PASS/FAIL lines. A module that fails is
+reported in its own row and the others still run.
 """
 from __future__ import annotations
 

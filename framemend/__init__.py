@@ -8,6 +8,10 @@ The public API is imported lazily so that ``framemend --help`` starts fast::
 """
 __version__ = "0.1.0"
 
+from ._numba_cache import ensure_cache_dir as _ensure_cache_dir  # noqa: E402 - before any kernel
+
+_ensure_cache_dir(__path__[0])
+
 _API = {"clean", "apply", "read", "write"}
 _MODULES = {"generate", "metrics", "flow", "video", "chain"}
 
@@ -20,9 +24,9 @@ def __getattr__(name: str):
     if name in _MODULES:
         return importlib.import_module(f"framemend.{name}")
     if name == "probe":
-        from .video.reader import VideoReader
+        from .video.arrays import probe_video
 
-        return lambda path: VideoReader(path).info
+        return probe_video
     from .chain.registry import all_filters
 
     if name in all_filters():

@@ -68,8 +68,7 @@ def _run_in_memory(frames: torch.Tensor, filters, fps: float) -> torch.Tensor:
 
     output_rate(filters, Fraction(fps).limit_denominator(100000))  # rate-changing filters plan here
 
-    detect = SceneCutDetector()
-    stream = (detect(Frame(frames[t], t / fps)) for t in range(frames.shape[0]))
+    stream = SceneCutDetector().mark(Frame(frames[t], t / fps) for t in range(frames.shape[0]))
     out = [f.image for f in _run_filters(filters, stream)]
     return torch.stack(out)
 

@@ -1,13 +1,16 @@
 """The ``framemend`` command line: clean, filters, probe, generate, score, demo.
 
-Exit codes: 0 done, 1 failed (unreadable input, damaged file, encoder error), 2 bad usage.
-Errors are one line on stderr, prefixed ``framemend: error:``.
+Exit codes: 0 done, 1 failed (unreadable input, damaged file, encoder error), 2 bad usage,
+130 interrupted (SIGINT, Ctrl-C), 143 terminated (SIGTERM). Errors are one line on stderr,
+prefixed ``framemend: error:``.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
+import threading
 import sys
 
 from . import __version__
@@ -17,6 +20,7 @@ VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".nut", ".t
 EPILOG = """examples:
   framemend clean in.mp4 -o out.mp4                       default chain (--preset default)
   framemend clean in.mp4 -o out.mp4 -f "deflicker=mode=local,interpolate=fps=30"
+  framemend clean in.mp4 -o part.mp4 -ss 1:30 -t 10         ten seconds from 1 min 30 s, audio cut to match
   framemend clean clips/ -o cleaned/ --preset smooth      every video in a folder
   cat in.mp4 | framemend clean - -o - -f denoise > out.mkv
   framemend filters                                       every filter and its options
@@ -29,12 +33,47 @@ class UsageError(Exception):
     """Bad usage: exit code 2."""
 
 
+LOG_LEVELS = ("quiet", "error", "warning", "info", "debug")
+_log_level = LOG_LEVELS.index("info")
+
+
+def _seconds(text: str) -> float:
+    """A time given as seconds (``12.5``) or ``[HH:]MM:SS[.ms]``, as ffmpeg takes it."""
+    try:
+        parts = [float(p) for p in text.strip().split(":")]
+    except ValueError:
+        parts = []
+    if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts) or any(p != p for p in parts):
+        raise argparse.ArgumentTypeError(f"invalid time '{text}' (seconds, or [HH:]MM:SS[.ms])")
+    value = 0.0
+    for p in parts:
+        value = value * 60 + p
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid count '{text}' (a whole number, 1 or more)")
+    return value
+
+
+def _shows(level: str) -> bool:
+    return _log_level >= LOG_LEVELS.index(level)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         raise UsageError(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser. ``generate`` and ``score`` get their arguments only when ``argv``
+    names them (they import numpy and OpenCV to list their choices), so other commands start
+    without those imports; with ``argv`` None every command is complete."""
     p = _Parser(prog="framemend", formatter_class=argparse.RawDescriptionHelpFormatter,
                 description="Repair AI-generated video: flicker, temporal noise, jitter, "
                             "identity drift and low frame rates.", epilog=EPILOG)
@@ -55,26 +94,40 @@ def build_parser() -> argparse.ArgumentParser:
     g = c.add_mutually_exclusive_group()
     g.add_argument("-f", "--filters", metavar="CHAIN", help="filter chain, e.g. 'deflicker,denoise=sigma=10'")
     g.add_argument("--preset", metavar="NAME", help="a named chain (default: 'default')")
-    c.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    c.add_argument("--device", help="auto (default: cuda if it passes a self-check), cpu, cuda, cuda:N")
     c.add_argument("--crf", type=int, help="encoder quality (H.264/H.265 default 16; lower is better)")
     c.add_argument("--codec", help="encoder: libx264, libx265, libvpx-vp9, libsvtav1, ffv1, prores_ks")
     c.add_argument("--lossless", action="store_true", help="FFV1 in RGB at the source bit depth")
     c.add_argument("--format", dest="stdout_format", default="matroska", choices=("matroska", "nut"),
                    help="container for '-o -' (default matroska)")
     c.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    c.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar, no summary (warnings and errors still shown)")
+    c.add_argument("-ss", "--start", type=_seconds, metavar="TIME",
+                   help="start at TIME (seconds, or [HH:]MM:SS[.ms]); output times start at 0")
+    r = c.add_mutually_exclusive_group()
+    r.add_argument("--end", type=_seconds, metavar="TIME", help="stop before TIME of the input")
+    r.add_argument("-t", dest="duration", type=_seconds, metavar="DURATION",
+                   help="process DURATION from the start (seconds or [HH:]MM:SS[.ms])")
+    c.add_argument("--frames", type=_positive_int, metavar="N", help="process at most N input frames")
+    c.add_argument("--threads", type=_positive_int, metavar="N",
+                   help="cap the threads of torch, OpenCV, numba, the decoder and the encoder")
+    c.add_argument("-v", "--log-level", choices=LOG_LEVELS, default="info",
+                   help="quiet, error, warning, info (default: adds the summary line) or debug")
 
     sub.add_parser("filters", help="list every filter with its options, types, ranges, defaults")
-    pr = sub.add_parser("probe", help="what framemend sees in a video")
+    pr = sub.add_parser("probe", help="what framemend sees in a video, and every stream it holds")
     pr.add_argument("input")
     pr.add_argument("--json", action="store_true", help="machine-readable output")
 
+    command = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
     for name, module, text in (("generate", "cli_generate", "make a glitchy clip with its ground truth"),
                                ("score", "cli_score", "temporal-consistency scores of a video")):
         mod = _optional_module(module)
         if mod is not None:
             sp = sub.add_parser(name, help=text)
-            mod.add_arguments(sp)
+            if argv is None or command == name:
+                mod.add_arguments(sp)
             sp.set_defaults(handler=mod.main)
     d = sub.add_parser("demo", help="generate a glitchy clip, clean it, print before/after scores")
     d.add_argument("-o", "--output", default="demo-output", help="folder for the demo's videos")
@@ -102,7 +155,7 @@ def _optional_module(name: str):
 def _chain_from(args) -> str:
     from .presets import DEFAULT_PRESET, PRESETS
 
-    if args.filters:
+    if args.filters is not None:
         return args.filters
     name = args.preset or DEFAULT_PRESET
     if name not in PRESETS:
@@ -111,34 +164,90 @@ def _chain_from(args) -> str:
 
 
 def _warn(message: str) -> None:
-    print(f"framemend: warning: {message}", file=sys.stderr)
+    if _shows("warning"):
+        print(f"framemend: warning: {message}", file=sys.stderr)
+
+
+def _set_log_level(args) -> None:
+    """``-v LEVEL`` (``-q`` caps it at warning); debug also passes FFmpeg's messages on."""
+    global _log_level
+    level = getattr(args, "log_level", None) or "info"
+    if getattr(args, "quiet", False) and LOG_LEVELS.index(level) > LOG_LEVELS.index("warning"):
+        level = "warning"
+    _log_level = LOG_LEVELS.index(level)
+    if level == "debug":
+        import logging
+
+        import av.logging
+
+        logging.basicConfig(level=logging.DEBUG, format="framemend: debug: %(name)s: %(message)s")
+        logging.getLogger("libav").setLevel(logging.DEBUG)
+        av.logging.set_level(av.logging.VERBOSE)
+
+
+def _range_of(args) -> dict:
+    """The reader's range from --start/--end/-t/--frames, checked."""
+    start = args.start or 0.0
+    end = args.end
+    if args.duration is not None:
+        if args.duration <= 0:
+            raise UsageError("-t: the duration must be above 0")
+        end = start + args.duration
+    if end is not None and end <= start:
+        raise UsageError(f"--end {end:g} s is not after --start {start:g} s")
+    return {"start": start, "end": end, "max_frames": args.frames}
 
 
 def cmd_clean(args) -> int:
-    from .chain.parser import build_chain
+    from .chain.parser import check_chain
 
     chain = _chain_from(args)
-    build_chain(chain)  # validate before touching any file
+    check_chain(chain)  # validate before touching any file (and before importing torch)
+    from .pipeline import check_device
+    from .video.containers import choose_codec
+
+    check_device(args.device)
+    _range_of(args)
+    if args.threads:
+        from .pipeline import limit_threads
+
+        limit_threads(args.threads)
     if args.input != "-" and os.path.isdir(args.input):
         return _clean_folder(args, chain)
     if args.output != "-" and os.path.isdir(args.output):
         raise UsageError(f"output '{args.output}' is a folder; give a file name")
+    choose_codec(args.output, args.codec, args.lossless, args.crf, stdout_format=args.stdout_format)
     return _clean_one(args, args.input, args.output, chain)
 
 
 def _clean_one(args, src: str, dst: str, chain: str) -> int:
+    import time
+
     from .pipeline import clean_file
 
+    started = time.perf_counter()
     result = clean_file(src, dst, chain, device=args.device, codec=args.codec, crf=args.crf,
                         lossless=args.lossless, overwrite=args.overwrite,
-                        progress=not args.quiet, stdout_format=args.stdout_format, warn=_warn)
+                        progress=_shows("info"), stdout_format=args.stdout_format, warn=_warn,
+                        threads=args.threads, **_range_of(args))
     if result.warning:
         _warn(f"{result.warning}; wrote the {result.stats.frames_out} frames before it to '{dst}'")
         return 1
-    if not args.quiet and dst != "-":
-        print(f"{src} -> {dst}: {result.stats.frames_in} frames in, {result.stats.frames_out} out",
-              file=sys.stderr)
+    if _shows("info"):
+        print(_summary(src, dst, result.stats, time.perf_counter() - started), file=sys.stderr)
     return 0
+
+
+def _summary(src: str, dst: str, stats, seconds: float) -> str:
+    """One line: frames in and out, wall time, output frames per second, output size."""
+    size = ""
+    if dst != "-" and os.path.exists(dst):
+        n = os.path.getsize(dst)
+        size = ", " + next(f"{n / k:.1f} {u}" for k, u in ((1 << 30, "GiB"), (1 << 20, "MiB"),
+                                                          (1 << 10, "KiB"), (1, "B")) if n >= k or k == 1)
+    fps = stats.frames_out / seconds if seconds > 0 else 0.0
+    return (f"framemend: {src} -> {dst}: {stats.frames_in} frames in, {stats.frames_out} out, "
+            f"{seconds:.2f} s, {fps:.1f} fps{size}")
 
 
 def _clean_folder(args, chain: str) -> int:
@@ -171,12 +280,12 @@ def _clean_folder(args, chain: str) -> int:
 
 def cmd_filters(args) -> int:
     from .chain.options import option_specs
-    from .chain.registry import all_filters
+    from .chain.registry import filter_options, filter_summaries
 
-    for name, cls in all_filters().items():
-        summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        print(f"{name}  {summary}")
-        specs = option_specs(cls.Options)
+    summaries = filter_summaries()
+    for name, options in filter_options().items():
+        print(f"{name}  {summaries[name]}")
+        specs = option_specs(options)
         for s in specs:
             if s["choices"]:
                 allowed = "|".join(map(str, s["choices"]))
@@ -192,14 +301,10 @@ def cmd_filters(args) -> int:
 
 
 def cmd_probe(args) -> int:
-    from .video import VideoReader
+    from .video.arrays import probe_video
+    from .video.probe import describe_stream
 
-    reader = VideoReader(args.input)
-    info = reader.info
-    if info.frames is None or args.input == "-":
-        info.frames = sum(1 for _ in reader.arrays())  # count when the container does not say
-    else:
-        reader.container.close()
+    info = probe_video(args.input)
     d = info.describe()
     if args.json:
         print(json.dumps(d, default=str, indent=1))
@@ -215,6 +320,7 @@ def cmd_probe(args) -> int:
              f"rotation    {info.rotation}",
              "audio       " + (f"{audio['codec']}, {audio['sample_rate']} Hz, {audio['channels']} ch"
                                if audio else "none")]
+    lines += ["streams"] + [f"  {describe_stream(s)}" for s in info.streams]
     print("\n".join(lines))
     return 0
 
@@ -225,30 +331,72 @@ def cmd_demo(args) -> int:
     return run_demo(args.output, args.preset)
 
 
+def _error(e: Exception) -> None:
+    if _shows("error"):
+        print(f"framemend: error: {e}", file=sys.stderr)
+
+
 HANDLERS = {"clean": cmd_clean, "filters": cmd_filters, "probe": cmd_probe, "demo": cmd_demo}
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .chain.options import OptionError
-    from .video import VideoError
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived (``timeout``, ``docker stop``, a job scheduler): stop as for Ctrl-C."""
 
-    parser = build_parser()
+
+def _on_sigterm(signum, frame):
+    raise Terminated
+
+
+def run() -> None:
+    """The ``framemend`` program: :func:`main`, then exit without tearing the interpreter down.
+
+    Every file is closed by then; what is skipped is the module teardown, which takes torch
+    about 1.1 s (measured on the 2-core machine under load) and would hold up the exit after
+    Ctrl-C or SIGTERM past the 1 s a user or a scheduler waits.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        code = code or 1
+    os._exit(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; SIGTERM is handled like Ctrl-C while it runs."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
+    try:
+        return _main(argv)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
+    from .chain.options import OptionError
+    from .video.errors import SettingsError, VideoError
+
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
+    _set_log_level(None)
     try:
         args = parser.parse_args(argv)
         if not args.command:
             parser.print_help()
             return 2
+        _set_log_level(args)
         handler = getattr(args, "handler", None) or HANDLERS[args.command]
         return handler(args)
-    except UsageError as e:
-        print(f"framemend: error: {e}", file=sys.stderr)
-        return 2
-    except OptionError as e:
-        print(f"framemend: error: {e}", file=sys.stderr)
+    except (UsageError, OptionError, SettingsError) as e:
+        _error(e)
         return 2
     except VideoError as e:
-        print(f"framemend: error: {e}", file=sys.stderr)
+        _error(e)
         return 1
+    except Terminated:
+        print("framemend: terminated (SIGTERM); no output was left behind", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("framemend: interrupted; no output was left behind", file=sys.stderr)
         return 130
@@ -257,4 +405,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

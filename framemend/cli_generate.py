@@ -36,13 +36,25 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _lossless_truth(path: str | None) -> bool:
+    """The truth clip is written losslessly where its container holds FFV1."""
+    return bool(path) and path.lower().endswith((".mkv", ".nut"))
+
+
 def main(args) -> int:
     import numpy as np
 
     from .generate import degrade, scene
     from .generate.degrade import parse_artifacts
     from .video import write_video
+    from .video.containers import check_folder, choose_codec
 
+    for path, lossless in ((args.output, False), (args.truth, _lossless_truth(args.truth)),
+                           (args.truth_data, None)):
+        if path:  # every output's folder and container are checked before any work
+            check_folder(path)
+            if lossless is not None:
+                choose_codec(path, lossless=lossless)
     try:
         width, height = _size(args.size)
         parse_artifacts(args.artifacts)  # a bad list fails before any work
@@ -53,8 +65,7 @@ def main(args) -> int:
         return 2
     write_video(args.output, out.frames, out.fps)
     if args.truth:
-        write_video(args.truth, clip.frames, clip.fps,
-                    lossless=args.truth.lower().endswith((".mkv", ".nut")))
+        write_video(args.truth, clip.frames, clip.fps, lossless=_lossless_truth(args.truth))
     if args.truth_data:
         extra = {k: v for k, v in (("flow_fwd", out.flow_fwd), ("occluded", out.occluded),
                                    ("subject_box", out.subject_box), ("shake", out.shake))

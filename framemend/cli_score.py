@@ -1,6 +1,14 @@
-"""``framemend score``: temporal-consistency scores of a video, with or without its truth.
+"""``framemend score``: temporal-consistency scores of a video, with or without truth.
 
+    framemend score clip.mp4                        # no truth: how steady along its own motion
+    framemend score out.mp4 --input clip.mp4        # what a filter did: output over input
+    framemend score out.mp4 --input clip.mp4 --flow-from original.mkv   # along another video's motion
     framemend score out.mp4 --ref clean.mkv --json --plot scores.png --side-by-side compare.mp4
+
+Without truth (:mod:`framemend.metrics.noref`): warping error, flicker and boiling along the
+motion of the scored video, or of ``--input`` (computed once and used for both clips), or of
+``--flow-from``; with ``--input``, also their ratios output / input, detail retention, colour
+shift and fidelity. ``--ref`` adds PSNR and SSIM against a ground truth.
 """
 from __future__ import annotations
 
@@ -10,7 +18,13 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", help="video to score")
+    parser.add_argument("video", metavar="input", help="video to score")
+    parser.add_argument("--input", dest="source", metavar="VIDEO",
+                        help="the video this one was made from: adds ratios output / input, "
+                             "detail retention, colour shift and fidelity (same frame count and size)")
+    parser.add_argument("--flow-from", metavar="VIDEO",
+                        help="score along this video's motion (e.g. the original of a per-frame "
+                             "processed clip; default: --input's, else the scored video's)")
     parser.add_argument("--ref", help="ground truth of the same length: adds PSNR and SSIM")
     parser.add_argument("--box", help="subject box x0,y0,x1,y1 for identity drift "
                                       "(default: not measured)")
@@ -20,34 +34,77 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the reference and the input side by side (needs --ref)")
 
 
-def score(frames, ref=None, box=None) -> dict[str, "np.ndarray"]:
-    """Per-frame values of every metric that applies: ``{name: (N,) array}``."""
-    from . import metrics as m
-
-    flow, occluded = m.estimate_motion(frames)
-    out = {"warping_error": m.warping_error_per_frame(frames, flow=flow, occluded=occluded),
-           "flicker_index": m.flicker_index_per_frame(frames, flow=flow, occluded=occluded),
-           "motion_smoothness": m.motion_smoothness_per_frame(frames),
-           "jitter": m.jitter_per_frame(frames)}
-    if box is not None:
-        out["identity_drift"] = m.identity_drift_per_frame(frames, box)
-    if ref is not None:
-        out["psnr"] = m.psnr_per_frame(frames, ref)
-        out["ssim"] = m.ssim_per_frame(frames, ref)
-    return out
-
-
-def summary(per_frame: dict) -> dict[str, float]:
-    """One number per metric: the mean (RMS for jitter), NaN pairs across cuts left out."""
-    import numpy as np
-
-    return {k: float(np.sqrt(np.nanmean(v ** 2)) if k == "jitter" else np.nanmean(v))
-            for k, v in per_frame.items()}
-
-
-UNITS = {"warping_error": "MSE, lower is steadier", "flicker_index": "luma RMS, lower is steadier",
+UNITS = {"warping_error": "MSE along the flow, RGB in [0, 1]; lower is steadier",
+         "flicker": "8-bit luma levels RMS, low band along the flow; lower is steadier",
+         "boiling": "MSE of the fine band along the flow; lower is steadier",
+         "detail_energy": "mid-band luma energy (DoG 1.5-4 px)",
+         "warp_ratio": "output / input", "flicker_ratio": "output / input",
+         "boiling_ratio": "output / input",
+         "detail_retention": "mid-band energy output / input; below 0.9 looks waxy",
+         "colour_shift": "8-bit levels, largest |mean shift| of R, G, B",
+         "colour_shift_r": "8-bit levels", "colour_shift_g": "8-bit levels",
+         "colour_shift_b": "8-bit levels",
+         "fidelity": "SSIM of the low-passed output to the low-passed input",
          "motion_smoothness": "MSE, lower is smoother", "jitter": "px/frame², RMS",
          "identity_drift": "1 - SSIM to frame 0", "psnr": "dB", "ssim": ""}
+
+
+def score(frames, ref=None, box=None, source=None, flow_from=None
+          ) -> tuple[dict[str, float], dict[str, "np.ndarray"]]:
+    """Clip figures and per-frame values of every metric that applies.
+
+    ``frames``: the clip scored; ``source``: the clip it was made from (adds the comparison);
+    ``flow_from``: the clip whose motion the temporal figures follow (default ``source``, else
+    ``frames``); ``ref``: ground truth (PSNR, SSIM); ``box``: subject box (identity drift).
+    Returns ``({name: float}, {name: (N,) array})``.
+    """
+    import numpy as np
+
+    from . import metrics as m
+    from .metrics import noref
+
+    motion_clip = flow_from if flow_from is not None else source if source is not None else frames
+    motion = noref.clip_motion(motion_clip)
+    if source is not None:
+        clip, per_frame = noref.compare(frames, source, motion)
+    else:
+        clip, per_frame = noref.score(frames, motion)
+    extra = {"motion_smoothness": m.motion_smoothness_per_frame(frames),
+             "jitter": m.jitter_per_frame(frames)}
+    if box is not None:
+        extra["identity_drift"] = m.identity_drift_per_frame(frames, box)
+    if ref is not None:
+        extra["psnr"] = m.psnr_per_frame(frames, ref)
+        extra["ssim"] = m.ssim_per_frame(frames, ref)
+    for k, v in extra.items():
+        clip[k] = float(np.sqrt(np.nanmean(v ** 2)) if k == "jitter" else np.nanmean(v))
+    per_frame.update(extra)
+    return clip, per_frame
+
+
+def _plot_series(per_frame: dict, compared: bool) -> dict[str, dict[str, "np.ndarray"]]:
+    """``{panel: {line: values}}``: output and input side by side in one panel when compared."""
+    series = {}
+    for k, v in per_frame.items():
+        if k.endswith("_input"):
+            continue
+        lines = {"output" if compared else "video": v}
+        if compared and k + "_input" in per_frame:
+            lines["input"] = per_frame[k + "_input"]
+        series[k] = lines
+    return series
+
+
+def _read_like(path: str, frames, what: str):
+    """Read ``path`` and check it has the frame count and size of ``frames``."""
+    from .video import read_video
+
+    other, _ = read_video(path)
+    if other.shape[:3] != frames.shape[:3]:
+        raise ValueError(f"{what} {path} has {other.shape[0]} frames of {other.shape[2]}x"
+                         f"{other.shape[1]}, the scored video {frames.shape[0]} of "
+                         f"{frames.shape[2]}x{frames.shape[1]}")
+    return other
 
 
 def main(args) -> int:
@@ -55,38 +112,45 @@ def main(args) -> int:
 
     from .video import read_video
 
-    frames, fps = read_video(args.input)
-    ref = box = None
+    frames, fps = read_video(args.video)
+    ref = box = source = flow_from = None
     try:
         if args.box:
             box = [float(v) for v in args.box.split(",")]
             if len(box) != 4:
                 raise ValueError(f"--box '{args.box}' needs four numbers x0,y0,x1,y1")
+        if len(frames) < 2:
+            raise ValueError(f"{args.video} has {len(frames)} frame: scoring needs two or more")
         if args.ref:
-            ref, _ = read_video(args.ref)
-            if ref.shape != frames.shape:
-                raise ValueError(f"--ref has {ref.shape[0]} frames of {ref.shape[2]}x{ref.shape[1]}, "
-                                 f"the input {frames.shape[0]} of {frames.shape[2]}x{frames.shape[1]}")
+            ref = _read_like(args.ref, frames, "--ref")
+        if args.source:
+            source = _read_like(args.source, frames, "--input")
+        if args.flow_from:
+            flow_from = _read_like(args.flow_from, frames, "--flow-from")
         if args.side_by_side and ref is None:
             raise ValueError("--side-by-side needs --ref")
     except ValueError as e:
         print(f"framemend: error: {e}", file=sys.stderr)
         return 2
-    per_frame = score(frames, ref, box)
-    means = summary(per_frame)
+    clip, per_frame = score(frames, ref, box, source, flow_from)
     if args.json:
-        print(json.dumps({"input": args.input, "ref": args.ref, "frames": int(len(frames)),
-                          "fps": fps, "scores": means,
+        print(json.dumps({"input": args.video, "compared_to": args.source, "ref": args.ref,
+                          "flow_from": args.flow_from or args.source or args.video,
+                          "frames": int(len(frames)), "fps": fps, "scores": clip,
                           "per_frame": {k: [None if np.isnan(x) else float(x) for x in v]
                                         for k, v in per_frame.items()}}, indent=1))
     else:
-        print(f"{args.input}: {len(frames)} frames at {fps:g} fps")
-        for k, v in means.items():
-            print(f"  {k:<18} {v:10.5g}   {UNITS[k]}")
+        against = f", against {args.source}" if args.source else ""
+        print(f"{args.video}: {len(frames)} frames at {fps:g} fps{against}")
+        for k, v in clip.items():
+            if k.endswith("_input"):
+                continue
+            was = f"  (input {clip[k + '_input']:.5g})" if k + "_input" in clip else ""
+            print(f"  {k:<18} {v:10.5g}   {UNITS[k]}{was}")
     if args.plot:
         from .metrics import plot_per_frame
 
-        plot_per_frame({k: {"input": v} for k, v in per_frame.items()}, args.plot, args.input)
+        plot_per_frame(_plot_series(per_frame, source is not None), args.plot, args.video)
     if args.side_by_side:
         from .metrics import side_by_side
         from .video import write_video

@@ -1,17 +1,28 @@
-"""Clean one video file (or pipe) through a filter chain: reader -> engine -> atomic writer."""
+"""Clean one video file (or pipe) through a filter chain: reader -> engine -> atomic writer.
+
+torch and the engine are imported when a file is cleaned, so :func:`check_device` and the
+command line's other checks answer without them.
+"""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-
-from .chain.engine import RunStats, output_rate, run_stream
 from .chain.parser import build_chain
-from .video import VideoError, VideoReader, VideoWriter
+from .video.containers import check_folder, choose_codec
+from .video.errors import SettingsError, VideoError
+
+if TYPE_CHECKING:
+    import torch
+
+    from .chain.engine import RunStats
+    from .video import VideoReader, VideoWriter
 
 DEFAULT_CHAIN = "identity"
+_LEFT_FOR_EXIT: list = []  # readers of runs stopped by a signal, freed by the OS at exit
 
 
 @dataclass
@@ -20,10 +31,30 @@ class CleanResult:
     warning: str | None  # where a damaged input stopped decoding, if it did
 
 
+DEVICE_FORMS = re.compile(r"auto|cpu|cuda(:\d+)?$")
+
+
+def check_device(device: str | None) -> None:
+    """:class:`SettingsError` unless ``device`` is None, ``auto``, ``cpu``, ``cuda`` or ``cuda:N``."""
+    if device is not None and not DEVICE_FORMS.match(device):
+        raise SettingsError(f"--device {device}: use auto, cpu, cuda or cuda:N")
+
+
 def resolve_device(device: str | None) -> torch.device:
-    """``cuda``/``cuda:N`` (must exist), ``cpu``, or None for CUDA when torch sees it, else CPU."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """``cuda``/``cuda:N`` (must exist), ``cpu``, or ``auto``/None: CUDA when torch sees it and
+    its device path passes its self-check there (:func:`framemend.cuda.selfcheck.gpu_ready`),
+    else the CPU."""
+    import torch
+
+    check_device(device)
+    if device is None or device == "auto":
+        from .cuda.selfcheck import gpu_ready  # noqa: PLC0415 - only when a GPU may be used
+
+        if torch.cuda.is_available():
+            cuda = torch.device("cuda", torch.cuda.current_device())
+            if gpu_ready(cuda):
+                return cuda
+        return torch.device("cpu")
     dev = torch.device(device)
     if dev.type == "cuda":
         if not torch.cuda.is_available():
@@ -32,6 +63,17 @@ def resolve_device(device: str | None) -> torch.device:
             raise VideoError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s)")
         torch.cuda.set_device(dev)
     return dev
+
+
+def limit_threads(n: int) -> None:
+    """Cap the threads torch, OpenCV and numba use in this process at ``n``."""
+    import cv2
+    import numba
+    import torch
+
+    torch.set_num_threads(n)
+    cv2.setNumThreads(n)
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
 
 
 def same_file(a: str, b: str) -> bool:
@@ -54,39 +96,75 @@ def _write_to(writer: VideoWriter):
 def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
                device: str | None = None, codec: str | None = None, crf: int | None = None,
                lossless: bool = False, overwrite: bool = False, progress: bool = False,
-               stdout_format: str = "matroska", warn=None) -> CleanResult:
+               stdout_format: str = "matroska", warn=None, start: float = 0.0,
+               end: float | None = None, max_frames: int | None = None,
+               threads: int | None = None) -> CleanResult:
     """Decode ``input_path``, run ``chain`` and encode to ``output_path`` (``-`` for pipes).
 
-    The chain is validated before anything is opened; the output appears only when complete.
-    Raises :class:`~framemend.chain.options.OptionError` for a bad chain and
+    ``start``/``end`` (seconds of the input) and ``max_frames`` select what is processed
+    (audio cut to match, output times from 0); ``threads`` caps the decoder's and encoder's
+    threads (see :func:`limit_threads` for the rest).
+
+    The chain, the device, the codec against the container and the output folder are checked
+    before anything is opened; the output appears only when complete, and only when its frames
+    and times are those the chain produced. Raises
+    :class:`~framemend.chain.options.OptionError` for a bad chain,
+    :class:`~framemend.video.SettingsError` for settings that cannot work and
     :class:`~framemend.video.VideoError` for unreadable input or unwritable output.
     """
+    from .chain.engine import output_rate, run_stream
+    from .video import VideoReader, VideoWriter
+
     steps = build_chain(chain)
+    check_device(device)
+    choose_codec(output_path, codec, lossless, crf, stdout_format=stdout_format)
     if same_file(input_path, output_path):
         raise VideoError(f"output '{output_path}' is the input: choose another name")
-    if output_path != "-" and os.path.exists(output_path) and not overwrite:
-        raise VideoError(f"output '{output_path}' exists (use --overwrite to replace it)")
+    if output_path != "-":
+        check_folder(output_path)
+        if os.path.exists(output_path) and not overwrite:
+            raise VideoError(f"output '{output_path}' exists (use --overwrite to replace it)")
     dev = resolve_device(device)
-    reader = VideoReader(input_path, dev)
+    reader = VideoReader(input_path, dev, start=start, end=end, max_frames=max_frames,
+                         threads=threads, warn=warn)
     filters = [cls(opts, dev) for cls, opts in steps]
+    _check_size(reader, chain, filters)
     rate = output_rate(filters, reader.info.fps)
     writer = VideoWriter(output_path, reader.info, rate=rate, codec=codec, crf=crf,
                          lossless=lossless, audio_from=reader, stdout_format=stdout_format,
-                         overwrite=overwrite, warn=warn)
+                         overwrite=overwrite, warn=warn, threads=threads)
     bar = _progress_bar(reader, rate, enabled=progress)
     try:
         stats = run_stream(reader, filters, _write_to(writer),
                            on_input=bar.update if bar else None)
         if stats.frames_out == 0:
             raise VideoError(f"'{input_path}' has no decodable video frames")
-    except BaseException:
-        writer.abort()
+    except BaseException as e:
+        interrupted = isinstance(e, KeyboardInterrupt)  # Ctrl-C or SIGTERM: the process ends
+        writer.abort(exiting=interrupted)
+        if interrupted:
+            _LEFT_FOR_EXIT.append(reader)  # freeing its decoder threads takes up to 0.4 s
         raise
     finally:
         if bar:
             bar.close()
     writer.close()
     return CleanResult(stats, reader.decode_error)
+
+
+# The frame sizes the pixel filters are known to handle (measured per filter): optical flow
+# needs 12+ pixels on a side at its working scale; 2048x128 and 4096x256 frames (16:1) crash
+# OpenCV's DIS inside deflicker, 2048x256 (8:1) and 512x32 run.
+MIN_SIDE, MAX_SIDE, MAX_ASPECT = 16, 4096, 8
+
+
+def _check_size(reader: VideoReader, chain: str, filters) -> None:
+    w, h = reader.info.width, reader.info.height
+    fits = MIN_SIDE <= min(w, h) and max(w, h) <= min(MAX_SIDE, MAX_ASPECT * min(w, h))
+    if any(f.reads_pixels for f in filters) and not fits:
+        raise VideoError(f"'{reader.path}' is {w}x{h}: the filters of '{chain}' take frames of "
+                         f"{MIN_SIDE} to {MAX_SIDE} pixels on a side, at most {MAX_ASPECT} times "
+                         f"wider than tall or taller than wide ('identity' takes any size)")
 
 
 def _progress_bar(reader: VideoReader, rate, enabled: bool):

@@ -7,7 +7,6 @@ import torch
 from framemend.chain import Frame, OptionError, TemporalFilter, option, register
 from framemend.chain.apply import apply_filter
 from framemend.chain.parser import build_chain, parse_chain
-from framemend.chain.scenecut import SceneCutDetector
 
 
 @register
@@ -66,15 +65,6 @@ def test_window_filter_memory_is_bounded_by_its_window():
     for t in range(100):
         flt.push(Frame(torch.zeros(3, 2, 2), t / 24))
         assert len(flt._window) <= 5
-
-
-def test_scene_cut_detector_flags_a_hard_cut_but_not_a_fade():
-    g = torch.Generator().manual_seed(0)
-    a, b = torch.rand(3, 36, 64, generator=g), torch.rand(3, 36, 64, generator=g) ** 3
-    det = SceneCutDetector()
-    shots = [a * (1 - 0.03 * t) for t in range(10)] + [b] * 5
-    flags = [det(Frame(img, i / 24)).cut for i, img in enumerate(shots)]
-    assert flags == [False] * 10 + [True] + [False] * 4
 
 
 def test_python_none_means_auto_for_optional_options():

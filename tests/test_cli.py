@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import time
 
 import av
 import numpy as np
@@ -66,9 +65,25 @@ def test_probe_reports_what_it_sees(tmp_path, capsys):
 
 
 def test_filters_lists_options_with_ranges(capsys):
+    from framemend.chain.options import option_specs
+    from framemend.chain.registry import BUILTIN_OPTIONS, all_filters
+
     assert main(["filters"]) == 0
-    out = capsys.readouterr().out
-    assert "identity" in out
+    lines = capsys.readouterr().out.splitlines()
+    for name, cls in all_filters().items():
+        header = next(i for i, line in enumerate(lines) if line.split()[0] == name)
+        summary = cls.__doc__.strip().splitlines()[0]
+        assert summary in lines[header]
+        if name in BUILTIN_OPTIONS:  # listed from the Options without importing the filter
+            assert cls.Options.__doc__ == summary
+        for spec in option_specs(cls.Options):
+            line = next(line for line in lines[header + 1:] if line.split()[0] == spec["name"])
+            if spec["choices"]:
+                assert "|".join(map(str, spec["choices"])) in line.split()
+            elif spec["min"] is not None and spec["max"] is not None:
+                assert f"[{spec['min']}, {spec['max']}]" in line
+    factor = next(line for line in lines if line.split()[0] == "factor")
+    assert "[1, 32]" in factor and "default 2" in factor
 
 
 @pytest.mark.parametrize("argv, code, words", [
@@ -76,16 +91,69 @@ def test_filters_lists_options_with_ranges(capsys):
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "--preset", "nope"], 2, "unknown preset"),
     (["clean", "{tmp}/missing.mp4", "-o", "{tmp}/o.mp4", "-f", "identity"], 1, "does not exist"),
     (["clean", "{in}", "-o", "{in}", "-f", "identity", "--overwrite"], 1, "is the input"),
-    (["clean", "{in}", "-o", "{tmp}/o.xyz", "-f", "identity"], 1, "unknown extension"),
-    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "identity", "--lossless"], 1, "lossless FFV1 cannot go into"),
+    (["clean", "{in}", "-o", "{tmp}/o.xyz", "-f", "identity"], 2, "unknown extension"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "identity", "--lossless"], 2, "lossless FFV1 cannot go into"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "--crf", "x"], 2, "invalid int value"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "--device", "tpu"], 2, "--device tpu: use auto, cpu, cuda"),
+    (["clean", "{in}", "-o", "{tmp}/o.webm", "--codec", "libx264"], 2, "webm ('{tmp}/o.webm') cannot hold libx264"),
+    (["clean", "{in}", "-o", "{tmp}/o.mov", "--lossless"], 2, "lossless FFV1 cannot go into"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "--codec", "prores_ks"], 2, "cannot hold prores_ks; it fits in .mkv, .mov"),
+    (["clean", "{in}", "-o", "{tmp}/o.mov", "--codec", "ffv1"], 2, "mov ('{tmp}/o.mov') cannot hold ffv1"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "--codec", "nosuchcodec"], 2, "unknown video encoder"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "--crf", "99"], 2, "--crf 99 is out of range for libx264 (0 to 51)"),
+    (["clean", "{in}", "-o", "{tmp}/o.webm", "--crf", "64"], 2, "out of range for libvpx-vp9 (0 to 63)"),
+    (["clean", "{in}", "-o", "{tmp}/o.mkv", "--lossless", "--crf", "10"], 2, "--crf does not apply to ffv1"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", ""], 2, "empty filter in chain ''"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "  "], 2, "empty filter in chain"),
+    (["clean", "{in}", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
+    (["clean", "{in}", "-o", "{in}/o.mp4"], 1, "folder '{in}' does not exist"),  # under a file
+    (["generate", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
 ])
-def test_bad_usage_is_one_line_with_exit_code(mkv, tmp_path, capsys, argv, code, words):
+def test_bad_usage_is_one_line_with_exit_code(mkv, tmp_path, capsys, monkeypatch, argv, code, words):
     argv = [a.format(**{"in": mkv, "tmp": tmp_path}) for a in argv]
+    if argv[0] == "generate":  # it must fail before generating anything
+        import framemend.generate
+        monkeypatch.setattr(framemend.generate, "scene", None)
     got, err = run_main(capsys, *argv)
     assert got == code
+    words = words.format(**{"in": mkv, "tmp": tmp_path})
     assert words in err and err.count("\n") == 1 and err.startswith("framemend: error:")
-    assert not (tmp_path / "o.mp4").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]  # no output, no temp file
+
+
+def test_encoder_that_cannot_open_leaves_nothing(mkv, tmp_path, capsys):
+    """An encoder this machine cannot open (NVENC without its GPU) is one line, exit 1, and no
+    temporary file is left by the writer's set-up."""
+    import av
+
+    if "h264_nvenc" not in av.codecs_available:
+        pytest.skip("this FFmpeg has no h264_nvenc")
+    code, err = run_main(capsys, "clean", mkv, "-o", str(tmp_path / "o.mp4"), "-f", "identity",
+                         "--codec", "h264_nvenc")
+    if code == 0:
+        pytest.skip("NVENC opens on this machine")
+    assert code == 1 and err.count("\n") == 1
+    assert "cannot open the h264_nvenc encoder for" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
+
+
+def test_unwritable_output_folder(mkv, tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        if os.access(folder, os.W_OK):  # root: permissions do not stop it; the mkstemp path below
+            import tempfile
+
+            def refuse(*args, **kwargs):
+                raise PermissionError(13, "Permission denied")
+            monkeypatch.setattr(tempfile, "mkstemp", refuse)
+        code, err = run_main(capsys, "clean", mkv, "-o", str(folder / "o.mp4"), "-f", "identity")
+    finally:
+        folder.chmod(0o755)
+    assert code == 1 and err.count("\n") == 1
+    assert "not writable" in err or "Permission denied" in err
+    assert list(folder.iterdir()) == []
 
 
 def test_existing_output_needs_overwrite(mkv, tmp_path, capsys):
@@ -125,18 +193,3 @@ def test_truncated_file_keeps_what_decodes_and_says_where(tmp_path, capsys):
     assert 5 < n < 40
     assert np.array_equal(read_video(out)[0], read_video(full)[0][:n])
 
-
-def test_interrupted_run_leaves_no_partial_output(tmp_path):
-    src = str(tmp_path / "long.mkv")
-    make_video(src, moving_frames(600, width=320, height=192), 24, codec="ffv1", pix_fmt="yuv420p")
-    out = tmp_path / "o.mp4"
-    proc = subprocess.Popen(CLI + ["clean", src, "-o", str(out), "-f", "identity"],
-                            stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(p.name.startswith(".o.mp4") for p in tmp_path.iterdir()):
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(2)  # SIGINT, as Ctrl-C
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err.decode()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mkv"]

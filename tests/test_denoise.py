@@ -50,7 +50,7 @@ def test_beats_tuned_bm3d_by_1db_with_lower_warping_error(pan20):
             best_psnr = psnr(anchor, clip.frames)
             best_warp = warping_error(anchor, flow=clip.flow_fwd)
     assert psnr(out, clip.frames) >= best_psnr + 1.0
-    assert warping_error(out, flow=clip.flow_fwd) < best_warp
+    assert warping_error(out, flow=clip.flow_fwd) < 0.5 * best_warp  # measured 0.25x
 
 
 def test_removes_most_noise_on_a_pan(pan20):
@@ -93,7 +93,7 @@ def test_boiling_texture_is_calmed_at_its_given_strength():
     boiled = artifacts.boiling(clip.frames, strength=8 / 255, seed=2)
     out = _array(denoise(_tensor(boiled), fps=clip.fps, sigma=8))
     assert warping_error(out, flow=clip.flow_fwd) < 0.7 * warping_error(boiled, flow=clip.flow_fwd)
-    assert psnr(out, clip.frames) >= psnr(boiled, clip.frames)
+    assert psnr(out, clip.frames) >= psnr(boiled, clip.frames) + 0.3  # measured +0.59 dB
 
 
 def _stream(frames: list[np.ndarray], fps: float) -> list:

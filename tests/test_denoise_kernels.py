@@ -7,8 +7,9 @@ import torch
 
 from framemend.denoise import _cpu, track
 from framemend.denoise.noise import clipped_mean, declip_reference, declip_table
-from framemend.denoise.recursive import FRESH, recursive_step_reference
+from framemend.denoise.recursive import recursive_step_reference
 from framemend.denoise.track import TorchTrack
+from framemend.flow import outside_mask
 from framemend.generate import artifacts, scene
 
 
@@ -44,7 +45,13 @@ def test_recursive_step_matches_reference(monkeypatch):
     fresh = reference.variance > 0.99  # pixels whose source left the frame restart in both
     assert torch.equal(fresh, _cpu_variance(cpu) > 0.99)
     assert torch.allclose(_cpu_variance(cpu)[~fresh], reference.variance[~fresh], atol=2e-3)
-    assert FRESH > 1e3
+    # a pixel with no usable history takes the new frame (gain FRESH / (FRESH + 1) ~ 1), not a
+    # blend with a prediction from outside the frame
+    out, frame = cpu.output(0.0, None), noisy[0].clamp(0, 1)
+    gone = outside_mask(flow[None])[0, 0]  # where the flow's source lies outside the frame
+    assert gone.sum() > 20
+    assert (out - frame).abs()[:, gone].max() < 2e-3
+    assert (reference.estimate.clamp(0, 1) - frame).abs()[:, gone].max() < 2e-3
 
 
 def test_recursive_step_averages_along_true_motion():

@@ -32,7 +32,7 @@ def test_generate_writes_the_exact_truth_and_score_sees_the_flicker(tmp_path, ca
     bad = json.loads(capsys.readouterr().out)["scores"]
     assert _run(cli_score, [str(truth), "--json"]) == 0
     good = json.loads(capsys.readouterr().out)["scores"]
-    assert bad["flicker_index"] > 5 * good["flicker_index"]
+    assert bad["flicker"] > 5 * good["flicker"]
     assert bad["warping_error"] > 5 * good["warping_error"]
     assert bad["psnr"] < 30 and "psnr" not in good
 

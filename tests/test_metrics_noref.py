@@ -87,8 +87,12 @@ def test_boiling_reads_texture_not_tone(pan, pan_motion):
 
 def test_a_temporal_blur_lowers_warping_error_and_boiling(static):
     boiled = artifacts.boiling(static, 8 / 255, seed=6)
-    clip, _ = noref.compare(_temporal_box3(boiled), boiled)
+    motion = noref.clip_motion(boiled)
+    clip, _ = noref.compare(_temporal_box3(boiled), boiled, motion)
     assert clip["warp_ratio"] < 0.6 and clip["boiling_ratio"] < 0.6
+    again, _ = noref.compare(_temporal_box3(boiled), boiled, motion,
+                             input_scores=noref.score(boiled, motion))
+    assert again == clip
     assert clip["fidelity"] > 0.98 and clip["colour_shift"] < 0.2
 
 
@@ -125,6 +129,8 @@ def test_colour_shift_reads_levels(pan, pan_motion):
     u8 = (pan * 255 + 0.5).astype(np.uint8)
     darker = (u8.astype(np.int16) - 3).clip(0, 255).astype(np.uint8)  # 8-bit, clipped at black
     assert noref.compare(darker, u8, pan_motion)[0]["colour_shift"] == pytest.approx(3.0, abs=0.3)
+    doubled = np.repeat(shifted, 2, axis=0)  # another frame count, as after interpolation
+    assert noref.clip_colour_shift(doubled, pan) == pytest.approx([0, 0, 3.0], abs=0.01)
 
 
 def test_fidelity_falls_when_shapes_move(pan):

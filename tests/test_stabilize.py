@@ -1,6 +1,7 @@
 """stabilize: measured against the ground truth of generated clips (framemend.generate)."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -59,12 +60,26 @@ def test_shake_removed_keeping_the_frame(shaken_handheld):
     assert (1.0 / zooms ** 2).min() >= 0.85
 
 
-def test_no_black_edges(shaken_handheld):
-    for f in _run(shaken_handheld.frames):
-        corners = np.array([[0, 0, 1], [W - 1, 0, 1], [0, H - 1, 1], [W - 1, H - 1, 1]], float)
-        p = corners @ f.aux["stabilize_warp"].T
-        assert p[:, 0].min() >= -1e-6 and p[:, 0].max() <= W - 1 + 1e-6
-        assert p[:, 1].min() >= -1e-6 and p[:, 1].max() <= H - 1 + 1e-6
+MARK = np.array([1.0, 0.0, 1.0], np.float32)  # magenta: absent from the rendered scenes
+
+
+def _marked(frames: np.ndarray) -> np.ndarray:
+    """``(T,)`` fraction of each frame's pixels that are (nearly) :data:`MARK`."""
+    near = (np.abs(frames - MARK) < 0.2).all(-1)
+    return near.reshape(len(frames), -1).mean(1)
+
+
+def test_no_black_edges():
+    """No output pixel comes from outside the picture: pixels the shake brought in from
+    beyond the rendered frame are painted magenta, and none may reach the output."""
+    clip = scene("handheld", W, H, frames=48, seed=1)
+    shaken, shake = artifacts.jitter(clip.frames, 3.0, 0.5, seed=1)
+    inside = np.stack([cv2.warpPerspective(np.ones((H, W), np.float32), m, (W, H),
+                                           borderMode=cv2.BORDER_CONSTANT) for m in shake])
+    shaken[inside < 0.999] = MARK
+    out = np.stack([_array(f.image[None])[0] for f in _run(shaken)])
+    assert _marked(clip.frames).max() == 0 and _marked(shaken).min() > 0.005
+    assert _marked(out).max() == 0  # measured 0; 0.044 of a frame with the warp left out
 
 
 def test_static_clip_stays_still():
@@ -97,20 +112,31 @@ def test_scene_cut_resets_the_path():
 
 @pytest.mark.parametrize("user_box", [False, True])
 def test_subject_face_held_still(user_box):
+    """A magenta dot drawn on the face's centre before the shake stays put in the output."""
     clip = scene("subject", W, H, frames=48, seed=1)
-    frames, box = clip.frames[:12], clip.subject_box[:12]
+    frames, box = clip.frames[:12].copy(), clip.subject_box[:12]
+    for f, b in zip(frames, box):
+        x, y = np.round((b[:2] + b[2:]) / 2).astype(int)
+        f[y - 1:y + 2, x - 1:x + 2] = MARK
     shaken, shake = artifacts.jitter(frames, 3.0, 0.5, seed=2)
-    centres = np.stack([apply_homography(shake[t], ((box[t, :2] + box[t, 2:]) / 2)[None])[0]
-                        for t in range(len(box))])
     options = {"mode": "subject", "max_zoom": 1.5}
     if user_box:
         corners = apply_homography(shake[0], box[0].reshape(2, 2))
         options["box"] = tuple(corners.ravel())
-    out = _run(shaken, **options)
-    held = np.stack([apply_homography(np.linalg.inv(f.aux["stabilize_warp"]), c[None])[0]
-                     for f, c in zip(out, centres)])
-    assert np.abs(centres - centres[0]).max() > 30  # the face does travel in the input
-    assert np.abs(held - held[0]).max() < 3.0
+    out = np.stack([_array(f.image[None])[0] for f in _run(shaken, **options)])
+    before, after = _dot_centres(shaken), _dot_centres(out)
+    assert np.abs(before - before[0]).max() > 30  # the face does travel in the input
+    assert np.abs(after - after[0]).max() < 3.0  # measured 1.39 (found) and 1.28 (given box)
+
+
+def _dot_centres(frames: np.ndarray) -> np.ndarray:
+    """``(T, 2)`` x, y centroid of the magenta dot in each frame."""
+    out = []
+    for f in frames:
+        ys, xs = np.nonzero((np.abs(f - MARK) < 0.35).all(-1))
+        assert len(xs), "the dot is lost"
+        out.append((xs.mean(), ys.mean()))
+    return np.array(out)
 
 
 def test_torch_warp_matches_opencv():

@@ -1,8 +1,18 @@
-"""Frames, the Filter contract, typed options, the registry, the chain parser and the engine."""
-from .filter import Filter, TemporalFilter
-from .frames import Frame, FrameBatch
-from .options import OptionError, option
-from .registry import all_filters, get_filter, register
+"""Frames, the Filter contract, typed options, the registry, the chain parser and the engine.
 
-__all__ = ["Filter", "TemporalFilter", "Frame", "FrameBatch", "OptionError", "option",
-           "register", "get_filter", "all_filters"]
+Names are imported on first use: :mod:`.options`, :mod:`.registry` and :mod:`.parser`'s checks
+import nothing heavy, so the command line validates a chain without importing torch.
+"""
+import importlib
+
+_WHERE = {"Filter": "filter", "TemporalFilter": "filter", "Frame": "frames",
+          "FrameBatch": "frames", "OptionError": "options", "option": "options",
+          "register": "registry", "get_filter": "registry", "all_filters": "registry"}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module '{__name__}' has no attribute '{name}'")

@@ -1,8 +1,7 @@
 """Trivial built-in filters that prove the engine end to end."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..options.identity import IdentityOptions
 from .filter import Filter
 from .registry import register
 
@@ -14,9 +13,7 @@ class Identity(Filter):
     name = "identity"
     reads_pixels = False
 
-    @dataclass
-    class Options:
-        pass
+    Options = IdentityOptions
 
     def push(self, frame):
         return [frame]

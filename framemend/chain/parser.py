@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from .options import OptionError, make_options
-from .registry import get_filter
+from .registry import get_filter, get_options
 
 
 def parse_chain(text: str) -> list[tuple[str, dict[str, str]]]:
@@ -34,18 +34,26 @@ def parse_chain(text: str) -> list[tuple[str, dict[str, str]]]:
     return steps
 
 
+def check_chain(text: str) -> list[tuple[str, object]]:
+    """Parse and validate a chain without importing the filters: ``[(name, options)]``.
+
+    Raises :class:`OptionError` with a one-line message naming the filter and the option.
+    """
+    checked = []
+    for name, values in parse_chain(text):
+        options_cls = get_options(name)
+        if "" in values:
+            fields = dataclasses.fields(options_cls)
+            if not fields:
+                raise OptionError(f"{name}: takes no options, got '{values['']}'")
+            values[fields[0].name] = values.pop("")
+        checked.append((name, make_options(name, options_cls, values)))
+    return checked
+
+
 def build_chain(text: str) -> list[tuple[type, object]]:
     """Parse and validate a chain: ``[(FilterClass, options_dataclass)]``.
 
     Raises :class:`OptionError` with a one-line message naming the filter and the option.
     """
-    built = []
-    for name, values in parse_chain(text):
-        cls = get_filter(name)
-        if "" in values:
-            fields = dataclasses.fields(cls.Options)
-            if not fields:
-                raise OptionError(f"{name}: takes no options, got '{values['']}'")
-            values[fields[0].name] = values.pop("")
-        built.append((cls, make_options(name, cls.Options, values)))
-    return built
+    return [(get_filter(name), options) for name, options in check_chain(text)]

@@ -2,15 +2,14 @@
 reference, used on CUDA) and :mod:`._cpu` (the CPU path)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-from framemend.chain import TemporalFilter, option, register
+from framemend.chain import TemporalFilter, register
 from framemend.chain.frames import Frame
-from framemend.chain.repeats import DistinctFrames
 from framemend.chain.palette import palette_limited
+from framemend.chain.repeats import DistinctFrames
+from framemend.options.deboil import DeboilOptions
 
 from .consistency import TorchState, auto_strength
 
@@ -29,12 +28,7 @@ class Deboil(DistinctFrames, TemporalFilter):
 
     name = "deboil"
 
-    @dataclass
-    class Options:
-        strength: float | None = option(None, "how far texture and tone follow the previous "
-                                        "output along the motion (0: off, 1: most); auto: 1 "
-                                        "where the motion explains half of a shot's second "
-                                        "frame or more, less where it explains less", min=0.0, max=1.0)
+    Options = DeboilOptions
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)

@@ -26,9 +26,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from framemend.cuda import device_constant, host_kernels
+
 _BLUR = torch.tensor([1.0, 2.0, 1.0]) / 4.0  # binomial, sigma = 0.7 cell
 STEP_SIGNIFICANCE = 12.0  # F statistic beyond which a window holds a real step in time
 LOCAL_SLOPE = 16.0  # how clearly a cell's slope must depart from the pooled one to be kept
+LOCAL_AFFINE_SIGMA = 1.0  # cells: the neighbourhood that splits a local change into gain/offset
+LOCAL_AFFINE_RIDGE = 0.1  # brightness spread below which a local change stays a gain
 
 
 def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Tensor,
@@ -58,7 +62,7 @@ def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Te
     median = _median(torch.cat([samples[:1], samples]))
     residual = (samples - median) / (current + 0.05)
     w = cover * torch.exp(-0.5 * (residual / tolerance) ** 2)
-    if w.device.type == "cpu":  # the same fits as below, as one numba loop over the cells
+    if host_kernels(w.device):  # the same fits as below, as one numba loop over the cells
         from . import _cpu  # noqa: PLC0415
         centre_time, mean, slope, slope_var, support = _cpu.step_masked_lines(
             samples, w, d, STEP_SIGNIFICANCE)
@@ -72,7 +76,7 @@ def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Te
 
 def _median(x: torch.Tensor) -> torch.Tensor:
     """Lower median over dim 0, as ``x.median(dim=0)`` (numpy's partition on CPU: 5x faster)."""
-    if x.device.type == "cpu":
+    if host_kernels(x.device):
         k = (x.shape[0] - 1) // 2
         return torch.from_numpy(np.partition(x.numpy(), k, axis=0)[k])
     return x.median(dim=0).values
@@ -89,7 +93,7 @@ def _same_side_of_step(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
     """
     order = torch.argsort(d.view(-1))
     ys, ws, ds = y[order], w[order], d.view(-1)[order]
-    centre = int((ds == 0).nonzero()[0])
+    centre = (ds < 0).sum()  # where d = 0 sorts (offsets are distinct), kept on the device
     cw, cwy, cwyy = ws.cumsum(0), (ws * ys).cumsum(0), (ws * ys * ys).cumsum(0)
     tw, twy, twyy = cw[-1], cwy[-1], cwyy[-1]
 
@@ -159,7 +163,7 @@ def _pooled_slope(slope: torch.Tensor, slope_var: torch.Tensor, current: torch.T
 def _blur(grid: torch.Tensor) -> torch.Tensor:
     """Separable 3-tap binomial blur of ``(N, C, gh, gw)`` with replicated edges."""
     n, c, h, w = grid.shape
-    k = _BLUR.to(grid.device, grid.dtype)
+    k = device_constant(_BLUR, grid.device, grid.dtype)
     x = F.pad(grid.reshape(n * c, 1, h, w), (1, 1, 1, 1), mode="replicate")
     x = F.conv2d(x, k.view(1, 1, 1, 3))
     x = F.conv2d(x, k.view(1, 1, 3, 1))
@@ -189,10 +193,11 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
                       ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Gain and offset fields ``(C, gh, gw)`` so that ``gain * x + offset`` corrects a frame.
 
-    ``global``: one gain and offset per channel (:func:`channel_affine`). ``local``: a gain per
-    cell moving each cell's mean to its target (``floor`` keeps near-black cells tame); no
-    offset (``None``). ``auto``: global when it reaches the cells' targets within ``threshold``
-    (relative RMS over the supported cells), local otherwise.
+    ``global``: one gain and offset per channel (:func:`channel_affine`). ``local``: a gain and
+    an offset per cell moving each cell's mean to its target (:func:`local_affine`). ``auto``:
+    global when it reaches the cells' targets within ``threshold`` (relative RMS over the
+    supported cells), local otherwise; on the device path (a GPU) the choice is made per
+    element on the device, so the host never waits.
     """
     target = current + correction
     if mode != "local":
@@ -201,9 +206,52 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
         if mode == "global":
             return a.expand_as(current), b.expand_as(current)
         miss = ((a * current + b - target) / (current + floor)) ** 2
-        if (miss * support).sum() <= threshold ** 2 * support.sum() * current.shape[0]:
+        fits = (miss * support).sum() <= threshold ** 2 * support.sum() * current.shape[0]
+        if not host_kernels(current.device):  # chosen on the device: the host never waits
+            gain, offset = local_affine(correction, current, support, floor)
+            return torch.where(fits, a, gain), torch.where(fits, b, offset)
+        if fits:
             return a.expand_as(current), b.expand_as(current)
-    return ((target + floor) / (current + floor)).clamp(0.5, 2.0), None
+    return local_affine(correction, current, support, floor)
+
+
+def local_affine(correction: torch.Tensor, current: torch.Tensor, support: torch.Tensor,
+                 floor: float = 0.02, sigma: float = LOCAL_AFFINE_SIGMA,
+                 ridge: float = LOCAL_AFFINE_RIDGE) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gain and offset fields ``(C, gh, gw)`` that take each cell's mean ``current`` exactly to
+    its target ``current + correction``, split between gain and offset as the neighbourhood
+    shows.
+
+    Flicker that multiplies (exposure) moves bright cells more than dark ones; flicker that adds
+    (a veil, a black level) moves them alike, and a gain cannot lift black. Per cell and channel,
+    the targets of the cells around it (Gaussian weights of ``sigma`` cells times ``support``)
+    are regressed on their current means: the slope is the gain, ridge-regularised towards the
+    cell's own ratio ``(target + floor) / (current + floor)`` with weight ``ridge²`` (where the
+    neighbourhood spans too little brightness to tell, the correction stays a gain); the offset
+    then puts the cell's own mean on its target, so the field keeps the grid's resolution.
+    This is the locally affine colour model of guided filtering (He et al., "Guided image
+    filtering", ECCV 2010) on the cell grid.
+    """
+    w = (support + 1e-3).expand_as(current).contiguous()
+    x, y = current, current + correction
+
+    r = max(1, int(np.ceil(3 * sigma)))
+    taps = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=current.dtype) / sigma) ** 2)
+    taps = (taps / taps.sum()).to(current.device)
+
+    def local_mean(v: torch.Tensor) -> torch.Tensor:
+        c, h, wd = v.shape
+        p = F.pad((w * v).reshape(c, 1, h, wd), (r, r, r, r), mode="replicate")
+        p = F.conv2d(F.conv2d(p, taps.view(1, 1, 1, -1)), taps.view(1, 1, -1, 1))
+        return p.reshape(c, h, wd)
+
+    sw = local_mean(torch.ones_like(x))
+    mx, my = local_mean(x) / sw, local_mean(y) / sw
+    vx = (local_mean(x * x) / sw - mx * mx).clamp_min(0.0)
+    cxy = local_mean(x * y) / sw - mx * my
+    own = (y + floor) / (x + floor)
+    gain = ((cxy + ridge ** 2 * own) / (vx + ridge ** 2)).clamp(0.5, 2.0)
+    return gain, y - gain * x
 
 
 def apply_fields(image: torch.Tensor, gain: torch.Tensor, offset: torch.Tensor | None,
@@ -215,7 +263,7 @@ def apply_fields(image: torch.Tensor, gain: torch.Tensor, offset: torch.Tensor |
     """
     h, w = image.shape[-2:]
     fields = gain if offset is None else torch.cat([gain, offset])
-    if image.device.type == "cpu":
+    if host_kernels(image.device):
         small, fields = fields.numpy(), torch.empty((fields.shape[0], h, w), dtype=fields.dtype)
         for plane, out in zip(small, fields.numpy()):
             cv2.resize(plane, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)

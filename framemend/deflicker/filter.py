@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 
 import torch
 
-from framemend.chain import TemporalFilter, option, register
+from framemend.chain import TemporalFilter, register
 from framemend.chain.frames import Frame
+from framemend.options.deflicker import DeflickerOptions
 
 from .correction import apply_fields, correction_fields, temporal_offset
 from .motion import (Step, adjacent_steps, analysis_factor, analysis_image, cell_means,
@@ -28,18 +28,7 @@ class Deflicker(TemporalFilter):
 
     name = "deflicker"
 
-    @dataclass
-    class Options:
-        mode: str = option("auto", "global: a gain and offset per channel; local: a smooth gain "
-                           "field; auto: global, plus local gains where they clearly differ",
-                           choices=("auto", "global", "local"))
-        strength: float = option(1.0, "fraction of the correction applied", min=0.0, max=1.0)
-        radius: int = option(12, "frames on each side compared with each frame", min=1, max=30)
-        rows: int = option(24, "rows of the grid of cells the gain field is estimated on "
-                           "(finer follows sharper flicker, coarser is steadier)", min=2, max=200)
-        tolerance: float = option(0.75, "relative brightness difference from the window's "
-                                  "median beyond which a neighbour counts as a real change",
-                                  min=0.01, max=10.0)
+    Options = DeflickerOptions
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
@@ -83,11 +72,13 @@ class Deflicker(TemporalFilter):
                 tables = [frame.result()[1] for frame in frames]
                 diffs.append(content_differences(tables, own, shifts, cell))
                 covers.append(cover)
-                offsets += [direction * k for k in range(1, len(pairs) + 1)]
+                # made on the device: a list copied there would make this thread wait for it
+                offsets.append(direction * torch.arange(1, len(pairs) + 1,
+                                                        device=current.device))
         if diffs:
             correction, support = temporal_offset(
                 torch.cat(diffs), torch.cat(covers),
-                torch.tensor(offsets, device=current.device), current, self.options.tolerance)
+                torch.cat(offsets), current, self.options.tolerance)
         else:
             correction, support = torch.zeros_like(current), torch.zeros_like(current[:1])
         return correction_fields(correction, current, support, self.options.mode)

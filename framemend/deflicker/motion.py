@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from framemend.cuda import fused, host_kernels
 from framemend.flow import backward_warp, estimate_flow, occlusion_mask
 
 ANALYSIS_WIDTH = 160
@@ -47,7 +48,7 @@ def downscale(image: torch.Tensor, factor: int) -> torch.Tensor:
         return image
     c, h, w = image.shape
     size = (w // factor, h // factor)
-    if image.device.type == "cpu":
+    if host_kernels(image.device):
         out = torch.empty((c, size[1], size[0]), dtype=image.dtype)
         planes, small = image.contiguous().numpy(), out.numpy()
         for i in range(c):
@@ -92,7 +93,7 @@ def flicker_invariant(image: torch.Tensor, sigma: float = 2.5) -> torch.Tensor:
     A gain field that is smooth at the scale ``sigma`` (pixels) cancels, so flow between
     flickering frames follows the content rather than the flicker.
     """
-    luma = (image * image.new_tensor([0.299, 0.587, 0.114]).view(3, 1, 1)).sum(0)[None, None]
+    luma = (0.299 * image[0] + 0.587 * image[1] + 0.114 * image[2])[None, None]
     radius = int(3 * sigma)
     x = torch.arange(-radius, radius + 1, device=image.device, dtype=image.dtype)
     k = torch.exp(-0.5 * (x / sigma) ** 2)
@@ -110,7 +111,7 @@ def adjacent_steps(a: torch.Tensor, b: torch.Tensor, cell: int) -> tuple[Step, S
     grey = torch.stack([a[3:], b[3:]])
     flows = estimate_flow(grey.expand(-1, 3, -1, -1), grey.flip(0).expand(-1, 3, -1, -1),
                           quality=FLOW_QUALITY, threads=1)
-    if flows.device.type == "cpu":
+    if host_kernels(flows.device):
         from . import _cpu  # noqa: PLC0415
         cover, cell_flow = _cpu.compared_cells(grey, flows, cell, MISMATCH)
     else:
@@ -155,7 +156,7 @@ def chain_steps(steps: list[Step]) -> tuple[torch.Tensor, torch.Tensor]:
         CPU tensors take the numba loop of :mod:`._cpu`, others :func:`chain_maps`.
     """
     maps = torch.stack([torch.cat([s.flow, s.cover]) for s in steps])  # (k, 3, gh, gw)
-    if maps.device.type == "cpu":
+    if host_kernels(maps.device):
         from . import _cpu  # noqa: PLC0415
         return _cpu.chain_maps(maps)
     return chain_maps(maps)
@@ -191,12 +192,13 @@ def content_differences(tables: list[torch.Tensor], own: torch.Tensor, shifts: t
         ``(k, C, gh, gw)``. Each cell's box is moved by its shift (a fractional box: the tables
         are read bilinearly) and both boxes are cut to the part of the content that lies inside
         both frames, so the two means are over the same content. CPU tensors take the numba
-        loop of :mod:`._cpu`, others :func:`box_differences`.
+        loop of :mod:`._cpu`, others :func:`box_differences` (on a GPU its fused kernel,
+        :mod:`framemend.cuda.boxes`).
     """
-    if own.device.type == "cpu":
+    if host_kernels(own.device):
         from . import _cpu  # noqa: PLC0415
         return _cpu.content_differences(tables, own, shifts, cell)
-    return box_differences(tables, own, shifts, cell)
+    return fused.box_differences(tables, own, shifts, cell)
 
 
 def box_differences(tables: list[torch.Tensor], own: torch.Tensor, shifts: torch.Tensor,
@@ -209,9 +211,9 @@ def box_differences(tables: list[torch.Tensor], own: torch.Tensor, shifts: torch
                             torch.arange(gw, device=own.device, dtype=own.dtype), indexing="ij")
     px, py = shifts[:, 0] * cell, shifts[:, 1] * cell
     x0 = torch.maximum(gx * cell, -px)
-    x1 = torch.minimum(torch.minimum(gx * cell + cell, gx.new_tensor(w1 - 1)), w1 - 1 - px)
+    x1 = torch.minimum((gx * cell + cell).clamp(max=w1 - 1), w1 - 1 - px)
     y0 = torch.maximum(gy * cell, -py)
-    y1 = torch.minimum(torch.minimum(gy * cell + cell, gy.new_tensor(h1 - 1)), h1 - 1 - py)
+    y1 = torch.minimum((gy * cell + cell).clamp(max=h1 - 1), h1 - 1 - py)
     x1, y1 = torch.maximum(x1, x0), torch.maximum(y1, y0)
     area = ((x1 - x0) * (y1 - y0)).clamp_min(1e-6)
     return torch.stack([

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from framemend.chain import TemporalFilter, option, register
+from framemend.chain import TemporalFilter, register
 from framemend.chain.frames import Frame
 from framemend.chain.repeats import DistinctFrames
+from framemend.cuda import host_kernels
+from framemend.options.denoise import DenoiseOptions
 
 from .noise import declip_table, estimate_sigma
 from .track import start_track
@@ -32,30 +33,13 @@ class Denoise(DistinctFrames, TemporalFilter):
 
     name = "denoise"
 
-    @dataclass
-    class Options:
-        sigma: float | None = option(None, "noise standard deviation in 8-bit units "
-                                     "(20 = 20/255); auto: white noise estimated at the start "
-                                     "of each shot (give it for boiling texture: about its "
-                                     "frame-to-frame RMS change)",
-                                     min=0.0, max=100.0)
-        memory: int = option(8, "frames averaged at most along the motion (a longer memory "
-                             "removes more noise on steady shots)", min=1, max=64)
-        spatial: float = option(1.0, "strength of the spatial stage on what time leaves "
-                                "(0: temporal only)", min=0.0, max=8.0)
-        # 2: on the bench clips the first frame comes out within 0.2 dB of a 3 or 6 frame
-        # warm-up and the next ones as well (without any they lose 2.4-3.2 dB); the warm-up
-        # runs before the first output (2 instead of 3: +7 to +22 % fps on a 24-frame clip)
-        lookahead: int = option(2, "frames read ahead at the start of a shot so its first "
-                                "frames are denoised too (0: none, lowest latency)", min=0, max=30)
-        declip: bool = option(True, "undo the brightening/darkening that clipped noise leaves "
-                              "near black and white after averaging")
+    Options = DenoiseOptions
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
         # on the CPU the kernels read decoded 8/16-bit pixels and write them back: no float
         # frame is made (the engine then hands frames over undecoded, see Filter.reads_raw)
-        self.reads_raw = self.device.type == "cpu"
+        self.reads_raw = host_kernels(self.device)
         self.future = options.lookahead
         # the recursion runs on a worker thread, ahead of the output frames as far as the
         # lookahead lets it, while this thread makes each output frame (the spatial stage)

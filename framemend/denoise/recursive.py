@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from framemend.flow import backward_warp, outside_mask
-from framemend.flow.estimate import dis_luma_flow, luma_u8
+from framemend.flow.estimate import dis_luma_flow, estimate_flow, flow_backend, luma_u8
 
 FRESH = 1e4  # prediction variance of a pixel with no usable history (gain ≈ 1)
 SOFT = 2.0  # how strongly unexplained residual raises the prediction variance
@@ -43,7 +43,10 @@ MOTION_TUNING = (("GradientDescentIterations", 6), ("PatchStride", 5))
 
 def motion_flow(frame: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
     """Flow ``(2, H, W)`` from ``frame`` to ``estimate`` (both ``(3, H, W)``): DIS on their
-    8-bit BT.601 luma with :data:`MOTION_QUALITY` and :data:`MOTION_TUNING`."""
+    8-bit BT.601 luma with :data:`MOTION_QUALITY` and :data:`MOTION_TUNING`, or on the device
+    path (:func:`framemend.flow.estimate.flow_backend`) the torch flow at that quality."""
+    if flow_backend(frame.device) == "torch":
+        return estimate_flow(frame[None], estimate[None], "torch", MOTION_QUALITY)[0]
     lumas = [luma_u8(image[None])[0] for image in (frame, estimate)]
     flow = dis_luma_flow(*lumas, MOTION_QUALITY, MOTION_TUNING)
     return torch.from_numpy(flow).permute(2, 0, 1).to(frame.device)

@@ -16,6 +16,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from framemend.cuda import device_constant
+
 _S2, _S3, _S6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
 OPPONENT = torch.tensor([[1 / _S3, 1 / _S3, 1 / _S3],
                          [1 / _S2, 0.0, -1 / _S2],
@@ -37,7 +39,7 @@ def local_wiener_reference(image: torch.Tensor, noise_var: torch.Tensor) -> torc
     Returns:
         ``(3, H, W)`` RGB.
     """
-    basis = OPPONENT.to(image.device, image.dtype)
+    basis = device_constant(OPPONENT, image.device, image.dtype)
     opp = torch.einsum("oc,chw->ohw", basis, image)
     out = []
     for c, radius in enumerate(RADII):

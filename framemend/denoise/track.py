@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from framemend.cuda import fused, host_kernels
+
 from .noise import declip_reference
-from .recursive import motion_flow, recursive_step_reference
+from .recursive import motion_flow
 from .spatial import local_wiener_reference
 
 
@@ -30,8 +32,8 @@ class TorchTrack:
     def step(self, frame: torch.Tensor, noise_var: float, memory: int) -> TorchTrack:
         """Take in the next frame ``(3, H, W)`` along :func:`.recursive.motion_flow`."""
         flow = motion_flow(frame, self.estimate)
-        return TorchTrack(*recursive_step_reference(self.estimate, self.variance, frame, flow,
-                                                    noise_var, memory))
+        return TorchTrack(*fused.recursive_step(self.estimate, self.variance, frame, flow,
+                                                noise_var, memory))
 
     def output(self, noise_scale: float, table: torch.Tensor | None,
                levels: float | None = None) -> torch.Tensor:
@@ -47,10 +49,11 @@ class TorchTrack:
 
 
 def start_track(pixels: torch.Tensor | np.ndarray):
-    """A new track on the frame's device: :class:`._cpu.CpuTrack` on the CPU (``pixels``: a
-    ``(3, H, W)`` float tensor or decoded ``(H, W, 3)`` uint8/uint16 pixels), else
-    :class:`TorchTrack`."""
-    if isinstance(pixels, np.ndarray) or pixels.device.type == "cpu":
+    """A new track on the frame's device: :class:`._cpu.CpuTrack` on the CPU path (``pixels``:
+    a ``(3, H, W)`` float tensor or decoded ``(H, W, 3)`` uint8/uint16 pixels), else
+    :class:`TorchTrack` (its step the fused kernel of :mod:`framemend.cuda.denoise_step` on a
+    GPU)."""
+    if isinstance(pixels, np.ndarray) or host_kernels(pixels.device):
         from ._cpu import CpuTrack  # noqa: PLC0415
         return CpuTrack.start(pixels)
     return TorchTrack.start(pixels)

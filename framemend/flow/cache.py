@@ -15,16 +15,17 @@ from __future__ import annotations
 import torch
 
 from ..chain.frames import Frame
-from .estimate import estimate_flow
+from .estimate import estimate_flow, flow_backend
 
 
 def _key(offset: int, backend: str, quality: str, scale: float) -> tuple:
     return ("flow", offset, backend, quality, float(scale))
 
 
-def cached_flows(frames: list[Frame], pairs: list[tuple[int, int]], backend: str = "dis",
+def cached_flows(frames: list[Frame], pairs: list[tuple[int, int]], backend: str | None = None,
                  quality: str = "medium", scale: float = 1.0) -> list[torch.Tensor]:
-    """Flow from ``frames[i]`` to ``frames[j]`` for each ``(i, j)`` of ``pairs``.
+    """Flow from ``frames[i]`` to ``frames[j]`` for each ``(i, j)`` of ``pairs``, with
+    ``backend`` or, if None, the :func:`.estimate.flow_backend` of the frames' device.
 
     Pairs without a valid cached entry are estimated together in one :func:`estimate_flow`
     call (so DIS spreads them over threads, torch batches them) and stored in
@@ -33,6 +34,8 @@ def cached_flows(frames: list[Frame], pairs: list[tuple[int, int]], backend: str
     Returns:
         one ``(2, H, W)`` float32 tensor per pair, on the frames' device.
     """
+    if backend is None and pairs:
+        backend = flow_backend(frames[pairs[0][0]].image.device)
     out: list[torch.Tensor | None] = []
     missing = []
     for n, (i, j) in enumerate(pairs):
@@ -53,7 +56,7 @@ def cached_flows(frames: list[Frame], pairs: list[tuple[int, int]], backend: str
     return out
 
 
-def cached_flow(frames: list[Frame], i: int, j: int, backend: str = "dis",
+def cached_flow(frames: list[Frame], i: int, j: int, backend: str | None = None,
                 quality: str = "medium", scale: float = 1.0) -> torch.Tensor:
     """Flow ``(2, H, W)`` from ``frames[i]`` to ``frames[j]``, computed once per chain."""
     return cached_flows(frames, [(i, j)], backend, quality, scale)[0]

@@ -7,6 +7,9 @@ Backends:
 * ``torch``: coarse-to-fine combined local-global flow in torch (:mod:`.torchflow`), for frames
   that already live on the GPU; runs unchanged on CPU.
 
+:func:`flow_backend` picks between them by device, for every pass: DIS on the CPU, torch (with
+its fused SOR kernel) on a GPU, so frames on a GPU never leave it for their flow.
+
 ``scale < 1`` computes the flow on frames resized by ``scale`` and upsamples it (values rescaled
 to full-resolution pixels): about ``1/scale²`` times less work for a somewhat coarser field.
 """
@@ -20,6 +23,8 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from framemend.cuda import host_kernels
 
 from .torchflow import torch_flow
 from .warp import resize_flow
@@ -152,20 +157,27 @@ def dis_flow(src: torch.Tensor, dst: torch.Tensor, quality: str = "medium", scal
     return torch.from_numpy(out)
 
 
-def estimate_flow(src: torch.Tensor, dst: torch.Tensor, backend: str = "dis",
+def flow_backend(device: torch.device | str) -> str:
+    """The flow backend a pass uses on ``device``: ``dis`` on the CPU path, ``torch`` on the
+    device path (frames on a GPU stay there; see :func:`framemend.cuda.host_kernels`)."""
+    return "dis" if host_kernels(device) else "torch"
+
+
+def estimate_flow(src: torch.Tensor, dst: torch.Tensor, backend: str | None = None,
                   quality: str = "medium", scale: float = 1.0,
                   threads: int | None = None) -> torch.Tensor:
     """Flow from each frame of ``src`` to the matching frame of ``dst``.
 
     Args:
         src, dst: ``(T, 3, H, W)`` float RGB or ``(T, 1, H, W)`` luma, in [0, 1].
-        backend: ``dis`` | ``torch``.
+        backend: ``dis`` | ``torch``, or None for :func:`flow_backend` of ``src``'s device.
         quality: ``ultrafast`` | ``fast`` | ``medium`` (DIS preset, or the torch solver preset).
         scale: in (0, 1]; compute at ``scale`` times the resolution, then upsample.
         threads: DIS worker threads (default: CPU count); ignored by ``torch``.
     Returns:
         ``(T, 2, H, W)`` float32 flow in pixels on ``src``'s device, ``src(p) ≈ dst(p + f(p))``.
     """
+    backend = flow_backend(src.device) if backend is None else backend
     if backend not in BACKENDS:
         raise ValueError(f"unknown flow backend '{backend}'; choose from {BACKENDS}")
     if quality not in QUALITIES:

@@ -8,7 +8,8 @@ less), averaged over a Gaussian window (the Lucas-Kanade part) and combined with
 term (the Horn-Schunck part, made robust with lagged Charbonnier weights so the flow may jump at
 object boundaries) solved by red-black SOR iterations, followed by a median filter of the flow
 (Sun, Roth & Black, CVPR 2010). Every step is a batched tensor operation, so all frame pairs of
-a batch are solved at once. The input is
+a batch are solved at once; on a GPU the SOR sweeps run as a fused kernel
+(:func:`framemend.cuda.sor.sor_sweeps`, checked against :func:`sor_sweeps_reference`). The input is
 structure-texture decomposed luma (Wedel et al., "An improved algorithm for TV-L1 optical
 flow", 2009) with dst's contrast matched to src's, which makes the flow tolerant of slow
 illumination changes and global gain changes such as flicker.
@@ -31,6 +32,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+from framemend.cuda import fused
 
 from .warp import backward_warp, resize_flow
 
@@ -91,8 +94,8 @@ def _luma(rgb: torch.Tensor) -> torch.Tensor:
     """``(T, 3, H, W)`` RGB or ``(T, 1, H, W)`` luma -> ``(T, 1, H, W)`` luma."""
     if rgb.shape[1] == 1:
         return rgb
-    w = torch.tensor([0.299, 0.587, 0.114], dtype=rgb.dtype, device=rgb.device)
-    return torch.einsum("tchw,c->thw", rgb, w).unsqueeze(1)
+    # weights as Python numbers: a weight tensor would be copied to the GPU (and waited for)
+    return 0.299 * rgb[:, 0:1] + 0.587 * rgb[:, 1:2] + 0.114 * rgb[:, 2:3]
 
 
 def _texture(y: torch.Tensor) -> torch.Tensor:
@@ -137,6 +140,36 @@ def _neighbour_sum(x: torch.Tensor, weights: tuple[torch.Tensor, ...]) -> torch.
             + n * p[..., :-2, 1:-1])
 
 
+def sor_sweeps_reference(flow: torch.Tensor, edges: torch.Tensor, q: torch.Tensor,
+                         inverse: torch.Tensor, iterations: int, omega: float) -> torch.Tensor:
+    """``iterations`` red-black SOR sweeps of ``u = B (Σ_n w_n u(n) + q)`` from ``flow``.
+
+    Args:
+        flow: ``(N, 2, H, W)`` the starting flow.
+        edges: ``(N, 4, H, W)`` the weights ``w_n`` towards the E, W, S and N neighbours
+            (replicate borders).
+        q: ``(N, 2, H, W)`` the constant part of the right-hand side.
+        inverse: ``(N, 3, H, W)`` the symmetric 2x2 ``B`` per pixel: ``b11, b12, b22``.
+        omega: over-relaxation of each update (red pixels, ``x + y`` even, first).
+    Returns:
+        ``(N, 2, H, W)``. The torch reference of :func:`framemend.cuda.sor.sor_sweeps`.
+    """
+    h, w = flow.shape[-2:]
+    ys, xs = torch.meshgrid(torch.arange(h, device=flow.device),
+                            torch.arange(w, device=flow.device), indexing="ij")
+    red = ((xs + ys) % 2 == 0).to(flow.dtype)
+    steps = (omega * red, omega * (1 - red))  # over-relaxed red, then black update
+    weights = edges.split(1, 1)
+    b11, b12, b22 = inverse.split(1, 1)
+    u = flow
+    for _ in range(iterations):
+        for step in steps:
+            r = _neighbour_sum(u, weights) + q
+            r1, r2 = r[:, 0:1], r[:, 1:2]
+            u = torch.lerp(u, torch.cat([b11 * r1 + b12 * r2, b12 * r1 + b22 * r2], 1), step)
+    return u
+
+
 def _select_candidates(y0: torch.Tensor, y1: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """PatchMatch propagation: each pixel of ``flow`` ``(N, 2, H, W)`` takes the flow of the
     pixel ``s`` px to its E, W, S or N (``s`` in :data:`_SELECT_SHIFTS`, replicate borders)
@@ -178,8 +211,6 @@ def _solve_level(i0: torch.Tensor, i1: torch.Tensor, flow: torch.Tensor,
     ys, xs = torch.meshgrid(torch.arange(h, device=i0.device, dtype=i0.dtype),
                             torch.arange(w, device=i0.device, dtype=i0.dtype), indexing="ij")
     g0x, g0y = _gradients(i0)
-    red = ((xs + ys) % 2 == 0).to(i0.dtype)
-    steps = (_SOR_OMEGA * red, _SOR_OMEGA * (1 - red))  # over-relaxed red, then black update
     for _ in range(warps):
         i1w = backward_warp(i1, flow)
         g1x, g1y = _gradients(i1)
@@ -199,16 +230,11 @@ def _solve_level(i0: torch.Tensor, i1: torch.Tensor, flow: torch.Tensor,
         # (J's 2x2 part times flow), solved per pixel with the inverse B of the 2x2 matrix.
         a11, a22 = j11 + lam_sum, j22 + lam_sum
         det = a11 * a22 - j12 * j12
-        b11, b12, b22 = a22 / det, -j12 / det, a11 / det
         q = torch.cat([j11 * flow[:, 0:1] + j12 * flow[:, 1:2] - j13,
                        j12 * flow[:, 0:1] + j22 * flow[:, 1:2] - j23], 1)
-        u = flow
-        for _ in range(p.iterations):
-            for step in steps:
-                r = _neighbour_sum(u, edges) + q
-                r1, r2 = r[:, 0:1], r[:, 1:2]
-                u = torch.lerp(u, torch.cat([b11 * r1 + b12 * r2, b12 * r1 + b22 * r2], 1), step)
-        flow = u
+        flow = fused.sor_sweeps(flow, torch.cat(edges, 1), q,
+                                torch.cat([a22 / det, -j12 / det, a11 / det], 1), p.iterations,
+                                _SOR_OMEGA)
         if p.median:
             flow = _median(flow, p.median)
     return flow

@@ -49,8 +49,9 @@ def resize_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     shrink = size[0] < h or size[1] < w
     out = F.interpolate(flow, size=tuple(size), mode="bilinear", align_corners=False,
                         antialias=shrink)
-    scale = torch.tensor([size[1] / w, size[0] / h], device=flow.device, dtype=flow.dtype)
-    return out * scale.view(1, 2, 1, 1)
+    out[:, 0] *= size[1] / w  # Python numbers: no tensor copied to the device and waited for
+    out[:, 1] *= size[0] / h
+    return out
 
 
 def outside_mask(flow: torch.Tensor) -> torch.Tensor:

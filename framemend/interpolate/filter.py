@@ -11,9 +11,9 @@ import torch
 
 from ..chain.filter import Filter
 from ..chain.frames import Frame
-from ..chain.options import option
 from ..chain.registry import register
-from .synthesis import (WARPS, fill_hidden, flow_planes, intermediate_flows, pair_flows,
+from ..options.interpolate import InterpolateOptions
+from .synthesis import (fill_hidden, flow_planes, intermediate_flows, pair_flows,
                         warp_blend)
 from .timing import factor_times, grid_times, nominal_rate
 
@@ -66,15 +66,7 @@ class Interpolate(Filter):
     preserves_geometry = False
     reads_raw = True
 
-    @dataclass
-    class Options:
-        factor: int = option(2, "output frames per input frame", min=1, max=32)
-        fps: float | None = option(None, "output frame rate (wins over factor); 59.94 means "
-                                   "60000/1001", min=1.0, max=1000.0)
-        flow_scale: float = option(0.25, "optical flow is estimated at this fraction of the "
-                                   "frame size", min=0.05, max=1.0)
-        warp: str = option("bilinear", "how the neighbours are sampled: bicubic keeps more "
-                           "detail in the new frames, bilinear is faster", choices=tuple(WARPS))
+    Options = InterpolateOptions
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)

@@ -227,6 +227,17 @@ def _low_half(frame: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(low[::2, ::2])
 
 
+def clip_colour_shift(output, input) -> np.ndarray:
+    """``(3,)`` mean colour of ``output`` minus that of ``input`` over all their frames and
+    pixels, per channel in 8-bit levels; the clips may differ in frame count (an interpolated
+    clip against its input) but not in frame size."""
+    a, b = as_float(output), as_float(input)
+    if a.shape[1:] != b.shape[1:]:
+        raise ValueError(f"output frames {a.shape[1:]} and input frames {b.shape[1:]} differ")
+    return (a.reshape(-1, 3).mean(0, dtype=np.float64)
+            - b.reshape(-1, 3).mean(0, dtype=np.float64)) * 255.0
+
+
 def fidelity_per_frame(output, input) -> np.ndarray:
     """``(T,)`` SSIM of the low-passed output frame to the low-passed input frame."""
     a, b = _same_shape(output, input)
@@ -262,11 +273,13 @@ def score(frames, motion: Motion | None = None) -> tuple[dict[str, float], dict[
     return {k: float(np.nanmean(v)) for k, v in per_frame.items()}, per_frame
 
 
-def compare(output, input, motion: Motion | None = None
+def compare(output, input, motion: Motion | None = None, input_scores: tuple | None = None
             ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Scores of ``output`` against the ``input`` it was made from: ``(clip, per-frame)``.
 
-    Both are scored along ``motion`` (default: :func:`clip_motion` of ``input``, computed once).
+    Both are scored along ``motion`` (default: :func:`clip_motion` of ``input``, computed once);
+    ``input_scores``, the input's :func:`score` along the same motion, saves scoring it again
+    when several outputs of one input are compared.
 
     Clip figures: ``warping_error``, ``flicker``, ``boiling`` of the output, the same of the
     input (``*_input``) and their ratios output / input (``warp_ratio``, ``flicker_ratio``,
@@ -280,7 +293,7 @@ def compare(output, input, motion: Motion | None = None
     _check_clip(b, "input")
     motion = _motion_for(b, motion)
     clip_out, frames_out = score(a, motion)
-    clip_in, frames_in = score(b, motion)
+    clip_in, frames_in = input_scores if input_scores is not None else score(b, motion)
     per_frame = {k: frames_out[k] for k in ("warping_error", "flicker", "boiling")}
     per_frame.update({k + "_input": frames_in[k] for k in ("warping_error", "flicker", "boiling")})
     energy_out, energy_in = frames_out["detail_energy"], frames_in["detail_energy"]
@@ -302,4 +315,4 @@ def compare(output, input, motion: Motion | None = None
 
 
 __all__ = ["Motion", "clip_motion", "temporal_per_frame", "detail_energy_per_frame",
-           "colour_shift_per_frame", "fidelity_per_frame", "score", "compare"]
+           "colour_shift_per_frame", "clip_colour_shift", "fidelity_per_frame", "score", "compare"]

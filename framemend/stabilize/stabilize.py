@@ -16,7 +16,6 @@ matrices for that window. A scene cut starts a new path. Each output frame carri
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -24,10 +23,11 @@ import torch
 from ..chain.apply import apply_filter
 from ..chain.filter import Filter
 from ..chain.frames import Frame
-from ..chain.options import OptionError, option
+from ..chain.options import OptionError
 from ..chain.registry import register
 from .face import box_mask, detect_face
 from .motion import CameraTracker, analysis_luma, subject_motion
+from ..options.stabilize import StabilizeOptions
 from .path import (fit_inside, frame_centre, next_zoom, required_zoom, smooth_correction,
                    zoom_about)
 from .warp import warp_affine
@@ -39,19 +39,7 @@ class Stabilize(Filter):
     name = "stabilize"
     preserves_geometry = False
 
-    @dataclass
-    class Options:
-        mode: str = option("smooth", "smooth: keep intended motion, remove shake; lock: tripod; "
-                           "subject: keep the face (or box) still in frame",
-                           choices=("smooth", "lock", "subject"))
-        radius: int = option(10, "frames of look-ahead (and behind) for the path smoothing "
-                             "(Gaussian sigma = radius/2); latency is 2*radius frames",
-                             min=1, max=120)
-        max_zoom: float = option(1.08, "largest crop zoom used to hide borders (1.08 keeps "
-                                 ">= 85% of the frame area)", min=1.0, max=2.0)
-        box: tuple[float, ...] | None = option(None, "mode=subject: the subject box x0+y0+x1+y1 "
-                                               "in pixels of each shot's first frame "
-                                               "(default: the largest detected face)")
+    Options = StabilizeOptions
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
@@ -155,11 +143,11 @@ class Stabilize(Filter):
 
     def _emit_next(self) -> Frame:
         t = self._emit
-        frame = self._pending.popleft()
-        h, w = frame.image.shape[-2:]
+        h, w = self._pending[0].image.shape[-2:]
         ahead = range(t, min(self._count, t + self.options.radius + 1))
         for j in ahead:
-            self._correction_at(j)
+            self._correction_at(j)  # before the pop: it reads the size of a pending frame
+        frame = self._pending.popleft()
         self._zoom = next_zoom(self._zoom, [self._need[j] for j in ahead],
                                self.options.max_zoom, self._slope)
         # What the crop cannot hide is given up: a lock falls back towards the smooth path,

@@ -19,6 +19,17 @@ def read_video(path: str) -> tuple[np.ndarray, float]:
     return np.stack(frames), float(reader.info.fps)
 
 
+def probe_video(path: str) -> VideoInfo:
+    """What :class:`VideoReader` sees in ``path``, with ``frames`` counted by decoding when the
+    container does not declare it (Matroska, WebM, MPEG-TS, pipes)."""
+    reader = VideoReader(path)
+    if reader.info.frames is None or path == "-":
+        reader.info.frames = reader.count()
+    else:
+        reader.close()
+    return reader.info
+
+
 def write_video(path: str, frames: np.ndarray, fps: float = 24.0, codec: str | None = None,
                 crf: int | None = None, lossless: bool = False) -> None:
     """Encode ``frames`` ``(T, H, W, 3)`` (uint8, uint16, or float in [0, 1]) to ``path``."""

@@ -29,6 +29,7 @@ class VideoInfo:
     start_time: float = 0.0
     audio: dict | None = None   # {"codec", "sample_rate", "channels", "duration"} or None
     metadata: dict = field(default_factory=dict)
+    streams: list = field(default_factory=list)  # every stream: see :func:`stream_facts`
 
     def yuv_matrix(self) -> str:
         """The swscale matrix for YUV<->RGB: the colorspace tag, or for untagged video ffmpeg's
@@ -61,7 +62,8 @@ def stream_info(path: str, container, stream) -> VideoInfo:
     elif container.duration:
         duration = container.duration / av.time_base
     audio = None
-    audio_streams = container.streams.audio
+    audio_streams = [a for a in container.streams.audio
+                     if a.codec_context is not None and a.codec_context.sample_rate]
     if audio_streams:
         a = audio_streams[0]
         a_duration = float(a.duration * a.time_base) if a.duration and a.time_base else duration
@@ -76,7 +78,45 @@ def stream_info(path: str, container, stream) -> VideoInfo:
         bit_depth=bit_depth_of(pix_fmt), color_range=int(cc.color_range or 0),
         colorspace=int(cc.colorspace or 2), color_primaries=int(cc.color_primaries or 2),
         color_trc=int(cc.color_trc or 2), rotation=_rotation(stream), start_time=start,
-        audio=audio, metadata=dict(container.metadata))
+        audio=audio, metadata=dict(container.metadata), streams=stream_facts(container))
+
+
+def stream_facts(container) -> list[dict]:
+    """Every stream of an open container (video, audio, subtitle, data, attachment): index,
+    type, codec and its key facts (size, rate and pixel format; sample rate and channels;
+    language; duration in seconds)."""
+    out = []
+    for s in container.streams:
+        cc = s.codec_context
+        d = {"index": s.index, "type": s.type,
+             "codec": (cc.name if cc is not None else None) or getattr(s, "codec_tag", None) or "unknown"}
+        if s.duration is not None and s.time_base:
+            d["duration"] = round(float(s.duration * s.time_base), 3)
+        if s.type == "video" and cc is not None:
+            rate = s.average_rate or s.guessed_rate
+            d.update(width=cc.width, height=cc.height, pix_fmt=cc.pix_fmt,
+                     fps=round(float(rate), 3) if rate else None, frames=s.frames or None)
+        elif s.type == "audio" and cc is not None:
+            d.update(sample_rate=cc.sample_rate, channels=cc.channels,
+                     layout=cc.layout.name if cc.layout else None)
+        language = s.metadata.get("language")
+        if language:
+            d["language"] = language
+        out.append(d)
+    return out
+
+
+def describe_stream(d: dict) -> str:
+    """One line for a :func:`stream_facts` entry."""
+    facts = {"video": lambda: f"{d['width']}x{d['height']}, {d['pix_fmt']}, {d['fps']} fps"
+                              + (f", {d['frames']} frames" if d.get("frames") else ""),
+             "audio": lambda: f"{d['sample_rate']} Hz, {d['channels']} ch"
+                              + (f" ({d['layout']})" if d.get("layout") else "")}
+    text = facts[d["type"]]() if d["type"] in facts and "width" in d or "sample_rate" in d else ""
+    extra = [f"language {d['language']}"] if d.get("language") else []
+    if d.get("duration") is not None:
+        extra.append(f"{d['duration']:.3f} s")
+    return ", ".join(x for x in [f"#{d['index']} {d['type']}: {d['codec']}", text, *extra] if x)
 
 
 def _rotation(stream) -> int:

@@ -3,6 +3,13 @@
 The reader demuxes video and the first audio stream together; audio packets are queued untouched
 for the writer to copy (so audio keeps its own timestamps and stays in sync with the video times,
 whatever the filters do to the frame rate).
+
+Every PyAV/FFmpeg failure is caught here, at the boundary, and becomes a :class:`VideoError` (the
+file cannot be opened) or :attr:`VideoReader.decode_error` (decoding stopped, or the file holds
+less than it declares). A damaged file is recognised by what it says of itself against what
+decoded: the frame count and duration in its header, the demuxer's and decoder's own error
+reports (a cut Matroska file says "File ended prematurely"), frames the decoder dropped, and for
+MPEG-TS a last transport packet cut short.
 """
 from __future__ import annotations
 
@@ -11,16 +18,19 @@ import sys
 import threading
 from collections import deque
 from fractions import Fraction
-from typing import Iterator
+from typing import Callable, Iterator
 
 import av
+import av.logging
 import numpy as np
-import torch
 
-from ..chain.frames import Frame
 from .colour import planar_yuv_bits, yuv_to_rgb
 from .errors import VideoError
-from .probe import VideoInfo, stream_info
+from .probe import VideoInfo, bit_depth_of, stream_info
+
+# Containers whose header states the duration (so a shorter content means a cut file).
+HEADER_DURATION = ("matroska", "mov", "mp4", "avi", "nut", "flv", "asf")
+TS_PACKET_SIZES = (188, 192, 204)
 
 
 def _open_container(path: str):
@@ -31,6 +41,33 @@ def _open_container(path: str):
     if os.path.isdir(path):
         raise VideoError(f"input '{path}' is a folder, not a video")
     return av.open(path, "r")
+
+
+_counting = False  # whether this module installed the error-counting log level
+
+
+def _count_ffmpeg_errors() -> None:
+    """Let FFmpeg's error-level log lines be counted (``av.logging.get_last_error``) without
+    printing them: PyAV's default drops them, and they are how a demuxer reports a cut file."""
+    global _counting
+    if av.logging.get_level() is None:
+        av.logging.set_level(av.logging.PANIC)
+        _counting = True
+
+
+def _stop_counting() -> None:
+    """Turn the counting off before the reader's container is closed (the decode generator's
+    ``finally``, which also runs when a reader dropped unread is collected): a decoder's frame
+    threads that log an error while it is torn down with frames still alive wait for the GIL
+    that the tearing-down thread holds (a deadlock, measured on H.264 closed or freed after a
+    few frames). It stays on while frames are handed out: switching PyAV's level to None while
+    a frame thread waits for the GIL with an error makes PyAV print a TypeError traceback
+    (its threshold is None before its callback is swapped), which the fuzz corpus hit on
+    damaged FFV1 and H.264."""
+    global _counting
+    if _counting and av.logging.get_level() == av.logging.PANIC:
+        av.logging.set_level(None)
+    _counting = False
 
 
 def _full_chroma_format(fmt: av.VideoFormat) -> str | None:
@@ -44,46 +81,132 @@ def _full_chroma_format(fmt: av.VideoFormat) -> str | None:
     return "yuv444p" if max(c.bits for c in fmt.components) <= 8 else "yuv444p16le"
 
 
+def _is_mp4(container) -> bool:
+    return container.format.name.startswith("mov,mp4")
+
+
+PIPED_MP4 = ("'-' is an MP4/MOV file: one whose index (moov) sits at its end can only be read "
+             "from a file, not a pipe; give its path, or remux it with -movflags +faststart")
+
+
 class VideoReader:
     """Open ``path`` (or ``-`` for stdin) and iterate its video frames.
 
     Frames come out as :class:`~framemend.chain.frames.Frame` whose ``image`` is ``(3, H, W)``
-    float32 RGB in [0, 1] on ``device`` (converted when first read), decoded at 8 bits (rgb24) or 16 bits (rgb48le) as the
-    source has it; ``time`` is the presentation time in seconds. ``audio_packets`` holds the
-    demuxed packets of the first audio stream, in order, for :class:`VideoWriter` to copy.
+    float32 RGB in [0, 1] on ``device`` (converted when first read), decoded at 8 bits (rgb24)
+    or 16 bits (rgb48le) as the source has it; ``time`` is the presentation time in seconds,
+    strictly increasing (a duplicate or backward timestamp is moved one frame after the one
+    before, with a warning). A frame whose size differs from the first frame's is scaled to it,
+    with a warning. ``audio_packets`` holds the demuxed packets of the first audio stream, in
+    order, for :class:`VideoWriter` to copy (:meth:`take_audio`).
+
+    ``start``/``end`` (seconds of the source) and ``max_frames`` select a range: the reader
+    seeks to ``start``, keeps the frames shown in ``[start, end)``, at most ``max_frames``, and
+    shifts frame and audio times so the first kept frame is at 0; audio is cut to the range.
+
     After iteration, ``decode_error`` is None or a line saying where decoding stopped.
     """
 
-    def __init__(self, path: str, device: str | torch.device = "cpu"):
+    def __init__(self, path: str, device: str | torch.device = "cpu", start: float = 0.0,
+                 end: float | None = None, max_frames: int | None = None,
+                 threads: int | None = None, warn: Callable[[str], None] | None = None):
         self.path = path
-        self.device = torch.device(device)
+        self.device = device  # frames move there when first read as tensors
+        self._warn = warn
+        _count_ffmpeg_errors()
+        self._errors_at_open = av.logging.get_last_error()[0]
+        self.container = None
         try:
             self.container = _open_container(path)
+            self._open_streams(threads)
         except VideoError:
+            self._close()
             raise
         except av.error.EOFError:
+            self._close()
             raise VideoError(f"'{path}' has no decodable video frames") from None
-        except (av.error.FFmpegError, OSError) as e:
+        except Exception as e:  # noqa: BLE001 - any PyAV failure on open is a bad input
+            piped_mp4 = path == "-" and self.container is not None and _is_mp4(self.container)
+            self._close()
+            if piped_mp4:
+                raise VideoError(PIPED_MP4) from None
             raise VideoError(f"cannot read '{path}': not a video ({_reason(e)})") from None
-        if not self.container.streams.video:
-            self.container.close()
-            raise VideoError(f"cannot read '{path}': it has no video stream")
-        self.stream = self.container.streams.video[0]
-        self.stream.thread_type = "AUTO"
-        self.audio_stream = self.container.streams.audio[0] if self.container.streams.audio else None
-        self.info: VideoInfo = stream_info(path, self.container, self.stream)
         self.audio_packets: deque = deque()
         self.audio_lock = threading.Lock()
         self.frames_decoded = 0
         self.decode_error: str | None = None
+        self.start, self.end, self.max_frames = max(0.0, start or 0.0), end, max_frames
+        self._offset: float | None = None     # source time of the first kept frame
+        self._audio_end: float | None = None  # output time after which audio is dropped
         self._last_time: float | None = None
-        self._format = "rgb48le" if self.info.bit_depth > 8 else "rgb24"
-        self._scale = 65535.0 if self.info.bit_depth > 8 else 255.0
-        # Decode the first frame now: its side data (rotation) must be known before writing.
+        self._seen_end = 0.0                   # latest packet end (s) over all streams
+        self._video_packets = 0
+        self._stopped_by_range = False
+        # the first error FFmpeg logged: (by the demuxer, its text, video packets read by then)
+        self._damage: tuple[bool, str, int] | None = None
+        self._retimed = 0
+        self._resized = False
+        self._set_depth(self.info.bit_depth)
+        # Decode the first frame now: its side data (rotation) and size must be known before
+        # writing.
         self._frames = self._decoded_frames()
         self._first = next(self._frames, None)
         if self._first is None:
-            raise VideoError(self.decode_error or f"'{path}' has no decodable video frames")
+            if path == "-" and _is_mp4(self.container) and self.decode_error:
+                raise VideoError(PIPED_MP4)
+            if self.decode_error and "damaged" in self.decode_error:
+                raise VideoError(self.decode_error)
+            if self._stopped_by_range or (self.start and self.frames_decoded == 0 and not self.decode_error):
+                raise VideoError(f"'{path}' has no frames in the range asked for "
+                                 f"(from {self.start:g} s{'' if end is None else f' to {end:g} s'})")
+            raise VideoError(f"'{path}' has no decodable video frames")
+        self._adopt_first_frame(self._first)
+
+    def _open_streams(self, threads: int | None) -> None:
+        c = self.container
+        if not c.streams.video:
+            kinds = sorted({s.type for s in c.streams})
+            raise VideoError(f"cannot read '{self.path}': it has no video stream"
+                             + (f" (only {', '.join(kinds)})" if kinds else ""))
+        self.stream = c.streams.video[0]
+        if self.stream.codec_context is None:
+            raise VideoError(f"cannot read '{self.path}': no decoder for its video codec")
+        self.stream.thread_type = "AUTO"
+        if threads:
+            self.stream.codec_context.thread_count = threads
+        # an audio stream without a sample rate cannot be copied or decoded: leave it out
+        audio = [a for a in c.streams.audio if a.codec_context and a.codec_context.sample_rate]
+        self.audio_stream = audio[0] if audio else None
+        self.info: VideoInfo = stream_info(self.path, c, self.stream)
+        self._declared_frames = self.info.frames
+        self._declared_end = None
+        if c.duration and c.format.name.split(",")[0] in HEADER_DURATION:
+            self._declared_end = ((c.start_time or 0) + c.duration) / av.time_base
+        self._names = {c.format.name, self.stream.codec_context.name}
+
+    def _set_depth(self, bit_depth: int) -> None:
+        self._format = "rgb48le" if bit_depth > 8 else "rgb24"
+        self._scale = 65535.0 if bit_depth > 8 else 255.0
+
+    def _adopt_first_frame(self, vf: av.VideoFrame) -> None:
+        """Size and depth from the first decoded frame (what the writer must be set up for)."""
+        info = self.info
+        info.width, info.height = vf.width, vf.height
+        if vf.format.name != info.pix_fmt:
+            info.pix_fmt = vf.format.name
+            info.bit_depth = bit_depth_of(vf.format.name)
+            self._set_depth(info.bit_depth)
+        if self.start or self.end is not None or self.max_frames is not None:
+            info.frames = None
+            info.duration = None if self.end is None else self.end - self.start
+
+    def _close(self) -> None:
+        _stop_counting()
+        if self.container is not None:
+            try:
+                self.container.close()
+            except Exception:  # noqa: BLE001 - closing a damaged file may fail; nothing to keep
+                pass
 
     def _all_frames(self) -> Iterator[av.VideoFrame]:
         first, self._first = self._first, None
@@ -92,14 +215,48 @@ class VideoReader:
             yield from self._frames
 
     def __iter__(self) -> Iterator[Frame]:
-        for vf in self._all_frames():
-            yield Frame(picture=vf, to_raw=self._to_ndarray, raw_scale=self._scale,
-                        device=self.device, time=self._time_of(vf))
+        from ..chain.frames import Frame  # imports torch: not needed to probe or read arrays
+
+        for vf, time, resized in self._timed_frames():
+            if resized is not None:
+                yield Frame(raw=resized, raw_scale=self._scale, device=self.device, time=time)
+            else:
+                yield Frame(picture=vf, to_raw=self._to_ndarray, raw_scale=self._scale,
+                            device=self.device, time=time)
 
     def arrays(self) -> Iterator[tuple[np.ndarray, float]]:
         """Frames as ``(H, W, 3)`` uint8/uint16 arrays with their times (no tensor conversion)."""
+        for vf, time, resized in self._timed_frames():
+            yield (resized if resized is not None else self._to_ndarray(vf)), time
+
+    def _timed_frames(self) -> Iterator[tuple[av.VideoFrame, float, np.ndarray | None]]:
+        """Each decoded picture, its time, and its pixels scaled to the first frame's size when
+        its own size differs (else None)."""
+        size = (self.info.width, self.info.height)
         for vf in self._all_frames():
-            yield self._to_ndarray(vf), self._time_of(vf)
+            resized = None
+            if (vf.width, vf.height) != size:
+                self._note_resize(vf)
+                resized = self._to_ndarray(vf, size)
+            yield vf, self._time_of(vf), resized
+
+    def count(self) -> int:
+        """Decode the rest of the video without converting it; the number of frames decoded."""
+        for vf in self._all_frames():
+            self._time_of(vf)
+        return self.frames_decoded
+
+    def close(self) -> None:
+        """Stop reading and release the file (the decoding generator closes it)."""
+        self._first = None
+        self._frames.close()
+
+    def _note_resize(self, vf: av.VideoFrame) -> None:
+        if not self._resized and self._warn:
+            self._warn(f"'{self.path}' changes size mid-stream at frame {self.frames_decoded} "
+                       f"({self.info.width}x{self.info.height} -> {vf.width}x{vf.height}): "
+                       f"such frames are scaled to {self.info.width}x{self.info.height}")
+        self._resized = True
 
     def _to_ndarray(self, vf: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
         """``(H, W, 3)`` RGB at the source's depth, resized to ``size`` = (w, h) if given.
@@ -108,79 +265,179 @@ class VideoReader:
         path shifts colours by about -1.2 8-bit levels); other formats through swscale, with
         subsampled chroma upsampled to 4:4:4 first for the same reason.
         """
-        bits = planar_yuv_bits(vf.format)
-        if size is None and bits is not None and (bits > 8) == (self._scale > 255):
-            full_range = vf.color_range == 2 or vf.format.name.startswith("yuvj")
-            return yuv_to_rgb(vf, self.info.yuv_matrix(), full_range)
-        width, height = size or (None, None)
-        full = _full_chroma_format(vf.format)
-        if size is None and full is not None:
-            vf = vf.reformat(format=full, interpolation="BICUBIC")
-        return vf.to_ndarray(format=self._format, width=width, height=height,
-                             interpolation="AREA" if size else None,
-                             src_colorspace=self.info.yuv_matrix(),
-                             src_color_range=vf.color_range or None)
+        try:
+            bits = planar_yuv_bits(vf.format)
+            if size is None and bits is not None and (bits > 8) == (self._scale > 255):
+                full_range = vf.color_range == 2 or vf.format.name.startswith("yuvj")
+                return yuv_to_rgb(vf, self.info.yuv_matrix(), full_range)
+            width, height = size or (None, None)
+            full = _full_chroma_format(vf.format)
+            if size is None and full is not None:
+                vf = vf.reformat(format=full, interpolation="BICUBIC")
+            return vf.to_ndarray(format=self._format, width=width, height=height,
+                                 interpolation="AREA" if size else None,
+                                 src_colorspace=self.info.yuv_matrix(),
+                                 src_color_range=vf.color_range or None)
+        except (av.error.FFmpegError, ValueError) as e:
+            raise VideoError(f"cannot read '{self.path}': its {vf.format.name} pictures cannot be "
+                             f"converted to RGB ({_reason(e)})") from None
 
     def _time_of(self, vf: av.VideoFrame) -> float:
+        """The frame's output time: its source time less the range's start, and strictly after
+        the frame before."""
         if vf.pts is not None and vf.time_base is not None:
-            t = float(vf.pts * vf.time_base)
+            t = float(vf.pts * vf.time_base) - (self._offset or 0.0)
         else:
             t = self.info.start_time + self.frames_decoded / float(self.info.fps)
+        if self._last_time is not None and t <= self._last_time:
+            if not self._retimed and self._warn:
+                self._warn(f"'{self.path}' has a duplicate or backward timestamp at frame "
+                           f"{self.frames_decoded} ({t:.3f} s after {self._last_time:.3f} s): "
+                           f"such frames are shown one frame after the one before")
+            self._retimed += 1
+            t = self._last_time + 1 / float(self.info.fps)
         self.frames_decoded += 1
         self._last_time = t
         return t
 
-    def _decoded_frames(self) -> Iterator[av.VideoFrame]:
-        streams = [self.stream] + ([self.audio_stream] if self.audio_stream else [])
-        first = True
+    def _seek_to_start(self) -> None:
+        if not self.start or self.path == "-":
+            return
         try:
-            for packet in self.container.demux(*streams):
+            self.container.seek(int(self.start / self.stream.time_base), stream=self.stream,
+                                backward=True)
+        except Exception:  # noqa: BLE001 - unseekable: decode from the beginning and skip
+            pass
+
+    def _check_errors(self, seen: int, by_demuxer: bool) -> int:
+        """Record the first error FFmpeg logged since ``seen`` errors, by the demuxer (while
+        reading packets) or the video decoder."""
+        count, last = av.logging.get_last_error()
+        if count != seen and self._damage is None and last is not None and last[1] in self._names:
+            self._damage = (by_demuxer, last[2].strip(), self._video_packets)
+        return count
+
+    def _in_range(self, vf: av.VideoFrame) -> bool | None:
+        """True to keep the frame, False to skip it, None when the range has ended."""
+        if self.start or self.end is not None:
+            t = float(vf.pts * vf.time_base) if vf.pts is not None and vf.time_base else None
+            if t is not None and t < self.start - 1e-6:
+                return False
+            if t is not None and self.end is not None and t >= self.end - 1e-6:
+                return None
+            if self._offset is None:
+                self._offset = t if t is not None else 0.0
+        elif self._offset is None:
+            self._offset = 0.0
+        if self.max_frames is not None and self.frames_decoded >= self.max_frames:
+            return None
+        return True
+
+    def _decoded_frames(self) -> Iterator[av.VideoFrame]:
+        first = True
+        errors = self._check_errors(self._errors_at_open, True)  # said while opening
+        try:
+            self._seek_to_start()
+            for packet in self.container.demux():
+                errors = self._check_errors(errors, True)
+                if packet.pts is not None and packet.time_base is not None:
+                    dur = packet.duration or 0
+                    end = float((packet.pts + dur) * packet.time_base)
+                    if packet.stream is self.stream and not dur:
+                        end += 1 / float(self.info.fps)
+                    self._seen_end = max(self._seen_end, end)
                 if packet.stream is self.audio_stream:
                     if packet.dts is not None:
                         with self.audio_lock:
                             self.audio_packets.append(packet)
                     continue
+                if packet.stream is not self.stream:
+                    continue
+                if packet.size:
+                    self._video_packets += 1
                 for vf in packet.decode():
+                    keep = self._in_range(vf)
+                    if keep is None:
+                        self._stopped_by_range = True
+                        return
+                    if not keep:
+                        continue
                     if first:
                         self.info.rotation = int(round(vf.rotation or 0)) % 360 or self.info.rotation
                         first = False
                     yield vf
-        except (av.error.FFmpegError, OSError) as e:
-            at = self.frames_decoded
-            self.decode_error = (f"'{self.path}' is damaged: decoding stopped after frame {at} "
-                                 f"({_reason(e)})")
+                errors = self._check_errors(errors, False)
+            self._check_errors(errors, True)
+        except Exception as e:  # noqa: BLE001 - any PyAV failure mid-file: keep what decoded
+            self.decode_error = f"'{self.path}' is damaged: {self._where()} ({_reason(e)})"
         finally:
-            self.container.close()
-        if self.decode_error is None:
+            if self._stopped_by_range and self._last_time is not None:
+                self._audio_end = self._last_time + 1 / float(self.info.fps)
+            self._close()
+        if self.decode_error is None and not self._stopped_by_range:
             self.decode_error = self._early_end()
 
-    def _early_end(self) -> str | None:
-        """A line saying the file stopped short of the frame count or duration it declares.
+    def _where(self) -> str:
+        n, t = self.frames_decoded, self._last_time
+        at = f" (at {t + 1 / float(self.info.fps):.2f} s)" if t is not None else ""
+        return f"decoding stopped after frame {n}{at}"
 
-        The duration check is made only without audio: a container's duration covers its
-        longest stream, and audio may legitimately outlast the video."""
-        info, n = self.info, self.frames_decoded
-        if info.frames and n < info.frames * 0.98 - 1:
-            return f"'{self.path}' ended early: decoded {n} of the {info.frames} frames it declares"
-        frame_time = 1 / float(info.fps)
-        end = self._last_time + frame_time if self._last_time is not None else 0.0
-        if info.duration and n and info.audio is None and end < info.start_time + info.duration - 2 * frame_time - 0.05:
-            return (f"'{self.path}' ended early: decoding stopped at {end:.2f} s of the "
-                    f"{info.duration:.2f} s it declares")
+    def _early_end(self) -> str | None:
+        """A line saying the file holds less than it declares, or that its demuxer or decoder
+        reported an error while frames went missing."""
+        n = self.frames_decoded
+        lost = self._video_packets - n
+        # a demuxer error, a decoder error that cost frames, or one in the last packet (the file
+        # ends inside a frame) means the video is not all there
+        if self._damage is not None and (self._damage[0] or lost > 0
+                                         or self._damage[2] == self._video_packets):
+            return f"'{self.path}' is damaged: {self._where()} ({self._damage[1]})"
+        if self._declared_frames and n < self._declared_frames and not self.start:
+            return (f"'{self.path}' ended early: {self._where()}, of the "
+                    f"{self._declared_frames} frames it declares")
+        frame_time = 1 / float(self.info.fps)
+        if (self._declared_end and n and not self.start
+                and self._seen_end < self._declared_end - frame_time - 0.01):
+            return (f"'{self.path}' ended early: {self._where()}, at {self._seen_end:.2f} s of the "
+                    f"{self._declared_end:.2f} s it declares")
+        if self.path != "-" and self.container.format.name == "mpegts":
+            size = os.path.getsize(self.path)
+            if all(size % k for k in TS_PACKET_SIZES):
+                return (f"'{self.path}' ended early: {self._where()}; its last transport packet "
+                        f"is cut short")
         return None
 
     def take_audio(self, until: float | None = None) -> list:
-        """Remove and return queued audio packets whose time is ``<= until`` (all if None)."""
+        """Remove and return queued audio packets whose output time is ``<= until`` (all if
+        None), shifted by the range's start; packets outside the range are dropped."""
         out = []
+        offset = self._offset or 0.0
+        if self.max_frames is not None and until is not None:
+            until = min(until, self._last_time or 0.0)  # the last frame may be the last one kept
         with self.audio_lock:
             while self.audio_packets:
                 p = self.audio_packets[0]
-                if until is not None and p.dts is not None and float(p.dts * p.time_base) > until:
+                t = float(p.dts * p.time_base) - offset if p.dts is not None else None
+                if until is not None and t is not None and t > until:
                     break
-                out.append(self.audio_packets.popleft())
+                self.audio_packets.popleft()
+                if offset and t is not None:
+                    if t < -1e-3:
+                        continue
+                    shift = int(round(offset / p.time_base))
+                    p.dts -= shift
+                    if p.pts is not None:
+                        p.pts -= shift
+                if self._audio_end is not None and t is not None and t >= self._audio_end:
+                    continue
+                if self.end is not None and t is not None and t >= self.end - self.start:
+                    continue
+                out.append(p)
         return out
 
 
 def _reason(e: Exception) -> str:
+    if not isinstance(e, (av.error.FFmpegError, OSError)):
+        return f"{type(e).__name__}: {e}"
     text = getattr(e, "strerror", None) or str(e)
     return text.split(":")[-1].strip() if ": '" in text else text.strip()

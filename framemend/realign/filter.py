@@ -1,46 +1,58 @@
-"""Identity re-alignment: pull a drifting subject's colour and tone back to a keyframe.
+"""Identity re-alignment: pull colour and tone that drift back to a keyframe, also after the
+camera has left the keyframe's view.
 
-For each frame ``t`` after a keyframe ``k``:
+For each frame ``t`` after a keyframe:
 
-1. the keyframe is brought onto frame ``t`` in two steps: a similarity predicted from features
-   tracked frame to frame (:mod:`.motion`; robust to large motion and occlusion), then the
-   residual dense flow (:func:`framemend.flow.estimate_flow`), with a forward-backward check
-   (Sundaram et al. 2010) and a structure check marking where that correspondence is trusted;
-   the similarity is refitted to the trusted correspondence, so the tracking does not drift;
-2. a low-frequency local colour map fitted through the trusted pixels (:mod:`.tone`) moves the
-   frame's colour and tone to the keyframe's, leaving its detail, motion and expression alone;
-   it is applied to the colours it was fitted on (so an occluder keeps its own);
-3. optionally (``detail``) the aligned keyframe's fine texture is blended into trusted pixels,
+1. the correction of frame ``t-1`` (a coarse field of local affine colour maps) is carried onto
+   frame ``t`` along the dense flow between the two frames (:mod:`.carry`), so content that
+   enters the frame is corrected like the content it enters beside;
+2. beyond the keyframe's footprint, the carried correction is updated so that frame ``t``
+   matches the previous corrected frame wherever both see the same thing (flow trusted by a forward-backward check, Sundaram et al.
+   2010, and by local structure): a drift is slow, so what changes between two corrected frames
+   is drift. Only local offsets are updated here; a change of contrast fitted against a warped
+   frame would compound;
+3. the keyframe is brought onto frame ``t`` in two steps: a similarity predicted from features
+   tracked frame to frame (:mod:`framemend.stabilize.motion`), then the residual dense flow,
+   with the same checks; a low-frequency local colour map fitted through the trusted pixels
+   (:mod:`.tone`) moves the frame's colour and tone to the keyframe's, leaving its detail,
+   motion and expression alone; it is applied to the colours it was fitted on (so an occluder
+   keeps its own). The keyframe anchors the correction, so it does not accumulate error while
+   the keyframe is in view; once less than ``KEY_VISIBLE`` of the frame still shows it, the
+   corrected frame becomes the keyframe;
+4. what is not drift stays: a frame whose colours differ from the previous one's by more
+   than ``JUMP`` (a light switched on) keeps the correction carried so far and becomes the
+   keyframe; a scene cut starts a new keyframe;
+5. optionally (``detail``) the aligned keyframe's fine texture is blended into trusted pixels,
    in the spirit of keyframe propagation (Jamriska et al., "Stylizing video by example",
    SIGGRAPH 2019);
-4. with ``region=face`` (or a ``box``) all of this happens inside the tracked subject's ellipse
+6. with ``region=face`` (or a ``box``) all of this happens inside the tracked subject's ellipse
    only, feathered.
 
 Keyframes: the first frame of each shot, the frames the user names, or (``pick=sharp``) each
 shot's first frame that is nearly as sharp as the sharpest of its opening frames.
 
-Streaming: the filter keeps the current keyframe and the previous frame's luma; with
-``pick=sharp`` also a shot's first ``CHOICE_FRAMES`` frames while it picks.
+Streaming: the filter keeps the current keyframe, the previous frame and its correction and
+luma; with ``pick=sharp`` also a shot's first ``CHOICE_FRAMES`` frames while it picks.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..chain.apply import apply_filter
 from ..chain.filter import Filter
 from ..chain.frames import Frame
-from ..chain.options import OptionError, option
+from ..chain.options import OptionError
 from ..chain.registry import register
 from ..flow import backward_warp, estimate_flow, occlusion_mask
-from .face import box_mask, detect_face
-from .motion import analysis_luma, similarity_motion, subject_motion
-from .tone import gaussian_blur, local_colour_transfer
-from .warp import warp_affine
+from ..options.realign import CHOICE_FRAMES, SHARP_ENOUGH, RealignOptions
+from ..stabilize.face import box_mask, detect_face
+from ..stabilize.motion import analysis_luma, similarity_motion, subject_motion
+from ..stabilize.warp import warp_affine
+from .carry import carry_map, consecutive_flow
+from .tone import (apply_colour_map, compose_maps, fit_colour_map, gaussian_blur, identity_map,
+                   typical_colours)
 
 #: The head around a detected face (which covers eyes to mouth): the face box scaled by this.
 HEAD = 1.5
@@ -48,6 +60,16 @@ HEAD = 1.5
 FLOW_WIDTH = 480
 #: Mean absolute RGB difference of trusted correspondences is well under this (a drift is slow).
 COLOUR_TOLERANCE = 0.15
+#: Size in pixels of the cells of the colour maps (:func:`.tone.fit_colour_map`'s default).
+CELL = 16
+#: Change of colour between two consecutive input frames (:func:`_change`, [0, 1] units) above
+#: which it is sudden, not drift (a drift of 25 % over 2 s at 8 fps changes 0.016 a frame).
+JUMP = 0.04
+#: Fraction of the frame the keyframe must still cover; below it the corrected frame is the key.
+KEY_VISIBLE = 0.5
+#: ``eps`` of the frame-to-frame fit: so large that only the local offsets change (a change of
+#: contrast fitted against a warped, slightly blurred frame would compound frame after frame).
+OFFSET_ONLY = 1e3
 
 
 def ellipse_mask(box: np.ndarray, height: int, width: int, feather: float = 0.15,
@@ -116,8 +138,22 @@ def _same_structure(a: torch.Tensor, b: torch.Tensor, tolerance: float = 0.04) -
     return torch.exp(-diff / tolerance ** 2 - (colour / COLOUR_TOLERANCE) ** 2)
 
 
+def _change(frame: torch.Tensor, reference: torch.Tensor, weight: torch.Tensor) -> float:
+    """Median over the cells (``CELL`` pixels) that ``weight`` ``(1, 1, H, W)`` covers of the
+    largest absolute mean difference of a channel between ``frame`` and ``reference`` (the
+    median: a few cells where the flow failed do not make a sudden change)."""
+    h, w = frame.shape[-2:]
+    cells = (max(1, round(h / CELL)), max(1, round(w / CELL)))
+    total = F.adaptive_avg_pool2d(weight, cells)
+    diff = F.adaptive_avg_pool2d((frame - reference) * weight, cells) / total.clamp_min(1e-6)
+    covered = total > 0.5
+    if not covered.any():
+        return 0.0
+    return float(diff.abs().amax(1, keepdim=True)[covered].median())
+
+
 def _inside(to_key: np.ndarray, h: int, w: int, device) -> torch.Tensor:
-    """``(1, 1, H, W)``: 1 where the similarity lands inside the keyframe."""
+    """``(1, 1, H, W)``: 1 where the similarity ``to_key`` lands inside the keyframe."""
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     kx = to_key[0, 0] * xs + to_key[0, 1] * ys + to_key[0, 2]
     ky = to_key[1, 0] * xs + to_key[1, 1] * ys + to_key[1, 2]
@@ -151,34 +187,49 @@ def fit_similarity(to_key: torch.Tensor, weight: torch.Tensor, step: int = 4) ->
     return None if s is None else np.vstack([s, [0.0, 0.0, 1.0]])
 
 
-def realign_frame(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndarray,
+def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
+                  key_to_frame: np.ndarray, previous: tuple[torch.Tensor, torch.Tensor],
                   region: torch.Tensor | None = None, detail: float = 0.0
-                  ) -> tuple[torch.Tensor, np.ndarray | None]:
-    """Re-align ``frame`` ``(1, 3, H, W)`` to ``key`` ``(1, 3, H, W)``; see the module docstring.
+                  ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray | None]:
+    """Re-align ``frame`` ``(1, 3, H, W)``; see the module docstring.
 
-    ``key_to_frame``: tracked (3, 3) similarity; ``region``: ``(1, 1, H, W)`` soft mask of where
-    to correct (None: everywhere). Returns the corrected ``(1, 3, H, W)`` in [0, 1] and
-    ``key_to_frame`` refitted to the dense correspondence (None if it could not be), which keeps
-    the tracking from drifting.
+    Args:
+        carried: ``(1, 12, ch, cw)`` the previous frame's carried correction moved onto this
+            frame (:func:`.carry.carry_map`; the identity after a keyframe).
+        key: ``(1, 3, H, W)`` the keyframe.
+        key_to_frame: tracked (3, 3) similarity from keyframe to frame pixels.
+        previous: the previous corrected frame warped onto this one ``(1, 3, H, W)`` and where
+            that warp is trusted ``(1, 1, H, W)``.
+        region: ``(1, 1, H, W)`` soft mask of where to correct (None: everywhere).
+    Returns:
+        the corrected ``(1, 3, H, W)`` in [0, 1]; the carried correction updated by this frame
+        ``(1, 12, ch, cw)``; and ``key_to_frame`` refitted to the dense correspondence (None if
+        it could not be), which keeps the tracking from drifting.
     """
-    aligned, trust, to_key = align_keyframe(frame, key, key_to_frame,
+    inside = (region > 0.5).float() if region is not None else torch.ones_like(frame[:, :1])
+    pre = apply_colour_map(carried, frame)
+    if previous is not None:  # learnt where the keyframe does not reach, which it corrects
+        reference, trust = previous
+        beyond_key = 1.0 - _inside(np.linalg.inv(key_to_frame), *frame.shape[-2:], frame.device)
+        weight = trust * _same_structure(pre, reference) * inside * beyond_key
+        step, _ = fit_colour_map(pre, reference, weight, eps=OFFSET_ONLY)
+        carried = compose_maps(step, carried)
+        pre = apply_colour_map(carried, frame)
+    aligned, trust, to_key = align_keyframe(pre, key, key_to_frame,
                                             None if region is None else _window(region))
-    weight = trust if region is None else trust * (region > 0.5).float()
-    out, typical = local_colour_transfer(frame, aligned, weight)
+    weight = trust * inside
+    step, stats = fit_colour_map(pre, aligned, weight)
+    out = apply_colour_map(step, pre)
     if detail > 0:
         soft = gaussian_blur(weight, 2.0)
         out = out + detail * soft * ((aligned - gaussian_blur(aligned, 1.5)) - (out - gaussian_blur(out, 1.5)))
-    # The colour map is smooth and applied to the colours it was fitted on, so an object the
-    # keyframe does not show (an occluder, a disocclusion) keeps its own colour.
-    apply = typical
+    # The keyframe's colour map is smooth and applied to the colours it was fitted on, so an
+    # object the keyframe does not show (an occluder, a disocclusion) keeps its own colour.
+    out = pre + typical_colours(stats, pre) * (out - pre)
     if region is not None:
-        apply = apply * region
+        out = frame + region * (out - frame)
     refit = fit_similarity(to_key, weight)
-    return (frame + apply * (out - frame)).clamp(0, 1), None if refit is None else np.linalg.inv(refit)
-
-
-CHOICE_FRAMES = 24  # first frames of a shot among which pick=sharp chooses the keyframe
-SHARP_ENOUGH = 0.8  # fraction of the sharpest candidate's sharpness that makes a frame sharp
+    return out.clamp(0, 1), carried, None if refit is None else np.linalg.inv(refit)
 
 
 def sharpness(image: torch.Tensor) -> float:
@@ -193,23 +244,7 @@ class Realign(Filter):
 
     name = "realign"
 
-    @dataclass
-    class Options:
-        keyframes: tuple[int, ...] | None = option(
-            None, "frame numbers of the keyframes, e.g. 0+48 (each is used from its frame until "
-            "the next keyframe or scene cut; earlier frames pass unchanged); default: one per "
-            "shot, as pick says")
-        pick: str = option("first", "without keyframes, each shot's keyframe is its first frame "
-                           "(first) or its first sharp frame (sharp: the earliest at least "
-                           f"{SHARP_ENOUGH:.0%} as sharp as the sharpest of its first "
-                           f"{CHOICE_FRAMES}, so blurred or broken opening frames are skipped; "
-                           "they pass unchanged)", choices=("first", "sharp"))
-        region: str = option("frame", "frame: correct everywhere the flow is trusted; face: only "
-                             "the detected face (or the box)", choices=("frame", "face"))
-        box: tuple[float, ...] | None = option(None, "region=face: the subject box x0+y0+x1+y1 in "
-                                               "pixels of the keyframe instead of a detected face")
-        detail: float = option(0.0, "blend of the keyframe's fine texture into trusted pixels",
-                               min=0.0, max=1.0)
+    Options = RealignOptions
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
@@ -255,7 +290,8 @@ class Realign(Filter):
         return frames[:k + 1] + [self._correct(f) for f in frames[k + 1:]]
 
     def _correct(self, frame: Frame) -> Frame:
-        """``frame`` pulled towards the current keyframe (unchanged without one)."""
+        """``frame`` with the shot's correction carried onto it and refined against the
+        keyframe and the previous corrected frame (unchanged in a shot without a keyframe)."""
         if self._key is None:  # before the first keyframe, or a new shot without one
             return frame
         image = frame.image[None].to(self.device)
@@ -274,15 +310,37 @@ class Realign(Filter):
         if self._box is not None:
             box = self._key_box @ predicted[:2, :2].T + predicted[:2, 2]
             region = ellipse_mask(box, h, w, device=self.device)
-        out, refit = realign_frame(image, self._key, predicted, region, self.options.detail)
+        flow, trust = consecutive_flow(self._previous[0], image)
+        carried = carry_map(self._map, flow)
+        previous = (backward_warp(self._previous[1], flow), trust)
+        inside = torch.ones_like(trust) if region is None else (region > 0.5).float()
+        change = _change(image, backward_warp(self._previous[0], flow), trust * inside)
+        if change > JUMP:  # not a drift: a sudden change (light) stays, the correction carries on
+            out = apply_colour_map(carried, image)
+            out = (out if region is None else image + region * (out - image)).clamp(0, 1)
+            field, refit = carried, None
+        else:
+            out, field, refit = realign_frame(image, carried, self._key, predicted, previous,
+                                              region, self.options.detail)
+        self._map = field
+        self._previous = (image, out)
         self._key_to_frame = predicted if refit is None else refit
         if self._box is not None:
             self._box = self._key_box @ self._key_to_frame[:2, :2].T + self._key_to_frame[:2, 2]
+        if change > JUMP or _inside(np.linalg.inv(self._key_to_frame), h, w, "cpu").mean() < KEY_VISIBLE:
+            # the keyframe has (mostly) left the frame, or no longer shows the light: the
+            # corrected frame anchors what follows
+            self._key, self._key_to_frame = out, np.eye(3)
+            if self._box is not None:
+                self._key_box = self._box.copy()
         return frame.replace(out[0].to(frame.image.device))
 
     def _start_keyframe(self, frame: Frame) -> None:
         self._key = frame.image[None].to(self.device)
+        self._previous = (self._key, self._key)
         self._luma, scale = analysis_luma(frame.image)
+        h, w = frame.image.shape[-2:]
+        self._map = identity_map(1, max(1, round(h / CELL)), max(1, round(w / CELL)), self.device)
         self._key_to_frame = np.eye(3)
         self._last_motion = np.eye(3)
         self._box = None
@@ -298,11 +356,3 @@ class Realign(Filter):
             self._box = np.array(found, np.float64).reshape(2, 2)
             self._key_box = self._box.copy()
 
-
-def realign(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = None,
-            device: str | torch.device | None = None, **options) -> torch.Tensor:
-    """Re-align ``frames`` ``(T, 3, H, W)`` float RGB in [0, 1] to keyframes; same shape out.
-
-    Options as :class:`Realign` (``keyframes``, ``pick``, ``region``, ``box``, ``detail``).
-    """
-    return apply_filter("realign", frames, input_fps=fps, cuts=cuts, device=device, **options)

@@ -39,11 +39,11 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
-def local_colour_transfer(frame: torch.Tensor, reference: torch.Tensor, weight: torch.Tensor,
-                          cell: int = 16, spread: float = 1.5, eps: float = 2e-3,
-                          support: float = 0.05, fit_sigma: float = 1.5, reach: float = 2.0
-                          ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Colour-correct ``frame`` towards ``reference`` where ``weight`` trusts their alignment.
+def fit_colour_map(frame: torch.Tensor, reference: torch.Tensor, weight: torch.Tensor,
+                   cell: int = 16, spread: float = 1.5, eps: float = 2e-3,
+                   support: float = 0.05, fit_sigma: float = 1.5
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The local affine colour map from ``frame`` to ``reference`` on a grid of cells.
 
     Args:
         frame, reference: ``(T, 3, H, W)`` float RGB; ``reference`` aligned to ``frame``.
@@ -54,16 +54,13 @@ def local_colour_transfer(frame: torch.Tensor, reference: torch.Tensor, weight: 
         support: trusted-pixel fraction of a neighbourhood below which the map fades to identity.
         fit_sigma: Gaussian sigma, in pixels, of the blur applied to both images before fitting
             (the map is applied to the unblurred frame).
-        reach: Mahalanobis distance, in standard deviations of the local trusted colours, at
-            which ``typical`` falls to exp(-1/2).
     Returns:
-        ``(T, 3, H, W)`` corrected frame (not clipped) and ``typical`` ``(T, 1, H, W)`` in
-        [0, 1]: how typical each pixel's colour is of the trusted pixels around it, i.e. how far
-        the map applies there.
+        ``coeffs`` ``(T, 12, ch, cw)``: per cell ``A`` (3x3, row-major) then ``b`` (3), mapping
+        a colour ``f`` to ``A f + b``; ``stats`` ``(T, 12, ch, cw)``: the trusted colours' local
+        mean (3) and covariance (3x3) per cell, for :func:`typical_colours`.
     """
     t, _, h, w = frame.shape
     ch, cw = max(1, round(h / cell)), max(1, round(w / cell))
-    original = frame
     if fit_sigma > 0:
         frame, reference = gaussian_blur(frame, fit_sigma), gaussian_blur(reference, fit_sigma)
 
@@ -90,12 +87,44 @@ def local_colour_transfer(frame: torch.Tensor, reference: torch.Tensor, weight: 
     a = eye + cover * (a - eye)
     b = cover * b
     coeffs = torch.cat([a.reshape(t, ch, cw, 9), b.reshape(t, ch, cw, 3)], -1).permute(0, 3, 1, 2)
+    return coeffs, torch.cat([mf, cff.reshape(t, 9, ch, cw)], 1)
+
+
+def identity_map(frames: int, ch: int, cw: int, device=None) -> torch.Tensor:
+    """``(frames, 12, ch, cw)`` coefficients of the map that changes nothing."""
+    coeffs = torch.zeros(frames, 12, ch, cw, device=device)
+    coeffs[:, [0, 4, 8]] = 1.0
+    return coeffs
+
+
+def compose_maps(outer: torch.Tensor, inner: torch.Tensor) -> torch.Tensor:
+    """Coefficients ``(T, 12, ch, cw)`` of ``outer(inner(f))``, cell by cell."""
+    t, _, ch, cw = outer.shape
+    a2, b2 = outer[:, :9].reshape(t, 3, 3, ch, cw), outer[:, 9:]
+    a1, b1 = inner[:, :9].reshape(t, 3, 3, ch, cw), inner[:, 9:]
+    a = torch.einsum("tijhw,tjkhw->tikhw", a2, a1)
+    b = torch.einsum("tijhw,tjhw->tihw", a2, b1) + b2
+    return torch.cat([a.reshape(t, 9, ch, cw), b], 1)
+
+
+def apply_colour_map(coeffs: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+    """``frame`` ``(T, 3, H, W)`` through the cell map ``coeffs`` ``(T, 12, ch, cw)``,
+    interpolated bilinearly between cells (not clipped)."""
+    t, _, h, w = frame.shape
     coeffs = F.interpolate(coeffs, size=(h, w), mode="bilinear", align_corners=False)
     a, b = coeffs[:, :9].reshape(t, 3, 3, h, w), coeffs[:, 9:]
-    stats = torch.cat([mf, cff.reshape(t, 9, ch, cw)], 1)
+    return (a * frame[:, None]).sum(2) + b
+
+
+def typical_colours(stats: torch.Tensor, frame: torch.Tensor, eps: float = 2e-3,
+                    reach: float = 2.0) -> torch.Tensor:
+    """``(T, 1, H, W)`` in [0, 1]: how typical each pixel's colour is of the trusted colours
+    around it (``stats`` of :func:`fit_colour_map`): exp(-d²/2 reach²) of its Mahalanobis
+    distance ``d``."""
+    t, _, h, w = frame.shape
+    eye = torch.eye(3, device=frame.device, dtype=frame.dtype)
     stats = F.interpolate(stats, size=(h, w), mode="bilinear", align_corners=False)
-    d = (original - stats[:, :3]).permute(0, 2, 3, 1)[..., None]  # (T, H, W, 3, 1)
+    d = (frame - stats[:, :3]).permute(0, 2, 3, 1)[..., None]  # (T, H, W, 3, 1)
     cov = stats[:, 3:].permute(0, 2, 3, 1).reshape(t, h, w, 3, 3) + 2 * eps * eye
     distance2 = (d.transpose(-1, -2) @ torch.linalg.solve(cov, d))[..., 0, 0]
-    typical = torch.exp(-0.5 * distance2 / reach ** 2)[:, None]
-    return (a * original[:, None]).sum(2) + b, typical
+    return torch.exp(-0.5 * distance2 / reach ** 2)[:, None]

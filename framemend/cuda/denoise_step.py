@@ -1,0 +1,92 @@
+"""The denoise recursion step (warp + confidence + update) as two fused kernels.
+
+The same arithmetic as :func:`framemend.denoise.recursive.recursive_step_reference`, which
+takes about twenty torch operations over full frames (two ``grid_sample`` warps, the residual,
+its power, a 3x3 pool, the outside mask, the gain and the update, each reading and writing
+whole planes). Here:
+
+1. :func:`_predict`: per pixel, the bilinear sample at ``p + f(p)`` (border clamped, as
+   ``grid_sample(padding_mode="border", align_corners=True)``) of the estimate's three channels
+   and its variance, and the residual's mean square over the channels, into one ``(5, H, W)``
+   scratch tensor;
+2. :func:`_update`: per pixel, the in-frame 3x3 mean of that power, the raised prediction
+   variance (``FRESH`` where ``p + f`` left the frame), the gain and the new estimate.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from numba import cuda, float32
+
+from framemend.denoise.recursive import FRESH, SOFT
+
+from .launch import BLOCK, bilinear, greater, grid, on_device, stream_of, view
+
+
+@cuda.jit
+def _predict(estimate, variance, frame, flow, scratch):
+    """``scratch[0:3]`` the warped estimate, ``[3]`` the warped variance, ``[4]`` the residual
+    power ``mean_c (frame - warped)²``; ``flow`` ``(2, H, W)``."""
+    x, y = cuda.grid(2)
+    h, w = frame.shape[1], frame.shape[2]
+    if x >= w or y >= h:
+        return
+    sx, sy = float32(x) + flow[0, y, x], float32(y) + flow[1, y, x]
+    power = float32(0.0)
+    for c in range(3):
+        p = bilinear(estimate, c, sx, sy)
+        scratch[c, y, x] = p
+        r = frame[c, y, x] - p
+        power += r * r
+    scratch[3, y, x] = bilinear(variance, 0, sx, sy)
+    scratch[4, y, x] = power / float32(3.0)
+
+
+@cuda.jit
+def _update(scratch, frame, flow, inv_noise_var, min_gain, soft, fresh, estimate, variance):
+    """The new ``estimate`` ``(3, H, W)`` and ``variance`` ``(1, H, W)`` from the scratch of
+    :func:`_predict`."""
+    x, y = cuda.grid(2)
+    h, w = frame.shape[1], frame.shape[2]
+    if x >= w or y >= h:
+        return
+    total = float32(0.0)
+    count = float32(0.0)
+    for yy in range(y - 1, y + 2):
+        for xx in range(x - 1, x + 2):
+            if 0 <= yy < h and 0 <= xx < w:
+                total += scratch[4, yy, xx]
+                count += float32(1.0)
+    pred_var = scratch[3, y, x]
+    excess = total / count * inv_noise_var - float32(1.0) - pred_var
+    pred_var += soft * greater(excess, float32(0.0))
+    tx, ty = float32(x) + flow[0, y, x], float32(y) + flow[1, y, x]
+    if tx < float32(0.0) or tx > float32(w - 1) or ty < float32(0.0) or ty > float32(h - 1):
+        pred_var = fresh
+    gain = greater(pred_var / (pred_var + float32(1.0)), min_gain)
+    for c in range(3):
+        p = scratch[c, y, x]
+        estimate[c, y, x] = p + gain * (frame[c, y, x] - p)
+    variance[0, y, x] = gain
+
+
+def recursive_step(estimate: torch.Tensor, variance: torch.Tensor, frame: torch.Tensor,
+                   flow: torch.Tensor, noise_var: float, memory: int, soft: float = SOFT
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`framemend.denoise.recursive.recursive_step_reference` in two kernel launches:
+    same arguments (``(3, H, W)`` estimate and frame, ``(1, H, W)`` variance, ``(2, H, W)``
+    flow, all float32 on one device), same results."""
+    estimate, variance, frame, flow = (t.float().contiguous()
+                                       for t in (estimate, variance, frame, flow))
+    _, h, w = frame.shape
+    scratch = torch.empty((5, h, w), dtype=torch.float32, device=frame.device)
+    new_estimate, new_variance = torch.empty_like(frame), torch.empty_like(variance)
+    with on_device(frame):
+        blocks, stream = grid(w, h)[:2], stream_of(frame)
+        _predict[blocks, BLOCK[:2], stream](view(estimate), view(variance), view(frame),
+                                            view(flow), view(scratch))
+        _update[blocks, BLOCK[:2], stream](
+            view(scratch), view(frame), view(flow), np.float32(1.0 / noise_var),
+            np.float32(1.0 / memory), np.float32(soft), np.float32(FRESH),
+            view(new_estimate), view(new_variance))
+    return new_estimate, new_variance

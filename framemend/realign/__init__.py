@@ -1,0 +1,28 @@
+"""Identity re-alignment (filter ``realign``): colour and tone pulled back to keyframes and
+carried along the camera's motion.
+
+``realign(frames, keyframes=(0,))`` on a ``(T, 3, H, W)`` tensor, or the ``realign`` filter in a
+chain; see :class:`.filter.Realign` for the options and the method, :mod:`.carry` for how the
+correction follows the motion and :mod:`.tone` for the local colour maps.
+"""
+from __future__ import annotations
+
+import torch
+
+from framemend.chain.apply import apply_filter
+
+from .filter import Realign
+
+
+def realign(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = None,
+            device: str | torch.device | None = None, **options) -> torch.Tensor:
+    """Re-align ``frames`` ``(T, 3, H, W)`` float RGB in [0, 1] to keyframes; same shape out.
+
+    ``cuts`` lists the frames that start a new shot (each starts from its own keyframe);
+    ``options`` are those of :class:`Realign` (``keyframes``, ``pick``, ``region``, ``box``,
+    ``detail``).
+    """
+    return apply_filter("realign", frames, input_fps=fps, cuts=cuts, device=device, **options)
+
+
+__all__ = ["realign", "Realign"]

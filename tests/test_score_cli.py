@@ -1,0 +1,91 @@
+"""`framemend score` without truth: a clip alone, a filtered clip against its input, and along
+another video's motion, on tiny generated clips written losslessly."""
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from framemend import cli_score
+from framemend.generate import artifacts, scene
+from framemend.metrics import noref
+from framemend.video import write_video
+
+W, H, T = 128, 80, 8
+
+
+def _run(argv):
+    parser = argparse.ArgumentParser()
+    cli_score.add_arguments(parser)
+    return cli_score.main(parser.parse_args(argv))
+
+
+def _json(capsys, argv):
+    assert _run(argv + ["--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _to_u8(frames):
+    return (np.clip(frames, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    """Lossless files: a clean static shot, the same with boiling texture, and the boiled one
+    averaged over three frames (a temporal blur)."""
+    folder = tmp_path_factory.mktemp("score")
+    clean = scene("static", W, H, T, seed=2).frames
+    boiled = artifacts.boiling(clean, 10 / 255, seed=2)
+    padded = np.concatenate([boiled[:1], boiled, boiled[-1:]])
+    blurred = (padded[:-2] + padded[1:-1] + padded[2:]) / 3
+    paths = {}
+    for name, frames in (("clean", clean), ("boiled", boiled), ("blurred", blurred)):
+        paths[name] = str(folder / f"{name}.mkv")
+        write_video(paths[name], frames, 24.0, lossless=True)
+    return paths
+
+
+def test_a_clip_alone_reads_its_boiling(clips, capsys):
+    clean = _json(capsys, [clips["clean"]])
+    boiled = _json(capsys, [clips["boiled"]])
+    assert boiled["scores"]["boiling"] > 10 * clean["scores"]["boiling"]
+    assert boiled["scores"]["warping_error"] > 10 * clean["scores"]["warping_error"]
+    assert len(boiled["per_frame"]["boiling"]) == T - 1
+    assert len(boiled["per_frame"]["detail_energy"]) == T
+    assert "warp_ratio" not in boiled["scores"] and boiled["compared_to"] is None
+
+
+def test_a_filtered_clip_reads_as_ratios_to_its_input(clips, capsys, tmp_path):
+    same = _json(capsys, [clips["boiled"], "--input", clips["boiled"]])["scores"]
+    assert same["warp_ratio"] == same["boiling_ratio"] == same["flicker_ratio"] == 1.0
+    assert same["detail_retention"] == 1.0 and same["colour_shift"] == 0.0
+    plot = tmp_path / "scores.png"
+    out = _json(capsys, [clips["blurred"], "--input", clips["boiled"], "--plot", str(plot)])
+    s = out["scores"]
+    assert s["warp_ratio"] < 0.5 and s["boiling_ratio"] < 0.5
+    assert s["warping_error_input"] == pytest.approx(same["warping_error"], rel=1e-6)
+    assert s["fidelity"] > 0.98 and s["colour_shift"] < 0.3
+    assert len(out["per_frame"]["fidelity"]) == T and len(out["per_frame"]["warping_error_input"]) == T - 1
+    assert plot.stat().st_size > 10_000
+    assert _run([clips["blurred"], "--input", clips["boiled"]]) == 0
+    text = capsys.readouterr().out
+    assert "warp_ratio" in text and "detail_retention" in text and "(input " in text
+
+
+def test_flow_from_scores_along_another_videos_motion(clips, capsys):
+    """A per-frame-processed clip scored along the original's motion, as Lai et al. do."""
+    out = _json(capsys, [clips["boiled"], "--flow-from", clips["clean"]])
+    assert out["flow_from"] == clips["clean"]
+    from framemend.video import read_video
+    clean, boiled = read_video(clips["clean"])[0], read_video(clips["boiled"])[0]
+    expected, _ = noref.score(boiled, noref.clip_motion(clean))
+    assert out["scores"]["boiling"] == pytest.approx(expected["boiling"], rel=1e-6)
+
+
+def test_a_clip_that_does_not_match_its_input_is_a_usage_error(clips, capsys, tmp_path):
+    short = str(tmp_path / "short.mkv")
+    write_video(short, _to_u8(scene("static", W, H, T - 2).frames), 24.0, lossless=True)
+    assert _run([clips["boiled"], "--input", short]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("framemend: error: --input") and err.count("\n") == 1
+    assert _run([clips["boiled"], "--flow-from", short]) == 2

@@ -1,0 +1,216 @@
+"""The reader on damaged and unusual input, and the ffmpeg-style options of `framemend clean`:
+time ranges with audio cut to match, --frames, --threads, log levels and the summary, probe."""
+import json
+import subprocess
+import sys
+
+import av
+import cv2
+import numba
+import numpy as np
+import pytest
+import torch
+
+from framemend.cli import main
+from framemend.video import VideoReader, read_video, write_video
+from fuzz_corpus import write_resolution_change, write_vfr
+from media import make_video, moving_frames, stream_summary
+
+CLI = [sys.executable, "-m", "framemend.cli"]
+
+
+def run_main(capsys, *argv):
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.err
+
+
+def test_cut_matroska_with_audio_fails_and_says_where(tmp_path, capsys):
+    src = str(tmp_path / "full.mkv")
+    make_video(src, moving_frames(100, 64, 48), 24, audio_seconds=100 / 24)
+    data = open(src, "rb").read()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "o.mkv"
+    code, err = run_main(capsys, "clean", cut, "-o", out, "-f", "identity")
+    n = stream_summary(str(out))["frames"]
+    assert code == 1 and err.count("\n") == 1, err
+    assert f"after frame {n} (at " in err and "frames before it" in err
+    assert 20 < n < 80
+
+
+def test_mp4_on_a_pipe_gets_the_documented_limitation(tmp_path):
+    src = str(tmp_path / "in.mp4")
+    make_video(src, moving_frames(100, 320, 240), 24)
+    out = tmp_path / "o.mkv"
+    done = subprocess.run(CLI + ["clean", "-", "-o", str(out), "-f", "identity"],
+                          input=open(src, "rb").read(), capture_output=True, timeout=120)
+    err = done.stderr.decode()
+    assert done.returncode == 1 and err.count("\n") == 1, err
+    assert "can only be read from a file" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_resolution_change_is_scaled_to_the_first_size(tmp_path, capsys):
+    src, out = str(tmp_path / "res.ts"), str(tmp_path / "o.mkv")
+    write_resolution_change(src, [(32, 24), (64, 48)])
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "--lossless")
+    assert code == 0 and "changes size mid-stream at frame 5 (32x24 -> 64x48)" in err
+    got = read_video(out)[0]
+    assert got.shape == (10, 24, 32, 3)
+    big = [a for a, _ in _plain_frames(src)][5:]
+    for frame, want in zip(got[5:], big):
+        small = cv2.resize(want, (32, 24), interpolation=cv2.INTER_AREA)
+        assert np.abs(frame.astype(int) - small).mean() < 3
+
+
+def _plain_frames(path):
+    with av.open(path) as c:
+        for f in c.decode(video=0):
+            yield f.to_ndarray(format="rgb24"), f.time
+
+
+@pytest.mark.parametrize("times", [[0, 83, 83, 166, 250, 250, 333], [0, 83, 166, 400, 250, 333, 500]])
+def test_duplicate_and_backward_timestamps_become_increasing(tmp_path, capsys, times):
+    src, out = str(tmp_path / "vfr.mkv"), str(tmp_path / "o.mkv")
+    write_vfr(src, times)
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "denoise")
+    assert code == 0 and "duplicate or backward timestamp" in err
+    got = stream_summary(out)["times"]
+    assert len(got) == len(times) and all(b > a for a, b in zip(got, got[1:]))
+
+
+@pytest.fixture(scope="module")
+def ranged_source(tmp_path_factory):
+    """48 lossless frames at 24 fps with 2 s of audio."""
+    folder = tmp_path_factory.mktemp("range")
+    src = str(folder / "src.mkv")
+    make_video(src, moving_frames(48, 64, 48), 24, audio_seconds=2.0, codec="ffv1",
+               pix_fmt="yuv444p")
+    return src, read_video(src)[0]
+
+
+@pytest.mark.parametrize("argv, first, count", [
+    (["-ss", "0.5", "-t", "1"], 12, 24),
+    (["--start", "0:00.75", "--end", "1.5"], 18, 18),
+    (["--frames", "10"], 0, 10),
+    (["-ss", "1", "--frames", "5"], 24, 5),
+])
+def test_time_ranges_cut_video_and_audio(ranged_source, tmp_path, capsys, argv, first, count):
+    src, frames = ranged_source
+    out = str(tmp_path / "o.mkv")
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "--lossless", *argv)
+    assert code == 0, err
+    s = stream_summary(out)
+    assert s["frames"] == count and s["times"][0] == 0
+    got = read_video(out)[0][0].astype(int)
+    errors = [np.abs(got - f).mean() for f in frames]
+    assert errors[first] < 0.5 and int(np.argmin(errors)) == first
+    assert abs(s["audio"]["end"] - count / 24) < 0.05  # within about two AAC packets
+
+
+def test_range_past_the_end_is_an_error(ranged_source, tmp_path, capsys):
+    code, err = run_main(capsys, "clean", ranged_source[0], "-o", tmp_path / "o.mkv", "-ss", "5")
+    assert code == 1 and "no frames in the range" in err and not (tmp_path / "o.mkv").exists()
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["-ss", "1", "--end", "0.5"], "is not after"),
+    (["-ss", "1:x"], "invalid time"),
+    (["--frames", "0"], "invalid count"),
+    (["--threads", "-2"], "invalid count"),
+    (["-t", "1", "--end", "2"], "not allowed with"),
+    (["-v", "loud"], "invalid choice"),
+])
+def test_bad_range_and_level_options_are_usage_errors(ranged_source, tmp_path, capsys, argv, words):
+    code, err = run_main(capsys, "clean", ranged_source[0], "-o", tmp_path / "o.mkv", *argv)
+    assert code == 2 and words in err and err.count("\n") == 1
+
+
+def test_threads_caps_torch_opencv_and_numba(ranged_source, tmp_path, capsys):
+    before = torch.get_num_threads(), cv2.getNumThreads(), numba.get_num_threads()
+    try:
+        code, _ = run_main(capsys, "clean", ranged_source[0], "-o", tmp_path / "o.mkv",
+                           "-f", "denoise", "--threads", "1", "--frames", "4")
+        assert code == 0
+        assert (torch.get_num_threads(), cv2.getNumThreads(), numba.get_num_threads()) == (1, 1, 1)
+    finally:
+        torch.set_num_threads(before[0])
+        cv2.setNumThreads(before[1])
+        numba.set_num_threads(before[2])
+
+
+def test_summary_line_and_log_levels(ranged_source, tmp_path, capsys):
+    src = ranged_source[0]
+    code, err = run_main(capsys, "clean", src, "-o", tmp_path / "a.mkv", "-f", "identity")
+    assert code == 0 and err.count("\n") == 1  # stderr is not a terminal here
+    assert "48 frames in, 48 out" in err and " fps, " in err and "KiB" in err
+    for argv in (["-q"], ["-v", "warning"], ["-v", "quiet"]):
+        code, err = run_main(capsys, "clean", src, "-o", tmp_path / f"{argv[-1]}.mkv", *argv,
+                             "-f", "identity")
+        assert code == 0 and err == ""
+    (tmp_path / "taken.mkv").write_bytes(b"x")
+    code, err = run_main(capsys, "clean", src, "-o", tmp_path / "taken.mkv", "-v", "quiet")
+    assert code == 1 and err == ""
+    code, err = run_main(capsys, "clean", src, "-o", tmp_path / "taken.mkv", "-v", "error")
+    assert code == 1 and err.startswith("framemend: error:")
+
+
+def test_probe_lists_every_stream(tmp_path, capsys):
+    path = str(tmp_path / "multi.mkv")
+    with av.open(path, "w") as o:
+        v = o.add_stream("ffv1", rate=12)
+        v.width, v.height, v.pix_fmt = 32, 24, "yuv420p"
+        a = o.add_stream("aac", rate=16000)
+        a.layout = "mono"
+        s = o.add_stream("ass")
+        s.metadata["language"] = "eng"
+        s.codec_context.subtitle_header = (b"[Script Info]\nScriptType: v4.00+\n\n[Events]\n"
+                                           b"Format: Layer, Start, End, Style, Text\n")
+        for i, f in enumerate(moving_frames(6, 32, 24)):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts = i
+            o.mux(v.encode(vf))
+        o.mux(v.encode(None))
+    assert main(["probe", path]) == 0
+    out = capsys.readouterr().out
+    for words in ("#0 video: ffv1, 32x24, yuv420p, 12.0 fps", "#1 audio: aac, 16000 Hz, 1 ch",
+                  "#2 subtitle: ssa, language eng"):
+        assert words in out
+    assert main(["probe", path, "--json"]) == 0
+    streams = json.loads(capsys.readouterr().out)["streams"]
+    assert [s["type"] for s in streams] == ["video", "audio", "subtitle"]
+    assert streams[1]["sample_rate"] == 16000 and streams[0]["width"] == 32
+
+
+def test_reader_turns_odd_inputs_into_video_errors(tmp_path):
+    from framemend.video import VideoError
+
+    audio = str(tmp_path / "a.mkv")
+    with av.open(audio, "w") as o:
+        a = o.add_stream("aac", rate=16000)
+        a.layout = "mono"
+        af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        af.sample_rate, af.pts = 16000, 0
+        o.mux(a.encode(af))
+        o.mux(a.encode(None))
+    with pytest.raises(VideoError, match="no video stream \\(only audio\\)"):
+        VideoReader(audio)
+    one = str(tmp_path / "one.mkv")
+    write_video(one, moving_frames(1, 33, 17), 24, lossless=True)
+    assert read_video(one)[0].shape == (1, 17, 33, 3)
+
+
+def test_reader_dropped_mid_stream_does_not_hang(tmp_path):
+    """Freeing an H.264 decoder whose frames are still alive while FFmpeg's error counting is
+    on deadlocked (its frame threads wait for the GIL): probe, a range's end and an error before
+    reading all drop a reader mid-stream."""
+    src = str(tmp_path / "in.mp4")
+    make_video(src, moving_frames(60, 320, 240), 24)
+    script = ("import sys\nfrom framemend.video import VideoReader, read_video\n"
+              "import framemend\n"
+              f"assert framemend.probe({src!r}).frames == 60\n"
+              f"r = VideoReader({src!r}); kept = [f for f, _ in zip(r, range(3))]; del r\n"
+              f"r = VideoReader({src!r}); del r\nprint('done')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == b"done", done.stderr.decode()
