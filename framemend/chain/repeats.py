@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
-import torch
 
 from .frames import Frame
 
@@ -25,18 +24,16 @@ REPEAT_LEVELS = 2
 
 
 def same_picture(a: Frame, b: Frame) -> bool:
-    """Whether frame ``a`` repeats frame ``b`` (see :data:`REPEAT_FRACTION`)."""
+    """Whether frame ``a`` repeats frame ``b`` (see :data:`REPEAT_FRACTION`), judged on their
+    decoded pixels (``Frame.raw``, what the CPU path reads). Frames already made tensors are
+    never taken for repeats: on a device the comparison would wait for it every frame."""
     ra, rb = a.raw, b.raw
-    if ra is not None and rb is not None and ra.shape == rb.shape:
-        if ra.dtype == rb.dtype and np.array_equal(ra, rb):
-            return True
-        diff = np.abs(ra.astype(np.float32) / a.raw_scale - rb.astype(np.float32) / b.raw_scale)
-        return np.count_nonzero(diff > REPEAT_LEVELS / 255) <= REPEAT_FRACTION * diff.size
-    ia, ib = a.image, b.image
-    if ia.shape != ib.shape:
+    if ra is None or rb is None or ra.shape != rb.shape:
         return False
-    changed = torch.count_nonzero((ia - ib.to(ia.device)).abs() > REPEAT_LEVELS / 255)
-    return int(changed) <= REPEAT_FRACTION * ia.numel()
+    if ra.dtype == rb.dtype and np.array_equal(ra, rb):
+        return True
+    diff = np.abs(ra.astype(np.float32) / a.raw_scale - rb.astype(np.float32) / b.raw_scale)
+    return np.count_nonzero(diff > REPEAT_LEVELS / 255) <= REPEAT_FRACTION * diff.size
 
 
 def _copy(output: Frame, repeat: Frame) -> Frame:
