@@ -76,3 +76,27 @@ def stream_summary(path: str) -> dict:
                      "bytes": b"".join(bytes(p) for p in pk)}
         fps = float(c.streams.video[0].average_rate or 0)
     return {"frames": len(times), "times": times, "fps": fps, "audio": audio}
+
+
+_BAYER4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]]) / 16 - 0.5
+
+
+def palette_frames(frames: np.ndarray, dither: str) -> np.ndarray:
+    """``frames`` (uint8 RGB) as a GIF writer leaves them: each through its own 256-colour
+    palette (PIL's median cut) with ``dither`` ``"error-diffusion"`` (PIL's Floyd-Steinberg) or
+    ``"ordered"`` (a 4x4 Bayer matrix of 24 levels added before the nearest palette colour)."""
+    from PIL import Image  # noqa: PLC0415
+
+    out = []
+    for frame in frames:
+        image = Image.fromarray(frame)
+        palette = image.quantize(256, dither=Image.Dither.NONE)
+        if dither == "ordered":
+            h, w, _ = frame.shape
+            offset = 24 * np.tile(_BAYER4, (h // 4 + 1, w // 4 + 1))[:h, :w, None]
+            image = Image.fromarray(np.clip(frame + offset, 0, 255).astype(np.uint8))
+            quantized = image.quantize(palette=palette, dither=Image.Dither.NONE)
+        else:
+            quantized = image.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG)
+        out.append(np.asarray(quantized.convert("RGB")))
+    return np.stack(out)

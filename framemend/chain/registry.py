@@ -19,6 +19,7 @@ FILTER_MODULES = (
     "framemend.interpolate",
     "framemend.realign",
     "framemend.stabilize",
+    "framemend.deboil",
 )
 
 # name: "module:class" of its Options (each module imports nothing heavy)
@@ -29,6 +30,7 @@ BUILTIN_OPTIONS = {
     "interpolate": "framemend.options.interpolate:InterpolateOptions",
     "realign": "framemend.options.realign:RealignOptions",
     "stabilize": "framemend.options.stabilize:StabilizeOptions",
+    "deboil": "framemend.options.deboil:DeboilOptions",
 }
 
 _REGISTRY: dict[str, type] = {}

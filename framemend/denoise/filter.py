@@ -9,6 +9,7 @@ import torch
 
 from framemend.chain import TemporalFilter, register
 from framemend.chain.frames import Frame
+from framemend.chain.repeats import DistinctFrames
 from framemend.cuda import host_kernels
 from framemend.options.denoise import DenoiseOptions
 
@@ -17,7 +18,7 @@ from .track import start_track
 
 
 @register
-class Denoise(TemporalFilter):
+class Denoise(DistinctFrames, TemporalFilter):
     """Motion-compensated recursive temporal denoise with a light spatial stage, no ghosts.
 
     Per frame: one optical flow (DIS ultrafast) from the frame to the previous

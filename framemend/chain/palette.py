@@ -1,0 +1,45 @@
+"""Palette (GIF) input: frames drawn from at most 256 colours, whose finest scale is dither.
+
+A GIF frame holds at most 256 distinct colours; generators that save GIFs reach the missing
+tones by ordered or error-diffusion dither, a pattern near the sampling rate (period 2-4 px)
+that changes from frame to frame. It is quantisation error, not Gaussian noise and not detail:
+noise estimates must not read it (:mod:`framemend.denoise.noise`) and temporal passes remove it
+before comparing frames (:mod:`framemend.deboil`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+PALETTE_COLOURS = 256  # a GIF's palette size; true-colour frames hold tens of thousands
+# a 5-tap low-pass with a zero at the sampling rate (a 1-px checkerboard is removed) and a
+# passband within 6 % up to a period of 6 px
+DEDITHER_TAPS = (-1 / 16, 4 / 16, 10 / 16, 4 / 16, -1 / 16)
+
+
+def palette_limited(pixels: np.ndarray | torch.Tensor) -> bool:
+    """Whether a frame uses at most :data:`PALETTE_COLOURS` distinct colours (and more than a
+    handful, so flat synthetic frames do not count).
+
+    Args:
+        pixels: ``(H, W, 3)`` uint8/uint16 decoded pixels or float32 in [0, 1], or a
+            ``(3, H, W)`` float tensor in [0, 1] (floats compared at 8-bit precision).
+    """
+    if isinstance(pixels, torch.Tensor):
+        pixels = pixels.detach().permute(1, 2, 0).float().cpu().numpy()
+    if pixels.dtype.kind == "f":
+        pixels = np.clip(pixels * 255 + 0.5, 0, 255).astype(np.uint8)
+    flat = pixels.reshape(-1, 3).astype(np.int64)
+    codes = (flat[:, 0] << 32) | (flat[:, 1] << 16) | flat[:, 2]
+    return 16 < np.unique(codes[:: max(1, codes.size // 200_000)]).size <= PALETTE_COLOURS
+
+
+def dedither(images: torch.Tensor) -> torch.Tensor:
+    """``(..., H, W)`` images through :data:`DEDITHER_TAPS` along x and y (borders mirrored,
+    as OpenCV's ``BORDER_REFLECT_101``)."""
+    shape = images.shape
+    x = F.pad(images.reshape(-1, 1, *shape[-2:]), (2, 2, 2, 2), mode="reflect")
+    taps = torch.tensor(DEDITHER_TAPS, dtype=images.dtype, device=images.device)
+    x = F.conv2d(F.conv2d(x, taps.view(1, 1, 1, 5)), taps.view(1, 1, 5, 1))
+    return x.reshape(shape)

@@ -1,0 +1,79 @@
+"""Frames repeated to fake a frame rate: temporal filters work on the distinct frames only.
+
+Generators that save GIFs often repeat frames to reach a nominal rate (Open-Sora's 40-frame
+GIF holds 32 distinct pictures, every fifth frame a copy of the one before). A temporal filter
+fed the copies sees a pause in the motion: a recursion counts the same picture twice (so it
+trusts it more, and its noise or boiling is averaged with itself), and a window holds fewer
+distinct neighbours. :class:`DistinctFrames`, mixed into a temporal filter, passes it only
+the first of each run of equal frames and gives each copy the output of its original, with
+the copy's own time and cut flag: the output has the input's frame count and timestamps.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from .frames import Frame
+
+# a frame repeats the previous one when at most this fraction of its values differ from it
+# by more than REPEAT_LEVELS (8-bit levels): exact copies (GIF) and copies that went through a
+# lossy encoder (a few values off by a level or two) count; a small object moving does not
+REPEAT_FRACTION = 1e-3
+REPEAT_LEVELS = 2
+
+
+def same_picture(a: Frame, b: Frame) -> bool:
+    """Whether frame ``a`` repeats frame ``b`` (see :data:`REPEAT_FRACTION`), judged on their
+    decoded pixels (``Frame.raw``, what the CPU path reads). Frames already made tensors are
+    never taken for repeats: on a device the comparison would wait for it every frame."""
+    ra, rb = a.raw, b.raw
+    if ra is None or rb is None or ra.shape != rb.shape:
+        return False
+    if ra.dtype == rb.dtype and np.array_equal(ra, rb):
+        return True
+    diff = np.abs(ra.astype(np.float32) / a.raw_scale - rb.astype(np.float32) / b.raw_scale)
+    return np.count_nonzero(diff > REPEAT_LEVELS / 255) <= REPEAT_FRACTION * diff.size
+
+
+def _copy(output: Frame, repeat: Frame) -> Frame:
+    """``output``'s pixels at ``repeat``'s time and cut flag."""
+    pixels = output.raw.copy() if output.raw is not None else output.image.clone()
+    copy = repeat.replace(pixels, keep_aux=False)
+    copy.raw_scale = output.raw_scale
+    return copy
+
+
+class DistinctFrames:
+    """Mixin for a :class:`framemend.chain.TemporalFilter` (list it first among the bases):
+    the filter sees only the first frame of each run of repeated frames, and each repeat is
+    given its original's output (module docstring). Each output is held until the next
+    distinct frame (or the end) shows that no more repeats of it follow: one frame of latency.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._groups: deque[list[Frame]] = deque()  # [distinct frame, its repeats...]
+        self._ready: deque[Frame] = deque()  # outputs whose group may still grow
+
+    def push(self, frame: Frame) -> list[Frame]:
+        # the last group is that of the last distinct frame: it is only given out at the end
+        if self._groups and not frame.cut and same_picture(frame, self._groups[-1][0]):
+            self._groups[-1].append(frame)
+            return []
+        self._groups.append([frame])
+        return self._release(super().push(frame), final=False)
+
+    def flush(self) -> list[Frame]:
+        return self._release(super().flush(), final=True)
+
+    def _release(self, outputs: list[Frame], final: bool) -> list[Frame]:
+        """Pair the filter's ``outputs`` (one per distinct frame, in order) with their
+        groups; give out each group whose run of repeats is known to be over."""
+        self._ready.extend(outputs)
+        out = []
+        while self._ready and (final or len(self._groups) > 1):
+            output, group = self._ready.popleft(), self._groups.popleft()
+            out.append(output)
+            out += [_copy(output, repeat) for repeat in group[1:]]
+        return out

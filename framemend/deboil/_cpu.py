@@ -1,0 +1,196 @@
+"""The CPU path of ``deboil``: :func:`.consistency.consistency_step_reference` in OpenCV (the
+linear filters: box sums, the 5-tap dedither, the warp) and numba (the per-pixel weights,
+blend and energy restoration, fused into three passes), on interleaved ``(H, W, 3)`` float32
+frames, reading decoded 8/16-bit pixels and writing them back. Scratch arrays are kept per
+thread from frame to frame (fresh ones cost page faults)."""
+from __future__ import annotations
+
+import threading
+
+import cv2
+import numba
+import numpy as np
+
+from framemend.chain.palette import DEDITHER_TAPS
+from framemend.flow.estimate import dis_luma_flow
+
+from .consistency import (ENERGY_RADIUS, LIMITS, MID_RADIUS, MOTION_QUALITY,
+                          MOTION_TUNING, low_radius, luma8)
+
+_F = np.float32
+_ZERO, _ONE, _HALF, _TINY = _F(0), _F(1), _F(0.5), _F(1e-12)
+_DEDITHER = np.array(DEDITHER_TAPS, np.float32)
+_LIMITS = np.array(LIMITS, np.float32)
+_CHANNEL_MEAN = np.full((1, 3), 1 / 3, np.float32)
+_NJ = dict(cache=True, fastmath=True, nogil=True, error_model="numpy")
+
+
+@numba.njit(**_NJ)
+def _weights(z, zl, r, d, m, flow, strength, limits, w, wl, b, ez, eb):
+    """Per pixel: confidences and the weights of texture ``w`` and tone ``wl`` ``(H, W)``, the
+    blended fine band ``b``
+    ``(H, W, 3)`` and the two fine-band energies ``ez``, ``eb`` ``(H, W)``; returns the number
+    of pixels whose confidence exceeds 1/2 (for :func:`.consistency.auto_strength`).
+    ``m`` ``(H, W)``: the residual's local energy;
+    ``limits``: :data:`.consistency.LIMITS` (arguments, not globals, so that numba's cache
+    follows them)."""
+    h, w_, _ = z.shape
+    inv_t, inv_d = _ONE / _F(limits[0]) ** 2, _ONE / _F(limits[1]) ** 2
+    inv_s, top, top_l = _ONE / _F(limits[2]) ** 2, _F(limits[3]), _F(limits[4])
+    third, s = _F(1 / 3), _F(strength)
+    xmax, ymax = _F(w_ - 1), _F(h - 1)
+    followed = 0
+    for y in range(h):
+        for x in range(w_):
+            d0, d1, d2 = d[y, x, 0], d[y, x, 1], d[y, x, 2]
+            cl = np.exp(-((d0 * d0 + d1 * d1 + d2 * d2) * third * inv_t + m[y, x] * inv_s))
+            c = cl * np.exp(-m[y, x] * inv_d)
+            px, py = _F(x) + flow[y, x, 0], _F(y) + flow[y, x, 1]
+            if (px < _ZERO) | (py < _ZERO) | (px > xmax) | (py > ymax):
+                c, cl = _ZERO, _ZERO
+            wt = min(s * c, top)
+            w[y, x], wl[y, x] = wt, min(s * cl, top_l)
+            sz, sb = _ZERO, _ZERO
+            for k in range(3):
+                zh = z[y, x, k] - zl[y, x, k]
+                bk = zh + wt * (r[y, x, k] - d[y, x, k])
+                b[y, x, k] = bk
+                sz += zh * zh
+                sb += bk * bk
+            ez[y, x], eb[y, x] = sz, sb
+            followed += c > _HALF
+    return followed
+
+
+@numba.njit(**_NJ)
+def _blend(z, zl, d, w, wl, b, ez, eb, out, sums):
+    """``out = zl + wl d + g b`` with ``g`` the clamped energy ratio; ``sums`` gets the
+    per-channel sum of ``out - z``."""
+    h, w_, _ = z.shape
+    s0, s1, s2 = 0.0, 0.0, 0.0
+    for y in range(h):
+        r0, r1, r2 = _ZERO, _ZERO, _ZERO
+        for x in range(w_):
+            wt = w[y, x]
+            most = _ONE / np.sqrt((_ONE - wt) * (_ONE - wt) + wt * wt)
+            g = min(np.sqrt(max(ez[y, x], _ZERO) / max(eb[y, x], _TINY)), most)  # box: >= -1e-18
+            g = max(g, _ONE)
+            tl = wl[y, x]
+            o0 = zl[y, x, 0] + tl * d[y, x, 0] + g * b[y, x, 0]
+            o1 = zl[y, x, 1] + tl * d[y, x, 1] + g * b[y, x, 1]
+            o2 = zl[y, x, 2] + tl * d[y, x, 2] + g * b[y, x, 2]
+            out[y, x, 0], out[y, x, 1], out[y, x, 2] = o0, o1, o2
+            r0 += o0 - z[y, x, 0]
+            r1 += o1 - z[y, x, 1]
+            r2 += o2 - z[y, x, 2]
+        s0 += r0
+        s1 += r1
+        s2 += r2
+    sums[0], sums[1], sums[2] = s0, s1, s2
+
+
+@numba.njit(**_NJ)
+def _finish(out, shift, levels, raw):
+    """``out -= shift`` per channel, clamped to [0, 1] in place; ``raw`` gets it as integer
+    pixels of ``levels`` (255, 65535; none if 0)."""
+    h, w_, _ = out.shape
+    lv = _F(levels)
+    for y in range(h):
+        for x in range(w_):
+            o0 = min(max(out[y, x, 0] - shift[0], _ZERO), _ONE)
+            o1 = min(max(out[y, x, 1] - shift[1], _ZERO), _ONE)
+            o2 = min(max(out[y, x, 2] - shift[2], _ZERO), _ONE)
+            out[y, x, 0], out[y, x, 1], out[y, x, 2] = o0, o1, o2
+            if levels == 0:
+                continue
+            raw[y, x, 0] = o0 * lv + _HALF
+            raw[y, x, 1] = o1 * lv + _HALF
+            raw[y, x, 2] = o2 * lv + _HALF
+
+
+@numba.njit(**_NJ)
+def _to_float(raw, scale, out):
+    """Decoded pixels ``raw`` ``(H, W, 3)`` times ``scale`` into ``out`` float32."""
+    h, w_, _ = raw.shape
+    s = _F(scale)
+    for y in range(h):
+        for x in range(w_):
+            out[y, x, 0], out[y, x, 1] = _F(raw[y, x, 0]) * s, _F(raw[y, x, 1]) * s
+            out[y, x, 2] = _F(raw[y, x, 2]) * s
+
+
+_workspace = threading.local()
+
+
+def _buffer(name: str, shape: tuple, dtype=np.float32) -> np.ndarray:
+    """This thread's scratch array ``name`` of ``shape``, kept for the next frame."""
+    buffers = _workspace.__dict__.setdefault("buffers", {})
+    if name not in buffers or buffers[name].shape != shape or buffers[name].dtype != dtype:
+        buffers[name] = np.empty(shape, dtype)
+    return buffers[name]
+
+
+def _box2(x: np.ndarray, radius: int, dst: np.ndarray) -> np.ndarray:
+    """Two passes of the ``(2r+1)²`` box (BORDER_REFLECT_101), into ``dst``."""
+    k = (2 * radius + 1, 2 * radius + 1)
+    return cv2.blur(cv2.blur(x, k), k, dst=dst)
+
+
+class CpuState:
+    """The recursion's state on the CPU: the previous output ``(H, W, 3)`` float32 and the
+    8-bit luma ``(H, W)`` of the previous input frame (what the next frame's flow is computed
+    against)."""
+
+    def __init__(self, output: np.ndarray, luma: np.ndarray):
+        self.output, self.luma = output, luma
+
+    @classmethod
+    def frame(cls, pixels: np.ndarray, dither: bool) -> CpuState:
+        """A frame's pixels ``(H, W, 3)`` (uint8/uint16 as decoded, or float32 in [0, 1]) as
+        floats (dither removed if asked) and their luma, as a state (the first frame of a
+        shot is its own output)."""
+        h, w, _ = pixels.shape
+        z = np.empty((h, w, 3), np.float32)
+        scale = 1.0 if pixels.dtype.kind == "f" else 1.0 / np.iinfo(pixels.dtype).max
+        _to_float(pixels, scale, z)
+        if dither:
+            z = cv2.sepFilter2D(z, -1, _DEDITHER, _DEDITHER)
+        return cls(z, luma8(z))
+
+    def pixels(self, dtype) -> np.ndarray:
+        """The output as ``(H, W, 3)`` pixels of ``dtype`` (uint8, uint16; float32 in
+        [0, 1])."""
+        if np.dtype(dtype).kind == "f":
+            return np.clip(self.output, 0, 1)
+        out = np.empty(self.output.shape, dtype)
+        _finish(self.output.copy(), np.zeros(3, np.float32), np.iinfo(dtype).max, out)
+        return out
+
+    def step(self, frame: CpuState, strength: float, dtype) -> tuple[CpuState, np.ndarray, float]:
+        """The next output from ``frame`` (a :meth:`frame` state): the new state, its pixels
+        of ``dtype`` (uint8, uint16; float32 in [0, 1]) and the fraction of the frame that
+        the previous output follows (confidence above 1/2)."""
+        z = frame.output
+        h, w, _ = z.shape
+        radius = low_radius(h, w)
+        flow = dis_luma_flow(frame.luma, self.luma, MOTION_QUALITY, MOTION_TUNING)
+        pred = cv2.remap(self.output, flow, None, cv2.INTER_CUBIC | cv2.WARP_RELATIVE_MAP,
+                         dst=_buffer("pred", (h, w, 3)), borderMode=cv2.BORDER_REPLICATE)
+        r = cv2.subtract(pred, z, dst=_buffer("r", (h, w, 3)))
+        d = _box2(r, radius, _buffer("d", (h, w, 3)))
+        m = cv2.blur(cv2.transform(cv2.multiply(r, r), _CHANNEL_MEAN), (2 * MID_RADIUS + 1,) * 2,
+                     dst=_buffer("m", (h, w)))
+        zl = _box2(z, radius, _buffer("zl", (h, w, 3)))
+        weight, tone, b = _buffer("w", (h, w)), _buffer("wl", (h, w)), _buffer("b", (h, w, 3))
+        ez, eb = _buffer("ez", (h, w)), _buffer("eb", (h, w))
+        followed = _weights(z, zl, r, d, m, flow, strength, _LIMITS, weight, tone, b, ez, eb)
+        k = (2 * ENERGY_RADIUS + 1,) * 2
+        cv2.blur(ez, k, dst=ez)
+        cv2.blur(eb, k, dst=eb)
+        out, sums = np.empty((h, w, 3), np.float32), np.zeros(3)
+        _blend(z, zl, d, weight, tone, b, ez, eb, out, sums)
+        floats = np.dtype(dtype).kind == "f"
+        raw = np.empty((1, 1, 3) if floats else (h, w, 3), np.uint8 if floats else dtype)
+        _finish(out, (sums / (h * w)).astype(np.float32), 0 if floats else np.iinfo(dtype).max,
+                raw)
+        return CpuState(out, frame.luma), out.copy() if floats else raw, followed / (h * w)

@@ -1,0 +1,84 @@
+"""The streaming ``deboil`` filter: a thin wrapper over :mod:`.consistency` (the torch
+reference, used on CUDA) and :mod:`._cpu` (the CPU path)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from framemend.chain import TemporalFilter, register
+from framemend.chain.frames import Frame
+from framemend.chain.palette import palette_limited
+from framemend.chain.repeats import DistinctFrames
+from framemend.options.deboil import DeboilOptions
+
+from .consistency import TorchState, auto_strength
+
+
+@register
+class Deboil(DistinctFrames, TemporalFilter):
+    """Temporal consistency of fine texture and local tone along the motion (boiling, wobble).
+
+    One recursive step per frame (:mod:`.consistency`): the previous output is warped onto the
+    frame along DIS flow; where it agrees with the frame at low and mid scale, the frame's tone
+    is pulled toward it and its fine texture blended toward it (contrast kept); where it does
+    not (moving objects the flow missed, disocclusions, new content, real changes of light) the
+    frame is kept. The mean colour of each frame is kept. Palette (GIF) input has its dither
+    removed first. Memory: one output frame; nothing crosses a scene cut.
+    """
+
+    name = "deboil"
+
+    Options = DeboilOptions
+
+    def __init__(self, options, device="cpu"):
+        super().__init__(options, device)
+        # on the CPU the kernels read decoded 8/16-bit pixels and write them back
+        self.reads_raw = self.device.type == "cpu"
+        self.reset()
+
+    def reset(self) -> None:
+        self._state = None  # the previous output (CpuState | TorchState)
+        self._dither = False
+        self._strength = self.options.strength
+
+    def process(self, window: list[Frame], center: int) -> torch.Tensor | np.ndarray:
+        frame = window[center]
+        if frame.cut:  # (the window holds no frame of the last shot to trigger reset)
+            self.reset()
+        raw = frame.raw if self.reads_raw else None
+        cpu = self.device.type == "cpu"
+        if raw is None:
+            pixels = frame.image.to(self.device)
+            if cpu:
+                pixels = np.ascontiguousarray(pixels.permute(1, 2, 0).numpy(), np.float32)
+        else:
+            pixels = raw
+        if self._state is None:
+            self._dither = palette_limited(pixels)
+        state_of = self._cpu_state if cpu else TorchState.frame
+        current = state_of(pixels, self._dither)
+        if self._state is None:
+            self._state = current
+            return self._out(current.pixels(pixels.dtype) if cpu else current.pixels(), cpu)
+        if self._strength is None:
+            self._strength = auto_strength(self._advance(current, 0.0, pixels, cpu)[2])
+        self._state, out, _ = self._advance(current, self._strength, pixels, cpu)
+        return self._out(out, cpu)
+
+    @staticmethod
+    def _cpu_state(pixels: np.ndarray, dither: bool):
+        from ._cpu import CpuState  # noqa: PLC0415 - numba compiles on first use
+
+        return CpuState.frame(pixels, dither)
+
+    def _advance(self, current, strength: float, pixels, cpu: bool) -> tuple:
+        if cpu:
+            return self._state.step(current, strength, pixels.dtype)
+        return self._state.step(current, strength)
+
+    @staticmethod
+    def _out(out, cpu: bool) -> torch.Tensor | np.ndarray:
+        """Integer pixels as they are; floats as a ``(3, H, W)`` tensor."""
+        if cpu and out.dtype.kind == "f":
+            return torch.from_numpy(np.ascontiguousarray(out.transpose(2, 0, 1)))
+        return out
