@@ -60,7 +60,9 @@ def _from_tensor(x: torch.Tensor, how: dict) -> Any:
     return arr.astype(how["dtype"])
 
 
-def _run_in_memory(frames: torch.Tensor, filters, fps: float) -> torch.Tensor:
+def _run_in_memory(frames: torch.Tensor, filters, fps: float,
+                   cuts: list[int] | None = None) -> torch.Tensor:
+    """``cuts``: the frames that start a shot, or None to detect them."""
     from fractions import Fraction
 
     from .chain.engine import output_rate
@@ -68,8 +70,9 @@ def _run_in_memory(frames: torch.Tensor, filters, fps: float) -> torch.Tensor:
 
     output_rate(filters, Fraction(fps).limit_denominator(100000))  # rate-changing filters plan here
 
-    detect = SceneCutDetector()
-    stream = (detect(Frame(frames[t], t / fps)) for t in range(frames.shape[0]))
+    detect = SceneCutDetector() if cuts is None else lambda frame: frame
+    stream = (detect(Frame(frames[t], t / fps, cuts is not None and t in cuts))
+              for t in range(frames.shape[0]))
     out = [f.image for f in _run_filters(filters, stream)]
     return torch.stack(out)
 
@@ -101,16 +104,17 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
 
 
 def apply(name: str, video: Any, input_fps: float = 24.0, device: str | None = None,
-          **options) -> Any:
+          cuts: list[int] | None = None, **options) -> Any:
     """Run the single filter ``name`` with keyword ``options`` over ``video`` (any kind);
-    ``input_fps`` is the frames' rate (``fps`` is interpolate's output-rate option)."""
+    ``input_fps`` is the frames' rate (``fps`` is interpolate's output-rate option); ``cuts``
+    the frames that start a new shot (default: detected)."""
     cls = get_filter(name)
     opts = make_options(name, cls.Options, options)
     if isinstance(video, (str, os.PathLike)):
         raise TypeError(f"framemend.{name}() works on frames; for files use framemend.clean(path, chain='{name}')")
     frames, how = _to_tensor(video)
     dev = resolve_device(device) if device or how["kind"] != "torch" else frames.device
-    return _from_tensor(_run_in_memory(frames.to(dev), [cls(opts, dev)], input_fps), how)
+    return _from_tensor(_run_in_memory(frames.to(dev), [cls(opts, dev)], input_fps, cuts), how)
 
 
 def read(path: str) -> np.ndarray:

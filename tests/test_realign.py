@@ -9,7 +9,7 @@ import torch
 from framemend.generate import degrade, scene
 from framemend.metrics import psnr
 from framemend.metrics.identity import identity_drift_per_frame
-from framemend.stabilize import realign
+from framemend.stabilize.realign import realign
 from framemend.stabilize.tone import local_colour_transfer
 
 W, H, T = 320, 180, 48

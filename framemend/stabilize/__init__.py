@@ -1,9 +1,18 @@
-"""Camera-path stabilization and identity re-alignment to keyframes.
+"""Camera-path stabilization (filter ``stabilize``, :mod:`.stabilize`) and identity re-alignment
+to keyframes (filter ``realign``, :mod:`.realign`).
 
-``stabilize(frames, mode="smooth")`` / chain ``stabilize=mode=lock``: see :mod:`.stabilize`.
-``realign(frames, keyframes=(0,))`` / chain ``realign``: see :mod:`.realign`.
+``framemend.stabilize(frames, mode="smooth")`` — the package is callable as
+:func:`.stabilize.stabilize` — or the chain filter ``stabilize=mode=lock``;
+``framemend.realign(frames, keyframes=(0,))`` or the chain filter ``realign``. The submodules
+keep their names (``framemend.stabilize.stabilize`` is the module, so patching by module path
+works).
 """
-from .realign import Realign, realign
-from .stabilize import Stabilize, stabilize
+from framemend.chain.apply import make_callable
 
-__all__ = ["Stabilize", "stabilize", "Realign", "realign"]
+from . import realign, stabilize
+from .realign import Realign
+from .stabilize import Stabilize
+
+__all__ = ["Stabilize", "Realign", "stabilize", "realign"]
+
+make_callable(__name__, "stabilize.stabilize")  # framemend.stabilize(x)
