@@ -1,4 +1,4 @@
-"""Backward warping, flow resizing, occlusion masks and flow confidence."""
+"""Backward warping, flow resizing and occlusion masks."""
 from __future__ import annotations
 
 import torch
