@@ -47,23 +47,24 @@ PLUGIN = textwrap.dedent('''
 ''')
 
 
-def install_plugin(folder, entry_points: str) -> None:
-    """Write the plug-in module and its distribution metadata into ``folder``."""
+def install_plugin(folder, monkeypatch, entry_points: str) -> None:
+    """Write the plug-in module and its distribution metadata into ``folder``, put it on the
+    path, and have the registry read the entry points again."""
+    folder.mkdir()
     (folder / "fm_test_invert.py").write_text(PLUGIN)
     info = folder / "fm_test_invert-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fm-test-invert\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(entry_points)
+    monkeypatch.syspath_prepend(str(folder))
+    registry._declared.cache_clear()
 
 
 @pytest.fixture
 def plugin(tmp_path, monkeypatch):
-    folder = tmp_path / "site"
-    folder.mkdir()
-    install_plugin(folder, "[framemend.filters]\ntest_invert = fm_test_invert:Invert\n")
-    monkeypatch.syspath_prepend(str(folder))
-    registry._declared.cache_clear()
-    yield folder
+    install_plugin(tmp_path / "site", monkeypatch,
+                   "[framemend.filters]\ntest_invert = fm_test_invert:Invert\n")
+    yield tmp_path / "site"
     registry._declared.cache_clear()
     registry._REGISTRY.pop("test_invert", None)
 
@@ -96,14 +97,12 @@ def test_plugin_listed_and_run_by_the_cli(plugin, tmp_path, capsys):
 
 
 def test_plugin_cannot_take_a_builtin_name(tmp_path, monkeypatch):
-    folder = tmp_path / "site"
-    folder.mkdir()
-    install_plugin(folder, "[framemend.filters]\ndenoise = fm_test_invert:Invert\n")
-    monkeypatch.syspath_prepend(str(folder))
-    registry._declared.cache_clear()
+    install_plugin(tmp_path / "site", monkeypatch,
+                   "[framemend.filters]\ndenoise = fm_test_invert:Invert\n")
     try:
         with pytest.warns(UserWarning, match="'denoise' from fm-test-invert ignored"):
-            assert registry.get_options("denoise").__name__ == "DenoiseOptions"
+            declared = registry._declared()[registry.FILTERS_GROUP]
+        assert declared["denoise"] == "framemend.denoise.filter:Denoise"
     finally:
         registry._declared.cache_clear()
 
