@@ -27,22 +27,31 @@ def __getattr__(name: str):
         from .video.arrays import probe_video
 
         return probe_video
-    from .chain.registry import all_filters
+    from .chain.registry import filter_names
 
-    if name in all_filters():
-        if name in globals():  # a filter package, imported (and made callable) by the registry
-            return globals()[name]
-        import functools
-
-        from .api import apply
-
-        fn = functools.partial(apply, name)
-        fn.__doc__ = all_filters()[name].__doc__
-        return fn
+    if name in filter_names():
+        return _filter_function(name)
     raise AttributeError(f"module 'framemend' has no attribute '{name}'")
 
 
-def __dir__():
-    from .chain.registry import all_filters
+def _filter_function(name: str):
+    """``framemend.NAME``: a built-in filter's package (callable: its API function), else (a
+    plug-in or a filter without a package) :func:`framemend.api.apply` bound to the name."""
+    import functools
+    import importlib
+    import importlib.util
 
-    return sorted(_API | _MODULES | set(all_filters()) | {"probe", "__version__"})
+    if importlib.util.find_spec(f"framemend.{name}") is not None:
+        return importlib.import_module(f"framemend.{name}")
+    from .api import apply
+    from .chain.registry import get_filter
+
+    fn = functools.partial(apply, name)
+    fn.__doc__ = get_filter(name).__doc__
+    return fn
+
+
+def __dir__():
+    from .chain.registry import filter_names
+
+    return sorted(_API | _MODULES | set(filter_names()) | {"probe", "__version__"})

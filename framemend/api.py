@@ -98,9 +98,10 @@ def _result(frames: list[Frame], how: dict) -> Any:
     return x.permute(0, 2, 3, 1).cpu().numpy().astype(how["dtype"])
 
 
-def _run_in_memory(frames: list[Frame], filters, fps: float) -> list[Frame]:
-    """The frames through ``filters`` as the file pipeline runs them (scene cuts found on the
-    way), each frame's time at ``fps``."""
+def _run_in_memory(frames: list[Frame], filters, fps: float,
+                   cuts: list[int] | None = None) -> list[Frame]:
+    """The frames through ``filters`` as the file pipeline runs them, each frame's time at
+    ``fps``; ``cuts``: the frames that start a shot, or None to detect them on the way."""
     from fractions import Fraction
 
     from .chain.engine import output_rate
@@ -111,9 +112,12 @@ def _run_in_memory(frames: list[Frame], filters, fps: float) -> list[Frame]:
     def timed():
         for t, frame in enumerate(frames):
             frame.time = t / fps
+            if cuts is not None:
+                frame.cut = t in cuts
             yield frame
 
-    return list(_run_filters(filters, SceneCutDetector().mark(timed())))
+    stream = timed() if cuts is not None else SceneCutDetector().mark(timed())
+    return list(_run_filters(filters, stream))
 
 
 def clean(video: Any, chain: str | None = None, output: str | None = None, input_fps: float = 24.0,
@@ -143,16 +147,17 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
 
 
 def apply(name: str, video: Any, input_fps: float = 24.0, device: str | None = None,
-          **options) -> Any:
+          cuts: list[int] | None = None, **options) -> Any:
     """Run the single filter ``name`` with keyword ``options`` over ``video`` (any kind);
-    ``input_fps`` is the frames' rate (``fps`` is interpolate's output-rate option)."""
+    ``input_fps`` is the frames' rate (``fps`` is interpolate's output-rate option); ``cuts``
+    the frames that start a new shot (default: detected)."""
     cls = get_filter(name)
     opts = make_options(name, cls.Options, options)
     if isinstance(video, (str, os.PathLike)):
         raise TypeError(f"framemend.{name}() works on frames; for files use framemend.clean(path, chain='{name}')")
     frames, how = _source(video, device)
     dev = frames[0].device if frames else resolve_device(device)
-    return _result(_run_in_memory(frames, [cls(opts, dev)], input_fps), how)
+    return _result(_run_in_memory(frames, [cls(opts, dev)], input_fps, cuts), how)
 
 
 def read(path: str) -> np.ndarray:

@@ -53,9 +53,9 @@ def test_bad_chains_get_one_line_errors(chain, words):
 
 
 def test_window_filter_sees_its_window_and_resets_at_cuts():
-    frames = torch.arange(8, dtype=torch.float32).view(8, 1, 1, 1).expand(8, 3, 2, 2)
+    frames = torch.arange(8, dtype=torch.float32).view(8, 1, 1, 1).expand(8, 3, 2, 2) / 10
     out = apply_filter("test_windowmean", frames, radius=1, cuts=[4])
-    got = out[:, 0, 0, 0].tolist()
+    got = (out[:, 0, 0, 0] * 10).tolist()
     # frame 3 must not see frame 4 (new shot), frame 4 must not see frame 3
     assert got == pytest.approx([0.5, 1, 2, 2.5, 4.5, 5, 6, 6.5])
 

@@ -66,7 +66,7 @@ def test_probe_reports_what_it_sees(tmp_path, capsys):
 
 def test_filters_lists_options_with_ranges(capsys):
     from framemend.chain.options import option_specs
-    from framemend.chain.registry import BUILTIN_OPTIONS, all_filters
+    from framemend.chain.registry import OPTIONS_GROUP, _declared, all_filters
 
     assert main(["filters"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -74,7 +74,7 @@ def test_filters_lists_options_with_ranges(capsys):
         header = next(i for i, line in enumerate(lines) if line.split()[0] == name)
         summary = cls.__doc__.strip().splitlines()[0]
         assert summary in lines[header]
-        if name in BUILTIN_OPTIONS:  # listed from the Options without importing the filter
+        if name in _declared()[OPTIONS_GROUP]:  # listed from the Options without importing the filter
             assert cls.Options.__doc__ == summary
         for spec in option_specs(cls.Options):
             line = next(line for line in lines[header + 1:] if line.split()[0] == spec["name"])

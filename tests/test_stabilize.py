@@ -12,7 +12,7 @@ from framemend.generate import artifacts, degrade, scene
 from framemend.generate.camera import apply_homography
 from framemend.metrics import psnr
 from framemend.metrics.camera import camera_path, jitter
-from framemend.stabilize import Stabilize, stabilize
+from framemend.stabilize.stabilize import Stabilize, stabilize
 from framemend.stabilize.warp import warp_affine, warp_affine_torch
 
 W, H = 320, 180

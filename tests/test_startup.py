@@ -95,6 +95,7 @@ def test_numba_filter_runs_with_package_and_home_read_only():
         os.chmod(root, 0o755)
         shutil.copytree(PACKAGE, os.path.join(root, "pkg", "framemend"),
                         ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(os.path.join(PACKAGE, "..", "setup.cfg"), os.path.join(root, "pkg"))
         os.makedirs(os.path.join(root, "home"))
         # every filter imported (each numba kernel is set up for caching as it is defined),
         # then one kernel compiled and cached: a whole filter compiles for 20-30 s cold

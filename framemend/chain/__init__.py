@@ -6,7 +6,7 @@ import nothing heavy, so the command line validates a chain without importing to
 import importlib
 
 _WHERE = {"Filter": "filter", "TemporalFilter": "filter", "Frame": "frames",
-          "FrameBatch": "frames", "OptionError": "options", "option": "options",
+          "OptionError": "options", "option": "options",
           "register": "registry", "get_filter": "registry", "all_filters": "registry"}
 
 __all__ = list(_WHERE)

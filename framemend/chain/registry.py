@@ -1,116 +1,143 @@
-"""The filter registry: every filter class registers itself by name with :func:`register`.
+"""The filter registry: filters are found through the ``framemend.filters`` entry-point group.
 
-Filter packages are imported on first use, so ``framemend --help`` stays fast. The built-in
-filters' options are known without importing the filters (:data:`BUILTIN_OPTIONS`, modules of
-:mod:`framemend.options`), so listing filters and checking a chain import no torch.
+Every filter, built-in or installed by another distribution (``pip install my-filter``), is an
+entry point ``name = package.module:FilterClass`` in the group ``framemend.filters``; the
+built-in ones are declared in framemend's ``setup.cfg``. A filter may also declare its
+``Options`` dataclass in the group ``framemend.filter_options`` (``name = module:Options``, a
+module importing nothing heavy): then ``framemend filters``, the chain parser and the command
+line's usage checks read it without importing the filter (nor torch). A filter without that
+entry is imported when its options are first needed.
+
+Classes made at run time (in a notebook, a test) join with :func:`register`.
+
+A source checkout run from its directory or ``PYTHONPATH`` may carry installed metadata that
+predates its ``setup.cfg`` (an editable install made before a filter was added): when a
+``setup.cfg`` sits beside the imported package, framemend's own entries are read from it.
 """
 from __future__ import annotations
 
+import configparser
 import difflib
+import functools
 import importlib
-import types
+import os
+import warnings
+from importlib.metadata import entry_points
 
 from .options import OptionError
 
-FILTER_MODULES = (
-    "framemend.chain.builtin",
-    "framemend.deflicker",
-    "framemend.denoise",
-    "framemend.interpolate",
-    "framemend.realign",
-    "framemend.stabilize",
-    "framemend.deboil",
-)
+FILTERS_GROUP = "framemend.filters"
+OPTIONS_GROUP = "framemend.filter_options"
 
-# name: "module:class" of its Options (each module imports nothing heavy)
-BUILTIN_OPTIONS = {
-    "identity": "framemend.options.identity:IdentityOptions",
-    "deflicker": "framemend.options.deflicker:DeflickerOptions",
-    "denoise": "framemend.options.denoise:DenoiseOptions",
-    "interpolate": "framemend.options.interpolate:InterpolateOptions",
-    "realign": "framemend.options.realign:RealignOptions",
-    "stabilize": "framemend.options.stabilize:StabilizeOptions",
-    "deboil": "framemend.options.deboil:DeboilOptions",
-}
-
-_REGISTRY: dict[str, type] = {}
-_loaded = False
+_REGISTRY: dict[str, type] = {}  # classes imported or registered so far, by name
 
 
 def register(cls: type) -> type:
-    """Class decorator: make a Filter subclass available to chains under ``cls.name``."""
+    """Class decorator: make a Filter subclass available to chains under ``cls.name`` (for
+    classes made at run time; installed filters are found through their entry points)."""
     _REGISTRY[cls.name] = cls
     return cls
 
 
-class _CallableFilterPackage(types.ModuleType):
-    """A filter package named like its filter can be called as that filter, so that
-    ``framemend.denoise(frames, sigma=10)`` works although ``framemend.denoise`` is a package."""
-
-    def __call__(self, video, **options):
-        from ..api import apply
-
-        return apply(self.__name__.rsplit(".", 1)[1], video, **options)
+def _load(ref: str):
+    """The object named by an entry-point value ``package.module:attribute``."""
+    module, _, attr = ref.partition(":")
+    return functools.reduce(getattr, attr.split("."), importlib.import_module(module))
 
 
-def _load() -> None:
-    global _loaded
-    if _loaded:
-        return
-    for module in FILTER_MODULES:
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name != module:  # a real missing dependency inside an existing filter
-                raise
-            continue
-        if module.rsplit(".", 1)[1] in _REGISTRY:
-            mod.__class__ = _CallableFilterPackage
-    _loaded = True
+def _source_entries() -> dict[str, dict[str, str]] | None:
+    """framemend's own entry points read from the ``setup.cfg`` beside the imported package
+    (a source checkout), by group; None for an installed package."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "setup.cfg")
+    if not os.path.isfile(path):
+        return None
+    config = configparser.ConfigParser()
+    config.read(path)
+    if config.get("metadata", "name", fallback="") != "framemend":
+        return None
+    section = config["options.entry_points"] if config.has_section("options.entry_points") else {}
+    out = {}
+    for group in (FILTERS_GROUP, OPTIONS_GROUP):
+        lines = [line.partition("=") for line in section.get(group, "").splitlines()]
+        out[group] = {name.strip(): ref.strip() for name, _, ref in lines if ref.strip()}
+    return out
 
 
-def all_filters() -> dict[str, type]:
-    """Every registered filter, by name, sorted."""
-    _load()
-    return dict(sorted(_REGISTRY.items()))
+@functools.cache
+def _declared() -> dict[str, dict[str, str]]:
+    """Every declared filter and Options entry point, ``{group: {name: "module:attr"}}``:
+    framemend's own first; an installed filter cannot take a built-in name (it is skipped,
+    with a warning)."""
+    source = _source_entries()
+    out: dict[str, dict[str, str]] = {}
+    for group in (FILTERS_GROUP, OPTIONS_GROUP):
+        own = dict(source[group]) if source is not None else {}
+        others: dict[str, str] = {}
+        for ep in entry_points(group=group):
+            dist = ep.dist.name if ep.dist is not None else ""
+            if dist == "framemend":
+                if source is None:
+                    own[ep.name] = ep.value
+            elif ep.name in own:
+                warnings.warn(f"framemend: filter '{ep.name}' from {dist or ep.value} ignored: "
+                              "the name is a built-in filter's", stacklevel=2)
+            else:
+                others[ep.name] = ep.value
+        out[group] = {**own, **others}
+    return out
+
+
+def filter_names() -> list[str]:
+    """Every filter's name (declared or registered), sorted, importing no filter."""
+    return sorted(set(_declared()[FILTERS_GROUP]) | set(_REGISTRY))
 
 
 def get_filter(name: str) -> type:
-    """The filter class called ``name``; an :class:`OptionError` suggests the closest name."""
-    filters = all_filters()
-    if name not in filters:
-        raise _unknown(name, filters)
-    return filters[name]
+    """The filter class called ``name`` (imported on first use); an :class:`OptionError`
+    suggests the closest name."""
+    if name not in _REGISTRY:
+        declared = _declared()[FILTERS_GROUP]
+        if name not in declared:
+            raise _unknown(name, filter_names())
+        cls = _load(declared[name])
+        if getattr(cls, "name", None) != name:
+            raise OptionError(f"filter '{name}' ({declared[name]}) names itself "
+                              f"'{getattr(cls, 'name', None)}'")
+        _REGISTRY[name] = cls
+    return _REGISTRY[name]
+
+
+def all_filters() -> dict[str, type]:
+    """Every filter class, by name, sorted (imports every filter)."""
+    return {name: get_filter(name) for name in filter_names()}
+
+
+def get_options(name: str) -> type:
+    """The ``Options`` dataclass of filter ``name``, from its ``framemend.filter_options`` entry
+    point when it has one (the filter is not imported); an :class:`OptionError` suggests the
+    closest name."""
+    if name in _REGISTRY:
+        return _REGISTRY[name].Options
+    options = _declared()[OPTIONS_GROUP]
+    if name in options and name in _declared()[FILTERS_GROUP]:
+        return _load(options[name])
+    return get_filter(name).Options
 
 
 def filter_options() -> dict[str, type]:
-    """Every filter's ``Options`` dataclass, by name, sorted, without importing the built-in
-    filters (a filter registered by other code is included once it is imported). Each Options
-    docstring is its filter's one-line summary."""
-    out = {name: c.Options for name, c in _REGISTRY.items()}
-    for name, where in BUILTIN_OPTIONS.items():
-        module, _, cls = where.partition(":")
-        out[name] = getattr(importlib.import_module(module), cls)
-    return dict(sorted(out.items()))
+    """Every filter's ``Options`` dataclass, by name, sorted. Each Options docstring is its
+    filter's one-line summary."""
+    return {name: get_options(name) for name in filter_names()}
 
 
 def filter_summaries() -> dict[str, str]:
-    """Every filter's one-line summary, by name, sorted: a registered class's docstring, else (a
-    built-in filter not imported) its Options docstring."""
+    """Every filter's one-line summary, by name, sorted: an imported class's docstring, else
+    its Options docstring."""
     out = {}
     for name, options in filter_options().items():
         doc = (_REGISTRY[name] if name in _REGISTRY else options).__doc__ or ""
         out[name] = doc.strip().splitlines()[0] if doc.strip() else ""
     return out
-
-
-def get_options(name: str) -> type:
-    """The ``Options`` dataclass of filter ``name`` (built-in ones without importing the filter);
-    an :class:`OptionError` suggests the closest name."""
-    options = filter_options()
-    if name not in options:
-        raise _unknown(name, options)
-    return options[name]
 
 
 def _unknown(name: str, known) -> OptionError:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from framemend.chain.apply import apply_filter
+from framemend.chain.apply import apply_filter, make_callable
 
 from .filter import Deboil
 
@@ -24,3 +24,5 @@ def deboil(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = Non
 
 
 __all__ = ["deboil", "Deboil"]
+
+make_callable(__name__, "deboil")  # framemend.deboil(x) is deboil(x)

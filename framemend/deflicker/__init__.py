@@ -1,23 +1,23 @@
 """Global and local flicker removal (filter ``deflicker``).
 
-``deflicker(frames, mode="auto", strength=1.0, ...)`` on a ``(T, 3, H, W)`` tensor, or the
-``deflicker`` filter in a chain; see :class:`.filter.Deflicker` for the options and
+``framemend.deflicker(frames, mode="auto", strength=1.0, ...)`` (the package is callable as
+its :func:`deflicker`) on frames of any in-memory kind, or the ``deflicker`` filter in a chain; see :class:`.filter.Deflicker` for the options and
 :mod:`.correction` for the method.
 """
 from __future__ import annotations
 
-import torch
-
-from framemend.chain.apply import apply_filter
+from framemend.chain.apply import apply_filter, make_callable
 
 from .filter import Deflicker
 
 
-def deflicker(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = None,
-              device: str | torch.device | None = None, **options) -> torch.Tensor:
-    """Deflicker ``frames`` ``(T, 3, H, W)`` float RGB in [0, 1]; returns the same shape.
+def deflicker(frames, fps: float = 24.0, cuts: list[int] | None = None,
+              device: str | None = None, **options):
+    """Deflicker ``frames`` (a tensor ``(T, C, H, W)``, an array ``(T, H, W, 3)`` or a list of
+    PIL images); returns the same kind and shape.
 
-    ``cuts`` lists the frames that start a new shot (nothing is compared across a cut);
+    ``cuts`` lists the frames that start a new shot, None to detect them (nothing is compared
+    across a cut);
     ``options`` are those of :class:`Deflicker` (``mode``, ``strength``, ``radius``, ``rows``,
     ``tolerance``).
     """
@@ -25,3 +25,5 @@ def deflicker(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = 
 
 
 __all__ = ["deflicker", "Deflicker"]
+
+make_callable(__name__, "deflicker")  # framemend.deflicker(x) is deflicker(x)

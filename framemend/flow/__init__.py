@@ -8,9 +8,8 @@ from .cache import cached_flow, cached_flows
 from .estimate import estimate_flow
 from .splat import forward_splat, splat_sum
 from .truth import camera_flow, homography_flow
-from .warp import (backward_warp, flow_confidence, occlusion_mask, outside_mask,
-                   photometric_error, resize_flow)
+from .warp import backward_warp, occlusion_mask, outside_mask, resize_flow
 
 __all__ = ["estimate_flow", "backward_warp", "occlusion_mask", "outside_mask", "resize_flow",
-           "photometric_error", "flow_confidence", "forward_splat", "splat_sum",
+           "forward_splat", "splat_sum",
            "cached_flow", "cached_flows", "camera_flow", "homography_flow"]

@@ -1,4 +1,4 @@
-"""Backward warping, flow resizing, occlusion masks and flow confidence."""
+"""Backward warping, flow resizing and occlusion masks."""
 from __future__ import annotations
 
 import torch
@@ -73,28 +73,3 @@ def occlusion_mask(flow_fwd: torch.Tensor, flow_bwd: torch.Tensor, alpha: float 
     diff = (flow_fwd + b_at).pow(2).sum(1, keepdim=True)
     mag = flow_fwd.pow(2).sum(1, keepdim=True) + b_at.pow(2).sum(1, keepdim=True)
     return (diff > alpha * mag + beta) | outside_mask(flow_fwd)
-
-
-def photometric_error(src: torch.Tensor, dst: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """``(T, 1, H, W)`` mean absolute colour difference between ``src`` and ``dst`` warped back
-    by ``flow`` (``src(p)`` vs ``dst(p + flow(p))``); images ``(T, C, H, W)`` in [0, 1]."""
-    return (src - backward_warp(dst, flow)).abs().mean(1, keepdim=True)
-
-
-def flow_confidence(src: torch.Tensor, dst: torch.Tensor, flow_fwd: torch.Tensor,
-                    flow_bwd: torch.Tensor, sigma_color: float = 0.05,
-                    sigma_flow: float = 1.0) -> torch.Tensor:
-    """Soft confidence in [0, 1] of ``flow_fwd`` (``src`` -> ``dst``) per pixel of ``src``.
-
-    The product of a photometric term ``exp(-(e / sigma_color)²)`` with ``e`` from
-    :func:`photometric_error` and a forward-backward term ``exp(-|f + b(p+f)|² / sigma_flow²)``
-    (Sundaram et al. 2010); zero where ``p + f`` leaves the frame.
-
-    Args:
-        src, dst: ``(T, C, H, W)`` in [0, 1]; flow_fwd, flow_bwd: ``(T, 2, H, W)``.
-    Returns:
-        ``(T, 1, H, W)`` float.
-    """
-    photo = torch.exp(-(photometric_error(src, dst, flow_fwd) / sigma_color) ** 2)
-    fb = (flow_fwd + backward_warp(flow_bwd, flow_fwd)).pow(2).sum(1, keepdim=True)
-    return photo * torch.exp(-fb / sigma_flow ** 2) * (~outside_mask(flow_fwd)).to(src.dtype)

@@ -599,20 +599,3 @@ def _full_size_motion(images, flow_t: torch.Tensor, weight0: torch.Tensor, j: in
     weight = cv2.resize(small[4], (width, height), interpolation=cv2.INTER_LINEAR)
     sharpen_boundaries(*images, small, *moves, weight)
     return moves, weight
-
-
-def interpolate_pair(image0: torch.Tensor, image1: torch.Tensor, times: list[float],
-                     flow_scale: float = 0.25, warp: str = "bilinear") -> torch.Tensor:
-    """Frames at fractional ``times`` between ``image0`` (time 0) and ``image1`` (time 1).
-
-    Args:
-        image0, image1: ``(3, H, W)`` float RGB in [0, 1], same device.
-        times: ``K`` values in (0, 1).
-        flow_scale: flow is estimated at ``flow_scale`` times the frame size.
-        warp: how the neighbours are sampled (:func:`warp_blend`).
-    Returns:
-        ``(K, 3, H, W)`` on the device of ``image0``.
-    """
-    flows, importance = pair_flows(flow_planes(image0, flow_scale), flow_planes(image1, flow_scale))
-    flow_t, weight0 = intermediate_flows(flows, importance, times)
-    return warp_blend(image0, image1, flow_t, weight0, warp)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from framemend.chain.apply import apply_filter
+from framemend.chain.apply import apply_filter, make_callable
 
 from .filter import Realign
 
@@ -26,3 +26,5 @@ def realign(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = No
 
 
 __all__ = ["realign", "Realign"]
+
+make_callable(__name__, "realign")  # framemend.realign(x) is realign(x)

@@ -1,7 +1,15 @@
-"""Camera-path stabilization.
+"""Camera-path stabilization (filter ``stabilize``).
 
-``stabilize(frames, mode="smooth")`` / chain ``stabilize=mode=lock``: see :mod:`.stabilize`.
+``framemend.stabilize(frames, mode="smooth")`` — the package is callable as
+:func:`.stabilize.stabilize` — or the chain filter ``stabilize=mode=lock``; see
+:mod:`.stabilize`. The submodules keep their names (``framemend.stabilize.stabilize`` is the
+module, so patching by module path works).
 """
-from .stabilize import Stabilize, stabilize
+from framemend.chain.apply import make_callable
+
+from . import stabilize
+from .stabilize import Stabilize
 
 __all__ = ["Stabilize", "stabilize"]
+
+make_callable(__name__, "stabilize.stabilize")  # framemend.stabilize(x)

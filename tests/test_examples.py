@@ -1,0 +1,119 @@
+"""Every script in examples/ runs with --quick and prints what it measured; the ComfyUI node
+pack works on an IMAGE batch without ComfyUI installed."""
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import framemend
+from framemend.generate import degrade, scene
+from framemend.metrics import noref
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(framemend.__file__)))
+EXAMPLES = os.path.join(REPO, "examples")
+
+
+def run_example(name: str) -> str:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, os.path.join(EXAMPLES, name), "--quick"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def numbers(pattern: str, text: str) -> list[float]:
+    found = re.search(pattern, text)
+    assert found, f"{pattern!r} not in:\n{text}"
+    return [float(g) for g in found.groups()]
+
+
+def test_every_script_is_tested():
+    scripts = {n for n in os.listdir(EXAMPLES) if n.endswith(".py")}
+    assert scripts == {"clean_diffusers_frames.py", "interpolate_with_audio.py",
+                       "batch_folder.py", "plugin_filter.py", "score_and_plot.py"}
+
+
+def test_clean_diffusers_frames():
+    out = run_example("clean_diffusers_frames.py")
+    assert "16 PIL images 160x96 back" in out
+    before, after = numbers(r"before ([\d.]+) dB, after ([\d.]+) dB", out)
+    assert after > before + 4
+    before, after = numbers(r"flicker \(8-bit levels\): before ([\d.]+), after ([\d.]+)", out)
+    assert after < before / 4
+
+
+def test_interpolate_with_audio_keeps_sound_in_sync():
+    out = run_example("interpolate_with_audio.py")
+    pattern = (r"{}: (\d+) frames at ([\d.]+) fps, video ([\d.]+) s from ([-+\d.]+) s, "
+               r"audio ([\d.]+) s from ([-+\d.]+) s, tone (\d+) Hz")
+    frames_in, _, video_in, _, audio_in, _, _ = numbers(pattern.format("input "), out)
+    frames, fps, video, video_start, audio, audio_start, tone = numbers(pattern.format("output"), out)
+    assert (frames_in, frames, fps) == (16, 48, 24)
+    assert abs(video - video_in) < 1e-3 and abs(audio - audio_in) < 0.01
+    assert abs(audio - video) < 0.03 and abs(audio_start - video_start) < 0.01
+    assert abs(tone - 440) <= 2
+
+
+def test_batch_folder():
+    out = run_example("batch_folder.py")
+    rows = re.findall(r"(\w+)\.mkv: 12 frames, flicker ([\d.]+) -> ([\d.]+)", out)
+    assert [r[0] for r in rows] == ["handheld", "pan", "zoom"]
+    for _, before, after in rows:
+        assert float(after) < float(before) / 3
+
+
+def test_plugin_filter():
+    out = run_example("plugin_filter.py")
+    before, after = numbers(r"API: median3 PSNR ([\d.]+) dB -> ([\d.]+) dB", out)
+    assert after > before + 10
+    assert re.search(r"framemend filters: median3 +Per-pixel temporal median", out)
+    assert numbers(r"CLI: median3 PSNR ([\d.]+) dB", out) == [after]
+
+
+def test_score_and_plot():
+    out = run_example("score_and_plot.py")
+    before, after = numbers(r"flicker: ([\d.]+) -> ([\d.]+)", out)
+    assert after < before / 4
+    assert numbers(r"plot: \S+scores\.png \((\d+) bytes\)", out)[0] > 10_000
+
+
+@pytest.fixture(scope="module")
+def comfy_nodes():
+    spec = importlib.util.spec_from_file_location(
+        "framemend_comfyui", os.path.join(EXAMPLES, "comfyui", "__init__.py"),
+        submodule_search_locations=[os.path.join(EXAMPLES, "comfyui")])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name], sys.modules[spec.name + ".nodes"]
+
+
+def test_comfyui_nodes_follow_the_conventions(comfy_nodes):
+    assert set(comfy_nodes.NODE_CLASS_MAPPINGS) == set(comfy_nodes.NODE_DISPLAY_NAME_MAPPINGS)
+    for cls in comfy_nodes.NODE_CLASS_MAPPINGS.values():
+        inputs = cls.INPUT_TYPES()["required"]
+        assert inputs["images"] == ("IMAGE",) and cls.RETURN_TYPES == ("IMAGE",)
+        assert callable(getattr(cls(), cls.FUNCTION)) and cls.CATEGORY.startswith("video/")
+
+
+def test_comfyui_deflicker_node_on_a_flickering_batch(comfy_nodes):
+    clip = degrade(scene("pan", width=128, height=80, frames=12), "flicker=0.15", seed=3)
+    images = torch.from_numpy(clip.frames)  # (B, H, W, C) float32 in [0, 1], as ComfyUI's IMAGE
+    node = comfy_nodes.NODE_CLASS_MAPPINGS["FramemendDeflicker"]()
+    (out,) = getattr(node, node.FUNCTION)(images, strength=1.0)
+    assert out.shape == images.shape and out.dtype == torch.float32
+    assert 0 <= float(out.min()) and float(out.max()) <= 1
+    flicker_before = noref.score(clip.frames)[0]["flicker"]
+    flicker_after = noref.score(out.numpy())[0]["flicker"]
+    assert flicker_after < flicker_before / 4
+    assert np.abs(out.numpy() - clip.truth).mean() < np.abs(clip.frames - clip.truth).mean() / 2
+
+    node = comfy_nodes.NODE_CLASS_MAPPINGS["FramemendInterpolate"]()
+    (doubled,) = getattr(node, node.FUNCTION)(out, factor=2)
+    assert doubled.shape == (24, 80, 128, 3)
