@@ -58,7 +58,7 @@ def test_gif_folder_input_is_cleaned_not_skipped(tmp_path, photo_clip):
     fixed_palette_gif(str(src / "a.gif"), photo_clip[:8], 8)
     make_video(str(src / "b.ts"), moving_frames(8), 24)
     assert main(["clean", str(src), "-o", str(dst), "-f", "identity", "-q"]) == 0
-    assert sorted(p.name for p in dst.iterdir()) == ["a.gif", "b.ts"]
+    assert sorted(p.name for p in dst.iterdir() if not p.name.startswith(".")) == ["a.gif", "b.ts"]
     assert stream_summary(str(dst / "a.gif"))["frames"] == 8
 
 

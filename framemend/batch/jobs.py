@@ -11,8 +11,8 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 
+# every one is also written (video/containers.py), so an output keeps its input's name
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".nut", ".ts", ".gif")
-WRITABLE_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".nut")  # video/writer.py
 SAMPLE_BYTES = 64 * 1024
 
 
@@ -29,13 +29,6 @@ class Job:
     frames: int | None = None           # as the container declares it (None: unknown)
     pixels: int = 0                     # width * height (0: unknown)
     duration: float | None = None       # seconds, when the container says
-
-
-def output_name(rel: str) -> str:
-    """The output's relative path: the input's, with ``.mp4`` for containers framemend cannot
-    write (``clip.gif`` -> ``clip.mp4``)."""
-    stem, ext = os.path.splitext(rel)
-    return rel if ext.lower() in WRITABLE_EXTENSIONS else stem + ".mp4"
 
 
 def _wanted(rel: str, pattern: str | None) -> bool:
@@ -62,8 +55,7 @@ def discover(in_dir: str, out_dir: str, pattern: str | None = None,
                 found.append(rel)
         if not recursive:
             break
-    return [Job(rel, os.path.join(in_dir, *rel.split("/")),
-                os.path.join(out_dir, *output_name(rel).split("/")), output_name(rel))
+    return [Job(rel, os.path.join(in_dir, *rel.split("/")), os.path.join(out_dir, *rel.split("/")), rel)
             for rel in sorted(found)]
 
 
