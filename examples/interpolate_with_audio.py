@@ -35,6 +35,9 @@ def make_clip(path: str, fps: int = 8, seconds: float = 2.0, rate: int = 48000) 
         video.width, video.height, video.pix_fmt = 160, 96, "yuv420p"
         audio = out.add_stream("aac", rate=rate)
         audio.layout = "stereo"
+        # open the encoders now, so the muxer has fixed each stream's time base before the
+        # first packet is stamped (stamped earlier, a later packet can land seconds off)
+        out.start_encoding()
         for i, f in enumerate(frames):
             vf = av.VideoFrame.from_ndarray(f, format="rgb24")
             vf.pts = i
