@@ -8,8 +8,6 @@ import subprocess
 import sys
 import time
 
-import av
-import numpy as np
 import psutil
 import pytest
 
@@ -18,6 +16,7 @@ from framemend.batch import run as batch_run
 from framemend.batch.worker import clean_job
 from framemend.cli import main
 from framemend.cli_score import score
+from fuzz_corpus import write_audio_only
 from framemend.metrics import psnr
 from framemend.pipeline import clean_file
 from framemend.video import read_video, write_video
@@ -44,13 +43,7 @@ def make_bad(root) -> None:
     data = open(full, "rb").read()
     os.remove(full)
     (root / "cut.mkv").write_bytes(data[: len(data) // 2])
-    with av.open(str(root / "sub" / "sound.mkv"), "w") as c:
-        a = c.add_stream("aac", rate=48000)
-        a.layout = "stereo"
-        frame = av.AudioFrame.from_ndarray(np.zeros((2, 1024), np.float32), format="fltp", layout="stereo")
-        frame.sample_rate, frame.pts = 48000, 0
-        c.mux(a.encode(frame))
-        c.mux(a.encode(None))
+    write_audio_only(str(root / "sub" / "sound.mkv"))
 
 
 def leftovers(root) -> list[str]:

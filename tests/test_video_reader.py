@@ -13,7 +13,7 @@ import torch
 
 from framemend.cli import main
 from framemend.video import VideoReader, read_video, write_video
-from fuzz_corpus import write_resolution_change, write_vfr
+from fuzz_corpus import write_audio_only, write_resolution_change, write_vfr
 from media import make_video, moving_frames, stream_summary
 
 CLI = [sys.executable, "-m", "framemend.cli"]
@@ -187,13 +187,7 @@ def test_reader_turns_odd_inputs_into_video_errors(tmp_path):
     from framemend.video import VideoError
 
     audio = str(tmp_path / "a.mkv")
-    with av.open(audio, "w") as o:
-        a = o.add_stream("aac", rate=16000)
-        a.layout = "mono"
-        af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-        af.sample_rate, af.pts = 16000, 0
-        o.mux(a.encode(af))
-        o.mux(a.encode(None))
+    write_audio_only(audio)
     with pytest.raises(VideoError, match="no video stream \\(only audio\\)"):
         VideoReader(audio)
     one = str(tmp_path / "one.mkv")
