@@ -51,7 +51,6 @@ import argparse
 import itertools
 import time
 
-import cv2
 import numpy as np
 import torch
 

@@ -40,7 +40,6 @@ import time
 import warnings
 
 import av
-import numpy as np
 import torch
 import torch.nn.functional as F
 

@@ -5,7 +5,6 @@ import torch
 from PIL import Image
 
 import framemend
-from framemend.video import write_video
 from media import moving_frames, stream_summary
 
 

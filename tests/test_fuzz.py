@@ -9,7 +9,6 @@ silent); exit 1 with either nothing under the output's name or the frames the me
 written; never a temporary file beside the output.
 """
 import faulthandler
-import os
 import re
 import sys
 

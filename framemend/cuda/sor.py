@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from numba import cuda, float32
+from numba import cuda
 
 from .launch import BLOCK, grid, on_device, stream_of, view
 

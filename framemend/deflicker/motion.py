@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import cv2
-import numpy as np
 import torch
 import torch.nn.functional as F
 

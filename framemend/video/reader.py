@@ -17,7 +17,6 @@ import os
 import sys
 import threading
 from collections import deque
-from fractions import Fraction
 from typing import Callable, Iterator
 
 import av
