@@ -57,16 +57,17 @@ def local_layout(jobs: int | None, device: str | None) -> tuple[int, int, list[s
 
 
 def remove_stale_temps(out_dir: str, jobs: list[Job]) -> int:
-    """Delete what killed runs left: the writer's ``.NAME.*.part.EXT`` beside each output and
-    the manifest's ``.framemend-batch.json.*.tmp``; returns how many."""
-    patterns = {os.path.join(globlib.escape(os.path.dirname(j.dst)),
-                             "." + globlib.escape(os.path.basename(j.dst)) + ".*.part"
-                             + globlib.escape(os.path.splitext(j.dst)[1])) for j in jobs}
-    patterns.add(os.path.join(globlib.escape(out_dir), NAME + ".*.tmp"))
-    stale = {p for pattern in patterns for p in globlib.glob(pattern)}
-    for path in stale:
+    """Delete what killed runs left: the writer's temporary files beside each output whose
+    process is gone (:func:`framemend.video.writer.remove_stale_temps`) and the manifest's
+    ``.framemend-batch.json.*.tmp``; returns how many."""
+    from ..video.writer import remove_stale_temps as remove_writer_temps  # imports PyAV
+
+    removed = sum(len(remove_writer_temps(j.dst)) for j in jobs
+                  if os.path.isdir(os.path.dirname(j.dst)))
+    for path in globlib.glob(os.path.join(globlib.escape(out_dir), NAME + ".*.tmp")):
         os.remove(path)
-    return len(stale)
+        removed += 1
+    return removed
 
 
 def _plan(jobs: list[Job], manifest: Manifest, settings: str, overwrite: bool
