@@ -9,8 +9,8 @@ silent); exit 1 with either nothing under the output's name or the frames the me
 written; never a temporary file beside the output.
 """
 import faulthandler
+import os
 import re
-import sys
 
 import pytest
 
@@ -18,8 +18,11 @@ from framemend.cli import main
 from fuzz_corpus import build_corpus, decodable_frames
 
 CHAINS = ["identity", "deflicker", "denoise", "stabilize", "realign", "interpolate=2",
-          "deflicker,denoise"]  # the last is the default preset
+          "deboil,deflicker,denoise"]  # the last is the default preset
 HANG_SECONDS = 60
+# Where the watchdog writes every thread's stack: pytest's capture owns stderr's descriptor, and
+# the watchdog ends the process, so a file is the only place the stacks survive (.ci/run prints it).
+HANG_LOG = os.environ.get("FRAMEMEND_HANG_LOG")
 DAMAGED = ("truncated", "flipped-header", "flipped-middle", "huge-size")
 # PyAV's own race, not framemend's: av.logging.set_level(None) sets the threshold before it
 # swaps the C callback, so a decoder thread that was waiting for the GIL with an error
@@ -45,12 +48,14 @@ def test_corpus_is_large_and_varied(corpus):
 
 def test_every_case_has_a_clear_outcome(corpus, tmp_path, capsys):
     failures = []
+    hang_log = open(HANG_LOG or tmp_path / "hang.txt", "w")
     for i, case in enumerate(corpus):
         chain = CHAINS[i % len(CHAINS)]
         out_dir = tmp_path / f"o{i}"
         out_dir.mkdir()
         out = out_dir / "out.mkv"
-        faulthandler.dump_traceback_later(HANG_SECONDS, exit=True, file=sys.__stderr__)
+        print(f"case {i}: {case.name} [{case.kind}], -f {chain}", file=hang_log, flush=True)
+        faulthandler.dump_traceback_later(HANG_SECONDS, exit=True, file=hang_log)
         try:
             code = main(["clean", case.path, "-o", str(out), "-f", chain])
         except BaseException as e:  # noqa: BLE001 - recorded as this case's failure
@@ -61,6 +66,7 @@ def test_every_case_has_a_clear_outcome(corpus, tmp_path, capsys):
         problem = _judge(case, code, err, out, chain)
         if problem:
             failures.append(f"{case.name} [{case.kind}, {chain}]: {problem} | {err.strip()[:300]}")
+    hang_log.close()
     assert not failures, "\n".join(failures)
 
 
