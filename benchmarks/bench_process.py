@@ -47,7 +47,7 @@ out = av.open(dst, "w")
 rate = vs.average_rate * (2 if description.startswith("minterpolate") else 1)
 s = out.add_stream("libx264", rate=rate)
 s.width, s.height, s.pix_fmt = vs.width, vs.height, "yuv420p"
-s.options = {"crf": "16", "preset": "medium", "threads": "2", "rc-lookahead": "20"}
+s.options = {"crf": "16", "preset": "medium", "threads": "2", "rc-lookahead": "10"}
 def drain():
     while True:
         try:

@@ -257,23 +257,28 @@ def local_affine(correction: torch.Tensor, current: torch.Tensor, support: torch
 def apply_fields(image: torch.Tensor, gain: torch.Tensor, offset: torch.Tensor | None,
                  strength: float) -> torch.Tensor:
     """``image + strength * (gain * image + offset - image)``, the fields ``(C, gh, gw)``
-    upsampled bilinearly to the size of ``image`` ``(C, H, W)``.
-
-    OpenCV's bilinear resize on CPU (same sampling as ``align_corners=False``), torch elsewhere.
+    upsampled bilinearly (:func:`_upsample`) to the size of ``image`` ``(C, H, W)``.
     """
     h, w = image.shape[-2:]
-    fields = gain if offset is None else torch.cat([gain, offset])
-    if host_kernels(image.device):
-        small, fields = fields.numpy(), torch.empty((fields.shape[0], h, w), dtype=fields.dtype)
-        for plane, out in zip(small, fields.numpy()):
-            cv2.resize(plane, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
-    else:
-        fields = F.interpolate(fields[None], size=(h, w), mode="bilinear", align_corners=False)[0]
-    c = image.shape[0]
-    g, o = fields[:c], (None if offset is None else fields[c:])
+    # gain and offset upsampled apart: the result is made in the gain's planes, and a view
+    # of one buffer holding both would keep the offset's planes alive with every output
+    # frame (twice the memory of the frames queued for the encoder)
+    g = _upsample(gain, h, w)
+    o = None if offset is None else _upsample(offset, h, w)
     if strength != 1.0:
         g.sub_(1.0).mul_(strength).add_(1.0)
         if o is not None:
             o.mul_(strength)
     out = g.mul_(image)
     return (out if o is None else out.add_(o)).clamp_(0.0, 1.0)
+
+
+def _upsample(field: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """``(C, gh, gw)`` -> ``(C, h, w)`` bilinear: OpenCV's resize on CPU (the same sampling as
+    ``align_corners=False``), torch elsewhere."""
+    if host_kernels(field.device):
+        out = torch.empty((field.shape[0], h, w), dtype=field.dtype)
+        for plane, dst in zip(field.contiguous().numpy(), out.numpy()):
+            cv2.resize(plane, (w, h), dst=dst, interpolation=cv2.INTER_LINEAR)
+        return out
+    return F.interpolate(field[None], size=(h, w), mode="bilinear", align_corners=False)[0]

@@ -202,11 +202,12 @@ class VideoWriter:
             cc.thread_count = threads
         if codec in ("libx264", "libx265"):
             # two frame threads (one per core: x264's default of 1.5 per core only queues more
-            # frames while the passes hold the other core) and 20 frames of lookahead (x264's
-            # default at medium is 40: half the encoder's memory at 1920x1080, 0.1-0.2 s
-            # less to wait at the end, and CRF mode needs no longer lookahead)
+            # frames while the passes hold the other core) and 10 frames of lookahead (x264's
+            # default at medium is 40). At 1920x1080 (60 frames of real footage, CRF 16)
+            # lookahead 10 against 20: 67 MB less encoder memory (159 against 226), 42.55 dB
+            # against 42.61 at a 3 % smaller file, the same CPU time
             s.options = {"crf": str(16 if crf is None else crf), "preset": "medium",
-                         "threads": "2", "rc-lookahead": "20"}
+                         "threads": "2", "rc-lookahead": "10"}
         elif codec == "libvpx-vp9":
             s.options = {"crf": str(30 if crf is None else crf), "b": "0", "row-mt": "1",
                          "deadline": "good", "cpu-used": "4"}
