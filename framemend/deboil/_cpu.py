@@ -14,7 +14,9 @@ import numpy as np
 from framemend.chain.palette import DEDITHER_TAPS
 from framemend.flow.estimate import motion_luma_flow
 
-from .consistency import ENERGY_RADIUS, LIMITS, MID_RADIUS, low_radius, luma8
+from framemend.kernels.colour import luma_u8_hwc
+
+from .consistency import ENERGY_RADIUS, LIMITS, MID_RADIUS, low_radius
 
 _F = np.float32
 _ZERO, _ONE, _HALF, _TINY = _F(0), _F(1), _F(0.5), _F(1e-12)
@@ -154,7 +156,7 @@ class CpuState:
         _to_float(pixels, scale, z)
         if dither:
             z = cv2.sepFilter2D(z, -1, _DEDITHER, _DEDITHER)
-        return cls(z, luma8(z))
+        return cls(z, luma_u8_hwc(z))
 
     def pixels(self, dtype) -> np.ndarray:
         """The output as ``(H, W, 3)`` pixels of ``dtype`` (uint8, uint16; float32 in

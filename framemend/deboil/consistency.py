@@ -36,8 +36,6 @@ since it is quantisation error re-drawn every frame.
 """
 from __future__ import annotations
 
-import cv2
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -62,12 +60,6 @@ FOLLOWED_FULL = 0.5  # auto: full strength once half the frame is followed (auto
 def low_radius(height: int, width: int) -> int:
     """Radius of the low band's box (applied twice): 1/60 of the short side, at least 2."""
     return max(2, round(min(height, width) / 60))
-
-
-def luma8(image: np.ndarray) -> np.ndarray:
-    """``(H, W, 3)`` float32 RGB in [0, 1] -> ``(H, W)`` uint8 BT.601 luma (OpenCV; rounded,
-    saturated): what the flow is computed on, on either path."""
-    return cv2.convertScaleAbs(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), alpha=255.0)
 
 
 def _box(x: torch.Tensor, radius: int) -> torch.Tensor:

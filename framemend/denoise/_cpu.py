@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from framemend.flow.estimate import motion_luma_flow
+from framemend.kernels.colour import LUMA
 
 from .recursive import FRESH, SOFT
 from .spatial import RADII
@@ -42,8 +43,9 @@ _S2, _S3, _S6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
 _F = np.float32
 _ZERO, _ONE, _THIRD, _TINY = _F(0), _F(1), _F(1 / 3), _F(1e-12)
 _R3, _R2, _R6 = _F(1 / _S3), _F(1 / _S2), _F(1 / _S6)
-# BT.601 luma of an opponent pixel: 0.299 r + 0.587 g + 0.114 b with r, g, b from (o0, o1, o2)
-_Y0, _Y1, _Y2 = _F(1 / _S3), _F((0.299 - 0.114) / _S2), _F((0.299 - 2 * 0.587 + 0.114) / _S6)
+# BT.601 luma of an opponent pixel: the LUMA weights of r, g, b written in (o0, o1, o2)
+_KR, _KG, _KB = (_F(k) for k in LUMA)
+_Y0, _Y1, _Y2 = _F(1 / _S3), _F((_KR - _KB) / _S2), _F((_KR - 2 * _KG + _KB) / _S6)
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
@@ -71,8 +73,8 @@ def _luma(rgb, scale, luma):
     s = _F(scale)
     for y in range(h):
         for x in range(w):
-            luma[y, x] = _to_u8(s * (_F(0.299) * _F(rgb[0, y, x]) + _F(0.587) * _F(rgb[1, y, x])
-                                     + _F(0.114) * _F(rgb[2, y, x])))
+            luma[y, x] = _to_u8(s * (_KR * _F(rgb[0, y, x]) + _KG * _F(rgb[1, y, x])
+                                     + _KB * _F(rgb[2, y, x])))
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")

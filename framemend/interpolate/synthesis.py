@@ -44,8 +44,6 @@ made).
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import cv2
 import numba
 import numpy as np
@@ -54,10 +52,11 @@ import torch.nn.functional as F
 
 from ..flow import backward_warp
 from ..flow.estimate import dis_luma_flow
+from ..kernels.colour import luma, luma_np
+from ..kernels.pools import shared_pool
 from .boundaries import sharpen_boundaries, sharpen_boundaries_torch
 from .neighbour_motion import adopt_neighbour_flows
 
-_LUMA = (0.299, 0.587, 0.114)
 _REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no pixel grid added
 WARPS = {"bilinear": _REMAP, "bicubic": cv2.INTER_CUBIC | cv2.WARP_RELATIVE_MAP}  # remap flags
 ALPHA = 20.0  # softmax-splatting importance per unit of luma error (a 0.05 error weighs e^-1)
@@ -73,11 +72,9 @@ def flow_planes(image: torch.Tensor | np.ndarray, flow_scale: float) -> torch.Te
         small = image if size == (h, w) else cv2.resize(image, size[::-1],
                                                         interpolation=cv2.INTER_AREA)
         rgb = small.astype(np.float32) * np.float32(1 / 255)
-        luma = rgb @ np.float32(_LUMA)
-        return torch.from_numpy(np.concatenate([luma[None], rgb.transpose(2, 0, 1)]))[None]
+        return torch.from_numpy(np.concatenate([luma_np(rgb)[None], rgb.transpose(2, 0, 1)]))[None]
     small = image[None] if size == (h, w) else F.interpolate(image[None], size=size, mode="area")
-    luma = torch.tensordot(small.new_tensor(_LUMA), small[0], 1)[None, None]
-    return torch.cat([luma, small], 1)
+    return torch.cat([luma(small), small], 1)
 
 
 def pair_flows(small0: torch.Tensor, small1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -111,7 +108,7 @@ def _dis_both(u8: np.ndarray, init: torch.Tensor | None) -> torch.Tensor:
     starts = [None, None] if init is None else \
         list(init.permute(0, 2, 3, 1).contiguous().cpu().numpy())
     jobs = ((u8[0], u8[1], starts[0]), (u8[1], u8[0], starts[1]))
-    fields = list(_executor().map(
+    fields = list(shared_pool("dis", 2).map(
         lambda job: dis_luma_flow(job[0], job[1], "medium", _DIS_TUNING, init=job[2]), jobs))
     return torch.from_numpy(np.stack(fields)).permute(0, 3, 1, 2).contiguous()
 
@@ -358,16 +355,9 @@ def _block_difference(src, dst, y, x, dy, dx):
     return sad
 
 
-_pool: list[ThreadPoolExecutor] = []
 # DIS medium at finest scale 0 without variational refinement, 8 descent iterations
 _DIS_TUNING = (("FinestScale", 0), ("VariationalRefinementIterations", 0),
                ("GradientDescentIterations", 8))
-
-
-def _executor() -> ThreadPoolExecutor:
-    if not _pool:
-        _pool.append(ThreadPoolExecutor(2, thread_name_prefix="framemend-dis"))
-    return _pool[0]
 
 
 HIDDEN_MISMATCH = 0.75  # forward-backward mismatch (flow pixels) above which a pixel is hidden
