@@ -37,11 +37,11 @@ since it is quantisation error re-drawn every frame.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from framemend.chain.palette import dedither
 from framemend.flow import backward_warp, outside_mask
 from framemend.flow.estimate import motion_flow
+from framemend.kernels.blur import box_mean
 
 # tuned on CogVideo__1, AnimateDiff__model_08_01 and VideoCrafter__woman and on generated test
 # scenes: looser tone confidences (τ_tone 0.3, τ_structure 0.4) took the noref flicker ratio of
@@ -63,10 +63,9 @@ def low_radius(height: int, width: int) -> int:
 
 
 def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
-    """``(N, C, H, W)`` mean over ``(2r+1)²``, mirrored at the borders (OpenCV's
-    ``BORDER_REFLECT_101``, the default of ``cv2.blur``)."""
-    r = min(radius, x.shape[-1] - 1, x.shape[-2] - 1)
-    return F.avg_pool2d(F.pad(x, (r, r, r, r), mode="reflect"), 2 * r + 1, stride=1)
+    """``(N, C, H, W)`` mean over ``(2r+1)²``, mirrored at the borders as ``cv2.blur`` (the CPU
+    path's) does."""
+    return box_mean(x, radius, "reflect")
 
 
 def auto_strength(followed: float) -> float:

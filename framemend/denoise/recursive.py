@@ -19,19 +19,14 @@ floor ``1 / memory`` bounds how long an error can persist and how much resamplin
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from framemend.flow import backward_warp, outside_mask
 from framemend.flow import estimate
 from framemend.flow.estimate import MOTION_QUALITY, estimate_flow, flow_backend
+from framemend.kernels.blur import box_mean
 
 FRESH = 1e4  # prediction variance of a pixel with no usable history (gain ≈ 1)
 SOFT = 2.0  # how strongly unexplained residual raises the prediction variance
-
-
-def box3(x: torch.Tensor) -> torch.Tensor:
-    """3x3 mean of ``(N, C, H, W)``, averaging only pixels inside the frame at the borders."""
-    return F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
 
 
 def motion_flow(frame: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
@@ -63,7 +58,7 @@ def recursive_step_reference(estimate: torch.Tensor, variance: torch.Tensor,
     pred = backward_warp(estimate[None], flow)
     pred_var = backward_warp(variance[None], flow)
     residual = frame[None] - pred
-    excess = box3(residual.pow(2).mean(1, keepdim=True)) / noise_var - 1 - pred_var
+    excess = box_mean(residual.pow(2).mean(1, keepdim=True), 1) / noise_var - 1 - pred_var
     pred_var = pred_var + soft * excess.clamp(min=0)
     pred_var = torch.where(outside_mask(flow), torch.full_like(pred_var, FRESH), pred_var)
     gain = (pred_var / (pred_var + 1)).clamp(min=1.0 / memory)

@@ -52,8 +52,10 @@ import torch.nn.functional as F
 
 from ..flow import backward_warp
 from ..flow.estimate import dis_luma_flow
+from ..kernels.blur import box_mean
 from ..kernels.colour import luma, luma_np
 from ..kernels.pools import shared_pool
+from ..kernels.splat import splat_add
 from .boundaries import sharpen_boundaries, sharpen_boundaries_torch
 from .neighbour_motion import adopt_neighbour_flows
 
@@ -299,8 +301,7 @@ def _warped_difference(images: np.ndarray, flows: np.ndarray) -> np.ndarray:
 
 def _box3(error: torch.Tensor) -> torch.Tensor:
     """``error`` ``(2, 1, h, w)`` averaged over 3x3 pixels (edges replicated)."""
-    return torch.from_numpy(np.stack([cv2.blur(plane, (3, 3), borderType=cv2.BORDER_REPLICATE)
-                                      for plane in error[:, 0].numpy()]))[:, None]
+    return box_mean(error, 1, "replicate")
 
 
 def _block_search(luma: torch.Tensor, where: np.ndarray) -> np.ndarray:
@@ -461,30 +462,17 @@ def _intermediate_kernel(flows, importance, times, flow_t, weight0):
 
 @numba.njit(cache=True, nogil=True)
 def _splat_side(flow, importance, reach, acc):
-    """Softmax splatting of one side: each pixel ``p`` moves by ``m = reach · flow(p)`` and adds
-    ``(m · b e^Z, b e^Z, b)``, ``Z = importance(p)``, to ``acc`` ``(4, h, w)`` at the four
-    pixels around ``p + m`` with bilinear shares ``b`` (those outside the frame are dropped)."""
+    """Softmax splatting of one side (:func:`framemend.kernels.splat.splat_add`): each pixel
+    ``p`` moves by ``m = reach · flow(p)`` and adds ``(m · b e^Z, b e^Z, b)``,
+    ``Z = importance(p)``, to ``acc`` ``(4, h, w)`` at the four pixels around ``p + m`` with
+    bilinear shares ``b``."""
     h, w = importance.shape
-    for y in range(h):
-        for x in range(w):
-            mx, my = reach * flow[0, y, x], reach * flow[1, y, x]
-            weight = np.exp(importance[y, x])
-            x0, y0 = np.floor(x + mx), np.floor(y + my)
-            fx, fy = x + mx - x0, y + my - y0
-            for dy in range(2):
-                yi = int(y0) + dy
-                if yi < 0 or yi >= h:
-                    continue
-                for dx in range(2):
-                    xi = int(x0) + dx
-                    if xi < 0 or xi >= w:
-                        continue
-                    cover = (fy if dy else 1 - fy) * (fx if dx else 1 - fx)
-                    share = weight * cover
-                    acc[0, yi, xi] += mx * share
-                    acc[1, yi, xi] += my * share
-                    acc[2, yi, xi] += share
-                    acc[3, yi, xi] += cover
+    values = np.empty((4, h, w), np.float32)
+    values[2] = np.exp(importance)
+    values[0] = reach * flow[0] * values[2]
+    values[1] = reach * flow[1] * values[2]
+    values[3] = 1.0
+    splat_add(values, flow, reach, acc)
 
 
 def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndarray,

@@ -1,10 +1,12 @@
-"""Separable Gaussian blur of ``(N, C, H, W)`` tensors with replicated borders.
+"""Local means of ``(N, C, H, W)`` tensors: a separable Gaussian blur with replicated borders
+and the box mean.
 
-CPU float32 tensors go through OpenCV (``cv2.GaussianBlur``, one call per plane); other devices
-and types through weighted sums of shifted slices, which on a CPU thread ran several times
-faster than a grouped ``conv2d`` (the torch flow's measurement) and on a GPU need no kernel
-tensor copied over. Both paths truncate the kernel at ``radius`` and normalise it, so they agree
-to float rounding.
+On the CPU path (:func:`framemend.cuda.host_kernels`) float32 tensors go through OpenCV
+(``cv2.GaussianBlur``, ``cv2.blur``: one call per plane); the device path and other types
+through torch: for the Gaussian, weighted sums of shifted slices, which
+on a CPU thread ran several times faster than a grouped ``conv2d`` (the torch flow's
+measurement) and on a GPU need no kernel tensor copied over; for the box, ``avg_pool2d``. Both
+paths truncate the Gaussian at ``radius`` and normalise it, so they agree to float rounding.
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from framemend.cuda.policy import host_kernels
 
 
 def gaussian_radius(sigma: float) -> int:
@@ -31,7 +35,7 @@ def gaussian_blur(x: torch.Tensor, sigma: float, radius: int | None = None) -> t
     """Gaussian blur (standard deviation ``sigma`` pixels, kernel truncated at ``radius``,
     default :func:`gaussian_radius`) of ``(N, C, H, W)``, borders replicated; same shape."""
     radius = gaussian_radius(sigma) if radius is None else radius
-    if x.device.type == "cpu" and x.dtype == torch.float32:
+    if host_kernels(x.device) and x.dtype == torch.float32:
         planes = x.contiguous().numpy().reshape(-1, *x.shape[-2:])
         size = (2 * radius + 1,) * 2
         out = np.stack([cv2.GaussianBlur(p, size, sigma, borderType=cv2.BORDER_REPLICATE)
@@ -43,3 +47,25 @@ def gaussian_blur(x: torch.Tensor, sigma: float, radius: int | None = None) -> t
     x = sum(k[i] * p[..., i:i + w] for i in range(len(k)))
     p = F.pad(x, (0, 0, radius, radius), mode="replicate")
     return sum(k[i] * p[..., i:i + h, :] for i in range(len(k)))
+
+
+_CV2_BORDERS = {"reflect": cv2.BORDER_REFLECT_101, "replicate": cv2.BORDER_REPLICATE}
+
+
+def box_mean(x: torch.Tensor, radius: int, border: str = "inside") -> torch.Tensor:
+    """Mean of ``(N, C, H, W)`` over ``(2 radius + 1)²`` windows; same shape.
+
+    ``border``: ``inside`` (only the pixels inside the frame count), ``reflect`` (mirrored
+    without repeating the edge pixel: OpenCV's ``BORDER_REFLECT_101``, ``cv2.blur``'s default)
+    or ``replicate``.
+    """
+    if border == "inside":
+        return F.avg_pool2d(x, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
+    if host_kernels(x.device) and x.dtype == torch.float32:
+        planes = x.contiguous().numpy().reshape(-1, *x.shape[-2:])
+        size = (2 * radius + 1,) * 2
+        out = np.stack([cv2.blur(p, size, borderType=_CV2_BORDERS[border]) for p in planes])
+        return torch.from_numpy(out.reshape(x.shape))
+    if border == "reflect":  # torch mirrors at most size - 1 pixels
+        radius = min(radius, x.shape[-1] - 1, x.shape[-2] - 1)
+    return F.avg_pool2d(F.pad(x, (radius,) * 4, mode=border), 2 * radius + 1, stride=1)

@@ -43,13 +43,12 @@ import torch.nn.functional as F
 
 from ..chain.filter import Filter
 from ..chain.frames import Frame
-from ..chain.options import OptionError
 from ..chain.registry import register
 from ..flow import backward_warp, estimate_flow, occlusion_mask
 from ..kernels.blur import gaussian_blur
 from ..kernels.colour import luma
 from ..options.realign import CHOICE_FRAMES, SHARP_ENOUGH, RealignOptions
-from ..stabilize.face import box_mask, detect_face
+from ..stabilize.face import box_mask, check_box, detect_face
 from ..stabilize.motion import analysis_luma, similarity_motion, subject_motion
 from ..stabilize.warp import warp_affine
 from .carry import carry_map, consecutive_flow
@@ -249,9 +248,7 @@ class Realign(Filter):
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
-        if options.box is not None and len(options.box) != 4:
-            raise OptionError(f"realign: option 'box' needs 4 numbers x0+y0+x1+y1, "
-                              f"got {len(options.box)}")
+        check_box(self.name, options.box)
         self._index = 0
         self._key: torch.Tensor | None = None
         self._candidates: list[Frame] | None = None  # a shot's first frames, while picking
