@@ -234,12 +234,13 @@ def _box_differences(table, own, shift_x, shift_y, cell, out):
 @numba.njit(cache=True, fastmath=True, nogil=True, inline="always")
 def _table_at(table, c, x, y):
     """``table[c]`` at ``(x, y)``, bilinear, border clamped."""
-    return sample_planar(table, c, *corners(table.shape[1], table.shape[2], x, y))
+    top_left, bottom_right, fx, fy = corners(table.shape[1], table.shape[2], x, y)
+    return sample_planar(table, c, top_left, bottom_right, fx, fy)
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, inline="always")
 def _bilinear(image, px, py, channels, out):
     """``out[:channels]`` = ``image`` ``(C, h, w)`` at ``(px, py)``, bilinear, border clamped."""
-    where = corners(image.shape[1], image.shape[2], px, py)
+    top_left, bottom_right, fx, fy = corners(image.shape[1], image.shape[2], px, py)
     for c in range(channels):
-        out[c] = sample_planar(image, c, *where)
+        out[c] = sample_planar(image, c, top_left, bottom_right, fx, fy)
