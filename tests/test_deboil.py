@@ -121,9 +121,11 @@ def test_cpu_kernels_agree_with_the_torch_reference():
     cpu, ref = CpuState.frame(bad[0], False), TorchState.frame(
         torch.from_numpy(bad[0] / np.float32(255)).permute(2, 0, 1), False)
     for t in range(1, len(bad)):
-        cpu, cpu_out, cpu_followed = cpu.step(CpuState.frame(bad[t], False), 1.0, np.float32)
-        ref, ref_out, ref_followed = ref.step(TorchState.frame(
-            torch.from_numpy(bad[t] / np.float32(255)).permute(2, 0, 1), False), 1.0)
+        cpu_next = CpuState.frame(bad[t], False)
+        cpu, cpu_out, cpu_followed = cpu.step(cpu_next, cpu.motion(cpu_next), 1.0, np.float32)
+        ref_next = TorchState.frame(torch.from_numpy(bad[t] / np.float32(255)).permute(2, 0, 1),
+                                    False)
+        ref, ref_out, ref_followed = ref.step(ref_next, ref.motion(ref_next), 1.0)
         diff = np.abs(cpu_out - ref_out.permute(1, 2, 0).numpy())
         assert diff.mean() < 0.1 / 255 and np.quantile(diff, 0.999) < 2 / 255
         assert cpu_followed == pytest.approx(ref_followed, abs=0.01)

@@ -79,3 +79,30 @@ def test_stale_entry_recomputed(counted):
     flow = cached_flow(window, 0, 1)
     assert counted == [1, 1]
     assert (flow - estimate_flow(x[0:1], x[2:3])[0]).abs().max() < 1e-6
+
+
+def test_default_chain_estimates_each_frame_pair_flow_once(monkeypatch):
+    """In ``deboil,deflicker,denoise`` the full-size flow from each frame to the previous one
+    is estimated once, by deboil (and once only, auto strength included); denoise follows it
+    and estimates only its warm-up's flows (from each of the first ``lookahead`` frames to the
+    next one, a pair no other filter estimates). Deflicker's flow is a different one, on its
+    analysis images (a quarter of the size): counted apart."""
+    import framemend
+    from framemend.flow import estimate
+    from framemend.presets import DEFAULT_PRESET, PRESETS
+
+    frames_count, h, w = 8, 96, 320  # deflicker analyses at half size
+    clip = scene("pan", w, h, frames=frames_count, seed=4).frames
+    noisy = np.clip(clip + np.random.default_rng(4).normal(0, 6 / 255, clip.shape), 0, 1)
+    calls = {}
+    dis_luma_flow = estimate.dis_luma_flow
+
+    def counted(src, dst, *args, **kwargs):
+        calls[src.shape] = calls.get(src.shape, 0) + 1
+        return dis_luma_flow(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(estimate, "dis_luma_flow", counted)
+    framemend.clean(noisy.astype(np.float32), PRESETS[DEFAULT_PRESET], device="cpu")
+    lookahead = 2  # denoise's default
+    assert calls.pop((h, w)) == (frames_count - 1) + lookahead
+    assert list(calls.values()) == [2 * (frames_count - 1)]  # deflicker, both directions

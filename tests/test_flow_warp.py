@@ -107,6 +107,20 @@ def test_splat_sum_conserves_mass():
     assert torch.allclose(splat_sum(values, torch.zeros_like(flow)), values)
 
 
+def test_numba_splat_add_matches_the_torch_splat_sum():
+    """The CPU kernel interpolate calls adds what the torch path sums, at ``reach`` times the
+    flow."""
+    from framemend.kernels.splat import splat_add
+
+    gen = torch.Generator().manual_seed(1)
+    values = torch.rand(3, 40, 50, generator=gen)
+    flow = (torch.rand(2, 40, 50, generator=gen) - 0.5) * 8
+    acc = np.ones((3, 40, 50), np.float32)
+    splat_add(values.numpy(), flow.numpy(), 0.25, acc)
+    expected = 1 + splat_sum(values[None], 0.25 * flow[None])[0]
+    assert torch.allclose(torch.from_numpy(acc), expected, atol=1e-5)
+
+
 def test_forward_splat_by_true_flow_reproduces_next_frame():
     """Average splatting frame A along the true flow lands on frame B where B is covered."""
     x, truth = clip("rotate")

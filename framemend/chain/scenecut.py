@@ -32,6 +32,8 @@ from typing import Iterable, Iterator
 import cv2
 import numpy as np
 
+from framemend.kernels.colour import LUMA
+
 from .frames import Frame
 
 #: Size of the analysis thumbnails.
@@ -58,7 +60,7 @@ FLAT = 0.02
 #: Histogram bins per channel.
 BINS = 16
 
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+_LUMA = np.array(LUMA, np.float32)
 
 
 class _Look:

@@ -12,10 +12,11 @@ import numba
 import numpy as np
 
 from framemend.chain.palette import DEDITHER_TAPS
-from framemend.flow.estimate import dis_luma_flow
+from framemend.flow.estimate import motion_luma_flow
 
-from .consistency import (ENERGY_RADIUS, LIMITS, MID_RADIUS, MOTION_QUALITY,
-                          MOTION_TUNING, low_radius, luma8)
+from framemend.kernels.colour import luma_u8_hwc
+
+from .consistency import ENERGY_RADIUS, LIMITS, MID_RADIUS, low_radius
 
 _F = np.float32
 _ZERO, _ONE, _HALF, _TINY = _F(0), _F(1), _F(0.5), _F(1e-12)
@@ -155,7 +156,7 @@ class CpuState:
         _to_float(pixels, scale, z)
         if dither:
             z = cv2.sepFilter2D(z, -1, _DEDITHER, _DEDITHER)
-        return cls(z, luma8(z))
+        return cls(z, luma_u8_hwc(z))
 
     def pixels(self, dtype) -> np.ndarray:
         """The output as ``(H, W, 3)`` pixels of ``dtype`` (uint8, uint16; float32 in
@@ -166,14 +167,20 @@ class CpuState:
         _finish(self.output.copy(), np.zeros(3, np.float32), np.iinfo(dtype).max, out)
         return out
 
-    def step(self, frame: CpuState, strength: float, dtype) -> tuple[CpuState, np.ndarray, float]:
-        """The next output from ``frame`` (a :meth:`frame` state): the new state, its pixels
-        of ``dtype`` (uint8, uint16; float32 in [0, 1]) and the fraction of the frame that
-        the previous output follows (confidence above 1/2)."""
+    def motion(self, frame: CpuState) -> np.ndarray:
+        """The flow ``(H, W, 2)`` from ``frame``'s luma to this state's
+        (:func:`framemend.flow.estimate.motion_luma_flow`)."""
+        return motion_luma_flow(frame.luma, self.luma)
+
+    def step(self, frame: CpuState, flow: np.ndarray, strength: float, dtype
+             ) -> tuple[CpuState, np.ndarray, float]:
+        """The next output from ``frame`` (a :meth:`frame` state) along ``flow``
+        (:meth:`motion`): the new state, its pixels of ``dtype`` (uint8, uint16; float32 in
+        [0, 1]) and the fraction of the frame that the previous output follows (confidence
+        above 1/2)."""
         z = frame.output
         h, w, _ = z.shape
         radius = low_radius(h, w)
-        flow = dis_luma_flow(frame.luma, self.luma, MOTION_QUALITY, MOTION_TUNING)
         pred = cv2.remap(self.output, flow, None, cv2.INTER_CUBIC | cv2.WARP_RELATIVE_MAP,
                          dst=_buffer("pred", (h, w, 3)), borderMode=cv2.BORDER_REPLICATE)
         r = cv2.subtract(pred, z, dst=_buffer("r", (h, w, 3)))

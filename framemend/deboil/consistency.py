@@ -36,14 +36,12 @@ since it is quantisation error re-drawn every frame.
 """
 from __future__ import annotations
 
-import cv2
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 from framemend.chain.palette import dedither
 from framemend.flow import backward_warp, outside_mask
-from framemend.flow.estimate import dis_luma_flow
+from framemend.flow.estimate import motion_flow
+from framemend.kernels.blur import box_mean
 
 # tuned on CogVideo__1, AnimateDiff__model_08_01 and VideoCrafter__woman and on generated test
 # scenes: looser tone confidences (τ_tone 0.3, τ_structure 0.4) took the noref flicker ratio of
@@ -56,10 +54,6 @@ MAX_WEIGHT = 0.9  # the frame always keeps a tenth of its own texture
 MAX_TONE_WEIGHT = 0.95  # and a twentieth of its own tone
 LIMITS = (TONE_TOLERANCE, DETAIL_TOLERANCE, STRUCTURE_TOLERANCE, MAX_WEIGHT, MAX_TONE_WEIGHT)
 MID_RADIUS, ENERGY_RADIUS = 2, 3
-# the motion followed: DIS ultrafast with the denoise pass's lighter tuning (6 descent
-# iterations, patches every 5 px)
-MOTION_QUALITY = "ultrafast"
-MOTION_TUNING = (("GradientDescentIterations", 6), ("PatchStride", 5))
 FOLLOWED_FULL = 0.5  # auto: full strength once half the frame is followed (auto_strength)
 
 
@@ -68,26 +62,10 @@ def low_radius(height: int, width: int) -> int:
     return max(2, round(min(height, width) / 60))
 
 
-def luma8(image: np.ndarray) -> np.ndarray:
-    """``(H, W, 3)`` float32 RGB in [0, 1] -> ``(H, W)`` uint8 BT.601 luma (OpenCV; rounded,
-    saturated): what the flow is computed on, on either path."""
-    return cv2.convertScaleAbs(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), alpha=255.0)
-
-
-def motion_flow(frame: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
-    """Flow ``(2, H, W)`` from ``frame`` to ``previous`` (both ``(3, H, W)`` RGB): DIS on
-    their :func:`luma8` with :data:`MOTION_QUALITY` and :data:`MOTION_TUNING`."""
-    lumas = [luma8(np.ascontiguousarray(x.permute(1, 2, 0).float().cpu().numpy()))
-             for x in (frame, previous)]
-    flow = dis_luma_flow(*lumas, MOTION_QUALITY, MOTION_TUNING)
-    return torch.from_numpy(flow).permute(2, 0, 1).to(frame.device)
-
-
 def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
-    """``(N, C, H, W)`` mean over ``(2r+1)²``, mirrored at the borders (OpenCV's
-    ``BORDER_REFLECT_101``, the default of ``cv2.blur``)."""
-    r = min(radius, x.shape[-1] - 1, x.shape[-2] - 1)
-    return F.avg_pool2d(F.pad(x, (r, r, r, r), mode="reflect"), 2 * r + 1, stride=1)
+    """``(N, C, H, W)`` mean over ``(2r+1)²``, mirrored at the borders as ``cv2.blur`` (the CPU
+    path's) does."""
+    return box_mean(x, radius, "reflect")
 
 
 def auto_strength(followed: float) -> float:
@@ -158,9 +136,14 @@ class TorchState:
     def pixels(self) -> torch.Tensor:
         return self.output.clamp(0, 1)
 
-    def step(self, frame: TorchState, strength: float) -> tuple[TorchState, torch.Tensor, float]:
-        """The next output from ``frame``: the new state, its image and the fraction of the
-        frame that the previous output follows."""
-        flow = motion_flow(frame.input, self.input)
+    def motion(self, frame: TorchState) -> torch.Tensor:
+        """The flow ``(2, H, W)`` from ``frame``'s input to this state's (the motion followed:
+        :func:`framemend.flow.estimate.motion_flow`)."""
+        return motion_flow(frame.input, self.input)
+
+    def step(self, frame: TorchState, flow: torch.Tensor, strength: float
+             ) -> tuple[TorchState, torch.Tensor, float]:
+        """The next output from ``frame`` along ``flow`` (:meth:`motion`): the new state, its
+        image and the fraction of the frame that the previous output follows."""
         out, followed = consistency_step_reference(self.output, frame.input, flow, strength)
         return TorchState(out, frame.input), out, followed

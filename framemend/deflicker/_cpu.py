@@ -11,6 +11,8 @@ import numba
 import numpy as np
 import torch
 
+from framemend.kernels.sample import corners, sample_planar
+
 
 def step_masked_lines(samples: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
                       significance: float) -> tuple[torch.Tensor, ...]:
@@ -232,22 +234,13 @@ def _box_differences(table, own, shift_x, shift_y, cell, out):
 @numba.njit(cache=True, fastmath=True, nogil=True, inline="always")
 def _table_at(table, c, x, y):
     """``table[c]`` at ``(x, y)``, bilinear, border clamped."""
-    _, h1, w1 = table.shape
-    x, y = min(max(x, 0.0), w1 - 1.0), min(max(y, 0.0), h1 - 1.0)
-    x0, y0 = min(int(x), w1 - 2), min(int(y), h1 - 2)
-    ax, ay = x - x0, y - y0
-    return ((1 - ay) * ((1 - ax) * table[c, y0, x0] + ax * table[c, y0, x0 + 1])
-            + ay * ((1 - ax) * table[c, y0 + 1, x0] + ax * table[c, y0 + 1, x0 + 1]))
+    top_left, bottom_right, fx, fy = corners(table.shape[1], table.shape[2], x, y)
+    return sample_planar(table, c, top_left, bottom_right, fx, fy)
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, inline="always")
 def _bilinear(image, px, py, channels, out):
     """``out[:channels]`` = ``image`` ``(C, h, w)`` at ``(px, py)``, bilinear, border clamped."""
-    _, h, w = image.shape
-    px, py = min(max(px, 0.0), w - 1.0), min(max(py, 0.0), h - 1.0)
-    x0, y0 = int(px), int(py)
-    x1, y1 = min(x0 + 1, w - 1), min(y0 + 1, h - 1)
-    ax, ay = px - x0, py - y0
+    top_left, bottom_right, fx, fy = corners(image.shape[1], image.shape[2], px, py)
     for c in range(channels):
-        out[c] = ((1 - ay) * ((1 - ax) * image[c, y0, x0] + ax * image[c, y0, x1])
-                  + ay * ((1 - ax) * image[c, y1, x0] + ax * image[c, y1, x1]))
+        out[c] = sample_planar(image, c, top_left, bottom_right, fx, fy)

@@ -27,6 +27,8 @@ import torch.nn.functional as F
 
 from framemend.cuda import fused, host_kernels
 from framemend.flow import backward_warp, estimate_flow, occlusion_mask
+from framemend.kernels import colour
+from framemend.kernels.blur import gaussian_blur
 
 ANALYSIS_WIDTH = 160
 MISMATCH = 0.08  # flicker-invariant difference beyond which a warped pixel is not the same content
@@ -92,13 +94,8 @@ def flicker_invariant(image: torch.Tensor, sigma: float = 2.5) -> torch.Tensor:
     A gain field that is smooth at the scale ``sigma`` (pixels) cancels, so flow between
     flickering frames follows the content rather than the flicker.
     """
-    luma = (0.299 * image[0] + 0.587 * image[1] + 0.114 * image[2])[None, None]
-    radius = int(3 * sigma)
-    x = torch.arange(-radius, radius + 1, device=image.device, dtype=image.dtype)
-    k = torch.exp(-0.5 * (x / sigma) ** 2)
-    k = k / k.sum()
-    mean = F.pad(luma, (radius,) * 4, mode="replicate")
-    mean = F.conv2d(F.conv2d(mean, k.view(1, 1, 1, -1)), k.view(1, 1, -1, 1))
+    luma = colour.luma(image[None])
+    mean = gaussian_blur(luma, sigma, int(3 * sigma))
     return (0.5 * luma / (mean + 0.02)).clamp(0.0, 1.0)[0]
 
 

@@ -30,9 +30,10 @@ import numba
 import numpy as np
 import torch
 
-from framemend.flow.estimate import dis_luma_flow
+from framemend.flow.estimate import motion_luma_flow
+from framemend.kernels.colour import LUMA
 
-from .recursive import FRESH, MOTION_QUALITY, MOTION_TUNING, SOFT
+from .recursive import FRESH, SOFT
 from .spatial import RADII
 
 assert RADII == (1, 2, 2), "_wiener_rgb is written for these windows"
@@ -42,8 +43,9 @@ _S2, _S3, _S6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
 _F = np.float32
 _ZERO, _ONE, _THIRD, _TINY = _F(0), _F(1), _F(1 / 3), _F(1e-12)
 _R3, _R2, _R6 = _F(1 / _S3), _F(1 / _S2), _F(1 / _S6)
-# BT.601 luma of an opponent pixel: 0.299 r + 0.587 g + 0.114 b with r, g, b from (o0, o1, o2)
-_Y0, _Y1, _Y2 = _F(1 / _S3), _F((0.299 - 0.114) / _S2), _F((0.299 - 2 * 0.587 + 0.114) / _S6)
+# BT.601 luma of an opponent pixel: the LUMA weights of r, g, b written in (o0, o1, o2)
+_KR, _KG, _KB = (_F(k) for k in LUMA)
+_Y0, _Y1, _Y2 = _F(1 / _S3), _F((_KR - _KB) / _S2), _F((_KR - 2 * _KG + _KB) / _S6)
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
@@ -71,8 +73,8 @@ def _luma(rgb, scale, luma):
     s = _F(scale)
     for y in range(h):
         for x in range(w):
-            luma[y, x] = _to_u8(s * (_F(0.299) * _F(rgb[0, y, x]) + _F(0.587) * _F(rgb[1, y, x])
-                                     + _F(0.114) * _F(rgb[2, y, x])))
+            luma[y, x] = _to_u8(s * (_KR * _F(rgb[0, y, x]) + _KG * _F(rgb[1, y, x])
+                                     + _KB * _F(rgb[2, y, x])))
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
@@ -355,15 +357,20 @@ class CpuTrack:
         _luma(rgb, scale, luma)
         return cls(state, luma)
 
-    def step(self, pixels: torch.Tensor | np.ndarray, noise_var: float, memory: int) -> CpuTrack:
-        """:func:`.recursive.recursive_step_reference` with the flow of
-        :func:`.recursive.motion_flow` (DIS on the frame's and the estimate's luma); ``pixels``
-        as in :meth:`start`."""
+    def step(self, pixels: torch.Tensor | np.ndarray, noise_var: float, memory: int,
+             flow: torch.Tensor | None = None) -> CpuTrack:
+        """:func:`.recursive.recursive_step_reference` along ``flow`` ``(2, H, W)`` from the
+        frame to the previous one (computed by an earlier filter), or if None the flow of
+        :func:`.recursive.motion_flow` (DIS on the frame's and the estimate's luma);
+        ``pixels`` as in :meth:`start`."""
         rgb, scale = _planes(pixels)
         h, w = rgb.shape[1:]
         pred, luma = self._arrays(h, w)
-        _luma(rgb, scale, luma)
-        flow = dis_luma_flow(luma, self.luma, MOTION_QUALITY, MOTION_TUNING)
+        if flow is None:
+            _luma(rgb, scale, luma)
+            flow = motion_luma_flow(luma, self.luma)
+        else:  # (H, W, 2), as deboil's DIS flow was made: no copy
+            flow = np.ascontiguousarray(flow.permute(1, 2, 0).numpy(), np.float32)
         cv2.remap(self.state, flow, None, cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP, dst=pred,
                   borderMode=cv2.BORDER_REPLICATE)
         flow_x, flow_y = _buffer("flow_x", (h, w)), _buffer("flow_y", (h, w))

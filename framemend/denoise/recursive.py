@@ -19,37 +19,24 @@ floor ``1 / memory`` bounds how long an error can persist and how much resamplin
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from framemend.flow import backward_warp, outside_mask
-from framemend.flow.estimate import dis_luma_flow, estimate_flow, flow_backend, luma_u8
+from framemend.flow import estimate
+from framemend.flow.estimate import MOTION_QUALITY, estimate_flow, flow_backend
+from framemend.kernels.blur import box_mean
 
 FRESH = 1e4  # prediction variance of a pixel with no usable history (gain ≈ 1)
 SOFT = 2.0  # how strongly unexplained residual raises the prediction variance
 
 
-def box3(x: torch.Tensor) -> torch.Tensor:
-    """3x3 mean of ``(N, C, H, W)``, averaging only pixels inside the frame at the borders."""
-    return F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
-
-
-# the motion the recursion follows: DIS ultrafast at full size, with 6 instead of 12 descent
-# iterations and patches every 5 px instead of 4: 1.5 ms cheaper per 640x360 frame and within
-# 0.07 dB of the preset on every clip of benchmarks/bench_denoise.py (half size is 1 ms
-# cheaper but up to 0.8 dB worse at low noise)
-MOTION_QUALITY = "ultrafast"
-MOTION_TUNING = (("GradientDescentIterations", 6), ("PatchStride", 5))
-
-
-def motion_flow(frame: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
-    """Flow ``(2, H, W)`` from ``frame`` to ``estimate`` (both ``(3, H, W)``): DIS on their
-    8-bit BT.601 luma with :data:`MOTION_QUALITY` and :data:`MOTION_TUNING`, or on the device
-    path (:func:`framemend.flow.estimate.flow_backend`) the torch flow at that quality."""
+def motion_flow(frame: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+    """Flow ``(2, H, W)`` from ``frame`` to ``previous`` (both ``(3, H, W)``):
+    :func:`framemend.flow.estimate.motion_flow` (DIS on 8-bit BT.601 luma, lightly tuned), or
+    on the device path (:func:`framemend.flow.estimate.flow_backend`) the torch flow at that
+    quality."""
     if flow_backend(frame.device) == "torch":
-        return estimate_flow(frame[None], estimate[None], "torch", MOTION_QUALITY)[0]
-    lumas = [luma_u8(image[None])[0] for image in (frame, estimate)]
-    flow = dis_luma_flow(*lumas, MOTION_QUALITY, MOTION_TUNING)
-    return torch.from_numpy(flow).permute(2, 0, 1).to(frame.device)
+        return estimate_flow(frame[None], previous[None], "torch", MOTION_QUALITY)[0]
+    return estimate.motion_flow(frame, previous)
 
 
 def recursive_step_reference(estimate: torch.Tensor, variance: torch.Tensor,
@@ -71,7 +58,7 @@ def recursive_step_reference(estimate: torch.Tensor, variance: torch.Tensor,
     pred = backward_warp(estimate[None], flow)
     pred_var = backward_warp(variance[None], flow)
     residual = frame[None] - pred
-    excess = box3(residual.pow(2).mean(1, keepdim=True)) / noise_var - 1 - pred_var
+    excess = box_mean(residual.pow(2).mean(1, keepdim=True), 1) / noise_var - 1 - pred_var
     pred_var = pred_var + soft * excess.clamp(min=0)
     pred_var = torch.where(outside_mask(flow), torch.full_like(pred_var, FRESH), pred_var)
     gain = (pred_var / (pred_var + 1)).clamp(min=1.0 / memory)

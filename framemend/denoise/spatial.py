@@ -14,20 +14,15 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 from framemend.cuda import device_constant
+from framemend.kernels.blur import box_mean
 
 _S2, _S3, _S6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
 OPPONENT = torch.tensor([[1 / _S3, 1 / _S3, 1 / _S3],
                          [1 / _S2, 0.0, -1 / _S2],
                          [1 / _S6, -2 / _S6, 1 / _S6]])  # rows: luma, red-blue, green-magenta
 RADII = (1, 2, 2)  # box radius per opponent channel (tuned on 640x360 and 320x180 clips)
-
-
-def box(x: torch.Tensor, radius: int) -> torch.Tensor:
-    """``(2r+1)²`` mean of ``(N, C, H, W)``, averaging only pixels inside the frame."""
-    return F.avg_pool2d(x, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
 
 
 def local_wiener_reference(image: torch.Tensor, noise_var: torch.Tensor) -> torch.Tensor:
@@ -44,9 +39,9 @@ def local_wiener_reference(image: torch.Tensor, noise_var: torch.Tensor) -> torc
     out = []
     for c, radius in enumerate(RADII):
         x = opp[c:c + 1][None]
-        mean = box(x, radius)
-        var = (box(x * x, radius) - mean * mean).clamp(min=1e-12)
+        mean = box_mean(x, radius)
+        var = (box_mean(x * x, radius) - mean * mean).clamp(min=1e-12)
         a = (var - noise_var).clamp(min=0) / var
         b = (1 - a) * mean
-        out.append(box(a, radius) * x + box(b, radius))
+        out.append(box_mean(a, radius) * x + box_mean(b, radius))
     return torch.einsum("oc,ohw->chw", basis, torch.cat(out, 1)[0])

@@ -6,7 +6,7 @@ Convention: a flow ``(T, 2, H, W)`` in pixels, x then y. ``estimate_flow(src, ds
 """
 from .cache import cached_flow, cached_flows
 from .estimate import estimate_flow
-from .splat import forward_splat, splat_sum
+from framemend.kernels.splat import forward_splat, splat_sum
 from .truth import camera_flow, homography_flow
 from .warp import backward_warp, occlusion_mask, outside_mask, resize_flow
 

@@ -27,13 +27,14 @@ it.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from framemend.cuda import fused
+from framemend.kernels import colour
+from framemend.kernels.blur import gaussian_blur
 
 from .warp import backward_warp, resize_flow
 
@@ -72,30 +73,10 @@ _ROBUST_EPS = 0.02  # Charbonnier epsilon of the data term, in luma units [0, 1]
 _SELECT_SHIFTS = (2, 8)  # distances (px of the level) of the neighbours whose flow is tried
 
 
-def _gaussian_kernel(sigma: float) -> list[float]:
-    radius = max(1, int(round(2.5 * sigma)))
-    k = [math.exp(-0.5 * (x / sigma) ** 2) for x in range(-radius, radius + 1)]
-    return [v / sum(k) for v in k]
-
-
 def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of ``(N, C, H, W)``, replicate borders: weighted sums of shifted
-    slices (on a CPU thread several times faster than a grouped ``conv2d``)."""
-    k = _gaussian_kernel(sigma)
-    r = len(k) // 2
-    h, w = x.shape[-2:]
-    p = F.pad(x, (r, r, 0, 0), mode="replicate")
-    x = sum(k[i] * p[..., i:i + w] for i in range(len(k)))
-    p = F.pad(x, (0, 0, r, r), mode="replicate")
-    return sum(k[i] * p[..., i:i + h, :] for i in range(len(k)))
-
-
-def _luma(rgb: torch.Tensor) -> torch.Tensor:
-    """``(T, 3, H, W)`` RGB or ``(T, 1, H, W)`` luma -> ``(T, 1, H, W)`` luma."""
-    if rgb.shape[1] == 1:
-        return rgb
-    # weights as Python numbers: a weight tensor would be copied to the GPU (and waited for)
-    return 0.299 * rgb[:, 0:1] + 0.587 * rgb[:, 1:2] + 0.114 * rgb[:, 2:3]
+    """:func:`framemend.kernels.blur.gaussian_blur` of ``(N, C, H, W)``, truncated at
+    ``2.5 sigma``."""
+    return gaussian_blur(x, sigma, max(1, round(2.5 * sigma)))
 
 
 def _texture(y: torch.Tensor) -> torch.Tensor:
@@ -256,7 +237,7 @@ def torch_flow(src: torch.Tensor, dst: torch.Tensor, quality: str = "medium") ->
     levels = 1
     while min(h, w) / 2 ** levels >= _MIN_SIZE:
         levels += 1
-    y0, y1 = _luma(src.float()), _luma(dst.float())
+    y0, y1 = colour.luma(src.float()), colour.luma(dst.float())
     i0, i1 = _texture(y0), _texture(y1)
     # A global gain change (flicker) scales the texture: match dst's contrast to src's.
     rms = lambda x: x.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt().clamp_min(1e-6)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from framemend.kernels.colour import luma_np
+
 from .camera import pose_homographies
 from .clip import Clip
 from .images import load_image
@@ -56,7 +58,7 @@ def colour_cast(frames: np.ndarray, cast: Cast, amount: np.ndarray,
     in [0, 1] blends it in (None: everywhere).
     """
     k = np.asarray(amount, np.float32)[:, None, None, None]
-    luma = frames @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = luma_np(frames)
     out = luma[..., None] + (1.0 + cast.saturation * k) * (frames - luma[..., None])
     out = out * (1.0 + np.asarray(cast.gain, np.float32) * k) + np.asarray(cast.offset, np.float32) * k
     out = np.clip(out, 0.0, 1.0)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..flow import backward_warp
-from .sampling import corners, sample
+from framemend.kernels.sample import corners, sample
 
 BOUNDARY_SPREAD = 2.0  # full-size pixels the flows of a 2x2 cell block must differ by
 KEEP_MARGIN = 0.04  # matching cost (sum over RGB, [0, 1] units) the bilinear flow is favoured by
@@ -109,8 +109,8 @@ def _sharpen_kernel(image0, image1, small, move0, move1, weight, rows, cols, nea
 @numba.njit(cache=True, nogil=True, inline="always")
 def _matching_cost(image0, image1, x, y, fx0, fy0, fx1, fy1):
     """``Σ_c |I0(p + F0) - I1(p + F1)|`` at ``p = (x, y)``, bilinear, edges replicated."""
-    a0, a1, ax, ay = corners(image0, x + fx0, y + fy0)
-    b0, b1, bx, by = corners(image1, x + fx1, y + fy1)
+    a0, a1, ax, ay = corners(image0.shape[0], image0.shape[1], x + fx0, y + fy0)
+    b0, b1, bx, by = corners(image1.shape[0], image1.shape[1], x + fx1, y + fy1)
     cost = 0.0
     for c in range(3):
         cost += abs(sample(image0, a0, a1, ax, ay, c) - sample(image1, b0, b1, bx, by, c))

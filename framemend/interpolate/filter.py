@@ -12,6 +12,7 @@ import torch
 from ..chain.filter import Filter
 from ..chain.frames import Frame
 from ..chain.registry import register
+from ..kernels.pools import shared_pool
 from ..options.interpolate import InterpolateOptions
 from .synthesis import (fill_hidden, flow_planes, intermediate_flows, pair_flows,
                         warp_blend)
@@ -206,7 +207,6 @@ def _made(image, time: float, cut: bool, device) -> Frame:
     return Frame(image, time, cut)
 
 
-_pools: dict[str, ThreadPoolExecutor] = {}
 
 
 def _executor(stage: str) -> ThreadPoolExecutor:
@@ -214,7 +214,4 @@ def _executor(stage: str) -> ThreadPoolExecutor:
     its time in single-threaded searches, so two pairs share the cores), one for
     ``synthesis``, which waits on the flows workers, never the reverse (OpenCV, numba and
     torch release the GIL)."""
-    if stage not in _pools:
-        _pools[stage] = ThreadPoolExecutor(2 if stage == "flows" else 1,
-                                           thread_name_prefix=f"framemend-interp-{stage}")
-    return _pools[stage]
+    return shared_pool(f"interp-{stage}", 2 if stage == "flows" else 1)

@@ -18,7 +18,7 @@ import cv2
 import numba
 import numpy as np
 
-from .sampling import corners, sample
+from framemend.kernels.sample import corners, sample
 
 NEIGHBOUR_REACH = 4  # flow pixels (16 px at 640x360, flow_scale 0.25) a flow is borrowed from
 UNRELIABLE_ERROR = 0.02  # 3x3 mean luma error above which a pixel tries its neighbours' flows
@@ -89,7 +89,7 @@ def _patch_difference(src, dst, y, x, fx, fy, stop):
         sy = min(max(y + i, 0), h - 1)
         for j in range(-1, 2):
             sx = min(max(x + j, 0), w - 1)
-            top_left, bottom_right, ax, ay = corners(dst, sx + fx, sy + fy)
+            top_left, bottom_right, ax, ay = corners(dst.shape[0], dst.shape[1], sx + fx, sy + fy)
             for c in range(3):
                 total += abs(src[sy, sx, c] - sample(dst, top_left, bottom_right, ax, ay, c))
         if total > limit:

@@ -44,8 +44,6 @@ made).
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import cv2
 import numba
 import numpy as np
@@ -54,10 +52,13 @@ import torch.nn.functional as F
 
 from ..flow import backward_warp
 from ..flow.estimate import dis_luma_flow
+from ..kernels.blur import box_mean
+from ..kernels.colour import luma, luma_np
+from ..kernels.pools import shared_pool
+from ..kernels.splat import splat_add
 from .boundaries import sharpen_boundaries, sharpen_boundaries_torch
 from .neighbour_motion import adopt_neighbour_flows
 
-_LUMA = (0.299, 0.587, 0.114)
 _REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no pixel grid added
 WARPS = {"bilinear": _REMAP, "bicubic": cv2.INTER_CUBIC | cv2.WARP_RELATIVE_MAP}  # remap flags
 ALPHA = 20.0  # softmax-splatting importance per unit of luma error (a 0.05 error weighs e^-1)
@@ -73,11 +74,9 @@ def flow_planes(image: torch.Tensor | np.ndarray, flow_scale: float) -> torch.Te
         small = image if size == (h, w) else cv2.resize(image, size[::-1],
                                                         interpolation=cv2.INTER_AREA)
         rgb = small.astype(np.float32) * np.float32(1 / 255)
-        luma = rgb @ np.float32(_LUMA)
-        return torch.from_numpy(np.concatenate([luma[None], rgb.transpose(2, 0, 1)]))[None]
+        return torch.from_numpy(np.concatenate([luma_np(rgb)[None], rgb.transpose(2, 0, 1)]))[None]
     small = image[None] if size == (h, w) else F.interpolate(image[None], size=size, mode="area")
-    luma = torch.tensordot(small.new_tensor(_LUMA), small[0], 1)[None, None]
-    return torch.cat([luma, small], 1)
+    return torch.cat([luma(small), small], 1)
 
 
 def pair_flows(small0: torch.Tensor, small1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -111,7 +110,7 @@ def _dis_both(u8: np.ndarray, init: torch.Tensor | None) -> torch.Tensor:
     starts = [None, None] if init is None else \
         list(init.permute(0, 2, 3, 1).contiguous().cpu().numpy())
     jobs = ((u8[0], u8[1], starts[0]), (u8[1], u8[0], starts[1]))
-    fields = list(_executor().map(
+    fields = list(shared_pool("dis", 2).map(
         lambda job: dis_luma_flow(job[0], job[1], "medium", _DIS_TUNING, init=job[2]), jobs))
     return torch.from_numpy(np.stack(fields)).permute(0, 3, 1, 2).contiguous()
 
@@ -302,8 +301,7 @@ def _warped_difference(images: np.ndarray, flows: np.ndarray) -> np.ndarray:
 
 def _box3(error: torch.Tensor) -> torch.Tensor:
     """``error`` ``(2, 1, h, w)`` averaged over 3x3 pixels (edges replicated)."""
-    return torch.from_numpy(np.stack([cv2.blur(plane, (3, 3), borderType=cv2.BORDER_REPLICATE)
-                                      for plane in error[:, 0].numpy()]))[:, None]
+    return box_mean(error, 1, "replicate")
 
 
 def _block_search(luma: torch.Tensor, where: np.ndarray) -> np.ndarray:
@@ -358,16 +356,9 @@ def _block_difference(src, dst, y, x, dy, dx):
     return sad
 
 
-_pool: list[ThreadPoolExecutor] = []
 # DIS medium at finest scale 0 without variational refinement, 8 descent iterations
 _DIS_TUNING = (("FinestScale", 0), ("VariationalRefinementIterations", 0),
                ("GradientDescentIterations", 8))
-
-
-def _executor() -> ThreadPoolExecutor:
-    if not _pool:
-        _pool.append(ThreadPoolExecutor(2, thread_name_prefix="framemend-dis"))
-    return _pool[0]
 
 
 HIDDEN_MISMATCH = 0.75  # forward-backward mismatch (flow pixels) above which a pixel is hidden
@@ -471,30 +462,17 @@ def _intermediate_kernel(flows, importance, times, flow_t, weight0):
 
 @numba.njit(cache=True, nogil=True)
 def _splat_side(flow, importance, reach, acc):
-    """Softmax splatting of one side: each pixel ``p`` moves by ``m = reach · flow(p)`` and adds
-    ``(m · b e^Z, b e^Z, b)``, ``Z = importance(p)``, to ``acc`` ``(4, h, w)`` at the four
-    pixels around ``p + m`` with bilinear shares ``b`` (those outside the frame are dropped)."""
+    """Softmax splatting of one side (:func:`framemend.kernels.splat.splat_add`): each pixel
+    ``p`` moves by ``m = reach · flow(p)`` and adds ``(m · b e^Z, b e^Z, b)``,
+    ``Z = importance(p)``, to ``acc`` ``(4, h, w)`` at the four pixels around ``p + m`` with
+    bilinear shares ``b``."""
     h, w = importance.shape
-    for y in range(h):
-        for x in range(w):
-            mx, my = reach * flow[0, y, x], reach * flow[1, y, x]
-            weight = np.exp(importance[y, x])
-            x0, y0 = np.floor(x + mx), np.floor(y + my)
-            fx, fy = x + mx - x0, y + my - y0
-            for dy in range(2):
-                yi = int(y0) + dy
-                if yi < 0 or yi >= h:
-                    continue
-                for dx in range(2):
-                    xi = int(x0) + dx
-                    if xi < 0 or xi >= w:
-                        continue
-                    cover = (fy if dy else 1 - fy) * (fx if dx else 1 - fx)
-                    share = weight * cover
-                    acc[0, yi, xi] += mx * share
-                    acc[1, yi, xi] += my * share
-                    acc[2, yi, xi] += share
-                    acc[3, yi, xi] += cover
+    values = np.empty((4, h, w), np.float32)
+    values[2] = np.exp(importance)
+    values[0] = reach * flow[0] * values[2]
+    values[1] = reach * flow[1] * values[2]
+    values[3] = 1.0
+    splat_add(values, flow, reach, acc)
 
 
 def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndarray,

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from framemend.kernels.colour import luma_np
+
 
 def as_float(frames) -> np.ndarray:
     """``(T, H, W, 3)`` uint8, uint16 or float -> float32 in [0, 1] (integers are scaled)."""
@@ -20,7 +22,7 @@ def to_torch(frames) -> torch.Tensor:
 
 def luma(frames: np.ndarray) -> np.ndarray:
     """``(T, H, W, 3)`` float RGB -> ``(T, H, W)`` BT.601 luma."""
-    return frames @ np.array([0.299, 0.587, 0.114], np.float32)
+    return luma_np(frames)
 
 
 def pair_valid(count: int, cuts) -> np.ndarray:

@@ -24,6 +24,8 @@ import torch
 
 from framemend.flow import backward_warp, estimate_flow, occlusion_mask, outside_mask
 
+from framemend.kernels.colour import luma
+
 from ._arrays import pair_valid, to_torch
 
 
@@ -73,8 +75,7 @@ def flicker_index_per_frame(frames, flow_from=None, flow=None, occluded=None, cu
                             quality: str = "medium") -> np.ndarray:
     """``(T-1,)`` RMS of the low-passed, motion-compensated luma change per frame pair."""
     cur, nxt, valid = _aligned_next(frames, flow_from, flow, occluded, quality)
-    weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
-    diff = ((nxt - cur) * weights).sum(1) * valid[:, 0]
+    diff = luma(nxt - cur)[:, 0] * valid[:, 0]
     mask = valid[:, 0].float()
     sigma = max(cur.shape[2] / 24.0, 1.0)
     out = np.empty(diff.shape[0])

@@ -55,6 +55,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from framemend.kernels.colour import luma_u8_hwc
+
 from ._arrays import as_float
 from .reference import ssim_map
 
@@ -86,11 +88,6 @@ class Motion:
     valid: np.ndarray
 
 
-def _luma_u8(frame: np.ndarray) -> np.ndarray:
-    """``(H, W, 3)`` float RGB in [0, 1] -> ``(H, W)`` uint8 BT.601 luma."""
-    return cv2.convertScaleAbs(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), alpha=255.0)
-
-
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     return gx, gy
@@ -111,7 +108,7 @@ def clip_motion(frames, quality: str = "medium") -> Motion:
     t_count, h, w, _ = x.shape
     dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[quality])  # one per clip: sizes do not share
     gx, gy = _grid(h, w)
-    lumas = [_luma_u8(f) for f in x]
+    lumas = [luma_u8_hwc(f) for f in x]
     flow = np.empty((t_count - 1, 2, h, w), np.float32)
     valid = np.empty((t_count - 1, h, w), bool)
     for t in range(t_count - 1):

@@ -43,15 +43,16 @@ import torch.nn.functional as F
 
 from ..chain.filter import Filter
 from ..chain.frames import Frame
-from ..chain.options import OptionError
 from ..chain.registry import register
 from ..flow import backward_warp, estimate_flow, occlusion_mask
+from ..kernels.blur import gaussian_blur
+from ..kernels.colour import luma
 from ..options.realign import CHOICE_FRAMES, SHARP_ENOUGH, RealignOptions
-from ..stabilize.face import box_mask, detect_face
+from ..stabilize.face import box_mask, check_box, detect_face
 from ..stabilize.motion import analysis_luma, similarity_motion, subject_motion
 from ..stabilize.warp import warp_affine
 from .carry import carry_map, consecutive_flow
-from .tone import (apply_colour_map, compose_maps, fit_colour_map, gaussian_blur, identity_map,
+from .tone import (apply_colour_map, compose_maps, fit_colour_map, identity_map,
                    typical_colours)
 
 #: The head around a detected face (which covers eyes to mouth): the face box scaled by this.
@@ -131,8 +132,7 @@ def _same_structure(a: torch.Tensor, b: torch.Tensor, tolerance: float = 0.04) -
     """``(1, 1, H, W)`` in [0, 1]: whether ``a`` and ``b`` show the same thing, judged on local
     luma structure (luma minus its blur), which a slow colour drift barely changes, and on colour
     (within ``COLOUR_TOLERANCE``, so that flat areas of different things do not match)."""
-    w = torch.tensor([0.299, 0.587, 0.114], device=a.device).view(1, 3, 1, 1)
-    ya, yb = (a * w).sum(1, keepdim=True), (b * w).sum(1, keepdim=True)
+    ya, yb = luma(a), luma(b)
     diff = gaussian_blur((ya - gaussian_blur(ya, 2.0) - yb + gaussian_blur(yb, 2.0)) ** 2, 2.0)
     colour = gaussian_blur(a - b, 2.0).abs().mean(1, keepdim=True)
     return torch.exp(-diff / tolerance ** 2 - (colour / COLOUR_TOLERANCE) ** 2)
@@ -248,9 +248,7 @@ class Realign(Filter):
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
-        if options.box is not None and len(options.box) != 4:
-            raise OptionError(f"realign: option 'box' needs 4 numbers x0+y0+x1+y1, "
-                              f"got {len(options.box)}")
+        check_box(self.name, options.box)
         self._index = 0
         self._key: torch.Tensor | None = None
         self._candidates: list[Frame] | None = None  # a shot's first frames, while picking

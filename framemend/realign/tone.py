@@ -15,28 +15,10 @@ colours of its own, keeps them).
 """
 from __future__ import annotations
 
-import cv2
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-
-def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Gaussian blur of ``(N, C, h, w)`` with replicated borders (OpenCV on CPU, else torch)."""
-    if x.device.type == "cpu" and x.dtype == torch.float32:
-        planes = x.contiguous().numpy().reshape(-1, *x.shape[-2:])
-        out = np.stack([cv2.GaussianBlur(p, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
-                        for p in planes])
-        return torch.from_numpy(out.reshape(x.shape))
-    radius = max(1, int(3 * sigma + 0.5))
-    k = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
-                          / sigma) ** 2)
-    k = k / k.sum()
-    c = x.shape[1]
-    x = F.pad(x, (radius, radius, 0, 0), mode="replicate")
-    x = F.conv2d(x, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    x = F.pad(x, (0, 0, radius, radius), mode="replicate")
-    return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+from ..kernels.blur import gaussian_blur
 
 
 def fit_colour_map(frame: torch.Tensor, reference: torch.Tensor, weight: torch.Tensor,

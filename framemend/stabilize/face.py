@@ -10,6 +10,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..chain.options import OptionError
+
 
 @lru_cache(maxsize=1)
 def _cascade():
@@ -31,6 +33,13 @@ def detect_face(luma: np.ndarray) -> tuple[float, float, float, float] | None:
     best = max(found, key=lambda d: d["width"] * d["height"])
     return (float(best["c"]), float(best["r"]), float(best["c"] + best["width"]),
             float(best["r"] + best["height"]))
+
+
+def check_box(filter_name: str, box: tuple[float, ...] | None) -> None:
+    """Raise :class:`OptionError` unless the ``box`` option is None or 4 numbers."""
+    if box is not None and len(box) != 4:
+        raise OptionError(f"{filter_name}: option 'box' needs 4 numbers x0+y0+x1+y1, "
+                          f"got {len(box)}")
 
 
 def box_mask(box: tuple[float, float, float, float], height: int, width: int) -> np.ndarray:

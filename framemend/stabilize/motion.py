@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 import torch
 
+from framemend.kernels.colour import luma, luma_u8, luma_u8_planes
+
 #: Frames wider than this are analysed at reduced size (the transform is rescaled).
 ANALYSIS_WIDTH = 320
 _MAX_CORNERS = 200
@@ -31,14 +33,11 @@ def analysis_luma(image: torch.Tensor) -> tuple[np.ndarray, float]:
         planes = image.contiguous().numpy()
         if scale > 1.0:  # reduce first: the weighted sum then runs on fewer pixels
             planes = [cv2.resize(p, size, interpolation=cv2.INTER_AREA) for p in planes]
-        r, g, b = planes
-        y = cv2.convertScaleAbs(cv2.scaleAdd(r, 0.299 / 0.587, g) * 0.587 + 0.114 * b, alpha=255.0)
-        return y, scale
-    wts = torch.tensor([0.299, 0.587, 0.114], dtype=image.dtype, device=image.device)
-    y = torch.einsum("chw,c->hw", image, wts)
+        return luma_u8_planes(*planes), scale
+    y = luma(image[None])
     if scale > 1.0:
-        y = torch.nn.functional.interpolate(y[None, None], size=size[::-1], mode="area")[0, 0]
-    return y.clamp(0, 1).mul(255).add(0.5).to(torch.uint8).cpu().numpy(), scale
+        y = torch.nn.functional.interpolate(y, size=size[::-1], mode="area")
+    return luma_u8(y)[0], scale
 
 
 def _track(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray | None,

@@ -23,9 +23,8 @@ import torch
 from ..chain.apply import apply_filter
 from ..chain.filter import Filter
 from ..chain.frames import Frame
-from ..chain.options import OptionError
 from ..chain.registry import register
-from .face import box_mask, detect_face
+from .face import box_mask, check_box, detect_face
 from .motion import CameraTracker, analysis_luma, subject_motion
 from ..options.stabilize import StabilizeOptions
 from .path import (fit_inside, frame_centre, next_zoom, required_zoom, smooth_correction,
@@ -43,9 +42,7 @@ class Stabilize(Filter):
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
-        if options.box is not None and len(options.box) != 4:
-            raise OptionError(f"stabilize: option 'box' needs 4 numbers x0+y0+x1+y1, "
-                              f"got {len(options.box)}")
+        check_box(self.name, options.box)
         self._sigma = options.radius / 2.0
         self._slope = (options.max_zoom - 1.0) / options.radius
         self._start_shot()

@@ -14,8 +14,10 @@ import av
 import cv2
 import numpy as np
 
+from framemend.kernels.colour import LUMA
+
 # (Kr, Kb) of each swscale matrix name (ITU-R BT.601-7, BT.709-6, BT.2020-2 non-constant luminance)
-_KR_KB = {"itu601": (0.299, 0.114), "itu709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593)}
+_KR_KB = {"itu601": (LUMA[0], LUMA[2]), "itu709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593)}
 
 
 def planar_yuv_bits(fmt: av.VideoFormat) -> int | None:

@@ -5,9 +5,14 @@ Frame Interpolation", CVPR 2020: each source pixel is spread over the 4 target p
 ``p + flow(p)`` with bilinear weights. Where several pixels land on one target, average
 splatting blends them equally, softmax splatting weighs each by ``exp(metric)`` so that the
 pixel with the larger importance (nearer, more confident) wins.
+
+:func:`splat_sum` is the torch path; :func:`splat_add` the same sum inside numba loops (what
+frame interpolation's CPU kernels call).
 """
 from __future__ import annotations
 
+import numba
+import numpy as np
 import torch
 
 
@@ -72,3 +77,28 @@ def forward_splat(image: torch.Tensor, flow: torch.Tensor, metric: torch.Tensor 
     acc = splat_sum(torch.cat([image * weight, weight], 1), flow)
     num, mass = acc[:, :-1], acc[:, -1:]
     return torch.where(mass > eps, num / mass.clamp_min(eps), torch.zeros_like(num)), mass
+
+
+@numba.njit(cache=True, nogil=True)
+def splat_add(values, flow, reach, acc):
+    """:func:`splat_sum` of ``values`` ``(C, h, w)`` along ``reach`` times ``flow``
+    ``(2, h, w)``, added into ``acc`` ``(C, h, w)``: each pixel ``p`` adds ``b values(p)`` at
+    the four pixels around ``p + reach flow(p)`` with bilinear shares ``b`` (those outside the
+    frame are dropped)."""
+    channels, h, w = values.shape
+    for y in range(h):
+        for x in range(w):
+            tx, ty = x + reach * flow[0, y, x], y + reach * flow[1, y, x]
+            x0, y0 = np.floor(tx), np.floor(ty)
+            fx, fy = tx - x0, ty - y0
+            for dy in range(2):
+                yi = int(y0) + dy
+                if yi < 0 or yi >= h:
+                    continue
+                for dx in range(2):
+                    xi = int(x0) + dx
+                    if xi < 0 or xi >= w:
+                        continue
+                    share = (fy if dy else 1 - fy) * (fx if dx else 1 - fx)
+                    for c in range(channels):
+                        acc[c, yi, xi] += values[c, y, x] * share
