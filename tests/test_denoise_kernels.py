@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from framemend.denoise import _cpu
+from framemend.denoise import _cpu, track
 from framemend.denoise.noise import clipped_mean, declip_reference, declip_table
 from framemend.denoise.recursive import recursive_step_reference
 from framemend.denoise.track import TorchTrack
@@ -30,15 +30,17 @@ def _cpu_variance(cpu_track: _cpu.CpuTrack) -> torch.Tensor:
     return torch.from_numpy(cpu_track.state[..., 3].copy())[None]
 
 
-def test_recursive_step_matches_reference():
+def test_recursive_step_matches_reference(monkeypatch):
     """One step of the CPU track (remap of the opponent state, fused update) against the torch
     reference, both along the true flow."""
     clean, noisy, flow = _pair()
+    monkeypatch.setattr(_cpu, "motion_luma_flow", lambda *args: flow.permute(1, 2, 0).numpy())
+    monkeypatch.setattr(track, "motion_flow", lambda *args: flow)
     variance = torch.rand(1, *clean.shape[-2:]) * 0.5
-    reference = TorchTrack(clean[1], variance).step(noisy[0], 0.08 ** 2, 8, flow)
+    reference = TorchTrack(clean[1], variance).step(noisy[0], 0.08 ** 2, 8)
     cpu = _cpu.CpuTrack.start(clean[1])
     cpu.state[..., 3] = variance[0].numpy()
-    cpu = cpu.step(noisy[0], 0.08 ** 2, 8, flow)
+    cpu = cpu.step(noisy[0], 0.08 ** 2, 8)
     assert _psnr(cpu.output(0.0, None), reference.estimate.clamp(0, 1)) > 50
     fresh = reference.variance > 0.99  # pixels whose source left the frame restart in both
     assert torch.equal(fresh, _cpu_variance(cpu) > 0.99)

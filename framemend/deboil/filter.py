@@ -9,7 +9,6 @@ from framemend.chain import TemporalFilter, register
 from framemend.chain.frames import Frame
 from framemend.chain.palette import palette_limited
 from framemend.chain.repeats import DistinctFrames
-from framemend.flow.cache import store_motion
 from framemend.options.deboil import DeboilOptions
 
 from .consistency import TorchState, auto_strength
@@ -39,7 +38,6 @@ class Deboil(DistinctFrames, TemporalFilter):
 
     def reset(self) -> None:
         self._state = None  # the previous output (CpuState | TorchState)
-        self._time = None  # the previous frame's time
         self._dither = False
         self._strength = self.options.strength
 
@@ -59,14 +57,10 @@ class Deboil(DistinctFrames, TemporalFilter):
             self._dither = palette_limited(pixels)
         state_of = self._cpu_state if cpu else TorchState.frame
         current = state_of(pixels, self._dither)
-        previous_time, self._time = self._time, frame.time
         if self._state is None:
             self._state = current
             return self._out(current.pixels(pixels.dtype) if cpu else current.pixels(), cpu)
         flow = self._state.motion(current)
-        # the flow to the previous frame, for the later filters of the chain (denoise)
-        store_motion(frame, previous_time, torch.from_numpy(flow).permute(2, 0, 1) if cpu
-                     else flow)
         if self._strength is None:
             self._strength = auto_strength(self._advance(current, flow, 0.0, pixels, cpu)[2])
         self._state, out, _ = self._advance(current, flow, self._strength, pixels, cpu)

@@ -357,20 +357,15 @@ class CpuTrack:
         _luma(rgb, scale, luma)
         return cls(state, luma)
 
-    def step(self, pixels: torch.Tensor | np.ndarray, noise_var: float, memory: int,
-             flow: torch.Tensor | None = None) -> CpuTrack:
-        """:func:`.recursive.recursive_step_reference` along ``flow`` ``(2, H, W)`` from the
-        frame to the previous one (computed by an earlier filter), or if None the flow of
-        :func:`.recursive.motion_flow` (DIS on the frame's and the estimate's luma);
-        ``pixels`` as in :meth:`start`."""
+    def step(self, pixels: torch.Tensor | np.ndarray, noise_var: float, memory: int) -> CpuTrack:
+        """:func:`.recursive.recursive_step_reference` with the flow of
+        :func:`.recursive.motion_flow` (DIS on the frame's and the estimate's luma); ``pixels``
+        as in :meth:`start`."""
         rgb, scale = _planes(pixels)
         h, w = rgb.shape[1:]
         pred, luma = self._arrays(h, w)
-        if flow is None:
-            _luma(rgb, scale, luma)
-            flow = motion_luma_flow(luma, self.luma)
-        else:  # (H, W, 2), as deboil's DIS flow was made: no copy
-            flow = np.ascontiguousarray(flow.permute(1, 2, 0).numpy(), np.float32)
+        _luma(rgb, scale, luma)
+        flow = motion_luma_flow(luma, self.luma)
         cv2.remap(self.state, flow, None, cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP, dst=pred,
                   borderMode=cv2.BORDER_REPLICATE)
         flow_x, flow_y = _buffer("flow_x", (h, w)), _buffer("flow_y", (h, w))

@@ -11,7 +11,6 @@ from framemend.chain import TemporalFilter, register
 from framemend.chain.frames import Frame
 from framemend.chain.repeats import DistinctFrames
 from framemend.cuda import host_kernels
-from framemend.flow.cache import stored_motion
 from framemend.options.denoise import DenoiseOptions
 
 from .noise import declip_table, estimate_sigma
@@ -23,8 +22,7 @@ class Denoise(DistinctFrames, TemporalFilter):
     """Motion-compensated recursive temporal denoise with a light spatial stage, no ghosts.
 
     Per frame: one optical flow (DIS ultrafast) from the frame to the previous
-    output (or to the previous frame when an earlier filter left that flow, see
-    :mod:`framemend.flow.cache`), a Kalman-like update along it (:mod:`.recursive`: the gain rises where the warped
+    output, a Kalman-like update along it (:mod:`.recursive`: the gain rises where the warped
     estimate disagrees with the frame beyond the noise, so occlusions, fast objects and flow
     failures fall back to the frame instead of ghosting), then a local Wiener filter for the
     noise time leaves (:mod:`.spatial`, strength from each pixel's remaining variance) and the
@@ -52,7 +50,6 @@ class Denoise(DistinctFrames, TemporalFilter):
 
     def reset(self) -> None:
         self._tail: Future | None = None  # the step of the last frame submitted
-        self._tail_time: float | None = None  # and that frame's time
         self._tracks: dict[Frame, Future] = {}  # (TorchTrack | CpuTrack, raw scale) per frame
         self._sigma: float | None = None
         self._table: torch.Tensor | None = None
@@ -65,12 +62,10 @@ class Denoise(DistinctFrames, TemporalFilter):
             return frame.raw if self._raw(frame) is not None else frame.image
         if self._tail is None:
             self._tail = self._tracks[frame] = self._chain.submit(self._warm_up, window[center:])
-            self._tail_time = frame.time
         for ahead in window[center + 1:]:
             if ahead not in self._tracks:
-                self._tail = self._tracks[ahead] = self._chain.submit(
-                    self._step, self._tail, ahead, self._tail_time)
-                self._tail_time = ahead.time
+                self._tail = self._tracks[ahead] = self._chain.submit(self._step, self._tail,
+                                                                      ahead)
         track, levels = self._tracks.pop(frame).result()
         return track.output(self.options.spatial * self._noise_var(), self._table, levels)
 
@@ -82,13 +77,9 @@ class Denoise(DistinctFrames, TemporalFilter):
             track = track.step(self._pixels(frame), self._noise_var(), self.options.memory)
         return track, self._levels(frames[0])
 
-    def _step(self, previous: Future, frame: Frame, previous_time: float) -> tuple:
-        """The track of ``frame`` from the ``previous`` one (of the frame at
-        ``previous_time``), along the flow between the two frames when an earlier filter of
-        the chain left it (deboil does: :func:`framemend.flow.cache.stored_motion`)."""
+    def _step(self, previous: Future, frame: Frame) -> tuple:
         track = previous.result()[0].step(self._pixels(frame), self._noise_var(),
-                                          self.options.memory,
-                                          stored_motion(frame, previous_time))
+                                          self.options.memory)
         return track, self._levels(frame)
 
     def _noise_var(self) -> float:

@@ -29,13 +29,9 @@ class TorchTrack:
         """A track with no history: the frame ``(3, H, W)`` itself, variance 1."""
         return cls(frame, torch.ones_like(frame[:1]))
 
-    def step(self, frame: torch.Tensor, noise_var: float, memory: int,
-             flow: torch.Tensor | None = None) -> TorchTrack:
-        """Take in the next frame ``(3, H, W)`` along ``flow`` ``(2, H, W)`` from it to the
-        previous frame (computed by an earlier filter), or if None along
-        :func:`.recursive.motion_flow` to the estimate."""
-        if flow is None:
-            flow = motion_flow(frame, self.estimate)
+    def step(self, frame: torch.Tensor, noise_var: float, memory: int) -> TorchTrack:
+        """Take in the next frame ``(3, H, W)`` along :func:`.recursive.motion_flow`."""
+        flow = motion_flow(frame, self.estimate)
         return TorchTrack(*fused.recursive_step(self.estimate, self.variance, frame, flow,
                                                 noise_var, memory))
 

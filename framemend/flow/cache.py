@@ -9,23 +9,13 @@ now-wrong flow.
 Key in ``frames[i].aux``: ``("flow", j - i, backend, quality, scale)``, the offset to the
 target frame standing for the direction; the value is ``(target time, flow (2, H, W))``, and
 an entry whose target time differs from ``frames[j].time`` is recomputed.
-
-The motion from each frame to the previous one (:func:`.estimate.motion_flow`: DIS ultrafast,
-lightly tuned, full size) is what deboil and denoise follow: deboil computes it on its input
-and stores it (:func:`store_motion`), denoise takes it (:func:`stored_motion`) instead of
-estimating its own, so the default chain ``deboil,deflicker,denoise`` estimates it once per
-frame pair (deflicker's flow is a different one, on flicker-invariant images a quarter the
-size, see :mod:`framemend.deflicker.motion`).
 """
 from __future__ import annotations
 
 import torch
 
 from ..chain.frames import Frame
-from .estimate import MOTION_QUALITY, estimate_flow, flow_backend
-
-# the cache key of :func:`.estimate.motion_flow` (its tuning told apart from the plain preset)
-_MOTION_KEY = ("flow", -1, "dis", MOTION_QUALITY + "-tuned", 1.0)
+from .estimate import estimate_flow, flow_backend
 
 
 def _key(offset: int, backend: str, quality: str, scale: float) -> tuple:
@@ -70,16 +60,3 @@ def cached_flow(frames: list[Frame], i: int, j: int, backend: str | None = None,
                 quality: str = "medium", scale: float = 1.0) -> torch.Tensor:
     """Flow ``(2, H, W)`` from ``frames[i]`` to ``frames[j]``, computed once per chain."""
     return cached_flows(frames, [(i, j)], backend, quality, scale)[0]
-
-
-def store_motion(frame: Frame, previous_time: float, flow: torch.Tensor) -> None:
-    """Keep ``flow`` ``(2, H, W)``, :func:`.estimate.motion_flow` from ``frame`` to the frame
-    at ``previous_time``, in ``frame.aux`` for the later filters of the chain."""
-    frame.aux[_MOTION_KEY] = (previous_time, flow)
-
-
-def stored_motion(frame: Frame, previous_time: float) -> torch.Tensor | None:
-    """The flow ``(2, H, W)`` :func:`store_motion` kept from ``frame`` to the frame at
-    ``previous_time``, or None."""
-    hit = frame.aux.get(_MOTION_KEY)
-    return hit[1] if hit is not None and hit[0] == previous_time else None
