@@ -214,3 +214,26 @@ def test_local_affine_splits_a_change_into_gain_and_offset():
     g, o = local_affine(flat * 0.1, flat, support)
     assert torch.allclose(g, torch.full_like(g, 0.57 / 0.52), atol=1e-3)  # floor 0.02
     torch.testing.assert_close(g * flat + o, flat * 1.1)
+
+
+def test_past_frames_of_the_window_hold_no_pixels(handheld):
+    """Memory: a frame deflicker has output stays in its window (radius frames back) only for
+    its analysis; its pixels go when it is output, so at most ``future + 1`` window frames hold
+    pixels, and the output still equals a run that kept them."""
+    from framemend.chain import Frame
+    from framemend.deflicker.filter import Deflicker
+
+    frames = artifacts.global_flicker(handheld.frames[:20], seed=3)
+    flt = Deflicker(Deflicker.Options(radius=4))
+    outputs, most_held = [], 0
+    for t, image in enumerate(frames):
+        outputs += flt.push(Frame(torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))),
+                                  t / 24))
+        held = sum(f._image is not None or f._raw is not None for f in flt._window)
+        most_held = max(most_held, held)
+    outputs += flt.flush()
+    assert len(outputs) == len(frames)
+    assert most_held <= flt.future + 1 < flt.past + flt.future + 1
+    expected = _run(frames, radius=4)
+    got = np.stack([o.image.permute(1, 2, 0).numpy() for o in outputs])
+    assert np.abs(got - expected).max() < 1e-5

@@ -82,6 +82,13 @@ class Frame:
     def image(self, value: torch.Tensor) -> None:
         self._image, self._raw, self.picture = value, None, None
 
+    def release_pixels(self) -> None:
+        """Let the pixels go while the frame is still kept for its time, cut flag or ``aux``
+        (a temporal filter's past frames whose pixels it no longer reads); reading them
+        afterwards raises."""
+        self._image = self._raw = self.picture = None
+        self._to_raw = _released
+
     def thumbnail(self, width: int, height: int) -> torch.Tensor:
         """A ``(3, height, width)`` float area-average of the frame, made from whatever form
         the frame is in without converting it whole."""
@@ -107,6 +114,12 @@ class Frame:
             shape = tuple(self._image.shape)
         elif self._raw is not None:
             shape = self._raw.shape
-        else:
+        elif self.picture is not None:
             shape = (self.picture.height, self.picture.width)
+        else:
+            shape = "released"
         return f"Frame(time={self.time:.4f}, cut={self.cut}, shape={shape})"
+
+
+def _released(picture, size=None):
+    raise RuntimeError("the frame's pixels were released (Frame.release_pixels)")
