@@ -149,3 +149,19 @@ def test_the_default_chain_on_a_gpu_matches_its_device_path_on_the_cpu():
     with device_path_on_cpu():
         cpu = framemend.clean(glitchy, chain="deflicker,denoise", device="cpu")
     assert metrics.psnr(gpu, cpu) > 35
+
+
+@pytest.mark.parametrize("scale", [255.0, 65535.0])
+def test_frames_are_quantised_on_the_device_as_on_the_host(scale):
+    """The writer's device-side quantisation (what a GPU frame is downloaded as) gives the
+    host path's pixels exactly: rounding half to even and saturating, values outside [0, 1]
+    and exact halves included."""
+    from framemend.video.writer import quantise, rgb_array
+
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(3, 37, 53, generator=g) * 1.2 - 0.1
+    image[0, 0, :8] = (torch.arange(8) + 0.5) / scale  # exact halves
+    device = quantise(image, scale).numpy()
+    host = rgb_array(image, scale)
+    assert device.dtype == host.dtype and device.shape == host.shape == (37, 53, 3)
+    assert (device == host).all()

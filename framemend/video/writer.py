@@ -102,13 +102,27 @@ def _process_exists(pid: int) -> bool:
 
 def rgb_array(image, scale: float) -> np.ndarray:
     """A ``(3, H, W)`` float tensor in [0, 1] -> ``(H, W, 3)`` uint8 (``scale`` 255) or uint16
-    (65535), each value rounded and saturated."""
+    (65535), each value rounded (half to even) and saturated. A tensor on a GPU is quantised
+    there (:func:`quantise`), so what crosses to the host is the integer frame, a quarter
+    (8-bit) or half (16-bit) of its float32 bytes."""
+    if image.device.type != "cpu":
+        return quantise(image, scale).cpu().numpy()
     import cv2
 
     depth = cv2.CV_8U if scale == 255 else cv2.CV_16U
     planes = image.detach().float().cpu().numpy()
     # saturating, rounding conversion of each plane, interleaved
     return cv2.merge([cv2.multiply(p, scale, dtype=depth) for p in planes])
+
+
+def quantise(image, scale: float):
+    """:func:`rgb_array` in torch, on ``image``'s device: ``(3, H, W)`` float in [0, 1] ->
+    ``(H, W, 3)`` uint8 or uint16 tensor."""
+    import torch
+
+    dtype = torch.uint8 if scale == 255 else torch.uint16
+    q = image.detach().float().mul(scale).round_().clamp_(0, scale)
+    return q.to(dtype).permute(1, 2, 0).contiguous()
 
 
 class VideoWriter:
