@@ -281,9 +281,15 @@ def cmd_filters(args) -> int:
 
 def cmd_probe(args) -> int:
     from .video.arrays import probe_video
+    from .video.errors import VideoError
     from .video.probe import describe_stream
 
-    info = probe_video(args.input)
+    try:
+        info = probe_video(args.input)
+    except VideoError as e:
+        if "no video stream" not in str(e):
+            raise
+        return _probe_without_video(args, e)
     d = info.describe()
     if args.json:
         print(json.dumps(d, default=str, indent=1))
@@ -302,6 +308,25 @@ def cmd_probe(args) -> int:
     lines += ["streams"] + [f"  {describe_stream(s)}" for s in info.streams]
     print("\n".join(lines))
     return 0
+
+
+def _probe_without_video(args, error: Exception) -> int:
+    """``probe`` of a file with streams but no video (an audio file, say): list what is there,
+    then the reason framemend cannot clean it (exit 1)."""
+    import av
+
+    from .video.probe import describe_stream, stream_facts
+
+    with av.open(args.input) as container:
+        streams = stream_facts(container)
+    if args.json:
+        print(json.dumps({"file": args.input, "video": None, "streams": streams}, default=str,
+                         indent=1))
+    else:
+        print("\n".join([f"file        {args.input}", "video       none", "streams"]
+                        + [f"  {describe_stream(s)}" for s in streams]))
+    _error(error)
+    return 1
 
 
 def cmd_demo(args) -> int:

@@ -183,6 +183,20 @@ def test_probe_lists_every_stream(tmp_path, capsys):
     assert streams[1]["sample_rate"] == 16000 and streams[0]["width"] == 32
 
 
+def test_probe_of_a_file_without_video_lists_its_streams(tmp_path, capsys):
+    """An audio file: its streams are listed, then the reason it cannot be cleaned (exit 1)."""
+    audio = str(tmp_path / "a.mkv")
+    write_audio_only(audio)
+    assert main(["probe", audio]) == 1
+    captured = capsys.readouterr()
+    assert "video       none" in captured.out and "#0 audio: aac, 16000 Hz" in captured.out
+    assert captured.err.strip() == (f"framemend: error: cannot read '{audio}': it has no video "
+                                    "stream (only audio)")
+    assert main(["probe", audio, "--json"]) == 1
+    described = json.loads(capsys.readouterr().out)
+    assert described["video"] is None and [s["type"] for s in described["streams"]] == ["audio"]
+
+
 def test_reader_turns_odd_inputs_into_video_errors(tmp_path):
     from framemend.video import VideoError
 
