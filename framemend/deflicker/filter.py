@@ -81,12 +81,13 @@ class Deflicker(TemporalFilter):
                 offsets.append(direction * torch.arange(1, len(pairs) + 1,
                                                         device=current.device))
         if diffs:
-            correction, support = temporal_offset(
+            correction, support, variance = temporal_offset(
                 torch.cat(diffs), torch.cat(covers),
                 torch.cat(offsets), current, self.options.tolerance)
         else:
             correction, support = torch.zeros_like(current), torch.zeros_like(current[:1])
-        return correction_fields(correction, current, support, self.options.mode)
+            variance = torch.zeros_like(current)
+        return correction_fields(correction, current, support, variance, self.options.mode)
 
     def _inputs(self, window: list[Frame], c: int) -> tuple[list[Future], ...]:
         """What :meth:`_estimate` needs for ``window[c]``: its pairs within ``radius`` ahead and
