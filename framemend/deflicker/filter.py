@@ -7,6 +7,7 @@ import torch
 
 from framemend.chain import TemporalFilter, register
 from framemend.chain.frames import Frame
+from framemend.chain.repeats import DistinctFrames
 from framemend.options.deflicker import DeflickerOptions
 
 from .correction import apply_fields, correction_fields, temporal_offset
@@ -15,7 +16,7 @@ from .motion import (Step, adjacent_steps, analysis_factor, analysis_image, cell
 
 
 @register
-class Deflicker(TemporalFilter):
+class Deflicker(DistinctFrames, TemporalFilter):
     """Remove global and local flicker while keeping fades, lights switching on and scene cuts.
 
     Three stages run at once, each a frame apart: worker threads compute the analysis image of
@@ -24,6 +25,8 @@ class Deflicker(TemporalFilter):
     while this thread applies the current frame's fields (OpenCV, numba and torch release the
     GIL). So the window reaches two frames further ahead than ``radius``. Each frame's analysis
     image and each adjacent pair's steps are computed once and kept while in the window.
+    Frames repeated to fake a frame rate are left out of the window and given their
+    original's output (:class:`framemend.chain.repeats.DistinctFrames`).
     """
 
     name = "deflicker"
