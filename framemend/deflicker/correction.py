@@ -222,9 +222,9 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
         return a.expand_as(current), b.expand_as(current)
     fitted = a * current + b
     departure = current + correction - fitted
-    kept = departure * departure
-    relative = kept / (LOCAL_FLICKER * (current + floor) + (fitted - current).abs()) ** 2
-    departure = departure * kept / (kept + variance + 1e-12) * torch.exp(-0.5 * relative)
+    square = departure * departure
+    relative = square / (LOCAL_FLICKER * (current + floor) + (fitted - current).abs()) ** 2
+    departure = departure * square / (square + variance + 1e-12) * torch.exp(-0.5 * relative)
     return local_affine(fitted + departure - current, current, support, floor)
 
 

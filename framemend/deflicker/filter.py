@@ -67,7 +67,7 @@ class Deflicker(DistinctFrames, TemporalFilter):
 
     def _estimate(self, forward: list[Future], backward: list[Future], ahead: list[Future],
                   behind: list[Future], small: Future, cell: int
-                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
         """Gain and offset fields of a frame from the steps of its pairs ahead (``forward``,
         nearest first) and behind, the analyses of the frames ahead and behind (nearest first)
         and its own analysis."""
