@@ -34,8 +34,7 @@ LOCAL_SLOPE = 16.0  # how clearly a cell's slope must depart from the pooled one
 LOCAL_AFFINE_SIGMA = 1.0  # cells: the neighbourhood that splits a local change into gain/offset
 LOCAL_AFFINE_RIDGE = 0.1  # brightness spread below which a local change stays a gain
 # auto mode: the relative size of a plausible local flicker (a departure from the frame's global
-# correction) in a frame that needs no global one; departures well beyond it are content the
-# motion did not follow (a fast object)
+# correction); departures well beyond it are content the motion did not follow (a fast object)
 LOCAL_FLICKER = 0.08
 
 
@@ -208,10 +207,8 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
     factor with the estimate's ``variance`` ``(C, gh, gw)`` from :func:`temporal_offset`), so
     a local wobble that the neighbours measure consistently is removed and a cell's estimation
     noise is not written into the frame, and by ``exp(-r² / 2)`` with ``r`` the departure
-    over :data:`LOCAL_FLICKER` of the cell's mean plus the cell's global correction: content
-    that the motion did not follow (a fast object, whose neighbours agree on a different
-    brightness) is left alone in a steady frame, while a frame that flickers as a whole (a
-    per-frame white balance) may depart locally by as much as it does globally;
+    relative to the cell's mean over :data:`LOCAL_FLICKER`, so content that the motion did not
+    follow (a fast object, whose neighbours agree on a different brightness) is left alone;
     then :func:`local_affine` as for ``local``.
     """
     if mode == "local":
@@ -223,7 +220,7 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
     fitted = a * current + b
     departure = current + correction - fitted
     square = departure * departure
-    relative = square / (LOCAL_FLICKER * (current + floor) + (fitted - current).abs()) ** 2
+    relative = square / (LOCAL_FLICKER * (current + floor)) ** 2
     departure = departure * square / (square + variance + 1e-12) * torch.exp(-0.5 * relative)
     return local_affine(fitted + departure - current, current, support, floor)
 
