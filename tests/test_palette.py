@@ -51,7 +51,8 @@ def _run(name: str, frames: np.ndarray, times: list[float], **options) -> list[F
     return out + flt.flush()
 
 
-@pytest.mark.parametrize("name, options", [("deboil", {"strength": 1.0}), ("denoise", {"sigma": 8.0})])
+@pytest.mark.parametrize("name, options", [("deboil", {"strength": 1.0}), ("denoise", {"sigma": 8.0}),
+                                           ("deflicker", {})])
 def test_repeated_frames_are_filtered_once_and_timing_kept(name, options):
     clip = scene("pan", W, H, frames=8, seed=32)
     distinct = np.round(artifacts.boiling(clip.frames, 8 / 255, seed=32) * 255).astype(np.uint8)
@@ -62,3 +63,18 @@ def test_repeated_frames_are_filtered_once_and_timing_kept(name, options):
     assert [f.time for f in out] == times
     for frame, source in zip(out, repeated):  # each copy is its original's output
         assert np.array_equal(frame.raw, alone[source].raw)
+
+
+def test_repeated_frames_stay_copies_through_the_default_chain():
+    """The engine drives filters through ``emit`` (not ``push``), and a filter that works in
+    floats hands the next one tensors: repeats are still caught, so each copy comes out equal
+    to its original (they differed by up to 20 levels when only ``push`` caught them)."""
+    import framemend
+
+    clip = scene("pan", W, H, frames=8, seed=33)
+    distinct = np.round(artifacts.boiling(clip.frames, 8 / 255, seed=33) * 255).astype(np.uint8)
+    repeated = [0, 1, 1, 2, 3, 4, 4, 4, 5, 6, 7]
+    out = framemend.clean(distinct[repeated], chain="deboil,deflicker,denoise", input_fps=12.0,
+                          device="cpu")
+    equal = [t for t in range(len(out) - 1) if np.array_equal(out[t], out[t + 1])]
+    assert equal == [1, 5, 6]

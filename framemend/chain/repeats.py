@@ -11,8 +11,10 @@ the copy's own time and cut flag: the output has the input's frame count and tim
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Iterator
 
 import numpy as np
+import torch
 
 from .frames import Frame
 
@@ -25,9 +27,13 @@ REPEAT_LEVELS = 2
 
 def same_picture(a: Frame, b: Frame) -> bool:
     """Whether frame ``a`` repeats frame ``b`` (see :data:`REPEAT_FRACTION`), judged on their
-    decoded pixels (``Frame.raw``, what the CPU path reads). Frames already made tensors are
-    never taken for repeats: on a device the comparison would wait for it every frame."""
+    decoded pixels (``Frame.raw``, what the CPU path reads). Frames already made tensors (the
+    output of a filter working in floats, whose copies of repeats are exact) are repeats when
+    equal, on the CPU only: on a device the comparison would wait for it every frame."""
     ra, rb = a.raw, b.raw
+    if ra is None and rb is None:
+        return (torch.device(a.device).type == torch.device(b.device).type == "cpu"
+                and torch.equal(a.image, b.image))
     if ra is None or rb is None or ra.shape != rb.shape:
         return False
     if ra.dtype == rb.dtype and np.array_equal(ra, rb):
@@ -56,24 +62,29 @@ class DistinctFrames:
         self._groups: deque[list[Frame]] = deque()  # [distinct frame, its repeats...]
         self._ready: deque[Frame] = deque()  # outputs whose group may still grow
 
-    def push(self, frame: Frame) -> list[Frame]:
+    # the engine drives filters through emit / emit_rest (push / flush are lists of them), so
+    # the repeats are caught there
+    def emit(self, frame: Frame) -> Iterator[Frame]:
         # the last group is that of the last distinct frame: it is only given out at the end
         if self._groups and not frame.cut and same_picture(frame, self._groups[-1][0]):
             self._groups[-1].append(frame)
-            return []
+            return
         self._groups.append([frame])
-        return self._release(super().push(frame), final=False)
+        yield from self._release(super().emit(frame), final=False)
 
-    def flush(self) -> list[Frame]:
-        return self._release(super().flush(), final=True)
+    def emit_rest(self) -> Iterator[Frame]:
+        yield from self._release(super().emit_rest(), final=True)
 
-    def _release(self, outputs: list[Frame], final: bool) -> list[Frame]:
+    def _release(self, outputs: Iterable[Frame], final: bool) -> Iterator[Frame]:
         """Pair the filter's ``outputs`` (one per distinct frame, in order) with their
         groups; give out each group whose run of repeats is known to be over."""
-        self._ready.extend(outputs)
-        out = []
+        for output in outputs:
+            self._ready.append(output)
+            yield from self._ready_groups(final)
+        yield from self._ready_groups(final)
+
+    def _ready_groups(self, final: bool) -> Iterator[Frame]:
         while self._ready and (final or len(self._groups) > 1):
             output, group = self._ready.popleft(), self._groups.popleft()
-            out.append(output)
-            out += [_copy(output, repeat) for repeat in group[1:]]
-        return out
+            yield output
+            yield from (_copy(output, repeat) for repeat in group[1:])

@@ -21,7 +21,7 @@ def step_masked_lines(samples: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
     the step test, and the support ``(1, gh, gw)``."""
     times = d.view(-1).double().numpy()
     order = np.argsort(times, kind="stable")
-    lines = np.empty((4, *samples.shape[1:]), np.float32)
+    lines = np.empty((5, *samples.shape[1:]), np.float32)
     support = np.zeros((1, *samples.shape[2:]), np.float32)
     _fit(samples.contiguous().numpy(), w.contiguous().numpy(), times[order], order,
          significance, lines, support)
@@ -31,8 +31,8 @@ def step_masked_lines(samples: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
 @numba.njit(cache=True, fastmath=True, nogil=True)
 def _fit(samples, weights, d, order, significance, lines, support):
     """Per cell and channel, over the samples sorted by time ``d`` (``order[k]`` is the index
-    of sorted sample ``k``): ``lines`` ``(4, C, gh, gw)`` the mean time, mean, slope and the
-    slope's squared standard error."""
+    of sorted sample ``k``): ``lines`` ``(5, C, gh, gw)`` the mean time, mean, slope and the
+    squared standard errors of the slope and of the mean."""
     n = d.shape[0]
     _, chans, gh, gw = lines.shape
     y = np.empty(n)
@@ -53,7 +53,9 @@ def _fit(samples, weights, d, order, significance, lines, support):
                     total += w[k]
                 dm, ym, resid, b, sdd = _line_fit(y, w, d, max(total, 1e-9))
                 lines[0, c, gy, gx], lines[1, c, gy, gx], lines[2, c, gy, gx] = dm, ym, b
-                lines[3, c, gy, gx] = resid / max(total - 2.0, 1.0) / sdd
+                spread = resid / max(total - 2.0, 1.0)
+                lines[3, c, gy, gx] = spread / sdd
+                lines[4, c, gy, gx] = spread / max(total, 1e-9)
                 support[0, gy, gx] += (total - w[centre]) / chans
 
 

@@ -33,11 +33,14 @@ STEP_SIGNIFICANCE = 12.0  # F statistic beyond which a window holds a real step 
 LOCAL_SLOPE = 16.0  # how clearly a cell's slope must depart from the pooled one to be kept
 LOCAL_AFFINE_SIGMA = 1.0  # cells: the neighbourhood that splits a local change into gain/offset
 LOCAL_AFFINE_RIDGE = 0.1  # brightness spread below which a local change stays a gain
+# auto mode: the relative size of a plausible local flicker (a departure from the frame's global
+# correction); departures well beyond it are content the motion did not follow (a fast object)
+LOCAL_FLICKER = 0.08
 
 
 def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Tensor,
                     current: torch.Tensor, tolerance: float = 0.25
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """How far the centre frame's local means sit from their robust temporal trend.
 
     Args:
@@ -49,10 +52,13 @@ def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Te
             which a neighbour counts as a real change rather than flicker.
     Returns:
         ``correction`` ``(C, gh, gw)``, the trend minus the centre (smoothed over neighbouring
-        cells), and ``support`` ``(1, gh, gw)``, the total weight the neighbours received.
+        cells); ``support`` ``(1, gh, gw)``, the total weight the neighbours received; and
+        ``variance`` ``(C, gh, gw)``, the squared standard error of ``correction`` from the
+        line's residuals (smoothed like it: neighbouring cells share flow and content, so their
+        errors are taken as correlated, not averaged down).
     """
     if diffs.shape[0] == 0:
-        return torch.zeros_like(current), torch.zeros_like(current[:1])
+        return torch.zeros_like(current), torch.zeros_like(current[:1]), torch.zeros_like(current)
     # The centre is a sample too: difference 0, full weight.
     samples = torch.cat([torch.zeros_like(diffs[:1]), diffs * (covers > 0.05)])
     cover = torch.cat([torch.ones_like(covers[:1]), covers])
@@ -64,14 +70,15 @@ def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Te
     w = cover * torch.exp(-0.5 * (residual / tolerance) ** 2)
     if host_kernels(w.device):  # the same fits as below, as one numba loop over the cells
         from . import _cpu  # noqa: PLC0415
-        centre_time, mean, slope, slope_var, support = _cpu.step_masked_lines(
+        centre_time, mean, slope, slope_var, mean_var, support = _cpu.step_masked_lines(
             samples, w, d, STEP_SIGNIFICANCE)
     else:
         w = w * _same_side_of_step(samples, w, d)
-        centre_time, mean, slope, slope_var = _line_fits(samples, w, d)
+        centre_time, mean, slope, slope_var, mean_var = _line_fits(samples, w, d)
         support = w[1:].sum(0).mean(0, keepdim=True)
     intercept = mean - _pooled_slope(slope, slope_var, current) * centre_time
-    return _blur(intercept[None])[0], support
+    variance = mean_var + centre_time * centre_time * slope_var
+    return _blur(intercept[None])[0], support, _blur(variance[None])[0]
 
 
 def _median(x: torch.Tensor) -> torch.Tensor:
@@ -123,8 +130,8 @@ def _same_side_of_step(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
 def _line_fits(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """Weighted least-squares lines ``y ≈ mean + slope (d - centre_time)`` over dim 0.
 
-    Returns ``(centre_time, mean, slope, slope_var)``, each ``y.shape[1:]``; ``slope_var`` is
-    the slope's squared standard error.
+    Returns ``(centre_time, mean, slope, slope_var, mean_var)``, each ``y.shape[1:]``;
+    ``slope_var`` and ``mean_var`` are the squared standard errors of the slope and the mean.
     """
     sw = w.sum(0).clamp_min(1e-9)
     dm = (w * d).sum(0) / sw
@@ -133,7 +140,7 @@ def _line_fits(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor) -> tuple[torch
     sdd = (w * dc * dc).sum(0).clamp_min(1e-9)
     b = (w * dc * (y - ym)).sum(0) / sdd
     resid = (w * (y - ym - b * dc) ** 2).sum(0) / (sw - 2).clamp_min(1.0)
-    return dm, ym, b, resid / sdd
+    return dm, ym, b, resid / sdd, resid / sw
 
 
 def _pooled_slope(slope: torch.Tensor, slope_var: torch.Tensor, current: torch.Tensor
@@ -189,30 +196,33 @@ def channel_affine(correction: torch.Tensor, current: torch.Tensor, support: tor
 
 
 def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: torch.Tensor,
-                      mode: str, threshold: float = 0.08, floor: float = 0.02
-                      ) -> tuple[torch.Tensor, torch.Tensor | None]:
+                      variance: torch.Tensor, mode: str, floor: float = 0.02
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
     """Gain and offset fields ``(C, gh, gw)`` so that ``gain * x + offset`` corrects a frame.
 
     ``global``: one gain and offset per channel (:func:`channel_affine`). ``local``: a gain and
     an offset per cell moving each cell's mean to its target (:func:`local_affine`). ``auto``:
-    global when it reaches the cells' targets within ``threshold`` (relative RMS over the
-    supported cells), local otherwise; on the device path (a GPU) the choice is made per
-    element on the device, so the host never waits.
+    the global fit, plus each cell's departure ``e`` from it where that departure is
+    significant and plausible as flicker: ``e`` is shrunk by ``e² / (e² + variance)`` (a Wiener
+    factor with the estimate's ``variance`` ``(C, gh, gw)`` from :func:`temporal_offset`), so
+    a local wobble that the neighbours measure consistently is removed and a cell's estimation
+    noise is not written into the frame, and by ``exp(-r² / 2)`` with ``r`` the departure
+    relative to the cell's mean over :data:`LOCAL_FLICKER`, so content that the motion did not
+    follow (a fast object, whose neighbours agree on a different brightness) is left alone;
+    then :func:`local_affine` as for ``local``.
     """
-    target = current + correction
-    if mode != "local":
-        a, b = channel_affine(correction, current, support)
-        a, b = a.view(-1, 1, 1), b.view(-1, 1, 1)
-        if mode == "global":
-            return a.expand_as(current), b.expand_as(current)
-        miss = ((a * current + b - target) / (current + floor)) ** 2
-        fits = (miss * support).sum() <= threshold ** 2 * support.sum() * current.shape[0]
-        if not host_kernels(current.device):  # chosen on the device: the host never waits
-            gain, offset = local_affine(correction, current, support, floor)
-            return torch.where(fits, a, gain), torch.where(fits, b, offset)
-        if fits:
-            return a.expand_as(current), b.expand_as(current)
-    return local_affine(correction, current, support, floor)
+    if mode == "local":
+        return local_affine(correction, current, support, floor)
+    a, b = channel_affine(correction, current, support)
+    a, b = a.view(-1, 1, 1), b.view(-1, 1, 1)
+    if mode == "global":
+        return a.expand_as(current), b.expand_as(current)
+    fitted = a * current + b
+    departure = current + correction - fitted
+    square = departure * departure
+    relative = square / (LOCAL_FLICKER * (current + floor)) ** 2
+    departure = departure * square / (square + variance + 1e-12) * torch.exp(-0.5 * relative)
+    return local_affine(fitted + departure - current, current, support, floor)
 
 
 def local_affine(correction: torch.Tensor, current: torch.Tensor, support: torch.Tensor,

@@ -7,6 +7,7 @@ import torch
 
 from framemend.chain import TemporalFilter, register
 from framemend.chain.frames import Frame
+from framemend.chain.repeats import DistinctFrames
 from framemend.options.deflicker import DeflickerOptions
 
 from .correction import apply_fields, correction_fields, temporal_offset
@@ -15,7 +16,7 @@ from .motion import (Step, adjacent_steps, analysis_factor, analysis_image, cell
 
 
 @register
-class Deflicker(TemporalFilter):
+class Deflicker(DistinctFrames, TemporalFilter):
     """Remove global and local flicker while keeping fades, lights switching on and scene cuts.
 
     Three stages run at once, each a frame apart: worker threads compute the analysis image of
@@ -24,6 +25,8 @@ class Deflicker(TemporalFilter):
     while this thread applies the current frame's fields (OpenCV, numba and torch release the
     GIL). So the window reaches two frames further ahead than ``radius``. Each frame's analysis
     image and each adjacent pair's steps are computed once and kept while in the window.
+    Frames repeated to fake a frame rate are left out of the window and given their
+    original's output (:class:`framemend.chain.repeats.DistinctFrames`).
     """
 
     name = "deflicker"
@@ -69,7 +72,7 @@ class Deflicker(TemporalFilter):
 
     def _estimate(self, forward: list[Future], backward: list[Future], ahead: list[Future],
                   behind: list[Future], small: Future, cell: int
-                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
         """Gain and offset fields of a frame from the steps of its pairs ahead (``forward``,
         nearest first) and behind, the analyses of the frames ahead and behind (nearest first)
         and its own analysis."""
@@ -86,12 +89,13 @@ class Deflicker(TemporalFilter):
                 offsets.append(direction * torch.arange(1, len(pairs) + 1,
                                                         device=current.device))
         if diffs:
-            correction, support = temporal_offset(
+            correction, support, variance = temporal_offset(
                 torch.cat(diffs), torch.cat(covers),
                 torch.cat(offsets), current, self.options.tolerance)
         else:
             correction, support = torch.zeros_like(current), torch.zeros_like(current[:1])
-        return correction_fields(correction, current, support, self.options.mode)
+            variance = torch.zeros_like(current)
+        return correction_fields(correction, current, support, variance, self.options.mode)
 
     def _inputs(self, window: list[Frame], c: int) -> tuple[list[Future], ...]:
         """What :meth:`_estimate` needs for ``window[c]``: its pairs within ``radius`` ahead and
