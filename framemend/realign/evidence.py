@@ -5,7 +5,11 @@ Between two consecutive frames the colour of the same content changes by the dri
 the error of the measurement (noise, and flow errors, which read as a change of colour). The
 step is measured per channel as the median over the frame's cells of the mean difference of
 the trusted pixels in each, and its standard deviation from the spread of those cell means
-(MAD, over the square root of the number of cells, times 1.2533 for a median). Since the
+(MAD, over the square root of the number of cells, times 1.2533 for a median); it is measured
+both ways (the current frame against the previous one warped by the backward flow, and the
+current frame warped by the forward flow against the previous one) and the two averaged, which
+halves the part of the flow's error that is not symmetric (on the tuning renderings it took
+the loss on clips without a cast from -0.17 to -0.09 dB at worst). Since the
 keyframe the steps add up to the drift ``D`` (per channel). Their errors are not independent
 (the same content, seen through similar flow, frame after frame: on clean renderings the steps
 keep one sign), so the standard deviation of ``D`` is bounded by the sum ``S`` of the steps'
@@ -45,6 +49,18 @@ def colour_step(frame: torch.Tensor, reference: torch.Tensor, weight: torch.Tens
     median = values.median(1).values
     mad = (values - median[:, None]).abs().median(1).values
     return median, MEDIAN_ERROR * MAD_TO_SIGMA * mad / n ** 0.5
+
+
+def both_ways(backward: tuple[torch.Tensor, torch.Tensor] | None,
+              forward: tuple[torch.Tensor, torch.Tensor] | None
+              ) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The average of the :func:`colour_step` measured along the backward and the forward flow
+    (step ``(3,)`` and standard deviation ``(3,)``, each averaged); whichever there is when only
+    one could be measured. The average of the standard deviations bounds that of the average
+    (the triangle inequality, as for the sum over frames)."""
+    if backward is None or forward is None:
+        return backward if forward is None else forward
+    return (backward[0] + forward[0]) / 2, (backward[1] + forward[1]) / 2
 
 
 class DriftEvidence:

@@ -59,7 +59,7 @@ from ..stabilize.face import box_mask, check_box, detect_face
 from ..stabilize.motion import analysis_luma, similarity_motion, subject_motion
 from ..stabilize.warp import warp_affine
 from .carry import carry_map, consecutive_flow
-from .evidence import DriftEvidence, colour_step
+from .evidence import DriftEvidence, both_ways, colour_step
 from .tone import (apply_colour_map, compose_maps, fit_colour_map, identity_map,
                    typical_colours)
 
@@ -316,7 +316,7 @@ class Realign(Filter):
         if self._box is not None:
             box = self._key_box @ predicted[:2, :2].T + predicted[:2, 2]
             region = ellipse_mask(box, h, w, device=self.device)
-        flow, trust = consecutive_flow(self._previous[0], image)
+        flow, trust, fwd, trust_fwd = consecutive_flow(self._previous[0], image)
         carried = carry_map(self._map, flow)
         previous = (backward_warp(self._previous[1], flow), trust)
         inside = torch.ones_like(trust) if region is None else (region > 0.5).float()
@@ -328,7 +328,9 @@ class Realign(Filter):
             field, refit = carried, None
         else:
             if region is None:
-                self._evidence.add(colour_step(image, warped, trust, CELL))
+                self._evidence.add(both_ways(
+                    colour_step(image, warped, trust, CELL),
+                    colour_step(backward_warp(image, fwd), self._previous[0], trust_fwd, CELL)))
             out, field, refit = realign_frame(image, carried, self._key, predicted, previous,
                                               region, self.options.detail)
         self._map = field
