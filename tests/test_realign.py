@@ -74,13 +74,21 @@ def test_clip_without_drift_stays_within_half_a_db(region):
     assert psnr(out, clip.truth) >= psnr(clip.frames, clip.truth) - 0.5
 
 
+def _short_drifting_pan() -> tuple[np.ndarray, np.ndarray]:
+    """10 frames 96x64 of a pan with a whole-frame cast growing from the first frame, noise
+    sigma 3: the noisy frames and the clean ones."""
+    clip, _ = drifting_scene("chelsea", "astronaut", "pan", where="frame", width=96, height=64,
+                             seconds=1.25, fps=8, seed=2)
+    return gaussian_noise(clip.frames, 3 / 255, seed=2), clip.truth
+
+
 def test_keyframes_start_where_asked():
-    clip = degrade(scene("pan", 96, 64, frames=8, seed=2), "drift=0.25", seed=2)
-    x = _tensor(clip.frames)
+    frames, truth = _short_drifting_pan()
+    x = _tensor(frames)
     out = realign(x, keyframes=(3,))
     assert torch.equal(out[:4], x[:4])  # before and at the keyframe: untouched
-    gain = psnr(_array(out[4:]), clip.truth[4:]) - psnr(clip.frames[4:], clip.truth[4:])
-    assert gain >= 0.3  # measured +0.50 dB
+    gain = psnr(_array(out[4:]), truth[4:]) - psnr(frames[4:], truth[4:])
+    assert gain >= 2.0  # measured +3.2 dB
 
 
 def test_colour_transfer_recovers_a_smooth_colour_map():
@@ -115,13 +123,13 @@ def test_first_sharp_frame_of_the_shot_becomes_the_keyframe():
 def test_sharp_pick_keys_every_shot_short_ones_too():
     """A cut ends the picking of the shot before it, and the end of the stream the last one:
     every frame comes out, in order, each shot's (sharp) first frame as its keyframe."""
-    clip = degrade(scene("pan", 96, 64, frames=10, seed=2), "drift=0.25", seed=2)
-    x = _tensor(clip.frames)
+    frames, truth = _short_drifting_pan()
+    x = _tensor(frames)
     out = realign(x, cuts=[4], pick="sharp")
     assert out.shape == x.shape
     assert torch.equal(out[0], x[0]) and torch.equal(out[4], x[4])
-    gain = psnr(_array(out[5:]), clip.truth[5:]) - psnr(clip.frames[5:], clip.truth[5:])
-    assert gain >= 0.3  # measured +0.53 dB
+    gain = psnr(_array(out[5:]), truth[5:]) - psnr(frames[5:], truth[5:])
+    assert gain >= 1.5  # measured +2.5 dB
 
 
 @pytest.mark.parametrize("seed, motion, measured", [(300, "pan", 6.4), (301, "zoom", 7.6),
@@ -146,3 +154,17 @@ def test_a_light_switched_on_stays():
     clip = degrade(scene("light-on", 160, 90, frames=24, seed=4), "noise=3", seed=4)
     out = _array(realign(_tensor(clip.frames)))
     assert psnr(out, clip.truth) >= psnr(clip.frames, clip.truth) - 0.5
+
+
+def test_clip_without_drift_is_left_alone_while_the_camera_pans():
+    """No cast, noise sigma 3, a pan across a photograph with large dark areas: the corrections
+    carried along the flow pick up flow and noise errors (-2.3 dB before the drift had to be
+    significant, :mod:`framemend.realign.evidence`); the output stays within the bar's 0.3 dB of
+    the input. The same clip with a cast is still corrected."""
+    for where, bar in (("none", -0.3), ("frame", 4.5)):
+        clip, _ = drifting_scene("astronaut", "coffee", "pan", where=where, width=160, height=90,
+                                 seconds=4.0, fps=12, seed=303)
+        frames = gaussian_noise(clip.frames, 3 / 255, seed=303)
+        out = _array(realign(_tensor(frames), fps=clip.fps))
+        # measured: -0.00 dB without a cast, +5.9 dB with one
+        assert psnr(out, clip.truth) - psnr(frames, clip.truth) >= bar

@@ -21,12 +21,14 @@ FLOW_WIDTH = 480
 
 
 def consecutive_flow(previous: torch.Tensor, current: torch.Tensor
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Backward flow from ``current`` to ``previous`` (both ``(1, 3, H, W)``) and its trust.
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Backward and forward flow between ``previous`` and ``current`` (both ``(1, 3, H, W)``)
+    and their trust.
 
     Returns ``flow`` ``(1, 2, H, W)`` in pixels (``current(p) ≈ previous(p + flow(p))``) and
     ``trust`` ``(1, 1, H, W)`` in {0, 1}: the forward-backward check passes and ``p + flow(p)``
-    is inside the previous frame (Sundaram et al. 2010).
+    is inside the previous frame (Sundaram et al. 2010); then the same for the forward flow
+    (``previous(p) ≈ current(p + forward(p))``) and its trust.
     """
     h, w = current.shape[-2:]
     scale = min(1.0, FLOW_WIDTH / w)
@@ -36,10 +38,13 @@ def consecutive_flow(previous: torch.Tensor, current: torch.Tensor
     bwd = estimate_flow(current, previous, quality="medium")
     fwd = estimate_flow(previous, current, quality="medium")
     trust = (~occlusion_mask(bwd, fwd)).float()
+    trust_fwd = (~occlusion_mask(fwd, bwd)).float()
     if scale < 1:
         bwd = F.interpolate(bwd, size=(h, w), mode="bilinear", align_corners=False) / scale
+        fwd = F.interpolate(fwd, size=(h, w), mode="bilinear", align_corners=False) / scale
         trust = F.interpolate(trust, size=(h, w), mode="bilinear", align_corners=False)
-    return bwd, trust
+        trust_fwd = F.interpolate(trust_fwd, size=(h, w), mode="bilinear", align_corners=False)
+    return bwd, trust, fwd, trust_fwd
 
 
 def carry_map(coeffs: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
