@@ -124,7 +124,8 @@ def _temporal_sigmas(frame: torch.Tensor, following: torch.Tensor) -> list[float
     usable = inside & (local.amin(0) > 0.05) & (local.amax(0) < 0.95) & gradient.isfinite()
     if usable.sum() < 1000:
         return [0.0, 0.0, 0.0]
-    flat = usable & (gradient <= gradient[usable].quantile(_FLATTEST))
+    candidates = gradient[usable]
+    flat = usable & (gradient <= candidates.kthvalue(int(_FLATTEST * candidates.numel())).values)
     return [float(difference[c][flat].abs().median()) * _MAD_TO_SIGMA / math.sqrt(2) * 255
             for c in range(3)]
 
