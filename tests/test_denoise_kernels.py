@@ -32,7 +32,7 @@ def _cpu_variance(cpu_track: _cpu.CpuTrack) -> torch.Tensor:
 
 # noise variance of each opponent channel (luma, red-blue, green-magenta): unequal, so that a
 # kernel that mixes up the channels shows
-_VARIANCES = (0.08 ** 2, 0.12 ** 2, 0.05 ** 2)
+_VARIANCES = torch.tensor([0.08, 0.12, 0.05]) ** 2
 
 
 def test_recursive_step_matches_reference(monkeypatch):
@@ -46,13 +46,13 @@ def test_recursive_step_matches_reference(monkeypatch):
     cpu = _cpu.CpuTrack.start(clean[1])
     cpu.state[..., 3] = variance[0].numpy()
     cpu = cpu.step(noisy[0], _VARIANCES, 8)
-    assert _psnr(cpu.output((0.0,) * 3, None), reference.estimate.clamp(0, 1)) > 50
+    assert _psnr(cpu.output(0.0, _VARIANCES, None), reference.estimate.clamp(0, 1)) > 50
     fresh = reference.variance > 0.99  # pixels whose source left the frame restart in both
     assert torch.equal(fresh, _cpu_variance(cpu) > 0.99)
     assert torch.allclose(_cpu_variance(cpu)[~fresh], reference.variance[~fresh], atol=2e-3)
     # a pixel with no usable history takes the new frame (gain FRESH / (FRESH + 1) ~ 1), not a
     # blend with a prediction from outside the frame
-    out, frame = cpu.output((0.0,) * 3, None), noisy[0].clamp(0, 1)
+    out, frame = cpu.output(0.0, _VARIANCES, None), noisy[0].clamp(0, 1)
     gone = outside_mask(flow[None])[0, 0]  # where the flow's source lies outside the frame
     assert gone.sum() > 20
     assert (out - frame).abs()[:, gone].max() < 2e-3
@@ -62,7 +62,7 @@ def test_recursive_step_matches_reference(monkeypatch):
 def test_recursive_step_averages_along_true_motion():
     clean, noisy, flow = _pair()
     est, var = recursive_step_reference(noisy[1], torch.ones(1, *clean.shape[-2:]), noisy[0],
-                                        flow, (0.08 ** 2,) * 3, 8)
+                                        flow, torch.full((3,), 0.08 ** 2), 8)
     inside = var[0] < 0.9
     err_in = (noisy[0] - clean[0]).pow(2).mean(0)[inside].mean()
     err_out = (est - clean[0]).pow(2).mean(0)[inside].mean()
@@ -72,9 +72,10 @@ def test_recursive_step_averages_along_true_motion():
 def test_spatial_stage_matches_reference():
     _, noisy, _ = _pair(1)
     cpu, reference = _cpu.CpuTrack.start(noisy[0]), TorchTrack.start(noisy[0])
-    assert _psnr(cpu.output(_VARIANCES, None), reference.output(_VARIANCES, None)) > 50
+    assert _psnr(cpu.output(1.0, _VARIANCES, None), reference.output(1.0, _VARIANCES, None)) > 50
     table = declip_table(0.08)
-    assert _psnr(cpu.output(_VARIANCES, table), reference.output(_VARIANCES, table)) > 50
+    assert _psnr(cpu.output(1.0, _VARIANCES, table),
+                 reference.output(1.0, _VARIANCES, table)) > 50
 
 
 @pytest.mark.parametrize("sigma", [5 / 255, 20 / 255, 30 / 255])
@@ -83,7 +84,7 @@ def test_declip_inverts_the_clipped_mean(sigma):
     averaged = clipped_mean(truth, sigma).float()
     table = declip_table(sigma)
     assert torch.allclose(declip_reference(averaged, table), truth.float(), atol=2e-3)
-    cpu = _cpu.CpuTrack.start(averaged.expand(3, 1, -1).contiguous()).output((0.0,) * 3, table)
+    cpu = _cpu.CpuTrack.start(averaged.expand(3, 1, -1).contiguous()).output(0.0, torch.zeros(3), table)
     assert torch.allclose(cpu, truth.float().expand(3, 1, -1), atol=2e-3)
 
 

@@ -79,19 +79,18 @@ def _update(scratch, frame, flow, min_gain, soft, fresh, estimate, variance):
 
 
 def recursive_step(estimate: torch.Tensor, variance: torch.Tensor, frame: torch.Tensor,
-                   flow: torch.Tensor, noise_var: tuple[float, float, float], memory: int,
+                   flow: torch.Tensor, noise_var: torch.Tensor, memory: int,
                    soft: float = SOFT
                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`framemend.denoise.recursive.recursive_step_reference` in two kernel launches:
     same arguments (``(3, H, W)`` estimate and frame, ``(1, H, W)`` variance, ``(2, H, W)``
-    flow, all float32 on one device; σ² per opponent channel), same results."""
+    flow, ``(3,)`` σ² per opponent channel, all float32 on one device), same results."""
     estimate, variance, frame, flow = (t.float().contiguous()
                                        for t in (estimate, variance, frame, flow))
     _, h, w = frame.shape
     scratch = torch.empty((5, h, w), dtype=torch.float32, device=frame.device)
     new_estimate, new_variance = torch.empty_like(frame), torch.empty_like(variance)
-    inverse = torch.tensor([1.0 / v for v in noise_var], dtype=torch.float32,
-                           device=frame.device)
+    inverse = (1.0 / noise_var).float().contiguous()
     with on_device(frame):
         blocks, stream = grid(w, h)[:2], stream_of(frame)
         _predict[blocks, BLOCK[:2], stream](view(estimate), view(variance), view(frame),

@@ -30,8 +30,8 @@ def _recursive_step_sample(device: torch.device, seed: int = 19) -> tuple[tuple,
     variance = 0.1 + 1.9 * torch.rand(1, h, w, generator=g)
     flow = F.interpolate(6 * torch.rand(1, 2, 4, 5, generator=g) - 3, size=(h, w),
                          mode="bilinear", align_corners=False)[0]
-    args = (estimate, variance, frame, flow)
-    return tuple(t.to(device) for t in args) + ((0.02, 0.05, 0.01), 8), {}
+    args = (estimate, variance, frame, flow, torch.tensor([0.02, 0.05, 0.01]))
+    return tuple(t.to(device) for t in args) + (8,), {}
 
 
 def _sor_sample(device: torch.device, seed: int = 19) -> tuple[tuple, dict]:

@@ -361,11 +361,11 @@ class CpuTrack:
         _luma(rgb, scale, luma)
         return cls(state, luma)
 
-    def step(self, pixels: torch.Tensor | np.ndarray, noise_var: tuple[float, float, float],
+    def step(self, pixels: torch.Tensor | np.ndarray, noise_var: torch.Tensor,
              memory: int) -> CpuTrack:
         """:func:`.recursive.recursive_step_reference` with the flow of
         :func:`.recursive.motion_flow` (DIS on the frame's and the estimate's luma); ``pixels``
-        as in :meth:`start`, ``noise_var`` σ² per opponent channel."""
+        as in :meth:`start`, ``noise_var`` ``(3,)`` σ² per opponent channel."""
         rgb, scale = _planes(pixels)
         h, w = rgb.shape[1:]
         pred, luma = self._arrays(h, w)
@@ -375,15 +375,15 @@ class CpuTrack:
                   borderMode=cv2.BORDER_REPLICATE)
         flow_x, flow_y = _buffer("flow_x", (h, w)), _buffer("flow_y", (h, w))
         cv2.split(flow, [flow_x, flow_y])  # planar for the update's vectorised loops
-        inverse = np.array([1.0 / v for v in noise_var], np.float32)
+        inverse = (1.0 / noise_var).numpy().astype(np.float32)
         _update(pred, rgb, scale, flow_x, flow_y, inverse, 1.0 / memory, SOFT, FRESH, luma)
         return CpuTrack(pred, luma)
 
-    def output(self, noise_scale: tuple[float, float, float], table: torch.Tensor | None,
+    def output(self, spatial: float, noise_var: torch.Tensor, table: torch.Tensor | None,
                levels: float | None = None) -> torch.Tensor | np.ndarray:
         """The estimate through the local Wiener filter of
         :func:`.spatial.local_wiener_reference` (noise variance of each opponent channel
-        ``noise_scale`` times the state's; none if all 0), then through the declip ``table`` if given, clamped to [0, 1]:
+        ``spatial`` times ``noise_var`` ``(3,)`` times the state's; none if ``spatial`` is 0), then through the declip ``table`` if given, clamped to [0, 1]:
         a ``(3, H, W)`` float tensor, or with ``levels`` (255, 65535) ``(H, W, 3)`` integer
         pixels of that range (uint8, uint16), as a decoded frame holds them."""
         h, w, _ = self.state.shape
@@ -393,8 +393,9 @@ class CpuTrack:
             out = planes.transpose(1, 2, 0)
         else:
             out = np.empty((h, w, 3), lookup.dtype)
-        if max(noise_scale) <= 0:
+        if spatial <= 0:
             _state_rgb(self.state, lookup, out)
         else:
-            _wiener_rgb(self.state, np.array(noise_scale, np.float32), lookup, out)
+            _wiener_rgb(self.state, (spatial * noise_var).numpy().astype(np.float32), lookup,
+                        out)
         return out if levels is not None else torch.from_numpy(planes)

@@ -52,7 +52,7 @@ class Denoise(DistinctFrames, TemporalFilter):
         self._tail: Future | None = None  # the step of the last frame submitted
         self._tracks: dict[Frame, Future] = {}  # (TorchTrack | CpuTrack, raw scale) per frame
         self._sigma: float | None = None  # the RGB noise level (8-bit): the mean variance's
-        self._sigmas: tuple[float, float, float] | None = None  # of each opponent channel
+        self._variances: torch.Tensor | None = None  # (3,) of each opponent channel
         self._table: torch.Tensor | None = None
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor | np.ndarray:
@@ -68,25 +68,20 @@ class Denoise(DistinctFrames, TemporalFilter):
                 self._tail = self._tracks[ahead] = self._chain.submit(self._step, self._tail,
                                                                       ahead)
         track, levels = self._tracks.pop(frame).result()
-        spatial = tuple(self.options.spatial * v for v in self._noise_var())
-        return track.output(spatial, self._table, levels)
+        return track.output(self.options.spatial, self._variances, self._table, levels)
 
     def _warm_up(self, frames: list[Frame]) -> tuple:
         """The track of ``frames[0]``, the first frame of a shot: the recursion first runs
         backwards from the last of the lookahead ``frames``."""
         track = start_track(self._pixels(frames[-1]))
         for frame in reversed(frames[:-1]):
-            track = track.step(self._pixels(frame), self._noise_var(), self.options.memory)
+            track = track.step(self._pixels(frame), self._variances, self.options.memory)
         return track, self._levels(frames[0])
 
     def _step(self, previous: Future, frame: Frame) -> tuple:
-        track = previous.result()[0].step(self._pixels(frame), self._noise_var(),
+        track = previous.result()[0].step(self._pixels(frame), self._variances,
                                           self.options.memory)
         return track, self._levels(frame)
-
-    def _noise_var(self) -> tuple[float, float, float]:
-        """The shot's noise variance of each opponent channel in [0, 1]² units."""
-        return tuple((s / 255.0) ** 2 for s in self._sigmas)
 
     def _levels(self, frame: Frame) -> float | None:
         """The output's integer range (that of the frame's raw pixels) or None for a tensor."""
@@ -118,10 +113,13 @@ class Denoise(DistinctFrames, TemporalFilter):
         per opponent channel on its first frame and the next one if the window holds it
         (:func:`.noise.estimate_channel_sigmas`)."""
         if self.options.sigma is not None:
-            self._sigmas = (float(self.options.sigma),) * 3
+            sigmas = (float(self.options.sigma),) * 3
         else:
-            self._sigmas = estimate_channel_sigmas(
+            sigmas = estimate_channel_sigmas(
                 *(self._float_pixels(f) for f in window[center:center + 2]))
-        self._sigma = float(np.sqrt(np.mean(np.square(self._sigmas))))
+        self._sigma = float(np.sqrt(np.mean(np.square(sigmas))))
+        # in [0, 1]² units, on the device: the per-frame steps take it from there
+        self._variances = (torch.tensor(sigmas, dtype=torch.float32) / 255.0).pow(2).to(
+            self.device)
         if self.options.declip and self._sigma > 0:
             self._table = declip_table(self._sigma / 255.0).to(self.device)

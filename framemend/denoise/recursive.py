@@ -45,16 +45,16 @@ def motion_flow(frame: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
 
 
 def recursive_step_reference(estimate: torch.Tensor, variance: torch.Tensor,
-                             frame: torch.Tensor, flow: torch.Tensor,
-                             noise_var: tuple[float, float, float], memory: int, soft: float = SOFT) -> tuple[torch.Tensor, torch.Tensor]:
+                             frame: torch.Tensor, flow: torch.Tensor, noise_var: torch.Tensor,
+                             memory: int, soft: float = SOFT) -> tuple[torch.Tensor, torch.Tensor]:
     """One Kalman-like update along the motion (module docstring).
 
     Args:
         estimate: ``(3, H, W)`` previous output; variance: ``(1, H, W)`` its error variance / σ².
         frame: ``(3, H, W)`` new noisy frame.
         flow: ``(2, H, W)`` from ``frame`` to ``estimate``: ``frame(p) ≈ estimate(p + f(p))``.
-        noise_var: σ² of each opponent channel (luma, red-blue, green-magenta of
-            :data:`.spatial.OPPONENT`) in [0, 1]² units (> 0).
+        noise_var: ``(3,)`` σ² of each opponent channel (luma, red-blue, green-magenta of
+            :data:`.spatial.OPPONENT`) in [0, 1]² units (> 0), on the frame's device.
         memory: the gain never drops below ``1 / memory``.
         soft: how strongly unexplained residual raises the prediction variance.
     Returns:
@@ -65,9 +65,8 @@ def recursive_step_reference(estimate: torch.Tensor, variance: torch.Tensor,
     pred_var = backward_warp(variance[None], flow)
     residual = frame[None] - pred
     basis = device_constant(OPPONENT, frame.device, frame.dtype)
-    inverse = torch.tensor([1.0 / v for v in noise_var], dtype=frame.dtype, device=frame.device)
     power = torch.einsum("oc,nchw->nohw", basis, residual).pow(2)
-    power = (power * inverse[:, None, None]).mean(1, keepdim=True)
+    power = (power / noise_var.to(frame.dtype)[:, None, None]).mean(1, keepdim=True)
     excess = box_mean(power, 1) - 1 - pred_var
     pred_var = pred_var + soft * excess.clamp(min=0)
     pred_var = torch.where(outside_mask(flow), torch.full_like(pred_var, FRESH), pred_var)
