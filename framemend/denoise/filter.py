@@ -51,8 +51,8 @@ class Denoise(DistinctFrames, TemporalFilter):
     def reset(self) -> None:
         self._tail: Future | None = None  # the step of the last frame submitted
         self._tracks: dict[Frame, Future] = {}  # (TorchTrack | CpuTrack, raw scale) per frame
-        self._sigma: float | None = None  # the RGB noise level (8-bit): the mean variance's
-        self._variances: torch.Tensor | None = None  # (3,) of each opponent channel
+        self._sigma: float | None = None  # RGB level (8-bit): root mean of the variances
+        self._variances: torch.Tensor | None = None  # (3,) of the opponent channels, [0, 1]²
         self._table: torch.Tensor | None = None
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor | np.ndarray:
