@@ -30,6 +30,11 @@ def _cpu_variance(cpu_track: _cpu.CpuTrack) -> torch.Tensor:
     return torch.from_numpy(cpu_track.state[..., 3].copy())[None]
 
 
+# noise variance of each opponent channel (luma, red-blue, green-magenta): unequal, so that a
+# kernel that mixes up the channels shows
+_VARIANCES = torch.tensor([0.08, 0.12, 0.05]) ** 2
+
+
 def test_recursive_step_matches_reference(monkeypatch):
     """One step of the CPU track (remap of the opponent state, fused update) against the torch
     reference, both along the true flow."""
@@ -37,17 +42,17 @@ def test_recursive_step_matches_reference(monkeypatch):
     monkeypatch.setattr(_cpu, "motion_luma_flow", lambda *args: flow.permute(1, 2, 0).numpy())
     monkeypatch.setattr(track, "motion_flow", lambda *args: flow)
     variance = torch.rand(1, *clean.shape[-2:]) * 0.5
-    reference = TorchTrack(clean[1], variance).step(noisy[0], 0.08 ** 2, 8)
+    reference = TorchTrack(clean[1], variance).step(noisy[0], _VARIANCES, 8)
     cpu = _cpu.CpuTrack.start(clean[1])
     cpu.state[..., 3] = variance[0].numpy()
-    cpu = cpu.step(noisy[0], 0.08 ** 2, 8)
-    assert _psnr(cpu.output(0.0, None), reference.estimate.clamp(0, 1)) > 50
+    cpu = cpu.step(noisy[0], _VARIANCES, 8)
+    assert _psnr(cpu.output(0.0, _VARIANCES, None), reference.estimate.clamp(0, 1)) > 50
     fresh = reference.variance > 0.99  # pixels whose source left the frame restart in both
     assert torch.equal(fresh, _cpu_variance(cpu) > 0.99)
     assert torch.allclose(_cpu_variance(cpu)[~fresh], reference.variance[~fresh], atol=2e-3)
     # a pixel with no usable history takes the new frame (gain FRESH / (FRESH + 1) ~ 1), not a
     # blend with a prediction from outside the frame
-    out, frame = cpu.output(0.0, None), noisy[0].clamp(0, 1)
+    out, frame = cpu.output(0.0, _VARIANCES, None), noisy[0].clamp(0, 1)
     gone = outside_mask(flow[None])[0, 0]  # where the flow's source lies outside the frame
     assert gone.sum() > 20
     assert (out - frame).abs()[:, gone].max() < 2e-3
@@ -57,7 +62,7 @@ def test_recursive_step_matches_reference(monkeypatch):
 def test_recursive_step_averages_along_true_motion():
     clean, noisy, flow = _pair()
     est, var = recursive_step_reference(noisy[1], torch.ones(1, *clean.shape[-2:]), noisy[0],
-                                        flow, 0.08 ** 2, 8)
+                                        flow, torch.full((3,), 0.08 ** 2), 8)
     inside = var[0] < 0.9
     err_in = (noisy[0] - clean[0]).pow(2).mean(0)[inside].mean()
     err_out = (est - clean[0]).pow(2).mean(0)[inside].mean()
@@ -67,9 +72,10 @@ def test_recursive_step_averages_along_true_motion():
 def test_spatial_stage_matches_reference():
     _, noisy, _ = _pair(1)
     cpu, reference = _cpu.CpuTrack.start(noisy[0]), TorchTrack.start(noisy[0])
-    assert _psnr(cpu.output(0.08 ** 2, None), reference.output(0.08 ** 2, None)) > 50
+    assert _psnr(cpu.output(1.0, _VARIANCES, None), reference.output(1.0, _VARIANCES, None)) > 50
     table = declip_table(0.08)
-    assert _psnr(cpu.output(0.08 ** 2, table), reference.output(0.08 ** 2, table)) > 50
+    assert _psnr(cpu.output(1.0, _VARIANCES, table),
+                 reference.output(1.0, _VARIANCES, table)) > 50
 
 
 @pytest.mark.parametrize("sigma", [5 / 255, 20 / 255, 30 / 255])
@@ -78,7 +84,7 @@ def test_declip_inverts_the_clipped_mean(sigma):
     averaged = clipped_mean(truth, sigma).float()
     table = declip_table(sigma)
     assert torch.allclose(declip_reference(averaged, table), truth.float(), atol=2e-3)
-    cpu = _cpu.CpuTrack.start(averaged.expand(3, 1, -1).contiguous()).output(0.0, table)
+    cpu = _cpu.CpuTrack.start(averaged.expand(3, 1, -1).contiguous()).output(0.0, torch.zeros(3), table)
     assert torch.allclose(cpu, truth.float().expand(3, 1, -1), atol=2e-3)
 
 

@@ -6,8 +6,9 @@ Same arithmetic, arranged for a CPU (timings per 640x360 frame on one thread her
 * the state is one ``(H, W, 4)`` float32 array, the estimate in the opponent basis of
   :mod:`.spatial` and its variance last, so the prediction is one ``cv2.remap`` of four
   interleaved channels (1.3 ms; a numba loop gathering from planar arrays took 5.7 ms). The
-  basis is orthonormal and the update's gain is shared by the channels, so the recursion gives
-  the same estimate in either basis, and the spatial stage starts from the opponent channels;
+  update's gain is shared by the channels and its residual power is measured in the opponent
+  basis (one noise variance per opponent channel), so the recursion gives the same estimate in
+  either basis, and the spatial stage starts from the opponent channels;
 * frames come in as decoded 8/16-bit pixels (split into planes) or float planes, and go out
   as pixels of the same kind; each update also writes the new estimate's 8-bit luma, which
   the next frame's DIS flow reads;
@@ -41,7 +42,7 @@ assert RADII == (1, 2, 2), "_wiener_rgb is written for these windows"
 _S2, _S3, _S6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
 # float32 constants: a float64 operand anywhere in a loop keeps LLVM from vectorising it
 _F = np.float32
-_ZERO, _ONE, _THIRD, _TINY = _F(0), _F(1), _F(1 / 3), _F(1e-12)
+_ZERO, _ONE, _TINY = _F(0), _F(1), _F(1e-12)
 _R3, _R2, _R6 = _F(1 / _S3), _F(1 / _S2), _F(1 / _S6)
 # BT.601 luma of an opponent pixel: the LUMA weights of r, g, b written in (o0, o1, o2)
 _KR, _KG, _KB = (_F(k) for k in LUMA)
@@ -106,10 +107,13 @@ def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fre
     along the row into a ring of three, so the 3x3 in-frame mean of a row is ready once the
     row below has been read, and the loops over a row vectorise. Pixels whose source
     ``p + flow`` left the frame start afresh (``flow_x``, ``flow_y``: planes ``(H, W)``).
-    ``rgb`` ``(3, H, W)`` times ``scale``."""
+    ``rgb`` ``(3, H, W)`` times ``scale``; ``inv_noise_var`` ``(3,)`` 1 / σ² of each opponent
+    channel."""
     _, h, w = rgb.shape
     xmax, ymax = _F(w - 1), _F(h - 1)
-    inv, floor, so, fr = _F(inv_noise_var), _F(min_gain), _F(soft), _F(fresh)
+    floor, so, fr = _F(min_gain), _F(soft), _F(fresh)
+    third = _F(1 / 3)  # the residual power is the mean over the channels
+    i0, i1, i2 = inv_noise_var[0] * third, inv_noise_var[1] * third, inv_noise_var[2] * third
     inv_y, inv_x = _inv_axis(h, 1), _inv_axis(w, 1)
     rows = np.empty((3, 4, w), np.float32)  # the prediction's rows, planar
     power = np.zeros((3, w), np.float32)  # row sums of the residual power
@@ -124,7 +128,7 @@ def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fre
             for x in range(w):
                 o0, o1, o2 = _pixel(rgb, scale, y0, x)
                 r0, r1, r2 = o0 - row[0, x], o1 - row[1, x], o2 - row[2, x]
-                padded[x + 1] = (r0 * r0 + r1 * r1 + r2 * r2) * _THIRD
+                padded[x + 1] = r0 * r0 * i0 + r1 * r1 * i1 + r2 * r2 * i2
             for x in range(w):
                 power[y0 % 3, x] = padded[x] + padded[x + 1] + padded[x + 2]
         else:
@@ -134,7 +138,7 @@ def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fre
             continue
         row = rows[y % 3]
         above, here, below = power[(y - 1) % 3], power[y % 3], power[(y + 1) % 3]
-        scale_y = inv_y[y] * inv
+        scale_y = inv_y[y]
         for x in range(w):
             px = _F(x) + flow_x[y, x]
             py = _F(y) + flow_y[y, x]
@@ -197,7 +201,7 @@ def _column_sums(ring, y, sums, w):
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
 def _wiener_rgb(state, scale, table, out):
     """:func:`.spatial.local_wiener_reference` on the state (luma window 3x3, chroma 5x5, noise
-    variance ``scale`` times the state's), back to RGB ``out`` ``(H, W, 3)`` through the output
+    variance of each opponent channel ``scale[c]`` (``(3,)``) times the state's), back to RGB ``out`` ``(H, W, 3)`` through the output
     ``table``, in one pass down the rows: each row's channels, window sums, Wiener
     coefficients ``a, b`` and their window sums go through rings of five planar rows, so the
     work stays in cache and the loops over a row vectorise (separable box sums with in-frame
@@ -212,7 +216,7 @@ def _wiener_rgb(state, scale, table, out):
     sums = np.empty((6, w), np.float32)
     rgb = np.empty((3, w), np.float32)
     kl, kc = np.empty(w, np.float32), np.empty(w, np.float32)
-    sc = _F(scale)
+    sc0, sc1, sc2 = _F(scale[0]), _F(scale[1]), _F(scale[2])
     for y0 in range(h + 4):  # row y0 enters, y0 - 2 gets coefficients, y0 - 4 is output
         if y0 < h:
             row = rows[y0 % _RING]
@@ -234,13 +238,13 @@ def _wiener_rgb(state, scale, table, out):
             for x in range(w):
                 kl[x], kc[x] = inv_ly[y] * inv_lx[x], inv_cy[y] * inv_cx[x]
             for x in range(w):
-                v = sc * row[3, x]
+                v = row[3, x]
                 m0, m1, m2 = sums[0, x] * kl[x], sums[2, x] * kc[x], sums[3, x] * kc[x]
                 s0 = max(sums[1, x] * kl[x] - m0 * m0, _TINY)
                 s1 = max(sums[4, x] * kc[x] - m1 * m1, _TINY)
                 s2 = max(sums[5, x] * kc[x] - m2 * m2, _TINY)
-                a0, a1, a2 = max(s0 - v, _ZERO) / s0, max(s1 - v, _ZERO) / s1, \
-                    max(s2 - v, _ZERO) / s2
+                a0, a1, a2 = max(s0 - sc0 * v, _ZERO) / s0, max(s1 - sc1 * v, _ZERO) / s1, \
+                    max(s2 - sc2 * v, _ZERO) / s2
                 padded[0, x + 2], padded[1, x + 2] = a0, (_ONE - a0) * m0
                 padded[2, x + 2], padded[3, x + 2] = a1, a2
                 padded[4, x + 2], padded[5, x + 2] = (_ONE - a1) * m1, (_ONE - a2) * m2
@@ -357,10 +361,11 @@ class CpuTrack:
         _luma(rgb, scale, luma)
         return cls(state, luma)
 
-    def step(self, pixels: torch.Tensor | np.ndarray, noise_var: float, memory: int) -> CpuTrack:
+    def step(self, pixels: torch.Tensor | np.ndarray, noise_var: torch.Tensor,
+             memory: int) -> CpuTrack:
         """:func:`.recursive.recursive_step_reference` with the flow of
         :func:`.recursive.motion_flow` (DIS on the frame's and the estimate's luma); ``pixels``
-        as in :meth:`start`."""
+        as in :meth:`start`, ``noise_var`` ``(3,)`` σ² per opponent channel."""
         rgb, scale = _planes(pixels)
         h, w = rgb.shape[1:]
         pred, luma = self._arrays(h, w)
@@ -370,15 +375,15 @@ class CpuTrack:
                   borderMode=cv2.BORDER_REPLICATE)
         flow_x, flow_y = _buffer("flow_x", (h, w)), _buffer("flow_y", (h, w))
         cv2.split(flow, [flow_x, flow_y])  # planar for the update's vectorised loops
-        _update(pred, rgb, scale, flow_x, flow_y, 1.0 / noise_var, 1.0 / memory, SOFT, FRESH,
-                luma)
+        inverse = (1.0 / noise_var).numpy().astype(np.float32)
+        _update(pred, rgb, scale, flow_x, flow_y, inverse, 1.0 / memory, SOFT, FRESH, luma)
         return CpuTrack(pred, luma)
 
-    def output(self, noise_scale: float, table: torch.Tensor | None,
+    def output(self, spatial: float, noise_var: torch.Tensor, table: torch.Tensor | None,
                levels: float | None = None) -> torch.Tensor | np.ndarray:
         """The estimate through the local Wiener filter of
-        :func:`.spatial.local_wiener_reference` (noise variance ``noise_scale`` times the
-        state's; none if 0), then through the declip ``table`` if given, clamped to [0, 1]:
+        :func:`.spatial.local_wiener_reference` (noise variance of each opponent channel
+        ``spatial`` times ``noise_var`` ``(3,)`` times the state's; none if ``spatial`` is 0), then through the declip ``table`` if given, clamped to [0, 1]:
         a ``(3, H, W)`` float tensor, or with ``levels`` (255, 65535) ``(H, W, 3)`` integer
         pixels of that range (uint8, uint16), as a decoded frame holds them."""
         h, w, _ = self.state.shape
@@ -388,8 +393,9 @@ class CpuTrack:
             out = planes.transpose(1, 2, 0)
         else:
             out = np.empty((h, w, 3), lookup.dtype)
-        if noise_scale <= 0:
+        if spatial <= 0:
             _state_rgb(self.state, lookup, out)
         else:
-            _wiener_rgb(self.state, noise_scale, lookup, out)
+            _wiener_rgb(self.state, (spatial * noise_var).numpy().astype(np.float32), lookup,
+                        out)
         return out if levels is not None else torch.from_numpy(planes)

@@ -13,7 +13,7 @@ from framemend.chain.repeats import DistinctFrames
 from framemend.cuda import host_kernels
 from framemend.options.denoise import DenoiseOptions
 
-from .noise import declip_table, estimate_sigma
+from .noise import declip_table, estimate_channel_sigmas
 from .track import start_track
 
 
@@ -51,7 +51,8 @@ class Denoise(DistinctFrames, TemporalFilter):
     def reset(self) -> None:
         self._tail: Future | None = None  # the step of the last frame submitted
         self._tracks: dict[Frame, Future] = {}  # (TorchTrack | CpuTrack, raw scale) per frame
-        self._sigma: float | None = None
+        self._sigma: float | None = None  # RGB level (8-bit): root mean of the variances
+        self._variances: torch.Tensor | None = None  # (3,) of the opponent channels, [0, 1]²
         self._table: torch.Tensor | None = None
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor | np.ndarray:
@@ -67,28 +68,32 @@ class Denoise(DistinctFrames, TemporalFilter):
                 self._tail = self._tracks[ahead] = self._chain.submit(self._step, self._tail,
                                                                       ahead)
         track, levels = self._tracks.pop(frame).result()
-        return track.output(self.options.spatial * self._noise_var(), self._table, levels)
+        return track.output(self.options.spatial, self._variances, self._table, levels)
 
     def _warm_up(self, frames: list[Frame]) -> tuple:
         """The track of ``frames[0]``, the first frame of a shot: the recursion first runs
         backwards from the last of the lookahead ``frames``."""
         track = start_track(self._pixels(frames[-1]))
         for frame in reversed(frames[:-1]):
-            track = track.step(self._pixels(frame), self._noise_var(), self.options.memory)
+            track = track.step(self._pixels(frame), self._variances, self.options.memory)
         return track, self._levels(frames[0])
 
     def _step(self, previous: Future, frame: Frame) -> tuple:
-        track = previous.result()[0].step(self._pixels(frame), self._noise_var(),
+        track = previous.result()[0].step(self._pixels(frame), self._variances,
                                           self.options.memory)
         return track, self._levels(frame)
-
-    def _noise_var(self) -> float:
-        """The shot's noise variance in [0, 1]² units."""
-        return (self._sigma / 255.0) ** 2
 
     def _levels(self, frame: Frame) -> float | None:
         """The output's integer range (that of the frame's raw pixels) or None for a tensor."""
         return None if self._raw(frame) is None else frame.raw_scale
+
+    def _float_pixels(self, frame: Frame) -> torch.Tensor:
+        """The frame ``(3, H, W)`` as floats in [0, 1] on the device, leaving its pixels raw."""
+        pixels = self._pixels(frame)
+        if isinstance(pixels, np.ndarray):
+            scale = np.float32(1 / np.iinfo(pixels.dtype).max)
+            pixels = torch.from_numpy(pixels.transpose(2, 0, 1) * scale)
+        return pixels
 
     def _raw(self, frame: Frame) -> np.ndarray | None:
         """The frame's decoded integer pixels if the kernels can read them (CPU, full range of
@@ -104,13 +109,17 @@ class Denoise(DistinctFrames, TemporalFilter):
         return frame.image.to(self.device) if raw is None else raw
 
     def _start_shot(self, window: list[Frame], center: int) -> None:
+        """The shot's noise: the ``sigma`` option in every channel (white noise), or measured
+        per opponent channel on its first frame and the next one if the window holds it
+        (:func:`.noise.estimate_channel_sigmas`)."""
         if self.options.sigma is not None:
-            self._sigma = self.options.sigma
+            sigmas = (float(self.options.sigma),) * 3
         else:
-            pixels = self._pixels(window[center])
-            if isinstance(pixels, np.ndarray):  # as floats, leaving the frame's pixels raw
-                scale = np.float32(1 / np.iinfo(pixels.dtype).max)
-                pixels = torch.from_numpy(pixels.transpose(2, 0, 1) * scale)
-            self._sigma = estimate_sigma(pixels)
+            sigmas = estimate_channel_sigmas(
+                *(self._float_pixels(f) for f in window[center:center + 2]))
+        self._sigma = float(np.sqrt(np.mean(np.square(sigmas))))
+        # in [0, 1]² units, on the device: the per-frame steps take it from there
+        self._variances = (torch.tensor(sigmas, dtype=torch.float32) / 255.0).pow(2).to(
+            self.device)
         if self.options.declip and self._sigma > 0:
             self._table = declip_table(self._sigma / 255.0).to(self.device)

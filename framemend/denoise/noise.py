@@ -11,6 +11,22 @@
   the frames with the dither removed (:func:`framemend.chain.palette.dedither`), corrected by
   the gain of that low-pass for white noise, and the smaller of the two is taken: white noise
   reads the same both ways (within 10 % from 5 to 20 levels), dither only on the raw frames.
+* :func:`estimate_channel_sigmas` — the noise level of each opponent channel (luma and the two
+  chroma axes of :data:`.spatial.OPPONENT`), which the recursion and the spatial stage use
+  apart: camera colour noise is mostly chroma, film grain mostly luma. Immerkær's kernel only
+  sees the finest scale, so noise blurred over a pixel or more (grain, the blotches of colour
+  noise) reads as a fraction of its level (grain of σ 16-32 read as 1.5-3). With a second frame
+  the level is also measured in time, where noise is independent whatever its spatial
+  correlation: the difference of the frame and the next one at the nearest pixel along the
+  motion (no resampling, so the noise keeps its variance: ``2 σ²``), on the flattest third of
+  the frame (sub-pixel misalignment costs least there) away from black and white, by MAD. Each
+  channel takes the larger of the two readings (a repeated frame reads no noise in time), and
+  at least :data:`_LEAST_SHARE` of the largest channel's: a channel read as nearly noiseless
+  would make its resampling and rounding errors rule the recursion's residual test. Luma
+  noise that reads about the same in time as in space (within :data:`_WHITE_RATIO`) is
+  spatially white, taken for white RGB noise, whose σ is the same in every opponent channel:
+  luma, whose texture inflates both readings most (grass: 13-17 for 9), is then read no
+  higher than the chroma channels.
 * :func:`declip_reference` — noise added to an image and then clipped to [0, 1] no longer has
   zero mean: averaging it (which every denoiser does) converges to ``E[clip(y + n)] ≠ y`` near
   black and white. The expectation is known in closed form for Gaussian noise, so the averaged
@@ -26,9 +42,16 @@ import torch
 import torch.nn.functional as F
 
 from framemend.chain.palette import DEDITHER_TAPS, dedither, palette_limited
+from framemend.kernels.blur import box_mean
+
+from .recursive import motion_flow
+from .spatial import OPPONENT
 
 _MAD_TO_SIGMA = 1.4826
 _ROW_STRIDE = 4
+_FLATTEST = 1 / 3  # the share of a frame, by gradient, on which the noise is measured in time
+_LEAST_SHARE = 0.25  # no channel's σ is read below this share of the largest channel's
+_WHITE_RATIO = 1.5  # luma noise reading at most this much higher in time than in space is white
 
 
 def estimate_sigma(frames: torch.Tensor) -> float:
@@ -51,6 +74,65 @@ def estimate_sigma(frames: torch.Tensor) -> float:
     return sigma
 
 
+def estimate_channel_sigmas(frame: torch.Tensor, following: torch.Tensor | None = None
+                            ) -> tuple[float, float, float]:
+    """Standard deviation of the noise in each opponent channel (luma, red-blue,
+    green-magenta of :data:`.spatial.OPPONENT`), in 8-bit units: white RGB noise of σ reads σ
+    in each (module docstring). On a GPU it waits for the device once.
+
+    Args:
+        frame: ``(3, H, W)`` float RGB in [0, 1].
+        following: ``(3, H, W)`` the next frame of the same shot, or None: then the noise is
+            measured in space only, and blurred noise reads low.
+    Returns:
+        ``(σ_luma, σ_rb, σ_gm)``. Palette (GIF) frames read :func:`estimate_sigma` in every
+        channel (their dither differs from frame to frame).
+    """
+    frame = frame.float()
+    if palette_limited(frame):
+        return (estimate_sigma(frame),) * 3
+    opponent = torch.einsum("oc,chw->ohw", OPPONENT.to(frame.device), frame)
+    sigmas = _immerkaer_sigmas(opponent)
+    if following is not None:
+        temporal = _temporal_sigmas(frame, following.float())
+        white = temporal[0] <= _WHITE_RATIO * sigmas[0]
+        sigmas = torch.maximum(sigmas, temporal)
+        luma = torch.where(white, torch.minimum(sigmas[0], sigmas[1:].max()), sigmas[0])
+    else:
+        luma = torch.minimum(sigmas[0], sigmas[1:].max())
+    sigmas = torch.cat([luma[None], sigmas[1:]])
+    return tuple(torch.maximum(sigmas, _LEAST_SHARE * sigmas.max()).tolist())
+
+
+def _temporal_sigmas(frame: torch.Tensor, following: torch.Tensor) -> torch.Tensor:
+    """``(3,)`` per opponent channel, σ (8-bit) of ``frame - following`` at the nearest pixel
+    along the motion over ``√2``, on the flattest :data:`_FLATTEST` of the unclipped pixels
+    whose source is in the frame (module docstring); 0 where fewer than 1000 pixels qualify.
+    ``(3, H, W)`` float RGB each."""
+    basis = OPPONENT.to(frame.device)
+    flow = motion_flow(frame, following)  # frame(p) ≈ following(p + flow)
+    h, w = frame.shape[1:]
+    ys, xs = torch.meshgrid(torch.arange(h, device=frame.device),
+                            torch.arange(w, device=frame.device), indexing="ij")
+    sx, sy = (xs + flow[0]).round().long(), (ys + flow[1]).round().long()
+    inside = (sx >= 0) & (sx < w) & (sy >= 0) & (sy < h)
+    source = following[:, sy.clamp(0, h - 1), sx.clamp(0, w - 1)]
+    difference = torch.einsum("oc,chw->ohw", basis, frame - source)
+    luma = box_mean((basis[0] @ frame.reshape(3, -1)).reshape(1, 1, h, w), 2)[0, 0]
+    gradient = torch.full((h, w), float("nan"), device=frame.device)
+    gradient[1:-1, 1:-1] = ((luma[2:, 1:-1] - luma[:-2, 1:-1]).abs()
+                            + (luma[1:-1, 2:] - luma[1:-1, :-2]).abs())
+    local = box_mean(frame[None], 1)[0]
+    usable = inside & (local.amin(0) > 0.05) & (local.amax(0) < 0.95) & ~gradient.isnan()
+    gradient = gradient.masked_fill(~usable, float("nan"))
+    # the threshold from every other row and column: as good, and within nanquantile's size
+    threshold = gradient[::2, ::2].nanquantile(_FLATTEST)
+    flat = usable & (gradient <= threshold)
+    spread = difference.abs().masked_fill(~flat, float("nan")).flatten(1).nanmedian(1).values
+    sigmas = spread * (_MAD_TO_SIGMA / math.sqrt(2) * 255)
+    return torch.where(flat.sum() >= 1000, sigmas, torch.zeros_like(sigmas))
+
+
 def _dedither_noise_gain() -> float:
     """The factor by which :func:`dedither` scales Immerkær's estimate of white noise: the norm
     of the two kernels convolved over that of Immerkær's alone."""
@@ -60,18 +142,40 @@ def _dedither_noise_gain() -> float:
     return float(both.norm() / laplacians.norm())
 
 
-def _immerkaer_sigma(x: torch.Tensor) -> float:
-    """:func:`estimate_sigma` of ``(N, H, W)`` planes, read as they are."""
-    # residuals at every _ROW_STRIDE-th row only: as good an estimate, a quarter of the work
+def _residuals(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Immerkær's absolute residuals of ``(N, H, W)`` planes and the 3x3 means under them,
+    each ``(N, M)``, at every :data:`_ROW_STRIDE`-th row only (as good an estimate, a quarter
+    of the work)."""
     centre = torch.arange(1, max(x.shape[-2] - 1, 2), _ROW_STRIDE, device=x.device)
     up, mid, down = x[:, centre - 1], x[:, centre], x[:, centre + 1]
 
     def across(v):  # the kernel is [1,-2,1]ᵀ[1,-2,1]
         return v[:, :, :-2] - 2 * v[:, :, 1:-1] + v[:, :, 2:]
 
-    residual = (across(up) - 2 * across(mid) + across(down)).abs().flatten()
+    residual = (across(up) - 2 * across(mid) + across(down)).abs().flatten(1)
     rows = up + mid + down
-    local_mean = ((rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]) / 9).flatten()
+    local_mean = ((rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]) / 9).flatten(1)
+    return residual, local_mean
+
+
+def _immerkaer_sigmas(x: torch.Tensor) -> torch.Tensor:
+    """``(N,)`` the σ (8-bit) of each of ``(N, H, W)`` planes as :func:`_immerkaer_sigma`
+    reads pooled planes, on the device (no wait for it)."""
+    residual, local_mean = _residuals(x)
+    if residual.shape[1] > 400_000:  # the median of a strided sample is as good and cheaper
+        step = residual.shape[1] // 200_000
+        residual, local_mean = residual[:, ::step], local_mean[:, ::step]
+    sigma = residual.median(1, keepdim=True).values * (_MAD_TO_SIGMA / 6.0)
+    unclipped = (local_mean > 2 * sigma) & (local_mean < 1 - 2 * sigma)
+    kept = residual.masked_fill(~unclipped, float("nan")).nanmedian(1, keepdim=True).values
+    enough = unclipped.sum(1, keepdim=True) > residual.shape[1] // 10
+    sigma = torch.where(enough, kept * (_MAD_TO_SIGMA / 6.0), sigma)
+    return sigma[:, 0] * 255.0
+
+
+def _immerkaer_sigma(x: torch.Tensor) -> float:
+    """:func:`estimate_sigma` of ``(N, H, W)`` planes, read as they are."""
+    residual, local_mean = (t.flatten() for t in _residuals(x))
     sigma = _mad_sigma(residual)
     unclipped = (local_mean > 2 * sigma) & (local_mean < 1 - 2 * sigma)
     if unclipped.sum() > residual.numel() // 10:

@@ -1,11 +1,13 @@
 """Motion-compensated recursive (Kalman-like) temporal filtering, one flow per frame.
 
 Each pixel carries an estimate ``x`` and its error variance ``p`` (in units of the noise
-variance σ²). For a new frame ``z`` with flow ``f`` from ``z`` to the previous estimate:
+variance σ², which may differ between the channels of the opponent basis of :mod:`.spatial`:
+``p`` is then in units of each channel's own σ², so one gain serves all three). For a new frame ``z`` with flow ``f`` from ``z`` to the previous estimate:
 
 1. predict: ``x̂ = x(p + f)``, ``p̂ = p(p + f)`` (backward warp);
 2. check the prediction: the residual ``r = z - x̂`` should have variance ``σ² (1 + p̂)``. Its
-   local mean square ``e`` (3x3 box, all channels, in units of σ²) beyond that is prediction
+   local mean square ``e`` (3x3 box, the mean over the opponent channels of each one's
+   square in units of its σ²) beyond that is prediction
    error — flow failure, occlusion, or the blur that resampling adds — so ``p̂`` grows by
    ``soft · max(e - 1 - p̂, 0)``; pixels whose source lies outside the frame start afresh;
 3. update: gain ``k = max(p̂ / (p̂ + 1), 1 / memory)``, ``x = x̂ + k r``, ``p = k``.
@@ -23,7 +25,10 @@ import torch
 from framemend.flow import backward_warp, outside_mask
 from framemend.flow import estimate
 from framemend.flow.estimate import MOTION_QUALITY, estimate_flow, flow_backend
+from framemend.cuda import device_constant
 from framemend.kernels.blur import box_mean
+
+from .spatial import OPPONENT
 
 FRESH = 1e4  # prediction variance of a pixel with no usable history (gain ≈ 1)
 SOFT = 2.0  # how strongly unexplained residual raises the prediction variance
@@ -40,7 +45,7 @@ def motion_flow(frame: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
 
 
 def recursive_step_reference(estimate: torch.Tensor, variance: torch.Tensor,
-                             frame: torch.Tensor, flow: torch.Tensor, noise_var: float,
+                             frame: torch.Tensor, flow: torch.Tensor, noise_var: torch.Tensor,
                              memory: int, soft: float = SOFT) -> tuple[torch.Tensor, torch.Tensor]:
     """One Kalman-like update along the motion (module docstring).
 
@@ -48,7 +53,8 @@ def recursive_step_reference(estimate: torch.Tensor, variance: torch.Tensor,
         estimate: ``(3, H, W)`` previous output; variance: ``(1, H, W)`` its error variance / σ².
         frame: ``(3, H, W)`` new noisy frame.
         flow: ``(2, H, W)`` from ``frame`` to ``estimate``: ``frame(p) ≈ estimate(p + f(p))``.
-        noise_var: σ² in [0, 1]² units (> 0).
+        noise_var: ``(3,)`` σ² of each opponent channel (luma, red-blue, green-magenta of
+            :data:`.spatial.OPPONENT`) in [0, 1]² units (> 0), on the frame's device.
         memory: the gain never drops below ``1 / memory``.
         soft: how strongly unexplained residual raises the prediction variance.
     Returns:
@@ -58,7 +64,10 @@ def recursive_step_reference(estimate: torch.Tensor, variance: torch.Tensor,
     pred = backward_warp(estimate[None], flow)
     pred_var = backward_warp(variance[None], flow)
     residual = frame[None] - pred
-    excess = box_mean(residual.pow(2).mean(1, keepdim=True), 1) / noise_var - 1 - pred_var
+    basis = device_constant(OPPONENT, frame.device, frame.dtype)
+    power = torch.einsum("oc,nchw->nohw", basis, residual).pow(2)
+    power = (power / noise_var.to(frame.dtype)[:, None, None]).mean(1, keepdim=True)
+    excess = box_mean(power, 1) - 1 - pred_var
     pred_var = pred_var + soft * excess.clamp(min=0)
     pred_var = torch.where(outside_mask(flow), torch.full_like(pred_var, FRESH), pred_var)
     gain = (pred_var / (pred_var + 1)).clamp(min=1.0 / memory)

@@ -2,7 +2,8 @@
 
 Colour is rotated into an orthonormal opponent basis (luma ``(R+G+B)/√3`` and two chroma
 axes), which keeps white noise white with the same σ in every channel while putting most of the
-image's detail into luma; chroma is then smoothed over a wider window than luma. In each channel
+image's detail into luma (noise that is not white, such as a camera's colour noise, gets the
+level of each channel, :func:`.noise.estimate_channel_sigmas`); chroma is then smoothed over a wider window than luma. In each channel
 the local mean ``m`` and variance ``s`` over a ``(2r+1)²`` box give the Wiener gain
 ``a = max(s - v, 0) / s`` for the local noise variance ``v`` (Lee, "Digital image enhancement and
 noise filtering by use of local statistics", IEEE PAMI 2(2), 1980); as in the guided filter
@@ -30,7 +31,8 @@ def local_wiener_reference(image: torch.Tensor, noise_var: torch.Tensor) -> torc
 
     Args:
         image: ``(3, H, W)`` RGB.
-        noise_var: ``(1, H, W)`` noise variance in [0, 1]² units (the same in every channel).
+        noise_var: ``(3, H, W)`` noise variance of each opponent channel of :data:`OPPONENT`
+            in [0, 1]² units.
     Returns:
         ``(3, H, W)`` RGB.
     """
@@ -41,7 +43,7 @@ def local_wiener_reference(image: torch.Tensor, noise_var: torch.Tensor) -> torc
         x = opp[c:c + 1][None]
         mean = box_mean(x, radius)
         var = (box_mean(x * x, radius) - mean * mean).clamp(min=1e-12)
-        a = (var - noise_var).clamp(min=0) / var
+        a = (var - noise_var[c:c + 1]).clamp(min=0) / var
         b = (1 - a) * mean
         out.append(box_mean(a, radius) * x + box_mean(b, radius))
     return torch.einsum("oc,ohw->chw", basis, torch.cat(out, 1)[0])

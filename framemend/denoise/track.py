@@ -29,22 +29,24 @@ class TorchTrack:
         """A track with no history: the frame ``(3, H, W)`` itself, variance 1."""
         return cls(frame, torch.ones_like(frame[:1]))
 
-    def step(self, frame: torch.Tensor, noise_var: float, memory: int) -> TorchTrack:
-        """Take in the next frame ``(3, H, W)`` along :func:`.recursive.motion_flow`."""
+    def step(self, frame: torch.Tensor, noise_var: torch.Tensor, memory: int) -> TorchTrack:
+        """Take in the next frame ``(3, H, W)`` along :func:`.recursive.motion_flow`;
+        ``noise_var``: ``(3,)`` σ² per opponent channel ([0, 1]² units) on its device."""
         flow = motion_flow(frame, self.estimate)
         return TorchTrack(*fused.recursive_step(self.estimate, self.variance, frame, flow,
                                                 noise_var, memory))
 
-    def output(self, noise_scale: float, table: torch.Tensor | None,
+    def output(self, spatial: float, noise_var: torch.Tensor, table: torch.Tensor | None,
                levels: float | None = None) -> torch.Tensor:
-        """RGB ``(3, H, W)``: the estimate through the local Wiener filter (noise variance
-        ``noise_scale`` times the track's; none if 0), through the declip ``table`` if given,
+        """RGB ``(3, H, W)``: the estimate through the local Wiener filter (noise variance of
+        each opponent channel ``spatial`` times ``noise_var`` ``(3,)`` times the track's; none
+        if ``spatial`` is 0), through the declip ``table`` if given,
         clamped to [0, 1]. ``levels`` is for the CPU track's integer output only (the filter
         reads raw pixels only on the CPU) and must be None here."""
         assert levels is None, "integer output is made by the CPU track"
         out = self.estimate
-        if noise_scale > 0:
-            out = local_wiener_reference(out, noise_scale * self.variance)
+        if spatial > 0:
+            out = local_wiener_reference(out, spatial * noise_var[:, None, None] * self.variance)
         return (out if table is None else declip_reference(out, table)).clamp(0, 1)
 
 

@@ -9,10 +9,12 @@ from framemend.chain.options import option
 class DenoiseOptions:
     """Motion-compensated recursive temporal denoise with a light spatial stage, no ghosts."""
 
-    sigma: float | None = option(None, "noise standard deviation in 8-bit units "
-                                 "(20 = 20/255); auto: white noise estimated at the start "
-                                 "of each shot (give it for boiling texture: about its "
-                                 "frame-to-frame RMS change)",
+    sigma: float | None = option(None, "standard deviation of white noise in 8-bit units "
+                                 "(20 = 20/255), the same in every colour channel; auto: "
+                                 "measured at the start of each shot per luma and chroma "
+                                 "channel, in time as well (colour noise, grain; with "
+                                 "lookahead 0 in space only) (give it for boiling texture: "
+                                 "about its frame-to-frame RMS change)",
                                  min=0.0, max=100.0)
     memory: int = option(8, "frames averaged at most along the motion (a longer memory "
                          "removes more noise on steady shots)", min=1, max=64)
