@@ -63,8 +63,8 @@ def streams(path: str) -> dict:
         samples = np.concatenate([a.to_ndarray()[0] for a in f.decode(aud)])
         audio_start = float(aud.start_time * aud.time_base)
         rate = aud.codec_context.sample_rate
+        fps = float(vs.average_rate)  # (a stream is freed with its file: read it here)
     spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
-    fps = float(vs.average_rate)
     return {"frames": len(times), "fps": fps,
             "video_start": times[0], "video_seconds": times[-1] - times[0] + 1 / fps,
             "audio_start": audio_start, "audio_seconds": samples.size / rate,
