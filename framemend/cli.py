@@ -281,14 +281,11 @@ def cmd_filters(args) -> int:
 
 def cmd_probe(args) -> int:
     from .video.arrays import probe_video
-    from .video.errors import VideoError
-    from .video.probe import describe_stream
+    from .video.errors import NoVideoStream
 
     try:
         info = probe_video(args.input)
-    except VideoError as e:
-        if "no video stream" not in str(e):
-            raise
+    except NoVideoStream as e:
         return _probe_without_video(args, e)
     d = info.describe()
     if args.json:
@@ -305,26 +302,25 @@ def cmd_probe(args) -> int:
              f"rotation    {info.rotation}",
              "audio       " + (f"{audio['codec']}, {audio['sample_rate']} Hz, {audio['channels']} ch"
                                if audio else "none")]
-    lines += ["streams"] + [f"  {describe_stream(s)}" for s in info.streams]
-    print("\n".join(lines))
+    print("\n".join(lines + _stream_lines(info.streams)))
     return 0
 
 
-def _probe_without_video(args, error: Exception) -> int:
-    """``probe`` of a file with streams but no video (an audio file, say): list what is there,
-    then the reason framemend cannot clean it (exit 1)."""
-    import av
+def _stream_lines(streams: list[dict]) -> list[str]:
+    from .video.probe import describe_stream
 
-    from .video.probe import describe_stream, stream_facts
+    return ["streams"] + [f"  {describe_stream(s)}" for s in streams]
 
-    with av.open(args.input) as container:
-        streams = stream_facts(container)
+
+def _probe_without_video(args, error) -> int:
+    """``probe`` of a file with streams but no video (a :class:`NoVideoStream`: an audio file,
+    say): list what is there, then the reason framemend cannot clean it (exit 1)."""
     if args.json:
-        print(json.dumps({"file": args.input, "video": None, "streams": streams}, default=str,
-                         indent=1))
+        print(json.dumps({"file": args.input, "video": None, "streams": error.streams},
+                         default=str, indent=1))
     else:
-        print("\n".join([f"file        {args.input}", "video       none", "streams"]
-                        + [f"  {describe_stream(s)}" for s in streams]))
+        print("\n".join([f"file        {args.input}", "video       none"]
+                         + _stream_lines(error.streams)))
     _error(error)
     return 1
 

@@ -24,8 +24,8 @@ import av.logging
 import numpy as np
 
 from .colour import planar_yuv_bits, yuv_to_rgb
-from .errors import VideoError
-from .probe import VideoInfo, bit_depth_of, stream_info
+from .errors import NoVideoStream, VideoError
+from .probe import VideoInfo, bit_depth_of, stream_facts, stream_info
 
 # Containers whose header states the duration (so a shorter content means a cut file).
 HEADER_DURATION = ("matroska", "mov", "mp4", "avi", "nut", "flv", "asf")
@@ -161,8 +161,9 @@ class VideoReader:
         c = self.container
         if not c.streams.video:
             kinds = sorted({s.type for s in c.streams})
-            raise VideoError(f"cannot read '{self.path}': it has no video stream"
-                             + (f" (only {', '.join(kinds)})" if kinds else ""))
+            raise NoVideoStream(f"cannot read '{self.path}': it has no video stream"
+                                + (f" (only {', '.join(kinds)})" if kinds else ""),
+                                stream_facts(c))
         self.stream = c.streams.video[0]
         if self.stream.codec_context is None:
             raise VideoError(f"cannot read '{self.path}': no decoder for its video codec")
