@@ -131,19 +131,42 @@ def _buffer(name: str, shape: tuple, dtype=np.float32) -> np.ndarray:
     return buffers[name]
 
 
-def _box2(x: np.ndarray, radius: int, dst: np.ndarray) -> np.ndarray:
-    """Two passes of the ``(2r+1)²`` box (BORDER_REFLECT_101), into ``dst``."""
+def _box2(x: np.ndarray, radius: int, dst: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """Two passes of the ``(2r+1)²`` box (BORDER_REFLECT_101), into ``dst``, the first pass
+    into ``scratch`` (of ``x``'s shape)."""
     k = (2 * radius + 1, 2 * radius + 1)
-    return cv2.blur(cv2.blur(x, k), k, dst=dst)
+    return cv2.blur(cv2.blur(x, k, dst=scratch), k, dst=dst)
+
+
+_spare_outputs: list = []  # the output arrays of states no longer referenced, for later states
+_SPARE_OUTPUTS = 2
+
+
+def _frame_array(h: int, w: int) -> np.ndarray:
+    """An ``(H, W, 3)`` float32 array, a spare one if any (a fresh one per frame costs page
+    faults and, left to the allocator, fragments its heap: see :class:`CpuState`)."""
+    while _spare_outputs:
+        try:
+            array = _spare_outputs.pop()
+        except IndexError:  # another thread took the last one
+            break
+        if array.shape == (h, w, 3):
+            return array
+    return np.empty((h, w, 3), np.float32)
 
 
 class CpuState:
     """The recursion's state on the CPU: the previous output ``(H, W, 3)`` float32 and the
     8-bit luma ``(H, W)`` of the previous input frame (what the next frame's flow is computed
-    against)."""
+    against). When a state is no longer referenced its output array serves a later state
+    (each frame makes two: its own floats and its output)."""
 
     def __init__(self, output: np.ndarray, luma: np.ndarray):
         self.output, self.luma = output, luma
+
+    def __del__(self):
+        if len(_spare_outputs) < _SPARE_OUTPUTS:
+            _spare_outputs.append(self.output)
 
     @classmethod
     def frame(cls, pixels: np.ndarray, dither: bool) -> CpuState:
@@ -151,7 +174,7 @@ class CpuState:
         floats (dither removed if asked) and their luma, as a state (the first frame of a
         shot is its own output)."""
         h, w, _ = pixels.shape
-        z = np.empty((h, w, 3), np.float32)
+        z = _frame_array(h, w)
         scale = 1.0 if pixels.dtype.kind == "f" else 1.0 / np.iinfo(pixels.dtype).max
         _to_float(pixels, scale, z)
         if dither:
@@ -181,20 +204,27 @@ class CpuState:
         z = frame.output
         h, w, _ = z.shape
         radius = low_radius(h, w)
+        # the prediction, the residual and the blended band share one array: each is written
+        # over the one before it, pixel by pixel (_weights reads r[y, x, k] before writing
+        # b[y, x, k]); two fewer full-frame float arrays (50 MB at 1920x1080)
         pred = cv2.remap(self.output, flow, None, cv2.INTER_CUBIC | cv2.WARP_RELATIVE_MAP,
-                         dst=_buffer("pred", (h, w, 3)), borderMode=cv2.BORDER_REPLICATE)
-        r = cv2.subtract(pred, z, dst=_buffer("r", (h, w, 3)))
-        d = _box2(r, radius, _buffer("d", (h, w, 3)))
-        m = cv2.blur(cv2.transform(cv2.multiply(r, r), _CHANNEL_MEAN), (2 * MID_RADIUS + 1,) * 2,
-                     dst=_buffer("m", (h, w)))
-        zl = _box2(z, radius, _buffer("zl", (h, w, 3)))
-        weight, tone, b = _buffer("w", (h, w)), _buffer("wl", (h, w)), _buffer("b", (h, w, 3))
-        ez, eb = _buffer("ez", (h, w)), _buffer("eb", (h, w))
+                         dst=_buffer("r", (h, w, 3)), borderMode=cv2.BORDER_REPLICATE)
+        r = cv2.subtract(pred, z, dst=pred)
+        # arrays not written yet hold what comes before them: d's first box pass and r² go
+        # through zl, r²'s channel mean through ez, zl's first box pass through the four
+        # planes of the weights and energies
+        zl, planes = _buffer("zl", (h, w, 3)), _buffer("planes", (4, h, w))
+        weight, tone, ez, eb = planes
+        d = _box2(r, radius, _buffer("d", (h, w, 3)), zl)
+        m = cv2.blur(cv2.transform(cv2.multiply(r, r, dst=zl), _CHANNEL_MEAN, dst=ez),
+                     (2 * MID_RADIUS + 1,) * 2, dst=_buffer("m", (h, w)))
+        zl = _box2(z, radius, zl, planes.reshape(-1)[:h * w * 3].reshape(h, w, 3))
+        b = r
         followed = _weights(z, zl, r, d, m, flow, strength, _LIMITS, weight, tone, b, ez, eb)
         k = (2 * ENERGY_RADIUS + 1,) * 2
         cv2.blur(ez, k, dst=ez)
         cv2.blur(eb, k, dst=eb)
-        out, sums = np.empty((h, w, 3), np.float32), np.zeros(3)
+        out, sums = _frame_array(h, w), np.zeros(3)
         _blend(z, zl, d, weight, tone, b, ez, eb, out, sums)
         floats = np.dtype(dtype).kind == "f"
         raw = np.empty((1, 1, 3) if floats else (h, w, 3), np.uint8 if floats else dtype)
