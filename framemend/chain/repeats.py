@@ -10,9 +10,11 @@ the copy's own time and cut flag: the output has the input's frame count and tim
 """
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable, Iterator
 
+import cv2
 import numpy as np
 import torch
 
@@ -38,6 +40,12 @@ def same_picture(a: Frame, b: Frame) -> bool:
         return False
     if ra.dtype == rb.dtype and np.array_equal(ra, rb):
         return True
+    if ra.dtype == rb.dtype and a.raw_scale == b.raw_scale:
+        # in integer levels: a float copy of each frame would take 4 (8-bit) or 2 (16-bit)
+        # times its memory (50 MB at 1920x1080)
+        diff = cv2.absdiff(ra, rb)
+        return (np.count_nonzero(diff > math.floor(REPEAT_LEVELS * a.raw_scale / 255))
+                <= REPEAT_FRACTION * diff.size)
     diff = np.abs(ra.astype(np.float32) / a.raw_scale - rb.astype(np.float32) / b.raw_scale)
     return np.count_nonzero(diff > REPEAT_LEVELS / 255) <= REPEAT_FRACTION * diff.size
 
