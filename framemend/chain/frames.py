@@ -66,14 +66,14 @@ class Frame:
             self._raw = self.picture = None
         return self._image
 
-    def float_image(self) -> torch.Tensor:
+    def float_image(self, rows: slice = slice(None)) -> torch.Tensor:
         """The ``(C, H, W)`` float32 image on ``device`` without converting the frame itself: a
         raw frame stays raw (a window of raw frames takes a quarter of the memory of floats,
-        see :mod:`framemend.deflicker.filter`). Do not change the result in place when the
-        frame already is a tensor."""
+        see :mod:`framemend.deflicker.filter`). ``rows``: only that band ``(C, h, W)``. Do not
+        change the result in place when the frame already is a tensor."""
         if self._image is not None:
-            return self._image
-        raw = self.raw
+            return self._image[:, rows]
+        raw = self.raw[rows]
         hwc = torch.from_numpy(raw.astype(np.float32) if raw.dtype == np.uint16 else raw)
         chw = hwc.to(self.device).permute(2, 0, 1)
         return chw.to(torch.float32, memory_format=torch.contiguous_format).div_(self.raw_scale)

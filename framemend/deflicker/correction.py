@@ -265,29 +265,35 @@ def local_affine(correction: torch.Tensor, current: torch.Tensor, support: torch
 
 
 def apply_fields(image: torch.Tensor, gain: torch.Tensor, offset: torch.Tensor | None,
-                 strength: float) -> torch.Tensor:
+                 strength: float, in_place: bool = False) -> torch.Tensor:
     """``image + strength * (gain * image + offset - image)``, the fields ``(C, gh, gw)``
     upsampled bilinearly (:func:`_upsample`) to the size of ``image`` ``(C, H, W)``.
+    ``in_place``: ``image`` is a float frame made for this call, and the offset is upsampled
+    into it once it has been read (two full-size arrays at once instead of three).
     """
     h, w = image.shape[-2:]
     # gain and offset upsampled apart: the result is made in the gain's planes, and a view
     # of one buffer holding both would keep the offset's planes alive with every output
     # frame (twice the memory of the frames queued for the encoder)
     g = _upsample(gain, h, w)
-    o = None if offset is None else _upsample(offset, h, w)
     if strength != 1.0:
         g.sub_(1.0).mul_(strength).add_(1.0)
-        if o is not None:
-            o.mul_(strength)
     out = g.mul_(image)
-    return (out if o is None else out.add_(o)).clamp_(0.0, 1.0)
+    if offset is None:
+        return out.clamp_(0.0, 1.0)
+    o = _upsample(offset, h, w, image if in_place and offset.shape == gain.shape else None)
+    if strength != 1.0:
+        o.mul_(strength)
+    return out.add_(o).clamp_(0.0, 1.0)
 
 
-def _upsample(field: torch.Tensor, h: int, w: int) -> torch.Tensor:
+def _upsample(field: torch.Tensor, h: int, w: int, out: torch.Tensor | None = None
+              ) -> torch.Tensor:
     """``(C, gh, gw)`` -> ``(C, h, w)`` bilinear: OpenCV's resize on CPU (the same sampling as
-    ``align_corners=False``), torch elsewhere."""
+    ``align_corners=False``) into ``out`` if given, torch elsewhere (``out`` unused)."""
     if host_kernels(field.device):
-        out = torch.empty((field.shape[0], h, w), dtype=field.dtype)
+        if out is None:
+            out = torch.empty((field.shape[0], h, w), dtype=field.dtype)
         for plane, dst in zip(field.contiguous().numpy(), out.numpy()):
             cv2.resize(plane, (w, h), dst=dst, interpolation=cv2.INTER_LINEAR)
         return out

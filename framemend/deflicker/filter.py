@@ -8,11 +8,12 @@ import torch
 from framemend.chain import TemporalFilter, register
 from framemend.chain.frames import Frame
 from framemend.chain.repeats import DistinctFrames
+from framemend.cuda import host_kernels
 from framemend.options.deflicker import DeflickerOptions
 
 from .correction import apply_fields, correction_fields, temporal_offset
 from .motion import (Step, adjacent_steps, analysis_factor, analysis_image, cell_means,
-                     chain_steps, content_differences, summed_area)
+                     chain_steps, content_differences, downscale, summed_area)
 
 
 @register
@@ -53,6 +54,7 @@ class Deflicker(DistinctFrames, TemporalFilter):
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor:
         frame = window[center]
+        made = frame.raw is not None  # float_image then makes a new tensor, ours to change
         image = frame.float_image()
         factor = analysis_factor(image.shape[-1])
         cell = max(1, round(image.shape[-2] / factor / self.options.rows))
@@ -63,7 +65,7 @@ class Deflicker(DistinctFrames, TemporalFilter):
                 self._fields[id(window[c])] = self._workers.submit(
                     self._estimate, *self._inputs(window, c), cell)
         gain, offset = self._fields.pop(id(frame)).result()
-        out = apply_fields(image, gain, offset, self.options.strength)
+        out = apply_fields(image, gain, offset, self.options.strength, in_place=made)
         # from here on the frame is a past frame of the window, read only through its analysis
         # (kept in self._small): its pixels go now, not when it leaves the window (a 12-frame
         # past of 3840x2160 8-bit frames is 0.3 GB)
@@ -134,8 +136,24 @@ def _analysis(frame: Frame, factor: int, device: torch.device
               ) -> tuple[torch.Tensor, torch.Tensor]:
     """A frame's :func:`analysis_image` and the :func:`summed_area` table of its colours (the
     frame is made float only here: at the start of a shot a whole window waits its turn)."""
-    small = analysis_image(frame.float_image().to(device), factor)
+    small = analysis_image(_downscaled(frame, factor, device), 1)
     return small, summed_area(small[:3])
+
+
+def _downscaled(frame: Frame, factor: int, device: torch.device) -> torch.Tensor:
+    """:func:`.motion.downscale` of the frame as floats ``(3, H // factor, W // factor)``. Raw
+    pixels on the CPU whose size the factor divides are made float a band of rows at a time
+    (the area average of a block reads only that block, so the result is the same): a whole
+    float frame per worker would take 100 MB at 3840x2160."""
+    h, w = frame.raw.shape[:2] if frame.raw is not None else frame.image.shape[-2:]
+    if frame.raw is None or not host_kernels(device) or h % factor or w % factor:
+        return downscale(frame.float_image().to(device), factor)
+    band = factor * _BAND_BLOCKS
+    return torch.cat([downscale(frame.float_image(slice(y, y + band)).to(device), factor)
+                      for y in range(0, h, band)], dim=1)
+
+
+_BAND_BLOCKS = 16  # rows of analysis blocks made float at a time
 
 
 def _pair_steps(a: Future, b: Future, cell: int) -> tuple[Step, Step]:
