@@ -68,6 +68,11 @@ class Denoise(DistinctFrames, TemporalFilter):
                 self._tail = self._tracks[ahead] = self._chain.submit(self._step, self._tail,
                                                                       ahead)
         track, levels = self._tracks.pop(frame).result()
+        if center + 1 < len(window):
+            # its step is done and only the output is made from here on: its pixels go now,
+            # not when it leaves the window (the newest frame keeps them: the next frame is
+            # compared with it for repeats)
+            frame.release_pixels()
         return track.output(self.options.spatial, self._variances, self._table, levels)
 
     def _warm_up(self, frames: list[Frame]) -> tuple:
