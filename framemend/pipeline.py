@@ -82,15 +82,17 @@ def same_file(a: str, b: str) -> bool:
     return os.path.samefile(a, b)
 
 
-def _write_to(writer: VideoWriter):
-    """Write a frame in the cheapest form it holds: the decoded picture when no filter read it,
-    else its raw pixels, else its tensor."""
-    def write(frame) -> None:
+def _encodable(writer: VideoWriter):
+    """A frame as the writer takes it, in the cheapest form it holds: the decoded picture when
+    no filter read it, else its raw pixels, else its tensor quantised to the output's integer
+    pixels (what the writer would do, done before the frame waits for the encoder)."""
+    def prepare(frame) -> tuple:
         if frame.picture is not None:
-            writer.write(frame.picture, frame.time)
-        else:
-            writer.write(frame.raw if frame.raw is not None else frame.image, frame.time)
-    return write
+            return frame.picture, frame.time
+        if frame.raw is not None:
+            return frame.raw, frame.time
+        return writer.integer_pixels(frame.image), frame.time
+    return prepare
 
 
 def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
@@ -136,7 +138,8 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
                          overwrite=overwrite, warn=warn, threads=threads)
     bar = _progress_bar(reader, rate, enabled=progress)
     try:
-        stats = run_stream(reader, filters, _write_to(writer),
+        stats = run_stream(reader, filters, lambda item: writer.write(*item),
+                           prepare=_encodable(writer),
                            on_input=on_input or (bar.update if bar else None))
         if stats.frames_out == 0:
             raise VideoError(f"'{input_path}' has no decodable video frames")

@@ -296,8 +296,9 @@ class VideoWriter:
         self.frames_written += 1
         self._copy_audio(until=time + 0.5)
 
-    def _rgb_array(self, image) -> np.ndarray:
-        """``(H, W, 3)`` uint8/uint16 at the source's depth from a tensor or an array."""
+    def integer_pixels(self, image) -> np.ndarray:
+        """``(H, W, 3)`` uint8/uint16 at the source's depth from a tensor or an array (what
+        :meth:`write` encodes a tensor as)."""
         if isinstance(image, np.ndarray):
             return np.ascontiguousarray(image)
         return rgb_array(image, self._scale)
@@ -307,13 +308,13 @@ class VideoWriter:
         if isinstance(image, av.VideoFrame):
             return image.to_ndarray(format="rgb24", src_colorspace=self.info.yuv_matrix(),
                                     src_color_range=image.color_range or None)
-        arr = self._rgb_array(image)
+        arr = self.integer_pixels(image)
         if arr.dtype == np.uint16:
             arr = ((arr.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
         return arr
 
     def _from_rgb(self, image) -> av.VideoFrame:
-        arr = self._rgb_array(image)
+        arr = self.integer_pixels(image)
         if self._yuv_bits is not None and (self._yuv_bits > 8) == (arr.dtype == np.uint16):
             return rgb_to_yuv(arr, self.pix_fmt, self.info.yuv_matrix(), self.info.color_range == 2)
         vf = av.VideoFrame.from_ndarray(arr, format=self._rgb_fmt)
