@@ -129,3 +129,25 @@ def test_cpu_kernels_agree_with_the_torch_reference():
         diff = np.abs(cpu_out - ref_out.permute(1, 2, 0).numpy())
         assert diff.mean() < 0.1 / 255 and np.quantile(diff, 0.999) < 2 / 255
         assert cpu_followed == pytest.approx(ref_followed, abs=0.01)
+
+
+def test_cpu_bands_give_the_whole_frames_result(monkeypatch):
+    """The CPU step makes its output a band of rows at a time, each band's box sums and
+    energies from the rows within their reach: the same output, bit for bit, as one band."""
+    from framemend.deboil import _cpu
+
+    clip = scene("subject", 96, 400, frames=3, seed=5)  # tall: several bands of few rows
+    bad = _u8(artifacts.boiling(clip.frames, 10 / 255, seed=5))
+    results = []
+    for rows in (10_000, 37):
+        monkeypatch.setattr(_cpu, "_BAND_ROWS", rows)
+        state = CpuState.frame(bad[0], False)
+        outs = []
+        for t in range(1, len(bad)):
+            frame = CpuState.frame(bad[t], False)
+            state, out, followed = state.step(frame, state.motion(frame), 1.0, np.uint8)
+            outs.append((state.output.copy(), out, followed))
+        results.append(outs)
+    for (whole, whole_u8, whole_followed), (band, band_u8, band_followed) in zip(*results):
+        assert np.array_equal(whole, band) and np.array_equal(whole_u8, band_u8)
+        assert whole_followed == band_followed

@@ -27,26 +27,30 @@ _NJ = dict(cache=True, fastmath=True, nogil=True, error_model="numpy")
 
 
 @numba.njit(**_NJ)
-def _weights(z, zl, r, d, m, flow, strength, limits, w, wl, b, ez, eb):
-    """Per pixel: confidences and the weights of texture ``w`` and tone ``wl`` ``(H, W)``, the
+def _weights(z, zl, r, d, m, flow, strength, limits, w, wl, b, ez, eb, first, height,
+             counted):
+    """Per pixel of a band of rows (``first``: the frame row of its first, ``height``: the
+    frame's): confidences and the weights of texture ``w`` and tone ``wl`` ``(h, W)``, the
     blended fine band ``b``
-    ``(H, W, 3)`` and the two fine-band energies ``ez``, ``eb`` ``(H, W)``; returns the number
-    of pixels whose confidence exceeds 1/2 (for :func:`.consistency.auto_strength`).
-    ``m`` ``(H, W)``: the residual's local energy;
+    ``(h, W, 3)`` and the two fine-band energies ``ez``, ``eb`` ``(h, W)``; returns the number
+    of pixels of the band's rows ``counted`` (start, stop) whose confidence exceeds 1/2 (for
+    :func:`.consistency.auto_strength`).
+    ``m`` ``(h, W)``: the residual's local energy;
     ``limits``: :data:`.consistency.LIMITS` (arguments, not globals, so that numba's cache
     follows them)."""
     h, w_, _ = z.shape
     inv_t, inv_d = _ONE / _F(limits[0]) ** 2, _ONE / _F(limits[1]) ** 2
     inv_s, top, top_l = _ONE / _F(limits[2]) ** 2, _F(limits[3]), _F(limits[4])
     third, s = _F(1 / 3), _F(strength)
-    xmax, ymax = _F(w_ - 1), _F(h - 1)
+    xmax, ymax = _F(w_ - 1), _F(height - 1)
     followed = 0
     for y in range(h):
+        count = (y >= counted[0]) & (y < counted[1])
         for x in range(w_):
             d0, d1, d2 = d[y, x, 0], d[y, x, 1], d[y, x, 2]
             cl = np.exp(-((d0 * d0 + d1 * d1 + d2 * d2) * third * inv_t + m[y, x] * inv_s))
             c = cl * np.exp(-m[y, x] * inv_d)
-            px, py = _F(x) + flow[y, x, 0], _F(y) + flow[y, x, 1]
+            px, py = _F(x) + flow[y, x, 0], _F(y + first) + flow[y, x, 1]
             if (px < _ZERO) | (py < _ZERO) | (px > xmax) | (py > ymax):
                 c, cl = _ZERO, _ZERO
             wt = min(s * c, top)
@@ -59,7 +63,7 @@ def _weights(z, zl, r, d, m, flow, strength, limits, w, wl, b, ez, eb):
                 sz += zh * zh
                 sb += bk * bk
             ez[y, x], eb[y, x] = sz, sb
-            followed += c > _HALF
+            followed += (c > _HALF) & count
     return followed
 
 
@@ -138,6 +142,8 @@ def _box2(x: np.ndarray, radius: int, dst: np.ndarray, scratch: np.ndarray) -> n
     return cv2.blur(cv2.blur(x, k, dst=scratch), k, dst=dst)
 
 
+_BAND_ROWS = 512  # most output rows a step makes at a time (see CpuState._band)
+
 _spare_outputs: list = []  # the output arrays of states no longer referenced, for later states
 _SPARE_OUTPUTS = 2
 
@@ -203,31 +209,63 @@ class CpuState:
         above 1/2)."""
         z = frame.output
         h, w, _ = z.shape
-        radius = low_radius(h, w)
-        # the prediction, the residual and the blended band share one array: each is written
-        # over the one before it, pixel by pixel (_weights reads r[y, x, k] before writing
-        # b[y, x, k]); two fewer full-frame float arrays (50 MB at 1920x1080)
-        pred = cv2.remap(self.output, flow, None, cv2.INTER_CUBIC | cv2.WARP_RELATIVE_MAP,
-                         dst=_buffer("r", (h, w, 3)), borderMode=cv2.BORDER_REPLICATE)
-        r = cv2.subtract(pred, z, dst=pred)
-        # arrays not written yet hold what comes before them: d's first box pass and r² go
-        # through zl, r²'s channel mean through ez, zl's first box pass through the four
-        # planes of the weights and energies
-        zl, planes = _buffer("zl", (h, w, 3)), _buffer("planes", (4, h, w))
-        weight, tone, ez, eb = planes
-        d = _box2(r, radius, _buffer("d", (h, w, 3)), zl)
-        m = cv2.blur(cv2.transform(cv2.multiply(r, r, dst=zl), _CHANNEL_MEAN, dst=ez),
-                     (2 * MID_RADIUS + 1,) * 2, dst=_buffer("m", (h, w)))
-        zl = _box2(z, radius, zl, planes.reshape(-1)[:h * w * 3].reshape(h, w, 3))
-        b = r
-        followed = _weights(z, zl, r, d, m, flow, strength, _LIMITS, weight, tone, b, ez, eb)
-        k = (2 * ENERGY_RADIUS + 1,) * 2
-        cv2.blur(ez, k, dst=ez)
-        cv2.blur(eb, k, dst=eb)
-        out, sums = _frame_array(h, w), np.zeros(3)
-        _blend(z, zl, d, weight, tone, b, ez, eb, out, sums)
+        out, sums, followed = _frame_array(h, w), np.zeros(3), 0
+        rows = -(-h // -(-h // _BAND_ROWS))  # bands of equal height, at most _BAND_ROWS
+        for y0 in range(0, h, rows):
+            followed += self._band(z, flow, strength, y0, min(h, y0 + rows), rows, out, sums)
         floats = np.dtype(dtype).kind == "f"
         raw = np.empty((1, 1, 3) if floats else (h, w, 3), np.uint8 if floats else dtype)
         _finish(out, (sums / (h * w)).astype(np.float32), 0 if floats else np.iinfo(dtype).max,
                 raw)
         return CpuState(out, frame.luma), out.copy() if floats else raw, followed / (h * w)
+
+    def _band(self, z: np.ndarray, flow: np.ndarray, strength: float, y0: int, y1: int,
+              rows: int, out: np.ndarray, sums: np.ndarray) -> int:
+        """Rows ``y0:y1`` (at most ``rows``) of :meth:`step`'s output, before the mean shift, into ``out``; adds
+        their per-channel sum of ``out - z`` to ``sums`` and returns how many of their pixels
+        the previous output follows. What those rows read (the box sums of the residual and
+        of the frame, the blurred energies) is made over the band and ``reach`` rows either
+        side, in this thread's scratch arrays of that many rows: each box sum of a row reads
+        only the rows within its radius, so the band gives the whole frame's values (OpenCV's
+        box filter and remap give them bit for bit), in a third of the scratch at 1920x1080."""
+        h, w, _ = z.shape
+        radius = low_radius(h, w)
+        reach = ENERGY_RADIUS + 2 * radius
+        most = min(h, rows + 2 * reach)  # the scratch arrays' rows: one shape per frame size
+        b0, b1 = max(0, y0 - reach), min(h, y1 + reach)  # rows of the residual and box sums
+        a0, a1 = max(0, y0 - ENERGY_RADIUS), min(h, y1 + ENERGY_RADIUS)  # of the weights
+        n = b1 - b0
+        # the flow as absolute positions: remap's relative map would add band rows
+        grid = _buffer("grid", (most, w, 2))[:n]
+        np.add(flow[b0:b1, :, 0], np.arange(w, dtype=np.float32), out=grid[..., 0])
+        np.add(flow[b0:b1, :, 1], np.arange(b0, b1, dtype=np.float32)[:, None],
+               out=grid[..., 1])
+        # the prediction, the residual and the blended band share one array: each is written
+        # over the one before it, pixel by pixel (_weights reads r[y, x, k] before writing
+        # b[y, x, k])
+        pred = cv2.remap(self.output, grid, None, cv2.INTER_CUBIC,
+                         dst=_buffer("r", (most, w, 3))[:n], borderMode=cv2.BORDER_REPLICATE)
+        zb = z[b0:b1]
+        r = cv2.subtract(pred, zb, dst=pred)
+        # arrays not written yet hold what comes before them: d's first box pass and r² go
+        # through zl, r²'s channel mean through ez, zl's first box pass through the four
+        # planes of the weights and energies
+        zl, planes = _buffer("zl", (most, w, 3))[:n], _buffer("planes", (4, most, w))
+        weight, tone, ez, eb = planes[:, :n]
+        d = _box2(r, radius, _buffer("d", (most, w, 3))[:n], zl)
+        m = cv2.blur(cv2.transform(cv2.multiply(r, r, dst=zl), _CHANNEL_MEAN, dst=ez),
+                     (2 * MID_RADIUS + 1,) * 2, dst=_buffer("m", (most, w))[:n])
+        zl = _box2(zb, radius, zl, planes.reshape(-1)[:n * w * 3].reshape(n, w, 3))
+        b = r
+        a = slice(a0 - b0, a1 - b0)
+        followed = _weights(z[a0:a1], zl[a], r[a], d[a], m[a], flow[a0:a1], strength, _LIMITS,
+                            weight[a], tone[a], b[a], ez[a], eb[a], a0, h,
+                            (y0 - a0, y1 - a0))
+        k = (2 * ENERGY_RADIUS + 1,) * 2
+        cv2.blur(ez[a], k, dst=ez[a])
+        cv2.blur(eb[a], k, dst=eb[a])
+        t, band_sums = slice(y0 - b0, y1 - b0), np.zeros(3)
+        _blend(z[y0:y1], zl[t], d[t], weight[t], tone[t], b[t], ez[t], eb[t], out[y0:y1],
+               band_sums)
+        sums += band_sums
+        return followed
