@@ -144,35 +144,14 @@ def _box2(x: np.ndarray, radius: int, dst: np.ndarray, scratch: np.ndarray) -> n
 
 _BAND_ROWS = 512  # most output rows a step makes at a time (see CpuState._band)
 
-_spare_outputs: list = []  # the output arrays of states no longer referenced, for later states
-_SPARE_OUTPUTS = 2
-
-
-def _frame_array(h: int, w: int) -> np.ndarray:
-    """An ``(H, W, 3)`` float32 array, a spare one if any (a fresh one per frame costs page
-    faults and, left to the allocator, fragments its heap: see :class:`CpuState`)."""
-    while _spare_outputs:
-        try:
-            array = _spare_outputs.pop()
-        except IndexError:  # another thread took the last one
-            break
-        if array.shape == (h, w, 3):
-            return array
-    return np.empty((h, w, 3), np.float32)
-
 
 class CpuState:
     """The recursion's state on the CPU: the previous output ``(H, W, 3)`` float32 and the
     8-bit luma ``(H, W)`` of the previous input frame (what the next frame's flow is computed
-    against). When a state is no longer referenced its output array serves a later state
-    (each frame makes two: its own floats and its output)."""
+    against)."""
 
     def __init__(self, output: np.ndarray, luma: np.ndarray):
         self.output, self.luma = output, luma
-
-    def __del__(self):
-        if len(_spare_outputs) < _SPARE_OUTPUTS:
-            _spare_outputs.append(self.output)
 
     @classmethod
     def frame(cls, pixels: np.ndarray, dither: bool) -> CpuState:
@@ -180,7 +159,7 @@ class CpuState:
         floats (dither removed if asked) and their luma, as a state (the first frame of a
         shot is its own output)."""
         h, w, _ = pixels.shape
-        z = _frame_array(h, w)
+        z = np.empty((h, w, 3), np.float32)
         scale = 1.0 if pixels.dtype.kind == "f" else 1.0 / np.iinfo(pixels.dtype).max
         _to_float(pixels, scale, z)
         if dither:
@@ -209,7 +188,7 @@ class CpuState:
         above 1/2)."""
         z = frame.output
         h, w, _ = z.shape
-        out, sums, followed = _frame_array(h, w), np.zeros(3), 0
+        out, sums, followed = np.empty((h, w, 3), np.float32), np.zeros(3), 0
         rows = -(-h // -(-h // _BAND_ROWS))  # bands of equal height, at most _BAND_ROWS
         for y0 in range(0, h, rows):
             followed += self._band(z, flow, strength, y0, min(h, y0 + rows), rows, out, sums)
