@@ -7,7 +7,7 @@ import torch
 
 from framemend.chain import TemporalFilter, register
 from framemend.chain.frames import Frame
-from framemend.chain.palette import palette_limited
+from framemend.chain.palette import palette_source
 from framemend.chain.repeats import DistinctFrames
 from framemend.options.deboil import DeboilOptions
 
@@ -54,7 +54,9 @@ class Deboil(DistinctFrames, TemporalFilter):
         else:
             pixels = raw
         if self._state is None:
-            self._dither = palette_limited(pixels)
+            self._dither = palette_source(frame, pixels)
+        # what is left of the dither is still palette noise to the passes after this one
+        frame.aux["palette"] = self._dither
         state_of = self._cpu_state if cpu else TorchState.frame
         current = state_of(pixels, self._dither)
         if self._state is None:
