@@ -11,9 +11,14 @@ frame's ``aux`` so that later passes of the chain know it.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from .frames import Frame
 
 PALETTE_COLOURS = 256  # a GIF's palette size; true-colour frames hold tens of thousands
 # a 5-tap low-pass with a zero at the sampling rate (a 1-px checkerboard is removed) and a
@@ -38,8 +43,8 @@ def palette_limited(pixels: np.ndarray | torch.Tensor) -> bool:
     return 16 < np.unique(codes[:: max(1, codes.size // 200_000)]).size <= PALETTE_COLOURS
 
 
-def palette_source(frame, pixels: np.ndarray | torch.Tensor) -> bool:
-    """Whether ``frame`` (a :class:`framemend.chain.frames.Frame`) comes from palette pixels:
+def palette_source(frame: Frame, pixels: np.ndarray | torch.Tensor) -> bool:
+    """Whether ``frame`` comes from palette pixels:
     as an earlier pass of the chain found it (``frame.aux["palette"]``, carried while the
     geometry is kept), else :func:`palette_limited` of its ``pixels`` (any form that takes),
     which is then recorded there."""
