@@ -16,7 +16,7 @@ from framemend.flow.estimate import motion_luma_flow
 
 from framemend.kernels.colour import luma_u8_hwc
 
-from .consistency import ENERGY_RADIUS, LIMITS, MID_RADIUS, low_radius
+from .consistency import ENERGY_RADIUS, LIMITS, MID_RADIUS, SHUTTER, SMEAR_TAPS, low_radius
 
 _F = np.float32
 _ZERO, _ONE, _HALF, _TINY = _F(0), _F(1), _F(0.5), _F(1e-12)
@@ -27,9 +27,9 @@ _NJ = dict(cache=True, fastmath=True, nogil=True, error_model="numpy")
 
 
 @numba.njit(**_NJ)
-def _weights(z, zl, r, d, m, flow, strength, limits, w, wl, b, ez, eb):
-    """Per pixel: confidences and the weights of texture ``w`` and tone ``wl`` ``(H, W)``, the
-    blended fine band ``b``
+def _weights(z, zl, r, d, m, flow, strength, limits, shutter, w, wl, smear, b, ez, eb):
+    """Per pixel: confidences and the weights of texture ``w``, tone ``wl`` and the motion
+    smear ``smear`` ``(H, W)``, the blended fine band ``b``
     ``(H, W, 3)`` and the two fine-band energies ``ez``, ``eb`` ``(H, W)``; returns the number
     of pixels whose confidence exceeds 1/2 (for :func:`.consistency.auto_strength`).
     ``m`` ``(H, W)``: the residual's local energy;
@@ -47,8 +47,12 @@ def _weights(z, zl, r, d, m, flow, strength, limits, w, wl, b, ez, eb):
             cl = np.exp(-((d0 * d0 + d1 * d1 + d2 * d2) * third * inv_t + m[y, x] * inv_s))
             c = cl * np.exp(-m[y, x] * inv_d)
             px, py = _F(x) + flow[y, x, 0], _F(y) + flow[y, x, 1]
+            length = _F(shutter) * np.sqrt(flow[y, x, 0] * flow[y, x, 0]
+                                           + flow[y, x, 1] * flow[y, x, 1])
+            unfollowed = max(_ONE - _F(2) * c, _ZERO)
+            smear[y, x] = s * unfollowed * min(max(length - _ONE, _ZERO), _ONE)
             if (px < _ZERO) | (py < _ZERO) | (px > xmax) | (py > ymax):
-                c, cl = _ZERO, _ZERO
+                c, cl, smear[y, x] = _ZERO, _ZERO, _ZERO
             wt = min(s * c, top)
             w[y, x], wl[y, x] = wt, min(s * cl, top_l)
             sz, sb = _ZERO, _ZERO
@@ -88,6 +92,42 @@ def _blend(z, zl, d, w, wl, b, ez, eb, out, sums):
         s1 += r1
         s2 += r2
     sums[0], sums[1], sums[2] = s0, s1, s2
+
+
+@numba.njit(**_NJ)
+def _smear(out, flow, smear, shutter, taps, shown):
+    """``shown = out + smear (S - out)``, ``S`` the mean of ``taps`` bilinear samples of
+    ``out`` at ``p + a f(p)``, ``a`` evenly from ``-shutter/2`` to ``shutter/2`` (edges
+    repeated), :func:`.consistency.motion_smear`; ``(H, W, 3)`` but ``smear`` ``(H, W)``."""
+    h, w_, _ = out.shape
+    xmax, ymax = _F(w_ - 1), _F(h - 1)
+    step, inv = _F(shutter) / _F(taps - 1), _ONE / _F(taps)
+    for y in range(h):
+        for x in range(w_):
+            k = smear[y, x]
+            if k <= _ZERO:
+                shown[y, x, 0], shown[y, x, 1] = out[y, x, 0], out[y, x, 1]
+                shown[y, x, 2] = out[y, x, 2]
+                continue
+            s0, s1, s2 = _ZERO, _ZERO, _ZERO
+            fx0, fy0 = flow[y, x, 0], flow[y, x, 1]
+            for i in range(taps):
+                a = _F(i) * step - _F(shutter) * _HALF
+                px = min(max(_F(x) + a * fx0, _ZERO), xmax)
+                py = min(max(_F(y) + a * fy0, _ZERO), ymax)
+                x0, y0 = min(int(px), w_ - 2), min(int(py), h - 2)
+                fx, fy = px - _F(x0), py - _F(y0)
+                w00, w01 = (_ONE - fx) * (_ONE - fy), fx * (_ONE - fy)
+                w10, w11 = (_ONE - fx) * fy, fx * fy
+                s0 += (w00 * out[y0, x0, 0] + w01 * out[y0, x0 + 1, 0]
+                       + w10 * out[y0 + 1, x0, 0] + w11 * out[y0 + 1, x0 + 1, 0])
+                s1 += (w00 * out[y0, x0, 1] + w01 * out[y0, x0 + 1, 1]
+                       + w10 * out[y0 + 1, x0, 1] + w11 * out[y0 + 1, x0 + 1, 1])
+                s2 += (w00 * out[y0, x0, 2] + w01 * out[y0, x0 + 1, 2]
+                       + w10 * out[y0 + 1, x0, 2] + w11 * out[y0 + 1, x0 + 1, 2])
+            shown[y, x, 0] = out[y, x, 0] + k * (s0 * inv - out[y, x, 0])
+            shown[y, x, 1] = out[y, x, 1] + k * (s1 * inv - out[y, x, 1])
+            shown[y, x, 2] = out[y, x, 2] + k * (s2 * inv - out[y, x, 2])
 
 
 @numba.njit(**_NJ)
@@ -189,15 +229,25 @@ class CpuState:
                      dst=_buffer("m", (h, w)))
         zl = _box2(z, radius, _buffer("zl", (h, w, 3)))
         weight, tone, b = _buffer("w", (h, w)), _buffer("wl", (h, w)), _buffer("b", (h, w, 3))
-        ez, eb = _buffer("ez", (h, w)), _buffer("eb", (h, w))
-        followed = _weights(z, zl, r, d, m, flow, strength, _LIMITS, weight, tone, b, ez, eb)
+        ez, eb, smear = _buffer("ez", (h, w)), _buffer("eb", (h, w)), _buffer("smear", (h, w))
+        followed = _weights(z, zl, r, d, m, flow, strength, _LIMITS, SHUTTER, weight, tone,
+                            smear, b, ez, eb)
         k = (2 * ENERGY_RADIUS + 1,) * 2
         cv2.blur(ez, k, dst=ez)
         cv2.blur(eb, k, dst=eb)
         out, sums = np.empty((h, w, 3), np.float32), np.zeros(3)
         _blend(z, zl, d, weight, tone, b, ez, eb, out, sums)
+        shift = (sums / (h * w)).astype(np.float32)
+        shown = out  # smeared where the motion is fast and not followed (.consistency)
+        if smear.max() > 0:
+            shown = _buffer("shown", (h, w, 3))
+            _smear(out, flow, smear, SHUTTER, SMEAR_TAPS, shown)
         floats = np.dtype(dtype).kind == "f"
         raw = np.empty((1, 1, 3) if floats else (h, w, 3), np.uint8 if floats else dtype)
-        _finish(out, (sums / (h * w)).astype(np.float32), 0 if floats else np.iinfo(dtype).max,
-                raw)
-        return CpuState(out, frame.luma), out.copy() if floats else raw, followed / (h * w)
+        if shown is not out:
+            _finish(shown, shift, 0 if floats else np.iinfo(dtype).max, raw)
+            _finish(out, shift, 0, raw[:1, :1])
+        else:
+            _finish(out, shift, 0 if floats else np.iinfo(dtype).max, raw)
+        return (CpuState(out, frame.luma), shown.copy() if floats else raw,
+                followed / (h * w))
