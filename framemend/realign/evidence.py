@@ -24,11 +24,37 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..kernels.blur import gaussian_blur
+from ..kernels.colour import luma
+
 #: Channels of the drift statistic (the ``p`` of the shrinkage factor).
 CHANNELS = 3
 #: MAD to the standard deviation of a Gaussian, and the standard error of a median over that
 #: of a mean (sqrt(pi / 2)).
 MAD_TO_SIGMA, MEDIAN_ERROR = 1.4826, 1.2533
+#: Gaussian sigma, in pixels, of the blur whose residual is a cell's detail (:func:`textured_cells`).
+DETAIL_SIGMA = 1.5
+
+
+def textured_cells(frame: torch.Tensor, cells: tuple[int, int]) -> torch.Tensor:
+    """``(1, 1, *cells)`` in [0, 1]: the share of the detail of each cell of ``frame``
+    ``(1, 3, H, W)`` that is texture, not noise: ``1 - n / e`` of the mean energy ``e`` of its
+    luma's detail (luma minus its blur, sigma ``DETAIL_SIGMA``) and the energy ``n`` that
+    noise alone leaves there (the noise's sigma from Immerkaer's Laplacian-difference
+    estimator, "Fast noise variance estimation", CVIU 1996).
+
+    A cell's mean colour, compared with an aligned reference, tells a colour change only where
+    the alignment is pinned by texture: on a smooth ramp (a sky's gradient) or a flat area the
+    flow is unsure by a pixel or so, and on a ramp that reads as a change of colour.
+    """
+    y = luma(frame)
+    laplacian = torch.tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]],
+                             device=frame.device, dtype=frame.dtype)[None, None]
+    h, w = y.shape[-2:]
+    sigma = (torch.pi / 2) ** 0.5 * F.conv2d(y, laplacian).abs().sum() / (6 * (h - 2) * (w - 2))
+    detail = y - gaussian_blur(y, DETAIL_SIGMA)
+    energy = F.adaptive_avg_pool2d(detail * detail, cells)
+    return (1.0 - sigma ** 2 / energy.clamp_min(1e-12)).clamp(0, 1)
 
 
 def colour_step(frame: torch.Tensor, reference: torch.Tensor, weight: torch.Tensor,
@@ -41,7 +67,7 @@ def colour_step(frame: torch.Tensor, reference: torch.Tensor, weight: torch.Tens
     cells = (max(1, round(h / cell)), max(1, round(w / cell)))
     total = F.adaptive_avg_pool2d(weight, cells)
     means = F.adaptive_avg_pool2d((frame - reference) * weight, cells) / total.clamp_min(1e-6)
-    covered = (total > 0.5)[0, 0]
+    covered = ((total > 0.5) & (textured_cells(frame, cells) > 0.5))[0, 0]
     n = int(covered.sum())
     if n < 2:
         return None

@@ -62,6 +62,7 @@ from .carry import carry_map, consecutive_flow
 from .evidence import DriftEvidence, both_ways, colour_step
 from .tone import (apply_colour_map, compose_maps, fit_colour_map, identity_map,
                    typical_colours)
+from .whole import fit_whole_map
 
 #: The head around a detected face (which covers eyes to mouth): the face box scaled by this.
 HEAD = 1.5
@@ -216,16 +217,21 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
     """
     inside = (region > 0.5).float() if region is not None else torch.ones_like(frame[:, :1])
     pre = apply_colour_map(carried, frame)
-    if previous is not None:  # learnt where the keyframe does not reach, which it corrects
-        reference, trust = previous
-        beyond_key = 1.0 - _inside(np.linalg.inv(key_to_frame), *frame.shape[-2:], frame.device)
-        weight = trust * _same_structure(pre, reference) * inside * beyond_key
-        step, _ = fit_colour_map(pre, reference, weight, eps=OFFSET_ONLY)
-        carried = compose_maps(step, carried)
-        pre = apply_colour_map(carried, frame)
     aligned, trust, to_key = align_keyframe(pre, key, key_to_frame,
                                             None if region is None else _window(region))
     weight = trust * inside
+    # the whole frame's share of the correction, measured where the keyframe is seen, is
+    # carried everywhere (new content included); what is left is local
+    whole = fit_whole_map(pre, aligned, weight).expand(-1, -1, *carried.shape[-2:])
+    carried = compose_maps(whole, carried)
+    pre = apply_colour_map(carried, frame)
+    if previous is not None:  # learnt where the keyframe does not reach, which it corrects
+        reference, trust_previous = previous
+        beyond_key = 1.0 - _inside(np.linalg.inv(key_to_frame), *frame.shape[-2:], frame.device)
+        weight_previous = trust_previous * _same_structure(pre, reference) * inside * beyond_key
+        step, _ = fit_colour_map(pre, reference, weight_previous, eps=OFFSET_ONLY)
+        carried = compose_maps(step, carried)
+        pre = apply_colour_map(carried, frame)
     step, stats = fit_colour_map(pre, aligned, weight)
     out = apply_colour_map(step, pre)
     if detail > 0:
