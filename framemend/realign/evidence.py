@@ -3,9 +3,11 @@ colour change it corrects is within what the measurement can get wrong.
 
 Between two consecutive frames the colour of the same content changes by the drift's step plus
 the error of the measurement (noise, and flow errors, which read as a change of colour). The
-step is measured per channel as the median over the frame's cells of the mean difference of
-the trusted pixels in each, and its standard deviation from the spread of those cell means
-(MAD, over the square root of the number of cells, times 1.2533 for a median); it is measured
+step is measured per channel as the median over the frame's textured cells
+(:func:`textured_cells`; on a smooth ramp, a sky's gradient, the flow falls short and that reads
+as a change of colour) of the mean difference of the trusted pixels in each, and its standard
+deviation from the spread of those cell means (MAD, over the square root of the number of
+cells, times 1.2533 for a median); it is measured
 both ways (the current frame against the previous one warped by the backward flow, and the
 current frame warped by the forward flow against the previous one) and the two averaged, which
 halves the part of the flow's error that is not symmetric (on the tuning renderings it took
