@@ -61,7 +61,8 @@ def test_a_misaligned_ramp_is_not_read_as_a_change_of_colour():
     cells = (8, 10)
     assert float(textured_cells(_noisy(ramp, 3), cells).max()) < 0.5
     photo = _image(data.chelsea()[:240:2, :320:2] / 255.0)
-    assert float((textured_cells(_noisy(photo, 5), cells) > 0.5).float().mean()) > 0.4  # measured 0.61
+    textured = float((textured_cells(_noisy(photo, 5), cells) > 0.5).float().mean())
+    assert textured > 0.4  # measured 0.61
 
 
 def _gain(image: str, subject: str, motion: str, seed: int, where: str) -> float:

@@ -34,7 +34,8 @@ CHANNELS = 3
 #: MAD to the standard deviation of a Gaussian, and the standard error of a median over that
 #: of a mean (sqrt(pi / 2)).
 MAD_TO_SIGMA, MEDIAN_ERROR = 1.4826, 1.2533
-#: Gaussian sigma, in pixels, of the blur whose residual is a cell's detail (:func:`textured_cells`).
+#: Gaussian sigma, in pixels, of the blur whose residual is a cell's detail
+#: (:func:`textured_cells`).
 DETAIL_SIGMA = 1.5
 
 

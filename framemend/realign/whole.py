@@ -46,8 +46,8 @@ def fit_whole_map(frame: torch.Tensor, reference: torch.Tensor, weight: torch.Te
     used = share > 0.5
     if int(used.sum()) < MIN_CELLS:
         return identity_map(1, 1, 1, frame.device)
-    x, y = ((F.adaptive_avg_pool2d(z * weight, cells) / cover.clamp_min(1e-6)).reshape(3, -1).T[used]
-            for z in (frame, reference))  # (n, 3) cell means
+    x, y = ((F.adaptive_avg_pool2d(z * weight, cells) / cover.clamp_min(1e-6))
+            .reshape(3, -1).T[used] for z in (frame, reference))  # (n, 3) cell means
     prior = share[used][:, None].expand(-1, 3)
     robust = torch.ones_like(prior)
     for _ in range(ROBUST_PASSES):
