@@ -21,6 +21,12 @@ Passes, all on ``framemend.generate.scene`` clips at 640x360 with ground truth:
   the grid ``n / rate`` (framemend; ffmpeg's are not returned by the anchor) and PSNR of the
   output frames that fall on the truth grid.
 
+* ``generated``: every clip of ``/work/shared/data/generated`` (real generator output, no
+  truth but its own frames) with every other frame dropped and restored with ``factor=2``
+  (framemend with its defaults, and the anchor that won the grid, ``obmc``/``epzs``/``vsbmc=0``
+  with ``--only generated``); PSNR and SSIM of the new frames against the dropped frames.
+  Frames that a GIF repeats stay in, as a user's clip has them.
+
 * ``speed``: a four times longer pan clip (49 frames in), framemend (both warps) and the chosen
   minterpolate run alternately five times (the machine is shared, so its load drifts); ``fps``
   is the best run, ``fps_median`` the median, ``cpu_ms`` the median CPU time per input frame
@@ -34,7 +40,7 @@ video writer takes it (uint8 pixels as they are, float images converted); torch 
 thread, the two DIS flows of a pair run on two threads, the next pair's in-betweens are made on
 a worker thread meanwhile, OpenCV uses its own pool. minterpolate runs in one thread.
 
-    python -m benchmarks.bench_interpolate [--quick]
+    python -m benchmarks.bench_interpolate [--quick] [--only generated]
 """
 from __future__ import annotations
 
@@ -46,14 +52,19 @@ from fractions import Fraction
 import numpy as np
 import torch
 
+from pathlib import Path
+
 from benchmarks.anchors import run_ffmpeg_filter
 from benchmarks.streaming import stream_frames
 from framemend.chain.options import make_options
 from framemend.generate import scene
 from framemend.interpolate import Interpolate
 from framemend.metrics import psnr, psnr_per_frame, ssim
+from framemend.video import read_video
 
 WIDTH, HEIGHT = 640, 360
+GENERATED = Path("/work/shared/data/generated")
+GRID_WINNER = {"mc": "obmc", "me": "epzs", "vsbmc": 0}
 MCI = "minterpolate=fps={fps}:mi_mode=mci:me_mode=bidir:mc_mode={mc}:me={me}:vsbmc={vsbmc}"
 OURS = {"framemend interpolate=2": {"factor": 2},  # the defaults, then the sharper warp
         "framemend interpolate=2:warp=bicubic": {"factor": 2, "warp": "bicubic"}}
@@ -147,6 +158,26 @@ def _seed_rows(kinds, frames, best) -> list[dict]:
     return rows
 
 
+def _generated_rows(best, quick) -> list[dict]:
+    """Rows of the ``generated`` pass: the ``2x restore`` protocol on real generator output."""
+    rows = []
+    for path in sorted(GENERATED.iterdir()):
+        if path.suffix.lower() not in (".mp4", ".gif", ".mkv", ".webm"):
+            continue
+        frames, fps = read_video(str(path))
+        frames = frames[:17] if quick else frames
+        kept, truth = frames[::2], _f(frames)
+        theirs, _ = _minterpolate(kept, fps / 2, f"{fps:g}", 1, **best)
+        ours = _framemend(kept, fps / 2, factor=2)[0]
+        new = np.arange(1, min(len(theirs), len(ours), len(truth)), 2)
+        for method, out in (("framemend interpolate=2", ours),
+                            ("ffmpeg " + MCI.format(fps=f"{fps:g}", **best), theirs)):
+            rows.append({"pass": "generated", "clip": path.stem, "method": method,
+                         "psnr": round(psnr(_f(out[new]), truth[new]), 2),
+                         "ssim": round(ssim(_f(out[new]), truth[new]), 4)})
+    return rows
+
+
 def _mixed(out: np.ndarray, truth: np.ndarray, first: int) -> int:
     """Output frames not ≥ 3 dB closer to their own shot's truth than to the other shot."""
     n = min(len(out), len(truth))
@@ -227,9 +258,11 @@ def _speed_rows(frames, best, repeats) -> list[dict]:
             for name in runs]
 
 
-def run(quick: bool = False) -> list[dict]:
-    """Rows of the three passes; see the module docstring."""
+def run(quick: bool = False, only: str | None = None) -> list[dict]:
+    """Rows of the passes; see the module docstring."""
     torch.set_num_threads(1)  # on this shared 2-core machine idle torch workers only spin
+    if only == "generated":
+        return _generated_rows(GRID_WINNER, quick)
     kinds = ["pan", "subject"] if quick else ["pan", "zoom", "handheld", "subject", "fast-object"]
     frames = 17 if quick else 25
     runs = 1 if quick else 2
@@ -242,6 +275,8 @@ def run(quick: bool = False) -> list[dict]:
     rows += _cut_rows(frames, best, runs)
     rows += _rate_rows(best, runs, quick)
     rows += _speed_rows(4 * frames - 3, best, 2 if quick else 5)
+    if GENERATED.is_dir():
+        rows += _generated_rows(best, quick)
     return rows
 
 
@@ -258,4 +293,7 @@ def _table(rows: list[dict]) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two clips, one anchor setting")
-    print(_table(run(quick=parser.parse_args().quick)))
+    parser.add_argument("--only", choices=["generated"],
+                        help="only this pass, against the grid's earlier winner")
+    args = parser.parse_args()
+    print(_table(run(quick=args.quick, only=args.only)))

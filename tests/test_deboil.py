@@ -11,7 +11,9 @@ import framemend
 from framemend.deboil import deboil
 from framemend.deboil._cpu import CpuState
 from framemend.deboil.consistency import TorchState
-from framemend.generate import artifacts, scene
+from framemend.generate import Clip, artifacts, load_image, scene
+from framemend.generate.camera import pose_homographies
+from framemend.generate.render import render_layers
 from framemend.metrics import flicker_index, psnr, warping_error
 from media import palette_frames
 
@@ -115,9 +117,36 @@ def test_palette_dither_is_removed_detail_and_colour_kept(dither):
     assert np.abs((out - gif / 255.0).mean((0, 1, 2))).max() * 255 < 0.5
 
 
-def test_cpu_kernels_agree_with_the_torch_reference():
-    clip = scene("subject", W, H, frames=4, seed=27)
-    bad = _u8(artifacts.boiling(clip.frames, 10 / 255, seed=27))
+def _fast_pan(step: float, seed: int, frames: int = T) -> Clip:
+    """A pan over a photograph by ``step`` px a frame (the scenes' pans move 1-3)."""
+    camera = pose_homographies(W, H, step * np.arange(frames), 0.0, 0.0, 1.0)
+    out, flow, occluded, _ = render_layers(load_image("astronaut", seed), camera, [], W, H)
+    return Clip(frames=out, fps=24.0, flow_fwd=flow, camera=camera.astype(np.float32),
+                subject_box=None, cuts=[], occluded=occluded)
+
+
+def test_fast_texture_that_cannot_be_followed_is_smeared_along_the_motion():
+    """Texture re-drawn every frame under a 12 px/frame pan: too far from the warped output to
+    be blended, it is smeared along the motion (a 90° shutter) instead. Without the smear
+    deboil kept 87 % of the boiling's warping error and gained 0.2 dB; with it 52 %, +1.2 dB."""
+    clip = _fast_pan(12, 3)
+    bad = _u8(artifacts.boiling(clip.frames, 20 / 255, seed=3))
+    out = _deboil(bad)
+    assert _excess(warping_error, out, bad / 255.0, clip) < 0.65
+    assert psnr(out, clip.frames) > psnr(bad / 255.0, clip.frames) + 0.8
+
+
+def test_a_clean_fast_pan_is_not_smeared():
+    """Followed texture is not smeared, nor is the content coming into the frame (a 12 px
+    strip a frame here: smearing it cost 2 dB, 44.3 against 46.4 without any smear)."""
+    clip = _fast_pan(12, 3)
+    assert psnr(_deboil(_u8(clip.frames)), clip.frames) > 45.5
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_cpu_kernels_agree_with_the_torch_reference(fast):
+    clip = _fast_pan(12, 27, frames=4) if fast else scene("subject", W, H, frames=4, seed=27)
+    bad = _u8(artifacts.boiling(clip.frames, (20 if fast else 10) / 255, seed=27))
     cpu, ref = CpuState.frame(bad[0], False), TorchState.frame(
         torch.from_numpy(bad[0] / np.float32(255)).permute(2, 0, 1), False)
     for t in range(1, len(bad)):

@@ -88,7 +88,9 @@ def test_keyframes_start_where_asked():
     out = realign(x, keyframes=(3,))
     assert torch.equal(out[:4], x[:4])  # before and at the keyframe: untouched
     gain = psnr(_array(out[4:]), truth[4:]) - psnr(frames[4:], truth[4:])
-    assert gain >= 2.0  # measured +3.2 dB
+    # measured +1.4 dB (+3.2 dB in stop 16): the drift's evidence now comes from textured cells
+    # only, fewer in a 96x64 frame, so the gate opens later in this 10-frame clip
+    assert gain >= 1.0
 
 
 def test_colour_transfer_recovers_a_smooth_colour_map():
@@ -132,8 +134,8 @@ def test_sharp_pick_keys_every_shot_short_ones_too():
     assert gain >= 1.5  # measured +2.5 dB
 
 
-@pytest.mark.parametrize("seed, motion, measured", [(300, "pan", 6.4), (301, "zoom", 7.6),
-                                                    (302, "tilt", 6.0)])
+@pytest.mark.parametrize("seed, motion, measured", [(300, "pan", 7.4), (301, "zoom", 10.1),
+                                                    (302, "tilt", 7.0)])
 def test_drift_corrected_after_the_keyframe_has_left_the_frame(seed, motion, measured):
     """A whole-frame cast growing over 2 s while the camera travels away from the first view
     (the first frame's content gone by mid-clip), a subject crossing; not drifting: unchanged.
@@ -147,7 +149,7 @@ def test_drift_corrected_after_the_keyframe_has_left_the_frame(seed, motion, mea
         if where == "frame":
             assert gain >= measured - 1.5  # measured: see the parameters
         else:
-            assert gain >= -0.4  # measured -0.17, -0.04, -0.14
+            assert gain >= -0.4  # measured -0.00 each (-0.17, -0.04, -0.14 in stop 16)
 
 
 def test_a_light_switched_on_stays():
@@ -166,5 +168,5 @@ def test_clip_without_drift_is_left_alone_while_the_camera_pans():
                                  seconds=4.0, fps=12, seed=303)
         frames = gaussian_noise(clip.frames, 3 / 255, seed=303)
         out = _array(realign(_tensor(frames), fps=clip.fps))
-        # measured: -0.00 dB without a cast, +5.9 dB with one
+        # measured: -0.00 dB without a cast, +9.3 dB with one
         assert psnr(out, clip.truth) - psnr(frames, clip.truth) >= bar

@@ -4,13 +4,21 @@ A GIF frame holds at most 256 distinct colours; generators that save GIFs reach 
 tones by ordered or error-diffusion dither, a pattern near the sampling rate (period 2-4 px)
 that changes from frame to frame. It is quantisation error, not Gaussian noise and not detail:
 noise estimates must not read it (:mod:`framemend.denoise.noise`) and temporal passes remove it
-before comparing frames (:mod:`framemend.deboil`).
+before comparing frames (:mod:`framemend.deboil`). A pass that removes it (or re-tones the frame)
+leaves frames that are no longer palette-limited but still carry what is left of the dither,
+which still differs from frame to frame: :func:`palette_source` records the finding in the
+frame's ``aux`` so that later passes of the chain know it.
 """
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from .frames import Frame
 
 PALETTE_COLOURS = 256  # a GIF's palette size; true-colour frames hold tens of thousands
 # a 5-tap low-pass with a zero at the sampling rate (a 1-px checkerboard is removed) and a
@@ -33,6 +41,17 @@ def palette_limited(pixels: np.ndarray | torch.Tensor) -> bool:
     flat = pixels.reshape(-1, 3).astype(np.int64)
     codes = (flat[:, 0] << 32) | (flat[:, 1] << 16) | flat[:, 2]
     return 16 < np.unique(codes[:: max(1, codes.size // 200_000)]).size <= PALETTE_COLOURS
+
+
+def palette_source(frame: Frame, pixels: np.ndarray | torch.Tensor) -> bool:
+    """Whether ``frame`` comes from palette pixels:
+    as an earlier pass of the chain found it (``frame.aux["palette"]``, carried while the
+    geometry is kept), else :func:`palette_limited` of its ``pixels`` (any form that takes),
+    which is then recorded there."""
+    found = frame.aux.get("palette")
+    if found is None:
+        found = frame.aux["palette"] = palette_limited(pixels)
+    return found
 
 
 def dedither(images: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,7 @@ import torch
 
 from framemend.chain import TemporalFilter, register
 from framemend.chain.frames import Frame
-from framemend.chain.palette import palette_limited
+from framemend.chain.palette import palette_source
 from framemend.chain.repeats import DistinctFrames
 from framemend.options.deboil import DeboilOptions
 
@@ -22,7 +22,8 @@ class Deboil(DistinctFrames, TemporalFilter):
     frame along DIS flow; where it agrees with the frame at low and mid scale, the frame's tone
     is pulled toward it and its fine texture blended toward it (contrast kept); where it does
     not (moving objects the flow missed, disocclusions, new content, real changes of light) the
-    frame is kept. The mean colour of each frame is kept. Palette (GIF) input has its dither
+    frame is kept, but where such a pixel moves fast its re-drawn texture is smeared along the
+    motion as a camera's shutter would have. The mean colour of each frame is kept. Palette (GIF) input has its dither
     removed first. Memory: one output frame; nothing crosses a scene cut.
     """
 
@@ -54,7 +55,9 @@ class Deboil(DistinctFrames, TemporalFilter):
         else:
             pixels = raw
         if self._state is None:
-            self._dither = palette_limited(pixels)
+            self._dither = palette_source(frame, pixels)
+        # what is left of the dither is still palette noise to the passes after this one
+        frame.aux["palette"] = self._dither
         state_of = self._cpu_state if cpu else TorchState.frame
         current = state_of(pixels, self._dither)
         if self._state is None:

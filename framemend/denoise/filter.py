@@ -9,6 +9,7 @@ import torch
 
 from framemend.chain import TemporalFilter, register
 from framemend.chain.frames import Frame
+from framemend.chain.palette import palette_source
 from framemend.chain.repeats import DistinctFrames
 from framemend.cuda import host_kernels
 from framemend.options.denoise import DenoiseOptions
@@ -116,12 +117,13 @@ class Denoise(DistinctFrames, TemporalFilter):
     def _start_shot(self, window: list[Frame], center: int) -> None:
         """The shot's noise: the ``sigma`` option in every channel (white noise), or measured
         per opponent channel on its first frame and the next one if the window holds it
-        (:func:`.noise.estimate_channel_sigmas`)."""
+        (:func:`.noise.estimate_channel_sigmas`; palette input as the chain found it)."""
         if self.options.sigma is not None:
             sigmas = (float(self.options.sigma),) * 3
         else:
+            pixels = [self._float_pixels(f) for f in window[center:center + 2]]
             sigmas = estimate_channel_sigmas(
-                *(self._float_pixels(f) for f in window[center:center + 2]))
+                *pixels, palette=palette_source(window[center], pixels[0]))
         self._sigma = float(np.sqrt(np.mean(np.square(sigmas))))
         # in [0, 1]² units, on the device: the per-frame steps take it from there
         self._variances = (torch.tensor(sigmas, dtype=torch.float32) / 255.0).pow(2).to(

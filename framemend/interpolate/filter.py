@@ -11,9 +11,11 @@ import torch
 
 from ..chain.filter import Filter
 from ..chain.frames import Frame
+from ..chain.palette import palette_limited
 from ..chain.registry import register
 from ..kernels.pools import shared_pool
 from ..options.interpolate import InterpolateOptions
+from .dither import keep_screen_dither
 from .synthesis import (fill_hidden, flow_planes, intermediate_flows, pair_flows,
                         warp_blend)
 from .timing import factor_times, grid_times, nominal_rate
@@ -52,6 +54,9 @@ class Interpolate(Filter):
     long as the input and audio stays in sync. A frame whose timestamp repeats the next one's
     covers no time and is dropped.
 
+    Palette (GIF) input, recognised on the first frame by its colours, keeps its dither where
+    it is on the screen rather than moving it with the content (:mod:`.dither`).
+
     Decoded uint8 frames on the CPU stay uint8: the in-betweens are warped and blended in
     uint8 and leave as raw pixels, and repeated input frames are passed on unconverted.
 
@@ -79,12 +84,15 @@ class Interpolate(Filter):
         self._cut_pending = False
         self._spans: deque[_Span] = deque()
         self._last: _Span | None = None  # the newest span; its in-betweens await the next pair
+        self._dither: bool | None = None  # palette input, once the first frame is seen
 
     def output_rate(self, rate: Fraction) -> Fraction:
         self._input_rate = rate
         return self._rate if self._rate is not None else rate * self.options.factor
 
     def push(self, frame: Frame) -> list[Frame]:
+        if self._dither is None:
+            self._dither = palette_limited(frame.raw if frame.raw is not None else frame.image)
         if self._prev is not None:
             self._span(self._prev, frame.time, None if frame.cut else frame)
             self._interval = frame.time - self._prev.time
@@ -106,6 +114,7 @@ class Interpolate(Filter):
         self._last = None
         self._interval = None
         self._cut_pending = False
+        self._dither = None
         return self._ready(0)
 
     def _ready(self, keep: int) -> list[Frame]:
@@ -161,7 +170,7 @@ class Interpolate(Filter):
         """Start making ``span``'s in-betweens, given the flows of the pair after it."""
         if span is not None and span.pair is not None and span.made is None:
             span.made = _executor("synthesis").submit(_synthesize, span.flows, span.before, after,
-                                                      *span.pair, self.options.warp)
+                                                      *span.pair, self.options.warp, self._dither)
 
     def _pixels(self, frame: Frame):
         """``frame``'s decoded uint8 ``(H, W, 3)`` pixels when it still has them and the run is
@@ -180,16 +189,20 @@ def _pair_flows(image0, small0, small1, flow_scale: float):
 
 
 def _synthesize(flows: Future, before: Future | None, after: Future | None, image0, image1,
-                times: list[float], warp: str):
+                times: list[float], warp: str, dither: bool):
     """The in-betweens at fractional ``times`` of a pair (:mod:`.synthesis`) from its
     ``flows`` and those of the pairs ``before`` and ``after`` it (futures of
-    :func:`_pair_flows`). Runs on a worker thread."""
+    :func:`_pair_flows`), with a palette's dither kept on the screen if ``dither``
+    (:mod:`.dither`). Runs on a worker thread."""
     planes, pair, importance = flows.result()
     pair, importance = fill_hidden(planes, pair, importance,
                                    None if before is None else before.result()[1],
                                    None if after is None else after.result()[1])
     flow_t, weight0 = intermediate_flows(pair, importance, times)
-    return warp_blend(image0, image1, flow_t, weight0, warp)
+    made = warp_blend(image0, image1, flow_t, weight0, warp)
+    if dither:
+        made = keep_screen_dither(image0, image1, made, flow_t, weight0, times, warp)
+    return made
 
 
 def _repeat(frame: Frame, time: float, cut: bool) -> Frame:

@@ -6,12 +6,17 @@ For each frame ``t`` after a keyframe:
 1. the correction of frame ``t-1`` (a coarse field of local affine colour maps) is carried onto
    frame ``t`` along the dense flow between the two frames (:mod:`.carry`), so content that
    enters the frame is corrected like the content it enters beside;
-2. beyond the keyframe's footprint, the carried correction is updated so that frame ``t``
-   matches the previous corrected frame wherever both see the same thing (flow trusted by a forward-backward check, Sundaram et al.
-   2010, and by local structure): a drift is slow, so what changes between two corrected frames
-   is drift. Only local offsets are updated here; a change of contrast fitted against a warped
-   frame would compound;
-3. the keyframe is brought onto frame ``t`` in two steps: a similarity predicted from features
+2. (``region=frame``) the keyframe is aligned onto frame ``t`` (step 4) and the whole frame's
+   per-channel gain and offset from the carried-corrected frame to it, measured on the cells
+   whose texture pins the alignment (:mod:`.whole`), is composed into the carried correction:
+   a drift of generated video is mostly global, so it reaches what the keyframe does not show
+   (content entering as the camera moves, sparse colours the local maps leave alone);
+3. beyond the keyframe's footprint, the carried correction is updated so that frame ``t``
+   matches the previous corrected frame wherever both see the same thing (flow trusted by a
+   forward-backward check, Sundaram et al. 2010, and by local structure): a drift is slow, so
+   what changes between two corrected frames is drift. Only local offsets are updated here; a
+   change of contrast fitted against a warped frame would compound;
+4. the keyframe is brought onto frame ``t`` in two steps: a similarity predicted from features
    tracked frame to frame (:mod:`framemend.stabilize.motion`), then the residual dense flow,
    with the same checks; a low-frequency local colour map fitted through the trusted pixels
    (:mod:`.tone`) moves the frame's colour and tone to the keyframe's, leaving its detail,
@@ -19,16 +24,17 @@ For each frame ``t`` after a keyframe:
    keeps its own). The keyframe anchors the correction, so it does not accumulate error while
    the keyframe is in view; once less than ``KEY_VISIBLE`` of the frame still shows it, the
    corrected frame becomes the keyframe;
-4. what is not drift stays: a frame whose colours differ from the previous one's by more
+5. what is not drift stays: a frame whose colours differ from the previous one's by more
    than ``JUMP`` (a light switched on) keeps the correction carried so far and becomes the
    keyframe; a scene cut starts a new keyframe;
-5. optionally (``detail``) the aligned keyframe's fine texture is blended into trusted pixels,
+6. optionally (``detail``) the aligned keyframe's fine texture is blended into trusted pixels,
    in the spirit of keyframe propagation (Jamriska et al., "Stylizing video by example",
    SIGGRAPH 2019);
-6. with ``region=face`` (or a ``box``) all of this happens inside the tracked subject's ellipse
-   only, feathered;
-7. no harm where nothing drifts (``region=frame``): the colour change of the same content
-   between consecutive frames is measured and added up since the keyframe, with a bound on its
+7. with ``region=face`` (or a ``box``) all of this but step 2 happens inside the tracked
+   subject's ellipse only, feathered;
+8. no harm where nothing drifts (``region=frame``): the colour change of the same content
+   between consecutive frames is measured (on textured cells: on a smooth ramp the flow's error
+   reads as a change of colour) and added up since the keyframe, with a bound on its
    error, and the correction that comes out is shrunk towards nothing while that drift is not
    significant (:mod:`.evidence`); the correction itself keeps being followed underneath. A
    subject (``region=face``) covers too few cells for the statistic (on a 320x180 clip the
@@ -62,6 +68,7 @@ from .carry import carry_map, consecutive_flow
 from .evidence import DriftEvidence, both_ways, colour_step
 from .tone import (apply_colour_map, compose_maps, fit_colour_map, identity_map,
                    typical_colours)
+from .whole import fit_whole_map
 
 #: The head around a detected face (which covers eyes to mouth): the face box scaled by this.
 HEAD = 1.5
@@ -216,16 +223,21 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
     """
     inside = (region > 0.5).float() if region is not None else torch.ones_like(frame[:, :1])
     pre = apply_colour_map(carried, frame)
-    if previous is not None:  # learnt where the keyframe does not reach, which it corrects
-        reference, trust = previous
-        beyond_key = 1.0 - _inside(np.linalg.inv(key_to_frame), *frame.shape[-2:], frame.device)
-        weight = trust * _same_structure(pre, reference) * inside * beyond_key
-        step, _ = fit_colour_map(pre, reference, weight, eps=OFFSET_ONLY)
-        carried = compose_maps(step, carried)
-        pre = apply_colour_map(carried, frame)
     aligned, trust, to_key = align_keyframe(pre, key, key_to_frame,
                                             None if region is None else _window(region))
     weight = trust * inside
+    if region is None:  # the whole frame's share of the correction, measured where the
+        # keyframe is seen, is carried everywhere (new content included); the rest is local
+        whole = fit_whole_map(pre, aligned, weight).expand(-1, -1, *carried.shape[-2:])
+        carried = compose_maps(whole, carried)
+        pre = apply_colour_map(carried, frame)
+    if previous is not None:  # learnt where the keyframe does not reach, which it corrects
+        reference, trust_previous = previous
+        beyond_key = 1.0 - _inside(np.linalg.inv(key_to_frame), *frame.shape[-2:], frame.device)
+        weight_previous = trust_previous * _same_structure(pre, reference) * inside * beyond_key
+        step, _ = fit_colour_map(pre, reference, weight_previous, eps=OFFSET_ONLY)
+        carried = compose_maps(step, carried)
+        pre = apply_colour_map(carried, frame)
     step, stats = fit_colour_map(pre, aligned, weight)
     out = apply_colour_map(step, pre)
     if detail > 0:
