@@ -270,3 +270,17 @@ def test_auto_removes_a_regional_wobble_and_does_no_harm(kind, seed):
     # and local for the whole frame); -0.3, -0.1 dB (-0.3, -7.1)
     assert (flicker[2] - flicker[0]) / (flicker[1] - flicker[0]) < 0.4
     assert psnr(out, clip.frames) > psnr(bad, clip.frames) - 1.0
+
+
+def test_ten_bit_frames_are_corrected_as_their_float_copies(handheld):
+    """Decoded 16-bit frames (10-bit video: their float copy is channels-last) through the
+    streaming filter give what the same frames as float tensors give."""
+    import framemend  # noqa: PLC0415
+
+    flickered = artifacts.global_flicker(handheld.frames[:12], seed=3)
+    ten_bit = np.round(flickered * 1023).astype(np.uint16) << 6  # as a 10-bit decoder leaves it
+    out = framemend.deflicker(ten_bit)
+    assert out.dtype == np.uint16
+    floats = _run(ten_bit.astype(np.float32) / 65535)
+    assert psnr(out / np.float32(65535), floats) > 60
+    assert psnr(out / np.float32(65535), handheld.frames[:12]) > psnr(flickered, handheld.frames[:12]) + 3

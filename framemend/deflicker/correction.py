@@ -281,7 +281,9 @@ def apply_fields(image: torch.Tensor, gain: torch.Tensor, offset: torch.Tensor |
     out = g.mul_(image)
     if offset is None:
         return out.clamp_(0.0, 1.0)
-    o = _upsample(offset, h, w, image if in_place and offset.shape == gain.shape else None)
+    # (a channels-last image cannot take planes: the offset then gets its own)
+    into = in_place and offset.shape == gain.shape and image.is_contiguous()
+    o = _upsample(offset, h, w, image if into else None)
     if strength != 1.0:
         o.mul_(strength)
     return out.add_(o).clamp_(0.0, 1.0)
