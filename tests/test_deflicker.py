@@ -22,14 +22,7 @@ def _run(frames: np.ndarray, cuts=None, **options) -> np.ndarray:
     return deflicker(x, cuts=cuts, **options).permute(0, 2, 3, 1).numpy()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: the filter's tensors are small, and on a shared 2-core machine
-    OpenMP's waiting threads cost more than they give."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

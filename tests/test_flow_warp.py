@@ -14,13 +14,7 @@ from framemend.generate import scene
 W, H = 320, 180
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """torch's OpenMP threads spin against each other on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tensor(frames: np.ndarray) -> torch.Tensor:

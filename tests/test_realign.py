@@ -17,13 +17,7 @@ from framemend.realign.tone import apply_colour_map, fit_colour_map
 W, H, T = 320, 180, 48
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Small per-frame tensor work: on a shared 2-core machine extra torch threads only contend."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _tensor(frames: np.ndarray) -> torch.Tensor:

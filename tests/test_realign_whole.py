@@ -15,13 +15,7 @@ from framemend.realign.evidence import textured_cells
 from framemend.realign.whole import fit_whole_map
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Small per-frame tensor work: on a shared 2-core machine extra torch threads only contend."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _image(array: np.ndarray) -> torch.Tensor:
