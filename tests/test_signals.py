@@ -24,6 +24,13 @@ def long_clip(tmp_path_factory):
     return path
 
 
+def _signals_as_a_terminal_gives() -> None:
+    """In the child: SIGINT's default action, as a shell gives a foreground command. A run
+    started in the background of a non-interactive shell (a CI job launched with ``&``)
+    inherits SIGINT ignored, and Python then installs no KeyboardInterrupt for it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def wait_for_temp_file(folder, name: str, proc: subprocess.Popen) -> None:
     deadline = time.time() + 120
     while not any(p.name.startswith(f".{name}.") for p in folder.iterdir()):
@@ -39,7 +46,7 @@ def wait_for_temp_file(folder, name: str, proc: subprocess.Popen) -> None:
 def test_signal_mid_run_leaves_nothing(long_clip, tmp_path, sig, code, words, chain):
     out = tmp_path / "o.mp4"
     proc = subprocess.Popen(CLI + ["clean", long_clip, "-o", str(out), "-f", chain],
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, preexec_fn=_signals_as_a_terminal_gives)
     wait_for_temp_file(tmp_path, "o.mp4", proc)
     time.sleep(0.1)
     assert proc.poll() is None, "the run ended before it could be signalled"
