@@ -52,11 +52,11 @@ def leftovers(root) -> list[str]:
             if ".part" in f or f.endswith(".tmp")]
 
 
-def assert_like_single_file(src, dst, tmp_path, chain=CHAIN) -> None:
+def assert_like_single_file(src, dst, tmp_path, chain=CHAIN, lossless=False) -> None:
     """The batch's output has the input's frame count and the content a single-file clean gives
-    (the same chain; worker thread counts may change rounding, not the picture)."""
+    (the same chain and codec; worker thread counts may change rounding, not the picture)."""
     ref = str(tmp_path / ("ref" + os.path.splitext(str(dst))[1]))
-    clean_file(str(src), ref, chain, overwrite=True)
+    clean_file(str(src), ref, chain, overwrite=True, lossless=lossless)
     got, want = read_video(str(dst))[0], read_video(ref)[0]
     assert got.shape == want.shape == read_video(str(src))[0].shape
     assert psnr(got, want) > 45
@@ -158,19 +158,22 @@ def faulty_clean(job, settings, device=None, progress=None):
 
 def test_crashing_and_hanging_workers_fail_only_their_file(tmp_path, monkeypatch):
     src, out = tmp_path / "src", tmp_path / "out"
-    names = ["crash.mp4", "hang.mp4", "ok0.mp4", "ok1.mp4", "ok2.mp4"]
+    # lossless output: framemend's H.264 files of these 64x48 clips differ from run to run
+    # (46-100 dB between two runs of one process: identical YUV frames into x264, not yet
+    # explained), as much as two chains' outputs differ (43 dB); FFV1's do not
+    names = ["crash.mkv", "hang.mkv", "ok0.mkv", "ok1.mkv", "ok2.mkv"]
     make_tree(src, names)
     monkeypatch.setattr(batch_run, "TIMEOUT_START", 15.0)
     t0 = time.monotonic()
-    s = clean_folder(src, out, "denoise", jobs=2, task=faulty_clean)
+    s = clean_folder(src, out, "denoise", jobs=2, task=faulty_clean, lossless=True)
     reasons = {f.input: f.note for f in s.failed}
-    assert reasons.keys() == {"crash.mp4", "hang.mp4"}, reasons
-    assert "SIGSEGV" in reasons["crash.mp4"] and "timed out" in reasons["hang.mp4"]
+    assert reasons.keys() == {"crash.mkv", "hang.mkv"}, reasons
+    assert "SIGSEGV" in reasons["crash.mkv"] and "timed out" in reasons["hang.mkv"]
     assert time.monotonic() - t0 < 120
     for name in names[2:]:
-        assert_like_single_file(src / name, out / name, tmp_path, "denoise")
+        assert_like_single_file(src / name, out / name, tmp_path, "denoise", lossless=True)
     assert leftovers(out) == []
-    retried = clean_folder(src, out, "denoise", jobs=2)  # crashes and timeouts are tried again
+    retried = clean_folder(src, out, "denoise", jobs=2, lossless=True)  # crashes and timeouts are tried again
     assert retried.exit_code == 0 and retried.count("new") == 2 and retried.count("done before") == 3
 
 
