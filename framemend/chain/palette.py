@@ -34,13 +34,20 @@ def palette_limited(pixels: np.ndarray | torch.Tensor) -> bool:
         pixels: ``(H, W, 3)`` uint8/uint16 decoded pixels or float32 in [0, 1], or a
             ``(3, H, W)`` float tensor in [0, 1] (floats compared at 8-bit precision).
     """
-    if isinstance(pixels, torch.Tensor):
-        pixels = pixels.detach().permute(1, 2, 0).float().cpu().numpy()
-    if pixels.dtype.kind == "f":
-        pixels = np.clip(pixels * 255 + 0.5, 0, 255).astype(np.uint8)
-    flat = pixels.reshape(-1, 3).astype(np.int64)
+    # every k-th pixel (at most about 200 000 of them), taken before any conversion: converting
+    # the whole frame first took 0.12 s at 1920x1080 and 0.38 s at 3840x2160
+    flat = pixels.detach().flatten(1).T if isinstance(pixels, torch.Tensor) else \
+        pixels.reshape(-1, 3)
+    flat = flat[:: max(1, flat.shape[0] // 200_000)]
+    if isinstance(flat, torch.Tensor):
+        flat = flat.float().cpu().numpy()
+    if flat.dtype.kind == "f":
+        flat = np.clip(flat * 255 + 0.5, 0, 255).astype(np.uint8)
+    flat = flat.astype(np.int64)
     codes = (flat[:, 0] << 32) | (flat[:, 1] << 16) | flat[:, 2]
-    return 16 < np.unique(codes[:: max(1, codes.size // 200_000)]).size <= PALETTE_COLOURS
+    if np.unique(codes[:4096]).size > PALETTE_COLOURS:  # a true-colour frame, seen at once
+        return False
+    return 16 < np.unique(codes).size <= PALETTE_COLOURS
 
 
 def palette_source(frame: Frame, pixels: np.ndarray | torch.Tensor) -> bool:
