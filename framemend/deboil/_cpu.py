@@ -15,6 +15,7 @@ from framemend.chain.palette import DEDITHER_TAPS
 from framemend.flow.estimate import motion_luma_flow
 
 from framemend.kernels.colour import luma_u8_hwc
+from framemend.kernels.sample import corners, sample
 
 from .consistency import ENERGY_RADIUS, LIMITS, MID_RADIUS, SHUTTER, SMEAR_TAPS, low_radius
 
@@ -102,9 +103,9 @@ def _blend(z, zl, d, w, wl, b, ez, eb, out, sums):
 def _smear(out, flow, smear, shutter, taps, shown):
     """``shown = out + smear (S - out)``, ``S`` the mean of ``taps`` bilinear samples of
     ``out`` at ``p + a f(p)``, ``a`` evenly from ``-shutter/2`` to ``shutter/2`` (edges
-    repeated), :func:`.consistency.motion_smear`; ``(H, W, 3)`` but ``smear`` ``(H, W)``."""
+    repeated: :mod:`framemend.kernels.sample`), :func:`.consistency.motion_smear`; ``(H, W, 3)``
+    but ``smear`` ``(H, W)``."""
     h, w_, _ = out.shape
-    xmax, ymax = _F(w_ - 1), _F(h - 1)
     step, inv = _F(shutter) / _F(taps - 1), _ONE / _F(taps)
     for y in range(h):
         for x in range(w_):
@@ -114,21 +115,13 @@ def _smear(out, flow, smear, shutter, taps, shown):
                 shown[y, x, 2] = out[y, x, 2]
                 continue
             s0, s1, s2 = _ZERO, _ZERO, _ZERO
-            fx0, fy0 = flow[y, x, 0], flow[y, x, 1]
+            u, v = flow[y, x, 0], flow[y, x, 1]
             for i in range(taps):
                 a = _F(i) * step - _F(shutter) * _HALF
-                px = min(max(_F(x) + a * fx0, _ZERO), xmax)
-                py = min(max(_F(y) + a * fy0, _ZERO), ymax)
-                x0, y0 = min(int(px), w_ - 2), min(int(py), h - 2)
-                fx, fy = px - _F(x0), py - _F(y0)
-                w00, w01 = (_ONE - fx) * (_ONE - fy), fx * (_ONE - fy)
-                w10, w11 = (_ONE - fx) * fy, fx * fy
-                s0 += (w00 * out[y0, x0, 0] + w01 * out[y0, x0 + 1, 0]
-                       + w10 * out[y0 + 1, x0, 0] + w11 * out[y0 + 1, x0 + 1, 0])
-                s1 += (w00 * out[y0, x0, 1] + w01 * out[y0, x0 + 1, 1]
-                       + w10 * out[y0 + 1, x0, 1] + w11 * out[y0 + 1, x0 + 1, 1])
-                s2 += (w00 * out[y0, x0, 2] + w01 * out[y0, x0 + 1, 2]
-                       + w10 * out[y0 + 1, x0, 2] + w11 * out[y0 + 1, x0 + 1, 2])
+                top_left, bottom_right, fx, fy = corners(h, w_, _F(x) + a * u, _F(y) + a * v)
+                s0 += sample(out, top_left, bottom_right, fx, fy, 0)
+                s1 += sample(out, top_left, bottom_right, fx, fy, 1)
+                s2 += sample(out, top_left, bottom_right, fx, fy, 2)
             shown[y, x, 0] = out[y, x, 0] + k * (s0 * inv - out[y, x, 0])
             shown[y, x, 1] = out[y, x, 1] + k * (s1 * inv - out[y, x, 1])
             shown[y, x, 2] = out[y, x, 2] + k * (s2 * inv - out[y, x, 2])
