@@ -14,7 +14,6 @@ from typing import Callable, Iterable, Iterator
 
 from .filter import Filter
 from .frames import Frame
-from .palette import palette_limited
 from .scenecut import SceneCutDetector
 
 _END = object()
@@ -64,33 +63,18 @@ def _run_filters(filters: list[Filter], frames: Iterable[Frame]) -> Iterator[Fra
     def through(outputs: Iterable[Frame], done: int) -> Iterator[Frame]:
         """``outputs`` of the first ``done`` filters through the rest."""
         for fr in outputs:
-            if done and not filters[done - 1].preserves_geometry:  # what the stream is stays
-                fr.aux = {"palette": fr.aux["palette"]} if "palette" in fr.aux else {}
+            if done and not filters[done - 1].preserves_geometry:
+                fr.aux = {}
             if done == len(filters):
                 yield fr
             else:
                 f = filters[done]  # a duck-typed filter may have only push and flush
                 yield from through(getattr(f, "emit", f.push)(fr), done + 1)
 
-    if any(getattr(f, "reads_pixels", True) for f in filters):
-        frames = _mark_palette(frames)
     for frame in frames:
         yield from through([frame], 0)
     for i, f in enumerate(filters):
         yield from through(getattr(f, "emit_rest", f.flush)(), i + 1)
-
-
-def _mark_palette(frames: Iterable[Frame]) -> Iterator[Frame]:
-    """``frames`` with ``aux["palette"]``: whether the stream's first frame is palette-limited
-    (a GIF, :func:`.palette.palette_limited`), so that every pass knows a GIF's frames as such
-    even after an earlier pass removed their dither or re-toned them
-    (:func:`.palette.palette_source`)."""
-    palette = None
-    for frame in frames:
-        if palette is None:
-            palette = palette_limited(frame.raw if frame.raw is not None else frame.image)
-        frame.aux.setdefault("palette", palette)
-        yield frame
 
 
 def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[Frame], None],

@@ -6,8 +6,8 @@ that changes from frame to frame. It is quantisation error, not Gaussian noise a
 noise estimates must not read it (:mod:`framemend.denoise.noise`) and temporal passes remove it
 before comparing frames (:mod:`framemend.deboil`). A pass that removes it (or re-tones the frame)
 leaves frames that are no longer palette-limited but still carry what is left of the dither,
-which still differs from frame to frame: the chain records the stream's finding in each frame's
-``aux`` (:func:`palette_source`) so that every pass knows it.
+which still differs from frame to frame: :func:`palette_source` records the finding in the
+frame's ``aux`` so that later passes of the chain know it.
 """
 from __future__ import annotations
 
@@ -51,9 +51,9 @@ def palette_limited(pixels: np.ndarray | torch.Tensor) -> bool:
 
 
 def palette_source(frame: Frame, pixels: np.ndarray | torch.Tensor) -> bool:
-    """Whether ``frame`` comes from palette pixels: as the chain found it on the stream's
-    first frame (``frame.aux["palette"]``, :func:`framemend.chain.engine._run_filters`), else
-    :func:`palette_limited` of its ``pixels`` (any form that takes: a frame made by a pass),
+    """Whether ``frame`` comes from palette pixels:
+    as an earlier pass of the chain found it (``frame.aux["palette"]``, carried while the
+    geometry is kept), else :func:`palette_limited` of its ``pixels`` (any form that takes),
     which is then recorded there."""
     found = frame.aux.get("palette")
     if found is None:
