@@ -1,4 +1,5 @@
 """Flow reuse: two geometry-preserving filters of one chain estimate each flow once."""
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -82,13 +83,10 @@ def test_stale_entry_recomputed(counted):
 
 
 def test_default_chain_flow_count(monkeypatch):
-    """In ``deboil,deflicker,denoise`` deboil estimates the full-size flow from each frame to
-    the previous one once (auto strength included), and denoise its own from each frame to its
-    previous estimate, plus its warm-up's (from each of the first ``lookahead`` frames to the
-    next one) and one for its noise estimate (the shot's first frame to its second). Denoise does not follow deboil's flow: measured at the stop of 2026-12-05,
-    sharing it saved 4 % of the chain's CPU time but cost denoise 0.1-0.25 dB (deboil's flow is
-    between two noisy frames) and kept a flow per frame in deflicker's window (+0.7 GB peak at
-    1920x1080). Deflicker's flow is a different one, on its analysis images: counted apart."""
+    """In ``deboil,deflicker,denoise`` each frame pair's flow is estimated once: deboil's, from
+    each frame to the previous one (auto strength included), published for the later passes
+    (framemend.flow.motion). Deflicker's analysis steps and denoise's recursion, warm-up and
+    noise measure follow it; alone, each estimates its own (counted below)."""
     import framemend
     from framemend.flow import estimate
     from framemend.presets import DEFAULT_PRESET, PRESETS
@@ -96,15 +94,59 @@ def test_default_chain_flow_count(monkeypatch):
     frames_count, h, w = 8, 96, 320  # deflicker analyses at half size
     clip = scene("pan", w, h, frames=frames_count, seed=4).frames
     noisy = np.clip(clip + np.random.default_rng(4).normal(0, 6 / 255, clip.shape), 0, 1)
-    calls = {}
     dis_luma_flow = estimate.dis_luma_flow
 
-    def counted(src, dst, *args, **kwargs):
-        calls[src.shape] = calls.get(src.shape, 0) + 1
-        return dis_luma_flow(src, dst, *args, **kwargs)
+    def count(chain: str) -> dict:
+        calls = {}
 
-    monkeypatch.setattr(estimate, "dis_luma_flow", counted)
-    framemend.clean(noisy.astype(np.float32), PRESETS[DEFAULT_PRESET], device="cpu")
-    lookahead = 2  # denoise's default
-    assert calls.pop((h, w)) == 2 * (frames_count - 1) + lookahead + 1
-    assert list(calls.values()) == [2 * (frames_count - 1)]  # deflicker, both directions
+        def counted(src, dst, *args, **kwargs):
+            calls[src.shape] = calls.get(src.shape, 0) + 1
+            return dis_luma_flow(src, dst, *args, **kwargs)
+
+        monkeypatch.setattr(estimate, "dis_luma_flow", counted)
+        framemend.clean(noisy.astype(np.float32), chain, device="cpu")
+        return calls
+
+    assert count(PRESETS[DEFAULT_PRESET]) == {(h, w): frames_count - 1}
+    lookahead = 2  # denoise's default: its warm-up, and one pair for its noise measure
+    assert count("denoise") == {(h, w): frames_count - 1 + lookahead + 1}
+    assert count("deflicker") == {(h // 2, w // 2): 2 * (frames_count - 1)}  # both directions
+
+
+def test_published_motion_is_deboils_flow():
+    """What denoise and deflicker read is the flow deboil followed, within 0.1 px, at any size,
+    and its inverse maps each pixel back to where it came from."""
+    from framemend.flow import motion
+    from framemend.flow.estimate import motion_luma_flow
+
+    def published(kind: str) -> tuple[Frame, np.ndarray]:
+        clip = scene(kind, w, h, frames=2, seed=3).frames
+        luma = [np.round(255 * (f @ np.array([0.299, 0.587, 0.114]))).astype(np.uint8)
+                for f in clip]
+        flow = motion_luma_flow(luma[1], luma[0])
+        frame = Frame(torch.from_numpy(clip[1]).permute(2, 0, 1), 1 / 24)
+        motion.publish(frame, 0.0, flow)
+        return frame, flow
+
+    h, w = 120, 200
+    frame, flow = published("handheld")
+    assert np.abs(motion.to_previous(frame, 0.0) - flow).mean() < 0.05
+    frame, flow = published("zoom")
+    read = motion.to_previous(frame, 0.0)
+    assert np.abs(read - flow)[8:-8, 8:-8].mean() < 0.15
+    assert motion.to_previous(frame, 2 / 24) is None  # another pair's
+    half = motion.to_previous(frame, 0.0, (h // 2, w // 2))
+    assert abs(half.mean() - flow.mean() / 2) < 0.05
+    there = motion.from_previous(frame, 0.0)
+    ys, xs = np.mgrid[:h, :w].astype(np.float32)
+
+    def round_trip(there: np.ndarray) -> np.ndarray:
+        """How far from p the previous frame's p comes back, along ``there`` then ``read``."""
+        tx, ty = xs + there[..., 0], ys + there[..., 1]
+        inside = (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)
+        back = cv2.remap(read, tx, ty, cv2.INTER_LINEAR)
+        return np.abs(there + back).sum(-1)[inside]
+
+    # a zoom: the negated flow is not the inverse (its round trip misses by 0.86 px typically)
+    assert np.median(round_trip(there)) < 0.2
+    assert np.median(round_trip(-read)) > 0.5

@@ -9,6 +9,7 @@ from framemend.chain import TemporalFilter, register
 from framemend.chain.frames import Frame
 from framemend.chain.palette import palette_source
 from framemend.chain.repeats import DistinctFrames
+from framemend.flow import motion
 from framemend.options.deboil import DeboilOptions
 
 from .consistency import TorchState, auto_strength
@@ -24,7 +25,8 @@ class Deboil(DistinctFrames, TemporalFilter):
     not (moving objects the flow missed, disocclusions, new content, real changes of light) the
     frame is kept, but where such a pixel moves fast its re-drawn texture is smeared along the
     motion as a camera's shutter would have. The mean colour of each frame is kept. Palette (GIF) input has its dither
-    removed first. Memory: one output frame; nothing crosses a scene cut.
+    removed first. On the CPU the flow is published for the later passes of the chain
+    (:mod:`framemend.flow.motion`). Memory: one output frame; nothing crosses a scene cut.
     """
 
     name = "deboil"
@@ -39,6 +41,7 @@ class Deboil(DistinctFrames, TemporalFilter):
 
     def reset(self) -> None:
         self._state = None  # the previous output (CpuState | TorchState)
+        self._previous_time = None  # its frame's time
         self._dither = False
         self._strength = self.options.strength
 
@@ -60,10 +63,13 @@ class Deboil(DistinctFrames, TemporalFilter):
         frame.aux["palette"] = self._dither
         state_of = self._cpu_state if cpu else TorchState.frame
         current = state_of(pixels, self._dither)
+        previous_time, self._previous_time = self._previous_time, frame.time
         if self._state is None:
             self._state = current
             return self._out(current.pixels(pixels.dtype) if cpu else current.pixels(), cpu)
         flow = self._state.motion(current)
+        if cpu:  # the later passes of the chain follow it too (framemend.flow.motion)
+            motion.publish(frame, previous_time, flow)
         if self._strength is None:
             self._strength = auto_strength(self._advance(current, flow, 0.0, pixels, cpu)[2])
         self._state, out, _ = self._advance(current, flow, self._strength, pixels, cpu)

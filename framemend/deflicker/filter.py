@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import numpy as np
 import torch
 
 from framemend.chain import TemporalFilter, register
 from framemend.chain.frames import Frame
 from framemend.chain.repeats import DistinctFrames
 from framemend.cuda import host_kernels
+from framemend.flow import motion
 from framemend.options.deflicker import DeflickerOptions
 
 from .correction import apply_fields, correction_fields, temporal_offset
@@ -120,7 +122,7 @@ class Deflicker(DistinctFrames, TemporalFilter):
         for a, b in zip(window, window[1:]):
             if (id(a), id(b)) not in self._pairs:
                 self._pairs[id(a), id(b)] = self._workers.submit(
-                    _pair_steps, self._small[id(a)][1], self._small[id(b)][1], cell)
+                    _pair_steps, self._small[id(a)][1], self._small[id(b)][1], cell, b, a.time)
 
     def _forget(self, window: list[Frame]) -> None:
         """Drop what is cached for frames that left the window (entries hold their frame, so an
@@ -156,6 +158,16 @@ def _downscaled(frame: Frame, factor: int, device: torch.device) -> torch.Tensor
 _BAND_BLOCKS = 16  # rows of analysis blocks made float at a time
 
 
-def _pair_steps(a: Future, b: Future, cell: int) -> tuple[Step, Step]:
-    """:func:`adjacent_steps` of two analysis images still being computed."""
-    return adjacent_steps(a.result()[0], b.result()[0], cell)
+def _pair_steps(a: Future, b: Future, cell: int, later: Frame, earlier_time: float
+                ) -> tuple[Step, Step]:
+    """:func:`adjacent_steps` of two analysis images still being computed, along the flow
+    between their frames that an earlier pass of the chain published for the ``later`` frame
+    (:mod:`framemend.flow.motion`) if it did."""
+    a, b = a.result()[0], b.result()[0]
+    size = tuple(b.shape[-2:])
+    back = motion.to_previous(later, earlier_time, size)
+    if back is None:
+        return adjacent_steps(a, b, cell)
+    there = motion.from_previous(later, earlier_time, size)
+    flows = torch.from_numpy(np.stack([there, back])).permute(0, 3, 1, 2).to(a.device)
+    return adjacent_steps(a, b, cell, flows)

@@ -99,14 +99,18 @@ def flicker_invariant(image: torch.Tensor, sigma: float = 2.5) -> torch.Tensor:
     return (0.5 * luma / (mean + 0.02)).clamp(0.0, 1.0)[0]
 
 
-def adjacent_steps(a: torch.Tensor, b: torch.Tensor, cell: int) -> tuple[Step, Step]:
+def adjacent_steps(a: torch.Tensor, b: torch.Tensor, cell: int,
+                   flows: torch.Tensor | None = None) -> tuple[Step, Step]:
     """The :class:`Step` from analysis frame ``a`` to ``b`` and from ``b`` to ``a``.
 
-    ``a``, ``b``: ``(4, h, w)`` :func:`analysis_image` of consecutive frames of one shot.
+    ``a``, ``b``: ``(4, h, w)`` :func:`analysis_image` of consecutive frames of one shot;
+    ``flows`` ``(2, 2, h, w)`` from ``a`` to ``b`` and back if already known, else DIS on their
+    flicker-invariant greys.
     """
     grey = torch.stack([a[3:], b[3:]])
-    flows = estimate_flow(grey.expand(-1, 3, -1, -1), grey.flip(0).expand(-1, 3, -1, -1),
-                          quality=FLOW_QUALITY, threads=1)
+    if flows is None:
+        flows = estimate_flow(grey.expand(-1, 3, -1, -1), grey.flip(0).expand(-1, 3, -1, -1),
+                              quality=FLOW_QUALITY, threads=1)
     if host_kernels(flows.device):
         from . import _cpu  # noqa: PLC0415
         cover, cell_flow = _cpu.compared_cells(grey, flows, cell, MISMATCH)

@@ -362,15 +362,17 @@ class CpuTrack:
         return cls(state, luma)
 
     def step(self, pixels: torch.Tensor | np.ndarray, noise_var: torch.Tensor,
-             memory: int) -> CpuTrack:
-        """:func:`.recursive.recursive_step_reference` with the flow of
-        :func:`.recursive.motion_flow` (DIS on the frame's and the estimate's luma); ``pixels``
-        as in :meth:`start`, ``noise_var`` ``(3,)`` σ² per opponent channel."""
+             memory: int, flow: np.ndarray | None = None) -> CpuTrack:
+        """:func:`.recursive.recursive_step_reference` along ``flow`` ``(H, W, 2)`` from the
+        frame to the estimate's frame, or if None the flow of :func:`.recursive.motion_flow`
+        (DIS on the frame's and the estimate's luma); ``pixels`` as in :meth:`start`,
+        ``noise_var`` ``(3,)`` σ² per opponent channel."""
         rgb, scale = _planes(pixels)
         h, w = rgb.shape[1:]
         pred, luma = self._arrays(h, w)
         _luma(rgb, scale, luma)
-        flow = motion_luma_flow(luma, self.luma)
+        if flow is None:
+            flow = motion_luma_flow(luma, self.luma)
         cv2.remap(self.state, flow, None, cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP, dst=pred,
                   borderMode=cv2.BORDER_REPLICATE)
         flow_x, flow_y = _buffer("flow_x", (h, w)), _buffer("flow_y", (h, w))

@@ -12,6 +12,7 @@ from framemend.chain.frames import Frame
 from framemend.chain.palette import palette_source
 from framemend.chain.repeats import DistinctFrames
 from framemend.cuda import host_kernels
+from framemend.flow import motion
 from framemend.options.denoise import DenoiseOptions
 
 from .noise import declip_table, estimate_channel_sigmas
@@ -23,7 +24,8 @@ class Denoise(DistinctFrames, TemporalFilter):
     """Motion-compensated recursive temporal denoise with a light spatial stage, no ghosts.
 
     Per frame: one optical flow (DIS ultrafast) from the frame to the previous
-    output, a Kalman-like update along it (:mod:`.recursive`: the gain rises where the warped
+    output, or the flow to the previous frame that an earlier pass of the chain published
+    (:mod:`framemend.flow.motion`: the default chain estimates each pair's flow once), a Kalman-like update along it (:mod:`.recursive`: the gain rises where the warped
     estimate disagrees with the frame beyond the noise, so occlusions, fast objects and flow
     failures fall back to the frame instead of ghosting), then a local Wiener filter for the
     noise time leaves (:mod:`.spatial`, strength from each pixel's remaining variance) and the
@@ -51,6 +53,7 @@ class Denoise(DistinctFrames, TemporalFilter):
 
     def reset(self) -> None:
         self._tail: Future | None = None  # the step of the last frame submitted
+        self._tail_time: float | None = None  # that frame's time
         self._tracks: dict[Frame, Future] = {}  # (TorchTrack | CpuTrack, raw scale) per frame
         self._sigma: float | None = None  # RGB level (8-bit): root mean of the variances
         self._variances: torch.Tensor | None = None  # (3,) of the opponent channels, [0, 1]²
@@ -64,10 +67,12 @@ class Denoise(DistinctFrames, TemporalFilter):
             return frame.raw if self._raw(frame) is not None else frame.image
         if self._tail is None:
             self._tail = self._tracks[frame] = self._chain.submit(self._warm_up, window[center:])
+            self._tail_time = frame.time
         for ahead in window[center + 1:]:
             if ahead not in self._tracks:
-                self._tail = self._tracks[ahead] = self._chain.submit(self._step, self._tail,
-                                                                      ahead)
+                self._tail = self._tracks[ahead] = self._chain.submit(
+                    self._step, self._tail, ahead, self._tail_time)
+                self._tail_time = ahead.time
         track, levels = self._tracks.pop(frame).result()
         if center + 1 < len(window):
             # its step is done and only the output is made from here on: its pixels go now,
@@ -80,13 +85,15 @@ class Denoise(DistinctFrames, TemporalFilter):
         """The track of ``frames[0]``, the first frame of a shot: the recursion first runs
         backwards from the last of the lookahead ``frames``."""
         track = start_track(self._pixels(frames[-1]))
-        for frame in reversed(frames[:-1]):
-            track = track.step(self._pixels(frame), self._variances, self.options.memory)
+        for frame, following in zip(frames[-2::-1], frames[:0:-1]):
+            track = track.step(self._pixels(frame), self._variances, self.options.memory,
+                               motion.from_previous(following, frame.time))
         return track, self._levels(frames[0])
 
-    def _step(self, previous: Future, frame: Frame) -> tuple:
+    def _step(self, previous: Future, frame: Frame, previous_time: float) -> tuple:
         track = previous.result()[0].step(self._pixels(frame), self._variances,
-                                          self.options.memory)
+                                          self.options.memory,
+                                          motion.to_previous(frame, previous_time))
         return track, self._levels(frame)
 
     def _levels(self, frame: Frame) -> float | None:
@@ -122,8 +129,12 @@ class Denoise(DistinctFrames, TemporalFilter):
             sigmas = (float(self.options.sigma),) * 3
         else:
             pixels = [self._float_pixels(f) for f in window[center:center + 2]]
+            published = (motion.to_previous(window[center + 1], window[center].time)
+                         if len(pixels) == 2 else None)
             sigmas = estimate_channel_sigmas(
-                *pixels, palette=palette_source(window[center], pixels[0]))
+                *pixels, palette=palette_source(window[center], pixels[0]),
+                motion=None if published is None
+                else torch.from_numpy(published).permute(2, 0, 1).to(pixels[0].device))
         self._sigma = float(np.sqrt(np.mean(np.square(sigmas))))
         # in [0, 1]² units, on the device: the per-frame steps take it from there
         self._variances = (torch.tensor(sigmas, dtype=torch.float32) / 255.0).pow(2).to(

@@ -75,7 +75,8 @@ def estimate_sigma(frames: torch.Tensor) -> float:
 
 
 def estimate_channel_sigmas(frame: torch.Tensor, following: torch.Tensor | None = None,
-                            palette: bool | None = None) -> tuple[float, float, float]:
+                            palette: bool | None = None, motion: torch.Tensor | None = None
+                            ) -> tuple[float, float, float]:
     """Standard deviation of the noise in each opponent channel (luma, red-blue,
     green-magenta of :data:`.spatial.OPPONENT`), in 8-bit units: white RGB noise of σ reads σ
     in each (module docstring). On a GPU it waits for the device once.
@@ -87,6 +88,10 @@ def estimate_channel_sigmas(frame: torch.Tensor, following: torch.Tensor | None 
         palette: whether the frames come from palette (GIF) pixels, or None to read it off
             ``frame`` (:func:`palette_limited`); a pass that removed the dither before this
             one knows it (:func:`framemend.chain.palette.palette_source`).
+        motion: ``(2, H, W)`` the flow from ``following`` to ``frame`` if an earlier pass of
+            the chain published it (:mod:`framemend.flow.motion`): the noise in time is then
+            measured along it, from ``following``'s side; else along the flow estimated from
+            ``frame`` to ``following``.
     Returns:
         ``(σ_luma, σ_rb, σ_gm)``. Palette (GIF) frames read :func:`estimate_sigma` in every
         channel (their dither differs from frame to frame), also when a pass before this one
@@ -101,7 +106,9 @@ def estimate_channel_sigmas(frame: torch.Tensor, following: torch.Tensor | None 
     opponent = torch.einsum("oc,chw->ohw", OPPONENT.to(frame.device), frame)
     sigmas = _immerkaer_sigmas(opponent)
     if following is not None:
-        temporal = _temporal_sigmas(frame, following.float())
+        following = following.float()
+        temporal = (_temporal_sigmas(frame, following) if motion is None
+                    else _temporal_sigmas(following, frame, motion))
         white = temporal[0] <= _WHITE_RATIO * sigmas[0]
         sigmas = torch.maximum(sigmas, temporal)
         luma = torch.where(white, torch.minimum(sigmas[0], sigmas[1:].max()), sigmas[0])
@@ -111,13 +118,16 @@ def estimate_channel_sigmas(frame: torch.Tensor, following: torch.Tensor | None 
     return tuple(torch.maximum(sigmas, _LEAST_SHARE * sigmas.max()).tolist())
 
 
-def _temporal_sigmas(frame: torch.Tensor, following: torch.Tensor) -> torch.Tensor:
+def _temporal_sigmas(frame: torch.Tensor, following: torch.Tensor,
+                     flow: torch.Tensor | None = None) -> torch.Tensor:
     """``(3,)`` per opponent channel, σ (8-bit) of ``frame - following`` at the nearest pixel
     along the motion over ``√2``, on the flattest :data:`_FLATTEST` of the unclipped pixels
     whose source is in the frame (module docstring); 0 where fewer than 1000 pixels qualify.
-    ``(3, H, W)`` float RGB each."""
+    ``(3, H, W)`` float RGB each; ``flow`` ``(2, H, W)`` from ``frame`` to ``following``
+    (estimated if None)."""
     basis = OPPONENT.to(frame.device)
-    flow = motion_flow(frame, following)  # frame(p) ≈ following(p + flow)
+    if flow is None:
+        flow = motion_flow(frame, following)  # frame(p) ≈ following(p + flow)
     h, w = frame.shape[1:]
     ys, xs = torch.meshgrid(torch.arange(h, device=frame.device),
                             torch.arange(w, device=frame.device), indexing="ij")

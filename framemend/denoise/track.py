@@ -29,10 +29,15 @@ class TorchTrack:
         """A track with no history: the frame ``(3, H, W)`` itself, variance 1."""
         return cls(frame, torch.ones_like(frame[:1]))
 
-    def step(self, frame: torch.Tensor, noise_var: torch.Tensor, memory: int) -> TorchTrack:
-        """Take in the next frame ``(3, H, W)`` along :func:`.recursive.motion_flow`;
-        ``noise_var``: ``(3,)`` σ² per opponent channel ([0, 1]² units) on its device."""
-        flow = motion_flow(frame, self.estimate)
+    def step(self, frame: torch.Tensor, noise_var: torch.Tensor, memory: int,
+             flow: np.ndarray | None = None) -> TorchTrack:
+        """Take in the next frame ``(3, H, W)`` along ``flow`` ``(H, W, 2)`` from it to the
+        estimate's frame, or if None along :func:`.recursive.motion_flow`; ``noise_var``:
+        ``(3,)`` σ² per opponent channel ([0, 1]² units) on its device."""
+        if flow is None:
+            flow = motion_flow(frame, self.estimate)
+        else:
+            flow = torch.from_numpy(flow).permute(2, 0, 1).to(frame.device)
         return TorchTrack(*fused.recursive_step(self.estimate, self.variance, frame, flow,
                                                 noise_var, memory))
 

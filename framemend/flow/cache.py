@@ -1,4 +1,5 @@
-"""Flow reuse across the filters of one chain.
+"""Flow reuse across the filters of one chain, for any pair of frames (plug-in filters; the
+built-in passes share the motion from each frame to the previous one through :mod:`.motion`).
 
 Flow computed for a frame is stored in that frame's ``aux`` dict. The engine carries ``aux``
 through filters that keep pixels in place (``preserves_geometry=True``: deflicker, denoise), so
