@@ -17,7 +17,9 @@ Rows per clip:
   retention stays >= 0.9 wins;
 - ``pass <name>`` (generated clips): denoise, interpolate and stabilize alone, for the colour
   each moves (issue 15 item 4: at most 0.5 level); interpolate's clip is compared by the mean
-  colour over all frames, the other columns left empty.
+  colour over all frames, the other columns left empty; stabilize's against the input
+  registered onto each output frame (:func:`registered_colour_shift`), as its crop zoom and
+  shifts change the mean over the frame without changing any colour.
 
 Columns (:mod:`framemend.metrics.noref`, along the input's motion, or the original's):
 ``warp_x``, ``flicker_x``, ``boil_x`` ratios output / input; ``detail`` retention (mid-band energy
@@ -49,6 +51,7 @@ DATA = Path("/work/shared/data")
 GENERATED = DATA / "generated"
 ANCHOR_PIX_FMT = "yuv444p"
 PASSES = ("denoise", "interpolate=factor=2", "stabilize")
+REFRAMING = ("stabilize",)  # their colour shift is measured on the input registered onto them
 
 
 def _default_chain() -> str:
@@ -166,13 +169,37 @@ def _pass_rows(name: str, frames: np.ndarray, fps: float, motion, base) -> list[
     rows = []
     for chain in PASSES:
         out, wall, cpu = _timed(_framemend, frames, fps, chain)
-        if out.shape == frames.shape:
-            figures, _ = noref.compare(out, frames, motion, input_scores=base)
-        else:  # a new frame rate: the mean colour over the whole clip
+        if out.shape != frames.shape:  # a new frame rate: the mean colour over the whole clip
             figures = {"colour_shift": float(np.abs(noref.clip_colour_shift(out, frames)).max())}
+        else:
+            figures, _ = noref.compare(out, frames, motion, input_scores=base)
+            if chain in REFRAMING:
+                figures["colour_shift"] = float(np.abs(registered_colour_shift(out, frames)).max())
         row = _row(name, f"pass {chain}", figures, len(frames), wall, cpu)
         rows.append(row)
     return rows
+
+
+def registered_colour_shift(output: np.ndarray, input: np.ndarray) -> np.ndarray:
+    """``(3,)`` mean colour of ``output`` minus that of ``input`` in 8-bit levels, each input
+    frame first registered onto its output frame (an affine map found by ECC on their lumas,
+    Evangelidis and Psarakis, IEEE TPAMI 2008) and compared where it covers it: a pass that
+    reframes the clip (stabilize's crop zoom and shifts) changes the mean over the frame
+    without changing any colour."""
+    sums, count = np.zeros(3), 0.0
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5)
+    for out, src in zip(output.astype(np.float32), input.astype(np.float32)):
+        grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in (out, src)]
+        warp = np.eye(2, 3, dtype=np.float32)
+        _, warp = cv2.findTransformECC(grey[0], grey[1], warp, cv2.MOTION_AFFINE, criteria,
+                                       None, 5)
+        size = out.shape[1::-1]
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        moved = cv2.warpAffine(src, warp, size, flags=flags)
+        cover = cv2.warpAffine(np.ones(src.shape[:2], np.float32), warp, size, flags=flags) > 0.999
+        sums += (out[cover] - moved[cover]).sum(0)
+        count += cover.sum()
+    return sums / max(count, 1.0)
 
 
 def _warm_up(chains) -> None:
