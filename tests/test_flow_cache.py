@@ -108,6 +108,7 @@ def test_default_chain_flow_count(monkeypatch):
         return calls
 
     assert count(PRESETS[DEFAULT_PRESET]) == {(h, w): frames_count - 1}
+    assert count("deboil,deboil,denoise") == {(h, w): frames_count - 1}
     lookahead = 2  # denoise's default: its warm-up, and one pair for its noise measure
     assert count("denoise") == {(h, w): frames_count - 1 + lookahead + 1}
     assert count("deflicker") == {(h // 2, w // 2): 2 * (frames_count - 1)}  # both directions

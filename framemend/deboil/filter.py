@@ -67,9 +67,13 @@ class Deboil(DistinctFrames, TemporalFilter):
         if self._state is None:
             self._state = current
             return self._out(current.pixels(pixels.dtype) if cpu else current.pixels(), cpu)
-        flow = self._state.motion(current)
-        if cpu:  # the later passes of the chain follow it too (framemend.flow.motion)
-            motion.publish(frame, previous_time, flow)
+        # on the CPU the flow is shared with the other passes of the chain
+        # (framemend.flow.motion): followed if one before this published it, else published
+        flow = motion.to_previous(frame, previous_time) if cpu else None
+        if flow is None:
+            flow = self._state.motion(current)
+            if cpu:
+                motion.publish(frame, previous_time, flow)
         if self._strength is None:
             self._strength = auto_strength(self._advance(current, flow, 0.0, pixels, cpu)[2])
         self._state, out, _ = self._advance(current, flow, self._strength, pixels, cpu)
