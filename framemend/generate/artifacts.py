@@ -168,6 +168,8 @@ def compress(frames: np.ndarray, crf: int = 30, fps: float = 24.0) -> np.ndarray
     """Round-trip through H.264 (libx264, yuv420p, ``crf``, preset medium) in memory."""
     import av
 
+    from framemend.video.x264 import x264_params
+
     t, h, w, _ = frames.shape
     u8 = (np.clip(frames, 0, 1) * 255 + 0.5).astype(np.uint8)
     even = u8[:, : h - h % 2, : w - w % 2]
@@ -176,7 +178,7 @@ def compress(frames: np.ndarray, crf: int = 30, fps: float = 24.0) -> np.ndarray
         stream = container.add_stream("libx264", rate=round(fps) or 1)
         stream.width, stream.height = even.shape[2], even.shape[1]
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "medium"}
+        stream.options = {"crf": str(crf), "preset": "medium", **x264_params()}
         for frame in even:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode())
