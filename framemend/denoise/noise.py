@@ -176,9 +176,21 @@ def _residuals(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _immerkaer_sigmas(x: torch.Tensor) -> torch.Tensor:
-    """``(N,)`` the σ (8-bit) of each of ``(N, H, W)`` planes as :func:`_immerkaer_sigma`
-    reads pooled planes, on the device (no wait for it)."""
-    residual, local_mean = _residuals(x)
+    """``(N,)`` the σ (8-bit) of each of ``(N, H, W)`` planes, on the device (no wait for it)."""
+    return _robust_sigmas(*_residuals(x))
+
+
+def _immerkaer_sigma(x: torch.Tensor) -> float:
+    """:func:`estimate_sigma` of ``(N, H, W)`` planes, read as they are, pooled."""
+    residual, local_mean = (t.reshape(1, -1) for t in _residuals(x))
+    return float(_robust_sigmas(residual, local_mean)[0])
+
+
+def _robust_sigmas(residual: torch.Tensor, local_mean: torch.Tensor) -> torch.Tensor:
+    """``(N,)`` σ (8-bit) from Immerkær's absolute residuals ``(N, M)``: their median (MAD, over
+    the kernel's gain of 6), then again over the residuals whose 3x3 mean ``(N, M)`` is more
+    than ``2 σ`` from black and white (clipping shrinks the noise there) if they are more than a
+    tenth of them."""
     if residual.shape[1] > 400_000:  # the median of a strided sample is as good and cheaper
         step = residual.shape[1] // 200_000
         residual, local_mean = residual[:, ::step], local_mean[:, ::step]
@@ -188,22 +200,6 @@ def _immerkaer_sigmas(x: torch.Tensor) -> torch.Tensor:
     enough = unclipped.sum(1, keepdim=True) > residual.shape[1] // 10
     sigma = torch.where(enough, kept * (_MAD_TO_SIGMA / 6.0), sigma)
     return sigma[:, 0] * 255.0
-
-
-def _immerkaer_sigma(x: torch.Tensor) -> float:
-    """:func:`estimate_sigma` of ``(N, H, W)`` planes, read as they are."""
-    residual, local_mean = (t.flatten() for t in _residuals(x))
-    sigma = _mad_sigma(residual)
-    unclipped = (local_mean > 2 * sigma) & (local_mean < 1 - 2 * sigma)
-    if unclipped.sum() > residual.numel() // 10:
-        sigma = _mad_sigma(residual[unclipped])
-    return sigma * 255.0
-
-
-def _mad_sigma(residual: torch.Tensor) -> float:
-    if residual.numel() > 400_000:  # the median of a strided sample is as good and cheaper
-        residual = residual[:: residual.numel() // 200_000]
-    return float(residual.median()) * _MAD_TO_SIGMA / 6.0
 
 
 def clipped_mean(y: torch.Tensor, sigma: float) -> torch.Tensor:
