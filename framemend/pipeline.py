@@ -156,19 +156,20 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     return CleanResult(stats, reader.decode_error)
 
 
-# The frame sizes the pixel filters are known to handle (measured per filter): optical flow
-# needs 12+ pixels on a side at its working scale; 2048x128 and 4096x256 frames (16:1) crash
-# OpenCV's DIS inside deflicker, 2048x256 (8:1) and 512x32 run.
-MIN_SIDE, MAX_SIDE, MAX_ASPECT = 16, 4096, 8
+# The frame sizes the pixel filters are known to handle (measured per filter): the noise
+# estimates and realign's texture measure read 3x3 neighbourhoods; every pass ran on 3x3, 3x5,
+# 8x200, 200x8, 64x2048, 2048x64 and 256x4096 frames once optical flow grew the images OpenCV's
+# DIS crashed on (flow.estimate.DIS_LEAST_SIDE), which had kept frames 8 times wider than tall
+# (or taller than wide) and under 16 pixels a side out before.
+MIN_SIDE, MAX_SIDE = 3, 4096
 
 
 def _check_size(reader: VideoReader, chain: str, filters) -> None:
     w, h = reader.info.width, reader.info.height
-    fits = MIN_SIDE <= min(w, h) and max(w, h) <= min(MAX_SIDE, MAX_ASPECT * min(w, h))
+    fits = MIN_SIDE <= min(w, h) and max(w, h) <= MAX_SIDE
     if any(f.reads_pixels for f in filters) and not fits:
         raise VideoError(f"'{reader.path}' is {w}x{h}: the filters of '{chain}' take frames of "
-                         f"{MIN_SIDE} to {MAX_SIDE} pixels on a side, at most {MAX_ASPECT} times "
-                         f"wider than tall or taller than wide ('identity' takes any size)")
+                         f"{MIN_SIDE} to {MAX_SIDE} pixels on a side ('identity' takes any size)")
 
 
 def _progress_bar(reader: VideoReader, rate, enabled: bool):

@@ -126,3 +126,28 @@ def test_luma_input_gives_the_rgb_flow(backend):
     luma = (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
     rgb = estimate_flow(x[:-1], x[1:], backend=backend)
     assert epe(estimate_flow(luma[:-1], luma[1:], backend=backend), rgb) < 0.02
+
+
+@pytest.mark.parametrize("h, w, preset", [(28, 1920, "ultrafast"), (12, 640, "medium"),
+                                          (6, 300, "fast"), (640, 5, "ultrafast")])
+def test_dis_takes_thin_and_tiny_frames(h, w, preset):
+    """OpenCV's DIS crashes the process on wide frames under 32 rows (ultrafast, fast) or 16
+    (medium) and refuses sides under 8; such frames are grown by their border and the flow cut
+    back: a photograph moving 3 px along the long side reads 3 px from the moved frame back
+    (2 px of margin left out, where the content leaves)."""
+    from framemend.flow.estimate import dis_luma_flow
+
+    photo = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)
+    side = max(w, h) + 8
+    big = cv2.resize(photo, (side, side))
+    along = 0 if w > h else 1  # the flow component along the long side
+    if along == 0:
+        y0 = (side - h) // 2
+        a, b = big[y0:y0 + h, 3:3 + w], big[y0:y0 + h, :w]  # a(p) = b(p + 3 px right)
+    else:
+        x0 = (side - w) // 2
+        a, b = big[3:3 + h, x0:x0 + w], big[:h, x0:x0 + w]  # a(p) = b(p + 3 px down)
+    flow = dis_luma_flow(np.ascontiguousarray(a), np.ascontiguousarray(b), preset)
+    assert flow.shape == (h, w, 2)
+    inner = flow[:, 2:-2] if along == 0 else flow[2:-2]
+    assert abs(float(np.median(inner[..., along])) - 3.0) < 0.5

@@ -64,16 +64,33 @@ def _dis(preset: str, shape: tuple[int, int], tuning: tuple = (), seeded: bool =
     return cache[key]
 
 
+# OpenCV 5.1's DIS refuses images under 8 pixels a side, and crashes the process (a segfault,
+# or a failed assertion in its pyramid) on wide images under 32 rows at its ultrafast and fast
+# presets (16 at medium), e.g. 28x1920; at 32 pixels a side or more no size tried failed
+DIS_LEAST_SIDE = 32
+
+
 def dis_luma_flow(src: np.ndarray, dst: np.ndarray, quality: str = "medium",
                   tuning: tuple = (), init: np.ndarray | None = None) -> np.ndarray:
     """DIS flow ``(H, W, 2)`` float32 (x, y interleaved) from 8-bit luma ``src`` to ``dst``
     (both ``(H, W)`` uint8), with this thread's DIS instance; ``src(p) ≈ dst(p + f(p))``.
+
+    Images with a side under :data:`DIS_LEAST_SIDE` pixels are grown to it by repeating their
+    border (OpenCV's DIS refuses or crashes on some of them) and the flow cut back to their
+    size.
 
     ``tuning``: ``(name, value)`` pairs that change the preset, each through OpenCV's
     ``DISOpticalFlow.set<name>`` (e.g. ``(("PatchStride", 5),)``). ``init``: a first guess
     ``(H, W, 2)`` float32 (OpenCV takes any flow array it is given as one, so output buffers
     cannot be passed here).
     """
+    h, w = src.shape
+    if h < DIS_LEAST_SIDE or w < DIS_LEAST_SIDE:
+        grow = (0, max(0, DIS_LEAST_SIDE - h), 0, max(0, DIS_LEAST_SIDE - w))
+        src, dst = (cv2.copyMakeBorder(x, *grow, cv2.BORDER_REPLICATE) for x in (src, dst))
+        if init is not None:
+            init = cv2.copyMakeBorder(init, *grow, cv2.BORDER_REPLICATE)
+        return dis_luma_flow(src, dst, quality, tuning, init)[:h, :w].copy()
     dis = _dis(quality, src.shape, tuning, init is not None)
     return dis.calc(src, dst, None if init is None else init.copy())
 

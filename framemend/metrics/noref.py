@@ -55,6 +55,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from framemend.flow.estimate import QUALITIES, dis_luma_flow
 from framemend.kernels.colour import luma_u8_hwc
 
 from ._arrays import as_float
@@ -68,9 +69,6 @@ FLICKER_SIGMA_FRACTION = 1 / 24
 DETAIL_SIGMAS = (1.5, 4.0)
 #: Fidelity low-pass: Gaussian sigma (px) applied to both clips before SSIM.
 FIDELITY_SIGMA = 2.0
-_DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
-                "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-                "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
 
 
 @dataclass(frozen=True)
@@ -103,17 +101,16 @@ def _check_clip(frames, name: str = "frames") -> np.ndarray:
 def clip_motion(frames, quality: str = "medium") -> Motion:
     """Forward flow and valid mask of a clip (module docstring), ``(T, H, W, 3)`` -> Motion."""
     x = _check_clip(frames)
-    if quality not in _DIS_PRESETS:
-        raise ValueError(f"unknown flow quality '{quality}'; choose from {tuple(_DIS_PRESETS)}")
+    if quality not in QUALITIES:
+        raise ValueError(f"unknown flow quality '{quality}'; choose from {QUALITIES}")
     t_count, h, w, _ = x.shape
-    dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[quality])  # one per clip: sizes do not share
     gx, gy = _grid(h, w)
     lumas = [luma_u8_hwc(f) for f in x]
     flow = np.empty((t_count - 1, 2, h, w), np.float32)
     valid = np.empty((t_count - 1, h, w), bool)
     for t in range(t_count - 1):
-        fwd = dis.calc(lumas[t], lumas[t + 1], None)
-        bwd = dis.calc(lumas[t + 1], lumas[t], None)
+        fwd = dis_luma_flow(lumas[t], lumas[t + 1], quality)
+        bwd = dis_luma_flow(lumas[t + 1], lumas[t], quality)
         mx, my = gx + fwd[..., 0], gy + fwd[..., 1]
         back = cv2.remap(bwd, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         diff = ((fwd + back) ** 2).sum(2)
