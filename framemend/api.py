@@ -18,7 +18,7 @@ from .chain.frames import Frame
 from .chain.options import make_options
 from .chain.parser import build_chain
 from .chain.registry import get_filter
-from .pipeline import clean_file, resolve_device
+from .pipeline import clean_file, resolve_device, size_problem
 from .video.writer import rgb_array
 from .presets import DEFAULT_PRESET, PRESETS
 
@@ -143,7 +143,18 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
     frames, how = _source(video, device)
     dev = frames[0].device if frames else resolve_device(device)
     filters = [cls(opts, dev) for cls, opts in build_chain(chain)]
+    _check_size(frames, chain, filters)
     return _result(_run_in_memory(frames, filters, input_fps), how)
+
+
+def _check_size(frames: list[Frame], chain: str, filters) -> None:
+    """ValueError if the filters cannot take frames of this size (as ``framemend clean``)."""
+    if frames:
+        h, w = (frames[0].raw.shape[:2] if frames[0].raw is not None
+                else frames[0].image.shape[-2:])
+        problem = size_problem(w, h, chain, filters)
+        if problem:
+            raise ValueError(f"frames of {problem}")
 
 
 def apply(name: str, video: Any, input_fps: float = 24.0, device: str | None = None,
@@ -157,7 +168,9 @@ def apply(name: str, video: Any, input_fps: float = 24.0, device: str | None = N
         raise TypeError(f"framemend.{name}() works on frames; for files use framemend.clean(path, chain='{name}')")
     frames, how = _source(video, device)
     dev = frames[0].device if frames else resolve_device(device)
-    return _result(_run_in_memory(frames, [cls(opts, dev)], input_fps, cuts), how)
+    filters = [cls(opts, dev)]
+    _check_size(frames, name, filters)
+    return _result(_run_in_memory(frames, filters, input_fps, cuts), how)
 
 
 def read(path: str) -> np.ndarray:

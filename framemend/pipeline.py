@@ -164,12 +164,19 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
 MIN_SIDE, MAX_SIDE = 3, 4096
 
 
-def _check_size(reader: VideoReader, chain: str, filters) -> None:
-    w, h = reader.info.width, reader.info.height
-    fits = MIN_SIDE <= min(w, h) and max(w, h) <= MAX_SIDE
+def size_problem(width: int, height: int, chain: str, filters) -> str | None:
+    """Why the ``filters`` of ``chain`` cannot take ``width`` x ``height`` frames, or None."""
+    fits = MIN_SIDE <= min(width, height) and max(width, height) <= MAX_SIDE
     if any(f.reads_pixels for f in filters) and not fits:
-        raise VideoError(f"'{reader.path}' is {w}x{h}: the filters of '{chain}' take frames of "
-                         f"{MIN_SIDE} to {MAX_SIDE} pixels on a side ('identity' takes any size)")
+        return (f"{width}x{height}: the filters of '{chain}' take frames of {MIN_SIDE} to "
+                f"{MAX_SIDE} pixels on a side ('identity' takes any size)")
+    return None
+
+
+def _check_size(reader: VideoReader, chain: str, filters) -> None:
+    problem = size_problem(reader.info.width, reader.info.height, chain, filters)
+    if problem:
+        raise VideoError(f"'{reader.path}' is {problem}")
 
 
 def _progress_bar(reader: VideoReader, rate, enabled: bool):
