@@ -143,16 +143,16 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
     frames, how = _source(video, device)
     dev = frames[0].device if frames else resolve_device(device)
     filters = [cls(opts, dev) for cls, opts in build_chain(chain)]
-    _check_size(frames, chain, filters)
+    _check_size(frames, filters)
     return _result(_run_in_memory(frames, filters, input_fps), how)
 
 
-def _check_size(frames: list[Frame], chain: str, filters) -> None:
+def _check_size(frames: list[Frame], filters) -> None:
     """ValueError if the filters cannot take frames of this size (as ``framemend clean``)."""
     if frames:
         h, w = (frames[0].raw.shape[:2] if frames[0].raw is not None
                 else frames[0].image.shape[-2:])
-        problem = size_problem(w, h, chain, filters)
+        problem = size_problem(w, h, filters)
         if problem:
             raise ValueError(f"frames of {problem}")
 
@@ -169,7 +169,7 @@ def apply(name: str, video: Any, input_fps: float = 24.0, device: str | None = N
     frames, how = _source(video, device)
     dev = frames[0].device if frames else resolve_device(device)
     filters = [cls(opts, dev)]
-    _check_size(frames, name, filters)
+    _check_size(frames, filters)
     return _result(_run_in_memory(frames, filters, input_fps, cuts), how)
 
 

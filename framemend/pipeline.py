@@ -131,7 +131,7 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     reader = VideoReader(input_path, dev, start=start, end=end, max_frames=max_frames,
                          threads=threads, warn=warn)
     filters = [cls(opts, dev) for cls, opts in steps]
-    _check_size(reader, chain, filters)
+    _check_size(reader, filters)
     rate = output_rate(filters, reader.info.fps)
     writer = VideoWriter(output_path, reader.info, rate=rate, codec=codec, crf=crf,
                          lossless=lossless, audio_from=reader, stdout_format=stdout_format,
@@ -156,25 +156,18 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     return CleanResult(stats, reader.decode_error)
 
 
-# The frame sizes the pixel filters are known to handle (measured per filter): the noise
-# estimates and realign's texture measure read 3x3 neighbourhoods; every pass ran on 3x3, 3x5,
-# 8x200, 200x8, 64x2048, 2048x64 and 256x4096 frames once optical flow grew the images OpenCV's
-# DIS crashed on (flow.estimate.DIS_LEAST_SIDE), which had kept frames 8 times wider than tall
-# (or taller than wide) and under 16 pixels a side out before.
-MIN_SIDE, MAX_SIDE = 3, 4096
-
-
-def size_problem(width: int, height: int, chain: str, filters) -> str | None:
-    """Why the ``filters`` of ``chain`` cannot take ``width`` x ``height`` frames, or None."""
-    fits = MIN_SIDE <= min(width, height) and max(width, height) <= MAX_SIDE
-    if any(f.reads_pixels for f in filters) and not fits:
-        return (f"{width}x{height}: the filters of '{chain}' take frames of {MIN_SIDE} to "
-                f"{MAX_SIDE} pixels on a side ('identity' takes any size)")
+def size_problem(width: int, height: int, filters) -> str | None:
+    """Why one of ``filters`` cannot take ``width`` x ``height`` frames (its ``sides``), or
+    None."""
+    for f in filters:
+        if f.sides and not f.sides[0] <= min(width, height) <= max(width, height) <= f.sides[1]:
+            return (f"{width}x{height}: '{f.name}' takes frames of {f.sides[0]} to "
+                    f"{f.sides[1]} pixels on a side")
     return None
 
 
-def _check_size(reader: VideoReader, chain: str, filters) -> None:
-    problem = size_problem(reader.info.width, reader.info.height, chain, filters)
+def _check_size(reader: VideoReader, filters) -> None:
+    problem = size_problem(reader.info.width, reader.info.height, filters)
     if problem:
         raise VideoError(f"'{reader.path}' is {problem}")
 

@@ -92,5 +92,5 @@ def test_thin_frames_are_cleaned_and_too_small_ones_refused():
     flickering = artifacts.global_flicker(clean_clip, seed=2).astype(np.float32)
     out = framemend.clean(flickering, device="cpu")
     assert psnr(out, clean_clip) > psnr(flickering, clean_clip) + 3.0  # measured +4.5 dB
-    with pytest.raises(ValueError, match="2x2: the filters of 'denoise' take frames of 3 to"):
+    with pytest.raises(ValueError, match="2x2: 'denoise' takes frames of 3 to 4096"):
         framemend.denoise(np.zeros((4, 2, 2, 3), np.uint8))

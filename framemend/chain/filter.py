@@ -25,6 +25,8 @@ Contract (VapourSynth-like, but push-driven so the engine can stream):
   the first filter that reads pixels.
 * ``preserves_geometry`` — True when output pixels stay where they were (tone, noise); then
   ``frame.aux`` (cached flow, say) is carried to the next filter, else it is dropped.
+* ``sides`` — the fewest and the most pixels on a side of the frames the filter takes, or None
+  for any size; ``framemend clean`` and the API refuse other sizes with a one-line reason.
 """
 from __future__ import annotations
 
@@ -39,6 +41,14 @@ import torch
 from .frames import Frame
 
 
+# The frame sizes the built-in pixel passes take (measured per pass): the noise estimates and
+# realign's texture measure read 3x3 neighbourhoods; every pass ran on 3x3, 3x5, 8x200, 200x8,
+# 64x2048, 2048x64 and 256x4096 frames once optical flow grew the images OpenCV's DIS crashed on
+# (flow.estimate.DIS_LEAST_SIDE); 8K ran in-process but its memory over a long clip was not
+# measured (BENCHMARKS.md, "Frame sizes").
+PASS_SIDES = (3, 4096)
+
+
 class Filter(abc.ABC):
     """Base of all streaming filters; see the module docstring for the contract."""
 
@@ -47,6 +57,7 @@ class Filter(abc.ABC):
     preserves_geometry: ClassVar[bool] = True
     reads_pixels: ClassVar[bool] = True  # False for passthrough filters: frames stay undecoded
     reads_raw: ClassVar[bool] = False  # True if it takes frame.raw (uint8) rather than tensors
+    sides: ClassVar[tuple[int, int] | None] = None  # (fewest, most) pixels on a side; None: any
 
     def __init__(self, options, device: torch.device | str = "cpu"):
         self.options = options

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from framemend.chain import TemporalFilter, register
+from framemend.chain.filter import PASS_SIDES
 from framemend.chain.frames import Frame
 from framemend.chain.palette import palette_source
 from framemend.chain.repeats import DistinctFrames
@@ -30,6 +31,7 @@ class Deboil(DistinctFrames, TemporalFilter):
     """
 
     name = "deboil"
+    sides = PASS_SIDES
 
     Options = DeboilOptions
 

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from framemend.chain import TemporalFilter, register
+from framemend.chain.filter import PASS_SIDES
 from framemend.chain.frames import Frame
 from framemend.chain.repeats import DistinctFrames
 from framemend.cuda import host_kernels
@@ -33,6 +34,7 @@ class Deflicker(DistinctFrames, TemporalFilter):
     """
 
     name = "deflicker"
+    sides = PASS_SIDES
 
     Options = DeflickerOptions
 

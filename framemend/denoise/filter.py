@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from framemend.chain import TemporalFilter, register
+from framemend.chain.filter import PASS_SIDES
 from framemend.chain.frames import Frame
 from framemend.chain.palette import palette_source
 from framemend.chain.repeats import DistinctFrames
@@ -35,6 +36,7 @@ class Denoise(DistinctFrames, TemporalFilter):
     """
 
     name = "denoise"
+    sides = PASS_SIDES
 
     Options = DenoiseOptions
 

@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from ..chain.filter import Filter
+from ..chain.filter import PASS_SIDES, Filter
 from ..chain.frames import Frame
 from ..chain.palette import palette_limited
 from ..chain.registry import register
@@ -69,6 +69,7 @@ class Interpolate(Filter):
     """
 
     name = "interpolate"
+    sides = PASS_SIDES
     preserves_geometry = False
     reads_raw = True
 

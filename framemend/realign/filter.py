@@ -54,7 +54,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..chain.filter import Filter
+from ..chain.filter import PASS_SIDES, Filter
 from ..chain.frames import Frame
 from ..chain.registry import register
 from ..flow import backward_warp, estimate_flow, occlusion_mask
@@ -263,6 +263,7 @@ class Realign(Filter):
     """Pull a drifting subject's colour and tone back to keyframes (flow-guided, low-frequency)."""
 
     name = "realign"
+    sides = PASS_SIDES
 
     Options = RealignOptions
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..chain.apply import apply_filter
-from ..chain.filter import Filter
+from ..chain.filter import PASS_SIDES, Filter
 from ..chain.frames import Frame
 from ..chain.registry import register
 from .face import box_mask, check_box, detect_face
@@ -36,6 +36,7 @@ class Stabilize(Filter):
     """Remove camera shake: smooth the camera path, lock it (tripod), or keep a subject still."""
 
     name = "stabilize"
+    sides = PASS_SIDES
     preserves_geometry = False
 
     Options = StabilizeOptions
