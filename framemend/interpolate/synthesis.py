@@ -32,7 +32,10 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
    warps, one blend and the boundary pixels' choice per new frame. The warps are bilinear, or
    bicubic (``warp="bicubic"``): a bilinear sample half-way between pixels averages two of
    them, so bilinear in-betweens are softer than the input frames around them; bicubic keeps
-   more of their detail at about twice the cost of the warps.
+   more of their detail at about twice the cost of the warps. Bicubic candidates then keep
+   only the detail they share: where they disagree beyond what their weights explain (texture
+   that the generator re-drew), the blend's detail is shrunk by its Wiener gain
+   (:mod:`.redrawn`).
 
 Everything at reduced size runs on the CPU (DIS is CPU-only, and at a quarter of the frame size a
 GPU gains nothing) and mostly outside torch: the intermediate flows (steps 3-5) and the block
@@ -58,6 +61,7 @@ from ..kernels.pools import shared_pool
 from ..kernels.splat import splat_add
 from .boundaries import sharpen_boundaries, sharpen_boundaries_torch
 from .neighbour_motion import adopt_neighbour_flows
+from .redrawn import detail_gain, keep_shared_detail_torch, planar_luma, shrink_detail
 
 _REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no pixel grid added
 WARPS = {"bilinear": _REMAP, "bicubic": cv2.INTER_CUBIC | cv2.WARP_RELATIVE_MAP}  # remap flags
@@ -512,6 +516,8 @@ def _warp_blend_torch(image0, image1, flow_t, weight0, warp="bilinear"):
     shrunk = torch.cat([flow_t[:k], flow_t[k:], weight0], 1).to(image0.device)
     flow_up, w0 = sharpen_boundaries_torch(images, shrunk, flow_up, up[4 * k:].unsqueeze(1))
     warped = backward_warp(images.repeat_interleave(k, 0), flow_up, mode=warp)
+    if warp == "bicubic":
+        return keep_shared_detail_torch(warped[:k], warped[k:], w0).clamp_(0, 1)
     return (warped[:k] - warped[k:]).mul_(w0).add_(warped[k:]).clamp_(0, 1)
 
 
@@ -537,9 +543,16 @@ def _warp_blend_cv2(image0, image1, flow_t, weight0, flags):
             for plane, target in ([(src[side], dst)] if interleaved else zip(src[side], dst)):
                 cv2.remap(plane, move, None, flags, dst=target, borderMode=cv2.BORDER_REPLICATE)
         frame = out[j]
+        if flags != _REMAP:  # the detail the candidates do not share is shrunk (.redrawn)
+            gain = detail_gain(*((cv2.cvtColor(im, cv2.COLOR_RGB2GRAY) for im in (frame, other))
+                                 if interleaved else (planar_luma(frame), planar_luma(other))),
+                               weight)
         frame -= other
         frame *= weight[..., None] if interleaved else weight
         frame += other
+        if flags != _REMAP:
+            for plane in [frame] if interleaved else frame:
+                shrink_detail(plane, gain)
     if flags != _REMAP:  # cubic weights overshoot at sharp edges
         np.clip(out, 0, 1, out=out)
     result = torch.from_numpy(out)
@@ -558,7 +571,14 @@ def _warp_blend_u8(image0, image1, flow_t, weight0, flags):
         for side, src in enumerate((image0, image1)):
             cv2.remap(src, moves[side], None, flags, dst=warped[side],
                       borderMode=cv2.BORDER_REPLICATE)
-        cv2.blendLinear(warped[0], warped[1], w0, 1 - w0, dst=out[j])
+        if flags == _REMAP:
+            cv2.blendLinear(warped[0], warped[1], w0, 1 - w0, dst=out[j])
+            continue
+        a, b = (side.astype(np.float32) for side in warped)  # the detail they do not share is
+        gain = detail_gain(cv2.cvtColor(a, cv2.COLOR_RGB2GRAY),  # shrunk (.redrawn)
+                           cv2.cvtColor(b, cv2.COLOR_RGB2GRAY), w0)
+        frame = shrink_detail(cv2.blendLinear(a, b, w0, 1 - w0), gain)
+        out[j] = cv2.convertScaleAbs(cv2.max(frame, 0.0))  # rounded, saturated
     return out
 
 
