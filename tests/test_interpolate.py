@@ -328,3 +328,45 @@ def test_file_8_to_24_fps_keeps_audio_in_sync(tmp_path):
     assert np.allclose(after["times"], np.arange(48) / 24, atol=1e-3)
     assert after["audio"]["bytes"] == before["audio"]["bytes"]
     assert abs(after["frames"] / 24 - before["frames"] / 8) < 1e-9
+
+
+def test_redrawn_detail_is_shrunk_and_shared_detail_kept(monkeypatch):
+    """Bicubic in-betweens keep only the detail both candidates share (:mod:`.redrawn`): on a
+    pan whose fine texture is re-drawn in every frame (``artifacts.boiling``, RMS 16 levels) the
+    dropped frames are matched better than by the plain blend (measured +0.46 dB on floats and
+    on uint8), and on the clean pan the shrink costs little (measured -0.43 dB) and the
+    in-betweens stay sharper than bilinear ones (+1.8 dB)."""
+    from framemend.generate import artifacts  # noqa: PLC0415
+
+    clip = scene("pan", width=320, height=180, frames=9, seed=3)
+    scores = {}
+    for shrink in (True, False):
+        if not shrink:
+            monkeypatch.setattr(synthesis, "detail_gain", lambda y0, y1, w: np.ones_like(w))
+        for strength in (0, 16):
+            truth = artifacts.boiling(clip.frames, strength / 255, seed=1) if strength else \
+                clip.frames
+            kept, new = truth[::2], truth[1:8:2]
+            floats = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2, warp="bicubic"))
+            raw = interpolate(_u8(kept), input_fps=12, factor=2, warp="bicubic")
+            scores[shrink, strength] = (psnr(floats[1::2][:4], new),
+                                        psnr(raw[1::2][:4] / np.float32(255), new))
+    bilinear = _numpy(interpolate(_tensor(clip.frames[::2]), input_fps=12, factor=2))
+    for path in (0, 1):
+        assert scores[True, 16][path] > scores[False, 16][path] + 0.25
+        assert scores[True, 0][path] > scores[False, 0][path] - 0.7
+    assert scores[True, 0][0] > psnr(bilinear[1::2][:4], clip.frames[1:8:2]) + 1.0
+
+
+def test_redrawn_detail_gain_cpu_and_torch_agree():
+    """The OpenCV path of the bicubic blend and the torch reference (the CUDA path) shrink the
+    same detail: equal frames on a pan with re-drawn texture."""
+    from framemend.generate import artifacts  # noqa: PLC0415
+
+    clip = scene("pan", width=192, height=108, frames=3)
+    x = _tensor(artifacts.boiling(clip.frames, 16 / 255, seed=1))
+    flows, importance = pair_flows(flow_planes(x[0], 0.25), flow_planes(x[2], 0.25))
+    flow_t, weight0 = intermediate_flows(flows, importance, [0.3, 0.5])
+    fast = warp_blend(x[0], x[2], flow_t, weight0, "bicubic")
+    reference = _warp_blend_torch(x[0], x[2], flow_t, weight0, "bicubic")
+    assert psnr(_numpy(fast), _numpy(reference)) > 45
