@@ -481,8 +481,8 @@ def _splat_side(flow, importance, reach, acc):
 
 
 def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndarray,
-               flow_t: torch.Tensor, weight0: torch.Tensor,
-               warp: str = "bilinear") -> torch.Tensor | np.ndarray:
+               flow_t: torch.Tensor, weight0: torch.Tensor, warp: str = "bilinear",
+               correlations: list | None = None) -> torch.Tensor | np.ndarray:
     """Warp both neighbours to each time and blend them, at full resolution.
 
     Args:
@@ -491,12 +491,18 @@ def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndar
         flow_t: ``(2K, 2, h, w)`` from :func:`intermediate_flows`, in shrunk pixels.
         weight0: ``(K, 1, h, w)``. Both on the CPU.
         warp: a key of :data:`WARPS`, how the neighbours are sampled.
+        correlations: for uint8 arrays, each neighbour's :func:`frame_correlation` where
+            already known (a frame is in two pairs), else None: computed here.
     Returns:
         ``(K, 3, H, W)`` (``(K, H, W, 3)`` uint8 for arrays):
-        ``w0 · I0(p + Ft0) + (1 - w0) · I1(p + Ft1)``, within [0, 1] (the range of uint8).
+        ``w0 · I0(p + Ft0) + (1 - w0) · I1(p + Ft1)`` with its luma detail at the gain of
+        :mod:`.redrawn`, within [0, 1] (the range of uint8).
     """
     if isinstance(image0, np.ndarray):
-        return _warp_blend_u8(image0, image1, flow_t, weight0, WARPS[warp])
+        known = correlations or (None, None)
+        correlations = [r if r is not None else frame_correlation(im)
+                        for r, im in zip(known, (image0, image1))] if warp == "bilinear" else None
+        return _warp_blend_u8(image0, image1, flow_t, weight0, WARPS[warp], correlations)
     if image0.device.type == "cpu":
         return _warp_blend_cv2(image0, image1, flow_t, weight0, WARPS[warp])
     return _warp_blend_torch(image0, image1, flow_t, weight0, warp)
@@ -560,15 +566,14 @@ def _warp_blend_cv2(image0, image1, flow_t, weight0, flags):
     return result.permute(0, 3, 1, 2) if interleaved else result
 
 
-def _warp_blend_u8(image0, image1, flow_t, weight0, flags):
+def _warp_blend_u8(image0, image1, flow_t, weight0, flags, correlations):
     """:func:`warp_blend` on ``(H, W, 3)`` uint8 arrays: OpenCV remap (``flags``), per-pixel
-    blend and the detail change of :mod:`.redrawn` added."""
+    blend and the detail change of :mod:`.redrawn` added (``correlations``: the neighbours',
+    None for bicubic samples)."""
     k = weight0.shape[0]
     height, width = image0.shape[:2]
     out = np.empty((k, height, width, 3), image0.dtype)
     warped = [np.empty_like(image0), np.empty_like(image1)]
-    correlations = [detail_correlation(_luma(im, True)) for im in (image0, image1)] \
-        if flags == _REMAP else None
     for j in range(k):
         moves, w0 = _full_size_motion((image0, image1), flow_t, weight0, j)
         for side, src in enumerate((image0, image1)):
@@ -579,6 +584,11 @@ def _warp_blend_u8(image0, image1, flow_t, weight0, flags):
                                *_detail_grid(flow_t, weight0, j, (height, width), correlations))
         cv2.add(out[j], cv2.merge((change,) * 3), dst=out[j], dtype=cv2.CV_8U)  # .redrawn
     return out
+
+
+def frame_correlation(image: np.ndarray) -> tuple[float, float]:
+    """:func:`.redrawn.detail_correlation` of an ``(H, W, 3)`` uint8 frame."""
+    return detail_correlation(_luma(image, True))
 
 
 def _luma(image: np.ndarray, interleaved: bool) -> np.ndarray:
