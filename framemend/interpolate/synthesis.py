@@ -61,8 +61,8 @@ from ..kernels.pools import shared_pool
 from ..kernels.splat import splat_add
 from .boundaries import sharpen_boundaries, sharpen_boundaries_torch
 from .neighbour_motion import adopt_neighbour_flows
-from .redrawn import (attenuation_torch, bilinear_attenuation, detail_change, detail_correlation,
-                      keep_detail_torch)
+from .redrawn import (attenuation_torch, bilinear_attenuation, correlation_rows, detail_change,
+                      detail_correlation, keep_detail_torch)
 
 _REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no pixel grid added
 WARPS = {"bilinear": _REMAP, "bicubic": cv2.INTER_CUBIC | cv2.WARP_RELATIVE_MAP}  # remap flags
@@ -547,7 +547,9 @@ def _warp_blend_cv2(image0, image1, flow_t, weight0, flags):
         out = np.empty((k, 3, height, width), np.float32)
     other = np.empty(out.shape[1:], np.float32)
     pixels = src if interleaved else [plane.transpose(1, 2, 0) for plane in src]  # (H, W, 3)
-    correlations = [detail_correlation(_luma(im, interleaved)) for im in src] \
+    rows = correlation_rows(height)
+    correlations = [detail_correlation(_luma(im[rows] if interleaved else im[:, rows],
+                                             interleaved)) for im in src] \
         if flags == _REMAP else None
     for j in range(k):
         moves, weight = _full_size_motion(pixels, flow_t, weight0, j)
@@ -588,7 +590,7 @@ def _warp_blend_u8(image0, image1, flow_t, weight0, flags, correlations):
 
 def frame_correlation(image: np.ndarray) -> tuple[float, float]:
     """:func:`.redrawn.detail_correlation` of an ``(H, W, 3)`` uint8 frame."""
-    return detail_correlation(_luma(image, True))
+    return detail_correlation(_luma(image[correlation_rows(image.shape[0])], True))
 
 
 def _luma(image: np.ndarray, interleaved: bool) -> np.ndarray:
@@ -610,9 +612,9 @@ def _detail_grid(flow_t: torch.Tensor, weight0: torch.Tensor, j: int, size: tupl
     if correlations is None:
         return weight, None
     h, w = weight.shape
-    scale = np.float32([size[1] / w, size[0] / h] * 2)[:, None, None]
-    moves = np.concatenate([flow_t[j].numpy(), flow_t[k + j].numpy()]) * scale
-    return weight, bilinear_attenuation(moves, correlations, weight)
+    scale = np.float32([size[1] / w, size[0] / h])[:, None, None]
+    return weight, bilinear_attenuation(flow_t[j].numpy() * scale, flow_t[k + j].numpy() * scale,
+                                        correlations, weight)
 
 
 def _full_size_motion(images, flow_t: torch.Tensor, weight0: torch.Tensor, j: int):
