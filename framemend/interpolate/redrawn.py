@@ -20,7 +20,10 @@ the attenuation undone, times the Wiener gain. ``W`` is measured over a window a
 pixel (:func:`detail_change`), the local-statistics form of Lee, "Digital image
 enhancement and noise filtering by use of local statistics", IEEE PAMI 1980: the candidates'
 disagreement ``D_h = A_h - B_h`` has ``E[D_h²] = 2 ā² N`` and the blend's detail
-``E[X_h²] = ā² (S + k N)`` (taking ``a_A = a_B``), so ``W = max(0, 1 - k E[D_h²] / (2 E[X_h²]))``.
+``E[X_h²] = ā² (S + k N)`` (taking ``a_A = a_B``), so
+
+    ``W = max(0, 1 - k E[D_h²] / (2 E[X_h²]))``.
+
 Where the candidates agree (a pan, an object that keeps its texture) ``W`` is 1 and bilinear
 in-betweens get back the sharpness the warp took; where the detail is re-drawn it is shrunk
 towards the blur, the least-squares guess of detail that no motion predicts. ``rx``, ``ry`` are
