@@ -16,8 +16,8 @@ from ..chain.registry import register
 from ..kernels.pools import shared_pool
 from ..options.interpolate import InterpolateOptions
 from .dither import keep_screen_dither
-from .synthesis import (fill_hidden, flow_planes, intermediate_flows, pair_flows,
-                        warp_blend)
+from .synthesis import (fill_hidden, flow_planes, frame_correlation, intermediate_flows,
+                        pair_flows, warp_blend)
 from .timing import factor_times, grid_times, nominal_rate
 
 _SAME_TIME = 1e-4  # fraction of an input interval under which an output time is the input's
@@ -160,7 +160,10 @@ class Interpolate(Filter):
             small1 = flow_planes(image1, scale)
             self._prev_small = small1
             span.pair = (image0, image1, new)
-            span.flows = _executor("flows").submit(_pair_flows, image0, small0, small1, scale)
+            known = image1 if isinstance(image1, np.ndarray) and \
+                self.options.warp == "bilinear" else None  # its correlation, for warp_blend
+            span.flows = _executor("flows").submit(_pair_flows, image0, small0, small1, scale,
+                                                   known)
         last, self._last = self._last, span
         if last is not None:
             span.before = last.flows
@@ -181,12 +184,14 @@ class Interpolate(Filter):
         return frame.image.to(self.device)
 
 
-def _pair_flows(image0, small0, small1, flow_scale: float):
-    """``(planes, flows, importance)`` of a pair (:func:`.synthesis.pair_flows`); ``small0``
-    is ``image0``'s shrunk luma and RGB (:func:`.synthesis.flow_planes`) if known. Runs on a
-    worker thread."""
+def _pair_flows(image0, small0, small1, flow_scale: float, image1=None):
+    """``(planes, flows, importance, correlation)`` of a pair (:func:`.synthesis.pair_flows`);
+    ``small0`` is ``image0``'s shrunk luma and RGB (:func:`.synthesis.flow_planes`) if known;
+    ``correlation``: :func:`.synthesis.frame_correlation` of ``image1`` when given (uint8
+    pixels, bilinear warps: the next pair reuses it), else None. Runs on a worker thread."""
     small0 = small0 if small0 is not None else flow_planes(image0, flow_scale)
-    return (torch.cat([small0, small1]).cpu(), *pair_flows(small0, small1))
+    correlation = frame_correlation(image1) if image1 is not None else None
+    return (torch.cat([small0, small1]).cpu(), *pair_flows(small0, small1), correlation)
 
 
 def _synthesize(flows: Future, before: Future | None, after: Future | None, image0, image1,
@@ -195,12 +200,13 @@ def _synthesize(flows: Future, before: Future | None, after: Future | None, imag
     ``flows`` and those of the pairs ``before`` and ``after`` it (futures of
     :func:`_pair_flows`), with a palette's dither kept on the screen if ``dither``
     (:mod:`.dither`). Runs on a worker thread."""
-    planes, pair, importance = flows.result()
+    planes, pair, importance, correlation1 = flows.result()
     pair, importance = fill_hidden(planes, pair, importance,
                                    None if before is None else before.result()[1],
                                    None if after is None else after.result()[1])
     flow_t, weight0 = intermediate_flows(pair, importance, times)
-    made = warp_blend(image0, image1, flow_t, weight0, warp)
+    correlation0 = None if before is None else before.result()[3]  # image0 was its image1
+    made = warp_blend(image0, image1, flow_t, weight0, warp, [correlation0, correlation1])
     if dither:
         made = keep_screen_dither(image0, image1, made, flow_t, weight0, times, warp)
     return made

@@ -32,7 +32,10 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
    warps, one blend and the boundary pixels' choice per new frame. The warps are bilinear, or
    bicubic (``warp="bicubic"``): a bilinear sample half-way between pixels averages two of
    them, so bilinear in-betweens are softer than the input frames around them; bicubic keeps
-   more of their detail at about twice the cost of the warps.
+   more of their detail at about twice the cost of the warps. The blend's luma detail then
+   takes the least-squares gain of :mod:`.redrawn`: the attenuation of bilinear sampling is
+   undone where the two candidates agree, and detail they do not share (texture that the
+   generator re-drew) is shrunk towards the blur.
 
 Everything at reduced size runs on the CPU (DIS is CPU-only, and at a quarter of the frame size a
 GPU gains nothing) and mostly outside torch: the intermediate flows (steps 3-5) and the block
@@ -53,11 +56,13 @@ import torch.nn.functional as F
 from ..flow import backward_warp
 from ..flow.estimate import dis_luma_flow
 from ..kernels.blur import box_mean
-from ..kernels.colour import luma, luma_np
+from ..kernels.colour import LUMA, luma, luma_np
 from ..kernels.pools import shared_pool
 from ..kernels.splat import splat_add
 from .boundaries import sharpen_boundaries, sharpen_boundaries_torch
 from .neighbour_motion import adopt_neighbour_flows
+from .redrawn import (attenuation_torch, bilinear_attenuation, correlation_rows, detail_change,
+                      detail_correlation, keep_detail_torch)
 
 _REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no pixel grid added
 WARPS = {"bilinear": _REMAP, "bicubic": cv2.INTER_CUBIC | cv2.WARP_RELATIVE_MAP}  # remap flags
@@ -476,8 +481,8 @@ def _splat_side(flow, importance, reach, acc):
 
 
 def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndarray,
-               flow_t: torch.Tensor, weight0: torch.Tensor,
-               warp: str = "bilinear") -> torch.Tensor | np.ndarray:
+               flow_t: torch.Tensor, weight0: torch.Tensor, warp: str = "bilinear",
+               correlations: list | None = None) -> torch.Tensor | np.ndarray:
     """Warp both neighbours to each time and blend them, at full resolution.
 
     Args:
@@ -486,12 +491,18 @@ def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndar
         flow_t: ``(2K, 2, h, w)`` from :func:`intermediate_flows`, in shrunk pixels.
         weight0: ``(K, 1, h, w)``. Both on the CPU.
         warp: a key of :data:`WARPS`, how the neighbours are sampled.
+        correlations: for uint8 arrays, each neighbour's :func:`frame_correlation` where
+            already known (a frame is in two pairs), else None: computed here.
     Returns:
         ``(K, 3, H, W)`` (``(K, H, W, 3)`` uint8 for arrays):
-        ``w0 · I0(p + Ft0) + (1 - w0) · I1(p + Ft1)``, within [0, 1] (the range of uint8).
+        ``w0 · I0(p + Ft0) + (1 - w0) · I1(p + Ft1)`` with its luma detail at the gain of
+        :mod:`.redrawn`, within [0, 1] (the range of uint8).
     """
     if isinstance(image0, np.ndarray):
-        return _warp_blend_u8(image0, image1, flow_t, weight0, WARPS[warp])
+        known = correlations or (None, None)
+        correlations = [r if r is not None else frame_correlation(im)
+                        for r, im in zip(known, (image0, image1))] if warp == "bilinear" else None
+        return _warp_blend_u8(image0, image1, flow_t, weight0, WARPS[warp], correlations)
     if image0.device.type == "cpu":
         return _warp_blend_cv2(image0, image1, flow_t, weight0, WARPS[warp])
     return _warp_blend_torch(image0, image1, flow_t, weight0, warp)
@@ -499,7 +510,8 @@ def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndar
 
 def _warp_blend_torch(image0, image1, flow_t, weight0, warp="bilinear"):
     """The reference (and CUDA) path of :func:`warp_blend`: bilinear upsampling of the flows
-    and weights, grid_sample (``warp``: its mode) of the frames."""
+    and weights, grid_sample (``warp``: its mode) of the frames, the blend's detail gain of
+    :mod:`.redrawn`."""
     k = weight0.shape[0]
     height, width = image0.shape[-2:]
     h, w = flow_t.shape[-2:]
@@ -512,7 +524,11 @@ def _warp_blend_torch(image0, image1, flow_t, weight0, warp="bilinear"):
     shrunk = torch.cat([flow_t[:k], flow_t[k:], weight0], 1).to(image0.device)
     flow_up, w0 = sharpen_boundaries_torch(images, shrunk, flow_up, up[4 * k:].unsqueeze(1))
     warped = backward_warp(images.repeat_interleave(k, 0), flow_up, mode=warp)
-    return (warped[:k] - warped[k:]).mul_(w0).add_(warped[k:]).clamp_(0, 1)
+    attenuation = None
+    if warp == "bilinear":  # .redrawn's attenuation, on the flow grid
+        moves = shrunk[:, :4] * shrunk.new_tensor([width / w, height / h] * 2).view(1, 4, 1, 1)
+        attenuation = attenuation_torch(images, moves, shrunk[:, 4:])
+    return keep_detail_torch(warped[:k], warped[k:], w0, shrunk[:, 4:], attenuation).clamp_(0, 1)
 
 
 def _warp_blend_cv2(image0, image1, flow_t, weight0, flags):
@@ -531,24 +547,31 @@ def _warp_blend_cv2(image0, image1, flow_t, weight0, flags):
         out = np.empty((k, 3, height, width), np.float32)
     other = np.empty(out.shape[1:], np.float32)
     pixels = src if interleaved else [plane.transpose(1, 2, 0) for plane in src]  # (H, W, 3)
+    rows = correlation_rows(height)
+    correlations = [detail_correlation(_luma(im[rows] if interleaved else im[:, rows],
+                                             interleaved)) for im in src] \
+        if flags == _REMAP else None
     for j in range(k):
         moves, weight = _full_size_motion(pixels, flow_t, weight0, j)
         for move, side, dst in zip(moves, (0, 1), (out[j], other)):
             for plane, target in ([(src[side], dst)] if interleaved else zip(src[side], dst)):
                 cv2.remap(plane, move, None, flags, dst=target, borderMode=cv2.BORDER_REPLICATE)
         frame = out[j]
+        change = detail_change(_luma(frame, interleaved), _luma(other, interleaved), weight,
+                               *_detail_grid(flow_t, weight0, j, (height, width), correlations))
         frame -= other
         frame *= weight[..., None] if interleaved else weight
         frame += other
-    if flags != _REMAP:  # cubic weights overshoot at sharp edges
-        np.clip(out, 0, 1, out=out)
+        frame += change[..., None] if interleaved else change  # the detail band (.redrawn)
+    np.clip(out, 0, 1, out=out)  # cubic weights overshoot at sharp edges, the detail gain too
     result = torch.from_numpy(out)
     return result.permute(0, 3, 1, 2) if interleaved else result
 
 
-def _warp_blend_u8(image0, image1, flow_t, weight0, flags):
-    """:func:`warp_blend` on ``(H, W, 3)`` uint8 arrays: OpenCV remap (``flags``) and per-pixel
-    blend."""
+def _warp_blend_u8(image0, image1, flow_t, weight0, flags, correlations):
+    """:func:`warp_blend` on ``(H, W, 3)`` uint8 arrays: OpenCV remap (``flags``), per-pixel
+    blend and the detail change of :mod:`.redrawn` added (``correlations``: the neighbours',
+    None for bicubic samples)."""
     k = weight0.shape[0]
     height, width = image0.shape[:2]
     out = np.empty((k, height, width, 3), image0.dtype)
@@ -559,7 +582,39 @@ def _warp_blend_u8(image0, image1, flow_t, weight0, flags):
             cv2.remap(src, moves[side], None, flags, dst=warped[side],
                       borderMode=cv2.BORDER_REPLICATE)
         cv2.blendLinear(warped[0], warped[1], w0, 1 - w0, dst=out[j])
+        change = detail_change(*(_luma(side, True) for side in warped), w0,
+                               *_detail_grid(flow_t, weight0, j, (height, width), correlations))
+        cv2.add(out[j], cv2.merge((change,) * 3), dst=out[j], dtype=cv2.CV_8U)  # .redrawn
     return out
+
+
+def frame_correlation(image: np.ndarray) -> tuple[float, float]:
+    """:func:`.redrawn.detail_correlation` of an ``(H, W, 3)`` uint8 frame."""
+    return detail_correlation(_luma(image[correlation_rows(image.shape[0])], True))
+
+
+def _luma(image: np.ndarray, interleaved: bool) -> np.ndarray:
+    """Float32 luma ``(H, W)`` of an ``(H, W, 3)`` (``interleaved``, uint8 or float) or
+    ``(3, H, W)`` float RGB frame, in its units (rounded to whole levels for uint8)."""
+    if not interleaved:
+        return cv2.scaleAdd(image[2], LUMA[2], cv2.addWeighted(image[0], LUMA[0], image[1],
+                                                               LUMA[1], 0.0))
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32, copy=False)
+
+
+def _detail_grid(flow_t: torch.Tensor, weight0: torch.Tensor, j: int, size: tuple[int, int],
+                 correlations: list[tuple[float, float]] | None):
+    """Frame 0's weight ``(h, w)`` on the flow grid at time ``j`` and the attenuation ``ā``
+    there (:func:`.redrawn.bilinear_attenuation`; None without ``correlations``: bicubic) of
+    frames ``size`` ``(H, W)``, for :func:`.redrawn.detail_change`."""
+    k = weight0.shape[0]
+    weight = weight0[j, 0].numpy()
+    if correlations is None:
+        return weight, None
+    h, w = weight.shape
+    scale = np.float32([size[1] / w, size[0] / h])[:, None, None]
+    return weight, bilinear_attenuation(flow_t[j].numpy() * scale, flow_t[k + j].numpy() * scale,
+                                        correlations, weight)
 
 
 def _full_size_motion(images, flow_t: torch.Tensor, weight0: torch.Tensor, j: int):
