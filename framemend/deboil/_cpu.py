@@ -14,6 +14,7 @@ import numpy as np
 from framemend.chain.palette import DEDITHER_TAPS
 from framemend.flow.estimate import motion_luma_flow
 
+from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import luma_u8_hwc
 from framemend.kernels.sample import corners, sample
 
@@ -192,7 +193,7 @@ class CpuState:
         floats (dither removed if asked) and their luma, as a state (the first frame of a
         shot is its own output)."""
         h, w, _ = pixels.shape
-        z = np.empty((h, w, 3), np.float32)
+        z = frame_array((h, w, 3))
         scale = 1.0 if pixels.dtype.kind == "f" else 1.0 / np.iinfo(pixels.dtype).max
         _to_float(pixels, scale, z)
         if dither:
@@ -221,7 +222,7 @@ class CpuState:
         above 1/2)."""
         z = frame.output
         h, w, _ = z.shape
-        out, sums, followed = np.empty((h, w, 3), np.float32), np.zeros(3), 0
+        out, sums, followed = frame_array((h, w, 3)), np.zeros(3), 0
         smear = _buffer("smear", (h, w))
         rows = -(-h // -(-h // _BAND_ROWS))  # bands of equal height, at most _BAND_ROWS
         for y0 in range(0, h, rows):

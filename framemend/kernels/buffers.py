@@ -1,0 +1,58 @@
+"""Frame-sized arrays that are reused once nothing refers to them any more.
+
+A 1920x1080 float frame is 25 MB, and the CPU path makes five of them per frame (deboil's frame
+and output, deflicker's float frame and output, denoise's output), each living for a different
+time and freed on a different thread. Left to glibc, whose mmap threshold rises to the size of
+the first such block freed, they come from its heaps, where the holes they leave are split by
+smaller blocks and kept: at the peak of the default chain, 0.45 GB of the heaps was free. A
+fixed mmap threshold maps and faults in every frame afresh (system time +2.5-3 s over 60 frames,
+BENCHMARKS.md "Memory, stop 17"). :func:`frame_array` hands out arrays over anonymous memory
+maps of their own, and when the last view of one is dropped (the array, a view of it, a tensor
+made with ``torch.from_numpy``) its map goes back to a free list for the next frame: no heap
+holes and no page faults after the first frames.
+"""
+from __future__ import annotations
+
+import math
+import mmap
+import threading
+import weakref
+from collections import OrderedDict
+
+import numpy as np
+
+_SIZES = 4  # byte sizes whose free maps are kept (the frame sizes in use at once)
+_free: OrderedDict[int, list[mmap.mmap]] = OrderedDict()  # free maps per byte size, newest last
+_lock = threading.Lock()
+
+
+def frame_array(shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
+    """An uninitialised C-contiguous array of ``shape`` and ``dtype`` whose memory returns to
+    the pool when neither it nor any view of it is referred to any more. Use it for arrays of a
+    whole frame's size made every frame (the pool keeps free maps of the last :data:`_SIZES`
+    byte sizes asked for, as many of each as were in use at once)."""
+    dtype = np.dtype(dtype)
+    size = math.prod(shape) * dtype.itemsize
+    if size == 0:  # (no map has no bytes)
+        return np.empty(shape, dtype)
+    with _lock:
+        free = _free.setdefault(size, [])
+        _free.move_to_end(size)
+        while len(_free) > _SIZES:
+            _free.popitem(last=False)
+        block = free.pop() if free else None
+    if block is None:
+        block = mmap.mmap(-1, size)
+    # every view made of the array has ``lease`` as its base (numpy collapses a view's bases
+    # up to the first array over memory it does not own whose base is not an array), so it
+    # lives exactly as long as the last of them
+    lease = np.frombuffer(block, np.uint8)
+    weakref.finalize(lease, _give_back, block).atexit = False
+    return lease.view(dtype)[:math.prod(shape)].reshape(shape)
+
+
+def _give_back(block: mmap.mmap) -> None:
+    with _lock:
+        free = _free.get(len(block))
+        if free is not None:
+            free.append(block)
