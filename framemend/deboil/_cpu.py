@@ -234,7 +234,8 @@ class CpuState:
             shown = _buffer("shown", (h, w, 3))
             _smear(out, flow, smear, SHUTTER, SMEAR_TAPS, shown)
         floats = np.dtype(dtype).kind == "f"
-        raw = np.empty((1, 1, 3) if floats else (h, w, 3), np.uint8 if floats else dtype)
+        # the pixels wait in the next pass's window: from the pool (kernels.buffers)
+        raw = np.empty((1, 1, 3), np.uint8) if floats else frame_array((h, w, 3), dtype)
         if shown is not out:
             _finish(shown, shift, 0 if floats else np.iinfo(dtype).max, raw)
             _finish(out, shift, 0, raw[:1, :1])
