@@ -182,23 +182,48 @@ _BAND_ROWS = 512  # most output rows a step makes at a time (see CpuState._band)
 class CpuState:
     """The recursion's state on the CPU: the previous output ``(H, W, 3)`` float32 and the
     8-bit luma ``(H, W)`` of the previous input frame (what the next frame's flow is computed
-    against)."""
+    against).
 
-    def __init__(self, output: np.ndarray, luma: np.ndarray):
-        self.output, self.luma = output, luma
+    A state made of a frame (:meth:`frame`) may instead hold the frame's own ``pixels``
+    ``(H, W, 3)`` and the ``scale`` that takes them to [0, 1]: :meth:`step` makes floats of
+    them a band of rows at a time, and :attr:`output` the whole frame only if asked (the first
+    frame of a shot, its own output); a float frame kept through the step would take 25 MB
+    more at 1920x1080."""
+
+    def __init__(self, output: np.ndarray | None, luma: np.ndarray,
+                 pixels: np.ndarray | None = None, scale: float = 1.0):
+        self._output, self.luma, self._pixels, self._scale = output, luma, pixels, scale
+
+    @property
+    def output(self) -> np.ndarray:
+        """``(H, W, 3)`` float32: the output, or the frame as floats."""
+        if self._output is None:
+            self._output = self._rows(0, self._pixels.shape[0], frame_array(self._pixels.shape))
+            self._pixels = None
+        return self._output
+
+    def _rows(self, y0: int, y1: int, out: np.ndarray) -> np.ndarray:
+        """Rows ``y0:y1`` of :attr:`output`, made into ``out`` ``(y1 - y0, W, 3)`` if the state
+        holds a frame's pixels."""
+        if self._output is not None:
+            return self._output[y0:y1]
+        _to_float(self._pixels[y0:y1], self._scale, out)
+        return out
 
     @classmethod
     def frame(cls, pixels: np.ndarray, dither: bool) -> CpuState:
         """A frame's pixels ``(H, W, 3)`` (uint8/uint16 as decoded, or float32 in [0, 1]) as
         floats (dither removed if asked) and their luma, as a state (the first frame of a
-        shot is its own output)."""
+        shot is its own output). Without dither the state keeps ``pixels`` (class
+        docstring): the floats made here for the luma go at once."""
         h, w, _ = pixels.shape
         z = frame_array((h, w, 3))
         scale = 1.0 if pixels.dtype.kind == "f" else 1.0 / np.iinfo(pixels.dtype).max
         _to_float(pixels, scale, z)
         if dither:
             z = cv2.sepFilter2D(z, -1, _DEDITHER, _DEDITHER)
-        return cls(z, luma_u8_hwc(z))
+            return cls(z, luma_u8_hwc(z))
+        return cls(None, luma_u8_hwc(z), pixels, scale)
 
     def pixels(self, dtype) -> np.ndarray:
         """The output as ``(H, W, 3)`` pixels of ``dtype`` (uint8, uint16; float32 in
@@ -220,14 +245,13 @@ class CpuState:
         (:meth:`motion`): the new state, its pixels of ``dtype`` (uint8, uint16; float32 in
         [0, 1]) and the fraction of the frame that the previous output follows (confidence
         above 1/2)."""
-        z = frame.output
-        h, w, _ = z.shape
+        h, w = frame.luma.shape
         out, sums, followed = frame_array((h, w, 3)), np.zeros(3), 0
         smear = _buffer("smear", (h, w))
         rows = -(-h // -(-h // _BAND_ROWS))  # bands of equal height, at most _BAND_ROWS
         for y0 in range(0, h, rows):
-            followed += self._band(z, flow, strength, y0, min(h, y0 + rows), rows, out, sums,
-                                   smear)
+            followed += self._band(frame, flow, strength, y0, min(h, y0 + rows), rows, out,
+                                   sums, smear)
         shift = (sums / (h * w)).astype(np.float32)
         shown = out  # smeared where the motion is fast and not followed (.consistency)
         if smear.max() > 0:
@@ -244,18 +268,19 @@ class CpuState:
         return (CpuState(out, frame.luma), shown.copy() if floats else raw,
                 followed / (h * w))
 
-    def _band(self, z: np.ndarray, flow: np.ndarray, strength: float, y0: int, y1: int,
+    def _band(self, frame: CpuState, flow: np.ndarray, strength: float, y0: int, y1: int,
               rows: int, out: np.ndarray, sums: np.ndarray, smear: np.ndarray) -> int:
         """Rows ``y0:y1`` (at most ``rows``) of :meth:`step`'s output, before the mean shift
         and the smear, into ``out``, and their smear weights into ``smear`` ``(H, W)``; adds
-        their per-channel sum of ``out - z`` to ``sums`` and returns how many of their pixels
+        their per-channel sum of ``out - z`` (``z``: ``frame`` as floats) to ``sums`` and
+        returns how many of their pixels
         the previous output follows. What those rows read (the box sums of the residual and
         of the frame, the blurred energies) is made over the band and ``reach`` rows either
         side, in this thread's scratch arrays of that many rows: each box sum of a row reads
         only the rows within its radius, so the band gives the whole frame's values (OpenCV's
         box filter and remap give them bit for bit), in two fifths of the scratch at
         1920x1080."""
-        h, w, _ = z.shape
+        h, w = frame.luma.shape
         radius = low_radius(h, w)
         reach = ENERGY_RADIUS + 2 * radius
         most = min(h, rows + 2 * reach)  # the scratch arrays' rows: one shape per frame size
@@ -272,7 +297,7 @@ class CpuState:
         # b[y, x, k])
         pred = cv2.remap(self.output, grid, None, cv2.INTER_CUBIC,
                          dst=_buffer("r", (most, w, 3))[:n], borderMode=cv2.BORDER_REPLICATE)
-        zb = z[b0:b1]
+        zb = frame._rows(b0, b1, _buffer("z", (most, w, 3))[:n])
         r = cv2.subtract(pred, zb, dst=pred)
         # arrays not written yet hold what comes before them: d's first box pass and r² go
         # through zl, r²'s channel mean through ez, zl's first box pass through the four
@@ -285,14 +310,14 @@ class CpuState:
         zl = _box2(zb, radius, zl, planes.reshape(-1)[:n * w * 3].reshape(n, w, 3))
         b = r
         a = slice(a0 - b0, a1 - b0)
-        followed = _weights(z[a0:a1], zl[a], r[a], d[a], m[a], flow[a0:a1], strength, _LIMITS,
+        followed = _weights(zb[a], zl[a], r[a], d[a], m[a], flow[a0:a1], strength, _LIMITS,
                             SHUTTER, weight[a], tone[a], smear[a0:a1], b[a], ez[a], eb[a], a0,
                             h, (y0 - a0, y1 - a0))
         k = (2 * ENERGY_RADIUS + 1,) * 2
         cv2.blur(ez[a], k, dst=ez[a])
         cv2.blur(eb[a], k, dst=eb[a])
         t, band_sums = slice(y0 - b0, y1 - b0), np.zeros(3)
-        _blend(z[y0:y1], zl[t], d[t], weight[t], tone[t], b[t], ez[t], eb[t], out[y0:y1],
+        _blend(zb[t], zl[t], d[t], weight[t], tone[t], b[t], ez[t], eb[t], out[y0:y1],
                band_sums)
         sums += band_sums
         return followed
