@@ -101,19 +101,20 @@ def _blend(z, zl, d, w, wl, b, ez, eb, out, sums):
 
 
 @numba.njit(**_NJ)
-def _smear(out, flow, smear, shutter, taps, shown):
+def _smear(out, flow, smear, shutter, taps, shown, first):
     """``shown = out + smear (S - out)``, ``S`` the mean of ``taps`` bilinear samples of
     ``out`` at ``p + a f(p)``, ``a`` evenly from ``-shutter/2`` to ``shutter/2`` (edges
     repeated: :mod:`framemend.kernels.sample`), :func:`.consistency.motion_smear`; ``(H, W, 3)``
-    but ``smear`` ``(H, W)``."""
+    but ``smear`` ``(H, W)``, and ``shown`` the rows from ``first`` on (a band of them)."""
     h, w_, _ = out.shape
     step, inv = _F(shutter) / _F(taps - 1), _ONE / _F(taps)
-    for y in range(h):
+    for row in range(shown.shape[0]):
+        y = first + row
         for x in range(w_):
             k = smear[y, x]
             if k <= _ZERO:
-                shown[y, x, 0], shown[y, x, 1] = out[y, x, 0], out[y, x, 1]
-                shown[y, x, 2] = out[y, x, 2]
+                shown[row, x, 0], shown[row, x, 1] = out[y, x, 0], out[y, x, 1]
+                shown[row, x, 2] = out[y, x, 2]
                 continue
             s0, s1, s2 = _ZERO, _ZERO, _ZERO
             u, v = flow[y, x, 0], flow[y, x, 1]
@@ -123,9 +124,9 @@ def _smear(out, flow, smear, shutter, taps, shown):
                 s0 += sample(out, top_left, bottom_right, fx, fy, 0)
                 s1 += sample(out, top_left, bottom_right, fx, fy, 1)
                 s2 += sample(out, top_left, bottom_right, fx, fy, 2)
-            shown[y, x, 0] = out[y, x, 0] + k * (s0 * inv - out[y, x, 0])
-            shown[y, x, 1] = out[y, x, 1] + k * (s1 * inv - out[y, x, 1])
-            shown[y, x, 2] = out[y, x, 2] + k * (s2 * inv - out[y, x, 2])
+            shown[row, x, 0] = out[y, x, 0] + k * (s0 * inv - out[y, x, 0])
+            shown[row, x, 1] = out[y, x, 1] + k * (s1 * inv - out[y, x, 1])
+            shown[row, x, 2] = out[y, x, 2] + k * (s2 * inv - out[y, x, 2])
 
 
 @numba.njit(**_NJ)
@@ -253,33 +254,37 @@ class CpuState:
             followed += self._band(frame, flow, strength, y0, min(h, y0 + rows), rows, out,
                                    sums, smear)
         shift = (sums / (h * w)).astype(np.float32)
-        shown = out  # smeared where the motion is fast and not followed (.consistency)
-        if smear.max() > 0:
-            shown = _buffer("shown", (h, w, 3))
-            _smear(out, flow, smear, SHUTTER, SMEAR_TAPS, shown)
         floats = np.dtype(dtype).kind == "f"
+        levels = 0 if floats else np.iinfo(dtype).max
         # the pixels wait in the next pass's window: from the pool (kernels.buffers)
         raw = np.empty((1, 1, 3), np.uint8) if floats else frame_array((h, w, 3), dtype)
-        if shown is not out:
-            _finish(shown, shift, 0 if floats else np.iinfo(dtype).max, raw)
-            _finish(out, shift, 0, raw[:1, :1])
-        else:
-            _finish(out, shift, 0 if floats else np.iinfo(dtype).max, raw)
-        return (CpuState(out, frame.luma), shown.copy() if floats else raw,
-                followed / (h * w))
+        state, followed = CpuState(out, frame.luma), followed / (h * w)
+        if smear.max() <= 0:
+            _finish(out, shift, levels, raw)
+            return state, out.copy() if floats else raw, followed
+        # what is shown is smeared where the motion is fast and not followed (.consistency):
+        # made into integer pixels a band of rows at a time (a whole float frame at 1920x1080
+        # is 25 MB), or for float output whole
+        rows = h if floats else rows
+        shown = frame_array((h, w, 3)) if floats else _buffer("shown", (rows, w, 3))
+        for y0 in range(0, h, rows):
+            band = shown[:min(h, y0 + rows) - y0]
+            _smear(out, flow, smear, SHUTTER, SMEAR_TAPS, band, y0)
+            _finish(band, shift, levels, raw if floats else raw[y0:y0 + len(band)])
+        _finish(out, shift, 0, raw[:1, :1])
+        return state, shown if floats else raw, followed
 
     def _band(self, frame: CpuState, flow: np.ndarray, strength: float, y0: int, y1: int,
               rows: int, out: np.ndarray, sums: np.ndarray, smear: np.ndarray) -> int:
         """Rows ``y0:y1`` (at most ``rows``) of :meth:`step`'s output, before the mean shift
         and the smear, into ``out``, and their smear weights into ``smear`` ``(H, W)``; adds
         their per-channel sum of ``out - z`` (``z``: ``frame`` as floats) to ``sums`` and
-        returns how many of their pixels
-        the previous output follows. What those rows read (the box sums of the residual and
-        of the frame, the blurred energies) is made over the band and ``reach`` rows either
-        side, in this thread's scratch arrays of that many rows: each box sum of a row reads
-        only the rows within its radius, so the band gives the whole frame's values (OpenCV's
-        box filter and remap give them bit for bit), in two fifths of the scratch at
-        1920x1080."""
+        returns how many of their pixels the previous output follows. What those rows read
+        (the frame's floats, the box sums of the residual and of the frame, the blurred
+        energies) is made over the band and ``reach`` rows either side, in this thread's
+        scratch arrays of that many rows: each box sum of a row reads only the rows within its
+        radius, so the band gives the whole frame's values (OpenCV's box filter and remap give
+        them bit for bit), in two fifths of the scratch at 1920x1080."""
         h, w = frame.luma.shape
         radius = low_radius(h, w)
         reach = ENERGY_RADIUS + 2 * radius
