@@ -134,3 +134,24 @@ def test_deboil_cpu_step_scratch_is_a_band_of_the_frame():
         tracemalloc.stop()
     frames = peak / (h * w * 3 * 4)
     assert frames < 4.5, f"the step allocated {frames:.2f} float frames"
+
+
+def test_a_pooled_frame_array_is_reused_only_once_no_view_of_it_is_left():
+    """kernels.buffers hands a frame's memory out again only when neither the array nor any
+    view of it (a numpy view, a tensor made with ``torch.from_numpy``) is referred to."""
+    import numpy as np
+
+    from framemend.kernels.buffers import frame_array
+
+    first = frame_array((3, 36, 64))
+    address = first.ctypes.data
+    view = torch.from_numpy(first)[1:]  # the only reference left once ``first`` goes
+    del first
+    second = frame_array((3, 36, 64))
+    assert not np.shares_memory(second, view.numpy()), "memory handed out while still viewed"
+    view.fill_(0.25)
+    second.fill(0.75)
+    assert float(view.min()) == 0.25
+    del view
+    third = frame_array((3, 36, 64))  # the first array's memory, free again
+    assert third.ctypes.data == address
