@@ -1,15 +1,22 @@
 """Frame-sized arrays that are reused once nothing refers to them any more.
 
-A 1920x1080 float frame is 25 MB, and the CPU path makes five of them per frame (deboil's frame
-and output, deflicker's float frame and output, denoise's output), each living for a different
-time and freed on a different thread. Left to glibc, whose mmap threshold rises to the size of
-the first such block freed, they come from its heaps, where the holes they leave are split by
-smaller blocks and kept: at the peak of the default chain, 0.45 GB of the heaps was free. A
-fixed mmap threshold maps and faults in every frame afresh (system time +2.5-3 s over 60 frames,
-BENCHMARKS.md "Memory, stop 17"). :func:`frame_array` hands out arrays over anonymous memory
-maps of their own, and when the last view of one is dropped (the array, a view of it, a tensor
-made with ``torch.from_numpy``) its map goes back to a free list for the next frame: no heap
-holes and no page faults after the first frames.
+A 1920x1080 float frame is 25 MB and an 8-bit one 6.2 MB, and the CPU path makes several of
+each per frame (the decoder's RGB, deboil's floats, output and pixels, deflicker's float frame
+and output, denoise's output), each living for a different time and freed on a different
+thread. Left to glibc, whose mmap threshold rises to the size of the first such block freed
+(up to 32 MiB), they come from its heaps, where the holes they leave are split by smaller
+blocks and kept: at the peak of the default chain at 1920x1080, 0.45 GB of the heaps was free
+(``mallinfo2``). Above the threshold (a float frame at 3840x2160) each is mapped and faulted
+in afresh, as with a fixed threshold (system time +2.5-3 s over 60 1080p frames, BENCHMARKS.md
+"Memory, stop 17"). :func:`frame_array` hands out arrays over anonymous memory maps of their
+own, and when the last view of one is dropped (the array, a view of it, a tensor made with
+``torch.from_numpy``) its map goes back to a free list for the next frame: no heap holes, and
+no page faults once the pool holds as many maps as are in use at once.
+
+Arrays larger than glibc's largest mmap threshold are left to glibc: it maps each afresh and
+gives it back when freed, which leaves no holes, and a pool would hold the most ever in use
+at once (3840x2160 default chain: 3.15-3.16 GB peak RSS pooled against 2.98-3.06 unpooled,
+though 4-6 s less system time).
 """
 from __future__ import annotations
 
@@ -22,6 +29,7 @@ from collections import OrderedDict
 import numpy as np
 
 _SIZES = 4  # byte sizes whose free maps are kept (the frame sizes in use at once)
+_LARGEST = 32 * 2**20  # glibc's largest mmap threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX)
 _free: OrderedDict[int, list[mmap.mmap]] = OrderedDict()  # free maps per byte size, newest last
 _lock = threading.Lock()
 
@@ -30,10 +38,11 @@ def frame_array(shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
     """An uninitialised C-contiguous array of ``shape`` and ``dtype`` whose memory returns to
     the pool when neither it nor any view of it is referred to any more. Use it for arrays of a
     whole frame's size made every frame (the pool keeps free maps of the last :data:`_SIZES`
-    byte sizes asked for, as many of each as were in use at once)."""
+    byte sizes asked for, as many of each as were in use at once). Arrays of more than
+    :data:`_LARGEST` bytes are plain ``np.empty`` ones (module docstring)."""
     dtype = np.dtype(dtype)
     size = math.prod(shape) * dtype.itemsize
-    if size == 0:  # (no map has no bytes)
+    if not 0 < size <= _LARGEST:  # (a map has bytes)
         return np.empty(shape, dtype)
     with _lock:
         free = _free.setdefault(size, [])
