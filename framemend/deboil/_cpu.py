@@ -180,6 +180,13 @@ def _box2(x: np.ndarray, radius: int, dst: np.ndarray, scratch: np.ndarray) -> n
 _BAND_ROWS = 512  # most output rows a step makes at a time (see CpuState._band)
 
 
+def _band_shape(h: int, w: int, rows: int) -> tuple[int, int, int]:
+    """The shape of a band's scratch frame for bands of ``rows`` rows of an ``h`` x ``w`` frame:
+    those rows and the ``reach`` rows either side that their box sums read
+    (:meth:`CpuState._band`)."""
+    return min(h, rows + 2 * (ENERGY_RADIUS + 2 * low_radius(h, w))), w, 3
+
+
 class CpuState:
     """The recursion's state on the CPU: the previous output ``(H, W, 3)`` float32 and the
     8-bit luma ``(H, W)`` of the previous input frame (what the next frame's flow is computed
@@ -264,9 +271,10 @@ class CpuState:
             return state, out.copy() if floats else raw, followed
         # what is shown is smeared where the motion is fast and not followed (.consistency):
         # made into integer pixels a band of rows at a time (a whole float frame at 1920x1080
-        # is 25 MB), or for float output whole
+        # is 25 MB) in the bands' residual array (of at least that many rows, free now), or
+        # for float output whole
         rows = h if floats else rows
-        shown = frame_array((h, w, 3)) if floats else _buffer("shown", (rows, w, 3))
+        shown = frame_array((h, w, 3)) if floats else _buffer("r", _band_shape(h, w, rows))
         for y0 in range(0, h, rows):
             band = shown[:min(h, y0 + rows) - y0]
             _smear(out, flow, smear, SHUTTER, SMEAR_TAPS, band, y0)
@@ -288,7 +296,7 @@ class CpuState:
         h, w = frame.luma.shape
         radius = low_radius(h, w)
         reach = ENERGY_RADIUS + 2 * radius
-        most = min(h, rows + 2 * reach)  # the scratch arrays' rows: one shape per frame size
+        most = _band_shape(h, w, rows)[0]  # the scratch arrays' rows: one shape per frame size
         b0, b1 = max(0, y0 - reach), min(h, y1 + reach)  # rows of the residual and box sums
         a0, a1 = max(0, y0 - ENERGY_RADIUS), min(h, y1 + ENERGY_RADIUS)  # of the weights
         n = b1 - b0
