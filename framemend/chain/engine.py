@@ -161,7 +161,11 @@ def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[
         for out in _run_filters(filters, source()):
             if decoder.error or encoder.error:
                 break
-            if not put(filtered, out if prepare is None else prepare(out), encoder):
+            item = out if prepare is None else prepare(out)
+            # the frame's own pixels (a float frame of the last filter: 25 MB at 1920x1080) go
+            # now, not once the chain has made the next frame
+            del out
+            if not put(filtered, item, encoder):
                 break
         put(filtered, _END, encoder)
         encoder.join()
