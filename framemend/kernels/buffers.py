@@ -30,8 +30,20 @@ import numpy as np
 
 _SIZES = 4  # byte sizes whose free maps are kept (the frame sizes in use at once)
 _LARGEST = 32 * 2**20  # glibc's largest mmap threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX)
-_free: OrderedDict[int, list[mmap.mmap]] = OrderedDict()  # free maps per byte size, newest last
+_TRIM_EVERY = 32  # maps given back of a size between two trims of its free list
+_free: OrderedDict[int, _Free] = OrderedDict()  # per byte size, the newest last
 _lock = threading.Lock()
+
+
+class _Free:
+    """The free maps of one byte size, and the fewest that were free at once since the last
+    trim: that many went unused (the start of a shot needs more frames at once than the rest
+    of it), and they are unmapped at the next trim."""
+
+    def __init__(self):
+        self.maps: list[mmap.mmap] = []
+        self.fewest = 0
+        self.returns = 0
 
 
 def frame_array(shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
@@ -45,11 +57,12 @@ def frame_array(shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
     if not 0 < size <= _LARGEST:  # (a map has bytes)
         return np.empty(shape, dtype)
     with _lock:
-        free = _free.setdefault(size, [])
+        free = _free.setdefault(size, _Free())
         _free.move_to_end(size)
         while len(_free) > _SIZES:
             _free.popitem(last=False)
-        block = free.pop() if free else None
+        block = free.maps.pop() if free.maps else None
+        free.fewest = min(free.fewest, len(free.maps))
     if block is None:
         block = mmap.mmap(-1, size)
     # every view made of the array has ``lease`` as its base (numpy collapses a view's bases
@@ -63,5 +76,10 @@ def frame_array(shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
 def _give_back(block: mmap.mmap) -> None:
     with _lock:
         free = _free.get(len(block))
-        if free is not None:
-            free.append(block)
+        if free is None:
+            return
+        free.maps.append(block)
+        free.returns += 1
+        if free.returns == _TRIM_EVERY:
+            del free.maps[:free.fewest]  # the oldest free ones
+            free.fewest, free.returns = len(free.maps), 0
