@@ -155,3 +155,16 @@ def test_a_pooled_frame_array_is_reused_only_once_no_view_of_it_is_left():
     del view
     third = frame_array((3, 36, 64))  # the first array's memory, free again
     assert third.ctypes.data == address
+
+
+def test_pooled_maps_that_go_unused_are_let_go():
+    """A map the pool kept free while a whole trim period's arrays were made and dropped (the
+    start of a shot holds more frames at once than the rest of it) is unmapped."""
+    from framemend.kernels import buffers
+
+    shape = (3, 40, 56)  # a size of its own
+    held = [buffers.frame_array(shape) for _ in range(3)]
+    del held  # three maps free; from here on one at a time is used
+    for _ in range(2 * buffers._TRIM_EVERY):
+        buffers.frame_array(shape)
+    assert len(buffers._free[3 * 40 * 56 * 4].maps) == 1
