@@ -11,7 +11,9 @@ in afresh, as with a fixed threshold (system time +2.5-3 s over 60 1080p frames,
 "Memory, stop 17"). :func:`frame_array` hands out arrays over anonymous memory maps of their
 own, and when the last view of one is dropped (the array, a view of it, a tensor made with
 ``torch.from_numpy``) its map goes back to a free list for the next frame: no heap holes, and
-no page faults once the pool holds as many maps as are in use at once.
+no page faults once the pool holds as many maps as are in use at once. Maps that stay free
+while a size's next 32 arrays come and go are unmapped (1080p: 1.175-1.219 GB peak RSS with
+this trim against 1.230-1.231 without it, in interleaved runs).
 
 Arrays larger than glibc's largest mmap threshold are left to glibc: it maps each afresh and
 gives it back when freed, which leaves no holes, and a pool would hold the most ever in use
@@ -32,7 +34,9 @@ _SIZES = 4  # byte sizes whose free maps are kept (the frame sizes in use at onc
 _LARGEST = 32 * 2**20  # glibc's largest mmap threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX)
 _TRIM_EVERY = 32  # maps given back of a size between two trims of its free list
 _free: OrderedDict[int, _Free] = OrderedDict()  # per byte size, the newest last
-_lock = threading.Lock()
+# reentrant: an array's finaliser may run in this thread while it holds the lock (a collection
+# of reference cycles started by an allocation)
+_lock = threading.RLock()
 
 
 class _Free:
@@ -50,8 +54,9 @@ def frame_array(shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
     """An uninitialised C-contiguous array of ``shape`` and ``dtype`` whose memory returns to
     the pool when neither it nor any view of it is referred to any more. Use it for arrays of a
     whole frame's size made every frame (the pool keeps free maps of the last :data:`_SIZES`
-    byte sizes asked for, as many of each as were in use at once). Arrays of more than
-    :data:`_LARGEST` bytes are plain ``np.empty`` ones (module docstring)."""
+    byte sizes asked for, as many of each as were in use at once lately: :class:`_Free`).
+    Arrays of more than :data:`_LARGEST` bytes are plain ``np.empty`` ones (module
+    docstring)."""
     dtype = np.dtype(dtype)
     size = math.prod(shape) * dtype.itemsize
     if not 0 < size <= _LARGEST:  # (a map has bytes)
