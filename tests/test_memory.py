@@ -134,3 +134,37 @@ def test_deboil_cpu_step_scratch_is_a_band_of_the_frame():
         tracemalloc.stop()
     frames = peak / (h * w * 3 * 4)
     assert frames < 4.5, f"the step allocated {frames:.2f} float frames"
+
+
+def test_a_pooled_frame_array_is_reused_only_once_no_view_of_it_is_left():
+    """kernels.buffers hands a frame's memory out again only when neither the array nor any
+    view of it (a numpy view, a tensor made with ``torch.from_numpy``) is referred to."""
+    import numpy as np
+
+    from framemend.kernels.buffers import frame_array
+
+    first = frame_array((3, 36, 64))
+    address = first.ctypes.data
+    view = torch.from_numpy(first)[1:]  # the only reference left once ``first`` goes
+    del first
+    second = frame_array((3, 36, 64))
+    assert not np.shares_memory(second, view.numpy()), "memory handed out while still viewed"
+    view.fill_(0.25)
+    second.fill(0.75)
+    assert float(view.min()) == 0.25
+    del view
+    third = frame_array((3, 36, 64))  # the first array's memory, free again
+    assert third.ctypes.data == address
+
+
+def test_pooled_maps_that_go_unused_are_let_go():
+    """A map the pool kept free while a whole trim period's arrays were made and dropped (the
+    start of a shot holds more frames at once than the rest of it) is unmapped."""
+    from framemend.kernels import buffers
+
+    shape = (3, 40, 56)  # a size of its own
+    held = [buffers.frame_array(shape) for _ in range(3)]
+    del held  # three maps free; from here on one at a time is used
+    for _ in range(2 * buffers._TRIM_EVERY):
+        buffers.frame_array(shape)
+    assert len(buffers._free[3 * 40 * 56 * 4].maps) == 1

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from framemend.kernels.buffers import frame_array
+
 
 class Frame:
     """One frame: ``image`` is ``(C, H, W)`` float32 RGB in [0, 1].
@@ -76,7 +78,12 @@ class Frame:
         raw = self.raw[rows]
         hwc = torch.from_numpy(raw.astype(np.float32) if raw.dtype == np.uint16 else raw)
         chw = hwc.to(self.device).permute(2, 0, 1)
-        return chw.to(torch.float32, memory_format=torch.contiguous_format).div_(self.raw_scale)
+        if torch.device(self.device).type == "cpu" and rows == slice(None):
+            # a whole frame from the pool (kernels.buffers: no heap holes of 25 MB at 1920x1080)
+            image = torch.from_numpy(frame_array(tuple(chw.shape))).copy_(chw)
+        else:
+            image = chw.to(torch.float32, memory_format=torch.contiguous_format)
+        return image.div_(self.raw_scale)
 
     @image.setter
     def image(self, value: torch.Tensor) -> None:

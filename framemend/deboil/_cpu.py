@@ -14,6 +14,7 @@ import numpy as np
 from framemend.chain.palette import DEDITHER_TAPS
 from framemend.flow.estimate import motion_luma_flow
 
+from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import luma_u8_hwc
 from framemend.kernels.sample import corners, sample
 
@@ -100,19 +101,20 @@ def _blend(z, zl, d, w, wl, b, ez, eb, out, sums):
 
 
 @numba.njit(**_NJ)
-def _smear(out, flow, smear, shutter, taps, shown):
+def _smear(out, flow, smear, shutter, taps, shown, first):
     """``shown = out + smear (S - out)``, ``S`` the mean of ``taps`` bilinear samples of
     ``out`` at ``p + a f(p)``, ``a`` evenly from ``-shutter/2`` to ``shutter/2`` (edges
     repeated: :mod:`framemend.kernels.sample`), :func:`.consistency.motion_smear`; ``(H, W, 3)``
-    but ``smear`` ``(H, W)``."""
+    but ``smear`` ``(H, W)``, and ``shown`` the rows from ``first`` on (a band of them)."""
     h, w_, _ = out.shape
     step, inv = _F(shutter) / _F(taps - 1), _ONE / _F(taps)
-    for y in range(h):
+    for row in range(shown.shape[0]):
+        y = first + row
         for x in range(w_):
             k = smear[y, x]
             if k <= _ZERO:
-                shown[y, x, 0], shown[y, x, 1] = out[y, x, 0], out[y, x, 1]
-                shown[y, x, 2] = out[y, x, 2]
+                shown[row, x, 0], shown[row, x, 1] = out[y, x, 0], out[y, x, 1]
+                shown[row, x, 2] = out[y, x, 2]
                 continue
             s0, s1, s2 = _ZERO, _ZERO, _ZERO
             u, v = flow[y, x, 0], flow[y, x, 1]
@@ -122,9 +124,9 @@ def _smear(out, flow, smear, shutter, taps, shown):
                 s0 += sample(out, top_left, bottom_right, fx, fy, 0)
                 s1 += sample(out, top_left, bottom_right, fx, fy, 1)
                 s2 += sample(out, top_left, bottom_right, fx, fy, 2)
-            shown[y, x, 0] = out[y, x, 0] + k * (s0 * inv - out[y, x, 0])
-            shown[y, x, 1] = out[y, x, 1] + k * (s1 * inv - out[y, x, 1])
-            shown[y, x, 2] = out[y, x, 2] + k * (s2 * inv - out[y, x, 2])
+            shown[row, x, 0] = out[y, x, 0] + k * (s0 * inv - out[y, x, 0])
+            shown[row, x, 1] = out[y, x, 1] + k * (s1 * inv - out[y, x, 1])
+            shown[row, x, 2] = out[y, x, 2] + k * (s2 * inv - out[y, x, 2])
 
 
 @numba.njit(**_NJ)
@@ -178,26 +180,58 @@ def _box2(x: np.ndarray, radius: int, dst: np.ndarray, scratch: np.ndarray) -> n
 _BAND_ROWS = 512  # most output rows a step makes at a time (see CpuState._band)
 
 
+def _band_shape(h: int, w: int, rows: int) -> tuple[int, int, int]:
+    """The shape of a band's scratch frame for bands of ``rows`` rows of an ``h`` x ``w`` frame:
+    those rows and the ``reach`` rows either side that their box sums read
+    (:meth:`CpuState._band`)."""
+    return min(h, rows + 2 * (ENERGY_RADIUS + 2 * low_radius(h, w))), w, 3
+
+
 class CpuState:
     """The recursion's state on the CPU: the previous output ``(H, W, 3)`` float32 and the
     8-bit luma ``(H, W)`` of the previous input frame (what the next frame's flow is computed
-    against)."""
+    against).
 
-    def __init__(self, output: np.ndarray, luma: np.ndarray):
-        self.output, self.luma = output, luma
+    A state made of a frame (:meth:`frame`) may instead hold the frame's own ``pixels``
+    ``(H, W, 3)`` and the ``scale`` that takes them to [0, 1]: :meth:`step` makes floats of
+    them a band of rows at a time, and :attr:`output` the whole frame only if asked (the first
+    frame of a shot, its own output); a float frame kept through the step would take 25 MB
+    more at 1920x1080."""
+
+    def __init__(self, output: np.ndarray | None, luma: np.ndarray,
+                 pixels: np.ndarray | None = None, scale: float = 1.0):
+        self._output, self.luma, self._pixels, self._scale = output, luma, pixels, scale
+
+    @property
+    def output(self) -> np.ndarray:
+        """``(H, W, 3)`` float32: the output, or the frame as floats."""
+        if self._output is None:
+            self._output = self._rows(0, self._pixels.shape[0], frame_array(self._pixels.shape))
+            self._pixels = None
+        return self._output
+
+    def _rows(self, y0: int, y1: int, out: np.ndarray) -> np.ndarray:
+        """Rows ``y0:y1`` of :attr:`output`, made into ``out`` ``(y1 - y0, W, 3)`` if the state
+        holds a frame's pixels."""
+        if self._output is not None:
+            return self._output[y0:y1]
+        _to_float(self._pixels[y0:y1], self._scale, out)
+        return out
 
     @classmethod
     def frame(cls, pixels: np.ndarray, dither: bool) -> CpuState:
         """A frame's pixels ``(H, W, 3)`` (uint8/uint16 as decoded, or float32 in [0, 1]) as
         floats (dither removed if asked) and their luma, as a state (the first frame of a
-        shot is its own output)."""
+        shot is its own output). Without dither the state keeps ``pixels`` (class
+        docstring): the floats made here for the luma go at once."""
         h, w, _ = pixels.shape
-        z = np.empty((h, w, 3), np.float32)
+        z = frame_array((h, w, 3))
         scale = 1.0 if pixels.dtype.kind == "f" else 1.0 / np.iinfo(pixels.dtype).max
         _to_float(pixels, scale, z)
         if dither:
             z = cv2.sepFilter2D(z, -1, _DEDITHER, _DEDITHER)
-        return cls(z, luma_u8_hwc(z))
+            return cls(z, luma_u8_hwc(z))
+        return cls(None, luma_u8_hwc(z), pixels, scale)
 
     def pixels(self, dtype) -> np.ndarray:
         """The output as ``(H, W, 3)`` pixels of ``dtype`` (uint8, uint16; float32 in
@@ -219,44 +253,50 @@ class CpuState:
         (:meth:`motion`): the new state, its pixels of ``dtype`` (uint8, uint16; float32 in
         [0, 1]) and the fraction of the frame that the previous output follows (confidence
         above 1/2)."""
-        z = frame.output
-        h, w, _ = z.shape
-        out, sums, followed = np.empty((h, w, 3), np.float32), np.zeros(3), 0
+        h, w = frame.luma.shape
+        out, sums, followed = frame_array((h, w, 3)), np.zeros(3), 0
         smear = _buffer("smear", (h, w))
         rows = -(-h // -(-h // _BAND_ROWS))  # bands of equal height, at most _BAND_ROWS
         for y0 in range(0, h, rows):
-            followed += self._band(z, flow, strength, y0, min(h, y0 + rows), rows, out, sums,
-                                   smear)
+            followed += self._band(frame, flow, strength, y0, min(h, y0 + rows), rows, out,
+                                   sums, smear)
         shift = (sums / (h * w)).astype(np.float32)
-        shown = out  # smeared where the motion is fast and not followed (.consistency)
-        if smear.max() > 0:
-            shown = _buffer("shown", (h, w, 3))
-            _smear(out, flow, smear, SHUTTER, SMEAR_TAPS, shown)
         floats = np.dtype(dtype).kind == "f"
-        raw = np.empty((1, 1, 3) if floats else (h, w, 3), np.uint8 if floats else dtype)
-        if shown is not out:
-            _finish(shown, shift, 0 if floats else np.iinfo(dtype).max, raw)
-            _finish(out, shift, 0, raw[:1, :1])
-        else:
-            _finish(out, shift, 0 if floats else np.iinfo(dtype).max, raw)
-        return (CpuState(out, frame.luma), shown.copy() if floats else raw,
-                followed / (h * w))
+        levels = 0 if floats else np.iinfo(dtype).max
+        # the pixels wait in the next pass's window: from the pool (kernels.buffers)
+        raw = np.empty((1, 1, 3), np.uint8) if floats else frame_array((h, w, 3), dtype)
+        state, followed = CpuState(out, frame.luma), followed / (h * w)
+        if smear.max() <= 0:
+            _finish(out, shift, levels, raw)
+            return state, out.copy() if floats else raw, followed
+        # what is shown is smeared where the motion is fast and not followed (.consistency):
+        # made into integer pixels a band of rows at a time (a whole float frame at 1920x1080
+        # is 25 MB) in the bands' residual array (of at least that many rows, free now), or
+        # for float output whole
+        rows = h if floats else rows
+        shown = frame_array((h, w, 3)) if floats else _buffer("r", _band_shape(h, w, rows))
+        for y0 in range(0, h, rows):
+            band = shown[:min(h, y0 + rows) - y0]
+            _smear(out, flow, smear, SHUTTER, SMEAR_TAPS, band, y0)
+            _finish(band, shift, levels, raw if floats else raw[y0:y0 + len(band)])
+        _finish(out, shift, 0, raw[:1, :1])
+        return state, shown if floats else raw, followed
 
-    def _band(self, z: np.ndarray, flow: np.ndarray, strength: float, y0: int, y1: int,
+    def _band(self, frame: CpuState, flow: np.ndarray, strength: float, y0: int, y1: int,
               rows: int, out: np.ndarray, sums: np.ndarray, smear: np.ndarray) -> int:
         """Rows ``y0:y1`` (at most ``rows``) of :meth:`step`'s output, before the mean shift
         and the smear, into ``out``, and their smear weights into ``smear`` ``(H, W)``; adds
-        their per-channel sum of ``out - z`` to ``sums`` and returns how many of their pixels
-        the previous output follows. What those rows read (the box sums of the residual and
-        of the frame, the blurred energies) is made over the band and ``reach`` rows either
-        side, in this thread's scratch arrays of that many rows: each box sum of a row reads
-        only the rows within its radius, so the band gives the whole frame's values (OpenCV's
-        box filter and remap give them bit for bit), in two fifths of the scratch at
-        1920x1080."""
-        h, w, _ = z.shape
+        their per-channel sum of ``out - z`` (``z``: ``frame`` as floats) to ``sums`` and
+        returns how many of their pixels the previous output follows. What those rows read
+        (the frame's floats, the box sums of the residual and of the frame, the blurred
+        energies) is made over the band and ``reach`` rows either side, in this thread's
+        scratch arrays of that many rows: each box sum of a row reads only the rows within its
+        radius, so the band gives the whole frame's values (OpenCV's box filter and remap give
+        them bit for bit), in two fifths of the scratch at 1920x1080."""
+        h, w = frame.luma.shape
         radius = low_radius(h, w)
         reach = ENERGY_RADIUS + 2 * radius
-        most = min(h, rows + 2 * reach)  # the scratch arrays' rows: one shape per frame size
+        most = _band_shape(h, w, rows)[0]  # the scratch arrays' rows: one shape per frame size
         b0, b1 = max(0, y0 - reach), min(h, y1 + reach)  # rows of the residual and box sums
         a0, a1 = max(0, y0 - ENERGY_RADIUS), min(h, y1 + ENERGY_RADIUS)  # of the weights
         n = b1 - b0
@@ -270,7 +310,7 @@ class CpuState:
         # b[y, x, k])
         pred = cv2.remap(self.output, grid, None, cv2.INTER_CUBIC,
                          dst=_buffer("r", (most, w, 3))[:n], borderMode=cv2.BORDER_REPLICATE)
-        zb = z[b0:b1]
+        zb = frame._rows(b0, b1, _buffer("z", (most, w, 3))[:n])
         r = cv2.subtract(pred, zb, dst=pred)
         # arrays not written yet hold what comes before them: d's first box pass and r² go
         # through zl, r²'s channel mean through ez, zl's first box pass through the four
@@ -283,14 +323,14 @@ class CpuState:
         zl = _box2(zb, radius, zl, planes.reshape(-1)[:n * w * 3].reshape(n, w, 3))
         b = r
         a = slice(a0 - b0, a1 - b0)
-        followed = _weights(z[a0:a1], zl[a], r[a], d[a], m[a], flow[a0:a1], strength, _LIMITS,
+        followed = _weights(zb[a], zl[a], r[a], d[a], m[a], flow[a0:a1], strength, _LIMITS,
                             SHUTTER, weight[a], tone[a], smear[a0:a1], b[a], ez[a], eb[a], a0,
                             h, (y0 - a0, y1 - a0))
         k = (2 * ENERGY_RADIUS + 1,) * 2
         cv2.blur(ez[a], k, dst=ez[a])
         cv2.blur(eb[a], k, dst=eb[a])
         t, band_sums = slice(y0 - b0, y1 - b0), np.zeros(3)
-        _blend(z[y0:y1], zl[t], d[t], weight[t], tone[t], b[t], ez[t], eb[t], out[y0:y1],
+        _blend(zb[t], zl[t], d[t], weight[t], tone[t], b[t], ez[t], eb[t], out[y0:y1],
                band_sums)
         sums += band_sums
         return followed

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from framemend.cuda import device_constant, host_kernels
+from framemend.kernels.buffers import frame_array
 
 _BLUR = torch.tensor([1.0, 2.0, 1.0]) / 4.0  # binomial, sigma = 0.7 cell
 STEP_SIGNIFICANCE = 12.0  # F statistic beyond which a window holds a real step in time
@@ -295,7 +296,7 @@ def _upsample(field: torch.Tensor, h: int, w: int, out: torch.Tensor | None = No
     ``align_corners=False``) into ``out`` if given, torch elsewhere (``out`` unused)."""
     if host_kernels(field.device):
         if out is None:
-            out = torch.empty((field.shape[0], h, w), dtype=field.dtype)
+            out = torch.from_numpy(frame_array((field.shape[0], h, w), field.numpy().dtype))
         for plane, dst in zip(field.contiguous().numpy(), out.numpy()):
             cv2.resize(plane, (w, h), dst=dst, interpolation=cv2.INTER_LINEAR)
         return out

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from framemend.flow.estimate import motion_luma_flow
+from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import LUMA
 
 from .recursive import FRESH, SOFT
@@ -391,7 +392,7 @@ class CpuTrack:
         h, w, _ = self.state.shape
         lookup = _output_table(table, levels)
         if levels is None:
-            planes = np.empty((3, h, w), np.float32)
+            planes = frame_array((3, h, w))
             out = planes.transpose(1, 2, 0)
         else:
             out = np.empty((h, w, 3), lookup.dtype)

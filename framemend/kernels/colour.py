@@ -46,5 +46,5 @@ def luma_u8_planes(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> np.ndarray:
 def luma_u8_hwc(image: np.ndarray) -> np.ndarray:
     """``(H, W, 3)`` float32 RGB in [0, 1] -> ``(H, W)`` uint8 luma, in OpenCV (rounded,
     saturated; ``COLOR_RGB2GRAY`` applies the BT.601 weights)."""
-    return cv2.convertScaleAbs(cv2.max(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), 0.0),
-                               alpha=255.0)
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    return cv2.convertScaleAbs(cv2.max(grey, 0.0, dst=grey), alpha=255.0)

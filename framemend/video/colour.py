@@ -14,6 +14,7 @@ import av
 import cv2
 import numpy as np
 
+from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import LUMA
 
 # (Kr, Kb) of each swscale matrix name (ITU-R BT.601-7, BT.709-6, BT.2020-2 non-constant luminance)
@@ -77,8 +78,11 @@ def yuv_to_rgb(picture: av.VideoFrame, matrix: str, full_range: bool) -> np.ndar
             plane = cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR)
         chroma.append(plane)
     out_max = 255.0 if bits <= 8 else 65535.0
-    return cv2.transform(cv2.merge([luma, *chroma]),
-                         ycbcr_to_rgb_matrix(matrix, full_range, bits, out_max))
+    # from the pool (kernels.buffers): made every frame, and the frame waits in queues and
+    # windows; the matrix is applied in place, pixel by pixel (as into a second array)
+    ycbcr = cv2.merge([luma, *chroma], dst=frame_array((height, width, 3), dtype))
+    return cv2.transform(ycbcr, ycbcr_to_rgb_matrix(matrix, full_range, bits, out_max),
+                         dst=ycbcr)
 
 
 def rgb_to_yuv(rgb: np.ndarray, fmt: str, matrix: str, full_range: bool) -> av.VideoFrame:
