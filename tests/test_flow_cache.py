@@ -119,11 +119,11 @@ def test_published_motion_is_deboils_flow():
     and its inverse maps each pixel back to where it came from."""
     from framemend.flow import motion
     from framemend.flow.estimate import motion_luma_flow
+    from framemend.kernels.colour import luma_u8_hwc
 
     def published(kind: str) -> tuple[Frame, np.ndarray]:
         clip = scene(kind, w, h, frames=2, seed=3).frames
-        luma = [np.round(255 * (f @ np.array([0.299, 0.587, 0.114]))).astype(np.uint8)
-                for f in clip]
+        luma = [luma_u8_hwc(np.ascontiguousarray(f, np.float32)) for f in clip]
         flow = motion_luma_flow(luma[1], luma[0])
         frame = Frame(torch.from_numpy(clip[1]).permute(2, 0, 1), 1 / 24)
         motion.publish(frame, 0.0, flow)
