@@ -24,9 +24,10 @@ from .track import start_track
 class Denoise(DistinctFrames, TemporalFilter):
     """Motion-compensated recursive temporal denoise with a light spatial stage, no ghosts.
 
-    Per frame: one optical flow (DIS ultrafast) from the frame to the previous
-    output, or the flow to the previous frame that an earlier pass of the chain published
-    (:mod:`framemend.flow.motion`: the default chain estimates each pair's flow once), a Kalman-like update along it (:mod:`.recursive`: the gain rises where the warped
+    Per frame: one optical flow (DIS ultrafast) from the frame to the previous output, or the
+    flow to the previous frame that an earlier pass of the chain published
+    (:mod:`framemend.flow.motion`: the default chain estimates each pair's flow once), a
+    Kalman-like update along it (:mod:`.recursive`: the gain rises where the warped
     estimate disagrees with the frame beyond the noise, so occlusions, fast objects and flow
     failures fall back to the frame instead of ghosting), then a local Wiener filter for the
     noise time leaves (:mod:`.spatial`, strength from each pixel's remaining variance) and the

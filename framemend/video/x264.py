@@ -4,10 +4,10 @@ x264 (core 165, as PyAV's wheels bundle it) reads memory it never wrote when its
 encodes with macroblock-tree rate control (on at preset medium) at some frame widths, so the
 bitstream depends on what the process's heap held before: the same frames, options and thread
 count gave different files from one encode to the next (``framemend clean --chain
-deflicker,denoise`` of one 320x240 clip, twice: frames decoding up to 38 levels apart). Measured on an AVX-512 CPU (AMD EPYC) by
-encoding identical YUV frames with pure PyAV under ``MALLOC_PERTURB_`` 0, 1 and 165: widths of
-20, 21, 22, 30, 60 and 100 macroblocks changed with the heap, widths of 40, 80 and 120
-(640, 1280, 1920 pixels) did not; ``mbtree=0`` or x264's flags without AVX-512 made every width
+deflicker,denoise`` of one 320x240 clip, twice: frames decoding up to 38 levels apart).
+Measured on an AVX-512 CPU (AMD EPYC) by encoding identical YUV frames with pure PyAV under
+``MALLOC_PERTURB_`` 0, 1 and 165: widths of 20, 21, 22, 30, 60 and 100 macroblocks changed
+with the heap, widths of 40, 80 and 120 (640, 1280, 1920 pixels) did not; ``mbtree=0`` or x264's flags without AVX-512 made every width
 reproducible. Without AVX-512 (its AVX2 code) the files are identical to AVX-512's where that
 was reproducible (1280x720, 1920x1080) at the same CPU time (BENCHMARKS.md, the end).
 
