@@ -336,7 +336,8 @@ class CpuState:
         a0, a1 = max(0, y0 - weights_reach), min(h, y1 + weights_reach)  # of the weights
         n = b1 - b0
         # the flow as absolute positions: remap's relative map would add band rows
-        grid = _buffer("grid", (most, w, 2))[:n]
+        grid_memory = _buffer("grid", (most, w, 2))
+        grid = grid_memory[:n]
         np.add(flow[b0:b1, :, 0], np.arange(w, dtype=np.float32), out=grid[..., 0])
         np.add(flow[b0:b1, :, 1], np.arange(b0, b1, dtype=np.float32)[:, None],
                out=grid[..., 1])
@@ -359,12 +360,12 @@ class CpuState:
         zl = _box2(zb, radius, zl, scratch)
         a = slice(a0 - b0, a1 - b0)
         # the energies of the tone band's texture (its deviation from its local mean) in the
-        # frame and in the prediction, made in the planes' memory while they are free; the
-        # blended band's once _weights has read d (which then holds the blend), zl (its local
-        # mean) and m
+        # frame and in the prediction, in the grid's memory (remap has read it), their means
+        # made in the planes' while they are free; the blended band's once _weights has read d
+        # (which then holds the blend), zl (its local mean) and m
         coarse_k = (2 * COARSE_RADIUS + 1,) * 2
         energy_k = (2 * TEXTURE_ENERGY_RADIUS + 1,) * 2
-        e_own, e_pred = _buffer("texture", (2, most, w))[:, :n]
+        e_own, e_pred = grid_memory.reshape(2, most, w)[:, :n]
         mean = scratch[a]  # (OpenCV's box filter works in place, bit for bit)
         cv2.blur(cv2.add(zl[a], d[a], dst=mean), coarse_k, dst=mean)
         # zl + d less its mean is zl less (its mean - d)
