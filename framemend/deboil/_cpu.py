@@ -19,7 +19,7 @@ from framemend.kernels.colour import luma_u8_hwc
 from framemend.kernels.sample import corners, sample
 
 from .consistency import (COARSE_RADIUS, ENERGY_RADIUS, LIMITS, MID_RADIUS, SHUTTER, SMEAR_TAPS,
-                          TEXTURE_ENERGY_RADIUS, low_radius)
+                          TEXTURE_ENERGY_RADIUS, holds_texture, low_radius)
 
 _F = np.float32
 _ZERO, _ONE, _HALF, _TINY = _F(0), _F(1), _F(0.5), _F(1e-12)
@@ -97,22 +97,23 @@ def _gain(target, blended, weight):
 
 
 @numba.njit(**_NJ)
-def _blend(z, low, coarse, w, wl, b, ez, eb, e_own, e_pred, e_low, out, sums):
-    """``out = c + gl (low - c) + g b`` (``c``: ``coarse``, the tone band's local mean) with
+def _blend(z, low, coarse, w, wl, b, ez, eb, e_own, e_pred, e_low, texture, out, sums):
+    """``out = μ + gl (low - μ) + g b`` (``μ``: ``coarse``, the tone band's local mean) with
     ``g`` the clamped energy ratio of the fine band (``ez`` over ``eb``) and ``gl`` that of the
     tone band's texture (the blend of the frame's and the prediction's contrasts, from
-    ``e_own`` and ``e_pred``, over ``e_low``); ``sums`` gets the per-channel sum of
-    ``out - z``."""
+    ``e_own`` and ``e_pred``, over ``e_low``; 1 without ``texture``, the last four then
+    unread); ``sums`` gets the per-channel sum of ``out - z``."""
     h, w_, _ = z.shape
     s0, s1, s2 = 0.0, 0.0, 0.0
     for y in range(h):
         r0, r1, r2 = _ZERO, _ZERO, _ZERO
         for x in range(w_):
-            g = _gain(ez[y, x], eb[y, x], w[y, x])
-            tl = wl[y, x]
-            a = ((_ONE - tl) * np.sqrt(max(e_own[y, x], _ZERO))
-                 + tl * np.sqrt(max(e_pred[y, x], _ZERO)))
-            gl = _gain(a * a, e_low[y, x], tl)
+            g, gl = _gain(ez[y, x], eb[y, x], w[y, x]), _ONE
+            if texture:
+                tl = wl[y, x]
+                a = ((_ONE - tl) * np.sqrt(max(e_own[y, x], _ZERO))
+                     + tl * np.sqrt(max(e_pred[y, x], _ZERO)))
+                gl = _gain(a * a, e_low[y, x], tl)
             c0, c1, c2 = coarse[y, x, 0], coarse[y, x, 1], coarse[y, x, 2]
             o0 = c0 + gl * (low[y, x, 0] - c0) + g * b[y, x, 0]
             o1 = c1 + gl * (low[y, x, 1] - c1) + g * b[y, x, 1]
@@ -197,6 +198,31 @@ def _buffer(name: str, shape: tuple, dtype=np.float32) -> np.ndarray:
     return buffers[name]
 
 
+_COARSE = (2 * COARSE_RADIUS + 1,) * 2  # the boxes of the tone band's texture
+_TEXTURE_ENERGY = (2 * TEXTURE_ENERGY_RADIUS + 1,) * 2
+
+
+def _texture_energies(zl: np.ndarray, d: np.ndarray, mean: np.ndarray, e_own: np.ndarray,
+                      e_pred: np.ndarray) -> None:
+    """The local energies ``(h, W)`` of the tone band's texture (its deviation from its local
+    mean: :func:`.consistency.holds_texture`) in the frame, ``zl``, into ``e_own``, and in the
+    prediction, ``zl + d``, into ``e_pred`` (``(h, W, 3)``); the means made in ``mean``
+    (OpenCV's box filter works in place, bit for bit)."""
+    cv2.blur(cv2.add(zl, d, dst=mean), _COARSE, dst=mean)
+    # zl + d less its mean is zl less (its mean - d)
+    _deviation_energy(zl, cv2.subtract(mean, d, dst=mean), e_pred)
+    _deviation_energy(zl, cv2.blur(zl, _COARSE, dst=mean), e_own)
+    for e in (e_own, e_pred):
+        cv2.blur(e, _TEXTURE_ENERGY, dst=e)
+
+
+def _texture_energy(low: np.ndarray, mean: np.ndarray, e_low: np.ndarray) -> None:
+    """``e_low`` ``(h, W)``: the local energy of the texture of the blended tone band ``low``
+    ``(h, W, 3)``, its local mean made in ``mean`` (and kept)."""
+    _deviation_energy(low, cv2.blur(low, _COARSE, dst=mean), e_low)
+    cv2.blur(e_low, _TEXTURE_ENERGY, dst=e_low)
+
+
 def _box2(x: np.ndarray, radius: int, dst: np.ndarray, scratch: np.ndarray) -> np.ndarray:
     """Two passes of the ``(2r+1)²`` box (BORDER_REFLECT_101), into ``dst``, the first pass
     into ``scratch`` (of ``x``'s shape)."""
@@ -209,10 +235,12 @@ _BAND_ROWS = 512  # most output rows a step makes at a time (see CpuState._band)
 
 def _reaches(h: int, w: int) -> tuple[int, int]:
     """The rows either side of a band of output rows that its box sums read
-    (:meth:`CpuState._band`): of the weights and blended bands (the tone band's texture energy
-    box over its local mean's box, at least the fine band's energy box), and of the residual
-    and the frame (two boxes of the low radius more)."""
-    weights = max(ENERGY_RADIUS, COARSE_RADIUS + TEXTURE_ENERGY_RADIUS)
+    (:meth:`CpuState._band`): of the weights and blended bands (the fine band's energy box, or
+    where the tone band holds texture its energy box over its local mean's if that is more),
+    and of the residual and the frame (two boxes of the low radius more)."""
+    weights = ENERGY_RADIUS
+    if holds_texture(h, w):
+        weights = max(weights, COARSE_RADIUS + TEXTURE_ENERGY_RADIUS)
     return weights, weights + 2 * low_radius(h, w)
 
 
@@ -359,20 +387,13 @@ class CpuState:
         scratch = planes.reshape(-1)[:n * w * 3].reshape(n, w, 3)
         zl = _box2(zb, radius, zl, scratch)
         a = slice(a0 - b0, a1 - b0)
-        # the energies of the tone band's texture (its deviation from its local mean) in the
-        # frame and in the prediction, in the grid's memory (remap has read it), their means
-        # made in the planes' while they are free; the blended band's once _weights has read d
-        # (which then holds the blend), zl (its local mean) and m
-        coarse_k = (2 * COARSE_RADIUS + 1,) * 2
-        energy_k = (2 * TEXTURE_ENERGY_RADIUS + 1,) * 2
+        # the energies of the tone band's texture in the frame and in the prediction go in the
+        # grid's memory (remap has read it), their local means in the planes' (free until
+        # _weights); the blended band's in m, its mean in zl, once _weights has read them
+        texture = holds_texture(h, w)
         e_own, e_pred = grid_memory.reshape(2, most, w)[:, :n]
-        mean = scratch[a]  # (OpenCV's box filter works in place, bit for bit)
-        cv2.blur(cv2.add(zl[a], d[a], dst=mean), coarse_k, dst=mean)
-        # zl + d less its mean is zl less (its mean - d)
-        _deviation_energy(zl[a], cv2.subtract(mean, d[a], dst=mean), e_pred[a])
-        _deviation_energy(zl[a], cv2.blur(zl[a], coarse_k, dst=mean), e_own[a])
-        for e in (e_own, e_pred):
-            cv2.blur(e[a], energy_k, dst=e[a])
+        if texture:
+            _texture_energies(zl[a], d[a], scratch[a], e_own[a], e_pred[a])
         b, low = r, d
         followed = _weights(zb[a], zl[a], r[a], d[a], m[a], flow[a0:a1], strength, _LIMITS,
                             SHUTTER, weight[a], tone[a], smear[a0:a1], b[a], low[a], ez[a],
@@ -380,10 +401,10 @@ class CpuState:
         k = (2 * ENERGY_RADIUS + 1,) * 2
         cv2.blur(ez[a], k, dst=ez[a])
         cv2.blur(eb[a], k, dst=eb[a])
-        _deviation_energy(low[a], cv2.blur(low[a], coarse_k, dst=zl[a]), m[a])
-        cv2.blur(m[a], energy_k, dst=m[a])
+        if texture:
+            _texture_energy(low[a], zl[a], m[a])
         t, band_sums = slice(y0 - b0, y1 - b0), np.zeros(3)
         _blend(zb[t], low[t], zl[t], weight[t], tone[t], b[t], ez[t], eb[t], e_own[t], e_pred[t],
-               m[t], out[y0:y1], band_sums)
+               m[t], texture, out[y0:y1], band_sums)
         sums += band_sums
         return followed
