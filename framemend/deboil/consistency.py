@@ -102,7 +102,7 @@ def holds_texture(height: int, width: int) -> bool:
     """Whether the tone band holds texture at the scale of :data:`COARSE_RADIUS`, whose contrast
     is restored (module docstring): where its low radius is under it (frames under about 450
     px on the short side). On larger frames the restoration moved the output of a 1920x1080
-    clip by 0.006 levels on average (at most 1) for 60 ms of CPU time a frame more (+25 %)."""
+    clip by 0.006 levels on average (at most 1) for 50-65 ms of CPU time a frame more (+25 %)."""
     return low_radius(height, width) < COARSE_RADIUS
 
 
