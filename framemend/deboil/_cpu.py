@@ -1,8 +1,8 @@
 """The CPU path of ``deboil``: :func:`.consistency.consistency_step_reference` in OpenCV (the
 linear filters: box sums, the 5-tap dedither, the warp) and numba (the per-pixel weights,
-blend and energy restoration, fused into three passes), on interleaved ``(H, W, 3)`` float32
-frames, reading decoded 8/16-bit pixels and writing them back. Scratch arrays are kept per
-thread from frame to frame (fresh ones cost page faults)."""
+blend and energy restoration, fused into three passes, and the tone band's texture energies),
+on interleaved ``(H, W, 3)`` float32 frames, reading decoded 8/16-bit pixels and writing them
+back. Scratch arrays are kept per thread from frame to frame (fresh ones cost page faults)."""
 from __future__ import annotations
 
 import threading
@@ -18,7 +18,8 @@ from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import luma_u8_hwc
 from framemend.kernels.sample import corners, sample
 
-from .consistency import ENERGY_RADIUS, LIMITS, MID_RADIUS, SHUTTER, SMEAR_TAPS, low_radius
+from .consistency import (COARSE_RADIUS, ENERGY_RADIUS, LIMITS, MID_RADIUS, SHUTTER, SMEAR_TAPS,
+                          TEXTURE_ENERGY_RADIUS, holds_texture, low_radius)
 
 _F = np.float32
 _ZERO, _ONE, _HALF, _TINY = _F(0), _F(1), _F(0.5), _F(1e-12)
@@ -29,12 +30,13 @@ _NJ = dict(cache=True, fastmath=True, nogil=True, error_model="numpy")
 
 
 @numba.njit(**_NJ)
-def _weights(z, zl, r, d, m, flow, strength, limits, shutter, w, wl, smear, b, ez, eb, first,
-             height, counted):
+def _weights(z, zl, r, d, m, flow, strength, limits, shutter, w, wl, smear, b, low, ez, eb,
+             first, height, counted):
     """Per pixel of a band of rows (``first``: the frame row of its first, ``height``: the
     frame's): confidences and the weights of texture ``w``, tone ``wl`` and the motion smear
-    ``smear`` ``(h, W)``, the blended fine band ``b``
-    ``(h, W, 3)`` and the two fine-band energies ``ez``, ``eb`` ``(h, W)``; returns the number
+    ``smear`` ``(h, W)``, the blended fine band ``b`` and tone band ``low = zl + wl d``
+    ``(h, W, 3)`` (each may be the array of ``r``, ``d``: read before written) and the two
+    fine-band energies ``ez``, ``eb`` ``(h, W)``; returns the number
     of pixels of the band's rows ``counted`` (start, stop) whose confidence exceeds 1/2 (for
     :func:`.consistency.auto_strength`).
     ``m`` ``(h, W)``: the residual's local energy;
@@ -60,11 +62,13 @@ def _weights(z, zl, r, d, m, flow, strength, limits, shutter, w, wl, smear, b, e
             if (px < _ZERO) | (py < _ZERO) | (px > xmax) | (py > ymax):
                 c, cl, smear[y, x] = _ZERO, _ZERO, _ZERO
             wt = min(s * c, top)
-            w[y, x], wl[y, x] = wt, min(s * cl, top_l)
+            tl = min(s * cl, top_l)
+            w[y, x], wl[y, x] = wt, tl
             sz, sb = _ZERO, _ZERO
             for k in range(3):
                 zh = z[y, x, k] - zl[y, x, k]
                 bk = zh + wt * (r[y, x, k] - d[y, x, k])
+                low[y, x, k] = zl[y, x, k] + tl * d[y, x, k]
                 b[y, x, k] = bk
                 sz += zh * zh
                 sb += bk * bk
@@ -74,22 +78,46 @@ def _weights(z, zl, r, d, m, flow, strength, limits, shutter, w, wl, smear, b, e
 
 
 @numba.njit(**_NJ)
-def _blend(z, zl, d, w, wl, b, ez, eb, out, sums):
-    """``out = zl + wl d + g b`` with ``g`` the clamped energy ratio; ``sums`` gets the
-    per-channel sum of ``out - z``."""
+def _deviation_energy(x, mean, out):
+    """``out`` ``(h, W)`` the squared distance of ``x`` from ``mean`` ``(h, W, 3)``."""
+    h, w_, _ = x.shape
+    for y in range(h):
+        for i in range(w_):
+            e0, e1 = x[y, i, 0] - mean[y, i, 0], x[y, i, 1] - mean[y, i, 1]
+            e2 = x[y, i, 2] - mean[y, i, 2]
+            out[y, i] = e0 * e0 + e1 * e1 + e2 * e2
+
+
+@numba.njit(**_NJ)
+def _gain(target, blended, weight):
+    """:func:`.consistency._restoring_gain` of one pixel."""
+    most = _ONE / np.sqrt((_ONE - weight) * (_ONE - weight) + weight * weight)
+    g = min(np.sqrt(max(target, _ZERO) / max(blended, _TINY)), most)  # box: >= -1e-18
+    return max(g, _ONE)
+
+
+@numba.njit(**_NJ)
+def _blend(z, low, coarse, w, wl, b, ez, eb, e_own, e_pred, e_low, texture, out, sums):
+    """``out = μ + gl (low - μ) + g b`` (``μ``: ``coarse``, the tone band's local mean) with
+    ``g`` the clamped energy ratio of the fine band (``ez`` over ``eb``) and ``gl`` that of the
+    tone band's texture (the blend of the frame's and the prediction's contrasts, from
+    ``e_own`` and ``e_pred``, over ``e_low``; 1 without ``texture``, the last four then
+    unread); ``sums`` gets the per-channel sum of ``out - z``."""
     h, w_, _ = z.shape
     s0, s1, s2 = 0.0, 0.0, 0.0
     for y in range(h):
         r0, r1, r2 = _ZERO, _ZERO, _ZERO
         for x in range(w_):
-            wt = w[y, x]
-            most = _ONE / np.sqrt((_ONE - wt) * (_ONE - wt) + wt * wt)
-            g = min(np.sqrt(max(ez[y, x], _ZERO) / max(eb[y, x], _TINY)), most)  # box: >= -1e-18
-            g = max(g, _ONE)
-            tl = wl[y, x]
-            o0 = zl[y, x, 0] + tl * d[y, x, 0] + g * b[y, x, 0]
-            o1 = zl[y, x, 1] + tl * d[y, x, 1] + g * b[y, x, 1]
-            o2 = zl[y, x, 2] + tl * d[y, x, 2] + g * b[y, x, 2]
+            g, gl = _gain(ez[y, x], eb[y, x], w[y, x]), _ONE
+            if texture:
+                tl = wl[y, x]
+                a = ((_ONE - tl) * np.sqrt(max(e_own[y, x], _ZERO))
+                     + tl * np.sqrt(max(e_pred[y, x], _ZERO)))
+                gl = _gain(a * a, e_low[y, x], tl)
+            c0, c1, c2 = coarse[y, x, 0], coarse[y, x, 1], coarse[y, x, 2]
+            o0 = c0 + gl * (low[y, x, 0] - c0) + g * b[y, x, 0]
+            o1 = c1 + gl * (low[y, x, 1] - c1) + g * b[y, x, 1]
+            o2 = c2 + gl * (low[y, x, 2] - c2) + g * b[y, x, 2]
             out[y, x, 0], out[y, x, 1], out[y, x, 2] = o0, o1, o2
             r0 += o0 - z[y, x, 0]
             r1 += o1 - z[y, x, 1]
@@ -170,6 +198,31 @@ def _buffer(name: str, shape: tuple, dtype=np.float32) -> np.ndarray:
     return buffers[name]
 
 
+_COARSE = (2 * COARSE_RADIUS + 1,) * 2  # the boxes of the tone band's texture
+_TEXTURE_ENERGY = (2 * TEXTURE_ENERGY_RADIUS + 1,) * 2
+
+
+def _texture_energies(zl: np.ndarray, d: np.ndarray, mean: np.ndarray, e_own: np.ndarray,
+                      e_pred: np.ndarray) -> None:
+    """The local energies ``(h, W)`` of the tone band's texture (its deviation from its local
+    mean: :func:`.consistency.holds_texture`) in the frame, ``zl``, into ``e_own``, and in the
+    prediction, ``zl + d``, into ``e_pred`` (``(h, W, 3)``); the means made in ``mean``
+    (OpenCV's box filter works in place, bit for bit)."""
+    cv2.blur(cv2.add(zl, d, dst=mean), _COARSE, dst=mean)
+    # zl + d less its mean is zl less (its mean - d)
+    _deviation_energy(zl, cv2.subtract(mean, d, dst=mean), e_pred)
+    _deviation_energy(zl, cv2.blur(zl, _COARSE, dst=mean), e_own)
+    for e in (e_own, e_pred):
+        cv2.blur(e, _TEXTURE_ENERGY, dst=e)
+
+
+def _texture_energy(low: np.ndarray, mean: np.ndarray, e_low: np.ndarray) -> None:
+    """``e_low`` ``(h, W)``: the local energy of the texture of the blended tone band ``low``
+    ``(h, W, 3)``, its local mean made in ``mean`` (and kept)."""
+    _deviation_energy(low, cv2.blur(low, _COARSE, dst=mean), e_low)
+    cv2.blur(e_low, _TEXTURE_ENERGY, dst=e_low)
+
+
 def _box2(x: np.ndarray, radius: int, dst: np.ndarray, scratch: np.ndarray) -> np.ndarray:
     """Two passes of the ``(2r+1)²`` box (BORDER_REFLECT_101), into ``dst``, the first pass
     into ``scratch`` (of ``x``'s shape)."""
@@ -180,11 +233,21 @@ def _box2(x: np.ndarray, radius: int, dst: np.ndarray, scratch: np.ndarray) -> n
 _BAND_ROWS = 512  # most output rows a step makes at a time (see CpuState._band)
 
 
+def _reaches(h: int, w: int) -> tuple[int, int]:
+    """The rows either side of a band of output rows that its box sums read
+    (:meth:`CpuState._band`): of the weights and blended bands (the fine band's energy box, or
+    where the tone band holds texture its energy box over its local mean's if that is more),
+    and of the residual and the frame (two boxes of the low radius more)."""
+    weights = ENERGY_RADIUS
+    if holds_texture(h, w):
+        weights = max(weights, COARSE_RADIUS + TEXTURE_ENERGY_RADIUS)
+    return weights, weights + 2 * low_radius(h, w)
+
+
 def _band_shape(h: int, w: int, rows: int) -> tuple[int, int, int]:
     """The shape of a band's scratch frame for bands of ``rows`` rows of an ``h`` x ``w`` frame:
-    those rows and the ``reach`` rows either side that their box sums read
-    (:meth:`CpuState._band`)."""
-    return min(h, rows + 2 * (ENERGY_RADIUS + 2 * low_radius(h, w))), w, 3
+    those rows and the rows either side that their box sums read (:func:`_reaches`)."""
+    return min(h, rows + 2 * _reaches(h, w)[1]), w, 3
 
 
 class CpuState:
@@ -295,13 +358,14 @@ class CpuState:
         them bit for bit), in two fifths of the scratch at 1920x1080."""
         h, w = frame.luma.shape
         radius = low_radius(h, w)
-        reach = ENERGY_RADIUS + 2 * radius
+        weights_reach, reach = _reaches(h, w)
         most = _band_shape(h, w, rows)[0]  # the scratch arrays' rows: one shape per frame size
         b0, b1 = max(0, y0 - reach), min(h, y1 + reach)  # rows of the residual and box sums
-        a0, a1 = max(0, y0 - ENERGY_RADIUS), min(h, y1 + ENERGY_RADIUS)  # of the weights
+        a0, a1 = max(0, y0 - weights_reach), min(h, y1 + weights_reach)  # of the weights
         n = b1 - b0
         # the flow as absolute positions: remap's relative map would add band rows
-        grid = _buffer("grid", (most, w, 2))[:n]
+        grid_memory = _buffer("grid", (most, w, 2))
+        grid = grid_memory[:n]
         np.add(flow[b0:b1, :, 0], np.arange(w, dtype=np.float32), out=grid[..., 0])
         np.add(flow[b0:b1, :, 1], np.arange(b0, b1, dtype=np.float32)[:, None],
                out=grid[..., 1])
@@ -320,17 +384,27 @@ class CpuState:
         d = _box2(r, radius, _buffer("d", (most, w, 3))[:n], zl)
         m = cv2.blur(cv2.transform(cv2.multiply(r, r, dst=zl), _CHANNEL_MEAN, dst=ez),
                      (2 * MID_RADIUS + 1,) * 2, dst=_buffer("m", (most, w))[:n])
-        zl = _box2(zb, radius, zl, planes.reshape(-1)[:n * w * 3].reshape(n, w, 3))
-        b = r
+        scratch = planes.reshape(-1)[:n * w * 3].reshape(n, w, 3)
+        zl = _box2(zb, radius, zl, scratch)
         a = slice(a0 - b0, a1 - b0)
+        # the energies of the tone band's texture in the frame and in the prediction go in the
+        # grid's memory (remap has read it), their local means in the planes' (free until
+        # _weights); the blended band's in m, its mean in zl, once _weights has read them
+        texture = holds_texture(h, w)
+        e_own, e_pred = grid_memory.reshape(2, most, w)[:, :n]
+        if texture:
+            _texture_energies(zl[a], d[a], scratch[a], e_own[a], e_pred[a])
+        b, low = r, d
         followed = _weights(zb[a], zl[a], r[a], d[a], m[a], flow[a0:a1], strength, _LIMITS,
-                            SHUTTER, weight[a], tone[a], smear[a0:a1], b[a], ez[a], eb[a], a0,
-                            h, (y0 - a0, y1 - a0))
+                            SHUTTER, weight[a], tone[a], smear[a0:a1], b[a], low[a], ez[a],
+                            eb[a], a0, h, (y0 - a0, y1 - a0))
         k = (2 * ENERGY_RADIUS + 1,) * 2
         cv2.blur(ez[a], k, dst=ez[a])
         cv2.blur(eb[a], k, dst=eb[a])
+        if texture:
+            _texture_energy(low[a], zl[a], m[a])
         t, band_sums = slice(y0 - b0, y1 - b0), np.zeros(3)
-        _blend(zb[t], zl[t], d[t], weight[t], tone[t], b[t], ez[t], eb[t], out[y0:y1],
-               band_sums)
+        _blend(zb[t], low[t], zl[t], weight[t], tone[t], b[t], ez[t], eb[t], e_own[t], e_pred[t],
+               m[t], texture, out[y0:y1], band_sums)
         sums += band_sums
         return followed

@@ -22,7 +22,7 @@ class Deboil(DistinctFrames, TemporalFilter):
 
     One recursive step per frame (:mod:`.consistency`): the previous output is warped onto the
     frame along DIS flow; where it agrees with the frame at low and mid scale, the frame's tone
-    is pulled toward it and its fine texture blended toward it (contrast kept); where it does
+    is pulled toward it and its texture blended toward it (contrast kept); where it does
     not (moving objects the flow missed, disocclusions, new content, real changes of light) the
     frame is kept, but where such a pixel moves fast its re-drawn texture is smeared along the
     motion as a camera's shutter would have. The mean colour of each frame is kept. Palette (GIF) input has its dither
