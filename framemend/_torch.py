@@ -1,0 +1,47 @@
+"""torch where it is used, and nowhere else: ``import torch`` takes 1.0-1.2 s, as long as the
+default chain's CPU work on a 49-frame 720x480 clip.
+
+* :data:`torch` and :data:`F` (``torch.nn.functional``) stand for the modules and import them
+  on first attribute access: a module whose torch code runs on the device path (or on tensors
+  a user passed) imports them from here, so its CPU path, its constants and its names cost no
+  torch import.
+* :func:`is_tensor` asks ``isinstance(x, torch.Tensor)`` without importing torch: where torch
+  is not imported, nothing is a tensor.
+* A device is a :class:`torch.device` or its name: the CPU is ``"cpu"`` unless torch was
+  imported to find CUDA (:func:`framemend.pipeline.resolve_device`); torch takes a name
+  wherever it takes a device, and :func:`device_type` reads either.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+
+class _Module:
+    """A module imported on its first attribute access."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(sys.modules.get(self._name) or importlib.import_module(self._name), attr)
+
+    def __repr__(self) -> str:
+        return f"<module {self._name!r}, imported on first use>"
+
+
+torch = _Module("torch")
+F = _Module("torch.nn.functional")
+
+
+def is_tensor(x) -> bool:
+    """``isinstance(x, torch.Tensor)``, False without importing torch when it is not imported."""
+    module = sys.modules.get("torch")
+    return module is not None and isinstance(x, module.Tensor)
+
+
+def device_type(device) -> str:
+    """``"cpu"`` or ``"cuda"`` of a :class:`torch.device` or its name (``"cuda:1"``)."""
+    return str(device).split(":")[0]
