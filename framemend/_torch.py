@@ -4,7 +4,8 @@ default chain's CPU work on a 49-frame 720x480 clip.
 * :data:`torch` and :data:`F` (``torch.nn.functional``) stand for the modules and import them
   on first attribute access: a module whose torch code runs on the device path (or on tensors
   a user passed) imports them from here, so its CPU path, its constants and its names cost no
-  torch import.
+  torch import. An attribute read through them costs about 1 µs more than from the module
+  (under load); the default chain's device path reads 80 a frame through them.
 * :func:`is_tensor` asks ``isinstance(x, torch.Tensor)`` without importing torch: where torch
   is not imported, nothing is a tensor.
 * A device is a :class:`torch.device` or its name: the CPU is ``"cpu"`` unless torch was
@@ -20,13 +21,17 @@ import sys
 class _Module:
     """A module imported on its first attribute access."""
 
-    __slots__ = ("_name",)
+    __slots__ = ("_name", "_module")
 
     def __init__(self, name: str):
-        self._name = name
+        self._name, self._module = name, None
 
     def __getattr__(self, attr: str):
-        return getattr(sys.modules.get(self._name) or importlib.import_module(self._name), attr)
+        module = self._module
+        if module is None:
+            # import_module, not sys.modules: it waits while another thread imports the module
+            module = self._module = importlib.import_module(self._name)
+        return getattr(module, attr)
 
     def __repr__(self) -> str:
         return f"<module {self._name!r}, imported on first use>"
@@ -38,8 +43,7 @@ F = _Module("torch.nn.functional")
 
 def is_tensor(x) -> bool:
     """``isinstance(x, torch.Tensor)``, False without importing torch when it is not imported."""
-    module = sys.modules.get("torch")
-    return module is not None and isinstance(x, module.Tensor)
+    return "torch" in sys.modules and isinstance(x, torch.Tensor)
 
 
 def device_type(device) -> str:
