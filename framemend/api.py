@@ -10,8 +10,8 @@ import os
 from typing import Any
 
 import numpy as np
-import torch
 
+from ._torch import device_type, is_tensor, torch
 from .batch import clean_folder  # noqa: F401 - framemend.clean_folder, the folder batch
 from .chain.engine import _run_filters
 from .chain.frames import Frame
@@ -33,15 +33,16 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
 
     8/16-bit pixels on the CPU (numpy, PIL, a uint8 CPU tensor) become raw frames, as decoded
     file frames are, so each filter takes the same path as in ``framemend clean``; float input
-    and tensors on a GPU become ``(3, H, W)`` float tensors on the device.
+    and tensors on a GPU become ``(3, H, W)`` float tensors on the device (only they need
+    torch imported).
     """
-    if isinstance(video, torch.Tensor):
+    if is_tensor(video):
         if video.ndim != 4 or video.shape[1] not in (1, 3):
             raise ValueError(f"expected a tensor (T, C, H, W) with C = 1 or 3, got {tuple(video.shape)}")
         how = {"kind": "torch", "dtype": video.dtype, "device": video.device,
                "channels": video.shape[1]}
         dev = resolve_device(device) if device else video.device
-        if video.dtype == torch.uint8 and video.device.type == "cpu" and dev.type == "cpu":
+        if video.dtype == torch.uint8 and video.device.type == "cpu" and device_type(dev) == "cpu":
             hwc = video.expand(-1, 3, -1, -1).permute(0, 2, 3, 1).contiguous().numpy()
             return _raw_frames(hwc, 255.0, dev), {**how, "scale": 255.0}
         x = video.to(dev).float() / (255.0 if not video.is_floating_point() else 1.0)
@@ -51,7 +52,7 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
             raise ValueError(f"expected an array (T, H, W, 3), got {video.shape}")
         dev = resolve_device(device)
         how = {"kind": "numpy", "dtype": video.dtype, "scale": _scale_of(video.dtype)}
-        if how["scale"] is not None and dev.type == "cpu":
+        if how["scale"] is not None and device_type(dev) == "cpu":
             return _raw_frames(video, how["scale"], dev), how
         x = torch.from_numpy(np.ascontiguousarray(video)).to(dev).float()
         x = x.div_(how["scale"] or 1.0).permute(0, 3, 1, 2)
@@ -59,7 +60,7 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
     if isinstance(video, (list, tuple)) and video and hasattr(video[0], "convert"):
         dev = resolve_device(device)
         arr = np.stack([np.asarray(im.convert("RGB")) for im in video])
-        if dev.type == "cpu":
+        if device_type(dev) == "cpu":
             return _raw_frames(arr, 255.0, dev), {"kind": "pil", "scale": 255.0}
         x = torch.from_numpy(arr).to(dev).float().div_(255).permute(0, 3, 1, 2)
         return [Frame(im.contiguous(), device=dev) for im in x], {"kind": "pil", "scale": 255.0}

@@ -1,10 +1,12 @@
 """Clean one video file (or pipe) through a filter chain: reader -> engine -> atomic writer.
 
-torch and the engine are imported when a file is cleaned, so :func:`check_device` and the
-command line's other checks answer without them.
+The engine is imported when a file is cleaned, so :func:`check_device` and the command line's
+other checks answer without it; torch only when the device or a filter of the chain needs it
+(see :mod:`framemend._torch`).
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import sys
@@ -40,13 +42,16 @@ def check_device(device: str | None) -> None:
         raise SettingsError(f"--device {device}: use auto, cpu, cuda or cuda:N")
 
 
-def resolve_device(device: str | None) -> torch.device:
+def resolve_device(device: str | None) -> torch.device | str:
     """``cuda``/``cuda:N`` (must exist), ``cpu``, or ``auto``/None: CUDA when torch sees it and
     its device path passes its self-check there (:func:`framemend.cuda.selfcheck.gpu_ready`),
-    else the CPU."""
+    else the CPU. The CPU is ``"cpu"``, a name (torch is not imported for it); ``auto`` imports
+    torch only where a GPU driver is installed (:func:`gpu_driver`)."""
+    check_device(device)
+    if device == "cpu" or (device in (None, "auto") and not gpu_driver()):
+        return "cpu"
     import torch
 
-    check_device(device)
     if device is None or device == "auto":
         from .cuda.selfcheck import gpu_ready  # noqa: PLC0415 - only when a GPU may be used
 
@@ -54,24 +59,40 @@ def resolve_device(device: str | None) -> torch.device:
             cuda = torch.device("cuda", torch.cuda.current_device())
             if gpu_ready(cuda):
                 return cuda
-        return torch.device("cpu")
+        return "cpu"
     dev = torch.device(device)
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise VideoError(f"--device {device}: no CUDA device is available to torch")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise VideoError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s)")
-        torch.cuda.set_device(dev)
+    if not torch.cuda.is_available():
+        raise VideoError(f"--device {device}: no CUDA device is available to torch")
+    if dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise VideoError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s)")
+    torch.cuda.set_device(dev)
     return dev
 
 
+def gpu_driver() -> bool:
+    """Whether a GPU driver torch could use is installed: the CUDA driver library loads
+    (``torch.cuda.is_available()`` is False without it) or ROCm's ``/dev/kfd`` exists. Without
+    one, ``auto`` is the CPU and torch is not imported to ask (1.2 s); loading the library
+    where it is missing takes under a millisecond (``ctypes.util.find_library`` took 80 ms)."""
+    if os.path.exists("/dev/kfd"):
+        return True
+    try:
+        ctypes.CDLL("nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1")
+    except OSError:
+        return False
+    return True
+
+
 def limit_threads(n: int) -> None:
-    """Cap the threads torch, OpenCV and numba use in this process at ``n``."""
+    """Cap the threads torch, OpenCV and numba use in this process at ``n`` (torch's through
+    ``OMP_NUM_THREADS``, which it reads when it is imported, if it is not imported yet)."""
     import cv2
     import numba
-    import torch
 
-    torch.set_num_threads(n)
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(n)
     cv2.setNumThreads(n)
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import framemend
-from framemend import generate, metrics
+from framemend import generate, metrics, pipeline
 from framemend.chain.engine import run_stream
 from framemend.chain.frames import Frame
 from framemend.chain.parser import build_chain
@@ -113,11 +113,18 @@ def test_the_device_path_makes_no_per_frame_host_copies(monkeypatch):
 
 
 def test_auto_uses_a_gpu_only_when_it_passes_its_self_check(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert resolve_device("auto") == CPU and resolve_device(None) == CPU
+    """... and only where a GPU driver is installed: without one, auto is the CPU without
+    asking torch (whatever it would say)."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
-    for ready, want in ((False, CPU), (True, torch.device("cuda", 0))):
+    monkeypatch.setattr(selfcheck, "gpu_ready", lambda device: True)
+    monkeypatch.setattr(pipeline, "gpu_driver", lambda: False)
+    assert resolve_device("auto") == "cpu" and resolve_device(None) == "cpu"
+    monkeypatch.setattr(pipeline, "gpu_driver", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu" and resolve_device(None) == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    for ready, want in ((False, "cpu"), (True, torch.device("cuda", 0))):
         monkeypatch.setattr(selfcheck, "gpu_ready", lambda device, ready=ready: ready)
         assert resolve_device("auto") == want and resolve_device(None) == want
 

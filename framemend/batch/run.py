@@ -47,11 +47,16 @@ def _cores() -> int:
 
 def local_layout(jobs: int | None, device: str | None) -> tuple[int, int, list[str | None]]:
     """``(workers, threads per worker, devices)`` for this machine: one worker per GPU when torch
-    sees CUDA devices and ``device`` allows them, else one per core; the cores shared out."""
-    import torch
+    sees CUDA devices and ``device`` allows them, else one per core; the cores shared out (torch
+    is imported to count GPUs only where a GPU driver is installed)."""
+    from ..pipeline import gpu_driver
 
     cores = _cores()
-    gpus = torch.cuda.device_count() if device in (None, "cuda") and torch.cuda.is_available() else 0
+    gpus = 0
+    if device in (None, "cuda") and gpu_driver():
+        import torch
+
+        gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     workers = jobs or gpus or cores
     return workers, max(1, cores // workers), [f"cuda:{i}" for i in range(gpus)] or [device]
 

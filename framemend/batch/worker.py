@@ -9,6 +9,7 @@ crash, an output folder that could not be written).
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 
@@ -19,11 +20,12 @@ def configure_threads(threads: int) -> None:
     (decode, filter, encode) and the x264 encoder's are left as they are: the writer does not
     expose the encoder's thread count."""
     os.environ["NUMBA_NUM_THREADS"] = str(threads)
-    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # torch's, if it is imported later
     import cv2
-    import torch
 
-    torch.set_num_threads(threads)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
     import numba
 

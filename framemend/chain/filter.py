@@ -33,12 +33,14 @@ from __future__ import annotations
 import abc
 from collections import deque
 from fractions import Fraction
-from typing import ClassVar, Iterator
+from typing import TYPE_CHECKING, ClassVar, Iterator
 
 import numpy as np
-import torch
 
 from .frames import Frame
+
+if TYPE_CHECKING:
+    import torch
 
 
 # The frame sizes the built-in pixel passes take (measured per pass): the noise estimates and
@@ -61,7 +63,7 @@ class Filter(abc.ABC):
 
     def __init__(self, options, device: torch.device | str = "cpu"):
         self.options = options
-        self.device = torch.device(device)
+        self.device = device  # what torch takes: framemend._torch.device_type tells which
 
     def output_rate(self, rate: Fraction) -> Fraction:
         return rate

@@ -11,9 +11,8 @@ from typing import Callable
 
 import cv2
 import numpy as np
-import torch
-import torch.nn.functional as F
 
+from framemend._torch import F, device_type, torch
 from framemend.kernels.buffers import frame_array
 
 
@@ -78,7 +77,7 @@ class Frame:
         raw = self.raw[rows]
         hwc = torch.from_numpy(raw.astype(np.float32) if raw.dtype == np.uint16 else raw)
         chw = hwc.to(self.device).permute(2, 0, 1)
-        if torch.device(self.device).type == "cpu" and rows == slice(None):
+        if device_type(self.device) == "cpu" and rows == slice(None):
             # a whole frame from the pool (kernels.buffers: no heap holes of 25 MB at 1920x1080)
             image = torch.from_numpy(frame_array(tuple(chw.shape))).copy_(chw)
         else:
@@ -96,16 +95,17 @@ class Frame:
         self._image = self._raw = self.picture = None
         self._to_raw = _released
 
-    def thumbnail(self, width: int, height: int) -> torch.Tensor:
-        """A ``(3, height, width)`` float area-average of the frame, made from whatever form
-        the frame is in without converting it whole."""
+    def thumbnail(self, width: int, height: int) -> np.ndarray:
+        """A ``(3, height, width)`` float32 area-average of the frame (a numpy array), made from
+        whatever form the frame is in without converting it whole."""
         if self._image is not None:
-            return F.interpolate(self._image[None], size=(height, width), mode="area")[0]
+            small = F.interpolate(self._image[None], size=(height, width), mode="area")[0]
+            return small.cpu().numpy()
         if self._raw is not None:
             small = cv2.resize(self._raw, (width, height), interpolation=cv2.INTER_AREA)
         else:
             small = self._to_raw(self.picture, (width, height))
-        return torch.from_numpy(small.astype(np.float32) / self.raw_scale).permute(2, 0, 1)
+        return (small.astype(np.float32) / self.raw_scale).transpose(2, 0, 1)
 
     def replace(self, image: torch.Tensor | np.ndarray, keep_aux: bool = True) -> "Frame":
         """The same frame (time, cut flag) with new pixels: a tensor, or raw ``(H, W, 3)``

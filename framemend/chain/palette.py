@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+from framemend._torch import F, is_tensor, torch
 
 if TYPE_CHECKING:
     from .frames import Frame
@@ -36,10 +36,10 @@ def palette_limited(pixels: np.ndarray | torch.Tensor) -> bool:
     """
     # every k-th pixel (at most about 200 000 of them), taken before any conversion: converting
     # the whole frame first took 0.12 s at 1920x1080 and 0.38 s at 3840x2160
-    flat = pixels.detach().flatten(1).T if isinstance(pixels, torch.Tensor) else \
+    flat = pixels.detach().flatten(1).T if is_tensor(pixels) else \
         pixels.reshape(-1, 3)
     flat = flat[:: max(1, flat.shape[0] // 200_000)]
-    if isinstance(flat, torch.Tensor):
+    if is_tensor(flat):
         flat = flat.float().cpu().numpy()
     if flat.dtype.kind == "f":
         flat = np.clip(flat * 255 + 0.5, 0, 255).astype(np.uint8)

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Iterator
 
 import cv2
 import numpy as np
-import torch
+
+from framemend._torch import device_type, torch
 
 from .frames import Frame
 
@@ -34,7 +35,7 @@ def same_picture(a: Frame, b: Frame) -> bool:
     equal, on the CPU only: on a device the comparison would wait for it every frame."""
     ra, rb = a.raw, b.raw
     if ra is None and rb is None:
-        return (torch.device(a.device).type == torch.device(b.device).type == "cpu"
+        return (device_type(a.device) == device_type(b.device) == "cpu"
                 and torch.equal(a.image, b.image))
     if ra is None or rb is None or ra.shape != rb.shape:
         return False

@@ -121,7 +121,7 @@ class SceneCutDetector:
         pending: deque[Frame] = deque()
         pairs: deque[tuple[float, np.ndarray, float]] = deque(maxlen=HISTORY + LOOKAHEAD + 1)
         for frame in frames:
-            look = _Look(frame.thumbnail(WIDTH, HEIGHT).numpy())
+            look = _Look(frame.thumbnail(WIDTH, HEIGHT))
             if looks:
                 pairs.append(compare(looks[-1], look, pairs[-1][1] if pairs else (0.0, 0.0)))
             looks.append(look)

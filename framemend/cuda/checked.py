@@ -18,7 +18,7 @@ import threading
 import warnings
 from typing import Callable
 
-import torch
+from framemend._torch import torch
 
 from .policy import fused_kernels_allowed
 

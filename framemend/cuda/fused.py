@@ -11,8 +11,7 @@ a box difference divides their differences by the box area.
 """
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from framemend._torch import F, torch
 
 from .checked import CheckedKernel
 

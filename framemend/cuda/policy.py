@@ -15,9 +15,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-import torch
+from framemend._torch import device_type
+
+if TYPE_CHECKING:
+    import torch
 
 _forced = False  # the device path on the CPU (tests); read by every thread of a run
 
@@ -25,7 +28,7 @@ _forced = False  # the device path on the CPU (tests); read by every thread of a
 def host_kernels(device: torch.device | str) -> bool:
     """True where a pass takes its CPU path: ``device`` is the CPU and the device path is not
     forced there."""
-    return torch.device(device).type == "cpu" and not _forced
+    return device_type(device) == "cpu" and not _forced
 
 
 @contextlib.contextmanager

@@ -5,8 +5,7 @@ chain; see :class:`.filter.Deboil` for the options and :mod:`.consistency` for t
 """
 from __future__ import annotations
 
-import torch
-
+from framemend._torch import torch
 from framemend.chain.apply import apply_filter, make_callable
 
 from .filter import Deboil

@@ -64,8 +64,7 @@ since it is quantisation error re-drawn every frame.
 """
 from __future__ import annotations
 
-import torch
-
+from framemend._torch import torch
 from framemend.chain.palette import dedither
 from framemend.flow import backward_warp, outside_mask
 from framemend.flow.estimate import motion_flow

@@ -3,8 +3,8 @@ reference, used on CUDA) and :mod:`._cpu` (the CPU path)."""
 from __future__ import annotations
 
 import numpy as np
-import torch
 
+from framemend._torch import device_type, torch
 from framemend.chain import TemporalFilter, register
 from framemend.chain.filter import PASS_SIDES
 from framemend.chain.frames import Frame
@@ -38,7 +38,7 @@ class Deboil(DistinctFrames, TemporalFilter):
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
         # on the CPU the kernels read decoded 8/16-bit pixels and write them back
-        self.reads_raw = self.device.type == "cpu"
+        self.reads_raw = device_type(self.device) == "cpu"
         self.reset()
 
     def reset(self) -> None:
@@ -52,7 +52,7 @@ class Deboil(DistinctFrames, TemporalFilter):
         if frame.cut:  # (the window holds no frame of the last shot to trigger reset)
             self.reset()
         raw = frame.raw if self.reads_raw else None
-        cpu = self.device.type == "cpu"
+        cpu = device_type(self.device) == "cpu"
         if raw is None:
             pixels = frame.image.to(self.device)
             if cpu:

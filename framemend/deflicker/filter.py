@@ -6,6 +6,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 import torch
 
+from framemend._torch import device_type
 from framemend.chain import TemporalFilter, register
 from framemend.chain.filter import PASS_SIDES
 from framemend.chain.frames import Frame
@@ -44,7 +45,7 @@ class Deflicker(DistinctFrames, TemporalFilter):
         # on the CPU the window keeps decoded 8/16-bit frames and each is made float only
         # while its analysis image or its output is computed (Frame.float_image): a window of
         # 2 * radius + 3 float frames would take 0.7 GB at 1920x1080
-        self.reads_raw = self.device.type == "cpu"
+        self.reads_raw = device_type(self.device) == "cpu"
         # two workers: at the start of a shot a whole window of pairs is waiting
         self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="deflicker")
         self._small: dict[int, tuple[Frame, Future]] = {}   # analysis image per frame

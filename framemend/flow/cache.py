@@ -13,7 +13,7 @@ an entry whose target time differs from ``frames[j].time`` is recomputed.
 """
 from __future__ import annotations
 
-import torch
+from framemend._torch import torch
 
 from ..chain.frames import Frame
 from .estimate import estimate_flow, flow_backend

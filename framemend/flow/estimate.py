@@ -20,9 +20,8 @@ import threading
 
 import cv2
 import numpy as np
-import torch
-import torch.nn.functional as F
 
+from framemend._torch import F, torch
 from framemend.cuda import host_kernels
 from framemend.kernels.colour import luma_u8, luma_u8_hwc, luma_u8_planes
 from framemend.kernels.pools import shared_pool

@@ -29,9 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-import torch.nn.functional as F
-
+from framemend._torch import F, torch
 from framemend.cuda import fused
 from framemend.kernels import colour
 from framemend.kernels.blur import gaussian_blur

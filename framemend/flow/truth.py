@@ -8,7 +8,8 @@ reference (frame 0) coordinates. A pixel ``p`` of frame ``t`` is then at
 from __future__ import annotations
 
 import numpy as np
-import torch
+
+from framemend._torch import torch
 
 
 def homography_flow(homographies: np.ndarray | torch.Tensor, height: int,

@@ -1,8 +1,7 @@
 """Backward warping, flow resizing and occlusion masks."""
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from framemend._torch import F, torch
 
 
 def _base_grid(h: int, w: int, device, dtype) -> torch.Tensor:

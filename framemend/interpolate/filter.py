@@ -9,6 +9,7 @@ from fractions import Fraction
 import numpy as np
 import torch
 
+from .._torch import device_type
 from ..chain.filter import PASS_SIDES, Filter
 from ..chain.frames import Frame
 from ..chain.palette import palette_limited
@@ -179,8 +180,9 @@ class Interpolate(Filter):
     def _pixels(self, frame: Frame):
         """``frame``'s decoded uint8 ``(H, W, 3)`` pixels when it still has them and the run is
         on the CPU (the in-betweens are then made in uint8), else its image on the device."""
-        if frame.raw is not None and frame.raw.dtype == np.uint8 and self.device.type == "cpu":
-            return frame.raw
+        raw = frame.raw
+        if raw is not None and raw.dtype == np.uint8 and device_type(self.device) == "cpu":
+            return raw
         return frame.image.to(self.device)
 
 

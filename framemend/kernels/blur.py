@@ -14,9 +14,7 @@ import math
 
 import cv2
 import numpy as np
-import torch
-import torch.nn.functional as F
-
+from framemend._torch import F, torch
 from framemend.cuda.policy import host_kernels
 
 

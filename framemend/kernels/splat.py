@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-import torch
+
+from framemend._torch import torch
 
 
 def splat_sum(values: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
