@@ -21,8 +21,6 @@ cell grid (as in a bilateral grid, Chen et al. 2007) instead of a per-pixel solv
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import cv2
 import numpy as np
 import torch
@@ -267,34 +265,29 @@ def local_affine(correction: torch.Tensor, current: torch.Tensor, support: torch
     return gain, y - gain * x
 
 
-def apply_fields(planes: Iterable[torch.Tensor], gain: torch.Tensor,
-                 offset: torch.Tensor | None, strength: float, in_place: bool = False
-                 ) -> torch.Tensor:
+def apply_fields(image: torch.Tensor, gain: torch.Tensor, offset: torch.Tensor | None,
+                 strength: float, in_place: bool = False) -> torch.Tensor:
     """``image + strength * (gain * image + offset - image)``, the fields ``(C, gh, gw)``
-    upsampled bilinearly (:func:`_upsample`) to the size of ``image`` ``(C, H, W)``, given as
-    its ``(H, W)`` ``planes`` in order (the image itself, or planes made as they are asked
-    for). ``in_place``: each plane is made for this call, and the offset's plane is upsampled
-    into it once it has been read (the output and one plane at once, not two frames).
+    upsampled bilinearly (:func:`_upsample`) to the size of ``image`` ``(C, H, W)``.
+    ``in_place``: ``image`` is a float frame made for this call, and the offset is upsampled
+    into it once it has been read (two full-size arrays at once instead of three).
     """
-    out = None
-    for c, plane in enumerate(planes):
-        if out is None:
-            h, w = plane.shape
-            # gain and offset upsampled apart: the result is made in the gain's planes, and a
-            # view of one buffer holding both would keep the offset's planes alive with every
-            # output frame (twice the memory of the frames queued for the encoder)
-            out = _upsample(gain, h, w)
-            if strength != 1.0:
-                out.sub_(1.0).mul_(strength).add_(1.0)
-        out[c].mul_(plane)
-        if offset is not None:
-            # (a plane that is not contiguous cannot take the offset: it then gets its own)
-            into = in_place and plane.is_contiguous()
-            o = _upsample(offset[c:c + 1], h, w, plane[None] if into else None)
-            if strength != 1.0:
-                o.mul_(strength)
-            out[c].add_(o[0])
-    return out.clamp_(0.0, 1.0)
+    h, w = image.shape[-2:]
+    # gain and offset upsampled apart: the result is made in the gain's planes, and a view
+    # of one buffer holding both would keep the offset's planes alive with every output
+    # frame (twice the memory of the frames queued for the encoder)
+    g = _upsample(gain, h, w)
+    if strength != 1.0:
+        g.sub_(1.0).mul_(strength).add_(1.0)
+    out = g.mul_(image)
+    if offset is None:
+        return out.clamp_(0.0, 1.0)
+    # (a channels-last image cannot take planes: the offset then gets its own)
+    into = in_place and offset.shape == gain.shape and image.is_contiguous()
+    o = _upsample(offset, h, w, image if into else None)
+    if strength != 1.0:
+        o.mul_(strength)
+    return out.add_(o).clamp_(0.0, 1.0)
 
 
 def _upsample(field: torch.Tensor, h: int, w: int, out: torch.Tensor | None = None

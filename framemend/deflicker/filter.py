@@ -1,7 +1,6 @@
 """The streaming ``deflicker`` filter: a thin wrapper over :mod:`.motion` and :mod:`.correction`."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -13,7 +12,6 @@ from framemend.chain.frames import Frame
 from framemend.chain.repeats import DistinctFrames
 from framemend.cuda import host_kernels
 from framemend.flow import motion
-from framemend.kernels.buffers import frame_array
 from framemend.options.deflicker import DeflickerOptions
 
 from .correction import apply_fields, correction_fields, temporal_offset
@@ -60,9 +58,10 @@ class Deflicker(DistinctFrames, TemporalFilter):
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor:
         frame = window[center]
-        h, w = frame.raw.shape[:2] if frame.raw is not None else frame.image.shape[-2:]
-        factor = analysis_factor(w)
-        cell = max(1, round(h / factor / self.options.rows))
+        made = frame.raw is not None  # float_image then makes a new tensor, ours to change
+        image = frame.float_image()
+        factor = analysis_factor(image.shape[-1])
+        cell = max(1, round(image.shape[-2] / factor / self.options.rows))
         self._forget(window)
         self._submit(window, factor, cell)
         for c in (center, center + 1):  # this frame's fields if not started, the next frame's
@@ -70,11 +69,7 @@ class Deflicker(DistinctFrames, TemporalFilter):
                 self._fields[id(window[c])] = self._workers.submit(
                     self._estimate, *self._inputs(window, c), cell)
         gain, offset = self._fields.pop(id(frame)).result()
-        # raw pixels are made float for this call (ours to change): on the CPU a plane at a time
-        made = frame.raw is not None
-        planes = (_float_planes(frame) if made and host_kernels(self.device)
-                  else frame.float_image())
-        out = apply_fields(planes, gain, offset, self.options.strength, in_place=made)
+        out = apply_fields(image, gain, offset, self.options.strength, in_place=made)
         # from here on the frame is a past frame of the window, read only through its analysis
         # (kept in self._small): its pixels go now, not when it leaves the window (a 12-frame
         # past of 3840x2160 8-bit frames is 0.3 GB)
@@ -147,19 +142,6 @@ def _analysis(frame: Frame, factor: int, device: torch.device
     frame is made float only here: at the start of a shot a whole window waits its turn)."""
     small = analysis_image(_downscaled(frame, factor, device), 1)
     return small, summed_area(small[:3])
-
-
-def _float_planes(frame: Frame) -> Iterator[torch.Tensor]:
-    """The ``(H, W)`` planes of a raw frame's :meth:`Frame.float_image`, the same values, one
-    after the other in one array (8.3 MB at 1920x1080, where the float frame is 25 MB): each
-    is overwritten by the next."""
-    raw = frame.raw
-    plane = torch.from_numpy(frame_array(raw.shape[:2]))
-    for c in range(raw.shape[2]):
-        channel = raw[:, :, c]
-        plane.copy_(torch.from_numpy(channel.astype(np.float32) if channel.dtype == np.uint16
-                                     else channel))
-        yield plane.div_(frame.raw_scale)
 
 
 def _downscaled(frame: Frame, factor: int, device: torch.device) -> torch.Tensor:
