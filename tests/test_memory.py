@@ -170,47 +170,6 @@ def test_pooled_maps_that_go_unused_are_let_go():
     assert len(buffers._free[3 * 40 * 56 * 4].maps) == 1
 
 
-def test_deflicker_applies_its_fields_to_raw_frames_a_float_plane_at_a_time(monkeypatch):
-    """Deflicker makes a raw frame float a plane at a time for its fields: the whole-frame
-    arrays it takes per output frame are the output and one plane (4/3 of a float frame; a
-    float copy of the frame and the output were 2), and the output is the one the float frame
-    gives, bit for bit."""
-    import numpy as np
-
-    from framemend.chain import frames as frames_module
-    from framemend.chain.engine import _run_filters
-    from framemend.deflicker import correction, filter as deflicker_filter
-
-    h, w, n = 96, 128, 10
-    rng = np.random.default_rng(0)
-    texture = rng.integers(30, 220, (h, w, 3)).astype(np.float32)
-    gains = 1.0 + 0.15 * np.sin(np.arange(n) * 2.1)  # a flicker the fields take out
-    raws = [np.clip(texture * g, 0, 255).astype(np.uint8) for g in gains]
-
-    def run(make):
-        (cls, opts), = build_chain("deflicker")
-        return [f.image.clone() for f in _run_filters([cls(opts)], (make(r, t) for t, r in
-                                                                    enumerate(raws)))]
-
-    taken = []
-    for module in (frames_module, correction, deflicker_filter):
-        if hasattr(module, "frame_array"):
-            def counted(shape, dtype=np.float32, _made=module.frame_array):
-                array = _made(shape, dtype)
-                taken.append(array.nbytes if array.dtype == np.float32 else 0)
-                return array
-            monkeypatch.setattr(module, "frame_array", counted)
-    from_raw = run(lambda r, t: Frame(raw=r, time=t / FPS))
-    float_frames = sum(taken) / (h * w * 3 * 4) / n
-    assert float_frames < 1.5, f"{float_frames:.2f} float frames taken per output frame"
-
-    from_floats = run(lambda r, t: Frame(Frame(raw=r).float_image(), t / FPS))
-    assert all(torch.equal(a, b) for a, b in zip(from_raw, from_floats))
-    change = max(float((out - Frame(raw=r).float_image()).abs().max())
-                 for out, r in zip(from_raw, raws))
-    assert change > 0.05, f"the fields changed the frames by {change:.3f} at most"
-
-
 def test_x264_buffers_no_frames_for_a_lookahead_thread(tmp_path, monkeypatch):
     """The writer's x264 makes its frame-type decisions in its encoding thread: the frames it
     takes before its first packet (each held in the encoder: 1920x1080, 6-7 MB) are its
