@@ -91,12 +91,8 @@ def rgb_to_yuv(rgb: np.ndarray, fmt: str, matrix: str, full_range: bool) -> av.V
     picture = av.VideoFrame(rgb.shape[1], rgb.shape[0], fmt)
     bits = planar_yuv_bits(picture.format)
     in_max = 255.0 if rgb.dtype == np.uint8 else 65535.0
-    # the matrix applied into a frame array from the pool (kernels.buffers), and its channels
-    # taken out one at a time (the three at once took another frame's memory)
-    ycbcr = cv2.transform(rgb, rgb_to_ycbcr_matrix(matrix, full_range, bits, in_max),
-                          dst=frame_array(rgb.shape, rgb.dtype))
-    for index, plane in enumerate(picture.planes):
-        values = cv2.extractChannel(ycbcr, index)
+    ycbcr = cv2.split(cv2.transform(rgb, rgb_to_ycbcr_matrix(matrix, full_range, bits, in_max)))
+    for index, (plane, values) in enumerate(zip(picture.planes, ycbcr)):
         if index and (plane.width, plane.height) != (values.shape[1], values.shape[0]):
             values = cv2.resize(values, (plane.width, plane.height), interpolation=cv2.INTER_AREA)
         row = plane.line_size // values.itemsize

@@ -110,14 +110,10 @@ def rgb_array(image, scale: float) -> np.ndarray:
         return quantise(image, scale).cpu().numpy()
     import cv2
 
-    from framemend.kernels.buffers import frame_array
-
     depth = cv2.CV_8U if scale == 255 else cv2.CV_16U
     planes = image.detach().float().cpu().numpy()
-    # saturating, rounding conversion of each plane, interleaved into a frame array from the
-    # pool (kernels.buffers: the frame waits in the encoder's queue)
-    out = frame_array((*planes.shape[1:], len(planes)), np.uint8 if scale == 255 else np.uint16)
-    return cv2.merge([cv2.multiply(p, scale, dtype=depth) for p in planes], dst=out)
+    # saturating, rounding conversion of each plane, interleaved
+    return cv2.merge([cv2.multiply(p, scale, dtype=depth) for p in planes])
 
 
 def quantise(image, scale: float):
