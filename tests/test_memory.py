@@ -201,4 +201,5 @@ def test_x264_buffers_no_frames_for_a_lookahead_thread(tmp_path, monkeypatch):
     monkeypatch.setattr(writer_module, "_x264_params", x264_params)  # a lookahead thread
     threaded = encode(str(tmp_path / "threaded.mp4"))
     assert threaded >= held + 4
-    assert video_packets(str(tmp_path / "out.mp4")) == video_packets(str(tmp_path / "threaded.mp4"))
+    assert video_packets(str(tmp_path / "out.mp4")) == video_packets(
+        str(tmp_path / "threaded.mp4"))
