@@ -168,3 +168,38 @@ def test_pooled_maps_that_go_unused_are_let_go():
     for _ in range(2 * buffers._TRIM_EVERY):
         buffers.frame_array(shape)
     assert len(buffers._free[3 * 40 * 56 * 4].maps) == 1
+
+
+def test_x264_buffers_no_frames_for_a_lookahead_thread(tmp_path, monkeypatch):
+    """The writer's x264 makes its frame-type decisions in its encoding thread: the frames it
+    takes before its first packet (each held in the encoder: 1920x1080, 6-7 MB) are its
+    lookahead's 10, its second frame thread's and one, not 4 more buffered for a lookahead
+    thread of its own; and the packets are those that thread's decisions give."""
+    from framemend.video import writer as writer_module
+    from framemend.video.x264 import x264_params
+    from test_writer_reproducible import photo_clip, video_packets
+
+    clip = photo_clip(frames=40)
+    h, w = clip.shape[1:3]
+    info = VideoInfo(path="", width=w, height=h, fps=Fraction(FPS), time_base=Fraction(1, FPS),
+                     frames=len(clip), duration=len(clip) / FPS, codec="h264",
+                     pix_fmt="yuv420p", bit_depth=8)
+
+    def encode(path: str) -> int:
+        """Frames written before the first packet came out."""
+        writer = VideoWriter(path, info)
+        held = None
+        for t, pixels in enumerate(clip):
+            writer.write(pixels, t / FPS)
+            if held is None and writer._muxed_times:
+                held = t
+        writer.close()
+        return held
+
+    held = encode(str(tmp_path / "out.mp4"))
+    assert held <= 12, f"x264 took {held} frames before its first packet"
+    monkeypatch.setattr(writer_module, "_x264_params", x264_params)  # a lookahead thread
+    threaded = encode(str(tmp_path / "threaded.mp4"))
+    assert threaded >= held + 4
+    assert video_packets(str(tmp_path / "out.mp4")) == video_packets(
+        str(tmp_path / "threaded.mp4"))
