@@ -7,8 +7,8 @@ one switch the passes consult: the host path on the CPU, the device path elsewhe
 the device path on the CPU inside :func:`device_path_on_cpu`, through the same code as CUDA.
 
 ``FRAMEMEND_KERNELS=reference`` (environment) keeps the fused kernels off: every kernel call
-takes its torch reference, the device path stays on the device. :func:`device_constant` keeps
-the passes' constant tensors on the device once copied.
+takes its torch reference, the device path stays on the device. :func:`device_constant` makes
+the passes' constants (tuples of floats) tensors on the device once.
 """
 from __future__ import annotations
 
@@ -53,9 +53,12 @@ def fused_kernels_allowed() -> bool:
 
 
 @functools.cache
-def device_constant(constant: torch.Tensor, device: torch.device,
+def device_constant(values: tuple, device: torch.device | str,
                     dtype: torch.dtype) -> torch.Tensor:
-    """A module-level constant tensor (weights, a basis) on ``device`` as ``dtype``, copied there
-    once per process: ``constant.to(device)`` in a per-frame function would copy it to the GPU
-    every frame, and the host would wait for each copy."""
-    return constant.to(device, dtype)
+    """A module-level constant (weights, a basis), a nested tuple of floats, as a tensor of
+    ``dtype`` on ``device``, made once per process: ``torch.tensor(values).to(device)`` in a
+    per-frame function would copy it to the GPU every frame, and the host would wait for each
+    copy; a tuple costs no torch import where the module is imported (a tensor is taken too)."""
+    import torch  # noqa: PLC0415 - only where a tensor is made
+
+    return torch.as_tensor(values, dtype=dtype, device=device)
