@@ -111,16 +111,19 @@ def test_applied_fields_are_the_reference_quantised_by_the_writer(clip, bits, st
 
 
 @pytest.mark.parametrize("mode", ["auto", "local"])
-def test_the_cpu_path_gives_the_reference_output(clip, mode):
+def test_the_cpu_path_gives_the_reference_output(clip, mode, monkeypatch):
     """The whole filter on decoded frames: the CPU path's integer output against the torch
     steps (on the CPU) quantised as the writer does. The torch box sums (``grid_sample``) and
     line fits differ from the numba loops by up to 1e-4 (tests in test_deflicker.py), which
     moves a few pixels of the frames at the shot's ends, whose window is one-sided, by up to
     two levels before rounding; nearly all pixels come out the same."""
+    from framemend.deflicker import filter as deflicker_filter
+
     outputs = []
     for host in (True, False):
+        # the torch steps on CPU tensors, with DIS flow as on the CPU path
+        monkeypatch.setattr(deflicker_filter, "host_kernels", lambda device, host=host: host)
         flt = Deflicker(Deflicker.Options(mode=mode, radius=4))
-        flt._host = host
         frames = [Frame(raw=f.copy(), time=t / 24) for t, f in enumerate(clip)]
         outputs.append([o for f in frames for o in flt.push(f)] + flt.flush())
     host = np.stack([o.raw for o in outputs[0]]).astype(np.int64)

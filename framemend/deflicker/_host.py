@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from framemend.chain.frames import Frame
-from framemend.flow.estimate import dis_luma_flow
+from framemend.flow import estimate
 from framemend.kernels.colour import LUMA
 
 from . import _cpu
@@ -90,8 +90,8 @@ def adjacent_steps(a: np.ndarray, b: np.ndarray, cell: int, flows: np.ndarray | 
     if flows is None:
         ya, yb = (cv2.convertScaleAbs(cv2.max(np.ascontiguousarray(g[0]), 0.0), alpha=255.0)
                   for g in grey)
-        flows = np.stack([dis_luma_flow(ya, yb, FLOW_QUALITY),
-                          dis_luma_flow(yb, ya, FLOW_QUALITY)]).transpose(0, 3, 1, 2)
+        flows = np.stack([estimate.dis_luma_flow(ya, yb, FLOW_QUALITY),
+                          estimate.dis_luma_flow(yb, ya, FLOW_QUALITY)]).transpose(0, 3, 1, 2)
     cover, cell_flow = _cpu.compared_cells(grey, flows, cell, MISMATCH)
     return Step(cell_flow[0], cover[0]), Step(cell_flow[1], cover[1])
 

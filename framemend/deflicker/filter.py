@@ -49,7 +49,6 @@ class Deflicker(DistinctFrames, TemporalFilter):
         # while its analysis image or its output is computed (Frame.float_image): a window of
         # 2 * radius + 3 float frames would take 0.7 GB at 1920x1080
         self.reads_raw = device_type(self.device) == "cpu"
-        self._host = host_kernels(self.device)
         # two workers: at the start of a shot a whole window of pairs is waiting
         self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="deflicker")
         self._small: dict[int, tuple[Frame, Future]] = {}   # analysis image per frame
@@ -63,21 +62,22 @@ class Deflicker(DistinctFrames, TemporalFilter):
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor | np.ndarray:
         frame = window[center]
-        raw = frame.raw if self._host else None
+        host = host_kernels(self.device)  # asked each frame: tests force the device path
+        raw = frame.raw if host else None
         h, w = raw.shape[:2] if raw is not None else frame.image.shape[-2:]
         factor = analysis_factor(w)
         cell = max(1, round(h / factor / self.options.rows))
         self._forget(window)
-        self._submit(window, factor, cell)
+        self._submit(window, factor, cell, host)
         for c in (center, center + 1):  # this frame's fields if not started, the next frame's
             if c < len(window) and id(window[c]) not in self._fields:
                 self._fields[id(window[c])] = self._workers.submit(
-                    self._estimate, *self._inputs(window, c), cell)
+                    self._estimate, *self._inputs(window, c), cell, host)
         gain, offset = self._fields.pop(id(frame)).result()
         if raw is not None:
             out = _host.apply_fields(frame, gain, offset, self.options.strength)
         else:
-            if self._host:  # a float frame on the CPU: torch is imported already
+            if host:  # a float frame on the CPU: torch is imported already
                 gain, offset = torch.from_numpy(gain), torch.from_numpy(offset)
             made = frame.raw is not None  # float_image then makes a new tensor, ours to change
             out = apply_fields(frame.float_image(), gain, offset, self.options.strength,
@@ -89,13 +89,14 @@ class Deflicker(DistinctFrames, TemporalFilter):
         return out
 
     def _estimate(self, forward: list[Future], backward: list[Future], ahead: list[Future],
-                  behind: list[Future], small: Future, cell: int
+                  behind: list[Future], small: Future, cell: int, host: bool
                   ) -> tuple[torch.Tensor, torch.Tensor]:
         """Gain and offset fields ``(3, gh, gw)`` of a frame from the steps of its pairs ahead
         (``forward``, nearest first) and behind, the analyses of the frames ahead and behind
-        (nearest first) and its own analysis: arrays on the CPU path, tensors elsewhere."""
+        (nearest first) and its own analysis: arrays on the CPU path (``host``), tensors
+        elsewhere."""
         image, own = small.result()
-        ops = _host if self._host else _reference
+        ops = _host if host else _reference
         current = ops.cell_means(image[:3], cell)
         diffs, covers, reaches = [], [], []
         for direction, side, pairs, frames in ((1, 0, forward, ahead), (-1, 1, backward, behind)):
@@ -118,9 +119,10 @@ class Deflicker(DistinctFrames, TemporalFilter):
         behind = [self._small[i][1] for i in ids[c - 1::-1]] if c else []
         return forward, backward, ahead, behind, self._small[ids[c]][1]
 
-    def _submit(self, window: list[Frame], factor: int, cell: int) -> None:
-        """Start the analysis image of each new frame and the steps of each new adjacent pair."""
-        analysis = _host.analysis if self._host else partial(_analysis, device=self.device)
+    def _submit(self, window: list[Frame], factor: int, cell: int, host: bool) -> None:
+        """Start the analysis image of each new frame and the steps of each new adjacent pair
+        (on the CPU path if ``host``)."""
+        analysis = _host.analysis if host else partial(_analysis, device=self.device)
         for frame in window:
             if id(frame) not in self._small:
                 frame.raw  # noqa: B018 - decoded here, so workers only read the frame
@@ -130,7 +132,7 @@ class Deflicker(DistinctFrames, TemporalFilter):
             if (id(a), id(b)) not in self._pairs:
                 self._pairs[id(a), id(b)] = self._workers.submit(
                     _pair_steps, self._small[id(a)][1], self._small[id(b)][1], cell, b, a.time,
-                    self._host)
+                    host)
 
     def _forget(self, window: list[Frame]) -> None:
         """Drop what is cached for frames that left the window (entries hold their frame, so an
