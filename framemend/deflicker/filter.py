@@ -64,7 +64,12 @@ class Deflicker(DistinctFrames, TemporalFilter):
         frame = window[center]
         host = host_kernels(self.device)  # asked each frame: tests force the device path
         raw = frame.raw if host else None
-        h, w = raw.shape[:2] if raw is not None else frame.image.shape[-2:]
+        if raw is None:
+            made = frame.raw is not None  # float_image then makes a new tensor, ours to change
+            image = frame.float_image()
+            h, w = image.shape[-2:]
+        else:
+            h, w = raw.shape[:2]
         factor = analysis_factor(w)
         cell = max(1, round(h / factor / self.options.rows))
         self._forget(window)
@@ -79,9 +84,7 @@ class Deflicker(DistinctFrames, TemporalFilter):
         else:
             if host:  # a float frame on the CPU: torch is imported already
                 gain, offset = torch.from_numpy(gain), torch.from_numpy(offset)
-            made = frame.raw is not None  # float_image then makes a new tensor, ours to change
-            out = apply_fields(frame.float_image(), gain, offset, self.options.strength,
-                               in_place=made)
+            out = apply_fields(image, gain, offset, self.options.strength, in_place=made)
         # from here on the frame is a past frame of the window, read only through its analysis
         # (kept in self._small): its pixels go now, not when it leaves the window (a 12-frame
         # past of 3840x2160 8-bit frames is 0.3 GB)
