@@ -9,8 +9,8 @@ into its output frame on another thread.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
+from framemend._torch import torch
 from framemend.cuda import fused, host_kernels
 
 from .noise import declip_reference
