@@ -5,7 +5,8 @@ Same arithmetic as the torch reference (:func:`.noise.estimate_channel_sigmas`,
 :func:`.noise.declip_table`), in float32 where it is float32, with torch's lower median
 (``torch.median`` takes the lower of the two middle values where numpy averages them). Sums in
 another order (the opponent rotation, OpenCV's box sums and dedither) differ from torch's by
-float rounding, which moves the sigmas by about 1e-4 of a level.
+float rounding: the sigmas agreed within 4e-6 levels on the generated clips and on white,
+blurred and palette noise renderings; the declip tables are equal.
 """
 from __future__ import annotations
 

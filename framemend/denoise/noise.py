@@ -32,6 +32,9 @@
   black and white. The expectation is known in closed form for Gaussian noise, so the averaged
   value is mapped back through its inverse (A. Foi, "Clipped noisy images: heteroskedastic
   modeling and practical denoising", Signal Processing 89(12), 2009).
+
+These torch functions are the reference and the device path; the CPU path makes the same
+estimate and table in numpy and OpenCV (:mod:`._noise_cpu`), without importing torch.
 """
 from __future__ import annotations
 
