@@ -18,7 +18,7 @@ from framemend.options.denoise import DenoiseOptions
 
 from . import _noise_cpu
 from .noise import declip_table, estimate_channel_sigmas
-from .track import start_track
+from .track import host_track, start_track
 
 
 @register
@@ -117,11 +117,11 @@ class Denoise(DistinctFrames, TemporalFilter):
         """The output's integer range (that of the frame's raw pixels) or None for a tensor."""
         return None if self._raw(frame) is None else frame.raw_scale
 
-    def _float_pixels(self, frame: Frame) -> torch.Tensor | np.ndarray:
+    def _float_pixels(self, frame: Frame, host: bool) -> torch.Tensor | np.ndarray:
         """The frame as floats in [0, 1], leaving its pixels raw: ``(H, W, 3)`` float32 on
-        the CPU path, else ``(3, H, W)`` on the device."""
+        the ``host`` (CPU) path, else ``(3, H, W)`` on the device."""
         pixels = self._pixels(frame)
-        if not self.reads_raw:
+        if not host:
             return pixels
         if isinstance(pixels, np.ndarray):
             return pixels * np.float32(1 / np.iinfo(pixels.dtype).max)
@@ -149,14 +149,15 @@ class Denoise(DistinctFrames, TemporalFilter):
         output moved Open-Sora's GIF by -0.80 levels of red, against -0.03 without). On the
         CPU path all of it is made in numpy (:mod:`._noise_cpu`), without torch."""
         palette = False
+        host = host_track(self._pixels(window[center]))  # the shot's tracks: CpuTrack
         if self.options.sigma is not None:
             sigmas = (float(self.options.sigma),) * 3
         else:
-            pixels = [self._float_pixels(f) for f in window[center:center + 2]]
+            pixels = [self._float_pixels(f, host) for f in window[center:center + 2]]
             published = (motion.to_previous(window[center + 1], window[center].time)
                          if len(pixels) == 2 else None)
             palette = palette_source(window[center], pixels[0])
-            if self.reads_raw:
+            if host:
                 sigmas = _noise_cpu.estimate_channel_sigmas(*pixels, palette=palette,
                                                             motion=published)
             else:
@@ -166,7 +167,7 @@ class Denoise(DistinctFrames, TemporalFilter):
         self._sigma = float(np.sqrt(np.mean(np.square(sigmas))))
         declip = self.options.declip and self._sigma > 0 and not palette
         # in [0, 1]² units: the per-frame steps take them from here
-        if self.reads_raw:
+        if host:
             self._variances = np.square(np.array(sigmas, np.float32) / np.float32(255.0))
             if declip:
                 self._table = _noise_cpu.declip_table(self._sigma / 255.0)
