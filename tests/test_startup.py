@@ -76,7 +76,8 @@ def test_cleaning_on_the_cpu_imports_torch_only_for_passes_that_use_it(clip, tmp
 
 def test_the_api_imports_torch_only_for_a_tensor():
     """``framemend.clean`` of 8-bit numpy frames on the CPU imports no torch through a chain
-    of passes that do not use it, nor ``framemend.denoise`` of them; a tensor's does (and comes back a tensor)."""
+    of passes that do not use it, nor ``framemend.denoise`` of them; a tensor's does (and
+    comes back a tensor)."""
     code = ("import sys, framemend\n"
             "from media import moving_frames\n"
             "frames = moving_frames(6)\n"
