@@ -8,19 +8,16 @@ the device path on the CPU inside :func:`device_path_on_cpu`, through the same c
 
 ``FRAMEMEND_KERNELS=reference`` (environment) keeps the fused kernels off: every kernel call
 takes its torch reference, the device path stays on the device. :func:`device_constant` keeps
-the passes' constant tensors on the device once copied.
+the passes' constants on the device once made there.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
 import os
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
-from framemend._torch import device_type
-
-if TYPE_CHECKING:
-    import torch
+from framemend._torch import device_type, torch
 
 _forced = False  # the device path on the CPU (tests); read by every thread of a run
 
@@ -53,9 +50,10 @@ def fused_kernels_allowed() -> bool:
 
 
 @functools.cache
-def device_constant(constant: torch.Tensor, device: torch.device,
+def device_constant(values: tuple, device: torch.device | str,
                     dtype: torch.dtype) -> torch.Tensor:
-    """A module-level constant tensor (weights, a basis) on ``device`` as ``dtype``, copied there
-    once per process: ``constant.to(device)`` in a per-frame function would copy it to the GPU
+    """A module-level constant (weights, a basis), a nested tuple of floats (hashable, and no
+    torch import where it is defined), as a tensor on ``device`` as ``dtype``, made there once
+    per process: a tensor made or copied in a per-frame function would be copied to the GPU
     every frame, and the host would wait for each copy."""
-    return constant.to(device, dtype)
+    return torch.tensor(values, dtype=dtype, device=device)
