@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from framemend.denoise import _cpu, track
+from framemend.denoise import _cpu, _noise_cpu, track
 from framemend.denoise.noise import clipped_mean, declip_reference, declip_table
 from framemend.denoise.recursive import recursive_step_reference
 from framemend.denoise.track import TorchTrack
@@ -33,6 +33,7 @@ def _cpu_variance(cpu_track: _cpu.CpuTrack) -> torch.Tensor:
 # noise variance of each opponent channel (luma, red-blue, green-magenta): unequal, so that a
 # kernel that mixes up the channels shows
 _VARIANCES = torch.tensor([0.08, 0.12, 0.05]) ** 2
+_HOST_VARIANCES = _VARIANCES.numpy()  # the CPU track's: a float32 array
 
 
 def test_recursive_step_matches_reference(monkeypatch):
@@ -45,14 +46,14 @@ def test_recursive_step_matches_reference(monkeypatch):
     reference = TorchTrack(clean[1], variance).step(noisy[0], _VARIANCES, 8)
     cpu = _cpu.CpuTrack.start(clean[1])
     cpu.state[..., 3] = variance[0].numpy()
-    cpu = cpu.step(noisy[0], _VARIANCES, 8)
-    assert _psnr(cpu.output(0.0, _VARIANCES, None), reference.estimate.clamp(0, 1)) > 50
+    cpu = cpu.step(noisy[0], _HOST_VARIANCES, 8)
+    assert _psnr(cpu.output(0.0, _HOST_VARIANCES, None), reference.estimate.clamp(0, 1)) > 50
     fresh = reference.variance > 0.99  # pixels whose source left the frame restart in both
     assert torch.equal(fresh, _cpu_variance(cpu) > 0.99)
     assert torch.allclose(_cpu_variance(cpu)[~fresh], reference.variance[~fresh], atol=2e-3)
     # a pixel with no usable history takes the new frame (gain FRESH / (FRESH + 1) ~ 1), not a
     # blend with a prediction from outside the frame
-    out, frame = cpu.output(0.0, _VARIANCES, None), noisy[0].clamp(0, 1)
+    out, frame = cpu.output(0.0, _HOST_VARIANCES, None), noisy[0].clamp(0, 1)
     gone = outside_mask(flow[None])[0, 0]  # where the flow's source lies outside the frame
     assert gone.sum() > 20
     assert (out - frame).abs()[:, gone].max() < 2e-3
@@ -72,10 +73,10 @@ def test_recursive_step_averages_along_true_motion():
 def test_spatial_stage_matches_reference():
     _, noisy, _ = _pair(1)
     cpu, reference = _cpu.CpuTrack.start(noisy[0]), TorchTrack.start(noisy[0])
-    assert _psnr(cpu.output(1.0, _VARIANCES, None), reference.output(1.0, _VARIANCES, None)) > 50
-    table = declip_table(0.08)
-    assert _psnr(cpu.output(1.0, _VARIANCES, table),
-                 reference.output(1.0, _VARIANCES, table)) > 50
+    assert _psnr(cpu.output(1.0, _HOST_VARIANCES, None),
+                 reference.output(1.0, _VARIANCES, None)) > 50
+    assert _psnr(cpu.output(1.0, _HOST_VARIANCES, _noise_cpu.declip_table(0.08)),
+                 reference.output(1.0, _VARIANCES, declip_table(0.08))) > 50
 
 
 @pytest.mark.parametrize("sigma", [5 / 255, 20 / 255, 30 / 255])
@@ -84,7 +85,10 @@ def test_declip_inverts_the_clipped_mean(sigma):
     averaged = clipped_mean(truth, sigma).float()
     table = declip_table(sigma)
     assert torch.allclose(declip_reference(averaged, table), truth.float(), atol=2e-3)
-    cpu = _cpu.CpuTrack.start(averaged.expand(3, 1, -1).contiguous()).output(0.0, torch.zeros(3), table)
+    host_table = _noise_cpu.declip_table(sigma)
+    assert np.array_equal(host_table, table.numpy())  # the CPU path's, made without torch
+    cpu = _cpu.CpuTrack.start(averaged.expand(3, 1, -1).contiguous()).output(
+        0.0, np.zeros(3, np.float32), host_table)
     assert torch.allclose(cpu, truth.float().expand(3, 1, -1), atol=2e-3)
 
 
@@ -94,6 +98,7 @@ def test_clipped_noise_mean_matches_simulation():
     samples = np.clip(truth + rng.normal(0, 0.1, (200000, 4)), 0, 1).mean(0)
     model = clipped_mean(torch.from_numpy(truth), 0.1).numpy()
     assert np.allclose(samples, model, atol=2e-3)
+    assert np.allclose(_noise_cpu.clipped_mean(truth, 0.1), model, rtol=0, atol=1e-12)
 
 
 def _noisy_clip(frames=6):
@@ -102,12 +107,24 @@ def _noisy_clip(frames=6):
     return torch.from_numpy(noisy).permute(0, 3, 1, 2).contiguous()
 
 
+class _TorchTrackOfArrays(TorchTrack):
+    """:class:`TorchTrack` taking the CPU path's float32 arrays (variances, declip table)."""
+
+    def step(self, frame, noise_var, memory, flow=None):
+        track = super().step(frame, torch.from_numpy(noise_var), memory, flow)
+        return _TorchTrackOfArrays(track.estimate, track.variance)
+
+    def output(self, spatial, noise_var, table, levels=None):
+        return super().output(spatial, torch.from_numpy(noise_var),
+                              None if table is None else torch.from_numpy(table), levels)
+
+
 def test_whole_filter_on_the_torch_reference_matches_the_cpu_path(monkeypatch):
     """The torch functions (what CUDA runs) and the fused CPU kernels give the same video."""
     from framemend.denoise import denoise, filter as denoise_filter
     noisy = _noisy_clip()
     fast = denoise(noisy, sigma=20)
-    monkeypatch.setattr(denoise_filter, "start_track", TorchTrack.start)
+    monkeypatch.setattr(denoise_filter, "start_track", _TorchTrackOfArrays.start)
     reference = denoise(noisy, sigma=20)
     assert _psnr(fast, reference) > 40
 

@@ -25,7 +25,7 @@ from .launch import BLOCK, bilinear, greater, grid, on_device, stream_of, view
 
 
 # 1/√3, 1/√2, 1/√6: the magnitudes of the rows of the opponent basis (float32 constants)
-_R3, _R2, _R6 = (np.float32(abs(float(OPPONENT[c, 0]))) for c in range(3))
+_R3, _R2, _R6 = (np.float32(abs(OPPONENT[c][0])) for c in range(3))
 
 
 @cuda.jit

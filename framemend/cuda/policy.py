@@ -7,20 +7,17 @@ one switch the passes consult: the host path on the CPU, the device path elsewhe
 the device path on the CPU inside :func:`device_path_on_cpu`, through the same code as CUDA.
 
 ``FRAMEMEND_KERNELS=reference`` (environment) keeps the fused kernels off: every kernel call
-takes its torch reference, the device path stays on the device. :func:`device_constant` makes
-the passes' constants (tuples of floats) tensors on the device once.
+takes its torch reference, the device path stays on the device. :func:`device_constant` keeps
+the passes' constants on the device once made there.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
 import os
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
-from framemend._torch import device_type
-
-if TYPE_CHECKING:
-    import torch
+from framemend._torch import device_type, torch
 
 _forced = False  # the device path on the CPU (tests); read by every thread of a run
 
@@ -55,10 +52,8 @@ def fused_kernels_allowed() -> bool:
 @functools.cache
 def device_constant(values: tuple, device: torch.device | str,
                     dtype: torch.dtype) -> torch.Tensor:
-    """A module-level constant (weights, a basis), a nested tuple of floats, as a tensor of
-    ``dtype`` on ``device``, made once per process: ``torch.tensor(values).to(device)`` in a
-    per-frame function would copy it to the GPU every frame, and the host would wait for each
-    copy; a tuple costs no torch import where the module is imported (a tensor is taken too)."""
-    import torch  # noqa: PLC0415 - only where a tensor is made
-
-    return torch.as_tensor(values, dtype=dtype, device=device)
+    """A module-level constant (weights, a basis), a nested tuple of floats (hashable, and no
+    torch import where it is defined), as a tensor on ``device`` as ``dtype``, made there once
+    per process: a tensor made or copied in a per-frame function would be copied to the GPU
+    every frame, and the host would wait for each copy."""
+    return torch.tensor(values, dtype=dtype, device=device)

@@ -29,8 +29,8 @@ import threading
 import cv2
 import numba
 import numpy as np
-import torch
 
+from framemend._torch import torch
 from framemend.flow.estimate import motion_luma_flow
 from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import LUMA
@@ -297,15 +297,22 @@ def _buffer(name: str, shape: tuple, dtype=np.float32) -> np.ndarray:
 _OUTPUT_GRID = 16385  # nearest lookup on this grid: within 3e-5 (1/130 of an 8-bit level)
 
 
+def _output_table(table: np.ndarray | None, levels: float | None) -> np.ndarray:
+    """The declip ``table`` ``(N,)`` float32 (identity if None) resampled to a fine grid of
+    [0, 1] for nearest lookup: one branch-free gather per value, which measured 2.5x cheaper
+    than interpolating between the table's own points only where they differ from the
+    identity. With ``levels`` (255, 65535) the values are rounded to integer pixel levels, for
+    integer output. Made once per table (cached by its bytes)."""
+    return _resampled_table(None if table is None else table.tobytes(), levels)
+
+
 @functools.lru_cache(maxsize=8)
-def _output_table(table: torch.Tensor | None, levels: float | None) -> np.ndarray:
-    """The declip ``table`` (identity if None) resampled to a fine grid of [0, 1] for nearest
-    lookup: one branch-free gather per value, which measured 2.5x cheaper than interpolating
-    between the table's own points only where they differ from the identity. With ``levels``
-    (255, 65535) the values are rounded to integer pixel levels, for integer output."""
+def _resampled_table(table: bytes | None, levels: float | None) -> np.ndarray:
+    """:func:`_output_table` of the float32 table's bytes."""
     grid = np.linspace(0.0, 1.0, _OUTPUT_GRID)
     values = grid if table is None else np.interp(
-        grid, np.linspace(0.0, 1.0, table.numel()), table.numpy().astype(np.float64))
+        grid, np.linspace(0.0, 1.0, len(table) // 4),
+        np.frombuffer(table, np.float32).astype(np.float64))
     if levels is None:
         return values.astype(np.float32)
     return np.round(values * levels).astype(np.uint16 if levels > 255 else np.uint8)
@@ -362,12 +369,12 @@ class CpuTrack:
         _luma(rgb, scale, luma)
         return cls(state, luma)
 
-    def step(self, pixels: torch.Tensor | np.ndarray, noise_var: torch.Tensor,
+    def step(self, pixels: torch.Tensor | np.ndarray, noise_var: np.ndarray,
              memory: int, flow: np.ndarray | None = None) -> CpuTrack:
         """:func:`.recursive.recursive_step_reference` along ``flow`` ``(H, W, 2)`` from the
         frame to the estimate's frame, or if None the flow of :func:`.recursive.motion_flow`
         (DIS on the frame's and the estimate's luma); ``pixels`` as in :meth:`start`,
-        ``noise_var`` ``(3,)`` σ² per opponent channel."""
+        ``noise_var`` ``(3,)`` float32 σ² per opponent channel."""
         rgb, scale = _planes(pixels)
         h, w = rgb.shape[1:]
         pred, luma = self._arrays(h, w)
@@ -378,15 +385,17 @@ class CpuTrack:
                   borderMode=cv2.BORDER_REPLICATE)
         flow_x, flow_y = _buffer("flow_x", (h, w)), _buffer("flow_y", (h, w))
         cv2.split(flow, [flow_x, flow_y])  # planar for the update's vectorised loops
-        inverse = (1.0 / noise_var).numpy().astype(np.float32)
+        inverse = (1.0 / noise_var).astype(np.float32)
         _update(pred, rgb, scale, flow_x, flow_y, inverse, 1.0 / memory, SOFT, FRESH, luma)
         return CpuTrack(pred, luma)
 
-    def output(self, spatial: float, noise_var: torch.Tensor, table: torch.Tensor | None,
+    def output(self, spatial: float, noise_var: np.ndarray, table: np.ndarray | None,
                levels: float | None = None) -> torch.Tensor | np.ndarray:
         """The estimate through the local Wiener filter of
         :func:`.spatial.local_wiener_reference` (noise variance of each opponent channel
-        ``spatial`` times ``noise_var`` ``(3,)`` times the state's; none if ``spatial`` is 0), then through the declip ``table`` if given, clamped to [0, 1]:
+        ``spatial`` times ``noise_var`` ``(3,)`` float32 times the state's; none if ``spatial``
+        is 0), then through the declip ``table`` (float32, :func:`._noise_cpu.declip_table`)
+        if given, clamped to [0, 1]:
         a ``(3, H, W)`` float tensor, or with ``levels`` (255, 65535) ``(H, W, 3)`` integer
         pixels of that range (uint8, uint16), as a decoded frame holds them."""
         h, w, _ = self.state.shape
@@ -399,6 +408,5 @@ class CpuTrack:
         if spatial <= 0:
             _state_rgb(self.state, lookup, out)
         else:
-            _wiener_rgb(self.state, (spatial * noise_var).numpy().astype(np.float32), lookup,
-                        out)
+            _wiener_rgb(self.state, (spatial * noise_var).astype(np.float32), lookup, out)
         return out if levels is not None else torch.from_numpy(planes)

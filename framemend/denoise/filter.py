@@ -5,8 +5,8 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
-import torch
 
+from framemend._torch import torch
 from framemend.chain import TemporalFilter, register
 from framemend.chain.filter import PASS_SIDES
 from framemend.chain.frames import Frame
@@ -16,8 +16,9 @@ from framemend.cuda import host_kernels
 from framemend.flow import motion
 from framemend.options.denoise import DenoiseOptions
 
+from . import _noise_cpu
 from .noise import declip_table, estimate_channel_sigmas
-from .track import start_track
+from .track import host_track, start_track
 
 
 @register
@@ -59,8 +60,10 @@ class Denoise(DistinctFrames, TemporalFilter):
         self._tail_time: float | None = None  # that frame's time
         self._tracks: dict[Frame, Future] = {}  # (TorchTrack | CpuTrack, raw scale) per frame
         self._sigma: float | None = None  # RGB level (8-bit): root mean of the variances
-        self._variances: torch.Tensor | None = None  # (3,) of the opponent channels, [0, 1]²
-        self._table: torch.Tensor | None = None
+        # (3,) of the opponent channels, [0, 1]², and the declip table: float32 arrays on the
+        # CPU path (no torch there), tensors on the device
+        self._variances: torch.Tensor | np.ndarray | None = None
+        self._table: torch.Tensor | np.ndarray | None = None
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor | np.ndarray:
         frame = window[center]
@@ -114,13 +117,15 @@ class Denoise(DistinctFrames, TemporalFilter):
         """The output's integer range (that of the frame's raw pixels) or None for a tensor."""
         return None if self._raw(frame) is None else frame.raw_scale
 
-    def _float_pixels(self, frame: Frame) -> torch.Tensor:
-        """The frame ``(3, H, W)`` as floats in [0, 1] on the device, leaving its pixels raw."""
+    def _float_pixels(self, frame: Frame, host: bool) -> torch.Tensor | np.ndarray:
+        """The frame as floats in [0, 1], leaving its pixels raw: ``(H, W, 3)`` float32 on
+        the ``host`` (CPU) path, else ``(3, H, W)`` on the device."""
         pixels = self._pixels(frame)
+        if not host:
+            return pixels
         if isinstance(pixels, np.ndarray):
-            scale = np.float32(1 / np.iinfo(pixels.dtype).max)
-            pixels = torch.from_numpy(pixels.transpose(2, 0, 1) * scale)
-        return pixels
+            return pixels * np.float32(1 / np.iinfo(pixels.dtype).max)
+        return pixels.float().numpy().transpose(1, 2, 0)
 
     def _raw(self, frame: Frame) -> np.ndarray | None:
         """The frame's decoded integer pixels if the kernels can read them (CPU, full range of
@@ -141,21 +146,33 @@ class Denoise(DistinctFrames, TemporalFilter):
         (:func:`.noise.estimate_channel_sigmas`; palette input as the chain found it). The
         declip table is made for noise that was clipped: not for a measured palette (GIF)
         source, whose "noise" is its dither, which nothing clipped (declipping denoise's
-        output moved Open-Sora's GIF by -0.80 levels of red, against -0.03 without)."""
+        output moved Open-Sora's GIF by -0.80 levels of red, against -0.03 without). On the
+        CPU path all of it is made in numpy (:mod:`._noise_cpu`), without torch."""
         palette = False
+        host = host_track(self._pixels(window[center]))  # the shot's tracks: CpuTrack
         if self.options.sigma is not None:
             sigmas = (float(self.options.sigma),) * 3
         else:
-            pixels = [self._float_pixels(f) for f in window[center:center + 2]]
+            pixels = [self._float_pixels(f, host) for f in window[center:center + 2]]
             published = (motion.to_previous(window[center + 1], window[center].time)
                          if len(pixels) == 2 else None)
             palette = palette_source(window[center], pixels[0])
-            sigmas = estimate_channel_sigmas(
-                *pixels, palette=palette, motion=None if published is None
-                else torch.from_numpy(published).permute(2, 0, 1).to(pixels[0].device))
+            if host:
+                sigmas = _noise_cpu.estimate_channel_sigmas(*pixels, palette=palette,
+                                                            motion=published)
+            else:
+                sigmas = estimate_channel_sigmas(
+                    *pixels, palette=palette, motion=None if published is None
+                    else torch.from_numpy(published).permute(2, 0, 1).to(pixels[0].device))
         self._sigma = float(np.sqrt(np.mean(np.square(sigmas))))
-        # in [0, 1]² units, on the device: the per-frame steps take it from there
+        declip = self.options.declip and self._sigma > 0 and not palette
+        # in [0, 1]² units: the per-frame steps take them from here
+        if host:
+            self._variances = np.square(np.array(sigmas, np.float32) / np.float32(255.0))
+            if declip:
+                self._table = _noise_cpu.declip_table(self._sigma / 255.0)
+            return
         self._variances = (torch.tensor(sigmas, dtype=torch.float32) / 255.0).pow(2).to(
             self.device)
-        if self.options.declip and self._sigma > 0 and not palette:
+        if declip:
             self._table = declip_table(self._sigma / 255.0).to(self.device)

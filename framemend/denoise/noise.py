@@ -32,16 +32,19 @@
   black and white. The expectation is known in closed form for Gaussian noise, so the averaged
   value is mapped back through its inverse (A. Foi, "Clipped noisy images: heteroskedastic
   modeling and practical denoising", Signal Processing 89(12), 2009).
+
+These torch functions are the reference and the device path; the CPU path makes the same
+estimate and table in numpy and OpenCV (:mod:`._noise_cpu`), without importing torch.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
+from framemend._torch import F, torch
 from framemend.chain.palette import DEDITHER_TAPS, dedither, palette_limited
+from framemend.cuda import device_constant
 from framemend.kernels.blur import box_mean
 
 from .recursive import motion_flow
@@ -103,7 +106,8 @@ def estimate_channel_sigmas(frame: torch.Tensor, following: torch.Tensor | None 
     frame = frame.float()
     if palette_limited(frame) if palette is None else palette:
         return (estimate_sigma(frame),) * 3
-    opponent = torch.einsum("oc,chw->ohw", OPPONENT.to(frame.device), frame)
+    basis = device_constant(OPPONENT, frame.device, torch.float32)
+    opponent = torch.einsum("oc,chw->ohw", basis, frame)
     sigmas = _immerkaer_sigmas(opponent)
     if following is not None:
         following = following.float()
@@ -125,7 +129,7 @@ def _temporal_sigmas(frame: torch.Tensor, following: torch.Tensor,
     whose source is in the frame (module docstring); 0 where fewer than 1000 pixels qualify.
     ``(3, H, W)`` float RGB each; ``flow`` ``(2, H, W)`` from ``frame`` to ``following``
     (estimated if None)."""
-    basis = OPPONENT.to(frame.device)
+    basis = device_constant(OPPONENT, frame.device, torch.float32)
     if flow is None:
         flow = motion_flow(frame, following)  # frame(p) ≈ following(p + flow)
     h, w = frame.shape[1:]

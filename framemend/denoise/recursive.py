@@ -20,8 +20,7 @@ floor ``1 / memory`` bounds how long an error can persist and how much resamplin
 """
 from __future__ import annotations
 
-import torch
-
+from framemend._torch import torch
 from framemend.flow import backward_warp, outside_mask
 from framemend.flow import estimate
 from framemend.flow.estimate import MOTION_QUALITY, estimate_flow, flow_backend

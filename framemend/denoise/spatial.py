@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import math
 
-import torch
-
+from framemend._torch import torch
 from framemend.cuda import device_constant
 from framemend.kernels.blur import box_mean
 
 _S2, _S3, _S6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
-OPPONENT = torch.tensor([[1 / _S3, 1 / _S3, 1 / _S3],
-                         [1 / _S2, 0.0, -1 / _S2],
-                         [1 / _S6, -2 / _S6, 1 / _S6]])  # rows: luma, red-blue, green-magenta
+# rows: luma, red-blue, green-magenta (a tuple: no torch import; device_constant makes tensors)
+OPPONENT = ((1 / _S3, 1 / _S3, 1 / _S3),
+            (1 / _S2, 0.0, -1 / _S2),
+            (1 / _S6, -2 / _S6, 1 / _S6))
 RADII = (1, 2, 2)  # box radius per opponent channel (tuned on 640x360 and 320x180 clips)
 
 

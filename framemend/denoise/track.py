@@ -9,8 +9,8 @@ into its output frame on another thread.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
+from framemend._torch import torch
 from framemend.cuda import fused, host_kernels
 
 from .noise import declip_reference
@@ -55,12 +55,18 @@ class TorchTrack:
         return (out if table is None else declip_reference(out, table)).clamp(0, 1)
 
 
+def host_track(pixels: torch.Tensor | np.ndarray) -> bool:
+    """Whether :func:`start_track` makes a :class:`._cpu.CpuTrack` of ``pixels`` (which takes
+    its noise variances and declip table as float32 arrays, :class:`TorchTrack` as tensors)."""
+    return isinstance(pixels, np.ndarray) or host_kernels(pixels.device)
+
+
 def start_track(pixels: torch.Tensor | np.ndarray):
     """A new track on the frame's device: :class:`._cpu.CpuTrack` on the CPU path (``pixels``:
     a ``(3, H, W)`` float tensor or decoded ``(H, W, 3)`` uint8/uint16 pixels), else
     :class:`TorchTrack` (its step the fused kernel of :mod:`framemend.cuda.denoise_step` on a
     GPU)."""
-    if isinstance(pixels, np.ndarray) or host_kernels(pixels.device):
+    if host_track(pixels):
         from ._cpu import CpuTrack  # noqa: PLC0415
         return CpuTrack.start(pixels)
     return TorchTrack.start(pixels)

@@ -1,0 +1,105 @@
+"""The CPU path's noise model (:mod:`framemend.denoise._noise_cpu`, numpy and OpenCV, no torch)
+reads the same noise levels as the torch reference (:func:`framemend.denoise.noise.
+estimate_channel_sigmas`), and the filter on the CPU gives the video the reference's levels
+give."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from framemend.denoise import _noise_cpu, filter as denoise_filter, noise
+from framemend.denoise import denoise
+from framemend.flow.estimate import motion_luma_flow
+from framemend.generate.families import moving_content
+from media import palette_frames
+
+W, H = 320, 180
+TOLERANCE = 1e-3  # 8-bit levels; measured within 4e-6 on the generated clips and these
+
+
+@pytest.fixture(scope="module")
+def clean() -> np.ndarray:
+    """``(3, H, W, 3)`` float32 RGB in [0, 1]: a photograph panned, a ball across it."""
+    rng = np.random.default_rng(5)
+    return moving_content(rng, W, H, 3, photo="astronaut", camera="pan",
+                          subject="ball")[0].frames
+
+
+def _integers(clean: np.ndarray, sigma: float, bits: int = 8, blur: float = 0.0,
+              seed: int = 0) -> np.ndarray:
+    """``clean`` with Gaussian noise of ``sigma`` (8-bit levels; blurred by ``blur`` px)
+    as decoded pixels of ``bits``."""
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal(clean.shape).astype(np.float32)
+    if blur:
+        noise = np.stack([cv2.GaussianBlur(n, (0, 0), blur) for n in noise])
+        noise /= noise.std()
+    top = 2 ** bits - 1
+    return np.round(np.clip(clean + noise * sigma / 255, 0, 1) * top).astype(
+        np.uint8 if bits == 8 else np.uint16)
+
+
+def _both(frames: np.ndarray, pair: bool = True, published: bool = False,
+          palette: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(3,)`` σ of the reference and of the host path on the first frame (and the next)."""
+    floats = frames[:2 if pair else 1] * np.float32(1 / np.iinfo(frames.dtype).max)
+    motion = None
+    if published:  # the flow deboil or deflicker publishes: from the next frame to this one
+        lumas = [cv2.cvtColor(np.round(f * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+                 for f in (floats[1], floats[0])]
+        motion = motion_luma_flow(*lumas)
+    tensors = [torch.from_numpy(np.ascontiguousarray(f.transpose(2, 0, 1))) for f in floats]
+    reference = noise.estimate_channel_sigmas(
+        *tensors, palette=palette,
+        motion=None if motion is None else torch.from_numpy(motion).permute(2, 0, 1))
+    host = _noise_cpu.estimate_channel_sigmas(*floats, palette=palette, motion=motion)
+    return np.array(reference), np.array(host)
+
+
+@pytest.mark.parametrize("sigma, bits, blur", [(3, 8, 0.0), (12, 8, 0.0), (30, 8, 0.0),
+                                               (12, 8, 1.0), (8, 16, 0.0)])
+@pytest.mark.parametrize("pair, published", [(True, False), (True, True), (False, False)])
+def test_host_noise_levels_match_the_reference(clean, sigma, bits, blur, pair, published):
+    """White and blurred noise, 8- and 16-bit, in space only or also in time (along DIS or
+    a published flow): the same σ to :data:`TOLERANCE`, and near the truth."""
+    frames = _integers(clean, sigma, bits, blur)
+    reference, host = _both(frames, pair, published)
+    assert np.abs(host - reference).max() < TOLERANCE, (reference, host)
+    if pair and not blur:
+        noise_added = frames[0] / (2 ** bits - 1) - clean[0]
+        truth = np.einsum("oc,hwc->o", np.array(noise.OPPONENT) ** 2,
+                          noise_added ** 2) / noise_added[..., 0].size
+        assert host == pytest.approx(np.sqrt(truth) * 255, rel=0.25)
+
+
+@pytest.mark.parametrize("dither", ["ordered", "error-diffusion"])
+@pytest.mark.parametrize("palette", [None, True])
+def test_host_noise_levels_of_palette_frames_match_the_reference(clean, dither, palette):
+    """GIF-like frames: measured with their dither removed (OpenCV's separable filter against
+    torch's convolutions) as the reference does."""
+    frames = palette_frames(_integers(clean, 2), dither)
+    reference, host = _both(frames, palette=palette)
+    assert np.abs(host - reference).max() < TOLERANCE, (reference, host)
+    assert reference[0] == reference[1] == reference[2]
+
+
+def test_denoise_on_the_cpu_gives_the_video_of_the_reference_levels(clean, monkeypatch):
+    """The filter on 8-bit frames with the host estimate and the reference's (its levels
+    turned into the same float32 variances and declip table): the same pixels."""
+    frames = _integers(np.concatenate([clean, clean[::-1]]), 10)
+    host = denoise(frames, device="cpu")
+
+    def reference(*pixels, palette, motion):
+        tensors = [torch.from_numpy(np.ascontiguousarray(p.transpose(2, 0, 1)))
+                   for p in pixels]
+        return noise.estimate_channel_sigmas(
+            *tensors, palette=palette,
+            motion=None if motion is None else torch.from_numpy(motion).permute(2, 0, 1))
+
+    monkeypatch.setattr(denoise_filter._noise_cpu, "estimate_channel_sigmas", reference)
+    monkeypatch.setattr(denoise_filter._noise_cpu, "declip_table",
+                        lambda sigma: noise.declip_table(sigma).numpy())
+    assert np.array_equal(host, denoise(frames, device="cpu"))
+    assert np.abs(host.astype(int) - frames).mean() > 2  # it denoised
