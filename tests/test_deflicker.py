@@ -80,13 +80,14 @@ def test_opencv_paths_match_the_torch_reference():
     torch code that runs on CUDA computes."""
     import torch.nn.functional as F
 
+    from framemend.chain import Frame
+    from framemend.deflicker import _host
     from framemend.deflicker.correction import apply_fields
-    from framemend.deflicker.motion import downscale
 
     g = torch.Generator().manual_seed(0)
     image = torch.rand(3, 72, 128, generator=g)
-    torch.testing.assert_close(downscale(image, 4), F.avg_pool2d(image[None], 4)[0],
-                               atol=1e-5, rtol=0)
+    torch.testing.assert_close(torch.from_numpy(_host.downscaled(Frame(image), 4)),
+                               F.avg_pool2d(image[None], 4)[0], atol=1e-5, rtol=0)
     gain = 0.8 + 0.4 * torch.rand(3, 9, 16, generator=g)
     offset = 0.05 * torch.rand(3, 9, 16, generator=g)
     up = F.interpolate(torch.cat([gain, offset])[None], size=(72, 128), mode="bilinear",
@@ -113,18 +114,20 @@ def test_numba_fit_matches_the_torch_reference():
         ys, ws, ds = y[keep], w[keep], d[keep]
         masked = ws * _same_side_of_step(ys, ws, ds)
         assert (masked == 0).any()  # the step is found
-        *lines, support = _cpu.step_masked_lines(ys, ws, ds, STEP_SIGNIFICANCE)
+        *lines, support = _cpu.step_masked_lines(ys.numpy(), ws.numpy(), ds.numpy(),
+                                                 STEP_SIGNIFICANCE)
         for fast, ref in zip(lines, _line_fits(ys, masked, ds)):
-            torch.testing.assert_close(fast, ref, atol=1e-5, rtol=1e-4)
-        torch.testing.assert_close(support, masked[1:].sum(0).mean(0, keepdim=True),
-                                   atol=1e-5, rtol=0)
+            torch.testing.assert_close(torch.from_numpy(fast), ref, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(torch.from_numpy(support),
+                                   masked[1:].sum(0).mean(0, keepdim=True), atol=1e-5, rtol=0)
 
 
 def test_content_differences_compare_the_same_content():
     """A frame shifted by a known motion and brightened by 20 %: each cell's difference is
     0.2 times its mean over the part of its content both frames see, cells at the edge
     included (boxes cut to what stays inside), in the numba loop and its torch reference."""
-    from framemend.deflicker.motion import box_differences, content_differences, summed_area
+    from framemend.deflicker import _cpu, _host
+    from framemend.deflicker.motion import box_differences, summed_area
 
     g = torch.Generator().manual_seed(0)
     world = torch.rand(3, 60, 90, generator=g)
@@ -134,7 +137,10 @@ def test_content_differences_compare_the_same_content():
     shifts = torch.tensor([-dx / cell, -dy / cell]).view(1, 2, 1, 1).expand(1, 2, h // cell,
                                                                              w // cell)
     tables = [summed_area(later)], summed_area(first), shifts, cell
-    fast, reference = content_differences(*tables)[0], box_differences(*tables)[0]  # numba, torch
+    reference = box_differences(*tables)[0]
+    fast = torch.from_numpy(_cpu.content_differences(  # the CPU path's tables and loop
+        [_host.summed_area(later.numpy())], _host.summed_area(first.numpy()),
+        shifts.numpy(), cell)[0])
     for gy, gx in [(0, 1), (5, 7), (h // cell - 1, w // cell - 1), (0, w // cell - 1)]:
         ys = slice(max(gy * cell, dy), min(gy * cell + cell, h + dy))
         xs = slice(max(gx * cell, dx), min(gx * cell + cell, w + dx))
@@ -156,9 +162,9 @@ def test_numba_cell_comparison_matches_the_torch_reference():
     src = torch.stack([analysis_image(f.float().contiguous(), 2) for f in frames])
     grey = src[:, 3:]
     flows = estimate_flow(grey, grey.flip(0), quality="medium", threads=1)
-    fast_path = _cpu.compared_cells(grey, flows, 3, MISMATCH)
+    fast_path = _cpu.compared_cells(grey.numpy(), flows.numpy(), 3, MISMATCH)
     for ref, fast in zip(compared_cells(grey, flows, 3), fast_path):
-        torch.testing.assert_close(fast, ref, atol=1e-5, rtol=0)
+        torch.testing.assert_close(torch.from_numpy(fast), ref, atol=1e-5, rtol=0)
 
 
 def test_numba_chain_matches_the_torch_reference():
@@ -172,8 +178,8 @@ def test_numba_chain_matches_the_torch_reference():
              for _ in range(8)]
     maps = torch.stack([torch.cat([s.flow, s.cover]) for s in steps])
     reference = chain_maps(maps)
-    for fast, ref in zip(_cpu.chain_maps(maps), reference):
-        torch.testing.assert_close(fast, ref, atol=1e-4, rtol=0)
+    for fast, ref in zip(_cpu.chain_maps(maps.numpy()), reference):
+        torch.testing.assert_close(torch.from_numpy(fast), ref, atol=1e-4, rtol=0)
     assert (reference[1] == 0).any()  # content left the grid
 
 

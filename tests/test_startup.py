@@ -61,10 +61,12 @@ def test_commands_without_video_work_import_no_torch_or_numba(clip, tmp_path, ar
 
 @pytest.mark.parametrize("args", [["-f", "identity"], ["-f", "identity", "--device", "cpu"],
                                   ["-f", "deboil"], ["-f", "denoise"],
-                                  ["-f", "deboil,denoise"]])
+                                  ["-f", "deboil,denoise"], ["-f", "deflicker"],
+                                  ["-f", "deboil,deflicker"], ["-f", "deboil,deflicker,denoise"]])
 def test_cleaning_on_the_cpu_imports_torch_only_for_passes_that_use_it(clip, tmp_path, args):
-    """identity, deboil and denoise on the CPU (``auto`` where no GPU driver is installed) never
-    import torch (1.2 s of the 1.7 s an identity run of a 49-frame clip took with it)."""
+    """identity, deboil, deflicker and denoise (the default chain) on the CPU (``auto`` where
+    no GPU driver is installed) never import torch (1.2 s of the 1.7 s an identity run of a
+    49-frame clip took with it)."""
     if gpu_driver():
         pytest.skip("a GPU driver is installed: auto may take the GPU")
     code, modules, err = imported_modules(["clean", clip, "-o", "out.mp4", "-q"] + args,
@@ -81,7 +83,7 @@ def test_the_api_imports_torch_only_for_a_tensor():
     code = ("import sys, framemend\n"
             "from media import moving_frames\n"
             "frames = moving_frames(6)\n"
-            "for chain in ('identity', 'deboil'):\n"
+            "for chain in ('identity', 'deboil', 'deflicker'):\n"
             "    out = framemend.clean(frames, chain=chain, device='cpu')\n"
             "    print(chain, out.shape == frames.shape, 'torch' in sys.modules)\n"
             "out = framemend.denoise(frames, device='cpu')\n"
@@ -95,8 +97,9 @@ def test_the_api_imports_torch_only_for_a_tensor():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-800:]
-    assert done.stdout.split("\n")[:4] == ["identity True False", "deboil True False",
-                                           "denoise True False", "Tensor (6, 3, 64, 96)"]
+    assert done.stdout.split("\n")[:5] == ["identity True False", "deboil True False",
+                                           "deflicker True False", "denoise True False",
+                                           "Tensor (6, 3, 64, 96)"]
 
 
 def test_python_dash_m_framemend_is_the_cli(tmp_path):

@@ -1,34 +1,37 @@
-"""CPU fast paths (numba) of :func:`.motion.compared_cells`, :func:`.motion.chain_steps`,
-:func:`.motion.content_differences` and of the per-cell part of
-:func:`.correction.temporal_offset` (the step test
-``correction._same_side_of_step``, the lines ``correction._line_fits`` and the support): one
-pass over the pixels or over each cell's samples instead of some forty torch operations on small
-tensors. The torch functions are the reference; these are chosen automatically for CPU tensors.
+"""numba loops of deflicker's CPU path (:mod:`._host`), on numpy arrays: the per-pixel check of
+:func:`.motion.compared_cells`, the chaining of :func:`.motion.chain_steps`, the box sums of
+:func:`.motion.content_differences`, the per-cell part of :func:`.correction.temporal_offset`
+(the step test ``correction._same_side_of_step``, the lines ``correction._line_fits`` and the
+support) and :func:`.correction.apply_fields` on decoded integer pixels: one pass over the
+pixels or over each cell's samples instead of some forty torch operations on small tensors.
+The torch functions are the reference and the device path.
 """
 from __future__ import annotations
 
 import numba
 import numpy as np
-import torch
 
+from framemend.kernels.buffers import frame_array
 from framemend.kernels.sample import corners, sample_planar
 
+_NJ = dict(cache=True, fastmath=True, nogil=True)
 
-def step_masked_lines(samples: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
-                      significance: float) -> tuple[torch.Tensor, ...]:
-    """``samples`` and weights ``w`` ``(N, C, gh, gw)`` at times ``d`` ``(N, 1, 1, 1)``, sample 0
-    the centre (``d = 0``) -> the lines of ``correction._line_fits`` ``(C, gh, gw)`` each, after
-    the step test, and the support ``(1, gh, gw)``."""
-    times = d.view(-1).double().numpy()
+
+def step_masked_lines(samples: np.ndarray, w: np.ndarray, d: np.ndarray,
+                      significance: float) -> tuple[np.ndarray, ...]:
+    """``samples`` and weights ``w`` ``(N, C, gh, gw)`` float32 at times ``d`` ``(N, 1, 1, 1)``,
+    sample 0 the centre (``d = 0``) -> the lines of ``correction._line_fits`` ``(C, gh, gw)``
+    each, after the step test, and the support ``(1, gh, gw)``."""
+    times = d.reshape(-1).astype(np.float64)
     order = np.argsort(times, kind="stable")
     lines = np.empty((5, *samples.shape[1:]), np.float32)
     support = np.zeros((1, *samples.shape[2:]), np.float32)
-    _fit(samples.contiguous().numpy(), w.contiguous().numpy(), times[order], order,
-         significance, lines, support)
-    return (*torch.from_numpy(lines), torch.from_numpy(support))
+    _fit(np.ascontiguousarray(samples, np.float32), np.ascontiguousarray(w, np.float32),
+         times[order], order, significance, lines, support)
+    return (*lines, support)
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True)
+@numba.njit(**_NJ)
 def _fit(samples, weights, d, order, significance, lines, support):
     """Per cell and channel, over the samples sorted by time ``d`` (``order[k]`` is the index
     of sorted sample ``k``): ``lines`` ``(5, C, gh, gw)`` the mean time, mean, slope and the
@@ -59,7 +62,7 @@ def _fit(samples, weights, d, order, significance, lines, support):
                 support[0, gy, gx] += (total - w[centre]) / chans
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, inline="always")
+@numba.njit(**_NJ, inline="always")
 def _keep_centre_side(y, w, d, centre, significance):
     """Zero the weights beyond a significant step in time (``correction._same_side_of_step``)."""
     n = y.shape[0]
@@ -86,7 +89,7 @@ def _keep_centre_side(y, w, d, centre, significance):
                 w[k] = 0.0
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, inline="always")
+@numba.njit(**_NJ, inline="always")
 def _line_fit(y, w, d, sw):
     """Weighted least-squares line ``y ≈ ym + b (d - dm)``: ``(dm, ym, residual, b, sdd)``."""
     n = y.shape[0]
@@ -110,18 +113,19 @@ def _line_fit(y, w, d, sw):
     return dm, ym, resid, b, sdd
 
 
-def compared_cells(grey: torch.Tensor, flows: torch.Tensor, cell: int, mismatch: float
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`.motion.compared_cells` (``mismatch``: its :data:`.motion.MISMATCH`)."""
+def compared_cells(grey: np.ndarray, flows: np.ndarray, cell: int, mismatch: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`.motion.compared_cells` of ``grey`` ``(2, 1, h, w)`` and ``flows``
+    ``(2, 2, h, w)`` float32 (``mismatch``: its :data:`.motion.MISMATCH`)."""
     n, _, h, w = grey.shape
     sums = np.zeros((n, 4, -(-h // cell), -(-w // cell)))
-    _compare(grey.contiguous().numpy(), flows.contiguous().numpy(), cell, mismatch, sums)
+    _compare(np.ascontiguousarray(grey), np.ascontiguousarray(flows), cell, mismatch, sums)
     count = sums[:, 3:4]
-    return (torch.from_numpy((sums[:, :1] / count).astype(np.float32)),
-            torch.from_numpy((sums[:, 1:3] / (count * cell)).astype(np.float32)))
+    return ((sums[:, :1] / count).astype(np.float32),
+            (sums[:, 1:3] / (count * cell)).astype(np.float32))
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True)
+@numba.njit(**_NJ)
 def _compare(grey, flows, cell, mismatch, sums):
     """Accumulate per cell of each frame ``t`` of the pair: the reliable pixels (0), the flow
     (1-2) and all pixels (3). Reliable: ``p + flow`` inside the frame, forward-backward
@@ -159,17 +163,17 @@ def _compare(grey, flows, cell, mismatch, sums):
                     sums[t, 0, cy, cx] += 1.0
 
 
-def chain_maps(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`.motion.chain_steps` of the steps' stacked ``(flow, cover)`` maps
-    ``(k, 3, gh, gw)``."""
+def chain_maps(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`.motion.chain_maps` of the steps' stacked ``(flow, cover)`` maps
+    ``(k, 3, gh, gw)`` float32."""
     k, _, gh, gw = maps.shape
     shifts = np.empty((k, 2, gh, gw), np.float32)
     covers = np.empty((k, 1, gh, gw), np.float32)
-    _chain(maps.contiguous().numpy(), shifts, covers)
-    return torch.from_numpy(shifts), torch.from_numpy(covers)
+    _chain(np.ascontiguousarray(maps), shifts, covers)
+    return shifts, covers
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True)
+@numba.njit(**_NJ)
 def _chain(maps, shifts, covers):
     """Per cell: the composed flow in two passes, the content's shift to each frame and the
     running minimum of the steps' covers read where the content is (bilinear, border
@@ -198,18 +202,19 @@ def _chain(maps, shifts, covers):
                 covers[j, 0, y, x] = cover
 
 
-def content_differences(tables: list[torch.Tensor], own: torch.Tensor, shifts: torch.Tensor,
-                        cell: int) -> torch.Tensor:
-    """:func:`.motion.content_differences`: one loop over the cells per later frame."""
+def content_differences(tables: list[np.ndarray], own: np.ndarray, shifts: np.ndarray,
+                        cell: int) -> np.ndarray:
+    """:func:`.motion.content_differences` of float32 arrays: one loop over the cells per later
+    frame."""
     out = np.empty((len(tables), own.shape[0], *shifts.shape[-2:]), np.float32)
-    own_sums, moves = own.contiguous().numpy(), shifts.contiguous().numpy()
+    own_sums, moves = np.ascontiguousarray(own), np.ascontiguousarray(shifts)
     for j, table in enumerate(tables):
-        _box_differences(table.contiguous().numpy(), own_sums, moves[j, 0], moves[j, 1], cell,
+        _box_differences(np.ascontiguousarray(table), own_sums, moves[j, 0], moves[j, 1], cell,
                          out[j])
-    return torch.from_numpy(out)
+    return out
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True)
+@numba.njit(**_NJ)
 def _box_differences(table, own, shift_x, shift_y, cell, out):
     """Per cell: the box moved by its shift (cells) and the cell's own box, both cut to the
     content inside both frames; ``out`` their mean difference (``table`` minus ``own``)."""
@@ -233,16 +238,70 @@ def _box_differences(table, own, shift_x, shift_y, cell, out):
                 out[c, gy, gx] = (moved - still) * inv_area
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, inline="always")
+@numba.njit(**_NJ, inline="always")
 def _table_at(table, c, x, y):
     """``table[c]`` at ``(x, y)``, bilinear, border clamped."""
     top_left, bottom_right, fx, fy = corners(table.shape[1], table.shape[2], x, y)
     return sample_planar(table, c, top_left, bottom_right, fx, fy)
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, inline="always")
+@numba.njit(**_NJ, inline="always")
 def _bilinear(image, px, py, channels, out):
     """``out[:channels]`` = ``image`` ``(C, h, w)`` at ``(px, py)``, bilinear, border clamped."""
     top_left, bottom_right, fx, fy = corners(image.shape[1], image.shape[2], px, py)
     for c in range(channels):
         out[c] = sample_planar(image, c, top_left, bottom_right, fx, fy)
+
+
+def apply_raw(raw: np.ndarray, scale: float, gain: np.ndarray, offset: np.ndarray
+              ) -> np.ndarray:
+    """:func:`.correction.apply_fields` on decoded pixels, quantised as the writer quantises.
+
+    ``raw`` ``(H, W, 3)`` uint8/uint16 on ``scale`` (255 or 65535); ``gain`` and ``offset``
+    ``(3, gh, gw)`` float32 (strength already applied) are upsampled bilinearly as OpenCV's
+    ``INTER_LINEAR`` and torch's ``align_corners=False`` sample (:func:`_linear_taps`) inside
+    the loop, so no full-size float array is made. Returns ``(H, W, 3)`` of ``raw``'s dtype:
+    ``gain * raw / scale + offset`` clamped to [0, 1], times ``scale``, rounded half to even
+    (``framemend.video.writer.rgb_array``).
+    """
+    h, w, _ = raw.shape
+    levels = np.iinfo(raw.dtype).max
+    # raw / scale as a table: the same float32 division as Frame.float_image, once per level
+    values = np.arange(levels + 1, dtype=np.float32) / np.float32(scale)
+    out = frame_array((h, w, 3), raw.dtype)
+    _apply(raw, values, np.ascontiguousarray(gain, np.float32),
+           np.ascontiguousarray(offset, np.float32), *_linear_taps(h, gain.shape[1]),
+           *_linear_taps(w, gain.shape[2]), np.float32(scale), out)
+    return out
+
+
+def _linear_taps(size: int, grid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each of ``size`` output positions, the two grid samples ``(i0, i1)`` and the weight
+    of ``i1`` of a bilinear upsample from ``grid`` samples: centres aligned, clamped at the
+    edges (OpenCV ``INTER_LINEAR``, torch ``align_corners=False``)."""
+    pos = (np.arange(size) + 0.5) * (grid / size) - 0.5
+    i0 = np.floor(pos).astype(np.int64)
+    frac = (pos - i0).astype(np.float32)
+    low, high = i0 < 0, i0 >= grid - 1
+    frac[low | high] = 0.0
+    i0 = np.clip(i0, 0, grid - 1)
+    return i0, np.minimum(i0 + 1, grid - 1), frac
+
+
+@numba.njit(**_NJ)
+def _apply(raw, values, gain, offset, y0s, y1s, fys, x0s, x1s, fxs, scale, out):
+    """``out = rint(clamp(gain * values[raw] + offset, 0, 1) * scale)`` per pixel and channel,
+    the fields ``(3, gh, gw)`` sampled at the pixel from the taps of :func:`_linear_taps`."""
+    h, w, _ = raw.shape
+    one, zero = np.float32(1), np.float32(0)
+    for y in range(h):
+        y0, y1, fy = y0s[y], y1s[y], fys[y]
+        for x in range(w):
+            x0, x1, fx = x0s[x], x1s[x], fxs[x]
+            for c in range(3):
+                g = ((one - fy) * ((one - fx) * gain[c, y0, x0] + fx * gain[c, y0, x1])
+                     + fy * ((one - fx) * gain[c, y1, x0] + fx * gain[c, y1, x1]))
+                o = ((one - fy) * ((one - fx) * offset[c, y0, x0] + fx * offset[c, y0, x1])
+                     + fy * ((one - fx) * offset[c, y1, x0] + fx * offset[c, y1, x1]))
+                v = min(max(g * values[raw[y, x, c]] + o, zero), one)
+                out[y, x, c] = np.rint(v * scale)

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
-import torch.nn.functional as F
 
+from framemend._torch import F, torch
 from framemend.cuda import device_constant, host_kernels
 from framemend.kernels.buffers import frame_array
 
-_BLUR = torch.tensor([1.0, 2.0, 1.0]) / 4.0  # binomial, sigma = 0.7 cell
+BLUR_TAPS = (0.25, 0.5, 0.25)  # binomial, sigma = 0.7 cell
 STEP_SIGNIFICANCE = 12.0  # F statistic beyond which a window holds a real step in time
 LOCAL_SLOPE = 16.0  # how clearly a cell's slope must depart from the pooled one to be kept
 LOCAL_AFFINE_SIGMA = 1.0  # cells: the neighbourhood that splits a local change into gain/offset
@@ -66,28 +65,15 @@ def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Te
     d = torch.cat([offsets.new_zeros(1), offsets]).to(diffs.dtype).view(-1, 1, 1, 1)
     # The centre counts twice in the median, so that a change half-way through a window the
     # shot's end made one-sided is put on the centre's side.
-    median = _median(torch.cat([samples[:1], samples]))
+    median = torch.cat([samples[:1], samples]).median(dim=0).values  # the lower median
     residual = (samples - median) / (current + 0.05)
     w = cover * torch.exp(-0.5 * (residual / tolerance) ** 2)
-    if host_kernels(w.device):  # the same fits as below, as one numba loop over the cells
-        from . import _cpu  # noqa: PLC0415
-        centre_time, mean, slope, slope_var, mean_var, support = _cpu.step_masked_lines(
-            samples, w, d, STEP_SIGNIFICANCE)
-    else:
-        w = w * _same_side_of_step(samples, w, d)
-        centre_time, mean, slope, slope_var, mean_var = _line_fits(samples, w, d)
-        support = w[1:].sum(0).mean(0, keepdim=True)
+    w = w * _same_side_of_step(samples, w, d)
+    centre_time, mean, slope, slope_var, mean_var = _line_fits(samples, w, d)
+    support = w[1:].sum(0).mean(0, keepdim=True)
     intercept = mean - _pooled_slope(slope, slope_var, current) * centre_time
     variance = mean_var + centre_time * centre_time * slope_var
     return _blur(intercept[None])[0], support, _blur(variance[None])[0]
-
-
-def _median(x: torch.Tensor) -> torch.Tensor:
-    """Lower median over dim 0, as ``x.median(dim=0)`` (numpy's partition on CPU: 5x faster)."""
-    if host_kernels(x.device):
-        k = (x.shape[0] - 1) // 2
-        return torch.from_numpy(np.partition(x.numpy(), k, axis=0)[k])
-    return x.median(dim=0).values
 
 
 def _same_side_of_step(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
@@ -171,7 +157,7 @@ def _pooled_slope(slope: torch.Tensor, slope_var: torch.Tensor, current: torch.T
 def _blur(grid: torch.Tensor) -> torch.Tensor:
     """Separable 3-tap binomial blur of ``(N, C, gh, gw)`` with replicated edges."""
     n, c, h, w = grid.shape
-    k = device_constant(_BLUR, grid.device, grid.dtype)
+    k = device_constant(BLUR_TAPS, grid.device, grid.dtype)
     x = F.pad(grid.reshape(n * c, 1, h, w), (1, 1, 1, 1), mode="replicate")
     x = F.conv2d(x, k.view(1, 1, 1, 3))
     x = F.conv2d(x, k.view(1, 1, 3, 1))

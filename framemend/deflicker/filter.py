@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
-import torch
 
-from framemend._torch import device_type
+from framemend._torch import device_type, torch
 from framemend.chain import TemporalFilter, register
 from framemend.chain.filter import PASS_SIDES
 from framemend.chain.frames import Frame
@@ -15,6 +15,7 @@ from framemend.cuda import host_kernels
 from framemend.flow import motion
 from framemend.options.deflicker import DeflickerOptions
 
+from . import _host
 from .correction import apply_fields, correction_fields, temporal_offset
 from .motion import (Step, adjacent_steps, analysis_factor, analysis_image, cell_means,
                      chain_steps, content_differences, downscale, summed_area)
@@ -29,7 +30,9 @@ class Deflicker(DistinctFrames, TemporalFilter):
     and the gain fields of the next frame (chained steps, :func:`.correction.temporal_offset`),
     while this thread applies the current frame's fields (OpenCV, numba and torch release the
     GIL). So the window reaches two frames further ahead than ``radius``. Each frame's analysis
-    image and each adjacent pair's steps are computed once and kept while in the window.
+    image and each adjacent pair's steps are computed once and kept while in the window. On the
+    CPU every stage runs in numpy, OpenCV and numba (:mod:`._host`, no torch) and a decoded
+    frame's output is its corrected 8/16-bit pixels, rounded as the writer rounds.
     Frames repeated to fake a frame rate are left out of the window and given their
     original's output (:class:`framemend.chain.repeats.DistinctFrames`).
     """
@@ -57,20 +60,31 @@ class Deflicker(DistinctFrames, TemporalFilter):
         self._pairs.clear()
         self._fields.clear()
 
-    def process(self, window: list[Frame], center: int) -> torch.Tensor:
+    def process(self, window: list[Frame], center: int) -> torch.Tensor | np.ndarray:
         frame = window[center]
-        made = frame.raw is not None  # float_image then makes a new tensor, ours to change
-        image = frame.float_image()
-        factor = analysis_factor(image.shape[-1])
-        cell = max(1, round(image.shape[-2] / factor / self.options.rows))
+        host = host_kernels(self.device)  # asked each frame: tests force the device path
+        raw = frame.raw if host else None
+        if raw is None:
+            made = frame.raw is not None  # float_image then makes a new tensor, ours to change
+            image = frame.float_image()
+            h, w = image.shape[-2:]
+        else:
+            h, w = raw.shape[:2]
+        factor = analysis_factor(w)
+        cell = max(1, round(h / factor / self.options.rows))
         self._forget(window)
-        self._submit(window, factor, cell)
+        self._submit(window, factor, cell, host)
         for c in (center, center + 1):  # this frame's fields if not started, the next frame's
             if c < len(window) and id(window[c]) not in self._fields:
                 self._fields[id(window[c])] = self._workers.submit(
-                    self._estimate, *self._inputs(window, c), cell)
+                    self._estimate, *self._inputs(window, c), cell, host)
         gain, offset = self._fields.pop(id(frame)).result()
-        out = apply_fields(image, gain, offset, self.options.strength, in_place=made)
+        if raw is not None:
+            out = _host.apply_fields(frame, gain, offset, self.options.strength)
+        else:
+            if host:  # a float frame on the CPU: torch is imported already
+                gain, offset = torch.from_numpy(gain), torch.from_numpy(offset)
+            out = apply_fields(image, gain, offset, self.options.strength, in_place=made)
         # from here on the frame is a past frame of the window, read only through its analysis
         # (kept in self._small): its pixels go now, not when it leaves the window (a 12-frame
         # past of 3840x2160 8-bit frames is 0.3 GB)
@@ -78,31 +92,24 @@ class Deflicker(DistinctFrames, TemporalFilter):
         return out
 
     def _estimate(self, forward: list[Future], backward: list[Future], ahead: list[Future],
-                  behind: list[Future], small: Future, cell: int
+                  behind: list[Future], small: Future, cell: int, host: bool
                   ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Gain and offset fields of a frame from the steps of its pairs ahead (``forward``,
-        nearest first) and behind, the analyses of the frames ahead and behind (nearest first)
-        and its own analysis."""
+        """Gain and offset fields ``(3, gh, gw)`` of a frame from the steps of its pairs ahead
+        (``forward``, nearest first) and behind, the analyses of the frames ahead and behind
+        (nearest first) and its own analysis: arrays on the CPU path (``host``), tensors
+        elsewhere."""
         image, own = small.result()
-        current = cell_means(image[None, :3], torch.ones_like(image[None, :1]), cell)[0][0]
-        diffs, covers, offsets = [], [], []
+        ops = _host if host else _reference
+        current = ops.cell_means(image[:3], cell)
+        diffs, covers, reaches = [], [], []
         for direction, side, pairs, frames in ((1, 0, forward, ahead), (-1, 1, backward, behind)):
             if pairs:  # side: there, back
-                shifts, cover = chain_steps([pair.result()[side] for pair in pairs])
+                shifts, cover = ops.chain_steps([pair.result()[side] for pair in pairs])
                 tables = [frame.result()[1] for frame in frames]
-                diffs.append(content_differences(tables, own, shifts, cell))
+                diffs.append(ops.content_differences(tables, own, shifts, cell))
                 covers.append(cover)
-                # made on the device: a list copied there would make this thread wait for it
-                offsets.append(direction * torch.arange(1, len(pairs) + 1,
-                                                        device=current.device))
-        if diffs:
-            correction, support, variance = temporal_offset(
-                torch.cat(diffs), torch.cat(covers),
-                torch.cat(offsets), current, self.options.tolerance)
-        else:
-            correction, support = torch.zeros_like(current), torch.zeros_like(current[:1])
-            variance = torch.zeros_like(current)
-        return correction_fields(correction, current, support, variance, self.options.mode)
+                reaches.append((direction, len(pairs)))
+        return ops.window_fields(diffs, covers, reaches, current, self.options)
 
     def _inputs(self, window: list[Frame], c: int) -> tuple[list[Future], ...]:
         """What :meth:`_estimate` needs for ``window[c]``: its pairs within ``radius`` ahead and
@@ -115,17 +122,20 @@ class Deflicker(DistinctFrames, TemporalFilter):
         behind = [self._small[i][1] for i in ids[c - 1::-1]] if c else []
         return forward, backward, ahead, behind, self._small[ids[c]][1]
 
-    def _submit(self, window: list[Frame], factor: int, cell: int) -> None:
-        """Start the analysis image of each new frame and the steps of each new adjacent pair."""
+    def _submit(self, window: list[Frame], factor: int, cell: int, host: bool) -> None:
+        """Start the analysis image of each new frame and the steps of each new adjacent pair
+        (on the CPU path if ``host``)."""
+        analysis = _host.analysis if host else partial(_analysis, device=self.device)
         for frame in window:
             if id(frame) not in self._small:
                 frame.raw  # noqa: B018 - decoded here, so workers only read the frame
-                small = self._workers.submit(_analysis, frame, factor, self.device)
+                small = self._workers.submit(analysis, frame, factor)
                 self._small[id(frame)] = (frame, small)
         for a, b in zip(window, window[1:]):
             if (id(a), id(b)) not in self._pairs:
                 self._pairs[id(a), id(b)] = self._workers.submit(
-                    _pair_steps, self._small[id(a)][1], self._small[id(b)][1], cell, b, a.time)
+                    _pair_steps, self._small[id(a)][1], self._small[id(b)][1], cell, b, a.time,
+                    host)
 
     def _forget(self, window: list[Frame]) -> None:
         """Drop what is cached for frames that left the window (entries hold their frame, so an
@@ -139,38 +149,53 @@ class Deflicker(DistinctFrames, TemporalFilter):
 
 def _analysis(frame: Frame, factor: int, device: torch.device
               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """A frame's :func:`analysis_image` and the :func:`summed_area` table of its colours (the
-    frame is made float only here: at the start of a shot a whole window waits its turn)."""
-    small = analysis_image(_downscaled(frame, factor, device), 1)
+    """A frame's :func:`analysis_image` and the :func:`summed_area` table of its colours, on the
+    device (the frame is made float only here: at the start of a shot a whole window waits its
+    turn)."""
+    small = analysis_image(downscale(frame.float_image().to(device), factor), 1)
     return small, summed_area(small[:3])
 
 
-def _downscaled(frame: Frame, factor: int, device: torch.device) -> torch.Tensor:
-    """:func:`.motion.downscale` of the frame as floats ``(3, H // factor, W // factor)``. Raw
-    pixels on the CPU whose size the factor divides are made float a band of rows at a time
-    (the area average of a block reads only that block, so the result is the same): a whole
-    float frame per worker would take 100 MB at 3840x2160."""
-    h, w = frame.raw.shape[:2] if frame.raw is not None else frame.image.shape[-2:]
-    if frame.raw is None or not host_kernels(device) or h % factor or w % factor:
-        return downscale(frame.float_image().to(device), factor)
-    band = factor * _BAND_BLOCKS
-    return torch.cat([downscale(frame.float_image(slice(y, y + band)).to(device), factor)
-                      for y in range(0, h, band)], dim=1)
-
-
-_BAND_BLOCKS = 16  # rows of analysis blocks made float at a time
-
-
-def _pair_steps(a: Future, b: Future, cell: int, later: Frame, earlier_time: float
+def _pair_steps(a: Future, b: Future, cell: int, later: Frame, earlier_time: float, host: bool
                 ) -> tuple[Step, Step]:
     """:func:`adjacent_steps` of two analysis images still being computed, along the flow
     between their frames that an earlier pass of the chain published for the ``later`` frame
-    (:mod:`framemend.flow.motion`) if it did."""
+    (:mod:`framemend.flow.motion`) if it did; ``host``: on the CPU path."""
     a, b = a.result()[0], b.result()[0]
     size = tuple(b.shape[-2:])
+    steps = _host.adjacent_steps if host else adjacent_steps
     back = motion.to_previous(later, earlier_time, size)
     if back is None:
-        return adjacent_steps(a, b, cell)
+        return steps(a, b, cell)
     there = motion.from_previous(later, earlier_time, size)
-    flows = torch.from_numpy(np.stack([there, back])).permute(0, 3, 1, 2).to(a.device)
-    return adjacent_steps(a, b, cell, flows)
+    flows = np.ascontiguousarray(np.stack([there, back]).transpose(0, 3, 1, 2))
+    return steps(a, b, cell, flows if host else torch.from_numpy(flows).to(a.device))
+
+
+class _reference:
+    """The device path's steps of :meth:`Deflicker._estimate`, on tensors (the CPU path's are
+    :mod:`._host`)."""
+
+    chain_steps = staticmethod(chain_steps)
+    content_differences = staticmethod(content_differences)
+
+    @staticmethod
+    def cell_means(image: torch.Tensor, cell: int) -> torch.Tensor:
+        return cell_means(image[None], torch.ones_like(image[None, :1]), cell)[0][0]
+
+    @staticmethod
+    def window_fields(diffs: list[torch.Tensor], covers: list[torch.Tensor],
+                      reaches: list[tuple[int, int]], current: torch.Tensor, options
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:func:`temporal_offset` of the window's differences ``(k, C, gh, gw)`` per
+        direction, ``reaches`` ``(direction, k)``, and :func:`correction_fields`."""
+        if diffs:
+            # made on the device: a list copied there would make this thread wait for it
+            times = torch.cat([d * torch.arange(1, k + 1, device=current.device)
+                               for d, k in reaches])
+            correction, support, variance = temporal_offset(
+                torch.cat(diffs), torch.cat(covers), times, current, options.tolerance)
+        else:
+            correction, support = torch.zeros_like(current), torch.zeros_like(current[:1])
+            variance = torch.zeros_like(current)
+        return correction_fields(correction, current, support, variance, options.mode)

@@ -14,18 +14,16 @@ cell's box moved there against the mean of frame ``t`` over the box, read from s
 (Crow, "Summed-area tables for texture mapping", SIGGRAPH 1984) at fractional positions
 (:func:`content_differences`). Measuring each difference directly, rather than summing ``k``
 differences of consecutive frames, keeps a small error of every step (interpolation, a sub-pixel
-flow bias) from accumulating along the chain. On CPU the per-pixel check and the chaining run as
-numba loops (:mod:`._cpu`); the torch functions here are the reference and run elsewhere.
+flow bias) from accumulating along the chain. The torch functions here are the reference and
+the device path; the CPU path (:mod:`._host`) computes the same in numpy, OpenCV and numba
+loops (:mod:`._cpu`) without torch.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
-import torch
-import torch.nn.functional as F
-
-from framemend.cuda import fused, host_kernels
+from framemend._torch import F, torch
+from framemend.cuda import fused
 from framemend.flow import backward_warp, estimate_flow, occlusion_mask
 from framemend.kernels import colour
 from framemend.kernels.blur import gaussian_blur
@@ -41,20 +39,11 @@ def analysis_factor(width: int) -> int:
 
 
 def downscale(image: torch.Tensor, factor: int) -> torch.Tensor:
-    """Area-average ``(C, H, W)`` by ``factor`` to ``(C, H // factor, W // factor)``.
-
-    OpenCV's area resize on CPU, ``avg_pool2d`` elsewhere (the same result).
-    """
+    """Area-average ``(C, H, W)`` by ``factor`` to ``(C, H // factor, W // factor)``
+    (``avg_pool2d``; the CPU path's OpenCV area resize, :func:`._host.downscaled`, gives the same
+    where ``factor`` divides the size)."""
     if factor == 1:
         return image
-    c, h, w = image.shape
-    size = (w // factor, h // factor)
-    if host_kernels(image.device):
-        out = torch.empty((c, size[1], size[0]), dtype=image.dtype)
-        planes, small = image.contiguous().numpy(), out.numpy()
-        for i in range(c):
-            cv2.resize(planes[i], size, dst=small[i], interpolation=cv2.INTER_AREA)
-        return out
     return F.avg_pool2d(image[None], factor)[0]
 
 
@@ -63,7 +52,8 @@ class Step:
     """Motion from one frame to an adjacent one, per cell.
 
     ``flow`` ``(2, gh, gw)`` mean flow in cells; ``cover`` ``(1, gh, gw)`` fraction of the cell's
-    pixels whose motion is reliable (see :func:`compared_cells`).
+    pixels whose motion is reliable (see :func:`compared_cells`). Tensors, or float32 arrays on
+    the CPU path.
     """
 
     flow: torch.Tensor
@@ -111,11 +101,7 @@ def adjacent_steps(a: torch.Tensor, b: torch.Tensor, cell: int,
     if flows is None:
         flows = estimate_flow(grey.expand(-1, 3, -1, -1), grey.flip(0).expand(-1, 3, -1, -1),
                               quality=FLOW_QUALITY, threads=1)
-    if host_kernels(flows.device):
-        from . import _cpu  # noqa: PLC0415
-        cover, cell_flow = _cpu.compared_cells(grey, flows, cell, MISMATCH)
-    else:
-        cover, cell_flow = compared_cells(grey, flows, cell)
+    cover, cell_flow = compared_cells(grey, flows, cell)
     return Step(cell_flow[0], cover[0]), Step(cell_flow[1], cover[1])
 
 
@@ -129,8 +115,8 @@ def compared_cells(grey: torch.Tensor, flows: torch.Tensor, cell: int
     Returns:
         ``cover`` ``(2, 1, gh, gw)`` the fraction of pixels inside the frame after the flow,
         forward-backward consistent and of the same grey within :data:`MISMATCH`;
-        ``cell_flow`` ``(2, 2, gh, gw)`` the mean flow in cells. The torch reference; CPU
-        tensors take the numba loop of :mod:`._cpu`.
+        ``cell_flow`` ``(2, 2, gh, gw)`` the mean flow in cells. The torch reference of
+        :func:`._cpu.compared_cells`.
     """
     warped = backward_warp(grey.flip(0), flows)
     mismatch = (warped - grey).abs() > MISMATCH
@@ -153,13 +139,8 @@ def chain_steps(steps: list[Step]) -> tuple[torch.Tensor, torch.Tensor]:
         ``shifts`` ``(k, 2, gh, gw)``: the displacement in cells of each cell's content from
         frame 0 to frame ``j + 1``; ``covers`` ``(k, 1, gh, gw)``: the smallest reliability met
         along the way (0 once the content's box has left the frame).
-        CPU tensors take the numba loop of :mod:`._cpu`, others :func:`chain_maps`.
     """
-    maps = torch.stack([torch.cat([s.flow, s.cover]) for s in steps])  # (k, 3, gh, gw)
-    if host_kernels(maps.device):
-        from . import _cpu  # noqa: PLC0415
-        return _cpu.chain_maps(maps)
-    return chain_maps(maps)
+    return chain_maps(torch.stack([torch.cat([s.flow, s.cover]) for s in steps]))
 
 
 def chain_maps(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -191,13 +172,9 @@ def content_differences(tables: list[torch.Tensor], own: torch.Tensor, shifts: t
     Returns:
         ``(k, C, gh, gw)``. Each cell's box is moved by its shift (a fractional box: the tables
         are read bilinearly) and both boxes are cut to the part of the content that lies inside
-        both frames, so the two means are over the same content. CPU tensors take the numba
-        loop of :mod:`._cpu`, others :func:`box_differences` (on a GPU its fused kernel,
-        :mod:`framemend.cuda.boxes`).
+        both frames, so the two means are over the same content. :func:`box_differences` (on a
+        GPU its fused kernel, :mod:`framemend.cuda.boxes`).
     """
-    if host_kernels(own.device):
-        from . import _cpu  # noqa: PLC0415
-        return _cpu.content_differences(tables, own, shifts, cell)
     return fused.box_differences(tables, own, shifts, cell)
 
 
