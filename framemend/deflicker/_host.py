@@ -12,6 +12,7 @@ import numpy as np
 from framemend.chain.frames import Frame
 from framemend.flow import estimate
 from framemend.kernels.colour import LUMA
+from framemend.kernels.median import lower_median
 
 from . import _cpu
 from .correction import (BLUR_TAPS, LOCAL_AFFINE_RIDGE, LOCAL_AFFINE_SIGMA, LOCAL_FLICKER,
@@ -107,13 +108,12 @@ content_differences = _cpu.content_differences
 def temporal_offset(diffs: np.ndarray, covers: np.ndarray, offsets: np.ndarray,
                     current: np.ndarray, tolerance: float = 0.25
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`.correction.temporal_offset` of arrays (``offsets`` ``(N,)`` integers)."""
-    if diffs.shape[0] == 0:
-        return np.zeros_like(current), np.zeros_like(current[:1]), np.zeros_like(current)
+    """:func:`.correction.temporal_offset` of arrays (``offsets`` ``(N,)`` integers; ``N`` >
+    0: :func:`window_fields` makes the fields of a frame without neighbours itself)."""
     samples = np.concatenate([np.zeros_like(diffs[:1]), diffs * (covers > 0.05)])
     cover = np.concatenate([np.ones_like(covers[:1]), covers])
     d = np.concatenate([[0], offsets]).astype(np.float32).reshape(-1, 1, 1, 1)
-    median = _lower_median(np.concatenate([samples[:1], samples]), 0)
+    median = lower_median(np.concatenate([samples[:1], samples]), 0)
     residual = (samples - median) / (current + np.float32(0.05))
     w = cover * np.exp(np.float32(-0.5) * (residual / np.float32(tolerance)) ** 2)
     centre_time, mean, slope, slope_var, mean_var, support = _cpu.step_masked_lines(
@@ -138,18 +138,12 @@ def window_fields(diffs: list[np.ndarray], covers: list[np.ndarray],
     return correction_fields(correction, current, support, variance, options.mode)
 
 
-def _lower_median(x: np.ndarray, axis: int) -> np.ndarray:
-    """The lower median along ``axis`` (torch's ``median``)."""
-    k = (x.shape[axis] - 1) // 2
-    return np.take(np.partition(x, k, axis=axis), k, axis=axis)
-
-
 def _pooled_slope(slope: np.ndarray, slope_var: np.ndarray, current: np.ndarray) -> np.ndarray:
     """``correction._pooled_slope``."""
     scale = current + np.float32(0.05)
     rel, rel_var = slope / scale, slope_var / (scale * scale) + np.float32(1e-12)
-    pooled = _lower_median(rel.reshape(len(rel), -1), 1).reshape(-1, 1, 1)
-    typical = _lower_median(rel_var.reshape(len(rel), -1), 1).reshape(-1, 1, 1)
+    pooled = lower_median(rel.reshape(len(rel), -1), 1).reshape(-1, 1, 1)
+    typical = lower_median(rel_var.reshape(len(rel), -1), 1).reshape(-1, 1, 1)
     pooled = pooled * pooled * pooled / (pooled * pooled + typical) * scale
     local = slope - pooled
     return pooled + local * local * local / (local * local + np.float32(LOCAL_SLOPE) * slope_var

@@ -18,6 +18,7 @@ import numpy as np
 from framemend.chain.palette import DEDITHER_TAPS, palette_limited
 from framemend.flow.estimate import motion_luma_flow
 from framemend.kernels.colour import LUMA
+from framemend.kernels.median import lower_median
 
 from .noise import (_FLATTEST, _LEAST_SHARE, _MAD_TO_SIGMA, _ROW_STRIDE, _WHITE_RATIO)
 from .spatial import OPPONENT
@@ -111,14 +112,6 @@ def _immerkaer_sigma(x: np.ndarray) -> float:
     return float(_robust_sigmas(residual, local_mean)[0])
 
 
-def _lower_median(values: np.ndarray) -> np.float32:
-    """``torch.median`` of a 1-D array: the lower middle value (nan if empty)."""
-    if values.size == 0:
-        return _F(np.nan)
-    k = (values.size - 1) // 2
-    return np.partition(values, k)[k]
-
-
 def _robust_sigmas(residual: np.ndarray, local_mean: np.ndarray) -> np.ndarray:
     """:func:`.noise._robust_sigmas`: ``(N,)`` float32 σ (8-bit) from ``(N, M)`` residuals."""
     if residual.shape[1] > 400_000:
@@ -127,10 +120,10 @@ def _robust_sigmas(residual: np.ndarray, local_mean: np.ndarray) -> np.ndarray:
     gain = _F(_MAD_TO_SIGMA / 6.0)
     out = np.empty(len(residual), np.float32)
     for n, (r, m) in enumerate(zip(residual, local_mean)):
-        sigma = _lower_median(r) * gain
+        sigma = lower_median(r) * gain
         unclipped = (m > 2 * sigma) & (m < 1 - 2 * sigma)
         if unclipped.sum() > r.size // 10:
-            sigma = _lower_median(r[unclipped]) * gain
+            sigma = lower_median(r[unclipped]) * gain
         out[n] = sigma * _F(255.0)
     return out
 
@@ -183,7 +176,7 @@ def _temporal_sigmas(frame: np.ndarray, following: np.ndarray,
     flat = usable & (gradient <= threshold)
     if flat.sum() < 1000:
         return np.zeros(3, np.float32)
-    spread = np.array([_lower_median(np.abs(d[flat])) for d in difference], np.float32)
+    spread = np.array([lower_median(np.abs(d[flat])) for d in difference], np.float32)
     return spread * _F(_MAD_TO_SIGMA / math.sqrt(2) * 255)
 
 

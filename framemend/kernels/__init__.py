@@ -1,5 +1,5 @@
 """Image kernels shared by the passes, each with its CPU (numpy/OpenCV/numba) and torch path
 side by side: :mod:`.colour` (BT.601 luma), :mod:`.blur` (Gaussian blur, box mean),
 :mod:`.sample` (bilinear sampling inside numba loops), :mod:`.pools` (worker thread pools),
-:mod:`.buffers` (whole-frame arrays from a pool). A pass that needs one of these imports it
-from here rather than writing its own."""
+:mod:`.buffers` (whole-frame arrays from a pool), :mod:`.median` (torch's lower median on numpy
+arrays). A pass that needs one of these imports it from here rather than writing its own."""
