@@ -13,7 +13,8 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .chain.parser import build_chain
+from .chain.parser import check_chain
+from .chain.registry import get_filter
 from .video.containers import check_folder, choose_codec
 from .video.errors import SettingsError, VideoError
 
@@ -138,8 +139,9 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     """
     from .chain.engine import output_rate, run_stream
     from .video import VideoReader, VideoWriter
+    from .video.prefetch import Prefetch
 
-    steps = build_chain(chain)
+    steps = check_chain(chain)  # the filters themselves are imported once decoding has begun
     check_device(device)
     choose_codec(output_path, codec, lossless, crf, stdout_format=stdout_format)
     if same_file(input_path, output_path):
@@ -151,15 +153,21 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     dev = resolve_device(device)
     reader = VideoReader(input_path, dev, start=start, end=end, max_frames=max_frames,
                          threads=threads, warn=warn)
-    filters = [cls(opts, dev) for cls, opts in steps]
-    _check_size(reader, filters)
-    rate = output_rate(filters, reader.info.fps)
-    writer = VideoWriter(output_path, reader.info, rate=rate, codec=codec, crf=crf,
-                         lossless=lossless, audio_from=reader, stdout_format=stdout_format,
-                         overwrite=overwrite, warn=warn, threads=threads)
+    # the other core decodes while the filters' modules load (video.prefetch)
+    ahead = Prefetch(reader)
+    try:
+        filters = [get_filter(name)(opts, dev) for name, opts in steps]
+        _check_size(reader, filters)
+        rate = output_rate(filters, reader.info.fps)
+        writer = VideoWriter(output_path, reader.info, rate=rate, codec=codec, crf=crf,
+                             lossless=lossless, audio_from=reader, stdout_format=stdout_format,
+                             overwrite=overwrite, warn=warn, threads=threads)
+    except BaseException:
+        ahead.close()
+        raise
     bar = _progress_bar(reader, rate, enabled=progress)
     try:
-        stats = run_stream(reader, filters, lambda item: writer.write(*item),
+        stats = run_stream(ahead, filters, lambda item: writer.write(*item),
                            prepare=_encodable(writer),
                            on_input=on_input or (bar.update if bar else None))
         if stats.frames_out == 0:
@@ -171,6 +179,7 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
             _LEFT_FOR_EXIT.append(reader)  # freeing its decoder threads takes up to 0.4 s
         raise
     finally:
+        ahead.close()
         if bar:
             bar.close()
     writer.close()
