@@ -153,18 +153,22 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     dev = resolve_device(device)
     reader = VideoReader(input_path, dev, start=start, end=end, max_frames=max_frames,
                          threads=threads, warn=warn)
-    # the other core decodes while the filters' modules load (video.prefetch)
-    ahead = Prefetch(reader)
-    try:
-        filters = [get_filter(name)(opts, dev) for name, opts in steps]
-        _check_size(reader, filters)
-        rate = output_rate(filters, reader.info.fps)
-        writer = VideoWriter(output_path, reader.info, rate=rate, codec=codec, crf=crf,
-                             lossless=lossless, audio_from=reader, stdout_format=stdout_format,
-                             overwrite=overwrite, warn=warn, threads=threads)
-    except BaseException:
-        ahead.close()
-        raise
+    # the other core decodes while the filters' modules load (video.prefetch); the input stays
+    # open, and its demuxer still, while the writer copies its audio stream's parameters
+    with reader.held_open():
+        ahead = Prefetch(reader)
+        try:
+            filters = [get_filter(name)(opts, dev) for name, opts in steps]
+            _check_size(reader, filters)
+            rate = output_rate(filters, reader.info.fps)
+            with ahead.paused():
+                writer = VideoWriter(output_path, reader.info, rate=rate, codec=codec,
+                                     crf=crf, lossless=lossless, audio_from=reader,
+                                     stdout_format=stdout_format, overwrite=overwrite,
+                                     warn=warn, threads=threads)
+        except BaseException:
+            ahead.close()
+            raise
     bar = _progress_bar(reader, rate, enabled=progress)
     try:
         stats = run_stream(ahead, filters, lambda item: writer.write(*item),

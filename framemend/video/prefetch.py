@@ -9,6 +9,7 @@ frame is larger), whatever the video's length.
 """
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Iterable, Iterator
@@ -31,8 +32,8 @@ def frame_bytes(frame) -> int:
 class Prefetch:
     """Iterate ``frames`` in a daemon thread, at most ``budget`` bytes ahead of the consumer
     (:func:`frame_bytes`). Iterating this gives the same frames in order, then re-raises what
-    stopped the source early, if anything. :meth:`close` stops the thread after the frame it is
-    decoding; only one consumer may iterate."""
+    stopped the source early, if anything. :meth:`paused` holds the thread back;
+    :meth:`close` stops it after the frame it is decoding. Only one consumer may iterate."""
 
     def __init__(self, frames: Iterable, budget: int = BUDGET):
         self._budget = budget
@@ -40,14 +41,20 @@ class Prefetch:
         self._stopped = False
         self._room = threading.Condition()
         self._ready: queue.SimpleQueue = queue.SimpleQueue()
+        self._decoding = threading.Lock()  # held while the source makes a frame
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(frames,), daemon=True,
                                         name="framemend-prefetch")
         self._thread.start()
 
     def _run(self, frames: Iterable) -> None:
+        source = iter(frames)
         try:
-            for frame in frames:
+            while True:
+                with self._decoding:
+                    frame = next(source, _END)
+                if frame is _END:
+                    break
                 size = frame_bytes(frame)
                 with self._room:
                     self._room.wait_for(lambda: self._stopped or not self._held
@@ -72,6 +79,14 @@ class Prefetch:
             yield frame
         if self.error is not None:
             raise self.error
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """No frame is made while this is held (the thread waits after the frame it is making):
+        for work on the reader's file from another thread, such as a writer copying its audio
+        stream's parameters (FFmpeg's demuxer is not safe to read while it runs)."""
+        with self._decoding:
+            yield
 
     def close(self) -> None:
         with self._room:

@@ -13,6 +13,7 @@ MPEG-TS a last transport packet cut short.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -128,6 +129,8 @@ class VideoReader:
             raise VideoError(f"cannot read '{path}': not a video ({_reason(e)})") from None
         self.audio_packets: deque = deque()
         self.audio_lock = threading.Lock()
+        self._hold = threading.Lock()  # held_open against the end of decoding
+        self._held = self._finished = False
         self.frames_decoded = 0
         self.decode_error: str | None = None
         self.start, self.end, self.max_frames = max(0.0, start or 0.0), end, max_frames
@@ -200,6 +203,21 @@ class VideoReader:
         if self.start or self.end is not None or self.max_frames is not None:
             info.frames = None
             info.duration = None if self.end is None else self.end - self.start
+
+    @contextlib.contextmanager
+    def held_open(self) -> Iterator[None]:
+        """The file stays open while this is held, even when decoding (in another thread)
+        reaches its end, which otherwise closes it: a writer set up meanwhile reads the audio
+        stream's parameters (``framemend clean`` decodes ahead while the filters load)."""
+        with self._hold:
+            self._held = True
+        try:
+            yield
+        finally:
+            with self._hold:
+                self._held = False
+                if self._finished:
+                    self._close()
 
     def _close(self) -> None:
         _stop_counting()
@@ -376,7 +394,10 @@ class VideoReader:
         finally:
             if self._stopped_by_range and self._last_time is not None:
                 self._audio_end = self._last_time + 1 / float(self.info.fps)
-            self._close()
+            with self._hold:
+                self._finished = True
+                if not self._held:
+                    self._close()
         if self.decode_error is None and not self._stopped_by_range:
             self.decode_error = self._early_end()
 
