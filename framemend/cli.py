@@ -227,25 +227,11 @@ def cmd_clean(args) -> int:
     return _clean_one(args, args.input, args.output, chain)
 
 
-def _opencv_threads() -> None:
-    """On two cores or fewer, OpenCV's calls run in the thread that makes them: the engine's
-    stages, the passes' workers and x264's threads already keep both cores busy, and OpenCV's
-    own pool only adds its threads' waiting. Default chain on a 720x480 clip, 2 cores: 0.15-0.2 s
-    less CPU in 4.4-4.7 s (two runs each, under load), the same output."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if (cores or 1) <= 2:
-        import cv2
-
-        cv2.setNumThreads(1)
-
-
 def _clean_one(args, src: str, dst: str, chain: str) -> int:
     import time
 
     from .pipeline import clean_file
 
-    if not args.threads:
-        _opencv_threads()
     started = time.perf_counter()
     result = clean_file(src, dst, chain, device=args.device, codec=args.codec, crf=args.crf,
                         lossless=args.lossless, overwrite=args.overwrite,
