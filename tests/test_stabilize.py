@@ -1,6 +1,8 @@
 """stabilize: measured against the ground truth of generated clips (framemend.generate)."""
 from __future__ import annotations
 
+import contextlib
+
 import cv2
 import numpy as np
 import pytest
@@ -8,6 +10,7 @@ import torch
 
 from framemend.chain.frames import Frame
 from framemend.chain.options import make_options
+from framemend.cuda import device_path_on_cpu
 from framemend.generate import artifacts, degrade, scene
 from framemend.generate.camera import apply_homography
 from framemend.metrics import psnr
@@ -104,9 +107,11 @@ def test_scene_cut_resets_the_path():
         assert np.allclose(warp[:2, :2], np.eye(2) / out[c].aux["stabilize_zoom"], atol=0.02)
 
 
+@pytest.mark.parametrize("device_path", [False, True])
 @pytest.mark.parametrize("user_box", [False, True])
-def test_subject_face_held_still(user_box):
-    """A magenta dot drawn on the face's centre before the shake stays put in the output."""
+def test_subject_face_held_still(user_box, device_path):
+    """A magenta dot drawn on the face's centre before the shake stays put in the output, on
+    the CPU path and on the device path (the subject's motion from the torch flow)."""
     clip = scene("subject", W, H, frames=48, seed=1)
     frames, box = clip.frames[:12].copy(), clip.subject_box[:12]
     for f, b in zip(frames, box):
@@ -117,7 +122,8 @@ def test_subject_face_held_still(user_box):
     if user_box:
         corners = apply_homography(shake[0], box[0].reshape(2, 2))
         options["box"] = tuple(corners.ravel())
-    out = np.stack([_array(f.image[None])[0] for f in _run(shaken, **options)])
+    with device_path_on_cpu() if device_path else contextlib.nullcontext():
+        out = np.stack([_array(f.image[None])[0] for f in _run(shaken, **options)])
     before, after = _dot_centres(shaken), _dot_centres(out)
     assert np.abs(before - before[0]).max() > 30  # the face does travel in the input
     assert np.abs(after - after[0]).max() < 3.0  # measured 1.39 (found) and 1.28 (given box)

@@ -1,7 +1,8 @@
-"""The device path of stabilization (modes ``smooth`` and ``lock``): the camera's motion, the
-smoothed path and the crop as tensors on the frames' device, so that no frame waits for the
-host (what CUDA runs; on the CPU inside :func:`framemend.cuda.device_path_on_cpu`). Mode
-``subject`` tracks features on the host on every path.
+"""The device path of stabilization: the camera's (or the subject's) motion, the smoothed path
+and the crop as tensors on the frames' device, so that no frame waits for the host (what CUDA
+runs; on the CPU inside :func:`framemend.cuda.device_path_on_cpu`). Mode ``subject`` finds the
+face on the host once a shot (:func:`.face.detect_face` on 8-bit luma), then moves its box on
+the device (:func:`subject_motion`).
 
 Motion (:func:`camera_motion`): instead of corners tracked by Lucas-Kanade and a RANSAC fit
 (:mod:`.motion`), the torch flow (:mod:`framemend.flow.torchflow`) from the previous analysis
@@ -26,7 +27,7 @@ from framemend._torch import F, torch
 from framemend.flow.torchflow import torch_flow
 from framemend.kernels.colour import luma
 
-from .motion import ANALYSIS_WIDTH
+from .motion import _MIN_INLIERS, ANALYSIS_WIDTH
 from .path import regression_weights
 
 STEP = 4  # analysis pixels between the samples of the fit
@@ -50,43 +51,78 @@ def camera_motion(previous: torch.Tensor, current: torch.Tensor, scale: float) -
     """The similarity ``M`` ``(3, 3)`` float64 with ``current(M p) ≈ previous(p)`` in full-size
     pixels (as :func:`.motion.similarity_motion`), from two ``(1, 1, h, w)`` analysis lumas
     (module docstring); the identity where the fit is not supported."""
-    flow = torch_flow(previous, current, "medium")[0, :, ::STEP, ::STEP].double()
-    h, w = previous.shape[-2:]
-    ys, xs = torch.meshgrid(torch.arange(0, h, STEP, device=flow.device, dtype=flow.dtype),
-                            torch.arange(0, w, STEP, device=flow.device, dtype=flow.dtype),
-                            indexing="ij")
-    centre = ((w - 1) / 2, (h - 1) / 2)
-    px, py = (xs - centre[0]).flatten(), (ys - centre[1]).flatten()
-    qx, qy = px + flow[0].flatten(), py + flow[1].flatten()
-    inside = ((qx + centre[0] >= 0) & (qx + centre[0] <= w - 1) & (qy + centre[1] >= 0)
-              & (qy + centre[1] <= h - 1)).double()
-    ones, zeros = torch.ones_like(px), torch.zeros_like(px)
-    design = torch.cat([torch.stack([px, -py, ones, zeros], 1),
-                        torch.stack([py, px, zeros, ones], 1)])  # (2N, 4): a, b, tx, ty
-    target = torch.cat([qx, qy])
-    weight = torch.cat([inside, inside])
-    theta = torch.zeros(4, dtype=flow.dtype, device=flow.device)
-    for s in SCALES:
-        weighted = design * weight[:, None]
-        theta = torch.linalg.solve_ex(design.T @ weighted, weighted.T @ target)[0]
-        r = _residuals(design, theta, target)
-        weight = torch.cat([inside, inside]) / (1 + (r / s) ** 2).repeat(2)
-    a, b, tx, ty = theta.unbind()
-    # back from centred analysis pixels to full-size pixels: p' = R (p - c) + t + c, scaled
-    cx, cy = centre
-    zero, one = torch.zeros_like(a), torch.ones_like(a)
-    m = torch.stack([torch.stack([a, -b, (tx + cx - a * cx + b * cy) * scale]),
-                     torch.stack([b, a, (ty + cy - b * cx - a * cy) * scale]),
-                     torch.stack([zero, zero, one])])
-    followed = ((_residuals(design, theta, target) < 1.0).double() * inside).mean()
+    samples = _Samples(previous, current)
+    theta = samples.fit(samples.inside)
+    followed = ((samples.residuals(theta) < 1.0).double() * samples.inside).mean()
+    m = samples.matrix(theta, scale)
     usable = torch.isfinite(m).all() & (followed >= MIN_SUPPORT)
     return torch.where(usable, m, torch.eye(3, dtype=m.dtype, device=m.device))
 
 
-def _residuals(design: torch.Tensor, theta: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``(N,)`` distance of each sample's correspondence from the similarity ``theta``."""
-    d = (design @ theta - target).view(2, -1)
-    return (d[0] ** 2 + d[1] ** 2).sqrt()
+def subject_motion(previous: torch.Tensor, current: torch.Tensor, box: torch.Tensor,
+                   scale: float, last: torch.Tensor) -> torch.Tensor:
+    """The twin of :func:`.motion.subject_motion`: the similarity ``(3, 3)`` of the subject in
+    ``box`` (``(2, 2)`` corners in full-size pixels, on the device), fitted as
+    :func:`camera_motion` to the samples in the box that do not follow the camera's motion
+    within 1 px; ``last`` where fewer than ``_MIN_INLIERS`` samples follow that fit (a still
+    or hidden subject keeps its last motion, as on the CPU path)."""
+    samples = _Samples(previous, current)
+    camera = samples.fit(samples.inside)
+    corner = torch.round(box / scale)  # the box's pixels as motion.box_mask takes them
+    in_box = ((samples.x >= corner[0, 0]) & (samples.x < corner[1, 0])
+              & (samples.y >= corner[0, 1]) & (samples.y < corner[1, 1])).double()
+    own = samples.inside * in_box * (samples.residuals(camera) > 1.0).double()
+    theta = samples.fit(own)
+    followed = ((samples.residuals(theta) < 1.0).double() * own).sum()
+    m = samples.matrix(theta, scale)
+    return torch.where(torch.isfinite(m).all() & (followed >= _MIN_INLIERS), m, last)
+
+
+class _Samples:
+    """The correspondences ``(p, p + f(p))`` of every :data:`STEP`-th analysis pixel along the
+    torch flow from ``previous`` to ``current`` (``(1, 1, h, w)``), centred on the frame:
+    ``x``, ``y`` ``(N,)`` their positions, ``inside`` 1 where ``p + f(p)`` is in the frame."""
+
+    def __init__(self, previous: torch.Tensor, current: torch.Tensor):
+        flow = torch_flow(previous, current, "medium")[0, :, ::STEP, ::STEP].double()
+        h, w = previous.shape[-2:]
+        ys, xs = torch.meshgrid(torch.arange(0, h, STEP, device=flow.device, dtype=flow.dtype),
+                                torch.arange(0, w, STEP, device=flow.device, dtype=flow.dtype),
+                                indexing="ij")
+        self.x, self.y = xs.flatten(), ys.flatten()
+        self.centre = ((w - 1) / 2, (h - 1) / 2)
+        px, py = self.x - self.centre[0], self.y - self.centre[1]
+        qx, qy = px + flow[0].flatten(), py + flow[1].flatten()
+        self.inside = ((qx + self.centre[0] >= 0) & (qx + self.centre[0] <= w - 1)
+                       & (qy + self.centre[1] >= 0) & (qy + self.centre[1] <= h - 1)).double()
+        ones, zeros = torch.ones_like(px), torch.zeros_like(px)
+        self.design = torch.cat([torch.stack([px, -py, ones, zeros], 1),
+                                 torch.stack([py, px, zeros, ones], 1)])  # (2N, 4): a, b, tx, ty
+        self.target = torch.cat([qx, qy])
+
+    def fit(self, weight: torch.Tensor) -> torch.Tensor:
+        """``(4,)`` ``a, b, tx, ty`` by IRLS over the samples of ``weight`` ``(N,)``
+        (:data:`SCALES`)."""
+        theta, w = None, weight.repeat(2)
+        for s in SCALES:
+            weighted = self.design * w[:, None]
+            theta = torch.linalg.solve_ex(self.design.T @ weighted, weighted.T @ self.target)[0]
+            w = (weight / (1 + (self.residuals(theta) / s) ** 2)).repeat(2)
+        return theta
+
+    def residuals(self, theta: torch.Tensor) -> torch.Tensor:
+        """``(N,)`` distance of each correspondence from the similarity ``theta``."""
+        d = (self.design @ theta - self.target).view(2, -1)
+        return (d[0] ** 2 + d[1] ** 2).sqrt()
+
+    def matrix(self, theta: torch.Tensor, scale: float) -> torch.Tensor:
+        """``theta`` as ``(3, 3)`` in full-size pixels: ``p' = R (p - c) + t + c``, scaled."""
+        a, b, tx, ty = theta.unbind()
+        cx, cy = self.centre
+        zero, one = torch.zeros_like(a), torch.ones_like(a)
+        return torch.stack([torch.stack([a, -b, (tx + cx - a * cx + b * cy) * scale]),
+                            torch.stack([b, a, (ty + cy - b * cx - a * cy) * scale]),
+                            torch.stack([zero, zero, one])])
 
 
 def inverse(m: torch.Tensor) -> torch.Tensor:

@@ -3,18 +3,18 @@
 Reference: the classic 2D pipeline (Matsushita et al., "Full-frame video stabilization", PAMI
 2006; Grundmann et al., "Auto-directed video stabilization with robust L1 optimal camera paths",
 CVPR 2011 for the crop-constrained view): robust frame-to-frame similarities from tracked
-features (:mod:`.motion`; on the device path, modes smooth and lock, from the torch flow:
-:mod:`.device`), a smoothed path with a bounded look-ahead (:mod:`.path`), and a
-crop/zoom that grows only as far as needed and never past ``max_zoom`` — beyond it the
-correction is reduced, so no frame shows a black edge.
+features (:mod:`.motion`; on the device path from the torch flow: :mod:`.device`), a smoothed
+path with a bounded look-ahead (:mod:`.path`), and a crop/zoom that grows only as far as needed
+and never past ``max_zoom`` — beyond it the correction is reduced, so no frame shows a black
+edge.
 
 Streaming: the filter holds at most ``2 * radius + 1`` frames (``radius`` ahead for the path
 smoothing, ``radius`` more so the zoom can ramp in before a frame needs it) and per-frame 3x3
 matrices for that window. A scene cut starts a new path. Each output frame carries in ``aux``
 ``stabilize_warp`` (3, 3), the map from its pixels to the input frame's pixels, and
 ``stabilize_zoom``, the crop zoom used (the frame area kept is ``1 / zoom**2``): numbers on the
-CPU path; on the device path (modes smooth and lock, :mod:`.device`) float64 tensors on the
-device, where the motion, the path and the crop are computed.
+CPU path; on the device path (:mod:`.device`) float64 tensors on the device, where the motion,
+the path and the crop are computed.
 """
 from __future__ import annotations
 
@@ -68,6 +68,7 @@ class Stabilize(Filter):
         self._last_motion = np.eye(3)
         self._camera = CameraTracker()
         self._device = False  # the device path (.device), decided on the shot's first frame
+        # (the device path keeps _box, _last_motion and the path as tensors there)
 
     def push(self, frame: Frame) -> list[Frame]:
         out = self._drain() if frame.cut and self._count else []
@@ -89,15 +90,9 @@ class Stabilize(Filter):
         """Track ``frame`` against the previous one and extend the path."""
         t = self._count
         if t == 0:  # asked each shot: tests force the device path
-            self._device = self.options.mode != "subject" and not host_kernels(frame.image.device)
+            self._device = not host_kernels(frame.image.device)
         if self._device:
-            luma, scale = device_path.analysis_luma(frame.image)
-            self._path[t] = torch.eye(3, dtype=torch.float64, device=luma.device) if t == 0 else \
-                self._path[t - 1] @ device_path.inverse(
-                    device_path.camera_motion(self._luma, luma, scale))
-            self._luma = luma
-            self._pending.append(frame)
-            self._count += 1
+            self._observe_on_device(frame)
             return
         luma, scale = analysis_luma(frame.image)
         if t == 0:
@@ -120,6 +115,34 @@ class Stabilize(Filter):
                 self._last_motion = m
                 self._box = _move_box(self._box, m)
                 self._path[t] = _translation(self._first_centre - self._box.mean(0))
+        self._luma = luma
+        self._pending.append(frame)
+        self._count += 1
+
+    def _observe_on_device(self, frame: Frame) -> None:
+        """:meth:`_observe` on the device path (:mod:`.device`): the path a tensor there; the
+        subject's box (mode subject) found on the host once a shot, then moved on the
+        device."""
+        luma, scale = device_path.analysis_luma(frame.image)
+        t, eye = self._count, torch.eye(3, dtype=torch.float64, device=luma.device)
+        if t == 0:
+            self._path[0] = eye
+            if self.options.mode == "subject":
+                box = self._first_box(*analysis_luma(frame.image))
+                self._first_centre = box.mean(0)
+                self._box = torch.as_tensor(box, device=luma.device)
+                self._last_motion = eye
+        elif self._box is None:
+            self._path[t] = self._path[t - 1] @ device_path.inverse(
+                device_path.camera_motion(self._luma, luma, scale))
+        else:  # the subject's path, as on the CPU path
+            m = device_path.subject_motion(self._luma, luma, self._box, scale,
+                                           self._last_motion)
+            self._last_motion = m
+            self._box = self._box @ m[:2, :2].T + m[:2, 2]
+            shift = torch.stack([float(c) - v for c, v in
+                                 zip(self._first_centre, self._box.mean(0).unbind())])
+            self._path[t] = torch.cat([torch.cat([eye[:2, :2], shift[:, None]], 1), eye[2:]])
         self._luma = luma
         self._pending.append(frame)
         self._count += 1
