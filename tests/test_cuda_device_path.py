@@ -15,11 +15,15 @@ from framemend import generate, metrics, pipeline
 from framemend.chain.engine import run_stream
 from framemend.chain.frames import Frame
 from framemend.chain.parser import build_chain
-from framemend.cuda import device_path_on_cpu, selfcheck
+from framemend.cuda import device_constant, device_path_on_cpu, selfcheck
 from framemend.flow import estimate
 from framemend.pipeline import resolve_device
 
 CPU = torch.device("cpu")
+
+# small tensors: torch's OpenMP threads waiting on a loaded 2-core machine took a stabilize
+# trace from 0.9 s to 15 s of CPU time
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _glitchy(frames, seed):
@@ -44,16 +48,17 @@ def test_the_flow_backend_follows_the_path(monkeypatch):
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_default_chain_on_the_device_path_cleans_as_well_as_the_cpu_path(seed):
-    """deflicker,denoise through torch flow, the torch references and the device-side choices
-    (what CUDA runs) against the CPU path on the same clip: both gain over 5 dB, and the
-    device path is within 0.5 dB of the CPU path (measured: +0.3 to +0.4 dB on seeds 0-2)."""
+    """deboil,deflicker,denoise through torch flow, the torch references and the device-side
+    choices (what CUDA runs) against the CPU path on the same clip: both gain over 4 dB, and
+    the device path is within 0.5 dB of the CPU path (measured: +1.3 to +2.0 dB on seeds
+    0-4)."""
     truth, glitchy = _glitchy(12, seed)
-    host = framemend.clean(glitchy, chain="deflicker,denoise", device="cpu")
+    host = framemend.clean(glitchy, chain="deboil,deflicker,denoise", device="cpu")
     with device_path_on_cpu():
-        device = framemend.clean(glitchy, chain="deflicker,denoise", device="cpu")
+        device = framemend.clean(glitchy, chain="deboil,deflicker,denoise", device="cpu")
     before = metrics.psnr(glitchy, truth)
     host_psnr, device_psnr = metrics.psnr(host, truth), metrics.psnr(device, truth)
-    assert host_psnr > before + 5 and device_psnr > before + 5
+    assert host_psnr > before + 4 and device_psnr > before + 4
     assert device_psnr > host_psnr - 0.5
 
 
@@ -61,14 +66,20 @@ _HOST_COPIES = ("cpu", "numpy", "item", "tolist", "__bool__", "__int__", "__floa
                 "__index__", "__array__")
 
 
-def _host_calls(frames: int, monkeypatch, device_path: bool) -> collections.Counter:
+def _host_calls(frames: int, monkeypatch, device_path: bool,
+                chain: str = "deboil,deflicker=radius=3,denoise", palette: bool = False
+                ) -> collections.Counter:
     """Calls that copy between host and device or wait for the device (tensor to CPU/numpy/
     Python values; tensors made from host data, which a GPU receives by a copy the host waits
-    for; any OpenCV function) made while the default chain filters ``frames`` frames."""
+    for; any OpenCV function) made while ``chain`` (default: the default chain) filters
+    ``frames`` frames (with ``palette``, frames of at most 216 colours, as a GIF's)."""
     _, glitchy = _glitchy(frames, seed=3)
-    x = torch.from_numpy(glitchy).permute(0, 3, 1, 2).float() / 255
+    if palette:
+        glitchy = (glitchy * 5).round() / 5
+    x = torch.from_numpy(glitchy).permute(0, 3, 1, 2).float()
     todo = [Frame(x[t].clone(), t / 24) for t in range(frames)]
-    filters = [cls(opts, CPU) for cls, opts in build_chain("deflicker=radius=3,denoise")]
+    filters = [cls(opts, CPU) for cls, opts in build_chain(chain)]
+    device_constant.cache_clear()  # each trace makes the constants once, whatever ran before
     counts = collections.Counter()
 
     def count(owner, name):
@@ -97,17 +108,22 @@ def _host_calls(frames: int, monkeypatch, device_path: bool) -> collections.Coun
                 run_stream(todo, filters, out.append, detect_cuts=False)
         else:
             run_stream(todo, filters, out.append, detect_cuts=False)
-    assert len(out) == frames
+    assert len(out) >= frames
     return counts
 
 
-def test_the_device_path_makes_no_per_frame_host_copies(monkeypatch):
-    """The trace of 8 and of 16 frames through deflicker,denoise on the device path: the same
-    few calls (the noise level and its declip table, once per shot), none per frame; the CPU
-    path, traced the same way, makes them every frame (so the trace sees them)."""
-    short, long = (_host_calls(n, monkeypatch, device_path=True) for n in (8, 16))
+@pytest.mark.parametrize("palette", [False, True])
+def test_the_device_path_makes_no_per_frame_host_copies(monkeypatch, palette):
+    """The trace of 8 and of 16 frames through deboil,deflicker,denoise on the device path: the
+    same few calls (once per shot: whether the frames are a GIF's palette, deboil's strength,
+    denoise's noise level and its declip table; the constants made on the device once), none
+    per frame; the CPU path, traced the same way, makes them every frame (so the trace sees
+    them); on a GIF's palette frames (dither removed on the device) as on true colour."""
+    short, long = (_host_calls(n, monkeypatch, True, palette=palette) for n in (8, 16))
     assert short == long, (short, long)
-    assert sum(long.values()) <= 8, long
+    assert sum(long.values()) <= 10, long
+    if palette:
+        return
     host_short, host_long = (_host_calls(n, monkeypatch, device_path=False) for n in (8, 16))
     assert sum(host_long.values()) > sum(host_short.values()) + 8 * 5
 
@@ -147,6 +163,64 @@ def test_the_self_check_rejects_a_device_whose_flow_is_wrong(monkeypatch):
         assert not selfcheck.gpu_ready(torch.device("cpu", 0))
     assert len(caught) == 1 and "uses the CPU" in str(caught[0].message)
     selfcheck.gpu_ready.cache_clear()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_interpolation_on_the_device_path_restores_dropped_frames_as_the_cpu_path(seed):
+    """Every second frame of a moving subject dropped and made again (factor 2): the device
+    path (torch flow, the torch twins of the CPU kernels) within 1 dB of the CPU path against
+    the true frames (measured at 256x144: -0.6 dB on seeds 0 and 1), and over 4 dB above a
+    plain blend of the neighbours."""
+    clip = generate.scene("subject", width=256, height=144, frames=17, seed=seed).frames
+    host = framemend.interpolate(clip[::2], factor=2)
+    with device_path_on_cpu():
+        device = framemend.interpolate(clip[::2], factor=2)
+    new, truth = slice(1, 16, 2), clip[1:16:2]
+    blend = (clip[0:15:2] + clip[2:17:2]) / 2
+    host_psnr, device_psnr = metrics.psnr(host[new], truth), metrics.psnr(device[new], truth)
+    assert device_psnr > host_psnr - 1.0, (device_psnr, host_psnr)
+    assert device_psnr > metrics.psnr(blend, truth) + 4
+
+
+@pytest.mark.parametrize("palette", [False, True])
+def test_interpolation_on_the_device_path_makes_no_per_frame_host_copies(monkeypatch, palette):
+    """The trace of 8 and of 16 input frames through interpolate on the device path: flow,
+    lost motion, splatting, boundary choice and blend (and on a GIF's palette frames the
+    dither kept on the screen) make the same calls (the palette check of the first frame, the
+    constants made on the device once), none per frame."""
+    short, long = (_host_calls(n, monkeypatch, True, "interpolate", palette) for n in (8, 16))
+    assert short == long, (short, long)
+    assert sum(long.values()) <= 3, long
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_stabilization_on_the_device_path_removes_shake_as_the_cpu_path(seed):
+    """A handheld shot shaken by 2 px: the device path (the torch flow's robust similarity,
+    the path and crop on tensors) leaves no more than 0.01 more of the jitter than the CPU path
+    (tracked features, RANSAC) and keeps as much of the frame (measured at 192x108, 32
+    frames: 0.019 vs 0.018 and 0.156 vs 0.156 of it)."""
+    from framemend.metrics.camera import jitter
+
+    clip = generate.degrade(generate.scene("handheld", 192, 108, frames=32, seed=seed),
+                            "jitter=2", seed=seed).frames
+    host = framemend.stabilize(clip)
+    with device_path_on_cpu():
+        device = framemend.stabilize(clip)
+    before = jitter(clip)
+    assert jitter(device) / before < jitter(host) / before + 0.01
+    assert jitter(device) / before < 0.2
+
+
+@pytest.mark.parametrize("mode", ["smooth", "lock", "subject"])
+def test_stabilization_on_the_device_path_makes_no_per_frame_host_copies(monkeypatch, mode):
+    """The trace of 8 and of 16 frames through stabilize (radius 2: frames leave while others
+    come) on the device path: no call at all in modes smooth and lock, the motion, path, crop
+    and warp on the device; in mode subject the same few once a shot (the luma the face is
+    found on, made on the host, and the box it gives)."""
+    short, long = (_host_calls(n, monkeypatch, True, f"stabilize=mode={mode}:radius=2")
+                   for n in (8, 16))
+    assert short == long, (short, long)
+    assert sum(long.values()) <= (6 if mode == "subject" else 0), long
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

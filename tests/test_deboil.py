@@ -172,7 +172,7 @@ def test_cpu_kernels_agree_with_the_torch_reference(fast):
         ref, ref_out, ref_followed = ref.step(ref_next, ref.motion(ref_next), 1.0)
         diff = np.abs(cpu_out - ref_out.permute(1, 2, 0).numpy())
         assert diff.mean() < 0.1 / 255 and np.quantile(diff, 0.999) < 2 / 255
-        assert cpu_followed == pytest.approx(ref_followed, abs=0.01)
+        assert cpu_followed == pytest.approx(float(ref_followed), abs=0.01)
 
 
 def test_cpu_bands_give_the_whole_frames_result(monkeypatch):

@@ -1,6 +1,8 @@
 """stabilize: measured against the ground truth of generated clips (framemend.generate)."""
 from __future__ import annotations
 
+import contextlib
+
 import cv2
 import numpy as np
 import pytest
@@ -8,6 +10,7 @@ import torch
 
 from framemend.chain.frames import Frame
 from framemend.chain.options import make_options
+from framemend.cuda import device_path_on_cpu
 from framemend.generate import artifacts, degrade, scene
 from framemend.generate.camera import apply_homography
 from framemend.metrics import psnr
@@ -104,9 +107,11 @@ def test_scene_cut_resets_the_path():
         assert np.allclose(warp[:2, :2], np.eye(2) / out[c].aux["stabilize_zoom"], atol=0.02)
 
 
+@pytest.mark.parametrize("device_path", [False, True])
 @pytest.mark.parametrize("user_box", [False, True])
-def test_subject_face_held_still(user_box):
-    """A magenta dot drawn on the face's centre before the shake stays put in the output."""
+def test_subject_face_held_still(user_box, device_path):
+    """A magenta dot drawn on the face's centre before the shake stays put in the output, on
+    the CPU path and on the device path (the subject's motion from the torch flow)."""
     clip = scene("subject", W, H, frames=48, seed=1)
     frames, box = clip.frames[:12].copy(), clip.subject_box[:12]
     for f, b in zip(frames, box):
@@ -117,7 +122,8 @@ def test_subject_face_held_still(user_box):
     if user_box:
         corners = apply_homography(shake[0], box[0].reshape(2, 2))
         options["box"] = tuple(corners.ravel())
-    out = np.stack([_array(f.image[None])[0] for f in _run(shaken, **options)])
+    with device_path_on_cpu() if device_path else contextlib.nullcontext():
+        out = np.stack([_array(f.image[None])[0] for f in _run(shaken, **options)])
     before, after = _dot_centres(shaken), _dot_centres(out)
     assert np.abs(before - before[0]).max() > 30  # the face does travel in the input
     assert np.abs(after - after[0]).max() < 3.0  # measured 1.39 (found) and 1.28 (given box)
@@ -149,3 +155,66 @@ def test_memory_bounded_by_the_window():
         flt.push(Frame(frames[t], t / 24.0))
         held.append(len(flt._pending))
     assert max(held) <= 2 * 3 + 1
+
+
+def test_device_path_twins_the_path_functions():
+    """:mod:`framemend.stabilize.device`'s path, zoom and crop on tensors against
+    :mod:`framemend.stabilize.path` on arrays: random similarities, corrections that fit and
+    that do not."""
+    from framemend.stabilize import device, path
+
+    rng = np.random.default_rng(2)
+    centre = path.frame_centre(W, H)
+    required = []
+    for trial in range(20):
+        cameras, reach = [], 200 if trial % 4 == 0 else 8  # some centres land outside
+        for _ in range(7):
+            a, s = rng.normal(0, 0.03), 1 + rng.normal(0, 0.02)
+            cameras.append(np.array([[s * np.cos(a), -s * np.sin(a), rng.normal(0, reach)],
+                                     [s * np.sin(a), s * np.cos(a), rng.normal(0, reach)],
+                                     [0, 0, 1]]))
+        tensors = [torch.from_numpy(c) for c in cameras]
+        w = path.smooth_correction(cameras, 3, 2.0)
+        assert np.allclose(device.smooth_correction(tensors, 3, 2.0).numpy(), w, atol=1e-9)
+        for correction in (w, np.linalg.inv(cameras[3])):  # smooth, lock
+            need = path.required_zoom(correction, W, H, centre)
+            required.append(need)
+            got = float(device.required_zoom(torch.from_numpy(correction), W, H, centre))
+            assert got == need or got == pytest.approx(need, rel=1e-9)
+        zoom = rng.uniform(1.0, 1.08)
+        fitted = path.fit_inside(w, zoom, W, H, centre, toward=cameras[0])
+        ours = device.fit_inside(torch.from_numpy(w), torch.tensor(zoom, dtype=torch.float64),
+                                 W, H, centre, torch.from_numpy(cameras[0]))
+        assert np.allclose(ours.numpy(), fitted, atol=1e-7)
+        needs = [rng.uniform(1.0, 1.2) for _ in range(4)]
+        assert float(device.next_zoom(torch.tensor(1.01, dtype=torch.float64),
+                                      [torch.tensor(n) for n in needs], 1.08, 0.008)) == \
+            pytest.approx(path.next_zoom(1.01, needs, 1.08, 0.008))
+        assert np.allclose(device.zoom_about(torch.tensor(zoom, dtype=torch.float64),
+                                             centre).numpy(), path.zoom_about(zoom, centre))
+    assert np.isinf(required).sum() >= 2 and (np.array(required) < 1.08).sum() >= 3
+
+
+@pytest.mark.parametrize("angle, shift", [(0.0, (6.0, -3.0)), (1.5, (-4.0, 2.5))])
+def test_device_motion_finds_the_camera_as_tracked_features_do(angle, shift):
+    """The torch flow's robust similarity (:func:`framemend.stabilize.device.camera_motion`)
+    against the tracked features' RANSAC fit (:func:`framemend.stabilize.motion.
+    similarity_motion`) on a photograph turned by ``angle`` degrees and moved by ``shift``
+    px, while a block of a sixth of the frame moves 12 px its own way: both within 0.3 px of
+    the camera's motion at the frame's corners (measured: 0.11-0.21 px for the flow's fit,
+    0.015-0.09 px for the features')."""
+    from framemend.stabilize import device, motion
+
+    clip = scene("pan", W, H, frames=2, seed=3).frames[0]
+    truth = cv2.getRotationMatrix2D((W / 2, H / 2), angle, 1.0)
+    truth[:, 2] += shift
+    moved = cv2.warpAffine(clip, truth, (W, H), borderMode=cv2.BORDER_REFLECT)
+    moved[60:120, 100:190] = clip[48:108, 112:202]  # a subject of its own motion
+    truth = np.vstack([truth, [0, 0, 1]])
+    images = [torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))) for x in (clip, moved)]
+    cpu = motion.similarity_motion(*(motion.analysis_luma(x)[0] for x in images))
+    (previous, scale), (current, _) = (device.analysis_luma(x) for x in images)
+    ours = device.camera_motion(previous, current, scale).numpy()
+    corners = np.array([[0, 0, 1], [W - 1, 0, 1], [0, H - 1, 1], [W - 1, H - 1, 1]], float).T
+    for m in (cpu, ours):
+        assert np.abs((m @ corners - truth @ corners)[:2]).max() < 0.3, m

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from framemend._torch import F, is_tensor, torch
+from framemend.cuda.policy import device_constant
 
 if TYPE_CHECKING:
     from .frames import Frame
@@ -66,6 +67,6 @@ def dedither(images: torch.Tensor) -> torch.Tensor:
     as OpenCV's ``BORDER_REFLECT_101``)."""
     shape = images.shape
     x = F.pad(images.reshape(-1, 1, *shape[-2:]), (2, 2, 2, 2), mode="reflect")
-    taps = torch.tensor(DEDITHER_TAPS, dtype=images.dtype, device=images.device)
+    taps = device_constant(DEDITHER_TAPS, images.device, images.dtype)
     x = F.conv2d(F.conv2d(x, taps.view(1, 1, 1, 5)), taps.view(1, 1, 5, 1))
     return x.reshape(shape)

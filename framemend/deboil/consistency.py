@@ -156,7 +156,8 @@ def _restoring_gain(target: torch.Tensor, blended: torch.Tensor, weight: torch.T
 
 
 def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow: torch.Tensor,
-                               strength: float) -> tuple[torch.Tensor, float]:
+                               strength: float
+                               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One step of the recursion (module docstring).
 
     Args:
@@ -168,7 +169,9 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
     Returns:
         ``(3, H, W)`` the output, RGB clamped to [0, 1] (the recursion's state); the same
         smeared where the motion is fast and not followed (what is shown); the fraction of
-        pixels whose texture confidence exceeds 1/2 (for :func:`auto_strength`).
+        pixels whose texture confidence exceeds 1/2 (for :func:`auto_strength`), a 0-d
+        tensor on the frames' device (read once a shot: reading it every frame would wait for
+        the device every frame).
     """
     r, d, tone, conf, zh = _bands(previous, frame, flow)
     w = (strength * conf).clamp(max=MAX_WEIGHT)
@@ -190,7 +193,7 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
     smear = strength * unfollowed * (SHUTTER * flow.norm(dim=0) - 1).clamp(0, 1)
     shown = out + smear * (motion_smear(out, flow) - out)
     return ((out - shift).clamp(0, 1), (shown - shift).clamp(0, 1),
-            float((conf > 0.5).float().mean()))
+            (conf > 0.5).float().mean())
 
 
 def motion_smear(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -224,13 +227,13 @@ class TorchState:
 
     def motion(self, frame: TorchState) -> torch.Tensor:
         """The flow ``(2, H, W)`` from ``frame``'s input to this state's (the motion followed:
-        :func:`framemend.flow.estimate.motion_flow`)."""
+        :func:`framemend.flow.estimate.motion_flow`, the torch flow on the device path)."""
         return motion_flow(frame.input, self.input)
 
     def step(self, frame: TorchState, flow: torch.Tensor, strength: float
-             ) -> tuple[TorchState, torch.Tensor, float]:
+             ) -> tuple[TorchState, torch.Tensor, torch.Tensor]:
         """The next output from ``frame`` along ``flow`` (:meth:`motion`): the new state, its
-        image and the fraction of the frame that the previous output follows."""
+        image and the fraction of the frame that the previous output follows (0-d tensor)."""
         out, shown, followed = consistency_step_reference(self.output, frame.input, flow,
                                                           strength)
         return TorchState(out, frame.input), shown, followed

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from framemend._torch import device_type, torch
+from framemend._torch import torch
 from framemend.chain import TemporalFilter, register
 from framemend.chain.filter import PASS_SIDES
 from framemend.chain.frames import Frame
 from framemend.chain.palette import palette_source
 from framemend.chain.repeats import DistinctFrames
+from framemend.cuda import host_kernels
 from framemend.flow import motion
 from framemend.options.deboil import DeboilOptions
 
@@ -38,7 +39,7 @@ class Deboil(DistinctFrames, TemporalFilter):
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
         # on the CPU the kernels read decoded 8/16-bit pixels and write them back
-        self.reads_raw = device_type(self.device) == "cpu"
+        self.reads_raw = host_kernels(self.device)
         self.reset()
 
     def reset(self) -> None:
@@ -52,7 +53,7 @@ class Deboil(DistinctFrames, TemporalFilter):
         if frame.cut:  # (the window holds no frame of the last shot to trigger reset)
             self.reset()
         raw = frame.raw if self.reads_raw else None
-        cpu = device_type(self.device) == "cpu"
+        cpu = host_kernels(self.device)  # asked each frame: tests force the device path
         if raw is None:
             pixels = frame.image.to(self.device)
             if cpu:
@@ -76,8 +77,9 @@ class Deboil(DistinctFrames, TemporalFilter):
             flow = self._state.motion(current)
             if cpu:
                 motion.publish(frame, previous_time, flow)
-        if self._strength is None:
-            self._strength = auto_strength(self._advance(current, flow, 0.0, pixels, cpu)[2])
+        if self._strength is None:  # once a shot (on the device path a wait for the device)
+            self._strength = auto_strength(float(self._advance(current, flow, 0.0, pixels,
+                                                               cpu)[2]))
         self._state, out, _ = self._advance(current, flow, self._strength, pixels, cpu)
         return self._out(out, cpu)
 

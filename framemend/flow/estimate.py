@@ -109,8 +109,12 @@ def motion_luma_flow(luma: np.ndarray, previous: np.ndarray) -> np.ndarray:
 
 
 def motion_flow(frame: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
-    """:func:`motion_luma_flow` of two ``(3, H, W)`` RGB frames in [0, 1] (their
-    :func:`luma_u8`) as ``(2, H, W)`` on ``frame``'s device."""
+    """The flow ``(2, H, W)`` on ``frame``'s device from ``frame`` to ``previous`` (two
+    ``(3, H, W)`` RGB frames in [0, 1]): :func:`motion_luma_flow` of their :func:`luma_u8` on
+    the CPU path, the torch flow at :data:`MOTION_QUALITY` on the device path
+    (:func:`flow_backend`), where the frames do not leave the device."""
+    if flow_backend(frame.device) == "torch":
+        return estimate_flow(frame[None], previous[None], "torch", MOTION_QUALITY)[0]
     lumas = luma_u8(torch.stack([frame, previous]))
     return torch.from_numpy(motion_luma_flow(*lumas)).permute(2, 0, 1).to(frame.device)
 

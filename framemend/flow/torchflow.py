@@ -219,12 +219,19 @@ def _solve_level(i0: torch.Tensor, i1: torch.Tensor, flow: torch.Tensor,
     return flow
 
 
-def torch_flow(src: torch.Tensor, dst: torch.Tensor, quality: str = "medium") -> torch.Tensor:
+def torch_flow(src: torch.Tensor, dst: torch.Tensor, quality: str = "medium",
+               init: torch.Tensor | None = None, coarsest: int = _MIN_SIZE) -> torch.Tensor:
     """Coarse-to-fine CLG flow from each frame of ``src`` to the matching frame of ``dst``.
 
     Args:
         src, dst: ``(T, 3, H, W)`` float RGB or ``(T, 1, H, W)`` luma in [0, 1], on any device.
         quality: ``ultrafast`` | ``fast`` | ``medium`` (see :data:`PRESETS`).
+        init: ``(T, 2, H, W)`` a first guess in pixels (as DIS takes one), or None: the solve
+            then starts from it at the finest level (coarser levels would smooth a small
+            object's motion away; starting one or two levels above lost 0.2-0.8 dB in
+            interpolation).
+        coarsest: the least short side of the coarsest pyramid level (deeper pyramids reach
+            farther motion on small images).
     Returns:
         ``(T, 2, H, W)`` float32 flow in pixels on the input's device, ``src(p) ≈ dst(p + f(p))``.
     """
@@ -233,7 +240,7 @@ def torch_flow(src: torch.Tensor, dst: torch.Tensor, quality: str = "medium") ->
     p = PRESETS[quality]
     h, w = src.shape[-2:]
     levels = 1
-    while min(h, w) / 2 ** levels >= _MIN_SIZE:
+    while min(h, w) / 2 ** levels >= coarsest:
         levels += 1
     y0, y1 = colour.luma(src.float()), colour.luma(dst.float())
     i0, i1 = _texture(y0), _texture(y1)
@@ -246,8 +253,10 @@ def torch_flow(src: torch.Tensor, dst: torch.Tensor, quality: str = "medium") ->
     std = lambda x: x.std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
     luma = _pyramid(torch.cat([y0, (y1 - mean(y1)) * (std(y0) / std(y1)) + mean(y0)]), levels)
     n = src.shape[0]
-    flow = torch.zeros(n, 2, *pyr[-1].shape[-2:], device=src.device, dtype=torch.float32)
-    for level in range(levels - 1, p.finest_level - 1, -1):
+    start = levels - 1 if init is None else p.finest_level
+    flow = torch.zeros(n, 2, *pyr[-1].shape[-2:], device=src.device, dtype=torch.float32) \
+        if init is None else resize_flow(init.float(), pyr[start].shape[-2:])
+    for level in range(start, p.finest_level - 1, -1):
         img = pyr[level]
         flow = resize_flow(flow, img.shape[-2:])
         if level < levels - 1:

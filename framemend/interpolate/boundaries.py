@@ -60,6 +60,15 @@ def _cells(full: int, shrunk: int, block: bool) -> np.ndarray:
         np.int64)
 
 
+def _cells_torch(full: int, shrunk: int, block: bool, device) -> torch.Tensor:
+    """:func:`_cells` as a ``(full,)`` int64 tensor made on ``device`` (the same float64
+    arithmetic; a tensor made from the host's array would be copied to the device each call)."""
+    position = (torch.arange(full, device=device, dtype=torch.float64) + 0.5) * (shrunk / full)
+    if block:
+        return (position - 0.5).floor().clamp(0, max(shrunk - 2, 0)).long()
+    return position.floor().clamp(max=shrunk - 1).long()
+
+
 @numba.njit(cache=True, nogil=True)
 def _sharpen_kernel(image0, image1, small, move0, move1, weight, rows, cols, near_rows,
                     near_cols, spread, margin):
@@ -134,17 +143,16 @@ def sharpen_boundaries_torch(images: torch.Tensor, small: torch.Tensor, flows: t
     height, width = weight.shape[-2:]
     h, w = small.shape[-2:]
     device = small.device
-    scale = small.new_tensor([width / w, height / h, width / w, height / h, 1.0]).view(1, 5, 1, 1)
+    scale = (width / w, height / h, width / w, height / h, 1.0)  # numbers: no copy to the device
+    scaled = torch.cat([small[:, c:c + 1] * scale[c] for c in range(5)], 1)
 
-    def at(rows: np.ndarray, cols: np.ndarray) -> torch.Tensor:  # (K, 5, H, W) of those cells
-        rows = torch.from_numpy(np.clip(rows, 0, h - 1)).to(device)
-        cols = torch.from_numpy(np.clip(cols, 0, w - 1)).to(device)
-        return small[:, :, rows][..., cols] * scale
+    def at(rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:  # (K, 5, H, W) of the cells
+        return scaled[:, :, rows.clamp(0, h - 1)][..., cols.clamp(0, w - 1)]
 
-    rows, cols = _cells(height, h, True), _cells(width, w, True)
+    rows, cols = _cells_torch(height, h, True, device), _cells_torch(width, w, True, device)
     block = torch.stack([at(rows + dy, cols + dx) for dy in (0, 1) for dx in (0, 1)])[:, :, :4]
     flagged = (block.amax(0) - block.amin(0)).amax(1, keepdim=True) > BOUNDARY_SPREAD
-    rows, cols = _cells(height, h, False), _cells(width, w, False)
+    rows, cols = _cells_torch(height, h, False, device), _cells_torch(width, w, False, device)
     current = torch.cat([flows[:k], flows[k:], weight], 1)  # (K, 5, H, W)
     frames = images.repeat_interleave(k, 0)
 

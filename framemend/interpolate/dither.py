@@ -22,18 +22,19 @@ import numpy as np
 import torch
 
 from ..chain.palette import dedither
+from ..cuda import host_kernels
 from .synthesis import warp_blend
 
 _NEGLIGIBLE = 0.02  # a screen-bound share under this changes no 8-bit pixel
 
 
-def screen_dither_weight(high0: torch.Tensor, high1: torch.Tensor) -> float:
-    """``c = 2 rho / (1 + rho)`` for the correlation ``rho`` (floored at 0) of two frames'
-    dithers ``(3, H, W)`` at the same pixels."""
+def screen_dither_weight(high0: torch.Tensor, high1: torch.Tensor) -> torch.Tensor:
+    """``c = 2 rho / (1 + rho)`` for the correlation ``rho`` (floored at 0; 0 for a flat
+    dither) of two frames' dithers ``(3, H, W)`` at the same pixels, a 0-d float64 tensor on
+    their device (read on the host only by the CPU path)."""
     a, b = high0.flatten().double(), high1.flatten().double()
     a, b = a - a.mean(), b - b.mean()
-    denominator = float(a.norm() * b.norm())
-    rho = max(0.0, float(a @ b) / denominator) if denominator > 0 else 0.0
+    rho = ((a @ b) / (a.norm() * b.norm())).nan_to_num(0.0, 0.0, 0.0).clamp(min=0)
     return 2 * rho / (1 + rho)
 
 
@@ -47,20 +48,26 @@ def keep_screen_dither(image0, image1, made, flow_t: torch.Tensor, weight0: torc
         made: their in-betweens from :func:`.synthesis.warp_blend` with ``flow_t`` and
             ``weight0``, ``(K, H, W, 3)`` uint8 or ``(K, 3, H, W)``, at fractional ``times``.
     Returns:
-        ``made`` corrected, of the same kind and shape.
+        ``made`` corrected, of the same kind and shape. On the device path nothing is read
+        back to the host: a negligible share is applied as none.
     """
     u8 = isinstance(image0, np.ndarray)
     images = torch.stack([_float(image0), _float(image1)])
     low = dedither(images)
     high = images - low
     c = screen_dither_weight(high[0], high[1])
-    if c < _NEGLIGIBLE:
-        return made
+    if u8 or host_kernels(images.device):
+        c = float(c)
+        if c < _NEGLIGIBLE:
+            return made
+    else:
+        c = c.float().masked_fill(c < _NEGLIGIBLE, 0.0)
     moved = warp_blend(low[0], low[1], flow_t, weight0, warp).to(images.device)
-    t = torch.tensor(times, dtype=images.dtype, device=images.device).view(-1, 1, 1, 1)
-    split = moved.add_(high[0] * (1 - t)).add_(high[1] * t)
+    for j, t in enumerate(np.float32(times)):  # float32 numbers: no tensor copied per pair
+        moved[j].add_(high[0] * float(1 - t)).add_(high[1] * float(t))
     plain = (_float(made) if u8 else made).to(images.device)
-    out = plain.mul_(1 - c).add_(split, alpha=c).clamp_(0, 1)
+    out = plain.mul_(1 - c)
+    out = (out.add_(moved, alpha=c) if isinstance(c, float) else out.add_(moved * c)).clamp_(0, 1)
     if not u8:
         return out
     return out.mul_(255).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()

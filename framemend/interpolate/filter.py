@@ -9,13 +9,14 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from .._torch import device_type
 from ..chain.filter import PASS_SIDES, Filter
 from ..chain.frames import Frame
 from ..chain.palette import palette_limited
 from ..chain.registry import register
+from ..cuda import host_kernels
 from ..kernels.pools import shared_pool
 from ..options.interpolate import InterpolateOptions
+from . import device as device_path
 from .dither import keep_screen_dither
 from .synthesis import (fill_hidden, flow_planes, frame_correlation, intermediate_flows,
                         pair_flows, warp_blend)
@@ -181,7 +182,7 @@ class Interpolate(Filter):
         """``frame``'s decoded uint8 ``(H, W, 3)`` pixels when it still has them and the run is
         on the CPU (the in-betweens are then made in uint8), else its image on the device."""
         raw = frame.raw
-        if raw is not None and raw.dtype == np.uint8 and device_type(self.device) == "cpu":
+        if raw is not None and raw.dtype == np.uint8 and host_kernels(self.device):
             return raw
         return frame.image.to(self.device)
 
@@ -190,8 +191,11 @@ def _pair_flows(image0, small0, small1, flow_scale: float, image1=None):
     """``(planes, flows, importance, correlation)`` of a pair (:func:`.synthesis.pair_flows`);
     ``small0`` is ``image0``'s shrunk luma and RGB (:func:`.synthesis.flow_planes`) if known;
     ``correlation``: :func:`.synthesis.frame_correlation` of ``image1`` when given (uint8
-    pixels, bilinear warps: the next pair reuses it), else None. Runs on a worker thread."""
+    pixels, bilinear warps: the next pair reuses it), else None. Runs on a worker thread; on
+    the device path (:mod:`.device`) everything stays on the device."""
     small0 = small0 if small0 is not None else flow_planes(image0, flow_scale)
+    if not _host(image0):
+        return (torch.cat([small0, small1]), *device_path.pair_flows(small0, small1), None)
     correlation = frame_correlation(image1) if image1 is not None else None
     return (torch.cat([small0, small1]).cpu(), *pair_flows(small0, small1), correlation)
 
@@ -203,15 +207,23 @@ def _synthesize(flows: Future, before: Future | None, after: Future | None, imag
     :func:`_pair_flows`), with a palette's dither kept on the screen if ``dither``
     (:mod:`.dither`). Runs on a worker thread."""
     planes, pair, importance, correlation1 = flows.result()
-    pair, importance = fill_hidden(planes, pair, importance,
-                                   None if before is None else before.result()[1],
-                                   None if after is None else after.result()[1])
-    flow_t, weight0 = intermediate_flows(pair, importance, times)
+    fill, intermediate = (fill_hidden, intermediate_flows) if _host(image0) else \
+        (device_path.fill_hidden, device_path.intermediate_flows)
+    pair, importance = fill(planes, pair, importance,
+                            None if before is None else before.result()[1],
+                            None if after is None else after.result()[1])
+    flow_t, weight0 = intermediate(pair, importance, times)
     correlation0 = None if before is None else before.result()[3]  # image0 was its image1
     made = warp_blend(image0, image1, flow_t, weight0, warp, [correlation0, correlation1])
     if dither:
         made = keep_screen_dither(image0, image1, made, flow_t, weight0, times, warp)
     return made
+
+
+def _host(image) -> bool:
+    """Whether a pair with ``image`` (``(H, W, 3)`` uint8 array or ``(3, H, W)`` tensor) takes
+    the CPU path (:mod:`.synthesis`) rather than the device path (:mod:`.device`)."""
+    return isinstance(image, np.ndarray) or host_kernels(image.device)
 
 
 def _repeat(frame: Frame, time: float, cut: bool) -> Frame:

@@ -37,13 +37,13 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
    undone where the two candidates agree, and detail they do not share (texture that the
    generator re-drew) is shrunk towards the blur.
 
-Everything at reduced size runs on the CPU (DIS is CPU-only, and at a quarter of the frame size a
-GPU gains nothing) and mostly outside torch: the intermediate flows (steps 3-5) and the block
-search are numba kernels that release the GIL, the luma error and the 3x3 box filter OpenCV, the
-masks numpy (as small torch operations they cost about 9 ms of CPU per pair at 160x90). The
-full-resolution warp and blend run in torch on CUDA and through OpenCV's remap on CPU tensors
-(the same arithmetic, faster there), or in uint8 on decoded uint8 frames (no float frame is
-made).
+On the CPU path everything at reduced size runs outside torch: the intermediate flows (steps
+3-5) and the block search are numba kernels that release the GIL, the luma error and the 3x3
+box filter OpenCV, the masks numpy (as small torch operations they cost about 9 ms of CPU per
+pair at 160x90). The full-resolution warp and blend run through OpenCV's remap on CPU tensors,
+or in uint8 on decoded uint8 frames (no float frame is made). The device path (CUDA, where
+:func:`framemend.cuda.host_kernels` is False) runs every step in torch on the device, with the
+torch flow instead of DIS (:mod:`.device`, then :func:`_warp_blend_torch`).
 """
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ import torch
 import torch.nn.functional as F
 
 from ..flow import backward_warp
+from ..cuda import host_kernels
 from ..flow.estimate import dis_luma_flow
 from ..kernels.blur import box_mean
 from ..kernels.colour import LUMA, luma, luma_np
@@ -503,7 +504,7 @@ def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndar
         correlations = [r if r is not None else frame_correlation(im)
                         for r, im in zip(known, (image0, image1))] if warp == "bilinear" else None
         return _warp_blend_u8(image0, image1, flow_t, weight0, WARPS[warp], correlations)
-    if image0.device.type == "cpu":
+    if host_kernels(image0.device):
         return _warp_blend_cv2(image0, image1, flow_t, weight0, WARPS[warp])
     return _warp_blend_torch(image0, image1, flow_t, weight0, warp)
 
@@ -519,14 +520,15 @@ def _warp_blend_torch(image0, image1, flow_t, weight0, warp="bilinear"):
     up = F.interpolate(small.to(image0.device), size=(height, width), mode="bilinear",
                        align_corners=False)[0]
     flow_up = up[:4 * k].view(2 * k, 2, height, width)
-    flow_up = flow_up * flow_up.new_tensor([width / w, height / h]).view(1, 2, 1, 1)
+    flow_up = torch.cat([flow_up[:, :1] * (width / w), flow_up[:, 1:] * (height / h)], 1)
     images = torch.stack([image0, image1])
     shrunk = torch.cat([flow_t[:k], flow_t[k:], weight0], 1).to(image0.device)
     flow_up, w0 = sharpen_boundaries_torch(images, shrunk, flow_up, up[4 * k:].unsqueeze(1))
     warped = backward_warp(images.repeat_interleave(k, 0), flow_up, mode=warp)
     attenuation = None
     if warp == "bilinear":  # .redrawn's attenuation, on the flow grid
-        moves = shrunk[:, :4] * shrunk.new_tensor([width / w, height / h] * 2).view(1, 4, 1, 1)
+        moves = torch.cat([shrunk[:, c:c + 1] * (width / w if c % 2 == 0 else height / h)
+                           for c in range(4)], 1)
         attenuation = attenuation_torch(images, moves, shrunk[:, 4:])
     return keep_detail_torch(warped[:k], warped[k:], w0, shrunk[:, 4:], attenuation).clamp_(0, 1)
 

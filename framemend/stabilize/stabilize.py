@@ -3,15 +3,18 @@
 Reference: the classic 2D pipeline (Matsushita et al., "Full-frame video stabilization", PAMI
 2006; Grundmann et al., "Auto-directed video stabilization with robust L1 optimal camera paths",
 CVPR 2011 for the crop-constrained view): robust frame-to-frame similarities from tracked
-features (:mod:`.motion`), a smoothed path with a bounded look-ahead (:mod:`.path`), and a
-crop/zoom that grows only as far as needed and never past ``max_zoom`` — beyond it the
-correction is reduced, so no frame shows a black edge.
+features (:mod:`.motion`; on the device path from the torch flow: :mod:`.device`), a smoothed
+path with a bounded look-ahead (:mod:`.path`), and a crop/zoom that grows only as far as needed
+and never past ``max_zoom`` — beyond it the correction is reduced, so no frame shows a black
+edge.
 
 Streaming: the filter holds at most ``2 * radius + 1`` frames (``radius`` ahead for the path
 smoothing, ``radius`` more so the zoom can ramp in before a frame needs it) and per-frame 3x3
 matrices for that window. A scene cut starts a new path. Each output frame carries in ``aux``
 ``stabilize_warp`` (3, 3), the map from its pixels to the input frame's pixels, and
-``stabilize_zoom``, the crop zoom used (the frame area kept is ``1 / zoom**2``).
+``stabilize_zoom``, the crop zoom used (the frame area kept is ``1 / zoom**2``): numbers on the
+CPU path; on the device path (:mod:`.device`) float64 tensors on the device, where the motion,
+the path and the crop are computed.
 """
 from __future__ import annotations
 
@@ -24,11 +27,13 @@ from ..chain.apply import apply_filter
 from ..chain.filter import PASS_SIDES, Filter
 from ..chain.frames import Frame
 from ..chain.registry import register
+from ..cuda import host_kernels
+from . import device as device_path
 from .face import box_mask, check_box, detect_face
 from .motion import CameraTracker, analysis_luma, subject_motion
 from ..options.stabilize import StabilizeOptions
-from .path import (fit_inside, frame_centre, next_zoom, required_zoom, smooth_correction,
-                   zoom_about)
+from . import path as host_path
+from .path import frame_centre
 from .warp import warp_affine
 
 @register
@@ -62,6 +67,8 @@ class Stabilize(Filter):
         self._first_centre: np.ndarray | None = None
         self._last_motion = np.eye(3)
         self._camera = CameraTracker()
+        self._device = False  # the device path (.device), decided on the shot's first frame
+        # (the device path keeps _box, _last_motion and the path as tensors there)
 
     def push(self, frame: Frame) -> list[Frame]:
         out = self._drain() if frame.cut and self._count else []
@@ -81,8 +88,13 @@ class Stabilize(Filter):
 
     def _observe(self, frame: Frame) -> None:
         """Track ``frame`` against the previous one and extend the path."""
-        luma, scale = analysis_luma(frame.image)
         t = self._count
+        if t == 0:  # asked each shot: tests force the device path
+            self._device = not host_kernels(frame.image.device)
+        if self._device:
+            self._observe_on_device(frame)
+            return
+        luma, scale = analysis_luma(frame.image)
         if t == 0:
             self._camera.step(luma, scale)
             self._path[0] = np.eye(3)
@@ -107,6 +119,34 @@ class Stabilize(Filter):
         self._pending.append(frame)
         self._count += 1
 
+    def _observe_on_device(self, frame: Frame) -> None:
+        """:meth:`_observe` on the device path (:mod:`.device`): the path a tensor there; the
+        subject's box (mode subject) found on the host once a shot, then moved on the
+        device."""
+        luma, scale = device_path.analysis_luma(frame.image)
+        t, eye = self._count, torch.eye(3, dtype=torch.float64, device=luma.device)
+        if t == 0:
+            self._path[0] = eye
+            if self.options.mode == "subject":
+                box = self._first_box(*analysis_luma(frame.image))
+                self._first_centre = box.mean(0)
+                self._box = torch.as_tensor(box, device=luma.device)
+                self._last_motion = eye
+        elif self._box is None:
+            self._path[t] = self._path[t - 1] @ device_path.inverse(
+                device_path.camera_motion(self._luma, luma, scale))
+        else:  # the subject's path, as on the CPU path
+            m = device_path.subject_motion(self._luma, luma, self._box, scale,
+                                           self._last_motion)
+            self._last_motion = m
+            self._box = self._box @ m[:2, :2].T + m[:2, 2]
+            shift = torch.stack([float(c) - v for c, v in
+                                 zip(self._first_centre, self._box.mean(0).unbind())])
+            self._path[t] = torch.cat([torch.cat([eye[:2, :2], shift[:, None]], 1), eye[2:]])
+        self._luma = luma
+        self._pending.append(frame)
+        self._count += 1
+
     def _first_box(self, luma: np.ndarray, scale: float) -> np.ndarray:
         if self.options.box is not None:
             box = self.options.box
@@ -123,15 +163,22 @@ class Stabilize(Filter):
         if t not in self._correction:
             lo = max(0, t - self.options.radius)
             hi = min(self._count - 1, t + self.options.radius)
-            self._smooth[t] = smooth_correction([self._path[j] for j in range(lo, hi + 1)],
-                                                t - lo, self._sigma)
+            ops = self._ops
+            self._smooth[t] = ops.smooth_correction([self._path[j] for j in range(lo, hi + 1)],
+                                                    t - lo, self._sigma)
             if self.options.mode == "smooth":
                 self._correction[t] = self._smooth[t]
             else:  # lock / subject: back to the shot's first frame
-                self._correction[t] = np.linalg.inv(self._path[t])
+                inverse = device_path.inverse if self._device else np.linalg.inv
+                self._correction[t] = inverse(self._path[t])
             h, w = self._pending[0].image.shape[-2:]
-            self._need[t] = required_zoom(self._correction[t], w, h, self._zoom_centre(w, h))
+            self._need[t] = ops.required_zoom(self._correction[t], w, h, self._zoom_centre(w, h))
         return self._correction[t]
+
+    @property
+    def _ops(self):
+        """The path's functions: :mod:`.path` on arrays, or their twins in :mod:`.device`."""
+        return device_path if self._device else host_path
 
     def _zoom_centre(self, w: int, h: int) -> np.ndarray:
         """Zoom about the frame centre, or about the subject so that zooming does not move it."""
@@ -146,14 +193,15 @@ class Stabilize(Filter):
         for j in ahead:
             self._correction_at(j)  # before the pop: it reads the size of a pending frame
         frame = self._pending.popleft()
-        self._zoom = next_zoom(self._zoom, [self._need[j] for j in ahead],
-                               self.options.max_zoom, self._slope)
+        ops = self._ops
+        self._zoom = ops.next_zoom(self._zoom, [self._need[j] for j in ahead],
+                                   self.options.max_zoom, self._slope)
         # What the crop cannot hide is given up: a lock falls back towards the smooth path,
         # the smooth path towards the input.
         centre = self._zoom_centre(w, h)
-        smooth = fit_inside(self._smooth[t], self._zoom, w, h, centre)
-        corrected = fit_inside(self._correction[t], self._zoom, w, h, centre, toward=smooth)
-        warp = corrected @ zoom_about(self._zoom, centre)
+        smooth = ops.fit_inside(self._smooth[t], self._zoom, w, h, centre)
+        corrected = ops.fit_inside(self._correction[t], self._zoom, w, h, centre, toward=smooth)
+        warp = corrected @ ops.zoom_about(self._zoom, centre)
         image = warp_affine(frame.image[None], warp[None])[0]
         for store in (self._path, self._correction, self._smooth, self._need):
             store.pop(t - self.options.radius, None)

@@ -6,18 +6,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..cuda import host_kernels
+
 
 def warp_affine(images: torch.Tensor, matrices: np.ndarray) -> torch.Tensor:
     """Resample each frame: output pixel ``q`` takes the input at ``W q`` (bilinear, edges repeated).
 
     Args:
         images: ``(T, C, H, W)`` float.
-        matrices: ``(T, 3, 3)`` maps from output to input pixel coordinates (affine).
+        matrices: ``(T, 3, 3)`` maps from output to input pixel coordinates (affine): an array,
+            or a tensor on the device path.
     Returns:
-        ``(T, C, H, W)`` on the device of ``images``. On CPU this runs ``cv2.warpAffine``; elsewhere
-        (and as the reference) :func:`warp_affine_torch`.
+        ``(T, C, H, W)`` on the device of ``images``. On the CPU path this runs
+        ``cv2.warpAffine``; elsewhere (and as the reference) :func:`warp_affine_torch`.
     """
-    if images.device.type != "cpu" or images.dtype != torch.float32:
+    if not host_kernels(images.device) or images.dtype != torch.float32:
         return warp_affine_torch(images, matrices)
     images = images.contiguous()
     out = torch.empty_like(images)
@@ -34,7 +37,8 @@ def warp_affine(images: torch.Tensor, matrices: np.ndarray) -> torch.Tensor:
 def warp_affine_torch(images: torch.Tensor, matrices: np.ndarray) -> torch.Tensor:
     """:func:`warp_affine` with ``torch.nn.functional.grid_sample`` (any device)."""
     t, _, h, w = images.shape
-    m = torch.as_tensor(np.asarray(matrices)[:, :2], dtype=images.dtype, device=images.device)
+    m = (matrices if torch.is_tensor(matrices) else torch.as_tensor(np.asarray(matrices)))[:, :2]
+    m = m.to(images.dtype).to(images.device)  # a device path's matrices are already there
     ys, xs = torch.meshgrid(torch.arange(h, device=images.device, dtype=images.dtype),
                             torch.arange(w, device=images.device, dtype=images.dtype), indexing="ij")
     q = torch.stack([xs, ys, torch.ones_like(xs)], -1).reshape(1, -1, 3)  # (1, HW, 3)
