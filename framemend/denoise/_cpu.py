@@ -372,8 +372,9 @@ class CpuTrack:
     def step(self, pixels: torch.Tensor | np.ndarray, noise_var: np.ndarray,
              memory: int, flow: np.ndarray | None = None) -> CpuTrack:
         """:func:`.recursive.recursive_step_reference` along ``flow`` ``(H, W, 2)`` from the
-        frame to the estimate's frame, or if None the flow of :func:`.recursive.motion_flow`
-        (DIS on the frame's and the estimate's luma); ``pixels`` as in :meth:`start`,
+        frame to the estimate's frame, or if None the flow of
+        :func:`framemend.flow.estimate.motion_flow` (DIS on the frame's and the estimate's
+        luma); ``pixels`` as in :meth:`start`,
         ``noise_var`` ``(3,)`` float32 σ² per opponent channel."""
         rgb, scale = _planes(pixels)
         h, w = rgb.shape[1:]

@@ -45,9 +45,9 @@ import numpy as np
 from framemend._torch import F, torch
 from framemend.chain.palette import DEDITHER_TAPS, dedither, palette_limited
 from framemend.cuda import device_constant
+from framemend.flow.estimate import motion_flow
 from framemend.kernels.blur import box_mean
 
-from .recursive import motion_flow
 from .spatial import OPPONENT
 
 _MAD_TO_SIGMA = 1.4826

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 from framemend._torch import torch
 from framemend.flow import backward_warp, outside_mask
-from framemend.flow import estimate
-from framemend.flow.estimate import MOTION_QUALITY, estimate_flow, flow_backend
 from framemend.cuda import device_constant
 from framemend.kernels.blur import box_mean
 
@@ -31,16 +29,6 @@ from .spatial import OPPONENT
 
 FRESH = 1e4  # prediction variance of a pixel with no usable history (gain ≈ 1)
 SOFT = 2.0  # how strongly unexplained residual raises the prediction variance
-
-
-def motion_flow(frame: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
-    """Flow ``(2, H, W)`` from ``frame`` to ``previous`` (both ``(3, H, W)``):
-    :func:`framemend.flow.estimate.motion_flow` (DIS on 8-bit BT.601 luma, lightly tuned), or
-    on the device path (:func:`framemend.flow.estimate.flow_backend`) the torch flow at that
-    quality."""
-    if flow_backend(frame.device) == "torch":
-        return estimate_flow(frame[None], previous[None], "torch", MOTION_QUALITY)[0]
-    return estimate.motion_flow(frame, previous)
 
 
 def recursive_step_reference(estimate: torch.Tensor, variance: torch.Tensor,

@@ -12,9 +12,9 @@ import numpy as np
 
 from framemend._torch import torch
 from framemend.cuda import fused, host_kernels
+from framemend.flow.estimate import motion_flow
 
 from .noise import declip_reference
-from .recursive import motion_flow
 from .spatial import local_wiener_reference
 
 
@@ -32,8 +32,8 @@ class TorchTrack:
     def step(self, frame: torch.Tensor, noise_var: torch.Tensor, memory: int,
              flow: np.ndarray | None = None) -> TorchTrack:
         """Take in the next frame ``(3, H, W)`` along ``flow`` ``(H, W, 2)`` from it to the
-        estimate's frame, or if None along :func:`.recursive.motion_flow`; ``noise_var``:
-        ``(3,)`` σ² per opponent channel ([0, 1]² units) on its device."""
+        estimate's frame, or if None along :func:`framemend.flow.estimate.motion_flow`;
+        ``noise_var``: ``(3,)`` σ² per opponent channel ([0, 1]² units) on its device."""
         if flow is None:
             flow = motion_flow(frame, self.estimate)
         else:
