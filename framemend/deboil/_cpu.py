@@ -1,8 +1,11 @@
 """The CPU path of ``deboil``: :func:`.consistency.consistency_step_reference` in OpenCV (the
 linear filters: box sums, the 5-tap dedither, the warp) and numba (the per-pixel weights,
-blend and energy restoration, fused into three passes, and the tone band's texture energies),
+blend and energy restoration, fused into a few passes, and the tone band's texture energies),
 on interleaved ``(H, W, 3)`` float32 frames, reading decoded 8/16-bit pixels and writing them
-back. Scratch arrays are kept per thread from frame to frame (fresh ones cost page faults)."""
+back: the frame itself is read as decoded wherever it is used, never made a float array but for
+its luma, a few rows at a time. The numba kernels take images as ``(h, 3W)`` rows, on which
+their loops vectorise (:func:`_weights`). Scratch arrays are kept per thread from frame to
+frame (fresh ones cost page faults)."""
 from __future__ import annotations
 
 import threading
@@ -37,9 +40,8 @@ def _weights(raw, scale, zl, zs, r, d, m, flow, strength, limits, shutter, w, wl
     (``zl`` times ``zs``): confidences and the weights of texture ``w``, tone ``wl`` and the
     motion smear ``smear`` ``(h, W)``, the blended fine band ``b`` and tone band
     ``low = zl + wl d`` (each may be the array of ``r``, ``d``: read before written) and the
-    two fine-band
-    energies ``ez``, ``eb`` ``(h, W)``; returns the number of pixels of the band's rows
-    ``counted`` (start, stop) whose confidence exceeds 1/2 (for
+    two fine-band energies ``ez``, ``eb`` ``(h, W)``; returns the number of pixels of the
+    band's rows ``counted`` (start, stop) whose confidence exceeds 1/2 (for
     :func:`.consistency.auto_strength`). ``m`` ``(h, W)``: the residual's local energy;
     ``limits``: :data:`.consistency.LIMITS` (arguments, not globals, so that numba's cache
     follows them).
@@ -131,10 +133,9 @@ def _gain(target, blended, weight):
 def _blend(raw, scale, low, coarse, cs, w, wl, b, ez, eb, e_own, e_pred, e_low, texture, out,
            sums):
     """``out = μ + gl (low - μ) + g b`` (``μ``: ``coarse`` times ``cs``, the tone band's local
-    mean) with
-    ``g`` the clamped energy ratio of the fine band (``ez`` over ``eb``) and ``gl`` that of the
-    tone band's texture (the blend of the frame's and the prediction's contrasts, from
-    ``e_own`` and ``e_pred``, over ``e_low``; 1 without ``texture``, the last four then
+    mean) with ``g`` the clamped energy ratio of the fine band (``ez`` over ``eb``) and ``gl``
+    that of the tone band's texture (the blend of the frame's and the prediction's contrasts,
+    from ``e_own`` and ``e_pred``, over ``e_low``; 1 without ``texture``, the last four then
     unread); ``sums`` gets the per-channel sum of ``out - z``, ``z`` the frame's decoded pixels
     ``raw`` times ``scale``. The images ``(h, 3W)``, the rest ``(h, W)`` (:func:`_weights`)."""
     h, w_ = w.shape
@@ -336,8 +337,8 @@ class CpuState:
         """A frame's pixels ``(H, W, 3)`` (uint8/uint16 as decoded, or float32 in [0, 1]) as
         floats (dither removed if asked) and their luma, as a state (the first frame of a
         shot is its own output). Without dither the state keeps ``pixels`` (class
-        docstring), and the luma is made from floats of :data:`_LUMA_ROWS` rows at a time
-        (a frame of them, fresh from the pool or mapped anew, cost 1-2 ms at 720x480)."""
+        docstring), and the luma is made from floats of :data:`_LUMA_ROWS` rows at a time in
+        a scratch array that stays in the cache (not a float frame from the pool each frame)."""
         h, w, _ = pixels.shape
         scale = 1.0 if pixels.dtype.kind == "f" else 1.0 / np.iinfo(pixels.dtype).max
         if dither:
@@ -358,7 +359,8 @@ class CpuState:
         if np.dtype(dtype).kind == "f":
             return np.clip(self.output, 0, 1)
         out = np.empty(self.output.shape, dtype)
-        _finish(_flat(self.output.copy()), np.zeros(3, np.float32), np.iinfo(dtype).max, _flat(out))
+        _finish(_flat(self.output.copy()), np.zeros(3, np.float32), np.iinfo(dtype).max,
+                _flat(out))
         return out
 
     def motion(self, frame: CpuState) -> np.ndarray:
@@ -405,9 +407,9 @@ class CpuState:
               rows: int, out: np.ndarray, sums: np.ndarray, smear: np.ndarray) -> int:
         """Rows ``y0:y1`` (at most ``rows``) of :meth:`step`'s output, before the mean shift
         and the smear, into ``out``, and their smear weights into ``smear`` ``(H, W)``; adds
-        their per-channel sum of ``out - z`` (``z``: ``frame`` as floats) to ``sums`` and
+        their per-channel sum of ``out - z`` (``z``: ``frame`` in [0, 1]) to ``sums`` and
         returns how many of their pixels the previous output follows. What those rows read
-        (the frame's floats, the box sums of the residual and of the frame, the blurred
+        (the residual, the box sums of the residual and of the frame, the blurred
         energies) is made over the band and ``reach`` rows either side, in this thread's
         scratch arrays of that many rows: each box sum of a row reads only the rows within its
         radius, so the band gives the whole frame's values (OpenCV's box filter and remap give
