@@ -113,6 +113,11 @@ class TemporalFilter(Filter):
     def reset(self) -> None:
         """Forget recursive state; called at a scene cut and at end of stream."""
 
+    def entered(self, frame: Frame) -> None:
+        """``frame`` has joined the window (after the frames of an earlier shot left it), before
+        any output is made from it: a filter may start work on it here, in worker threads,
+        while the window fills (deflicker's analysis)."""
+
     def push(self, frame: Frame) -> list[Frame]:
         return list(self.emit(frame))
 
@@ -123,6 +128,7 @@ class TemporalFilter(Filter):
         if frame.cut and self._window:
             yield from self._drain()
         self._window.append(frame)
+        self.entered(frame)
         while len(self._window) - 1 - self._next >= self.future:
             yield self._emit()
 
