@@ -27,6 +27,9 @@ Contract (VapourSynth-like, but push-driven so the engine can stream):
   ``frame.aux`` (cached flow, say) is carried to the next filter, else it is dropped.
 * ``sides`` — the fewest and the most pixels on a side of the frames the filter takes, or None
   for any size; ``framemend clean`` and the API refuse other sizes with a one-line reason.
+* A :class:`TemporalFilter` implements ``process(window, center)``; its ``entered(frame)`` is
+  called as each frame joins the window, where work may start in worker threads before the
+  window is full (deflicker's analysis, denoise's noise estimate).
 """
 from __future__ import annotations
 
