@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import torch
 
+from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import luma, luma_u8, luma_u8_planes
 
 #: Frames wider than this are analysed at reduced size (the transform is rescaled).
@@ -43,7 +44,8 @@ def analysis_luma_raw(raw: np.ndarray, raw_scale: float) -> tuple[np.ndarray, fl
     without making its float image: the same values (the division by ``raw_scale`` as
     ``Frame.float_image`` does it, then the same reduction), so the same motion."""
     scale, size = _analysis_size(*raw.shape[:2])
-    rgb = raw.astype(np.float32)
+    rgb = frame_array(raw.shape)  # pooled: no page faults for a new 11 MB array a frame
+    np.copyto(rgb, raw)
     np.divide(rgb, np.float32(raw_scale), out=rgb)
     if scale > 1.0:
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ..cuda import host_kernels
+from ..kernels.buffers import frame_array
 
 
 def warp_affine(images: torch.Tensor, matrices: np.ndarray) -> torch.Tensor:
@@ -41,6 +42,7 @@ def warp_raw(raw: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     rounded."""
     h, w = raw.shape[:2]
     return cv2.warpAffine(raw, np.asarray(matrix, np.float64)[:2], (w, h),
+                          dst=frame_array(raw.shape, raw.dtype),
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
 
