@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ..cuda import host_kernels
+from ..kernels.buffers import frame_array
 
 
 def warp_affine(images: torch.Tensor, matrices: np.ndarray) -> torch.Tensor:
@@ -32,6 +33,18 @@ def warp_affine(images: torch.Tensor, matrices: np.ndarray) -> torch.Tensor:
                            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                            borderMode=cv2.BORDER_REPLICATE)
     return out
+
+
+def warp_raw(raw: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """:func:`warp_affine` of one frame's decoded ``(H, W, 3)`` uint8/uint16 pixels
+    (``Frame.raw``), in their own type: ``(H, W, 3)`` of the same type. OpenCV interpolates
+    integer pixels in fixed point, so the result is within a level of the float warp's,
+    rounded."""
+    h, w = raw.shape[:2]
+    return cv2.warpAffine(raw, np.asarray(matrix, np.float64)[:2], (w, h),
+                          dst=frame_array(raw.shape, raw.dtype),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
 
 
 def warp_affine_torch(images: torch.Tensor, matrices: np.ndarray) -> torch.Tensor:
