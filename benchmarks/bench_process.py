@@ -58,7 +58,7 @@ def drain():
         except (av.error.BlockingIOError, av.error.EOFError):
             return
         f.pts, f.time_base = made, s.codec_context.time_base  # frame n at n / rate
-        f.pict_type = av.video.frame.PictureType.NONE  # x264 picks frame types, as framemend's writer lets it
+        f.pict_type = av.video.frame.PictureType.NONE  # x264 picks them, as in framemend
         made += 1
         for p in s.encode(f): out.mux(p)
 for f in inp.decode(vs):

@@ -10,13 +10,13 @@ edge.
 
 Streaming: the filter holds at most ``2 * radius + 1`` frames (``radius`` ahead for the path
 smoothing, ``radius`` more so the zoom can ramp in before a frame needs it) and per-frame 3x3
-matrices for that window. On the CPU it takes the decoded uint8/uint16 frames (``Frame.raw``)
-and keeps them so: the window holds a quarter of the memory of float frames, and the analysis
-and the warp read them without a float image being made. A scene cut starts a new path. Each output frame carries in ``aux``
-``stabilize_warp`` (3, 3), the map from its pixels to the input frame's pixels, and
-``stabilize_zoom``, the crop zoom used (the frame area kept is ``1 / zoom**2``): numbers on the
-CPU path; on the device path (:mod:`.device`) float64 tensors on the device, where the motion,
-the path and the crop are computed.
+matrices for that window. On the CPU it takes the decoded uint8/uint16 frames (``Frame.raw``) and
+keeps them so: the window holds a quarter of the memory of float frames, and the analysis and the
+warp read them without a float image being made. A scene cut starts a new path. Each output frame
+carries in ``aux`` ``stabilize_warp`` (3, 3), the map from its pixels to the input frame's pixels,
+and ``stabilize_zoom``, the crop zoom used (the frame area kept is ``1 / zoom**2``): numbers on the
+CPU path; on the device path (:mod:`.device`) float64 tensors on the device, where the motion, the
+path and the crop are computed.
 """
 from __future__ import annotations
 
