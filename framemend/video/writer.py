@@ -28,7 +28,8 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from .colour import planar_yuv_bits, rgb_to_yuv
+from .colour import rgb_to_yuv
+from .planes import planar_yuv_bits
 from .containers import (DEEP_WEBM_CODEC, DEFAULT_CODEC, can_encode_deep, check_folder,
                          choose_codec, container_for)
 from .errors import VideoError
