@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
 
+from framemend._torch import torch
 from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import luma, luma_u8, luma_u8_planes
 from framemend.video.colour import ycbcr_to_rgb_matrix

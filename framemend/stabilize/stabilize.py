@@ -27,8 +27,8 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
-import torch
 
+from .._torch import torch
 from ..chain.apply import apply_filter
 from ..chain.filter import PASS_SIDES, Filter
 from ..chain.frames import Frame

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
-import torch.nn.functional as F
 
+from .._torch import F, torch
 from ..cuda import host_kernels
 from ..kernels.buffers import frame_array
 from ..video.planes import blank_like, chroma_origin, plane, sample_type, subsampling
