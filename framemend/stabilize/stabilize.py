@@ -13,10 +13,11 @@ smoothing, ``radius`` more so the zoom can ramp in before a frame needs it) and 
 matrices for that window. On the CPU it takes the decoded pictures themselves where they are
 planar YUV (``Frame.yuv``, :attr:`Filter.reads_yuv`): the analysis luma is made from their
 planes (:func:`.motion.analysis_luma_yuv`) and the warp writes a new picture of the same format
-(:func:`.warp.warp_yuv`, chroma warped in its own samples), which the writer encodes without a
-colour conversion either way; other decoded frames as uint8/uint16 pixels (``Frame.raw``), kept
-so. Either way the window holds a quarter of the memory of float frames or less, and no float
-image is made. A scene cut starts a new path. Each output frame
+(:func:`.warp.warp_yuv`, chroma warped in its own samples) that the writer encodes as it is: no
+colour conversion on the way in or out. Other decoded frames come as uint8/uint16 pixels
+(``Frame.raw``), kept so. Either way the window holds a quarter of the memory of float frames
+or less (an eighth: 4:2:0 pictures), and no float image is made. A scene cut starts a new
+path. Each output frame
 carries in ``aux`` ``stabilize_warp`` (3, 3), the map from its pixels to the input frame's pixels,
 and ``stabilize_zoom``, the crop zoom used (the frame area kept is ``1 / zoom**2``): numbers on the
 CPU path; on the device path (:mod:`.device`) float64 tensors on the device, where the motion, the
