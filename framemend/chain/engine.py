@@ -104,7 +104,8 @@ def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[
     # the decode thread makes the pixels the first reader takes (raw or a tensor), so colour
     # conversion runs beside the filters; one that reads YUV planes takes the decoded picture
     convert = None if reader is None else (_raw if reader.reads_raw else _tensor)
-    planes = reader is not None and reader.reads_yuv
+    # (a duck-typed filter written before reads_yuv has no such flag: it reads no planes)
+    planes = reader is not None and getattr(reader, "reads_yuv", False)
 
     def put(q: queue.Queue, item, consumer: threading.Thread | None = None) -> bool:
         """Put unless the run is stopping or the queue's consumer has died."""
