@@ -226,4 +226,4 @@ def test_lossless_output_of_the_planes_keeps_the_colours(shaky_files, tmp_path, 
         clean_file(src, str(tmp_path / "rgb.mkv"), "stabilize", lossless=True)
     shift = (read(str(tmp_path / "yuv.mkv")).astype(np.float64)
              - read(str(tmp_path / "rgb.mkv"))).mean((0, 1, 2))
-    assert np.abs(shift).max() < 0.25  # measured 0.001-0.002 levels; swscale's: 0.79-1.44
+    assert np.abs(shift).max() < 0.25  # measured 0.0005-0.0023 levels; swscale's: 0.79-1.44
