@@ -13,7 +13,9 @@ of the input's, ``area`` = smallest fraction of the input frame shown in an outp
 (framemend crops by its zoom; deshake keeps the full frame and fills what it exposes).
 ``fps`` is input frames per second of the whole pipeline, the same for both: uint8 RGB frames in
 memory -> (conversion) -> filter -> (conversion) -> uint8 RGB frames; framemend streams the
-frames one by one through the filter as the engine does.
+frames one by one through the filter as the engine does: as RGB pixels (what the API on arrays
+takes), and in the row "(yuv420p planes)" as the yuv420p pictures of a decoded video, the path
+``framemend clean`` takes (the pictures made as deshake's input is).
 
 Realign (no ffmpeg filter transfers colour from a keyframe, so there is no anchor row): the
 ``subject`` scene (the astronaut's face crossing the frame, behind a post) with
@@ -34,8 +36,10 @@ framemend runs ``realign=region=face``.
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 
+import av
 import cv2
 import numpy as np
 import torch
@@ -49,17 +53,22 @@ from framemend.metrics.camera import jitter
 from framemend.metrics.identity import identity_drift, identity_drift_per_frame
 from framemend.realign import Realign
 from framemend.stabilize import Stabilize
+from framemend.video.colour import yuv_to_rgb
+from framemend.video.planes import full_range
 
 WIDTH, HEIGHT = 640, 360
 
 
-def _framemend(frames: np.ndarray, fps: float, filter_cls=Stabilize, **options
-               ) -> tuple[np.ndarray, float, float]:
+def _framemend(frames: np.ndarray, fps: float, filter_cls=Stabilize, planes: bool = False,
+               **options) -> tuple[np.ndarray, float, float]:
     """Stream uint8 frames through a filter as the engine hands them over (decoded pixels,
     ``Frame.raw``, to a filter that reads them; else float tensors); returns (frames, seconds,
-    smallest area kept)."""
+    smallest area kept). ``planes``: as a decoded yuv420p video's pictures to a filter that
+    reads the planes (``Filter.reads_yuv``), made as the deshake anchor's input is (swscale,
+    BT.601) and counted in the time, with their conversion back to RGB."""
     start = time.perf_counter()
     flt = filter_cls(make_options(filter_cls.name, filter_cls.Options, options))
+    to_rgb = functools.partial(_planes_to_rgb, "itu601")
     out, zooms = [], []
 
     def collect(done: list[Frame]) -> None:
@@ -68,10 +77,15 @@ def _framemend(frames: np.ndarray, fps: float, filter_cls=Stabilize, **options
             if f.raw is not None:
                 out.append(f.raw)
                 continue
-            planes = f.image.contiguous().numpy()  # rounding, saturation and interleave in OpenCV
-            out.append(cv2.merge([cv2.convertScaleAbs(p, alpha=255.0) for p in planes]))
+            channels = f.image.contiguous().numpy()  # rounding, saturation and interleave in OpenCV
+            out.append(cv2.merge([cv2.convertScaleAbs(p, alpha=255.0) for p in channels]))
 
     for t in range(len(frames)):
+        if planes and flt.reads_yuv:
+            rgb = av.VideoFrame.from_ndarray(np.ascontiguousarray(frames[t]), format="rgb24")
+            collect(flt.push(Frame(picture=rgb.reformat(format="yuv420p"), to_raw=to_rgb,
+                                   yuv_matrix="itu601", time=t / fps)))
+            continue
         if flt.reads_raw:
             collect(flt.push(Frame(raw=frames[t], time=t / fps)))
             continue
@@ -81,6 +95,11 @@ def _framemend(frames: np.ndarray, fps: float, filter_cls=Stabilize, **options
     collect(flt.flush())
     seconds = time.perf_counter() - start
     return np.stack(out), seconds, float(min(1.0 / np.square(zooms)))
+
+
+def _planes_to_rgb(matrix: str, picture: av.VideoFrame, size=None) -> np.ndarray:
+    """``Frame.to_raw`` of the pictures :func:`_framemend` makes (as the reader's, at full size)."""
+    return yuv_to_rgb(picture, matrix, full_range(picture))
 
 
 def _deshake(frames: np.ndarray, fps: float, params: str) -> tuple[np.ndarray, float]:
@@ -162,6 +181,10 @@ def run(quick: bool = False, passes: tuple[str, ...] = ("stabilize", "realign"))
         area = _framemend(shaken, clip.fps)[2]
         out, seconds = _best_time(lambda: _framemend(shaken, clip.fps)[:2], repeats)
         rows.append(_row(kind, "framemend stabilize", out, before, seconds, area))
+        area = _framemend(shaken, clip.fps, planes=True)[2]
+        out, seconds = _best_time(lambda: _framemend(shaken, clip.fps, planes=True)[:2], repeats)
+        rows.append(_row(kind, "framemend stabilize (yuv420p planes)", out, before, seconds,
+                         area))
         anchors = []
         for params in grid:
             out, seconds = _best_time(lambda: _deshake(shaken, clip.fps, params), repeats)

@@ -62,11 +62,12 @@ def test_commands_without_video_work_import_no_torch_or_numba(clip, tmp_path, ar
 @pytest.mark.parametrize("args", [["-f", "identity"], ["-f", "identity", "--device", "cpu"],
                                   ["-f", "deboil"], ["-f", "denoise"],
                                   ["-f", "deboil,denoise"], ["-f", "deflicker"],
-                                  ["-f", "deboil,deflicker"], ["-f", "deboil,deflicker,denoise"]])
+                                  ["-f", "deboil,deflicker"], ["-f", "deboil,deflicker,denoise"],
+                                  ["-f", "stabilize"], ["-f", "stabilize=mode=subject"]])
 def test_cleaning_on_the_cpu_imports_torch_only_for_passes_that_use_it(clip, tmp_path, args):
-    """identity, deboil, deflicker and denoise (the default chain) on the CPU (``auto`` where
-    no GPU driver is installed) never import torch (1.2 s of the 1.7 s an identity run of a
-    49-frame clip took with it)."""
+    """identity, deboil, deflicker and denoise (the default chain) and stabilize on the CPU
+    (``auto`` where no GPU driver is installed) never import torch (1.2 s of the 1.7 s an
+    identity run of a 49-frame clip took with it)."""
     if gpu_driver():
         pytest.skip("a GPU driver is installed: auto may take the GPU")
     code, modules, err = imported_modules(["clean", clip, "-o", "out.mp4", "-q"] + args,

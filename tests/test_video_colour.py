@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from skimage import data
 
-from framemend.video.colour import planar_yuv_bits, rgb_to_yuv, ycbcr_to_rgb_matrix, yuv_to_rgb
+from framemend.video.colour import rgb_to_yuv, ycbcr_to_rgb_matrix, yuv_to_rgb
+from framemend.video.planes import planar_yuv_bits
 
 MATRICES = ("itu601", "itu709", "bt2020")
 

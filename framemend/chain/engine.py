@@ -102,8 +102,10 @@ def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[
     reader = next((f for f in filters if f.reads_pixels), None)  # the first that reads pixels
     detector = SceneCutDetector() if detect_cuts and reader is not None else None
     # the decode thread makes the pixels the first reader takes (raw or a tensor), so colour
-    # conversion runs beside the filters
+    # conversion runs beside the filters; one that reads YUV planes takes the decoded picture
     convert = None if reader is None else (_raw if reader.reads_raw else _tensor)
+    # (a duck-typed filter written before reads_yuv has no such flag: it reads no planes)
+    planes = reader is not None and getattr(reader, "reads_yuv", False)
 
     def put(q: queue.Queue, item, consumer: threading.Thread | None = None) -> bool:
         """Put unless the run is stopping or the queue's consumer has died."""
@@ -118,7 +120,7 @@ def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[
     def decode():
         try:
             for frame in frames if detector is None else detector.mark(frames):
-                if convert is not None:
+                if convert is not None and not (planes and frame.yuv is not None):
                     convert(frame)
                 stats.frames_in += 1
                 if not put(decoded, frame):

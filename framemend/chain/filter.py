@@ -23,6 +23,11 @@ Contract (VapourSynth-like, but push-driven so the engine can stream):
 * ``reads_raw`` — True for filters that read the decoded uint8 pixels (``frame.raw``)
   themselves; otherwise the engine converts frames to tensors in its decode thread, ahead of
   the first filter that reads pixels.
+* ``reads_yuv`` — True for filters that read and write the planes of a decoded planar YUV
+  picture themselves (``frame.yuv``, with ``frame.yuv_matrix``), returning a new picture of the
+  same format (``frame.replace(picture)``) that the writer encodes as it is: when the first
+  filter that reads pixels says so, the engine hands it such pictures unconverted (any other
+  frame as ``reads_raw`` says); a filter later in the chain gets what the one before it made.
 * ``preserves_geometry`` — True when output pixels stay where they were (tone, noise); then
   ``frame.aux`` (cached flow, say) is carried to the next filter, else it is dropped.
 * ``sides`` — the fewest and the most pixels on a side of the frames the filter takes, or None
@@ -62,6 +67,7 @@ class Filter(abc.ABC):
     preserves_geometry: ClassVar[bool] = True
     reads_pixels: ClassVar[bool] = True  # False for passthrough filters: frames stay undecoded
     reads_raw: ClassVar[bool] = False  # True if it takes frame.raw (uint8) rather than tensors
+    reads_yuv: ClassVar[bool] = False  # True if it takes frame.yuv, the decoded YUV planes
     sides: ClassVar[tuple[int, int] | None] = None  # (fewest, most) pixels on a side; None: any
 
     def __init__(self, options, device: torch.device | str = "cpu"):

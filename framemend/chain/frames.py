@@ -12,7 +12,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from framemend._torch import F, device_type, torch
+from framemend._torch import F, device_type, is_tensor, torch
 from framemend.kernels.buffers import frame_array
 
 
@@ -24,16 +24,20 @@ class Frame:
     the decoder's own ``picture`` (e.g. a YUV ``av.VideoFrame``) with ``to_raw(picture, size)``,
     the conversion that makes ``raw`` from it on first use (``size=(w, h)`` resizes on the
     way): a frame no filter reads (identity chains) keeps its ``picture``, and the writer
-    encodes that without any colour conversion.
+    encodes that without any colour conversion. ``yuv_matrix`` names the YCbCr matrix of a
+    picture whose planes a filter may read and write itself (planar YUV, 4:2:0, 4:2:2 or
+    4:4:4, :func:`framemend.video.planes.subsampling`), as swscale does (``itu601``,
+    ``itu709``, ``bt2020``); None for any other.
     """
 
-    __slots__ = ("_image", "_raw", "picture", "_to_raw", "raw_scale", "device", "time", "cut",
-                 "aux")
+    __slots__ = ("_image", "_raw", "picture", "_to_raw", "yuv_matrix", "raw_scale", "device",
+                 "time", "cut", "aux")
 
     def __init__(self, image: torch.Tensor | None = None, time: float = 0.0, cut: bool = False,
                  aux: dict | None = None, raw: np.ndarray | None = None,
                  raw_scale: float = 255.0, device: torch.device | str = "cpu",
-                 picture=None, to_raw: Callable[..., np.ndarray] | None = None):
+                 picture=None, to_raw: Callable[..., np.ndarray] | None = None,
+                 yuv_matrix: str | None = None):
         if image is None and raw is None and picture is None:
             raise ValueError("a Frame needs an image, raw pixels or a decoded picture")
         if picture is not None and raw is None and to_raw is None:
@@ -42,6 +46,7 @@ class Frame:
         self._raw = raw if image is None else None
         self.picture = picture if image is None else None
         self._to_raw = to_raw
+        self.yuv_matrix = yuv_matrix
         self.raw_scale = raw_scale
         self.device = device
         self.time = time
@@ -57,6 +62,12 @@ class Frame:
             self._raw = self._to_raw(self.picture)
             self.picture = None
         return self._raw
+
+    @property
+    def yuv(self):
+        """The decoded picture while the frame still is one whose planes a filter may read
+        (``yuv_matrix`` set), else None."""
+        return self.picture if self.yuv_matrix is not None else None
 
     @property
     def image(self) -> torch.Tensor:
@@ -107,14 +118,19 @@ class Frame:
             small = self._to_raw(self.picture, (width, height))
         return (small.astype(np.float32) / self.raw_scale).transpose(2, 0, 1)
 
-    def replace(self, image: torch.Tensor | np.ndarray, keep_aux: bool = True) -> "Frame":
-        """The same frame (time, cut flag) with new pixels: a tensor, or raw ``(H, W, 3)``
-        integer pixels on this frame's ``raw_scale``; ``aux`` survives only if asked."""
+    def replace(self, image, keep_aux: bool = True) -> "Frame":
+        """The same frame (time, cut flag) with new pixels: a tensor, raw ``(H, W, 3)`` integer
+        pixels on this frame's ``raw_scale``, or a picture of the kind :attr:`yuv` is (read
+        and converted as this frame's); ``aux`` survives only if asked."""
         aux = dict(self.aux) if keep_aux else {}
         if isinstance(image, np.ndarray):
             return Frame(raw=image, raw_scale=self.raw_scale, device=self.device, time=self.time,
                          cut=self.cut, aux=aux)
-        return Frame(image, self.time, self.cut, aux)
+        if is_tensor(image):
+            return Frame(image, self.time, self.cut, aux)
+        return Frame(picture=image, to_raw=self._to_raw, yuv_matrix=self.yuv_matrix,
+                     raw_scale=self.raw_scale, device=self.device, time=self.time, cut=self.cut,
+                     aux=aux)
 
     def __repr__(self) -> str:
         if self._image is not None:

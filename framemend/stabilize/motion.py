@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
 
+from framemend._torch import torch
 from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import luma, luma_u8, luma_u8_planes
+from framemend.video.colour import ycbcr_to_rgb_matrix
+from framemend.video.planes import full_range, planar_yuv_bits, plane, sample_type
 
 #: Frames wider than this are analysed at reduced size (the transform is rescaled).
 ANALYSIS_WIDTH = 320
@@ -50,6 +52,31 @@ def analysis_luma_raw(raw: np.ndarray, raw_scale: float) -> tuple[np.ndarray, fl
     if scale > 1.0:
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     return luma_u8_planes(*cv2.split(rgb)), scale
+
+
+def analysis_luma_yuv(picture, matrix: str) -> tuple[np.ndarray, float]:
+    """:func:`analysis_luma_raw` of a decoded planar YUV picture (``Frame.yuv``, ``av.VideoFrame``
+    ``H x W``) read from its planes, without making its RGB at full size: Y, Cb and Cr are each
+    reduced to the analysis size (area average; a plane smaller than that, chroma of a small
+    frame, is enlarged bilinearly, as the reader does), made RGB there with the YCbCr
+    ``matrix`` (:func:`framemend.video.colour.ycbcr_to_rgb_matrix`), clipped to [0, 1] as the
+    reader's integer RGB is, and weighted as :func:`analysis_luma`. Differs from the RGB path
+    by that path's rounding of RGB to integers (within a level) and where clipping varies
+    inside one analysis pixel (tests/test_stabilize_yuv.py)."""
+    scale, size = _analysis_size(picture.height, picture.width)
+    dtype = sample_type(picture)
+    planes = []
+    for index in range(3):
+        values = plane(picture, index, dtype).astype(np.float32)
+        if values.shape != size[::-1]:
+            shrink = values.shape[0] >= size[1] and values.shape[1] >= size[0]
+            values = cv2.resize(values, size,
+                                interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        planes.append(values)
+    to_rgb = ycbcr_to_rgb_matrix(matrix, full_range(picture), planar_yuv_bits(picture.format),
+                                 1.0)
+    rgb = cv2.transform(cv2.merge(planes), to_rgb)
+    return luma_u8_planes(*cv2.split(np.clip(rgb, 0.0, 1.0, out=rgb))), scale
 
 
 def _analysis_size(h: int, w: int) -> tuple[float, tuple[int, int]]:

@@ -10,9 +10,14 @@ edge.
 
 Streaming: the filter holds at most ``2 * radius + 1`` frames (``radius`` ahead for the path
 smoothing, ``radius`` more so the zoom can ramp in before a frame needs it) and per-frame 3x3
-matrices for that window. On the CPU it takes the decoded uint8/uint16 frames (``Frame.raw``) and
-keeps them so: the window holds a quarter of the memory of float frames, and the analysis and the
-warp read them without a float image being made. A scene cut starts a new path. Each output frame
+matrices for that window. On the CPU it takes the decoded pictures themselves where they are
+planar YUV (``Frame.yuv``, :attr:`Filter.reads_yuv`): the analysis luma is made from their
+planes (:func:`.motion.analysis_luma_yuv`) and the warp writes a new picture of the same format
+(:func:`.warp.warp_yuv`, chroma warped in its own samples) that the writer encodes as it is: no
+colour conversion on the way in or out. Other decoded frames come as uint8/uint16 pixels
+(``Frame.raw``), kept so. Either way the window holds a quarter of the memory of float frames
+or less (an eighth: 4:2:0 pictures), and no float image is made. A scene cut starts a new
+path. Each output frame
 carries in ``aux`` ``stabilize_warp`` (3, 3), the map from its pixels to the input frame's pixels,
 and ``stabilize_zoom``, the crop zoom used (the frame area kept is ``1 / zoom**2``): numbers on the
 CPU path; on the device path (:mod:`.device`) float64 tensors on the device, where the motion, the
@@ -23,8 +28,8 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
-import torch
 
+from .._torch import torch
 from ..chain.apply import apply_filter
 from ..chain.filter import PASS_SIDES, Filter
 from ..chain.frames import Frame
@@ -32,11 +37,12 @@ from ..chain.registry import register
 from ..cuda import host_kernels
 from . import device as device_path
 from .face import box_mask, check_box, detect_face
-from .motion import CameraTracker, analysis_luma, analysis_luma_raw, subject_motion
+from .motion import (CameraTracker, analysis_luma, analysis_luma_raw, analysis_luma_yuv,
+                     subject_motion)
 from ..options.stabilize import StabilizeOptions
 from . import path as host_path
 from .path import frame_centre
-from .warp import warp_affine, warp_raw
+from .warp import warp_affine, warp_raw, warp_yuv
 
 @register
 class Stabilize(Filter):
@@ -51,7 +57,8 @@ class Stabilize(Filter):
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
         check_box(self.name, options.box)
-        self.reads_raw = host_kernels(self.device)  # the engine hands over decoded frames
+        # the engine hands over decoded frames: YUV pictures as they are, others as pixels
+        self.reads_raw = self.reads_yuv = host_kernels(self.device)
         self._sigma = options.radius / 2.0
         self._slope = (options.max_zoom - 1.0) / options.radius
         self._start_shot()
@@ -76,7 +83,7 @@ class Stabilize(Filter):
 
     def push(self, frame: Frame) -> list[Frame]:
         out = self._drain() if frame.cut and self._count else []
-        if frame.raw is None:
+        if not self._takes_planes(frame) and frame.raw is None:
             frame = frame.replace(frame.image.contiguous())  # one layout for analysis and warp
         self._observe(frame)
         while self._count - 1 - self._emit >= 2 * self.options.radius:
@@ -86,6 +93,10 @@ class Stabilize(Filter):
     def flush(self) -> list[Frame]:
         return self._drain()
 
+    def _takes_planes(self, frame: Frame) -> bool:
+        """Whether ``frame`` is a decoded YUV picture this filter reads and warps as planes."""
+        return self.reads_yuv and frame.yuv is not None
+
     def _drain(self) -> list[Frame]:
         out = [self._emit_next() for _ in range(len(self._pending))]
         self._start_shot()
@@ -94,16 +105,22 @@ class Stabilize(Filter):
     def _observe(self, frame: Frame) -> None:
         """Track ``frame`` against the previous one and extend the path."""
         t = self._count
-        raw = frame.raw
+        yuv = frame.yuv if self._takes_planes(frame) else None
+        raw = None if yuv is not None else frame.raw
         if t == 0:  # asked each shot: tests force the device path
-            self._device = not host_kernels(frame.device if raw is not None
-                                            else frame.image.device)
-            self._hw = raw.shape[:2] if raw is not None else tuple(frame.image.shape[-2:])
+            decoded = yuv is not None or raw is not None
+            self._device = not host_kernels(frame.device if decoded else frame.image.device)
+            self._hw = ((yuv.height, yuv.width) if yuv is not None
+                        else raw.shape[:2] if raw is not None else tuple(frame.image.shape[-2:]))
         if self._device:
             self._observe_on_device(frame)
             return
-        luma, scale = (analysis_luma(frame.image) if raw is None
-                       else analysis_luma_raw(raw, frame.raw_scale))
+        if yuv is not None:
+            luma, scale = analysis_luma_yuv(yuv, frame.yuv_matrix)
+        elif raw is not None:
+            luma, scale = analysis_luma_raw(raw, frame.raw_scale)
+        else:
+            luma, scale = analysis_luma(frame.image)
         if t == 0:
             self._camera.step(luma, scale)
             self._path[0] = np.eye(3)
@@ -211,7 +228,9 @@ class Stabilize(Filter):
         smooth = ops.fit_inside(self._smooth[t], self._zoom, w, h, centre)
         corrected = ops.fit_inside(self._correction[t], self._zoom, w, h, centre, toward=smooth)
         warp = corrected @ ops.zoom_about(self._zoom, centre)
-        if frame.raw is not None and not self._device:
+        if self._takes_planes(frame):  # the device path's frames are tensors by now
+            image = warp_yuv(frame.yuv, warp)
+        elif frame.raw is not None and not self._device:
             image = warp_raw(frame.raw, warp)
         else:
             image = warp_affine(frame.image[None], warp[None])[0]

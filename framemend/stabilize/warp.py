@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
-import torch.nn.functional as F
 
+from .._torch import F, torch
 from ..cuda import host_kernels
 from ..kernels.buffers import frame_array
+from ..video.planes import blank_like, chroma_origin, plane, sample_type, subsampling
 
 
 def warp_affine(images: torch.Tensor, matrices: np.ndarray) -> torch.Tensor:
@@ -37,6 +37,25 @@ def warp_raw(raw: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     integer pixels in fixed point, so the result is within a level of the float warp's,
     rounded."""
     return _warp_inverse(raw, matrix, frame_array(raw.shape, raw.dtype))
+
+
+def warp_yuv(picture, matrix: np.ndarray):
+    """:func:`warp_raw` of a decoded planar YUV picture (``Frame.yuv``, an ``av.VideoFrame`` of
+    4:2:0, 4:2:2 or 4:4:4 planes at 8-16 bits) in its own planes: a new picture of the same
+    size, format and colour tags. ``matrix`` (3, 3) maps output luma pixels to input luma
+    pixels; each chroma plane takes it in its own samples, ``T^-1 matrix T``, where ``T`` maps
+    chroma samples to luma pixels (:func:`framemend.video.planes.subsampling` and
+    :func:`~framemend.video.planes.chroma_origin`: the format's siting). Edges repeated in
+    every plane, as in :func:`warp_raw`."""
+    sx, sy = subsampling(picture)
+    ox, oy = chroma_origin(picture, sx, sy)
+    to_luma = np.array([[sx, 0.0, ox], [0.0, sy, oy], [0.0, 0.0, 1.0]])
+    matrix = np.asarray(matrix, np.float64)
+    chroma = np.linalg.inv(to_luma) @ matrix @ to_luma
+    out, dtype = blank_like(picture), sample_type(picture)
+    for index, m in enumerate((matrix, chroma, chroma)):
+        _warp_inverse(plane(picture, index, dtype), m, plane(out, index, dtype))
+    return out
 
 
 def _warp_inverse(src: np.ndarray, matrix: np.ndarray, dst: np.ndarray) -> np.ndarray:

@@ -10,25 +10,21 @@ its place).
 """
 from __future__ import annotations
 
-import av
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
 
 from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import LUMA
 
+from .planes import planar_yuv_bits, plane, sample_type
+
+if TYPE_CHECKING:  # PyAV is imported where a picture is made: the matrices need none
+    import av
+
 # (Kr, Kb) of each swscale matrix name (ITU-R BT.601-7, BT.709-6, BT.2020-2 non-constant luminance)
 _KR_KB = {"itu601": (LUMA[0], LUMA[2]), "itu709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593)}
-
-
-def planar_yuv_bits(fmt: av.VideoFormat) -> int | None:
-    """Bits per sample of a planar 8-16 bit YUV format this module converts (None otherwise)."""
-    name = fmt.name
-    if not name.startswith(("yuv4", "yuvj4")) or len(fmt.components) != 3:
-        return None
-    if not name.endswith(("p", "le")):
-        return None  # big-endian or packed variants go through swscale
-    return fmt.components[0].bits
 
 
 def ycbcr_to_rgb_matrix(matrix: str, full_range: bool, bits: int, out_max: float) -> np.ndarray:
@@ -58,25 +54,19 @@ def rgb_to_ycbcr_matrix(matrix: str, full_range: bool, bits: int, in_max: float)
     return np.hstack([inverse, -(inverse @ forward[:, 3])[:, None]])
 
 
-def _plane(picture: av.VideoFrame, index: int, dtype) -> np.ndarray:
-    plane = picture.planes[index]
-    row = plane.line_size // np.dtype(dtype).itemsize
-    return np.frombuffer(plane, dtype).reshape(plane.height, row)[:, :plane.width]
-
-
 def yuv_to_rgb(picture: av.VideoFrame, matrix: str, full_range: bool) -> np.ndarray:
     """``(H, W, 3)`` RGB of a picture whose format :func:`planar_yuv_bits` accepts: uint8 from
     8-bit YUV, uint16 on the full 16-bit scale from deeper YUV."""
     bits = planar_yuv_bits(picture.format)
-    dtype = np.uint8 if bits <= 8 else np.uint16
-    luma = _plane(picture, 0, dtype)
+    dtype = sample_type(picture)
+    luma = plane(picture, 0, dtype)
     height, width = luma.shape
     chroma = []
     for index in (1, 2):
-        plane = _plane(picture, index, dtype)
-        if plane.shape != luma.shape:
-            plane = cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR)
-        chroma.append(plane)
+        values = plane(picture, index, dtype)
+        if values.shape != luma.shape:
+            values = cv2.resize(values, (width, height), interpolation=cv2.INTER_LINEAR)
+        chroma.append(values)
     out_max = 255.0 if bits <= 8 else 65535.0
     # from the pool (kernels.buffers): made every frame, and the frame waits in queues and
     # windows; the matrix is applied in place, pixel by pixel (as into a second array)
@@ -88,18 +78,20 @@ def yuv_to_rgb(picture: av.VideoFrame, matrix: str, full_range: bool) -> np.ndar
 def rgb_to_yuv(rgb: np.ndarray, fmt: str, matrix: str, full_range: bool) -> av.VideoFrame:
     """A picture in the planar YUV format ``fmt`` (one :func:`planar_yuv_bits` accepts) from
     ``(H, W, 3)`` RGB: uint8 for 8-bit YUV, uint16 on the full 16-bit scale for deeper YUV."""
+    import av
+
     picture = av.VideoFrame(rgb.shape[1], rgb.shape[0], fmt)
     bits = planar_yuv_bits(picture.format)
     in_max = 255.0 if rgb.dtype == np.uint8 else 65535.0
     ycbcr = cv2.split(cv2.transform(rgb, rgb_to_ycbcr_matrix(matrix, full_range, bits, in_max)))
-    for index, (plane, values) in enumerate(zip(picture.planes, ycbcr)):
-        if index and (plane.width, plane.height) != (values.shape[1], values.shape[0]):
-            values = cv2.resize(values, (plane.width, plane.height), interpolation=cv2.INTER_AREA)
-        row = plane.line_size // values.itemsize
+    for index, (target, values) in enumerate(zip(picture.planes, ycbcr)):
+        if index and (target.width, target.height) != (values.shape[1], values.shape[0]):
+            values = cv2.resize(values, (target.width, target.height), interpolation=cv2.INTER_AREA)
+        row = target.line_size // values.itemsize
         if row != values.shape[1]:
-            padded = np.zeros((plane.height, row), values.dtype)
+            padded = np.zeros((target.height, row), values.dtype)
             padded[:, :values.shape[1]] = values
             values = padded
-        plane.update(np.ascontiguousarray(values))
+        target.update(np.ascontiguousarray(values))
     picture.color_range = 2 if full_range else 1
     return picture

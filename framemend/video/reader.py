@@ -24,7 +24,8 @@ import av
 import av.logging
 import numpy as np
 
-from .colour import planar_yuv_bits, yuv_to_rgb
+from .colour import yuv_to_rgb
+from .planes import full_range, planar_yuv_bits, subsampling
 from .errors import NoVideoStream, VideoError
 from .probe import VideoInfo, bit_depth_of, stream_facts, stream_info
 
@@ -93,8 +94,11 @@ class VideoReader:
     or 16 bits (rgb48le) as the source has it; ``time`` is the presentation time in seconds,
     strictly increasing (a duplicate or backward timestamp is moved one frame after the one
     before, with a warning). A frame whose size differs from the first frame's is scaled to it,
-    with a warning. ``audio_packets`` holds the demuxed packets of the first audio stream, in
-    order, for :class:`VideoWriter` to copy (:meth:`take_audio`).
+    with a warning. A frame holds the decoded picture until it is first read; a planar YUV
+    picture (4:2:0, 4:2:2, 4:4:4) comes with its ``yuv_matrix`` (:meth:`VideoInfo.yuv_matrix`),
+    for a filter that reads the planes themselves (``Filter.reads_yuv``). ``audio_packets``
+    holds the demuxed packets of the first audio stream, in order, for :class:`VideoWriter` to
+    copy (:meth:`take_audio`).
 
     ``start``/``end`` (seconds of the source) and ``max_frames`` select a range: the reader
     seeks to ``start``, keeps the frames shown in ``[start, end)``, at most ``max_frames``, and
@@ -240,8 +244,9 @@ class VideoReader:
             if resized is not None:
                 yield Frame(raw=resized, raw_scale=self._scale, device=self.device, time=time)
             else:
-                yield Frame(picture=vf, to_raw=self._to_ndarray, raw_scale=self._scale,
-                            device=self.device, time=time)
+                matrix = None if subsampling(vf) is None else self.info.yuv_matrix()
+                yield Frame(picture=vf, to_raw=self._to_ndarray, yuv_matrix=matrix,
+                            raw_scale=self._scale, device=self.device, time=time)
 
     def arrays(self) -> Iterator[tuple[np.ndarray, float]]:
         """Frames as ``(H, W, 3)`` uint8/uint16 arrays with their times (no tensor conversion)."""
@@ -287,8 +292,7 @@ class VideoReader:
         try:
             bits = planar_yuv_bits(vf.format)
             if size is None and bits is not None and (bits > 8) == (self._scale > 255):
-                full_range = vf.color_range == 2 or vf.format.name.startswith("yuvj")
-                return yuv_to_rgb(vf, self.info.yuv_matrix(), full_range)
+                return yuv_to_rgb(vf, self.info.yuv_matrix(), full_range(vf))
             width, height = size or (None, None)
             full = _full_chroma_format(vf.format)
             if size is None and full is not None:
