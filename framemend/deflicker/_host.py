@@ -173,8 +173,10 @@ def correction_fields(correction: np.ndarray, current: np.ndarray, support: np.n
     fitted = a * current + b
     departure = current + correction - fitted
     square = departure * departure
-    relative = np.abs(departure) / (current + np.float32(floor))
-    typical = lower_median(relative.reshape(len(relative), -1), 1).reshape(-1, 1, 1)
+    scale = current + np.float32(floor)
+    relative = np.abs(departure) / scale
+    beyond_noise = np.sqrt(np.maximum(square - variance, np.float32(0.0))) / scale
+    typical = lower_median(beyond_noise.reshape(len(beyond_noise), -1), 1).reshape(-1, 1, 1)
     plausible = np.maximum(np.float32(LOCAL_SPREAD) * typical, np.float32(LOCAL_FLICKER))
     departure = (departure * square / (square + variance + np.float32(1e-12))
                  * np.exp(np.float32(-0.5) * (relative / plausible) ** 2))
