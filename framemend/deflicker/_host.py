@@ -16,7 +16,7 @@ from framemend.kernels.median import lower_median
 
 from . import _cpu
 from .correction import (BLUR_TAPS, LOCAL_AFFINE_RIDGE, LOCAL_AFFINE_SIGMA, LOCAL_FLICKER,
-                         LOCAL_SLOPE, STEP_SIGNIFICANCE)
+                         LOCAL_SLOPE, LOCAL_SPREAD, STEP_SIGNIFICANCE)
 from .motion import FLOW_QUALITY, MISMATCH, Step
 
 _BAND_BLOCKS = 16  # rows of analysis blocks made float at a time
@@ -173,9 +173,13 @@ def correction_fields(correction: np.ndarray, current: np.ndarray, support: np.n
     fitted = a * current + b
     departure = current + correction - fitted
     square = departure * departure
-    relative = square / (np.float32(LOCAL_FLICKER) * (current + np.float32(floor))) ** 2
+    scale = current + np.float32(floor)
+    relative = np.abs(departure) / scale
+    beyond_noise = np.sqrt(np.maximum(square - variance, np.float32(0.0))) / scale
+    typical = lower_median(beyond_noise.reshape(len(beyond_noise), -1), 1).reshape(-1, 1, 1)
+    plausible = np.maximum(np.float32(LOCAL_SPREAD) * typical, np.float32(LOCAL_FLICKER))
     departure = (departure * square / (square + variance + np.float32(1e-12))
-                 * np.exp(np.float32(-0.5) * relative))
+                 * np.exp(np.float32(-0.5) * (relative / plausible) ** 2))
     return local_affine(fitted + departure - current, current, support, floor)
 
 

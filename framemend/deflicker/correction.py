@@ -34,8 +34,13 @@ LOCAL_SLOPE = 16.0  # how clearly a cell's slope must depart from the pooled one
 LOCAL_AFFINE_SIGMA = 1.0  # cells: the neighbourhood that splits a local change into gain/offset
 LOCAL_AFFINE_RIDGE = 0.1  # brightness spread below which a local change stays a gain
 # auto mode: the relative size of a plausible local flicker (a departure from the frame's global
-# correction); departures well beyond it are content the motion did not follow (a fast object)
+# correction); departures well beyond it are content the motion did not follow (a fast object).
+# The size is at least LOCAL_FLICKER and LOCAL_SPREAD times the frame's median departure
+# beyond the estimate's noise: a frame whose colour state differs from its neighbours' all over
+# (a per-frame white balance, generated video's local flicker) departs in most cells, a fast
+# object in a few.
 LOCAL_FLICKER = 0.08
+LOCAL_SPREAD = 16.0
 
 
 def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Tensor,
@@ -194,9 +199,16 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
     factor with the estimate's ``variance`` ``(C, gh, gw)`` from :func:`temporal_offset`), so
     a local wobble that the neighbours measure consistently is removed and a cell's estimation
     noise is not written into the frame, and by ``exp(-r² / 2)`` with ``r`` the departure
-    relative to the cell's mean over :data:`LOCAL_FLICKER`, so content that the motion did not
-    follow (a fast object, whose neighbours agree on a different brightness) is left alone;
-    then :func:`local_affine` as for ``local``.
+    relative to the cell's mean over a plausible flicker size, so content that the motion did
+    not follow (a fast object, whose neighbours agree on a different brightness) is left alone;
+    then :func:`local_affine` as for ``local``. The plausible size, per channel, is
+    :data:`LOCAL_FLICKER` or :data:`LOCAL_SPREAD` times the median over the cells of the
+    relative departure beyond the estimate's noise (``sqrt(max(e² - variance, 0))``), whichever
+    is larger: a frame in another colour state than its neighbours (an isolated frame of a
+    per-frame white balance) departs by 10-30 % in most cells, which a fixed 8 % would leave
+    in, while a fast object covers few cells and does not move the median, and a frame that
+    flickers as a whole departs from its global fit by little more than the noise (the gate
+    stays at 8 % there).
     """
     if mode == "local":
         return local_affine(correction, current, support, floor)
@@ -207,8 +219,12 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
     fitted = a * current + b
     departure = current + correction - fitted
     square = departure * departure
-    relative = square / (LOCAL_FLICKER * (current + floor)) ** 2
-    departure = departure * square / (square + variance + 1e-12) * torch.exp(-0.5 * relative)
+    relative = departure.abs() / (current + floor)
+    beyond_noise = (square - variance).clamp_min(0.0).sqrt() / (current + floor)
+    typical = beyond_noise.flatten(1).median(1).values.view(-1, 1, 1)
+    plausible = (LOCAL_SPREAD * typical).clamp_min(LOCAL_FLICKER)
+    departure = (departure * square / (square + variance + 1e-12)
+                 * torch.exp(-0.5 * (relative / plausible) ** 2))
     return local_affine(fitted + departure - current, current, support, floor)
 
 
