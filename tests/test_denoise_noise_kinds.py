@@ -1,7 +1,7 @@
 """``denoise`` on noise that is not white RGB noise: a camera's colour noise (chroma, blurred
 over about a pixel) and film grain (blurred, mostly shared by the channels), on a photograph
 in motion. The noise level is measured per opponent channel and in time
-(:func:`framemend.denoise.noise.estimate_channel_sigmas`); a single spatial estimate for all
+(:func:`framemend.denoise.noise.estimate_channel_noise`); a single spatial estimate for all
 channels read these as a few levels and left them in (issue 16)."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from framemend.denoise import _noise_cpu, denoise
-from framemend.denoise.noise import estimate_channel_sigmas
+from framemend.denoise.noise import estimate_channel_noise
 from framemend.denoise.spatial import OPPONENT
 from framemend.generate.families import moving_content
 from framemend.metrics import psnr
@@ -59,17 +59,28 @@ def _planes(frame: np.ndarray) -> torch.Tensor:
 @pytest.mark.parametrize("kind", ["white", "chroma", "grain"])
 def test_noise_level_per_opponent_channel_within_20_percent(clean, kind):
     """Each opponent channel's σ as it is in the noise added (which the spatial estimate read
-    as 1.5-10 levels for 6-33 on blurred noise)."""
+    as 1.5-10 levels for 6-33 on blurred noise), the luma in the sheared basis: the shear is
+    the regression of the luma noise on the chroma noise where that explains most of it (the
+    colour noise: BT.601 chroma), else none."""
     rng = np.random.default_rng(11)
     noise = {"white": lambda: rng.standard_normal(clean.shape).astype(np.float32) * 12 / 255,
              "chroma": lambda: _chroma_noise(rng, 12), "grain": lambda: _grain(rng, 15)}[kind]()
     noisy = _noisy(clean, noise)
-    truth = np.einsum("oc,thwc->thwo", np.array(OPPONENT, np.float32), noisy - clean).std(axis=(0, 1, 2)) * 255
-    sigmas = estimate_channel_sigmas(_planes(noisy[0]), _planes(noisy[1]))
+    opponent = np.einsum("oc,thwc->othw", np.array(OPPONENT), noisy - clean).reshape(3, -1)
+    regression = np.linalg.lstsq(opponent[1:].T, opponent[0], rcond=None)[0]
+    sigmas, shear = estimate_channel_noise(_planes(noisy[0]), _planes(noisy[1]))
+    if kind == "chroma":
+        assert shear.numpy() == pytest.approx(regression, abs=0.05)
+    else:
+        assert not shear.any()
+    basis = np.array(OPPONENT)
+    basis[0] -= shear.numpy() @ basis[1:]
+    truth = np.einsum("oc,thwc->thwo", basis, noisy - clean).std(axis=(0, 1, 2)) * 255
     assert sigmas == pytest.approx(truth, rel=0.2)
     # the CPU path's estimate, without torch (measured within 1e-6 levels)
-    host = _noise_cpu.estimate_channel_sigmas(noisy[0], noisy[1])
+    host, host_shear = _noise_cpu.estimate_channel_noise(noisy[0], noisy[1])
     assert np.abs(np.array(host) - sigmas).max() < 1e-3
+    assert np.abs(host_shear - shear.numpy()).max() < 1e-4
 
 
 @pytest.mark.parametrize("kind, gain", [("chroma", 5.0), ("grain", 3.5)])

@@ -7,8 +7,9 @@ whole planes). Here:
 
 1. :func:`_predict`: per pixel, the bilinear sample at ``p + f(p)`` (border clamped, as
    ``grid_sample(padding_mode="border", align_corners=True)``) of the estimate's three channels
-   and its variance, and the residual's mean square over the opponent channels (each in units
-   of its noise variance), into one ``(5, H, W)`` scratch tensor;
+   and its variance, and the residual's mean square over the channels of the (sheared)
+   opponent basis (each in units of its noise variance), into one ``(5, H, W)`` scratch
+   tensor;
 2. :func:`_update`: per pixel, the in-frame 3x3 mean of that power, the raised prediction
    variance (``FRESH`` where ``p + f`` left the frame), the gain and the new estimate.
 """
@@ -19,20 +20,16 @@ import torch
 from numba import cuda, float32
 
 from framemend.denoise.recursive import FRESH, SOFT
-from framemend.denoise.spatial import OPPONENT
+from framemend.denoise.spatial import sheared_basis
 
 from .launch import BLOCK, bilinear, greater, grid, on_device, stream_of, view
 
 
-# 1/√3, 1/√2, 1/√6: the magnitudes of the rows of the opponent basis (float32 constants)
-_R3, _R2, _R6 = (np.float32(abs(OPPONENT[c][0])) for c in range(3))
-
-
 @cuda.jit
-def _predict(estimate, variance, frame, flow, inv_var, scratch):
+def _predict(estimate, variance, frame, flow, inv_var, basis, scratch):
     """``scratch[0:3]`` the warped estimate, ``[3]`` the warped variance, ``[4]`` the residual
-    power ``mean_o (O (frame - warped))²_o / σ²_o`` in the opponent basis ``O``; ``flow``
-    ``(2, H, W)``, ``inv_var`` ``(3,)`` 1 / σ² of each opponent channel."""
+    power ``mean_o (O (frame - warped))²_o / σ²_o`` in the basis ``O`` (``basis`` ``(3, 3)``,
+    rows: channels); ``flow`` ``(2, H, W)``, ``inv_var`` ``(3,)`` 1 / σ² of each channel."""
     x, y = cuda.grid(2)
     h, w = frame.shape[1], frame.shape[2]
     if x >= w or y >= h:
@@ -42,9 +39,9 @@ def _predict(estimate, variance, frame, flow, inv_var, scratch):
         bilinear(estimate, 2, sx, sy)
     scratch[0, y, x], scratch[1, y, x], scratch[2, y, x] = p0, p1, p2
     r0, r1, r2 = frame[0, y, x] - p0, frame[1, y, x] - p1, frame[2, y, x] - p2
-    o0 = (r0 + r1 + r2) * _R3
-    o1 = (r0 - r2) * _R2
-    o2 = (r0 - r1 - r1 + r2) * _R6
+    o0 = basis[0, 0] * r0 + basis[0, 1] * r1 + basis[0, 2] * r2
+    o1 = basis[1, 0] * r0 + basis[1, 1] * r1 + basis[1, 2] * r2
+    o2 = basis[2, 0] * r0 + basis[2, 1] * r1 + basis[2, 2] * r2
     scratch[3, y, x] = bilinear(variance, 0, sx, sy)
     scratch[4, y, x] = (o0 * o0 * inv_var[0] + o1 * o1 * inv_var[1]
                         + o2 * o2 * inv_var[2]) / float32(3.0)
@@ -80,21 +77,24 @@ def _update(scratch, frame, flow, min_gain, soft, fresh, estimate, variance):
 
 def recursive_step(estimate: torch.Tensor, variance: torch.Tensor, frame: torch.Tensor,
                    flow: torch.Tensor, noise_var: torch.Tensor, memory: int,
-                   soft: float = SOFT
+                   soft: float = SOFT, shear: torch.Tensor | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`framemend.denoise.recursive.recursive_step_reference` in two kernel launches:
     same arguments (``(3, H, W)`` estimate and frame, ``(1, H, W)`` variance, ``(2, H, W)``
-    flow, ``(3,)`` σ² per opponent channel, all float32 on one device), same results."""
+    flow, ``(3,)`` σ² per channel, ``(2,)`` shear or None, all float32 on one device), same
+    results."""
     estimate, variance, frame, flow = (t.float().contiguous()
                                        for t in (estimate, variance, frame, flow))
     _, h, w = frame.shape
     scratch = torch.empty((5, h, w), dtype=torch.float32, device=frame.device)
     new_estimate, new_variance = torch.empty_like(frame), torch.empty_like(variance)
     inverse = (1.0 / noise_var).float().contiguous()
+    basis = sheared_basis(shear, frame).contiguous()
     with on_device(frame):
         blocks, stream = grid(w, h)[:2], stream_of(frame)
         _predict[blocks, BLOCK[:2], stream](view(estimate), view(variance), view(frame),
-                                            view(flow), view(inverse), view(scratch))
+                                            view(flow), view(inverse), view(basis),
+                                            view(scratch))
         _update[blocks, BLOCK[:2], stream](
             view(scratch), view(frame), view(flow), np.float32(1.0 / memory), np.float32(soft), np.float32(FRESH),
             view(new_estimate), view(new_variance))

@@ -56,11 +56,13 @@ def _opponent(r, g, b):
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
-def _pixel(rgb, scale, y, x):
-    """The opponent channels of pixel ``(y, x)`` of planar ``rgb`` ``(3, H, W)`` (float or
-    integer) times ``scale``."""
+def _pixel(rgb, scale, b1, b2, y, x):
+    """The channels of pixel ``(y, x)`` of planar ``rgb`` ``(3, H, W)`` (float or integer)
+    times ``scale`` in the opponent basis, its luma sheared by ``b1``, ``b2``
+    (:func:`.spatial.sheared_basis`)."""
     s = _F(scale)
-    return _opponent(s * _F(rgb[0, y, x]), s * _F(rgb[1, y, x]), s * _F(rgb[2, y, x]))
+    o0, o1, o2 = _opponent(s * _F(rgb[0, y, x]), s * _F(rgb[1, y, x]), s * _F(rgb[2, y, x]))
+    return o0 - b1 * o1 - b2 * o2, o1, o2
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
@@ -80,13 +82,14 @@ def _luma(rgb, scale, luma):
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
-def _start(rgb, scale, state):
-    """A fresh state from ``rgb`` ``(3, H, W)`` times ``scale``: its opponent channels,
-    variance 1."""
+def _start(rgb, scale, shear, state):
+    """A fresh state from ``rgb`` ``(3, H, W)`` times ``scale``: its channels in the opponent
+    basis sheared by ``shear`` ``(2,)``, variance 1."""
     _, h, w = rgb.shape
+    b1, b2 = _F(shear[0]), _F(shear[1])
     for y in range(h):
         for x in range(w):
-            o0, o1, o2 = _pixel(rgb, scale, y, x)
+            o0, o1, o2 = _pixel(rgb, scale, b1, b2, y, x)
             state[y, x, 0], state[y, x, 1], state[y, x, 2], state[y, x, 3] = o0, o1, o2, _ONE
 
 
@@ -100,7 +103,8 @@ def _inv_axis(n, radius):
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
-def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fresh, luma):
+def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fresh, shear,
+            luma):
     """The Kalman-like update of :func:`.recursive.recursive_step_reference` in place of
     ``pred`` ``(H, W, 4)`` (the prediction becomes the new state) and the new estimate's 8-bit
     ``luma``, in one pass down the rows: each row's prediction is taken apart into planar rows
@@ -108,11 +112,13 @@ def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fre
     along the row into a ring of three, so the 3x3 in-frame mean of a row is ready once the
     row below has been read, and the loops over a row vectorise. Pixels whose source
     ``p + flow`` left the frame start afresh (``flow_x``, ``flow_y``: planes ``(H, W)``).
-    ``rgb`` ``(3, H, W)`` times ``scale``; ``inv_noise_var`` ``(3,)`` 1 / σ² of each opponent
-    channel."""
+    ``rgb`` ``(3, H, W)`` times ``scale``; ``inv_noise_var`` ``(3,)`` 1 / σ² of each channel
+    of the opponent basis sheared by ``shear`` ``(2,)`` (the state's basis)."""
     _, h, w = rgb.shape
     xmax, ymax = _F(w - 1), _F(h - 1)
     floor, so, fr = _F(min_gain), _F(soft), _F(fresh)
+    b1, b2 = _F(shear[0]), _F(shear[1])
+    y1, y2 = _Y1 + _Y0 * b1, _Y2 + _Y0 * b2  # the luma's weights of the sheared channels
     third = _F(1 / 3)  # the residual power is the mean over the channels
     i0, i1, i2 = inv_noise_var[0] * third, inv_noise_var[1] * third, inv_noise_var[2] * third
     inv_y, inv_x = _inv_axis(h, 1), _inv_axis(w, 1)
@@ -127,7 +133,7 @@ def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fre
                 row[0, x], row[1, x] = pred[y0, x, 0], pred[y0, x, 1]
                 row[2, x], row[3, x] = pred[y0, x, 2], pred[y0, x, 3]
             for x in range(w):
-                o0, o1, o2 = _pixel(rgb, scale, y0, x)
+                o0, o1, o2 = _pixel(rgb, scale, b1, b2, y0, x)
                 r0, r1, r2 = o0 - row[0, x], o1 - row[1, x], o2 - row[2, x]
                 padded[x + 1] = r0 * r0 * i0 + r1 * r1 * i1 + r2 * r2 * i2
             for x in range(w):
@@ -151,12 +157,12 @@ def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fre
             pv = pv + so * max(mean_power - _ONE - pv, _ZERO)
             pv = new[3, x] if new[3, x] > _ZERO else pv
             k = max(pv / (pv + _ONE), floor)
-            o0, o1, o2 = _pixel(rgb, scale, y, x)
+            o0, o1, o2 = _pixel(rgb, scale, b1, b2, y, x)
             e0 = row[0, x] + k * (o0 - row[0, x])
             e1 = row[1, x] + k * (o1 - row[1, x])
             e2 = row[2, x] + k * (o2 - row[2, x])
             new[0, x], new[1, x], new[2, x], new[3, x] = e0, e1, e2, k
-            luma[y, x] = _to_u8(_Y0 * e0 + _Y1 * e1 + _Y2 * e2)
+            luma[y, x] = _to_u8(_Y0 * e0 + y1 * e1 + y2 * e2)
         for x in range(w):
             pred[y, x, 0], pred[y, x, 1] = new[0, x], new[1, x]
             pred[y, x, 2], pred[y, x, 3] = new[2, x], new[3, x]
@@ -200,10 +206,11 @@ def _column_sums(ring, y, sums, w):
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
-def _wiener_rgb(state, scale, table, out):
+def _wiener_rgb(state, scale, shear, table, out):
     """:func:`.spatial.local_wiener_reference` on the state (luma window 3x3, chroma 5x5, noise
-    variance of each opponent channel ``scale[c]`` (``(3,)``) times the state's), back to RGB ``out`` ``(H, W, 3)`` through the output
-    ``table``, in one pass down the rows: each row's channels, window sums, Wiener
+    variance of each channel ``scale[c]`` (``(3,)``) times the state's; channels of the
+    opponent basis sheared by ``shear`` ``(2,)``), back to RGB ``out`` ``(H, W, 3)`` through the
+    output ``table``, in one pass down the rows: each row's channels, window sums, Wiener
     coefficients ``a, b`` and their window sums go through rings of five planar rows, so the
     work stays in cache and the loops over a row vectorise (separable box sums with in-frame
     counts per axis; only the deinterleaving and the table lookups are scalar)."""
@@ -218,6 +225,7 @@ def _wiener_rgb(state, scale, table, out):
     rgb = np.empty((3, w), np.float32)
     kl, kc = np.empty(w, np.float32), np.empty(w, np.float32)
     sc0, sc1, sc2 = _F(scale[0]), _F(scale[1]), _F(scale[2])
+    b1, b2 = _F(shear[0]), _F(shear[1])
     for y0 in range(h + 4):  # row y0 enters, y0 - 2 gets coefficients, y0 - 4 is output
         if y0 < h:
             row = rows[y0 % _RING]
@@ -259,9 +267,10 @@ def _wiener_rgb(state, scale, table, out):
             for x in range(w):
                 kl[x], kc[x] = inv_ly[y] * inv_lx[x], inv_cy[y] * inv_cx[x]
             for x in range(w):
-                o0 = kl[x] * (sums[0, x] * row[0, x] + sums[1, x]) * _R3
-                o1 = kc[x] * (sums[2, x] * row[1, x] + sums[4, x]) * _R2
-                o2 = kc[x] * (sums[3, x] * row[2, x] + sums[5, x]) * _R6
+                c1 = kc[x] * (sums[2, x] * row[1, x] + sums[4, x])
+                c2 = kc[x] * (sums[3, x] * row[2, x] + sums[5, x])
+                o0 = (kl[x] * (sums[0, x] * row[0, x] + sums[1, x]) + b1 * c1 + b2 * c2) * _R3
+                o1, o2 = c1 * _R2, c2 * _R6
                 rgb[0, x], rgb[1, x], rgb[2, x] = o0 + o1 + o2, o0 - _F(2) * o2, o0 - o1 + o2
             for x in range(w):
                 out[y, x, 0] = _lookup(table, rgb[0, x])
@@ -270,12 +279,15 @@ def _wiener_rgb(state, scale, table, out):
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
-def _state_rgb(state, table, out):
-    """The estimate itself back to RGB ``out`` ``(H, W, 3)`` through the output ``table``."""
+def _state_rgb(state, shear, table, out):
+    """The estimate itself (channels of the opponent basis sheared by ``shear`` ``(2,)``) back to
+    RGB ``out`` ``(H, W, 3)`` through the output ``table``."""
     h, w, _ = state.shape
+    b1, b2 = _F(shear[0]), _F(shear[1])
     for y in range(h):
         for x in range(w):
-            o0, o1, o2 = state[y, x, 0] * _R3, state[y, x, 1] * _R2, state[y, x, 2] * _R6
+            c1, c2 = state[y, x, 1], state[y, x, 2]
+            o0, o1, o2 = (state[y, x, 0] + b1 * c1 + b2 * c2) * _R3, c1 * _R2, c2 * _R6
             out[y, x, 0] = _lookup(table, o0 + o1 + o2)
             out[y, x, 1] = _lookup(table, o0 - _F(2) * o2)
             out[y, x, 2] = _lookup(table, o0 - o1 + o2)
@@ -330,6 +342,11 @@ def _planes(pixels: torch.Tensor | np.ndarray) -> tuple[np.ndarray, float]:
     return planes, 1.0 / np.iinfo(pixels.dtype).max
 
 
+def _shear(shear: np.ndarray | None) -> np.ndarray:
+    """``(2,)`` float32: the luma's shear of :func:`.spatial.sheared_basis`, zero for None."""
+    return np.zeros(2, np.float32) if shear is None else np.asarray(shear, np.float32)
+
+
 _spare_states: list = []  # the arrays of tracks no longer referenced, for the next steps
 _SPARE_STATES = 4
 
@@ -360,22 +377,27 @@ class CpuTrack:
         return np.empty((h, w, 4), np.float32), np.empty((h, w), np.uint8)
 
     @classmethod
-    def start(cls, pixels: torch.Tensor | np.ndarray) -> CpuTrack:
+    def start(cls, pixels: torch.Tensor | np.ndarray, shear: np.ndarray | None = None
+              ) -> CpuTrack:
         """A track with no history: the frame itself, variance 1 (σ² units). ``pixels``:
-        ``(3, H, W)`` float tensor, or ``(H, W, 3)`` uint8/uint16 pixels as decoded."""
+        ``(3, H, W)`` float tensor, or ``(H, W, 3)`` uint8/uint16 pixels as decoded; ``shear``
+        ``(2,)`` float32, the basis of the state (:func:`.spatial.sheared_basis`; None: not
+        sheared), which every step and output of the track take too."""
         rgb, scale = _planes(pixels)
         state, luma = cls._arrays(*rgb.shape[1:])
-        _start(rgb, scale, state)
+        _start(rgb, scale, _shear(shear), state)
         _luma(rgb, scale, luma)
         return cls(state, luma)
 
     def step(self, pixels: torch.Tensor | np.ndarray, noise_var: np.ndarray,
-             memory: int, flow: np.ndarray | None = None) -> CpuTrack:
+             memory: int, flow: np.ndarray | None = None, shear: np.ndarray | None = None
+             ) -> CpuTrack:
         """:func:`.recursive.recursive_step_reference` along ``flow`` ``(H, W, 2)`` from the
         frame to the estimate's frame, or if None the flow of
         :func:`framemend.flow.estimate.motion_flow` (DIS on the frame's and the estimate's
         luma); ``pixels`` as in :meth:`start`,
-        ``noise_var`` ``(3,)`` float32 σ² per opponent channel."""
+        ``noise_var`` ``(3,)`` float32 σ² per channel of the basis sheared by ``shear`` (as at
+        :meth:`start`)."""
         rgb, scale = _planes(pixels)
         h, w = rgb.shape[1:]
         pred, luma = self._arrays(h, w)
@@ -387,18 +409,21 @@ class CpuTrack:
         flow_x, flow_y = _buffer("flow_x", (h, w)), _buffer("flow_y", (h, w))
         cv2.split(flow, [flow_x, flow_y])  # planar for the update's vectorised loops
         inverse = (1.0 / noise_var).astype(np.float32)
-        _update(pred, rgb, scale, flow_x, flow_y, inverse, 1.0 / memory, SOFT, FRESH, luma)
+        _update(pred, rgb, scale, flow_x, flow_y, inverse, 1.0 / memory, SOFT, FRESH,
+                _shear(shear), luma)
         return CpuTrack(pred, luma)
 
     def output(self, spatial: float, noise_var: np.ndarray, table: np.ndarray | None,
-               levels: float | None = None) -> torch.Tensor | np.ndarray:
+               levels: float | None = None, shear: np.ndarray | None = None
+               ) -> torch.Tensor | np.ndarray:
         """The estimate through the local Wiener filter of
         :func:`.spatial.local_wiener_reference` (noise variance of each opponent channel
         ``spatial`` times ``noise_var`` ``(3,)`` float32 times the state's; none if ``spatial``
         is 0), then through the declip ``table`` (float32, :func:`._noise_cpu.declip_table`)
         if given, clamped to [0, 1]:
         a ``(3, H, W)`` float tensor, or with ``levels`` (255, 65535) ``(H, W, 3)`` integer
-        pixels of that range (uint8, uint16), as a decoded frame holds them."""
+        pixels of that range (uint8, uint16), as a decoded frame holds them. ``shear``: as at
+        :meth:`start`."""
         h, w, _ = self.state.shape
         lookup = _output_table(table, levels)
         if levels is None:
@@ -407,7 +432,8 @@ class CpuTrack:
         else:
             out = np.empty((h, w, 3), lookup.dtype)
         if spatial <= 0:
-            _state_rgb(self.state, lookup, out)
+            _state_rgb(self.state, _shear(shear), lookup, out)
         else:
-            _wiener_rgb(self.state, (spatial * noise_var).astype(np.float32), lookup, out)
+            _wiener_rgb(self.state, (spatial * noise_var).astype(np.float32), _shear(shear),
+                        lookup, out)
         return out if levels is not None else torch.from_numpy(planes)

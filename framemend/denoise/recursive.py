@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from framemend._torch import torch
 from framemend.flow import backward_warp, outside_mask
-from framemend.cuda import device_constant
 from framemend.kernels.blur import box_mean
 
-from .spatial import OPPONENT
+from .spatial import sheared_basis
 
 FRESH = 1e4  # prediction variance of a pixel with no usable history (gain ≈ 1)
 SOFT = 2.0  # how strongly unexplained residual raises the prediction variance
@@ -33,7 +32,8 @@ SOFT = 2.0  # how strongly unexplained residual raises the prediction variance
 
 def recursive_step_reference(estimate: torch.Tensor, variance: torch.Tensor,
                              frame: torch.Tensor, flow: torch.Tensor, noise_var: torch.Tensor,
-                             memory: int, soft: float = SOFT) -> tuple[torch.Tensor, torch.Tensor]:
+                             memory: int, soft: float = SOFT, shear: torch.Tensor | None = None
+                             ) -> tuple[torch.Tensor, torch.Tensor]:
     """One Kalman-like update along the motion (module docstring).
 
     Args:
@@ -41,9 +41,10 @@ def recursive_step_reference(estimate: torch.Tensor, variance: torch.Tensor,
         frame: ``(3, H, W)`` new noisy frame.
         flow: ``(2, H, W)`` from ``frame`` to ``estimate``: ``frame(p) ≈ estimate(p + f(p))``.
         noise_var: ``(3,)`` σ² of each opponent channel (luma, red-blue, green-magenta of
-            :data:`.spatial.OPPONENT`) in [0, 1]² units (> 0), on the frame's device.
+            :func:`.spatial.sheared_basis`) in [0, 1]² units (> 0), on the frame's device.
         memory: the gain never drops below ``1 / memory``.
         soft: how strongly unexplained residual raises the prediction variance.
+        shear: ``(2,)`` the luma's shear (:mod:`.spatial`), or None.
     Returns:
         the new estimate ``(3, H, W)`` and its variance ``(1, H, W)``.
     """
@@ -51,7 +52,7 @@ def recursive_step_reference(estimate: torch.Tensor, variance: torch.Tensor,
     pred = backward_warp(estimate[None], flow)
     pred_var = backward_warp(variance[None], flow)
     residual = frame[None] - pred
-    basis = device_constant(OPPONENT, frame.device, frame.dtype)
+    basis = sheared_basis(shear, frame)
     power = torch.einsum("oc,nchw->nohw", basis, residual).pow(2)
     power = (power / noise_var.to(frame.dtype)[:, None, None]).mean(1, keepdim=True)
     excess = box_mean(power, 1) - 1 - pred_var
