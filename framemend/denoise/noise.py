@@ -61,7 +61,7 @@ _ROW_STRIDE = 4
 _FLATTEST = 1 / 3  # the share of a frame, by gradient, on which the noise is measured in time
 _LEAST_SHARE = 0.25  # no channel's σ is read below this share of the largest channel's
 _WHITE_RATIO = 1.5  # luma noise reading at most this much higher in time than in space is white
-_SHEAR_SHARE = 0.5  # the least share of the luma noise's variance a shear must explain
+_SHEAR_SHARE = 0.25  # the least share of the luma noise's variance a shear must explain
 
 
 def estimate_sigma(frames: torch.Tensor) -> float:
