@@ -35,7 +35,7 @@ from framemend.flow.estimate import motion_luma_flow
 from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import LUMA
 
-from .recursive import FRESH, SOFT
+from .recursive import FINEST_SIDE, FRESH, SOFT
 from .spatial import RADII
 
 assert RADII == (1, 2, 2), "_wiener_rgb is written for these windows"
@@ -403,7 +403,7 @@ class CpuTrack:
         pred, luma = self._arrays(h, w)
         _luma(rgb, scale, luma)
         if flow is None:
-            flow = motion_luma_flow(luma, self.luma)
+            flow = motion_luma_flow(luma, self.luma, FINEST_SIDE)
         cv2.remap(self.state, flow, None, cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP, dst=pred,
                   borderMode=cv2.BORDER_REPLICATE)
         flow_x, flow_y = _buffer("flow_x", (h, w)), _buffer("flow_y", (h, w))

@@ -22,6 +22,7 @@ from framemend.kernels.median import lower_median
 
 from .noise import (_FLATTEST, _LEAST_SHARE, _MAD_TO_SIGMA, _ROW_STRIDE, _SHEAR_SHARE,
                     _WHITE_RATIO)
+from .recursive import FINEST_SIDE
 from .spatial import OPPONENT
 
 _F = np.float32
@@ -192,7 +193,7 @@ def _temporal_differences(frame: np.ndarray, following: np.ndarray,
     ``(H, W, 2)`` from ``frame`` to ``following`` (DIS on their luma if None); None where
     fewer than 1000 pixels qualify."""
     if flow is None:
-        flow = motion_luma_flow(_luma_u8(frame), _luma_u8(following))
+        flow = motion_luma_flow(_luma_u8(frame), _luma_u8(following), FINEST_SIDE)
     h, w = frame.shape[1:]
     ys, xs = np.mgrid[:h, :w].astype(np.float32)
     sx = np.round(xs + flow[..., 0]).astype(np.int64)

@@ -54,6 +54,7 @@ from framemend.cuda import device_constant
 from framemend.flow.estimate import motion_flow
 from framemend.kernels.blur import box_mean
 
+from .recursive import FINEST_SIDE
 from .spatial import OPPONENT
 
 _MAD_TO_SIGMA = 1.4826
@@ -171,7 +172,7 @@ def _temporal_differences(frame: torch.Tensor, following: torch.Tensor,
     RGB each; ``flow`` ``(2, H, W)`` from ``frame`` to ``following`` (estimated if None)."""
     basis = device_constant(OPPONENT, frame.device, torch.float32)
     if flow is None:
-        flow = motion_flow(frame, following)  # frame(p) ≈ following(p + flow)
+        flow = motion_flow(frame, following, FINEST_SIDE)  # frame(p) ≈ following(p + flow)
     h, w = frame.shape[1:]
     ys, xs = torch.meshgrid(torch.arange(h, device=frame.device),
                             torch.arange(w, device=frame.device), indexing="ij")

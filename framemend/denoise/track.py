@@ -15,6 +15,7 @@ from framemend.cuda import fused, host_kernels
 from framemend.flow.estimate import motion_flow
 
 from .noise import declip_reference
+from .recursive import FINEST_SIDE
 from .spatial import local_wiener_reference
 
 
@@ -37,7 +38,7 @@ class TorchTrack:
         ``(2,)`` (:func:`.spatial.sheared_basis`; None: not sheared), [0, 1]² units, on its
         device."""
         if flow is None:
-            flow = motion_flow(frame, self.estimate)
+            flow = motion_flow(frame, self.estimate, FINEST_SIDE)
         else:
             flow = torch.from_numpy(flow).permute(2, 0, 1).to(frame.device)
         return TorchTrack(*fused.recursive_step(self.estimate, self.variance, frame, flow,
