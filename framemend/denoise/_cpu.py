@@ -103,17 +103,45 @@ def _inv_axis(n, radius):
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+def _sharpen_row(up, mid, down, flow_x, flow_y, out):
+    """Row ``out`` ``(4, W)`` of the prediction sharpened as in
+    :func:`.recursive.sharpen_reference`: ``mid`` and the rows ``up`` and ``down`` around it
+    (planar ``(4, W)``, edge rows repeated), the fractions of ``flow_x``, ``flow_y`` ``(W,)``;
+    the variance (channel 3) as it is."""
+    w = mid.shape[1]
+    half, two = _F(0.5), _F(2)
+    wx, wy = np.empty(w, np.float32), np.empty(w, np.float32)
+    for x in range(w):
+        tx = flow_x[x] - np.floor(flow_x[x])
+        ty = flow_y[x] - np.floor(flow_y[x])
+        wx[x], wy[x] = half * tx * (_ONE - tx), half * ty * (_ONE - ty)
+    for c in range(3):
+        m, o = mid[c], out[c]
+        for x in range(w):
+            o[x] = m[x] - wy[x] * (up[c, x] - two * m[x] + down[c, x])
+        for x in range(1, w - 1):
+            o[x] -= wx[x] * (m[x - 1] - two * m[x] + m[x + 1])
+        if w > 1:
+            o[0] -= wx[0] * (m[1] - m[0])
+            o[w - 1] -= wx[w - 1] * (m[w - 2] - m[w - 1])
+    for x in range(w):
+        out[3, x] = mid[3, x]
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
 def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fresh, shear,
             luma):
     """The Kalman-like update of :func:`.recursive.recursive_step_reference` in place of
-    ``pred`` ``(H, W, 4)`` (the prediction becomes the new state) and the new estimate's 8-bit
-    ``luma``, in one pass down the rows: each row's prediction is taken apart into planar rows
-    and its residual power (mean square over the channels of frame minus prediction) summed
-    along the row into a ring of three, so the 3x3 in-frame mean of a row is ready once the
-    row below has been read, and the loops over a row vectorise. Pixels whose source
-    ``p + flow`` left the frame start afresh (``flow_x``, ``flow_y``: planes ``(H, W)``).
-    ``rgb`` ``(3, H, W)`` times ``scale``; ``inv_noise_var`` ``(3,)`` 1 / σ² of each channel
-    of the opponent basis sheared by ``shear`` ``(2,)`` (the state's basis)."""
+    ``pred`` ``(H, W, 4)`` (the bilinear prediction; it becomes the new state) and the new
+    estimate's 8-bit ``luma``, in one pass down the rows: each row's prediction is taken
+    apart into planar rows (a ring of three), sharpened (:func:`_sharpen_row`, once the row
+    below has been read: another ring of three) and its residual power (mean square over the
+    channels of frame minus prediction) summed along the row into a ring of three, so the 3x3
+    in-frame mean of a row is ready once the row below has been sharpened, and the loops over
+    a row vectorise. Pixels whose source ``p + flow`` left the frame start afresh
+    (``flow_x``, ``flow_y``: planes ``(H, W)``). ``rgb`` ``(3, H, W)`` times ``scale``;
+    ``inv_noise_var`` ``(3,)`` 1 / σ² of each channel of the opponent basis sheared by
+    ``shear`` ``(2,)`` (the state's basis)."""
     _, h, w = rgb.shape
     xmax, ymax = _F(w - 1), _F(h - 1)
     floor, so, fr = _F(min_gain), _F(soft), _F(fresh)
@@ -122,25 +150,31 @@ def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fre
     third = _F(1 / 3)  # the residual power is the mean over the channels
     i0, i1, i2 = inv_noise_var[0] * third, inv_noise_var[1] * third, inv_noise_var[2] * third
     inv_y, inv_x = _inv_axis(h, 1), _inv_axis(w, 1)
-    rows = np.empty((3, 4, w), np.float32)  # the prediction's rows, planar
+    raw = np.empty((3, 4, w), np.float32)  # the bilinear prediction's rows, planar
+    rows = np.empty((3, 4, w), np.float32)  # the sharpened prediction's rows
     power = np.zeros((3, w), np.float32)  # row sums of the residual power
     padded = np.zeros(w + 2, np.float32)
     new = np.empty((4, w), np.float32)
-    for y0 in range(h + 1):  # row y0's power enters, row y0 - 1 is updated
+    for y0 in range(h + 2):  # row y0 enters, y0 - 1 is sharpened, y0 - 2 is updated
         if y0 < h:
-            row = rows[y0 % 3]
+            row = raw[y0 % 3]
             for x in range(w):
                 row[0, x], row[1, x] = pred[y0, x, 0], pred[y0, x, 1]
                 row[2, x], row[3, x] = pred[y0, x, 2], pred[y0, x, 3]
+        ys = y0 - 1
+        if 0 <= ys < h:
+            row = rows[ys % 3]
+            _sharpen_row(raw[max(ys - 1, 0) % 3], raw[ys % 3], raw[min(ys + 1, h - 1) % 3],
+                         flow_x[ys], flow_y[ys], row)
             for x in range(w):
-                o0, o1, o2 = _pixel(rgb, scale, b1, b2, y0, x)
+                o0, o1, o2 = _pixel(rgb, scale, b1, b2, ys, x)
                 r0, r1, r2 = o0 - row[0, x], o1 - row[1, x], o2 - row[2, x]
                 padded[x + 1] = r0 * r0 * i0 + r1 * r1 * i1 + r2 * r2 * i2
             for x in range(w):
-                power[y0 % 3, x] = padded[x] + padded[x + 1] + padded[x + 2]
-        else:
-            power[y0 % 3] = _ZERO
-        y = y0 - 1
+                power[ys % 3, x] = padded[x] + padded[x + 1] + padded[x + 2]
+        elif ys == h:
+            power[ys % 3] = _ZERO
+        y = y0 - 2
         if y < 0:
             continue
         row = rows[y % 3]
