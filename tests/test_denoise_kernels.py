@@ -124,9 +124,9 @@ class _TorchTrackOfArrays(TorchTrack):
         track = super().step(frame, torch.from_numpy(noise_var), memory, flow, _tensor(shear))
         return _TorchTrackOfArrays(track.estimate, track.variance)
 
-    def output(self, spatial, noise_var, table, levels=None, shear=None):
+    def output(self, spatial, noise_var, table, levels=None, shear=None, chroma_radius=2):
         return super().output(spatial, torch.from_numpy(noise_var), _tensor(table), levels,
-                              _tensor(shear))
+                              _tensor(shear), chroma_radius)
 
 
 @pytest.mark.parametrize("noise", ["white", "chroma"])

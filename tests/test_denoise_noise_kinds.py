@@ -12,7 +12,7 @@ import torch
 
 from framemend.denoise import _noise_cpu, denoise
 from framemend.denoise.noise import estimate_channel_noise
-from framemend.denoise.spatial import OPPONENT
+from framemend.denoise.spatial import OPPONENT, RADII, WIDE_CHROMA
 from framemend.generate.families import moving_content
 from framemend.metrics import psnr
 
@@ -68,7 +68,9 @@ def test_noise_level_per_opponent_channel_within_20_percent(clean, kind):
     noisy = _noisy(clean, noise)
     opponent = np.einsum("oc,thwc->othw", np.array(OPPONENT), noisy - clean).reshape(3, -1)
     regression = np.linalg.lstsq(opponent[1:].T, opponent[0], rcond=None)[0]
-    sigmas, shear = estimate_channel_noise(_planes(noisy[0]), _planes(noisy[1]))
+    sigmas, shear, radius = estimate_channel_noise(_planes(noisy[0]), _planes(noisy[1]))
+    # both blurred kinds have spatially correlated chroma noise: the chroma window widens
+    assert radius == (RADII[1] if kind == "white" else WIDE_CHROMA)
     if kind == "chroma":
         assert shear.numpy() == pytest.approx(regression, abs=0.05)
     else:
@@ -78,8 +80,8 @@ def test_noise_level_per_opponent_channel_within_20_percent(clean, kind):
     truth = np.einsum("oc,thwc->thwo", basis, noisy - clean).std(axis=(0, 1, 2)) * 255
     assert sigmas == pytest.approx(truth, rel=0.2)
     # the CPU path's estimate, without torch (measured within 1e-6 levels)
-    host, host_shear = _noise_cpu.estimate_channel_noise(noisy[0], noisy[1])
-    assert np.abs(np.array(host) - sigmas).max() < 1e-3
+    host, host_shear, host_radius = _noise_cpu.estimate_channel_noise(noisy[0], noisy[1])
+    assert np.abs(np.array(host) - sigmas).max() < 1e-3 and host_radius == radius
     assert np.abs(host_shear - shear.numpy()).max() < 1e-4
 
 

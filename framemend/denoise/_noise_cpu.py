@@ -23,7 +23,7 @@ from framemend.kernels.median import lower_median
 from .noise import (_FLATTEST, _LEAST_SHARE, _MAD_TO_SIGMA, _ROW_STRIDE, _SHEAR_SHARE,
                     _WHITE_RATIO)
 from .recursive import FINEST_SIDE
-from .spatial import OPPONENT
+from .spatial import OPPONENT, RADII, WIDE_CHROMA
 
 _F = np.float32
 _BASIS = np.array(OPPONENT, np.float32)
@@ -32,7 +32,7 @@ _DEDITHER = np.array(DEDITHER_TAPS, np.float32)
 
 def estimate_channel_noise(frame: np.ndarray, following: np.ndarray | None = None,
                            palette: bool | None = None, motion: np.ndarray | None = None
-                           ) -> tuple[tuple[float, float, float], np.ndarray]:
+                           ) -> tuple[tuple[float, float, float], np.ndarray, int]:
     """:func:`.noise.estimate_channel_noise` on the host.
 
     Args:
@@ -43,11 +43,12 @@ def estimate_channel_noise(frame: np.ndarray, following: np.ndarray | None = Non
         motion: ``(H, W, 2)`` the flow from ``following`` to ``frame`` that an earlier pass
             published, or None.
     Returns:
-        ``(σ_luma, σ_rb, σ_gm)`` in 8-bit units and the luma's shear ``(2,)`` float32.
+        ``(σ_luma, σ_rb, σ_gm)`` in 8-bit units, the luma's shear ``(2,)`` float32 and the
+        chroma radius.
     """
     shear = np.zeros(2, np.float32)
     if palette_limited(frame) if palette is None else palette:
-        return (estimate_sigma(frame),) * 3, shear
+        return (estimate_sigma(frame),) * 3, shear, RADII[1]
     planes = _planes(frame)
     if following is not None:
         following = _planes(following)
@@ -58,14 +59,18 @@ def estimate_channel_noise(frame: np.ndarray, following: np.ndarray | None = Non
             shear = _luma_shear(difference)
             temporal = _mad_sigmas(_sheared(difference, shear)) / _F(math.sqrt(2))
     sigmas = _robust_sigmas(*_residuals(_sheared(_rotate(planes), shear)))
+    chroma_radius = RADII[1]
     if following is not None:
         white = temporal[0] <= _WHITE_RATIO * sigmas[0]
+        if temporal[1:].max() > _WHITE_RATIO * sigmas[1:].max():
+            chroma_radius = WIDE_CHROMA
         sigmas = np.maximum(sigmas, temporal)
         luma = min(sigmas[0], sigmas[1:].max()) if white else sigmas[0]
     else:
         luma = min(sigmas[0], sigmas[1:].max())
     sigmas = np.array([luma, sigmas[1], sigmas[2]], np.float32)
-    return tuple(float(v) for v in np.maximum(sigmas, _F(_LEAST_SHARE) * sigmas.max())), shear
+    return (tuple(float(v) for v in np.maximum(sigmas, _F(_LEAST_SHARE) * sigmas.max())), shear,
+            chroma_radius)
 
 
 def estimate_sigma(frame: np.ndarray) -> float:

@@ -18,6 +18,7 @@ from framemend.options.denoise import DenoiseOptions
 
 from . import _noise_cpu
 from .noise import declip_table, estimate_channel_noise
+from .spatial import RADII
 from .track import host_track, start_track
 
 
@@ -67,6 +68,7 @@ class Denoise(DistinctFrames, TemporalFilter):
         self._table: torch.Tensor | np.ndarray | None = None
         # (2,) the luma's shear of the tracks' basis (.spatial.sheared_basis), same kinds
         self._shear: torch.Tensor | np.ndarray | None = None
+        self._chroma_radius = RADII[1]  # the Wiener stage's chroma window (.spatial)
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor | np.ndarray:
         frame = window[center]
@@ -94,7 +96,7 @@ class Denoise(DistinctFrames, TemporalFilter):
             # compared with it for repeats)
             frame.release_pixels()
         return track.output(self.options.spatial, self._variances, self._table, levels,
-                            self._shear)
+                            self._shear, self._chroma_radius)
 
     def entered(self, frame: Frame) -> None:
         """Once the shot's first two frames are in the window, measure its noise
@@ -158,7 +160,7 @@ class Denoise(DistinctFrames, TemporalFilter):
 
     def _start_shot(self, window: list[Frame], center: int) -> None:
         """The shot's noise: the ``sigma`` option in every channel (white noise), or measured
-        per opponent channel, with the luma's shear, on its first frame and the next one if the
+        per opponent channel, with the luma's shear and the chroma window, on its first frame and the next one if the
         window holds it (:func:`.noise.estimate_channel_noise`; palette input as the chain found
         it). The
         declip table is made for noise that was clipped: not for a measured palette (GIF)
@@ -167,7 +169,7 @@ class Denoise(DistinctFrames, TemporalFilter):
         CPU path all of it is made in numpy (:mod:`._noise_cpu`), without torch."""
         palette = False
         host = host_track(self._pixels(window[center]))  # the shot's tracks: CpuTrack
-        shear = None
+        shear, chroma_radius = None, RADII[1]
         if self.options.sigma is not None:
             sigmas = (float(self.options.sigma),) * 3
         else:
@@ -176,16 +178,16 @@ class Denoise(DistinctFrames, TemporalFilter):
                          if len(pixels) == 2 else None)
             palette = palette_source(window[center], pixels[0])
             if host:
-                sigmas, shear = _noise_cpu.estimate_channel_noise(*pixels, palette=palette,
-                                                                  motion=published)
+                sigmas, shear, chroma_radius = _noise_cpu.estimate_channel_noise(
+                    *pixels, palette=palette, motion=published)
             else:
-                sigmas, shear = estimate_channel_noise(
+                sigmas, shear, chroma_radius = estimate_channel_noise(
                     *pixels, palette=palette, motion=None if published is None
                     else torch.from_numpy(published).permute(2, 0, 1).to(pixels[0].device))
         self._sigma = float(np.sqrt(np.mean(np.square(sigmas))))
         declip = self.options.declip and self._sigma > 0 and not palette
         # in [0, 1]² units: the per-frame steps take them from here
-        self._shear = shear
+        self._shear, self._chroma_radius = shear, chroma_radius
         if host:
             self._variances = np.square(np.array(sigmas, np.float32) / np.float32(255.0))
             if declip:

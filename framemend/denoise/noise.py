@@ -55,7 +55,7 @@ from framemend.flow.estimate import motion_flow
 from framemend.kernels.blur import box_mean
 
 from .recursive import FINEST_SIDE
-from .spatial import OPPONENT
+from .spatial import OPPONENT, RADII, WIDE_CHROMA
 
 _MAD_TO_SIGMA = 1.4826
 _ROW_STRIDE = 4
@@ -87,11 +87,11 @@ def estimate_sigma(frames: torch.Tensor) -> float:
 
 def estimate_channel_noise(frame: torch.Tensor, following: torch.Tensor | None = None,
                            palette: bool | None = None, motion: torch.Tensor | None = None
-                           ) -> tuple[tuple[float, float, float], torch.Tensor]:
+                           ) -> tuple[tuple[float, float, float], torch.Tensor, int]:
     """Standard deviation of the noise in each opponent channel (luma, red-blue,
     green-magenta of :data:`.spatial.OPPONENT`, the luma sheared), in 8-bit units: white RGB
     noise of σ reads σ in each (module docstring), and the luma's shear. On a GPU it waits
-    for the device once.
+    for the device a few times (the shear's tests and the levels are read back).
 
     Args:
         frame: ``(3, H, W)`` float RGB in [0, 1].
@@ -105,8 +105,10 @@ def estimate_channel_noise(frame: torch.Tensor, following: torch.Tensor | None =
             measured along it, from ``following``'s side; else along the flow estimated from
             ``frame`` to ``following``.
     Returns:
-        ``(σ_luma, σ_rb, σ_gm)`` and the shear ``(2,)`` on the frame's device (zero without a
-        ``following`` frame). Palette (GIF) frames read :func:`estimate_sigma` in every
+        ``(σ_luma, σ_rb, σ_gm)``, the shear ``(2,)`` on the frame's device (zero without a
+        ``following`` frame) and the Wiener stage's chroma radius: :data:`.spatial.WIDE_CHROMA`
+        where the chroma noise reads more than :data:`_WHITE_RATIO` times higher in time than
+        in space (spatially correlated), else :data:`.spatial.RADII`'s. Palette (GIF) frames read :func:`estimate_sigma` in every
         channel (their dither differs from frame to frame), also when a pass before this one
         removed the dither: what changes between such frames is not read as noise in time
         (Open-Sora's snowy road after deboil: luma σ 10.9 in time on a "flattest third" whose
@@ -116,7 +118,7 @@ def estimate_channel_noise(frame: torch.Tensor, following: torch.Tensor | None =
     frame = frame.float()
     shear = torch.zeros(2, device=frame.device)
     if palette_limited(frame) if palette is None else palette:
-        return (estimate_sigma(frame),) * 3, shear
+        return (estimate_sigma(frame),) * 3, shear, RADII[1]
     basis = device_constant(OPPONENT, frame.device, torch.float32)
     opponent = torch.einsum("oc,chw->ohw", basis, frame)
     if following is not None:
@@ -128,14 +130,18 @@ def estimate_channel_noise(frame: torch.Tensor, following: torch.Tensor | None =
             shear = _luma_shear(difference)
             temporal = _mad_sigmas(_sheared(difference, shear)) / math.sqrt(2)
     sigmas = _immerkaer_sigmas(_sheared(opponent, shear))
+    chroma_radius = RADII[1]
     if following is not None:
         white = temporal[0] <= _WHITE_RATIO * sigmas[0]
+        if temporal[1:].max() > _WHITE_RATIO * sigmas[1:].max():
+            chroma_radius = WIDE_CHROMA
         sigmas = torch.maximum(sigmas, temporal)
         luma = torch.where(white, torch.minimum(sigmas[0], sigmas[1:].max()), sigmas[0])
     else:
         luma = torch.minimum(sigmas[0], sigmas[1:].max())
     sigmas = torch.cat([luma[None], sigmas[1:]])
-    return tuple(torch.maximum(sigmas, _LEAST_SHARE * sigmas.max()).tolist()), shear
+    return (tuple(torch.maximum(sigmas, _LEAST_SHARE * sigmas.max()).tolist()), shear,
+            chroma_radius)
 
 
 def _sheared(x: torch.Tensor, shear: torch.Tensor) -> torch.Tensor:

@@ -33,6 +33,12 @@ OPPONENT = ((1 / _S3, 1 / _S3, 1 / _S3),
             (1 / _S2, 0.0, -1 / _S2),
             (1 / _S6, -2 / _S6, 1 / _S6))
 RADII = (1, 2, 2)  # box radius per opponent channel (tuned on 640x360 and 320x180 clips)
+# the chroma channels' radius where their noise is spatially correlated (a camera's colour
+# noise blurred over a pixel or more; grain): a 5x5 mean of such noise keeps much of it
+# (.noise.estimate_channel_noise tells; on 320x180 renderings +1 to +2.5 dB against bm3d on
+# colour noise blurred 0.6-1.4 px, where a 9x9 window everywhere lost up to 0.8 dB on colourful
+# content under white noise)
+WIDE_CHROMA = 4
 
 
 def sheared_basis(shear: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
@@ -46,7 +52,8 @@ def sheared_basis(shear: torch.Tensor | None, like: torch.Tensor) -> torch.Tenso
 
 
 def local_wiener_reference(image: torch.Tensor, noise_var: torch.Tensor,
-                           shear: torch.Tensor | None = None) -> torch.Tensor:
+                           shear: torch.Tensor | None = None, chroma_radius: int = RADII[1]
+                           ) -> torch.Tensor:
     """Denoise ``image`` whose noise variance at each pixel is ``noise_var``.
 
     Args:
@@ -54,13 +61,15 @@ def local_wiener_reference(image: torch.Tensor, noise_var: torch.Tensor,
         noise_var: ``(3, H, W)`` noise variance of each channel of :func:`sheared_basis`
             in [0, 1]² units.
         shear: ``(2,)`` the luma's shear (module docstring), or None.
+        chroma_radius: the box radius of the chroma channels (:data:`RADII`' or
+            :data:`WIDE_CHROMA`).
     Returns:
         ``(3, H, W)`` RGB.
     """
     basis = sheared_basis(shear, image)
     opp = torch.einsum("oc,chw->ohw", basis, image)
     out = []
-    for c, radius in enumerate(RADII):
+    for c, radius in enumerate((RADII[0], chroma_radius, chroma_radius)):
         x = opp[c:c + 1][None]
         mean = box_mean(x, radius)
         var = (box_mean(x * x, radius) - mean * mean).clamp(min=1e-12)

@@ -16,7 +16,7 @@ from framemend.flow.estimate import motion_flow
 
 from .noise import declip_reference
 from .recursive import FINEST_SIDE
-from .spatial import local_wiener_reference
+from .spatial import RADII, local_wiener_reference
 
 
 class TorchTrack:
@@ -45,18 +45,19 @@ class TorchTrack:
                                                 noise_var, memory, shear=shear))
 
     def output(self, spatial: float, noise_var: torch.Tensor, table: torch.Tensor | None,
-               levels: float | None = None, shear: torch.Tensor | None = None
-               ) -> torch.Tensor:
+               levels: float | None = None, shear: torch.Tensor | None = None,
+               chroma_radius: int = RADII[1]) -> torch.Tensor:
         """RGB ``(3, H, W)``: the estimate through the local Wiener filter (noise variance of
         each channel of the basis sheared by ``shear`` ``spatial`` times ``noise_var`` ``(3,)``
-        times the track's; none if ``spatial`` is 0), through the declip ``table`` if given,
+        times the track's, chroma window of ``chroma_radius``; none if ``spatial`` is 0),
+        through the declip ``table`` if given,
         clamped to [0, 1]. ``levels`` is for the CPU track's integer output only (the filter
         reads raw pixels only on the CPU) and must be None here."""
         assert levels is None, "integer output is made by the CPU track"
         out = self.estimate
         if spatial > 0:
             out = local_wiener_reference(out, spatial * noise_var[:, None, None] * self.variance,
-                                         shear)
+                                         shear, chroma_radius)
         return (out if table is None else declip_reference(out, table)).clamp(0, 1)
 
 
