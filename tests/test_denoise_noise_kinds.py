@@ -97,11 +97,13 @@ def test_removes_colour_noise_and_grain(clean, kind, gain):
 
 
 def test_colour_noise_on_grey_texture_leaves_luma():
-    """Colour noise (BT.601 Cb and Cr, σ 20) on a brick wall under a handheld camera, where
-    ffmpeg's bm3d, working in YCbCr, beat framemend by up to 2.5 dB (issue 16): the luma
-    axis sheared off the chroma noise (:func:`framemend.denoise.spatial.sheared_basis`) halves
-    the BT.601 luma error (measured 2.79 of 5.00 levels, PSNR +9.2 dB); in the opponent basis
-    the chroma noise's share of ``(R+G+B)/√3`` stayed in the texture (4.90 of 5.00, +7.9 dB)."""
+    """Colour noise (BT.601 Cb and Cr, σ 20, blurred 1 px) on a brick wall under a handheld
+    camera, where ffmpeg's bm3d, working in YCbCr, beat framemend by up to 2.5 dB (issue 16):
+    the luma axis sheared off the chroma noise (:func:`framemend.denoise.spatial.sheared_basis`)
+    halves the BT.601 luma error (measured 2.79 of 5.00 levels; in the opponent basis the
+    chroma noise's share of ``(R+G+B)/√3`` stayed in the texture: 4.90), and the chroma window
+    widened for correlated noise (:data:`framemend.denoise.spatial.WIDE_CHROMA`) takes PSNR
+    +11.9 dB over the input's (+9.4 with the 5x5 window, +7.9 with neither)."""
     clean = moving_content(np.random.default_rng(7), W, H, FRAMES, photo="brick",
                            camera="handheld", subject="none")[0].frames
     noisy = _noisy(clean, _chroma_noise(np.random.default_rng(17), 20)).astype(np.float32)
@@ -112,4 +114,4 @@ def test_colour_noise_on_grey_texture_leaves_luma():
         return np.sqrt(np.mean(((x - clean) @ luma) ** 2))
 
     assert luma_error(out) < 0.7 * luma_error(noisy)
-    assert psnr(out, clean) >= psnr(noisy, clean) + 8.5
+    assert psnr(out, clean) >= psnr(noisy, clean) + 10.5
