@@ -91,7 +91,7 @@ def estimate_channel_noise(frame: torch.Tensor, following: torch.Tensor | None =
     """Standard deviation of the noise in each opponent channel (luma, red-blue,
     green-magenta of :data:`.spatial.OPPONENT`, the luma sheared), in 8-bit units: white RGB
     noise of σ reads σ in each (module docstring), and the luma's shear. On a GPU it waits
-    for the device a few times (the shear's tests and the levels are read back).
+    for the device once.
 
     Args:
         frame: ``(3, H, W)`` float RGB in [0, 1].
@@ -116,32 +116,32 @@ def estimate_channel_noise(frame: torch.Tensor, following: torch.Tensor | None =
         space; denoising at the former took detail retention from 0.96 to 0.92).
     """
     frame = frame.float()
-    shear = torch.zeros(2, device=frame.device)
+    zero = torch.zeros(2, device=frame.device)
     if palette_limited(frame) if palette is None else palette:
-        return (estimate_sigma(frame),) * 3, shear, RADII[1]
+        return (estimate_sigma(frame),) * 3, zero, RADII[1]
     basis = device_constant(OPPONENT, frame.device, torch.float32)
     opponent = torch.einsum("oc,chw->ohw", basis, frame)
+    shear, wide = zero, torch.zeros((), dtype=torch.bool, device=frame.device)
     if following is not None:
         following = following.float()
-        difference = (_temporal_differences(frame, following) if motion is None
-                      else _temporal_differences(following, frame, motion))
-        temporal = torch.zeros(3, device=frame.device)
-        if difference is not None:
-            shear = _luma_shear(difference)
-            temporal = _mad_sigmas(_sheared(difference, shear)) / math.sqrt(2)
+        difference, flat = (_temporal_differences(frame, following) if motion is None
+                            else _temporal_differences(following, frame, motion))
+        enough = flat.sum() >= 1000
+        shear = torch.where(enough, _luma_shear(difference, flat), zero)
+        temporal = _mad_sigmas(_sheared(difference, shear), flat) / math.sqrt(2)
+        temporal = torch.where(enough, temporal, torch.zeros_like(temporal))
     sigmas = _immerkaer_sigmas(_sheared(opponent, shear))
-    chroma_radius = RADII[1]
     if following is not None:
         white = temporal[0] <= _WHITE_RATIO * sigmas[0]
-        if temporal[1:].max() > _WHITE_RATIO * sigmas[1:].max():
-            chroma_radius = WIDE_CHROMA
+        wide = temporal[1:].max() > _WHITE_RATIO * sigmas[1:].max()
         sigmas = torch.maximum(sigmas, temporal)
         luma = torch.where(white, torch.minimum(sigmas[0], sigmas[1:].max()), sigmas[0])
     else:
         luma = torch.minimum(sigmas[0], sigmas[1:].max())
     sigmas = torch.cat([luma[None], sigmas[1:]])
-    return (tuple(torch.maximum(sigmas, _LEAST_SHARE * sigmas.max()).tolist()), shear,
-            chroma_radius)
+    sigmas = torch.maximum(sigmas, _LEAST_SHARE * sigmas.max())
+    values = torch.cat([sigmas, wide[None].float()]).tolist()  # the one wait for the device
+    return tuple(values[:3]), shear, WIDE_CHROMA if values[3] else RADII[1]
 
 
 def _sheared(x: torch.Tensor, shear: torch.Tensor) -> torch.Tensor:
@@ -149,33 +149,40 @@ def _sheared(x: torch.Tensor, shear: torch.Tensor) -> torch.Tensor:
     return torch.cat([x[:1] - shear[0] * x[1:2] - shear[1] * x[2:], x[1:]])
 
 
-def _mad_sigmas(x: torch.Tensor) -> torch.Tensor:
-    """``(3,)`` σ (8-bit) of ``(3, N)`` zero-mean samples by their median absolute value."""
-    return x.abs().median(1).values * (_MAD_TO_SIGMA * 255)
+def _mad_sigmas(x: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+    """``(3,)`` σ (8-bit) of ``(3, H, W)`` zero-mean samples by their median absolute value
+    over the pixels ``where`` ``(H, W)`` is True."""
+    spread = x.abs().masked_fill(~where, float("nan")).flatten(1).nanmedian(1).values
+    return spread * (_MAD_TO_SIGMA * 255)
 
 
-def _luma_shear(difference: torch.Tensor) -> torch.Tensor:
-    """``(2,)`` the least-squares regression of the luma row of ``difference`` ``(3, N)`` (in
-    time, zero mean) on its chroma rows, over the columns within 3 MAD-σ in every channel;
-    zero unless it explains :data:`_SHEAR_SHARE` of the luma's mean square (module
-    docstring)."""
-    spread = _mad_sigmas(difference) / 255
-    d = difference[:, (difference.abs() <= 3 * spread[:, None]).all(0)].double()
-    moments = d @ d.T / max(d.shape[1], 1)
-    chroma, cross = moments[1:, 1:], moments[1:, 0]
-    zero = torch.zeros(2, device=difference.device)
-    if moments[0, 0] <= 0 or torch.linalg.det(chroma) <= 1e-6 * chroma[0, 0] * chroma[1, 1]:
-        return zero
-    beta = torch.linalg.solve(chroma, cross)
-    return beta.float() if beta @ cross >= _SHEAR_SHARE * moments[0, 0] else zero
+def _luma_shear(difference: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:
+    """``(2,)`` the least-squares regression of the luma of ``difference`` ``(3, H, W)`` (in
+    time, zero mean) on its chroma channels, over the pixels ``flat`` ``(H, W)`` within 3
+    MAD-σ in every channel; zero unless it explains :data:`_SHEAR_SHARE` of the luma's mean
+    square (module docstring). No wait for the device (the 2x2 system solved in closed form)."""
+    spread = _mad_sigmas(difference, flat) / 255
+    keep = flat & (difference.abs() <= 3 * spread[:, None, None]).all(0)
+    d = difference.double() * keep
+    moments = torch.einsum("ahw,bhw->ab", d, d) / keep.sum().clamp(min=1)
+    (c11, c12), (_, c22) = moments[1:, 1:]
+    cross = moments[1:, 0]
+    det = c11 * c22 - c12 * c12
+    beta = torch.stack([c22 * cross[0] - c12 * cross[1],
+                        c11 * cross[1] - c12 * cross[0]]) / det.clamp(min=1e-300)
+    kept = ((moments[0, 0] > 0) & (det > 1e-6 * c11 * c22)
+            & (beta @ cross >= _SHEAR_SHARE * moments[0, 0]))
+    return torch.where(kept, beta, torch.zeros_like(beta)).float()
 
 
 def _temporal_differences(frame: torch.Tensor, following: torch.Tensor,
-                          flow: torch.Tensor | None = None) -> torch.Tensor | None:
-    """``(3, N)`` the opponent channels of ``frame - following`` at the nearest pixel along the
-    motion, on the flattest :data:`_FLATTEST` of the unclipped pixels whose source is in the
-    frame (module docstring); None where fewer than 1000 pixels qualify. ``(3, H, W)`` float
-    RGB each; ``flow`` ``(2, H, W)`` from ``frame`` to ``following`` (estimated if None)."""
+                          flow: torch.Tensor | None = None
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(3, H, W)`` the opponent channels of ``frame - following`` at the nearest pixel along
+    the motion, and ``(H, W)`` where they count: the flattest :data:`_FLATTEST` of the
+    unclipped pixels whose source is in the frame (module docstring; too few below 1000).
+    ``(3, H, W)`` float RGB each; ``flow`` ``(2, H, W)`` from ``frame`` to ``following``
+    (estimated if None)."""
     basis = device_constant(OPPONENT, frame.device, torch.float32)
     if flow is None:
         flow = motion_flow(frame, following, FINEST_SIDE)  # frame(p) ≈ following(p + flow)
@@ -196,9 +203,7 @@ def _temporal_differences(frame: torch.Tensor, following: torch.Tensor,
     # the threshold from every other row and column: as good, and within nanquantile's size
     threshold = gradient[::2, ::2].nanquantile(_FLATTEST)
     flat = usable & (gradient <= threshold)
-    if flat.sum() < 1000:
-        return None
-    return difference[:, flat]
+    return difference, flat
 
 
 def _dedither_noise_gain() -> float:
