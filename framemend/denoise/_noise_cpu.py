@@ -20,8 +20,8 @@ from framemend.flow.estimate import motion_luma_flow
 from framemend.kernels.colour import LUMA
 from framemend.kernels.median import lower_median
 
-from .noise import (_FLATTEST, _LEAST_SHARE, _MAD_TO_SIGMA, _ROW_STRIDE, _SHEAR_SHARE,
-                    _WHITE_RATIO)
+from .noise import (_FLATTEST, _LEAST_SHARE, _MAD_TO_SIGMA, _ROW_STRIDE, _SHEAR_LEAST,
+                    _SHEAR_SHARE, _WHITE_RATIO)
 from .recursive import FINEST_SIDE
 from .spatial import OPPONENT, RADII, WIDE_CHROMA
 
@@ -109,13 +109,15 @@ def _mad_sigmas(x: np.ndarray) -> np.ndarray:
 
 def _luma_shear(difference: np.ndarray) -> np.ndarray:
     """:func:`.noise._luma_shear`: ``(2,)`` float32 from ``(3, N)`` differences in time."""
-    spread = _mad_sigmas(difference) / _F(255)
-    keep = np.all(np.abs(difference) <= 3 * spread[:, None], axis=0)
+    sigmas = _mad_sigmas(difference)
+    if sigmas[1:].min() < _SHEAR_LEAST:
+        return np.zeros(2, np.float32)
+    keep = np.all(np.abs(difference) <= 3 * (sigmas / _F(255))[:, None], axis=0)
     d = difference[:, keep].astype(np.float64)
     moments = d @ d.T / max(d.shape[1], 1)
     chroma = moments[1:, 1:]
     det = np.linalg.det(chroma)
-    if moments[0, 0] <= 0 or det <= 1e-6 * chroma[0, 0] * chroma[1, 1]:
+    if det <= 1e-6 * chroma[0, 0] * chroma[1, 1]:
         return np.zeros(2, np.float32)
     beta = np.linalg.solve(chroma, moments[1:, 0])
     if beta @ moments[1:, 0] < _SHEAR_SHARE * moments[0, 0]:

@@ -63,6 +63,10 @@ _FLATTEST = 1 / 3  # the share of a frame, by gradient, on which the noise is me
 _LEAST_SHARE = 0.25  # no channel's σ is read below this share of the largest channel's
 _WHITE_RATIO = 1.5  # luma noise reading at most this much higher in time than in space is white
 _SHEAR_SHARE = 0.25  # the least share of the luma noise's variance a shear must explain
+# the least chroma noise (σ, 8-bit) a shear is measured on: on nearly clean footage the
+# differences in time are mostly exact zeros, and a regression on a few rounding residues read
+# shears of 1e9 (the bedroom footage: every output pixel wrong)
+_SHEAR_LEAST = 1.0
 
 
 def estimate_sigma(frames: torch.Tensor) -> float:
@@ -159,9 +163,11 @@ def _mad_sigmas(x: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
 def _luma_shear(difference: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:
     """``(2,)`` the least-squares regression of the luma of ``difference`` ``(3, H, W)`` (in
     time, zero mean) on its chroma channels, over the pixels ``flat`` ``(H, W)`` within 3
-    MAD-σ in every channel; zero unless it explains :data:`_SHEAR_SHARE` of the luma's mean
-    square (module docstring). No wait for the device (the 2x2 system solved in closed form)."""
-    spread = _mad_sigmas(difference, flat) / 255
+    MAD-σ in every channel; zero unless the chroma noise reads at least :data:`_SHEAR_LEAST`
+    in each channel and the shear explains :data:`_SHEAR_SHARE` of the luma's mean square
+    (module docstring). No wait for the device (the 2x2 system solved in closed form)."""
+    sigmas = _mad_sigmas(difference, flat)
+    spread = sigmas / 255
     keep = flat & (difference.abs() <= 3 * spread[:, None, None]).all(0)
     d = difference.double() * keep
     moments = torch.einsum("ahw,bhw->ab", d, d) / keep.sum().clamp(min=1)
@@ -170,7 +176,7 @@ def _luma_shear(difference: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:
     det = c11 * c22 - c12 * c12
     beta = torch.stack([c22 * cross[0] - c12 * cross[1],
                         c11 * cross[1] - c12 * cross[0]]) / det.clamp(min=1e-300)
-    kept = ((moments[0, 0] > 0) & (det > 1e-6 * c11 * c22)
+    kept = ((sigmas[1:].min() >= _SHEAR_LEAST) & (det > 1e-6 * c11 * c22)
             & (beta @ cross >= _SHEAR_SHARE * moments[0, 0]))
     return torch.where(kept, beta, torch.zeros_like(beta)).float()
 
