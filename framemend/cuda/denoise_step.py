@@ -121,6 +121,7 @@ def recursive_step(estimate: torch.Tensor, variance: torch.Tensor, frame: torch.
         _sharpen[blocks, BLOCK[:2], stream](view(scratch), view(frame), view(flow),
                                             view(inverse), view(basis), view(sharp))
         _update[blocks, BLOCK[:2], stream](
-            view(scratch), view(sharp), view(frame), view(flow), np.float32(1.0 / memory), np.float32(soft), np.float32(FRESH),
+            view(scratch), view(sharp), view(frame), view(flow), np.float32(1.0 / memory),
+            np.float32(soft), np.float32(FRESH),
             view(new_estimate), view(new_variance))
     return new_estimate, new_variance

@@ -160,13 +160,13 @@ class Denoise(DistinctFrames, TemporalFilter):
 
     def _start_shot(self, window: list[Frame], center: int) -> None:
         """The shot's noise: the ``sigma`` option in every channel (white noise), or measured
-        per opponent channel, with the luma's shear and the chroma window, on its first frame and the next one if the
-        window holds it (:func:`.noise.estimate_channel_noise`; palette input as the chain found
-        it). The
-        declip table is made for noise that was clipped: not for a measured palette (GIF)
-        source, whose "noise" is its dither, which nothing clipped (declipping denoise's
-        output moved Open-Sora's GIF by -0.80 levels of red, against -0.03 without). On the
-        CPU path all of it is made in numpy (:mod:`._noise_cpu`), without torch."""
+        per opponent channel, with the luma's shear and the chroma window, on its first frame
+        and the next one if the window holds it (:func:`.noise.estimate_channel_noise`; palette
+        input as the chain found it). The declip table is made for noise that was clipped: not
+        for a measured palette (GIF) source, whose "noise" is its dither, which nothing clipped
+        (declipping denoise's output moved Open-Sora's GIF by -0.80 levels of red, against -0.03
+        without). On the CPU path all of it is made in numpy (:mod:`._noise_cpu`), without
+        torch."""
         palette = False
         host = host_track(self._pixels(window[center]))  # the shot's tracks: CpuTrack
         shear, chroma_radius = None, RADII[1]

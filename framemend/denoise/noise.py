@@ -111,13 +111,14 @@ def estimate_channel_noise(frame: torch.Tensor, following: torch.Tensor | None =
     Returns:
         ``(σ_luma, σ_rb, σ_gm)``, the shear ``(2,)`` on the frame's device (zero without a
         ``following`` frame) and the Wiener stage's chroma radius: :data:`.spatial.WIDE_CHROMA`
-        where the chroma noise reads more than :data:`_WHITE_RATIO` times higher in time than
-        in space (spatially correlated), else :data:`.spatial.RADII`'s. Palette (GIF) frames read :func:`estimate_sigma` in every
-        channel (their dither differs from frame to frame), also when a pass before this one
-        removed the dither: what changes between such frames is not read as noise in time
-        (Open-Sora's snowy road after deboil: luma σ 10.9 in time on a "flattest third" whose
-        gradient is 20 levels, with nearest-pixel and bilinear sampling alike, against 3.2 in
-        space; denoising at the former took detail retention from 0.96 to 0.92).
+        where the chroma noise reads more than :data:`_WHITE_RATIO` times higher in time than in
+        space (spatially correlated), else :data:`.spatial.RADII`'s. Palette (GIF) frames read
+        :func:`estimate_sigma` in every channel (their dither differs from frame to frame), also
+        when a pass before this one removed the dither: what changes between such frames is not
+        read as noise in time (Open-Sora's snowy road after deboil: luma σ 10.9 in time on a
+        "flattest third" whose gradient is 20 levels, with nearest-pixel and bilinear sampling
+        alike, against 3.2 in space; denoising at the former took detail retention from 0.96 to
+        0.92).
     """
     frame = frame.float()
     zero = torch.zeros(2, device=frame.device)

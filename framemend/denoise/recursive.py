@@ -2,7 +2,8 @@
 
 Each pixel carries an estimate ``x`` and its error variance ``p`` (in units of the noise
 variance σ², which may differ between the channels of the opponent basis of :mod:`.spatial`:
-``p`` is then in units of each channel's own σ², so one gain serves all three). For a new frame ``z`` with flow ``f`` from ``z`` to the previous estimate:
+``p`` is then in units of each channel's own σ², so one gain serves all three). For a new frame
+``z`` with flow ``f`` from ``z`` to the previous estimate:
 
 1. predict: ``x̂ = x(p + f)``, ``p̂ = p(p + f)`` (backward warp, bilinear), ``x̂`` sharpened by
    the correction term of Catmull-Rom interpolation (:func:`sharpen_reference`): bilinear

@@ -1,14 +1,15 @@
 """The spatial stage: a local Wiener filter in an opponent colour space, per-pixel noise level.
 
-Colour is rotated into an orthonormal opponent basis (luma ``(R+G+B)/√3`` and two chroma
-axes), which keeps white noise white with the same σ in every channel while putting most of the
-image's detail into luma (noise that is not white, such as a camera's colour noise, gets the
-level of each channel, :func:`.noise.estimate_channel_noise`); chroma is then smoothed over a wider window than luma. In each channel
-the local mean ``m`` and variance ``s`` over a ``(2r+1)²`` box give the Wiener gain
-``a = max(s - v, 0) / s`` for the local noise variance ``v`` (Lee, "Digital image enhancement and
-noise filtering by use of local statistics", IEEE PAMI 2(2), 1980); as in the guided filter
-(He, Sun & Tang, ECCV 2010) the per-window coefficients ``a`` and ``b = (1 - a) m`` are averaged
-over the windows covering each pixel before ``a·x + b`` is formed, which avoids block edges.
+Colour is rotated into an orthonormal opponent basis (luma ``(R+G+B)/√3`` and two chroma axes),
+which keeps white noise white with the same σ in every channel while putting most of the image's
+detail into luma (noise that is not white, such as a camera's colour noise, gets the level of
+each channel, :func:`.noise.estimate_channel_noise`); chroma is then smoothed over a wider
+window than luma. In each channel the local mean ``m`` and variance ``s`` over a ``(2r+1)²`` box
+give the Wiener gain ``a = max(s - v, 0) / s`` for the local noise variance ``v`` (Lee, "Digital
+image enhancement and noise filtering by use of local statistics", IEEE PAMI 2(2), 1980); as in
+the guided filter (He, Sun & Tang, ECCV 2010) the per-window coefficients ``a`` and ``b = (1 -
+a) m`` are averaged over the windows covering each pixel before ``a·x + b`` is formed, which
+avoids block edges.
 
 Noise whose luma part follows its chroma (a camera's colour noise lies in the video's Cb and Cr
 axes, which are not orthogonal to ``(R+G+B)/√3``: BT.601 chroma noise of σ 23 puts 21 levels
