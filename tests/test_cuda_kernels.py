@@ -70,9 +70,11 @@ def _signatures():
     from numba import float32, int64
 
     from framemend.cuda import boxes, denoise_step, sor
-    a1, a3, a4 = float32[::1], float32[:, :, ::1], float32[:, :, :, ::1]
-    return [(denoise_step._predict, (a3, a3, a3, a3, a1, a3)),
-            (denoise_step._update, (a3, a3, a3, float32, float32, float32, a3, a3)),
+    a1, a2 = float32[::1], float32[:, ::1]
+    a3, a4 = float32[:, :, ::1], float32[:, :, :, ::1]
+    return [(denoise_step._predict, (a3, a3, a3, a3)),
+            (denoise_step._sharpen, (a3, a3, a3, a1, a2, a3)),
+            (denoise_step._update, (a3, a3, a3, a3, float32, float32, float32, a3, a3)),
             (sor._half_sweep, (a4, a4, a4, a4, int64, float32)),
             (boxes._box_differences, (a4, a3, a4, float32, a4))]
 

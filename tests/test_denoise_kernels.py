@@ -11,6 +11,7 @@ from framemend.denoise.recursive import recursive_step_reference
 from framemend.denoise.track import TorchTrack
 from framemend.flow import outside_mask
 from framemend.generate import artifacts, scene
+from framemend.generate.families import chroma_noise
 
 
 def _pair(seed=0):
@@ -107,25 +108,41 @@ def _noisy_clip(frames=6):
     return torch.from_numpy(noisy).permute(0, 3, 1, 2).contiguous()
 
 
-class _TorchTrackOfArrays(TorchTrack):
-    """:class:`TorchTrack` taking the CPU path's float32 arrays (variances, declip table)."""
+def _tensor(array):
+    return None if array is None else torch.from_numpy(array)
 
-    def step(self, frame, noise_var, memory, flow=None):
-        track = super().step(frame, torch.from_numpy(noise_var), memory, flow)
+
+class _TorchTrackOfArrays(TorchTrack):
+    """:class:`TorchTrack` taking the CPU path's float32 arrays (variances, declip table,
+    shear)."""
+
+    @classmethod
+    def start(cls, frame, shear=None):  # its state is RGB, in no basis
+        return super().start(frame)
+
+    def step(self, frame, noise_var, memory, flow=None, shear=None):
+        track = super().step(frame, torch.from_numpy(noise_var), memory, flow, _tensor(shear))
         return _TorchTrackOfArrays(track.estimate, track.variance)
 
-    def output(self, spatial, noise_var, table, levels=None):
-        return super().output(spatial, torch.from_numpy(noise_var),
-                              None if table is None else torch.from_numpy(table), levels)
+    def output(self, spatial, noise_var, table, levels=None, shear=None, chroma_radius=2):
+        return super().output(spatial, torch.from_numpy(noise_var), _tensor(table), levels,
+                              _tensor(shear), chroma_radius)
 
 
-def test_whole_filter_on_the_torch_reference_matches_the_cpu_path(monkeypatch):
-    """The torch functions (what CUDA runs) and the fused CPU kernels give the same video."""
+@pytest.mark.parametrize("noise", ["white", "chroma"])
+def test_whole_filter_on_the_torch_reference_matches_the_cpu_path(monkeypatch, noise):
+    """The torch functions (what CUDA runs) and the fused CPU kernels give the same video, on
+    white noise (σ given) and on colour noise (measured: a sheared basis)."""
     from framemend.denoise import denoise, filter as denoise_filter
-    noisy = _noisy_clip()
-    fast = denoise(noisy, sigma=20)
+    if noise == "white":
+        noisy, options = _noisy_clip(), {"sigma": 20}
+    else:
+        clip = scene("zoom", 160, 96, frames=6, seed=0)
+        frames = chroma_noise(clip.frames, np.random.default_rng(3))[0]
+        noisy, options = torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous(), {}
+    fast = denoise(noisy, **options)
     monkeypatch.setattr(denoise_filter, "start_track", _TorchTrackOfArrays.start)
-    reference = denoise(noisy, sigma=20)
+    reference = denoise(noisy, **options)
     assert _psnr(fast, reference) > 40
 
 

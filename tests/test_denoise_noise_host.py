@@ -1,6 +1,6 @@
 """The CPU path's noise model (:mod:`framemend.denoise._noise_cpu`, numpy and OpenCV, no torch)
 reads the same noise levels as the torch reference (:func:`framemend.denoise.noise.
-estimate_channel_sigmas`), and the filter on the CPU gives the video the reference's levels
+estimate_channel_noise`), and the filter on the CPU gives the video the reference's levels
 give."""
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ from framemend.generate.families import moving_content
 from media import palette_frames
 
 W, H = 320, 180
-TOLERANCE = 1e-3  # 8-bit levels; measured within 4e-6 on the generated clips and these
+# 8-bit levels; measured within 4e-6 on the generated clips and these, but a pixel at the
+# flattest third's threshold (its gradient summed in another order) can fall on either side:
+# on the 16-bit σ 8 rendering one such pixel moved the reading in time by 0.003
+TOLERANCE = 5e-3
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +46,8 @@ def _integers(clean: np.ndarray, sigma: float, bits: int = 8, blur: float = 0.0,
 
 def _both(frames: np.ndarray, pair: bool = True, published: bool = False,
           palette: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(3,)`` σ of the reference and of the host path on the first frame (and the next)."""
+    """``(6,)`` σ of each channel, the luma's shear and the chroma radius, of the reference and
+    of the host path on the first frame (and the next)."""
     floats = frames[:2 if pair else 1] * np.float32(1 / np.iinfo(frames.dtype).max)
     motion = None
     if published:  # the flow deboil or deflicker publishes: from the next frame to this one
@@ -51,11 +55,12 @@ def _both(frames: np.ndarray, pair: bool = True, published: bool = False,
                  for f in (floats[1], floats[0])]
         motion = motion_luma_flow(*lumas)
     tensors = [torch.from_numpy(np.ascontiguousarray(f.transpose(2, 0, 1))) for f in floats]
-    reference = noise.estimate_channel_sigmas(
+    sigmas, shear, radius = noise.estimate_channel_noise(
         *tensors, palette=palette,
         motion=None if motion is None else torch.from_numpy(motion).permute(2, 0, 1))
-    host = _noise_cpu.estimate_channel_sigmas(*floats, palette=palette, motion=motion)
-    return np.array(reference), np.array(host)
+    host, host_shear, host_radius = _noise_cpu.estimate_channel_noise(*floats, palette=palette,
+                                                                      motion=motion)
+    return np.r_[sigmas, shear.numpy(), radius], np.r_[host, host_shear, host_radius]
 
 
 @pytest.mark.parametrize("sigma, bits, blur", [(3, 8, 0.0), (12, 8, 0.0), (30, 8, 0.0),
@@ -71,7 +76,7 @@ def test_host_noise_levels_match_the_reference(clean, sigma, bits, blur, pair, p
         noise_added = frames[0] / (2 ** bits - 1) - clean[0]
         truth = np.einsum("oc,hwc->o", np.array(noise.OPPONENT) ** 2,
                           noise_added ** 2) / noise_added[..., 0].size
-        assert host == pytest.approx(np.sqrt(truth) * 255, rel=0.25)
+        assert host[:3] == pytest.approx(np.sqrt(truth) * 255, rel=0.25)
 
 
 @pytest.mark.parametrize("dither", ["ordered", "error-diffusion"])
@@ -94,11 +99,12 @@ def test_denoise_on_the_cpu_gives_the_video_of_the_reference_levels(clean, monke
     def reference(*pixels, palette, motion):
         tensors = [torch.from_numpy(np.ascontiguousarray(p.transpose(2, 0, 1)))
                    for p in pixels]
-        return noise.estimate_channel_sigmas(
+        sigmas, shear, radius = noise.estimate_channel_noise(
             *tensors, palette=palette,
             motion=None if motion is None else torch.from_numpy(motion).permute(2, 0, 1))
+        return sigmas, shear.numpy(), radius
 
-    monkeypatch.setattr(denoise_filter._noise_cpu, "estimate_channel_sigmas", reference)
+    monkeypatch.setattr(denoise_filter._noise_cpu, "estimate_channel_noise", reference)
     monkeypatch.setattr(denoise_filter._noise_cpu, "declip_table",
                         lambda sigma: noise.declip_table(sigma).numpy())
     assert np.array_equal(host, denoise(frames, device="cpu"))

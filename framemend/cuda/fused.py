@@ -22,7 +22,8 @@ def _generator(seed: int) -> torch.Generator:
 
 def _recursive_step_sample(device: torch.device, seed: int = 19) -> tuple[tuple, dict]:
     """A 3-channel 23 x 29 estimate and frame, a smooth flow that leaves the frame at one
-    side, variances from 0.1 to 2, noise variances that differ per opponent channel."""
+    side, variances from 0.1 to 2, noise variances that differ per opponent channel, a shear
+    of the basis like chroma noise's."""
     g = _generator(seed)
     h, w = 23, 29
     estimate, frame = torch.rand(3, h, w, generator=g), torch.rand(3, h, w, generator=g)
@@ -30,7 +31,8 @@ def _recursive_step_sample(device: torch.device, seed: int = 19) -> tuple[tuple,
     flow = F.interpolate(6 * torch.rand(1, 2, 4, 5, generator=g) - 3, size=(h, w),
                          mode="bilinear", align_corners=False)[0]
     args = (estimate, variance, frame, flow, torch.tensor([0.02, 0.05, 0.01]))
-    return tuple(t.to(device) for t in args) + (8,), {}
+    return tuple(t.to(device) for t in args) + (8,), {"shear": torch.tensor([-0.2, 0.5],
+                                                                          device=device)}
 
 
 def _sor_sample(device: torch.device, seed: int = 19) -> tuple[tuple, dict]:

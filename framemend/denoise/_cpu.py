@@ -35,10 +35,10 @@ from framemend.flow.estimate import motion_luma_flow
 from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import LUMA
 
-from .recursive import FRESH, SOFT
-from .spatial import RADII
+from .recursive import FINEST_SIDE, FRESH, SOFT
+from .spatial import RADII, WIDE_CHROMA
 
-assert RADII == (1, 2, 2), "_wiener_rgb is written for these windows"
+assert RADII == (1, 2, 2) and WIDE_CHROMA == 4, "_wiener_rgb is written for these windows"
 
 _S2, _S3, _S6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
 # float32 constants: a float64 operand anywhere in a loop keeps LLVM from vectorising it
@@ -56,11 +56,13 @@ def _opponent(r, g, b):
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
-def _pixel(rgb, scale, y, x):
-    """The opponent channels of pixel ``(y, x)`` of planar ``rgb`` ``(3, H, W)`` (float or
-    integer) times ``scale``."""
+def _pixel(rgb, scale, b1, b2, y, x):
+    """The channels of pixel ``(y, x)`` of planar ``rgb`` ``(3, H, W)`` (float or integer)
+    times ``scale`` in the opponent basis, its luma sheared by ``b1``, ``b2``
+    (:func:`.spatial.sheared_basis`)."""
     s = _F(scale)
-    return _opponent(s * _F(rgb[0, y, x]), s * _F(rgb[1, y, x]), s * _F(rgb[2, y, x]))
+    o0, o1, o2 = _opponent(s * _F(rgb[0, y, x]), s * _F(rgb[1, y, x]), s * _F(rgb[2, y, x]))
+    return o0 - b1 * o1 - b2 * o2, o1, o2
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
@@ -80,13 +82,14 @@ def _luma(rgb, scale, luma):
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
-def _start(rgb, scale, state):
-    """A fresh state from ``rgb`` ``(3, H, W)`` times ``scale``: its opponent channels,
-    variance 1."""
+def _start(rgb, scale, shear, state):
+    """A fresh state from ``rgb`` ``(3, H, W)`` times ``scale``: its channels in the opponent
+    basis sheared by ``shear`` ``(2,)``, variance 1."""
     _, h, w = rgb.shape
+    b1, b2 = _F(shear[0]), _F(shear[1])
     for y in range(h):
         for x in range(w):
-            o0, o1, o2 = _pixel(rgb, scale, y, x)
+            o0, o1, o2 = _pixel(rgb, scale, b1, b2, y, x)
             state[y, x, 0], state[y, x, 1], state[y, x, 2], state[y, x, 3] = o0, o1, o2, _ONE
 
 
@@ -100,41 +103,78 @@ def _inv_axis(n, radius):
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
-def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fresh, luma):
+def _sharpen_row(up, mid, down, flow_x, flow_y, out):
+    """Row ``out`` ``(4, W)`` of the prediction sharpened as in
+    :func:`.recursive.sharpen_reference`: ``mid`` and the rows ``up`` and ``down`` around it
+    (planar ``(4, W)``, edge rows repeated), the fractions of ``flow_x``, ``flow_y`` ``(W,)``;
+    the variance (channel 3) as it is."""
+    w = mid.shape[1]
+    half, two = _F(0.5), _F(2)
+    wx, wy = np.empty(w, np.float32), np.empty(w, np.float32)
+    for x in range(w):
+        tx = flow_x[x] - np.floor(flow_x[x])
+        ty = flow_y[x] - np.floor(flow_y[x])
+        wx[x], wy[x] = half * tx * (_ONE - tx), half * ty * (_ONE - ty)
+    for c in range(3):
+        m, o = mid[c], out[c]
+        for x in range(w):
+            o[x] = m[x] - wy[x] * (up[c, x] - two * m[x] + down[c, x])
+        for x in range(1, w - 1):
+            o[x] -= wx[x] * (m[x - 1] - two * m[x] + m[x + 1])
+        if w > 1:
+            o[0] -= wx[0] * (m[1] - m[0])
+            o[w - 1] -= wx[w - 1] * (m[w - 2] - m[w - 1])
+    for x in range(w):
+        out[3, x] = mid[3, x]
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fresh, shear,
+            luma):
     """The Kalman-like update of :func:`.recursive.recursive_step_reference` in place of
-    ``pred`` ``(H, W, 4)`` (the prediction becomes the new state) and the new estimate's 8-bit
-    ``luma``, in one pass down the rows: each row's prediction is taken apart into planar rows
-    and its residual power (mean square over the channels of frame minus prediction) summed
-    along the row into a ring of three, so the 3x3 in-frame mean of a row is ready once the
-    row below has been read, and the loops over a row vectorise. Pixels whose source
-    ``p + flow`` left the frame start afresh (``flow_x``, ``flow_y``: planes ``(H, W)``).
-    ``rgb`` ``(3, H, W)`` times ``scale``; ``inv_noise_var`` ``(3,)`` 1 / σ² of each opponent
-    channel."""
+    ``pred`` ``(H, W, 4)`` (the bilinear prediction; it becomes the new state) and the new
+    estimate's 8-bit ``luma``, in one pass down the rows: each row's prediction is taken
+    apart into planar rows (a ring of three), sharpened (:func:`_sharpen_row`, once the row
+    below has been read: another ring of three) and its residual power (mean square over the
+    channels of frame minus prediction) summed along the row into a ring of three, so the 3x3
+    in-frame mean of a row is ready once the row below has been sharpened, and the loops over
+    a row vectorise. Pixels whose source ``p + flow`` left the frame start afresh
+    (``flow_x``, ``flow_y``: planes ``(H, W)``). ``rgb`` ``(3, H, W)`` times ``scale``;
+    ``inv_noise_var`` ``(3,)`` 1 / σ² of each channel of the opponent basis sheared by
+    ``shear`` ``(2,)`` (the state's basis)."""
     _, h, w = rgb.shape
     xmax, ymax = _F(w - 1), _F(h - 1)
     floor, so, fr = _F(min_gain), _F(soft), _F(fresh)
+    b1, b2 = _F(shear[0]), _F(shear[1])
+    y1, y2 = _Y1 + _Y0 * b1, _Y2 + _Y0 * b2  # the luma's weights of the sheared channels
     third = _F(1 / 3)  # the residual power is the mean over the channels
     i0, i1, i2 = inv_noise_var[0] * third, inv_noise_var[1] * third, inv_noise_var[2] * third
     inv_y, inv_x = _inv_axis(h, 1), _inv_axis(w, 1)
-    rows = np.empty((3, 4, w), np.float32)  # the prediction's rows, planar
+    raw = np.empty((3, 4, w), np.float32)  # the bilinear prediction's rows, planar
+    rows = np.empty((3, 4, w), np.float32)  # the sharpened prediction's rows
     power = np.zeros((3, w), np.float32)  # row sums of the residual power
     padded = np.zeros(w + 2, np.float32)
     new = np.empty((4, w), np.float32)
-    for y0 in range(h + 1):  # row y0's power enters, row y0 - 1 is updated
+    for y0 in range(h + 2):  # row y0 enters, y0 - 1 is sharpened, y0 - 2 is updated
         if y0 < h:
-            row = rows[y0 % 3]
+            row = raw[y0 % 3]
             for x in range(w):
                 row[0, x], row[1, x] = pred[y0, x, 0], pred[y0, x, 1]
                 row[2, x], row[3, x] = pred[y0, x, 2], pred[y0, x, 3]
+        ys = y0 - 1
+        if 0 <= ys < h:
+            row = rows[ys % 3]
+            _sharpen_row(raw[max(ys - 1, 0) % 3], raw[ys % 3], raw[min(ys + 1, h - 1) % 3],
+                         flow_x[ys], flow_y[ys], row)
             for x in range(w):
-                o0, o1, o2 = _pixel(rgb, scale, y0, x)
+                o0, o1, o2 = _pixel(rgb, scale, b1, b2, ys, x)
                 r0, r1, r2 = o0 - row[0, x], o1 - row[1, x], o2 - row[2, x]
                 padded[x + 1] = r0 * r0 * i0 + r1 * r1 * i1 + r2 * r2 * i2
             for x in range(w):
-                power[y0 % 3, x] = padded[x] + padded[x + 1] + padded[x + 2]
-        else:
-            power[y0 % 3] = _ZERO
-        y = y0 - 1
+                power[ys % 3, x] = padded[x] + padded[x + 1] + padded[x + 2]
+        elif ys == h:
+            power[ys % 3] = _ZERO
+        y = y0 - 2
         if y < 0:
             continue
         row = rows[y % 3]
@@ -151,12 +191,12 @@ def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fre
             pv = pv + so * max(mean_power - _ONE - pv, _ZERO)
             pv = new[3, x] if new[3, x] > _ZERO else pv
             k = max(pv / (pv + _ONE), floor)
-            o0, o1, o2 = _pixel(rgb, scale, y, x)
+            o0, o1, o2 = _pixel(rgb, scale, b1, b2, y, x)
             e0 = row[0, x] + k * (o0 - row[0, x])
             e1 = row[1, x] + k * (o1 - row[1, x])
             e2 = row[2, x] + k * (o2 - row[2, x])
             new[0, x], new[1, x], new[2, x], new[3, x] = e0, e1, e2, k
-            luma[y, x] = _to_u8(_Y0 * e0 + _Y1 * e1 + _Y2 * e2)
+            luma[y, x] = _to_u8(_Y0 * e0 + y1 * e1 + y2 * e2)
         for x in range(w):
             pred[y, x, 0], pred[y, x, 1] = new[0, x], new[1, x]
             pred[y, x, 2], pred[y, x, 3] = new[2, x], new[3, x]
@@ -168,74 +208,94 @@ def _lookup(table, v):
     return table[np.int32(min(max(v, _ZERO), _ONE) * _F(table.shape[0] - 1) + _F(0.5))]
 
 
-_RING = 5  # rows of window sums kept in flight: the chroma window's height
-
-
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
-def _row_sums(padded, ring, row, w):
-    """Horizontal window sums of the six padded channels into ``ring[row]``: channels 0-1
-    (luma) over 3 pixels, 2-5 (chroma) over 5."""
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy", inline="always")
+def _row_sums(padded, ring, row, w, rc):
+    """Horizontal window sums of the six channels ``padded`` by ``rc`` into ``ring[row]``:
+    channels 0-1 (luma) over 3 pixels, 2-5 (chroma) over ``2 rc + 1`` (``rc`` 2 or 4: the
+    sums written out, which vectorise; a loop over the window's taps took 1.8 ms more per
+    720x480 frame)."""
     for c in range(2):
         for x in range(w):
-            ring[row, c, x] = padded[c, x + 1] + padded[c, x + 2] + padded[c, x + 3]
+            ring[row, c, x] = padded[c, x + rc - 1] + padded[c, x + rc] + padded[c, x + rc + 1]
     for c in range(2, 6):
-        for x in range(w):
-            ring[row, c, x] = (padded[c, x] + padded[c, x + 1] + padded[c, x + 2]
-                               + padded[c, x + 3] + padded[c, x + 4])
+        if rc == 2:
+            for x in range(w):
+                ring[row, c, x] = (padded[c, x] + padded[c, x + 1] + padded[c, x + 2]
+                                   + padded[c, x + 3] + padded[c, x + 4])
+        else:
+            for x in range(w):
+                ring[row, c, x] = (padded[c, x] + padded[c, x + 1] + padded[c, x + 2]
+                                   + padded[c, x + 3] + padded[c, x + 4] + padded[c, x + 5]
+                                   + padded[c, x + 6] + padded[c, x + 7] + padded[c, x + 8])
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
-def _column_sums(ring, y, sums, w):
-    """Vertical sums at row ``y`` of the rows in ``ring`` (rows outside the frame are zero):
-    channels 0-1 over rows y-1..y+1, 2-5 over y-2..y+2, into ``sums`` ``(6, W)``."""
-    r0, r1, r2 = (y - 2) % _RING, (y - 1) % _RING, y % _RING
-    r3, r4 = (y + 1) % _RING, (y + 2) % _RING
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy", inline="always")
+def _column_sums(ring, y, sums, w, rc):
+    """Vertical sums at row ``y`` of the rows in ``ring`` (``2 rc + 1`` of them, ``rc`` 2 or 4;
+    rows outside the frame are zero): channels 0-1 over rows y-1..y+1, 2-5 over y-rc..y+rc,
+    into ``sums`` ``(6, W)``."""
+    n = ring.shape[0]
+    r0, r1, r2 = (y - 4) % n, (y - 3) % n, (y - 2) % n  # rows y-4..y+4 (those of the ring)
+    r3, r4, r5 = (y - 1) % n, y % n, (y + 1) % n
+    r6, r7, r8 = (y + 2) % n, (y + 3) % n, (y + 4) % n
     for c in range(2):
         for x in range(w):
-            sums[c, x] = ring[r1, c, x] + ring[r2, c, x] + ring[r3, c, x]
+            sums[c, x] = ring[r3, c, x] + ring[r4, c, x] + ring[r5, c, x]
     for c in range(2, 6):
-        for x in range(w):
-            sums[c, x] = (ring[r0, c, x] + ring[r1, c, x] + ring[r2, c, x] + ring[r3, c, x]
-                          + ring[r4, c, x])
+        if rc == 2:
+            for x in range(w):
+                sums[c, x] = (ring[r2, c, x] + ring[r3, c, x] + ring[r4, c, x]
+                              + ring[r5, c, x] + ring[r6, c, x])
+        else:
+            for x in range(w):
+                sums[c, x] = (ring[r0, c, x] + ring[r1, c, x] + ring[r2, c, x]
+                              + ring[r3, c, x] + ring[r4, c, x] + ring[r5, c, x]
+                              + ring[r6, c, x] + ring[r7, c, x] + ring[r8, c, x])
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
-def _wiener_rgb(state, scale, table, out):
-    """:func:`.spatial.local_wiener_reference` on the state (luma window 3x3, chroma 5x5, noise
-    variance of each opponent channel ``scale[c]`` (``(3,)``) times the state's), back to RGB ``out`` ``(H, W, 3)`` through the output
-    ``table``, in one pass down the rows: each row's channels, window sums, Wiener
-    coefficients ``a, b`` and their window sums go through rings of five planar rows, so the
-    work stays in cache and the loops over a row vectorise (separable box sums with in-frame
-    counts per axis; only the deinterleaving and the table lookups are scalar)."""
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy", inline="always")
+def _wiener_rgb(state, scale, shear, rc, table, out):
+    """:func:`.spatial.local_wiener_reference` on the state (luma window 3x3, chroma
+    ``(2 rc + 1)²``, noise variance of each channel ``scale[c]`` (``(3,)``) times the state's;
+    channels of the opponent basis sheared by ``shear`` ``(2,)``), back to RGB ``out``
+    ``(H, W, 3)`` through the output ``table``, in one pass down the rows: each row's channels,
+    window sums, Wiener coefficients ``a, b`` and their window sums go through rings of
+    ``2 rc + 1`` planar rows, so the work stays in cache and the loops over a row vectorise
+    (separable box sums with in-frame counts per axis; only the deinterleaving and the table
+    lookups are scalar). Inlined into :func:`_wiener_rgb_narrow` and :func:`_wiener_rgb_wide`,
+    where ``rc`` is a constant: with it a variable, the window offsets kept the loops from
+    vectorising (1.5 ms more per 720x480 frame)."""
     h, w, _ = state.shape
-    inv_ly, inv_lx, inv_cy, inv_cx = _inv_axis(h, 1), _inv_axis(w, 1), _inv_axis(h, 2), \
-        _inv_axis(w, 2)
-    rows = np.empty((_RING, 4, w), np.float32)  # the state's rows, planar
-    window = np.zeros((_RING, 6, w), np.float32)  # of (o0, o0², o1, o2, o1², o2²)
-    coefficients = np.zeros((_RING, 6, w), np.float32)  # of (a0, b0, a1, a2, b1, b2)
-    padded = np.zeros((6, w + 4), np.float32)
+    n = 2 * rc + 1  # rows of window sums kept in flight: the chroma window's height
+    inv_ly, inv_lx, inv_cy, inv_cx = _inv_axis(h, 1), _inv_axis(w, 1), _inv_axis(h, rc), \
+        _inv_axis(w, rc)
+    rows = np.empty((n, 4, w), np.float32)  # the state's rows, planar
+    window = np.zeros((n, 6, w), np.float32)  # of (o0, o0², o1, o2, o1², o2²)
+    coefficients = np.zeros((n, 6, w), np.float32)  # of (a0, b0, a1, a2, b1, b2)
+    padded = np.zeros((6, w + 2 * rc), np.float32)
     sums = np.empty((6, w), np.float32)
     rgb = np.empty((3, w), np.float32)
     kl, kc = np.empty(w, np.float32), np.empty(w, np.float32)
     sc0, sc1, sc2 = _F(scale[0]), _F(scale[1]), _F(scale[2])
-    for y0 in range(h + 4):  # row y0 enters, y0 - 2 gets coefficients, y0 - 4 is output
+    b1, b2 = _F(shear[0]), _F(shear[1])
+    for y0 in range(h + 2 * rc):  # row y0 enters, y0 - rc gets coefficients, y0 - 2 rc is output
         if y0 < h:
-            row = rows[y0 % _RING]
+            row = rows[y0 % n]
             for x in range(w):
                 row[0, x], row[1, x] = state[y0, x, 0], state[y0, x, 1]
                 row[2, x], row[3, x] = state[y0, x, 2], state[y0, x, 3]
             for x in range(w):
                 o0, o1, o2 = row[0, x], row[1, x], row[2, x]
-                padded[0, x + 2], padded[1, x + 2] = o0, o0 * o0
-                padded[2, x + 2], padded[3, x + 2] = o1, o2
-                padded[4, x + 2], padded[5, x + 2] = o1 * o1, o2 * o2
-            _row_sums(padded, window, y0 % _RING, w)
+                padded[0, x + rc], padded[1, x + rc] = o0, o0 * o0
+                padded[2, x + rc], padded[3, x + rc] = o1, o2
+                padded[4, x + rc], padded[5, x + rc] = o1 * o1, o2 * o2
+            _row_sums(padded, window, y0 % n, w, rc)
         else:
-            window[y0 % _RING] = _ZERO
-        y = y0 - 2
+            window[y0 % n] = _ZERO
+        y = y0 - rc
         if 0 <= y < h:
-            _column_sums(window, y, sums, w)
-            row = rows[y % _RING]
+            _column_sums(window, y, sums, w, rc)
+            row = rows[y % n]
             for x in range(w):
                 kl[x], kc[x] = inv_ly[y] * inv_lx[x], inv_cy[y] * inv_cx[x]
             for x in range(w):
@@ -246,22 +306,23 @@ def _wiener_rgb(state, scale, table, out):
                 s2 = max(sums[5, x] * kc[x] - m2 * m2, _TINY)
                 a0, a1, a2 = max(s0 - sc0 * v, _ZERO) / s0, max(s1 - sc1 * v, _ZERO) / s1, \
                     max(s2 - sc2 * v, _ZERO) / s2
-                padded[0, x + 2], padded[1, x + 2] = a0, (_ONE - a0) * m0
-                padded[2, x + 2], padded[3, x + 2] = a1, a2
-                padded[4, x + 2], padded[5, x + 2] = (_ONE - a1) * m1, (_ONE - a2) * m2
-            _row_sums(padded, coefficients, y % _RING, w)
+                padded[0, x + rc], padded[1, x + rc] = a0, (_ONE - a0) * m0
+                padded[2, x + rc], padded[3, x + rc] = a1, a2
+                padded[4, x + rc], padded[5, x + rc] = (_ONE - a1) * m1, (_ONE - a2) * m2
+            _row_sums(padded, coefficients, y % n, w, rc)
         elif y >= h:
-            coefficients[y % _RING] = _ZERO
-        y = y0 - 4
+            coefficients[y % n] = _ZERO
+        y = y0 - 2 * rc
         if y >= 0:
-            _column_sums(coefficients, y, sums, w)
-            row = rows[y % _RING]
+            _column_sums(coefficients, y, sums, w, rc)
+            row = rows[y % n]
             for x in range(w):
                 kl[x], kc[x] = inv_ly[y] * inv_lx[x], inv_cy[y] * inv_cx[x]
             for x in range(w):
-                o0 = kl[x] * (sums[0, x] * row[0, x] + sums[1, x]) * _R3
-                o1 = kc[x] * (sums[2, x] * row[1, x] + sums[4, x]) * _R2
-                o2 = kc[x] * (sums[3, x] * row[2, x] + sums[5, x]) * _R6
+                c1 = kc[x] * (sums[2, x] * row[1, x] + sums[4, x])
+                c2 = kc[x] * (sums[3, x] * row[2, x] + sums[5, x])
+                o0 = (kl[x] * (sums[0, x] * row[0, x] + sums[1, x]) + b1 * c1 + b2 * c2) * _R3
+                o1, o2 = c1 * _R2, c2 * _R6
                 rgb[0, x], rgb[1, x], rgb[2, x] = o0 + o1 + o2, o0 - _F(2) * o2, o0 - o1 + o2
             for x in range(w):
                 out[y, x, 0] = _lookup(table, rgb[0, x])
@@ -270,12 +331,27 @@ def _wiener_rgb(state, scale, table, out):
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
-def _state_rgb(state, table, out):
-    """The estimate itself back to RGB ``out`` ``(H, W, 3)`` through the output ``table``."""
+def _wiener_rgb_narrow(state, scale, shear, table, out):
+    """:func:`_wiener_rgb` with the chroma radius of :data:`.spatial.RADII` (2)."""
+    _wiener_rgb(state, scale, shear, 2, table, out)
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+def _wiener_rgb_wide(state, scale, shear, table, out):
+    """:func:`_wiener_rgb` with the chroma radius :data:`.spatial.WIDE_CHROMA` (4)."""
+    _wiener_rgb(state, scale, shear, 4, table, out)
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+def _state_rgb(state, shear, table, out):
+    """The estimate itself (channels of the opponent basis sheared by ``shear`` ``(2,)``) back to
+    RGB ``out`` ``(H, W, 3)`` through the output ``table``."""
     h, w, _ = state.shape
+    b1, b2 = _F(shear[0]), _F(shear[1])
     for y in range(h):
         for x in range(w):
-            o0, o1, o2 = state[y, x, 0] * _R3, state[y, x, 1] * _R2, state[y, x, 2] * _R6
+            c1, c2 = state[y, x, 1], state[y, x, 2]
+            o0, o1, o2 = (state[y, x, 0] + b1 * c1 + b2 * c2) * _R3, c1 * _R2, c2 * _R6
             out[y, x, 0] = _lookup(table, o0 + o1 + o2)
             out[y, x, 1] = _lookup(table, o0 - _F(2) * o2)
             out[y, x, 2] = _lookup(table, o0 - o1 + o2)
@@ -330,6 +406,11 @@ def _planes(pixels: torch.Tensor | np.ndarray) -> tuple[np.ndarray, float]:
     return planes, 1.0 / np.iinfo(pixels.dtype).max
 
 
+def _shear(shear: np.ndarray | None) -> np.ndarray:
+    """``(2,)`` float32: the luma's shear of :func:`.spatial.sheared_basis`, zero for None."""
+    return np.zeros(2, np.float32) if shear is None else np.asarray(shear, np.float32)
+
+
 _spare_states: list = []  # the arrays of tracks no longer referenced, for the next steps
 _SPARE_STATES = 4
 
@@ -360,45 +441,53 @@ class CpuTrack:
         return np.empty((h, w, 4), np.float32), np.empty((h, w), np.uint8)
 
     @classmethod
-    def start(cls, pixels: torch.Tensor | np.ndarray) -> CpuTrack:
+    def start(cls, pixels: torch.Tensor | np.ndarray, shear: np.ndarray | None = None
+              ) -> CpuTrack:
         """A track with no history: the frame itself, variance 1 (σ² units). ``pixels``:
-        ``(3, H, W)`` float tensor, or ``(H, W, 3)`` uint8/uint16 pixels as decoded."""
+        ``(3, H, W)`` float tensor, or ``(H, W, 3)`` uint8/uint16 pixels as decoded; ``shear``
+        ``(2,)`` float32, the basis of the state (:func:`.spatial.sheared_basis`; None: not
+        sheared), which every step and output of the track take too."""
         rgb, scale = _planes(pixels)
         state, luma = cls._arrays(*rgb.shape[1:])
-        _start(rgb, scale, state)
+        _start(rgb, scale, _shear(shear), state)
         _luma(rgb, scale, luma)
         return cls(state, luma)
 
     def step(self, pixels: torch.Tensor | np.ndarray, noise_var: np.ndarray,
-             memory: int, flow: np.ndarray | None = None) -> CpuTrack:
+             memory: int, flow: np.ndarray | None = None, shear: np.ndarray | None = None
+             ) -> CpuTrack:
         """:func:`.recursive.recursive_step_reference` along ``flow`` ``(H, W, 2)`` from the
         frame to the estimate's frame, or if None the flow of
         :func:`framemend.flow.estimate.motion_flow` (DIS on the frame's and the estimate's
         luma); ``pixels`` as in :meth:`start`,
-        ``noise_var`` ``(3,)`` float32 σ² per opponent channel."""
+        ``noise_var`` ``(3,)`` float32 σ² per channel of the basis sheared by ``shear`` (as at
+        :meth:`start`)."""
         rgb, scale = _planes(pixels)
         h, w = rgb.shape[1:]
         pred, luma = self._arrays(h, w)
         _luma(rgb, scale, luma)
         if flow is None:
-            flow = motion_luma_flow(luma, self.luma)
+            flow = motion_luma_flow(luma, self.luma, FINEST_SIDE)
         cv2.remap(self.state, flow, None, cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP, dst=pred,
                   borderMode=cv2.BORDER_REPLICATE)
         flow_x, flow_y = _buffer("flow_x", (h, w)), _buffer("flow_y", (h, w))
         cv2.split(flow, [flow_x, flow_y])  # planar for the update's vectorised loops
         inverse = (1.0 / noise_var).astype(np.float32)
-        _update(pred, rgb, scale, flow_x, flow_y, inverse, 1.0 / memory, SOFT, FRESH, luma)
+        _update(pred, rgb, scale, flow_x, flow_y, inverse, 1.0 / memory, SOFT, FRESH,
+                _shear(shear), luma)
         return CpuTrack(pred, luma)
 
     def output(self, spatial: float, noise_var: np.ndarray, table: np.ndarray | None,
-               levels: float | None = None) -> torch.Tensor | np.ndarray:
+               levels: float | None = None, shear: np.ndarray | None = None,
+               chroma_radius: int = RADII[1]) -> torch.Tensor | np.ndarray:
         """The estimate through the local Wiener filter of
         :func:`.spatial.local_wiener_reference` (noise variance of each opponent channel
         ``spatial`` times ``noise_var`` ``(3,)`` float32 times the state's; none if ``spatial``
         is 0), then through the declip ``table`` (float32, :func:`._noise_cpu.declip_table`)
         if given, clamped to [0, 1]:
         a ``(3, H, W)`` float tensor, or with ``levels`` (255, 65535) ``(H, W, 3)`` integer
-        pixels of that range (uint8, uint16), as a decoded frame holds them."""
+        pixels of that range (uint8, uint16), as a decoded frame holds them. ``shear``: as at
+        :meth:`start`; ``chroma_radius``: the Wiener window's radius in the chroma channels."""
         h, w, _ = self.state.shape
         lookup = _output_table(table, levels)
         if levels is None:
@@ -407,7 +496,9 @@ class CpuTrack:
         else:
             out = np.empty((h, w, 3), lookup.dtype)
         if spatial <= 0:
-            _state_rgb(self.state, lookup, out)
+            _state_rgb(self.state, _shear(shear), lookup, out)
         else:
-            _wiener_rgb(self.state, (spatial * noise_var).astype(np.float32), lookup, out)
+            wiener = _wiener_rgb_wide if chroma_radius == WIDE_CHROMA else _wiener_rgb_narrow
+            wiener(self.state, (spatial * noise_var).astype(np.float32), _shear(shear), lookup,
+                   out)
         return out if levels is not None else torch.from_numpy(planes)

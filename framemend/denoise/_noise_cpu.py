@@ -1,7 +1,7 @@
 """The CPU path of :mod:`.noise`: the noise level of a shot's first frames and the declip table
 in numpy and OpenCV, so that denoise on the CPU never imports torch (issue #18).
 
-Same arithmetic as the torch reference (:func:`.noise.estimate_channel_sigmas`,
+Same arithmetic as the torch reference (:func:`.noise.estimate_channel_noise`,
 :func:`.noise.declip_table`), in float32 where it is float32, with torch's lower median
 (``torch.median`` takes the lower of the two middle values where numpy averages them). Sums in
 another order (the opponent rotation, OpenCV's box sums and dedither) differ from torch's by
@@ -20,18 +20,20 @@ from framemend.flow.estimate import motion_luma_flow
 from framemend.kernels.colour import LUMA
 from framemend.kernels.median import lower_median
 
-from .noise import (_FLATTEST, _LEAST_SHARE, _MAD_TO_SIGMA, _ROW_STRIDE, _WHITE_RATIO)
-from .spatial import OPPONENT
+from .noise import (_FLATTEST, _LEAST_SHARE, _MAD_TO_SIGMA, _ROW_STRIDE, _SHEAR_LEAST,
+                    _SHEAR_SHARE, _WHITE_RATIO)
+from .recursive import FINEST_SIDE
+from .spatial import OPPONENT, RADII, WIDE_CHROMA
 
 _F = np.float32
 _BASIS = np.array(OPPONENT, np.float32)
 _DEDITHER = np.array(DEDITHER_TAPS, np.float32)
 
 
-def estimate_channel_sigmas(frame: np.ndarray, following: np.ndarray | None = None,
-                            palette: bool | None = None, motion: np.ndarray | None = None
-                            ) -> tuple[float, float, float]:
-    """:func:`.noise.estimate_channel_sigmas` on the host.
+def estimate_channel_noise(frame: np.ndarray, following: np.ndarray | None = None,
+                           palette: bool | None = None, motion: np.ndarray | None = None
+                           ) -> tuple[tuple[float, float, float], np.ndarray, int]:
+    """:func:`.noise.estimate_channel_noise` on the host.
 
     Args:
         frame: ``(H, W, 3)`` float32 RGB in [0, 1]; following: the same of the next frame, or
@@ -41,23 +43,34 @@ def estimate_channel_sigmas(frame: np.ndarray, following: np.ndarray | None = No
         motion: ``(H, W, 2)`` the flow from ``following`` to ``frame`` that an earlier pass
             published, or None.
     Returns:
-        ``(σ_luma, σ_rb, σ_gm)`` in 8-bit units.
+        ``(σ_luma, σ_rb, σ_gm)`` in 8-bit units, the luma's shear ``(2,)`` float32 and the
+        chroma radius.
     """
+    shear = np.zeros(2, np.float32)
     if palette_limited(frame) if palette is None else palette:
-        return (estimate_sigma(frame),) * 3
+        return (estimate_sigma(frame),) * 3, shear, RADII[1]
     planes = _planes(frame)
-    sigmas = _robust_sigmas(*_residuals(_rotate(planes)))
     if following is not None:
         following = _planes(following)
-        temporal = (_temporal_sigmas(planes, following) if motion is None
-                    else _temporal_sigmas(following, planes, motion))
+        difference = (_temporal_differences(planes, following) if motion is None
+                      else _temporal_differences(following, planes, motion))
+        temporal = np.zeros(3, np.float32)
+        if difference is not None:
+            shear = _luma_shear(difference)
+            temporal = _mad_sigmas(_sheared(difference, shear)) / _F(math.sqrt(2))
+    sigmas = _robust_sigmas(*_residuals(_sheared(_rotate(planes), shear)))
+    chroma_radius = RADII[1]
+    if following is not None:
         white = temporal[0] <= _WHITE_RATIO * sigmas[0]
+        if temporal[1:].max() > _WHITE_RATIO * sigmas[1:].max():
+            chroma_radius = WIDE_CHROMA
         sigmas = np.maximum(sigmas, temporal)
         luma = min(sigmas[0], sigmas[1:].max()) if white else sigmas[0]
     else:
         luma = min(sigmas[0], sigmas[1:].max())
     sigmas = np.array([luma, sigmas[1], sigmas[2]], np.float32)
-    return tuple(float(v) for v in np.maximum(sigmas, _F(_LEAST_SHARE) * sigmas.max()))
+    return (tuple(float(v) for v in np.maximum(sigmas, _F(_LEAST_SHARE) * sigmas.max())), shear,
+            chroma_radius)
 
 
 def estimate_sigma(frame: np.ndarray) -> float:
@@ -79,6 +92,37 @@ def _planes(frame: np.ndarray) -> np.ndarray:
 def _rotate(planes: np.ndarray) -> np.ndarray:
     """``(3, H, W)`` RGB -> the opponent channels of :data:`.spatial.OPPONENT`."""
     return (_BASIS @ planes.reshape(3, -1)).reshape(planes.shape)
+
+
+def _sheared(x: np.ndarray, shear: np.ndarray) -> np.ndarray:
+    """``(3, ...)`` opponent channels with the luma sheared (:func:`.spatial.sheared_basis`)."""
+    if not shear.any():
+        return x
+    return np.concatenate([x[:1] - shear[0] * x[1:2] - shear[1] * x[2:], x[1:]])
+
+
+def _mad_sigmas(x: np.ndarray) -> np.ndarray:
+    """``(3,)`` float32 σ (8-bit) of ``(3, N)`` zero-mean samples by their median absolute
+    value (torch's lower median)."""
+    return np.array([lower_median(np.abs(v)) for v in x], np.float32) * _F(_MAD_TO_SIGMA * 255)
+
+
+def _luma_shear(difference: np.ndarray) -> np.ndarray:
+    """:func:`.noise._luma_shear`: ``(2,)`` float32 from ``(3, N)`` differences in time."""
+    sigmas = _mad_sigmas(difference)
+    if sigmas[1:].min() < _SHEAR_LEAST:
+        return np.zeros(2, np.float32)
+    keep = np.all(np.abs(difference) <= 3 * (sigmas / _F(255))[:, None], axis=0)
+    d = difference[:, keep].astype(np.float64)
+    moments = d @ d.T / max(d.shape[1], 1)
+    chroma = moments[1:, 1:]
+    det = np.linalg.det(chroma)
+    if det <= 1e-6 * chroma[0, 0] * chroma[1, 1]:
+        return np.zeros(2, np.float32)
+    beta = np.linalg.solve(chroma, moments[1:, 0])
+    if beta @ moments[1:, 0] < _SHEAR_SHARE * moments[0, 0]:
+        return np.zeros(2, np.float32)
+    return beta.astype(np.float32)
 
 
 def _dedither_noise_gain() -> float:
@@ -149,13 +193,14 @@ def _luma_u8(planes: np.ndarray) -> np.ndarray:
     return (np.clip(y, 0, 1) * _F(255) + _F(0.5)).astype(np.uint8)
 
 
-def _temporal_sigmas(frame: np.ndarray, following: np.ndarray,
-                     flow: np.ndarray | None = None) -> np.ndarray:
-    """:func:`.noise._temporal_sigmas`: ``(3,)`` float32 σ (8-bit) per opponent channel of
-    ``(3, H, W)`` float32 frames in time, along ``flow`` ``(H, W, 2)`` from ``frame`` to
-    ``following`` (DIS on their luma if None)."""
+def _temporal_differences(frame: np.ndarray, following: np.ndarray,
+                          flow: np.ndarray | None = None) -> np.ndarray | None:
+    """:func:`.noise._temporal_differences`: ``(3, N)`` float32 opponent differences of
+    ``(3, H, W)`` float32 frames in time on their flattest pixels, along ``flow``
+    ``(H, W, 2)`` from ``frame`` to ``following`` (DIS on their luma if None); None where
+    fewer than 1000 pixels qualify."""
     if flow is None:
-        flow = motion_luma_flow(_luma_u8(frame), _luma_u8(following))
+        flow = motion_luma_flow(_luma_u8(frame), _luma_u8(following), FINEST_SIDE)
     h, w = frame.shape[1:]
     ys, xs = np.mgrid[:h, :w].astype(np.float32)
     sx = np.round(xs + flow[..., 0]).astype(np.int64)
@@ -175,9 +220,8 @@ def _temporal_sigmas(frame: np.ndarray, following: np.ndarray,
     threshold = np.quantile(sample, _FLATTEST) if sample.size else np.nan
     flat = usable & (gradient <= threshold)
     if flat.sum() < 1000:
-        return np.zeros(3, np.float32)
-    spread = np.array([lower_median(np.abs(d[flat])) for d in difference], np.float32)
-    return spread * _F(_MAD_TO_SIGMA / math.sqrt(2) * 255)
+        return None
+    return difference[:, flat]
 
 
 def _ndtr(z: np.ndarray) -> np.ndarray:

@@ -17,7 +17,8 @@ from framemend.flow import motion
 from framemend.options.denoise import DenoiseOptions
 
 from . import _noise_cpu
-from .noise import declip_table, estimate_channel_sigmas
+from .noise import declip_table, estimate_channel_noise
+from .spatial import RADII
 from .track import host_track, start_track
 
 
@@ -65,6 +66,9 @@ class Denoise(DistinctFrames, TemporalFilter):
         # CPU path (no torch there), tensors on the device
         self._variances: torch.Tensor | np.ndarray | None = None
         self._table: torch.Tensor | np.ndarray | None = None
+        # (2,) the luma's shear of the tracks' basis (.spatial.sheared_basis), same kinds
+        self._shear: torch.Tensor | np.ndarray | None = None
+        self._chroma_radius = RADII[1]  # the Wiener stage's chroma window (.spatial)
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor | np.ndarray:
         frame = window[center]
@@ -91,7 +95,8 @@ class Denoise(DistinctFrames, TemporalFilter):
             # not when it leaves the window (the newest frame keeps them: the next frame is
             # compared with it for repeats)
             frame.release_pixels()
-        return track.output(self.options.spatial, self._variances, self._table, levels)
+        return track.output(self.options.spatial, self._variances, self._table, levels,
+                            self._shear, self._chroma_radius)
 
     def entered(self, frame: Frame) -> None:
         """Once the shot's first two frames are in the window, measure its noise
@@ -104,10 +109,10 @@ class Denoise(DistinctFrames, TemporalFilter):
     def _warm_up(self, frames: list[Frame]) -> tuple:
         """The track of ``frames[0]``, the first frame of a shot: the recursion first runs
         backwards from the last of the lookahead ``frames``."""
-        track = start_track(self._pixels(frames[-1]))
+        track = start_track(self._pixels(frames[-1]), self._shear)
         for frame, following in zip(frames[-2::-1], frames[:0:-1]):
             track = track.step(self._pixels(frame), self._variances, self.options.memory,
-                               motion.from_previous(following, frame.time))
+                               motion.from_previous(following, frame.time), self._shear)
         return track, self._levels(frames[0])
 
     def _step(self, previous: Future, frame: Frame, previous_time: float, release: bool
@@ -119,7 +124,8 @@ class Denoise(DistinctFrames, TemporalFilter):
         frame is the centre (a float frame from deflicker, 25 MB at 1920x1080)."""
         track = previous.result()[0].step(self._pixels(frame), self._variances,
                                           self.options.memory,
-                                          motion.to_previous(frame, previous_time))
+                                          motion.to_previous(frame, previous_time),
+                                          self._shear)
         levels = self._levels(frame)
         if release:
             frame.release_pixels()
@@ -154,14 +160,16 @@ class Denoise(DistinctFrames, TemporalFilter):
 
     def _start_shot(self, window: list[Frame], center: int) -> None:
         """The shot's noise: the ``sigma`` option in every channel (white noise), or measured
-        per opponent channel on its first frame and the next one if the window holds it
-        (:func:`.noise.estimate_channel_sigmas`; palette input as the chain found it). The
-        declip table is made for noise that was clipped: not for a measured palette (GIF)
-        source, whose "noise" is its dither, which nothing clipped (declipping denoise's
-        output moved Open-Sora's GIF by -0.80 levels of red, against -0.03 without). On the
-        CPU path all of it is made in numpy (:mod:`._noise_cpu`), without torch."""
+        per opponent channel, with the luma's shear and the chroma window, on its first frame
+        and the next one if the window holds it (:func:`.noise.estimate_channel_noise`; palette
+        input as the chain found it). The declip table is made for noise that was clipped: not
+        for a measured palette (GIF) source, whose "noise" is its dither, which nothing clipped
+        (declipping denoise's output moved Open-Sora's GIF by -0.80 levels of red, against -0.03
+        without). On the CPU path all of it is made in numpy (:mod:`._noise_cpu`), without
+        torch."""
         palette = False
         host = host_track(self._pixels(window[center]))  # the shot's tracks: CpuTrack
+        shear, chroma_radius = None, RADII[1]
         if self.options.sigma is not None:
             sigmas = (float(self.options.sigma),) * 3
         else:
@@ -170,15 +178,16 @@ class Denoise(DistinctFrames, TemporalFilter):
                          if len(pixels) == 2 else None)
             palette = palette_source(window[center], pixels[0])
             if host:
-                sigmas = _noise_cpu.estimate_channel_sigmas(*pixels, palette=palette,
-                                                            motion=published)
+                sigmas, shear, chroma_radius = _noise_cpu.estimate_channel_noise(
+                    *pixels, palette=palette, motion=published)
             else:
-                sigmas = estimate_channel_sigmas(
+                sigmas, shear, chroma_radius = estimate_channel_noise(
                     *pixels, palette=palette, motion=None if published is None
                     else torch.from_numpy(published).permute(2, 0, 1).to(pixels[0].device))
         self._sigma = float(np.sqrt(np.mean(np.square(sigmas))))
         declip = self.options.declip and self._sigma > 0 and not palette
         # in [0, 1]² units: the per-frame steps take them from here
+        self._shear, self._chroma_radius = shear, chroma_radius
         if host:
             self._variances = np.square(np.array(sigmas, np.float32) / np.float32(255.0))
             if declip:

@@ -11,7 +11,7 @@
   the frames with the dither removed (:func:`framemend.chain.palette.dedither`), corrected by
   the gain of that low-pass for white noise, and the smaller of the two is taken: white noise
   reads the same both ways (within 10 % from 5 to 20 levels), dither only on the raw frames.
-* :func:`estimate_channel_sigmas` — the noise level of each opponent channel (luma and the two
+* :func:`estimate_channel_noise` — the noise level of each opponent channel (luma and the two
   chroma axes of :data:`.spatial.OPPONENT`), which the recursion and the spatial stage use
   apart: camera colour noise is mostly chroma, film grain mostly luma. Immerkær's kernel only
   sees the finest scale, so noise blurred over a pixel or more (grain, the blotches of colour
@@ -26,7 +26,13 @@
   noise that reads about the same in time as in space (within :data:`_WHITE_RATIO`) is
   spatially white, taken for white RGB noise, whose σ is the same in every opponent channel:
   luma, whose texture inflates both readings most (grass: 13-17 for 9), is then read no
-  higher than the chroma channels.
+  higher than the chroma channels. From the same differences in time comes the shear of the
+  luma axis (:func:`.spatial.sheared_basis`): the least-squares regression of the luma
+  difference on the two chroma differences (over the pixels within 3 σ in every channel, so
+  that misaligned detail does not steer it), kept where it explains at least
+  :data:`_SHEAR_SHARE` of the luma's noise variance (a camera's colour noise in BT.601 Cb and
+  Cr: about 0.8; white noise and grain: about 0); the levels are then read on the sheared
+  luma.
 * :func:`declip_reference` — noise added to an image and then clipped to [0, 1] no longer has
   zero mean: averaging it (which every denoiser does) converges to ``E[clip(y + n)] ≠ y`` near
   black and white. The expectation is known in closed form for Gaussian noise, so the averaged
@@ -48,13 +54,19 @@ from framemend.cuda import device_constant
 from framemend.flow.estimate import motion_flow
 from framemend.kernels.blur import box_mean
 
-from .spatial import OPPONENT
+from .recursive import FINEST_SIDE
+from .spatial import OPPONENT, RADII, WIDE_CHROMA
 
 _MAD_TO_SIGMA = 1.4826
 _ROW_STRIDE = 4
 _FLATTEST = 1 / 3  # the share of a frame, by gradient, on which the noise is measured in time
 _LEAST_SHARE = 0.25  # no channel's σ is read below this share of the largest channel's
 _WHITE_RATIO = 1.5  # luma noise reading at most this much higher in time than in space is white
+_SHEAR_SHARE = 0.25  # the least share of the luma noise's variance a shear must explain
+# the least chroma noise (σ, 8-bit) a shear is measured on: on nearly clean footage the
+# differences in time are mostly exact zeros, and a regression on a few rounding residues read
+# shears of 1e9 (the bedroom footage: every output pixel wrong)
+_SHEAR_LEAST = 1.0
 
 
 def estimate_sigma(frames: torch.Tensor) -> float:
@@ -77,12 +89,13 @@ def estimate_sigma(frames: torch.Tensor) -> float:
     return sigma
 
 
-def estimate_channel_sigmas(frame: torch.Tensor, following: torch.Tensor | None = None,
-                            palette: bool | None = None, motion: torch.Tensor | None = None
-                            ) -> tuple[float, float, float]:
+def estimate_channel_noise(frame: torch.Tensor, following: torch.Tensor | None = None,
+                           palette: bool | None = None, motion: torch.Tensor | None = None
+                           ) -> tuple[tuple[float, float, float], torch.Tensor, int]:
     """Standard deviation of the noise in each opponent channel (luma, red-blue,
-    green-magenta of :data:`.spatial.OPPONENT`), in 8-bit units: white RGB noise of σ reads σ
-    in each (module docstring). On a GPU it waits for the device once.
+    green-magenta of :data:`.spatial.OPPONENT`, the luma sheared), in 8-bit units: white RGB
+    noise of σ reads σ in each (module docstring), and the luma's shear. On a GPU it waits
+    for the device once.
 
     Args:
         frame: ``(3, H, W)`` float RGB in [0, 1].
@@ -96,42 +109,90 @@ def estimate_channel_sigmas(frame: torch.Tensor, following: torch.Tensor | None 
             measured along it, from ``following``'s side; else along the flow estimated from
             ``frame`` to ``following``.
     Returns:
-        ``(σ_luma, σ_rb, σ_gm)``. Palette (GIF) frames read :func:`estimate_sigma` in every
-        channel (their dither differs from frame to frame), also when a pass before this one
-        removed the dither: what changes between such frames is not read as noise in time
-        (Open-Sora's snowy road after deboil: luma σ 10.9 in time on a "flattest third" whose
-        gradient is 20 levels, with nearest-pixel and bilinear sampling alike, against 3.2 in
-        space; denoising at the former took detail retention from 0.96 to 0.92).
+        ``(σ_luma, σ_rb, σ_gm)``, the shear ``(2,)`` on the frame's device (zero without a
+        ``following`` frame) and the Wiener stage's chroma radius: :data:`.spatial.WIDE_CHROMA`
+        where the chroma noise reads more than :data:`_WHITE_RATIO` times higher in time than in
+        space (spatially correlated), else :data:`.spatial.RADII`'s. Palette (GIF) frames read
+        :func:`estimate_sigma` in every channel (their dither differs from frame to frame), also
+        when a pass before this one removed the dither: what changes between such frames is not
+        read as noise in time (Open-Sora's snowy road after deboil: luma σ 10.9 in time on a
+        "flattest third" whose gradient is 20 levels, with nearest-pixel and bilinear sampling
+        alike, against 3.2 in space; denoising at the former took detail retention from 0.96 to
+        0.92).
     """
     frame = frame.float()
+    zero = torch.zeros(2, device=frame.device)
     if palette_limited(frame) if palette is None else palette:
-        return (estimate_sigma(frame),) * 3
+        return (estimate_sigma(frame),) * 3, zero, RADII[1]
     basis = device_constant(OPPONENT, frame.device, torch.float32)
     opponent = torch.einsum("oc,chw->ohw", basis, frame)
-    sigmas = _immerkaer_sigmas(opponent)
+    shear, wide = zero, torch.zeros((), dtype=torch.bool, device=frame.device)
     if following is not None:
         following = following.float()
-        temporal = (_temporal_sigmas(frame, following) if motion is None
-                    else _temporal_sigmas(following, frame, motion))
+        difference, flat = (_temporal_differences(frame, following) if motion is None
+                            else _temporal_differences(following, frame, motion))
+        enough = flat.sum() >= 1000
+        shear = torch.where(enough, _luma_shear(difference, flat), zero)
+        temporal = _mad_sigmas(_sheared(difference, shear), flat) / math.sqrt(2)
+        temporal = torch.where(enough, temporal, torch.zeros_like(temporal))
+    sigmas = _immerkaer_sigmas(_sheared(opponent, shear))
+    if following is not None:
         white = temporal[0] <= _WHITE_RATIO * sigmas[0]
+        wide = temporal[1:].max() > _WHITE_RATIO * sigmas[1:].max()
         sigmas = torch.maximum(sigmas, temporal)
         luma = torch.where(white, torch.minimum(sigmas[0], sigmas[1:].max()), sigmas[0])
     else:
         luma = torch.minimum(sigmas[0], sigmas[1:].max())
     sigmas = torch.cat([luma[None], sigmas[1:]])
-    return tuple(torch.maximum(sigmas, _LEAST_SHARE * sigmas.max()).tolist())
+    sigmas = torch.maximum(sigmas, _LEAST_SHARE * sigmas.max())
+    values = torch.cat([sigmas, wide[None].float()]).tolist()  # the one wait for the device
+    return tuple(values[:3]), shear, WIDE_CHROMA if values[3] else RADII[1]
 
 
-def _temporal_sigmas(frame: torch.Tensor, following: torch.Tensor,
-                     flow: torch.Tensor | None = None) -> torch.Tensor:
-    """``(3,)`` per opponent channel, σ (8-bit) of ``frame - following`` at the nearest pixel
-    along the motion over ``√2``, on the flattest :data:`_FLATTEST` of the unclipped pixels
-    whose source is in the frame (module docstring); 0 where fewer than 1000 pixels qualify.
+def _sheared(x: torch.Tensor, shear: torch.Tensor) -> torch.Tensor:
+    """``(3, ...)`` opponent channels with the luma sheared (:func:`.spatial.sheared_basis`)."""
+    return torch.cat([x[:1] - shear[0] * x[1:2] - shear[1] * x[2:], x[1:]])
+
+
+def _mad_sigmas(x: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+    """``(3,)`` σ (8-bit) of ``(3, H, W)`` zero-mean samples by their median absolute value
+    over the pixels ``where`` ``(H, W)`` is True."""
+    spread = x.abs().masked_fill(~where, float("nan")).flatten(1).nanmedian(1).values
+    return spread * (_MAD_TO_SIGMA * 255)
+
+
+def _luma_shear(difference: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:
+    """``(2,)`` the least-squares regression of the luma of ``difference`` ``(3, H, W)`` (in
+    time, zero mean) on its chroma channels, over the pixels ``flat`` ``(H, W)`` within 3
+    MAD-σ in every channel; zero unless the chroma noise reads at least :data:`_SHEAR_LEAST`
+    in each channel and the shear explains :data:`_SHEAR_SHARE` of the luma's mean square
+    (module docstring). No wait for the device (the 2x2 system solved in closed form)."""
+    sigmas = _mad_sigmas(difference, flat)
+    spread = sigmas / 255
+    keep = flat & (difference.abs() <= 3 * spread[:, None, None]).all(0)
+    d = difference.double() * keep
+    moments = torch.einsum("ahw,bhw->ab", d, d) / keep.sum().clamp(min=1)
+    (c11, c12), (_, c22) = moments[1:, 1:]
+    cross = moments[1:, 0]
+    det = c11 * c22 - c12 * c12
+    beta = torch.stack([c22 * cross[0] - c12 * cross[1],
+                        c11 * cross[1] - c12 * cross[0]]) / det.clamp(min=1e-300)
+    kept = ((sigmas[1:].min() >= _SHEAR_LEAST) & (det > 1e-6 * c11 * c22)
+            & (beta @ cross >= _SHEAR_SHARE * moments[0, 0]))
+    return torch.where(kept, beta, torch.zeros_like(beta)).float()
+
+
+def _temporal_differences(frame: torch.Tensor, following: torch.Tensor,
+                          flow: torch.Tensor | None = None
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(3, H, W)`` the opponent channels of ``frame - following`` at the nearest pixel along
+    the motion, and ``(H, W)`` where they count: the flattest :data:`_FLATTEST` of the
+    unclipped pixels whose source is in the frame (module docstring; too few below 1000).
     ``(3, H, W)`` float RGB each; ``flow`` ``(2, H, W)`` from ``frame`` to ``following``
     (estimated if None)."""
     basis = device_constant(OPPONENT, frame.device, torch.float32)
     if flow is None:
-        flow = motion_flow(frame, following)  # frame(p) ≈ following(p + flow)
+        flow = motion_flow(frame, following, FINEST_SIDE)  # frame(p) ≈ following(p + flow)
     h, w = frame.shape[1:]
     ys, xs = torch.meshgrid(torch.arange(h, device=frame.device),
                             torch.arange(w, device=frame.device), indexing="ij")
@@ -149,9 +210,7 @@ def _temporal_sigmas(frame: torch.Tensor, following: torch.Tensor,
     # the threshold from every other row and column: as good, and within nanquantile's size
     threshold = gradient[::2, ::2].nanquantile(_FLATTEST)
     flat = usable & (gradient <= threshold)
-    spread = difference.abs().masked_fill(~flat, float("nan")).flatten(1).nanmedian(1).values
-    sigmas = spread * (_MAD_TO_SIGMA / math.sqrt(2) * 255)
-    return torch.where(flat.sum() >= 1000, sigmas, torch.zeros_like(sigmas))
+    return difference, flat
 
 
 def _dedither_noise_gain() -> float:

@@ -15,7 +15,8 @@ from framemend.cuda import fused, host_kernels
 from framemend.flow.estimate import motion_flow
 
 from .noise import declip_reference
-from .spatial import local_wiener_reference
+from .recursive import FINEST_SIDE
+from .spatial import RADII, local_wiener_reference
 
 
 class TorchTrack:
@@ -30,28 +31,33 @@ class TorchTrack:
         return cls(frame, torch.ones_like(frame[:1]))
 
     def step(self, frame: torch.Tensor, noise_var: torch.Tensor, memory: int,
-             flow: np.ndarray | None = None) -> TorchTrack:
+             flow: np.ndarray | None = None, shear: torch.Tensor | None = None) -> TorchTrack:
         """Take in the next frame ``(3, H, W)`` along ``flow`` ``(H, W, 2)`` from it to the
         estimate's frame, or if None along :func:`framemend.flow.estimate.motion_flow`;
-        ``noise_var``: ``(3,)`` σ² per opponent channel ([0, 1]² units) on its device."""
+        ``noise_var``: ``(3,)`` σ² per channel of the opponent basis sheared by ``shear``
+        ``(2,)`` (:func:`.spatial.sheared_basis`; None: not sheared), [0, 1]² units, on its
+        device."""
         if flow is None:
-            flow = motion_flow(frame, self.estimate)
+            flow = motion_flow(frame, self.estimate, FINEST_SIDE)
         else:
             flow = torch.from_numpy(flow).permute(2, 0, 1).to(frame.device)
         return TorchTrack(*fused.recursive_step(self.estimate, self.variance, frame, flow,
-                                                noise_var, memory))
+                                                noise_var, memory, shear=shear))
 
     def output(self, spatial: float, noise_var: torch.Tensor, table: torch.Tensor | None,
-               levels: float | None = None) -> torch.Tensor:
+               levels: float | None = None, shear: torch.Tensor | None = None,
+               chroma_radius: int = RADII[1]) -> torch.Tensor:
         """RGB ``(3, H, W)``: the estimate through the local Wiener filter (noise variance of
-        each opponent channel ``spatial`` times ``noise_var`` ``(3,)`` times the track's; none
-        if ``spatial`` is 0), through the declip ``table`` if given,
+        each channel of the basis sheared by ``shear`` ``spatial`` times ``noise_var`` ``(3,)``
+        times the track's, chroma window of ``chroma_radius``; none if ``spatial`` is 0),
+        through the declip ``table`` if given,
         clamped to [0, 1]. ``levels`` is for the CPU track's integer output only (the filter
         reads raw pixels only on the CPU) and must be None here."""
         assert levels is None, "integer output is made by the CPU track"
         out = self.estimate
         if spatial > 0:
-            out = local_wiener_reference(out, spatial * noise_var[:, None, None] * self.variance)
+            out = local_wiener_reference(out, spatial * noise_var[:, None, None] * self.variance,
+                                         shear, chroma_radius)
         return (out if table is None else declip_reference(out, table)).clamp(0, 1)
 
 
@@ -61,12 +67,13 @@ def host_track(pixels: torch.Tensor | np.ndarray) -> bool:
     return isinstance(pixels, np.ndarray) or host_kernels(pixels.device)
 
 
-def start_track(pixels: torch.Tensor | np.ndarray):
+def start_track(pixels: torch.Tensor | np.ndarray, shear: np.ndarray | None = None):
     """A new track on the frame's device: :class:`._cpu.CpuTrack` on the CPU path (``pixels``:
-    a ``(3, H, W)`` float tensor or decoded ``(H, W, 3)`` uint8/uint16 pixels), else
+    a ``(3, H, W)`` float tensor or decoded ``(H, W, 3)`` uint8/uint16 pixels; its state in the
+    basis sheared by ``shear`` ``(2,)``, :func:`.spatial.sheared_basis`), else
     :class:`TorchTrack` (its step the fused kernel of :mod:`framemend.cuda.denoise_step` on a
-    GPU)."""
+    GPU; its state is RGB)."""
     if host_track(pixels):
         from ._cpu import CpuTrack  # noqa: PLC0415
-        return CpuTrack.start(pixels)
+        return CpuTrack.start(pixels, shear)
     return TorchTrack.start(pixels)

@@ -102,21 +102,34 @@ MOTION_QUALITY = "ultrafast"
 MOTION_TUNING = (("GradientDescentIterations", 6), ("PatchStride", 5))
 
 
-def motion_luma_flow(luma: np.ndarray, previous: np.ndarray) -> np.ndarray:
+_PRESET_FINEST_SCALE = 2  # the octave of the finest level MOTION_QUALITY solves
+
+
+def motion_luma_flow(luma: np.ndarray, previous: np.ndarray, finest_side: int = 0
+                     ) -> np.ndarray:
     """:func:`dis_luma_flow` ``(H, W, 2)`` from 8-bit luma ``luma`` to ``previous`` (both
-    ``(H, W)`` uint8) with :data:`MOTION_QUALITY` and :data:`MOTION_TUNING`."""
-    return dis_luma_flow(luma, previous, MOTION_QUALITY, MOTION_TUNING)
+    ``(H, W)`` uint8) with :data:`MOTION_QUALITY` and :data:`MOTION_TUNING`; with a
+    ``finest_side``, DIS's finest level keeps at least that many pixels on the shorter side
+    (one octave finer, or two, than the preset's quarter size on frames under 4x that side)."""
+    tuning = MOTION_TUNING
+    if finest_side:
+        octaves = int(np.log2(max(min(luma.shape) / finest_side, 1.0)))
+        if octaves < _PRESET_FINEST_SCALE:
+            tuning = tuning + (("FinestScale", octaves),)
+    return dis_luma_flow(luma, previous, MOTION_QUALITY, tuning)
 
 
-def motion_flow(frame: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+def motion_flow(frame: torch.Tensor, previous: torch.Tensor, finest_side: int = 0
+                ) -> torch.Tensor:
     """The flow ``(2, H, W)`` on ``frame``'s device from ``frame`` to ``previous`` (two
-    ``(3, H, W)`` RGB frames in [0, 1]): :func:`motion_luma_flow` of their :func:`luma_u8` on
-    the CPU path, the torch flow at :data:`MOTION_QUALITY` on the device path
-    (:func:`flow_backend`), where the frames do not leave the device."""
+    ``(3, H, W)`` RGB frames in [0, 1]): :func:`motion_luma_flow` of their :func:`luma_u8`
+    (and ``finest_side``) on the CPU path, the torch flow at :data:`MOTION_QUALITY` on the
+    device path (:func:`flow_backend`), where the frames do not leave the device."""
     if flow_backend(frame.device) == "torch":
         return estimate_flow(frame[None], previous[None], "torch", MOTION_QUALITY)[0]
     lumas = luma_u8(torch.stack([frame, previous]))
-    return torch.from_numpy(motion_luma_flow(*lumas)).permute(2, 0, 1).to(frame.device)
+    return torch.from_numpy(motion_luma_flow(*lumas, finest_side)).permute(2, 0, 1).to(
+        frame.device)
 
 
 def _address(frame: torch.Tensor) -> tuple:
