@@ -26,7 +26,8 @@ from .evidence import CHANNELS, MAD_TO_SIGMA, MEDIAN_ERROR, textured_cells
 from .tone import identity_map
 from .whole import MIN_CELLS, ROBUST_PASSES, TUKEY
 
-#: Cauchy scales (px) of the refit's reweighting passes, lowered to RANSAC's 1 px threshold.
+#: Cauchy scales (px) of the refit's reweighting passes, lowered to RANSAC's 1 px threshold
+#: (:func:`refit`).
 SCALES = (8.0, 4.0, 2.0, 1.0, 1.0, 1.0)
 #: Fewer trusted samples than this: no refit (as the CPU path's).
 MIN_SAMPLES = 20
@@ -141,9 +142,10 @@ def refit(to_key: torch.Tensor, weight: torch.Tensor, predicted: torch.Tensor) -
     """The keyframe-to-frame similarity ``(3, 3)`` float64 refitted to the dense
     correspondence ``to_key`` ``(1, 2, H, W)`` (frame pixel to keyframe pixel, minus its
     position) where ``weight`` ``(1, 1, H, W)`` > 0.5, sampled every ``STEP`` pixels: the
-    similarity frame -> keyframe by IRLS (:data:`SCALES`), inverted; ``predicted`` where fewer
-    than ``MIN_SAMPLES`` samples are trusted or the fit is not finite (:func:`.filter.
-    fit_similarity`'s None)."""
+    similarity frame -> keyframe by IRLS (:data:`SCALES`), then least squares on the samples
+    it follows within 1 px (a Cauchy weight leaves an outlier some pull), inverted;
+    ``predicted`` where fewer than ``MIN_SAMPLES`` samples are trusted or the fit is not
+    finite (:func:`.filter.fit_similarity`'s None)."""
     _, _, h, w = to_key.shape
     ys, xs = _grid(h, w, to_key.device, torch.float64)
     xs, ys = xs[::STEP, ::STEP].reshape(-1), ys[::STEP, ::STEP].reshape(-1)
@@ -156,12 +158,19 @@ def refit(to_key: torch.Tensor, weight: torch.Tensor, predicted: torch.Tensor) -
     design = torch.cat([torch.stack([px, -py, ones, zeros], 1),
                         torch.stack([py, px, zeros, ones], 1)])  # (2N, 4): a, b, tx, ty
     target = torch.cat([qx, qy])
-    theta, weights = None, keep.repeat(2)
-    for s in SCALES:
-        weighted = design * weights[:, None]
-        theta = torch.linalg.solve_ex(design.T @ weighted, weighted.T @ target)[0]
+
+    def solve(weights: torch.Tensor) -> torch.Tensor:  # (4,) weighted least squares
+        weighted = design * weights.repeat(2)[:, None]
+        return torch.linalg.solve_ex(design.T @ weighted, weighted.T @ target)[0]
+
+    def squared_residuals(theta: torch.Tensor) -> torch.Tensor:  # (N,)
         d = (design @ theta - target).view(2, -1)
-        weights = (keep / (1 + (d[0] ** 2 + d[1] ** 2) / s ** 2)).repeat(2)
+        return d[0] ** 2 + d[1] ** 2
+
+    theta = solve(keep)
+    for s in SCALES:
+        theta = solve(keep / (1 + squared_residuals(theta) / s ** 2))
+    theta = solve(keep * (squared_residuals(theta) < 1.0))  # the 1 px inliers, as RANSAC's
     a, b, tx, ty = theta.unbind()
     zero, one = torch.zeros_like(a), torch.ones_like(a)
     to_key_sim = torch.stack([torch.stack([a, -b, tx + cx - a * cx + b * cy]),
