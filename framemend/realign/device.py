@@ -15,6 +15,12 @@ steps in :mod:`.filter`, :mod:`.evidence` and :mod:`.whole`:
 
 The residual flow onto the keyframe is estimated over the whole frame (the CPU path crops it to
 the subject's box with ``region=face``: a crop's size would be read back every frame).
+
+Known defect (issue 19): where the torch flow fails (a fast pan over a brick wall, a tilt over a
+photograph with a large flat sky, both at 4-5 fps), the motion and the drift statistic built on
+it are wrong, and the device path harms a clip without a cast (-3.3 and -7.9 dB at 192x108 where
+the CPU path loses nothing; the CPU path's own steps fed the torch flow lose 1.8 and 2.0 dB):
+see BENCHMARKS.md, "Realign's device path, stop 20".
 """
 from __future__ import annotations
 
