@@ -100,9 +100,10 @@ class DriftEvidence:
         self.error = torch.zeros(CHANNELS, device=device)
 
     def add(self, step: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
-            counts: torch.Tensor) -> None:
-        """Add one frame's :func:`both_ways` step where it was measured and 0-d ``counts``."""
-        use = (step[2] & counts).float()
+            counted: torch.Tensor) -> None:
+        """Add one frame's :func:`both_ways` step where it was measured and the 0-d bool
+        ``counted`` holds (false on a jump, whose step is not drift)."""
+        use = (step[2] & counted).float()
         self.drift = self.drift + use * step[0]
         self.error = self.error + use * step[1]
 
