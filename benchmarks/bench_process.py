@@ -48,13 +48,18 @@ rate = vs.average_rate * (2 if description.startswith("minterpolate") else 1)
 s = out.add_stream("libx264", rate=rate)
 s.width, s.height, s.pix_fmt = vs.width, vs.height, "yuv420p"
 s.options = {"crf": "16", "preset": "medium", "threads": "2", "rc-lookahead": "10"}
+s.codec_context.time_base = 1 / rate
+made = 0
 def drain():
+    global made
     while True:
         try:
             f = graph.pull()
         except (av.error.BlockingIOError, av.error.EOFError):
             return
-        f.pts = None
+        f.pts, f.time_base = made, s.codec_context.time_base  # frame n at n / rate
+        f.pict_type = av.video.frame.PictureType.NONE  # x264 picks them, as in framemend
+        made += 1
         for p in s.encode(f): out.mux(p)
 for f in inp.decode(vs):
     graph.push(f); drain()

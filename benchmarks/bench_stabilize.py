@@ -55,7 +55,9 @@ WIDTH, HEIGHT = 640, 360
 
 def _framemend(frames: np.ndarray, fps: float, filter_cls=Stabilize, **options
                ) -> tuple[np.ndarray, float, float]:
-    """Stream uint8 frames through a filter; returns (frames, seconds, smallest area kept)."""
+    """Stream uint8 frames through a filter as the engine hands them over (decoded pixels,
+    ``Frame.raw``, to a filter that reads them; else float tensors); returns (frames, seconds,
+    smallest area kept)."""
     start = time.perf_counter()
     flt = filter_cls(make_options(filter_cls.name, filter_cls.Options, options))
     out, zooms = [], []
@@ -63,10 +65,16 @@ def _framemend(frames: np.ndarray, fps: float, filter_cls=Stabilize, **options
     def collect(done: list[Frame]) -> None:
         for f in done:
             zooms.append(f.aux.get("stabilize_zoom", 1.0))
+            if f.raw is not None:
+                out.append(f.raw)
+                continue
             planes = f.image.contiguous().numpy()  # rounding, saturation and interleave in OpenCV
             out.append(cv2.merge([cv2.convertScaleAbs(p, alpha=255.0) for p in planes]))
 
     for t in range(len(frames)):
+        if flt.reads_raw:
+            collect(flt.push(Frame(raw=frames[t], time=t / fps)))
+            continue
         planes = [p.astype(np.float32) for p in cv2.split(frames[t])]
         image = torch.from_numpy(np.stack(planes)).mul_(1.0 / 255.0)
         collect(flt.push(Frame(image, t / fps)))

@@ -13,7 +13,7 @@ import signal
 import threading
 import sys
 
-from . import __version__
+from . import __version__, _numba_blas
 from .batch import cli as batch_cli
 
 EPILOG = """examples:
@@ -363,12 +363,12 @@ def _limit_malloc_arenas() -> None:
 
 
 def _one_blas_thread() -> None:
-    """Keep OpenBLAS (numpy's, and scipy's that numba loads) to the calling thread, unless the
-    user chose otherwise: its worker threads spin between calls, and the few small products of
-    the CPU passes (3x3 colour rotations, thumbnails) gain nothing from them. Default chain on
-    a 720x480 clip: 3.8 % of the process's CPU samples were OpenBLAS threads spinning
-    (``perf record``), none with one thread; the same output. Read when numpy is imported,
-    which ``framemend.cli`` does not do."""
+    """Keep OpenBLAS (numpy's, and scipy's if numba's linear algebra loads it) to the calling
+    thread, unless the user chose otherwise: its worker threads spin between calls, and the few
+    small products of the CPU passes (3x3 colour rotations, thumbnails) gain nothing from them.
+    Default chain on a 720x480 clip: 3.8 % of the process's CPU samples were OpenBLAS threads
+    spinning (``perf record``), none with one thread; the same output. Read when numpy is
+    imported, which ``framemend.cli`` does not do."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
@@ -381,6 +381,7 @@ def run() -> None:
     """
     _limit_malloc_arenas()
     _one_blas_thread()
+    _numba_blas.install()  # numba's set-up without importing scipy.linalg: 0.1 s before frame 1
     code = main()
     try:
         sys.stdout.flush()

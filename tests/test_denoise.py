@@ -1,6 +1,8 @@
 """Quality bars of the ``denoise`` filter on small generated clips with ground truth."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -129,3 +131,40 @@ def test_16_bit_frames_stay_16_bit():
     assert psnr(out, clip.frames) >= psnr(noisy / 65535.0, clip.frames) + 9.0
     # finer than 8-bit levels: most output values fall between them
     assert (np.stack([f.raw for f in frames]) % 257 != 0).mean() > 0.9
+
+
+def test_each_shots_noise_is_measured_as_its_second_frame_arrives(monkeypatch):
+    """The noise of a shot is measured on the recursion's thread once its first two frames are
+    in the window, before the lookahead is full (issue 18): the output is exactly that of
+    measuring it with the first output frame, in both shots of a clip with a cut."""
+    from framemend.chain import TemporalFilter
+    from framemend.chain.frames import Frame
+    from framemend.chain.options import make_options
+    from framemend.denoise import Denoise
+
+    clip = scene("cut", W, H, frames=12, seed=0)
+    noisy = _noisy_u8(clip.frames, 20)
+    outputs, measured, where = [], [], []
+    start_shot = Denoise._start_shot
+
+    def recorded(self, *args):
+        where.append(threading.current_thread().name.split("_")[0])
+        return start_shot(self, *args)
+
+    monkeypatch.setattr(Denoise, "_start_shot", recorded)
+    for early in (True, False):
+        if not early:
+            monkeypatch.setattr(Denoise, "entered", TemporalFilter.entered)
+        flt = Denoise(make_options("denoise", Denoise.Options, {}))  # lookahead 2
+        frames = [Frame(raw=raw, time=t / clip.fps, cut=t in clip.cuts)
+                  for t, raw in enumerate(noisy)]
+        out = [o for f in frames[:2] for o in flt.push(f)]
+        measured.append((len(out), flt._shot is not None and flt._shot.result() is None
+                         and flt._sigma))
+        out += [o for f in frames[2:] for o in flt.push(f)] + flt.flush()
+        outputs.append(np.stack([o.raw for o in out]))
+    assert measured[0][0] == 0 and measured[0][1] == pytest.approx(20, rel=0.2)
+    assert measured[1] == (0, False)
+    assert len(clip.cuts) == 1 and where == ["denoise-recursion"] * 2 + ["MainThread"] * 2
+    assert np.array_equal(outputs[0], outputs[1])
+    assert psnr(outputs[0] / 255.0, clip.frames) >= psnr(noisy / 255.0, clip.frames) + 6.0

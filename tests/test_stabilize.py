@@ -147,6 +147,30 @@ def test_torch_warp_matches_opencv():
     assert (ref - fast)[..., 4:-4, 4:-4].abs().max() < 1e-2
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_decoded_frames_stay_raw_with_the_float_path_output(shaken_handheld, dtype):
+    """Decoded 8/16-bit frames (what the engine hands over on the CPU) are analysed and warped
+    as they are, held raw in the window, and come out as the float path's frames rounded: the
+    same warps, pixels within one level (OpenCV's fixed-point interpolation)."""
+    top = float(np.iinfo(dtype).max)
+    raw = np.round(shaken_handheld.frames * top).astype(dtype)
+    floats = _run(raw.astype(np.float32) / np.float32(top))
+    flt = Stabilize(make_options("stabilize", Stabilize.Options, {}))
+    assert flt.reads_raw
+    out, held_raw = [], True
+    for t in range(len(raw)):
+        out += flt.push(Frame(raw=raw[t], raw_scale=top, time=t / 24.0))
+        held_raw &= all(f.raw is not None for f in flt._pending)
+    out += flt.flush()
+    assert held_raw and all(f.raw is not None for f in out)
+    for a, b in zip(floats, out):
+        np.testing.assert_allclose(b.aux["stabilize_warp"], a.aux["stabilize_warp"], atol=1e-9)
+        assert b.aux["stabilize_zoom"] == a.aux["stabilize_zoom"]
+        assert b.raw.dtype == dtype
+        rounded = np.round(_array(a.image[None])[0] * top).astype(np.int64)
+        assert np.abs(b.raw.astype(np.int64) - rounded).max() <= 1
+
+
 def test_memory_bounded_by_the_window():
     flt = Stabilize(make_options("stabilize", Stabilize.Options, {"radius": 3}))
     frames = _tensor(scene("pan", 64, 48, frames=40, seed=5).frames)

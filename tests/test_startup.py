@@ -76,6 +76,41 @@ def test_cleaning_on_the_cpu_imports_torch_only_for_passes_that_use_it(clip, tmp
     assert "torch" not in modules
 
 
+def test_cleaning_skips_numbas_blas_probe(clip, tmp_path):
+    """The default chain runs without numba's BLAS probe importing ``scipy.linalg`` (0.1 s of
+    CPU before the first frame, :mod:`framemend._numba_blas`)."""
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(PACKAGE))
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "framemend", "clean", clip,
+                           "-o", "out.mp4", "-q", "--device", "cpu"], capture_output=True,
+                          text=True, env=env, cwd=str(tmp_path), timeout=300)
+    assert done.returncode == 0, done.stderr[-800:]
+    names = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
+             if line.startswith("import time:")}
+    assert "numba.np.arraymath" in names and "scipy.linalg" not in names
+
+
+def test_numba_without_its_blas_probe_still_does_linear_algebra():
+    """With the probe skipped, numba's ``np.dot`` and ``np.convolve`` in compiled code give
+    numpy's values (the dot product loads scipy's BLAS when it is compiled), and the module
+    hidden from the probe is importable again."""
+    code = ("import sys, numpy as np\n"
+            "from framemend import _numba_blas\n"
+            "_numba_blas.install()\n"
+            "import numba\n"
+            "from numba.np import arraymath\n"
+            "print(arraymath._HAVE_BLAS, 'scipy.linalg' in sys.modules)\n"
+            "a, b = np.arange(5.0), np.linspace(0, 1, 5)\n"
+            "dot = numba.njit(lambda x, y: np.dot(x, y))(a, b)\n"
+            "conv = numba.njit(lambda x, y: np.convolve(x, y))(a, b)\n"
+            "print(abs(dot - np.dot(a, b)) < 1e-12, np.allclose(conv, np.convolve(a, b)),\n"
+            "      type(sys.modules['scipy.linalg.cython_blas']).__name__)\n")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(PACKAGE))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-800:]
+    assert done.stdout.split("\n")[:2] == ["False False", "True True module"]
+
+
 def test_the_api_imports_torch_only_for_a_tensor():
     """``framemend.clean`` of 8-bit numpy frames on the CPU imports no torch through a chain
     of passes that do not use it, nor ``framemend.denoise`` of them; a tensor's does (and

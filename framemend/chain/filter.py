@@ -27,6 +27,9 @@ Contract (VapourSynth-like, but push-driven so the engine can stream):
   ``frame.aux`` (cached flow, say) is carried to the next filter, else it is dropped.
 * ``sides`` — the fewest and the most pixels on a side of the frames the filter takes, or None
   for any size; ``framemend clean`` and the API refuse other sizes with a one-line reason.
+* A :class:`TemporalFilter` implements ``process(window, center)``; its ``entered(frame)`` is
+  called as each frame joins the window, where work may start in worker threads before the
+  window is full (deflicker's analysis, denoise's noise estimate).
 """
 from __future__ import annotations
 
@@ -113,6 +116,11 @@ class TemporalFilter(Filter):
     def reset(self) -> None:
         """Forget recursive state; called at a scene cut and at end of stream."""
 
+    def entered(self, frame: Frame) -> None:
+        """``frame`` has joined the window (after the frames of an earlier shot left it), before
+        any output is made from it: a filter may start work on it here, in worker threads,
+        while the window fills (deflicker's analysis)."""
+
     def push(self, frame: Frame) -> list[Frame]:
         return list(self.emit(frame))
 
@@ -123,6 +131,7 @@ class TemporalFilter(Filter):
         if frame.cut and self._window:
             yield from self._drain()
         self._window.append(frame)
+        self.entered(frame)
         while len(self._window) - 1 - self._next >= self.future:
             yield self._emit()
 

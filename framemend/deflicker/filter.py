@@ -26,8 +26,9 @@ class Deflicker(DistinctFrames, TemporalFilter):
     """Remove global and local flicker while keeping fades, lights switching on and scene cuts.
 
     Three stages run at once, each a frame apart: worker threads compute the analysis image of
-    the newest frame and the flow steps from its predecessor (:func:`.motion.adjacent_steps`),
-    and the gain fields of the next frame (chained steps, :func:`.correction.temporal_offset`),
+    the newest frame and the flow steps from its predecessor (:func:`.motion.adjacent_steps`;
+    on the CPU path as soon as the frame enters the window, :meth:`entered`), and the gain
+    fields of the next frame (chained steps, :func:`.correction.temporal_offset`),
     while this thread applies the current frame's fields (OpenCV, numba and torch release the
     GIL). So the window reaches two frames further ahead than ``radius``. Each frame's analysis
     image and each adjacent pair's steps are computed once and kept while in the window. On the
@@ -70,8 +71,7 @@ class Deflicker(DistinctFrames, TemporalFilter):
             h, w = image.shape[-2:]
         else:
             h, w = raw.shape[:2]
-        factor = analysis_factor(w)
-        cell = max(1, round(h / factor / self.options.rows))
+        factor, cell = self._grid(h, w)
         self._forget(window)
         self._submit(window, factor, cell, host)
         for c in (center, center + 1):  # this frame's fields if not started, the next frame's
@@ -90,6 +90,21 @@ class Deflicker(DistinctFrames, TemporalFilter):
         # past of 3840x2160 8-bit frames is 0.3 GB)
         frame.release_pixels()
         return out
+
+    def entered(self, frame: Frame) -> None:
+        """On the CPU path, start the new frame's analysis image and the steps from the frame
+        before it at once: the workers compute them while the earlier passes fill the window
+        (``radius + 2`` frames ahead of the first output, 14 by default), when the core the
+        chain's thread leaves is otherwise idle, instead of all together once it is full."""
+        if not host_kernels(self.device) or frame.raw is None:
+            return
+        self._submit(list(self._window)[-2:], *self._grid(*frame.raw.shape[:2]), True)
+
+    def _grid(self, h: int, w: int) -> tuple[int, int]:
+        """The analysis downscale factor of ``h`` x ``w`` frames and the cell side (analysis
+        pixels) of their gain fields."""
+        factor = analysis_factor(w)
+        return factor, max(1, round(h / factor / self.options.rows))
 
     def _estimate(self, forward: list[Future], backward: list[Future], ahead: list[Future],
                   behind: list[Future], small: Future, cell: int, host: bool

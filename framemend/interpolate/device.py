@@ -16,9 +16,9 @@ numba kernel or OpenCV call (``tests/test_interpolate_kernels.py`` compares them
    are :func:`.synthesis._warp_blend_torch`.
 
 What the CPU path decides on the host (whether any pixel is lost, whether enough block
-motions were found) is a mask here, so nothing waits for the device. Two steps differ from
-the CPU path: the torch flow takes no initial flow, so the block motions found are kept per
-pixel where they match better rather than seeding a second flow pass; and lost regions get no
+motions were found) is a mask here, so nothing waits for the device: the second flow pass,
+seeded with the block motions found (the torch flow's ``init``), always runs, and each pixel
+keeps whichever flow matches better. One step differs from the CPU path: lost regions get no
 rigid motion (:func:`.synthesis._region_motions` labels connected regions and searches each
 one on the host), so the device path loses what that step gains on spinning objects.
 
@@ -68,13 +68,12 @@ def _box3(error: torch.Tensor) -> torch.Tensor:
 
 def recover_lost_motion(planes: torch.Tensor, flows: torch.Tensor, error: torch.Tensor
                         ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`.synthesis._recover_lost_motion` on the device (module docstring: the block
-    motions are taken per pixel, no second flow pass, no rigid region motions): where the
-    3x3 luma error of ``flows`` (``error`` ``(2, 1, h, w)``) is above ``LOST_ERROR`` and the
-    flow stays in the frame, the block search at half the flow size; its motions that lower
-    that error by ``_SEARCH_GAIN`` and jump by ``_SEARCH_JUMP`` count when at least
-    ``_SEARCH_MIN_PIXELS`` are found, and each pixel keeps the motion of lower 3x3 error.
-    Returns the flows and their error."""
+    """:func:`.synthesis._recover_lost_motion` on the device (module docstring: no rigid
+    region motions): where the 3x3 luma error of ``flows`` (``error`` ``(2, 1, h, w)``) is
+    above ``LOST_ERROR`` and the flow stays in the frame, the block search at half the flow
+    size; its motions that lower that error by ``_SEARCH_GAIN`` and jump by ``_SEARCH_JUMP``
+    count when at least ``_SEARCH_MIN_PIXELS`` are found and seed a second torch flow, and
+    each pixel keeps the flow of lower 3x3 error. Returns the flows and their error."""
     local = _box3(error)
     h, w = flows.shape[-2:]
     lost = (local > LOST_ERROR) & ~outside_mask(flows)

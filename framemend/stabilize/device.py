@@ -27,7 +27,7 @@ from framemend._torch import F, torch
 from framemend.flow.torchflow import torch_flow
 from framemend.kernels.colour import luma
 
-from .motion import _MIN_INLIERS, ANALYSIS_WIDTH
+from .motion import _MIN_INLIERS, _analysis_size
 from .path import regression_weights
 
 STEP = 4  # analysis pixels between the samples of the fit
@@ -36,14 +36,13 @@ MIN_SUPPORT = 0.1  # share of the samples the fit must follow within 1 px
 
 
 def analysis_luma(image: torch.Tensor) -> tuple[torch.Tensor, float]:
-    """``(3, H, W)`` RGB in [0, 1] -> ``(1, 1, h, w)`` luma at most ``ANALYSIS_WIDTH`` wide
+    """``(3, H, W)`` RGB in [0, 1] -> ``(1, 1, h, w)`` luma at most :data:`.motion.ANALYSIS_WIDTH` wide
     (area average) on its device, and the full-size pixels per analysis pixel (as
     :func:`.motion.analysis_luma`, without the host's 8-bit copy)."""
-    h, w = image.shape[-2:]
-    scale = max(1.0, w / ANALYSIS_WIDTH)
+    scale, (w, h) = _analysis_size(*image.shape[-2:])
     y = luma(image[None].float())
     if scale > 1.0:
-        y = F.interpolate(y, size=(round(h / scale), round(w / scale)), mode="area")
+        y = F.interpolate(y, size=(h, w), mode="area")
     return y, scale
 
 

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import torch
 
+from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import luma, luma_u8, luma_u8_planes
 
 #: Frames wider than this are analysed at reduced size (the transform is rescaled).
@@ -26,9 +27,7 @@ def analysis_luma(image: torch.Tensor) -> tuple[np.ndarray, float]:
     Luma has BT.601 weights; ``scale`` is full-size pixels per analysis pixel (1.0 when not
     reduced).
     """
-    h, w = image.shape[-2:]
-    scale = max(1.0, w / ANALYSIS_WIDTH)
-    size = (round(w / scale), round(h / scale))
+    scale, size = _analysis_size(*image.shape[-2:])
     if image.device.type == "cpu" and image.dtype == torch.float32:
         planes = image.contiguous().numpy()
         if scale > 1.0:  # reduce first: the weighted sum then runs on fewer pixels
@@ -38,6 +37,25 @@ def analysis_luma(image: torch.Tensor) -> tuple[np.ndarray, float]:
     if scale > 1.0:
         y = torch.nn.functional.interpolate(y, size=size[::-1], mode="area")
     return luma_u8(y)[0], scale
+
+
+def analysis_luma_raw(raw: np.ndarray, raw_scale: float) -> tuple[np.ndarray, float]:
+    """:func:`analysis_luma` of a frame's decoded ``(H, W, 3)`` uint8/uint16 pixels (``Frame.raw``)
+    without making its float image: the same values (the division by ``raw_scale`` as
+    ``Frame.float_image`` does it, then the same reduction), so the same motion."""
+    scale, size = _analysis_size(*raw.shape[:2])
+    rgb = frame_array(raw.shape)  # pooled: no page faults for a new 11 MB array a frame
+    np.copyto(rgb, raw)
+    np.divide(rgb, np.float32(raw_scale), out=rgb)
+    if scale > 1.0:
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return luma_u8_planes(*cv2.split(rgb)), scale
+
+
+def _analysis_size(h: int, w: int) -> tuple[float, tuple[int, int]]:
+    """Full-size pixels per analysis pixel, and the analysis size ``(w, h)``."""
+    scale = max(1.0, w / ANALYSIS_WIDTH)
+    return scale, (round(w / scale), round(h / scale))
 
 
 def _track(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray | None,

@@ -10,11 +10,13 @@ edge.
 
 Streaming: the filter holds at most ``2 * radius + 1`` frames (``radius`` ahead for the path
 smoothing, ``radius`` more so the zoom can ramp in before a frame needs it) and per-frame 3x3
-matrices for that window. A scene cut starts a new path. Each output frame carries in ``aux``
-``stabilize_warp`` (3, 3), the map from its pixels to the input frame's pixels, and
-``stabilize_zoom``, the crop zoom used (the frame area kept is ``1 / zoom**2``): numbers on the
-CPU path; on the device path (:mod:`.device`) float64 tensors on the device, where the motion,
-the path and the crop are computed.
+matrices for that window. On the CPU it takes the decoded uint8/uint16 frames (``Frame.raw``) and
+keeps them so: the window holds a quarter of the memory of float frames, and the analysis and the
+warp read them without a float image being made. A scene cut starts a new path. Each output frame
+carries in ``aux`` ``stabilize_warp`` (3, 3), the map from its pixels to the input frame's pixels,
+and ``stabilize_zoom``, the crop zoom used (the frame area kept is ``1 / zoom**2``): numbers on the
+CPU path; on the device path (:mod:`.device`) float64 tensors on the device, where the motion, the
+path and the crop are computed.
 """
 from __future__ import annotations
 
@@ -30,11 +32,11 @@ from ..chain.registry import register
 from ..cuda import host_kernels
 from . import device as device_path
 from .face import box_mask, check_box, detect_face
-from .motion import CameraTracker, analysis_luma, subject_motion
+from .motion import CameraTracker, analysis_luma, analysis_luma_raw, subject_motion
 from ..options.stabilize import StabilizeOptions
 from . import path as host_path
 from .path import frame_centre
-from .warp import warp_affine
+from .warp import warp_affine, warp_raw
 
 @register
 class Stabilize(Filter):
@@ -49,6 +51,7 @@ class Stabilize(Filter):
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
         check_box(self.name, options.box)
+        self.reads_raw = host_kernels(self.device)  # the engine hands over decoded frames
         self._sigma = options.radius / 2.0
         self._slope = (options.max_zoom - 1.0) / options.radius
         self._start_shot()
@@ -57,6 +60,7 @@ class Stabilize(Filter):
         self._pending: deque[Frame] = deque()  # frames not yet emitted; first is index _emit
         self._emit = 0            # shot index of the next frame to emit
         self._count = 0           # frames of this shot seen so far
+        self._hw = (0, 0)         # the frames' height and width, read on the shot's first
         self._path: dict[int, np.ndarray] = {}
         self._correction: dict[int, np.ndarray] = {}
         self._smooth: dict[int, np.ndarray] = {}
@@ -72,7 +76,8 @@ class Stabilize(Filter):
 
     def push(self, frame: Frame) -> list[Frame]:
         out = self._drain() if frame.cut and self._count else []
-        frame = frame.replace(frame.image.contiguous())  # one layout for the analysis and warp
+        if frame.raw is None:
+            frame = frame.replace(frame.image.contiguous())  # one layout for analysis and warp
         self._observe(frame)
         while self._count - 1 - self._emit >= 2 * self.options.radius:
             out.append(self._emit_next())
@@ -89,12 +94,16 @@ class Stabilize(Filter):
     def _observe(self, frame: Frame) -> None:
         """Track ``frame`` against the previous one and extend the path."""
         t = self._count
+        raw = frame.raw
         if t == 0:  # asked each shot: tests force the device path
-            self._device = not host_kernels(frame.image.device)
+            self._device = not host_kernels(frame.device if raw is not None
+                                            else frame.image.device)
+            self._hw = raw.shape[:2] if raw is not None else tuple(frame.image.shape[-2:])
         if self._device:
             self._observe_on_device(frame)
             return
-        luma, scale = analysis_luma(frame.image)
+        luma, scale = (analysis_luma(frame.image) if raw is None
+                       else analysis_luma_raw(raw, frame.raw_scale))
         if t == 0:
             self._camera.step(luma, scale)
             self._path[0] = np.eye(3)
@@ -171,7 +180,7 @@ class Stabilize(Filter):
             else:  # lock / subject: back to the shot's first frame
                 inverse = device_path.inverse if self._device else np.linalg.inv
                 self._correction[t] = inverse(self._path[t])
-            h, w = self._pending[0].image.shape[-2:]
+            h, w = self._hw
             self._need[t] = ops.required_zoom(self._correction[t], w, h, self._zoom_centre(w, h))
         return self._correction[t]
 
@@ -188,10 +197,10 @@ class Stabilize(Filter):
 
     def _emit_next(self) -> Frame:
         t = self._emit
-        h, w = self._pending[0].image.shape[-2:]
+        h, w = self._hw
         ahead = range(t, min(self._count, t + self.options.radius + 1))
         for j in ahead:
-            self._correction_at(j)  # before the pop: it reads the size of a pending frame
+            self._correction_at(j)
         frame = self._pending.popleft()
         ops = self._ops
         self._zoom = ops.next_zoom(self._zoom, [self._need[j] for j in ahead],
@@ -202,7 +211,10 @@ class Stabilize(Filter):
         smooth = ops.fit_inside(self._smooth[t], self._zoom, w, h, centre)
         corrected = ops.fit_inside(self._correction[t], self._zoom, w, h, centre, toward=smooth)
         warp = corrected @ ops.zoom_about(self._zoom, centre)
-        image = warp_affine(frame.image[None], warp[None])[0]
+        if frame.raw is not None and not self._device:
+            image = warp_raw(frame.raw, warp)
+        else:
+            image = warp_affine(frame.image[None], warp[None])[0]
         for store in (self._path, self._correction, self._smooth, self._need):
             store.pop(t - self.options.radius, None)
         self._emit += 1

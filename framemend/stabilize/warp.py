@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ..cuda import host_kernels
+from ..kernels.buffers import frame_array
 
 
 def warp_affine(images: torch.Tensor, matrices: np.ndarray) -> torch.Tensor:
@@ -24,14 +25,28 @@ def warp_affine(images: torch.Tensor, matrices: np.ndarray) -> torch.Tensor:
         return warp_affine_torch(images, matrices)
     images = images.contiguous()
     out = torch.empty_like(images)
-    h, w = images.shape[-2:]
     for t in range(images.shape[0]):
-        m = np.asarray(matrices[t], np.float64)[:2]
         for c in range(images.shape[1]):  # plane by plane: no layout change
-            cv2.warpAffine(images[t, c].numpy(), m, (w, h), dst=out[t, c].numpy(),
-                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                           borderMode=cv2.BORDER_REPLICATE)
+            _warp_inverse(images[t, c].numpy(), matrices[t], out[t, c].numpy())
     return out
+
+
+def warp_raw(raw: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """:func:`warp_affine` of one frame's decoded ``(H, W, 3)`` uint8/uint16 pixels
+    (``Frame.raw``), in their own type: ``(H, W, 3)`` of the same type. OpenCV interpolates
+    integer pixels in fixed point, so the result is within a level of the float warp's,
+    rounded."""
+    return _warp_inverse(raw, matrix, frame_array(raw.shape, raw.dtype))
+
+
+def _warp_inverse(src: np.ndarray, matrix: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """``dst`` (``src``'s shape) takes ``src`` at ``matrix @ q`` for each pixel ``q`` (the
+    (3, 3) affine map from output to input pixels): ``cv2.warpAffine``, bilinear, edges
+    repeated."""
+    h, w = src.shape[:2]
+    return cv2.warpAffine(src, np.asarray(matrix, np.float64)[:2], (w, h), dst=dst,
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
 
 
 def warp_affine_torch(images: torch.Tensor, matrices: np.ndarray) -> torch.Tensor:
