@@ -16,11 +16,15 @@ steps in :mod:`.filter`, :mod:`.evidence` and :mod:`.whole`:
 The residual flow onto the keyframe is estimated over the whole frame (the CPU path crops it to
 the subject's box with ``region=face``: a crop's size would be read back every frame).
 
-Known defect (issue 19): where the torch flow fails (a fast pan over a brick wall, a tilt over a
-photograph with a large flat sky, both at 4-5 fps), the motion and the drift statistic built on
-it are wrong, and the device path harms a clip without a cast (-3.3 and -7.9 dB at 192x108 where
-the CPU path loses nothing; the CPU path's own steps fed the torch flow lose 1.8 and 2.0 dB):
-see BENCHMARKS.md, "Realign's device path, stop 20".
+Where the torch flow is wrong (issue 19: a fast pan over a brick wall, a tilt over a photograph
+with a large flat sky, both at 4-5 fps), a frame's colour step is a misregistration read as a
+change of colour, alike frame after frame, and the drift statistic built on it applied a wrong
+correction to clips without a cast (-3.3 and -7.9 dB at 192x108). A frame's step is evidence of
+drift only where the consecutive flow is pinned: its median within :data:`SHIFT_TOLERANCE` of
+the global shift found by phase correlation (:func:`follows`, :mod:`.shift`: a flow settled a
+brick's period away), and the cells the step is measured on moving as one similarity
+(:func:`coherent`: a weakly textured background dragged along with the subject). Both are 0-d
+tensors folded into the evidence's flag: nothing is read back.
 """
 from __future__ import annotations
 
@@ -37,6 +41,15 @@ from .whole import MIN_CELLS, ROBUST_PASSES, TUKEY
 SCALES = (8.0, 4.0, 2.0, 1.0, 1.0, 1.0)
 #: Fewer trusted samples than this: no refit (as the CPU path's).
 MIN_SAMPLES = 20
+#: A frame's colour step is evidence of drift only where at least this share of the cells it
+#: is measured on follow one similarity within ``COHERENT_PX`` (:func:`coherent`; on the tuning
+#: renderings at 192x108 the drifting ones' frames 0.72-0.95, the flat-sky tilt's wrong ones
+#: 0.11-0.61) ...
+MIN_COHERENT = 0.7
+COHERENT_PX = 0.5
+#: ... and the consecutive flow's median is within this many analysis pixels of the global
+#: shift (:func:`follows`).
+SHIFT_TOLERANCE = 1.5
 
 
 def inside(to_key: torch.Tensor, h: int, w: int) -> torch.Tensor:
@@ -102,7 +115,8 @@ class DriftEvidence:
     def add(self, step: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
             counted: torch.Tensor) -> None:
         """Add one frame's :func:`both_ways` step where it was measured and the 0-d bool
-        ``counted`` holds (false on a jump, whose step is not drift)."""
+        ``counted`` holds (false on a jump, whose step is not drift, and where the flow is not
+        pinned: :func:`follows`, :func:`coherent`)."""
         use = (step[2] & counted).float()
         self.drift = self.drift + use * step[0]
         self.error = self.error + use * step[1]
@@ -159,25 +173,9 @@ def refit(to_key: torch.Tensor, weight: torch.Tensor, predicted: torch.Tensor) -
     keep = (weight[0, 0, ::STEP, ::STEP] > 0.5).reshape(-1).double()
     offset = to_key[0, :, ::STEP, ::STEP].reshape(2, -1).double()
     cx, cy = (w - 1) / 2, (h - 1) / 2
-    px, py = xs - cx, ys - cy  # centred: a well-conditioned system
-    qx, qy = px + offset[0], py + offset[1]
-    ones, zeros = torch.ones_like(px), torch.zeros_like(px)
-    design = torch.cat([torch.stack([px, -py, ones, zeros], 1),
-                        torch.stack([py, px, zeros, ones], 1)])  # (2N, 4): a, b, tx, ty
-    target = torch.cat([qx, qy])
-
-    def solve(weights: torch.Tensor) -> torch.Tensor:  # (4,) weighted least squares
-        weighted = design * weights.repeat(2)[:, None]
-        return torch.linalg.solve_ex(design.T @ weighted, weighted.T @ target)[0]
-
-    def squared_residuals(theta: torch.Tensor) -> torch.Tensor:  # (N,)
-        d = (design @ theta - target).view(2, -1)
-        return d[0] ** 2 + d[1] ** 2
-
-    theta = solve(keep)
-    for s in SCALES:
-        theta = solve(keep / (1 + squared_residuals(theta) / s ** 2))
-    theta = solve(keep * (squared_residuals(theta) < 1.0))  # the 1 px inliers, as RANSAC's
+    fit = _SimilarityFit(xs - cx, ys - cy, offset)  # centred: a well-conditioned system
+    theta = fit.irls(keep)
+    theta = fit.solve(keep * (fit.squared_residuals(theta) < 1.0))  # the 1 px inliers, as RANSAC's
     a, b, tx, ty = theta.unbind()
     zero, one = torch.zeros_like(a), torch.ones_like(a)
     to_key_sim = torch.stack([torch.stack([a, -b, tx + cx - a * cx + b * cy]),
@@ -186,6 +184,72 @@ def refit(to_key: torch.Tensor, weight: torch.Tensor, predicted: torch.Tensor) -
     fitted = inverse(to_key_sim)
     usable = torch.isfinite(fitted).all() & (keep.sum() >= MIN_SAMPLES)
     return torch.where(usable, fitted, predicted)
+
+
+def coherent(flow: torch.Tensor, trust: torch.Tensor, frame: torch.Tensor,
+             cell: int) -> torch.Tensor:
+    """0-d bool: at least :data:`MIN_COHERENT` of the cells (``cell`` pixels) of ``frame``
+    ``(1, 3, H, W)`` that :func:`colour_step` measures (trusted by ``trust`` ``(1, 1, H, W)``,
+    textured) move, by their mean ``flow`` ``(1, 2, H, W)`` (from ``frame``), within
+    :data:`COHERENT_PX` of one similarity fitted to them all by IRLS; false with fewer than two
+    such cells. Where they do not, the flow is not pinned by the texture the colour step reads
+    (a weakly textured background dragged along with a subject by the flow's smoothness), and
+    a misregistration on a gradient reads as a change of colour."""
+    h, w = frame.shape[-2:]
+    cells = (max(1, round(h / cell)), max(1, round(w / cell)))
+    total = F.adaptive_avg_pool2d(trust, cells)
+    used = ((total > 0.5) & (textured_cells(frame, cells) > 0.5))[0, 0].reshape(-1).double()
+    motion = (F.adaptive_avg_pool2d(flow * trust, cells) / total.clamp_min(1e-6))[0]
+    ch, cw = cells
+    ys, xs = _grid(ch, cw, frame.device, torch.float64)
+    fit = _SimilarityFit((xs.reshape(-1) + 0.5) * w / cw - 0.5 - (w - 1) / 2,
+                         (ys.reshape(-1) + 0.5) * h / ch - 0.5 - (h - 1) / 2,
+                         motion.reshape(2, -1).double())
+    near = fit.squared_residuals(fit.irls(used)) < COHERENT_PX ** 2
+    return (used.sum() >= 2) & ((near * used).sum() >= MIN_COHERENT * used.sum())
+
+
+def follows(flow: torch.Tensor, trust: torch.Tensor, shift: torch.Tensor,
+            scale: float) -> torch.Tensor:
+    """0-d bool: the median of ``flow`` ``(1, 2, H, W)`` over the pixels ``trust``
+    ``(1, 1, H, W)`` > 0.5 is within :data:`SHIFT_TOLERANCE` analysis pixels (``scale``
+    full-size pixels each) of ``shift`` ``(2,)`` (:func:`.shift.global_shift`, full-size
+    pixels); false where nothing is trusted. A coarse-to-fine flow on a repeating texture
+    can settle a period away from the motion, everywhere alike: :func:`coherent` does not see
+    that."""
+    values = torch.where(trust[0] > 0.5, flow[0], float("nan")).reshape(2, -1)
+    median = values.nanmedian(1).values
+    return torch.nan_to_num((median - shift).norm() / scale, nan=float("inf")) <= SHIFT_TOLERANCE
+
+
+class _SimilarityFit:
+    """A similarity ``q = [[a, -b], [b, a]] p + t`` fitted to correspondences: points ``p``
+    ``(px, py)``, each ``(N,)`` float64 (centred, for a well-conditioned system), and
+    ``offset`` ``(2, N)`` (``q - p``); ``theta`` is ``(4,)``: ``a, b, tx, ty``."""
+
+    def __init__(self, px: torch.Tensor, py: torch.Tensor, offset: torch.Tensor) -> None:
+        ones, zeros = torch.ones_like(px), torch.zeros_like(px)
+        self.design = torch.cat([torch.stack([px, -py, ones, zeros], 1),
+                                 torch.stack([py, px, zeros, ones], 1)])  # (2N, 4)
+        self.target = torch.cat([px + offset[0], py + offset[1]])
+
+    def solve(self, weights: torch.Tensor) -> torch.Tensor:
+        """``theta`` by least squares weighted by ``weights`` ``(N,)``."""
+        weighted = self.design * weights.repeat(2)[:, None]
+        return torch.linalg.solve_ex(self.design.T @ weighted, weighted.T @ self.target)[0]
+
+    def irls(self, keep: torch.Tensor) -> torch.Tensor:
+        """``theta`` by IRLS over the points ``keep`` ``(N,)`` weighs, Cauchy weights of the
+        scales :data:`SCALES`."""
+        theta = self.solve(keep)
+        for s in SCALES:
+            theta = self.solve(keep / (1 + self.squared_residuals(theta) / s ** 2))
+        return theta
+
+    def squared_residuals(self, theta: torch.Tensor) -> torch.Tensor:
+        """``(N,)`` squared distance of each point's match from the fit's."""
+        d = (self.design @ theta - self.target).view(2, -1)
+        return d[0] ** 2 + d[1] ** 2
 
 
 def ellipse_mask(box: torch.Tensor, height: int, width: int,

@@ -75,6 +75,7 @@ from ..stabilize.warp import warp_affine
 from . import device as twins
 from .carry import carry_map, consecutive_flow
 from .evidence import DriftEvidence, both_ways, colour_step
+from .shift import global_shift
 from .tone import (apply_colour_map, compose_maps, fit_colour_map, identity_map,
                    typical_colours)
 from .whole import fit_whole_map
@@ -402,7 +403,7 @@ class Realign(Filter):
             m = stabilize_device.subject_motion(self._luma, luma, self._box, scale,
                                                 self._last_motion)
         self._last_motion = m
-        self._luma = luma
+        previous_luma, self._luma = self._luma, luma
         h, w = image.shape[-2:]
         predicted = m @ self._key_to_frame
         region = None
@@ -416,10 +417,14 @@ class Realign(Filter):
         warped = backward_warp(self._previous[0], flow)
         jump = twins.change(image, warped, trust * inside, CELL) > JUMP
         if region is None:
+            # a frame whose flow is not pinned is no evidence of drift (:mod:`.device`)
+            shift = global_shift(previous_luma, luma) * scale
+            pinned = (twins.follows(fwd, trust_fwd, shift, scale)
+                      & twins.coherent(fwd, trust_fwd, self._previous[0], CELL))
             self._evidence.add(twins.both_ways(
                 twins.colour_step(image, warped, trust, CELL),
                 twins.colour_step(backward_warp(image, fwd), self._previous[0], trust_fwd,
-                                   CELL)), ~jump)
+                                   CELL)), ~jump & pinned)
         out, field, refit = realign_frame(image, carried, self._key, predicted, previous,
                                           region, self.options.detail)
         kept = apply_colour_map(carried, image)  # a jump: the correction carries on
