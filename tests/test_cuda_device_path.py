@@ -336,7 +336,8 @@ def test_realign_on_the_device_path_leaves_alone_what_the_torch_flow_misreads(
     with device_path_on_cpu():
         out, _ = _realign_by_hand(torch.from_numpy(noisy).permute(0, 3, 1, 2).contiguous(),
                                   clip.fps)
-    change = metrics.psnr(out.permute(0, 2, 3, 1).numpy(), clip.truth) - metrics.psnr(noisy, clip.truth)
+    change = (metrics.psnr(out.permute(0, 2, 3, 1).numpy(), clip.truth)
+              - metrics.psnr(noisy, clip.truth))
     assert change > -0.3, change
 
 

@@ -152,10 +152,11 @@ def test_the_global_shift_finds_a_pan_over_bricks_where_the_first_peak_is_a_peri
 
 def test_a_colour_step_counts_only_where_the_flow_is_pinned():
     """:func:`.device.coherent`: the cells of a photograph moving by one similarity but for
-    a subject (an eighth of the frame) moving its own way pass (measured: passes up to
-    a threshold of 0.75); a field no similarity follows (a background dragged along with the
-    subject, here a sway of 2 px across the frame) does not (passes from 0.15 down). :func:`.device.follows`: a flow within 1.5 px of the global shift passes, one a
-    period (13 px) off does not; nothing trusted does not."""
+    a subject (an eighth of the frame) moving its own way pass (measured: up to a threshold
+    of 0.75); a field no similarity follows (a background dragged along with the subject,
+    here a sway of 2 px across the frame) does not (it passes from 0.15 down).
+    :func:`.device.follows`: a flow within 1.5 px of the global shift passes, one a period
+    (13 px) off does not; nothing trusted does not."""
     frame = _photo()
     trust = torch.ones_like(frame[:, :1])
     ys, xs = torch.meshgrid(torch.arange(96.0), torch.arange(128.0), indexing="ij")

@@ -3,10 +3,11 @@ frames: a check of the device path's torch flow that a repeating texture does no
 
 Phase correlation (Kuglin & Hines, "The phase correlation image alignment method", 1975): the
 inverse transform of the normalised cross-power spectrum of the two Hann-windowed lumas peaks
-at their relative shift. On a repeating texture (bricks) it peaks at the true shift and at the
-shift one period away nearly as high, and which is higher is a matter of the window; the
-:data:`CANDIDATES` highest local maxima are therefore each tried on the frames themselves (mean
-absolute luma difference over the overlap) and the best kept. A coarse-to-fine flow started
+at their relative shift. On a repeating texture it peaks a period away from the shift too,
+and there as high or higher (on benchmarks/bench_realign's pan over bricks the highest peak
+was a period off on every frame); the :data:`CANDIDATES` highest local maxima are therefore
+each tried on the frames themselves (mean absolute luma difference over the overlap) and the
+best kept. A coarse-to-fine flow started
 from zero converges to the nearest period instead (a pan of 9.2 px a frame over bricks 13.6 px
 apart read as -4.4 px).
 
@@ -27,8 +28,9 @@ def global_shift(previous: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
     """``(2,)`` the whole-pixel ``(dx, dy)`` with ``current(p + d) ≈ previous(p)`` (the forward
     motion) between two ``(1, 1, h, w)`` lumas (module docstring)."""
     h, w = previous.shape[-2:]
-    window = (torch.hann_window(h, periodic=False, dtype=previous.dtype, device=previous.device)[:, None]
-              * torch.hann_window(w, periodic=False, dtype=previous.dtype, device=previous.device))
+    hann = lambda n: torch.hann_window(n, periodic=False, dtype=previous.dtype,
+                                       device=previous.device)
+    window = hann(h)[:, None] * hann(w)
     a = torch.fft.rfft2((previous[0, 0] - previous.mean()) * window)
     b = torch.fft.rfft2((current[0, 0] - current.mean()) * window)
     cross = b * a.conj()
