@@ -25,6 +25,11 @@ the global shift found by phase correlation (:func:`follows`, :mod:`.shift`: a f
 brick's period away), and the cells the step is measured on moving as one similarity
 (:func:`coherent`: a weakly textured background dragged along with the subject). Both are 0-d
 tensors folded into the evidence's flag: nothing is read back.
+
+Known defect (issue 19): a frame that is not pinned is no evidence, but the correction is still
+learnt through it; where the flow is wrong for many frames and the clip does drift, the
+correction that comes out once the drift is measured is wrong (the flat-sky tilt at 320x180
+with its cast: -2.16 dB where the CPU path gains 6.08; see BENCHMARKS.md).
 """
 from __future__ import annotations
 
