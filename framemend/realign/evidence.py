@@ -25,6 +25,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..cuda import device_constant
 from ..kernels.blur import gaussian_blur
 from ..kernels.colour import luma
 
@@ -36,6 +37,8 @@ MAD_TO_SIGMA, MEDIAN_ERROR = 1.4826, 1.2533
 #: Gaussian sigma, in pixels, of the blur whose residual is a cell's detail
 #: (:func:`textured_cells`).
 DETAIL_SIGMA = 1.5
+#: The Laplacian-difference kernel of Immerkaer's noise estimator (:func:`textured_cells`).
+LAPLACIAN = ((1.0, -2.0, 1.0), (-2.0, 4.0, -2.0), (1.0, -2.0, 1.0))
 
 
 def textured_cells(frame: torch.Tensor, cells: tuple[int, int]) -> torch.Tensor:
@@ -53,8 +56,7 @@ def textured_cells(frame: torch.Tensor, cells: tuple[int, int]) -> torch.Tensor:
     (more than twice the noise's energy), leans towards leaving cells out.
     """
     y = luma(frame)
-    laplacian = torch.tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]],
-                             device=frame.device, dtype=frame.dtype)[None, None]
+    laplacian = device_constant(LAPLACIAN, frame.device, frame.dtype)[None, None]
     h, w = y.shape[-2:]
     sigma = (torch.pi / 2) ** 0.5 * F.conv2d(y, laplacian).abs().sum() / (6 * (h - 2) * (w - 2))
     detail = y - gaussian_blur(y, DETAIL_SIGMA)

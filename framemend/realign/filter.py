@@ -40,6 +40,11 @@ For each frame ``t`` after a keyframe:
    subject (``region=face``) covers too few cells for the statistic (on a 320x180 clip the
    bound outgrew a 25 % drift of a moving face within 48 frames) and is corrected as asked.
 
+On the device path (frames on a GPU, :func:`framemend.cuda.host_kernels`) the same steps run
+without waiting for the host (:mod:`.device`): the motion from the torch flow, the refit by
+reweighted least squares, and the jump, the keyframe's visibility and the shrinkage as 0-d
+tensors applied by selection.
+
 Keyframes: the first frame of each shot, the frames the user names, or (``pick=sharp``) each
 shot's first frame that is nearly as sharp as the sharpest of its opening frames.
 
@@ -57,15 +62,20 @@ import torch.nn.functional as F
 from ..chain.filter import PASS_SIDES, Filter
 from ..chain.frames import Frame
 from ..chain.registry import register
+from ..cuda import host_kernels
 from ..flow import backward_warp, estimate_flow, occlusion_mask
 from ..kernels.blur import gaussian_blur
 from ..kernels.colour import luma
 from ..options.realign import CHOICE_FRAMES, SHARP_ENOUGH, RealignOptions
+from ..stabilize import device as stabilize_device
+from ..stabilize.device import inverse
 from ..stabilize.face import box_mask, check_box, detect_face
 from ..stabilize.motion import analysis_luma, similarity_motion, subject_motion
 from ..stabilize.warp import warp_affine
+from . import device as twins
 from .carry import carry_map, consecutive_flow
 from .evidence import DriftEvidence, both_ways, colour_step
+from .shift import global_shift
 from .tone import (apply_colour_map, compose_maps, fit_colour_map, identity_map,
                    typical_colours)
 from .whole import fit_whole_map
@@ -100,14 +110,16 @@ def ellipse_mask(box: np.ndarray, height: int, width: int, feather: float = 0.15
     return ((1.0 - r) / feather + 0.5).clamp(0, 1)[None, None]
 
 
-def align_keyframe(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndarray,
+def align_keyframe(frame: torch.Tensor, key: torch.Tensor,
+                   key_to_frame: np.ndarray | torch.Tensor,
                    window: tuple[int, int, int, int] | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The keyframe warped onto ``frame``, where it is trusted, and the correspondence.
 
     Args:
         frame, key: ``(1, 3, H, W)`` float RGB.
-        key_to_frame: (3, 3) similarity from keyframe pixels to frame pixels (tracked).
+        key_to_frame: (3, 3) similarity from keyframe pixels to frame pixels (tracked): an
+            array, or a float64 tensor on the device path (:mod:`.device`).
         window: ``(y0, y1, x0, x1)``: the residual flow is estimated (and trusted) inside this
             part of the frame only, e.g. around the subject, so that the rest of the frame (a
             background the similarity does not fit) does not disturb it; None: everywhere.
@@ -117,9 +129,11 @@ def align_keyframe(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndar
     """
     _, _, h, w = frame.shape
     y0, y1, x0, x1 = (0, h, 0, w) if window is None else window
-    to_key_sim = np.linalg.inv(key_to_frame)
+    on_device = torch.is_tensor(key_to_frame)
+    to_key_sim = inverse(key_to_frame) if on_device else np.linalg.inv(key_to_frame)
     pre = warp_affine(key, to_key_sim[None])
-    inside = _inside(to_key_sim, h, w, frame.device)
+    inside = (twins.inside(to_key_sim, h, w) if on_device
+              else _inside(to_key_sim, h, w, frame.device))
     scale = min(1.0, FLOW_WIDTH / (x1 - x0))
     small = (lambda x: F.interpolate(x, scale_factor=scale, mode="area")) if scale < 1 else (lambda x: x)
     a, b = small(frame[..., y0:y1, x0:x1]), small(pre[..., y0:y1, x0:x1])
@@ -136,7 +150,8 @@ def align_keyframe(frame: torch.Tensor, key: torch.Tensor, key_to_frame: np.ndar
     ys, xs = torch.meshgrid(torch.arange(h, device=frame.device, dtype=torch.float32),
                             torch.arange(w, device=frame.device, dtype=torch.float32), indexing="ij")
     px, py = xs + fwd[0, 0], ys + fwd[0, 1]  # position in the pre-warped keyframe
-    m = torch.as_tensor(to_key_sim, dtype=torch.float32, device=frame.device)
+    m = (to_key_sim.float() if on_device
+         else torch.as_tensor(to_key_sim, dtype=torch.float32, device=frame.device))
     kx = m[0, 0] * px + m[0, 1] * py + m[0, 2]
     ky = m[1, 0] * px + m[1, 1] * py + m[1, 2]
     to_key = torch.stack([kx - xs, ky - ys])[None]
@@ -203,37 +218,45 @@ def fit_similarity(to_key: torch.Tensor, weight: torch.Tensor, step: int = 4) ->
 
 
 def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
-                  key_to_frame: np.ndarray, previous: tuple[torch.Tensor, torch.Tensor],
+                  key_to_frame: np.ndarray | torch.Tensor,
+                  previous: tuple[torch.Tensor, torch.Tensor],
                   region: torch.Tensor | None = None, detail: float = 0.0
-                  ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray | None]:
+                  ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray | torch.Tensor | None]:
     """Re-align ``frame`` ``(1, 3, H, W)``; see the module docstring.
 
     Args:
         carried: ``(1, 12, ch, cw)`` the previous frame's carried correction moved onto this
             frame (:func:`.carry.carry_map`; the identity after a keyframe).
         key: ``(1, 3, H, W)`` the keyframe.
-        key_to_frame: tracked (3, 3) similarity from keyframe to frame pixels.
+        key_to_frame: tracked (3, 3) similarity from keyframe to frame pixels: an array, or
+            a float64 tensor on the device path (:mod:`.device`: the whole map, the masks and
+            the refit are then its twins, and no frame waits for the host).
         previous: the previous corrected frame warped onto this one ``(1, 3, H, W)`` and where
             that warp is trusted ``(1, 1, H, W)``.
         region: ``(1, 1, H, W)`` soft mask of where to correct (None: everywhere).
     Returns:
         the corrected ``(1, 3, H, W)`` in [0, 1]; the carried correction updated by this frame
         ``(1, 12, ch, cw)``; and ``key_to_frame`` refitted to the dense correspondence (None if
-        it could not be), which keeps the tracking from drifting.
+        it could not be; on the device path ``key_to_frame`` then), which keeps the tracking
+        from drifting.
     """
+    on_device = torch.is_tensor(key_to_frame)
     inside = (region > 0.5).float() if region is not None else torch.ones_like(frame[:, :1])
     pre = apply_colour_map(carried, frame)
-    aligned, trust, to_key = align_keyframe(pre, key, key_to_frame,
-                                            None if region is None else _window(region))
+    window = None if region is None or on_device else _window(region)
+    aligned, trust, to_key = align_keyframe(pre, key, key_to_frame, window)
     weight = trust * inside
     if region is None:  # the whole frame's share of the correction, measured where the
         # keyframe is seen, is carried everywhere (new content included); the rest is local
-        whole = fit_whole_map(pre, aligned, weight).expand(-1, -1, *carried.shape[-2:])
+        whole = (twins.fit_whole_map if on_device else fit_whole_map)(pre, aligned, weight)
+        whole = whole.expand(-1, -1, *carried.shape[-2:])
         carried = compose_maps(whole, carried)
         pre = apply_colour_map(carried, frame)
     if previous is not None:  # learnt where the keyframe does not reach, which it corrects
         reference, trust_previous = previous
-        beyond_key = 1.0 - _inside(np.linalg.inv(key_to_frame), *frame.shape[-2:], frame.device)
+        h, w = frame.shape[-2:]
+        beyond_key = 1.0 - (twins.inside(inverse(key_to_frame), h, w) if on_device
+                            else _inside(np.linalg.inv(key_to_frame), h, w, frame.device))
         weight_previous = trust_previous * _same_structure(pre, reference) * inside * beyond_key
         step, _ = fit_colour_map(pre, reference, weight_previous, eps=OFFSET_ONLY)
         carried = compose_maps(step, carried)
@@ -248,6 +271,8 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
     out = pre + typical_colours(stats, pre) * (out - pre)
     if region is not None:
         out = frame + region * (out - frame)
+    if on_device:
+        return out.clamp(0, 1), carried, twins.refit(to_key, weight, key_to_frame)
     refit = fit_similarity(to_key, weight)
     return out.clamp(0, 1), carried, None if refit is None else np.linalg.inv(refit)
 
@@ -313,6 +338,8 @@ class Realign(Filter):
         keyframe and the previous corrected frame (unchanged in a shot without a keyframe)."""
         if self._key is None:  # before the first keyframe, or a new shot without one
             return frame
+        if self._on_device:
+            return self._correct_on_device(frame)
         image = frame.image[None].to(self.device)
         luma, scale = analysis_luma(image[0])
         if self._box is None:
@@ -363,25 +390,91 @@ class Realign(Filter):
             out = image + self._evidence.shrinkage() * (out - image)
         return frame.replace(out[0].to(frame.image.device))
 
+    def _correct_on_device(self, frame: Frame) -> Frame:
+        """:meth:`_correct` on the device path (:mod:`.device`): the motion from the torch
+        flow, the tracking state tensors there, and the decisions (a jump, the keyframe
+        left behind, the shrinkage) 0-d tensors applied by selection: the frame is corrected
+        as if it were no jump, and the jump's outcome chosen where it is one."""
+        image = frame.image[None].to(self.device)
+        luma, scale = stabilize_device.analysis_luma(image[0])
+        if self._box is None:
+            m = stabilize_device.camera_motion(self._luma, luma, scale)
+        else:  # a subject hidden for a moment keeps its last motion
+            m = stabilize_device.subject_motion(self._luma, luma, self._box, scale,
+                                                self._last_motion)
+        self._last_motion = m
+        previous_luma, self._luma = self._luma, luma
+        h, w = image.shape[-2:]
+        predicted = m @ self._key_to_frame
+        region = None
+        if self._box is not None:
+            box = self._key_box @ predicted[:2, :2].T + predicted[:2, 2]
+            region = twins.ellipse_mask(box, h, w)
+        flow, trust, fwd, trust_fwd = consecutive_flow(self._previous[0], image)
+        carried = carry_map(self._map, flow)
+        previous = (backward_warp(self._previous[1], flow), trust)
+        inside = torch.ones_like(trust) if region is None else (region > 0.5).float()
+        warped = backward_warp(self._previous[0], flow)
+        jump = twins.change(image, warped, trust * inside, CELL) > JUMP
+        if region is None:
+            # a frame whose flow is not pinned is no evidence of drift (:mod:`.device`)
+            shift = global_shift(previous_luma, luma) * scale
+            pinned = (twins.follows(fwd, trust_fwd, shift, scale)
+                      & twins.coherent(fwd, trust_fwd, self._previous[0], CELL))
+            self._evidence.add(twins.both_ways(
+                twins.colour_step(image, warped, trust, CELL),
+                twins.colour_step(backward_warp(image, fwd), self._previous[0], trust_fwd,
+                                   CELL)), ~jump & pinned)
+        out, field, refit = realign_frame(image, carried, self._key, predicted, previous,
+                                          region, self.options.detail)
+        kept = apply_colour_map(carried, image)  # a jump: the correction carries on
+        kept = (kept if region is None else image + region * (kept - image)).clamp(0, 1)
+        out = torch.where(jump, kept, out)
+        self._map = torch.where(jump, carried, field)
+        self._previous = (image, out)
+        self._key_to_frame = torch.where(jump, predicted, refit)
+        if self._box is not None:
+            self._box = self._key_box @ self._key_to_frame[:2, :2].T + self._key_to_frame[:2, 2]
+        rekey = jump | (twins.inside(inverse(self._key_to_frame), h, w).mean() < KEY_VISIBLE)
+        self._key = torch.where(rekey, out, self._key)
+        self._key_to_frame = torch.where(rekey, torch.eye(3, dtype=torch.float64,
+                                                          device=image.device),
+                                         self._key_to_frame)
+        if self._box is not None:
+            self._key_box = torch.where(rekey, self._box, self._key_box)
+        if region is None:
+            out = image + self._evidence.shrinkage() * (out - image)
+        return frame.replace(out[0].to(frame.image.device))
+
     def _start_keyframe(self, frame: Frame) -> None:
+        self._on_device = not host_kernels(self.device)  # asked each shot: tests force it
         self._key = frame.image[None].to(self.device)
         self._previous = (self._key, self._key)
-        self._luma, scale = analysis_luma(frame.image)
         h, w = frame.image.shape[-2:]
         self._map = identity_map(1, max(1, round(h / CELL)), max(1, round(w / CELL)), self.device)
-        self._key_to_frame = np.eye(3)
-        self._last_motion = np.eye(3)
-        self._evidence = DriftEvidence()
         self._box = None
+        if self._on_device:
+            self._luma, scale = stabilize_device.analysis_luma(self._key[0])
+            self._key_to_frame = torch.eye(3, dtype=torch.float64, device=self._key.device)
+            self._last_motion = self._key_to_frame
+            self._evidence = twins.DriftEvidence(self._key.device)
+        else:
+            self._luma, scale = analysis_luma(frame.image)
+            self._key_to_frame = np.eye(3)
+            self._last_motion = np.eye(3)
+            self._evidence = DriftEvidence()
         if self.options.region == "face":
             found = self.options.box
-            if found is None:
-                found = detect_face(self._luma)
+            if found is None:  # found on the host, once a shot, on either path
+                host_luma = self._luma if not self._on_device else analysis_luma(frame.image)[0]
+                found = detect_face(host_luma)
                 if found is None:  # no face: nothing to correct in this shot
                     self._key = None
                     return
                 face = np.array(found, np.float64).reshape(2, 2) * scale
                 found = (face.mean(0) + HEAD * (face - face.mean(0))).ravel()
             self._box = np.array(found, np.float64).reshape(2, 2)
-            self._key_box = self._box.copy()
+            if self._on_device:
+                self._box = torch.as_tensor(self._box, device=self._key.device)
+            self._key_box = self._box.clone() if self._on_device else self._box.copy()
 
