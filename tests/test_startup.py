@@ -77,6 +77,18 @@ def test_cleaning_on_the_cpu_imports_torch_only_for_passes_that_use_it(clip, tmp
     assert "torch" not in modules
 
 
+@pytest.mark.parametrize("args", [["-f", "stabilize"], ["-f", "stabilize=mode=subject"]])
+def test_stabilize_on_the_cpu_imports_no_numba(clip, tmp_path, args):
+    """stabilize's CPU path (OpenCV and numpy) does not import its device path, whose torch
+    flow brings numba through :mod:`framemend.flow` (0.19 s of a 49-frame run's start-up)."""
+    if gpu_driver():
+        pytest.skip("a GPU driver is installed: auto may take the GPU")
+    code, modules, err = imported_modules(["clean", clip, "-o", "out.mp4", "-q"] + args,
+                                          str(tmp_path))
+    assert code == 0, err
+    assert "numba" not in modules
+
+
 def test_cleaning_skips_numbas_blas_probe(clip, tmp_path):
     """The default chain runs without numba's BLAS probe importing ``scipy.linalg`` (0.1 s of
     CPU before the first frame, :mod:`framemend._numba_blas`)."""

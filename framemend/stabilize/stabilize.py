@@ -35,7 +35,6 @@ from ..chain.filter import PASS_SIDES, Filter
 from ..chain.frames import Frame
 from ..chain.registry import register
 from ..cuda import host_kernels
-from . import device as device_path
 from .face import box_mask, check_box, detect_face
 from .motion import (CameraTracker, analysis_luma, analysis_luma_raw, analysis_luma_yuv,
                      subject_motion)
@@ -43,6 +42,14 @@ from ..options.stabilize import StabilizeOptions
 from . import path as host_path
 from .path import frame_centre
 from .warp import warp_affine, warp_raw, warp_yuv
+
+def _device_path():
+    """:mod:`.device`, imported on first use: it brings the torch flow and, through
+    :mod:`framemend.flow`, numba (0.19 s of start-up) that the CPU path does not use."""
+    from . import device
+
+    return device
+
 
 @register
 class Stabilize(Filter):
@@ -149,6 +156,7 @@ class Stabilize(Filter):
         """:meth:`_observe` on the device path (:mod:`.device`): the path a tensor there; the
         subject's box (mode subject) found on the host once a shot, then moved on the
         device."""
+        device_path = _device_path()
         luma, scale = device_path.analysis_luma(frame.image)
         t, eye = self._count, torch.eye(3, dtype=torch.float64, device=luma.device)
         if t == 0:
@@ -195,7 +203,7 @@ class Stabilize(Filter):
             if self.options.mode == "smooth":
                 self._correction[t] = self._smooth[t]
             else:  # lock / subject: back to the shot's first frame
-                inverse = device_path.inverse if self._device else np.linalg.inv
+                inverse = _device_path().inverse if self._device else np.linalg.inv
                 self._correction[t] = inverse(self._path[t])
             h, w = self._hw
             self._need[t] = ops.required_zoom(self._correction[t], w, h, self._zoom_centre(w, h))
@@ -204,7 +212,7 @@ class Stabilize(Filter):
     @property
     def _ops(self):
         """The path's functions: :mod:`.path` on arrays, or their twins in :mod:`.device`."""
-        return device_path if self._device else host_path
+        return _device_path() if self._device else host_path
 
     def _zoom_centre(self, w: int, h: int) -> np.ndarray:
         """Zoom about the frame centre, or about the subject so that zooming does not move it."""
