@@ -18,7 +18,7 @@ import numpy as np
 from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import LUMA
 
-from .planes import planar_yuv_bits, plane, sample_type
+from .planes import full_range, planar_yuv_bits, plane, sample_type
 
 if TYPE_CHECKING:  # PyAV is imported where a picture is made: the matrices need none
     import av
@@ -73,6 +73,17 @@ def yuv_to_rgb(picture: av.VideoFrame, matrix: str, full_range: bool) -> np.ndar
     ycbcr = cv2.merge([luma, *chroma], dst=frame_array((height, width, 3), dtype))
     return cv2.transform(ycbcr, ycbcr_to_rgb_matrix(matrix, full_range, bits, out_max),
                          dst=ycbcr)
+
+
+def picture_rgb(picture: av.VideoFrame, matrix: str, deep: bool) -> np.ndarray | None:
+    """:func:`yuv_to_rgb` of a planar YUV picture at the depth asked (``deep``: YUV deeper than
+    8 bits to uint16 RGB; else 8-bit YUV to uint8), in its own range
+    (:func:`.planes.full_range`); None for any other picture, which swscale converts (its
+    direct YUV -> RGB path shifts colours by about -1.2 8-bit levels, this one does not)."""
+    bits = planar_yuv_bits(picture.format)
+    if bits is None or (bits > 8) != deep:
+        return None
+    return yuv_to_rgb(picture, matrix, full_range(picture))
 
 
 def rgb_to_yuv(rgb: np.ndarray, fmt: str, matrix: str, full_range: bool) -> av.VideoFrame:

@@ -24,8 +24,8 @@ import av
 import av.logging
 import numpy as np
 
-from .colour import yuv_to_rgb
-from .planes import full_range, planar_yuv_bits, subsampling
+from .colour import picture_rgb
+from .planes import subsampling
 from .errors import NoVideoStream, VideoError
 from .probe import VideoInfo, bit_depth_of, stream_facts, stream_info
 
@@ -290,9 +290,9 @@ class VideoReader:
         subsampled chroma upsampled to 4:4:4 first for the same reason.
         """
         try:
-            bits = planar_yuv_bits(vf.format)
-            if size is None and bits is not None and (bits > 8) == (self._scale > 255):
-                return yuv_to_rgb(vf, self.info.yuv_matrix(), full_range(vf))
+            rgb = None if size else picture_rgb(vf, self.info.yuv_matrix(), self._scale > 255)
+            if rgb is not None:
+                return rgb
             width, height = size or (None, None)
             full = _full_chroma_format(vf.format)
             if size is None and full is not None:

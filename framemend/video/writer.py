@@ -28,8 +28,8 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from .colour import rgb_to_yuv, yuv_to_rgb
-from .planes import full_range, planar_yuv_bits
+from .colour import picture_rgb, rgb_to_yuv
+from .planes import planar_yuv_bits
 from .containers import (DEEP_WEBM_CODEC, DEFAULT_CODEC, can_encode_deep, check_folder,
                          choose_codec, container_for)
 from .errors import VideoError
@@ -310,7 +310,7 @@ class VideoWriter:
     def _rgb8(self, image) -> np.ndarray:
         """``(H, W, 3)`` uint8 RGB of any frame :meth:`write` takes (a GIF's input)."""
         if isinstance(image, av.VideoFrame):
-            arr = self._picture_rgb(image)
+            arr = picture_rgb(image, self.info.yuv_matrix(), self._scale > 255)
             if arr is None:
                 return image.to_ndarray(format="rgb24", src_colorspace=self.info.yuv_matrix(),
                                         src_color_range=image.color_range or None)
@@ -333,29 +333,20 @@ class VideoWriter:
     def _from_picture(self, picture: av.VideoFrame) -> av.VideoFrame:
         """A decoded input picture in the encoder's format: as it is when it already is in that
         format and range (no colour conversion at all); for an RGB encoder (FFV1) made RGB as
-        the reader makes it (:meth:`_picture_rgb`); else converted directly by swscale with the
-        source's colour matrix."""
+        the reader makes it (:func:`.colour.picture_rgb`); else converted directly by swscale
+        with the source's colour matrix."""
         dst_range = self.info.color_range or 1
         if picture.format.name == self.pix_fmt and (picture.color_range or dst_range) == dst_range:
             picture.pict_type = av.video.frame.PictureType.NONE  # the encoder picks frame types
             return picture
         if self.pix_fmt.startswith(("gbr", "bgr", "rgb")):  # FFV1's RGB
-            rgb = self._picture_rgb(picture)
+            rgb = picture_rgb(picture, self.info.yuv_matrix(), self._scale > 255)
             if rgb is not None:
                 return self._from_rgb(rgb)
         matrix = self.info.yuv_matrix()
         return picture.reformat(format=self.pix_fmt, src_colorspace=matrix, dst_colorspace=matrix,
                                 src_color_range=picture.color_range or None,
                                 dst_color_range=dst_range)
-
-    def _picture_rgb(self, picture: av.VideoFrame) -> np.ndarray | None:
-        """``(H, W, 3)`` RGB at the source depth of a planar YUV picture at that depth, made as
-        the reader makes it (:mod:`.colour`: swscale's direct YUV -> RGB path shifts colours
-        by about -1.2 8-bit levels); None for any other picture."""
-        bits = planar_yuv_bits(picture.format)
-        if bits is None or (bits > 8) != (self._scale > 255):
-            return None
-        return yuv_to_rgb(picture, self.info.yuv_matrix(), full_range(picture))
 
     def _copy_audio(self, until: float | None) -> None:
         if self._audio_out is None:
