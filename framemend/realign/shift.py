@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..flow import backward_warp
+from ..flow import backward_warp, outside_mask
 
 #: Local maxima of the phase correlation tried on the frames.
 CANDIDATES = 8
@@ -50,9 +50,5 @@ def _cost(previous: torch.Tensor, current: torch.Tensor, shifts: torch.Tensor) -
     h, w = previous.shape[-2:]
     flows = shifts[:, :, None, None].expand(-1, -1, h, w)
     moved = backward_warp(current.expand(len(shifts), -1, -1, -1), flows)
-    ys, xs = torch.meshgrid(torch.arange(h, device=previous.device, dtype=previous.dtype),
-                            torch.arange(w, device=previous.device, dtype=previous.dtype),
-                            indexing="ij")
-    tx, ty = xs + flows[:, 0:1], ys + flows[:, 1:2]
-    overlap = ((tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)).to(previous.dtype)
+    overlap = (~outside_mask(flows)).to(previous.dtype)
     return ((moved - previous).abs() * overlap).sum((1, 2, 3)) / overlap.sum((1, 2, 3)).clamp_min(1)
