@@ -65,6 +65,10 @@ def test_the_default_chain_on_the_device_path_cleans_as_well_as_the_cpu_path(see
 
 _HOST_COPIES = ("cpu", "numpy", "item", "tolist", "__bool__", "__int__", "__float__",
                 "__index__", "__array__")
+# torch.linalg's functions that check their result on the host (their docs: "synchronizes that
+# device with the CPU"); their ``_ex`` variants do not
+_SYNCING_LINALG = ("cholesky", "cond", "eig", "eigh", "eigvals", "eigvalsh", "inv",
+                   "ldl_factor", "lu_factor", "matrix_rank", "pinv", "solve", "svd", "svdvals")
 
 
 def _host_calls(frames: int, monkeypatch, device_path: bool,
@@ -72,7 +76,7 @@ def _host_calls(frames: int, monkeypatch, device_path: bool,
                 ) -> collections.Counter:
     """Calls that copy between host and device or wait for the device (tensor to CPU/numpy/
     Python values; tensors made from host data, which a GPU receives by a copy the host waits
-    for; any OpenCV function) made while ``chain`` (default: the default chain) filters
+    for; linear algebra that checks its result on the host; any OpenCV function) made while ``chain`` (default: the default chain) filters
     ``frames`` frames (with ``palette``, frames of at most 216 colours, as a GIF's)."""
     _, glitchy = _glitchy(frames, seed=3)
     if palette:
@@ -99,6 +103,8 @@ def _host_calls(frames: int, monkeypatch, device_path: bool,
         for name in ("from_numpy", "tensor", "as_tensor"):
             count(torch, name)
         count(torch.Tensor, "new_tensor")
+        for name in _SYNCING_LINALG:
+            count(torch.linalg, name)
         for name in dir(cv2):
             if not name.startswith("_") and callable(getattr(cv2, name)) and not isinstance(
                     getattr(cv2, name), type):

@@ -77,4 +77,6 @@ def local_wiener_reference(image: torch.Tensor, noise_var: torch.Tensor,
         a = (var - noise_var[c:c + 1]).clamp(min=0) / var
         b = (1 - a) * mean
         out.append(box_mean(a, radius) * x + box_mean(b, radius))
-    return torch.einsum("co,ohw->chw", torch.linalg.inv(basis), torch.cat(out, 1)[0])
+    # inv_ex: a sheared opponent basis is always invertible, and inv's check would wait for the
+    # device every frame
+    return torch.einsum("co,ohw->chw", torch.linalg.inv_ex(basis)[0], torch.cat(out, 1)[0])

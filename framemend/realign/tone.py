@@ -63,7 +63,9 @@ def fit_colour_map(frame: torch.Tensor, reference: torch.Tensor, weight: torch.T
     # A (cff + eps I) = ckf + eps I, solved per cell: A^T = (cff + eps I)^-T (ckf + eps I)^T
     lhs = (cff.permute(0, 3, 4, 1, 2) + eps * eye)
     rhs = (ckf.permute(0, 3, 4, 1, 2) + eps * eye)
-    a = torch.linalg.solve(lhs.transpose(-1, -2), rhs.transpose(-1, -2)).transpose(-1, -2)
+    # solve_ex: the ridge keeps every cell's system regular, and solve's check of that would
+    # wait for the device every frame
+    a = torch.linalg.solve_ex(lhs.transpose(-1, -2), rhs.transpose(-1, -2))[0].transpose(-1, -2)
     b = mk.permute(0, 2, 3, 1)[..., None] - a @ mf.permute(0, 2, 3, 1)[..., None]
     cover = (wsum / support).clamp(max=1.0).permute(0, 2, 3, 1)[..., None]  # (T, ch, cw, 1, 1)
     a = eye + cover * (a - eye)
@@ -108,5 +110,5 @@ def typical_colours(stats: torch.Tensor, frame: torch.Tensor, eps: float = 2e-3,
     stats = F.interpolate(stats, size=(h, w), mode="bilinear", align_corners=False)
     d = (frame - stats[:, :3]).permute(0, 2, 3, 1)[..., None]  # (T, H, W, 3, 1)
     cov = stats[:, 3:].permute(0, 2, 3, 1).reshape(t, h, w, 3, 3) + 2 * eps * eye
-    distance2 = (d.transpose(-1, -2) @ torch.linalg.solve(cov, d))[..., 0, 0]
+    distance2 = (d.transpose(-1, -2) @ torch.linalg.solve_ex(cov, d)[0])[..., 0, 0]  # as above
     return torch.exp(-0.5 * distance2 / reach ** 2)[:, None]
