@@ -9,7 +9,7 @@ import time
 import pytest
 
 pytest.importorskip("distributed")
-from distributed import Client, LocalCluster  # noqa: E402
+from distributed import Client, LocalCluster, get_worker  # noqa: E402
 
 from framemend import clean_folder  # noqa: E402
 from framemend.batch import BatchError  # noqa: E402
@@ -93,4 +93,28 @@ def test_a_hanging_file_times_out_alone(cluster, tmp_path, monkeypatch):
                      task=hanging_clean)
     assert [(f.input, f.note.split(" (")[0]) for f in s.failed] == [("hang.mp4", "timed out after 10 s")]
     for name in names[1:]:
+        assert_like_single_file(src / name, out / name, tmp_path, "denoise")
+    with Client(cluster.scheduler_address) as client:  # no worker runs the timed-out task again
+        running = client.run(lambda dask_worker: list(dask_worker.active_threads.values()))
+        assert not any(running.values()), running
+
+
+def clean_among_foreign_events(job, settings, device=None, progress=None):
+    """The real task, after sending the events that a task of an earlier batch on the same
+    cluster, or one Dask recomputes after its result was taken, sends while this batch runs."""
+    w = get_worker()
+    w.log_event(batch_cluster.TOPIC, {"key": "framemend-0ld-0", "kind": "started",
+                                      "worker": w.address})
+    w.log_event(batch_cluster.TOPIC, {"key": "framemend-0ld-0", "kind": "progress", "frames": 1})
+    return clean_job(job, settings, device, progress)
+
+
+def test_events_of_other_tasks_are_ignored(cluster, tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    names = ["a.mp4", "b.mp4"]
+    make_tree(src, names)
+    s = clean_folder(src, out, "denoise", executor="dask", scheduler=cluster.scheduler_address,
+                     task=clean_among_foreign_events)
+    assert s.exit_code == 0 and s.count("new") == len(names), [(f.input, f.note) for f in s.failed]
+    for name in names:
         assert_like_single_file(src / name, out / name, tmp_path, "denoise")

@@ -25,6 +25,7 @@ from .errors import BatchError
 from .worker import clean_job, configure_threads, preload
 
 TOPIC = "framemend-batch"
+CANCEL_WAIT = 10.0  # seconds a timed-out task is given to leave the scheduler before its restart
 PROGRESS_INTERVAL = 0.5
 
 
@@ -58,16 +59,29 @@ class _Setup(WorkerPlugin):
 def _remote(job, settings: dict, task) -> dict:
     """The Dask task: announce the file, clean it with progress events."""
     w = get_worker()
-    w.log_event(TOPIC, {"rel": job.rel, "kind": "started", "worker": w.address})
+    key = w.get_current_task()
+    w.log_event(TOPIC, {"key": key, "kind": "started", "worker": w.address})
     last = [0.0]
 
     def progress(frames: int) -> None:
         now = time.monotonic()
         if now - last[0] >= PROGRESS_INTERVAL:
             last[0] = now
-            w.log_event(TOPIC, {"rel": job.rel, "kind": "progress", "frames": frames})
+            w.log_event(TOPIC, {"key": key, "kind": "progress", "frames": frames})
 
     return task(job, settings, None, progress)
+
+
+def _stop(client, future, worker: str) -> None:
+    """Cancel ``future`` and restart the worker whose thread still runs it, in that order: the
+    cancel travels on the client's batched stream, so a restart sent at once reaches the
+    scheduler first, which then runs the lost task again on another worker."""
+    future.cancel()
+    deadline = time.monotonic() + CANCEL_WAIT
+    while (future.key in client.processing([worker]).get(worker, ())
+           and time.monotonic() < deadline):
+        time.sleep(0.05)
+    client.restart_workers([worker], raise_for_error=False)
 
 
 class DaskExecutor:
@@ -123,11 +137,11 @@ class DaskExecutor:
         inbox: queue.Queue = queue.Queue()
         client.subscribe_topic(TOPIC, lambda event: inbox.put(event[1]))
         token = uuid.uuid4().hex[:8]
-        futures, by_rel, running = {}, {}, {}  # running: rel -> (deadline, worker address)
+        futures, running = {}, {}  # futures: key -> (future, job); running: key -> (deadline, worker)
         for i, job in enumerate(jobs):
             f = client.submit(_remote, job, settings, self.task, key=f"framemend-{token}-{i}",
                               pure=False)
-            futures[f.key], by_rel[job.rel] = (f, job), f.key
+            futures[f.key] = (f, job)
             f.add_done_callback(lambda f: inbox.put({"kind": "done", "key": f.key}))
         try:
             while futures:
@@ -135,16 +149,19 @@ class DaskExecutor:
                     msg = inbox.get(timeout=1.0)
                 except queue.Empty:
                     msg = None
-                if msg and msg["kind"] != "done" and by_rel.get(msg["rel"]) in futures:
-                    f, job = futures[by_rel[msg["rel"]]]
+                # events are matched by task key: a batch before this one on the same cluster,
+                # or a task Dask recomputes after its result was taken, sends events too
+                key = msg["key"] if msg else None
+                if key in futures and msg["kind"] != "done":
+                    f, job = futures[key]
                     if msg["kind"] == "started":
-                        running[job.rel] = (time.monotonic() + timeout_of(job), msg["worker"])
+                        running[key] = (time.monotonic() + timeout_of(job), msg["worker"])
                         events.started(job, msg["worker"])
                     else:
                         events.progress(job, msg["frames"])
-                elif msg and msg["key"] in futures:
-                    f, job = futures.pop(msg["key"])
-                    running.pop(job.rel, None)
+                elif key in futures:
+                    f, job = futures.pop(key)
+                    running.pop(key, None)
                     try:
                         result = f.result()
                     except KilledWorker:
@@ -155,12 +172,11 @@ class DaskExecutor:
                     except Exception as e:  # noqa: BLE001 - a task's own failure, this file only
                         result = {"ok": False, "retry": True, "reason": f"{type(e).__name__}: {e}"}
                     events.finished(job, result)
-                for rel, (deadline, worker) in list(running.items()):
+                for key, (deadline, worker) in list(running.items()):
                     if time.monotonic() > deadline:
-                        f, job = futures.pop(by_rel[rel])
-                        del running[rel]
-                        f.cancel()
-                        client.restart_workers([worker], raise_for_error=False)
+                        f, job = futures.pop(key)
+                        del running[key]
+                        _stop(client, f, worker)
                         events.finished(job, {"ok": False, "retry": True, "reason":
                                               f"timed out after {timeout_of(job):.0f} s "
                                               "(its Dask worker was restarted)"})
