@@ -193,21 +193,39 @@ def write(path: str, video: Any, fps: float = 24.0, **encode) -> str:
 
 def warmup() -> list[str]:
     """Compile every filter's CPU kernels into numba's cache (``cache=True``: once per
-    installation) by running each filter, and the default chain, over a tiny noisy 8-bit clip
-    in motion, the path decoded files take; returns the chains run. ``make venv`` runs it after
-    installing, so a user's first run does not wait for the compiler; the default chain also
-    over the clip cut to 64 colours, the path of palette (GIF) input, whose dither deboil
-    removes first and whose frames its kernels then read as floats (compiled apart: 1.4 s)."""
+    installation) by running each filter, and the default chain, over a tiny noisy clip in
+    motion (a subject crossing a pan), the path decoded files take; returns the chains run. ``make venv`` runs it after
+    installing, so a user's first run does not wait for the compiler. Numba compiles a kernel
+    once per type of its arguments, so each chain runs on the clip's 8-bit, 16-bit (a 10-bit
+    source) and float pixels (what a filter reads after one that returns floats); the default
+    chain also on the clip cut to 64 colours, the path of palette (GIF) input, and denoise on
+    colour noise too coarse for its 5x5 chroma window (its 9x9 one, :mod:`.denoise.spatial`).
+    Each of these, left out, cost a first run 1.4 to 4 s of compiling."""
     from .chain.registry import all_filters
+    from .generate import scene
 
     rng = np.random.default_rng(0)
-    y, x = np.mgrid[0:64, 0:96]
-    clip = np.stack([np.stack([(x + 3 * t) % 96 * 2, y * 3, (x + y + 5 * t) % 128 * 2], -1)
-                     for t in range(12)]).astype(np.float32)
-    clip = np.clip(clip + rng.normal(0, 4, clip.shape), 0, 255).astype(np.uint8)
+    # a subject crossing a panned photograph: interpolate's search for lost motion has work
+    clip = scene("subject", 160, 96, frames=12, seed=0).frames
+    grain = rng.normal(0, 4 / 255, clip.shape)
+    # Cb and Cr noise, 25 levels, correlated over ~3 px (.generate.families.chroma_noise)
+    chroma = np.stack([_blur(rng.normal(0, 1, clip.shape[:3]), 1.5) for _ in range(2)], -1)
+    colour_noise = chroma @ np.array([[0.0, -0.344, 1.772], [1.402, -0.714, 0.0]]) * 25 / 255
+    noisy, coloured = np.clip(clip + grain, 0, 1), np.clip(clip + grain + colour_noise, 0, 1)
     chains = [PRESETS[DEFAULT_PRESET]] + sorted(all_filters())
-    for chain in chains:
-        clean(clip, chain=chain, device="cpu")
-    clean(clip // 64 * 64 + 32, chain=chains[0], device="cpu")
+    for kind in (np.uint8, np.uint16, np.float32):
+        scale = np.iinfo(kind).max if kind != np.float32 else 1
+        for frames, names in ((noisy, chains), (coloured, ["denoise"])):
+            for chain in names:
+                clean((frames * scale + (kind != np.float32) / 2).astype(kind), chain=chain,
+                      device="cpu")
+    clean((noisy * 255).astype(np.uint8) // 64 * 64 + 32, chain=chains[0], device="cpu")
     return chains
 
+
+def _blur(planes: np.ndarray, sigma: float) -> np.ndarray:
+    """``(T, H, W)`` each plane Gaussian-blurred by ``sigma`` px, rescaled to unit RMS."""
+    import cv2
+
+    out = np.stack([cv2.GaussianBlur(p, (0, 0), sigma) for p in planes.astype(np.float32)])
+    return out / out.std()
