@@ -1,4 +1,6 @@
-"""Output containers beyond MP4/Matroska: GIF with a per-clip palette, MPEG-TS, 10-bit WebM."""
+"""Output containers: MP4/MOV with their index first, GIF with a per-clip palette, MPEG-TS, 10-bit WebM."""
+import subprocess
+import sys
 from fractions import Fraction
 
 import av
@@ -72,6 +74,37 @@ def test_ts_output_is_h264_in_mpegts_with_the_input_times(tmp_path):
         assert c.streams.audio[0].codec_context.name == "aac"
     times = np.array(stream_summary(out)["times"])
     assert len(times) == 30 and np.allclose(times - times[0], np.arange(30) / 24, atol=0.001)
+
+
+def top_level_boxes(path: str) -> list[str]:
+    """The types of an MP4/MOV file's top-level boxes, in file order (ISO 14496-12: 32-bit
+    size, type; size 1: a 64-bit size follows)."""
+    names = []
+    with open(path, "rb") as f:
+        while header := f.read(8):
+            size, kind = int.from_bytes(header[:4], "big"), header[4:].decode("latin-1")
+            if size == 1:
+                size = int.from_bytes(f.read(8), "big") - 8
+            names.append(kind)
+            f.seek(size - 8, 1)
+    return names
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mov"])
+def test_mp4_output_puts_its_index_first_and_reads_from_a_pipe(tmp_path, ext):
+    src, out = str(tmp_path / "in.mp4"), str(tmp_path / f"out.{ext}")
+    make_video(src, moving_frames(12), 24, audio_seconds=0.5)
+    assert main(["clean", src, "-o", out, "-f", "denoise", "-q"]) == 0
+    boxes = top_level_boxes(out)
+    assert boxes.index("moov") < boxes.index("mdat"), boxes
+    with open(out, "rb") as f:  # a pipe cannot seek to an index at the end
+        done = subprocess.run([sys.executable, "-m", "framemend", "clean", "-", "-o", "-",
+                               "-f", "identity", "--lossless"], stdin=f, capture_output=True,
+                              timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    piped = tmp_path / "piped.mkv"
+    piped.write_bytes(done.stdout)
+    assert np.array_equal(read_video(str(piped))[0], read_video(out)[0])
 
 
 def ten_bit_source(path: str, n: int = 12) -> np.ndarray:

@@ -177,8 +177,11 @@ class VideoWriter:
             target = self._tmp
         try:
             # Matroska stores presentation times only: keep them as they are instead of letting
-            # the muxer shift the whole file to make B-frame decode times non-negative.
-            options = {"avoid_negative_ts": "disabled"} if fmt in ("matroska", "webm") else {}
+            # the muxer shift the whole file to make B-frame decode times non-negative. MP4 and
+            # MOV get their index (moov) first, as `-movflags +faststart` does: the file plays
+            # while it downloads and can be read from a pipe (the muxer moves it on closing).
+            options = ({"avoid_negative_ts": "disabled"} if fmt in ("matroska", "webm")
+                       else {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {})
             self.container = av.open(target, "w", format=fmt, options=options)
         except (av.error.FFmpegError, OSError) as e:
             self._remove_tmp()
