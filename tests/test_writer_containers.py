@@ -1,4 +1,5 @@
-"""Output containers: MP4/MOV with their index first, GIF with a per-clip palette, MPEG-TS, 10-bit WebM."""
+"""Output containers: MP4/MOV with their index first, GIF with a per-clip palette, MPEG-TS,
+10-bit WebM."""
 import subprocess
 import sys
 from fractions import Fraction
