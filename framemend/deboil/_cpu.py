@@ -22,8 +22,8 @@ from framemend.kernels.colour import luma_u8_hwc
 from framemend.kernels.expf import exp_neg
 from framemend.kernels.sample import corners, sample
 
-from .consistency import (COARSE_RADIUS, ENERGY_RADIUS, LIMITS, MID_RADIUS, SHUTTER, SMEAR_TAPS,
-                          TEXTURE_ENERGY_RADIUS, holds_texture, low_radius)
+from .consistency import (COARSE_RADIUS, ENERGY_RADIUS, FINEST_SIDE, LIMITS, MID_RADIUS, SHUTTER,
+                          SMEAR_TAPS, TEXTURE_ENERGY_RADIUS, holds_texture, low_radius)
 
 _F = np.float32
 _ZERO, _ONE, _HALF, _TINY = _F(0), _F(1), _F(0.5), _F(1e-12)
@@ -365,8 +365,8 @@ class CpuState:
 
     def motion(self, frame: CpuState) -> np.ndarray:
         """The flow ``(H, W, 2)`` from ``frame``'s luma to this state's
-        (:func:`framemend.flow.estimate.motion_luma_flow`)."""
-        return motion_luma_flow(frame.luma, self.luma)
+        (:func:`framemend.flow.estimate.motion_luma_flow` with :data:`.consistency.FINEST_SIDE`)."""
+        return motion_luma_flow(frame.luma, self.luma, FINEST_SIDE)
 
     def step(self, frame: CpuState, flow: np.ndarray, strength: float, dtype
              ) -> tuple[CpuState, np.ndarray, float]:

@@ -90,6 +90,13 @@ TEXTURE_ENERGY_RADIUS = 4  # the box of its texture's local energy
 SHUTTER = 0.25  # the smear's length as a fraction of the frame's motion (a 90° shutter)
 SMEAR_TAPS = 7  # samples along the smear
 FOLLOWED_FULL = 0.5  # auto: full strength once half the frame is followed (auto_strength)
+# the flow followed (and published for the passes after this one): DIS's finest level keeps at
+# least this many pixels on the shorter side (framemend.flow.estimate.motion_luma_flow), so
+# frames under 640 rows are solved an octave or two finer than the motion preset's quarter size.
+# The tone band carries structure at a few times its low radius, moved along this flow: at a
+# quarter size (a 120-row grid at 720x480) it follows the input's motion too coarsely for the
+# tone to stay put (BENCHMARKS.md, "Deflicker's floor")
+FINEST_SIDE = 160
 
 
 def low_radius(height: int, width: int) -> int:
@@ -227,8 +234,9 @@ class TorchState:
 
     def motion(self, frame: TorchState) -> torch.Tensor:
         """The flow ``(2, H, W)`` from ``frame``'s input to this state's (the motion followed:
-        :func:`framemend.flow.estimate.motion_flow`, the torch flow on the device path)."""
-        return motion_flow(frame.input, self.input)
+        :func:`framemend.flow.estimate.motion_flow` with :data:`FINEST_SIDE`, the torch flow
+        on the device path)."""
+        return motion_flow(frame.input, self.input, FINEST_SIDE)
 
     def step(self, frame: TorchState, flow: torch.Tensor, strength: float
              ) -> tuple[TorchState, torch.Tensor, torch.Tensor]:
