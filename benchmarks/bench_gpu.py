@@ -13,6 +13,11 @@ sigma 10/255 added at the full size):
 * each with ``FRAMEMEND_KERNELS=reference`` (the torch references) and ``fused`` (the kernels of
   :mod:`framemend.cuda`, each after its self-check), interleaved, best of ``--repeats`` runs
   after a warm-up run, and the peak GPU memory (``torch.cuda.max_memory_allocated``) of the run;
+* ``upload+download``: decoded uint8 frames up to the GPU and the same pixels back as the
+  writer takes them, frames per second: through :mod:`framemend.cuda.transfer` (``pinned``:
+  pinned buffers, copy streams, the writer reading frame i while frame i+1 is on its way) and
+  by pageable copies (``pageable``: ``torch.from_numpy(raw).to(device)``, ``.cpu().numpy()``,
+  what ``Frame.float_image`` and the writer did before);
 * ``whole process``: the default chain through :func:`framemend.pipeline.clean_file` from an
   H.264 file to an H.264 file (decode, upload, passes, download, encode), with ``h264_nvenc``
   where PyAV's FFmpeg offers it, else ``libx264`` (preset medium, CRF 16), input frames per
@@ -40,11 +45,12 @@ import time
 import warnings
 
 import av
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 import framemend
-from framemend.cuda import device_path_on_cpu
+from framemend.cuda import device_path_on_cpu, transfer
 from framemend.flow import estimate_flow
 from framemend.generate import scene
 from framemend.pipeline import clean_file
@@ -121,10 +127,41 @@ def pass_rows(x: torch.Tensor, repeats: int) -> list[dict]:
     for chain in PASSES:
         for mode in KERNELS:
             with kernels(mode):
-                seconds, peak = timed(lambda: framemend.clean(x, chain=chain, device=x.device),
-                                      x.device, repeats)
+                seconds, peak = timed(
+                    lambda: framemend.clean(x, chain=chain, device=str(x.device)), x.device,
+                    repeats)
             rows.append({"pass": chain, "kernels": mode, "per_s": x.shape[0] / seconds,
                          "unit": "frames/s", "gib": peak})
+    return rows
+
+
+def transfer_rows(width: int, height: int, frames: int, device: torch.device,
+                  repeats: int) -> list[dict]:
+    """Frames per second up and down (module docstring); the pinned row only on a GPU."""
+    g = np.random.default_rng(0)
+    raws = [g.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(4)]
+    copies = transfer.for_device(device)
+
+    def pinned():
+        pending = None
+        for i in range(frames):
+            down = copies.download(copies.upload(raws[i % 4]).tensor())
+            if pending is not None:
+                with pending:
+                    pass
+            pending = down
+        with pending:
+            pass
+
+    def pageable():
+        for i in range(frames):
+            torch.from_numpy(raws[i % 4]).to(device).cpu().numpy()
+
+    rows = []
+    for name, run in (("pageable", pageable), ("pinned", pinned))[:2 if copies else 1]:
+        seconds, _ = timed(run, device, repeats)
+        rows.append({"pass": f"upload+download {name}", "kernels": "-",
+                     "per_s": frames / seconds, "unit": "frames/s", "gib": None})
     return rows
 
 
@@ -176,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         warnings.simplefilter("always")
         for width, height in sizes:
             x = clip(width, height, frames, device)
-            rows = flow_rows(x, args.repeats) + pass_rows(x, args.repeats)
+            rows = (transfer_rows(width, height, frames, device, args.repeats)
+                    + flow_rows(x, args.repeats) + pass_rows(x, args.repeats))
             rows.append(whole_process_row(x, device, folder))
             for row in rows:
                 row["size"] = f"{width}x{height}"

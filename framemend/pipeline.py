@@ -107,13 +107,14 @@ def same_file(a: str, b: str) -> bool:
 def _encodable(writer: VideoWriter):
     """A frame as the writer takes it, in the cheapest form it holds: the decoded picture when
     no filter read it, else its raw pixels, else its tensor quantised to the output's integer
-    pixels (what the writer would do, done before the frame waits for the encoder)."""
+    pixels (what the writer would do, done before the frame waits for the encoder; on a GPU
+    their download started, :meth:`VideoWriter.encodable`)."""
     def prepare(frame) -> tuple:
         if frame.picture is not None:
             return frame.picture, frame.time
         if frame.raw is not None:
             return frame.raw, frame.time
-        return writer.integer_pixels(frame.image), frame.time
+        return writer.encodable(frame.image), frame.time
     return prepare
 
 

@@ -3,6 +3,7 @@ code as CUDA inside ``device_path_on_cpu``, cleans as well as the CPU path, keep
 where they are (no per-frame host copies), and ``--device auto`` only picks a GPU that passes
 its self-check."""
 import collections
+import contextlib
 import functools
 import warnings
 
@@ -11,12 +12,13 @@ import numpy as np
 import pytest
 import torch
 
+import fake_cuda
 import framemend
 from framemend import generate, metrics, pipeline
 from framemend.chain.engine import run_stream
 from framemend.chain.frames import Frame
 from framemend.chain.parser import build_chain
-from framemend.cuda import device_constant, device_path_on_cpu, selfcheck
+from framemend.cuda import device_constant, device_path_on_cpu, selfcheck, transfer
 from framemend.flow import estimate
 from framemend.pipeline import resolve_device
 
@@ -72,18 +74,28 @@ _SYNCING_LINALG = ("cholesky", "cond", "eig", "eigh", "eigvals", "eigvalsh", "in
 
 
 def _host_calls(frames: int, monkeypatch, device_path: bool,
-                chain: str = "deboil,deflicker=radius=3,denoise", palette: bool = False
-                ) -> collections.Counter:
+                chain: str = "deboil,deflicker=radius=3,denoise", palette: bool = False,
+                decoded: bool = False) -> collections.Counter:
     """Calls that copy between host and device or wait for the device (tensor to CPU/numpy/
     Python values; tensors made from host data, which a GPU receives by a copy the host waits
-    for; linear algebra that checks its result on the host; any OpenCV function) made while ``chain`` (default: the default chain) filters
-    ``frames`` frames (with ``palette``, frames of at most 216 colours, as a GIF's)."""
+    for; linear algebra that checks its result on the host; any OpenCV function) made while
+    ``chain`` (default: the default chain) filters ``frames`` frames (with ``palette``, frames
+    of at most 216 colours, as a GIF's). With ``decoded``, the frames are decoded uint8 pixels
+    uploaded, and the output downloaded, through :mod:`framemend.cuda.transfer` on a fake GPU
+    (tests/fake_cuda.py), as ``framemend clean`` does on a GPU; the numpy views of its pinned
+    buffers, made once each, are not counted."""
     _, glitchy = _glitchy(frames, seed=3)
     if palette:
         glitchy = (glitchy * 5).round() / 5
     x = torch.from_numpy(glitchy).permute(0, 3, 1, 2).float()
-    todo = [Frame(x[t].clone(), t / 24) for t in range(frames)]
-    filters = [cls(opts, CPU) for cls, opts in build_chain(chain)]
+    if decoded:
+        pixels = (glitchy * 255).round().astype(np.uint8)
+        todo = [Frame(raw=pixels[t], device=CPU, time=t / 24) for t in range(frames)]
+    else:
+        todo = [Frame(x[t].clone(), t / 24) for t in range(frames)]
+    # (made on the device path: on the CPU path a pass reads the decoded pixels themselves)
+    with device_path_on_cpu() if decoded else contextlib.nullcontext():
+        filters = [cls(opts, CPU) for cls, opts in build_chain(chain)]
     device_constant.cache_clear()  # each trace makes the constants once, whatever ran before
     counts = collections.Counter()
 
@@ -109,14 +121,34 @@ def _host_calls(frames: int, monkeypatch, device_path: bool,
             if not name.startswith("_") and callable(getattr(cv2, name)) and not isinstance(
                     getattr(cv2, name), type):
                 count(cv2, name)
-        out = []
+        out, prepare, write = [], None, None
+        if decoded:
+            from framemend.video.writer import quantise
+
+            _, copies = fake_cuda.install(patch)
+            prepare = lambda frame: copies.download(quantise(frame.image, 255.0))  # noqa: E731
+            write = lambda down: out.append(down.take())  # noqa: E731
         if device_path:
             with device_path_on_cpu():
-                run_stream(todo, filters, out.append, detect_cuts=False)
+                run_stream(todo, filters, write or out.append, detect_cuts=False,
+                           prepare=prepare)
         else:
             run_stream(todo, filters, out.append, detect_cuts=False)
+        if decoded:
+            counts["numpy"] -= copies.uploads.made + copies.downloads.made
     assert len(out) >= frames
-    return counts
+    return +counts
+
+
+def test_decoded_frames_go_up_and_down_without_per_frame_host_copies(monkeypatch):
+    """As below, on decoded uint8 frames that the engine uploads (its decode thread: pinned
+    buffers, non-blocking copies, framemend.cuda.transfer) and whose output goes back to the
+    host as a writer takes it, on the fake GPU: the same few calls for 8 and for 16 frames (a
+    pageable upload, ``torch.from_numpy(raw).to(device)``, or a download by ``.cpu()`` would
+    make one or two a frame)."""
+    short, long = (_host_calls(n, monkeypatch, True, decoded=True) for n in (8, 16))
+    assert short == long, (short, long)
+    assert sum(long.values()) <= 10, long
 
 
 @pytest.mark.parametrize("palette", [False, True])

@@ -1,8 +1,9 @@
 """The streaming engine: decode, filter and encode run concurrently, memory bounded by windows.
 
-Three stages joined by bounded queues: a decode thread (PyAV, scene-cut flags), the filter chain
-in the calling thread, and an encode thread. Each filter holds only its declared window, and each
-queue at most ``queue_size`` frames, so memory does not grow with the video's length.
+Three stages joined by bounded queues: a decode thread (PyAV, scene-cut flags; on a GPU each
+frame's upload is started there), the filter chain in the calling thread, and an encode thread.
+Each filter holds only its declared window, and each queue at most ``queue_size`` frames, so
+memory does not grow with the video's length.
 """
 from __future__ import annotations
 
@@ -52,10 +53,6 @@ def _raw(frame: Frame) -> None:
     frame.raw  # noqa: B018 - the property converts the decoded picture to raw pixels
 
 
-def _tensor(frame: Frame) -> None:
-    frame.image  # noqa: B018 - the property converts raw pixels to a tensor
-
-
 def _run_filters(filters: list[Filter], frames: Iterable[Frame]) -> Iterator[Frame]:
     """Push frames through every filter in order, then flush them in order. Each output frame
     goes down the whole chain before the next is made (:meth:`Filter.emit`), so a filter
@@ -101,9 +98,10 @@ def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[
     stop = threading.Event()
     reader = next((f for f in filters if f.reads_pixels), None)  # the first that reads pixels
     detector = SceneCutDetector() if detect_cuts and reader is not None else None
-    # the decode thread makes the pixels the first reader takes (raw or a tensor), so colour
-    # conversion runs beside the filters; one that reads YUV planes takes the decoded picture
-    convert = None if reader is None else (_raw if reader.reads_raw else _tensor)
+    # the decode thread makes the pixels the first reader takes (raw, or a tensor: on a GPU its
+    # upload started, Frame.stage), so colour conversion and the copy run beside the filters;
+    # one that reads YUV planes takes the decoded picture
+    convert = None if reader is None else (_raw if reader.reads_raw else Frame.stage)
     # (a duck-typed filter written before reads_yuv has no such flag: it reads no planes)
     planes = reader is not None and getattr(reader, "reads_yuv", False)
 

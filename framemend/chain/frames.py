@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from framemend._torch import F, device_type, is_tensor, torch
+from framemend.cuda import transfer
 from framemend.kernels.buffers import frame_array
 
 
@@ -20,7 +21,8 @@ class Frame:
     """One frame: ``image`` is ``(C, H, W)`` float32 RGB in [0, 1].
 
     A decoded frame may instead hold its ``raw`` pixels, an ``(H, W, 3)`` uint8/uint16 array,
-    and becomes a tensor on ``device`` the first time a filter reads ``image``. It may also hold
+    and becomes a tensor on ``device`` the first time a filter reads ``image`` (on a GPU from
+    an upload :meth:`stage` started ahead, which keeps ``raw`` meanwhile). It may also hold
     the decoder's own ``picture`` (e.g. a YUV ``av.VideoFrame``) with ``to_raw(picture, size)``,
     the conversion that makes ``raw`` from it on first use (``size=(w, h)`` resizes on the
     way): a frame no filter reads (identity chains) keeps its ``picture``, and the writer
@@ -30,8 +32,8 @@ class Frame:
     ``itu709``, ``bt2020``); None for any other.
     """
 
-    __slots__ = ("_image", "_raw", "picture", "_to_raw", "yuv_matrix", "raw_scale", "device",
-                 "time", "cut", "aux")
+    __slots__ = ("_image", "_raw", "_upload", "picture", "_to_raw", "yuv_matrix", "raw_scale",
+                 "device", "time", "cut", "aux")
 
     def __init__(self, image: torch.Tensor | None = None, time: float = 0.0, cut: bool = False,
                  aux: dict | None = None, raw: np.ndarray | None = None,
@@ -44,6 +46,7 @@ class Frame:
             raise ValueError("a Frame holding only a decoded picture needs its to_raw conversion")
         self._image = image
         self._raw = raw if image is None else None
+        self._upload = None  # a GPU's copy of raw, started (stage)
         self.picture = picture if image is None else None
         self._to_raw = to_raw
         self.yuv_matrix = yuv_matrix
@@ -75,8 +78,19 @@ class Frame:
         if self._image is None:
             self._image = self.float_image()
             # a filter may now change the tensor in place: the picture no longer stands for it
-            self._raw = self.picture = None
+            self._raw = self._upload = self.picture = None
         return self._image
+
+    def stage(self) -> None:
+        """Ready the frame for a filter that reads tensors, ahead of it (the engine's decode
+        thread): on the CPU it becomes its tensor; on a GPU its pixels' upload starts
+        (:mod:`framemend.cuda.transfer`), and the first read waits for that copy on the device,
+        not on the host."""
+        copies = transfer.for_device(self.device)
+        if copies is None or self._image is not None:
+            self.image  # noqa: B018 - the property converts raw pixels to a tensor
+        elif self._upload is None:
+            self._upload = copies.upload(self.raw)
 
     def float_image(self, rows: slice = slice(None)) -> torch.Tensor:
         """The ``(C, H, W)`` float32 image on ``device`` without converting the frame itself: a
@@ -85,6 +99,13 @@ class Frame:
         change the result in place when the frame already is a tensor."""
         if self._image is not None:
             return self._image[:, rows]
+        copies = transfer.for_device(self.device)
+        if copies is not None:  # a GPU: the whole frame uploaded once (stage), read in bands
+            if self._upload is None:
+                self._upload = copies.upload(self.raw)
+            chw = self._upload.tensor()[rows].permute(2, 0, 1)
+            image = chw.to(torch.float32, memory_format=torch.contiguous_format, copy=True)
+            return image.div_(self.raw_scale)
         raw = self.raw[rows]
         hwc = torch.from_numpy(raw.astype(np.float32) if raw.dtype == np.uint16 else raw)
         chw = hwc.to(self.device).permute(2, 0, 1)
@@ -97,13 +118,13 @@ class Frame:
 
     @image.setter
     def image(self, value: torch.Tensor) -> None:
-        self._image, self._raw, self.picture = value, None, None
+        self._image, self._raw, self._upload, self.picture = value, None, None, None
 
     def release_pixels(self) -> None:
         """Let the pixels go while the frame is still kept for its time, cut flag or ``aux``
         (a temporal filter's past frames whose pixels it no longer reads); reading them
         afterwards raises."""
-        self._image = self._raw = self.picture = None
+        self._image = self._raw = self._upload = self.picture = None
         self._to_raw = _released
 
     def thumbnail(self, width: int, height: int) -> np.ndarray:

@@ -28,6 +28,8 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from framemend.cuda import transfer
+
 from .colour import picture_rgb, rgb_to_yuv
 from .planes import planar_yuv_bits
 from .containers import (DEEP_WEBM_CODEC, DEFAULT_CODEC, can_encode_deep, check_folder,
@@ -106,9 +108,11 @@ def rgb_array(image, scale: float) -> np.ndarray:
     """A ``(3, H, W)`` float tensor in [0, 1] -> ``(H, W, 3)`` uint8 (``scale`` 255) or uint16
     (65535), each value rounded (half to even) and saturated. A tensor on a GPU is quantised
     there (:func:`quantise`), so what crosses to the host is the integer frame, a quarter
-    (8-bit) or half (16-bit) of its float32 bytes."""
-    if image.device.type != "cpu":
-        return quantise(image, scale).cpu().numpy()
+    (8-bit) or half (16-bit) of its float32 bytes (through a pinned buffer,
+    :mod:`framemend.cuda.transfer`)."""
+    copies = transfer.for_device(image.device)
+    if copies is not None:
+        return copies.download(quantise(image, scale)).take()
     import cv2
 
     depth = cv2.CV_8U if scale == 255 else cv2.CV_16U
@@ -284,8 +288,11 @@ class VideoWriter:
 
     def write(self, image, time: float) -> None:
         """Encode one frame: a ``(3, H, W)`` float tensor in [0, 1], an ``(H, W, 3)`` array
-        (uint8/uint16 at the source depth) or the input's decoded picture, shown at ``time``
-        seconds."""
+        (uint8/uint16 at the source depth), a :class:`~framemend.cuda.transfer.Download` of such
+        an array (:meth:`encodable`) or the input's decoded picture, shown at ``time`` seconds."""
+        if isinstance(image, transfer.Download):
+            with image as pixels:  # waits for this frame's copy; its buffer goes back after
+                return self.write(pixels, time)
         pts = int(round(time / self.time_base))
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1
@@ -302,6 +309,16 @@ class VideoWriter:
             self._mux(self.stream.encode(vf))
         self.frames_written += 1
         self._copy_audio(until=time + 0.5)
+
+    def encodable(self, image):
+        """What :meth:`write` takes for a ``(3, H, W)`` float tensor, begun in the caller's
+        thread: on the CPU its integer pixels (:meth:`integer_pixels`); on a GPU their copy to
+        the host started (a :class:`~framemend.cuda.transfer.Download`, which :meth:`write`
+        waits for when it encodes the frame)."""
+        copies = transfer.for_device(image.device)
+        if copies is None:
+            return self.integer_pixels(image)
+        return copies.download(quantise(image, self._scale))
 
     def integer_pixels(self, image) -> np.ndarray:
         """``(H, W, 3)`` uint8/uint16 at the source's depth from a tensor or an array (what
