@@ -9,7 +9,7 @@ import torch
 
 import fake_cuda
 from framemend import generate
-from framemend.cuda import device_path_on_cpu, transfer
+from framemend.cuda import device_path_on_cpu
 from framemend.pipeline import clean_file
 from framemend.video import read_video, write_video
 
