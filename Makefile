@@ -15,7 +15,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install -q -e ".[test,plot]"
 	# compile the numba kernels once, here, not in the user's first run (about 60 s of CPU:
 	# every filter on 8-bit, 16-bit and float pixels)
-	$(PY) -c "import framemend.api; framemend.api.warmup()"
+	$(VENV)/bin/framemend warmup
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -1,4 +1,4 @@
-"""The ``framemend`` command line: clean, filters, probe, generate, score, demo.
+"""The ``framemend`` command line: clean, filters, probe, generate, score, demo, warmup.
 
 Exit codes: 0 done, 1 failed (unreadable input, damaged file, encoder error), 2 bad usage,
 130 interrupted (SIGINT, Ctrl-C), 143 terminated (SIGTERM). Errors are one line on stderr,
@@ -26,6 +26,7 @@ EPILOG = """examples:
   framemend filters                                       every filter and its options
   framemend generate -o glitchy.mp4 --truth clean.mkv --artifacts flicker,noise=20
   framemend score out.mp4 --ref clean.mkv
+  framemend warmup                                        once after installing: compile the kernels
 """
 
 
@@ -137,6 +138,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     d.add_argument("--preset", default=None, help="chain preset to clean with (default: default)")
     d.add_argument("--model", choices=MODELS,
                    help="make the glitchy clip with this tiny built-in generative model")
+    sub.add_parser("warmup", help="compile every filter's CPU kernels into numba's cache now "
+                   "(once per installation, about a minute), so no first run waits for them")
     return p
 
 
@@ -331,12 +334,25 @@ def cmd_demo(args) -> int:
     return run_demo(args.output, args.preset, model=args.model)
 
 
+def cmd_warmup(args) -> int:
+    import time
+
+    from .api import warmup
+
+    start = time.perf_counter()
+    chains = warmup()
+    print(f"warmed up {len(chains)} chains in {time.perf_counter() - start:.0f} s: their CPU "
+          "kernels, for 8-bit, 16-bit and float pixels, are in numba's cache")
+    return 0
+
+
 def _error(e: Exception) -> None:
     if _shows("error"):
         print(f"framemend: error: {e}", file=sys.stderr)
 
 
-HANDLERS = {"clean": cmd_clean, "filters": cmd_filters, "probe": cmd_probe, "demo": cmd_demo}
+HANDLERS = {"clean": cmd_clean, "filters": cmd_filters, "probe": cmd_probe, "demo": cmd_demo,
+            "warmup": cmd_warmup}
 
 
 class Terminated(KeyboardInterrupt):

@@ -50,6 +50,7 @@ def clip(tmp_path_factory):
     (["clean", "{in}", "-o", "o.mp4", "--device", "tpu"], 2, ("cv2",)),
     (["clean", "{in}", "-o", "o.mp4", "--crf", "99"], 2, ("cv2",)),
     (["probe", "{in}"], 0, ()),
+    (["warmup", "--help"], 0, ("cv2", "av", "numpy")),
 ])
 def test_commands_without_video_work_import_no_torch_or_numba(clip, tmp_path, args, code, light):
     args = [a.format(**{"in": clip}) for a in args]

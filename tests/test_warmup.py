@@ -1,7 +1,7 @@
-"""Cold start (issue #18): ``framemend.api.warmup()``, which ``make venv`` runs after installing,
-reaches every kernel a first run needs, in every type a file can bring, so no user waits for
-numba's compiler: 16-bit pixels (a 10-bit source), floats (after a filter that returns them),
-and denoise's wide chroma window (colour noise)."""
+"""Cold start (issue #18): ``framemend warmup`` (``framemend.api.warmup()``), which ``make venv``
+runs after installing, reaches every kernel a first run needs, in every type a file can bring,
+so no user waits for numba's compiler: 16-bit pixels (a 10-bit source), floats (after a filter
+that returns them), and denoise's wide chroma window (colour noise)."""
 import subprocess
 import sys
 import textwrap
@@ -15,6 +15,7 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     from numba.core.registry import CPUDispatcher
     from framemend import api
+    from framemend.cli import main
     from framemend.generate import scene
     from framemend.generate.families import chroma_noise
 
@@ -23,7 +24,7 @@ SCRIPT = textwrap.dedent("""
                 for name, module in list(sys.modules.items()) if name.startswith("framemend")
                 for key, value in vars(module).items() if isinstance(value, CPUDispatcher)}
 
-    api.warmup()
+    assert main(["warmup"]) == 0  # `framemend warmup`, as make venv runs it
     before = signatures()
     clip = scene("subject", 176, 104, frames=10, seed=4, image="coffee").frames
     fast = scene("fast-object", 176, 104, frames=10, seed=5).frames
