@@ -194,8 +194,9 @@ def write(path: str, video: Any, fps: float = 24.0, **encode) -> str:
 def warmup() -> list[str]:
     """Compile every filter's CPU kernels into numba's cache (``cache=True``: once per
     installation) by running each filter, and the default chain, over a tiny noisy clip in
-    motion (a subject crossing a pan), the path decoded files take; returns the chains run. ``make venv`` runs it after
-    installing, so a user's first run does not wait for the compiler. Numba compiles a kernel
+    motion (a subject crossing a pan), the path decoded files take; returns the chains run.
+    ``framemend warmup`` runs it (``make venv`` after installing), so a user's first run does
+    not wait for the compiler. Numba compiles a kernel
     once per type of its arguments, so each chain runs on the clip's 8-bit, 16-bit (a 10-bit
     source) and float pixels (what a filter reads after one that returns floats); the default
     chain also on the clip cut to 64 colours, the path of palette (GIF) input, and denoise on
@@ -214,11 +215,11 @@ def warmup() -> list[str]:
     noisy, coloured = np.clip(clip + grain, 0, 1), np.clip(clip + grain + colour_noise, 0, 1)
     chains = [PRESETS[DEFAULT_PRESET]] + sorted(all_filters())
     for kind in (np.uint8, np.uint16, np.float32):
-        scale = np.iinfo(kind).max if kind != np.float32 else 1
         for frames, names in ((noisy, chains), (coloured, ["denoise"])):
+            pixels = (frames.astype(kind) if kind == np.float32
+                      else np.round(frames * np.iinfo(kind).max).astype(kind))
             for chain in names:
-                clean((frames * scale + (kind != np.float32) / 2).astype(kind), chain=chain,
-                      device="cpu")
+                clean(pixels, chain=chain, device="cpu")
     clean((noisy * 255).astype(np.uint8) // 64 * 64 + 32, chain=chains[0], device="cpu")
     return chains
 

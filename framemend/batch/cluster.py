@@ -137,7 +137,8 @@ class DaskExecutor:
         inbox: queue.Queue = queue.Queue()
         client.subscribe_topic(TOPIC, lambda event: inbox.put(event[1]))
         token = uuid.uuid4().hex[:8]
-        futures, running = {}, {}  # futures: key -> (future, job); running: key -> (deadline, worker)
+        futures: dict = {}  # task key -> (future, job)
+        running: dict = {}  # task key -> (deadline, worker address), once it has started
         for i, job in enumerate(jobs):
             f = client.submit(_remote, job, settings, self.task, key=f"framemend-{token}-{i}",
                               pure=False)
