@@ -74,6 +74,10 @@ def test_temporal_filters_reset_at_the_detected_cut(jump_clip, name):
     api = torch.from_numpy(framemend.apply(name, noisy)).permute(0, 3, 1, 2)
     by_hand = apply_filter(name, x, cuts=[cut])
     without = apply_filter(name, x, cuts=[])  # told there is none: no detection
-    assert torch.allclose(api, by_hand, atol=1e-5)
+    # the same output to half an 8-bit level: a cut missed changes denoise's frames after it by
+    # up to 0.06, one placed a frame early by 0.45 (deflicker 0.04). 1e-5 failed once in four
+    # fresh-clone CI runs at stop 22 and never again in 60+ repetitions (cause not found, see
+    # BENCHMARKS.md "make test")
+    assert torch.allclose(api, by_hand, atol=2e-3)
     if name == "denoise":  # deflicker keeps a sudden step of brightness with or without a cut
         assert not torch.allclose(api[cut:], without[cut:], atol=1e-3)  # the cut matters here
