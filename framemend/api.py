@@ -204,15 +204,13 @@ def warmup() -> list[str]:
     Each of these, left out, cost a first run 1.4 to 4 s of compiling."""
     from .chain.registry import all_filters
     from .generate import scene
+    from .generate.families import add_chroma_noise
 
     rng = np.random.default_rng(0)
     # a subject crossing a panned photograph: interpolate's search for lost motion has work
     clip = scene("subject", 160, 96, frames=12, seed=0).frames
-    grain = rng.normal(0, 4 / 255, clip.shape)
-    # Cb and Cr noise, 25 levels, correlated over ~3 px (.generate.families.chroma_noise)
-    chroma = np.stack([_blur(rng.normal(0, 1, clip.shape[:3]), 1.5) for _ in range(2)], -1)
-    colour_noise = chroma @ np.array([[0.0, -0.344, 1.772], [1.402, -0.714, 0.0]]) * 25 / 255
-    noisy, coloured = np.clip(clip + grain, 0, 1), np.clip(clip + grain + colour_noise, 0, 1)
+    noisy = np.clip(clip + rng.normal(0, 4 / 255, clip.shape), 0, 1)
+    coloured = add_chroma_noise(noisy, rng, 25.0, 1.5)  # correlated over ~3 px
     chains = [PRESETS[DEFAULT_PRESET]] + sorted(all_filters())
     for kind in (np.uint8, np.uint16, np.float32):
         for frames, names in ((noisy, chains), (coloured, ["denoise"])):
@@ -223,10 +221,3 @@ def warmup() -> list[str]:
     clean((noisy * 255).astype(np.uint8) // 64 * 64 + 32, chain=chains[0], device="cpu")
     return chains
 
-
-def _blur(planes: np.ndarray, sigma: float) -> np.ndarray:
-    """``(T, H, W)`` each plane Gaussian-blurred by ``sigma`` px, rescaled to unit RMS."""
-    import cv2
-
-    out = np.stack([cv2.GaussianBlur(p, (0, 0), sigma) for p in planes.astype(np.float32)])
-    return out / out.std()

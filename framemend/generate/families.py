@@ -151,13 +151,20 @@ _CR = np.array([1.402, -0.714136, 0.0], np.float32)
 
 def chroma_noise(frames: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     """Colour noise: Cb and Cr noise of sigma 5-25 blurred 0-1.5 px, plus luma noise of a
-    quarter of that sigma (8-bit units)."""
+    quarter of that sigma (8-bit units; :func:`add_chroma_noise`)."""
     p = {"sigma": _draw(rng, 5.0, 25.0), "size": _draw(rng, 0.0, 1.5)}
+    return add_chroma_noise(frames, rng, p["sigma"], p["size"]), p
+
+
+def add_chroma_noise(frames: np.ndarray, rng: np.random.Generator, sigma: float, size: float
+                     ) -> np.ndarray:
+    """``frames`` ``(T, H, W, 3)`` in [0, 1] with BT.601 Cb and Cr noise of ``sigma`` (8-bit
+    units) blurred by ``size`` px, and luma noise of a quarter of that sigma."""
     t, h, w, _ = frames.shape
-    chroma = _blurred_noise(rng, (t, h, w, 2), p["size"]) * np.float32(p["sigma"] / 255)
-    luma = rng.standard_normal((t, h, w, 1), dtype=np.float32) * np.float32(p["sigma"] / 4 / 255)
+    chroma = _blurred_noise(rng, (t, h, w, 2), size) * np.float32(sigma / 255)
+    luma = rng.standard_normal((t, h, w, 1), dtype=np.float32) * np.float32(sigma / 4 / 255)
     noise = luma + chroma[..., :1] * _CB + chroma[..., 1:] * _CR
-    return np.clip(frames + noise, 0.0, 1.0), p
+    return np.clip(frames + noise, 0.0, 1.0)
 
 
 def shake(frames: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
