@@ -22,8 +22,9 @@ from framemend.kernels.colour import luma_u8_hwc
 from framemend.kernels.expf import exp_neg
 from framemend.kernels.sample import corners, sample
 
-from .consistency import (COARSE_RADIUS, ENERGY_RADIUS, FINEST_SIDE, LIMITS, MID_RADIUS, SHUTTER,
-                          SMEAR_TAPS, TEXTURE_ENERGY_RADIUS, holds_texture, low_radius)
+from .consistency import (COARSE_RADIUS, ENERGY_RADIUS, FINEST_SIDE, LIMITS, MID_RADIUS,
+                          ROUGHNESS_SPAN, SHUTTER, SMEAR_TAPS, TEXTURE_ENERGY_RADIUS, holds_texture,
+                          low_radius)
 
 _F = np.float32
 _ZERO, _ONE, _HALF, _TINY = _F(0), _F(1), _F(0.5), _F(1e-12)
@@ -33,8 +34,8 @@ _NJ = dict(cache=True, fastmath=True, nogil=True, error_model="numpy")
 
 
 @numba.njit(**_NJ)
-def _weights(raw, scale, zl, zs, r, d, m, flow, strength, limits, shutter, w, wl, smear, b, low,
-             ez, eb, first, height, counted):
+def _weights(raw, scale, zl, zs, r, d, m, dm, dq, flow, strength, limits, shutter, w, wl, smear,
+             b, low, ez, eb, first, height, counted):
     """Per pixel of a band of rows (``first``: the frame row of its first, ``height``: the
     frame's) of the frame ``z`` (its decoded pixels ``raw`` times ``scale``) and its low band
     (``zl`` times ``zs``): confidences and the weights of texture ``w``, tone ``wl`` and the
@@ -43,6 +44,9 @@ def _weights(raw, scale, zl, zs, r, d, m, flow, strength, limits, shutter, w, wl
     two fine-band energies ``ez``, ``eb`` ``(h, W)``; returns the number of pixels of the
     band's rows ``counted`` (start, stop) whose confidence exceeds 1/2 (for
     :func:`.consistency.auto_strength`). ``m`` ``(h, W)``: the residual's local energy;
+    ``dm``, ``dq`` ``(h, W)``: the local means of the tone residual's channel mean and of its
+    square (:func:`_tone_mean`), whose difference is its roughness
+    (:func:`.consistency.roughness`);
     ``limits``: :data:`.consistency.LIMITS` (arguments, not globals, so that numba's cache
     follows them).
 
@@ -53,7 +57,7 @@ def _weights(raw, scale, zl, zs, r, d, m, flow, strength, limits, shutter, w, wl
     scalar), then the bands: 2.1 ms at 720x480 against 5.2 ms in one scalar loop."""
     h, w_ = m.shape
     inv_t, inv_d = _ONE / _F(limits[0]) ** 2, _ONE / _F(limits[1]) ** 2
-    inv_s, top, top_l = _ONE / _F(limits[2]) ** 2, _F(limits[3]), _F(limits[4])
+    inv_r, top, top_l = _ONE / _F(limits[2]) ** 2, _F(limits[3]), _F(limits[4])
     third, s, zscale, lscale = _F(1 / 3), _F(strength), _F(scale), _F(zs)
     xmax, ymax = _F(w_ - 1), _F(height - 1)
     followed = 0
@@ -61,7 +65,8 @@ def _weights(raw, scale, zl, zs, r, d, m, flow, strength, limits, shutter, w, wl
         row, fy = 0, _F(y + first)
         for x in range(w_):
             d0, d1, d2 = d[y, 3 * x], d[y, 3 * x + 1], d[y, 3 * x + 2]
-            cl = exp_neg(-((d0 * d0 + d1 * d1 + d2 * d2) * third * inv_t + m[y, x] * inv_s))
+            cl = exp_neg(-((d0 * d0 + d1 * d1 + d2 * d2) * third * inv_t
+                           + (dq[y, x] - dm[y, x] * dm[y, x]) * inv_r))
             c = cl * exp_neg(-m[y, x] * inv_d)
             u, v = flow[y, 2 * x], flow[y, 2 * x + 1]
             px, py = _F(x) + u, fy + v
@@ -266,6 +271,29 @@ def _texture_energy(low: np.ndarray, mean: np.ndarray, e_low: np.ndarray) -> Non
     cv2.blur(e_low, _TEXTURE_ENERGY, dst=e_low)
 
 
+@numba.njit(**_NJ)
+def _tone_mean(d, mean, square):
+    """``mean`` ``(h, W)`` the channel mean of ``d`` (``(h, 3W)``, :func:`_weights`) and
+    ``square`` its square."""
+    h, w_ = mean.shape
+    third = _F(1 / 3)
+    for y in range(h):
+        for x in range(w_):
+            v = (d[y, 3 * x] + d[y, 3 * x + 1] + d[y, 3 * x + 2]) * third
+            mean[y, x], square[y, x] = v, v * v
+
+
+def _roughness_boxes(d: np.ndarray, span: int, mean: np.ndarray, square: np.ndarray) -> None:
+    """The local means (box of radius ``span``) of the channel mean of ``d`` ``(h, W, 3)`` and
+    of its square into ``mean`` and ``square`` ``(h, W)``: their difference is
+    :func:`.consistency.roughness` (made in :func:`_weights`; 1.0 ms at 720x480 against 1.9 in
+    OpenCV's transform, multiply and subtract)."""
+    _tone_mean(_flat(d), mean, square)
+    k = (2 * span + 1,) * 2
+    cv2.blur(mean, k, dst=mean)
+    cv2.blur(square, k, dst=square)
+
+
 def _box2(x: np.ndarray, radius: int, dst: np.ndarray, scratch: np.ndarray) -> np.ndarray:
     """Two passes of the ``(2r+1)²`` box (BORDER_REFLECT_101), into ``dst``, the first pass
     into ``scratch`` (of ``x``'s shape)."""
@@ -281,11 +309,12 @@ def _reaches(h: int, w: int) -> tuple[int, int]:
     """The rows either side of a band of output rows that its box sums read
     (:meth:`CpuState._band`): of the weights and blended bands (the fine band's energy box, or
     where the tone band holds texture its energy box over its local mean's if that is more),
-    and of the residual and the frame (two boxes of the low radius more)."""
-    weights = ENERGY_RADIUS
+    and of the residual and the frame (two boxes of the low radius more, and the box of the
+    tone residual's roughness)."""
+    weights, radius = ENERGY_RADIUS, low_radius(h, w)
     if holds_texture(h, w):
         weights = max(weights, COARSE_RADIUS + TEXTURE_ENERGY_RADIUS)
-    return weights, weights + 2 * low_radius(h, w)
+    return weights, weights + (2 + ROUGHNESS_SPAN) * radius
 
 
 def _band_shape(h: int, w: int, rows: int) -> tuple[int, int, int]:
@@ -458,11 +487,16 @@ class CpuState:
             _texture_energies(zl[a], d[a], scratch[a], e_own[a], e_pred[a])
         else:
             zs_low = zs
+        # the boxes of the tone residual's roughness (d is whole over the rows they read:
+        # _reaches) in arrays of their own: in the weights' planes, read by _weights before it
+        # writes them, its loops did not vectorise (5.1 ms against 2.0 at 720x480)
+        dm, dq = _buffer("roughness", (2, most, w))[:, :n]
+        _roughness_boxes(d, ROUGHNESS_SPAN * radius, dm, dq)
         b, low = r, d
         followed = _weights(_flat(zb[a]), zs, _flat(zl[a]), zs_low, _flat(r[a]), _flat(d[a]),
-                            m[a], _flat(flow[a0:a1]), strength, _LIMITS, SHUTTER, weight[a],
-                            tone[a], smear[a0:a1], _flat(b[a]), _flat(low[a]), ez[a], eb[a], a0,
-                            h, (y0 - a0, y1 - a0))
+                            m[a], dm[a], dq[a], _flat(flow[a0:a1]), strength, _LIMITS,
+                            SHUTTER, weight[a], tone[a], smear[a0:a1], _flat(b[a]), _flat(low[a]),
+                            ez[a], eb[a], a0, h, (y0 - a0, y1 - a0))
         k = (2 * ENERGY_RADIUS + 1,) * 2
         cv2.blur(ez[a], k, dst=ez[a])
         cv2.blur(eb[a], k, dst=eb[a])

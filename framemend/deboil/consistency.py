@@ -7,13 +7,22 @@ are changes that the motion does not explain. Each frame ``z`` is compared with 
 (the input's own motion, which the output should follow; flow to the previous output gave a
 0.10 higher flicker ratio on the tuning clips), and split into bands:
 
-* the residual ``r = pred - z``, its low band ``d = box_R(box_R(r))`` (tone, exposure) and its
-  local energy ``m = box_2(|r|²)`` (misaligned structure, new content);
-* per-pixel confidences, of tone ``c_l = exp(-(|d|²/τ_tone² + m/τ_structure²))`` and of
-  texture ``c = c_l exp(-m/τ_detail²)`` (means over channels): where the warped output
-  disagrees with the frame at low or mid scale (an object the flow missed, a disocclusion,
-  new content, a real change of light beyond the tolerance) they fall to 0 and the frame is
-  kept as it is; pixels whose source left the frame get 0;
+* the residual ``r = pred - z``, its low band ``d = box_R(box_R(r))`` (tone, exposure), its
+  local energy ``m = box_2(|r|²)`` (misaligned structure, new content) and the roughness of
+  the tone residual ``ρ = box_{4R}(d̄²) - box_{4R}(d̄)²`` (``d̄`` the mean of ``d`` over
+  the channels: its local variance over a box of :data:`ROUGHNESS_SPAN` low radii);
+* per-pixel confidences, of tone ``c_l = exp(-(|d|²/τ_tone² + ρ/τ_rough²))`` and of texture
+  ``c = c_l exp(-m/τ_detail²)`` (means over channels): where the warped output disagrees with
+  the frame (an object the flow missed, a disocclusion, new content, a real change of light
+  beyond the tolerance) they fall to 0 and the frame is kept as it is; pixels whose source
+  left the frame get 0. The tone is gated on the *shape* of its residual, not on the fine
+  residual's energy: a tone difference that is smooth over a few low radii is flicker or
+  exposure wobble and is pulled even where the texture boils (generated video boils and
+  wobbles on the same moving subjects), while one with structure at the tone band's own scale
+  (an object the flow missed: its tone against the background's) is kept. Gated on ``m``
+  (``τ_structure = 0.1``, before) the default chain left 0.657 of the input's flicker in the
+  median of the six generated clips; gated on ``ρ`` 0.583 (BENCHMARKS.md, "Deboil's tone gated
+  on the roughness of its residual");
 * the weights ``w_l = min(strength · c_l, MAX_TONE_WEIGHT)``, ``w = min(strength · c,
   MAX_WEIGHT)``; tone: ``z_low + w_l d`` (the frame's low band pulled toward the
   motion-compensated running output); texture: ``b = z_high + w (r - d)``, the frame's fine
@@ -71,15 +80,23 @@ from framemend.flow.estimate import motion_flow
 from framemend.kernels.blur import box_mean
 
 # tuned on CogVideo__1, AnimateDiff__model_08_01 and VideoCrafter__woman and on generated test
-# scenes: looser tone confidences (τ_tone 0.3, τ_structure 0.4) took the noref flicker ratio of
-# deboil,deflicker from 0.81 to 0.55 in the median on the clips, but lost 1.2 dB on the moving
-# face of the "subject" scene and 0.1 dB on a zoom; these lose nothing there (do no harm)
-TONE_TOLERANCE = 0.15  # τ_tone, [0, 1] units: low-band disagreement that counts as real
+# scenes: looser tone confidences (τ_tone 0.3) took the noref flicker ratio of deboil,deflicker
+# from 0.81 to 0.55 in the median on the clips, but lost 1.2 dB on the moving face of the
+# "subject" scene and 0.1 dB on a zoom; these lose nothing there (do no harm)
+TONE_TOLERANCE = 0.125  # τ_tone, [0, 1] units: low-band disagreement that counts as real
 DETAIL_TOLERANCE = 0.08  # τ_detail: RMS residual (5x5) that counts as real for texture
-STRUCTURE_TOLERANCE = 0.1  # τ_structure: RMS residual (5x5) that counts as real for tone
+# τ_rough: RMS variation of the tone residual over ROUGHNESS_SPAN low radii that counts as real
+# structure (tuned on CogVideo__2, VideoCrafter__woman, AnimateDiff__model_08_01 and the
+# subject scene, seeds 24, 40, 41: with τ_tone 0.15, span 4 and 0.07 kept the moving face
+# 0.2-0.3 dB better than the structure gate did; 0.09 or a span of 3 gained 0.01-0.02 of
+# flicker for 0.1-0.3 dB there). τ_tone 0.125 (was 0.15): without the structure term a lamp's
+# smooth light is gated by its size alone, and 0.15 kept +1.53 dB of the lamp scene's wobble
+# (test bar +1.7), 0.125 +1.96 for 0.01-0.03 more flicker on the tuning clips
+ROUGHNESS_TOLERANCE = 0.07
+ROUGHNESS_SPAN = 4  # the box of the roughness, in low radii
 MAX_WEIGHT = 0.9  # the frame always keeps a tenth of its own texture
 MAX_TONE_WEIGHT = 0.95  # and a twentieth of its own tone
-LIMITS = (TONE_TOLERANCE, DETAIL_TOLERANCE, STRUCTURE_TOLERANCE, MAX_WEIGHT, MAX_TONE_WEIGHT)
+LIMITS = (TONE_TOLERANCE, DETAIL_TOLERANCE, ROUGHNESS_TOLERANCE, MAX_WEIGHT, MAX_TONE_WEIGHT)
 MID_RADIUS, ENERGY_RADIUS = 2, 3
 # the tone band's texture (module docstring), in pixels: a generator's texture is drawn at a
 # few pixels whatever the frame size, and on large frames the tone band holds none (its reach,
@@ -126,6 +143,16 @@ def auto_strength(followed: float) -> float:
     return min(followed / FOLLOWED_FULL, 1.0)
 
 
+def roughness(d: torch.Tensor, radius: int) -> torch.Tensor:
+    """``(H, W)`` the local variance of the tone residual ``d`` ``(3, H, W)`` (its mean over
+    the channels) over a box of :data:`ROUGHNESS_SPAN` times the low ``radius``: small where
+    the tone difference is smooth (flicker, exposure wobble), large where it has structure at
+    the tone band's scale (an object the flow missed)."""
+    span = ROUGHNESS_SPAN * radius
+    mean = d.mean(0)[None, None]
+    return (_box(mean ** 2, span) - _box(mean, span) ** 2)[0, 0]
+
+
 def _bands(previous, frame, flow):
     """The residual and its low band, the confidences of tone and texture and the frame's fine
     band (module docstring), ``(3, H, W)`` but the confidences ``(H, W)``; ``previous``,
@@ -135,7 +162,8 @@ def _bands(previous, frame, flow):
     r = pred - frame
     d = _box(_box(r[None], radius), radius)[0]
     m = _box((r ** 2).mean(0)[None, None], MID_RADIUS)[0, 0]
-    tone = torch.exp(-((d ** 2).mean(0) / TONE_TOLERANCE ** 2 + m / STRUCTURE_TOLERANCE ** 2))
+    tone = torch.exp(-((d ** 2).mean(0) / TONE_TOLERANCE ** 2
+                       + roughness(d, radius) / ROUGHNESS_TOLERANCE ** 2))
     tone = torch.where(outside_mask(flow[None])[0, 0], torch.zeros_like(tone), tone)
     zh = frame - _box(_box(frame[None], radius), radius)[0]
     return r, d, tone, tone * torch.exp(-m / DETAIL_TOLERANCE ** 2), zh
