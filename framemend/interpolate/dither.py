@@ -62,7 +62,7 @@ def keep_screen_dither(image0, image1, made, flow_t: torch.Tensor, weight0: torc
             return made
     else:
         c = c.float().masked_fill(c < _NEGLIGIBLE, 0.0)
-    moved = warp_blend(low[0], low[1], flow_t, weight0, warp).to(images.device)
+    moved = warp_blend(low[0], low[1], flow_t, weight0, times, warp).to(images.device)
     for j, t in enumerate(np.float32(times)):  # float32 numbers: no tensor copied per pair
         moved[j].add_(high[0] * float(1 - t)).add_(high[1] * float(t))
     plain = (_float(made) if u8 else made).to(images.device)

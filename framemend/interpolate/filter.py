@@ -214,7 +214,8 @@ def _synthesize(flows: Future, before: Future | None, after: Future | None, imag
                             None if after is None else after.result()[1])
     flow_t, weight0 = intermediate(pair, importance, times)
     correlation0 = None if before is None else before.result()[3]  # image0 was its image1
-    made = warp_blend(image0, image1, flow_t, weight0, warp, [correlation0, correlation1])
+    made = warp_blend(image0, image1, flow_t, weight0, times, warp,
+                      [correlation0, correlation1])
     if dither:
         made = keep_screen_dither(image0, image1, made, flow_t, weight0, times, warp)
     return made

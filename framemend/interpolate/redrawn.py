@@ -93,10 +93,12 @@ def bilinear_attenuation(move0: np.ndarray, move1: np.ndarray,
 
 
 def detail_change(luma0: np.ndarray, luma1: np.ndarray, weight0: np.ndarray,
-                  weight_grid: np.ndarray, attenuation: np.ndarray | None) -> np.ndarray:
+                  weight_grid: np.ndarray, attenuation: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """``(g - 1) X_h`` ``(H, W)`` float32: what to add to each channel of the blend
     ``w A + (1 - w) B`` so that its luma detail ``X_h`` takes the gain ``g = W / ā`` of the
-    module docstring.
+    module docstring; and the candidates' squared luma difference ``(A_Y - B_Y)²`` averaged
+    over each cell of the flow grid ``(h, w)`` (for :func:`.still.still_share`).
 
     Args:
         luma0, luma1: the candidates' lumas ``(H, W)`` float32 (any unit; overwritten).
@@ -112,6 +114,7 @@ def detail_change(luma0: np.ndarray, luma1: np.ndarray, weight0: np.ndarray,
     mix = cv2.blendLinear(luma0, luma1, weight0, 1 - weight0)
     mix -= cv2.GaussianBlur(mix, _SIZE, BAND_SIGMA, borderType=cv2.BORDER_REPLICATE)
     diff = cv2.subtract(luma0, luma1, dst=luma0)
+    moved = cv2.resize(cv2.multiply(diff, diff), grid, interpolation=cv2.INTER_AREA)
     diff -= cv2.GaussianBlur(diff, _SIZE, BAND_SIGMA, borderType=cv2.BORDER_REPLICATE)
     disagree, detail = (
         cv2.blur(cv2.resize(cv2.multiply(band, band), grid, interpolation=cv2.INTER_AREA),
@@ -123,7 +126,7 @@ def detail_change(luma0: np.ndarray, luma1: np.ndarray, weight0: np.ndarray,
         gain /= attenuation
     gain -= 1
     return cv2.multiply(cv2.resize(gain, (width, height), interpolation=cv2.INTER_LINEAR), mix,
-                        dst=mix)
+                        dst=mix), moved
 
 
 def keep_detail_torch(warped0: torch.Tensor, warped1: torch.Tensor, weight0: torch.Tensor,

@@ -35,7 +35,9 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
    more of their detail at about twice the cost of the warps. The blend's luma detail then
    takes the least-squares gain of :mod:`.redrawn`: the attenuation of bilinear sampling is
    undone where the two candidates agree, and detail they do not share (texture that the
-   generator re-drew) is shrunk towards the blur.
+   generator re-drew) is shrunk towards the blur. Last, where the candidates disagree more than
+   the two neighbours themselves (content drawn anew that the flow matched to the wrong
+   place), the in-between is drawn towards the neighbours' plain blend (:mod:`.still`).
 
 On the CPU path everything at reduced size runs outside torch: the intermediate flows (steps
 3-5) and the block search are numba kernels that release the GIL, the luma error and the 3x3
@@ -64,6 +66,7 @@ from .boundaries import sharpen_boundaries, sharpen_boundaries_torch
 from .neighbour_motion import adopt_neighbour_flows
 from .redrawn import (attenuation_torch, bilinear_attenuation, correlation_rows, detail_change,
                       detail_correlation, keep_detail_torch)
+from .still import mix_still, mix_still_torch, still_error, still_share
 
 _REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no pixel grid added
 WARPS = {"bilinear": _REMAP, "bicubic": cv2.INTER_CUBIC | cv2.WARP_RELATIVE_MAP}  # remap flags
@@ -482,8 +485,9 @@ def _splat_side(flow, importance, reach, acc):
 
 
 def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndarray,
-               flow_t: torch.Tensor, weight0: torch.Tensor, warp: str = "bilinear",
-               correlations: list | None = None) -> torch.Tensor | np.ndarray:
+               flow_t: torch.Tensor, weight0: torch.Tensor, times: list[float],
+               warp: str = "bilinear", correlations: list | None = None
+               ) -> torch.Tensor | np.ndarray:
     """Warp both neighbours to each time and blend them, at full resolution.
 
     Args:
@@ -491,28 +495,30 @@ def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndar
             warped and blended in uint8 by OpenCV, no float image is made).
         flow_t: ``(2K, 2, h, w)`` from :func:`intermediate_flows`, in shrunk pixels.
         weight0: ``(K, 1, h, w)``. Both on the CPU.
+        times: the ``K`` fractional times of ``flow_t``.
         warp: a key of :data:`WARPS`, how the neighbours are sampled.
         correlations: for uint8 arrays, each neighbour's :func:`frame_correlation` where
             already known (a frame is in two pairs), else None: computed here.
     Returns:
         ``(K, 3, H, W)`` (``(K, H, W, 3)`` uint8 for arrays):
         ``w0 · I0(p + Ft0) + (1 - w0) · I1(p + Ft1)`` with its luma detail at the gain of
-        :mod:`.redrawn`, within [0, 1] (the range of uint8).
+        :mod:`.redrawn`, drawn towards the still blend where no motion explains the change
+        (:mod:`.still`), within [0, 1] (the range of uint8).
     """
     if isinstance(image0, np.ndarray):
         known = correlations or (None, None)
         correlations = [r if r is not None else frame_correlation(im)
                         for r, im in zip(known, (image0, image1))] if warp == "bilinear" else None
-        return _warp_blend_u8(image0, image1, flow_t, weight0, WARPS[warp], correlations)
+        return _warp_blend_u8(image0, image1, flow_t, weight0, times, WARPS[warp], correlations)
     if host_kernels(image0.device):
-        return _warp_blend_cv2(image0, image1, flow_t, weight0, WARPS[warp])
-    return _warp_blend_torch(image0, image1, flow_t, weight0, warp)
+        return _warp_blend_cv2(image0, image1, flow_t, weight0, times, WARPS[warp])
+    return _warp_blend_torch(image0, image1, flow_t, weight0, times, warp)
 
 
-def _warp_blend_torch(image0, image1, flow_t, weight0, warp="bilinear"):
+def _warp_blend_torch(image0, image1, flow_t, weight0, times, warp="bilinear"):
     """The reference (and CUDA) path of :func:`warp_blend`: bilinear upsampling of the flows
     and weights, grid_sample (``warp``: its mode) of the frames, the blend's detail gain of
-    :mod:`.redrawn`."""
+    :mod:`.redrawn`, the still blend's share of :mod:`.still`."""
     k = weight0.shape[0]
     height, width = image0.shape[-2:]
     h, w = flow_t.shape[-2:]
@@ -530,10 +536,12 @@ def _warp_blend_torch(image0, image1, flow_t, weight0, warp="bilinear"):
         moves = torch.cat([shrunk[:, c:c + 1] * (width / w if c % 2 == 0 else height / h)
                            for c in range(4)], 1)
         attenuation = attenuation_torch(images, moves, shrunk[:, 4:])
-    return keep_detail_torch(warped[:k], warped[k:], w0, shrunk[:, 4:], attenuation).clamp_(0, 1)
+    made = keep_detail_torch(warped[:k], warped[k:], w0, shrunk[:, 4:], attenuation)
+    return mix_still_torch(made, images, warped[:k], warped[k:], times,
+                           shrunk[:, 4:]).clamp_(0, 1)
 
 
-def _warp_blend_cv2(image0, image1, flow_t, weight0, flags):
+def _warp_blend_cv2(image0, image1, flow_t, weight0, times, flags):
     """OpenCV twin of :func:`_warp_blend_torch` (``flags``: OpenCV's remap flags, from
     :data:`WARPS`). Pixels stay in the memory layout they come in: planes of a contiguous
     ``(3, H, W)`` tensor, or interleaved ``(H, W, 3)`` for channels-last tensors; the result
@@ -553,40 +561,51 @@ def _warp_blend_cv2(image0, image1, flow_t, weight0, flags):
     correlations = [detail_correlation(_luma(im[rows] if interleaved else im[:, rows],
                                              interleaved)) for im in src] \
         if flags == _REMAP else None
+    still = still_error(*(_luma(im, interleaved) for im in src), weight0.shape[-2:])
     for j in range(k):
         moves, weight = _full_size_motion(pixels, flow_t, weight0, j)
         for move, side, dst in zip(moves, (0, 1), (out[j], other)):
             for plane, target in ([(src[side], dst)] if interleaved else zip(src[side], dst)):
                 cv2.remap(plane, move, None, flags, dst=target, borderMode=cv2.BORDER_REPLICATE)
         frame = out[j]
-        change = detail_change(_luma(frame, interleaved), _luma(other, interleaved), weight,
-                               *_detail_grid(flow_t, weight0, j, (height, width), correlations))
+        change, moved = detail_change(
+            _luma(frame, interleaved), _luma(other, interleaved), weight,
+            *_detail_grid(flow_t, weight0, j, (height, width), correlations))
         frame -= other
         frame *= weight[..., None] if interleaved else weight
         frame += other
         frame += change[..., None] if interleaved else change  # the detail band (.redrawn)
+        share = cv2.resize(still_share(moved, still, weight0[j, 0].numpy(), 1.0),
+                           (width, height), interpolation=cv2.INTER_LINEAR)  # (.still)
+        for made, *sides in ([(frame, *src)] if interleaved else zip(frame, *src)):
+            mix_still(made, *sides, times[j], share)
     np.clip(out, 0, 1, out=out)  # cubic weights overshoot at sharp edges, the detail gain too
     result = torch.from_numpy(out)
     return result.permute(0, 3, 1, 2) if interleaved else result
 
 
-def _warp_blend_u8(image0, image1, flow_t, weight0, flags, correlations):
+def _warp_blend_u8(image0, image1, flow_t, weight0, times, flags, correlations):
     """:func:`warp_blend` on ``(H, W, 3)`` uint8 arrays: OpenCV remap (``flags``), per-pixel
-    blend and the detail change of :mod:`.redrawn` added (``correlations``: the neighbours',
-    None for bicubic samples)."""
+    blend, the detail change of :mod:`.redrawn` added (``correlations``: the neighbours',
+    None for bicubic samples) and the still blend's share of :mod:`.still`."""
     k = weight0.shape[0]
     height, width = image0.shape[:2]
     out = np.empty((k, height, width, 3), image0.dtype)
     warped = [np.empty_like(image0), np.empty_like(image1)]
+    still = still_error(_luma(image0, True), _luma(image1, True), weight0.shape[-2:])
     for j in range(k):
         moves, w0 = _full_size_motion((image0, image1), flow_t, weight0, j)
         for side, src in enumerate((image0, image1)):
             cv2.remap(src, moves[side], None, flags, dst=warped[side],
                       borderMode=cv2.BORDER_REPLICATE)
         cv2.blendLinear(warped[0], warped[1], w0, 1 - w0, dst=out[j])
-        change = detail_change(*(_luma(side, True) for side in warped), w0,
-                               *_detail_grid(flow_t, weight0, j, (height, width), correlations))
+        change, moved = detail_change(*(_luma(side, True) for side in warped), w0,
+                                      *_detail_grid(flow_t, weight0, j, (height, width),
+                                                    correlations))
         cv2.add(out[j], cv2.merge((change,) * 3), dst=out[j], dtype=cv2.CV_8U)  # .redrawn
+        share = still_share(moved, still, weight0[j, 0].numpy(), 255.0)  # .still
+        mix_still(out[j], image0, image1, times[j],
+                  cv2.resize(share, (width, height), interpolation=cv2.INTER_LINEAR))
     return out
 
 

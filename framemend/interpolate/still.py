@@ -1,0 +1,95 @@
+"""Where no motion explains the change: the in-between drawn towards the neighbours' plain blend.
+
+A generator re-draws content between frames (sparks, glyphs, snow, trees that appear and
+vanish), and a GIF re-dithers it: there the flow matches things that do not correspond, and the
+warped candidates ``A = I0(p + Ft0)`` and ``B = I1(p + Ft1)`` put confident detail in the wrong
+place. The in-between is then one of two hypotheses about the dropped frame: the motion-
+compensated blend ``X_m`` (:mod:`.synthesis`) and the still blend ``X_s = (1 - t) I0 + t I1``
+(no motion: what stays on the screen). Each is as good as its two sources agree: the local mean
+of their squared luma difference, ``e_m = E[4 w (1 - w) (A_Y - B_Y)²]`` and
+``e_s = E[(I0_Y - I1_Y)²]``, estimates each hypothesis' error (``w`` frame 0's blending weight:
+where one side is hidden, ``w`` is 0 or 1, the other side's difference does not enter the blend
+and does not count against it). The in-between is their inverse-error weighted mean, the
+multihypothesis prediction of Girod, "Efficiency analysis of multihypothesis motion-compensated
+prediction for video coding", IEEE TIP 2000, with per-region weights from the matching error as
+in the adaptive OBMC of Choi et al. (IEEE TCSVT 2007):
+
+    ``X = X_m + s (X_s - X_m)``,  ``s = (e_m + ε) / (e_m + e_s + 2 ε)``.
+
+Where the motion is right ``e_m`` is near 0 and ``s`` too (a moving region has a large ``e_s``);
+in a region that does not move both are small and alike, and so are both hypotheses; where both
+disagree (re-drawn content), the two are averaged, which lowers the squared error of either.
+``ε`` (:data:`FLOOR`) keeps flat regions, where both errors vanish, from taking either
+hypothesis on noise. The means are Gaussian (:data:`SIGMA` cells) on the flow grid, where
+the statistics of :mod:`.redrawn` are taken too; the share is upsampled bilinearly.
+Measured on ``shared/data/generated`` and the bench's renderings in BENCHMARKS.md (issue 16,
+stop 22).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..kernels.blur import gaussian_blur
+from ..kernels.colour import luma
+
+SIGMA = 2.0  # cells of the flow grid (8 pixels at the default flow_scale) the errors are pooled over
+_RADIUS = 6  # taps either side (3 sigma)
+FLOOR = 1e-5  # squared luma error ([0, 1] units) under which two hypotheses count as equal
+
+
+def still_error(luma0: np.ndarray, luma1: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """``(I0_Y - I1_Y)²`` of two frames' lumas ``(H, W)`` float32 (any unit) averaged over
+    each cell of the flow grid ``grid`` ``(h, w)``: ``(h, w)`` float32, one per pair."""
+    diff = cv2.subtract(luma0, luma1)
+    return cv2.resize(cv2.multiply(diff, diff), grid[::-1], interpolation=cv2.INTER_AREA)
+
+
+def still_share(moved: np.ndarray, still: np.ndarray, weight_grid: np.ndarray,
+                unit: float) -> np.ndarray:
+    """The still blend's share ``s`` ``(h, w)`` float32 (module docstring) on the flow grid.
+
+    Args:
+        moved: ``(A_Y - B_Y)²`` averaged over each cell ``(h, w)``.
+        still: :func:`still_error` of the pair.
+        weight_grid: frame 0's blending weight ``w`` on the grid.
+        unit: the lumas' unit (1 or 255), for :data:`FLOOR`.
+    """
+    size = (2 * _RADIUS + 1,) * 2
+    floor = np.float32(FLOOR * unit * unit)
+    moved = cv2.multiply(moved, 4 * weight_grid * (1 - weight_grid))
+    e_m, e_s = (cv2.GaussianBlur(e, size, SIGMA, borderType=cv2.BORDER_REPLICATE) + floor
+                for e in (moved, still))
+    return e_m / (e_m + e_s)
+
+
+def mix_still(made: np.ndarray, image0: np.ndarray, image1: np.ndarray, t: float,
+              share: np.ndarray) -> None:
+    """``made + s ((1 - t) I0 + t I1 - made)`` in place, for ``(H, W, 3)`` frames or
+    ``(H, W)`` planes (uint8 or float32; ``made`` the motion-compensated blend) with the share
+    ``s`` ``(H, W)`` float32 (:func:`still_share` upsampled)."""
+    still = cv2.addWeighted(image0, 1 - t, image1, t, 0.0)
+    cv2.blendLinear(made, still, 1 - share, share, dst=made)
+
+
+def mix_still_torch(made: torch.Tensor, images: torch.Tensor, warped0: torch.Tensor,
+                    warped1: torch.Tensor, times: list[float], weight_grid: torch.Tensor
+                    ) -> torch.Tensor:
+    """The reference (and CUDA) path: ``made`` ``(K, 3, H, W)`` in [0, 1] at fractional
+    ``times``, blended from the candidates ``warped0``, ``warped1`` ``(K, 3, H, W)``, drawn
+    towards the still blend of ``images`` ``(2, 3, H, W)``; ``weight_grid`` ``(K, 1, h, w)``.
+    Returns ``(K, 3, H, W)``."""
+    grid = weight_grid.shape[-2:]
+    lumas = luma(images)
+    still = F.interpolate((lumas[:1] - lumas[1:]).square(), size=grid, mode="area")
+    moved = F.interpolate((luma(warped0) - luma(warped1)).square(), size=grid, mode="area")
+    e_m, e_s = (gaussian_blur(e, SIGMA, _RADIUS) + FLOOR for e in
+                (moved * (4 * weight_grid * (1 - weight_grid)), still))
+    share = F.interpolate(e_m / (e_m + e_s), size=made.shape[-2:], mode="bilinear",
+                          align_corners=False)
+    for j, t in enumerate(np.float32(times)):  # float32 numbers: nothing copied to the device
+        blend = images[0] * float(1 - t) + images[1] * float(t)
+        made[j].add_(share[j] * (blend - made[j]))
+    return made
