@@ -70,8 +70,8 @@ def box_visible(box: torch.Tensor, h: int, w: int) -> torch.Tensor:
     """0-d: :func:`.filter.box_visible` of a ``(2, 2)`` tensor ``box``."""
     lo, hi = box.min(0).values, box.max(0).values
     area = (hi - lo).prod().clamp_min(1e-6)
-    size = torch.tensor([w, h], dtype=box.dtype, device=box.device)
-    seen = (torch.minimum(hi, size) - lo.clamp_min(0)).clamp_min(0).prod()
+    top = torch.stack([hi[0].clamp(max=w), hi[1].clamp(max=h)])
+    seen = (top - lo.clamp_min(0)).clamp_min(0).prod()
     return seen / area
 
 
