@@ -9,7 +9,10 @@ without the cast (``none``): realign must then leave it alone. Seeds ``TUNING`` 
 constants of :mod:`framemend.realign`; the report is on the held-back seeds ``HELD_BACK``.
 
 Columns: ``psnr`` of realign's output and ``psnr_in`` of the input against the clean frames
-(mean over frames), ``gain`` = the difference; ``fps`` input frames per second of realign alone
+(mean over frames), ``gain`` = the difference; on renderings whose cast covers the subject,
+``subject_gain`` the same inside the subject and ``boxed_gain`` that of realign told where the
+subject is (``region=face`` with ``box`` the subject's bounding box at frame 0, as a user
+would); ``fps`` input frames per second of realign alone
 (CPU, one torch thread, wall time on a shared machine). The summary rows give the median and
 the worst gain over the drifting renderings and over the clean ones.
 
@@ -58,6 +61,12 @@ def masked_psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
     return float(np.mean(values))
 
 
+def subject_box(mask: np.ndarray) -> tuple[float, float, float, float]:
+    """``(x0, y0, x1, y1)``: the bounding box of ``mask`` ``(H, W)`` bool, in pixels."""
+    ys, xs = np.nonzero(mask)
+    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+
+
 def measure(params: dict) -> dict:
     """Realign one rendering (with its cast as drawn, and without any); PSNR before and after."""
     row = {"pass": "realign"}
@@ -73,10 +82,15 @@ def measure(params: dict) -> dict:
         row.update({f"{key}_psnr_in": round(before, 2), f"{key}_psnr": round(after, 2),
                     f"{key}_gain": round(after - before, 2)})
         if params["where"] == "subject":  # where the cast is (a subject is a small part)
-            before = masked_psnr(frames, clip.truth, coverage > 0.5)
-            after = masked_psnr(out, clip.truth, coverage > 0.5)
+            inside = coverage > 0.5
+            before = masked_psnr(frames, clip.truth, inside)
+            after = masked_psnr(out, clip.truth, inside)
+            # as a user corrects a subject: realign=region=face:box=... around it at frame 0
+            boxed = realign(x, fps=clip.fps, region="face", box=subject_box(inside[0]))
+            boxed = masked_psnr(boxed.permute(0, 2, 3, 1).numpy(), clip.truth, inside)
             row.update({f"{key}_subject_psnr_in": round(before, 2),
-                        f"{key}_subject_gain": round(after - before, 2)})
+                        f"{key}_subject_gain": round(after - before, 2),
+                        f"{key}_boxed_gain": round(boxed - before, 2)})
     row["fps"] = round(len(clip) / seconds, 1)
     return row
 
@@ -100,6 +114,8 @@ def run(quick: bool = False, seeds: range = HELD_BACK) -> list[dict]:
     summaries = (("frame casts, whole frame", "drift_gain", "frame"),
                  ("subject casts, subject region", "drift_subject_gain", "subject"),
                  ("subject casts, whole frame", "drift_gain", "subject"),
+                 ("subject casts, subject region, region=face:box", "drift_boxed_gain", "subject"),
+                 ("no cast, subject region, region=face:box", "clean_boxed_gain", "subject"),
                  ("no cast, whole frame", "clean_gain", None))
     for name, column, where in summaries:
         gains = np.array([r[column] for r in renderings if where is None or where in r["clip"].split()])

@@ -33,6 +33,16 @@ def test_the_keyframe_footprint_and_the_subject_ellipse_match_the_host():
                           host.ellipse_mask(box, 72, 96), atol=1e-5)
 
 
+def test_the_share_of_the_subject_box_in_frame_matches_the_host():
+    """Inside, straddling a corner, and outside the frame: the share of the box's area seen."""
+    for corners, want in (([[10.0, 5.0], [40.0, 30.0]], 1.0),
+                          ([[80.0, -10.0], [110.0, 10.0]], 16 * 10 / (30 * 20)),
+                          ([[100.0, 80.0], [120.0, 90.0]], 0.0)):
+        box = np.array(corners)
+        assert abs(host.box_visible(box, 72, 96) - want) < 1e-9
+        assert abs(float(twins.box_visible(torch.from_numpy(box), 72, 96)) - want) < 1e-9
+
+
 def test_the_change_and_the_colour_step_match_the_host():
     """On a photograph and a copy with a cast (the step +0.03 in red) and noise: the jump
     statistic and the drift's step and deviation as the host's; with no cell covered the

@@ -66,6 +66,15 @@ def inside(to_key: torch.Tensor, h: int, w: int) -> torch.Tensor:
     return ((kx >= 0) & (kx <= w - 1) & (ky >= 0) & (ky <= h - 1)).float()[None, None]
 
 
+def box_visible(box: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """0-d: :func:`.filter.box_visible` of a ``(2, 2)`` tensor ``box``."""
+    lo, hi = box.min(0).values, box.max(0).values
+    area = (hi - lo).prod().clamp_min(1e-6)
+    top = torch.stack([hi[0].clamp(max=w), hi[1].clamp(max=h)])
+    seen = (top - lo.clamp_min(0)).clamp_min(0).prod()
+    return seen / area
+
+
 def change(frame: torch.Tensor, reference: torch.Tensor, weight: torch.Tensor,
            cell: int) -> torch.Tensor:
     """0-d: :func:`.filter._change` (median over the covered cells of the largest channel

@@ -31,7 +31,11 @@ For each frame ``t`` after a keyframe:
    in the spirit of keyframe propagation (Jamriska et al., "Stylizing video by example",
    SIGGRAPH 2019);
 7. with ``region=face`` (or a ``box``) all of this but step 2 happens inside the tracked
-   subject's ellipse only, feathered;
+   subject's ellipse only, feathered; in place of step 2, one affine colour map over the
+   subject (:mod:`.subject`), measured in the ellipse's core (``CORE``) against the aligned
+   keyframe and composed frame after frame, is applied to the colours it was measured on
+   (``SUBJECT_REACH``), before the local maps; the keyframe is replaced once less than
+   ``KEY_VISIBLE`` of the subject's tracked box is inside the frame;
 8. no harm where nothing drifts (``region=frame``): the colour change of the same content
    between consecutive frames is measured (on textured cells: on a smooth ramp the flow's error
    reads as a change of colour) and added up since the keyframe, with a bound on its
@@ -76,6 +80,7 @@ from . import device as twins
 from .carry import carry_map, consecutive_flow
 from .evidence import DriftEvidence, both_ways, colour_step
 from .shift import global_shift
+from .subject import fit_subject_map
 from .tone import (apply_colour_map, compose_maps, fit_colour_map, identity_map,
                    typical_colours)
 from .whole import fit_whole_map
@@ -93,6 +98,16 @@ CELL = 16
 JUMP = 0.04
 #: Fraction of the frame the keyframe must still cover; below it the corrected frame is the key.
 KEY_VISIBLE = 0.5
+#: Share of the subject ellipse's radius where its colour map is measured (:mod:`.subject`):
+#: the rim shows background, aligned as the subject moves (a smooth sky there passes the
+#: checks and pulls the map), and a drift of a face may fade towards it.
+CORE = 0.7
+#: Mahalanobis distance (in standard deviations of the subject's colours) at which the
+#: subject's map has faded to exp(-1/2) (:func:`.tone.typical_colours`): far enough that a
+#: subject of several colours (a cup, its coffee) is corrected whole (tuning seed 5: +2.2 dB at
+#: 2, +3.7 at 5, +5.2 without), near enough that background inside a detected face's ellipse
+#: keeps its colour (the face test's tone drift: +4.4 dB without).
+SUBJECT_REACH = 5.0
 #: ``eps`` of the frame-to-frame fit: so large that only the local offsets change (a change of
 #: contrast fitted against a warped, slightly blurred frame would compound frame after frame).
 OFFSET_ONLY = 1e3
@@ -132,8 +147,6 @@ def align_keyframe(frame: torch.Tensor, key: torch.Tensor,
     on_device = torch.is_tensor(key_to_frame)
     to_key_sim = inverse(key_to_frame) if on_device else np.linalg.inv(key_to_frame)
     pre = warp_affine(key, to_key_sim[None])
-    inside = (twins.inside(to_key_sim, h, w) if on_device
-              else _inside(to_key_sim, h, w, frame.device))
     scale = min(1.0, FLOW_WIDTH / (x1 - x0))
     small = (lambda x: F.interpolate(x, scale_factor=scale, mode="area")) if scale < 1 else (lambda x: x)
     a, b = small(frame[..., y0:y1, x0:x1]), small(pre[..., y0:y1, x0:x1])
@@ -145,8 +158,6 @@ def align_keyframe(frame: torch.Tensor, key: torch.Tensor,
     if window is not None:
         fwd = F.pad(fwd, (x0, w - x1, y0, h - y1))
         trust = F.pad(trust, (x0, w - x1, y0, h - y1))
-    aligned = backward_warp(pre, fwd)
-    trust = trust * backward_warp(inside, fwd, padding="zeros") * _same_structure(frame, aligned)
     ys, xs = torch.meshgrid(torch.arange(h, device=frame.device, dtype=torch.float32),
                             torch.arange(w, device=frame.device, dtype=torch.float32), indexing="ij")
     px, py = xs + fwd[0, 0], ys + fwd[0, 1]  # position in the pre-warped keyframe
@@ -155,6 +166,11 @@ def align_keyframe(frame: torch.Tensor, key: torch.Tensor,
     kx = m[0, 0] * px + m[0, 1] * py + m[0, 2]
     ky = m[1, 0] * px + m[1, 1] * py + m[1, 2]
     to_key = torch.stack([kx - xs, ky - ys])[None]
+    # the keyframe resampled once, at the composed position (resampling it twice, the
+    # similarity then the flow, blurs its texture away from the frame's)
+    aligned = backward_warp(key, to_key)
+    inside = ((kx >= 0) & (kx <= w - 1) & (ky >= 0) & (ky <= h - 1)).float()[None, None]
+    trust = trust * inside * _same_structure(frame, aligned)
     return aligned, trust, to_key
 
 
@@ -191,6 +207,21 @@ def _inside(to_key: np.ndarray, h: int, w: int, device) -> torch.Tensor:
     return torch.from_numpy(inside.astype(np.float32))[None, None].to(device)
 
 
+def _core(box):
+    """The subject's core: ``box`` (2, 2) corners (an array or a tensor) shrunk by ``CORE``
+    about its centre."""
+    centre = box.mean(0)
+    return centre + CORE * (box - centre)
+
+
+def box_visible(box: np.ndarray, h: int, w: int) -> float:
+    """The share of the area of ``box`` (2, 2) corners inside an ``h`` x ``w`` frame."""
+    (x0, y0), (x1, y1) = np.sort(box, axis=0)
+    area = max((x1 - x0) * (y1 - y0), 1e-6)
+    seen = max(min(x1, w) - max(x0, 0), 0) * max(min(y1, h) - max(y0, 0), 0)
+    return seen / area
+
+
 def _window(region: torch.Tensor, margin: int = 16) -> tuple[int, int, int, int] | None:
     """``(y0, y1, x0, x1)``: the bounding box of ``region`` ``(1, 1, H, W)`` > 0, widened by
     ``margin`` pixels; None when the region is empty."""
@@ -220,8 +251,10 @@ def fit_similarity(to_key: torch.Tensor, weight: torch.Tensor, step: int = 4) ->
 def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
                   key_to_frame: np.ndarray | torch.Tensor,
                   previous: tuple[torch.Tensor, torch.Tensor],
-                  region: torch.Tensor | None = None, detail: float = 0.0
-                  ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray | torch.Tensor | None]:
+                  region: torch.Tensor | None = None, detail: float = 0.0,
+                  core: torch.Tensor | None = None, subject: torch.Tensor | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray | torch.Tensor | None,
+                             torch.Tensor | None]:
     """Re-align ``frame`` ``(1, 3, H, W)``; see the module docstring.
 
     Args:
@@ -234,15 +267,27 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
         previous: the previous corrected frame warped onto this one ``(1, 3, H, W)`` and where
             that warp is trusted ``(1, 1, H, W)``.
         region: ``(1, 1, H, W)`` soft mask of where to correct (None: everywhere).
+        core: with ``region``, ``(1, 1, H, W)`` bool: the subject's core, where its colour
+            map is measured (:data:`CORE`).
+        subject: with ``region``, ``(1, 12, 1, 1)`` the subject's colour map so far
+            (:mod:`.subject`; the identity after a keyframe).
     Returns:
         the corrected ``(1, 3, H, W)`` in [0, 1]; the carried correction updated by this frame
         ``(1, 12, ch, cw)``; and ``key_to_frame`` refitted to the dense correspondence (None if
         it could not be; on the device path ``key_to_frame`` then), which keeps the tracking
-        from drifting.
+        from drifting; with ``region``, the subject's colour map updated by this frame.
     """
     on_device = torch.is_tensor(key_to_frame)
     inside = (region > 0.5).float() if region is not None else torch.ones_like(frame[:, :1])
     pre = apply_colour_map(carried, frame)
+    if subject is not None:  # aligned as corrected so far: a drifted frame is trusted less
+        pre = apply_colour_map(subject, pre)
+    gate = None  # with a subject, where its colour map applies
+
+    def corrected(carried: torch.Tensor) -> torch.Tensor:  # the frame through the maps
+        out = apply_colour_map(carried, frame)
+        return out if gate is None else out + gate * (apply_colour_map(subject, out) - out)
+
     window = None if region is None or on_device else _window(region)
     aligned, trust, to_key = align_keyframe(pre, key, key_to_frame, window)
     weight = trust * inside
@@ -252,6 +297,13 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
         whole = whole.expand(-1, -1, *carried.shape[-2:])
         carried = compose_maps(whole, carried)
         pre = apply_colour_map(carried, frame)
+    else:  # the subject's colours, changed as one (:mod:`.subject`), measured in its core
+        # and applied to the colours it was measured on
+        step, seen = fit_subject_map(pre, aligned, trust * core.float())
+        subject = compose_maps(step, subject)
+        gate = typical_colours(seen, apply_colour_map(subject, apply_colour_map(carried, frame)),
+                               reach=SUBJECT_REACH)
+        pre = corrected(carried)
     if previous is not None:  # learnt where the keyframe does not reach, which it corrects
         reference, trust_previous = previous
         h, w = frame.shape[-2:]
@@ -260,7 +312,7 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
         weight_previous = trust_previous * _same_structure(pre, reference) * inside * beyond_key
         step, _ = fit_colour_map(pre, reference, weight_previous, eps=OFFSET_ONLY)
         carried = compose_maps(step, carried)
-        pre = apply_colour_map(carried, frame)
+        pre = corrected(carried)
     step, stats = fit_colour_map(pre, aligned, weight)
     out = apply_colour_map(step, pre)
     if detail > 0:
@@ -272,9 +324,9 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
     if region is not None:
         out = frame + region * (out - frame)
     if on_device:
-        return out.clamp(0, 1), carried, twins.refit(to_key, weight, key_to_frame)
+        return out.clamp(0, 1), carried, twins.refit(to_key, weight, key_to_frame), subject
     refit = fit_similarity(to_key, weight)
-    return out.clamp(0, 1), carried, None if refit is None else np.linalg.inv(refit)
+    return out.clamp(0, 1), carried, None if refit is None else np.linalg.inv(refit), subject
 
 
 def sharpness(image: torch.Tensor) -> float:
@@ -352,10 +404,11 @@ class Realign(Filter):
         self._luma = luma
         h, w = image.shape[-2:]
         predicted = m @ self._key_to_frame
-        region = None
+        region = core = None
         if self._box is not None:
             box = self._key_box @ predicted[:2, :2].T + predicted[:2, 2]
             region = ellipse_mask(box, h, w, device=self.device)
+            core = ellipse_mask(_core(box), h, w, device=self.device) > 0.5
         flow, trust, fwd, trust_fwd = consecutive_flow(self._previous[0], image)
         carried = carry_map(self._map, flow)
         previous = (backward_warp(self._previous[1], flow), trust)
@@ -371,14 +424,16 @@ class Realign(Filter):
                 self._evidence.add(both_ways(
                     colour_step(image, warped, trust, CELL),
                     colour_step(backward_warp(image, fwd), self._previous[0], trust_fwd, CELL)))
-            out, field, refit = realign_frame(image, carried, self._key, predicted, previous,
-                                              region, self.options.detail)
+            out, field, refit, subject = realign_frame(
+                image, carried, self._key, predicted, previous, region, self.options.detail,
+                core, self._subject)
+            self._subject = subject
         self._map = field
         self._previous = (image, out)
         self._key_to_frame = predicted if refit is None else refit
         if self._box is not None:
             self._box = self._key_box @ self._key_to_frame[:2, :2].T + self._key_to_frame[:2, 2]
-        if change > JUMP or _inside(np.linalg.inv(self._key_to_frame), h, w, "cpu").mean() < KEY_VISIBLE:
+        if change > JUMP or self._key_visible(h, w) < KEY_VISIBLE:
             # the keyframe has (mostly) left the frame, or no longer shows the light: the
             # corrected frame anchors what follows
             self._key, self._key_to_frame = out, np.eye(3)
@@ -406,10 +461,11 @@ class Realign(Filter):
         previous_luma, self._luma = self._luma, luma
         h, w = image.shape[-2:]
         predicted = m @ self._key_to_frame
-        region = None
+        region = core = None
         if self._box is not None:
             box = self._key_box @ predicted[:2, :2].T + predicted[:2, 2]
             region = twins.ellipse_mask(box, h, w)
+            core = twins.ellipse_mask(_core(box), h, w) > 0.5
         flow, trust, fwd, trust_fwd = consecutive_flow(self._previous[0], image)
         carried = carry_map(self._map, flow)
         previous = (backward_warp(self._previous[1], flow), trust)
@@ -425,8 +481,11 @@ class Realign(Filter):
                 twins.colour_step(image, warped, trust, CELL),
                 twins.colour_step(backward_warp(image, fwd), self._previous[0], trust_fwd,
                                    CELL)), ~jump & pinned)
-        out, field, refit = realign_frame(image, carried, self._key, predicted, previous,
-                                          region, self.options.detail)
+        out, field, refit, subject = realign_frame(image, carried, self._key, predicted,
+                                                   previous, region, self.options.detail,
+                                                   core, self._subject)
+        if subject is not None:
+            self._subject = torch.where(jump, self._subject, subject)
         kept = apply_colour_map(carried, image)  # a jump: the correction carries on
         kept = (kept if region is None else image + region * (kept - image)).clamp(0, 1)
         out = torch.where(jump, kept, out)
@@ -435,7 +494,7 @@ class Realign(Filter):
         self._key_to_frame = torch.where(jump, predicted, refit)
         if self._box is not None:
             self._box = self._key_box @ self._key_to_frame[:2, :2].T + self._key_to_frame[:2, 2]
-        rekey = jump | (twins.inside(inverse(self._key_to_frame), h, w).mean() < KEY_VISIBLE)
+        rekey = jump | (self._key_visible(h, w) < KEY_VISIBLE)
         self._key = torch.where(rekey, out, self._key)
         self._key_to_frame = torch.where(rekey, torch.eye(3, dtype=torch.float64,
                                                           device=image.device),
@@ -446,12 +505,25 @@ class Realign(Filter):
             out = image + self._evidence.shrinkage() * (out - image)
         return frame.replace(out[0].to(frame.image.device))
 
+    def _key_visible(self, h: int, w: int) -> float | torch.Tensor:
+        """The share of what the keyframe anchors that frame ``h`` x ``w`` still shows: of the
+        frame, that the keyframe's similarity reaches; with a subject, of the subject's tracked
+        box inside the frame (the subject travels across the frame while its keyframe still
+        shows all of it). A 0-d tensor on the device path."""
+        if self._box is not None:
+            return (twins.box_visible if self._on_device else box_visible)(self._box, h, w)
+        if self._on_device:
+            return twins.inside(inverse(self._key_to_frame), h, w).mean()
+        return float(_inside(np.linalg.inv(self._key_to_frame), h, w, "cpu").mean())
+
     def _start_keyframe(self, frame: Frame) -> None:
         self._on_device = not host_kernels(self.device)  # asked each shot: tests force it
         self._key = frame.image[None].to(self.device)
         self._previous = (self._key, self._key)
         h, w = frame.image.shape[-2:]
         self._map = identity_map(1, max(1, round(h / CELL)), max(1, round(w / CELL)), self.device)
+        self._subject = (identity_map(1, 1, 1, self.device) if self.options.region == "face"
+                         else None)
         self._box = None
         if self._on_device:
             self._luma, scale = stabilize_device.analysis_luma(self._key[0])

@@ -1,0 +1,115 @@
+"""The subject's colour map: one full affine colour map (3x3 and an offset) over the whole
+tracked subject, from the frame to the aligned keyframe.
+
+A drift of a subject (a face slowly changing colour) is mostly one change of the subject's
+colours: per-channel gain and offset, saturation (a 3x3 about the luma), a hue rotation (a
+3x3 too). The local maps of :mod:`.tone`, regularised towards the identity on cells of 16
+pixels, each see few colours of a subject a few cells wide and leave much of such a change
+in place; measured over the whole subject, the 12 coefficients are pinned by thousands of
+pixels. A diagonal map (:mod:`.whole`, the whole frame's) cannot represent a hue rotation.
+
+The fit is weighted least squares through the trusted pixels of both images, blurred (a
+residual misalignment of a pixel or so, and noise, would otherwise dilute ``A``: regression
+dilution), jointly with a residual similarity of the alignment (the reference's gradient times
+the similarity's displacement field, linearised as in Lucas & Kanade 1981; jointly
+geometric and photometric as in Bartoli, "Groupwise geometric and photometric direct image
+registration", PAMI 2008): on a smooth subject (a colour wheel) a tracking error of a few
+percent in scale reads as a change of colour the whole subject over, and would be corrected
+as one. It is made robust by Tukey's biweight on the residual's norm (iteratively reweighted,
+scale from the MAD; Beaton & Tukey 1974: what the keyframe shows differently, an occluder,
+the background at the ellipse's rim, is left out), and ridge-regularised towards the
+identity by ``RIDGE`` (in colour variance units): on a subject of nearly grey colours the
+cross-channel terms are not pinned, and stay the identity's, while the map along the colours
+the subject has is fitted (as in He et al.'s guided filter, with the prior on ``I``).
+
+Every step is tensor arithmetic with weights (no indexing by a mask, no read back), so the
+device path (:mod:`.device`) runs this same function.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..kernels.blur import gaussian_blur
+from .evidence import MAD_TO_SIGMA
+from .tone import identity_map
+from .whole import ROBUST_PASSES, TUKEY
+
+#: Regularisation of ``A`` towards the identity, in colour variance units (a subject's
+#: colours vary by 1e-3 to 1e-2 along their chroma; noise blurred by ``FIT_SIGMA`` leaves
+#: about 5e-6), and of the residual similarity (in pixels at the subject's rim) towards none.
+RIDGE = 1e-3
+#: Gaussian sigma, in pixels, of the blur applied to both images before the fit.
+FIT_SIGMA = 1.5
+#: Fewer trusted pixels than this (weight summed): no map (the identity).
+MIN_PIXELS = 64.0
+
+
+def fit_subject_map(frame: torch.Tensor, reference: torch.Tensor,
+                    weight: torch.Tensor) -> torch.Tensor:
+    """The affine colour map from ``frame`` to ``reference`` (``(1, 3, H, W)``, aligned)
+    where ``weight`` ``(1, 1, H, W)`` in [0, 1] trusts them.
+
+    Returns ``(1, 12, 1, 1)`` coefficients of :func:`.tone.apply_colour_map` (``A`` 3x3
+    row-major, then ``b``; the identity where less than ``MIN_PIXELS`` is trusted) and
+    ``(1, 12, 1, 1)`` the mean (3) and covariance (3x3) of the colours it was fitted on, for
+    :func:`.tone.typical_colours` (it is applied to those: a part of the region the subject's
+    colours do not cover, background inside the ellipse, keeps its own).
+    """
+    h, w = frame.shape[-2:]
+    blurred = gaussian_blur(reference, FIT_SIGMA)
+    x = gaussian_blur(frame, FIT_SIGMA).reshape(3, -1).T  # (n, 3)
+    y = blurred.reshape(3, -1).T
+    prior = weight.reshape(-1)
+    total = prior.sum().clamp_min(1e-12)
+    # the residual similarity's displacement fields (n, 2) x 4: two shifts, a scale and a
+    # rotation about the subject's centre, in pixels at its rim
+    ys, xs = torch.meshgrid(torch.arange(h, device=frame.device, dtype=frame.dtype),
+                            torch.arange(w, device=frame.device, dtype=frame.dtype), indexing="ij")
+    px, py = xs.reshape(-1), ys.reshape(-1)
+    cx, cy = (prior * px).sum() / total, (prior * py).sum() / total
+    rim = (2 * (prior * ((px - cx) ** 2 + (py - cy) ** 2)).sum() / total).sqrt().clamp_min(1.0)
+    u, v = (px - cx) / rim, (py - cy) / rim
+    one, zero = torch.ones_like(u), torch.zeros_like(u)
+    fields = torch.stack([torch.stack([one, zero]), torch.stack([zero, one]),
+                          torch.stack([u, v]), torch.stack([-v, u])])  # (4, 2, n)
+    gy, gx = torch.gradient(blurred[0], dim=(1, 2))
+    jac = (gx.reshape(3, 1, -1) * fields[:, 0] + gy.reshape(3, 1, -1) * fields[:, 1])  # (3, 4, n)
+    eye = torch.eye(3, device=frame.device, dtype=frame.dtype)
+    ridge = RIDGE * torch.eye(16, device=frame.device, dtype=frame.dtype)
+    prior_unknowns = torch.cat([eye.reshape(9), torch.zeros(7, device=frame.device,
+                                                           dtype=frame.dtype)])
+    robust = torch.ones_like(prior)
+    for _ in range(ROBUST_PASSES + 1):
+        wn = prior * robust
+        sw = wn.sum().clamp_min(1e-12)
+        mx = (wn[:, None] * x).sum(0) / sw
+        xc = x - mx
+        # unknowns: A (9, row-major), b' (3), the similarity (4); per channel c the design
+        # row is [xc in A's row c, 1 in b'_c, jac_c]
+        normal = torch.zeros(16, 16, device=frame.device, dtype=frame.dtype)
+        rhs = torch.zeros(16, device=frame.device, dtype=frame.dtype)
+        design = []
+        for c in range(3):
+            d = torch.zeros(x.shape[0], 16, device=frame.device, dtype=frame.dtype)
+            d[:, 3 * c:3 * c + 3] = xc
+            d[:, 9 + c] = 1.0
+            d[:, 12:] = jac[c].T
+            design.append(d)
+            normal = normal + (d * wn[:, None]).T @ d
+            rhs = rhs + (d * wn[:, None]).T @ y[:, c]
+        normal, rhs = normal / sw + ridge, rhs / sw + RIDGE * prior_unknowns
+        beta = torch.linalg.solve_ex(normal, rhs)[0]  # solve's check would wait for the device
+        r = torch.stack([design[c] @ beta - y[:, c] for c in range(3)], 1).norm(dim=1)
+        spread = torch.where(prior > 0.5, r, float("nan")).nanmedian()
+        scale = MAD_TO_SIGMA * torch.nan_to_num(spread, nan=0.0).clamp_min(1e-4)
+        robust = (1 - (r / (TUKEY * scale)) ** 2).clamp_min(0) ** 2
+    a = beta[:9].reshape(3, 3)
+    b = beta[9:12] - a @ mx
+    fitted = torch.cat([a.reshape(9), b])[None, :, None, None]
+    wn = prior * robust
+    sw = wn.sum().clamp_min(1e-12)
+    mx = (wn[:, None] * x).sum(0) / sw
+    cov = (wn[:, None] * (x - mx)).T @ (x - mx) / sw
+    stats = torch.cat([mx, cov.reshape(9)])[None, :, None, None]
+    return (torch.where(prior.sum() >= MIN_PIXELS, fitted, identity_map(1, 1, 1, frame.device)),
+            stats)
