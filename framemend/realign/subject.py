@@ -45,7 +45,7 @@ MIN_PIXELS = 64.0
 
 
 def fit_subject_map(frame: torch.Tensor, reference: torch.Tensor,
-                    weight: torch.Tensor) -> torch.Tensor:
+                    weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The affine colour map from ``frame`` to ``reference`` (``(1, 3, H, W)``, aligned)
     where ``weight`` ``(1, 1, H, W)`` in [0, 1] trusts them.
 
