@@ -46,8 +46,8 @@ def _integers(clean: np.ndarray, sigma: float, bits: int = 8, blur: float = 0.0,
 
 def _both(frames: np.ndarray, pair: bool = True, published: bool = False,
           palette: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(6,)`` σ of each channel, the luma's shear and the chroma radius, of the reference and
-    of the host path on the first frame (and the next)."""
+    """``(7,)`` σ of each channel, the luma's shear, the chroma radius and the luma's window
+    share, of the reference and of the host path on the first frame (and the next)."""
     floats = frames[:2 if pair else 1] * np.float32(1 / np.iinfo(frames.dtype).max)
     motion = None
     if published:  # the flow deboil or deflicker publishes: from the next frame to this one
@@ -55,12 +55,13 @@ def _both(frames: np.ndarray, pair: bool = True, published: bool = False,
                  for f in (floats[1], floats[0])]
         motion = motion_luma_flow(*lumas)
     tensors = [torch.from_numpy(np.ascontiguousarray(f.transpose(2, 0, 1))) for f in floats]
-    sigmas, shear, radius = noise.estimate_channel_noise(
+    sigmas, shear, radius, share = noise.estimate_channel_noise(
         *tensors, palette=palette,
         motion=None if motion is None else torch.from_numpy(motion).permute(2, 0, 1))
-    host, host_shear, host_radius = _noise_cpu.estimate_channel_noise(*floats, palette=palette,
-                                                                      motion=motion)
-    return np.r_[sigmas, shear.numpy(), radius], np.r_[host, host_shear, host_radius]
+    host, host_shear, host_radius, host_share = _noise_cpu.estimate_channel_noise(
+        *floats, palette=palette, motion=motion)
+    return (np.r_[sigmas, shear.numpy(), radius, share],
+            np.r_[host, host_shear, host_radius, host_share])
 
 
 @pytest.mark.parametrize("sigma, bits, blur", [(3, 8, 0.0), (12, 8, 0.0), (30, 8, 0.0),
@@ -99,10 +100,10 @@ def test_denoise_on_the_cpu_gives_the_video_of_the_reference_levels(clean, monke
     def reference(*pixels, palette, motion):
         tensors = [torch.from_numpy(np.ascontiguousarray(p.transpose(2, 0, 1)))
                    for p in pixels]
-        sigmas, shear, radius = noise.estimate_channel_noise(
+        sigmas, shear, radius, share = noise.estimate_channel_noise(
             *tensors, palette=palette,
             motion=None if motion is None else torch.from_numpy(motion).permute(2, 0, 1))
-        return sigmas, shear.numpy(), radius
+        return sigmas, shear.numpy(), radius, share
 
     monkeypatch.setattr(denoise_filter._noise_cpu, "estimate_channel_noise", reference)
     monkeypatch.setattr(denoise_filter._noise_cpu, "declip_table",

@@ -68,7 +68,7 @@ def test_noise_level_per_opponent_channel_within_20_percent(clean, kind):
     noisy = _noisy(clean, noise)
     opponent = np.einsum("oc,thwc->othw", np.array(OPPONENT), noisy - clean).reshape(3, -1)
     regression = np.linalg.lstsq(opponent[1:].T, opponent[0], rcond=None)[0]
-    sigmas, shear, radius = estimate_channel_noise(_planes(noisy[0]), _planes(noisy[1]))
+    sigmas, shear, radius, share = estimate_channel_noise(_planes(noisy[0]), _planes(noisy[1]))
     # both blurred kinds have spatially correlated chroma noise: the chroma window widens
     assert radius == (RADII[1] if kind == "white" else WIDE_CHROMA)
     if kind == "chroma":
@@ -79,9 +79,23 @@ def test_noise_level_per_opponent_channel_within_20_percent(clean, kind):
     basis[0] -= shear.numpy() @ basis[1:]
     truth = np.einsum("oc,thwc->thwo", basis, noisy - clean).std(axis=(0, 1, 2)) * 255
     assert sigmas == pytest.approx(truth, rel=0.2)
+    # the luma noise's variance in a 3x3 window around its mean, over white noise's (8/9 of
+    # it), in the difference of two frames' noise away from black and white (where clipping
+    # leaves a bias that is the same in both): about 1 for white noise (the colour noise's
+    # sheared luma is white), 0.15 for grain blurred 1 px (measured 1.0 / 0.966 / 0.148
+    # against 0.994 / 0.953 / 0.145)
+    luma = np.einsum("c,thwc->thw", basis[0], noisy[:2] - clean[:2])
+    change = luma[0] - luma[1]
+    deviation = change - cv2.blur(change, (3, 3), borderType=cv2.BORDER_REFLECT)
+    local = cv2.blur(clean[0], (3, 3))
+    away = (local.min(-1) > 0.05) & (local.max(-1) < 0.95)
+    truth_share = deviation[away].var() / change[away].var() / (8 / 9)
+    assert share == pytest.approx(min(truth_share, 1.0), abs=0.05)
     # the CPU path's estimate, without torch (measured within 1e-6 levels)
-    host, host_shear, host_radius = _noise_cpu.estimate_channel_noise(noisy[0], noisy[1])
+    host, host_shear, host_radius, host_share = _noise_cpu.estimate_channel_noise(noisy[0],
+                                                                                 noisy[1])
     assert np.abs(np.array(host) - sigmas).max() < 1e-3 and host_radius == radius
+    assert abs(host_share - share) < 1e-4
     assert np.abs(host_shear - shear.numpy()).max() < 1e-4
 
 

@@ -21,7 +21,7 @@ from framemend.kernels.colour import LUMA
 from framemend.kernels.median import lower_median
 
 from .noise import (_FLATTEST, _LEAST_SHARE, _MAD_TO_SIGMA, _ROW_STRIDE, _SHEAR_LEAST,
-                    _SHEAR_SHARE, _WHITE_RATIO)
+                    _SHEAR_SHARE, _WHITE_RATIO, _WHITE_WINDOW)
 from .recursive import FINEST_SIDE
 from .spatial import OPPONENT, RADII, WIDE_CHROMA
 
@@ -32,7 +32,7 @@ _DEDITHER = np.array(DEDITHER_TAPS, np.float32)
 
 def estimate_channel_noise(frame: np.ndarray, following: np.ndarray | None = None,
                            palette: bool | None = None, motion: np.ndarray | None = None
-                           ) -> tuple[tuple[float, float, float], np.ndarray, int]:
+                           ) -> tuple[tuple[float, float, float], np.ndarray, int, float]:
     """:func:`.noise.estimate_channel_noise` on the host.
 
     Args:
@@ -43,21 +43,23 @@ def estimate_channel_noise(frame: np.ndarray, following: np.ndarray | None = Non
         motion: ``(H, W, 2)`` the flow from ``following`` to ``frame`` that an earlier pass
             published, or None.
     Returns:
-        ``(σ_luma, σ_rb, σ_gm)`` in 8-bit units, the luma's shear ``(2,)`` float32 and the
-        chroma radius.
+        ``(σ_luma, σ_rb, σ_gm)`` in 8-bit units, the luma's shear ``(2,)`` float32, the
+        chroma radius and the luma's window share.
     """
-    shear = np.zeros(2, np.float32)
+    shear, share = np.zeros(2, np.float32), 1.0
     if palette_limited(frame) if palette is None else palette:
-        return (estimate_sigma(frame),) * 3, shear, RADII[1]
+        return (estimate_sigma(frame),) * 3, shear, RADII[1], share
     planes = _planes(frame)
     if following is not None:
         following = _planes(following)
-        difference = (_temporal_differences(planes, following) if motion is None
-                      else _temporal_differences(following, planes, motion))
+        field, flat = (_temporal_differences(planes, following) if motion is None
+                       else _temporal_differences(following, planes, motion))
         temporal = np.zeros(3, np.float32)
-        if difference is not None:
-            shear = _luma_shear(difference)
-            temporal = _mad_sigmas(_sheared(difference, shear)) / _F(math.sqrt(2))
+        if flat is not None:
+            shear = _luma_shear(field[:, flat])
+            field = _sheared(field, shear)
+            temporal = _mad_sigmas(field[:, flat]) / _F(math.sqrt(2))
+            share = _window_share(field[0], flat, temporal[0])
     sigmas = _robust_sigmas(*_residuals(_sheared(_rotate(planes), shear)))
     chroma_radius = RADII[1]
     if following is not None:
@@ -70,7 +72,17 @@ def estimate_channel_noise(frame: np.ndarray, following: np.ndarray | None = Non
         luma = min(sigmas[0], sigmas[1:].max())
     sigmas = np.array([luma, sigmas[1], sigmas[2]], np.float32)
     return (tuple(float(v) for v in np.maximum(sigmas, _F(_LEAST_SHARE) * sigmas.max())), shear,
-            chroma_radius)
+            chroma_radius, share)
+
+
+def _window_share(luma: np.ndarray, flat: np.ndarray, sigma: np.float32) -> float:
+    """:func:`.noise._window_share` of the luma's differences in time ``(H, W)`` float32 over
+    the pixels ``flat``, of which ``sigma`` is the MAD-σ over √2."""
+    if sigma <= 0:
+        return 1.0
+    deviation = luma - _inside_mean(luma[None], RADII[0])[0]
+    spread = _mad_sigmas(deviation[flat][None])[0] / _F(math.sqrt(2))
+    return float(min((spread / sigma) ** 2 / _F(_WHITE_WINDOW), _F(1.0)))
 
 
 def estimate_sigma(frame: np.ndarray) -> float:
@@ -194,11 +206,12 @@ def _luma_u8(planes: np.ndarray) -> np.ndarray:
 
 
 def _temporal_differences(frame: np.ndarray, following: np.ndarray,
-                          flow: np.ndarray | None = None) -> np.ndarray | None:
-    """:func:`.noise._temporal_differences`: ``(3, N)`` float32 opponent differences of
-    ``(3, H, W)`` float32 frames in time on their flattest pixels, along ``flow``
-    ``(H, W, 2)`` from ``frame`` to ``following`` (DIS on their luma if None); None where
-    fewer than 1000 pixels qualify."""
+                          flow: np.ndarray | None = None
+                          ) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`.noise._temporal_differences`: ``(3, H, W)`` float32 opponent differences of
+    ``(3, H, W)`` float32 frames in time along ``flow`` ``(H, W, 2)`` from ``frame`` to
+    ``following`` (DIS on their luma if None), and ``(H, W)`` their flattest pixels, None
+    where fewer than 1000 qualify."""
     if flow is None:
         flow = motion_luma_flow(_luma_u8(frame), _luma_u8(following), FINEST_SIDE)
     h, w = frame.shape[1:]
@@ -219,9 +232,7 @@ def _temporal_differences(frame: np.ndarray, following: np.ndarray,
     sample = sample[~np.isnan(sample)]
     threshold = np.quantile(sample, _FLATTEST) if sample.size else np.nan
     flat = usable & (gradient <= threshold)
-    if flat.sum() < 1000:
-        return None
-    return difference[:, flat]
+    return difference, (flat if flat.sum() >= 1000 else None)
 
 
 def _ndtr(z: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 :mod:`.recursive` and the spatial stage of :mod:`.spatial`) and :mod:`.noise`."""
 from __future__ import annotations
 
+import math
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -32,7 +33,8 @@ class Denoise(DistinctFrames, TemporalFilter):
     Kalman-like update along it (:mod:`.recursive`: the gain rises where the warped
     estimate disagrees with the frame beyond the noise, so occlusions, fast objects and flow
     failures fall back to the frame instead of ghosting), then a local Wiener filter for the
-    noise time leaves (:mod:`.spatial`, strength from each pixel's remaining variance) and the
+    noise time leaves (:mod:`.spatial`, strength from each pixel's remaining variance and the
+    share of the noise's variance its window holds) and the
     clipped-noise bias correction (:mod:`.noise`). At the start of a shot the recursion first
     runs backwards over ``lookahead`` frames so the first frames are denoised as well as later
     ones. Memory: ``lookahead`` frames plus one estimate; nothing crosses a scene cut.
@@ -65,6 +67,8 @@ class Denoise(DistinctFrames, TemporalFilter):
         # (3,) of the opponent channels, [0, 1]², and the declip table: float32 arrays on the
         # CPU path (no torch there), tensors on the device
         self._variances: torch.Tensor | np.ndarray | None = None
+        # the same, the luma's times its window share (.noise): the spatial stage's
+        self._window_variances: torch.Tensor | np.ndarray | None = None
         self._table: torch.Tensor | np.ndarray | None = None
         # (2,) the luma's shear of the tracks' basis (.spatial.sheared_basis), same kinds
         self._shear: torch.Tensor | np.ndarray | None = None
@@ -95,7 +99,7 @@ class Denoise(DistinctFrames, TemporalFilter):
             # not when it leaves the window (the newest frame keeps them: the next frame is
             # compared with it for repeats)
             frame.release_pixels()
-        return track.output(self.options.spatial, self._variances, self._table, levels,
+        return track.output(self.options.spatial, self._window_variances, self._table, levels,
                             self._shear, self._chroma_radius)
 
     def entered(self, frame: Frame) -> None:
@@ -160,7 +164,8 @@ class Denoise(DistinctFrames, TemporalFilter):
 
     def _start_shot(self, window: list[Frame], center: int) -> None:
         """The shot's noise: the ``sigma`` option in every channel (white noise), or measured
-        per opponent channel, with the luma's shear and the chroma window, on its first frame
+        per opponent channel, with the luma's shear, the chroma window and the luma's window
+        share (the spatial stage's luma variance is its σ² times that share), on its first frame
         and the next one if the window holds it (:func:`.noise.estimate_channel_noise`; palette
         input as the chain found it). The declip table is made for noise that was clipped: not
         for a measured palette (GIF) source, whose "noise" is its dither, which nothing clipped
@@ -169,7 +174,7 @@ class Denoise(DistinctFrames, TemporalFilter):
         torch."""
         palette = False
         host = host_track(self._pixels(window[center]))  # the shot's tracks: CpuTrack
-        shear, chroma_radius = None, RADII[1]
+        shear, chroma_radius, share = None, RADII[1], 1.0
         if self.options.sigma is not None:
             sigmas = (float(self.options.sigma),) * 3
         else:
@@ -178,22 +183,26 @@ class Denoise(DistinctFrames, TemporalFilter):
                          if len(pixels) == 2 else None)
             palette = palette_source(window[center], pixels[0])
             if host:
-                sigmas, shear, chroma_radius = _noise_cpu.estimate_channel_noise(
+                sigmas, shear, chroma_radius, share = _noise_cpu.estimate_channel_noise(
                     *pixels, palette=palette, motion=published)
             else:
-                sigmas, shear, chroma_radius = estimate_channel_noise(
+                sigmas, shear, chroma_radius, share = estimate_channel_noise(
                     *pixels, palette=palette, motion=None if published is None
                     else torch.from_numpy(published).permute(2, 0, 1).to(pixels[0].device))
         self._sigma = float(np.sqrt(np.mean(np.square(sigmas))))
         declip = self.options.declip and self._sigma > 0 and not palette
         # in [0, 1]² units: the per-frame steps take them from here
         self._shear, self._chroma_radius = shear, chroma_radius
+        # the levels of the recursion, then of the spatial stage (the luma's times the root of
+        # its window share)
+        levels = (*sigmas, sigmas[0] * math.sqrt(share), *sigmas[1:])
         if host:
-            self._variances = np.square(np.array(sigmas, np.float32) / np.float32(255.0))
+            variances = np.square(np.array(levels, np.float32) / np.float32(255.0))
+            self._variances, self._window_variances = variances[:3], variances[3:]
             if declip:
                 self._table = _noise_cpu.declip_table(self._sigma / 255.0)
             return
-        self._variances = (torch.tensor(sigmas, dtype=torch.float32) / 255.0).pow(2).to(
-            self.device)
+        variances = (torch.tensor(levels, dtype=torch.float32) / 255.0).pow(2).to(self.device)
+        self._variances, self._window_variances = variances[:3], variances[3:]
         if declip:
             self._table = declip_table(self._sigma / 255.0).to(self.device)

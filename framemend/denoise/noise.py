@@ -32,7 +32,17 @@
   that misaligned detail does not steer it), kept where it explains at least
   :data:`_SHEAR_SHARE` of the luma's noise variance (a camera's colour noise in BT.601 Cb and
   Cr: about 0.8; white noise and grain: about 0); the levels are then read on the sheared
-  luma.
+  luma. The same differences give the **luma's window share**: the variance the luma noise
+  keeps inside the spatial stage's luma window (its deviation from the window's mean, by MAD),
+  over that of white noise of the same σ (``1 - 1/9`` of it in a 3x3 window), at most 1. Lee's
+  local Wiener filter (:mod:`.spatial`) subtracts the noise's variance from the variance it
+  finds in its window; noise correlated over more than a pixel keeps only part of its variance
+  there (grain blurred 1 px: about 0.15), and subtracting the whole σ² takes the rest from the
+  texture. The tiny diffusion model's clips after deboil and deflicker change by 1.2-4.2
+  levels (luma) in time and read 0.6 in space, share 0.09-0.5: with the whole σ² denoise took
+  4-6 % of their detail, most of it in this stage, with the share 2-3 % (issue 21). White
+  noise reads about 1 (unchanged); grain loses the extra smoothing that the whole σ² gave it
+  (against bm3d, ``bench_families`` held back: 0.3 dB median, 1.3 dB worst).
 * :func:`declip_reference` — noise added to an image and then clipped to [0, 1] no longer has
   zero mean: averaging it (which every denoiser does) converges to ``E[clip(y + n)] ≠ y`` near
   black and white. The expectation is known in closed form for Gaussian noise, so the averaged
@@ -67,6 +77,8 @@ _SHEAR_SHARE = 0.25  # the least share of the luma noise's variance a shear must
 # differences in time are mostly exact zeros, and a regression on a few rounding residues read
 # shears of 1e9 (the bedroom footage: every output pixel wrong)
 _SHEAR_LEAST = 1.0
+# the variance white noise keeps in the spatial stage's luma window around the window's mean
+_WHITE_WINDOW = 1 - 1 / (2 * RADII[0] + 1) ** 2
 
 
 def estimate_sigma(frames: torch.Tensor) -> float:
@@ -91,7 +103,7 @@ def estimate_sigma(frames: torch.Tensor) -> float:
 
 def estimate_channel_noise(frame: torch.Tensor, following: torch.Tensor | None = None,
                            palette: bool | None = None, motion: torch.Tensor | None = None
-                           ) -> tuple[tuple[float, float, float], torch.Tensor, int]:
+                           ) -> tuple[tuple[float, float, float], torch.Tensor, int, float]:
     """Standard deviation of the noise in each opponent channel (luma, red-blue,
     green-magenta of :data:`.spatial.OPPONENT`, the luma sheared), in 8-bit units: white RGB
     noise of σ reads σ in each (module docstring), and the luma's shear. On a GPU it waits
@@ -110,9 +122,11 @@ def estimate_channel_noise(frame: torch.Tensor, following: torch.Tensor | None =
             ``frame`` to ``following``.
     Returns:
         ``(σ_luma, σ_rb, σ_gm)``, the shear ``(2,)`` on the frame's device (zero without a
-        ``following`` frame) and the Wiener stage's chroma radius: :data:`.spatial.WIDE_CHROMA`
+        ``following`` frame), the Wiener stage's chroma radius: :data:`.spatial.WIDE_CHROMA`
         where the chroma noise reads more than :data:`_WHITE_RATIO` times higher in time than in
-        space (spatially correlated), else :data:`.spatial.RADII`'s. Palette (GIF) frames read
+        space (spatially correlated), else :data:`.spatial.RADII`'s, and the luma's window
+        share (module docstring; 1 without a ``following`` frame, where too few pixels
+        qualify, or for a palette source). Palette (GIF) frames read
         :func:`estimate_sigma` in every channel (their dither differs from frame to frame), also
         when a pass before this one removed the dither: what changes between such frames is not
         read as noise in time (Open-Sora's snowy road after deboil: luma σ 10.9 in time on a
@@ -123,17 +137,20 @@ def estimate_channel_noise(frame: torch.Tensor, following: torch.Tensor | None =
     frame = frame.float()
     zero = torch.zeros(2, device=frame.device)
     if palette_limited(frame) if palette is None else palette:
-        return (estimate_sigma(frame),) * 3, zero, RADII[1]
+        return (estimate_sigma(frame),) * 3, zero, RADII[1], 1.0
     basis = device_constant(OPPONENT, frame.device, torch.float32)
     opponent = torch.einsum("oc,chw->ohw", basis, frame)
     shear, wide = zero, torch.zeros((), dtype=torch.bool, device=frame.device)
+    share = torch.ones((), device=frame.device)
     if following is not None:
         following = following.float()
         difference, flat = (_temporal_differences(frame, following) if motion is None
                             else _temporal_differences(following, frame, motion))
         enough = flat.sum() >= 1000
         shear = torch.where(enough, _luma_shear(difference, flat), zero)
-        temporal = _mad_sigmas(_sheared(difference, shear), flat) / math.sqrt(2)
+        difference = _sheared(difference, shear)
+        temporal = _mad_sigmas(difference, flat) / math.sqrt(2)
+        share = torch.where(enough, _window_share(difference[:1], flat, temporal[0]), share)
         temporal = torch.where(enough, temporal, torch.zeros_like(temporal))
     sigmas = _immerkaer_sigmas(_sheared(opponent, shear))
     if following is not None:
@@ -145,8 +162,19 @@ def estimate_channel_noise(frame: torch.Tensor, following: torch.Tensor | None =
         luma = torch.minimum(sigmas[0], sigmas[1:].max())
     sigmas = torch.cat([luma[None], sigmas[1:]])
     sigmas = torch.maximum(sigmas, _LEAST_SHARE * sigmas.max())
-    values = torch.cat([sigmas, wide[None].float()]).tolist()  # the one wait for the device
-    return tuple(values[:3]), shear, WIDE_CHROMA if values[3] else RADII[1]
+    # the one wait for the device
+    values = torch.cat([sigmas, wide[None].float(), share[None]]).tolist()
+    return tuple(values[:3]), shear, WIDE_CHROMA if values[3] else RADII[1], values[4]
+
+
+def _window_share(luma: torch.Tensor, flat: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """The luma noise's window share (module docstring) from ``luma`` ``(1, H, W)``, its
+    differences in time, over the pixels ``flat`` ``(H, W)``, of which ``sigma`` is the MAD-σ
+    (8-bit) over √2: 1 where that is 0 (no change in time)."""
+    deviation = luma - box_mean(luma[None], RADII[0])[0]
+    spread = _mad_sigmas(deviation, flat)[0] / math.sqrt(2)
+    share = (spread / sigma.clamp(min=1e-12)).square() / _WHITE_WINDOW
+    return torch.where(sigma > 0, share.clamp(max=1.0), torch.ones_like(share))
 
 
 def _sheared(x: torch.Tensor, shear: torch.Tensor) -> torch.Tensor:

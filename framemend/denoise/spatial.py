@@ -9,7 +9,9 @@ give the Wiener gain ``a = max(s - v, 0) / s`` for the local noise variance ``v`
 image enhancement and noise filtering by use of local statistics", IEEE PAMI 2(2), 1980); as in
 the guided filter (He, Sun & Tang, ECCV 2010) the per-window coefficients ``a`` and ``b = (1 -
 a) m`` are averaged over the windows covering each pixel before ``a·x + b`` is formed, which
-avoids block edges.
+avoids block edges. The luma's ``v`` is its noise σ² times the share of it that a 3x3 window
+holds around its mean relative to white noise's (:func:`.noise.estimate_channel_noise`: about
+1 for white noise, less for noise correlated over pixels), set by the filter.
 
 Noise whose luma part follows its chroma (a camera's colour noise lies in the video's Cb and Cr
 axes, which are not orthogonal to ``(R+G+B)/√3``: BT.601 chroma noise of σ 23 puts 21 levels
