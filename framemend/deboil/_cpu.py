@@ -58,6 +58,7 @@ def _weights(raw, scale, zl, zs, r, d, m, dm, dq, flow, strength, limits, shutte
     h, w_ = m.shape
     inv_t, inv_d = _ONE / _F(limits[0]) ** 2, _ONE / _F(limits[1]) ** 2
     inv_r, top, top_l = _ONE / _F(limits[2]) ** 2, _F(limits[3]), _F(limits[4])
+    bright = _F(limits[5])
     third, s, zscale, lscale = _F(1 / 3), _F(strength), _F(scale), _F(zs)
     xmax, ymax = _F(w_ - 1), _F(height - 1)
     followed = 0
@@ -65,8 +66,11 @@ def _weights(raw, scale, zl, zs, r, d, m, dm, dq, flow, strength, limits, shutte
         row, fy = 0, _F(y + first)
         for x in range(w_):
             d0, d1, d2 = d[y, 3 * x], d[y, 3 * x + 1], d[y, 3 * x + 2]
+            # the tolerances grow with the light over BRIGHT (.consistency.tone_confidence)
+            k = bright / max((zl[y, 3 * x] + zl[y, 3 * x + 1] + zl[y, 3 * x + 2]) * lscale
+                             * third + max((d0 + d1 + d2) * third, _ZERO), bright)
             cl = exp_neg(-((d0 * d0 + d1 * d1 + d2 * d2) * third * inv_t
-                           + (dq[y, x] - dm[y, x] * dm[y, x]) * inv_r))
+                           + (dq[y, x] - dm[y, x] * dm[y, x]) * inv_r) * (k * k))
             c = cl * exp_neg(-m[y, x] * inv_d)
             u, v = flow[y, 2 * x], flow[y, 2 * x + 1]
             px, py = _F(x) + u, fy + v

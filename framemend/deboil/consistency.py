@@ -11,9 +11,11 @@ are changes that the motion does not explain. Each frame ``z`` is compared with 
   local energy ``m = box_2(|r|²)`` (misaligned structure, new content) and the roughness of
   the tone residual ``ρ = box_{4R}(d̄²) - box_{4R}(d̄)²`` (``d̄`` the mean of ``d`` over
   the channels: its local variance over a box of :data:`ROUGHNESS_SPAN` low radii);
-* per-pixel confidences, of tone ``c_l = exp(-(|d|²/τ_tone² + ρ/τ_rough²))`` and of texture
-  ``c = c_l exp(-m/τ_detail²)`` (means over channels): where the warped output disagrees with
-  the frame (an object the flow missed, a disocclusion, new content, a real change of light
+* per-pixel confidences, of tone ``c_l = exp(-(|d|²/τ_tone² + ρ/τ_rough²)/k²)`` and of
+  texture ``c = c_l exp(-m/τ_detail²)`` (means over channels; ``k = max(ℓ/BRIGHT, 1)``,
+  ``ℓ`` the brighter of the frame's tone and the prediction's: a generator's wobble is a gain,
+  so on bright content the tolerances grow with the light, :func:`tone_confidence`): where the
+  warped output disagrees with the frame (an object the flow missed, a disocclusion, new content, a real change of light
   beyond the tolerance) they fall to 0 and the frame is kept as it is; pixels whose source
   left the frame get 0. The tone is gated on the *shape* of its residual, not on the fine
   residual's energy: a tone difference that is smooth over a few low radii is flicker or
@@ -22,7 +24,8 @@ are changes that the motion does not explain. Each frame ``z`` is compared with 
   (an object the flow missed: its tone against the background's) is kept. Gated on ``m``
   (``τ_structure = 0.1``, before) the default chain left 0.657 of the input's flicker in the
   median of the six generated clips; gated on ``ρ`` 0.583 (BENCHMARKS.md, "Deboil's tone gated
-  on the roughness of its residual");
+  on the roughness of its residual"), with the tolerances growing with the light and a tone
+  weight of up to 0.99, 0.567 (BENCHMARKS.md, "Deboil's tone tolerances grow with the light");
 * the weights ``w_l = min(strength · c_l, MAX_TONE_WEIGHT)``, ``w = min(strength · c,
   MAX_WEIGHT)``; tone: ``z_low + w_l d`` (the frame's low band pulled toward the
   motion-compensated running output); texture: ``b = z_high + w (r - d)``, the frame's fine
@@ -33,8 +36,8 @@ are changes that the motion does not explain. Each frame ``z`` is compared with 
   its pattern persists along the motion;
 * so does the texture that the tone band holds on small frames: at 128 px the low radius is
   2 px, and a generator's texture of 4-16 px is tone to the split; blended with ``w_l`` up to
-  0.95 frame after frame, independent drawings of it would keep ``√((1-w_l)/(1+w_l))`` of
-  their contrast (0.16). Where the band holds it (:func:`holds_texture`), that texture is the
+  0.99 frame after frame, independent drawings of it would keep ``√((1-w_l)/(1+w_l))`` of
+  their contrast (0.07). Where the band holds it (:func:`holds_texture`), that texture is the
   band's deviation from its local mean ``μ`` (a box of :data:`COARSE_RADIUS`): ``low - μ``,
   ``low = z_low + w_l d``, is scaled back up, by at most ``1/√((1-w_l)² + w_l²)`` and never
   down, to the blend of two contrasts, ``((1-w_l) a_z + w_l a_p)²``, ``a_z`` and ``a_p`` the
@@ -94,9 +97,19 @@ DETAIL_TOLERANCE = 0.08  # τ_detail: RMS residual (5x5) that counts as real for
 # (test bar +1.7), 0.125 +1.96 for 0.01-0.03 more flicker on the tuning clips
 ROUGHNESS_TOLERANCE = 0.07
 ROUGHNESS_SPAN = 4  # the box of the roughness, in low radii
+# the brightness (mean of the channels, [0, 1]) above which both tone tolerances grow with the
+# light (:func:`tone_confidence`): a generator's wobble is a gain, its residual in proportion to
+# the light. Tuned on CogVideo__2, VideoCrafter__woman, AnimateDiff__model_08_01 with the
+# subject scene's face and the lamp tests: 0.5 lost the face (-0.75 dB, bar -0.6) and the lamp
+# under a wobble (+1.67 dB, bar +1.7); 0.7 steadied less (model_08 0.573 against 0.561 of the
+# input's flicker, woman 0.581 against 0.573)
+BRIGHT = 0.6
 MAX_WEIGHT = 0.9  # the frame always keeps a tenth of its own texture
-MAX_TONE_WEIGHT = 0.95  # and a twentieth of its own tone
-LIMITS = (TONE_TOLERANCE, DETAIL_TOLERANCE, ROUGHNESS_TOLERANCE, MAX_WEIGHT, MAX_TONE_WEIGHT)
+# and a hundredth of its own tone (0.95 before: the twentieth left on CogVideo__1, whose input
+# flickers by half a level, 0.560 of its flicker in the default chain, 0.546 at 0.99)
+MAX_TONE_WEIGHT = 0.99
+LIMITS = (TONE_TOLERANCE, DETAIL_TOLERANCE, ROUGHNESS_TOLERANCE, MAX_WEIGHT, MAX_TONE_WEIGHT,
+          BRIGHT)
 MID_RADIUS, ENERGY_RADIUS = 2, 3
 # the tone band's texture (module docstring), in pixels: a generator's texture is drawn at a
 # few pixels whatever the frame size, and on large frames the tone band holds none (its reach,
@@ -153,6 +166,18 @@ def roughness(d: torch.Tensor, radius: int) -> torch.Tensor:
     return (_box(mean ** 2, span) - _box(mean, span) ** 2)[0, 0]
 
 
+def tone_confidence(d: torch.Tensor, low: torch.Tensor, radius: int) -> torch.Tensor:
+    """``(H, W)`` the tone's confidence ``c_l`` (module docstring) from the tone residual ``d``
+    and the frame's low band ``low`` (both ``(3, H, W)``): ``exp(-(|d|²/τ_tone² + ρ/τ_rough²)
+    / k²)``, ``k = max(ℓ / BRIGHT, 1)`` with ``ℓ`` the brighter of the frame's and the
+    prediction's tone (``low + d``; means over the channels). A local exposure wobble is a gain:
+    its residual grows with the light, and on bright content (over :data:`BRIGHT`) the
+    tolerances grow with it; on darker content they are absolute, as before."""
+    light = (low.mean(0) + d.mean(0).clamp(min=0)).clamp(min=BRIGHT)
+    return torch.exp(-((d ** 2).mean(0) / TONE_TOLERANCE ** 2
+                       + roughness(d, radius) / ROUGHNESS_TOLERANCE ** 2) * (BRIGHT / light) ** 2)
+
+
 def _bands(previous, frame, flow):
     """The residual and its low band, the confidences of tone and texture and the frame's fine
     band (module docstring), ``(3, H, W)`` but the confidences ``(H, W)``; ``previous``,
@@ -162,10 +187,10 @@ def _bands(previous, frame, flow):
     r = pred - frame
     d = _box(_box(r[None], radius), radius)[0]
     m = _box((r ** 2).mean(0)[None, None], MID_RADIUS)[0, 0]
-    tone = torch.exp(-((d ** 2).mean(0) / TONE_TOLERANCE ** 2
-                       + roughness(d, radius) / ROUGHNESS_TOLERANCE ** 2))
+    zl = _box(_box(frame[None], radius), radius)[0]
+    tone = tone_confidence(d, zl, radius)
     tone = torch.where(outside_mask(flow[None])[0, 0], torch.zeros_like(tone), tone)
-    zh = frame - _box(_box(frame[None], radius), radius)[0]
+    zh = frame - zl
     return r, d, tone, tone * torch.exp(-m / DETAIL_TOLERANCE ** 2), zh
 
 
