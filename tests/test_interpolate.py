@@ -411,3 +411,22 @@ def test_redrawn_content_takes_the_still_blend(monkeypatch, seed):
         scores.append((psnr(floats[1::2][:4], new), psnr(raw[1::2][:4] / np.float32(255), new)))
     for path in (0, 1):
         assert scores[0][path] > scores[1][path] + 0.06
+
+
+@pytest.mark.parametrize("kind", ["pan", "zoom"])
+def test_motion_the_flow_explains_takes_no_still_blend(monkeypatch, kind):
+    """A clean photograph panned or zoomed, every other frame dropped: the motion explains the
+    frame, so the still blend of :mod:`.still` (which only ghosts its detail there) takes no
+    share: the in-betweens equal the motion-compensated blend, on floats and on decoded uint8
+    frames (measured: equal). Without the frame's gain the still blend cost pan 0.34 / 0.31 dB,
+    zoom 1.03 / 1.01 dB (floats / uint8)."""
+    clip = scene(kind, width=320, height=180, frames=9, seed=5)
+    kept, new = clip.frames[::2], clip.frames[1:8:2]
+    scores = []
+    for mix in (synthesis.mix_still, lambda *args: None):
+        monkeypatch.setattr(synthesis, "mix_still", mix)  # then the motion-compensated blend
+        floats = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))
+        raw = interpolate(_u8(kept), input_fps=12, factor=2)
+        scores.append((psnr(floats[1::2][:4], new), psnr(raw[1::2][:4] / np.float32(255), new)))
+    for path in (0, 1):
+        assert scores[0][path] > scores[1][path] - 0.01
