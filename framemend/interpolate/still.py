@@ -22,25 +22,26 @@ disagree (re-drawn content), the two are averaged, which lowers the squared erro
 ``ε`` (:data:`FLOOR`) keeps flat regions, where both errors vanish, from taking either
 hypothesis on noise.
 
-The two errors are correlated, and how much the still blend is worth depends on the content, not
+The two errors are correlated, and what the still blend is worth depends on the content, not
 only on the local ratio: where the motion explains the frame (real footage, procedural motion),
-the local disagreement of the candidates is a flow error at an edge or in a texture, and the
-still blend there only ghosts the detail (the least-squares share per cell, fitted to the truth
-on ``shared/data``'s real footage, is 0 or below at every local ratio); where a generator
-re-draws the frame, the least-squares share is above ``s`` at every local ratio (0.17 where
-``s`` is 0.05, 0.54 where it is 0.36). So ``s`` takes a gain per in-between frame from the ratio
-of the two errors summed over the frame, ``ρ = Σ e_m / Σ e_s`` (the same cell means, before the
-Gaussian):
+the candidates' local disagreement is a flow error at an edge or in a texture, and the still
+blend there only ghosts the detail (the least-squares share per cell, fitted to the truth on
+the bedroom footage and two procedural renderings, is 0 or below at every local ratio); where a
+generator re-draws the frame, it is above ``s`` at every local ratio (0.17 where ``s`` is 0.05,
+0.54 where it is 0.36, on the six clips of ``shared/data/generated``). So ``s`` takes a gain per
+in-between frame from the ratio of the two errors summed over the frame, ``ρ = Σ e_m / Σ e_s``
+(the cell means, before the Gaussian):
 
-    ``s' = min(1, g s)``,  ``g = clip((log10 ρ - log10 ρ0) / GATE_SPAN, 0, GATE_MAX)``,
+    ``s' = min(1, g s)``,  ``g = clip((log10 ρ - GATE_FROM) / GATE_SPAN, 0, GATE_MAX)``:
 
-0 at ``ρ0`` (:data:`GATE_FROM`: the motion leaves a twentieth of the still blend's
-disagreement), 1 a decade's :data:`GATE_SPAN` higher, at most :data:`GATE_MAX`. A gate per frame,
-not per region: one frame's statistics tell re-drawn content from a flow error, a cell's do not.
- The means are Gaussian (:data:`SIGMA` cells) on the flow grid, where
-the statistics of :mod:`.redrawn` are taken too; the share is upsampled bilinearly.
-Measured on ``shared/data/generated`` and the bench's renderings in BENCHMARKS.md (issue 16,
-stop 22).
+0 while the motion leaves less than a twentieth of the still blend's disagreement
+(:data:`GATE_FROM`), 1 at a tenth, :data:`GATE_MAX` from a seventh on. A gate per frame, not per
+region: a frame's statistics tell re-drawn content from flow errors, a cell's do not (the
+cells' ratios of real footage and of generated clips overlap). The means are
+Gaussian (:data:`SIGMA` cells) on the flow grid, where the statistics of :mod:`.redrawn` are
+taken too; the share is upsampled bilinearly. Measured on ``shared/data/generated`` and the
+bench's renderings in BENCHMARKS.md (issue 16, stop 23 and
+the frame's gain after it).
 """
 from __future__ import annotations
 

@@ -37,7 +37,8 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
    undone where the two candidates agree, and detail they do not share (texture that the
    generator re-drew) is shrunk towards the blur. Last, where the candidates disagree more than
    the two neighbours themselves (content drawn anew that the flow matched to the wrong
-   place), the in-between is drawn towards the neighbours' plain blend (:mod:`.still`).
+   place), the in-between is drawn towards the neighbours' plain blend (:mod:`.still`), on
+   frames whose motion does not explain them as a whole (on the others it only ghosts detail).
 
 On the CPU path everything at reduced size runs outside torch: the intermediate flows (steps
 3-5) and the block search are numba kernels that release the GIL, the luma error and the 3x3
