@@ -20,10 +20,28 @@ Where the motion is right ``e_m`` is near 0 and ``s`` too (a moving region has a
 in a region that does not move both are small and alike, and so are both hypotheses; where both
 disagree (re-drawn content), the two are averaged, which lowers the squared error of either.
 ``ε`` (:data:`FLOOR`) keeps flat regions, where both errors vanish, from taking either
-hypothesis on noise. The means are Gaussian (:data:`SIGMA` cells) on the flow grid, where
-the statistics of :mod:`.redrawn` are taken too; the share is upsampled bilinearly.
-Measured on ``shared/data/generated`` and the bench's renderings in BENCHMARKS.md (issue 16,
-stop 22).
+hypothesis on noise.
+
+The two errors are correlated, and what the still blend is worth depends on the content, not
+only on the local ratio: where the motion explains the frame (real footage, procedural motion),
+the candidates' local disagreement is a flow error at an edge or in a texture, and the still
+blend there only ghosts the detail (the least-squares share per cell, fitted to the truth on
+the bedroom footage and two procedural renderings, is 0 or below at every local ratio); where a
+generator re-draws the frame, it is above ``s`` at every local ratio (0.17 where ``s`` is 0.05,
+0.54 where it is 0.36, on the six clips of ``shared/data/generated``). So ``s`` takes a gain per
+in-between frame from the ratio of the two errors summed over the frame, ``ρ = Σ e_m / Σ e_s``
+(the cell means, before the Gaussian):
+
+    ``s' = min(1, g s)``,  ``g = clip((log10 ρ - GATE_FROM) / GATE_SPAN, 0, GATE_MAX)``:
+
+0 while the motion leaves less than a twentieth of the still blend's disagreement
+(:data:`GATE_FROM`), 1 at a tenth, :data:`GATE_MAX` from a seventh on. A gate per frame, not per
+region: a frame's statistics tell re-drawn content from flow errors, a cell's do not (the
+cells' ratios of real footage and of generated clips overlap). The means are
+Gaussian (:data:`SIGMA` cells) on the flow grid, where the statistics of :mod:`.redrawn` are
+taken too; the share is upsampled bilinearly. Measured on ``shared/data/generated`` and the
+bench's renderings in BENCHMARKS.md (issue 16, stop 23 and
+the frame's gain after it).
 """
 from __future__ import annotations
 
@@ -38,6 +56,9 @@ from ..kernels.colour import luma
 SIGMA = 2.0  # cells of the flow grid (8 pixels at the default flow_scale) the errors are pooled over
 _RADIUS = 6  # taps either side (3 sigma)
 FLOOR = 1e-5  # squared luma error ([0, 1] units) under which two hypotheses count as equal
+GATE_FROM = -1.3  # log10 of the frame's Σ e_m / Σ e_s under which the still blend takes no share
+GATE_SPAN = 0.3  # log10 units from GATE_FROM to a gain of 1
+GATE_MAX = 1.5  # the largest gain of the share
 
 
 def still_error(luma0: np.ndarray, luma1: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
@@ -48,8 +69,9 @@ def still_error(luma0: np.ndarray, luma1: np.ndarray, grid: tuple[int, int]) -> 
 
 
 def still_share(moved: np.ndarray, still: np.ndarray, weight_grid: np.ndarray,
-                unit: float) -> np.ndarray:
-    """The still blend's share ``s`` ``(h, w)`` float32 (module docstring) on the flow grid.
+                unit: float) -> np.ndarray | None:
+    """The still blend's share ``s'`` ``(h, w)`` float32 (module docstring) on the flow grid,
+    None where the frame's gain is 0 (nothing to mix).
 
     Args:
         moved: ``(A_Y - B_Y)²`` averaged over each cell ``(h, w)``.
@@ -60,9 +82,19 @@ def still_share(moved: np.ndarray, still: np.ndarray, weight_grid: np.ndarray,
     size = (2 * _RADIUS + 1,) * 2
     floor = np.float32(FLOOR * unit * unit)
     moved = cv2.multiply(moved, 4 * weight_grid * (1 - weight_grid))
+    gain = frame_gain(float(moved.sum(dtype=np.float64)), float(still.sum(dtype=np.float64)))
+    if gain == 0:
+        return None
     e_m, e_s = (cv2.GaussianBlur(e, size, SIGMA, borderType=cv2.BORDER_REPLICATE) + floor
                 for e in (moved, still))
-    return e_m / (e_m + e_s)
+    return np.minimum(e_m * np.float32(gain) / (e_m + e_s), np.float32(1))
+
+
+def frame_gain(moved: float, still: float) -> float:
+    """The share's gain ``g`` of a frame (module docstring) from its errors ``Σ e_m`` and
+    ``Σ e_s``."""
+    ratio = np.log10(max(moved, 1e-30) / max(still, 1e-30))
+    return float(np.clip((ratio - GATE_FROM) / GATE_SPAN, 0.0, GATE_MAX))
 
 
 def mix_still(made: np.ndarray, image0: np.ndarray, image1: np.ndarray, t: float,
@@ -85,10 +117,13 @@ def mix_still_torch(made: torch.Tensor, images: torch.Tensor, warped0: torch.Ten
     lumas = luma(images)
     still = F.interpolate((lumas[:1] - lumas[1:]).square(), size=grid, mode="area")
     moved = F.interpolate((luma(warped0) - luma(warped1)).square(), size=grid, mode="area")
-    e_m, e_s = (gaussian_blur(e, SIGMA, _RADIUS) + FLOOR for e in
-                (moved * (4 * weight_grid * (1 - weight_grid)), still))
-    share = F.interpolate(e_m / (e_m + e_s), size=made.shape[-2:], mode="bilinear",
-                          align_corners=False)
+    moved = moved * (4 * weight_grid * (1 - weight_grid))
+    ratio = torch.log10(moved.double().sum((1, 2, 3), keepdim=True).clamp_min(1e-30)
+                        / still.double().sum().clamp_min(1e-30))  # on the device: no sync
+    gain = ((ratio - GATE_FROM) / GATE_SPAN).clamp_(0.0, GATE_MAX).float()
+    e_m, e_s = (gaussian_blur(e, SIGMA, _RADIUS) + FLOOR for e in (moved, still))
+    share = F.interpolate((gain * e_m / (e_m + e_s)).clamp_(max=1.0), size=made.shape[-2:],
+                          mode="bilinear", align_corners=False)
     for j, t in enumerate(np.float32(times)):  # float32 numbers: nothing copied to the device
         blend = images[0] * float(1 - t) + images[1] * float(t)
         made[j].add_(share[j] * (blend - made[j]))

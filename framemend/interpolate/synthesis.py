@@ -37,7 +37,8 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
    undone where the two candidates agree, and detail they do not share (texture that the
    generator re-drew) is shrunk towards the blur. Last, where the candidates disagree more than
    the two neighbours themselves (content drawn anew that the flow matched to the wrong
-   place), the in-between is drawn towards the neighbours' plain blend (:mod:`.still`).
+   place), the in-between is drawn towards the neighbours' plain blend (:mod:`.still`), on
+   frames whose motion does not explain them as a whole (on the others it only ghosts detail).
 
 On the CPU path everything at reduced size runs outside torch: the intermediate flows (steps
 3-5) and the block search are numba kernels that release the GIL, the luma error and the 3x3
@@ -575,10 +576,11 @@ def _warp_blend_cv2(image0, image1, flow_t, weight0, times, flags):
         frame *= weight[..., None] if interleaved else weight
         frame += other
         frame += change[..., None] if interleaved else change  # the detail band (.redrawn)
-        share = cv2.resize(still_share(moved, still, weight0[j, 0].numpy(), 1.0),
-                           (width, height), interpolation=cv2.INTER_LINEAR)  # (.still)
-        for made, *sides in ([(frame, *src)] if interleaved else zip(frame, *src)):
-            mix_still(made, *sides, times[j], share)
+        share = still_share(moved, still, weight0[j, 0].numpy(), 1.0)  # (.still)
+        if share is not None:
+            share = cv2.resize(share, (width, height), interpolation=cv2.INTER_LINEAR)
+            for made, *sides in ([(frame, *src)] if interleaved else zip(frame, *src)):
+                mix_still(made, *sides, times[j], share)
     np.clip(out, 0, 1, out=out)  # cubic weights overshoot at sharp edges, the detail gain too
     result = torch.from_numpy(out)
     return result.permute(0, 3, 1, 2) if interleaved else result
@@ -604,8 +606,9 @@ def _warp_blend_u8(image0, image1, flow_t, weight0, times, flags, correlations):
                                                     correlations))
         cv2.add(out[j], cv2.merge((change,) * 3), dst=out[j], dtype=cv2.CV_8U)  # .redrawn
         share = still_share(moved, still, weight0[j, 0].numpy(), 255.0)  # .still
-        mix_still(out[j], image0, image1, times[j],
-                  cv2.resize(share, (width, height), interpolation=cv2.INTER_LINEAR))
+        if share is not None:
+            mix_still(out[j], image0, image1, times[j],
+                      cv2.resize(share, (width, height), interpolation=cv2.INTER_LINEAR))
     return out
 
 
