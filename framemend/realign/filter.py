@@ -41,8 +41,12 @@ For each frame ``t`` after a keyframe:
    reads as a change of colour) and added up since the keyframe, with a bound on its
    error, and the correction that comes out is shrunk towards nothing while that drift is not
    significant (:mod:`.evidence`); the correction itself keeps being followed underneath. A
-   subject (``region=face``) covers too few cells for the statistic (on a 320x180 clip the
-   bound outgrew a 25 % drift of a moving face within 48 frames) and is corrected as asked.
+   subject (``region=face``) covers too few cells for that statistic (on a 320x180 clip the
+   bound outgrew a 25 % drift of a moving face within 48 frames); its correction is shrunk
+   by how well its colour map explains the difference from the aligned keyframe on the means
+   of the core's cells (:func:`.subject.explained_share`: a drift it explains nearly whole, a
+   misregistration in part), that evidence added up since the shot's keyframe (a jump adds
+   none), the state again keeping the whole correction.
 
 On the device path (frames on a GPU, :func:`framemend.cuda.host_kernels`) the same steps run
 without waiting for the host (:mod:`.device`): the motion from the torch flow, the refit by
@@ -80,7 +84,7 @@ from . import device as twins
 from .carry import carry_map, consecutive_flow
 from .evidence import DriftEvidence, both_ways, colour_step
 from .shift import global_shift
-from .subject import fit_subject_map
+from .subject import explained_change, explained_share, fit_subject_map
 from .tone import (apply_colour_map, compose_maps, fit_colour_map, identity_map,
                    typical_colours)
 from .whole import fit_whole_map
@@ -254,7 +258,7 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
                   region: torch.Tensor | None = None, detail: float = 0.0,
                   core: torch.Tensor | None = None, subject: torch.Tensor | None = None
                   ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray | torch.Tensor | None,
-                             torch.Tensor | None]:
+                             torch.Tensor | None, torch.Tensor | None]:
     """Re-align ``frame`` ``(1, 3, H, W)``; see the module docstring.
 
     Args:
@@ -275,14 +279,17 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
         the corrected ``(1, 3, H, W)`` in [0, 1]; the carried correction updated by this frame
         ``(1, 12, ch, cw)``; and ``key_to_frame`` refitted to the dense correspondence (None if
         it could not be; on the device path ``key_to_frame`` then), which keeps the tracking
-        from drifting; with ``region``, the subject's colour map updated by this frame.
+        from drifting; with ``region``, the subject's colour map updated by this frame and the
+        ``(2,)`` evidence of this frame that the map explains a change
+        (:func:`.subject.explained_change`: the caller adds it up and shrinks what comes out,
+        the state keeps the whole correction).
     """
     on_device = torch.is_tensor(key_to_frame)
     inside = (region > 0.5).float() if region is not None else torch.ones_like(frame[:, :1])
     pre = apply_colour_map(carried, frame)
     if subject is not None:  # aligned as corrected so far: a drifted frame is trusted less
         pre = apply_colour_map(subject, pre)
-    gate = None  # with a subject, where its colour map applies
+    gate = explained = None  # with a subject, where its colour map applies, and the evidence
 
     def corrected(carried: torch.Tensor) -> torch.Tensor:  # the frame through the maps
         out = apply_colour_map(carried, frame)
@@ -303,8 +310,11 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
         part = (...,) if window is None else (..., slice(*window[:2]), slice(*window[2:]))
         step, seen = fit_subject_map(pre[part], aligned[part], (trust * core.float())[part])
         subject = compose_maps(step, subject)
-        gate = typical_colours(seen, apply_colour_map(subject, apply_colour_map(carried, frame)),
-                               reach=SUBJECT_REACH)
+        base = apply_colour_map(carried, frame)
+        mapped = apply_colour_map(subject, base)
+        explained = explained_change(base[part], mapped[part], aligned[part],
+                                     (trust * core.float())[part])
+        gate = typical_colours(seen, mapped, reach=SUBJECT_REACH)
         pre = corrected(carried)
     if previous is not None:  # learnt where the keyframe does not reach, which it corrects
         reference, trust_previous = previous
@@ -326,9 +336,11 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
     if region is not None:
         out = frame + region * (out - frame)
     if on_device:
-        return out.clamp(0, 1), carried, twins.refit(to_key, weight, key_to_frame), subject
+        return (out.clamp(0, 1), carried, twins.refit(to_key, weight, key_to_frame), subject,
+                explained)
     refit = fit_similarity(to_key, weight)
-    return out.clamp(0, 1), carried, None if refit is None else np.linalg.inv(refit), subject
+    return (out.clamp(0, 1), carried, None if refit is None else np.linalg.inv(refit), subject,
+            explained)
 
 
 def sharpness(image: torch.Tensor) -> float:
@@ -426,10 +438,12 @@ class Realign(Filter):
                 self._evidence.add(both_ways(
                     colour_step(image, warped, trust, CELL),
                     colour_step(backward_warp(image, fwd), self._previous[0], trust_fwd, CELL)))
-            out, field, refit, subject = realign_frame(
+            out, field, refit, subject, explained = realign_frame(
                 image, carried, self._key, predicted, previous, region, self.options.detail,
                 core, self._subject)
             self._subject = subject
+            if explained is not None:
+                self._explained = self._explained + explained
         self._map = field
         self._previous = (image, out)
         self._key_to_frame = predicted if refit is None else refit
@@ -441,10 +455,11 @@ class Realign(Filter):
             self._key, self._key_to_frame = out, np.eye(3)
             if self._box is not None:
                 self._key_box = self._box.copy()
-        if region is None:
-            # the state (previous output, keyframe) keeps the whole correction: the drift
-            # keeps being followed while it is not yet significant; what comes out is shrunk
-            out = image + self._evidence.shrinkage() * (out - image)
+        # the state (previous output, keyframe) keeps the whole correction: the drift keeps
+        # being followed while it is not yet significant; what comes out is shrunk
+        share = (self._evidence.shrinkage() if region is None
+                 else float(explained_share(self._explained)))
+        out = image + share * (out - image)
         return frame.replace(out[0].to(frame.image.device))
 
     def _correct_on_device(self, frame: Frame) -> Frame:
@@ -483,11 +498,12 @@ class Realign(Filter):
                 twins.colour_step(image, warped, trust, CELL),
                 twins.colour_step(backward_warp(image, fwd), self._previous[0], trust_fwd,
                                    CELL)), ~jump & pinned)
-        out, field, refit, subject = realign_frame(image, carried, self._key, predicted,
-                                                   previous, region, self.options.detail,
-                                                   core, self._subject)
+        out, field, refit, subject, explained = realign_frame(
+            image, carried, self._key, predicted, previous, region, self.options.detail, core,
+            self._subject)
         if subject is not None:
             self._subject = torch.where(jump, self._subject, subject)
+            self._explained = self._explained + torch.where(jump, 0.0, explained)
         kept = apply_colour_map(carried, image)  # a jump: the correction carries on
         kept = (kept if region is None else image + region * (kept - image)).clamp(0, 1)
         out = torch.where(jump, kept, out)
@@ -503,8 +519,9 @@ class Realign(Filter):
                                          self._key_to_frame)
         if self._box is not None:
             self._key_box = torch.where(rekey, self._box, self._key_box)
-        if region is None:
-            out = image + self._evidence.shrinkage() * (out - image)
+        share = (self._evidence.shrinkage() if region is None
+                 else explained_share(self._explained))
+        out = image + share * (out - image)
         return frame.replace(out[0].to(frame.image.device))
 
     def _key_visible(self, h: int, w: int) -> float | torch.Tensor:
@@ -527,6 +544,7 @@ class Realign(Filter):
         self._subject = (identity_map(1, 1, 1, self.device) if self.options.region == "face"
                          else None)
         self._box = None
+        self._explained = torch.zeros(2, device=self._key.device)  # :mod:`.subject`
         if self._on_device:
             self._luma, scale = stabilize_device.analysis_luma(self._key[0])
             self._key_to_frame = torch.eye(3, dtype=torch.float64, device=self._key.device)
