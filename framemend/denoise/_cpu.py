@@ -210,14 +210,15 @@ def _lookup(table, v):
 
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy", inline="always")
 def _row_sums(padded, ring, row, w, rc):
-    """Horizontal window sums of the six channels ``padded`` by ``rc`` into ``ring[row]``:
-    channels 0-1 (luma) over 3 pixels, 2-5 (chroma) over ``2 rc + 1`` (``rc`` 2 or 4: the
+    """Horizontal window sums of the channels of ``ring`` (six or eight) in ``padded`` by ``rc``
+    into ``ring[row]``: channels 0-1 (luma) over 3 pixels, the others (chroma, and the luma's
+    coarse band) over ``2 rc + 1`` (``rc`` 2 or 4: the
     sums written out, which vectorise; a loop over the window's taps took 1.8 ms more per
     720x480 frame)."""
     for c in range(2):
         for x in range(w):
             ring[row, c, x] = padded[c, x + rc - 1] + padded[c, x + rc] + padded[c, x + rc + 1]
-    for c in range(2, 6):
+    for c in range(2, ring.shape[1]):
         if rc == 2:
             for x in range(w):
                 ring[row, c, x] = (padded[c, x] + padded[c, x + 1] + padded[c, x + 2]
@@ -232,8 +233,8 @@ def _row_sums(padded, ring, row, w, rc):
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy", inline="always")
 def _column_sums(ring, y, sums, w, rc):
     """Vertical sums at row ``y`` of the rows in ``ring`` (``2 rc + 1`` of them, ``rc`` 2 or 4;
-    rows outside the frame are zero): channels 0-1 over rows y-1..y+1, 2-5 over y-rc..y+rc,
-    into ``sums`` ``(6, W)``."""
+    rows outside the frame are zero): channels 0-1 over rows y-1..y+1, the others (those of
+    ``ring``) over y-rc..y+rc, into ``sums`` ``(8, W)``."""
     n = ring.shape[0]
     r0, r1, r2 = (y - 4) % n, (y - 3) % n, (y - 2) % n  # rows y-4..y+4 (those of the ring)
     r3, r4, r5 = (y - 1) % n, y % n, (y + 1) % n
@@ -241,7 +242,7 @@ def _column_sums(ring, y, sums, w, rc):
     for c in range(2):
         for x in range(w):
             sums[c, x] = ring[r3, c, x] + ring[r4, c, x] + ring[r5, c, x]
-    for c in range(2, 6):
+    for c in range(2, ring.shape[1]):
         if rc == 2:
             for x in range(w):
                 sums[c, x] = (ring[r2, c, x] + ring[r3, c, x] + ring[r4, c, x]
@@ -256,7 +257,8 @@ def _column_sums(ring, y, sums, w, rc):
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy", inline="always")
 def _wiener_rgb(state, scale, shear, rc, table, out):
     """:func:`.spatial.local_wiener_reference` on the state (luma window 3x3, chroma
-    ``(2 rc + 1)²``, noise variance of each channel ``scale[c]`` (``(3,)``) times the state's;
+    ``(2 rc + 1)²``, also the luma's coarse band; noise variance of each channel ``scale[c]``
+    (``(4,)``, the last the coarse band's) times the state's;
     channels of the opponent basis sheared by ``shear`` ``(2,)``), back to RGB ``out``
     ``(H, W, 3)`` through the output ``table``, in one pass down the rows: each row's channels,
     window sums, Wiener coefficients ``a, b`` and their window sums go through rings of
@@ -270,13 +272,13 @@ def _wiener_rgb(state, scale, shear, rc, table, out):
     inv_ly, inv_lx, inv_cy, inv_cx = _inv_axis(h, 1), _inv_axis(w, 1), _inv_axis(h, rc), \
         _inv_axis(w, rc)
     rows = np.empty((n, 4, w), np.float32)  # the state's rows, planar
-    window = np.zeros((n, 6, w), np.float32)  # of (o0, o0², o1, o2, o1², o2²)
+    window = np.zeros((n, 8, w), np.float32)  # of (o0, o0², o1, o2, o1², o2², o0, o0²)
     coefficients = np.zeros((n, 6, w), np.float32)  # of (a0, b0, a1, a2, b1, b2)
-    padded = np.zeros((6, w + 2 * rc), np.float32)
-    sums = np.empty((6, w), np.float32)
+    padded = np.zeros((8, w + 2 * rc), np.float32)
+    sums = np.empty((8, w), np.float32)
     rgb = np.empty((3, w), np.float32)
     kl, kc = np.empty(w, np.float32), np.empty(w, np.float32)
-    sc0, sc1, sc2 = _F(scale[0]), _F(scale[1]), _F(scale[2])
+    sc0, sc1, sc2, sc3 = _F(scale[0]), _F(scale[1]), _F(scale[2]), _F(scale[3])
     b1, b2 = _F(shear[0]), _F(shear[1])
     for y0 in range(h + 2 * rc):  # row y0 enters, y0 - rc gets coefficients, y0 - 2 rc is output
         if y0 < h:
@@ -289,6 +291,7 @@ def _wiener_rgb(state, scale, shear, rc, table, out):
                 padded[0, x + rc], padded[1, x + rc] = o0, o0 * o0
                 padded[2, x + rc], padded[3, x + rc] = o1, o2
                 padded[4, x + rc], padded[5, x + rc] = o1 * o1, o2 * o2
+                padded[6, x + rc], padded[7, x + rc] = o0, o0 * o0
             _row_sums(padded, window, y0 % n, w, rc)
         else:
             window[y0 % n] = _ZERO
@@ -306,6 +309,10 @@ def _wiener_rgb(state, scale, shear, rc, table, out):
                 s2 = max(sums[5, x] * kc[x] - m2 * m2, _TINY)
                 a0, a1, a2 = max(s0 - sc0 * v, _ZERO) / s0, max(s1 - sc1 * v, _ZERO) / s1, \
                     max(s2 - sc2 * v, _ZERO) / s2
+                # the luma's coarse band: its mean pulled toward the wide window's
+                wide = sums[6, x] * kc[x]
+                coarse = max(max(sums[7, x] * kc[x] - wide * wide, _TINY) - sc0 * v, _TINY)
+                m0 = wide + max(coarse - sc3 * v, _ZERO) / coarse * (m0 - wide)
                 padded[0, x + rc], padded[1, x + rc] = a0, (_ONE - a0) * m0
                 padded[2, x + rc], padded[3, x + rc] = a1, a2
                 padded[4, x + rc], padded[5, x + rc] = (_ONE - a1) * m1, (_ONE - a2) * m2
@@ -481,8 +488,9 @@ class CpuTrack:
                levels: float | None = None, shear: np.ndarray | None = None,
                chroma_radius: int = RADII[1]) -> torch.Tensor | np.ndarray:
         """The estimate through the local Wiener filter of
-        :func:`.spatial.local_wiener_reference` (noise variance of each opponent channel
-        ``spatial`` times ``noise_var`` ``(3,)`` float32 times the state's; none if ``spatial``
+        :func:`.spatial.local_wiener_reference` (noise variance of each opponent channel and of
+        the luma's coarse band ``spatial`` times ``noise_var`` ``(4,)`` float32 times the
+        state's; none if ``spatial``
         is 0), then through the declip ``table`` (float32, :func:`._noise_cpu.declip_table`)
         if given, clamped to [0, 1]:
         a ``(3, H, W)`` float tensor, or with ``levels`` (255, 65535) ``(H, W, 3)`` integer

@@ -34,7 +34,8 @@ class Denoise(DistinctFrames, TemporalFilter):
     estimate disagrees with the frame beyond the noise, so occlusions, fast objects and flow
     failures fall back to the frame instead of ghosting), then a local Wiener filter for the
     noise time leaves (:mod:`.spatial`, strength from each pixel's remaining variance and the
-    share of the noise's variance its window holds) and the
+    share of the noise's variance its window holds, the rest taken from the window's mean over
+    a wider window) and the
     clipped-noise bias correction (:mod:`.noise`). At the start of a shot the recursion first
     runs backwards over ``lookahead`` frames so the first frames are denoised as well as later
     ones. Memory: ``lookahead`` frames plus one estimate; nothing crosses a scene cut.
@@ -67,7 +68,8 @@ class Denoise(DistinctFrames, TemporalFilter):
         # (3,) of the opponent channels, [0, 1]², and the declip table: float32 arrays on the
         # CPU path (no torch there), tensors on the device
         self._variances: torch.Tensor | np.ndarray | None = None
-        # the same, the luma's times its window share (.noise): the spatial stage's
+        # (4,) the spatial stage's: the same with the luma's times its window share (.noise),
+        # then the rest of the luma's, for the luma's coarse band (.spatial)
         self._window_variances: torch.Tensor | np.ndarray | None = None
         self._table: torch.Tensor | np.ndarray | None = None
         # (2,) the luma's shear of the tracks' basis (.spatial.sheared_basis), same kinds
@@ -194,8 +196,9 @@ class Denoise(DistinctFrames, TemporalFilter):
         # in [0, 1]² units: the per-frame steps take them from here
         self._shear, self._chroma_radius = shear, chroma_radius
         # the levels of the recursion, then of the spatial stage (the luma's times the root of
-        # its window share)
-        levels = (*sigmas, sigmas[0] * math.sqrt(share), *sigmas[1:])
+        # its window share, the chroma's, and the rest of the luma's for its coarse band)
+        levels = (*sigmas, sigmas[0] * math.sqrt(share), *sigmas[1:],
+                  sigmas[0] * math.sqrt(1 - share))
         if host:
             variances = np.square(np.array(levels, np.float32) / np.float32(255.0))
             self._variances, self._window_variances = variances[:3], variances[3:]

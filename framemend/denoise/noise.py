@@ -41,8 +41,11 @@
   texture. The tiny diffusion model's clips after deboil and deflicker change by 1.2-4.2
   levels (luma) in time and read 0.6 in space, share 0.09-0.5: with the whole σ² denoise took
   4-6 % of their detail, most of it in this stage, with the share 2-3 % (issue 21). White
-  noise reads about 1 (unchanged); grain loses the extra smoothing that the whole σ² gave it
-  (against bm3d, ``bench_families`` held back: 0.3 dB median, 1.3 dB worst).
+  noise reads about 1 (unchanged). The rest of the variance, ``1 -`` the share, is the noise
+  the window's mean keeps: the spatial stage's coarse band takes it out over the wider window
+  (:mod:`.spatial`), which gives grain back the smoothing the whole σ² gave it (against bm3d,
+  ``bench_families`` held back, grain: +3.53 / +1.61 dB median / worst with the fine window
+  alone, +3.71 / +2.68 with the coarse band).
 * :func:`declip_reference` — noise added to an image and then clipped to [0, 1] no longer has
   zero mean: averaging it (which every denoiser does) converges to ``E[clip(y + n)] ≠ y`` near
   black and white. The expectation is known in closed form for Gaussian noise, so the averaged

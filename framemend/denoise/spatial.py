@@ -11,7 +11,14 @@ the guided filter (He, Sun & Tang, ECCV 2010) the per-window coefficients ``a`` 
 a) m`` are averaged over the windows covering each pixel before ``a·x + b`` is formed, which
 avoids block edges. The luma's ``v`` is its noise σ² times the share of it that a 3x3 window
 holds around its mean relative to white noise's (:func:`.noise.estimate_channel_noise`: about
-1 for white noise, less for noise correlated over pixels), set by the filter.
+1 for white noise, less for noise correlated over pixels), set by the filter. The rest of the
+luma noise's variance stays in the window's mean (the coarse band), where the fine stage leaves
+it; that mean is first pulled toward the mean ``M`` of the chroma window (the wider one) by a
+second Wiener gain ``A = max(S_c - v_c, 0) / S_c``, ``S_c = S - v`` the variance that window
+finds beyond the fine noise and ``v_c`` the rest of the noise's variance (σ² times one minus the
+share): ``b = (1 - a) (M + A (m - M))``. Correlated noise (grain) is smoothed at its own scale
+while the fine stage keeps texture; white noise (share 1, ``v_c = 0``) gets ``A = 1``, the
+one-scale filter.
 
 Noise whose luma part follows its chroma (a camera's colour noise lies in the video's Cb and Cr
 axes, which are not orthogonal to ``(R+G+B)/√3``: BT.601 chroma noise of σ 23 puts 21 levels
@@ -61,8 +68,8 @@ def local_wiener_reference(image: torch.Tensor, noise_var: torch.Tensor,
 
     Args:
         image: ``(3, H, W)`` RGB.
-        noise_var: ``(3, H, W)`` noise variance of each channel of :func:`sheared_basis`
-            in [0, 1]² units.
+        noise_var: ``(4, H, W)`` noise variance of each channel of :func:`sheared_basis`
+            in [0, 1]² units, then that of the luma's coarse band (module docstring).
         shear: ``(2,)`` the luma's shear (module docstring), or None.
         chroma_radius: the box radius of the chroma channels (:data:`RADII`' or
             :data:`WIDE_CHROMA`).
@@ -77,6 +84,12 @@ def local_wiener_reference(image: torch.Tensor, noise_var: torch.Tensor,
         mean = box_mean(x, radius)
         var = (box_mean(x * x, radius) - mean * mean).clamp(min=1e-12)
         a = (var - noise_var[c:c + 1]).clamp(min=0) / var
+        if c == 0:  # the coarse band (module docstring)
+            wide = box_mean(x, chroma_radius)
+            coarse = (box_mean(x * x, chroma_radius) - wide * wide).clamp(min=1e-12)
+            coarse = (coarse - noise_var[:1]).clamp(min=1e-12)
+            gain = (coarse - noise_var[3:]).clamp(min=0) / coarse
+            mean = wide + gain * (mean - wide)
         b = (1 - a) * mean
         out.append(box_mean(a, radius) * x + box_mean(b, radius))
     # inv_ex: a sheared opponent basis is always invertible, and inv's check would wait for the

@@ -48,7 +48,8 @@ class TorchTrack:
                levels: float | None = None, shear: torch.Tensor | None = None,
                chroma_radius: int = RADII[1]) -> torch.Tensor:
         """RGB ``(3, H, W)``: the estimate through the local Wiener filter (noise variance of
-        each channel of the basis sheared by ``shear`` ``spatial`` times ``noise_var`` ``(3,)``
+        each channel of the basis sheared by ``shear``, then of the luma's coarse band,
+        ``spatial`` times ``noise_var`` ``(4,)``
         times the track's, chroma window of ``chroma_radius``; none if ``spatial`` is 0),
         through the declip ``table`` if given,
         clamped to [0, 1]. ``levels`` is for the CPU track's integer output only (the filter
