@@ -75,7 +75,7 @@ def test_adjacent_steps_match_the_reference(clip):
         assert 0.3 < ref.cover.mean() < 1  # some cells unreliable (the subject), most not
 
 
-@pytest.mark.parametrize("mode", ["global", "local", "auto"])
+@pytest.mark.parametrize("mode", ["global", "local", "auto", "offset"])
 def test_window_fields_match_the_reference(mode):
     """Temporal offset (median, step test, line fits, pooled slope, blur) and the gain and
     offset fields, with a light switching on in part of the grid and one side cut short."""
@@ -110,7 +110,7 @@ def test_applied_fields_are_the_reference_quantised_by_the_writer(clip, bits, st
     assert (reference == 0).any() and (reference == frame.raw_scale).any()  # clamped both ends
 
 
-@pytest.mark.parametrize("mode", ["auto", "local"])
+@pytest.mark.parametrize("mode", ["auto", "local", "offset"])
 def test_the_cpu_path_gives_the_reference_output(clip, mode, monkeypatch):
     """The whole filter on decoded frames: the CPU path's integer output against the torch
     steps (on the CPU) quantised as the writer does. The torch box sums (``grid_sample``) and

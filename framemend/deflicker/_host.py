@@ -165,6 +165,8 @@ def correction_fields(correction: np.ndarray, current: np.ndarray, support: np.n
     """:func:`.correction.correction_fields` of arrays: gain and offset ``(C, gh, gw)``."""
     if mode == "local":
         return local_affine(correction, current, support, floor)
+    if mode == "offset":
+        return np.ones_like(current), np.ascontiguousarray(correction, dtype=np.float32)
     a, b = channel_affine(correction, current, support)
     a, b = a.reshape(-1, 1, 1), b.reshape(-1, 1, 1)
     if mode == "global":

@@ -193,7 +193,11 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
     """Gain and offset fields ``(C, gh, gw)`` so that ``gain * x + offset`` corrects a frame.
 
     ``global``: one gain and offset per channel (:func:`channel_affine`). ``local``: a gain and
-    an offset per cell moving each cell's mean to its target (:func:`local_affine`). ``auto``:
+    an offset per cell moving each cell's mean to its target (:func:`local_affine`). ``offset``:
+    the correction itself as an offset field under a unit gain: each cell's mean reaches its
+    target and the detail band keeps its contrast, as a gain field applied to the cells' means
+    (the low band) only would do; a gain would scale texture that the generator redrew, not
+    dimmed, with the tone it wobbles. ``auto``:
     the global fit, plus each cell's departure ``e`` from it where that departure is
     significant and plausible as flicker: ``e`` is shrunk by ``e² / (e² + variance)`` (a Wiener
     factor with the estimate's ``variance`` ``(C, gh, gw)`` from :func:`temporal_offset`), so
@@ -212,6 +216,8 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
     """
     if mode == "local":
         return local_affine(correction, current, support, floor)
+    if mode == "offset":
+        return torch.ones_like(current), correction
     a, b = channel_affine(correction, current, support)
     a, b = a.view(-1, 1, 1), b.view(-1, 1, 1)
     if mode == "global":
