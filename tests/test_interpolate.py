@@ -393,6 +393,18 @@ def _redrawn_blobs(frames: np.ndarray, count: int, seed: int) -> np.ndarray:
     return np.clip(out, 0, 1)
 
 
+def _with_and_without_still_blend(monkeypatch, kept, new):
+    """PSNR of the in-betweens of ``kept`` (2x, 12 fps) against ``new``, floats and decoded
+    uint8 frames, with :mod:`.still`'s blend and then without it."""
+    scores = []
+    for mix in (synthesis.mix_still, lambda *args: None):
+        monkeypatch.setattr(synthesis, "mix_still", mix)  # then the motion-compensated blend
+        floats = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))
+        raw = interpolate(_u8(kept), input_fps=12, factor=2)
+        scores.append((psnr(floats[1::2][:4], new), psnr(raw[1::2][:4] / np.float32(255), new)))
+    return scores
+
+
 @pytest.mark.parametrize("seed", [3, 4])
 def test_redrawn_content_takes_the_still_blend(monkeypatch, seed):
     """A still camera over blobs drawn anew in every frame, every other frame dropped: where
@@ -403,12 +415,7 @@ def test_redrawn_content_takes_the_still_blend(monkeypatch, seed):
     clip = scene("static", width=320, height=180, frames=9, seed=seed)
     truth = _redrawn_blobs(clip.frames, 12, seed)
     kept, new = truth[::2], truth[1:8:2]
-    scores = []
-    for mix in (synthesis.mix_still, lambda *args: None):
-        monkeypatch.setattr(synthesis, "mix_still", mix)  # then the motion-compensated blend
-        floats = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))
-        raw = interpolate(_u8(kept), input_fps=12, factor=2)
-        scores.append((psnr(floats[1::2][:4], new), psnr(raw[1::2][:4] / np.float32(255), new)))
+    scores = _with_and_without_still_blend(monkeypatch, kept, new)
     for path in (0, 1):
         assert scores[0][path] > scores[1][path] + 0.06
 
@@ -422,11 +429,6 @@ def test_motion_the_flow_explains_takes_no_still_blend(monkeypatch, kind):
     zoom 1.03 / 1.01 dB (floats / uint8)."""
     clip = scene(kind, width=320, height=180, frames=9, seed=5)
     kept, new = clip.frames[::2], clip.frames[1:8:2]
-    scores = []
-    for mix in (synthesis.mix_still, lambda *args: None):
-        monkeypatch.setattr(synthesis, "mix_still", mix)  # then the motion-compensated blend
-        floats = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))
-        raw = interpolate(_u8(kept), input_fps=12, factor=2)
-        scores.append((psnr(floats[1::2][:4], new), psnr(raw[1::2][:4] / np.float32(255), new)))
+    scores = _with_and_without_still_blend(monkeypatch, kept, new)
     for path in (0, 1):
         assert scores[0][path] > scores[1][path] - 0.01
