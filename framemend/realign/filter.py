@@ -286,9 +286,9 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
     """
     on_device = torch.is_tensor(key_to_frame)
     inside = (region > 0.5).float() if region is not None else torch.ones_like(frame[:, :1])
-    pre = apply_colour_map(carried, frame)
-    if subject is not None:  # aligned as corrected so far: a drifted frame is trusted less
-        pre = apply_colour_map(subject, pre)
+    base = apply_colour_map(carried, frame)
+    # aligned as corrected so far: a drifted frame is trusted less
+    pre = base if subject is None else apply_colour_map(subject, base)
     gate = explained = None  # with a subject, where its colour map applies, and the evidence
 
     def corrected(carried: torch.Tensor) -> torch.Tensor:  # the frame through the maps
@@ -310,12 +310,11 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
         part = (...,) if window is None else (..., slice(*window[:2]), slice(*window[2:]))
         step, seen = fit_subject_map(pre[part], aligned[part], (trust * core.float())[part])
         subject = compose_maps(step, subject)
-        base = apply_colour_map(carried, frame)
-        mapped = apply_colour_map(subject, base)
+        mapped = apply_colour_map(subject, base)  # carried is unchanged: corrected(carried)
         explained = explained_change(base[part], mapped[part], aligned[part],
                                      (trust * core.float())[part])
         gate = typical_colours(seen, mapped, reach=SUBJECT_REACH)
-        pre = corrected(carried)
+        pre = base + gate * (mapped - base)
     if previous is not None:  # learnt where the keyframe does not reach, which it corrects
         reference, trust_previous = previous
         h, w = frame.shape[-2:]
