@@ -17,14 +17,14 @@ samples over a segment of ``L`` times the motion, centred on ``p``. A frame the 
 
 Measured on ``shared/data/generated`` (every other frame dropped and restored, PSNR of the new
 frames over minterpolate's; BENCHMARKS.md, issue 16, branch interp4): CogVideo__2 (a fast
-follow-cam over re-drawn roadside) +0.37 -> +0.58 dB, AnimateDiff__model_08_01 +0.02 -> +0.14,
-VideoCrafter__woman +1.62 -> +1.78, the clean CogVideo__1 +3.10 -> +3.05 (a few of its frames
+follow-cam over re-drawn roadside) +0.37 -> +0.58 dB, AnimateDiff__model_08_01 +0.02 -> +0.15,
+VideoCrafter__woman +1.62 -> +1.78, the clean CogVideo__1 +3.10 -> +3.04 (half of its frames
 pass the gate). An isotropic blur of the same in-betweens gains less or loses (Gaussian of
 0.7 px: model_08_01 +0.07 dB, CogVideo__2 +0.03, CogVideo__1 -2.5): what is uncertain is the
 position along the motion. :data:`SMEAR` was chosen on AnimateDiff__model_08_01, CogVideo__2
 and Open-Sora (0.1 / 0.15 / 0.2 / 0.3: +0.12 / +0.14 / +0.16 / +0.17, +0.55 / +0.58 / +0.58 /
-+0.54, +0.95 / +0.95 / +0.95 / +0.92 dB over minterpolate; the smaller of the two best, which
-costs the clean clip least) and checked on the other three.
++0.54, +0.95 / +0.95 / +0.95 / +0.92 dB over minterpolate; 0.15 and 0.2 within 0.02 dB on
+each, 0.15 costing the clean clip less) and checked on the other three.
 """
 from __future__ import annotations
 
