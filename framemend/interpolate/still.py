@@ -69,9 +69,10 @@ def still_error(luma0: np.ndarray, luma1: np.ndarray, grid: tuple[int, int]) -> 
 
 
 def still_share(moved: np.ndarray, still: np.ndarray, weight_grid: np.ndarray,
-                unit: float) -> np.ndarray | None:
+                unit: float) -> tuple[np.ndarray | None, float]:
     """The still blend's share ``s'`` ``(h, w)`` float32 (module docstring) on the flow grid,
-    None where the frame's gain is 0 (nothing to mix).
+    None where the frame's gain is 0 (nothing to mix), and the frame's gain ``g`` (for
+    :mod:`.smear`).
 
     Args:
         moved: ``(A_Y - B_Y)²`` averaged over each cell ``(h, w)``.
@@ -84,10 +85,10 @@ def still_share(moved: np.ndarray, still: np.ndarray, weight_grid: np.ndarray,
     moved = cv2.multiply(moved, 4 * weight_grid * (1 - weight_grid))
     gain = frame_gain(float(moved.sum(dtype=np.float64)), float(still.sum(dtype=np.float64)))
     if gain == 0:
-        return None
+        return None, gain
     e_m, e_s = (cv2.GaussianBlur(e, size, SIGMA, borderType=cv2.BORDER_REPLICATE) + floor
                 for e in (moved, still))
-    return np.minimum(e_m * np.float32(gain) / (e_m + e_s), np.float32(1))
+    return np.minimum(e_m * np.float32(gain) / (e_m + e_s), np.float32(1)), gain
 
 
 def frame_gain(moved: float, still: float) -> float:
@@ -108,11 +109,11 @@ def mix_still(made: np.ndarray, image0: np.ndarray, image1: np.ndarray, t: float
 
 def mix_still_torch(made: torch.Tensor, images: torch.Tensor, warped0: torch.Tensor,
                     warped1: torch.Tensor, times: list[float], weight_grid: torch.Tensor
-                    ) -> torch.Tensor:
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """The reference (and CUDA) path: ``made`` ``(K, 3, H, W)`` in [0, 1] at fractional
     ``times``, blended from the candidates ``warped0``, ``warped1`` ``(K, 3, H, W)``, drawn
     towards the still blend of ``images`` ``(2, 3, H, W)``; ``weight_grid`` ``(K, 1, h, w)``.
-    Returns ``(K, 3, H, W)``."""
+    Returns ``(K, 3, H, W)`` and the frames' gains ``g`` ``(K, 1, 1, 1)`` (for :mod:`.smear`)."""
     grid = weight_grid.shape[-2:]
     lumas = luma(images)
     still = F.interpolate((lumas[:1] - lumas[1:]).square(), size=grid, mode="area")
@@ -127,4 +128,4 @@ def mix_still_torch(made: torch.Tensor, images: torch.Tensor, warped0: torch.Ten
     for j, t in enumerate(np.float32(times)):  # float32 numbers: nothing copied to the device
         blend = images[0] * float(1 - t) + images[1] * float(t)
         made[j].add_(share[j] * (blend - made[j]))
-    return made
+    return made, gain

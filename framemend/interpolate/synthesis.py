@@ -38,7 +38,9 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
    generator re-drew) is shrunk towards the blur. Last, where the candidates disagree more than
    the two neighbours themselves (content drawn anew that the flow matched to the wrong
    place), the in-between is drawn towards the neighbours' plain blend (:mod:`.still`), on
-   frames whose motion does not explain them as a whole (on the others it only ghosts detail).
+   frames whose motion does not explain them as a whole (on the others it only ghosts detail);
+   on those frames it is also averaged over a short segment along the motion, where re-drawn
+   texture could lie (:mod:`.smear`).
 
 On the CPU path everything at reduced size runs outside torch: the intermediate flows (steps
 3-5) and the block search are numba kernels that release the GIL, the luma error and the 3x3
@@ -67,6 +69,7 @@ from .boundaries import sharpen_boundaries, sharpen_boundaries_torch
 from .neighbour_motion import adopt_neighbour_flows
 from .redrawn import (attenuation_torch, bilinear_attenuation, correlation_rows, detail_change,
                       detail_correlation, keep_detail_torch)
+from .smear import SMEAR, smear_along_motion, smear_along_motion_torch, smear_length
 from .still import mix_still, mix_still_torch, still_error, still_share
 
 _REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no pixel grid added
@@ -504,7 +507,8 @@ def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndar
         ``(K, 3, H, W)`` (``(K, H, W, 3)`` uint8 for arrays):
         ``w0 · I0(p + Ft0) + (1 - w0) · I1(p + Ft1)`` with its luma detail at the gain of
         :mod:`.redrawn`, drawn towards the still blend where no motion explains the change
-        (:mod:`.still`), within [0, 1] (the range of uint8).
+        (:mod:`.still`) and then averaged along the motion (:mod:`.smear`), within [0, 1] (the
+        range of uint8).
     """
     if isinstance(image0, np.ndarray):
         known = correlations or (None, None)
@@ -519,7 +523,8 @@ def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndar
 def _warp_blend_torch(image0, image1, flow_t, weight0, times, warp="bilinear"):
     """The reference (and CUDA) path of :func:`warp_blend`: bilinear upsampling of the flows
     and weights, grid_sample (``warp``: its mode) of the frames, the blend's detail gain of
-    :mod:`.redrawn`, the still blend's share of :mod:`.still`."""
+    :mod:`.redrawn`, the still blend's share of :mod:`.still`, the average along the motion of
+    :mod:`.smear`."""
     k = weight0.shape[0]
     height, width = image0.shape[-2:]
     h, w = flow_t.shape[-2:]
@@ -538,8 +543,9 @@ def _warp_blend_torch(image0, image1, flow_t, weight0, times, warp="bilinear"):
                            for c in range(4)], 1)
         attenuation = attenuation_torch(images, moves, shrunk[:, 4:])
     made = keep_detail_torch(warped[:k], warped[k:], w0, shrunk[:, 4:], attenuation)
-    return mix_still_torch(made, images, warped[:k], warped[k:], times,
-                           shrunk[:, 4:]).clamp_(0, 1)
+    made, gain = mix_still_torch(made, images, warped[:k], warped[k:], times, shrunk[:, 4:])
+    length = gain.clamp(max=1.0) * SMEAR  # .smear
+    return smear_along_motion_torch(made, flow_up[k:] - flow_up[:k], length).clamp_(0, 1)
 
 
 def _warp_blend_cv2(image0, image1, flow_t, weight0, times, flags):
@@ -576,11 +582,13 @@ def _warp_blend_cv2(image0, image1, flow_t, weight0, times, flags):
         frame *= weight[..., None] if interleaved else weight
         frame += other
         frame += change[..., None] if interleaved else change  # the detail band (.redrawn)
-        share = still_share(moved, still, weight0[j, 0].numpy(), 1.0)  # (.still)
+        share, gain = still_share(moved, still, weight0[j, 0].numpy(), 1.0)  # (.still)
         if share is not None:
             share = cv2.resize(share, (width, height), interpolation=cv2.INTER_LINEAR)
+            motion = cv2.subtract(moves[1], moves[0])
             for made, *sides in ([(frame, *src)] if interleaved else zip(frame, *src)):
                 mix_still(made, *sides, times[j], share)
+                smear_along_motion(made, motion, smear_length(gain))  # (.smear)
     np.clip(out, 0, 1, out=out)  # cubic weights overshoot at sharp edges, the detail gain too
     result = torch.from_numpy(out)
     return result.permute(0, 3, 1, 2) if interleaved else result
@@ -589,7 +597,8 @@ def _warp_blend_cv2(image0, image1, flow_t, weight0, times, flags):
 def _warp_blend_u8(image0, image1, flow_t, weight0, times, flags, correlations):
     """:func:`warp_blend` on ``(H, W, 3)`` uint8 arrays: OpenCV remap (``flags``), per-pixel
     blend, the detail change of :mod:`.redrawn` added (``correlations``: the neighbours',
-    None for bicubic samples) and the still blend's share of :mod:`.still`."""
+    None for bicubic samples), the still blend's share of :mod:`.still` and the average along
+    the motion of :mod:`.smear`."""
     k = weight0.shape[0]
     height, width = image0.shape[:2]
     out = np.empty((k, height, width, 3), image0.dtype)
@@ -605,10 +614,12 @@ def _warp_blend_u8(image0, image1, flow_t, weight0, times, flags, correlations):
                                       *_detail_grid(flow_t, weight0, j, (height, width),
                                                     correlations))
         cv2.add(out[j], cv2.merge((change,) * 3), dst=out[j], dtype=cv2.CV_8U)  # .redrawn
-        share = still_share(moved, still, weight0[j, 0].numpy(), 255.0)  # .still
+        share, gain = still_share(moved, still, weight0[j, 0].numpy(), 255.0)  # .still
         if share is not None:
             mix_still(out[j], image0, image1, times[j],
                       cv2.resize(share, (width, height), interpolation=cv2.INTER_LINEAR))
+            smear_along_motion(out[j], cv2.subtract(moves[1], moves[0]),
+                               smear_length(gain))  # .smear
     return out
 
 
