@@ -167,7 +167,8 @@ def correction_fields(correction: np.ndarray, current: np.ndarray, support: np.n
     if mode == "local":
         return local_affine(correction, current, support, floor)
     if mode == "offset":
-        return np.ones_like(current), _texture_shrunk(correction, current, variance * (support + np.float32(1)))
+        spread = variance * (support + np.float32(1.0))
+        return np.ones_like(current), _texture_shrunk(correction, current, spread)
     a, b = channel_affine(correction, current, support)
     a, b = a.reshape(-1, 1, 1), b.reshape(-1, 1, 1)
     if mode == "global":
