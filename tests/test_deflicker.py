@@ -332,12 +332,45 @@ def test_offset_mode_evens_the_tone_and_leaves_the_detail_band(kind, seed):
     """``mode=offset`` moves each cell's mean by the correction and does not scale the detail:
     on a tone wobble whose detail band is the clean one, the tone is evened out and the detail
     band's error stays under the input's (a gain field, as ``local`` applies, writes its gains
-    into the texture: 1.21 / 1.18 times the input's error)."""
+    into the texture: 1.21 / 1.18 times the input's error). The bands of the correction that
+    the photographs' texture could explain are shrunk (``_texture_shrunk``): 0.97 / 0.95 of
+    the input's error, +6.6 / +7.9 dB (0.89 / 0.87, +7.6 / +9.3 dB with the whole
+    correction)."""
     clip = scene(kind, W, H, frames=T, seed=seed)
     bad = _tone_wobble(clip.frames, seed)
     out = _run(bad, mode="offset")
     truth = _detail_band(clip.frames)
     error = [((_detail_band(x) - truth) ** 2).mean() for x in (bad, out)]
-    # measured +7.6 / +9.3 dB; 0.89 / 0.87 of the input's detail-band error
+    # measured +6.6 / +7.9 dB; 0.97 / 0.95 of the input's detail-band error
     assert psnr(out, clip.frames) >= psnr(bad, clip.frames) + 6.0
-    assert error[1] <= 0.95 * error[0]
+    assert error[1] <= 1.0 * error[0]
+
+
+@pytest.mark.parametrize("kind, seed, photographed, photo_seed",
+                         [("zoom", 130, "pan", 3), ("handheld", 131, "handheld", 0)])
+def test_offset_mode_keeps_redrawn_texture_and_evens_a_fine_wobble(kind, seed, photographed,
+                                                                    photo_seed):
+    """``mode=offset`` on a fine grid (48 rows) takes out only what a redrawn texture does not
+    explain (:func:`framemend.deflicker.correction._texture_shrunk`). The tiny diffusion model's
+    texture clip, redrawn every frame at 128x128 (2-3 px cells): the detail is kept, measured
+    0.973 / 0.963 (0.896 / 0.871 with the whole correction applied). A wobble of a finer field
+    (12 cells, on the low band) over photographed scenes: still evened out, measured +2.32 /
+    +2.44 dB (+1.30 / +1.38 with the coarsest level alone, +4.29 / +4.53 with the whole
+    correction)."""
+    import cv2
+
+    from framemend.generate import sample
+    from framemend.metrics import noref
+
+    clip = sample("diffusion", kind, "texture", seed, 16, 128, 128)
+    u8 = np.round(clip.frames * 255).astype(np.uint8)
+    out = _run(u8.astype(np.float32) / 255, mode="offset", rows=48)
+    scores, _ = noref.compare(np.round(out * 255).astype(np.uint8), u8)
+    assert scores["detail_retention"] >= 0.93
+
+    clip = scene(photographed, W, H, frames=T, seed=photo_seed)
+    rng = np.random.default_rng(photo_seed)
+    bad = np.clip(np.stack([f + 0.2 * artifacts.smooth_field(rng, H, W, 12)[..., None]
+                            * cv2.GaussianBlur(f, (0, 0), 4) for f in clip.frames]), 0, 1)
+    out = _run(bad.astype(np.float32), mode="offset", rows=48)
+    assert psnr(out, clip.frames) >= psnr(bad, clip.frames) + 1.9

@@ -16,7 +16,8 @@ from framemend.kernels.median import lower_median
 
 from . import _cpu
 from .correction import (BLUR_TAPS, LOCAL_AFFINE_RIDGE, LOCAL_AFFINE_SIGMA, LOCAL_FLICKER,
-                         LOCAL_SLOPE, LOCAL_SPREAD, STEP_SIGNIFICANCE)
+                         LOCAL_SLOPE, LOCAL_SPREAD, STEP_SIGNIFICANCE, TEXTURE_LEVELS,
+                         TEXTURE_SHARE, blur_noise)
 from .motion import FLOW_QUALITY, MISMATCH, Step
 
 _BAND_BLOCKS = 16  # rows of analysis blocks made float at a time
@@ -166,7 +167,8 @@ def correction_fields(correction: np.ndarray, current: np.ndarray, support: np.n
     if mode == "local":
         return local_affine(correction, current, support, floor)
     if mode == "offset":
-        return np.ones_like(current), np.ascontiguousarray(correction, dtype=np.float32)
+        spread = variance * (support + np.float32(1.0))
+        return np.ones_like(current), _texture_shrunk(correction, current, spread)
     a, b = channel_affine(correction, current, support)
     a, b = a.reshape(-1, 1, 1), b.reshape(-1, 1, 1)
     if mode == "global":
@@ -183,6 +185,25 @@ def correction_fields(correction: np.ndarray, current: np.ndarray, support: np.n
     departure = (departure * square / (square + variance + np.float32(1e-12))
                  * np.exp(np.float32(-0.5) * (relative / plausible) ** 2))
     return local_affine(fitted + departure - current, current, support, floor)
+
+
+def _texture_shrunk(correction: np.ndarray, current: np.ndarray, spread: np.ndarray
+                    ) -> np.ndarray:
+    """``correction._texture_shrunk`` of ``(C, gh, gw)``."""
+    local = _blur(current)
+    texture = np.maximum(_blur(current * current) - local * local, np.float32(0.0))
+    texture = np.minimum(texture, spread)
+    out, blurs, level = np.zeros_like(correction), 1, correction
+    for passes in TEXTURE_LEVELS:
+        coarser = level
+        for _ in range(passes):
+            coarser = _blur(coarser)
+        band = level - coarser
+        power = _blur(band * band)
+        noise = np.float32(TEXTURE_SHARE * blur_noise(blurs)) * texture
+        out = out + band * power / (power + noise + np.float32(1e-12))
+        level, blurs = coarser, blurs + passes
+    return np.ascontiguousarray(out + level, dtype=np.float32)
 
 
 def channel_affine(correction: np.ndarray, current: np.ndarray, support: np.ndarray

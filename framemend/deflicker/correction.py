@@ -41,6 +41,12 @@ LOCAL_AFFINE_RIDGE = 0.1  # brightness spread below which a local change stays a
 # object in a few.
 LOCAL_FLICKER = 0.08
 LOCAL_SPREAD = 16.0
+# offset mode (_texture_shrunk): the blur passes that make each coarser level of the correction,
+# and how many times its share of a redrawn texture's variance a band's power must reach to be
+# kept by half (tuned on VideoCrafter__woman, AnimateDiff__model_08_01, CogVideo__2 and the tiny
+# diffusion model's texture clips 101 and 102)
+TEXTURE_LEVELS = (2, 4, 8)
+TEXTURE_SHARE = 4.0
 
 
 def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Tensor,
@@ -194,10 +200,10 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
 
     ``global``: one gain and offset per channel (:func:`channel_affine`). ``local``: a gain and
     an offset per cell moving each cell's mean to its target (:func:`local_affine`). ``offset``:
-    the correction itself as an offset field under a unit gain: each cell's mean reaches its
-    target and the detail band keeps its contrast, as a gain field applied to the cells' means
-    (the low band) only would do; a gain would scale texture that the generator redrew, not
-    dimmed, with the tone it wobbles. ``auto``:
+    the correction as an offset field under a unit gain, less what redrawn texture explains
+    (:func:`_texture_shrunk`): the detail band keeps its contrast, as a gain field applied to
+    the cells' means (the low band) only would do; a gain would scale texture that the
+    generator redrew, not dimmed, with the tone it wobbles. ``auto``:
     the global fit, plus each cell's departure ``e`` from it where that departure is
     significant and plausible as flicker: ``e`` is shrunk by ``e² / (e² + variance)`` (a Wiener
     factor with the estimate's ``variance`` ``(C, gh, gw)`` from :func:`temporal_offset`), so
@@ -217,7 +223,8 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
     if mode == "local":
         return local_affine(correction, current, support, floor)
     if mode == "offset":
-        return torch.ones_like(current), correction
+        return torch.ones_like(current), _texture_shrunk(correction[None], current[None],
+                                                       (variance * (support + 1.0))[None])[0]
     a, b = channel_affine(correction, current, support)
     a, b = a.view(-1, 1, 1), b.view(-1, 1, 1)
     if mode == "global":
@@ -232,6 +239,51 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
     departure = (departure * square / (square + variance + 1e-12)
                  * torch.exp(-0.5 * (relative / plausible) ** 2))
     return local_affine(fitted + departure - current, current, support, floor)
+
+
+def blur_noise(blurs: int) -> float:
+    """The variance that ``blurs`` passes of :func:`_blur` leave of unit white noise on the
+    grid: the sum of the squared taps of the 2-D kernel."""
+    taps = np.ones(1)
+    for _ in range(blurs):
+        taps = np.convolve(taps, BLUR_TAPS)
+    return float((taps * taps).sum() ** 2)
+
+
+def _texture_shrunk(correction: torch.Tensor, current: torch.Tensor, spread: torch.Tensor
+                    ) -> torch.Tensor:
+    """``correction`` ``(1, C, gh, gw)`` of the cells' means ``current`` (one :func:`_blur`
+    made it), with what a redrawn texture explains taken out scale by scale.
+
+    Where a generator redraws texture every frame, each cell's mean changes from frame to frame
+    by about as much as the cells' means differ from their neighbours' (the texture's variance
+    at the grid's scale: :func:`_blur` of ``current²`` minus the square of its :func:`_blur`),
+    and the changes are independent from cell to cell; a tone wobble moves neighbouring cells
+    together, by as much whatever the texture. A cell's mean cannot change by more than it does
+    along the flow either, which static structure (an edge the flow follows) does not: so the
+    texture's share ``t`` is the smaller of that variance and ``spread`` ``(1, C, gh, gw)``,
+    one sample's variance around the cell's temporal line (:func:`temporal_offset`'s variance
+    times the weight it pooled). The correction is split into the bands of a pyramid of blurs
+    (:data:`TEXTURE_LEVELS` more passes per level, the coarsest level kept whole) and each band
+    is kept by a Wiener factor ``P / (P + TEXTURE_SHARE * g * t)``: ``P`` the band's local
+    power, ``g`` the :func:`blur_noise` of the band's level (what its blur leaves of a change
+    independent from cell to cell). On smooth content the correction reaches the grid's
+    resolution; on redrawn texture, only the levels whose power stands above the redrawing's.
+    """
+    local = _blur(current)
+    texture = (_blur(current * current) - local * local).clamp_min(0.0)
+    texture = torch.minimum(texture, spread)
+    out, blurs, level = torch.zeros_like(correction), 1, correction
+    for passes in TEXTURE_LEVELS:
+        coarser = level
+        for _ in range(passes):
+            coarser = _blur(coarser)
+        band = level - coarser
+        power = _blur(band * band)
+        noise = TEXTURE_SHARE * blur_noise(blurs) * texture
+        out = out + band * power / (power + noise + 1e-12)
+        level, blurs = coarser, blurs + passes
+    return out + level
 
 
 def local_affine(correction: torch.Tensor, current: torch.Tensor, support: torch.Tensor,

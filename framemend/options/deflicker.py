@@ -12,8 +12,9 @@ class DeflickerOptions:
     mode: str = option("auto", "global: a gain and offset per channel; local: a smooth gain "
                        "field; offset: a smooth offset field, which moves the cells' means and "
                        "leaves the detail's contrast (tone that wobbles while the texture is "
-                       "redrawn, as in generated video); auto: global, plus local gains where "
-                       "they clearly differ", choices=("auto", "global", "local", "offset"))
+                       "redrawn, as in generated video), less the fine changes a redrawn "
+                       "texture explains; auto: global, plus local gains where they clearly "
+                       "differ", choices=("auto", "global", "local", "offset"))
     strength: float = option(1.0, "fraction of the correction applied", min=0.0, max=1.0)
     radius: int = option(12, "frames on each side compared with each frame", min=1, max=30)
     rows: int = option(24, "rows of the grid of cells the gain field is estimated on "
