@@ -9,10 +9,11 @@ On the six clips of ``shared/data/generated`` (noref scores, BENCHMARKS.md) this
 warping-error ratio of 0.51 in the median against 0.94 for ``deflicker,denoise``.
 """
 
+_DEFLICKER = "deflicker=mode=offset:rows=48"
 PRESETS = {
-    "default": "deboil,deflicker=mode=offset:rows=48,denoise",
-    "smooth": "deboil,deflicker,denoise,interpolate=factor=2",
-    "steady": "deboil,stabilize,deflicker,denoise",
+    "default": f"deboil,{_DEFLICKER},denoise",
+    "smooth": f"deboil,{_DEFLICKER},denoise,interpolate=factor=2",
+    "steady": f"deboil,stabilize,{_DEFLICKER},denoise",
     "identity": "identity",
 }
 DEFAULT_PRESET = "default"

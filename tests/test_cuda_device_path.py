@@ -21,6 +21,7 @@ from framemend.chain.parser import build_chain
 from framemend.cuda import device_constant, device_path_on_cpu, selfcheck, transfer
 from framemend.flow import estimate
 from framemend.pipeline import resolve_device
+from framemend.presets import DEFAULT_PRESET, PRESETS
 
 CPU = torch.device("cpu")
 
@@ -51,14 +52,14 @@ def test_the_flow_backend_follows_the_path(monkeypatch):
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_default_chain_on_the_device_path_cleans_as_well_as_the_cpu_path(seed):
-    """deboil,deflicker,denoise through torch flow, the torch references and the device-side
+    """The default preset through torch flow, the torch references and the device-side
     choices (what CUDA runs) against the CPU path on the same clip: both gain over 4 dB, and
     the device path is within 0.5 dB of the CPU path (measured: +1.3 to +2.0 dB on seeds
     0-4)."""
     truth, glitchy = _glitchy(12, seed)
-    host = framemend.clean(glitchy, chain="deboil,deflicker,denoise", device="cpu")
+    host = framemend.clean(glitchy, chain=PRESETS[DEFAULT_PRESET], device="cpu")
     with device_path_on_cpu():
-        device = framemend.clean(glitchy, chain="deboil,deflicker,denoise", device="cpu")
+        device = framemend.clean(glitchy, chain=PRESETS[DEFAULT_PRESET], device="cpu")
     before = metrics.psnr(glitchy, truth)
     host_psnr, device_psnr = metrics.psnr(host, truth), metrics.psnr(device, truth)
     assert host_psnr > before + 4 and device_psnr > before + 4
@@ -74,12 +75,12 @@ _SYNCING_LINALG = ("cholesky", "cond", "eig", "eigh", "eigvals", "eigvalsh", "in
 
 
 def _host_calls(frames: int, monkeypatch, device_path: bool,
-                chain: str = "deboil,deflicker=radius=3,denoise", palette: bool = False,
+                chain: str = "deboil,deflicker=mode=offset:rows=48:radius=3,denoise", palette: bool = False,
                 decoded: bool = False) -> collections.Counter:
     """Calls that copy between host and device or wait for the device (tensor to CPU/numpy/
     Python values; tensors made from host data, which a GPU receives by a copy the host waits
     for; linear algebra that checks its result on the host; any OpenCV function) made while
-    ``chain`` (default: the default chain) filters ``frames`` frames (with ``palette``, frames
+    ``chain`` (default: the default preset with a shorter deflicker window) filters ``frames`` frames (with ``palette``, frames
     of at most 216 colours, as a GIF's). With ``decoded``, the frames are decoded uint8 pixels
     uploaded, and the output downloaded, through :mod:`framemend.cuda.transfer` on a fake GPU
     (tests/fake_cuda.py), as ``framemend clean`` does on a GPU; the numpy views of its pinned

@@ -15,10 +15,11 @@ import re
 import pytest
 
 from framemend.cli import main
+from framemend.presets import DEFAULT_PRESET, PRESETS
 from fuzz_corpus import build_corpus, decodable_frames
 
 CHAINS = ["identity", "deflicker", "denoise", "stabilize", "realign", "interpolate=2",
-          "deboil,deflicker,denoise"]  # the last is the default preset
+          PRESETS[DEFAULT_PRESET]]
 HANG_SECONDS = 60
 # Where the watchdog writes every thread's stack: pytest's capture owns stderr's descriptor, and
 # the watchdog ends the process, so a file is the only place the stacks survive (.ci/run prints it).

@@ -63,7 +63,7 @@ def test_commands_without_video_work_import_no_torch_or_numba(clip, tmp_path, ar
 @pytest.mark.parametrize("args", [["-f", "identity"], ["-f", "identity", "--device", "cpu"],
                                   ["-f", "deboil"], ["-f", "denoise"],
                                   ["-f", "deboil,denoise"], ["-f", "deflicker"],
-                                  ["-f", "deboil,deflicker"], ["-f", "deboil,deflicker,denoise"],
+                                  ["-f", "deboil,deflicker"], ["--preset", "default"],
                                   ["-f", "stabilize"], ["-f", "stabilize=mode=subject"]])
 def test_cleaning_on_the_cpu_imports_torch_only_for_passes_that_use_it(clip, tmp_path, args):
     """identity, deboil, deflicker and denoise (the default chain) and stabilize on the CPU
