@@ -117,6 +117,17 @@ MID_RADIUS, ENERGY_RADIUS = 2, 3
 # diffusion model's clips at 128 px (where they are 4 and 2 low radii)
 COARSE_RADIUS = 8  # the box of the tone band's local mean
 TEXTURE_ENERGY_RADIUS = 4  # the box of its texture's local energy
+# where the tone band holds texture, the flow followed is box-filtered (twice) over this radius
+# first: on such frames DIS solves at full size, and on texture re-drawn every frame its field
+# is noisy at its patches' scale (8 px); warped along it, the running output's texture lost 16-19
+# % of its detail energy a frame on the tiny diffusion model's grass, brick and gravel clips (2-5
+# % along the smoothed field). Tuned on clips 101, 102, 130-133 (module docstring): radius 2 /
+# 4 / 6, deboil's warp gain 0.466-0.680 / 0.500-0.716 / 0.507-0.731, retention 0.877-0.985 /
+# 0.867-0.967 / 0.857-0.950
+FLOW_RADIUS = 4
+# the least fraction of the carried contrast that the warp is taken to keep (the restoring
+# gain's cap, :func:`_restoring_gain`): at most twice the contrast
+KEPT_FLOOR = 0.25
 SHUTTER = 0.25  # the smear's length as a fraction of the frame's motion (a 90° shutter)
 SMEAR_TAPS = 7  # samples along the smear
 FOLLOWED_FULL = 0.5  # auto: full strength once half the frame is followed (auto_strength)
@@ -205,19 +216,26 @@ def _deviation(x: torch.Tensor) -> torch.Tensor:
     return x - _box(x[None], COARSE_RADIUS)[0]
 
 
-def _restoring_gain(target: torch.Tensor, blended: torch.Tensor, weight: torch.Tensor
-                    ) -> torch.Tensor:
+def _restoring_gain(target: torch.Tensor, blended: torch.Tensor, weight: torch.Tensor,
+                    kept: torch.Tensor | float = 1.0) -> torch.Tensor:
     """``(H, W)`` the gain that takes a band blended with ``weight``, of local energy
     ``blended``, back to the energy ``target`` (all ``(H, W)``): between 1 (never down) and
-    the contrast that blending uncorrelated bands loses, ``1/√((1-w)² + w²)``."""
-    most = torch.rsqrt((1 - weight) ** 2 + weight ** 2)
+    the contrast that blending uncorrelated bands loses, ``1/√((1-w)² + w² k)``, ``k`` the
+    fraction ``kept`` of the prediction's energy that the warp kept (1, or ``(H, W)``)."""
+    most = torch.rsqrt((1 - weight) ** 2 + weight ** 2 * kept)
     ratio = torch.sqrt(target.clamp(min=0) / blended.clamp(min=1e-12))
     return torch.minimum(ratio, most).clamp(min=1.0)
 
 
+def smooth_flow(flow: torch.Tensor) -> torch.Tensor:
+    """``(2, H, W)`` ``flow`` box-filtered twice over :data:`FLOW_RADIUS` (mirrored borders)."""
+    return _box(_box(flow[None], FLOW_RADIUS), FLOW_RADIUS)[0]
+
+
 def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow: torch.Tensor,
-                               strength: float
-                               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                               strength: float, contrast: torch.Tensor | None = None
+                               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                          torch.Tensor | None]:
     """One step of the recursion (module docstring).
 
     Args:
@@ -226,13 +244,19 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
         flow: ``(2, H, W)`` from ``frame`` to the previous frame (and so to ``previous``):
             ``frame(p) ≈ previous(p + f(p))``.
         strength: 0 (output = frame) .. 1.
+        contrast: ``(H, W)`` the contrast carried with ``previous`` (the last step's fourth
+            result), or None (the shot's first step: the warped output's own).
     Returns:
         ``(3, H, W)`` the output, RGB clamped to [0, 1] (the recursion's state); the same
         smeared where the motion is fast and not followed (what is shown); the fraction of
         pixels whose texture confidence exceeds 1/2 (for :func:`auto_strength`), a 0-d
         tensor on the frames' device (read once a shot: reading it every frame would wait for
-        the device every frame).
+        the device every frame); the contrast carried to the next step ``(H, W)`` (None where
+        the tone band holds no texture).
     """
+    texture = holds_texture(*frame.shape[-2:])
+    if texture:
+        flow = smooth_flow(flow)
     r, d, tone, conf, zh = _bands(previous, frame, flow)
     w = (strength * conf).clamp(max=MAX_WEIGHT)
     w_tone = (strength * tone).clamp(max=MAX_TONE_WEIGHT)
@@ -241,19 +265,27 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
     zl = frame - zh
     low = zl + w_tone * d
     out = low + g * b
-    if holds_texture(*frame.shape[-2:]):
-        texture = _deviation(low)
+    if texture:
+        deviation = _deviation(low)
         a_z = _energy(_deviation(zl), TEXTURE_ENERGY_RADIUS).clamp(min=0).sqrt()
-        a_p = _energy(_deviation(zl + d), TEXTURE_ENERGY_RADIUS).clamp(min=0).sqrt()
-        gl = _restoring_gain(((1 - w_tone) * a_z + w_tone * a_p) ** 2,
-                             _energy(texture, TEXTURE_ENERGY_RADIUS), w_tone)
-        out = out + (gl - 1) * texture
+        e_p = _energy(_deviation(zl + d), TEXTURE_ENERGY_RADIUS).clamp(min=0)
+        if contrast is None:
+            carried = e_p.sqrt()
+        else:
+            carried = backward_warp(contrast[None, None], flow[None])[0, 0]
+        contrast = (1 - w_tone) * a_z + w_tone * carried
+        kept = (e_p / (carried ** 2).clamp(min=1e-12)).clamp(KEPT_FLOOR, 1)
+        gl = _restoring_gain(contrast ** 2, _energy(deviation, TEXTURE_ENERGY_RADIUS), w_tone,
+                             kept)
+        out = out + (gl - 1) * deviation
+    else:
+        contrast = None
     shift = (out - frame).mean((1, 2), keepdim=True)
     unfollowed = (1 - 2 * conf).clamp(min=0).masked_fill(outside_mask(flow[None])[0, 0], 0)
     smear = strength * unfollowed * (SHUTTER * flow.norm(dim=0) - 1).clamp(0, 1)
     shown = out + smear * (motion_smear(out, flow) - out)
     return ((out - shift).clamp(0, 1), (shown - shift).clamp(0, 1),
-            (conf > 0.5).float().mean())
+            (conf > 0.5).float().mean(), contrast)
 
 
 def motion_smear(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -272,8 +304,9 @@ class TorchState:
     """The recursion's state on any device: the previous output and input frame, both
     ``(3, H, W)``; the reference for :class:`._cpu.CpuState`, with the same methods."""
 
-    def __init__(self, output: torch.Tensor, frame: torch.Tensor):
-        self.output, self.input = output, frame
+    def __init__(self, output: torch.Tensor, frame: torch.Tensor,
+                 contrast: torch.Tensor | None = None):
+        self.output, self.input, self.contrast = output, frame, contrast
 
     @classmethod
     def frame(cls, image: torch.Tensor, dither: bool) -> TorchState:
@@ -295,6 +328,6 @@ class TorchState:
              ) -> tuple[TorchState, torch.Tensor, torch.Tensor]:
         """The next output from ``frame`` along ``flow`` (:meth:`motion`): the new state, its
         image and the fraction of the frame that the previous output follows (0-d tensor)."""
-        out, shown, followed = consistency_step_reference(self.output, frame.input, flow,
-                                                          strength)
-        return TorchState(out, frame.input), shown, followed
+        out, shown, followed, contrast = consistency_step_reference(
+            self.output, frame.input, flow, strength, self.contrast)
+        return TorchState(out, frame.input, contrast), shown, followed
