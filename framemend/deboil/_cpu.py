@@ -158,7 +158,8 @@ def _blend(raw, scale, low, coarse, cs, w, wl, b, ez, eb, e_own, e_pred, e_low, 
             g, gl = _gain(ez[y, x], eb[y, x], w[y, x], _ONE), _ONE
             if texture:
                 tl, c, e = wl[y, x], carried[y, x], max(e_pred[y, x], _ZERO)
-                a = (_ONE - tl) * np.sqrt(max(e_own[y, x], _ZERO)) + tl * c
+                wt = w[y, x]
+                a = (_ONE - wt) * np.sqrt(max(e_own[y, x], _ZERO)) + wt * c
                 contrast[y, x] = a
                 kept = min(max(e / max(c * c, _TINY), least), _ONE)
                 gl = _gain(a * a, e_low[y, x], tl, kept)

@@ -273,7 +273,7 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
             carried = e_p.sqrt()
         else:
             carried = backward_warp(contrast[None, None], flow[None])[0, 0]
-        contrast = (1 - w_tone) * a_z + w_tone * carried
+        contrast = (1 - w) * a_z + w * carried
         kept = (e_p / (carried ** 2).clamp(min=1e-12)).clamp(KEPT_FLOOR, 1)
         gl = _restoring_gain(contrast ** 2, _energy(deviation, TEXTURE_ENERGY_RADIUS), w_tone,
                              kept)
