@@ -22,8 +22,8 @@ from framemend.kernels.colour import luma_u8_hwc
 from framemend.kernels.expf import exp_neg
 from framemend.kernels.sample import corners, sample
 
-from .consistency import (COARSE_RADIUS, ENERGY_RADIUS, FINEST_SIDE, FLOW_RADIUS, KEPT_FLOOR,
-                          LIMITS, MID_RADIUS, ROUGHNESS_SPAN, SHUTTER, SMEAR_TAPS,
+from .consistency import (COARSE_RADIUS, ENERGY_RADIUS, FINEST_SIDE, FLOW_NOISE, FLOW_RADIUS,
+                          KEPT_FLOOR, LIMITS, MID_RADIUS, ROUGHNESS_SPAN, SHUTTER, SMEAR_TAPS,
                           TEXTURE_ENERGY_RADIUS, holds_texture, low_radius)
 
 _F = np.float32
@@ -139,15 +139,17 @@ def _gain(target, blended, weight, kept):
 
 
 @numba.njit(**_NJ)
-def _blend(raw, scale, low, coarse, cs, w, wl, b, ez, eb, e_own, e_pred, e_low, carried, floor,
-           texture, contrast, out, sums):
+def _blend(raw, scale, low, coarse, cs, w, wl, b, ez, eb, e_own, e_pred, e_low, carried, noise,
+           floor, texture, contrast, out, sums):
     """``out = μ + gl (low - μ) + g b`` (``μ``: ``coarse`` times ``cs``, the tone band's local
     mean) with ``g`` the clamped energy ratio of the fine band (``ez`` over ``eb``) and ``gl``
-    that of the tone band's texture: the blend ``a`` of the frame's contrast (from ``e_own``)
-    and the ``carried`` one, into ``contrast``, over ``e_low``, capped with the fraction of the
-    carried energy the prediction kept (``e_pred``, at least ``floor``); 1 without ``texture``,
-    the last six then unread; ``sums`` gets the per-channel sum of ``out - z``, ``z`` the
-    frame's decoded pixels ``raw`` times ``scale``. The images ``(h, 3W)``, the rest ``(h, W)``
+    that of the tone band's texture (:func:`.consistency.consistency_step_reference`): toward
+    the contrast ``a``, into ``contrast``, the blend of the frame's (from ``e_own``) and the
+    prediction's (``e_pred``) moved by the flow's ``noise`` toward that of the frame's and the
+    ``carried`` one, over ``e_low``, capped with the share of the carried energy the
+    prediction kept (at least ``floor``) as far as the ``noise``; 1 without ``texture``, the
+    last seven then unread; ``sums`` gets the per-channel sum of ``out - z``, ``z`` the frame's
+    decoded pixels ``raw`` times ``scale``. The images ``(h, 3W)``, the rest ``(h, W)``
     (:func:`_weights`)."""
     h, w_ = w.shape
     zscale, cscale, least = _F(scale), _F(cs), _F(floor)
@@ -157,11 +159,12 @@ def _blend(raw, scale, low, coarse, cs, w, wl, b, ez, eb, e_own, e_pred, e_low, 
         for x in range(w_):
             g, gl = _gain(ez[y, x], eb[y, x], w[y, x], _ONE), _ONE
             if texture:
-                tl, c, e = wl[y, x], carried[y, x], max(e_pred[y, x], _ZERO)
-                wt = w[y, x]
-                a = (_ONE - wt) * np.sqrt(max(e_own[y, x], _ZERO)) + wt * c
+                tl, wt, c, n = wl[y, x], w[y, x], carried[y, x], noise[y, x]
+                e, az = max(e_pred[y, x], _ZERO), np.sqrt(max(e_own[y, x], _ZERO))
+                followed = (_ONE - tl) * az + tl * np.sqrt(e)
+                a = followed + n * ((_ONE - wt) * az + wt * c - followed)
                 contrast[y, x] = a
-                kept = min(max(e / max(c * c, _TINY), least), _ONE)
+                kept = _ONE - n * (_ONE - min(max(e / max(c * c, _TINY), least), _ONE))
                 gl = _gain(a * a, e_low[y, x], tl, kept)
             i = 3 * x
             c0, c1 = coarse[y, i] * cscale, coarse[y, i + 1] * cscale
@@ -417,15 +420,19 @@ class CpuState:
         h, w = frame.luma.shape
         out, sums, followed = frame_array((h, w, 3)), np.zeros(3), 0
         smear = _buffer("smear", (h, w))
-        contrast = None
+        contrast = noise = None
         if holds_texture(h, w):  # the flow smoothed, the contrast carried (.consistency)
             k = (2 * FLOW_RADIUS + 1,) * 2
-            flow = cv2.blur(cv2.blur(flow, k, dst=_buffer("flow", flow.shape)), k)
-            contrast = np.empty((h, w), np.float32)
+            smoothed = cv2.blur(cv2.blur(flow, k, dst=_buffer("flow", flow.shape)), k)
+            difference = flow - smoothed
+            noise = np.hypot(difference[..., 0], difference[..., 1])
+            cv2.blur(noise, (2 * TEXTURE_ENERGY_RADIUS + 1,) * 2, dst=noise)
+            np.minimum(noise * np.float32(1 / FLOW_NOISE), 1, out=noise)
+            flow, contrast = smoothed, np.empty((h, w), np.float32)
         rows = -(-h // -(-h // _BAND_ROWS))  # bands of equal height, at most _BAND_ROWS
         for y0 in range(0, h, rows):
             followed += self._band(frame, flow, strength, y0, min(h, y0 + rows), rows, out,
-                                   sums, smear, contrast)
+                                   sums, smear, contrast, noise)
         shift = (sums / (h * w)).astype(np.float32)
         floats = np.dtype(dtype).kind == "f"
         levels = 0 if floats else np.iinfo(dtype).max
@@ -450,10 +457,11 @@ class CpuState:
 
     def _band(self, frame: CpuState, flow: np.ndarray, strength: float, y0: int, y1: int,
               rows: int, out: np.ndarray, sums: np.ndarray, smear: np.ndarray,
-              contrast: np.ndarray | None) -> int:
+              contrast: np.ndarray | None, noise: np.ndarray | None) -> int:
         """Rows ``y0:y1`` (at most ``rows``) of :meth:`step`'s output, before the mean shift
         and the smear, into ``out``, their smear weights into ``smear`` ``(H, W)`` and, where
-        the tone band holds texture, the contrast carried on into ``contrast`` ``(H, W)``; adds
+        the tone band holds texture, the contrast carried on into ``contrast`` ``(H, W)``
+        (from the flow's ``noise`` ``(H, W)``, :func:`.consistency.smooth_flow`); adds
         their per-channel sum of ``out - z`` (``z``: ``frame`` in [0, 1]) to ``sums`` and
         returns how many of their pixels the previous output follows. What those rows read
         (the residual, the box sums of the residual and of the frame, the blurred
@@ -530,8 +538,8 @@ class CpuState:
             np.sqrt(np.maximum(e_pred[t], 0, out=carried), out=carried)
         # with texture the local mean is the blended tone band's (_texture_energy), in [0, 1]
         _blend(_flat(zb[t]), zs, _flat(low[t]), _flat(zl[t]), 1.0 if texture else zs, weight[t],
-               tone[t], _flat(b[t]), ez[t], eb[t], e_own[t], e_pred[t], m[t], carried, KEPT_FLOOR,
-               texture, carried if contrast is None else contrast[y0:y1], _flat(out[y0:y1]),
-               band_sums)
+               tone[t], _flat(b[t]), ez[t], eb[t], e_own[t], e_pred[t], m[t], carried,
+               carried if noise is None else noise[y0:y1], KEPT_FLOOR, texture,
+               carried if contrast is None else contrast[y0:y1], _flat(out[y0:y1]), band_sums)
         sums += band_sums
         return followed

@@ -39,13 +39,24 @@ are changes that the motion does not explain. Each frame ``z`` is compared with 
   0.99 frame after frame, independent drawings of it would keep ``√((1-w_l)/(1+w_l))`` of
   their contrast (0.07). Where the band holds it (:func:`holds_texture`), that texture is the
   band's deviation from its local mean ``μ`` (a box of :data:`COARSE_RADIUS`): ``low - μ``,
-  ``low = z_low + w_l d``, is scaled back up, by at most ``1/√((1-w_l)² + w_l²)`` and never
-  down, to the blend of two contrasts, ``((1-w_l) a_z + w_l a_p)²``, ``a_z`` and ``a_p`` the
-  RMS deviations (box of :data:`TEXTURE_ENERGY_RADIUS`) of the frame's ``z_low`` and of the
-  warped output's ``z_low + d``: the contrast is carried along the motion as the pattern is.
-  (The frame's own contrast as the target, as for the fine band, cost the tiny VAE and flow
-  models' clips 0.02-0.07 of deboil's warping error gain, against 0.005-0.015, and took their
-  detail retention to 1.07-1.08, above their input's.) Variance-preserving blending: Heitz and
+  ``low = z_low + w_l d``, is scaled back up, by at most ``1/√((1-w_l)² + w_l² k)`` and never
+  down, to a contrast carried along the motion as the pattern is. Where the flow follows the
+  pattern that is ``(1-w_l) a_z + w_l a_p``, the blend of ``a_z`` and ``a_p``, the RMS
+  deviations (box of :data:`TEXTURE_ENERGY_RADIUS`) of the frame's ``z_low`` and of the
+  warped output's ``z_low + d``, and ``k = 1``. Where it does not (texture re-drawn every
+  frame: :data:`FLOW_RADIUS`), the warp resamples the running output's texture away frame
+  after frame and ``a_p`` follows it down, so the target is ``(1-w) a_z + w a_c`` instead,
+  ``a_c`` the last step's target warped along the flow (``a_p`` on a shot's first step) and
+  ``w`` the texture's weight (at most :data:`MAX_WEIGHT`: it follows the frames' own contrast
+  within about ten frames), and ``k`` the share of the carried energy that the warp kept,
+  ``clamp(a_p²/a_c², KEPT_FLOOR, 1)``. Between the two by ``n``, the flow's local deviation
+  from its smoothed field over :data:`FLOW_NOISE` (:func:`smooth_flow`), at most 1. (The
+  frame's own contrast as the target, as for the fine band, cost the tiny VAE and flow models'
+  clips 0.02-0.07 of deboil's warping error gain, against 0.005-0.015, and took their detail
+  retention to 1.07-1.08, above their input's. ``a_p`` alone, before, left 0.64-0.72 of the
+  detail of the tiny diffusion model's grass, brick and gravel clips: BENCHMARKS.md, "Deboil
+  carries the texture's contrast along a smoothed flow".) Where the band holds texture the flow
+  is smoothed first (:func:`smooth_flow`). Variance-preserving blending: Heitz and
   Neyret, "High-Performance By-Example Noise using a Histogram-Preserving Blending Operator",
   HPG 2018; Yu et al., "Lagrangian Texture Advection", I3D 2011. The output is
   ``μ + g_l (low - μ) + g b``;
@@ -118,16 +129,24 @@ MID_RADIUS, ENERGY_RADIUS = 2, 3
 COARSE_RADIUS = 8  # the box of the tone band's local mean
 TEXTURE_ENERGY_RADIUS = 4  # the box of its texture's local energy
 # where the tone band holds texture, the flow followed is box-filtered (twice) over this radius
-# first: on such frames DIS solves at full size, and on texture re-drawn every frame its field
-# is noisy at its patches' scale (8 px); warped along it, the running output's texture lost 16-19
-# % of its detail energy a frame on the tiny diffusion model's grass, brick and gravel clips (2-5
-# % along the smoothed field). Tuned on clips 101, 102, 130-133 (module docstring): radius 2 /
-# 4 / 6, deboil's warp gain 0.466-0.680 / 0.500-0.716 / 0.507-0.731, retention 0.877-0.985 /
-# 0.867-0.967 / 0.857-0.950
+# first: on such frames DIS solves at full or half size (FINEST_SIDE), and on texture re-drawn
+# every frame its field is noisy at its patches' scale; warped along it, a frame lost 16-19 % of
+# its detail energy on the tiny diffusion model's grass, brick and gravel clips (3-5 % along the
+# field smoothed by a Gaussian of 8 px, 0-2 % along its affine fit), the running output as much
+# each frame. Tuned on the tiny diffusion model's clips handheld/texture/101,
+# zoom/texture/102, zoom/brick/130, handheld/gravel/131, rotate/grass/132, pan/brick/133
+# (deboil alone, the CPU path, an intermediate commit whose target was always the carried
+# contrast): radius 2 / 4 / 6, warp gain median 0.581 / 0.617 / 0.624, retention median
+# 0.930 / 0.926 / 0.917; unsmoothed 0.500 and 0.906 (main before: 0.605 and 0.815)
 FLOW_RADIUS = 4
 # the least fraction of the carried contrast that the warp is taken to keep (the restoring
 # gain's cap, :func:`_restoring_gain`): at most twice the contrast
 KEPT_FLOOR = 0.25
+# the flow's deviation from its smoothed field (px, local mean) from which it is taken not to
+# follow the pattern (module docstring): medians 0.9 px on the tiny diffusion model's grass,
+# brick and gravel, 0.6-0.7 on its other clips, 0.1 on a photograph's zoom (test_deboil's
+# wobble scenes), where the carried contrast, let through the wider cap, cost 0.3 dB
+FLOW_NOISE = 1.0
 SHUTTER = 0.25  # the smear's length as a fraction of the frame's motion (a 90° shutter)
 SMEAR_TAPS = 7  # samples along the smear
 FOLLOWED_FULL = 0.5  # auto: full strength once half the frame is followed (auto_strength)
@@ -227,9 +246,15 @@ def _restoring_gain(target: torch.Tensor, blended: torch.Tensor, weight: torch.T
     return torch.minimum(ratio, most).clamp(min=1.0)
 
 
-def smooth_flow(flow: torch.Tensor) -> torch.Tensor:
-    """``(2, H, W)`` ``flow`` box-filtered twice over :data:`FLOW_RADIUS` (mirrored borders)."""
-    return _box(_box(flow[None], FLOW_RADIUS), FLOW_RADIUS)[0]
+def smooth_flow(flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(2, H, W)`` ``flow`` box-filtered twice over :data:`FLOW_RADIUS` (mirrored borders),
+    and ``(H, W)`` how far it fails to follow the pattern, ``n`` (module docstring): the local
+    mean (box of :data:`TEXTURE_ENERGY_RADIUS`) of the distance between the two over
+    :data:`FLOW_NOISE`, at most 1."""
+    smoothed = _box(_box(flow[None], FLOW_RADIUS), FLOW_RADIUS)[0]
+    distance = (flow - smoothed).norm(dim=0)
+    return smoothed, (_box(distance[None, None], TEXTURE_ENERGY_RADIUS)[0, 0]
+                      / FLOW_NOISE).clamp(max=1)
 
 
 def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow: torch.Tensor,
@@ -256,7 +281,7 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
     """
     texture = holds_texture(*frame.shape[-2:])
     if texture:
-        flow = smooth_flow(flow)
+        flow, noise = smooth_flow(flow)
     r, d, tone, conf, zh = _bands(previous, frame, flow)
     w = (strength * conf).clamp(max=MAX_WEIGHT)
     w_tone = (strength * tone).clamp(max=MAX_TONE_WEIGHT)
@@ -273,8 +298,9 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
             carried = e_p.sqrt()
         else:
             carried = backward_warp(contrast[None, None], flow[None])[0, 0]
-        contrast = (1 - w) * a_z + w * carried
-        kept = (e_p / (carried ** 2).clamp(min=1e-12)).clamp(KEPT_FLOOR, 1)
+        blended = (1 - w_tone) * a_z + w_tone * e_p.sqrt()  # where the flow follows
+        contrast = blended + noise * ((1 - w) * a_z + w * carried - blended)
+        kept = 1 - noise * (1 - (e_p / (carried ** 2).clamp(min=1e-12)).clamp(KEPT_FLOOR, 1))
         gl = _restoring_gain(contrast ** 2, _energy(deviation, TEXTURE_ENERGY_RADIUS), w_tone,
                              kept)
         out = out + (gl - 1) * deviation
@@ -302,7 +328,9 @@ def motion_smear(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
 
 class TorchState:
     """The recursion's state on any device: the previous output and input frame, both
-    ``(3, H, W)``; the reference for :class:`._cpu.CpuState`, with the same methods."""
+    ``(3, H, W)``, and the contrast carried with the output ``(H, W)`` (None on a shot's first
+    frame, or where the tone band holds no texture); the reference for
+    :class:`._cpu.CpuState`, with the same methods."""
 
     def __init__(self, output: torch.Tensor, frame: torch.Tensor,
                  contrast: torch.Tensor | None = None):
