@@ -421,14 +421,15 @@ class CpuState:
         out, sums, followed = frame_array((h, w, 3)), np.zeros(3), 0
         smear = _buffer("smear", (h, w))
         contrast = noise = None
-        if holds_texture(h, w):  # the flow smoothed, the contrast carried (.consistency)
+        if holds_texture(h, w):  # .consistency.smooth_flow; the contrast carried
             k = (2 * FLOW_RADIUS + 1,) * 2
             smoothed = cv2.blur(cv2.blur(flow, k, dst=_buffer("flow", flow.shape)), k)
             difference = flow - smoothed
             noise = np.hypot(difference[..., 0], difference[..., 1])
             cv2.blur(noise, (2 * TEXTURE_ENERGY_RADIUS + 1,) * 2, dst=noise)
             np.minimum(noise * np.float32(1 / FLOW_NOISE), 1, out=noise)
-            flow, contrast = smoothed, np.empty((h, w), np.float32)
+            flow = flow - noise[..., None] * difference  # toward the smoothed field by n
+            contrast = np.empty((h, w), np.float32)
         rows = -(-h // -(-h // _BAND_ROWS))  # bands of equal height, at most _BAND_ROWS
         for y0 in range(0, h, rows):
             followed += self._band(frame, flow, strength, y0, min(h, y0 + rows), rows, out,

@@ -56,7 +56,8 @@ are changes that the motion does not explain. Each frame ``z`` is compared with 
   retention to 1.07-1.08, above their input's. ``a_p`` alone, before, left 0.64-0.72 of the
   detail of the tiny diffusion model's grass, brick and gravel clips: BENCHMARKS.md, "Deboil
   carries the texture's contrast along a smoothed flow".) Where the band holds texture the flow
-  is smoothed first (:func:`smooth_flow`). Variance-preserving blending: Heitz and
+  followed is first moved by ``n`` toward its smoothed field (:func:`smooth_flow`).
+  Variance-preserving blending: Heitz and
   Neyret, "High-Performance By-Example Noise using a Histogram-Preserving Blending Operator",
   HPG 2018; Yu et al., "Lagrangian Texture Advection", I3D 2011. The output is
   ``μ + g_l (low - μ) + g b``;
@@ -128,15 +129,16 @@ MID_RADIUS, ENERGY_RADIUS = 2, 3
 # diffusion model's clips at 128 px (where they are 4 and 2 low radii)
 COARSE_RADIUS = 8  # the box of the tone band's local mean
 TEXTURE_ENERGY_RADIUS = 4  # the box of its texture's local energy
-# where the tone band holds texture, the flow followed is box-filtered (twice) over this radius
-# first: on such frames DIS solves at full or half size (FINEST_SIDE), and on texture re-drawn
-# every frame its field is noisy at its patches' scale; warped along it, a frame lost 16-19 % of
-# its detail energy on the tiny diffusion model's grass, brick and gravel clips (3-5 % along the
-# field smoothed by a Gaussian of 8 px, 0-2 % along its affine fit), the running output as much
-# each frame. Tuned on the tiny diffusion model's clips handheld/texture/101,
-# zoom/texture/102, zoom/brick/130, handheld/gravel/131, rotate/grass/132, pan/brick/133
-# (deboil alone, the CPU path, an intermediate commit whose target was always the carried
-# contrast): radius 2 / 4 / 6, warp gain median 0.581 / 0.617 / 0.624, retention median
+# where the tone band holds texture, the flow followed is moved toward its field box-filtered
+# (twice) over this radius, as far as it deviates from it (FLOW_NOISE, smooth_flow): on such
+# frames DIS solves at full or half size (FINEST_SIDE), and on texture re-drawn every frame its
+# field is noisy at its patches' scale; warped along it, a frame lost 16-19 % of its detail
+# energy on the tiny diffusion model's grass, brick and gravel clips (3-5 % along the field
+# smoothed by a Gaussian of 8 px, 0-2 % along its affine fit), the running output as much each
+# frame. Tuned on the tiny diffusion model's clips handheld/texture/101, zoom/texture/102,
+# zoom/brick/130, handheld/gravel/131, rotate/grass/132, pan/brick/133 (deboil alone, the CPU
+# path, an intermediate commit that followed the smoothed field everywhere and always the
+# carried contrast): radius 2 / 4 / 6, warp gain median 0.581 / 0.617 / 0.624, retention median
 # 0.930 / 0.926 / 0.917; unsmoothed 0.500 and 0.906 (main before: 0.605 and 0.815)
 FLOW_RADIUS = 4
 # the least fraction of the carried contrast that the warp is taken to keep (the restoring
@@ -247,14 +249,16 @@ def _restoring_gain(target: torch.Tensor, blended: torch.Tensor, weight: torch.T
 
 
 def smooth_flow(flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(2, H, W)`` ``flow`` box-filtered twice over :data:`FLOW_RADIUS` (mirrored borders),
-    and ``(H, W)`` how far it fails to follow the pattern, ``n`` (module docstring): the local
-    mean (box of :data:`TEXTURE_ENERGY_RADIUS`) of the distance between the two over
-    :data:`FLOW_NOISE`, at most 1."""
+    """How far ``flow`` ``(2, H, W)`` fails to follow the pattern, ``n`` ``(H, W)`` (module
+    docstring): the local mean (box of :data:`TEXTURE_ENERGY_RADIUS`) of its distance from its
+    smoothed field (box-filtered twice over :data:`FLOW_RADIUS`, mirrored borders) over
+    :data:`FLOW_NOISE`, at most 1; and the flow moved toward that field by ``n``
+    ``(2, H, W)``."""
     smoothed = _box(_box(flow[None], FLOW_RADIUS), FLOW_RADIUS)[0]
-    distance = (flow - smoothed).norm(dim=0)
-    return smoothed, (_box(distance[None, None], TEXTURE_ENERGY_RADIUS)[0, 0]
-                      / FLOW_NOISE).clamp(max=1)
+    difference = flow - smoothed
+    noise = (_box(difference.norm(dim=0)[None, None], TEXTURE_ENERGY_RADIUS)[0, 0]
+             / FLOW_NOISE).clamp(max=1)
+    return flow - noise * difference, noise
 
 
 def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow: torch.Tensor,
