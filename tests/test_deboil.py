@@ -167,7 +167,7 @@ def test_fine_redrawn_texture_keeps_its_contrast_along_a_noisy_flow(kind, pictur
     it followed it down: retention 0.686 / 0.718 on these clips (seeds not tuned on). Along the
     smoothed flow, toward the contrast carried with it (``consistency.FLOW_NOISE``): 0.845 /
     0.869, while deboil takes more of the warping error (ratio 0.396 / 0.406 before, 0.383 /
-    0.386 now). The smoothed flow alone (the contrast as before) gave 0.733 / 0.771."""
+    0.386 now). The whole field smoothed with the contrast as before gave 0.733 / 0.771."""
     from framemend.generate import sample
     from framemend.metrics import noref
 

@@ -139,33 +139,45 @@ def _gain(target, blended, weight, kept):
 
 
 @numba.njit(**_NJ)
-def _blend(raw, scale, low, coarse, cs, w, wl, b, ez, eb, e_own, e_pred, e_low, carried, noise,
-           floor, texture, contrast, out, sums):
+def _tone_gains(w, wl, e_own, e_pred, carried, noise, floor, contrast, gains):
+    """The gain of the tone band's texture (:func:`.consistency.consistency_step_reference`)
+    into ``gains``, which holds the local energy of the blended band's texture and is written
+    over: toward the contrast ``a``, into ``contrast``, the blend of the frame's (from
+    ``e_own``) and the prediction's (``e_pred``) moved by the flow's ``noise`` toward that of
+    the frame's and the ``carried`` one, capped with the share of the carried energy the
+    prediction kept (at least ``floor``) as far as the ``noise``; ``w``, ``wl`` the texture's
+    and the tone's weights. All ``(h, W)``. Apart from :func:`_blend`, whose loop stays as
+    lean where the tone band holds no texture."""
+    h, w_ = w.shape
+    least = _F(floor)
+    for y in range(h):
+        for x in range(w_):
+            tl, wt, c, n = wl[y, x], w[y, x], carried[y, x], noise[y, x]
+            e, az = max(e_pred[y, x], _ZERO), np.sqrt(max(e_own[y, x], _ZERO))
+            followed = (_ONE - tl) * az + tl * np.sqrt(e)
+            a = followed + n * ((_ONE - wt) * az + wt * c - followed)
+            contrast[y, x] = a
+            kept = _ONE - n * (_ONE - min(max(e / max(c * c, _TINY), least), _ONE))
+            gains[y, x] = _gain(a * a, gains[y, x], tl, kept)
+
+
+@numba.njit(**_NJ)
+def _blend(raw, scale, low, coarse, cs, w, b, ez, eb, gains, texture, out, sums):
     """``out = μ + gl (low - μ) + g b`` (``μ``: ``coarse`` times ``cs``, the tone band's local
     mean) with ``g`` the clamped energy ratio of the fine band (``ez`` over ``eb``) and ``gl``
-    that of the tone band's texture (:func:`.consistency.consistency_step_reference`): toward
-    the contrast ``a``, into ``contrast``, the blend of the frame's (from ``e_own``) and the
-    prediction's (``e_pred``) moved by the flow's ``noise`` toward that of the frame's and the
-    ``carried`` one, over ``e_low``, capped with the share of the carried energy the
-    prediction kept (at least ``floor``) as far as the ``noise``; 1 without ``texture``, the
-    last seven then unread; ``sums`` gets the per-channel sum of ``out - z``, ``z`` the frame's
+    that of the tone band's texture, ``gains`` (:func:`_tone_gains`; 1 without ``texture``,
+    ``gains`` then unread); ``sums`` gets the per-channel sum of ``out - z``, ``z`` the frame's
     decoded pixels ``raw`` times ``scale``. The images ``(h, 3W)``, the rest ``(h, W)``
     (:func:`_weights`)."""
     h, w_ = w.shape
-    zscale, cscale, least = _F(scale), _F(cs), _F(floor)
+    zscale, cscale = _F(scale), _F(cs)
     s0, s1, s2 = 0.0, 0.0, 0.0
     for y in range(h):
         r0, r1, r2 = _ZERO, _ZERO, _ZERO
         for x in range(w_):
             g, gl = _gain(ez[y, x], eb[y, x], w[y, x], _ONE), _ONE
             if texture:
-                tl, wt, c, n = wl[y, x], w[y, x], carried[y, x], noise[y, x]
-                e, az = max(e_pred[y, x], _ZERO), np.sqrt(max(e_own[y, x], _ZERO))
-                followed = (_ONE - tl) * az + tl * np.sqrt(e)
-                a = followed + n * ((_ONE - wt) * az + wt * c - followed)
-                contrast[y, x] = a
-                kept = _ONE - n * (_ONE - min(max(e / max(c * c, _TINY), least), _ONE))
-                gl = _gain(a * a, e_low[y, x], tl, kept)
+                gl = gains[y, x]
             i = 3 * x
             c0, c1 = coarse[y, i] * cscale, coarse[y, i + 1] * cscale
             c2 = coarse[y, i + 2] * cscale
@@ -488,9 +500,8 @@ class CpuState:
         # b[y, x, k]); the frame is read as decoded (``zb`` times ``zs``), never made floats
         pred = cv2.remap(self.output, grid, None, cv2.INTER_CUBIC,
                          dst=_buffer("r", (most, w, 3))[:n], borderMode=cv2.BORDER_REPLICATE)
-        texture = holds_texture(h, w)
-        t = slice(y0 - b0, y1 - b0)
-        carried = _buffer("carried", (rows, w))[:y1 - y0]
+        texture, t = holds_texture(h, w), slice(y0 - b0, y1 - b0)
+        carried = _buffer("carried", (rows, w))[:y1 - y0] if texture else None
         if texture and self.contrast is not None:  # the last step's contrast, warped
             cv2.remap(self.contrast, grid[t], None, cv2.INTER_LINEAR, dst=carried,
                       borderMode=cv2.BORDER_REPLICATE)
@@ -535,12 +546,13 @@ class CpuState:
         if texture:
             _texture_energy(low[a], zl[a], m[a])
         band_sums = np.zeros(3)
-        if texture and self.contrast is None:  # a shot's first step: the prediction's own
-            np.sqrt(np.maximum(e_pred[t], 0, out=carried), out=carried)
+        if texture:  # the gains in place of the blended band's texture energies, m
+            if self.contrast is None:  # a shot's first step: the prediction's own contrast
+                np.sqrt(np.maximum(e_pred[t], 0, out=carried), out=carried)
+            _tone_gains(weight[t], tone[t], e_own[t], e_pred[t], carried, noise[y0:y1],
+                        KEPT_FLOOR, contrast[y0:y1], m[t])
         # with texture the local mean is the blended tone band's (_texture_energy), in [0, 1]
         _blend(_flat(zb[t]), zs, _flat(low[t]), _flat(zl[t]), 1.0 if texture else zs, weight[t],
-               tone[t], _flat(b[t]), ez[t], eb[t], e_own[t], e_pred[t], m[t], carried,
-               carried if noise is None else noise[y0:y1], KEPT_FLOOR, texture,
-               carried if contrast is None else contrast[y0:y1], _flat(out[y0:y1]), band_sums)
+               _flat(b[t]), ez[t], eb[t], m[t], texture, _flat(out[y0:y1]), band_sums)
         sums += band_sums
         return followed
