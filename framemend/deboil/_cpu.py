@@ -22,9 +22,9 @@ from framemend.kernels.colour import luma_u8_hwc
 from framemend.kernels.expf import exp_neg
 from framemend.kernels.sample import corners, sample
 
-from .consistency import (COARSE_RADIUS, ENERGY_RADIUS, FINEST_SIDE, LIMITS, MID_RADIUS,
-                          ROUGHNESS_SPAN, SHUTTER, SMEAR_TAPS, TEXTURE_ENERGY_RADIUS, holds_texture,
-                          low_radius)
+from .consistency import (COARSE_RADIUS, ENERGY_RADIUS, FINEST_SIDE, FLOW_NOISE, FLOW_RADIUS,
+                          KEPT_FLOOR, LIMITS, MID_RADIUS, ROUGHNESS_SPAN, SHUTTER, SMEAR_TAPS,
+                          TEXTURE_ENERGY_RADIUS, holds_texture, low_radius)
 
 _F = np.float32
 _ZERO, _ONE, _HALF, _TINY = _F(0), _F(1), _F(0.5), _F(1e-12)
@@ -131,34 +131,53 @@ def _deviation_energy(x, mean, out):
 
 
 @numba.njit(**_NJ)
-def _gain(target, blended, weight):
+def _gain(target, blended, weight, kept):
     """:func:`.consistency._restoring_gain` of one pixel."""
-    most = _ONE / np.sqrt((_ONE - weight) * (_ONE - weight) + weight * weight)
+    most = _ONE / np.sqrt((_ONE - weight) * (_ONE - weight) + weight * weight * kept)
     g = min(np.sqrt(max(target, _ZERO) / max(blended, _TINY)), most)  # box: >= -1e-18
     return max(g, _ONE)
 
 
 @numba.njit(**_NJ)
-def _blend(raw, scale, low, coarse, cs, w, wl, b, ez, eb, e_own, e_pred, e_low, texture, out,
-           sums):
+def _tone_gains(w, wl, e_own, e_pred, carried, noise, floor, contrast, gains):
+    """The gain of the tone band's texture (:func:`.consistency.consistency_step_reference`)
+    into ``gains``, which holds the local energy of the blended band's texture and is written
+    over: toward the contrast ``a``, into ``contrast``, the blend of the frame's (from
+    ``e_own``) and the prediction's (``e_pred``) moved by the flow's ``noise`` toward that of
+    the frame's and the ``carried`` one, capped with the share of the carried energy the
+    prediction kept (at least ``floor``) as far as the ``noise``; ``w``, ``wl`` the texture's
+    and the tone's weights. All ``(h, W)``. Apart from :func:`_blend`, whose loop stays as
+    lean where the tone band holds no texture."""
+    h, w_ = w.shape
+    least = _F(floor)
+    for y in range(h):
+        for x in range(w_):
+            tl, wt, c, n = wl[y, x], w[y, x], carried[y, x], noise[y, x]
+            e, az = max(e_pred[y, x], _ZERO), np.sqrt(max(e_own[y, x], _ZERO))
+            followed = (_ONE - tl) * az + tl * np.sqrt(e)
+            a = followed + n * ((_ONE - wt) * az + wt * c - followed)
+            contrast[y, x] = a
+            kept = _ONE - n * (_ONE - min(max(e / max(c * c, _TINY), least), _ONE))
+            gains[y, x] = _gain(a * a, gains[y, x], tl, kept)
+
+
+@numba.njit(**_NJ)
+def _blend(raw, scale, low, coarse, cs, w, b, ez, eb, gains, texture, out, sums):
     """``out = μ + gl (low - μ) + g b`` (``μ``: ``coarse`` times ``cs``, the tone band's local
     mean) with ``g`` the clamped energy ratio of the fine band (``ez`` over ``eb``) and ``gl``
-    that of the tone band's texture (the blend of the frame's and the prediction's contrasts,
-    from ``e_own`` and ``e_pred``, over ``e_low``; 1 without ``texture``, the last four then
-    unread); ``sums`` gets the per-channel sum of ``out - z``, ``z`` the frame's decoded pixels
-    ``raw`` times ``scale``. The images ``(h, 3W)``, the rest ``(h, W)`` (:func:`_weights`)."""
+    that of the tone band's texture, ``gains`` (:func:`_tone_gains`; 1 without ``texture``,
+    ``gains`` then unread); ``sums`` gets the per-channel sum of ``out - z``, ``z`` the frame's
+    decoded pixels ``raw`` times ``scale``. The images ``(h, 3W)``, the rest ``(h, W)``
+    (:func:`_weights`)."""
     h, w_ = w.shape
     zscale, cscale = _F(scale), _F(cs)
     s0, s1, s2 = 0.0, 0.0, 0.0
     for y in range(h):
         r0, r1, r2 = _ZERO, _ZERO, _ZERO
         for x in range(w_):
-            g, gl = _gain(ez[y, x], eb[y, x], w[y, x]), _ONE
+            g, gl = _gain(ez[y, x], eb[y, x], w[y, x], _ONE), _ONE
             if texture:
-                tl = wl[y, x]
-                a = ((_ONE - tl) * np.sqrt(max(e_own[y, x], _ZERO))
-                     + tl * np.sqrt(max(e_pred[y, x], _ZERO)))
-                gl = _gain(a * a, e_low[y, x], tl)
+                gl = gains[y, x]
             i = 3 * x
             c0, c1 = coarse[y, i] * cscale, coarse[y, i + 1] * cscale
             c2 = coarse[y, i + 2] * cscale
@@ -328,9 +347,10 @@ def _band_shape(h: int, w: int, rows: int) -> tuple[int, int, int]:
 
 
 class CpuState:
-    """The recursion's state on the CPU: the previous output ``(H, W, 3)`` float32 and the
+    """The recursion's state on the CPU: the previous output ``(H, W, 3)`` float32, the
     8-bit luma ``(H, W)`` of the previous input frame (what the next frame's flow is computed
-    against).
+    against) and, where the tone band holds texture, the contrast carried with the output
+    ``(H, W)`` float32 (None on a shot's first frame, or on larger frames).
 
     A state made of a frame (:meth:`frame`) may instead hold the frame's own ``pixels``
     ``(H, W, 3)`` and the ``scale`` that takes them to [0, 1]: :meth:`step` makes floats of
@@ -339,8 +359,10 @@ class CpuState:
     more at 1920x1080."""
 
     def __init__(self, output: np.ndarray | None, luma: np.ndarray,
-                 pixels: np.ndarray | None = None, scale: float = 1.0):
+                 pixels: np.ndarray | None = None, scale: float = 1.0,
+                 contrast: np.ndarray | None = None):
         self._output, self.luma, self._pixels, self._scale = output, luma, pixels, scale
+        self.contrast = contrast
 
     @property
     def output(self) -> np.ndarray:
@@ -410,16 +432,26 @@ class CpuState:
         h, w = frame.luma.shape
         out, sums, followed = frame_array((h, w, 3)), np.zeros(3), 0
         smear = _buffer("smear", (h, w))
+        contrast = noise = None
+        if holds_texture(h, w):  # .consistency.smooth_flow; the contrast carried
+            k = (2 * FLOW_RADIUS + 1,) * 2
+            smoothed = cv2.blur(cv2.blur(flow, k, dst=_buffer("flow", flow.shape)), k)
+            difference = flow - smoothed
+            noise = np.hypot(difference[..., 0], difference[..., 1])
+            cv2.blur(noise, (2 * TEXTURE_ENERGY_RADIUS + 1,) * 2, dst=noise)
+            np.minimum(noise * np.float32(1 / FLOW_NOISE), 1, out=noise)
+            flow = flow - noise[..., None] * difference  # toward the smoothed field by n
+            contrast = np.empty((h, w), np.float32)
         rows = -(-h // -(-h // _BAND_ROWS))  # bands of equal height, at most _BAND_ROWS
         for y0 in range(0, h, rows):
             followed += self._band(frame, flow, strength, y0, min(h, y0 + rows), rows, out,
-                                   sums, smear)
+                                   sums, smear, contrast, noise)
         shift = (sums / (h * w)).astype(np.float32)
         floats = np.dtype(dtype).kind == "f"
         levels = 0 if floats else np.iinfo(dtype).max
         # the pixels wait in the next pass's window: from the pool (kernels.buffers)
         raw = np.empty((1, 1, 3), np.uint8) if floats else frame_array((h, w, 3), dtype)
-        state, followed = CpuState(out, frame.luma), followed / (h * w)
+        state, followed = CpuState(out, frame.luma, contrast=contrast), followed / (h * w)
         if smear.max() <= 0:
             _finish(_flat(out), shift, levels, _flat(raw))
             return state, out.copy() if floats else raw, followed
@@ -437,9 +469,12 @@ class CpuState:
         return state, shown if floats else raw, followed
 
     def _band(self, frame: CpuState, flow: np.ndarray, strength: float, y0: int, y1: int,
-              rows: int, out: np.ndarray, sums: np.ndarray, smear: np.ndarray) -> int:
+              rows: int, out: np.ndarray, sums: np.ndarray, smear: np.ndarray,
+              contrast: np.ndarray | None, noise: np.ndarray | None) -> int:
         """Rows ``y0:y1`` (at most ``rows``) of :meth:`step`'s output, before the mean shift
-        and the smear, into ``out``, and their smear weights into ``smear`` ``(H, W)``; adds
+        and the smear, into ``out``, their smear weights into ``smear`` ``(H, W)`` and, where
+        the tone band holds texture, the contrast carried on into ``contrast`` ``(H, W)``
+        (from the flow's ``noise`` ``(H, W)``, :func:`.consistency.smooth_flow`); adds
         their per-channel sum of ``out - z`` (``z``: ``frame`` in [0, 1]) to ``sums`` and
         returns how many of their pixels the previous output follows. What those rows read
         (the residual, the box sums of the residual and of the frame, the blurred
@@ -465,6 +500,11 @@ class CpuState:
         # b[y, x, k]); the frame is read as decoded (``zb`` times ``zs``), never made floats
         pred = cv2.remap(self.output, grid, None, cv2.INTER_CUBIC,
                          dst=_buffer("r", (most, w, 3))[:n], borderMode=cv2.BORDER_REPLICATE)
+        texture, t = holds_texture(h, w), slice(y0 - b0, y1 - b0)
+        carried = _buffer("carried", (rows, w))[:y1 - y0] if texture else None
+        if texture and self.contrast is not None:  # the last step's contrast, warped
+            cv2.remap(self.contrast, grid[t], None, cv2.INTER_LINEAR, dst=carried,
+                      borderMode=cv2.BORDER_REPLICATE)
         zb, zs = frame._source(b0, b1)
         # arrays not written yet hold what comes before them: d's first box pass goes through
         # zl, r²'s channel mean through ez, zl's first box pass through the four planes of the
@@ -484,7 +524,6 @@ class CpuState:
         # the energies of the tone band's texture in the frame and in the prediction go in the
         # grid's memory (remap has read it), their local means in the planes' (free until
         # _weights); the blended band's in m, its mean in zl, once _weights has read them
-        texture = holds_texture(h, w)
         e_own, e_pred = grid_memory.reshape(2, most, w)[:, :n]
         if texture:
             zl, zs_low = cv2.multiply(zl, zs, dst=zl), 1.0
@@ -506,10 +545,14 @@ class CpuState:
         cv2.blur(eb[a], k, dst=eb[a])
         if texture:
             _texture_energy(low[a], zl[a], m[a])
-        t, band_sums = slice(y0 - b0, y1 - b0), np.zeros(3)
+        band_sums = np.zeros(3)
+        if texture:  # the gains in place of the blended band's texture energies, m
+            if self.contrast is None:  # a shot's first step: the prediction's own contrast
+                np.sqrt(np.maximum(e_pred[t], 0, out=carried), out=carried)
+            _tone_gains(weight[t], tone[t], e_own[t], e_pred[t], carried, noise[y0:y1],
+                        KEPT_FLOOR, contrast[y0:y1], m[t])
         # with texture the local mean is the blended tone band's (_texture_energy), in [0, 1]
         _blend(_flat(zb[t]), zs, _flat(low[t]), _flat(zl[t]), 1.0 if texture else zs, weight[t],
-               tone[t], _flat(b[t]), ez[t], eb[t], e_own[t], e_pred[t], m[t], texture,
-               _flat(out[y0:y1]), band_sums)
+               _flat(b[t]), ez[t], eb[t], m[t], texture, _flat(out[y0:y1]), band_sums)
         sums += band_sums
         return followed

@@ -39,13 +39,25 @@ are changes that the motion does not explain. Each frame ``z`` is compared with 
   0.99 frame after frame, independent drawings of it would keep ``√((1-w_l)/(1+w_l))`` of
   their contrast (0.07). Where the band holds it (:func:`holds_texture`), that texture is the
   band's deviation from its local mean ``μ`` (a box of :data:`COARSE_RADIUS`): ``low - μ``,
-  ``low = z_low + w_l d``, is scaled back up, by at most ``1/√((1-w_l)² + w_l²)`` and never
-  down, to the blend of two contrasts, ``((1-w_l) a_z + w_l a_p)²``, ``a_z`` and ``a_p`` the
-  RMS deviations (box of :data:`TEXTURE_ENERGY_RADIUS`) of the frame's ``z_low`` and of the
-  warped output's ``z_low + d``: the contrast is carried along the motion as the pattern is.
-  (The frame's own contrast as the target, as for the fine band, cost the tiny VAE and flow
-  models' clips 0.02-0.07 of deboil's warping error gain, against 0.005-0.015, and took their
-  detail retention to 1.07-1.08, above their input's.) Variance-preserving blending: Heitz and
+  ``low = z_low + w_l d``, is scaled back up, by at most ``1/√((1-w_l)² + w_l² k)`` and never
+  down, to a contrast carried along the motion as the pattern is. Where the flow follows the
+  pattern that is ``(1-w_l) a_z + w_l a_p``, the blend of ``a_z`` and ``a_p``, the RMS
+  deviations (box of :data:`TEXTURE_ENERGY_RADIUS`) of the frame's ``z_low`` and of the
+  warped output's ``z_low + d``, and ``k = 1``. Where it does not (texture re-drawn every
+  frame: :data:`FLOW_RADIUS`), the warp resamples the running output's texture away frame
+  after frame and ``a_p`` follows it down, so the target is ``(1-w) a_z + w a_c`` instead,
+  ``a_c`` the last step's target warped along the flow (``a_p`` on a shot's first step) and
+  ``w`` the texture's weight (at most :data:`MAX_WEIGHT`: it follows the frames' own contrast
+  within about ten frames), and ``k`` the share of the carried energy that the warp kept,
+  ``clamp(a_p²/a_c², KEPT_FLOOR, 1)``. Between the two by ``n``, the flow's local deviation
+  from its smoothed field over :data:`FLOW_NOISE` (:func:`smooth_flow`), at most 1. (The
+  frame's own contrast as the target, as for the fine band, cost the tiny VAE and flow models'
+  clips 0.02-0.07 of deboil's warping error gain, against 0.005-0.015, and took their detail
+  retention to 1.07-1.08, above their input's. ``a_p`` alone, before, left 0.64-0.72 of the
+  detail of the tiny diffusion model's grass, brick and gravel clips: BENCHMARKS.md, "Deboil
+  carries the texture's contrast along a smoothed flow".) Where the band holds texture the flow
+  followed is first moved by ``n`` toward its smoothed field (:func:`smooth_flow`).
+  Variance-preserving blending: Heitz and
   Neyret, "High-Performance By-Example Noise using a Histogram-Preserving Blending Operator",
   HPG 2018; Yu et al., "Lagrangian Texture Advection", I3D 2011. The output is
   ``μ + g_l (low - μ) + g b``;
@@ -117,6 +129,26 @@ MID_RADIUS, ENERGY_RADIUS = 2, 3
 # diffusion model's clips at 128 px (where they are 4 and 2 low radii)
 COARSE_RADIUS = 8  # the box of the tone band's local mean
 TEXTURE_ENERGY_RADIUS = 4  # the box of its texture's local energy
+# where the tone band holds texture, the flow followed is moved toward its field box-filtered
+# (twice) over this radius, as far as it deviates from it (FLOW_NOISE, smooth_flow): on such
+# frames DIS solves at full or half size (FINEST_SIDE), and on texture re-drawn every frame its
+# field is noisy at its patches' scale; warped along it, a frame lost 16-19 % of its detail
+# energy on the tiny diffusion model's grass, brick and gravel clips (3-5 % along the field
+# smoothed by a Gaussian of 8 px, 0-2 % along its affine fit), the running output as much each
+# frame. Tuned on the tiny diffusion model's clips handheld/texture/101, zoom/texture/102,
+# zoom/brick/130, handheld/gravel/131, rotate/grass/132, pan/brick/133 (deboil alone, the CPU
+# path, an intermediate commit that followed the smoothed field everywhere and always the
+# carried contrast): radius 2 / 4 / 6, warp gain median 0.581 / 0.617 / 0.624, retention median
+# 0.930 / 0.926 / 0.917; unsmoothed 0.500 and 0.906 (main before: 0.605 and 0.815)
+FLOW_RADIUS = 4
+# the least fraction of the carried contrast that the warp is taken to keep (the restoring
+# gain's cap, :func:`_restoring_gain`): at most twice the contrast
+KEPT_FLOOR = 0.25
+# the flow's deviation from its smoothed field (px, local mean) from which it is taken not to
+# follow the pattern (module docstring): medians 0.9 px on the tiny diffusion model's grass,
+# brick and gravel, 0.6-0.7 on its other clips, 0.1 on a photograph's zoom (test_deboil's
+# wobble scenes), where the carried contrast, let through the wider cap, cost 0.3 dB
+FLOW_NOISE = 1.0
 SHUTTER = 0.25  # the smear's length as a fraction of the frame's motion (a 90° shutter)
 SMEAR_TAPS = 7  # samples along the smear
 FOLLOWED_FULL = 0.5  # auto: full strength once half the frame is followed (auto_strength)
@@ -205,19 +237,34 @@ def _deviation(x: torch.Tensor) -> torch.Tensor:
     return x - _box(x[None], COARSE_RADIUS)[0]
 
 
-def _restoring_gain(target: torch.Tensor, blended: torch.Tensor, weight: torch.Tensor
-                    ) -> torch.Tensor:
+def _restoring_gain(target: torch.Tensor, blended: torch.Tensor, weight: torch.Tensor,
+                    kept: torch.Tensor | float = 1.0) -> torch.Tensor:
     """``(H, W)`` the gain that takes a band blended with ``weight``, of local energy
     ``blended``, back to the energy ``target`` (all ``(H, W)``): between 1 (never down) and
-    the contrast that blending uncorrelated bands loses, ``1/√((1-w)² + w²)``."""
-    most = torch.rsqrt((1 - weight) ** 2 + weight ** 2)
+    the contrast that blending uncorrelated bands loses, ``1/√((1-w)² + w² k)``, ``k`` the
+    fraction ``kept`` of the prediction's energy that the warp kept (1, or ``(H, W)``)."""
+    most = torch.rsqrt((1 - weight) ** 2 + weight ** 2 * kept)
     ratio = torch.sqrt(target.clamp(min=0) / blended.clamp(min=1e-12))
     return torch.minimum(ratio, most).clamp(min=1.0)
 
 
+def smooth_flow(flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """How far ``flow`` ``(2, H, W)`` fails to follow the pattern, ``n`` ``(H, W)`` (module
+    docstring): the local mean (box of :data:`TEXTURE_ENERGY_RADIUS`) of its distance from its
+    smoothed field (box-filtered twice over :data:`FLOW_RADIUS`, mirrored borders) over
+    :data:`FLOW_NOISE`, at most 1; and the flow moved toward that field by ``n``
+    ``(2, H, W)``."""
+    smoothed = _box(_box(flow[None], FLOW_RADIUS), FLOW_RADIUS)[0]
+    difference = flow - smoothed
+    noise = (_box(difference.norm(dim=0)[None, None], TEXTURE_ENERGY_RADIUS)[0, 0]
+             / FLOW_NOISE).clamp(max=1)
+    return flow - noise * difference, noise
+
+
 def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow: torch.Tensor,
-                               strength: float
-                               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                               strength: float, contrast: torch.Tensor | None = None
+                               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                          torch.Tensor | None]:
     """One step of the recursion (module docstring).
 
     Args:
@@ -226,13 +273,19 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
         flow: ``(2, H, W)`` from ``frame`` to the previous frame (and so to ``previous``):
             ``frame(p) ≈ previous(p + f(p))``.
         strength: 0 (output = frame) .. 1.
+        contrast: ``(H, W)`` the contrast carried with ``previous`` (the last step's fourth
+            result), or None (the shot's first step: the warped output's own).
     Returns:
         ``(3, H, W)`` the output, RGB clamped to [0, 1] (the recursion's state); the same
         smeared where the motion is fast and not followed (what is shown); the fraction of
         pixels whose texture confidence exceeds 1/2 (for :func:`auto_strength`), a 0-d
         tensor on the frames' device (read once a shot: reading it every frame would wait for
-        the device every frame).
+        the device every frame); the contrast carried to the next step ``(H, W)`` (None where
+        the tone band holds no texture).
     """
+    texture = holds_texture(*frame.shape[-2:])
+    if texture:
+        flow, noise = smooth_flow(flow)
     r, d, tone, conf, zh = _bands(previous, frame, flow)
     w = (strength * conf).clamp(max=MAX_WEIGHT)
     w_tone = (strength * tone).clamp(max=MAX_TONE_WEIGHT)
@@ -241,19 +294,28 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
     zl = frame - zh
     low = zl + w_tone * d
     out = low + g * b
-    if holds_texture(*frame.shape[-2:]):
-        texture = _deviation(low)
+    if texture:
+        deviation = _deviation(low)
         a_z = _energy(_deviation(zl), TEXTURE_ENERGY_RADIUS).clamp(min=0).sqrt()
-        a_p = _energy(_deviation(zl + d), TEXTURE_ENERGY_RADIUS).clamp(min=0).sqrt()
-        gl = _restoring_gain(((1 - w_tone) * a_z + w_tone * a_p) ** 2,
-                             _energy(texture, TEXTURE_ENERGY_RADIUS), w_tone)
-        out = out + (gl - 1) * texture
+        e_p = _energy(_deviation(zl + d), TEXTURE_ENERGY_RADIUS).clamp(min=0)
+        if contrast is None:
+            carried = e_p.sqrt()
+        else:
+            carried = backward_warp(contrast[None, None], flow[None])[0, 0]
+        blended = (1 - w_tone) * a_z + w_tone * e_p.sqrt()  # where the flow follows
+        contrast = blended + noise * ((1 - w) * a_z + w * carried - blended)
+        kept = 1 - noise * (1 - (e_p / (carried ** 2).clamp(min=1e-12)).clamp(KEPT_FLOOR, 1))
+        gl = _restoring_gain(contrast ** 2, _energy(deviation, TEXTURE_ENERGY_RADIUS), w_tone,
+                             kept)
+        out = out + (gl - 1) * deviation
+    else:
+        contrast = None
     shift = (out - frame).mean((1, 2), keepdim=True)
     unfollowed = (1 - 2 * conf).clamp(min=0).masked_fill(outside_mask(flow[None])[0, 0], 0)
     smear = strength * unfollowed * (SHUTTER * flow.norm(dim=0) - 1).clamp(0, 1)
     shown = out + smear * (motion_smear(out, flow) - out)
     return ((out - shift).clamp(0, 1), (shown - shift).clamp(0, 1),
-            (conf > 0.5).float().mean())
+            (conf > 0.5).float().mean(), contrast)
 
 
 def motion_smear(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -270,10 +332,13 @@ def motion_smear(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
 
 class TorchState:
     """The recursion's state on any device: the previous output and input frame, both
-    ``(3, H, W)``; the reference for :class:`._cpu.CpuState`, with the same methods."""
+    ``(3, H, W)``, and the contrast carried with the output ``(H, W)`` (None on a shot's first
+    frame, or where the tone band holds no texture); the reference for
+    :class:`._cpu.CpuState`, with the same methods."""
 
-    def __init__(self, output: torch.Tensor, frame: torch.Tensor):
-        self.output, self.input = output, frame
+    def __init__(self, output: torch.Tensor, frame: torch.Tensor,
+                 contrast: torch.Tensor | None = None):
+        self.output, self.input, self.contrast = output, frame, contrast
 
     @classmethod
     def frame(cls, image: torch.Tensor, dither: bool) -> TorchState:
@@ -295,6 +360,6 @@ class TorchState:
              ) -> tuple[TorchState, torch.Tensor, torch.Tensor]:
         """The next output from ``frame`` along ``flow`` (:meth:`motion`): the new state, its
         image and the fraction of the frame that the previous output follows (0-d tensor)."""
-        out, shown, followed = consistency_step_reference(self.output, frame.input, flow,
-                                                          strength)
-        return TorchState(out, frame.input), shown, followed
+        out, shown, followed, contrast = consistency_step_reference(
+            self.output, frame.input, flow, strength, self.contrast)
+        return TorchState(out, frame.input, contrast), shown, followed
