@@ -43,10 +43,11 @@ For each frame ``t`` after a keyframe:
    significant (:mod:`.evidence`); the correction itself keeps being followed underneath. A
    subject (``region=face``) covers too few cells for that statistic (on a 320x180 clip the
    bound outgrew a 25 % drift of a moving face within 48 frames); its correction is shrunk
-   by how well its colour map explains the difference from the aligned keyframe on the means
-   of the core's cells (:func:`.subject.explained_share`: a drift it explains nearly whole, a
-   misregistration in part), that evidence added up since the shot's keyframe (a jump adds
-   none), the state again keeping the whole correction.
+   by how well its colour map, as fitted on the frames before, predicts the difference from
+   the aligned keyframe on the means of the core's cells (:func:`.subject.explained_share`: a
+   drift it predicts nearly whole, a misregistration in part or not at all), that evidence
+   added up since the shot's keyframe (a jump adds none), the state again keeping the whole
+   correction.
 
 On the device path (frames on a GPU, :func:`framemend.cuda.host_kernels`) the same steps run
 without waiting for the host (:mod:`.device`): the motion from the torch flow, the refit by
@@ -309,10 +310,11 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
         # (the core is inside it, nothing outside weighs: 1920x1080 took 3x the time without)
         part = (...,) if window is None else (..., slice(*window[:2]), slice(*window[2:]))
         step, seen = fit_subject_map(pre[part], aligned[part], (trust * core.float())[part])
+        # the evidence: what the map so far (fitted on the frames before, ``pre``) predicts
+        explained = explained_change(base[part], pre[part], aligned[part],
+                                     (trust * core.float())[part])
         subject = compose_maps(step, subject)
         mapped = apply_colour_map(subject, base)  # carried is unchanged: corrected(carried)
-        explained = explained_change(base[part], mapped[part], aligned[part],
-                                     (trust * core.float())[part])
         gate = typical_colours(seen, mapped, reach=SUBJECT_REACH)
         pre = base + gate * (mapped - base)
     if previous is not None:  # learnt where the keyframe does not reach, which it corrects
