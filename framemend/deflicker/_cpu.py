@@ -47,14 +47,16 @@ def _fit(samples, weights, d, order, significance, lines, support):
     for c in range(chans):
         for gy in range(gh):
             for gx in range(gw):
-                total = 0.0
                 for k in range(n):
                     y[k] = samples[order[k], c, gy, gx]
                     w[k] = weights[order[k], c, gy, gx]
-                _keep_centre_side(y, w, d, centre, significance)
-                for k in range(n):
-                    total += w[k]
-                dm, ym, resid, b, sdd = _line_fit(y, w, d, max(total, 1e-9))
+                total, fit = _keep_centre_side(y, w, d, centre, significance)
+                if total < 0.0:  # weights zeroed: the line of those left
+                    total = 0.0
+                    for k in range(n):
+                        total += w[k]
+                    fit = _line_fit(y, w, d, max(total, 1e-9))
+                dm, ym, resid, b, sdd = fit
                 lines[0, c, gy, gx], lines[1, c, gy, gx], lines[2, c, gy, gx] = dm, ym, b
                 spread = resid / max(total - 2.0, 1.0)
                 lines[3, c, gy, gx] = spread / sdd
@@ -64,7 +66,9 @@ def _fit(samples, weights, d, order, significance, lines, support):
 
 @numba.njit(**_NJ, inline="always")
 def _keep_centre_side(y, w, d, centre, significance):
-    """Zero the weights beyond a significant step in time (``correction._same_side_of_step``)."""
+    """Zero the weights beyond a significant step in time (``correction._same_side_of_step``).
+    Returns the weights' sum and :func:`_line_fit` of all the samples, the sum -1 if weights
+    were zeroed (that fit is then not the cell's)."""
     n = y.shape[0]
     tw = twy = twyy = 0.0
     for k in range(n):
@@ -81,12 +85,14 @@ def _keep_centre_side(y, w, d, centre, significance):
         sse = (cwyy - cwy * cwy / max(cw, 1e-9)) + (rwyy - rwy * rwy / max(rw, 1e-9))
         if sse < best:
             best, split = sse, k
-    line = _line_fit(y, w, d, max(tw, 1e-9))[2]
-    f = (line - best) / max(best / max(tw - 3.0, 1.0), 1e-12)
+    fit = _line_fit(y, w, d, max(tw, 1e-9))
+    f = (fit[2] - best) / max(best / max(tw - 3.0, 1.0), 1e-12)
     if f > significance:
         for k in range(n):
             if (k > split) == (centre <= split):
                 w[k] = 0.0
+        return -1.0, fit
+    return tw, fit
 
 
 @numba.njit(**_NJ, inline="always")
