@@ -183,29 +183,28 @@ def chain_maps(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _chain(maps, shifts, covers):
     """Per cell: the composed flow in two passes, the content's shift to each frame and the
     running minimum of the steps' covers read where the content is (bilinear, border
-    clamped; 0 once the content's box has left the frame)."""
+    clamped; 0 once the content's box has left the frame). One step at a time over all the
+    cells, each cell's running sums kept in a grid (one sweep of each step's maps)."""
     k, _, gh, gw = maps.shape
-    reach = np.empty((k, 2))
+    reach = np.zeros((2, gh, gw))  # first pass: the sum of the flows read at the cell itself
+    moved = np.zeros((2, gh, gw))  # second pass: the flows read at the first pass's positions
+    cover = np.full((gh, gw), np.inf)
     sample = np.empty(2)
-    for y in range(gh):
-        for x in range(gw):
-            rx = ry = 0.0
-            for j in range(k):  # first pass: every flow read at the cell itself
-                reach[j, 0], reach[j, 1] = rx, ry
-                rx += maps[j, 0, y, x]
-                ry += maps[j, 1, y, x]
-            rx = ry = 0.0
-            cover = np.inf
-            for j in range(k):  # second pass: read at the first pass's positions
-                _bilinear(maps[j], x + reach[j, 0], y + reach[j, 1], 2, sample)
-                cx, cy = rx, ry  # where the content is in frame j
-                rx += sample[0]
-                ry += sample[1]
+    for j in range(k):
+        flow, step_cover = maps[j], maps[j, 2:]
+        for y in range(gh):
+            for x in range(gw):
+                _bilinear(flow, x + reach[0, y, x], y + reach[1, y, x], 2, sample)
+                cx, cy = moved[0, y, x], moved[1, y, x]  # where the content is in frame j
+                rx, ry = cx + sample[0], cy + sample[1]
+                moved[0, y, x], moved[1, y, x] = rx, ry
                 shifts[j, 0, y, x], shifts[j, 1, y, x] = rx, ry
-                _bilinear(maps[j, 2:], x + cx, y + cy, 1, sample)
+                _bilinear(step_cover, x + cx, y + cy, 1, sample)
                 inside = -1.0 <= x + rx <= gw and -1.0 <= y + ry <= gh
-                cover = min(cover, sample[0] if inside else 0.0)
-                covers[j, 0, y, x] = cover
+                cover[y, x] = min(cover[y, x], sample[0] if inside else 0.0)
+                covers[j, 0, y, x] = cover[y, x]
+                reach[0, y, x] += flow[0, y, x]
+                reach[1, y, x] += flow[1, y, x]
 
 
 def content_differences(tables: list[np.ndarray], own: np.ndarray, shifts: np.ndarray,
