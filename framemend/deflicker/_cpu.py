@@ -2,8 +2,9 @@
 :func:`.motion.compared_cells`, the chaining of :func:`.motion.chain_steps`, the box sums of
 :func:`.motion.content_differences`, the per-cell part of :func:`.correction.temporal_offset`
 (the step test ``correction._same_side_of_step``, the lines ``correction._line_fits`` and the
-support) and :func:`.correction.apply_fields` on decoded integer pixels: one pass over the
-pixels or over each cell's samples instead of some forty torch operations on small tensors.
+support), the 3-tap blur ``correction._blur`` and :func:`.correction.apply_fields` on decoded
+integer pixels: one pass over the pixels or over each cell's samples instead of some forty
+torch operations on small tensors.
 The torch functions are the reference and the device path.
 """
 from __future__ import annotations
@@ -15,6 +16,39 @@ from framemend.kernels.buffers import frame_array
 from framemend.kernels.sample import corners, sample_planar
 
 _NJ = dict(cache=True, fastmath=True, nogil=True)
+
+
+def blur(grid: np.ndarray, taps: tuple[float, float, float]) -> np.ndarray:
+    """``correction._blur`` of ``(C, gh, gw)`` float32: the 3-tap filter ``taps`` along rows
+    then columns, edges replicated."""
+    rows = np.empty_like(grid)
+    out = np.empty_like(grid)
+    a, b, c = (np.float32(t) for t in taps)
+    _blur_rows(np.ascontiguousarray(grid, np.float32), a, b, c, rows)
+    _blur_columns(rows, a, b, c, out)
+    return out
+
+
+# no fastmath: each product and sum rounded to float32 as numpy rounds it, so the blur gives
+# the values of the numpy expression a * left + b * centre + c * right (no fused multiply-adds)
+@numba.njit(cache=True, nogil=True)
+def _blur_rows(grid, a, b, c, out):
+    chans, gh, gw = grid.shape
+    for ch in range(chans):
+        for y in range(gh):
+            for x in range(gw):
+                left, right = grid[ch, y, max(x - 1, 0)], grid[ch, y, min(x + 1, gw - 1)]
+                out[ch, y, x] = a * left + b * grid[ch, y, x] + c * right
+
+
+@numba.njit(cache=True, nogil=True)
+def _blur_columns(grid, a, b, c, out):
+    chans, gh, gw = grid.shape
+    for ch in range(chans):
+        for y in range(gh):
+            up, down = max(y - 1, 0), min(y + 1, gh - 1)
+            for x in range(gw):
+                out[ch, y, x] = a * grid[ch, up, x] + b * grid[ch, y, x] + c * grid[ch, down, x]
 
 
 def step_masked_lines(samples: np.ndarray, w: np.ndarray, d: np.ndarray,

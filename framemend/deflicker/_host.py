@@ -152,30 +152,9 @@ def _pooled_slope(slope: np.ndarray, slope_var: np.ndarray, current: np.ndarray)
 
 
 def _blur(grid: np.ndarray) -> np.ndarray:
-    """``correction._blur`` of ``(C, gh, gw)``: the 3-tap binomial, edges replicated."""
-    a, b, c = (np.float32(t) for t in BLUR_TAPS)
-    p = _edge_padded(grid, 2)
-    x = a * p[..., :-2] + b * p[..., 1:-1] + c * p[..., 2:]
-    p = _edge_padded(x, 1)
-    return a * p[:, :-2] + b * p[:, 1:-1] + c * p[:, 2:]
-
-
-def _edge_padded(grid: np.ndarray, axis: int) -> np.ndarray:
-    """``grid`` ``(C, gh, gw)`` with its first and last entries along ``axis`` (1 or 2)
-    repeated once each side (``np.pad`` of mode ``"edge"``, without its per-call cost: this
-    runs some twenty times a frame on small grids)."""
-    shape = list(grid.shape)
-    shape[axis] += 2
-    out = np.empty(shape, grid.dtype)
-    inner = [slice(None)] * 3
-    inner[axis] = slice(1, -1)
-    out[tuple(inner)] = grid
-    for to, of in ((0, 1), (-1, -2)):
-        inner[axis] = to
-        edge = list(inner)
-        edge[axis] = of
-        out[tuple(inner)] = out[tuple(edge)]
-    return out
+    """``correction._blur`` of ``(C, gh, gw)``: the 3-tap binomial, edges replicated
+    (:func:`._cpu.blur`)."""
+    return _cpu.blur(grid, BLUR_TAPS)
 
 
 def correction_fields(correction: np.ndarray, current: np.ndarray, support: np.ndarray,
