@@ -2,8 +2,9 @@
 :func:`.motion.compared_cells`, the chaining of :func:`.motion.chain_steps`, the box sums of
 :func:`.motion.content_differences`, the per-cell part of :func:`.correction.temporal_offset`
 (the step test ``correction._same_side_of_step``, the lines ``correction._line_fits`` and the
-support) and :func:`.correction.apply_fields` on decoded integer pixels: one pass over the
-pixels or over each cell's samples instead of some forty torch operations on small tensors.
+support), the 3-tap blur ``correction._blur`` and :func:`.correction.apply_fields` on decoded
+integer pixels: one pass over the pixels or over each cell's samples instead of some forty
+torch operations on small tensors.
 The torch functions are the reference and the device path.
 """
 from __future__ import annotations
@@ -15,6 +16,39 @@ from framemend.kernels.buffers import frame_array
 from framemend.kernels.sample import corners, sample_planar
 
 _NJ = dict(cache=True, fastmath=True, nogil=True)
+
+
+def blur(grid: np.ndarray, taps: tuple[float, float, float]) -> np.ndarray:
+    """``correction._blur`` of ``(C, gh, gw)`` float32: the 3-tap filter ``taps`` along rows
+    then columns, edges replicated."""
+    rows = np.empty_like(grid)
+    out = np.empty_like(grid)
+    a, b, c = (np.float32(t) for t in taps)
+    _blur_rows(np.ascontiguousarray(grid, np.float32), a, b, c, rows)
+    _blur_columns(rows, a, b, c, out)
+    return out
+
+
+# no fastmath: each product and sum rounded to float32 as numpy rounds it, so the blur gives
+# the values of the numpy expression a * left + b * centre + c * right (no fused multiply-adds)
+@numba.njit(cache=True, nogil=True)
+def _blur_rows(grid, a, b, c, out):
+    chans, gh, gw = grid.shape
+    for ch in range(chans):
+        for y in range(gh):
+            for x in range(gw):
+                left, right = grid[ch, y, max(x - 1, 0)], grid[ch, y, min(x + 1, gw - 1)]
+                out[ch, y, x] = a * left + b * grid[ch, y, x] + c * right
+
+
+@numba.njit(cache=True, nogil=True)
+def _blur_columns(grid, a, b, c, out):
+    chans, gh, gw = grid.shape
+    for ch in range(chans):
+        for y in range(gh):
+            up, down = max(y - 1, 0), min(y + 1, gh - 1)
+            for x in range(gw):
+                out[ch, y, x] = a * grid[ch, up, x] + b * grid[ch, y, x] + c * grid[ch, down, x]
 
 
 def step_masked_lines(samples: np.ndarray, w: np.ndarray, d: np.ndarray,
@@ -47,14 +81,16 @@ def _fit(samples, weights, d, order, significance, lines, support):
     for c in range(chans):
         for gy in range(gh):
             for gx in range(gw):
-                total = 0.0
                 for k in range(n):
                     y[k] = samples[order[k], c, gy, gx]
                     w[k] = weights[order[k], c, gy, gx]
-                _keep_centre_side(y, w, d, centre, significance)
-                for k in range(n):
-                    total += w[k]
-                dm, ym, resid, b, sdd = _line_fit(y, w, d, max(total, 1e-9))
+                total, fit = _keep_centre_side(y, w, d, centre, significance)
+                if total < 0.0:  # weights zeroed: the line of those left
+                    total = 0.0
+                    for k in range(n):
+                        total += w[k]
+                    fit = _line_fit(y, w, d, max(total, 1e-9))
+                dm, ym, resid, b, sdd = fit
                 lines[0, c, gy, gx], lines[1, c, gy, gx], lines[2, c, gy, gx] = dm, ym, b
                 spread = resid / max(total - 2.0, 1.0)
                 lines[3, c, gy, gx] = spread / sdd
@@ -64,7 +100,9 @@ def _fit(samples, weights, d, order, significance, lines, support):
 
 @numba.njit(**_NJ, inline="always")
 def _keep_centre_side(y, w, d, centre, significance):
-    """Zero the weights beyond a significant step in time (``correction._same_side_of_step``)."""
+    """Zero the weights beyond a significant step in time (``correction._same_side_of_step``).
+    Returns the weights' sum and :func:`_line_fit` of all the samples, the sum -1 if weights
+    were zeroed (that fit is then not the cell's)."""
     n = y.shape[0]
     tw = twy = twyy = 0.0
     for k in range(n):
@@ -81,12 +119,14 @@ def _keep_centre_side(y, w, d, centre, significance):
         sse = (cwyy - cwy * cwy / max(cw, 1e-9)) + (rwyy - rwy * rwy / max(rw, 1e-9))
         if sse < best:
             best, split = sse, k
-    line = _line_fit(y, w, d, max(tw, 1e-9))[2]
-    f = (line - best) / max(best / max(tw - 3.0, 1.0), 1e-12)
+    fit = _line_fit(y, w, d, max(tw, 1e-9))
+    f = (fit[2] - best) / max(best / max(tw - 3.0, 1.0), 1e-12)
     if f > significance:
         for k in range(n):
             if (k > split) == (centre <= split):
                 w[k] = 0.0
+        return -1.0, fit
+    return tw, fit
 
 
 @numba.njit(**_NJ, inline="always")
@@ -177,29 +217,28 @@ def chain_maps(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _chain(maps, shifts, covers):
     """Per cell: the composed flow in two passes, the content's shift to each frame and the
     running minimum of the steps' covers read where the content is (bilinear, border
-    clamped; 0 once the content's box has left the frame)."""
+    clamped; 0 once the content's box has left the frame). One step at a time over all the
+    cells, each cell's running sums kept in a grid (one sweep of each step's maps)."""
     k, _, gh, gw = maps.shape
-    reach = np.empty((k, 2))
+    reach = np.zeros((2, gh, gw))  # first pass: the sum of the flows read at the cell itself
+    moved = np.zeros((2, gh, gw))  # second pass: the flows read at the first pass's positions
+    cover = np.full((gh, gw), np.inf)
     sample = np.empty(2)
-    for y in range(gh):
-        for x in range(gw):
-            rx = ry = 0.0
-            for j in range(k):  # first pass: every flow read at the cell itself
-                reach[j, 0], reach[j, 1] = rx, ry
-                rx += maps[j, 0, y, x]
-                ry += maps[j, 1, y, x]
-            rx = ry = 0.0
-            cover = np.inf
-            for j in range(k):  # second pass: read at the first pass's positions
-                _bilinear(maps[j], x + reach[j, 0], y + reach[j, 1], 2, sample)
-                cx, cy = rx, ry  # where the content is in frame j
-                rx += sample[0]
-                ry += sample[1]
+    for j in range(k):
+        flow, step_cover = maps[j], maps[j, 2:]
+        for y in range(gh):
+            for x in range(gw):
+                _bilinear(flow, x + reach[0, y, x], y + reach[1, y, x], 2, sample)
+                cx, cy = moved[0, y, x], moved[1, y, x]  # where the content is in frame j
+                rx, ry = cx + sample[0], cy + sample[1]
+                moved[0, y, x], moved[1, y, x] = rx, ry
                 shifts[j, 0, y, x], shifts[j, 1, y, x] = rx, ry
-                _bilinear(maps[j, 2:], x + cx, y + cy, 1, sample)
+                _bilinear(step_cover, x + cx, y + cy, 1, sample)
                 inside = -1.0 <= x + rx <= gw and -1.0 <= y + ry <= gh
-                cover = min(cover, sample[0] if inside else 0.0)
-                covers[j, 0, y, x] = cover
+                cover[y, x] = min(cover[y, x], sample[0] if inside else 0.0)
+                covers[j, 0, y, x] = cover[y, x]
+                reach[0, y, x] += flow[0, y, x]
+                reach[1, y, x] += flow[1, y, x]
 
 
 def content_differences(tables: list[np.ndarray], own: np.ndarray, shifts: np.ndarray,

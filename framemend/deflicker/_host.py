@@ -152,12 +152,9 @@ def _pooled_slope(slope: np.ndarray, slope_var: np.ndarray, current: np.ndarray)
 
 
 def _blur(grid: np.ndarray) -> np.ndarray:
-    """``correction._blur`` of ``(C, gh, gw)``: the 3-tap binomial, edges replicated."""
-    a, b, c = (np.float32(t) for t in BLUR_TAPS)
-    p = np.pad(grid, ((0, 0), (0, 0), (1, 1)), mode="edge")
-    x = a * p[..., :-2] + b * p[..., 1:-1] + c * p[..., 2:]
-    p = np.pad(x, ((0, 0), (1, 1), (0, 0)), mode="edge")
-    return a * p[:, :-2] + b * p[:, 1:-1] + c * p[:, 2:]
+    """``correction._blur`` of ``(C, gh, gw)``: the 3-tap binomial, edges replicated
+    (:func:`._cpu.blur`)."""
+    return _cpu.blur(grid, BLUR_TAPS)
 
 
 def correction_fields(correction: np.ndarray, current: np.ndarray, support: np.ndarray,
