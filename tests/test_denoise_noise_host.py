@@ -93,7 +93,12 @@ def test_host_noise_levels_of_palette_frames_match_the_reference(clean, dither, 
 
 def test_denoise_on_the_cpu_gives_the_video_of_the_reference_levels(clean, monkeypatch):
     """The filter on 8-bit frames with the host estimate and the reference's (its levels
-    turned into the same float32 variances and declip table): the same pixels."""
+    turned into the same float32 variances and declip table): the same pixels. Not asserted to
+    the bit: on a loaded machine the filter run twice with the host estimate itself differs,
+    now and then, in one value by one level (stop 25: 2 of 80 runs beside two busy processes,
+    frame 4; CI failed on it once; with OpenCV on one thread 0 of 80, so an OpenCV function
+    whose result depends on how its work is split is the suspect), by a cause not found; a
+    level measured differently moves nearly every value (2 % more: up to 18 levels)."""
     frames = _integers(np.concatenate([clean, clean[::-1]]), 10)
     host = denoise(frames, device="cpu")
 
@@ -108,5 +113,6 @@ def test_denoise_on_the_cpu_gives_the_video_of_the_reference_levels(clean, monke
     monkeypatch.setattr(denoise_filter._noise_cpu, "estimate_channel_noise", reference)
     monkeypatch.setattr(denoise_filter._noise_cpu, "declip_table",
                         lambda sigma: noise.declip_table(sigma).numpy())
-    assert np.array_equal(host, denoise(frames, device="cpu"))
+    difference = np.abs(host.astype(int) - denoise(frames, device="cpu"))
+    assert difference.max() <= 1 and (difference > 0).mean() < 1e-4
     assert np.abs(host.astype(int) - frames).mean() > 2  # it denoised
