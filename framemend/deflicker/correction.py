@@ -21,6 +21,8 @@ cell grid (as in a bilateral grid, Chen et al. 2007) instead of a per-pixel solv
 """
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -241,6 +243,7 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
     return local_affine(fitted + departure - current, current, support, floor)
 
 
+@functools.cache  # a constant per level of TEXTURE_LEVELS, asked for every frame
 def blur_noise(blurs: int) -> float:
     """The variance that ``blurs`` passes of :func:`_blur` leave of unit white noise on the
     grid: the sum of the squared taps of the 2-D kernel."""
