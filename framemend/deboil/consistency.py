@@ -50,7 +50,7 @@ are changes that the motion does not explain. Each frame ``z`` is compared with 
   step) and ``w`` the texture's weight (at most :data:`MAX_WEIGHT`: it follows the frames' own
   contrast within about ten frames): a running mean of the frames' texture *energy*, since the
   mean of a re-drawn texture's fluctuating local contrast is below its RMS (averaged as
-  contrasts, the target kept 0.88-0.92 of the frame's energy on the tiny diffusion model's
+  contrasts, the target kept 0.87-0.94 of the frame's energy on the tiny diffusion model's
   grass, brick and gravel), and ``k`` the share of the carried energy that the warp kept,
   ``clamp(a_p²/a_c², KEPT_FLOOR, 1)``. Between the two by ``n``, the flow's local deviation
   from its smoothed field over :data:`FLOW_NOISE` (:func:`smooth_flow`), at most 1. (The
