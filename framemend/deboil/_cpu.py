@@ -143,19 +143,19 @@ def _tone_gains(w, wl, e_own, e_pred, carried, noise, floor, contrast, gains):
     """The gain of the tone band's texture (:func:`.consistency.consistency_step_reference`)
     into ``gains``, which holds the local energy of the blended band's texture and is written
     over: toward the contrast ``a``, into ``contrast``, the blend of the frame's (from
-    ``e_own``) and the prediction's (``e_pred``) moved by the flow's ``noise`` toward that of
-    the frame's and the ``carried`` one, capped with the share of the carried energy the
-    prediction kept (at least ``floor``) as far as the ``noise``; ``w``, ``wl`` the texture's
-    and the tone's weights. All ``(h, W)``. Apart from :func:`_blend`, whose loop stays as
+    ``e_own``) and the prediction's (``e_pred``) moved by the flow's ``noise`` toward the
+    running mean of the frame's energy and the ``carried`` one's, capped with the share of the
+    carried energy the prediction kept (at least ``floor``) as far as the ``noise``; ``w``,
+    ``wl`` the texture's and the tone's weights. All ``(h, W)``. Apart from :func:`_blend`, whose loop stays as
     lean where the tone band holds no texture."""
     h, w_ = w.shape
     least = _F(floor)
     for y in range(h):
         for x in range(w_):
             tl, wt, c, n = wl[y, x], w[y, x], carried[y, x], noise[y, x]
-            e, az = max(e_pred[y, x], _ZERO), np.sqrt(max(e_own[y, x], _ZERO))
-            followed = (_ONE - tl) * az + tl * np.sqrt(e)
-            a = followed + n * ((_ONE - wt) * az + wt * c - followed)
+            e, ez = max(e_pred[y, x], _ZERO), max(e_own[y, x], _ZERO)
+            followed = (_ONE - tl) * np.sqrt(ez) + tl * np.sqrt(e)
+            a = followed + n * (np.sqrt((_ONE - wt) * ez + wt * c * c) - followed)
             contrast[y, x] = a
             kept = _ONE - n * (_ONE - min(max(e / max(c * c, _TINY), least), _ONE))
             gains[y, x] = _gain(a * a, gains[y, x], tl, kept)

@@ -45,10 +45,13 @@ are changes that the motion does not explain. Each frame ``z`` is compared with 
   deviations (box of :data:`TEXTURE_ENERGY_RADIUS`) of the frame's ``z_low`` and of the
   warped output's ``z_low + d``, and ``k = 1``. Where it does not (texture re-drawn every
   frame: :data:`FLOW_RADIUS`), the warp resamples the running output's texture away frame
-  after frame and ``a_p`` follows it down, so the target is ``(1-w) a_z + w a_c`` instead,
-  ``a_c`` the last step's target warped along the flow (``a_p`` on a shot's first step) and
-  ``w`` the texture's weight (at most :data:`MAX_WEIGHT`: it follows the frames' own contrast
-  within about ten frames), and ``k`` the share of the carried energy that the warp kept,
+  after frame and ``a_p`` follows it down, so the target is ``√((1-w) a_z² + w a_c²)``
+  instead, ``a_c`` the last step's target warped along the flow (``a_p`` on a shot's first
+  step) and ``w`` the texture's weight (at most :data:`MAX_WEIGHT`: it follows the frames' own
+  contrast within about ten frames): a running mean of the frames' texture *energy*, since the
+  mean of a re-drawn texture's fluctuating local contrast is below its RMS (averaged as
+  contrasts, the target kept 0.87-0.94 of the frame's energy on the tiny diffusion model's
+  grass, brick and gravel), and ``k`` the share of the carried energy that the warp kept,
   ``clamp(a_p²/a_c², KEPT_FLOOR, 1)``. Between the two by ``n``, the flow's local deviation
   from its smoothed field over :data:`FLOW_NOISE` (:func:`smooth_flow`), at most 1. (The
   frame's own contrast as the target, as for the fine band, cost the tiny VAE and flow models'
@@ -128,7 +131,13 @@ MID_RADIUS, ENERGY_RADIUS = 2, 3
 # two of them more rows in the CPU path's bands, stays small there); tuned on the tiny
 # diffusion model's clips at 128 px (where they are 4 and 2 low radii)
 COARSE_RADIUS = 8  # the box of the tone band's local mean
-TEXTURE_ENERGY_RADIUS = 4  # the box of its texture's local energy
+# the box of its texture's local energy (and of the flow's deviation, smooth_flow): as wide as
+# the local mean's, so that it spans a period of the coarsest texture the deviation holds (17 px
+# and more); over 4 px the energies followed the pattern's phase, and the gains clamped from
+# them (never down, capped) kept less: the tiny diffusion model's grass, brick and gravel clips
+# 0.835-0.885 of their detail in deboil alone against 0.869-0.915 (the contrast carried as
+# contrast; BENCHMARKS.md, "Deboil's tone-band texture: energies over its own scale")
+TEXTURE_ENERGY_RADIUS = COARSE_RADIUS
 # where the tone band holds texture, the flow followed is moved toward its field box-filtered
 # (twice) over this radius, as far as it deviates from it (FLOW_NOISE, smooth_flow): on such
 # frames DIS solves at full or half size (FINEST_SIDE), and on texture re-drawn every frame its
@@ -303,7 +312,8 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
         else:
             carried = backward_warp(contrast[None, None], flow[None])[0, 0]
         blended = (1 - w_tone) * a_z + w_tone * e_p.sqrt()  # where the flow follows
-        contrast = blended + noise * ((1 - w) * a_z + w * carried - blended)
+        memory = ((1 - w) * a_z ** 2 + w * carried ** 2).sqrt()  # energies averaged
+        contrast = blended + noise * (memory - blended)
         kept = 1 - noise * (1 - (e_p / (carried ** 2).clamp(min=1e-12)).clamp(KEPT_FLOOR, 1))
         gl = _restoring_gain(contrast ** 2, _energy(deviation, TEXTURE_ENERGY_RADIUS), w_tone,
                              kept)
