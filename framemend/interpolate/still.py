@@ -46,13 +46,14 @@ gated frame, the local ratio says little about where the still blend helps. Fitt
 truth of CogVideo__2 per 8-pixel block, the least-squares share hardly follows ``s`` (0.11 where
 ``s`` is 0.03, 0.27 where it is 0.58), and a linear model of it in ``s``, the motion, the
 texture and both errors recovers +0.06 to +0.18 dB of the +0.6 dB a per-block oracle share
-would: the errors of a cell are estimated from few pixels, and the candidates' disagreement
-misses most of the motion-compensated blend's error (3 to 12 times more than the disagreement
-predicts, the more the faster the motion). So the share leans on the statistics of a larger
-region: pooled over 2 / 3.5 / 6 / 8 / 10 / 14 / 20 cells, the generated clips' median over
-minterpolate is +0.76 / +0.77 / +0.78 / +0.78 / +0.78 / +0.79 / +0.79 dB (BENCHMARKS.md,
-issue 16, branch interp5). Measured on ``shared/data/generated`` and the bench's renderings
-in BENCHMARKS.md (issue 16, stop 23, the frame's gain after it, and interp5).
+would: the errors of a cell are estimated from few pixels, and the motion-compensated blend's
+error is 3 to 12 times what the candidates' disagreement predicts (the more, the faster the
+motion: an error both share, as a wrong intermediate motion, is no disagreement). So the
+share leans on the statistics of a larger region: pooled over 2 / 3.5 / 6 / 8 / 10 / 14 / 20
+cells, the generated clips' median over minterpolate is +0.76 / +0.77 / +0.78 / +0.78 /
++0.78 / +0.79 / +0.79 dB; 8 is the widest that keeps each of the three clips not tuned on
+within 0.005 dB of 2 cells. Measured on ``shared/data/generated`` and the bench's renderings
+in BENCHMARKS.md (issue 16, stop 23, the frame's gain after it, and branch interp5).
 """
 from __future__ import annotations
 
