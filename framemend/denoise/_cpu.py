@@ -17,6 +17,10 @@ Same arithmetic, arranged for a CPU (timings per 640x360 frame on one thread her
   over a row vectorise (float32 throughout, no division checks); interleaved data is only
   taken apart and put back together at the ends of a row;
 * the output goes through the declip table by nearest lookup on a fine grid;
+* the kernels are built with fast-math but no reciprocal or function estimates
+  (:mod:`framemend.kernels.fastmath`), so a loop's vector and scalar copies (LLVM picks one at
+  run time by the arrays' addresses) round alike: with ``fastmath=True`` the output depended
+  on where the allocator put the arrays;
 * scratch arrays are kept from frame to frame, and a dropped track's state serves a later
   step (fresh arrays cost page faults: several ms per frame on this machine).
 """
@@ -34,6 +38,7 @@ from framemend._torch import torch
 from framemend.flow.estimate import motion_luma_flow
 from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import LUMA
+from framemend.kernels.fastmath import NO_ESTIMATES
 
 from .recursive import FINEST_SIDE, FRESH, SOFT
 from .spatial import RADII, WIDE_CHROMA
@@ -50,12 +55,12 @@ _KR, _KG, _KB = (_F(k) for k in LUMA)
 _Y0, _Y1, _Y2 = _F(1 / _S3), _F((_KR - _KB) / _S2), _F((_KR - 2 * _KG + _KB) / _S6)
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
 def _opponent(r, g, b):
     return (r + g + b) * _R3, (r - b) * _R2, (r - g - g + b) * _R6
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
 def _pixel(rgb, scale, b1, b2, y, x):
     """The channels of pixel ``(y, x)`` of planar ``rgb`` ``(3, H, W)`` (float or integer)
     times ``scale`` in the opponent basis, its luma sheared by ``b1``, ``b2``
@@ -65,12 +70,12 @@ def _pixel(rgb, scale, b1, b2, y, x):
     return o0 - b1 * o1 - b2 * o2, o1, o2
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
 def _to_u8(v):
     return np.uint8(min(max(v, _ZERO), _ONE) * _F(255) + _F(0.5))
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
 def _luma(rgb, scale, luma):
     """``rgb`` ``(3, H, W)`` times ``scale`` -> BT.601 8-bit ``luma`` ``(H, W)``."""
     _, h, w = rgb.shape
@@ -81,7 +86,7 @@ def _luma(rgb, scale, luma):
                                      + _KB * _F(rgb[2, y, x])))
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
 def _start(rgb, scale, shear, state):
     """A fresh state from ``rgb`` ``(3, H, W)`` times ``scale``: its channels in the opponent
     basis sheared by ``shear`` ``(2,)``, variance 1."""
@@ -93,7 +98,7 @@ def _start(rgb, scale, shear, state):
             state[y, x, 0], state[y, x, 1], state[y, x, 2], state[y, x, 3] = o0, o1, o2, _ONE
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
 def _inv_axis(n, radius):
     """``(n,)`` 1 / (number of in-frame positions of each ``2r+1`` window along an axis)."""
     out = np.empty(n, np.float32)
@@ -102,7 +107,7 @@ def _inv_axis(n, radius):
     return out
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
 def _sharpen_row(up, mid, down, flow_x, flow_y, out):
     """Row ``out`` ``(4, W)`` of the prediction sharpened as in
     :func:`.recursive.sharpen_reference`: ``mid`` and the rows ``up`` and ``down`` around it
@@ -128,7 +133,7 @@ def _sharpen_row(up, mid, down, flow_x, flow_y, out):
         out[3, x] = mid[3, x]
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
 def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fresh, shear,
             luma):
     """The Kalman-like update of :func:`.recursive.recursive_step_reference` in place of
@@ -202,13 +207,13 @@ def _update(pred, rgb, scale, flow_x, flow_y, inv_noise_var, min_gain, soft, fre
             pred[y, x, 2], pred[y, x, 3] = new[2, x], new[3, x]
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
 def _lookup(table, v):
     """``table`` at the grid point of [0, 1] nearest to ``v`` (clamped)."""
     return table[np.int32(min(max(v, _ZERO), _ONE) * _F(table.shape[0] - 1) + _F(0.5))]
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy", inline="always")
 def _row_sums(padded, ring, row, w, rc):
     """Horizontal window sums of the channels of ``ring`` (six or eight) in ``padded`` by ``rc``
     into ``ring[row]``: channels 0-1 (luma) over 3 pixels, the others (chroma, and the luma's
@@ -230,7 +235,7 @@ def _row_sums(padded, ring, row, w, rc):
                                    + padded[c, x + 6] + padded[c, x + 7] + padded[c, x + 8])
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy", inline="always")
 def _column_sums(ring, y, sums, w, rc):
     """Vertical sums at row ``y`` of the rows in ``ring`` (``2 rc + 1`` of them, ``rc`` 2 or 4;
     rows outside the frame are zero): channels 0-1 over rows y-1..y+1, the others (those of
@@ -254,7 +259,7 @@ def _column_sums(ring, y, sums, w, rc):
                               + ring[r6, c, x] + ring[r7, c, x] + ring[r8, c, x])
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy", inline="always")
 def _wiener_rgb(state, scale, shear, rc, table, out):
     """:func:`.spatial.local_wiener_reference` on the state (luma window 3x3, chroma
     ``(2 rc + 1)²``, also the luma's coarse band; noise variance of each channel ``scale[c]``
@@ -337,19 +342,19 @@ def _wiener_rgb(state, scale, shear, rc, table, out):
                 out[y, x, 2] = _lookup(table, rgb[2, x])
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
 def _wiener_rgb_narrow(state, scale, shear, table, out):
     """:func:`_wiener_rgb` with the chroma radius of :data:`.spatial.RADII` (2)."""
     _wiener_rgb(state, scale, shear, 2, table, out)
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
 def _wiener_rgb_wide(state, scale, shear, table, out):
     """:func:`_wiener_rgb` with the chroma radius :data:`.spatial.WIDE_CHROMA` (4)."""
     _wiener_rgb(state, scale, shear, 4, table, out)
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
 def _state_rgb(state, shear, table, out):
     """The estimate itself (channels of the opponent basis sheared by ``shear`` ``(2,)``) back to
     RGB ``out`` ``(H, W, 3)`` through the output ``table``."""
