@@ -212,6 +212,18 @@ def _inside(to_key: np.ndarray, h: int, w: int, device) -> torch.Tensor:
     return torch.from_numpy(inside.astype(np.float32))[None, None].to(device)
 
 
+def moved_box(box, similarity):
+    """``box`` (2, 2) corners (an array, or a tensor on the device path) moved by
+    ``similarity`` (3, 3): its centre mapped, its size scaled by the similarity's scale, its
+    sides kept upright. Mapping the corners themselves would turn the box's diagonal with the
+    subject's roll: a box rolled by 6 degrees narrows by 10 % one way and widens by 10 % the
+    other, and the ellipse inscribed in it leaves part of a round subject out."""
+    centre = box.mean(0)
+    a = similarity[:2, :2]
+    scale = abs(a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]) ** 0.5
+    return centre @ a.T + similarity[:2, 2] + scale * (box - centre)
+
+
 def _core(box):
     """The subject's core: ``box`` (2, 2) corners (an array or a tensor) shrunk by ``CORE``
     about its centre."""
@@ -421,7 +433,7 @@ class Realign(Filter):
         predicted = m @ self._key_to_frame
         region = core = None
         if self._box is not None:
-            box = self._key_box @ predicted[:2, :2].T + predicted[:2, 2]
+            box = moved_box(self._key_box, predicted)
             region = ellipse_mask(box, h, w, device=self.device)
             core = ellipse_mask(_core(box), h, w, device=self.device) > 0.5
         flow, trust, fwd, trust_fwd = consecutive_flow(self._previous[0], image)
@@ -449,7 +461,7 @@ class Realign(Filter):
         self._previous = (image, out)
         self._key_to_frame = predicted if refit is None else refit
         if self._box is not None:
-            self._box = self._key_box @ self._key_to_frame[:2, :2].T + self._key_to_frame[:2, 2]
+            self._box = moved_box(self._key_box, self._key_to_frame)
         if change > JUMP or self._key_visible(h, w) < KEY_VISIBLE:
             # the keyframe has (mostly) left the frame, or no longer shows the light: the
             # corrected frame anchors what follows
@@ -481,7 +493,7 @@ class Realign(Filter):
         predicted = m @ self._key_to_frame
         region = core = None
         if self._box is not None:
-            box = self._key_box @ predicted[:2, :2].T + predicted[:2, 2]
+            box = moved_box(self._key_box, predicted)
             region = twins.ellipse_mask(box, h, w)
             core = twins.ellipse_mask(_core(box), h, w) > 0.5
         flow, trust, fwd, trust_fwd = consecutive_flow(self._previous[0], image)
@@ -512,7 +524,7 @@ class Realign(Filter):
         self._previous = (image, out)
         self._key_to_frame = torch.where(jump, predicted, refit)
         if self._box is not None:
-            self._box = self._key_box @ self._key_to_frame[:2, :2].T + self._key_to_frame[:2, 2]
+            self._box = moved_box(self._key_box, self._key_to_frame)
         rekey = jump | (self._key_visible(h, w) < KEY_VISIBLE)
         self._key = torch.where(rekey, out, self._key)
         self._key_to_frame = torch.where(rekey, torch.eye(3, dtype=torch.float64,
