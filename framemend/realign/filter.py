@@ -321,7 +321,8 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
         # and applied to the colours it was measured on; on the host, in the subject's window
         # (the core is inside it, nothing outside weighs: 1920x1080 took 3x the time without)
         part = (...,) if window is None else (..., slice(*window[:2]), slice(*window[2:]))
-        step, seen = fit_subject_map(pre[part], aligned[part], (trust * core.float())[part])
+        step, seen = fit_subject_map(pre[part], aligned[part], (trust * core.float())[part],
+                                     weight[part])
         # the evidence: what the map so far (fitted on the frames before, ``pre``) predicts
         explained = explained_change(base[part], pre[part], aligned[part],
                                      (trust * core.float())[part])
