@@ -104,8 +104,8 @@ def fit_subject_map(frame: torch.Tensor, reference: torch.Tensor, weight: torch.
     ``reference`` within the fit's robust scale (Tukey's weight). The map is fitted in the
     subject's core only (a smooth background at the rim would pull it), but a subject's rim
     has colours of its own (a photograph's corners cut out in an ellipse: a table beside a
-    cup, 5 % of the subject's pixels 6 standard deviations of the core's colours away or
-    more); where the map brings them onto the keyframe as well, they are the subject's.
+    cup: 3 to 4 % of the subject's pixels, gated under one half, with most of the cast's
+    error); where the map brings them onto the keyframe as well, they are the subject's.
     """
     h, w = frame.shape[-2:]
     blurred = gaussian_blur(reference, FIT_SIGMA)
