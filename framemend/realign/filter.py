@@ -25,8 +25,10 @@ For each frame ``t`` after a keyframe:
    the keyframe is in view; once less than ``KEY_VISIBLE`` of the frame still shows it, the
    corrected frame becomes the keyframe;
 5. what is not drift stays: a frame whose colours differ from the previous one's by more
-   than ``JUMP`` (a light switched on) keeps the correction carried so far and becomes the
-   keyframe; a scene cut starts a new keyframe;
+   than ``JUMP`` (a light switched on) keeps the correction carried so far (with a subject,
+   its colour map too: else the keyframe it becomes carries the subject's drift, and the
+   correction after it pulls back to that) and becomes the keyframe; a scene cut starts a
+   new keyframe;
 6. optionally (``detail``) the aligned keyframe's fine texture is blended into trusted pixels,
    in the spirit of keyframe propagation (Jamriska et al., "Stylizing video by example",
    SIGGRAPH 2019);
@@ -445,7 +447,9 @@ class Realign(Filter):
         change = _change(image, warped, trust * inside)
         if change > JUMP:  # not a drift: a sudden change (light) stays, the correction carries on
             out = apply_colour_map(carried, image)
-            out = (out if region is None else image + region * (out - image)).clamp(0, 1)
+            if region is not None:  # the subject's map is part of the correction carried
+                out = image + region * (apply_colour_map(self._subject, out) - image)
+            out = out.clamp(0, 1)
             field, refit = carried, None
         else:
             if region is None:
@@ -519,7 +523,9 @@ class Realign(Filter):
             self._subject = torch.where(jump, self._subject, subject)
             self._explained = self._explained + torch.where(jump, 0.0, explained)
         kept = apply_colour_map(carried, image)  # a jump: the correction carries on
-        kept = (kept if region is None else image + region * (kept - image)).clamp(0, 1)
+        if region is not None:  # the subject's map is part of it
+            kept = image + region * (apply_colour_map(self._subject, kept) - image)
+        kept = kept.clamp(0, 1)
         out = torch.where(jump, kept, out)
         self._map = torch.where(jump, carried, field)
         self._previous = (image, out)
