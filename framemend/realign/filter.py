@@ -448,6 +448,7 @@ class Realign(Filter):
         if change > JUMP:  # not a drift: a sudden change (light) stays, the correction carries on
             out = apply_colour_map(carried, image)
             if region is not None:  # the subject's map is part of the correction carried
+                # (over the ellipse, without its colour gate: a jump frame has no fit of its own)
                 out = image + region * (apply_colour_map(self._subject, out) - image)
             out = out.clamp(0, 1)
             field, refit = carried, None
