@@ -314,11 +314,13 @@ def test_the_subject_map_reaches_the_rim_colours_it_explains():
     core, disc = (r < 0.7).float(), (r < 1.0).float()
     rim = ((disc - core) > 0)[0, 0]
     u = frame.mean(1, keepdim=True)
-    frame = torch.where(core > 0, frame, torch.cat([0.1 + 0.2 * u, 0.2 + 0.5 * u, 0.6 + 0.4 * u], 1))
+    blues = torch.cat([0.1 + 0.2 * u, 0.2 + 0.5 * u, 0.6 + 0.4 * u], 1)
+    frame = torch.where(core > 0, frame, blues)
     noisy = frame + 3 / 255 * torch.randn(frame.shape, generator=torch.Generator().manual_seed(0))
     cast = noisy * torch.tensor([1.15, 0.9, 1.05])[None, :, None, None] + 0.02
     gates = []
-    for reference, support in ((cast, disc), (cast, None), (torch.where(core > 0, cast, noisy), disc)):
+    background = torch.where(core > 0, cast, noisy)  # the rim keeps its colour
+    for reference, support in ((cast, disc), (cast, None), (background, disc)):
         coeffs, seen = fit_subject_map(noisy, reference, core, support)
         gate = typical_colours(seen, apply_colour_map(coeffs, noisy), reach=SUBJECT_REACH)
         gates.append(float(gate[0, 0][rim].mean()))
