@@ -179,7 +179,7 @@ def _masked_psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("image, subject, motion, seed, measured", [
-    ("brick", "coffee", "zoom", 305, 5.9), ("gravel", "astronaut", "tilt", 306, 9.8)])
+    ("brick", "coffee", "zoom", 305, 6.2), ("gravel", "astronaut", "tilt", 306, 10.0)])
 def test_a_told_subject_drifting_as_one_is_corrected_as_one(image, subject, motion, seed,
                                                             measured):
     """A cast (gain, offset, saturation) on the subject only, growing over 2 s while it crosses
@@ -198,6 +198,36 @@ def test_a_told_subject_drifting_as_one_is_corrected_as_one(image, subject, moti
             assert gain >= measured - 1.5  # measured: see the parameters
         else:
             assert gain >= -0.4  # measured -0.10 and -0.20
+
+
+def test_a_rolling_subject_of_several_colours_is_corrected_to_its_rim():
+    """A cup of coffee on its saucer (the subject, cut out in a circle) crossing a zoom over
+    the rocket photograph, rolling by up to 6 degrees, its colours cast over 2 s: realign
+    told its box at frame 0 corrects it +7.0 dB inside the subject (bar 6.0). Before, the
+    box's corners were turned with the roll (the ellipse 10 % too narrow one way) and the
+    map gated by the colours of the subject's core only (the saucer's rim colours left
+    uncorrected): +4.3 dB; with only the first fixed, +6.6 dB. A rendering apart from the tuning
+    and the held-back ones."""
+    clip, coverage = drifting_scene("rocket", "coffee", "zoom", where="subject", width=W,
+                                    height=H, seconds=2.0, fps=12, seed=324)
+    frames = gaussian_noise(clip.frames, 3 / 255, seed=324)
+    inside = coverage > 0.5
+    out = _array(realign(_tensor(frames), fps=clip.fps, region="face", box=_box(inside[0])))
+    assert _masked_psnr(out, clip.truth, inside) - _masked_psnr(frames, clip.truth, inside) > 6.0
+
+
+def test_a_told_subject_keeps_its_correction_through_a_jump():
+    """A subject crossing a fast tilt over grass, its colours cast over 2 s; at frame 9 the
+    frame-to-frame change inside the subject reads as a jump (0.081 against ``JUMP`` 0.04):
+    the correction carried so far, the subject's map included, stays and the frame becomes
+    the keyframe. Measured +8.10 dB inside the subject (bar 6.5); the jump frame without the
+    subject's map (the keyframe then carries the drift): +2.42."""
+    clip, coverage = drifting_scene("grass", "astronaut", "tilt", where="subject", width=W,
+                                    height=H, seconds=2.0, fps=12, seed=325)
+    frames = gaussian_noise(clip.frames, 3 / 255, seed=325)
+    inside = coverage > 0.5
+    out = _array(realign(_tensor(frames), fps=clip.fps, region="face", box=_box(inside[0])))
+    assert _masked_psnr(out, clip.truth, inside) - _masked_psnr(frames, clip.truth, inside) > 6.5
 
 
 @pytest.mark.parametrize("image, subject, motion, seed", [
@@ -263,3 +293,35 @@ def test_the_subject_map_is_applied_as_far_as_it_explains_the_change():
         mapped = apply_colour_map(coeffs, noisy)
         shares.append(float(explained_share(explained_change(noisy, mapped, reference, weight))))
     assert shares[0] > 0.9 and shares[1] == 0.0, shares
+
+
+def test_the_subject_map_reaches_the_rim_colours_it_explains():
+    """:func:`framemend.realign.subject.fit_subject_map` fitted in a subject's core (chelsea)
+    whose rim has colours of its own (blues): where the rim takes the same cast, the map is
+    applied there (:func:`framemend.realign.tone.typical_colours`, measured 0.84 on average;
+    gated by the core's colours alone 0.52); where the rim is background that keeps its
+    colour, it is not (0.40)."""
+    from skimage import data
+
+    from framemend.realign.filter import SUBJECT_REACH
+    from framemend.realign.subject import fit_subject_map
+    from framemend.realign.tone import typical_colours
+
+    photo = torch.from_numpy(data.chelsea()).permute(2, 0, 1)[None].float() / 255
+    frame = torch.nn.functional.interpolate(photo, size=(72, 72), mode="area")
+    ys, xs = torch.meshgrid(torch.arange(72.0), torch.arange(72.0), indexing="ij")
+    r = torch.hypot(xs - 35.5, ys - 35.5)[None, None] / 36
+    core, disc = (r < 0.7).float(), (r < 1.0).float()
+    rim = ((disc - core) > 0)[0, 0]
+    u = frame.mean(1, keepdim=True)
+    blues = torch.cat([0.1 + 0.2 * u, 0.2 + 0.5 * u, 0.6 + 0.4 * u], 1)
+    frame = torch.where(core > 0, frame, blues)
+    noisy = frame + 3 / 255 * torch.randn(frame.shape, generator=torch.Generator().manual_seed(0))
+    cast = noisy * torch.tensor([1.15, 0.9, 1.05])[None, :, None, None] + 0.02
+    gates = []
+    background = torch.where(core > 0, cast, noisy)  # the rim keeps its colour
+    for reference, support in ((cast, disc), (cast, None), (background, disc)):
+        coeffs, seen = fit_subject_map(noisy, reference, core, support)
+        gate = typical_colours(seen, apply_colour_map(coeffs, noisy), reach=SUBJECT_REACH)
+        gates.append(float(gate[0, 0][rim].mean()))
+    assert gates[0] > 0.75 and gates[1] < 0.6 and gates[2] < 0.6, gates

@@ -25,17 +25,19 @@ For each frame ``t`` after a keyframe:
    the keyframe is in view; once less than ``KEY_VISIBLE`` of the frame still shows it, the
    corrected frame becomes the keyframe;
 5. what is not drift stays: a frame whose colours differ from the previous one's by more
-   than ``JUMP`` (a light switched on) keeps the correction carried so far and becomes the
-   keyframe; a scene cut starts a new keyframe;
+   than ``JUMP`` (a light switched on) keeps the correction carried so far (with a subject,
+   its colour map too: else the keyframe it becomes carries the subject's drift, and the
+   correction after it pulls back to that) and becomes the keyframe; a scene cut starts a
+   new keyframe;
 6. optionally (``detail``) the aligned keyframe's fine texture is blended into trusted pixels,
    in the spirit of keyframe propagation (Jamriska et al., "Stylizing video by example",
    SIGGRAPH 2019);
 7. with ``region=face`` (or a ``box``) all of this but step 2 happens inside the tracked
    subject's ellipse only, feathered; in place of step 2, one affine colour map over the
    subject (:mod:`.subject`), measured in the ellipse's core (``CORE``) against the aligned
-   keyframe and composed frame after frame, is applied to the colours it was measured on
-   (``SUBJECT_REACH``), before the local maps; the keyframe is replaced once less than
-   ``KEY_VISIBLE`` of the subject's tracked box is inside the frame;
+   keyframe and composed frame after frame, is applied to the colours it explains over the
+   subject's ellipse (``SUBJECT_REACH``), before the local maps; the keyframe is replaced
+   once less than ``KEY_VISIBLE`` of the subject's tracked box is inside the frame;
 8. no harm where nothing drifts (``region=frame``): the colour change of the same content
    between consecutive frames is measured (on textured cells: on a smooth ramp the flow's error
    reads as a change of colour) and added up since the keyframe, with a bound on its
@@ -212,6 +214,18 @@ def _inside(to_key: np.ndarray, h: int, w: int, device) -> torch.Tensor:
     return torch.from_numpy(inside.astype(np.float32))[None, None].to(device)
 
 
+def moved_box(box, similarity):
+    """``box`` (2, 2) corners (an array, or a tensor on the device path) moved by
+    ``similarity`` (3, 3): its centre mapped, its size scaled by the similarity's scale, its
+    sides kept upright. Mapping the corners themselves would turn the box's diagonal with the
+    subject's roll: a box rolled by 6 degrees narrows by 10 % one way and widens by 10 % the
+    other, and the ellipse inscribed in it leaves part of a round subject out."""
+    centre = box.mean(0)
+    a = similarity[:2, :2]
+    scale = abs(a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]) ** 0.5
+    return centre @ a.T + similarity[:2, 2] + scale * (box - centre)
+
+
 def _core(box):
     """The subject's core: ``box`` (2, 2) corners (an array or a tensor) shrunk by ``CORE``
     about its centre."""
@@ -309,7 +323,8 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
         # and applied to the colours it was measured on; on the host, in the subject's window
         # (the core is inside it, nothing outside weighs: 1920x1080 took 3x the time without)
         part = (...,) if window is None else (..., slice(*window[:2]), slice(*window[2:]))
-        step, seen = fit_subject_map(pre[part], aligned[part], (trust * core.float())[part])
+        step, seen = fit_subject_map(pre[part], aligned[part], (trust * core.float())[part],
+                                     weight[part])
         # the evidence: what the map so far (fitted on the frames before, ``pre``) predicts
         explained = explained_change(base[part], pre[part], aligned[part],
                                      (trust * core.float())[part])
@@ -421,7 +436,7 @@ class Realign(Filter):
         predicted = m @ self._key_to_frame
         region = core = None
         if self._box is not None:
-            box = self._key_box @ predicted[:2, :2].T + predicted[:2, 2]
+            box = moved_box(self._key_box, predicted)
             region = ellipse_mask(box, h, w, device=self.device)
             core = ellipse_mask(_core(box), h, w, device=self.device) > 0.5
         flow, trust, fwd, trust_fwd = consecutive_flow(self._previous[0], image)
@@ -432,7 +447,10 @@ class Realign(Filter):
         change = _change(image, warped, trust * inside)
         if change > JUMP:  # not a drift: a sudden change (light) stays, the correction carries on
             out = apply_colour_map(carried, image)
-            out = (out if region is None else image + region * (out - image)).clamp(0, 1)
+            if region is not None:  # the subject's map is part of the correction carried
+                # (over the ellipse, without its colour gate: a jump frame has no fit of its own)
+                out = image + region * (apply_colour_map(self._subject, out) - image)
+            out = out.clamp(0, 1)
             field, refit = carried, None
         else:
             if region is None:
@@ -449,7 +467,7 @@ class Realign(Filter):
         self._previous = (image, out)
         self._key_to_frame = predicted if refit is None else refit
         if self._box is not None:
-            self._box = self._key_box @ self._key_to_frame[:2, :2].T + self._key_to_frame[:2, 2]
+            self._box = moved_box(self._key_box, self._key_to_frame)
         if change > JUMP or self._key_visible(h, w) < KEY_VISIBLE:
             # the keyframe has (mostly) left the frame, or no longer shows the light: the
             # corrected frame anchors what follows
@@ -481,7 +499,7 @@ class Realign(Filter):
         predicted = m @ self._key_to_frame
         region = core = None
         if self._box is not None:
-            box = self._key_box @ predicted[:2, :2].T + predicted[:2, 2]
+            box = moved_box(self._key_box, predicted)
             region = twins.ellipse_mask(box, h, w)
             core = twins.ellipse_mask(_core(box), h, w) > 0.5
         flow, trust, fwd, trust_fwd = consecutive_flow(self._previous[0], image)
@@ -506,13 +524,15 @@ class Realign(Filter):
             self._subject = torch.where(jump, self._subject, subject)
             self._explained = self._explained + torch.where(jump, 0.0, explained)
         kept = apply_colour_map(carried, image)  # a jump: the correction carries on
-        kept = (kept if region is None else image + region * (kept - image)).clamp(0, 1)
+        if region is not None:  # the subject's map is part of it
+            kept = image + region * (apply_colour_map(self._subject, kept) - image)
+        kept = kept.clamp(0, 1)
         out = torch.where(jump, kept, out)
         self._map = torch.where(jump, carried, field)
         self._previous = (image, out)
         self._key_to_frame = torch.where(jump, predicted, refit)
         if self._box is not None:
-            self._box = self._key_box @ self._key_to_frame[:2, :2].T + self._key_to_frame[:2, 2]
+            self._box = moved_box(self._key_box, self._key_to_frame)
         rekey = jump | (self._key_visible(h, w) < KEY_VISIBLE)
         self._key = torch.where(rekey, out, self._key)
         self._key_to_frame = torch.where(rekey, torch.eye(3, dtype=torch.float64,

@@ -90,16 +90,22 @@ EVIDENCE = 4.0
 WHOLE = 5.0
 
 
-def fit_subject_map(frame: torch.Tensor, reference: torch.Tensor,
-                    weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def fit_subject_map(frame: torch.Tensor, reference: torch.Tensor, weight: torch.Tensor,
+                    support: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The affine colour map from ``frame`` to ``reference`` (``(1, 3, H, W)``, aligned)
     where ``weight`` ``(1, 1, H, W)`` in [0, 1] trusts them.
 
     Returns ``(1, 12, 1, 1)`` coefficients of :func:`.tone.apply_colour_map` (``A`` 3x3
     row-major, then ``b``; the identity where less than ``MIN_PIXELS`` is trusted) and
-    ``(1, 12, 1, 1)`` the mean (3) and covariance (3x3) of the colours it was fitted on, for
+    ``(1, 12, 1, 1)`` the mean (3) and covariance (3x3) of the colours it explains, for
     :func:`.tone.typical_colours` (it is applied to those: a part of the region the subject's
-    colours do not cover, background inside the ellipse, keeps its own).
+    colours do not cover, background inside the ellipse, keeps its own): those of the pixels
+    ``support`` ``(1, 1, H, W)`` trusts (None: ``weight``'s) that the map brings onto
+    ``reference`` within the fit's robust scale (Tukey's weight). The map is fitted in the
+    subject's core only (a smooth background at the rim would pull it), but a subject's rim
+    has colours of its own (a photograph's corners cut out in an ellipse: a table beside a
+    cup: 3 to 4 % of the subject's pixels, gated under one half, with most of the cast's
+    error); where the map brings them onto the keyframe as well, they are the subject's.
     """
     h, w = frame.shape[-2:]
     blurred = gaussian_blur(reference, FIT_SIGMA)
@@ -152,7 +158,7 @@ def fit_subject_map(frame: torch.Tensor, reference: torch.Tensor,
     a = beta[:9].reshape(3, 3)
     b = beta[9:12] - a @ mx
     fitted = torch.cat([a.reshape(9), b])[None, :, None, None]
-    wn = prior * robust
+    wn = (prior if support is None else support.reshape(-1)) * robust
     sw = wn.sum().clamp_min(1e-12)
     mx = (wn[:, None] * x).sum(0) / sw
     cov = (wn[:, None] * (x - mx)).T @ (x - mx) / sw
