@@ -88,7 +88,7 @@ def test_denoise_gives_the_bits_of_its_scalar_loops(frames, monkeypatch):
 def test_deboil_gives_the_bits_of_its_scalar_loops(monkeypatch):
     """Deboil on a 320x180 boiling clip (its small-frame path, which carries the texture's
     contrast), through the API's raw-pixel path, vectorised and scalar."""
-    clip = scene("handheld", W, H, frames=6, seed=3)
+    clip = scene("handheld", W, H, frames=8, seed=3)
     boiled = np.round(artifacts.boiling(clip.frames, 6 / 255, seed=3) * 255)
     boiled = np.clip(boiled, 0, 255).astype(np.uint8)
     vectorised = framemend.clean(boiled, "deboil", device="cpu")
