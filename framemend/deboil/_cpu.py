@@ -20,6 +20,7 @@ from framemend.flow.estimate import motion_luma_flow
 from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import luma_u8_hwc
 from framemend.kernels.expf import exp_neg
+from framemend.kernels.fastmath import IN_ORDER
 from framemend.kernels.sample import corners, sample
 
 from .consistency import (COARSE_RADIUS, ENERGY_RADIUS, FINEST_SIDE, FLOW_NOISE, FLOW_RADIUS,
@@ -30,7 +31,7 @@ _F = np.float32
 _ZERO, _ONE, _HALF, _TINY = _F(0), _F(1), _F(0.5), _F(1e-12)
 _DEDITHER = np.array(DEDITHER_TAPS, np.float32)
 _LIMITS = np.array(LIMITS, np.float32)
-_NJ = dict(cache=True, fastmath=True, nogil=True, error_model="numpy")
+_NJ = dict(cache=True, fastmath=IN_ORDER, nogil=True, error_model="numpy")
 
 
 @numba.njit(**_NJ)

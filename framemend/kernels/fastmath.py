@@ -20,8 +20,12 @@ stay: with them the denoise kernels' copies agree, and dropping them moved 3300 
 CogVideo__1's denoised output by a level (dropping ``arcp``/``afn`` moved 54). A loop that sums
 into one variable (a reduction) is the exception: with ``reassoc`` the vector copy sums it lane
 by lane and the scalar copy in order (deboil's kernels, built both ways with these flags,
-differed in 1 value of 1.4 M on a 320x180 clip; with ``reassoc`` dropped too, in none), so a
-kernel with one needs ``reassoc`` dropped as well.
+differed in 1 value of 1.4 M on a 320x180 clip), and so can a fused multiply-add that LLVM forms
+in one copy and not the other (``contract``): deboil's kernels with ``reassoc`` alone dropped
+still differed in 1 value of 1.4 M on another clip. :data:`IN_ORDER` drops both: every
+operation rounded as written, in the order written; deboil's kernels built both ways give the
+same bits on both clips, for 1.2-1.7 ms more per 720x480 frame (15.5 -> 17.0 ms, its step
+without the flow).
 
 numba's cache does not see a change of these flags (it keys on the kernel's own source file):
 delete the ``.nbi``/``.nbc`` files of the modules that use them after changing them.
@@ -29,3 +33,4 @@ delete the ``.nbi``/``.nbc`` files of the modules that use them after changing t
 from __future__ import annotations
 
 NO_ESTIMATES = {"nnan", "ninf", "nsz", "contract", "reassoc"}  # a set: numba takes no frozenset
+IN_ORDER = {"nnan", "ninf", "nsz"}  # for kernels with reductions or fusable sums (deboil's)
