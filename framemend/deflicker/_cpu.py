@@ -277,6 +277,54 @@ def _box_differences(table, own, shift_x, shift_y, cell, out):
                 out[c, gy, gx] = (moved - still) * inv_area
 
 
+def structure_mismatch(tables: list[np.ndarray], own: np.ndarray, shifts: np.ndarray,
+                       cell: int, floor: float) -> np.ndarray:
+    """:func:`.motion.structure_mismatch` ``(k, 1, gh, gw)`` of float32 arrays (``floor``: its
+    :data:`.motion.STRUCTURE_FLOOR`): one loop over the cells per later frame."""
+    out = np.empty((len(tables), 1, *shifts.shape[-2:]), np.float32)
+    own_sums, moves = np.ascontiguousarray(own), np.ascontiguousarray(shifts)
+    for j, table in enumerate(tables):
+        _box_structure(np.ascontiguousarray(table), own_sums, moves[j, 0], moves[j, 1], cell,
+                       floor, out[j, 0])
+    return out
+
+
+@numba.njit(**_NJ)
+def _box_structure(table, own, shift_x, shift_y, cell, floor, out):
+    """Per cell: the boxes of :func:`_box_differences` split into 2 x 2 quadrants; ``out`` the
+    squared change of the quadrants' means less their box's mean, over their squares."""
+    _, h1, w1 = table.shape
+    gh, gw = shift_x.shape
+    a, b, xs, ys = np.empty(4), np.empty(4), np.empty(3), np.empty(3)
+    for gy in range(gh):
+        for gx in range(gw):
+            px, py = shift_x[gy, gx] * cell, shift_y[gy, gx] * cell
+            x0 = max(gx * cell, -px)
+            x1 = min(min(gx * cell + cell, w1 - 1), w1 - 1 - px)
+            y0 = max(gy * cell, -py)
+            y1 = min(min(gy * cell + cell, h1 - 1), h1 - 1 - py)
+            x1, y1 = max(x1, x0), max(y1, y0)
+            xs[0], xs[1], xs[2] = x0, 0.5 * (x0 + x1), x1
+            ys[0], ys[1], ys[2] = y0, 0.5 * (y0 + y1), y1
+            inv_quarter = 1.0 / max(0.25 * (x1 - x0) * (y1 - y0), 1e-6)
+            change, energy = 0.0, 0.0
+            for c in range(table.shape[0]):
+                for q in range(4):
+                    qx0, qx1, qy0, qy1 = xs[q % 2], xs[q % 2 + 1], ys[q // 2], ys[q // 2 + 1]
+                    a[q] = (_table_at(own, c, qx1, qy1) - _table_at(own, c, qx0, qy1)
+                            - _table_at(own, c, qx1, qy0) + _table_at(own, c, qx0, qy0))
+                    b[q] = (_table_at(table, c, qx1 + px, qy1 + py)
+                            - _table_at(table, c, qx0 + px, qy1 + py)
+                            - _table_at(table, c, qx1 + px, qy0 + py)
+                            + _table_at(table, c, qx0 + px, qy0 + py))
+                am, bm = 0.25 * (a[0] + a[1] + a[2] + a[3]), 0.25 * (b[0] + b[1] + b[2] + b[3])
+                for q in range(4):
+                    da, db = (a[q] - am) * inv_quarter, (b[q] - bm) * inv_quarter
+                    change += (db - da) * (db - da)
+                    energy += da * da + db * db
+            out[gy, gx] = change / (energy + floor)
+
+
 @numba.njit(**_NJ, inline="always")
 def _table_at(table, c, x, y):
     """``table[c]`` at ``(x, y)``, bilinear, border clamped."""
