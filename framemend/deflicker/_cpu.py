@@ -292,10 +292,12 @@ def structure_mismatch(tables: list[np.ndarray], own: np.ndarray, shifts: np.nda
 @numba.njit(**_NJ)
 def _box_structure(table, own, shift_x, shift_y, cell, floor, out):
     """Per cell: the boxes of :func:`_box_differences` split into 2 x 2 quadrants; ``out`` the
-    squared change of the quadrants' means less their box's mean, over their squares."""
+    squared change of the quadrants' means less their box's mean, over their squares. Each
+    table is read once at the 3 x 3 corners the quadrants share."""
     _, h1, w1 = table.shape
     gh, gw = shift_x.shape
-    a, b, xs, ys = np.empty(4), np.empty(4), np.empty(3), np.empty(3)
+    a, b = np.empty((3, 3)), np.empty((3, 3))
+    xs, ys = np.empty(3), np.empty(3)
     for gy in range(gh):
         for gx in range(gw):
             px, py = shift_x[gy, gx] * cell, shift_y[gy, gx] * cell
@@ -309,17 +311,17 @@ def _box_structure(table, own, shift_x, shift_y, cell, floor, out):
             inv_quarter = 1.0 / max(0.25 * (x1 - x0) * (y1 - y0), 1e-6)
             change, energy = 0.0, 0.0
             for c in range(table.shape[0]):
+                for j in range(3):
+                    for i in range(3):
+                        a[j, i] = _table_at(own, c, xs[i], ys[j])
+                        b[j, i] = _table_at(table, c, xs[i] + px, ys[j] + py)
+                # the mean of the quadrants is a quarter of the box's sum
+                am = 0.25 * (a[2, 2] - a[2, 0] - a[0, 2] + a[0, 0])
+                bm = 0.25 * (b[2, 2] - b[2, 0] - b[0, 2] + b[0, 0])
                 for q in range(4):
-                    qx0, qx1, qy0, qy1 = xs[q % 2], xs[q % 2 + 1], ys[q // 2], ys[q // 2 + 1]
-                    a[q] = (_table_at(own, c, qx1, qy1) - _table_at(own, c, qx0, qy1)
-                            - _table_at(own, c, qx1, qy0) + _table_at(own, c, qx0, qy0))
-                    b[q] = (_table_at(table, c, qx1 + px, qy1 + py)
-                            - _table_at(table, c, qx0 + px, qy1 + py)
-                            - _table_at(table, c, qx1 + px, qy0 + py)
-                            + _table_at(table, c, qx0 + px, qy0 + py))
-                am, bm = 0.25 * (a[0] + a[1] + a[2] + a[3]), 0.25 * (b[0] + b[1] + b[2] + b[3])
-                for q in range(4):
-                    da, db = (a[q] - am) * inv_quarter, (b[q] - bm) * inv_quarter
+                    i, j = q % 2, q // 2
+                    da = ((a[j + 1, i + 1] - a[j + 1, i] - a[j, i + 1] + a[j, i]) - am) * inv_quarter
+                    db = ((b[j + 1, i + 1] - b[j + 1, i] - b[j, i + 1] + b[j, i]) - bm) * inv_quarter
                     change += (db - da) * (db - da)
                     energy += da * da + db * db
             out[gy, gx] = change / (energy + floor)
