@@ -153,9 +153,12 @@ def test_content_differences_compare_the_same_content():
 def test_structure_mismatch_tells_a_tone_change_from_other_content():
     """The cell's structure along its shift: a frame brightened by 20 % keeps it (mismatch
     about 0.2² / (1 + 1.2²) = 0.016), other content does not (about 1), in the numba loop and
-    its torch reference."""
+    its torch reference; the loop's differences (made in the same pass, from the cells' own
+    samples taken once where their boxes are whole and read anew where cut) are the
+    reference's too."""
     from framemend.deflicker import _cpu, _host
-    from framemend.deflicker.motion import STRUCTURE_FLOOR, structure_mismatch, summed_area
+    from framemend.deflicker.motion import (STRUCTURE_FLOOR, box_differences, structure_mismatch,
+                                            summed_area)
 
     g = torch.Generator().manual_seed(0)
     world = torch.rand(3, 60, 90, generator=g)
@@ -165,12 +168,13 @@ def test_structure_mismatch_tells_a_tone_change_from_other_content():
     other = torch.rand(3, h, w, generator=g)
     shifts = torch.tensor([-dx / cell, -dy / cell]).view(1, 2, 1, 1).expand(2, 2, h // cell,
                                                                              w // cell)
-    reference = structure_mismatch([summed_area(later), summed_area(other)],
-                                   summed_area(first), shifts, cell)
-    fast = torch.from_numpy(_cpu.structure_mismatch(
+    tables = [summed_area(later), summed_area(other)], summed_area(first), shifts, cell
+    reference = structure_mismatch(*tables)
+    diffs, fast = map(torch.from_numpy, _cpu.content_and_structure(
         [_host.summed_area(later.numpy()), _host.summed_area(other.numpy())],
         _host.summed_area(first.numpy()), shifts.numpy(), cell, STRUCTURE_FLOOR))
     torch.testing.assert_close(fast, reference, atol=1e-4, rtol=1e-3)
+    torch.testing.assert_close(diffs, box_differences(*tables), atol=1e-4, rtol=0)
     inside = reference[:, 0, 1:-1, 2:-2]  # cells whose content stays in both frames
     assert inside[0].max() < 0.02 and inside[1].median() > 0.7
 

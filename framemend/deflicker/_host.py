@@ -106,10 +106,11 @@ def chain_steps(steps: list[Step]) -> tuple[np.ndarray, np.ndarray]:
 content_differences = _cpu.content_differences
 
 
-def structure_mismatch(tables: list[np.ndarray], own: np.ndarray, shifts: np.ndarray,
-                       cell: int) -> np.ndarray:
-    """:func:`.motion.structure_mismatch` of arrays ``(k, 1, gh, gw)``."""
-    return _cpu.structure_mismatch(tables, own, shifts, cell, STRUCTURE_FLOOR)
+def content_and_structure(tables: list[np.ndarray], own: np.ndarray, shifts: np.ndarray,
+                          cell: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`content_differences` and :func:`.motion.structure_mismatch` of arrays ``(k, C,
+    gh, gw)`` and ``(k, 1, gh, gw)`` in one pass."""
+    return _cpu.content_and_structure(tables, own, shifts, cell, STRUCTURE_FLOOR)
 
 
 def structure_weights(mismatch: np.ndarray) -> np.ndarray:

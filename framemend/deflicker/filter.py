@@ -122,11 +122,14 @@ class Deflicker(DistinctFrames, TemporalFilter):
             if pairs:  # side: there, back
                 shifts, cover = ops.chain_steps([pair.result()[side] for pair in pairs])
                 tables = [frame.result()[1] for frame in frames]
-                diffs.append(ops.content_differences(tables, own, shifts, cell))
+                if self.options.mode == "offset":  # the only mode without a gate on size
+                    diff, mismatch = ops.content_and_structure(tables, own, shifts, cell)
+                    mismatches.append(mismatch)
+                else:
+                    diff = ops.content_differences(tables, own, shifts, cell)
+                diffs.append(diff)
                 covers.append(cover)
                 reaches.append((direction, len(pairs)))
-                if self.options.mode == "offset":  # the only mode without a gate on size
-                    mismatches.append(ops.structure_mismatch(tables, own, shifts, cell))
         return ops.window_fields(diffs, covers, reaches, current, self.options, mismatches)
 
     def _inputs(self, window: list[Frame], c: int) -> tuple[list[Future], ...]:
@@ -196,7 +199,14 @@ class _reference:
 
     chain_steps = staticmethod(chain_steps)
     content_differences = staticmethod(content_differences)
-    structure_mismatch = staticmethod(structure_mismatch)
+
+    @staticmethod
+    def content_and_structure(tables: list[torch.Tensor], own: torch.Tensor,
+                              shifts: torch.Tensor, cell: int
+                              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:func:`content_differences` and :func:`structure_mismatch`."""
+        return (content_differences(tables, own, shifts, cell),
+                structure_mismatch(tables, own, shifts, cell))
 
     @staticmethod
     def cell_means(image: torch.Tensor, cell: int) -> torch.Tensor:

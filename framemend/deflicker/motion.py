@@ -205,7 +205,7 @@ def structure_mismatch(tables: list[torch.Tensor], own: torch.Tensor, shifts: to
     ``(g - 1)² / (1 + g²)`` where the content only changed its brightness by a gain ``g``
     (0.003 for 8 %), about 1 where the box holds other content (a subject the flow did not
     follow), 0 on flat content, which cannot tell. The torch reference of
-    :func:`._cpu.structure_mismatch`.
+    :func:`._cpu.content_and_structure`'s mismatch.
     """
     px, py, x0, y0, x1, y1 = _cut_boxes(own, shifts, cell)
     xm, ym = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
