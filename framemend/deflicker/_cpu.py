@@ -312,14 +312,13 @@ def _own_samples(own, cell, out):
     frames)."""
     _, h1, w1 = own.shape
     gh, gw = out.shape[:2]
-    ax, ay = np.empty((3, 3)), np.empty((3, 3))
+    ax, ay, lerps = np.empty((3, 3)), np.empty((3, 3)), np.empty((6, 3))
     for gy in range(gh):
         for gx in range(gw):
             x0, y0, x1, y1 = _cut_box(gx, gy, 0.0, 0.0, cell, w1, h1)
             _axis_taps(w1, x0, 0.5 * (x0 + x1), x1, 0.0, ax)
             _axis_taps(h1, y0, 0.5 * (y0 + y1), y1, 0.0, ay)
-            for c in range(own.shape[0]):
-                _grid_samples(own, c, ax, ay, out[gy, gx, c])
+            _grid_samples(own, ax, ay, lerps, out[gy, gx])
 
 
 @numba.njit(**_NJ)
@@ -332,7 +331,8 @@ def _box_comparisons(table, own, own_grid, shift_x, shift_y, cell, floor, diffs,
     (elsewhere its samples are ``own_grid``'s, :func:`_own_samples`)."""
     _, h1, w1 = table.shape
     gh, gw = shift_x.shape
-    a, b = np.empty((3, 3)), np.empty((3, 3))
+    c3 = table.shape[0]
+    a, b, lerps = np.empty((c3, 3, 3)), np.empty((c3, 3, 3)), np.empty((6, 3))
     ax, bx = np.empty((3, 3)), np.empty((3, 3))  # per column of corners: left, right, fraction
     ay, by = np.empty((3, 3)), np.empty((3, 3))  # per row: top, bottom, fraction
     for gy in range(gh):
@@ -343,29 +343,31 @@ def _box_comparisons(table, own, own_grid, shift_x, shift_y, cell, floor, diffs,
             xm, ym = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
             _axis_taps(w1, x0, xm, x1, px, bx)
             _axis_taps(h1, y0, ym, y1, py, by)
-            if not whole:
+            _grid_samples(table, bx, by, lerps, b)
+            if whole:
+                for c in range(c3):
+                    for j in range(3):
+                        for i in range(3):
+                            a[c, j, i] = own_grid[gy, gx, c, j, i]
+            else:
                 _axis_taps(w1, x0, xm, x1, 0.0, ax)
                 _axis_taps(h1, y0, ym, y1, 0.0, ay)
+                _grid_samples(own, ax, ay, lerps, a)
             inv_area = 1.0 / max((x1 - x0) * (y1 - y0), 1e-6)
             inv_quarter = 1.0 / max(0.25 * (x1 - x0) * (y1 - y0), 1e-6)
             change, energy = 0.0, 0.0
-            for c in range(table.shape[0]):
-                if whole:
-                    for j in range(3):
-                        for i in range(3):
-                            a[j, i] = own_grid[gy, gx, c, j, i]
-                else:
-                    _grid_samples(own, c, ax, ay, a)
-                _grid_samples(table, c, bx, by, b)
-                moved = b[2, 2] - b[2, 0] - b[0, 2] + b[0, 0]
-                still = a[2, 2] - a[2, 0] - a[0, 2] + a[0, 0]
+            for c in range(c3):
+                moved = b[c, 2, 2] - b[c, 2, 0] - b[c, 0, 2] + b[c, 0, 0]
+                still = a[c, 2, 2] - a[c, 2, 0] - a[c, 0, 2] + a[c, 0, 0]
                 diffs[c, gy, gx] = (moved - still) * inv_area
                 # the mean of the quadrants is a quarter of the box's sum
                 am, bm = 0.25 * still, 0.25 * moved
                 for q in range(4):
                     i, j = q % 2, q // 2
-                    da = ((a[j + 1, i + 1] - a[j + 1, i] - a[j, i + 1] + a[j, i]) - am) * inv_quarter
-                    db = ((b[j + 1, i + 1] - b[j + 1, i] - b[j, i + 1] + b[j, i]) - bm) * inv_quarter
+                    da = ((a[c, j + 1, i + 1] - a[c, j + 1, i] - a[c, j, i + 1] + a[c, j, i]) - am
+                          ) * inv_quarter
+                    db = ((b[c, j + 1, i + 1] - b[c, j + 1, i] - b[c, j, i + 1] + b[c, j, i]) - bm
+                          ) * inv_quarter
                     change += (db - da) * (db - da)
                     energy += da * da + db * db
             mismatch[gy, gx] = change / (energy + floor)
@@ -382,16 +384,28 @@ def _axis_taps(n, v0, v1, v2, shift, taps):
 
 
 @numba.njit(**_NJ, inline="always")
-def _grid_samples(table, c, xt, yt, out):
-    """``out[j, i]`` = ``table[c]`` bilinear at the row ``yt[j]`` and column ``xt[i]`` of
-    :func:`_axis_taps` (as :func:`_table_at`)."""
-    for j in range(3):
-        top, bottom, fy = int(yt[j, 0]), int(yt[j, 1]), yt[j, 2]
-        for i in range(3):
-            left, right, fx = int(xt[i, 0]), int(xt[i, 1]), xt[i, 2]
-            upper = (1 - fx) * table[c, top, left] + fx * table[c, top, right]
-            out[j, i] = (1 - fy) * upper + fy * ((1 - fx) * table[c, bottom, left]
-                                                 + fx * table[c, bottom, right])
+def _grid_samples(table, xt, yt, lerps, out):
+    """``out[c, j, i]`` = ``table[c]`` bilinear at the row ``yt[j]`` and column ``xt[i]`` of
+    :func:`_axis_taps` (as :func:`_table_at`). ``lerps`` ``(6, 3)``: scratch for the pixel rows'
+    interpolations along x, each made once where a corner's lower row is the next one's upper
+    row."""
+    lefts = (int(xt[0, 0]), int(xt[1, 0]), int(xt[2, 0]))
+    rights = (int(xt[0, 1]), int(xt[1, 1]), int(xt[2, 1]))
+    rows = (int(yt[0, 0]), int(yt[0, 1]), int(yt[1, 0]), int(yt[1, 1]), int(yt[2, 0]),
+            int(yt[2, 1]))
+    for c in range(table.shape[0]):
+        for k in range(6):
+            for i in range(3):
+                if k > 0 and rows[k] == rows[k - 1]:
+                    lerps[k, i] = lerps[k - 1, i]
+                else:
+                    fx = xt[i, 2]
+                    lerps[k, i] = ((1 - fx) * table[c, rows[k], lefts[i]]
+                                   + fx * table[c, rows[k], rights[i]])
+        for j in range(3):
+            fy = yt[j, 2]
+            for i in range(3):
+                out[c, j, i] = (1 - fy) * lerps[2 * j, i] + fy * lerps[2 * j + 1, i]
 
 
 @numba.njit(**_NJ, inline="always")
