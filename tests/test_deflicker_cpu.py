@@ -78,7 +78,8 @@ def test_adjacent_steps_match_the_reference(clip):
 @pytest.mark.parametrize("mode", ["global", "local", "auto", "offset"])
 def test_window_fields_match_the_reference(mode):
     """Temporal offset (median, step test, line fits, pooled slope, blur) and the gain and
-    offset fields, with a light switching on in part of the grid and one side cut short."""
+    offset fields (offset mode's structure weights included), with a light switching on in
+    part of the grid and one side cut short."""
     g = torch.Generator().manual_seed(0)
     current = 0.05 + 0.9 * torch.rand(3, 9, 16, generator=g)
     # the centre frame 0.05 darker than its neighbours, around which they flicker
@@ -86,9 +87,11 @@ def test_window_fields_match_the_reference(mode):
     diffs[0][4:, :, :4] += 0.3
     covers = [torch.rand(k, 1, 9, 16, generator=g) for k in (8, 3)]
     reaches, options = [(1, 8), (-1, 3)], Deflicker.Options(mode=mode)
-    ref = _reference.window_fields(diffs, covers, reaches, current, options)
+    # offset mode weights the samples by their structure mismatch
+    mismatches = [torch.rand(k, 1, 9, 16, generator=g) for k in (8, 3)] if mode == "offset" else []
+    ref = _reference.window_fields(diffs, covers, reaches, current, options, mismatches)
     host = _host.window_fields([d.numpy() for d in diffs], [c.numpy() for c in covers],
-                               reaches, current.numpy(), options)
+                               reaches, current.numpy(), options, [m.numpy() for m in mismatches])
     for h, r in zip(host, ref):
         torch.testing.assert_close(torch.from_numpy(h), r, atol=1e-4, rtol=0)
     assert (ref[0] * current + ref[1] - current).mean() > 0.03  # a correction to match

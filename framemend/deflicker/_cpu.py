@@ -277,6 +277,137 @@ def _box_differences(table, own, shift_x, shift_y, cell, out):
                 out[c, gy, gx] = (moved - still) * inv_area
 
 
+def content_and_structure(tables: list[np.ndarray], own: np.ndarray, shifts: np.ndarray,
+                          cell: int, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`content_differences` ``(k, C, gh, gw)`` and :func:`.motion.structure_mismatch`
+    ``(k, 1, gh, gw)`` of float32 arrays (``floor``: its :data:`.motion.STRUCTURE_FLOOR`): one
+    loop over the cells per later frame for both, the cells' own samples at their uncut boxes
+    taken once for all the later frames."""
+    k, (c, gh, gw) = len(tables), (own.shape[0], *shifts.shape[-2:])
+    diffs, mismatch = np.empty((k, c, gh, gw), np.float32), np.empty((k, 1, gh, gw), np.float32)
+    own_sums, moves = np.ascontiguousarray(own), np.ascontiguousarray(shifts)
+    own_grid = np.empty((gh, gw, c, 3, 3))
+    _own_samples(own_sums, cell, own_grid)
+    for j, table in enumerate(tables):
+        _box_comparisons(np.ascontiguousarray(table), own_sums, own_grid, moves[j, 0],
+                         moves[j, 1], cell, floor, diffs[j], mismatch[j, 0])
+    return diffs, mismatch
+
+
+@numba.njit(**_NJ, inline="always")
+def _cut_box(gx, gy, px, py, cell, w1, h1):
+    """The box ``x0, y0, x1, y1`` of cell ``(gy, gx)`` of :func:`_box_differences` moved by
+    ``px, py`` pixels."""
+    x0 = max(gx * cell, -px)
+    x1 = min(min(gx * cell + cell, w1 - 1), w1 - 1 - px)
+    y0 = max(gy * cell, -py)
+    y1 = min(min(gy * cell + cell, h1 - 1), h1 - 1 - py)
+    return x0, y0, max(x1, x0), max(y1, y0)
+
+
+@numba.njit(**_NJ)
+def _own_samples(own, cell, out):
+    """``out[gy, gx, c]`` ``(3, 3)``: ``own[c]`` at the 3 x 3 corners of the quadrants of cell
+    ``(gy, gx)``'s box unmoved and uncut (the box of every shift that keeps it inside both
+    frames)."""
+    _, h1, w1 = own.shape
+    gh, gw = out.shape[:2]
+    ax, ay, lerps = np.empty((3, 3)), np.empty((3, 3)), np.empty((6, 3))
+    for gy in range(gh):
+        for gx in range(gw):
+            x0, y0, x1, y1 = _cut_box(gx, gy, 0.0, 0.0, cell, w1, h1)
+            _axis_taps(w1, x0, 0.5 * (x0 + x1), x1, 0.0, ax)
+            _axis_taps(h1, y0, 0.5 * (y0 + y1), y1, 0.0, ay)
+            _grid_samples(own, ax, ay, lerps, out[gy, gx])
+
+
+@numba.njit(**_NJ)
+def _box_comparisons(table, own, own_grid, shift_x, shift_y, cell, floor, diffs, mismatch):
+    """Per cell: ``diffs[:, gy, gx]`` as :func:`_box_differences`; the boxes split into 2 x 2
+    quadrants, ``mismatch[gy, gx]`` the squared change of the quadrants' means less their
+    box's mean, over their squares. Each table is read once at the 3 x 3 corners the quadrants
+    share (the boxes' own corners among them), their bilinear taps found once per row and
+    column of corners (:func:`_axis_taps`) for all channels; ``own`` only where the box is cut
+    (elsewhere its samples are ``own_grid``'s, :func:`_own_samples`)."""
+    _, h1, w1 = table.shape
+    gh, gw = shift_x.shape
+    c3 = table.shape[0]
+    a, b, lerps = np.empty((c3, 3, 3)), np.empty((c3, 3, 3)), np.empty((6, 3))
+    ax, bx = np.empty((3, 3)), np.empty((3, 3))  # per column of corners: left, right, fraction
+    ay, by = np.empty((3, 3)), np.empty((3, 3))  # per row: top, bottom, fraction
+    for gy in range(gh):
+        for gx in range(gw):
+            px, py = shift_x[gy, gx] * cell, shift_y[gy, gx] * cell
+            x0, y0, x1, y1 = _cut_box(gx, gy, px, py, cell, w1, h1)
+            whole = (x0, y0, x1, y1) == _cut_box(gx, gy, 0.0, 0.0, cell, w1, h1)
+            xm, ym = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+            _axis_taps(w1, x0, xm, x1, px, bx)
+            _axis_taps(h1, y0, ym, y1, py, by)
+            _grid_samples(table, bx, by, lerps, b)
+            if whole:
+                for c in range(c3):
+                    for j in range(3):
+                        for i in range(3):
+                            a[c, j, i] = own_grid[gy, gx, c, j, i]
+            else:
+                _axis_taps(w1, x0, xm, x1, 0.0, ax)
+                _axis_taps(h1, y0, ym, y1, 0.0, ay)
+                _grid_samples(own, ax, ay, lerps, a)
+            inv_area = 1.0 / max((x1 - x0) * (y1 - y0), 1e-6)
+            inv_quarter = 1.0 / max(0.25 * (x1 - x0) * (y1 - y0), 1e-6)
+            change, energy = 0.0, 0.0
+            for c in range(c3):
+                moved = b[c, 2, 2] - b[c, 2, 0] - b[c, 0, 2] + b[c, 0, 0]
+                still = a[c, 2, 2] - a[c, 2, 0] - a[c, 0, 2] + a[c, 0, 0]
+                diffs[c, gy, gx] = (moved - still) * inv_area
+                # the mean of the quadrants is a quarter of the box's sum
+                am, bm = 0.25 * still, 0.25 * moved
+                for q in range(4):
+                    i, j = q % 2, q // 2
+                    da = ((a[c, j + 1, i + 1] - a[c, j + 1, i] - a[c, j, i + 1] + a[c, j, i]) - am
+                          ) * inv_quarter
+                    db = ((b[c, j + 1, i + 1] - b[c, j + 1, i] - b[c, j, i + 1] + b[c, j, i]) - bm
+                          ) * inv_quarter
+                    change += (db - da) * (db - da)
+                    energy += da * da + db * db
+            mismatch[gy, gx] = change / (energy + floor)
+
+
+@numba.njit(**_NJ, inline="always")
+def _axis_taps(n, v0, v1, v2, shift, taps):
+    """``taps[k]``: the lower and upper pixel and the fraction of :func:`corners` along one
+    axis of ``n`` pixels at ``v_k + shift``."""
+    for k in range(3):
+        v = min(max((v0, v1, v2)[k] + shift, 0.0), n - 1.0)
+        lo = min(int(v), max(n - 2, 0))
+        taps[k, 0], taps[k, 1], taps[k, 2] = lo, min(lo + 1, n - 1), v - lo
+
+
+@numba.njit(**_NJ, inline="always")
+def _grid_samples(table, xt, yt, lerps, out):
+    """``out[c, j, i]`` = ``table[c]`` bilinear at the row ``yt[j]`` and column ``xt[i]`` of
+    :func:`_axis_taps` (as :func:`_table_at`). ``lerps`` ``(6, 3)``: scratch for the pixel rows'
+    interpolations along x, each made once where a corner's lower row is the next one's upper
+    row."""
+    lefts = (int(xt[0, 0]), int(xt[1, 0]), int(xt[2, 0]))
+    rights = (int(xt[0, 1]), int(xt[1, 1]), int(xt[2, 1]))
+    rows = (int(yt[0, 0]), int(yt[0, 1]), int(yt[1, 0]), int(yt[1, 1]), int(yt[2, 0]),
+            int(yt[2, 1]))
+    for c in range(table.shape[0]):
+        for k in range(6):
+            for i in range(3):
+                if k > 0 and rows[k] == rows[k - 1]:
+                    lerps[k, i] = lerps[k - 1, i]
+                else:
+                    fx = xt[i, 2]
+                    lerps[k, i] = ((1 - fx) * table[c, rows[k], lefts[i]]
+                                   + fx * table[c, rows[k], rights[i]])
+        for j in range(3):
+            fy = yt[j, 2]
+            for i in range(3):
+                out[c, j, i] = (1 - fy) * lerps[2 * j, i] + fy * lerps[2 * j + 1, i]
+
+
 @numba.njit(**_NJ, inline="always")
 def _table_at(table, c, x, y):
     """``table[c]`` at ``(x, y)``, bilinear, border clamped."""

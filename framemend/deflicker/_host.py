@@ -16,9 +16,9 @@ from framemend.kernels.median import lower_median
 
 from . import _cpu
 from .correction import (BLUR_TAPS, LOCAL_AFFINE_RIDGE, LOCAL_AFFINE_SIGMA, LOCAL_FLICKER,
-                         LOCAL_SLOPE, LOCAL_SPREAD, STEP_SIGNIFICANCE, TEXTURE_LEVELS,
-                         TEXTURE_SHARE, blur_noise)
-from .motion import FLOW_QUALITY, MISMATCH, Step
+                         LOCAL_SLOPE, LOCAL_SPREAD, STEP_SIGNIFICANCE, STRUCTURE_MISMATCH,
+                         STRUCTURE_SPREAD, TEXTURE_LEVELS, TEXTURE_SHARE, blur_noise)
+from .motion import FLOW_QUALITY, MISMATCH, STRUCTURE_FLOOR, Step
 
 _BAND_BLOCKS = 16  # rows of analysis blocks made float at a time
 
@@ -106,6 +106,20 @@ def chain_steps(steps: list[Step]) -> tuple[np.ndarray, np.ndarray]:
 content_differences = _cpu.content_differences
 
 
+def content_and_structure(tables: list[np.ndarray], own: np.ndarray, shifts: np.ndarray,
+                          cell: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`content_differences` and :func:`.motion.structure_mismatch` of arrays ``(k, C,
+    gh, gw)`` and ``(k, 1, gh, gw)`` in one pass."""
+    return _cpu.content_and_structure(tables, own, shifts, cell, STRUCTURE_FLOOR)
+
+
+def structure_weights(mismatch: np.ndarray) -> np.ndarray:
+    """:func:`.correction.structure_weights` of ``(N, 1, gh, gw)``."""
+    typical = lower_median(mismatch.reshape(1, -1), 1)[0]
+    scale = max(np.float32(STRUCTURE_SPREAD) * typical, np.float32(STRUCTURE_MISMATCH))
+    return np.exp(np.float32(-0.5) * (mismatch / np.float32(scale)) ** 2)
+
+
 def temporal_offset(diffs: np.ndarray, covers: np.ndarray, offsets: np.ndarray,
                     current: np.ndarray, tolerance: float = 0.25
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -125,14 +139,19 @@ def temporal_offset(diffs: np.ndarray, covers: np.ndarray, offsets: np.ndarray,
 
 
 def window_fields(diffs: list[np.ndarray], covers: list[np.ndarray],
-                  reaches: list[tuple[int, int]], current: np.ndarray, options
-                  ) -> tuple[np.ndarray, np.ndarray]:
+                  reaches: list[tuple[int, int]], current: np.ndarray, options,
+                  mismatches: list[np.ndarray] = ()) -> tuple[np.ndarray, np.ndarray]:
     """:func:`temporal_offset` of the window's differences ``(k, C, gh, gw)`` per direction,
-    ``reaches`` ``(direction, k)``, and :func:`correction_fields` (``options``: the filter's)."""
+    ``reaches`` ``(direction, k)``, and :func:`correction_fields` (``options``: the filter's);
+    the covers weighted by :func:`structure_weights` of the ``mismatches`` ``(k, 1, gh, gw)``
+    if given (offset mode)."""
     if diffs:
         offsets = np.concatenate([d * np.arange(1, k + 1) for d, k in reaches])
+        cover = np.concatenate(covers)
+        if len(mismatches):
+            cover = cover * structure_weights(np.concatenate(mismatches))
         correction, support, variance = temporal_offset(
-            np.concatenate(diffs), np.concatenate(covers), offsets, current, options.tolerance)
+            np.concatenate(diffs), cover, offsets, current, options.tolerance)
     else:
         correction, support = np.zeros_like(current), np.zeros_like(current[:1])
         variance = np.zeros_like(current)

@@ -49,6 +49,13 @@ LOCAL_SPREAD = 16.0
 # diffusion model's texture clips 101 and 102)
 TEXTURE_LEVELS = (2, 4, 8)
 TEXTURE_SHARE = 4.0
+# offset mode (structure_weights): the structure mismatch (motion.structure_mismatch) at which a
+# neighbour's weight falls to exp(-1/2), or STRUCTURE_SPREAD times the window's median mismatch
+# if larger (generated video redraws structure in most cells, a missed subject in a few); tuned
+# on the regional wobble of scenes subject 1, 2 and fast-object 0 against the generated clips'
+# flicker figure
+STRUCTURE_MISMATCH = 0.5
+STRUCTURE_SPREAD = 3.0
 
 
 def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Tensor,
@@ -241,6 +248,25 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
     departure = (departure * square / (square + variance + 1e-12)
                  * torch.exp(-0.5 * (relative / plausible) ** 2))
     return local_affine(fitted + departure - current, current, support, floor)
+
+
+def structure_weights(mismatch: torch.Tensor) -> torch.Tensor:
+    """Offset mode's weights ``(N, 1, gh, gw)`` of the neighbours' samples from their
+    :func:`.motion.structure_mismatch` ``(N, 1, gh, gw)``: ``exp(-m² / 2)``, ``m`` the mismatch
+    over :data:`STRUCTURE_MISMATCH` or :data:`STRUCTURE_SPREAD` times the window's (lower)
+    median mismatch, whichever is larger.
+
+    Offset mode has no plausibility gate on the correction's size (``auto``'s): a tone wobble
+    of generated video may be as large as a subject's brightness change. A neighbour whose box
+    holds the cell's content changed only in tone keeps the cell's structure (its quadrants'
+    departures from their mean) and its weight; one whose box holds content the flow did not
+    follow (a moving subject, the background it uncovered) does not, and its difference does
+    not enter the line, whatever its size. Where nothing is left the correction is the centre's
+    own, none.
+    """
+    typical = mismatch.flatten().median()
+    scale = (STRUCTURE_SPREAD * typical).clamp_min(STRUCTURE_MISMATCH)
+    return torch.exp(-0.5 * (mismatch / scale) ** 2)
 
 
 @functools.cache  # a constant per level of TEXTURE_LEVELS, asked for every frame

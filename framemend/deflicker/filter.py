@@ -16,9 +16,10 @@ from framemend.flow import motion
 from framemend.options.deflicker import DeflickerOptions
 
 from . import _host
-from .correction import apply_fields, correction_fields, temporal_offset
+from .correction import apply_fields, correction_fields, structure_weights, temporal_offset
 from .motion import (Step, adjacent_steps, analysis_factor, analysis_image, cell_means,
-                     chain_steps, content_differences, downscale, summed_area)
+                     chain_steps, content_differences, downscale, structure_mismatch,
+                     summed_area)
 
 
 @register
@@ -116,15 +117,20 @@ class Deflicker(DistinctFrames, TemporalFilter):
         image, own = small.result()
         ops = _host if host else _reference
         current = ops.cell_means(image[:3], cell)
-        diffs, covers, reaches = [], [], []
+        diffs, covers, reaches, mismatches = [], [], [], []
         for direction, side, pairs, frames in ((1, 0, forward, ahead), (-1, 1, backward, behind)):
             if pairs:  # side: there, back
                 shifts, cover = ops.chain_steps([pair.result()[side] for pair in pairs])
                 tables = [frame.result()[1] for frame in frames]
-                diffs.append(ops.content_differences(tables, own, shifts, cell))
+                if self.options.mode == "offset":  # the only mode without a gate on size
+                    diff, mismatch = ops.content_and_structure(tables, own, shifts, cell)
+                    mismatches.append(mismatch)
+                else:
+                    diff = ops.content_differences(tables, own, shifts, cell)
+                diffs.append(diff)
                 covers.append(cover)
                 reaches.append((direction, len(pairs)))
-        return ops.window_fields(diffs, covers, reaches, current, self.options)
+        return ops.window_fields(diffs, covers, reaches, current, self.options, mismatches)
 
     def _inputs(self, window: list[Frame], c: int) -> tuple[list[Future], ...]:
         """What :meth:`_estimate` needs for ``window[c]``: its pairs within ``radius`` ahead and
@@ -195,21 +201,33 @@ class _reference:
     content_differences = staticmethod(content_differences)
 
     @staticmethod
+    def content_and_structure(tables: list[torch.Tensor], own: torch.Tensor,
+                              shifts: torch.Tensor, cell: int
+                              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:func:`content_differences` and :func:`structure_mismatch`."""
+        return (content_differences(tables, own, shifts, cell),
+                structure_mismatch(tables, own, shifts, cell))
+
+    @staticmethod
     def cell_means(image: torch.Tensor, cell: int) -> torch.Tensor:
         return cell_means(image[None], torch.ones_like(image[None, :1]), cell)[0][0]
 
     @staticmethod
     def window_fields(diffs: list[torch.Tensor], covers: list[torch.Tensor],
-                      reaches: list[tuple[int, int]], current: torch.Tensor, options
-                      ) -> tuple[torch.Tensor, torch.Tensor]:
+                      reaches: list[tuple[int, int]], current: torch.Tensor, options,
+                      mismatches: list[torch.Tensor] = ()) -> tuple[torch.Tensor, torch.Tensor]:
         """:func:`temporal_offset` of the window's differences ``(k, C, gh, gw)`` per
-        direction, ``reaches`` ``(direction, k)``, and :func:`correction_fields`."""
+        direction, ``reaches`` ``(direction, k)``, and :func:`correction_fields`; the covers
+        weighted by :func:`structure_weights` of the ``mismatches`` if given (offset mode)."""
         if diffs:
             # made on the device: a list copied there would make this thread wait for it
             times = torch.cat([d * torch.arange(1, k + 1, device=current.device)
                                for d, k in reaches])
+            cover = torch.cat(covers)
+            if mismatches:
+                cover = cover * structure_weights(torch.cat(mismatches))
             correction, support, variance = temporal_offset(
-                torch.cat(diffs), torch.cat(covers), times, current, options.tolerance)
+                torch.cat(diffs), cover, times, current, options.tolerance)
         else:
             correction, support = torch.zeros_like(current), torch.zeros_like(current[:1])
             variance = torch.zeros_like(current)

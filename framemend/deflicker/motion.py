@@ -31,6 +31,9 @@ from framemend.kernels.blur import gaussian_blur
 ANALYSIS_WIDTH = 160
 MISMATCH = 0.08  # flicker-invariant difference beyond which a warped pixel is not the same content
 FLOW_QUALITY = "medium"  # DIS preset on the analysis images
+# structure_mismatch: the squared structure (linear RGB, summed over a cell's 2 x 2 quadrants
+# and 3 channels) below which a cell counts as flat: 12 deviations of about 0.016 (4 levels)
+STRUCTURE_FLOOR = 3e-3
 
 
 def analysis_factor(width: int) -> int:
@@ -182,7 +185,50 @@ def box_differences(tables: list[torch.Tensor], own: torch.Tensor, shifts: torch
                     cell: int) -> torch.Tensor:
     """:func:`content_differences` in torch (the reference of :func:`._cpu.content_differences`).
     """
-    c, h1, w1 = own.shape
+    px, py, x0, y0, x1, y1 = _cut_boxes(own, shifts, cell)
+    area = ((x1 - x0) * (y1 - y0)).clamp_min(1e-6)
+    return torch.stack([
+        (_box_sums(table, x0[j] + px[j], y0[j] + py[j], x1[j] + px[j], y1[j] + py[j])
+         - _box_sums(own, x0[j], y0[j], x1[j], y1[j])) / area[j]
+        for j, table in enumerate(tables)])
+
+
+def structure_mismatch(tables: list[torch.Tensor], own: torch.Tensor, shifts: torch.Tensor,
+                       cell: int) -> torch.Tensor:
+    """How much each cell's content changed along its shift apart from its tone, ``(k, 1, gh,
+    gw)`` (arguments as :func:`content_differences`).
+
+    The boxes of :func:`content_differences` are split into 2 x 2 quadrants; ``a`` and ``b``
+    are the quadrants' means less their box's mean in the first frame and in the later one
+    (the cell's structure at half its size, per channel). The mismatch is
+    ``sum (b - a)² / (sum a² + b² + STRUCTURE_FLOOR)`` over the quadrants and channels: about
+    ``(g - 1)² / (1 + g²)`` where the content only changed its brightness by a gain ``g``
+    (0.003 for 8 %), about 1 where the box holds other content (a subject the flow did not
+    follow), 0 on flat content, which cannot tell. The torch reference of
+    :func:`._cpu.content_and_structure`'s mismatch.
+    """
+    px, py, x0, y0, x1, y1 = _cut_boxes(own, shifts, cell)
+    xm, ym = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+    quarter = (0.25 * (x1 - x0) * (y1 - y0)).clamp_min(1e-6)
+    quadrants = [(x0, y0, xm, ym), (xm, y0, x1, ym), (x0, ym, xm, y1), (xm, ym, x1, y1)]
+    out = []
+    for j, table in enumerate(tables):
+        a = torch.stack([_box_sums(own, qx0[j], qy0[j], qx1[j], qy1[j])
+                         for qx0, qy0, qx1, qy1 in quadrants]) / quarter[j]
+        b = torch.stack([_box_sums(table, qx0[j] + px[j], qy0[j] + py[j], qx1[j] + px[j],
+                                   qy1[j] + py[j])
+                         for qx0, qy0, qx1, qy1 in quadrants]) / quarter[j]
+        a, b = a - a.mean(0), b - b.mean(0)  # (4, C, gh, gw)
+        out.append(((b - a) ** 2).sum((0, 1))
+                   / ((a * a + b * b).sum((0, 1)) + STRUCTURE_FLOOR))
+    return torch.stack(out)[:, None]
+
+
+def _cut_boxes(own: torch.Tensor, shifts: torch.Tensor, cell: int) -> tuple[torch.Tensor, ...]:
+    """The shifts ``px, py`` in pixels and the boxes ``x0, y0, x1, y1`` ``(k, gh, gw)`` of
+    :func:`content_differences`: each cell cut to the part of its content inside both frames
+    (the later frame's box is the same moved by ``px, py``)."""
+    _, h1, w1 = own.shape
     gh, gw = shifts.shape[-2:]
     gy, gx = torch.meshgrid(torch.arange(gh, device=own.device, dtype=own.dtype),
                             torch.arange(gw, device=own.device, dtype=own.dtype), indexing="ij")
@@ -191,12 +237,7 @@ def box_differences(tables: list[torch.Tensor], own: torch.Tensor, shifts: torch
     x1 = torch.minimum((gx * cell + cell).clamp(max=w1 - 1), w1 - 1 - px)
     y0 = torch.maximum(gy * cell, -py)
     y1 = torch.minimum((gy * cell + cell).clamp(max=h1 - 1), h1 - 1 - py)
-    x1, y1 = torch.maximum(x1, x0), torch.maximum(y1, y0)
-    area = ((x1 - x0) * (y1 - y0)).clamp_min(1e-6)
-    return torch.stack([
-        (_box_sums(table, x0[j] + px[j], y0[j] + py[j], x1[j] + px[j], y1[j] + py[j])
-         - _box_sums(own, x0[j], y0[j], x1[j], y1[j])) / area[j]
-        for j, table in enumerate(tables)])
+    return px, py, x0, y0, torch.maximum(x1, x0), torch.maximum(y1, y0)
 
 
 def _box_sums(table: torch.Tensor, x0, y0, x1, y1) -> torch.Tensor:
