@@ -253,6 +253,17 @@ def content_differences(tables: list[np.ndarray], own: np.ndarray, shifts: np.nd
     return out
 
 
+@numba.njit(**_NJ, inline="always")
+def _cut_box(gx, gy, px, py, cell, w1, h1):
+    """The box ``x0, y0, x1, y1`` of cell ``(gy, gx)``, cut to the part of its content that,
+    moved by ``px, py`` pixels, stays inside both ``w1`` x ``h1`` frames."""
+    x0 = max(gx * cell, -px)
+    x1 = min(min(gx * cell + cell, w1 - 1), w1 - 1 - px)
+    y0 = max(gy * cell, -py)
+    y1 = min(min(gy * cell + cell, h1 - 1), h1 - 1 - py)
+    return x0, y0, max(x1, x0), max(y1, y0)
+
+
 @numba.njit(**_NJ)
 def _box_differences(table, own, shift_x, shift_y, cell, out):
     """Per cell: the box moved by its shift (cells) and the cell's own box, both cut to the
@@ -262,11 +273,7 @@ def _box_differences(table, own, shift_x, shift_y, cell, out):
     for gy in range(gh):
         for gx in range(gw):
             px, py = shift_x[gy, gx] * cell, shift_y[gy, gx] * cell
-            x0 = max(gx * cell, -px)
-            x1 = min(min(gx * cell + cell, w1 - 1), w1 - 1 - px)
-            y0 = max(gy * cell, -py)
-            y1 = min(min(gy * cell + cell, h1 - 1), h1 - 1 - py)
-            x1, y1 = max(x1, x0), max(y1, y0)
+            x0, y0, x1, y1 = _cut_box(gx, gy, px, py, cell, w1, h1)
             inv_area = 1.0 / max((x1 - x0) * (y1 - y0), 1e-6)
             mx0, mx1, my0, my1 = x0 + px, x1 + px, y0 + py, y1 + py
             for c in range(out.shape[0]):
@@ -292,17 +299,6 @@ def content_and_structure(tables: list[np.ndarray], own: np.ndarray, shifts: np.
         _box_comparisons(np.ascontiguousarray(table), own_sums, own_grid, moves[j, 0],
                          moves[j, 1], cell, floor, diffs[j], mismatch[j, 0])
     return diffs, mismatch
-
-
-@numba.njit(**_NJ, inline="always")
-def _cut_box(gx, gy, px, py, cell, w1, h1):
-    """The box ``x0, y0, x1, y1`` of cell ``(gy, gx)`` of :func:`_box_differences` moved by
-    ``px, py`` pixels."""
-    x0 = max(gx * cell, -px)
-    x1 = min(min(gx * cell + cell, w1 - 1), w1 - 1 - px)
-    y0 = max(gy * cell, -py)
-    y1 = min(min(gy * cell + cell, h1 - 1), h1 - 1 - py)
-    return x0, y0, max(x1, x0), max(y1, y0)
 
 
 @numba.njit(**_NJ)
