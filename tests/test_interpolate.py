@@ -333,6 +333,13 @@ def test_file_8_to_24_fps_keeps_audio_in_sync(tmp_path):
     assert abs(after["frames"] / 24 - before["frames"] / 8) < 1e-9
 
 
+def _in_between_psnr(kept: np.ndarray, new: np.ndarray, **options) -> tuple[float, float]:
+    """PSNR against ``new`` of the first four in-betweens of ``kept`` (2x at 12 fps;
+    ``options`` interpolate's), made from float frames and from decoded uint8 frames."""
+    floats = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2, **options))
+    raw = interpolate(_u8(kept), input_fps=12, factor=2, **options)
+    return psnr(floats[1::2][:4], new), psnr(raw[1::2][:4] / np.float32(255), new)
+
 
 @pytest.mark.parametrize("warp, strength, least_gain", [
     ("bilinear", 0, 0.6),  # measured +1.26 dB (floats) / +1.19 (uint8): the warp's blur undone
@@ -359,9 +366,7 @@ def test_detail_band_takes_its_least_squares_gain(monkeypatch, warp, strength, l
     monkeypatch.setattr(synthesis, "smear_along_motion", lambda *args: None)
     for change in (synthesis.detail_change, plain):
         monkeypatch.setattr(synthesis, "detail_change", change)  # then the plain blend
-        floats = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2, warp=warp))
-        raw = interpolate(_u8(kept), input_fps=12, factor=2, warp=warp)
-        scores.append((psnr(floats[1::2][:4], new), psnr(raw[1::2][:4] / np.float32(255), new)))
+        scores.append(_in_between_psnr(kept, new, warp=warp))
     for path in (0, 1):
         assert scores[0][path] > scores[1][path] + least_gain
 
@@ -401,9 +406,7 @@ def _with_and_without_still_blend(monkeypatch, kept, new):
     scores = []
     for mix in (synthesis.mix_still, lambda *args: None):
         monkeypatch.setattr(synthesis, "mix_still", mix)  # then the motion-compensated blend
-        floats = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))
-        raw = interpolate(_u8(kept), input_fps=12, factor=2)
-        scores.append((psnr(floats[1::2][:4], new), psnr(raw[1::2][:4] / np.float32(255), new)))
+        scores.append(_in_between_psnr(kept, new))
     return scores
 
 
@@ -449,9 +452,7 @@ def test_redrawn_texture_is_averaged_along_the_motion(monkeypatch):
     scores = []
     for smear in (synthesis.smear_along_motion, lambda *args: None):
         monkeypatch.setattr(synthesis, "smear_along_motion", smear)
-        floats = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))
-        raw = interpolate(_u8(kept), input_fps=12, factor=2)
-        scores.append((psnr(floats[1::2][:4], new), psnr(raw[1::2][:4] / np.float32(255), new)))
+        scores.append(_in_between_psnr(kept, new))
     for path in (0, 1):
         assert scores[0][path] > scores[1][path] + 0.05, scores
 
@@ -471,8 +472,6 @@ def test_still_share_pools_a_wide_region(monkeypatch):
     for sigma, radius in ((still.SIGMA, still._RADIUS), (2.0, 6)):
         monkeypatch.setattr(still, "SIGMA", sigma)
         monkeypatch.setattr(still, "_RADIUS", radius)
-        floats = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))
-        raw = interpolate(_u8(kept), input_fps=12, factor=2)
-        scores.append((psnr(floats[1::2][:4], new), psnr(raw[1::2][:4] / np.float32(255), new)))
+        scores.append(_in_between_psnr(kept, new))
     for path in (0, 1):
         assert scores[0][path] > scores[1][path] + 0.03, scores

@@ -65,10 +65,12 @@ def smear_along_motion(made: np.ndarray, motion: np.ndarray, length: float) -> N
 
 
 def smear_along_motion_torch(made: torch.Tensor, motion: torch.Tensor,
-                             length: torch.Tensor) -> torch.Tensor:
+                             gain: torch.Tensor) -> torch.Tensor:
     """The reference (and CUDA) path of :func:`smear_along_motion`: ``made`` ``(K, 3, H, W)``,
-    ``motion`` ``(K, 2, H, W)`` (full-size pixels), ``length`` ``(K, 1, 1, 1)`` (a tensor: no
-    value read back to the host). Returns ``(K, 3, H, W)``."""
+    ``motion`` ``(K, 2, H, W)`` (full-size pixels), the frames' still-blend gains ``g``
+    ``(K, 1, 1, 1)`` (a tensor: no value read back to the host; ``L`` as
+    :func:`smear_length`). Returns ``(K, 3, H, W)``."""
+    length = gain.clamp(max=1.0) * SMEAR
     total = made.clone()
     for k in _TAPS:
         total += backward_warp(made, motion * (length * (k / 4)))

@@ -69,7 +69,7 @@ from .boundaries import sharpen_boundaries, sharpen_boundaries_torch
 from .neighbour_motion import adopt_neighbour_flows
 from .redrawn import (attenuation_torch, bilinear_attenuation, correlation_rows, detail_change,
                       detail_correlation, keep_detail_torch)
-from .smear import SMEAR, smear_along_motion, smear_along_motion_torch, smear_length
+from .smear import smear_along_motion, smear_along_motion_torch, smear_length
 from .still import mix_still, mix_still_torch, still_error, still_share
 
 _REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no pixel grid added
@@ -544,8 +544,7 @@ def _warp_blend_torch(image0, image1, flow_t, weight0, times, warp="bilinear"):
         attenuation = attenuation_torch(images, moves, shrunk[:, 4:])
     made = keep_detail_torch(warped[:k], warped[k:], w0, shrunk[:, 4:], attenuation)
     made, gain = mix_still_torch(made, images, warped[:k], warped[k:], times, shrunk[:, 4:])
-    length = gain.clamp(max=1.0) * SMEAR  # .smear
-    return smear_along_motion_torch(made, flow_up[k:] - flow_up[:k], length).clamp_(0, 1)
+    return smear_along_motion_torch(made, flow_up[k:] - flow_up[:k], gain).clamp_(0, 1)
 
 
 def _warp_blend_cv2(image0, image1, flow_t, weight0, times, flags):
