@@ -226,6 +226,18 @@ def moved_box(box, similarity):
     return centre @ a.T + similarity[:2, 2] + scale * (box - centre)
 
 
+def _carried_on(image: torch.Tensor, carried: torch.Tensor, region: torch.Tensor | None,
+                subject: torch.Tensor) -> torch.Tensor:
+    """A jump frame ``image`` ``(1, 3, H, W)`` (step 5): the correction carried so far, the
+    map field ``carried``, and with a subject (its ellipse ``region`` ``(1, 1, H, W)``, None
+    for the whole frame) its colour map ``subject`` too, over the ellipse and without its
+    colour gate (a jump frame has no fit of its own); clamped to [0, 1]."""
+    out = apply_colour_map(carried, image)
+    if region is not None:
+        out = image + region * (apply_colour_map(subject, out) - image)
+    return out.clamp(0, 1)
+
+
 def _core(box):
     """The subject's core: ``box`` (2, 2) corners (an array or a tensor) shrunk by ``CORE``
     about its centre."""
@@ -323,11 +335,10 @@ def realign_frame(frame: torch.Tensor, carried: torch.Tensor, key: torch.Tensor,
         # and applied to the colours it was measured on; on the host, in the subject's window
         # (the core is inside it, nothing outside weighs: 1920x1080 took 3x the time without)
         part = (...,) if window is None else (..., slice(*window[:2]), slice(*window[2:]))
-        step, seen = fit_subject_map(pre[part], aligned[part], (trust * core.float())[part],
-                                     weight[part])
+        in_core = (trust * core.float())[part]
+        step, seen = fit_subject_map(pre[part], aligned[part], in_core, weight[part])
         # the evidence: what the map so far (fitted on the frames before, ``pre``) predicts
-        explained = explained_change(base[part], pre[part], aligned[part],
-                                     (trust * core.float())[part])
+        explained = explained_change(base[part], pre[part], aligned[part], in_core)
         subject = compose_maps(step, subject)
         mapped = apply_colour_map(subject, base)  # carried is unchanged: corrected(carried)
         gate = typical_colours(seen, mapped, reach=SUBJECT_REACH)
@@ -446,11 +457,7 @@ class Realign(Filter):
         warped = backward_warp(self._previous[0], flow)
         change = _change(image, warped, trust * inside)
         if change > JUMP:  # not a drift: a sudden change (light) stays, the correction carries on
-            out = apply_colour_map(carried, image)
-            if region is not None:  # the subject's map is part of the correction carried
-                # (over the ellipse, without its colour gate: a jump frame has no fit of its own)
-                out = image + region * (apply_colour_map(self._subject, out) - image)
-            out = out.clamp(0, 1)
+            out = _carried_on(image, carried, region, self._subject)
             field, refit = carried, None
         else:
             if region is None:
@@ -523,10 +530,7 @@ class Realign(Filter):
         if subject is not None:
             self._subject = torch.where(jump, self._subject, subject)
             self._explained = self._explained + torch.where(jump, 0.0, explained)
-        kept = apply_colour_map(carried, image)  # a jump: the correction carries on
-        if region is not None:  # the subject's map is part of it
-            kept = image + region * (apply_colour_map(self._subject, kept) - image)
-        kept = kept.clamp(0, 1)
+        kept = _carried_on(image, carried, region, self._subject)  # a jump
         out = torch.where(jump, kept, out)
         self._map = torch.where(jump, carried, field)
         self._previous = (image, out)
