@@ -144,9 +144,7 @@ def _luma_shear(difference: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
     their :func:`_mad_sigmas` ``(3,)``."""
     if sigmas[1:].min() < _SHEAR_LEAST:
         return np.zeros(2, np.float32)
-    keep = np.all(np.abs(difference) <= 3 * (sigmas / _F(255))[:, None], axis=0)
-    d = difference[:, keep].astype(np.float64)
-    moments = d @ d.T / max(d.shape[1], 1)
+    moments = _kept_moments(difference, 3 * (sigmas / _F(255)))
     chroma = moments[1:, 1:]
     det = np.linalg.det(chroma)
     if det <= 1e-6 * chroma[0, 0] * chroma[1, 1]:
@@ -155,6 +153,30 @@ def _luma_shear(difference: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
     if beta @ moments[1:, 0] < _SHEAR_SHARE * moments[0, 0]:
         return np.zeros(2, np.float32)
     return beta.astype(np.float32)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _kept_moments(difference, limit):
+    """``(3, 3)`` float64 mean products of the channels of ``(3, N)`` float32 samples over those
+    within ``limit`` ``(3,)`` in every channel (float64 sums in order: numpy's mask, gather
+    and matrix product took 2.4 ms on 60 000 samples, this 0.2)."""
+    moments = np.zeros((3, 3))
+    kept = 0
+    for n in range(difference.shape[1]):
+        d0, d1, d2 = difference[0, n], difference[1, n], difference[2, n]
+        if abs(d0) <= limit[0] and abs(d1) <= limit[1] and abs(d2) <= limit[2]:
+            a0, a1, a2 = np.float64(d0), np.float64(d1), np.float64(d2)
+            moments[0, 0] += a0 * a0
+            moments[0, 1] += a0 * a1
+            moments[0, 2] += a0 * a2
+            moments[1, 1] += a1 * a1
+            moments[1, 2] += a1 * a2
+            moments[2, 2] += a2 * a2
+            kept += 1
+    for a in range(3):
+        for b in range(a):
+            moments[a, b] = moments[b, a]
+    return moments / max(kept, 1)
 
 
 def _dedither_noise_gain() -> float:
