@@ -145,12 +145,14 @@ def _luma_shear(difference: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
     if sigmas[1:].min() < _SHEAR_LEAST:
         return np.zeros(2, np.float32)
     moments = _kept_moments(difference, 3 * (sigmas / _F(255)))
-    chroma = moments[1:, 1:]
-    det = np.linalg.det(chroma)
-    if det <= 1e-6 * chroma[0, 0] * chroma[1, 1]:
+    # the 2x2 system in closed form, as the reference solves it (no LAPACK call)
+    (c11, c12), (_, c22) = moments[1:, 1:]
+    cross = moments[1:, 0]
+    det = c11 * c22 - c12 * c12
+    if det <= 1e-6 * c11 * c22:
         return np.zeros(2, np.float32)
-    beta = np.linalg.solve(chroma, moments[1:, 0])
-    if beta @ moments[1:, 0] < _SHEAR_SHARE * moments[0, 0]:
+    beta = np.array([c22 * cross[0] - c12 * cross[1], c11 * cross[1] - c12 * cross[0]]) / det
+    if beta[0] * cross[0] + beta[1] * cross[1] < _SHEAR_SHARE * moments[0, 0]:
         return np.zeros(2, np.float32)
     return beta.astype(np.float32)
 
