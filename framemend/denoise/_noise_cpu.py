@@ -1,18 +1,26 @@
 """The CPU path of :mod:`.noise`: the noise level of a shot's first frames and the declip table
-in numpy and OpenCV, so that denoise on the CPU never imports torch (issue #18).
+in numpy, OpenCV and a few numba loops, so that denoise on the CPU never imports torch (issue
+#18).
 
 Same arithmetic as the torch reference (:func:`.noise.estimate_channel_noise`,
 :func:`.noise.declip_table`), in float32 where it is float32, with torch's lower median
-(``torch.median`` takes the lower of the two middle values where numpy averages them). Sums in
-another order (the opponent rotation, OpenCV's box sums and dedither) differ from torch's by
-float rounding: the sigmas agreed within 4e-6 levels on the generated clips and on white,
-blurred and palette noise renderings; the declip tables are equal.
+(``torch.median`` takes the lower of the two middle values where numpy averages them). The
+per-pixel work (the opponent rotation, the differences along the flow, the flattest third, the
+shear's moments) runs in numba loops built without fast-math, each sum in the order written;
+numpy's matrix product, used for the rotation before, took 3.7 ms per 640x360 frame and woke
+OpenBLAS's thread pool, whose spinning cost more CPU than the estimate itself (at 720x480 the
+process spent 97-123 ms per estimate, its own thread 49).
+Sums in another order (OpenCV's box sums and dedither) differ from torch's by float rounding:
+the sigmas agreed within 2e-5 levels on generated clips and white, blurred, colour and palette
+noise renderings, except where a pixel at the flattest third's threshold falls on the other
+side (0.003 levels on a 16-bit rendering); the declip tables are equal.
 """
 from __future__ import annotations
 
 import math
 
 import cv2
+import numba
 import numpy as np
 
 from framemend.chain.palette import DEDITHER_TAPS, palette_limited
@@ -56,9 +64,13 @@ def estimate_channel_noise(frame: np.ndarray, following: np.ndarray | None = Non
                        else _temporal_differences(following, planes, motion))
         temporal = np.zeros(3, np.float32)
         if flat is not None:
-            shear = _luma_shear(field[:, flat])
-            field = _sheared(field, shear)
-            temporal = _mad_sigmas(field[:, flat]) / _F(math.sqrt(2))
+            samples = field[:, flat]
+            spread = _mad_sigmas(samples)
+            shear = _luma_shear(samples, spread)
+            if shear.any():  # else the samples and their spread are those of the sheared field
+                field = _sheared(field, shear)
+                spread = _mad_sigmas(_sheared(samples, shear))
+            temporal = spread / _F(math.sqrt(2))
             share = _window_share(field[0], flat, temporal[0])
     sigmas = _robust_sigmas(*_residuals(_sheared(_rotate(planes), shear)))
     chroma_radius = RADII[1]
@@ -103,7 +115,22 @@ def _planes(frame: np.ndarray) -> np.ndarray:
 
 def _rotate(planes: np.ndarray) -> np.ndarray:
     """``(3, H, W)`` RGB -> the opponent channels of :data:`.spatial.OPPONENT`."""
-    return (_BASIS @ planes.reshape(3, -1)).reshape(planes.shape)
+    out = np.empty_like(planes)
+    _opponent(planes, _BASIS, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _opponent(planes, basis, out):
+    """``(3, H, W)`` float32 RGB -> the channels of ``basis`` ``(K, 3)`` into ``out``
+    ``(K, H, W)``, each the sum of three products in order (numpy's matrix product of these
+    shapes took 3.7 ms per 640x360 frame, this 0.3)."""
+    _, h, w = planes.shape
+    for o in range(out.shape[0]):
+        b0, b1, b2 = basis[o, 0], basis[o, 1], basis[o, 2]
+        for y in range(h):
+            for x in range(w):
+                out[o, y, x] = b0 * planes[0, y, x] + b1 * planes[1, y, x] + b2 * planes[2, y, x]
 
 
 def _sheared(x: np.ndarray, shear: np.ndarray) -> np.ndarray:
@@ -119,22 +146,46 @@ def _mad_sigmas(x: np.ndarray) -> np.ndarray:
     return np.array([lower_median(np.abs(v)) for v in x], np.float32) * _F(_MAD_TO_SIGMA * 255)
 
 
-def _luma_shear(difference: np.ndarray) -> np.ndarray:
-    """:func:`.noise._luma_shear`: ``(2,)`` float32 from ``(3, N)`` differences in time."""
-    sigmas = _mad_sigmas(difference)
+def _luma_shear(difference: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
+    """:func:`.noise._luma_shear`: ``(2,)`` float32 from ``(3, N)`` differences in time and
+    their :func:`_mad_sigmas` ``(3,)``."""
     if sigmas[1:].min() < _SHEAR_LEAST:
         return np.zeros(2, np.float32)
-    keep = np.all(np.abs(difference) <= 3 * (sigmas / _F(255))[:, None], axis=0)
-    d = difference[:, keep].astype(np.float64)
-    moments = d @ d.T / max(d.shape[1], 1)
-    chroma = moments[1:, 1:]
-    det = np.linalg.det(chroma)
-    if det <= 1e-6 * chroma[0, 0] * chroma[1, 1]:
+    moments = _kept_moments(difference, 3 * (sigmas / _F(255)))
+    # the 2x2 system in closed form, as the reference solves it (no LAPACK call)
+    (c11, c12), (_, c22) = moments[1:, 1:]
+    cross = moments[1:, 0]
+    det = c11 * c22 - c12 * c12
+    if det <= 1e-6 * c11 * c22:
         return np.zeros(2, np.float32)
-    beta = np.linalg.solve(chroma, moments[1:, 0])
-    if beta @ moments[1:, 0] < _SHEAR_SHARE * moments[0, 0]:
+    beta = np.array([c22 * cross[0] - c12 * cross[1], c11 * cross[1] - c12 * cross[0]]) / det
+    if beta[0] * cross[0] + beta[1] * cross[1] < _SHEAR_SHARE * moments[0, 0]:
         return np.zeros(2, np.float32)
     return beta.astype(np.float32)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _kept_moments(difference, limit):
+    """``(3, 3)`` float64 mean products of the channels of ``(3, N)`` float32 samples over those
+    within ``limit`` ``(3,)`` in every channel (float64 sums in order: numpy's mask, gather
+    and matrix product took 2.4 ms on 60 000 samples, this 0.2)."""
+    moments = np.zeros((3, 3))
+    kept = 0
+    for n in range(difference.shape[1]):
+        d0, d1, d2 = difference[0, n], difference[1, n], difference[2, n]
+        if abs(d0) <= limit[0] and abs(d1) <= limit[1] and abs(d2) <= limit[2]:
+            a0, a1, a2 = np.float64(d0), np.float64(d1), np.float64(d2)
+            moments[0, 0] += a0 * a0
+            moments[0, 1] += a0 * a1
+            moments[0, 2] += a0 * a2
+            moments[1, 1] += a1 * a1
+            moments[1, 2] += a1 * a2
+            moments[2, 2] += a2 * a2
+            kept += 1
+    for a in range(3):
+        for b in range(a):
+            moments[a, b] = moments[b, a]
+    return moments / max(kept, 1)
 
 
 def _dedither_noise_gain() -> float:
@@ -215,24 +266,60 @@ def _temporal_differences(frame: np.ndarray, following: np.ndarray,
     if flow is None:
         flow = motion_luma_flow(_luma_u8(frame), _luma_u8(following), FINEST_SIDE)
     h, w = frame.shape[1:]
-    ys, xs = np.mgrid[:h, :w].astype(np.float32)
-    sx = np.round(xs + flow[..., 0]).astype(np.int64)
-    sy = np.round(ys + flow[..., 1]).astype(np.int64)
-    inside = (sx >= 0) & (sx < w) & (sy >= 0) & (sy < h)
-    source = following[:, sy.clip(0, h - 1), sx.clip(0, w - 1)]
-    difference = _rotate(frame - source)
-    luma = _inside_mean((_BASIS[0] @ frame.reshape(3, -1)).reshape(1, h, w), 2)[0]
-    gradient = np.full((h, w), np.nan, np.float32)
-    gradient[1:-1, 1:-1] = (np.abs(luma[2:, 1:-1] - luma[:-2, 1:-1])
-                            + np.abs(luma[1:-1, 2:] - luma[1:-1, :-2]))
-    local = _inside_mean(frame, 1)
-    usable = inside & (local.min(0) > 0.05) & (local.max(0) < 0.95) & ~np.isnan(gradient)
-    gradient[~usable] = np.nan
+    difference = np.empty((3, h, w), np.float32)
+    gradient = np.empty((h, w), np.float32)
+    _nearest_differences(frame, following, np.ascontiguousarray(flow, np.float32), _BASIS,
+                         difference, gradient)  # gradient: 0 where the source is inside
+    luma = np.empty((1, h, w), np.float32)
+    _opponent(frame, _BASIS[:1], luma)
+    _flatness(_inside_mean(luma, 2)[0], _inside_mean(frame, 1), gradient)
     sample = gradient[::2, ::2]
     sample = sample[~np.isnan(sample)]
     threshold = np.quantile(sample, _FLATTEST) if sample.size else np.nan
-    flat = usable & (gradient <= threshold)
+    flat = gradient <= threshold  # nan (not usable) compares False
     return difference, (flat if flat.sum() >= 1000 else None)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _nearest_differences(frame, following, flow, basis, difference, outside):
+    """``difference`` ``(3, H, W)``: the channels of ``basis`` ``(3, 3)`` of ``frame`` minus
+    ``following`` (``(3, H, W)`` float32 each) at the nearest pixel to ``p + flow(p)``
+    (``flow`` ``(H, W, 2)``; rounded half to even, clamped to the frame), and ``outside``
+    ``(H, W)``: nan where that pixel is outside the frame, else 0."""
+    _, h, w = frame.shape
+    for y in range(h):
+        for x in range(w):
+            fx = np.rint(np.float32(x) + flow[y, x, 0])
+            fy = np.rint(np.float32(y) + flow[y, x, 1])
+            outside[y, x] = np.nan if (fx < 0) | (fx > w - 1) | (fy < 0) | (fy > h - 1) else 0
+            sx, sy = int(min(max(fx, 0), w - 1)), int(min(max(fy, 0), h - 1))
+            d0 = frame[0, y, x] - following[0, sy, sx]
+            d1 = frame[1, y, x] - following[1, sy, sx]
+            d2 = frame[2, y, x] - following[2, sy, sx]
+            for o in range(3):
+                difference[o, y, x] = basis[o, 0] * d0 + basis[o, 1] * d1 + basis[o, 2] * d2
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _flatness(luma, local, gradient):
+    """In place of ``gradient`` ``(H, W)`` (nan where the source left the frame, else 0):
+    the sum of the absolute central differences of ``luma`` ``(H, W)`` (the 5x5 mean of the
+    frame's luma) along y and x where the pixel is usable, nan elsewhere: the frame's border,
+    and where the 3x3 means ``local`` ``(3, H, W)`` of some channel are at most 0.05 or of
+    some channel at least 0.95 (near-clipped)."""
+    h, w = luma.shape
+    for y in range(h):
+        for x in range(w):
+            if y == 0 or x == 0 or y == h - 1 or x == w - 1:
+                gradient[y, x] = np.nan
+                continue
+            low = min(local[0, y, x], local[1, y, x], local[2, y, x])
+            high = max(local[0, y, x], local[1, y, x], local[2, y, x])
+            if not (low > 0.05 and high < 0.95):
+                gradient[y, x] = np.nan
+            elif gradient[y, x] == 0:
+                gradient[y, x] = (abs(luma[y + 1, x] - luma[y - 1, x])
+                                  + abs(luma[y, x + 1] - luma[y, x - 1]))
 
 
 def _ndtr(z: np.ndarray) -> np.ndarray:
