@@ -119,6 +119,24 @@ def _residual(pred, raw, scale, e):
 
 
 @numba.njit(**_NJ)
+def _fine_energy(raw, scale, zl, zs, r, d, e):
+    """``e`` ``(h, W)``: the energy of the warped output's fine band, ``|z_high + r - d|²``
+    summed over the channels (``z_high``: the decoded pixels ``raw`` times ``scale`` less the
+    low band ``zl`` times ``zs``; the residual ``r`` and its low band ``d``; ``(h, 3W)``,
+    :func:`_weights`)."""
+    h, w_ = e.shape
+    s, ls = _F(scale), _F(zs)
+    for y in range(h):
+        for x in range(w_):
+            total = _ZERO
+            for k in range(3):
+                i = 3 * x + k
+                v = _F(raw[y, i]) * s - zl[y, i] * ls + r[y, i] - d[y, i]
+                total += v * v
+            e[y, x] = total
+
+
+@numba.njit(**_NJ)
 def _deviation_energy(x, mean, out):
     """``out`` ``(h, W)`` the squared distance of ``x`` from ``mean`` (both ``(h, 3W)``:
     :func:`_weights`)."""
@@ -163,20 +181,24 @@ def _tone_gains(w, wl, e_own, e_pred, carried, noise, floor, contrast, gains):
 
 
 @numba.njit(**_NJ)
-def _blend(raw, scale, low, coarse, cs, w, b, ez, eb, gains, texture, out, sums):
+def _blend(raw, scale, low, coarse, cs, w, b, ez, eb, ep, floor, gains, texture, out, sums):
     """``out = μ + gl (low - μ) + g b`` (``μ``: ``coarse`` times ``cs``, the tone band's local
-    mean) with ``g`` the clamped energy ratio of the fine band (``ez`` over ``eb``) and ``gl``
+    mean) with ``g`` the clamped energy ratio of the fine band (``ez`` over ``eb``, capped with
+    the share of ``ez`` that the warped output's fine band holds, ``ep``, at least ``floor``:
+    ``ep`` is ``ez`` where the tone band holds no texture) and ``gl``
     that of the tone band's texture, ``gains`` (:func:`_tone_gains`; 1 without ``texture``,
     ``gains`` then unread); ``sums`` gets the per-channel sum of ``out - z``, ``z`` the frame's
     decoded pixels ``raw`` times ``scale``. The images ``(h, 3W)``, the rest ``(h, W)``
     (:func:`_weights`)."""
     h, w_ = w.shape
-    zscale, cscale = _F(scale), _F(cs)
+    zscale, cscale, least = _F(scale), _F(cs), _F(floor)
     s0, s1, s2 = 0.0, 0.0, 0.0
     for y in range(h):
         r0, r1, r2 = _ZERO, _ZERO, _ZERO
         for x in range(w_):
-            g, gl = _gain(ez[y, x], eb[y, x], w[y, x], _ONE), _ONE
+            e = ez[y, x]
+            kept = min(max(ep[y, x] / max(e, _TINY), least), _ONE)
+            g, gl = _gain(e, eb[y, x], w[y, x], kept), _ONE
             if texture:
                 gl = gains[y, x]
             i = 3 * x
@@ -536,6 +558,11 @@ class CpuState:
         # writes them, its loops did not vectorise (5.1 ms against 2.0 at 720x480)
         dm, dq = _buffer("roughness", (2, most, w))[:, :n]
         _roughness_boxes(d, ROUGHNESS_SPAN * radius, dm, dq)
+        e_fine = ez  # the warped output's fine energy: where the tone band holds texture
+        if texture:
+            e_fine = _buffer("fine", (most, w))[:n]
+            _fine_energy(_flat(zb[a]), zs, _flat(zl[a]), zs_low, _flat(r[a]), _flat(d[a]),
+                         e_fine[a])
         b, low = r, d
         followed = _weights(_flat(zb[a]), zs, _flat(zl[a]), zs_low, _flat(r[a]), _flat(d[a]),
                             m[a], dm[a], dq[a], _flat(flow[a0:a1]), strength, _LIMITS,
@@ -545,6 +572,7 @@ class CpuState:
         cv2.blur(ez[a], k, dst=ez[a])
         cv2.blur(eb[a], k, dst=eb[a])
         if texture:
+            cv2.blur(e_fine[a], k, dst=e_fine[a])
             _texture_energy(low[a], zl[a], m[a])
         band_sums = np.zeros(3)
         if texture:  # the gains in place of the blended band's texture energies, m
@@ -554,6 +582,7 @@ class CpuState:
                         KEPT_FLOOR, contrast[y0:y1], m[t])
         # with texture the local mean is the blended tone band's (_texture_energy), in [0, 1]
         _blend(_flat(zb[t]), zs, _flat(low[t]), _flat(zl[t]), 1.0 if texture else zs, weight[t],
-               _flat(b[t]), ez[t], eb[t], m[t], texture, _flat(out[y0:y1]), band_sums)
+               _flat(b[t]), ez[t], eb[t], e_fine[t], KEPT_FLOOR, m[t], texture,
+               _flat(out[y0:y1]), band_sums)
         sums += band_sums
         return followed

@@ -299,7 +299,11 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
     w = (strength * conf).clamp(max=MAX_WEIGHT)
     w_tone = (strength * tone).clamp(max=MAX_TONE_WEIGHT)
     b = zh + w * (r - d)
-    g = _restoring_gain(_energy(zh, ENERGY_RADIUS), _energy(b, ENERGY_RADIUS), w)
+    e_z = _energy(zh, ENERGY_RADIUS)
+    kept = 1.0
+    if texture:  # the share of the frame's fine energy that the warped output's holds
+        kept = (_energy(zh + r - d, ENERGY_RADIUS) / e_z.clamp(min=1e-12)).clamp(KEPT_FLOOR, 1)
+    g = _restoring_gain(e_z, _energy(b, ENERGY_RADIUS), w, kept)
     zl = frame - zh
     low = zl + w_tone * d
     out = low + g * b
