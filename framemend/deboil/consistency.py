@@ -97,6 +97,8 @@ from framemend.flow import backward_warp, outside_mask
 from framemend.flow.estimate import motion_flow
 from framemend.kernels.blur import box_mean
 
+from .resample import catmull_rom_warp
+
 # tuned on CogVideo__1, AnimateDiff__model_08_01 and VideoCrafter__woman and on generated test
 # scenes: looser tone confidences (τ_tone 0.3) took the noref flicker ratio of deboil,deflicker
 # from 0.81 to 0.55 in the median on the clips, but lost 1.2 dB on the moving face of the
@@ -224,7 +226,10 @@ def _bands(previous, frame, flow):
     band (module docstring), ``(3, H, W)`` but the confidences ``(H, W)``; ``previous``,
     ``frame`` ``(3, H, W)``, ``flow`` ``(2, H, W)`` from ``frame`` to ``previous``."""
     radius = low_radius(*frame.shape[-2:])
-    pred = backward_warp(previous[None], flow[None], mode="bicubic")[0]
+    if holds_texture(*frame.shape[-2:]):  # (.resample; on larger frames OpenCV's cubic)
+        pred = catmull_rom_warp(previous, flow)
+    else:
+        pred = backward_warp(previous[None], flow[None], mode="bicubic")[0]
     r = pred - frame
     d = _box(_box(r[None], radius), radius)[0]
     m = _box((r ** 2).mean(0)[None, None], MID_RADIUS)[0, 0]
