@@ -5,7 +5,8 @@ Generated video re-draws fine texture every frame (boiling) and lets local tone 
 are changes that the motion does not explain. Each frame ``z`` is compared with the previous
 *output* warped onto it (``pred``) along the flow from ``z`` to the previous *input* frame
 (the input's own motion, which the output should follow; flow to the previous output gave a
-0.10 higher flicker ratio on the tuning clips), and split into bands:
+0.10 higher flicker ratio on the tuning clips; where the tone band holds texture, with
+Catmull-Rom's cubic, :mod:`.resample`), and split into bands:
 
 * the residual ``r = pred - z``, its low band ``d = box_R(box_R(r))`` (tone, exposure), its
   local energy ``m = box_2(|r|²)`` (misaligned structure, new content) and the roughness of
@@ -33,7 +34,14 @@ are changes that the motion does not explain. Each frame ``z`` is compared with 
 * averaging two unrelated textures lowers their contrast (``√((1-w)² + w²)`` for
   uncorrelated ones): ``b`` is scaled back up to the local energy (7x7) of the frame's own fine
   band, by at most that factor and never down, so texture stays as crisp as the input's while
-  its pattern persists along the motion;
+  its pattern persists along the motion. Where the tone band holds texture (below) the factor
+  is ``1/√((1-w)² + w² k)``, ``k`` the share of the frame's fine energy that the warped
+  output's fine band holds (``clamp(e_pred/e_z, KEPT_FLOOR, 1)``, boxes of 7x7): there the warp
+  along a wandering flow resamples the running output's fine band away, and the blend of two
+  unrelated textures of energies ``e_z`` and ``k e_z`` keeps ``(1-w)² + w² k`` of ``e_z``
+  (capped as if ``k`` were 1, the tiny diffusion model's grass, brick and gravel clips kept
+  0.88-0.93 of their detail in deboil alone, 0.91-0.95 so: BENCHMARKS.md, "Deboil's fine band
+  restored with the share the warp kept; its output warped with Catmull-Rom's cubic");
 * so does the texture that the tone band holds on small frames: at 128 px the low radius is
   2 px, and a generator's texture of 4-16 px is tone to the split; blended with ``w_l`` up to
   0.99 frame after frame, independent drawings of it would keep ``√((1-w_l)/(1+w_l))`` of
