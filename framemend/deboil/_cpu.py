@@ -119,6 +119,60 @@ def _residual(pred, raw, scale, e):
 
 
 @numba.njit(**_NJ)
+def _catmull_rom_remap(src, grid, dst):
+    """``dst`` ``(n, W, 3)``: ``src`` ``(H, W, 3)`` sampled at the positions ``grid``
+    ``(n, W, 2)`` (x, y in pixels) with Catmull-Rom's cubic, edge pixels repeated outside the
+    frame (:func:`.resample.catmull_rom_warp`; OpenCV's remap with ``INTER_CUBIC`` takes Keys'
+    ``a = -0.75``)."""
+    h, w_, _ = src.shape
+    half, two, three, four, five = _HALF, _F(2), _F(3), _F(4), _F(5)
+    for y in range(grid.shape[0]):
+        for x in range(grid.shape[1]):
+            px, py = grid[y, x, 0], grid[y, x, 1]
+            fx, fy = np.floor(px), np.floor(py)
+            tx, ty = px - fx, py - fy
+            ix, iy = int(fx), int(fy)
+            t2, t3 = tx * tx, tx * tx * tx
+            wx0, wx1 = half * (two * t2 - t3 - tx), half * (three * t3 - five * t2 + two)
+            wx2, wx3 = half * (four * t2 - three * t3 + tx), half * (t3 - t2)
+            t2, t3 = ty * ty, ty * ty * ty
+            wy0, wy1 = half * (two * t2 - t3 - ty), half * (three * t3 - five * t2 + two)
+            wy2, wy3 = half * (four * t2 - three * t3 + ty), half * (t3 - t2)
+            x0, x1 = min(max(ix - 1, 0), w_ - 1), min(max(ix, 0), w_ - 1)
+            x2, x3 = min(max(ix + 1, 0), w_ - 1), min(max(ix + 2, 0), w_ - 1)
+            y0, y1 = min(max(iy - 1, 0), h - 1), min(max(iy, 0), h - 1)
+            y2, y3 = min(max(iy + 1, 0), h - 1), min(max(iy + 2, 0), h - 1)
+            for k in range(3):
+                r0 = wx0 * src[y0, x0, k] + wx1 * src[y0, x1, k] + wx2 * src[y0, x2, k] \
+                    + wx3 * src[y0, x3, k]
+                r1 = wx0 * src[y1, x0, k] + wx1 * src[y1, x1, k] + wx2 * src[y1, x2, k] \
+                    + wx3 * src[y1, x3, k]
+                r2 = wx0 * src[y2, x0, k] + wx1 * src[y2, x1, k] + wx2 * src[y2, x2, k] \
+                    + wx3 * src[y2, x3, k]
+                r3 = wx0 * src[y3, x0, k] + wx1 * src[y3, x1, k] + wx2 * src[y3, x2, k] \
+                    + wx3 * src[y3, x3, k]
+                dst[y, x, k] = wy0 * r0 + wy1 * r1 + wy2 * r2 + wy3 * r3
+
+
+@numba.njit(**_NJ)
+def _fine_energy(raw, scale, zl, zs, r, d, e):
+    """``e`` ``(h, W)``: the energy of the warped output's fine band, ``|z_high + r - d|²``
+    summed over the channels (``z_high``: the decoded pixels ``raw`` times ``scale`` less the
+    low band ``zl`` times ``zs``; the residual ``r`` and its low band ``d``; ``(h, 3W)``,
+    :func:`_weights`)."""
+    h, w_ = e.shape
+    s, ls = _F(scale), _F(zs)
+    for y in range(h):
+        for x in range(w_):
+            total = _ZERO
+            for k in range(3):
+                i = 3 * x + k
+                v = _F(raw[y, i]) * s - zl[y, i] * ls + r[y, i] - d[y, i]
+                total += v * v
+            e[y, x] = total
+
+
+@numba.njit(**_NJ)
 def _deviation_energy(x, mean, out):
     """``out`` ``(h, W)`` the squared distance of ``x`` from ``mean`` (both ``(h, 3W)``:
     :func:`_weights`)."""
@@ -163,20 +217,24 @@ def _tone_gains(w, wl, e_own, e_pred, carried, noise, floor, contrast, gains):
 
 
 @numba.njit(**_NJ)
-def _blend(raw, scale, low, coarse, cs, w, b, ez, eb, gains, texture, out, sums):
+def _blend(raw, scale, low, coarse, cs, w, b, ez, eb, ep, floor, gains, texture, out, sums):
     """``out = μ + gl (low - μ) + g b`` (``μ``: ``coarse`` times ``cs``, the tone band's local
-    mean) with ``g`` the clamped energy ratio of the fine band (``ez`` over ``eb``) and ``gl``
+    mean) with ``g`` the clamped energy ratio of the fine band (``ez`` over ``eb``, capped with
+    the share of ``ez`` that the warped output's fine band holds, ``ep``, at least ``floor``:
+    ``ep`` is ``ez`` where the tone band holds no texture) and ``gl``
     that of the tone band's texture, ``gains`` (:func:`_tone_gains`; 1 without ``texture``,
     ``gains`` then unread); ``sums`` gets the per-channel sum of ``out - z``, ``z`` the frame's
     decoded pixels ``raw`` times ``scale``. The images ``(h, 3W)``, the rest ``(h, W)``
     (:func:`_weights`)."""
     h, w_ = w.shape
-    zscale, cscale = _F(scale), _F(cs)
+    zscale, cscale, least = _F(scale), _F(cs), _F(floor)
     s0, s1, s2 = 0.0, 0.0, 0.0
     for y in range(h):
         r0, r1, r2 = _ZERO, _ZERO, _ZERO
         for x in range(w_):
-            g, gl = _gain(ez[y, x], eb[y, x], w[y, x], _ONE), _ONE
+            e = ez[y, x]
+            kept = min(max(ep[y, x] / max(e, _TINY), least), _ONE)
+            g, gl = _gain(e, eb[y, x], w[y, x], kept), _ONE
             if texture:
                 gl = gains[y, x]
             i = 3 * x
@@ -499,9 +557,13 @@ class CpuState:
         # the prediction, the residual and the blended band share one array: each is written
         # over the one before it, pixel by pixel (_weights reads r[y, x, k] before writing
         # b[y, x, k]); the frame is read as decoded (``zb`` times ``zs``), never made floats
-        pred = cv2.remap(self.output, grid, None, cv2.INTER_CUBIC,
-                         dst=_buffer("r", (most, w, 3))[:n], borderMode=cv2.BORDER_REPLICATE)
-        texture, t = holds_texture(h, w), slice(y0 - b0, y1 - b0)
+        pred, texture = _buffer("r", (most, w, 3))[:n], holds_texture(h, w)
+        if texture:  # .resample (at 720x480 it took 2.4 ms a frame more than OpenCV's cubic)
+            _catmull_rom_remap(self.output, grid, pred)
+        else:
+            cv2.remap(self.output, grid, None, cv2.INTER_CUBIC, dst=pred,
+                      borderMode=cv2.BORDER_REPLICATE)
+        t = slice(y0 - b0, y1 - b0)
         carried = _buffer("carried", (rows, w))[:y1 - y0] if texture else None
         if texture and self.contrast is not None:  # the last step's contrast, warped
             cv2.remap(self.contrast, grid[t], None, cv2.INTER_LINEAR, dst=carried,
@@ -536,6 +598,11 @@ class CpuState:
         # writes them, its loops did not vectorise (5.1 ms against 2.0 at 720x480)
         dm, dq = _buffer("roughness", (2, most, w))[:, :n]
         _roughness_boxes(d, ROUGHNESS_SPAN * radius, dm, dq)
+        e_fine = ez  # the warped output's fine energy: where the tone band holds texture
+        if texture:
+            e_fine = _buffer("fine", (most, w))[:n]
+            _fine_energy(_flat(zb[a]), zs, _flat(zl[a]), zs_low, _flat(r[a]), _flat(d[a]),
+                         e_fine[a])
         b, low = r, d
         followed = _weights(_flat(zb[a]), zs, _flat(zl[a]), zs_low, _flat(r[a]), _flat(d[a]),
                             m[a], dm[a], dq[a], _flat(flow[a0:a1]), strength, _LIMITS,
@@ -545,6 +612,7 @@ class CpuState:
         cv2.blur(ez[a], k, dst=ez[a])
         cv2.blur(eb[a], k, dst=eb[a])
         if texture:
+            cv2.blur(e_fine[a], k, dst=e_fine[a])
             _texture_energy(low[a], zl[a], m[a])
         band_sums = np.zeros(3)
         if texture:  # the gains in place of the blended band's texture energies, m
@@ -554,6 +622,7 @@ class CpuState:
                         KEPT_FLOOR, contrast[y0:y1], m[t])
         # with texture the local mean is the blended tone band's (_texture_energy), in [0, 1]
         _blend(_flat(zb[t]), zs, _flat(low[t]), _flat(zl[t]), 1.0 if texture else zs, weight[t],
-               _flat(b[t]), ez[t], eb[t], m[t], texture, _flat(out[y0:y1]), band_sums)
+               _flat(b[t]), ez[t], eb[t], e_fine[t], KEPT_FLOOR, m[t], texture,
+               _flat(out[y0:y1]), band_sums)
         sums += band_sums
         return followed

@@ -5,7 +5,8 @@ Generated video re-draws fine texture every frame (boiling) and lets local tone 
 are changes that the motion does not explain. Each frame ``z`` is compared with the previous
 *output* warped onto it (``pred``) along the flow from ``z`` to the previous *input* frame
 (the input's own motion, which the output should follow; flow to the previous output gave a
-0.10 higher flicker ratio on the tuning clips), and split into bands:
+0.10 higher flicker ratio on the tuning clips; where the tone band holds texture, with
+Catmull-Rom's cubic, :mod:`.resample`), and split into bands:
 
 * the residual ``r = pred - z``, its low band ``d = box_R(box_R(r))`` (tone, exposure), its
   local energy ``m = box_2(|r|²)`` (misaligned structure, new content) and the roughness of
@@ -33,7 +34,14 @@ are changes that the motion does not explain. Each frame ``z`` is compared with 
 * averaging two unrelated textures lowers their contrast (``√((1-w)² + w²)`` for
   uncorrelated ones): ``b`` is scaled back up to the local energy (7x7) of the frame's own fine
   band, by at most that factor and never down, so texture stays as crisp as the input's while
-  its pattern persists along the motion;
+  its pattern persists along the motion. Where the tone band holds texture (below) the factor
+  is ``1/√((1-w)² + w² k)``, ``k`` the share of the frame's fine energy that the warped
+  output's fine band holds (``clamp(e_pred/e_z, KEPT_FLOOR, 1)``, boxes of 7x7): there the warp
+  along a wandering flow resamples the running output's fine band away, and the blend of two
+  unrelated textures of energies ``e_z`` and ``k e_z`` keeps ``(1-w)² + w² k`` of ``e_z``
+  (capped as if ``k`` were 1, the tiny diffusion model's grass, brick and gravel clips kept
+  0.88-0.93 of their detail in deboil alone, 0.91-0.95 so: BENCHMARKS.md, "Deboil's fine band
+  restored with the share the warp kept; its output warped with Catmull-Rom's cubic");
 * so does the texture that the tone band holds on small frames: at 128 px the low radius is
   2 px, and a generator's texture of 4-16 px is tone to the split; blended with ``w_l`` up to
   0.99 frame after frame, independent drawings of it would keep ``√((1-w_l)/(1+w_l))`` of
@@ -96,6 +104,8 @@ from framemend.chain.palette import dedither
 from framemend.flow import backward_warp, outside_mask
 from framemend.flow.estimate import motion_flow
 from framemend.kernels.blur import box_mean
+
+from .resample import catmull_rom_warp
 
 # tuned on CogVideo__1, AnimateDiff__model_08_01 and VideoCrafter__woman and on generated test
 # scenes: looser tone confidences (τ_tone 0.3) took the noref flicker ratio of deboil,deflicker
@@ -224,7 +234,10 @@ def _bands(previous, frame, flow):
     band (module docstring), ``(3, H, W)`` but the confidences ``(H, W)``; ``previous``,
     ``frame`` ``(3, H, W)``, ``flow`` ``(2, H, W)`` from ``frame`` to ``previous``."""
     radius = low_radius(*frame.shape[-2:])
-    pred = backward_warp(previous[None], flow[None], mode="bicubic")[0]
+    if holds_texture(*frame.shape[-2:]):  # (.resample; on larger frames OpenCV's cubic)
+        pred = catmull_rom_warp(previous, flow)
+    else:
+        pred = backward_warp(previous[None], flow[None], mode="bicubic")[0]
     r = pred - frame
     d = _box(_box(r[None], radius), radius)[0]
     m = _box((r ** 2).mean(0)[None, None], MID_RADIUS)[0, 0]
@@ -299,7 +312,11 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
     w = (strength * conf).clamp(max=MAX_WEIGHT)
     w_tone = (strength * tone).clamp(max=MAX_TONE_WEIGHT)
     b = zh + w * (r - d)
-    g = _restoring_gain(_energy(zh, ENERGY_RADIUS), _energy(b, ENERGY_RADIUS), w)
+    e_z = _energy(zh, ENERGY_RADIUS)
+    kept = 1.0
+    if texture:  # the share of the frame's fine energy that the warped output's holds
+        kept = (_energy(zh + r - d, ENERGY_RADIUS) / e_z.clamp(min=1e-12)).clamp(KEPT_FLOOR, 1)
+    g = _restoring_gain(e_z, _energy(b, ENERGY_RADIUS), w, kept)
     zl = frame - zh
     low = zl + w_tone * d
     out = low + g * b
