@@ -15,7 +15,8 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
    neighbouring pair instead (constant velocity over three frames; :func:`fill_hidden`).
 3. Flow at the intermediate time by forward splatting: every pixel ``p`` of frame 0 moves to
    ``p + t F01(p)`` and deposits the backward flow ``-t F01(p)`` there (likewise frame 1 with
-   ``(1 - t) F10``). Softmax splatting with ``Z = -alpha |Y0(p) - Y1(p + F01(p))|`` (luma)
+   ``(1 - t) F10``); with the neighbouring pairs' flows, along the quadratic path through the
+   three frames instead (:mod:`.quadratic`). Softmax splatting with ``Z = -alpha |Y0(p) - Y1(p + F01(p))|`` (luma)
    decides collisions: the pixel still visible in the other frame (the one in front) wins.
 4. Holes (nothing landed) take the other side's flow scaled for linear motion; where both
    sides are empty, the blend of the neighbours' flows at ``p`` of Jiang et al., "Super
