@@ -475,3 +475,22 @@ def test_still_share_pools_a_wide_region(monkeypatch):
         scores.append(_in_between_psnr(kept, new))
     for path in (0, 1):
         assert scores[0][path] > scores[1][path] + 0.03, scores
+
+
+def test_a_shaking_camera_is_followed_along_its_quadratic_path(monkeypatch):
+    """A handheld shot (the camera's path bends from frame to frame), every other frame
+    dropped: the in-betweens' motion follows the parabola through the pair and its neighbours
+    (:mod:`.quadratic`) and lands closer to the dropped frames than linear motion, on floats,
+    decoded uint8 frames and the device path (measured +1.25 / +1.23 / +1.43 dB)."""
+    from framemend.cuda import device_path_on_cpu  # noqa: PLC0415
+    from framemend.interpolate import filter as interpolate_filter  # noqa: PLC0415
+    clip = scene("handheld", width=320, height=180, frames=9, seed=3)
+    kept, new = clip.frames[::2], clip.frames[1:8:2]
+    scores = []
+    for bend in (interpolate_filter.accelerations, lambda *args: None):
+        monkeypatch.setattr(interpolate_filter, "accelerations", bend)  # then linear motion
+        with device_path_on_cpu():
+            device = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))
+        scores.append((*_in_between_psnr(kept, new), psnr(device[1::2][:4], new)))
+    for path in (0, 1, 2):
+        assert scores[0][path] > scores[1][path] + 0.8, scores

@@ -213,11 +213,14 @@ def fill_hidden(planes: torch.Tensor, flows: torch.Tensor, importance: torch.Ten
     return filled, warp_error(planes, filled).mul_(-ALPHA)
 
 
-def intermediate_flows(flows: torch.Tensor, importance: torch.Tensor, times: list[float]
+def intermediate_flows(flows: torch.Tensor, importance: torch.Tensor, times: list[float],
+                       acceleration: torch.Tensor | None = None
                        ) -> tuple[torch.Tensor, torch.Tensor]:
     """The twin of :func:`.synthesis.intermediate_flows` (its ``_intermediate_kernel``): per
-    time ``t`` both sides softmax-splatted (each pixel moves by ``t F01`` or ``(1 - t) F10``
-    and deposits ``(m e^Z, e^Z, 1)``), normalised; a hole on one side takes the other's flow
+    time ``t`` both sides softmax-splatted (each pixel moves by ``t F01`` or ``(1 - t) F10``,
+    bent by ``acceleration`` ``(2, 2, h, w)`` along the quadratic paths of
+    :func:`.synthesis.intermediate_flows` where given, and deposits ``(m e^Z, e^Z, 1)``),
+    normalised; a hole on one side takes the other's flow
     scaled for linear motion, holes on both Super SloMo's blend; frame 0's weight is its share
     of the coverages clamped at 1, weighted ``1 - t`` and ``t``.
 
@@ -228,7 +231,9 @@ def intermediate_flows(flows: torch.Tensor, importance: torch.Tensor, times: lis
         ``weight0`` ``(K, 1, h, w)``, on the flows' device.
     """
     e = importance.exp()
-    moves = torch.cat([torch.stack([t * flows[0], (1 - t) * flows[1]]) for t in times])
+    bend = torch.zeros_like(flows) if acceleration is None else acceleration.to(flows.device)
+    moves = torch.cat([torch.stack([t * (flows[0] + (t - 1) / 2 * bend[0]),
+                                    (1 - t) * (flows[1] - t / 2 * bend[1])]) for t in times])
     values = torch.cat([moves * e.repeat(len(times), 1, 1, 1), e.repeat(len(times), 1, 1, 1),
                         torch.ones_like(moves[:, :1])], 1)
     acc = splat_sum(values, moves)

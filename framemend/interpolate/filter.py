@@ -18,6 +18,7 @@ from ..kernels.pools import shared_pool
 from ..options.interpolate import InterpolateOptions
 from . import device as device_path
 from .dither import keep_screen_dither
+from .quadratic import accelerations
 from .synthesis import (fill_hidden, flow_planes, frame_correlation, intermediate_flows,
                         pair_flows, warp_blend)
 from .timing import factor_times, grid_times, nominal_rate
@@ -205,14 +206,14 @@ def _synthesize(flows: Future, before: Future | None, after: Future | None, imag
     """The in-betweens at fractional ``times`` of a pair (:mod:`.synthesis`) from its
     ``flows`` and those of the pairs ``before`` and ``after`` it (futures of
     :func:`_pair_flows`), with a palette's dither kept on the screen if ``dither``
-    (:mod:`.dither`). Runs on a worker thread."""
+    (:mod:`.dither`); the in-betweens' motion follows the three frames' quadratic path
+    (:mod:`.quadratic`). Runs on a worker thread."""
     planes, pair, importance, correlation1 = flows.result()
     fill, intermediate = (fill_hidden, intermediate_flows) if _host(image0) else \
         (device_path.fill_hidden, device_path.intermediate_flows)
-    pair, importance = fill(planes, pair, importance,
-                            None if before is None else before.result()[1],
-                            None if after is None else after.result()[1])
-    flow_t, weight0 = intermediate(pair, importance, times)
+    around = [None if other is None else other.result()[1] for other in (before, after)]
+    pair, importance = fill(planes, pair, importance, *around)
+    flow_t, weight0 = intermediate(pair, importance, times, accelerations(pair, *around))
     correlation0 = None if before is None else before.result()[3]  # image0 was its image1
     made = warp_blend(image0, image1, flow_t, weight0, times, warp,
                       [correlation0, correlation1])

@@ -15,7 +15,8 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
    neighbouring pair instead (constant velocity over three frames; :func:`fill_hidden`).
 3. Flow at the intermediate time by forward splatting: every pixel ``p`` of frame 0 moves to
    ``p + t F01(p)`` and deposits the backward flow ``-t F01(p)`` there (likewise frame 1 with
-   ``(1 - t) F10``). Softmax splatting with ``Z = -alpha |Y0(p) - Y1(p + F01(p))|`` (luma)
+   ``(1 - t) F10``); with the neighbouring pairs' flows, along the quadratic path through the
+   three frames instead (:mod:`.quadratic`). Softmax splatting with ``Z = -alpha |Y0(p) - Y1(p + F01(p))|`` (luma)
    decides collisions: the pixel still visible in the other frame (the one in front) wins.
 4. Holes (nothing landed) take the other side's flow scaled for linear motion; where both
    sides are empty, the blend of the neighbours' flows at ``p`` of Jiang et al., "Super
@@ -417,13 +418,18 @@ def fill_hidden(planes: torch.Tensor, flows: torch.Tensor, importance: torch.Ten
     return filled, _warp_error(planes, filled).mul_(-ALPHA)
 
 
-def intermediate_flows(flows: torch.Tensor, importance: torch.Tensor,
-                       times: list[float]) -> tuple[torch.Tensor, torch.Tensor]:
+def intermediate_flows(flows: torch.Tensor, importance: torch.Tensor, times: list[float],
+                       acceleration: torch.Tensor | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
     """Flows from time ``t`` back to frames 0 and 1, and the weight of frame 0, at shrunk size.
 
     Args:
         flows: ``(2, 2, h, w)`` ``F01``, ``F10``; importance: ``(2, 1, h, w)``; on the CPU.
         times: ``K`` values in (0, 1).
+        acceleration: ``(2, 2, h, w)`` each side's acceleration ``a0``, ``a1``
+            (:func:`.quadratic.accelerations`): pixels are splatted along the quadratic path,
+            ``t F01 + t (t - 1) / 2 · a0`` and ``(1 - t) F10 - (1 - t) t / 2 · a1``; None:
+            linear motion.
     Returns:
         ``flow_t`` ``(2K, 2, h, w)`` (``K`` flows to frame 0, then ``K`` to frame 1) and
         ``weight0`` ``(K, 1, h, w)`` in [0, 1], the share of frame 0 in the blend.
@@ -432,26 +438,33 @@ def intermediate_flows(flows: torch.Tensor, importance: torch.Tensor,
     h, w = flows.shape[-2:]
     flow_t = np.empty((2 * k, 2, h, w), np.float32)
     weight0 = np.empty((k, 1, h, w), np.float32)
-    _intermediate_kernel(flows.contiguous().numpy(), importance.contiguous().numpy(),
+    bend = np.zeros((2, 2, h, w), np.float32) if acceleration is None else \
+        acceleration.contiguous().numpy()
+    _intermediate_kernel(flows.contiguous().numpy(), importance.contiguous().numpy(), bend,
                          np.asarray(times, np.float64), flow_t, weight0)
     return torch.from_numpy(flow_t), torch.from_numpy(weight0)
 
 
 @numba.njit(cache=True, nogil=True)
-def _intermediate_kernel(flows, importance, times, flow_t, weight0):
+def _intermediate_kernel(flows, importance, acceleration, times, flow_t, weight0):
     """:func:`intermediate_flows` into ``flow_t`` and ``weight0``. Per time ``t``: both sides
-    splatted (:func:`_splat_side`), normalised; a hole on side 0 takes side 1's flow scaled by
+    splatted (:func:`_splat_side`) along their quadratic paths (``acceleration``
+    ``(2, 2, h, w)``, zero for linear motion), normalised; a hole on side 0 takes side 1's
+    flow scaled by
     ``-t / (1 - t)`` (linear motion) and vice versa; where both are holes, Super SloMo's blend
     of ``F01`` and ``F10`` at the pixel. The weight of side 0 is its share of the coverages
     (each clamped at 1) weighted ``1 - t`` and ``t``."""
     count = len(times)
     h, w = flows.shape[-2:]
     acc = np.empty((2, 4, h, w), np.float32)
+    path = np.empty((2, 2, h, w), np.float32)
     for j in range(count):
         t = times[j]
         acc[:] = 0
-        _splat_side(flows[0], importance[0, 0], t, acc[0])
-        _splat_side(flows[1], importance[1, 0], 1 - t, acc[1])
+        path[0] = flows[0] + np.float32((t - 1) / 2) * acceleration[0]  # moved by t path[0]
+        path[1] = flows[1] - np.float32(t / 2) * acceleration[1]  # by (1 - t) path[1]
+        _splat_side(path[0], importance[0, 0], t, acc[0])
+        _splat_side(path[1], importance[1, 0], 1 - t, acc[1])
         for y in range(h):
             for x in range(w):
                 mass0, mass1 = acc[0, 2, y, x], acc[1, 2, y, x]
