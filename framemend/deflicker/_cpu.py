@@ -112,8 +112,9 @@ def _fit(samples, weights, d, order, significance, structure, guarded, lines, su
 @numba.njit(**_NJ, inline="always")
 def _keep_centre_side(y, w, d, centre, significance, changed):
     """Zero the weights beyond a significant step in time (``correction._same_side_of_step``)
-    of the samples that ``changed`` ``(N,)`` flags. Returns the weights' sum and :func:`_line_fit` of all the samples, the sum -1 if weights
-    were zeroed (that fit is then not the cell's)."""
+    of the samples that ``changed`` ``(N,)`` flags. Returns the weights' sum and
+    :func:`_line_fit` of all the samples, the sum -1 if weights were zeroed (that fit is then
+    not the cell's)."""
     n = y.shape[0]
     tw = twy = twyy = 0.0
     for k in range(n):
