@@ -52,28 +52,37 @@ def _blur_columns(grid, a, b, c, out):
 
 
 def step_masked_lines(samples: np.ndarray, w: np.ndarray, d: np.ndarray,
-                      significance: float) -> tuple[np.ndarray, ...]:
+                      significance: float, structure: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, ...]:
     """``samples`` and weights ``w`` ``(N, C, gh, gw)`` float32 at times ``d`` ``(N, 1, 1, 1)``,
     sample 0 the centre (``d = 0``) -> the lines of ``correction._line_fits`` ``(C, gh, gw)``
-    each, after the step test, and the support ``(1, gh, gw)``."""
+    each, after the step test, and the support ``(1, gh, gw)``. ``structure`` ``(N, 1, gh,
+    gw)``: the samples' scaled structure mismatches (the centre's 0), which spare samples
+    beyond a step whose structure is kept (offset mode), or None."""
     times = d.reshape(-1).astype(np.float64)
     order = np.argsort(times, kind="stable")
     lines = np.empty((5, *samples.shape[1:]), np.float32)
     support = np.zeros((1, *samples.shape[2:]), np.float32)
+    guarded = structure is not None
+    if not guarded:
+        structure = np.zeros((1, 1, 1, 1), np.float32)
     _fit(np.ascontiguousarray(samples, np.float32), np.ascontiguousarray(w, np.float32),
-         times[order], order, significance, lines, support)
+         times[order], order, significance, np.ascontiguousarray(structure, np.float32),
+         guarded, lines, support)
     return (*lines, support)
 
 
 @numba.njit(**_NJ)
-def _fit(samples, weights, d, order, significance, lines, support):
+def _fit(samples, weights, d, order, significance, structure, guarded, lines, support):
     """Per cell and channel, over the samples sorted by time ``d`` (``order[k]`` is the index
     of sorted sample ``k``): ``lines`` ``(5, C, gh, gw)`` the mean time, mean, slope and the
-    squared standard errors of the slope and of the mean."""
+    squared standard errors of the slope and of the mean. ``guarded``: a sample beyond a step
+    is masked only where its ``structure`` ``(N, 1, gh, gw)`` is 1 or more."""
     n = d.shape[0]
     _, chans, gh, gw = lines.shape
     y = np.empty(n)
     w = np.empty(n)
+    changed = np.ones(n, np.bool_)
     centre = 0
     for k in range(n):
         if order[k] == 0:
@@ -84,7 +93,9 @@ def _fit(samples, weights, d, order, significance, lines, support):
                 for k in range(n):
                     y[k] = samples[order[k], c, gy, gx]
                     w[k] = weights[order[k], c, gy, gx]
-                total, fit = _keep_centre_side(y, w, d, centre, significance)
+                    if guarded:
+                        changed[k] = structure[order[k], 0, gy, gx] >= 1.0
+                total, fit = _keep_centre_side(y, w, d, centre, significance, changed)
                 if total < 0.0:  # weights zeroed: the line of those left
                     total = 0.0
                     for k in range(n):
@@ -99,10 +110,11 @@ def _fit(samples, weights, d, order, significance, lines, support):
 
 
 @numba.njit(**_NJ, inline="always")
-def _keep_centre_side(y, w, d, centre, significance):
-    """Zero the weights beyond a significant step in time (``correction._same_side_of_step``).
-    Returns the weights' sum and :func:`_line_fit` of all the samples, the sum -1 if weights
-    were zeroed (that fit is then not the cell's)."""
+def _keep_centre_side(y, w, d, centre, significance, changed):
+    """Zero the weights beyond a significant step in time (``correction._same_side_of_step``)
+    of the samples that ``changed`` ``(N,)`` flags. Returns the weights' sum and
+    :func:`_line_fit` of all the samples, the sum -1 if weights were zeroed (that fit is then
+    not the cell's)."""
     n = y.shape[0]
     tw = twy = twyy = 0.0
     for k in range(n):
@@ -123,7 +135,7 @@ def _keep_centre_side(y, w, d, centre, significance):
     f = (fit[2] - best) / max(best / max(tw - 3.0, 1.0), 1e-12)
     if f > significance:
         for k in range(n):
-            if (k > split) == (centre <= split):
+            if (k > split) == (centre <= split) and changed[k]:
                 w[k] = 0.0
         return -1.0, fit
     return tw, fit

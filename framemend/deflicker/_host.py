@@ -113,15 +113,21 @@ def content_and_structure(tables: list[np.ndarray], own: np.ndarray, shifts: np.
     return _cpu.content_and_structure(tables, own, shifts, cell, STRUCTURE_FLOOR)
 
 
-def structure_weights(mismatch: np.ndarray) -> np.ndarray:
-    """:func:`.correction.structure_weights` of ``(N, 1, gh, gw)``."""
+def structure_scaled(mismatch: np.ndarray) -> np.ndarray:
+    """:func:`.correction.structure_scaled` of ``(N, 1, gh, gw)``."""
     typical = lower_median(mismatch.reshape(1, -1), 1)[0]
     scale = max(np.float32(STRUCTURE_SPREAD) * typical, np.float32(STRUCTURE_MISMATCH))
-    return np.exp(np.float32(-0.5) * (mismatch / np.float32(scale)) ** 2)
+    return mismatch / np.float32(scale)
+
+
+def structure_weights(scaled: np.ndarray) -> np.ndarray:
+    """:func:`.correction.structure_weights` of ``(N, 1, gh, gw)``."""
+    return np.exp(np.float32(-0.5) * scaled * scaled)
 
 
 def temporal_offset(diffs: np.ndarray, covers: np.ndarray, offsets: np.ndarray,
-                    current: np.ndarray, tolerance: float = 0.25
+                    current: np.ndarray, tolerance: float = 0.25,
+                    structure: np.ndarray | None = None
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`.correction.temporal_offset` of arrays (``offsets`` ``(N,)`` integers; ``N`` >
     0: :func:`window_fields` makes the fields of a frame without neighbours itself)."""
@@ -131,8 +137,10 @@ def temporal_offset(diffs: np.ndarray, covers: np.ndarray, offsets: np.ndarray,
     median = lower_median(np.concatenate([samples[:1], samples]), 0)
     residual = (samples - median) / (current + np.float32(0.05))
     w = cover * np.exp(np.float32(-0.5) * (residual / np.float32(tolerance)) ** 2)
+    if structure is not None:
+        structure = np.concatenate([np.zeros_like(structure[:1]), structure])
     centre_time, mean, slope, slope_var, mean_var, support = _cpu.step_masked_lines(
-        samples, w, d, STEP_SIGNIFICANCE)
+        samples, w, d, STEP_SIGNIFICANCE, structure)
     intercept = mean - _pooled_slope(slope, slope_var, current) * centre_time
     variance = mean_var + centre_time * centre_time * slope_var
     return _blur(intercept), support, _blur(variance)
@@ -144,14 +152,15 @@ def window_fields(diffs: list[np.ndarray], covers: list[np.ndarray],
     """:func:`temporal_offset` of the window's differences ``(k, C, gh, gw)`` per direction,
     ``reaches`` ``(direction, k)``, and :func:`correction_fields` (``options``: the filter's);
     the covers weighted by :func:`structure_weights` of the ``mismatches`` ``(k, 1, gh, gw)``
-    if given (offset mode)."""
+    if given (offset mode), which the step test reads too."""
     if diffs:
         offsets = np.concatenate([d * np.arange(1, k + 1) for d, k in reaches])
-        cover = np.concatenate(covers)
+        cover, scaled = np.concatenate(covers), None
         if len(mismatches):
-            cover = cover * structure_weights(np.concatenate(mismatches))
+            scaled = structure_scaled(np.concatenate(mismatches))
+            cover = cover * structure_weights(scaled)
         correction, support, variance = temporal_offset(
-            np.concatenate(diffs), cover, offsets, current, options.tolerance)
+            np.concatenate(diffs), cover, offsets, current, options.tolerance, scaled)
     else:
         correction, support = np.zeros_like(current), np.zeros_like(current[:1])
         variance = np.zeros_like(current)

@@ -53,13 +53,14 @@ TEXTURE_SHARE = 4.0
 # neighbour's weight falls to exp(-1/2), or STRUCTURE_SPREAD times the window's median mismatch
 # if larger (generated video redraws structure in most cells, a missed subject in a few); tuned
 # on the regional wobble of scenes subject 1, 2 and fast-object 0 against the generated clips'
-# flicker figure
-STRUCTURE_MISMATCH = 0.5
+# flicker figure, with the step test sparing the samples within it (_same_side_of_step)
+STRUCTURE_MISMATCH = 0.45
 STRUCTURE_SPREAD = 3.0
 
 
 def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Tensor,
-                    current: torch.Tensor, tolerance: float = 0.25
+                    current: torch.Tensor, tolerance: float = 0.25,
+                    structure: torch.Tensor | None = None
                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """How far the centre frame's local means sit from their robust temporal trend.
 
@@ -70,6 +71,8 @@ def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Te
         current: ``(C, gh, gw)`` the centre frame's local means.
         tolerance: difference from the window median, as a fraction of the local mean, beyond
             which a neighbour counts as a real change rather than flicker.
+        structure: ``(N, 1, gh, gw)`` the neighbours' :func:`structure_scaled` mismatches
+            (offset mode), or None: the step test then masks every sample beyond a step.
     Returns:
         ``correction`` ``(C, gh, gw)``, the trend minus the centre (smoothed over neighbouring
         cells); ``support`` ``(1, gh, gw)``, the total weight the neighbours received; and
@@ -88,7 +91,9 @@ def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Te
     median = torch.cat([samples[:1], samples]).median(dim=0).values  # the lower median
     residual = (samples - median) / (current + 0.05)
     w = cover * torch.exp(-0.5 * (residual / tolerance) ** 2)
-    w = w * _same_side_of_step(samples, w, d)
+    if structure is not None:
+        structure = torch.cat([torch.zeros_like(structure[:1]), structure])
+    w = w * _same_side_of_step(samples, w, d, structure)
     centre_time, mean, slope, slope_var, mean_var = _line_fits(samples, w, d)
     support = w[1:].sum(0).mean(0, keepdim=True)
     intercept = mean - _pooled_slope(slope, slope_var, current) * centre_time
@@ -97,6 +102,7 @@ def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Te
 
 
 def _same_side_of_step(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
+                       structure: torch.Tensor | None = None,
                        significance: float = STEP_SIGNIFICANCE) -> torch.Tensor:
     """``(N, ...)`` 0/1 mask: the samples on the centre's side of a significant step in time.
 
@@ -104,6 +110,13 @@ def _same_side_of_step(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
     best split explains the samples better than a straight line by an F statistic above
     ``significance`` (a light switched on or off inside the window), the samples beyond it are
     masked out. Otherwise, including ramps such as a fade, every sample is kept.
+
+    ``structure`` ``(N, 1, ...)`` (offset mode; the centre's 0): each sample's
+    :func:`structure_scaled` mismatch. A sample beyond the step is then masked only where its
+    cell's structure changed (a mismatch of 1 or more: a subject the flow missed, which the
+    step test is offset mode's guard against); one whose box keeps the cell's structure
+    differs in tone only, and a slow tone wobble of generated video passes the F test as often
+    as a step does (the lines' residuals are correlated in time), so it stays in the line.
     """
     order = torch.argsort(d.view(-1))
     ys, ws, ds = y[order], w[order], d.view(-1)[order]
@@ -129,6 +142,8 @@ def _same_side_of_step(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
     rank = torch.arange(len(ds), device=y.device).view(-1, *[1] * (y.dim() - 1))
     centre_left = centre <= split
     keep_sorted = torch.where(centre_left, rank <= split, rank > split) | ~stepped
+    if structure is not None:
+        keep_sorted = keep_sorted | (structure[order] < 1.0)
     keep = torch.empty_like(keep_sorted)
     keep[order] = keep_sorted
     return keep.to(y.dtype)
@@ -250,11 +265,17 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
     return local_affine(fitted + departure - current, current, support, floor)
 
 
-def structure_weights(mismatch: torch.Tensor) -> torch.Tensor:
+def structure_scaled(mismatch: torch.Tensor) -> torch.Tensor:
+    """The neighbours' :func:`.motion.structure_mismatch` ``(N, 1, gh, gw)`` over
+    :data:`STRUCTURE_MISMATCH` or :data:`STRUCTURE_SPREAD` times the window's (lower) median
+    mismatch, whichever is larger: ``m`` of :func:`structure_weights`."""
+    typical = mismatch.flatten().median()
+    return mismatch / (STRUCTURE_SPREAD * typical).clamp_min(STRUCTURE_MISMATCH)
+
+
+def structure_weights(scaled: torch.Tensor) -> torch.Tensor:
     """Offset mode's weights ``(N, 1, gh, gw)`` of the neighbours' samples from their
-    :func:`.motion.structure_mismatch` ``(N, 1, gh, gw)``: ``exp(-m² / 2)``, ``m`` the mismatch
-    over :data:`STRUCTURE_MISMATCH` or :data:`STRUCTURE_SPREAD` times the window's (lower)
-    median mismatch, whichever is larger.
+    :func:`structure_scaled` mismatches ``m`` ``(N, 1, gh, gw)``: ``exp(-m² / 2)``.
 
     Offset mode has no plausibility gate on the correction's size (``auto``'s): a tone wobble
     of generated video may be as large as a subject's brightness change. A neighbour whose box
@@ -264,9 +285,7 @@ def structure_weights(mismatch: torch.Tensor) -> torch.Tensor:
     not enter the line, whatever its size. Where nothing is left the correction is the centre's
     own, none.
     """
-    typical = mismatch.flatten().median()
-    scale = (STRUCTURE_SPREAD * typical).clamp_min(STRUCTURE_MISMATCH)
-    return torch.exp(-0.5 * (mismatch / scale) ** 2)
+    return torch.exp(-0.5 * scaled * scaled)
 
 
 @functools.cache  # a constant per level of TEXTURE_LEVELS, asked for every frame

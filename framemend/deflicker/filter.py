@@ -16,7 +16,8 @@ from framemend.flow import motion
 from framemend.options.deflicker import DeflickerOptions
 
 from . import _host
-from .correction import apply_fields, correction_fields, structure_weights, temporal_offset
+from .correction import (apply_fields, correction_fields, structure_scaled, structure_weights,
+                         temporal_offset)
 from .motion import (Step, adjacent_steps, analysis_factor, analysis_image, cell_means,
                      chain_steps, content_differences, downscale, structure_mismatch,
                      summed_area)
@@ -218,16 +219,18 @@ class _reference:
                       mismatches: list[torch.Tensor] = ()) -> tuple[torch.Tensor, torch.Tensor]:
         """:func:`temporal_offset` of the window's differences ``(k, C, gh, gw)`` per
         direction, ``reaches`` ``(direction, k)``, and :func:`correction_fields`; the covers
-        weighted by :func:`structure_weights` of the ``mismatches`` if given (offset mode)."""
+        weighted by :func:`structure_weights` of the ``mismatches`` if given (offset mode), which
+        the step test reads too."""
         if diffs:
             # made on the device: a list copied there would make this thread wait for it
             times = torch.cat([d * torch.arange(1, k + 1, device=current.device)
                                for d, k in reaches])
-            cover = torch.cat(covers)
+            cover, scaled = torch.cat(covers), None
             if mismatches:
-                cover = cover * structure_weights(torch.cat(mismatches))
+                scaled = structure_scaled(torch.cat(mismatches))
+                cover = cover * structure_weights(scaled)
             correction, support, variance = temporal_offset(
-                torch.cat(diffs), cover, times, current, options.tolerance)
+                torch.cat(diffs), cover, times, current, options.tolerance, scaled)
         else:
             correction, support = torch.zeros_like(current), torch.zeros_like(current[:1])
             variance = torch.zeros_like(current)
