@@ -21,7 +21,7 @@ from .dither import keep_screen_dither
 from .quadratic import accelerations
 from .synthesis import (fill_hidden, flow_planes, frame_correlation, intermediate_flows,
                         pair_flows, warp_blend)
-from .timing import factor_times, grid_times, nominal_rate
+from .timing import factor_times, grid_times, nominal_rate, span_fraction
 
 _SAME_TIME = 1e-4  # fraction of an input interval under which an output time is the input's
 _HELD = 3  # spans held back: two whose in-betweens are being made, one awaiting the next pair
@@ -150,7 +150,7 @@ class Interpolate(Filter):
             return
         plan, new = [], []
         for s in self._times(first.time, end):
-            fraction = (s - first.time) / length
+            fraction = span_fraction(s, first.time, length)
             made = second is not None and fraction > _SAME_TIME
             plan.append((s, self._cut_pending, None if made else first))
             self._cut_pending = False

@@ -17,6 +17,7 @@ from fractions import Fraction
 
 _NTSC_BASES = (24, 30, 48, 60, 120, 240)
 _GRID_TOLERANCE = 1e-6  # in output frames: grid points this close to a span edge belong to it
+_FRACTION_STEP = 2.0 ** -20  # an in-between's place in its input interval, rounded to this
 
 
 def nominal_rate(fps: float) -> Fraction:
@@ -33,6 +34,15 @@ def factor_times(start: float, end: float, factor: int) -> list[float]:
     """``factor`` times evenly spaced in ``[start, end)``, the first ``start``."""
     step = (end - start) / factor
     return [start + j * step for j in range(factor)]
+
+
+def span_fraction(time: float, start: float, length: float) -> float:
+    """Where ``time`` falls in the input interval ``[start, start + length)``, as a fraction of
+    it rounded to a multiple of 2^-20 (a millionth of a frame): the same instant reached through
+    another time base (the API's ``n / fps`` in floats, a file's ``pts * time_base``) then gives
+    the same fraction to the bit, and the same in-between (a fraction of 0.5000000000000001
+    against 0.5 moved one value of an interpolated CogVideoX clip by a level)."""
+    return round((time - start) / length / _FRACTION_STEP) * _FRACTION_STEP
 
 
 def grid_times(start: float, end: float, rate: Fraction) -> list[float]:
