@@ -27,9 +27,8 @@ For each frame ``t`` after a keyframe:
 5. what is not drift stays: a frame whose colours differ from the previous one's by more
    than ``JUMP`` (a light switched on) keeps the correction carried so far (with a subject,
    its colour map too: else the keyframe it becomes carries the subject's drift, and the
-   correction after it pulls back to that, and its subject moved by its motion before: the
-   frame's own motion may come from the same failed flow) and becomes the keyframe; a scene
-   cut starts a new keyframe;
+   correction after it pulls back to that) and becomes the keyframe; a scene cut starts a
+   new keyframe;
 6. optionally (``detail``) the aligned keyframe's fine texture is blended into trusted pixels,
    in the spirit of keyframe propagation (Jamriska et al., "Stylizing video by example",
    SIGGRAPH 2019);
@@ -239,21 +238,6 @@ def _carried_on(image: torch.Tensor, carried: torch.Tensor, region: torch.Tensor
     return out.clamp(0, 1)
 
 
-def _jump_region(key_box, motion, key_to_frame, h: int, w: int, device):
-    """A jump frame's subject (step 5): its keyframe-to-frame similarity ``(3, 3)`` predicted
-    by the subject's ``motion`` before this frame (an array, or a tensor on the device path)
-    and its ellipse ``(1, 1, H, W)`` there. A change that reads as a jump is either the light
-    or a consecutive flow that failed (fast motion over grass: a misregistration of 0.14), and
-    the frame's own motion, from the same images, is then wrong too (the device path's torch
-    flow at such a frame: a subject moving 8 px a frame fitted as +1 px); the keyframe it
-    becomes would keep that error to the shot's end."""
-    predicted = motion @ key_to_frame
-    box = moved_box(key_box, predicted)
-    if torch.is_tensor(box):
-        return predicted, twins.ellipse_mask(box, h, w)
-    return predicted, ellipse_mask(box, h, w, device=device)
-
-
 def _core(box):
     """The subject's core: ``box`` (2, 2) corners (an array or a tensor) shrunk by ``CORE``
     about its centre."""
@@ -451,13 +435,12 @@ class Realign(Filter):
             return self._correct_on_device(frame)
         image = frame.image[None].to(self.device)
         luma, scale = analysis_luma(image[0])
-        last_motion = self._last_motion
         if self._box is None:
             m = similarity_motion(self._luma, luma, scale)
         else:  # a subject hidden for a moment keeps its last motion
             m = subject_motion(self._luma, luma, box_mask(self._box.ravel() / scale, *luma.shape),
                                scale)
-        m = last_motion if m is None else m
+        m = self._last_motion if m is None else m
         self._last_motion = m
         self._luma = luma
         h, w = image.shape[-2:]
@@ -474,10 +457,6 @@ class Realign(Filter):
         warped = backward_warp(self._previous[0], flow)
         change = _change(image, warped, trust * inside)
         if change > JUMP:  # not a drift: a sudden change (light) stays, the correction carries on
-            if self._box is not None:  # the subject moved as before (:func:`_jump_region`)
-                predicted, region = _jump_region(self._key_box, last_motion, self._key_to_frame,
-                                                 h, w, self.device)
-                self._last_motion = last_motion
             out = _carried_on(image, carried, region, self._subject)
             field, refit = carried, None
         else:
@@ -521,7 +500,7 @@ class Realign(Filter):
         else:  # a subject hidden for a moment keeps its last motion
             m = stabilize_device.subject_motion(self._luma, luma, self._box, scale,
                                                 self._last_motion)
-        last_motion, self._last_motion = self._last_motion, m
+        self._last_motion = m
         previous_luma, self._luma = self._luma, luma
         h, w = image.shape[-2:]
         predicted = m @ self._key_to_frame
@@ -551,11 +530,6 @@ class Realign(Filter):
         if subject is not None:
             self._subject = torch.where(jump, self._subject, subject)
             self._explained = self._explained + torch.where(jump, 0.0, explained)
-        if self._box is not None:  # a jump: the subject moved as before (:func:`_jump_region`)
-            predicted_jump, region = _jump_region(self._key_box, last_motion, self._key_to_frame,
-                                                  h, w, self.device)
-            predicted = torch.where(jump, predicted_jump, predicted)
-            self._last_motion = torch.where(jump, last_motion, m)
         kept = _carried_on(image, carried, region, self._subject)  # a jump
         out = torch.where(jump, kept, out)
         self._map = torch.where(jump, carried, field)
