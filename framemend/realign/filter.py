@@ -27,8 +27,9 @@ For each frame ``t`` after a keyframe:
 5. what is not drift stays: a frame whose colours differ from the previous one's by more
    than ``JUMP`` (a light switched on) keeps the correction carried so far (with a subject,
    its colour map too: else the keyframe it becomes carries the subject's drift, and the
-   correction after it pulls back to that) and becomes the keyframe; a scene cut starts a
-   new keyframe;
+   correction after it pulls back to that; and its subject moved by its motion before where
+   the frame's own moves it far from there: that motion may come from the same failed flow)
+   and becomes the keyframe; a scene cut starts a new keyframe;
 6. optionally (``detail``) the aligned keyframe's fine texture is blended into trusted pixels,
    in the spirit of keyframe propagation (Jamriska et al., "Stylizing video by example",
    SIGGRAPH 2019);
@@ -103,6 +104,12 @@ CELL = 16
 #: Change of colour between two consecutive input frames (:func:`_change`, [0, 1] units) above
 #: which it is sudden, not drift (a drift of 25 % over 2 s at 8 fps changes 0.016 a frame).
 JUMP = 0.04
+#: On a jump frame, the share of the subject box's diagonal by which the frame's own motion
+#: may move the box away from where its motion before moves it (:func:`_jump_region`;
+#: measured: the failed frame of rendering 325 on the device path 0.21, its jump on the host
+#: 0.004; the four jumps of a 128x72 colour wheel's device path, its tracking a few pixels
+#: off anyway, 0.012-0.027).
+JUMP_MOTION = 0.1
 #: Fraction of the frame the keyframe must still cover; below it the corrected frame is the key.
 KEY_VISIBLE = 0.5
 #: Share of the subject ellipse's radius where its colour map is measured (:mod:`.subject`):
@@ -236,6 +243,28 @@ def _carried_on(image: torch.Tensor, carried: torch.Tensor, region: torch.Tensor
     if region is not None:
         out = image + region * (apply_colour_map(subject, out) - image)
     return out.clamp(0, 1)
+
+
+def _jump_region(key_box, motion, last_motion, key_to_frame, h: int, w: int, device):
+    """A jump frame's subject (step 5): its keyframe-to-frame similarity ``(3, 3)``, its
+    ellipse ``(1, 1, H, W)`` there and the motion it moved by (arrays, or tensors on the
+    device path). A change that reads as a jump is the light or a consecutive flow that failed
+    (fast motion over grass: a misregistration of 0.14), and the frame's own ``motion``, from
+    the same images, may have failed with it (the device path's torch flow on such a frame: a
+    subject moving 8 px a frame fitted as +2 px); the keyframe the frame becomes would keep
+    that error to the shot's end. Where ``motion`` moves the subject's box further than
+    ``JUMP_MOTION`` of its diagonal from where the subject's ``last_motion`` moves it, the
+    latter is taken."""
+    own, before = motion @ key_to_frame, last_motion @ key_to_frame
+    box_own, box_before = moved_box(key_box, own), moved_box(key_box, before)
+    diagonal = ((box_before[1] - box_before[0]) ** 2).sum() ** 0.5
+    far = abs(box_own - box_before).max() > JUMP_MOTION * diagonal
+    if torch.is_tensor(far):
+        predicted = torch.where(far, before, own)
+        return (predicted, twins.ellipse_mask(moved_box(key_box, predicted), h, w),
+                torch.where(far, last_motion, motion))
+    predicted, kept = (before, last_motion) if far else (own, motion)
+    return predicted, ellipse_mask(moved_box(key_box, predicted), h, w, device=device), kept
 
 
 def _core(box):
@@ -435,12 +464,13 @@ class Realign(Filter):
             return self._correct_on_device(frame)
         image = frame.image[None].to(self.device)
         luma, scale = analysis_luma(image[0])
+        last_motion = self._last_motion
         if self._box is None:
             m = similarity_motion(self._luma, luma, scale)
         else:  # a subject hidden for a moment keeps its last motion
             m = subject_motion(self._luma, luma, box_mask(self._box.ravel() / scale, *luma.shape),
                                scale)
-        m = self._last_motion if m is None else m
+        m = last_motion if m is None else m
         self._last_motion = m
         self._luma = luma
         h, w = image.shape[-2:]
@@ -457,6 +487,9 @@ class Realign(Filter):
         warped = backward_warp(self._previous[0], flow)
         change = _change(image, warped, trust * inside)
         if change > JUMP:  # not a drift: a sudden change (light) stays, the correction carries on
+            if self._box is not None:  # the subject moved as before (:func:`_jump_region`)
+                predicted, region, self._last_motion = _jump_region(
+                    self._key_box, m, last_motion, self._key_to_frame, h, w, self.device)
             out = _carried_on(image, carried, region, self._subject)
             field, refit = carried, None
         else:
@@ -500,7 +533,7 @@ class Realign(Filter):
         else:  # a subject hidden for a moment keeps its last motion
             m = stabilize_device.subject_motion(self._luma, luma, self._box, scale,
                                                 self._last_motion)
-        self._last_motion = m
+        last_motion, self._last_motion = self._last_motion, m
         previous_luma, self._luma = self._luma, luma
         h, w = image.shape[-2:]
         predicted = m @ self._key_to_frame
@@ -530,6 +563,12 @@ class Realign(Filter):
         if subject is not None:
             self._subject = torch.where(jump, self._subject, subject)
             self._explained = self._explained + torch.where(jump, 0.0, explained)
+        if self._box is not None:  # a jump: the subject moved as before (:func:`_jump_region`)
+            predicted_jump, region_jump, motion = _jump_region(
+                self._key_box, m, last_motion, self._key_to_frame, h, w, self.device)
+            predicted = torch.where(jump, predicted_jump, predicted)
+            region = torch.where(jump, region_jump, region)
+            self._last_motion = torch.where(jump, motion, m)
         kept = _carried_on(image, carried, region, self._subject)  # a jump
         out = torch.where(jump, kept, out)
         self._map = torch.where(jump, carried, field)
