@@ -394,7 +394,8 @@ def _opencv_pool_sleeps() -> None:
     ``_MAIN``: up to 2000 and 10000 rounds of ``pause``/``sched_yield``), unless the user chose
     otherwise. The passes' many short OpenCV calls left the pool spinning after each: default
     chain on a 720x480 clip, 23,104 ``sched_yield`` calls (``strace -c``) and about 0.1 s of
-    the process's 5.8 s of CPU (``perf record``), for 1,000 more futex waits without the spin.
+    the process's 5.8 s of CPU (``perf record``, load 6-7; within the noise at load 3-4), for
+    1,000 more futex waits without the spin.
     A stripe's result does not depend on which thread runs it: the output is the same. Read
     when OpenCV is loaded, which ``framemend.cli`` does not do."""
     os.environ.setdefault("OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER", "0")
