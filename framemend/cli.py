@@ -388,6 +388,20 @@ def _one_blas_thread() -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
+def _opencv_pool_sleeps() -> None:
+    """Let OpenCV's pool threads, and the thread that waits on them, sleep as soon as a job is
+    done instead of spinning first (OpenCV's ``OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER`` and
+    ``_MAIN``: up to 2000 and 10000 rounds of ``pause``/``sched_yield``), unless the user chose
+    otherwise. The passes' many short OpenCV calls left the pool spinning after each: default
+    chain on a 720x480 clip, 23,104 ``sched_yield`` calls (``strace -c``) and about 0.1 s of
+    the process's 5.8 s of CPU (``perf record``, load 6-7; within the noise at load 3-4), for
+    1,000 more futex waits without the spin.
+    A stripe's result does not depend on which thread runs it: the output is the same. Read
+    when OpenCV is loaded, which ``framemend.cli`` does not do."""
+    os.environ.setdefault("OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER", "0")
+    os.environ.setdefault("OPENCV_THREAD_POOL_ACTIVE_WAIT_MAIN", "0")
+
+
 def run() -> None:
     """The ``framemend`` program: :func:`main`, then exit without tearing the interpreter down.
 
@@ -397,6 +411,7 @@ def run() -> None:
     """
     _limit_malloc_arenas()
     _one_blas_thread()
+    _opencv_pool_sleeps()
     _numba_blas.install()  # numba's set-up without importing scipy.linalg: 0.1 s before frame 1
     code = main()
     try:
