@@ -193,6 +193,14 @@ def _patch_difference(rgb: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
     return total / 27
 
 
+def hidden_mask(forward: torch.Tensor, backward: torch.Tensor) -> torch.Tensor:
+    """``(N, 1, h, w)`` True where the forward-backward mismatch ``|F(p) + B(p + F(p))|`` of
+    the flows ``forward`` ``F`` and ``backward`` ``B`` (``(N, 2, h, w)``) is above
+    ``HIDDEN_MISMATCH``: the pixel is hidden in the other frame, or its flow is wrong."""
+    mismatch = forward + backward_warp(backward, forward)
+    return mismatch.square().sum(1, keepdim=True).sqrt() > HIDDEN_MISMATCH
+
+
 def fill_hidden(planes: torch.Tensor, flows: torch.Tensor, importance: torch.Tensor,
                 before: torch.Tensor | None, after: torch.Tensor | None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -203,9 +211,7 @@ def fill_hidden(planes: torch.Tensor, flows: torch.Tensor, importance: torch.Ten
     importance, on the device."""
     if before is None and after is None:
         return flows, importance
-    reverse = torch.stack([flows[0], -flows[1]])
-    mismatch = reverse - backward_warp(reverse.flip(0), flows)
-    hidden = mismatch.square().sum(1, keepdim=True).sqrt() > HIDDEN_MISMATCH
+    hidden = hidden_mask(flows, flows.flip(0))
     filled = torch.stack([
         flows[side] if neighbour is None else
         torch.where(hidden[side], -neighbour[1 - side], flows[side])

@@ -12,11 +12,12 @@ and likewise from frame 1 with ``a1 = F10 + F12`` over ``1 - t``:
 moves the in-between's content off the midpoint of the pair; the quadratic path follows it.
 
 ``F0,-1`` is trusted only where it passes the forward-backward check of its own pair
-(``|F0,-1(p) + F-1,0(p + F0,-1(p))|`` at most ``HIDDEN_MISMATCH``, as in
-:func:`.synthesis.fill_hidden`): a pixel hidden in the frame before has no flow to it, and the
-error of that flow would become a false acceleration (elsewhere the acceleration is 0, linear
-motion). ``F01`` itself is the pair's flow after :func:`.synthesis.fill_hidden`, which gives a
-pixel hidden in frame 1 the reverse of ``F0,-1``: no acceleration either.
+(``|F0,-1(p) + F-1,0(p + F0,-1(p))|`` at most ``HIDDEN_MISMATCH``,
+:func:`.device.hidden_mask`, as :func:`.synthesis.fill_hidden` checks the pair's own): a pixel
+hidden in the frame before has no flow to it, and the error of that flow would become a false
+acceleration (elsewhere the acceleration is 0, linear motion). ``F01`` itself is the pair's
+flow after :func:`.synthesis.fill_hidden`, which gives a pixel hidden in frame 1 the reverse of
+``F0,-1``: no acceleration either.
 
 Measured on every other frame dropped and restored (BENCHMARKS.md, issue 16, branch interp6):
 the bench's procedural renderings (``benchmarks/bench_interpolate.py``: handheld +4.5 dB, zoom
@@ -30,8 +31,7 @@ from __future__ import annotations
 
 import torch
 
-from ..flow import backward_warp
-from .synthesis import HIDDEN_MISMATCH
+from .device import hidden_mask
 
 
 def accelerations(flows: torch.Tensor, before: torch.Tensor | None,
@@ -57,7 +57,6 @@ def accelerations(flows: torch.Tensor, before: torch.Tensor | None,
             continue
         neighbour = neighbour.to(flows.device)
         out = neighbour[1 - side:2 - side]  # F0,-1 (F12) at frame 0's (1's) pixels
-        back = backward_warp(neighbour[side:side + 1], out)  # and the flow back from there
-        trusted = (out + back).square().sum(1, keepdim=True) <= HIDDEN_MISMATCH ** 2
-        sides.append(torch.where(trusted, flows[side:side + 1] + out, 0.0)[0])
+        hidden = hidden_mask(out, neighbour[side:side + 1])
+        sides.append(torch.where(hidden, 0.0, flows[side:side + 1] + out)[0])
     return torch.stack(sides)
