@@ -8,9 +8,15 @@ numba's cache, decode, colour conversion, the passes and x264 all count. Wall se
 seconds (user + system of the process) and peak RSS come from ``os.wait4``. Clips: the
 CogVideoX clip (720x480, 49 frames) and the bedroom footage of ``/work/shared/data`` scaled to
 1280x720 and 1920x1080 (121 frames); 3840x2160 (24 frames) for the default chain's memory.
+
+``python -m benchmarks.bench_process --bars`` measures only issue 18's two whole-process bars,
+each run alternated with its counterpart so that the load of a shared machine falls on both:
+the default chain on the CogVideoX clip (wall seconds), and its frames per second at 1280x720
+against the identity chain's (plain decode+encode) on the same file, a ratio per round.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -150,3 +156,46 @@ def run(quick: bool = False) -> list[dict]:
                     "ffmpeg_cpu_s": round(theirs["cpu_s"], 2),
                     "ffmpeg_peak_gb": round(theirs["peak_gb"], 2)})
     return rows
+
+
+def bars(rounds: int = 3) -> list[dict]:
+    """Issue 18's bars, ``rounds`` alternated rounds: per round the default chain on ``COG``,
+    then identity and default on the 1280x720 clip; each row one round, with the load average
+    (1 min) at its end. Read wall times on an idle machine; CPU seconds are steadier."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        clip, dst = os.path.join(tmp, "1280x720.mp4"), os.path.join(tmp, "out.mp4")
+        scaled_clip(clip, 1280, 720, 121)
+        for _ in range(rounds):
+            cog = measure(framemend_cmd(COG, dst, "default"))
+            plain = measure(framemend_cmd(clip, dst, "identity"))
+            ours = measure(framemend_cmd(clip, dst, "default"))
+            rows.append({"cog_default_wall_s": round(cog["wall_s"], 2),
+                         "cog_default_cpu_s": round(cog["cpu_s"], 2),
+                         "hd_identity_wall_s": round(plain["wall_s"], 2),
+                         "hd_default_wall_s": round(ours["wall_s"], 2),
+                         "hd_default_cpu_s": round(ours["cpu_s"], 2),
+                         "hd_ratio": round(plain["wall_s"] / ours["wall_s"], 3),
+                         "load": round(os.getloadavg()[0], 1)})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_process",
+                                description="framemend clean timed as whole processes")
+    p.add_argument("--bars", action="store_true", help="only issue 18's two bars, alternated")
+    p.add_argument("--rounds", type=int, default=3, help="rounds of --bars (default 3)")
+    p.add_argument("--quick", action="store_true", help="the 720x480 clip only, one run each")
+    args = p.parse_args(argv)
+    rows = bars(args.rounds) if args.bars else run(args.quick)
+    for row in rows:
+        print(row, flush=True)
+    if args.bars:
+        for key in rows[0]:
+            if key != "load":
+                values = sorted(r[key] for r in rows)
+                print(f"{key}: median {values[len(values) // 2]}, range {values[0]}-{values[-1]}")
+
+
+if __name__ == "__main__":
+    main()
