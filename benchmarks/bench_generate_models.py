@@ -12,6 +12,10 @@ For each family (``vae``, ``autoregressive``, ``diffusion``, ``flow``) and each 
 - ``framemend.clean`` with the default chain on the uint8 frames, scored against its input along
   the input's motion (:func:`framemend.metrics.noref.compare`): ``warp_gain`` = 1 - warping
   error ratio (the bar: >= 0.5), ``retention`` = detail retention (the bar: >= 0.9);
+- ``reach``: the warp gain that the clip's first frame carried along the true camera (as steady
+  as the scene, the model's own detail) scores on the same measure
+  (:func:`framemend.generate.models.measure.reach`): the most a pass that moves the detail as
+  the scene moves could show; ``true_gain``: the chain's warp gain along the true motion instead;
 - ``sample_cpu_s``: CPU seconds to sample the clip (model at 32x32, enlargement included).
 
     python -m benchmarks.bench_generate_models [--quick]
@@ -27,7 +31,7 @@ import torch
 import framemend
 from framemend.generate import sample
 from framemend.generate.models import MODELS
-from framemend.generate.models.measure import signature
+from framemend.generate.models.measure import reach, signature
 from framemend.metrics import noref
 
 #: (motion, picture, seed) of the clips measured: seeds >= 100 were not in training.
@@ -43,7 +47,10 @@ def measure(model: str, kind: str, image: str, seed: int) -> dict:
     sig = signature(clip)
     u8 = np.round(clip.frames * 255).astype(np.uint8)
     cleaned = framemend.clean(u8)
-    cmp, _ = noref.compare(cleaned, u8)
+    motion = noref.clip_motion(u8)
+    cmp, _ = noref.compare(cleaned, u8, motion)
+    true = noref.Motion(clip.flow_fwd, ~clip.occluded)
+    true_in, true_out = (noref.score(x, true)[0]["warping_error"] for x in (u8, cleaned))
     row.update(detail=sig["detail_ratio"], err_first=sig["error_first"],
                err_last=sig["error_last"], err_slope=sig["error_slope"],
                warp_error=1e4 * sig["warping_error"], flicker=sig["flicker"],
@@ -51,7 +58,8 @@ def measure(model: str, kind: str, image: str, seed: int) -> dict:
                truth_warp=1e4 * sig["warping_error_truth"], truth_flicker=sig["flicker_truth"],
                truth_boiling=1e4 * sig["boiling_truth"],
                warp_gain=1.0 - cmp["warp_ratio"], retention=cmp["detail_retention"],
-               flicker_gain=1.0 - cmp["flicker_ratio"], boiling_gain=1.0 - cmp["boiling_ratio"])
+               flicker_gain=1.0 - cmp["flicker_ratio"], boiling_gain=1.0 - cmp["boiling_ratio"],
+               reach=reach(clip, motion)["reach"], true_gain=1.0 - true_out / true_in)
     return row
 
 

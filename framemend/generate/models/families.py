@@ -8,7 +8,12 @@ and ``step`` ``(B, 3, 3)`` (frame t, its layout guide, frame t-1, camera step t 
 - :class:`VAE` (Kingma & Welling, "Auto-Encoding Variational Bayes", ICLR 2014): a conditional
   VAE, detail in a 16-number latent, the decoder reads the layout guide. A clip is decoded frame
   by frame along a smooth latent path (a quarter great circle between two prior draws): blur and
-  mushy detail, because the MSE decoder averages what the latent cannot say.
+  mushy detail, because the MSE decoder averages what the latent cannot say. The shipped
+  weights' posterior has collapsed (on a held-out clip's frames the encoder returns the prior,
+  mean |mu| 0.002, std 1.000; latents change a decoded frame by 0.4 levels RMS): the latent says
+  nothing, the frames are the decoder's average given the guide, and what flickers is the
+  per-frame decode of the moving guide (BENCHMARKS.md, "Issue 21's warp bar on the VAE,
+  autoregressive and flow clips").
 - :class:`Autoregressive`: next-frame prediction, the last generated frame moved by the camera
   step and corrected by a U-Net; trained with teacher forcing (true previous frame), sampled on
   its own output, so the error of every step is fed to the next: drift that compounds.
