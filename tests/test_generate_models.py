@@ -17,8 +17,8 @@ from framemend.generate.models import MODELS, load, record
 from framemend.generate.models.measure import carried, reach, signature
 from framemend.generate.models.store import weights_path
 from framemend.generate.train import main as train_main
-from framemend.metrics import noref
 from framemend.generate.train import train, training_clips
+from framemend.metrics import noref
 from framemend.video import read_video
 
 
