@@ -211,7 +211,8 @@ def _synthesize(flows: Future, before: Future | None, after: Future | None, imag
     planes, pair, importance, correlation1 = flows.result()
     fill, intermediate = (fill_hidden, intermediate_flows) if _host(image0) else \
         (device_path.fill_hidden, device_path.intermediate_flows)
-    around = [None if other is None else other.result()[1] for other in (before, after)]
+    around = [None if other is None or _repeated(other.result()[0]) else other.result()[1]
+              for other in (before, after)]
     pair, importance = fill(planes, pair, importance, *around)
     flow_t, weight0 = intermediate(pair, importance, times, accelerations(pair, *around))
     correlation0 = None if before is None else before.result()[3]  # image0 was its image1
@@ -220,6 +221,14 @@ def _synthesize(flows: Future, before: Future | None, after: Future | None, imag
     if dither:
         made = keep_screen_dither(image0, image1, made, flow_t, weight0, times, warp)
     return made
+
+
+def _repeated(planes: torch.Tensor) -> bool:
+    """Whether a pair's two frames (``planes`` ``(2, 4, h, w)``, :func:`.synthesis.flow_planes`)
+    are one picture: a frame repeated, as a GIF pads its frame rate. Such a pair shows no
+    motion and is no sample of it: the pairs beside it neither fill hidden pixels from its
+    flows nor bend their paths by them (:mod:`.quadratic`)."""
+    return torch.equal(planes[0], planes[1])
 
 
 def _host(image) -> bool:
