@@ -505,7 +505,7 @@ def test_a_repeated_frame_is_no_sample_of_the_motion(monkeypatch):
     on the quadratic path, no hidden pixel held still), so their in-betweens land on the
     dropped frames on floats, decoded uint8 frames and the device path (measured 40.94 /
     40.75 / 37.97 dB against 31.21 / 31.18 / 30.70 with the repeat taken as a motion sample,
-    40.30 / 40.13 / 36.85 with linear motion)."""
+    40.30 / 40.13 / 36.85 with linear motion); a repeated pair's in-betweens are its picture."""
     from framemend.cuda import device_path_on_cpu  # noqa: PLC0415
     from framemend.interpolate import filter as interpolate_filter  # noqa: PLC0415
     truth = scene("pan", width=320, height=180, frames=13, seed=3).frames
@@ -520,6 +520,8 @@ def test_a_repeated_frame_is_no_sample_of_the_motion(monkeypatch):
         with device_path_on_cpu():
             device = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))
         scores.append([psnr(out[beside], new) for out in (floats, raw, device)])
+        for out, frames in ((floats, kept), (raw, _u8(kept) / np.float32(255)), (device, kept)):
+            assert np.array_equal(out[[3, 11]], frames[[2, 6]])  # the repeated pairs'
     for path in (0, 1, 2):
         assert scores[0][path] > scores[1][path] + 4, scores
 

@@ -57,6 +57,9 @@ class Interpolate(Filter):
     long as the input and audio stays in sync. A frame whose timestamp repeats the next one's
     covers no time and is dropped.
 
+    A frame repeated (one picture twice, as a GIF pads its frame rate) gives a pair without
+    motion: its in-betweens are that picture, and the pairs beside it take no motion from it.
+
     Palette (GIF) input, recognised on the first frame by its colours, keeps its dither where
     it is on the screen rather than moving it with the content (:mod:`.dither`).
 
@@ -209,6 +212,8 @@ def _synthesize(flows: Future, before: Future | None, after: Future | None, imag
     (:mod:`.dither`); the in-betweens' motion follows the three frames' quadratic path
     (:mod:`.quadratic`). Runs on a worker thread."""
     planes, pair, importance, correlation1 = flows.result()
+    if _same_picture(image0, image1):  # a frame repeated: nothing moves between the two
+        return [image0] * len(times)
     fill, intermediate = (fill_hidden, intermediate_flows) if _host(image0) else \
         (device_path.fill_hidden, device_path.intermediate_flows)
     around = [None if other is None or _repeated(other.result()[0]) else other.result()[1]
@@ -229,6 +234,13 @@ def _repeated(planes: torch.Tensor) -> bool:
     motion and is no sample of it: the pairs beside it neither fill hidden pixels from its
     flows nor bend their paths by them (:mod:`.quadratic`)."""
     return torch.equal(planes[0], planes[1])
+
+
+def _same_picture(image0, image1) -> bool:
+    """Whether two frames (``(H, W, 3)`` uint8 arrays or ``(3, H, W)`` tensors) are equal."""
+    if isinstance(image0, np.ndarray):
+        return np.array_equal(image0, image1)
+    return torch.equal(image0, image1)
 
 
 def _host(image) -> bool:
