@@ -57,6 +57,9 @@ class Interpolate(Filter):
     long as the input and audio stays in sync. A frame whose timestamp repeats the next one's
     covers no time and is dropped.
 
+    A frame repeated (one picture twice, as a GIF pads its frame rate) gives a pair without
+    motion: its in-betweens are that picture, and the pairs beside it take no motion from it.
+
     Palette (GIF) input, recognised on the first frame by its colours, keeps its dither where
     it is on the screen rather than moving it with the content (:mod:`.dither`).
 
@@ -209,9 +212,12 @@ def _synthesize(flows: Future, before: Future | None, after: Future | None, imag
     (:mod:`.dither`); the in-betweens' motion follows the three frames' quadratic path
     (:mod:`.quadratic`). Runs on a worker thread."""
     planes, pair, importance, correlation1 = flows.result()
+    if _same_picture(image0, image1):  # a frame repeated: nothing moves between the two
+        return [image0] * len(times)
     fill, intermediate = (fill_hidden, intermediate_flows) if _host(image0) else \
         (device_path.fill_hidden, device_path.intermediate_flows)
-    around = [None if other is None else other.result()[1] for other in (before, after)]
+    around = [None if other is None or _repeated(other.result()[0]) else other.result()[1]
+              for other in (before, after)]
     pair, importance = fill(planes, pair, importance, *around)
     flow_t, weight0 = intermediate(pair, importance, times, accelerations(pair, *around))
     correlation0 = None if before is None else before.result()[3]  # image0 was its image1
@@ -220,6 +226,21 @@ def _synthesize(flows: Future, before: Future | None, after: Future | None, imag
     if dither:
         made = keep_screen_dither(image0, image1, made, flow_t, weight0, times, warp)
     return made
+
+
+def _repeated(planes: torch.Tensor) -> bool:
+    """Whether a pair's two frames (``planes`` ``(2, 4, h, w)``, :func:`.synthesis.flow_planes`)
+    are one picture: a frame repeated, as a GIF pads its frame rate. Such a pair shows no
+    motion and is no sample of it: the pairs beside it neither fill hidden pixels from its
+    flows nor bend their paths by them (:mod:`.quadratic`)."""
+    return torch.equal(planes[0], planes[1])
+
+
+def _same_picture(image0, image1) -> bool:
+    """Whether two frames (``(H, W, 3)`` uint8 arrays or ``(3, H, W)`` tensors) are equal."""
+    if isinstance(image0, np.ndarray):
+        return np.array_equal(image0, image1)
+    return torch.equal(image0, image1)
 
 
 def _host(image) -> bool:

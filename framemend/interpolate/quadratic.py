@@ -25,7 +25,9 @@ the bench's procedural renderings (``benchmarks/bench_interpolate.py``: handheld
 ``shared/data/generated`` (-0.04 to +0.24 dB over linear motion; half the acceleration, tried
 as a shrink of its noisy estimate, gained 0.07 dB more on one generated clip and lost 0.03 to
 2.0 dB on the renderings). Where a neighbouring pair is
-missing (a cut, the ends of the video), that side's motion stays linear.
+missing (a cut, the ends of the video) or is one picture repeated (a GIF padding its frame
+rate: its zero flow is no sample of the motion, :func:`.filter._repeated`), that side's motion
+stays linear.
 """
 from __future__ import annotations
 
