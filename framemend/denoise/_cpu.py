@@ -382,6 +382,26 @@ def _buffer(name: str, shape: tuple, dtype=np.float32) -> np.ndarray:
     return buffers[name]
 
 
+_SLAB_BYTES = 1 << 22  # numpy asks the kernel for huge pages for arrays of 4 MiB and more
+
+
+def _output_array(shape: tuple, dtype) -> np.ndarray:
+    """A new ``shape`` array of ``dtype`` for an output frame, handed to the caller to keep.
+    Frames under 4 MiB are views of a block of as many as reach 4 MiB, made by this thread and
+    handed out in turn (kept whole while any of its frames is): numpy advises huge pages for the
+    block, and its memory stays in the heap from one clip to the next. Frames of their own cost
+    a page fault per 4 KiB when the heap had given the memory back: 4,492 faults per 24-frame
+    run at 640x360 in the denoise bench, 71-457 this way, ~0.4 ms of system CPU per frame."""
+    count = -(-_SLAB_BYTES // (math.prod(shape) * np.dtype(dtype).itemsize))
+    if count == 1:
+        return np.empty(shape, dtype)
+    slab, used = getattr(_workspace, "slab", (None, 0))
+    if slab is None or used == len(slab) or slab.shape[1:] != shape or slab.dtype != dtype:
+        slab, used = np.empty((count, *shape), dtype), 0
+    _workspace.slab = slab, used + 1
+    return slab[used]
+
+
 _OUTPUT_GRID = 16385  # nearest lookup on this grid: within 3e-5 (1/130 of an 8-bit level)
 
 
@@ -507,7 +527,7 @@ class CpuTrack:
             planes = frame_array((3, h, w))
             out = planes.transpose(1, 2, 0)
         else:
-            out = np.empty((h, w, 3), lookup.dtype)
+            out = _output_array((h, w, 3), lookup.dtype)
         if spatial <= 0:
             _state_rgb(self.state, _shear(shear), lookup, out)
         else:

@@ -54,12 +54,20 @@ def estimate_channel_noise(frame: np.ndarray, following: np.ndarray | None = Non
         ``(σ_luma, σ_rb, σ_gm)`` in 8-bit units, the luma's shear ``(2,)`` float32, the
         chroma radius and the luma's window share.
     """
+    return estimate_planes_noise(_planes(frame), None if following is None else _planes(following),
+                                 palette_limited(frame) if palette is None else palette, motion)
+
+
+def estimate_planes_noise(planes: np.ndarray, following: np.ndarray | None, palette: bool,
+                          motion: np.ndarray | None = None
+                          ) -> tuple[tuple[float, float, float], np.ndarray, int, float]:
+    """:func:`estimate_channel_noise` of frames given as ``(3, H, W)`` float32 RGB planes in
+    [0, 1] (what the filter makes of decoded pixels in one step: a ``(H, W, 3)`` float frame
+    and its planes took two copies of each frame), ``palette`` told."""
     shear, share = np.zeros(2, np.float32), 1.0
-    if palette_limited(frame) if palette is None else palette:
-        return (estimate_sigma(frame),) * 3, shear, RADII[1], share
-    planes = _planes(frame)
+    if palette:
+        return (estimate_sigma(planes.transpose(1, 2, 0)),) * 3, shear, RADII[1], share
     if following is not None:
-        following = _planes(following)
         field, flat = (_temporal_differences(planes, following) if motion is None
                        else _temporal_differences(following, planes, motion))
         temporal = np.zeros(3, np.float32)
@@ -322,17 +330,22 @@ def _flatness(luma, local, gradient):
                                   + abs(luma[y, x + 1] - luma[y, x - 1]))
 
 
+_ERF, _ERFC = np.frompyfunc(math.erf, 1, 1), np.frompyfunc(math.erfc, 1, 1)
+
+
 def _ndtr(z: np.ndarray) -> np.ndarray:
-    """The standard normal CDF of float64 ``z``, as ``torch.special.ndtr`` computes it."""
-
-    def one(x):
-        t = x * math.sqrt(0.5)
-        if abs(t) < math.sqrt(0.5):
-            return 0.5 + 0.5 * math.erf(t)
-        y = 0.5 * math.erfc(abs(t))
-        return 1 - y if t > 0 else y
-
-    return np.array([one(x) for x in z.tolist()])
+    """The standard normal CDF of float64 ``z``, as ``torch.special.ndtr`` computes it: Python's
+    ``math.erf``/``erfc`` (the C library's) per value, the rest in numpy (the same values as a
+    loop over them in Python, 0.8 instead of 2.1 ms for a declip table; a numba loop took 0.2
+    but its cache load 3-5 ms, more than it saves on a process's first shot)."""
+    t = z * math.sqrt(0.5)
+    small = np.abs(t) < math.sqrt(0.5)
+    out = np.empty_like(z)
+    out[small] = 0.5 + 0.5 * _ERF(t[small]).astype(np.float64)
+    large = t[~small]
+    tail = 0.5 * _ERFC(np.abs(large)).astype(np.float64)
+    out[~small] = np.where(large > 0, 1 - tail, tail)
+    return out
 
 
 def clipped_mean(y: np.ndarray, sigma: float) -> np.ndarray:
