@@ -227,7 +227,7 @@ def test_a_rolling_subject_of_several_colours_is_corrected_to_its_rim():
     assert _told_subject_gain("rocket", "coffee", "zoom", 324) > 6.0
 
 
-@pytest.mark.parametrize("device, bar", [(False, 6.5), (True, 3.5)])
+@pytest.mark.parametrize("device, bar", [(False, 6.5), (True, 5.0)])
 def test_a_told_subject_keeps_its_correction_through_a_jump(device, bar):
     """A subject crossing a fast tilt over grass, its colours cast over 2 s; at frame 9 (on
     the device path, whose torch flow fails there, frame 8) the frame-to-frame change inside
@@ -237,8 +237,10 @@ def test_a_told_subject_keeps_its_correction_through_a_jump(device, bar):
     subject moves -8, moves the box 0.21 of its diagonal from where the motion before does,
     and the subject is moved by the latter (``JUMP_MOTION``). Measured +8.10 dB inside the
     subject on the host (bar 6.5; the jump frame without the subject's map, the keyframe then
-    carrying the drift: +2.42), +4.20 on the device path (bar 3.5; moved by the failed
-    motion: +1.65, the box 11-16 px off for the rest of the clip)."""
+    carrying the drift: +2.42), +5.70 on the device path (bar 5.0; moved by the failed
+    motion: +1.65, the box 11-16 px off for the rest of the clip; with the failed fits of
+    frames 8 and 10, which 0.19 and 0.08 of the box's own samples follow, taken as the
+    subject's motion, ``stabilize.device.MIN_SUBJECT_SHARE``: +4.20)."""
     assert _told_subject_gain("grass", "astronaut", "tilt", 325, device) > bar
 
 
