@@ -1,5 +1,6 @@
-"""numba loops of deflicker's CPU path (:mod:`._host`), on numpy arrays: the per-pixel check of
-:func:`.motion.compared_cells`, the chaining of :func:`.motion.chain_steps`, the box sums of
+"""numba loops of deflicker's CPU path (:mod:`._host`), on numpy arrays: the summed-area tables
+of :func:`.motion.summed_area`, the per-pixel check of :func:`.motion.compared_cells`, the
+chaining of :func:`.motion.chain_steps`, the box sums of
 :func:`.motion.content_differences`, the per-cell part of :func:`.correction.temporal_offset`
 (the step test ``correction._same_side_of_step``, the lines ``correction._line_fits`` and the
 support), the 3-tap blur ``correction._blur`` and :func:`.correction.apply_fields` on decoded
@@ -49,6 +50,24 @@ def _blur_columns(grid, a, b, c, out):
             up, down = max(y - 1, 0), min(y + 1, gh - 1)
             for x in range(gw):
                 out[ch, y, x] = a * grid[ch, up, x] + b * grid[ch, y, x] + c * grid[ch, down, x]
+
+
+# no fastmath: float64 sums in order, as numpy's cumsum adds
+@numba.njit(cache=True, nogil=True)
+def summed_area(image, table):
+    """``table[:, 1:, 1:]`` ``(C, h, w)`` of ``image`` ``(C, h, w)`` float32: the running sums
+    down each column in float64 rounded to float32, then their running sums along each row in
+    float64 rounded to float32 (``np.cumsum`` over rows, then over columns)."""
+    chans, h, w = image.shape
+    down = np.empty(w)
+    for c in range(chans):
+        down[:] = 0.0
+        for y in range(h):
+            run = 0.0
+            for x in range(w):
+                down[x] += image[c, y, x]
+                run += np.float32(down[x])
+                table[c, y + 1, x + 1] = run
 
 
 def step_masked_lines(samples: np.ndarray, w: np.ndarray, d: np.ndarray,
