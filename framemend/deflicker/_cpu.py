@@ -1,5 +1,6 @@
-"""numba loops of deflicker's CPU path (:mod:`._host`), on numpy arrays: the per-pixel check of
-:func:`.motion.compared_cells`, the chaining of :func:`.motion.chain_steps`, the box sums of
+"""numba loops of deflicker's CPU path (:mod:`._host`), on numpy arrays: the summed-area tables
+of :func:`.motion.summed_area`, the per-pixel check of :func:`.motion.compared_cells`, the
+chaining of :func:`.motion.chain_steps`, the box sums of
 :func:`.motion.content_differences`, the per-cell part of :func:`.correction.temporal_offset`
 (the step test ``correction._same_side_of_step``, the lines ``correction._line_fits`` and the
 support), the 3-tap blur ``correction._blur`` and :func:`.correction.apply_fields` on decoded
@@ -49,6 +50,24 @@ def _blur_columns(grid, a, b, c, out):
             up, down = max(y - 1, 0), min(y + 1, gh - 1)
             for x in range(gw):
                 out[ch, y, x] = a * grid[ch, up, x] + b * grid[ch, y, x] + c * grid[ch, down, x]
+
+
+# no fastmath: float64 sums in order, as numpy's cumsum adds
+@numba.njit(cache=True, nogil=True)
+def summed_area(image, table):
+    """``table[:, 1:, 1:]`` ``(C, h, w)`` of ``image`` ``(C, h, w)`` float32: the running sums
+    down each column in float64 rounded to float32, then their running sums along each row in
+    float64 rounded to float32 (``np.cumsum`` over rows, then over columns)."""
+    chans, h, w = image.shape
+    down = np.empty(w)
+    for c in range(chans):
+        down[:] = 0.0
+        for y in range(h):
+            run = 0.0
+            for x in range(w):
+                down[x] += image[c, y, x]
+                run += np.float32(down[x])
+                table[c, y + 1, x + 1] = run
 
 
 def step_masked_lines(samples: np.ndarray, w: np.ndarray, d: np.ndarray,
@@ -469,17 +488,45 @@ def _linear_taps(size: int, grid: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 @numba.njit(**_NJ)
 def _apply(raw, values, gain, offset, y0s, y1s, fys, x0s, x1s, fxs, scale, out):
     """``out = rint(clamp(gain * values[raw] + offset, 0, 1) * scale)`` per pixel and channel,
-    the fields ``(3, gh, gw)`` sampled at the pixel from the taps of :func:`_linear_taps`."""
+    the fields ``(3, gh, gw)`` sampled at the pixel from the taps of :func:`_linear_taps`: the
+    four corners' weights ``(1 - fy) (1 - fx)``... each rounded, then the weighted sum. The
+    fields' samples left and right of each pixel column are gathered once per grid row
+    (``(gh, W * 3)``), and a pixel row's values and weights made first, so the loop over the
+    row's ``W * 3`` values reads everything in order."""
     h, w, _ = raw.shape
+    gh, n = gain.shape[1], 3 * w
     one, zero = np.float32(1), np.float32(0)
+    fields = np.empty((4, gh, n), np.float32)  # gain left, gain right, offset left, right
+    fx = np.empty(n, np.float32)
+    for x in range(w):
+        for c in range(3):
+            fx[3 * x + c] = fxs[x]
+            for gy in range(gh):
+                fields[0, gy, 3 * x + c] = gain[c, gy, x0s[x]]
+                fields[1, gy, 3 * x + c] = gain[c, gy, x1s[x]]
+                fields[2, gy, 3 * x + c] = offset[c, gy, x0s[x]]
+                fields[3, gy, 3 * x + c] = offset[c, gy, x1s[x]]
+    pixels, flat = raw.reshape(h, n), out.reshape(h, n)
+    row = np.empty(n, np.float32)
     for y in range(h):
         y0, y1, fy = y0s[y], y1s[y], fys[y]
-        for x in range(w):
-            x0, x1, fx = x0s[x], x1s[x], fxs[x]
-            for c in range(3):
-                g = ((one - fy) * ((one - fx) * gain[c, y0, x0] + fx * gain[c, y0, x1])
-                     + fy * ((one - fx) * gain[c, y1, x0] + fx * gain[c, y1, x1]))
-                o = ((one - fy) * ((one - fx) * offset[c, y0, x0] + fx * offset[c, y0, x1])
-                     + fy * ((one - fx) * offset[c, y1, x0] + fx * offset[c, y1, x1]))
-                v = min(max(g * values[raw[y, x, c]] + o, zero), one)
-                out[y, x, c] = np.rint(v * scale)
+        for i in range(n):
+            row[i] = values[pixels[y, i]]
+        for i in range(n):
+            w00, w01, w10, w11 = _corner_weights(fy, fx[i])
+            g = (w00 * fields[0, y0, i] + w01 * fields[1, y0, i]
+                 + w10 * fields[0, y1, i] + w11 * fields[1, y1, i])
+            o = (w00 * fields[2, y0, i] + w01 * fields[3, y0, i]
+                 + w10 * fields[2, y1, i] + w11 * fields[3, y1, i])
+            v = min(max(g * row[i] + o, zero), one)
+            flat[y, i] = np.rint(v * scale)
+
+
+# no fastmath: each weight the float32 product of its two factors (fastmath could regroup
+# them with the fields' samples)
+@numba.njit(cache=True, nogil=True)
+def _corner_weights(fy, fx):
+    """The bilinear weights of the top-left, top-right, bottom-left and bottom-right samples at
+    row and column fractions ``fy``, ``fx``."""
+    one = np.float32(1)
+    return (one - fy) * (one - fx), (one - fy) * fx, fy * (one - fx), fy * fx

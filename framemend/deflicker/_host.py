@@ -42,7 +42,8 @@ def downscaled(frame: Frame, factor: int) -> np.ndarray:
     h, w = raw.shape[:2]
     band = h if h % factor or w % factor else factor * _BAND_BLOCKS
     scale = np.float32(frame.raw_scale)
-    small = np.concatenate([_area(raw[y:y + band].astype(np.float32) / scale, factor)
+    # made float by the division itself (the same float32 values, one pass, no integer copy)
+    small = np.concatenate([_area(np.divide(raw[y:y + band], scale, dtype=np.float32), factor)
                             for y in range(0, h, band)])
     return np.ascontiguousarray(small.transpose(2, 0, 1))
 
@@ -65,11 +66,11 @@ def flicker_invariant(image: np.ndarray, sigma: float = 2.5) -> np.ndarray:
 
 def summed_area(image: np.ndarray) -> np.ndarray:
     """:func:`.motion.summed_area` ``(C, h + 1, w + 1)`` float32 of ``(C, h, w)``: each running
-    sum in float64 rounded to float32, as torch's CPU ``cumsum`` does."""
+    sum in float64 rounded to float32, as torch's CPU ``cumsum`` does
+    (:func:`._cpu.summed_area`)."""
     c, h, w = image.shape
-    rows = np.cumsum(image, axis=1, dtype=np.float64).astype(np.float32)
     table = np.zeros((c, h + 1, w + 1), np.float32)
-    table[:, 1:, 1:] = np.cumsum(rows, axis=2, dtype=np.float64)
+    _cpu.summed_area(np.ascontiguousarray(image, np.float32), table)
     return table
 
 
@@ -100,7 +101,10 @@ def adjacent_steps(a: np.ndarray, b: np.ndarray, cell: int, flows: np.ndarray | 
 
 def chain_steps(steps: list[Step]) -> tuple[np.ndarray, np.ndarray]:
     """:func:`.motion.chain_steps` of steps holding arrays."""
-    return _cpu.chain_maps(np.stack([np.concatenate([s.flow, s.cover]) for s in steps]))
+    maps = np.empty((len(steps), 3, *steps[0].cover.shape[-2:]), np.float32)
+    for m, s in zip(maps, steps):
+        m[:2], m[2:] = s.flow, s.cover
+    return _cpu.chain_maps(maps)
 
 
 content_differences = _cpu.content_differences
@@ -131,12 +135,21 @@ def temporal_offset(diffs: np.ndarray, covers: np.ndarray, offsets: np.ndarray,
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`.correction.temporal_offset` of arrays (``offsets`` ``(N,)`` integers; ``N`` >
     0: :func:`window_fields` makes the fields of a frame without neighbours itself)."""
-    samples = np.concatenate([np.zeros_like(diffs[:1]), diffs * (covers > 0.05)])
+    # the median's samples: the centre's (0) twice, then the others; the samples from the
+    # second on. Each step below is the reference's operation, written in place
+    stacked = np.empty((len(diffs) + 2, *diffs.shape[1:]), np.float32)
+    stacked[:2] = 0.0
+    np.multiply(diffs, covers > 0.05, out=stacked[2:])
+    samples = stacked[1:]
     cover = np.concatenate([np.ones_like(covers[:1]), covers])
     d = np.concatenate([[0], offsets]).astype(np.float32).reshape(-1, 1, 1, 1)
-    median = lower_median(np.concatenate([samples[:1], samples]), 0)
-    residual = (samples - median) / (current + np.float32(0.05))
-    w = cover * np.exp(np.float32(-0.5) * (residual / np.float32(tolerance)) ** 2)
+    w = samples - lower_median(stacked, 0)  # the residual, then the weight
+    w /= current + np.float32(0.05)
+    w /= np.float32(tolerance)
+    np.multiply(w, w, out=w)
+    w *= np.float32(-0.5)
+    np.exp(w, out=w)
+    w *= cover
     if structure is not None:
         structure = np.concatenate([np.zeros_like(structure[:1]), structure])
     centre_time, mean, slope, slope_var, mean_var, support = _cpu.step_masked_lines(
