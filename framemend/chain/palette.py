@@ -42,13 +42,20 @@ def palette_limited(pixels: np.ndarray | torch.Tensor) -> bool:
     flat = flat[:: max(1, flat.shape[0] // 200_000)]
     if is_tensor(flat):
         flat = flat.float().cpu().numpy()
+    # a true-colour frame is seen at once, in its first 4096 samples: their codes are made
+    # first (making every sample's before took 0.9 ms of the 1.0-1.6 at 640x360)
+    if np.unique(_colour_codes(flat[:4096])).size > PALETTE_COLOURS:
+        return False
+    return 16 < np.unique(_colour_codes(flat)).size <= PALETTE_COLOURS
+
+
+def _colour_codes(flat: np.ndarray) -> np.ndarray:
+    """``(N,)`` int64: one code per colour of ``(N, 3)`` 8/16-bit pixels or floats in [0, 1]
+    (at 8-bit precision)."""
     if flat.dtype.kind == "f":
         flat = np.clip(flat * 255 + 0.5, 0, 255).astype(np.uint8)
     flat = flat.astype(np.int64)
-    codes = (flat[:, 0] << 32) | (flat[:, 1] << 16) | flat[:, 2]
-    if np.unique(codes[:4096]).size > PALETTE_COLOURS:  # a true-colour frame, seen at once
-        return False
-    return 16 < np.unique(codes).size <= PALETTE_COLOURS
+    return (flat[:, 0] << 32) | (flat[:, 1] << 16) | flat[:, 2]
 
 
 def palette_source(frame: Frame, pixels: np.ndarray | torch.Tensor) -> bool:
