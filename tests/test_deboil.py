@@ -251,6 +251,7 @@ def test_cpu_bands_give_the_whole_frames_result(monkeypatch):
     clip = scene("subject", 96, 400, frames=3, seed=5)  # tall: several bands of few rows
     bad = _u8(artifacts.boiling(clip.frames, 10 / 255, seed=5))
     results = []
+    monkeypatch.setattr(_cpu, "_BAND_PIXELS", 0)  # bands of _BAND_ROWS rows
     for rows in (10_000, 37):
         monkeypatch.setattr(_cpu, "_BAND_ROWS", rows)
         state = CpuState.frame(bad[0], False)
