@@ -243,6 +243,25 @@ def test_cpu_kernels_agree_with_the_torch_reference(fast):
         assert cpu_followed == pytest.approx(float(ref_followed), abs=0.01)
 
 
+def test_roughness_sums_give_opencvs_box_filter_bits():
+    """Deboil's CPU path makes the local means of the tone residual's channel mean and of its
+    square in one numba pass: bit for bit OpenCV's box filter of the two planes (what made
+    them before), on residuals spanning ten orders of magnitude, on frames both narrower and
+    shorter than the box is wide."""
+    import cv2
+
+    from framemend.deboil import _cpu
+
+    rng = np.random.default_rng(3)
+    for h, w, span in ((64, 96, 8), (101, 57, 12), (40, 300, 32), (480, 720, 32)):
+        d = (rng.standard_normal((h, w, 3)) * rng.random((h, w, 1)) ** 8 * 0.2).astype(np.float32)
+        mean, square = np.empty((h, w), np.float32), np.empty((h, w), np.float32)
+        _cpu._roughness_boxes(d, span, mean, square)
+        v = (d[..., 0] + d[..., 1] + d[..., 2]) * np.float32(1 / 3)
+        k = (2 * span + 1,) * 2
+        assert np.array_equal(mean, cv2.blur(v, k)) and np.array_equal(square, cv2.blur(v * v, k))
+
+
 def test_cpu_bands_give_the_whole_frames_result(monkeypatch):
     """The CPU step makes its output a band of rows at a time, each band's box sums and
     energies from the rows within their reach: the same output, bit for bit, as one band."""
