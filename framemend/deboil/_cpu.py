@@ -332,6 +332,18 @@ def _finish(out, shift, levels, raw):
 
 
 @numba.njit(**_NJ)
+def _positions(flow, first, grid):
+    """``grid`` ``(h, 2W)``: the pixels' positions plus ``flow`` ``(h, 2W)`` (x, y pairs; the
+    rows from ``first`` of the frame), in one pass (numpy's two adds into the interleaved
+    array took 0.5 ms at 720x480)."""
+    for y in range(flow.shape[0]):
+        fy = _F(first + y)
+        for i in range(0, flow.shape[1], 2):
+            grid[y, i] = flow[y, i] + _F(i // 2)
+            grid[y, i + 1] = flow[y, i + 1] + fy
+
+
+@numba.njit(**_NJ)
 def _to_float(raw, scale, out):
     """Decoded pixels ``raw`` times ``scale`` into ``out`` float32, both ``(h, 3W)``."""
     s = _F(scale)
@@ -666,9 +678,7 @@ class CpuState:
         # the flow as absolute positions: remap's relative map would add band rows
         grid_memory = _buffer("grid", (most, w, 2))
         grid = grid_memory[:n]
-        np.add(flow[b0:b1, :, 0], np.arange(w, dtype=np.float32), out=grid[..., 0])
-        np.add(flow[b0:b1, :, 1], np.arange(b0, b1, dtype=np.float32)[:, None],
-               out=grid[..., 1])
+        _positions(_flat(flow[b0:b1]), b0, _flat(grid))
         # the prediction, the residual and the blended band share one array: each is written
         # over the one before it, pixel by pixel (_weights reads r[y, x, k] before writing
         # b[y, x, k]); the frame is read as decoded (``zb`` times ``zs``), never made floats
