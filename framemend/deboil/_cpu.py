@@ -58,49 +58,137 @@ def _weights(raw, scale, zl, zs, r, d, m, dm, dq, flow, strength, limits, shutte
     does not know, the loops vectorise. The confidences are made for a row first, branch-free
     and with :func:`~framemend.kernels.expf.exp_neg` (the library's ``exp`` keeps a loop
     scalar), then the bands: 2.1 ms at 720x480 against 5.2 ms in one scalar loop."""
-    h, w_ = m.shape
+    h = m.shape[0]
+    followed = 0
+    for y in range(h):
+        row = _weights_row(raw[y], scale, zl[y], zs, r[y], d[y], m[y], dm[y], dq[y], flow[y],
+                           strength, limits, shutter, first + y, height, w[y], wl[y], smear[y],
+                           ez[y], eb[y])
+        if (y >= counted[0]) & (y < counted[1]):
+            followed += row
+    return followed
+
+
+@numba.njit(**_NJ)
+def _weights_row(raw, scale, zl, zs, r, d, m, dm, dq, flow, strength, limits, shutter, y,
+                 height, w, wl, smear, ez, eb):
+    """:func:`_weights` of the frame's row ``y`` (each argument that row, ``(3W,)``,
+    ``(2W,)`` or ``(W,)``); returns how many of its pixels have a confidence over 1/2."""
+    w_ = m.shape[0]
     inv_t, inv_d = _ONE / _F(limits[0]) ** 2, _ONE / _F(limits[1]) ** 2
     inv_r, top, top_l = _ONE / _F(limits[2]) ** 2, _F(limits[3]), _F(limits[4])
     bright = _F(limits[5])
     third, s, zscale, lscale = _F(1 / 3), _F(strength), _F(scale), _F(zs)
     xmax, ymax = _F(w_ - 1), _F(height - 1)
+    row, fy = 0, _F(y)
+    for x in range(w_):
+        d0, d1, d2 = d[3 * x], d[3 * x + 1], d[3 * x + 2]
+        # the tolerances grow with the light over BRIGHT (.consistency.tone_confidence)
+        k = bright / max((zl[3 * x] + zl[3 * x + 1] + zl[3 * x + 2]) * lscale
+                         * third + max((d0 + d1 + d2) * third, _ZERO), bright)
+        cl = exp_neg(-((d0 * d0 + d1 * d1 + d2 * d2) * third * inv_t
+                       + (dq[x] - dm[x] * dm[x]) * inv_r) * (k * k))
+        c = cl * exp_neg(-m[x] * inv_d)
+        u, v = flow[2 * x], flow[2 * x + 1]
+        px, py = _F(x) + u, fy + v
+        inside = (px >= _ZERO) & (py >= _ZERO) & (px <= xmax) & (py <= ymax)
+        c, cl = (c if inside else _ZERO), (cl if inside else _ZERO)
+        length = _F(shutter) * np.sqrt(u * u + v * v)
+        smeared = s * max(_ONE - _F(2) * c, _ZERO) * min(max(length - _ONE, _ZERO), _ONE)
+        smear[x] = smeared if inside else _ZERO
+        w[x] = min(s * c, top)
+        wl[x] = min(s * cl, top_l)
+        row += np.int32(c > _HALF)
+    for x in range(w_):
+        wt, tl = w[x], wl[x]
+        sz, sb = _ZERO, _ZERO
+        for k in range(3):
+            i = 3 * x + k
+            zlk = zl[i] * lscale
+            zh = _F(raw[i]) * zscale - zlk
+            bk = zh + wt * (r[i] - d[i])
+            d[i] = zlk + tl * d[i]
+            r[i] = bk
+            sz += zh * zh
+            sb += bk * bk
+        ez[x], eb[x] = sz, sb
+    return row
+
+
+@numba.njit(**_NJ)
+def _weights_blend(raw, scale, zl, r, d, m, dm, dq, flow, strength, limits, shutter, w, wl,
+                   smear, first, height, counted, radius, floor, shown, out):
+    """:func:`_weights`, OpenCV's box filter of its two energies over ``radius`` and
+    :func:`_blend` (without the tone band's texture, its sums apart) a row at a time, in one
+    pass: the energies are never written whole. Over the band of rows ``raw`` … ``smear``
+    (:func:`_weights`; ``zl`` the local mean too, in the frame's units), the output rows
+    ``shown`` (start, stop) of them into ``out`` ``(stop - start, 3W)``; returns
+    :func:`_weights`'s count. The same bits as the three apart (``cv2.blur``'s arithmetic:
+    :func:`_box_pair`); the band taller and wider than ``radius``."""
+    h, w_ = m.shape
+    k = 2 * radius + 1
+    scale_box = 1.0 / (k * k)
+    ez_rows, eb_rows = np.empty((k, w_)), np.empty((k, w_))  # row j's sums at (j + radius) % k
+    ez_total, eb_total = np.zeros(w_), np.zeros(w_)
+    ez, eb = np.empty(w_ + 2 * radius, np.float32), np.empty(w_ + 2 * radius, np.float32)
+    ez_box, eb_box = np.empty(w_, np.float32), np.empty(w_, np.float32)
     followed = 0
+    for j in range(radius + 1):
+        followed += _weights_sums(raw, scale, zl, r, d, m, dm, dq, flow, strength, limits,
+                                  shutter, w, wl, smear, first, height, counted, j, radius, ez,
+                                  eb, ez_rows[j + radius], eb_rows[j + radius])
+    for i in range(1, radius + 1):  # rows -1 .. -radius mirror rows 1 .. radius
+        ez_rows[radius - i, :] = ez_rows[radius + i]
+        eb_rows[radius - i, :] = eb_rows[radius + i]
+    for i in range(k - 1):
+        for x in range(w_):
+            ez_total[x] += ez_rows[i, x]
+            eb_total[x] += eb_rows[i, x]
     for y in range(h):
-        row, fy = 0, _F(y + first)
+        j, slot = y + radius, (y + 2 * radius) % k
+        if j >= h:  # rows h .. h - 1 + radius mirror rows h - 2 ..
+            ez_rows[slot, :] = ez_rows[(2 * h - 2 - j + radius) % k]
+            eb_rows[slot, :] = eb_rows[(2 * h - 2 - j + radius) % k]
+        elif y > 0:
+            followed += _weights_sums(raw, scale, zl, r, d, m, dm, dq, flow, strength, limits,
+                                      shutter, w, wl, smear, first, height, counted, j, radius,
+                                      ez, eb, ez_rows[slot], eb_rows[slot])
+        entering_z, entering_b = ez_rows[slot], eb_rows[slot]
+        leaving_z, leaving_b = ez_rows[y % k], eb_rows[y % k]
         for x in range(w_):
-            d0, d1, d2 = d[y, 3 * x], d[y, 3 * x + 1], d[y, 3 * x + 2]
-            # the tolerances grow with the light over BRIGHT (.consistency.tone_confidence)
-            k = bright / max((zl[y, 3 * x] + zl[y, 3 * x + 1] + zl[y, 3 * x + 2]) * lscale
-                             * third + max((d0 + d1 + d2) * third, _ZERO), bright)
-            cl = exp_neg(-((d0 * d0 + d1 * d1 + d2 * d2) * third * inv_t
-                           + (dq[y, x] - dm[y, x] * dm[y, x]) * inv_r) * (k * k))
-            c = cl * exp_neg(-m[y, x] * inv_d)
-            u, v = flow[y, 2 * x], flow[y, 2 * x + 1]
-            px, py = _F(x) + u, fy + v
-            inside = (px >= _ZERO) & (py >= _ZERO) & (px <= xmax) & (py <= ymax)
-            c, cl = (c if inside else _ZERO), (cl if inside else _ZERO)
-            length = _F(shutter) * np.sqrt(u * u + v * v)
-            smeared = s * max(_ONE - _F(2) * c, _ZERO) * min(max(length - _ONE, _ZERO), _ONE)
-            smear[y, x] = smeared if inside else _ZERO
-            w[y, x] = min(s * c, top)
-            wl[y, x] = min(s * cl, top_l)
-            row += np.int32(c > _HALF)
-        if (y >= counted[0]) & (y < counted[1]):
-            followed += row
-        for x in range(w_):
-            wt, tl = w[y, x], wl[y, x]
-            sz, sb = _ZERO, _ZERO
-            for k in range(3):
-                i = 3 * x + k
-                zlk = zl[y, i] * lscale
-                zh = _F(raw[y, i]) * zscale - zlk
-                bk = zh + wt * (r[y, i] - d[y, i])
-                d[y, i] = zlk + tl * d[y, i]
-                r[y, i] = bk
-                sz += zh * zh
-                sb += bk * bk
-            ez[y, x], eb[y, x] = sz, sb
+            a = ez_total[x] + entering_z[x]
+            b = eb_total[x] + entering_b[x]
+            ez_box[x], eb_box[x] = np.float32(a * scale_box), np.float32(b * scale_box)
+            ez_total[x], eb_total[x] = a - leaving_z[x], b - leaving_b[x]
+        if (y >= shown[0]) & (y < shown[1]):
+            _blend_row(d[y], zl[y], scale, w[y], r[y], ez_box, eb_box, ez_box, floor, w[y],
+                       False, out[y - shown[0]])
     return followed
+
+
+@numba.njit(**_NJ)
+def _weights_sums(raw, scale, zl, r, d, m, dm, dq, flow, strength, limits, shutter, w, wl,
+                  smear, first, height, counted, j, radius, ez, eb, ez_sums, eb_sums):
+    """:func:`_weights_blend`'s row ``j`` of the weights, its energies' row sums into
+    ``ez_sums`` and ``eb_sums`` (through the rows ``ez``, ``eb`` ``(W + 2 radius,)``);
+    returns its count if ``counted``."""
+    w_ = m.shape[1]
+    row = _weights_row(raw[j], scale, zl[j], scale, r[j], d[j], m[j], dm[j], dq[j], flow[j],
+                       strength, limits, shutter, first + j, height, w[j], wl[j], smear[j],
+                       ez[radius:radius + w_], eb[radius:radius + w_])
+    _mirror_row(ez, radius)
+    _mirror_row(eb, radius)
+    _row_sums(ez, eb, w_, radius, ez_sums, eb_sums)
+    return row if (j >= counted[0]) & (j < counted[1]) else 0
+
+
+@numba.njit(**_NJ)
+def _mirror_row(row, r):
+    """The ``r`` values either side of ``row[r:-r]`` mirrored as OpenCV's BORDER_REFLECT_101."""
+    w_ = row.shape[0] - 2 * r
+    for x in range(r):
+        row[x] = row[2 * r - x]
+        row[w_ + r + x] = row[w_ + r - 2 - x]
 
 
 @numba.njit(**_NJ)
@@ -229,22 +317,27 @@ def _blend(raw, scale, low, coarse, cs, w, b, ez, eb, ep, floor, gains, texture,
     decoded pixels ``raw`` times ``scale`` (:func:`_departures`). The images ``(h, 3W)``, the
     rest ``(h, W)`` (:func:`_weights`). The sums apart: a float sum in its order keeps a loop
     scalar, and this one then vectorises (2.2 ms against 0.5 + 0.4 at 720x480)."""
-    h, w_ = w.shape
-    cscale, least = _F(cs), _F(floor)
-    for y in range(h):
-        for x in range(w_):
-            e = ez[y, x]
-            kept = min(max(ep[y, x] / max(e, _TINY), least), _ONE)
-            g, gl = _gain(e, eb[y, x], w[y, x], kept), _ONE
-            if texture:
-                gl = gains[y, x]
-            i = 3 * x
-            c0, c1 = coarse[y, i] * cscale, coarse[y, i + 1] * cscale
-            c2 = coarse[y, i + 2] * cscale
-            out[y, i] = c0 + gl * (low[y, i] - c0) + g * b[y, i]
-            out[y, i + 1] = c1 + gl * (low[y, i + 1] - c1) + g * b[y, i + 1]
-            out[y, i + 2] = c2 + gl * (low[y, i + 2] - c2) + g * b[y, i + 2]
+    for y in range(w.shape[0]):
+        _blend_row(low[y], coarse[y], cs, w[y], b[y], ez[y], eb[y], ep[y], floor, gains[y],
+                   texture, out[y])
     _departures(out, raw, scale, sums)
+
+
+@numba.njit(**_NJ)
+def _blend_row(low, coarse, cs, w, b, ez, eb, ep, floor, gains, texture, out):
+    """:func:`_blend`'s output of one row (each argument that row), its sums apart."""
+    cscale, least = _F(cs), _F(floor)
+    for x in range(w.shape[0]):
+        e = ez[x]
+        kept = min(max(ep[x] / max(e, _TINY), least), _ONE)
+        g, gl = _gain(e, eb[x], w[x], kept), _ONE
+        if texture:
+            gl = gains[x]
+        i = 3 * x
+        c0, c1, c2 = coarse[i] * cscale, coarse[i + 1] * cscale, coarse[i + 2] * cscale
+        out[i] = c0 + gl * (low[i] - c0) + g * b[i]
+        out[i + 1] = c1 + gl * (low[i + 1] - c1) + g * b[i + 1]
+        out[i + 2] = c2 + gl * (low[i + 2] - c2) + g * b[i + 2]
 
 
 _ROW_GROUP = 4  # rows whose sums _departures runs side by side
@@ -329,18 +422,6 @@ def _finish(out, shift, levels, raw):
             raw[y, i] = o0 * lv + _HALF
             raw[y, i + 1] = o1 * lv + _HALF
             raw[y, i + 2] = o2 * lv + _HALF
-
-
-@numba.njit(**_NJ)
-def _positions(flow, first, grid):
-    """``grid`` ``(h, 2W)``: the pixels' positions plus ``flow`` ``(h, 2W)`` (x, y pairs; the
-    rows from ``first`` of the frame), in one pass (numpy's two adds into the interleaved
-    array took 0.5 ms at 720x480)."""
-    for y in range(flow.shape[0]):
-        fy = _F(first + y)
-        for i in range(0, flow.shape[1], 2):
-            grid[y, i] = flow[y, i] + _F(i // 2)
-            grid[y, i + 1] = flow[y, i + 1] + fy
 
 
 @numba.njit(**_NJ)
@@ -678,7 +759,9 @@ class CpuState:
         # the flow as absolute positions: remap's relative map would add band rows
         grid_memory = _buffer("grid", (most, w, 2))
         grid = grid_memory[:n]
-        _positions(_flat(flow[b0:b1]), b0, _flat(grid))
+        np.add(flow[b0:b1, :, 0], np.arange(w, dtype=np.float32), out=grid[..., 0])
+        np.add(flow[b0:b1, :, 1], np.arange(b0, b1, dtype=np.float32)[:, None],
+               out=grid[..., 1])
         # the prediction, the residual and the blended band share one array: each is written
         # over the one before it, pixel by pixel (_weights reads r[y, x, k] before writing
         # b[y, x, k]); the frame is read as decoded (``zb`` times ``zs``), never made floats
@@ -723,6 +806,15 @@ class CpuState:
         # writes them, its loops did not vectorise (5.1 ms against 2.0 at 720x480)
         dm, dq = _buffer("roughness", (2, most, w))[:, :n]
         _roughness_boxes(d, ROUGHNESS_SPAN * radius, dm, dq)
+        band_sums, rows = np.zeros(3), (y0 - a0, y1 - a0)
+        if not texture and ENERGY_RADIUS < min(a1 - a0, w):  # in one pass (_weights_blend)
+            followed = _weights_blend(_flat(zb[a]), zs, _flat(zl[a]), _flat(r[a]), _flat(d[a]),
+                                      m[a], dm[a], dq[a], _flat(flow[a0:a1]), strength, _LIMITS,
+                                      SHUTTER, weight[a], tone[a], smear[a0:a1], a0, h, rows,
+                                      ENERGY_RADIUS, KEPT_FLOOR, rows, _flat(out[y0:y1]))
+            _departures(_flat(out[y0:y1]), _flat(zb[t]), zs, band_sums)
+            sums += band_sums
+            return followed
         e_fine = ez  # the warped output's fine energy: where the tone band holds texture
         if texture:
             e_fine = _buffer("fine", (most, w))[:n]
@@ -732,14 +824,13 @@ class CpuState:
         followed = _weights(_flat(zb[a]), zs, _flat(zl[a]), zs_low, _flat(r[a]), _flat(d[a]),
                             m[a], dm[a], dq[a], _flat(flow[a0:a1]), strength, _LIMITS,
                             SHUTTER, weight[a], tone[a], smear[a0:a1], ez[a], eb[a], a0, h,
-                            (y0 - a0, y1 - a0))
+                            rows)
         k = (2 * ENERGY_RADIUS + 1,) * 2
         cv2.blur(ez[a], k, dst=ez[a])
         cv2.blur(eb[a], k, dst=eb[a])
         if texture:
             cv2.blur(e_fine[a], k, dst=e_fine[a])
             _texture_energy(low[a], zl[a], m[a])
-        band_sums = np.zeros(3)
         if texture:  # the gains in place of the blended band's texture energies, m
             if self.contrast is None:  # a shot's first step: the prediction's own contrast
                 np.sqrt(np.maximum(e_pred[t], 0, out=carried), out=carried)
