@@ -160,7 +160,7 @@ def _weights_blend(raw, scale, zl, r, d, m, dm, dq, flow, strength, limits, shut
             b = eb_total[x] + entering_b[x]
             ez_box[x], eb_box[x] = np.float32(a * scale_box), np.float32(b * scale_box)
             ez_total[x], eb_total[x] = a - leaving_z[x], b - leaving_b[x]
-        if (y >= shown[0]) & (y < shown[1]):
+        if (y >= shown[0]) & (y < shown[1]):  # (the gains unread without the texture)
             _blend_row(d[y], zl[y], scale, w[y], r[y], ez_box, eb_box, ez_box, floor, w[y],
                        False, out[y - shown[0]])
     return followed
