@@ -199,8 +199,9 @@ def warmup() -> list[str]:
     not wait for the compiler. Numba compiles a kernel
     once per type of its arguments, so each chain runs on the clip's 8-bit, 16-bit (a 10-bit
     source) and float pixels (what a filter reads after one that returns floats); the default
-    chain also on the clip cut to 64 colours, the path of palette (GIF) input, and denoise on
-    colour noise too coarse for its 5x5 chroma window (its 9x9 one, :mod:`.denoise.spatial`).
+    chain also on the clip cut to 64 colours, the path of palette (GIF) input, denoise on
+    colour noise too coarse for its 5x5 chroma window (its 9x9 one, :mod:`.denoise.spatial`),
+    and deboil on frames large enough for its path without the tone band's texture.
     Each of these, left out, cost a first run 1.4 to 4 s of compiling."""
     from .chain.registry import all_filters
     from .generate import scene
@@ -219,5 +220,12 @@ def warmup() -> list[str]:
             for chain in names:
                 clean(pixels, chain=chain, device="cpu")
     clean((noisy * 255).astype(np.uint8) // 64 * 64 + 32, chain=chains[0], device="cpu")
+    # frames over about 450 px on the short side take deboil's other path, whose tone band
+    # holds no texture (.deboil.consistency.holds_texture): its own kernels
+    large = scene("subject", 480, 456, frames=3, seed=0).frames
+    for kind in (np.uint8, np.uint16, np.float32):
+        scale = 1 if kind == np.float32 else np.iinfo(kind).max
+        clean((large * scale).astype(kind), chain="deboil", device="cpu")
+    clean((large * 255).astype(np.uint8) // 64 * 64 + 32, chain="deboil", device="cpu")
     return chains
 

@@ -243,6 +243,69 @@ def test_cpu_kernels_agree_with_the_torch_reference(fast):
         assert cpu_followed == pytest.approx(float(ref_followed), abs=0.01)
 
 
+def test_roughness_sums_give_opencvs_box_filter_bits():
+    """Deboil's CPU path makes the local means of the tone residual's channel mean and of its
+    square in one numba pass: bit for bit OpenCV's box filter of the two planes (what made
+    them before), on residuals spanning ten orders of magnitude, on frames both narrower and
+    shorter than the box is wide."""
+    import cv2
+
+    from framemend.deboil import _cpu
+
+    rng = np.random.default_rng(3)
+    for h, w, span in ((64, 96, 8), (101, 57, 12), (40, 300, 32), (480, 720, 32)):
+        d = (rng.standard_normal((h, w, 3)) * rng.random((h, w, 1)) ** 8 * 0.2).astype(np.float32)
+        mean, square = np.empty((h, w), np.float32), np.empty((h, w), np.float32)
+        _cpu._roughness_boxes(d, span, mean, square)
+        v = (d[..., 0] + d[..., 1] + d[..., 2]) * np.float32(1 / 3)
+        k = (2 * span + 1,) * 2
+        assert np.array_equal(mean, cv2.blur(v, k)) and np.array_equal(square, cv2.blur(v * v, k))
+
+
+def test_weights_and_blend_in_one_pass_give_the_bits_of_the_three_apart():
+    """On frames whose tone band holds no texture (over about 450 px on the short side) the CPU
+    step makes the weights, box-filters their energies and blends a row at a time: the same
+    bits as :func:`_weights`, ``cv2.blur`` of each energy and :func:`_blend` one after
+    another (the texture path's sequence), the outputs, the smear weights and the count."""
+    import cv2
+
+    from framemend.deboil import _cpu
+    from framemend.deboil.consistency import ENERGY_RADIUS, KEPT_FLOOR, LIMITS, SHUTTER
+
+    rng = np.random.default_rng(4)
+    h, w, first, height, rows = 40, 64, 5, 60, (3, 37)
+    raw = rng.integers(0, 256, (h, 3 * w), dtype=np.uint8)
+    zl = np.clip(raw + rng.normal(0, 20, raw.shape), 0, 255).astype(np.float32)
+    r, d = (rng.normal(0, s, (h, 3 * w)).astype(np.float32) for s in (0.05, 0.1))
+    m = (rng.random((h, w)) ** 4 * 0.02).astype(np.float32)
+    dm = rng.normal(0, 0.05, (h, w)).astype(np.float32)
+    dq = (dm * dm + rng.random((h, w)) * 0.01).astype(np.float32)
+    flow = rng.normal(0, 3, (h, 2 * w)).astype(np.float32)
+    limits, scale = np.array(LIMITS, np.float32), 1 / 255
+
+    def planes():
+        return [np.zeros((h, w), np.float32) for _ in range(5)]
+
+    a_r, a_d, (weight, tone, smear, ez, eb) = r.copy(), d.copy(), planes()
+    followed = _cpu._weights(raw, scale, zl, scale, a_r, a_d, m, dm, dq, flow, 0.8, limits,
+                             SHUTTER, weight, tone, smear, ez, eb, first, height, rows)
+    k = (2 * ENERGY_RADIUS + 1,) * 2
+    cv2.blur(ez, k, dst=ez)
+    cv2.blur(eb, k, dst=eb)
+    t = slice(*rows)
+    apart = np.empty((rows[1] - rows[0], 3 * w), np.float32)
+    _cpu._blend(raw[t], scale, a_d[t], zl[t], scale, weight[t], a_r[t], ez[t], eb[t], ez[t],
+                KEPT_FLOOR, m[t], False, apart, np.zeros(3))
+
+    b_r, b_d, (weight, tone, smear_once, _, _) = r.copy(), d.copy(), planes()
+    once = np.empty_like(apart)
+    count = _cpu._weights_blend(raw, scale, zl, b_r, b_d, m, dm, dq, flow, 0.8, limits,
+                                SHUTTER, weight, tone, smear_once, first, height, rows,
+                                ENERGY_RADIUS, KEPT_FLOOR, rows, once)
+    assert np.array_equal(once, apart) and np.array_equal(smear_once, smear)
+    assert count == followed and followed > 0
+
+
 def test_cpu_bands_give_the_whole_frames_result(monkeypatch):
     """The CPU step makes its output a band of rows at a time, each band's box sums and
     energies from the rows within their reach: the same output, bit for bit, as one band."""
@@ -251,6 +314,7 @@ def test_cpu_bands_give_the_whole_frames_result(monkeypatch):
     clip = scene("subject", 96, 400, frames=3, seed=5)  # tall: several bands of few rows
     bad = _u8(artifacts.boiling(clip.frames, 10 / 255, seed=5))
     results = []
+    monkeypatch.setattr(_cpu, "_BAND_PIXELS", 0)  # bands of _BAND_ROWS rows
     for rows in (10_000, 37):
         monkeypatch.setattr(_cpu, "_BAND_ROWS", rows)
         state = CpuState.frame(bad[0], False)

@@ -85,10 +85,12 @@ def test_denoise_gives_the_bits_of_its_scalar_loops(frames, monkeypatch):
     assert np.abs(vectorised[-2] - vectorised[-1]).mean() > 1 / 255
 
 
-def test_deboil_gives_the_bits_of_its_scalar_loops(monkeypatch):
-    """Deboil on a 320x180 boiling clip (its small-frame path, which carries the texture's
-    contrast), through the API's raw-pixel path, vectorised and scalar."""
-    clip = scene("handheld", W, H, frames=8, seed=3)
+@pytest.mark.parametrize("width, height, frames", [(W, H, 8), (720, 480, 4)])
+def test_deboil_gives_the_bits_of_its_scalar_loops(monkeypatch, width, height, frames):
+    """Deboil on a boiling clip, through the API's raw-pixel path, vectorised and scalar: at
+    320x180 its small-frame path (which carries the texture's contrast), at 720x480 the large
+    one (the weights, their energies' box and the blend in one pass)."""
+    clip = scene("handheld", width, height, frames=frames, seed=3)
     boiled = np.round(artifacts.boiling(clip.frames, 6 / 255, seed=3) * 255)
     boiled = np.clip(boiled, 0, 255).astype(np.uint8)
     vectorised = framemend.clean(boiled, "deboil", device="cpu")

@@ -117,7 +117,7 @@ def test_deboil_cpu_step_scratch_is_a_band_of_the_frame():
 
     from framemend.deboil import _cpu
 
-    h, w = 1080, 480  # 3 bands of 360 rows, each with 19 rows of reach either side
+    h, w = 1080, 1920  # 3 bands of 360 rows, each with 111 rows of reach either side
     rng = np.random.default_rng(0)
     a = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
     b = np.roll(a, 2, axis=1)

@@ -1,7 +1,8 @@
 """Cold start (issue #18): ``framemend warmup`` (``framemend.api.warmup()``), which ``make venv``
 runs after installing, reaches every kernel a first run needs, in every type a file can bring,
 so no user waits for numba's compiler: 16-bit pixels (a 10-bit source), floats (after a filter
-that returns them), and denoise's wide chroma window (colour noise)."""
+that returns them), denoise's wide chroma window (colour noise) and deboil's path for frames
+over about 450 px on the short side."""
 import subprocess
 import sys
 import textwrap
@@ -29,8 +30,9 @@ SCRIPT = textwrap.dedent("""
     clip = scene("subject", 176, 104, frames=10, seed=4, image="coffee").frames
     fast = scene("fast-object", 176, 104, frames=10, seed=5).frames
     coloured = chroma_noise(clip, np.random.default_rng(11))[0]
+    large = scene("subject", 464, 480, frames=3, seed=6).frames  # deboil's large-frame path
     for frames, chain in ((clip, "deboil,deflicker,denoise"), (fast, "interpolate"),
-                          (coloured, "denoise"), (clip, "stabilize,denoise")):
+                          (coloured, "denoise"), (clip, "stabilize,denoise"), (large, "deboil")):
         for kind in (np.uint8, np.uint16, np.float32):
             scale = 1 if kind == np.float32 else np.iinfo(kind).max
             api.clean((frames * scale).astype(kind), chain=chain, device="cpu")
