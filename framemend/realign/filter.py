@@ -39,7 +39,8 @@ For each frame ``t`` after a keyframe:
    place of step 2, one affine colour map over the subject (:mod:`.subject`), measured in
    the ellipse's core (``CORE``) against the aligned keyframe and composed frame after
    frame, is applied to the colours it explains over the subject's ellipse
-   (``SUBJECT_REACH``), before the local maps; the keyframe is replaced once less than ``KEY_VISIBLE`` of the subject's tracked box is inside the frame;
+   (``SUBJECT_REACH``), before the local maps; the keyframe is replaced once less than
+   ``KEY_VISIBLE`` of the subject's tracked box is inside the frame;
 8. no harm where nothing drifts (``region=frame``): the colour change of the same content
    between consecutive frames is measured (on textured cells: on a smooth ramp the flow's error
    reads as a change of colour) and added up since the keyframe, with a bound on its
