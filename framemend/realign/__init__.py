@@ -4,7 +4,8 @@ carried along the camera's motion.
 ``realign(frames, keyframes=(0,))`` on a ``(T, 3, H, W)`` tensor, or the ``realign`` filter in a
 chain; see :class:`.filter.Realign` for the options and the method, :mod:`.carry` for how the
 correction follows the motion, :mod:`.whole` for the whole frame's share of it,
-:mod:`.subject` for a subject's (``region=face``),
+:mod:`.subject` for a subject's (``region=face``), :mod:`.register` for how the subject's
+keyframe is registered onto each frame,
 :mod:`.evidence` for how much of it is applied (none while the measured drift is within its
 error) and :mod:`.tone` for the local colour maps.
 """

@@ -34,11 +34,13 @@ For each frame ``t`` after a keyframe:
    in the spirit of keyframe propagation (Jamriska et al., "Stylizing video by example",
    SIGGRAPH 2019);
 7. with ``region=face`` (or a ``box``) all of this but step 2 happens inside the tracked
-   subject's ellipse only, feathered; in place of step 2, one affine colour map over the
-   subject (:mod:`.subject`), measured in the ellipse's core (``CORE``) against the aligned
-   keyframe and composed frame after frame, is applied to the colours it explains over the
-   subject's ellipse (``SUBJECT_REACH``), before the local maps; the keyframe is replaced
-   once less than ``KEY_VISIBLE`` of the subject's tracked box is inside the frame;
+   subject's ellipse only, feathered (on the host path the subject's predicted similarity
+   is refined by registering the keyframe's subject onto the frame, :mod:`.register`); in
+   place of step 2, one affine colour map over the subject (:mod:`.subject`), measured in
+   the ellipse's core (``CORE``) against the aligned keyframe and composed frame after
+   frame, is applied to the colours it explains over the subject's ellipse
+   (``SUBJECT_REACH``), before the local maps; the keyframe is replaced once less than
+   ``KEY_VISIBLE`` of the subject's tracked box is inside the frame;
 8. no harm where nothing drifts (``region=frame``): the colour change of the same content
    between consecutive frames is measured (on textured cells: on a smooth ramp the flow's error
    reads as a change of colour) and added up since the keyframe, with a bound on its
@@ -87,6 +89,7 @@ from ..stabilize.warp import warp_affine
 from . import device as twins
 from .carry import carry_map, consecutive_flow
 from .evidence import DriftEvidence, both_ways, colour_step
+from .register import register_subject
 from .shift import global_shift
 from .subject import explained_change, explained_share, fit_subject_map
 from .tone import (apply_colour_map, compose_maps, fit_colour_map, identity_map,
@@ -476,7 +479,8 @@ class Realign(Filter):
         h, w = image.shape[-2:]
         predicted = m @ self._key_to_frame
         region = core = None
-        if self._box is not None:
+        if self._box is not None:  # the keyframe's subject registered onto the frame
+            predicted = register_subject(self._key_luma, luma, self._key_box, predicted, scale)
             box = moved_box(self._key_box, predicted)
             region = ellipse_mask(box, h, w, device=self.device)
             core = ellipse_mask(_core(box), h, w, device=self.device) > 0.5
@@ -511,7 +515,7 @@ class Realign(Filter):
         if change > JUMP or self._key_visible(h, w) < KEY_VISIBLE:
             # the keyframe has (mostly) left the frame, or no longer shows the light: the
             # corrected frame anchors what follows
-            self._key, self._key_to_frame = out, np.eye(3)
+            self._key, self._key_to_frame, self._key_luma = out, np.eye(3), luma
             if self._box is not None:
                 self._key_box = self._box.copy()
         # the state (previous output, keyframe) keeps the whole correction: the drift keeps
@@ -616,6 +620,7 @@ class Realign(Filter):
             self._evidence = twins.DriftEvidence(self._key.device)
         else:
             self._luma, scale = analysis_luma(frame.image)
+            self._key_luma = self._luma  # the keyframe's, for :mod:`.register`
             self._key_to_frame = np.eye(3)
             self._last_motion = np.eye(3)
             self._evidence = DriftEvidence()
