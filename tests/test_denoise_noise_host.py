@@ -16,10 +16,19 @@ from framemend.generate.families import moving_content
 from media import palette_frames
 
 W, H = 320, 180
-# 8-bit levels; measured within 4e-6 on the generated clips and these, but a pixel at the
-# flattest third's threshold (its gradient summed in another order) can fall on either side:
-# on the 16-bit σ 8 rendering one such pixel moved the reading in time by 0.003
-TOLERANCE = 5e-3
+# 8-bit levels, plus a share of the level; measured within 4e-6 on the generated clips and
+# these, but a pixel at the flattest third's threshold (its gradient summed in another order)
+# can fall on either side: on the 16-bit σ 8 rendering one such pixel moved the reading in time
+# by 0.003, and since the tone change is read over the flattest pixels around each one
+# (noise._tone_change_removed) such a pixel moves its neighbours' readings too: up to 0.036 of
+# σ 27.6 (0.13 %) on these renderings
+TOLERANCE, RELATIVE_TOLERANCE = 5e-3, 2e-3
+
+
+def _agree(host: np.ndarray, reference: np.ndarray) -> bool:
+    """Whether the host's readings are the reference's to the tolerances above."""
+    error = np.abs(host - reference)
+    return bool((error < TOLERANCE + RELATIVE_TOLERANCE * np.abs(reference)).all())
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +78,10 @@ def _both(frames: np.ndarray, pair: bool = True, published: bool = False,
 @pytest.mark.parametrize("pair, published", [(True, False), (True, True), (False, False)])
 def test_host_noise_levels_match_the_reference(clean, sigma, bits, blur, pair, published):
     """White and blurred noise, 8- and 16-bit, in space only or also in time (along DIS or
-    a published flow): the same σ to :data:`TOLERANCE`, and near the truth."""
+    a published flow): the same σ to the tolerances, and near the truth."""
     frames = _integers(clean, sigma, bits, blur)
     reference, host = _both(frames, pair, published)
-    assert np.abs(host - reference).max() < TOLERANCE, (reference, host)
+    assert _agree(host, reference), (reference, host)
     if pair and not blur:
         noise_added = frames[0] / (2 ** bits - 1) - clean[0]
         truth = np.einsum("oc,hwc->o", np.array(noise.OPPONENT) ** 2,
@@ -87,7 +96,7 @@ def test_host_noise_levels_of_palette_frames_match_the_reference(clean, dither, 
     torch's convolutions) as the reference does."""
     frames = palette_frames(_integers(clean, 2), dither)
     reference, host = _both(frames, palette=palette)
-    assert np.abs(host - reference).max() < TOLERANCE, (reference, host)
+    assert _agree(host, reference), (reference, host)
     assert reference[0] == reference[1] == reference[2]
 
 

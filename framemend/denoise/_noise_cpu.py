@@ -29,7 +29,7 @@ from framemend.kernels.colour import LUMA
 from framemend.kernels.median import lower_median
 
 from .noise import (_FLATTEST, _LEAST_SHARE, _MAD_TO_SIGMA, _ROW_STRIDE, _SHEAR_LEAST,
-                    _SHEAR_SHARE, _WHITE_RATIO, _WHITE_WINDOW)
+                    _SHEAR_SHARE, _TONE_LEAST, _TONE_RADIUS, _WHITE_RATIO, _WHITE_WINDOW)
 from .recursive import FINEST_SIDE
 from .spatial import OPPONENT, RADII, WIDE_CHROMA
 
@@ -330,7 +330,23 @@ def _temporal_differences(frame: np.ndarray, following: np.ndarray,
     sample = sample[~np.isnan(sample)]
     threshold = np.quantile(sample, _FLATTEST) if sample.size else np.nan
     flat = gradient <= threshold  # nan (not usable) compares False
+    flat = _tone_change_removed(difference, flat)
     return difference, (flat if flat.sum() >= 1000 else None)
+
+
+def _tone_change_removed(difference: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """:func:`.noise._tone_change_removed` in place on ``difference`` ``(3, H, W)`` float32
+    (the window sums in float64, as the reference's); returns the ``(H, W)`` flat pixels
+    kept."""
+    size = (2 * _TONE_RADIUS + 1,) * 2
+    weight = flat.astype(np.float64)
+    count = cv2.boxFilter(weight, -1, size, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    scale = 1 / np.sqrt(1 - 1 / np.maximum(count, 2))
+    for plane in difference:
+        sums = cv2.boxFilter(plane * weight, -1, size, normalize=False,
+                             borderType=cv2.BORDER_CONSTANT)
+        plane[:] = (plane - sums / np.maximum(count, 1)) * scale
+    return flat & (count >= _TONE_LEAST)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

@@ -19,7 +19,16 @@
   the level is also measured in time, where noise is independent whatever its spatial
   correlation: the difference of the frame and the next one at the nearest pixel along the
   motion (no resampling, so the noise keeps its variance: ``2 σ²``), on the flattest third of
-  the frame (sub-pixel misalignment costs least there) away from black and white, by MAD. Each
+  the frame (sub-pixel misalignment costs least there) away from black and white, by MAD. What
+  the difference holds of a change of light between the two frames (a lamp switching on, a
+  fade, an exposure step) is taken out first: its mean over the flattest pixels within
+  :data:`_TONE_RADIUS` pixels, a change of light being smooth at that scale and noise (grain
+  included) finer (:func:`_tone_change_removed`). Read as noise, a lamp switching on between
+  two frames of a clean clip (the astronaut, each frame repeated) read σ 178 and the recursion
+  averaged the dark and the lit frames into each other (12.7-12.9 dB against the clip, every
+  frame), and a clean fade came out at 22.8-36.6 dB on four photographs of five; with the change
+  taken out 49.7-93 and 57.9-76 dB. At 8 px the lamp kept more (51.7 against 46.8 dB at 256x144)
+  but grain blurred 1 px read 20.9 in luma for its 21.3 (21.6 at 16 px, 22.4 before). Each
   channel takes the larger of the two readings (a repeated frame reads no noise in time), and
   at least :data:`_LEAST_SHARE` of the largest channel's: a channel read as nearly noiseless
   would make its resampling and rounding errors rule the recursion's residual test. Luma
@@ -82,6 +91,10 @@ _SHEAR_SHARE = 0.25  # the least share of the luma noise's variance a shear must
 _SHEAR_LEAST = 1.0
 # the variance white noise keeps in the spatial stage's luma window around the window's mean
 _WHITE_WINDOW = 1 - 1 / (2 * RADII[0] + 1) ** 2
+# the radius (pixels) over which a change of light between two frames is taken for smooth, and
+# the least number of flattest pixels in such a window for its own to be read
+_TONE_RADIUS = 16
+_TONE_LEAST = 16
 
 
 def estimate_sigma(frames: torch.Tensor) -> float:
@@ -241,7 +254,27 @@ def _temporal_differences(frame: torch.Tensor, following: torch.Tensor,
     # the threshold from every other row and column: as good, and within nanquantile's size
     threshold = gradient[::2, ::2].nanquantile(_FLATTEST)
     flat = usable & (gradient <= threshold)
-    return difference, flat
+    return _tone_change_removed(difference, flat)
+
+
+def _tone_change_removed(difference: torch.Tensor, flat: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``difference`` ``(3, H, W)`` less its mean over the ``flat`` ``(H, W)`` pixels of each
+    ``(2 r + 1)²`` window (``r`` :data:`_TONE_RADIUS`: a change of light, module docstring),
+    scaled by ``1 / sqrt(1 - 1/n)`` so that white noise keeps its variance (``n`` the window's
+    flat pixels; the sums in float64), and ``flat`` without the pixels whose window holds fewer
+    than :data:`_TONE_LEAST` of them."""
+    size = 2 * _TONE_RADIUS + 1
+
+    def window_sums(x):
+        return F.avg_pool2d(x[None], size, stride=1, padding=_TONE_RADIUS,
+                            count_include_pad=True)[0] * (size * size)
+
+    weight = flat.double()[None]
+    count = window_sums(weight).round()  # whole numbers (the pool's mean times its size)
+    mean = window_sums(difference * weight) / count.clamp(min=1)
+    scale = (1 - 1 / count.clamp(min=2)).rsqrt()
+    return ((difference - mean) * scale).float(), flat & (count[0] >= _TONE_LEAST)
 
 
 def _dedither_noise_gain() -> float:
