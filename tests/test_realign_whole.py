@@ -68,17 +68,22 @@ def _gain(image: str, subject: str, motion: str, seed: int, where: str) -> float
     return psnr(out, clip.truth) - psnr(frames, clip.truth)
 
 
-@pytest.mark.parametrize("image, subject, motion, seed, bar", [
-    ("hubble_deep_field", "colorwheel", "tilt", 308, 2.5),  # stars on a dark sky: 3.28, was 1.23
-    ("camera", "rocket", "pan", 306, 5.5),  # a pan over large flat areas: 6.61, was 4.33
+@pytest.mark.parametrize("image, subject, motion, seeds, bar", [
+    # stars on a dark sky: 3.28, was 1.23
+    ("hubble_deep_field", "colorwheel", "tilt", (308,), 2.5),
+    # a pan over large flat areas, the median of six renderings: 6.21 (304-309: 5.56 / 6.76 /
+    # 4.31 / 6.02 / 6.40 / 6.49 on OpenCV 5.1.0.95), 4.71 with the whole-frame map left out.
+    # One rendering alone is no bar here: 306 reads 4.31 on OpenCV 5.1 and 5.57 on 5.0 (6.61
+    # when this test was written), its warp differing by 1e-5 and its RANSAC fit by 5e-7
+    ("camera", "rocket", "pan", (304, 305, 306, 307, 308, 309), 5.5),
 ])
-def test_a_whole_frame_cast_is_corrected_on_content_that_enters(image, subject, motion, seed,
+def test_a_whole_frame_cast_is_corrected_on_content_that_enters(image, subject, motion, seeds,
                                                                   bar):
     """The whole frame's gain and offset, measured where the keyframe is seen, reach the
     content that enters as the camera moves (and sparse bright colours); measured before the
     whole-frame map (commit 95b6013's realign): see the parameters. Seeds apart from the
     benchmark's (0-9 tuning, 100-119 held back)."""
-    assert _gain(image, subject, motion, seed, "frame") >= bar
+    assert np.median([_gain(image, subject, motion, seed, "frame") for seed in seeds]) >= bar
 
 
 def test_a_tilt_over_a_sky_gradient_without_a_cast_is_left_alone():
