@@ -128,38 +128,23 @@ def _weights_blend(raw, scale, zl, r, d, m, dm, dq, flow, strength, limits, shut
     h, w_ = m.shape
     k = 2 * radius + 1
     scale_box = 1.0 / (k * k)
-    ez_rows, eb_rows = np.empty((k, w_)), np.empty((k, w_))  # row j's sums at (j + radius) % k
-    ez_total, eb_total = np.zeros(w_), np.zeros(w_)
-    ez, eb = np.empty(w_ + 2 * radius, np.float32), np.empty(w_ + 2 * radius, np.float32)
+    ez_rows, eb_rows, ez_total, eb_total, ez, eb = _rings(w_, radius)
     ez_box, eb_box = np.empty(w_, np.float32), np.empty(w_, np.float32)
     followed = 0
     for j in range(radius + 1):
         followed += _weights_sums(raw, scale, zl, r, d, m, dm, dq, flow, strength, limits,
                                   shutter, w, wl, smear, first, height, counted, j, radius, ez,
                                   eb, ez_rows[j + radius], eb_rows[j + radius])
-    for i in range(1, radius + 1):  # rows -1 .. -radius mirror rows 1 .. radius
-        ez_rows[radius - i, :] = ez_rows[radius + i]
-        eb_rows[radius - i, :] = eb_rows[radius + i]
-    for i in range(k - 1):
-        for x in range(w_):
-            ez_total[x] += ez_rows[i, x]
-            eb_total[x] += eb_rows[i, x]
+    _rings_opened(ez_rows, eb_rows, ez_total, eb_total, radius)
     for y in range(h):
         j, slot = y + radius, (y + 2 * radius) % k
-        if j >= h:  # rows h .. h - 1 + radius mirror rows h - 2 ..
-            ez_rows[slot, :] = ez_rows[(2 * h - 2 - j + radius) % k]
-            eb_rows[slot, :] = eb_rows[(2 * h - 2 - j + radius) % k]
+        if j >= h:
+            _rings_mirrored(ez_rows, eb_rows, slot, j, h, radius)
         elif y > 0:
             followed += _weights_sums(raw, scale, zl, r, d, m, dm, dq, flow, strength, limits,
                                       shutter, w, wl, smear, first, height, counted, j, radius,
                                       ez, eb, ez_rows[slot], eb_rows[slot])
-        entering_z, entering_b = ez_rows[slot], eb_rows[slot]
-        leaving_z, leaving_b = ez_rows[y % k], eb_rows[y % k]
-        for x in range(w_):
-            a = ez_total[x] + entering_z[x]
-            b = eb_total[x] + entering_b[x]
-            ez_box[x], eb_box[x] = np.float32(a * scale_box), np.float32(b * scale_box)
-            ez_total[x], eb_total[x] = a - leaving_z[x], b - leaving_b[x]
+        _rings_boxed(ez_rows, eb_rows, ez_total, eb_total, slot, y % k, scale_box, ez_box, eb_box)
         if (y >= shown[0]) & (y < shown[1]):  # (the gains unread without the texture)
             _blend_row(d[y], zl[y], scale, w[y], r[y], ez_box, eb_box, ez_box, floor, w[y],
                        False, out[y - shown[0]])
@@ -516,34 +501,66 @@ def _roughness_sums(d, r, mean, square):
     h, w_ = mean.shape
     k = 2 * r + 1
     scale = 1.0 / (k * k)
-    mean_rows, square_rows = np.empty((k, w_)), np.empty((k, w_))  # row j's sums at (j + r) % k
-    mean_total, square_total = np.zeros(w_), np.zeros(w_)
-    row_mean, row_square = np.empty(w_ + 2 * r, np.float32), np.empty(w_ + 2 * r, np.float32)
+    mean_rows, square_rows, mean_total, square_total, row_mean, row_square = _rings(w_, r)
     for j in range(r + 1):
         _tone_row(d, j, w_, r, row_mean, row_square)
         _row_sums(row_mean, row_square, w_, r, mean_rows[j + r], square_rows[j + r])
-    for i in range(1, r + 1):  # rows -1 .. -r mirror rows 1 .. r
-        mean_rows[r - i, :] = mean_rows[r + i]
-        square_rows[r - i, :] = square_rows[r + i]
-    for j in range(k - 1):
-        for x in range(w_):
-            mean_total[x] += mean_rows[j, x]
-            square_total[x] += square_rows[j, x]
+    _rings_opened(mean_rows, square_rows, mean_total, square_total, r)
     for y in range(h):
         j, slot = y + r, (y + 2 * r) % k
-        if j >= h:  # rows h .. h - 1 + r mirror rows h - 2 ..
-            mean_rows[slot, :] = mean_rows[(2 * h - 2 - j + r) % k]
-            square_rows[slot, :] = square_rows[(2 * h - 2 - j + r) % k]
+        if j >= h:
+            _rings_mirrored(mean_rows, square_rows, slot, j, h, r)
         elif y > 0:
             _tone_row(d, j, w_, r, row_mean, row_square)
             _row_sums(row_mean, row_square, w_, r, mean_rows[slot], square_rows[slot])
-        entering_mean, entering_square = mean_rows[slot], square_rows[slot]
-        leaving_mean, leaving_square = mean_rows[y % k], square_rows[y % k]
-        for x in range(w_):
-            a = mean_total[x] + entering_mean[x]
-            b = square_total[x] + entering_square[x]
-            mean[y, x], square[y, x] = np.float32(a * scale), np.float32(b * scale)
-            mean_total[x], square_total[x] = a - leaving_mean[x], b - leaving_square[x]
+        _rings_boxed(mean_rows, square_rows, mean_total, square_total, slot, y % k, scale,
+                     mean[y], square[y])
+
+
+@numba.njit(**_NJ)
+def _rings(w_, radius):
+    """Two rings of float64 row sums ``(2 radius + 1, W)`` (row ``j``'s at ``(j + radius) %
+    (2 radius + 1)``), their two running totals ``(W,)`` at zero and two float32 rows
+    ``(W + 2 radius,)`` to sum from."""
+    k = 2 * radius + 1
+    return (np.empty((k, w_)), np.empty((k, w_)), np.zeros(w_), np.zeros(w_),
+            np.empty(w_ + 2 * radius, np.float32), np.empty(w_ + 2 * radius, np.float32))
+
+
+@numba.njit(**_NJ)
+def _rings_opened(a_rows, b_rows, a_total, b_total, radius):
+    """Two rings of row sums ``(2 radius + 1, W)`` (OpenCV's ``ColumnSum``, row ``j`` at
+    ``(j + radius) % k``) whose rows 0 .. ``radius`` are filled: rows -1 .. -``radius`` mirror
+    rows 1 .. ``radius`` (``BORDER_REFLECT_101``), and ``a_total``, ``b_total`` ``(W,)`` add up
+    the first ``2 radius`` slots in order."""
+    for i in range(1, radius + 1):
+        a_rows[radius - i, :] = a_rows[radius + i]
+        b_rows[radius - i, :] = b_rows[radius + i]
+    for i in range(2 * radius):
+        for x in range(a_total.shape[0]):
+            a_total[x] += a_rows[i, x]
+            b_total[x] += b_rows[i, x]
+
+
+@numba.njit(**_NJ)
+def _rings_mirrored(a_rows, b_rows, slot, j, h, radius):
+    """Row ``j`` past the last (``h`` .. ``h - 1 + radius``) into ``slot`` of both rings as
+    the row it mirrors (``2 h - 2 - j``)."""
+    source = (2 * h - 2 - j + radius) % (2 * radius + 1)
+    a_rows[slot, :] = a_rows[source]
+    b_rows[slot, :] = b_rows[source]
+
+
+@numba.njit(**_NJ)
+def _rings_boxed(a_rows, b_rows, a_total, b_total, entering, leaving, scale, a_out, b_out):
+    """One output row of both boxes: the running totals plus the ``entering`` slot's sums,
+    times ``scale``, rounded to float32 into ``a_out``, ``b_out`` ``(W,)``; the ``leaving``
+    slot's sums then taken off the totals."""
+    for x in range(a_total.shape[0]):
+        a = a_total[x] + a_rows[entering, x]
+        b = b_total[x] + b_rows[entering, x]
+        a_out[x], b_out[x] = np.float32(a * scale), np.float32(b * scale)
+        a_total[x], b_total[x] = a - a_rows[leaving, x], b - b_rows[leaving, x]
 
 
 @numba.njit(**_NJ)
