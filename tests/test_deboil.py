@@ -301,7 +301,7 @@ def test_weights_and_blend_in_one_pass_give_the_bits_of_the_three_apart():
     once = np.empty_like(apart)
     count = _cpu._weights_blend(raw, scale, zl, b_r, b_d, m, dm, dq, flow, 0.8, limits,
                                 SHUTTER, weight, tone, smear_once, first, height, rows,
-                                ENERGY_RADIUS, KEPT_FLOOR, rows, once)
+                                ENERGY_RADIUS, KEPT_FLOOR, once)
     assert np.array_equal(once, apart) and np.array_equal(smear_once, smear)
     assert count == followed and followed > 0
 

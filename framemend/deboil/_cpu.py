@@ -117,13 +117,13 @@ def _weights_row(raw, scale, zl, zs, r, d, m, dm, dq, flow, strength, limits, sh
 
 @numba.njit(**_NJ)
 def _weights_blend(raw, scale, zl, r, d, m, dm, dq, flow, strength, limits, shutter, w, wl,
-                   smear, first, height, counted, radius, floor, shown, out):
+                   smear, first, height, counted, radius, floor, out):
     """:func:`_weights`, OpenCV's box filter of its two energies over ``radius`` and
     :func:`_blend` (without the tone band's texture, its sums apart) a row at a time, in one
     pass: the energies are never written whole. Over the band of rows ``raw`` … ``smear``
     (:func:`_weights`; ``zl`` the local mean too, in the frame's units), the output rows
-    ``shown`` (start, stop) of them into ``out`` ``(stop - start, 3W)``; returns
-    :func:`_weights`'s count. The same bits as the three apart (``cv2.blur``'s arithmetic:
+    ``counted`` (start, stop) of them into ``out`` ``(stop - start, 3W)``; returns
+    :func:`_weights`'s count over those rows. The same bits as the three apart (``cv2.blur``'s arithmetic:
     :func:`_box_pair`); the band taller and wider than ``radius``."""
     h, w_ = m.shape
     k = 2 * radius + 1
@@ -145,9 +145,9 @@ def _weights_blend(raw, scale, zl, r, d, m, dm, dq, flow, strength, limits, shut
                                       shutter, w, wl, smear, first, height, counted, j, radius,
                                       ez, eb, ez_rows[slot], eb_rows[slot])
         _rings_boxed(ez_rows, eb_rows, ez_total, eb_total, slot, y % k, scale_box, ez_box, eb_box)
-        if (y >= shown[0]) & (y < shown[1]):  # (the gains unread without the texture)
+        if (y >= counted[0]) & (y < counted[1]):  # (the gains unread without the texture)
             _blend_row(d[y], zl[y], scale, w[y], r[y], ez_box, eb_box, ez_box, floor, w[y],
-                       False, out[y - shown[0]])
+                       False, out[y - counted[0]])
     return followed
 
 
@@ -469,9 +469,8 @@ def _tone_row(d, y, w_, r, mean, square):
     for x in range(w_):
         v = (d[y, 3 * x] + d[y, 3 * x + 1] + d[y, 3 * x + 2]) * third
         mean[r + x], square[r + x] = v, v * v
-    for x in range(r):
-        mean[x], square[x] = mean[2 * r - x], square[2 * r - x]
-        mean[w_ + r + x], square[w_ + r + x] = mean[w_ + r - 2 - x], square[w_ + r - 2 - x]
+    _mirror_row(mean, r)
+    _mirror_row(square, r)
 
 
 @numba.njit(**_NJ)
@@ -828,7 +827,7 @@ class CpuState:
             followed = _weights_blend(_flat(zb[a]), zs, _flat(zl[a]), _flat(r[a]), _flat(d[a]),
                                       m[a], dm[a], dq[a], _flat(flow[a0:a1]), strength, _LIMITS,
                                       SHUTTER, weight[a], tone[a], smear[a0:a1], a0, h, rows,
-                                      ENERGY_RADIUS, KEPT_FLOOR, rows, _flat(out[y0:y1]))
+                                      ENERGY_RADIUS, KEPT_FLOOR, _flat(out[y0:y1]))
             _departures(_flat(out[y0:y1]), _flat(zb[t]), zs, band_sums)
             sums += band_sums
             return followed
