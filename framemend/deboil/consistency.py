@@ -8,6 +8,14 @@ are changes that the motion does not explain. Each frame ``z`` is compared with 
 0.10 higher flicker ratio on the tuning clips; where the tone band holds texture, with
 Catmull-Rom's cubic, :mod:`.resample`), and split into bands:
 
+* first the warped output is taken through the whole frame's change of exposure since the last
+  frame, ``pred <- g pred`` with ``g`` per channel the median ratio of the frame to the
+  previous output along the flow, as far as the frame's samples agree on it
+  (:func:`exposure_gain`): a fade or an exposure change moves every pixel by one gain and is
+  real, and compared before it, a fade's smooth residual was pulled away frame after frame (a
+  clean pan fading to 15 % came out 6 levels off, 34.0 dB; 43.3 with the gain; BENCHMARKS.md,
+  "Deboil follows a fade"); a lamp lighting a room unevenly spreads the ratios and is left to
+  the confidences below;
 * the residual ``r = pred - z``, its low band ``d = box_R(box_R(r))`` (tone, exposure), its
   local energy ``m = box_2(|r|²)`` (misaligned structure, new content) and the roughness of
   the tone residual ``ρ = box_{4R}(d̄²) - box_{4R}(d̄)²`` (``d̄`` the mean of ``d`` over
@@ -170,6 +178,15 @@ KEPT_FLOOR = 0.25
 FLOW_NOISE = 1.0
 SHUTTER = 0.25  # the smear's length as a fraction of the frame's motion (a 90° shutter)
 SMEAR_TAPS = 7  # samples along the smear
+# the whole frame's change of exposure (exposure_gain) is read on a grid of this many samples
+# along the short side, from the pixels of the previous output at least EXPOSURE_FLOOR bright
+# (darker ones give ratios of rounding)
+EXPOSURE_SAMPLES = 64
+EXPOSURE_FLOOR = 0.1
+# a sample agrees with the median gain within this fraction of it: on the clean fade scene
+# (256x144) 0.76-0.82 of the samples did with nearest sampling, on the lamp lighting a room
+# unevenly 0.16, a clean pan's ratios (no change) 0.65-0.72
+EXPOSURE_TOLERANCE = 0.05
 FOLLOWED_FULL = 0.5  # auto: full strength once half the frame is followed (auto_strength)
 # the flow followed (and published for the passes after this one): DIS's finest level keeps at
 # least this many pixels on the shorter side (framemend.flow.estimate.motion_luma_flow), so
@@ -229,16 +246,60 @@ def tone_confidence(d: torch.Tensor, low: torch.Tensor, radius: int) -> torch.Te
                        + roughness(d, radius) / ROUGHNESS_TOLERANCE ** 2) * (BRIGHT / light) ** 2)
 
 
-def _bands(previous, frame, flow):
+def exposure_samples(height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rows ``(n,)`` and columns ``(m,)`` (int64) of the grid on which
+    :func:`exposure_gain` reads the frames: every ``s``-th pixel, ``s`` the short side over
+    :data:`EXPOSURE_SAMPLES` (at least 1), from ``s // 2``."""
+    step = max(1, min(height, width) // EXPOSURE_SAMPLES)
+    return torch.arange(step // 2, height, step), torch.arange(step // 2, width, step)
+
+
+def exposure_gain(previous: torch.Tensor, frame: torch.Tensor, flow: torch.Tensor
+                  ) -> torch.Tensor:
+    """``(3,)`` the change of the whole frame's exposure from ``previous`` to ``frame`` (both
+    ``(3, H, W)``; ``flow`` ``(2, H, W)`` from ``frame`` to ``previous``), per channel: the
+    (lower) median ``g`` of the ratios of the samples of ``frame`` on
+    :func:`exposure_samples`' grid to ``previous`` where they came from (bilinear; inside the
+    frame and at least :data:`EXPOSURE_FLOOR` bright), taken as far as the samples agree on it:
+    ``1 + a (g - 1)``, ``a`` rising from 0 to 1 as the share of the ratios within
+    :data:`EXPOSURE_TOLERANCE` of ``g`` rises from 1/4 to 3/4; 1 where no sample counts. A fade
+    or a change of exposure moves every pixel by one gain and is real: the warped output is
+    taken through it before it is compared with the frame (module docstring). A change of part
+    of the frame (a lamp lighting the room unevenly, a moving object) spreads the ratios and is
+    left to the confidences."""
+    h, w = frame.shape[-2:]
+    ys, xs = (a.to(frame.device) for a in exposure_samples(h, w))
+    f = flow[:, ys][:, :, xs]
+    px, py = xs.to(flow.dtype)[None] + f[0], ys.to(flow.dtype)[:, None] + f[1]
+    inside = (px >= 0) & (px <= w - 1) & (py >= 0) & (py <= h - 1)
+    px, py = px.clamp(0, w - 1), py.clamp(0, h - 1)
+    x0, y0 = px.floor(), py.floor()
+    fx, fy = px - x0, py - y0
+    x0, y0 = x0.long(), y0.long()
+    x1, y1 = (x0 + 1).clamp(max=w - 1), (y0 + 1).clamp(max=h - 1)
+    top = previous[:, y0, x0] + fx * (previous[:, y0, x1] - previous[:, y0, x0])
+    bottom = previous[:, y1, x0] + fx * (previous[:, y1, x1] - previous[:, y1, x0])
+    source = top + fy * (bottom - top)
+    counted = inside & (source >= EXPOSURE_FLOOR)
+    ratio = torch.where(counted, frame[:, ys][:, :, xs] / source.clamp(min=EXPOSURE_FLOOR),
+                        torch.full_like(source, float("nan"))).flatten(1)
+    gain = torch.nan_to_num(ratio.nanmedian(dim=1).values, nan=1.0)
+    agree = ((ratio / gain[:, None] - 1).abs() < EXPOSURE_TOLERANCE).sum(1)
+    share = agree / counted.flatten(1).sum(1).clamp(min=1)
+    return 1 + (2 * share - 0.5).clamp(0, 1) * (gain - 1)
+
+
+def _bands(previous, frame, flow, gain):
     """The residual and its low band, the confidences of tone and texture and the frame's fine
     band (module docstring), ``(3, H, W)`` but the confidences ``(H, W)``; ``previous``,
-    ``frame`` ``(3, H, W)``, ``flow`` ``(2, H, W)`` from ``frame`` to ``previous``."""
+    ``frame`` ``(3, H, W)``, ``flow`` ``(2, H, W)`` from ``frame`` to ``previous``, ``gain``
+    ``(3,)`` the whole frame's change of exposure (:func:`exposure_gain`)."""
     radius = low_radius(*frame.shape[-2:])
     if holds_texture(*frame.shape[-2:]):  # (.resample; on larger frames OpenCV's cubic)
         pred = catmull_rom_warp(previous, flow)
     else:
         pred = backward_warp(previous[None], flow[None], mode="bicubic")[0]
-    r = pred - frame
+    r = pred * gain[:, None, None] - frame
     d = _box(_box(r[None], radius), radius)[0]
     m = _box((r ** 2).mean(0)[None, None], MID_RADIUS)[0, 0]
     zl = _box(_box(frame[None], radius), radius)[0]
@@ -308,7 +369,8 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
     texture = holds_texture(*frame.shape[-2:])
     if texture:
         flow, noise = smooth_flow(flow)
-    r, d, tone, conf, zh = _bands(previous, frame, flow)
+    gain = exposure_gain(previous, frame, flow)
+    r, d, tone, conf, zh = _bands(previous, frame, flow, gain)
     w = (strength * conf).clamp(max=MAX_WEIGHT)
     w_tone = (strength * tone).clamp(max=MAX_TONE_WEIGHT)
     b = zh + w * (r - d)
@@ -327,7 +389,8 @@ def consistency_step_reference(previous: torch.Tensor, frame: torch.Tensor, flow
         if contrast is None:
             carried = e_p.sqrt()
         else:
-            carried = backward_warp(contrast[None, None], flow[None])[0, 0]
+            carried = (backward_warp(contrast[None, None], flow[None])[0, 0]
+                       * (gain ** 2).mean().sqrt())
         blended = (1 - w_tone) * a_z + w_tone * e_p.sqrt()  # where the flow follows
         memory = ((1 - w) * a_z ** 2 + w * carried ** 2).sqrt()  # energies averaged
         contrast = blended + noise * (memory - blended)
