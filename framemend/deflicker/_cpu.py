@@ -272,6 +272,19 @@ def _chain(maps, shifts, covers):
                 reach[1, y, x] += flow[1, y, x]
 
 
+@numba.njit(**_NJ)
+def departures(other, shift, own, out):
+    """``out`` ``(C, gh, gw)``: ``other`` read bilinearly (border clamped) at each cell moved
+    by ``shift`` ``(2, gh, gw)`` (cells), less ``own`` (in ``correction.neighbour_steadied``)."""
+    chans, gh, gw = own.shape
+    sample = np.empty(chans, np.float32)
+    for y in range(gh):
+        for x in range(gw):
+            _bilinear(other, x + shift[0, y, x], y + shift[1, y, x], chans, sample)
+            for c in range(chans):
+                out[c, y, x] = sample[c] - own[c, y, x]
+
+
 def content_differences(tables: list[np.ndarray], own: np.ndarray, shifts: np.ndarray,
                         cell: int) -> np.ndarray:
     """:func:`.motion.content_differences` of float32 arrays: one loop over the cells per later

@@ -16,8 +16,9 @@ from framemend.kernels.median import lower_median
 
 from . import _cpu
 from .correction import (BLUR_TAPS, LOCAL_AFFINE_RIDGE, LOCAL_AFFINE_SIGMA, LOCAL_FLICKER,
-                         LOCAL_SLOPE, LOCAL_SPREAD, STEP_SIGNIFICANCE, STRUCTURE_MISMATCH,
-                         STRUCTURE_SPREAD, TEXTURE_LEVELS, TEXTURE_SHARE, blur_noise)
+                         LOCAL_SLOPE, LOCAL_SPREAD, NEIGHBOUR_STRUCTURE, NEIGHBOUR_TOLERANCE,
+                         STEP_SIGNIFICANCE, STRUCTURE_MISMATCH, STRUCTURE_SPREAD, TEXTURE_LEVELS,
+                         TEXTURE_SHARE, blur_noise)
 from .motion import FLOW_QUALITY, MISMATCH, STRUCTURE_FLOOR, Step
 
 _BAND_BLOCKS = 16  # rows of analysis blocks made float at a time
@@ -127,6 +128,35 @@ def structure_scaled(mismatch: np.ndarray) -> np.ndarray:
 def structure_weights(scaled: np.ndarray) -> np.ndarray:
     """:func:`.correction.structure_weights` of ``(N, 1, gh, gw)``."""
     return np.exp(np.float32(-0.5) * scaled * scaled)
+
+
+concatenate = np.concatenate
+
+
+def neighbour_weight(cover: np.ndarray, scaled: np.ndarray) -> np.ndarray:
+    """:func:`.correction.neighbour_weight` of arrays ``(1, gh, gw)``."""
+    return cover * structure_weights(scaled / np.float32(NEIGHBOUR_STRUCTURE))
+
+
+def neighbour_steadied(offset: np.ndarray, current: np.ndarray,
+                       neighbours: list[tuple[np.ndarray, ...]], passes: int) -> np.ndarray:
+    """:func:`.correction.neighbour_steadied` of arrays (the departures read by
+    :func:`._cpu.departures`)."""
+    out = offset.copy()
+    scale = np.float32(NEIGHBOUR_TOLERANCE) * (current + np.float32(0.05))
+    for other, shift, weight, diff, share in neighbours:
+        departure = np.empty_like(offset)
+        _cpu.departures(np.ascontiguousarray(other), np.ascontiguousarray(shift), offset,
+                        departure)
+        departure += diff
+        departure *= weight
+        norm = weight
+        for _ in range(passes):
+            departure, norm = _blur(departure), _blur(norm)
+        departure /= norm + np.float32(1e-3)
+        r = (np.abs(departure) / scale).max(0, keepdims=True)
+        out += np.float32(share) * weight * np.exp(np.float32(-0.5) * r * r) * departure
+    return out
 
 
 def temporal_offset(diffs: np.ndarray, covers: np.ndarray, offsets: np.ndarray,

@@ -56,6 +56,18 @@ TEXTURE_SHARE = 4.0
 # flicker figure, with the step test sparing the samples within it (_same_side_of_step)
 STRUCTURE_MISMATCH = 0.45
 STRUCTURE_SPREAD = 3.0
+# offset mode (neighbour_steadied): the share of each frame's target given to the target of
+# the frame 1, 2, ... away on each side (the frame's own keeps the rest: -0.2 here; the third
+# frame on each side took the generated clips' flicker median 0.497 -> 0.492, shares that
+# sum to one, (0.25, 0.15, 0.1), about half as far), the blur of their
+# departures (Gaussian sigma in frame pixels: the detail band and a redrawn texture are fixed
+# in pixels, not cells), their tolerance relative to the cell's mean, and the scaled
+# structure mismatch at which a neighbour's share falls to exp(-1/2); tuned on CogVideo__1,
+# VideoCrafter__woman and Open-Sora against the regional wobble over moving subjects
+NEIGHBOUR_SHARES = (0.335, 0.165, 0.1)
+NEIGHBOUR_SMOOTHING = 7.0
+NEIGHBOUR_TOLERANCE = 0.1
+NEIGHBOUR_STRUCTURE = 1.5
 
 
 def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Tensor,
@@ -263,6 +275,59 @@ def correction_fields(correction: torch.Tensor, current: torch.Tensor, support: 
     departure = (departure * square / (square + variance + 1e-12)
                  * torch.exp(-0.5 * (relative / plausible) ** 2))
     return local_affine(fitted + departure - current, current, support, floor)
+
+
+def neighbour_weight(cover: torch.Tensor, scaled: torch.Tensor) -> torch.Tensor:
+    """The weight ``(1, gh, gw)`` of a nearby frame's target in :func:`neighbour_steadied`:
+    the ``cover`` of the chained steps to it times :func:`structure_weights` of the sample's
+    :func:`structure_scaled` mismatch ``scaled`` over :data:`NEIGHBOUR_STRUCTURE` (content
+    the flow missed, a moving subject, is not blended)."""
+    return cover * structure_weights(scaled / NEIGHBOUR_STRUCTURE)
+
+
+def neighbour_passes(cell_pixels: int) -> int:
+    """Passes of :func:`_blur` (variance 1/2 cell² each) that blur a grid of ``cell_pixels``-
+    pixel cells by about :data:`NEIGHBOUR_SMOOTHING` frame pixels of Gaussian sigma."""
+    return int(np.ceil(2.0 * (NEIGHBOUR_SMOOTHING / cell_pixels) ** 2))
+
+
+def neighbour_steadied(offset: torch.Tensor, current: torch.Tensor,
+                       neighbours: list[tuple[torch.Tensor, ...]], passes: int
+                       ) -> torch.Tensor:
+    """Offset mode's ``offset`` ``(C, gh, gw)`` of a frame whose cells' means are ``current``,
+    pulled towards the targets of the frames around it.
+
+    Each frame's target (its cells' means plus offset) is estimated from chains of steps that
+    start at that frame, so its error is new every frame while the scene's tone along the
+    motion is shared. ``neighbours`` holds, per nearby frame: its offset ``(C, gh, gw)``; the
+    shift in cells of this frame's cells' content to it ``(2, gh, gw)``
+    (:func:`.motion.chain_steps`); a weight ``(1, gh, gw)`` (:func:`neighbour_weight`); the
+    window's difference of its mean over that content from this frame's ``(C, gh, gw)``
+    (:func:`.motion.content_differences`: the box sums, not cell means read between cells);
+    and its share (:data:`NEIGHBOUR_SHARES`). The departure of its target from this frame's,
+    ``D`` = difference + its offset read at the shifted cells (bilinear) - this offset, is
+    blurred by ``passes`` :func:`_blur` passes (:func:`neighbour_passes`) as a convolution
+    normalised by the weight (a cell whose content the flow missed spreads nothing into the
+    cells around it) and added times the share, the weight and ``exp(-r² / 2)``, ``r`` the
+    largest over the channels of ``|D|`` over :data:`NEIGHBOUR_TOLERANCE` times the cell's
+    mean (plus 0.05): a change larger than a flicker (a light switching on) is not blended.
+    A temporal filter of up to seven frames of the target along the motion, in the manner of
+    the temporal filtering of per-frame estimates in blind video temporal consistency (Lai et
+    al., ECCV 2018), on the cell grid.
+    """
+    from framemend.flow import backward_warp
+
+    out = offset.clone()
+    scale = NEIGHBOUR_TOLERANCE * (current + 0.05)
+    for other, shift, weight, diff, share in neighbours:
+        departure = (backward_warp(other[None], shift[None])[0] - offset + diff) * weight
+        norm = weight
+        for _ in range(passes):
+            departure, norm = _blur(departure[None])[0], _blur(norm[None])[0]
+        departure = departure / (norm + 1e-3)
+        r = (departure.abs() / scale).amax(0, keepdim=True)
+        out = out + share * weight * torch.exp(-0.5 * r * r) * departure
+    return out
 
 
 def structure_scaled(mismatch: torch.Tensor) -> torch.Tensor:

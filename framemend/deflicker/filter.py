@@ -16,8 +16,9 @@ from framemend.flow import motion
 from framemend.options.deflicker import DeflickerOptions
 
 from . import _host
-from .correction import (apply_fields, correction_fields, structure_scaled, structure_weights,
-                         temporal_offset)
+from .correction import (NEIGHBOUR_SHARES, apply_fields, correction_fields, neighbour_passes,
+                         neighbour_steadied, neighbour_weight, structure_scaled,
+                         structure_weights, temporal_offset)
 from .motion import (Step, adjacent_steps, analysis_factor, analysis_image, cell_means,
                      chain_steps, content_differences, downscale, structure_mismatch,
                      summed_area)
@@ -32,10 +33,12 @@ class Deflicker(DistinctFrames, TemporalFilter):
     on the CPU path as soon as the frame enters the window, :meth:`entered`), and the gain
     fields of the next frame (chained steps, :func:`.correction.temporal_offset`),
     while this thread applies the current frame's fields (OpenCV, numba and torch release the
-    GIL). So the window reaches two frames further ahead than ``radius``. Each frame's analysis
-    image and each adjacent pair's steps are computed once and kept while in the window. On the
-    CPU every stage runs in numpy, OpenCV and numba (:mod:`._host`, no torch) and a decoded
-    frame's output is its corrected 8/16-bit pixels, rounded as the writer rounds.
+    GIL). So the window reaches two frames further ahead than ``radius``; in ``offset`` mode,
+    whose offsets are steadied by the targets of the frames up to ``len(NEIGHBOUR_SHARES)``
+    before and after (:func:`.correction.neighbour_steadied`), that many more. Each frame's
+    analysis image and each adjacent pair's steps are computed once and kept while in the
+    window. On the CPU every stage runs in numpy, OpenCV and numba (:mod:`._host`, no torch)
+    and a decoded frame's output is its corrected 8/16-bit pixels, rounded as the writer rounds.
     Frames repeated to fake a frame rate are left out of the window and given their
     original's output (:class:`framemend.chain.repeats.DistinctFrames`).
     """
@@ -47,7 +50,9 @@ class Deflicker(DistinctFrames, TemporalFilter):
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
-        self.past, self.future = options.radius, options.radius + 2
+        # offset mode: the fields of the frames up to `reach` ahead are needed first
+        self._reach = len(NEIGHBOUR_SHARES) if options.mode == "offset" else 0
+        self.past, self.future = options.radius, options.radius + 2 + self._reach
         # on the CPU the window keeps decoded 8/16-bit frames and each is made float only
         # while its analysis image or its output is computed (Frame.float_image): a window of
         # 2 * radius + 3 float frames would take 0.7 GB at 1920x1080
@@ -56,12 +61,14 @@ class Deflicker(DistinctFrames, TemporalFilter):
         self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="deflicker")
         self._small: dict[int, tuple[Frame, Future]] = {}   # analysis image per frame
         self._pairs: dict[tuple[int, int], Future] = {}     # (there, back) steps per pair
-        self._fields: dict[int, Future] = {}                # (gain, offset) per frame
+        self._fields: dict[int, Future] = {}                # (gain, offset, near) per frame
+        self._previous: list[tuple[Frame, object]] = []     # offset mode: the last offsets
 
     def reset(self) -> None:
         self._small.clear()
         self._pairs.clear()
         self._fields.clear()
+        self._previous.clear()
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor | np.ndarray:
         frame = window[center]
@@ -76,11 +83,14 @@ class Deflicker(DistinctFrames, TemporalFilter):
         factor, cell = self._grid(h, w)
         self._forget(window)
         self._submit(window, factor, cell, host)
-        for c in (center, center + 1):  # this frame's fields if not started, the next frame's
+        # this frame's fields if not started, and those of the next frame(s) it reads
+        for c in range(center, center + 2 + self._reach):
             if c < len(window) and id(window[c]) not in self._fields:
                 self._fields[id(window[c])] = self._workers.submit(
                     self._estimate, *self._inputs(window, c), cell, host)
-        gain, offset = self._fields.pop(id(frame)).result()
+        gain, offset, near = self._fields.pop(id(frame)).result()
+        if near is not None:
+            offset = self._steadied(window, center, offset, near, factor * cell, host)
         if raw is not None:
             out = _host.apply_fields(frame, gain, offset, self.options.strength)
         else:
@@ -92,6 +102,28 @@ class Deflicker(DistinctFrames, TemporalFilter):
         # past of 3840x2160 8-bit frames is 0.3 GB)
         frame.release_pixels()
         return out
+
+    def _steadied(self, window: list[Frame], center: int, offset, near, cell_pixels: int,
+                  host: bool):
+        """Offset mode: ``offset`` of ``window[center]`` pulled towards the targets of the
+        frames up to ``len(NEIGHBOUR_SHARES)`` before and after it in its shot
+        (:func:`.correction.neighbour_steadied`). ``near``: the frame's cells' means and, per
+        direction (-1, 1), the (shift, weight, difference) of each of those frames
+        (:meth:`_estimate`). The frames before are read with the offsets they had before
+        their own steadying (kept in ``_previous``), the frames after from their fields."""
+        current, sides = near
+        neighbours = []
+        for k, (shift, weight, diff) in enumerate(sides.get(-1, ()), 1):
+            if k <= len(self._previous) and self._previous[-k][0] is window[center - k]:
+                neighbours.append((self._previous[-k][1], shift, weight, diff,
+                                   NEIGHBOUR_SHARES[k - 1]))
+        for k, (shift, weight, diff) in enumerate(sides.get(1, ()), 1):
+            later = self._fields[id(window[center + k])].result()[1]
+            neighbours.append((later, shift, weight, diff, NEIGHBOUR_SHARES[k - 1]))
+        self._previous = (self._previous + [(window[center], offset)])[-self._reach:]
+        ops = _host if host else _reference
+        return ops.neighbour_steadied(offset, current, neighbours,
+                                      neighbour_passes(cell_pixels))
 
     def entered(self, frame: Frame) -> None:
         """On the CPU path, start the new frame's analysis image and the steps from the frame
@@ -110,15 +142,15 @@ class Deflicker(DistinctFrames, TemporalFilter):
 
     def _estimate(self, forward: list[Future], backward: list[Future], ahead: list[Future],
                   behind: list[Future], small: Future, cell: int, host: bool
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
+                  ) -> tuple[torch.Tensor, torch.Tensor, tuple | None]:
         """Gain and offset fields ``(3, gh, gw)`` of a frame from the steps of its pairs ahead
         (``forward``, nearest first) and behind, the analyses of the frames ahead and behind
         (nearest first) and its own analysis: arrays on the CPU path (``host``), tensors
-        elsewhere."""
+        elsewhere; in offset mode also what :meth:`_steadied` reads (else None)."""
         image, own = small.result()
         ops = _host if host else _reference
         current = ops.cell_means(image[:3], cell)
-        diffs, covers, reaches, mismatches = [], [], [], []
+        diffs, covers, reaches, mismatches, chains = [], [], [], [], []
         for direction, side, pairs, frames in ((1, 0, forward, ahead), (-1, 1, backward, behind)):
             if pairs:  # side: there, back
                 shifts, cover = ops.chain_steps([pair.result()[side] for pair in pairs])
@@ -130,8 +162,20 @@ class Deflicker(DistinctFrames, TemporalFilter):
                     diff = ops.content_differences(tables, own, shifts, cell)
                 diffs.append(diff)
                 covers.append(cover)
+                chains.append(shifts)
                 reaches.append((direction, len(pairs)))
-        return ops.window_fields(diffs, covers, reaches, current, self.options, mismatches)
+        gain, offset = ops.window_fields(diffs, covers, reaches, current, self.options,
+                                         mismatches)
+        if not self._reach:
+            return gain, offset, None
+        # offset mode: what neighbour_steadied reads of the nearest frames on each side
+        scaled = ops.structure_scaled(ops.concatenate(mismatches)) if mismatches else None
+        sides, first = {}, 0
+        for (direction, k), diff, cover, shifts in zip(reaches, diffs, covers, chains):
+            sides[direction] = [(shifts[j], ops.neighbour_weight(cover[j], scaled[first + j]),
+                                 diff[j]) for j in range(min(k, self._reach))]
+            first += k
+        return gain, offset, (current, sides)
 
     def _inputs(self, window: list[Frame], c: int) -> tuple[list[Future], ...]:
         """What :meth:`_estimate` needs for ``window[c]``: its pairs within ``radius`` ahead and
@@ -200,6 +244,10 @@ class _reference:
 
     chain_steps = staticmethod(chain_steps)
     content_differences = staticmethod(content_differences)
+    concatenate = staticmethod(torch.cat)
+    structure_scaled = staticmethod(structure_scaled)
+    neighbour_weight = staticmethod(neighbour_weight)
+    neighbour_steadied = staticmethod(neighbour_steadied)
 
     @staticmethod
     def content_and_structure(tables: list[torch.Tensor], own: torch.Tensor,

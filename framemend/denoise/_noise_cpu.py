@@ -29,7 +29,8 @@ from framemend.kernels.colour import LUMA
 from framemend.kernels.median import lower_median
 
 from .noise import (_FLATTEST, _LEAST_SHARE, _MAD_TO_SIGMA, _ROW_STRIDE, _SHEAR_LEAST,
-                    _SHEAR_SHARE, _TONE_LEAST, _TONE_RADIUS, _WHITE_RATIO, _WHITE_WINDOW)
+                    _SHEAR_SHARE, _TONE_KEPT, _TONE_LEAST, _TONE_RADIUS, _WHITE_RATIO,
+                    _WHITE_WINDOW)
 from .recursive import FINEST_SIDE
 from .spatial import OPPONENT, RADII, WIDE_CHROMA
 
@@ -342,10 +343,12 @@ def _tone_change_removed(difference: np.ndarray, flat: np.ndarray) -> np.ndarray
     weight = flat.astype(np.float64)
     count = cv2.boxFilter(weight, -1, size, normalize=False, borderType=cv2.BORDER_CONSTANT)
     scale = 1 / np.sqrt(1 - 1 / np.maximum(count, 2))
+    kept = _TONE_KEPT / 255
     for plane in difference:
         sums = cv2.boxFilter(plane * weight, -1, size, normalize=False,
                              borderType=cv2.BORDER_CONSTANT)
-        plane[:] = (plane - sums / np.maximum(count, 1)) * scale
+        mean = sums / np.maximum(count, 1)
+        plane[:] = (plane - (mean - np.clip(mean, -kept, kept))) * scale
     return flat & (count >= _TONE_LEAST)
 
 
