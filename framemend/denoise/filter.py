@@ -22,7 +22,7 @@ from framemend.options.denoise import DenoiseOptions
 from . import _noise_cpu
 from .noise import declip_table, estimate_channel_noise
 from .spatial import RADII
-from .track import host_track, start_track
+from .track import host_track, start_track, step_input
 
 
 @register
@@ -66,6 +66,7 @@ class Denoise(DistinctFrames, TemporalFilter):
         self._tail: Future | None = None  # the step of the last frame submitted
         self._tail_time: float | None = None  # that frame's time
         self._tracks: dict[Frame, Future] = {}  # (TorchTrack | CpuTrack, raw scale) per frame
+        self._step_inputs: list = []  # the CpuFrames the steps read, in turn (.track.step_input)
         self._sigma: float | None = None  # RGB level (8-bit): root mean of the variances
         # (3,) of the opponent channels, [0, 1]², and the declip table: float32 arrays on the
         # CPU path (no torch there), tensors on the device
@@ -96,8 +97,11 @@ class Denoise(DistinctFrames, TemporalFilter):
         # the whole lookahead: two tracks alive instead of three (35 MB each at 1920x1080)
         for ahead in window[center + 1:center + 2]:
             if ahead not in self._tracks:
+                # its planes and luma made here, where this thread would wait for the step
+                pixels = step_input(self._pixels(ahead), self._step_inputs)
                 self._tail = self._tracks[ahead] = self._chain.submit(
-                    self._step, self._tail, ahead, self._tail_time, ahead is not window[-1])
+                    self._step, self._tail, ahead, pixels, self._tail_time,
+                    ahead is not window[-1])
                 self._tail_time = ahead.time
         track, levels = self._tracks.pop(frame).result()
         if center + 1 < len(window):
@@ -125,14 +129,15 @@ class Denoise(DistinctFrames, TemporalFilter):
                                motion.from_previous(following, frame.time), self._shear)
         return track, self._levels(frames[0])
 
-    def _step(self, previous: Future, frame: Frame, previous_time: float, release: bool
-              ) -> tuple:
-        """The track of ``frame`` from the ``previous`` one's (that of the frame at
-        ``previous_time``), along the flow an earlier pass published if it did; ``release``:
+    def _step(self, previous: Future, frame: Frame, pixels, previous_time: float,
+              release: bool) -> tuple:
+        """The track of ``frame`` (its ``pixels`` as :func:`.track.step_input` gives them)
+        from the ``previous`` one's (that of the frame at ``previous_time``), along the flow an
+        earlier pass published if it did; ``release``:
         the frame's pixels are read no more (it is not the newest frame, which the next
         frame's repeat check compares with) and go once the step has read them, not when the
         frame is the centre (a float frame from deflicker, 25 MB at 1920x1080)."""
-        track = previous.result()[0].step(self._pixels(frame), self._variances,
+        track = previous.result()[0].step(pixels, self._variances,
                                           self.options.memory,
                                           motion.to_previous(frame, previous_time),
                                           self._shear)
