@@ -39,7 +39,6 @@ from framemend.flow.estimate import motion_luma_flow
 from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import LUMA
 from framemend.kernels.fastmath import NO_ESTIMATES
-from framemend.kernels.pools import shared_pool
 
 from .recursive import FINEST_SIDE, FRESH, SOFT
 from .spatial import RADII, WIDE_CHROMA
@@ -135,23 +134,18 @@ def _sharpen_row(up, mid, down, flow_x, flow_y, out):
 
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
-def _update(pred, halo, first, end, rgb, scale, flow, inv_noise_var, min_gain, soft, fresh,
-            shear, luma):
-    """The Kalman-like update of :func:`.recursive.recursive_step_reference` in place of rows
-    ``first`` to ``end - 1`` of ``pred`` ``(H, W, 4)`` (the bilinear prediction; it becomes
-    the new state) and of the new estimate's 8-bit ``luma``, in one pass down the rows: each
-    row's prediction is taken apart into planar rows (a ring of three), sharpened
-    (:func:`_sharpen_row`, once the row below has been read: another ring of three) and its
-    residual power (mean square over the channels of frame minus prediction) summed along the
-    row into a ring of three, so the 3x3 in-frame mean of a row is ready once the row below
-    has been sharpened, and the loops over a row vectorise. The prediction's rows the band
-    reads outside itself (two either side, where in the frame) come from ``halo``
-    ``(4, W, 4)`` (rows ``first - 2``, ``first - 1``, ``end``, ``end + 1``), copies taken
-    before any band wrote them, so the bands of a frame run at once on different threads
-    (:func:`_update_bands`). Pixels whose source ``p + flow`` left the frame start afresh
-    (``flow`` ``(H, W, 2)``, x and y interleaved as DIS gives it: each row is taken apart into
-    planar rows as it is sharpened, a ring of two; a ``cv2.split`` of the whole flow
-    beforehand took 0.13 ms per 640x360 frame more). ``rgb`` ``(3, H, W)`` times ``scale``;
+def _update(pred, rgb, scale, flow, inv_noise_var, min_gain, soft, fresh, shear, luma):
+    """The Kalman-like update of :func:`.recursive.recursive_step_reference` in place of
+    ``pred`` ``(H, W, 4)`` (the bilinear prediction; it becomes the new state) and the new
+    estimate's 8-bit ``luma``, in one pass down the rows: each row's prediction is taken
+    apart into planar rows (a ring of three), sharpened (:func:`_sharpen_row`, once the row
+    below has been read: another ring of three) and its residual power (mean square over the
+    channels of frame minus prediction) summed along the row into a ring of three, so the 3x3
+    in-frame mean of a row is ready once the row below has been sharpened, and the loops over
+    a row vectorise. Pixels whose source ``p + flow`` left the frame start afresh (``flow``
+    ``(H, W, 2)``, x and y interleaved as DIS gives it: each row is taken apart into planar
+    rows as it is sharpened, a ring of two; a ``cv2.split`` of the whole flow beforehand took
+    0.13 ms per 640x360 frame more). ``rgb`` ``(3, H, W)`` times ``scale``;
     ``inv_noise_var`` ``(3,)`` 1 / σ² of each channel of the opponent basis sheared by
     ``shear`` ``(2,)`` (the state's basis)."""
     _, h, w = rgb.shape
@@ -168,21 +162,14 @@ def _update(pred, halo, first, end, rgb, scale, flow, inv_noise_var, min_gain, s
     padded = np.zeros(w + 2, np.float32)
     new = np.empty((4, w), np.float32)
     motion = np.empty((2, 2, w), np.float32)  # the flow's rows (x, y), planar
-    # row y0 enters, y0 - 1 is sharpened, y0 - 2 is updated
-    for y0 in range(max(first - 2, 0), end + 2):
+    for y0 in range(h + 2):  # row y0 enters, y0 - 1 is sharpened, y0 - 2 is updated
         if y0 < h:
             row = raw[y0 % 3]
-            if y0 < first:
-                source = halo[y0 - first + 2]
-            elif y0 >= end:
-                source = halo[y0 - end + 2]
-            else:
-                source = pred[y0]
             for x in range(w):
-                row[0, x], row[1, x] = source[x, 0], source[x, 1]
-                row[2, x], row[3, x] = source[x, 2], source[x, 3]
+                row[0, x], row[1, x] = pred[y0, x, 0], pred[y0, x, 1]
+                row[2, x], row[3, x] = pred[y0, x, 2], pred[y0, x, 3]
         ys = y0 - 1
-        if max(first - 1, 0) <= ys < h:
+        if 0 <= ys < h:
             flow_x, flow_y, pairs = motion[ys % 2, 0], motion[ys % 2, 1], flow[ys]
             for x in range(w):  # a loop per plane: 0.06 ms less than both in one
                 flow_x[x] = pairs[x, 0]
@@ -200,7 +187,7 @@ def _update(pred, halo, first, end, rgb, scale, flow, inv_noise_var, min_gain, s
         elif ys == h:
             power[ys % 3] = _ZERO
         y = y0 - 2
-        if y < first:
+        if y < 0:
             continue
         row = rows[y % 3]
         above, here, below = power[(y - 1) % 3], power[y % 3], power[(y + 1) % 3]
@@ -474,44 +461,13 @@ def _shear(shear: np.ndarray | None) -> np.ndarray:
     return np.zeros(2, np.float32) if shear is None else np.asarray(shear, np.float32)
 
 
-_BANDED_ROWS = 64  # frames from this many rows update in two bands at once (below, the
-# hand-over to the other thread, ~0.05 ms, outweighs half the update)
-
-
-def _update_bands(pred: np.ndarray, rgb: np.ndarray, scale: float, flow: np.ndarray,
-                  inverse: np.ndarray, min_gain: float, shear: np.ndarray, luma: np.ndarray
-                  ) -> None:
-    """:func:`_update` of the whole frame: the upper half of the rows on this thread while a
-    worker of the shared pool ``denoise`` does the lower half (the kernel releases the
-    GIL). The steps are a chain (the next frame's flow reads this one's luma) that sets the
-    filter's pace: at 640x360 a step took 4.0-4.3 ms, the spatial stage beside it on the
-    filter's thread 2.2-2.4, and a step with the update in halves 3.0-3.4 (wall, a 24-frame
-    run with the machine otherwise idle). Same bits either way: each band reads the
-    prediction's rows around it from copies taken before either wrote them."""
-    h, w = pred.shape[:2]
-    halo = _buffer("halo", (2, 4, w, 4))
-    if h < _BANDED_ROWS:
-        _update(pred, halo[0], 0, h, rgb, scale, flow, inverse, min_gain, SOFT, FRESH, shear,
-                luma)
-        return
-    middle = h // 2
-    halo[0, 2:], halo[1, :2] = pred[middle:middle + 2], pred[middle - 2:middle]
-    lower = shared_pool("denoise", 1).submit(
-        _update, pred, halo[1], middle, h, rgb, scale, flow, inverse, min_gain, SOFT, FRESH,
-        shear, luma)
-    try:
-        _update(pred, halo[0], 0, middle, rgb, scale, flow, inverse, min_gain, SOFT, FRESH,
-                shear, luma)
-    finally:
-        lower.result()
-
-
 class CpuFrame:
     """A decoded frame as :meth:`CpuTrack.step` reads it, made before its step is queued, on
-    another thread than the recursion's (its planes and 8-bit luma were 0.2 ms of each 3.0-3.4
-    ms step on the recursion's thread at 640x360, where the filter's thread waits for the
-    step): ``rgb`` ``(3, H, W)`` planes of the pixels, ``scale`` the factor that takes them
-    to [0, 1], ``luma`` ``(H, W)`` uint8. :meth:`fill` writes the next frame into the same
+    another thread than the recursion's: the steps are a chain (the next frame's flow reads
+    this one's estimate) that sets the filter's pace, and the frame's planes and 8-bit luma
+    were 0.2 ms of each 4.0-4.3 ms step at 640x360, while the filter's thread waited for the
+    step. ``rgb`` ``(3, H, W)`` planes of the pixels, ``scale`` the factor that takes them to
+    [0, 1], ``luma`` ``(H, W)`` uint8; :meth:`fill` writes the next frame into the same
     arrays."""
 
     def __init__(self):
@@ -595,8 +551,8 @@ class CpuTrack:
         cv2.remap(self.state, flow, None, cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP, dst=pred,
                   borderMode=cv2.BORDER_REPLICATE)
         inverse = (1.0 / noise_var).astype(np.float32)
-        _update_bands(pred, rgb, scale, np.ascontiguousarray(flow, np.float32), inverse,
-                      1.0 / memory, _shear(shear), luma)
+        _update(pred, rgb, scale, np.ascontiguousarray(flow, np.float32), inverse, 1.0 / memory,
+                SOFT, FRESH, _shear(shear), luma)
         return CpuTrack(pred, luma)
 
     def output(self, spatial: float, noise_var: np.ndarray, table: np.ndarray | None,
