@@ -16,12 +16,13 @@ from framemend.chain.palette import palette_source
 from framemend.chain.repeats import DistinctFrames
 from framemend.cuda import host_kernels
 from framemend.flow import motion
+from framemend.kernels.pools import shared_pool
 from framemend.options.denoise import DenoiseOptions
 
 from . import _noise_cpu
 from .noise import declip_table, estimate_channel_noise
 from .spatial import RADII
-from .track import host_track, start_track
+from .track import host_track, start_track, step_input
 
 
 @register
@@ -65,6 +66,7 @@ class Denoise(DistinctFrames, TemporalFilter):
         self._tail: Future | None = None  # the step of the last frame submitted
         self._tail_time: float | None = None  # that frame's time
         self._tracks: dict[Frame, Future] = {}  # (TorchTrack | CpuTrack, raw scale) per frame
+        self._step_inputs: list = []  # the CpuFrames the steps read, in turn (.track.step_input)
         self._sigma: float | None = None  # RGB level (8-bit): root mean of the variances
         # (3,) of the opponent channels, [0, 1]², and the declip table: float32 arrays on the
         # CPU path (no torch there), tensors on the device
@@ -73,6 +75,7 @@ class Denoise(DistinctFrames, TemporalFilter):
         # then the rest of the luma's, for the luma's coarse band (.spatial)
         self._window_variances: torch.Tensor | np.ndarray | None = None
         self._table: torch.Tensor | np.ndarray | None = None
+        self._declip = False  # whether the shot's table is made (_start_shot)
         # (2,) the luma's shear of the tracks' basis (.spatial.sheared_basis), same kinds
         self._shear: torch.Tensor | np.ndarray | None = None
         self._chroma_radius = RADII[1]  # the Wiener stage's chroma window (.spatial)
@@ -89,12 +92,16 @@ class Denoise(DistinctFrames, TemporalFilter):
         if self._tail is None:
             self._tail = self._tracks[frame] = self._chain.submit(self._warm_up, window[center:])
             self._tail_time = frame.time
+            self._table = self._declip_table()  # on this thread, beside the warm-up
         # the next frame's step runs while this frame's output is made; one step ahead, not
         # the whole lookahead: two tracks alive instead of three (35 MB each at 1920x1080)
         for ahead in window[center + 1:center + 2]:
             if ahead not in self._tracks:
+                # its planes and luma made here, where this thread would wait for the step
+                pixels = step_input(self._pixels(ahead), self._step_inputs)
                 self._tail = self._tracks[ahead] = self._chain.submit(
-                    self._step, self._tail, ahead, self._tail_time, ahead is not window[-1])
+                    self._step, self._tail, ahead, pixels, self._tail_time,
+                    ahead is not window[-1])
                 self._tail_time = ahead.time
         track, levels = self._tracks.pop(frame).result()
         if center + 1 < len(window):
@@ -122,14 +129,15 @@ class Denoise(DistinctFrames, TemporalFilter):
                                motion.from_previous(following, frame.time), self._shear)
         return track, self._levels(frames[0])
 
-    def _step(self, previous: Future, frame: Frame, previous_time: float, release: bool
-              ) -> tuple:
-        """The track of ``frame`` from the ``previous`` one's (that of the frame at
-        ``previous_time``), along the flow an earlier pass published if it did; ``release``:
+    def _step(self, previous: Future, frame: Frame, pixels, previous_time: float,
+              release: bool) -> tuple:
+        """The track of ``frame`` (its ``pixels`` as :func:`.track.step_input` gives them)
+        from the ``previous`` one's (that of the frame at ``previous_time``), along the flow an
+        earlier pass published if it did; ``release``:
         the frame's pixels are read no more (it is not the newest frame, which the next
         frame's repeat check compares with) and go once the step has read them, not when the
         frame is the centre (a float frame from deflicker, 25 MB at 1920x1080)."""
-        track = previous.result()[0].step(self._pixels(frame), self._variances,
+        track = previous.result()[0].step(pixels, self._variances,
                                           self.options.memory,
                                           motion.to_previous(frame, previous_time),
                                           self._shear)
@@ -197,7 +205,13 @@ class Denoise(DistinctFrames, TemporalFilter):
         if self.options.sigma is not None:
             sigmas = (float(self.options.sigma),) * 3
         else:
-            pixels = [self._float_planes(f, host) for f in window[center:center + 2]]
+            frames = window[center:center + 2]
+            if host:  # the second frame's planes on the other thread, beside the first's
+                later = [shared_pool("denoise", 1).submit(self._float_planes, f, host)
+                         for f in frames[1:]]
+                pixels = [self._float_planes(frames[0], host), *(f.result() for f in later)]
+            else:
+                pixels = [self._float_planes(f, host) for f in frames]
             published = (motion.to_previous(window[center + 1], window[center].time)
                          if len(pixels) == 2 else None)
             palette = palette_source(window[center],
@@ -217,13 +231,19 @@ class Denoise(DistinctFrames, TemporalFilter):
         # its window share, the chroma's, and the rest of the luma's for its coarse band)
         levels = (*sigmas, sigmas[0] * math.sqrt(share), *sigmas[1:],
                   sigmas[0] * math.sqrt(1 - share))
+        self._declip = declip
         if host:
             variances = np.square(np.array(levels, np.float32) / np.float32(255.0))
             self._variances, self._window_variances = variances[:3], variances[3:]
-            if declip:
-                self._table = _noise_cpu.declip_table(self._sigma / 255.0)
             return
         variances = (torch.tensor(levels, dtype=torch.float32) / 255.0).pow(2).to(self.device)
         self._variances, self._window_variances = variances[:3], variances[3:]
-        if declip:
-            self._table = declip_table(self._sigma / 255.0).to(self.device)
+
+    def _declip_table(self) -> torch.Tensor | np.ndarray | None:
+        """The shot's declip table if its noise was clipped (:meth:`_start_shot`): a float32
+        array on the CPU path, a tensor on the device, else None."""
+        if not self._declip:
+            return None
+        if isinstance(self._variances, np.ndarray):
+            return _noise_cpu.declip_table(self._sigma / 255.0)
+        return declip_table(self._sigma / 255.0).to(self.device)

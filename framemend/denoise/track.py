@@ -78,3 +78,17 @@ def start_track(pixels: torch.Tensor | np.ndarray, shear: np.ndarray | None = No
         from ._cpu import CpuTrack  # noqa: PLC0415
         return CpuTrack.start(pixels, shear)
     return TorchTrack.start(pixels)
+
+
+def step_input(pixels: torch.Tensor | np.ndarray, reuse: list) -> object:
+    """What a track's step takes in for ``pixels``: decoded integer pixels as a
+    :class:`._cpu.CpuFrame` (their planes and luma made here), written into the older of the two
+    in ``reuse`` (a list kept by the caller, empty at first), else ``pixels`` as they are. Two
+    are used in turn: a step may still read one while the next is filled, never two."""
+    if not isinstance(pixels, np.ndarray):
+        return pixels
+    if len(reuse) < 2:
+        from ._cpu import CpuFrame  # noqa: PLC0415
+        reuse.append(CpuFrame())
+    reuse.reverse()
+    return reuse[0].fill(pixels)
