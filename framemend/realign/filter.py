@@ -164,10 +164,11 @@ def align_keyframe(frame: torch.Tensor, key: torch.Tensor,
             (:func:`_channel_correlation`), else the keyframe is brought by the similarity
             alone (trusted by its structure then). A brightness-constancy flow moves a smooth
             subject's keyframe to meet a cast that changes its brightness unevenly (a colour
-            wheel whose red channel falls: rendering 109 of ``benchmarks.bench_realign``, its
-            aligned keyframe 0.013 off the clean frame in squared error where the similarity
-            alone is 0.0019 off), and the subject's map then reads less of the cast; on a rigid,
-            weakly textured subject it costs accuracy as well (rendering 105).
+            wheel whose red channel falls: rendering 109 of ``benchmarks.bench_realign`` at
+            frame 45, its aligned keyframe 0.013 off the clean frame in squared error a pixel
+            where the similarity alone is 0.0019 off), and the subject's map then reads less
+            of the cast; on a rigid, weakly textured subject it costs accuracy as well
+            (rendering 105).
     Returns:
         ``aligned`` ``(1, 3, H, W)``; ``trust`` ``(1, 1, H, W)`` in [0, 1]; ``to_key``
         ``(1, 2, H, W)``: the keyframe pixel each frame pixel shows, minus its own position.
