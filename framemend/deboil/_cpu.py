@@ -26,7 +26,7 @@ from framemend.kernels.sample import corners, sample
 from .consistency import (COARSE_RADIUS, ENERGY_RADIUS, EXPOSURE_FLOOR, EXPOSURE_TOLERANCE,
                           FINEST_SIDE, FLOW_NOISE, FLOW_RADIUS, KEPT_FLOOR, LIMITS, MID_RADIUS,
                           ROUGHNESS_SPAN, SHUTTER, SMEAR_TAPS, TEXTURE_ENERGY_RADIUS,
-                          exposure_samples, holds_texture, low_radius)
+                          exposure_step, holds_texture, low_radius)
 
 _F = np.float32
 _ZERO, _ONE, _HALF, _TINY = _F(0), _F(1), _F(0.5), _F(1e-12)
@@ -182,7 +182,9 @@ def _exposure_gain(previous: np.ndarray, previous_scale: float, frame: np.ndarra
     """``(3,)`` float32 :func:`.consistency.exposure_gain` of the pixels ``previous`` and
     ``frame`` ``(H, W, 3)`` as held (times their scales to [0, 1]) along ``flow``
     ``(H, W, 2)``, on the same grid with the same arithmetic."""
-    ys, xs = (a.numpy() for a in exposure_samples(*frame.shape[:2]))
+    h, w = frame.shape[:2]
+    step = exposure_step(h, w)
+    ys, xs = np.arange(step // 2, h, step), np.arange(step // 2, w, step)
     ratios = np.empty((3, len(ys) * len(xs)), _F)
     counts = np.zeros(3, np.int64)
     _exposure_ratios(previous, _F(previous_scale), frame, _F(frame_scale), flow, ys, xs,

@@ -246,12 +246,11 @@ def tone_confidence(d: torch.Tensor, low: torch.Tensor, radius: int) -> torch.Te
                        + roughness(d, radius) / ROUGHNESS_TOLERANCE ** 2) * (BRIGHT / light) ** 2)
 
 
-def exposure_samples(height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The rows ``(n,)`` and columns ``(m,)`` (int64) of the grid on which
-    :func:`exposure_gain` reads the frames: every ``s``-th pixel, ``s`` the short side over
-    :data:`EXPOSURE_SAMPLES` (at least 1), from ``s // 2``."""
-    step = max(1, min(height, width) // EXPOSURE_SAMPLES)
-    return torch.arange(step // 2, height, step), torch.arange(step // 2, width, step)
+def exposure_step(height: int, width: int) -> int:
+    """The spacing ``s`` of the grid on which :func:`exposure_gain` reads the frames (every
+    ``s``-th row and column from ``s // 2``): the short side over :data:`EXPOSURE_SAMPLES`, at
+    least 1."""
+    return max(1, min(height, width) // EXPOSURE_SAMPLES)
 
 
 def exposure_gain(previous: torch.Tensor, frame: torch.Tensor, flow: torch.Tensor
@@ -259,7 +258,7 @@ def exposure_gain(previous: torch.Tensor, frame: torch.Tensor, flow: torch.Tenso
     """``(3,)`` the change of the whole frame's exposure from ``previous`` to ``frame`` (both
     ``(3, H, W)``; ``flow`` ``(2, H, W)`` from ``frame`` to ``previous``), per channel: the
     (lower) median ``g`` of the ratios of the samples of ``frame`` on
-    :func:`exposure_samples`' grid to ``previous`` where they came from (bilinear; inside the
+    :func:`exposure_step`'s grid to ``previous`` where they came from (bilinear; inside the
     frame and at least :data:`EXPOSURE_FLOOR` bright), taken as far as the samples agree on it:
     ``1 + a (g - 1)``, ``a`` rising from 0 to 1 as the share of the ratios within
     :data:`EXPOSURE_TOLERANCE` of ``g`` rises from 1/4 to 3/4; 1 where no sample counts. A fade
@@ -268,7 +267,9 @@ def exposure_gain(previous: torch.Tensor, frame: torch.Tensor, flow: torch.Tenso
     of the frame (a lamp lighting the room unevenly, a moving object) spreads the ratios and is
     left to the confidences."""
     h, w = frame.shape[-2:]
-    ys, xs = (a.to(frame.device) for a in exposure_samples(h, w))
+    step = exposure_step(h, w)
+    ys = torch.arange(step // 2, h, step, device=frame.device)
+    xs = torch.arange(step // 2, w, step, device=frame.device)
     f = flow[:, ys][:, :, xs]
     px, py = xs.to(flow.dtype)[None] + f[0], ys.to(flow.dtype)[:, None] + f[1]
     inside = (px >= 0) & (px <= w - 1) & (py >= 0) & (py <= h - 1)

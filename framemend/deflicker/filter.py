@@ -244,10 +244,14 @@ class _reference:
 
     chain_steps = staticmethod(chain_steps)
     content_differences = staticmethod(content_differences)
-    concatenate = staticmethod(torch.cat)
     structure_scaled = staticmethod(structure_scaled)
     neighbour_weight = staticmethod(neighbour_weight)
     neighbour_steadied = staticmethod(neighbour_steadied)
+
+    @staticmethod
+    def concatenate(tensors: list[torch.Tensor]) -> torch.Tensor:
+        """``torch.cat`` (looked up when called: the CPU path never imports torch)."""
+        return torch.cat(tensors)
 
     @staticmethod
     def content_and_structure(tables: list[torch.Tensor], own: torch.Tensor,
