@@ -181,7 +181,7 @@ def _exposure_gain(previous: np.ndarray, previous_scale: float, frame: np.ndarra
                    frame_scale: float, flow: np.ndarray) -> np.ndarray:
     """``(3,)`` float32 :func:`.consistency.exposure_gain` of the pixels ``previous`` and
     ``frame`` ``(H, W, 3)`` as held (times their scales to [0, 1]) along ``flow``
-    ``(H, W, 2)``, on the same grid with the same arithmetic."""
+    ``(H, W, 2)``, on the same grid, sampled bilinearly as ``grid_sample`` does there."""
     h, w = frame.shape[:2]
     step = exposure_step(h, w)
     ys, xs = np.arange(step // 2, h, step), np.arange(step // 2, w, step)
@@ -195,9 +195,10 @@ def _exposure_gain(previous: np.ndarray, previous_scale: float, frame: np.ndarra
 @numba.njit(**_NJ)
 def _exposure_ratios(previous, previous_scale, frame, frame_scale, flow, ys, xs, floor, ratios,
                      counts):
-    """Per channel the ratios ``frame / previous`` (bilinear at ``p + flow(p)``) of the samples
-    at ``ys`` x ``xs`` that count (:func:`.consistency.exposure_gain`) into the first
-    ``counts[c]`` entries of ``ratios[c]``."""
+    """Per channel the ratios ``frame / previous`` (bilinear at ``p + flow(p)``,
+    :mod:`framemend.kernels.sample`) of the samples at ``ys`` x ``xs`` that count
+    (:func:`.consistency.exposure_gain`) into the first ``counts[c]`` entries of
+    ``ratios[c]``."""
     h, w = frame.shape[0], frame.shape[1]
     xmax, ymax = _F(w - 1), _F(h - 1)
     for y in ys:
@@ -205,16 +206,9 @@ def _exposure_ratios(previous, previous_scale, frame, frame_scale, flow, ys, xs,
             px, py = _F(x) + flow[y, x, 0], _F(y) + flow[y, x, 1]
             if px < _ZERO or px > xmax or py < _ZERO or py > ymax:
                 continue
-            fx, fy = px - np.floor(px), py - np.floor(py)
-            x0, y0 = int(np.floor(px)), int(np.floor(py))
-            x1, y1 = min(x0 + 1, w - 1), min(y0 + 1, h - 1)
+            top_left, bottom_right, fx, fy = corners(h, w, px, py)
             for c in range(3):
-                a = _F(previous[y0, x0, c]) * previous_scale
-                b = _F(previous[y0, x1, c]) * previous_scale
-                top = a + fx * (b - a)
-                a = _F(previous[y1, x0, c]) * previous_scale
-                b = _F(previous[y1, x1, c]) * previous_scale
-                source = top + fy * (a + fx * (b - a) - top)
+                source = _F(sample(previous, top_left, bottom_right, fx, fy, c)) * previous_scale
                 if source >= floor:
                     ratios[c, counts[c]] = _F(frame[y, x, c]) * frame_scale / source
                     counts[c] += 1

@@ -273,14 +273,9 @@ def exposure_gain(previous: torch.Tensor, frame: torch.Tensor, flow: torch.Tenso
     f = flow[:, ys][:, :, xs]
     px, py = xs.to(flow.dtype)[None] + f[0], ys.to(flow.dtype)[:, None] + f[1]
     inside = (px >= 0) & (px <= w - 1) & (py >= 0) & (py <= h - 1)
-    px, py = px.clamp(0, w - 1), py.clamp(0, h - 1)
-    x0, y0 = px.floor(), py.floor()
-    fx, fy = px - x0, py - y0
-    x0, y0 = x0.long(), y0.long()
-    x1, y1 = (x0 + 1).clamp(max=w - 1), (y0 + 1).clamp(max=h - 1)
-    top = previous[:, y0, x0] + fx * (previous[:, y0, x1] - previous[:, y0, x0])
-    bottom = previous[:, y1, x0] + fx * (previous[:, y1, x1] - previous[:, y1, x0])
-    source = top + fy * (bottom - top)
+    grid = torch.stack([px * (2.0 / max(w - 1, 1)) - 1, py * (2.0 / max(h - 1, 1)) - 1], -1)
+    source = torch.nn.functional.grid_sample(previous[None], grid[None], mode="bilinear",
+                                             padding_mode="border", align_corners=True)[0]
     counted = inside & (source >= EXPOSURE_FLOOR)
     ratio = torch.where(counted, frame[:, ys][:, :, xs] / source.clamp(min=EXPOSURE_FLOOR),
                         torch.full_like(source, float("nan"))).flatten(1)
