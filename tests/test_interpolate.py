@@ -484,7 +484,9 @@ def test_a_shaking_camera_is_followed_along_its_quadratic_path(monkeypatch):
     """A handheld shot (the camera's path bends from frame to frame), every other frame
     dropped: the in-betweens' motion follows the parabola through the pair and its neighbours
     (:mod:`.quadratic`) and lands closer to the dropped frames than linear motion, on floats,
-    decoded uint8 frames and the device path (measured +1.25 / +1.23 / +1.43 dB)."""
+    decoded uint8 frames and the device path (measured +0.82 / +0.79 / +0.81 dB; +1.25 / +1.23
+    / +1.43 before the pair's flows were averaged both ways, :mod:`.symmetric`, which brings
+    linear motion closer too)."""
     from framemend.cuda import device_path_on_cpu  # noqa: PLC0415
     from framemend.interpolate import filter as interpolate_filter  # noqa: PLC0415
     clip = scene("handheld", width=320, height=180, frames=9, seed=3)
@@ -496,7 +498,7 @@ def test_a_shaking_camera_is_followed_along_its_quadratic_path(monkeypatch):
             device = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))
         scores.append((*_in_between_psnr(kept, new), psnr(device[1::2][:4], new)))
     for path in (0, 1, 2):
-        assert scores[0][path] > scores[1][path] + 0.8, scores
+        assert scores[0][path] > scores[1][path] + 0.5, scores
 
 
 def test_a_repeated_frame_is_no_sample_of_the_motion(monkeypatch):
@@ -542,3 +544,25 @@ def test_an_in_between_is_placed_alike_through_any_time_base(factor):
                              for s in factor_times(start, end, factor)))
     assert placed == {tuple(span_fraction(j / factor, 0.0, 1.0) for j in range(factor))}
     assert abs(placed.pop()[1] - 1 / factor) < 1e-6
+
+
+def test_a_pairs_two_flows_are_averaged_where_they_agree(monkeypatch):
+    """A zoom, every other frame dropped: each of the pair's flows averaged with the reverse
+    of the other where the two agree (:mod:`.symmetric`: two estimates of one motion) brings
+    the in-betweens closer to the dropped frames than either flow alone, on floats, decoded
+    uint8 frames and the device path (measured +0.62 / +0.61 / +1.26 dB; handheld seed 3
+    +0.55 / +0.52 / +1.37, pan +1.29 / +1.23 / +3.20)."""
+    from framemend.cuda import device_path_on_cpu  # noqa: PLC0415
+    from framemend.interpolate import device  # noqa: PLC0415
+    clip = scene("zoom", width=320, height=180, frames=9, seed=3)
+    kept, new = clip.frames[::2], clip.frames[1:8:2]
+    scores = []
+    for averaged in (True, False):
+        if not averaged:  # then each flow as estimated
+            monkeypatch.setattr(synthesis, "average_both_ways", lambda flows: flows)
+            monkeypatch.setattr(device, "average_both_ways_torch", lambda flows: flows)
+        with device_path_on_cpu():
+            on_device = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))
+        scores.append((*_in_between_psnr(kept, new), psnr(on_device[1::2][:4], new)))
+    for path in (0, 1, 2):
+        assert scores[0][path] > scores[1][path] + 0.3, scores

@@ -9,7 +9,8 @@ numba kernel or OpenCV call (``tests/test_interpolate_kernels.py`` compares them
    ``medium``), both directions in one batch, instead of DIS;
 2. lost motion (:func:`recover_lost_motion`): the block search of
    :func:`.synthesis._search_blocks` with every pixel searched at once (:func:`search_blocks`),
-   then the neighbours' flows of :mod:`.neighbour_motion` (:func:`adopt_neighbour_flows`);
+   then the neighbours' flows of :mod:`.neighbour_motion` (:func:`adopt_neighbour_flows`),
+   then the two directions averaged where they agree (:mod:`.symmetric`);
 3. hidden pixels take the neighbouring pairs' motion (:func:`fill_hidden`), and the flows at
    each time come from softmax splatting (:func:`intermediate_flows`, with
    :func:`framemend.kernels.splat.splat_sum`); the full-size warp, boundary choice and blend
@@ -36,6 +37,7 @@ from framemend.kernels.splat import splat_sum
 from .neighbour_motion import ADOPT_GAIN, NEIGHBOUR_REACH, UNRELIABLE_ERROR, _SAME_FLOW
 from .synthesis import (ALPHA, HIDDEN_MISMATCH, LOST_ERROR, SEARCH_RADIUS, _SEARCH_GAIN,
                         _SEARCH_JUMP, _SEARCH_MIN_PIXELS)
+from .symmetric import average_both_ways_torch
 
 # the torch flow's coarsest level at least this many pixels a side: at a quarter of the frame
 # size its default (16) leaves 2 levels at 256x144, and the subject clip lost 2.7 dB more
@@ -50,7 +52,7 @@ def pair_flows(small0: torch.Tensor, small1: torch.Tensor) -> tuple[torch.Tensor
     planes = torch.cat([small0, small1])
     flows = _flows(planes)
     flows, error = recover_lost_motion(planes, flows, warp_error(planes, flows))
-    flows = adopt_neighbour_flows(planes[:, 1:], flows, _box3(error))
+    flows = average_both_ways_torch(adopt_neighbour_flows(planes[:, 1:], flows, _box3(error)))
     return flows, warp_error(planes, flows).mul_(-ALPHA)
 
 

@@ -8,7 +8,9 @@ CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation",
    Where that flow's luma error stays high inside the frame, a block search finds motions
    DIS lost (a small object moving farther than its size) and seeds a second DIS pass; a
    search for one rigid motion (rotation and translation, in colour) per lost region then
-   finds those of spinning objects, kept where it matches better than the flow.
+   finds those of spinning objects, kept where it matches better than the flow. Where the two
+   directions agree, each flow is then averaged with the reverse of the other
+   (:mod:`.symmetric`).
 2. Pixels hidden in the other frame have no match there, so DIS gives them whatever motion is
    near (often that of the object about to cover them), and they would land in the wrong place
    at time ``t``. Those that fail the forward-backward check take the motion they had over the
@@ -71,6 +73,7 @@ from .neighbour_motion import adopt_neighbour_flows
 from .redrawn import (attenuation_torch, bilinear_attenuation, correlation_rows, detail_change,
                       detail_correlation, keep_detail_torch)
 from .smear import smear_along_motion, smear_along_motion_torch, smear_length
+from .symmetric import average_both_ways
 from .still import mix_still, mix_still_torch, still_error, still_share
 
 _REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no pixel grid added
@@ -105,6 +108,8 @@ def pair_flows(small0: torch.Tensor, small1: torch.Tensor) -> tuple[torch.Tensor
     flow stays that of the background); :func:`_recover_lost_motion` finds such motion again.
     Near motion boundaries DIS blends the motions of both sides, so pixels that still match
     badly then try their neighbours' flows (:func:`.neighbour_motion.adopt_neighbour_flows`).
+    Last, where the two directions agree, each flow is averaged with the reverse of the other
+    (:func:`.symmetric.average_both_ways`: two estimates of one motion).
 
     Returns ``flows`` ``(2, 2, h, w)`` (``F01`` then ``F10``, in shrunk pixels) and
     ``importance`` ``(2, 1, h, w)``: ``-ALPHA`` times the luma error of each flow; on the CPU.
@@ -114,7 +119,8 @@ def pair_flows(small0: torch.Tensor, small1: torch.Tensor) -> tuple[torch.Tensor
     rgb = planes[:, 1:].permute(0, 2, 3, 1).contiguous().numpy()
     flows = _dis_both(u8, None)
     flows, error = _recover_lost_motion(planes, flows, _warp_error(planes, flows), u8, rgb)
-    flows = torch.from_numpy(adopt_neighbour_flows(rgb, flows.numpy(), _box3(error)[:, 0].numpy()))
+    flows = adopt_neighbour_flows(rgb, flows.numpy(), _box3(error)[:, 0].numpy())
+    flows = torch.from_numpy(average_both_ways(flows))
     return flows, _warp_error(planes, flows).mul_(-ALPHA)
 
 
