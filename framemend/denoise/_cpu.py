@@ -523,13 +523,20 @@ class CpuTrack:
     def start(cls, pixels: torch.Tensor | np.ndarray, shear: np.ndarray | None = None
               ) -> CpuTrack:
         """A track with no history: the frame itself, variance 1 (σ² units). ``pixels``:
-        ``(3, H, W)`` float tensor, or ``(H, W, 3)`` uint8/uint16 pixels as decoded; ``shear``
-        ``(2,)`` float32, the basis of the state (:func:`.spatial.sheared_basis`; None: not
-        sheared), which every step and output of the track take too."""
-        rgb, scale = _planes(pixels)
+        ``(3, H, W)`` float tensor, ``(H, W, 3)`` uint8/uint16 pixels as decoded, or a
+        :class:`CpuFrame` of them; ``shear`` ``(2,)`` float32, the basis of the state
+        (:func:`.spatial.sheared_basis`; None: not sheared), which every step and output of the
+        track take too."""
+        if isinstance(pixels, CpuFrame):
+            rgb, scale = pixels.rgb, pixels.scale
+        else:
+            rgb, scale = _planes(pixels)
         state, luma = cls._arrays(*rgb.shape[1:])
         _start(rgb, scale, _shear(shear), state)
-        _luma(rgb, scale, luma)
+        if isinstance(pixels, CpuFrame):
+            np.copyto(luma, pixels.luma)
+        else:
+            _luma(rgb, scale, luma)
         return cls(state, luma)
 
     def step(self, pixels: torch.Tensor | np.ndarray, noise_var: np.ndarray,
