@@ -133,9 +133,10 @@ class _TorchTrackOfArrays(TorchTrack):
         track = super().step(frame, torch.from_numpy(noise_var), memory, flow, _tensor(shear))
         return _TorchTrackOfArrays(track.estimate, track.variance)
 
-    def output(self, spatial, noise_var, table, levels=None, shear=None, chroma_radius=2):
+    def output(self, spatial, noise_var, table, levels=None, shear=None, chroma_radius=2,
+               halves=False):
         return super().output(spatial, torch.from_numpy(noise_var), _tensor(table), levels,
-                              _tensor(shear), chroma_radius)
+                              _tensor(shear), chroma_radius, halves)
 
 
 @pytest.mark.parametrize("noise", ["white", "chroma"])

@@ -39,6 +39,7 @@ from framemend.flow.estimate import motion_luma_flow
 from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import LUMA
 from framemend.kernels.fastmath import NO_ESTIMATES
+from framemend.kernels.pools import shared_pool
 
 from .recursive import FINEST_SIDE, FRESH, SOFT
 from .spatial import RADII, WIDE_CHROMA
@@ -278,12 +279,13 @@ def _column_sums(ring, y, sums, w, rc):
 
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy", inline="always")
-def _wiener_rgb(state, scale, shear, rc, table, out):
+def _wiener_rgb(state, scale, shear, rc, table, out, first, end):
     """:func:`.spatial.local_wiener_reference` on the state (luma window 3x3, chroma
     ``(2 rc + 1)²``, also the luma's coarse band; noise variance of each channel ``scale[c]``
     (``(4,)``, the last the coarse band's) times the state's;
     channels of the opponent basis sheared by ``shear`` ``(2,)``), back to RGB ``out``
-    ``(H, W, 3)`` through the output ``table``, in one pass down the rows: each row's channels,
+    ``(H, W, 3)`` through the output ``table`` (its rows ``first`` to ``end - 1``: a band,
+    which reads the state ``2 rc`` rows beyond it), in one pass down the rows: each row's channels,
     window sums, Wiener coefficients ``a, b`` and their window sums go through rings of
     ``2 rc + 1`` planar rows, so the work stays in cache and the loops over a row vectorise
     (separable box sums with in-frame counts per axis; only the deinterleaving and the table
@@ -305,7 +307,8 @@ def _wiener_rgb(state, scale, shear, rc, table, out):
     kl, kc = np.empty(w, np.float32), np.empty(w, np.float32)
     sc0, sc1, sc2, sc3 = _F(scale[0]), _F(scale[1]), _F(scale[2]), _F(scale[3])
     b1, b2 = _F(shear[0]), _F(shear[1])
-    for y0 in range(h + 2 * rc):  # row y0 enters, y0 - rc gets coefficients, y0 - 2 rc is output
+    # row y0 enters, y0 - rc gets coefficients, y0 - 2 rc is output
+    for y0 in range(max(first - 2 * rc, 0), min(end, h) + 2 * rc):
         if y0 < h:
             row = rows[y0 % n]
             for x in range(w):
@@ -320,7 +323,7 @@ def _wiener_rgb(state, scale, shear, rc, table, out):
         else:
             window[y0 % n] = _ZERO
         y = y0 - rc
-        if 0 <= y < h:
+        if max(first - rc, 0) <= y < h:
             _column_sums(window, y, sums, w, rc)
             row = rows[y % n]
             for x in range(w):
@@ -344,7 +347,7 @@ def _wiener_rgb(state, scale, shear, rc, table, out):
         elif y >= h:
             coefficients[y % n] = _ZERO
         y = y0 - 2 * rc
-        if y >= 0:
+        if y >= first:
             _column_sums(coefficients, y, sums, w, rc)
             row = rows[y % n]
             for x in range(w):
@@ -364,15 +367,15 @@ def _wiener_rgb(state, scale, shear, rc, table, out):
 
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
-def _wiener_rgb_narrow(state, scale, shear, table, out):
+def _wiener_rgb_narrow(state, scale, shear, table, out, first, end):
     """:func:`_wiener_rgb` with the chroma radius of :data:`.spatial.RADII` (2)."""
-    _wiener_rgb(state, scale, shear, 2, table, out)
+    _wiener_rgb(state, scale, shear, 2, table, out, first, end)
 
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
-def _wiener_rgb_wide(state, scale, shear, table, out):
+def _wiener_rgb_wide(state, scale, shear, table, out, first, end):
     """:func:`_wiener_rgb` with the chroma radius :data:`.spatial.WIDE_CHROMA` (4)."""
-    _wiener_rgb(state, scale, shear, 4, table, out)
+    _wiener_rgb(state, scale, shear, 4, table, out, first, end)
 
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
@@ -421,6 +424,9 @@ def _output_array(shape: tuple, dtype) -> np.ndarray:
         slab, used = np.empty((count, *shape), dtype), 0
     _workspace.slab = slab, used + 1
     return slab[used]
+
+
+_HALVED_ROWS = 64  # frames of fewer rows make their output in one band (:meth:`CpuTrack.output`)
 
 
 _OUTPUT_GRID = 16385  # nearest lookup on this grid: within 3e-5 (1/130 of an 8-bit level)
@@ -567,7 +573,8 @@ class CpuTrack:
 
     def output(self, spatial: float, noise_var: np.ndarray, table: np.ndarray | None,
                levels: float | None = None, shear: np.ndarray | None = None,
-               chroma_radius: int = RADII[1]) -> torch.Tensor | np.ndarray:
+               chroma_radius: int = RADII[1], halves: bool = False
+               ) -> torch.Tensor | np.ndarray:
         """The estimate through the local Wiener filter of
         :func:`.spatial.local_wiener_reference` (noise variance of each opponent channel and of
         the luma's coarse band ``spatial`` times ``noise_var`` ``(4,)`` float32 times the
@@ -576,7 +583,10 @@ class CpuTrack:
         if given, clamped to [0, 1]:
         a ``(3, H, W)`` float tensor, or with ``levels`` (255, 65535) ``(H, W, 3)`` integer
         pixels of that range (uint8, uint16), as a decoded frame holds them. ``shear``: as at
-        :meth:`start`; ``chroma_radius``: the Wiener window's radius in the chroma channels."""
+        :meth:`start`; ``chroma_radius``: the Wiener window's radius in the chroma channels;
+        ``halves``: the Wiener filter's lower half of the rows on the shared ``denoise`` worker
+        while this thread makes the upper half (for a frame no step of the recursion runs beside,
+        a shot's last: at 640x360 it was the last 2.2 ms of a clip, with a core idle)."""
         h, w, _ = self.state.shape
         lookup = _output_table(table, levels)
         if levels is None:
@@ -588,6 +598,13 @@ class CpuTrack:
             _state_rgb(self.state, _shear(shear), lookup, out)
         else:
             wiener = _wiener_rgb_wide if chroma_radius == WIDE_CHROMA else _wiener_rgb_narrow
-            wiener(self.state, (spatial * noise_var).astype(np.float32), _shear(shear), lookup,
-                   out)
+            args = self.state, (spatial * noise_var).astype(np.float32), _shear(shear), lookup, out
+            if halves and h >= _HALVED_ROWS:
+                lower = shared_pool("denoise", 1).submit(wiener, *args, h // 2, h)
+                try:
+                    wiener(*args, 0, h // 2)
+                finally:
+                    lower.result()
+            else:
+                wiener(*args, 0, h)
         return out if levels is not None else torch.from_numpy(planes)

@@ -114,8 +114,9 @@ class Denoise(DistinctFrames, TemporalFilter):
             # not when it leaves the window (the newest frame keeps them: the next frame is
             # compared with it for repeats)
             frame.release_pixels()
+        # the shot's last frame: no step runs beside its output, which is made in two halves
         return track.output(self.options.spatial, self._window_variances, self._table, levels,
-                            self._shear, self._chroma_radius)
+                            self._shear, self._chroma_radius, center + 1 == len(window))
 
     def entered(self, frame: Frame) -> None:
         """Once the shot's first two frames are in the window, measure its noise
@@ -228,16 +229,17 @@ class Denoise(DistinctFrames, TemporalFilter):
             sigmas = (float(self.options.sigma),) * 3
         else:
             frames = window[center:center + 2]
-            if host:  # the second frame's planes on the other thread, beside the first's
+            if host:  # the second frame's planes on the other thread, beside the first's and
+                # the palette check
                 later = [shared_pool("denoise", 1).submit(self._float_planes, f, host)
                          for f in frames[1:]]
-                pixels = [self._float_planes(frames[0], host), *(f.result() for f in later)]
-            else:
-                pixels = [self._float_planes(f, host) for f in frames]
-            published = (motion.to_previous(window[center + 1], window[center].time)
-                         if len(pixels) == 2 else None)
+            pixels = [self._float_planes(frames[0], host)]
             palette = palette_source(window[center],
                                      self._palette_pixels(window[center], pixels[0]))
+            pixels += ([f.result() for f in later] if host
+                       else [self._float_planes(f, host) for f in frames[1:]])
+            published = (motion.to_previous(window[center + 1], window[center].time)
+                         if len(pixels) == 2 else None)
             if host:
                 sigmas, shear, chroma_radius, share = _noise_cpu.estimate_planes_noise(
                     pixels[0], pixels[1] if len(pixels) == 2 else None, palette, published)

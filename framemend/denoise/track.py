@@ -46,14 +46,15 @@ class TorchTrack:
 
     def output(self, spatial: float, noise_var: torch.Tensor, table: torch.Tensor | None,
                levels: float | None = None, shear: torch.Tensor | None = None,
-               chroma_radius: int = RADII[1]) -> torch.Tensor:
+               chroma_radius: int = RADII[1], halves: bool = False) -> torch.Tensor:
         """RGB ``(3, H, W)``: the estimate through the local Wiener filter (noise variance of
         each channel of the basis sheared by ``shear``, then of the luma's coarse band,
         ``spatial`` times ``noise_var`` ``(4,)``
         times the track's, chroma window of ``chroma_radius``; none if ``spatial`` is 0),
         through the declip ``table`` if given,
         clamped to [0, 1]. ``levels`` is for the CPU track's integer output only (the filter
-        reads raw pixels only on the CPU) and must be None here."""
+        reads raw pixels only on the CPU) and must be None here; ``halves`` is for the CPU
+        track too (its output in two bands of rows at once) and changes nothing here."""
         assert levels is None, "integer output is made by the CPU track"
         out = self.estimate
         if spatial > 0:
