@@ -135,15 +135,20 @@ def _sharpen_row(up, mid, down, flow_x, flow_y, out):
 
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
-def _update(pred, rgb, scale, flow, inv_noise_var, min_gain, soft, fresh, shear, luma):
-    """The Kalman-like update of :func:`.recursive.recursive_step_reference` in place of
-    ``pred`` ``(H, W, 4)`` (the bilinear prediction; it becomes the new state) and the new
-    estimate's 8-bit ``luma``, in one pass down the rows: each row's prediction is taken
-    apart into planar rows (a ring of three), sharpened (:func:`_sharpen_row`, once the row
-    below has been read: another ring of three) and its residual power (mean square over the
-    channels of frame minus prediction) summed along the row into a ring of three, so the 3x3
-    in-frame mean of a row is ready once the row below has been sharpened, and the loops over
-    a row vectorise. Pixels whose source ``p + flow`` left the frame start afresh (``flow``
+def _update(pred, halo, first, end, rgb, scale, flow, inv_noise_var, min_gain, soft, fresh,
+            shear, luma):
+    """The Kalman-like update of :func:`.recursive.recursive_step_reference` in place of rows
+    ``first`` to ``end - 1`` of ``pred`` ``(H, W, 4)`` (the bilinear prediction; it becomes
+    the new state) and of the new estimate's 8-bit ``luma``, in one pass down the rows: each
+    row's prediction is taken apart into planar rows (a ring of three), sharpened
+    (:func:`_sharpen_row`, once the row below has been read: another ring of three) and its
+    residual power (mean square over the channels of frame minus prediction) summed along the
+    row into a ring of three, so the 3x3 in-frame mean of a row is ready once the row below
+    has been sharpened, and the loops over a row vectorise. The prediction's rows the band
+    reads outside itself (two either side, where in the frame) come from ``halo``
+    ``(4, W, 4)`` (rows ``first - 2``, ``first - 1``, ``end``, ``end + 1``), copies taken
+    before any band wrote them, so the bands of a frame can run at once on different threads
+    (:func:`_update_halves`). Pixels whose source ``p + flow`` left the frame start afresh (``flow``
     ``(H, W, 2)``, x and y interleaved as DIS gives it: each row is taken apart into planar
     rows as it is sharpened, a ring of two; a ``cv2.split`` of the whole flow beforehand took
     0.13 ms per 640x360 frame more). ``rgb`` ``(3, H, W)`` times ``scale``;
@@ -164,14 +169,21 @@ def _update(pred, rgb, scale, flow, inv_noise_var, min_gain, soft, fresh, shear,
     new = np.empty((4, w), np.float32)
     bright = np.empty(w, np.float32)  # the new estimate's luma
     motion = np.empty((2, 2, w), np.float32)  # the flow's rows (x, y), planar
-    for y0 in range(h + 2):  # row y0 enters, y0 - 1 is sharpened, y0 - 2 is updated
+    # row y0 enters, y0 - 1 is sharpened, y0 - 2 is updated
+    for y0 in range(max(first - 2, 0), end + 2):
         if y0 < h:
             row = raw[y0 % 3]
+            if y0 < first:
+                source = halo[y0 - first + 2]
+            elif y0 >= end:
+                source = halo[y0 - end + 2]
+            else:
+                source = pred[y0]
             for x in range(w):
-                row[0, x], row[1, x] = pred[y0, x, 0], pred[y0, x, 1]
-                row[2, x], row[3, x] = pred[y0, x, 2], pred[y0, x, 3]
+                row[0, x], row[1, x] = source[x, 0], source[x, 1]
+                row[2, x], row[3, x] = source[x, 2], source[x, 3]
         ys = y0 - 1
-        if 0 <= ys < h:
+        if max(first - 1, 0) <= ys < h:
             flow_x, flow_y, pairs = motion[ys % 2, 0], motion[ys % 2, 1], flow[ys]
             for x in range(w):  # a loop per plane: 0.06 ms less than both in one
                 flow_x[x] = pairs[x, 0]
@@ -189,7 +201,7 @@ def _update(pred, rgb, scale, flow, inv_noise_var, min_gain, soft, fresh, shear,
         elif ys == h:
             power[ys % 3] = _ZERO
         y = y0 - 2
-        if y < 0:
+        if y < first:
             continue
         row = rows[y % 3]
         above, here, below = power[(y - 1) % 3], power[y % 3], power[(y + 1) % 3]
@@ -496,6 +508,31 @@ class CpuFrame:
         return self
 
 
+def _update_halves(pred: np.ndarray, rgb: np.ndarray, scale: float, flow: np.ndarray,
+                   inverse: np.ndarray, min_gain: float, shear: np.ndarray, luma: np.ndarray,
+                   halves: bool) -> None:
+    """:func:`_update` of the whole frame; with ``halves`` (and :data:`_HALVED_ROWS` rows or
+    more) the lower half of the rows on the shared ``denoise`` worker while this thread does
+    the upper half (the kernel releases the GIL; each half reads the prediction's rows around
+    it from copies taken before either wrote them: the same bits either way)."""
+    h, w = pred.shape[:2]
+    halo = _buffer("halo", (2, 4, w, 4))
+    if not halves or h < _HALVED_ROWS:
+        _update(pred, halo[0], 0, h, rgb, scale, flow, inverse, min_gain, SOFT, FRESH, shear,
+                luma)
+        return
+    middle = h // 2
+    halo[0, 2:], halo[1, :2] = pred[middle:middle + 2], pred[middle - 2:middle]
+    lower = shared_pool("denoise", 1).submit(
+        _update, pred, halo[1], middle, h, rgb, scale, flow, inverse, min_gain, SOFT, FRESH,
+        shear, luma)
+    try:
+        _update(pred, halo[0], 0, middle, rgb, scale, flow, inverse, min_gain, SOFT, FRESH,
+                shear, luma)
+    finally:
+        lower.result()
+
+
 _spare_states: list = []  # the arrays of tracks no longer referenced, for the next steps
 _SPARE_STATES = 4
 
@@ -546,14 +583,15 @@ class CpuTrack:
         return cls(state, luma)
 
     def step(self, pixels: torch.Tensor | np.ndarray, noise_var: np.ndarray,
-             memory: int, flow: np.ndarray | None = None, shear: np.ndarray | None = None
-             ) -> CpuTrack:
+             memory: int, flow: np.ndarray | None = None, shear: np.ndarray | None = None,
+             halves: bool = False) -> CpuTrack:
         """:func:`.recursive.recursive_step_reference` along ``flow`` ``(H, W, 2)`` from the
         frame to the estimate's frame, or if None the flow of
         :func:`framemend.flow.estimate.motion_flow` (DIS on the frame's and the estimate's
         luma); ``pixels`` as in :meth:`start` or a :class:`CpuFrame` made of them,
         ``noise_var`` ``(3,)`` float32 σ² per channel of the basis sheared by ``shear`` (as at
-        :meth:`start`)."""
+        :meth:`start`); ``halves``: the update's lower half of the rows on the shared
+        ``denoise`` worker (for a step no output is made beside: a shot's warm-up)."""
         if isinstance(pixels, CpuFrame):
             rgb, scale, frame_luma = pixels.rgb, pixels.scale, pixels.luma
             pred, luma = self._arrays(*rgb.shape[1:])
@@ -567,8 +605,8 @@ class CpuTrack:
         cv2.remap(self.state, flow, None, cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP, dst=pred,
                   borderMode=cv2.BORDER_REPLICATE)
         inverse = (1.0 / noise_var).astype(np.float32)
-        _update(pred, rgb, scale, np.ascontiguousarray(flow, np.float32), inverse, 1.0 / memory,
-                SOFT, FRESH, _shear(shear), luma)
+        _update_halves(pred, rgb, scale, np.ascontiguousarray(flow, np.float32), inverse,
+                       1.0 / memory, _shear(shear), luma, halves)
         return CpuTrack(pred, luma)
 
     def output(self, spatial: float, noise_var: np.ndarray, table: np.ndarray | None,

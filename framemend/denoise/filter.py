@@ -147,9 +147,9 @@ class Denoise(DistinctFrames, TemporalFilter):
         if self._sigma <= 0:
             return None, None
         track = start_track(pixels[-1], self._shear)
-        for index in range(len(frames) - 2, -1, -1):
+        for index in range(len(frames) - 2, -1, -1):  # no output is made beside these steps
             track = track.step(pixels[index], self._variances, self.options.memory,
-                               flows[index], self._shear)
+                               flows[index], self._shear, halves=True)
         return track, self._levels(frames[0])
 
     def _step(self, previous: Future, frame: Frame, pixels, previous_time: float,

@@ -31,12 +31,14 @@ class TorchTrack:
         return cls(frame, torch.ones_like(frame[:1]))
 
     def step(self, frame: torch.Tensor, noise_var: torch.Tensor, memory: int,
-             flow: np.ndarray | None = None, shear: torch.Tensor | None = None) -> TorchTrack:
+             flow: np.ndarray | None = None, shear: torch.Tensor | None = None,
+             halves: bool = False) -> TorchTrack:
         """Take in the next frame ``(3, H, W)`` along ``flow`` ``(H, W, 2)`` from it to the
         estimate's frame, or if None along :func:`framemend.flow.estimate.motion_flow`;
         ``noise_var``: ``(3,)`` σ² per channel of the opponent basis sheared by ``shear``
         ``(2,)`` (:func:`.spatial.sheared_basis`; None: not sheared), [0, 1]² units, on its
-        device."""
+        device. ``halves`` is for the CPU track (its update in two bands of rows at once) and
+        changes nothing here."""
         if flow is None:
             flow = motion_flow(frame, self.estimate, FINEST_SIDE)
         else:
