@@ -224,7 +224,10 @@ def _update(pred, halo, first, end, rgb, scale, flow, inv_noise_var, min_gain, s
             e2 = row[2, x] + k * (o2 - row[2, x])
             new[0, x], new[1, x], new[2, x], new[3, x] = e0, e1, e2, k
             bright[x] = _Y0 * e0 + y1 * e1 + y2 * e2
-        for x in range(w):  # the 8-bit luma in a loop of its own: 1 ms less per 640x360 frame
+        # the 8-bit luma in a loop of its own: in the loop above the update took 2.3 instead
+        # of 1.3 ms per 640x360 frame where its luma array was the one the frame's luma had been
+        # made in (a step on float input)
+        for x in range(w):
             luma[y, x] = _to_u8(bright[x])
         for x in range(w):
             pred[y, x, 0], pred[y, x, 1] = new[0, x], new[1, x]
