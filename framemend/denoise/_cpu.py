@@ -109,14 +109,15 @@ def _inv_axis(n, radius):
 
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
-def _sharpen_row(up, mid, down, flow_x, flow_y, out):
+def _sharpen_row(up, mid, down, flow_x, flow_y, out, wx, wy):
     """Row ``out`` ``(4, W)`` of the prediction sharpened as in
     :func:`.recursive.sharpen_reference`: ``mid`` and the rows ``up`` and ``down`` around it
     (planar ``(4, W)``, edge rows repeated), the fractions of ``flow_x``, ``flow_y`` ``(W,)``;
-    the variance (channel 3) as it is."""
+    the variance (channel 3) as it is. ``wx``, ``wy``: ``(W,)`` scratch for the weights (the
+    caller's: two arrays made per row cost 0.04-0.07 ms of the update's 1.3 per 640x360
+    frame)."""
     w = mid.shape[1]
     half, two = _F(0.5), _F(2)
-    wx, wy = np.empty(w, np.float32), np.empty(w, np.float32)
     for x in range(w):
         tx = flow_x[x] - np.floor(flow_x[x])
         ty = flow_y[x] - np.floor(flow_y[x])
@@ -168,6 +169,7 @@ def _update(pred, halo, first, end, rgb, scale, flow, inv_noise_var, min_gain, s
     padded = np.zeros(w + 2, np.float32)
     new = np.empty((4, w), np.float32)
     bright = np.empty(w, np.float32)  # the new estimate's luma
+    weights = np.empty((2, w), np.float32)  # the sharpening's, per row
     motion = np.empty((2, 2, w), np.float32)  # the flow's rows (x, y), planar
     # row y0 enters, y0 - 1 is sharpened, y0 - 2 is updated
     for y0 in range(max(first - 2, 0), end + 2):
@@ -191,7 +193,7 @@ def _update(pred, halo, first, end, rgb, scale, flow, inv_noise_var, min_gain, s
                 flow_y[x] = pairs[x, 1]
             row = rows[ys % 3]
             _sharpen_row(raw[max(ys - 1, 0) % 3], raw[ys % 3], raw[min(ys + 1, h - 1) % 3],
-                         flow_x, flow_y, row)
+                         flow_x, flow_y, row, weights[0], weights[1])
             for x in range(w):
                 o0, o1, o2 = _pixel(rgb, scale, b1, b2, ys, x)
                 r0, r1, r2 = o0 - row[0, x], o1 - row[1, x], o2 - row[2, x]
