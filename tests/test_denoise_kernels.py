@@ -129,13 +129,15 @@ class _TorchTrackOfArrays(TorchTrack):
     def start(cls, frame, shear=None):  # its state is RGB, in no basis
         return super().start(frame)
 
-    def step(self, frame, noise_var, memory, flow=None, shear=None):
-        track = super().step(frame, torch.from_numpy(noise_var), memory, flow, _tensor(shear))
+    def step(self, frame, noise_var, memory, flow=None, shear=None, halves=False):
+        track = super().step(frame, torch.from_numpy(noise_var), memory, flow, _tensor(shear),
+                             halves)
         return _TorchTrackOfArrays(track.estimate, track.variance)
 
-    def output(self, spatial, noise_var, table, levels=None, shear=None, chroma_radius=2):
+    def output(self, spatial, noise_var, table, levels=None, shear=None, chroma_radius=2,
+               halves=False):
         return super().output(spatial, torch.from_numpy(noise_var), _tensor(table), levels,
-                              _tensor(shear), chroma_radius)
+                              _tensor(shear), chroma_radius, halves)
 
 
 @pytest.mark.parametrize("noise", ["white", "chroma"])

@@ -39,6 +39,7 @@ from framemend.flow.estimate import motion_luma_flow
 from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import LUMA
 from framemend.kernels.fastmath import NO_ESTIMATES
+from framemend.kernels.pools import shared_pool
 
 from .recursive import FINEST_SIDE, FRESH, SOFT
 from .spatial import RADII, WIDE_CHROMA
@@ -108,14 +109,15 @@ def _inv_axis(n, radius):
 
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
-def _sharpen_row(up, mid, down, flow_x, flow_y, out):
+def _sharpen_row(up, mid, down, flow_x, flow_y, out, wx, wy):
     """Row ``out`` ``(4, W)`` of the prediction sharpened as in
     :func:`.recursive.sharpen_reference`: ``mid`` and the rows ``up`` and ``down`` around it
     (planar ``(4, W)``, edge rows repeated), the fractions of ``flow_x``, ``flow_y`` ``(W,)``;
-    the variance (channel 3) as it is."""
+    the variance (channel 3) as it is. ``wx``, ``wy``: ``(W,)`` scratch for the weights (the
+    caller's: two arrays made per row cost 0.04-0.07 ms of the update's 1.3 per 640x360
+    frame)."""
     w = mid.shape[1]
     half, two = _F(0.5), _F(2)
-    wx, wy = np.empty(w, np.float32), np.empty(w, np.float32)
     for x in range(w):
         tx = flow_x[x] - np.floor(flow_x[x])
         ty = flow_y[x] - np.floor(flow_y[x])
@@ -134,15 +136,20 @@ def _sharpen_row(up, mid, down, flow_x, flow_y, out):
 
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
-def _update(pred, rgb, scale, flow, inv_noise_var, min_gain, soft, fresh, shear, luma):
-    """The Kalman-like update of :func:`.recursive.recursive_step_reference` in place of
-    ``pred`` ``(H, W, 4)`` (the bilinear prediction; it becomes the new state) and the new
-    estimate's 8-bit ``luma``, in one pass down the rows: each row's prediction is taken
-    apart into planar rows (a ring of three), sharpened (:func:`_sharpen_row`, once the row
-    below has been read: another ring of three) and its residual power (mean square over the
-    channels of frame minus prediction) summed along the row into a ring of three, so the 3x3
-    in-frame mean of a row is ready once the row below has been sharpened, and the loops over
-    a row vectorise. Pixels whose source ``p + flow`` left the frame start afresh (``flow``
+def _update(pred, halo, first, end, rgb, scale, flow, inv_noise_var, min_gain, soft, fresh,
+            shear, luma):
+    """The Kalman-like update of :func:`.recursive.recursive_step_reference` in place of rows
+    ``first`` to ``end - 1`` of ``pred`` ``(H, W, 4)`` (the bilinear prediction; it becomes
+    the new state) and of the new estimate's 8-bit ``luma``, in one pass down the rows: each
+    row's prediction is taken apart into planar rows (a ring of three), sharpened
+    (:func:`_sharpen_row`, once the row below has been read: another ring of three) and its
+    residual power (mean square over the channels of frame minus prediction) summed along the
+    row into a ring of three, so the 3x3 in-frame mean of a row is ready once the row below
+    has been sharpened, and the loops over a row vectorise. The prediction's rows the band
+    reads outside itself (two either side, where in the frame) come from ``halo``
+    ``(4, W, 4)`` (rows ``first - 2``, ``first - 1``, ``end``, ``end + 1``), copies taken
+    before any band wrote them, so the bands of a frame can run at once on different threads
+    (:func:`_update_halves`). Pixels whose source ``p + flow`` left the frame start afresh (``flow``
     ``(H, W, 2)``, x and y interleaved as DIS gives it: each row is taken apart into planar
     rows as it is sharpened, a ring of two; a ``cv2.split`` of the whole flow beforehand took
     0.13 ms per 640x360 frame more). ``rgb`` ``(3, H, W)`` times ``scale``;
@@ -161,15 +168,24 @@ def _update(pred, rgb, scale, flow, inv_noise_var, min_gain, soft, fresh, shear,
     power = np.zeros((3, w), np.float32)  # row sums of the residual power
     padded = np.zeros(w + 2, np.float32)
     new = np.empty((4, w), np.float32)
+    bright = np.empty(w, np.float32)  # the new estimate's luma
+    weights = np.empty((2, w), np.float32)  # the sharpening's, per row
     motion = np.empty((2, 2, w), np.float32)  # the flow's rows (x, y), planar
-    for y0 in range(h + 2):  # row y0 enters, y0 - 1 is sharpened, y0 - 2 is updated
+    # row y0 enters, y0 - 1 is sharpened, y0 - 2 is updated
+    for y0 in range(max(first - 2, 0), end + 2):
         if y0 < h:
             row = raw[y0 % 3]
+            if y0 < first:
+                source = halo[y0 - first + 2]
+            elif y0 >= end:
+                source = halo[y0 - end + 2]
+            else:
+                source = pred[y0]
             for x in range(w):
-                row[0, x], row[1, x] = pred[y0, x, 0], pred[y0, x, 1]
-                row[2, x], row[3, x] = pred[y0, x, 2], pred[y0, x, 3]
+                row[0, x], row[1, x] = source[x, 0], source[x, 1]
+                row[2, x], row[3, x] = source[x, 2], source[x, 3]
         ys = y0 - 1
-        if 0 <= ys < h:
+        if max(first - 1, 0) <= ys < h:
             flow_x, flow_y, pairs = motion[ys % 2, 0], motion[ys % 2, 1], flow[ys]
             for x in range(w):  # a loop per plane: 0.06 ms less than both in one
                 flow_x[x] = pairs[x, 0]
@@ -177,7 +193,7 @@ def _update(pred, rgb, scale, flow, inv_noise_var, min_gain, soft, fresh, shear,
                 flow_y[x] = pairs[x, 1]
             row = rows[ys % 3]
             _sharpen_row(raw[max(ys - 1, 0) % 3], raw[ys % 3], raw[min(ys + 1, h - 1) % 3],
-                         flow_x, flow_y, row)
+                         flow_x, flow_y, row, weights[0], weights[1])
             for x in range(w):
                 o0, o1, o2 = _pixel(rgb, scale, b1, b2, ys, x)
                 r0, r1, r2 = o0 - row[0, x], o1 - row[1, x], o2 - row[2, x]
@@ -187,7 +203,7 @@ def _update(pred, rgb, scale, flow, inv_noise_var, min_gain, soft, fresh, shear,
         elif ys == h:
             power[ys % 3] = _ZERO
         y = y0 - 2
-        if y < 0:
+        if y < first:
             continue
         row = rows[y % 3]
         above, here, below = power[(y - 1) % 3], power[y % 3], power[(y + 1) % 3]
@@ -209,7 +225,12 @@ def _update(pred, rgb, scale, flow, inv_noise_var, min_gain, soft, fresh, shear,
             e1 = row[1, x] + k * (o1 - row[1, x])
             e2 = row[2, x] + k * (o2 - row[2, x])
             new[0, x], new[1, x], new[2, x], new[3, x] = e0, e1, e2, k
-            luma[y, x] = _to_u8(_Y0 * e0 + y1 * e1 + y2 * e2)
+            bright[x] = _Y0 * e0 + y1 * e1 + y2 * e2
+        # the 8-bit luma in a loop of its own: in the loop above the update took 2.3 instead
+        # of 1.3 ms per 640x360 frame where its luma array was the one the frame's luma had been
+        # made in (a step on float input)
+        for x in range(w):
+            luma[y, x] = _to_u8(bright[x])
         for x in range(w):
             pred[y, x, 0], pred[y, x, 1] = new[0, x], new[1, x]
             pred[y, x, 2], pred[y, x, 3] = new[2, x], new[3, x]
@@ -275,12 +296,13 @@ def _column_sums(ring, y, sums, w, rc):
 
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy", inline="always")
-def _wiener_rgb(state, scale, shear, rc, table, out):
+def _wiener_rgb(state, scale, shear, rc, table, out, first, end):
     """:func:`.spatial.local_wiener_reference` on the state (luma window 3x3, chroma
     ``(2 rc + 1)²``, also the luma's coarse band; noise variance of each channel ``scale[c]``
     (``(4,)``, the last the coarse band's) times the state's;
     channels of the opponent basis sheared by ``shear`` ``(2,)``), back to RGB ``out``
-    ``(H, W, 3)`` through the output ``table``, in one pass down the rows: each row's channels,
+    ``(H, W, 3)`` through the output ``table`` (its rows ``first`` to ``end - 1``: a band,
+    which reads the state ``2 rc`` rows beyond it), in one pass down the rows: each row's channels,
     window sums, Wiener coefficients ``a, b`` and their window sums go through rings of
     ``2 rc + 1`` planar rows, so the work stays in cache and the loops over a row vectorise
     (separable box sums with in-frame counts per axis; only the deinterleaving and the table
@@ -302,7 +324,8 @@ def _wiener_rgb(state, scale, shear, rc, table, out):
     kl, kc = np.empty(w, np.float32), np.empty(w, np.float32)
     sc0, sc1, sc2, sc3 = _F(scale[0]), _F(scale[1]), _F(scale[2]), _F(scale[3])
     b1, b2 = _F(shear[0]), _F(shear[1])
-    for y0 in range(h + 2 * rc):  # row y0 enters, y0 - rc gets coefficients, y0 - 2 rc is output
+    # row y0 enters, y0 - rc gets coefficients, y0 - 2 rc is output
+    for y0 in range(max(first - 2 * rc, 0), min(end, h) + 2 * rc):
         if y0 < h:
             row = rows[y0 % n]
             for x in range(w):
@@ -317,7 +340,7 @@ def _wiener_rgb(state, scale, shear, rc, table, out):
         else:
             window[y0 % n] = _ZERO
         y = y0 - rc
-        if 0 <= y < h:
+        if max(first - rc, 0) <= y < h:
             _column_sums(window, y, sums, w, rc)
             row = rows[y % n]
             for x in range(w):
@@ -341,7 +364,7 @@ def _wiener_rgb(state, scale, shear, rc, table, out):
         elif y >= h:
             coefficients[y % n] = _ZERO
         y = y0 - 2 * rc
-        if y >= 0:
+        if y >= first:
             _column_sums(coefficients, y, sums, w, rc)
             row = rows[y % n]
             for x in range(w):
@@ -361,15 +384,15 @@ def _wiener_rgb(state, scale, shear, rc, table, out):
 
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
-def _wiener_rgb_narrow(state, scale, shear, table, out):
+def _wiener_rgb_narrow(state, scale, shear, table, out, first, end):
     """:func:`_wiener_rgb` with the chroma radius of :data:`.spatial.RADII` (2)."""
-    _wiener_rgb(state, scale, shear, 2, table, out)
+    _wiener_rgb(state, scale, shear, 2, table, out, first, end)
 
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
-def _wiener_rgb_wide(state, scale, shear, table, out):
+def _wiener_rgb_wide(state, scale, shear, table, out, first, end):
     """:func:`_wiener_rgb` with the chroma radius :data:`.spatial.WIDE_CHROMA` (4)."""
-    _wiener_rgb(state, scale, shear, 4, table, out)
+    _wiener_rgb(state, scale, shear, 4, table, out, first, end)
 
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
@@ -418,6 +441,9 @@ def _output_array(shape: tuple, dtype) -> np.ndarray:
         slab, used = np.empty((count, *shape), dtype), 0
     _workspace.slab = slab, used + 1
     return slab[used]
+
+
+_HALVED_ROWS = 64  # frames of fewer rows make their output in one band (:meth:`CpuTrack.output`)
 
 
 _OUTPUT_GRID = 16385  # nearest lookup on this grid: within 3e-5 (1/130 of an 8-bit level)
@@ -487,6 +513,31 @@ class CpuFrame:
         return self
 
 
+def _update_halves(pred: np.ndarray, rgb: np.ndarray, scale: float, flow: np.ndarray,
+                   inverse: np.ndarray, min_gain: float, shear: np.ndarray, luma: np.ndarray,
+                   halves: bool) -> None:
+    """:func:`_update` of the whole frame; with ``halves`` (and :data:`_HALVED_ROWS` rows or
+    more) the lower half of the rows on the shared ``denoise`` worker while this thread does
+    the upper half (the kernel releases the GIL; each half reads the prediction's rows around
+    it from copies taken before either wrote them: the same bits either way)."""
+    h, w = pred.shape[:2]
+    halo = _buffer("halo", (2, 4, w, 4))
+    if not halves or h < _HALVED_ROWS:
+        _update(pred, halo[0], 0, h, rgb, scale, flow, inverse, min_gain, SOFT, FRESH, shear,
+                luma)
+        return
+    middle = h // 2
+    halo[0, 2:], halo[1, :2] = pred[middle:middle + 2], pred[middle - 2:middle]
+    lower = shared_pool("denoise", 1).submit(
+        _update, pred, halo[1], middle, h, rgb, scale, flow, inverse, min_gain, SOFT, FRESH,
+        shear, luma)
+    try:
+        _update(pred, halo[0], 0, middle, rgb, scale, flow, inverse, min_gain, SOFT, FRESH,
+                shear, luma)
+    finally:
+        lower.result()
+
+
 _spare_states: list = []  # the arrays of tracks no longer referenced, for the next steps
 _SPARE_STATES = 4
 
@@ -520,24 +571,32 @@ class CpuTrack:
     def start(cls, pixels: torch.Tensor | np.ndarray, shear: np.ndarray | None = None
               ) -> CpuTrack:
         """A track with no history: the frame itself, variance 1 (σ² units). ``pixels``:
-        ``(3, H, W)`` float tensor, or ``(H, W, 3)`` uint8/uint16 pixels as decoded; ``shear``
-        ``(2,)`` float32, the basis of the state (:func:`.spatial.sheared_basis`; None: not
-        sheared), which every step and output of the track take too."""
-        rgb, scale = _planes(pixels)
+        ``(3, H, W)`` float tensor, ``(H, W, 3)`` uint8/uint16 pixels as decoded, or a
+        :class:`CpuFrame` of them; ``shear`` ``(2,)`` float32, the basis of the state
+        (:func:`.spatial.sheared_basis`; None: not sheared), which every step and output of the
+        track take too."""
+        if isinstance(pixels, CpuFrame):
+            rgb, scale = pixels.rgb, pixels.scale
+        else:
+            rgb, scale = _planes(pixels)
         state, luma = cls._arrays(*rgb.shape[1:])
         _start(rgb, scale, _shear(shear), state)
-        _luma(rgb, scale, luma)
+        if isinstance(pixels, CpuFrame):
+            np.copyto(luma, pixels.luma)
+        else:
+            _luma(rgb, scale, luma)
         return cls(state, luma)
 
     def step(self, pixels: torch.Tensor | np.ndarray, noise_var: np.ndarray,
-             memory: int, flow: np.ndarray | None = None, shear: np.ndarray | None = None
-             ) -> CpuTrack:
+             memory: int, flow: np.ndarray | None = None, shear: np.ndarray | None = None,
+             halves: bool = False) -> CpuTrack:
         """:func:`.recursive.recursive_step_reference` along ``flow`` ``(H, W, 2)`` from the
         frame to the estimate's frame, or if None the flow of
         :func:`framemend.flow.estimate.motion_flow` (DIS on the frame's and the estimate's
         luma); ``pixels`` as in :meth:`start` or a :class:`CpuFrame` made of them,
         ``noise_var`` ``(3,)`` float32 σ² per channel of the basis sheared by ``shear`` (as at
-        :meth:`start`)."""
+        :meth:`start`); ``halves``: the update's lower half of the rows on the shared
+        ``denoise`` worker (for a step no output is made beside: a shot's warm-up)."""
         if isinstance(pixels, CpuFrame):
             rgb, scale, frame_luma = pixels.rgb, pixels.scale, pixels.luma
             pred, luma = self._arrays(*rgb.shape[1:])
@@ -551,13 +610,14 @@ class CpuTrack:
         cv2.remap(self.state, flow, None, cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP, dst=pred,
                   borderMode=cv2.BORDER_REPLICATE)
         inverse = (1.0 / noise_var).astype(np.float32)
-        _update(pred, rgb, scale, np.ascontiguousarray(flow, np.float32), inverse, 1.0 / memory,
-                SOFT, FRESH, _shear(shear), luma)
+        _update_halves(pred, rgb, scale, np.ascontiguousarray(flow, np.float32), inverse,
+                       1.0 / memory, _shear(shear), luma, halves)
         return CpuTrack(pred, luma)
 
     def output(self, spatial: float, noise_var: np.ndarray, table: np.ndarray | None,
                levels: float | None = None, shear: np.ndarray | None = None,
-               chroma_radius: int = RADII[1]) -> torch.Tensor | np.ndarray:
+               chroma_radius: int = RADII[1], halves: bool = False
+               ) -> torch.Tensor | np.ndarray:
         """The estimate through the local Wiener filter of
         :func:`.spatial.local_wiener_reference` (noise variance of each opponent channel and of
         the luma's coarse band ``spatial`` times ``noise_var`` ``(4,)`` float32 times the
@@ -566,7 +626,10 @@ class CpuTrack:
         if given, clamped to [0, 1]:
         a ``(3, H, W)`` float tensor, or with ``levels`` (255, 65535) ``(H, W, 3)`` integer
         pixels of that range (uint8, uint16), as a decoded frame holds them. ``shear``: as at
-        :meth:`start`; ``chroma_radius``: the Wiener window's radius in the chroma channels."""
+        :meth:`start`; ``chroma_radius``: the Wiener window's radius in the chroma channels;
+        ``halves``: the Wiener filter's lower half of the rows on the shared ``denoise`` worker
+        while this thread makes the upper half (for a frame no step of the recursion runs beside,
+        a shot's last: at 640x360 it was the last 2.2 ms of a clip, with a core idle)."""
         h, w, _ = self.state.shape
         lookup = _output_table(table, levels)
         if levels is None:
@@ -578,6 +641,13 @@ class CpuTrack:
             _state_rgb(self.state, _shear(shear), lookup, out)
         else:
             wiener = _wiener_rgb_wide if chroma_radius == WIDE_CHROMA else _wiener_rgb_narrow
-            wiener(self.state, (spatial * noise_var).astype(np.float32), _shear(shear), lookup,
-                   out)
+            args = self.state, (spatial * noise_var).astype(np.float32), _shear(shear), lookup, out
+            if halves and h >= _HALVED_ROWS:
+                lower = shared_pool("denoise", 1).submit(wiener, *args, h // 2, h)
+                try:
+                    wiener(*args, 0, h // 2)
+                finally:
+                    lower.result()
+            else:
+                wiener(*args, 0, h)
         return out if levels is not None else torch.from_numpy(planes)

@@ -22,7 +22,7 @@ from framemend.options.denoise import DenoiseOptions
 from . import _noise_cpu
 from .noise import declip_table, estimate_channel_noise
 from .spatial import RADII
-from .track import host_track, start_track, step_input
+from .track import host_track, start_track, step_input, warm_up_inputs
 
 
 @register
@@ -82,6 +82,11 @@ class Denoise(DistinctFrames, TemporalFilter):
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor | np.ndarray:
         frame = window[center]
+        first = self._tail is None  # the shot's first frame
+        if first and self._shot is not None and self._sigma is None:
+            # the warm-up's inputs made here while the recursion's thread measures the noise,
+            # and the warm-up queued behind the measurement
+            self._queue_warm_up(window[center:])
         if self._sigma is None:
             if self._shot is None:
                 self._start_shot(window, center)
@@ -89,9 +94,9 @@ class Denoise(DistinctFrames, TemporalFilter):
                 self._shot.result()
         if self._sigma <= 0:
             return frame.raw if self._raw(frame) is not None else frame.image
-        if self._tail is None:
-            self._tail = self._tracks[frame] = self._chain.submit(self._warm_up, window[center:])
-            self._tail_time = frame.time
+        if first:
+            if self._tail is None:
+                self._queue_warm_up(window[center:])
             self._table = self._declip_table()  # on this thread, beside the warm-up
         # the next frame's step runs while this frame's output is made; one step ahead, not
         # the whole lookahead: two tracks alive instead of three (35 MB each at 1920x1080)
@@ -109,8 +114,9 @@ class Denoise(DistinctFrames, TemporalFilter):
             # not when it leaves the window (the newest frame keeps them: the next frame is
             # compared with it for repeats)
             frame.release_pixels()
+        # the shot's last frame: no step runs beside its output, which is made in two halves
         return track.output(self.options.spatial, self._window_variances, self._table, levels,
-                            self._shear, self._chroma_radius)
+                            self._shear, self._chroma_radius, center + 1 == len(window))
 
     def entered(self, frame: Frame) -> None:
         """Once the shot's first two frames are in the window, measure its noise
@@ -120,13 +126,30 @@ class Denoise(DistinctFrames, TemporalFilter):
         if self._sigma is None and self._shot is None and len(self._window) == 2:
             self._shot = self._chain.submit(self._start_shot, list(self._window), 0)
 
-    def _warm_up(self, frames: list[Frame]) -> tuple:
+    def _queue_warm_up(self, frames: list[Frame]) -> None:
+        """Queue the warm-up of the shot whose first frame is ``frames[0]`` on the recursion's
+        thread (behind the shot's noise measurement if that is still running), its inputs made
+        on this thread first (:func:`.track.warm_up_inputs`: at the start of a clip this thread
+        waits for the measurement, and the recursion's thread is the one the output waits
+        for)."""
+        flows = [motion.from_previous(following, frame.time)
+                 for frame, following in zip(frames[:-1], frames[1:])]
+        pixels, flows = warm_up_inputs([self._pixels(f) for f in frames], flows)
+        self._tail = self._tracks[frames[0]] = self._chain.submit(self._warm_up, frames, pixels,
+                                                                  flows)
+        self._tail_time = frames[0].time
+
+    def _warm_up(self, frames: list[Frame], pixels: list, flows: list) -> tuple:
         """The track of ``frames[0]``, the first frame of a shot: the recursion first runs
-        backwards from the last of the lookahead ``frames``."""
-        track = start_track(self._pixels(frames[-1]), self._shear)
-        for frame, following in zip(frames[-2::-1], frames[:0:-1]):
-            track = track.step(self._pixels(frame), self._variances, self.options.memory,
-                               motion.from_previous(following, frame.time), self._shear)
+        backwards from the last of the lookahead ``frames`` (their ``pixels`` and the ``flows``
+        from each to the next as :func:`.track.warm_up_inputs` gives them). Nothing if the shot
+        turned out noise-free (it was queued before that was known)."""
+        if self._sigma <= 0:
+            return None, None
+        track = start_track(pixels[-1], self._shear)
+        for index in range(len(frames) - 2, -1, -1):  # no output is made beside these steps
+            track = track.step(pixels[index], self._variances, self.options.memory,
+                               flows[index], self._shear, halves=True)
         return track, self._levels(frames[0])
 
     def _step(self, previous: Future, frame: Frame, pixels, previous_time: float,
@@ -206,16 +229,17 @@ class Denoise(DistinctFrames, TemporalFilter):
             sigmas = (float(self.options.sigma),) * 3
         else:
             frames = window[center:center + 2]
-            if host:  # the second frame's planes on the other thread, beside the first's
+            if host:  # the second frame's planes on the other thread, beside the first's and
+                # the palette check
                 later = [shared_pool("denoise", 1).submit(self._float_planes, f, host)
                          for f in frames[1:]]
-                pixels = [self._float_planes(frames[0], host), *(f.result() for f in later)]
-            else:
-                pixels = [self._float_planes(f, host) for f in frames]
-            published = (motion.to_previous(window[center + 1], window[center].time)
-                         if len(pixels) == 2 else None)
+            pixels = [self._float_planes(frames[0], host)]
             palette = palette_source(window[center],
                                      self._palette_pixels(window[center], pixels[0]))
+            pixels += ([f.result() for f in later] if host
+                       else [self._float_planes(f, host) for f in frames[1:]])
+            published = (motion.to_previous(window[center + 1], window[center].time)
+                         if len(pixels) == 2 else None)
             if host:
                 sigmas, shear, chroma_radius, share = _noise_cpu.estimate_planes_noise(
                     pixels[0], pixels[1] if len(pixels) == 2 else None, palette, published)

@@ -12,7 +12,7 @@ import numpy as np
 
 from framemend._torch import torch
 from framemend.cuda import fused, host_kernels
-from framemend.flow.estimate import motion_flow
+from framemend.flow.estimate import motion_flow, motion_luma_flow
 
 from .noise import declip_reference
 from .recursive import FINEST_SIDE
@@ -31,12 +31,14 @@ class TorchTrack:
         return cls(frame, torch.ones_like(frame[:1]))
 
     def step(self, frame: torch.Tensor, noise_var: torch.Tensor, memory: int,
-             flow: np.ndarray | None = None, shear: torch.Tensor | None = None) -> TorchTrack:
+             flow: np.ndarray | None = None, shear: torch.Tensor | None = None,
+             halves: bool = False) -> TorchTrack:
         """Take in the next frame ``(3, H, W)`` along ``flow`` ``(H, W, 2)`` from it to the
         estimate's frame, or if None along :func:`framemend.flow.estimate.motion_flow`;
         ``noise_var``: ``(3,)`` σ² per channel of the opponent basis sheared by ``shear``
         ``(2,)`` (:func:`.spatial.sheared_basis`; None: not sheared), [0, 1]² units, on its
-        device."""
+        device. ``halves`` is for the CPU track (its update in two bands of rows at once) and
+        changes nothing here."""
         if flow is None:
             flow = motion_flow(frame, self.estimate, FINEST_SIDE)
         else:
@@ -46,14 +48,15 @@ class TorchTrack:
 
     def output(self, spatial: float, noise_var: torch.Tensor, table: torch.Tensor | None,
                levels: float | None = None, shear: torch.Tensor | None = None,
-               chroma_radius: int = RADII[1]) -> torch.Tensor:
+               chroma_radius: int = RADII[1], halves: bool = False) -> torch.Tensor:
         """RGB ``(3, H, W)``: the estimate through the local Wiener filter (noise variance of
         each channel of the basis sheared by ``shear``, then of the luma's coarse band,
         ``spatial`` times ``noise_var`` ``(4,)``
         times the track's, chroma window of ``chroma_radius``; none if ``spatial`` is 0),
         through the declip ``table`` if given,
         clamped to [0, 1]. ``levels`` is for the CPU track's integer output only (the filter
-        reads raw pixels only on the CPU) and must be None here."""
+        reads raw pixels only on the CPU) and must be None here; ``halves`` is for the CPU
+        track too (its output in two bands of rows at once) and changes nothing here."""
         assert levels is None, "integer output is made by the CPU track"
         out = self.estimate
         if spatial > 0:
@@ -62,15 +65,18 @@ class TorchTrack:
         return (out if table is None else declip_reference(out, table)).clamp(0, 1)
 
 
-def host_track(pixels: torch.Tensor | np.ndarray) -> bool:
+def host_track(pixels) -> bool:
     """Whether :func:`start_track` makes a :class:`._cpu.CpuTrack` of ``pixels`` (which takes
-    its noise variances and declip table as float32 arrays, :class:`TorchTrack` as tensors)."""
-    return isinstance(pixels, np.ndarray) or host_kernels(pixels.device)
+    its noise variances and declip table as float32 arrays, :class:`TorchTrack` as tensors):
+    arrays and :class:`._cpu.CpuFrame` s (which have no device) do."""
+    return isinstance(pixels, np.ndarray) or not hasattr(pixels, "device") or host_kernels(
+        pixels.device)
 
 
-def start_track(pixels: torch.Tensor | np.ndarray, shear: np.ndarray | None = None):
+def start_track(pixels, shear: np.ndarray | None = None):
     """A new track on the frame's device: :class:`._cpu.CpuTrack` on the CPU path (``pixels``:
-    a ``(3, H, W)`` float tensor or decoded ``(H, W, 3)`` uint8/uint16 pixels; its state in the
+    a ``(3, H, W)`` float tensor, decoded ``(H, W, 3)`` uint8/uint16 pixels or a
+    :class:`._cpu.CpuFrame` of them; its state in the
     basis sheared by ``shear`` ``(2,)``, :func:`.spatial.sheared_basis`), else
     :class:`TorchTrack` (its step the fused kernel of :mod:`framemend.cuda.denoise_step` on a
     GPU; its state is RGB)."""
@@ -92,3 +98,21 @@ def step_input(pixels: torch.Tensor | np.ndarray, reuse: list) -> object:
         reuse.append(CpuFrame())
     reuse.reverse()
     return reuse[0].fill(pixels)
+
+
+def warm_up_inputs(pixels: list, flows: list) -> tuple[list, list]:
+    """What a shot's warm-up takes in (it runs the recursion backwards over the frames of
+    ``pixels``): decoded integer pixels as :class:`._cpu.CpuFrame` s (their planes and luma
+    made here) and ``flows``, from each frame to the next (``None`` where none is known), with
+    the last pair's made here by DIS on their lumas as a step would (the first step of the
+    warm-up, which needs no noise level); other pixels and ``flows`` as they are. The filter
+    makes them on its own thread while the recursion's thread measures the shot's noise:
+    at 640x360 the planes, luma and flow were 1.7 ms of the 27 ms before a clip's first
+    output."""
+    if not all(isinstance(p, np.ndarray) for p in pixels):
+        return pixels, flows
+    from ._cpu import CpuFrame  # noqa: PLC0415
+    frames = [CpuFrame().fill(p) for p in pixels]
+    if len(frames) > 1 and flows[-1] is None:
+        flows = [*flows[:-1], motion_luma_flow(frames[-2].luma, frames[-1].luma, FINEST_SIDE)]
+    return frames, flows
