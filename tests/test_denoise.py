@@ -101,6 +101,24 @@ def test_a_change_of_light_is_not_read_as_noise(kind, host):
 
 
 @pytest.mark.parametrize("host", [False, True])
+def test_without_a_lookahead_every_frame_is_denoised(host):
+    """``lookahead=0`` (no frame read ahead: the lowest latency) denoises every frame, each
+    step queued as its own frame comes (no frame before queues it: the second frame raised
+    KeyError). Noise 20 on a handheld clip, gain over the noisy input per frame: measured
+    7.6 dB on the first (its noise read in space only, no warm-up), 11.2 in the mean, on both
+    paths (lookahead 2: 11.3 and 11.6)."""
+    clip = scene("handheld", W, H, frames=12, seed=1)
+    noisy = _noisy_u8(clip.frames, 20)
+    if host:
+        out = framemend.denoise(noisy, fps=clip.fps, lookahead=0) / 255.0
+    else:
+        out = _array(denoise(_tensor(noisy / 255.0), fps=clip.fps, lookahead=0))
+    gains = [psnr(o, t) - psnr(n / 255.0, t) for o, n, t in zip(out, noisy, clip.frames)]
+    assert len(gains) == len(clip.frames)
+    assert min(gains) >= 6.0 and np.mean(gains) >= 10.0
+
+
+@pytest.mark.parametrize("host", [False, True])
 def test_a_tone_wobble_under_a_level_is_averaged_as_noise(host):
     """A generator's tone wobble of under a level a frame (a smooth gain field redrawn every
     frame, 0.4 % of the level, in 8-bit pixels) stays in the noise read in time

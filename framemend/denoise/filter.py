@@ -99,8 +99,9 @@ class Denoise(DistinctFrames, TemporalFilter):
                 self._queue_warm_up(window[center:])
             self._table = self._declip_table()  # on this thread, beside the warm-up
         # the next frame's step runs while this frame's output is made; one step ahead, not
-        # the whole lookahead: two tracks alive instead of three (35 MB each at 1920x1080)
-        for ahead in window[center + 1:center + 2]:
+        # the whole lookahead: two tracks alive instead of three (35 MB each at 1920x1080);
+        # without a lookahead the frame's own step, which no frame before queued
+        for ahead in window[center + 1:center + 2] or window[center:center + 1]:
             if ahead not in self._tracks:
                 # its planes and luma made here, where this thread would wait for the step
                 pixels = step_input(self._pixels(ahead), self._step_inputs)
