@@ -32,3 +32,31 @@ def test_package_function_takes_any_kind_and_detects_cuts():
     assert detected.dtype == np.uint8 and detected.shape == frames.shape
     assert np.array_equal(detected, framemend.denoise.denoise(frames, sigma=8, cuts=[6]))
     assert not np.array_equal(detected, framemend.denoise.denoise(frames, sigma=8, cuts=[]))
+
+
+def test_every_options_extremes_keep_the_frame_size():
+    """Every filter with each numeric option at its least and its most allowed value, and each
+    of its choices, on a small moving clip through the API: every value its ``--help`` allows
+    runs (denoise's ``lookahead=0`` raised KeyError on the second frame) and gives finite
+    frames of the input's size, as many as it was given unless the filter makes frames."""
+    from framemend.chain.options import option_specs
+    from framemend.chain.registry import all_filters
+
+    frames = np.round(scene("subject", 96, 64, frames=8, seed=1).frames * 255).astype(np.uint8)
+    failed = []
+    for name, cls in all_filters().items():
+        for spec in option_specs(cls.Options):
+            values = list(spec["choices"] or ())
+            if not values and spec["type"] in ("int", "float"):
+                values = [v for v in (spec["min"], spec["max"]) if v is not None]
+            for value in values:
+                chain = f"{name}={spec['name']}={value}"
+                try:
+                    out = framemend.clean(frames, chain=chain, input_fps=8, device="cpu")
+                except Exception as error:  # noqa: BLE001 - every failure is listed
+                    failed.append(f"{chain}: {type(error).__name__} {error}")
+                    continue
+                if out.shape[1:] != frames.shape[1:] or not np.isfinite(out).all() or (
+                        name != "interpolate" and len(out) != len(frames)):
+                    failed.append(f"{chain}: {out.shape}")
+    assert not failed
