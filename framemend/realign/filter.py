@@ -36,7 +36,7 @@ For each frame ``t`` after a keyframe:
 7. with ``region=face`` (or a ``box``) all of this but step 2 happens inside the tracked
    subject's ellipse only, feathered (on the host path the subject's predicted similarity
    is refined by registering the keyframe's subject onto the frame, on the luma, then in
-   colour jointly with an affine colour map, so that the cast does not move it,
+   colour jointly with a change of colour, so that the cast does not move it,
    :mod:`.register`, the
    residual flow is kept only where it raises the subject's correlation,
    :func:`align_keyframe`, and the frame's clipped colours are left out of the subject's
