@@ -292,6 +292,17 @@ def test_a_told_subjects_clipped_colours_are_left_out_of_its_map():
     assert _boxed_gain("camera", "colorwheel", "zoom", "subject", 6.0, 533) > 8.1
 
 
+def test_a_told_subject_is_registered_through_its_cast():
+    """A colour wheel crossing a zoom over the camera photograph, its colours cast over 4 s: the
+    cast changes the wheel's luma unevenly, and ECC on the luma follows it, so the keyframe is
+    brought a pixel or so off and the subject's map reads that as colour (+3.97 dB inside the
+    subject). Registered jointly with a change of colour
+    (:func:`framemend.realign.register._refined_in_colour`): +7.38 (bar 6.0), no cast 0.00
+    (bar -0.3). A rendering apart from the tuning and the held-back ones."""
+    assert _boxed_gain("camera", "colorwheel", "zoom", "subject", 4.0, 501) > 6.0
+    assert _boxed_gain("camera", "colorwheel", "zoom", "none", 4.0, 501) > -0.3
+
+
 @pytest.mark.parametrize("image, subject, motion, seed", [
     ("camera", "colorwheel", "pan", 318), ("camera", "rocket", "tilt", 315)])
 def test_a_told_subject_without_a_cast_is_left_alone(image, subject, motion, seed):

@@ -35,7 +35,9 @@ For each frame ``t`` after a keyframe:
    SIGGRAPH 2019);
 7. with ``region=face`` (or a ``box``) all of this but step 2 happens inside the tracked
    subject's ellipse only, feathered (on the host path the subject's predicted similarity
-   is refined by registering the keyframe's subject onto the frame, :mod:`.register`, the
+   is refined by registering the keyframe's subject onto the frame, on the luma, then in
+   colour jointly with a change of colour, so that the cast does not move it,
+   :mod:`.register`, the
    residual flow is kept only where it raises the subject's correlation,
    :func:`align_keyframe`, and the frame's clipped colours are left out of the subject's
    map, :func:`.subject.unsaturated`); in
@@ -92,7 +94,7 @@ from ..stabilize.warp import warp_affine
 from . import device as twins
 from .carry import carry_map, consecutive_flow
 from .evidence import DriftEvidence, both_ways, colour_step
-from .register import register_subject
+from .register import analysis_rgb, register_subject
 from .shift import global_shift
 from .subject import explained_change, explained_share, fit_subject_map, unsaturated
 from .tone import (apply_colour_map, compose_maps, fit_colour_map, identity_map,
@@ -518,7 +520,9 @@ class Realign(Filter):
         predicted = m @ self._key_to_frame
         region = core = None
         if self._box is not None:  # the keyframe's subject registered onto the frame
-            predicted = register_subject(self._key_luma, luma, self._key_box, predicted, scale)
+            rgb = analysis_rgb(image[0], luma.shape)
+            predicted = register_subject(self._key_luma, luma, self._key_rgb, rgb,
+                                         self._key_box, predicted, scale)
             box = moved_box(self._key_box, predicted)
             region = ellipse_mask(box, h, w, device=self.device)
             core = ellipse_mask(_core(box), h, w, device=self.device) > 0.5
@@ -556,6 +560,7 @@ class Realign(Filter):
             self._key, self._key_to_frame, self._key_luma = out, np.eye(3), luma
             if self._box is not None:
                 self._key_box = self._box.copy()
+                self._key_rgb = analysis_rgb(out[0], luma.shape)
         # the state (previous output, keyframe) keeps the whole correction: the drift keeps
         # being followed while it is not yet significant; what comes out is shrunk
         share = (self._evidence.shrinkage() if region is None
@@ -675,5 +680,7 @@ class Realign(Filter):
             self._box = np.array(found, np.float64).reshape(2, 2)
             if self._on_device:
                 self._box = torch.as_tensor(self._box, device=self._key.device)
+            else:
+                self._key_rgb = analysis_rgb(self._key[0], self._luma.shape)  # :mod:`.register`
             self._key_box = self._box.clone() if self._on_device else self._box.copy()
 
