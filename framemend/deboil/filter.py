@@ -43,7 +43,9 @@ class Deboil(DistinctFrames, TemporalFilter):
         super().__init__(options, device)
         # on the CPU the kernels read decoded 8/16-bit pixels and write them back
         self.reads_raw = host_kernels(self.device)
-        self.future = 1  # the next frame, whose luma and flow the CPU path makes ahead
+        # the CPU path makes the next frame's luma and flow ahead (the device path holds no
+        # frame more: its frames' repeat checks would read their host pixels every frame)
+        self.future = 1 if self.reads_raw else 0
         self.reset()
 
     def reset(self) -> None:
