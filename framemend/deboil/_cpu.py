@@ -19,6 +19,7 @@ from framemend.flow.estimate import motion_luma_flow
 
 from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import luma_u8_hwc
+from framemend.kernels.pools import shared_pool
 from framemend.kernels.expf import exp_neg
 from framemend.kernels.fastmath import IN_ORDER
 from framemend.kernels.sample import corners, sample
@@ -445,6 +446,15 @@ def _smear(out, flow, smear, shutter, taps, shown, first):
             shown[row, x, 2] = out[y, x, 2] + k * (s2 * inv - out[y, x, 2])
 
 
+def _shown(out: np.ndarray, flow: np.ndarray, smear: np.ndarray, shift: np.ndarray,
+           levels: int, band: np.ndarray, first: int, raw: np.ndarray) -> None:
+    """Rows ``first:first + len(band)`` of what is shown: ``out`` ``(H, W, 3)`` smeared along
+    ``flow`` by ``smear`` (:func:`_smear`) into ``band``, less the mean ``shift`` and clamped,
+    then as integer pixels of ``levels`` into ``raw`` (those rows; none if 0: :func:`_finish`)."""
+    _smear(out, flow, smear, SHUTTER, SMEAR_TAPS, band, first)
+    _finish(_flat(band), shift, levels, _flat(raw))
+
+
 @numba.njit(**_NJ)
 def _finish(out, shift, levels, raw):
     """``out -= shift`` per channel, clamped to [0, 1] in place; ``raw`` gets it as integer
@@ -798,13 +808,19 @@ class CpuState:
         # what is shown is smeared where the motion is fast and not followed (.consistency):
         # made into integer pixels a band of rows at a time (a whole float frame at 1920x1080
         # is 25 MB) in the bands' residual array (of at least that many rows, free now), or
-        # for float output whole
+        # for float output whole; each band's lower half on the deboil worker (the filter's
+        # look-ahead thread), beside its upper half
         rows = h if floats else rows
         shown = frame_array((h, w, 3)) if floats else _buffer("r", _band_shape(h, w, rows))
         for y0 in range(0, h, rows):
             band = shown[:min(h, y0 + rows) - y0]
-            _smear(out, flow, smear, SHUTTER, SMEAR_TAPS, band, y0)
-            _finish(_flat(band), shift, levels, _flat(raw if floats else raw[y0:y0 + len(band)]))
+            half = len(band) // 2
+            upper, lower = (raw, raw) if floats else (raw[y0:y0 + half],
+                                                      raw[y0 + half:y0 + len(band)])
+            lower = shared_pool("deboil", 1).submit(_shown, out, flow, smear, shift, levels,
+                                                    band[half:], y0 + half, lower)
+            _shown(out, flow, smear, shift, levels, band[:half], y0, upper)
+            lower.result()
         _finish(_flat(out), shift, 0, _flat(raw[:1, :1]))
         return state, shown if floats else raw, followed
 
