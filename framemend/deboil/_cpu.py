@@ -19,9 +19,9 @@ from framemend.flow.estimate import motion_luma_flow
 
 from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import luma_u8_hwc
-from framemend.kernels.pools import shared_pool
 from framemend.kernels.expf import exp_neg
 from framemend.kernels.fastmath import IN_ORDER
+from framemend.kernels.pools import shared_pool
 from framemend.kernels.sample import corners, sample
 
 from .consistency import (COARSE_RADIUS, ENERGY_RADIUS, EXPOSURE_FLOOR, EXPOSURE_TOLERANCE,
@@ -817,10 +817,10 @@ class CpuState:
             half = len(band) // 2
             upper, lower = (raw, raw) if floats else (raw[y0:y0 + half],
                                                       raw[y0 + half:y0 + len(band)])
-            lower = shared_pool("deboil", 1).submit(_shown, out, flow, smear, shift, levels,
-                                                    band[half:], y0 + half, lower)
+            made = shared_pool("deboil", 1).submit(_shown, out, flow, smear, shift, levels,
+                                                   band[half:], y0 + half, lower)
             _shown(out, flow, smear, shift, levels, band[:half], y0, upper)
-            lower.result()
+            made.result()
         _finish(_flat(out), shift, 0, _flat(raw[:1, :1]))
         return state, shown if floats else raw, followed
 

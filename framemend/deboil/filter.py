@@ -53,29 +53,30 @@ class Deboil(DistinctFrames, TemporalFilter):
         self._previous_time = None  # its frame's time
         self._dither = False
         self._strength = self.options.strength
-        self._ahead = None  # (the next frame, the future of its CpuState and flow), CPU path
+        # (the next frame, its pixels, the future of its CpuState and flow), CPU path
+        self._ahead = None
 
     def process(self, window: list[Frame], center: int) -> torch.Tensor | np.ndarray:
         frame = window[center]
         if frame.cut:  # (the window holds no frame of the last shot to trigger reset)
             self.reset()
         cpu = host_kernels(self.device)  # asked each frame: tests force the device path
-        pixels = self._pixels(frame, cpu)
-        if self._state is None:
-            self._dither = palette_source(frame, pixels)
-        # what is left of the dither is still palette noise to the passes after this one
-        frame.aux["palette"] = self._dither
         ahead, self._ahead = self._ahead, None
         if ahead is not None and ahead[0] is frame:  # made beside the last frame's step
-            current, flow = ahead[1].result()
+            pixels, (current, flow) = ahead[1], ahead[2].result()
         else:
+            pixels = self._pixels(frame, cpu)
+            if self._state is None:
+                self._dither = palette_source(frame, pixels)
             current = (self._cpu_state if cpu else TorchState.frame)(pixels, self._dither)
             flow = None
+        # what is left of the dither is still palette noise to the passes after this one
+        frame.aux["palette"] = self._dither
+        if cpu:
+            self._look_ahead(window, center, current)
         previous_time, self._previous_time = self._previous_time, frame.time
         if self._state is None:
             self._state = current
-            if cpu:
-                self._look_ahead(window, center, current)
             return self._out(current.pixels(pixels.dtype) if cpu else current.pixels(), cpu)
         # on the CPU the flow is shared with the other passes of the chain
         # (framemend.flow.motion): followed if one before this published it, else published
@@ -86,8 +87,6 @@ class Deboil(DistinctFrames, TemporalFilter):
             flow, made = self._state.motion(current), True
         if cpu and made:
             motion.publish(frame, previous_time, flow)
-        if cpu:
-            self._look_ahead(window, center, current)
         if self._strength is None:  # once a shot (on the device path a wait for the device)
             self._strength = auto_strength(float(self._advance(current, flow, 0.0, pixels,
                                                                cpu)[2]))
@@ -122,7 +121,7 @@ class Deboil(DistinctFrames, TemporalFilter):
             state = self._cpu_state(pixels, dither)
             return state, None if published else current.motion(state)
 
-        self._ahead = (following, shared_pool("deboil", 1).submit(made))
+        self._ahead = (following, pixels, shared_pool("deboil", 1).submit(made))
 
     @staticmethod
     def _cpu_state(pixels: np.ndarray, dither: bool):
