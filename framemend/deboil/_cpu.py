@@ -21,7 +21,7 @@ from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import luma_u8_hwc
 from framemend.kernels.expf import exp_neg
 from framemend.kernels.fastmath import IN_ORDER
-from framemend.kernels.pools import shared_pool
+from framemend.kernels.pools import in_halves
 from framemend.kernels.sample import corners, sample
 
 from .consistency import (COARSE_RADIUS, ENERGY_RADIUS, EXPOSURE_FLOOR, EXPOSURE_TOLERANCE,
@@ -814,13 +814,9 @@ class CpuState:
         shown = frame_array((h, w, 3)) if floats else _buffer("r", _band_shape(h, w, rows))
         for y0 in range(0, h, rows):
             band = shown[:min(h, y0 + rows) - y0]
-            half = len(band) // 2
-            upper, lower = (raw, raw) if floats else (raw[y0:y0 + half],
-                                                      raw[y0 + half:y0 + len(band)])
-            made = shared_pool("deboil", 1).submit(_shown, out, flow, smear, shift, levels,
-                                                   band[half:], y0 + half, lower)
-            _shown(out, flow, smear, shift, levels, band[:half], y0, upper)
-            made.result()
+            in_halves("deboil", len(band), lambda first, end: _shown(  # noqa: B023 - called here
+                out, flow, smear, shift, levels, band[first:end], y0 + first,
+                raw if floats else raw[y0 + first:y0 + end]))
         _finish(_flat(out), shift, 0, _flat(raw[:1, :1]))
         return state, shown if floats else raw, followed
 

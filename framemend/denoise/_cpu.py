@@ -39,7 +39,7 @@ from framemend.flow.estimate import motion_luma_flow
 from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import LUMA
 from framemend.kernels.fastmath import NO_ESTIMATES
-from framemend.kernels.pools import shared_pool
+from framemend.kernels.pools import in_halves
 
 from .recursive import FINEST_SIDE, FRESH, SOFT
 from .spatial import RADII, WIDE_CHROMA
@@ -528,14 +528,9 @@ def _update_halves(pred: np.ndarray, rgb: np.ndarray, scale: float, flow: np.nda
         return
     middle = h // 2
     halo[0, 2:], halo[1, :2] = pred[middle:middle + 2], pred[middle - 2:middle]
-    lower = shared_pool("denoise", 1).submit(
-        _update, pred, halo[1], middle, h, rgb, scale, flow, inverse, min_gain, SOFT, FRESH,
-        shear, luma)
-    try:
-        _update(pred, halo[0], 0, middle, rgb, scale, flow, inverse, min_gain, SOFT, FRESH,
-                shear, luma)
-    finally:
-        lower.result()
+    in_halves("denoise", h, lambda first, end: _update(
+        pred, halo[0 if first == 0 else 1], first, end, rgb, scale, flow, inverse, min_gain,
+        SOFT, FRESH, shear, luma))
 
 
 _spare_states: list = []  # the arrays of tracks no longer referenced, for the next steps
@@ -643,11 +638,7 @@ class CpuTrack:
             wiener = _wiener_rgb_wide if chroma_radius == WIDE_CHROMA else _wiener_rgb_narrow
             args = self.state, (spatial * noise_var).astype(np.float32), _shear(shear), lookup, out
             if halves and h >= _HALVED_ROWS:
-                lower = shared_pool("denoise", 1).submit(wiener, *args, h // 2, h)
-                try:
-                    wiener(*args, 0, h // 2)
-                finally:
-                    lower.result()
+                in_halves("denoise", h, lambda first, end: wiener(*args, first, end))
             else:
                 wiener(*args, 0, h)
         return out if levels is not None else torch.from_numpy(planes)
