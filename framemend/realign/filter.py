@@ -520,8 +520,7 @@ class Realign(Filter):
         predicted = m @ self._key_to_frame
         region = core = None
         if self._box is not None:  # the keyframe's subject registered onto the frame
-            rgb = analysis_rgb(image[0], luma.shape)
-            predicted = register_subject(self._key_luma, luma, self._key_rgb, rgb,
+            predicted = register_subject(self._key_luma, luma, self._key_rgb, image[0],
                                          self._key_box, predicted, scale)
             box = moved_box(self._key_box, predicted)
             region = ellipse_mask(box, h, w, device=self.device)

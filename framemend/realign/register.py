@@ -91,15 +91,17 @@ def analysis_rgb(image, shape: tuple[int, int]) -> np.ndarray:
 
 
 def register_subject(key_luma: np.ndarray, luma: np.ndarray, key_rgb: np.ndarray,
-                     rgb: np.ndarray, key_box: np.ndarray, predicted: np.ndarray,
+                     image, key_box: np.ndarray, predicted: np.ndarray,
                      scale: float) -> np.ndarray:
     """The keyframe's subject registered onto the frame, from ``predicted``.
 
     Args:
         key_luma, luma: ``(h, w)`` uint8 analysis luma of the keyframe and of the frame
             (:func:`framemend.stabilize.motion.analysis_luma`).
-        key_rgb, rgb: ``(h, w, 3)`` float32 RGB of the keyframe and of the frame at the same
-            size (:func:`analysis_rgb`), for the refinement in colour.
+        key_rgb: ``(h, w, 3)`` float32 RGB of the keyframe at the analysis size
+            (:func:`analysis_rgb`), for the refinement in colour.
+        image: ``(3, H, W)`` float tensor, the frame; reduced to the analysis size only once
+            ECC's registration is trusted.
         key_box: ``(2, 2)`` corners of the subject's box in the keyframe, full-size pixels.
         predicted: ``(3, 3)`` similarity from keyframe to frame pixels (full size) tracked so far.
         scale: full-size pixels per analysis pixel.
@@ -131,6 +133,7 @@ def register_subject(key_luma: np.ndarray, luma: np.ndarray, key_rgb: np.ndarray
     if correlation < MIN_CORRELATION:
         return predicted
     affine = np.vstack([warp.astype(np.float64), [0.0, 0.0, 1.0]]) @ np.linalg.inv(crop)
+    rgb = analysis_rgb(image, luma.shape)
     found = _refined_in_colour(key_rgb[y0:y1, x0:x1], rgb, mask > 0, crop,
                                nearest_similarity(affine, box.mean(0)), box)
     corners = np.array([[box[i, 0], box[j, 1], 1.0] for i in (0, 1) for j in (0, 1)])
