@@ -105,6 +105,7 @@ def test_filters_lists_options_with_ranges(capsys):
     (["clean", "{in}", "-o", "{tmp}/o.mkv", "--lossless", "--crf", "10"], 2, "--crf does not apply to ffv1"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", ""], 2, "empty filter in chain ''"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "  "], 2, "empty filter in chain"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "interpolate=fps=nan"], 2, "'fps' expects a number, got 'nan'"),
     (["clean", "{in}", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
     (["clean", "{in}", "-o", "{in}/o.mp4"], 1, "folder '{in}' does not exist"),  # under a file
     (["generate", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
