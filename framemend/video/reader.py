@@ -1,6 +1,6 @@
 """Streaming decode with PyAV: frames as tensors with their times, audio packets kept aside.
 
-The reader demuxes video and the first audio stream together; audio packets are queued untouched
+The reader demuxes video and every audio stream together; audio packets are queued untouched
 for the writer to copy (so audio keeps its own timestamps and stays in sync with the video times,
 whatever the filters do to the frame rate).
 
@@ -103,8 +103,8 @@ class VideoReader:
     with a warning. A frame holds the decoded picture until it is first read; a planar YUV
     picture (4:2:0, 4:2:2, 4:4:4) comes with its ``yuv_matrix`` (:meth:`VideoInfo.yuv_matrix`),
     for a filter that reads the planes themselves (``Filter.reads_yuv``). ``audio_packets``
-    holds the demuxed packets of the first audio stream, in order, for :class:`VideoWriter` to
-    copy (:meth:`take_audio`).
+    holds the demuxed packets of every audio stream (``audio_streams``), in order, for
+    :class:`VideoWriter` to copy (:meth:`take_audio`); each packet's ``stream`` says whose.
 
     ``start``/``end`` (seconds of the source) and ``max_frames`` select a range: the reader
     seeks to ``start``, keeps the frames shown in ``[start, end)``, at most ``max_frames``, and
@@ -189,8 +189,9 @@ class VideoReader:
         if threads:
             self.stream.codec_context.thread_count = threads
         # an audio stream without a sample rate cannot be copied or decoded: leave it out
-        audio = [a for a in c.streams.audio if a.codec_context and a.codec_context.sample_rate]
-        self.audio_stream = audio[0] if audio else None
+        self.audio_streams = [a for a in c.streams.audio
+                              if a.codec_context and a.codec_context.sample_rate]
+        self._audio_indices = frozenset(a.index for a in self.audio_streams)
         self.info: VideoInfo = stream_info(self.path, c, self.stream)
         self._declared_frames = self.info.frames
         self._declared_end = None
@@ -376,7 +377,7 @@ class VideoReader:
                     if packet.stream is self.stream and not dur:
                         end += 1 / float(self.info.fps)
                     self._seen_end = max(self._seen_end, end)
-                if packet.stream is self.audio_stream:
+                if packet.stream_index in self._audio_indices:
                     if packet.dts is not None:
                         with self.audio_lock:
                             self.audio_packets.append(packet)

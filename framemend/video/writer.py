@@ -33,7 +33,7 @@ from framemend.cuda import transfer
 from .colour import picture_rgb, rgb_to_yuv
 from .planes import planar_yuv_bits
 from .containers import (DEEP_WEBM_CODEC, DEFAULT_CODEC, can_encode_deep, check_folder,
-                         choose_codec, container_for)
+                         choose_codec, container_for, holds_audio)
 from .errors import VideoError
 from .probe import VideoInfo
 from .x264 import x264_params
@@ -192,11 +192,16 @@ class VideoWriter:
             raise VideoError(f"cannot write '{path}': {e}") from None
         try:
             self._audio_reader = audio_from
-            self._audio_out = None
             self._setup_video(codec, crf, warn, threads)
-            self._audio_decoder = None
-            if audio_from is not None and audio_from.audio_stream is not None and fmt != "gif":
-                self._setup_audio(audio_from.audio_stream, fmt, warn)
+            # each input audio stream's index -> its output stream, and its decoder when it is
+            # re-encoded (None when its packets are copied)
+            self._audio: dict[int, tuple] = {}
+            sources = audio_from.audio_streams if audio_from is not None else []
+            if sources and fmt == "gif" and warn:
+                warn(f"a GIF holds no sound: the input's audio ({len(sources)} "
+                     f"stream{'s' if len(sources) > 1 else ''}) is left out")
+            for source in sources if fmt != "gif" else []:
+                self._audio[source.index] = self._setup_audio(source, fmt, warn)
             self.container.start_encoding()  # opens the encoders now: a failure leaves nothing
         except (av.error.FFmpegError, OSError, ValueError) as e:
             self.abort()
@@ -257,25 +262,29 @@ class VideoWriter:
         self._yuv_bits = planar_yuv_bits(av.VideoFormat(pix_fmt))  # None: not planar YUV
         self._scale = 65535.0 if info.bit_depth > 8 else 255.0
         self._rgb_fmt = "rgb48le" if info.bit_depth > 8 else "rgb24"
-    def _setup_audio(self, source, fmt: str, warn) -> None:
-        """Copy the audio stream; re-encode it only where the container cannot hold its codec."""
-        try:
-            self._audio_out = self.container.add_stream_from_template(source)
-            return
-        except ValueError:
-            pass
+
+    def _setup_audio(self, source, fmt: str, warn) -> tuple:
+        """An output stream for the audio stream ``source`` and, when it is re-encoded, its
+        decoder: copied, or re-encoded only where the container cannot hold its codec
+        (:func:`.containers.holds_audio`, or the muxer refuses it)."""
+        if holds_audio(fmt, source.codec_context.codec.canonical_name):
+            try:
+                return self.container.add_stream_from_template(source), None
+            except ValueError:
+                pass
         codec = "libopus" if fmt == "webm" else "aac"
         rate = source.codec_context.sample_rate
         if codec == "libopus" and rate not in (8000, 12000, 16000, 24000, 48000):
             rate = 48000
-        self._audio_out = self.container.add_stream(codec, rate=rate)
-        self._audio_out.layout = source.codec_context.layout
-        self._audio_decoder = av.CodecContext.create(source.codec_context.name, "r")
-        self._audio_decoder.extradata = source.codec_context.extradata
-        self._audio_decoder.sample_rate = source.codec_context.sample_rate
-        self._audio_decoder.layout = source.codec_context.layout
+        out = self.container.add_stream(codec, rate=rate)
+        out.layout = _positioned(source.codec_context.layout)
+        decoder = av.CodecContext.create(source.codec_context.name, "r")
+        decoder.extradata = source.codec_context.extradata
+        decoder.sample_rate = source.codec_context.sample_rate
+        decoder.layout = source.codec_context.layout
         if warn:
             warn(f"{fmt} cannot hold {source.codec_context.name} audio: re-encoding it as {codec}")
+        return out, decoder
 
     def _time_base(self) -> Fraction:
         """The input's time base when the rate is unchanged, else one fine enough for both."""
@@ -369,18 +378,23 @@ class VideoWriter:
                                 dst_color_range=dst_range)
 
     def _copy_audio(self, until: float | None) -> None:
-        if self._audio_out is None:
+        """Copy (or re-encode) the queued audio packets up to ``until`` seconds, each into
+        its stream's output; ``until`` None: all of them, and flush the re-encoders."""
+        if not self._audio:
             return
         for packet in self._audio_reader.take_audio(until):
-            if self._audio_decoder is None:
-                packet.stream = self._audio_out
+            out, decoder = self._audio[packet.stream_index]
+            if decoder is None:
+                packet.stream = out
                 self._mux(packet)
                 continue
-            for frame in self._audio_decoder.decode(packet):
+            for frame in decoder.decode(packet):
                 frame.pts = None  # the encoder restamps from its sample count
-                self._mux(self._audio_out.encode(frame))
-        if until is None and self._audio_decoder is not None:
-            self._mux(self._audio_out.encode(None))
+                self._mux(out.encode(frame))
+        if until is None:
+            for out, decoder in self._audio.values():
+                if decoder is not None:
+                    self._mux(out.encode(None))
 
     def _mux(self, packets) -> None:
         if not isinstance(packets, (list, tuple)):
@@ -402,7 +416,7 @@ class VideoWriter:
                     self._mux(self.stream.encode(vf))
             self._mux(self.stream.encode(None))
             self._copy_audio(until=None)
-            self.container.close()
+            self._close_container()
             self._check_timing(_packet_times(self._tmp) if self._tmp else self._muxed_times)
         except BaseException:
             self.abort()
@@ -411,6 +425,15 @@ class VideoWriter:
             os.chmod(self._tmp, _default_file_mode())  # mkstemp made it private
             os.replace(self._tmp, self.path)
             self._tmp = None
+
+    def _close_container(self) -> None:
+        """Write the container's trailer and close it; a muxer's refusal (one that takes a
+        stream but cannot finish the file with it) is a :class:`VideoError`."""
+        try:
+            self.container.close()
+        except (av.error.FFmpegError, OSError) as e:
+            raise VideoError(f"cannot write '{self.path}': the {self.container.format.name} "
+                             f"muxer could not finish it ({_reason(e)})") from None
 
     def _check_timing(self, times: list[float]) -> None:
         """Raise :class:`VideoError` unless the output holds every frame written and spans
@@ -458,6 +481,20 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
+
+
+# A layout with positions for each channel count (FFmpeg's usual one)
+DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1",
+                   8: "7.1"}
+
+
+def _positioned(layout: av.AudioLayout):
+    """``layout``, or where its channels have no positions (PCM from Matroska or WAV reads as
+    "2 channels"), the usual layout of as many channels: AAC's encoder refuses to open
+    on one without positions."""
+    if all(c.name != "NONE" for c in layout.channels):
+        return layout
+    return DEFAULT_LAYOUTS.get(layout.nb_channels, layout)
 
 
 def _x264_params() -> dict[str, str]:
