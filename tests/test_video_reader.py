@@ -64,6 +64,35 @@ def test_resolution_change_is_scaled_to_the_first_size(tmp_path, capsys):
         assert np.abs(frame.astype(int) - small).mean() < 3
 
 
+def _alpha_clip(path, codec, pix_fmt, frames):
+    """``frames`` (uint8 RGB) with a half-transparent alpha plane, encoded as ``pix_fmt``."""
+    with av.open(path, "w") as out:
+        s = out.add_stream(codec, rate=12)
+        s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], pix_fmt
+        for i, rgb in enumerate(frames):
+            rgba = np.dstack([rgb, np.full(rgb.shape[:2], 128, np.uint8)])
+            vf = av.VideoFrame.from_ndarray(rgba, format="rgba").reformat(format=pix_fmt)
+            vf.pts = i
+            out.mux(s.encode(vf))
+        out.mux(s.encode(None))
+
+
+@pytest.mark.parametrize("name, codec, pix_fmt, said", [
+    ("a.mov", "png", "rgba", "(rgba)"),
+    ("a.mkv", "ffv1", "yuva420p", "(yuva420p)"),
+    ("a.webm", "libvpx-vp9", "yuva420p", "(VP9 alpha)"),  # decoded without it: only a tag says
+])
+def test_alpha_is_said_to_be_dropped(tmp_path, capsys, name, codec, pix_fmt, said):
+    """framemend cleans colour: a clip with an alpha channel is cleaned, and a warning says the
+    output has none (it was dropped without a word)."""
+    src, out = str(tmp_path / name), str(tmp_path / "o.mkv")
+    frames = moving_frames(3, 48, 32)
+    _alpha_clip(src, codec, pix_fmt, frames)
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity")
+    assert code == 0 and f"has an alpha channel {said}" in err and "output is opaque" in err
+    assert stream_summary(out)["frames"] == 3
+
+
 def _plain_frames(path):
     with av.open(path) as c:
         for f in c.decode(video=0):

@@ -27,7 +27,7 @@ import numpy as np
 from .colour import picture_rgb
 from .planes import subsampling
 from .errors import NoVideoStream, VideoError
-from .probe import VideoInfo, bit_depth_of, stream_facts, stream_info
+from .probe import VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info
 
 # Containers whose header states the duration (so a shorter content means a cut file).
 HEADER_DURATION = ("matroska", "mov", "mp4", "avi", "nut", "flv", "asf")
@@ -214,6 +214,12 @@ class VideoReader:
         if self.start or self.end is not None or self.max_frames is not None:
             info.frames = None
             info.duration = None if self.end is None else self.end - self.start
+        # VP9 keeps its alpha beside the picture, where FFmpeg's own decoder does not read it
+        alpha = vf.format.name if has_alpha(vf.format.name) else (
+            "VP9 alpha" if self.stream.metadata.get("alpha_mode") == "1" else None)
+        if alpha and self._warn:
+            self._warn(f"'{self.path}' has an alpha channel ({alpha}): framemend cleans the colour "
+                       f"and writes no alpha; the output is opaque")
 
     @contextlib.contextmanager
     def held_open(self) -> Iterator[None]:
