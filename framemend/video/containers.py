@@ -25,6 +25,8 @@ MPEGTS_CODECS = ("libx264", "libx265", "libsvtav1")
 # of branch rely37). Muxers that refuse a codec outright are not listed: they raise on adding it.
 AUDIO_NOT_HELD = {"mp4": ("pcm_",), "mov": ("flac", "opus"),
                   "mpegts": ("flac", "alac", "pcm_", "vorbis")}
+# Muxers that store a display rotation (a display matrix): AVI, NUT, MPEG-TS and GIF drop it.
+ROTATION_CONTAINERS = ("mp4", "mov", "matroska", "webm")
 # (lowest, highest) CRF each encoder takes; encoders not listed take no CRF.
 CRF_RANGE = {"libx264": (0, 51), "libx265": (0, 51), "libvpx-vp9": (0, 63), "libsvtav1": (1, 63)}
 

@@ -33,7 +33,7 @@ from framemend.cuda import transfer
 from .colour import picture_rgb, rgb_to_yuv
 from .planes import planar_yuv_bits
 from .containers import (DEEP_WEBM_CODEC, DEFAULT_CODEC, can_encode_deep, check_folder,
-                         choose_codec, container_for, holds_audio)
+                         choose_codec, container_for, holds_audio, ROTATION_CONTAINERS)
 from .errors import VideoError
 from .probe import VideoInfo
 from .x264 import x264_params
@@ -136,7 +136,9 @@ class VideoWriter:
 
     Args:
         path: output file, or ``-`` for stdout.
-        info: the input's :class:`VideoInfo` (size, depth, colour tags, rotation are kept).
+        info: the input's :class:`VideoInfo` (size, depth, colour tags, rotation are kept;
+            where the container cannot hold a rotation by quarter turns, the pictures are
+            turned instead, as ffmpeg's autorotate does).
         rate: nominal output frame rate (differs from ``info.fps`` after interpolation).
         codec, crf: encoder and quality (default by container; CRF 16 for H.264/H.265).
         lossless: FFV1 in RGB at the source's depth.
@@ -192,6 +194,12 @@ class VideoWriter:
             raise VideoError(f"cannot write '{path}': {e}") from None
         try:
             self._audio_reader = audio_from
+            # quarter turns counter-clockwise given to the pictures themselves
+            self._turns = (info.rotation // 90 if fmt not in ROTATION_CONTAINERS
+                           and info.rotation % 90 == 0 else 0)
+            if self._turns and warn:
+                warn(f"{fmt} cannot hold the {info.rotation}° display rotation: the pictures "
+                     f"are turned to show as they should")
             self._setup_video(codec, crf, warn, threads)
             # each input audio stream's index -> its output stream, and its decoder when it is
             # re-encoded (None when its packets are copied)
@@ -216,11 +224,12 @@ class VideoWriter:
 
     def _setup_video(self, codec: str, crf: int | None, warn, threads: int | None) -> None:
         info = self.info
-        pix_fmt, note = _pix_fmt(codec, info.bit_depth, info.width, info.height)
+        width, height = (info.height, info.width) if self._turns % 2 else (info.width, info.height)
+        pix_fmt, note = _pix_fmt(codec, info.bit_depth, width, height)
         if note and warn:
             warn(note)
         s = self.container.add_stream(codec, rate=self.rate)
-        s.width, s.height, s.pix_fmt = info.width, info.height, pix_fmt
+        s.width, s.height, s.pix_fmt = width, height, pix_fmt
         self.time_base = Fraction(1, 100) if codec == "gif" else self._time_base()
         s.time_base = self.time_base
         cc = s.codec_context
@@ -248,14 +257,14 @@ class VideoWriter:
         if codec == "gif":
             from .gif import GifPalette
 
-            self._gif = GifPalette(info.width, info.height,
+            self._gif = GifPalette(width, height,
                                    None if self._tmp is None else os.path.dirname(self._tmp))
         elif not pix_fmt.startswith(("gbr", "bgr", "rgb")):
             cc.color_range = info.color_range or 1
             cc.colorspace = info.colorspace
             cc.color_primaries = info.color_primaries
             cc.color_trc = info.color_trc
-        if info.rotation:
+        if info.rotation and not self._turns:
             s.set_display_rotation(info.rotation)
         self.stream = s
         self.pix_fmt = pix_fmt
@@ -310,8 +319,10 @@ class VideoWriter:
             self._first_time = time
         self._last_time = time
         if self._gif is not None:
-            self._gif.add(self._rgb8(image), pts)
+            self._gif.add(self._turned(self._rgb8(image)), pts)
         else:
+            if self._turns:
+                image = self._turned(self._pixels(image))
             vf = self._from_picture(image) if isinstance(image, av.VideoFrame) else self._from_rgb(image)
             vf.pts = pts
             vf.time_base = self.time_base
@@ -335,6 +346,22 @@ class VideoWriter:
         if isinstance(image, np.ndarray):
             return np.ascontiguousarray(image)
         return rgb_array(image, self._scale)
+
+    def _pixels(self, image) -> np.ndarray:
+        """``(H, W, 3)`` uint8/uint16 RGB at the source's depth of any frame :meth:`write`
+        takes."""
+        if not isinstance(image, av.VideoFrame):
+            return self.integer_pixels(image)
+        rgb = picture_rgb(image, self.info.yuv_matrix(), self._scale > 255)
+        if rgb is not None:
+            return rgb
+        return image.to_ndarray(format=self._rgb_fmt, src_colorspace=self.info.yuv_matrix(),
+                                src_color_range=image.color_range or None)
+
+    def _turned(self, pixels: np.ndarray) -> np.ndarray:
+        """``(H, W, 3)`` pixels turned by the writer's quarter turns (counter-clockwise, as a
+        player turns a picture whose display rotation says so)."""
+        return np.ascontiguousarray(np.rot90(pixels, self._turns)) if self._turns else pixels
 
     def _rgb8(self, image) -> np.ndarray:
         """``(H, W, 3)`` uint8 RGB of any frame :meth:`write` takes (a GIF's input)."""
