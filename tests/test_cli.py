@@ -194,3 +194,26 @@ def test_truncated_file_keeps_what_decodes_and_says_where(tmp_path, capsys):
     assert 5 < n < 40
     assert np.array_equal(read_video(out)[0], read_video(full)[0][:n])
 
+
+
+def test_output_that_is_a_folder_leaves_nothing(mkv, tmp_path):
+    """framemend.clean(path, output=FOLDER, overwrite=True) and framemend.write(FOLDER, ...)
+    refuse a folder before any work (the run went to its end, then failed to rename its
+    temporary file, an IsADirectoryError that left the temporary file behind)."""
+    import framemend
+    from framemend.video import VideoError, VideoWriter, VideoReader
+
+    folder = tmp_path / "out.mp4"
+    folder.mkdir()
+    with pytest.raises(VideoError, match="it is a folder; give a file name"):
+        framemend.clean(mkv, chain="identity", output=str(folder), overwrite=True)
+    with pytest.raises(VideoError, match="it is a folder"):
+        framemend.write(str(folder), moving_frames(2, 48, 32))
+    # a folder that appears while the file is written: the temporary file goes too
+    out = tmp_path / "late.mkv"
+    writer = VideoWriter(str(out), VideoReader(mkv).info)
+    writer.write(moving_frames(1)[0], 0.0)
+    out.mkdir()
+    with pytest.raises(VideoError, match="cannot write"):
+        writer.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "late.mkv", "out.mp4"]

@@ -101,7 +101,10 @@ def choose_codec(path: str, codec: str | None = None, lossless: bool = False,
 
 
 def check_folder(path: str) -> str:
-    """The folder ``path`` will be written in; :class:`VideoError` if it is missing or read-only."""
+    """The folder ``path`` will be written in; :class:`VideoError` if it is missing or read-only,
+    or if ``path`` itself is a folder (the finished file could not be moved there)."""
+    if os.path.isdir(path):
+        raise VideoError(f"cannot write '{path}': it is a folder; give a file name")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise VideoError(f"cannot write '{path}': folder '{folder}' does not exist")

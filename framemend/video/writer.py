@@ -450,7 +450,11 @@ class VideoWriter:
             raise
         if self._tmp:
             os.chmod(self._tmp, _default_file_mode())  # mkstemp made it private
-            os.replace(self._tmp, self.path)
+            try:
+                os.replace(self._tmp, self.path)
+            except OSError as e:  # a folder, or a file system gone read-only, in its place
+                self._remove_tmp()
+                raise VideoError(f"cannot write '{self.path}': {e.strerror or e}") from None
             self._tmp = None
 
     def _close_container(self) -> None:
