@@ -145,3 +145,21 @@ def test_eight_bit_only_encoder_warns_plainly(tmp_path, capsys):
             assert "10" in c.streams.video[0].codec_context.pix_fmt
     else:
         assert err.count("\n") == 1 and "written at 8 bits" in err
+
+
+@pytest.mark.parametrize("argv, said", [
+    ([], "libx264 writes 10 bits: the 16-bit source is written at 10 bits (--lossless keeps 16"),
+    (["--codec", "prores_ks"], "prores_ks writes 10 bits: the 16-bit source is written at 10"),
+])
+def test_sixteen_bit_source_written_at_ten_bits_is_said(tmp_path, capsys, argv, said):
+    """A 16-bit source in a 10-bit encoder lost 6 bits without a word; --lossless keeps them."""
+    src = str(tmp_path / "deep.mkv")
+    frames = moving_frames(3, 48, 32).astype(np.uint16) * 257 + 100
+    write_video(src, frames, 12, lossless=True)
+    out = str(tmp_path / ("out.mov" if argv else "out.mkv"))
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q", *argv]) == 0
+    assert said in capsys.readouterr().err
+    exact = str(tmp_path / "exact.mkv")
+    assert main(["clean", src, "-o", exact, "-f", "identity", "-q", "--lossless"]) == 0
+    assert capsys.readouterr().err == ""
+    assert np.array_equal(read_video(exact)[0], frames)

@@ -55,7 +55,8 @@ def _pix_fmt(codec: str, bit_depth: int, width: int, height: int) -> tuple[str, 
     if codec == "ffv1":
         return ("gbrp16le" if bit_depth > 8 else "bgr0"), None
     if codec == "prores_ks":
-        return "yuv444p10le", None
+        return "yuv444p10le", (f"prores_ks writes 10 bits: the {bit_depth}-bit source is "
+                               f"written at 10 bits" if bit_depth > 10 else None)
     if codec == "gif":
         return "pal8", None
     note = None
@@ -64,6 +65,9 @@ def _pix_fmt(codec: str, bit_depth: int, width: int, height: int) -> tuple[str, 
         high = False
         note = (f"this build's {codec} encoder is 8-bit only: the {bit_depth}-bit source is "
                 f"written at 8 bits")
+    if high and bit_depth > 10:
+        note = (f"{codec} writes 10 bits: the {bit_depth}-bit source is written at 10 bits "
+                f"(--lossless keeps {bit_depth}, in .mkv, .avi or .nut)")
     if odd:
         fmt = "yuv444p10le" if high else "yuv444p"
         odd_note = (f"{width}x{height} is odd-sized, which 4:2:0 chroma cannot hold: "
@@ -160,7 +164,8 @@ class VideoWriter:
         chosen = choose_codec(path, codec, lossless, crf, info.bit_depth, stdout_format)
         if codec is None and chosen == DEEP_WEBM_CODEC and fmt == "webm" and warn:
             warn(f"this build's {DEFAULT_CODEC[fmt]} encoder is 8-bit only: writing the "
-                 f"{info.bit_depth}-bit source as 10-bit AV1 ({chosen}) to keep its depth")
+                 f"{info.bit_depth}-bit source as 10-bit AV1 ({chosen})"
+                 + (" to keep its depth" if info.bit_depth <= 10 else ""))
         codec = chosen
         if codec == "libsvtav1":
             os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its banner unless told
