@@ -106,6 +106,10 @@ def test_filters_lists_options_with_ranges(capsys):
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", ""], 2, "empty filter in chain ''"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "  "], 2, "empty filter in chain"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "interpolate=fps=nan"], 2, "'fps' expects a number, got 'nan'"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "realign=region=face:box=10+10+5+5"], 2,
+     "realign: option 'box' x0+y0+x1+y1 needs x1 > x0 and y1 > y0, got 10+10+5+5"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "stabilize=mode=subject:box=0+9+20+9"], 2,
+     "needs x1 > x0 and y1 > y0"),
     (["clean", "{in}", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
     (["clean", "{in}", "-o", "{in}/o.mp4"], 1, "folder '{in}' does not exist"),  # under a file
     (["generate", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
