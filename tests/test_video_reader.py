@@ -93,6 +93,19 @@ def test_alpha_is_said_to_be_dropped(tmp_path, capsys, name, codec, pix_fmt, sai
     assert stream_summary(out)["frames"] == 3
 
 
+@pytest.mark.parametrize("name, width", [("rgb.mkv", 35), ("palette.gif", 50)])
+def test_rgb_and_palette_sources_of_any_width_go_through_deflicker(tmp_path, capsys, name, width):
+    """FFV1 RGB (framemend's own --lossless output) and GIF pictures are made RGB by swscale,
+    whose rows are padded: unless their width*3 was a multiple of its alignment, deflicker's
+    kernel raised a numba typing error (a traceback) on such non-contiguous rows."""
+    src, out = str(tmp_path / name), str(tmp_path / "o.mkv")
+    write_video(src, moving_frames(4, width, 24), 12, lossless=name.endswith(".mkv"))
+    assert all(a.flags.c_contiguous for a, _ in VideoReader(src).arrays())
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "deflicker", "-q")
+    assert code == 0, err
+    assert stream_summary(out)["frames"] == 4
+
+
 def _plain_frames(path):
     with av.open(path) as c:
         for f in c.decode(video=0):

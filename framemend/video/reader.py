@@ -296,7 +296,8 @@ class VideoReader:
         self._resized = True
 
     def _to_ndarray(self, vf: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
-        """``(H, W, 3)`` RGB at the source's depth, resized to ``size`` = (w, h) if given.
+        """``(H, W, 3)`` RGB at the source's depth, C-contiguous, resized to ``size`` = (w, h)
+        if given.
 
         Planar YUV at full size goes through :mod:`.colour` (swscale's direct 4:2:0 -> RGB
         path shifts colours by about -1.2 8-bit levels); other formats through swscale, with
@@ -310,11 +311,13 @@ class VideoReader:
             full = _full_chroma_format(vf.format)
             if size is None and full is not None:
                 vf = vf.reformat(format=full, interpolation="BICUBIC")
-            return vf.to_ndarray(format=self._format, width=width, height=height,
-                                 interpolation="AREA" if size else None,
-                                 src_colorspace=self.info.yuv_matrix(),
-                                 src_color_range=vf.color_range or None,
-                                 **(ONE_SCALER_THREAD if size else {}))
+            # swscale pads each row of its picture: the rows are made contiguous, as the
+            # passes' kernels take them (deflicker's raised a numba typing error on the padded
+            # rows of a 35-pixel-wide FFV1 RGB clip)
+            return np.ascontiguousarray(vf.to_ndarray(
+                format=self._format, width=width, height=height,
+                interpolation="AREA" if size else None, src_colorspace=self.info.yuv_matrix(),
+                src_color_range=vf.color_range or None, **(ONE_SCALER_THREAD if size else {})))
         except (av.error.FFmpegError, ValueError) as e:
             raise VideoError(f"cannot read '{self.path}': its {vf.format.name} pictures cannot be "
                              f"converted to RGB ({_reason(e)})") from None
