@@ -22,6 +22,7 @@ from .chain.registry import get_filter
 from .pipeline import clean_file, resolve_device, size_problem
 from .video.writer import rgb_array
 from .presets import DEFAULT_PRESET, PRESETS
+from .video.containers import CONTAINERS
 
 
 def _scale_of(dtype: np.dtype) -> float | None:
@@ -161,7 +162,8 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
     Args:
         video: a path, numpy array, torch tensor or list of PIL images (module docstring).
         chain: chain string (``"deflicker,interpolate=2"``); default: the ``default`` preset.
-        output: for a path input, where to write (default ``<name>.clean<ext>`` beside it).
+        output: for a path input, where to write (default ``<name>.clean<ext>`` beside it;
+            ``.mkv`` for an input whose container framemend does not write, such as ``.flv``).
         input_fps: frame rate of in-memory frames (matters for rate-changing filters).
         device: ``cpu``/``cuda``/``cuda:N``; default CUDA when available.
         **encode: ``codec``, ``crf``, ``lossless`` for file outputs.
@@ -171,6 +173,8 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
         src = os.fspath(video)
         if output is None:
             stem, ext = os.path.splitext(src)
+            if ext and ext.lower() not in CONTAINERS:
+                ext = ".mkv"  # Matroska holds what other containers hold
             output = f"{stem}.clean{ext or '.mp4'}"
         clean_file(src, output, chain, device=device, overwrite=overwrite, **encode)
         return output

@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 
 import framemend
-from media import moving_frames, stream_summary
+from media import make_video, moving_frames, stream_summary
 
 
 @pytest.fixture
@@ -127,3 +127,12 @@ def test_pil_alpha_is_said_to_be_dropped():
         out = framemend.clean(rgba, chain="identity")
     assert [im.mode for im in out] == ["RGB", "RGB"]
     assert np.array_equal(np.stack([np.asarray(im) for im in out]), frames)
+
+
+def test_path_in_a_container_framemend_does_not_write_gets_matroska(tmp_path):
+    """An FLV input's default output was '<name>.clean.flv', refused as an unknown extension."""
+    src = str(tmp_path / "in.flv")
+    make_video(src, moving_frames(3, 48, 32), fps=12)
+    out = framemend.clean(src, chain="identity")
+    assert out == str(tmp_path / "in.clean.mkv")
+    assert stream_summary(out)["frames"] == 3
