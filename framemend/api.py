@@ -67,8 +67,7 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
     if isinstance(video, (list, tuple)) and not video:
         raise ValueError("no frames to clean: the list is empty")
     if isinstance(video, (list, tuple)) and hasattr(video[0], "convert"):
-        if any(im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
-               for im in video):
+        if any(_transparent(im) for im in video):
             warnings.warn("the images have an alpha channel: framemend cleans the colour and "
                           "returns RGB images without it", stacklevel=3)
         dev = resolve_device(device)
@@ -79,6 +78,14 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
         return [Frame(im.contiguous(), device=dev) for im in x], {"kind": "pil", "scale": 255.0}
     raise TypeError("video must be a path, a numpy array (T,H,W,3), a torch tensor (T,C,H,W) "
                     f"or a list of PIL images, not {type(video).__name__}")
+
+
+def _transparent(image) -> bool:
+    """Whether a PIL image has a pixel less than opaque (an alpha channel or a palette's
+    transparent colour)."""
+    if image.mode not in ("RGBA", "LA", "PA", "RGBa", "La") and "transparency" not in image.info:
+        return False
+    return image.convert("RGBA").getchannel("A").getextrema()[0] < 255
 
 
 _ALPHA_HINT = ": framemend cleans colour only; pass the first 3 channels, without the alpha"

@@ -1,4 +1,6 @@
 """The Python API on each kind of input, returning the same kind."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -127,6 +129,10 @@ def test_pil_alpha_is_said_to_be_dropped():
         out = framemend.clean(rgba, chain="identity")
     assert [im.mode for im in out] == ["RGB", "RGB"]
     assert np.array_equal(np.stack([np.asarray(im) for im in out]), frames)
+    opaque = [Image.fromarray(np.dstack([f, np.full(f.shape[:2], 255, np.uint8)])) for f in frames]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is lost: nothing is said
+        framemend.clean(opaque, chain="identity")
 
 
 def test_path_in_a_container_framemend_does_not_write_gets_matroska(tmp_path):

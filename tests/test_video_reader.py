@@ -64,13 +64,13 @@ def test_resolution_change_is_scaled_to_the_first_size(tmp_path, capsys):
         assert np.abs(frame.astype(int) - small).mean() < 3
 
 
-def _alpha_clip(path, codec, pix_fmt, frames):
-    """``frames`` (uint8 RGB) with a half-transparent alpha plane, encoded as ``pix_fmt``."""
+def _alpha_clip(path, codec, pix_fmt, frames, alpha=128):
+    """``frames`` (uint8 RGB) with an alpha plane of ``alpha``, encoded as ``pix_fmt``."""
     with av.open(path, "w") as out:
         s = out.add_stream(codec, rate=12)
         s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], pix_fmt
         for i, rgb in enumerate(frames):
-            rgba = np.dstack([rgb, np.full(rgb.shape[:2], 128, np.uint8)])
+            rgba = np.dstack([rgb, np.full(rgb.shape[:2], alpha, np.uint8)])
             vf = av.VideoFrame.from_ndarray(rgba, format="rgba").reformat(format=pix_fmt)
             vf.pts = i
             out.mux(s.encode(vf))
@@ -104,6 +104,18 @@ def test_rgb_and_palette_sources_of_any_width_go_through_deflicker(tmp_path, cap
     code, err = run_main(capsys, "clean", src, "-o", out, "-f", "deflicker", "-q")
     assert code == 0, err
     assert stream_summary(out)["frames"] == 4
+
+
+@pytest.mark.parametrize("name", ["opaque.mov", "palette.gif"])
+def test_opaque_alpha_is_not_reported(tmp_path, capsys, name):
+    """FFmpeg decodes every GIF as bgra, and RGBA PNG may be all opaque: nothing is lost."""
+    src, out = str(tmp_path / name), str(tmp_path / "o.mkv")
+    if name.endswith(".gif"):
+        write_video(src, moving_frames(3, 48, 32), 12)
+    else:
+        _alpha_clip(src, "png", "rgba", moving_frames(3, 48, 32), alpha=255)
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "-q")
+    assert code == 0 and "alpha" not in err, err
 
 
 def _plain_frames(path):

@@ -84,6 +84,14 @@ def _full_chroma_format(fmt: av.VideoFormat) -> str | None:
     return "yuv444p" if max(c.bits for c in fmt.components) <= 8 else "yuv444p16le"
 
 
+def _transparent(vf: av.VideoFrame) -> bool:
+    """Whether the picture has an alpha channel with a pixel less than opaque (FFmpeg decodes
+    every GIF as ``bgra``, opaque unless it uses transparency)."""
+    if not has_alpha(vf.format.name):
+        return False
+    return bool(vf.reformat(format="rgba").to_ndarray()[..., 3].min() < 255)
+
+
 def _is_mp4(container) -> bool:
     return container.format.name.startswith("mov,mp4")
 
@@ -215,7 +223,7 @@ class VideoReader:
             info.frames = None
             info.duration = None if self.end is None else self.end - self.start
         # VP9 keeps its alpha beside the picture, where FFmpeg's own decoder does not read it
-        alpha = vf.format.name if has_alpha(vf.format.name) else (
+        alpha = vf.format.name if _transparent(vf) else (
             "VP9 alpha" if self.stream.metadata.get("alpha_mode") == "1" else None)
         if alpha and self._warn:
             self._warn(f"'{self.path}' has an alpha channel ({alpha}): framemend cleans the colour "
