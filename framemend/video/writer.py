@@ -251,7 +251,7 @@ class VideoWriter:
             # code (:mod:`.x264`), whose output at some widths depends on uninitialised memory
             s.options = {"crf": str(16 if crf is None else crf), "preset": "medium",
                          "threads": "2", "rc-lookahead": "10",
-                         **(_x264_params() if codec == "libx264" else {})}
+                         **(_x264_params() if codec == "libx264" else _x265_params(width, height))}
         elif codec == "libvpx-vp9":
             s.options = {"crf": str(30 if crf is None else crf), "b": "0", "row-mt": "1",
                          "deadline": "good", "cpu-used": "4"}
@@ -543,6 +543,19 @@ def _x264_params() -> dict[str, str]:
     171 MB of encoder memory against 192-198, 81 MB less at 3840x2160, the same CPU time)."""
     params = ["sync-lookahead=0", *x264_params().values()]
     return {"x264-params": ":".join(params)}
+
+
+def _x265_params(width: int, height: int) -> dict[str, str]:
+    """libx265's ``x265-params``: its own log, which it prints to stderr whatever FFmpeg's log
+    level (about ten lines a run), kept to errors; and no cutree on frames of at most 8 blocks
+    of 16x16: with it, this build's x265 (4.2) corrupts the heap and glibc aborts the process
+    on frames 3 blocks wide and 1 or 2 high (35x21, 40x20, 47x31, 48x18 in 4:4:4 and 4:2:0,
+    every run; 48x32 and larger sizes never), in PyAV alone too (scratch ``x265_tiny.py``,
+    ``x265_opts.py`` of branch rely37: cutree=0 was the one option of 16 tried that helped)."""
+    params = ["log-level=error"]
+    if math.ceil(width / 16) * math.ceil(height / 16) <= 8:
+        params.append("cutree=0")
+    return {"x265-params": ":".join(params)}
 
 
 def _packet_times(path: str) -> list[float]:
