@@ -1,5 +1,7 @@
-"""Audio through ``framemend clean``: every audio stream kept, in every container that is asked
-for, copied where the container holds its codec and re-encoded (with a warning) where not."""
+"""Audio and subtitles through ``framemend clean``: every audio stream kept, in every container
+that is asked for, copied where the container holds its codec and re-encoded (with a warning)
+where not; subtitle streams copied where the container holds them, else left out with a
+warning."""
 import av
 import numpy as np
 import pytest
@@ -93,3 +95,49 @@ def test_a_muxer_that_fails_on_closing_is_one_line_and_leaves_nothing(tmp_path, 
     assert err.startswith(f"framemend: error: cannot write '{out}': the mp4 muxer could not "
                           "finish it") and err.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
+
+
+SRT = "1\n00:00:00,000 --> 00:00:00,400\nhello\n\n2\n00:00:00,500 --> 00:00:00,900\nworld\n"
+
+
+@pytest.fixture
+def subtitled(tmp_path):
+    """12 frames at 12 fps with a SubRip stream of two lines (copied from an .srt file)."""
+    srt, path = tmp_path / "s.srt", str(tmp_path / "subtitled.mkv")
+    srt.write_text(SRT)
+    frames = moving_frames(12, 48, 32)
+    with av.open(str(srt)) as src, av.open(path, "w") as out:
+        video = out.add_stream("libx264", rate=12)
+        video.width, video.height, video.pix_fmt = 48, 32, "yuv420p"
+        text = out.add_stream_from_template(src.streams.subtitles[0])
+        lines = [p for p in src.demux(src.streams.subtitles[0]) if p.size]
+        for i, rgb in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts = i
+            out.mux(video.encode(vf))
+        out.mux(video.encode(None))
+        for p in lines:
+            p.stream = text
+            out.mux(p)
+    return path
+
+
+def subtitle_lines(path: str) -> list[tuple[bytes, float]]:
+    with av.open(path) as c:
+        return [(bytes(p), round(float(p.pts * p.time_base), 3))
+                for s in c.streams.subtitles for p in c.demux(s) if p.size]
+
+
+def test_subtitles_are_copied_where_the_container_holds_them(subtitled, tmp_path, capsys):
+    """Subtitle streams were left out without a word (the reader read video and audio only)."""
+    out = str(tmp_path / "out.mkv")
+    assert main(["clean", subtitled, "-o", out, "-f", "denoise", "-q"]) == 0
+    assert subtitle_lines(out) == [(b"hello", 0.0), (b"world", 0.5)]
+    cut = str(tmp_path / "cut.mkv")  # a range: the lines before it go, the others move with it
+    assert main(["clean", subtitled, "-o", cut, "-f", "identity", "-q", "-ss", "0.45"]) == 0
+    assert subtitle_lines(cut) == [(b"world", 0.0)]
+    mp4 = str(tmp_path / "out.mp4")
+    assert main(["clean", subtitled, "-o", mp4, "-f", "identity", "-q"]) == 0
+    assert subtitle_lines(mp4) == []
+    assert "mp4 cannot hold subrip subtitles: the input's subtitle stream #1 is left out" in \
+        capsys.readouterr().err

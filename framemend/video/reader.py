@@ -1,7 +1,7 @@
 """Streaming decode with PyAV: frames as tensors with their times, audio packets kept aside.
 
-The reader demuxes video and every audio stream together; audio packets are queued untouched
-for the writer to copy (so audio keeps its own timestamps and stays in sync with the video times,
+The reader demuxes video, every audio stream and every subtitle stream together; their packets
+are queued untouched for the writer to copy (so audio keeps its own timestamps and stays in sync with the video times,
 whatever the filters do to the frame rate).
 
 Every PyAV/FFmpeg failure is caught here, at the boundary, and becomes a :class:`VideoError` (the
@@ -110,9 +110,10 @@ class VideoReader:
     before, with a warning). A frame whose size differs from the first frame's is scaled to it,
     with a warning. A frame holds the decoded picture until it is first read; a planar YUV
     picture (4:2:0, 4:2:2, 4:4:4) comes with its ``yuv_matrix`` (:meth:`VideoInfo.yuv_matrix`),
-    for a filter that reads the planes themselves (``Filter.reads_yuv``). ``audio_packets``
-    holds the demuxed packets of every audio stream (``audio_streams``), in order, for
-    :class:`VideoWriter` to copy (:meth:`take_audio`); each packet's ``stream`` says whose.
+    for a filter that reads the planes themselves (``Filter.reads_yuv``). ``side_packets``
+    holds the demuxed packets of every audio and subtitle stream (``audio_streams``,
+    ``subtitle_streams``), in order, for :class:`VideoWriter` to copy (:meth:`take_side_packets`);
+    each packet's ``stream_index`` says whose.
 
     ``start``/``end`` (seconds of the source) and ``max_frames`` select a range: the reader
     seeks to ``start``, keeps the frames shown in ``[start, end)``, at most ``max_frames``, and
@@ -145,15 +146,15 @@ class VideoReader:
             if piped_mp4:
                 raise VideoError(PIPED_MP4) from None
             raise VideoError(f"cannot read '{path}': not a video ({_reason(e)})") from None
-        self.audio_packets: deque = deque()
-        self.audio_lock = threading.Lock()
+        self.side_packets: deque = deque()
+        self.side_lock = threading.Lock()
         self._hold = threading.Lock()  # held_open against the end of decoding
         self._held = self._finished = False
         self.frames_decoded = 0
         self.decode_error: str | None = None
         self.start, self.end, self.max_frames = max(0.0, start or 0.0), end, max_frames
         self._offset: float | None = None     # source time of the first kept frame
-        self._audio_end: float | None = None  # output time after which audio is dropped
+        self._side_end: float | None = None  # output time after which side packets are dropped
         self._last_time: float | None = None
         self._seen_end = 0.0                   # latest packet end (s) over all streams
         self._video_packets = 0
@@ -199,7 +200,8 @@ class VideoReader:
         # an audio stream without a sample rate cannot be copied or decoded: leave it out
         self.audio_streams = [a for a in c.streams.audio
                               if a.codec_context and a.codec_context.sample_rate]
-        self._audio_indices = frozenset(a.index for a in self.audio_streams)
+        self.subtitle_streams = list(c.streams.subtitles)
+        self._side_indices = frozenset(s.index for s in self.audio_streams + self.subtitle_streams)
         self.info: VideoInfo = stream_info(self.path, c, self.stream)
         self._declared_frames = self.info.frames
         self._declared_end = None
@@ -394,10 +396,10 @@ class VideoReader:
                     if packet.stream is self.stream and not dur:
                         end += 1 / float(self.info.fps)
                     self._seen_end = max(self._seen_end, end)
-                if packet.stream_index in self._audio_indices:
+                if packet.stream_index in self._side_indices:
                     if packet.dts is not None:
-                        with self.audio_lock:
-                            self.audio_packets.append(packet)
+                        with self.side_lock:
+                            self.side_packets.append(packet)
                     continue
                 if packet.stream is not self.stream:
                     continue
@@ -422,7 +424,7 @@ class VideoReader:
             self.decode_error = f"'{self.path}' is damaged: {self._where()} ({_reason(e)})"
         finally:
             if self._stopped_by_range and self._last_time is not None:
-                self._audio_end = self._last_time + 1 / float(self.info.fps)
+                self._side_end = self._last_time + 1 / float(self.info.fps)
             with self._hold:
                 self._finished = True
                 if not self._held:
@@ -460,20 +462,20 @@ class VideoReader:
                         f"is cut short")
         return None
 
-    def take_audio(self, until: float | None = None) -> list:
-        """Remove and return queued audio packets whose output time is ``<= until`` (all if
-        None), shifted by the range's start; packets outside the range are dropped."""
+    def take_side_packets(self, until: float | None = None) -> list:
+        """Remove and return queued audio and subtitle packets whose output time is ``<= until``
+        (all if None), shifted by the range's start; packets outside the range are dropped."""
         out = []
         offset = self._offset or 0.0
         if self.max_frames is not None and until is not None:
             until = min(until, self._last_time or 0.0)  # the last frame may be the last one kept
-        with self.audio_lock:
-            while self.audio_packets:
-                p = self.audio_packets[0]
+        with self.side_lock:
+            while self.side_packets:
+                p = self.side_packets[0]
                 t = float(p.dts * p.time_base) - offset if p.dts is not None else None
                 if until is not None and t is not None and t > until:
                     break
-                self.audio_packets.popleft()
+                self.side_packets.popleft()
                 if offset and t is not None:
                     if t < -1e-3:
                         continue
@@ -481,7 +483,7 @@ class VideoReader:
                     p.dts -= shift
                     if p.pts is not None:
                         p.pts -= shift
-                if self._audio_end is not None and t is not None and t >= self._audio_end:
+                if self._side_end is not None and t is not None and t >= self._side_end:
                     continue
                 if self.end is not None and t is not None and t >= self.end - self.start:
                     continue

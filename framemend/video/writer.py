@@ -146,7 +146,7 @@ class VideoWriter:
         rate: nominal output frame rate (differs from ``info.fps`` after interpolation).
         codec, crf: encoder and quality (default by container; CRF 16 for H.264/H.265).
         lossless: FFV1 in RGB at the source's depth.
-        audio_from: a :class:`VideoReader` whose audio packets are copied untouched.
+        audio_from: a :class:`VideoReader` whose audio and subtitle packets are copied untouched.
         stdout_format: ``matroska`` or ``nut`` when ``path`` is ``-``.
 
     Raises :class:`SettingsError` for settings that cannot work and :class:`VideoError` for an
@@ -198,7 +198,7 @@ class VideoWriter:
             self._remove_tmp()
             raise VideoError(f"cannot write '{path}': {e}") from None
         try:
-            self._audio_reader = audio_from
+            self._side_reader = audio_from
             # quarter turns counter-clockwise given to the pictures themselves
             self._turns = (info.rotation // 90 if fmt not in ROTATION_CONTAINERS
                            and info.rotation % 90 == 0 else 0)
@@ -206,15 +206,19 @@ class VideoWriter:
                 warn(f"{fmt} cannot hold the {info.rotation}° display rotation: the pictures "
                      f"are turned to show as they should")
             self._setup_video(codec, crf, warn, threads)
-            # each input audio stream's index -> its output stream, and its decoder when it is
-            # re-encoded (None when its packets are copied)
-            self._audio: dict[int, tuple] = {}
+            # each input audio or subtitle stream's index -> its output stream, and its
+            # decoder when it is re-encoded (None when its packets are copied)
+            self._side: dict[int, tuple] = {}
             sources = audio_from.audio_streams if audio_from is not None else []
             if sources and fmt == "gif" and warn:
                 warn(f"a GIF holds no sound: the input's audio ({len(sources)} "
                      f"stream{'s' if len(sources) > 1 else ''}) is left out")
             for source in sources if fmt != "gif" else []:
-                self._audio[source.index] = self._setup_audio(source, fmt, warn)
+                self._side[source.index] = self._setup_audio(source, fmt, warn)
+            for source in audio_from.subtitle_streams if audio_from is not None else []:
+                out = self._setup_subtitles(source, fmt, warn)
+                if out is not None:
+                    self._side[source.index] = out, None
             self.container.start_encoding()  # opens the encoders now: a failure leaves nothing
         except (av.error.FFmpegError, OSError, ValueError) as e:
             self.abort()
@@ -300,6 +304,20 @@ class VideoWriter:
             warn(f"{fmt} cannot hold {source.codec_context.name} audio: re-encoding it as {codec}")
         return out, decoder
 
+    def _setup_subtitles(self, source, fmt: str, warn):
+        """An output stream copying the subtitle stream ``source``, or None (with a warning)
+        where the container cannot hold its codec (SubRip in MP4, any in a GIF)."""
+        codec = source.codec_context.codec.canonical_name if source.codec_context else None
+        if codec is not None and codec in self.container.supported_codecs:
+            try:
+                return self.container.add_stream_from_template(source)
+            except ValueError:
+                pass
+        if warn:
+            warn(f"{fmt} cannot hold {codec or 'unknown'} subtitles: the input's subtitle "
+                 f"stream #{source.index} is left out")
+        return None
+
     def _time_base(self) -> Fraction:
         """The input's time base when the rate is unchanged, else one fine enough for both."""
         tb = self.info.time_base
@@ -333,7 +351,7 @@ class VideoWriter:
             vf.time_base = self.time_base
             self._mux(self.stream.encode(vf))
         self.frames_written += 1
-        self._copy_audio(until=time + 0.5)
+        self._copy_side(until=time + 0.5)
 
     def encodable(self, image):
         """What :meth:`write` takes for a ``(3, H, W)`` float tensor, begun in the caller's
@@ -409,13 +427,15 @@ class VideoWriter:
                                 src_color_range=picture.color_range or None,
                                 dst_color_range=dst_range)
 
-    def _copy_audio(self, until: float | None) -> None:
-        """Copy (or re-encode) the queued audio packets up to ``until`` seconds, each into
-        its stream's output; ``until`` None: all of them, and flush the re-encoders."""
-        if not self._audio:
+    def _copy_side(self, until: float | None) -> None:
+        """Copy (or re-encode) the queued audio and subtitle packets up to ``until`` seconds,
+        each into its stream's output; ``until`` None: all of them, and flush the re-encoders."""
+        if not self._side:
             return
-        for packet in self._audio_reader.take_audio(until):
-            out, decoder = self._audio[packet.stream_index]
+        for packet in self._side_reader.take_side_packets(until):
+            if packet.stream_index not in self._side:  # a stream the container cannot hold
+                continue
+            out, decoder = self._side[packet.stream_index]
             if decoder is None:
                 packet.stream = out
                 self._mux(packet)
@@ -424,7 +444,7 @@ class VideoWriter:
                 frame.pts = None  # the encoder restamps from its sample count
                 self._mux(out.encode(frame))
         if until is None:
-            for out, decoder in self._audio.values():
+            for out, decoder in self._side.values():
                 if decoder is not None:
                     self._mux(out.encode(None))
 
@@ -447,7 +467,7 @@ class VideoWriter:
                 for vf in self._gif.frames():
                     self._mux(self.stream.encode(vf))
             self._mux(self.stream.encode(None))
-            self._copy_audio(until=None)
+            self._copy_side(until=None)
             self._close_container()
             self._check_timing(_packet_times(self._tmp) if self._tmp else self._muxed_times)
         except BaseException:
