@@ -40,7 +40,8 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
     """
     if is_tensor(video):
         if video.ndim != 4 or video.shape[1] not in (1, 3):
-            raise ValueError(f"expected a tensor (T, C, H, W) with C = 1 or 3, got {tuple(video.shape)}"
+            raise ValueError("expected a tensor (T, C, H, W) with C = 1 or 3, got "
+                             f"{tuple(video.shape)}"
                              + _ALPHA_HINT * (video.ndim == 4 and video.shape[1] == 4))
         _check_values(video, video.dtype == torch.uint8, video.is_floating_point(), "uint8")
         how = {"kind": "torch", "dtype": video.dtype, "device": video.device,

@@ -1,8 +1,9 @@
-"""Streaming decode with PyAV: frames as tensors with their times, audio packets kept aside.
+"""Streaming decode with PyAV: frames as tensors with their times, audio and subtitle packets
+kept aside.
 
 The reader demuxes video, every audio stream and every subtitle stream together; their packets
-are queued untouched for the writer to copy (so audio keeps its own timestamps and stays in sync with the video times,
-whatever the filters do to the frame rate).
+are queued untouched for the writer to copy (so audio keeps its own timestamps and stays in sync
+with the video times, whatever the filters do to the frame rate).
 
 Every PyAV/FFmpeg failure is caught here, at the boundary, and becomes a :class:`VideoError` (the
 file cannot be opened) or :attr:`VideoReader.decode_error` (decoding stopped, or the file holds
@@ -112,8 +113,8 @@ class VideoReader:
     picture (4:2:0, 4:2:2, 4:4:4) comes with its ``yuv_matrix`` (:meth:`VideoInfo.yuv_matrix`),
     for a filter that reads the planes themselves (``Filter.reads_yuv``). ``side_packets``
     holds the demuxed packets of every audio and subtitle stream (``audio_streams``,
-    ``subtitle_streams``), in order, for :class:`VideoWriter` to copy (:meth:`take_side_packets`);
-    each packet's ``stream_index`` says whose.
+    ``subtitle_streams``), in order, for :class:`VideoWriter` to copy
+    (:meth:`take_side_packets`); each packet's ``stream_index`` says whose.
 
     ``start``/``end`` (seconds of the source) and ``max_frames`` select a range: the reader
     seeks to ``start``, keeps the frames shown in ``[start, end)``, at most ``max_frames``, and
@@ -201,7 +202,8 @@ class VideoReader:
         self.audio_streams = [a for a in c.streams.audio
                               if a.codec_context and a.codec_context.sample_rate]
         self.subtitle_streams = list(c.streams.subtitles)
-        self._side_indices = frozenset(s.index for s in self.audio_streams + self.subtitle_streams)
+        self._side_indices = frozenset(s.index for s in [*self.audio_streams,
+                                                         *self.subtitle_streams])
         self.info: VideoInfo = stream_info(self.path, c, self.stream)
         self._declared_frames = self.info.frames
         self._declared_end = None
@@ -228,8 +230,8 @@ class VideoReader:
         alpha = vf.format.name if _transparent(vf) else (
             "VP9 alpha" if self.stream.metadata.get("alpha_mode") == "1" else None)
         if alpha and self._warn:
-            self._warn(f"'{self.path}' has an alpha channel ({alpha}): framemend cleans the colour "
-                       f"and writes no alpha; the output is opaque")
+            self._warn(f"'{self.path}' has an alpha channel ({alpha}): framemend cleans the "
+                       f"colour and writes no alpha; the output is opaque")
 
     @contextlib.contextmanager
     def held_open(self) -> Iterator[None]:

@@ -146,7 +146,8 @@ class VideoWriter:
         rate: nominal output frame rate (differs from ``info.fps`` after interpolation).
         codec, crf: encoder and quality (default by container; CRF 16 for H.264/H.265).
         lossless: FFV1 in RGB at the source's depth.
-        audio_from: a :class:`VideoReader` whose audio and subtitle packets are copied untouched.
+        audio_from: a :class:`VideoReader` whose audio and subtitle packets are copied
+            untouched.
         stdout_format: ``matroska`` or ``nut`` when ``path`` is ``-``.
 
     Raises :class:`SettingsError` for settings that cannot work and :class:`VideoError` for an
@@ -233,7 +234,9 @@ class VideoWriter:
 
     def _setup_video(self, codec: str, crf: int | None, warn, threads: int | None) -> None:
         info = self.info
-        width, height = (info.height, info.width) if self._turns % 2 else (info.width, info.height)
+        width, height = info.width, info.height
+        if self._turns % 2:
+            width, height = height, width
         pix_fmt, note = _pix_fmt(codec, info.bit_depth, width, height)
         if note and warn:
             warn(note)
@@ -255,7 +258,8 @@ class VideoWriter:
             # code (:mod:`.x264`), whose output at some widths depends on uninitialised memory
             s.options = {"crf": str(16 if crf is None else crf), "preset": "medium",
                          "threads": "2", "rc-lookahead": "10",
-                         **(_x264_params() if codec == "libx264" else _x265_params(width, height))}
+                         **(_x264_params() if codec == "libx264"
+                            else _x265_params(width, height))}
         elif codec == "libvpx-vp9":
             s.options = {"crf": str(30 if crf is None else crf), "b": "0", "row-mt": "1",
                          "deadline": "good", "cpu-used": "4"}
@@ -429,7 +433,8 @@ class VideoWriter:
 
     def _copy_side(self, until: float | None) -> None:
         """Copy (or re-encode) the queued audio and subtitle packets up to ``until`` seconds,
-        each into its stream's output; ``until`` None: all of them, and flush the re-encoders."""
+        each into its stream's output; ``until`` None: all of them, and flush the
+        re-encoders."""
         if not self._side:
             return
         for packet in self._side_reader.take_side_packets(until):
@@ -569,9 +574,10 @@ def _x265_params(width: int, height: int) -> dict[str, str]:
     """libx265's ``x265-params``: its own log, which it prints to stderr whatever FFmpeg's log
     level (about ten lines a run), kept to errors; and no cutree on frames of at most 8 blocks
     of 16x16: with it, this build's x265 (4.2) corrupts the heap and glibc aborts the process
-    on frames 3 blocks wide and 1 or 2 high (35x21, 40x20, 47x31, 48x18 in 4:4:4 and 4:2:0,
-    every run; 48x32 and larger sizes never), in PyAV alone too (scratch ``x265_tiny.py``,
-    ``x265_opts.py`` of branch rely37: cutree=0 was the one option of 16 tried that helped)."""
+    on frames 3 blocks wide and 1 or 2 high (35x21, 40x20, 47x31, 48x16, 48x18 in 4:4:4 and
+    4:2:0, every run; none of the sizes of more blocks tried, nor 48x32), in PyAV alone too
+    (scratch ``x265_tiny.py`` and ``x265_opts.py`` of branch rely37: cutree=0 was the one of
+    15 option sets tried that helped)."""
     params = ["log-level=error"]
     if math.ceil(width / 16) * math.ceil(height / 16) <= 8:
         params.append("cutree=0")
