@@ -55,26 +55,33 @@ def make_clip(path: str, fps: int = 8, seconds: float = 2.0, rate: int = 48000) 
 
 
 def streams(path: str) -> dict:
-    """Frame count, rate, and each stream's start and duration in seconds; the tone's peak."""
+    """Frame count, rate, and each stream's start and duration in seconds; the tone's peak
+    (``audio_seconds`` None for a clip without sound)."""
     with av.open(path) as f:
-        vs, aud = f.streams.video[0], f.streams.audio[0]
+        vs = f.streams.video[0]
         times = [frame.time for frame in f.decode(vs)]
+        fps = float(vs.average_rate)  # (a stream is freed with its file: read it here)
+        video = {"frames": len(times), "fps": fps,
+                 "video_start": times[0], "video_seconds": times[-1] - times[0] + 1 / fps,
+                 "audio_seconds": None}
+        if not f.streams.audio:
+            return video
+        aud = f.streams.audio[0]
         f.seek(0)
         samples = np.concatenate([a.to_ndarray()[0] for a in f.decode(aud)])
         audio_start = float(aud.start_time * aud.time_base)
         rate = aud.codec_context.sample_rate
-        fps = float(vs.average_rate)  # (a stream is freed with its file: read it here)
     spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
-    return {"frames": len(times), "fps": fps,
-            "video_start": times[0], "video_seconds": times[-1] - times[0] + 1 / fps,
-            "audio_start": audio_start, "audio_seconds": samples.size / rate,
+    return {**video, "audio_start": audio_start, "audio_seconds": samples.size / rate,
             "tone_hz": float(np.argmax(spectrum) * rate / samples.size)}
 
 
 def report(label: str, s: dict) -> None:
+    audio = ("no audio" if s["audio_seconds"] is None else
+             f"audio {s['audio_seconds']:.3f} s from {s['audio_start']:+.3f} s, "
+             f"tone {s['tone_hz']:.0f} Hz")
     print(f"{label}: {s['frames']} frames at {s['fps']:g} fps, video {s['video_seconds']:.3f} s "
-          f"from {s['video_start']:+.3f} s, audio {s['audio_seconds']:.3f} s from "
-          f"{s['audio_start']:+.3f} s, tone {s['tone_hz']:.0f} Hz")
+          f"from {s['video_start']:+.3f} s, {audio}")
 
 
 def interpolate(src: str, dst: str, fps: float) -> None:

@@ -7,6 +7,7 @@ or a list of PIL images (what diffusion pipelines return; a list of PIL images b
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from .chain.registry import get_filter
 from .pipeline import clean_file, resolve_device, size_problem
 from .video.writer import rgb_array
 from .presets import DEFAULT_PRESET, PRESETS
+from .video.containers import CONTAINERS
 
 
 def _scale_of(dtype: np.dtype) -> float | None:
@@ -38,7 +40,10 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
     """
     if is_tensor(video):
         if video.ndim != 4 or video.shape[1] not in (1, 3):
-            raise ValueError(f"expected a tensor (T, C, H, W) with C = 1 or 3, got {tuple(video.shape)}")
+            raise ValueError("expected a tensor (T, C, H, W) with C = 1 or 3, got "
+                             f"{tuple(video.shape)}"
+                             + _ALPHA_HINT * (video.ndim == 4 and video.shape[1] == 4))
+        _check_values(video, video.dtype == torch.uint8, video.is_floating_point(), "uint8")
         how = {"kind": "torch", "dtype": video.dtype, "device": video.device,
                "channels": video.shape[1]}
         dev = resolve_device(device) if device else video.device
@@ -49,7 +54,10 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
         return [Frame(im.expand(3, -1, -1).contiguous(), device=dev) for im in x], how
     if isinstance(video, np.ndarray):
         if video.ndim != 4 or video.shape[-1] != 3:
-            raise ValueError(f"expected an array (T, H, W, 3), got {video.shape}")
+            raise ValueError(f"expected an array (T, H, W, 3), got {video.shape}"
+                             + _ALPHA_HINT * (video.ndim == 4 and video.shape[-1] == 4))
+        _check_values(video, _scale_of(video.dtype) is not None, video.dtype.kind == "f",
+                      "uint8, uint16")
         dev = resolve_device(device)
         how = {"kind": "numpy", "dtype": video.dtype, "scale": _scale_of(video.dtype)}
         if how["scale"] is not None and device_type(dev) == "cpu":
@@ -57,7 +65,12 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
         x = torch.from_numpy(np.ascontiguousarray(video)).to(dev).float()
         x = x.div_(how["scale"] or 1.0).permute(0, 3, 1, 2)
         return [Frame(im.contiguous(), device=dev) for im in x], how
-    if isinstance(video, (list, tuple)) and video and hasattr(video[0], "convert"):
+    if isinstance(video, (list, tuple)) and not video:
+        raise ValueError("no frames to clean: the list is empty")
+    if isinstance(video, (list, tuple)) and hasattr(video[0], "convert"):
+        if any(_transparent(im) for im in video):
+            warnings.warn("the images have an alpha channel: framemend cleans the colour and "
+                          "returns RGB images without it", stacklevel=3)
         dev = resolve_device(device)
         arr = np.stack([np.asarray(im.convert("RGB")) for im in video])
         if device_type(dev) == "cpu":
@@ -66,6 +79,33 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
         return [Frame(im.contiguous(), device=dev) for im in x], {"kind": "pil", "scale": 255.0}
     raise TypeError("video must be a path, a numpy array (T,H,W,3), a torch tensor (T,C,H,W) "
                     f"or a list of PIL images, not {type(video).__name__}")
+
+
+def _transparent(image) -> bool:
+    """Whether a PIL image has a pixel less than opaque (an alpha channel or a palette's
+    transparent colour)."""
+    if image.mode not in ("RGBA", "LA", "PA", "RGBa", "La") and "transparency" not in image.info:
+        return False
+    return image.convert("RGBA").getchannel("A").getextrema()[0] < 255
+
+
+_ALPHA_HINT = ": framemend cleans colour only; pass the first 3 channels, without the alpha"
+
+
+def _check_values(video, integer: bool, floating: bool, integers: str) -> None:
+    """ValueError for no frames, TypeError for a pixel type the filters do not read as pixels
+    (``integer``: one they read as such; ``floating``: floats, read in [0, 1]), ValueError for
+    floats that are not all finite (NaN went on to a scene-cut error about lists)."""
+    if len(video) == 0:
+        raise ValueError(f"no frames to clean: the {type(video).__name__} has shape "
+                         f"{tuple(video.shape)}")
+    if not (integer or floating):
+        raise TypeError(f"frames of type {video.dtype} cannot be read as pixels: give "
+                        f"{integers} or floats in [0, 1]")
+    finite = (np.isfinite(video).all() if isinstance(video, np.ndarray)
+              else bool(torch.isfinite(video).all())) if floating else True
+    if not finite:
+        raise ValueError("the frames hold NaN or infinite values")
 
 
 def _raw_frames(video: np.ndarray, scale: float, device) -> list[Frame]:
@@ -108,6 +148,8 @@ def _run_in_memory(frames: list[Frame], filters, fps: float,
     from .chain.engine import output_rate
     from .chain.scenecut import SceneCutDetector
 
+    if not 0 < fps < float("inf"):
+        raise ValueError(f"input_fps must be a frame rate above 0, got {fps}")
     output_rate(filters, Fraction(fps).limit_denominator(100000))  # rate-changing filters plan here
 
     def timed():
@@ -128,7 +170,8 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
     Args:
         video: a path, numpy array, torch tensor or list of PIL images (module docstring).
         chain: chain string (``"deflicker,interpolate=2"``); default: the ``default`` preset.
-        output: for a path input, where to write (default ``<name>.clean<ext>`` beside it).
+        output: for a path input, where to write (default ``<name>.clean<ext>`` beside it;
+            ``.mkv`` for an input whose container framemend does not write, such as ``.flv``).
         input_fps: frame rate of in-memory frames (matters for rate-changing filters).
         device: ``cpu``/``cuda``/``cuda:N``; default CUDA when available.
         **encode: ``codec``, ``crf``, ``lossless`` for file outputs.
@@ -138,6 +181,8 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
         src = os.fspath(video)
         if output is None:
             stem, ext = os.path.splitext(src)
+            if ext and ext.lower() not in CONTAINERS:
+                ext = ".mkv"  # Matroska holds what other containers hold
             output = f"{stem}.clean{ext or '.mp4'}"
         clean_file(src, output, chain, device=device, overwrite=overwrite, **encode)
         return output

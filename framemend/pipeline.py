@@ -99,9 +99,11 @@ def limit_threads(n: int) -> None:
 
 
 def same_file(a: str, b: str) -> bool:
+    """Whether the paths ``a`` and ``b`` name one file (False when ``a`` does not exist: the
+    reader says so)."""
     if a == "-" or b == "-" or not os.path.exists(b):
         return a == b and a != "-"
-    return os.path.samefile(a, b)
+    return os.path.exists(a) and os.path.samefile(a, b)
 
 
 def _encodable(writer: VideoWriter):

@@ -23,9 +23,11 @@ def moving_frames(n: int, width: int = 96, height: int = 64, seed: int = 0) -> n
 
 def make_video(path: str, frames: np.ndarray, fps: float = 24, times: list[float] | None = None,
                audio_seconds: float | None = None, codec: str = "libx264",
-               pix_fmt: str = "yuv420p", sample_rate: int = 48000, crf: int = 18) -> None:
-    """Encode ``frames`` (uint8 RGB) at ``times`` (default ``i / fps``), with a sine audio track
-    of ``audio_seconds`` (AAC) when given (H.264 at ``crf``; 0 is lossless). The container
+               pix_fmt: str = "yuv420p", sample_rate: int = 48000, crf: int = 18,
+               audio_codecs: tuple[str, ...] = ("aac",)) -> None:
+    """Encode ``frames`` (uint8 RGB) at ``times`` (default ``i / fps``), with sine audio of
+    ``audio_seconds`` when given: one stereo stream per encoder of ``audio_codecs`` (default one
+    AAC), the k-th a tone of 440 + 220 k Hz (H.264 at ``crf``; 0 is lossless). The container
     follows the extension."""
     rate = Fraction(fps).limit_denominator(1001)
     tb = Fraction(1, 1000) if times is not None else 1 / rate
@@ -36,10 +38,10 @@ def make_video(path: str, frames: np.ndarray, fps: float = 24, times: list[float
         vs.codec_context.time_base = tb
         if codec == "libx264":
             vs.options = {"crf": str(crf), "preset": "ultrafast"}
-        audio = None
-        if audio_seconds:
-            audio = out.add_stream("aac", rate=sample_rate)
-            audio.layout = "stereo"
+        audio = []
+        for name in audio_codecs if audio_seconds else ():
+            audio.append(out.add_stream(name, rate=sample_rate))
+            audio[-1].layout = "stereo"
         for i, f in enumerate(frames):
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
             t = times[i] if times is not None else i / float(rate)
@@ -47,9 +49,10 @@ def make_video(path: str, frames: np.ndarray, fps: float = 24, times: list[float
             vf.time_base = tb
             out.mux(vs.encode(vf))
         out.mux(vs.encode(None))
-        if audio is not None:
+        for k, stream in enumerate(audio):
             n = int(audio_seconds * sample_rate)
-            tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(n) / sample_rate)).astype(np.float32)
+            hz = 440 + 220 * k
+            tone = (0.2 * np.sin(2 * np.pi * hz * np.arange(n) / sample_rate)).astype(np.float32)
             chunk = 1024
             for start in range(0, n, chunk):
                 block = np.stack([tone[start:start + chunk]] * 2)
@@ -57,8 +60,8 @@ def make_video(path: str, frames: np.ndarray, fps: float = 24, times: list[float
                 af.sample_rate = sample_rate
                 af.pts = start
                 af.time_base = Fraction(1, sample_rate)
-                out.mux(audio.encode(af))
-            out.mux(audio.encode(None))
+                out.mux(stream.encode(af))
+            out.mux(stream.encode(None))
 
 
 def stream_summary(path: str) -> dict:

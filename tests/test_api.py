@@ -1,11 +1,13 @@
 """The Python API on each kind of input, returning the same kind."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 import framemend
-from media import moving_frames, stream_summary
+from media import make_video, moving_frames, stream_summary
 
 
 @pytest.fixture
@@ -94,3 +96,49 @@ def test_thin_frames_are_cleaned_and_too_small_ones_refused():
     assert psnr(out, clean_clip) > psnr(flickering, clean_clip) + 3.0  # measured +4.5 dB
     with pytest.raises(ValueError, match="2x2: 'denoise' takes frames of 3 to 4096"):
         framemend.denoise(np.zeros((4, 2, 2, 3), np.uint8))
+
+
+@pytest.mark.parametrize("video, error, words", [
+    (np.zeros((0, 32, 48, 3), np.uint8), ValueError, "no frames to clean"),
+    ([], ValueError, "no frames to clean: the list is empty"),
+    # integers other than uint8/uint16 were read as floats in [0, 1]: all but 0 came back as 1
+    (np.full((2, 32, 48, 3), 200, np.int32), TypeError, "int32 cannot be read as pixels"),
+    (torch.full((2, 3, 32, 48), 200, dtype=torch.int32), TypeError, "torch.int32 cannot be read"),
+    (np.full((2, 32, 48, 3), np.nan, np.float32), ValueError, "NaN or infinite"),
+    (torch.full((2, 3, 32, 48), float("inf")), ValueError, "NaN or infinite"),
+    (np.zeros((2, 32, 48, 4), np.uint8), ValueError, "pass the first 3 channels, without the alpha"),
+])
+def test_input_that_cannot_be_pixels_is_refused_plainly(video, error, words):
+    with pytest.raises(error, match=words):
+        framemend.clean(video, chain="identity")
+
+
+@pytest.mark.parametrize("fps", [0, -24, float("nan"), float("inf")])
+def test_a_frame_rate_that_is_none_is_refused_plainly(fps, tmp_path):
+    frames = moving_frames(2, width=48, height=32)
+    with pytest.raises(ValueError, match="input_fps must be a frame rate above 0"):
+        framemend.interpolate(frames, input_fps=fps)
+    with pytest.raises(ValueError, match="fps must be a frame rate above 0"):
+        framemend.write(str(tmp_path / "out.mp4"), frames, fps=fps)
+
+
+def test_pil_alpha_is_said_to_be_dropped():
+    frames = moving_frames(2, width=48, height=32)
+    rgba = [Image.fromarray(np.dstack([f, np.full(f.shape[:2], 128, np.uint8)])) for f in frames]
+    with pytest.warns(UserWarning, match="alpha channel"):
+        out = framemend.clean(rgba, chain="identity")
+    assert [im.mode for im in out] == ["RGB", "RGB"]
+    assert np.array_equal(np.stack([np.asarray(im) for im in out]), frames)
+    opaque = [Image.fromarray(np.dstack([f, np.full(f.shape[:2], 255, np.uint8)])) for f in frames]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is lost: nothing is said
+        framemend.clean(opaque, chain="identity")
+
+
+def test_path_in_a_container_framemend_does_not_write_gets_matroska(tmp_path):
+    """An FLV input's default output was '<name>.clean.flv', refused as an unknown extension."""
+    src = str(tmp_path / "in.flv")
+    make_video(src, moving_frames(3, 48, 32), fps=12)
+    out = framemend.clean(src, chain="identity")
+    assert out == str(tmp_path / "in.clean.mkv")
+    assert stream_summary(out)["frames"] == 3

@@ -197,3 +197,20 @@ def test_usage_errors_and_a_busy_folder(tree, tmp_path, capsys):
     assert not (tmp_path / "o").exists()
     code = main(["clean", str(tree / "a0.mp4"), "-o", str(tmp_path / "o.mp4"), "--jobs", "2"])
     assert code == 2 and "--jobs applies to folders" in capsys.readouterr().err
+
+
+def test_batch_passes_on_what_each_file_run_says(tmp_path, capsys):
+    """What `framemend clean FILE` warns of (here: 4:4:4 for an odd size, a 16-bit source
+    written at 10 bits) a batch said of no file: it is said, with the file's name, and kept in
+    its result."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    make_video(str(src / "odd.mkv"), moving_frames(3, 35, 21), 12, pix_fmt="yuv444p")
+    write_video(str(src / "deep.mkv"), moving_frames(3, 48, 32).astype("uint16") * 257, 12,
+                lossless=True)
+    assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--jobs", "1", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "framemend: warning: odd.mkv: 35x21 is odd-sized" in err
+    assert "framemend: warning: deep.mkv: libx264 writes 10 bits: the 16-bit source" in err
+    summary = clean_folder(str(src), str(out), "identity", jobs=1, overwrite=True)
+    assert not summary.files[0].warnings  # done before: nothing ran, nothing said

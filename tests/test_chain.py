@@ -43,6 +43,8 @@ def test_parse_chain_positional_and_named():
     ("test_windowmean=radius=1.5", ["'radius' expects an integer"]),
     ("test_windowmean=mode=median", ["must be one of mean|max"]),
     ("test_windowmean=1:2", ["key=value"]),
+    ("test_windowmean=gain=nan", ["'gain' expects a number, got 'nan'"]),  # no range holds nan
+    ("test_windowmean=radius=inf", ["'radius' expects an integer, got 'inf'"]),
 ])
 def test_bad_chains_get_one_line_errors(chain, words):
     with pytest.raises(OptionError) as e:

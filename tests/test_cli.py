@@ -90,6 +90,7 @@ def test_filters_lists_options_with_ranges(capsys):
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "identty"], 2, "did you mean 'identity'"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "--preset", "nope"], 2, "unknown preset"),
     (["clean", "{tmp}/missing.mp4", "-o", "{tmp}/o.mp4", "-f", "identity"], 1, "does not exist"),
+    (["clean", "{tmp}/missing.mp4", "-o", "{in}", "--overwrite", "-f", "identity"], 1, "does not exist"),
     (["clean", "{in}", "-o", "{in}", "-f", "identity", "--overwrite"], 1, "is the input"),
     (["clean", "{in}", "-o", "{tmp}/o.xyz", "-f", "identity"], 2, "unknown extension"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "identity", "--lossless"], 2, "lossless FFV1 cannot go into"),
@@ -105,6 +106,11 @@ def test_filters_lists_options_with_ranges(capsys):
     (["clean", "{in}", "-o", "{tmp}/o.mkv", "--lossless", "--crf", "10"], 2, "--crf does not apply to ffv1"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", ""], 2, "empty filter in chain ''"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "  "], 2, "empty filter in chain"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "interpolate=fps=nan"], 2, "'fps' expects a number, got 'nan'"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "realign=region=face:box=10+10+5+5"], 2,
+     "realign: option 'box' x0+y0+x1+y1 needs x1 > x0 and y1 > y0, got 10+10+5+5"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "stabilize=mode=subject:box=0+9+20+9"], 2,
+     "needs x1 > x0 and y1 > y0"),
     (["clean", "{in}", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
     (["clean", "{in}", "-o", "{in}/o.mp4"], 1, "folder '{in}' does not exist"),  # under a file
     (["generate", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
@@ -193,3 +199,26 @@ def test_truncated_file_keeps_what_decodes_and_says_where(tmp_path, capsys):
     assert 5 < n < 40
     assert np.array_equal(read_video(out)[0], read_video(full)[0][:n])
 
+
+
+def test_output_that_is_a_folder_leaves_nothing(mkv, tmp_path):
+    """framemend.clean(path, output=FOLDER, overwrite=True) and framemend.write(FOLDER, ...)
+    refuse a folder before any work (the run went to its end, then failed to rename its
+    temporary file, an IsADirectoryError that left the temporary file behind)."""
+    import framemend
+    from framemend.video import VideoError, VideoWriter, VideoReader
+
+    folder = tmp_path / "out.mp4"
+    folder.mkdir()
+    with pytest.raises(VideoError, match="it is a folder; give a file name"):
+        framemend.clean(mkv, chain="identity", output=str(folder), overwrite=True)
+    with pytest.raises(VideoError, match="it is a folder"):
+        framemend.write(str(folder), moving_frames(2, 48, 32))
+    # a folder that appears while the file is written: the temporary file goes too
+    out = tmp_path / "late.mkv"
+    writer = VideoWriter(str(out), VideoReader(mkv).info)
+    writer.write(moving_frames(1)[0], 0.0)
+    out.mkdir()
+    with pytest.raises(VideoError, match="cannot write"):
+        writer.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "late.mkv", "out.mp4"]

@@ -424,3 +424,16 @@ def test_a_gain_wobble_on_bright_content_is_steadied(kind, seed):
     figures, _ = noref.compare(out, bad)
     assert figures["flicker_ratio"] < 0.45
     assert psnr(out / 255.0, bright) > psnr(bad / 255.0, bright) + 2.6
+
+
+def test_exposure_of_a_frame_gone_black_warns_nothing():
+    """A cut to black made the exposure's median ratio 0: dividing by it printed numpy's
+    'divide by zero' and 'invalid value' warnings into `framemend clean`'s output (gain 1 then,
+    as now)."""
+    from framemend.deboil._cpu import _exposure_median
+
+    ratios = np.zeros((3, 8), np.float32)
+    ratios[:, 6:] = 0.5
+    with np.errstate(all="raise"):
+        gains = _exposure_median(ratios, np.array([8, 8, 0]), np.float32(0.1))
+    assert gains.tolist() == [1.0, 1.0, 1.0]

@@ -59,6 +59,19 @@ def test_interpolate_with_audio_keeps_sound_in_sync():
     assert abs(tone - 440) <= 2
 
 
+def test_interpolate_with_audio_on_a_silent_clip(tmp_path):
+    """A clip without sound is interpolated and said to have none (an IndexError before)."""
+    from media import make_video, moving_frames
+
+    src, out = str(tmp_path / "silent.mp4"), str(tmp_path / "out.mp4")
+    make_video(src, moving_frames(4, 48, 32), fps=8)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, os.path.join(EXAMPLES, "interpolate_with_audio.py"),
+                           src, out], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "output: 12 frames at 24 fps" in done.stdout and "no audio" in done.stdout
+
+
 def test_batch_folder():
     out = run_example("batch_folder.py")
     rows = re.findall(r"(\w+)\.mkv: 12 frames, flicker ([\d.]+) -> ([\d.]+)", out)

@@ -242,3 +242,13 @@ def test_device_motion_finds_the_camera_as_tracked_features_do(angle, shift):
     corners = np.array([[0, 0, 1], [W - 1, 0, 1], [0, H - 1, 1], [W - 1, H - 1, 1]], float).T
     for m in (cpu, ours):
         assert np.abs((m @ corners - truth @ corners)[:2]).max() < 0.3, m
+
+
+def test_required_zoom_with_a_corner_at_the_centre_warns_nothing():
+    """A zoom centre on a frame corner (a subject box reaching the frame's edge) divided 0 by 0
+    where the branch is not taken: numpy printed 'invalid value encountered in divide' into
+    `framemend clean`'s output."""
+    from framemend.stabilize.path import required_zoom
+
+    with np.errstate(all="raise"):
+        assert required_zoom(np.eye(3), 10, 10, np.array([9.0, 9.0])) == 1.0

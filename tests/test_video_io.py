@@ -156,3 +156,48 @@ def test_output_gets_ordinary_file_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o666 & ~mask
+
+
+def _rotated_clip(path: str, frames: np.ndarray, rotation: int) -> None:
+    """``frames`` as lossless 4:4:4 H.264 in MP4 with a display rotation of ``rotation``°."""
+    import av
+
+    with av.open(path, "w") as out:
+        s = out.add_stream("libx264", rate=12)
+        s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], "yuv444p"
+        s.options = {"crf": "0", "preset": "ultrafast"}
+        s.set_display_rotation(rotation)
+        for i, rgb in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv444p")
+            vf.pts = i
+            out.mux(s.encode(vf))
+        out.mux(s.encode(None))
+
+
+@pytest.mark.parametrize("rotation", [90, 270])
+@pytest.mark.parametrize("ext, chain", [(".avi", "identity"), (".ts", "denoise"),
+                                        (".nut", "identity"), (".gif", "identity")])
+def test_rotation_a_container_cannot_hold_turns_the_pictures(tmp_path, capsys, ext, chain,
+                                                            rotation):
+    """AVI, MPEG-TS, NUT and GIF hold no display rotation (it was dropped: the clip played on
+    its side): the pictures are turned as a player would show them, as ffmpeg's autorotate turns
+    them (a rotation r read by ``av_display_rotation_get`` is r° counter-clockwise)."""
+    src, out = str(tmp_path / "in.mp4"), str(tmp_path / f"out{ext}")
+    frames = moving_frames(3, 48, 32)
+    _rotated_clip(src, frames, rotation)
+    warnings = []
+    clean_file(src, out, chain, warn=warnings.append)
+    assert VideoReader(out).info.rotation == 0
+    back = read_video(out)[0]
+    turned = np.rot90(read_video(src)[0], rotation // 90, axes=(1, 2))
+    assert back.shape == turned.shape == (3, 48, 32, 3)
+    assert np.abs(back.astype(int) - turned).mean() < (6 if ext == ".gif" else 2)
+    assert any(f"cannot hold the {rotation}° display rotation" in w for w in warnings)
+
+
+def test_rotation_the_container_holds_is_kept_not_turned(tmp_path):
+    src, out = str(tmp_path / "in.mp4"), str(tmp_path / "out.mkv")
+    _rotated_clip(src, moving_frames(3, 48, 32), 90)
+    clean_file(src, out, "identity")
+    assert VideoReader(out).info.rotation == 90
+    assert read_video(out)[0].shape == (3, 32, 48, 3)

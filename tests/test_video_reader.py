@@ -64,6 +64,60 @@ def test_resolution_change_is_scaled_to_the_first_size(tmp_path, capsys):
         assert np.abs(frame.astype(int) - small).mean() < 3
 
 
+def _alpha_clip(path, codec, pix_fmt, frames, alpha=128):
+    """``frames`` (uint8 RGB) with an alpha plane of ``alpha``, encoded as ``pix_fmt``."""
+    with av.open(path, "w") as out:
+        s = out.add_stream(codec, rate=12)
+        s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], pix_fmt
+        for i, rgb in enumerate(frames):
+            rgba = np.dstack([rgb, np.full(rgb.shape[:2], alpha, np.uint8)])
+            vf = av.VideoFrame.from_ndarray(rgba, format="rgba").reformat(format=pix_fmt)
+            vf.pts = i
+            out.mux(s.encode(vf))
+        out.mux(s.encode(None))
+
+
+@pytest.mark.parametrize("name, codec, pix_fmt, said", [
+    ("a.mov", "png", "rgba", "(rgba)"),
+    ("a.mkv", "ffv1", "yuva420p", "(yuva420p)"),
+    ("a.webm", "libvpx-vp9", "yuva420p", "(VP9 alpha)"),  # decoded without it: only a tag says
+])
+def test_alpha_is_said_to_be_dropped(tmp_path, capsys, name, codec, pix_fmt, said):
+    """framemend cleans colour: a clip with an alpha channel is cleaned, and a warning says the
+    output has none (it was dropped without a word)."""
+    src, out = str(tmp_path / name), str(tmp_path / "o.mkv")
+    frames = moving_frames(3, 48, 32)
+    _alpha_clip(src, codec, pix_fmt, frames)
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity")
+    assert code == 0 and f"has an alpha channel {said}" in err and "output is opaque" in err
+    assert stream_summary(out)["frames"] == 3
+
+
+@pytest.mark.parametrize("name, width", [("rgb.mkv", 35), ("palette.gif", 50)])
+def test_rgb_and_palette_sources_of_any_width_go_through_deflicker(tmp_path, capsys, name, width):
+    """FFV1 RGB (framemend's own --lossless output) and GIF pictures are made RGB by swscale,
+    whose rows are padded: unless their width*3 was a multiple of its alignment, deflicker's
+    kernel raised a numba typing error (a traceback) on such non-contiguous rows."""
+    src, out = str(tmp_path / name), str(tmp_path / "o.mkv")
+    write_video(src, moving_frames(4, width, 24), 12, lossless=name.endswith(".mkv"))
+    assert all(a.flags.c_contiguous for a, _ in VideoReader(src).arrays())
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "deflicker", "-q")
+    assert code == 0, err
+    assert stream_summary(out)["frames"] == 4
+
+
+@pytest.mark.parametrize("name", ["opaque.mov", "palette.gif"])
+def test_opaque_alpha_is_not_reported(tmp_path, capsys, name):
+    """FFmpeg decodes every GIF as bgra, and RGBA PNG may be all opaque: nothing is lost."""
+    src, out = str(tmp_path / name), str(tmp_path / "o.mkv")
+    if name.endswith(".gif"):
+        write_video(src, moving_frames(3, 48, 32), 12)
+    else:
+        _alpha_clip(src, "png", "rgba", moving_frames(3, 48, 32), alpha=255)
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "-q")
+    assert code == 0 and "alpha" not in err, err
+
+
 def _plain_frames(path):
     with av.open(path) as c:
         for f in c.decode(video=0):

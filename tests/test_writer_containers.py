@@ -145,3 +145,36 @@ def test_eight_bit_only_encoder_warns_plainly(tmp_path, capsys):
             assert "10" in c.streams.video[0].codec_context.pix_fmt
     else:
         assert err.count("\n") == 1 and "written at 8 bits" in err
+
+
+@pytest.mark.parametrize("argv, said", [
+    ([], "libx264 writes 10 bits: the 16-bit source is written at 10 bits (--lossless keeps 16"),
+    (["--codec", "prores_ks"], "prores_ks writes 10 bits: the 16-bit source is written at 10"),
+])
+def test_sixteen_bit_source_written_at_ten_bits_is_said(tmp_path, capsys, argv, said):
+    """A 16-bit source in a 10-bit encoder lost 6 bits without a word; --lossless keeps them."""
+    src = str(tmp_path / "deep.mkv")
+    frames = moving_frames(3, 48, 32).astype(np.uint16) * 257 + 100
+    write_video(src, frames, 12, lossless=True)
+    out = str(tmp_path / ("out.mov" if argv else "out.mkv"))
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q", *argv]) == 0
+    assert said in capsys.readouterr().err
+    exact = str(tmp_path / "exact.mkv")
+    assert main(["clean", src, "-o", exact, "-f", "identity", "-q", "--lossless"]) == 0
+    assert capsys.readouterr().err == ""
+    assert np.array_equal(read_video(exact)[0], frames)
+
+
+@pytest.mark.parametrize("size", [(35, 21), (40, 20)])
+def test_h265_on_tiny_frames_does_not_abort_the_process(tmp_path, size):
+    """x265 4.2 corrupted the heap on frames 3 blocks of 16 wide and 1-2 high (glibc aborted
+    the process, exit 134) unless cutree is off; its own log lines, printed past FFmpeg's log
+    level, are kept to errors. Run in a process of its own: the failure kills the process."""
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / "out.mkv")
+    make_video(src, moving_frames(3, *size), 12, pix_fmt="yuv444p")
+    done = subprocess.run([sys.executable, "-m", "framemend.cli", "clean", src, "-o", out,
+                           "-f", "identity", "--codec", "libx265", "-q"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "x265 [" not in done.stderr
+    assert stream_summary(out)["frames"] == 3

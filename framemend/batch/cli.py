@@ -43,7 +43,7 @@ def main(args, chain: str) -> int:
     """Run the batch for parsed ``args``; exit code 0 done, 1 a file failed, 2 bad usage."""
     from . import BatchError, BatchUsageError, clean_folder
     from .run import TIMEOUT_PER_MPX_FRAME
-    from ..cli import UsageError
+    from ..cli import UsageError, _warn
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs}: needs at least 1")
@@ -61,6 +61,9 @@ def main(args, chain: str) -> int:
     except BatchError as e:
         print(f"framemend: error: {e}", file=sys.stderr)
         return 1
+    for f in summary.files:  # what a single file's run would say (audio re-encoded...)
+        for warning in f.warnings:
+            _warn(f"{f.input}: {warning}")
     if args.dry_run:
         for f in summary.files:
             if f.status != "done before":

@@ -27,6 +27,7 @@ class FileResult:
     cpu_seconds: float | None = None
     worker: str = ""
     scores: dict = field(default_factory=dict)  # {"input": {metric: value}, "output": {...}}
+    warnings: list = field(default_factory=list)  # what the run said of it (audio re-encoded...)
 
 
 @dataclass

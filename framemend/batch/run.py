@@ -150,6 +150,7 @@ class _Progress:
         res.frames, res.frames_out = result.get("frames_in"), result.get("frames_out")
         res.seconds, res.cpu_seconds = result.get("seconds"), result.get("cpu_seconds")
         res.scores = result.get("scores", {})
+        res.warnings = result.get("warnings", [])
         if result["ok"]:
             self.manifest.finished(job, self.settings, result)
             if self.verbose:

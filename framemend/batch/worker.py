@@ -58,6 +58,7 @@ def clean_job(job, settings: dict, device: str | None = None, progress=None) -> 
 
     t0, c0 = time.perf_counter(), time.process_time()
     count = [0]
+    said: list[str] = []  # the run's warnings, for the batch to pass on
 
     def tick():
         count[0] += 1
@@ -68,7 +69,7 @@ def clean_job(job, settings: dict, device: str | None = None, progress=None) -> 
         result = clean_file(job.src, job.dst, settings["chain"], device=device or settings.get("device"),
                             codec=settings.get("codec"), crf=settings.get("crf"),
                             lossless=settings.get("lossless", False), overwrite=True,
-                            on_input=tick if progress else None)
+                            on_input=tick if progress else None, warn=said.append)
     except (VideoError, OptionError) as e:  # the input's fault, unless the output could not be written
         return {"ok": False, "reason": str(e), "retry": str(e).startswith("cannot write")}
     except MemoryError:
@@ -77,7 +78,7 @@ def clean_job(job, settings: dict, device: str | None = None, progress=None) -> 
         return {"ok": False, "reason": f"{type(e).__name__}: {e}", "retry": True}
     out = {"ok": result.warning is None, "frames_in": result.stats.frames_in,
            "frames_out": result.stats.frames_out, "seconds": time.perf_counter() - t0,
-           "cpu_seconds": time.process_time() - c0}
+           "cpu_seconds": time.process_time() - c0, "warnings": said}
     if result.warning:
         out.update(reason=f"{result.warning}; wrote the {result.stats.frames_out} frames before it",
                    retry=False)

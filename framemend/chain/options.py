@@ -6,6 +6,7 @@ declaration validates parsed chain strings, Python keyword arguments and ``frame
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from typing import Any
 
@@ -70,13 +71,11 @@ def _convert(filter_name: str, name: str, tp: Any, value: Any) -> Any:
         if isinstance(value, bool):
             raise OptionError(f"{where} expects a number, got {value!r}")
         try:
-            if tp is int:
-                as_float = float(value)
-                if as_float != int(as_float):
-                    raise ValueError
-                return int(as_float)
-            return float(value)
-        except (TypeError, ValueError):
+            number = float(value)
+            if not math.isfinite(number) or (tp is int and number != int(number)):
+                raise ValueError  # nan slips past every range check, inf past an open one
+            return int(number) if tp is int else number
+        except (TypeError, ValueError, OverflowError):
             raise OptionError(f"{where} expects {'an integer' if tp is int else 'a number'}, "
                               f"got '{value}'") from None
     if tp is str:

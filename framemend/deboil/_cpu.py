@@ -226,6 +226,8 @@ def _exposure_median(ratios: np.ndarray, counts: np.ndarray, tolerance: np.float
             continue
         ratio = ratios[c, :n]
         gain = np.partition(ratio, (n - 1) // 2)[(n - 1) // 2]
+        if gain <= 0:  # half the frame or more went black: no share to measure, gain 1 (what
+            continue   # 0/0 left, with numpy's warnings printed into a user's run)
         share = np.count_nonzero(np.abs(ratio / gain - _ONE) < tolerance) / n
         gains[c] = _ONE + _F(min(max(2 * share - 0.5, 0.0), 1.0)) * (gain - _ONE)
     return gains

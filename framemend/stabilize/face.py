@@ -36,10 +36,14 @@ def detect_face(luma: np.ndarray) -> tuple[float, float, float, float] | None:
 
 
 def check_box(filter_name: str, box: tuple[float, ...] | None) -> None:
-    """Raise :class:`OptionError` unless the ``box`` option is None or 4 numbers."""
+    """Raise :class:`OptionError` unless the ``box`` option is None or 4 numbers
+    x0+y0+x1+y1 with x1 > x0 and y1 > y0 (an empty box held nothing and was ignored)."""
     if box is not None and len(box) != 4:
         raise OptionError(f"{filter_name}: option 'box' needs 4 numbers x0+y0+x1+y1, "
                           f"got {len(box)}")
+    if box is not None and not (box[2] > box[0] and box[3] > box[1]):
+        raise OptionError(f"{filter_name}: option 'box' x0+y0+x1+y1 needs x1 > x0 and y1 > y0, "
+                          f"got {'+'.join(f'{v:g}' for v in box)}")
 
 
 def box_mask(box: tuple[float, float, float, float], height: int, width: int) -> np.ndarray:

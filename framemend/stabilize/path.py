@@ -66,7 +66,7 @@ def required_zoom(w: np.ndarray, width: int, height: int, centre: np.ndarray) ->
     hi = np.array([width - 1.0, height - 1.0])[:, None]
     if np.any(a < 0) or np.any(a > hi[:, 0]):
         return np.inf
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 where b is 0: not chosen
         bound = np.where(b > 0, (hi - a[:, None]) / b, np.where(b < 0, -a[:, None] / b, np.inf))
     u = min(1.0, bound.min())
     return np.inf if u <= 0 else 1.0 / u

@@ -33,6 +33,8 @@ def probe_video(path: str) -> VideoInfo:
 def write_video(path: str, frames: np.ndarray, fps: float = 24.0, codec: str | None = None,
                 crf: int | None = None, lossless: bool = False) -> None:
     """Encode ``frames`` ``(T, H, W, 3)`` (uint8, uint16, or float in [0, 1]) to ``path``."""
+    if not 0 < fps < float("inf"):
+        raise ValueError(f"fps must be a frame rate above 0, got {fps}")
     frames = np.asarray(frames)
     if frames.dtype.kind == "f":
         frames = (np.clip(frames, 0, 1) * 255 + 0.5).astype(np.uint8)

@@ -19,6 +19,14 @@ LOSSLESS_CONTAINERS = ("matroska", "avi", "nut")
 DEEP_WEBM_CODEC = "libsvtav1"
 # ffmpeg's MPEG-TS muxer declares no codec list; these are the video codecs it maps to stream types.
 MPEGTS_CODECS = ("libx264", "libx265", "libsvtav1")
+# Audio codecs (canonical names) a container's muxer takes as a copied stream but cannot hold:
+# MP4 fails on closing with PCM, MOV on opening with FLAC and Opus, and MPEG-TS writes FLAC,
+# ALAC, PCM and Vorbis as streams no demuxer finds (copies read back, scratch audio_matrix.py
+# of branch rely37). Muxers that refuse a codec outright are not listed: they raise on adding it.
+AUDIO_NOT_HELD = {"mp4": ("pcm_",), "mov": ("flac", "opus"),
+                  "mpegts": ("flac", "alac", "pcm_", "vorbis")}
+# Muxers that store a display rotation (a display matrix): AVI, NUT, MPEG-TS and GIF drop it.
+ROTATION_CONTAINERS = ("mp4", "mov", "matroska", "webm")
 # (lowest, highest) CRF each encoder takes; encoders not listed take no CRF.
 CRF_RANGE = {"libx264": (0, 51), "libx265": (0, 51), "libvpx-vp9": (0, 63), "libsvtav1": (1, 63)}
 
@@ -40,6 +48,13 @@ def _container_codecs(fmt: str) -> set[str]:
         return set(MPEGTS_CODECS)
     with av.open(io.BytesIO(), "w", format=fmt) as probe:
         return probe.supported_codecs
+
+
+def holds_audio(fmt: str, codec: str) -> bool:
+    """Whether a copy of ``codec`` audio (its canonical name) can go into the ``fmt`` muxer as
+    far as :data:`AUDIO_NOT_HELD` knows (a muxer may still refuse it when the stream is added);
+    a GIF holds no audio."""
+    return fmt != "gif" and not codec.startswith(AUDIO_NOT_HELD.get(fmt, ()))
 
 
 def can_encode_deep(codec: str) -> bool:
@@ -86,7 +101,10 @@ def choose_codec(path: str, codec: str | None = None, lossless: bool = False,
 
 
 def check_folder(path: str) -> str:
-    """The folder ``path`` will be written in; :class:`VideoError` if it is missing or read-only."""
+    """The folder ``path`` will be written in; :class:`VideoError` if it is missing or read-only,
+    or if ``path`` itself is a folder (the finished file could not be moved there)."""
+    if os.path.isdir(path):
+        raise VideoError(f"cannot write '{path}': it is a folder; give a file name")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise VideoError(f"cannot write '{path}': folder '{folder}' does not exist")

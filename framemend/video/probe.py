@@ -52,6 +52,15 @@ def bit_depth_of(pix_fmt: str) -> int:
         return 8
 
 
+def has_alpha(pix_fmt: str) -> bool:
+    """Whether pictures of the ffmpeg pixel format ``pix_fmt`` carry an alpha plane (``rgba``,
+    ``yuva420p``, ``ya8``...: a fourth component, or a second beside grey)."""
+    try:
+        return len(av.VideoFormat(pix_fmt).components) in (2, 4)
+    except (ValueError, TypeError):
+        return False
+
+
 def stream_info(path: str, container, stream) -> VideoInfo:
     """Build :class:`VideoInfo` from an open PyAV input container and its video stream."""
     cc = stream.codec_context

@@ -1,8 +1,9 @@
-"""Streaming decode with PyAV: frames as tensors with their times, audio packets kept aside.
+"""Streaming decode with PyAV: frames as tensors with their times, audio and subtitle packets
+kept aside.
 
-The reader demuxes video and the first audio stream together; audio packets are queued untouched
-for the writer to copy (so audio keeps its own timestamps and stays in sync with the video times,
-whatever the filters do to the frame rate).
+The reader demuxes video, every audio stream and every subtitle stream together; their packets
+are queued untouched for the writer to copy (so audio keeps its own timestamps and stays in sync
+with the video times, whatever the filters do to the frame rate).
 
 Every PyAV/FFmpeg failure is caught here, at the boundary, and becomes a :class:`VideoError` (the
 file cannot be opened) or :attr:`VideoReader.decode_error` (decoding stopped, or the file holds
@@ -27,7 +28,7 @@ import numpy as np
 from .colour import picture_rgb
 from .planes import subsampling
 from .errors import NoVideoStream, VideoError
-from .probe import VideoInfo, bit_depth_of, stream_facts, stream_info
+from .probe import VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info
 
 # Containers whose header states the duration (so a shorter content means a cut file).
 HEADER_DURATION = ("matroska", "mov", "mp4", "avi", "nut", "flv", "asf")
@@ -84,6 +85,14 @@ def _full_chroma_format(fmt: av.VideoFormat) -> str | None:
     return "yuv444p" if max(c.bits for c in fmt.components) <= 8 else "yuv444p16le"
 
 
+def _transparent(vf: av.VideoFrame) -> bool:
+    """Whether the picture has an alpha channel with a pixel less than opaque (FFmpeg decodes
+    every GIF as ``bgra``, opaque unless it uses transparency)."""
+    if not has_alpha(vf.format.name):
+        return False
+    return bool(vf.reformat(format="rgba").to_ndarray()[..., 3].min() < 255)
+
+
 def _is_mp4(container) -> bool:
     return container.format.name.startswith("mov,mp4")
 
@@ -102,9 +111,10 @@ class VideoReader:
     before, with a warning). A frame whose size differs from the first frame's is scaled to it,
     with a warning. A frame holds the decoded picture until it is first read; a planar YUV
     picture (4:2:0, 4:2:2, 4:4:4) comes with its ``yuv_matrix`` (:meth:`VideoInfo.yuv_matrix`),
-    for a filter that reads the planes themselves (``Filter.reads_yuv``). ``audio_packets``
-    holds the demuxed packets of the first audio stream, in order, for :class:`VideoWriter` to
-    copy (:meth:`take_audio`).
+    for a filter that reads the planes themselves (``Filter.reads_yuv``). ``side_packets``
+    holds the demuxed packets of every audio and subtitle stream (``audio_streams``,
+    ``subtitle_streams``), in order, for :class:`VideoWriter` to copy
+    (:meth:`take_side_packets`); each packet's ``stream_index`` says whose.
 
     ``start``/``end`` (seconds of the source) and ``max_frames`` select a range: the reader
     seeks to ``start``, keeps the frames shown in ``[start, end)``, at most ``max_frames``, and
@@ -137,15 +147,15 @@ class VideoReader:
             if piped_mp4:
                 raise VideoError(PIPED_MP4) from None
             raise VideoError(f"cannot read '{path}': not a video ({_reason(e)})") from None
-        self.audio_packets: deque = deque()
-        self.audio_lock = threading.Lock()
+        self.side_packets: deque = deque()
+        self.side_lock = threading.Lock()
         self._hold = threading.Lock()  # held_open against the end of decoding
         self._held = self._finished = False
         self.frames_decoded = 0
         self.decode_error: str | None = None
         self.start, self.end, self.max_frames = max(0.0, start or 0.0), end, max_frames
         self._offset: float | None = None     # source time of the first kept frame
-        self._audio_end: float | None = None  # output time after which audio is dropped
+        self._side_end: float | None = None  # output time after which side packets are dropped
         self._last_time: float | None = None
         self._seen_end = 0.0                   # latest packet end (s) over all streams
         self._video_packets = 0
@@ -189,8 +199,11 @@ class VideoReader:
         if threads:
             self.stream.codec_context.thread_count = threads
         # an audio stream without a sample rate cannot be copied or decoded: leave it out
-        audio = [a for a in c.streams.audio if a.codec_context and a.codec_context.sample_rate]
-        self.audio_stream = audio[0] if audio else None
+        self.audio_streams = [a for a in c.streams.audio
+                              if a.codec_context and a.codec_context.sample_rate]
+        self.subtitle_streams = list(c.streams.subtitles)
+        self._side_indices = frozenset(s.index for s in [*self.audio_streams,
+                                                         *self.subtitle_streams])
         self.info: VideoInfo = stream_info(self.path, c, self.stream)
         self._declared_frames = self.info.frames
         self._declared_end = None
@@ -213,6 +226,12 @@ class VideoReader:
         if self.start or self.end is not None or self.max_frames is not None:
             info.frames = None
             info.duration = None if self.end is None else self.end - self.start
+        # VP9 keeps its alpha beside the picture, where FFmpeg's own decoder does not read it
+        alpha = vf.format.name if _transparent(vf) else (
+            "VP9 alpha" if self.stream.metadata.get("alpha_mode") == "1" else None)
+        if alpha and self._warn:
+            self._warn(f"'{self.path}' has an alpha channel ({alpha}): framemend cleans the "
+                       f"colour and writes no alpha; the output is opaque")
 
     @contextlib.contextmanager
     def held_open(self) -> Iterator[None]:
@@ -289,7 +308,8 @@ class VideoReader:
         self._resized = True
 
     def _to_ndarray(self, vf: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
-        """``(H, W, 3)`` RGB at the source's depth, resized to ``size`` = (w, h) if given.
+        """``(H, W, 3)`` RGB at the source's depth, C-contiguous, resized to ``size`` = (w, h)
+        if given.
 
         Planar YUV at full size goes through :mod:`.colour` (swscale's direct 4:2:0 -> RGB
         path shifts colours by about -1.2 8-bit levels); other formats through swscale, with
@@ -303,11 +323,13 @@ class VideoReader:
             full = _full_chroma_format(vf.format)
             if size is None and full is not None:
                 vf = vf.reformat(format=full, interpolation="BICUBIC")
-            return vf.to_ndarray(format=self._format, width=width, height=height,
-                                 interpolation="AREA" if size else None,
-                                 src_colorspace=self.info.yuv_matrix(),
-                                 src_color_range=vf.color_range or None,
-                                 **(ONE_SCALER_THREAD if size else {}))
+            # swscale pads each row of its picture: the rows are made contiguous, as the
+            # passes' kernels take them (deflicker's raised a numba typing error on the padded
+            # rows of a 35-pixel-wide FFV1 RGB clip)
+            return np.ascontiguousarray(vf.to_ndarray(
+                format=self._format, width=width, height=height,
+                interpolation="AREA" if size else None, src_colorspace=self.info.yuv_matrix(),
+                src_color_range=vf.color_range or None, **(ONE_SCALER_THREAD if size else {})))
         except (av.error.FFmpegError, ValueError) as e:
             raise VideoError(f"cannot read '{self.path}': its {vf.format.name} pictures cannot be "
                              f"converted to RGB ({_reason(e)})") from None
@@ -376,10 +398,10 @@ class VideoReader:
                     if packet.stream is self.stream and not dur:
                         end += 1 / float(self.info.fps)
                     self._seen_end = max(self._seen_end, end)
-                if packet.stream is self.audio_stream:
+                if packet.stream_index in self._side_indices:
                     if packet.dts is not None:
-                        with self.audio_lock:
-                            self.audio_packets.append(packet)
+                        with self.side_lock:
+                            self.side_packets.append(packet)
                     continue
                 if packet.stream is not self.stream:
                     continue
@@ -404,7 +426,7 @@ class VideoReader:
             self.decode_error = f"'{self.path}' is damaged: {self._where()} ({_reason(e)})"
         finally:
             if self._stopped_by_range and self._last_time is not None:
-                self._audio_end = self._last_time + 1 / float(self.info.fps)
+                self._side_end = self._last_time + 1 / float(self.info.fps)
             with self._hold:
                 self._finished = True
                 if not self._held:
@@ -442,20 +464,20 @@ class VideoReader:
                         f"is cut short")
         return None
 
-    def take_audio(self, until: float | None = None) -> list:
-        """Remove and return queued audio packets whose output time is ``<= until`` (all if
-        None), shifted by the range's start; packets outside the range are dropped."""
+    def take_side_packets(self, until: float | None = None) -> list:
+        """Remove and return queued audio and subtitle packets whose output time is ``<= until``
+        (all if None), shifted by the range's start; packets outside the range are dropped."""
         out = []
         offset = self._offset or 0.0
         if self.max_frames is not None and until is not None:
             until = min(until, self._last_time or 0.0)  # the last frame may be the last one kept
-        with self.audio_lock:
-            while self.audio_packets:
-                p = self.audio_packets[0]
+        with self.side_lock:
+            while self.side_packets:
+                p = self.side_packets[0]
                 t = float(p.dts * p.time_base) - offset if p.dts is not None else None
                 if until is not None and t is not None and t > until:
                     break
-                self.audio_packets.popleft()
+                self.side_packets.popleft()
                 if offset and t is not None:
                     if t < -1e-3:
                         continue
@@ -463,7 +485,7 @@ class VideoReader:
                     p.dts -= shift
                     if p.pts is not None:
                         p.pts -= shift
-                if self._audio_end is not None and t is not None and t >= self._audio_end:
+                if self._side_end is not None and t is not None and t >= self._side_end:
                     continue
                 if self.end is not None and t is not None and t >= self.end - self.start:
                     continue

@@ -33,7 +33,7 @@ from framemend.cuda import transfer
 from .colour import picture_rgb, rgb_to_yuv
 from .planes import planar_yuv_bits
 from .containers import (DEEP_WEBM_CODEC, DEFAULT_CODEC, can_encode_deep, check_folder,
-                         choose_codec, container_for)
+                         choose_codec, container_for, holds_audio, ROTATION_CONTAINERS)
 from .errors import VideoError
 from .probe import VideoInfo
 from .x264 import x264_params
@@ -55,7 +55,8 @@ def _pix_fmt(codec: str, bit_depth: int, width: int, height: int) -> tuple[str, 
     if codec == "ffv1":
         return ("gbrp16le" if bit_depth > 8 else "bgr0"), None
     if codec == "prores_ks":
-        return "yuv444p10le", None
+        return "yuv444p10le", (f"prores_ks writes 10 bits: the {bit_depth}-bit source is "
+                               f"written at 10 bits" if bit_depth > 10 else None)
     if codec == "gif":
         return "pal8", None
     note = None
@@ -64,6 +65,9 @@ def _pix_fmt(codec: str, bit_depth: int, width: int, height: int) -> tuple[str, 
         high = False
         note = (f"this build's {codec} encoder is 8-bit only: the {bit_depth}-bit source is "
                 f"written at 8 bits")
+    if high and bit_depth > 10:
+        note = (f"{codec} writes 10 bits: the {bit_depth}-bit source is written at 10 bits "
+                f"(--lossless keeps {bit_depth}, in .mkv, .avi or .nut)")
     if odd:
         fmt = "yuv444p10le" if high else "yuv444p"
         odd_note = (f"{width}x{height} is odd-sized, which 4:2:0 chroma cannot hold: "
@@ -136,11 +140,14 @@ class VideoWriter:
 
     Args:
         path: output file, or ``-`` for stdout.
-        info: the input's :class:`VideoInfo` (size, depth, colour tags, rotation are kept).
+        info: the input's :class:`VideoInfo` (size, depth, colour tags, rotation are kept;
+            where the container cannot hold a rotation by quarter turns, the pictures are
+            turned instead, as ffmpeg's autorotate does).
         rate: nominal output frame rate (differs from ``info.fps`` after interpolation).
         codec, crf: encoder and quality (default by container; CRF 16 for H.264/H.265).
         lossless: FFV1 in RGB at the source's depth.
-        audio_from: a :class:`VideoReader` whose audio packets are copied untouched.
+        audio_from: a :class:`VideoReader` whose audio and subtitle packets are copied
+            untouched.
         stdout_format: ``matroska`` or ``nut`` when ``path`` is ``-``.
 
     Raises :class:`SettingsError` for settings that cannot work and :class:`VideoError` for an
@@ -158,7 +165,8 @@ class VideoWriter:
         chosen = choose_codec(path, codec, lossless, crf, info.bit_depth, stdout_format)
         if codec is None and chosen == DEEP_WEBM_CODEC and fmt == "webm" and warn:
             warn(f"this build's {DEFAULT_CODEC[fmt]} encoder is 8-bit only: writing the "
-                 f"{info.bit_depth}-bit source as 10-bit AV1 ({chosen}) to keep its depth")
+                 f"{info.bit_depth}-bit source as 10-bit AV1 ({chosen})"
+                 + (" to keep its depth" if info.bit_depth <= 10 else ""))
         codec = chosen
         if codec == "libsvtav1":
             os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its banner unless told
@@ -191,12 +199,27 @@ class VideoWriter:
             self._remove_tmp()
             raise VideoError(f"cannot write '{path}': {e}") from None
         try:
-            self._audio_reader = audio_from
-            self._audio_out = None
+            self._side_reader = audio_from
+            # quarter turns counter-clockwise given to the pictures themselves
+            self._turns = (info.rotation // 90 if fmt not in ROTATION_CONTAINERS
+                           and info.rotation % 90 == 0 else 0)
+            if self._turns and warn:
+                warn(f"{fmt} cannot hold the {info.rotation}° display rotation: the pictures "
+                     f"are turned to show as they should")
             self._setup_video(codec, crf, warn, threads)
-            self._audio_decoder = None
-            if audio_from is not None and audio_from.audio_stream is not None and fmt != "gif":
-                self._setup_audio(audio_from.audio_stream, fmt, warn)
+            # each input audio or subtitle stream's index -> its output stream, and its
+            # decoder when it is re-encoded (None when its packets are copied)
+            self._side: dict[int, tuple] = {}
+            sources = audio_from.audio_streams if audio_from is not None else []
+            if sources and fmt == "gif" and warn:
+                warn(f"a GIF holds no sound: the input's audio ({len(sources)} "
+                     f"stream{'s' if len(sources) > 1 else ''}) is left out")
+            for source in sources if fmt != "gif" else []:
+                self._side[source.index] = self._setup_audio(source, fmt, warn)
+            for source in audio_from.subtitle_streams if audio_from is not None else []:
+                out = self._setup_subtitles(source, fmt, warn)
+                if out is not None:
+                    self._side[source.index] = out, None
             self.container.start_encoding()  # opens the encoders now: a failure leaves nothing
         except (av.error.FFmpegError, OSError, ValueError) as e:
             self.abort()
@@ -211,11 +234,14 @@ class VideoWriter:
 
     def _setup_video(self, codec: str, crf: int | None, warn, threads: int | None) -> None:
         info = self.info
-        pix_fmt, note = _pix_fmt(codec, info.bit_depth, info.width, info.height)
+        width, height = info.width, info.height
+        if self._turns % 2:
+            width, height = height, width
+        pix_fmt, note = _pix_fmt(codec, info.bit_depth, width, height)
         if note and warn:
             warn(note)
         s = self.container.add_stream(codec, rate=self.rate)
-        s.width, s.height, s.pix_fmt = info.width, info.height, pix_fmt
+        s.width, s.height, s.pix_fmt = width, height, pix_fmt
         self.time_base = Fraction(1, 100) if codec == "gif" else self._time_base()
         s.time_base = self.time_base
         cc = s.codec_context
@@ -232,7 +258,8 @@ class VideoWriter:
             # code (:mod:`.x264`), whose output at some widths depends on uninitialised memory
             s.options = {"crf": str(16 if crf is None else crf), "preset": "medium",
                          "threads": "2", "rc-lookahead": "10",
-                         **(_x264_params() if codec == "libx264" else {})}
+                         **(_x264_params() if codec == "libx264"
+                            else _x265_params(width, height))}
         elif codec == "libvpx-vp9":
             s.options = {"crf": str(30 if crf is None else crf), "b": "0", "row-mt": "1",
                          "deadline": "good", "cpu-used": "4"}
@@ -243,39 +270,57 @@ class VideoWriter:
         if codec == "gif":
             from .gif import GifPalette
 
-            self._gif = GifPalette(info.width, info.height,
+            self._gif = GifPalette(width, height,
                                    None if self._tmp is None else os.path.dirname(self._tmp))
         elif not pix_fmt.startswith(("gbr", "bgr", "rgb")):
             cc.color_range = info.color_range or 1
             cc.colorspace = info.colorspace
             cc.color_primaries = info.color_primaries
             cc.color_trc = info.color_trc
-        if info.rotation:
+        if info.rotation and not self._turns:
             s.set_display_rotation(info.rotation)
         self.stream = s
         self.pix_fmt = pix_fmt
         self._yuv_bits = planar_yuv_bits(av.VideoFormat(pix_fmt))  # None: not planar YUV
         self._scale = 65535.0 if info.bit_depth > 8 else 255.0
         self._rgb_fmt = "rgb48le" if info.bit_depth > 8 else "rgb24"
-    def _setup_audio(self, source, fmt: str, warn) -> None:
-        """Copy the audio stream; re-encode it only where the container cannot hold its codec."""
-        try:
-            self._audio_out = self.container.add_stream_from_template(source)
-            return
-        except ValueError:
-            pass
+
+    def _setup_audio(self, source, fmt: str, warn) -> tuple:
+        """An output stream for the audio stream ``source`` and, when it is re-encoded, its
+        decoder: copied, or re-encoded only where the container cannot hold its codec
+        (:func:`.containers.holds_audio`, or the muxer refuses it)."""
+        if holds_audio(fmt, source.codec_context.codec.canonical_name):
+            try:
+                return self.container.add_stream_from_template(source), None
+            except ValueError:
+                pass
         codec = "libopus" if fmt == "webm" else "aac"
         rate = source.codec_context.sample_rate
         if codec == "libopus" and rate not in (8000, 12000, 16000, 24000, 48000):
             rate = 48000
-        self._audio_out = self.container.add_stream(codec, rate=rate)
-        self._audio_out.layout = source.codec_context.layout
-        self._audio_decoder = av.CodecContext.create(source.codec_context.name, "r")
-        self._audio_decoder.extradata = source.codec_context.extradata
-        self._audio_decoder.sample_rate = source.codec_context.sample_rate
-        self._audio_decoder.layout = source.codec_context.layout
+        out = self.container.add_stream(codec, rate=rate)
+        out.layout = _positioned(source.codec_context.layout)
+        decoder = av.CodecContext.create(source.codec_context.name, "r")
+        decoder.extradata = source.codec_context.extradata
+        decoder.sample_rate = source.codec_context.sample_rate
+        decoder.layout = source.codec_context.layout
         if warn:
             warn(f"{fmt} cannot hold {source.codec_context.name} audio: re-encoding it as {codec}")
+        return out, decoder
+
+    def _setup_subtitles(self, source, fmt: str, warn):
+        """An output stream copying the subtitle stream ``source``, or None (with a warning)
+        where the container cannot hold its codec (SubRip in MP4, any in a GIF)."""
+        codec = source.codec_context.codec.canonical_name if source.codec_context else None
+        if codec is not None and codec in self.container.supported_codecs:
+            try:
+                return self.container.add_stream_from_template(source)
+            except ValueError:
+                pass
+        if warn:
+            warn(f"{fmt} cannot hold {codec or 'unknown'} subtitles: the input's subtitle "
+                 f"stream #{source.index} is left out")
+        return None
 
     def _time_base(self) -> Fraction:
         """The input's time base when the rate is unchanged, else one fine enough for both."""
@@ -301,14 +346,16 @@ class VideoWriter:
             self._first_time = time
         self._last_time = time
         if self._gif is not None:
-            self._gif.add(self._rgb8(image), pts)
+            self._gif.add(self._turned(self._rgb8(image)), pts)
         else:
+            if self._turns:
+                image = self._turned(self._pixels(image))
             vf = self._from_picture(image) if isinstance(image, av.VideoFrame) else self._from_rgb(image)
             vf.pts = pts
             vf.time_base = self.time_base
             self._mux(self.stream.encode(vf))
         self.frames_written += 1
-        self._copy_audio(until=time + 0.5)
+        self._copy_side(until=time + 0.5)
 
     def encodable(self, image):
         """What :meth:`write` takes for a ``(3, H, W)`` float tensor, begun in the caller's
@@ -326,6 +373,22 @@ class VideoWriter:
         if isinstance(image, np.ndarray):
             return np.ascontiguousarray(image)
         return rgb_array(image, self._scale)
+
+    def _pixels(self, image) -> np.ndarray:
+        """``(H, W, 3)`` uint8/uint16 RGB at the source's depth of any frame :meth:`write`
+        takes."""
+        if not isinstance(image, av.VideoFrame):
+            return self.integer_pixels(image)
+        rgb = picture_rgb(image, self.info.yuv_matrix(), self._scale > 255)
+        if rgb is not None:
+            return rgb
+        return image.to_ndarray(format=self._rgb_fmt, src_colorspace=self.info.yuv_matrix(),
+                                src_color_range=image.color_range or None)
+
+    def _turned(self, pixels: np.ndarray) -> np.ndarray:
+        """``(H, W, 3)`` pixels turned by the writer's quarter turns (counter-clockwise, as a
+        player turns a picture whose display rotation says so)."""
+        return np.ascontiguousarray(np.rot90(pixels, self._turns)) if self._turns else pixels
 
     def _rgb8(self, image) -> np.ndarray:
         """``(H, W, 3)`` uint8 RGB of any frame :meth:`write` takes (a GIF's input)."""
@@ -368,19 +431,27 @@ class VideoWriter:
                                 src_color_range=picture.color_range or None,
                                 dst_color_range=dst_range)
 
-    def _copy_audio(self, until: float | None) -> None:
-        if self._audio_out is None:
+    def _copy_side(self, until: float | None) -> None:
+        """Copy (or re-encode) the queued audio and subtitle packets up to ``until`` seconds,
+        each into its stream's output; ``until`` None: all of them, and flush the
+        re-encoders."""
+        if not self._side:
             return
-        for packet in self._audio_reader.take_audio(until):
-            if self._audio_decoder is None:
-                packet.stream = self._audio_out
+        for packet in self._side_reader.take_side_packets(until):
+            if packet.stream_index not in self._side:  # a stream the container cannot hold
+                continue
+            out, decoder = self._side[packet.stream_index]
+            if decoder is None:
+                packet.stream = out
                 self._mux(packet)
                 continue
-            for frame in self._audio_decoder.decode(packet):
+            for frame in decoder.decode(packet):
                 frame.pts = None  # the encoder restamps from its sample count
-                self._mux(self._audio_out.encode(frame))
-        if until is None and self._audio_decoder is not None:
-            self._mux(self._audio_out.encode(None))
+                self._mux(out.encode(frame))
+        if until is None:
+            for out, decoder in self._side.values():
+                if decoder is not None:
+                    self._mux(out.encode(None))
 
     def _mux(self, packets) -> None:
         if not isinstance(packets, (list, tuple)):
@@ -401,16 +472,29 @@ class VideoWriter:
                 for vf in self._gif.frames():
                     self._mux(self.stream.encode(vf))
             self._mux(self.stream.encode(None))
-            self._copy_audio(until=None)
-            self.container.close()
+            self._copy_side(until=None)
+            self._close_container()
             self._check_timing(_packet_times(self._tmp) if self._tmp else self._muxed_times)
         except BaseException:
             self.abort()
             raise
         if self._tmp:
             os.chmod(self._tmp, _default_file_mode())  # mkstemp made it private
-            os.replace(self._tmp, self.path)
+            try:
+                os.replace(self._tmp, self.path)
+            except OSError as e:  # a folder, or a file system gone read-only, in its place
+                self._remove_tmp()
+                raise VideoError(f"cannot write '{self.path}': {e.strerror or e}") from None
             self._tmp = None
+
+    def _close_container(self) -> None:
+        """Write the container's trailer and close it; a muxer's refusal (one that takes a
+        stream but cannot finish the file with it) is a :class:`VideoError`."""
+        try:
+            self.container.close()
+        except (av.error.FFmpegError, OSError) as e:
+            raise VideoError(f"cannot write '{self.path}': the {self.container.format.name} "
+                             f"muxer could not finish it ({_reason(e)})") from None
 
     def _check_timing(self, times: list[float]) -> None:
         """Raise :class:`VideoError` unless the output holds every frame written and spans
@@ -460,6 +544,20 @@ class VideoWriter:
             self.abort()
 
 
+# A layout with positions for each channel count (FFmpeg's usual one)
+DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1",
+                   8: "7.1"}
+
+
+def _positioned(layout: av.AudioLayout):
+    """``layout``, or where its channels have no positions (PCM from Matroska or WAV reads as
+    "2 channels"), the usual layout of as many channels: AAC's encoder refuses to open
+    on one without positions."""
+    if all(c.name != "NONE" for c in layout.channels):
+        return layout
+    return DEFAULT_LAYOUTS.get(layout.nb_channels, layout)
+
+
 def _x264_params() -> dict[str, str]:
     """libx264's ``x264-params``: :func:`.x264.x264_params` and no lookahead thread
     (``sync-lookahead=0``). With frame threads x264 runs its slice-type decisions in a thread of
@@ -470,6 +568,20 @@ def _x264_params() -> dict[str, str]:
     171 MB of encoder memory against 192-198, 81 MB less at 3840x2160, the same CPU time)."""
     params = ["sync-lookahead=0", *x264_params().values()]
     return {"x264-params": ":".join(params)}
+
+
+def _x265_params(width: int, height: int) -> dict[str, str]:
+    """libx265's ``x265-params``: its own log, which it prints to stderr whatever FFmpeg's log
+    level (about ten lines a run), kept to errors; and no cutree on frames of at most 8 blocks
+    of 16x16: with it, this build's x265 (4.2) corrupts the heap and glibc aborts the process
+    on frames 3 blocks wide and 1 or 2 high (35x21, 40x20, 47x31, 48x16, 48x18 in 4:4:4 and
+    4:2:0, every run; none of the sizes of more blocks tried, nor 48x32), in PyAV alone too
+    (scratch ``x265_tiny.py`` and ``x265_opts.py`` of branch rely37: cutree=0 was the one of
+    15 option sets tried that helped)."""
+    params = ["log-level=error"]
+    if math.ceil(width / 16) * math.ceil(height / 16) <= 8:
+        params.append("cutree=0")
+    return {"x265-params": ":".join(params)}
 
 
 def _packet_times(path: str) -> list[float]:

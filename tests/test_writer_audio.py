@@ -1,0 +1,143 @@
+"""Audio and subtitles through ``framemend clean``: every audio stream kept, in every container
+that is asked for, copied where the container holds its codec and re-encoded (with a warning)
+where not; subtitle streams copied where the container holds them, else left out with a
+warning."""
+import av
+import numpy as np
+import pytest
+
+from framemend.cli import main
+from framemend.pipeline import clean_file
+from media import make_video, moving_frames
+
+
+def audio_streams(path: str) -> list[dict]:
+    """Each audio stream of ``path``: codec, channels, packets, seconds it spans, its tone (Hz)."""
+    out = []
+    with av.open(path) as c:
+        for s in c.streams.audio:
+            out.append({"codec": s.codec_context.codec.canonical_name,
+                        "channels": s.codec_context.channels, "index": s.index})
+    for d in out:
+        with av.open(path) as c:
+            s = c.streams[d["index"]]
+            frames = list(c.decode(s))  # AAC and Opus decode to planar floats
+            samples = np.concatenate([f.to_ndarray()[0] for f in frames]).astype(np.float64)
+            rate = s.codec_context.sample_rate
+        spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
+        d["seconds"] = sum(f.samples for f in frames) / rate
+        d["tone"] = float(np.argmax(spectrum) * rate / samples.size)
+    return out
+
+
+@pytest.fixture(scope="module")
+def two_tracks(tmp_path_factory):
+    """12 frames at 12 fps with two audio tracks of 1 s: AAC at 440 Hz, Opus at 660 Hz."""
+    path = str(tmp_path_factory.mktemp("audio") / "two.mkv")
+    make_video(path, moving_frames(12, 48, 32), fps=12, audio_seconds=1.0,
+               audio_codecs=("aac", "libopus"))
+    return path
+
+
+@pytest.mark.parametrize("ext, chain, codecs", [
+    (".mkv", "identity", ["aac", "opus"]),
+    (".mp4", "denoise", ["aac", "opus"]),
+    (".mov", "interpolate=2", ["aac", "aac"]),  # MOV cannot hold Opus: re-encoded
+    (".webm", "identity", ["opus", "opus"]),    # WebM cannot hold AAC: re-encoded
+])
+def test_every_audio_stream_is_kept(two_tracks, tmp_path, ext, chain, codecs):
+    out = str(tmp_path / f"out{ext}")
+    clean_file(two_tracks, out, chain)
+    got = audio_streams(out)
+    assert [d["codec"] for d in got] == codecs
+    assert [round(d["tone"] / 10) * 10 for d in got] == [440, 660]
+    for d in got:
+        assert d["seconds"] == pytest.approx(1.0, abs=0.06)
+
+
+@pytest.mark.parametrize("codec, ext", [
+    ("pcm_s16le", ".mp4"),  # the MP4 muxer failed on closing: a traceback
+    ("flac", ".mov"),       # the MOV muxer failed on opening: "cannot open the libx264 encoder"
+    ("flac", ".ts"),        # MPEG-TS took the stream and wrote it where no demuxer finds it
+    ("pcm_s16le", ".ts"),
+])
+def test_audio_the_container_cannot_hold_is_reencoded(tmp_path, capsys, codec, ext):
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / f"out{ext}")
+    make_video(src, moving_frames(6, 48, 32), fps=12, audio_seconds=0.5, sample_rate=44100,
+               audio_codecs=(codec,))
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    got = audio_streams(out)
+    assert [d["codec"] for d in got] == ["aac"]
+    assert got[0]["seconds"] == pytest.approx(0.5, abs=0.06)
+    assert round(got[0]["tone"] / 10) * 10 == 440
+    assert f"cannot hold {codec} audio: re-encoding it as aac" in capsys.readouterr().err
+
+
+def test_gif_output_says_the_sound_is_left_out(two_tracks, tmp_path, capsys):
+    out = str(tmp_path / "out.gif")
+    assert main(["clean", two_tracks, "-o", out, "-f", "identity", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "a GIF holds no sound: the input's audio (2 streams) is left out" in err
+
+
+def test_a_muxer_that_fails_on_closing_is_one_line_and_leaves_nothing(tmp_path, capsys,
+                                                                      monkeypatch):
+    """A muxer that takes a stream but cannot finish the file with it (MP4 with PCM when the
+    table of what containers hold does not know) is an error, not a traceback."""
+    import framemend.video.writer
+
+    monkeypatch.setattr(framemend.video.writer, "holds_audio", lambda fmt, codec: True)
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / "out.mp4")
+    make_video(src, moving_frames(6, 48, 32), fps=12, audio_seconds=0.5,
+               audio_codecs=("pcm_s16le",))
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"framemend: error: cannot write '{out}': the mp4 muxer could not "
+                          "finish it") and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
+
+
+SRT = "1\n00:00:00,000 --> 00:00:00,400\nhello\n\n2\n00:00:00,500 --> 00:00:00,900\nworld\n"
+
+
+@pytest.fixture
+def subtitled(tmp_path):
+    """12 frames at 12 fps with a SubRip stream of two lines (copied from an .srt file)."""
+    srt, path = tmp_path / "s.srt", str(tmp_path / "subtitled.mkv")
+    srt.write_text(SRT)
+    frames = moving_frames(12, 48, 32)
+    with av.open(str(srt)) as src, av.open(path, "w") as out:
+        video = out.add_stream("libx264", rate=12)
+        video.width, video.height, video.pix_fmt = 48, 32, "yuv420p"
+        text = out.add_stream_from_template(src.streams.subtitles[0])
+        lines = [p for p in src.demux(src.streams.subtitles[0]) if p.size]
+        for i, rgb in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts = i
+            out.mux(video.encode(vf))
+        out.mux(video.encode(None))
+        for p in lines:
+            p.stream = text
+            out.mux(p)
+    return path
+
+
+def subtitle_lines(path: str) -> list[tuple[bytes, float]]:
+    with av.open(path) as c:
+        return [(bytes(p), round(float(p.pts * p.time_base), 3))
+                for s in c.streams.subtitles for p in c.demux(s) if p.size]
+
+
+def test_subtitles_are_copied_where_the_container_holds_them(subtitled, tmp_path, capsys):
+    """Subtitle streams were left out without a word (the reader read video and audio only)."""
+    out = str(tmp_path / "out.mkv")
+    assert main(["clean", subtitled, "-o", out, "-f", "denoise", "-q"]) == 0
+    assert subtitle_lines(out) == [(b"hello", 0.0), (b"world", 0.5)]
+    cut = str(tmp_path / "cut.mkv")  # a range: the lines before it go, the others move with it
+    assert main(["clean", subtitled, "-o", cut, "-f", "identity", "-q", "-ss", "0.45"]) == 0
+    assert subtitle_lines(cut) == [(b"world", 0.0)]
+    mp4 = str(tmp_path / "out.mp4")
+    assert main(["clean", subtitled, "-o", mp4, "-f", "identity", "-q"]) == 0
+    assert subtitle_lines(mp4) == []
+    assert "mp4 cannot hold subrip subtitles: the input's subtitle stream #1 is left out" in \
+        capsys.readouterr().err
