@@ -16,7 +16,13 @@ import math
 from fractions import Fraction
 
 _NTSC_BASES = (24, 30, 48, 60, 120, 240)
-_GRID_TOLERANCE = 1e-6  # in output frames: grid points this close to a span edge belong to it
+#: Seconds before a span's edge from which a grid point belongs to the span that starts there.
+#: A timestamp in milliseconds (Matroska, WebM, FLV) is known to half of one, and the last
+#: frame's span ends one interval (two such times apart) after its own: 1.5 ms, rounded up.
+#: The last frame of 12 per second, stored at 0.917 s (11/12 is 0.91667 s), covers the 84 ms
+#: to 1.001 s, and the grid point of 24 per second at 1.000 s is the clip's end, not a 25th
+#: frame; a grid point that close before an input frame's time shows that frame.
+_GRID_TOLERANCE = 2e-3
 _FRACTION_STEP = 2.0 ** -20  # an in-between's place in its input interval, rounded to this
 
 
@@ -46,7 +52,8 @@ def span_fraction(time: float, start: float, length: float) -> float:
 
 
 def grid_times(start: float, end: float, rate: Fraction) -> list[float]:
-    """The times ``n / rate`` in ``[start, end)`` (``n`` integer)."""
-    first = math.ceil(start * rate - _GRID_TOLERANCE)
-    stop = math.ceil(end * rate - _GRID_TOLERANCE)
+    """The times ``n / rate`` in ``[start - tolerance, end - tolerance)`` (``n`` integer;
+    :data:`_GRID_TOLERANCE`), so that consecutive spans tile the grid."""
+    first = math.ceil((start - _GRID_TOLERANCE) * rate)
+    stop = math.ceil((end - _GRID_TOLERANCE) * rate)
     return [float(n / rate) for n in range(first, stop)]
