@@ -214,3 +214,21 @@ def test_batch_passes_on_what_each_file_run_says(tmp_path, capsys):
     assert "framemend: warning: deep.mkv: libx264 writes 10 bits: the 16-bit source" in err
     summary = clean_folder(str(src), str(out), "identity", jobs=1, overwrite=True)
     assert not summary.files[0].warnings  # done before: nothing ran, nothing said
+
+
+def test_a_file_where_an_output_folder_goes_fails_that_file_only(tmp_path):
+    """``OUT/sub`` is a file: ``sub/c0.mp4`` cannot be written, ``a0.mp4`` still is, and the
+    next run (the file moved away) does ``sub/c0.mp4`` alone."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    make_tree(src, ["a0.mp4", "sub/c0.mp4"], frames=3)
+    out.mkdir()
+    (out / "sub").write_text("in the way")
+    s = clean_folder(str(src), str(out), "identity", recursive=True, jobs=1)
+    status = {f.input: (f.status, f.note) for f in s.files}
+    assert status["a0.mp4"] == ("new", "")
+    assert status["sub/c0.mp4"][0] == "failed" and "cannot make the folder" in status["sub/c0.mp4"][1]
+    assert s.exit_code == 1 and (out / "a0.mp4").is_file()
+    (out / "sub").unlink()
+    again = clean_folder(str(src), str(out), "identity", recursive=True, jobs=1)
+    assert [(f.input, f.status) for f in again.files] == [("a0.mp4", "done before"),
+                                                        ("sub/c0.mp4", "new")]

@@ -291,14 +291,23 @@ def _dask(scheduler: str, task, in_dir: str, out_dir: str):
 
 def _execute(ex, todo: list[Job], run_settings: dict, timeout_of, events: _Progress) -> bool:
     """Run ``todo`` on ``ex``; True when interrupted (SIGINT or SIGTERM), the files it did not
-    finish marked ``left``."""
+    finish marked ``left``. A file whose output folder cannot be made (a file in its place)
+    fails alone, before any worker starts."""
+    runnable = []
     for job in todo:
         probe(job)
-        os.makedirs(os.path.dirname(job.dst), exist_ok=True)
-    events.start_bar(todo)
+        folder = os.path.dirname(job.dst)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as e:
+            events.finished(job, {"ok": False, "retry": True,
+                                  "reason": f"cannot make the folder '{folder}': {e.strerror}"})
+            continue
+        runnable.append(job)
+    events.start_bar(runnable)
     previous = _sigterm_as_interrupt()
     try:
-        ex.run(todo, run_settings, timeout_of, events)
+        ex.run(runnable, run_settings, timeout_of, events)
         return False
     except KeyboardInterrupt:
         for r in events.results.values():
