@@ -76,8 +76,10 @@ def score(frames, ref=None, box=None, source=None, flow_from=None
     if ref is not None:
         extra["psnr"] = m.psnr_per_frame(frames, ref)
         extra["ssim"] = m.ssim_per_frame(frames, ref)
-    for k, v in extra.items():
-        clip[k] = float(np.sqrt(np.nanmean(v ** 2)) if k == "jitter" else np.nanmean(v))
+    for k, v in extra.items():  # NaN where no frame has a value (jitter on two frames)
+        v = v[~np.isnan(v)]
+        clip[k] = float("nan") if v.size == 0 else \
+            float(np.sqrt(np.mean(v ** 2)) if k == "jitter" else np.mean(v))
     per_frame.update(extra)
     return clip, per_frame
 
@@ -136,7 +138,8 @@ def main(args) -> int:
     if args.json:
         print(json.dumps({"input": args.video, "compared_to": args.source, "ref": args.ref,
                           "flow_from": args.flow_from or args.source or args.video,
-                          "frames": int(len(frames)), "fps": fps, "scores": clip,
+                          "frames": int(len(frames)), "fps": fps,
+                          "scores": {k: None if np.isnan(v) else v for k, v in clip.items()},
                           "per_frame": {k: [None if np.isnan(x) else float(x) for x in v]
                                         for k, v in per_frame.items()}}, indent=1))
     else:
@@ -146,7 +149,10 @@ def main(args) -> int:
             if k.endswith("_input"):
                 continue
             was = f"  (input {clip[k + '_input']:.5g})" if k + "_input" in clip else ""
-            print(f"  {k:<18} {v:10.5g}   {UNITS[k]}{was}")
+            if np.isnan(v):
+                print(f"  {k:<18} {'-':>10}   needs more frames")
+            else:
+                print(f"  {k:<18} {v:10.5g}   {UNITS[k]}{was}")
     if args.plot:
         from .metrics import plot_per_frame
 
