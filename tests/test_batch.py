@@ -232,3 +232,18 @@ def test_a_file_where_an_output_folder_goes_fails_that_file_only(tmp_path):
     again = clean_folder(str(src), str(out), "identity", recursive=True, jobs=1)
     assert [(f.input, f.status) for f in again.files] == [("a0.mp4", "done before"),
                                                         ("sub/c0.mp4", "new")]
+
+
+def test_score_on_one_and_two_frame_clips(tmp_path):
+    """``--score``: a one-frame clip is cleaned and said not scored (its worker died in scoring,
+    so it failed as "the worker process died"); a two-frame clip's report leaves out what needs
+    three frames (its NaN made the JSON report invalid JSON)."""
+    src, out, report = tmp_path / "in", tmp_path / "out", tmp_path / "r.json"
+    for name, n in (("one.mp4", 1), ("two.mp4", 2)):
+        make_tree(src, [name], frames=n)
+    s = clean_folder(str(src), str(out), "identity", jobs=1, score=True, report=str(report))
+    files = json.loads(report.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in the report"))["files"]
+    one, two = files
+    assert (one["status"], one["scores"]) == ("new", {}) and "not scored" in one["warnings"][0]
+    assert two["status"] == "new" and "jitter" not in two["scores"]["output"]
+    assert two["scores"]["output"]["flicker"] >= 0 and s.exit_code == 0
