@@ -330,7 +330,13 @@ def _probe_without_video(args, error) -> int:
 
 def cmd_demo(args) -> int:
     from .demo import run_demo
+    from .presets import PRESETS
 
+    if args.preset is not None and args.preset not in PRESETS:  # before minutes of work
+        raise UsageError(f"unknown preset '{args.preset}' (presets: {', '.join(PRESETS)})")
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        raise UsageError(f"-o {args.output}: the demo writes its videos into a folder; "
+                         "this is a file")
     return run_demo(args.output, args.preset, model=args.model)
 
 
