@@ -247,3 +247,16 @@ def test_score_on_one_and_two_frame_clips(tmp_path):
     assert (one["status"], one["scores"]) == ("new", {}) and "not scored" in one["warnings"][0]
     assert two["status"] == "new" and "jitter" not in two["scores"]["output"]
     assert two["scores"]["output"]["flicker"] >= 0 and s.exit_code == 0
+
+
+@pytest.mark.parametrize("text", ["", "[1, 2]", '{"format": 1}', "{not json"])
+def test_an_unreadable_batch_record_is_one_line(tmp_path, capsys, text):
+    """A damaged ``.framemend-batch.json`` (emptied, edited) is a one-line error, exit 1 (was a
+    JSONDecodeError / AttributeError traceback)."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    make_tree(src, ["a0.mp4"], frames=2)
+    out.mkdir()
+    (out / ".framemend-batch.json").write_text(text)
+    assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot read the batch record" in err
