@@ -178,6 +178,15 @@ def _check_folders(in_dir: str, out_dir: str) -> None:
         raise BatchUsageError("output folder is the input folder: choose another")
 
 
+def _check_report(report: str) -> None:
+    """The report is written after the work: a path it cannot go to is refused before."""
+    folder = os.path.dirname(os.path.abspath(report))
+    if os.path.isdir(report):
+        raise BatchUsageError(f"--report '{report}' is a folder: name a file (.json or .csv)")
+    if not os.path.isdir(folder):
+        raise BatchUsageError(f"--report '{report}': its folder '{folder}' does not exist")
+
+
 def _sigterm_as_interrupt():
     """While the batch runs in the main thread, SIGTERM stops it as Ctrl-C does; returns the
     handler to put back."""
@@ -235,6 +244,8 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
     chain = chain or PRESETS[DEFAULT_PRESET]
     in_dir, out_dir = os.path.abspath(in_dir), os.path.abspath(out_dir)
     _check_folders(in_dir, out_dir)
+    if report:
+        _check_report(report)
     if executor not in ("local", "dask"):
         raise BatchUsageError(f"unknown executor '{executor}' (local or dask)")
     if (executor == "dask") != (scheduler is not None):
