@@ -271,3 +271,13 @@ def test_a_report_path_that_cannot_be_written_is_refused_before_the_work(tmp_pat
         assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--report", str(report)]) == 2
         assert says in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_the_api_takes_paths_for_its_folders_and_report(tmp_path):
+    """``clean_folder(Path, Path, report=Path)`` writes its CSV (was an AttributeError on
+    ``Path.lower`` after the work)."""
+    src = tmp_path / "in"
+    make_tree(src, ["a0.mp4"], frames=2)
+    report = tmp_path / "r.csv"
+    clean_folder(src, tmp_path / "out", "identity", dry_run=True, report=report)
+    assert report.read_text().splitlines()[1].startswith("a0.mp4,a0.mp4,new,")

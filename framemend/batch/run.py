@@ -245,6 +245,7 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
     in_dir, out_dir = os.path.abspath(in_dir), os.path.abspath(out_dir)
     _check_folders(in_dir, out_dir)
     if report:
+        report = os.fspath(report)  # a pathlib.Path too
         _check_report(report)
     if executor not in ("local", "dask"):
         raise BatchUsageError(f"unknown executor '{executor}' (local or dask)")
