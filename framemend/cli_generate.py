@@ -102,8 +102,9 @@ def main(args) -> int:
         extra = {k: v for k, v in (("flow_fwd", out.flow_fwd), ("occluded", out.occluded),
                                    ("subject_box", out.subject_box), ("shake", out.shake))
                  if v is not None}
-        np.savez_compressed(args.truth_data, camera=out.camera, cuts=np.array(out.cuts, int),
-                            fps=out.fps, **extra)
+        with open(args.truth_data, "wb") as f:  # the name given (numpy would add .npz to a path)
+            np.savez_compressed(f, camera=out.camera, cuts=np.array(out.cuts, int),
+                                fps=out.fps, **extra)
     made = f"by the {model} model" if model else f"with '{args.artifacts}'"
     print(f"{args.output}: {len(out)} frames of {kind} at {out.fps:g} fps {made}"
           + (f"; truth in {args.truth}" if args.truth else ""), file=sys.stderr)

@@ -61,3 +61,12 @@ def test_frames_fps_and_strengths_at_their_edges(tmp_path, capsys):
         assert not out.exists()
     assert _run(cli_generate, small + ["--fps", "12"]) == 0
     assert read_video(str(out))[1] == 12.0
+
+
+def test_truth_data_is_written_under_the_name_given(tmp_path, capsys):
+    """``--truth-data truth.data`` writes ``truth.data`` (numpy wrote ``truth.data.npz``)."""
+    data = tmp_path / "truth.data"
+    assert _run(cli_generate, ["-o", str(tmp_path / "g.mkv"), "--truth-data", str(data),
+                               "--size", "32x32", "--frames", "2"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.mkv", "truth.data"]
+    assert np.load(data)["camera"].shape == (2, 3, 3)
