@@ -109,18 +109,38 @@ def _read_like(path: str, frames, what: str):
     return other
 
 
+def _box(text: str) -> list[float]:
+    """``x0,y0,x1,y1`` -> four floats; ValueError unless they are four numbers of a box that
+    holds pixels."""
+    import math
+
+    try:
+        box = [float(v) for v in text.split(",")]
+    except ValueError:
+        box = []
+    if len(box) != 4 or not all(map(math.isfinite, box)):
+        raise ValueError(f"--box '{text}' needs four numbers x0,y0,x1,y1")
+    if box[2] <= box[0] or box[3] <= box[1]:
+        raise ValueError(f"--box '{text}' needs x1 > x0 and y1 > y0")
+    return box
+
+
 def main(args) -> int:
     import numpy as np
 
     from .video import read_video
+    from .video.containers import check_folder, choose_codec
 
+    for path in (args.plot, args.side_by_side):  # written after the work: checked before it
+        if path:
+            check_folder(path)
+    if args.side_by_side:
+        choose_codec(args.side_by_side)
     frames, fps = read_video(args.video)
     ref = box = source = flow_from = None
     try:
         if args.box:
-            box = [float(v) for v in args.box.split(",")]
-            if len(box) != 4:
-                raise ValueError(f"--box '{args.box}' needs four numbers x0,y0,x1,y1")
+            box = _box(args.box)
         if len(frames) < 2:
             raise ValueError(f"{args.video} has {len(frames)} frame: scoring needs two or more")
         if args.ref:

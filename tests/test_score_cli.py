@@ -107,3 +107,19 @@ def test_a_two_frame_clip_scores_without_warnings_and_gives_valid_json(tmp_path,
         assert _run([path]) == 0
     text = capsys.readouterr().out
     assert "nan" not in text and "needs more frames" in text
+
+
+def test_box_and_output_paths_are_checked_before_the_work(tmp_path, capsys):
+    """An empty ``--box`` (was scored: identity drift of nothing), one of words (numpy's
+    message), and ``--plot`` in a missing folder (a traceback after the scoring) are refused
+    first, each in one line."""
+    path = str(tmp_path / "c.mkv")
+    write_video(path, _to_u8(scene("pan", W, H, 3, 24, 0).frames), 24, lossless=True)
+    assert _run([path, "--box", "10,10,5,5"]) == 2
+    assert "needs x1 > x0 and y1 > y0" in capsys.readouterr().err
+    assert _run([path, "--box", "a,b,c,d"]) == 2
+    assert "--box 'a,b,c,d' needs four numbers" in capsys.readouterr().err
+    from framemend.video import VideoError
+
+    with pytest.raises(VideoError, match="does not exist"):
+        _run([path, "--plot", str(tmp_path / "no" / "p.png")])
