@@ -81,6 +81,8 @@ def main(args) -> int:
         fps = 24.0 if args.fps is None else args.fps
         if not (0 < fps < math.inf):
             raise ValueError(f"--fps {args.fps:g}: needs a frame rate above 0")
+        if args.seed < 0:  # numpy's own message does not name the option
+            raise ValueError(f"--seed {args.seed}: needs 0 or more")
         if model and args.fps is not None and fps != 24.0:
             raise ValueError(f"--fps {args.fps:g}: the {model} model makes 24 fps clips")
         if model:
