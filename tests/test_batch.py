@@ -281,3 +281,13 @@ def test_the_api_takes_paths_for_its_folders_and_report(tmp_path):
     report = tmp_path / "r.csv"
     clean_folder(src, tmp_path / "out", "identity", dry_run=True, report=report)
     assert report.read_text().splitlines()[1].startswith("a0.mp4,a0.mp4,new,")
+
+
+@pytest.mark.parametrize("timeout", ["nan", "-5", "0"])
+def test_a_timeout_that_is_not_seconds_above_0_is_a_usage_error(tmp_path, capsys, timeout):
+    """``--timeout nan`` never timed a file out and ``-5`` could time every file out at once;
+    both ran without a word."""
+    src = tmp_path / "in"
+    make_tree(src, ["a0.mp4"], frames=2)
+    assert main(["clean", str(src), "-o", str(tmp_path / "o"), "--timeout", timeout, "--dry-run"]) == 2
+    assert "--timeout" in capsys.readouterr().err

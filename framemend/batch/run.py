@@ -249,6 +249,8 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
         _check_report(report)
     if executor not in ("local", "dask"):
         raise BatchUsageError(f"unknown executor '{executor}' (local or dask)")
+    if not timeout > 0:  # NaN never timed out; below 0, every file at once (inf: never)
+        raise BatchUsageError(f"--timeout {timeout:g}: needs seconds above 0")
     if (executor == "dask") != (scheduler is not None):
         raise BatchUsageError("--executor dask needs --scheduler tcp://HOST:8786, and only it does")
     settings = settings_key(chain, codec, crf, lossless)  # validates the chain
