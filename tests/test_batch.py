@@ -291,3 +291,13 @@ def test_a_timeout_that_is_not_seconds_above_0_is_a_usage_error(tmp_path, capsys
     make_tree(src, ["a0.mp4"], frames=2)
     assert main(["clean", str(src), "-o", str(tmp_path / "o"), "--timeout", timeout, "--dry-run"]) == 2
     assert "--timeout" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("jobs", [0, -1])
+def test_the_api_refuses_jobs_below_1(tmp_path, jobs):
+    """``clean_folder(jobs=-1)`` started no worker and waited for one for ever (``jobs=0`` took
+    one per core where the CLI refuses ``--jobs 0``)."""
+    src = tmp_path / "in"
+    make_tree(src, ["a0.mp4"], frames=2)
+    with pytest.raises(batch_run.BatchUsageError, match="at least 1"):
+        clean_folder(str(src), str(tmp_path / "o"), "identity", jobs=jobs)

@@ -249,6 +249,8 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
         _check_report(report)
     if executor not in ("local", "dask"):
         raise BatchUsageError(f"unknown executor '{executor}' (local or dask)")
+    if jobs is not None and jobs < 1:  # no worker would ever take the files: a hang
+        raise BatchUsageError(f"--jobs {jobs}: needs at least 1")
     if not timeout > 0:  # NaN never timed out; below 0, every file at once (inf: never)
         raise BatchUsageError(f"--timeout {timeout:g}: needs seconds above 0")
     if (executor == "dask") != (scheduler is not None):
