@@ -301,3 +301,32 @@ def test_the_api_refuses_jobs_below_1(tmp_path, jobs):
     make_tree(src, ["a0.mp4"], frames=2)
     with pytest.raises(batch_run.BatchUsageError, match="at least 1"):
         clean_folder(str(src), str(tmp_path / "o"), "identity", jobs=jobs)
+
+
+def test_ctrl_c_with_q_says_so_and_a_rerun_finishes_the_rest(tmp_path):
+    """SIGINT to a ``-q`` batch half-way: exit 130 with one line saying it was interrupted and
+    what is left (``-q`` made it silent, where a single file's Ctrl-C is said), no temporary
+    file, and the next run cleans only the files not finished."""
+    src, out = tmp_path / "src", tmp_path / "out"
+    names = [f"clip{i}.mp4" for i in range(6)]
+    make_tree(src, names, frames=24)
+    manifest = out / ".framemend-batch.json"
+    proc = subprocess.Popen(CLI + ["clean", str(src), "-o", str(out), "-f", "denoise", "--jobs", "1",
+                                   "-q"], stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    done, deadline = 0, time.time() + 120
+    while done < 1 and time.time() < deadline and proc.poll() is None:
+        if manifest.exists():
+            done = [r["state"] for r in json.loads(manifest.read_text())["files"].values()].count("done")
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    line = err.decode().strip()
+    assert "\n" not in line and "interrupted with" in line and "run again" in line, line
+    assert leftovers(out) == []
+    finished = [r for r in json.loads(manifest.read_text())["files"].values() if r["state"] == "done"]
+    assert 1 <= len(finished) < len(names)
+    again = clean_folder(str(src), str(out), "denoise", jobs=1)
+    assert again.count("done before") == len(finished)
+    assert again.count("new") == len(names) - len(finished) and again.exit_code == 0
