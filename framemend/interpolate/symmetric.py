@@ -30,9 +30,9 @@ import numpy as np
 
 from framemend._torch import torch
 from framemend.flow import backward_warp
+from framemend.interpolate.remap import RELATIVE_BILINEAR
 
 AGREE = 2.0  # flow pixels: forward-backward mismatch under which both flows are averaged
-_REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p)
 
 
 def average_both_ways(flows: np.ndarray) -> np.ndarray:
@@ -43,7 +43,7 @@ def average_both_ways(flows: np.ndarray) -> np.ndarray:
     for side in range(2):
         own = np.ascontiguousarray(flows[side].transpose(1, 2, 0))
         other = cv2.remap(np.ascontiguousarray(flows[1 - side].transpose(1, 2, 0)), own, None,
-                          _REMAP, borderMode=cv2.BORDER_REPLICATE)  # (h, w, 2)
+                          RELATIVE_BILINEAR, borderMode=cv2.BORDER_REPLICATE)  # (h, w, 2)
         agree = np.hypot(*cv2.split(own + other)) < AGREE
         mean = (own - other) * np.float32(0.5)
         out[side] = np.where(agree, mean.transpose(2, 0, 1), flows[side])

@@ -72,12 +72,12 @@ from .boundaries import sharpen_boundaries, sharpen_boundaries_torch
 from .neighbour_motion import adopt_neighbour_flows
 from .redrawn import (attenuation_torch, bilinear_attenuation, correlation_rows, detail_change,
                       detail_correlation, keep_detail_torch)
+from .remap import RELATIVE_BICUBIC, RELATIVE_BILINEAR
 from .smear import smear_along_motion, smear_along_motion_torch, smear_length
 from .symmetric import average_both_ways
 from .still import mix_still, mix_still_torch, still_error, still_share
 
-_REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no pixel grid added
-WARPS = {"bilinear": _REMAP, "bicubic": cv2.INTER_CUBIC | cv2.WARP_RELATIVE_MAP}  # remap flags
+WARPS = {"bilinear": RELATIVE_BILINEAR, "bicubic": RELATIVE_BICUBIC}  # remap flags
 ALPHA = 20.0  # softmax-splatting importance per unit of luma error (a 0.05 error weighs e^-1)
 
 
@@ -314,7 +314,7 @@ def _warped_difference(images: np.ndarray, flows: np.ndarray) -> np.ndarray:
     out = np.empty_like(images)
     for side in range(2):
         warped = cv2.remap(images[1 - side], np.ascontiguousarray(flows[side].transpose(1, 2, 0)),
-                           None, _REMAP, borderMode=cv2.BORDER_REPLICATE)
+                           None, RELATIVE_BILINEAR, borderMode=cv2.BORDER_REPLICATE)
         cv2.absdiff(images[side], warped, dst=out[side])
     return out
 
@@ -585,7 +585,7 @@ def _warp_blend_cv2(image0, image1, flow_t, weight0, times, flags):
     rows = correlation_rows(height)
     correlations = [detail_correlation(_luma(im[rows] if interleaved else im[:, rows],
                                              interleaved)) for im in src] \
-        if flags == _REMAP else None
+        if flags == RELATIVE_BILINEAR else None
     still = still_error(*(_luma(im, interleaved) for im in src), weight0.shape[-2:])
     for j in range(k):
         moves, weight = _full_size_motion(pixels, flow_t, weight0, j)
