@@ -103,7 +103,8 @@ _DIS_TUNING = (("FinestScale", 0), ("VariationalRefinementIterations", 0),
 _DENSE_DIS_TUNING = _DIS_TUNING + (("PatchStride", 1),)  # a patch at every pixel, not every 3rd
 # share of a pair's flow pixels whose two DIS flows disagree above which DIS runs dense: the
 # bench's procedural clips reach 0.08 (subject), the generated clips whose in-betweens gain
-# (CogVideo__2, woman) 0.06-0.28 (BENCHMARKS.md, issue 16, branch interp10)
+# (CogVideo__2, woman) 0.06-0.28, a faster subject 0.14 (it gains too; BENCHMARKS.md, issue
+# 16, branch interp10)
 DENSE_SHARE = 0.1
 
 
