@@ -33,10 +33,10 @@ import numpy as np
 import torch
 
 from ..flow import backward_warp
+from .remap import RELATIVE_BILINEAR
 
 SMEAR = 0.15  # the segment averaged over, as a fraction of the pair's motion, at a gain of 1
 _TAPS = (-2, -1, 1, 2)  # the samples besides p, in quarters of the segment
-_REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p)
 
 
 def smear_length(gain: float) -> float:
@@ -57,7 +57,7 @@ def smear_along_motion(made: np.ndarray, motion: np.ndarray, length: float) -> N
     total = made.astype(np.float32)
     for k in _TAPS:
         step = motion * np.float32(k * length / 4)
-        total += cv2.remap(made, step, None, _REMAP, borderMode=cv2.BORDER_REPLICATE)
+        total += cv2.remap(made, step, None, RELATIVE_BILINEAR, borderMode=cv2.BORDER_REPLICATE)
     if made.dtype == np.uint8:
         made[...] = cv2.convertScaleAbs(total, alpha=1 / (len(_TAPS) + 1)).reshape(made.shape)
     else:
