@@ -27,7 +27,7 @@ from framemend.chain.palette import DEDITHER_TAPS, palette_limited
 from framemend.flow.estimate import motion_luma_flow
 from framemend.kernels.colour import LUMA
 from framemend.kernels.median import lower_median
-from framemend.kernels.pools import in_halves, shared_pool
+from framemend.kernels.pools import shared_pool
 
 from .noise import (_FLATTEST, _LEAST_SHARE, _MAD_TO_SIGMA, _ROW_STRIDE, _SHEAR_LEAST,
                     _SHEAR_SHARE, _TONE_KEPT, _TONE_LEAST, _TONE_RADIUS, _WHITE_RATIO,
@@ -69,21 +69,14 @@ def estimate_planes_noise(planes: np.ndarray, following: np.ndarray | None, pale
     shear, share = np.zeros(2, np.float32), 1.0
     if palette:
         return (estimate_sigma(planes.transpose(1, 2, 0)),) * 3, shear, RADII[1], share
-    pool = shared_pool("denoise", 1)
+    # the noise in space, on the other thread while this one measures it in time (the shear
+    # found there is most often none: else it is measured again, sheared)
+    spatial = shared_pool("denoise", 1).submit(_spatial_sigmas, planes)
     if following is not None:
-        differences = (_motion_differences(planes, following) if motion is None
-                       else _motion_differences(following, planes, motion))
-    # the noise in space, on the other thread while this one measures it in time, queued once
-    # that thread has made its half of the differences (the shear found here is most often
-    # none: else it is measured again, sheared)
-    spatial = pool.submit(_spatial_sigmas, planes)
-    if following is not None:
-        field, flat = _flattest_tone_removed(*differences)
+        field, flat = (_temporal_differences(planes, following) if motion is None
+                       else _temporal_differences(following, planes, motion))
         temporal = np.zeros(3, np.float32)
         if flat is not None:
-            # the luma's spread inside the spatial window, on the other thread while this one
-            # reads the flat samples (unsheared: measured again where a shear is found)
-            window = pool.submit(_window_spread, field[0], flat)
             samples = _masked(field, flat)
             spread = _mad_sigmas(samples)
             shear = _luma_shear(samples, spread)
@@ -91,8 +84,7 @@ def estimate_planes_noise(planes: np.ndarray, following: np.ndarray | None, pale
                 field = _sheared(field, shear)
                 spread = _mad_sigmas(_sheared(samples, shear))
             temporal = spread / _F(math.sqrt(2))
-            share = _window_share(_window_spread(field[0], flat) if shear.any()
-                                  else window.result(), temporal[0])
+            share = _window_share(field[0], flat, temporal[0])
     rotated, sigmas = spatial.result()
     if shear.any():
         sigmas = _robust_sigmas(*_residuals(_sheared(rotated, shear)))
@@ -118,19 +110,13 @@ def _spatial_sigmas(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rotated, _robust_sigmas(*_residuals(rotated))
 
 
-def _window_spread(luma: np.ndarray, flat: np.ndarray) -> np.float32:
-    """The MAD-σ over √2 of the luma's differences in time ``(H, W)`` float32 less their mean
-    in the spatial stage's luma window, over the pixels ``flat`` (:func:`.noise._window_share`'s
-    spread)."""
-    deviation = luma - _inside_mean(luma[None], RADII[0])[0]
-    return _mad_sigmas(_masked(deviation[None], flat))[0] / _F(math.sqrt(2))
-
-
-def _window_share(spread: np.float32, sigma: np.float32) -> float:
-    """:func:`.noise._window_share` of the luma's differences in time from their
-    :func:`_window_spread` and ``sigma``, their MAD-σ over √2."""
+def _window_share(luma: np.ndarray, flat: np.ndarray, sigma: np.float32) -> float:
+    """:func:`.noise._window_share` of the luma's differences in time ``(H, W)`` float32 over
+    the pixels ``flat``, of which ``sigma`` is the MAD-σ over √2."""
     if sigma <= 0:
         return 1.0
+    deviation = luma - _inside_mean(luma[None], RADII[0])[0]
+    spread = _mad_sigmas(_masked(deviation[None], flat))[0] / _F(math.sqrt(2))
     return float(min((spread / sigma) ** 2 / _F(_WHITE_WINDOW), _F(1.0)))
 
 
@@ -379,36 +365,22 @@ def _luma_u8_planes(planes, out):
             out[y, x] = np.uint8(min(max(v, zero), one) * levels + half)
 
 
-def _motion_differences(frame: np.ndarray, following: np.ndarray,
-                        flow: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The first part of :func:`.noise._temporal_differences`: ``(3, H, W)`` float32 opponent
-    differences of ``(3, H, W)`` float32 frames in time along ``flow`` ``(H, W, 2)`` from
-    ``frame`` to ``following`` (DIS on their luma if None), and ``(H, W)`` the flatness of
-    ``frame`` where the pixel is usable, else nan (:func:`_flatness`). The lower half of the
-    rows on the other thread (which makes the flatness means beside the flow first), the upper
-    half here (1.3 ms per 640x360 frame on one thread)."""
+def _temporal_differences(frame: np.ndarray, following: np.ndarray,
+                          flow: np.ndarray | None = None
+                          ) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`.noise._temporal_differences`: ``(3, H, W)`` float32 opponent differences of
+    ``(3, H, W)`` float32 frames in time along ``flow`` ``(H, W, 2)`` from ``frame`` to
+    ``following`` (DIS on their luma if None), and ``(H, W)`` their flattest pixels, None
+    where fewer than 1000 qualify."""
     means = shared_pool("denoise", 1).submit(_flatness_means, frame)  # beside the flow
     if flow is None:
         flow = motion_luma_flow(_luma_u8(frame), _luma_u8(following), FINEST_SIDE)
-    flow = np.ascontiguousarray(flow, np.float32)
     h, w = frame.shape[1:]
     difference = np.empty((3, h, w), np.float32)
     gradient = np.empty((h, w), np.float32)
-
-    def band(first: int, end: int) -> None:
-        _nearest_differences(frame, following, flow, _BASIS, difference, gradient, first,
-                             end)  # gradient: 0 where the source is inside
-        _flatness(*means.result(), gradient, first, end)
-
-    in_halves("denoise", h, band)
-    return difference, gradient
-
-
-def _flattest_tone_removed(difference: np.ndarray, gradient: np.ndarray
-                           ) -> tuple[np.ndarray, np.ndarray | None]:
-    """The rest of :func:`.noise._temporal_differences` on what :func:`_motion_differences`
-    gives: ``difference`` with the tone change removed (:func:`_tone_change_removed`, in
-    place) and ``(H, W)`` its flattest pixels, None where fewer than 1000 qualify."""
+    _nearest_differences(frame, following, np.ascontiguousarray(flow, np.float32), _BASIS,
+                         difference, gradient)  # gradient: 0 where the source is inside
+    _flatness(*means.result(), gradient)
     sample = gradient[::2, ::2]
     sample = sample[~np.isnan(sample)]
     threshold = np.quantile(sample, _FLATTEST) if sample.size else np.nan
@@ -499,18 +471,18 @@ def _less_window_mean(plane, sums, count, scales, kept):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _nearest_differences(frame, following, flow, basis, difference, outside, first, end):
+def _nearest_differences(frame, following, flow, basis, difference, outside):
     """``difference`` ``(3, H, W)``: the channels of ``basis`` ``(3, 3)`` of ``frame`` minus
     ``following`` (``(3, H, W)`` float32 each) at the nearest pixel to ``p + flow(p)``
     (``flow`` ``(H, W, 2)``; rounded half to even, clamped to the frame), and ``outside``
-    ``(H, W)``: nan where that pixel is outside the frame, else 0; rows ``first`` to ``end -
-    1``. Each row's source pixels are found first, then gathered (both in one loop took 1.8 ms
-    per 640x360 frame, this 1.45)."""
+    ``(H, W)``: nan where that pixel is outside the frame, else 0. Each row's source pixels
+    are found first, then gathered (both in one loop took 1.8 ms per 640x360 frame, this
+    1.45)."""
     _, h, w = frame.shape
     (b00, b01, b02), (b10, b11, b12), (b20, b21, b22) = basis[0], basis[1], basis[2]
     source = np.empty(w, np.int64)  # a row's source pixels, as indices of a flat plane
     planes = following.reshape(3, h * w)
-    for y in range(first, end):
+    for y in range(h):
         for x in range(w):
             fx = np.rint(np.float32(x) + flow[y, x, 0])
             fy = np.rint(np.float32(y) + flow[y, x, 1])
@@ -526,14 +498,14 @@ def _nearest_differences(frame, following, flow, basis, difference, outside, fir
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _flatness(luma, local, gradient, first, end):
-    """In place of rows ``first`` to ``end - 1`` of ``gradient`` ``(H, W)`` (nan where the
-    source left the frame, else 0): the sum of the absolute central differences of ``luma``
-    ``(H, W)`` (the 5x5 mean of the frame's luma) along y and x where the pixel is usable, nan
-    elsewhere: the frame's border, and where the 3x3 means ``local`` ``(3, H, W)`` of some
-    channel are at most 0.05 or of some channel at least 0.95 (near-clipped)."""
+def _flatness(luma, local, gradient):
+    """In place of ``gradient`` ``(H, W)`` (nan where the source left the frame, else 0):
+    the sum of the absolute central differences of ``luma`` ``(H, W)`` (the 5x5 mean of the
+    frame's luma) along y and x where the pixel is usable, nan elsewhere: the frame's border,
+    and where the 3x3 means ``local`` ``(3, H, W)`` of some channel are at most 0.05 or of
+    some channel at least 0.95 (near-clipped)."""
     h, w = luma.shape
-    for y in range(first, end):
+    for y in range(h):
         for x in range(w):
             if y == 0 or x == 0 or y == h - 1 or x == w - 1:
                 gradient[y, x] = np.nan
