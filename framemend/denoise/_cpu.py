@@ -582,47 +582,28 @@ class CpuTrack:
             _luma(rgb, scale, luma)
         return cls(state, luma)
 
-    def predicted(self, flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The first part of :meth:`step` along ``flow`` ``(H, W, 2)``, which needs no noise
-        level: the bilinear prediction ``(H, W, 4)`` of the state and an ``(H, W)`` uint8
-        array for the step's luma, as :meth:`step` takes them (``prediction``)."""
-        pred, luma = self._arrays(*self.state.shape[:2])
-        self._predict(flow, pred)
-        return pred, luma
-
-    def _predict(self, flow: np.ndarray, pred: np.ndarray) -> None:
-        """The state warped along ``flow`` ``(H, W, 2)`` (bilinear) into ``pred``."""
-        cv2.remap(self.state, flow, None, cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP, dst=pred,
-                  borderMode=cv2.BORDER_REPLICATE)
-
     def step(self, pixels: torch.Tensor | np.ndarray, noise_var: np.ndarray,
              memory: int, flow: np.ndarray | None = None, shear: np.ndarray | None = None,
-             halves: bool = False, prediction: tuple | None = None) -> CpuTrack:
+             halves: bool = False) -> CpuTrack:
         """:func:`.recursive.recursive_step_reference` along ``flow`` ``(H, W, 2)`` from the
         frame to the estimate's frame, or if None the flow of
         :func:`framemend.flow.estimate.motion_flow` (DIS on the frame's and the estimate's
         luma); ``pixels`` as in :meth:`start` or a :class:`CpuFrame` made of them,
         ``noise_var`` ``(3,)`` float32 σ² per channel of the basis sheared by ``shear`` (as at
         :meth:`start`); ``halves``: the update's lower half of the rows on the shared
-        ``denoise`` worker (for a step no output is made beside: a shot's warm-up);
-        ``prediction``: what :meth:`predicted` made along ``flow`` (given), if it was made
-        before the noise level was known."""
-        if prediction is not None:
-            pred, luma = prediction
-            rgb, scale = ((pixels.rgb, pixels.scale) if isinstance(pixels, CpuFrame)
-                          else _planes(pixels))
+        ``denoise`` worker (for a step no output is made beside: a shot's warm-up)."""
+        if isinstance(pixels, CpuFrame):
+            rgb, scale, frame_luma = pixels.rgb, pixels.scale, pixels.luma
+            pred, luma = self._arrays(*rgb.shape[1:])
         else:
-            if isinstance(pixels, CpuFrame):
-                rgb, scale, frame_luma = pixels.rgb, pixels.scale, pixels.luma
-                pred, luma = self._arrays(*rgb.shape[1:])
-            else:
-                rgb, scale = _planes(pixels)
-                pred, luma = self._arrays(*rgb.shape[1:])
-                frame_luma = luma  # read by the flow before the update writes the estimate's
-                _luma(rgb, scale, luma)
-            if flow is None:
-                flow = motion_luma_flow(frame_luma, self.luma, FINEST_SIDE)
-            self._predict(flow, pred)
+            rgb, scale = _planes(pixels)
+            pred, luma = self._arrays(*rgb.shape[1:])
+            frame_luma = luma  # read by the flow before the update writes the estimate's
+            _luma(rgb, scale, luma)
+        if flow is None:
+            flow = motion_luma_flow(frame_luma, self.luma, FINEST_SIDE)
+        cv2.remap(self.state, flow, None, cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP, dst=pred,
+                  borderMode=cv2.BORDER_REPLICATE)
         inverse = (1.0 / noise_var).astype(np.float32)
         _update_halves(pred, rgb, scale, np.ascontiguousarray(flow, np.float32), inverse,
                        1.0 / memory, _shear(shear), luma, halves)

@@ -21,7 +21,7 @@ from framemend.options.denoise import DenoiseOptions
 from . import _noise_cpu
 from .noise import declip_table, estimate_channel_noise
 from .spatial import RADII
-from .track import host_track, start_track, step_input, warm_up_head, warm_up_inputs
+from .track import host_track, start_track, step_input, warm_up_inputs
 
 
 @register
@@ -85,7 +85,7 @@ class Denoise(DistinctFrames, TemporalFilter):
         if first and self._shot is not None and self._sigma is None:
             # the warm-up's inputs made here while the recursion's thread measures the noise,
             # and the warm-up queued behind the measurement
-            self._queue_warm_up(window[center:], measuring=True)
+            self._queue_warm_up(window[center:])
         if self._sigma is None:
             if self._shot is None:
                 self._start_shot(window, center)
@@ -126,40 +126,28 @@ class Denoise(DistinctFrames, TemporalFilter):
         if self._sigma is None and self._shot is None and len(self._window) == 2:
             self._shot = self._chain.submit(self._start_shot, list(self._window), 0)
 
-    def _queue_warm_up(self, frames: list[Frame], measuring: bool = False) -> None:
+    def _queue_warm_up(self, frames: list[Frame]) -> None:
         """Queue the warm-up of the shot whose first frame is ``frames[0]`` on the recursion's
         thread (behind the shot's noise measurement if that is still running), its inputs made
         on this thread first (:func:`.track.warm_up_inputs`: at the start of a clip this thread
         waits for the measurement, and the recursion's thread is the one the output waits
-        for); ``measuring``: the measurement is running, and this thread also makes the
-        warm-up's first track and prediction (:func:`.track.warm_up_head`)."""
+        for)."""
         flows = [motion.from_previous(following, frame.time)
                  for frame, following in zip(frames[:-1], frames[1:])]
         pixels, flows = warm_up_inputs([self._pixels(f) for f in frames], flows)
-        head = warm_up_head(pixels, flows) if measuring else None
         self._tail = self._tracks[frames[0]] = self._chain.submit(self._warm_up, frames, pixels,
-                                                                  flows, head)
+                                                                  flows)
         self._tail_time = frames[0].time
 
-    def _warm_up(self, frames: list[Frame], pixels: list, flows: list,
-                 head: tuple | None = None) -> tuple:
+    def _warm_up(self, frames: list[Frame], pixels: list, flows: list) -> tuple:
         """The track of ``frames[0]``, the first frame of a shot: the recursion first runs
         backwards from the last of the lookahead ``frames`` (their ``pixels`` and the ``flows``
-        from each to the next as :func:`.track.warm_up_inputs` gives them), from ``head`` (its
-        first track and prediction, :func:`.track.warm_up_head`) if given and the shot's luma
-        is unsheared. Nothing if the shot turned out noise-free (it was queued before that was
-        known)."""
+        from each to the next as :func:`.track.warm_up_inputs` gives them). Nothing if the shot
+        turned out noise-free (it was queued before that was known)."""
         if self._sigma <= 0:
             return None, None
-        steps = range(len(frames) - 2, -1, -1)  # no output is made beside these steps
-        if head is not None and (self._shear is None or not self._shear.any()):
-            start, prediction = head
-            track = start.step(pixels[-2], self._variances, self.options.memory, flows[-1],
-                               self._shear, halves=True, prediction=prediction)
-            steps = steps[1:]
-        else:
-            track = start_track(pixels[-1], self._shear)
-        for index in steps:
+        track = start_track(pixels[-1], self._shear)
+        for index in range(len(frames) - 2, -1, -1):  # no output is made beside these steps
             track = track.step(pixels[index], self._variances, self.options.memory,
                                flows[index], self._shear, halves=True)
         return track, self._levels(frames[0])

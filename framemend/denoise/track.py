@@ -116,19 +116,3 @@ def warm_up_inputs(pixels: list, flows: list) -> tuple[list, list]:
     if len(frames) > 1 and flows[-1] is None:
         flows = [*flows[:-1], motion_luma_flow(frames[-2].luma, frames[-1].luma, FINEST_SIDE)]
     return frames, flows
-
-
-def warm_up_head(pixels: list, flows: list) -> tuple | None:
-    """The first track of a shot's warm-up and its first step's prediction, made before the
-    shot's noise is known (neither needs its level): :meth:`._cpu.CpuTrack.start` of the last
-    of ``pixels`` in the unsheared basis and :meth:`._cpu.CpuTrack.predicted` along the last
-    of ``flows`` (from the frame before it), as :func:`warm_up_inputs` gives them. The filter
-    makes them on its own thread while the recursion's thread measures the noise and uses them
-    if the shot's luma turns out unsheared (at 640x360 the start and the remap were 1.4-1.6 ms
-    of the warm-up on the recursion's thread); None unless the pixels are
-    :class:`._cpu.CpuFrame` s of two frames or more."""
-    if len(pixels) < 2 or hasattr(pixels[-1], "device") or flows[-1] is None:
-        return None  # tensors: warm_up_inputs made no CpuFrames
-    from ._cpu import CpuTrack  # noqa: PLC0415
-    start = CpuTrack.start(pixels[-1])
-    return start, start.predicted(flows[-1])
