@@ -100,8 +100,8 @@ def _patch_difference(src, dst, y, x, fx, fy, stop):
             for c in range(3):
                 total += abs(src[y - 1 + i, x - 1 + j, c] -
                              sample(dst, (y0 + i, x0 + j), (y0 + i + 1, x0 + j + 1), ax, ay, c))
-        if total > limit:
-            return np.inf
+            if total > limit:  # a sum of non-negative terms: over once, over at the end
+                return np.inf
     return total / 27.0
 
 
