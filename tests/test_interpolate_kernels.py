@@ -17,7 +17,7 @@ def pair():
              for t in (4, 6)]
     planes = torch.cat(small)
     u8 = planes[:, 0].mul(255).add(0.5).clamp(0, 255).to(torch.uint8).numpy()
-    flows = synthesis._dis_both(u8, None)
+    flows = synthesis._dis_both(u8, None, synthesis._DIS_TUNING)
     return planes, flows, synthesis._warp_error(planes, flows)
 
 

@@ -152,6 +152,26 @@ def estimate_sigma(frame: np.ndarray) -> float:
     return sigma
 
 
+def pixel_planes(pixels: np.ndarray) -> np.ndarray:
+    """Decoded ``(H, W, 3)`` uint8/uint16 pixels (full range of their type) as ``(3, H, W)``
+    float32 planes in [0, 1]: each value times ``1 / max`` of the type in float32, as numpy
+    multiplies their ``cv2.split`` planes (0.32 ms per 640x360 frame that way, split 0.14)."""
+    planes = np.empty((3, *pixels.shape[:2]), np.float32)
+    _scaled_planes(pixels, np.float32(1 / np.iinfo(pixels.dtype).max), planes)
+    return planes
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _scaled_planes(pixels, scale, out):
+    """``out`` ``(3, H, W)`` float32: the channels of ``pixels`` ``(H, W, 3)`` (integers) each
+    converted to float32 (exact) and multiplied by float32 ``scale``."""
+    for y in range(pixels.shape[0]):
+        for x in range(pixels.shape[1]):
+            out[0, y, x] = np.float32(pixels[y, x, 0]) * scale
+            out[1, y, x] = np.float32(pixels[y, x, 1]) * scale
+            out[2, y, x] = np.float32(pixels[y, x, 2]) * scale
+
+
 def _planes(frame: np.ndarray) -> np.ndarray:
     """``(H, W, 3)`` -> contiguous ``(3, H, W)`` float32."""
     return np.ascontiguousarray(frame.transpose(2, 0, 1), np.float32)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from concurrent.futures import Future, ThreadPoolExecutor
 
-import cv2
 import numpy as np
 
 from framemend._torch import torch
@@ -176,18 +175,14 @@ class Denoise(DistinctFrames, TemporalFilter):
 
     def _float_planes(self, frame: Frame, host: bool) -> torch.Tensor | np.ndarray:
         """The frame as floats in [0, 1], leaving its pixels raw: ``(3, H, W)``, float32 planes
-        on the ``host`` (CPU) path (decoded pixels split, then each value times ``1 / max`` of
-        their type in float32), else a tensor on the device."""
+        on the ``host`` (CPU) path (decoded pixels, each value times ``1 / max`` of their type
+        in float32: :func:`._noise_cpu.pixel_planes`), else a tensor on the device."""
         pixels = self._pixels(frame)
         if not host:
             return pixels
         if not isinstance(pixels, np.ndarray):
             return np.ascontiguousarray(pixels.float().numpy(), np.float32)
-        planes = np.empty((3, *pixels.shape[:2]), np.float32)
-        scale = np.float32(1 / np.iinfo(pixels.dtype).max)
-        for plane, split in zip(planes, cv2.split(pixels), strict=True):
-            np.multiply(split, scale, out=plane)
-        return planes
+        return _noise_cpu.pixel_planes(pixels)
 
     def _palette_pixels(self, frame: Frame, planes: torch.Tensor | np.ndarray
                         ) -> torch.Tensor | np.ndarray:

@@ -81,7 +81,33 @@ def _adopt(src, dst, flow, unreliable, reach, gain, same, out):
 @numba.njit(cache=True, nogil=True)
 def _patch_difference(src, dst, y, x, fx, fy, stop):
     """Mean over the 3x3 patch at ``(y, x)`` and RGB of ``|src(p) - dst(p + (fx, fy))|``
-    (bilinear, positions clamped to the frame); ``inf`` once it cannot be under ``stop``."""
+    (bilinear, positions clamped to the frame); ``inf`` once it cannot be under ``stop``.
+
+    Where the patch and its displaced samples lie inside the frame, the nine samples share
+    one pair of bilinear fractions and their corners are neighbours, so they are found once
+    (the same arithmetic as :func:`.sample.corners` per sample, so the same result)."""
+    h, w = src.shape[:2]
+    left, top = (x - 1) + fx, (y - 1) + fy  # the top-left sample's position
+    if not (1 <= x <= w - 2 and 1 <= y <= h - 2 and left >= 0.0 and top >= 0.0 and
+            (x + 1) + fx < w - 1.0 and (y + 1) + fy < h - 1.0):
+        return _patch_difference_clamped(src, dst, y, x, fx, fy, stop)
+    x0, y0 = int(left), int(top)
+    ax, ay = left - x0, top - y0
+    limit = stop * 27.0
+    total = 0.0
+    for i in range(3):
+        for j in range(3):
+            for c in range(3):
+                total += abs(src[y - 1 + i, x - 1 + j, c] -
+                             sample(dst, (y0 + i, x0 + j), (y0 + i + 1, x0 + j + 1), ax, ay, c))
+            if total > limit:  # a sum of non-negative terms: over once, over at the end
+                return np.inf
+    return total / 27.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _patch_difference_clamped(src, dst, y, x, fx, fy, stop):
+    """:func:`_patch_difference` with each sample's position clamped to the frame."""
     h, w = src.shape[:2]
     limit = stop * 27.0
     total = 0.0

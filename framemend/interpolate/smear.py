@@ -33,10 +33,13 @@ import numpy as np
 import torch
 
 from ..flow import backward_warp
+from .remap import RELATIVE_BILINEAR
 
 SMEAR = 0.15  # the segment averaged over, as a fraction of the pair's motion, at a gain of 1
 _TAPS = (-2, -1, 1, 2)  # the samples besides p, in quarters of the segment
-_REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p)
+# pixels a sample of a uint8 frame may move and still round to the pixel itself: its bilinear
+# blend moves by under 255 / 1024 of a level, less than the half level that rounding takes
+_STILL_TAP = 1 / 1024
 
 
 def smear_length(gain: float) -> float:
@@ -47,6 +50,10 @@ def smear_length(gain: float) -> float:
 def smear_along_motion(made: np.ndarray, motion: np.ndarray, length: float) -> None:
     """``X'`` of the module docstring in place.
 
+    In a uint8 frame only the box around the pixels whose farthest sample moves by more than
+    :data:`_STILL_TAP` is resampled (a moving subject over a still background): elsewhere each
+    sample rounds to the pixel itself and so does their mean (the same result).
+
     Args:
         made: the in-between ``(H, W, 3)`` or a plane ``(H, W)``, uint8 or float32.
         motion: ``v = Ft1 - Ft0`` ``(H, W, 2)`` float32 (x, y; full-size pixels).
@@ -54,12 +61,29 @@ def smear_along_motion(made: np.ndarray, motion: np.ndarray, length: float) -> N
     """
     if length <= 0:
         return
-    total = made.astype(np.float32)
-    for k in _TAPS:
-        step = motion * np.float32(k * length / 4)
-        total += cv2.remap(made, step, None, _REMAP, borderMode=cv2.BORDER_REPLICATE)
+    height, width = made.shape[:2]
+    box = (slice(0, height), slice(0, width))
     if made.dtype == np.uint8:
-        made[...] = cv2.convertScaleAbs(total, alpha=1 / (len(_TAPS) + 1)).reshape(made.shape)
+        still = np.float32(_STILL_TAP / (max(_TAPS) * length / 4))
+        moving = (np.abs(motion) > still).reshape(height, -1)  # (H, 2W)
+        rows, cols = np.flatnonzero(moving.any(1)), np.flatnonzero(moving.any(0)) // 2
+        if not len(rows):
+            return
+        box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+    whole = box == (slice(0, height), slice(0, width))
+    total = made[box].astype(np.float32)
+    for k in _TAPS:
+        step = motion[box] * np.float32(k * length / 4)
+        if whole:
+            total += cv2.remap(made, step, None, RELATIVE_BILINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+        else:  # the box's relative map made absolute
+            step[..., 0] += np.arange(box[1].start, box[1].stop, dtype=np.float32)
+            step[..., 1] += np.arange(box[0].start, box[0].stop, dtype=np.float32)[:, None]
+            total += cv2.remap(made, step, None, cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+    if made.dtype == np.uint8:
+        made[box] = cv2.convertScaleAbs(total, alpha=1 / (len(_TAPS) + 1)).reshape(total.shape)
     else:
         np.multiply(total, np.float32(1 / (len(_TAPS) + 1)), out=made)
 

@@ -4,7 +4,8 @@ Method (classical, after Niklaus & Liu, "Softmax Splatting for Video Frame Inter
 CVPR 2020, with the flow reversal of Xu et al., "Quadratic Video Interpolation", NeurIPS 2019):
 
 1. Flow both ways, ``F01`` and ``F10``, on luma shrunk by ``flow_scale`` (DIS, coarse to fine,
-   so large motion stays within reach and the cost stays small; see :func:`pair_flows`).
+   so large motion stays within reach and the cost stays small; see :func:`pair_flows`), again
+   with a patch at every pixel where the two directions disagree on much of the frame.
    Where that flow's luma error stays high inside the frame, a block search finds motions
    DIS lost (a small object moving farther than its size) and seeds a second DIS pass; a
    search for one rigid motion (rotation and translation, in colour) per lost region then
@@ -72,12 +73,12 @@ from .boundaries import sharpen_boundaries, sharpen_boundaries_torch
 from .neighbour_motion import adopt_neighbour_flows
 from .redrawn import (attenuation_torch, bilinear_attenuation, correlation_rows, detail_change,
                       detail_correlation, keep_detail_torch)
+from .remap import RELATIVE_BICUBIC, RELATIVE_BILINEAR
 from .smear import smear_along_motion, smear_along_motion_torch, smear_length
-from .symmetric import average_both_ways
+from .symmetric import average_both_ways, disagreeing_share
 from .still import mix_still, mix_still_torch, still_error, still_share
 
-_REMAP = cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP  # bilinear at p + map(p): no pixel grid added
-WARPS = {"bilinear": _REMAP, "bicubic": cv2.INTER_CUBIC | cv2.WARP_RELATIVE_MAP}  # remap flags
+WARPS = {"bilinear": RELATIVE_BILINEAR, "bicubic": RELATIVE_BICUBIC}  # remap flags
 ALPHA = 20.0  # softmax-splatting importance per unit of luma error (a 0.05 error weighs e^-1)
 
 
@@ -96,6 +97,17 @@ def flow_planes(image: torch.Tensor | np.ndarray, flow_scale: float) -> torch.Te
     return torch.cat([luma(small), small], 1)
 
 
+# DIS medium at finest scale 0 without variational refinement, 8 descent iterations
+_DIS_TUNING = (("FinestScale", 0), ("VariationalRefinementIterations", 0),
+               ("GradientDescentIterations", 8))
+_DENSE_DIS_TUNING = _DIS_TUNING + (("PatchStride", 1),)  # a patch at every pixel, not every 3rd
+# share of a pair's flow pixels whose two DIS flows disagree above which DIS runs dense: the
+# bench's procedural clips reach 0.08 (subject), the generated clips whose in-betweens gain
+# (CogVideo__2, woman) 0.06-0.28, a faster subject 0.14 (it gains too; BENCHMARKS.md, issue
+# 16, branch interp10)
+DENSE_SHARE = 0.1
+
+
 def pair_flows(small0: torch.Tensor, small1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Flows ``F01`` and ``F10`` between two shrunk frames ``(1, 4, h, w)`` (luma then RGB, from
     :func:`flow_planes`) and their importance.
@@ -103,9 +115,17 @@ def pair_flows(small0: torch.Tensor, small1: torch.Tensor) -> tuple[torch.Tensor
     DIS (Kroeger et al., ECCV 2016) on the lumas at their own resolution (finest scale 0, 8x8
     patches every 3 pixels, 8 inverse-search iterations (25 gave the same PSNR on the clips),
     no variational refinement: on this job that refinement costs 40 % of the time for under
-    0.2 dB), the two directions on two threads. DIS refines coarse to fine from a few pixels
-    of motion per level, so a small object that moves farther than its own size is lost (its
-    flow stays that of the background); :func:`_recover_lost_motion` finds such motion again.
+    0.2 dB), the two directions on two threads. Where the two flows disagree (forward-backward
+    mismatch of :data:`.symmetric.AGREE` or more) on more than :data:`DENSE_SHARE` of the
+    pixels, DIS runs again with a patch at every pixel (``PatchStride`` 1, about 7x DIS's own
+    CPU), and so does the lost-motion pass below: each pixel's flow then comes from the 64
+    patches over it instead of about 7, which follows motion that changes within a few
+    patches (a fast drive forward over gravel, re-drawn generated content, a fast subject).
+    The bench's camera motion and subjects disagree on under 0.09 of their pixels and pay
+    only the check (:func:`.symmetric.disagreeing_share`). DIS refines coarse to fine from a
+    few pixels of motion per level, so a small object that moves farther than its own size is
+    lost (its flow stays that of the background); :func:`_recover_lost_motion` finds such
+    motion again.
     Near motion boundaries DIS blends the motions of both sides, so pixels that still match
     badly then try their neighbours' flows (:func:`.neighbour_motion.adopt_neighbour_flows`).
     Last, where the two directions agree, each flow is averaged with the reverse of the other
@@ -117,21 +137,27 @@ def pair_flows(small0: torch.Tensor, small1: torch.Tensor) -> tuple[torch.Tensor
     planes = torch.cat([small0, small1]).cpu()
     u8 = planes[:, 0].mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).numpy()
     rgb = planes[:, 1:].permute(0, 2, 3, 1).contiguous().numpy()
-    flows = _dis_both(u8, None)
-    flows, error = _recover_lost_motion(planes, flows, _warp_error(planes, flows), u8, rgb)
+    tuning = _DIS_TUNING
+    flows = _dis_both(u8, None, tuning)
+    if disagreeing_share(flows.numpy()) > DENSE_SHARE:
+        tuning = _DENSE_DIS_TUNING
+        flows = _dis_both(u8, None, tuning)
+    flows, error = _recover_lost_motion(planes, flows, _warp_error(planes, flows), u8, rgb,
+                                        tuning)
     flows = adopt_neighbour_flows(rgb, flows.numpy(), _box3(error)[:, 0].numpy())
     flows = torch.from_numpy(average_both_ways(flows))
     return flows, _warp_error(planes, flows).mul_(-ALPHA)
 
 
-def _dis_both(u8: np.ndarray, init: torch.Tensor | None) -> torch.Tensor:
+def _dis_both(u8: np.ndarray, init: torch.Tensor | None, tuning: tuple) -> torch.Tensor:
     """DIS flows ``(2, 2, h, w)`` from ``u8[0]`` to ``u8[1]`` and back, on two threads,
-    starting from ``init`` ``(2, 2, h, w)`` when given (else from zero)."""
+    starting from ``init`` ``(2, 2, h, w)`` when given (else from zero); ``tuning``: the
+    preset's changes (:func:`framemend.flow.estimate.dis_luma_flow`)."""
     starts = [None, None] if init is None else \
         list(init.permute(0, 2, 3, 1).contiguous().cpu().numpy())
     jobs = ((u8[0], u8[1], starts[0]), (u8[1], u8[0], starts[1]))
     fields = list(shared_pool("dis", 2).map(
-        lambda job: dis_luma_flow(job[0], job[1], "medium", _DIS_TUNING, init=job[2]), jobs))
+        lambda job: dis_luma_flow(job[0], job[1], "medium", tuning, init=job[2]), jobs))
     return torch.from_numpy(np.stack(fields)).permute(0, 3, 1, 2).contiguous()
 
 
@@ -143,7 +169,8 @@ _SEARCH_MIN_PIXELS = 32  # fewer recovered pixels than this are not worth a seco
 
 
 def _recover_lost_motion(planes: torch.Tensor, flows: torch.Tensor, error: torch.Tensor,
-                         u8: np.ndarray, rgb: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+                         u8: np.ndarray, rgb: np.ndarray, tuning: tuple
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
     """A second flow where the first is unreliable: large motion of small objects.
 
     Where the luma error of ``flows`` ``(2, 2, h, w)`` (``error``, from :func:`_warp_error`)
@@ -151,15 +178,16 @@ def _recover_lost_motion(planes: torch.Tensor, flows: torch.Tensor, error: torch
     (content entering the view has no match), an exhaustive block search (3x3 blocks,
     ±:data:`SEARCH_RADIUS` pixels, every second offset then ±1 around the best) runs at half
     the flow resolution. Found motions that lower the error and differ from the first flow (a
-    lost motion, not a refinement) seed a second DIS pass (DIS takes an initial flow) when
-    there are enough of them (camera motion rarely has any); per pixel, the flow with the lower
-    error is kept. Small blocks of a spinning object match scattered places, and DIS on luma
-    drifts off a colourful object of little luma contrast, so each lost region then gets one
-    rigid motion (:func:`_region_motions`), taken per pixel where it differs from the first
-    flow and its colour error (:func:`_colour_error`) is under :data:`LOST_ERROR` and lower
-    than that of the flow so far by :data:`_SEARCH_GAIN`. ``planes`` ``(2, 4, h, w)`` luma then
-    RGB, ``u8`` the lumas in uint8 ``(2, h, w)``, ``rgb`` the colours ``(2, h, w, 3)``.
-    Returns the flows and their (luma) ``error``.
+    lost motion, not a refinement) seed a second DIS pass (DIS takes an initial flow; with the
+    pair's ``tuning``, as its first pass) when there are enough of them (camera motion rarely
+    has any); per pixel, the flow with the lower error is kept. Small blocks of a spinning
+    object match scattered places, and DIS on luma drifts off a colourful object of little
+    luma contrast, so each lost region then gets one rigid motion (:func:`_region_motions`),
+    taken per pixel where it differs from the first flow and its colour error
+    (:func:`_colour_error`) is under :data:`LOST_ERROR` and lower than that of the flow so far
+    by :data:`_SEARCH_GAIN`. ``planes`` ``(2, 4, h, w)`` luma then RGB, ``u8`` the lumas in
+    uint8 ``(2, h, w)``, ``rgb`` the colours ``(2, h, w, 3)``, ``tuning`` the DIS tuning of
+    the pair's first pass. Returns the flows and their (luma) ``error``.
     """
     local = _box3(error)
     h, w = flows.shape[-2:]
@@ -177,7 +205,7 @@ def _recover_lost_motion(planes: torch.Tensor, flows: torch.Tensor, error: torch
     guess_error = _box3(_warp_error(planes, torch.from_numpy(guess))).numpy()
     found = lost & (guess_error < near - _SEARCH_GAIN) & (jump > _SEARCH_JUMP ** 2)
     if found.sum() >= _SEARCH_MIN_PIXELS:
-        second = _dis_both(u8, torch.from_numpy(np.where(found, guess, first)))
+        second = _dis_both(u8, torch.from_numpy(np.where(found, guess, first)), tuning)
         second_error = _warp_error(planes, second)
         better = _box3(second_error) < local
         flows, error = torch.where(better, second, flows), torch.where(better, second_error, error)
@@ -314,7 +342,7 @@ def _warped_difference(images: np.ndarray, flows: np.ndarray) -> np.ndarray:
     out = np.empty_like(images)
     for side in range(2):
         warped = cv2.remap(images[1 - side], np.ascontiguousarray(flows[side].transpose(1, 2, 0)),
-                           None, _REMAP, borderMode=cv2.BORDER_REPLICATE)
+                           None, RELATIVE_BILINEAR, borderMode=cv2.BORDER_REPLICATE)
         cv2.absdiff(images[side], warped, dst=out[side])
     return out
 
@@ -374,11 +402,6 @@ def _block_difference(src, dst, y, x, dy, dx):
             tx = min(max(x + dx + j, 0), w - 1)
             sad += abs(src[sy, sx] - dst[ty, tx])
     return sad
-
-
-# DIS medium at finest scale 0 without variational refinement, 8 descent iterations
-_DIS_TUNING = (("FinestScale", 0), ("VariationalRefinementIterations", 0),
-               ("GradientDescentIterations", 8))
 
 
 HIDDEN_MISMATCH = 0.75  # forward-backward mismatch (flow pixels) above which a pixel is hidden
@@ -585,7 +608,7 @@ def _warp_blend_cv2(image0, image1, flow_t, weight0, times, flags):
     rows = correlation_rows(height)
     correlations = [detail_correlation(_luma(im[rows] if interleaved else im[:, rows],
                                              interleaved)) for im in src] \
-        if flags == _REMAP else None
+        if flags == RELATIVE_BILINEAR else None
     still = still_error(*(_luma(im, interleaved) for im in src), weight0.shape[-2:])
     for j in range(k):
         moves, weight = _full_size_motion(pixels, flow_t, weight0, j)
