@@ -31,12 +31,16 @@ def make_folder(folder: str) -> None:
         framemend.write(os.path.join(folder, f"{kind}.mkv"), clip.frames, fps=12, lossless=True)
 
 
-def clean_folder(src: str, dst: str, chain: str) -> None:
+def clean_folder(src: str, dst: str, chain: str) -> int:
+    """Clean ``src`` into ``dst`` and score each output; framemend's exit code (1: a file
+    failed, framemend said which and why; the others are scored all the same)."""
     command = [sys.executable, "-m", "framemend", "clean", src, "-o", dst, "-f", chain, "-q"]
     print("$", " ".join(["framemend"] + command[3:]))
-    subprocess.run(command, check=True)
+    code = subprocess.run(command).returncode
+    if code not in (0, 1):  # bad usage or interrupted: nothing to score
+        return code
     for name in sorted(os.listdir(src)):
-        if not os.path.exists(os.path.join(dst, name)):
+        if not os.path.isfile(os.path.join(dst, name)):
             print(f"{name}: no output")
             continue
         before = framemend.read(os.path.join(src, name))
@@ -44,6 +48,7 @@ def clean_folder(src: str, dst: str, chain: str) -> None:
         scores = noref.compare(after, before)[0]
         print(f"{name}: {len(after)} frames, flicker {scores['flicker_input']:.2f} -> "
               f"{scores['flicker']:.2f}, warping error ratio {scores['warp_ratio']:.2f}")
+    return code
 
 
 if __name__ == "__main__":
@@ -56,8 +61,8 @@ if __name__ == "__main__":
     if args.quick:
         with tempfile.TemporaryDirectory() as tmp:
             make_folder(os.path.join(tmp, "in"))
-            clean_folder(os.path.join(tmp, "in"), os.path.join(tmp, "out"), args.filters)
+            sys.exit(clean_folder(os.path.join(tmp, "in"), os.path.join(tmp, "out"), args.filters))
     elif args.input and args.output:
-        clean_folder(args.input, args.output, args.filters)
+        sys.exit(clean_folder(args.input, args.output, args.filters))
     else:
         parser.error("give INPUT and OUTPUT folders, or --quick")

@@ -330,7 +330,13 @@ def _probe_without_video(args, error) -> int:
 
 def cmd_demo(args) -> int:
     from .demo import run_demo
+    from .presets import PRESETS
 
+    if args.preset is not None and args.preset not in PRESETS:  # before minutes of work
+        raise UsageError(f"unknown preset '{args.preset}' (presets: {', '.join(PRESETS)})")
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        raise UsageError(f"-o {args.output}: the demo writes its videos into a folder; "
+                         "this is a file")
     return run_demo(args.output, args.preset, model=args.model)
 
 
@@ -433,12 +439,21 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+def _left_behind(args) -> str:
+    """What a stopped run leaves: a file output is removed (the writer's temporary file), but
+    what was sent down a pipe (``-o -``) is gone already."""
+    if getattr(args, "output", None) == "-":
+        return "the output stream sent so far is cut short"
+    return "no output was left behind"
+
+
 def _main(argv: list[str] | None) -> int:
     from .chain.options import OptionError
     from .video.errors import SettingsError, VideoError
 
     parser = build_parser(sys.argv[1:] if argv is None else argv)
     _set_log_level(None)
+    args = None
     try:
         args = parser.parse_args(argv)
         if not args.command:
@@ -454,10 +469,10 @@ def _main(argv: list[str] | None) -> int:
         _error(e)
         return 1
     except Terminated:
-        print("framemend: terminated (SIGTERM); no output was left behind", file=sys.stderr)
+        print(f"framemend: terminated (SIGTERM); {_left_behind(args)}", file=sys.stderr)
         return 143
     except KeyboardInterrupt:
-        print("framemend: interrupted; no output was left behind", file=sys.stderr)
+        print(f"framemend: interrupted; {_left_behind(args)}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 1

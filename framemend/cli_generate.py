@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="same seed, same clip (default 0)")
     parser.add_argument("--size", help="WIDTHxHEIGHT (default 640x360; 256x256 with --model)")
     parser.add_argument("--frames", type=int, help="frame count (default 48; 16 with --model)")
-    parser.add_argument("--fps", type=float, default=24.0, help="frame rate (default 24)")
+    parser.add_argument("--fps", type=float,
+                        help="frame rate (default 24; the models make 24 fps, so not with --model)")
     parser.add_argument("--image", default="astronaut", choices=IMAGES,
                         help="background picture (default astronaut)")
 
@@ -56,6 +57,7 @@ def _lossless_truth(path: str | None) -> bool:
 
 
 def main(args) -> int:
+    import math
     from dataclasses import replace
 
     import numpy as np
@@ -75,7 +77,14 @@ def main(args) -> int:
     kind = args.scene or ("pan" if model else "subject")
     try:
         width, height = _size(args.size or ("256x256" if model else "640x360"))
-        frames = args.frames or (16 if model else 48)
+        frames = args.frames if args.frames is not None else 16 if model else 48
+        fps = 24.0 if args.fps is None else args.fps
+        if not (0 < fps < math.inf):
+            raise ValueError(f"--fps {args.fps:g}: needs a frame rate above 0")
+        if args.seed < 0:  # numpy's own message does not name the option
+            raise ValueError(f"--seed {args.seed}: needs 0 or more")
+        if model and args.fps is not None and fps != 24.0:
+            raise ValueError(f"--fps {args.fps:g}: the {model} model makes 24 fps clips")
         if model:
             from .generate import sample
 
@@ -83,7 +92,7 @@ def main(args) -> int:
             clip = replace(out, frames=out.truth, truth=None)
         else:
             parse_artifacts(args.artifacts)  # a bad list fails before any work
-            clip = scene(kind, width, height, frames, args.fps, args.seed, args.image)
+            clip = scene(kind, width, height, frames, fps, args.seed, args.image)
             out = degrade(clip, args.artifacts, args.seed)
     except ValueError as e:
         print(f"framemend: error: {e}", file=sys.stderr)
@@ -95,8 +104,9 @@ def main(args) -> int:
         extra = {k: v for k, v in (("flow_fwd", out.flow_fwd), ("occluded", out.occluded),
                                    ("subject_box", out.subject_box), ("shake", out.shake))
                  if v is not None}
-        np.savez_compressed(args.truth_data, camera=out.camera, cuts=np.array(out.cuts, int),
-                            fps=out.fps, **extra)
+        with open(args.truth_data, "wb") as f:  # the name given (numpy would add .npz to a path)
+            np.savez_compressed(f, camera=out.camera, cuts=np.array(out.cuts, int),
+                                fps=out.fps, **extra)
     made = f"by the {model} model" if model else f"with '{args.artifacts}'"
     print(f"{args.output}: {len(out)} frames of {kind} at {out.fps:g} fps {made}"
           + (f"; truth in {args.truth}" if args.truth else ""), file=sys.stderr)

@@ -76,8 +76,10 @@ def score(frames, ref=None, box=None, source=None, flow_from=None
     if ref is not None:
         extra["psnr"] = m.psnr_per_frame(frames, ref)
         extra["ssim"] = m.ssim_per_frame(frames, ref)
-    for k, v in extra.items():
-        clip[k] = float(np.sqrt(np.nanmean(v ** 2)) if k == "jitter" else np.nanmean(v))
+    for k, v in extra.items():  # NaN where no frame has a value (jitter on two frames)
+        v = v[~np.isnan(v)]
+        clip[k] = float("nan") if v.size == 0 else \
+            float(np.sqrt(np.mean(v ** 2)) if k == "jitter" else np.mean(v))
     per_frame.update(extra)
     return clip, per_frame
 
@@ -107,18 +109,38 @@ def _read_like(path: str, frames, what: str):
     return other
 
 
+def _box(text: str) -> list[float]:
+    """``x0,y0,x1,y1`` -> four floats; ValueError unless they are four numbers of a box that
+    holds pixels."""
+    import math
+
+    try:
+        box = [float(v) for v in text.split(",")]
+    except ValueError:
+        box = []
+    if len(box) != 4 or not all(map(math.isfinite, box)):
+        raise ValueError(f"--box '{text}' needs four numbers x0,y0,x1,y1")
+    if box[2] <= box[0] or box[3] <= box[1]:
+        raise ValueError(f"--box '{text}' needs x1 > x0 and y1 > y0")
+    return box
+
+
 def main(args) -> int:
     import numpy as np
 
     from .video import read_video
+    from .video.containers import check_folder, choose_codec
 
+    for path in (args.plot, args.side_by_side):  # written after the work: checked before it
+        if path:
+            check_folder(path)
+    if args.side_by_side:
+        choose_codec(args.side_by_side)
     frames, fps = read_video(args.video)
     ref = box = source = flow_from = None
     try:
         if args.box:
-            box = [float(v) for v in args.box.split(",")]
-            if len(box) != 4:
-                raise ValueError(f"--box '{args.box}' needs four numbers x0,y0,x1,y1")
+            box = _box(args.box)
         if len(frames) < 2:
             raise ValueError(f"{args.video} has {len(frames)} frame: scoring needs two or more")
         if args.ref:
@@ -136,7 +158,8 @@ def main(args) -> int:
     if args.json:
         print(json.dumps({"input": args.video, "compared_to": args.source, "ref": args.ref,
                           "flow_from": args.flow_from or args.source or args.video,
-                          "frames": int(len(frames)), "fps": fps, "scores": clip,
+                          "frames": int(len(frames)), "fps": fps,
+                          "scores": {k: None if np.isnan(v) else v for k, v in clip.items()},
                           "per_frame": {k: [None if np.isnan(x) else float(x) for x in v]
                                         for k, v in per_frame.items()}}, indent=1))
     else:
@@ -146,7 +169,10 @@ def main(args) -> int:
             if k.endswith("_input"):
                 continue
             was = f"  (input {clip[k + '_input']:.5g})" if k + "_input" in clip else ""
-            print(f"  {k:<18} {v:10.5g}   {UNITS[k]}{was}")
+            if np.isnan(v):
+                print(f"  {k:<18} {'-':>10}   needs more frames")
+            else:
+                print(f"  {k:<18} {v:10.5g}   {UNITS[k]}{was}")
     if args.plot:
         from .metrics import plot_per_frame
 

@@ -214,3 +214,119 @@ def test_batch_passes_on_what_each_file_run_says(tmp_path, capsys):
     assert "framemend: warning: deep.mkv: libx264 writes 10 bits: the 16-bit source" in err
     summary = clean_folder(str(src), str(out), "identity", jobs=1, overwrite=True)
     assert not summary.files[0].warnings  # done before: nothing ran, nothing said
+
+
+def test_a_file_where_an_output_folder_goes_fails_that_file_only(tmp_path):
+    """``OUT/sub`` is a file: ``sub/c0.mp4`` cannot be written, ``a0.mp4`` still is, and the
+    next run (the file moved away) does ``sub/c0.mp4`` alone."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    make_tree(src, ["a0.mp4", "sub/c0.mp4"], frames=3)
+    out.mkdir()
+    (out / "sub").write_text("in the way")
+    s = clean_folder(str(src), str(out), "identity", recursive=True, jobs=1)
+    status = {f.input: (f.status, f.note) for f in s.files}
+    assert status["a0.mp4"] == ("new", "")
+    assert status["sub/c0.mp4"][0] == "failed" and "cannot make the folder" in status["sub/c0.mp4"][1]
+    assert s.exit_code == 1 and (out / "a0.mp4").is_file()
+    (out / "sub").unlink()
+    again = clean_folder(str(src), str(out), "identity", recursive=True, jobs=1)
+    assert [(f.input, f.status) for f in again.files] == [("a0.mp4", "done before"),
+                                                        ("sub/c0.mp4", "new")]
+
+
+def test_score_on_one_and_two_frame_clips(tmp_path):
+    """``--score``: a one-frame clip is cleaned and said not scored (its worker died in scoring,
+    so it failed as "the worker process died"); a two-frame clip's report leaves out what needs
+    three frames (its NaN made the JSON report invalid JSON)."""
+    src, out, report = tmp_path / "in", tmp_path / "out", tmp_path / "r.json"
+    for name, n in (("one.mp4", 1), ("two.mp4", 2)):
+        make_tree(src, [name], frames=n)
+    s = clean_folder(str(src), str(out), "identity", jobs=1, score=True, report=str(report))
+    files = json.loads(report.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in the report"))["files"]
+    one, two = files
+    assert (one["status"], one["scores"]) == ("new", {}) and "not scored" in one["warnings"][0]
+    assert two["status"] == "new" and "jitter" not in two["scores"]["output"]
+    assert two["scores"]["output"]["flicker"] >= 0 and s.exit_code == 0
+
+
+@pytest.mark.parametrize("text", ["", "[1, 2]", '{"format": 1}', "{not json"])
+def test_an_unreadable_batch_record_is_one_line(tmp_path, capsys, text):
+    """A damaged ``.framemend-batch.json`` (emptied, edited) is a one-line error, exit 1 (was a
+    JSONDecodeError / AttributeError traceback)."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    make_tree(src, ["a0.mp4"], frames=2)
+    out.mkdir()
+    (out / ".framemend-batch.json").write_text(text)
+    assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot read the batch record" in err
+
+
+def test_a_report_path_that_cannot_be_written_is_refused_before_the_work(tmp_path, capsys):
+    """``--report`` in a missing folder, or naming a folder: usage error, nothing cleaned (was a
+    traceback after every file was done, the summary and the exit code lost)."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    make_tree(src, ["a0.mp4"], frames=2)
+    for report, says in ((tmp_path / "no" / "r.json", "does not exist"), (tmp_path, "is a folder")):
+        assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--report", str(report)]) == 2
+        assert says in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_the_api_takes_paths_for_its_folders_and_report(tmp_path):
+    """``clean_folder(Path, Path, report=Path)`` writes its CSV (was an AttributeError on
+    ``Path.lower`` after the work)."""
+    src = tmp_path / "in"
+    make_tree(src, ["a0.mp4"], frames=2)
+    report = tmp_path / "r.csv"
+    clean_folder(src, tmp_path / "out", "identity", dry_run=True, report=report)
+    assert report.read_text().splitlines()[1].startswith("a0.mp4,a0.mp4,new,")
+
+
+@pytest.mark.parametrize("timeout", ["nan", "-5", "0"])
+def test_a_timeout_that_is_not_seconds_above_0_is_a_usage_error(tmp_path, capsys, timeout):
+    """``--timeout nan`` never timed a file out and ``-5`` could time every file out at once;
+    both ran without a word."""
+    src = tmp_path / "in"
+    make_tree(src, ["a0.mp4"], frames=2)
+    assert main(["clean", str(src), "-o", str(tmp_path / "o"), "--timeout", timeout, "--dry-run"]) == 2
+    assert "--timeout" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("jobs", [0, -1])
+def test_the_api_refuses_jobs_below_1(tmp_path, jobs):
+    """``clean_folder(jobs=-1)`` started no worker and waited for one for ever (``jobs=0`` took
+    one per core where the CLI refuses ``--jobs 0``)."""
+    src = tmp_path / "in"
+    make_tree(src, ["a0.mp4"], frames=2)
+    with pytest.raises(batch_run.BatchUsageError, match="at least 1"):
+        clean_folder(str(src), str(tmp_path / "o"), "identity", jobs=jobs)
+
+
+def test_ctrl_c_with_q_says_so_and_a_rerun_finishes_the_rest(tmp_path):
+    """SIGINT to a ``-q`` batch half-way: exit 130 with one line saying it was interrupted and
+    what is left (``-q`` made it silent, where a single file's Ctrl-C is said), no temporary
+    file, and the next run cleans only the files not finished."""
+    src, out = tmp_path / "src", tmp_path / "out"
+    names = [f"clip{i}.mp4" for i in range(6)]
+    make_tree(src, names, frames=24)
+    manifest = out / ".framemend-batch.json"
+    proc = subprocess.Popen(CLI + ["clean", str(src), "-o", str(out), "-f", "denoise", "--jobs", "1",
+                                   "-q"], stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    done, deadline = 0, time.time() + 120
+    while done < 1 and time.time() < deadline and proc.poll() is None:
+        if manifest.exists():
+            done = [r["state"] for r in json.loads(manifest.read_text())["files"].values()].count("done")
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    line = err.decode().strip()
+    assert "\n" not in line and "interrupted with" in line and "run again" in line, line
+    assert leftovers(out) == []
+    finished = [r for r in json.loads(manifest.read_text())["files"].values() if r["state"] == "done"]
+    assert 1 <= len(finished) < len(names)
+    again = clean_folder(str(src), str(out), "denoise", jobs=1)
+    assert again.count("done before") == len(finished)
+    assert again.count("new") == len(names) - len(finished) and again.exit_code == 0

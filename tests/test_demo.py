@@ -19,3 +19,16 @@ def test_demo_writes_its_videos_and_the_cleaned_clip_scores_better(tmp_path, cap
     for name in ("glitchy.mp4", "truth.mkv", "cleaned.mp4", "side_by_side.mp4"):
         info = probe_video(str(out / name))
         assert info.frames == 24, (name, info)
+
+
+def test_demo_usage_errors_come_before_any_work(tmp_path, capsys):
+    """An unknown preset (was a KeyError traceback after generating the clip) and ``-o`` naming
+    a file (was a FileExistsError traceback) are usage errors, exit 2, nothing written."""
+    from framemend.cli import main
+
+    assert main(["demo", "-o", str(tmp_path / "d"), "--preset", "bogus"]) == 2
+    assert "unknown preset 'bogus'" in capsys.readouterr().err
+    (tmp_path / "f").write_text("a file")
+    assert main(["demo", "-o", str(tmp_path / "f")]) == 2
+    assert "this is a file" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]

@@ -130,3 +130,20 @@ def test_comfyui_deflicker_node_on_a_flickering_batch(comfy_nodes):
     node = comfy_nodes.NODE_CLASS_MAPPINGS["FramemendInterpolate"]()
     (doubled,) = getattr(node, node.FUNCTION)(out, factor=2)
     assert doubled.shape == (24, 80, 128, 3)
+
+
+def test_batch_folder_scores_the_good_clips_when_one_fails(tmp_path):
+    """A folder with a damaged clip: framemend lists it and exits 1, the example still scores
+    the others and exits 1 (was a CalledProcessError traceback, nothing scored)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    clip = degrade(scene("pan", width=64, height=48, frames=6, fps=12, seed=0), "flicker", seed=0)
+    framemend.write(str(src / "pan.mkv"), clip.frames, fps=12, lossless=True)
+    (src / "broken.mp4").write_text("not a video")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, os.path.join(EXAMPLES, "batch_folder.py"), str(src),
+                           str(tmp_path / "out")], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "broken.mp4: no output" in done.stdout and "pan.mkv: 6 frames" in done.stdout
+    assert "Traceback" not in done.stderr and "broken.mp4" in done.stderr

@@ -42,3 +42,33 @@ def test_bad_artifact_or_size_is_a_usage_error(tmp_path, capsys):
     assert _run(cli_generate, ["-o", str(out), "--artifacts", "sparkle"]) == 2
     assert _run(cli_generate, ["-o", str(out), "--size", "big"]) == 2
     assert "sparkle" in capsys.readouterr().err and not out.exists()
+
+
+def test_frames_fps_and_strengths_at_their_edges(tmp_path, capsys):
+    """``--frames 0`` is refused (was the default 48), a rate of 0, NaN or below 0 is a usage
+    error (was a traceback after the work), NaN and infinite strengths are refused (NaN wrote a
+    clip with a numpy warning), and ``--fps`` other than 24 with ``--model`` is refused (was
+    ignored: the models make 24 fps); a negative seed names ``--seed`` (numpy's "expected
+    non-negative integer" did not)."""
+    out = tmp_path / "x.mkv"
+    small = ["-o", str(out), "--size", "32x32", "--frames", "2"]
+    for argv, says in ((["--frames", "0"], "at least 2 frames"), (["--fps", "0"], "--fps 0"),
+                       (["--fps", "nan"], "--fps nan"), (["--fps", "-24"], "--fps -24"),
+                       (["--artifacts", "flicker=nan"], "out of range"),
+                       (["--artifacts", "noise=inf"], "out of range"),
+                       (["--model", "vae", "--fps", "12"], "24 fps"),
+                       (["--seed", "-1"], "--seed -1: needs 0 or more")):
+        assert _run(cli_generate, small + argv) == 2, argv
+        assert says in capsys.readouterr().err, argv
+        assert not out.exists()
+    assert _run(cli_generate, small + ["--fps", "12"]) == 0
+    assert read_video(str(out))[1] == 12.0
+
+
+def test_truth_data_is_written_under_the_name_given(tmp_path, capsys):
+    """``--truth-data truth.data`` writes ``truth.data`` (numpy wrote ``truth.data.npz``)."""
+    data = tmp_path / "truth.data"
+    assert _run(cli_generate, ["-o", str(tmp_path / "g.mkv"), "--truth-data", str(data),
+                               "--size", "32x32", "--frames", "2"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.mkv", "truth.data"]
+    assert np.load(data)["camera"].shape == (2, 3, 3)

@@ -2,6 +2,7 @@
 another video's motion, on tiny generated clips written losslessly."""
 import argparse
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -89,3 +90,36 @@ def test_a_clip_that_does_not_match_its_input_is_a_usage_error(clips, capsys, tm
     err = capsys.readouterr().err
     assert err.startswith("framemend: error: --input") and err.count("\n") == 1
     assert _run([clips["boiled"], "--flow-from", short]) == 2
+
+
+def test_a_two_frame_clip_scores_without_warnings_and_gives_valid_json(tmp_path, capsys):
+    """Jitter and motion smoothness need three frames: on two they are null in the JSON
+    (strict JSON, no NaN) and '-' in the text, with no numpy warning."""
+    path = str(tmp_path / "two.mkv")
+    write_video(path, _to_u8(scene("pan", W, H, 2, 24, 0).frames), 24, lossless=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _run([path, "--json"]) == 0
+        out = json.loads(capsys.readouterr().out,
+                         parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+        assert out["scores"]["jitter"] is None and out["scores"]["motion_smoothness"] is None
+        assert out["scores"]["flicker"] >= 0
+        assert _run([path]) == 0
+    text = capsys.readouterr().out
+    assert "nan" not in text and "needs more frames" in text
+
+
+def test_box_and_output_paths_are_checked_before_the_work(tmp_path, capsys):
+    """An empty ``--box`` (was scored: identity drift of nothing), one of words (numpy's
+    message), and ``--plot`` in a missing folder (a traceback after the scoring) are refused
+    first, each in one line."""
+    path = str(tmp_path / "c.mkv")
+    write_video(path, _to_u8(scene("pan", W, H, 3, 24, 0).frames), 24, lossless=True)
+    assert _run([path, "--box", "10,10,5,5"]) == 2
+    assert "needs x1 > x0 and y1 > y0" in capsys.readouterr().err
+    assert _run([path, "--box", "a,b,c,d"]) == 2
+    assert "--box 'a,b,c,d' needs four numbers" in capsys.readouterr().err
+    from framemend.video import VideoError
+
+    with pytest.raises(VideoError, match="does not exist"):
+        _run([path, "--plot", str(tmp_path / "no" / "p.png")])

@@ -75,3 +75,20 @@ def test_stale_temp_files_of_dead_runs_are_removed(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["in.mp4", "o.mp4", alive.name, other.name])
     assert stream_summary(str(tmp_path / "o.mp4"))["frames"] == 6
+
+
+def test_sigint_with_output_to_a_pipe_says_the_stream_is_cut(long_clip, tmp_path):
+    """``-o -``: the frames sent before Ctrl-C are already down the pipe, so the message does
+    not claim that no output was left behind."""
+    with open(tmp_path / "piped", "wb") as sink:
+        proc = subprocess.Popen(CLI + ["clean", long_clip, "-o", "-", "-f", "identity"],
+                                stdout=sink, stderr=subprocess.PIPE,
+                                preexec_fn=_signals_as_a_terminal_gives)
+        deadline = time.time() + 120
+        while os.path.getsize(tmp_path / "piped") == 0:
+            assert proc.poll() is None and time.time() < deadline, "nothing was sent"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.decode().strip() == "framemend: interrupted; the output stream sent so far is cut short"

@@ -73,6 +73,6 @@ def main(args, chain: str) -> int:
         print(f"framemend: {len(summary.failed)} of {len(summary.files)} failed:", file=sys.stderr)
         for f in summary.failed:
             print(f"  {f.input}: {f.note}", file=sys.stderr)
-    if not args.quiet or args.dry_run:
+    if not args.quiet or args.dry_run or summary.interrupted:  # a stop is said, as for a file
         print(f"framemend: {summary}", file=sys.stderr)
     return summary.exit_code

@@ -82,10 +82,15 @@ class Manifest:
         self.path = os.path.join(out_dir, NAME)
         self.files: dict[str, dict] = {}
         if os.path.exists(self.path):
-            with open(self.path) as f:
-                data = json.load(f)
-            if data.get("format") == FORMAT:
-                self.files = data["files"]
+            try:
+                with open(self.path) as f:
+                    data = json.load(f)
+                if data.get("format") == FORMAT:
+                    self.files = dict(data["files"])
+            except (ValueError, AttributeError, KeyError, TypeError) as e:  # not this format
+                raise BatchError(f"cannot read the batch record '{self.path}' ({e}); remove it to "
+                                 "start afresh (the outputs there are then replaced only with "
+                                 "--overwrite)") from None
 
     def save(self) -> None:
         atomic_write(self.path, json.dumps({"format": FORMAT, "files": self.files}, indent=0))

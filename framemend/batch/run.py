@@ -178,6 +178,15 @@ def _check_folders(in_dir: str, out_dir: str) -> None:
         raise BatchUsageError("output folder is the input folder: choose another")
 
 
+def _check_report(report: str) -> None:
+    """The report is written after the work: a path it cannot go to is refused before."""
+    folder = os.path.dirname(os.path.abspath(report))
+    if os.path.isdir(report):
+        raise BatchUsageError(f"--report '{report}' is a folder: name a file (.json or .csv)")
+    if not os.path.isdir(folder):
+        raise BatchUsageError(f"--report '{report}': its folder '{folder}' does not exist")
+
+
 def _sigterm_as_interrupt():
     """While the batch runs in the main thread, SIGTERM stops it as Ctrl-C does; returns the
     handler to put back."""
@@ -235,8 +244,15 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
     chain = chain or PRESETS[DEFAULT_PRESET]
     in_dir, out_dir = os.path.abspath(in_dir), os.path.abspath(out_dir)
     _check_folders(in_dir, out_dir)
+    if report:
+        report = os.fspath(report)  # a pathlib.Path too
+        _check_report(report)
     if executor not in ("local", "dask"):
         raise BatchUsageError(f"unknown executor '{executor}' (local or dask)")
+    if jobs is not None and jobs < 1:  # no worker would ever take the files: a hang
+        raise BatchUsageError(f"--jobs {jobs}: needs at least 1")
+    if not timeout > 0:  # NaN never timed out; below 0, every file at once (inf: never)
+        raise BatchUsageError(f"--timeout {timeout:g}: needs seconds above 0")
     if (executor == "dask") != (scheduler is not None):
         raise BatchUsageError("--executor dask needs --scheduler tcp://HOST:8786, and only it does")
     settings = settings_key(chain, codec, crf, lossless)  # validates the chain
@@ -291,14 +307,23 @@ def _dask(scheduler: str, task, in_dir: str, out_dir: str):
 
 def _execute(ex, todo: list[Job], run_settings: dict, timeout_of, events: _Progress) -> bool:
     """Run ``todo`` on ``ex``; True when interrupted (SIGINT or SIGTERM), the files it did not
-    finish marked ``left``."""
+    finish marked ``left``. A file whose output folder cannot be made (a file in its place)
+    fails alone, before any worker starts."""
+    runnable = []
     for job in todo:
         probe(job)
-        os.makedirs(os.path.dirname(job.dst), exist_ok=True)
-    events.start_bar(todo)
+        folder = os.path.dirname(job.dst)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as e:
+            events.finished(job, {"ok": False, "retry": True,
+                                  "reason": f"cannot make the folder '{folder}': {e.strerror}"})
+            continue
+        runnable.append(job)
+    events.start_bar(runnable)
     previous = _sigterm_as_interrupt()
     try:
-        ex.run(todo, run_settings, timeout_of, events)
+        ex.run(runnable, run_settings, timeout_of, events)
         return False
     except KeyboardInterrupt:
         for r in events.results.values():

@@ -42,10 +42,14 @@ def preload(chain: str) -> None:
 
 
 def _scores(path: str) -> dict:
+    """The clip figures of ``framemend score``, less those the clip is too short for (NaN:
+    jitter and motion smoothness of a two-frame clip), so the JSON report stays JSON."""
+    import math
+
     from ..cli_score import score
     from ..video import read_video
 
-    return score(read_video(path)[0])[0]
+    return {k: v for k, v in score(read_video(path)[0])[0].items() if not math.isnan(v)}
 
 
 def clean_job(job, settings: dict, device: str | None = None, progress=None) -> dict:
@@ -82,6 +86,8 @@ def clean_job(job, settings: dict, device: str | None = None, progress=None) -> 
     if result.warning:
         out.update(reason=f"{result.warning}; wrote the {result.stats.frames_out} frames before it",
                    retry=False)
+    elif settings.get("score") and min(result.stats.frames_in, result.stats.frames_out) < 2:
+        said.append("not scored: scoring needs two frames or more")
     elif settings.get("score"):
         out["scores"] = {"input": _scores(job.src), "output": _scores(job.dst)}
     return out

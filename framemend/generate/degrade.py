@@ -24,6 +24,7 @@ divided). Identity drift changes the subject slowly; the flow stays that of the 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import cv2
@@ -49,7 +50,7 @@ def parse_artifacts(spec: str) -> list[tuple[str, float]]:
             strength = float(value) if value else float(ARTIFACTS[name])
         except ValueError:
             raise ValueError(f"artifact '{name}': strength '{value}' is not a number") from None
-        if strength < 0 or (name in ("drop",) and strength < 1):
+        if not 0 <= strength < math.inf or (name in ("drop",) and strength < 1):
             raise ValueError(f"artifact '{name}': strength {value} is out of range")
         items.append((name, strength))
     return items
