@@ -141,3 +141,24 @@ def test_subtitles_are_copied_where_the_container_holds_them(subtitled, tmp_path
     assert subtitle_lines(mp4) == []
     assert "mp4 cannot hold subrip subtitles: the input's subtitle stream #1 is left out" in \
         capsys.readouterr().err
+
+
+def test_a_timecode_track_left_out_is_said(tmp_path, capsys):
+    """A MOV's timecode track (a data stream) was left out without a word."""
+    path = str(tmp_path / "tc.mov")
+    with av.open(path, "w") as out:
+        video = out.add_stream("libx264", rate=12)
+        video.width, video.height, video.pix_fmt = 48, 32, "yuv420p"
+        video.metadata["timecode"] = "01:00:00:00"  # the mov muxer writes it as a tmcd track
+        for i, rgb in enumerate(moving_frames(3, 48, 32)):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts = i
+            out.mux(video.encode(vf))
+        out.mux(video.encode(None))
+    with av.open(path) as c:
+        assert [s.type for s in c.streams] == ["video", "data"]
+    for ext in ("mov", "mkv"):
+        assert main(["clean", path, "-o", str(tmp_path / f"out.{ext}"), "-f", "identity",
+                     "-q"]) == 0
+        assert "the input's timecode track 01:00:00:00 (stream #1) is left out: only video, " \
+               "audio and subtitle streams are copied" in capsys.readouterr().err

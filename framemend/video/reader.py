@@ -202,6 +202,8 @@ class VideoReader:
         self.audio_streams = [a for a in c.streams.audio
                               if a.codec_context and a.codec_context.sample_rate]
         self.subtitle_streams = list(c.streams.subtitles)
+        # data streams (a MOV/MP4 timecode track) are not copied: the writer says so
+        self.data_streams = list(c.streams.data)
         self._side_indices = frozenset(s.index for s in [*self.audio_streams,
                                                          *self.subtitle_streams])
         self.info: VideoInfo = stream_info(self.path, c, self.stream)
