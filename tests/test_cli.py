@@ -186,6 +186,16 @@ def test_not_a_video_and_zero_frames(tmp_path, capsys):
     assert not (tmp_path / "o.mkv").exists()
 
 
+def test_an_empty_file_is_said_to_be_empty(tmp_path, capsys):
+    """A 0-byte file was "not a video (Invalid data found when processing input)"."""
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    for argv in (["probe", str(empty)], ["clean", str(empty), "-o", str(tmp_path / "o.mkv")]):
+        code, err = run_main(capsys, *argv)
+        assert code == 1 and err == f"framemend: error: input '{empty}' is empty (0 bytes), " \
+                                    "not a video\n"
+
+
 def test_truncated_file_keeps_what_decodes_and_says_where(tmp_path, capsys):
     full = str(tmp_path / "full.mkv")
     write_video(full, moving_frames(40), 24, lossless=True)

@@ -48,6 +48,8 @@ def _open_container(path: str):
         raise VideoError(f"input '{path}' does not exist")
     if os.path.isdir(path):
         raise VideoError(f"input '{path}' is a folder, not a video")
+    if os.path.isfile(path) and os.path.getsize(path) == 0:  # FFmpeg says "Invalid data"
+        raise VideoError(f"input '{path}' is empty (0 bytes), not a video")
     return av.open(path, "r")
 
 
