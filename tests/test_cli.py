@@ -114,6 +114,9 @@ def test_filters_lists_options_with_ranges(capsys):
     (["clean", "{in}", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
     (["clean", "{in}", "-o", "{in}/o.mp4"], 1, "folder '{in}' does not exist"),  # under a file
     (["generate", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1e400"], 2,  # was exit 1, "from inf s"
+     "argument -ss/--start: invalid time '1e400': a start needs a finite time"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1:inf"], 2, "a start needs a finite time"),
 ])
 def test_bad_usage_is_one_line_with_exit_code(mkv, tmp_path, capsys, monkeypatch, argv, code, words):
     argv = [a.format(**{"in": mkv, "tmp": tmp_path}) for a in argv]
