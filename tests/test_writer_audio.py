@@ -143,22 +143,27 @@ def test_subtitles_are_copied_where_the_container_holds_them(subtitled, tmp_path
         capsys.readouterr().err
 
 
-def test_a_timecode_track_left_out_is_said(tmp_path, capsys):
-    """A MOV's timecode track (a data stream) was left out without a word."""
-    path = str(tmp_path / "tc.mov")
-    with av.open(path, "w") as out:
-        video = out.add_stream("libx264", rate=12)
-        video.width, video.height, video.pix_fmt = 48, 32, "yuv420p"
-        video.metadata["timecode"] = "01:00:00:00"  # the mov muxer writes it as a tmcd track
-        for i, rgb in enumerate(moving_frames(3, 48, 32)):
-            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            vf.pts = i
-            out.mux(video.encode(vf))
-        out.mux(video.encode(None))
+def test_streams_left_out_are_said(tmp_path, capsys):
+    """A MOV's timecode track (a data stream) and a second video stream were left out without
+    a word."""
+    path, two = str(tmp_path / "tc.mov"), str(tmp_path / "two.mkv")
+    for name, sizes in ((path, [(48, 32)]), (two, [(48, 32), (32, 16)])):
+        with av.open(name, "w") as out:
+            streams = [out.add_stream("libx264", rate=12) for _ in sizes]
+            for video, (w, h) in zip(streams, sizes):
+                video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+            streams[0].metadata["timecode"] = "01:00:00:00"  # MOV: written as a tmcd track
+            for video in streams:
+                for i, rgb in enumerate(moving_frames(3, video.width, video.height)):
+                    vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                    vf.pts = i
+                    out.mux(video.encode(vf))
+                out.mux(video.encode(None))
     with av.open(path) as c:
         assert [s.type for s in c.streams] == ["video", "data"]
-    for ext in ("mov", "mkv"):
-        assert main(["clean", path, "-o", str(tmp_path / f"out.{ext}"), "-f", "identity",
+    for src, ext, what in ((path, "mov", "timecode track 01:00:00:00"), (path, "mkv", "timecode "
+                           "track 01:00:00:00"), (two, "mp4", "video stream")):
+        assert main(["clean", src, "-o", str(tmp_path / f"out.{ext}"), "-f", "identity",
                      "-q"]) == 0
-        assert "the input's timecode track 01:00:00:00 (stream #1) is left out: only video, " \
-               "audio and subtitle streams are copied" in capsys.readouterr().err
+        assert capsys.readouterr().err == f"framemend: warning: the input's {what} (stream #1) " \
+            "is left out: framemend copies one video stream, the audio and the subtitles\n"

@@ -204,10 +204,12 @@ class VideoReader:
         self.audio_streams = [a for a in c.streams.audio
                               if a.codec_context and a.codec_context.sample_rate]
         self.subtitle_streams = list(c.streams.subtitles)
-        # data streams (a MOV/MP4 timecode track) are not copied: the writer says so
-        self.data_streams = list(c.streams.data)
         self._side_indices = frozenset(s.index for s in [*self.audio_streams,
                                                          *self.subtitle_streams])
+        # the streams not copied (a MOV/MP4 timecode track, a second video, an attachment, an
+        # audio stream without a sample rate): the writer says so
+        self.other_streams = [s for s in c.streams if s.index != self.stream.index
+                              and s.index not in self._side_indices]
         self.info: VideoInfo = stream_info(self.path, c, self.stream)
         self._declared_frames = self.info.frames
         self._declared_end = None

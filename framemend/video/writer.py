@@ -220,11 +220,11 @@ class VideoWriter:
                 out = self._setup_subtitles(source, fmt, warn)
                 if out is not None:
                     self._side[source.index] = out, None
-            for source in audio_from.data_streams if audio_from is not None and warn else []:
-                timecode = source.metadata.get("timecode")
-                what = f"timecode track {timecode}" if timecode else "data stream"
-                warn(f"the input's {what} (stream #{source.index}) is left out: only video, "
-                     f"audio and subtitle streams are copied")
+            for source in audio_from.other_streams if audio_from is not None and warn else []:
+                timecode = source.metadata.get("timecode") if source.type == "data" else None
+                what = f"timecode track {timecode}" if timecode else f"{source.type} stream"
+                warn(f"the input's {what} (stream #{source.index}) is left out: framemend "
+                     f"copies one video stream, the audio and the subtitles")
             self.container.start_encoding()  # opens the encoders now: a failure leaves nothing
         except (av.error.FFmpegError, OSError, ValueError) as e:
             self.abort()
