@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import threading
@@ -49,6 +50,15 @@ def _seconds(text: str) -> float:
     value = 0.0
     for p in parts:
         value = value * 60 + p
+    return value
+
+
+def _start_seconds(text: str) -> float:
+    """A start time as :func:`_seconds` takes it, finite (``inf`` means the end for ``-t`` and
+    ``--end`` only)."""
+    value = _seconds(text)
+    if value == math.inf:
+        raise argparse.ArgumentTypeError(f"invalid time '{text}': a start needs a finite time")
     return value
 
 
@@ -104,7 +114,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     c.add_argument("--overwrite", action="store_true", help="replace an existing output")
     c.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar, no summary (warnings and errors still shown)")
-    c.add_argument("-ss", "--start", type=_seconds, metavar="TIME",
+    c.add_argument("-ss", "--start", type=_start_seconds, metavar="TIME",
                    help="start at TIME (seconds, or [HH:]MM:SS[.ms]); output times start at 0")
     r = c.add_mutually_exclusive_group()
     r.add_argument("--end", type=_seconds, metavar="TIME", help="stop before TIME of the input")

@@ -63,7 +63,7 @@ def main(args) -> int:
     import numpy as np
 
     from .generate import degrade, scene
-    from .generate.degrade import parse_artifacts
+    from .generate.degrade import check_frames_left, parse_artifacts
     from .video import write_video
     from .video.containers import check_folder, choose_codec
 
@@ -91,7 +91,8 @@ def main(args) -> int:
             out = sample(model, kind, args.image, args.seed, frames, width, height)
             clip = replace(out, frames=out.truth, truth=None)
         else:
-            parse_artifacts(args.artifacts)  # a bad list fails before any work
+            # a bad list, or one that drops all but one frame, fails before any work
+            check_frames_left(parse_artifacts(args.artifacts), frames)
             clip = scene(kind, width, height, frames, fps, args.seed, args.image)
             out = degrade(clip, args.artifacts, args.seed)
     except ValueError as e:

@@ -56,6 +56,7 @@ def score(frames, ref=None, box=None, source=None, flow_from=None
     ``frames``: the clip scored; ``source``: the clip it was made from (adds the comparison);
     ``flow_from``: the clip whose motion the temporal figures follow (default ``source``, else
     ``frames``); ``ref``: ground truth (PSNR, SSIM); ``box``: subject box (identity drift).
+    A clip of one frame gets PSNR and SSIM only.
     Returns ``({name: float}, {name: (N,) array})``.
     """
     import numpy as np
@@ -63,14 +64,18 @@ def score(frames, ref=None, box=None, source=None, flow_from=None
     from . import metrics as m
     from .metrics import noref
 
-    motion_clip = flow_from if flow_from is not None else source if source is not None else frames
-    motion = noref.clip_motion(motion_clip)
-    if source is not None:
-        clip, per_frame = noref.compare(frames, source, motion)
+    if len(frames) < 2:  # nothing over time in one frame: only its comparison with ``ref``
+        clip, per_frame, extra = {}, {}, {}
     else:
-        clip, per_frame = noref.score(frames, motion)
-    extra = {"motion_smoothness": m.motion_smoothness_per_frame(frames),
-             "jitter": m.jitter_per_frame(frames)}
+        motion_clip = (flow_from if flow_from is not None else source if source is not None
+                       else frames)
+        motion = noref.clip_motion(motion_clip)
+        if source is not None:
+            clip, per_frame = noref.compare(frames, source, motion)
+        else:
+            clip, per_frame = noref.score(frames, motion)
+        extra = {"motion_smoothness": m.motion_smoothness_per_frame(frames),
+                 "jitter": m.jitter_per_frame(frames)}
     if box is not None:
         extra["identity_drift"] = m.identity_drift_per_frame(frames, box)
     if ref is not None:
@@ -141,8 +146,9 @@ def main(args) -> int:
     try:
         if args.box:
             box = _box(args.box)
-        if len(frames) < 2:
-            raise ValueError(f"{args.video} has {len(frames)} frame: scoring needs two or more")
+        if len(frames) < 2 and (not args.ref or args.source or args.flow_from or args.box):
+            raise ValueError(f"{args.video} has {len(frames)} frame: scoring needs two or more "
+                             f"(one frame gives PSNR and SSIM against --ref only)")
         if args.ref:
             ref = _read_like(args.ref, frames, "--ref")
         if args.source:
@@ -164,7 +170,8 @@ def main(args) -> int:
                                         for k, v in per_frame.items()}}, indent=1))
     else:
         against = f", against {args.source}" if args.source else ""
-        print(f"{args.video}: {len(frames)} frames at {fps:g} fps{against}")
+        plural = "s" if len(frames) != 1 else ""
+        print(f"{args.video}: {len(frames)} frame{plural} at {fps:g} fps{against}")
         for k, v in clip.items():
             if k.endswith("_input"):
                 continue

@@ -234,6 +234,21 @@ def test_a_file_where_an_output_folder_goes_fails_that_file_only(tmp_path):
                                                         ("sub/c0.mp4", "new")]
 
 
+def test_a_file_with_an_extension_no_writer_knows_is_not_redone(tmp_path):
+    """With ``glob='*'``, ``notes.txt`` goes to ``notes.txt``, which no writer takes: it was
+    marked for retrying ("cannot write" read as the output folder's fault) and redone on every
+    run. It fails once; the next run says it failed before and tries it no more."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    (src / "notes.txt").write_text("not a video")
+    first = clean_folder(str(src), str(out), "identity", glob="*", jobs=1)
+    assert [(f.input, f.status) for f in first.files] == [("notes.txt", "failed")]
+    assert "unknown extension '.txt'" in first.files[0].note
+    again = clean_folder(str(src), str(out), "identity", glob="*", jobs=1)
+    assert [(f.input, f.status) for f in again.files] == [("notes.txt", "failed")]
+    assert "failed before" in again.files[0].note and again.exit_code == 1
+
+
 def test_score_on_one_and_two_frame_clips(tmp_path):
     """``--score``: a one-frame clip is cleaned and said not scored (its worker died in scoring,
     so it failed as "the worker process died"); a two-frame clip's report leaves out what needs

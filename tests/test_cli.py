@@ -114,6 +114,9 @@ def test_filters_lists_options_with_ranges(capsys):
     (["clean", "{in}", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
     (["clean", "{in}", "-o", "{in}/o.mp4"], 1, "folder '{in}' does not exist"),  # under a file
     (["generate", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1e400"], 2,  # was exit 1, "from inf s"
+     "argument -ss/--start: invalid time '1e400': a start needs a finite time"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1:inf"], 2, "a start needs a finite time"),
 ])
 def test_bad_usage_is_one_line_with_exit_code(mkv, tmp_path, capsys, monkeypatch, argv, code, words):
     argv = [a.format(**{"in": mkv, "tmp": tmp_path}) for a in argv]
@@ -184,6 +187,16 @@ def test_not_a_video_and_zero_frames(tmp_path, capsys):
     code, err = run_main(capsys, "clean", empty, "-o", str(tmp_path / "o.mkv"), "-f", "identity")
     assert code == 1 and "no decodable video frames" in err
     assert not (tmp_path / "o.mkv").exists()
+
+
+def test_an_empty_file_is_said_to_be_empty(tmp_path, capsys):
+    """A 0-byte file was "not a video (Invalid data found when processing input)"."""
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    for argv in (["probe", str(empty)], ["clean", str(empty), "-o", str(tmp_path / "o.mkv")]):
+        code, err = run_main(capsys, *argv)
+        assert code == 1 and err == f"framemend: error: input '{empty}' is empty (0 bytes), " \
+                                    "not a video\n"
 
 
 def test_truncated_file_keeps_what_decodes_and_says_where(tmp_path, capsys):

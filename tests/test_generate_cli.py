@@ -3,6 +3,7 @@ import argparse
 import json
 
 import numpy as np
+import pytest
 
 from framemend import cli_generate, cli_score
 from framemend.generate import scene
@@ -63,6 +64,28 @@ def test_frames_fps_and_strengths_at_their_edges(tmp_path, capsys):
         assert not out.exists()
     assert _run(cli_generate, small + ["--fps", "12"]) == 0
     assert read_video(str(out))[1] == 12.0
+
+
+def test_drops_that_would_leave_one_frame_are_refused(tmp_path, capsys, monkeypatch):
+    """``drop=5`` on 2 frames wrote 1 frame at 4.8 fps: refused before any work, naming the
+    --frames that would do (the API's ``degrade`` too); 6 frames give 2."""
+    import framemend.generate
+    from framemend.generate import degrade
+
+    out = tmp_path / "x.mkv"
+    small = ["-o", str(out), "--size", "32x32"]
+    with monkeypatch.context() as m:
+        m.setattr(framemend.generate, "scene", None)  # it must fail before making the scene
+        for argv, says in ((["--frames", "2", "--artifacts", "drop=5"],
+                            "artifacts 'drop=5' would leave 1 frame of 2: needs --frames 6 or more"),
+                           (["--frames", "6", "--artifacts", "drop=2,flicker,drop=3"],
+                            "'drop=2,drop=3' would leave 1 frame of 6: needs --frames 7 or more")):
+            assert _run(cli_generate, small + argv) == 2, argv
+            assert says in capsys.readouterr().err and not out.exists()
+    assert _run(cli_generate, small + ["--frames", "6", "--artifacts", "drop=5"]) == 0
+    assert len(read_video(str(out))[0]) == 2
+    with pytest.raises(ValueError, match="would leave 1 frame of 3"):
+        degrade(scene("pan", 32, 32, 3, 24, 0), "drop=3")
 
 
 def test_truth_data_is_written_under_the_name_given(tmp_path, capsys):

@@ -123,3 +123,22 @@ def test_box_and_output_paths_are_checked_before_the_work(tmp_path, capsys):
 
     with pytest.raises(VideoError, match="does not exist"):
         _run([path, "--plot", str(tmp_path / "no" / "p.png")])
+
+
+def test_one_frame_scores_against_a_reference(tmp_path, capsys):
+    """One frame was refused ("needs two or more") even with --ref: PSNR and SSIM need none
+    of the frames around it. Without --ref, or with a figure over time asked for, it is still
+    a usage error."""
+    clean = scene("pan", W, H, 2, 24, 0).frames[:1]
+    ref, path = str(tmp_path / "ref.mkv"), str(tmp_path / "one.mkv")
+    write_video(ref, _to_u8(clean), 24, lossless=True)
+    write_video(path, _to_u8(np.clip(clean + 0.05, 0, 1)), 24, lossless=True)
+    out = _json(capsys, [path, "--ref", ref])
+    assert out["frames"] == 1 and sorted(out["scores"]) == ["psnr", "ssim"]
+    assert 20 < out["scores"]["psnr"] < 40 and 0.5 < out["scores"]["ssim"] < 1
+    assert _run([path, "--ref", ref]) == 0
+    assert f"{path}: 1 frame at 24 fps" in capsys.readouterr().out
+    for extra in ([], ["--ref", ref, "--input", ref]):
+        assert _run([path, *extra]) == 2
+        assert "scoring needs two or more (one frame gives PSNR and SSIM against --ref only)" \
+            in capsys.readouterr().err

@@ -141,3 +141,29 @@ def test_subtitles_are_copied_where_the_container_holds_them(subtitled, tmp_path
     assert subtitle_lines(mp4) == []
     assert "mp4 cannot hold subrip subtitles: the input's subtitle stream #1 is left out" in \
         capsys.readouterr().err
+
+
+def test_streams_left_out_are_said(tmp_path, capsys):
+    """A MOV's timecode track (a data stream) and a second video stream were left out without
+    a word."""
+    path, two = str(tmp_path / "tc.mov"), str(tmp_path / "two.mkv")
+    for name, sizes in ((path, [(48, 32)]), (two, [(48, 32), (32, 16)])):
+        with av.open(name, "w") as out:
+            streams = [out.add_stream("libx264", rate=12) for _ in sizes]
+            for video, (w, h) in zip(streams, sizes):
+                video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+            streams[0].metadata["timecode"] = "01:00:00:00"  # MOV: written as a tmcd track
+            for video in streams:
+                for i, rgb in enumerate(moving_frames(3, video.width, video.height)):
+                    vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                    vf.pts = i
+                    out.mux(video.encode(vf))
+                out.mux(video.encode(None))
+    with av.open(path) as c:
+        assert [s.type for s in c.streams] == ["video", "data"]
+    for src, ext, what in ((path, "mov", "timecode track 01:00:00:00"), (path, "mkv", "timecode "
+                           "track 01:00:00:00"), (two, "mp4", "video stream")):
+        assert main(["clean", src, "-o", str(tmp_path / f"out.{ext}"), "-f", "identity",
+                     "-q"]) == 0
+        assert capsys.readouterr().err == f"framemend: warning: the input's {what} (stream #1) " \
+            "is left out: framemend copies one video stream, the audio and the subtitles\n"

@@ -178,3 +178,22 @@ def test_h265_on_tiny_frames_does_not_abort_the_process(tmp_path, size):
     assert done.returncode == 0, done.stderr[-500:]
     assert "x265 [" not in done.stderr
     assert stream_summary(out)["frames"] == 3
+
+
+@pytest.mark.skipif("libsvtav1" not in av.codecs_available, reason="no SVT-AV1 in this build")
+@pytest.mark.parametrize("size, why", [((35, 21), "odd-sized, so 4:4:4, and it encodes 4:2:0 only"),
+                                       ((3, 4), "smaller than 4 pixels")])
+def test_frames_svtav1_cannot_take_are_said_why(tmp_path, capsys, size, why):
+    """SVT-AV1 refuses 4:4:4 and sides under 4 pixels; the error was only "cannot open the
+    libsvtav1 encoder ... Invalid argument". A 4x4 clip still goes through."""
+    src = str(tmp_path / "in.mkv")
+    make_video(src, moving_frames(2, *size), 24, pix_fmt="yuv444p")
+    out = str(tmp_path / "o.webm")
+    assert main(["clean", src, "-o", out, "--codec", "libsvtav1", "-f", "identity", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"framemend: error: libsvtav1 cannot encode {size[0]}x{size[1]} frames ({why}): "
+                   "use --codec libvpx-vp9 in .webm, or libx264 in .mp4/.mkv\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
+    make_video(src, moving_frames(2, 4, 4), 24, pix_fmt="yuv444p")
+    assert main(["clean", src, "-o", out, "--codec", "libsvtav1", "-f", "identity", "-q"]) == 0
+    assert stream_summary(out)["frames"] == 2

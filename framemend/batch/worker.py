@@ -3,8 +3,9 @@
 :func:`clean_job` never raises for a bad file: it returns a result dict, ``{"ok": True,
 "frames_in", "frames_out", "seconds", "cpu_seconds"}`` (plus ``"scores"`` with ``score``) or
 ``{"ok": False, "reason", "retry"}``, ``retry`` false when the input is at fault (damaged,
-truncated, not a video, unsupported), true for anything else (the run may succeed again: a
-crash, an output folder that could not be written).
+truncated, not a video, unsupported) or the settings cannot work for it (an output extension
+no writer knows, mirrored from the input's), true for anything else (the run may succeed
+again: a crash, an output folder that could not be written).
 """
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def clean_job(job, settings: dict, device: str | None = None, progress=None) -> 
     is called with the count of frames decoded so far."""
     from ..chain.options import OptionError
     from ..pipeline import clean_file
-    from ..video import VideoError
+    from ..video import SettingsError, VideoError
 
     t0, c0 = time.perf_counter(), time.process_time()
     count = [0]
@@ -74,8 +75,10 @@ def clean_job(job, settings: dict, device: str | None = None, progress=None) -> 
                             codec=settings.get("codec"), crf=settings.get("crf"),
                             lossless=settings.get("lossless", False), overwrite=True,
                             on_input=tick if progress else None, warn=said.append)
-    except (VideoError, OptionError) as e:  # the input's fault, unless the output could not be written
-        return {"ok": False, "reason": str(e), "retry": str(e).startswith("cannot write")}
+    except (VideoError, OptionError) as e:  # the input's fault, unless the output could not be
+        # written; settings that cannot work (`notes.txt` -> `notes.txt`) fail the same each run
+        retry = str(e).startswith("cannot write") and not isinstance(e, SettingsError)
+        return {"ok": False, "reason": str(e), "retry": retry}
     except MemoryError:
         return {"ok": False, "reason": "out of memory", "retry": True}
     except Exception as e:  # noqa: BLE001 - a bug or a library failure fails this file only

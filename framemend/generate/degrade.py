@@ -56,10 +56,27 @@ def parse_artifacts(spec: str) -> list[tuple[str, float]]:
     return items
 
 
+def check_frames_left(items: list[tuple[str, float]], frames: int) -> None:
+    """ValueError when the ``drop`` artifacts of ``items`` (:func:`parse_artifacts`) would leave
+    a clip of ``frames`` frames with fewer than two (``drop=5`` on 2 frames left 1 at fps / 5)."""
+    left = frames
+    for name, strength in items:
+        if name == "drop":
+            left = -(-left // int(strength))  # the first of every ``strength`` frames is kept
+    if left < 2 <= frames:
+        keep = [int(s) for name, s in items if name == "drop"]
+        drops = ",".join(f"drop={k}" for k in keep)
+        raise ValueError(f"artifacts '{drops}' would leave {left} frame of {frames}: needs "
+                         f"--frames {math.prod(keep) + 1} or more")
+
+
 def degrade(clip: Clip, spec: str, seed: int = 0) -> Clip:
-    """Apply the artifacts of ``spec`` in order (each with its own seed derived from ``seed``)."""
+    """Apply the artifacts of ``spec`` in order (each with its own seed derived from ``seed``);
+    ValueError when dropped frames would leave fewer than two."""
     out = replace(clip, truth=clip.frames if clip.truth is None else clip.truth)
-    for i, (name, strength) in enumerate(parse_artifacts(spec)):
+    items = parse_artifacts(spec)
+    check_frames_left(items, len(clip.frames))
+    for i, (name, strength) in enumerate(items):
         s = seed * 1000 + i
         f = out.frames
         if name == "flicker":

@@ -48,6 +48,8 @@ def _open_container(path: str):
         raise VideoError(f"input '{path}' does not exist")
     if os.path.isdir(path):
         raise VideoError(f"input '{path}' is a folder, not a video")
+    if os.path.isfile(path) and os.path.getsize(path) == 0:  # FFmpeg says "Invalid data"
+        raise VideoError(f"input '{path}' is empty (0 bytes), not a video")
     return av.open(path, "r")
 
 
@@ -204,6 +206,10 @@ class VideoReader:
         self.subtitle_streams = list(c.streams.subtitles)
         self._side_indices = frozenset(s.index for s in [*self.audio_streams,
                                                          *self.subtitle_streams])
+        # the streams not copied (a MOV/MP4 timecode track, a second video, an attachment, an
+        # audio stream without a sample rate): the writer says so
+        self.other_streams = [s for s in c.streams if s.index != self.stream.index
+                              and s.index not in self._side_indices]
         self.info: VideoInfo = stream_info(self.path, c, self.stream)
         self._declared_frames = self.info.frames
         self._declared_end = None

@@ -34,7 +34,7 @@ from .colour import picture_rgb, rgb_to_yuv
 from .planes import planar_yuv_bits
 from .containers import (DEEP_WEBM_CODEC, DEFAULT_CODEC, can_encode_deep, check_folder,
                          choose_codec, container_for, holds_audio, ROTATION_CONTAINERS)
-from .errors import VideoError
+from .errors import SettingsError, VideoError
 from .probe import VideoInfo
 from .x264 import x264_params
 
@@ -220,6 +220,11 @@ class VideoWriter:
                 out = self._setup_subtitles(source, fmt, warn)
                 if out is not None:
                     self._side[source.index] = out, None
+            for source in audio_from.other_streams if audio_from is not None and warn else []:
+                timecode = source.metadata.get("timecode") if source.type == "data" else None
+                what = f"timecode track {timecode}" if timecode else f"{source.type} stream"
+                warn(f"the input's {what} (stream #{source.index}) is left out: framemend "
+                     f"copies one video stream, the audio and the subtitles")
             self.container.start_encoding()  # opens the encoders now: a failure leaves nothing
         except (av.error.FFmpegError, OSError, ValueError) as e:
             self.abort()
@@ -238,6 +243,12 @@ class VideoWriter:
         if self._turns % 2:
             width, height = height, width
         pix_fmt, note = _pix_fmt(codec, info.bit_depth, width, height)
+        if codec == "libsvtav1" and (min(width, height) < 4 or pix_fmt.startswith("yuv444")):
+            # SVT-AV1 says only "Invalid argument" (its reason goes to its own log)
+            why = "smaller than 4 pixels" if min(width, height) < 4 else \
+                "odd-sized, so 4:4:4, and it encodes 4:2:0 only"
+            raise SettingsError(f"libsvtav1 cannot encode {width}x{height} frames ({why}): use "
+                                f"--codec libvpx-vp9 in .webm, or libx264 in .mp4/.mkv")
         if note and warn:
             warn(note)
         s = self.container.add_stream(codec, rate=self.rate)
