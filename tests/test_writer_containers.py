@@ -134,6 +134,23 @@ def test_ten_bit_webm_keeps_ten_bits(tmp_path, capsys):
     assert "AV1" in capsys.readouterr().err  # the codec switch is said
 
 
+@pytest.mark.skipif("libsvtav1" not in av.codecs_available, reason="no SVT-AV1 in this build")
+def test_ten_bit_webm_of_odd_size_falls_back_to_eight_bits(tmp_path, capsys):
+    """The default 10-bit AV1 of a deep source in .webm cannot encode odd-sized frames (4:4:4):
+    `clean deep.mkv -o out.webm` failed with defaults; now it is written by the default 8-bit
+    encoder and the reason is said."""
+    src = str(tmp_path / "deep.mkv")
+    frames = moving_frames(3, 35, 21).astype(np.uint16) * 257 + 100
+    write_video(src, frames, 12, lossless=True)
+    out = str(tmp_path / "out.webm")
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "cannot encode 35x21 frames (odd-sized" in err
+    got = read_video(out)[0]
+    assert got.shape == (3, 21, 35, 3)
+    assert np.abs(got.astype(float) - frames / 257).mean() < 6  # 8-bit levels, lossy
+
+
 def test_eight_bit_only_encoder_warns_plainly(tmp_path, capsys):
     src = str(tmp_path / "deep.mkv")
     ten_bit_source(src)

@@ -76,6 +76,18 @@ def _pix_fmt(codec: str, bit_depth: int, width: int, height: int) -> tuple[str, 
     return ("yuv420p10le" if high else "yuv420p"), note
 
 
+def _svtav1_refusal(codec: str, bit_depth: int, width: int, height: int) -> str | None:
+    """Why ``codec`` (when it is ``libsvtav1``) cannot encode ``width x height`` frames, or
+    None: SVT-AV1 itself says only "Invalid argument" (its reason goes to its own log)."""
+    if codec != "libsvtav1":
+        return None
+    if min(width, height) < 4:
+        return "smaller than 4 pixels"
+    if _pix_fmt(codec, bit_depth, width, height)[0].startswith("yuv444"):
+        return "odd-sized, so 4:4:4, and it encodes 4:2:0 only"
+    return None
+
+
 def _temp_prefix(path: str) -> str:
     return "." + os.path.basename(path) + "."
 
@@ -163,10 +175,17 @@ class VideoWriter:
         self.rate = Fraction(rate or info.fps).limit_denominator(1001 * 1000)
         fmt = container_for(path, stdout_format)
         chosen = choose_codec(path, codec, lossless, crf, info.bit_depth, stdout_format)
-        if codec is None and chosen == DEEP_WEBM_CODEC and fmt == "webm" and warn:
-            warn(f"this build's {DEFAULT_CODEC[fmt]} encoder is 8-bit only: writing the "
-                 f"{info.bit_depth}-bit source as 10-bit AV1 ({chosen})"
-                 + (" to keep its depth" if info.bit_depth <= 10 else ""))
+        if codec is None and chosen == DEEP_WEBM_CODEC and fmt == "webm":
+            refused = _svtav1_refusal(chosen, info.bit_depth, info.width, info.height)
+            if refused:  # the default's 8-bit encoder (it says so), rather than no output
+                chosen = DEFAULT_CODEC[fmt]
+                if warn:
+                    warn(f"10-bit AV1 ({DEEP_WEBM_CODEC}) cannot encode {info.width}x"
+                         f"{info.height} frames ({refused}): writing them with {chosen}")
+            elif warn:
+                warn(f"this build's {DEFAULT_CODEC[fmt]} encoder is 8-bit only: writing the "
+                     f"{info.bit_depth}-bit source as 10-bit AV1 ({chosen})"
+                     + (" to keep its depth" if info.bit_depth <= 10 else ""))
         codec = chosen
         if codec == "libsvtav1":
             os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its banner unless told
@@ -243,12 +262,10 @@ class VideoWriter:
         if self._turns % 2:
             width, height = height, width
         pix_fmt, note = _pix_fmt(codec, info.bit_depth, width, height)
-        if codec == "libsvtav1" and (min(width, height) < 4 or pix_fmt.startswith("yuv444")):
-            # SVT-AV1 says only "Invalid argument" (its reason goes to its own log)
-            why = "smaller than 4 pixels" if min(width, height) < 4 else \
-                "odd-sized, so 4:4:4, and it encodes 4:2:0 only"
-            raise SettingsError(f"libsvtav1 cannot encode {width}x{height} frames ({why}): use "
-                                f"--codec libvpx-vp9 in .webm, or libx264 in .mp4/.mkv")
+        refused = _svtav1_refusal(codec, info.bit_depth, width, height)
+        if refused:
+            raise SettingsError(f"libsvtav1 cannot encode {width}x{height} frames ({refused}): "
+                                f"use --codec libvpx-vp9 in .webm, or libx264 in .mp4/.mkv")
         if note and warn:
             warn(note)
         s = self.container.add_stream(codec, rate=self.rate)
