@@ -33,7 +33,8 @@ from framemend.cuda import transfer
 from .colour import picture_rgb, rgb_to_yuv
 from .planes import planar_yuv_bits
 from .containers import (DEEP_WEBM_CODEC, DEFAULT_CODEC, can_encode_deep, check_folder,
-                         choose_codec, container_for, holds_audio, ROTATION_CONTAINERS)
+                         choose_codec, container_for, holds_audio, text_subtitle_codec,
+                         ROTATION_CONTAINERS)
 from .errors import SettingsError, VideoError
 from .probe import VideoInfo
 from .x264 import x264_params
@@ -238,7 +239,7 @@ class VideoWriter:
             for source in audio_from.subtitle_streams if audio_from is not None else []:
                 out = self._setup_subtitles(source, fmt, warn)
                 if out is not None:
-                    self._side[source.index] = out, None
+                    self._side[source.index] = out
             for source in audio_from.other_streams if audio_from is not None and warn else []:
                 timecode = source.metadata.get("timecode") if source.type == "data" else None
                 what = f"timecode track {timecode}" if timecode else f"{source.type} stream"
@@ -336,19 +337,35 @@ class VideoWriter:
             warn(f"{fmt} cannot hold {source.codec_context.name} audio: re-encoding it as {codec}")
         return out, decoder
 
-    def _setup_subtitles(self, source, fmt: str, warn):
-        """An output stream copying the subtitle stream ``source``, or None (with a warning)
-        where the container cannot hold its codec (SubRip in MP4, any in a GIF)."""
-        codec = source.codec_context.codec.canonical_name if source.codec_context else None
-        if codec is not None and codec in self.container.supported_codecs:
+    def _setup_subtitles(self, source, fmt: str, warn) -> tuple | None:
+        """An output stream for the subtitle stream ``source`` and, when it is re-encoded, its
+        decoder: copied where the container holds its codec; text subtitles it cannot hold
+        (SubRip in MP4) re-encoded to one it does (:func:`.containers.text_subtitle_codec`:
+        decoded to ASS lines, as ffmpeg's ``-c:s mov_text`` does); else None, with a warning
+        (bitmap subtitles outside Matroska, any in a GIF)."""
+        codec = source.codec_context.codec if source.codec_context else None
+        name = codec.canonical_name if codec else None
+        if name is not None and name in self.container.supported_codecs:
             try:
-                return self.container.add_stream_from_template(source)
+                return self.container.add_stream_from_template(source), None
             except ValueError:
                 pass
+        target = text_subtitle_codec(self.container) if codec and codec.text_sub else None
+        if target is None:
+            if warn:
+                warn(f"{fmt} cannot hold {name or 'unknown'} subtitles: the input's subtitle "
+                     f"stream #{source.index} is left out")
+            return None
+        decoder = av.CodecContext.create(source.codec_context.name, "r")
+        decoder.extradata = source.codec_context.extradata
+        decoder.open()  # makes the ASS header the encoder needs
+        out = self.container.add_stream(target)
+        out.time_base = source.time_base
+        out.codec_context.time_base = source.time_base
+        out.codec_context.subtitle_header = decoder.subtitle_header
         if warn:
-            warn(f"{fmt} cannot hold {codec or 'unknown'} subtitles: the input's subtitle "
-                 f"stream #{source.index} is left out")
-        return None
+            warn(f"{fmt} cannot hold {name} subtitles: re-encoding them as {target}")
+        return out, decoder
 
     def _time_base(self) -> Fraction:
         """The input's time base when the rate is unchanged, else one fine enough for both."""
@@ -473,12 +490,18 @@ class VideoWriter:
                 packet.stream = out
                 self._mux(packet)
                 continue
+            if decoder.type == "subtitle":  # one line in, one line out, at the same times
+                line = out.codec_context.encode_subtitle(decoder.decode2(packet))
+                line.pts, line.dts, line.duration = packet.pts, packet.dts, packet.duration
+                line.time_base, line.stream = packet.time_base, out
+                self._mux(line)
+                continue
             for frame in decoder.decode(packet):
                 frame.pts = None  # the encoder restamps from its sample count
                 self._mux(out.encode(frame))
         if until is None:
             for out, decoder in self._side.values():
-                if decoder is not None:
+                if decoder is not None and decoder.type == "audio":
                     self._mux(out.encode(None))
 
     def _mux(self, packets) -> None:
