@@ -187,9 +187,41 @@ def test_streams_left_out_are_said(tmp_path, capsys):
                 out.mux(video.encode(None))
     with av.open(path) as c:
         assert [s.type for s in c.streams] == ["video", "data"]
-    for src, ext, what in ((path, "mov", "timecode track 01:00:00:00"), (path, "mkv", "timecode "
-                           "track 01:00:00:00"), (two, "mp4", "video stream")):
+    copies = "framemend copies one video stream, the audio and the subtitles"
+    for src, ext, what, why in (
+            (path, "mkv", "timecode track 01:00:00:00",
+             "framemend keeps a timecode in .mp4 and .mov only"),
+            (two, "mp4", "video stream", copies)):
         assert main(["clean", src, "-o", str(tmp_path / f"out.{ext}"), "-f", "identity",
                      "-q"]) == 0
         assert capsys.readouterr().err == f"framemend: warning: the input's {what} (stream #1) " \
-            "is left out: framemend copies one video stream, the audio and the subtitles\n"
+            f"is left out: {why}\n"
+
+
+@pytest.mark.parametrize("ext", ["mov", "mp4"])
+def test_a_timecode_track_is_kept_in_mov_and_mp4(tmp_path, capsys, ext):
+    """A MOV's timecode track was left out with a warning: MOV and MP4 outputs keep it where
+    their first frame is the input's, at its rate; a cut still leaves it out, saying why."""
+    path = str(tmp_path / "tc.mov")
+    with av.open(path, "w") as mov:
+        video = mov.add_stream("libx264", rate=12)
+        video.width, video.height, video.pix_fmt = 48, 32, "yuv420p"
+        video.metadata["timecode"] = "01:00:00:05"  # written as a tmcd track
+        for i, rgb in enumerate(moving_frames(3, 48, 32)):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts = i
+            mov.mux(video.encode(vf))
+        mov.mux(video.encode(None))
+    out = str(tmp_path / f"out.{ext}")
+    assert main(["clean", path, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    with av.open(out) as c:
+        assert [(s.type, s.metadata.get("timecode")) for s in c.streams] == [
+            ("video", "01:00:00:05"), ("data", "01:00:00:05")]
+    cut = str(tmp_path / f"cut.{ext}")
+    assert main(["clean", path, "-o", cut, "-f", "identity", "-q", "-ss", "0.1"]) == 0
+    assert capsys.readouterr().err == "framemend: warning: the input's timecode track " \
+        "01:00:00:05 (stream #1) is left out: the output does not start at its first frame or " \
+        "runs at another rate\n"
+    with av.open(cut) as c:
+        assert [s.type for s in c.streams] == ["video"]

@@ -240,11 +240,15 @@ class VideoWriter:
                 out = self._setup_subtitles(source, fmt, warn)
                 if out is not None:
                     self._side[source.index] = out
-            for source in audio_from.other_streams if audio_from is not None and warn else []:
+            for source in audio_from.other_streams if audio_from is not None else []:
                 timecode = source.metadata.get("timecode") if source.type == "data" else None
-                what = f"timecode track {timecode}" if timecode else f"{source.type} stream"
-                warn(f"the input's {what} (stream #{source.index}) is left out: framemend "
-                     f"copies one video stream, the audio and the subtitles")
+                why = self._timecode_refusal(fmt, audio_from) if timecode else None
+                if timecode and why is None:  # the muxer writes it as a tmcd track again
+                    self.stream.metadata["timecode"] = timecode
+                elif warn:
+                    what = f"timecode track {timecode}" if timecode else f"{source.type} stream"
+                    warn(f"the input's {what} (stream #{source.index}) is left out: " + (
+                        why or "framemend copies one video stream, the audio and the subtitles"))
             self.container.start_encoding()  # opens the encoders now: a failure leaves nothing
         except (av.error.FFmpegError, OSError, ValueError) as e:
             self.abort()
@@ -366,6 +370,17 @@ class VideoWriter:
         if warn:
             warn(f"{fmt} cannot hold {name} subtitles: re-encoding them as {target}")
         return out, decoder
+
+    def _timecode_refusal(self, fmt: str, reader) -> str | None:
+        """Why the input's timecode track cannot be kept (None: it can): only MP4 and MOV
+        write one (from the video stream's ``timecode`` tag, as ffmpeg does), and the first
+        frame's timecode is the input's only when the output starts where it starts and runs
+        at its rate."""
+        if fmt not in ("mp4", "mov"):
+            return "framemend keeps a timecode in .mp4 and .mov only"
+        if reader.start or self.rate != self.info.fps:
+            return "the output does not start at its first frame or runs at another rate"
+        return None
 
     def _time_base(self) -> Fraction:
         """The input's time base when the rate is unchanged, else one fine enough for both."""
