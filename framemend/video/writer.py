@@ -66,15 +66,22 @@ def _pix_fmt(codec: str, bit_depth: int, width: int, height: int) -> tuple[str, 
         high = False
         note = (f"this build's {codec} encoder is 8-bit only: the {bit_depth}-bit source is "
                 f"written at 8 bits")
-    if high and bit_depth > 10:
-        note = (f"{codec} writes 10 bits: the {bit_depth}-bit source is written at 10 bits "
-                f"(--lossless keeps {bit_depth}, in .mkv, .avi or .nut)")
+    # 12 bits where the encoder takes them (libx265's Main 12), else 10
+    bits = 12 if bit_depth > 10 and _takes(codec, "yuv420p12le") else 10
+    if high and bit_depth > bits:
+        note = (f"{codec} writes {bits} bits: the {bit_depth}-bit source is written at {bits} "
+                f"bits (--lossless keeps {bit_depth}, in .mkv, .avi or .nut)")
     if odd:
-        fmt = "yuv444p10le" if high else "yuv444p"
+        fmt = f"yuv444p{bits}le" if high else "yuv444p"
         odd_note = (f"{width}x{height} is odd-sized, which 4:2:0 chroma cannot hold: "
                     f"encoding 4:4:4 ({fmt}) to keep every pixel")
         return fmt, odd_note if note is None else f"{note}; {odd_note}"
-    return ("yuv420p10le" if high else "yuv420p"), note
+    return (f"yuv420p{bits}le" if high else "yuv420p"), note
+
+
+def _takes(codec: str, pix_fmt: str) -> bool:
+    """Whether this build's ``codec`` encoder takes ``pix_fmt``."""
+    return any(f.name == pix_fmt for f in av.Codec(codec, "w").video_formats or ())
 
 
 def _svtav1_refusal(codec: str, bit_depth: int, width: int, height: int) -> str | None:
