@@ -1,7 +1,7 @@
 """Audio and subtitles through ``framemend clean``: every audio stream kept, in every container
 that is asked for, copied where the container holds its codec and re-encoded (with a warning)
 where not; subtitle streams copied where the container holds them, text ones re-encoded to the
-container's text subtitles (mov_text, WebVTT) where it holds another, else left out with a
+container's text subtitles (mov_text, SubRip, WebVTT) where it holds another, else left out with a
 warning."""
 import av
 import numpy as np
@@ -164,6 +164,10 @@ def test_text_subtitles_are_reencoded_where_the_container_cannot_hold_them(
     assert decoded_subtitles(out) == [(codec, b"hello", 0.0, 0.4), (codec, b"world", 0.5, 0.9)]
     assert capsys.readouterr().err == (f"framemend: warning: {ext} cannot hold subrip "
                                        f"subtitles: re-encoding them as {codec}\n")
+    back = str(tmp_path / "back.mkv")  # mov_text's empty samples between lines are skipped
+    assert main(["clean", out, "-o", back, "-f", "identity", "-q"]) == 0
+    kept = "webvtt" if ext == "webm" else "srt"  # WebVTT copied, mov_text re-encoded
+    assert decoded_subtitles(back) == [(kept, b"hello", 0.0, 0.4), (kept, b"world", 0.5, 0.9)]
     cut = str(tmp_path / f"cut.{ext}")  # from the frame at 0.5 s
     assert main(["clean", subtitled, "-o", cut, "-f", "identity", "-q", "-ss", "0.45"]) == 0
     assert decoded_subtitles(cut) == [(codec, b"world", 0.0, 0.4)]

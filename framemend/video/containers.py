@@ -26,9 +26,9 @@ MPEGTS_CODECS = ("libx264", "libx265", "libsvtav1")
 AUDIO_NOT_HELD = {"mp4": ("pcm_",), "mov": ("flac", "opus"),
                   "mpegts": ("flac", "alac", "pcm_", "vorbis")}
 # Text subtitle encoders, in the order tried when a container cannot hold the input's text
-# subtitles: MP4 and MOV hold mov_text, WebM WebVTT (each muxer's codec list). Not ASS: NUT
-# takes it but keeps no line's end (each read back lasting 0 s, scratch sub.py of rely40).
-TEXT_SUBTITLE_CODECS = ("mov_text", "webvtt")
+# subtitles: MP4 and MOV hold mov_text, Matroska SubRip, WebM WebVTT (each muxer's codec list).
+# Not ASS: NUT takes it but keeps no line's end (each read back lasting 0 s).
+TEXT_SUBTITLE_CODECS = ("mov_text", "subrip", "webvtt")
 # Muxers that store a display rotation (a display matrix): AVI, NUT, MPEG-TS and GIF drop it.
 ROTATION_CONTAINERS = ("mp4", "mov", "matroska", "webm")
 # (lowest, highest) CRF each encoder takes; encoders not listed take no CRF.

@@ -513,7 +513,10 @@ class VideoWriter:
                 self._mux(packet)
                 continue
             if decoder.type == "subtitle":  # one line in, one line out, at the same times
-                line = out.codec_context.encode_subtitle(decoder.decode2(packet))
+                lines = decoder.decode2(packet)
+                if lines is None:  # nothing shown (mov_text's empty sample between lines)
+                    continue
+                line = out.codec_context.encode_subtitle(lines)
                 line.pts, line.dts, line.duration = packet.pts, packet.dts, packet.duration
                 line.time_base, line.stream = packet.time_base, out
                 self._mux(line)
