@@ -167,7 +167,8 @@ class VideoWriter:
         codec, crf: encoder and quality (default by container; CRF 16 for H.264/H.265).
         lossless: FFV1 in RGB at the source's depth.
         audio_from: a :class:`VideoReader` whose audio and subtitle packets are copied
-            untouched.
+            untouched (re-encoded where the container cannot hold their codec), and whose
+            MOV/MP4 timecode track is kept in MOV/MP4.
         stdout_format: ``matroska`` or ``nut`` when ``path`` is ``-``.
 
     Raises :class:`SettingsError` for settings that cannot work and :class:`VideoError` for an
