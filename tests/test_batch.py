@@ -183,6 +183,14 @@ def test_usage_errors_and_a_busy_folder(tree, tmp_path, capsys):
 
     with pytest.raises(BatchUsageError, match="is the input folder"):
         clean_folder(tree, tree, CHAIN)
+    # `clean DIR -o x.mp4` made a folder named x.mp4 (a file's name was meant); one made
+    # beforehand is taken
+    code = main(["clean", str(tree), "-o", str(tmp_path / "x.MP4"), "-q"])
+    assert code == 2 and f"output '{tmp_path / 'x.MP4'}' would be made a folder named like a " \
+        "video" in capsys.readouterr().err
+    assert not (tmp_path / "x.MP4").exists()
+    (tmp_path / "x.MP4").mkdir()
+    assert clean_folder(tree, tmp_path / "x.MP4", CHAIN, glob="a0.mp4", dry_run=True).files
     with pytest.raises(BatchUsageError, match="needs --scheduler"):
         clean_folder(tree, tmp_path / "o", CHAIN, executor="dask")
     with pytest.raises(BatchUsageError, match="no files matching"):

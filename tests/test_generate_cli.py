@@ -66,6 +66,27 @@ def test_frames_fps_and_strengths_at_their_edges(tmp_path, capsys):
     assert read_video(str(out))[1] == 12.0
 
 
+def test_absurd_strengths_are_refused(tmp_path, capsys):
+    """``noise=1e9`` (every pixel black or white), ``compress=1e9`` and other strengths past
+    the point where the artifact means anything wrote a clip: refused, with the largest that
+    does and why; the largest are taken."""
+    from framemend.generate.degrade import parse_artifacts
+
+    out = tmp_path / "x.mkv"
+    small = ["-o", str(out), "--size", "32x32", "--frames", "2"]
+    for spec, says in (("noise=1e9", "'noise': strength 1e9 is out of range (at most 255: a "
+                                     "sigma of the whole 8-bit range)"),
+                       ("flicker,compress=52", "'compress': strength 52 is out of range (at "
+                                               "most 51: x264's highest CRF)"),
+                       ("jitter=2000", "at most 1080"), ("tone-drift=5", "at most 4"),
+                       ("local-flicker=1.5", "at most 1"), ("boiling=300", "at most 255")):
+        assert _run(cli_generate, small + ["--artifacts", spec]) == 2, spec
+        assert says in capsys.readouterr().err, spec
+        assert not out.exists()
+    assert len(parse_artifacts("flicker=1,local-flicker=1,noise=255,boiling=255,jitter=1080,"
+                               "drift=4,tone-drift=4,compress=51,drop=1000")) == 9
+
+
 def test_drops_that_would_leave_one_frame_are_refused(tmp_path, capsys, monkeypatch):
     """``drop=5`` on 2 frames wrote 1 frame at 4.8 fps: refused before any work, naming the
     --frames that would do (the API's ``degrade`` too); 6 frames give 2."""

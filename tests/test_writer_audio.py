@@ -1,6 +1,7 @@
 """Audio and subtitles through ``framemend clean``: every audio stream kept, in every container
 that is asked for, copied where the container holds its codec and re-encoded (with a warning)
-where not; subtitle streams copied where the container holds them, else left out with a
+where not; subtitle streams copied where the container holds them, text ones re-encoded to the
+container's text subtitles (mov_text, SubRip, WebVTT) where it holds another, else left out with a
 warning."""
 import av
 import numpy as np
@@ -136,11 +137,40 @@ def test_subtitles_are_copied_where_the_container_holds_them(subtitled, tmp_path
     cut = str(tmp_path / "cut.mkv")  # a range: the lines before it go, the others move with it
     assert main(["clean", subtitled, "-o", cut, "-f", "identity", "-q", "-ss", "0.45"]) == 0
     assert subtitle_lines(cut) == [(b"world", 0.0)]
-    mp4 = str(tmp_path / "out.mp4")
-    assert main(["clean", subtitled, "-o", mp4, "-f", "identity", "-q"]) == 0
-    assert subtitle_lines(mp4) == []
-    assert "mp4 cannot hold subrip subtitles: the input's subtitle stream #1 is left out" in \
-        capsys.readouterr().err
+    for ext in ("avi", "nut"):  # no subtitle codec at all / ASS, whose lines lose their ends
+        assert main(["clean", subtitled, "-o", str(tmp_path / f"out.{ext}"), "-f", "identity",
+                     "-q"]) == 0
+        assert f"{ext} cannot hold subrip subtitles: the input's subtitle stream #1 is left " \
+            "out" in capsys.readouterr().err
+
+
+def decoded_subtitles(path: str) -> list[tuple[str, bytes, float, float]]:
+    """(codec, text, start, end) of every line of every subtitle stream, decoded."""
+    with av.open(path) as c:
+        return [(s.codec_context.name, line.dialogue, round(float(p.pts * p.time_base), 3),
+                 round(float((p.pts + p.duration) * p.time_base), 3))
+                for s in c.streams.subtitles for p in c.demux(s) if p.size
+                for line in (s.decode(p) or []) if line.dialogue]
+
+
+@pytest.mark.parametrize("ext, codec", [("mp4", "mov_text"), ("mov", "mov_text"),
+                                        ("webm", "webvtt")])
+def test_text_subtitles_are_reencoded_where_the_container_cannot_hold_them(
+        subtitled, tmp_path, capsys, ext, codec):
+    """SubRip into MP4/MOV (and WebM) was left out with a warning: re-encoded as the text
+    subtitles the container holds, at the same times (also after a cut)."""
+    out = str(tmp_path / f"out.{ext}")
+    assert main(["clean", subtitled, "-o", out, "-f", "identity", "-q"]) == 0
+    assert decoded_subtitles(out) == [(codec, b"hello", 0.0, 0.4), (codec, b"world", 0.5, 0.9)]
+    assert capsys.readouterr().err == (f"framemend: warning: {ext} cannot hold subrip "
+                                       f"subtitles: re-encoding them as {codec}\n")
+    back = str(tmp_path / "back.mkv")  # mov_text's empty samples between lines are skipped
+    assert main(["clean", out, "-o", back, "-f", "identity", "-q"]) == 0
+    kept = "webvtt" if ext == "webm" else "srt"  # WebVTT copied, mov_text re-encoded
+    assert decoded_subtitles(back) == [(kept, b"hello", 0.0, 0.4), (kept, b"world", 0.5, 0.9)]
+    cut = str(tmp_path / f"cut.{ext}")  # from the frame at 0.5 s
+    assert main(["clean", subtitled, "-o", cut, "-f", "identity", "-q", "-ss", "0.45"]) == 0
+    assert decoded_subtitles(cut) == [(codec, b"world", 0.0, 0.4)]
 
 
 def test_streams_left_out_are_said(tmp_path, capsys):
@@ -161,9 +191,41 @@ def test_streams_left_out_are_said(tmp_path, capsys):
                 out.mux(video.encode(None))
     with av.open(path) as c:
         assert [s.type for s in c.streams] == ["video", "data"]
-    for src, ext, what in ((path, "mov", "timecode track 01:00:00:00"), (path, "mkv", "timecode "
-                           "track 01:00:00:00"), (two, "mp4", "video stream")):
+    copies = "framemend copies one video stream, the audio and the subtitles"
+    for src, ext, what, why in (
+            (path, "mkv", "timecode track 01:00:00:00",
+             "framemend keeps a timecode in .mp4 and .mov only"),
+            (two, "mp4", "video stream", copies)):
         assert main(["clean", src, "-o", str(tmp_path / f"out.{ext}"), "-f", "identity",
                      "-q"]) == 0
         assert capsys.readouterr().err == f"framemend: warning: the input's {what} (stream #1) " \
-            "is left out: framemend copies one video stream, the audio and the subtitles\n"
+            f"is left out: {why}\n"
+
+
+@pytest.mark.parametrize("ext", ["mov", "mp4"])
+def test_a_timecode_track_is_kept_in_mov_and_mp4(tmp_path, capsys, ext):
+    """A MOV's timecode track was left out with a warning: MOV and MP4 outputs keep it where
+    their first frame is the input's, at its rate; a cut still leaves it out, saying why."""
+    path = str(tmp_path / "tc.mov")
+    with av.open(path, "w") as mov:
+        video = mov.add_stream("libx264", rate=12)
+        video.width, video.height, video.pix_fmt = 48, 32, "yuv420p"
+        video.metadata["timecode"] = "01:00:00:05"  # written as a tmcd track
+        for i, rgb in enumerate(moving_frames(3, 48, 32)):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts = i
+            mov.mux(video.encode(vf))
+        mov.mux(video.encode(None))
+    out = str(tmp_path / f"out.{ext}")
+    assert main(["clean", path, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    with av.open(out) as c:
+        assert [(s.type, s.metadata.get("timecode")) for s in c.streams] == [
+            ("video", "01:00:00:05"), ("data", "01:00:00:05")]
+    cut = str(tmp_path / f"cut.{ext}")
+    assert main(["clean", path, "-o", cut, "-f", "identity", "-q", "-ss", "0.1"]) == 0
+    assert capsys.readouterr().err == "framemend: warning: the input's timecode track " \
+        "01:00:00:05 (stream #1) is left out: the output does not start at its first frame or " \
+        "runs at another rate\n"
+    with av.open(cut) as c:
+        assert [s.type for s in c.streams] == ["video"]

@@ -182,6 +182,21 @@ def test_sixteen_bit_source_written_at_ten_bits_is_said(tmp_path, capsys, argv, 
     assert np.array_equal(read_video(exact)[0], frames)
 
 
+@pytest.mark.parametrize("size", [(48, 32), (35, 21)])
+def test_h265_keeps_twelve_bits(tmp_path, capsys, size):
+    """A 16-bit source into libx265 was written at 10 bits where x265 takes 12 (Main 12):
+    written at 12 (4:4:4 at odd sizes), the warning saying 12."""
+    src, out = str(tmp_path / "deep.mkv"), str(tmp_path / "out.mkv")
+    frames = moving_frames(3, *size).astype(np.uint16) * 257 + 100
+    write_video(src, frames, 12, lossless=True)
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q", "--codec", "libx265"]) == 0
+    assert "libx265 writes 12 bits: the 16-bit source is written at 12 bits" in \
+        capsys.readouterr().err
+    with av.open(out) as c:
+        assert c.streams.video[0].codec_context.pix_fmt == \
+            ("yuv420p12le" if size[0] % 2 == 0 else "yuv444p12le")
+
+
 @pytest.mark.parametrize("size", [(35, 21), (40, 20)])
 def test_h265_on_tiny_frames_does_not_abort_the_process(tmp_path, size):
     """x265 4.2 corrupted the heap on frames 3 blocks of 16 wide and 1-2 high (glibc aborted

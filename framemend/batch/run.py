@@ -17,7 +17,7 @@ import threading
 import time
 
 from .errors import BatchError, BatchUsageError
-from .jobs import Job, discover, fingerprint, probe
+from .jobs import VIDEO_EXTENSIONS, Job, discover, fingerprint, probe
 from .manifest import NAME, Manifest, lock_folder
 from .report import BatchSummary, FileResult, write_report
 
@@ -174,6 +174,9 @@ def _check_folders(in_dir: str, out_dir: str) -> None:
         raise BatchUsageError(f"input '{in_dir}' is not a folder")
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise BatchUsageError(f"input is a folder, so output '{out_dir}' must be a folder too")
+    if not os.path.exists(out_dir) and out_dir.lower().endswith(VIDEO_EXTENSIONS):
+        raise BatchUsageError(f"input is a folder, so output '{out_dir}' would be made a folder "
+                              f"named like a video: name a folder (or make it first)")
     if os.path.abspath(out_dir) == os.path.abspath(in_dir):
         raise BatchUsageError("output folder is the input folder: choose another")
 

@@ -16,6 +16,8 @@ drop            keep one frame in N                      2
 compress        H.264 CRF                                30
 ==============  =======================================  =========
 
+Strengths past :data:`STRONGEST` (where an artifact only saturates or wraps round) are refused.
+
 The returned clip keeps the clean frames in ``truth`` and its geometry follows the artifacts:
 jitter updates ``camera``, ``flow_fwd``, ``occluded``, ``subject_box`` and records ``shake``;
 dropping frames subsamples them (``flow_fwd`` and ``occluded`` become None, ``fps`` is
@@ -37,6 +39,19 @@ from .clip import Clip
 ARTIFACTS = {"flicker": 0.12, "local-flicker": 0.2, "noise": 20.0, "boiling": 8.0,
              "jitter": 3.0, "drift": 0.25, "tone-drift": 0.25, "drop": 2, "compress": 30}
 
+# The strongest value of each artifact that still means something: beyond it the result only
+# saturates or wraps round (``noise=1e9`` made every pixel black or white, rely38).
+STRONGEST = {
+    "flicker": (1.0, "a gain sigma of 1 already turns frames black"),
+    "local-flicker": (1.0, "a gain field of RMS 1 already turns regions black"),
+    "noise": (255.0, "a sigma of the whole 8-bit range"),
+    "boiling": (255.0, "an RMS change of the whole 8-bit range"),
+    "jitter": (1080.0, "its roll, pixels / 6 degrees, wraps round past 180"),
+    "drift": (4.0, "its hue turn, amount x 90 degrees, wraps round past 360"),
+    "tone-drift": (4.0, "its hue turn, amount x 90 degrees, wraps round past 360"),
+    "compress": (51.0, "x264's highest CRF"),
+}
+
 
 def parse_artifacts(spec: str) -> list[tuple[str, float]]:
     """``"flicker,noise=20"`` -> ``[("flicker", 0.12), ("noise", 20.0)]``; unknown names raise."""
@@ -52,6 +67,10 @@ def parse_artifacts(spec: str) -> list[tuple[str, float]]:
             raise ValueError(f"artifact '{name}': strength '{value}' is not a number") from None
         if not 0 <= strength < math.inf or (name in ("drop",) and strength < 1):
             raise ValueError(f"artifact '{name}': strength {value} is out of range")
+        if name in STRONGEST and strength > STRONGEST[name][0]:
+            most, why = STRONGEST[name]
+            raise ValueError(f"artifact '{name}': strength {value} is out of range (at most "
+                             f"{most:g}: {why})")
         items.append((name, strength))
     return items
 

@@ -25,6 +25,10 @@ MPEGTS_CODECS = ("libx264", "libx265", "libsvtav1")
 # of branch rely37). Muxers that refuse a codec outright are not listed: they raise on adding it.
 AUDIO_NOT_HELD = {"mp4": ("pcm_",), "mov": ("flac", "opus"),
                   "mpegts": ("flac", "alac", "pcm_", "vorbis")}
+# Text subtitle encoders, in the order tried when a container cannot hold the input's text
+# subtitles: MP4 and MOV hold mov_text, Matroska SubRip, WebM WebVTT (each muxer's codec list).
+# Not ASS: NUT takes it but keeps no line's end (each read back lasting 0 s).
+TEXT_SUBTITLE_CODECS = ("mov_text", "subrip", "webvtt")
 # Muxers that store a display rotation (a display matrix): AVI, NUT, MPEG-TS and GIF drop it.
 ROTATION_CONTAINERS = ("mp4", "mov", "matroska", "webm")
 # (lowest, highest) CRF each encoder takes; encoders not listed take no CRF.
@@ -55,6 +59,12 @@ def holds_audio(fmt: str, codec: str) -> bool:
     far as :data:`AUDIO_NOT_HELD` knows (a muxer may still refuse it when the stream is added);
     a GIF holds no audio."""
     return fmt != "gif" and not codec.startswith(AUDIO_NOT_HELD.get(fmt, ()))
+
+
+def text_subtitle_codec(container) -> str | None:
+    """The text subtitle encoder an open output ``container`` holds (the first of
+    :data:`TEXT_SUBTITLE_CODECS`), or None: what text subtitles it cannot hold are re-encoded to."""
+    return next((c for c in TEXT_SUBTITLE_CODECS if c in container.supported_codecs), None)
 
 
 def can_encode_deep(codec: str) -> bool:

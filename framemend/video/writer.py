@@ -33,7 +33,8 @@ from framemend.cuda import transfer
 from .colour import picture_rgb, rgb_to_yuv
 from .planes import planar_yuv_bits
 from .containers import (DEEP_WEBM_CODEC, DEFAULT_CODEC, can_encode_deep, check_folder,
-                         choose_codec, container_for, holds_audio, ROTATION_CONTAINERS)
+                         choose_codec, container_for, holds_audio, text_subtitle_codec,
+                         ROTATION_CONTAINERS)
 from .errors import SettingsError, VideoError
 from .probe import VideoInfo
 from .x264 import x264_params
@@ -65,15 +66,22 @@ def _pix_fmt(codec: str, bit_depth: int, width: int, height: int) -> tuple[str, 
         high = False
         note = (f"this build's {codec} encoder is 8-bit only: the {bit_depth}-bit source is "
                 f"written at 8 bits")
-    if high and bit_depth > 10:
-        note = (f"{codec} writes 10 bits: the {bit_depth}-bit source is written at 10 bits "
-                f"(--lossless keeps {bit_depth}, in .mkv, .avi or .nut)")
+    # 12 bits where the encoder takes them (libx265's Main 12), else 10
+    bits = 12 if bit_depth > 10 and _takes(codec, "yuv420p12le") else 10
+    if high and bit_depth > bits:
+        note = (f"{codec} writes {bits} bits: the {bit_depth}-bit source is written at {bits} "
+                f"bits (--lossless keeps {bit_depth}, in .mkv, .avi or .nut)")
     if odd:
-        fmt = "yuv444p10le" if high else "yuv444p"
+        fmt = f"yuv444p{bits}le" if high else "yuv444p"
         odd_note = (f"{width}x{height} is odd-sized, which 4:2:0 chroma cannot hold: "
                     f"encoding 4:4:4 ({fmt}) to keep every pixel")
         return fmt, odd_note if note is None else f"{note}; {odd_note}"
-    return ("yuv420p10le" if high else "yuv420p"), note
+    return (f"yuv420p{bits}le" if high else "yuv420p"), note
+
+
+def _takes(codec: str, pix_fmt: str) -> bool:
+    """Whether this build's ``codec`` encoder takes ``pix_fmt``."""
+    return any(f.name == pix_fmt for f in av.Codec(codec, "w").video_formats or ())
 
 
 def _svtav1_refusal(codec: str, bit_depth: int, width: int, height: int) -> str | None:
@@ -159,7 +167,8 @@ class VideoWriter:
         codec, crf: encoder and quality (default by container; CRF 16 for H.264/H.265).
         lossless: FFV1 in RGB at the source's depth.
         audio_from: a :class:`VideoReader` whose audio and subtitle packets are copied
-            untouched.
+            untouched (re-encoded where the container cannot hold their codec), and whose
+            MOV/MP4 timecode track is kept in MOV/MP4.
         stdout_format: ``matroska`` or ``nut`` when ``path`` is ``-``.
 
     Raises :class:`SettingsError` for settings that cannot work and :class:`VideoError` for an
@@ -238,12 +247,16 @@ class VideoWriter:
             for source in audio_from.subtitle_streams if audio_from is not None else []:
                 out = self._setup_subtitles(source, fmt, warn)
                 if out is not None:
-                    self._side[source.index] = out, None
-            for source in audio_from.other_streams if audio_from is not None and warn else []:
+                    self._side[source.index] = out
+            for source in audio_from.other_streams if audio_from is not None else []:
                 timecode = source.metadata.get("timecode") if source.type == "data" else None
-                what = f"timecode track {timecode}" if timecode else f"{source.type} stream"
-                warn(f"the input's {what} (stream #{source.index}) is left out: framemend "
-                     f"copies one video stream, the audio and the subtitles")
+                why = self._timecode_refusal(fmt, audio_from) if timecode else None
+                if timecode and why is None:  # the muxer writes it as a tmcd track again
+                    self.stream.metadata["timecode"] = timecode
+                elif warn:
+                    what = f"timecode track {timecode}" if timecode else f"{source.type} stream"
+                    warn(f"the input's {what} (stream #{source.index}) is left out: " + (
+                        why or "framemend copies one video stream, the audio and the subtitles"))
             self.container.start_encoding()  # opens the encoders now: a failure leaves nothing
         except (av.error.FFmpegError, OSError, ValueError) as e:
             self.abort()
@@ -336,18 +349,45 @@ class VideoWriter:
             warn(f"{fmt} cannot hold {source.codec_context.name} audio: re-encoding it as {codec}")
         return out, decoder
 
-    def _setup_subtitles(self, source, fmt: str, warn):
-        """An output stream copying the subtitle stream ``source``, or None (with a warning)
-        where the container cannot hold its codec (SubRip in MP4, any in a GIF)."""
-        codec = source.codec_context.codec.canonical_name if source.codec_context else None
-        if codec is not None and codec in self.container.supported_codecs:
+    def _setup_subtitles(self, source, fmt: str, warn) -> tuple | None:
+        """An output stream for the subtitle stream ``source`` and, when it is re-encoded, its
+        decoder: copied where the container holds its codec; text subtitles it cannot hold
+        (SubRip in MP4) re-encoded to one it does (:func:`.containers.text_subtitle_codec`:
+        decoded to ASS lines, as ffmpeg's ``-c:s mov_text`` does); else None, with a warning
+        (bitmap subtitles outside Matroska, any in a GIF)."""
+        codec = source.codec_context.codec if source.codec_context else None
+        name = codec.canonical_name if codec else None
+        if name is not None and name in self.container.supported_codecs:
             try:
-                return self.container.add_stream_from_template(source)
+                return self.container.add_stream_from_template(source), None
             except ValueError:
                 pass
+        target = text_subtitle_codec(self.container) if codec and codec.text_sub else None
+        if target is None:
+            if warn:
+                warn(f"{fmt} cannot hold {name or 'unknown'} subtitles: the input's subtitle "
+                     f"stream #{source.index} is left out")
+            return None
+        decoder = av.CodecContext.create(source.codec_context.name, "r")
+        decoder.extradata = source.codec_context.extradata
+        decoder.open()  # makes the ASS header the encoder needs
+        out = self.container.add_stream(target)
+        out.time_base = source.time_base
+        out.codec_context.time_base = source.time_base
+        out.codec_context.subtitle_header = decoder.subtitle_header
         if warn:
-            warn(f"{fmt} cannot hold {codec or 'unknown'} subtitles: the input's subtitle "
-                 f"stream #{source.index} is left out")
+            warn(f"{fmt} cannot hold {name} subtitles: re-encoding them as {target}")
+        return out, decoder
+
+    def _timecode_refusal(self, fmt: str, reader) -> str | None:
+        """Why the input's timecode track cannot be kept (None: it can): only MP4 and MOV
+        write one (from the video stream's ``timecode`` tag, as ffmpeg does), and the first
+        frame's timecode is the input's only when the output starts where it starts and runs
+        at its rate."""
+        if fmt not in ("mp4", "mov"):
+            return "framemend keeps a timecode in .mp4 and .mov only"
+        if reader.start or self.rate != self.info.fps:
+            return "the output does not start at its first frame or runs at another rate"
         return None
 
     def _time_base(self) -> Fraction:
@@ -473,12 +513,21 @@ class VideoWriter:
                 packet.stream = out
                 self._mux(packet)
                 continue
+            if decoder.type == "subtitle":  # one line in, one line out, at the same times
+                lines = decoder.decode2(packet)
+                if lines is None:  # nothing shown (mov_text's empty sample between lines)
+                    continue
+                line = out.codec_context.encode_subtitle(lines)
+                line.pts, line.dts, line.duration = packet.pts, packet.dts, packet.duration
+                line.time_base, line.stream = packet.time_base, out
+                self._mux(line)
+                continue
             for frame in decoder.decode(packet):
                 frame.pts = None  # the encoder restamps from its sample count
                 self._mux(out.encode(frame))
         if until is None:
             for out, decoder in self._side.values():
-                if decoder is not None:
+                if decoder is not None and decoder.type == "audio":
                     self._mux(out.encode(None))
 
     def _mux(self, packets) -> None:
