@@ -74,6 +74,29 @@ def test_audio_the_container_cannot_hold_is_reencoded(tmp_path, capsys, codec, e
     assert f"cannot hold {codec} audio: re-encoding it as aac" in capsys.readouterr().err
 
 
+def test_a_damaged_packet_of_audio_being_reencoded_is_one_line_and_leaves_nothing(tmp_path,
+                                                                                 capsys):
+    """A FLAC packet that cannot be decoded, in audio that MPEG-TS makes framemend re-encode,
+    was a traceback (going on past it crashed FLAC's decoder); a .mkv copies it as it is."""
+    src = str(tmp_path / "in.mkv")
+    make_video(src, moving_frames(12, 48, 32), fps=12, audio_seconds=1.0,
+               audio_codecs=("flac",))
+    with av.open(src) as c:
+        spans = [(p.pos, p.size) for p in c.demux(c.streams.audio[0]) if p.size]
+    data = bytearray(open(src, "rb").read())
+    for pos, size in spans[2:5]:  # each packet's body scrambled, its frame header kept
+        body = slice(pos + 8, pos + size - 4)
+        data[body] = bytes((b * 7 + 13) & 255 for b in data[body])
+    open(src, "wb").write(data)
+    out = str(tmp_path / "out.ts")
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("framemend: error: cannot re-encode the input's audio stream #1: "
+                              "a damaged packet at ") and err[-1].endswith("copies it as it is")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
+    assert main(["clean", src, "-o", str(tmp_path / "out.mkv"), "-f", "identity", "-q"]) == 0
+
+
 def test_gif_output_says_the_sound_is_left_out(two_tracks, tmp_path, capsys):
     out = str(tmp_path / "out.gif")
     assert main(["clean", two_tracks, "-o", out, "-f", "identity", "-q"]) == 0

@@ -513,16 +513,24 @@ class VideoWriter:
                 packet.stream = out
                 self._mux(packet)
                 continue
+            try:
+                decoded = decoder.decode2(packet) if decoder.type == "subtitle" else \
+                    decoder.decode(packet)
+            except av.error.FFmpegError as e:  # going on after it crashed FLAC's decoder
+                at = "" if packet.pts is None else \
+                    f" at {float(packet.pts * packet.time_base):.2f} s"
+                raise VideoError(f"cannot re-encode the input's {decoder.type} stream "
+                                 f"#{packet.stream_index}: a damaged packet{at} ({e.strerror}); "
+                                 f"a .mkv output copies it as it is") from None
             if decoder.type == "subtitle":  # one line in, one line out, at the same times
-                lines = decoder.decode2(packet)
-                if lines is None:  # nothing shown (mov_text's empty sample between lines)
+                if decoded is None:  # nothing shown (mov_text's empty sample between lines)
                     continue
-                line = out.codec_context.encode_subtitle(lines)
+                line = out.codec_context.encode_subtitle(decoded)
                 line.pts, line.dts, line.duration = packet.pts, packet.dts, packet.duration
                 line.time_base, line.stream = packet.time_base, out
                 self._mux(line)
                 continue
-            for frame in decoder.decode(packet):
+            for frame in decoded:
                 frame.pts = None  # the encoder restamps from its sample count
                 self._mux(out.encode(frame))
         if until is None:
