@@ -442,15 +442,17 @@ class VideoWriter:
             return np.ascontiguousarray(image)
         return rgb_array(image, self._scale)
 
-    def _pixels(self, image) -> np.ndarray:
+    def _pixels(self, image, rgb_fmt: str | None = None) -> np.ndarray:
         """``(H, W, 3)`` uint8/uint16 RGB at the source's depth of any frame :meth:`write`
-        takes."""
+        takes; a picture that :func:`.colour.picture_rgb` cannot make RGB is converted by
+        swscale to ``rgb_fmt`` (default the source's depth's)."""
         if not isinstance(image, av.VideoFrame):
             return self.integer_pixels(image)
         rgb = picture_rgb(image, self.info.yuv_matrix(), self._scale > 255)
         if rgb is not None:
             return rgb
-        return image.to_ndarray(format=self._rgb_fmt, src_colorspace=self.info.yuv_matrix(),
+        return image.to_ndarray(format=rgb_fmt or self._rgb_fmt,
+                                src_colorspace=self.info.yuv_matrix(),
                                 src_color_range=image.color_range or None)
 
     def _turned(self, pixels: np.ndarray) -> np.ndarray:
@@ -460,13 +462,7 @@ class VideoWriter:
 
     def _rgb8(self, image) -> np.ndarray:
         """``(H, W, 3)`` uint8 RGB of any frame :meth:`write` takes (a GIF's input)."""
-        if isinstance(image, av.VideoFrame):
-            arr = picture_rgb(image, self.info.yuv_matrix(), self._scale > 255)
-            if arr is None:
-                return image.to_ndarray(format="rgb24", src_colorspace=self.info.yuv_matrix(),
-                                        src_color_range=image.color_range or None)
-        else:
-            arr = self.integer_pixels(image)
+        arr = self._pixels(image, "rgb24")
         if arr.dtype == np.uint16:
             arr = ((arr.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
         return arr
