@@ -31,7 +31,7 @@ import numpy as np
 
 from framemend._torch import torch
 from framemend.flow import backward_warp
-from framemend.interpolate.remap import RELATIVE_BILINEAR
+from framemend.interpolate.remap import RELATIVE_BILINEAR, relative_map
 from framemend.kernels.sample import corners, sample_planar
 
 AGREE = 2.0  # flow pixels: forward-backward mismatch under which both flows are averaged
@@ -43,9 +43,9 @@ def average_both_ways(flows: np.ndarray) -> np.ndarray:
     ``F10(p + F01(p))`` is sampled bilinearly, edges replicated (OpenCV's remap)."""
     out = flows.copy()
     for side in range(2):
-        own = np.ascontiguousarray(flows[side].transpose(1, 2, 0))
-        other = cv2.remap(np.ascontiguousarray(flows[1 - side].transpose(1, 2, 0)), own, None,
-                          RELATIVE_BILINEAR, borderMode=cv2.BORDER_REPLICATE)  # (h, w, 2)
+        own = relative_map(flows[side])
+        other = cv2.remap(relative_map(flows[1 - side]), own, None, RELATIVE_BILINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)  # (h, w, 2)
         agree = np.hypot(*cv2.split(own + other)) < AGREE
         mean = (own - other) * np.float32(0.5)
         out[side] = np.where(agree, mean.transpose(2, 0, 1), flows[side])

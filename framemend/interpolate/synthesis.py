@@ -73,7 +73,7 @@ from .boundaries import sharpen_boundaries, sharpen_boundaries_torch
 from .neighbour_motion import adopt_neighbour_flows
 from .redrawn import (attenuation_torch, bilinear_attenuation, correlation_rows, detail_change,
                       detail_correlation, keep_detail_torch)
-from .remap import RELATIVE_BICUBIC, RELATIVE_BILINEAR
+from .remap import RELATIVE_BICUBIC, RELATIVE_BILINEAR, relative_map
 from .smear import smear_along_motion, smear_along_motion_torch, smear_length
 from .symmetric import average_both_ways, disagreeing_share
 from .still import mix_still, mix_still_torch, still_error, still_share
@@ -341,8 +341,8 @@ def _warped_difference(images: np.ndarray, flows: np.ndarray) -> np.ndarray:
     replicated: OpenCV's remap)."""
     out = np.empty_like(images)
     for side in range(2):
-        warped = cv2.remap(images[1 - side], np.ascontiguousarray(flows[side].transpose(1, 2, 0)),
-                           None, RELATIVE_BILINEAR, borderMode=cv2.BORDER_REPLICATE)
+        warped = cv2.remap(images[1 - side], relative_map(flows[side]), None, RELATIVE_BILINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
         cv2.absdiff(images[side], warped, dst=out[side])
     return out
 
@@ -436,7 +436,7 @@ def fill_hidden(planes: torch.Tensor, flows: torch.Tensor, importance: torch.Ten
     if before is None and after is None:
         return flows, importance
     pair = flows.numpy()
-    reverse = np.ascontiguousarray(np.stack([pair[0], -pair[1]]).transpose(0, 2, 3, 1))
+    reverse = np.stack([relative_map(pair[0]), -relative_map(pair[1])])  # (2, h, w, 2)
     mismatch = _warped_difference(reverse, pair)  # |F01(p) + F10(p + F01(p))| per axis, and back
     hidden = np.hypot(mismatch[..., 0], mismatch[..., 1])[:, None] > HIDDEN_MISMATCH
     filled = pair.copy()
