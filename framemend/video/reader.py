@@ -29,6 +29,7 @@ from .colour import picture_rgb
 from .planes import subsampling
 from .errors import NoVideoStream, VideoError
 from .probe import VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info
+from .tags import chapters_from, is_chapter_track
 
 # Containers whose header states the duration (so a shorter content means a cut file).
 HEADER_DURATION = ("matroska", "mov", "mp4", "avi", "nut", "flv", "asf")
@@ -206,10 +207,16 @@ class VideoReader:
         self.subtitle_streams = list(c.streams.subtitles)
         self._side_indices = frozenset(s.index for s in [*self.audio_streams,
                                                          *self.subtitle_streams])
+        try:
+            self._chapters = c.chapters()
+        except Exception:  # noqa: BLE001 - chapters PyAV cannot read are no reason to refuse the file
+            self._chapters = []
         # the streams not copied (a MOV/MP4 timecode track, a second video, an attachment, an
-        # audio stream without a sample rate): the writer says so
+        # audio stream without a sample rate): the writer says so; a MOV/MP4 chapter track is
+        # kept as the chapters (:meth:`chapters`)
         self.other_streams = [s for s in c.streams if s.index != self.stream.index
-                              and s.index not in self._side_indices]
+                              and s.index not in self._side_indices
+                              and not (self._chapters and is_chapter_track(s))]
         self.info: VideoInfo = stream_info(self.path, c, self.stream)
         self._declared_frames = self.info.frames
         self._declared_end = None
@@ -469,6 +476,13 @@ class VideoReader:
                 return (f"'{self.path}' ended early: {self._where()}; its last transport packet "
                         f"is cut short")
         return None
+
+    def chapters(self) -> list[dict]:
+        """The input's chapters (PyAV's ``Container.chapters()`` form) on the output's clock:
+        from the range's first frame, cut at its end (:func:`.tags.chapters_from`)."""
+        offset = self._offset or 0.0
+        end = None if self.end is None else self.end - offset
+        return chapters_from(self._chapters, offset, end)
 
     def take_side_packets(self, until: float | None = None) -> list:
         """Remove and return queued audio and subtitle packets whose output time is ``<= until``

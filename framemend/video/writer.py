@@ -37,6 +37,7 @@ from .containers import (DEEP_WEBM_CODEC, DEFAULT_CODEC, can_encode_deep, check_
                          ROTATION_CONTAINERS)
 from .errors import SettingsError, VideoError
 from .probe import VideoInfo
+from .tags import CHAPTER_CONTAINERS, carried_tags, carry_stream
 from .x264 import x264_params
 
 # Encoders of runs stopped by a signal, kept (not freed) until the process ends: see abort().
@@ -167,8 +168,10 @@ class VideoWriter:
         codec, crf: encoder and quality (default by container; CRF 16 for H.264/H.265).
         lossless: FFV1 in RGB at the source's depth.
         audio_from: a :class:`VideoReader` whose audio and subtitle packets are copied
-            untouched (re-encoded where the container cannot hold their codec), and whose
-            MOV/MP4 timecode track is kept in MOV/MP4.
+            untouched (re-encoded where the container cannot hold their codec), whose
+            MOV/MP4 timecode track is kept in MOV/MP4, and whose streams' tags and
+            dispositions and chapters are kept (:mod:`.tags`; the file's tags come from
+            ``info``).
         stdout_format: ``matroska`` or ``nut`` when ``path`` is ``-``.
 
     Raises :class:`SettingsError` for settings that cannot work and :class:`VideoError` for an
@@ -257,6 +260,7 @@ class VideoWriter:
                     what = f"timecode track {timecode}" if timecode else f"{source.type} stream"
                     warn(f"the input's {what} (stream #{source.index}) is left out: " + (
                         why or "framemend copies one video stream, the audio and the subtitles"))
+            self._carry_tags(fmt, warn)
             self.container.start_encoding()  # opens the encoders now: a failure leaves nothing
         except (av.error.FFmpegError, OSError, ValueError) as e:
             self.abort()
@@ -378,6 +382,26 @@ class VideoWriter:
         if warn:
             warn(f"{fmt} cannot hold {name} subtitles: re-encoding them as {target}")
         return out, decoder
+
+    def _carry_tags(self, fmt: str, warn) -> None:
+        """The input's file tags, each kept stream's tags and disposition, and its chapters
+        (cut to the range read) on the output (:mod:`.tags`); a warning where the container
+        holds no chapters."""
+        self.container.metadata.update(carried_tags(self.info.metadata))
+        reader = self._side_reader
+        if reader is None:
+            return
+        carry_stream(reader.stream, self.stream)
+        for source in [*reader.audio_streams, *reader.subtitle_streams]:
+            if source.index in self._side:
+                carry_stream(source, self._side[source.index][0])
+        chapters = reader.chapters()
+        if chapters and fmt in CHAPTER_CONTAINERS:
+            self.container.set_chapters(chapters)
+        elif chapters and warn:
+            warn(f"{fmt} cannot hold chapters: the input's {len(chapters)} chapter"
+                 f"{'s are' if len(chapters) > 1 else ' is'} left out (.mkv, .mp4 and .mov "
+                 f"keep them)")
 
     def _timecode_refusal(self, fmt: str, reader) -> str | None:
         """Why the input's timecode track cannot be kept (None: it can): only MP4 and MOV
