@@ -229,3 +229,51 @@ def test_frames_svtav1_cannot_take_are_said_why(tmp_path, capsys, size, why):
     make_video(src, moving_frames(2, 4, 4), 24, pix_fmt="yuv444p")
     assert main(["clean", src, "-o", out, "--codec", "libsvtav1", "-f", "identity", "-q"]) == 0
     assert stream_summary(out)["frames"] == 2
+
+
+def hdr10_source(path: str) -> None:
+    """3 frames of 10-bit BT.2020 PQ HEVC, 64x48, carrying HDR10 metadata: a P3 mastering display
+    of 1000 / 0.0001 cd/m2, MaxCLL 1000, MaxFALL 400."""
+    with av.open(path, "w") as out:
+        s = out.add_stream("libx265", rate=24)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p10le"
+        cc = s.codec_context
+        cc.color_range, cc.colorspace, cc.color_primaries, cc.color_trc = 1, 9, 9, 16
+        s.options = {"preset": "ultrafast", "x265-params": (
+            "log-level=error:master-display=G(13250,34500)B(7500,3000)R(34000,16000)"
+            "WP(15635,16450)L(10000000,1):max-cll=1000,400")}
+        for i in range(3):
+            rgb = np.full((48, 64, 3), 20000 + 9000 * i, np.uint16)
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb48le").reformat(
+                format="yuv420p10le", dst_colorspace="bt2020", dst_color_range=1)
+            vf.pts, vf.time_base = i, Fraction(1, 24)
+            out.mux(s.encode(vf))
+        out.mux(s.encode(None))
+
+
+@pytest.mark.parametrize("out_name, argv", [("out.mkv", ["--codec", "libx265"]),
+                                            ("out.mp4", ["--codec", "libx265"]),
+                                            ("out.webm", [])])  # 10-bit AV1 (SVT-AV1)
+def test_hdr10_metadata_is_kept(tmp_path, capsys, out_name, argv):
+    """The mastering display and content light level were dropped without a word."""
+    from framemend.video.hdr import hdr10_of
+
+    src, out = str(tmp_path / "hdr.mkv"), str(tmp_path / out_name)
+    hdr10_source(src)
+    assert main(["clean", src, "-o", out, "-f", "denoise", "-q", *argv]) == 0
+    with av.open(src) as a, av.open(out) as b:
+        want, got = hdr10_of(next(a.decode(video=0))), hdr10_of(next(b.decode(video=0)))
+    assert want == {"primaries": [0.68, 0.32, 0.265, 0.69, 0.15, 0.06, 0.3127, 0.329],
+                    "luminance": [0.0001, 1000.0], "light": [1000, 400]}
+    assert got["light"] == want["light"]
+    assert got["primaries"] == pytest.approx(want["primaries"], abs=2e-5)  # AV1: 16-bit fixed point
+    assert got["luminance"] == pytest.approx(want["luminance"], abs=1e-4)
+    assert "HDR10" not in capsys.readouterr().err
+
+
+def test_hdr10_metadata_an_encoder_cannot_carry_is_said(tmp_path, capsys):
+    src, out = str(tmp_path / "hdr.mkv"), str(tmp_path / "out.mp4")
+    hdr10_source(src)
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert ("libx264 cannot carry the input's HDR10 metadata (mastering display, content light "
+            "level): it is left out (--codec libx265 keeps it" in capsys.readouterr().err)

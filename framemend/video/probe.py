@@ -26,6 +26,7 @@ class VideoInfo:
     color_primaries: int = 2
     color_trc: int = 2
     rotation: int = 0           # display rotation in degrees (counter-clockwise)
+    hdr10: dict | None = None   # the first picture's HDR10 metadata (:func:`.hdr.hdr10_of`)
     start_time: float = 0.0
     audio: dict | None = None   # {"codec", "sample_rate", "channels", "duration"} or None
     metadata: dict = field(default_factory=dict)

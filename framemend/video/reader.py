@@ -26,6 +26,7 @@ import av.logging
 import numpy as np
 
 from .colour import picture_rgb
+from .hdr import hdr10_of
 from .planes import subsampling
 from .errors import NoVideoStream, VideoError
 from .probe import VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info
@@ -232,6 +233,7 @@ class VideoReader:
         """Size and depth from the first decoded frame (what the writer must be set up for)."""
         info = self.info
         info.width, info.height = vf.width, vf.height
+        info.hdr10 = hdr10_of(vf)
         if vf.format.name != info.pix_fmt:
             info.pix_fmt = vf.format.name
             info.bit_depth = bit_depth_of(vf.format.name)

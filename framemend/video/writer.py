@@ -36,6 +36,7 @@ from .containers import (DEEP_WEBM_CODEC, DEFAULT_CODEC, can_encode_deep, check_
                          choose_codec, container_for, holds_audio, text_subtitle_codec,
                          ROTATION_CONTAINERS)
 from .errors import SettingsError, VideoError
+from .hdr import KEEPS_HDR10, encoder_params
 from .probe import VideoInfo
 from .tags import CHAPTER_CONTAINERS, carried_tags, carry_stream
 from .x264 import x264_params
@@ -285,6 +286,9 @@ class VideoWriter:
                                 f"use --codec libvpx-vp9 in .webm, or libx264 in .mp4/.mkv")
         if note and warn:
             warn(note)
+        if info.hdr10 and codec not in KEEPS_HDR10 and warn:
+            warn(f"{codec} cannot carry the input's HDR10 metadata (mastering display, content "
+                 f"light level): it is left out (--codec libx265 keeps it, in .mp4, .mkv or .mov)")
         s = self.container.add_stream(codec, rate=self.rate)
         s.width, s.height, s.pix_fmt = width, height, pix_fmt
         self.time_base = Fraction(1, 100) if codec == "gif" else self._time_base()
@@ -304,12 +308,15 @@ class VideoWriter:
             s.options = {"crf": str(16 if crf is None else crf), "preset": "medium",
                          "threads": "2", "rc-lookahead": "10",
                          **(_x264_params() if codec == "libx264"
-                            else _x265_params(width, height))}
+                            else _x265_params(width, height, info.hdr10))}
         elif codec == "libvpx-vp9":
             s.options = {"crf": str(30 if crf is None else crf), "b": "0", "row-mt": "1",
                          "deadline": "good", "cpu-used": "4"}
         elif codec == "libsvtav1":
             s.options = {"crf": str(30 if crf is None else crf), "preset": "8"}
+            if info.hdr10:
+                s.options = {**s.options,
+                             "svtav1-params": ":".join(encoder_params(codec, info.hdr10))}
         elif codec == "ffv1":
             s.options = {"level": "3", "slicecrc": "1"}
         if codec == "gif":
@@ -675,17 +682,18 @@ def _x264_params() -> dict[str, str]:
     return {"x264-params": ":".join(params)}
 
 
-def _x265_params(width: int, height: int) -> dict[str, str]:
+def _x265_params(width: int, height: int, hdr10: dict | None = None) -> dict[str, str]:
     """libx265's ``x265-params``: its own log, which it prints to stderr whatever FFmpeg's log
     level (about ten lines a run), kept to errors; and no cutree on frames of at most 8 blocks
     of 16x16: with it, this build's x265 (4.2) corrupts the heap and glibc aborts the process
     on frames 3 blocks wide and 1 or 2 high (35x21, 40x20, 47x31, 48x16, 48x18 in 4:4:4 and
     4:2:0, every run; none of the sizes of more blocks tried, nor 48x32), in PyAV alone too
     (scratch ``x265_tiny.py`` and ``x265_opts.py`` of branch rely37: cutree=0 was the one of
-    15 option sets tried that helped)."""
+    15 option sets tried that helped); and the source's HDR10 metadata (:mod:`.hdr`)."""
     params = ["log-level=error"]
     if math.ceil(width / 16) * math.ceil(height / 16) <= 8:
         params.append("cutree=0")
+    params += encoder_params("libx265", hdr10 or {})
     return {"x265-params": ":".join(params)}
 
 
