@@ -3,6 +3,8 @@ that is asked for, copied where the container holds its codec and re-encoded (wi
 where not; subtitle streams copied where the container holds them, text ones re-encoded to the
 container's text subtitles (mov_text, SubRip, WebVTT) where it holds another, else left out with a
 warning."""
+from fractions import Fraction
+
 import av
 import numpy as np
 import pytest
@@ -165,6 +167,44 @@ def test_subtitles_are_copied_where_the_container_holds_them(subtitled, tmp_path
                      "-q"]) == 0
         assert f"{ext} cannot hold subrip subtitles: the input's subtitle stream #1 is left " \
             "out" in capsys.readouterr().err
+
+
+def bitmap_subtitled(path: str, codec: str) -> None:
+    """12 frames at 12 fps with a bitmap subtitle stream (``dvd_subtitle`` or
+    ``hdmv_pgs_subtitle``) of two packets shown 0.4 s from 0 and 0.5 s: two DVD packets whose
+    bytes are never decoded, or two PGS end-of-display-set segments."""
+    with av.open(path, "w") as out:
+        video = out.add_stream("libx264", rate=12)
+        video.width, video.height, video.pix_fmt = 48, 32, "yuv420p"
+        text = out.add_mux_stream(codec)
+        text.time_base = Fraction(1, 1000)
+        for i, rgb in enumerate(moving_frames(12, 48, 32)):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts = i
+            out.mux(video.encode(vf))
+        out.mux(video.encode(None))
+        for t, data in ((0, b"first"), (500, b"second")):
+            packet = av.Packet(b"\x80\x00\x00" if codec == "hdmv_pgs_subtitle" else data)
+            packet.pts = packet.dts = t
+            packet.duration = 400
+            packet.time_base, packet.stream = Fraction(1, 1000), text
+            out.mux(packet)
+
+
+@pytest.mark.parametrize("codec, ext", [("dvd_subtitle", "mkv"), ("dvd_subtitle", "mp4"),
+                                        ("dvd_subtitle", "nut"), ("hdmv_pgs_subtitle", "mkv")])
+def test_bitmap_subtitles_are_copied_where_the_container_holds_them(tmp_path, capsys, codec,
+                                                                    ext):
+    """DVD and Blu-ray (PGS) subtitles were left out even from Matroska ("matroska cannot hold
+    dvd_subtitle subtitles"): PyAV lists them as "dvdsub" and "pgssub"."""
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / f"out.{ext}")
+    bitmap_subtitled(src, codec)
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert subtitle_lines(out) == subtitle_lines(src)
+    assert [t for _, t in subtitle_lines(src)] == [0.0, 0.5]
+    assert capsys.readouterr().err == ""
+    assert main(["clean", src, "-o", str(tmp_path / "out.mov"), "-f", "identity", "-q"]) == 0
+    assert f"mov cannot hold {codec} subtitles" in capsys.readouterr().err  # no bitmap kind
 
 
 def decoded_subtitles(path: str) -> list[tuple[str, bytes, float, float]]:

@@ -368,7 +368,10 @@ class VideoWriter:
         (bitmap subtitles outside Matroska, any in a GIF)."""
         codec = source.codec_context.codec if source.codec_context else None
         name = codec.canonical_name if codec else None
-        if name is not None and name in self.container.supported_codecs:
+        # PyAV lists the codecs a muxer holds by their decoders' and encoders' names: DVD and
+        # Blu-ray (PGS) subtitles are there as "dvdsub" and "pgssub", not by their canonical
+        # names "dvd_subtitle" and "hdmv_pgs_subtitle"
+        if codec is not None and {name, codec.name} & self.container.supported_codecs:
             try:
                 return self.container.add_stream_from_template(source), None
             except ValueError:
