@@ -276,3 +276,22 @@ def test_reader_dropped_mid_stream_does_not_hang(tmp_path):
               f"r = VideoReader({src!r}); del r\nprint('done')\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == b"done", done.stderr.decode()
+
+
+def test_an_mp4_edit_list_that_starts_inside_the_video_is_not_damage(tmp_path, capsys):
+    """A cut made without re-encoding (``ffmpeg -ss 0.125 -c copy``) keeps the frames before
+    its start as references, which its edit list hides: the 21 frames shown were written but
+    the run failed, "ended early ... of the 24 frames it declares"."""
+    plain, cut, out = (str(tmp_path / n) for n in ("plain.mp4", "cut.mp4", "out.mp4"))
+    make_video(plain, moving_frames(24, 32, 24), 24, audio_seconds=1.0)
+    with av.open(plain) as i, av.open(cut, "w") as o:
+        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
+        for p in i.demux():
+            if p.dts is not None:
+                shift = round(0.125 / p.time_base)  # 3 frames before the edit's start
+                p.pts, p.dts, p.stream = p.pts - shift, p.dts - shift, streams[p.stream_index]
+                o.mux(p)
+    assert main(["clean", cut, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    assert stream_summary(out)["times"] == stream_summary(cut)["times"] == \
+        pytest.approx([i / 24 for i in range(21)], abs=1e-3)

@@ -163,6 +163,10 @@ class VideoReader:
         self._last_time: float | None = None
         self._seen_end = 0.0                   # latest packet end (s) over all streams
         self._video_packets = 0
+        # packets an MP4/MOV edit list leaves out (decoded as references, never shown: a cut
+        # made without re-encoding starts inside a group of pictures); its frame count
+        # counts them
+        self._hidden_packets = 0
         self._stopped_by_range = False
         # the first error FFmpeg logged: (by the demuxer, its text, video packets read by then)
         self._damage: tuple[bool, str, int] | None = None
@@ -420,7 +424,9 @@ class VideoReader:
                     continue
                 if packet.stream is not self.stream:
                     continue
-                if packet.size:
+                if packet.size and packet.is_discard:
+                    self._hidden_packets += 1
+                elif packet.size:
                     self._video_packets += 1
                 for vf in packet.decode():
                     keep = self._in_range(vf)
@@ -464,9 +470,10 @@ class VideoReader:
         if self._damage is not None and (self._damage[0] or lost > 0
                                          or self._damage[2] == self._video_packets):
             return f"'{self.path}' is damaged: {self._where()} ({self._damage[1]})"
-        if self._declared_frames and n < self._declared_frames and not self.start:
+        shown = (self._declared_frames or 0) - self._hidden_packets
+        if self._declared_frames and n < shown and not self.start:
             return (f"'{self.path}' ended early: {self._where()}, of the "
-                    f"{self._declared_frames} frames it declares")
+                    f"{shown} frames it declares")
         frame_time = 1 / float(self.info.fps)
         if (self._declared_end and n and not self.start
                 and self._seen_end < self._declared_end - frame_time - 0.01):
