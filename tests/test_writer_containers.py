@@ -277,3 +277,45 @@ def test_hdr10_metadata_an_encoder_cannot_carry_is_said(tmp_path, capsys):
     assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
     assert ("libx264 cannot carry the input's HDR10 metadata (mastering display, content light "
             "level): it is left out (--codec libx265 keeps it" in capsys.readouterr().err)
+
+
+def anamorphic_source(path: str, rotation: int = 0) -> None:
+    """6 frames of 64x48 H.264 whose pixels are 32:27 (DVD NTSC widescreen), turned
+    ``rotation`` degrees for display."""
+    with av.open(path, "w") as out:
+        s = out.add_stream("libx264", rate=24)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.codec_context.sample_aspect_ratio = Fraction(32, 27)
+        if rotation:
+            s.set_display_rotation(rotation)
+        for i, rgb in enumerate(moving_frames(6, 64, 48)):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts = i
+            out.mux(s.encode(vf))
+        out.mux(s.encode(None))
+
+
+def pixel_shape(path: str) -> Fraction:
+    with av.open(path) as c:
+        return c.streams.video[0].sample_aspect_ratio
+
+
+@pytest.mark.parametrize("out_name, argv, rotation, shape", [
+    ("out.mp4", [], 0, Fraction(32, 27)), ("out.mkv", ["-f", "denoise"], 0, Fraction(32, 27)),
+    ("out.mov", ["--codec", "prores_ks"], 0, Fraction(32, 27)),
+    ("out.avi", [], 90, Fraction(27, 32))])  # pictures turned (AVI holds no rotation): pixels too
+def test_anamorphic_pixels_are_kept(tmp_path, capsys, out_name, argv, rotation, shape):
+    """The sample aspect ratio was dropped: a 32:27 clip came out squeezed (square pixels)."""
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / out_name)
+    anamorphic_source(src, rotation)
+    assert main(["clean", src, "-o", out, "-q", "-f", "identity", *argv]) == 0
+    assert pixel_shape(out) == shape
+    assert "pixel shape" not in capsys.readouterr().err
+
+
+def test_anamorphic_pixels_a_container_cannot_hold_are_said(tmp_path, capsys):
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / "out.webm")
+    anamorphic_source(src)
+    assert main(["clean", src, "-o", out, "-q", "-f", "identity"]) == 0
+    assert ("libvpx-vp9 in webm cannot hold the input's 32:27 pixel shape (sample aspect "
+            "ratio): the output shows square pixels" in capsys.readouterr().err)

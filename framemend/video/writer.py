@@ -41,6 +41,12 @@ from .probe import VideoInfo
 from .tags import CHAPTER_CONTAINERS, carried_tags, carry_stream
 from .x264 import x264_params
 
+# Where a sample aspect ratio given to the encoder is written: H.264's and H.265's VUI, whatever
+# the container, and the pasp box of MP4 and MOV, whatever the codec. Matroska, WebM and NUT
+# write theirs from the muxer's stream, which PyAV cannot set (VP9, AV1 and FFV1 read back
+# square there, as in a GIF).
+SAR_CODECS = ("libx264", "libx265")
+SAR_CONTAINERS = ("mp4", "mov")
 # Encoders of runs stopped by a signal, kept (not freed) until the process ends: see abort().
 _LEFT_FOR_EXIT: list = []
 
@@ -329,6 +335,14 @@ class VideoWriter:
             cc.colorspace = info.colorspace
             cc.color_primaries = info.color_primaries
             cc.color_trc = info.color_trc
+        if info.sample_aspect_ratio:  # a quarter turn of the pictures turns their pixels
+            sar = 1 / info.sample_aspect_ratio if self._turns % 2 else info.sample_aspect_ratio
+            cc.sample_aspect_ratio = sar
+            fmt = self.container.format.name
+            if codec not in SAR_CODECS and fmt not in SAR_CONTAINERS and warn:
+                warn(f"{codec} in {fmt} cannot hold the input's {sar.numerator}:"
+                     f"{sar.denominator} pixel shape (sample aspect ratio): the output shows "
+                     f"square pixels (libx264 keeps it, in .mp4, .mkv or .mov)")
         if info.rotation and not self._turns:
             s.set_display_rotation(info.rotation)
         self.stream = s
