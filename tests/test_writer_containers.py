@@ -319,3 +319,28 @@ def test_anamorphic_pixels_a_container_cannot_hold_are_said(tmp_path, capsys):
     assert main(["clean", src, "-o", out, "-q", "-f", "identity"]) == 0
     assert ("libvpx-vp9 in webm cannot hold the input's 32:27 pixel shape (sample aspect "
             "ratio): the output shows square pixels" in capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("pix_fmt, out_name, argv, written", [
+    ("yuv422p", "out.mp4", ["-f", "denoise"], "yuv422p"),
+    ("yuv444p", "out.mkv", [], "yuv444p"),
+    ("yuv422p10le", "out.mov", [], "yuv422p10le"),
+    ("yuv444p", "out.webm", [], "yuv444p"),  # VP9 profile 1
+    ("yuv420p", "out.mp4", [], "yuv420p")])
+def test_chroma_subsampling_of_the_source_is_kept(tmp_path, capsys, pix_fmt, out_name, argv,
+                                                  written):
+    """4:2:2 and 4:4:4 sources were written 4:2:0 without a word: half their colour lost."""
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / out_name)
+    make_video(src, moving_frames(4, 32, 24), pix_fmt=pix_fmt, crf=0)
+    assert main(["clean", src, "-o", out, "-q", "-f", "identity", *argv]) == 0
+    with av.open(out) as c:
+        assert c.streams.video[0].codec_context.pix_fmt == written
+    assert capsys.readouterr().err == ""
+
+
+def test_chroma_an_encoder_cannot_keep_is_said(tmp_path, capsys):
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / "out.mkv")
+    make_video(src, moving_frames(4, 32, 24), pix_fmt="yuv444p", crf=0)
+    assert main(["clean", src, "-o", out, "-q", "-f", "identity", "--codec", "libsvtav1"]) == 0
+    assert ("libsvtav1 encodes 4:2:0 only: the 4:4:4 source's colour is written at half its "
+            "resolution" in capsys.readouterr().err)

@@ -58,8 +58,10 @@ def _default_file_mode() -> int:
     return 0o666 & ~mask
 
 
-def _pix_fmt(codec: str, bit_depth: int, width: int, height: int) -> tuple[str, str | None]:
-    """Pixel format for the encoder, and a warning when the natural one cannot be used."""
+def _pix_fmt(codec: str, bit_depth: int, width: int, height: int,
+             chroma: str = "420") -> tuple[str, str | None]:
+    """Pixel format for the encoder, and a warning when the natural one cannot be used: 4:2:0,
+    or the source's 4:2:2 or 4:4:4 (``chroma``, :func:`chroma_of`) where the encoder takes it."""
     odd = width % 2 or height % 2
     if codec == "ffv1":
         return ("gbrp16le" if bit_depth > 8 else "bgr0"), None
@@ -84,7 +86,22 @@ def _pix_fmt(codec: str, bit_depth: int, width: int, height: int) -> tuple[str, 
         odd_note = (f"{width}x{height} is odd-sized, which 4:2:0 chroma cannot hold: "
                     f"encoding 4:4:4 ({fmt}) to keep every pixel")
         return fmt, odd_note if note is None else f"{note}; {odd_note}"
+    if chroma != "420":
+        kept = f"yuv{chroma}p{bits}le" if high else f"yuv{chroma}p"
+        if _takes(codec, kept):
+            return kept, note
+        loss = (f"{codec} encodes 4:2:0 only: the {':'.join(chroma)} source's colour is written "
+                f"at half its resolution")
+        note = loss if note is None else f"{note}; {loss}"
     return (f"yuv420p{bits}le" if high else "yuv420p"), note
+
+
+def chroma_of(pix_fmt: str) -> str:
+    """``"422"`` or ``"444"`` for a planar YUV pixel format of that chroma subsampling
+    (``yuv422p10le``, ``yuvj444p``, ``yuva444p``...), else ``"420"`` (4:2:0, grey, RGB,
+    palettes, 4:1:1 and 4:4:0: what the writer encodes them as)."""
+    m = re.match(r"yuva?j?(422|444)p", pix_fmt)
+    return m.group(1) if m else "420"
 
 
 def _takes(codec: str, pix_fmt: str) -> bool:
@@ -285,7 +302,7 @@ class VideoWriter:
         width, height = info.width, info.height
         if self._turns % 2:
             width, height = height, width
-        pix_fmt, note = _pix_fmt(codec, info.bit_depth, width, height)
+        pix_fmt, note = _pix_fmt(codec, info.bit_depth, width, height, chroma_of(info.pix_fmt))
         refused = _svtav1_refusal(codec, info.bit_depth, width, height)
         if refused:
             raise SettingsError(f"libsvtav1 cannot encode {width}x{height} frames ({refused}): "
