@@ -292,3 +292,26 @@ def test_a_timecode_track_is_kept_in_mov_and_mp4(tmp_path, capsys, ext):
         "runs at another rate\n"
     with av.open(cut) as c:
         assert [s.type for s in c.streams] == ["video"]
+
+
+def test_attachments_are_kept_in_matroska(tmp_path, capsys):
+    """A Matroska file's attachments (the fonts its ASS subtitles are drawn with) were left out
+    of a .mkv output too."""
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / "out.mkv")
+    with av.open(src, "w") as o:
+        video = o.add_stream("libx264", rate=12)
+        video.width, video.height, video.pix_fmt = 48, 32, "yuv420p"
+        o.add_attachment("font.ttf", "font/ttf", b"\x00\x01\x00\x00glyphs")
+        for i, rgb in enumerate(moving_frames(3, 48, 32)):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts = i
+            o.mux(video.encode(vf))
+        o.mux(video.encode(None))
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    with av.open(out) as c:
+        assert [(s.name, s.mimetype, s.data) for s in c.streams if s.type == "attachment"] == \
+            [("font.ttf", "font/ttf", b"\x00\x01\x00\x00glyphs")]
+    assert main(["clean", src, "-o", str(tmp_path / "out.mp4"), "-f", "identity", "-q"]) == 0
+    assert ("the input's attachment font.ttf (stream #1) is left out: framemend keeps "
+            "attachments in .mkv only") in capsys.readouterr().err

@@ -278,10 +278,17 @@ class VideoWriter:
             for source in audio_from.other_streams if audio_from is not None else []:
                 timecode = source.metadata.get("timecode") if source.type == "data" else None
                 why = self._timecode_refusal(fmt, audio_from) if timecode else None
-                if timecode and why is None:  # the muxer writes it as a tmcd track again
+                attached = source.type == "attachment"  # a font, a cover... (Matroska's)
+                if attached and fmt == "matroska":
+                    self.container.add_attachment(source.name or f"attachment{source.index}",
+                                                  source.mimetype or "application/octet-stream",
+                                                  source.data)
+                elif timecode and why is None:  # the muxer writes it as a tmcd track again
                     self.stream.metadata["timecode"] = timecode
                 elif warn:
-                    what = f"timecode track {timecode}" if timecode else f"{source.type} stream"
+                    what = (f"timecode track {timecode}" if timecode else
+                            f"attachment {source.name}" if attached else f"{source.type} stream")
+                    why = why or ("framemend keeps attachments in .mkv only" if attached else None)
                     warn(f"the input's {what} (stream #{source.index}) is left out: " + (
                         why or "framemend copies one video stream, the audio and the subtitles"))
             self._carry_tags(fmt, warn)
