@@ -344,3 +344,14 @@ def test_chroma_an_encoder_cannot_keep_is_said(tmp_path, capsys):
     assert main(["clean", src, "-o", out, "-q", "-f", "identity", "--codec", "libsvtav1"]) == 0
     assert ("libsvtav1 encodes 4:2:0 only: the 4:4:4 source's colour is written at half its "
             "resolution" in capsys.readouterr().err)
+
+
+def test_lossless_rgb_keeps_the_primaries_and_transfer(tmp_path):
+    """FFV1's RGB was written untagged: a BT.2020 PQ source came back as if BT.709."""
+    src, out = str(tmp_path / "hdr.mkv"), str(tmp_path / "out.mkv")
+    hdr10_source(src)
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q", "--lossless"]) == 0
+    with av.open(out) as c:
+        vf = next(c.decode(video=0))
+    assert (vf.format.name, vf.color_primaries, vf.color_trc, vf.colorspace) == \
+        ("gbrp16le", 9, 16, 0)  # BT.2020, SMPTE ST 2084 (PQ), RGB

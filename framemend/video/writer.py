@@ -354,9 +354,11 @@ class VideoWriter:
 
             self._gif = GifPalette(width, height,
                                    None if self._tmp is None else os.path.dirname(self._tmp))
-        elif not pix_fmt.startswith(("gbr", "bgr", "rgb")):
-            cc.color_range = info.color_range or 1
-            cc.colorspace = info.colorspace
+        else:  # RGB (FFV1's) has no YUV matrix or range, but the source's primaries and
+            # transfer still say what its values mean (BT.2020 PQ is not BT.709)
+            rgb = pix_fmt.startswith(("gbr", "bgr", "rgb"))
+            cc.color_range = 0 if rgb else info.color_range or 1
+            cc.colorspace = 0 if rgb else info.colorspace  # AVCOL_SPC_RGB
             cc.color_primaries = info.color_primaries
             cc.color_trc = info.color_trc
         if info.sample_aspect_ratio:  # a quarter turn of the pictures turns their pixels
