@@ -34,6 +34,10 @@ from .tags import chapters_from, is_chapter_track
 
 # Containers whose header states the duration (so a shorter content means a cut file).
 HEADER_DURATION = ("matroska", "mov", "mp4", "avi", "nut", "flv", "asf")
+# Of those, the ones whose declared duration FFmpeg reports is where the file ends, counted from
+# time 0, not its length from its first timestamp (read back: a Matroska or NUT file whose
+# frames start at 0.5 s and end at 2.0 s says 1.5 s, an MP4 or MOV one 1.0 s)
+HEADER_END = ("matroska", "nut")
 TS_PACKET_SIZES = (188, 192, 204)
 # A scaled-down picture (the scene cuts' thumbnails) is made by swscale on the calling thread:
 # PyAV 17 and later (``sws_scale_frame``) otherwise start one swscale thread per core for each
@@ -167,6 +171,11 @@ class VideoReader:
         # made without re-encoding starts inside a group of pictures); its frame count
         # counts them
         self._hidden_packets = 0
+        # packets before the first keyframe (a file cut inside a group of pictures): they
+        # cannot be decoded without the pictures before the cut; how many frames that cost
+        self._leading_packets = 0
+        self._keyframe_seen = False
+        self._lost_leading = 0
         self._stopped_by_range = False
         # the first error FFmpeg logged: (by the demuxer, its text, video packets read by then)
         self._damage: tuple[bool, str, int] | None = None
@@ -225,8 +234,10 @@ class VideoReader:
         self.info: VideoInfo = stream_info(self.path, c, self.stream)
         self._declared_frames = self.info.frames
         self._declared_end = None
-        if c.duration and c.format.name.split(",")[0] in HEADER_DURATION:
-            self._declared_end = ((c.start_time or 0) + c.duration) / av.time_base
+        muxer = c.format.name.split(",")[0]
+        if c.duration and muxer in HEADER_DURATION:
+            start = 0 if muxer in HEADER_END else (c.start_time or 0)
+            self._declared_end = (start + c.duration) / av.time_base
         self._names = {c.format.name, self.stream.codec_context.name}
 
     def _set_depth(self, bit_depth: int) -> None:
@@ -426,7 +437,10 @@ class VideoReader:
                     continue
                 if packet.size and packet.is_discard:
                     self._hidden_packets += 1
+                elif packet.size and not (self._keyframe_seen or packet.is_keyframe):
+                    self._leading_packets += 1
                 elif packet.size:
+                    self._keyframe_seen = True
                     self._video_packets += 1
                 for vf in packet.decode():
                     keep = self._in_range(vf)
@@ -453,7 +467,19 @@ class VideoReader:
                 if not self._held:
                     self._close()
         if self.decode_error is None and not self._stopped_by_range:
+            self._note_leading_loss()
             self.decode_error = self._early_end()
+
+    def _note_leading_loss(self) -> None:
+        """Say how many frames before the first keyframe could not be decoded (a decoder that
+        shows them anyway, damaged, loses none)."""
+        decoded = self.frames_decoded
+        self._lost_leading = max(0, min(self._leading_packets,
+                                        self._leading_packets + self._video_packets - decoded))
+        if self._lost_leading and self._warn:
+            self._warn(f"'{self.path}' starts {self._leading_packets} frames before its first "
+                       f"keyframe (it was cut inside a group of pictures): "
+                       f"{self._lost_leading} of them cannot be decoded and are left out")
 
     def _where(self) -> str:
         n, t = self.frames_decoded, self._last_time
@@ -466,11 +492,14 @@ class VideoReader:
         n = self.frames_decoded
         lost = self._video_packets - n
         # a demuxer error, a decoder error that cost frames, or one in the last packet (the file
-        # ends inside a frame) means the video is not all there
-        if self._damage is not None and (self._damage[0] or lost > 0
-                                         or self._damage[2] == self._video_packets):
-            return f"'{self.path}' is damaged: {self._where()} ({self._damage[1]})"
-        shown = (self._declared_frames or 0) - self._hidden_packets
+        # ends inside a frame) means the video is not all there; one said before the first
+        # keyframe of a file cut inside a group of pictures is that cut's (already said)
+        damage = self._damage
+        if damage is not None and damage[2] == 0 and self._lost_leading:
+            damage = None
+        if damage is not None and (damage[0] or lost > 0 or damage[2] == self._video_packets):
+            return f"'{self.path}' is damaged: {self._where()} ({damage[1]})"
+        shown = (self._declared_frames or 0) - self._hidden_packets - self._lost_leading
         if self._declared_frames and n < shown and not self.start:
             return (f"'{self.path}' ended early: {self._where()}, of the "
                     f"{shown} frames it declares")
