@@ -46,6 +46,9 @@ from .x264 import x264_params
 # write theirs from the muxer's stream, which PyAV cannot set (VP9, AV1 and FFV1 read back
 # square there, as in a GIF).
 SAR_CODECS = ("libx264", "libx265")
+# Encoders whose pictures are limited range (16-235 at 8 bits) only: FFmpeg's ProRes encoder
+# writes no range and its decoder reads every ProRes picture as limited.
+LIMITED_RANGE_ONLY = ("prores_ks",)
 SAR_CONTAINERS = ("mp4", "mov")
 # Encoders of runs stopped by a signal, kept (not freed) until the process ends: see abort().
 _LEFT_FOR_EXIT: list = []
@@ -310,6 +313,9 @@ class VideoWriter:
         if self._turns % 2:
             width, height = height, width
         pix_fmt, note = _pix_fmt(codec, info.bit_depth, width, height, chroma_of(info.pix_fmt))
+        # the output's YUV range: the source's, but limited for an encoder that has no other
+        # (ProRes: full-range values written into it were read back stretched and clipped)
+        self._range = 1 if codec in LIMITED_RANGE_ONLY else info.color_range or 1
         refused = _svtav1_refusal(codec, info.bit_depth, width, height)
         if refused:
             raise SettingsError(f"libsvtav1 cannot encode {width}x{height} frames ({refused}): "
@@ -357,7 +363,7 @@ class VideoWriter:
         else:  # RGB (FFV1's) has no YUV matrix or range, but the source's primaries and
             # transfer still say what its values mean (BT.2020 PQ is not BT.709)
             rgb = pix_fmt.startswith(("gbr", "bgr", "rgb"))
-            cc.color_range = 0 if rgb else info.color_range or 1
+            cc.color_range = 0 if rgb else self._range
             cc.colorspace = 0 if rgb else info.colorspace  # AVCOL_SPC_RGB
             cc.color_primaries = info.color_primaries
             cc.color_trc = info.color_trc
@@ -544,11 +550,11 @@ class VideoWriter:
     def _from_rgb(self, image) -> av.VideoFrame:
         arr = self.integer_pixels(image)
         if self._yuv_bits is not None and (self._yuv_bits > 8) == (arr.dtype == np.uint16):
-            return rgb_to_yuv(arr, self.pix_fmt, self.info.yuv_matrix(), self.info.color_range == 2)
+            return rgb_to_yuv(arr, self.pix_fmt, self.info.yuv_matrix(), self._range == 2)
         vf = av.VideoFrame.from_ndarray(arr, format=self._rgb_fmt)
         if not self.pix_fmt.startswith(("gbr", "bgr", "rgb")):
             vf = vf.reformat(format=self.pix_fmt, dst_colorspace=self.info.yuv_matrix(),
-                             dst_color_range=self.info.color_range or 1)
+                             dst_color_range=self._range)
         return vf
 
     def _from_picture(self, picture: av.VideoFrame) -> av.VideoFrame:
@@ -556,7 +562,7 @@ class VideoWriter:
         format and range (no colour conversion at all); for an RGB encoder (FFV1) made RGB as
         the reader makes it (:func:`.colour.picture_rgb`); else converted directly by swscale
         with the source's colour matrix."""
-        dst_range = self.info.color_range or 1
+        dst_range = self._range
         if picture.format.name == self.pix_fmt and (picture.color_range or dst_range) == dst_range:
             picture.pict_type = av.video.frame.PictureType.NONE  # the encoder picks frame types
             return picture
