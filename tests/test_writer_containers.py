@@ -374,3 +374,14 @@ def test_full_range_source_into_prores_keeps_its_levels(tmp_path):
     assert main(["clean", src, "-o", out, "-f", "identity", "-q", "--codec", "prores_ks"]) == 0
     error = np.abs(rgb_of_first_frame(out) - rgb_of_first_frame(src)).mean()
     assert error < 1.0
+
+
+def test_prores_pictures_made_from_rgb_keep_the_colour_tags(tmp_path):
+    """ProRes writes each picture's own tags: the pictures a pass made from RGB had none, so a
+    BT.2020 PQ source came out unspecified (read as BT.709)."""
+    src, out = str(tmp_path / "hdr.mkv"), str(tmp_path / "out.mov")
+    hdr10_source(src)
+    assert main(["clean", src, "-o", out, "-f", "denoise", "-q", "--codec", "prores_ks"]) == 0
+    with av.open(out) as c:
+        vf = next(c.decode(video=0))
+    assert (vf.color_primaries, vf.color_trc, vf.colorspace) == (9, 16, 9)

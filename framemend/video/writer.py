@@ -548,13 +548,19 @@ class VideoWriter:
         return arr
 
     def _from_rgb(self, image) -> av.VideoFrame:
+        """A picture in the encoder's format from RGB pixels, with the output's colour tags
+        (an encoder that writes each picture's own, as ProRes does, wrote unspecified ones)."""
         arr = self.integer_pixels(image)
         if self._yuv_bits is not None and (self._yuv_bits > 8) == (arr.dtype == np.uint16):
-            return rgb_to_yuv(arr, self.pix_fmt, self.info.yuv_matrix(), self._range == 2)
-        vf = av.VideoFrame.from_ndarray(arr, format=self._rgb_fmt)
-        if not self.pix_fmt.startswith(("gbr", "bgr", "rgb")):
-            vf = vf.reformat(format=self.pix_fmt, dst_colorspace=self.info.yuv_matrix(),
-                             dst_color_range=self._range)
+            vf = rgb_to_yuv(arr, self.pix_fmt, self.info.yuv_matrix(), self._range == 2)
+        else:
+            vf = av.VideoFrame.from_ndarray(arr, format=self._rgb_fmt)
+            if not self.pix_fmt.startswith(("gbr", "bgr", "rgb")):
+                vf = vf.reformat(format=self.pix_fmt, dst_colorspace=self.info.yuv_matrix(),
+                                 dst_color_range=self._range)
+        cc = self.stream.codec_context
+        vf.colorspace, vf.color_primaries, vf.color_trc = \
+            cc.colorspace, cc.color_primaries, cc.color_trc
         return vf
 
     def _from_picture(self, picture: av.VideoFrame) -> av.VideoFrame:
