@@ -385,3 +385,16 @@ def test_prores_pictures_made_from_rgb_keep_the_colour_tags(tmp_path):
     with av.open(out) as c:
         vf = next(c.decode(video=0))
     assert (vf.color_primaries, vf.color_trc, vf.colorspace) == (9, 16, 9)
+
+
+def test_hdr10_of_a_picture_whose_side_data_pyav_cannot_name_is_none():
+    """PyAV builds a picture's side data by type and raises ValueError for a type newer than
+    its list (FFmpeg 8 adds some): that must not stop the reader."""
+    from framemend.video.hdr import hdr10_of
+
+    class Picture:
+        @property
+        def side_data(self):
+            raise ValueError("31 is not a valid Type")
+
+    assert hdr10_of(Picture()) is None

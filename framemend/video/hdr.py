@@ -25,7 +25,11 @@ def hdr10_of(picture) -> dict | None:
     R, G, B and the white point, 8 floats), ``luminance`` ((min, max) cd/m2) and ``light``
     ((MaxCLL, MaxFALL) cd/m2), each present only when the picture has it."""
     found = {}
-    for data in picture.side_data:
+    try:
+        entries = list(picture.side_data)
+    except ValueError:  # a side data type newer than PyAV's list (its Type(...) refuses it)
+        return None
+    for data in entries:
         kind = data.type.name
         if kind == "MASTERING_DISPLAY_METADATA" and data.buffer_size == _MASTERING.size:
             v = _MASTERING.unpack(bytes(data))
