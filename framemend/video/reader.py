@@ -437,11 +437,11 @@ class VideoReader:
                     continue
                 if packet.size and packet.is_discard:
                     self._hidden_packets += 1
-                elif packet.size and not (self._keyframe_seen or packet.is_keyframe):
-                    self._leading_packets += 1
                 elif packet.size:
-                    self._keyframe_seen = True
                     self._video_packets += 1
+                    self._keyframe_seen = self._keyframe_seen or packet.is_keyframe
+                    if not self._keyframe_seen:
+                        self._leading_packets += 1
                 for vf in packet.decode():
                     keep = self._in_range(vf)
                     if keep is None:
@@ -473,9 +473,10 @@ class VideoReader:
     def _note_leading_loss(self) -> None:
         """Say how many frames before the first keyframe could not be decoded (a decoder that
         shows them anyway, damaged, loses none)."""
-        decoded = self.frames_decoded
+        if not self._keyframe_seen or self.start:  # flags missing, not a cut; or frames
+            return                                     # skipped before the range's start
         self._lost_leading = max(0, min(self._leading_packets,
-                                        self._leading_packets + self._video_packets - decoded))
+                                        self._video_packets - self.frames_decoded))
         if self._lost_leading and self._warn:
             self._warn(f"'{self.path}' starts {self._leading_packets} frames before its first "
                        f"keyframe (it was cut inside a group of pictures): "
@@ -490,12 +491,12 @@ class VideoReader:
         """A line saying the file holds less than it declares, or that its demuxer or decoder
         reported an error while frames went missing."""
         n = self.frames_decoded
-        lost = self._video_packets - n
+        lost = self._video_packets - n - self._lost_leading
         # a demuxer error, a decoder error that cost frames, or one in the last packet (the file
         # ends inside a frame) means the video is not all there; one said before the first
         # keyframe of a file cut inside a group of pictures is that cut's (already said)
         damage = self._damage
-        if damage is not None and damage[2] == 0 and self._lost_leading:
+        if damage is not None and damage[2] <= self._leading_packets and self._lost_leading:
             damage = None
         if damage is not None and (damage[0] or lost > 0 or damage[2] == self._video_packets):
             return f"'{self.path}' is damaged: {self._where()} ({damage[1]})"
