@@ -340,3 +340,23 @@ def test_a_clip_cut_inside_a_group_of_pictures_is_not_damage(tmp_path, capsys, e
         "starts 5 frames before its first keyframe (it was cut inside a group of pictures): "
         "5 of them cannot be decoded and are left out\n")
     assert len(stream_summary(out)["times"]) == 8
+
+
+def test_an_interlaced_input_is_said(tmp_path, capsys):
+    """Its field order was dropped without a word: the output is progressive, and a player
+    that deinterlaced the input shows the output's combing."""
+    src, out = str(tmp_path / "fields.mp4"), str(tmp_path / "out.mp4")
+    with av.open(src, "w") as o:
+        s = o.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 32, 24, "yuv420p"
+        s.options = {"preset": "ultrafast", "x264-params": "tff=1"}
+        for i, rgb in enumerate(moving_frames(3, 32, 24)):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts = i
+            o.mux(s.encode(vf))
+        o.mux(s.encode(None))
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == (
+        f"framemend: warning: '{src}' is marked interlaced (top field first): framemend cleans "
+        "whole frames and writes them progressive, combing included; deinterlace it first "
+        "(e.g. ffmpeg -vf bwdif)\n")

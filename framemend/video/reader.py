@@ -105,6 +105,12 @@ def _is_mp4(container) -> bool:
     return container.format.name.startswith("mov,mp4")
 
 
+# AVFieldOrder: how an interlaced stream's fields are ordered (coded, displayed)
+FIELD_ORDERS = {2: " (top field first)", 3: " (bottom field first)",
+                4: " (top field coded first, bottom shown first)",
+                5: " (bottom field coded first, top shown first)"}
+
+
 PIPED_MP4 = ("'-' is an MP4/MOV file: one whose index (moov) sits at its end can only be read "
              "from a file, not a pipe; give its path, or remux it with -movflags +faststart")
 
@@ -262,6 +268,11 @@ class VideoReader:
         if alpha and self._warn:
             self._warn(f"'{self.path}' has an alpha channel ({alpha}): framemend cleans the "
                        f"colour and writes no alpha; the output is opaque")
+        if vf.interlaced_frame and self._warn:
+            order = FIELD_ORDERS.get(self.stream.codec_context.field_order, "")
+            self._warn(f"'{self.path}' is marked interlaced{order}: framemend cleans whole "
+                       f"frames and writes them progressive, combing included; deinterlace it "
+                       f"first (e.g. ffmpeg -vf bwdif)")
 
     @contextlib.contextmanager
     def held_open(self) -> Iterator[None]:
