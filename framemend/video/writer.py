@@ -46,10 +46,10 @@ from .x264 import x264_params
 # write theirs from the muxer's stream, which PyAV cannot set (VP9, AV1 and FFV1 read back
 # square there, as in a GIF).
 SAR_CODECS = ("libx264", "libx265")
+SAR_CONTAINERS = ("mp4", "mov")
 # Encoders whose pictures are limited range (16-235 at 8 bits) only: FFmpeg's ProRes encoder
 # writes no range and its decoder reads every ProRes picture as limited.
 LIMITED_RANGE_ONLY = ("prores_ks",)
-SAR_CONTAINERS = ("mp4", "mov")
 # Encoders of runs stopped by a signal, kept (not freed) until the process ends: see abort().
 _LEFT_FOR_EXIT: list = []
 
