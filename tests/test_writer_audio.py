@@ -315,3 +315,43 @@ def test_attachments_are_kept_in_matroska(tmp_path, capsys):
     assert main(["clean", src, "-o", str(tmp_path / "out.mp4"), "-f", "identity", "-q"]) == 0
     assert ("the input's attachment font.ttf (stream #1) is left out: framemend keeps "
             "attachments in .mkv only") in capsys.readouterr().err
+
+
+def test_a_cover_picture_is_kept_in_mp4_and_matroska(tmp_path, capsys):
+    """An MP4's cover (covr: a PNG FFmpeg shows as a video stream) was left out as "the
+    input's video stream"; a Matroska cover (an image attachment) the same way."""
+    plain, src = str(tmp_path / "plain.mp4"), str(tmp_path / "in.mp4")
+    make_video(plain, moving_frames(4, 48, 32), fps=12)
+    cover = av.CodecContext.create("png", "w")
+    cover.width, cover.height, cover.pix_fmt = 8, 8, "rgb24"
+    png = bytes(cover.encode(av.VideoFrame.from_ndarray(np.full((8, 8, 3), 200, np.uint8),
+                                                         format="rgb24"))[0])
+    with av.open(plain) as i, av.open(src, "w") as o:
+        video = o.add_stream_from_template(i.streams.video[0])
+        art = o.add_stream("png")
+        art.width, art.height, art.pix_fmt = 8, 8, "rgb24"
+        art.disposition = av.stream.Disposition.attached_pic
+        picture = av.Packet(png)
+        picture.stream = art
+        o.mux(picture)
+        for p in i.demux(i.streams.video[0]):
+            if p.dts is not None:
+                p.stream = video
+                o.mux(p)
+    mp4, mkv = str(tmp_path / "out.mp4"), str(tmp_path / "out.mkv")
+    for out in (mp4, mkv):
+        assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    with av.open(mp4) as c:
+        art = c.streams.video[1]
+        assert art.disposition & av.stream.Disposition.attached_pic
+        assert [bytes(p) for p in c.demux(art) if p.size] == [png]
+    with av.open(mkv) as c:  # FFmpeg shows an image attachment as a cover stream again
+        art = c.streams.video[1]
+        assert (art.disposition & av.stream.Disposition.attached_pic, art.metadata["mimetype"]) \
+            == (av.stream.Disposition.attached_pic, "image/png")
+        assert [bytes(p) for p in c.demux(art) if p.size] == [png]
+    assert main(["clean", mkv, "-o", str(tmp_path / "back.mp4"), "-f", "identity", "-q"]) == 0
+    assert main(["clean", src, "-o", str(tmp_path / "out.mov"), "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ("framemend: warning: the input's cover picture (stream "
+                                       "#1) is left out: framemend keeps it in .mp4 and .mkv\n")

@@ -105,6 +105,7 @@ def _is_mp4(container) -> bool:
     return container.format.name.startswith("mov,mp4")
 
 
+ATTACHED_PIC = av.stream.Disposition.attached_pic
 # AVFieldOrder: how an interlaced stream's fields are ordered (coded, displayed)
 FIELD_ORDERS = {2: " (top field first)", 3: " (bottom field first)",
                 4: " (top field coded first, bottom shown first)",
@@ -210,7 +211,13 @@ class VideoReader:
             raise NoVideoStream(f"cannot read '{self.path}': it has no video stream"
                                 + (f" (only {', '.join(kinds)})" if kinds else ""),
                                 stream_facts(c))
-        self.stream = c.streams.video[0]
+        # the first video stream that is not a cover picture (MP4's covr, a Matroska image
+        # attachment: one still picture FFmpeg shows as a video stream)
+        self.stream = next((s for s in c.streams.video if not s.disposition & ATTACHED_PIC),
+                           c.streams.video[0])
+        self.cover_streams = [s for s in c.streams.video
+                              if s is not self.stream and s.disposition & ATTACHED_PIC]
+        self.cover_packets: dict[int, av.Packet] = {}  # each cover stream's picture, once read
         if self.stream.codec_context is None:
             raise VideoError(f"cannot read '{self.path}': no decoder for its video codec")
         # Slice threads only: frame threads go on decoding after a packet call returns, and one
@@ -234,8 +241,10 @@ class VideoReader:
         # the streams not copied (a MOV/MP4 timecode track, a second video, an attachment, an
         # audio stream without a sample rate): the writer says so; a MOV/MP4 chapter track is
         # kept as the chapters (:meth:`chapters`)
+        self._cover_indices = frozenset(s.index for s in self.cover_streams)
         self.other_streams = [s for s in c.streams if s.index != self.stream.index
                               and s.index not in self._side_indices
+                              and s.index not in self._cover_indices
                               and not (self._chapters and is_chapter_track(s))]
         self.info: VideoInfo = stream_info(self.path, c, self.stream)
         self._declared_frames = self.info.frames
@@ -439,6 +448,10 @@ class VideoReader:
                     if packet.stream is self.stream and not dur:
                         end += 1 / float(self.info.fps)
                     self._seen_end = max(self._seen_end, end)
+                if packet.stream_index in self._cover_indices:
+                    if packet.size:
+                        self.cover_packets.setdefault(packet.stream_index, packet)
+                    continue
                 if packet.stream_index in self._side_indices:
                     if packet.dts is not None:
                         with self.side_lock:

@@ -45,6 +45,9 @@ from .x264 import x264_params
 # the container, and the pasp box of MP4 and MOV, whatever the codec. Matroska, WebM and NUT
 # write theirs from the muxer's stream, which PyAV cannot set (VP9, AV1 and FFV1 read back
 # square there, as in a GIF).
+# A cover picture's codec -> the MIME type of the Matroska attachment it is kept as.
+COVER_TYPES = {"png": "image/png", "mjpeg": "image/jpeg", "bmp": "image/bmp",
+               "webp": "image/webp", "gif": "image/gif"}
 SAR_CODECS = ("libx264", "libx265")
 SAR_CONTAINERS = ("mp4", "mov")
 # Encoders whose pictures are limited range (16-235 at 8 bits) only: FFmpeg's ProRes encoder
@@ -294,6 +297,7 @@ class VideoWriter:
                     why = why or ("framemend keeps attachments in .mkv only" if attached else None)
                     warn(f"the input's {what} (stream #{source.index}) is left out: " + (
                         why or "framemend copies one video stream, the audio and the subtitles"))
+            self._covers = self._setup_covers(fmt, warn) if audio_from is not None else []
             self._carry_tags(fmt, warn)
             self.container.start_encoding()  # opens the encoders now: a failure leaves nothing
         except (av.error.FFmpegError, OSError, ValueError) as e:
@@ -438,6 +442,35 @@ class VideoWriter:
         if warn:
             warn(f"{fmt} cannot hold {name} subtitles: re-encoding them as {target}")
         return out, decoder
+
+    def _setup_covers(self, fmt: str, warn) -> list:
+        """``(output stream, input stream index)`` of each input cover picture an MP4 keeps
+        (its covr, with the input stream's tags; the picture muxed when the file is finished);
+        Matroska keeps one as an attachment (written with the header, from the picture read
+        with the first frame); elsewhere (MOV's muxer drops it, the others hold none) a
+        warning."""
+        kept = []
+        reader = self._side_reader
+        for source in reader.cover_streams:
+            picture = reader.cover_packets.get(source.index)
+            mimetype = COVER_TYPES.get(source.codec_context.name)
+            if picture is not None and fmt == "mp4":
+                try:
+                    out = self.container.add_stream_from_template(source)
+                except ValueError:  # a picture codec MP4 does not take
+                    pass
+                else:
+                    carry_stream(source, out)
+                    kept.append((out, source.index))
+                    continue
+            elif picture is not None and fmt == "matroska" and mimetype:
+                name = source.metadata.get("filename") or f"cover.{mimetype.split('/')[1]}"
+                self.container.add_attachment(name, mimetype, bytes(picture))
+                continue
+            if warn:
+                warn(f"the input's cover picture (stream #{source.index}) is left out: "
+                     f"framemend keeps it in .mp4 and .mkv")
+        return kept
 
     def _carry_tags(self, fmt: str, warn) -> None:
         """The input's file tags, each kept stream's tags and disposition, and its chapters
@@ -640,6 +673,10 @@ class VideoWriter:
                     self._mux(self.stream.encode(vf))
             self._mux(self.stream.encode(None))
             self._copy_side(until=None)
+            for out, index in self._covers:  # the input is closed by now: its index kept
+                picture = self._side_reader.cover_packets[index]
+                picture.stream = out
+                self._mux(picture)
             self._close_container()
             self._check_timing(_packet_times(self._tmp) if self._tmp else self._muxed_times)
         except BaseException:
