@@ -353,3 +353,35 @@ def test_ctrl_c_with_q_says_so_and_a_rerun_finishes_the_rest(tmp_path):
     again = clean_folder(str(src), str(out), "denoise", jobs=1)
     assert again.count("done before") == len(finished)
     assert again.count("new") == len(names) - len(finished) and again.exit_code == 0
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder nothing may be written in: its mode 0o555, and where that does not bind (root)
+    the immutable attribute; skipped where neither does."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    immutable = False
+    if os.access(folder, os.W_OK):
+        immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("no way to make a folder read-only here")
+        yield folder
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)
+
+
+def test_a_read_only_output_folder_is_a_usage_error(tmp_path, read_only_folder, capsys):
+    """A traceback (PermissionError from making the folder, or from its lock file)."""
+    src = tmp_path / "in"
+    make_tree(src, names=["a.mp4"], frames=2)
+    for out, says in [(read_only_folder, f"output folder '{read_only_folder}' is not writable"),
+                      (read_only_folder / "new", f"output folder '{read_only_folder / 'new'}' "
+                                                 f"cannot be made: '{read_only_folder}' is not "
+                                                 f"writable")]:
+        assert main(["clean", str(src), "-o", str(out), "-f", "identity", "-q"]) == 2
+        assert says in capsys.readouterr().err

@@ -3,6 +3,7 @@ time ranges with audio cut to match, --frames, --threads, log levels and the sum
 import json
 import subprocess
 import sys
+from fractions import Fraction
 
 import av
 import cv2
@@ -276,3 +277,86 @@ def test_reader_dropped_mid_stream_does_not_hang(tmp_path):
               f"r = VideoReader({src!r}); del r\nprint('done')\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == b"done", done.stderr.decode()
+
+
+def test_an_mp4_edit_list_that_starts_inside_the_video_is_not_damage(tmp_path, capsys):
+    """A cut made without re-encoding (``ffmpeg -ss 0.125 -c copy``) keeps the frames before
+    its start as references, which its edit list hides: the 21 frames shown were written but
+    the run failed, "ended early ... of the 24 frames it declares"."""
+    plain, cut, out = (str(tmp_path / n) for n in ("plain.mp4", "cut.mp4", "out.mp4"))
+    make_video(plain, moving_frames(24, 32, 24), 24, audio_seconds=1.0)
+    with av.open(plain) as i, av.open(cut, "w") as o:
+        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
+        for p in i.demux():
+            if p.dts is not None:
+                shift = round(0.125 / p.time_base)  # 3 frames before the edit's start
+                p.pts, p.dts, p.stream = p.pts - shift, p.dts - shift, streams[p.stream_index]
+                o.mux(p)
+    assert main(["clean", cut, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    assert stream_summary(out)["times"] == stream_summary(cut)["times"] == \
+        pytest.approx([i / 24 for i in range(21)], abs=1e-3)
+
+
+@pytest.mark.parametrize("ext", ["mkv", "nut", "webm"])
+def test_a_matroska_or_nut_file_that_starts_late_is_not_cut(tmp_path, capsys, ext):
+    """Their header's duration is where they end, not how long they last from their first
+    frame: a file whose frames start at 0.5 s (a TS recording remuxed) "ended early"."""
+    src, out = str(tmp_path / f"late.{ext}"), str(tmp_path / "out.mkv")
+    with av.open(src, "w") as o:
+        s = o.add_stream("libvpx-vp9" if ext == "webm" else "ffv1", rate=24)
+        s.width, s.height, s.pix_fmt = 32, 24, "yuv420p"
+        for i, rgb in enumerate(moving_frames(12, 32, 24)):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts, vf.time_base = 12 + i, Fraction(1, 24)
+            o.mux(s.encode(vf))
+        o.mux(s.encode(None))
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    assert stream_summary(out)["times"][0] == pytest.approx(0.5, abs=1e-3)
+
+
+@pytest.mark.parametrize("ext", ["ts", "mkv", "mp4"])
+def test_a_clip_cut_inside_a_group_of_pictures_is_not_damage(tmp_path, capsys, ext):
+    """Its first packets need pictures from before the cut: the frames after them were written
+    and the run failed, "damaged" or "ended early"; now a warning says what was lost."""
+    whole, cut, out = (str(tmp_path / n) for n in ("whole.mp4", f"cut.{ext}", "out.mkv"))
+    with av.open(whole, "w") as o:
+        s = o.add_stream("libx264", rate=24)
+        s.width, s.height, s.pix_fmt = 32, 24, "yuv420p"
+        s.options = {"preset": "ultrafast", "g": "8"}
+        for i, rgb in enumerate(moving_frames(16, 32, 24)):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts = i
+            o.mux(s.encode(vf))
+        o.mux(s.encode(None))
+    with av.open(whole) as i, av.open(cut, "w") as o:
+        s = o.add_stream_from_template(i.streams.video[0])
+        for p in [p for p in i.demux() if p.dts is not None][3:]:  # 5 frames before frame 8
+            p.stream = s
+            o.mux(p)
+    assert main(["clean", cut, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err.endswith(
+        "starts 5 frames before its first keyframe (it was cut inside a group of pictures): "
+        "5 of them cannot be decoded and are left out\n")
+    assert len(stream_summary(out)["times"]) == 8
+
+
+def test_an_interlaced_input_is_said(tmp_path, capsys):
+    """Its field order was dropped without a word: the output is progressive, and a player
+    that deinterlaced the input shows the output's combing."""
+    src, out = str(tmp_path / "fields.mp4"), str(tmp_path / "out.mp4")
+    with av.open(src, "w") as o:
+        s = o.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 32, 24, "yuv420p"
+        s.options = {"preset": "ultrafast", "x264-params": "tff=1"}
+        for i, rgb in enumerate(moving_frames(3, 32, 24)):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts = i
+            o.mux(s.encode(vf))
+        o.mux(s.encode(None))
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == (
+        f"framemend: warning: '{src}' is marked interlaced (top field first): framemend cleans "
+        "whole frames and writes them progressive, combing included; deinterlace it first "
+        "(e.g. ffmpeg -vf bwdif)\n")

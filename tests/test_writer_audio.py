@@ -3,6 +3,8 @@ that is asked for, copied where the container holds its codec and re-encoded (wi
 where not; subtitle streams copied where the container holds them, text ones re-encoded to the
 container's text subtitles (mov_text, SubRip, WebVTT) where it holds another, else left out with a
 warning."""
+from fractions import Fraction
+
 import av
 import numpy as np
 import pytest
@@ -167,6 +169,44 @@ def test_subtitles_are_copied_where_the_container_holds_them(subtitled, tmp_path
             "out" in capsys.readouterr().err
 
 
+def bitmap_subtitled(path: str, codec: str) -> None:
+    """12 frames at 12 fps with a bitmap subtitle stream (``dvd_subtitle`` or
+    ``hdmv_pgs_subtitle``) of two packets shown 0.4 s from 0 and 0.5 s: two DVD packets whose
+    bytes are never decoded, or two PGS end-of-display-set segments."""
+    with av.open(path, "w") as out:
+        video = out.add_stream("libx264", rate=12)
+        video.width, video.height, video.pix_fmt = 48, 32, "yuv420p"
+        text = out.add_mux_stream(codec)
+        text.time_base = Fraction(1, 1000)
+        for i, rgb in enumerate(moving_frames(12, 48, 32)):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts = i
+            out.mux(video.encode(vf))
+        out.mux(video.encode(None))
+        for t, data in ((0, b"first"), (500, b"second")):
+            packet = av.Packet(b"\x80\x00\x00" if codec == "hdmv_pgs_subtitle" else data)
+            packet.pts = packet.dts = t
+            packet.duration = 400
+            packet.time_base, packet.stream = Fraction(1, 1000), text
+            out.mux(packet)
+
+
+@pytest.mark.parametrize("codec, ext", [("dvd_subtitle", "mkv"), ("dvd_subtitle", "mp4"),
+                                        ("dvd_subtitle", "nut"), ("hdmv_pgs_subtitle", "mkv")])
+def test_bitmap_subtitles_are_copied_where_the_container_holds_them(tmp_path, capsys, codec,
+                                                                    ext):
+    """DVD and Blu-ray (PGS) subtitles were left out even from Matroska ("matroska cannot hold
+    dvd_subtitle subtitles"): PyAV lists them as "dvdsub" and "pgssub"."""
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / f"out.{ext}")
+    bitmap_subtitled(src, codec)
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert subtitle_lines(out) == subtitle_lines(src)
+    assert [t for _, t in subtitle_lines(src)] == [0.0, 0.5]
+    assert capsys.readouterr().err == ""
+    assert main(["clean", src, "-o", str(tmp_path / "out.mov"), "-f", "identity", "-q"]) == 0
+    assert f"mov cannot hold {codec} subtitles" in capsys.readouterr().err  # no bitmap kind
+
+
 def decoded_subtitles(path: str) -> list[tuple[str, bytes, float, float]]:
     """(codec, text, start, end) of every line of every subtitle stream, decoded."""
     with av.open(path) as c:
@@ -252,3 +292,66 @@ def test_a_timecode_track_is_kept_in_mov_and_mp4(tmp_path, capsys, ext):
         "runs at another rate\n"
     with av.open(cut) as c:
         assert [s.type for s in c.streams] == ["video"]
+
+
+def test_attachments_are_kept_in_matroska(tmp_path, capsys):
+    """A Matroska file's attachments (the fonts its ASS subtitles are drawn with) were left out
+    of a .mkv output too."""
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / "out.mkv")
+    with av.open(src, "w") as o:
+        video = o.add_stream("libx264", rate=12)
+        video.width, video.height, video.pix_fmt = 48, 32, "yuv420p"
+        o.add_attachment("font.ttf", "font/ttf", b"\x00\x01\x00\x00glyphs")
+        for i, rgb in enumerate(moving_frames(3, 48, 32)):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts = i
+            o.mux(video.encode(vf))
+        o.mux(video.encode(None))
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    with av.open(out) as c:
+        assert [(s.name, s.mimetype, s.data) for s in c.streams if s.type == "attachment"] == \
+            [("font.ttf", "font/ttf", b"\x00\x01\x00\x00glyphs")]
+    assert main(["clean", src, "-o", str(tmp_path / "out.mp4"), "-f", "identity", "-q"]) == 0
+    assert ("the input's attachment font.ttf (stream #1) is left out: framemend keeps "
+            "attachments in .mkv only") in capsys.readouterr().err
+
+
+def test_a_cover_picture_is_kept_in_mp4_and_matroska(tmp_path, capsys):
+    """An MP4's cover (covr: a PNG FFmpeg shows as a video stream) was left out as "the
+    input's video stream"; a Matroska cover (an image attachment) the same way."""
+    plain, src = str(tmp_path / "plain.mp4"), str(tmp_path / "in.mp4")
+    make_video(plain, moving_frames(4, 48, 32), fps=12)
+    cover = av.CodecContext.create("png", "w")
+    cover.width, cover.height, cover.pix_fmt = 8, 8, "rgb24"
+    png = bytes(cover.encode(av.VideoFrame.from_ndarray(np.full((8, 8, 3), 200, np.uint8),
+                                                         format="rgb24"))[0])
+    with av.open(plain) as i, av.open(src, "w") as o:
+        video = o.add_stream_from_template(i.streams.video[0])
+        art = o.add_stream("png")
+        art.width, art.height, art.pix_fmt = 8, 8, "rgb24"
+        art.disposition = av.stream.Disposition.attached_pic
+        picture = av.Packet(png)
+        picture.stream = art
+        o.mux(picture)
+        for p in i.demux(i.streams.video[0]):
+            if p.dts is not None:
+                p.stream = video
+                o.mux(p)
+    mp4, mkv = str(tmp_path / "out.mp4"), str(tmp_path / "out.mkv")
+    for out in (mp4, mkv):
+        assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    with av.open(mp4) as c:
+        art = c.streams.video[1]
+        assert art.disposition & av.stream.Disposition.attached_pic
+        assert [bytes(p) for p in c.demux(art) if p.size] == [png]
+    with av.open(mkv) as c:  # FFmpeg shows an image attachment as a cover stream again
+        art = c.streams.video[1]
+        assert (art.disposition & av.stream.Disposition.attached_pic, art.metadata["mimetype"]) \
+            == (av.stream.Disposition.attached_pic, "image/png")
+        assert [bytes(p) for p in c.demux(art) if p.size] == [png]
+    assert main(["clean", mkv, "-o", str(tmp_path / "back.mp4"), "-f", "identity", "-q"]) == 0
+    assert main(["clean", src, "-o", str(tmp_path / "out.mov"), "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ("framemend: warning: the input's cover picture (stream "
+                                       "#1) is left out: framemend keeps it in .mp4 and .mkv\n")

@@ -229,3 +229,172 @@ def test_frames_svtav1_cannot_take_are_said_why(tmp_path, capsys, size, why):
     make_video(src, moving_frames(2, 4, 4), 24, pix_fmt="yuv444p")
     assert main(["clean", src, "-o", out, "--codec", "libsvtav1", "-f", "identity", "-q"]) == 0
     assert stream_summary(out)["frames"] == 2
+
+
+def hdr10_source(path: str) -> None:
+    """3 frames of 10-bit BT.2020 PQ HEVC, 64x48, carrying HDR10 metadata: a P3 mastering display
+    of 1000 / 0.0001 cd/m2, MaxCLL 1000, MaxFALL 400."""
+    with av.open(path, "w") as out:
+        s = out.add_stream("libx265", rate=24)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p10le"
+        cc = s.codec_context
+        cc.color_range, cc.colorspace, cc.color_primaries, cc.color_trc = 1, 9, 9, 16
+        s.options = {"preset": "ultrafast", "x265-params": (
+            "log-level=error:master-display=G(13250,34500)B(7500,3000)R(34000,16000)"
+            "WP(15635,16450)L(10000000,1):max-cll=1000,400")}
+        for i in range(3):
+            rgb = np.full((48, 64, 3), 20000 + 9000 * i, np.uint16)
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb48le").reformat(
+                format="yuv420p10le", dst_colorspace="bt2020", dst_color_range=1)
+            vf.pts, vf.time_base = i, Fraction(1, 24)
+            out.mux(s.encode(vf))
+        out.mux(s.encode(None))
+
+
+@pytest.mark.parametrize("out_name, argv", [("out.mkv", ["--codec", "libx265"]),
+                                            ("out.mp4", ["--codec", "libx265"]),
+                                            ("out.webm", [])])  # 10-bit AV1 (SVT-AV1)
+def test_hdr10_metadata_is_kept(tmp_path, capsys, out_name, argv):
+    """The mastering display and content light level were dropped without a word."""
+    from framemend.video.hdr import hdr10_of
+
+    src, out = str(tmp_path / "hdr.mkv"), str(tmp_path / out_name)
+    hdr10_source(src)
+    assert main(["clean", src, "-o", out, "-f", "denoise", "-q", *argv]) == 0
+    with av.open(src) as a, av.open(out) as b:
+        want, got = hdr10_of(next(a.decode(video=0))), hdr10_of(next(b.decode(video=0)))
+    assert want == {"primaries": [0.68, 0.32, 0.265, 0.69, 0.15, 0.06, 0.3127, 0.329],
+                    "luminance": [0.0001, 1000.0], "light": [1000, 400]}
+    assert got["light"] == want["light"]
+    assert got["primaries"] == pytest.approx(want["primaries"], abs=2e-5)  # AV1: 16-bit fixed point
+    assert got["luminance"] == pytest.approx(want["luminance"], abs=1e-4)
+    assert "HDR10" not in capsys.readouterr().err
+
+
+def test_hdr10_metadata_an_encoder_cannot_carry_is_said(tmp_path, capsys):
+    src, out = str(tmp_path / "hdr.mkv"), str(tmp_path / "out.mp4")
+    hdr10_source(src)
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert ("libx264 cannot carry the input's HDR10 metadata (mastering display, content light "
+            "level): it is left out (--codec libx265 keeps it" in capsys.readouterr().err)
+
+
+def anamorphic_source(path: str, rotation: int = 0) -> None:
+    """6 frames of 64x48 H.264 whose pixels are 32:27 (DVD NTSC widescreen), turned
+    ``rotation`` degrees for display."""
+    with av.open(path, "w") as out:
+        s = out.add_stream("libx264", rate=24)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.codec_context.sample_aspect_ratio = Fraction(32, 27)
+        if rotation:
+            s.set_display_rotation(rotation)
+        for i, rgb in enumerate(moving_frames(6, 64, 48)):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts = i
+            out.mux(s.encode(vf))
+        out.mux(s.encode(None))
+
+
+def pixel_shape(path: str) -> Fraction:
+    with av.open(path) as c:
+        return c.streams.video[0].sample_aspect_ratio
+
+
+@pytest.mark.parametrize("out_name, argv, rotation, shape", [
+    ("out.mp4", [], 0, Fraction(32, 27)), ("out.mkv", ["-f", "denoise"], 0, Fraction(32, 27)),
+    ("out.mov", ["--codec", "prores_ks"], 0, Fraction(32, 27)),
+    ("out.avi", [], 90, Fraction(27, 32))])  # pictures turned (AVI holds no rotation): pixels too
+def test_anamorphic_pixels_are_kept(tmp_path, capsys, out_name, argv, rotation, shape):
+    """The sample aspect ratio was dropped: a 32:27 clip came out squeezed (square pixels)."""
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / out_name)
+    anamorphic_source(src, rotation)
+    assert main(["clean", src, "-o", out, "-q", "-f", "identity", *argv]) == 0
+    assert pixel_shape(out) == shape
+    assert "pixel shape" not in capsys.readouterr().err
+
+
+def test_anamorphic_pixels_a_container_cannot_hold_are_said(tmp_path, capsys):
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / "out.webm")
+    anamorphic_source(src)
+    assert main(["clean", src, "-o", out, "-q", "-f", "identity"]) == 0
+    assert ("libvpx-vp9 in webm cannot hold the input's 32:27 pixel shape (sample aspect "
+            "ratio): the output shows square pixels" in capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("pix_fmt, out_name, argv, written", [
+    ("yuv422p", "out.mp4", ["-f", "denoise"], "yuv422p"),
+    ("yuv444p", "out.mkv", [], "yuv444p"),
+    ("yuv422p10le", "out.mov", [], "yuv422p10le"),
+    ("yuv444p", "out.webm", [], "yuv444p"),  # VP9 profile 1
+    ("yuv420p", "out.mp4", [], "yuv420p")])
+def test_chroma_subsampling_of_the_source_is_kept(tmp_path, capsys, pix_fmt, out_name, argv,
+                                                  written):
+    """4:2:2 and 4:4:4 sources were written 4:2:0 without a word: half their colour lost."""
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / out_name)
+    make_video(src, moving_frames(4, 32, 24), pix_fmt=pix_fmt, crf=0)
+    assert main(["clean", src, "-o", out, "-q", "-f", "identity", *argv]) == 0
+    with av.open(out) as c:
+        assert c.streams.video[0].codec_context.pix_fmt == written
+    assert capsys.readouterr().err == ""
+
+
+def test_chroma_an_encoder_cannot_keep_is_said(tmp_path, capsys):
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / "out.mkv")
+    make_video(src, moving_frames(4, 32, 24), pix_fmt="yuv444p", crf=0)
+    assert main(["clean", src, "-o", out, "-q", "-f", "identity", "--codec", "libsvtav1"]) == 0
+    assert ("libsvtav1 encodes 4:2:0 only: the 4:4:4 source's colour is written at half its "
+            "resolution" in capsys.readouterr().err)
+
+
+def test_lossless_rgb_keeps_the_primaries_and_transfer(tmp_path):
+    """FFV1's RGB was written untagged: a BT.2020 PQ source came back as if BT.709."""
+    src, out = str(tmp_path / "hdr.mkv"), str(tmp_path / "out.mkv")
+    hdr10_source(src)
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q", "--lossless"]) == 0
+    with av.open(out) as c:
+        vf = next(c.decode(video=0))
+    assert (vf.format.name, vf.color_primaries, vf.color_trc, vf.colorspace) == \
+        ("gbrp16le", 9, 16, 0)  # BT.2020, SMPTE ST 2084 (PQ), RGB
+
+
+def rgb_of_first_frame(path: str) -> np.ndarray:
+    """The first frame as float RGB in 8-bit levels, in its own range (BT.709)."""
+    with av.open(path) as c:
+        vf = next(c.decode(video=0))
+    full = vf.reformat(format="yuv444p16le")  # chroma upsampled alike for every source
+    return full.to_ndarray(format="rgb48le", src_colorspace="itu709",
+                           src_color_range=vf.color_range or None).astype(np.float64) / 257
+
+
+def test_full_range_source_into_prores_keeps_its_levels(tmp_path):
+    """ProRes is limited range only: full-range values were written into it and read back
+    stretched (mean error 7.0 levels here; 0.34 now)."""
+    src, out = str(tmp_path / "full.mkv"), str(tmp_path / "out.mov")
+    make_video(src, moving_frames(3, 64, 48), pix_fmt="yuvj420p", crf=0)
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q", "--codec", "prores_ks"]) == 0
+    error = np.abs(rgb_of_first_frame(out) - rgb_of_first_frame(src)).mean()
+    assert error < 1.0
+
+
+def test_prores_pictures_made_from_rgb_keep_the_colour_tags(tmp_path):
+    """ProRes writes each picture's own tags: the pictures a pass made from RGB had none, so a
+    BT.2020 PQ source came out unspecified (read as BT.709)."""
+    src, out = str(tmp_path / "hdr.mkv"), str(tmp_path / "out.mov")
+    hdr10_source(src)
+    assert main(["clean", src, "-o", out, "-f", "denoise", "-q", "--codec", "prores_ks"]) == 0
+    with av.open(out) as c:
+        vf = next(c.decode(video=0))
+    assert (vf.color_primaries, vf.color_trc, vf.colorspace) == (9, 16, 9)
+
+
+def test_hdr10_of_a_picture_whose_side_data_pyav_cannot_name_is_none():
+    """PyAV builds a picture's side data by type and raises ValueError for a type newer than
+    its list (FFmpeg 8 adds some): that must not stop the reader."""
+    from framemend.video.hdr import hdr10_of
+
+    class Picture:
+        @property
+        def side_data(self):
+            raise ValueError("31 is not a valid Type")
+
+    assert hdr10_of(Picture()) is None

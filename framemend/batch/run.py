@@ -179,6 +179,13 @@ def _check_folders(in_dir: str, out_dir: str) -> None:
                               f"named like a video: name a folder (or make it first)")
     if os.path.abspath(out_dir) == os.path.abspath(in_dir):
         raise BatchUsageError("output folder is the input folder: choose another")
+    existing = out_dir  # the folder itself, or the nearest folder above it that exists
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise BatchUsageError(f"output folder '{out_dir}' " + (
+            "is not writable" if existing == out_dir
+            else f"cannot be made: '{existing}' is not writable"))
 
 
 def _check_report(report: str) -> None:

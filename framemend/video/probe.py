@@ -26,6 +26,8 @@ class VideoInfo:
     color_primaries: int = 2
     color_trc: int = 2
     rotation: int = 0           # display rotation in degrees (counter-clockwise)
+    hdr10: dict | None = None   # the first picture's HDR10 metadata (:func:`.hdr.hdr10_of`)
+    sample_aspect_ratio: Fraction | None = None  # a pixel's width / height where not square
     start_time: float = 0.0
     audio: dict | None = None   # {"codec", "sample_rate", "channels", "duration"} or None
     metadata: dict = field(default_factory=dict)
@@ -87,6 +89,7 @@ def stream_info(path: str, container, stream) -> VideoInfo:
         bit_depth=bit_depth_of(pix_fmt), color_range=int(cc.color_range or 0),
         colorspace=int(cc.colorspace or 2), color_primaries=int(cc.color_primaries or 2),
         color_trc=int(cc.color_trc or 2), rotation=_rotation(stream), start_time=start,
+        sample_aspect_ratio=_pixel_shape(stream),
         audio=audio, metadata=dict(container.metadata), streams=stream_facts(container))
 
 
@@ -126,6 +129,18 @@ def describe_stream(d: dict) -> str:
     if d.get("duration") is not None:
         extra.append(f"{d['duration']:.3f} s")
     return ", ".join(x for x in [f"#{d['index']} {d['type']}: {d['codec']}", text, *extra] if x)
+
+
+def _pixel_shape(stream) -> Fraction | None:
+    """The sample (pixel) aspect ratio of an anamorphic video stream, as ffmpeg guesses it
+    (``av_guess_sample_aspect_ratio``: the container's, else the bitstream's); None for square
+    or unknown pixels."""
+    for sar in (stream.sample_aspect_ratio, stream.codec_context.sample_aspect_ratio):
+        if sar and sar.numerator > 0 and sar != 1:
+            return Fraction(sar)
+        if sar == 1:
+            return None
+    return None
 
 
 def _rotation(stream) -> int:

@@ -26,12 +26,18 @@ import av.logging
 import numpy as np
 
 from .colour import picture_rgb
+from .hdr import hdr10_of
 from .planes import subsampling
 from .errors import NoVideoStream, VideoError
 from .probe import VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info
+from .tags import chapters_from, is_chapter_track
 
 # Containers whose header states the duration (so a shorter content means a cut file).
 HEADER_DURATION = ("matroska", "mov", "mp4", "avi", "nut", "flv", "asf")
+# Of those, the ones whose declared duration FFmpeg reports is where the file ends, counted from
+# time 0, not its length from its first timestamp (read back: a Matroska or NUT file whose
+# frames start at 0.5 s and end at 2.0 s says 1.5 s, an MP4 or MOV one 1.0 s)
+HEADER_END = ("matroska", "nut")
 TS_PACKET_SIZES = (188, 192, 204)
 # A scaled-down picture (the scene cuts' thumbnails) is made by swscale on the calling thread:
 # PyAV 17 and later (``sws_scale_frame``) otherwise start one swscale thread per core for each
@@ -99,6 +105,13 @@ def _is_mp4(container) -> bool:
     return container.format.name.startswith("mov,mp4")
 
 
+ATTACHED_PIC = av.stream.Disposition.attached_pic
+# AVFieldOrder: how an interlaced stream's fields are ordered (coded, displayed)
+FIELD_ORDERS = {2: " (top field first)", 3: " (bottom field first)",
+                4: " (top field coded first, bottom shown first)",
+                5: " (bottom field coded first, top shown first)"}
+
+
 PIPED_MP4 = ("'-' is an MP4/MOV file: one whose index (moov) sits at its end can only be read "
              "from a file, not a pipe; give its path, or remux it with -movflags +faststart")
 
@@ -161,6 +174,15 @@ class VideoReader:
         self._last_time: float | None = None
         self._seen_end = 0.0                   # latest packet end (s) over all streams
         self._video_packets = 0
+        # packets an MP4/MOV edit list leaves out (decoded as references, never shown: a cut
+        # made without re-encoding starts inside a group of pictures); its frame count
+        # counts them
+        self._hidden_packets = 0
+        # packets before the first keyframe (a file cut inside a group of pictures): they
+        # cannot be decoded without the pictures before the cut; how many frames that cost
+        self._leading_packets = 0
+        self._keyframe_seen = False
+        self._lost_leading = 0
         self._stopped_by_range = False
         # the first error FFmpeg logged: (by the demuxer, its text, video packets read by then)
         self._damage: tuple[bool, str, int] | None = None
@@ -189,7 +211,13 @@ class VideoReader:
             raise NoVideoStream(f"cannot read '{self.path}': it has no video stream"
                                 + (f" (only {', '.join(kinds)})" if kinds else ""),
                                 stream_facts(c))
-        self.stream = c.streams.video[0]
+        # the first video stream that is not a cover picture (MP4's covr, a Matroska image
+        # attachment: one still picture FFmpeg shows as a video stream)
+        self.stream = next((s for s in c.streams.video if not s.disposition & ATTACHED_PIC),
+                           c.streams.video[0])
+        self.cover_streams = [s for s in c.streams.video
+                              if s is not self.stream and s.disposition & ATTACHED_PIC]
+        self.cover_packets: dict[int, av.Packet] = {}  # each cover stream's picture, once read
         if self.stream.codec_context is None:
             raise VideoError(f"cannot read '{self.path}': no decoder for its video codec")
         # Slice threads only: frame threads go on decoding after a packet call returns, and one
@@ -206,15 +234,25 @@ class VideoReader:
         self.subtitle_streams = list(c.streams.subtitles)
         self._side_indices = frozenset(s.index for s in [*self.audio_streams,
                                                          *self.subtitle_streams])
+        try:
+            self._chapters = c.chapters()
+        except Exception:  # noqa: BLE001 - chapters PyAV cannot read are no reason to refuse the file
+            self._chapters = []
         # the streams not copied (a MOV/MP4 timecode track, a second video, an attachment, an
-        # audio stream without a sample rate): the writer says so
+        # audio stream without a sample rate): the writer says so; a MOV/MP4 chapter track is
+        # kept as the chapters (:meth:`chapters`)
+        self._cover_indices = frozenset(s.index for s in self.cover_streams)
         self.other_streams = [s for s in c.streams if s.index != self.stream.index
-                              and s.index not in self._side_indices]
+                              and s.index not in self._side_indices
+                              and s.index not in self._cover_indices
+                              and not (self._chapters and is_chapter_track(s))]
         self.info: VideoInfo = stream_info(self.path, c, self.stream)
         self._declared_frames = self.info.frames
         self._declared_end = None
-        if c.duration and c.format.name.split(",")[0] in HEADER_DURATION:
-            self._declared_end = ((c.start_time or 0) + c.duration) / av.time_base
+        muxer = c.format.name.split(",")[0]
+        if c.duration and muxer in HEADER_DURATION:
+            start = 0 if muxer in HEADER_END else (c.start_time or 0)
+            self._declared_end = (start + c.duration) / av.time_base
         self._names = {c.format.name, self.stream.codec_context.name}
 
     def _set_depth(self, bit_depth: int) -> None:
@@ -225,6 +263,7 @@ class VideoReader:
         """Size and depth from the first decoded frame (what the writer must be set up for)."""
         info = self.info
         info.width, info.height = vf.width, vf.height
+        info.hdr10 = hdr10_of(vf)
         if vf.format.name != info.pix_fmt:
             info.pix_fmt = vf.format.name
             info.bit_depth = bit_depth_of(vf.format.name)
@@ -238,6 +277,11 @@ class VideoReader:
         if alpha and self._warn:
             self._warn(f"'{self.path}' has an alpha channel ({alpha}): framemend cleans the "
                        f"colour and writes no alpha; the output is opaque")
+        if vf.interlaced_frame and self._warn:
+            order = FIELD_ORDERS.get(self.stream.codec_context.field_order, "")
+            self._warn(f"'{self.path}' is marked interlaced{order}: framemend cleans whole "
+                       f"frames and writes them progressive, combing included; deinterlace it "
+                       f"first (e.g. ffmpeg -vf bwdif)")
 
     @contextlib.contextmanager
     def held_open(self) -> Iterator[None]:
@@ -404,6 +448,10 @@ class VideoReader:
                     if packet.stream is self.stream and not dur:
                         end += 1 / float(self.info.fps)
                     self._seen_end = max(self._seen_end, end)
+                if packet.stream_index in self._cover_indices:
+                    if packet.size:
+                        self.cover_packets.setdefault(packet.stream_index, packet)
+                    continue
                 if packet.stream_index in self._side_indices:
                     if packet.dts is not None:
                         with self.side_lock:
@@ -411,8 +459,13 @@ class VideoReader:
                     continue
                 if packet.stream is not self.stream:
                     continue
-                if packet.size:
+                if packet.size and packet.is_discard:
+                    self._hidden_packets += 1
+                elif packet.size:
                     self._video_packets += 1
+                    self._keyframe_seen = self._keyframe_seen or packet.is_keyframe
+                    if not self._keyframe_seen:
+                        self._leading_packets += 1
                 for vf in packet.decode():
                     keep = self._in_range(vf)
                     if keep is None:
@@ -438,7 +491,20 @@ class VideoReader:
                 if not self._held:
                     self._close()
         if self.decode_error is None and not self._stopped_by_range:
+            self._note_leading_loss()
             self.decode_error = self._early_end()
+
+    def _note_leading_loss(self) -> None:
+        """Say how many frames before the first keyframe could not be decoded (a decoder that
+        shows them anyway, damaged, loses none)."""
+        if not self._keyframe_seen or self.start:  # flags missing, not a cut; or frames
+            return                                     # skipped before the range's start
+        self._lost_leading = max(0, min(self._leading_packets,
+                                        self._video_packets - self.frames_decoded))
+        if self._lost_leading and self._warn:
+            self._warn(f"'{self.path}' starts {self._leading_packets} frames before its first "
+                       f"keyframe (it was cut inside a group of pictures): "
+                       f"{self._lost_leading} of them cannot be decoded and are left out")
 
     def _where(self) -> str:
         n, t = self.frames_decoded, self._last_time
@@ -449,15 +515,19 @@ class VideoReader:
         """A line saying the file holds less than it declares, or that its demuxer or decoder
         reported an error while frames went missing."""
         n = self.frames_decoded
-        lost = self._video_packets - n
+        lost = self._video_packets - n - self._lost_leading
         # a demuxer error, a decoder error that cost frames, or one in the last packet (the file
-        # ends inside a frame) means the video is not all there
-        if self._damage is not None and (self._damage[0] or lost > 0
-                                         or self._damage[2] == self._video_packets):
-            return f"'{self.path}' is damaged: {self._where()} ({self._damage[1]})"
-        if self._declared_frames and n < self._declared_frames and not self.start:
+        # ends inside a frame) means the video is not all there; one said before the first
+        # keyframe of a file cut inside a group of pictures is that cut's (already said)
+        damage = self._damage
+        if damage is not None and damage[2] <= self._leading_packets and self._lost_leading:
+            damage = None
+        if damage is not None and (damage[0] or lost > 0 or damage[2] == self._video_packets):
+            return f"'{self.path}' is damaged: {self._where()} ({damage[1]})"
+        shown = (self._declared_frames or 0) - self._hidden_packets - self._lost_leading
+        if self._declared_frames and n < shown and not self.start:
             return (f"'{self.path}' ended early: {self._where()}, of the "
-                    f"{self._declared_frames} frames it declares")
+                    f"{shown} frames it declares")
         frame_time = 1 / float(self.info.fps)
         if (self._declared_end and n and not self.start
                 and self._seen_end < self._declared_end - frame_time - 0.01):
@@ -469,6 +539,13 @@ class VideoReader:
                 return (f"'{self.path}' ended early: {self._where()}; its last transport packet "
                         f"is cut short")
         return None
+
+    def chapters(self) -> list[dict]:
+        """The input's chapters (PyAV's ``Container.chapters()`` form) on the output's clock:
+        from the range's first frame, cut at its end (:func:`.tags.chapters_from`)."""
+        offset = self._offset or 0.0
+        end = None if self.end is None else self.end - offset
+        return chapters_from(self._chapters, offset, end)
 
     def take_side_packets(self, until: float | None = None) -> list:
         """Remove and return queued audio and subtitle packets whose output time is ``<= until``

@@ -36,9 +36,23 @@ from .containers import (DEEP_WEBM_CODEC, DEFAULT_CODEC, can_encode_deep, check_
                          choose_codec, container_for, holds_audio, text_subtitle_codec,
                          ROTATION_CONTAINERS)
 from .errors import SettingsError, VideoError
+from .hdr import KEEPS_HDR10, encoder_params
 from .probe import VideoInfo
+from .tags import CHAPTER_CONTAINERS, carried_tags, carry_stream
 from .x264 import x264_params
 
+# Where a sample aspect ratio given to the encoder is written: H.264's and H.265's VUI, whatever
+# the container, and the pasp box of MP4 and MOV, whatever the codec. Matroska, WebM and NUT
+# write theirs from the muxer's stream, which PyAV cannot set (VP9, AV1 and FFV1 read back
+# square there, as in a GIF).
+# A cover picture's codec -> the MIME type of the Matroska attachment it is kept as.
+COVER_TYPES = {"png": "image/png", "mjpeg": "image/jpeg", "bmp": "image/bmp",
+               "webp": "image/webp", "gif": "image/gif"}
+SAR_CODECS = ("libx264", "libx265")
+SAR_CONTAINERS = ("mp4", "mov")
+# Encoders whose pictures are limited range (16-235 at 8 bits) only: FFmpeg's ProRes encoder
+# writes no range and its decoder reads every ProRes picture as limited.
+LIMITED_RANGE_ONLY = ("prores_ks",)
 # Encoders of runs stopped by a signal, kept (not freed) until the process ends: see abort().
 _LEFT_FOR_EXIT: list = []
 
@@ -50,8 +64,10 @@ def _default_file_mode() -> int:
     return 0o666 & ~mask
 
 
-def _pix_fmt(codec: str, bit_depth: int, width: int, height: int) -> tuple[str, str | None]:
-    """Pixel format for the encoder, and a warning when the natural one cannot be used."""
+def _pix_fmt(codec: str, bit_depth: int, width: int, height: int,
+             chroma: str = "420") -> tuple[str, str | None]:
+    """Pixel format for the encoder, and a warning when the natural one cannot be used: 4:2:0,
+    or the source's 4:2:2 or 4:4:4 (``chroma``, :func:`chroma_of`) where the encoder takes it."""
     odd = width % 2 or height % 2
     if codec == "ffv1":
         return ("gbrp16le" if bit_depth > 8 else "bgr0"), None
@@ -76,7 +92,22 @@ def _pix_fmt(codec: str, bit_depth: int, width: int, height: int) -> tuple[str, 
         odd_note = (f"{width}x{height} is odd-sized, which 4:2:0 chroma cannot hold: "
                     f"encoding 4:4:4 ({fmt}) to keep every pixel")
         return fmt, odd_note if note is None else f"{note}; {odd_note}"
+    if chroma != "420":
+        kept = f"yuv{chroma}p{bits}le" if high else f"yuv{chroma}p"
+        if _takes(codec, kept):
+            return kept, note
+        loss = (f"{codec} encodes 4:2:0 only: the {':'.join(chroma)} source's colour is written "
+                f"at half its resolution")
+        note = loss if note is None else f"{note}; {loss}"
     return (f"yuv420p{bits}le" if high else "yuv420p"), note
+
+
+def chroma_of(pix_fmt: str) -> str:
+    """``"422"`` or ``"444"`` for a planar YUV pixel format of that chroma subsampling
+    (``yuv422p10le``, ``yuvj444p``, ``yuva444p``...), else ``"420"`` (4:2:0, grey, RGB,
+    palettes, 4:1:1 and 4:4:0: what the writer encodes them as)."""
+    m = re.match(r"yuva?j?(422|444)p", pix_fmt)
+    return m.group(1) if m else "420"
 
 
 def _takes(codec: str, pix_fmt: str) -> bool:
@@ -167,8 +198,10 @@ class VideoWriter:
         codec, crf: encoder and quality (default by container; CRF 16 for H.264/H.265).
         lossless: FFV1 in RGB at the source's depth.
         audio_from: a :class:`VideoReader` whose audio and subtitle packets are copied
-            untouched (re-encoded where the container cannot hold their codec), and whose
-            MOV/MP4 timecode track is kept in MOV/MP4.
+            untouched (re-encoded where the container cannot hold their codec), whose
+            MOV/MP4 timecode track is kept in MOV/MP4, and whose streams' tags and
+            dispositions and chapters are kept (:mod:`.tags`; the file's tags come from
+            ``info``).
         stdout_format: ``matroska`` or ``nut`` when ``path`` is ``-``.
 
     Raises :class:`SettingsError` for settings that cannot work and :class:`VideoError` for an
@@ -251,12 +284,21 @@ class VideoWriter:
             for source in audio_from.other_streams if audio_from is not None else []:
                 timecode = source.metadata.get("timecode") if source.type == "data" else None
                 why = self._timecode_refusal(fmt, audio_from) if timecode else None
-                if timecode and why is None:  # the muxer writes it as a tmcd track again
+                attached = source.type == "attachment"  # a font, a cover... (Matroska's)
+                if attached and fmt == "matroska":
+                    self.container.add_attachment(source.name or f"attachment{source.index}",
+                                                  source.mimetype or "application/octet-stream",
+                                                  source.data)
+                elif timecode and why is None:  # the muxer writes it as a tmcd track again
                     self.stream.metadata["timecode"] = timecode
                 elif warn:
-                    what = f"timecode track {timecode}" if timecode else f"{source.type} stream"
+                    what = (f"timecode track {timecode}" if timecode else
+                            f"attachment {source.name}" if attached else f"{source.type} stream")
+                    why = why or ("framemend keeps attachments in .mkv only" if attached else None)
                     warn(f"the input's {what} (stream #{source.index}) is left out: " + (
                         why or "framemend copies one video stream, the audio and the subtitles"))
+            self._covers = self._setup_covers(fmt, warn) if audio_from is not None else []
+            self._carry_tags(fmt, warn)
             self.container.start_encoding()  # opens the encoders now: a failure leaves nothing
         except (av.error.FFmpegError, OSError, ValueError) as e:
             self.abort()
@@ -274,13 +316,19 @@ class VideoWriter:
         width, height = info.width, info.height
         if self._turns % 2:
             width, height = height, width
-        pix_fmt, note = _pix_fmt(codec, info.bit_depth, width, height)
+        pix_fmt, note = _pix_fmt(codec, info.bit_depth, width, height, chroma_of(info.pix_fmt))
+        # the output's YUV range: the source's, but limited for an encoder that has no other
+        # (ProRes: full-range values written into it were read back stretched and clipped)
+        self._range = 1 if codec in LIMITED_RANGE_ONLY else info.color_range or 1
         refused = _svtav1_refusal(codec, info.bit_depth, width, height)
         if refused:
             raise SettingsError(f"libsvtav1 cannot encode {width}x{height} frames ({refused}): "
                                 f"use --codec libvpx-vp9 in .webm, or libx264 in .mp4/.mkv")
         if note and warn:
             warn(note)
+        if info.hdr10 and codec not in KEEPS_HDR10 and warn:
+            warn(f"{codec} cannot carry the input's HDR10 metadata (mastering display, content "
+                 f"light level): it is left out (--codec libx265 keeps it, in .mp4, .mkv or .mov)")
         s = self.container.add_stream(codec, rate=self.rate)
         s.width, s.height, s.pix_fmt = width, height, pix_fmt
         self.time_base = Fraction(1, 100) if codec == "gif" else self._time_base()
@@ -300,12 +348,15 @@ class VideoWriter:
             s.options = {"crf": str(16 if crf is None else crf), "preset": "medium",
                          "threads": "2", "rc-lookahead": "10",
                          **(_x264_params() if codec == "libx264"
-                            else _x265_params(width, height))}
+                            else _x265_params(width, height, info.hdr10))}
         elif codec == "libvpx-vp9":
             s.options = {"crf": str(30 if crf is None else crf), "b": "0", "row-mt": "1",
                          "deadline": "good", "cpu-used": "4"}
         elif codec == "libsvtav1":
             s.options = {"crf": str(30 if crf is None else crf), "preset": "8"}
+            if info.hdr10:
+                s.options = {**s.options,
+                             "svtav1-params": ":".join(encoder_params(codec, info.hdr10))}
         elif codec == "ffv1":
             s.options = {"level": "3", "slicecrc": "1"}
         if codec == "gif":
@@ -313,11 +364,21 @@ class VideoWriter:
 
             self._gif = GifPalette(width, height,
                                    None if self._tmp is None else os.path.dirname(self._tmp))
-        elif not pix_fmt.startswith(("gbr", "bgr", "rgb")):
-            cc.color_range = info.color_range or 1
-            cc.colorspace = info.colorspace
+        else:  # RGB (FFV1's) has no YUV matrix or range, but the source's primaries and
+            # transfer still say what its values mean (BT.2020 PQ is not BT.709)
+            rgb = pix_fmt.startswith(("gbr", "bgr", "rgb"))
+            cc.color_range = 0 if rgb else self._range
+            cc.colorspace = 0 if rgb else info.colorspace  # AVCOL_SPC_RGB
             cc.color_primaries = info.color_primaries
             cc.color_trc = info.color_trc
+        if info.sample_aspect_ratio:  # a quarter turn of the pictures turns their pixels
+            sar = 1 / info.sample_aspect_ratio if self._turns % 2 else info.sample_aspect_ratio
+            cc.sample_aspect_ratio = sar
+            fmt = self.container.format.name
+            if codec not in SAR_CODECS and fmt not in SAR_CONTAINERS and warn:
+                warn(f"{codec} in {fmt} cannot hold the input's {sar.numerator}:"
+                     f"{sar.denominator} pixel shape (sample aspect ratio): the output shows "
+                     f"square pixels (libx264 keeps it, in .mp4, .mkv or .mov)")
         if info.rotation and not self._turns:
             s.set_display_rotation(info.rotation)
         self.stream = s
@@ -357,7 +418,10 @@ class VideoWriter:
         (bitmap subtitles outside Matroska, any in a GIF)."""
         codec = source.codec_context.codec if source.codec_context else None
         name = codec.canonical_name if codec else None
-        if name is not None and name in self.container.supported_codecs:
+        # PyAV lists the codecs a muxer holds by their decoders' and encoders' names: DVD and
+        # Blu-ray (PGS) subtitles are there as "dvdsub" and "pgssub", not by their canonical
+        # names "dvd_subtitle" and "hdmv_pgs_subtitle"
+        if codec is not None and {name, codec.name} & self.container.supported_codecs:
             try:
                 return self.container.add_stream_from_template(source), None
             except ValueError:
@@ -378,6 +442,55 @@ class VideoWriter:
         if warn:
             warn(f"{fmt} cannot hold {name} subtitles: re-encoding them as {target}")
         return out, decoder
+
+    def _setup_covers(self, fmt: str, warn) -> list:
+        """``(output stream, input stream index)`` of each input cover picture an MP4 keeps
+        (its covr, with the input stream's tags; the picture muxed when the file is finished);
+        Matroska keeps one as an attachment (written with the header, from the picture read
+        with the first frame); elsewhere (MOV's muxer drops it, the others hold none) a
+        warning."""
+        kept = []
+        reader = self._side_reader
+        for source in reader.cover_streams:
+            picture = reader.cover_packets.get(source.index)
+            mimetype = COVER_TYPES.get(source.codec_context.name)
+            if picture is not None and fmt == "mp4":
+                try:
+                    out = self.container.add_stream_from_template(source)
+                except ValueError:  # a picture codec MP4 does not take
+                    pass
+                else:
+                    carry_stream(source, out)
+                    kept.append((out, source.index))
+                    continue
+            elif picture is not None and fmt == "matroska" and mimetype:
+                name = source.metadata.get("filename") or f"cover.{mimetype.split('/')[1]}"
+                self.container.add_attachment(name, mimetype, bytes(picture))
+                continue
+            if warn:
+                warn(f"the input's cover picture (stream #{source.index}) is left out: "
+                     f"framemend keeps it in .mp4 and .mkv")
+        return kept
+
+    def _carry_tags(self, fmt: str, warn) -> None:
+        """The input's file tags, each kept stream's tags and disposition, and its chapters
+        (cut to the range read) on the output (:mod:`.tags`); a warning where the container
+        holds no chapters."""
+        self.container.metadata.update(carried_tags(self.info.metadata))
+        reader = self._side_reader
+        if reader is None:
+            return
+        carry_stream(reader.stream, self.stream)
+        for source in [*reader.audio_streams, *reader.subtitle_streams]:
+            if source.index in self._side:
+                carry_stream(source, self._side[source.index][0])
+        chapters = reader.chapters()
+        if chapters and fmt in CHAPTER_CONTAINERS:
+            self.container.set_chapters(chapters)
+        elif chapters and warn:
+            warn(f"{fmt} cannot hold chapters: the input's {len(chapters)} chapter"
+                 f"{'s are' if len(chapters) > 1 else ' is'} left out (.mkv, .mp4 and .mov "
+                 f"keep them)")
 
     def _timecode_refusal(self, fmt: str, reader) -> str | None:
         """Why the input's timecode track cannot be kept (None: it can): only MP4 and MOV
@@ -468,13 +581,19 @@ class VideoWriter:
         return arr
 
     def _from_rgb(self, image) -> av.VideoFrame:
+        """A picture in the encoder's format from RGB pixels, with the output's colour tags
+        (an encoder that writes each picture's own, as ProRes does, wrote unspecified ones)."""
         arr = self.integer_pixels(image)
         if self._yuv_bits is not None and (self._yuv_bits > 8) == (arr.dtype == np.uint16):
-            return rgb_to_yuv(arr, self.pix_fmt, self.info.yuv_matrix(), self.info.color_range == 2)
-        vf = av.VideoFrame.from_ndarray(arr, format=self._rgb_fmt)
-        if not self.pix_fmt.startswith(("gbr", "bgr", "rgb")):
-            vf = vf.reformat(format=self.pix_fmt, dst_colorspace=self.info.yuv_matrix(),
-                             dst_color_range=self.info.color_range or 1)
+            vf = rgb_to_yuv(arr, self.pix_fmt, self.info.yuv_matrix(), self._range == 2)
+        else:
+            vf = av.VideoFrame.from_ndarray(arr, format=self._rgb_fmt)
+            if not self.pix_fmt.startswith(("gbr", "bgr", "rgb")):
+                vf = vf.reformat(format=self.pix_fmt, dst_colorspace=self.info.yuv_matrix(),
+                                 dst_color_range=self._range)
+        cc = self.stream.codec_context
+        vf.colorspace, vf.color_primaries, vf.color_trc = \
+            cc.colorspace, cc.color_primaries, cc.color_trc
         return vf
 
     def _from_picture(self, picture: av.VideoFrame) -> av.VideoFrame:
@@ -482,7 +601,7 @@ class VideoWriter:
         format and range (no colour conversion at all); for an RGB encoder (FFV1) made RGB as
         the reader makes it (:func:`.colour.picture_rgb`); else converted directly by swscale
         with the source's colour matrix."""
-        dst_range = self.info.color_range or 1
+        dst_range = self._range
         if picture.format.name == self.pix_fmt and (picture.color_range or dst_range) == dst_range:
             picture.pict_type = av.video.frame.PictureType.NONE  # the encoder picks frame types
             return picture
@@ -554,6 +673,10 @@ class VideoWriter:
                     self._mux(self.stream.encode(vf))
             self._mux(self.stream.encode(None))
             self._copy_side(until=None)
+            for out, index in self._covers:  # the input is closed by now: its index kept
+                picture = self._side_reader.cover_packets[index]
+                picture.stream = out
+                self._mux(picture)
             self._close_container()
             self._check_timing(_packet_times(self._tmp) if self._tmp else self._muxed_times)
         except BaseException:
@@ -651,17 +774,18 @@ def _x264_params() -> dict[str, str]:
     return {"x264-params": ":".join(params)}
 
 
-def _x265_params(width: int, height: int) -> dict[str, str]:
+def _x265_params(width: int, height: int, hdr10: dict | None = None) -> dict[str, str]:
     """libx265's ``x265-params``: its own log, which it prints to stderr whatever FFmpeg's log
     level (about ten lines a run), kept to errors; and no cutree on frames of at most 8 blocks
     of 16x16: with it, this build's x265 (4.2) corrupts the heap and glibc aborts the process
     on frames 3 blocks wide and 1 or 2 high (35x21, 40x20, 47x31, 48x16, 48x18 in 4:4:4 and
     4:2:0, every run; none of the sizes of more blocks tried, nor 48x32), in PyAV alone too
     (scratch ``x265_tiny.py`` and ``x265_opts.py`` of branch rely37: cutree=0 was the one of
-    15 option sets tried that helped)."""
+    15 option sets tried that helped); and the source's HDR10 metadata (:mod:`.hdr`)."""
     params = ["log-level=error"]
     if math.ceil(width / 16) * math.ceil(height / 16) <= 8:
         params.append("cutree=0")
+    params += encoder_params("libx265", hdr10 or {})
     return {"x265-params": ":".join(params)}
 
 
