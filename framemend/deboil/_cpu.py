@@ -12,7 +12,7 @@ px on the short side) the residual's and the frame's low bands and the tone resi
 roughness are made at half the size and doubled (:func:`_low_band_halved`): a box twice over
 8 px and more varies little over two pixels. On the default chain's clips of 450-512 rows the
 output moved by 0.04-0.06 levels on average (BENCHMARKS.md, issue 18, branch chain52), for
-2-3 ms a frame less at 720x480 and about 10 at 1280x720."""
+about 3 ms of CPU a frame less at 720x480 and 14 at 1280x720."""
 from __future__ import annotations
 
 import threading
@@ -956,9 +956,13 @@ class CpuState:
             # ms against 0.84 for floats at 720x480), taken to [0, 1] where it is read
             k = (2 * radius + 1,) * 2
             zl = cv2.blur(cv2.boxFilter(zb, cv2.CV_32F, k, dst=scratch), k, dst=zl)
-        else:  # both low bands, and the roughness of d, made at half the size
-            halves = _buffer("halves", (3, (most + 1) // 2, (w + 1) // 2, 3))
-            d_half, zl_half, half_scratch = halves[:, :(n + 1) // 2]
+        else:  # both low bands, and the roughness of d, made at half the size in the planes'
+            # memory (m is made; the weights are written in _weights_blend): 11 half-size
+            # planes in 4 band-sized ones
+            n2, w2 = (n + 1) // 2, (w + 1) // 2
+            free = planes.reshape(-1)
+            d_half, zl_half, half_scratch = free[:9 * n2 * w2].reshape(3, n2, w2, 3)
+            boxes = free[9 * n2 * w2:11 * n2 * w2].reshape(2, n2, w2)
             d = _low_band_halved(r, radius, d_half, half_scratch,
                                  _buffer("d", (most, w, 3))[:n])
             zl = _low_band_halved(zb, radius, zl_half, half_scratch, zl)
@@ -979,7 +983,6 @@ class CpuState:
         if texture:
             _roughness_boxes(d, ROUGHNESS_SPAN * radius, dm, dq)
         else:
-            boxes = _buffer("roughness_half", (2,) + halves.shape[1:3])[:, :len(d_half)]
             _roughness_halved(d_half, ROUGHNESS_SPAN * (radius // 2), boxes, dm, dq)
         band_sums, rows = np.zeros(3), (y0 - a0, y1 - a0)
         if not texture and ENERGY_RADIUS < min(a1 - a0, w):  # in one pass (_weights_blend)
