@@ -10,9 +10,9 @@ frame (fresh ones cost page faults).
 One departure from the reference: where the tone band holds no texture (frames over about 450
 px on the short side) the residual's and the frame's low bands and the tone residual's
 roughness are made at half the size and doubled (:func:`_low_band_halved`): a box twice over
-8 px and more varies little over two pixels. On the default chain's clips of 450-512 rows the
-output moved by 0.04-0.06 levels on average (BENCHMARKS.md, issue 18, branch chain52), for
-about 3 ms of CPU a frame less at 720x480 and 14 at 1280x720."""
+8 px and more varies little over two pixels. On clips of 450-512 rows the output moved by
+0.06-0.17 levels on average (at most 7) and their noref figures by at most 0.002 (BENCHMARKS.md,
+issue 18, branch chain52), for about 3 ms of CPU a frame less at 720x480 and 14 at 1280x720."""
 from __future__ import annotations
 
 import threading
