@@ -253,9 +253,13 @@ def test_clean_texture_keeps_its_energy_through_the_recursion(kind, seed):
     assert psnr(out / 255.0, clip / 255.0) > 40.0
 
 
-@pytest.mark.parametrize("fast", [False, True])
-def test_cpu_kernels_agree_with_the_torch_reference(fast):
-    clip = _fast_pan(12, 27, frames=4) if fast else scene("subject", W, H, frames=4, seed=27)
+@pytest.mark.parametrize("fast, size", [(False, (W, H)), (True, (W, H)), (False, (480, 464))])
+def test_cpu_kernels_agree_with_the_torch_reference(fast, size):
+    """The CPU path against the torch reference; on frames over about 450 px on the short side
+    (480x464) the CPU path makes its low bands and their roughness at half the size
+    (:func:`framemend.deboil._cpu._low_band_halved`): still within the same bounds."""
+    clip = (_fast_pan(12, 27, frames=4) if fast
+            else scene("subject", *size, frames=4, seed=27))
     bad = _u8(artifacts.boiling(clip.frames, (20 if fast else 10) / 255, seed=27))
     cpu, ref = CpuState.frame(bad[0], False), TorchState.frame(
         torch.from_numpy(bad[0] / np.float32(255)).permute(2, 0, 1), False)
@@ -354,6 +358,51 @@ def test_cpu_bands_give_the_whole_frames_result(monkeypatch):
     for (whole, whole_u8, whole_followed), (band, band_u8, band_followed) in zip(*results):
         assert np.array_equal(whole, band) and np.array_equal(whole_u8, band_u8)
         assert whole_followed == band_followed
+
+
+def test_large_frames_bands_give_the_whole_frames_result(monkeypatch):
+    """On frames whose tone band holds no texture the low bands are made at half the size, on
+    the whole frame's grid of 2x2 blocks: bands of an odd number of rows (starting on odd rows),
+    on a frame of odd width and height, still give the one band's output bit for bit."""
+    from framemend.deboil import _cpu
+
+    clip = scene("subject", 461, 601, frames=3, seed=6)
+    bad = _u8(artifacts.boiling(clip.frames, 10 / 255, seed=6))
+    results = []
+    monkeypatch.setattr(_cpu, "_BAND_PIXELS", 0)
+    for rows in (10_000, 149):
+        monkeypatch.setattr(_cpu, "_BAND_ROWS", rows)
+        state = CpuState.frame(bad[0], False)
+        outs = []
+        for t in range(1, len(bad)):
+            frame = CpuState.frame(bad[t], False)
+            state, out, followed = state.step(frame, state.motion(frame), 1.0, np.uint8)
+            outs.append((state.output.copy(), out, followed))
+        results.append(outs)
+    for (whole, whole_u8, whole_followed), (band, band_u8, band_followed) in zip(*results):
+        assert np.array_equal(whole, band) and np.array_equal(whole_u8, band_u8)
+        assert whole_followed == band_followed
+
+
+@pytest.mark.parametrize("h, w", [(96, 128), (95, 131)])
+def test_half_size_low_band_keeps_a_ramp_in_place(h, w):
+    """The low band made at half the size (2x2 means, both boxes there, doubled bilinearly)
+    gives a linear ramp back where it is, away from the borders, as the full-size boxes do: the
+    half grid's pixels are centred where their blocks are (a doubling off by a quarter pixel
+    moves the ramp by 0.25 x its slope)."""
+    from framemend.deboil import _cpu
+
+    y, x = np.mgrid[:h, :w].astype(np.float32)
+    ramp = np.repeat((0.01 * x + 0.02 * y)[..., None], 3, axis=2) * np.array([1, 2, 3], np.float32)
+    half = np.empty(((h + 1) // 2, (w + 1) // 2, 3), np.float32)
+    low = _cpu._low_band_halved(ramp, 8, half, np.empty_like(half), np.empty_like(ramp))
+    inner = (slice(20, h - 20), slice(20, w - 20))
+    assert np.abs(low[inner] - ramp[inner]).max() < 1e-4
+    plane = np.ascontiguousarray(ramp[..., 0])  # one channel, as the roughness's boxes
+    halved, doubled = np.empty(half.shape[:2], np.float32), np.empty((h, w), np.float32)
+    _cpu._halve(plane, 1, halved)
+    _cpu._double(halved, doubled)
+    assert np.abs(doubled[4:-4, 4:-4] - plane[4:-4, 4:-4]).max() < 1e-4
 
 
 def _tone_wobble(frames: np.ndarray, seed: int) -> np.ndarray:

@@ -5,7 +5,14 @@ on interleaved ``(H, W, 3)`` float32 frames, reading decoded 8/16-bit pixels and
 back: the frame itself is read as decoded wherever it is used, never made a float array but for
 its luma, a few rows at a time. The numba kernels take images as ``(h, 3W)`` rows, on which
 their loops vectorise (:func:`_weights`). Scratch arrays are kept per thread from frame to
-frame (fresh ones cost page faults)."""
+frame (fresh ones cost page faults).
+
+One departure from the reference: where the tone band holds no texture (frames over about 450
+px on the short side) the residual's and the frame's low bands and the tone residual's
+roughness are made at half the size and doubled (:func:`_low_band_halved`): a box twice over
+8 px and more varies little over two pixels. On clips of 450-512 rows the output moved by
+0.06-0.17 levels on average (at most 7) and their noref figures by at most 0.002 (BENCHMARKS.md,
+issue 18, branch chain52), for about 3 ms of CPU a frame less at 720x480 and 14 at 1280x720."""
 from __future__ import annotations
 
 import threading
@@ -658,6 +665,16 @@ def _roughness_boxes(d: np.ndarray, span: int, mean: np.ndarray, square: np.ndar
     cv2.blur(square, k, dst=square)
 
 
+def _roughness_halved(d_half: np.ndarray, span: int, boxes: np.ndarray, mean: np.ndarray,
+                      square: np.ndarray) -> None:
+    """:func:`_roughness_boxes` made at half the size: of the half-size low band ``d_half``
+    ``(ceil(h/2), ceil(W/2), 3)`` over ``span`` half pixels into ``boxes`` ``(2, ceil(h/2),
+    ceil(W/2))``, then doubled (:func:`_double`) into ``mean`` and ``square`` ``(h, W)``."""
+    _roughness_boxes(d_half, span, boxes[0], boxes[1])
+    _double(boxes[0], mean)
+    _double(boxes[1], square)
+
+
 def _box2(x: np.ndarray, radius: int, dst: np.ndarray, scratch: np.ndarray) -> np.ndarray:
     """Two passes of the ``(2r+1)²`` box (BORDER_REFLECT_101), into ``dst``, the first pass
     into ``scratch`` (of ``x``'s shape)."""
@@ -665,11 +682,63 @@ def _box2(x: np.ndarray, radius: int, dst: np.ndarray, scratch: np.ndarray) -> n
     return cv2.blur(cv2.blur(x, k, dst=scratch), k, dst=dst)
 
 
+@numba.njit(**_NJ)
+def _halve(x, channels, out):
+    """``out`` ``(ceil(h/2), ceil(W/2) C)`` float32: the means of ``x``'s ``(h, WC)`` pixels
+    (``C`` ``channels``, interleaved as :func:`_weights` takes them) over 2x2 blocks, a last odd
+    row or column repeated (an area downscale by 2)."""
+    h, n = x.shape
+    w_ = n // channels
+    quarter = _F(0.25)
+    for j in range(out.shape[0]):
+        y0, y1 = 2 * j, min(2 * j + 1, h - 1)
+        for i in range(out.shape[1] // channels):
+            x0, x1 = channels * 2 * i, channels * min(2 * i + 1, w_ - 1)
+            for k in range(channels):
+                out[j, channels * i + k] = (
+                    (_F(x[y0, x0 + k]) + _F(x[y0, x1 + k]))
+                    + (_F(x[y1, x0 + k]) + _F(x[y1, x1 + k]))) * quarter
+
+
+# the doubling's map from a pixel to the half grid (x/2 - 1/4, y/2 - 1/4): OpenCV's warp
+# samples at 1/32 pixel, on which those positions fall
+_DOUBLED = np.array([[0.5, 0, -0.25], [0, 0.5, -0.25]])
+
+
+def _double(half: np.ndarray, out: np.ndarray) -> None:
+    """``out`` ``(h, W[, C])``: ``half`` ``(ceil(h/2), ceil(W/2)[, C])`` (:func:`_halve`'s
+    grid: its pixel ``j`` centred on ``2j + 1/2``) sampled bilinearly at every pixel, edges
+    repeated: pixel ``y`` at ``y/2 - 1/4`` of ``half``, weights 1/4 and 3/4 (OpenCV's resize
+    by 2, which for odd sizes would scale by less)."""
+    cv2.warpAffine(half, _DOUBLED, out.shape[1::-1], dst=out,
+                   flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                   borderMode=cv2.BORDER_REPLICATE)
+
+
+def _low_band_halved(x: np.ndarray, radius: int, half: np.ndarray, scratch: np.ndarray,
+                     dst: np.ndarray) -> np.ndarray:
+    """:func:`_box2` of ``x`` ``(h, W, 3)`` (any dtype; floats out in its units) over
+    ``radius`` made at half the size: ``x`` halved (:func:`_halve`) into ``half``
+    ``(ceil(h/2), ceil(W/2), 3)``, both box passes there over ``radius // 2`` (a box of
+    ``2 (radius // 2) + 1`` half pixels spans ``radius`` pixels either side or one less), the
+    result in ``half`` (the first pass in ``scratch``) and doubled (:func:`_double`) into
+    ``dst``: the low band of a box twice over radius 8 or more varies little over two pixels,
+    and a quarter of the values go through the boxes."""
+    _halve(_flat(x), 3, _flat(half))
+    _box2(half, radius // 2, half, scratch)
+    _double(half, dst)
+    return dst
+
+
 # the most output rows a step makes at a time (see CpuState._band): _BAND_ROWS, or on narrower
 # frames as many as make _BAND_PIXELS pixels, so that a 1280x720 frame is one band (its two bands
 # of 360 rows made 870 rows with their reach, and the step took 68-69 ms against 60 in one)
 _BAND_ROWS, _BAND_PIXELS = 512, 1280 * 720
 _LUMA_ROWS = 64  # rows of a frame made floats at a time for its luma (CpuState.frame)
+# where the low bands are made at half the size (frames whose tone band holds no texture,
+# CpuState._band), the rows more that a band's reach takes: the half grid's 2x2 blocks and the
+# doubling's neighbour each side reach two rows further than the full-size boxes
+_HALVED_REACH = 4
 
 
 def _reaches(h: int, w: int) -> tuple[int, int]:
@@ -681,7 +750,8 @@ def _reaches(h: int, w: int) -> tuple[int, int]:
     weights, radius = ENERGY_RADIUS, low_radius(h, w)
     if holds_texture(h, w):
         weights = max(weights, COARSE_RADIUS + TEXTURE_ENERGY_RADIUS)
-    return weights, weights + (2 + ROUGHNESS_SPAN) * radius
+        return weights, weights + (2 + ROUGHNESS_SPAN) * radius
+    return weights, weights + (2 + ROUGHNESS_SPAN) * radius + _HALVED_REACH
 
 
 def _band_rows(h: int, w: int) -> int:
@@ -693,8 +763,9 @@ def _band_rows(h: int, w: int) -> int:
 
 def _band_shape(h: int, w: int, rows: int) -> tuple[int, int, int]:
     """The shape of a band's scratch frame for bands of ``rows`` rows of an ``h`` x ``w`` frame:
-    those rows and the rows either side that their box sums read (:func:`_reaches`)."""
-    return min(h, rows + 2 * _reaches(h, w)[1]), w, 3
+    those rows and the rows either side that their box sums read (:func:`_reaches`), and a
+    row more each side where the band starts and ends on the half grid's rows (even ones)."""
+    return min(h, rows + 2 * _reaches(h, w)[1] + (0 if holds_texture(h, w) else 2)), w, 3
 
 
 class CpuState:
@@ -843,6 +914,9 @@ class CpuState:
         weights_reach, reach = _reaches(h, w)
         most = _band_shape(h, w, rows)[0]  # the scratch arrays' rows: one shape per frame size
         b0, b1 = max(0, y0 - reach), min(h, y1 + reach)  # rows of the residual and box sums
+        texture = holds_texture(h, w)
+        if not texture:  # the low bands at half the size: the band on the whole frame's grid
+            b0, b1 = b0 - b0 % 2, min(h, b1 + b1 % 2)
         a0, a1 = max(0, y0 - weights_reach), min(h, y1 + weights_reach)  # of the weights
         n = b1 - b0
         # the flow as absolute positions: remap's relative map would add band rows
@@ -854,7 +928,7 @@ class CpuState:
         # the prediction, the residual and the blended band share one array: each is written
         # over the one before it, pixel by pixel (_weights reads r[y, x, k] before writing
         # b[y, x, k]); the frame is read as decoded (``zb`` times ``zs``), never made floats
-        pred, texture = _buffer("r", (most, w, 3))[:n], holds_texture(h, w)
+        pred = _buffer("r", (most, w, 3))[:n]
         if texture:  # .resample (at 720x480 it took 2.4 ms a frame more than OpenCV's cubic)
             _catmull_rom_remap(self.output, grid, pred)
         else:
@@ -874,13 +948,24 @@ class CpuState:
         weight, tone, ez, eb = planes[:, :n]
         r = pred
         _residual(_flat(r), gain, _flat(zb), zs, ez)
-        d = _box2(r, radius, _buffer("d", (most, w, 3))[:n], zl)
         m = cv2.blur(ez, (2 * MID_RADIUS + 1,) * 2, dst=_buffer("m", (most, w))[:n])
         scratch = planes.reshape(-1)[:n * w * 3].reshape(n, w, 3)
-        # the frame's low band in its pixels' units (box sums of integers are exact: 0.55 ms
-        # against 0.84 for floats at 720x480), taken to [0, 1] where it is read
-        k = (2 * radius + 1,) * 2
-        zl = cv2.blur(cv2.boxFilter(zb, cv2.CV_32F, k, dst=scratch), k, dst=zl)
+        if texture:
+            d = _box2(r, radius, _buffer("d", (most, w, 3))[:n], zl)
+            # the frame's low band in its pixels' units (box sums of integers are exact: 0.55
+            # ms against 0.84 for floats at 720x480), taken to [0, 1] where it is read
+            k = (2 * radius + 1,) * 2
+            zl = cv2.blur(cv2.boxFilter(zb, cv2.CV_32F, k, dst=scratch), k, dst=zl)
+        else:  # both low bands, and the roughness of d, made at half the size in the planes'
+            # memory (m is made; the weights are written in _weights_blend): 11 half-size
+            # planes in 4 band-sized ones
+            n2, w2 = (n + 1) // 2, (w + 1) // 2
+            free = planes.reshape(-1)
+            d_half, zl_half, half_scratch = free[:9 * n2 * w2].reshape(3, n2, w2, 3)
+            boxes = free[9 * n2 * w2:11 * n2 * w2].reshape(2, n2, w2)
+            d = _low_band_halved(r, radius, d_half, half_scratch,
+                                 _buffer("d", (most, w, 3))[:n])
+            zl = _low_band_halved(zb, radius, zl_half, half_scratch, zl)
         a = slice(a0 - b0, a1 - b0)
         # the energies of the tone band's texture in the frame and in the prediction go in the
         # grid's memory (remap has read it), their local means in the planes' (free until
@@ -895,7 +980,10 @@ class CpuState:
         # _reaches) in arrays of their own: in the weights' planes, read by _weights before it
         # writes them, its loops did not vectorise (5.1 ms against 2.0 at 720x480)
         dm, dq = _buffer("roughness", (2, most, w))[:, :n]
-        _roughness_boxes(d, ROUGHNESS_SPAN * radius, dm, dq)
+        if texture:
+            _roughness_boxes(d, ROUGHNESS_SPAN * radius, dm, dq)
+        else:
+            _roughness_halved(d_half, ROUGHNESS_SPAN * (radius // 2), boxes, dm, dq)
         band_sums, rows = np.zeros(3), (y0 - a0, y1 - a0)
         if not texture and ENERGY_RADIUS < min(a1 - a0, w):  # in one pass (_weights_blend)
             followed = _weights_blend(_flat(zb[a]), zs, _flat(zl[a]), _flat(r[a]), _flat(d[a]),
