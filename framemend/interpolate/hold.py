@@ -15,8 +15,8 @@ hold's 0.5 and no hold's 1 or an equal pair's 0. Smooth motion does not halve wi
 and come back in the next, so both neighbours must show it (one, at the ends of a shot). The
 ratio of root mean squares, not the least-squares ratio of the two flows: the flows of two
 pairs do not sample one motion at the same pixels, and their least-squares ratio shrinks with
-their noise (0.55-0.7 on CogVideo__2's pairs of even motion, where the root mean squares give
-0.76-1.31). Measured on ``shared/data/generated`` in BENCHMARKS.md (issue 16, branch interp11).
+their noise (13 of CogVideo__2's 23 pairs, of even motion, fall in the band by it, at
+0.39-0.72; by the root mean squares none, at 0.76-1.31). Measured on ``shared/data/generated`` in BENCHMARKS.md (issue 16, branch interp11).
 """
 from __future__ import annotations
 
