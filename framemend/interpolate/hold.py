@@ -12,11 +12,13 @@ other" is their plain blend, not the midpoint of the motion: such a pair lets th
 The test: the root mean square of the pair's ``F01`` over that of each neighbouring pair's
 ``F01`` (same shot, not itself a repeat) lies in :data:`HALF_MOTION`, the midpoints between a
 hold's 0.5 and no hold's 1 or an equal pair's 0. Smooth motion does not halve within one pair
-and come back in the next, so both neighbours must show it (one, at the ends of a shot). The
-ratio of root mean squares, not the least-squares ratio of the two flows: the flows of two
-pairs do not sample one motion at the same pixels, and their least-squares ratio shrinks with
-their noise (13 of CogVideo__2's 23 pairs, of even motion, fall in the band by it, at
-0.39-0.72; by the root mean squares none, at 0.76-1.31). Measured on ``shared/data/generated`` in BENCHMARKS.md (issue 16, branch interp11).
+and come back in the next, so both neighbours must show it: at the ends of a shot no pair
+holds (one neighbour cannot tell a hold from a slow-down). The ratio of root mean squares,
+not the least-squares ratio of the two flows: the flows of two pairs do not sample one motion
+at the same pixels, and their least-squares ratio shrinks with their noise (13 of
+CogVideo__2's 23 pairs, of even motion, fall in the band by it, at 0.39-0.72; by the root mean
+squares none, at 0.76-1.31). Measured on ``shared/data/generated`` in BENCHMARKS.md (issue 16,
+branch interp11).
 """
 from __future__ import annotations
 
@@ -29,10 +31,11 @@ def holds(flows: torch.Tensor, before: torch.Tensor | None,
           after: torch.Tensor | None) -> bool:
     """Whether a pair with ``flows`` ``(2, 2, h, w)`` (``F01``, ``F10``) moves a fraction in
     :data:`HALF_MOTION` of each neighbouring pair's motion (``before``, ``after``: their flows
-    ``(2, 2, h, w)``, or None: missing or a repeat). False without neighbours. On the device
-    path this reads one number back per neighbour."""
+    ``(2, 2, h, w)``, or None: missing or a repeat). False unless both are there. On the
+    device path this reads one number back per neighbour."""
     if before is None or after is None:
         return False
     own = flows[0].double().square().mean()
-    return all(HALF_MOTION[0] ** 2 < float(own / other[0].double().square().mean().clamp_min(1e-18))
-               < HALF_MOTION[1] ** 2 for other in (before, after))
+    low, high = HALF_MOTION[0] ** 2, HALF_MOTION[1] ** 2  # of the ratio of mean squares
+    return all(low < float(own / other[0].double().square().mean().clamp_min(1e-18)) < high
+               for other in (before, after))
