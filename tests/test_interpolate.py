@@ -619,3 +619,57 @@ def test_camera_motion_keeps_the_default_patches(monkeypatch, kind):
     assert tunings and synthesis._DENSE_DIS_TUNING not in tunings
     interpolate(_tensor(_drive_forward("gravel", 320, 9, 1.1)[::2]), input_fps=12, factor=2)
     assert synthesis._DENSE_DIS_TUNING in tunings
+
+
+def _padded(frames: np.ndarray) -> np.ndarray:
+    """``frames`` with one frame repeated in every five (0 1 1 2 3 4 4 5 ...), as a GIF pads
+    its frame rate (Open-Sora's sample of ``shared/data/generated`` does)."""
+    return frames[[i - (i + 3) // 5 for i in range(len(frames) * 5 // 4)]]
+
+
+def test_a_pair_that_holds_a_frame_takes_more_of_the_still_blend(monkeypatch):
+    """A handheld shot whose texture is re-drawn in every frame (``artifacts.boiling``, RMS 32
+    levels), padded with a repeat in every five frames, every other frame dropped: the kept
+    pairs around frames 3 and 5 of the dropped ones hold (half their neighbours' motion,
+    :mod:`.hold`), their dropped frame is one of their two frames, and the still blend's larger
+    gain brings their in-betweens closer to it, on floats, decoded uint8 frames and the device
+    path (measured +0.33 / +0.33 / +0.35 dB over :data:`.still.GATE_MAX` there; a pan +0.53,
+    a zoom +0.36); the other in-betweens are unchanged."""
+    from framemend.cuda import device_path_on_cpu  # noqa: PLC0415
+    from framemend.generate import artifacts  # noqa: PLC0415
+    from framemend.interpolate import filter as interpolate_filter, still  # noqa: PLC0415
+    clip = scene("handheld", width=320, height=180, frames=13, seed=3)
+    truth = _padded(artifacts.boiling(clip.frames, 32 / 255, seed=1))
+    kept, new = truth[::2], truth[1::2]
+    held, others = [3, 5], [1, 2, 4, 6]
+    assert all(np.array_equal(new[j], kept[j]) or np.array_equal(new[j], kept[j + 1])
+               for j in held)
+    outs = []
+    for cap in (still.GATE_MAX_HELD, still.GATE_MAX):
+        monkeypatch.setattr(interpolate_filter, "GATE_MAX_HELD", cap)
+        floats = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))[1::2]
+        raw = interpolate(_u8(kept), input_fps=12, factor=2)[1::2] / np.float32(255)
+        with device_path_on_cpu():
+            device = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))[1::2]
+        outs.append((floats, raw, device))
+    for path in (0, 1, 2):
+        scores = [psnr(out[path][held], new[held]) for out in outs]
+        assert scores[0] > scores[1] + 0.15, scores
+        assert np.array_equal(outs[0][path][others], outs[1][path][others])
+
+
+def test_only_a_pair_with_half_both_neighbours_motion_holds():
+    """:func:`.hold.holds`: a pair moving half as far as both neighbouring pairs holds; one
+    moving as far, or half as far as only one of them, or without one of them, does not."""
+    from framemend.interpolate.hold import holds  # noqa: PLC0415
+
+    def flows(speed):
+        out = torch.zeros(2, 2, 12, 16)
+        out[0, 0], out[1, 0] = speed, -speed
+        return out
+
+    assert holds(flows(2.0), flows(4.0), flows(4.2))
+    assert not holds(flows(4.0), flows(4.0), flows(4.2))
+    assert not holds(flows(2.0), flows(4.0), flows(2.2))
+    assert not holds(flows(2.0), flows(4.0), None)
+    assert not holds(flows(2.0), None, None)

@@ -23,6 +23,7 @@ import torch
 
 from ..chain.palette import dedither
 from ..cuda import host_kernels
+from .still import GATE_MAX
 from .synthesis import warp_blend
 
 _NEGLIGIBLE = 0.02  # a screen-bound share under this changes no 8-bit pixel
@@ -39,14 +40,15 @@ def screen_dither_weight(high0: torch.Tensor, high1: torch.Tensor) -> torch.Tens
 
 
 def keep_screen_dither(image0, image1, made, flow_t: torch.Tensor, weight0: torch.Tensor,
-                       times: list[float], warp: str):
+                       times: list[float], warp: str, gate_max: float = GATE_MAX):
     """In-betweens of palette frames with their dither kept on the screen (module docstring).
 
     Args:
         image0, image1: the neighbours, ``(H, W, 3)`` uint8 arrays or ``(3, H, W)`` tensors
             in [0, 1] (as :func:`.synthesis.warp_blend` takes them).
-        made: their in-betweens from :func:`.synthesis.warp_blend` with ``flow_t`` and
-            ``weight0``, ``(K, H, W, 3)`` uint8 or ``(K, 3, H, W)``, at fractional ``times``.
+        made: their in-betweens from :func:`.synthesis.warp_blend` with ``flow_t``,
+            ``weight0``, ``warp`` and ``gate_max``, ``(K, H, W, 3)`` uint8 or
+            ``(K, 3, H, W)``, at fractional ``times``.
     Returns:
         ``made`` corrected, of the same kind and shape. On the device path nothing is read
         back to the host: a negligible share is applied as none.
@@ -62,7 +64,8 @@ def keep_screen_dither(image0, image1, made, flow_t: torch.Tensor, weight0: torc
             return made
     else:
         c = c.float().masked_fill(c < _NEGLIGIBLE, 0.0)
-    moved = warp_blend(low[0], low[1], flow_t, weight0, times, warp).to(images.device)
+    moved = warp_blend(low[0], low[1], flow_t, weight0, times, warp,
+                       gate_max=gate_max).to(images.device)
     for j, t in enumerate(np.float32(times)):  # float32 numbers: no tensor copied per pair
         moved[j].add_(high[0] * float(1 - t)).add_(high[1] * float(t))
     plain = (_float(made) if u8 else made).to(images.device)

@@ -18,7 +18,9 @@ from ..kernels.pools import shared_pool
 from ..options.interpolate import InterpolateOptions
 from . import device as device_path
 from .dither import keep_screen_dither
+from .hold import holds
 from .quadratic import accelerations
+from .still import GATE_MAX, GATE_MAX_HELD
 from .synthesis import (fill_hidden, flow_planes, frame_correlation, intermediate_flows,
                         pair_flows, warp_blend)
 from .timing import factor_times, grid_times, nominal_rate, span_fraction
@@ -210,7 +212,8 @@ def _synthesize(flows: Future, before: Future | None, after: Future | None, imag
     ``flows`` and those of the pairs ``before`` and ``after`` it (futures of
     :func:`_pair_flows`), with a palette's dither kept on the screen if ``dither``
     (:mod:`.dither`); the in-betweens' motion follows the three frames' quadratic path
-    (:mod:`.quadratic`). Runs on a worker thread."""
+    (:mod:`.quadratic`), and a pair that holds a frame (:mod:`.hold`) lets the still blend
+    take more. Runs on a worker thread."""
     planes, pair, importance, correlation1 = flows.result()
     if _same_picture(image0, image1):  # a frame repeated: nothing moves between the two
         return [image0] * len(times)
@@ -218,13 +221,14 @@ def _synthesize(flows: Future, before: Future | None, after: Future | None, imag
         (device_path.fill_hidden, device_path.intermediate_flows)
     around = [None if other is None or _repeated(other.result()[0]) else other.result()[1]
               for other in (before, after)]
+    gate_max = GATE_MAX_HELD if holds(pair, *around) else GATE_MAX
     pair, importance = fill(planes, pair, importance, *around)
     flow_t, weight0 = intermediate(pair, importance, times, accelerations(pair, *around))
     correlation0 = None if before is None else before.result()[3]  # image0 was its image1
     made = warp_blend(image0, image1, flow_t, weight0, times, warp,
-                      [correlation0, correlation1])
+                      [correlation0, correlation1], gate_max)
     if dither:
-        made = keep_screen_dither(image0, image1, made, flow_t, weight0, times, warp)
+        made = keep_screen_dither(image0, image1, made, flow_t, weight0, times, warp, gate_max)
     return made
 
 

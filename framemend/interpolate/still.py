@@ -35,7 +35,8 @@ in-between frame from the ratio of the two errors summed over the frame, ``ρ = 
     ``s' = min(1, g s)``,  ``g = clip((log10 ρ - GATE_FROM) / GATE_SPAN, 0, GATE_MAX)``:
 
 0 while the motion leaves less than a twentieth of the still blend's disagreement
-(:data:`GATE_FROM`), 1 at a tenth, :data:`GATE_MAX` from a seventh on. A gate per frame, not per
+(:data:`GATE_FROM`), 1 at a tenth, :data:`GATE_MAX` from a seventh on (:data:`GATE_MAX_HELD`
+on a pair that holds a frame, :mod:`.hold`). A gate per frame, not per
 region: a frame's statistics tell re-drawn content from flow errors, a cell's do not (the
 cells' ratios of real footage and of generated clips overlap). The means are
 Gaussian (:data:`SIGMA` cells) on the flow grid, where the statistics of :mod:`.redrawn` are
@@ -71,6 +72,7 @@ FLOOR = 1e-5  # squared luma error ([0, 1] units) under which two hypotheses cou
 GATE_FROM = -1.3  # log10 of the frame's Σ e_m / Σ e_s under which the still blend takes no share
 GATE_SPAN = 0.3  # log10 units from GATE_FROM to a gain of 1
 GATE_MAX = 1.5  # the largest gain of the share
+GATE_MAX_HELD = 3.0  # the largest gain on a pair that holds (:mod:`.hold`)
 
 
 def still_error(luma0: np.ndarray, luma1: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
@@ -81,7 +83,7 @@ def still_error(luma0: np.ndarray, luma1: np.ndarray, grid: tuple[int, int]) -> 
 
 
 def still_share(moved: np.ndarray, still: np.ndarray, weight_grid: np.ndarray,
-                unit: float) -> tuple[np.ndarray | None, float]:
+                unit: float, gate_max: float = GATE_MAX) -> tuple[np.ndarray | None, float]:
     """The still blend's share ``s'`` ``(h, w)`` float32 (module docstring) on the flow grid,
     None where the frame's gain is 0 (nothing to mix), and the frame's gain ``g`` (for
     :mod:`.smear`).
@@ -91,11 +93,13 @@ def still_share(moved: np.ndarray, still: np.ndarray, weight_grid: np.ndarray,
         still: :func:`still_error` of the pair.
         weight_grid: frame 0's blending weight ``w`` on the grid.
         unit: the lumas' unit (1 or 255), for :data:`FLOOR`.
+        gate_max: the largest gain (:data:`GATE_MAX`, or :data:`GATE_MAX_HELD`).
     """
     size = (2 * _RADIUS + 1,) * 2
     floor = np.float32(FLOOR * unit * unit)
     moved = cv2.multiply(moved, 4 * weight_grid * (1 - weight_grid))
-    gain = frame_gain(float(moved.sum(dtype=np.float64)), float(still.sum(dtype=np.float64)))
+    gain = frame_gain(float(moved.sum(dtype=np.float64)), float(still.sum(dtype=np.float64)),
+                      gate_max)
     if gain == 0:
         return None, gain
     e_m, e_s = (cv2.GaussianBlur(e, size, SIGMA, borderType=cv2.BORDER_REPLICATE) + floor
@@ -103,11 +107,11 @@ def still_share(moved: np.ndarray, still: np.ndarray, weight_grid: np.ndarray,
     return np.minimum(e_m * np.float32(gain) / (e_m + e_s), np.float32(1)), gain
 
 
-def frame_gain(moved: float, still: float) -> float:
+def frame_gain(moved: float, still: float, gate_max: float = GATE_MAX) -> float:
     """The share's gain ``g`` of a frame (module docstring) from its errors ``Σ e_m`` and
-    ``Σ e_s``."""
+    ``Σ e_s``, at most ``gate_max``."""
     ratio = np.log10(max(moved, 1e-30) / max(still, 1e-30))
-    return float(np.clip((ratio - GATE_FROM) / GATE_SPAN, 0.0, GATE_MAX))
+    return float(np.clip((ratio - GATE_FROM) / GATE_SPAN, 0.0, gate_max))
 
 
 def mix_still(made: np.ndarray, image0: np.ndarray, image1: np.ndarray, t: float,
@@ -120,11 +124,12 @@ def mix_still(made: np.ndarray, image0: np.ndarray, image1: np.ndarray, t: float
 
 
 def mix_still_torch(made: torch.Tensor, images: torch.Tensor, warped0: torch.Tensor,
-                    warped1: torch.Tensor, times: list[float], weight_grid: torch.Tensor
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
+                    warped1: torch.Tensor, times: list[float], weight_grid: torch.Tensor,
+                    gate_max: float = GATE_MAX) -> tuple[torch.Tensor, torch.Tensor]:
     """The reference (and CUDA) path: ``made`` ``(K, 3, H, W)`` in [0, 1] at fractional
     ``times``, blended from the candidates ``warped0``, ``warped1`` ``(K, 3, H, W)``, drawn
-    towards the still blend of ``images`` ``(2, 3, H, W)``; ``weight_grid`` ``(K, 1, h, w)``.
+    towards the still blend of ``images`` ``(2, 3, H, W)``; ``weight_grid`` ``(K, 1, h, w)``;
+    ``gate_max`` the largest gain.
     Returns ``(K, 3, H, W)`` and the frames' gains ``g`` ``(K, 1, 1, 1)`` (for :mod:`.smear`)."""
     grid = weight_grid.shape[-2:]
     lumas = luma(images)
@@ -133,7 +138,7 @@ def mix_still_torch(made: torch.Tensor, images: torch.Tensor, warped0: torch.Ten
     moved = moved * (4 * weight_grid * (1 - weight_grid))
     ratio = torch.log10(moved.double().sum((1, 2, 3), keepdim=True).clamp_min(1e-30)
                         / still.double().sum().clamp_min(1e-30))  # on the device: no sync
-    gain = ((ratio - GATE_FROM) / GATE_SPAN).clamp_(0.0, GATE_MAX).float()
+    gain = ((ratio - GATE_FROM) / GATE_SPAN).clamp_(0.0, gate_max).float()
     e_m, e_s = (gaussian_blur(e, SIGMA, _RADIUS) + FLOOR for e in (moved, still))
     share = F.interpolate((gain * e_m / (e_m + e_s)).clamp_(max=1.0), size=made.shape[-2:],
                           mode="bilinear", align_corners=False)

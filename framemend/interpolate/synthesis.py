@@ -76,7 +76,7 @@ from .redrawn import (attenuation_torch, bilinear_attenuation, correlation_rows,
 from .remap import RELATIVE_BICUBIC, RELATIVE_BILINEAR, relative_map
 from .smear import smear_along_motion, smear_along_motion_torch, smear_length
 from .symmetric import average_both_ways, disagreeing_share
-from .still import mix_still, mix_still_torch, still_error, still_share
+from .still import GATE_MAX, mix_still, mix_still_torch, still_error, still_share
 
 WARPS = {"bilinear": RELATIVE_BILINEAR, "bicubic": RELATIVE_BICUBIC}  # remap flags
 ALPHA = 20.0  # softmax-splatting importance per unit of luma error (a 0.05 error weighs e^-1)
@@ -532,8 +532,8 @@ def _splat_side(flow, importance, reach, acc):
 
 def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndarray,
                flow_t: torch.Tensor, weight0: torch.Tensor, times: list[float],
-               warp: str = "bilinear", correlations: list | None = None
-               ) -> torch.Tensor | np.ndarray:
+               warp: str = "bilinear", correlations: list | None = None,
+               gate_max: float = GATE_MAX) -> torch.Tensor | np.ndarray:
     """Warp both neighbours to each time and blend them, at full resolution.
 
     Args:
@@ -545,6 +545,8 @@ def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndar
         warp: a key of :data:`WARPS`, how the neighbours are sampled.
         correlations: for uint8 arrays, each neighbour's :func:`frame_correlation` where
             already known (a frame is in two pairs), else None: computed here.
+        gate_max: the largest gain of the still blend's share (:mod:`.still`): its
+            ``GATE_MAX``, or ``GATE_MAX_HELD`` on a pair that holds a frame (:mod:`.hold`).
     Returns:
         ``(K, 3, H, W)`` (``(K, H, W, 3)`` uint8 for arrays):
         ``w0 · I0(p + Ft0) + (1 - w0) · I1(p + Ft1)`` with its luma detail at the gain of
@@ -556,13 +558,15 @@ def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndar
         known = correlations or (None, None)
         correlations = [r if r is not None else frame_correlation(im)
                         for r, im in zip(known, (image0, image1))] if warp == "bilinear" else None
-        return _warp_blend_u8(image0, image1, flow_t, weight0, times, WARPS[warp], correlations)
+        return _warp_blend_u8(image0, image1, flow_t, weight0, times, WARPS[warp], correlations,
+                              gate_max)
     if host_kernels(image0.device):
-        return _warp_blend_cv2(image0, image1, flow_t, weight0, times, WARPS[warp])
-    return _warp_blend_torch(image0, image1, flow_t, weight0, times, warp)
+        return _warp_blend_cv2(image0, image1, flow_t, weight0, times, WARPS[warp], gate_max)
+    return _warp_blend_torch(image0, image1, flow_t, weight0, times, warp, gate_max)
 
 
-def _warp_blend_torch(image0, image1, flow_t, weight0, times, warp="bilinear"):
+def _warp_blend_torch(image0, image1, flow_t, weight0, times, warp="bilinear",
+                      gate_max=GATE_MAX):
     """The reference (and CUDA) path of :func:`warp_blend`: bilinear upsampling of the flows
     and weights, grid_sample (``warp``: its mode) of the frames, the blend's detail gain of
     :mod:`.redrawn`, the still blend's share of :mod:`.still`, the average along the motion of
@@ -585,11 +589,12 @@ def _warp_blend_torch(image0, image1, flow_t, weight0, times, warp="bilinear"):
                            for c in range(4)], 1)
         attenuation = attenuation_torch(images, moves, shrunk[:, 4:])
     made = keep_detail_torch(warped[:k], warped[k:], w0, shrunk[:, 4:], attenuation)
-    made, gain = mix_still_torch(made, images, warped[:k], warped[k:], times, shrunk[:, 4:])
+    made, gain = mix_still_torch(made, images, warped[:k], warped[k:], times, shrunk[:, 4:],
+                                 gate_max)
     return smear_along_motion_torch(made, flow_up[k:] - flow_up[:k], gain).clamp_(0, 1)
 
 
-def _warp_blend_cv2(image0, image1, flow_t, weight0, times, flags):
+def _warp_blend_cv2(image0, image1, flow_t, weight0, times, flags, gate_max=GATE_MAX):
     """OpenCV twin of :func:`_warp_blend_torch` (``flags``: OpenCV's remap flags, from
     :data:`WARPS`). Pixels stay in the memory layout they come in: planes of a contiguous
     ``(3, H, W)`` tensor, or interleaved ``(H, W, 3)`` for channels-last tensors; the result
@@ -623,7 +628,7 @@ def _warp_blend_cv2(image0, image1, flow_t, weight0, times, flags):
         frame *= weight[..., None] if interleaved else weight
         frame += other
         frame += change[..., None] if interleaved else change  # the detail band (.redrawn)
-        share, gain = still_share(moved, still, weight0[j, 0].numpy(), 1.0)  # (.still)
+        share, gain = still_share(moved, still, weight0[j, 0].numpy(), 1.0, gate_max)  # .still
         if share is not None:
             share = cv2.resize(share, (width, height), interpolation=cv2.INTER_LINEAR)
             motion = cv2.subtract(moves[1], moves[0])
@@ -635,7 +640,8 @@ def _warp_blend_cv2(image0, image1, flow_t, weight0, times, flags):
     return result.permute(0, 3, 1, 2) if interleaved else result
 
 
-def _warp_blend_u8(image0, image1, flow_t, weight0, times, flags, correlations):
+def _warp_blend_u8(image0, image1, flow_t, weight0, times, flags, correlations,
+                   gate_max=GATE_MAX):
     """:func:`warp_blend` on ``(H, W, 3)`` uint8 arrays: OpenCV remap (``flags``), per-pixel
     blend, the detail change of :mod:`.redrawn` added (``correlations``: the neighbours',
     None for bicubic samples), the still blend's share of :mod:`.still` and the average along
@@ -655,7 +661,8 @@ def _warp_blend_u8(image0, image1, flow_t, weight0, times, flags, correlations):
                                       *_detail_grid(flow_t, weight0, j, (height, width),
                                                     correlations))
         cv2.add(out[j], cv2.merge((change,) * 3), dst=out[j], dtype=cv2.CV_8U)  # .redrawn
-        share, gain = still_share(moved, still, weight0[j, 0].numpy(), 255.0)  # .still
+        share, gain = still_share(moved, still, weight0[j, 0].numpy(), 255.0,
+                                  gate_max)  # .still
         if share is not None:
             mix_still(out[j], image0, image1, times[j],
                       cv2.resize(share, (width, height), interpolation=cv2.INTER_LINEAR))
