@@ -637,7 +637,7 @@ def test_a_pair_that_holds_a_frame_takes_more_of_the_still_blend(monkeypatch):
     a zoom +0.36); the other in-betweens are unchanged."""
     from framemend.cuda import device_path_on_cpu  # noqa: PLC0415
     from framemend.generate import artifacts  # noqa: PLC0415
-    from framemend.interpolate import filter as interpolate_filter, still  # noqa: PLC0415
+    from framemend.interpolate import hold, still  # noqa: PLC0415
     clip = scene("handheld", width=320, height=180, frames=13, seed=3)
     truth = _padded(artifacts.boiling(clip.frames, 32 / 255, seed=1))
     kept, new = truth[::2], truth[1::2]
@@ -646,7 +646,7 @@ def test_a_pair_that_holds_a_frame_takes_more_of_the_still_blend(monkeypatch):
                for j in held)
     outs = []
     for cap in (still.GATE_MAX_HELD, still.GATE_MAX):
-        monkeypatch.setattr(interpolate_filter, "GATE_MAX_HELD", cap)
+        monkeypatch.setattr(hold, "GATE_MAX_HELD", cap)
         floats = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))[1::2]
         raw = interpolate(_u8(kept), input_fps=12, factor=2)[1::2] / np.float32(255)
         with device_path_on_cpu():

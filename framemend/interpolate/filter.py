@@ -18,9 +18,8 @@ from ..kernels.pools import shared_pool
 from ..options.interpolate import InterpolateOptions
 from . import device as device_path
 from .dither import keep_screen_dither
-from .hold import holds
+from .hold import still_gate_max
 from .quadratic import accelerations
-from .still import GATE_MAX, GATE_MAX_HELD
 from .synthesis import (fill_hidden, flow_planes, frame_correlation, intermediate_flows,
                         pair_flows, warp_blend)
 from .timing import factor_times, grid_times, nominal_rate, span_fraction
@@ -221,7 +220,7 @@ def _synthesize(flows: Future, before: Future | None, after: Future | None, imag
         (device_path.fill_hidden, device_path.intermediate_flows)
     around = [None if other is None or _repeated(other.result()[0]) else other.result()[1]
               for other in (before, after)]
-    gate_max = GATE_MAX_HELD if holds(pair, *around) else GATE_MAX
+    gate_max = still_gate_max(pair, *around, host=_host(image0))
     pair, importance = fill(planes, pair, importance, *around)
     flow_t, weight0 = intermediate(pair, importance, times, accelerations(pair, *around))
     correlation0 = None if before is None else before.result()[3]  # image0 was its image1

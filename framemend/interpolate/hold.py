@@ -24,18 +24,34 @@ from __future__ import annotations
 
 import torch
 
+from .still import GATE_MAX, GATE_MAX_HELD
+
 HALF_MOTION = (0.25, 0.75)  # the pair's RMS motion over a neighbour's that reads as a hold
 
 
 def holds(flows: torch.Tensor, before: torch.Tensor | None,
-          after: torch.Tensor | None) -> bool:
+          after: torch.Tensor | None) -> torch.Tensor | bool:
     """Whether a pair with ``flows`` ``(2, 2, h, w)`` (``F01``, ``F10``) moves a fraction in
     :data:`HALF_MOTION` of each neighbouring pair's motion (``before``, ``after``: their flows
-    ``(2, 2, h, w)``, or None: missing or a repeat). False unless both are there. On the
-    device path this reads one number back per neighbour."""
+    ``(2, 2, h, w)``, or None: missing or a repeat): a 0-dim bool tensor on the flows' device
+    (nothing read back), False unless both neighbours are there."""
     if before is None or after is None:
         return False
     own = flows[0].double().square().mean()
     low, high = HALF_MOTION[0] ** 2, HALF_MOTION[1] ** 2  # of the ratio of mean squares
-    return all(low < float(own / other[0].double().square().mean().clamp_min(1e-18)) < high
-               for other in (before, after))
+    held = torch.ones((), dtype=torch.bool, device=flows.device)
+    for other in (before, after):
+        ratio = own / other[0].double().square().mean().clamp_min(1e-18)
+        held = held & (ratio > low) & (ratio < high)
+    return held
+
+
+def still_gate_max(flows: torch.Tensor, before: torch.Tensor | None,
+                   after: torch.Tensor | None, host: bool) -> float | torch.Tensor:
+    """The still blend's largest gain for a pair (:func:`holds`' arguments):
+    :data:`.still.GATE_MAX_HELD` where it holds, else :data:`.still.GATE_MAX`. A float on the
+    ``host``; on the device path a 0-dim tensor there, so no pair waits on a read-back."""
+    held = holds(flows, before, after)
+    if host or held is False:
+        return GATE_MAX_HELD if bool(held) else GATE_MAX
+    return torch.where(held, GATE_MAX_HELD, GATE_MAX)

@@ -129,7 +129,7 @@ def mix_still_torch(made: torch.Tensor, images: torch.Tensor, warped0: torch.Ten
     """The reference (and CUDA) path: ``made`` ``(K, 3, H, W)`` in [0, 1] at fractional
     ``times``, blended from the candidates ``warped0``, ``warped1`` ``(K, 3, H, W)``, drawn
     towards the still blend of ``images`` ``(2, 3, H, W)``; ``weight_grid`` ``(K, 1, h, w)``;
-    ``gate_max`` the largest gain.
+    ``gate_max`` the largest gain (a float, or a 0-dim tensor on the device).
     Returns ``(K, 3, H, W)`` and the frames' gains ``g`` ``(K, 1, 1, 1)`` (for :mod:`.smear`)."""
     grid = weight_grid.shape[-2:]
     lumas = luma(images)
@@ -138,7 +138,7 @@ def mix_still_torch(made: torch.Tensor, images: torch.Tensor, warped0: torch.Ten
     moved = moved * (4 * weight_grid * (1 - weight_grid))
     ratio = torch.log10(moved.double().sum((1, 2, 3), keepdim=True).clamp_min(1e-30)
                         / still.double().sum().clamp_min(1e-30))  # on the device: no sync
-    gain = ((ratio - GATE_FROM) / GATE_SPAN).clamp_(0.0, gate_max).float()
+    gain = ((ratio - GATE_FROM) / GATE_SPAN).clamp_(min=0.0).clamp_(max=gate_max).float()
     e_m, e_s = (gaussian_blur(e, SIGMA, _RADIUS) + FLOOR for e in (moved, still))
     share = F.interpolate((gain * e_m / (e_m + e_s)).clamp_(max=1.0), size=made.shape[-2:],
                           mode="bilinear", align_corners=False)
