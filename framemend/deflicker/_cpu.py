@@ -71,13 +71,14 @@ def summed_area(image, table):
 
 
 def step_masked_lines(samples: np.ndarray, w: np.ndarray, d: np.ndarray,
-                      significance: float, structure: np.ndarray | None = None
-                      ) -> tuple[np.ndarray, ...]:
+                      significance: float, structure: np.ndarray | None = None,
+                      toned: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """``samples`` and weights ``w`` ``(N, C, gh, gw)`` float32 at times ``d`` ``(N, 1, 1, 1)``,
     sample 0 the centre (``d = 0``) -> the lines of ``correction._line_fits`` ``(C, gh, gw)``
     each, after the step test, and the support ``(1, gh, gw)``. ``structure`` ``(N, 1, gh,
     gw)``: the samples' scaled structure mismatches (the centre's 0), which spare samples
-    beyond a step whose structure is kept (offset mode), or None."""
+    beyond a step whose structure is kept (offset mode) and whose two levels differ by less
+    than ``toned`` ``(C, gh, gw)``, or None."""
     times = d.reshape(-1).astype(np.float64)
     order = np.argsort(times, kind="stable")
     lines = np.empty((5, *samples.shape[1:]), np.float32)
@@ -85,18 +86,20 @@ def step_masked_lines(samples: np.ndarray, w: np.ndarray, d: np.ndarray,
     guarded = structure is not None
     if not guarded:
         structure = np.zeros((1, 1, 1, 1), np.float32)
+        toned = np.zeros((1, 1, 1), np.float32)
     _fit(np.ascontiguousarray(samples, np.float32), np.ascontiguousarray(w, np.float32),
          times[order], order, significance, np.ascontiguousarray(structure, np.float32),
-         guarded, lines, support)
+         np.ascontiguousarray(toned, np.float32), guarded, lines, support)
     return (*lines, support)
 
 
 @numba.njit(**_NJ)
-def _fit(samples, weights, d, order, significance, structure, guarded, lines, support):
+def _fit(samples, weights, d, order, significance, structure, toned, guarded, lines, support):
     """Per cell and channel, over the samples sorted by time ``d`` (``order[k]`` is the index
     of sorted sample ``k``): ``lines`` ``(5, C, gh, gw)`` the mean time, mean, slope and the
     squared standard errors of the slope and of the mean. ``guarded``: a sample beyond a step
-    is masked only where its ``structure`` ``(N, 1, gh, gw)`` is 1 or more."""
+    is masked only where its ``structure`` ``(N, 1, gh, gw)`` is 1 or more, or where the
+    step's levels differ by ``toned`` ``(C, gh, gw)`` or more."""
     n = d.shape[0]
     _, chans, gh, gw = lines.shape
     y = np.empty(n)
@@ -114,7 +117,8 @@ def _fit(samples, weights, d, order, significance, structure, guarded, lines, su
                     w[k] = weights[order[k], c, gy, gx]
                     if guarded:
                         changed[k] = structure[order[k], 0, gy, gx] >= 1.0
-                total, fit = _keep_centre_side(y, w, d, centre, significance, changed)
+                tone = toned[c, gy, gx] if guarded else 0.0
+                total, fit = _keep_centre_side(y, w, d, centre, significance, changed, tone)
                 if total < 0.0:  # weights zeroed: the line of those left
                     total = 0.0
                     for k in range(n):
@@ -129,9 +133,10 @@ def _fit(samples, weights, d, order, significance, structure, guarded, lines, su
 
 
 @numba.njit(**_NJ, inline="always")
-def _keep_centre_side(y, w, d, centre, significance, changed):
+def _keep_centre_side(y, w, d, centre, significance, changed, toned):
     """Zero the weights beyond a significant step in time (``correction._same_side_of_step``)
-    of the samples that ``changed`` ``(N,)`` flags. Returns the weights' sum and
+    of the samples that ``changed`` ``(N,)`` flags, or of all of them where the step's two
+    levels differ by ``toned`` or more (0: never). Returns the weights' sum and
     :func:`_line_fit` of all the samples, the sum -1 if weights were zeroed (that fit is then
     not the cell's)."""
     n = y.shape[0]
@@ -140,7 +145,7 @@ def _keep_centre_side(y, w, d, centre, significance, changed):
         tw += w[k]
         twy += w[k] * y[k]
         twyy += w[k] * y[k] * y[k]
-    best, split = np.inf, 0
+    best, split, jump = np.inf, 0, 0.0
     cw = cwy = cwyy = 0.0
     for k in range(n - 1):
         cw += w[k]
@@ -150,11 +155,13 @@ def _keep_centre_side(y, w, d, centre, significance, changed):
         sse = (cwyy - cwy * cwy / max(cw, 1e-9)) + (rwyy - rwy * rwy / max(rw, 1e-9))
         if sse < best:
             best, split = sse, k
+            jump = abs(cwy / max(cw, 1e-9) - rwy / max(rw, 1e-9))
     fit = _line_fit(y, w, d, max(tw, 1e-9))
     f = (fit[2] - best) / max(best / max(tw - 3.0, 1.0), 1e-12)
     if f > significance:
+        every = 0.0 < toned <= jump
         for k in range(n):
-            if (k > split) == (centre <= split) and changed[k]:
+            if (k > split) == (centre <= split) and (changed[k] or every):
                 w[k] = 0.0
         return -1.0, fit
     return tw, fit

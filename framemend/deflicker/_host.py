@@ -17,8 +17,8 @@ from framemend.kernels.median import lower_median
 from . import _cpu
 from .correction import (BLUR_TAPS, LOCAL_AFFINE_RIDGE, LOCAL_AFFINE_SIGMA, LOCAL_FLICKER,
                          LOCAL_SLOPE, LOCAL_SPREAD, NEIGHBOUR_STRUCTURE, NEIGHBOUR_TOLERANCE,
-                         STEP_SIGNIFICANCE, STRUCTURE_MISMATCH, STRUCTURE_SPREAD, TEXTURE_LEVELS,
-                         TEXTURE_SHARE, blur_noise)
+                         STEP_SIGNIFICANCE, STEP_TONE, STRUCTURE_MISMATCH, STRUCTURE_SPREAD,
+                         TEXTURE_LEVELS, TEXTURE_SHARE, blur_noise)
 from .motion import FLOW_QUALITY, MISMATCH, STRUCTURE_FLOOR, Step
 
 _BAND_BLOCKS = 16  # rows of analysis blocks made float at a time
@@ -183,7 +183,8 @@ def temporal_offset(diffs: np.ndarray, covers: np.ndarray, offsets: np.ndarray,
     if structure is not None:
         structure = np.concatenate([np.zeros_like(structure[:1]), structure])
     centre_time, mean, slope, slope_var, mean_var, support = _cpu.step_masked_lines(
-        samples, w, d, STEP_SIGNIFICANCE, structure)
+        samples, w, d, STEP_SIGNIFICANCE, structure,
+        (current + np.float32(0.05)) * np.float32(STEP_TONE))
     intercept = mean - _pooled_slope(slope, slope_var, current) * centre_time
     variance = mean_var + centre_time * centre_time * slope_var
     return _blur(intercept), support, _blur(variance)

@@ -32,6 +32,9 @@ from framemend.kernels.buffers import frame_array
 
 BLUR_TAPS = (0.25, 0.5, 0.25)  # binomial, sigma = 0.7 cell
 STEP_SIGNIFICANCE = 12.0  # F statistic beyond which a window holds a real step in time
+# offset mode: a step whose two levels differ by this share of the cell's mean (plus 0.05) or
+# more is a real change of light (a lamp switching on), whatever the structure does
+STEP_TONE = 0.3
 LOCAL_SLOPE = 16.0  # how clearly a cell's slope must depart from the pooled one to be kept
 LOCAL_AFFINE_SIGMA = 1.0  # cells: the neighbourhood that splits a local change into gain/offset
 LOCAL_AFFINE_RIDGE = 0.1  # brightness spread below which a local change stays a gain
@@ -105,7 +108,7 @@ def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Te
     w = cover * torch.exp(-0.5 * (residual / tolerance) ** 2)
     if structure is not None:
         structure = torch.cat([torch.zeros_like(structure[:1]), structure])
-    w = w * _same_side_of_step(samples, w, d, structure)
+    w = w * _same_side_of_step(samples, w, d, structure, current + 0.05)
     centre_time, mean, slope, slope_var, mean_var = _line_fits(samples, w, d)
     support = w[1:].sum(0).mean(0, keepdim=True)
     intercept = mean - _pooled_slope(slope, slope_var, current) * centre_time
@@ -114,7 +117,7 @@ def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Te
 
 
 def _same_side_of_step(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
-                       structure: torch.Tensor | None = None,
+                       structure: torch.Tensor | None = None, scale: torch.Tensor | None = None,
                        significance: float = STEP_SIGNIFICANCE) -> torch.Tensor:
     """``(N, ...)`` 0/1 mask: the samples on the centre's side of a significant step in time.
 
@@ -128,7 +131,10 @@ def _same_side_of_step(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
     cell's structure changed (a mismatch of 1 or more: a subject the flow missed, which the
     step test is offset mode's guard against); one whose box keeps the cell's structure
     differs in tone only, and a slow tone wobble of generated video passes the F test as often
-    as a step does (the lines' residuals are correlated in time), so it stays in the line.
+    as a step does (the lines' residuals are correlated in time), so it stays in the line,
+    unless the step's two levels differ by ``STEP_TONE`` of ``scale`` ``(C, ...)`` (the
+    cell's mean plus 0.05) or more: a light switched on, which the line would spread over the
+    whole window (a lamp's step in offset mode lost 23 dB on the frame where it switched on).
     """
     order = torch.argsort(d.view(-1))
     ys, ws, ds = y[order], w[order], d.view(-1)[order]
@@ -155,7 +161,11 @@ def _same_side_of_step(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
     centre_left = centre <= split
     keep_sorted = torch.where(centre_left, rank <= split, rank > split) | ~stepped
     if structure is not None:
-        keep_sorted = keep_sorted | (structure[order] < 1.0)
+        at = split[None]
+        levels = (cwy.gather(0, at) / cw.gather(0, at).clamp_min(1e-9)
+                  - (twy - cwy.gather(0, at)) / (tw - cw.gather(0, at)).clamp_min(1e-9))[0]
+        toned = levels.abs() >= STEP_TONE * scale
+        keep_sorted = keep_sorted | ((structure[order] < 1.0) & ~toned)
     keep = torch.empty_like(keep_sorted)
     keep[order] = keep_sorted
     return keep.to(y.dtype)
