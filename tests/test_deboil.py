@@ -337,41 +337,21 @@ def test_weights_and_blend_in_one_pass_give_the_bits_of_the_three_apart():
     assert count == followed and followed > 0
 
 
-def test_cpu_bands_give_the_whole_frames_result(monkeypatch):
+@pytest.mark.parametrize("w, h, rows, seed", [(96, 400, 37, 5), (461, 601, 149, 6)])
+def test_cpu_bands_give_the_whole_frames_result(monkeypatch, w, h, rows, seed):
     """The CPU step makes its output a band of rows at a time, each band's box sums and
-    energies from the rows within their reach: the same output, bit for bit, as one band."""
+    energies from the rows within their reach: the same output, bit for bit, as one band. A
+    tall frame of many small bands; and a large frame of odd width and height, whose tone band
+    holds no texture, so its low bands are made at half the size on the whole frame's grid of
+    2x2 blocks, in bands of an odd number of rows (starting on odd rows)."""
     from framemend.deboil import _cpu
 
-    clip = scene("subject", 96, 400, frames=3, seed=5)  # tall: several bands of few rows
-    bad = _u8(artifacts.boiling(clip.frames, 10 / 255, seed=5))
+    clip = scene("subject", w, h, frames=3, seed=seed)
+    bad = _u8(artifacts.boiling(clip.frames, 10 / 255, seed=seed))
     results = []
     monkeypatch.setattr(_cpu, "_BAND_PIXELS", 0)  # bands of _BAND_ROWS rows
-    for rows in (10_000, 37):
-        monkeypatch.setattr(_cpu, "_BAND_ROWS", rows)
-        state = CpuState.frame(bad[0], False)
-        outs = []
-        for t in range(1, len(bad)):
-            frame = CpuState.frame(bad[t], False)
-            state, out, followed = state.step(frame, state.motion(frame), 1.0, np.uint8)
-            outs.append((state.output.copy(), out, followed))
-        results.append(outs)
-    for (whole, whole_u8, whole_followed), (band, band_u8, band_followed) in zip(*results):
-        assert np.array_equal(whole, band) and np.array_equal(whole_u8, band_u8)
-        assert whole_followed == band_followed
-
-
-def test_large_frames_bands_give_the_whole_frames_result(monkeypatch):
-    """On frames whose tone band holds no texture the low bands are made at half the size, on
-    the whole frame's grid of 2x2 blocks: bands of an odd number of rows (starting on odd rows),
-    on a frame of odd width and height, still give the one band's output bit for bit."""
-    from framemend.deboil import _cpu
-
-    clip = scene("subject", 461, 601, frames=3, seed=6)
-    bad = _u8(artifacts.boiling(clip.frames, 10 / 255, seed=6))
-    results = []
-    monkeypatch.setattr(_cpu, "_BAND_PIXELS", 0)
-    for rows in (10_000, 149):
-        monkeypatch.setattr(_cpu, "_BAND_ROWS", rows)
+    for band_rows in (10_000, rows):
+        monkeypatch.setattr(_cpu, "_BAND_ROWS", band_rows)
         state = CpuState.frame(bad[0], False)
         outs = []
         for t in range(1, len(bad)):
