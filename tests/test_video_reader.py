@@ -321,15 +321,7 @@ def test_a_clip_cut_inside_a_group_of_pictures_is_not_damage(tmp_path, capsys, e
     """Its first packets need pictures from before the cut: the frames after them were written
     and the run failed, "damaged" or "ended early"; now a warning says what was lost."""
     whole, cut, out = (str(tmp_path / n) for n in ("whole.mp4", f"cut.{ext}", "out.mkv"))
-    with av.open(whole, "w") as o:
-        s = o.add_stream("libx264", rate=24)
-        s.width, s.height, s.pix_fmt = 32, 24, "yuv420p"
-        s.options = {"preset": "ultrafast", "g": "8"}
-        for i, rgb in enumerate(moving_frames(16, 32, 24)):
-            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            vf.pts = i
-            o.mux(s.encode(vf))
-        o.mux(s.encode(None))
+    make_video(whole, moving_frames(16, 32, 24), options={"g": "8"})
     with av.open(whole) as i, av.open(cut, "w") as o:
         s = o.add_stream_from_template(i.streams.video[0])
         for p in [p for p in i.demux() if p.dts is not None][3:]:  # 5 frames before frame 8
@@ -346,15 +338,7 @@ def test_an_interlaced_input_is_said(tmp_path, capsys):
     """Its field order was dropped without a word: the output is progressive, and a player
     that deinterlaced the input shows the output's combing."""
     src, out = str(tmp_path / "fields.mp4"), str(tmp_path / "out.mp4")
-    with av.open(src, "w") as o:
-        s = o.add_stream("libx264", rate=25)
-        s.width, s.height, s.pix_fmt = 32, 24, "yuv420p"
-        s.options = {"preset": "ultrafast", "x264-params": "tff=1"}
-        for i, rgb in enumerate(moving_frames(3, 32, 24)):
-            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            vf.pts = i
-            o.mux(s.encode(vf))
-        o.mux(s.encode(None))
+    make_video(src, moving_frames(3, 32, 24), fps=25, options={"x264-params": "tff=1"})
     assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
     assert capsys.readouterr().err == (
         f"framemend: warning: '{src}' is marked interlaced (top field first): framemend cleans "
