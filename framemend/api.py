@@ -26,7 +26,7 @@ from .chain.parser import build_chain
 from .chain.registry import get_filter
 from .pipeline import clean_file, resolve_device, size_problem
 from .video.writer import rgb_array
-from .presets import DEFAULT_PRESET, PRESETS
+from .presets import DEFAULT_PRESET, PRESETS, chain_of
 from .video.containers import CONTAINERS
 
 
@@ -218,8 +218,9 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
 
     Args:
         video: a path, numpy array, torch tensor or list of PIL images (module docstring).
-        chain: chain string (``"deflicker,interpolate=2"``) or a list of its filters
-            (``["deflicker", "interpolate=2"]``); default: the ``default`` preset.
+        chain: chain string (``"deflicker,interpolate=2"``), a list of its filters
+            (``["deflicker", "interpolate=2"]``) or a preset's name (``"smooth"``); default:
+            the ``default`` preset.
         output: for a path input, where to write (default ``<name>.clean<ext>`` beside it;
             ``.mkv`` for an input whose container framemend does not write, such as ``.flv``).
         input_fps: frame rate of in-memory frames (matters for rate-changing filters).
@@ -230,9 +231,7 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
     with frames in memory (they are returned, not written: :func:`write` writes them).
     """
     _check_keywords(encode)
-    if isinstance(chain, (list, tuple)):
-        chain = ",".join(chain)
-    chain = chain or PRESETS[DEFAULT_PRESET]
+    chain = chain_of(chain)
     if isinstance(video, (str, os.PathLike)):
         src = os.fspath(video)
         if output is None:

@@ -204,3 +204,14 @@ def test_frame_rates_of_any_number_type_and_a_torch_device(frames):
     assert np.array_equal(out, frames)
     with pytest.raises(ValueError, match=r"channels last, give video.permute\(0, 3, 1, 2\)"):
         framemend.clean(torch.from_numpy(frames), chain="identity")
+
+
+def test_a_presets_name_is_a_chain(frames):
+    """chain="default" (the CLI's ``--preset default``) was "unknown filter 'default'"."""
+    from framemend.presets import PRESETS
+
+    noisy = np.clip(frames + np.random.default_rng(0).normal(0, 6, frames.shape), 0, 255
+                    ).astype(np.uint8)
+    by_name = framemend.clean(noisy, chain="default", device="cpu")
+    assert np.array_equal(by_name, framemend.clean(noisy, chain=PRESETS["default"], device="cpu"))
+    assert np.array_equal(by_name, framemend.clean(noisy, device="cpu"))

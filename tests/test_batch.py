@@ -306,6 +306,20 @@ def test_the_api_takes_paths_for_its_folders_and_report(tmp_path):
     assert report.read_text().splitlines()[1].startswith("a0.mp4,a0.mp4,new,")
 
 
+def test_the_api_takes_a_presets_name_as_its_chain(tmp_path):
+    """``clean_folder(..., chain="smooth")`` (the CLI's ``--preset smooth``) was "unknown filter
+    'smooth'"; a run with the preset's own chain after it is "done before"."""
+    from framemend.presets import PRESETS
+
+    src = tmp_path / "in"
+    make_tree(src, ["a0.mp4"], frames=2)
+    clean_folder(src, tmp_path / "out", "identity,identity")
+    assert clean_folder(src, tmp_path / "out", ["identity", "identity"],
+                        dry_run=True).count("done before") == 1
+    plan = clean_folder(src, tmp_path / "o2", "smooth", dry_run=True)
+    assert plan.count("new") == 1 and PRESETS["smooth"].startswith("deboil")
+
+
 @pytest.mark.parametrize("timeout", ["nan", "-5", "0"])
 def test_a_timeout_that_is_not_seconds_above_0_is_a_usage_error(tmp_path, capsys, timeout):
     """``--timeout nan`` never timed a file out and ``-5`` could time every file out at once;

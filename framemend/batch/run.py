@@ -212,7 +212,8 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
     """Clean every video under ``in_dir`` into ``out_dir`` (same relative paths), resumably.
 
     Args:
-        chain: filter chain (default: the ``default`` preset).
+        chain: filter chain, a list of filters or a preset's name (default: the ``default``
+            preset), as for :func:`framemend.clean`.
         jobs: local worker processes (default: one per core, or one per GPU).
         glob: shell pattern for the files to take (default: every video extension); matched on
             the name, or on the relative path when it holds a ``/``.
@@ -240,11 +241,11 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
         BatchError: the output folder is busy, the workers cannot start, or the Dask cluster
         cannot be reached or its workers cannot run framemend.
     """
-    from ..presets import DEFAULT_PRESET, PRESETS
+    from ..presets import chain_of
     from .worker import clean_job
 
     t0 = time.monotonic()
-    chain = chain or PRESETS[DEFAULT_PRESET]
+    chain = chain_of(chain)
     in_dir, out_dir = os.path.abspath(in_dir), os.path.abspath(out_dir)
     _check_folders(in_dir, out_dir)
     if report:
