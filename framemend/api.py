@@ -8,9 +8,12 @@ return; a list of PIL images back, grey for grey).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import os
+import signal
+import threading
 import warnings
 from fractions import Fraction
 from typing import Any
@@ -239,7 +242,8 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
             if ext and ext.lower() not in CONTAINERS:
                 ext = ".mkv"  # Matroska holds what other containers hold
             output = f"{stem}.clean{ext or '.mp4'}"
-        clean_file(src, output, chain, device=device, overwrite=overwrite, **encode)
+        with _sigterm_removes_the_output():
+            clean_file(src, output, chain, device=device, overwrite=overwrite, **encode)
         return output
     if output is not None or encode:
         given = ", ".join(["output"] * (output is not None) + list(encode))
@@ -308,8 +312,42 @@ def write(path: str, video: Any, fps: float = 24.0, **encode) -> str:
 
     frames, _ = _source(video, "cpu")
     arr = np.stack([f.raw if f.raw is not None else rgb_array(f.image, 255.0) for f in frames])
-    write_video(path, arr, frame_rate(fps, "fps"), **encode)
+    with _sigterm_removes_the_output():
+        write_video(path, arr, frame_rate(fps, "fps"), **encode)
     return path
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM arrived during a file's writing: it stops the run as Ctrl-C does."""
+
+
+@contextlib.contextmanager
+def _sigterm_removes_the_output():
+    """While a file is written, a SIGTERM to a process that left it at its default (death on
+    the spot, which left the writer's ``.NAME.PID.part.EXT`` beside the output) stops the run
+    as Ctrl-C does, so the writer removes its temporary file, then ends the process by SIGTERM
+    as it would have ended (exit status 143 in a shell). Ctrl-C, where Python's own handler
+    takes it, is not lost inside numba's compiler (:mod:`.interrupts`). Handlers the program
+    set, and runs outside the main thread (where none can be set), are left as they are."""
+    from .interrupts import raising
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, raising(_Terminated))
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, raising(KeyboardInterrupt))
+    try:
+        yield
+    except _Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise  # reached only where the signal is blocked
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def warmup() -> list[str]:

@@ -193,13 +193,11 @@ def _check_report(report: str) -> None:
 def _sigterm_as_interrupt():
     """While the batch runs in the main thread, SIGTERM stops it as Ctrl-C does; returns the
     handler to put back."""
+    from ..interrupts import raising
+
     if threading.current_thread() is not threading.main_thread():
         return None
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, stop)
+    return signal.signal(signal.SIGTERM, raising(KeyboardInterrupt))
 
 
 def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: int | None = None,
