@@ -367,3 +367,24 @@ def test_ctrl_c_with_q_says_so_and_a_rerun_finishes_the_rest(tmp_path):
     again = clean_folder(str(src), str(out), "denoise", jobs=1)
     assert again.count("done before") == len(finished)
     assert again.count("new") == len(names) - len(finished) and again.exit_code == 0
+
+
+def test_a_device_the_workers_cannot_have_is_refused_before_the_work(tmp_path, capsys):
+    """``--device cuda`` where torch sees no such GPU failed every file "for good" (as if the
+    inputs were at fault), so a re-run with ``--device cpu`` skipped them all as "failed
+    before"; a worker that meets it (a Dask worker without a GPU) now fails its file for a
+    retry."""
+    from framemend.batch.jobs import Job
+    from framemend.batch.worker import clean_job
+
+    src = tmp_path / "in"
+    make_tree(src, ["a0.mp4"], frames=2)
+    with pytest.raises(batch_run.BatchUsageError, match="--device cuda:99: "):
+        clean_folder(src, tmp_path / "out", "identity", device="cuda:99")
+    assert main(["clean", str(src), "-o", str(tmp_path / "out"), "-f", "identity",
+                 "--device", "cuda:99"]) == 2
+    assert "--device cuda:99: " in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    job = Job(rel="a0.mp4", src=str(src / "a0.mp4"), dst=str(tmp_path / "o.mp4"), out_rel="o.mp4")
+    result = clean_job(job, {"chain": "identity"}, device="cuda:99")
+    assert not result["ok"] and result["retry"] and result["reason"].startswith("--device")

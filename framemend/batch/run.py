@@ -190,6 +190,21 @@ def _check_report(report: str) -> None:
         raise BatchUsageError(f"--report '{report}': its folder '{folder}' does not exist")
 
 
+def _check_device(device: str | None) -> None:
+    """BatchUsageError for a device the local workers cannot have, before any file is sent to
+    one: each file failed with it, marked as the input's fault, so a re-run with another
+    device skipped them all as "failed before"."""
+    from ..pipeline import check_cuda, check_device
+    from ..video import VideoError
+
+    try:
+        check_device(device)
+        if device not in (None, "auto", "cpu"):
+            check_cuda(device)
+    except VideoError as e:  # SettingsError too
+        raise BatchUsageError(str(e)) from None
+
+
 def _sigterm_as_interrupt():
     """While the batch runs in the main thread, SIGTERM stops it as Ctrl-C does; returns the
     handler to put back."""
@@ -255,6 +270,8 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
         raise BatchUsageError(f"--jobs {jobs}: needs at least 1")
     if not timeout > 0:  # NaN never timed out; below 0, every file at once (inf: never)
         raise BatchUsageError(f"--timeout {timeout:g}: needs seconds above 0")
+    if executor == "local":
+        _check_device(device)
     if (executor == "dask") != (scheduler is not None):
         raise BatchUsageError("--executor dask needs --scheduler tcp://HOST:8786, and only it does")
     settings = settings_key(chain, codec, crf, lossless)  # validates the chain
