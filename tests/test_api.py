@@ -178,6 +178,34 @@ def test_a_list_of_arrays_gives_a_list_back(frames):
     assert np.array_equal(np.stack(out), frames)
 
 
+def test_an_iterator_of_frames_is_streamed():
+    """A generator of frames (a decoder's, a camera's) was refused ("not generator"); it gives
+    a generator of the same frames as the whole array gives, pulling only the chain's window
+    ahead of each output (memory flat in the clip's length: BENCHMARKS.md, sweep 6)."""
+    import itertools
+
+    frames = moving_frames(30, width=48, height=32, seed=5)
+    frames = np.clip(frames + np.random.default_rng(5).normal(0, 6, frames.shape), 0, 255
+                     ).astype(np.uint8)
+    pulled = []
+
+    def source():
+        for i, f in enumerate(itertools.islice(itertools.cycle(frames), 3000)):
+            pulled.append(i)
+            yield f
+
+    out = framemend.clean(source(), chain="deflicker,denoise", device="cpu")
+    first = list(itertools.islice(out, 3))
+    assert len(pulled) < 100 and first[0].shape == (32, 48, 3)  # measured 21 of the 3000
+    whole = framemend.clean(frames, chain="deflicker,denoise", device="cpu")
+    streamed = framemend.clean(iter(frames), chain="deflicker,denoise", device="cpu")
+    assert np.array_equal(np.stack(list(streamed)), whole)
+    images = framemend.identity((Image.fromarray(f) for f in frames[:3]), device="cpu")
+    assert [im.mode for im in images] == ["RGB"] * 3
+    with pytest.raises(ValueError, match="the iterator is empty"):
+        framemend.clean(iter([]), chain="identity")
+
+
 def test_keywords_clean_does_not_take_are_refused(frames, tmp_path):
     """clean(frames, fps=30) ran at 24 fps, and crf=/output= with frames were dropped without
     a word (nothing written); with a path, a misspelt keyword named clean_file."""
