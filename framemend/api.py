@@ -84,8 +84,13 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
             video = np.broadcast_to(video, video.shape[:3] + (3,))
         if how["scale"] is not None and device_type(dev) == "cpu":
             return _raw_frames(video, how["scale"], dev), how
-        x = torch.from_numpy(np.ascontiguousarray(video)).to(dev).float()
-        x = x.div_(how["scale"] or 1.0).permute(0, 3, 1, 2)
+        pixels = np.ascontiguousarray(video)  # the caller's memory where it is contiguous:
+        if not pixels.flags.writeable:  # a read-only np.load(mmap_mode="r") faulted (SIGSEGV)
+            pixels = pixels.copy()  # on the in-place scaling, and torch warns about such memory
+        x = torch.from_numpy(pixels).to(dev).float()
+        if how["scale"] is not None:  # integers: .float() made a copy to scale in place
+            x = x.div_(how["scale"])
+        x = x.permute(0, 3, 1, 2)
         return [Frame(im.contiguous(), device=dev) for im in x], how
     if isinstance(video, (list, tuple)) and not video:
         raise ValueError("no frames to clean: the list is empty")

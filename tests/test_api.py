@@ -243,3 +243,23 @@ def test_a_presets_name_is_a_chain(frames):
     by_name = framemend.clean(noisy, chain="default", device="cpu")
     assert np.array_equal(by_name, framemend.clean(noisy, chain=PRESETS["default"], device="cpu"))
     assert np.array_equal(by_name, framemend.clean(noisy, device="cpu"))
+
+
+def test_read_only_float_frames_are_read_not_written(frames, tmp_path):
+    """Float frames from ``np.load(mmap_mode="r")`` crashed the process (SIGSEGV: the
+    scaling wrote in place into the read-only mapping); read-only memory also drew torch's
+    "not writable ... undefined behavior" warning."""
+    import subprocess
+    import sys
+
+    f = frames.astype(np.float32) / 255
+    np.save(tmp_path / "f.npy", f)
+    code = ("import numpy as np, framemend; "
+            f"m = np.load({str(tmp_path / 'f.npy')!r}, mmap_mode='r'); "
+            "assert np.array_equal(framemend.clean(m, chain='identity', device='cpu'), m)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-500:]
+    f.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.array_equal(framemend.identity(f, device="cpu"), f)
