@@ -10,6 +10,7 @@ kinds (a generator of the filtered frames back, streamed: memory does not grow w
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import numbers
 import os
@@ -374,14 +375,37 @@ def read(path: str) -> np.ndarray:
 
 
 def write(path: str, video: Any, fps: float = 24.0, **encode) -> str:
-    """Encode ``video`` (any accepted in-memory kind) to ``path``; returns ``path``."""
+    """Encode ``video`` (any accepted in-memory kind, or an iterator of frames: each encoded as
+    it comes, so ``write(path, clean(frames_iterator))`` streams) to ``path``; returns
+    ``path``."""
     from .video import write_video
 
-    frames, _ = _source(video, "cpu")
-    arr = np.stack([f.raw if f.raw is not None else rgb_array(f.image, 255.0) for f in frames])
+    if _is_iterator(video):
+        arr = _pictures(video)
+    else:
+        frames, _ = _source(video, "cpu")
+        arr = np.stack([f.raw if f.raw is not None else rgb_array(f.image, 255.0)
+                        for f in frames])
     with _sigterm_removes_the_output():
         write_video(path, arr, frame_rate(fps, "fps"), **encode)
     return path
+
+
+def _pictures(video):
+    """The ``(H, W, 3)`` uint8/uint16 pixels of each frame of the iterator ``video`` (arrays,
+    tensors or PIL images), as :func:`write` encodes them; the first read now, so a bad kind
+    raises here."""
+    first = next(video, _END)
+    if first is _END:
+        raise ValueError("no frames to write: the iterator is empty")
+    one = (lambda p: [p]) if hasattr(first, "convert") else (lambda p: p[None])
+
+    def pixels(picture):
+        (f,), _ = _source(one(picture), "cpu")
+        return f.raw if f.raw is not None else rgb_array(f.image, 255.0)
+
+    first = pixels(first)
+    return itertools.chain([first], map(pixels, video))
 
 
 class _Terminated(KeyboardInterrupt):

@@ -263,3 +263,29 @@ def test_read_only_float_frames_are_read_not_written(frames, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.array_equal(framemend.identity(f, device="cpu"), f)
+
+
+def test_an_iterator_of_frames_is_written_as_it_comes(tmp_path):
+    """``write(path, clean(frames_iterator))`` streams a clip from end to end (write refused
+    iterators, so the stream had to be held whole to be written)."""
+    frames = moving_frames(60, width=48, height=32, seed=6)
+    pulled = []
+
+    def source():
+        for f in frames:
+            pulled.append(len(pulled))
+            if len(pulled) == 50:  # the writer is at work before the source ends
+                assert any(p.name.startswith(".s.mkv.") for p in tmp_path.iterdir())
+            yield f
+
+    def encoded():  # what write takes from clean's generator, counted as it is taken
+        for i, f in enumerate(framemend.clean(source(), chain="denoise", device="cpu")):
+            assert len(pulled) < i + 30  # the chain's window ahead, not the 60 frames
+            yield f
+
+    framemend.write(str(tmp_path / "s.mkv"), encoded(), fps=12, lossless=True)
+    whole = framemend.clean(frames, chain="denoise", device="cpu")
+    assert np.array_equal(framemend.read(str(tmp_path / "s.mkv")), whole)
+    with pytest.raises(ValueError, match="the iterator is empty"):
+        framemend.write(str(tmp_path / "e.mkv"), iter([]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.mkv"]
