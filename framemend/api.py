@@ -293,8 +293,7 @@ def _stream(pictures, make_filters, fps, device, cuts: list[int] | None = None):
     first = next(pictures, _END)
     if first is _END:
         raise ValueError("no frames to clean: the iterator is empty")
-    one = (lambda p: [p]) if hasattr(first, "convert") else (lambda p: p[None])
-    (first_frame,), how = _source(one(first), device)
+    (first_frame,), how = _source(_as_clip(first), device)
     filters = make_filters(first_frame.device)
     _check_size([first_frame], filters)
     _plan(filters, fps)
@@ -310,7 +309,7 @@ def _stream(pictures, make_filters, fps, device, cuts: list[int] | None = None):
             picture = next(pictures, _END)
             if picture is _END:
                 return
-            (frame,), _ = _source(one(picture), device)
+            (frame,), _ = _source(_as_clip(picture), device)
             t += 1
 
     stream = timed() if cuts is not None else SceneCutDetector().mark(timed())
@@ -320,6 +319,17 @@ def _stream(pictures, make_filters, fps, device, cuts: list[int] | None = None):
             yield _result([out], how)[0]
 
     return results()
+
+
+def _as_clip(picture: Any) -> Any:
+    """One frame of an iterator as a clip of one, the kind :func:`_source` reads: an array
+    ``(H, W, C)`` or tensor ``(C, H, W)`` with a leading axis, a PIL image in a list."""
+    if hasattr(picture, "convert"):
+        return [picture]
+    if isinstance(picture, np.ndarray) or is_tensor(picture):
+        return picture[None]
+    raise TypeError("an iterator's frames must be numpy arrays (H, W, 3), torch tensors "
+                    f"(C, H, W) or PIL images, not {type(picture).__name__}")
 
 
 _KEYWORDS = ("chain", "output", "input_fps", "device", "overwrite")
@@ -398,10 +408,9 @@ def _pictures(video):
     first = next(video, _END)
     if first is _END:
         raise ValueError("no frames to write: the iterator is empty")
-    one = (lambda p: [p]) if hasattr(first, "convert") else (lambda p: p[None])
 
     def pixels(picture):
-        (f,), _ = _source(one(picture), "cpu")
+        (f,), _ = _source(_as_clip(picture), "cpu")
         return f.raw if f.raw is not None else rgb_array(f.image, 255.0)
 
     first = pixels(first)
