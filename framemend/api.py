@@ -1,14 +1,23 @@
 """The Python API: clean what a user already holds, and get back the same kind.
 
-Accepted videos: a path (returns the output path), a numpy array ``(T, H, W, 3)`` uint8/uint16/
-float in [0, 1] (same dtype back), a torch tensor ``(T, C, H, W)`` (same dtype and device back),
-or a list of PIL images (what diffusion pipelines return; a list of PIL images back).
+Accepted videos: a path (returns the output path), a numpy array ``(T, H, W, 3)`` or grey
+``(T, H, W, 1)``, uint8/uint16/float in [0, 1] (same dtype and shape back; a list of ``(H, W, 3)``
+arrays gives a list back), a torch tensor ``(T, C, H, W)``, C = 1 or 3 (same dtype, shape and
+device back, without ``requires_grad``), a list of PIL images (what diffusion pipelines
+return; a list of PIL images back, grey for grey), or an iterator of frames of any of these
+kinds (a generator of the filtered frames back, streamed: memory does not grow with length).
 """
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
+import numbers
 import os
+import signal
+import threading
 import warnings
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -22,7 +31,7 @@ from .chain.parser import build_chain
 from .chain.registry import get_filter
 from .pipeline import clean_file, resolve_device, size_problem
 from .video.writer import rgb_array
-from .presets import DEFAULT_PRESET, PRESETS
+from .presets import DEFAULT_PRESET, PRESETS, chain_of
 from .video.containers import CONTAINERS
 
 
@@ -39,11 +48,14 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
     and tensors on a GPU become ``(3, H, W)`` float tensors on the device (only they need
     torch imported).
     """
+    device = _device_name(device)
     if is_tensor(video):
         if video.ndim != 4 or video.shape[1] not in (1, 3):
             raise ValueError("expected a tensor (T, C, H, W) with C = 1 or 3, got "
                              f"{tuple(video.shape)}"
-                             + _ALPHA_HINT * (video.ndim == 4 and video.shape[1] == 4))
+                             + _ALPHA_HINT * (video.ndim == 4 and video.shape[1] == 4)
+                             + _LAST_HINT * (video.ndim == 4 and video.shape[-1] in (1, 3)))
+        video = video.detach()  # the filters read pixels; a graph through them is not made
         _check_values(video, video.dtype == torch.uint8, video.is_floating_point(), "uint8")
         how = {"kind": "torch", "dtype": video.dtype, "device": video.device,
                "channels": video.shape[1]}
@@ -53,18 +65,33 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
             return _raw_frames(hwc, 255.0, dev), {**how, "scale": 255.0}
         x = video.to(dev).float() / (255.0 if not video.is_floating_point() else 1.0)
         return [Frame(im.expand(3, -1, -1).contiguous(), device=dev) for im in x], how
+    listed = isinstance(video, (list, tuple)) and bool(video) and isinstance(video[0], np.ndarray)
+    if listed:  # a list of (H, W, 3) pictures, as imageio reads them: a list back
+        video = np.stack(video)
     if isinstance(video, np.ndarray):
-        if video.ndim != 4 or video.shape[-1] != 3:
-            raise ValueError(f"expected an array (T, H, W, 3), got {video.shape}"
-                             + _ALPHA_HINT * (video.ndim == 4 and video.shape[-1] == 4))
+        if video.ndim != 4 or video.shape[-1] not in (1, 3):
+            raise ValueError(f"expected an array (T, H, W, 3), or (T, H, W, 1) for grey, got "
+                             f"{video.shape}"
+                             + _ALPHA_HINT * (video.ndim == 4 and video.shape[-1] == 4)
+                             + _FIRST_HINT * (video.ndim == 4 and video.shape[1] in (1, 3))
+                             + (_ONE_HINT if video.shape[-1] == 3 else _GREY_HINT)
+                             * (video.ndim == 3))
         _check_values(video, _scale_of(video.dtype) is not None, video.dtype.kind == "f",
                       "uint8, uint16")
         dev = resolve_device(device)
-        how = {"kind": "numpy", "dtype": video.dtype, "scale": _scale_of(video.dtype)}
+        how = {"kind": "numpy", "dtype": video.dtype, "scale": _scale_of(video.dtype),
+               "channels": video.shape[-1], "listed": listed}
+        if how["channels"] == 1:  # grey: its one channel read as red, green and blue
+            video = np.broadcast_to(video, video.shape[:3] + (3,))
         if how["scale"] is not None and device_type(dev) == "cpu":
             return _raw_frames(video, how["scale"], dev), how
-        x = torch.from_numpy(np.ascontiguousarray(video)).to(dev).float()
-        x = x.div_(how["scale"] or 1.0).permute(0, 3, 1, 2)
+        pixels = np.ascontiguousarray(video)  # the caller's memory where it is contiguous:
+        if not pixels.flags.writeable:  # a read-only np.load(mmap_mode="r") faulted (SIGSEGV)
+            pixels = pixels.copy()  # on the in-place scaling, and torch warns about such memory
+        x = torch.from_numpy(pixels).to(dev).float()
+        if how["scale"] is not None:  # integers: .float() made a copy to scale in place
+            x = x.div_(how["scale"])
+        x = x.permute(0, 3, 1, 2)
         return [Frame(im.contiguous(), device=dev) for im in x], how
     if isinstance(video, (list, tuple)) and not video:
         raise ValueError("no frames to clean: the list is empty")
@@ -74,12 +101,20 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
                           "returns RGB images without it", stacklevel=3)
         dev = resolve_device(device)
         arr = np.stack([np.asarray(im.convert("RGB")) for im in video])
+        how = {"kind": "pil", "scale": 255.0,
+               "channels": 1 if all(im.mode == "L" for im in video) else 3}
         if device_type(dev) == "cpu":
-            return _raw_frames(arr, 255.0, dev), {"kind": "pil", "scale": 255.0}
+            return _raw_frames(arr, 255.0, dev), how
         x = torch.from_numpy(arr).to(dev).float().div_(255).permute(0, 3, 1, 2)
-        return [Frame(im.contiguous(), device=dev) for im in x], {"kind": "pil", "scale": 255.0}
-    raise TypeError("video must be a path, a numpy array (T,H,W,3), a torch tensor (T,C,H,W) "
-                    f"or a list of PIL images, not {type(video).__name__}")
+        return [Frame(im.contiguous(), device=dev) for im in x], how
+    raise TypeError("video must be a path, a numpy array (T,H,W,3), a torch tensor (T,C,H,W), "
+                    f"a list of PIL images or an iterator of frames, not {type(video).__name__}")
+
+
+def _device_name(device) -> str | None:
+    """``device`` as the name :func:`~framemend.pipeline.resolve_device` reads: a
+    ``torch.device`` as its string (``cuda:0``), a name as it is."""
+    return device if device is None or isinstance(device, str) else str(device)
 
 
 def _transparent(image) -> bool:
@@ -91,6 +126,10 @@ def _transparent(image) -> bool:
 
 
 _ALPHA_HINT = ": framemend cleans colour only; pass the first 3 channels, without the alpha"
+_LAST_HINT = ": for channels last, give video.permute(0, 3, 1, 2)"
+_FIRST_HINT = ": for channels first, give video.transpose(0, 2, 3, 1)"
+_GREY_HINT = ": for grey frames (T, H, W), give video[..., None]"
+_ONE_HINT = ": for one picture (H, W, 3), give video[None]"
 
 
 def _check_values(video, integer: bool, floating: bool, integers: str) -> None:
@@ -123,9 +162,12 @@ def _result(frames: list[Frame], how: dict) -> Any:
         if how["kind"] == "pil":
             from PIL import Image
 
-            return [Image.fromarray(a) for a in arr]
+            return [Image.fromarray(a[..., 0] if how["channels"] == 1 else a) for a in arr]
         if how["kind"] == "numpy":
-            return arr.astype(how["dtype"], copy=False)
+            if how["channels"] == 1:
+                arr = np.ascontiguousarray(arr[..., :1])
+            arr = arr.astype(how["dtype"], copy=False)
+            return list(arr) if how["listed"] else arr
         x = torch.from_numpy(arr).permute(0, 3, 1, 2)
         x = x[:, :1] if how["channels"] == 1 else x.contiguous()
         return x.to(how["device"])
@@ -136,21 +178,45 @@ def _result(frames: list[Frame], how: dict) -> Any:
         if not how["dtype"].is_floating_point:
             x = (x * 255).round()
         return x.to(device=how["device"], dtype=how["dtype"])
-    return x.permute(0, 2, 3, 1).cpu().numpy().astype(how["dtype"])
+    if how["channels"] == 1:
+        x = x.mean(1, keepdim=True)
+    arr = x.permute(0, 2, 3, 1).cpu().numpy().astype(how["dtype"])
+    return list(arr) if how["listed"] else arr
+
+
+def frame_rate(value: Any, name: str) -> float | Fraction:
+    """A frame rate given to the API as a number (int, float, ``Fraction``, numpy scalar): a
+    fraction such as ``Fraction(30000, 1001)`` kept exact, any other number as a float;
+    TypeError for what is not a number, ValueError for one that is not above 0 and finite."""
+    if isinstance(value, numbers.Rational) and not isinstance(value, numbers.Integral):
+        value = Fraction(int(value.numerator), int(value.denominator))
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        value = float(value)
+    else:
+        raise TypeError(f"{name} must be a number of frames per second, got {value!r}")
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a frame rate above 0, got {value}")
+    return value
+
+
+def _plan(filters, fps: float | Fraction) -> float | Fraction:
+    """Let rate-changing filters plan their output for frames at ``fps``; returns ``fps``."""
+    from .chain.engine import output_rate
+
+    output_rate(filters, Fraction(fps).limit_denominator(100000))
+    return fps
+
+
+_END = object()  # an iterator's end
 
 
 def _run_in_memory(frames: list[Frame], filters, fps: float,
                    cuts: list[int] | None = None) -> list[Frame]:
     """The frames through ``filters`` as the file pipeline runs them, each frame's time at
     ``fps``; ``cuts``: the frames that start a shot, or None to detect them on the way."""
-    from fractions import Fraction
-
-    from .chain.engine import output_rate
     from .chain.scenecut import SceneCutDetector
 
-    if not 0 < fps < float("inf"):
-        raise ValueError(f"input_fps must be a frame rate above 0, got {fps}")
-    output_rate(filters, Fraction(fps).limit_denominator(100000))  # rate-changing filters plan here
+    fps = _plan(filters, frame_rate(fps, "input_fps"))
 
     def timed():
         for t, frame in enumerate(frames):
@@ -168,15 +234,22 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
     """Run a filter chain over ``video`` and return the result as the same kind.
 
     Args:
-        video: a path, numpy array, torch tensor or list of PIL images (module docstring).
-        chain: chain string (``"deflicker,interpolate=2"``); default: the ``default`` preset.
+        video: a path, numpy array, torch tensor, list of PIL images or an iterator of
+            frames (module docstring).
+        chain: chain string (``"deflicker,interpolate=2"``), a list of its filters
+            (``["deflicker", "interpolate=2"]``) or a preset's name (``"smooth"``); default:
+            the ``default`` preset.
         output: for a path input, where to write (default ``<name>.clean<ext>`` beside it;
             ``.mkv`` for an input whose container framemend does not write, such as ``.flv``).
         input_fps: frame rate of in-memory frames (matters for rate-changing filters).
         device: ``cpu``/``cuda``/``cuda:N``; default CUDA when available.
         **encode: ``codec``, ``crf``, ``lossless`` for file outputs.
+
+    Raises TypeError for a keyword ``clean`` does not take, and for ``output`` or ``encode``
+    with frames in memory (they are returned, not written: :func:`write` writes them).
     """
-    chain = chain or PRESETS[DEFAULT_PRESET]
+    _check_keywords(encode)
+    chain = chain_of(chain)
     if isinstance(video, (str, os.PathLike)):
         src = os.fspath(video)
         if output is None:
@@ -184,13 +257,96 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
             if ext and ext.lower() not in CONTAINERS:
                 ext = ".mkv"  # Matroska holds what other containers hold
             output = f"{stem}.clean{ext or '.mp4'}"
-        clean_file(src, output, chain, device=device, overwrite=overwrite, **encode)
+        with _sigterm_removes_the_output():
+            clean_file(src, output, chain, device=device, overwrite=overwrite, **encode)
         return output
+    if output is not None or encode:
+        given = ", ".join(["output"] * (output is not None) + list(encode))
+        raise TypeError(f"clean() writes no file for frames in memory ({given} given): it "
+                        "returns them; framemend.write(path, frames, fps=...) writes them")
+    steps = build_chain(chain)
+    if _is_iterator(video):
+        return _stream(video, lambda dev: [cls(opts, dev) for cls, opts in steps], input_fps,
+                       device)
     frames, how = _source(video, device)
     dev = frames[0].device if frames else resolve_device(device)
-    filters = [cls(opts, dev) for cls, opts in build_chain(chain)]
+    filters = [cls(opts, dev) for cls, opts in steps]
     _check_size(frames, filters)
     return _result(_run_in_memory(frames, filters, input_fps), how)
+
+
+def _is_iterator(video: Any) -> bool:
+    """A generator or other iterator of frames (not a list, an array or a tensor)."""
+    return hasattr(video, "__next__") and not is_tensor(video)
+
+
+def _stream(pictures, make_filters, fps, device, cuts: list[int] | None = None):
+    """A generator of the filtered frames of the iterator ``pictures``, each of its item's kind
+    (an ``(H, W, 3)`` or ``(H, W, 1)`` array, a ``(C, H, W)`` tensor or a PIL image): frames are
+    taken as the filters need them and given back as they come out, so memory holds the
+    chain's window, not the clip (640x360, default chain: peak RSS the same for 100 and 400
+    frames). The first picture is read now, so a bad kind, size or chain raises here, not at
+    the first ``next``; ``make_filters(device)`` builds the chain."""
+    from .chain.scenecut import SceneCutDetector
+
+    fps = frame_rate(fps, "input_fps")
+    first = next(pictures, _END)
+    if first is _END:
+        raise ValueError("no frames to clean: the iterator is empty")
+    (first_frame,), how = _source(_as_clip(first), device)
+    filters = make_filters(first_frame.device)
+    _check_size([first_frame], filters)
+    _plan(filters, fps)
+    device = str(first_frame.device)  # resolved once: "cpu" or "cuda:N"
+
+    def timed():
+        frame, t = first_frame, 0
+        while True:
+            frame.time = t / fps
+            if cuts is not None:
+                frame.cut = t in cuts
+            yield frame
+            picture = next(pictures, _END)
+            if picture is _END:
+                return
+            (frame,), _ = _source(_as_clip(picture), device)
+            t += 1
+
+    stream = timed() if cuts is not None else SceneCutDetector().mark(timed())
+
+    def results():
+        for out in _run_filters(filters, stream):
+            yield _result([out], how)[0]
+
+    return results()
+
+
+def _as_clip(picture: Any) -> Any:
+    """One frame of an iterator as a clip of one, the kind :func:`_source` reads: an array
+    ``(H, W, C)`` or tensor ``(C, H, W)`` with a leading axis, a PIL image in a list."""
+    if hasattr(picture, "convert"):
+        return [picture]
+    if isinstance(picture, np.ndarray) or is_tensor(picture):
+        return picture[None]
+    raise TypeError("an iterator's frames must be numpy arrays (H, W, 3), torch tensors "
+                    f"(C, H, W) or PIL images, not {type(picture).__name__}")
+
+
+_KEYWORDS = ("chain", "output", "input_fps", "device", "overwrite")
+_ENCODE = ("codec", "crf", "lossless")
+
+
+def _check_keywords(encode: dict) -> None:
+    """TypeError naming the first keyword of ``encode`` that :func:`clean` does not take (a
+    misspelt one was passed on as an encoder option, or ignored for frames in memory)."""
+    import difflib
+
+    for key in encode:
+        if key not in _ENCODE:
+            close = difflib.get_close_matches(key, _KEYWORDS + _ENCODE, n=1, cutoff=0.5)
+            raise TypeError(f"clean() got an unexpected keyword argument '{key}'"
+                            + (f"; did you mean '{close[0]}'?" if close else "")
+                            + f" (it takes {', '.join(_KEYWORDS + _ENCODE)})")
 
 
 def _check_size(frames: list[Frame], filters) -> None:
@@ -212,6 +368,8 @@ def apply(name: str, video: Any, input_fps: float = 24.0, device: str | None = N
     opts = make_options(name, cls.Options, options)
     if isinstance(video, (str, os.PathLike)):
         raise TypeError(f"framemend.{name}() works on frames; for files use framemend.clean(path, chain='{name}')")
+    if _is_iterator(video):
+        return _stream(video, lambda dev: [cls(opts, dev)], input_fps, device, cuts)
     frames, how = _source(video, device)
     dev = frames[0].device if frames else resolve_device(device)
     filters = [cls(opts, dev)]
@@ -227,13 +385,69 @@ def read(path: str) -> np.ndarray:
 
 
 def write(path: str, video: Any, fps: float = 24.0, **encode) -> str:
-    """Encode ``video`` (any accepted in-memory kind) to ``path``; returns ``path``."""
+    """Encode ``video`` (any accepted in-memory kind, or an iterator of frames: each encoded as
+    it comes, so ``write(path, clean(frames_iterator))`` streams) to ``path``; returns
+    ``path``."""
     from .video import write_video
 
-    frames, _ = _source(video, "cpu")
-    arr = np.stack([f.raw if f.raw is not None else rgb_array(f.image, 255.0) for f in frames])
-    write_video(path, arr, fps, **encode)
+    if _is_iterator(video):
+        arr = _pictures(video)
+    else:
+        frames, _ = _source(video, "cpu")
+        arr = np.stack([f.raw if f.raw is not None else rgb_array(f.image, 255.0)
+                        for f in frames])
+    with _sigterm_removes_the_output():
+        write_video(path, arr, frame_rate(fps, "fps"), **encode)
     return path
+
+
+def _pictures(video):
+    """The ``(H, W, 3)`` uint8/uint16 pixels of each frame of the iterator ``video`` (arrays,
+    tensors or PIL images), as :func:`write` encodes them; the first read now, so a bad kind
+    raises here."""
+    first = next(video, _END)
+    if first is _END:
+        raise ValueError("no frames to write: the iterator is empty")
+
+    def pixels(picture):
+        (f,), _ = _source(_as_clip(picture), "cpu")
+        return f.raw if f.raw is not None else rgb_array(f.image, 255.0)
+
+    first = pixels(first)
+    return itertools.chain([first], map(pixels, video))
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM arrived during a file's writing: it stops the run as Ctrl-C does."""
+
+
+@contextlib.contextmanager
+def _sigterm_removes_the_output():
+    """While a file is written, a SIGTERM to a process that left it at its default (death on
+    the spot, which left the writer's ``.NAME.PID.part.EXT`` beside the output) stops the run
+    as Ctrl-C does, so the writer removes its temporary file, then ends the process by SIGTERM
+    as it would have ended (exit status 143 in a shell). Ctrl-C, where Python's own handler
+    takes it, is not lost inside numba's compiler (:mod:`.interrupts`). Handlers the program
+    set, and runs outside the main thread (where none can be set), are left as they are."""
+    from .interrupts import raising
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, raising(_Terminated))
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, raising(KeyboardInterrupt))
+    try:
+        yield
+    except _Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise  # reached only where the signal is blocked
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def warmup() -> list[str]:

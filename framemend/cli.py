@@ -375,10 +375,6 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived (``timeout``, ``docker stop``, a job scheduler): stop as for Ctrl-C."""
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated
-
-
 def _limit_malloc_arenas() -> None:
     """Let glibc keep two malloc arenas instead of eight per core: the decode, encode, pass
     and worker threads each free tens of frame-sized buffers, and an arena per thread keeps
@@ -439,14 +435,20 @@ def run() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; SIGTERM is handled like Ctrl-C while it runs."""
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
+    """Run the command line; SIGTERM is handled like Ctrl-C while it runs, and neither is
+    lost inside numba's compiler (:mod:`framemend.interrupts`)."""
+    from .interrupts import raising
+
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, raising(Terminated))}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where ignored
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, raising(KeyboardInterrupt))
     try:
         return _main(argv)
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _left_behind(args) -> str:

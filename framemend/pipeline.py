@@ -61,12 +61,21 @@ def resolve_device(device: str | None) -> torch.device | str:
             if gpu_ready(cuda):
                 return cuda
         return "cpu"
+    dev = check_cuda(device)
+    torch.cuda.set_device(dev)
+    return dev
+
+
+def check_cuda(device: str) -> torch.device:
+    """``cuda``/``cuda:N`` as a ``torch.device``; :class:`VideoError` unless torch sees that
+    device (no CUDA context is made: a folder batch checks here before its workers start)."""
+    import torch
+
     dev = torch.device(device)
     if not torch.cuda.is_available():
         raise VideoError(f"--device {device}: no CUDA device is available to torch")
     if dev.index is not None and dev.index >= torch.cuda.device_count():
         raise VideoError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s)")
-    torch.cuda.set_device(dev)
     return dev
 
 

@@ -17,3 +17,13 @@ PRESETS = {
     "identity": "identity",
 }
 DEFAULT_PRESET = "default"
+
+
+def chain_of(chain: str | list[str] | tuple[str, ...] | None) -> str:
+    """The chain the API (:func:`framemend.clean`, :func:`framemend.clean_folder`) runs for
+    ``chain``: None or empty -> the default preset's; a preset's name (``"smooth"``, as the
+    CLI's ``--preset``) -> its chain; a list of filters -> joined by commas; any other string
+    as it is."""
+    if isinstance(chain, (list, tuple)):
+        chain = ",".join(chain)
+    return PRESETS.get(chain or DEFAULT_PRESET, chain)

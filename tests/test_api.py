@@ -142,3 +142,150 @@ def test_path_in_a_container_framemend_does_not_write_gets_matroska(tmp_path):
     out = framemend.clean(src, chain="identity")
     assert out == str(tmp_path / "in.clean.mkv")
     assert stream_summary(out)["frames"] == 3
+
+
+def test_a_tensor_that_requires_grad_is_cleaned_without_its_graph(frames):
+    """A float tensor with requires_grad (a model's output) failed deep in a filter with
+    "Can't call numpy() on Tensor that requires grad"."""
+    t = (torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255).requires_grad_()
+    out = framemend.clean(t, chain="identity", device="cpu")
+    assert out.shape == t.shape and out.dtype == t.dtype and not out.requires_grad
+    assert torch.allclose(out, t.detach())
+    assert framemend.denoise(t, device="cpu").shape == t.shape
+
+
+def test_grey_frames_come_back_grey(frames):
+    """Grey numpy (T, H, W, 1) was refused (torch's C = 1 was taken) and grey PIL images came
+    back RGB; (T, H, W) is refused with the way to give it."""
+    grey = frames[..., 1:2].copy()
+    out = framemend.clean(grey, chain="identity", device="cpu")
+    assert out.shape == grey.shape and out.dtype == np.uint8 and np.array_equal(out, grey)
+    f = grey.astype(np.float32) / 255
+    out = framemend.identity(f, device="cpu")
+    assert out.shape == f.shape and out.dtype == np.float32 and np.allclose(out, f)
+    images = [Image.fromarray(g[..., 0]) for g in grey]
+    out = framemend.clean(images, chain="identity", device="cpu")
+    assert [im.mode for im in out] == ["L"] * len(images)
+    assert np.array_equal(np.stack([np.asarray(im) for im in out]), grey[..., 0])
+    with pytest.raises(ValueError, match=r"grey frames \(T, H, W\), give video\[\.\.\., None\]"):
+        framemend.clean(grey[..., 0], chain="identity")
+
+
+def test_a_list_of_arrays_gives_a_list_back(frames):
+    """A list of (H, W, 3) arrays (imageio's mimread) was refused as 'not list'."""
+    out = framemend.clean(list(frames), chain="identity", device="cpu")
+    assert isinstance(out, list) and len(out) == len(frames)
+    assert np.array_equal(np.stack(out), frames)
+
+
+def test_an_iterator_of_frames_is_streamed():
+    """A generator of frames (a decoder's, a camera's) was refused ("not generator"); it gives
+    a generator of the same frames as the whole array gives, pulling only the chain's window
+    ahead of each output (memory flat in the clip's length: BENCHMARKS.md, sweep 6)."""
+    import itertools
+
+    frames = moving_frames(30, width=48, height=32, seed=5)
+    frames = np.clip(frames + np.random.default_rng(5).normal(0, 6, frames.shape), 0, 255
+                     ).astype(np.uint8)
+    pulled = []
+
+    def source():
+        for i, f in enumerate(itertools.islice(itertools.cycle(frames), 3000)):
+            pulled.append(i)
+            yield f
+
+    out = framemend.clean(source(), chain="deflicker,denoise", device="cpu")
+    first = list(itertools.islice(out, 3))
+    assert len(pulled) < 100 and first[0].shape == (32, 48, 3)  # measured 21 of the 3000
+    whole = framemend.clean(frames, chain="deflicker,denoise", device="cpu")
+    streamed = framemend.clean(iter(frames), chain="deflicker,denoise", device="cpu")
+    assert np.array_equal(np.stack(list(streamed)), whole)
+    images = framemend.identity((Image.fromarray(f) for f in frames[:3]), device="cpu")
+    assert [im.mode for im in images] == ["RGB"] * 3
+    with pytest.raises(ValueError, match="the iterator is empty"):
+        framemend.clean(iter([]), chain="identity")
+
+
+def test_keywords_clean_does_not_take_are_refused(frames, tmp_path):
+    """clean(frames, fps=30) ran at 24 fps, and crf=/output= with frames were dropped without
+    a word (nothing written); with a path, a misspelt keyword named clean_file."""
+    with pytest.raises(TypeError, match="'fps'; did you mean 'input_fps'"):
+        framemend.clean(frames, chain="identity", fps=30)
+    with pytest.raises(TypeError, match=r"writes no file for frames in memory \(output, crf"):
+        framemend.clean(frames, chain="identity", output=str(tmp_path / "o.mp4"), crf=18)
+    src = str(tmp_path / "a.mkv")
+    framemend.write(src, frames, fps=12)
+    with pytest.raises(TypeError, match="clean\\(\\) got an unexpected keyword argument 'crff'; "
+                                        "did you mean 'crf'"):
+        framemend.clean(src, chain="identity", crff=18)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mkv"]
+
+
+def test_frame_rates_of_any_number_type_and_a_torch_device(frames):
+    """np.float32 rates were refused by Fraction (TypeError), a string or None failed on a
+    comparison, and torch.device('cpu') on a regular expression."""
+    out = framemend.interpolate(frames[:4], input_fps=np.float32(12), fps=24, device="cpu")
+    assert out.shape[0] == 8
+    with pytest.raises(TypeError, match="input_fps must be a number of frames per second, got '24'"):
+        framemend.clean(frames, chain="identity", input_fps="24")
+    out = framemend.clean(frames, chain=["identity", "identity"], device=torch.device("cpu"))
+    assert np.array_equal(out, frames)
+    with pytest.raises(ValueError, match=r"channels last, give video.permute\(0, 3, 1, 2\)"):
+        framemend.clean(torch.from_numpy(frames), chain="identity")
+
+
+def test_a_presets_name_is_a_chain(frames):
+    """chain="default" (the CLI's ``--preset default``) was "unknown filter 'default'"."""
+    from framemend.presets import PRESETS
+
+    noisy = np.clip(frames + np.random.default_rng(0).normal(0, 6, frames.shape), 0, 255
+                    ).astype(np.uint8)
+    by_name = framemend.clean(noisy, chain="default", device="cpu")
+    assert np.array_equal(by_name, framemend.clean(noisy, chain=PRESETS["default"], device="cpu"))
+    assert np.array_equal(by_name, framemend.clean(noisy, device="cpu"))
+
+
+def test_read_only_float_frames_are_read_not_written(frames, tmp_path):
+    """Float frames from ``np.load(mmap_mode="r")`` crashed the process (SIGSEGV: the
+    scaling wrote in place into the read-only mapping); read-only memory also drew torch's
+    "not writable ... undefined behavior" warning."""
+    import subprocess
+    import sys
+
+    f = frames.astype(np.float32) / 255
+    np.save(tmp_path / "f.npy", f)
+    code = ("import numpy as np, framemend; "
+            f"m = np.load({str(tmp_path / 'f.npy')!r}, mmap_mode='r'); "
+            "assert np.array_equal(framemend.clean(m, chain='identity', device='cpu'), m)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-500:]
+    f.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.array_equal(framemend.identity(f, device="cpu"), f)
+
+
+def test_an_iterator_of_frames_is_written_as_it_comes(tmp_path):
+    """``write(path, clean(frames_iterator))`` streams a clip from end to end (write refused
+    iterators, so the stream had to be held whole to be written)."""
+    frames = moving_frames(60, width=48, height=32, seed=6)
+    pulled = []
+
+    def source():
+        for f in frames:
+            pulled.append(len(pulled))
+            if len(pulled) == 50:  # the writer is at work before the source ends
+                assert any(p.name.startswith(".s.mkv.") for p in tmp_path.iterdir())
+            yield f
+
+    def encoded():  # what write takes from clean's generator, counted as it is taken
+        for i, f in enumerate(framemend.clean(source(), chain="denoise", device="cpu")):
+            assert len(pulled) < i + 30  # the chain's window ahead, not the 60 frames
+            yield f
+
+    framemend.write(str(tmp_path / "s.mkv"), encoded(), fps=12, lossless=True)
+    whole = framemend.clean(frames, chain="denoise", device="cpu")
+    assert np.array_equal(framemend.read(str(tmp_path / "s.mkv")), whole)
+    with pytest.raises(ValueError, match="the iterator is empty"):
+        framemend.write(str(tmp_path / "e.mkv"), iter([]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.mkv"]

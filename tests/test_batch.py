@@ -306,6 +306,20 @@ def test_the_api_takes_paths_for_its_folders_and_report(tmp_path):
     assert report.read_text().splitlines()[1].startswith("a0.mp4,a0.mp4,new,")
 
 
+def test_the_api_takes_a_presets_name_as_its_chain(tmp_path):
+    """``clean_folder(..., chain="smooth")`` (the CLI's ``--preset smooth``) was "unknown filter
+    'smooth'"; a run with the preset's own chain after it is "done before"."""
+    from framemend.presets import PRESETS
+
+    src = tmp_path / "in"
+    make_tree(src, ["a0.mp4"], frames=2)
+    clean_folder(src, tmp_path / "out", "identity,identity")
+    assert clean_folder(src, tmp_path / "out", ["identity", "identity"],
+                        dry_run=True).count("done before") == 1
+    plan = clean_folder(src, tmp_path / "o2", "smooth", dry_run=True)
+    assert plan.count("new") == 1 and PRESETS["smooth"].startswith("deboil")
+
+
 @pytest.mark.parametrize("timeout", ["nan", "-5", "0"])
 def test_a_timeout_that_is_not_seconds_above_0_is_a_usage_error(tmp_path, capsys, timeout):
     """``--timeout nan`` never timed a file out and ``-5`` could time every file out at once;
@@ -385,3 +399,24 @@ def test_a_read_only_output_folder_is_a_usage_error(tmp_path, read_only_folder, 
                                                  f"writable")]:
         assert main(["clean", str(src), "-o", str(out), "-f", "identity", "-q"]) == 2
         assert says in capsys.readouterr().err
+
+
+def test_a_device_the_workers_cannot_have_is_refused_before_the_work(tmp_path, capsys):
+    """``--device cuda`` where torch sees no such GPU failed every file "for good" (as if the
+    inputs were at fault), so a re-run with ``--device cpu`` skipped them all as "failed
+    before"; a worker that meets it (a Dask worker without a GPU) now fails its file for a
+    retry."""
+    from framemend.batch.jobs import Job
+    from framemend.batch.worker import clean_job
+
+    src = tmp_path / "in"
+    make_tree(src, ["a0.mp4"], frames=2)
+    with pytest.raises(batch_run.BatchUsageError, match="--device cuda:99: "):
+        clean_folder(src, tmp_path / "out", "identity", device="cuda:99")
+    assert main(["clean", str(src), "-o", str(tmp_path / "out"), "-f", "identity",
+                 "--device", "cuda:99"]) == 2
+    assert "--device cuda:99: " in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    job = Job(rel="a0.mp4", src=str(src / "a0.mp4"), dst=str(tmp_path / "o.mp4"), out_rel="o.mp4")
+    result = clean_job(job, {"chain": "identity"}, device="cuda:99")
+    assert not result["ok"] and result["retry"] and result["reason"].startswith("--device")

@@ -92,3 +92,46 @@ def test_sigint_with_output_to_a_pipe_says_the_stream_is_cut(long_clip, tmp_path
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert err.decode().strip() == "framemend: interrupted; the output stream sent so far is cut short"
+
+
+@pytest.mark.parametrize("api_call", [
+    "framemend.clean({src!r}, chain='identity', output={out!r})",
+    "framemend.write({out!r}, framemend.read({src!r}), lossless=True)",
+])
+def test_sigterm_to_a_script_in_the_api_leaves_nothing(long_clip, tmp_path, api_call):
+    """A script in ``framemend.clean(path)`` or ``framemend.write`` died on the spot at SIGTERM
+    (``docker stop``, ``timeout``), leaving ``.o.mkv.PID.XXXXXXXX.part.mkv`` beside the output;
+    it still ends by SIGTERM, with nothing left."""
+    out = tmp_path / "o.mkv"
+    code = "import framemend; " + api_call.format(src=long_clip, out=str(out))
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
+    wait_for_temp_file(tmp_path, "o.mkv", proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGTERM, err.decode()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_signal_inside_llvmlites_callback_is_raised_after_it():
+    """A handler runs at the main thread's next bytecode, often the first of llvmlite's
+    object-cache callback while numba compiles, where LLVM (C) drops what it raises: Ctrl-C on
+    a first run was lost (the run went on) or ended in numba's "no compiled object yet"
+    traceback. The handler sends the signal again after the callback instead."""
+    from framemend.interrupts import raising
+
+    fake = {}  # a function named and filed as llvmlite's callback, signalled inside
+    exec(compile("def _raw_object_cache_notify(signum):\n"
+                 "    signal.raise_signal(signum)\n"
+                 "    return 'finished'\n",
+                 os.path.join("site-packages", "llvmlite", "binding", "executionengine.py"),
+                 "exec"), {"signal": signal}, fake)
+    previous = signal.signal(signal.SIGINT, raising(KeyboardInterrupt))
+    try:
+        try:
+            assert fake["_raw_object_cache_notify"](signal.SIGINT) == "finished"
+        except KeyboardInterrupt:
+            pytest.fail("raised inside the callback, where LLVM would drop it")
+        with pytest.raises(KeyboardInterrupt):
+            time.sleep(5)
+    finally:
+        signal.signal(signal.SIGINT, previous)

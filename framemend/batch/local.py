@@ -26,16 +26,13 @@ import time
 from collections import deque
 from multiprocessing.connection import wait
 
+from ..interrupts import raising
 from .errors import BatchError
 from .worker import clean_job, configure_threads, preload
 
 PROGRESS_INTERVAL = 0.25  # seconds between a worker's progress messages
 STOP_GRACE = 10.0         # seconds a stopping worker gets to remove its temporary file
 START_FAILURES = 3        # workers dying before they are ready, in a row, before giving up
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def _die_with_parent(parent: int) -> None:
@@ -59,7 +56,7 @@ def _serve(conn, parent: int, threads: int, device: str | None, settings: dict, 
     """A worker's life: set up once, then one file per message until told to stop (None)."""
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, raising(KeyboardInterrupt))  # not lost in numba's compiler
     lock = threading.Lock()
 
     def send(*msg):

@@ -197,16 +197,29 @@ def _check_report(report: str) -> None:
         raise BatchUsageError(f"--report '{report}': its folder '{folder}' does not exist")
 
 
+def _check_device(device: str | None) -> None:
+    """BatchUsageError for a device the local workers cannot have, before any file is sent to
+    one: each file failed with it, marked as the input's fault, so a re-run with another
+    device skipped them all as "failed before"."""
+    from ..pipeline import check_cuda, check_device
+    from ..video import VideoError
+
+    try:
+        check_device(device)
+        if device not in (None, "auto", "cpu"):
+            check_cuda(device)
+    except VideoError as e:  # SettingsError too
+        raise BatchUsageError(str(e)) from None
+
+
 def _sigterm_as_interrupt():
     """While the batch runs in the main thread, SIGTERM stops it as Ctrl-C does; returns the
     handler to put back."""
+    from ..interrupts import raising
+
     if threading.current_thread() is not threading.main_thread():
         return None
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, stop)
+    return signal.signal(signal.SIGTERM, raising(KeyboardInterrupt))
 
 
 def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: int | None = None,
@@ -219,7 +232,8 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
     """Clean every video under ``in_dir`` into ``out_dir`` (same relative paths), resumably.
 
     Args:
-        chain: filter chain (default: the ``default`` preset).
+        chain: filter chain, a list of filters or a preset's name (default: the ``default``
+            preset), as for :func:`framemend.clean`.
         jobs: local worker processes (default: one per core, or one per GPU).
         glob: shell pattern for the files to take (default: every video extension); matched on
             the name, or on the relative path when it holds a ``/``.
@@ -247,11 +261,11 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
         BatchError: the output folder is busy, the workers cannot start, or the Dask cluster
         cannot be reached or its workers cannot run framemend.
     """
-    from ..presets import DEFAULT_PRESET, PRESETS
+    from ..presets import chain_of
     from .worker import clean_job
 
     t0 = time.monotonic()
-    chain = chain or PRESETS[DEFAULT_PRESET]
+    chain = chain_of(chain)
     in_dir, out_dir = os.path.abspath(in_dir), os.path.abspath(out_dir)
     _check_folders(in_dir, out_dir)
     if report:
@@ -263,6 +277,8 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
         raise BatchUsageError(f"--jobs {jobs}: needs at least 1")
     if not timeout > 0:  # NaN never timed out; below 0, every file at once (inf: never)
         raise BatchUsageError(f"--timeout {timeout:g}: needs seconds above 0")
+    if executor == "local":
+        _check_device(device)
     if (executor == "dask") != (scheduler is not None):
         raise BatchUsageError("--executor dask needs --scheduler tcp://HOST:8786, and only it does")
     settings = settings_key(chain, codec, crf, lossless)  # validates the chain

@@ -76,8 +76,10 @@ def clean_job(job, settings: dict, device: str | None = None, progress=None) -> 
                             lossless=settings.get("lossless", False), overwrite=True,
                             on_input=tick if progress else None, warn=said.append)
     except (VideoError, OptionError) as e:  # the input's fault, unless the output could not be
-        # written; settings that cannot work (`notes.txt` -> `notes.txt`) fail the same each run
-        retry = str(e).startswith("cannot write") and not isinstance(e, SettingsError)
+        # written or the worker's device is missing (not the input's either: a Dask worker
+        # without a GPU); settings that cannot work (`notes.txt` -> `notes.txt`) fail each run
+        retry = (str(e).startswith(("cannot write", "--device"))
+                 and not isinstance(e, SettingsError))
         return {"ok": False, "reason": str(e), "retry": retry}
     except MemoryError:
         return {"ok": False, "reason": "out of memory", "retry": True}

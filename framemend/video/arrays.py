@@ -1,6 +1,7 @@
 """Whole clips as numpy arrays: read a file into memory, write an array to a file."""
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 import numpy as np
@@ -30,19 +31,31 @@ def probe_video(path: str) -> VideoInfo:
     return reader.info
 
 
-def write_video(path: str, frames: np.ndarray, fps: float = 24.0, codec: str | None = None,
+def write_video(path: str, frames, fps: float = 24.0, codec: str | None = None,
                 crf: int | None = None, lossless: bool = False) -> None:
-    """Encode ``frames`` ``(T, H, W, 3)`` (uint8, uint16, or float in [0, 1]) to ``path``."""
+    """Encode ``frames`` ``(T, H, W, 3)`` (uint8, uint16, or float in [0, 1]) to ``path``; or
+    an iterator of ``(H, W, 3)`` pictures, each encoded as it comes (memory flat in length)."""
     if not 0 < fps < float("inf"):
         raise ValueError(f"fps must be a frame rate above 0, got {fps}")
-    frames = np.asarray(frames)
-    if frames.dtype.kind == "f":
-        frames = (np.clip(frames, 0, 1) * 255 + 0.5).astype(np.uint8)
-    depth = 16 if frames.dtype == np.uint16 else 8
-    t, h, w, _ = frames.shape
+    if hasattr(frames, "__next__"):
+        t = duration = None
+        first = next(frames, None)
+        if first is None:
+            raise ValueError("no frames to write: the iterator is empty")
+        pictures = itertools.chain([first], frames)
+    else:
+        frames = np.asarray(frames)
+        if len(frames) == 0:
+            raise ValueError("no frames to write")
+        t, first = len(frames), frames[0]
+        duration, pictures = t / fps, iter(frames)
+    depth = 16 if first.dtype == np.uint16 else 8
+    h, w = first.shape[:2]
     rate = Fraction(fps).limit_denominator(1001 * 1000)
     info = VideoInfo(path=path, width=w, height=h, fps=rate, time_base=1 / rate, frames=t,
-                     duration=t / fps, codec="rawvideo", pix_fmt="rgb24", bit_depth=depth)
+                     duration=duration, codec="rawvideo", pix_fmt="rgb24", bit_depth=depth)
     with VideoWriter(path, info, rate=rate, codec=codec, crf=crf, lossless=lossless) as writer:
-        for i in range(t):
-            writer.write(frames[i], i / float(rate))
+        for i, picture in enumerate(pictures):
+            if picture.dtype.kind == "f":
+                picture = (np.clip(picture, 0, 1) * 255 + 0.5).astype(np.uint8)
+            writer.write(picture, i / float(rate))
