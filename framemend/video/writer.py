@@ -250,10 +250,14 @@ class VideoWriter:
             target = self._tmp
         try:
             # Matroska stores presentation times only: keep them as they are instead of letting
-            # the muxer shift the whole file to make B-frame decode times non-negative. MP4 and
-            # MOV get their index (moov) first, as `-movflags +faststart` does: the file plays
-            # while it downloads and can be read from a pipe (the muxer moves it on closing).
-            options = ({"avoid_negative_ts": "disabled"} if fmt in ("matroska", "webm")
+            # the muxer shift the whole file to make B-frame decode times non-negative; and
+            # bit-exact, without the random segment UID and the writing date, so that the same
+            # run writes the same bytes (a batch that hashes its outputs sees no change). MP4
+            # and MOV get their index (moov) first, as `-movflags +faststart` does: the file
+            # plays while it downloads and can be read from a pipe (the muxer moves it on
+            # closing).
+            options = ({"avoid_negative_ts": "disabled", "fflags": "+bitexact"}
+                       if fmt in ("matroska", "webm")
                        else {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {})
             self.container = av.open(target, "w", format=fmt, options=options)
         except (av.error.FFmpegError, OSError) as e:
