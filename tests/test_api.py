@@ -289,3 +289,15 @@ def test_an_iterator_of_frames_is_written_as_it_comes(tmp_path):
     with pytest.raises(ValueError, match="the iterator is empty"):
         framemend.write(str(tmp_path / "e.mkv"), iter([]))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.mkv"]
+
+
+def test_an_existing_output_tells_a_python_user_how_to_replace_it(tmp_path):
+    """The refusal named only the CLI's --overwrite to a Python user of clean(path)."""
+    from framemend.video import VideoError
+
+    src, out = str(tmp_path / "in.mp4"), tmp_path / "out.mp4"
+    make_video(src, moving_frames(2, 32, 24))
+    out.write_bytes(b"mine")
+    with pytest.raises(VideoError, match=r"overwrite=True in Python"):
+        framemend.clean(src, chain="identity", output=str(out))
+    assert out.read_bytes() == b"mine"
