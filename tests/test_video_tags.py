@@ -87,6 +87,11 @@ def test_chapters_are_cut_to_the_range(tagged, tmp_path):
     clean_file(tagged, out, "identity", start=0.6, overwrite=True)
     t0 = min(t for t in times if t >= 0.6)
     assert read_tags(out)["chapters"] == [(0.0, round(1 - t0, 3), "Main")]
+    # --frames N: cut at the N frames' end (the chapters were kept whole)
+    with av.open(tagged) as c:
+        rate = float(c.streams.video[0].average_rate)
+    clean_file(tagged, out, "identity", max_frames=round(0.3 * rate), overwrite=True)
+    assert read_tags(out)["chapters"] == [(0.0, round(round(0.3 * rate) / rate, 3), "Intro")]
 
 
 def test_a_container_without_chapters_says_so_and_the_mp4_chapter_track_is_no_stream(

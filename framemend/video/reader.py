@@ -542,10 +542,13 @@ class VideoReader:
 
     def chapters(self) -> list[dict]:
         """The input's chapters (PyAV's ``Container.chapters()`` form) on the output's clock:
-        from the range's first frame, cut at its end (:func:`.tags.chapters_from`)."""
+        from the range's first frame, cut at its end (:func:`.tags.chapters_from`): ``end``,
+        or ``max_frames`` frames at the nominal rate (asked before the frames are read)."""
         offset = self._offset or 0.0
-        end = None if self.end is None else self.end - offset
-        return chapters_from(self._chapters, offset, end)
+        ends = [] if self.end is None else [self.end - offset]
+        if self.max_frames is not None and self.info.fps:
+            ends.append(self.max_frames / float(self.info.fps))
+        return chapters_from(self._chapters, offset, min(ends, default=None))
 
     def take_side_packets(self, until: float | None = None) -> list:
         """Remove and return queued audio and subtitle packets whose output time is ``<= until``
