@@ -21,6 +21,7 @@ from framemend.video.planes import full_range, planar_yuv_bits, plane, sample_ty
 ANALYSIS_WIDTH = 320
 _MAX_CORNERS = 200
 _MIN_INLIERS = 8
+_CONTRAST_BOX = 15  # analysis pixels: the box of the local contrast LK tracks on
 
 
 def analysis_luma(image: torch.Tensor) -> tuple[np.ndarray, float]:
@@ -86,16 +87,31 @@ def _analysis_size(h: int, w: int) -> tuple[float, tuple[int, int]]:
 
 
 def _track(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray | None,
-           pts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+           pts: np.ndarray | None = None, contrast: bool = False
+           ) -> tuple[np.ndarray, np.ndarray] | None:
     """Corners of ``prev`` (inside ``mask``; or the given ``pts`` (N, 1, 2)) and where they are
-    in ``cur``: two (N, 1, 2) arrays."""
+    in ``cur``: two (N, 1, 2) arrays; tracked on both frames' local contrast if ``contrast``
+    (:func:`_contrast`)."""
     if pts is None:
         pts = cv2.goodFeaturesToTrack(prev, _MAX_CORNERS, 0.01, 7, mask=mask, blockSize=7)
     if pts is None or len(pts) < _MIN_INLIERS:
         return None
+    if contrast:
+        prev, cur = _contrast(prev), _contrast(cur)
     nxt, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, pts, None, winSize=(21, 21), maxLevel=3)
     ok = status.ravel() == 1
     return (pts[ok], nxt[ok]) if ok.sum() >= _MIN_INLIERS else None
+
+
+def _contrast(luma: np.ndarray) -> np.ndarray:
+    """``luma`` (uint8) as its local contrast: minus the mean and over the spread of a
+    ``_CONTRAST_BOX`` box, as uint8 around 128, so that a change of light (a lamp switching
+    on) does not read as motion to Lucas-Kanade's brightness constancy."""
+    y = luma.astype(np.float32)
+    mean = cv2.blur(y, (_CONTRAST_BOX, _CONTRAST_BOX))
+    y -= mean
+    spread = cv2.sqrt(np.maximum(cv2.blur(y * y, (_CONTRAST_BOX, _CONTRAST_BOX)), 0.0))
+    return np.clip(128.0 + 48.0 * y / (spread + 4.0), 0, 255).astype(np.uint8)
 
 
 def _fit(src: np.ndarray, dst: np.ndarray, inliers_out: list | None = None
@@ -160,7 +176,9 @@ def subject_motion(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray,
 class CameraTracker:
     """:func:`similarity_motion` over a stream, carrying the inlier features from frame to frame
     (Kanade-Lucas-Tomasi tracking) and detecting corners again only when fewer than half of
-    ``_MAX_CORNERS`` survive."""
+    ``_MAX_CORNERS`` survive. The features are tracked on the frames' local contrast
+    (:func:`_contrast`): a change of light is no motion of the camera (realign's registration,
+    tuned on the plain luma and refined in colour after it, keeps tracking that)."""
 
     def __init__(self):
         self._prev: np.ndarray | None = None
@@ -173,7 +191,7 @@ class CameraTracker:
         if prev is None:
             return None
         reuse = self._pts if self._pts is not None and len(self._pts) >= _MAX_CORNERS // 2 else None
-        tracked = _track(prev, luma, None, reuse)
+        tracked = _track(prev, luma, None, reuse, contrast=True)
         self._pts = None
         if tracked is None:
             return None
