@@ -154,6 +154,12 @@ def _raw_frames(video: np.ndarray, scale: float, device) -> list[Frame]:
     return [Frame(raw=picture, raw_scale=scale, device=device) for picture in video]
 
 
+def _pixels(frame: Frame, scale: float) -> np.ndarray:
+    """A frame's ``(H, W, 3)`` 8/16-bit pixels: its decoded ones, or its image rounded as the
+    writer rounds it (``scale``: 255 or 65535)."""
+    return frame.raw if frame.raw is not None else rgb_array(frame.image, scale)
+
+
 def _gathered(arrays: Iterable, hint: int, empty: Callable[[int, Any], Any]) -> Any:
     """The ``arrays`` (numpy arrays or tensors of one shape) stacked as they come into one
     made by ``empty(count, like)``, so that no list of them is held beside the stack: a clip
@@ -178,8 +184,7 @@ def _result(frames: Iterable[Frame], how: dict, hint: int = 1) -> Any:
     """The filtered frames as the kind the input was (``hint``: how many are expected)."""
     scale = how.get("scale")
     if scale is not None:  # 8/16-bit pixels back, rounded as the writer rounds them
-        arr = _gathered((f.raw if f.raw is not None else rgb_array(f.image, scale)
-                         for f in frames), hint,
+        arr = _gathered((_pixels(f, scale) for f in frames), hint,
                         lambda k, a: np.empty((k, *a.shape), a.dtype))
         if how["kind"] == "pil":
             from PIL import Image
@@ -419,8 +424,7 @@ def write(path: str, video: Any, fps: float = 24.0, **encode) -> str:
         arr = _pictures(video)
     else:
         frames, _ = _source(video, "cpu")
-        arr = np.stack([f.raw if f.raw is not None else rgb_array(f.image, 255.0)
-                        for f in frames])
+        arr = np.stack([_pixels(f, 255.0) for f in frames])
     with _sigterm_removes_the_output():
         write_video(path, arr, frame_rate(fps, "fps"), **encode)
     return path
@@ -436,7 +440,7 @@ def _pictures(video):
 
     def pixels(picture):
         (f,), _ = _source(_as_clip(picture), "cpu")
-        return f.raw if f.raw is not None else rgb_array(f.image, 255.0)
+        return _pixels(f, 255.0)
 
     first = pixels(first)
     return itertools.chain([first], map(pixels, video))
