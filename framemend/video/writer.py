@@ -102,6 +102,14 @@ def _pix_fmt(codec: str, bit_depth: int, width: int, height: int,
     return (f"yuv420p{bits}le" if high else "yuv420p"), note
 
 
+def _decoder_of(source) -> av.CodecContext:
+    """A decoder for the input stream ``source``'s packets (a stream re-encoded): its codec,
+    with its extradata (the codec's setup, e.g. FLAC's stream info or an ASS header)."""
+    decoder = av.CodecContext.create(source.codec_context.name, "r")
+    decoder.extradata = source.codec_context.extradata
+    return decoder
+
+
 def chroma_of(pix_fmt: str) -> str:
     """``"422"`` or ``"444"`` for a planar YUV pixel format of that chroma subsampling
     (``yuv422p10le``, ``yuvj444p``, ``yuva444p``...), else ``"420"`` (4:2:0, grey, RGB,
@@ -406,8 +414,7 @@ class VideoWriter:
             rate = 48000
         out = self.container.add_stream(codec, rate=rate)
         out.layout = _positioned(source.codec_context.layout)
-        decoder = av.CodecContext.create(source.codec_context.name, "r")
-        decoder.extradata = source.codec_context.extradata
+        decoder = _decoder_of(source)
         decoder.sample_rate = source.codec_context.sample_rate
         decoder.layout = source.codec_context.layout
         if warn:
@@ -436,8 +443,7 @@ class VideoWriter:
                 warn(f"{fmt} cannot hold {name or 'unknown'} subtitles: the input's subtitle "
                      f"stream #{source.index} is left out")
             return None
-        decoder = av.CodecContext.create(source.codec_context.name, "r")
-        decoder.extradata = source.codec_context.extradata
+        decoder = _decoder_of(source)
         decoder.open()  # makes the ASS header the encoder needs
         out = self.container.add_stream(target)
         out.time_base = source.time_base
