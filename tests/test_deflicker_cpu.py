@@ -137,23 +137,26 @@ def test_the_cpu_path_gives_the_reference_output(clip, mode, monkeypatch):
     assert np.abs(reference.astype(np.int64) - clip).mean() > 1.0  # flicker was removed
 
 
-def test_the_analysis_starts_as_frames_enter_the_window(clip, monkeypatch):
+@pytest.mark.parametrize("mode", ["auto", "offset"])
+def test_the_analysis_starts_as_frames_enter_the_window(clip, mode, monkeypatch):
     """Each frame's analysis image and the steps from the frame before it start as it enters
-    the window, so the workers run while the earlier passes fill it (issue 18): before the
-    first output all of them are under way, and the output is exactly that of starting them
-    with the first output frame (a cut in the clip: no pair crosses it)."""
+    the window, and a frame's fields as the frame ``radius`` after it enters, so the workers run
+    while the earlier passes fill it (issue 18): before the first output all of them are under
+    way, and the output is exactly that of starting them with the first output frame (a cut in
+    the clip: no pair crosses it, and no frame's fields read a frame of the other shot)."""
     from framemend.chain import TemporalFilter
 
     outputs, started = [], []
     for early in (True, False):
         if not early:
             monkeypatch.setattr(Deflicker, "entered", TemporalFilter.entered)
-        flt = Deflicker(Deflicker.Options(radius=4))  # the first output after 7 frames
+        # the first output after 7 frames (10 in offset mode)
+        flt = Deflicker(Deflicker.Options(mode=mode, radius=4))
         frames = [Frame(raw=f.copy(), time=t / 24, cut=t == 8) for t, f in enumerate(clip)]
         got = [o for f in frames[:6] for o in flt.push(f)]
-        started.append((len(got), len(flt._small), len(flt._pairs)))
+        started.append((len(got), len(flt._small), len(flt._pairs), len(flt._fields)))
         got += [o for f in frames[6:] for o in flt.push(f)] + flt.flush()
         outputs.append(np.stack([o.raw for o in got]))
-    assert started == [(0, 6, 5), (0, 0, 0)]
+    assert started == [(0, 6, 5, 2), (0, 0, 0, 0)]
     assert outputs[0].shape == clip.shape and np.array_equal(outputs[0], outputs[1])
     assert np.abs(outputs[0].astype(np.int64) - clip).mean() > 1.0  # flicker was removed

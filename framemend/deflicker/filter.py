@@ -127,12 +127,25 @@ class Deflicker(DistinctFrames, TemporalFilter):
 
     def entered(self, frame: Frame) -> None:
         """On the CPU path, start the new frame's analysis image and the steps from the frame
-        before it at once: the workers compute them while the earlier passes fill the window
-        (``radius + 2`` frames ahead of the first output, 14 by default), when the core the
-        chain's thread leaves is otherwise idle, instead of all together once it is full."""
+        before it at once, and the fields of the frame ``radius`` before it, whose window of
+        frames compared is now whole: the workers compute them while the earlier passes fill
+        the window (``radius + 2 + len(NEIGHBOUR_SHARES)`` frames ahead of the first output
+        in offset mode, 17 by default), when the core the chain's thread leaves is otherwise
+        idle, instead of all together once it is full. The fields are those :meth:`process`
+        would start: the same frames (a window never holds two shots) and the same steps."""
         if not host_kernels(self.device) or frame.raw is None:
             return
-        self._submit(list(self._window)[-2:], *self._grid(*frame.raw.shape[:2]), True)
+        window = list(self._window)
+        factor, cell = self._grid(*frame.raw.shape[:2])
+        self._submit(window[-2:], factor, cell, True)
+        c = len(window) - 1 - self.options.radius
+        if c < self._next or id(window[c]) in self._fields:
+            return
+        read = window[max(0, c - self.options.radius):]
+        if all(id(f) in self._small for f in read) and all(
+                (id(a), id(b)) in self._pairs for a, b in zip(read, read[1:])):
+            self._fields[id(window[c])] = self._workers.submit(
+                self._estimate, *self._inputs(window, c), cell, True)
 
     def _grid(self, h: int, w: int) -> tuple[int, int]:
         """The analysis downscale factor of ``h`` x ``w`` frames and the cell side (analysis
