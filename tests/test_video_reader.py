@@ -344,3 +344,46 @@ def test_an_interlaced_input_is_said(tmp_path, capsys):
         f"framemend: warning: '{src}' is marked interlaced (top field first): framemend cleans "
         "whole frames and writes them progressive, combing included; deinterlace it first "
         "(e.g. ffmpeg -vf bwdif)\n")
+
+
+def _animated_webp(path, durations, alpha=None):
+    """An animated lossless WebP of ``moving_frames`` with per-frame ``durations`` (ms), RGBA
+    with ``alpha`` as its alpha plane when given; returns its RGB frames."""
+    from PIL import Image  # noqa: PLC0415
+
+    frames = moving_frames(len(durations), 48, 32)
+    planes = [np.dstack([f, alpha]) if alpha is not None else f for f in frames]
+    images = [Image.fromarray(p) for p in planes]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=durations,
+                   lossless=True)
+    return frames
+
+
+def test_an_animated_webp_is_read_with_its_times_and_pixels(tmp_path, capsys):
+    """FFmpeg's WebP decoder reads stills only: an animated WebP (ComfyUI's SaveAnimatedWEBP)
+    failed with "'x.webp' is damaged: decoding stopped after frame 0" and no output. Now every
+    frame, at its own time (a duration under 20 ms shown for 100 ms, as FFmpeg's GIF reader
+    does), with its exact pixels; transparency is said as for any input with alpha."""
+    src, out = str(tmp_path / "a.webp"), str(tmp_path / "o.mkv")
+    frames = _animated_webp(src, [40, 80, 0, 40, 120])
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "--lossless", "-q")
+    assert code == 0 and err == "", err
+    assert [round(t * 1000) for t in stream_summary(out)["times"]] == [0, 40, 120, 220, 260]
+    assert np.array_equal(np.stack([f for f, _ in _plain_frames(out)]), frames)
+    assert np.array_equal(read_video(src)[0], frames)  # framemend.read too
+    alpha = np.full((32, 48), 255, np.uint8)
+    alpha[:, :8] = 0
+    _animated_webp(src, [40] * 3, alpha)
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "--overwrite", "-q")
+    assert code == 0 and "has an alpha channel" in err and "output is opaque" in err, err
+
+
+def test_a_cut_animated_webp_is_one_line(tmp_path, capsys):
+    src = tmp_path / "a.webp"
+    _animated_webp(str(src), [40] * 6)
+    cut = tmp_path / "cut.webp"
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+    code, err = run_main(capsys, "clean", cut, "-o", tmp_path / "o.mp4", "-f", "identity")
+    assert code == 1 and err.count("\n") == 1, err
+    assert "cannot read the animated WebP" in err and "damaged or cut short" in err
+    assert not (tmp_path / "o.mp4").exists()

@@ -31,6 +31,7 @@ from .planes import subsampling
 from .errors import NoVideoStream, VideoError
 from .probe import VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info
 from .tags import chapters_from, is_chapter_track
+from .webp import is_animated_webp, webp_as_matroska
 
 # Containers whose header states the duration (so a shorter content means a cut file).
 HEADER_DURATION = ("matroska", "mov", "mp4", "avi", "nut", "flv", "asf")
@@ -56,6 +57,8 @@ def _open_container(path: str):
         raise VideoError(f"input '{path}' is a folder, not a video")
     if os.path.isfile(path) and os.path.getsize(path) == 0:  # FFmpeg says "Invalid data"
         raise VideoError(f"input '{path}' is empty (0 bytes), not a video")
+    if is_animated_webp(path):  # FFmpeg's WebP decoder reads stills only
+        return av.open(webp_as_matroska(path), "r", format="matroska")
     return av.open(path, "r")
 
 
