@@ -387,3 +387,14 @@ def test_a_cut_animated_webp_is_one_line(tmp_path, capsys):
     assert code == 1 and err.count("\n") == 1, err
     assert "cannot read the animated WebP" in err and "damaged or cut short" in err
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_numbered_image_pattern_is_told_how_to_make_a_video(tmp_path, capsys):
+    """ffmpeg's name for a sequence of images (frame_%04d.png) was "does not exist", which does
+    not say that framemend reads video files only, nor how to make one of the frames."""
+    pattern = str(tmp_path / "frame_%04d.png")
+    code, err = run_main(capsys, "clean", pattern, "-o", tmp_path / "o.mp4")
+    assert code == 1 and err.count("\n") == 1, err
+    assert "not numbered images" in err and f"ffmpeg -framerate 24 -i '{pattern}'" in err
+    code, err = run_main(capsys, "clean", tmp_path / "none.mp4", "-o", tmp_path / "o.mp4")
+    assert code == 1 and err.endswith("does not exist\n"), err

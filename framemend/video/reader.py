@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import threading
 from collections import deque
@@ -48,10 +49,18 @@ TS_PACKET_SIZES = (188, 192, 204)
 ONE_SCALER_THREAD = {"threads": 1} if int(av.__version__.split(".")[0]) >= 17 else {}
 
 
+NUMBERED = re.compile(r"%0?\d*d")  # frame_%04d.png: an image sequence as ffmpeg names one
+
+
 def _open_container(path: str):
     if path == "-":
         return av.open(sys.stdin.buffer, "r")
     if not os.path.exists(path):
+        if NUMBERED.search(path):  # ffmpeg's way of naming a sequence of images
+            raise VideoError(f"input '{path}' does not exist: framemend cleans video files, not "
+                             f"numbered images; make the frames one first, e.g. ffmpeg "
+                             f"-framerate 24 -i '{path}' -c:v ffv1 frames.mkv (at their frame "
+                             f"rate), then framemend clean frames.mkv -o OUT")
         raise VideoError(f"input '{path}' does not exist")
     if os.path.isdir(path):
         raise VideoError(f"input '{path}' is a folder, not a video")
