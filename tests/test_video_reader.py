@@ -398,3 +398,25 @@ def test_a_numbered_image_pattern_is_told_how_to_make_a_video(tmp_path, capsys):
     assert "not numbered images" in err and f"ffmpeg -framerate 24 -i '{pattern}'" in err
     code, err = run_main(capsys, "clean", tmp_path / "none.mp4", "-o", tmp_path / "o.mp4")
     assert code == 1 and err.endswith("does not exist\n"), err
+
+
+def test_a_start_inside_an_mpeg_ts_recording_decodes_from_its_keyframe(tmp_path, capsys):
+    """MPEG-TS has no index: FFmpeg's seek lands on the picture nearest the time, not on a
+    keyframe, and nothing decodes from there. `-ss` on a TS recording with one keyframe a GOP
+    (x264's default: one in 250; B-frames, as broadcast and OBS recordings have) was "no
+    frames in the range asked for", or "damaged ... (co located POCs unavailable)" on
+    framemend's own TS output. Now the same frames as the whole file's from the start on."""
+    src = str(tmp_path / "rec.ts")
+    make_video(src, moving_frames(30, 64, 48), 24, audio_seconds=1.25, options={"bframes": "2"})
+    whole = str(tmp_path / "whole.mkv")
+    assert run_main(capsys, "clean", src, "-o", whole, "-f", "identity", "--lossless")[0] == 0
+    times = stream_summary(src)["times"]
+    for start in (0.3, 0.75):
+        out = str(tmp_path / f"from{start}.mkv")
+        code, err = run_main(capsys, "clean", src, "-o", out, "-ss", start, "-f", "identity",
+                             "--lossless", "-q")
+        assert code == 0 and err == "", err
+        skipped = sum(t < start for t in times)
+        got = np.stack([f for f, _ in _plain_frames(out)])
+        assert np.array_equal(got, np.stack([f for f, _ in _plain_frames(whole)])[skipped:])
+        assert stream_summary(out)["times"][0] == 0 and stream_summary(out)["audio"]

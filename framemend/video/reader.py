@@ -415,13 +415,37 @@ class VideoReader:
         return t
 
     def _seek_to_start(self) -> None:
+        """Seek to a keyframe at or before :attr:`start`. A container with an index (MP4,
+        Matroska) lands on one; MPEG-TS has none, and FFmpeg's seek lands on whatever picture
+        is near the time (0.73 s for 0.75 s), from which nothing decodes until the next
+        keyframe: every `-ss` on a TS recording with one keyframe a GOP was "no frames in the
+        range" or "damaged". So the seek steps back (1, 2, 4... s before the start) until the
+        first video packet it lands on is a keyframe at or before the start, else it reads
+        from the stream's beginning; the frames before the start are skipped as decoded."""
         if not self.start or self.path == "-":
             return
+        tb = self.stream.time_base
+        # a second before the first frame: the file's start (an MPEG-TS seek goes by decoding
+        # times, and a seek to the first picture's own time lands on the B-frame decoded after)
+        beginning = (self.stream.start_time or 0) - round(1 / tb)
+        target, back = int(self.start / tb), 1.0
         try:
-            self.container.seek(int(self.start / self.stream.time_base), stream=self.stream,
-                                backward=True)
+            while target > beginning and not self._lands_on_keyframe(target):
+                target = max(beginning, int((self.start - back) / tb))
+                back *= 2
+            self.container.seek(target, stream=self.stream, backward=True)
         except Exception:  # noqa: BLE001 - unseekable: decode from the beginning and skip
             pass
+
+    def _lands_on_keyframe(self, target: int) -> bool:
+        """Whether a seek to ``target`` (in the stream's time base) lands on a keyframe at or
+        before :attr:`start` (the packets read to tell are read again after the next seek)."""
+        self.container.seek(target, stream=self.stream, backward=True)
+        for packet in self.container.demux(self.stream):
+            if packet.size:
+                at = packet.pts * self.stream.time_base if packet.pts is not None else None
+                return packet.is_keyframe and (at is None or at <= self.start + 1e-6)
+        return True  # nothing after it: the range is empty, which the reader says
 
     def _check_errors(self, seen: int, by_demuxer: bool) -> int:
         """Record the first error FFmpeg logged since ``seen`` errors, by the demuxer (while
