@@ -420,3 +420,20 @@ def test_a_start_inside_an_mpeg_ts_recording_decodes_from_its_keyframe(tmp_path,
         got = np.stack([f for f, _ in _plain_frames(out)])
         assert np.array_equal(got, np.stack([f for f, _ in _plain_frames(whole)])[skipped:])
         assert stream_summary(out)["times"][0] == 0 and stream_summary(out)["audio"]
+
+
+@pytest.mark.parametrize("argv", [["-t", "0.8"], ["--frames", "10"]])
+def test_a_range_keeps_the_audio_a_muxer_put_after_its_last_frame(tmp_path, capsys, argv):
+    """A muxer may put audio up to about a second after the video of the same time (MPEG-PS:
+    DVD, camcorders). The reader stopped reading at the range's last frame, so a `-t 0.8` or
+    `--frames 10` of such an .mpg had an audio stream with no packet at all (an AVI lost its
+    last 30-50 ms). Now it reads on for them: the audio ends within one MP2 frame (24 ms) of
+    the video, as a TS or MP4 range does."""
+    src, out = str(tmp_path / "dvd.mpg"), str(tmp_path / "o.mkv")
+    make_video(src, moving_frames(48, 64, 48), 24, codec="mpeg2video", audio_seconds=2,
+               audio_codecs=("mp2",))
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "-q", *argv)
+    assert code == 0 and err == "", err
+    summary = stream_summary(out)
+    video_end = summary["times"][-1] + 1 / 24
+    assert summary["audio"] and abs(summary["audio"]["end"] - video_end) < 0.025, summary["audio"]

@@ -49,6 +49,7 @@ TS_PACKET_SIZES = (188, 192, 204)
 ONE_SCALER_THREAD = {"threads": 1} if int(av.__version__.split(".")[0]) >= 17 else {}
 
 
+INTERLEAVE_SECONDS = 10.0  # FFmpeg's max_interleave_delta: how far muxers let streams drift
 NUMBERED = re.compile(r"%0?\d*d")  # frame_%04d.png: an image sequence as ffmpeg names one
 
 
@@ -476,7 +477,8 @@ class VideoReader:
         errors = self._check_errors(self._errors_at_open, True)  # said while opening
         try:
             self._seek_to_start()
-            for packet in self.container.demux():
+            packets = self.container.demux()
+            for packet in packets:
                 errors = self._check_errors(errors, True)
                 if packet.pts is not None and packet.time_base is not None:
                     dur = packet.duration or 0
@@ -506,6 +508,7 @@ class VideoReader:
                     keep = self._in_range(vf)
                     if keep is None:
                         self._stopped_by_range = True
+                        self._read_side_packets_past(packets, vf)
                         return
                     if not keep:
                         continue
@@ -529,6 +532,31 @@ class VideoReader:
         if self.decode_error is None and not self._stopped_by_range:
             self._note_leading_loss()
             self.decode_error = self._early_end()
+
+    def _read_side_packets_past(self, packets: Iterator[av.Packet], past: av.VideoFrame) -> None:
+        """Once the range has ended at the frame ``past``, read on for the audio and subtitle
+        packets of the range that the file holds after that frame: a muxer may put them up to
+        about a second after the video of the same time (MPEG-PS: every audio packet of a
+        `-t 0.8` range came after its last frame, and the output had none), up to
+        :data:`INTERLEAVE_SECONDS` of video past the range's end (FFmpeg's
+        ``max_interleave_delta``), or until each side stream has a packet past it."""
+        end = (float(past.pts * past.time_base) if past.pts is not None and past.time_base
+               else (self._last_time or 0.0) + (self._offset or 0.0))
+        waiting = set(self._side_indices)
+        for packet in packets:
+            if packet.dts is None or packet.time_base is None:
+                continue
+            t = float(packet.dts * packet.time_base)
+            if packet.stream_index in waiting:
+                if t >= end:
+                    waiting.discard(packet.stream_index)
+                else:
+                    with self.side_lock:
+                        self.side_packets.append(packet)
+            elif packet.stream is self.stream and t > end + INTERLEAVE_SECONDS:
+                return
+            if not waiting:
+                return
 
     def _note_leading_loss(self) -> None:
         """Say how many frames before the first keyframe could not be decoded (a decoder that
