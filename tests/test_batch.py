@@ -441,3 +441,14 @@ def test_a_folder_of_frames_is_told_how_to_make_it_a_video(tmp_path, capsys):
         assert "holds 3 images and no video" in err and "not image sequences" in err
         assert f"-pattern_type glob -i '{frames / '*.png'}'" in err
     assert not (tmp_path / "out.mp4").exists() and not (tmp_path / "outdir").exists()
+    # a folder of animations (ComfyUI's animated WebP) is not one of frames: each is a clip
+    from PIL import Image
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    images = [Image.fromarray(f) for f in moving_frames(3, 48, 32)]
+    images[0].save(clips / "a.webp", save_all=True, append_images=images[1:], duration=40)
+    code = main(["clean", str(clips), "-o", str(tmp_path / "clips.mp4"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "holds 1 animated image(s)" in err and "image sequences" not in err, err
+    assert f"framemend clean '{clips / 'a.webp'}' -o OUT.mp4" in err
