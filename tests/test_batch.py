@@ -420,3 +420,35 @@ def test_a_device_the_workers_cannot_have_is_refused_before_the_work(tmp_path, c
     job = Job(rel="a0.mp4", src=str(src / "a0.mp4"), dst=str(tmp_path / "o.mp4"), out_rel="o.mp4")
     result = clean_job(job, {"chain": "identity"}, device="cuda:99")
     assert not result["ok"] and result["retry"] and result["reason"].startswith("--device")
+
+
+def test_a_folder_of_frames_is_told_how_to_make_it_a_video(tmp_path, capsys):
+    """A folder of PNG frames (what diffusers and ComfyUI save) given to make one video: "input
+    is a folder, so output 'out.mp4' would be made a folder named like a video" or "holds no
+    videos", neither saying why. Now one line: framemend reads videos, and the ffmpeg command
+    that makes the frames one."""
+    import cv2
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(frames / f"frame_{i:04d}.png"), moving_frames(1, 8, 8)[0])
+    (tmp_path / "taken.mp4").write_bytes(b"")
+    for out in ("out.mp4", "outdir", "taken.mp4"):
+        code = main(["clean", str(frames), "-o", str(tmp_path / out), "-q"])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1, err
+        assert "holds 3 images and no video" in err and "not image sequences" in err
+        assert f"-pattern_type glob -i '{frames / '*.png'}'" in err
+    assert not (tmp_path / "out.mp4").exists() and not (tmp_path / "outdir").exists()
+    # a folder of animations (ComfyUI's animated WebP) is not one of frames: each is a clip
+    from PIL import Image
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    images = [Image.fromarray(f) for f in moving_frames(3, 48, 32)]
+    images[0].save(clips / "a.webp", save_all=True, append_images=images[1:], duration=40)
+    code = main(["clean", str(clips), "-o", str(tmp_path / "clips.mp4"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "holds 1 animated image(s)" in err and "image sequences" not in err, err
+    assert f"framemend clean '{clips / 'a.webp'}' -o OUT.mp4" in err

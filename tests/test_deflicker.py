@@ -495,3 +495,15 @@ def test_offset_mode_steadies_each_target_by_its_neighbours(kind, seed):
                             * cv2.GaussianBlur(f, (0, 0), 4) for f in clip.frames]), 0, 1)
     out = _run(bad.astype(np.float32), mode="offset", rows=48)
     assert psnr(out, clip.frames) >= psnr(bad, clip.frames) + 2.35
+
+
+@pytest.mark.parametrize("height, width", [(3, 640), (4, 2000)])
+def test_a_frame_far_wider_than_high_is_corrected(height, width):
+    """The analysis factor follows the width (640 / 160 = 4): a frame fewer rows high than that
+    (640x3, a 1280x6 strip) kept no row to analyse, and OpenCV's resize asserted (a traceback
+    from `framemend clean`); now the factor is at most the height."""
+    rng = np.random.default_rng(0)
+    frames = (rng.random((5, height, width, 3)) * 200 + 20).astype(np.uint8)
+    frames[2] = np.clip(frames[2] * 1.2, 0, 255).astype(np.uint8)
+    out = deflicker(frames)
+    assert out.shape == frames.shape and out.dtype == np.uint8

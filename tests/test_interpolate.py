@@ -10,7 +10,7 @@ from benchmarks.anchors import run_ffmpeg_filter
 from framemend.chain.frames import Frame
 from framemend.chain.options import make_options
 from framemend.generate import load_image, scene
-from framemend.interpolate import Interpolate, interpolate, neighbour_motion, synthesis
+from framemend.interpolate import Interpolate, interpolate, neighbour_motion, redrawn, synthesis
 from framemend.interpolate.neighbour_motion import adopt_neighbour_flows
 from framemend.interpolate.synthesis import (_warp_blend_torch, flow_planes, intermediate_flows,
                                              pair_flows, warp_blend)
@@ -673,3 +673,18 @@ def test_only_a_pair_with_half_both_neighbours_motion_holds():
     assert not holds(flows(2.0), flows(4.0), flows(2.2))
     assert not holds(flows(2.0), flows(4.0), None)
     assert not holds(flows(2.0), None, None)
+
+
+def test_tiny_frames_interpolate_to_numbers(recwarn):
+    """The detail band's row correlation of a frame a few pixels high (4x4, 3x5 of random
+    pixels) fell under -1: numpy's "invalid value encountered in sqrt" and in-betweens of NaN
+    (a float API user got NaN back; a file got whatever NaN cast to)."""
+    for seed, (h, w) in enumerate([(4, 4), (3, 5), (6, 5), (3, 3)]):
+        frames = np.random.default_rng(seed).random((4, h, w, 3)).astype(np.float32)
+        out = interpolate(frames, factor=2)
+        assert out.shape == (8, h, w, 3) and np.isfinite(out).all()
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    # the torch (CUDA) path's attenuation, on a pair whose first frame has ry = -1.11
+    pair = torch.from_numpy(np.random.default_rng(0).random((2, 3, 4, 4)).astype(np.float32))
+    half = torch.full((1, 4, 2, 2), 0.5)
+    assert torch.isfinite(redrawn.attenuation_torch(pair, half, half[:, :1])).all()

@@ -398,3 +398,12 @@ def test_the_subject_map_reaches_the_rim_colours_it_explains():
         gate = typical_colours(seen, apply_colour_map(coeffs, noisy), reach=SUBJECT_REACH)
         gates.append(float(gate[0, 0][rim].mean()))
     assert gates[0] > 0.75 and gates[1] < 0.6 and gates[2] < 0.6, gates
+
+
+def test_a_frame_far_wider_than_high_is_realigned():
+    """The flow runs on frames at most 480 wide: a 2000x4 frame was scaled to no row at all,
+    and DIS's luma conversion asserted (a traceback); now it keeps a row."""
+    rng = np.random.default_rng(0)
+    frames = (rng.random((4, 4, 2000, 3)) * 200 + 20).astype(np.uint8)
+    out = realign(frames)
+    assert out.shape == frames.shape and out.dtype == np.uint8

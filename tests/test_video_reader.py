@@ -344,3 +344,96 @@ def test_an_interlaced_input_is_said(tmp_path, capsys):
         f"framemend: warning: '{src}' is marked interlaced (top field first): framemend cleans "
         "whole frames and writes them progressive, combing included; deinterlace it first "
         "(e.g. ffmpeg -vf bwdif)\n")
+
+
+def _animated_webp(path, durations, alpha=None):
+    """An animated lossless WebP of ``moving_frames`` with per-frame ``durations`` (ms), RGBA
+    with ``alpha`` as its alpha plane when given; returns its RGB frames."""
+    from PIL import Image  # noqa: PLC0415
+
+    frames = moving_frames(len(durations), 48, 32)
+    planes = [np.dstack([f, alpha]) if alpha is not None else f for f in frames]
+    images = [Image.fromarray(p) for p in planes]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=durations,
+                   lossless=True)
+    return frames
+
+
+def test_an_animated_webp_is_read_with_its_times_and_pixels(tmp_path, capsys):
+    """FFmpeg's WebP decoder reads stills only: an animated WebP (ComfyUI's SaveAnimatedWEBP)
+    failed with "'x.webp' is damaged: decoding stopped after frame 0" and no output. Now every
+    frame, at its own time (a duration under 20 ms shown for 100 ms, as FFmpeg's GIF reader
+    does), with its exact pixels; transparency is said as for any input with alpha."""
+    src, out = str(tmp_path / "a.webp"), str(tmp_path / "o.mkv")
+    frames = _animated_webp(src, [40, 80, 0, 40, 120])
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "--lossless", "-q")
+    assert code == 0 and err == "", err
+    assert [round(t * 1000) for t in stream_summary(out)["times"]] == [0, 40, 120, 220, 260]
+    assert np.array_equal(np.stack([f for f, _ in _plain_frames(out)]), frames)
+    assert np.array_equal(read_video(src)[0], frames)  # framemend.read too
+    alpha = np.full((32, 48), 255, np.uint8)
+    alpha[:, :8] = 0
+    _animated_webp(src, [40] * 3, alpha)
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "--overwrite", "-q")
+    assert code == 0 and "has an alpha channel" in err and "output is opaque" in err, err
+
+
+def test_a_cut_animated_webp_is_one_line(tmp_path, capsys):
+    src = tmp_path / "a.webp"
+    _animated_webp(str(src), [40] * 6)
+    cut = tmp_path / "cut.webp"
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+    code, err = run_main(capsys, "clean", cut, "-o", tmp_path / "o.mp4", "-f", "identity")
+    assert code == 1 and err.count("\n") == 1, err
+    assert "cannot read the animated WebP" in err and "damaged or cut short" in err
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_numbered_image_pattern_is_told_how_to_make_a_video(tmp_path, capsys):
+    """ffmpeg's name for a sequence of images (frame_%04d.png) was "does not exist", which does
+    not say that framemend reads video files only, nor how to make one of the frames."""
+    pattern = str(tmp_path / "frame_%04d.png")
+    code, err = run_main(capsys, "clean", pattern, "-o", tmp_path / "o.mp4")
+    assert code == 1 and err.count("\n") == 1, err
+    assert "not numbered images" in err and f"ffmpeg -framerate 24 -i '{pattern}'" in err
+    code, err = run_main(capsys, "clean", tmp_path / "none.mp4", "-o", tmp_path / "o.mp4")
+    assert code == 1 and err.endswith("does not exist\n"), err
+
+
+def test_a_start_inside_an_mpeg_ts_recording_decodes_from_its_keyframe(tmp_path, capsys):
+    """MPEG-TS has no index: FFmpeg's seek lands on the picture nearest the time, not on a
+    keyframe, and nothing decodes from there. `-ss` on a TS recording with one keyframe a GOP
+    (x264's default: one in 250; B-frames, as broadcast and OBS recordings have) was "no
+    frames in the range asked for", or "damaged ... (co located POCs unavailable)" on
+    framemend's own TS output. Now the same frames as the whole file's from the start on."""
+    src = str(tmp_path / "rec.ts")
+    make_video(src, moving_frames(30, 64, 48), 24, audio_seconds=1.25, options={"bframes": "2"})
+    whole = str(tmp_path / "whole.mkv")
+    assert run_main(capsys, "clean", src, "-o", whole, "-f", "identity", "--lossless")[0] == 0
+    times = stream_summary(src)["times"]
+    for start in (0.3, 0.75):
+        out = str(tmp_path / f"from{start}.mkv")
+        code, err = run_main(capsys, "clean", src, "-o", out, "-ss", start, "-f", "identity",
+                             "--lossless", "-q")
+        assert code == 0 and err == "", err
+        skipped = sum(t < start for t in times)
+        got = np.stack([f for f, _ in _plain_frames(out)])
+        assert np.array_equal(got, np.stack([f for f, _ in _plain_frames(whole)])[skipped:])
+        assert stream_summary(out)["times"][0] == 0 and stream_summary(out)["audio"]
+
+
+@pytest.mark.parametrize("argv", [["-t", "0.8"], ["--frames", "10"]])
+def test_a_range_keeps_the_audio_a_muxer_put_after_its_last_frame(tmp_path, capsys, argv):
+    """A muxer may put audio up to about a second after the video of the same time (MPEG-PS:
+    DVD, camcorders). The reader stopped reading at the range's last frame, so a `-t 0.8` or
+    `--frames 10` of such an .mpg had an audio stream with no packet at all (an AVI lost its
+    last 30-50 ms). Now it reads on for them: the audio ends within one MP2 frame (24 ms) of
+    the video, as a TS or MP4 range does."""
+    src, out = str(tmp_path / "dvd.mpg"), str(tmp_path / "o.mkv")
+    make_video(src, moving_frames(48, 64, 48), 24, codec="mpeg2video", audio_seconds=2,
+               audio_codecs=("mp2",))
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "-q", *argv)
+    assert code == 0 and err == "", err
+    summary = stream_summary(out)
+    video_end = summary["times"][-1] + 1 / 24
+    assert summary["audio"] and abs(summary["audio"]["end"] - video_end) < 0.025, summary["audio"]

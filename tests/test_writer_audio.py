@@ -355,3 +355,55 @@ def test_a_cover_picture_is_kept_in_mp4_and_matroska(tmp_path, capsys):
     assert main(["clean", src, "-o", str(tmp_path / "out.mov"), "-f", "identity", "-q"]) == 0
     assert capsys.readouterr().err == ("framemend: warning: the input's cover picture (stream "
                                        "#1) is left out: framemend keeps it in .mp4 and .mkv\n")
+
+
+def _late_click_clip(path: str, audio_start: float, click: float) -> None:
+    """24 grey frames at 24 fps (1 s) in FFV1 with PCM audio from ``audio_start`` s, silent
+    but for a click at ``click`` s."""
+    rate = 48000
+    with av.open(path, "w") as out:
+        video = out.add_stream("ffv1", rate=24)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        audio = out.add_stream("pcm_s16le", rate=rate)
+        audio.layout = "stereo"
+        for i in range(24):
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 90, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        samples = np.zeros(int((1 - audio_start) * rate), np.int16)
+        at = int(round((click - audio_start) * rate))
+        samples[at:at + 24] = 30000
+        for start in range(0, len(samples), 1024):
+            block = np.ascontiguousarray(np.stack([samples[start:start + 1024]] * 2).T.reshape(1, -1))
+            frame = av.AudioFrame.from_ndarray(block, format="s16", layout="stereo")
+            frame.sample_rate, frame.time_base = rate, Fraction(1, rate)
+            frame.pts = int(round(audio_start * rate)) + start
+            out.mux(audio.encode(frame))
+        out.mux(audio.encode(None))
+
+
+def _click_time(path: str) -> float:
+    """The time (s) of the first sample of the first audio stream louder than half scale."""
+    with av.open(path) as c:
+        for frame in c.decode(audio=0):
+            loud = np.flatnonzero(np.abs(frame.to_ndarray()[0].astype(np.float64)) >
+                                  (0.5 if frame.format.name.startswith("flt") else 16384))
+            if loud.size:
+                return float(frame.pts * frame.time_base) + loud[0] / frame.sample_rate
+    raise AssertionError("no click")
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".webm"])
+def test_re_encoded_audio_keeps_its_start_and_sync(tmp_path, ext):
+    """The audio re-encoder restamped every stream from 0: PCM starting 0.3 s after the video
+    came out 0.3 s early in .mp4 (AAC) and .webm (Opus, which every AAC input meets), and
+    every re-encoded stream was late by its encoder's priming (21 ms AAC, 7 ms Opus). Now a
+    click at 0.5 s is at 0.5 s within 2 ms, after a `-ss` too."""
+    src = str(tmp_path / "late.mkv")
+    _late_click_clip(src, 0.3, 0.5)
+    for argv, click in (([], 0.5), (["-ss", "0.25"], 0.25)):
+        out = str(tmp_path / f"o{len(argv)}{ext}")
+        assert main(["clean", src, "-o", out, "-f", "identity", "-q", *argv]) == 0
+        assert audio_streams(out)[0]["codec"] == ("aac" if ext == ".mp4" else "opus")
+        assert abs(_click_time(out) - click) < 0.002, _click_time(out)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 # every one is also written (video/containers.py), so an output keeps its input's name
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".nut", ".ts", ".gif")
 SAMPLE_BYTES = 64 * 1024
+# still images a folder of frames holds (what diffusers and ComfyUI save frame by frame)
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".exr")
 
 
 @dataclass
@@ -57,6 +59,38 @@ def discover(in_dir: str, out_dir: str, pattern: str | None = None,
             break
     return [Job(rel, os.path.join(in_dir, *rel.split("/")), os.path.join(out_dir, *rel.split("/")), rel)
             for rel in sorted(found)]
+
+
+def image_sequence_note(in_dir: str) -> str | None:
+    """When ``in_dir`` holds images and no video: a line saying framemend reads video files,
+    with the ffmpeg command that makes still frames one (lossless, at a rate to be set), or,
+    for animations (APNG, WebP), that `framemend clean` takes each one; else None."""
+    names = sorted(n for n in os.listdir(in_dir)
+                   if not n.startswith(".") and os.path.isfile(os.path.join(in_dir, n)))
+    images = [n for n in names if n.lower().endswith(IMAGE_EXTENSIONS)]
+    if not images or any(n.lower().endswith(VIDEO_EXTENSIONS) for n in names):
+        return None
+    animated = [n for n in images if _animated(os.path.join(in_dir, n))]
+    if animated:  # clips themselves, which `clean FILE` reads
+        return (f"folder '{in_dir}' holds {len(animated)} animated image(s) (APNG, WebP) and no "
+                f"video: a folder batch takes video files only; clean each one, e.g. framemend "
+                f"clean '{os.path.join(in_dir, animated[0])}' -o OUT.mp4")
+    ext = os.path.splitext(images[0])[1]
+    return (f"folder '{in_dir}' holds {len(images)} images and no video: framemend cleans "
+            f"video files, not image sequences; make the frames one first, e.g. "
+            f"ffmpeg -framerate 24 -pattern_type glob -i '{os.path.join(in_dir, '*' + ext)}' "
+            f"-c:v ffv1 frames.mkv (at their frame rate), then framemend clean frames.mkv -o OUT")
+
+
+def _animated(path: str) -> bool:
+    """Whether an image file is an animation: an animated WebP, or an APNG (a PNG whose
+    ``acTL`` chunk, which comes before the image data, is in its first 4 KiB)."""
+    from ..video.webp import is_animated_webp  # noqa: PLC0415 - on an error's path only
+
+    if path.lower().endswith(".png"):
+        with open(path, "rb") as f:
+            return b"acTL" in f.read(4096)
+    return is_animated_webp(path)
 
 
 def fingerprint(path: str) -> dict:

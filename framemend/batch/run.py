@@ -17,7 +17,7 @@ import threading
 import time
 
 from .errors import BatchError, BatchUsageError
-from .jobs import VIDEO_EXTENSIONS, Job, discover, fingerprint, probe
+from .jobs import VIDEO_EXTENSIONS, Job, discover, fingerprint, image_sequence_note, probe
 from .manifest import NAME, Manifest, lock_folder
 from .report import BatchSummary, FileResult, write_report
 
@@ -172,7 +172,13 @@ class _Progress:
 def _check_folders(in_dir: str, out_dir: str) -> None:
     if not os.path.isdir(in_dir):
         raise BatchUsageError(f"input '{in_dir}' is not a folder")
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+    file_like = os.path.exists(out_dir) and not os.path.isdir(out_dir)
+    if file_like or (not os.path.exists(out_dir) and out_dir.lower().endswith(VIDEO_EXTENSIONS)):
+        # a folder of frames given to make one video: say what framemend reads
+        note = image_sequence_note(in_dir)
+        if note:
+            raise BatchUsageError(note)
+    if file_like:
         raise BatchUsageError(f"input is a folder, so output '{out_dir}' must be a folder too")
     if not os.path.exists(out_dir) and out_dir.lower().endswith(VIDEO_EXTENSIONS):
         raise BatchUsageError(f"input is a folder, so output '{out_dir}' would be made a folder "
@@ -284,9 +290,10 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
     settings = settings_key(chain, codec, crf, lossless)  # validates the chain
     found = discover(in_dir, out_dir, glob, recursive)
     if not found:
-        raise BatchUsageError(f"folder '{in_dir}' holds no " + (f"files matching '{glob}'" if glob
-                              else "videos") + (" (add --recursive for its subfolders)"
-                                                if not recursive and glob is None else ""))
+        note = image_sequence_note(in_dir) if glob is None else None
+        raise BatchUsageError(note or f"folder '{in_dir}' holds no " + (
+            f"files matching '{glob}'" if glob else "videos") + (
+            " (add --recursive for its subfolders)" if not recursive and glob is None else ""))
     if dry_run:
         summary = BatchSummary(_plan(found, Manifest(out_dir), settings, overwrite)[0], dry_run=True)
     else:

@@ -150,7 +150,7 @@ class Deflicker(DistinctFrames, TemporalFilter):
     def _grid(self, h: int, w: int) -> tuple[int, int]:
         """The analysis downscale factor of ``h`` x ``w`` frames and the cell side (analysis
         pixels) of their gain fields."""
-        factor = analysis_factor(w)
+        factor = analysis_factor(w, h)
         return factor, max(1, round(h / factor / self.options.rows))
 
     def _estimate(self, forward: list[Future], backward: list[Future], ahead: list[Future],

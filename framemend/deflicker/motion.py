@@ -36,9 +36,11 @@ FLOW_QUALITY = "medium"  # DIS preset on the analysis images
 STRUCTURE_FLOOR = 3e-3
 
 
-def analysis_factor(width: int) -> int:
-    """Integer downscale factor that brings ``width`` close to :data:`ANALYSIS_WIDTH` pixels."""
-    return max(1, round(width / ANALYSIS_WIDTH))
+def analysis_factor(width: int, height: int) -> int:
+    """Integer downscale factor that brings ``width`` close to :data:`ANALYSIS_WIDTH` pixels,
+    at most ``height``, so that a frame more than about 160 times as wide as high (640x3) keeps
+    a row to analyse."""
+    return min(max(1, round(width / ANALYSIS_WIDTH)), height)
 
 
 def downscale(image: torch.Tensor, factor: int) -> torch.Tensor:

@@ -52,6 +52,14 @@ BAND_SIGMA = 1.0  # pixels: the detail band is the luma minus its Gaussian blur 
 _RADIUS = 3  # taps either side (3 sigma, as kernels.blur; 3x3 taps at sigma 0.8 cost 0.1 ms less
 # per blur at 640x360 and gave 0.02-0.06 dB less on three of the generated clips)
 _SIZE = (2 * _RADIUS + 1,) * 2
+#: ``ry`` is the even rows' products with the odd rows over the even rows' energy alone (rx
+#: compares even rows with themselves, so it stays in [-1, 1]); on a frame a few pixels high
+#: (4x4, 3x5 of random pixels) the odd rows can hold more of the band and ``ry`` falls under -1,
+#: which is no correlation: the attenuation's square root went negative and the in-between
+#: was NaN. Such a frame is measured as a band without one (``(1, 1)``: no attenuation), as a
+#: flat band is. The generated clips and the real footage of ``shared/data`` give ry in
+#: [-0.13, 0.58].
+UNMEASURED = -1.0
 
 
 def detail_correlation(luma_plane: np.ndarray) -> tuple[float, float]:
@@ -64,8 +72,10 @@ def detail_correlation(luma_plane: np.ndarray) -> tuple[float, float]:
     energy = float(cv2.multiply(even, even).sum())
     if energy <= 0:
         return 1.0, 1.0
-    return (float(cv2.multiply(even[:, 1:], even[:, :-1]).sum()) / energy,
-            float(cv2.multiply(even, odd).sum()) / energy)
+    ry = float(cv2.multiply(even, odd).sum()) / energy
+    if ry < UNMEASURED:
+        return 1.0, 1.0
+    return float(cv2.multiply(even[:, 1:], even[:, :-1]).sum()) / energy, ry
 
 
 def correlation_rows(height: int) -> slice:
@@ -167,6 +177,8 @@ def attenuation_torch(images: torch.Tensor, moves: torch.Tensor,
     energy = even.square().sum((1, 2, 3)).clamp_min(1e-30)
     rx = (even[..., 1:] * even[..., :-1]).sum((1, 2, 3)) / energy
     ry = (even * odd).sum((1, 2, 3)) / energy
+    measured = ry >= UNMEASURED
+    rx, ry = (torch.where(measured, x, torch.ones_like(x)) for x in (rx, ry))
     r = torch.stack([rx, ry], 1).reshape(1, 4, 1, 1)  # x, y of frame 0, then of frame 1
     frac = moves - moves.floor()
     gain = 1 + 2 * frac * (1 - frac) * (r - 1)

@@ -11,6 +11,8 @@ frame, warped the same way, is a reference for what both frames see.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -18,6 +20,16 @@ from ..flow import estimate_flow, occlusion_mask
 
 #: Flow between consecutive frames is estimated on frames at most this wide (the field is coarse).
 FLOW_WIDTH = 480
+
+
+def area_down(image: torch.Tensor, scale: float) -> torch.Tensor:
+    """``(N, C, H, W)`` area-averaged to ``floor(H * scale)`` x ``floor(W * scale)`` (what
+    ``F.interpolate(scale_factor=scale, mode="area")`` gives), but a row at least: a frame more
+    than :data:`FLOW_WIDTH` times as wide as high (2000x4) lost every row, and the flow on an
+    empty frame was OpenCV's assertion, a traceback."""
+    h, w = image.shape[-2:]
+    return F.interpolate(image, size=(max(1, math.floor(h * scale)), math.floor(w * scale)),
+                         mode="area")
 
 
 def consecutive_flow(previous: torch.Tensor, current: torch.Tensor
@@ -33,8 +45,7 @@ def consecutive_flow(previous: torch.Tensor, current: torch.Tensor
     h, w = current.shape[-2:]
     scale = min(1.0, FLOW_WIDTH / w)
     if scale < 1:
-        current, previous = (F.interpolate(x, scale_factor=scale, mode="area")
-                             for x in (current, previous))
+        current, previous = (area_down(x, scale) for x in (current, previous))
     bwd = estimate_flow(current, previous, quality="medium")
     fwd = estimate_flow(previous, current, quality="medium")
     trust = (~occlusion_mask(bwd, fwd)).float()

@@ -92,7 +92,7 @@ from ..stabilize.face import box_mask, check_box, detect_face
 from ..stabilize.motion import analysis_luma, similarity_motion, subject_motion
 from ..stabilize.warp import warp_affine
 from . import device as twins
-from .carry import carry_map, consecutive_flow
+from .carry import area_down, carry_map, consecutive_flow
 from .evidence import DriftEvidence, both_ways, colour_step
 from .register import analysis_rgb, register_subject
 from .shift import global_shift
@@ -181,7 +181,7 @@ def align_keyframe(frame: torch.Tensor, key: torch.Tensor,
     to_key_sim = inverse(key_to_frame) if on_device else np.linalg.inv(key_to_frame)
     pre = warp_affine(key, to_key_sim[None])
     scale = min(1.0, FLOW_WIDTH / (x1 - x0))
-    small = (lambda x: F.interpolate(x, scale_factor=scale, mode="area")) if scale < 1 else (lambda x: x)
+    small = (lambda x: area_down(x, scale)) if scale < 1 else (lambda x: x)
     a, b = small(frame[..., y0:y1, x0:x1]), small(pre[..., y0:y1, x0:x1])
     fwd, bwd = estimate_flow(a, b, quality="medium"), estimate_flow(b, a, quality="medium")
     trust = (~occlusion_mask(fwd, bwd)).float()

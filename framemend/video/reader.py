@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import threading
 from collections import deque
@@ -31,6 +32,7 @@ from .planes import subsampling
 from .errors import NoVideoStream, VideoError
 from .probe import VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info
 from .tags import chapters_from, is_chapter_track
+from .webp import is_animated_webp, webp_as_matroska
 
 # Containers whose header states the duration (so a shorter content means a cut file).
 HEADER_DURATION = ("matroska", "mov", "mp4", "avi", "nut", "flv", "asf")
@@ -47,15 +49,26 @@ TS_PACKET_SIZES = (188, 192, 204)
 ONE_SCALER_THREAD = {"threads": 1} if int(av.__version__.split(".")[0]) >= 17 else {}
 
 
+INTERLEAVE_SECONDS = 10.0  # FFmpeg's max_interleave_delta: how far muxers let streams drift
+NUMBERED = re.compile(r"%0?\d*d")  # frame_%04d.png: an image sequence as ffmpeg names one
+
+
 def _open_container(path: str):
     if path == "-":
         return av.open(sys.stdin.buffer, "r")
     if not os.path.exists(path):
+        if NUMBERED.search(path):  # ffmpeg's way of naming a sequence of images
+            raise VideoError(f"input '{path}' does not exist: framemend cleans video files, not "
+                             f"numbered images; make the frames one first, e.g. ffmpeg "
+                             f"-framerate 24 -i '{path}' -c:v ffv1 frames.mkv (at their frame "
+                             f"rate), then framemend clean frames.mkv -o OUT")
         raise VideoError(f"input '{path}' does not exist")
     if os.path.isdir(path):
         raise VideoError(f"input '{path}' is a folder, not a video")
     if os.path.isfile(path) and os.path.getsize(path) == 0:  # FFmpeg says "Invalid data"
         raise VideoError(f"input '{path}' is empty (0 bytes), not a video")
+    if is_animated_webp(path):  # FFmpeg's WebP decoder reads stills only
+        return av.open(webp_as_matroska(path), "r", format="matroska")
     return av.open(path, "r")
 
 
@@ -403,13 +416,37 @@ class VideoReader:
         return t
 
     def _seek_to_start(self) -> None:
+        """Seek to a keyframe at or before :attr:`start`. A container with an index (MP4,
+        Matroska) lands on one; MPEG-TS has none, and FFmpeg's seek lands on whatever picture
+        is near the time (0.73 s for 0.75 s), from which nothing decodes until the next
+        keyframe: every `-ss` on a TS recording with one keyframe a GOP was "no frames in the
+        range" or "damaged". So the seek steps back (1, 2, 4... s before the start) until the
+        first video packet it lands on is a keyframe at or before the start, else it reads
+        from the stream's beginning; the frames before the start are skipped as decoded."""
         if not self.start or self.path == "-":
             return
+        tb = self.stream.time_base
+        # a second before the first frame: the file's start (an MPEG-TS seek goes by decoding
+        # times, and a seek to the first picture's own time lands on the B-frame decoded after)
+        beginning = (self.stream.start_time or 0) - round(1 / tb)
+        target, back = int(self.start / tb), 1.0
         try:
-            self.container.seek(int(self.start / self.stream.time_base), stream=self.stream,
-                                backward=True)
+            while target > beginning and not self._lands_on_keyframe(target):
+                target = max(beginning, int((self.start - back) / tb))
+                back *= 2
+            self.container.seek(target, stream=self.stream, backward=True)
         except Exception:  # noqa: BLE001 - unseekable: decode from the beginning and skip
             pass
+
+    def _lands_on_keyframe(self, target: int) -> bool:
+        """Whether a seek to ``target`` (in the stream's time base) lands on a keyframe at or
+        before :attr:`start` (the packets read to tell are read again after the next seek)."""
+        self.container.seek(target, stream=self.stream, backward=True)
+        for packet in self.container.demux(self.stream):
+            if packet.size:
+                at = packet.pts * self.stream.time_base if packet.pts is not None else None
+                return packet.is_keyframe and (at is None or at <= self.start + 1e-6)
+        return True  # nothing after it: the range is empty, which the reader says
 
     def _check_errors(self, seen: int, by_demuxer: bool) -> int:
         """Record the first error FFmpeg logged since ``seen`` errors, by the demuxer (while
@@ -440,7 +477,8 @@ class VideoReader:
         errors = self._check_errors(self._errors_at_open, True)  # said while opening
         try:
             self._seek_to_start()
-            for packet in self.container.demux():
+            packets = self.container.demux()
+            for packet in packets:
                 errors = self._check_errors(errors, True)
                 if packet.pts is not None and packet.time_base is not None:
                     dur = packet.duration or 0
@@ -470,6 +508,7 @@ class VideoReader:
                     keep = self._in_range(vf)
                     if keep is None:
                         self._stopped_by_range = True
+                        self._read_side_packets_past(packets, vf)
                         return
                     if not keep:
                         continue
@@ -493,6 +532,31 @@ class VideoReader:
         if self.decode_error is None and not self._stopped_by_range:
             self._note_leading_loss()
             self.decode_error = self._early_end()
+
+    def _read_side_packets_past(self, packets: Iterator[av.Packet], past: av.VideoFrame) -> None:
+        """Once the range has ended at the frame ``past``, read on for the audio and subtitle
+        packets of the range that the file holds after that frame: a muxer may put them up to
+        about a second after the video of the same time (MPEG-PS: every audio packet of a
+        `-t 0.8` range came after its last frame, and the output had none), up to
+        :data:`INTERLEAVE_SECONDS` of video past the range's end (FFmpeg's
+        ``max_interleave_delta``), or until each side stream has a packet past it."""
+        end = (float(past.pts * past.time_base) if past.pts is not None and past.time_base
+               else (self._last_time or 0.0) + (self._offset or 0.0))
+        waiting = set(self._side_indices)
+        for packet in packets:
+            if packet.dts is None or packet.time_base is None:
+                continue
+            t = float(packet.dts * packet.time_base)
+            if packet.stream_index in waiting:
+                if t >= end:
+                    waiting.discard(packet.stream_index)
+                else:
+                    with self.side_lock:
+                        self.side_packets.append(packet)
+            elif packet.stream is self.stream and t > end + INTERLEAVE_SECONDS:
+                return
+            if not waiting:
+                return
 
     def _note_leading_loss(self) -> None:
         """Say how many frames before the first keyframe could not be decoded (a decoder that

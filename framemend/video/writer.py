@@ -320,6 +320,7 @@ class VideoWriter:
             raise
         self._first_time = self._last_time = None
         self._last_pts = None
+        self._audio_next: dict[int, int] = {}  # a re-encoded stream's next sample (_restamp)
         self._muxed_times: list[float] = []
         self.frames_written = 0
 
@@ -656,12 +657,31 @@ class VideoWriter:
                 self._mux(line)
                 continue
             for frame in decoded:
-                frame.pts = None  # the encoder restamps from its sample count
+                self._restamp(packet, frame)
                 self._mux(out.encode(frame))
         if until is None:
             for out, decoder in self._side.values():
                 if decoder is not None and decoder.type == "audio":
                     self._mux(out.encode(None))
+
+    def _restamp(self, packet: av.Packet, frame: av.AudioFrame) -> None:
+        """Give a decoded audio ``frame`` of ``packet``'s stream, before it is re-encoded, the
+        time of its first sample counted on from the stream's first frame (its own time:
+        shifted by the range's start like a copied packet), in samples. The encoder then
+        stamps its packets from it, its priming included (AAC's 1024 samples, Opus's 312),
+        which MP4's edit list and WebM's codec delay hide. Unstamped, as before, the encoder
+        counted from 0: audio starting 0.3 s after the video came out 0.3 s early, and every
+        re-encoded stream 21 ms (AAC) or 7 ms (Opus) late. Counting on rather than taking each
+        frame's own time keeps the samples contiguous, which PyAV's audio FIFO requires (a
+        Matroska input's times are whole milliseconds)."""
+        rate = frame.sample_rate
+        start = self._audio_next.get(packet.stream_index)
+        if start is None:
+            at = frame.pts * frame.time_base if frame.pts is not None and frame.time_base \
+                else (packet.pts or 0) * packet.time_base
+            start = round(at * rate)
+        frame.pts, frame.time_base = start, Fraction(1, rate)
+        self._audio_next[packet.stream_index] = start + frame.samples
 
     def _mux(self, packets) -> None:
         if not isinstance(packets, (list, tuple)):
