@@ -7,7 +7,8 @@ correction follows the motion, :mod:`.whole` for the whole frame's share of it,
 :mod:`.subject` for a subject's (``region=face``), :mod:`.register` for how the subject's
 keyframe is registered onto each frame,
 :mod:`.evidence` for how much of it is applied (none while the measured drift is within its
-error) and :mod:`.tone` for the local colour maps.
+error), :mod:`.light` for the change of exposure that is light, not drift (a fade), and
+:mod:`.tone` for the local colour maps.
 """
 from __future__ import annotations
 

@@ -25,11 +25,12 @@ For each frame ``t`` after a keyframe:
    the keyframe is in view; once less than ``KEY_VISIBLE`` of the frame still shows it, the
    corrected frame becomes the keyframe;
 5. what is not drift stays: a frame whose colours differ from the previous one's by more
-   than ``JUMP`` (a light switched on) keeps the correction carried so far (with a subject,
-   its colour map too: else the keyframe it becomes carries the subject's drift, and the
-   correction after it pulls back to that; and its subject moved by its motion before where
-   the frame's own moves it far from there: that motion may come from the same failed flow)
-   and becomes the keyframe; a scene cut starts a new keyframe;
+   than ``JUMP`` (a light switched on), or whose exposure changes faster than a drift can,
+   measured on the whole frame (a fade, :mod:`.light`), keeps the correction carried so far
+   (with a subject, its colour map too: else the keyframe it becomes carries the subject's
+   drift, and the correction after it pulls back to that; and its subject moved by its
+   motion before where the frame's own moves it far from there: that motion may come from
+   the same failed flow) and becomes the keyframe; a scene cut starts a new keyframe;
 6. optionally (``detail``) the aligned keyframe's fine texture is blended into trusted pixels,
    in the spirit of keyframe propagation (Jamriska et al., "Stylizing video by example",
    SIGGRAPH 2019);
@@ -94,6 +95,7 @@ from ..stabilize.warp import warp_affine
 from . import device as twins
 from .carry import area_down, carry_map, consecutive_flow
 from .evidence import DriftEvidence, both_ways, colour_step
+from .light import LIGHT_RATE, exposure_rate, exposure_step
 from .register import analysis_rgb, register_subject
 from .shift import global_shift
 from .subject import explained_change, explained_share, fit_subject_map, unsaturated
@@ -531,7 +533,14 @@ class Realign(Filter):
         inside = torch.ones_like(trust) if region is None else (region > 0.5).float()
         warped = backward_warp(self._previous[0], flow)
         change = _change(image, warped, trust * inside)
-        if change > JUMP:  # not a drift: a sudden change (light) stays, the correction carries on
+        seconds, self._time = frame.time - self._time, frame.time
+        light = float(exposure_rate(
+            exposure_step(image, warped, trust),
+            exposure_step(backward_warp(image, fwd), self._previous[0], trust_fwd),
+            seconds))
+        sudden = change > JUMP or light > LIGHT_RATE
+        if sudden:  # not a drift: a sudden change or a fade (light) stays, the correction
+            # carries on
             if self._box is not None:  # the subject moved as before (:func:`_jump_region`)
                 predicted, region, self._last_motion = _jump_region(
                     self._key_box, m, last_motion, self._key_to_frame, h, w, self.device)
@@ -553,7 +562,7 @@ class Realign(Filter):
         self._key_to_frame = predicted if refit is None else refit
         if self._box is not None:
             self._box = moved_box(self._key_box, self._key_to_frame)
-        if change > JUMP or self._key_visible(h, w) < KEY_VISIBLE:
+        if sudden or self._key_visible(h, w) < KEY_VISIBLE:
             # the keyframe has (mostly) left the frame, or no longer shows the light: the
             # corrected frame anchors what follows
             self._key, self._key_to_frame, self._key_luma = out, np.eye(3), luma
@@ -593,7 +602,12 @@ class Realign(Filter):
         previous = (backward_warp(self._previous[1], flow), trust)
         inside = torch.ones_like(trust) if region is None else (region > 0.5).float()
         warped = backward_warp(self._previous[0], flow)
-        jump = twins.change(image, warped, trust * inside, CELL) > JUMP
+        seconds, self._time = frame.time - self._time, frame.time
+        light = exposure_rate(
+            exposure_step(image, warped, trust),
+            exposure_step(backward_warp(image, fwd), self._previous[0], trust_fwd),
+            seconds)
+        jump = (twins.change(image, warped, trust * inside, CELL) > JUMP) | (light > LIGHT_RATE)
         if region is None:
             # a frame whose flow is not pinned is no evidence of drift (:mod:`.device`)
             shift = global_shift(previous_luma, luma) * scale
@@ -649,6 +663,7 @@ class Realign(Filter):
         self._on_device = not host_kernels(self.device)  # asked each shot: tests force it
         self._key = frame.image[None].to(self.device)
         self._previous = (self._key, self._key)
+        self._time = frame.time
         h, w = frame.image.shape[-2:]
         self._map = identity_map(1, max(1, round(h / CELL)), max(1, round(w / CELL)), self.device)
         self._subject = (identity_map(1, 1, 1, self.device) if self.options.region == "face"
