@@ -91,6 +91,9 @@ def test_filters_lists_options_with_ranges(capsys):
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "--preset", "nope"], 2, "unknown preset"),
     (["clean", "{tmp}/missing.mp4", "-o", "{tmp}/o.mp4", "-f", "identity"], 1, "does not exist"),
     (["clean", "{tmp}/missing.mp4", "-o", "{in}", "--overwrite", "-f", "identity"], 1, "does not exist"),
+    # the missing input is the problem, said before the existing output or its missing folder
+    (["clean", "{tmp}/missing.mp4", "-o", "{in}", "-f", "identity"], 1, "input '{tmp}/missing.mp4' does not exist"),
+    (["clean", "{tmp}/missing.mp4", "-o", "{tmp}/no/o.mp4"], 1, "input '{tmp}/missing.mp4' does not exist"),
     (["clean", "{in}", "-o", "{in}", "-f", "identity", "--overwrite"], 1, "is the input"),
     (["clean", "{in}", "-o", "{tmp}/o.xyz", "-f", "identity"], 2, "unknown extension"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "identity", "--lossless"], 2, "lossless FFV1 cannot go into"),
