@@ -103,6 +103,13 @@ def _stop_counting() -> None:
     _counting = False
 
 
+def _as_webp(info: VideoInfo) -> None:
+    """Describe an animated WebP, read through a temporary FFV1 Matroska file
+    (:func:`webp_as_matroska`), as the WebP it is: its codec, and no tags of that file."""
+    info.codec = info.streams[0]["codec"] = "webp"
+    info.metadata = {}
+
+
 def _full_chroma_format(fmt: av.VideoFormat) -> str | None:
     """The 4:4:4 planar format that holds a subsampled YUV ``fmt`` without loss (None for RGB,
     grey and 4:4:4 formats)."""
@@ -268,6 +275,8 @@ class VideoReader:
                               and s.index not in self._cover_indices
                               and not (self._chapters and is_chapter_track(s))]
         self.info: VideoInfo = stream_info(self.path, c, self.stream)
+        if self.path != "-" and is_animated_webp(self.path):
+            _as_webp(self.info)
         self._declared_frames = self.info.frames
         self._declared_end = None
         muxer = c.format.name.split(",")[0]
