@@ -115,6 +115,16 @@ def test_filters_lists_options_with_ranges(capsys):
      "realign: option 'box' x0+y0+x1+y1 needs x1 > x0 and y1 > y0, got 10+10+5+5"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "stabilize=mode=subject:box=0+9+20+9"], 2,
      "needs x1 > x0 and y1 > y0"),
+    # a typo'd choice gets the nearest one, as a typo'd filter or option name does
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "deflicker=mode=locl"], 2,
+     "option 'mode' must be one of auto|global|local|offset, got 'locl'; did you mean 'local'?"),
+    # an option's name alone was taken as the first option's value: "expects a number, got 'sigma'"
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "denoise=sigma"], 2,
+     "denoise: option 'sigma' needs a value, e.g. denoise=sigma=VALUE"),
+    # a box written as score's --box takes it (commas) was "unknown filter '10'"
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "realign=region=face:box=4,10,40,30"], 2,
+     "'10' in chain 'realign=region=face:box=4,10,40,30' is no filter: commas separate filters; "
+     "join an option's numbers with '+' (box=x0+y0+x1+y1)"),
     (["clean", "{in}", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
     (["clean", "{in}", "-o", "{in}/o.mp4"], 1, "folder '{in}' does not exist"),  # under a file
     (["generate", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
