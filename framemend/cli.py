@@ -31,6 +31,11 @@ EPILOG = """examples:
 """
 
 
+FILTERS_EXAMPLE = "deflicker=mode=local:strength=0.8,denoise,realign=region=face:box=40+30+200+220"
+CHAIN_SYNTAX = ("chain syntax (ffmpeg's): filters joined by ',', options by ':', each key=value, "
+                "a list's numbers by '+'; a filter's first option may be positional (interpolate=2)")
+
+
 class UsageError(Exception):
     """Bad usage: exit code 2."""
 
@@ -96,9 +101,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                        description="Decode INPUT, run the chain, encode OUTPUT. Frame rate, "
                        "timestamps, audio, colour tags and bit depth are kept; the output "
                        "appears only when complete; the input is never touched.",
-                       epilog="chain syntax (ffmpeg's): name=opt=value:opt=value,name2=...; "
-                       "a filter's first option may be positional (interpolate=2).\n"
-                       "presets: " + ", ".join(f"{k} = \"{v}\"" for k, v in _presets().items()))
+                       epilog=CHAIN_SYNTAX + ".\npresets: "
+                       + ", ".join(f"{k} = \"{v}\"" for k, v in _presets().items()) + "\n\n"
+                       + "\n".join(line for line in EPILOG.splitlines()
+                                   if line.startswith("examples") or " clean " in line))
     c.add_argument("input", help="video file, '-' for stdin, or a folder of videos")
     c.add_argument("-o", "--output", required=True,
                    help="output file (container from its extension), '-' for stdout, or a folder")
@@ -295,6 +301,7 @@ def cmd_filters(args) -> int:
             print(f"    {s['name']:<14} {s['type']:<8} {allowed:<18} default {default!s:<8} {s['help']}")
         if not specs:
             print("    (no options)")
+    print(f"use: framemend clean IN -o OUT -f \"{FILTERS_EXAMPLE}\"\n{CHAIN_SYNTAX}")
     return 0
 
 

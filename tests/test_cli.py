@@ -285,3 +285,20 @@ def test_the_help_pipe_example_works_as_written(tmp_path):
     done = subprocess.run(shell, shell=True, cwd=tmp_path, capture_output=True, timeout=300)
     assert done.returncode == 0, (shell, done.stderr.decode())
     assert stream_summary(str(tmp_path / "out.mkv"))["frames"] == 6
+
+
+def test_clean_help_and_filters_teach_how_to_write_a_chain(capsys):
+    """``clean --help`` showed no example, and ``framemend filters`` listed every option but
+    not how to put them in a chain. ``clean --help`` now ends with the ``clean`` examples of
+    ``framemend --help``, and ``filters`` with a chain using a choice, a number, a filter
+    without options and a list (which the parser takes), and the syntax."""
+    from framemend.chain.parser import check_chain
+
+    with pytest.raises(SystemExit):
+        main(["clean", "--help"])
+    assert "\n  framemend clean in.mp4 -o out.mp4 " in capsys.readouterr().out
+    assert main(["filters"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    use = next(line for line in lines if line.startswith("use: framemend clean IN -o OUT -f "))
+    assert len(check_chain(use.split('-f "')[1].rstrip('"'))) == 3
+    assert lines[-1].startswith("chain syntax") and "'+'" in lines[-1]
