@@ -23,12 +23,17 @@ EPILOG = """examples:
   framemend clean in.mp4 -o part.mp4 -ss 1:30 -t 10         ten seconds from 1 min 30 s, audio cut to match
   framemend clean clips/ -o cleaned/ --preset smooth      every video in a folder
   framemend clean clips/ -o cleaned/ --recursive --report r.csv   a tree, resumable, all cores
-  cat in.mp4 | framemend clean - -o - -f denoise > out.mkv
+  cat in.mkv | framemend clean - -o - -f denoise > out.mkv  a pipe (MP4 only with -movflags +faststart)
   framemend filters                                       every filter and its options
   framemend generate -o glitchy.mp4 --truth clean.mkv --artifacts flicker,noise=20
   framemend score out.mp4 --ref clean.mkv
   framemend warmup                                        once after installing: compile the kernels
 """
+
+
+FILTERS_EXAMPLE = "deflicker=mode=local:strength=0.8,denoise,realign=region=face:box=40+30+200+220"
+CHAIN_SYNTAX = ("chain syntax (ffmpeg's): filters joined by ',', options by ':', each key=value, "
+                "a list's numbers by '+'; a filter's first option may be positional (interpolate=2)")
 
 
 class UsageError(Exception):
@@ -96,9 +101,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                        description="Decode INPUT, run the chain, encode OUTPUT. Frame rate, "
                        "timestamps, audio, colour tags and bit depth are kept; the output "
                        "appears only when complete; the input is never touched.",
-                       epilog="chain syntax (ffmpeg's): name=opt=value:opt=value,name2=...; "
-                       "a filter's first option may be positional (interpolate=2).\n"
-                       "presets: " + ", ".join(f"{k} = \"{v}\"" for k, v in _presets().items()))
+                       epilog=CHAIN_SYNTAX + ".\npresets: "
+                       + ", ".join(f"{k} = \"{v}\"" for k, v in _presets().items()) + "\n\n"
+                       + "\n".join(line for line in EPILOG.splitlines()
+                                   if line.startswith("examples") or " clean " in line))
     c.add_argument("input", help="video file, '-' for stdin, or a folder of videos")
     c.add_argument("-o", "--output", required=True,
                    help="output file (container from its extension), '-' for stdout, or a folder")
@@ -127,9 +133,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                    help="quiet, error, warning, info (default: adds the summary line) or debug")
     batch_cli.add_arguments(c)
 
-    sub.add_parser("filters", help="list every filter with its options, types, ranges, defaults")
-    pr = sub.add_parser("probe", help="what framemend sees in a video, and every stream it holds")
-    pr.add_argument("input")
+    _command(sub, "filters", "list every filter with its options, types, ranges, defaults")
+    pr = _command(sub, "probe", "what framemend sees in a video, and every stream it holds")
+    pr.add_argument("input", help="video file, or '-' for stdin")
     pr.add_argument("--json", action="store_true", help="machine-readable output")
 
     command = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
@@ -137,20 +143,26 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                                ("score", "cli_score", "temporal-consistency scores of a video")):
         mod = _optional_module(module)
         if mod is not None:
-            sp = sub.add_parser(name, help=text)
+            sp = _command(sub, name, text)
             if argv is None or command == name:
                 mod.add_arguments(sp)
             sp.set_defaults(handler=mod.main)
     from .cli_generate import MODELS
 
-    d = sub.add_parser("demo", help="generate a glitchy clip, clean it, print before/after scores")
+    d = _command(sub, "demo", "generate a glitchy clip, clean it, print before/after scores")
     d.add_argument("-o", "--output", default="demo-output", help="folder for the demo's videos")
     d.add_argument("--preset", default=None, help="chain preset to clean with (default: default)")
     d.add_argument("--model", choices=MODELS,
                    help="make the glitchy clip with this tiny built-in generative model")
-    sub.add_parser("warmup", help="compile every filter's CPU kernels into numba's cache now "
-                   "(once per installation, about a minute), so no first run waits for them")
+    _command(sub, "warmup", "compile every filter's CPU kernels into numba's cache now (once "
+             "per installation, about a minute), so no first run waits for them")
     return p
+
+
+def _command(sub, name: str, text: str) -> argparse.ArgumentParser:
+    """The sub-command ``name``: ``text`` in the list of commands and at the top of its own
+    ``--help``."""
+    return sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
 
 
 def _presets() -> dict:
@@ -289,6 +301,7 @@ def cmd_filters(args) -> int:
             print(f"    {s['name']:<14} {s['type']:<8} {allowed:<18} default {default!s:<8} {s['help']}")
         if not specs:
             print("    (no options)")
+    print(f"use: framemend clean IN -o OUT -f \"{FILTERS_EXAMPLE}\"\n{CHAIN_SYNTAX}")
     return 0
 
 

@@ -26,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="score along this video's motion (e.g. the original of a per-frame "
                              "processed clip; default: --input's, else the scored video's)")
     parser.add_argument("--ref", help="ground truth of the same length: adds PSNR and SSIM")
-    parser.add_argument("--box", help="subject box x0,y0,x1,y1 for identity drift "
-                                      "(default: not measured)")
+    parser.add_argument("--box", help="subject box x0,y0,x1,y1 (or x0+y0+x1+y1, as the filters' "
+                                      "box) for identity drift (default: not measured)")
     parser.add_argument("--json", action="store_true", help="print JSON (with per-frame values)")
     parser.add_argument("--plot", metavar="PNG", help="save a per-frame plot (needs matplotlib)")
     parser.add_argument("--side-by-side", metavar="VIDEO",
@@ -115,12 +115,12 @@ def _read_like(path: str, frames, what: str):
 
 
 def _box(text: str) -> list[float]:
-    """``x0,y0,x1,y1`` -> four floats; ValueError unless they are four numbers of a box that
-    holds pixels."""
+    """``x0,y0,x1,y1`` (or ``x0+y0+x1+y1``, as the filters' ``box``) -> four floats; ValueError
+    unless they are four numbers of a box that holds pixels."""
     import math
 
     try:
-        box = [float(v) for v in text.split(",")]
+        box = [float(v) for v in text.replace("+", ",").split(",")]
     except ValueError:
         box = []
     if len(box) != 4 or not all(map(math.isfinite, box)):

@@ -152,10 +152,12 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     from .chain.engine import output_rate, run_stream
     from .video import VideoReader, VideoWriter
     from .video.prefetch import Prefetch
+    from .video.reader import check_input
 
     steps = check_chain(chain)  # the filters themselves are imported once decoding has begun
     check_device(device)
     choose_codec(output_path, codec, lossless, crf, stdout_format=stdout_format)
+    check_input(input_path)  # a missing input is said before anything about the output
     if same_file(input_path, output_path):
         raise VideoError(f"output '{output_path}' is the input: choose another name")
     if output_path != "-":

@@ -177,6 +177,41 @@ def test_crashing_and_hanging_workers_fail_only_their_file(tmp_path, monkeypatch
     assert retried.exit_code == 0 and retried.count("new") == 2 and retried.count("done before") == 3
 
 
+def torn_down_task(job, settings, device=None, progress=None):
+    """A task that marks its worker's interpreter teardown (an atexit handler writing
+    ``job.dst``), says it started, and runs until its worker is stopped."""
+    import atexit  # noqa: PLC0415
+
+    atexit.register(lambda: open(job.dst, "w").close())
+    progress(1)
+    time.sleep(600)
+
+
+def test_an_interrupted_worker_ends_without_tearing_its_interpreter_down(tmp_path):
+    """A worker stopped mid-file (SIGTERM: the batch's Ctrl-C) returned into multiprocessing's
+    normal exit, whose teardown freed the abandoned run's decoder and encoder (left for the OS,
+    ``pipeline._LEFT_FOR_EXIT``) while their threads could still run; under load a worker
+    printed "terminate called without an active exception". It now ends as the CLI does
+    (``os._exit``): no atexit handler, no teardown."""
+    import multiprocessing  # noqa: PLC0415
+    import types  # noqa: PLC0415
+
+    from framemend.batch import local  # noqa: PLC0415
+
+    job = types.SimpleNamespace(rel="a.mp4", dst=str(tmp_path / "torn_down"))
+    worker = local._Worker(multiprocessing.get_context("spawn"), 0, None, 1,
+                           {"chain": "identity"}, torn_down_task)
+    try:
+        assert worker.conn.poll(120) and worker.conn.recv()[0] == "ready"
+        worker.conn.send(job)
+        assert worker.conn.poll(60) and worker.conn.recv()[0] == "progress"
+        os.kill(worker.proc.pid, signal.SIGTERM)
+        worker.proc.join(60)
+    finally:
+        worker.kill()
+    assert worker.proc.exitcode == 0 and not os.path.exists(job.dst)
+
+
 def test_usage_errors_and_a_busy_folder(tree, tmp_path, capsys):
     from framemend.batch import BatchError, BatchUsageError
     from framemend.batch.manifest import lock_folder

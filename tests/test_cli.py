@@ -1,5 +1,6 @@
 """The command line: pipes, folders, probe, filters, and one-line errors for bad input."""
 import os
+import re
 import subprocess
 import sys
 
@@ -91,6 +92,9 @@ def test_filters_lists_options_with_ranges(capsys):
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "--preset", "nope"], 2, "unknown preset"),
     (["clean", "{tmp}/missing.mp4", "-o", "{tmp}/o.mp4", "-f", "identity"], 1, "does not exist"),
     (["clean", "{tmp}/missing.mp4", "-o", "{in}", "--overwrite", "-f", "identity"], 1, "does not exist"),
+    # the missing input is the problem, said before the existing output or its missing folder
+    (["clean", "{tmp}/missing.mp4", "-o", "{in}", "-f", "identity"], 1, "input '{tmp}/missing.mp4' does not exist"),
+    (["clean", "{tmp}/missing.mp4", "-o", "{tmp}/no/o.mp4"], 1, "input '{tmp}/missing.mp4' does not exist"),
     (["clean", "{in}", "-o", "{in}", "-f", "identity", "--overwrite"], 1, "is the input"),
     (["clean", "{in}", "-o", "{tmp}/o.xyz", "-f", "identity"], 2, "unknown extension"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "identity", "--lossless"], 2, "lossless FFV1 cannot go into"),
@@ -111,6 +115,16 @@ def test_filters_lists_options_with_ranges(capsys):
      "realign: option 'box' x0+y0+x1+y1 needs x1 > x0 and y1 > y0, got 10+10+5+5"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "stabilize=mode=subject:box=0+9+20+9"], 2,
      "needs x1 > x0 and y1 > y0"),
+    # a typo'd choice gets the nearest one, as a typo'd filter or option name does
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "deflicker=mode=locl"], 2,
+     "option 'mode' must be one of auto|global|local|offset, got 'locl'; did you mean 'local'?"),
+    # an option's name alone was taken as the first option's value: "expects a number, got 'sigma'"
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "denoise=sigma"], 2,
+     "denoise: option 'sigma' needs a value, e.g. denoise=sigma=VALUE"),
+    # a box written as score's --box takes it (commas) was "unknown filter '10'"
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "realign=region=face:box=4,10,40,30"], 2,
+     "'10' in chain 'realign=region=face:box=4,10,40,30' is no filter: commas separate filters; "
+     "join an option's numbers with '+' (box=x0+y0+x1+y1)"),
     (["clean", "{in}", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
     (["clean", "{in}", "-o", "{in}/o.mp4"], 1, "folder '{in}' does not exist"),  # under a file
     (["generate", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
@@ -235,3 +249,56 @@ def test_output_that_is_a_folder_leaves_nothing(mkv, tmp_path):
     with pytest.raises(VideoError, match="cannot write"):
         writer.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "late.mkv", "out.mp4"]
+
+
+@pytest.mark.parametrize("command", ["clean", "filters", "probe", "generate", "score", "demo", "warmup"])
+def test_every_command_help_says_what_it_does(command, capsys):
+    """Only ``clean --help`` said what its command does: ``probe --help`` was its usage, an
+    undescribed ``input`` and ``--json``. Each now opens with its line of ``framemend --help``,
+    and every positional argument is described."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listing = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    description = text.split("\n\n")[1].replace("\n", " ")
+    entries = re.split(r"\n    (?=\w)", listing.split("\n\noptions:")[0])  # a command a line
+    summary = " ".join(next(e for e in entries if e.startswith(command + " ")).split()[1:])
+    if command != "clean":  # clean's own is longer
+        assert description == summary[0].upper() + summary[1:] + ".", text
+    positional = text.split("positional arguments:\n")[1].split("\n\n")[0] if "positional" in text else ""
+    assert all(len(line.split()) > 1 for line in positional.splitlines()), text
+
+
+def test_the_help_pipe_example_works_as_written(tmp_path):
+    """``framemend --help`` showed ``cat in.mp4 | framemend clean - -o - ...``, which fails for
+    the MP4 most tools write (its index at the end: 'can only be read from a file, not a pipe').
+    The example, run as written on a clip of the extension it names, cleans it."""
+    line = next(line for line in subprocess.run(CLI + ["--help"], capture_output=True, text=True,
+                                                check=True).stdout.splitlines() if "| framemend" in line)
+    command = line.split("  ")[1].strip()
+    source = next(word for word in command.split() if word.startswith("in."))
+    noise = np.random.default_rng(0).integers(0, 256, (6, 120, 160, 3), dtype=np.uint8)
+    make_video(str(tmp_path / source), noise, 24)  # index last, past what a pipe's probe buffers
+    shell = command.replace("framemend", " ".join(CLI))
+    done = subprocess.run(shell, shell=True, cwd=tmp_path, capture_output=True, timeout=300)
+    assert done.returncode == 0, (shell, done.stderr.decode())
+    assert stream_summary(str(tmp_path / "out.mkv"))["frames"] == 6
+
+
+def test_clean_help_and_filters_teach_how_to_write_a_chain(capsys):
+    """``clean --help`` showed no example, and ``framemend filters`` listed every option but
+    not how to put them in a chain. ``clean --help`` now ends with the ``clean`` examples of
+    ``framemend --help``, and ``filters`` with a chain using a choice, a number, a filter
+    without options and a list (which the parser takes), and the syntax."""
+    from framemend.chain.parser import check_chain
+
+    with pytest.raises(SystemExit):
+        main(["clean", "--help"])
+    assert "\n  framemend clean in.mp4 -o out.mp4 " in capsys.readouterr().out
+    assert main(["filters"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    use = next(line for line in lines if line.startswith("use: framemend clean IN -o OUT -f "))
+    assert len(check_chain(use.split('-f "')[1].rstrip('"'))) == 3
+    assert lines[-1].startswith("chain syntax") and "'+'" in lines[-1]

@@ -119,6 +119,11 @@ def test_box_and_output_paths_are_checked_before_the_work(tmp_path, capsys):
     assert "needs x1 > x0 and y1 > y0" in capsys.readouterr().err
     assert _run([path, "--box", "a,b,c,d"]) == 2
     assert "--box 'a,b,c,d' needs four numbers" in capsys.readouterr().err
+    # a box as the filters take it (realign, stabilize: x0+y0+x1+y1) was "needs four numbers"
+    assert _run([path, "--box", "4+4+40+30", "--json"]) == 0
+    plus = json.loads(capsys.readouterr().out)["scores"]["identity_drift"]
+    assert _run([path, "--box", "4,4,40,30", "--json"]) == 0
+    assert isinstance(plus, float) and plus == json.loads(capsys.readouterr().out)["scores"]["identity_drift"]
     from framemend.video import VideoError
 
     with pytest.raises(VideoError, match="does not exist"):

@@ -389,6 +389,19 @@ def test_a_cut_animated_webp_is_one_line(tmp_path, capsys):
     assert not (tmp_path / "o.mp4").exists()
 
 
+def test_probe_of_an_animated_webp_says_webp(tmp_path, capsys):
+    """probe said the codec and tags of the temporary FFV1 Matroska file an animated WebP is
+    read through (``codec ffv1 (bgra, 8-bit)``, ``ENCODER: Lavf...``), not the file's."""
+    src = str(tmp_path / "a.webp")
+    _animated_webp(src, [40] * 3)
+    code = main(["probe", src])
+    out = capsys.readouterr().out
+    assert code == 0 and "codec       webp (bgra, 8-bit)" in out and "#0 video: webp," in out, out
+    assert main(["probe", "--json", src]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert (got["codec"], got["streams"][0]["codec"], got["metadata"]) == ("webp", "webp", {})
+
+
 def test_a_numbered_image_pattern_is_told_how_to_make_a_video(tmp_path, capsys):
     """ffmpeg's name for a sequence of images (frame_%04d.png) was "does not exist", which does
     not say that framemend reads video files only, nor how to make one of the frames."""

@@ -77,8 +77,24 @@ def _serve(conn, parent: int, threads: int, device: str | None, settings: dict, 
                     send("progress", job.rel, frames)
 
             send("result", job.rel, task(job, settings, device, progress))
-    except (KeyboardInterrupt, EOFError, BrokenPipeError):
+    except KeyboardInterrupt:  # SIGTERM: the file is abandoned
+        _exit_now()
+    except (EOFError, BrokenPipeError):
         return
+
+
+def _exit_now() -> None:
+    """End a worker whose file was interrupted as the CLI ends (``cli.run``), without tearing
+    the interpreter down: that run's decoder and encoder are left for the OS
+    (``pipeline._LEFT_FOR_EXIT``), and the teardown would free them while their threads, and
+    OpenCV's and numba's pools, may still run ("terminate called without an active exception"
+    from a batch's Ctrl-C)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(0)
 
 
 def _death(exitcode: int | None) -> str:

@@ -106,8 +106,11 @@ def make_options(filter_name: str, options_cls: type, values: dict[str, Any]) ->
         value = _convert(filter_name, key, hints[key], raw)
         meta = fields[key].metadata
         if value is not None and meta.get("choices") and value not in meta["choices"]:
+            names = [str(c) for c in meta["choices"]]
+            close = difflib.get_close_matches(str(raw), names, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
             raise OptionError(f"{filter_name}: option '{key}' must be one of "
-                              f"{'|'.join(map(str, meta['choices']))}, got '{raw}'")
+                              f"{'|'.join(names)}, got '{raw}'{hint}")
         for v in (value if isinstance(value, tuple) else (value,)):
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 lo, hi = meta.get("min"), meta.get("max")

@@ -41,11 +41,17 @@ def check_chain(text: str) -> list[tuple[str, object]]:
     """
     checked = []
     for name, values in parse_chain(text):
+        if checked and _is_number(name):  # box=10,10,200,200: the commas split the chain
+            raise OptionError(f"'{name}' in chain '{text}' is no filter: commas separate "
+                              "filters; join an option's numbers with '+' (box=x0+y0+x1+y1)")
         options_cls = get_options(name)
         if "" in values:
             fields = dataclasses.fields(options_cls)
             if not fields:
                 raise OptionError(f"{name}: takes no options, got '{values['']}'")
+            if values[""] in {f.name for f in fields}:  # denoise=sigma: the name, not its value
+                raise OptionError(f"{name}: option '{values['']}' needs a value, e.g. "
+                                  f"{name}={values['']}=VALUE")
             values[fields[0].name] = values.pop("")
         checked.append((name, make_options(name, options_cls, values)))
     return checked
@@ -57,3 +63,11 @@ def build_chain(text: str) -> list[tuple[type, object]]:
     Raises :class:`OptionError` with a one-line message naming the filter and the option.
     """
     return [(get_filter(name), options) for name, options in check_chain(text)]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -53,9 +53,11 @@ INTERLEAVE_SECONDS = 10.0  # FFmpeg's max_interleave_delta: how far muxers let s
 NUMBERED = re.compile(r"%0?\d*d")  # frame_%04d.png: an image sequence as ffmpeg names one
 
 
-def _open_container(path: str):
+def check_input(path: str) -> None:
+    """Raise :class:`VideoError` when ``path`` (not ``-``) is missing, a folder or empty: what
+    is wrong with an input before FFmpeg opens it."""
     if path == "-":
-        return av.open(sys.stdin.buffer, "r")
+        return
     if not os.path.exists(path):
         if NUMBERED.search(path):  # ffmpeg's way of naming a sequence of images
             raise VideoError(f"input '{path}' does not exist: framemend cleans video files, not "
@@ -67,6 +69,12 @@ def _open_container(path: str):
         raise VideoError(f"input '{path}' is a folder, not a video")
     if os.path.isfile(path) and os.path.getsize(path) == 0:  # FFmpeg says "Invalid data"
         raise VideoError(f"input '{path}' is empty (0 bytes), not a video")
+
+
+def _open_container(path: str):
+    if path == "-":
+        return av.open(sys.stdin.buffer, "r")
+    check_input(path)
     if is_animated_webp(path):  # FFmpeg's WebP decoder reads stills only
         return av.open(webp_as_matroska(path), "r", format="matroska")
     return av.open(path, "r")
@@ -93,6 +101,13 @@ def _stop_counting() -> None:
     if _counting and av.logging.get_level() == av.logging.PANIC:
         av.logging.set_level(None)
     _counting = False
+
+
+def _as_webp(info: VideoInfo) -> None:
+    """Describe an animated WebP, read through a temporary FFV1 Matroska file
+    (:func:`webp_as_matroska`), as the WebP it is: its codec, and no tags of that file."""
+    info.codec = info.streams[0]["codec"] = "webp"
+    info.metadata = {}
 
 
 def _full_chroma_format(fmt: av.VideoFormat) -> str | None:
@@ -260,6 +275,8 @@ class VideoReader:
                               and s.index not in self._cover_indices
                               and not (self._chapters and is_chapter_track(s))]
         self.info: VideoInfo = stream_info(self.path, c, self.stream)
+        if self.path != "-" and is_animated_webp(self.path):
+            _as_webp(self.info)
         self._declared_frames = self.info.frames
         self._declared_end = None
         muxer = c.format.name.split(",")[0]
