@@ -7,8 +7,8 @@ then the results along y as fused multiply-adds, ``a + t (b - a)`` (found by emu
 denoise bench's states and random flows of σ 0.5 px to 10⁴ px: every value the same).
 :func:`relative_taps` finds a row's taps and fractions in a loop that vectorises;
 :func:`gather4` then loads each tap's four channels at once (one 16-byte load, :func:`_lerp4`)
-and lerps them as one vector: 0.3 + 0.3 ms per 640x360 frame, where numba's own indexing left
-the gather scalar (2.0 ms). A kernel that reads the prediction a row at a time no longer needs
+and lerps them as one vector: about 0.3 ms each per 640x360 frame, where numba's own indexing
+left the gather scalar (1.7-2.5 ms for the frame). A kernel that reads the prediction a row at a time no longer needs
 it written whole (denoise's update: :func:`framemend.denoise._cpu._predict_update`)."""
 from __future__ import annotations
 
