@@ -4,8 +4,10 @@
 Same arithmetic, arranged for a CPU (timings per 640x360 frame on one thread here):
 
 * the state is one ``(H, W, 4)`` float32 array, the estimate in the opponent basis of
-  :mod:`.spatial` and its variance last, so the prediction is one ``cv2.remap`` of four
-  interleaved channels (1.3 ms; a numba loop gathering from planar arrays took 5.7 ms). The
+  :mod:`.spatial` and its variance last, so the prediction samples four interleaved
+  channels at once (OpenCV's ``remap`` arithmetic, a row at a time inside the update:
+  :mod:`framemend.kernels.relative_remap`; a numba loop gathering from planar arrays took
+  5.7 ms). The
   update's gain is shared by the channels and its residual power is measured in the opponent
   basis (one noise variance per opponent channel), so the recursion gives the same estimate in
   either basis, and the spatial stage starts from the opponent channels;
@@ -40,6 +42,7 @@ from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import LUMA
 from framemend.kernels.fastmath import NO_ESTIMATES
 from framemend.kernels.pools import in_halves
+from framemend.kernels.relative_remap import gather4, relative_taps
 
 from .recursive import FINEST_SIDE, FRESH, SOFT
 from .spatial import RADII, WIDE_CHROMA
@@ -136,23 +139,24 @@ def _sharpen_row(up, mid, down, flow_x, flow_y, out, wx, wy):
 
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
-def _update(pred, halo, first, end, rgb, scale, flow, inv_noise_var, min_gain, soft, fresh,
-            shear, luma):
-    """The Kalman-like update of :func:`.recursive.recursive_step_reference` in place of rows
-    ``first`` to ``end - 1`` of ``pred`` ``(H, W, 4)`` (the bilinear prediction; it becomes
-    the new state) and of the new estimate's 8-bit ``luma``, in one pass down the rows: each
-    row's prediction is taken apart into planar rows (a ring of three), sharpened
-    (:func:`_sharpen_row`, once the row below has been read: another ring of three) and its
-    residual power (mean square over the channels of frame minus prediction) summed along the
-    row into a ring of three, so the 3x3 in-frame mean of a row is ready once the row below
-    has been sharpened, and the loops over a row vectorise. The prediction's rows the band
-    reads outside itself (two either side, where in the frame) come from ``halo``
-    ``(4, W, 4)`` (rows ``first - 2``, ``first - 1``, ``end``, ``end + 1``), copies taken
-    before any band wrote them, so the bands of a frame can run at once on different threads
-    (:func:`_update_halves`). Pixels whose source ``p + flow`` left the frame start afresh (``flow``
-    ``(H, W, 2)``, x and y interleaved as DIS gives it: each row is taken apart into planar
-    rows as it is sharpened, a ring of two; a ``cv2.split`` of the whole flow beforehand took
-    0.13 ms per 640x360 frame more). ``rgb`` ``(3, H, W)`` times ``scale``;
+def _predict_update(previous, state, first, end, rgb, scale, flow, inv_noise_var, min_gain,
+                    soft, fresh, shear, luma):
+    """The prediction and the Kalman-like update of :func:`.recursive.recursive_step_reference`:
+    rows ``first`` to ``end - 1`` of the new ``state`` ``(H, W, 4)`` and of the new estimate's
+    8-bit ``luma`` from the ``previous`` state (both C-contiguous), in one pass down the rows.
+    Each row of the bilinear prediction is sampled from ``previous`` along ``flow`` ``(H, W,
+    2)`` (x and y interleaved as DIS gives it) as ``cv2.remap`` samples it
+    (:mod:`framemend.kernels.relative_remap`: the same bits, without the whole prediction
+    written and read back; with ``cv2.remap`` beforehand a 640x360 step took 0.5 ms more
+    CPU), taken apart into planar
+    rows (a ring of three), sharpened (:func:`_sharpen_row`, once the row below is in: another
+    ring of three) and its residual power (mean square over the channels of frame minus
+    prediction) summed along the row into a ring of three, so the 3x3 in-frame mean of a row
+    is ready once the row below has been sharpened, and the loops over a row vectorise. The
+    flow's rows are taken apart into planar rows as they enter (a ring of three). A band reads
+    the prediction two rows beyond itself, which it samples itself, so the bands of a frame
+    can run at once on different threads (:func:`_predict_update_halves`). Pixels whose source
+    ``p + flow`` left the frame start afresh. ``rgb`` ``(3, H, W)`` times ``scale``;
     ``inv_noise_var`` ``(3,)`` 1 / σ² of each channel of the opponent basis sheared by
     ``shear`` ``(2,)`` (the state's basis)."""
     _, h, w = rgb.shape
@@ -163,6 +167,9 @@ def _update(pred, halo, first, end, rgb, scale, flow, inv_noise_var, min_gain, s
     third = _F(1 / 3)  # the residual power is the mean over the channels
     i0, i1, i2 = inv_noise_var[0] * third, inv_noise_var[1] * third, inv_noise_var[2] * third
     inv_y, inv_x = _inv_axis(h, 1), _inv_axis(w, 1)
+    predicted = np.empty((w, 4), np.float32)  # a row of the bilinear prediction
+    taps = np.empty((4, w), np.int32)  # its taps in previous (relative_taps)
+    fractions = np.empty((2, w), np.float32)
     raw = np.empty((3, 4, w), np.float32)  # the bilinear prediction's rows, planar
     rows = np.empty((3, 4, w), np.float32)  # the sharpened prediction's rows
     power = np.zeros((3, w), np.float32)  # row sums of the residual power
@@ -170,30 +177,26 @@ def _update(pred, halo, first, end, rgb, scale, flow, inv_noise_var, min_gain, s
     new = np.empty((4, w), np.float32)
     bright = np.empty(w, np.float32)  # the new estimate's luma
     weights = np.empty((2, w), np.float32)  # the sharpening's, per row
-    motion = np.empty((2, 2, w), np.float32)  # the flow's rows (x, y), planar
+    motion = np.empty((3, 2, w), np.float32)  # the flow's rows (x, y), planar
     # row y0 enters, y0 - 1 is sharpened, y0 - 2 is updated
     for y0 in range(max(first - 2, 0), end + 2):
         if y0 < h:
-            row = raw[y0 % 3]
-            if y0 < first:
-                source = halo[y0 - first + 2]
-            elif y0 >= end:
-                source = halo[y0 - end + 2]
-            else:
-                source = pred[y0]
-            for x in range(w):
-                row[0, x], row[1, x] = source[x, 0], source[x, 1]
-                row[2, x], row[3, x] = source[x, 2], source[x, 3]
-        ys = y0 - 1
-        if max(first - 1, 0) <= ys < h:
-            flow_x, flow_y, pairs = motion[ys % 2, 0], motion[ys % 2, 1], flow[ys]
+            flow_x, flow_y, pairs = motion[y0 % 3, 0], motion[y0 % 3, 1], flow[y0]
             for x in range(w):  # a loop per plane: 0.06 ms less than both in one
                 flow_x[x] = pairs[x, 0]
             for x in range(w):
                 flow_y[x] = pairs[x, 1]
+            relative_taps(flow_x, flow_y, y0, h, w, taps, fractions)
+            gather4(previous, taps, fractions, predicted)
+            row = raw[y0 % 3]
+            for x in range(w):
+                row[0, x], row[1, x] = predicted[x, 0], predicted[x, 1]
+                row[2, x], row[3, x] = predicted[x, 2], predicted[x, 3]
+        ys = y0 - 1
+        if max(first - 1, 0) <= ys < h:
             row = rows[ys % 3]
             _sharpen_row(raw[max(ys - 1, 0) % 3], raw[ys % 3], raw[min(ys + 1, h - 1) % 3],
-                         flow_x, flow_y, row, weights[0], weights[1])
+                         motion[ys % 3, 0], motion[ys % 3, 1], row, weights[0], weights[1])
             for x in range(w):
                 o0, o1, o2 = _pixel(rgb, scale, b1, b2, ys, x)
                 r0, r1, r2 = o0 - row[0, x], o1 - row[1, x], o2 - row[2, x]
@@ -208,7 +211,7 @@ def _update(pred, halo, first, end, rgb, scale, flow, inv_noise_var, min_gain, s
         row = rows[y % 3]
         above, here, below = power[(y - 1) % 3], power[y % 3], power[(y + 1) % 3]
         scale_y = inv_y[y]
-        flow_x, flow_y = motion[y % 2, 0], motion[y % 2, 1]
+        flow_x, flow_y = motion[y % 3, 0], motion[y % 3, 1]
         for x in range(w):
             px = _F(x) + flow_x[x]
             py = _F(y) + flow_y[x]
@@ -232,8 +235,8 @@ def _update(pred, halo, first, end, rgb, scale, flow, inv_noise_var, min_gain, s
         for x in range(w):
             luma[y, x] = _to_u8(bright[x])
         for x in range(w):
-            pred[y, x, 0], pred[y, x, 1] = new[0, x], new[1, x]
-            pred[y, x, 2], pred[y, x, 3] = new[2, x], new[3, x]
+            state[y, x, 0], state[y, x, 1] = new[0, x], new[1, x]
+            state[y, x, 2], state[y, x, 3] = new[2, x], new[3, x]
 
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
@@ -513,24 +516,22 @@ class CpuFrame:
         return self
 
 
-def _update_halves(pred: np.ndarray, rgb: np.ndarray, scale: float, flow: np.ndarray,
-                   inverse: np.ndarray, min_gain: float, shear: np.ndarray, luma: np.ndarray,
-                   halves: bool) -> None:
-    """:func:`_update` of the whole frame; with ``halves`` (and :data:`_HALVED_ROWS` rows or
-    more) the lower half of the rows on the shared ``denoise`` worker while this thread does
-    the upper half (the kernel releases the GIL; each half reads the prediction's rows around
-    it from copies taken before either wrote them: the same bits either way)."""
-    h, w = pred.shape[:2]
-    halo = _buffer("halo", (2, 4, w, 4))
+def _predict_update_halves(previous: np.ndarray, state: np.ndarray, rgb: np.ndarray,
+                           scale: float, flow: np.ndarray, inverse: np.ndarray,
+                           min_gain: float, shear: np.ndarray, luma: np.ndarray,
+                           halves: bool) -> None:
+    """:func:`_predict_update` of the whole frame; with ``halves`` (and :data:`_HALVED_ROWS`
+    rows or more) the lower half of the rows on the shared ``denoise`` worker while this thread
+    does the upper half (the kernel releases the GIL; each half samples the prediction it reads
+    from ``previous``, which neither writes: the same bits either way)."""
+    h = state.shape[0]
     if not halves or h < _HALVED_ROWS:
-        _update(pred, halo[0], 0, h, rgb, scale, flow, inverse, min_gain, SOFT, FRESH, shear,
-                luma)
+        _predict_update(previous, state, 0, h, rgb, scale, flow, inverse, min_gain, SOFT, FRESH,
+                        shear, luma)
         return
-    middle = h // 2
-    halo[0, 2:], halo[1, :2] = pred[middle:middle + 2], pred[middle - 2:middle]
-    in_halves("denoise", h, lambda first, end: _update(
-        pred, halo[0 if first == 0 else 1], first, end, rgb, scale, flow, inverse, min_gain,
-        SOFT, FRESH, shear, luma))
+    in_halves("denoise", h, lambda first, end: _predict_update(
+        previous, state, first, end, rgb, scale, flow, inverse, min_gain, SOFT, FRESH, shear,
+        luma))
 
 
 _spare_states: list = []  # the arrays of tracks no longer referenced, for the next steps
@@ -594,20 +595,19 @@ class CpuTrack:
         ``denoise`` worker (for a step no output is made beside: a shot's warm-up)."""
         if isinstance(pixels, CpuFrame):
             rgb, scale, frame_luma = pixels.rgb, pixels.scale, pixels.luma
-            pred, luma = self._arrays(*rgb.shape[1:])
+            state, luma = self._arrays(*rgb.shape[1:])
         else:
             rgb, scale = _planes(pixels)
-            pred, luma = self._arrays(*rgb.shape[1:])
+            state, luma = self._arrays(*rgb.shape[1:])
             frame_luma = luma  # read by the flow before the update writes the estimate's
             _luma(rgb, scale, luma)
         if flow is None:
             flow = motion_luma_flow(frame_luma, self.luma, FINEST_SIDE)
-        cv2.remap(self.state, flow, None, cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP, dst=pred,
-                  borderMode=cv2.BORDER_REPLICATE)
         inverse = (1.0 / noise_var).astype(np.float32)
-        _update_halves(pred, rgb, scale, np.ascontiguousarray(flow, np.float32), inverse,
-                       1.0 / memory, _shear(shear), luma, halves)
-        return CpuTrack(pred, luma)
+        _predict_update_halves(self.state, state, rgb, scale,
+                               np.ascontiguousarray(flow, np.float32), inverse, 1.0 / memory,
+                               _shear(shear), luma, halves)
+        return CpuTrack(state, luma)
 
     def output(self, spatial: float, noise_var: np.ndarray, table: np.ndarray | None,
                levels: float | None = None, shear: np.ndarray | None = None,
