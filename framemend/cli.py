@@ -283,26 +283,41 @@ def _summary(src: str, dst: str, stats, seconds: float) -> str:
 
 
 def cmd_filters(args) -> int:
+    """Each filter's line, then per option a row (name, type, allowed values, default) and its
+    help wrapped beneath, so the table stays in 80 columns however long the help or choices."""
+    import textwrap
+
     from .chain.options import option_specs
     from .chain.registry import filter_options, filter_summaries
 
     summaries = filter_summaries()
-    for name, options in filter_options().items():
-        print(f"{name}  {summaries[name]}")
-        specs = option_specs(options)
-        for s in specs:
-            if s["choices"]:
-                allowed = "|".join(map(str, s["choices"]))
-            elif s["min"] is not None or s["max"] is not None:
-                allowed = f"[{'' if s['min'] is None else s['min']}, {'' if s['max'] is None else s['max']}]"
-            else:
-                allowed = ""
-            default = "auto" if s["default"] is None else s["default"]
-            print(f"    {s['name']:<14} {s['type']:<8} {allowed:<18} default {default!s:<8} {s['help']}")
-        if not specs:
+    tables = {name: [_option_row(s) for s in option_specs(options)]
+              for name, options in filter_options().items()}
+    width = min(max((len(row[2]) for rows in tables.values() for row in rows), default=0), 26)
+    for name, rows in tables.items():
+        print(textwrap.fill(f"{name}  {summaries[name]}", 80, subsequent_indent=" " * (len(name) + 2),
+                            break_on_hyphens=False))
+        for option, kind, allowed, default, help_text in rows:
+            print(f"    {option:<14} {kind:<5} {allowed:<{width}} default {default}")
+            if help_text:
+                print(textwrap.fill(help_text, 80, initial_indent=" " * 8, subsequent_indent=" " * 8,
+                                    break_on_hyphens=False))
+        if not rows:
             print("    (no options)")
     print(f"use: framemend clean IN -o OUT -f \"{FILTERS_EXAMPLE}\"\n{CHAIN_SYNTAX}")
     return 0
+
+
+def _option_row(spec: dict) -> tuple[str, str, str, str, str]:
+    """``(name, type, allowed values, default, help)`` of one option for ``framemend filters``."""
+    if spec["choices"]:
+        allowed = "|".join(map(str, spec["choices"]))
+    elif spec["min"] is not None or spec["max"] is not None:
+        allowed = f"[{'' if spec['min'] is None else spec['min']}, {'' if spec['max'] is None else spec['max']}]"
+    else:
+        allowed = ""
+    default = "auto" if spec["default"] is None else str(spec["default"])
+    return spec["name"], spec["type"], allowed, default, spec["help"]
 
 
 def cmd_probe(args) -> int:

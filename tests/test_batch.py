@@ -486,4 +486,35 @@ def test_a_folder_of_frames_is_told_how_to_make_it_a_video(tmp_path, capsys):
     code = main(["clean", str(clips), "-o", str(tmp_path / "clips.mp4"), "-q"])
     err = capsys.readouterr().err
     assert code == 2 and "holds 1 animated image(s)" in err and "image sequences" not in err, err
-    assert f"framemend clean '{clips / 'a.webp'}' -o OUT.mp4" in err
+    assert "-o OUT_FOLDER" in err and f"framemend clean '{clips / 'a.webp'}' -o OUT.mp4" in err
+
+
+def test_a_folder_batch_takes_animated_webp_and_apng_as_name_mkv(tmp_path, capsys):
+    """A folder batch skipped animated WebP and APNG (ComfyUI's SaveAnimatedWEBP, previews)
+    without a word: not in the video extensions, and an output keeping its input's extension
+    no writer takes. Each is now cleaned into NAME.mkv, every frame; one beside a video of its
+    name (c.webp beside c.mp4) is skipped and the summary says so and why; a still PNG is left
+    alone; a re-run finds them done."""
+    from PIL import Image
+
+    src = tmp_path / "in"
+    src.mkdir()
+    images = [Image.fromarray(f) for f in moving_frames(5, 48, 32)]
+    images[0].save(src / "a.webp", save_all=True, append_images=images[1:], duration=40, lossless=True)
+    images[0].save(src / "b.png", save_all=True, append_images=images[1:], duration=40)  # APNG
+    images[0].save(src / "c.webp", save_all=True, append_images=images[1:], duration=40)
+    images[0].save(src / "still.png")
+    make_video(str(src / "c.mp4"), moving_frames(4, 48, 32), 24)
+    out = tmp_path / "out"
+    code = main(["clean", str(src), "-o", str(out), "-f", "identity"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["a.mkv", "b.mkv", "c.mp4"]
+    for name in ("a.mkv", "b.mkv"):
+        assert read_video(str(out / name))[0].shape == (5, 32, 48, 3)
+    assert ("framemend: 1 of 4 skipped:\n  c.webp: not taken: its output would be 'c.mkv', "
+            "named like 'c.mp4' beside it; clean it alone, e.g. framemend clean "
+            f"'{src / 'c.webp'}' -o OUT.mkv") in err
+    assert "4 files: 0 done before, 0 redone, 3 new, 0 failed, 1 skipped" in err
+    assert main(["clean", str(src), "-o", str(out), "-f", "identity"]) == 0
+    assert "4 files: 3 done before, 0 redone, 0 new, 0 failed, 1 skipped" in capsys.readouterr().err

@@ -72,19 +72,34 @@ def test_filters_lists_options_with_ranges(capsys):
     assert main(["filters"]) == 0
     lines = capsys.readouterr().out.splitlines()
     for name, cls in all_filters().items():
-        header = next(i for i, line in enumerate(lines) if line.split()[0] == name)
+        header = next(i for i, line in enumerate(lines) if line.split(" ")[0] == name)
         summary = cls.__doc__.strip().splitlines()[0]
-        assert summary in lines[header]
+        end = next(i for i in range(header + 1, len(lines)) if lines[i][4] != " ")  # its first row
+        assert summary in " ".join(line.strip() for line in lines[header:end])  # wrapped at 80
         if name in _declared()[OPTIONS_GROUP]:  # listed from the Options without importing the filter
             assert cls.Options.__doc__ == summary
         for spec in option_specs(cls.Options):
-            line = next(line for line in lines[header + 1:] if line.split()[0] == spec["name"])
+            line = next(line for line in lines[header + 1:] if line.startswith("    " + spec["name"] + " "))
             if spec["choices"]:
                 assert "|".join(map(str, spec["choices"])) in line.split()
             elif spec["min"] is not None and spec["max"] is not None:
                 assert f"[{spec['min']}, {spec['max']}]" in line
-    factor = next(line for line in lines if line.split()[0] == "factor")
+    factor = next(line for line in lines if line.startswith("    factor "))
     assert "[1, 32]" in factor and "default 2" in factor
+
+
+def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
+    """Help texts ran on to 400 columns, and a long choice list (``auto|global|local|offset``)
+    pushed its row's ``default`` out of the column. Every line of the table now fits 80 columns
+    (the closing ``use:`` example and syntax lines aside) and every option row's ``default``
+    starts at the same column."""
+    assert main(["filters"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    table = lines[:next(i for i, line in enumerate(lines) if line.startswith("use: "))]
+    assert max(map(len, table)) <= 80
+    rows = [line for line in table if " default " in line and line.startswith("    ")
+            and not line.startswith("        ")]
+    assert len(rows) > 20 and len({line.index(" default ") for line in rows}) == 1
 
 
 @pytest.mark.parametrize("argv, code, words", [
@@ -124,7 +139,13 @@ def test_filters_lists_options_with_ranges(capsys):
     # a box written as score's --box takes it (commas) was "unknown filter '10'"
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "realign=region=face:box=4,10,40,30"], 2,
      "'10' in chain 'realign=region=face:box=4,10,40,30' is no filter: commas separate filters; "
-     "join an option's numbers with '+' (box=x0+y0+x1+y1)"),
+     "join an option's numbers with '+' (box=4+10+40+30)"),
+    # two values for one option were told of box (any number after a comma was taken for a list)
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "interpolate=2,3"], 2,
+     "'3' in chain 'interpolate=2,3' is no filter: commas separate filters, and an option takes "
+     "one value: interpolate=2 or interpolate=3"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "denoise,3"], 2,
+     "commas separate filters; an option's value follows '=' (denoise=3)"),
     (["clean", "{in}", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
     (["clean", "{in}", "-o", "{in}/o.mp4"], 1, "folder '{in}' does not exist"),  # under a file
     (["generate", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),

@@ -69,10 +69,13 @@ def main(args, chain: str) -> int:
             if f.status != "done before":
                 print(f"{'redo' if f.status == 'redone' else f.status:<7} {f.input}"
                       + (f"  ({f.note})" if f.note else ""))
-    elif summary.failed:
-        print(f"framemend: {len(summary.failed)} of {len(summary.files)} failed:", file=sys.stderr)
-        for f in summary.failed:
-            print(f"  {f.input}: {f.note}", file=sys.stderr)
+    else:  # the files not cleaned, and why
+        for status in ("skipped", "failed"):
+            files = [f for f in summary.files if f.status == status]
+            if files:
+                print(f"framemend: {len(files)} of {len(summary.files)} {status}:", file=sys.stderr)
+            for f in files:
+                print(f"  {f.input}: {f.note}", file=sys.stderr)
     if not args.quiet or args.dry_run or summary.interrupted:  # a stop is said, as for a file
         print(f"framemend: {summary}", file=sys.stderr)
     return summary.exit_code

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 # every one is also written (video/containers.py), so an output keeps its input's name
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".nut", ".ts", ".gif")
 SAMPLE_BYTES = 64 * 1024
+# animations (animated WebP, APNG) are clips too; no writer takes their extension, so each is
+# written as NAME.mkv, unless a file beside it has its name (NAME.mp4...): then it is skipped
+ANIMATION_EXTENSIONS = (".webp", ".png")
+ANIMATION_OUTPUT = ".mkv"
 # still images a folder of frames holds (what diffusers and ComfyUI save frame by frame)
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".exr")
 
@@ -31,11 +35,13 @@ class Job:
     frames: int | None = None           # as the container declares it (None: unknown)
     pixels: int = 0                     # width * height (0: unknown)
     duration: float | None = None       # seconds, when the container says
+    skip: str = ""                      # why it is not cleaned (its output's name is taken)
 
 
-def _wanted(rel: str, pattern: str | None) -> bool:
+def _wanted(rel: str, path: str, pattern: str | None) -> bool:
     if pattern is None:
-        return rel.lower().endswith(VIDEO_EXTENSIONS)
+        return rel.lower().endswith(VIDEO_EXTENSIONS) or (
+            rel.lower().endswith(ANIMATION_EXTENSIONS) and _animated(path))
     return fnmatch.fnmatch(rel if "/" in pattern else rel.rsplit("/", 1)[-1], pattern)
 
 
@@ -53,18 +59,43 @@ def discover(in_dir: str, out_dir: str, pattern: str | None = None,
         for name in files:
             path = os.path.join(root, name)
             rel = os.path.relpath(path, in_dir).replace(os.sep, "/")
-            if not name.startswith(".") and os.path.isfile(path) and _wanted(rel, pattern):
+            if not name.startswith(".") and os.path.isfile(path) and _wanted(rel, path, pattern):
                 found.append(rel)
         if not recursive:
             break
-    return [Job(rel, os.path.join(in_dir, *rel.split("/")), os.path.join(out_dir, *rel.split("/")), rel)
-            for rel in sorted(found)]
+    jobs = []
+    for rel in sorted(found):
+        out_rel, skip = rel, ""
+        if rel.lower().endswith(ANIMATION_EXTENSIONS):
+            out_rel, skip = _animation_output(in_dir, rel, found)
+        jobs.append(Job(rel, os.path.join(in_dir, *rel.split("/")),
+                        os.path.join(out_dir, *out_rel.split("/")), out_rel, skip=skip))
+    return jobs
+
+
+def _animation_output(in_dir: str, rel: str, found: list[str]) -> tuple[str, str]:
+    """``(out_rel, skip)`` of an animation: ``NAME.mkv``, and why it is skipped when a video or
+    another animation of the batch beside it is also named NAME (``a.webp`` beside ``a.mp4``:
+    two outputs, or two clips, a user would not tell apart)."""
+    stem, name = os.path.splitext(rel)[0], rel.rsplit("/", 1)[-1]
+    out_rel = stem + ANIMATION_OUTPUT
+    folder = os.path.join(in_dir, *rel.split("/")[:-1])
+    found = set(found)
+    for other in sorted(os.listdir(folder)):
+        other_rel = rel[:len(rel) - len(name)] + other
+        if (other != name and os.path.splitext(other)[0].lower() == os.path.basename(stem).lower()
+                and (other.lower().endswith(VIDEO_EXTENSIONS) or other_rel in found)):
+            return out_rel, (f"not taken: its output would be '{out_rel}', named like "
+                             f"'{other}' beside it; clean it alone, e.g. framemend clean "
+                             f"'{os.path.join(folder, name)}' -o OUT.mkv")
+    return out_rel, ""
 
 
 def image_sequence_note(in_dir: str) -> str | None:
     """When ``in_dir`` holds images and no video: a line saying framemend reads video files,
     with the ffmpeg command that makes still frames one (lossless, at a rate to be set), or,
-    for animations (APNG, WebP), that `framemend clean` takes each one; else None."""
+    for animations (APNG, WebP), that a folder output or `framemend clean FILE` takes them;
+    else None."""
     names = sorted(n for n in os.listdir(in_dir)
                    if not n.startswith(".") and os.path.isfile(os.path.join(in_dir, n)))
     images = [n for n in names if n.lower().endswith(IMAGE_EXTENSIONS)]
@@ -73,8 +104,8 @@ def image_sequence_note(in_dir: str) -> str | None:
     animated = [n for n in images if _animated(os.path.join(in_dir, n))]
     if animated:  # clips themselves, which `clean FILE` reads
         return (f"folder '{in_dir}' holds {len(animated)} animated image(s) (APNG, WebP) and no "
-                f"video: a folder batch takes video files only; clean each one, e.g. framemend "
-                f"clean '{os.path.join(in_dir, animated[0])}' -o OUT.mp4")
+                f"video: clean the folder into a folder (-o OUT_FOLDER: each one as NAME.mkv), or "
+                f"one alone, e.g. framemend clean '{os.path.join(in_dir, animated[0])}' -o OUT.mp4")
     ext = os.path.splitext(images[0])[1]
     return (f"folder '{in_dir}' holds {len(images)} images and no video: framemend cleans "
             f"video files, not image sequences; make the frames one first, e.g. "
@@ -112,6 +143,15 @@ def probe(job: Job) -> None:
     (leaves them unknown for a file that does not open: its worker reports why)."""
     import av
 
+    if job.src.lower().endswith(ANIMATION_EXTENSIONS):  # FFmpeg reads a WebP's first frame only
+        from PIL import Image  # noqa: PLC0415 - in the batch's parent, for animations only
+
+        try:
+            with Image.open(job.src) as image:
+                job.pixels, job.frames = image.width * image.height, getattr(image, "n_frames", 1)
+        except (OSError, ValueError):
+            pass
+        return
     try:
         with av.open(job.src) as c:
             s = c.streams.video[0]

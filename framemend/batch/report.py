@@ -14,7 +14,8 @@ STATUSES = ("done before", "redone", "new", "failed")
 class FileResult:
     """``status``: ``done before`` (up to date, skipped), ``redone`` (done before, then its input,
     chain, options, version or output changed: ``note`` says which), ``new``, or ``failed``
-    (``note`` is the reason), or ``left`` (the batch was interrupted first). In a dry run
+    (``note`` is the reason), ``skipped`` (an animation whose output's name is taken: ``note``
+    says by what), or ``left`` (the batch was interrupted first). In a dry run
     ``redone``/``new`` are what would run."""
 
     input: str
@@ -57,8 +58,11 @@ class BatchSummary:
         if self.dry_run:
             return (f"{n} files: would run {self.count('new')} new and {self.count('redone')} "
                     f"to redo; {self.count('done before')} done before, "
-                    f"{self.count('failed')} failed before or cannot run")
+                    f"{self.count('failed')} failed before or cannot run"
+                    + (f", {self.count('skipped')} skipped" if self.count("skipped") else ""))
         parts = [f"{self.count(s)} {s}" for s in STATUSES]
+        if self.count("skipped"):
+            parts.append(f"{self.count('skipped')} skipped")
         line = f"{n} files: " + ", ".join(parts) + f" in {self.seconds:.1f} s"
         if self.interrupted:
             line += f"; interrupted with {self.count('left')} left: run again to finish them"

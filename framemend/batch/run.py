@@ -82,6 +82,9 @@ def _plan(jobs: list[Job], manifest: Manifest, settings: str, overwrite: bool
     for job in jobs:
         res = FileResult(job.rel, job.out_rel, "new")
         results.append(res)
+        if job.skip:
+            res.status, res.note = "skipped", job.skip
+            continue
         if job.out_rel in owners:
             res.status, res.note = "failed", f"its output '{job.out_rel}' is also the output of '{owners[job.out_rel]}'"
             continue

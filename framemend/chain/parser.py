@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .options import OptionError, make_options
+from .options import OptionError, make_options, option_specs
 from .registry import get_filter, get_options
 
 
@@ -40,11 +40,13 @@ def check_chain(text: str) -> list[tuple[str, object]]:
     Raises :class:`OptionError` with a one-line message naming the filter and the option.
     """
     checked = []
-    for name, values in parse_chain(text):
-        if checked and _is_number(name):  # box=10,10,200,200: the commas split the chain
-            raise OptionError(f"'{name}' in chain '{text}' is no filter: commas separate "
-                              "filters; join an option's numbers with '+' (box=x0+y0+x1+y1)")
+    parts = [p.strip() for p in text.split(",")]  # as parse_chain splits them
+    last_option = None  # the option the previous filter was given last, with its raw value
+    for i, (name, values) in enumerate(parse_chain(text)):
+        if checked and _is_number(name):  # box=10,10,200,200 or interpolate=2,3
+            raise OptionError(_number_after_comma(text, parts, i, checked[-1], last_option))
         options_cls = get_options(name)
+        last_option = next(reversed(values.items()), None)
         if "" in values:
             fields = dataclasses.fields(options_cls)
             if not fields:
@@ -63,6 +65,30 @@ def build_chain(text: str) -> list[tuple[type, object]]:
     Raises :class:`OptionError` with a one-line message naming the filter and the option.
     """
     return [(get_filter(name), options) for name, options in check_chain(text)]
+
+
+def _number_after_comma(text: str, parts: list[str], i: int, previous: tuple[str, object],
+                        last_option: tuple[str, str] | None) -> str:
+    """The message for a number where a filter belongs (``parts[i]``): the commas of a list
+    (``box=4,10,40,30``: say the option's numbers join with ``+``) or of two values for one
+    option (``interpolate=2,3``: say which single values were written)."""
+    start = f"'{parts[i]}' in chain '{text}' is no filter: commas separate filters"
+    filter_name, options = previous
+    key, value = last_option if last_option else ("", "")
+    field = key or (dataclasses.fields(options)[0].name if dataclasses.fields(options) else "")
+    spec = {s["name"]: s for s in option_specs(type(options))}.get(field)
+    if spec and spec["type"] == "list":
+        numbers = [value]
+        for part in parts[i:]:
+            if not _is_number(part):
+                break
+            numbers.append(part)
+        return f"{start}; join an option's numbers with '+' ({field}={'+'.join(numbers)})"
+    if not last_option:  # denoise,3
+        return f"{start}; an option's value follows '=' ({filter_name}={parts[i]})"
+    written = parts[i - 1]
+    other = written[:len(written) - len(value)] + parts[i]
+    return f"{start}, and an option takes one value: {written} or {other}"
 
 
 def _is_number(text: str) -> bool:
