@@ -34,18 +34,30 @@ LIGHT_RATE = 0.25
 
 def exposure_step(frame: torch.Tensor, reference: torch.Tensor,
                   weight: torch.Tensor) -> torch.Tensor:
-    """0-d: the log of the ratio of the mean luma of ``frame`` to that of ``reference`` (both
-    ``(1, 3, H, W)``, aligned) where ``weight`` ``(1, 1, H, W)`` trusts them (0 where nothing
-    is trusted or either is black)."""
-    a, b = (luma(x).mul(weight).sum() for x in (frame, reference))
-    usable = (a > 0) & (b > 0)
+    """``(2,)``: the log of the ratio of the mean luma of ``frame`` to that of ``reference``
+    (both ``(1, 3, H, W)``, aligned) where ``weight`` ``(1, 1, H, W)`` trusts them, and the
+    same of the mean of ``1 - luma`` where the change moves the darker half of ``reference``
+    (below its mean) more than the brighter: a change towards or from white (a fade to white
+    is a fade to black of ``1 - luma``: ``1 - (x + a (1 - x)) = (1 - a) (1 - x)``, each pixel
+    moved in proportion to ``1 - x``), not a gain (in proportion to ``x``); each 0 where
+    nothing is trusted or either mean is 0 (black, or white)."""
+    y, y_ref = luma(frame), luma(reference)
+    a = torch.stack([(y * weight).sum(), ((1 - y) * weight).sum()])
+    b = torch.stack([(y_ref * weight).sum(), ((1 - y_ref) * weight).sum()])
+    darker = (y_ref < b[0] / weight.sum().clamp_min(1e-12)).float()
+    moved = torch.stack([((y - y_ref) * weight * half).sum().abs()
+                         / (weight * half).sum().clamp_min(1e-12)
+                         for half in (darker, 1 - darker)])
+    usable = (a > 0) & (b > 0) & torch.stack([torch.ones((), dtype=torch.bool,
+                                                         device=a.device), moved[0] > moved[1]])
     return torch.where(usable, torch.log(a.clamp_min(1e-12) / b.clamp_min(1e-12)), 0.0)
 
 
 def exposure_rate(backward: torch.Tensor, forward: torch.Tensor, seconds: float) -> torch.Tensor:
-    """0-d: the absolute exposure rate (log units a second) of the average of the steps
-    measured along the backward and the forward flow (:func:`exposure_step`), ``seconds``
-    apart; 0 where the time between the frames is unknown (not after the previous one)."""
+    """0-d: the larger absolute exposure rate (log units a second), of the luma or of its
+    complement, of the average of the steps ``(2,)`` measured along the backward and the
+    forward flow (:func:`exposure_step`), ``seconds`` apart; 0 where the time between the
+    frames is unknown (not after the previous one)."""
     if seconds <= 0:
         return torch.zeros((), device=backward.device)
-    return ((backward + forward) / 2).abs() / seconds
+    return ((backward + forward) / 2).abs().amax() / seconds
