@@ -5,9 +5,12 @@ at most 5 %, grown over 2-10 s); a fade to or from black or white, or a lamp dim
 the exposure of everything by tens of percent a second. Between two consecutive frames the
 exposure step is the log of the ratio of the mean luma of the same content (the frame and the
 previous one warped onto it, where the flow is trusted), measured both ways like the colour
-step of :mod:`.evidence`; over the time between the frames it is a rate. A frame whose rate
-is above ``LIGHT_RATE`` is light: :class:`.filter.Realign` keeps the correction carried so far
-and the frame becomes the keyframe, as for a sudden change (a step of light).
+step of :mod:`.evidence`; over the time between the frames it is a rate. Near white that ratio
+is small: a change towards or from white (moving the darker pixels more than the brighter) is
+measured on the mean of ``1 - luma`` as well, where a fade to white reads as a fade to black.
+A frame whose rate is above ``LIGHT_RATE`` is light: :class:`.filter.Realign` keeps the
+correction carried so far and the frame becomes the keyframe, as for a sudden change (a step
+of light).
 
 The mean's ratio, not a fitted gain: a gain fitted through the cells' means on consecutive
 frames of a zoom read 0.19 a second where nothing changed (tuning rendering 4), the ratio of
