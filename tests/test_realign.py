@@ -187,6 +187,24 @@ def test_a_fade_stays(kind, seed):
         assert worst >= -0.3  # measured: see the benchmark's section (realign12)
 
 
+@pytest.mark.parametrize("seed", [315, 316])
+def test_a_slow_fade_to_white_stays(seed):
+    """A fade to white over 4 s: the log rate of the mean luma starts at ``(1 - m) / (m T)``,
+    under ``LIGHT_RATE`` on bright content, and falls as the frame whitens; the rate of the mean
+    of ``1 - luma`` is that of a fade to black (:mod:`framemend.realign.light`). Before: pulled
+    back towards the keyframe once the fade was under way. (Renderings apart from those the
+    measure was checked on.)"""
+    clip, coverage = drifting_scene("coffee", "astronaut", "pan", where="none", width=160,
+                                    height=90, seconds=4.0, fps=12, seed=seed)
+    ramp = np.linspace(0, 1, len(clip.frames), dtype=np.float32)[:, None, None, None]
+    truth = clip.frames + ramp * (1 - clip.frames)
+    frames = gaussian_noise(truth, 3 / 255, seed=seed)
+    for options in ({}, {"region": "face", "box": _box(coverage[0] > 0.5)}):
+        out = _array(realign(_tensor(frames), fps=clip.fps, **options))
+        worst = min(psnr(o, t) - psnr(f, t) for o, f, t in zip(out, frames, truth))
+        assert worst >= -0.3  # measured: see the benchmark's section (realign13)
+
+
 def test_clip_without_drift_is_left_alone_while_the_camera_pans():
     """No cast, noise sigma 3, a pan across a photograph with large dark areas: the corrections
     carried along the flow pick up flow and noise errors (-2.3 dB before the drift had to be
