@@ -518,3 +518,7 @@ def test_a_folder_batch_takes_animated_webp_and_apng_as_name_mkv(tmp_path, capsy
     assert "4 files: 0 done before, 0 redone, 3 new, 0 failed, 1 skipped" in err
     assert main(["clean", str(src), "-o", str(out), "-f", "identity"]) == 0
     assert "4 files: 3 done before, 0 redone, 0 new, 0 failed, 1 skipped" in capsys.readouterr().err
+    report = tmp_path / "report.json"
+    assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--report", str(report)]) == 0
+    counts = json.loads(report.read_text())["counts"]  # the skipped one counted there too
+    assert counts["skipped"] == 1 and sum(counts.values()) == 4

@@ -7,7 +7,9 @@ import io
 import json
 from dataclasses import asdict, dataclass, field
 
-STATUSES = ("done before", "redone", "new", "failed")
+STATUSES = ("done before", "redone", "new", "failed")  # always in the summary line
+#: every status a file can end with, each counted in the report
+ALL_STATUSES = STATUSES + ("skipped", "left")
 
 
 @dataclass
@@ -70,7 +72,7 @@ class BatchSummary:
 
     def to_dict(self) -> dict:
         return {"summary": str(self), "exit_code": self.exit_code, "where": self.where,
-                "counts": {s: self.count(s) for s in STATUSES},
+                "counts": {s: self.count(s) for s in ALL_STATUSES},
                 "files": [asdict(f) for f in self.files]}
 
 
