@@ -531,13 +531,9 @@ class Realign(Filter):
         carried = carry_map(self._map, flow)
         previous = (backward_warp(self._previous[1], flow), trust)
         inside = torch.ones_like(trust) if region is None else (region > 0.5).float()
-        warped = backward_warp(self._previous[0], flow)
+        warped, returned = backward_warp(self._previous[0], flow), backward_warp(image, fwd)
         change = _change(image, warped, trust * inside)
-        seconds, self._time = frame.time - self._time, frame.time
-        light = float(exposure_rate(
-            exposure_step(image, warped, trust),
-            exposure_step(backward_warp(image, fwd), self._previous[0], trust_fwd),
-            seconds))
+        light = float(self._exposure_rate(frame.time, image, warped, returned, trust, trust_fwd))
         sudden = change > JUMP or light > LIGHT_RATE
         if sudden:  # not a drift: a sudden change or a fade (light) stays, the correction
             # carries on
@@ -550,7 +546,7 @@ class Realign(Filter):
             if region is None:
                 self._evidence.add(both_ways(
                     colour_step(image, warped, trust, CELL),
-                    colour_step(backward_warp(image, fwd), self._previous[0], trust_fwd, CELL)))
+                    colour_step(returned, self._previous[0], trust_fwd, CELL)))
             out, field, refit, subject, explained = realign_frame(
                 image, carried, self._key, predicted, previous, region, self.options.detail,
                 core, self._subject)
@@ -601,12 +597,8 @@ class Realign(Filter):
         carried = carry_map(self._map, flow)
         previous = (backward_warp(self._previous[1], flow), trust)
         inside = torch.ones_like(trust) if region is None else (region > 0.5).float()
-        warped = backward_warp(self._previous[0], flow)
-        seconds, self._time = frame.time - self._time, frame.time
-        light = exposure_rate(
-            exposure_step(image, warped, trust),
-            exposure_step(backward_warp(image, fwd), self._previous[0], trust_fwd),
-            seconds)
+        warped, returned = backward_warp(self._previous[0], flow), backward_warp(image, fwd)
+        light = self._exposure_rate(frame.time, image, warped, returned, trust, trust_fwd)
         jump = (twins.change(image, warped, trust * inside, CELL) > JUMP) | (light > LIGHT_RATE)
         if region is None:
             # a frame whose flow is not pinned is no evidence of drift (:mod:`.device`)
@@ -615,8 +607,8 @@ class Realign(Filter):
                       & twins.coherent(fwd, trust_fwd, self._previous[0], CELL))
             self._evidence.add(twins.both_ways(
                 twins.colour_step(image, warped, trust, CELL),
-                twins.colour_step(backward_warp(image, fwd), self._previous[0], trust_fwd,
-                                   CELL)), ~jump & pinned)
+                twins.colour_step(returned, self._previous[0], trust_fwd, CELL)),
+                ~jump & pinned)
         out, field, refit, subject, explained = realign_frame(
             image, carried, self._key, predicted, previous, region, self.options.detail, core,
             self._subject)
@@ -658,6 +650,17 @@ class Realign(Filter):
         if self._on_device:
             return twins.inside(inverse(self._key_to_frame), h, w).mean()
         return float(_inside(np.linalg.inv(self._key_to_frame), h, w, "cpu").mean())
+
+    def _exposure_rate(self, time: float, image: torch.Tensor, warped: torch.Tensor,
+                       returned: torch.Tensor, trust: torch.Tensor, trust_fwd: torch.Tensor
+                       ) -> torch.Tensor:
+        """0-d: the rate of change of exposure (:func:`.light.exposure_rate`) from the previous
+        frame to ``image`` (``(1, 3, H, W)``), measured both ways: on ``warped`` (the previous
+        frame warped onto it, where ``trust``) and on ``returned`` (``image`` warped back onto
+        the previous frame, where ``trust_fwd``); the clock moves on to ``time``."""
+        seconds, self._time = time - self._time, time
+        return exposure_rate(exposure_step(image, warped, trust),
+                             exposure_step(returned, self._previous[0], trust_fwd), seconds)
 
     def _start_keyframe(self, frame: Frame) -> None:
         self._on_device = not host_kernels(self.device)  # asked each shot: tests force it
