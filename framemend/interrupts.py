@@ -35,8 +35,9 @@ def in_dropping_callback(frame) -> bool:
 
 
 def raising(exception: type[BaseException]):
-    """A signal handler that raises ``exception``, or, inside an llvmlite callback (where the
-    exception would be dropped), or a weakref finalizer, sends the same signal to this process again 50 ms later."""
+    """A signal handler that raises ``exception``, or, inside an llvmlite callback or a weakref
+    finalizer (where the exception would be dropped), sends the same signal to this process
+    again 50 ms later."""
 
     def handler(signum, frame):
         if in_dropping_callback(frame):
