@@ -71,9 +71,10 @@ def test_the_autoregressive_error_grows_with_the_frame_index(signatures):
 def test_diffusion_boils_and_flickers_more_than_the_others(signatures):
     d = signatures["diffusion"]
     for other in ("vae", "autoregressive", "flow"):
-        # 11x measured; the flow model's noise follows the camera and boils too: 2.4x
+        # 11x measured; the flow model's noise follows the camera and boils too: 2.4x; the
+        # autoregressive model draws each next frame: 4.9x
         assert d["boiling"] > (1.6 if other == "flow" else 3.0) * signatures[other]["boiling"]
-        assert d["flicker"] > 2.0 * signatures[other]["flicker"]  # 5x measured; the flow model 3.0x
+        assert d["flicker"] > 2.0 * signatures[other]["flicker"]  # 5x measured; flow 3.0x, AR 3.4x
     assert d["boiling"] > 10.0 * d["boiling_truth"]
 
 
