@@ -16,10 +16,10 @@ and ``step`` ``(B, 3, 3)`` (frame t, its layout guide, frame t-1, camera step t 
   autoregressive and flow clips").
 - :class:`Autoregressive`: next-frame prediction, a Gaussian around the last generated frame
   moved by the camera step and corrected by a U-Net, which also predicts its scale; trained with
-  teacher forcing (true previous frame) by the negative log-likelihood, sampled on its own
-  output, each next frame drawn at temperature 1 (as next-frame token models sample, VideoGPT,
-  Yan et al. 2021), so the error of every step, drawn afresh, is fed to the next: drift that
-  compounds (exposure bias), with a per-frame shimmer of about 4 levels (8-bit) over it.
+  teacher forcing (true previous frame, noised) by the negative log-likelihood, sampled on its
+  own output, each next frame drawn at temperature 1 (as next-frame token models sample,
+  VideoGPT, Yan et al. 2021), so the error of every step, drawn afresh, is fed to the next: drift
+  that compounds (exposure bias), with a per-frame draw of about 6 levels (8-bit) over it.
 - :class:`Diffusion` (Ho et al., DDPM, NeurIPS 2020; v-prediction and the cosine schedule of
   Salimans & Ho, ICLR 2022): a per-frame image model conditioned on the guide, sampled with 6
   ancestral DDIM steps (eta = 1, Song et al., ICLR 2021) from independent noise per frame: each
