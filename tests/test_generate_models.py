@@ -71,15 +71,10 @@ def test_the_autoregressive_error_grows_with_the_frame_index(signatures):
 def test_diffusion_boils_and_flickers_more_than_the_others(signatures):
     d = signatures["diffusion"]
     for other in ("vae", "autoregressive", "flow"):
-        assert d["boiling"] > 3.0 * signatures[other]["boiling"]  # 11x measured
-        assert d["flicker"] > 2.0 * signatures[other]["flicker"]  # 5x measured
+        # 11x measured; the flow model's noise follows the camera and boils too: 2.4x
+        assert d["boiling"] > (1.6 if other == "flow" else 3.0) * signatures[other]["boiling"]
+        assert d["flicker"] > 2.0 * signatures[other]["flicker"]  # 5x measured; the flow model 3.0x
     assert d["boiling"] > 10.0 * d["boiling_truth"]
-
-
-def test_flow_matching_detail_sticks_to_the_screen(signatures):
-    f = signatures["flow"]
-    assert f["boiling_still"] < 0.5 * f["boiling"]  # steadier standing still than along the motion
-    assert signatures["diffusion"]["boiling_still"] > 0.5 * signatures["diffusion"]["boiling"]
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -146,8 +141,8 @@ def test_the_first_frame_carried_along_the_true_camera_is_as_steady_as_the_scene
         assert steady < 0.1 * noref.score(clip.frames, true)[0]["warping_error"]  # 0.04x measured
 
 
-def test_the_bar_scores_a_scene_steady_clip_worse_than_the_flow_models_stuck_texture(reaches):
-    # along the input's own motion, which follows the detail stuck to the screen
-    assert reaches["flow"]["reach"] < 0.0  # -2.3 measured
+def test_the_bar_scores_a_scene_steady_clip_by_how_far_the_models_detail_follows_the_scene(reaches):
+    # along the input's own motion, which follows the model's detail
+    assert reaches["flow"]["reach"] > 0.6  # 0.91: the noise follows the camera (-2.3 when it was one noise)
     assert reaches["vae"]["reach"] > 0.5  # 0.70: its latents follow the scene (0.15 when collapsed)
     assert reaches["diffusion"]["reach"] > 0.4  # 0.64: re-drawn noise, not motion, dominates
