@@ -71,9 +71,11 @@ def test_the_autoregressive_error_grows_with_the_frame_index(signatures):
 def test_diffusion_boils_and_flickers_more_than_the_others(signatures):
     d = signatures["diffusion"]
     for other in ("vae", "autoregressive", "flow"):
-        # 11x measured; the flow model's noise follows the camera and boils too: 2.4x
-        assert d["boiling"] > (1.6 if other == "flow" else 3.0) * signatures[other]["boiling"]
-        assert d["flicker"] > 2.0 * signatures[other]["flicker"]  # 5x measured; the flow model 3.0x
+        # 11x measured; the flow model's noise follows the camera and boils too: 2.4x; the
+        # autoregressive model draws each next frame: 3.0x
+        ratio = {"flow": 1.6, "autoregressive": 2.0}.get(other, 3.0)
+        assert d["boiling"] > ratio * signatures[other]["boiling"]
+        assert d["flicker"] > 2.0 * signatures[other]["flicker"]  # 5x measured; flow 3.0x, AR 2.7x
     assert d["boiling"] > 10.0 * d["boiling_truth"]
 
 

@@ -16,9 +16,12 @@ and ``step`` ``(B, 3, 3)`` (frame t, its layout guide, frame t-1, camera step t 
   per-frame flicker of the decoded detail, from the sampling noise (decoded from the posterior
   mean, a clip's warping error is 0.3-2.6x its truth's, median 0.9x; with the noise 1.2-12x).
   BENCHMARKS.md, "The VAE with a spatial latent".
-- :class:`Autoregressive`: next-frame prediction, the last generated frame moved by the camera
-  step and corrected by a U-Net; trained with teacher forcing (true previous frame), sampled on
-  its own output, so the error of every step is fed to the next: drift that compounds.
+- :class:`Autoregressive`: next-frame prediction, a Gaussian around the last generated frame
+  moved by the camera step and corrected by a U-Net, which also predicts its scale; trained with
+  teacher forcing (true previous frame, noised) by the negative log-likelihood, sampled on its
+  own output, each next frame drawn at temperature 1 (as next-frame token models sample,
+  VideoGPT, Yan et al. 2021), so the error of every step, drawn afresh, is fed to the next: drift
+  that compounds (exposure bias), with a per-frame draw of about 6 levels (8-bit) over it.
 - :class:`Diffusion` (Ho et al., DDPM, NeurIPS 2020; v-prediction and the cosine schedule of
   Salimans & Ho, ICLR 2022): a per-frame image model conditioned on the guide, sampled with 6
   ancestral DDIM steps (eta = 1, Song et al., ICLR 2021) from independent noise per frame: each
@@ -98,24 +101,52 @@ class VAE(nn.Module):
 
 
 class Autoregressive(nn.Module):
-    """Next frame = the previous frame moved by the camera step, plus a U-Net's correction."""
+    """Next frame drawn from a Gaussian the U-Net predicts from the last frame moved by the camera.
+
+    ``predict(previous, step) -> (mean, log_scale)``, each ``(B, 3, S, S)``: the mean is the
+    previous frame moved by the camera step plus the U-Net's correction, the scale its per-pixel
+    uncertainty; trained by the Gaussian negative log-likelihood with teacher forcing (the true
+    previous frame), that context noised (noise augmentation of the context, as diffusion
+    forcing, Chen et al., NeurIPS 2024, and GameNGen, Valevski et al. 2024, train on noised past
+    frames). A clip is sampled step by step on its own output, each next frame drawn
+    ``mean + scale * noise`` at temperature 1 (as VideoGPT, Yan et al. 2021, samples each next
+    frame's tokens from the model's own distribution), so every step's sampled error is fed to the
+    next (exposure bias): drift that compounds, with a fresh draw every frame.
+    """
+
+    #: Bounds of the predicted log-scale (scale 0.0009 to 1 on pixels in [-1, 1]): the
+    #: likelihood stays finite while training starts; the shipped model's scales lie inside.
+    log_scale_range = (-7.0, 0.0)
+    #: Largest standard deviation of the training context's noise (pixels in [-1, 1]); each pair
+    #: draws ``u * context_noise``, ``u ~ U(0, 1)``: up to twice the draw of about 4 levels
+    #: (0.03) that the model meets in its own frames when trained without it.
+    context_noise = 0.06
 
     def __init__(self):
         super().__init__()
-        self.net = TinyUNet(4, 3)
+        self.net = TinyUNet(4, 6)
 
-    def next_frame(self, previous, step):
+    def predict(self, previous, step):
         moved, inside = warp(previous, step)
-        return moved + self.net(torch.cat([moved, inside], 1))
+        correction, log_scale = self.net(torch.cat([moved, inside], 1)).chunk(2, 1)
+        return moved + correction, log_scale.clamp(*self.log_scale_range)
 
     def loss(self, batch, generator):
-        return F.mse_loss(self.next_frame(batch["previous"], batch["step"]), batch["frame"])
+        previous = batch["previous"]
+        level = self.context_noise * torch.rand(len(previous), 1, 1, 1, generator=generator)
+        previous = previous + level * torch.randn(previous.shape, generator=generator)
+        mean, log_scale = self.predict(previous, batch["step"])
+        z = (batch["frame"] - mean) * torch.exp(-log_scale)
+        return (0.5 * z.square() + log_scale).mean()  # Gaussian NLL, without its constant
 
     @torch.no_grad()
     def generate(self, cond: Condition, seed: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(seed)
         frames = [cond.truth[:1]]
         for step in cond.steps:
-            frames.append(self.next_frame(frames[-1], step[None]).clamp(-1, 1))
+            mean, log_scale = self.predict(frames[-1], step[None])
+            noise = torch.randn(mean.shape, generator=g)
+            frames.append((mean + log_scale.exp() * noise).clamp(-1, 1))
         return torch.cat(frames)
 
 
