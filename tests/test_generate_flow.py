@@ -3,7 +3,9 @@ failure mode (detail that follows the scene but boils) and the default chain's w
 
 Thresholds were read off the benchmark's clips (seeds 100-102), held-back seeds 110-117 and
 150-157 (BENCHMARKS.md, "The flow model's noise follows the camera") and handheld/texture seed 7;
-the tests assert on clips outside those: rotate/coffee seed 9 and pan/coins seed 120.
+the tests assert on clips outside those and outside training: handheld/coffee seed 9 and
+handheld/coins seed 120 (a handheld path is drawn from the scene seed; a pan, zoom or rotation
+over a photograph is a training clip whatever the seed).
 """
 import numpy as np
 import pytest
@@ -54,18 +56,18 @@ def test_integral_noise_is_deterministic_by_seed():
 
 @pytest.fixture(scope="module")
 def rotating():
-    return {m: signature(sample(m, "rotate", "coffee", seed=9, frames=12, width=96, height=96))
+    return {m: signature(sample(m, "handheld", "coffee", seed=9, frames=12, width=96, height=96))
             for m in ("flow", "diffusion")}
 
 
 def test_the_flow_models_detail_follows_the_scene_and_boils(rotating):
     f = rotating["flow"]
     # not stuck to the screen: as much change standing still as along the true motion
-    assert f["boiling_still"] > 0.7 * f["boiling"]  # 0.97 measured; one shared noise: 0.16
+    assert f["boiling_still"] > 0.7 * f["boiling"]  # 0.97; rotate/coffee/9 0.97, shared noise 0.16
     # but redrawn from the renewed noise every frame: boiling above the truth's
-    assert f["boiling"] > 3.0 * f["boiling_truth"]  # 5.6x measured
+    assert f["boiling"] > 3.0 * f["boiling_truth"]  # 5.4x measured
     # less than independent noise per frame (the diffusion model's)
-    assert f["boiling"] < 0.8 * rotating["diffusion"]["boiling"]  # 0.57x measured
+    assert f["boiling"] < 0.8 * rotating["diffusion"]["boiling"]  # 0.44x measured
 
 
 def test_the_flow_clip_is_deterministic_by_seed():
@@ -76,12 +78,12 @@ def test_the_flow_clip_is_deterministic_by_seed():
 
 
 def test_the_default_chain_meets_the_warp_bar_on_a_held_back_flow_clip():
-    clip = sample("flow", "pan", "coins", seed=120, frames=16, width=128, height=128)
+    clip = sample("flow", "handheld", "coins", seed=120, frames=16, width=128, height=128)
     u8 = np.round(clip.frames * 255).astype(np.uint8)
     cleaned = framemend.clean(u8)
     cmp, _ = noref.compare(cleaned, u8, noref.clip_motion(u8))
-    assert 1.0 - cmp["warp_ratio"] > 0.58  # 0.663 measured; one shared noise: 0.348
-    assert cmp["detail_retention"] > 0.95  # 1.027 measured
+    assert 1.0 - cmp["warp_ratio"] > 0.58  # 0.713; pan/coins/120 0.663, shared noise 0.348
+    assert cmp["detail_retention"] > 0.95  # 1.018 measured
     true = noref.Motion(clip.flow_fwd, ~clip.occluded)
     before, after = (noref.score(x, true)[0]["warping_error"] for x in (u8, cleaned))
-    assert 1.0 - after / before > 0.35  # along the true motion too: 0.527; shared noise: 0.122
+    assert 1.0 - after / before > 0.35  # along the true motion: 0.568; shared noise 0.122

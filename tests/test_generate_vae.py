@@ -2,8 +2,10 @@
 warp gain on its clip, determinism by seed.
 
 Thresholds were read off the benchmark's clips (scene seeds 100-102) and held-back seeds
-110-117 and 150-157 (BENCHMARKS.md, "The VAE with a spatial latent"); the tests assert on seeds
-130-133 and 140, which none of those used.
+110-117 and 150-157 (BENCHMARKS.md, "The VAE with a spatial latent"); the tests assert on
+handheld clips of seeds 130-133 and 140, which none of those used: a handheld path is drawn from
+the scene seed, while a pan, zoom or rotation over a photograph is a training clip whatever the
+seed.
 """
 import numpy as np
 import pytest
@@ -16,9 +18,9 @@ from framemend.generate.models.conditioning import condition
 from framemend.generate.models.measure import signature
 from framemend.metrics import noref
 
-#: Unseen scenes (motion, picture, seed), one per camera motion that moves.
-BLUR_CLIPS = (("pan", "coffee", 130), ("zoom", "brick", 131), ("rotate", "astronaut", 132),
-              ("handheld", "gravel", 133))
+#: Unseen scenes (motion, picture, seed): handheld paths drawn by seeds no training clip used.
+BLUR_CLIPS = (("handheld", "coffee", 130), ("handheld", "brick", 131),
+              ("handheld", "astronaut", 132), ("handheld", "gravel", 133))
 
 
 def _levels(x: torch.Tensor) -> float:
@@ -49,16 +51,16 @@ def blur_signatures():
 
 def test_the_vae_blurs_against_the_truth_on_unseen_scenes(blur_signatures):
     detail = np.array([s["detail_ratio"] for s in blur_signatures])
-    # 0.94 / 0.57 / 0.95 / 0.40; held back and bench: median 0.86, max 0.98
+    # 0.96 / 0.58 / 0.90 / 0.40; held back and bench: median 0.86, max 0.98
     assert detail.max() < 1.0 and np.median(detail) < 0.85
 
 
 def test_the_default_chain_meets_the_warp_bar_on_an_unseen_vae_clip():
-    clip = sample("vae", "pan", "rocket", seed=140, frames=16, width=128, height=128)
+    clip = sample("vae", "handheld", "rocket", seed=140, frames=16, width=128, height=128)
     u8 = np.round(clip.frames * 255).astype(np.uint8)
     cmp, _ = noref.compare(framemend.clean(u8), u8, noref.clip_motion(u8))
-    assert 1.0 - cmp["warp_ratio"] > 0.6  # 0.73; the bar 0.5; held back and bench: worst 0.67
-    assert cmp["detail_retention"] > 0.95  # 1.09; the bar 0.9
+    assert 1.0 - cmp["warp_ratio"] > 0.6  # 0.76; the bar 0.5; held back and bench: worst 0.67
+    assert cmp["detail_retention"] > 0.95  # 1.06; the bar 0.9
 
 
 def test_a_vae_clip_is_the_same_for_a_seed_and_its_noise_differs_by_seed():
