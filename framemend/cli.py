@@ -31,7 +31,7 @@ EPILOG = """examples:
 """
 
 
-FILTERS_EXAMPLE = "deflicker=mode=local:strength=0.8,denoise,realign=region=face:box=40+30+200+220"
+FILTERS_EXAMPLE = "deflicker=strength=0.8,denoise,realign=region=face:box=40+30+200+220"
 CHAIN_SYNTAX = ("chain syntax (ffmpeg's): filters joined by ',', options by ':', each key=value, "
                 "a list's numbers by '+'; a filter's first option may be positional (interpolate=2)")
 
@@ -117,7 +117,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     c.add_argument("--lossless", action="store_true", help="FFV1 in RGB at the source bit depth")
     c.add_argument("--format", dest="stdout_format", default="matroska", choices=("matroska", "nut"),
                    help="container for '-o -' (default matroska)")
-    c.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    c.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output")
     c.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar, no summary (warnings and errors still shown)")
     c.add_argument("-ss", "--start", type=_start_seconds, metavar="TIME",
@@ -284,7 +284,8 @@ def _summary(src: str, dst: str, stats, seconds: float) -> str:
 
 def cmd_filters(args) -> int:
     """Each filter's line, then per option a row (name, type, allowed values, default) and its
-    help wrapped beneath, so the table stays in 80 columns however long the help or choices."""
+    help wrapped beneath, so the table stays in 80 columns however long the help or choices;
+    then an example chain and the syntax, in 80 columns too."""
     import textwrap
 
     from .chain.options import option_specs
@@ -304,7 +305,8 @@ def cmd_filters(args) -> int:
                                     break_on_hyphens=False))
         if not rows:
             print("    (no options)")
-    print(f"use: framemend clean IN -o OUT -f \"{FILTERS_EXAMPLE}\"\n{CHAIN_SYNTAX}")
+    print(f"use: framemend clean IN -o OUT -f CHAIN, e.g.\n  -f \"{FILTERS_EXAMPLE}\"")
+    print(textwrap.fill(CHAIN_SYNTAX, 80, subsequent_indent="  ", break_on_hyphens=False))
     return 0
 
 

@@ -163,7 +163,7 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     if output_path != "-":
         check_folder(output_path)
         if os.path.exists(output_path) and not overwrite:
-            raise VideoError(f"output '{output_path}' exists (use --overwrite, or overwrite=True in Python, to replace it)")
+            raise VideoError(f"output '{output_path}' exists (use -y/--overwrite, or overwrite=True in Python, to replace it)")
     dev = resolve_device(device)
     reader = VideoReader(input_path, dev, start=start, end=end, max_frames=max_frames,
                          threads=threads, warn=warn)

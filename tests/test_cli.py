@@ -91,12 +91,12 @@ def test_filters_lists_options_with_ranges(capsys):
 def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
     """Help texts ran on to 400 columns, and a long choice list (``auto|global|local|offset``)
     pushed its row's ``default`` out of the column. Every line of the table now fits 80 columns
-    (the closing ``use:`` example and syntax lines aside) and every option row's ``default``
+    (the closing ``use:`` example and syntax lines too) and every option row's ``default``
     starts at the same column."""
     assert main(["filters"]) == 0
     lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines)) <= 80  # the closing example and syntax too (were 115 and 162)
     table = lines[:next(i for i, line in enumerate(lines) if line.startswith("use: "))]
-    assert max(map(len, table)) <= 80
     rows = [line for line in table if " default " in line and line.startswith("    ")
             and not line.startswith("        ")]
     assert len(rows) > 20 and len({line.index(" default ") for line in rows}) == 1
@@ -204,8 +204,11 @@ def test_existing_output_needs_overwrite(mkv, tmp_path, capsys):
     out = tmp_path / "o.mkv"
     out.write_bytes(b"precious")
     code, err = run_main(capsys, "clean", mkv, "-o", str(out), "-f", "identity")
-    assert code == 1 and "--overwrite" in err and out.read_bytes() == b"precious"
+    assert code == 1 and "(use -y/--overwrite" in err and out.read_bytes() == b"precious"
     assert main(["clean", mkv, "-o", str(out), "-f", "identity", "--overwrite", "-q"]) == 0
+    assert stream_summary(str(out))["frames"] == 24
+    out.write_bytes(b"precious")  # ffmpeg's -y, which was "unrecognized arguments: -y"
+    assert main(["clean", mkv, "-o", str(out), "-f", "identity", "-y", "-q"]) == 0
     assert stream_summary(str(out))["frames"] == 24
 
 
@@ -320,6 +323,6 @@ def test_clean_help_and_filters_teach_how_to_write_a_chain(capsys):
     assert "\n  framemend clean in.mp4 -o out.mp4 " in capsys.readouterr().out
     assert main(["filters"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    use = next(line for line in lines if line.startswith("use: framemend clean IN -o OUT -f "))
-    assert len(check_chain(use.split('-f "')[1].rstrip('"'))) == 3
-    assert lines[-1].startswith("chain syntax") and "'+'" in lines[-1]
+    use = next(i for i, line in enumerate(lines) if line.startswith("use: framemend clean IN -o OUT -f "))
+    assert len(check_chain(lines[use + 1].split('-f "')[1].rstrip('"'))) == 3
+    assert lines[use + 2].startswith("chain syntax") and "'+'" in " ".join(lines[use + 2:])

@@ -240,7 +240,7 @@ class VideoWriter:
         if codec == "libsvtav1":
             os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its banner unless told
         if path != "-" and os.path.exists(path) and not overwrite:
-            raise VideoError(f"output '{path}' exists (use --overwrite, or overwrite=True in Python, to replace it)")
+            raise VideoError(f"output '{path}' exists (use -y/--overwrite, or overwrite=True in Python, to replace it)")
         self._tmp = None
         self._gif = None
         if path == "-":
