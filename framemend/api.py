@@ -136,16 +136,39 @@ _ONE_HINT = ": for one picture (H, W, 3), give video[None]"
 def _check_values(video, integer: bool, floating: bool, integers: str) -> None:
     """ValueError for no frames, TypeError for a pixel type the filters do not read as pixels
     (``integer``: one they read as such; ``floating``: floats, read in [0, 1]), ValueError for
-    floats that are not all finite (NaN went on to a scene-cut error about lists)."""
+    floats that are not all finite (NaN went on to a scene-cut error about lists) or that reach
+    past [0, 1] by more than :data:`FLOAT_SLACK` (another scale, which clipping would lose)."""
     if len(video) == 0:
         raise ValueError(f"no frames to clean: the {type(video).__name__} has shape "
                          f"{tuple(video.shape)}")
     if not (integer or floating):
         raise TypeError(f"frames of type {video.dtype} cannot be read as pixels: give "
                         f"{integers} or floats in [0, 1]")
+    if not floating:
+        return
     # NaN and inf carry through a min and a max: no clip-sized mask of isfinite is made
-    if floating and not all(math.isfinite(float(v)) for v in (video.min(), video.max())):
+    low, high = float(video.min()), float(video.max())
+    if not (math.isfinite(low) and math.isfinite(high)):
         raise ValueError("the frames hold NaN or infinite values")
+    if low < -FLOAT_SLACK or high > 1 + FLOAT_SLACK:  # clipped to [0, 1]: white, or half lost
+        raise ValueError(f"float frames are read in [0, 1], these span [{low:.4g}, {high:.4g}]"
+                         + _scale_hint(low, high))
+
+
+FLOAT_SLACK = 0.5
+"""How far outside [0, 1] float frames may reach (a model's overshoot, clipped as the writer
+clips it) before they are taken for another scale: 0-255 floats came back white, a model's
+[-1, 1] output lost its darker half."""
+
+
+def _scale_hint(low: float, high: float) -> str:
+    """The way to [0, 1] from the scale ``[low, high]`` most likely is."""
+    if low >= -1 - FLOAT_SLACK and high <= 1 + FLOAT_SLACK:
+        return ": for a model's [-1, 1] output, give (video + 1) / 2"
+    for top in (255, 65535):
+        if low >= -FLOAT_SLACK and high <= top + FLOAT_SLACK:
+            return f": for 0-{top} values, give video / {top}"
+    return ""
 
 
 def _raw_frames(video: np.ndarray, scale: float, device) -> list[Frame]:

@@ -34,7 +34,7 @@ class CleanResult:
     warning: str | None  # where a damaged input stopped decoding, if it did
 
 
-DEVICE_FORMS = re.compile(r"auto|cpu|cuda(:\d+)?$")
+DEVICE_FORMS = re.compile(r"(auto|cpu|cuda(:\d+)?)$")
 
 
 def check_device(device: str | None) -> None:

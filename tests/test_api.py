@@ -107,10 +107,35 @@ def test_thin_frames_are_cleaned_and_too_small_ones_refused():
     (np.full((2, 32, 48, 3), np.nan, np.float32), ValueError, "NaN or infinite"),
     (torch.full((2, 3, 32, 48), float("inf")), ValueError, "NaN or infinite"),
     (np.zeros((2, 32, 48, 4), np.uint8), ValueError, "pass the first 3 channels, without the alpha"),
+    # floats of another scale were clipped to [0, 1]: 0-255 came back white, [-1, 1] lost its
+    # darker half, without a word
+    (np.linspace(0, 255, 2 * 32 * 48 * 3, dtype=np.float32).reshape(2, 32, 48, 3), ValueError,
+     r"float frames are read in \[0, 1\], these span \[0, 255\]: for 0-255 values, give video / 255"),
+    (torch.linspace(-1, 1, 2 * 3 * 32 * 48).reshape(2, 3, 32, 48), ValueError,
+     r"span \[-1, 1\]: for a model's \[-1, 1\] output, give \(video \+ 1\) / 2"),
+    (np.full((2, 32, 48, 3), 4000.0), ValueError, r"for 0-65535 values, give video / 65535"),
 ])
 def test_input_that_cannot_be_pixels_is_refused_plainly(video, error, words):
     with pytest.raises(error, match=words):
         framemend.clean(video, chain="identity")
+
+
+def test_floats_a_little_past_0_and_1_are_taken_and_clipped(frames):
+    """A model's overshoot is taken (clipped as the writer clips it); only another scale is
+    refused (above)."""
+    x = frames.astype(np.float32) / 255 * 1.4 - 0.2
+    out = framemend.clean(x, chain="identity")
+    assert np.array_equal(out, np.clip(x, 0, 1))
+
+
+@pytest.mark.parametrize("device", ["cpux", "automatic", "auto:1", "cpu:0", "cuda:0x"])
+def test_a_device_name_that_is_none_of_the_forms_is_refused_plainly(frames, device):
+    """The pattern took any name starting with auto or cpu: 'cpux' was torch's RuntimeError
+    traceback, 'cpu:0' "no CUDA device is available to torch" (the CLI's --device too)."""
+    from framemend.video.errors import SettingsError
+
+    with pytest.raises(SettingsError, match=f"--device {device}: use auto, cpu, cuda or cuda:N"):
+        framemend.clean(frames[:2], chain="identity", device=device)
 
 
 @pytest.mark.parametrize("fps", [0, -24, float("nan"), float("inf")])
