@@ -228,6 +228,17 @@ def _range_of(args) -> dict:
     return {"start": start, "end": end, "max_frames": args.frames}
 
 
+def _check_pipes(src: str, dst: str | None) -> None:
+    """``-`` in or out where that end is a terminal: the video was sent to the screen as
+    bytes, or the run waited for the keyboard to type one."""
+    if dst == "-" and sys.stdout.isatty():
+        raise UsageError("-o -: the output is a terminal, not a pipe or a file: send it on "
+                         "(... -o - > out.mkv, or | ffplay -) or name a file")
+    if src == "-" and sys.stdin.isatty():
+        raise UsageError("input '-': stdin is a terminal, not a pipe: send a video in "
+                         "(cat in.mkv | framemend ... - ...) or name the file")
+
+
 def cmd_clean(args) -> int:
     from .chain.parser import check_chain
 
@@ -248,6 +259,7 @@ def cmd_clean(args) -> int:
         raise UsageError(f"{batch_cli.file_only(args)} applies to folders; '{args.input}' is not one")
     if args.output != "-" and os.path.isdir(args.output):
         raise UsageError(f"output '{args.output}' is a folder; give a file name")
+    _check_pipes(args.input, args.output)
     choose_codec(args.output, args.codec, args.lossless, args.crf, stdout_format=args.stdout_format)
     return _clean_one(args, args.input, args.output, chain)
 
@@ -326,6 +338,7 @@ def cmd_probe(args) -> int:
     from .video.arrays import probe_video
     from .video.errors import NoVideoStream
 
+    _check_pipes(args.input, None)
     try:
         info = probe_video(args.input)
     except NoVideoStream as e:

@@ -28,6 +28,27 @@ def run_main(capsys, *argv):
     return code, err
 
 
+def test_a_pipe_end_that_is_a_terminal_is_refused(mkv, tmp_path, capsys, monkeypatch):
+    """``-o -`` with stdout a terminal wrote the Matroska bytes to the screen; ``-`` with stdin
+    a terminal (clean, probe) waited for the keyboard."""
+    import io
+
+    class Terminal(io.BytesIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    for argv in (["clean", "-", "-o", str(tmp_path / "o.mkv"), "-f", "identity"], ["probe", "-"]):
+        code, err = run_main(capsys, *argv)
+        assert code == 2 and err == ("framemend: error: input '-': stdin is a terminal, not a "
+                                     "pipe: send a video in (cat in.mkv | framemend ... - ...) "
+                                     "or name the file\n")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # capsys's stream, as a terminal
+    code, err = run_main(capsys, "clean", mkv, "-o", "-", "-f", "identity")
+    assert code == 2 and "-o -: the output is a terminal, not a pipe or a file" in err
+    assert os.listdir(tmp_path) == ["in.mkv"]
+
+
 def test_pipe_stdin_to_stdout(mkv, tmp_path):
     with open(mkv, "rb") as f:
         done = subprocess.run(CLI + ["clean", "-", "-o", "-", "-f", "identity", "--lossless"],
