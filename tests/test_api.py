@@ -259,6 +259,17 @@ def test_frame_rates_of_any_number_type_and_a_torch_device(frames):
         framemend.clean(torch.from_numpy(frames), chain="identity")
 
 
+@pytest.mark.parametrize("name", ["denoise", "deflicker", "deboil", "stabilize", "realign"])
+def test_each_filter_function_takes_input_fps_as_clean_does(frames, name):
+    """``framemend.denoise(frames, input_fps=12)`` (the name ``clean``, ``interpolate`` and the
+    README use for the frames' rate) was "apply_filter() got multiple values for keyword
+    argument 'input_fps'"; it is the functions' own ``fps``."""
+    function = getattr(framemend, name)
+    video = moving_frames(4)  # 96x64: OpenCV's DIS on frames of 32 rows (the fixture's 24,
+    # grown to 32) gives flows that differ with the calls made before, so two runs differ
+    assert np.array_equal(function(video, input_fps=12), function(video, fps=12))
+
+
 def test_a_presets_name_is_a_chain(frames):
     """chain="default" (the CLI's ``--preset default``) was "unknown filter 'default'"."""
     from framemend.presets import PRESETS
