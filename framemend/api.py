@@ -68,6 +68,10 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
         return [Frame(im.expand(3, -1, -1).contiguous(), device=dev) for im in x], how
     listed = isinstance(video, (list, tuple)) and bool(video) and isinstance(video[0], np.ndarray)
     if listed:  # a list of (H, W, 3) pictures, as imageio reads them: a list back
+        other = next((i for i, a in enumerate(video) if a.shape != video[0].shape), None)
+        if other is not None:  # numpy's "all input arrays must have the same shape"
+            raise ValueError(f"the frames differ in size: frame 0 is {video[0].shape}, frame "
+                             f"{other} {video[other].shape}; a clip's frames share one size")
         video = np.stack(video)
     if isinstance(video, np.ndarray):
         if video.ndim != 4 or video.shape[-1] not in (1, 3):

@@ -114,6 +114,9 @@ def test_thin_frames_are_cleaned_and_too_small_ones_refused():
     (torch.linspace(-1, 1, 2 * 3 * 32 * 48).reshape(2, 3, 32, 48), ValueError,
      r"span \[-1, 1\]: for a model's \[-1, 1\] output, give \(video \+ 1\) / 2"),
     (np.full((2, 32, 48, 3), 4000.0), ValueError, r"for 0-65535 values, give video / 65535"),
+    # was numpy's "all input arrays must have the same shape"
+    ([np.zeros((32, 48, 3), np.uint8)] * 2 + [np.zeros((16, 48, 3), np.uint8)], ValueError,
+     r"the frames differ in size: frame 0 is \(32, 48, 3\), frame 2 \(16, 48, 3\)"),
 ])
 def test_input_that_cannot_be_pixels_is_refused_plainly(video, error, words):
     with pytest.raises(error, match=words):
