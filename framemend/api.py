@@ -315,7 +315,8 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
                 ext = ".mkv"  # Matroska holds what other containers hold
             output = f"{stem}.clean{ext or '.mp4'}"
         with _sigterm_removes_the_output():
-            clean_file(src, output, chain, device=device, overwrite=overwrite, **encode)
+            clean_file(src, output, chain, device=device, overwrite=overwrite,
+                       warn=_warn_user, **encode)
         return output
     if output is not None or encode:
         given = ", ".join(["output"] * (output is not None) + list(encode))
@@ -438,7 +439,14 @@ def read(path: str) -> np.ndarray:
     """Decode a video file into ``(T, H, W, 3)`` uint8 (uint16 for high-bit-depth sources)."""
     from .video import read_video
 
-    return read_video(path)[0]
+    return read_video(path, warn=_warn_user)[0]
+
+
+def _warn_user(message: str) -> None:
+    """What ``framemend clean`` prints as ``framemend: warning: ...`` (an alpha channel left
+    out, audio re-encoded, 16 bits written at 10...), as a :class:`UserWarning` to a Python
+    user, who was told nothing."""
+    warnings.warn(message, UserWarning, stacklevel=2)
 
 
 def write(path: str, video: Any, fps: float = 24.0, **encode) -> str:
@@ -453,7 +461,7 @@ def write(path: str, video: Any, fps: float = 24.0, **encode) -> str:
         frames, _ = _source(video, "cpu")
         arr = np.stack([_pixels(f, 255.0) for f in frames])
     with _sigterm_removes_the_output():
-        write_video(path, arr, frame_rate(fps, "fps"), **encode)
+        write_video(path, arr, frame_rate(fps, "fps"), warn=_warn_user, **encode)
     return path
 
 

@@ -150,6 +150,22 @@ def test_a_frame_rate_that_is_none_is_refused_plainly(fps, tmp_path):
         framemend.write(str(tmp_path / "out.mp4"), frames, fps=fps)
 
 
+def test_what_a_file_leaves_out_is_said_to_a_python_user(tmp_path):
+    """read(), clean(path) and write() said nothing where ``framemend clean`` warns: an alpha
+    channel read without it, 16-bit frames written at 10 bits."""
+    from test_video_reader import _alpha_clip
+
+    src = str(tmp_path / "a.mov")
+    _alpha_clip(src, "png", "rgba", moving_frames(3, 48, 32))
+    with pytest.warns(UserWarning, match=r"has an alpha channel \(rgba\)"):
+        framemend.read(src)
+    with pytest.warns(UserWarning, match=r"has an alpha channel \(rgba\)"):
+        framemend.clean(src, chain="identity", output=str(tmp_path / "o.mkv"))
+    deep = moving_frames(2, 48, 32).astype(np.uint16) * 257
+    with pytest.warns(UserWarning, match="the 16-bit source is written at 10 bits"):
+        framemend.write(str(tmp_path / "deep.mp4"), deep)
+
+
 def test_pil_alpha_is_said_to_be_dropped():
     frames = moving_frames(2, width=48, height=32)
     rgba = [Image.fromarray(np.dstack([f, np.full(f.shape[:2], 128, np.uint8)])) for f in frames]
