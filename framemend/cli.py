@@ -83,7 +83,15 @@ def _shows(level: str) -> bool:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        raise UsageError(message)
+        """A :class:`UsageError`; a mistyped choice (``framemend clena``, ``-v debgu``) gets the
+        nearest one, as mistyped filters and options do."""
+        import difflib
+        import re
+
+        typo = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        close = difflib.get_close_matches(typo[1], re.findall(r"'([^']*)'", typo[2]), n=1) \
+            if typo else []
+        raise UsageError(message + (f"; did you mean '{close[0]}'?" if close else ""))
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -502,6 +510,23 @@ def _left_behind(args) -> str:
     return "no output was left behind"
 
 
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """``parser.parse_args(argv)``; ``framemend clean IN OUT`` (the output without ``-o``, as
+    many tools take it) is told the way instead of argparse's "required: -o/--output"."""
+    try:
+        return parser.parse_args(argv)
+    except UsageError as e:
+        if argv[:1] == ["clean"] and "required: -o/--output" in str(e):
+            try:
+                args, extra = parser.parse_known_args(argv + ["-o", "OUT"])
+            except UsageError:
+                raise e from None
+            if len(extra) == 1 and not extra[0].startswith("-"):
+                raise UsageError(f"name the output with -o: framemend clean {args.input} "
+                                 f"-o {extra[0]}") from None
+        raise
+
+
 def _main(argv: list[str] | None) -> int:
     from .chain.options import OptionError
     from .video.errors import SettingsError, VideoError
@@ -510,7 +535,7 @@ def _main(argv: list[str] | None) -> int:
     _set_log_level(None)
     args = None
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, sys.argv[1:] if argv is None else argv)
         if not args.command:
             parser.print_help()
             return 2

@@ -173,6 +173,14 @@ def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1e400"], 2,  # was exit 1, "from inf s"
      "argument -ss/--start: invalid time '1e400': a start needs a finite time"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1:inf"], 2, "a start needs a finite time"),
+    # the output without -o was argparse's "the following arguments are required: -o/--output"
+    (["clean", "{in}", "{tmp}/o.mp4", "-f", "identity"], 2,
+     "name the output with -o: framemend clean {in} -o {tmp}/o.mp4"),
+    (["clean", "{in}"], 2, "the following arguments are required: -o/--output"),
+    # a mistyped command or choice got argparse's list alone
+    (["clena", "{in}"], 2, "invalid choice: 'clena' (choose from 'clean', "),
+    (["clena", "{in}"], 2, "; did you mean 'clean'?"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-v", "debgu"], 2, "; did you mean 'debug'?"),
 ])
 def test_bad_usage_is_one_line_with_exit_code(mkv, tmp_path, capsys, monkeypatch, argv, code, words):
     argv = [a.format(**{"in": mkv, "tmp": tmp_path}) for a in argv]
