@@ -72,6 +72,10 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
         if other is not None:  # numpy's "all input arrays must have the same shape"
             raise ValueError(f"the frames differ in size: frame 0 is {video[0].shape}, frame "
                              f"{other} {video[other].shape}; a clip's frames share one size")
+        other = next((i for i, a in enumerate(video) if a.dtype != video[0].dtype), None)
+        if other is not None:  # stacked as float64: uint8 frames read as 0-255 floats
+            raise ValueError(f"the frames differ in type: frame 0 is {video[0].dtype}, frame "
+                             f"{other} {video[other].dtype}; give them all as one type")
         video = np.stack(video)
     if isinstance(video, np.ndarray):
         if video.ndim != 4 or video.shape[-1] not in (1, 3):

@@ -117,6 +117,9 @@ def test_thin_frames_are_cleaned_and_too_small_ones_refused():
     # was numpy's "all input arrays must have the same shape"
     ([np.zeros((32, 48, 3), np.uint8)] * 2 + [np.zeros((16, 48, 3), np.uint8)], ValueError,
      r"the frames differ in size: frame 0 is \(32, 48, 3\), frame 2 \(16, 48, 3\)"),
+    # was stacked as float64, then refused as 0-255 floats
+    ([np.zeros((32, 48, 3), np.uint8), np.zeros((32, 48, 3), np.float32)], ValueError,
+     "the frames differ in type: frame 0 is uint8, frame 1 float32"),
 ])
 def test_input_that_cannot_be_pixels_is_refused_plainly(video, error, words):
     with pytest.raises(error, match=words):
