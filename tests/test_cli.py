@@ -49,6 +49,19 @@ def test_a_pipe_end_that_is_a_terminal_is_refused(mkv, tmp_path, capsys, monkeyp
     assert os.listdir(tmp_path) == ["in.mkv"]
 
 
+@pytest.mark.parametrize("part", [["--frames", "5"], ["-ss", "0.5"], ["-ss", "0.5", "--frames", "5"]])
+def test_a_range_in_a_terminal_gets_its_progress_bar(mkv, tmp_path, capsys, monkeypatch, part):
+    """In a terminal, ``-ss`` or ``--frames`` (a range, whose frame count is not known ahead)
+    was tqdm's "TypeError: bool() undefined when iterable == total == None" traceback, exit 1,
+    before any frame: the bar without a total was tested for truth."""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # capsys's stream, as a terminal
+    out = tmp_path / "o.mkv"
+    assert main(["clean", mkv, "-o", str(out), "-f", "identity", *part]) == 0
+    err = capsys.readouterr().err
+    assert "frame/s" in err or "frame]" in err  # the bar was drawn
+    assert stream_summary(str(out))["frames"] == (5 if "--frames" in part else 12)
+
+
 def test_pipe_stdin_to_stdout(mkv, tmp_path):
     with open(mkv, "rb") as f:
         done = subprocess.run(CLI + ["clean", "-", "-o", "-", "-f", "identity", "--lossless"],
