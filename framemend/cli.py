@@ -262,6 +262,12 @@ def cmd_clean(args) -> int:
 
         limit_threads(args.threads)
     if args.input != "-" and os.path.isdir(args.input):
+        ranged = [flag for flag, value in (("-ss", args.start), ("--end", args.end),
+                                           ("-t", args.duration), ("--frames", args.frames))
+                  if value is not None]
+        if ranged:  # the batch cleaned every file whole without a word
+            raise UsageError(f"{ranged[0]} applies to one file: a folder batch cleans each "
+                             f"file whole; clean a file alone for part of it")
         return batch_cli.main(args, chain)
     if batch_cli.file_only(args):
         raise UsageError(f"{batch_cli.file_only(args)} applies to folders; '{args.input}' is not one")

@@ -190,6 +190,10 @@ def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
     (["clean", "{in}", "{tmp}/o.mp4", "-f", "identity"], 2,
      "name the output with -o: framemend clean {in} -o {tmp}/o.mp4"),
     (["clean", "{in}"], 2, "the following arguments are required: -o/--output"),
+    # a range with a folder: every file was cleaned whole without a word
+    (["clean", "{tmp}", "-o", "{tmp}/out", "--frames", "3"], 2,
+     "--frames applies to one file: a folder batch cleans each file whole; clean a file alone"),
+    (["clean", "{tmp}", "-o", "{tmp}/out", "-ss", "0.1", "-t", "1"], 2, "-ss applies to one file"),
     # a mistyped command or choice got argparse's list alone
     (["clena", "{in}"], 2, "invalid choice: 'clena' (choose from 'clean', "),
     (["clena", "{in}"], 2, "; did you mean 'clean'?"),
