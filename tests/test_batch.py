@@ -468,6 +468,34 @@ def test_a_batch_record_that_cannot_be_written_stops_the_batch_in_one_line(tmp_p
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["a.mp4", "b.mp4"]
 
 
+def test_threads_caps_each_workers_threads(tmp_path, monkeypatch):
+    """``--threads N`` with a folder was dropped: each worker took the cores shared out (all of
+    them with ``--jobs 1``)."""
+    import framemend.batch.local
+    import framemend.pipeline
+
+    seen = []
+
+    class Recording:
+        def __init__(self, workers, threads, devices, task):
+            seen.append(threads)
+
+        def describe(self):
+            return "recording"
+
+        def run(self, jobs, settings, timeout_of, events):
+            pass
+
+    monkeypatch.setattr(framemend.batch.local, "LocalExecutor", Recording)
+    monkeypatch.setattr(framemend.pipeline, "limit_threads", lambda n: None)  # this process's
+    src = tmp_path / "in"
+    make_tree(src, names=["a.mp4"], frames=2)
+    main(["clean", str(src), "-o", str(tmp_path / "out"), "-f", "identity", "-q", "--jobs", "1",
+          "--threads", "1"])
+    assert seen == [1]
+    assert batch_run.local_layout(1, "cpu")[1] == batch_run._cores()  # uncapped: all of them
+
+
 def test_a_device_the_workers_cannot_have_is_refused_before_the_work(tmp_path, capsys):
     """``--device cuda`` where torch sees no such GPU failed every file "for good" (as if the
     inputs were at fault), so a re-run with ``--device cpu`` skipped them all as "failed
