@@ -123,7 +123,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     c.add_argument("--crf", type=int, help="encoder quality (H.264/H.265 default 16; lower is better)")
     c.add_argument("--codec", help="encoder: libx264, libx265, libvpx-vp9, libsvtav1, ffv1, prores_ks")
     c.add_argument("--lossless", action="store_true", help="FFV1 in RGB at the source bit depth")
-    c.add_argument("--format", dest="stdout_format", default="matroska", choices=("matroska", "nut"),
+    c.add_argument("--format", dest="stdout_format", choices=("matroska", "nut"),
                    help="container for '-o -' (default matroska)")
     c.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output")
     c.add_argument("-q", "--quiet", action="store_true",
@@ -261,6 +261,10 @@ def cmd_clean(args) -> int:
         from .pipeline import limit_threads
 
         limit_threads(args.threads)
+    if args.stdout_format and args.output != "-":  # a file's extension chose without a word
+        raise UsageError(f"--format applies to '-o -' only: a file's container is the one "
+                         f"its extension names ('{args.output}')")
+    args.stdout_format = args.stdout_format or "matroska"
     if args.input != "-" and os.path.isdir(args.input):
         ranged = [flag for flag, value in (("-ss", args.start), ("--end", args.end),
                                            ("-t", args.duration), ("--frames", args.frames))

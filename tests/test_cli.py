@@ -194,6 +194,10 @@ def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
     (["clean", "{tmp}", "-o", "{tmp}/out", "--frames", "3"], 2,
      "--frames applies to one file: a folder batch cleans each file whole; clean a file alone"),
     (["clean", "{tmp}", "-o", "{tmp}/out", "-ss", "0.1", "-t", "1"], 2, "-ss applies to one file"),
+    # --format with a file (the extension chose the container without a word)
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "--format", "nut"], 2,
+     "--format applies to '-o -' only: a file's container is the one its extension names "
+     "('{tmp}/o.mp4')"),
     # a mistyped command or choice got argparse's list alone
     (["clena", "{in}"], 2, "invalid choice: 'clena' (choose from 'clean', "),
     (["clena", "{in}"], 2, "; did you mean 'clean'?"),
