@@ -68,6 +68,14 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
         return [Frame(im.expand(3, -1, -1).contiguous(), device=dev) for im in x], how
     listed = isinstance(video, (list, tuple)) and bool(video) and isinstance(video[0], np.ndarray)
     if listed:  # a list of (H, W, 3) pictures, as imageio reads them: a list back
+        other = next((i for i, a in enumerate(video) if a.shape != video[0].shape), None)
+        if other is not None:  # numpy's "all input arrays must have the same shape"
+            raise ValueError(f"the frames differ in size: frame 0 is {video[0].shape}, frame "
+                             f"{other} {video[other].shape}; a clip's frames share one size")
+        other = next((i for i, a in enumerate(video) if a.dtype != video[0].dtype), None)
+        if other is not None:  # stacked as float64: uint8 frames read as 0-255 floats
+            raise ValueError(f"the frames differ in type: frame 0 is {video[0].dtype}, frame "
+                             f"{other} {video[other].dtype}; give them all as one type")
         video = np.stack(video)
     if isinstance(video, np.ndarray):
         if video.ndim != 4 or video.shape[-1] not in (1, 3):
@@ -136,16 +144,39 @@ _ONE_HINT = ": for one picture (H, W, 3), give video[None]"
 def _check_values(video, integer: bool, floating: bool, integers: str) -> None:
     """ValueError for no frames, TypeError for a pixel type the filters do not read as pixels
     (``integer``: one they read as such; ``floating``: floats, read in [0, 1]), ValueError for
-    floats that are not all finite (NaN went on to a scene-cut error about lists)."""
+    floats that are not all finite (NaN went on to a scene-cut error about lists) or that reach
+    past [0, 1] by more than :data:`FLOAT_SLACK` (another scale, which clipping would lose)."""
     if len(video) == 0:
         raise ValueError(f"no frames to clean: the {type(video).__name__} has shape "
                          f"{tuple(video.shape)}")
     if not (integer or floating):
         raise TypeError(f"frames of type {video.dtype} cannot be read as pixels: give "
                         f"{integers} or floats in [0, 1]")
+    if not floating:
+        return
     # NaN and inf carry through a min and a max: no clip-sized mask of isfinite is made
-    if floating and not all(math.isfinite(float(v)) for v in (video.min(), video.max())):
+    low, high = float(video.min()), float(video.max())
+    if not (math.isfinite(low) and math.isfinite(high)):
         raise ValueError("the frames hold NaN or infinite values")
+    if low < -FLOAT_SLACK or high > 1 + FLOAT_SLACK:  # clipped to [0, 1]: white, or half lost
+        raise ValueError(f"float frames are read in [0, 1], these span [{low:.4g}, {high:.4g}]"
+                         + _scale_hint(low, high))
+
+
+FLOAT_SLACK = 0.5
+"""How far outside [0, 1] float frames may reach (a model's overshoot, clipped as the writer
+clips it) before they are taken for another scale: 0-255 floats came back white, a model's
+[-1, 1] output lost its darker half."""
+
+
+def _scale_hint(low: float, high: float) -> str:
+    """The way to [0, 1] from the scale ``[low, high]`` most likely is."""
+    if low >= -1 - FLOAT_SLACK and high <= 1 + FLOAT_SLACK:
+        return ": for a model's [-1, 1] output, give (video + 1) / 2"
+    for top in (255, 65535):
+        if low >= -FLOAT_SLACK and high <= top + FLOAT_SLACK:
+            return f": for 0-{top} values, give video / {top}"
+    return ""
 
 
 def _raw_frames(video: np.ndarray, scale: float, device) -> list[Frame]:
@@ -288,7 +319,8 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
                 ext = ".mkv"  # Matroska holds what other containers hold
             output = f"{stem}.clean{ext or '.mp4'}"
         with _sigterm_removes_the_output():
-            clean_file(src, output, chain, device=device, overwrite=overwrite, **encode)
+            clean_file(src, output, chain, device=device, overwrite=overwrite,
+                       warn=_warn_user, **encode)
         return output
     if output is not None or encode:
         given = ", ".join(["output"] * (output is not None) + list(encode))
@@ -411,7 +443,14 @@ def read(path: str) -> np.ndarray:
     """Decode a video file into ``(T, H, W, 3)`` uint8 (uint16 for high-bit-depth sources)."""
     from .video import read_video
 
-    return read_video(path)[0]
+    return read_video(path, warn=_warn_user)[0]
+
+
+def _warn_user(message: str) -> None:
+    """What ``framemend clean`` prints as ``framemend: warning: ...`` (an alpha channel left
+    out, audio re-encoded, 16 bits written at 10...), as a :class:`UserWarning` to a Python
+    user, who was told nothing."""
+    warnings.warn(message, UserWarning, stacklevel=2)
 
 
 def write(path: str, video: Any, fps: float = 24.0, **encode) -> str:
@@ -426,7 +465,7 @@ def write(path: str, video: Any, fps: float = 24.0, **encode) -> str:
         frames, _ = _source(video, "cpu")
         arr = np.stack([_pixels(f, 255.0) for f in frames])
     with _sigterm_removes_the_output():
-        write_video(path, arr, frame_rate(fps, "fps"), **encode)
+        write_video(path, arr, frame_rate(fps, "fps"), warn=_warn_user, **encode)
     return path
 
 

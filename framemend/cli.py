@@ -31,7 +31,7 @@ EPILOG = """examples:
 """
 
 
-FILTERS_EXAMPLE = "deflicker=mode=local:strength=0.8,denoise,realign=region=face:box=40+30+200+220"
+FILTERS_EXAMPLE = "deflicker=strength=0.8,denoise,realign=region=face:box=40+30+200+220"
 CHAIN_SYNTAX = ("chain syntax (ffmpeg's): filters joined by ',', options by ':', each key=value, "
                 "a list's numbers by '+'; a filter's first option may be positional (interpolate=2)")
 
@@ -83,7 +83,15 @@ def _shows(level: str) -> bool:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        raise UsageError(message)
+        """A :class:`UsageError`; a mistyped choice (``framemend clena``, ``-v debgu``) gets the
+        nearest one, as mistyped filters and options do."""
+        import difflib
+        import re
+
+        typo = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        close = difflib.get_close_matches(typo[1], re.findall(r"'([^']*)'", typo[2]), n=1) \
+            if typo else []
+        raise UsageError(message + (f"; did you mean '{close[0]}'?" if close else ""))
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -115,9 +123,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     c.add_argument("--crf", type=int, help="encoder quality (H.264/H.265 default 16; lower is better)")
     c.add_argument("--codec", help="encoder: libx264, libx265, libvpx-vp9, libsvtav1, ffv1, prores_ks")
     c.add_argument("--lossless", action="store_true", help="FFV1 in RGB at the source bit depth")
-    c.add_argument("--format", dest="stdout_format", default="matroska", choices=("matroska", "nut"),
+    c.add_argument("--format", dest="stdout_format", choices=("matroska", "nut"),
                    help="container for '-o -' (default matroska)")
-    c.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    c.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output")
     c.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar, no summary (warnings and errors still shown)")
     c.add_argument("-ss", "--start", type=_start_seconds, metavar="TIME",
@@ -228,6 +236,17 @@ def _range_of(args) -> dict:
     return {"start": start, "end": end, "max_frames": args.frames}
 
 
+def _check_pipes(src: str, dst: str | None) -> None:
+    """``-`` in or out where that end is a terminal: the video was sent to the screen as
+    bytes, or the run waited for the keyboard to type one."""
+    if dst == "-" and sys.stdout.isatty():
+        raise UsageError("-o -: the output is a terminal, not a pipe or a file: send it on "
+                         "(... -o - > out.mkv, or | ffplay -) or name a file")
+    if src == "-" and sys.stdin.isatty():
+        raise UsageError("input '-': stdin is a terminal, not a pipe: send a video in "
+                         "(cat in.mkv | framemend ... - ...) or name the file")
+
+
 def cmd_clean(args) -> int:
     from .chain.parser import check_chain
 
@@ -242,12 +261,23 @@ def cmd_clean(args) -> int:
         from .pipeline import limit_threads
 
         limit_threads(args.threads)
+    if args.stdout_format and args.output != "-":  # a file's extension chose without a word
+        raise UsageError(f"--format applies to '-o -' only: a file's container is the one "
+                         f"its extension names ('{args.output}')")
+    args.stdout_format = args.stdout_format or "matroska"
     if args.input != "-" and os.path.isdir(args.input):
+        ranged = [flag for flag, value in (("-ss", args.start), ("--end", args.end),
+                                           ("-t", args.duration), ("--frames", args.frames))
+                  if value is not None]
+        if ranged:  # the batch cleaned every file whole without a word
+            raise UsageError(f"{ranged[0]} applies to one file: a folder batch cleans each "
+                             f"file whole; clean a file alone for part of it")
         return batch_cli.main(args, chain)
     if batch_cli.file_only(args):
         raise UsageError(f"{batch_cli.file_only(args)} applies to folders; '{args.input}' is not one")
     if args.output != "-" and os.path.isdir(args.output):
         raise UsageError(f"output '{args.output}' is a folder; give a file name")
+    _check_pipes(args.input, args.output)
     choose_codec(args.output, args.codec, args.lossless, args.crf, stdout_format=args.stdout_format)
     return _clean_one(args, args.input, args.output, chain)
 
@@ -284,7 +314,8 @@ def _summary(src: str, dst: str, stats, seconds: float) -> str:
 
 def cmd_filters(args) -> int:
     """Each filter's line, then per option a row (name, type, allowed values, default) and its
-    help wrapped beneath, so the table stays in 80 columns however long the help or choices."""
+    help wrapped beneath, so the table stays in 80 columns however long the help or choices;
+    then an example chain and the syntax, in 80 columns too."""
     import textwrap
 
     from .chain.options import option_specs
@@ -304,7 +335,8 @@ def cmd_filters(args) -> int:
                                     break_on_hyphens=False))
         if not rows:
             print("    (no options)")
-    print(f"use: framemend clean IN -o OUT -f \"{FILTERS_EXAMPLE}\"\n{CHAIN_SYNTAX}")
+    print(f"use: framemend clean IN -o OUT -f CHAIN, e.g.\n  -f \"{FILTERS_EXAMPLE}\"")
+    print(textwrap.fill(CHAIN_SYNTAX, 80, subsequent_indent="  ", break_on_hyphens=False))
     return 0
 
 
@@ -324,6 +356,7 @@ def cmd_probe(args) -> int:
     from .video.arrays import probe_video
     from .video.errors import NoVideoStream
 
+    _check_pipes(args.input, None)
     try:
         info = probe_video(args.input)
     except NoVideoStream as e:
@@ -487,6 +520,23 @@ def _left_behind(args) -> str:
     return "no output was left behind"
 
 
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """``parser.parse_args(argv)``; ``framemend clean IN OUT`` (the output without ``-o``, as
+    many tools take it) is told the way instead of argparse's "required: -o/--output"."""
+    try:
+        return parser.parse_args(argv)
+    except UsageError as e:
+        if argv[:1] == ["clean"] and "required: -o/--output" in str(e):
+            try:
+                args, extra = parser.parse_known_args(argv + ["-o", "OUT"])
+            except UsageError:
+                raise e from None
+            if len(extra) == 1 and not extra[0].startswith("-"):
+                raise UsageError(f"name the output with -o: framemend clean {args.input} "
+                                 f"-o {extra[0]}") from None
+        raise
+
+
 def _main(argv: list[str] | None) -> int:
     from .chain.options import OptionError
     from .video.errors import SettingsError, VideoError
@@ -495,7 +545,7 @@ def _main(argv: list[str] | None) -> int:
     _set_log_level(None)
     args = None
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, sys.argv[1:] if argv is None else argv)
         if not args.command:
             parser.print_help()
             return 2

@@ -34,7 +34,7 @@ class CleanResult:
     warning: str | None  # where a damaged input stopped decoding, if it did
 
 
-DEVICE_FORMS = re.compile(r"auto|cpu|cuda(:\d+)?$")
+DEVICE_FORMS = re.compile(r"(auto|cpu|cuda(:\d+)?)$")
 
 
 def check_device(device: str | None) -> None:
@@ -163,7 +163,7 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     if output_path != "-":
         check_folder(output_path)
         if os.path.exists(output_path) and not overwrite:
-            raise VideoError(f"output '{output_path}' exists (use --overwrite, or overwrite=True in Python, to replace it)")
+            raise VideoError(f"output '{output_path}' exists (use -y/--overwrite, or overwrite=True in Python, to replace it)")
     dev = resolve_device(device)
     reader = VideoReader(input_path, dev, start=start, end=end, max_frames=max_frames,
                          threads=threads, warn=warn)
@@ -187,7 +187,7 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     try:
         stats = run_stream(ahead, filters, lambda item: writer.write(*item),
                            prepare=_encodable(writer),
-                           on_input=on_input or (bar.update if bar else None))
+                           on_input=on_input or (bar.update if bar is not None else None))
         if stats.frames_out == 0:
             raise VideoError(f"'{input_path}' has no decodable video frames")
     except BaseException as e:
@@ -198,7 +198,7 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
         raise
     finally:
         ahead.close()
-        if bar:
+        if bar is not None:  # a bar without a total has no truth value (tqdm's TypeError)
             bar.close()
     writer.close()
     return CleanResult(stats, reader.decode_error)
@@ -226,6 +226,7 @@ def _progress_bar(reader: VideoReader, rate, enabled: bool):
     from tqdm import tqdm
 
     info = reader.info
-    total = info.frames or (round(info.duration * float(info.fps)) if info.duration else None)
+    total = info.frames or (round(info.duration * float(info.fps)) if info.duration else None) \
+        or reader.max_frames  # -ss or --frames: the range's length is not known ahead
     return tqdm(total=total, unit="frame", desc=os.path.basename(reader.path),
                 file=sys.stderr, dynamic_ncols=True, smoothing=0.1)

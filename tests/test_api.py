@@ -107,10 +107,41 @@ def test_thin_frames_are_cleaned_and_too_small_ones_refused():
     (np.full((2, 32, 48, 3), np.nan, np.float32), ValueError, "NaN or infinite"),
     (torch.full((2, 3, 32, 48), float("inf")), ValueError, "NaN or infinite"),
     (np.zeros((2, 32, 48, 4), np.uint8), ValueError, "pass the first 3 channels, without the alpha"),
+    # floats of another scale were clipped to [0, 1]: 0-255 came back white, [-1, 1] lost its
+    # darker half, without a word
+    (np.linspace(0, 255, 2 * 32 * 48 * 3, dtype=np.float32).reshape(2, 32, 48, 3), ValueError,
+     r"float frames are read in \[0, 1\], these span \[0, 255\]: for 0-255 values, give video / 255"),
+    (torch.linspace(-1, 1, 2 * 3 * 32 * 48).reshape(2, 3, 32, 48), ValueError,
+     r"span \[-1, 1\]: for a model's \[-1, 1\] output, give \(video \+ 1\) / 2"),
+    (np.full((2, 32, 48, 3), 4000.0), ValueError, r"for 0-65535 values, give video / 65535"),
+    # was numpy's "all input arrays must have the same shape"
+    ([np.zeros((32, 48, 3), np.uint8)] * 2 + [np.zeros((16, 48, 3), np.uint8)], ValueError,
+     r"the frames differ in size: frame 0 is \(32, 48, 3\), frame 2 \(16, 48, 3\)"),
+    # was stacked as float64, then refused as 0-255 floats
+    ([np.zeros((32, 48, 3), np.uint8), np.zeros((32, 48, 3), np.float32)], ValueError,
+     "the frames differ in type: frame 0 is uint8, frame 1 float32"),
 ])
 def test_input_that_cannot_be_pixels_is_refused_plainly(video, error, words):
     with pytest.raises(error, match=words):
         framemend.clean(video, chain="identity")
+
+
+def test_floats_a_little_past_0_and_1_are_taken_and_clipped(frames):
+    """A model's overshoot is taken (clipped as the writer clips it); only another scale is
+    refused (above)."""
+    x = frames.astype(np.float32) / 255 * 1.4 - 0.2
+    out = framemend.clean(x, chain="identity")
+    assert np.array_equal(out, np.clip(x, 0, 1))
+
+
+@pytest.mark.parametrize("device", ["cpux", "automatic", "auto:1", "cpu:0", "cuda:0x"])
+def test_a_device_name_that_is_none_of_the_forms_is_refused_plainly(frames, device):
+    """The pattern took any name starting with auto or cpu: 'cpux' was torch's RuntimeError
+    traceback, 'cpu:0' "no CUDA device is available to torch" (the CLI's --device too)."""
+    from framemend.video.errors import SettingsError
+
+    with pytest.raises(SettingsError, match=f"--device {device}: use auto, cpu, cuda or cuda:N"):
+        framemend.clean(frames[:2], chain="identity", device=device)
 
 
 @pytest.mark.parametrize("fps", [0, -24, float("nan"), float("inf")])
@@ -120,6 +151,22 @@ def test_a_frame_rate_that_is_none_is_refused_plainly(fps, tmp_path):
         framemend.interpolate(frames, input_fps=fps)
     with pytest.raises(ValueError, match="fps must be a frame rate above 0"):
         framemend.write(str(tmp_path / "out.mp4"), frames, fps=fps)
+
+
+def test_what_a_file_leaves_out_is_said_to_a_python_user(tmp_path):
+    """read(), clean(path) and write() said nothing where ``framemend clean`` warns: an alpha
+    channel read without it, 16-bit frames written at 10 bits."""
+    from test_video_reader import _alpha_clip
+
+    src = str(tmp_path / "a.mov")
+    _alpha_clip(src, "png", "rgba", moving_frames(3, 48, 32))
+    with pytest.warns(UserWarning, match=r"has an alpha channel \(rgba\)"):
+        framemend.read(src)
+    with pytest.warns(UserWarning, match=r"has an alpha channel \(rgba\)"):
+        framemend.clean(src, chain="identity", output=str(tmp_path / "o.mkv"))
+    deep = moving_frames(2, 48, 32).astype(np.uint16) * 257
+    with pytest.warns(UserWarning, match="the 16-bit source is written at 10 bits"):
+        framemend.write(str(tmp_path / "deep.mp4"), deep)
 
 
 def test_pil_alpha_is_said_to_be_dropped():
@@ -232,6 +279,17 @@ def test_frame_rates_of_any_number_type_and_a_torch_device(frames):
     assert np.array_equal(out, frames)
     with pytest.raises(ValueError, match=r"channels last, give video.permute\(0, 3, 1, 2\)"):
         framemend.clean(torch.from_numpy(frames), chain="identity")
+
+
+@pytest.mark.parametrize("name", ["denoise", "deflicker", "deboil", "stabilize", "realign"])
+def test_each_filter_function_takes_input_fps_as_clean_does(frames, name):
+    """``framemend.denoise(frames, input_fps=12)`` (the name ``clean``, ``interpolate`` and the
+    README use for the frames' rate) was "apply_filter() got multiple values for keyword
+    argument 'input_fps'"; it is the functions' own ``fps``."""
+    function = getattr(framemend, name)
+    video = moving_frames(4)  # 96x64: OpenCV's DIS on frames of 32 rows (the fixture's 24,
+    # grown to 32) gives flows that differ with the calls made before, so two runs differ
+    assert np.array_equal(function(video, input_fps=12), function(video, fps=12))
 
 
 def test_a_presets_name_is_a_chain(frames):

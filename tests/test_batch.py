@@ -436,6 +436,66 @@ def test_a_read_only_output_folder_is_a_usage_error(tmp_path, read_only_folder, 
         assert says in capsys.readouterr().err
 
 
+def test_a_batch_record_that_cannot_be_written_stops_the_batch_in_one_line(tmp_path, capsys,
+                                                                           monkeypatch):
+    """A full output disk (tried on a 64 KiB tmpfs) made the record's save an OSError
+    traceback out of the coordinator. The batch now stops with one line, exit 1, nothing
+    partial left; the next run, with room, cleans what was not recorded done."""
+    import errno
+
+    from framemend.batch import manifest
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    make_tree(src, names=["a.mp4", "b.mp4"], frames=2)
+    saves = []
+    real = manifest.atomic_write
+
+    def full_after_one(path, text):
+        saves.append(path)
+        if len(saves) > 1:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(path, text)
+
+    monkeypatch.setattr(manifest, "atomic_write", full_after_one)
+    assert main(["clean", str(src), "-o", str(out), "-f", "identity", "-q", "--jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"framemend: error: cannot write the batch record '{out}/.framemend-batch.json' "
+                   "(No space left on device): the batch stopped; run it again once it can be "
+                   "written\n")
+    assert leftovers(out) == []
+    monkeypatch.setattr(manifest, "atomic_write", real)
+    assert main(["clean", str(src), "-o", str(out), "-f", "identity", "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["a.mp4", "b.mp4"]
+
+
+def test_threads_caps_each_workers_threads(tmp_path, monkeypatch):
+    """``--threads N`` with a folder was dropped: each worker took the cores shared out (all of
+    them with ``--jobs 1``)."""
+    import framemend.batch.local
+    import framemend.pipeline
+
+    seen = []
+
+    class Recording:
+        def __init__(self, workers, threads, devices, task):
+            seen.append(threads)
+
+        def describe(self):
+            return "recording"
+
+        def run(self, jobs, settings, timeout_of, events):
+            pass
+
+    monkeypatch.setattr(framemend.batch.local, "LocalExecutor", Recording)
+    monkeypatch.setattr(framemend.pipeline, "limit_threads", lambda n: None)  # this process's
+    src = tmp_path / "in"
+    make_tree(src, names=["a.mp4"], frames=2)
+    main(["clean", str(src), "-o", str(tmp_path / "out"), "-f", "identity", "-q", "--jobs", "1",
+          "--threads", "1"])
+    assert seen == [1]
+    assert batch_run.local_layout(1, "cpu")[1] == batch_run._cores()  # uncapped: all of them
+
+
 def test_a_device_the_workers_cannot_have_is_refused_before_the_work(tmp_path, capsys):
     """``--device cuda`` where torch sees no such GPU failed every file "for good" (as if the
     inputs were at fault), so a re-run with ``--device cpu`` skipped them all as "failed

@@ -54,6 +54,43 @@ def test_bad_chains_get_one_line_errors(chain, words):
         assert w in str(e.value)
 
 
+@pytest.mark.parametrize("chain, message", [
+    # a value given twice: the first was dropped without a word (sigma=3, mode=global)
+    ("denoise=3:sigma=4", "denoise: option 'sigma' given twice (positionally '3' and as sigma='4')"),
+    ("deflicker=mode=local:mode=global", "deflicker: option 'mode' given twice ('local' and 'global')"),
+    # an empty option: "option 'sigma' expects a number, got ''" (the empty positional won over
+    # sigma=3), "'' needs the form key=value", or (denoise=) accepted as plain denoise
+    ("denoise=:sigma=3", "denoise: empty option in 'denoise=:sigma=3' (a stray ':' or '='"),
+    ("denoise=sigma=3:", "denoise: empty option in 'denoise=sigma=3:'"),
+    ("denoise=", "denoise: empty option in 'denoise='"),
+    ("denoise,", "empty filter in chain 'denoise,' (a stray ',')"),
+    # a comma-separated box before another option: the hint lost its last number (box=4+10+40)
+    ("realign=box=4,10,40,30:region=face", "join an option's numbers with '+' (box=4+10+40+30)"),
+    ("interpolate=2,3:warp=bilinear", "'3:warp=bilinear' in chain 'interpolate=2,3:warp=bilinear' "
+                                      "is no filter"),  # was "unknown filter '3:warp'"
+    # no suggestion for another case; quote marks a shell passed on (cmd.exe) said
+    ("DENOISE", "unknown filter 'DENOISE'; did you mean 'denoise'?"),
+    ("'denoise'", "did you mean 'denoise'? (the quote marks reached framemend"),
+])
+def test_odd_chains_say_what_is_wrong(chain, message):
+    with pytest.raises(OptionError) as e:
+        build_chain(chain)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_spaces_around_names_and_values_and_a_rate_as_a_fraction():
+    """Spaces around names, values, ``,`` and ``:`` are the same chain; a float option takes a
+    fraction as ffmpeg takes a rate (``fps=30000/1001`` was "expects a number")."""
+    assert build_chain(" denoise = sigma = 3 : memory = 4 , deboil ") == build_chain(
+        "denoise=sigma=3:memory=4,deboil")
+    (_, opts), = build_chain("interpolate=fps=30000/1001")
+    assert opts.fps == 30000 / 1001
+    with pytest.raises(OptionError, match="'fps' expects a number, got '1/0'"):
+        build_chain("interpolate=fps=1/0")
+    with pytest.raises(OptionError, match="'memory' expects an integer, got '8/2'"):
+        build_chain("denoise=memory=8/2")
+
+
 def test_window_filter_sees_its_window_and_resets_at_cuts():
     frames = torch.arange(8, dtype=torch.float32).view(8, 1, 1, 1).expand(8, 3, 2, 2) / 10
     out = apply_filter("test_windowmean", frames, radius=1, cuts=[4])

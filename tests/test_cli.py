@@ -28,6 +28,40 @@ def run_main(capsys, *argv):
     return code, err
 
 
+def test_a_pipe_end_that_is_a_terminal_is_refused(mkv, tmp_path, capsys, monkeypatch):
+    """``-o -`` with stdout a terminal wrote the Matroska bytes to the screen; ``-`` with stdin
+    a terminal (clean, probe) waited for the keyboard."""
+    import io
+
+    class Terminal(io.BytesIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    for argv in (["clean", "-", "-o", str(tmp_path / "o.mkv"), "-f", "identity"], ["probe", "-"]):
+        code, err = run_main(capsys, *argv)
+        assert code == 2 and err == ("framemend: error: input '-': stdin is a terminal, not a "
+                                     "pipe: send a video in (cat in.mkv | framemend ... - ...) "
+                                     "or name the file\n")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # capsys's stream, as a terminal
+    code, err = run_main(capsys, "clean", mkv, "-o", "-", "-f", "identity")
+    assert code == 2 and "-o -: the output is a terminal, not a pipe or a file" in err
+    assert os.listdir(tmp_path) == ["in.mkv"]
+
+
+@pytest.mark.parametrize("part", [["--frames", "5"], ["-ss", "0.5"], ["-ss", "0.5", "--frames", "5"]])
+def test_a_range_in_a_terminal_gets_its_progress_bar(mkv, tmp_path, capsys, monkeypatch, part):
+    """In a terminal, ``-ss`` or ``--frames`` (a range, whose frame count is not known ahead)
+    was tqdm's "TypeError: bool() undefined when iterable == total == None" traceback, exit 1,
+    before any frame: the bar without a total was tested for truth."""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # capsys's stream, as a terminal
+    out = tmp_path / "o.mkv"
+    assert main(["clean", mkv, "-o", str(out), "-f", "identity", *part]) == 0
+    err = capsys.readouterr().err
+    assert "frame/s" in err or "frame]" in err  # the bar was drawn
+    assert stream_summary(str(out))["frames"] == (5 if "--frames" in part else 12)
+
+
 def test_pipe_stdin_to_stdout(mkv, tmp_path):
     with open(mkv, "rb") as f:
         done = subprocess.run(CLI + ["clean", "-", "-o", "-", "-f", "identity", "--lossless"],
@@ -91,12 +125,12 @@ def test_filters_lists_options_with_ranges(capsys):
 def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
     """Help texts ran on to 400 columns, and a long choice list (``auto|global|local|offset``)
     pushed its row's ``default`` out of the column. Every line of the table now fits 80 columns
-    (the closing ``use:`` example and syntax lines aside) and every option row's ``default``
+    (the closing ``use:`` example and syntax lines too) and every option row's ``default``
     starts at the same column."""
     assert main(["filters"]) == 0
     lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines)) <= 80  # the closing example and syntax too (were 115 and 162)
     table = lines[:next(i for i, line in enumerate(lines) if line.startswith("use: "))]
-    assert max(map(len, table)) <= 80
     rows = [line for line in table if " default " in line and line.startswith("    ")
             and not line.startswith("        ")]
     assert len(rows) > 20 and len({line.index(" default ") for line in rows}) == 1
@@ -152,6 +186,22 @@ def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1e400"], 2,  # was exit 1, "from inf s"
      "argument -ss/--start: invalid time '1e400': a start needs a finite time"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1:inf"], 2, "a start needs a finite time"),
+    # the output without -o was argparse's "the following arguments are required: -o/--output"
+    (["clean", "{in}", "{tmp}/o.mp4", "-f", "identity"], 2,
+     "name the output with -o: framemend clean {in} -o {tmp}/o.mp4"),
+    (["clean", "{in}"], 2, "the following arguments are required: -o/--output"),
+    # a range with a folder: every file was cleaned whole without a word
+    (["clean", "{tmp}", "-o", "{tmp}/out", "--frames", "3"], 2,
+     "--frames applies to one file: a folder batch cleans each file whole; clean a file alone"),
+    (["clean", "{tmp}", "-o", "{tmp}/out", "-ss", "0.1", "-t", "1"], 2, "-ss applies to one file"),
+    # --format with a file (the extension chose the container without a word)
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "--format", "nut"], 2,
+     "--format applies to '-o -' only: a file's container is the one its extension names "
+     "('{tmp}/o.mp4')"),
+    # a mistyped command or choice got argparse's list alone
+    (["clena", "{in}"], 2, "invalid choice: 'clena' (choose from 'clean', "),
+    (["clena", "{in}"], 2, "; did you mean 'clean'?"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-v", "debgu"], 2, "; did you mean 'debug'?"),
 ])
 def test_bad_usage_is_one_line_with_exit_code(mkv, tmp_path, capsys, monkeypatch, argv, code, words):
     argv = [a.format(**{"in": mkv, "tmp": tmp_path}) for a in argv]
@@ -204,8 +254,11 @@ def test_existing_output_needs_overwrite(mkv, tmp_path, capsys):
     out = tmp_path / "o.mkv"
     out.write_bytes(b"precious")
     code, err = run_main(capsys, "clean", mkv, "-o", str(out), "-f", "identity")
-    assert code == 1 and "--overwrite" in err and out.read_bytes() == b"precious"
+    assert code == 1 and "(use -y/--overwrite" in err and out.read_bytes() == b"precious"
     assert main(["clean", mkv, "-o", str(out), "-f", "identity", "--overwrite", "-q"]) == 0
+    assert stream_summary(str(out))["frames"] == 24
+    out.write_bytes(b"precious")  # ffmpeg's -y, which was "unrecognized arguments: -y"
+    assert main(["clean", mkv, "-o", str(out), "-f", "identity", "-y", "-q"]) == 0
     assert stream_summary(str(out))["frames"] == 24
 
 
@@ -320,6 +373,6 @@ def test_clean_help_and_filters_teach_how_to_write_a_chain(capsys):
     assert "\n  framemend clean in.mp4 -o out.mp4 " in capsys.readouterr().out
     assert main(["filters"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    use = next(line for line in lines if line.startswith("use: framemend clean IN -o OUT -f "))
-    assert len(check_chain(use.split('-f "')[1].rstrip('"'))) == 3
-    assert lines[-1].startswith("chain syntax") and "'+'" in lines[-1]
+    use = next(i for i, line in enumerate(lines) if line.startswith("use: framemend clean IN -o OUT -f "))
+    assert len(check_chain(lines[use + 1].split('-f "')[1].rstrip('"'))) == 3
+    assert lines[use + 2].startswith("chain syntax") and "'+'" in " ".join(lines[use + 2:])

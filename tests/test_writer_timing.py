@@ -55,6 +55,38 @@ def test_silent_input_keeps_its_times(tmp_path, codec, src_ext, fps, frames, out
     assert_times_kept(out, frames, fps)
 
 
+@pytest.mark.parametrize("src_ext, fps", [(".mp4", 24), (".mkv", 30000 / 1001)])
+def test_avi_declares_the_inputs_rate_and_holds_its_frames_in_order(tmp_path, src_ext, fps):
+    """AVI has no timestamps: a frame per tick of its time base. Written in the input's (1/600,
+    1/1000) it declared 600 or 1000 fps and 25 or 42 times the frames, the rest empty chunks;
+    and with B-frames FFmpeg read the pictures' times back out of order (a re-run of framemend
+    on it warned of backward timestamps and bunched the frames). Now the input's rate, its
+    frame count, and times one frame apart."""
+    src = str(tmp_path / f"in{src_ext}")
+    make_video(src, moving_frames(12, width=64, height=36), fps, audio_seconds=0.5)
+    out = str(tmp_path / "out.avi")
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    with av.open(out) as c:
+        v = c.streams.video[0]
+        assert abs(float(v.average_rate) - fps) < 1e-3 and v.frames == 12
+        times = [float(f.pts * f.time_base) for f in c.decode(v)]
+    assert len(times) == 12 and np.allclose(np.diff(times), 1 / fps, atol=1e-3)
+
+
+def test_variable_frame_times_into_avi_are_said_to_go_on_one_rate(tmp_path, capsys):
+    """AVI holds one rate: frames closer than its tick are put after the one before, and said."""
+    src = str(tmp_path / "vfr.mkv")
+    times = [0, 0.01, 0.06, 0.21, 0.24, 0.28, 0.3, 0.4]
+    make_video(src, moving_frames(8, width=64, height=36), times=times)
+    out = str(tmp_path / "out.avi")
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert "avi holds one frame rate: the input's variable frame times are put on a" in \
+        capsys.readouterr().err
+    with av.open(out) as c:
+        got = [float(f.pts * f.time_base) for f in c.decode(video=0)]
+    assert len(got) == 8 and all(b > a for a, b in zip(got, got[1:]))
+
+
 def test_default_chain_keeps_times(tmp_path):
     src = str(tmp_path / "in.mp4")
     silent_clip(src, 49, 8)

@@ -54,6 +54,7 @@ def main(args, chain: str) -> int:
             executor=args.executor, scheduler=args.scheduler, device=args.device,
             codec=args.codec, crf=args.crf, lossless=args.lossless, overwrite=args.overwrite,
             timeout=TIMEOUT_PER_MPX_FRAME if args.timeout is None else args.timeout,
+            threads=args.threads,
             progress=not args.quiet and sys.stderr.isatty(),
             verbose=args.log_level == "debug")
     except BatchUsageError as e:

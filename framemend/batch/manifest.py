@@ -93,7 +93,15 @@ class Manifest:
                                  "--overwrite)") from None
 
     def save(self) -> None:
-        atomic_write(self.path, json.dumps({"format": FORMAT, "files": self.files}, indent=0))
+        """Write the records; :class:`BatchError` when they cannot be (a full disk, a folder
+        gone read-only): the batch stops rather than clean files it cannot remember (its
+        busy workers remove their temporary outputs; a file recorded ``started`` is redone)."""
+        try:
+            atomic_write(self.path, json.dumps({"format": FORMAT, "files": self.files}, indent=0))
+        except OSError as e:
+            raise BatchError(f"cannot write the batch record '{self.path}' "
+                             f"({e.strerror or e}): the batch stopped; run it again once "
+                             "it can be written") from None
 
     def state(self, job, settings: str) -> tuple[str, str]:
         """What to do with ``job``: ``("done", "")`` (up to date), ``("failed", reason)`` (failed

@@ -45,10 +45,12 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def local_layout(jobs: int | None, device: str | None) -> tuple[int, int, list[str | None]]:
+def local_layout(jobs: int | None, device: str | None, threads: int | None = None
+                 ) -> tuple[int, int, list[str | None]]:
     """``(workers, threads per worker, devices)`` for this machine: one worker per GPU when torch
-    sees CUDA devices and ``device`` allows them, else one per core; the cores shared out (torch
-    is imported to count GPUs only where a GPU driver is installed)."""
+    sees CUDA devices and ``device`` allows them, else one per core; the cores shared out, at
+    most ``threads`` each (``--threads``) (torch is imported to count GPUs only where a GPU
+    driver is installed)."""
     from ..pipeline import gpu_driver
 
     cores = _cores()
@@ -58,7 +60,8 @@ def local_layout(jobs: int | None, device: str | None) -> tuple[int, int, list[s
 
         gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     workers = jobs or gpus or cores
-    return workers, max(1, cores // workers), [f"cuda:{i}" for i in range(gpus)] or [device]
+    share = max(1, cores // workers)
+    return workers, min(share, threads or share), [f"cuda:{i}" for i in range(gpus)] or [device]
 
 
 def remove_stale_temps(out_dir: str, jobs: list[Job]) -> int:
@@ -237,7 +240,8 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
                  scheduler: str | None = None, device: str | None = None,
                  codec: str | None = None, crf: int | None = None, lossless: bool = False,
                  overwrite: bool = False, timeout: float = TIMEOUT_PER_MPX_FRAME,
-                 progress: bool = False, verbose: bool = False, task=None) -> BatchSummary:
+                 threads: int | None = None, progress: bool = False, verbose: bool = False,
+                 task=None) -> BatchSummary:
     """Clean every video under ``in_dir`` into ``out_dir`` (same relative paths), resumably.
 
     Args:
@@ -257,6 +261,8 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
         overwrite: replace outputs that exist but that no run of this batch wrote.
         timeout: seconds per megapixel of each frame a file may take (plus 60 s) before its
             worker is killed and the file fails.
+        threads: at most this many compute threads per local worker (default: the cores
+            shared out among the workers).
         progress, verbose: a progress bar on stderr; a line per finished file.
         task: the per-file function run by the workers (default
             :func:`framemend.batch.worker.clean_job`; tests pass faulty ones).
@@ -313,8 +319,9 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
                 else:
                     from .local import LocalExecutor
 
-                    workers, threads, devices = local_layout(jobs, device)
-                    ex = LocalExecutor(min(workers, len(todo)), threads, devices, task or clean_job)
+                    workers, per_worker, devices = local_layout(jobs, device, threads)
+                    ex = LocalExecutor(min(workers, len(todo)), per_worker, devices,
+                                       task or clean_job)
                 summary.where = ex.describe()
                 run_settings = {"chain": chain, "device": device, "codec": codec, "crf": crf,
                                 "lossless": lossless, "score": score}

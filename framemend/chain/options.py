@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
+from fractions import Fraction
 from typing import Any
 
 
@@ -70,12 +71,13 @@ def _convert(filter_name: str, name: str, tp: Any, value: Any) -> Any:
     if tp in (int, float):
         if isinstance(value, bool):
             raise OptionError(f"{where} expects a number, got {value!r}")
-        try:
-            number = float(value)
+        try:  # a fraction as ffmpeg takes a rate (fps=30000/1001) for a float option
+            fraction = tp is float and isinstance(value, str) and "/" in value
+            number = float(Fraction(value)) if fraction else float(value)
             if not math.isfinite(number) or (tp is int and number != int(number)):
                 raise ValueError  # nan slips past every range check, inf past an open one
             return int(number) if tp is int else number
-        except (TypeError, ValueError, OverflowError):
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError):
             raise OptionError(f"{where} expects {'an integer' if tp is int else 'a number'}, "
                               f"got '{value}'") from None
     if tp is str:

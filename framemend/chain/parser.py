@@ -12,25 +12,35 @@ from .registry import get_filter, get_options
 
 
 def parse_chain(text: str) -> list[tuple[str, dict[str, str]]]:
-    """Split a chain string into ``[(filter_name, {option: raw_value})]`` (names not checked)."""
+    """Split a chain string into ``[(filter_name, {option: raw_value})]`` (names not checked).
+
+    Raises :class:`OptionError` for an empty filter or option (a stray ``,`` or ``:``) and for an
+    option given twice, so that no value the user wrote is dropped without a word."""
     steps = []
     for part in text.split(","):
         part = part.strip()
         if not part:
-            raise OptionError(f"empty filter in chain '{text}'")
-        name, _, rest = part.partition("=")
+            raise OptionError(f"empty filter in chain '{text}' (a stray ',')")
+        name, eq, rest = part.partition("=")
+        name = name.strip()
         values: dict[str, str] = {}
-        for i, item in enumerate(rest.split(":") if rest else []):
+        for i, item in enumerate(rest.split(":") if eq else []):
+            if not item.strip():
+                raise OptionError(f"{name}: empty option in '{part}' (a stray ':' or '='; "
+                                  f"options are key=value joined by ':')")
             key, eq, value = item.partition("=")
             if not eq:
                 if i:
                     raise OptionError(f"{name}: '{item}' needs the form key=value")
-                values[""] = key  # positional: resolved against the first declared option
-            else:
-                if not key:
-                    raise OptionError(f"{name}: missing option name before '={value}'")
-                values[key.strip()] = value.strip()
-        steps.append((name.strip(), values))
+                key, value = "", key  # positional: resolved against the first declared option
+            elif not key.strip():
+                raise OptionError(f"{name}: missing option name before '={value}'")
+            key, value = key.strip(), value.strip()
+            if key in values:
+                raise OptionError(f"{name}: option '{key}' given twice "
+                                  f"('{values[key]}' and '{value}')")
+            values[key] = value
+        steps.append((name, values))
     return steps
 
 
@@ -43,7 +53,7 @@ def check_chain(text: str) -> list[tuple[str, object]]:
     parts = [p.strip() for p in text.split(",")]  # as parse_chain splits them
     last_option = None  # the option the previous filter was given last, with its raw value
     for i, (name, values) in enumerate(parse_chain(text)):
-        if checked and _is_number(name):  # box=10,10,200,200 or interpolate=2,3
+        if checked and _is_number(name.partition(":")[0]):  # box=10,10,200,200 or interpolate=2,3
             raise OptionError(_number_after_comma(text, parts, i, checked[-1], last_option))
         options_cls = get_options(name)
         last_option = next(reversed(values.items()), None)
@@ -54,7 +64,11 @@ def check_chain(text: str) -> list[tuple[str, object]]:
             if values[""] in {f.name for f in fields}:  # denoise=sigma: the name, not its value
                 raise OptionError(f"{name}: option '{values['']}' needs a value, e.g. "
                                   f"{name}={values['']}=VALUE")
-            values[fields[0].name] = values.pop("")
+            first = fields[0].name
+            if first in values:  # denoise=3:sigma=4
+                raise OptionError(f"{name}: option '{first}' given twice (positionally "
+                                  f"'{values['']}' and as {first}='{values[first]}')")
+            values[first] = values.pop("")
         checked.append((name, make_options(name, options_cls, values)))
     return checked
 
@@ -79,10 +93,13 @@ def _number_after_comma(text: str, parts: list[str], i: int, previous: tuple[str
     spec = {s["name"]: s for s in option_specs(type(options))}.get(field)
     if spec and spec["type"] == "list":
         numbers = [value]
-        for part in parts[i:]:
-            if not _is_number(part):
+        for part in parts[i:]:  # box=4,10,40,30:region=face: the list ends at the ':'
+            head, colon, _ = part.partition(":")
+            if not _is_number(head):
                 break
-            numbers.append(part)
+            numbers.append(head.strip())
+            if colon:
+                break
         return f"{start}; join an option's numbers with '+' ({field}={'+'.join(numbers)})"
     if not last_option:  # denoise,3
         return f"{start}; an option's value follows '=' ({filter_name}={parts[i]})"

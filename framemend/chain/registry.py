@@ -141,6 +141,11 @@ def filter_summaries() -> dict[str, str]:
 
 
 def _unknown(name: str, known) -> OptionError:
-    close = difflib.get_close_matches(name, known, n=1)
+    """The message for an unknown filter: the nearest name, matched without case and quotes
+    (``DENOISE``; ``'denoise'`` from a shell that passes quote marks on, as Windows cmd does)."""
+    bare = name.strip("'\"")
+    close = difflib.get_close_matches(bare.lower(), known, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
+    if bare != name:
+        hint += " (the quote marks reached framemend: this shell keeps them; use double quotes)"
     return OptionError(f"unknown filter '{name}'{hint} (see `framemend filters`)")

@@ -21,7 +21,8 @@ def deflicker(frames, fps: float = 24.0, cuts: list[int] | None = None,
     ``options`` are those of :class:`Deflicker` (``mode``, ``strength``, ``radius``, ``rows``,
     ``tolerance``).
     """
-    return apply_filter("deflicker", frames, input_fps=fps, cuts=cuts, device=device, **options)
+    return apply_filter("deflicker", frames, input_fps=options.pop("input_fps", fps), cuts=cuts,
+                        device=device, **options)  # input_fps: clean()'s name for fps
 
 
 __all__ = ["deflicker", "Deflicker"]

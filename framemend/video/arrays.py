@@ -11,9 +11,10 @@ from .reader import VideoReader
 from .writer import VideoWriter
 
 
-def read_video(path: str) -> tuple[np.ndarray, float]:
-    """Decode ``path`` into ``(T, H, W, 3)`` uint8 (uint16 for >8-bit sources) and its fps."""
-    reader = VideoReader(path)
+def read_video(path: str, warn=None) -> tuple[np.ndarray, float]:
+    """Decode ``path`` into ``(T, H, W, 3)`` uint8 (uint16 for >8-bit sources) and its fps;
+    ``warn(message)`` is told what the frames leave out (an alpha channel, interlacing...)."""
+    reader = VideoReader(path, warn=warn)
     frames = [arr for arr, _ in reader.arrays()]
     if not frames:
         raise ValueError(f"'{path}' has no frames")
@@ -32,9 +33,10 @@ def probe_video(path: str) -> VideoInfo:
 
 
 def write_video(path: str, frames, fps: float = 24.0, codec: str | None = None,
-                crf: int | None = None, lossless: bool = False) -> None:
+                crf: int | None = None, lossless: bool = False, warn=None) -> None:
     """Encode ``frames`` ``(T, H, W, 3)`` (uint8, uint16, or float in [0, 1]) to ``path``; or
-    an iterator of ``(H, W, 3)`` pictures, each encoded as it comes (memory flat in length)."""
+    an iterator of ``(H, W, 3)`` pictures, each encoded as it comes (memory flat in length);
+    ``warn(message)`` is told what the output cannot keep (16 bits in H.264...)."""
     if not 0 < fps < float("inf"):
         raise ValueError(f"fps must be a frame rate above 0, got {fps}")
     if hasattr(frames, "__next__"):
@@ -54,7 +56,8 @@ def write_video(path: str, frames, fps: float = 24.0, codec: str | None = None,
     rate = Fraction(fps).limit_denominator(1001 * 1000)
     info = VideoInfo(path=path, width=w, height=h, fps=rate, time_base=1 / rate, frames=t,
                      duration=duration, codec="rawvideo", pix_fmt="rgb24", bit_depth=depth)
-    with VideoWriter(path, info, rate=rate, codec=codec, crf=crf, lossless=lossless) as writer:
+    with VideoWriter(path, info, rate=rate, codec=codec, crf=crf, lossless=lossless,
+                     warn=warn) as writer:
         for i, picture in enumerate(pictures):
             if picture.dtype.kind == "f":
                 picture = (np.clip(picture, 0, 1) * 255 + 0.5).astype(np.uint8)

@@ -240,7 +240,7 @@ class VideoWriter:
         if codec == "libsvtav1":
             os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its banner unless told
         if path != "-" and os.path.exists(path) and not overwrite:
-            raise VideoError(f"output '{path}' exists (use --overwrite, or overwrite=True in Python, to replace it)")
+            raise VideoError(f"output '{path}' exists (use -y/--overwrite, or overwrite=True in Python, to replace it)")
         self._tmp = None
         self._gif = None
         if path == "-":
@@ -266,7 +266,8 @@ class VideoWriter:
             # closing).
             options = ({"avoid_negative_ts": "disabled", "fflags": "+bitexact"}
                        if fmt in ("matroska", "webm")
-                       else {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {})
+                       else {"movflags": "+faststart"} if fmt in ("mp4", "mov")
+                       else {"avoid_negative_ts": "disabled"} if fmt == "avi" else {})
             self.container = av.open(target, "w", format=fmt, options=options)
         except (av.error.FFmpegError, OSError) as e:
             self._remove_tmp()
@@ -320,6 +321,7 @@ class VideoWriter:
             raise
         self._first_time = self._last_time = None
         self._last_pts = None
+        self._one_rate_warning = warn if self.container.format.name == "avi" else None
         self._audio_next: dict[int, int] = {}  # a re-encoded stream's next sample (_restamp)
         self._muxed_times: list[float] = []
         self.frames_written = 0
@@ -348,6 +350,8 @@ class VideoWriter:
         s.time_base = self.time_base
         cc = s.codec_context
         cc.time_base = self.time_base
+        if self.container.format.name == "avi":  # no B-frames: with no timestamps to reorder
+            cc.max_b_frames = 0  # by, FFmpeg read them back out of order (0.125, 0.083 s...)
         cc.thread_type = "AUTO"
         if threads:
             cc.thread_count = threads
@@ -515,7 +519,12 @@ class VideoWriter:
         return None
 
     def _time_base(self) -> Fraction:
-        """The input's time base when the rate is unchanged, else one fine enough for both."""
+        """The input's time base when the rate is unchanged, else one fine enough for both; in
+        AVI, which has no timestamps (a frame per tick of its time base), one frame: with the
+        input's (1/600 of an MP4, 1/1000 of a Matroska file) it declared 600 or 1000 fps and
+        25 or 42 times the frames, the rest empty chunks."""
+        if self.container.format.name == "avi":
+            return 1 / self.rate
         tb = self.info.time_base
         if self.rate == self.info.fps:
             return tb
@@ -533,6 +542,12 @@ class VideoWriter:
         pts = int(round(time / self.time_base))
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1
+            if self._one_rate_warning:  # AVI's one frame per tick
+                self._one_rate_warning(
+                    f"{self.container.format.name} holds one frame rate: the input's variable "
+                    f"frame times are put on a {float(self.rate):.3f} fps grid, each frame "
+                    f"after the one before (.mkv and .mp4 keep them)")
+                self._one_rate_warning = None
         self._last_pts = pts
         if self._first_time is None:
             self._first_time = time
