@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from skimage import data
 
 from framemend.chain.frames import Frame
 from framemend.chain.options import make_options
@@ -95,6 +96,52 @@ def test_a_lamp_switching_on_is_no_motion():
     clip = scene("light-on", W, H, frames=48, seed=5)
     out = _array(stabilize(_tensor(clip.frames)))
     assert min(psnr(o, c) for o, c in zip(out[20:32], clip.frames[20:32])) > 45.0
+
+
+def _subject_entering_over_boiling_ground(seed: int, w: int = 480, h: int = 270,
+                                          frames: int = 36) -> np.ndarray:
+    """``(T, h, w, 3)`` uint8, the camera still: a ground texture (gravel, grass or brick at
+    half its contrast) that boils (:func:`artifacts.boiling` at its default strength) and a
+    photograph 160x120 that slides in from the left edge in jerks (8-24 px, on half of the
+    frames) and across it."""
+    rng = np.random.default_rng(seed)
+    texture = cv2.resize([data.gravel(), data.grass(), data.brick()][seed % 3], (w, h))
+    texture = texture.astype(float)
+    ground = (110 + 0.5 * (texture - texture.mean()))[..., None] * np.array([1.0, 0.95, 0.85])
+    grounds = artifacts.boiling(np.repeat((ground / 255.0)[None].astype(np.float32), frames, 0),
+                                seed=seed) * 255.0
+    photo = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket()][seed % 4]
+    patch = cv2.resize(photo, (160, 120), interpolation=cv2.INTER_AREA).astype(float)
+    x, y, out = -160.0, 75.0, []
+    for t in range(frames):
+        if rng.random() < 0.5:
+            x, y = x + rng.uniform(8, 24), y + rng.uniform(-4, 4)
+        f = grounds[t].astype(float)
+        xi, yi = int(round(x)), int(round(y))
+        x0, x1 = max(xi, 0), min(xi + 160, w)
+        if x1 > x0:
+            f[yi:yi + 120, x0:x1] = patch[:, x0 - xi:x1 - xi]
+        out.append(np.clip(f, 0, 255).astype(np.uint8))
+    return np.stack(out)
+
+
+@pytest.mark.parametrize("seed", [12, 14, 17, 20])
+def test_a_subject_over_boiling_ground_is_no_camera(seed):
+    """A generated clip's textured subject moving in jerks over ground that boils, the camera
+    still (CogVideoX's toy ship on its carpet, made 3x shakier): the boiling ground loses its
+    tracked corners fast, the subject's are found again at each new detection, and RANSAC's
+    largest set took the subject's jerks for the camera's, so the output moved the ground by
+    4.5-8.2 px RMS (up to 18). With the camera's layer carried by the features tracked before
+    the latest detection, measured 0.05-0.24 px (seeds 0-8 looked at, these four held back of
+    the seven in 24 where the parent failed)."""
+    frames = _subject_entering_over_boiling_ground(seed)
+    h, w = frames.shape[1:3]
+    flt = Stabilize(make_options("stabilize", Stabilize.Options, {}))
+    out = [flt.push(Frame(raw=f, time=t / 24.0)) for t, f in enumerate(frames)] + [flt.flush()]
+    centre = np.array([w / 2.0, h / 2.0, 1.0])
+    shift = [np.linalg.norm((f.aux["stabilize_warp"] @ centre)[:2] - centre[:2])
+             for done in out for f in done]
+    assert np.sqrt(np.mean(np.square(shift))) < 1.0
 
 
 def test_pan_kept_in_smooth_removed_in_lock():

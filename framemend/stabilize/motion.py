@@ -22,6 +22,7 @@ ANALYSIS_WIDTH = 320
 _MAX_CORNERS = 200
 _MIN_INLIERS = 8
 _CONTRAST_BOX = 15  # analysis pixels: the box of the local contrast LK tracks on
+_INLIER_PX = 1.0  # analysis pixels: RANSAC's threshold, and how closely a point follows a motion
 
 
 def analysis_luma(image: torch.Tensor) -> tuple[np.ndarray, float]:
@@ -86,21 +87,28 @@ def _analysis_size(h: int, w: int) -> tuple[float, tuple[int, int]]:
     return scale, (round(w / scale), round(h / scale))
 
 
-def _track(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray | None,
-           pts: np.ndarray | None = None, contrast: bool = False
+def _track(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray | None
            ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Corners of ``prev`` (inside ``mask``; or the given ``pts`` (N, 1, 2)) and where they are
-    in ``cur``: two (N, 1, 2) arrays; tracked on both frames' local contrast if ``contrast``
-    (:func:`_contrast`)."""
-    if pts is None:
-        pts = cv2.goodFeaturesToTrack(prev, _MAX_CORNERS, 0.01, 7, mask=mask, blockSize=7)
+    """Corners of ``prev`` (inside ``mask``) and where they are in ``cur``: two (N, 1, 2)
+    arrays; None with fewer than ``_MIN_INLIERS``."""
+    pts = _corners(prev, mask)
     if pts is None or len(pts) < _MIN_INLIERS:
         return None
-    if contrast:
-        prev, cur = _contrast(prev), _contrast(cur)
-    nxt, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, pts, None, winSize=(21, 21), maxLevel=3)
-    ok = status.ravel() == 1
+    nxt, ok = _lucas_kanade(prev, cur, pts)
     return (pts[ok], nxt[ok]) if ok.sum() >= _MIN_INLIERS else None
+
+
+def _corners(luma: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray | None:
+    """Shi-Tomasi corners (N, 1, 2) of ``luma`` (inside ``mask``), at most ``_MAX_CORNERS``."""
+    return cv2.goodFeaturesToTrack(luma, _MAX_CORNERS, 0.01, 7, mask=mask, blockSize=7)
+
+
+def _lucas_kanade(prev: np.ndarray, cur: np.ndarray, pts: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Where the points ``pts`` (N, 1, 2) of ``prev`` are in ``cur`` (pyramidal Lucas-Kanade):
+    (N, 1, 2), and an (N,) bool mask of those found."""
+    nxt, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, pts, None, winSize=(21, 21), maxLevel=3)
+    return nxt, status.ravel() == 1
 
 
 def _contrast(luma: np.ndarray) -> np.ndarray:
@@ -121,7 +129,7 @@ def _fit(src: np.ndarray, dst: np.ndarray, inliers_out: list | None = None
     if len(src) < _MIN_INLIERS:
         return None
     m, inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC,
-                                             ransacReprojThreshold=1.0, maxIters=500,
+                                             ransacReprojThreshold=_INLIER_PX, maxIters=500,
                                              confidence=0.995, refineIters=10)
     if m is None or inliers.sum() < _MIN_INLIERS:
         return None
@@ -178,11 +186,24 @@ class CameraTracker:
     (Kanade-Lucas-Tomasi tracking) and detecting corners again only when fewer than half of
     ``_MAX_CORNERS`` survive. The features are tracked on the frames' local contrast
     (:func:`_contrast`): a change of light is no motion of the camera (realign's registration,
-    tuned on the plain luma and refined in colour after it, keeps tracking that)."""
+    tuned on the plain luma and refined in colour after it, keeps tracking that).
+
+    Which layer of the picture is the camera is carried by the features themselves: those
+    tracked since before the latest detection (the seniors) give the camera's motion, and any
+    other feature is kept only where it follows that motion within ``_INLIER_PX``
+    (:meth:`_camera`); at the next detection every feature kept becomes a senior. RANSAC's
+    largest set decides only where no senior gives a fit (a shot's start, or all of them lost).
+    Corners gather on strong texture: where a textured subject moves in jerks over a ground
+    that boils (a generated toy ship on its carpet), the ground's features are lost fast, the
+    subject's are found again at each detection, and the largest set took the subject's jerks
+    for the camera's at some detections and the ground's stillness at others, so a clip that
+    barely shook came out shakier; and a subject standing still at a detection would join the
+    camera's features and outvote them when it moves on."""
 
     def __init__(self):
         self._prev: np.ndarray | None = None
-        self._pts: np.ndarray | None = None
+        self._pts: np.ndarray | None = None     # (N, 1, 2) features carried to the next step
+        self._senior: np.ndarray | None = None  # (N,) bool: tracked since before a detection
 
     def step(self, luma: np.ndarray, scale: float) -> np.ndarray | None:
         """Motion (3, 3) from the previous frame to ``luma`` as in :func:`similarity_motion`;
@@ -190,13 +211,45 @@ class CameraTracker:
         prev, self._prev = self._prev, luma
         if prev is None:
             return None
-        reuse = self._pts if self._pts is not None and len(self._pts) >= _MAX_CORNERS // 2 else None
-        tracked = _track(prev, luma, None, reuse, contrast=True)
-        self._pts = None
-        if tracked is None:
+        pts, senior = self._pts, self._senior
+        self._pts = self._senior = None
+        detected = pts is None or len(pts) < _MAX_CORNERS // 2
+        if detected:  # what is carried becomes senior; the fresh corners join as juniors
+            fresh = _corners(prev)
+            parts = [p for p in (pts, fresh) if p is not None]
+            if not parts:
+                return None
+            senior = np.arange(sum(map(len, parts))) < (0 if pts is None else len(pts))
+            pts = np.concatenate(parts).astype(np.float32)
+        if len(pts) < _MIN_INLIERS:
             return None
-        inliers: list = []
-        m = _fit(*tracked, inliers_out=inliers)
-        if m is not None:
-            self._pts = tracked[1][inliers[0]]
-        return _to_full(m, scale)
+        nxt, ok = _lucas_kanade(_contrast(prev), _contrast(luma), pts)
+        if ok.sum() < _MIN_INLIERS:
+            return None
+        return _to_full(self._camera(pts[ok], nxt[ok], senior[ok], detected), scale)
+
+    def _camera(self, src: np.ndarray, dst: np.ndarray, senior: np.ndarray, detected: bool
+                ) -> np.ndarray | None:
+        """The similarity (3, 3, analysis pixels) of the tracked features ``src`` -> ``dst``
+        (N, 1, 2) fitted to the ``senior`` ones (N,) and then to every feature that follows
+        that fit, which are carried on; where the seniors give no fit, RANSAC over all, its
+        inliers carried on as seniors unless corners were ``detected`` at this step."""
+        camera = _fit(src[senior], dst[senior])
+        if camera is None:
+            inliers: list = []
+            m = _fit(src, dst, inliers_out=inliers)
+            if m is not None:
+                self._pts = dst[inliers[0]]
+                self._senior = np.full(len(self._pts), not detected)
+            return m
+        follows = _follows(camera, src, dst)
+        self._pts, self._senior = dst[follows], senior[follows]
+        m = _fit(src[follows], dst[follows])
+        return camera if m is None else m
+
+
+def _follows(m: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """(N,) bool: the points ``src`` (N, 1, 2) that the similarity ``m`` (3, 3) takes to within
+    ``_INLIER_PX`` of ``dst``."""
+    predicted = src.reshape(-1, 2) @ m[:2, :2].T + m[:2, 2]
+    return np.linalg.norm(dst.reshape(-1, 2) - predicted, axis=1) < _INLIER_PX
