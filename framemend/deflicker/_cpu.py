@@ -233,8 +233,9 @@ def _keep_centre_side(y, w, d, centre, significance, changed, toned):
         tw += w[k]
         twy += w[k] * y[k]
         twyy += w[k] * y[k] * y[k]
-    best, split, jump = np.inf, 0, 0.0
+    best, split = np.inf, 0
     cw = cwy = cwyy = 0.0
+    bw = bwy = rbw = rbwy = 0.0  # the best split's sums before and after it
     for k in range(n - 1):
         cw += w[k]
         cwy += w[k] * y[k]
@@ -243,7 +244,8 @@ def _keep_centre_side(y, w, d, centre, significance, changed, toned):
         sse = (cwyy - cwy * cwy / max(cw, 1e-9)) + (rwyy - rwy * rwy / max(rw, 1e-9))
         if sse < best:
             best, split = sse, k
-            jump = abs(cwy / max(cw, 1e-9) - rwy / max(rw, 1e-9))
+            bw, bwy, rbw, rbwy = cw, cwy, rw, rwy
+    jump = abs(bwy / max(bw, 1e-9) - rbwy / max(rbw, 1e-9))  # 0 without a split
     fit = _line_fit(y, w, d, max(tw, 1e-9))
     f = (fit[2] - best) / max(best / max(tw - 3.0, 1.0), 1e-12)
     if f > significance:
