@@ -97,6 +97,33 @@ def test_window_fields_match_the_reference(mode):
     assert (ref[0] * current + ref[1] - current).mean() > 0.03  # a correction to match
 
 
+@pytest.mark.parametrize("n", [1, 2, 5, 12, 23, 24])
+def test_window_samples_are_numpys_steps(n):
+    """The samples and weight exponents of the fused kernel equal numpy's element-wise steps
+    with ``np.partition``'s lower median bit for bit: ties (covers at exactly 0.05, samples
+    rounded to few values), NaNs (sorted last by numpy) and windows from 1 to 24 frames."""
+    from framemend.deflicker import _cpu
+    from framemend.kernels.median import lower_median
+
+    rng = np.random.default_rng(n)
+    diffs = rng.normal(0.0, 0.1, (n, 3, 7, 40)).astype(np.float32)
+    diffs[:, :, :2] = np.round(diffs[:, :, :2] * 20) / 20  # ties
+    diffs[rng.random(diffs.shape) < 0.1] = np.nan
+    diffs[: n // 2 + 1, :, 2] = np.nan  # medians at and among the NaNs
+    covers = rng.random((n, 1, 7, 40)).astype(np.float32)
+    covers[rng.random(covers.shape) < 0.2] = np.float32(0.05)
+    current = rng.random((3, 7, 40)).astype(np.float32)
+    stacked = np.zeros((n + 2, 3, 7, 40), np.float32)
+    np.multiply(diffs, covers > 0.05, out=stacked[2:])
+    exponents = (stacked[1:] - lower_median(stacked, 0)) / (current + np.float32(0.05))
+    exponents /= np.float32(0.25)
+    exponents = exponents * exponents * np.float32(-0.5)
+    samples, fused = _cpu.window_samples(diffs, covers, current, 0.25)
+    np.testing.assert_array_equal(samples, stacked[1:])
+    np.testing.assert_array_equal(fused, exponents)
+    assert n < 3 or np.isnan(fused).all(0).any()  # a median among the NaNs was checked
+
+
 @pytest.mark.parametrize("bits", [8, 16])
 @pytest.mark.parametrize("strength", [1.0, 0.6])
 def test_applied_fields_are_the_reference_quantised_by_the_writer(clip, bits, strength):

@@ -10,6 +10,8 @@ The torch functions are the reference and the device path.
 """
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 
@@ -68,6 +70,92 @@ def summed_area(image, table):
                 down[x] += image[c, y, x]
                 run += np.float32(down[x])
                 table[c, y + 1, x + 1] = run
+
+
+def window_samples(diffs: np.ndarray, covers: np.ndarray, current: np.ndarray,
+                   tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """The first steps of ``correction.temporal_offset`` in one pass over the cells: of
+    ``diffs`` ``(N, C, gh, gw)``, ``covers`` ``(N, 1, gh, gw)`` and ``current`` ``(C, gh, gw)``
+    float32, the samples ``(N + 1, C, gh, gw)`` (the centre's 0 first, then each difference
+    where its cover exceeds 0.05, else 0) and the exponents ``-0.5 (residual / tolerance)^2``
+    of the weights ``(N + 1, C, gh, gw)``, the residual the samples less their lower median
+    (the centre counted twice) over ``current + 0.05``: numpy's float32 operations, in its
+    order."""
+    n = diffs.shape[0]
+    samples = np.empty((n + 1, *diffs.shape[1:]), np.float32)
+    exponents = np.empty_like(samples)
+    _residual_exponents(np.ascontiguousarray(diffs, np.float32),
+                        np.ascontiguousarray(covers, np.float32),
+                        np.ascontiguousarray(current, np.float32), np.float32(tolerance),
+                        _sorting_network(n + 2), samples, exponents)
+    return samples, exponents
+
+
+@functools.lru_cache
+def _sorting_network(n: int) -> np.ndarray:
+    """Batcher's odd-even merge sort of ``n`` values: its comparators ``(k, 2)``, each pair
+    ``i < j`` to get the lesser value at ``i`` (Knuth, TAOCP vol. 3, 5.3.4, algorithm M). The
+    network of the next power of two less the comparators that reach ``n`` or beyond: values
+    above every other there never move."""
+    pairs, t = [], max(1, (n - 1).bit_length())
+    p = 1 << (t - 1)
+    while p > 0:
+        q, r, d = 1 << (t - 1), 0, p
+        while d > 0:
+            for i in range(n - d):
+                if i & p == r:
+                    pairs.append((i, i + d))
+            d, q, r = q - p, q >> 1, p
+        p >>= 1
+    return np.array(pairs, np.int64).reshape(-1, 2)
+
+
+# no fastmath: each operation rounded to float32 as numpy rounds it
+@numba.njit(cache=True, nogil=True)
+def _residual_exponents(diffs, covers, current, tolerance, network, samples, out):
+    """Per cell and channel: the samples, their lower median and the exponents
+    (:func:`window_samples`). The median sorts a row of cells' ``N + 2`` values at once by the
+    sorting ``network`` (the centre's 0 twice among them), a NaN taken as infinity there and
+    the median NaN where it falls among the NaNs, as ``np.partition`` places them last (the
+    median's value is the same whichever method selects it)."""
+    n, chans, gh, gw = diffs.shape
+    m = n + 2
+    k = (m - 1) // 2
+    zero, one, inf = np.float32(0.0), np.float32(1.0), np.float32(np.inf)
+    least, floor, half = np.float32(0.05), np.float32(0.05), np.float32(-0.5)
+    values = np.empty((m, gw), np.float32)  # a row of cells' samples
+    nans = np.empty(gw, np.int64)
+    medians = np.empty(gw, np.float32)
+    # a row of cells at a time, each sample's row read and written in order (a cell's
+    # samples are a frame's size apart)
+    for c in range(chans):
+        for y in range(gh):
+            samples[0, c, y] = zero
+            values[0] = zero
+            values[1] = zero
+            nans[:] = 0
+            for j in range(n):
+                for x in range(gw):
+                    s = diffs[j, c, y, x] * (one if covers[j, 0, y, x] > least else zero)
+                    samples[j + 1, c, y, x] = s
+                    if s != s:
+                        nans[x] += 1
+                        s = inf
+                    values[j + 2, x] = s
+            for e in range(network.shape[0]):
+                lo, hi = values[network[e, 0]], values[network[e, 1]]
+                for x in range(gw):
+                    a, b = lo[x], hi[x]
+                    lo[x], hi[x] = (a, b) if a < b else (b, a)
+            for x in range(gw):
+                medians[x] = values[k, x] if k < m - nans[x] else np.float32(np.nan)
+            for j in range(n + 1):
+                for x in range(gw):
+                    r = samples[j, c, y, x] - medians[x]
+                    r = r / (current[c, y, x] + floor)
+                    r = r / tolerance
+                    r = r * r
+                    out[j, c, y, x] = r * half
 
 
 def step_masked_lines(samples: np.ndarray, w: np.ndarray, d: np.ndarray,
@@ -145,8 +233,9 @@ def _keep_centre_side(y, w, d, centre, significance, changed, toned):
         tw += w[k]
         twy += w[k] * y[k]
         twyy += w[k] * y[k] * y[k]
-    best, split, jump = np.inf, 0, 0.0
+    best, split = np.inf, 0
     cw = cwy = cwyy = 0.0
+    bw = bwy = rbw = rbwy = 0.0  # the best split's sums before and after it
     for k in range(n - 1):
         cw += w[k]
         cwy += w[k] * y[k]
@@ -155,7 +244,8 @@ def _keep_centre_side(y, w, d, centre, significance, changed, toned):
         sse = (cwyy - cwy * cwy / max(cw, 1e-9)) + (rwyy - rwy * rwy / max(rw, 1e-9))
         if sse < best:
             best, split = sse, k
-            jump = abs(cwy / max(cw, 1e-9) - rwy / max(rw, 1e-9))
+            bw, bwy, rbw, rbwy = cw, cwy, rw, rwy
+    jump = abs(bwy / max(bw, 1e-9) - rbwy / max(rbw, 1e-9))  # 0 without a split
     fit = _line_fit(y, w, d, max(tw, 1e-9))
     f = (fit[2] - best) / max(best / max(tw - 3.0, 1.0), 1e-12)
     if f > significance:

@@ -165,21 +165,10 @@ def temporal_offset(diffs: np.ndarray, covers: np.ndarray, offsets: np.ndarray,
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`.correction.temporal_offset` of arrays (``offsets`` ``(N,)`` integers; ``N`` >
     0: :func:`window_fields` makes the fields of a frame without neighbours itself)."""
-    # the median's samples: the centre's (0) twice, then the others; the samples from the
-    # second on. Each step below is the reference's operation, written in place
-    stacked = np.empty((len(diffs) + 2, *diffs.shape[1:]), np.float32)
-    stacked[:2] = 0.0
-    np.multiply(diffs, covers > 0.05, out=stacked[2:])
-    samples = stacked[1:]
-    cover = np.concatenate([np.ones_like(covers[:1]), covers])
-    d = np.concatenate([[0], offsets]).astype(np.float32).reshape(-1, 1, 1, 1)
-    w = samples - lower_median(stacked, 0)  # the residual, then the weight
-    w /= current + np.float32(0.05)
-    w /= np.float32(tolerance)
-    np.multiply(w, w, out=w)
-    w *= np.float32(-0.5)
+    samples, w = _cpu.window_samples(diffs, covers, current, tolerance)
     np.exp(w, out=w)
-    w *= cover
+    w[1:] *= covers  # the centre's cover is 1
+    d = np.concatenate([[0], offsets]).astype(np.float32).reshape(-1, 1, 1, 1)
     if structure is not None:
         structure = np.concatenate([np.zeros_like(structure[:1]), structure])
     centre_time, mean, slope, slope_var, mean_var, support = _cpu.step_masked_lines(
