@@ -178,12 +178,13 @@ def _follow_cam(seed: int, w: int = 480, h: int = 270, frames: int = 60
 @pytest.mark.parametrize("seed", [9, 13, 21, 23])
 def test_a_followed_subject_is_no_camera(seed):
     """A follow-cam (CogVideoX's camera behind an SUV, shaken by 3 px and 0.3 degrees): the
-    background's corners leave the picture while the followed subject's stay, the tracked
-    features carried from detection to detection drifted onto the subject, and the output
-    carried its bounce: a point of the background moved by 1.23-2.55 px/frame² RMS acceleration
-    (seeds 9, 13, 21, 23; 0.23-0.59 where the camera stayed on the background). With the frame's
-    area judging the two layers, measured 0.33-0.48 (seeds 0-7 looked at; these four held back
-    of the eight in 24 where the parent failed)."""
+    subject holds more corners than the background, its features join the tracked ones while
+    all is still, the seniors keep it when the background starts to flow past, and the
+    background's corners leave the picture while the subject's stay; the output carried the
+    subject's bounce: a point of the background moved by 1.23-2.55 px/frame² RMS acceleration
+    (seeds 9, 13, 21, 23; 0.23-0.59 where the camera stayed on the background). With a layer
+    that three quarters of a dense flow follow taking the camera over, measured 0.33-0.48
+    (seeds 0-7 looked at; these four held back of the eight in 24 where the parent failed)."""
     frames, seen = _follow_cam(seed)
     h, w = frames.shape[1:3]
     flt = Stabilize(make_options("stabilize", Stabilize.Options, {}))
