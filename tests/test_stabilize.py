@@ -13,7 +13,8 @@ from framemend.chain.frames import Frame
 from framemend.chain.options import make_options
 from framemend.cuda import device_path_on_cpu
 from framemend.generate import artifacts, degrade, scene
-from framemend.generate.camera import apply_homography
+from framemend.generate.camera import apply_homography, pose_homographies
+from framemend.generate.render import Sprite, render_layers
 from framemend.metrics import psnr
 from framemend.metrics.camera import camera_path, jitter
 from framemend.stabilize.stabilize import Stabilize, stabilize
@@ -142,6 +143,56 @@ def test_a_subject_over_boiling_ground_is_no_camera(seed):
     shift = [np.linalg.norm((f.aux["stabilize_warp"] @ centre)[:2] - centre[:2])
              for done in out for f in done]
     assert np.sqrt(np.mean(np.square(shift))) < 1.0
+
+
+def _follow_cam(seed: int, w: int = 480, h: int = 270, frames: int = 60
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """A camera following a subject, shaken: ``(T, h, w, 3)`` uint8 frames and ``(T, 3, 3)``
+    maps from a reference point of the background to where the shaken frame shows it.
+
+    A photograph at half its contrast (the background) still for 12 frames, then panning faster
+    over 12 more to 6 px a frame, so that its corners leave the picture; a photograph 120x90 at
+    full contrast (the subject) held at the frame's centre, bouncing on its own by 0.6 px RMS a
+    frame (a car on its suspension); the whole frame shaken by 3 px RMS and 0.3 degrees
+    (:func:`artifacts.jitter`)."""
+    rng = np.random.default_rng(seed)
+    speed = 6.0 * np.clip((np.arange(frames) - 12) / 12.0, 0.0, 1.0)
+    pan = np.concatenate([[0.0], np.cumsum(speed[1:])])
+    camera = pose_homographies(w, h, pan, 0.0, 0.0, 1.0)
+    photos = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket(),
+              data.immunohistochemistry()]
+    ground = photos[seed % 5].astype(np.float32) / 255.0
+    ground = ground.mean() + 0.5 * (ground - ground.mean())
+    sw, sh = 120, 90
+    subject = cv2.resize([data.chelsea(), data.astronaut(), data.rocket(), data.coffee()][seed % 4],
+                         (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    rgba = np.concatenate([subject, np.ones((sh, sw, 1), np.float32)], -1)
+    place = np.tile(np.eye(3), (frames, 1, 1))  # subject pixel -> frame pixel
+    bounce = rng.standard_normal((frames, 2)) * 0.6 / np.sqrt(2.0)
+    place[:, :2, 2] = [(w - sw) / 2.0, (h - sh) / 2.0] + bounce
+    clean, *_ = render_layers(ground, camera, [Sprite(rgba, camera @ place, (0, 0, sw, sh))], w, h)
+    shaken, shake = artifacts.jitter(clean, 3.0, 0.3, seed=seed + 1000)
+    return (shaken * 255.0 + 0.5).astype(np.uint8), shake @ np.linalg.inv(camera)
+
+
+@pytest.mark.parametrize("seed", [9, 13, 21, 23])
+def test_a_followed_subject_is_no_camera(seed):
+    """A follow-cam (CogVideoX's camera behind an SUV, shaken by 3 px and 0.3 degrees): the
+    subject holds more corners than the background, its features join the tracked ones while
+    all is still, the seniors keep it when the background starts to flow past, and the
+    background's corners leave the picture while the subject's stay; the output carried the
+    subject's bounce: a point of the background moved by 1.23-2.55 px/frame² RMS acceleration
+    (seeds 9, 13, 21, 23; 0.23-0.59 where the camera stayed on the background). With a layer
+    that three quarters of a dense flow follow taking the camera over, measured 0.33-0.48
+    (seeds 0-7 looked at; these four held back of the eight in 24 where the parent failed)."""
+    frames, seen = _follow_cam(seed)
+    h, w = frames.shape[1:3]
+    flt = Stabilize(make_options("stabilize", Stabilize.Options, {}))
+    out = [flt.push(Frame(raw=f, time=t / 24.0)) for t, f in enumerate(frames)] + [flt.flush()]
+    warps = [f.aux["stabilize_warp"] for done in out for f in done]
+    point = np.array([w / 2.0, h / 2.0, 1.0])
+    shown = np.stack([(np.linalg.inv(m) @ s @ point)[:2] for m, s in zip(warps, seen)])
+    assert np.sqrt(np.mean(np.sum(np.diff(shown, 2, axis=0) ** 2, 1))) < 0.8
 
 
 def test_pan_kept_in_smooth_removed_in_lock():

@@ -23,6 +23,9 @@ _MAX_CORNERS = 200
 _MIN_INLIERS = 8
 _CONTRAST_BOX = 15  # analysis pixels: the box of the local contrast LK tracks on
 _INLIER_PX = 1.0  # analysis pixels: RANSAC's threshold, and how closely a point follows a motion
+_DENSE_STEP = 4  # analysis pixels between the dense flow's samples that judge two layers
+_DENSE_LEAST_SIDE = 32  # OpenCV's DIS fails on smaller frames (framemend.flow.estimate)
+_CAMERA_AREA = 0.75  # the share of the dense flow a layer must carry to take the camera over
 
 
 def analysis_luma(image: torch.Tensor) -> tuple[np.ndarray, float]:
@@ -198,12 +201,20 @@ class CameraTracker:
     subject's are found again at each detection, and the largest set took the subject's jerks
     for the camera's at some detections and the ground's stillness at others, so a clip that
     barely shook came out shakier; and a subject standing still at a detection would join the
-    camera's features and outvote them when it moves on."""
+    camera's features and outvote them when it moves on.
+
+    Where the features that do not follow the seniors' motion make a layer of their own (a
+    RANSAC fit) that three quarters of the frame follow, that layer becomes the camera's
+    (:meth:`_judged`): a subject the camera follows keeps its corners while the background's
+    leave the picture, so the seniors can drift onto it (a follow-cam behind a car) and the
+    camera would then carry the subject's own bounce."""
 
     def __init__(self):
         self._prev: np.ndarray | None = None
         self._pts: np.ndarray | None = None     # (N, 1, 2) features carried to the next step
         self._senior: np.ndarray | None = None  # (N,) bool: tracked since before a detection
+        self._contrasts: tuple[np.ndarray, np.ndarray] | None = None  # the step's two frames
+        self._dis = None
 
     def step(self, luma: np.ndarray, scale: float) -> np.ndarray | None:
         """Motion (3, 3) from the previous frame to ``luma`` as in :func:`similarity_motion`;
@@ -223,7 +234,8 @@ class CameraTracker:
             pts = np.concatenate(parts).astype(np.float32)
         if len(pts) < _MIN_INLIERS:
             return None
-        nxt, ok = _lucas_kanade(_contrast(prev), _contrast(luma), pts)
+        self._contrasts = (_contrast(prev), _contrast(luma))
+        nxt, ok = _lucas_kanade(*self._contrasts, pts)
         if ok.sum() < _MIN_INLIERS:
             return None
         return _to_full(self._camera(pts[ok], nxt[ok], senior[ok], detected), scale)
@@ -233,7 +245,9 @@ class CameraTracker:
         """The similarity (3, 3, analysis pixels) of the tracked features ``src`` -> ``dst``
         (N, 1, 2) fitted to the ``senior`` ones (N,) and then to every feature that follows
         that fit, which are carried on; where the seniors give no fit, RANSAC over all, its
-        inliers carried on as seniors unless corners were ``detected`` at this step."""
+        inliers carried on as seniors unless corners were ``detected`` at this step. Where the
+        features left over fit a similarity of their own that most of the frame follows
+        (:meth:`_judged`), that one, its inliers carried on as the seniors."""
         camera = _fit(src[senior], dst[senior])
         if camera is None:
             inliers: list = []
@@ -243,9 +257,36 @@ class CameraTracker:
                 self._senior = np.full(len(self._pts), not detected)
             return m
         follows = _follows(camera, src, dst)
-        self._pts, self._senior = dst[follows], senior[follows]
         m = _fit(src[follows], dst[follows])
-        return camera if m is None else m
+        m = camera if m is None else m
+        inliers: list = []
+        other = _fit(src[~follows], dst[~follows], inliers_out=inliers)
+        if other is not None and self._judged(other, m):
+            self._pts = dst[~follows][inliers[0]]
+            self._senior = np.ones(len(self._pts), bool)
+            return other
+        self._pts, self._senior = dst[follows], senior[follows]
+        return m
+
+    def _judged(self, other: np.ndarray, camera: np.ndarray) -> bool:
+        """Whether ``_CAMERA_AREA`` or more of a dense DIS flow (Kroeger et al., "Fast optical
+        flow using dense inverse search", ECCV 2016) between the step's contrast images,
+        sampled every ``_DENSE_STEP`` pixels, follows the similarity ``other`` (3, 3) within
+        ``_INLIER_PX``, and more of it than follows ``camera``: a layer covering most of the
+        frame is the camera's. Generated clips' layers boil, stretch and recede, and there the
+        dense flow followed a layer of the left-over features by 0.58 of the frame at most:
+        taking it whenever it covered more than the seniors' made those clips shakier."""
+        if min(self._contrasts[0].shape) < _DENSE_LEAST_SIDE:
+            return False
+        if self._dis is None:
+            self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        flow = self._dis.calc(*self._contrasts, None)
+        h, w = flow.shape[:2]
+        ys, xs = np.mgrid[4:h - 4:_DENSE_STEP, 4:w - 4:_DENSE_STEP]
+        grid = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float32)[:, None]
+        moved = grid + flow[ys.ravel(), xs.ravel()][:, None]
+        area = _follows(other, grid, moved).mean()
+        return area >= _CAMERA_AREA and area > _follows(camera, grid, moved).mean()
 
 
 def _follows(m: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
