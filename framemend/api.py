@@ -287,7 +287,7 @@ def _run_in_memory(frames: list[Frame], filters, fps: float,
             yield frame
 
     stream = timed() if cuts is not None else SceneCutDetector().mark(timed())
-    return _run_filters(filters, stream)
+    return _run_filters(filters, stream, _warn_user)
 
 
 def clean(video: Any, chain: str | None = None, output: str | None = None, input_fps: float = 24.0,
@@ -377,7 +377,7 @@ def _stream(pictures, make_filters, fps, device, cuts: list[int] | None = None):
     stream = timed() if cuts is not None else SceneCutDetector().mark(timed())
 
     def results():
-        for out in _run_filters(filters, stream):
+        for out in _run_filters(filters, stream, _warn_user):
             yield _result([out], how)[0]
 
     return results()

@@ -187,7 +187,8 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     try:
         stats = run_stream(ahead, filters, lambda item: writer.write(*item),
                            prepare=_encodable(writer),
-                           on_input=on_input or (bar.update if bar is not None else None))
+                           on_input=on_input or (bar.update if bar is not None else None),
+                           warn=warn)
         if stats.frames_out == 0:
             raise VideoError(f"'{input_path}' has no decodable video frames")
     except BaseException as e:

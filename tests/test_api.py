@@ -1,4 +1,5 @@
 """The Python API on each kind of input, returning the same kind."""
+import re
 import warnings
 
 import numpy as np
@@ -59,7 +60,8 @@ def test_interpolate_fps_option_is_the_output_rate():
     frames = moving_frames(8, width=48, height=32)
     out = framemend.interpolate(frames, input_fps=8, fps=24)
     assert out.shape[0] == 24  # 1 s of video at 24 fps, not a doubling
-    assert framemend.interpolate(frames[:1], input_fps=8, fps=24).shape[0] == 3
+    with pytest.warns(UserWarning, match="the input has one frame: interpolate works"):
+        assert framemend.interpolate(frames[:1], input_fps=8, fps=24).shape[0] == 3
 
 
 def test_in_memory_frames_take_the_file_pipelines_path(tmp_path):
@@ -359,3 +361,29 @@ def test_an_existing_output_tells_a_python_user_how_to_replace_it(tmp_path):
     with pytest.raises(VideoError, match=r"overwrite=True in Python"):
         framemend.clean(src, chain="identity", output=str(out))
     assert out.read_bytes() == b"mine"
+
+
+@pytest.mark.parametrize("chain, n, said", [
+    ("realign=keyframes=50", 6, r"realign: keyframes=50 past the clip's 6 frames \(0 to 5\): "
+     "nothing was corrected"),
+    ("realign=keyframes=0+50", 6, "realign: keyframes=50 past the clip's 6 frames .*not used"),
+    ("realign=region=face", 6, "realign: region=face found no face: nothing was corrected; "
+     "name the subject with box="),
+    ("deflicker,denoise,stabilize", 1, "the input has one frame: deflicker, stabilize work from "
+     "what changes between frames"),
+])
+def test_what_a_filter_did_not_do_is_said(frames, chain, n, said):
+    """A keyframe past the clip's end, no face found and one frame for filters that compare
+    frames changed nothing without a word (sweep 10's lead); an iterator is told too."""
+    for video in (frames[:n], iter(frames[:n])):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = framemend.clean(video, chain=chain)
+            if not isinstance(out, np.ndarray):
+                out = list(out)
+        assert [str(w.message) for w in caught if re.search(said, str(w.message))], \
+            [str(w.message) for w in caught]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # what did its work says nothing
+        framemend.clean(frames, chain="realign=keyframes=0+5")
+        framemend.clean(frames[:1], chain="denoise")

@@ -376,3 +376,12 @@ def test_clean_help_and_filters_teach_how_to_write_a_chain(capsys):
     use = next(i for i, line in enumerate(lines) if line.startswith("use: framemend clean IN -o OUT -f "))
     assert len(check_chain(lines[use + 1].split('-f "')[1].rstrip('"'))) == 3
     assert lines[use + 2].startswith("chain syntax") and "'+'" in " ".join(lines[use + 2:])
+
+
+def test_what_a_filter_did_not_do_is_a_warning(mkv, tmp_path, capsys):
+    """``-f realign=keyframes=50`` on 24 frames wrote the input unchanged without a word."""
+    code, err = run_main(capsys, "clean", mkv, "-o", str(tmp_path / "o.mkv"),
+                         "-f", "realign=keyframes=50")
+    assert code == 0
+    assert ("framemend: warning: realign: keyframes=50 past the clip's 24 frames (0 to 23): "
+            "nothing was corrected\n") in err

@@ -77,6 +77,7 @@ class Interpolate(Filter):
 
     name = "interpolate"
     sides = PASS_SIDES
+    compares_frames = True
     preserves_geometry = False
     reads_raw = True
 
