@@ -56,6 +56,11 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
                              f"{tuple(video.shape)}"
                              + _ALPHA_HINT * (video.ndim == 4 and video.shape[1] == 4)
                              + _LAST_HINT * (video.ndim == 4 and video.shape[-1] in (1, 3)))
+        if video.device.type not in ("cpu", "cuda"):  # torch's own error came from a filter
+            raise ValueError(f"the tensor is on the '{video.device.type}' device: framemend "
+                             "reads tensors on the CPU or a CUDA device"
+                             + (" (a meta tensor has no pixels to read)"
+                                if video.device.type == "meta" else "; give video.cpu()"))
         video = video.detach()  # the filters read pixels; a graph through them is not made
         _check_values(video, video.dtype == torch.uint8, video.is_floating_point(), "uint8")
         how = {"kind": "torch", "dtype": video.dtype, "device": video.device,

@@ -146,6 +146,16 @@ def test_a_device_name_that_is_none_of_the_forms_is_refused_plainly(frames, devi
         framemend.clean(frames[:2], chain="identity", device=device)
 
 
+def test_a_tensor_on_the_meta_device_is_refused_plainly():
+    """torch's "Tensor.item() cannot be called on meta tensors" came out of a filter."""
+    meta = torch.zeros(2, 3, 24, 40, device="meta")
+    for call in (lambda: framemend.clean(meta, chain="denoise"), lambda: framemend.denoise(meta),
+                 lambda: list(framemend.clean(iter(meta), chain="denoise", device="cpu"))):
+        with pytest.raises(ValueError, match="the tensor is on the 'meta' device: framemend "
+                           r"reads tensors on the CPU or a CUDA device \(a meta tensor"):
+            call()
+
+
 @pytest.mark.parametrize("fps", [0, -24, float("nan"), float("inf")])
 def test_a_frame_rate_that_is_none_is_refused_plainly(fps, tmp_path):
     frames = moving_frames(2, width=48, height=32)
