@@ -206,12 +206,18 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
 
 
 def size_problem(width: int, height: int, filters) -> str | None:
-    """Why one of ``filters`` cannot take ``width`` x ``height`` frames (its ``sides``), or
-    None."""
+    """Why one of ``filters`` cannot take ``width`` x ``height`` frames (its ``sides``, or a
+    ``box`` option x0+y0+x1+y1 wholly outside them: realign's and stabilize's subject, which
+    then changed nothing without a word), or None."""
     for f in filters:
         if f.sides and not f.sides[0] <= min(width, height) <= max(width, height) <= f.sides[1]:
             return (f"{width}x{height}: '{f.name}' takes frames of {f.sides[0]} to "
                     f"{f.sides[1]} pixels on a side")
+        box = getattr(getattr(f, "options", None), "box", None)
+        if box is not None and (box[0] >= width or box[1] >= height or box[2] <= 0
+                                or box[3] <= 0):
+            return (f"{width}x{height}: {f.name}'s box={'+'.join(f'{v:g}' for v in box)} "
+                    "lies outside the frame")
     return None
 
 

@@ -397,3 +397,15 @@ def test_what_a_filter_did_not_do_is_said(frames, chain, n, said):
         warnings.simplefilter("error")  # what did its work says nothing
         framemend.clean(frames, chain="realign=keyframes=0+5")
         framemend.clean(frames[:1], chain="denoise")
+
+
+@pytest.mark.parametrize("chain", ["realign=region=face:box=500+500+600+600",
+                                   "stabilize=mode=subject:box=-90+0+-40+20"])
+def test_a_box_outside_the_frames_is_refused_plainly(frames, chain):
+    """A subject box wholly outside the frames changed nothing without a word."""
+    name = chain.split("=")[0]
+    box = chain.split("box=")[1]
+    with pytest.raises(ValueError, match=re.escape(f"frames of 40x24: {name}'s box={box} lies "
+                                                   "outside the frame")):
+        framemend.clean(frames, chain=chain)
+    framemend.clean(frames, chain=chain.replace(box, "30+20+90+90"))  # partly inside: taken

@@ -385,3 +385,10 @@ def test_what_a_filter_did_not_do_is_a_warning(mkv, tmp_path, capsys):
     assert code == 0
     assert ("framemend: warning: realign: keyframes=50 past the clip's 24 frames (0 to 23): "
             "nothing was corrected\n") in err
+
+
+def test_a_box_outside_the_frames_is_refused(mkv, tmp_path, capsys):
+    code, err = run_main(capsys, "clean", mkv, "-o", str(tmp_path / "o.mkv"),
+                         "-f", "realign=region=face:box=500+500+600+600")
+    assert code == 1 and not os.path.exists(tmp_path / "o.mkv")
+    assert err.endswith("is 96x64: realign's box=500+500+600+600 lies outside the frame\n")
