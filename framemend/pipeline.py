@@ -165,6 +165,8 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
         if os.path.exists(output_path) and not overwrite:
             raise VideoError(f"output '{output_path}' exists (use -y/--overwrite, or overwrite=True in Python, to replace it)")
     dev = resolve_device(device)
+    shown = _BarAside(warn)
+    warn = shown if warn is not None else None
     reader = VideoReader(input_path, dev, start=start, end=end, max_frames=max_frames,
                          threads=threads, warn=warn)
     # the other core decodes while the filters' modules load (video.prefetch); the input stays
@@ -183,7 +185,7 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
         except BaseException:
             ahead.close()
             raise
-    bar = _progress_bar(reader, rate, enabled=progress)
+    bar = shown.bar = _progress_bar(reader, rate, enabled=progress)
     try:
         stats = run_stream(ahead, filters, lambda item: writer.write(*item),
                            prepare=_encodable(writer),
@@ -225,6 +227,24 @@ def _check_size(reader: VideoReader, filters) -> None:
     problem = size_problem(reader.info.width, reader.info.height, filters)
     if problem:
         raise VideoError(f"'{reader.path}' is {problem}")
+
+
+class _BarAside:
+    """``warn`` for a run with a progress bar: a warning said while the bar is drawn (a
+    damaged frame, what a filter did not do) is written on a line of its own, the bar drawn
+    again below it (it was written onto the bar's line: ``96%|... 47/49 framemend: warning:
+    ...``)."""
+
+    def __init__(self, warn):
+        self.warn = warn
+        self.bar = None  # the tqdm bar, once drawn
+
+    def __call__(self, message: str) -> None:
+        if self.bar is None:
+            self.warn(message)
+            return
+        with self.bar.external_write_mode(file=sys.stderr):
+            self.warn(message)
 
 
 def _progress_bar(reader: VideoReader, rate, enabled: bool):

@@ -378,13 +378,21 @@ def test_clean_help_and_filters_teach_how_to_write_a_chain(capsys):
     assert lines[use + 2].startswith("chain syntax") and "'+'" in " ".join(lines[use + 2:])
 
 
-def test_what_a_filter_did_not_do_is_a_warning(mkv, tmp_path, capsys):
-    """``-f realign=keyframes=50`` on 24 frames wrote the input unchanged without a word."""
+@pytest.mark.parametrize("terminal", [False, True])
+def test_what_a_filter_did_not_do_is_a_warning(mkv, tmp_path, capsys, monkeypatch, terminal):
+    """``-f realign=keyframes=50`` on 24 frames wrote the input unchanged without a word; in a
+    terminal the warning has a line of its own (a warning said while the progress bar was
+    drawn was written onto the bar's line)."""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)  # capsys's stream
     code, err = run_main(capsys, "clean", mkv, "-o", str(tmp_path / "o.mkv"),
                          "-f", "realign=keyframes=50")
     assert code == 0
-    assert ("framemend: warning: realign: keyframes=50 past the clip's 24 frames (0 to 23): "
-            "nothing was corrected\n") in err
+    said = ("framemend: warning: realign: keyframes=50 past the clip's 24 frames (0 to 23): "
+            "nothing was corrected\n")
+    assert said in err
+    before = err[:err.index(said)]
+    assert before.endswith("\r") or not before.strip()  # the bar's line cleared, or no bar
+    assert ("frame/s" in err) == terminal
 
 
 def test_a_box_outside_the_frames_is_refused(mkv, tmp_path, capsys):
