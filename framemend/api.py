@@ -436,12 +436,28 @@ def apply(name: str, video: Any, input_fps: float = 24.0, device: str | None = N
     if isinstance(video, (str, os.PathLike)):
         raise TypeError(f"framemend.{name}() works on frames; for files use framemend.clean(path, chain='{name}')")
     if _is_iterator(video):
-        return _stream(video, lambda dev: [cls(opts, dev)], input_fps, device, cuts)
+        return _stream(video, lambda dev: [cls(opts, dev)], input_fps, device,
+                       _check_cuts(cuts, None))
     frames, how = _source(video, device)
     dev = frames[0].device if frames else resolve_device(device)
     filters = [cls(opts, dev)]
     _check_size(frames, filters)
-    return _result(_run_in_memory(frames, filters, input_fps, cuts), how, len(frames))
+    return _result(_run_in_memory(frames, filters, input_fps, _check_cuts(cuts, len(frames))),
+                   how, len(frames))
+
+
+def _check_cuts(cuts, count: int | None):
+    """``cuts`` as given, or ValueError naming a cut that is not a frame of the ``count``
+    frames (None: an iterator's, not known ahead): one past the end, below 0 or not an
+    integer marked no frame, without a word."""
+    import numbers
+
+    for cut in cuts or ():
+        if (not isinstance(cut, numbers.Integral) or isinstance(cut, bool) or cut < 0
+                or (count is not None and cut >= count)):
+            frames = "0 or more" if count is None else f"0 to {count - 1}"
+            raise ValueError(f"cuts: {cut!r} is not a frame number of these frames ({frames})")
+    return cuts
 
 
 def read(path: str) -> np.ndarray:

@@ -409,3 +409,20 @@ def test_a_box_outside_the_frames_is_refused_plainly(frames, chain):
                                                    "outside the frame")):
         framemend.clean(frames, chain=chain)
     framemend.clean(frames, chain=chain.replace(box, "30+20+90+90"))  # partly inside: taken
+
+
+@pytest.mark.parametrize("call, says", [
+    (lambda f: framemend.realign(f, keyframes=(-1,)),
+     r"realign: option 'keyframes' must be in \[0, inf\], got \(-1,\)"),
+    (lambda f: framemend.realign(f, keyframes=()),
+     "realign: option 'keyframes' expects one or more values, got none"),
+    (lambda f: framemend.denoise(f, cuts=[6]),
+     r"cuts: 6 is not a frame number of these frames \(0 to 5\)"),
+    (lambda f: framemend.denoise(f, cuts=[-1]), "cuts: -1 is not a frame number"),
+    (lambda f: framemend.denoise(iter(f), cuts=[1.5]), r"cuts: 1.5 is not a frame number .*0 or more"),
+])
+def test_keyframes_and_cuts_that_are_no_frames_are_refused(frames, call, says):
+    """A negative keyframe, none, or a cut past the end or below 0 marked nothing: the pass
+    ran as if they were not given, without a word."""
+    with pytest.raises(ValueError, match=says):
+        call(frames)
