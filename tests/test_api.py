@@ -381,6 +381,9 @@ def test_an_existing_output_tells_a_python_user_how_to_replace_it(tmp_path):
      "name the subject with box="),
     ("deflicker,denoise,stabilize", 1, "the input has one frame: deflicker, stabilize work from "
      "what changes between frames"),
+    ("interpolate=factor=1", 6, r"interpolate: factor=1 keeps the input's rate \(24 fps\): no "
+     "frame was made"),
+    ("interpolate=fps=24", 6, r"interpolate: fps=24 keeps the input's rate"),
 ])
 def test_what_a_filter_did_not_do_is_said(frames, chain, n, said):
     """A keyframe past the clip's end, no face found and one frame for filters that compare
@@ -397,6 +400,7 @@ def test_what_a_filter_did_not_do_is_said(frames, chain, n, said):
         warnings.simplefilter("error")  # what did its work says nothing
         framemend.clean(frames, chain="realign=keyframes=0+5")
         framemend.clean(frames[:1], chain="denoise")
+        framemend.clean(frames, chain="interpolate=fps=12")  # a lower rate: frames left out
 
 
 @pytest.mark.parametrize("chain", ["realign=region=face:box=500+500+600+600",
