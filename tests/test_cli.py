@@ -144,6 +144,8 @@ def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
     # the missing input is the problem, said before the existing output or its missing folder
     (["clean", "{tmp}/missing.mp4", "-o", "{in}", "-f", "identity"], 1, "input '{tmp}/missing.mp4' does not exist"),
     (["clean", "{tmp}/missing.mp4", "-o", "{tmp}/no/o.mp4"], 1, "input '{tmp}/missing.mp4' does not exist"),
+    # a mistyped input folder: the output folder's name was said to lack an extension
+    (["clean", "{tmp}/clpis/", "-o", "{tmp}/out/"], 1, "input '{tmp}/clpis/' does not exist"),
     (["clean", "{in}", "-o", "{in}", "-f", "identity", "--overwrite"], 1, "is the input"),
     (["clean", "{in}", "-o", "{tmp}/o.xyz", "-f", "identity"], 2, "unknown extension"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "identity", "--lossless"], 2, "lossless FFV1 cannot go into"),
