@@ -56,6 +56,11 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
                              f"{tuple(video.shape)}"
                              + _ALPHA_HINT * (video.ndim == 4 and video.shape[1] == 4)
                              + _LAST_HINT * (video.ndim == 4 and video.shape[-1] in (1, 3)))
+        if video.device.type not in ("cpu", "cuda"):  # torch's own error came from a filter
+            raise ValueError(f"the tensor is on the '{video.device.type}' device: framemend "
+                             "reads tensors on the CPU or a CUDA device"
+                             + (" (a meta tensor has no pixels to read)"
+                                if video.device.type == "meta" else "; give video.cpu()"))
         video = video.detach()  # the filters read pixels; a graph through them is not made
         _check_values(video, video.dtype == torch.uint8, video.is_floating_point(), "uint8")
         how = {"kind": "torch", "dtype": video.dtype, "device": video.device,
@@ -287,7 +292,7 @@ def _run_in_memory(frames: list[Frame], filters, fps: float,
             yield frame
 
     stream = timed() if cuts is not None else SceneCutDetector().mark(timed())
-    return _run_filters(filters, stream)
+    return _run_filters(filters, stream, _warn_user)
 
 
 def clean(video: Any, chain: str | None = None, output: str | None = None, input_fps: float = 24.0,
@@ -377,7 +382,7 @@ def _stream(pictures, make_filters, fps, device, cuts: list[int] | None = None):
     stream = timed() if cuts is not None else SceneCutDetector().mark(timed())
 
     def results():
-        for out in _run_filters(filters, stream):
+        for out in _run_filters(filters, stream, _warn_user):
             yield _result([out], how)[0]
 
     return results()
@@ -431,12 +436,28 @@ def apply(name: str, video: Any, input_fps: float = 24.0, device: str | None = N
     if isinstance(video, (str, os.PathLike)):
         raise TypeError(f"framemend.{name}() works on frames; for files use framemend.clean(path, chain='{name}')")
     if _is_iterator(video):
-        return _stream(video, lambda dev: [cls(opts, dev)], input_fps, device, cuts)
+        return _stream(video, lambda dev: [cls(opts, dev)], input_fps, device,
+                       _check_cuts(cuts, None))
     frames, how = _source(video, device)
     dev = frames[0].device if frames else resolve_device(device)
     filters = [cls(opts, dev)]
     _check_size(frames, filters)
-    return _result(_run_in_memory(frames, filters, input_fps, cuts), how, len(frames))
+    return _result(_run_in_memory(frames, filters, input_fps, _check_cuts(cuts, len(frames))),
+                   how, len(frames))
+
+
+def _check_cuts(cuts, count: int | None):
+    """``cuts`` as given, or ValueError naming a cut that is not a frame of the ``count``
+    frames (None: an iterator's, not known ahead): one past the end, below 0 or not an
+    integer marked no frame, without a word."""
+    import numbers
+
+    for cut in cuts or ():
+        if (not isinstance(cut, numbers.Integral) or isinstance(cut, bool) or cut < 0
+                or (count is not None and cut >= count)):
+            frames = "0 or more" if count is None else f"0 to {count - 1}"
+            raise ValueError(f"cuts: {cut!r} is not a frame number of these frames ({frames})")
+    return cuts
 
 
 def read(path: str) -> np.ndarray:

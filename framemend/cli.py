@@ -278,6 +278,10 @@ def cmd_clean(args) -> int:
     if args.output != "-" and os.path.isdir(args.output):
         raise UsageError(f"output '{args.output}' is a folder; give a file name")
     _check_pipes(args.input, args.output)
+    if args.input != "-" and not os.path.exists(args.input):
+        from .video.reader import check_input  # a mistyped folder was said to be an output
+
+        check_input(args.input)  # without an extension: "cannot write 'out/': unknown ..."
     choose_codec(args.output, args.codec, args.lossless, args.crf, stdout_format=args.stdout_format)
     return _clean_one(args, args.input, args.output, chain)
 

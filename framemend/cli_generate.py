@@ -28,10 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=MODELS,
                         help="make the clip with this tiny generative model instead of rendering "
                              "and degrading a scene; --scene is then a camera motion (static, pan, "
-                             "zoom, rotate, handheld; default pan), --artifacts is ignored and "
-                             "--size defaults to 256x256, --frames to 16")
+                             "zoom, rotate, handheld; default pan), --artifacts does not apply "
+                             "(the model's own are the point) and --size defaults to 256x256, "
+                             "--frames to 16")
     parser.add_argument("--scene", choices=SCENES, help="default: subject (pan with --model)")
-    parser.add_argument("--artifacts", default="flicker,noise=20",
+    parser.add_argument("--artifacts",
                         help="comma list of name[=strength]; names: " + ", ".join(ARTIFACTS)
                              + " (default: flicker,noise=20; '' for none)")
     parser.add_argument("--seed", type=int, default=0, help="same seed, same clip (default 0)")
@@ -41,6 +42,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="frame rate (default 24; the models make 24 fps, so not with --model)")
     parser.add_argument("--image", default="astronaut", choices=IMAGES,
                         help="background picture (default astronaut)")
+
+
+def _same_name(args: argparse.Namespace) -> str | None:
+    """Which two of ``-o``, ``--truth`` and ``--truth-data`` name one file, or None."""
+    import os
+
+    named = [(flag, path) for flag, path in (("-o", args.output), ("--truth", args.truth),
+                                             ("--truth-data", args.truth_data)) if path]
+    for i, (flag, path) in enumerate(named):
+        for other, again in named[:i]:
+            if os.path.abspath(path) == os.path.abspath(again):
+                return f"{flag} {path} is also {other}: give each output its own name"
+    return None
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -73,6 +87,13 @@ def main(args) -> int:
             check_folder(path)
             if lossless is not None:
                 choose_codec(path, lossless=lossless)
+    problem = _same_name(args) or (args.model and args.artifacts is not None and (
+        f"--artifacts does not apply with --model: the {args.model} model's own artifacts are "
+        "the point (leave --artifacts out, or drop --model to degrade a rendered scene)"))
+    if problem:  # the later file replaced the earlier; the artifacts were dropped
+        print(f"framemend: error: {problem}", file=sys.stderr)
+        return 2
+    artifacts = "flicker,noise=20" if args.artifacts is None else args.artifacts
     model = args.model
     kind = args.scene or ("pan" if model else "subject")
     try:
@@ -92,9 +113,9 @@ def main(args) -> int:
             clip = replace(out, frames=out.truth, truth=None)
         else:
             # a bad list, or one that drops all but one frame, fails before any work
-            check_frames_left(parse_artifacts(args.artifacts), frames)
+            check_frames_left(parse_artifacts(artifacts), frames)
             clip = scene(kind, width, height, frames, fps, args.seed, args.image)
-            out = degrade(clip, args.artifacts, args.seed)
+            out = degrade(clip, artifacts, args.seed)
     except ValueError as e:
         print(f"framemend: error: {e}", file=sys.stderr)
         return 2
@@ -108,7 +129,7 @@ def main(args) -> int:
         with open(args.truth_data, "wb") as f:  # the name given (numpy would add .npz to a path)
             np.savez_compressed(f, camera=out.camera, cuts=np.array(out.cuts, int),
                                 fps=out.fps, **extra)
-    made = f"by the {model} model" if model else f"with '{args.artifacts}'"
+    made = f"by the {model} model" if model else f"with '{artifacts}'"
     print(f"{args.output}: {len(out)} frames of {kind} at {out.fps:g} fps {made}"
           + (f"; truth in {args.truth}" if args.truth else ""), file=sys.stderr)
     return 0

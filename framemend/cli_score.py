@@ -114,9 +114,10 @@ def _read_like(path: str, frames, what: str):
     return other
 
 
-def _box(text: str) -> list[float]:
+def _box(text: str, width: int, height: int) -> list[float]:
     """``x0,y0,x1,y1`` (or ``x0+y0+x1+y1``, as the filters' ``box``) -> four floats; ValueError
-    unless they are four numbers of a box that holds pixels."""
+    unless they are four numbers of a box that holds pixels of ``width`` x ``height`` frames
+    (one wholly outside was scored as the frame's corner pixels, a drift of 0)."""
     import math
 
     try:
@@ -127,6 +128,8 @@ def _box(text: str) -> list[float]:
         raise ValueError(f"--box '{text}' needs four numbers x0,y0,x1,y1")
     if box[2] <= box[0] or box[3] <= box[1]:
         raise ValueError(f"--box '{text}' needs x1 > x0 and y1 > y0")
+    if box[0] >= width or box[1] >= height or box[2] <= 0 or box[3] <= 0:
+        raise ValueError(f"--box '{text}' lies outside the {width}x{height} frames")
     return box
 
 
@@ -145,7 +148,7 @@ def main(args) -> int:
     ref = box = source = flow_from = None
     try:
         if args.box:
-            box = _box(args.box)
+            box = _box(args.box, frames.shape[2], frames.shape[1])
         if len(frames) < 2 and (not args.ref or args.source or args.flow_from or args.box):
             raise ValueError(f"{args.video} has {len(frames)} frame: scoring needs two or more "
                              f"(one frame gives PSNR and SSIM against --ref only)")

@@ -165,6 +165,8 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
         if os.path.exists(output_path) and not overwrite:
             raise VideoError(f"output '{output_path}' exists (use -y/--overwrite, or overwrite=True in Python, to replace it)")
     dev = resolve_device(device)
+    shown = _BarAside(warn)
+    warn = shown if warn is not None else None
     reader = VideoReader(input_path, dev, start=start, end=end, max_frames=max_frames,
                          threads=threads, warn=warn)
     # the other core decodes while the filters' modules load (video.prefetch); the input stays
@@ -183,11 +185,12 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
         except BaseException:
             ahead.close()
             raise
-    bar = _progress_bar(reader, rate, enabled=progress)
+    bar = shown.bar = _progress_bar(reader, rate, enabled=progress)
     try:
         stats = run_stream(ahead, filters, lambda item: writer.write(*item),
                            prepare=_encodable(writer),
-                           on_input=on_input or (bar.update if bar is not None else None))
+                           on_input=on_input or (bar.update if bar is not None else None),
+                           warn=warn)
         if stats.frames_out == 0:
             raise VideoError(f"'{input_path}' has no decodable video frames")
     except BaseException as e:
@@ -205,12 +208,18 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
 
 
 def size_problem(width: int, height: int, filters) -> str | None:
-    """Why one of ``filters`` cannot take ``width`` x ``height`` frames (its ``sides``), or
-    None."""
+    """Why one of ``filters`` cannot take ``width`` x ``height`` frames (its ``sides``, or a
+    ``box`` option x0+y0+x1+y1 wholly outside them: realign's and stabilize's subject, which
+    then changed nothing without a word), or None."""
     for f in filters:
         if f.sides and not f.sides[0] <= min(width, height) <= max(width, height) <= f.sides[1]:
             return (f"{width}x{height}: '{f.name}' takes frames of {f.sides[0]} to "
                     f"{f.sides[1]} pixels on a side")
+        box = getattr(getattr(f, "options", None), "box", None)
+        if box is not None and (box[0] >= width or box[1] >= height or box[2] <= 0
+                                or box[3] <= 0):
+            return (f"{width}x{height}: {f.name}'s box={'+'.join(f'{v:g}' for v in box)} "
+                    "lies outside the frame")
     return None
 
 
@@ -218,6 +227,24 @@ def _check_size(reader: VideoReader, filters) -> None:
     problem = size_problem(reader.info.width, reader.info.height, filters)
     if problem:
         raise VideoError(f"'{reader.path}' is {problem}")
+
+
+class _BarAside:
+    """``warn`` for a run with a progress bar: a warning said while the bar is drawn (a
+    damaged frame, what a filter did not do) is written on a line of its own, the bar drawn
+    again below it (it was written onto the bar's line: ``96%|... 47/49 framemend: warning:
+    ...``)."""
+
+    def __init__(self, warn):
+        self.warn = warn
+        self.bar = None  # the tqdm bar, once drawn
+
+    def __call__(self, message: str) -> None:
+        if self.bar is None:
+            self.warn(message)
+            return
+        with self.bar.external_write_mode(file=sys.stderr):
+            self.warn(message)
 
 
 def _progress_bar(reader: VideoReader, rate, enabled: bool):

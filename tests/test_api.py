@@ -1,4 +1,5 @@
 """The Python API on each kind of input, returning the same kind."""
+import re
 import warnings
 
 import numpy as np
@@ -59,7 +60,8 @@ def test_interpolate_fps_option_is_the_output_rate():
     frames = moving_frames(8, width=48, height=32)
     out = framemend.interpolate(frames, input_fps=8, fps=24)
     assert out.shape[0] == 24  # 1 s of video at 24 fps, not a doubling
-    assert framemend.interpolate(frames[:1], input_fps=8, fps=24).shape[0] == 3
+    with pytest.warns(UserWarning, match="the input has one frame: interpolate works"):
+        assert framemend.interpolate(frames[:1], input_fps=8, fps=24).shape[0] == 3
 
 
 def test_in_memory_frames_take_the_file_pipelines_path(tmp_path):
@@ -142,6 +144,16 @@ def test_a_device_name_that_is_none_of_the_forms_is_refused_plainly(frames, devi
 
     with pytest.raises(SettingsError, match=f"--device {device}: use auto, cpu, cuda or cuda:N"):
         framemend.clean(frames[:2], chain="identity", device=device)
+
+
+def test_a_tensor_on_the_meta_device_is_refused_plainly():
+    """torch's "Tensor.item() cannot be called on meta tensors" came out of a filter."""
+    meta = torch.zeros(2, 3, 24, 40, device="meta")
+    for call in (lambda: framemend.clean(meta, chain="denoise"), lambda: framemend.denoise(meta),
+                 lambda: list(framemend.clean(iter(meta), chain="denoise", device="cpu"))):
+        with pytest.raises(ValueError, match="the tensor is on the 'meta' device: framemend "
+                           r"reads tensors on the CPU or a CUDA device \(a meta tensor"):
+            call()
 
 
 @pytest.mark.parametrize("fps", [0, -24, float("nan"), float("inf")])
@@ -359,3 +371,62 @@ def test_an_existing_output_tells_a_python_user_how_to_replace_it(tmp_path):
     with pytest.raises(VideoError, match=r"overwrite=True in Python"):
         framemend.clean(src, chain="identity", output=str(out))
     assert out.read_bytes() == b"mine"
+
+
+@pytest.mark.parametrize("chain, n, said", [
+    ("realign=keyframes=50", 6, r"realign: keyframes=50 past the clip's 6 frames \(0 to 5\): "
+     "nothing was corrected"),
+    ("realign=keyframes=0+50", 6, "realign: keyframes=50 past the clip's 6 frames .*not used"),
+    ("realign=region=face", 6, "realign: region=face found no face: nothing was corrected; "
+     "name the subject with box="),
+    ("deflicker,denoise,stabilize", 1, "the input has one frame: deflicker, stabilize work from "
+     "what changes between frames"),
+    ("interpolate=factor=1", 6, r"interpolate: factor=1 keeps the input's rate \(24 fps\): no "
+     "frame was made"),
+    ("interpolate=fps=24", 6, r"interpolate: fps=24 keeps the input's rate"),
+])
+def test_what_a_filter_did_not_do_is_said(frames, chain, n, said):
+    """A keyframe past the clip's end, no face found and one frame for filters that compare
+    frames changed nothing without a word (sweep 10's lead); an iterator is told too."""
+    for video in (frames[:n], iter(frames[:n])):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = framemend.clean(video, chain=chain)
+            if not isinstance(out, np.ndarray):
+                out = list(out)
+        assert [str(w.message) for w in caught if re.search(said, str(w.message))], \
+            [str(w.message) for w in caught]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # what did its work says nothing
+        framemend.clean(frames, chain="realign=keyframes=0+5")
+        framemend.clean(frames[:1], chain="denoise")
+        framemend.clean(frames, chain="interpolate=fps=12")  # a lower rate: frames left out
+
+
+@pytest.mark.parametrize("chain", ["realign=region=face:box=500+500+600+600",
+                                   "stabilize=mode=subject:box=-90+0+-40+20"])
+def test_a_box_outside_the_frames_is_refused_plainly(frames, chain):
+    """A subject box wholly outside the frames changed nothing without a word."""
+    name = chain.split("=")[0]
+    box = chain.split("box=")[1]
+    with pytest.raises(ValueError, match=re.escape(f"frames of 40x24: {name}'s box={box} lies "
+                                                   "outside the frame")):
+        framemend.clean(frames, chain=chain)
+    framemend.clean(frames, chain=chain.replace(box, "30+20+90+90"))  # partly inside: taken
+
+
+@pytest.mark.parametrize("call, says", [
+    (lambda f: framemend.realign(f, keyframes=(-1,)),
+     r"realign: option 'keyframes' must be in \[0, inf\], got \(-1,\)"),
+    (lambda f: framemend.realign(f, keyframes=()),
+     "realign: option 'keyframes' expects one or more values, got none"),
+    (lambda f: framemend.denoise(f, cuts=[6]),
+     r"cuts: 6 is not a frame number of these frames \(0 to 5\)"),
+    (lambda f: framemend.denoise(f, cuts=[-1]), "cuts: -1 is not a frame number"),
+    (lambda f: framemend.denoise(iter(f), cuts=[1.5]), r"cuts: 1.5 is not a frame number .*0 or more"),
+])
+def test_keyframes_and_cuts_that_are_no_frames_are_refused(frames, call, says):
+    """A negative keyframe, none, or a cut past the end or below 0 marked nothing: the pass
+    ran as if they were not given, without a word."""
+    with pytest.raises(ValueError, match=says):
+        call(frames)

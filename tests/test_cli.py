@@ -144,6 +144,8 @@ def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
     # the missing input is the problem, said before the existing output or its missing folder
     (["clean", "{tmp}/missing.mp4", "-o", "{in}", "-f", "identity"], 1, "input '{tmp}/missing.mp4' does not exist"),
     (["clean", "{tmp}/missing.mp4", "-o", "{tmp}/no/o.mp4"], 1, "input '{tmp}/missing.mp4' does not exist"),
+    # a mistyped input folder: the output folder's name was said to lack an extension
+    (["clean", "{tmp}/clpis/", "-o", "{tmp}/out/"], 1, "input '{tmp}/clpis/' does not exist"),
     (["clean", "{in}", "-o", "{in}", "-f", "identity", "--overwrite"], 1, "is the input"),
     (["clean", "{in}", "-o", "{tmp}/o.xyz", "-f", "identity"], 2, "unknown extension"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "identity", "--lossless"], 2, "lossless FFV1 cannot go into"),
@@ -376,3 +378,27 @@ def test_clean_help_and_filters_teach_how_to_write_a_chain(capsys):
     use = next(i for i, line in enumerate(lines) if line.startswith("use: framemend clean IN -o OUT -f "))
     assert len(check_chain(lines[use + 1].split('-f "')[1].rstrip('"'))) == 3
     assert lines[use + 2].startswith("chain syntax") and "'+'" in " ".join(lines[use + 2:])
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_what_a_filter_did_not_do_is_a_warning(mkv, tmp_path, capsys, monkeypatch, terminal):
+    """``-f realign=keyframes=50`` on 24 frames wrote the input unchanged without a word; in a
+    terminal the warning has a line of its own (a warning said while the progress bar was
+    drawn was written onto the bar's line)."""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)  # capsys's stream
+    code, err = run_main(capsys, "clean", mkv, "-o", str(tmp_path / "o.mkv"),
+                         "-f", "realign=keyframes=50")
+    assert code == 0
+    said = ("framemend: warning: realign: keyframes=50 past the clip's 24 frames (0 to 23): "
+            "nothing was corrected\n")
+    assert said in err
+    before = err[:err.index(said)]
+    assert before.endswith("\r") or not before.strip()  # the bar's line cleared, or no bar
+    assert ("frame/s" in err) == terminal
+
+
+def test_a_box_outside_the_frames_is_refused(mkv, tmp_path, capsys):
+    code, err = run_main(capsys, "clean", mkv, "-o", str(tmp_path / "o.mkv"),
+                         "-f", "realign=region=face:box=500+500+600+600")
+    assert code == 1 and not os.path.exists(tmp_path / "o.mkv")
+    assert err.endswith("is 96x64: realign's box=500+500+600+600 lies outside the frame\n")

@@ -1,6 +1,7 @@
 """`framemend generate` and `framemend score` end to end on a tiny clip."""
 import argparse
 import json
+import re
 
 import numpy as np
 import pytest
@@ -116,3 +117,19 @@ def test_truth_data_is_written_under_the_name_given(tmp_path, capsys):
                                "--size", "32x32", "--frames", "2"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.mkv", "truth.data"]
     assert np.load(data)["camera"].shape == (2, 3, 3)
+
+
+def test_what_generate_would_drop_or_overwrite_is_refused(tmp_path, capsys):
+    """``--truth`` naming the ``-o`` file wrote the truth over the glitchy clip (both said
+    written), and ``--artifacts`` with ``--model`` was dropped without a word."""
+    out = str(tmp_path / "g.mkv")
+    small = ["--size", "32x32", "--frames", "2"]
+    for argv, says in (
+            (["--truth", out], f"--truth {out} is also -o: give each output its own name"),
+            (["--truth", str(tmp_path / "t.mkv"), "--truth-data", str(tmp_path / "t.mkv")],
+             "--truth-data .*t.mkv is also --truth"),
+            (["--model", "vae", "--artifacts", "noise=30"],
+             "--artifacts does not apply with --model: the vae model's own")):
+        assert _run(cli_generate, ["-o", out] + small + argv) == 2
+        assert re.search(says, capsys.readouterr().err)
+        assert not list(tmp_path.iterdir())

@@ -111,7 +111,7 @@ def test_a_two_frame_clip_scores_without_warnings_and_gives_valid_json(tmp_path,
 
 def test_box_and_output_paths_are_checked_before_the_work(tmp_path, capsys):
     """An empty ``--box`` (was scored: identity drift of nothing), one of words (numpy's
-    message), and ``--plot`` in a missing folder (a traceback after the scoring) are refused
+    message), one outside the frames, and ``--plot`` in a missing folder (a traceback after the scoring) are refused
     first, each in one line."""
     path = str(tmp_path / "c.mkv")
     write_video(path, _to_u8(scene("pan", W, H, 3, 24, 0).frames), 24, lossless=True)
@@ -119,6 +119,9 @@ def test_box_and_output_paths_are_checked_before_the_work(tmp_path, capsys):
     assert "needs x1 > x0 and y1 > y0" in capsys.readouterr().err
     assert _run([path, "--box", "a,b,c,d"]) == 2
     assert "--box 'a,b,c,d' needs four numbers" in capsys.readouterr().err
+    for outside in (f"{W},0,{W + 50},40", "-60,-60,-10,-10", f"0,{H}.5,20,{H + 9}"):
+        assert _run([path, f"--box={outside}"]) == 2  # was a drift of 0, the corner pixels
+        assert f"--box '{outside}' lies outside the {W}x{H} frames" in capsys.readouterr().err
     # a box as the filters take it (realign, stabilize: x0+y0+x1+y1) was "needs four numbers"
     assert _run([path, "--box", "4+4+40+30", "--json"]) == 0
     plus = json.loads(capsys.readouterr().out)["scores"]["identity_drift"]

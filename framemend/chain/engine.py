@@ -53,10 +53,13 @@ def _raw(frame: Frame) -> None:
     frame.raw  # noqa: B018 - the property converts the decoded picture to raw pixels
 
 
-def _run_filters(filters: list[Filter], frames: Iterable[Frame]) -> Iterator[Frame]:
+def _run_filters(filters: list[Filter], frames: Iterable[Frame],
+                 warn: Callable[[str], None] | None = None) -> Iterator[Frame]:
     """Push frames through every filter in order, then flush them in order. Each output frame
     goes down the whole chain before the next is made (:meth:`Filter.emit`), so a filter
-    completing many frames at once (a scene cut, the end) holds one of them at a time."""
+    completing many frames at once (a scene cut, the end) holds one of them at a time.
+    Once all are out, ``warn(message)`` is told what the filters did not do
+    (:func:`said_of_run`)."""
     def through(outputs: Iterable[Frame], done: int) -> Iterator[Frame]:
         """``outputs`` of the first ``done`` filters through the rest."""
         for fr in outputs:
@@ -68,16 +71,39 @@ def _run_filters(filters: list[Filter], frames: Iterable[Frame]) -> Iterator[Fra
                 f = filters[done]  # a duck-typed filter may have only push and flush
                 yield from through(getattr(f, "emit", f.push)(fr), done + 1)
 
+    count = 0
     for frame in frames:
+        count += 1
         yield from through([frame], 0)
     for i, f in enumerate(filters):
         yield from through(getattr(f, "emit_rest", f.flush)(), i + 1)
+    if warn is not None:
+        for message in said_of_run(filters, count):
+            warn(message)
+
+
+def said_of_run(filters: list[Filter], frames: int) -> list[str]:
+    """What a run of ``frames`` input frames through ``filters`` did not do that the user asked
+    for: the filters that compare frames, given one (:attr:`Filter.compares_frames`), and each
+    filter's :meth:`Filter.notes` (``realign: keyframes=50 is past the clip's 12 frames...``).
+    A duck-typed filter without these says nothing."""
+    said = []
+    alone = [f.name for f in filters if getattr(f, "compares_frames", False)]
+    if frames == 1 and alone:
+        names = list(dict.fromkeys(alone))
+        said.append(f"the input has one frame: {', '.join(names)} "
+                    f"work{'s' * (len(names) == 1)} from what changes between frames and had "
+                    "nothing to compare it with")
+    for f in filters:
+        said += [f"{f.name}: {note}" for note in getattr(f, "notes", list)()]
+    return said
 
 
 def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[Frame], None],
                detect_cuts: bool = True, queue_size: int = 2,
                on_input: Callable[[], None] | None = None,
-               prepare: Callable[[Frame], object] | None = None) -> RunStats:
+               prepare: Callable[[Frame], object] | None = None,
+               warn: Callable[[str], None] | None = None) -> RunStats:
     """Stream ``frames`` through ``filters`` into ``write``, each stage in its own thread.
 
     ``queue_size``: frames each queue holds. Two: the filters are the slowest stage by far
@@ -88,7 +114,8 @@ def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[
     ``on_input`` is called once per decoded frame (progress). ``prepare``, when given, is called
     on each output frame in the filter thread and ``write`` gets what it returns: the queue to
     the encoder then holds that (a writer's integer pixels take a quarter of the memory of a
-    float frame: at 3840x2160, 100 MB less per queued frame). Exceptions from any stage are
+    float frame: at 3840x2160, 100 MB less per queued frame). ``warn(message)`` is told, at
+    the end, what the filters did not do (:func:`said_of_run`). Exceptions from any stage are
     re-raised here; a KeyboardInterrupt (or SIGTERM raised as one) stops the stages and
     propagates within 0.2 s, though a stage may still be finishing its frame.
     """
@@ -158,7 +185,7 @@ def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[
     encoder.start()
     wait = 5.0  # for a stage to finish the frame it holds
     try:
-        for out in _run_filters(filters, source()):
+        for out in _run_filters(filters, source(), warn):
             if decoder.error or encoder.error:
                 break
             item = out if prepare is None else prepare(out)

@@ -32,6 +32,13 @@ Contract (VapourSynth-like, but push-driven so the engine can stream):
   ``frame.aux`` (cached flow, say) is carried to the next filter, else it is dropped.
 * ``sides`` — the fewest and the most pixels on a side of the frames the filter takes, or None
   for any size; ``framemend clean`` and the API refuse other sizes with a one-line reason.
+* ``compares_frames`` — True for a filter that works from what changes between frames
+  (flicker, boiling, motion, drift): a one-frame input gives it nothing to compare, and the
+  engine says so once the stream ends.
+* ``notes()`` — at the end of the stream, what the user should know of the run that the
+  output does not show: an option that changed nothing on this input (a keyframe past the
+  clip's end, no face found). The engine passes each on as a warning (``framemend: warning:``
+  in the CLI, a ``UserWarning`` in Python, the batch report's warnings).
 * A :class:`TemporalFilter` implements ``process(window, center)``; its ``entered(frame)`` is
   called as each frame joins the window, where work may start in worker threads before the
   window is full (deflicker's analysis, denoise's noise estimate).
@@ -69,6 +76,7 @@ class Filter(abc.ABC):
     reads_raw: ClassVar[bool] = False  # True if it takes frame.raw (uint8) rather than tensors
     reads_yuv: ClassVar[bool] = False  # True if it takes frame.yuv, the decoded YUV planes
     sides: ClassVar[tuple[int, int] | None] = None  # (fewest, most) pixels on a side; None: any
+    compares_frames: ClassVar[bool] = False  # True if one frame alone gives it nothing to do
 
     def __init__(self, options, device: torch.device | str = "cpu"):
         self.options = options
@@ -88,6 +96,11 @@ class Filter(abc.ABC):
     def emit(self, frame: Frame) -> Iterator[Frame]:
         """:meth:`push` as an iterator (see the module docstring)."""
         yield from self.push(frame)
+
+    def notes(self) -> list[str]:
+        """After :meth:`flush`: what the run did not do that the user asked for (see the
+        module docstring), each a sentence without the filter's name."""
+        return []
 
     def emit_rest(self) -> Iterator[Frame]:
         """:meth:`flush` as an iterator (see the module docstring)."""

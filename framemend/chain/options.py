@@ -84,6 +84,8 @@ def _convert(filter_name: str, name: str, tp: Any, value: Any) -> Any:
         return str(value)
     if typing.get_origin(tp) is tuple:
         items = value if isinstance(value, (tuple, list)) else [v for v in str(value).replace("+", " ").replace(";", " ").split() if v]
+        if not items:  # keyframes=() in Python keyed nothing: the pass did nothing
+            raise OptionError(f"{where} expects one or more values, got none")
         inner = typing.get_args(tp)[0]
         return tuple(_convert(filter_name, name, inner, v) for v in items)
     return value

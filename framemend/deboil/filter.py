@@ -36,6 +36,7 @@ class Deboil(DistinctFrames, TemporalFilter):
 
     name = "deboil"
     sides = PASS_SIDES
+    compares_frames = True
 
     Options = DeboilOptions
 

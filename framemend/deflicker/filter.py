@@ -45,6 +45,7 @@ class Deflicker(DistinctFrames, TemporalFilter):
 
     name = "deflicker"
     sides = PASS_SIDES
+    compares_frames = True
 
     Options = DeflickerOptions
 

@@ -53,13 +53,24 @@ def _dis(preset: str, shape: tuple[int, int], tuning: tuple = (), seeded: bool =
     """This thread's DIS instance for a preset, image size and ``tuning`` (an instance first
     used on a small image stays ~10x slower on larger ones in OpenCV 5.0, so sizes do not share
     one); a separate one for calls with an initial flow (``seeded``): once given one, an
-    instance computes differently in later calls without."""
+    instance computes differently in later calls without.
+
+    Each instance is warmed by a first call on a blank pair: OpenCV 5.1's DIS computes its
+    first call differently from all later ones where the image's longer side is under about
+    90 pixels (two pyramid levels or fewer; up to 0.06 px of flow at 40x40, 0.1 at 90x90
+    ultrafast), whatever the later calls' pairs, so without it a pass's output on small frames
+    depended on the calls made before in the process and on which thread met which pair
+    (BENCHMARKS.md, "Reliability sweep 11"). The blank call costs about one call's time, once
+    per instance."""
     cache = _local.__dict__.setdefault("dis", {})
     key = (preset, shape, tuning, seeded)
     if key not in cache:
-        cache[key] = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
+        dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
         for name, value in tuning:
-            getattr(cache[key], "set" + name)(value)
+            getattr(dis, "set" + name)(value)
+        blank = np.zeros(shape, np.uint8)
+        dis.calc(blank, blank, np.zeros(shape + (2,), np.float32) if seeded else None)
+        cache[key] = dis
     return cache[key]
 
 

@@ -77,6 +77,7 @@ class Interpolate(Filter):
 
     name = "interpolate"
     sides = PASS_SIDES
+    compares_frames = True
     preserves_geometry = False
     reads_raw = True
 
@@ -97,6 +98,14 @@ class Interpolate(Filter):
     def output_rate(self, rate: Fraction) -> Fraction:
         self._input_rate = rate
         return self._rate if self._rate is not None else rate * self.options.factor
+
+    def notes(self) -> list[str]:
+        """An output rate that is the input's: no frame was made."""
+        if self._input_rate and self.output_rate(self._input_rate) == self._input_rate:
+            given = "factor=1" if self._rate is None else f"fps={self.options.fps:g}"
+            rate = float(self._input_rate)
+            return [f"{given} keeps the input's rate ({rate:.6g} fps): no frame was made"]
+        return []
 
     def push(self, frame: Frame) -> list[Frame]:
         if self._dither is None:

@@ -16,7 +16,7 @@ class RealignOptions:
     keyframes: tuple[int, ...] | None = option(
         None, "frame numbers of the keyframes, e.g. 0+48 (each is used from its frame until "
         "the next keyframe or scene cut; earlier frames pass unchanged); default: one per "
-        "shot, as pick says")
+        "shot, as pick says", min=0)
     pick: str = option("first", "without keyframes, each shot's keyframe is its first frame "
                        "(first) or its first sharp frame (sharp: the earliest at least "
                        f"{SHARP_ENOUGH:.0%} as sharp as the sharpest of its first "

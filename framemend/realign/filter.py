@@ -456,6 +456,7 @@ class Realign(Filter):
 
     name = "realign"
     sides = PASS_SIDES
+    compares_frames = True
 
     Options = RealignOptions
 
@@ -465,6 +466,7 @@ class Realign(Filter):
         self._index = 0
         self._key: torch.Tensor | None = None
         self._candidates: list[Frame] | None = None  # a shot's first frames, while picking
+        self._faceless = 0  # frames passed unchanged as no face was found in them
 
     def push(self, frame: Frame) -> list[Frame]:
         t = self._index
@@ -487,6 +489,23 @@ class Realign(Filter):
 
     def flush(self) -> list[Frame]:
         return self._pick_sharp()
+
+    def notes(self) -> list[str]:
+        """Keyframes past the clip's end, and shots left unchanged as no face was found."""
+        said, keys, frames = [], self.options.keyframes or (), self._index
+        late = [k for k in keys if k >= frames]
+        if late:
+            what = ("nothing was corrected" if len(late) == len(keys)
+                    else "not used")
+            said.append(f"keyframes={'+'.join(map(str, late))} past the clip's {frames} frames "
+                        f"(0 to {frames - 1}): {what}")
+        if self._faceless:
+            what = ("nothing was corrected" if self._faceless == frames else
+                    f"{self._faceless} of the {frames} frames passed unchanged (a shot is "
+                    "corrected from its first frame with a face)")
+            said.append(f"region=face found no face: {what}; name the subject with "
+                        "box=x0+y0+x1+y1 (pixels)")
+        return said
 
     def _pick_sharp(self) -> list[Frame]:
         """Key the shot on its first candidate nearly as sharp as the sharpest (variance of the
@@ -689,7 +708,8 @@ class Realign(Filter):
             if found is None:  # found on the host, once a shot, on either path
                 host_luma = self._luma if not self._on_device else analysis_luma(frame.image)[0]
                 found = detect_face(host_luma)
-                if found is None:  # no face: nothing to correct in this shot
+                if found is None:  # no face: nothing to correct in this shot (:meth:`notes`)
+                    self._faceless += 1
                     self._key = None
                     return
                 face = np.array(found, np.float64).reshape(2, 2) * scale

@@ -57,6 +57,7 @@ class Stabilize(Filter):
 
     name = "stabilize"
     sides = PASS_SIDES
+    compares_frames = True
     preserves_geometry = False
 
     Options = StabilizeOptions
