@@ -56,6 +56,8 @@ def quick() -> None:
 
 def folder(frames_dir: str, output: str, fps: float) -> None:
     names = sorted(n for n in os.listdir(frames_dir) if n.lower().endswith(".png"))
+    if not names:
+        raise ValueError(f"no PNG frames in '{frames_dir}'")
     frames = [Image.open(os.path.join(frames_dir, n)) for n in names]
     cleaned = framemend.clean(frames, chain=CHAIN, input_fps=fps)
     os.makedirs(output, exist_ok=True)
@@ -74,6 +76,9 @@ if __name__ == "__main__":
     if args.quick:
         quick()
     elif args.frames and args.output:
-        folder(args.frames, args.output, args.fps)
+        try:
+            folder(args.frames, args.output, args.fps)
+        except (ValueError, OSError) as e:
+            parser.exit(1, f"{parser.prog}: error: {e}\n")
     else:
         parser.error("give FRAMES and --output, or --quick")

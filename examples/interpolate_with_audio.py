@@ -102,6 +102,9 @@ if __name__ == "__main__":
             make_clip(os.path.join(tmp, "in.mp4"))
             interpolate(os.path.join(tmp, "in.mp4"), os.path.join(tmp, "out.mp4"), args.fps)
     elif args.input and args.output:
-        interpolate(args.input, args.output, args.fps)
+        try:
+            interpolate(args.input, args.output, args.fps)
+        except (framemend.VideoError, framemend.OptionError, OSError) as e:
+            parser.exit(1, f"{parser.prog}: error: {e}\n")
     else:
         parser.error("give INPUT and OUTPUT, or --quick")

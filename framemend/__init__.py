@@ -14,6 +14,8 @@ _ensure_cache_dir(__path__[0])
 
 _API = {"clean", "apply", "read", "write", "clean_folder"}
 _MODULES = {"generate", "metrics", "flow", "video", "chain"}
+#: The errors a caller catches: an unreadable or unwritable video, a bad chain or option.
+_ERRORS = {"VideoError": "framemend.video.errors", "OptionError": "framemend.chain.options"}
 
 
 def __getattr__(name: str):
@@ -23,6 +25,8 @@ def __getattr__(name: str):
         return getattr(importlib.import_module("framemend.api"), name)
     if name in _MODULES:
         return importlib.import_module(f"framemend.{name}")
+    if name in _ERRORS:
+        return getattr(importlib.import_module(_ERRORS[name]), name)
     if name == "probe":
         from .video.arrays import probe_video
 
@@ -54,4 +58,4 @@ def _filter_function(name: str):
 def __dir__():
     from .chain.registry import filter_names
 
-    return sorted(_API | _MODULES | set(filter_names()) | {"probe", "__version__"})
+    return sorted(_API | _MODULES | set(_ERRORS) | set(filter_names()) | {"probe", "__version__"})

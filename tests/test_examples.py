@@ -72,6 +72,22 @@ def test_interpolate_with_audio_on_a_silent_clip(tmp_path):
     assert "output: 12 frames at 24 fps" in done.stdout and "no audio" in done.stdout
 
 
+@pytest.mark.parametrize("args, said", [
+    (("interpolate_with_audio.py", "missing.mp4", "out.mp4"), "input 'missing.mp4' does not exist"),
+    (("clean_diffusers_frames.py", "empty", "--output", "out"), "no PNG frames in 'empty'"),
+])
+def test_an_example_given_a_missing_input_ends_in_one_line(tmp_path, args, said):
+    """A missing input file or a folder without frames ends in one line, exit 1 (a traceback
+    before); the error types an example catches are framemend's top-level names."""
+    (tmp_path / "empty").mkdir()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, os.path.join(EXAMPLES, args[0]), *args[1:]], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert done.stderr == f"{args[0]}: error: {said}\n"
+    assert issubclass(framemend.VideoError, RuntimeError) and issubclass(framemend.OptionError, ValueError)
+
+
 def test_batch_folder():
     out = run_example("batch_folder.py")
     rows = re.findall(r"(\w+)\.mkv: 12 frames, flicker ([\d.]+) -> ([\d.]+)", out)
