@@ -15,6 +15,7 @@ import math
 import numbers
 import os
 import signal
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -273,6 +274,7 @@ def _plan(filters, fps: float | Fraction) -> float | Fraction:
 
 
 _END = object()  # an iterator's end
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep  # whose frames a warning skips
 
 
 def _run_in_memory(frames: list[Frame], filters, fps: float,
@@ -469,9 +471,13 @@ def read(path: str) -> np.ndarray:
 
 def _warn_user(message: str) -> None:
     """What ``framemend clean`` prints as ``framemend: warning: ...`` (an alpha channel left
-    out, audio re-encoded, 16 bits written at 10...), as a :class:`UserWarning` to a Python
-    user, who was told nothing."""
-    warnings.warn(message, UserWarning, stacklevel=2)
+    out, audio re-encoded, 16 bits written at 10, a filter's note...), as a :class:`UserWarning`
+    to a Python user, who was told nothing; attributed to the first caller outside framemend
+    (the line of the user's ``framemend.clean``, or of the loop taking an iterator's frames)."""
+    level, frame = 2, sys._getframe(1)  # 2: the caller of this function
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(message, UserWarning, stacklevel=level)
 
 
 def write(path: str, video: Any, fps: float = 24.0, **encode) -> str:

@@ -394,8 +394,9 @@ def test_what_a_filter_did_not_do_is_said(frames, chain, n, said):
             out = framemend.clean(video, chain=chain)
             if not isinstance(out, np.ndarray):
                 out = list(out)
-        assert [str(w.message) for w in caught if re.search(said, str(w.message))], \
-            [str(w.message) for w in caught]
+        mine = [w for w in caught if re.search(said, str(w.message))]
+        assert mine, [str(w.message) for w in caught]
+        assert all(w.filename == __file__ for w in mine), [w.filename for w in mine]  # the caller's line
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # what did its work says nothing
         framemend.clean(frames, chain="realign=keyframes=0+5")
