@@ -19,8 +19,7 @@ def deboil(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = Non
     ``cuts`` lists the frames that start a new shot (nothing is carried across a cut);
     ``options`` are those of :class:`Deboil` (``strength``, None for auto).
     """
-    return apply_filter("deboil", frames, input_fps=options.pop("input_fps", fps), cuts=cuts,
-                        device=device, **options)  # input_fps: clean()'s name for fps
+    return apply_filter("deboil", frames, fps, cuts=cuts, device=device, **options)
 
 
 __all__ = ["deboil", "Deboil"]

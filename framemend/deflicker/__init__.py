@@ -21,8 +21,7 @@ def deflicker(frames, fps: float = 24.0, cuts: list[int] | None = None,
     ``options`` are those of :class:`Deflicker` (``mode``, ``strength``, ``radius``, ``rows``,
     ``tolerance``).
     """
-    return apply_filter("deflicker", frames, input_fps=options.pop("input_fps", fps), cuts=cuts,
-                        device=device, **options)  # input_fps: clean()'s name for fps
+    return apply_filter("deflicker", frames, fps, cuts=cuts, device=device, **options)
 
 
 __all__ = ["deflicker", "Deflicker"]

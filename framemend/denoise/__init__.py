@@ -22,8 +22,7 @@ def denoise(frames, fps: float = 24.0, cuts: list[int] | None = None,
     ``options`` are those of :class:`Denoise` (``sigma`` in 8-bit units or None for auto,
     ``memory``, ``spatial``, ``lookahead``, ``declip``).
     """
-    return apply_filter("denoise", frames, input_fps=options.pop("input_fps", fps), cuts=cuts,
-                        device=device, **options)  # input_fps: clean()'s name for fps
+    return apply_filter("denoise", frames, fps, cuts=cuts, device=device, **options)
 
 
 __all__ = ["denoise", "Denoise", "estimate_sigma"]

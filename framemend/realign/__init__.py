@@ -27,8 +27,7 @@ def realign(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = No
     ``options`` are those of :class:`Realign` (``keyframes``, ``pick``, ``region``, ``box``,
     ``detail``).
     """
-    return apply_filter("realign", frames, input_fps=options.pop("input_fps", fps), cuts=cuts,
-                        device=device, **options)  # input_fps: clean()'s name for fps
+    return apply_filter("realign", frames, fps, cuts=cuts, device=device, **options)
 
 
 __all__ = ["realign", "Realign"]

@@ -268,5 +268,4 @@ def stabilize(frames: torch.Tensor, fps: float = 24.0, cuts: list[int] | None = 
     Options as :class:`Stabilize` (``mode``, ``radius``, ``max_zoom``, ``box``); ``cuts`` are the
     indices of frames that start a new shot.
     """
-    return apply_filter("stabilize", frames, input_fps=options.pop("input_fps", fps), cuts=cuts,
-                        device=device, **options)  # input_fps: clean()'s name for fps
+    return apply_filter("stabilize", frames, fps, cuts=cuts, device=device, **options)
