@@ -452,8 +452,6 @@ def _check_cuts(cuts, count: int | None):
     """``cuts`` as given, or ValueError naming a cut that is not a frame of the ``count``
     frames (None: an iterator's, not known ahead): one past the end, below 0 or not an
     integer marked no frame, without a word."""
-    import numbers
-
     for cut in cuts or ():
         if (not isinstance(cut, numbers.Integral) or isinstance(cut, bool) or cut < 0
                 or (count is not None and cut >= count)):

@@ -120,6 +120,8 @@ def _box(text: str, width: int, height: int) -> list[float]:
     (one wholly outside was scored as the frame's corner pixels, a drift of 0)."""
     import math
 
+    from .options import box_outside
+
     try:
         box = [float(v) for v in text.replace("+", ",").split(",")]
     except ValueError:
@@ -128,7 +130,7 @@ def _box(text: str, width: int, height: int) -> list[float]:
         raise ValueError(f"--box '{text}' needs four numbers x0,y0,x1,y1")
     if box[2] <= box[0] or box[3] <= box[1]:
         raise ValueError(f"--box '{text}' needs x1 > x0 and y1 > y0")
-    if box[0] >= width or box[1] >= height or box[2] <= 0 or box[3] <= 0:
+    if box_outside(box, width, height):
         raise ValueError(f"--box '{text}' lies outside the {width}x{height} frames")
     return box
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .chain.parser import check_chain
 from .chain.registry import get_filter
+from .options import box_outside
 from .video.containers import check_folder, choose_codec
 from .video.errors import SettingsError, VideoError
 
@@ -216,8 +217,7 @@ def size_problem(width: int, height: int, filters) -> str | None:
             return (f"{width}x{height}: '{f.name}' takes frames of {f.sides[0]} to "
                     f"{f.sides[1]} pixels on a side")
         box = getattr(getattr(f, "options", None), "box", None)
-        if box is not None and (box[0] >= width or box[1] >= height or box[2] <= 0
-                                or box[3] <= 0):
+        if box is not None and box_outside(box, width, height):
             return (f"{width}x{height}: {f.name}'s box={'+'.join(f'{v:g}' for v in box)} "
                     "lies outside the frame")
     return None
