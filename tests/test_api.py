@@ -381,13 +381,17 @@ def test_an_existing_output_tells_a_python_user_how_to_replace_it(tmp_path):
      "name the subject with box="),
     ("deflicker,denoise,stabilize", 1, "the input has one frame: deflicker, stabilize work from "
      "what changes between frames"),
+    ("deflicker=mode=local", 2, r"deflicker: mode=local works from 3 frames or more, the input "
+     "has 2: nothing was corrected"),
+    ("denoise,stabilize", 2, r"stabilize: mode=smooth works from 3 frames or more"),
     ("interpolate=factor=1", 6, r"interpolate: factor=1 keeps the input's rate \(24 fps\): no "
      "frame was made"),
     ("interpolate=fps=24", 6, r"interpolate: fps=24 keeps the input's rate"),
 ])
 def test_what_a_filter_did_not_do_is_said(frames, chain, n, said):
-    """A keyframe past the clip's end, no face found and one frame for filters that compare
-    frames changed nothing without a word (sweep 10's lead); an iterator is told too."""
+    """A keyframe past the clip's end, no face found, one frame for filters that compare
+    frames (sweep 10's lead) and two for the modes that fit a line through a frame's neighbours
+    (sweep 11's) changed nothing without a word; an iterator is told too."""
     for video in (frames[:n], iter(frames[:n])):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -401,6 +405,8 @@ def test_what_a_filter_did_not_do_is_said(frames, chain, n, said):
         warnings.simplefilter("error")  # what did its work says nothing
         framemend.clean(frames, chain="realign=keyframes=0+5")
         framemend.clean(frames[:1], chain="denoise")
+        framemend.clean(frames[:2], chain="deflicker=mode=offset,stabilize=mode=lock")
+        framemend.clean(frames[:3], chain="deflicker,stabilize")
         framemend.clean(frames, chain="interpolate=fps=12")  # a lower rate: frames left out
 
 

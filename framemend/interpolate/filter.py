@@ -77,7 +77,7 @@ class Interpolate(Filter):
 
     name = "interpolate"
     sides = PASS_SIDES
-    compares_frames = True
+    fewest_frames = 2
     preserves_geometry = False
     reads_raw = True
 

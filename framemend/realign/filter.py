@@ -456,7 +456,7 @@ class Realign(Filter):
 
     name = "realign"
     sides = PASS_SIDES
-    compares_frames = True
+    fewest_frames = 2
 
     Options = RealignOptions
 

@@ -57,7 +57,7 @@ class Stabilize(Filter):
 
     name = "stabilize"
     sides = PASS_SIDES
-    compares_frames = True
+    fewest_frames = 2
     preserves_geometry = False
 
     Options = StabilizeOptions
@@ -65,6 +65,9 @@ class Stabilize(Filter):
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
         check_box(self.name, options.box)
+        # the smooth path is a local line through the path (.path.regression_weights): through
+        # two frames it meets both
+        self.fewest_frames = 3 if options.mode == "smooth" else 2
         # the engine hands over decoded frames: YUV pictures as they are, others as pixels
         self.reads_raw = self.reads_yuv = host_kernels(self.device)
         self._sigma = options.radius / 2.0
