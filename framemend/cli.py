@@ -297,7 +297,8 @@ def _clean_one(args, src: str, dst: str, chain: str) -> int:
                         progress=_shows("info"), stdout_format=args.stdout_format, warn=_warn,
                         threads=args.threads, **_range_of(args))
     if result.warning:
-        _warn(f"{result.warning}; wrote the {result.stats.frames_out} frames before it to '{dst}'")
+        n = result.stats.frames_out
+        _warn(f"{result.warning}; wrote the {n} frame{'s' * (n != 1)} before it to '{dst}'")
         return 1
     if _shows("info"):
         print(_summary(src, dst, result.stats, time.perf_counter() - started), file=sys.stderr)
@@ -312,7 +313,8 @@ def _summary(src: str, dst: str, stats, seconds: float) -> str:
         size = ", " + next(f"{n / k:.1f} {u}" for k, u in ((1 << 30, "GiB"), (1 << 20, "MiB"),
                                                           (1 << 10, "KiB"), (1, "B")) if n >= k or k == 1)
     fps = stats.frames_out / seconds if seconds > 0 else 0.0
-    return (f"framemend: {src} -> {dst}: {stats.frames_in} frames in, {stats.frames_out} out, "
+    return (f"framemend: {src} -> {dst}: {stats.frames_in} frame{'s' * (stats.frames_in != 1)} "
+            f"in, {stats.frames_out} out, "
             f"{seconds:.2f} s, {fps:.1f} fps{size}")
 
 

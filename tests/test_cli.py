@@ -397,6 +397,16 @@ def test_what_a_filter_did_not_do_is_a_warning(mkv, tmp_path, capsys, monkeypatc
     assert ("frame/s" in err) == terminal
 
 
+def test_one_frame_is_counted_as_one(tmp_path, capsys):
+    """The summary said ``1 frames in``; probe's stream line ``1 frames``."""
+    src = str(tmp_path / "one.mp4")  # an MP4's stream says its frame count
+    make_video(src, moving_frames(1), fps=24)
+    code, err = run_main(capsys, "clean", src, "-o", str(tmp_path / "o.mkv"), "-f", "identity")
+    assert code == 0 and f"{src} -> {tmp_path / 'o.mkv'}: 1 frame in, 1 out, " in err
+    assert main(["probe", src]) == 0
+    assert re.search(r"#0 video: .*, 1 frame(,|$)", capsys.readouterr().out, re.M)
+
+
 def test_a_box_outside_the_frames_is_refused(mkv, tmp_path, capsys):
     code, err = run_main(capsys, "clean", mkv, "-o", str(tmp_path / "o.mkv"),
                          "-f", "realign=region=face:box=500+500+600+600")

@@ -84,7 +84,7 @@ def _judge(case, code, err, out, chain) -> str | None:
         return "a message line without the framemend prefix"
     decodable = decodable_frames(case.path)
     if code == 0:
-        m = re.search(r"(\d+) frames in, (\d+) out", err)
+        m = re.search(r"(\d+) frames? in, (\d+) out", err)
         if not m or not out.exists():
             return "exit 0 without the summary or the output"
         frames_in = int(m.group(1))

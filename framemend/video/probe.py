@@ -121,7 +121,8 @@ def stream_facts(container) -> list[dict]:
 def describe_stream(d: dict) -> str:
     """One line for a :func:`stream_facts` entry."""
     facts = {"video": lambda: f"{d['width']}x{d['height']}, {d['pix_fmt']}, {d['fps']} fps"
-                              + (f", {d['frames']} frames" if d.get("frames") else ""),
+                              + (f", {d['frames']} frame{'s' * (d['frames'] != 1)}"
+                                 if d.get("frames") else ""),
              "audio": lambda: f"{d['sample_rate']} Hz, {d['channels']} ch"
                               + (f" ({d['layout']})" if d.get("layout") else "")}
     text = facts[d["type"]]() if d["type"] in facts and "width" in d or "sample_rate" in d else ""
