@@ -195,7 +195,7 @@ def _chain_from(args) -> str:
 
     if args.filters is not None:
         return args.filters
-    name = args.preset or DEFAULT_PRESET
+    name = DEFAULT_PRESET if args.preset is None else args.preset
     if name not in PRESETS:
         raise UsageError(f"unknown preset '{name}' (presets: {', '.join(PRESETS)})")
     return PRESETS[name]

@@ -410,6 +410,17 @@ def test_what_a_filter_did_not_do_is_said(frames, chain, n, said):
         framemend.clean(frames, chain="interpolate=fps=12")  # a lower rate: frames left out
 
 
+@pytest.mark.parametrize("chain", ["", "  ", [], ()])
+def test_an_empty_chain_is_refused_as_the_cli_refuses_it(frames, tmp_path, chain):
+    """``chain=""`` or ``[]`` (a program's list of filters that came out empty) ran the default
+    preset without a word, where ``-f ""`` is refused; leaving the chain out runs the default."""
+    with pytest.raises(framemend.OptionError, match="the chain is empty: name its filters"):
+        framemend.clean(frames, chain=chain)
+    with pytest.raises(framemend.OptionError, match="the chain is empty"):
+        framemend.clean_folder(tmp_path, tmp_path / "out", chain=chain)
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("chain", ["realign=region=face:box=500+500+600+600",
                                    "stabilize=mode=subject:box=-90+0+-40+20"])
 def test_a_box_outside_the_frames_is_refused_plainly(frames, chain):

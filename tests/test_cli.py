@@ -159,8 +159,11 @@ def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "--crf", "99"], 2, "--crf 99 is out of range for libx264 (0 to 51)"),
     (["clean", "{in}", "-o", "{tmp}/o.webm", "--crf", "64"], 2, "out of range for libvpx-vp9 (0 to 63)"),
     (["clean", "{in}", "-o", "{tmp}/o.mkv", "--lossless", "--crf", "10"], 2, "--crf does not apply to ffv1"),
-    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", ""], 2, "empty filter in chain ''"),
-    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "  "], 2, "empty filter in chain"),
+    # an empty chain blamed a stray ',' that was not there; an empty preset ran the default one
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", ""], 2, "the chain is empty: name its filters "
+     "(e.g. 'deflicker,denoise'), or 'identity' to re-encode only"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "  "], 2, "the chain is empty"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "--preset", ""], 2, "unknown preset '' (presets: "),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "interpolate=fps=nan"], 2, "'fps' expects a number, got 'nan'"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "realign=region=face:box=10+10+5+5"], 2,
      "realign: option 'box' x0+y0+x1+y1 needs x1 > x0 and y1 > y0, got 10+10+5+5"),

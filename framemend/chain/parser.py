@@ -14,8 +14,13 @@ from .registry import get_filter, get_options
 def parse_chain(text: str) -> list[tuple[str, dict[str, str]]]:
     """Split a chain string into ``[(filter_name, {option: raw_value})]`` (names not checked).
 
-    Raises :class:`OptionError` for an empty filter or option (a stray ``,`` or ``:``) and for an
-    option given twice, so that no value the user wrote is dropped without a word."""
+    Raises :class:`OptionError` for an empty chain, an empty filter or option (a stray ``,`` or
+    ``:``) and for an option given twice, so that no value the user wrote is dropped without a
+    word."""
+    if not text.strip():  # a program's list of filters that came out empty, -f ""
+        raise OptionError("the chain is empty: name its filters (e.g. 'deflicker,denoise'), or "
+                          "'identity' to re-encode only; leave the chain out for the default "
+                          "preset")
     steps = []
     for part in text.split(","):
         part = part.strip()
