@@ -410,6 +410,29 @@ def test_one_frame_is_counted_as_one(tmp_path, capsys):
     assert re.search(r"#0 video: .*, 1 frame(,|$)", capsys.readouterr().out, re.M)
 
 
+def test_threads_past_the_cores_cap_at_the_cores(mkv, tmp_path, capsys, monkeypatch):
+    """``--threads 100000`` was handed to FFmpeg as it was: its decoder could not start them and
+    the run failed with ``'in.mkv' is damaged: decoding stopped after frame 0 (Resource
+    temporarily unavailable)``; a cap above the cores caps nothing. (64 here: 100000 without
+    the cap starts OpenCV's and numba's threads in this process too.)"""
+    import framemend.video
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    given = []
+    reader = framemend.video.VideoReader
+
+    def spy(*args, threads=None, **kwargs):
+        given.append(threads)
+        return reader(*args, threads=threads, **kwargs)
+
+    monkeypatch.setattr(framemend.video, "VideoReader", spy)
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # limit_threads sets OMP_NUM_THREADS
+    code, err = run_main(capsys, "clean", mkv, "-o", str(tmp_path / "o.mkv"), "-f", "denoise",
+                         "--threads", str(max(64, cores + 1)))
+    assert code == 0, err
+    assert given == [cores]
+
+
 def test_a_box_outside_the_frames_is_refused(mkv, tmp_path, capsys):
     code, err = run_main(capsys, "clean", mkv, "-o", str(tmp_path / "o.mkv"),
                          "-f", "realign=region=face:box=500+500+600+600")
