@@ -199,6 +199,9 @@ def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
     (["clean", "{tmp}", "-o", "{tmp}/out", "--frames", "3"], 2,
      "--frames applies to one file: a folder batch cleans each file whole; clean a file alone"),
     (["clean", "{tmp}", "-o", "{tmp}/out", "-ss", "0.1", "-t", "1"], 2, "-ss applies to one file"),
+    # a folder option of value 0 with a file was taken as not given (0 == False)
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "--jobs", "0"], 2, "--jobs applies to folders"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "--timeout", "0"], 2, "--timeout applies to folders"),
     # --format with a file (the extension chose the container without a word)
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "--format", "nut"], 2,
      "--format applies to '-o -' only: a file's container is the one its extension names "
