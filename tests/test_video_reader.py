@@ -238,6 +238,27 @@ def test_probe_lists_every_stream(tmp_path, capsys):
     assert streams[1]["sample_rate"] == 16000 and streams[0]["width"] == 32
 
 
+@pytest.mark.parametrize("ext", [".mkv", ".nut", ".mp4"])
+def test_the_duration_of_a_clip_that_starts_late_is_its_length(tmp_path, capsys, ext):
+    """Matroska and NUT declare where the file ends: 8 frames from 100 s were said to last
+    100.3 s (probe), and the progress bar of ``clean`` counted 2408 frames for them."""
+    path = str(tmp_path / f"late{ext}")
+    with av.open(path, "w") as o:
+        v = o.add_stream("ffv1" if ext != ".mp4" else "libx264", rate=24)
+        v.width, v.height, v.pix_fmt = 32, 24, "yuv420p"
+        v.time_base = v.codec_context.time_base = Fraction(1, 1000)
+        for i, f in enumerate(moving_frames(8, 32, 24)):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts, vf.time_base = 100000 + round(i * 1000 / 24), Fraction(1, 1000)
+            o.mux(v.encode(vf))
+        o.mux(v.encode(None))
+    assert main(["probe", path, "--json"]) == 0
+    assert abs(json.loads(capsys.readouterr().out)["duration"] - 8 / 24) < 0.05
+    reader = VideoReader(path)
+    assert abs(reader.info.duration - 8 / 24) < 0.05  # what the progress bar counts from
+    assert len(list(reader)) == 8
+
+
 def test_probe_of_a_file_without_video_lists_its_streams(tmp_path, capsys):
     """An audio file: its streams are listed, then the reason it cannot be cleaned (exit 1)."""
     audio = str(tmp_path / "a.mkv")

@@ -30,16 +30,12 @@ from .colour import picture_rgb
 from .hdr import hdr10_of
 from .planes import subsampling
 from .errors import NoVideoStream, VideoError
-from .probe import VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info
+from .probe import HEADER_END, VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info
 from .tags import chapters_from, is_chapter_track
 from .webp import is_animated_webp, webp_as_matroska
 
 # Containers whose header states the duration (so a shorter content means a cut file).
 HEADER_DURATION = ("matroska", "mov", "mp4", "avi", "nut", "flv", "asf")
-# Of those, the ones whose declared duration FFmpeg reports is where the file ends, counted from
-# time 0, not its length from its first timestamp (read back: a Matroska or NUT file whose
-# frames start at 0.5 s and end at 2.0 s says 1.5 s, an MP4 or MOV one 1.0 s)
-HEADER_END = ("matroska", "nut")
 TS_PACKET_SIZES = (188, 192, 204)
 # A scaled-down picture (the scene cuts' thumbnails) is made by swscale on the calling thread:
 # PyAV 17 and later (``sws_scale_frame``) otherwise start one swscale thread per core for each
