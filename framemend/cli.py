@@ -372,11 +372,15 @@ def cmd_probe(args) -> int:
         print(json.dumps(d, default=str, indent=1))
         return 0
     audio = info.audio
+    sar = info.sample_aspect_ratio  # the pixel shape the writer keeps or says it cannot
     lines = [f"file        {info.path}",
-             f"size        {info.width}x{info.height}",
+             f"size        {info.width}x{info.height}"
+             + (f" (pixels {sar.numerator}:{sar.denominator}, shown "
+                f"{round(info.width * sar)}x{info.height})" if sar else ""),
              f"fps         {float(info.fps):.3f} ({info.fps})",
-             f"frames      {info.frames}",
+             f"frames      {info.frames or 'unknown'}",
              f"duration    {info.duration:.3f} s" if info.duration else "duration    unknown",
+             *([f"start       {info.start_time:.3f} s"] if abs(info.start_time) >= 0.0005 else []),
              f"codec       {info.codec} ({info.pix_fmt}, {info.bit_depth}-bit)",
              f"time base   {info.time_base}",
              f"rotation    {info.rotation}",

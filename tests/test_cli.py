@@ -99,6 +99,28 @@ def test_probe_reports_what_it_sees(tmp_path, capsys):
         assert words in out
 
 
+def test_probe_shows_the_pixel_shape_and_a_late_start(tmp_path, capsys):
+    """A 4:3 pixel shape (kept by the writer, or said to be lost) and a first frame at 100 s were
+    not shown; a frame count a Matroska header lacks read ``frames      None``."""
+    from fractions import Fraction
+
+    path = str(tmp_path / "sar.mkv")
+    with av.open(path, "w") as o:
+        v = o.add_stream("libx264", rate=24)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        v.codec_context.sample_aspect_ratio = Fraction(4, 3)
+        v.time_base = v.codec_context.time_base = Fraction(1, 1000)
+        for i, f in enumerate(moving_frames(4, 64, 48)):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts, vf.time_base = 100000 + round(i * 1000 / 24), Fraction(1, 1000)
+            o.mux(v.encode(vf))
+        o.mux(v.encode(None))
+    assert main(["probe", path]) == 0
+    out = capsys.readouterr().out
+    assert "size        64x48 (pixels 4:3, shown 85x48)\n" in out
+    assert "start       100.000 s\n" in out and "None" not in out
+
+
 def test_filters_lists_options_with_ranges(capsys):
     from framemend.chain.options import option_specs
     from framemend.chain.registry import OPTIONS_GROUP, _declared, all_filters
