@@ -207,6 +207,10 @@ def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
      "one value: interpolate=2 or interpolate=3"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "denoise,3"], 2,
      "commas separate filters; an option's value follows '=' (denoise=3)"),
+    # a quoted pattern: "input '.../*.mkv' does not exist" alone
+    (["clean", "{tmp}/*.mkv", "-o", "{tmp}/o.mp4"], 1, "input '{tmp}/*.mkv' does not exist: it is "
+     "a pattern (matching 1 file) that no shell expanded; framemend cleans one file, or a "
+     "folder's videos: framemend clean '{tmp}' -o OUT_FOLDER --glob '*.mkv'"),
     (["clean", "{in}", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
     (["clean", "{in}", "-o", "{in}/o.mp4"], 1, "folder '{in}' does not exist"),  # under a file
     (["generate", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),

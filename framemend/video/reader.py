@@ -15,6 +15,7 @@ MPEG-TS a last transport packet cut short.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import sys
@@ -60,6 +61,13 @@ def check_input(path: str) -> None:
                              f"numbered images; make the frames one first, e.g. ffmpeg "
                              f"-framerate 24 -i '{path}' -c:v ffv1 frames.mkv (at their frame "
                              f"rate), then framemend clean frames.mkv -o OUT")
+        matches = len(glob.glob(path)) if glob.has_magic(path) else 0
+        if matches:  # quoted, so no shell expanded it
+            folder, pattern = os.path.split(path)
+            raise VideoError(f"input '{path}' does not exist: it is a pattern (matching "
+                             f"{matches} file{'s' * (matches != 1)}) that no shell expanded; "
+                             f"framemend cleans one file, or a folder's videos: framemend "
+                             f"clean '{folder or '.'}' -o OUT_FOLDER --glob '{pattern}'")
         raise VideoError(f"input '{path}' does not exist")
     if os.path.isdir(path):
         raise VideoError(f"input '{path}' is a folder, not a video")
