@@ -532,16 +532,26 @@ def _left_behind(args) -> str:
 
 def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
     """``parser.parse_args(argv)``; ``framemend clean IN OUT`` (the output without ``-o``, as
-    many tools take it) is told the way instead of argparse's "required: -o/--output"."""
+    many tools take it) is told the way instead of argparse's "required: -o/--output", and
+    ``framemend clean *.mp4 -o out/`` (several inputs, from a shell's pattern) instead of
+    "unrecognized arguments: b.mp4"."""
     try:
         return parser.parse_args(argv)
     except UsageError as e:
-        if argv[:1] == ["clean"] and "required: -o/--output" in str(e):
+        if argv[:1] == ["clean"] and ("required: -o/--output" in str(e)
+                                      or "unrecognized arguments" in str(e)):
             try:
-                args, extra = parser.parse_known_args(argv + ["-o", "OUT"])
+                args, extra = parser.parse_known_args(
+                    argv + ["-o", "OUT"] if "required" in str(e) else argv)
             except UsageError:
                 raise e from None
-            if len(extra) == 1 and not extra[0].startswith("-"):
+            if extra and all(os.path.isfile(word) for word in extra):
+                raise UsageError(
+                    f"clean takes one input, got {len(extra) + 1} ({args.input}, "
+                    f"{', '.join(extra)}): put the videos in a folder and clean the folder "
+                    "(framemend clean FOLDER -o OUT_FOLDER, --glob '*.mp4' to take some)"
+                ) from None
+            if len(extra) == 1 and not extra[0].startswith("-") and "required" in str(e):
                 raise UsageError(f"name the output with -o: framemend clean {args.input} "
                                  f"-o {extra[0]}") from None
         raise

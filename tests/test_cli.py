@@ -221,6 +221,12 @@ def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
     (["clean", "{in}", "{tmp}/o.mp4", "-f", "identity"], 2,
      "name the output with -o: framemend clean {in} -o {tmp}/o.mp4"),
     (["clean", "{in}"], 2, "the following arguments are required: -o/--output"),
+    # several inputs (a shell's *.mp4) were "unrecognized arguments: b.mp4", or without -o the
+    # second input was offered as the output
+    (["clean", "{in}", "{in}", "-o", "{tmp}/out"], 2, "clean takes one input, got 2 ({in}, {in}): "
+     "put the videos in a folder and clean the folder (framemend clean FOLDER -o OUT_FOLDER"),
+    (["clean", "{in}", "{in}"], 2, "clean takes one input, got 2"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "stray"], 2, "unrecognized arguments: stray"),
     # a range with a folder: every file was cleaned whole without a word
     (["clean", "{tmp}", "-o", "{tmp}/out", "--frames", "3"], 2,
      "--frames applies to one file: a folder batch cleans each file whole; clean a file alone"),
