@@ -571,8 +571,17 @@ def _pictures(video):
         (f,), _ = _source(_as_clip(picture), "cpu")
         return _pixels(f, 255.0)
 
+    def like_first(t_picture):  # another size was scaled to the first's without a word
+        t, picture = t_picture
+        got = pixels(picture)
+        if got.shape[:2] != first.shape[:2]:
+            raise ValueError(f"the frames differ in size: frame 0 is {first.shape[1]}x"
+                             f"{first.shape[0]}, frame {t} {got.shape[1]}x{got.shape[0]}; a "
+                             "clip's frames share one size")
+        return got
+
     first = pixels(first)
-    return itertools.chain([first], map(pixels, video))
+    return itertools.chain([first], map(like_first, enumerate(video, 1)))
 
 
 class _Terminated(KeyboardInterrupt):

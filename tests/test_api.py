@@ -281,6 +281,15 @@ def test_an_iterator_whose_frames_change_is_refused(frames, pictures, words, cha
         list(framemend.clean(iter(pictures(frames)), chain=chain))
 
 
+def test_write_refuses_an_iterator_whose_frames_change_size(frames, tmp_path):
+    """A frame of another size was scaled to the first's size without a word."""
+    out = tmp_path / "w.mp4"
+    with pytest.raises(ValueError, match="the frames differ in size: frame 0 is 40x24, frame 2 "
+                                         "40x20"):
+        framemend.write(str(out), iter([frames[0], frames[1], frames[2][:20], frames[3]]))
+    assert list(tmp_path.iterdir()) == []  # nothing left, as with any stopped write
+
+
 def test_a_list_of_arrays_gives_a_list_back(frames):
     """A list of (H, W, 3) arrays (imageio's mimread) was refused as 'not list'."""
     out = framemend.clean(list(frames), chain="identity", device="cpu")
