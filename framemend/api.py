@@ -156,7 +156,7 @@ def _pil_pixels(images: list) -> tuple[np.ndarray, dict]:
                          "in images])[..., None] for grey)")
     if all(sixteen):  # grey: its one channel read as red, green and blue
         grey = np.stack([np.asarray(im).astype(np.uint16) for im in images])
-        return (np.broadcast_to(grey[..., None], grey.shape + (3,)),
+        return (np.repeat(grey[..., None], 3, axis=-1),  # writable: torch takes it on a GPU
                 {"kind": "pil", "scale": 65535.0, "channels": 1})
     return (np.stack([np.asarray(im.convert("RGB")) for im in images]),
             {"kind": "pil", "scale": 255.0,
