@@ -444,6 +444,8 @@ def test_an_existing_output_tells_a_python_user_how_to_replace_it(tmp_path):
     ("deflicker=mode=local", 2, r"deflicker: mode=local works from 3 frames or more, the input "
      "has 2: nothing was corrected"),
     ("denoise,stabilize", 2, r"stabilize: mode=smooth works from 3 frames or more"),
+    ("stabilize=max_zoom=1", 6, r"stabilize: max_zoom=1 allows no crop, and no frame is given a "
+     "black border: nothing was corrected"),
     ("interpolate=factor=1", 6, r"interpolate: factor=1 keeps the input's rate \(24 fps\): no "
      "frame was made"),
     ("interpolate=fps=24", 6, r"interpolate: fps=24 keeps the input's rate"),
@@ -466,7 +468,7 @@ def test_what_a_filter_did_not_do_is_said(frames, chain, n, said):
         framemend.clean(frames, chain="realign=keyframes=0+5")
         framemend.clean(frames[:1], chain="denoise")
         framemend.clean(frames[:2], chain="deflicker=mode=offset,stabilize=mode=lock")
-        framemend.clean(frames[:3], chain="deflicker,stabilize")
+        framemend.clean(frames[:3], chain="deflicker,stabilize=max_zoom=1.01")
         framemend.clean(frames, chain="interpolate=fps=12")  # a lower rate: frames left out
 
 

@@ -92,6 +92,13 @@ class Stabilize(Filter):
         self._device = False  # the device path (.device), decided on the shot's first frame
         # (the device path keeps _box, _last_motion and the path as tensors there)
 
+    def notes(self) -> list[str]:
+        """``max_zoom=1``: no crop to hide a correction's border in, so none was made."""
+        if self.options.max_zoom <= 1.0:
+            return ["max_zoom=1 allows no crop, and no frame is given a black border: nothing "
+                    "was corrected (max_zoom=1.08, the default, keeps 85 % of the frame)"]
+        return []
+
     def push(self, frame: Frame) -> list[Frame]:
         out = self._drain() if frame.cut and self._count else []
         if not self._takes_planes(frame) and frame.raw is None:
