@@ -39,8 +39,8 @@ def option_specs(options_cls: type) -> list[dict]:
 def _said(value: Any) -> str:
     """An option's value as a chain writes it (``0+48`` for a list)."""
     if isinstance(value, tuple):
-        return "+".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
-    return str(value)
+        return "+".join(map(_said, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _type_name(tp: Any) -> str:
