@@ -136,7 +136,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                    help="process DURATION from the start (seconds or [HH:]MM:SS[.ms])")
     c.add_argument("--frames", type=_positive_int, metavar="N", help="process at most N input frames")
     c.add_argument("--threads", type=_positive_int, metavar="N",
-                   help="cap the threads of torch, OpenCV, numba, the decoder and the encoder")
+                   help="cap the threads of torch, OpenCV, numba, the decoder and the encoder "
+                        "(a cap above the cores is the cores)")
     c.add_argument("-v", "--log-level", choices=LOG_LEVELS, default="info",
                    help="quiet, error, warning, info (default: adds the summary line) or debug")
     batch_cli.add_arguments(c)
