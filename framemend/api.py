@@ -438,16 +438,19 @@ def _frame_size(frame: Frame) -> tuple[int, int]:
 def _check_like_first(size: tuple[int, int], first_kind: dict, frame: Frame, kind: dict,
                       t: int) -> None:
     """ValueError for frame ``t`` of an iterator that is not of the first frame's ``size``
-    (width, height) and kind, as a list's frames are checked: a frame of another size met OpenCV's assertions in every
-    pass that compares frames (``I0.sameSize(I1) in function 'calc'``), and each frame came
-    back as the first's kind (an RGB image after a grey one came back grey)."""
+    (width, height) and kind, as a list's frames are checked: a frame of another size met
+    OpenCV's assertions in every pass that compares frames (``I0.sameSize(I1) in function
+    'calc'``), and each frame came back as the first's kind (an RGB image after a grey one
+    came back grey)."""
     (w0, h0), (w, h) = size, _frame_size(frame)
     if (w, h) != (w0, h0):
         raise ValueError(f"the frames differ in size: frame 0 is {w0}x{h0}, frame {t} {w}x{h}; "
                          "a clip's frames share one size")
+
     def said(k: dict) -> str:
+        pil = "a 16-bit PIL image" if k.get("scale") == 65535 else "an 8-bit PIL image"
         what = {"numpy": f"a {k.get('dtype')} array", "torch": f"a {k.get('dtype')} tensor",
-                "pil": "a 16-bit PIL image" if k.get("scale") == 65535 else "an 8-bit PIL image"}[k["kind"]]
+                "pil": pil}[k["kind"]]
         return what + (" (grey)" if k["channels"] == 1 else "")
 
     if said(kind) != said(first_kind):

@@ -268,7 +268,8 @@ def test_pil_images_that_cannot_be_read_as_they_are_are_refused(frames, images, 
 
 @pytest.mark.parametrize("pictures, words", [
     # OpenCV's "I0.sameSize(I1) in function 'calc'" from every pass that compares frames
-    (lambda f: [f[0], f[1], f[2][:20]], "the frames differ in size: frame 0 is 40x24, frame 2 40x20"),
+    (lambda f: [f[0], f[1], f[2][:20]],
+     "the frames differ in size: frame 0 is 40x24, frame 2 40x20"),
     # each frame came back as the first's kind: RGB after grey came back grey
     (lambda f: [Image.fromarray(f[0]).convert("L"), Image.fromarray(f[1])],
      "the frames differ in kind: frame 0 is an 8-bit PIL image \\(grey\\), frame 1 an 8-bit PIL "

@@ -93,7 +93,8 @@ def _judge(case, code, err, out, chain) -> str | None:
         if case.kind in DAMAGED and case.source_frames and frames_in < case.source_frames:
             return f"exit 0 with {frames_in} of the clip's {case.source_frames} frames"
         return None
-    if not lines or not (lines[-1].startswith("framemend: error: ") or re.search("frames? before it", lines[-1])):
+    if not lines or not (lines[-1].startswith("framemend: error: ")
+                         or re.search("frames? before it", lines[-1])):
         return "exit 1 without an error line"
     m = re.search(r"wrote the (\d+) frames? before it", lines[-1])
     if m:
