@@ -4,8 +4,9 @@ Accepted videos: a path (returns the output path), a numpy array ``(T, H, W, 3)`
 ``(T, H, W, 1)``, uint8/uint16/float in [0, 1] (same dtype and shape back; a list of ``(H, W, 3)``
 arrays gives a list back), a torch tensor ``(T, C, H, W)``, C = 1 or 3 (same dtype, shape and
 device back, without ``requires_grad``), a list of PIL images (what diffusion pipelines
-return; a list of PIL images back, grey for grey), or an iterator of frames of any of these
-kinds (a generator of the filtered frames back, streamed: memory does not grow with length).
+return; a list of PIL images back, grey for grey, 16-bit grey ``I;16`` for ``I;16``), or an
+iterator of frames of any of these kinds, each frame of the first's size and kind (a generator
+of the filtered frames back, streamed: memory does not grow with length).
 """
 from __future__ import annotations
 
@@ -73,6 +74,15 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
         x = video.to(dev).float() / (255.0 if not video.is_floating_point() else 1.0)
         return [Frame(im.expand(3, -1, -1).contiguous(), device=dev) for im in x], how
     listed = isinstance(video, (list, tuple)) and bool(video) and isinstance(video[0], np.ndarray)
+    if isinstance(video, (list, tuple)) and video:  # numpy's "no attribute 'shape'" for a PIL
+        kind = type(video[0])  # image among arrays
+        other = next((i for i, a in enumerate(video) if not isinstance(a, kind)), None)
+        if other is not None:
+            names = {"ndarray": "numpy array", "Image": "PIL image", "Tensor": "torch tensor"}
+            first, then = (names.get(type(a).__name__, type(a).__name__)
+                           for a in (video[0], video[other]))
+            raise ValueError(f"the frames differ in kind: frame 0 is a {first}, frame {other} a "
+                             f"{then}; give them all as one")
     if listed:  # a list of (H, W, 3) pictures, as imageio reads them: a list back
         other = next((i for i, a in enumerate(video) if a.shape != video[0].shape), None)
         if other is not None:  # numpy's "all input arrays must have the same shape"
@@ -115,15 +125,42 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
             warnings.warn("the images have an alpha channel: framemend cleans the colour and "
                           "returns RGB images without it", stacklevel=3)
         dev = resolve_device(device)
-        arr = np.stack([np.asarray(im.convert("RGB")) for im in video])
-        how = {"kind": "pil", "scale": 255.0,
-               "channels": 1 if all(im.mode == "L" for im in video) else 3}
+        arr, how = _pil_pixels(video)
         if device_type(dev) == "cpu":
-            return _raw_frames(arr, 255.0, dev), how
-        x = torch.from_numpy(arr).to(dev).float().div_(255).permute(0, 3, 1, 2)
+            return _raw_frames(arr, how["scale"], dev), how
+        x = torch.from_numpy(arr).to(dev).float().div_(how["scale"]).permute(0, 3, 1, 2)
         return [Frame(im.contiguous(), device=dev) for im in x], how
     raise TypeError("video must be a path, a numpy array (T,H,W,3), a torch tensor (T,C,H,W), "
                     f"a list of PIL images or an iterator of frames, not {type(video).__name__}")
+
+
+def _pil_pixels(images: list) -> tuple[np.ndarray, dict]:
+    """PIL images -> their ``(T, H, W, 3)`` 8-bit pixels, or 16-bit for 16-bit grey
+    (``I;16``, as a 16-bit PNG opens), and what :func:`_result` needs to give such images back.
+    PIL's own RGB conversion clipped 16-bit values at 255 (a 16-bit grey clip came back white)
+    and 32-bit integer or float images too (``F`` in [0, 1] came back black), so those, and
+    16-bit images among 8-bit ones, are refused with the way to pass them."""
+    sizes = [im.size for im in images]
+    other = next((i for i, size in enumerate(sizes) if size != sizes[0]), None)
+    if other is not None:  # numpy's "all input arrays must have the same shape"
+        raise ValueError(f"the frames differ in size: image 0 is {sizes[0][0]}x{sizes[0][1]}, "
+                         f"image {other} {sizes[other][0]}x{sizes[other][1]}; a clip's frames "
+                         "share one size")
+    sixteen = [im.mode.startswith("I;16") for im in images]
+    odd = next((im.mode for im in images if im.mode in ("I", "F")), None)
+    if odd is not None or (any(sixteen) and not all(sixteen)):
+        what = (f"images of mode '{odd}' have no fixed scale" if odd is not None else
+                "16-bit images (I;16) among 8-bit ones")
+        raise ValueError(f"{what}: PIL's RGB conversion clips them; give the frames as a numpy "
+                         "array, uint16 or floats in [0, 1] (np.stack([np.asarray(im) for im "
+                         "in images])[..., None] for grey)")
+    if all(sixteen):  # grey: its one channel read as red, green and blue
+        grey = np.stack([np.asarray(im).astype(np.uint16) for im in images])
+        return (np.repeat(grey[..., None], 3, axis=-1),  # writable: torch takes it on a GPU
+                {"kind": "pil", "scale": 65535.0, "channels": 1})
+    return (np.stack([np.asarray(im.convert("RGB")) for im in images]),
+            {"kind": "pil", "scale": 255.0,
+             "channels": 1 if all(im.mode == "L" for im in images) else 3})
 
 
 def _device_name(device) -> str | None:
@@ -367,6 +404,7 @@ def _stream(pictures, make_filters, fps, device, cuts: list[int] | None = None):
     _check_size([first_frame], filters)
     _plan(filters, fps)
     device = str(first_frame.device)  # resolved once: "cpu" or "cuda:N"
+    size = _frame_size(first_frame)  # read now: a filter may release its pixels
 
     def timed():
         frame, t = first_frame, 0
@@ -378,8 +416,9 @@ def _stream(pictures, make_filters, fps, device, cuts: list[int] | None = None):
             picture = next(pictures, _END)
             if picture is _END:
                 return
-            (frame,), _ = _source(_as_clip(picture), device)
+            (frame,), kind = _source(_as_clip(picture), device)
             t += 1
+            _check_like_first(size, how, frame, kind, t)
 
     stream = timed() if cuts is not None else SceneCutDetector().mark(timed())
 
@@ -388,6 +427,35 @@ def _stream(pictures, make_filters, fps, device, cuts: list[int] | None = None):
             yield _result([out], how)[0]
 
     return results()
+
+
+def _frame_size(frame: Frame) -> tuple[int, int]:
+    """A frame's (width, height)."""
+    h, w = frame.raw.shape[:2] if frame.raw is not None else frame.image.shape[-2:]
+    return int(w), int(h)
+
+
+def _check_like_first(size: tuple[int, int], first_kind: dict, frame: Frame, kind: dict,
+                      t: int) -> None:
+    """ValueError for frame ``t`` of an iterator that is not of the first frame's ``size``
+    (width, height) and kind, as a list's frames are checked: a frame of another size met
+    OpenCV's assertions in every pass that compares frames (``I0.sameSize(I1) in function
+    'calc'``), and each frame came back as the first's kind (an RGB image after a grey one
+    came back grey)."""
+    (w0, h0), (w, h) = size, _frame_size(frame)
+    if (w, h) != (w0, h0):
+        raise ValueError(f"the frames differ in size: frame 0 is {w0}x{h0}, frame {t} {w}x{h}; "
+                         "a clip's frames share one size")
+
+    def said(k: dict) -> str:
+        pil = "a 16-bit PIL image" if k.get("scale") == 65535 else "an 8-bit PIL image"
+        what = {"numpy": f"a {k.get('dtype')} array", "torch": f"a {k.get('dtype')} tensor",
+                "pil": pil}[k["kind"]]
+        return what + (" (grey)" if k["channels"] == 1 else "")
+
+    if said(kind) != said(first_kind):
+        raise ValueError(f"the frames differ in kind: frame 0 is {said(first_kind)}, frame {t} "
+                         f"{said(kind)}; give them all as one kind")
 
 
 def _as_clip(picture: Any) -> Any:
@@ -506,8 +574,17 @@ def _pictures(video):
         (f,), _ = _source(_as_clip(picture), "cpu")
         return _pixels(f, 255.0)
 
+    def like_first(t_picture):  # another size was scaled to the first's without a word
+        t, picture = t_picture
+        got = pixels(picture)
+        if got.shape[:2] != first.shape[:2]:
+            raise ValueError(f"the frames differ in size: frame 0 is {first.shape[1]}x"
+                             f"{first.shape[0]}, frame {t} {got.shape[1]}x{got.shape[0]}; a "
+                             "clip's frames share one size")
+        return got
+
     first = pixels(first)
-    return itertools.chain([first], map(pixels, video))
+    return itertools.chain([first], map(like_first, enumerate(video, 1)))
 
 
 class _Terminated(KeyboardInterrupt):

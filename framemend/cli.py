@@ -136,7 +136,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                    help="process DURATION from the start (seconds or [HH:]MM:SS[.ms])")
     c.add_argument("--frames", type=_positive_int, metavar="N", help="process at most N input frames")
     c.add_argument("--threads", type=_positive_int, metavar="N",
-                   help="cap the threads of torch, OpenCV, numba, the decoder and the encoder")
+                   help="cap the threads of torch, OpenCV, numba, the decoder and the encoder "
+                        "(a cap above the cores is the cores)")
     c.add_argument("-v", "--log-level", choices=LOG_LEVELS, default="info",
                    help="quiet, error, warning, info (default: adds the summary line) or debug")
     batch_cli.add_arguments(c)
@@ -195,7 +196,7 @@ def _chain_from(args) -> str:
 
     if args.filters is not None:
         return args.filters
-    name = args.preset or DEFAULT_PRESET
+    name = DEFAULT_PRESET if args.preset is None else args.preset
     if name not in PRESETS:
         raise UsageError(f"unknown preset '{name}' (presets: {', '.join(PRESETS)})")
     return PRESETS[name]
@@ -297,7 +298,8 @@ def _clean_one(args, src: str, dst: str, chain: str) -> int:
                         progress=_shows("info"), stdout_format=args.stdout_format, warn=_warn,
                         threads=args.threads, **_range_of(args))
     if result.warning:
-        _warn(f"{result.warning}; wrote the {result.stats.frames_out} frames before it to '{dst}'")
+        n = result.stats.frames_out
+        _warn(f"{result.warning}; wrote the {n} frame{'s' * (n != 1)} before it to '{dst}'")
         return 1
     if _shows("info"):
         print(_summary(src, dst, result.stats, time.perf_counter() - started), file=sys.stderr)
@@ -312,7 +314,8 @@ def _summary(src: str, dst: str, stats, seconds: float) -> str:
         size = ", " + next(f"{n / k:.1f} {u}" for k, u in ((1 << 30, "GiB"), (1 << 20, "MiB"),
                                                           (1 << 10, "KiB"), (1, "B")) if n >= k or k == 1)
     fps = stats.frames_out / seconds if seconds > 0 else 0.0
-    return (f"framemend: {src} -> {dst}: {stats.frames_in} frames in, {stats.frames_out} out, "
+    return (f"framemend: {src} -> {dst}: {stats.frames_in} frame{'s' * (stats.frames_in != 1)} "
+            f"in, {stats.frames_out} out, "
             f"{seconds:.2f} s, {fps:.1f} fps{size}")
 
 
@@ -370,11 +373,15 @@ def cmd_probe(args) -> int:
         print(json.dumps(d, default=str, indent=1))
         return 0
     audio = info.audio
+    sar = info.sample_aspect_ratio  # the pixel shape the writer keeps or says it cannot
     lines = [f"file        {info.path}",
-             f"size        {info.width}x{info.height}",
+             f"size        {info.width}x{info.height}"
+             + (f" (pixels {sar.numerator}:{sar.denominator}, shown "
+                f"{round(info.width * sar)}x{info.height})" if sar else ""),
              f"fps         {float(info.fps):.3f} ({info.fps})",
-             f"frames      {info.frames}",
+             f"frames      {info.frames or 'unknown'}",
              f"duration    {info.duration:.3f} s" if info.duration else "duration    unknown",
+             *([f"start       {info.start_time:.3f} s"] if abs(info.start_time) >= 0.0005 else []),
              f"codec       {info.codec} ({info.pix_fmt}, {info.bit_depth}-bit)",
              f"time base   {info.time_base}",
              f"rotation    {info.rotation}",
@@ -526,16 +533,26 @@ def _left_behind(args) -> str:
 
 def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
     """``parser.parse_args(argv)``; ``framemend clean IN OUT`` (the output without ``-o``, as
-    many tools take it) is told the way instead of argparse's "required: -o/--output"."""
+    many tools take it) is told the way instead of argparse's "required: -o/--output", and
+    ``framemend clean *.mp4 -o out/`` (several inputs, from a shell's pattern) instead of
+    "unrecognized arguments: b.mp4"."""
     try:
         return parser.parse_args(argv)
     except UsageError as e:
-        if argv[:1] == ["clean"] and "required: -o/--output" in str(e):
+        if argv[:1] == ["clean"] and ("required: -o/--output" in str(e)
+                                      or "unrecognized arguments" in str(e)):
             try:
-                args, extra = parser.parse_known_args(argv + ["-o", "OUT"])
+                args, extra = parser.parse_known_args(
+                    argv + ["-o", "OUT"] if "required" in str(e) else argv)
             except UsageError:
                 raise e from None
-            if len(extra) == 1 and not extra[0].startswith("-"):
+            if extra and all(os.path.isfile(word) for word in extra):
+                raise UsageError(
+                    f"clean takes one input, got {len(extra) + 1} ({args.input}, "
+                    f"{', '.join(extra)}): put the videos in a folder and clean the folder "
+                    "(framemend clean FOLDER -o OUT_FOLDER, --glob '*.mp4' to take some)"
+                ) from None
+            if len(extra) == 1 and not extra[0].startswith("-") and "required" in str(e):
                 raise UsageError(f"name the output with -o: framemend clean {args.input} "
                                  f"-o {extra[0]}") from None
         raise

@@ -94,12 +94,19 @@ def gpu_driver() -> bool:
     return True
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity where the system says)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def limit_threads(n: int) -> None:
     """Cap the threads torch, OpenCV and numba use in this process at ``n`` (torch's through
-    ``OMP_NUM_THREADS``, which it reads when it is imported, if it is not imported yet)."""
+    ``OMP_NUM_THREADS``, which it reads when it is imported, if it is not imported yet), and at
+    the :func:`usable_cores`: a cap above them caps nothing, and OpenMP would start them all."""
     import cv2
     import numba
 
+    n = min(n, usable_cores())
     os.environ["OMP_NUM_THREADS"] = str(n)
     torch = sys.modules.get("torch")
     if torch is not None:
@@ -140,7 +147,9 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
 
     ``start``/``end`` (seconds of the input) and ``max_frames`` select what is processed
     (audio cut to match, output times from 0); ``threads`` caps the decoder's and encoder's
-    threads (see :func:`limit_threads` for the rest). ``on_input()``, when given, is called once
+    threads (see :func:`limit_threads` for the rest), at most at the :func:`usable_cores`
+    (FFmpeg starts as many as it is given: 100,000 failed to start, and the input was said to
+    be damaged). ``on_input()``, when given, is called once
     per decoded frame instead of updating the progress bar (a batch draws its own).
 
     The chain, the device, the codec against the container and the output folder are checked
@@ -166,6 +175,7 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
         if os.path.exists(output_path) and not overwrite:
             raise VideoError(f"output '{output_path}' exists (use -y/--overwrite, or overwrite=True in Python, to replace it)")
     dev = resolve_device(device)
+    threads = min(threads, usable_cores()) if threads else threads
     shown = _BarAside(warn)
     warn = shown if warn is not None else None
     reader = VideoReader(input_path, dev, start=start, end=end, max_frames=max_frames,

@@ -21,9 +21,9 @@ DEFAULT_PRESET = "default"
 
 def chain_of(chain: str | list[str] | tuple[str, ...] | None) -> str:
     """The chain the API (:func:`framemend.clean`, :func:`framemend.clean_folder`) runs for
-    ``chain``: None or empty -> the default preset's; a preset's name (``"smooth"``, as the
-    CLI's ``--preset``) -> its chain; a list of filters -> joined by commas; any other string
-    as it is."""
+    ``chain``: None -> the default preset's; a preset's name (``"smooth"``, as the CLI's
+    ``--preset``) -> its chain; a list of filters -> joined by commas; any other string as it
+    is (an empty one, or an empty list, is refused by the parser as ``-f ""`` is)."""
     if isinstance(chain, (list, tuple)):
         chain = ",".join(chain)
-    return PRESETS.get(chain or DEFAULT_PRESET, chain)
+    return PRESETS[DEFAULT_PRESET] if chain is None else PRESETS.get(chain, chain)

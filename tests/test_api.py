@@ -230,6 +230,67 @@ def test_grey_frames_come_back_grey(frames):
         framemend.clean(grey[..., 0], chain="identity")
 
 
+def test_16_bit_grey_pil_images_keep_their_16_bits(frames):
+    """16-bit grey images (``I;16``, as a 16-bit PNG opens) went through PIL's RGB conversion,
+    which clips at 255: a mid-grey clip came back white, 8-bit RGB. Now back as ``I;16`` with
+    their values; the denoised ones keep values between the 8-bit levels."""
+    grey = frames[..., 1].astype(np.uint16) * 257 + 100
+    images = [Image.fromarray(g) for g in grey]
+    assert images[0].mode == "I;16"
+    out = framemend.clean(images, chain="identity", device="cpu")
+    assert [im.mode for im in out] == ["I;16"] * len(images)
+    assert np.array_equal(np.stack([np.asarray(im) for im in out]), grey)
+    out = framemend.clean(iter(images), chain="denoise", device="cpu")
+    values = np.stack([np.asarray(im) for im in out])
+    assert abs(values.mean() - grey.mean()) < 257 and (values % 257 != 0).mean() > 0.5
+
+
+@pytest.mark.parametrize("images, words", [
+    # PIL's RGB conversion clipped them: F in [0, 1] came back black
+    (lambda f: [Image.fromarray(x[..., 0] / np.float32(255)) for x in f],
+     "images of mode 'F' have no fixed scale: PIL's RGB conversion clips them; give the frames "
+     r"as a numpy array, uint16 or floats in \[0, 1\]"),
+    (lambda f: [Image.fromarray(x[..., 0].astype(np.int32) * 257) for x in f], "mode 'I'"),
+    (lambda f: [Image.fromarray(x[..., 0]) for x in f[:2]]
+     + [Image.fromarray(x[..., 0].astype(np.uint16)) for x in f[2:]],
+     r"16-bit images \(I;16\) among 8-bit ones"),
+    # numpy's "all input arrays must have the same shape"
+    (lambda f: [Image.fromarray(x) for x in f[:3]] + [Image.fromarray(x[:20]) for x in f[3:]],
+     "the frames differ in size: image 0 is 40x24, image 3 40x20"),
+    # "'Image' object has no attribute 'shape'"
+    (lambda f: [f[0], Image.fromarray(f[1])], "the frames differ in kind: frame 0 is a numpy "
+     "array, frame 1 a PIL image"),
+])
+def test_pil_images_that_cannot_be_read_as_they_are_are_refused(frames, images, words):
+    with pytest.raises(ValueError, match=words):
+        framemend.clean(images(frames), chain="identity")
+
+
+@pytest.mark.parametrize("pictures, words", [
+    # OpenCV's "I0.sameSize(I1) in function 'calc'" from every pass that compares frames
+    (lambda f: [f[0], f[1], f[2][:20]],
+     "the frames differ in size: frame 0 is 40x24, frame 2 40x20"),
+    # each frame came back as the first's kind: RGB after grey came back grey
+    (lambda f: [Image.fromarray(f[0]).convert("L"), Image.fromarray(f[1])],
+     "the frames differ in kind: frame 0 is an 8-bit PIL image \\(grey\\), frame 1 an 8-bit PIL "
+     "image; give them all as one kind"),
+    (lambda f: [f[0], f[1] / 255.0], "frame 0 is a uint8 array, frame 1 a float64 array"),
+])
+@pytest.mark.parametrize("chain", ["identity", "denoise", "stabilize"])
+def test_an_iterator_whose_frames_change_is_refused(frames, pictures, words, chain):
+    with pytest.raises(ValueError, match=words):
+        list(framemend.clean(iter(pictures(frames)), chain=chain))
+
+
+def test_write_refuses_an_iterator_whose_frames_change_size(frames, tmp_path):
+    """A frame of another size was scaled to the first's size without a word."""
+    out = tmp_path / "w.mp4"
+    with pytest.raises(ValueError, match="the frames differ in size: frame 0 is 40x24, frame 2 "
+                                         "40x20"):
+        framemend.write(str(out), iter([frames[0], frames[1], frames[2][:20], frames[3]]))
+    assert list(tmp_path.iterdir()) == []  # nothing left, as with any stopped write
+
+
 def test_a_list_of_arrays_gives_a_list_back(frames):
     """A list of (H, W, 3) arrays (imageio's mimread) was refused as 'not list'."""
     out = framemend.clean(list(frames), chain="identity", device="cpu")
@@ -381,13 +442,19 @@ def test_an_existing_output_tells_a_python_user_how_to_replace_it(tmp_path):
      "name the subject with box="),
     ("deflicker,denoise,stabilize", 1, "the input has one frame: deflicker, stabilize work from "
      "what changes between frames"),
+    ("deflicker=mode=local", 2, r"deflicker: mode=local works from 3 frames or more, the input "
+     "has 2: nothing was corrected"),
+    ("denoise,stabilize", 2, r"stabilize: mode=smooth works from 3 frames or more"),
+    ("stabilize=max_zoom=1", 6, r"stabilize: max_zoom=1 allows no crop, and no frame is given a "
+     "black border: nothing was corrected"),
     ("interpolate=factor=1", 6, r"interpolate: factor=1 keeps the input's rate \(24 fps\): no "
      "frame was made"),
     ("interpolate=fps=24", 6, r"interpolate: fps=24 keeps the input's rate"),
 ])
 def test_what_a_filter_did_not_do_is_said(frames, chain, n, said):
-    """A keyframe past the clip's end, no face found and one frame for filters that compare
-    frames changed nothing without a word (sweep 10's lead); an iterator is told too."""
+    """A keyframe past the clip's end, no face found, one frame for filters that compare
+    frames (sweep 10's lead) and two for the modes that fit a line through a frame's neighbours
+    (sweep 11's) changed nothing without a word; an iterator is told too."""
     for video in (frames[:n], iter(frames[:n])):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -401,7 +468,20 @@ def test_what_a_filter_did_not_do_is_said(frames, chain, n, said):
         warnings.simplefilter("error")  # what did its work says nothing
         framemend.clean(frames, chain="realign=keyframes=0+5")
         framemend.clean(frames[:1], chain="denoise")
+        framemend.clean(frames[:2], chain="deflicker=mode=offset,stabilize=mode=lock")
+        framemend.clean(frames[:3], chain="deflicker,stabilize=max_zoom=1.01")
         framemend.clean(frames, chain="interpolate=fps=12")  # a lower rate: frames left out
+
+
+@pytest.mark.parametrize("chain", ["", "  ", [], ()])
+def test_an_empty_chain_is_refused_as_the_cli_refuses_it(frames, tmp_path, chain):
+    """``chain=""`` or ``[]`` (a program's list of filters that came out empty) ran the default
+    preset without a word, where ``-f ""`` is refused; leaving the chain out runs the default."""
+    with pytest.raises(framemend.OptionError, match="the chain is empty: name its filters"):
+        framemend.clean(frames, chain=chain)
+    with pytest.raises(framemend.OptionError, match="the chain is empty"):
+        framemend.clean_folder(tmp_path, tmp_path / "out", chain=chain)
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("chain", ["realign=region=face:box=500+500+600+600",

@@ -582,3 +582,13 @@ def test_a_folder_batch_takes_animated_webp_and_apng_as_name_mkv(tmp_path, capsy
     assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--report", str(report)]) == 0
     counts = json.loads(report.read_text())["counts"]  # the skipped one counted there too
     assert counts["skipped"] == 1 and sum(counts.values()) == 4
+
+
+def test_one_file_is_counted_as_one():
+    """The summary line said ``1 files: ...``."""
+    from framemend.batch.report import BatchSummary, FileResult
+
+    one = [FileResult("a.mp4", "o/a.mp4", "new")]
+    assert str(BatchSummary(one, seconds=1.0)).startswith("1 file: 0 done before, 0 redone, 1 new")
+    assert str(BatchSummary(one, dry_run=True)).startswith("1 file: would run 1 new")
+    assert str(BatchSummary(one * 2)).startswith("2 files: ")

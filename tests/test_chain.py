@@ -71,6 +71,15 @@ def test_bad_chains_get_one_line_errors(chain, words):
     # no suggestion for another case; quote marks a shell passed on (cmd.exe) said
     ("DENOISE", "unknown filter 'DENOISE'; did you mean 'denoise'?"),
     ("'denoise'", "did you mean 'denoise'? (the quote marks reached framemend"),
+    # an option another one's value leaves unread: dropped without a word
+    ("stabilize=box=2+2+30+20", "stabilize: option 'box' applies with mode=subject only, and mode "
+                                "is smooth: it would be dropped"),
+    ("realign=box=2+2+30+20", "realign: option 'box' applies with region=face only, and region "
+                              "is frame"),
+    ("realign=pick=sharp:keyframes=0+48", "realign: option 'pick' applies without keyframes only, "
+                                          "and keyframes is 0+48"),
+    ("interpolate=factor=3:fps=60", "interpolate: option 'factor' applies without fps only, and "
+                                    "fps is 60: it would be dropped"),
 ])
 def test_odd_chains_say_what_is_wrong(chain, message):
     with pytest.raises(OptionError) as e:
@@ -151,3 +160,12 @@ def test_engine_converts_early_only_for_filters_that_want_tensors(reads_raw):
     probe = _RawProbe(reads_raw)
     run_stream(frames, [probe], lambda frame: None)
     assert probe.seen == [reads_raw] * 6
+
+
+def test_options_given_where_they_are_read_are_taken():
+    """The guard of the 'applies with ... only' refusals above: each option with the value of
+    the other that reads it, and a default (nothing lost) beside any."""
+    for chain in ("stabilize=mode=subject:box=2+2+30+20", "realign=region=face:box=2+2+30+20",
+                  "realign=pick=sharp", "realign=pick=first:keyframes=0+48",
+                  "interpolate=factor=2:fps=60", "interpolate=3"):
+        build_chain(chain)

@@ -99,6 +99,28 @@ def test_probe_reports_what_it_sees(tmp_path, capsys):
         assert words in out
 
 
+def test_probe_shows_the_pixel_shape_and_a_late_start(tmp_path, capsys):
+    """A 4:3 pixel shape (kept by the writer, or said to be lost) and a first frame at 100 s were
+    not shown; a frame count a Matroska header lacks read ``frames      None``."""
+    from fractions import Fraction
+
+    path = str(tmp_path / "sar.mkv")
+    with av.open(path, "w") as o:
+        v = o.add_stream("libx264", rate=24)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        v.codec_context.sample_aspect_ratio = Fraction(4, 3)
+        v.time_base = v.codec_context.time_base = Fraction(1, 1000)
+        for i, f in enumerate(moving_frames(4, 64, 48)):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts, vf.time_base = 100000 + round(i * 1000 / 24), Fraction(1, 1000)
+            o.mux(v.encode(vf))
+        o.mux(v.encode(None))
+    assert main(["probe", path]) == 0
+    out = capsys.readouterr().out
+    assert "size        64x48 (pixels 4:3, shown 85x48)\n" in out
+    assert "start       100.000 s\n" in out and "None" not in out
+
+
 def test_filters_lists_options_with_ranges(capsys):
     from framemend.chain.options import option_specs
     from framemend.chain.registry import OPTIONS_GROUP, _declared, all_filters
@@ -159,8 +181,11 @@ def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "--crf", "99"], 2, "--crf 99 is out of range for libx264 (0 to 51)"),
     (["clean", "{in}", "-o", "{tmp}/o.webm", "--crf", "64"], 2, "out of range for libvpx-vp9 (0 to 63)"),
     (["clean", "{in}", "-o", "{tmp}/o.mkv", "--lossless", "--crf", "10"], 2, "--crf does not apply to ffv1"),
-    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", ""], 2, "empty filter in chain ''"),
-    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "  "], 2, "empty filter in chain"),
+    # an empty chain blamed a stray ',' that was not there; an empty preset ran the default one
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", ""], 2, "the chain is empty: name its filters "
+     "(e.g. 'deflicker,denoise'), or 'identity' to re-encode only"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "  "], 2, "the chain is empty"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "--preset", ""], 2, "unknown preset '' (presets: "),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "interpolate=fps=nan"], 2, "'fps' expects a number, got 'nan'"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "realign=region=face:box=10+10+5+5"], 2,
      "realign: option 'box' x0+y0+x1+y1 needs x1 > x0 and y1 > y0, got 10+10+5+5"),
@@ -182,6 +207,10 @@ def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
      "one value: interpolate=2 or interpolate=3"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-f", "denoise,3"], 2,
      "commas separate filters; an option's value follows '=' (denoise=3)"),
+    # a quoted pattern: "input '.../*.mkv' does not exist" alone
+    (["clean", "{tmp}/*.mkv", "-o", "{tmp}/o.mp4"], 1, "input '{tmp}/*.mkv' does not exist: it is "
+     "a pattern (matching 1 file) that no shell expanded; framemend cleans one file, or a "
+     "folder's videos: framemend clean '{tmp}' -o OUT_FOLDER --glob '*.mkv'"),
     (["clean", "{in}", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
     (["clean", "{in}", "-o", "{in}/o.mp4"], 1, "folder '{in}' does not exist"),  # under a file
     (["generate", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
@@ -192,10 +221,19 @@ def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
     (["clean", "{in}", "{tmp}/o.mp4", "-f", "identity"], 2,
      "name the output with -o: framemend clean {in} -o {tmp}/o.mp4"),
     (["clean", "{in}"], 2, "the following arguments are required: -o/--output"),
+    # several inputs (a shell's *.mp4) were "unrecognized arguments: b.mp4", or without -o the
+    # second input was offered as the output
+    (["clean", "{in}", "{in}", "-o", "{tmp}/out"], 2, "clean takes one input, got 2 ({in}, {in}): "
+     "put the videos in a folder and clean the folder (framemend clean FOLDER -o OUT_FOLDER"),
+    (["clean", "{in}", "{in}"], 2, "clean takes one input, got 2"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "stray"], 2, "unrecognized arguments: stray"),
     # a range with a folder: every file was cleaned whole without a word
     (["clean", "{tmp}", "-o", "{tmp}/out", "--frames", "3"], 2,
      "--frames applies to one file: a folder batch cleans each file whole; clean a file alone"),
     (["clean", "{tmp}", "-o", "{tmp}/out", "-ss", "0.1", "-t", "1"], 2, "-ss applies to one file"),
+    # a folder option of value 0 with a file was taken as not given (0 == False)
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "--jobs", "0"], 2, "--jobs applies to folders"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "--timeout", "0"], 2, "--timeout applies to folders"),
     # --format with a file (the extension chose the container without a word)
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "--format", "nut"], 2,
      "--format applies to '-o -' only: a file's container is the one its extension names "
@@ -395,6 +433,39 @@ def test_what_a_filter_did_not_do_is_a_warning(mkv, tmp_path, capsys, monkeypatc
     before = err[:err.index(said)]
     assert before.endswith("\r") or not before.strip()  # the bar's line cleared, or no bar
     assert ("frame/s" in err) == terminal
+
+
+def test_one_frame_is_counted_as_one(tmp_path, capsys):
+    """The summary said ``1 frames in``; probe's stream line ``1 frames``."""
+    src = str(tmp_path / "one.mp4")  # an MP4's stream says its frame count
+    make_video(src, moving_frames(1), fps=24)
+    code, err = run_main(capsys, "clean", src, "-o", str(tmp_path / "o.mkv"), "-f", "identity")
+    assert code == 0 and f"{src} -> {tmp_path / 'o.mkv'}: 1 frame in, 1 out, " in err
+    assert main(["probe", src]) == 0
+    assert re.search(r"#0 video: .*, 1 frame(,|$)", capsys.readouterr().out, re.M)
+
+
+def test_threads_past_the_cores_cap_at_the_cores(mkv, tmp_path, capsys, monkeypatch):
+    """``--threads 100000`` was handed to FFmpeg as it was: its decoder could not start them and
+    the run failed with ``'in.mkv' is damaged: decoding stopped after frame 0 (Resource
+    temporarily unavailable)``; a cap above the cores caps nothing. (64 here: 100000 without
+    the cap starts OpenCV's and numba's threads in this process too.)"""
+    import framemend.video
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    given = []
+    reader = framemend.video.VideoReader
+
+    def spy(*args, threads=None, **kwargs):
+        given.append(threads)
+        return reader(*args, threads=threads, **kwargs)
+
+    monkeypatch.setattr(framemend.video, "VideoReader", spy)
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # limit_threads sets OMP_NUM_THREADS
+    code, err = run_main(capsys, "clean", mkv, "-o", str(tmp_path / "o.mkv"), "-f", "denoise",
+                         "--threads", str(max(64, cores + 1)))
+    assert code == 0, err
+    assert given == [cores]
 
 
 def test_a_box_outside_the_frames_is_refused(mkv, tmp_path, capsys):

@@ -84,7 +84,7 @@ def _judge(case, code, err, out, chain) -> str | None:
         return "a message line without the framemend prefix"
     decodable = decodable_frames(case.path)
     if code == 0:
-        m = re.search(r"(\d+) frames in, (\d+) out", err)
+        m = re.search(r"(\d+) frames? in, (\d+) out", err)
         if not m or not out.exists():
             return "exit 0 without the summary or the output"
         frames_in = int(m.group(1))
@@ -93,9 +93,10 @@ def _judge(case, code, err, out, chain) -> str | None:
         if case.kind in DAMAGED and case.source_frames and frames_in < case.source_frames:
             return f"exit 0 with {frames_in} of the clip's {case.source_frames} frames"
         return None
-    if not lines or not (lines[-1].startswith("framemend: error: ") or "frames before it" in lines[-1]):
+    if not lines or not (lines[-1].startswith("framemend: error: ")
+                         or re.search("frames? before it", lines[-1])):
         return "exit 1 without an error line"
-    m = re.search(r"wrote the (\d+) frames before it", lines[-1])
+    m = re.search(r"wrote the (\d+) frames? before it", lines[-1])
     if m:
         written = decodable_frames(str(out))
         expected = int(m.group(1))

@@ -109,6 +109,17 @@ def test_a_two_frame_clip_scores_without_warnings_and_gives_valid_json(tmp_path,
     assert "nan" not in text and "needs more frames" in text
 
 
+@pytest.mark.parametrize("side", [3, 4, 8])
+def test_a_clip_of_a_few_pixels_scores(tmp_path, capsys, side):
+    """On frames under 9 px the camera metrics' grid held one point and OpenCV's RANSAC fit
+    raised "At least 2 points for partial affine transformation estimation" (a traceback)."""
+    path = str(tmp_path / "tiny.mkv")
+    pan = scene("pan", 32, 32, 4, 24, 0).frames[:, 10:10 + side, 10:10 + side]
+    write_video(path, _to_u8(pan), 24, lossless=True)
+    out = _json(capsys, [path])
+    assert np.isfinite(out["scores"]["jitter"]) and out["scores"]["jitter"] >= 0
+
+
 def test_box_and_output_paths_are_checked_before_the_work(tmp_path, capsys):
     """An empty ``--box`` (was scored: identity drift of nothing), one of words (numpy's
     message), one outside the frames, and ``--plot`` in a missing folder (a traceback after the scoring) are refused

@@ -34,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def file_only(args) -> str | None:
     """The folder option given for a single-file input, if any (a usage error)."""
     for name in FOLDER_OPTIONS + ("timeout",):
-        if getattr(args, name, None) not in (None, False):
+        given = getattr(args, name, None)
+        if given is not None and given is not False:  # --jobs 0 too (0 == False)
             return "--" + name.replace("_", "-")
     return "--executor" if args.executor != "local" else None
 

@@ -58,14 +58,15 @@ class BatchSummary:
     def __str__(self) -> str:
         n = len(self.files)
         if self.dry_run:
-            return (f"{n} files: would run {self.count('new')} new and {self.count('redone')} "
+            return (f"{n} file{'s' * (n != 1)}: would run {self.count('new')} new and "
+                    f"{self.count('redone')} "
                     f"to redo; {self.count('done before')} done before, "
                     f"{self.count('failed')} failed before or cannot run"
                     + (f", {self.count('skipped')} skipped" if self.count("skipped") else ""))
         parts = [f"{self.count(s)} {s}" for s in STATUSES]
         if self.count("skipped"):
             parts.append(f"{self.count('skipped')} skipped")
-        line = f"{n} files: " + ", ".join(parts) + f" in {self.seconds:.1f} s"
+        line = f"{n} file{'s' * (n != 1)}: " + ", ".join(parts) + f" in {self.seconds:.1f} s"
         if self.interrupted:
             line += f"; interrupted with {self.count('left')} left: run again to finish them"
         return line

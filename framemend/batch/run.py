@@ -160,7 +160,8 @@ class _Progress:
         if result["ok"]:
             self.manifest.finished(job, self.settings, result)
             if self.verbose:
-                self.say(f"{res.status:>8}  {job.rel} -> {job.out_rel}: {res.frames} frames in, "
+                self.say(f"{res.status:>8}  {job.rel} -> {job.out_rel}: {res.frames} "
+                         f"frame{'s' * (res.frames != 1)} in, "
                          f"{res.frames_out} out, {res.seconds:.1f} s ({res.worker})")
         else:
             self.manifest.failed(job, self.settings, result["reason"], result["retry"])

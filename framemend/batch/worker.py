@@ -89,7 +89,8 @@ def clean_job(job, settings: dict, device: str | None = None, progress=None) -> 
            "frames_out": result.stats.frames_out, "seconds": time.perf_counter() - t0,
            "cpu_seconds": time.process_time() - c0, "warnings": said}
     if result.warning:
-        out.update(reason=f"{result.warning}; wrote the {result.stats.frames_out} frames before it",
+        n = result.stats.frames_out
+        out.update(reason=f"{result.warning}; wrote the {n} frame{'s' * (n != 1)} before it",
                    retry=False)
     elif settings.get("score") and min(result.stats.frames_in, result.stats.frames_out) < 2:
         said.append("not scored: scoring needs two frames or more")

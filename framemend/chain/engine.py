@@ -84,16 +84,24 @@ def _run_filters(filters: list[Filter], frames: Iterable[Frame],
 
 def said_of_run(filters: list[Filter], frames: int) -> list[str]:
     """What a run of ``frames`` input frames through ``filters`` did not do that the user asked
-    for: the filters that compare frames, given one (:attr:`Filter.compares_frames`), and each
+    for: the filters given fewer frames than they change anything in
+    (:attr:`Filter.fewest_frames`: those that compare frames, given one; deflicker's and
+    stabilize's modes that fit a line through each frame's neighbours, given two), and each
     filter's :meth:`Filter.notes` (``realign: keyframes=50 is past the clip's 12 frames...``).
     A duck-typed filter without these says nothing."""
     said = []
-    alone = [f.name for f in filters if getattr(f, "compares_frames", False)]
+    short = [f for f in filters if 0 < frames < getattr(f, "fewest_frames", 1)]
+    alone = list(dict.fromkeys(f.name for f in short))
     if frames == 1 and alone:
-        names = list(dict.fromkeys(alone))
-        said.append(f"the input has one frame: {', '.join(names)} "
-                    f"work{'s' * (len(names) == 1)} from what changes between frames and had "
+        said.append(f"the input has one frame: {', '.join(alone)} "
+                    f"work{'s' * (len(alone) == 1)} from what changes between frames and had "
                     "nothing to compare it with")
+    elif alone:
+        for f in short:
+            mode = getattr(getattr(f, "options", None), "mode", None)
+            said.append(f"{f.name}: {f'mode={mode} ' if mode else ''}works from "
+                        f"{f.fewest_frames} frames or more, the input has {frames}: nothing "
+                        "was corrected")
     for f in filters:
         said += [f"{f.name}: {note}" for note in getattr(f, "notes", list)()]
     return said

@@ -32,9 +32,10 @@ Contract (VapourSynth-like, but push-driven so the engine can stream):
   ``frame.aux`` (cached flow, say) is carried to the next filter, else it is dropped.
 * ``sides`` — the fewest and the most pixels on a side of the frames the filter takes, or None
   for any size; ``framemend clean`` and the API refuse other sizes with a one-line reason.
-* ``compares_frames`` — True for a filter that works from what changes between frames
-  (flicker, boiling, motion, drift): a one-frame input gives it nothing to compare, and the
-  engine says so once the stream ends.
+* ``fewest_frames`` — the fewest input frames the filter changes anything in: 2 for a
+  filter that works from what changes between frames (flicker, boiling, motion, drift), more
+  for a mode that fits a trend through each frame's neighbours (a line through two frames
+  passes through both); the engine says so once a shorter stream ends.
 * ``notes()`` — at the end of the stream, what the user should know of the run that the
   output does not show: an option that changed nothing on this input (a keyframe past the
   clip's end, no face found). The engine passes each on as a warning (``framemend: warning:``
@@ -76,7 +77,7 @@ class Filter(abc.ABC):
     reads_raw: ClassVar[bool] = False  # True if it takes frame.raw (uint8) rather than tensors
     reads_yuv: ClassVar[bool] = False  # True if it takes frame.yuv, the decoded YUV planes
     sides: ClassVar[tuple[int, int] | None] = None  # (fewest, most) pixels on a side; None: any
-    compares_frames: ClassVar[bool] = False  # True if one frame alone gives it nothing to do
+    fewest_frames: int = 1  # the fewest input frames it changes anything in (its mode's)
 
     def __init__(self, options, device: torch.device | str = "cpu"):
         self.options = options

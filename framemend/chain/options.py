@@ -17,10 +17,12 @@ class OptionError(ValueError):
 
 
 def option(default: Any, help: str, *, min: float | None = None, max: float | None = None,
-           choices: tuple | None = None) -> Any:
-    """A dataclass field with a default, a one-line help, and an allowed range or set of values."""
+           choices: tuple | None = None, only_with: dict | None = None) -> Any:
+    """A dataclass field with a default, a one-line help, and an allowed range or set of values;
+    ``only_with`` ``{other: value}``: the option is read only where option ``other`` has that
+    value (None: where it is not given), and :func:`make_options` refuses it elsewhere."""
     return dataclasses.field(default=default, metadata={
-        "help": help, "min": min, "max": max, "choices": choices})
+        "help": help, "min": min, "max": max, "choices": choices, "only_with": only_with})
 
 
 def option_specs(options_cls: type) -> list[dict]:
@@ -32,6 +34,13 @@ def option_specs(options_cls: type) -> list[dict]:
                       "min": f.metadata.get("min"), "max": f.metadata.get("max"),
                       "choices": f.metadata.get("choices"), "help": f.metadata.get("help", "")})
     return specs
+
+
+def _said(value: Any) -> str:
+    """An option's value as a chain writes it (``0+48`` for a list)."""
+    if isinstance(value, tuple):
+        return "+".join(map(_said, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _type_name(tp: Any) -> str:
@@ -122,4 +131,14 @@ def make_options(filter_name: str, options_cls: type, values: dict[str, Any]) ->
                     rng = f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
                     raise OptionError(f"{filter_name}: option '{key}' must be in {rng}, got {raw}")
         converted[key] = value
-    return options_cls(**converted)
+    options = options_cls(**converted)
+    for key in converted:  # an option another one's value leaves unread was dropped silently
+        if converted[key] == fields[key].default:  # box=None, pick=first: nothing is lost
+            continue
+        for other, wanted in (fields[key].metadata.get("only_with") or {}).items():
+            given = getattr(options, other)
+            if given != wanted:
+                where = f"without {other}" if wanted is None else f"with {other}={wanted}"
+                raise OptionError(f"{filter_name}: option '{key}' applies {where} only, and "
+                                  f"{other} is {_said(given)}: it would be dropped")
+    return options

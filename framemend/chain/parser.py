@@ -14,8 +14,13 @@ from .registry import get_filter, get_options
 def parse_chain(text: str) -> list[tuple[str, dict[str, str]]]:
     """Split a chain string into ``[(filter_name, {option: raw_value})]`` (names not checked).
 
-    Raises :class:`OptionError` for an empty filter or option (a stray ``,`` or ``:``) and for an
-    option given twice, so that no value the user wrote is dropped without a word."""
+    Raises :class:`OptionError` for an empty chain, an empty filter or option (a stray ``,`` or
+    ``:``) and for an option given twice, so that no value the user wrote is dropped without a
+    word."""
+    if not text.strip():  # a program's list of filters that came out empty, -f ""
+        raise OptionError("the chain is empty: name its filters (e.g. 'deflicker,denoise'), or "
+                          "'identity' to re-encode only; leave the chain out for the default "
+                          "preset")
     steps = []
     for part in text.split(","):
         part = part.strip()
@@ -51,12 +56,15 @@ def check_chain(text: str) -> list[tuple[str, object]]:
     """
     checked = []
     parts = [p.strip() for p in text.split(",")]  # as parse_chain splits them
-    last_option = None  # the option the previous filter was given last, with its raw value
-    for i, (name, values) in enumerate(parse_chain(text)):
-        if checked and _is_number(name.partition(":")[0]):  # box=10,10,200,200 or interpolate=2,3
-            raise OptionError(_number_after_comma(text, parts, i, checked[-1], last_option))
+    steps = parse_chain(text)
+    for i, (name, values) in enumerate(steps):
         options_cls = get_options(name)
-        last_option = next(reversed(values.items()), None)
+        last_option = next(reversed(values.items()), None)  # with its raw value
+        # box=10,10,200,200 or interpolate=2,3: said before this filter's options are checked
+        # (box=4,10:region=face read as a box without region=face)
+        if i + 1 < len(steps) and _is_number(steps[i + 1][0].partition(":")[0]):
+            raise OptionError(_number_after_comma(text, parts, i + 1, (name, options_cls),
+                                                  last_option))
         if "" in values:
             fields = dataclasses.fields(options_cls)
             if not fields:
@@ -81,16 +89,17 @@ def build_chain(text: str) -> list[tuple[type, object]]:
     return [(get_filter(name), options) for name, options in check_chain(text)]
 
 
-def _number_after_comma(text: str, parts: list[str], i: int, previous: tuple[str, object],
+def _number_after_comma(text: str, parts: list[str], i: int, previous: tuple[str, type],
                         last_option: tuple[str, str] | None) -> str:
     """The message for a number where a filter belongs (``parts[i]``): the commas of a list
     (``box=4,10,40,30``: say the option's numbers join with ``+``) or of two values for one
     option (``interpolate=2,3``: say which single values were written)."""
     start = f"'{parts[i]}' in chain '{text}' is no filter: commas separate filters"
-    filter_name, options = previous
+    filter_name, options_cls = previous
     key, value = last_option if last_option else ("", "")
-    field = key or (dataclasses.fields(options)[0].name if dataclasses.fields(options) else "")
-    spec = {s["name"]: s for s in option_specs(type(options))}.get(field)
+    fields = dataclasses.fields(options_cls)
+    field = key or (fields[0].name if fields else "")
+    spec = {s["name"]: s for s in option_specs(options_cls)}.get(field)
     if spec and spec["type"] == "list":
         numbers = [value]
         for part in parts[i:]:  # box=4,10,40,30:region=face: the list ends at the ':'

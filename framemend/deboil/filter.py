@@ -36,7 +36,7 @@ class Deboil(DistinctFrames, TemporalFilter):
 
     name = "deboil"
     sides = PASS_SIDES
-    compares_frames = True
+    fewest_frames = 2
 
     Options = DeboilOptions
 

@@ -45,12 +45,15 @@ class Deflicker(DistinctFrames, TemporalFilter):
 
     name = "deflicker"
     sides = PASS_SIDES
-    compares_frames = True
+    fewest_frames = 2
 
     Options = DeflickerOptions
 
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
+        # global, local and auto fit each cell's line through the frames' means and correct a
+        # frame to it: through two frames the line meets both (BENCHMARKS.md, sweep 12)
+        self.fewest_frames = 2 if options.mode == "offset" else 3
         # offset mode: the fields of the frames up to `reach` ahead are needed first
         self._reach = len(NEIGHBOUR_SHARES) if options.mode == "offset" else 0
         self.past, self.future = options.radius, options.radius + 2 + self._reach

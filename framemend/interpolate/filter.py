@@ -47,7 +47,7 @@ class Interpolate(Filter):
     optical flow, softmax-splatted to the intermediate time with occlusion-aware blending of
     both neighbours (:mod:`.synthesis`). Output times (:mod:`.timing`): with ``factor=k``,
     ``k`` frames evenly spaced from each input frame to the next (the first is the input frame,
-    unchanged); with ``fps=R`` (wins over ``factor``), every time ``n/R`` in the span of the
+    unchanged); with ``fps=R`` (instead of ``factor``), every time ``n/R`` in the span of the
     input, the input's own frame where a grid time coincides with it. Times come from
     ``frame.time``, so variable frame intervals are honoured.
 
@@ -77,7 +77,7 @@ class Interpolate(Filter):
 
     name = "interpolate"
     sides = PASS_SIDES
-    compares_frames = True
+    fewest_frames = 2
     preserves_geometry = False
     reads_raw = True
 

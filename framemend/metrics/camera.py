@@ -33,13 +33,19 @@ def frame_motions(frames, quality: str = "medium", step: int = 8) -> np.ndarray:
 
 def _fit_on_grid(flow: np.ndarray, estimator, step: int) -> np.ndarray:
     """``(N, 3, 3)``: ``estimator`` (an OpenCV RANSAC fit) of each flow ``(N, 2, H, W)``
-    sampled every ``step`` px with a 4 % border left out; identity where the fit fails."""
+    sampled every ``step`` px with a 4 % border left out (every pixel inside it where that
+    leaves fewer than the 3 points an affine fit needs: at step 8, a side of 10 px or less and
+    the other of 18 or less, on which OpenCV raised "At least 2 points for partial affine
+    transformation estimation"); identity where the fit fails or fewer points remain (3 px
+    frames)."""
     _, _, h, w = flow.shape
     by, bx = max(1, int(0.04 * h)), max(1, int(0.04 * w))
+    if len(range(by, h - by, step)) * len(range(bx, w - bx, step)) < 3:
+        step = 1
     ys, xs = np.mgrid[by:h - by:step, bx:w - bx:step]
     src = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float32)
     out = np.tile(np.eye(3), (flow.shape[0], 1, 1))
-    for t, f in enumerate(flow):
+    for t, f in enumerate(flow if len(src) >= 3 else ()):
         dst = src + f[:, ys.ravel(), xs.ravel()].T
         a, _ = estimator(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.0, maxIters=2000,
                          confidence=0.999, refineIters=20)

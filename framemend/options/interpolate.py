@@ -12,8 +12,9 @@ WARPS = ("bilinear", "bicubic")  # how synthesis samples the neighbours (its rem
 class InterpolateOptions:
     """Raise (or change) the frame rate with motion-compensated in-between frames."""
 
-    factor: int = option(2, "output frames per input frame", min=1, max=32)
-    fps: float | None = option(None, "output frame rate (wins over factor); 59.94 means "
+    factor: int = option(2, "output frames per input frame (without fps)", min=1, max=32,
+                         only_with={"fps": None})
+    fps: float | None = option(None, "output frame rate (instead of factor); 59.94 means "
                                "60000/1001", min=1.0, max=1000.0)
     flow_scale: float = option(0.25, "optical flow is estimated at this fraction of the "
                                "frame size", min=0.05, max=1.0)

@@ -21,10 +21,12 @@ class RealignOptions:
                        "(first) or its first sharp frame (sharp: the earliest at least "
                        f"{SHARP_ENOUGH:.0%} as sharp as the sharpest of its first "
                        f"{CHOICE_FRAMES}, so blurred or broken opening frames are skipped; "
-                       "they pass unchanged)", choices=("first", "sharp"))
+                       "they pass unchanged)", choices=("first", "sharp"),
+                       only_with={"keyframes": None})
     region: str = option("frame", "frame: correct everywhere the flow is trusted; face: only "
                          "the detected face (or the box)", choices=("frame", "face"))
     box: tuple[float, ...] | None = option(None, "region=face: the subject box x0+y0+x1+y1 in "
-                                           "pixels of the keyframe instead of a detected face")
+                                           "pixels of the keyframe instead of a detected face",
+                                           only_with={"region": "face"})
     detail: float = option(0.0, "blend of the keyframe's fine texture into trusted pixels",
                            min=0.0, max=1.0)

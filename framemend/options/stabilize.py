@@ -19,4 +19,5 @@ class StabilizeOptions:
                              ">= 85% of the frame area)", min=1.0, max=2.0)
     box: tuple[float, ...] | None = option(None, "mode=subject: the subject box x0+y0+x1+y1 "
                                            "in pixels of each shot's first frame "
-                                           "(default: the largest detected face)")
+                                           "(default: the largest detected face)",
+                                           only_with={"mode": "subject"})

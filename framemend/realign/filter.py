@@ -456,7 +456,7 @@ class Realign(Filter):
 
     name = "realign"
     sides = PASS_SIDES
-    compares_frames = True
+    fewest_frames = 2
 
     Options = RealignOptions
 
@@ -497,7 +497,8 @@ class Realign(Filter):
         if late:
             what = ("nothing was corrected" if len(late) == len(keys)
                     else "not used")
-            said.append(f"keyframes={'+'.join(map(str, late))} past the clip's {frames} frames "
+            said.append(f"keyframes={'+'.join(map(str, late))} past the clip's {frames} "
+                        f"frame{'s' * (frames != 1)} "
                         f"(0 to {frames - 1}): {what}")
         if self._faceless:
             what = ("nothing was corrected" if self._faceless == frames else

@@ -57,7 +57,7 @@ class Stabilize(Filter):
 
     name = "stabilize"
     sides = PASS_SIDES
-    compares_frames = True
+    fewest_frames = 2
     preserves_geometry = False
 
     Options = StabilizeOptions
@@ -65,6 +65,9 @@ class Stabilize(Filter):
     def __init__(self, options, device="cpu"):
         super().__init__(options, device)
         check_box(self.name, options.box)
+        # the smooth path is a local line through the path (.path.regression_weights): through
+        # two frames it meets both
+        self.fewest_frames = 3 if options.mode == "smooth" else 2
         # the engine hands over decoded frames: YUV pictures as they are, others as pixels
         self.reads_raw = self.reads_yuv = host_kernels(self.device)
         self._sigma = options.radius / 2.0
@@ -88,6 +91,13 @@ class Stabilize(Filter):
         self._camera = CameraTracker()
         self._device = False  # the device path (.device), decided on the shot's first frame
         # (the device path keeps _box, _last_motion and the path as tensors there)
+
+    def notes(self) -> list[str]:
+        """``max_zoom=1``: no crop to hide a correction's border in, so none was made."""
+        if self.options.max_zoom <= 1.0:
+            return ["max_zoom=1 allows no crop, and no frame is given a black border: nothing "
+                    "was corrected (max_zoom=1.08, the default, keeps 85 % of the frame)"]
+        return []
 
     def push(self, frame: Frame) -> list[Frame]:
         out = self._drain() if frame.cut and self._count else []

@@ -63,6 +63,12 @@ def has_alpha(pix_fmt: str) -> bool:
         return False
 
 
+# The containers whose declared duration FFmpeg reports is where the file ends, counted from
+# time 0, not its length from its first timestamp (read back: 8 frames at 24 fps from 100 s
+# say 100.336 s in Matroska, 100.294 s in NUT, 0.336 s in MP4 and MOV)
+HEADER_END = ("matroska", "nut")
+
+
 def stream_info(path: str, container, stream) -> VideoInfo:
     """Build :class:`VideoInfo` from an open PyAV input container and its video stream."""
     cc = stream.codec_context
@@ -72,6 +78,10 @@ def stream_info(path: str, container, stream) -> VideoInfo:
         duration = float(stream.duration * stream.time_base)
     elif container.duration:
         duration = container.duration / av.time_base
+        if container.format.name.split(",")[0] in HEADER_END and container.start_time:
+            # its end: 8 frames from 100 s were said to last 100.3 s (probe), and the
+            # progress bar counted 2408 frames for them
+            duration -= container.start_time / av.time_base
     audio = None
     audio_streams = [a for a in container.streams.audio
                      if a.codec_context is not None and a.codec_context.sample_rate]
@@ -121,7 +131,8 @@ def stream_facts(container) -> list[dict]:
 def describe_stream(d: dict) -> str:
     """One line for a :func:`stream_facts` entry."""
     facts = {"video": lambda: f"{d['width']}x{d['height']}, {d['pix_fmt']}, {d['fps']} fps"
-                              + (f", {d['frames']} frames" if d.get("frames") else ""),
+                              + (f", {d['frames']} frame{'s' * (d['frames'] != 1)}"
+                                 if d.get("frames") else ""),
              "audio": lambda: f"{d['sample_rate']} Hz, {d['channels']} ch"
                               + (f" ({d['layout']})" if d.get("layout") else "")}
     text = facts[d["type"]]() if d["type"] in facts and "width" in d or "sample_rate" in d else ""

@@ -15,6 +15,7 @@ MPEG-TS a last transport packet cut short.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import sys
@@ -30,16 +31,12 @@ from .colour import picture_rgb
 from .hdr import hdr10_of
 from .planes import subsampling
 from .errors import NoVideoStream, VideoError
-from .probe import VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info
+from .probe import HEADER_END, VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info
 from .tags import chapters_from, is_chapter_track
 from .webp import is_animated_webp, webp_as_matroska
 
 # Containers whose header states the duration (so a shorter content means a cut file).
 HEADER_DURATION = ("matroska", "mov", "mp4", "avi", "nut", "flv", "asf")
-# Of those, the ones whose declared duration FFmpeg reports is where the file ends, counted from
-# time 0, not its length from its first timestamp (read back: a Matroska or NUT file whose
-# frames start at 0.5 s and end at 2.0 s says 1.5 s, an MP4 or MOV one 1.0 s)
-HEADER_END = ("matroska", "nut")
 TS_PACKET_SIZES = (188, 192, 204)
 # A scaled-down picture (the scene cuts' thumbnails) is made by swscale on the calling thread:
 # PyAV 17 and later (``sws_scale_frame``) otherwise start one swscale thread per core for each
@@ -64,6 +61,13 @@ def check_input(path: str) -> None:
                              f"numbered images; make the frames one first, e.g. ffmpeg "
                              f"-framerate 24 -i '{path}' -c:v ffv1 frames.mkv (at their frame "
                              f"rate), then framemend clean frames.mkv -o OUT")
+        matches = len(glob.glob(path)) if glob.has_magic(path) else 0
+        if matches:  # quoted, so no shell expanded it
+            folder, pattern = os.path.split(path)
+            raise VideoError(f"input '{path}' does not exist: it is a pattern (matching "
+                             f"{matches} file{'s' * (matches != 1)}) that no shell expanded; "
+                             f"framemend cleans one file, or a folder's videos: framemend "
+                             f"clean '{folder or '.'}' -o OUT_FOLDER --glob '{pattern}'")
         raise VideoError(f"input '{path}' does not exist")
     if os.path.isdir(path):
         raise VideoError(f"input '{path}' is a folder, not a video")
@@ -197,6 +201,12 @@ class VideoReader:
         self.frames_decoded = 0
         self.decode_error: str | None = None
         self.start, self.end, self.max_frames = max(0.0, start or 0.0), end, max_frames
+        # -ss/--end/-t count from the file's start, as ffmpeg's do (its first timestamp over
+        # all streams; a negative one, an audio priming, counts as 0): a clip whose frames
+        # start at 100 s, or an MPEG-TS recording at 1.4 s, had "no frames in the range" for
+        # -t 1, and -ss 1 kept all of it
+        start_time = self.container.start_time
+        self._origin = max(0.0, start_time / av.time_base) if start_time is not None else 0.0
         self._offset: float | None = None     # source time of the first kept frame
         self._side_end: float | None = None  # output time after which side packets are dropped
         self._last_time: float | None = None
@@ -446,10 +456,11 @@ class VideoReader:
         # a second before the first frame: the file's start (an MPEG-TS seek goes by decoding
         # times, and a seek to the first picture's own time lands on the B-frame decoded after)
         beginning = (self.stream.start_time or 0) - round(1 / tb)
-        target, back = int(self.start / tb), 1.0
+        start = self.start + self._origin
+        target, back = int(start / tb), 1.0
         try:
             while target > beginning and not self._lands_on_keyframe(target):
-                target = max(beginning, int((self.start - back) / tb))
+                target = max(beginning, int((start - back) / tb))
                 back *= 2
             self.container.seek(target, stream=self.stream, backward=True)
         except Exception:  # noqa: BLE001 - unseekable: decode from the beginning and skip
@@ -462,7 +473,8 @@ class VideoReader:
         for packet in self.container.demux(self.stream):
             if packet.size:
                 at = packet.pts * self.stream.time_base if packet.pts is not None else None
-                return packet.is_keyframe and (at is None or at <= self.start + 1e-6)
+                return packet.is_keyframe and (at is None or at <= self.start + self._origin
+                                               + 1e-6)
         return True  # nothing after it: the range is empty, which the reader says
 
     def _check_errors(self, seen: int, by_demuxer: bool) -> int:
@@ -477,9 +489,9 @@ class VideoReader:
         """True to keep the frame, False to skip it, None when the range has ended."""
         if self.start or self.end is not None:
             t = float(vf.pts * vf.time_base) if vf.pts is not None and vf.time_base else None
-            if t is not None and t < self.start - 1e-6:
+            if t is not None and t - self._origin < self.start - 1e-6:
                 return False
-            if t is not None and self.end is not None and t >= self.end - 1e-6:
+            if t is not None and self.end is not None and t - self._origin >= self.end - 1e-6:
                 return None
             if self._offset is None:
                 self._offset = t if t is not None else 0.0
@@ -626,7 +638,7 @@ class VideoReader:
         from the range's first frame, cut at its end (:func:`.tags.chapters_from`): ``end``,
         or ``max_frames`` frames at the nominal rate (asked before the frames are read)."""
         offset = self._offset or 0.0
-        ends = [] if self.end is None else [self.end - offset]
+        ends = [] if self.end is None else [self.end + self._origin - offset]
         if self.max_frames is not None and self.info.fps:
             ends.append(self.max_frames / float(self.info.fps))
         return chapters_from(self._chapters, offset, min(ends, default=None))
