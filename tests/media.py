@@ -24,11 +24,13 @@ def moving_frames(n: int, width: int = 96, height: int = 64, seed: int = 0) -> n
 def make_video(path: str, frames: np.ndarray, fps: float = 24, times: list[float] | None = None,
                audio_seconds: float | None = None, codec: str = "libx264",
                pix_fmt: str = "yuv420p", sample_rate: int = 48000, crf: int = 18,
-               audio_codecs: tuple[str, ...] = ("aac",), options: dict | None = None) -> None:
+               audio_codecs: tuple[str, ...] = ("aac",), options: dict | None = None,
+               sar: Fraction | None = None) -> None:
     """Encode ``frames`` (uint8 RGB) at ``times`` (default ``i / fps``), with sine audio of
     ``audio_seconds`` when given: one stereo stream per encoder of ``audio_codecs`` (default one
     AAC), the k-th a tone of 440 + 220 k Hz (H.264 at ``crf``, 0 is lossless, and x264's
-    further ``options``). The container follows the extension."""
+    further ``options``), pixels of shape ``sar`` when given. The container follows the
+    extension."""
     rate = Fraction(fps).limit_denominator(1001)
     tb = Fraction(1, 1000) if times is not None else 1 / rate
     with av.open(path, "w") as out:
@@ -36,6 +38,8 @@ def make_video(path: str, frames: np.ndarray, fps: float = 24, times: list[float
         vs.width, vs.height, vs.pix_fmt = frames.shape[2], frames.shape[1], pix_fmt
         vs.time_base = tb
         vs.codec_context.time_base = tb
+        if sar is not None:
+            vs.codec_context.sample_aspect_ratio = sar
         if codec == "libx264":
             vs.options = {"crf": str(crf), "preset": "ultrafast", **(options or {})}
         audio = []

@@ -105,16 +105,8 @@ def test_probe_shows_the_pixel_shape_and_a_late_start(tmp_path, capsys):
     from fractions import Fraction
 
     path = str(tmp_path / "sar.mkv")
-    with av.open(path, "w") as o:
-        v = o.add_stream("libx264", rate=24)
-        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        v.codec_context.sample_aspect_ratio = Fraction(4, 3)
-        v.time_base = v.codec_context.time_base = Fraction(1, 1000)
-        for i, f in enumerate(moving_frames(4, 64, 48)):
-            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-            vf.pts, vf.time_base = 100000 + round(i * 1000 / 24), Fraction(1, 1000)
-            o.mux(v.encode(vf))
-        o.mux(v.encode(None))
+    make_video(path, moving_frames(8, 64, 48), 24, times=[100 + i / 24 for i in range(8)],
+               sar=Fraction(4, 3))
     assert main(["probe", path]) == 0
     out = capsys.readouterr().out
     assert "size        64x48 (pixels 4:3, shown 85x48)\n" in out

@@ -238,20 +238,17 @@ def test_probe_lists_every_stream(tmp_path, capsys):
     assert streams[1]["sample_rate"] == 16000 and streams[0]["width"] == 32
 
 
+#: 8 frames at 24 fps from 100 s
+_FROM_100_S = [100 + i / 24 for i in range(8)]
+
+
 @pytest.mark.parametrize("ext", [".mkv", ".nut", ".mp4"])
 def test_the_duration_of_a_clip_that_starts_late_is_its_length(tmp_path, capsys, ext):
     """Matroska and NUT declare where the file ends: 8 frames from 100 s were said to last
     100.3 s (probe), and the progress bar of ``clean`` counted 2408 frames for them."""
     path = str(tmp_path / f"late{ext}")
-    with av.open(path, "w") as o:
-        v = o.add_stream("ffv1" if ext != ".mp4" else "libx264", rate=24)
-        v.width, v.height, v.pix_fmt = 32, 24, "yuv420p"
-        v.time_base = v.codec_context.time_base = Fraction(1, 1000)
-        for i, f in enumerate(moving_frames(8, 32, 24)):
-            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-            vf.pts, vf.time_base = 100000 + round(i * 1000 / 24), Fraction(1, 1000)
-            o.mux(v.encode(vf))
-        o.mux(v.encode(None))
+    make_video(path, moving_frames(8, 32, 24), 24, times=_FROM_100_S,
+               codec="ffv1" if ext != ".mp4" else "libx264")
     assert main(["probe", path, "--json"]) == 0
     assert abs(json.loads(capsys.readouterr().out)["duration"] - 8 / 24) < 0.05
     reader = VideoReader(path)
@@ -266,15 +263,7 @@ def test_a_range_counts_from_the_files_start(tmp_path, capsys, argv, frames):
     from 100 s (an MPEG-TS recording starts at 1.4 s), `-t 0.2` was "no frames in the range
     asked for (from 0 s to 0.2 s)" and `-ss 0.1` kept all 8."""
     src, out = str(tmp_path / "late.mkv"), str(tmp_path / "o.mkv")
-    with av.open(src, "w") as o:
-        v = o.add_stream("ffv1", rate=24)
-        v.width, v.height, v.pix_fmt = 32, 24, "yuv420p"
-        v.time_base = v.codec_context.time_base = Fraction(1, 1000)
-        for i, f in enumerate(moving_frames(8, 32, 24)):
-            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-            vf.pts, vf.time_base = 100000 + round(i * 1000 / 24), Fraction(1, 1000)
-            o.mux(v.encode(vf))
-        o.mux(v.encode(None))
+    make_video(src, moving_frames(8, 32, 24), 24, times=_FROM_100_S, codec="ffv1")
     code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "-q", *argv)
     assert code == 0, err
     times = stream_summary(out)["times"]
