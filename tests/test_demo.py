@@ -32,3 +32,21 @@ def test_demo_usage_errors_come_before_any_work(tmp_path, capsys):
     assert main(["demo", "-o", str(tmp_path / "f")]) == 2
     assert "this is a file" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+def test_demo_with_a_preset_that_raises_the_frame_rate(tmp_path, capsys):
+    """``framemend demo --preset smooth`` (the help offers every preset) was a ValueError
+    traceback after cleaning: the 2x frames were scored against the truth frame by frame. Now
+    the output frames at the input's times are scored, and the side-by-side plays at 2x."""
+    out = tmp_path / "demo"
+    assert run_demo(str(out), preset="smooth", width=160, height=96, frames=12) == 0
+    printed = capsys.readouterr().out
+    scores = {name: (float(b), float(a)) for name, b, a in re.findall(
+        r"^(PSNR|warping error|flicker index)\b.*?\)\s+(\S+)\s+(\S+)$", printed, re.M)}
+    assert scores["PSNR"][1] > scores["PSNR"][0] + 3, printed
+    assert scores["flicker index"][1] < 0.5 * scores["flicker index"][0], printed
+    assert "24 frames, 2 a frame in" in printed, printed
+    for name, frames, fps in (("glitchy.mp4", 12, 24), ("cleaned.mp4", 24, 48),
+                              ("side_by_side.mp4", 24, 48)):
+        info = probe_video(str(out / name))
+        assert (info.frames, round(info.fps)) == (frames, fps), (name, info)
