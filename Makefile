@@ -10,7 +10,9 @@ STAMP := $(VENV)/.installed
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	# The CPU build of torch; an unpinned torch would pull a multi-GB CUDA build.
+	# torch pinned: this project's machines install 2.13.0 as a CPU wheel from local disk, where
+	# an unpinned torch would pull a multi-GB CUDA build (elsewhere, pip's
+	# --index-url https://download.pytorch.org/whl/cpu gives the CPU build)
 	$(PY) -m pip install -q "torch==2.13.0"
 	$(PY) -m pip install -q -e ".[test,plot]"
 	# compile the numba kernels once, here, not in the user's first run (about 60 s of CPU:
