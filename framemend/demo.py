@@ -48,7 +48,14 @@ def run_demo(folder: str, preset: str | None = None, width: int = 640, height: i
     print("3/3 scoring")
     before = read_video(paths["glitchy"])[0].astype(np.float32) / 255
     after = read_video(paths["cleaned"])[0].astype(np.float32) / 255
-    write_video(paths["side"], metrics.side_by_side(before, after, ("glitchy", "cleaned")), truth.fps)
+    write_video(paths["side"], metrics.side_by_side(before, after, ("glitchy", "cleaned")),
+                truth.fps * len(after) / len(before))
+    if len(after) != len(before):  # a preset that raises the rate (smooth): the truth has
+        # frames at the input's times only, so the cleaned frames at those times are scored
+        at = np.round(np.arange(len(before)) * len(after) / len(before)).astype(int)
+        print(f"    (the cleaned clip has {len(after)} frames: the {len(before)} at the input's "
+              f"times are scored)")
+        after = after[np.minimum(at, len(after) - 1)]
     rows = demo_scores(before, after, truth.frames)
     print(f"\n{'':40}{'glitchy':>10}{'cleaned':>10}")
     for name, b, a in rows:

@@ -32,3 +32,20 @@ def test_demo_usage_errors_come_before_any_work(tmp_path, capsys):
     assert main(["demo", "-o", str(tmp_path / "f")]) == 2
     assert "this is a file" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+def test_demo_with_a_preset_that_raises_the_rate_scores_the_input_times(tmp_path, capsys):
+    """``framemend demo --preset smooth`` (interpolate=factor=2) cleaned the clip, then ended in
+    a traceback: PSNR of 96 frames against the truth's 48. The cleaned frames at the input's
+    times are scored; the side-by-side plays at the cleaned clip's rate."""
+    out = tmp_path / "demo"
+    assert run_demo(str(out), preset="smooth", width=160, height=96, frames=12) == 0
+    printed = capsys.readouterr().out
+    assert "the cleaned clip has 24 frames: the 12 at the input's times are scored" in printed
+    scores = {name: (float(b), float(a)) for name, b, a in re.findall(
+        r"^(PSNR|warping error|flicker index)\b.*?\)\s+(\S+)\s+(\S+)$", printed, re.M)}
+    assert scores["PSNR"][1] > scores["PSNR"][0] + 3, printed
+    for name, frames, fps in (("cleaned.mp4", 24, 48), ("side_by_side.mp4", 24, 48),
+                              ("glitchy.mp4", 12, 24)):
+        info = probe_video(str(out / name))
+        assert (info.frames, float(info.fps)) == (frames, fps), (name, info)
