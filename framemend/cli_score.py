@@ -146,6 +146,13 @@ def main(args) -> int:
             check_folder(path)
     if args.side_by_side:
         choose_codec(args.side_by_side)
+    if args.plot:
+        from .metrics.visual import plot_problem
+
+        problem = plot_problem(args.plot)
+        if problem:
+            print(f"framemend: error: {problem}", file=sys.stderr)
+            return 2
     frames, fps = read_video(args.video)
     ref = box = source = flow_from = None
     try:

@@ -473,6 +473,42 @@ def test_what_a_filter_did_not_do_is_said(frames, chain, n, said):
         framemend.clean(frames, chain="interpolate=fps=12")  # a lower rate: frames left out
 
 
+def _through(chain, frames, cuts):
+    """``frames`` through ``chain`` at 24 fps, the frames ``cuts`` starting a shot."""
+    from framemend.api import _run_in_memory, _source
+    from framemend.chain.parser import build_chain
+    filters = [cls(options, "cpu") for cls, options in build_chain(chain)]
+    return list(_run_in_memory(_source(frames, "cpu")[0], filters, 24, cuts))
+
+
+@pytest.mark.parametrize("call, said", [
+    (lambda f: framemend.deflicker(f, cuts=[4]), r"deflicker: mode=auto works from 3 frames of "
+     r"a shot or more: frames 4-5, a shot of their own between scene cuts, were left as they are"),
+    (lambda f: framemend.deflicker(f, mode="global", cuts=[1, 3, 5]), r"deflicker: mode=global "
+     r".*: frame 0, frames 1-2, frames 3-4 and 1 more, shots of their own .*were left"),
+    (lambda f: framemend.stabilize(f, cuts=[4]), r"stabilize: mode=smooth works from 3 frames "
+     r"of a shot or more: frames 4-5, a shot"),
+    (lambda f: framemend.deboil(f, cuts=[2, 3]), r"deboil: works from 2 frames of a shot or "
+     r"more: frame 2, a shot of its own between scene cuts, was left as it is"),
+    (lambda f: _through("interpolate=2,deflicker=mode=local", f, cuts=[5]),
+     r"deflicker: mode=local .*: the 2 frames from 0.208 s, a shot of their own"),
+])
+def test_a_shot_too_short_for_a_filter_is_said(frames, call, said):
+    """A 2-frame shot after a scene cut is left as it is by the modes that fit a line through
+    three frames, as a 2-frame clip is, but the note counted the whole clip's frames and said
+    nothing (sweep 12's lead); a frame number counts the input's frames, a time is given where
+    an earlier filter changed the rate."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call(frames)
+    assert [w for w in caught if re.search(said, str(w.message))], [str(w.message) for w in caught]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # shots long enough for the mode say nothing
+        framemend.deflicker(frames, cuts=[3])
+        framemend.deflicker(frames, mode="offset", cuts=[4])
+        framemend.stabilize(frames, mode="lock", cuts=[4])
+
+
 @pytest.mark.parametrize("chain", ["", "  ", [], ()])
 def test_an_empty_chain_is_refused_as_the_cli_refuses_it(frames, tmp_path, chain):
     """``chain=""`` or ``[]`` (a program's list of filters that came out empty) ran the default

@@ -144,6 +144,20 @@ def test_box_and_output_paths_are_checked_before_the_work(tmp_path, capsys):
         _run([path, "--plot", str(tmp_path / "no" / "p.png")])
 
 
+def test_a_plot_of_a_kind_matplotlib_does_not_write_is_refused_first(tmp_path, capsys):
+    """``--plot scores.txt`` scored the clip, then ended in matplotlib's ValueError traceback
+    (exit 1); an extension in another case is taken."""
+    path = str(tmp_path / "c.mkv")
+    write_video(path, _to_u8(scene("pan", W, H, 3, 24, 0).frames), 24, lossless=True)
+    assert _run([path, "--plot", str(tmp_path / "scores.txt")]) == 2
+    err = capsys.readouterr().err
+    assert "--plot" in err and "a plot is written as .png, .svg or .pdf" in err and \
+        err.strip().endswith("not .txt"), err
+    assert not (tmp_path / "scores.txt").exists()
+    assert _run([path, "--plot", str(tmp_path / "scores.PNG")]) == 0
+    assert (tmp_path / "scores.PNG").stat().st_size > 1000
+
+
 def test_one_frame_scores_against_a_reference(tmp_path, capsys):
     """One frame was refused ("needs two or more") even with --ref: PSNR and SSIM need none
     of the frames around it. Without --ref, or with a figure over time asked for, it is still

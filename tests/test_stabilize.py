@@ -34,14 +34,18 @@ def _array(frames: torch.Tensor) -> np.ndarray:
     return frames.permute(0, 2, 3, 1).numpy()
 
 
-def _run(frames: np.ndarray, cuts=(), **options) -> list[Frame]:
-    """Stream ``frames`` through the filter, keeping each output frame's aux (warp, zoom)."""
+def _run(frames: np.ndarray, cuts=(), notes: list | None = None, **options) -> list[Frame]:
+    """Stream ``frames`` through the filter, keeping each output frame's aux (warp, zoom);
+    the filter's notes are added to ``notes`` where given."""
     flt = Stabilize(make_options("stabilize", Stabilize.Options, options))
     x = _tensor(frames)
     out = []
     for t in range(len(x)):
         out += flt.push(Frame(x[t], t / 24.0, t in cuts))
-    return out + flt.flush()
+    out += flt.flush()
+    if notes is not None:
+        notes += flt.notes()
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -230,11 +234,45 @@ def test_subject_face_held_still(user_box, device_path):
     if user_box:
         corners = apply_homography(shake[0], box[0].reshape(2, 2))
         options["box"] = tuple(corners.ravel())
+    notes = []
     with device_path_on_cpu() if device_path else contextlib.nullcontext():
-        out = np.stack([_array(f.image[None])[0] for f in _run(shaken, **options)])
+        out = np.stack([_array(f.image[None])[0] for f in _run(shaken, notes=notes, **options)])
     before, after = _dot_centres(shaken), _dot_centres(out)
     assert np.abs(before - before[0]).max() > 30  # the face does travel in the input
     assert np.abs(after - after[0]).max() < 3.0  # measured 1.39 (found) and 1.28 (given box)
+    assert notes == []  # the subject was found: nothing to say
+
+
+@pytest.mark.parametrize("box, device_path", [(None, False), (None, True),
+                                               ((30, 20, 90, 60), False)])
+def test_a_subject_never_told_from_the_camera_is_said(box, device_path):
+    """A shaken texture with no face: mode=subject holds the whole picture (or the box), whose
+    features all follow the camera and are dropped as the camera's, so no step finds the
+    subject and nothing is corrected; that was not said (sweep 12's lead). In a clip of two
+    shots, only the one it failed in is counted. (The device path's flow, given the box, finds
+    a motion of its own in it: frames changed by 0.04-0.06, and no note.)"""
+    rng = np.random.default_rng(1)
+    texture = cv2.GaussianBlur((rng.random((140, 180, 3)) * 255).astype(np.uint8), (0, 0), 1.5)
+    shaken = np.stack([texture[20 + dy:100 + dy, 20 + dx:140 + dx]
+                       for dx, dy in rng.integers(-4, 5, (12, 2))]).astype(np.float32) / 255
+    notes = []
+    with device_path_on_cpu() if device_path else contextlib.nullcontext():
+        out = np.stack([_array(f.image[None])[0] for f in _run(
+            shaken, notes=notes, mode="subject", box=box)])
+    assert np.abs(out - shaken).max() < 1e-6  # nothing corrected
+    held = "the box" if box else "the picture (no face found, no box given)"
+    assert notes == [f"mode=subject found nothing in {held} that moves apart from the camera: "
+                     "nothing was corrected (mode=lock holds the whole picture still; box= "
+                     "names the subject)"]
+    face = scene("subject", W, H, frames=48, seed=1).frames[:12]
+    both = np.concatenate([artifacts.jitter(face, 3.0, 0.5, seed=2)[0],
+                           cv2.resize(np.moveaxis(shaken, 0, -1).reshape(80, 120, -1), (W, H))
+                           .reshape(H, W, 3, -1).transpose(3, 0, 1, 2)])
+    notes = []
+    with device_path_on_cpu() if device_path else contextlib.nullcontext():
+        _run(both, cuts={12}, notes=notes, mode="subject")
+    assert len(notes) == 1 and "in the picture (no face found, no box given) that moves apart " \
+        "from the camera in 1 of 2 shots: that shot was not corrected" in notes[0], notes
 
 
 def _dot_centres(frames: np.ndarray) -> np.ndarray:

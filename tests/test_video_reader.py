@@ -348,6 +348,39 @@ def test_a_matroska_or_nut_file_that_starts_late_is_not_cut(tmp_path, capsys, ex
     assert stream_summary(out)["times"][0] == pytest.approx(0.5, abs=1e-3)
 
 
+@pytest.mark.parametrize("made", ["slot_left_empty", "h264_with_aac"])
+def test_an_avi_whose_index_holds_an_empty_slot_is_not_cut(tmp_path, capsys, made):
+    """An AVI's frame count counts the slots of its index that hold no picture (a null chunk:
+    the frame before is shown again), for which FFmpeg gives no packet: such a file (H.264 with
+    AAC as FFmpeg muxes it holds one after its first frame) "ended early ... of the 9 frames it
+    declares", a failure in a folder batch; a cut one still says so."""
+    src, out = str(tmp_path / "in.avi"), str(tmp_path / "out.mkv")
+    if made == "h264_with_aac":
+        make_video(src, moving_frames(8, 48, 32), fps=25, audio_seconds=0.3)
+    else:
+        with av.open(src, "w") as o:
+            s = o.add_stream("mpeg4", rate=25)
+            s.width, s.height, s.pix_fmt = 48, 32, "yuv420p"
+            for pts, rgb in zip([0, 2, 3, 4, 5, 6, 7, 8], moving_frames(8, 48, 32)):
+                vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                vf.pts, vf.time_base = pts, Fraction(1, 25)
+                o.mux(s.encode(vf))
+            o.mux(s.encode(None))
+    with av.open(src) as c:  # the file is as described: 9 slots, 8 pictures
+        assert c.streams.video[0].frames == 9
+        where = [p.pos for p in c.demux(video=0) if p.size]
+        assert len(where) == 8
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    assert len(stream_summary(out)["times"]) == 8
+    cut = str(tmp_path / "cut.avi")
+    with open(src, "rb") as f:
+        data = f.read()
+    open(cut, "wb").write(data[:where[5]])  # five pictures
+    main(["clean", cut, "-o", str(tmp_path / "cut.mkv"), "-f", "identity", "-q"])
+    assert "ended early" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("ext", ["ts", "mkv", "mp4"])
 def test_a_clip_cut_inside_a_group_of_pictures_is_not_damage(tmp_path, capsys, ext):
     """Its first packets need pictures from before the cut: the frames after them were written

@@ -58,6 +58,32 @@ def test_every_audio_stream_is_kept(two_tracks, tmp_path, ext, chain, codecs):
         assert d["seconds"] == pytest.approx(1.0, abs=0.06)
 
 
+@pytest.mark.parametrize("ext, args, said", [
+    (".avi", [], True),
+    (".avi", ["--codec", "mpeg4"], False),     # read back at its index: in step
+    (".avi", ["-f", "identity,interpolate=fps=30"], True),
+    (".mkv", [], False),
+])
+def test_avi_with_sound_says_that_players_disagree_by_a_frame(two_tracks, tmp_path, capsys,
+                                                             ext, args, said):
+    """FFmpeg's AVI reader times H.264 pictures a frame later than the index (sweep 12: the
+    sound 62 ms ahead of the picture at 12 fps as FFmpeg reads it, 21 ms behind as the index
+    says); the file was written without a word."""
+    out = str(tmp_path / f"out{ext}")
+    assert main(["clean", two_tracks, "-o", out, "-f", "identity", "-q", *args]) == 0
+    err = capsys.readouterr().err
+    if said:
+        ms, fps = ("33", "30") if "fps=30" in " ".join(args) else ("83", "12")
+        assert (f"AVI gives H.264 pictures no times of their own: players that read it with "
+                f"FFmpeg (ffplay, mpv) show each a frame later than players that follow the "
+                f"file's index, so the sound is off the picture by up to a frame ({ms} ms at "
+                f"{fps} fps) in one or the other; .mkv and .mp4 keep them in step") in err, err
+    else:
+        assert "AVI gives" not in err, err
+    with av.open(out) as c:  # the sound is kept
+        assert len(c.streams.audio) == 2
+
+
 @pytest.mark.parametrize("codec, ext", [
     ("pcm_s16le", ".mp4"),  # the MP4 muxer failed on closing: a traceback
     ("flac", ".mov"),       # the MOV muxer failed on opening: "cannot open the libx264 encoder"

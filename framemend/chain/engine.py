@@ -59,7 +59,9 @@ def _run_filters(filters: list[Filter], frames: Iterable[Frame],
     goes down the whole chain before the next is made (:meth:`Filter.emit`), so a filter
     completing many frames at once (a scene cut, the end) holds one of them at a time.
     Once all are out, ``warn(message)`` is told what the filters did not do
-    (:func:`said_of_run`)."""
+    (:func:`said_of_run`), from the shots each filter was given (:class:`Shots`)."""
+    shots = [Shots() for _ in filters]
+
     def through(outputs: Iterable[Frame], done: int) -> Iterator[Frame]:
         """``outputs`` of the first ``done`` filters through the rest."""
         for fr in outputs:
@@ -69,42 +71,106 @@ def _run_filters(filters: list[Filter], frames: Iterable[Frame],
                 yield fr
             else:
                 f = filters[done]  # a duck-typed filter may have only push and flush
+                shots[done].add(fr)
                 yield from through(getattr(f, "emit", f.push)(fr), done + 1)
 
-    count = 0
     for frame in frames:
-        count += 1
         yield from through([frame], 0)
     for i, f in enumerate(filters):
         yield from through(getattr(f, "emit_rest", f.flush)(), i + 1)
     if warn is not None:
-        for message in said_of_run(filters, count):
+        for message in said_of_run(filters, shots):
             warn(message)
 
 
-def said_of_run(filters: list[Filter], frames: int) -> list[str]:
-    """What a run of ``frames`` input frames through ``filters`` did not do that the user asked
-    for: the filters given fewer frames than they change anything in
-    (:attr:`Filter.fewest_frames`: those that compare frames, given one; deflicker's and
-    stabilize's modes that fit a line through each frame's neighbours, given two), and each
-    filter's :meth:`Filter.notes` (``realign: keyframes=50 is past the clip's 12 frames...``).
-    A duck-typed filter without these says nothing."""
+class Shots:
+    """The shots of the frames one filter was given, as their cut flags (``Frame.cut``) mark
+    them: ``lengths`` of each shot in order, ``starts`` their first frame's (index, time)."""
+
+    def __init__(self):
+        self.lengths: list[int] = []
+        self.starts: list[tuple[int, float]] = []
+        self.frames = 0
+
+    def add(self, frame: Frame) -> None:
+        if frame.cut or not self.lengths:
+            self.lengths.append(0)
+            self.starts.append((self.frames, frame.time))
+        self.lengths[-1] += 1
+        self.frames += 1
+
+
+# the short shots a note names before it counts the rest
+SHOTS_NAMED = 3
+
+
+def said_of_run(filters: list[Filter], shots: list[Shots]) -> list[str]:
+    """What a run through ``filters`` did not do that the user asked for: the filters given
+    fewer frames than they change anything in (:attr:`Filter.fewest_frames`: those that
+    compare frames, given one; deflicker's and stabilize's modes that fit a line through each
+    frame's neighbours, given two), in the whole input or, where it holds several shots, in a
+    shot (each filter works within a shot: a 2-frame shot after a cut is left as it is by
+    ``deflicker`` as a 2-frame clip is), and each filter's :meth:`Filter.notes`
+    (``realign: keyframes=50 is past the clip's 12 frames...``). ``shots``: per filter, the
+    shots of the frames it was given. A duck-typed filter without these says nothing."""
     said = []
-    short = [f for f in filters if 0 < frames < getattr(f, "fewest_frames", 1)]
-    alone = list(dict.fromkeys(f.name for f in short))
-    if frames == 1 and alone:
+    whole = [(f, s) for f, s in zip(filters, shots) if len(s.lengths) == 1
+             and s.frames < getattr(f, "fewest_frames", 1)]
+    alone = list(dict.fromkeys(f.name for f, s in whole if s.frames == 1))
+    if alone:
         said.append(f"the input has one frame: {', '.join(alone)} "
                     f"work{'s' * (len(alone) == 1)} from what changes between frames and had "
                     "nothing to compare it with")
-    elif alone:
-        for f in short:
-            mode = getattr(getattr(f, "options", None), "mode", None)
-            said.append(f"{f.name}: {f'mode={mode} ' if mode else ''}works from "
-                        f"{f.fewest_frames} frames or more, the input has {frames}: nothing "
-                        "was corrected")
+    for f, s in whole:
+        if s.frames > 1:
+            said.append(f"{f.name}: {_mode(f)}works from {f.fewest_frames} frames or more, the "
+                        f"input has {s.frames}: nothing was corrected")
+    for i, (f, s) in enumerate(zip(filters, shots)):
+        if len(s.lengths) > 1:
+            short = [(start, n) for start, n in zip(s.starts, s.lengths)
+                     if n < getattr(f, "fewest_frames", 1)]
+            if short:
+                said.append(_short_shots(f, short, _counts_kept(filters[:i])))
     for f in filters:
         said += [f"{f.name}: {note}" for note in getattr(f, "notes", list)()]
     return said
+
+
+def _mode(f: Filter) -> str:
+    """``mode=auto `` for a filter with a mode option, else nothing."""
+    mode = getattr(getattr(f, "options", None), "mode", None)
+    return f"mode={mode} " if mode else ""
+
+
+def _counts_kept(before: list[Filter]) -> bool:
+    """Whether the filters ``before`` one pass on as many frames as they take (none changes
+    the rate), so that its n-th frame is the input's n-th."""
+    rate = Fraction(30)
+    return all(f.output_rate(rate) == rate for f in before if hasattr(f, "output_rate"))
+
+
+def _short_shots(f: Filter, short: list[tuple[tuple[int, float], int]], by_index: bool) -> str:
+    """The note of the shots, ``((first index, first time), length)`` each, too short for
+    ``f``: named by their frames (from 0) where ``by_index``, else by their first frame's time
+    (a rate-changing filter before ``f`` numbers its frames otherwise)."""
+    def named(start: tuple[int, float], n: int) -> str:
+        if not by_index:
+            return f"the frame at {start[1]:.3f} s" if n == 1 else \
+                f"the {n} frames from {start[1]:.3f} s"
+        return f"frame {start[0]}" if n == 1 else f"frames {start[0]}-{start[0] + n - 1}"
+
+    names = [named(start, n) for start, n in short[:SHOTS_NAMED]]
+    more = len(short) - len(names)
+    if more:
+        listed = f"{', '.join(names)} and {more} more"
+    else:
+        listed = " and ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
+    one = len(short) == 1 and short[0][1] == 1
+    what = ("a shot of its own" if len(short) == 1 and one else
+            "a shot of their own" if len(short) == 1 else "shots of their own")
+    return (f"{f.name}: {_mode(f)}works from {f.fewest_frames} frames of a shot or more: "
+            f"{listed}, {what} between scene cuts, {'was' if one else 'were'} left as "
+            f"{'it is' if one else 'they are'}")
 
 
 def run_stream(frames: Iterable[Frame], filters: list[Filter], write: Callable[[Frame], None],

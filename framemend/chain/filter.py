@@ -35,7 +35,8 @@ Contract (VapourSynth-like, but push-driven so the engine can stream):
 * ``fewest_frames`` — the fewest input frames the filter changes anything in: 2 for a
   filter that works from what changes between frames (flicker, boiling, motion, drift), more
   for a mode that fits a trend through each frame's neighbours (a line through two frames
-  passes through both); the engine says so once a shorter stream ends.
+  passes through both); the engine says so once a shorter stream ends, and names the shots
+  (between scene cuts) of a longer one that are shorter, which the filter left as they are.
 * ``notes()`` — at the end of the stream, what the user should know of the run that the
   output does not show: an option that changed nothing on this input (a keyframe past the
   clip's end, no face found). The engine passes each on as a warning (``framemend: warning:``

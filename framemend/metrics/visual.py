@@ -1,6 +1,8 @@
 """Looking rather than reading: a side-by-side before/after clip and a per-frame plot."""
 from __future__ import annotations
 
+import os
+
 import cv2
 import numpy as np
 
@@ -40,6 +42,23 @@ def side_by_side(before: np.ndarray, after: np.ndarray,
     out[:, dark] = 0
     out[:, light] = 255 if out.dtype == np.uint8 else 1.0
     return out
+
+
+def plot_problem(path: str) -> str | None:
+    """Why :func:`plot_per_frame` cannot write ``path`` (no matplotlib, or an extension its
+    Agg canvas does not write: ``.txt`` was a ValueError traceback after the scoring), or
+    None."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+    except ImportError:
+        return "plotting needs matplotlib: pip install 'framemend[plot]'"
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    kinds = FigureCanvasAgg.get_supported_filetypes()
+    if ext and ext not in kinds:
+        return (f"--plot {path}: a plot is written as .png, .svg or .pdf (also "
+                f"{', '.join('.' + k for k in sorted(kinds) if k not in ('png', 'svg', 'pdf'))}), "
+                f"not .{ext}")
+    return None
 
 
 def plot_per_frame(series: dict[str, dict[str, np.ndarray]], path: str, title: str = "") -> None:

@@ -78,6 +78,14 @@ def subject_motion(previous: torch.Tensor, current: torch.Tensor, box: torch.Ten
     :data:`MIN_SUBJECT_SHARE` of the box's own samples (a fit of a flow that failed around
     the subject; the CPU path's RANSAC over KLT features keeps ``last`` where fewer than
     ``_MIN_INLIERS`` agree: on 325's frame 11, none of 31)."""
+    m, usable = subject_fit(previous, current, box, scale)
+    return torch.where(usable, m, last)
+
+
+def subject_fit(previous: torch.Tensor, current: torch.Tensor, box: torch.Tensor,
+                scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`subject_motion`'s fit ``(3, 3)`` and whether it is usable (a bool tensor, left
+    on the device: reading it waits for the device)."""
     samples = _Samples(previous, current)
     camera = samples.fit(samples.inside)
     corner = torch.round(box / scale)  # the box's pixels as motion.box_mask takes them
@@ -89,7 +97,7 @@ def subject_motion(previous: torch.Tensor, current: torch.Tensor, box: torch.Ten
     m = samples.matrix(theta, scale)
     usable = (torch.isfinite(m).all() & (followed >= _MIN_INLIERS)
               & (followed >= MIN_SUBJECT_SHARE * own.sum()))
-    return torch.where(usable, m, last)
+    return m, usable
 
 
 class _Samples:

@@ -72,6 +72,11 @@ class Stabilize(Filter):
         self.reads_raw = self.reads_yuv = host_kernels(self.device)
         self._sigma = options.radius / 2.0
         self._slope = (options.max_zoom - 1.0) / options.radius
+        # mode subject: the shots of 2 frames or more, and those where no step found the
+        # subject moving apart from the camera (so none was corrected)
+        self._subject_shots = self._subject_lost = 0
+        self._held = ""  # what the shot's subject is: the box, a face or the picture
+        self._lost_held = ""  # what it was in the last shot where it was not found
         self._start_shot()
 
     def _start_shot(self) -> None:
@@ -88,16 +93,29 @@ class Stabilize(Filter):
         self._box: np.ndarray | None = None  # subject box corners (2, 2) in full-size pixels
         self._first_centre: np.ndarray | None = None
         self._last_motion = np.eye(3)
+        self._found = False  # mode subject: whether a step found the subject (on the device
+        # path a bool tensor there, read once the shot ends)
         self._camera = CameraTracker()
         self._device = False  # the device path (.device), decided on the shot's first frame
         # (the device path keeps _box, _last_motion and the path as tensors there)
 
     def notes(self) -> list[str]:
-        """``max_zoom=1``: no crop to hide a correction's border in, so none was made."""
+        """``max_zoom=1``: no crop to hide a correction's border in, so none was made. Mode
+        subject: shots where nothing in the subject's box (the given one, a face, or else the
+        whole picture) moved apart from the camera's motion: its features were all dropped as
+        the camera's, the subject's path stayed still and nothing was corrected (a shaken
+        texture; BENCHMARKS.md, sweep 13)."""
         if self.options.max_zoom <= 1.0:
             return ["max_zoom=1 allows no crop, and no frame is given a black border: nothing "
                     "was corrected (max_zoom=1.08, the default, keeps 85 % of the frame)"]
-        return []
+        if not self._subject_lost:
+            return []
+        lost, shots = self._subject_lost, self._subject_shots
+        said = (": nothing was corrected" if shots == 1 else
+                f" in {lost} of {shots} shots: {'that shot was' if lost == 1 else 'those were'} "
+                "not corrected")
+        return [f"mode=subject found nothing in {self._lost_held} that moves apart from the "
+                f"camera{said} (mode=lock holds the whole picture still; box= names the subject)"]
 
     def push(self, frame: Frame) -> list[Frame]:
         out = self._drain() if frame.cut and self._count else []
@@ -117,6 +135,11 @@ class Stabilize(Filter):
 
     def _drain(self) -> list[Frame]:
         out = [self._emit_next() for _ in range(len(self._pending))]
+        if self.options.mode == "subject" and self._count > 1:
+            self._subject_shots += 1
+            if not bool(self._found):
+                self._subject_lost += 1
+                self._lost_held = self._held
         self._start_shot()
         return out
 
@@ -156,6 +179,8 @@ class Stabilize(Filter):
                                                               *luma.shape), scale)
                 if m is None:  # hidden for a moment: it keeps its last motion
                     m = self._last_motion
+                else:
+                    self._found = True
                 self._last_motion = m
                 self._box = _move_box(self._box, m)
                 self._path[t] = _translation(self._first_centre - self._box.mean(0))
@@ -181,8 +206,9 @@ class Stabilize(Filter):
             self._path[t] = self._path[t - 1] @ device_path.inverse(
                 device_path.camera_motion(self._luma, luma, scale))
         else:  # the subject's path, as on the CPU path
-            m = device_path.subject_motion(self._luma, luma, self._box, scale,
-                                           self._last_motion)
+            m, usable = device_path.subject_fit(self._luma, luma, self._box, scale)
+            m = torch.where(usable, m, self._last_motion)  # device_path.subject_motion
+            self._found = usable | self._found
             self._last_motion = m
             self._box = self._box @ m[:2, :2].T + m[:2, 2]
             shift = torch.stack([float(c) - v for c, v in
@@ -193,6 +219,7 @@ class Stabilize(Filter):
         self._count += 1
 
     def _first_box(self, luma: np.ndarray, scale: float) -> np.ndarray:
+        self._held = "the box" if self.options.box is not None else "the face it found"
         if self.options.box is not None:
             box = self.options.box
         else:
@@ -200,6 +227,7 @@ class Stabilize(Filter):
             if found is None:  # no face: hold the whole picture still
                 h, w = luma.shape
                 found = (0.0, 0.0, float(w), float(h))
+                self._held = "the picture (no face found, no box given)"
             box = tuple(v * scale for v in found)
         return np.array(box, np.float64).reshape(2, 2)
 

@@ -216,6 +216,12 @@ class VideoReader:
         # made without re-encoding starts inside a group of pictures); its frame count
         # counts them
         self._hidden_packets = 0
+        # AVI: slots of its index that hold no picture (a null chunk: the frame before is
+        # shown again), which its frame count counts; FFmpeg gives no packet for them, only a
+        # gap in the video's decode times, one slot each (an H.264 AVI muxed by FFmpeg with
+        # AAC holds one after its first frame, and read as "ended early")
+        self._empty_slots = 0
+        self._last_slot = -1
         # packets before the first keyframe (a file cut inside a group of pictures): they
         # cannot be decoded without the pictures before the cut; how many frames that cost
         self._leading_packets = 0
@@ -530,6 +536,9 @@ class VideoReader:
                     self._hidden_packets += 1
                 elif packet.size:
                     self._video_packets += 1
+                    if self.container.format.name == "avi" and packet.dts is not None:
+                        self._empty_slots += max(0, packet.dts - self._last_slot - 1)
+                        self._last_slot = packet.dts
                     self._keyframe_seen = self._keyframe_seen or packet.is_keyframe
                     if not self._keyframe_seen:
                         self._leading_packets += 1
@@ -617,7 +626,8 @@ class VideoReader:
             damage = None
         if damage is not None and (damage[0] or lost > 0 or damage[2] == self._video_packets):
             return f"'{self.path}' is damaged: {self._where()} ({damage[1]})"
-        shown = (self._declared_frames or 0) - self._hidden_packets - self._lost_leading
+        shown = ((self._declared_frames or 0) - self._hidden_packets - self._lost_leading
+                 - self._empty_slots)
         if self._declared_frames and n < shown and not self.start:
             return (f"'{self.path}' ended early: {self._where()}, of the "
                     f"{shown} frames it declares")

@@ -194,6 +194,18 @@ def quantise(image, scale: float):
     return q.to(dtype).permute(1, 2, 0).contiguous()
 
 
+# AVI holds no presentation times, and FFmpeg's AVI reader gives H.264 pictures (only them:
+# MPEG-4 Part 2, FFV1, MJPEG and VP9 read back at their index) a time one frame later than the
+# index gives them, with no B-frames too: players reading with FFmpeg and players following
+# the index disagree by a frame, so the sound is off the picture by up to a frame in one of
+# them (BENCHMARKS.md, sweeps 12 and 13: 20, 62 and 12 ms ahead at 24, 12 and 30 fps as FFmpeg
+# reads a copied AAC, which AVI's lack of an edit list delays by its 21 ms of priming)
+_AVI_H264_SOUND = ("AVI gives H.264 pictures no times of their own: players that read it with "
+                   "FFmpeg (ffplay, mpv) show each a frame later than players that follow the "
+                   "file's index, so the sound is off the picture by up to a frame ({ms:.0f} ms "
+                   "at {fps:.6g} fps) in one or the other; .mkv and .mp4 keep them in step")
+
+
 class VideoWriter:
     """Encode frames to ``path``; use as a context manager, or call :meth:`close`/:meth:`abort`.
 
@@ -290,6 +302,8 @@ class VideoWriter:
                      f"stream{'s' if len(sources) > 1 else ''}) is left out")
             for source in sources if fmt != "gif" else []:
                 self._side[source.index] = self._setup_audio(source, fmt, warn)
+            if sources and fmt == "avi" and warn and av.Codec(codec, "w").canonical_name == "h264":
+                warn(_AVI_H264_SOUND.format(ms=1000 / float(self.rate), fps=float(self.rate)))
             for source in audio_from.subtitle_streams if audio_from is not None else []:
                 out = self._setup_subtitles(source, fmt, warn)
                 if out is not None:
