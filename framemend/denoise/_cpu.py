@@ -154,8 +154,9 @@ def _predict_update(previous, state, first, end, rgb, scale, flow, inv_noise_var
     written and read back; with ``cv2.remap`` beforehand a 640x360 step took 0.5 ms more
     CPU), taken apart into planar
     rows (a ring of three), sharpened and moved by ``shift`` ``(3,)`` (:func:`_sharpen_row`,
-    once the row below is in: another ring of three) and its residual power (mean square over the channels of frame minus
-    prediction) summed along the row into a ring of three, so the 3x3 in-frame mean of a row
+    once the row below is in: another ring of three) and its residual power (mean square over
+    the channels of frame minus prediction) summed along the row into a ring of three, so the
+    3x3 in-frame mean of a row
     is ready once the row below has been sharpened, and the loops over a row vectorise. The
     flow's rows are taken apart into planar rows as they enter (a ring of three). A band reads
     the prediction two rows beyond itself, which it samples itself, so the bands of a frame
