@@ -132,7 +132,7 @@ class _TorchTrackOfArrays(TorchTrack):
     def step(self, frame, noise_var, memory, flow=None, shear=None, halves=False):
         track = super().step(frame, torch.from_numpy(noise_var), memory, flow, _tensor(shear),
                              halves)
-        return _TorchTrackOfArrays(track.estimate, track.variance)
+        return _TorchTrackOfArrays(track.estimate, track.variance, track.shift, track.lag)
 
     def output(self, spatial, noise_var, table, levels=None, shear=None, chroma_radius=2,
                halves=False):

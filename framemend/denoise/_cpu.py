@@ -44,7 +44,7 @@ from framemend.kernels.fastmath import NO_ESTIMATES
 from framemend.kernels.pools import in_halves
 from framemend.kernels.relative_remap import gather4, relative_taps
 
-from .recursive import FINEST_SIDE, FRESH, SOFT
+from .recursive import FINEST_SIDE, FRESH, LAG_GATE, SOFT, light_shift, turned_shift
 from .spatial import RADII, WIDE_CHROMA
 
 assert RADII == (1, 2, 2) and WIDE_CHROMA == 4, "_wiener_rgb is written for these windows"
@@ -53,6 +53,9 @@ _S2, _S3, _S6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
 # float32 constants: a float64 operand anywhere in a loop keeps LLVM from vectorising it
 _F = np.float32
 _ZERO, _ONE, _TINY = _F(0), _F(1), _F(1e-12)
+# the unit of the update's sums for the light's shift: 1/65536 of the [0, 1] range (a row of
+# 3840 pixels sums to under 2**31)
+_SUM_UNIT = 65536
 _R3, _R2, _R6 = _F(1 / _S3), _F(1 / _S2), _F(1 / _S6)
 # BT.601 luma of an opponent pixel: the LUMA weights of r, g, b written in (o0, o1, o2)
 _KR, _KG, _KB = (_F(k) for k in LUMA)
@@ -112,9 +115,10 @@ def _inv_axis(n, radius):
 
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
-def _sharpen_row(up, mid, down, flow_x, flow_y, out, wx, wy):
+def _sharpen_row(up, mid, down, flow_x, flow_y, shift, out, wx, wy):
     """Row ``out`` ``(4, W)`` of the prediction sharpened as in
-    :func:`.recursive.sharpen_reference`: ``mid`` and the rows ``up`` and ``down`` around it
+    :func:`.recursive.sharpen_reference` and moved by the light's ``shift`` ``(3,)``
+    (:func:`.recursive.light_shift`): ``mid`` and the rows ``up`` and ``down`` around it
     (planar ``(4, W)``, edge rows repeated), the fractions of ``flow_x``, ``flow_y`` ``(W,)``;
     the variance (channel 3) as it is. ``wx``, ``wy``: ``(W,)`` scratch for the weights (the
     caller's: two arrays made per row cost 0.04-0.07 ms of the update's 1.3 per 640x360
@@ -126,9 +130,9 @@ def _sharpen_row(up, mid, down, flow_x, flow_y, out, wx, wy):
         ty = flow_y[x] - np.floor(flow_y[x])
         wx[x], wy[x] = half * tx * (_ONE - tx), half * ty * (_ONE - ty)
     for c in range(3):
-        m, o = mid[c], out[c]
+        m, o, d = mid[c], out[c], shift[c]
         for x in range(w):
-            o[x] = m[x] - wy[x] * (up[c, x] - two * m[x] + down[c, x])
+            o[x] = m[x] + d - wy[x] * (up[c, x] - two * m[x] + down[c, x])
         for x in range(1, w - 1):
             o[x] -= wx[x] * (m[x - 1] - two * m[x] + m[x + 1])
         if w > 1:
@@ -140,7 +144,7 @@ def _sharpen_row(up, mid, down, flow_x, flow_y, out, wx, wy):
 
 @numba.njit(cache=True, fastmath=NO_ESTIMATES, nogil=True, error_model="numpy")
 def _predict_update(previous, state, first, end, rgb, scale, flow, inv_noise_var, min_gain,
-                    soft, fresh, shear, luma):
+                    soft, fresh, shear, shift, gate, sums, luma):
     """The prediction and the Kalman-like update of :func:`.recursive.recursive_step_reference`:
     rows ``first`` to ``end - 1`` of the new ``state`` ``(H, W, 4)`` and of the new estimate's
     8-bit ``luma`` from the ``previous`` state (both C-contiguous), in one pass down the rows.
@@ -149,19 +153,26 @@ def _predict_update(previous, state, first, end, rgb, scale, flow, inv_noise_var
     (:mod:`framemend.kernels.relative_remap`: the same bits, without the whole prediction
     written and read back; with ``cv2.remap`` beforehand a 640x360 step took 0.5 ms more
     CPU), taken apart into planar
-    rows (a ring of three), sharpened (:func:`_sharpen_row`, once the row below is in: another
-    ring of three) and its residual power (mean square over the channels of frame minus
-    prediction) summed along the row into a ring of three, so the 3x3 in-frame mean of a row
+    rows (a ring of three), sharpened and moved by ``shift`` ``(3,)`` (:func:`_sharpen_row`,
+    once the row below is in: another ring of three) and its residual power (mean square over
+    the channels of frame minus prediction) summed along the row into a ring of three, so the
+    3x3 in-frame mean of a row
     is ready once the row below has been sharpened, and the loops over a row vectorise. The
     flow's rows are taken apart into planar rows as they enter (a ring of three). A band reads
     the prediction two rows beyond itself, which it samples itself, so the bands of a frame
     can run at once on different threads (:func:`_predict_update_halves`). Pixels whose source
     ``p + flow`` left the frame start afresh. ``rgb`` ``(3, H, W)`` times ``scale``;
     ``inv_noise_var`` ``(3,)`` 1 / σ² of each channel of the opponent basis sheared by
-    ``shear`` ``(2,)`` (the state's basis)."""
+    ``shear`` ``(2,)`` (the state's basis). Each row ``y`` writes ``sums[y]`` ``(7,)`` int32, the
+    sums :func:`.recursive.light_shift` takes over the row's pixels whose gain is under
+    ``gate``: of the new estimate minus the frame (3) and of the residual (frame minus
+    prediction, 3), in units of ``1 / _SUM_UNIT`` (integers: the sums do not depend on the
+    order LLVM's vector and scalar copies of the loop add them in, see
+    :mod:`framemend.kernels.fastmath`), and their count (in the update's loop: a kernel of
+    their own cost 1 ms per 640x360 frame)."""
     _, h, w = rgb.shape
     xmax, ymax = _F(w - 1), _F(h - 1)
-    floor, so, fr = _F(min_gain), _F(soft), _F(fresh)
+    floor, so, fr, g, unit = _F(min_gain), _F(soft), _F(fresh), _F(gate), _F(_SUM_UNIT)
     b1, b2 = _F(shear[0]), _F(shear[1])
     y1, y2 = _Y1 + _Y0 * b1, _Y2 + _Y0 * b2  # the luma's weights of the sheared channels
     third = _F(1 / 3)  # the residual power is the mean over the channels
@@ -196,7 +207,8 @@ def _predict_update(previous, state, first, end, rgb, scale, flow, inv_noise_var
         if max(first - 1, 0) <= ys < h:
             row = rows[ys % 3]
             _sharpen_row(raw[max(ys - 1, 0) % 3], raw[ys % 3], raw[min(ys + 1, h - 1) % 3],
-                         motion[ys % 3, 0], motion[ys % 3, 1], row, weights[0], weights[1])
+                         motion[ys % 3, 0], motion[ys % 3, 1], shift, row, weights[0],
+                         weights[1])
             for x in range(w):
                 o0, o1, o2 = _pixel(rgb, scale, b1, b2, ys, x)
                 r0, r1, r2 = o0 - row[0, x], o1 - row[1, x], o2 - row[2, x]
@@ -217,6 +229,7 @@ def _predict_update(previous, state, first, end, rgb, scale, flow, inv_noise_var
             py = _F(y) + flow_y[x]
             outside = (px < _ZERO) | (py < _ZERO) | (px > xmax) | (py > ymax)
             new[3, x] = fr if outside else _ZERO
+        l0 = l1 = l2 = q0 = q1 = q2 = count = np.int32(0)
         for x in range(w):
             mean_power = (above[x] + here[x] + below[x]) * inv_x[x] * scale_y
             pv = row[3, x]
@@ -229,6 +242,16 @@ def _predict_update(previous, state, first, end, rgb, scale, flow, inv_noise_var
             e2 = row[2, x] + k * (o2 - row[2, x])
             new[0, x], new[1, x], new[2, x], new[3, x] = e0, e1, e2, k
             bright[x] = _Y0 * e0 + y1 * e1 + y2 * e2
+            held = unit if k < g else _ZERO
+            l0 += np.int32(held * (e0 - o0))
+            l1 += np.int32(held * (e1 - o1))
+            l2 += np.int32(held * (e2 - o2))
+            q0 += np.int32(held * (o0 - row[0, x]))
+            q1 += np.int32(held * (o1 - row[1, x]))
+            q2 += np.int32(held * (o2 - row[2, x]))
+            count += np.int32(1 if k < g else 0)
+        sums[y, 0], sums[y, 1], sums[y, 2] = l0, l1, l2
+        sums[y, 3], sums[y, 4], sums[y, 5], sums[y, 6] = q0, q1, q2, count
         # the 8-bit luma in a loop of its own: in the loop above the update took 2.3 instead
         # of 1.3 ms per 640x360 frame where its luma array was the one the frame's luma had been
         # made in (a step on float input)
@@ -518,8 +541,8 @@ class CpuFrame:
 
 def _predict_update_halves(previous: np.ndarray, state: np.ndarray, rgb: np.ndarray,
                            scale: float, flow: np.ndarray, inverse: np.ndarray,
-                           min_gain: float, shear: np.ndarray, luma: np.ndarray,
-                           halves: bool) -> None:
+                           min_gain: float, shear: np.ndarray, shift: np.ndarray,
+                           sums: np.ndarray, luma: np.ndarray, halves: bool) -> None:
     """:func:`_predict_update` of the whole frame; with ``halves`` (and :data:`_HALVED_ROWS`
     rows or more) the lower half of the rows on the shared ``denoise`` worker while this thread
     does the upper half (the kernel releases the GIL; each half samples the prediction it reads
@@ -527,13 +550,14 @@ def _predict_update_halves(previous: np.ndarray, state: np.ndarray, rgb: np.ndar
     h = state.shape[0]
     if not halves or h < _HALVED_ROWS:
         _predict_update(previous, state, 0, h, rgb, scale, flow, inverse, min_gain, SOFT, FRESH,
-                        shear, luma)
+                        shear, shift, LAG_GATE, sums, luma)
         return
     in_halves("denoise", h, lambda first, end: _predict_update(
         previous, state, first, end, rgb, scale, flow, inverse, min_gain, SOFT, FRESH, shear,
-        luma))
+        shift, LAG_GATE, sums, luma))
 
 
+_NO_SHIFT = np.zeros(3, np.float32)
 _spare_states: list = []  # the arrays of tracks no longer referenced, for the next steps
 _SPARE_STATES = 4
 
@@ -544,12 +568,21 @@ class CpuTrack:
     new track, so a spatial stage may still read this one on another thread. When a track is
     no longer referenced its arrays serve a later step (fresh ones would cost page faults)."""
 
-    def __init__(self, state: np.ndarray, luma: np.ndarray):
+    def __init__(self, state: np.ndarray, luma: np.ndarray, shift: np.ndarray = _NO_SHIFT,
+                 lag: np.ndarray = _NO_SHIFT):
         self.state, self.luma = state, luma
+        # (3,) float32 in the state's basis: the next prediction's move and the estimate's lag
+        # behind its frame (.recursive.light_shift)
+        self.shift, self.lag = shift, lag
 
     def __del__(self):
         if len(_spare_states) < _SPARE_STATES:
             _spare_states.append((self.state, self.luma))
+
+    def turn_around(self) -> None:
+        """Make the next step go the other way in time (:func:`.recursive.turned_shift`): for
+        the track a shot's warm-up leaves, before anything else reads it."""
+        self.shift = turned_shift(self.shift, self.lag)
 
     @staticmethod
     def _arrays(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -604,10 +637,14 @@ class CpuTrack:
         if flow is None:
             flow = motion_luma_flow(frame_luma, self.luma, FINEST_SIDE)
         inverse = (1.0 / noise_var).astype(np.float32)
+        sums = _buffer("light sums", (rgb.shape[1], 7), np.int32)
         _predict_update_halves(self.state, state, rgb, scale,
                                np.ascontiguousarray(flow, np.float32), inverse, 1.0 / memory,
-                               _shear(shear), luma, halves)
-        return CpuTrack(state, luma)
+                               _shear(shear), self.shift, sums, luma, halves)
+        sums = sums.sum(0, np.int64)
+        shift, lag = light_shift(sums[:3] / _SUM_UNIT, sums[3:6] / _SUM_UNIT, sums[6],
+                                 self.shift, self.lag)
+        return CpuTrack(state, luma, shift.astype(np.float32), lag.astype(np.float32))
 
     def output(self, spatial: float, noise_var: np.ndarray, table: np.ndarray | None,
                levels: float | None = None, shear: np.ndarray | None = None,

@@ -150,6 +150,7 @@ class Denoise(DistinctFrames, TemporalFilter):
         for index in range(len(frames) - 2, -1, -1):  # no output is made beside these steps
             track = track.step(pixels[index], self._variances, self.options.memory,
                                flows[index], self._shear, halves=True)
+        track.turn_around()
         return track, self._levels(frames[0])
 
     def _step(self, previous: Future, frame: Frame, pixels, previous_time: float,

@@ -15,6 +15,12 @@ variance σ², which may differ between the channels of the opponent basis of :m
    ``soft · max(e - 1 - p̂, 0)``; pixels whose source lies outside the frame start afresh;
 3. update: gain ``k = max(p̂ / (p̂ + 1), 1 / memory)``, ``x = x̂ + k r``, ``p = k``.
 
+A change of light (a fade) moves every pixel alike, by less than the noise, so nothing in 2.
+sees it and the estimate trails the frame by ``(1 - k) / k`` frames' worth of the change. The
+prediction is therefore moved by a per-channel ``shift`` (:func:`light_shift`): the estimate's
+lag behind its own frame plus the change of light the last step saw, both measured where the
+gain stayed low (the scene matched the prediction).
+
 This is the scalar Kalman filter of a constant signal observed in white noise, per pixel along
 the motion, with an adaptive process noise (as in motion-compensated recursive video filters,
 e.g. Dubois & Sabri, "Noise reduction in image sequences using motion-compensated temporal
@@ -36,6 +42,12 @@ SOFT = 2.0  # how strongly unexplained residual raises the prediction variance
 # frames under 360 rows are solved an octave finer than the motion preset's quarter size (at
 # 320x180 its 80x45 grid missed fine texture under zoom: brick walls lost 1.3 dB to bm3d)
 FINEST_SIDE = 90
+# pixels whose new gain is under this measure the light's shift: where the prediction held
+LAG_GATE = 0.75
+# how far each step moves the rate of change of light it assumes toward the one it saw
+# (1: the last step's alone; 0.5 chosen on the tuning renderings of bench_families, where 1
+# lost up to 0.03 dB to the noise of one frame's measure)
+CHANGE_WEIGHT = 0.5
 
 
 def sharpen_reference(pred: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -85,3 +97,43 @@ def recursive_step_reference(estimate: torch.Tensor, variance: torch.Tensor,
     pred_var = torch.where(outside_mask(flow), torch.full_like(pred_var, FRESH), pred_var)
     gain = (pred_var / (pred_var + 1)).clamp(min=1.0 / memory)
     return (pred + gain * residual)[0], gain[0]
+
+
+def light_shift(lag_sum, residual_sum, count, shift, previous_lag):
+    """The per-channel move of the next step's prediction and the new estimate's lag.
+
+    At a pixel the update leaves ``e = x - z = (1 - k)(x̂ - z)`` (estimate minus frame) and the
+    residual was ``r = z - x̂ = e / (k - 1)``; with the prediction moved by ``shift`` from an
+    estimate that lagged its frame by ``previous_lag``, the frame changed by ``r + shift +
+    previous_lag`` since the last one. The rate of change of light assumed so far
+    (``shift + previous_lag``) moves :data:`CHANGE_WEIGHT` of the way toward that one; if the
+    light keeps changing at that rate, the next prediction ``x + shift'`` meets the next frame
+    for ``shift' = change - lag``. Means
+    over the pixels whose gain stayed under :data:`LAG_GATE` (the others are motion the flow
+    missed, occlusion, new content; a constant change of light below the noise does not raise
+    the gain). A constant-velocity (alpha-beta) predictor of the global level, in the spirit of
+    the motion-compensated Kalman filters of the module docstring.
+
+    Args:
+        lag_sum, residual_sum: ``(3,)`` sums of ``e`` and ``r`` per channel over those pixels
+            (any basis; arrays or tensors).
+        count: how many pixels (0: no shift, no lag).
+        shift, previous_lag: ``(3,)`` the step's shift and the previous estimate's lag.
+    Returns:
+        ``(shift', lag)``, each ``(3,)``.
+    """
+    seen = count > 0  # no branch on a tensor (no wait on the device)
+    inverse = seen / (count + (count <= 0))
+    lag = lag_sum * inverse
+    # the rate the last shift assumed, and the one this step saw
+    assumed = shift + previous_lag
+    seen_change = (residual_sum * inverse + assumed) * seen
+    change = assumed + CHANGE_WEIGHT * (seen_change - assumed)
+    return change - lag, lag
+
+
+def turned_shift(shift, lag):
+    """The shift of :func:`light_shift` for a track that turns around (a shot's warm-up runs
+    backwards, then the recursion goes forward from its first frame): the change of light
+    (``shift + lag``) reversed, less the lag."""
+    return -shift - 2 * lag

@@ -15,20 +15,31 @@ from framemend.cuda import fused, host_kernels
 from framemend.flow.estimate import motion_flow, motion_luma_flow
 
 from .noise import declip_reference
-from .recursive import FINEST_SIDE
+from .recursive import FINEST_SIDE, LAG_GATE, light_shift, turned_shift
 from .spatial import RADII, local_wiener_reference
 
 
 class TorchTrack:
-    """Estimate ``(3, H, W)`` RGB and its variance ``(1, H, W)`` in units of σ², on any device."""
+    """Estimate ``(3, H, W)`` RGB and its variance ``(1, H, W)`` in units of σ², on any device;
+    ``shift`` and ``lag`` ``(3,)`` (RGB, or None: zero): the next prediction's move and the
+    estimate's lag behind its frame (:func:`.recursive.light_shift`)."""
 
-    def __init__(self, estimate: torch.Tensor, variance: torch.Tensor):
+    def __init__(self, estimate: torch.Tensor, variance: torch.Tensor,
+                 shift: torch.Tensor | None = None, lag: torch.Tensor | None = None):
         self.estimate, self.variance = estimate, variance
+        zero = estimate.new_zeros(3)
+        self.shift = zero if shift is None else shift
+        self.lag = zero if lag is None else lag
 
     @classmethod
     def start(cls, frame: torch.Tensor) -> TorchTrack:
         """A track with no history: the frame ``(3, H, W)`` itself, variance 1."""
         return cls(frame, torch.ones_like(frame[:1]))
+
+    def turn_around(self) -> None:
+        """Make the next step go the other way in time (:func:`.recursive.turned_shift`): for
+        the track a shot's warm-up leaves, before anything else reads it."""
+        self.shift = turned_shift(self.shift, self.lag)
 
     def step(self, frame: torch.Tensor, noise_var: torch.Tensor, memory: int,
              flow: np.ndarray | None = None, shear: torch.Tensor | None = None,
@@ -43,8 +54,14 @@ class TorchTrack:
             flow = motion_flow(frame, self.estimate, FINEST_SIDE)
         else:
             flow = torch.from_numpy(flow).permute(2, 0, 1).to(frame.device)
-        return TorchTrack(*fused.recursive_step(self.estimate, self.variance, frame, flow,
-                                                noise_var, memory, shear=shear))
+        estimate, variance = fused.recursive_step(self.estimate + self.shift[:, None, None],
+                                                  self.variance, frame, flow, noise_var,
+                                                  memory, shear=shear)
+        # the sums of .recursive.light_shift
+        inside = (variance < LAG_GATE).to(estimate.dtype)
+        lag = (estimate - frame) * inside
+        sums = lag.sum((1, 2)), (lag / (variance - 1)).sum((1, 2)), inside.sum()
+        return TorchTrack(estimate, variance, *light_shift(*sums, self.shift, self.lag))
 
     def output(self, spatial: float, noise_var: torch.Tensor, table: torch.Tensor | None,
                levels: float | None = None, shear: torch.Tensor | None = None,
