@@ -13,6 +13,7 @@ import pytest
 
 from framemend import clean_folder
 from framemend.batch import run as batch_run
+from framemend.pipeline import usable_cores
 from framemend.batch.worker import clean_job
 from framemend.cli import main
 from framemend.cli_score import score
@@ -493,7 +494,7 @@ def test_threads_caps_each_workers_threads(tmp_path, monkeypatch):
     main(["clean", str(src), "-o", str(tmp_path / "out"), "-f", "identity", "-q", "--jobs", "1",
           "--threads", "1"])
     assert seen == [1]
-    assert batch_run.local_layout(1, "cpu")[1] == batch_run._cores()  # uncapped: all of them
+    assert batch_run.local_layout(1, "cpu")[1] == usable_cores()  # uncapped: all of them
 
 
 def test_a_device_the_workers_cannot_have_is_refused_before_the_work(tmp_path, capsys):

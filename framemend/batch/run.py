@@ -41,19 +41,15 @@ def settings_key(chain: str, codec: str | None, crf: int | None, lossless: bool)
     return repr((steps, codec, crf, lossless))
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def local_layout(jobs: int | None, device: str | None, threads: int | None = None
                  ) -> tuple[int, int, list[str | None]]:
     """``(workers, threads per worker, devices)`` for this machine: one worker per GPU when torch
     sees CUDA devices and ``device`` allows them, else one per core; the cores shared out, at
     most ``threads`` each (``--threads``) (torch is imported to count GPUs only where a GPU
     driver is installed)."""
-    from ..pipeline import gpu_driver
+    from ..pipeline import gpu_driver, usable_cores
 
-    cores = _cores()
+    cores = usable_cores()
     gpus = 0
     if device in (None, "cuda") and gpu_driver():
         import torch
