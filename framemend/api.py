@@ -143,9 +143,7 @@ def _pil_pixels(images: list) -> tuple[np.ndarray, dict]:
     sizes = [im.size for im in images]
     other = next((i for i, size in enumerate(sizes) if size != sizes[0]), None)
     if other is not None:  # numpy's "all input arrays must have the same shape"
-        raise ValueError(f"the frames differ in size: image 0 is {sizes[0][0]}x{sizes[0][1]}, "
-                         f"image {other} {sizes[other][0]}x{sizes[other][1]}; a clip's frames "
-                         "share one size")
+        raise _sizes_differ(sizes[0], other, sizes[other], "image")
     sixteen = [im.mode.startswith("I;16") for im in images]
     odd = next((im.mode for im in images if im.mode in ("I", "F")), None)
     if odd is not None or (any(sixteen) and not all(sixteen)):
@@ -429,6 +427,14 @@ def _stream(pictures, make_filters, fps, device, cuts: list[int] | None = None):
     return results()
 
 
+def _sizes_differ(first: tuple[int, int], t: int, size: tuple[int, int],
+                  noun: str = "frame") -> ValueError:
+    """The error for frame (or image) ``t`` of ``size`` (width, height) among frames of the
+    first's ``first``."""
+    return ValueError(f"the frames differ in size: {noun} 0 is {first[0]}x{first[1]}, "
+                      f"{noun} {t} {size[0]}x{size[1]}; a clip's frames share one size")
+
+
 def _frame_size(frame: Frame) -> tuple[int, int]:
     """A frame's (width, height)."""
     h, w = frame.raw.shape[:2] if frame.raw is not None else frame.image.shape[-2:]
@@ -442,10 +448,9 @@ def _check_like_first(size: tuple[int, int], first_kind: dict, frame: Frame, kin
     OpenCV's assertions in every pass that compares frames (``I0.sameSize(I1) in function
     'calc'``), and each frame came back as the first's kind (an RGB image after a grey one
     came back grey)."""
-    (w0, h0), (w, h) = size, _frame_size(frame)
-    if (w, h) != (w0, h0):
-        raise ValueError(f"the frames differ in size: frame 0 is {w0}x{h0}, frame {t} {w}x{h}; "
-                         "a clip's frames share one size")
+    got = _frame_size(frame)
+    if got != size:
+        raise _sizes_differ(size, t, got)
 
     def said(k: dict) -> str:
         pil = "a 16-bit PIL image" if k.get("scale") == 65535 else "an 8-bit PIL image"
@@ -578,9 +583,7 @@ def _pictures(video):
         t, picture = t_picture
         got = pixels(picture)
         if got.shape[:2] != first.shape[:2]:
-            raise ValueError(f"the frames differ in size: frame 0 is {first.shape[1]}x"
-                             f"{first.shape[0]}, frame {t} {got.shape[1]}x{got.shape[0]}; a "
-                             "clip's frames share one size")
+            raise _sizes_differ(first.shape[1::-1], t, got.shape[1::-1])
         return got
 
     first = pixels(first)
