@@ -207,6 +207,10 @@ class VideoReader:
         # -t 1, and -ss 1 kept all of it
         start_time = self.container.start_time
         self._origin = max(0.0, start_time / av.time_base) if start_time is not None else 0.0
+        # FFmpeg leaves the start unset where its probe saw too few pictures to trust their
+        # times (4 H.264 frames without B-frames, in Matroska from 100 s): the first decoded
+        # frame's time is the start then (:meth:`_learn_start`)
+        self._start_unknown = start_time is None and self.stream.start_time is None
         self._offset: float | None = None     # source time of the first kept frame
         self._side_end: float | None = None  # output time after which side packets are dropped
         self._last_time: float | None = None
@@ -456,8 +460,8 @@ class VideoReader:
         range" or "damaged". So the seek steps back (1, 2, 4... s before the start) until the
         first video packet it lands on is a keyframe at or before the start, else it reads
         from the stream's beginning; the frames before the start are skipped as decoded."""
-        if not self.start or self.path == "-":
-            return
+        if not self.start or self.path == "-" or self._start_unknown:
+            return  # (a start FFmpeg left unset is learnt from the first frame decoded)
         tb = self.stream.time_base
         # a second before the first frame: the file's start (an MPEG-TS seek goes by decoding
         # times, and a seek to the first picture's own time lands on the B-frame decoded after)
@@ -543,6 +547,8 @@ class VideoReader:
                     if not self._keyframe_seen:
                         self._leading_packets += 1
                 for vf in packet.decode():
+                    if self._start_unknown and vf.pts is not None and vf.time_base is not None:
+                        self._learn_start(float(vf.pts * vf.time_base))
                     keep = self._in_range(vf)
                     if keep is None:
                         self._stopped_by_range = True
@@ -570,6 +576,22 @@ class VideoReader:
         if self.decode_error is None and not self._stopped_by_range:
             self._note_leading_loss()
             self.decode_error = self._early_end()
+
+    def _learn_start(self, t: float) -> None:
+        """Take ``t``, the first decoded frame's time, as the start FFmpeg left unset: the
+        origin of -ss/-t, :attr:`VideoInfo.start_time`, and, where the container's duration is
+        where the file ends (Matroska, NUT: FFmpeg gives that end as the stream's duration
+        when it knows no start), the length from it (4 frames from 100 s said 100.167 s)."""
+        self._start_unknown = False
+        self._origin = max(0.0, t)
+        self.info.start_time = t
+        if self.container.format.name.split(",")[0] not in HEADER_END or t <= 0:
+            return
+        if self.info.duration is not None and self.info.duration > t:
+            self.info.duration -= t
+        for facts in self.info.streams:
+            if facts["index"] == self.stream.index and facts.get("duration", 0) > t:
+                facts["duration"] = round(facts["duration"] - t, 3)
 
     def _read_side_packets_past(self, packets: Iterator[av.Packet], past: av.VideoFrame) -> None:
         """Once the range has ended at the frame ``past``, read on for the audio and subtitle
