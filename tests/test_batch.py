@@ -1,6 +1,7 @@
 """Folder batches on local worker processes: bad files isolated, resume from the manifest,
 a changed input redone alone, a SIGKILLed batch finished by the next run, crashing and hanging
 workers failing only their file."""
+import csv
 import json
 import os
 import signal
@@ -246,16 +247,21 @@ def test_usage_errors_and_a_busy_folder(tree, tmp_path, capsys):
 def test_batch_passes_on_what_each_file_run_says(tmp_path, capsys):
     """What `framemend clean FILE` warns of (here: 4:4:4 for an odd size, a 16-bit source
     written at 10 bits) a batch said of no file: it is said, with the file's name, and kept in
-    its result."""
-    src, out = tmp_path / "in", tmp_path / "out"
+    its result, and in a CSV report's warnings column (the JSON report's only, before)."""
+    src, out, report = tmp_path / "in", tmp_path / "out", tmp_path / "r.csv"
     src.mkdir()
     make_video(str(src / "odd.mkv"), moving_frames(3, 35, 21), 12, pix_fmt="yuv444p")
     write_video(str(src / "deep.mkv"), moving_frames(3, 48, 32).astype("uint16") * 257, 12,
                 lossless=True)
-    assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--jobs", "1", "-q"]) == 0
+    assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--jobs", "1", "-q",
+                 "--report", str(report)]) == 0
     err = capsys.readouterr().err
     assert "framemend: warning: odd.mkv: 35x21 is odd-sized" in err
     assert "framemend: warning: deep.mkv: libx264 writes 10 bits: the 16-bit source" in err
+    with open(report, newline="") as f:
+        said = {row["input"]: row["warnings"].splitlines() for row in csv.DictReader(f)}
+    assert said["odd.mkv"][0].startswith("35x21 is odd-sized") and len(said["odd.mkv"]) == 1
+    assert said["deep.mkv"][0].startswith("libx264 writes 10 bits: the 16-bit source")
     summary = clean_folder(str(src), str(out), "identity", jobs=1, overwrite=True)
     assert not summary.files[0].warnings  # done before: nothing ran, nothing said
 

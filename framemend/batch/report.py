@@ -78,11 +78,12 @@ class BatchSummary:
 
 
 COLUMNS = ("input", "output", "status", "note", "frames", "frames_out", "seconds",
-           "cpu_seconds", "worker")
+           "cpu_seconds", "worker", "warnings")
 
 
 def write_report(path: str, summary: BatchSummary) -> None:
-    """Write ``summary`` to ``path``: CSV when it ends in ``.csv`` (one row per file, scores as
+    """Write ``summary`` to ``path``: CSV when it ends in ``.csv`` (one row per file, what its
+    run warned of in ``warnings``, one warning a line of the quoted field, scores as
     ``input_<metric>`` and ``output_<metric>`` columns), JSON otherwise; atomically."""
     from .manifest import atomic_write
 
@@ -95,5 +96,6 @@ def write_report(path: str, summary: BatchSummary) -> None:
     w.writerow(COLUMNS + tuple(metrics))
     for f in summary.files:
         flat = {f"{side}_{k}": v for side, s in f.scores.items() for k, v in s.items()}
-        w.writerow([getattr(f, c) for c in COLUMNS] + [flat.get(m, "") for m in metrics])
+        row = {c: getattr(f, c) for c in COLUMNS} | {"warnings": "\n".join(f.warnings)}
+        w.writerow([row[c] for c in COLUMNS] + [flat.get(m, "") for m in metrics])
     atomic_write(path, out.getvalue())
