@@ -2,13 +2,14 @@
 import argparse
 import json
 import re
+from fractions import Fraction
 
 import numpy as np
 import pytest
 
 from framemend import cli_generate, cli_score
 from framemend.generate import scene
-from framemend.video import read_video
+from framemend.video import VideoReader, read_video
 
 
 def _run(module, argv):
@@ -65,6 +66,12 @@ def test_frames_fps_and_strengths_at_their_edges(tmp_path, capsys):
         assert not out.exists()
     assert _run(cli_generate, small + ["--fps", "12"]) == 0
     assert read_video(str(out))[1] == 12.0
+    for fps, rate in (("29.97", Fraction(30000, 1001)), ("23.976", Fraction(24000, 1001)),
+                      ("12.5", Fraction(25, 2))):  # NTSC's, as interpolate=fps= takes it
+        ntsc = tmp_path / f"{fps}.mkv"   # (29.97 was written as 2997/100)
+        assert _run(cli_generate, ["-o", str(ntsc), "--size", "32x32", "--frames", "2",
+                                   "--fps", fps]) == 0
+        assert VideoReader(str(ntsc)).info.fps == rate, fps
 
 
 def test_absurd_strengths_are_refused(tmp_path, capsys):

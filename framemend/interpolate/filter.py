@@ -16,13 +16,14 @@ from ..chain.registry import register
 from ..cuda import host_kernels
 from ..kernels.pools import shared_pool
 from ..options.interpolate import InterpolateOptions
+from ..video.rates import nominal_rate
 from . import device as device_path
 from .dither import keep_screen_dither
 from .hold import still_gate_max
 from .quadratic import accelerations
 from .synthesis import (fill_hidden, flow_planes, frame_correlation, intermediate_flows,
                         pair_flows, warp_blend)
-from .timing import factor_times, grid_times, nominal_rate, span_fraction
+from .timing import factor_times, grid_times, span_fraction
 
 _SAME_TIME = 1e-4  # fraction of an input interval under which an output time is the input's
 _HELD = 3  # spans held back: two whose in-betweens are being made, one awaiting the next pair

@@ -7,15 +7,14 @@ its own time to the next frame's time):
 * ``fps=R``: the frames of the global grid ``n / R`` (``n`` integer) that fall in the span, so
   consecutive spans tile the time line without gaps or repeats, whatever the input intervals.
 
-Times are seconds. :func:`nominal_rate` turns a rate typed as ``59.94`` into the exact NTSC
-fraction ``60000/1001`` that video containers use.
+Times are seconds. :func:`~framemend.video.rates.nominal_rate` turns a rate typed as ``59.94``
+into the exact NTSC fraction ``60000/1001`` that video containers use.
 """
 from __future__ import annotations
 
 import math
 from fractions import Fraction
 
-_NTSC_BASES = (24, 30, 48, 60, 120, 240)
 #: Seconds before a span's edge from which a grid point belongs to the span that starts there.
 #: A timestamp in milliseconds (Matroska, WebM, FLV) is known to half of one, and the last
 #: frame's span ends one interval (two such times apart) after its own: 1.5 ms, rounded up.
@@ -24,16 +23,6 @@ _NTSC_BASES = (24, 30, 48, 60, 120, 240)
 #: frame; a grid point that close before an input frame's time shows that frame.
 _GRID_TOLERANCE = 2e-3
 _FRACTION_STEP = 2.0 ** -20  # an in-between's place in its input interval, rounded to this
-
-
-def nominal_rate(fps: float) -> Fraction:
-    """``fps`` as an exact fraction: ``k·1000/1001`` when ``fps`` rounds to an NTSC rate
-    (23.976, 29.97, 59.94, ...), else the nearest fraction with denominator ≤ 1001."""
-    for base in _NTSC_BASES:
-        ntsc = Fraction(base * 1000, 1001)
-        if abs(fps - float(ntsc)) < 0.006:
-            return ntsc
-    return Fraction(fps).limit_denominator(1001)
 
 
 def factor_times(start: float, end: float, factor: int) -> list[float]:

@@ -7,6 +7,7 @@ from fractions import Fraction
 import numpy as np
 
 from .probe import VideoInfo
+from .rates import nominal_rate
 from .reader import VideoReader
 from .writer import VideoWriter
 
@@ -53,7 +54,9 @@ def write_video(path: str, frames, fps: float = 24.0, codec: str | None = None,
         duration, pictures = t / fps, iter(frames)
     depth = 16 if first.dtype == np.uint16 else 8
     h, w = first.shape[:2]
-    rate = Fraction(fps).limit_denominator(1001 * 1000)
+    # a rate typed as 29.97 is NTSC's 30000/1001, as interpolate=fps= and the reader have it
+    # (was 2997/100); a Fraction is kept as given
+    rate = Fraction(fps) if isinstance(fps, Fraction) else nominal_rate(fps)
     info = VideoInfo(path=path, width=w, height=h, fps=rate, time_base=1 / rate, frames=t,
                      duration=duration, codec="rawvideo", pix_fmt="rgb24", bit_depth=depth)
     with VideoWriter(path, info, rate=rate, codec=codec, crf=crf, lossless=lossless,
