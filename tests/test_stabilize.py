@@ -250,7 +250,8 @@ def test_a_subject_never_told_from_the_camera_is_said(box, device_path):
     features all follow the camera and are dropped as the camera's, so no step finds the
     subject and nothing is corrected; that was not said (sweep 12's lead). In a clip of two
     shots, only the one it failed in is counted. (The device path's flow, given the box, finds
-    a motion of its own in it: frames changed by 0.04-0.06, and no note.)"""
+    a motion of its own in it: frames changed by 0.04-0.06, and no note.) A still clip has
+    nothing to correct: nothing is said."""
     rng = np.random.default_rng(1)
     texture = cv2.GaussianBlur((rng.random((140, 180, 3)) * 255).astype(np.uint8), (0, 0), 1.5)
     shaken = np.stack([texture[20 + dy:100 + dy, 20 + dx:140 + dx]
@@ -264,6 +265,13 @@ def test_a_subject_never_told_from_the_camera_is_said(box, device_path):
     assert notes == [f"mode=subject found nothing in {held} that moves apart from the camera: "
                      "nothing was corrected (mode=lock holds the whole picture still; box= "
                      "names the subject)"]
+    # the same texture held still (with noise): nothing to correct, nothing said, as in modes
+    # lock and smooth (the note was given: sweep 13's lead)
+    still = np.clip(shaken[:1] + rng.normal(0, 0.01, (6, *shaken.shape[1:])), 0, 1)
+    notes = []
+    with device_path_on_cpu() if device_path else contextlib.nullcontext():
+        _run(still.astype(np.float32), notes=notes, mode="subject", box=box)
+    assert notes == []
     face = scene("subject", W, H, frames=48, seed=1).frames[:12]
     both = np.concatenate([artifacts.jitter(face, 3.0, 0.5, seed=2)[0],
                            cv2.resize(np.moveaxis(shaken, 0, -1).reshape(80, 120, -1), (W, H))

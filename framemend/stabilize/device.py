@@ -78,16 +78,22 @@ def subject_motion(previous: torch.Tensor, current: torch.Tensor, box: torch.Ten
     :data:`MIN_SUBJECT_SHARE` of the box's own samples (a fit of a flow that failed around
     the subject; the CPU path's RANSAC over KLT features keeps ``last`` where fewer than
     ``_MIN_INLIERS`` agree: on 325's frame 11, none of 31)."""
-    m, usable = subject_fit(previous, current, box, scale)
+    m, usable, _ = subject_fit(previous, current, box, scale)
     return torch.where(usable, m, last)
 
 
 def subject_fit(previous: torch.Tensor, current: torch.Tensor, box: torch.Tensor,
-                scale: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`subject_motion`'s fit ``(3, 3)`` and whether it is usable (a bool tensor, left
-    on the device: reading it waits for the device)."""
+                scale: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`subject_motion`'s fit ``(3, 3)``, whether it is usable (a bool tensor, left on
+    the device: reading it waits for the device), and the camera's similarity it was told
+    from ``(3, 3)`` in analysis pixels (the identity where unsupported, as in
+    :func:`camera_motion`)."""
     samples = _Samples(previous, current)
     camera = samples.fit(samples.inside)
+    supported = ((samples.residuals(camera) < 1.0).double() * samples.inside).mean() >= MIN_SUPPORT
+    camera_m = samples.matrix(camera, 1.0)
+    camera_m = torch.where(supported & torch.isfinite(camera_m).all(), camera_m,
+                           torch.eye(3, dtype=camera_m.dtype, device=camera_m.device))
     corner = torch.round(box / scale)  # the box's pixels as motion.box_mask takes them
     in_box = ((samples.x >= corner[0, 0]) & (samples.x < corner[1, 0])
               & (samples.y >= corner[0, 1]) & (samples.y < corner[1, 1])).double()
@@ -97,7 +103,14 @@ def subject_fit(previous: torch.Tensor, current: torch.Tensor, box: torch.Tensor
     m = samples.matrix(theta, scale)
     usable = (torch.isfinite(m).all() & (followed >= _MIN_INLIERS)
               & (followed >= MIN_SUBJECT_SHARE * own.sum()))
-    return m, usable
+    return m, usable, camera_m
+
+
+def corner_shift(m: torch.Tensor, w: int, h: int) -> torch.Tensor:
+    """:func:`.motion.corner_shift` as a 0-d tensor on ``m``'s device."""
+    a = m[:2, :2] - torch.eye(2, dtype=m.dtype, device=m.device)  # a corner p moves by a p + t
+    t, x, y = m[:2, 2], a[:, 0] * (w - 1.0), a[:, 1] * (h - 1.0)
+    return torch.stack([t, t + x, t + y, t + x + y]).abs().max()
 
 
 class _Samples:

@@ -172,16 +172,30 @@ def subject_motion(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray,
     within 1 px are dropped and the subject's similarity is fitted to the rest. When nothing in
     the mask moves differently (a still subject, or one hidden behind something), None.
     """
+    return subject_and_camera_motion(prev, cur, mask, scale)[0]
+
+
+def subject_and_camera_motion(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray,
+                              scale: float = 1.0) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """:func:`subject_motion` and the camera's similarity it was told from, in analysis pixels
+    (None where too few features agree)."""
     camera = similarity_motion(prev, cur, 1.0)
     tracked = _track(prev, cur, mask)
     if tracked is None:
-        return None
+        return None, camera
     src, dst = tracked
     if camera is not None:
         predicted = src @ camera[:2, :2].T + camera[:2, 2]
         own = np.linalg.norm(dst - predicted, axis=-1).ravel() > 1.0
         src, dst = src[own], dst[own]
-    return _to_full(_fit(src, dst), scale)
+    return _to_full(_fit(src, dst), scale), camera
+
+
+def corner_shift(m: np.ndarray, w: int, h: int) -> float:
+    """The farthest the similarity ``m`` (3, 3) moves a corner of a ``w`` x ``h`` frame along
+    x or y, in pixels."""
+    corners = np.array([[0.0, 0.0], [w - 1.0, 0.0], [0.0, h - 1.0], [w - 1.0, h - 1.0]])
+    return float(np.abs(corners @ m[:2, :2].T + m[:2, 2] - corners).max())
 
 
 class CameraTracker:

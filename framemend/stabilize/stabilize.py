@@ -37,7 +37,7 @@ from ..chain.registry import register
 from ..cuda import host_kernels
 from .face import box_mask, check_box, detect_face
 from .motion import (CameraTracker, analysis_luma, analysis_luma_raw, analysis_luma_yuv,
-                     subject_motion)
+                     corner_shift, subject_and_camera_motion)
 from ..options.stabilize import StabilizeOptions
 from . import path as host_path
 from .path import frame_centre
@@ -95,6 +95,12 @@ class Stabilize(Filter):
         self._last_motion = np.eye(3)
         self._found = False  # mode subject: whether a step found the subject (on the device
         # path a bool tensor there, read once the shot ends)
+        # mode subject: the camera's path from the shot's first frame (analysis pixels), and
+        # whether it ever moved a corner by a pixel or more (the features' own threshold): in
+        # a shot that never moved (a still clip) there was nothing to correct, and a subject
+        # not found is not said (was: the "found nothing" note where lock and smooth say none)
+        self._camera_path = np.eye(3)
+        self._moved = False
         self._camera = CameraTracker()
         self._device = False  # the device path (.device), decided on the shot's first frame
         # (the device path keeps _box, _last_motion and the path as tensors there)
@@ -104,7 +110,8 @@ class Stabilize(Filter):
         subject: shots where nothing in the subject's box (the given one, a face, or else the
         whole picture) moved apart from the camera's motion: its features were all dropped as
         the camera's, the subject's path stayed still and nothing was corrected (a shaken
-        texture; BENCHMARKS.md, sweep 13)."""
+        texture; BENCHMARKS.md, sweep 13); not where the camera never moved a corner of the
+        picture by a pixel either (a still clip: nothing to correct, as lock and smooth find)."""
         if self.options.max_zoom <= 1.0:
             return ["max_zoom=1 allows no crop, and no frame is given a black border: nothing "
                     "was corrected (max_zoom=1.08, the default, keeps 85 % of the frame)"]
@@ -137,7 +144,8 @@ class Stabilize(Filter):
         out = [self._emit_next() for _ in range(len(self._pending))]
         if self.options.mode == "subject" and self._count > 1:
             self._subject_shots += 1
-            if not bool(self._found):
+            found, moved = self._found, self._moved
+            if bool(moved & ~found if torch.is_tensor(found) else moved and not found):
                 self._subject_lost += 1
                 self._lost_held = self._held
         self._start_shot()
@@ -175,8 +183,12 @@ class Stabilize(Filter):
                     m = np.eye(3)  # nothing reliable to track: assume no motion
                 self._path[t] = self._path[t - 1] @ np.linalg.inv(m)
             else:  # the subject's path: its centre, relative to where it was in the first frame
-                m = subject_motion(self._luma, luma, box_mask((self._box / scale).ravel(),
-                                                              *luma.shape), scale)
+                m, camera = subject_and_camera_motion(
+                    self._luma, luma, box_mask((self._box / scale).ravel(), *luma.shape), scale)
+                if camera is not None:
+                    self._camera_path = camera @ self._camera_path
+                    self._moved = self._moved or corner_shift(self._camera_path,
+                                                              *luma.shape[::-1]) >= 1.0
                 if m is None:  # hidden for a moment: it keeps its last motion
                     m = self._last_motion
                 else:
@@ -201,14 +213,17 @@ class Stabilize(Filter):
                 box = self._first_box(*analysis_luma(frame.image))
                 self._first_centre = box.mean(0)
                 self._box = torch.as_tensor(box, device=luma.device)
-                self._last_motion = eye
+                self._last_motion = self._camera_path = eye
         elif self._box is None:
             self._path[t] = self._path[t - 1] @ device_path.inverse(
                 device_path.camera_motion(self._luma, luma, scale))
         else:  # the subject's path, as on the CPU path
-            m, usable = device_path.subject_fit(self._luma, luma, self._box, scale)
+            m, usable, camera = device_path.subject_fit(self._luma, luma, self._box, scale)
             m = torch.where(usable, m, self._last_motion)  # device_path.subject_motion
             self._found = usable | self._found
+            self._camera_path = camera @ self._camera_path
+            self._moved = (device_path.corner_shift(self._camera_path, *luma.shape[:-3:-1])
+                           >= 1.0) | self._moved
             self._last_motion = m
             self._box = self._box @ m[:2, :2].T + m[:2, 2]
             shift = torch.stack([float(c) - v for c, v in
