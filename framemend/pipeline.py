@@ -186,6 +186,8 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
         ahead = Prefetch(reader)
         try:
             filters = [get_filter(name)(opts, dev) for name, opts in steps]
+            for f in filters:
+                f.display_rotation = reader.info.rotation
             _check_size(reader, filters)
             rate = output_rate(filters, reader.info.fps)
             with ahead.paused():

@@ -37,6 +37,10 @@ Contract (VapourSynth-like, but push-driven so the engine can stream):
   for a mode that fits a trend through each frame's neighbours (a line through two frames
   passes through both); the engine says so once a shorter stream ends, and names the shots
   (between scene cuts) of a longer one that are shorter, which the filter left as they are.
+* ``display_rotation`` — the input's display rotation in degrees counter-clockwise (a phone's
+  portrait video is stored on its side, 90 or 270), set by the file pipeline before the first
+  frame; frames come as stored, and a filter that looks for what a viewer sees (a face) turns
+  its picture by it first. 0 for frames in memory.
 * ``notes()`` — at the end of the stream, what the user should know of the run that the
   output does not show: an option that changed nothing on this input (a keyframe past the
   clip's end, no face found). The engine passes each on as a warning (``framemend: warning:``
@@ -79,6 +83,7 @@ class Filter(abc.ABC):
     reads_yuv: ClassVar[bool] = False  # True if it takes frame.yuv, the decoded YUV planes
     sides: ClassVar[tuple[int, int] | None] = None  # (fewest, most) pixels on a side; None: any
     fewest_frames: int = 1  # the fewest input frames it changes anything in (its mode's)
+    display_rotation: int = 0  # the input's, degrees counter-clockwise (module docstring)
 
     def __init__(self, options, device: torch.device | str = "cpu"):
         self.options = options

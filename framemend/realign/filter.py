@@ -708,7 +708,7 @@ class Realign(Filter):
             found = self.options.box
             if found is None:  # found on the host, once a shot, on either path
                 host_luma = self._luma if not self._on_device else analysis_luma(frame.image)[0]
-                found = detect_face(host_luma)
+                found = detect_face(host_luma, self.display_rotation)
                 if found is None:  # no face: nothing to correct in this shot (:meth:`notes`)
                     self._faceless += 1
                     self._key = None

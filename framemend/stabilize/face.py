@@ -21,8 +21,16 @@ def _cascade():
     return skimage.feature.Cascade(skimage.data.lbp_frontal_face_cascade_filename())
 
 
-def detect_face(luma: np.ndarray) -> tuple[float, float, float, float] | None:
-    """The largest face in ``luma`` ``(H, W)`` uint8 as a box ``(x0, y0, x1, y1)`` in pixels, or None."""
+def detect_face(luma: np.ndarray, rotation: int = 0) -> tuple[float, float, float, float] | None:
+    """The largest face in ``luma`` ``(H, W)`` uint8 as a box ``(x0, y0, x1, y1)`` in its
+    pixels, or None. ``rotation``: the display rotation (degrees counter-clockwise) a player
+    turns the picture by; the face is looked for upright as shown (the cascade finds upright
+    faces: none was found in a phone's portrait video, stored on its side) and its box given
+    in ``luma``'s own pixels."""
+    turns = rotation // 90 % 4 if rotation % 90 == 0 else 0
+    if turns:
+        found = detect_face(np.ascontiguousarray(np.rot90(luma, turns)))
+        return None if found is None else _turned_back(found, turns, luma.shape)
     h, w = luma.shape
     side = min(h, w)
     found = _cascade().detect_multi_scale(img=luma, scale_factor=1.2, step_ratio=1,
@@ -33,6 +41,17 @@ def detect_face(luma: np.ndarray) -> tuple[float, float, float, float] | None:
     best = max(found, key=lambda d: d["width"] * d["height"])
     return (float(best["c"]), float(best["r"]), float(best["c"] + best["width"]),
             float(best["r"] + best["height"]))
+
+
+def _turned_back(box: tuple[float, ...], turns: int, shape: tuple[int, int]
+                 ) -> tuple[float, float, float, float]:
+    """``box`` (x0, y0, x1, y1) in the pixels of ``np.rot90(picture, turns)`` as a box in
+    ``picture``'s (of ``shape`` (H, W))."""
+    shown = np.zeros(np.rot90(np.empty(shape), turns).shape, bool)
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    shown[y0:y1, x0:x1] = True
+    ys, xs = np.nonzero(np.rot90(shown, -turns))
+    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
 
 
 def check_box(filter_name: str, box: tuple[float, ...] | None) -> None:

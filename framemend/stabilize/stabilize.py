@@ -238,7 +238,7 @@ class Stabilize(Filter):
         if self.options.box is not None:
             box = self.options.box
         else:
-            found = detect_face(luma)
+            found = detect_face(luma, self.display_rotation)
             if found is None:  # no face: hold the whole picture still
                 h, w = luma.shape
                 found = (0.0, 0.0, float(w), float(h))
