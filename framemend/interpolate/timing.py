@@ -42,7 +42,12 @@ def span_fraction(time: float, start: float, length: float) -> float:
 
 def grid_times(start: float, end: float, rate: Fraction) -> list[float]:
     """The times ``n / rate`` in ``[start - tolerance, end - tolerance)`` (``n`` integer;
-    :data:`_GRID_TOLERANCE`), so that consecutive spans tile the grid."""
-    first = math.ceil((start - _GRID_TOLERANCE) * rate)
-    stop = math.ceil((end - _GRID_TOLERANCE) * rate)
+    :data:`_GRID_TOLERANCE`, or half a grid step where that is less), so that consecutive
+    spans tile the grid."""
+    # under half a grid step, so no more than one grid point is taken across an edge (from 250
+    # fps up the 2 ms took a point before the first frame: at 500 fps a frame at -2 ms, and
+    # H.264 in Matroska then lost a frame and was refused as "came out wrong")
+    tolerance = min(_GRID_TOLERANCE, 0.5 / float(rate))
+    first = math.ceil((start - tolerance) * rate)
+    stop = math.ceil((end - tolerance) * rate)
     return [float(n / rate) for n in range(first, stop)]
