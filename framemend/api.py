@@ -534,10 +534,12 @@ def _check_cuts(cuts, count: int | None):
 
 
 def read(path: str) -> np.ndarray:
-    """Decode a video file into ``(T, H, W, 3)`` uint8 (uint16 for high-bit-depth sources)."""
+    """Decode a video file into ``(T, H, W, 3)`` uint8 (uint16 for high-bit-depth sources),
+    turned as a player shows it (a phone's portrait video, stored on its side with a display
+    rotation, comes upright: written back by :func:`write`, it was on its side)."""
     from .video import read_video
 
-    return read_video(path, warn=_warn_user)[0]
+    return read_video(path, warn=_warn_user, as_shown=True)[0]
 
 
 def _warn_user(message: str) -> None:

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 import framemend
-from media import make_video, moving_frames, stream_summary
+from media import make_rotated_video, make_video, moving_frames, stream_summary
 
 
 @pytest.fixture
@@ -420,6 +420,19 @@ def test_an_iterator_of_frames_is_written_as_it_comes(tmp_path):
     with pytest.raises(ValueError, match="the iterator is empty"):
         framemend.write(str(tmp_path / "e.mkv"), iter([]))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.mkv"]
+
+
+def test_read_gives_a_phones_portrait_video_upright(tmp_path):
+    """A portrait video stored on its side with a display rotation (as phones write it) was
+    read on its side, and ``write(path, clean(read(src)))`` wrote it so, with no rotation: a
+    sideways clip. It is read as a player shows it, and written back upright."""
+    src, out = str(tmp_path / "phone.mp4"), str(tmp_path / "o.mkv")
+    shown = moving_frames(3, 32, 48)
+    make_rotated_video(src, np.ascontiguousarray(np.rot90(shown, -1, axes=(1, 2))), 90)
+    frames = framemend.read(src)
+    assert frames.shape == shown.shape and np.abs(frames.astype(int) - shown).max() <= 2
+    framemend.write(out, frames, fps=12, lossless=True)
+    assert np.array_equal(framemend.read(out), frames)
 
 
 def test_an_existing_output_tells_a_python_user_how_to_replace_it(tmp_path):

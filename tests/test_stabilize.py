@@ -249,10 +249,9 @@ def test_the_face_of_a_phones_portrait_video_is_found_as_shown(tmp_path):
     face, so mode=subject held the whole picture (the dot on the face travelled 37-40 px, as
     shaken, without a word) and realign=region=face said it found none. The face is looked for
     as a player shows the picture."""
-    import av
-
     from framemend.pipeline import clean_file
     from framemend.video import read_video
+    from media import make_rotated_video
 
     clip = scene("subject", W, H, frames=48, seed=1)
     frames, box = clip.frames[:12].copy(), clip.subject_box[:12]
@@ -260,18 +259,9 @@ def test_the_face_of_a_phones_portrait_video_is_found_as_shown(tmp_path):
         x, y = np.round((b[:2] + b[2:]) / 2).astype(int)
         f[y - 1:y + 2, x - 1:x + 2] = MARK
     shaken = np.round(np.clip(artifacts.jitter(frames, 3.0, 0.5, seed=2)[0], 0, 1) * 255)
-    stored = np.ascontiguousarray(np.rot90(shaken.astype(np.uint8), -1, axes=(1, 2)))
     src = str(tmp_path / "portrait.mp4")
-    with av.open(src, "w") as out:
-        s = out.add_stream("libx264", rate=12)
-        s.width, s.height, s.pix_fmt = H, W, "yuv444p"
-        s.options = {"crf": "0", "preset": "ultrafast"}
-        s.set_display_rotation(90)
-        for i, rgb in enumerate(stored):
-            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv444p")
-            vf.pts = i
-            out.mux(s.encode(vf))
-        out.mux(s.encode(None))
+    make_rotated_video(src, np.ascontiguousarray(np.rot90(shaken.astype(np.uint8), -1,
+                                                          axes=(1, 2))), 90)
     warnings = []
     clean_file(src, str(tmp_path / "o.mkv"), "stabilize=mode=subject:max_zoom=1.5,"
                "realign=region=face", warn=warnings.append)

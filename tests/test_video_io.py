@@ -4,7 +4,7 @@ import pytest
 
 from framemend.pipeline import clean_file
 from framemend.video import VideoReader, read_video, write_video
-from media import make_video, moving_frames, stream_summary
+from media import make_rotated_video, make_video, moving_frames, stream_summary
 
 
 @pytest.fixture
@@ -158,22 +158,6 @@ def test_output_gets_ordinary_file_permissions(tmp_path):
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o666 & ~mask
 
 
-def _rotated_clip(path: str, frames: np.ndarray, rotation: int) -> None:
-    """``frames`` as lossless 4:4:4 H.264 in MP4 with a display rotation of ``rotation``°."""
-    import av
-
-    with av.open(path, "w") as out:
-        s = out.add_stream("libx264", rate=12)
-        s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], "yuv444p"
-        s.options = {"crf": "0", "preset": "ultrafast"}
-        s.set_display_rotation(rotation)
-        for i, rgb in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv444p")
-            vf.pts = i
-            out.mux(s.encode(vf))
-        out.mux(s.encode(None))
-
-
 @pytest.mark.parametrize("rotation", [90, 270])
 @pytest.mark.parametrize("ext, chain", [(".avi", "identity"), (".ts", "denoise"),
                                         (".nut", "identity"), (".gif", "identity")])
@@ -184,7 +168,7 @@ def test_rotation_a_container_cannot_hold_turns_the_pictures(tmp_path, capsys, e
     them (a rotation r read by ``av_display_rotation_get`` is r° counter-clockwise)."""
     src, out = str(tmp_path / "in.mp4"), str(tmp_path / f"out{ext}")
     frames = moving_frames(3, 48, 32)
-    _rotated_clip(src, frames, rotation)
+    make_rotated_video(src, frames, rotation)
     warnings = []
     clean_file(src, out, chain, warn=warnings.append)
     assert VideoReader(out).info.rotation == 0
@@ -197,7 +181,7 @@ def test_rotation_a_container_cannot_hold_turns_the_pictures(tmp_path, capsys, e
 
 def test_rotation_the_container_holds_is_kept_not_turned(tmp_path):
     src, out = str(tmp_path / "in.mp4"), str(tmp_path / "out.mkv")
-    _rotated_clip(src, moving_frames(3, 48, 32), 90)
+    make_rotated_video(src, moving_frames(3, 48, 32), 90)
     clean_file(src, out, "identity")
     assert VideoReader(out).info.rotation == 90
     assert read_video(out)[0].shape == (3, 32, 48, 3)

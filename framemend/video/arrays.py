@@ -12,14 +12,23 @@ from .reader import VideoReader
 from .writer import VideoWriter
 
 
-def read_video(path: str, warn=None) -> tuple[np.ndarray, float]:
+def read_video(path: str, warn=None, as_shown: bool = False) -> tuple[np.ndarray, float]:
     """Decode ``path`` into ``(T, H, W, 3)`` uint8 (uint16 for >8-bit sources) and its fps;
-    ``warn(message)`` is told what the frames leave out (an alpha channel, interlacing...)."""
+    ``warn(message)`` is told what the frames leave out (an alpha channel, interlacing...).
+    ``as_shown``: the pictures turned by the file's display rotation (quarter turns
+    counter-clockwise), as players show them and ffmpeg's autorotate turns them; else as
+    stored."""
     reader = VideoReader(path, warn=warn)
     frames = [arr for arr, _ in reader.arrays()]
     if not frames:
         raise ValueError(f"'{path}' has no frames")
-    return np.stack(frames), float(reader.info.fps)
+    clip, rotation = np.stack(frames), reader.info.rotation
+    if as_shown and rotation % 90 == 0:
+        clip = np.ascontiguousarray(np.rot90(clip, rotation // 90, axes=(1, 2)))
+    elif as_shown and warn:
+        warn(f"'{path}' is shown turned by {rotation}°, not a quarter turn: its frames are "
+             f"as stored")
+    return clip, float(reader.info.fps)
 
 
 def probe_video(path: str) -> VideoInfo:
