@@ -144,8 +144,8 @@ class Stabilize(Filter):
         out = [self._emit_next() for _ in range(len(self._pending))]
         if self.options.mode == "subject" and self._count > 1:
             self._subject_shots += 1
-            found, moved = self._found, self._moved
-            if bool(moved & ~found if torch.is_tensor(found) else moved and not found):
+            found, moved = self._found, self._moved  # bools, or on the device path tensors
+            if bool(moved and not found if isinstance(found, bool) else moved & ~found):
                 self._subject_lost += 1
                 self._lost_held = self._held
         self._start_shot()
