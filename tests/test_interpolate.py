@@ -362,7 +362,7 @@ def test_detail_band_takes_its_least_squares_gain(monkeypatch, warp, strength, l
     truth = artifacts.boiling(clip.frames, strength / 255, seed=1) if strength else clip.frames
     kept, new = truth[::2], truth[1:8:2]
     scores = []
-    def plain(y0, y1, w, grid, attenuation):  # no detail change; the same still share
+    def plain(y0, y1, w, grid, attenuation, weight1=None):  # no detail change; same still share
         return np.zeros_like(w), cv2.resize(np.square(y0 - y1), grid.shape[::-1],
                                             interpolation=cv2.INTER_AREA)
 

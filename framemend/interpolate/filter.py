@@ -21,8 +21,8 @@ from . import device as device_path
 from .dither import keep_screen_dither
 from .hold import still_gate_max
 from .quadratic import accelerations
-from .synthesis import (fill_hidden, flow_planes, frame_correlation, intermediate_flows,
-                        pair_flows, warp_blend)
+from .synthesis import (fill_hidden, flow_planes, frame_correlation, frame_luma,
+                        intermediate_flows, pair_flows, warp_blend)
 from .timing import factor_times, grid_times, span_fraction
 
 _SAME_TIME = 1e-4  # fraction of an input interval under which an output time is the input's
@@ -35,7 +35,7 @@ class _Span:
 
     plan: list[tuple[float, bool, Frame | None]]  # (time, cut, the frame repeated or None: made)
     pair: tuple | None = None  # (image0, image1, fractional times) when in-betweens are made
-    flows: Future | None = None  # the pair's (planes, flows, importance) from pair_flows
+    flows: Future | None = None  # the pair's flows and image1's luma, from _pair_flows
     before: Future | None = None  # the flows of the pair ending at image0, same shot
     made: Future | None = None  # the in-betweens
 
@@ -69,8 +69,8 @@ class Interpolate(Filter):
     uint8 and leave as raw pixels, and repeated input frames are passed on unconverted.
 
     Concurrency and memory: each pair's flows are estimated on a worker thread (two pairs at a
-    time) as soon as its second frame arrives, and its in-betweens are made on another once
-    the next pair's flows are on their way (pixels hidden in one frame of a pair take their
+    time) as soon as its second frame arrives, and its in-betweens are made on another (two
+    pairs at a time) once the next pair's flows are on their way (pixels hidden in one frame of a pair take their
     motion from the neighbouring pairs of the same shot, :func:`.synthesis.fill_hidden`);
     output frames therefore come three input frames late, and at most five input frames, the
     flows of four pairs and the in-betweens of two pairs are held.
@@ -177,10 +177,10 @@ class Interpolate(Filter):
             small1 = flow_planes(image1, scale)
             self._prev_small = small1
             span.pair = (image0, image1, new)
-            known = image1 if isinstance(image1, np.ndarray) and \
-                self.options.warp == "bilinear" else None  # its correlation, for warp_blend
-            span.flows = _executor("flows").submit(_pair_flows, image0, small0, small1, scale,
-                                                   known)
+            known = image1 if isinstance(image1, np.ndarray) else None  # its luma, for
+            span.flows = _executor("flows").submit(  # warp_blend here and in the next pair
+                _pair_flows, image0, small0, small1, scale, known,
+                self.options.warp == "bilinear")
         last, self._last = self._last, span
         if last is not None:
             span.before = last.flows
@@ -202,17 +202,22 @@ class Interpolate(Filter):
         return frame.image.to(self.device)
 
 
-def _pair_flows(image0, small0, small1, flow_scale: float, image1=None):
-    """``(planes, flows, importance, correlation)`` of a pair (:func:`.synthesis.pair_flows`);
+def _pair_flows(image0, small0, small1, flow_scale: float, image1=None,
+                correlate: bool = False):
+    """``(planes, flows, importance, known)`` of a pair (:func:`.synthesis.pair_flows`);
     ``small0`` is ``image0``'s shrunk luma and RGB (:func:`.synthesis.flow_planes`) if known;
-    ``correlation``: :func:`.synthesis.frame_correlation` of ``image1`` when given (uint8
-    pixels, bilinear warps: the next pair reuses it), else None. Runs on a worker thread; on
+    ``known``: ``(luma, correlation)`` of ``image1`` when given (uint8 pixels; the next pair
+    reuses them), its :func:`.synthesis.frame_luma` and, if ``correlate`` (bilinear warps),
+    its :func:`.synthesis.frame_correlation` (else None), or None. Runs on a worker thread; on
     the device path (:mod:`.device`) everything stays on the device."""
     small0 = small0 if small0 is not None else flow_planes(image0, flow_scale)
     if not _host(image0):
         return (torch.cat([small0, small1]), *device_path.pair_flows(small0, small1), None)
-    correlation = frame_correlation(image1) if image1 is not None else None
-    return (torch.cat([small0, small1]).cpu(), *pair_flows(small0, small1), correlation)
+    known = None
+    if image1 is not None:
+        luma1 = frame_luma(image1)
+        known = luma1, frame_correlation(image1, luma1) if correlate else None
+    return (torch.cat([small0, small1]).cpu(), *pair_flows(small0, small1), known)
 
 
 def _synthesize(flows: Future, before: Future | None, after: Future | None, image0, image1,
@@ -223,7 +228,7 @@ def _synthesize(flows: Future, before: Future | None, after: Future | None, imag
     (:mod:`.dither`); the in-betweens' motion follows the three frames' quadratic path
     (:mod:`.quadratic`), and a pair that holds a frame (:mod:`.hold`) lets the still blend
     take more. Runs on a worker thread."""
-    planes, pair, importance, correlation1 = flows.result()
+    planes, pair, importance, known1 = flows.result()
     if _same_picture(image0, image1):  # a frame repeated: nothing moves between the two
         return [image0] * len(times)
     fill, intermediate = (fill_hidden, intermediate_flows) if _host(image0) else \
@@ -233,9 +238,10 @@ def _synthesize(flows: Future, before: Future | None, after: Future | None, imag
     gate_max = still_gate_max(pair, *around, host=_host(image0))
     pair, importance = fill(planes, pair, importance, *around)
     flow_t, weight0 = intermediate(pair, importance, times, accelerations(pair, *around))
-    correlation0 = None if before is None else before.result()[3]  # image0 was its image1
-    made = warp_blend(image0, image1, flow_t, weight0, times, warp,
-                      [correlation0, correlation1], gate_max)
+    known0 = None if before is None else before.result()[3]  # image0 was its image1
+    lumas, correlations = zip(*(known or (None, None) for known in (known0, known1)))
+    made = warp_blend(image0, image1, flow_t, weight0, times, warp, list(correlations),
+                      gate_max, list(lumas))
     if dither:
         made = keep_screen_dither(image0, image1, made, flow_t, weight0, times, warp, gate_max)
     return made
@@ -277,11 +283,11 @@ def _made(image, time: float, cut: bool, device) -> Frame:
     return Frame(image, time, cut)
 
 
-
-
 def _executor(stage: str) -> ThreadPoolExecutor:
-    """Workers of a ``stage``: two for ``flows`` (a pair whose motion was lost spends most of
-    its time in single-threaded searches, so two pairs share the cores), one for
-    ``synthesis``, which waits on the flows workers, never the reverse (OpenCV, numba and
-    torch release the GIL)."""
-    return shared_pool(f"interp-{stage}", 2 if stage == "flows" else 1)
+    """Workers of a ``stage`` (``flows``, ``synthesis``), two each: two pairs' flows at a time
+    (a pair whose motion was lost spends most of its time in single-threaded searches), and
+    the in-betweens of the two spans held back for them at a time (one worker made one pair's
+    in-betweens after the other's, the CPU's longest path at 45 % of it). The synthesis
+    workers wait on the flows workers, never the reverse (OpenCV, numba and torch release the
+    GIL)."""
+    return shared_pool(f"interp-{stage}", 2)

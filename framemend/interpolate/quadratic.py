@@ -52,13 +52,15 @@ def accelerations(flows: torch.Tensor, before: torch.Tensor | None,
     """
     if before is None and after is None:
         return None
-    sides = []
-    for side, neighbour in ((0, before), (1, after)):
-        if neighbour is None:
-            sides.append(torch.zeros_like(flows[side]))
-            continue
-        neighbour = neighbour.to(flows.device)
-        out = neighbour[1 - side:2 - side]  # F0,-1 (F12) at frame 0's (1's) pixels
-        hidden = hidden_mask(out, neighbour[side:side + 1])
-        sides.append(torch.where(hidden, 0.0, flows[side:side + 1] + out)[0])
-    return torch.stack(sides)
+    sides = [side for side, neighbour in ((0, before), (1, after)) if neighbour is not None]
+    near = [(before, after)[side].to(flows.device) for side in sides]
+    outward = torch.cat([n[1 - s:2 - s] for s, n in zip(sides, near)])  # F0,-1, F12
+    back = torch.cat([n[s:s + 1] for s, n in zip(sides, near)])  # the flows that check them
+    pick = slice(sides[0], sides[-1] + 1)  # the sides with a neighbour (slices: no index copy)
+    # both sides in one batch: half the small torch calls of one per side, the same values
+    bend = torch.where(hidden_mask(outward, back), 0.0, flows[pick] + outward)
+    if len(sides) == 2:
+        return bend
+    out = torch.zeros_like(flows)
+    out[pick] = bend
+    return out

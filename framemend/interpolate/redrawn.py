@@ -103,8 +103,8 @@ def bilinear_attenuation(move0: np.ndarray, move1: np.ndarray,
 
 
 def detail_change(luma0: np.ndarray, luma1: np.ndarray, weight0: np.ndarray,
-                  weight_grid: np.ndarray, attenuation: np.ndarray | None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+                  weight_grid: np.ndarray, attenuation: np.ndarray | None,
+                  weight1: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(g - 1) X_h`` ``(H, W)`` float32: what to add to each channel of the blend
     ``w A + (1 - w) B`` so that its luma detail ``X_h`` takes the gain ``g = W / ā`` of the
     module docstring; and the candidates' squared luma difference ``(A_Y - B_Y)²`` averaged
@@ -118,10 +118,12 @@ def detail_change(luma0: np.ndarray, luma1: np.ndarray, weight0: np.ndarray,
             the default ``flow_scale``), and the gain upsampled bilinearly.
         attenuation: ``ā`` on the flow grid (:func:`bilinear_attenuation`), or None for 1
             (bicubic).
+        weight1: ``1 - w`` ``(H, W)`` where the caller has made it (for its own blend), else
+            None: made here.
     """
     height, width = weight0.shape
     grid = weight_grid.shape[::-1]
-    mix = cv2.blendLinear(luma0, luma1, weight0, 1 - weight0)
+    mix = cv2.blendLinear(luma0, luma1, weight0, 1 - weight0 if weight1 is None else weight1)
     mix -= cv2.GaussianBlur(mix, _SIZE, BAND_SIGMA, borderType=cv2.BORDER_REPLICATE)
     diff = cv2.subtract(luma0, luma1, dst=luma0)
     moved = cv2.resize(cv2.multiply(diff, diff), grid, interpolation=cv2.INTER_AREA)

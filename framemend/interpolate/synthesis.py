@@ -533,7 +533,8 @@ def _splat_side(flow, importance, reach, acc):
 def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndarray,
                flow_t: torch.Tensor, weight0: torch.Tensor, times: list[float],
                warp: str = "bilinear", correlations: list | None = None,
-               gate_max: float = GATE_MAX) -> torch.Tensor | np.ndarray:
+               gate_max: float = GATE_MAX, lumas: list | None = None
+               ) -> torch.Tensor | np.ndarray:
     """Warp both neighbours to each time and blend them, at full resolution.
 
     Args:
@@ -545,6 +546,8 @@ def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndar
         warp: a key of :data:`WARPS`, how the neighbours are sampled.
         correlations: for uint8 arrays, each neighbour's :func:`frame_correlation` where
             already known (a frame is in two pairs), else None: computed here.
+        lumas: for uint8 arrays, each neighbour's :func:`frame_luma` where already known,
+            else None: computed here.
         gate_max: the largest gain of the still blend's share (:mod:`.still`): its
             ``GATE_MAX``, or ``GATE_MAX_HELD`` on a pair that holds a frame (:mod:`.hold`).
     Returns:
@@ -555,11 +558,14 @@ def warp_blend(image0: torch.Tensor | np.ndarray, image1: torch.Tensor | np.ndar
         range of uint8).
     """
     if isinstance(image0, np.ndarray):
+        lumas = [y if y is not None else frame_luma(im)
+                 for y, im in zip(lumas or (None, None), (image0, image1))]
         known = correlations or (None, None)
-        correlations = [r if r is not None else frame_correlation(im)
-                        for r, im in zip(known, (image0, image1))] if warp == "bilinear" else None
+        correlations = [r if r is not None else frame_correlation(im, y)
+                        for r, im, y in zip(known, (image0, image1), lumas)] \
+            if warp == "bilinear" else None
         return _warp_blend_u8(image0, image1, flow_t, weight0, times, WARPS[warp], correlations,
-                              gate_max)
+                              gate_max, lumas)
     if host_kernels(image0.device):
         return _warp_blend_cv2(image0, image1, flow_t, weight0, times, WARPS[warp], gate_max)
     return _warp_blend_torch(image0, image1, flow_t, weight0, times, warp, gate_max)
@@ -641,25 +647,26 @@ def _warp_blend_cv2(image0, image1, flow_t, weight0, times, flags, gate_max=GATE
 
 
 def _warp_blend_u8(image0, image1, flow_t, weight0, times, flags, correlations,
-                   gate_max=GATE_MAX):
+                   gate_max, lumas):
     """:func:`warp_blend` on ``(H, W, 3)`` uint8 arrays: OpenCV remap (``flags``), per-pixel
     blend, the detail change of :mod:`.redrawn` added (``correlations``: the neighbours',
-    None for bicubic samples), the still blend's share of :mod:`.still` and the average along
-    the motion of :mod:`.smear`."""
+    None for bicubic samples), the still blend's share of :mod:`.still` (``lumas``: the
+    neighbours' :func:`frame_luma`) and the average along the motion of :mod:`.smear`."""
     k = weight0.shape[0]
     height, width = image0.shape[:2]
     out = np.empty((k, height, width, 3), image0.dtype)
     warped = [np.empty_like(image0), np.empty_like(image1)]
-    still = still_error(_luma(image0, True), _luma(image1, True), weight0.shape[-2:])
+    still = still_error(*lumas, weight0.shape[-2:])
     for j in range(k):
         moves, w0 = _full_size_motion((image0, image1), flow_t, weight0, j)
         for side, src in enumerate((image0, image1)):
             cv2.remap(src, moves[side], None, flags, dst=warped[side],
                       borderMode=cv2.BORDER_REPLICATE)
-        cv2.blendLinear(warped[0], warped[1], w0, 1 - w0, dst=out[j])
+        w1 = 1 - w0
+        cv2.blendLinear(warped[0], warped[1], w0, w1, dst=out[j])
         change, moved = detail_change(*(_luma(side, True) for side in warped), w0,
                                       *_detail_grid(flow_t, weight0, j, (height, width),
-                                                    correlations))
+                                                    correlations), weight1=w1)
         cv2.add(out[j], cv2.merge((change,) * 3), dst=out[j], dtype=cv2.CV_8U)  # .redrawn
         share, gain = still_share(moved, still, weight0[j, 0].numpy(), 255.0,
                                   gate_max)  # .still
@@ -671,9 +678,20 @@ def _warp_blend_u8(image0, image1, flow_t, weight0, times, flags, correlations,
     return out
 
 
-def frame_correlation(image: np.ndarray) -> tuple[float, float]:
-    """:func:`.redrawn.detail_correlation` of an ``(H, W, 3)`` uint8 frame."""
-    return detail_correlation(_luma(image[correlation_rows(image.shape[0])], True))
+def frame_luma(image: np.ndarray) -> np.ndarray:
+    """The float32 luma ``(H, W)`` (whole levels) of an ``(H, W, 3)`` uint8 frame: the still
+    blend's error (:mod:`.still`) and :func:`frame_correlation` read it; a frame is in two
+    pairs, so its luma is made once, beside its pair's flows."""
+    return _luma(image, True)
+
+
+def frame_correlation(image: np.ndarray, luma_plane: np.ndarray | None = None
+                      ) -> tuple[float, float]:
+    """:func:`.redrawn.detail_correlation` of an ``(H, W, 3)`` uint8 frame, read off its
+    :func:`frame_luma` ``luma_plane`` where given (the same values: the luma is per pixel)."""
+    rows = correlation_rows(image.shape[0])
+    return detail_correlation(luma_plane[rows] if luma_plane is not None else
+                              _luma(image[rows], True))
 
 
 def _luma(image: np.ndarray, interleaved: bool) -> np.ndarray:
