@@ -129,9 +129,9 @@ class _TorchTrackOfArrays(TorchTrack):
     def start(cls, frame, shear=None):  # its state is RGB, in no basis
         return super().start(frame)
 
-    def step(self, frame, noise_var, memory, flow=None, shear=None, halves=False):
+    def step(self, frame, noise_var, memory, flow=None, shear=None, share=None):
         track = super().step(frame, torch.from_numpy(noise_var), memory, flow, _tensor(shear),
-                             halves)
+                             share)
         return _TorchTrackOfArrays(track.estimate, track.variance, track.shift, track.lag)
 
     def output(self, spatial, noise_var, table, levels=None, shear=None, chroma_radius=2,
