@@ -140,6 +140,20 @@ class _TorchTrackOfArrays(TorchTrack):
                               _tensor(shear), chroma_radius, halves)
 
 
+def test_a_steps_bands_made_on_two_threads_give_the_bits_of_one_band(monkeypatch):
+    """The filter's thread makes bands of each step's update while it waits for the step
+    (:class:`framemend.kernels.pools.RowShare`): the video is the same bits as with each
+    update in one band, however many bands."""
+    from framemend.denoise import denoise
+    noisy = (_noisy_clip(8) * 255).round().clamp(0, 255).to(torch.uint8)
+    pixels = noisy.permute(0, 2, 3, 1).contiguous().numpy()  # decoded pixels: the CPU kernels
+    monkeypatch.setattr(_cpu, "_STEP_BANDS", 1)
+    whole = denoise(pixels)
+    for bands in (2, 4, 7):
+        monkeypatch.setattr(_cpu, "_STEP_BANDS", bands)
+        assert np.array_equal(denoise(pixels), whole), bands
+
+
 @pytest.mark.parametrize("noise", ["white", "chroma"])
 def test_whole_filter_on_the_torch_reference_matches_the_cpu_path(monkeypatch, noise):
     """The torch functions (what CUDA runs) and the fused CPU kernels give the same video, on

@@ -160,7 +160,7 @@ def _predict_update(previous, state, first, end, rgb, scale, flow, inv_noise_var
     is ready once the row below has been sharpened, and the loops over a row vectorise. The
     flow's rows are taken apart into planar rows as they enter (a ring of three). A band reads
     the prediction two rows beyond itself, which it samples itself, so the bands of a frame
-    can run at once on different threads (:func:`_predict_update_halves`). Pixels whose source
+    can run at once on different threads (:func:`_predict_update_bands`). Pixels whose source
     ``p + flow`` left the frame start afresh. ``rgb`` ``(3, H, W)`` times ``scale``;
     ``inv_noise_var`` ``(3,)`` 1 / σ² of each channel of the opponent basis sheared by
     ``shear`` ``(2,)`` (the state's basis). Each row ``y`` writes ``sums[y]`` ``(7,)`` int32, the

@@ -60,6 +60,7 @@ class RowShare:
         finally:
             with self._posted:
                 self._job = None
+            job.close()  # after an error here, the bands no thread took are left unmade
             job.wait()
 
     def result(self, future: Future):
@@ -102,13 +103,21 @@ class _Bands:
                 self._error = error
                 raise
             finally:
-                with self._finished:
-                    self._left -= 1
-                    if not self._left:
-                        self._finished.notify_all()
+                self._band_done()
+
+    def close(self) -> None:
+        """Take every band no thread has taken, to leave it unmade."""
+        while next(self._next) < len(self._bounds):
+            self._band_done()
+
+    def _band_done(self) -> None:
+        with self._finished:
+            self._left -= 1
+            if not self._left:
+                self._finished.notify_all()
 
     def wait(self) -> None:
-        """Return once every band is made; raise the error of one that failed."""
+        """Return once no band is being made; raise the error of one that failed."""
         with self._finished:
             while self._left:
                 self._finished.wait()
