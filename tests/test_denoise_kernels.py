@@ -129,15 +129,29 @@ class _TorchTrackOfArrays(TorchTrack):
     def start(cls, frame, shear=None):  # its state is RGB, in no basis
         return super().start(frame)
 
-    def step(self, frame, noise_var, memory, flow=None, shear=None, halves=False):
+    def step(self, frame, noise_var, memory, flow=None, shear=None, share=None):
         track = super().step(frame, torch.from_numpy(noise_var), memory, flow, _tensor(shear),
-                             halves)
+                             share)
         return _TorchTrackOfArrays(track.estimate, track.variance, track.shift, track.lag)
 
     def output(self, spatial, noise_var, table, levels=None, shear=None, chroma_radius=2,
                halves=False):
         return super().output(spatial, torch.from_numpy(noise_var), _tensor(table), levels,
                               _tensor(shear), chroma_radius, halves)
+
+
+def test_a_steps_bands_made_on_two_threads_give_the_bits_of_one_band(monkeypatch):
+    """The filter's thread makes bands of each step's update while it waits for the step
+    (:class:`framemend.kernels.pools.RowShare`): the video is the same bits as with each
+    update in one band, however many bands."""
+    from framemend.denoise import denoise
+    noisy = (_noisy_clip(8) * 255).round().clamp(0, 255).to(torch.uint8)
+    pixels = noisy.permute(0, 2, 3, 1).contiguous().numpy()  # decoded pixels: the CPU kernels
+    monkeypatch.setattr(_cpu, "_STEP_BANDS", 1)
+    whole = denoise(pixels)
+    for bands in (2, 4, 7):
+        monkeypatch.setattr(_cpu, "_STEP_BANDS", bands)
+        assert np.array_equal(denoise(pixels), whole), bands
 
 
 @pytest.mark.parametrize("noise", ["white", "chroma"])

@@ -41,7 +41,7 @@ from framemend.flow.estimate import motion_luma_flow
 from framemend.kernels.buffers import frame_array
 from framemend.kernels.colour import LUMA
 from framemend.kernels.fastmath import NO_ESTIMATES
-from framemend.kernels.pools import in_halves
+from framemend.kernels.pools import RowShare, in_halves
 from framemend.kernels.relative_remap import gather4, relative_taps
 
 from .recursive import FINEST_SIDE, FRESH, LAG_GATE, SOFT, light_shift, turned_shift
@@ -160,7 +160,7 @@ def _predict_update(previous, state, first, end, rgb, scale, flow, inv_noise_var
     is ready once the row below has been sharpened, and the loops over a row vectorise. The
     flow's rows are taken apart into planar rows as they enter (a ring of three). A band reads
     the prediction two rows beyond itself, which it samples itself, so the bands of a frame
-    can run at once on different threads (:func:`_predict_update_halves`). Pixels whose source
+    can run at once on different threads (:func:`_predict_update_bands`). Pixels whose source
     ``p + flow`` left the frame start afresh. ``rgb`` ``(3, H, W)`` times ``scale``;
     ``inv_noise_var`` ``(3,)`` 1 / σ² of each channel of the opponent basis sheared by
     ``shear`` ``(2,)`` (the state's basis). Each row ``y`` writes ``sums[y]`` ``(7,)`` int32, the
@@ -470,6 +470,7 @@ def _output_array(shape: tuple, dtype) -> np.ndarray:
 
 
 _HALVED_ROWS = 64  # frames of fewer rows make their output in one band (:meth:`CpuTrack.output`)
+_STEP_BANDS = 4  # bands of a step's update shared with the thread waiting for it (see CpuTrack.step)
 
 
 _OUTPUT_GRID = 16385  # nearest lookup on this grid: within 3e-5 (1/130 of an 8-bit level)
@@ -539,22 +540,23 @@ class CpuFrame:
         return self
 
 
-def _predict_update_halves(previous: np.ndarray, state: np.ndarray, rgb: np.ndarray,
-                           scale: float, flow: np.ndarray, inverse: np.ndarray,
-                           min_gain: float, shear: np.ndarray, shift: np.ndarray,
-                           sums: np.ndarray, luma: np.ndarray, halves: bool) -> None:
-    """:func:`_predict_update` of the whole frame; with ``halves`` (and :data:`_HALVED_ROWS`
-    rows or more) the lower half of the rows on the shared ``denoise`` worker while this thread
-    does the upper half (the kernel releases the GIL; each half samples the prediction it reads
-    from ``previous``, which neither writes: the same bits either way)."""
+def _predict_update_bands(previous: np.ndarray, state: np.ndarray, rgb: np.ndarray,
+                          scale: float, flow: np.ndarray, inverse: np.ndarray, min_gain: float,
+                          shear: np.ndarray, shift: np.ndarray, sums: np.ndarray,
+                          luma: np.ndarray, share: RowShare | None) -> None:
+    """:func:`_predict_update` of the whole frame; with a ``share`` (and :data:`_HALVED_ROWS`
+    rows or more) in :data:`_STEP_BANDS` bands of rows, some made by the thread waiting for the
+    step (:class:`framemend.kernels.pools.RowShare`; the kernel releases the GIL, and each band
+    samples the prediction it reads from ``previous``, which none writes: the same bits
+    however the bands fall)."""
     h = state.shape[0]
-    if not halves or h < _HALVED_ROWS:
+    if share is None or h < _HALVED_ROWS:
         _predict_update(previous, state, 0, h, rgb, scale, flow, inverse, min_gain, SOFT, FRESH,
                         shear, shift, LAG_GATE, sums, luma)
         return
-    in_halves("denoise", h, lambda first, end: _predict_update(
+    share.run(h, lambda first, end: _predict_update(
         previous, state, first, end, rgb, scale, flow, inverse, min_gain, SOFT, FRESH, shear,
-        shift, LAG_GATE, sums, luma))
+        shift, LAG_GATE, sums, luma), _STEP_BANDS)
 
 
 _NO_SHIFT = np.zeros(3, np.float32)
@@ -618,14 +620,14 @@ class CpuTrack:
 
     def step(self, pixels: torch.Tensor | np.ndarray, noise_var: np.ndarray,
              memory: int, flow: np.ndarray | None = None, shear: np.ndarray | None = None,
-             halves: bool = False) -> CpuTrack:
+             share: RowShare | None = None) -> CpuTrack:
         """:func:`.recursive.recursive_step_reference` along ``flow`` ``(H, W, 2)`` from the
         frame to the estimate's frame, or if None the flow of
         :func:`framemend.flow.estimate.motion_flow` (DIS on the frame's and the estimate's
         luma); ``pixels`` as in :meth:`start` or a :class:`CpuFrame` made of them,
         ``noise_var`` ``(3,)`` float32 σ² per channel of the basis sheared by ``shear`` (as at
-        :meth:`start`); ``halves``: the update's lower half of the rows on the shared
-        ``denoise`` worker (for a step no output is made beside: a shot's warm-up)."""
+        :meth:`start`); ``share``: the update's rows in bands, some made by the thread
+        that waits for the step (:class:`framemend.kernels.pools.RowShare`)."""
         if isinstance(pixels, CpuFrame):
             rgb, scale, frame_luma = pixels.rgb, pixels.scale, pixels.luma
             state, luma = self._arrays(*rgb.shape[1:])
@@ -638,9 +640,9 @@ class CpuTrack:
             flow = motion_luma_flow(frame_luma, self.luma, FINEST_SIDE)
         inverse = (1.0 / noise_var).astype(np.float32)
         sums = _buffer("light sums", (rgb.shape[1], 7), np.int32)
-        _predict_update_halves(self.state, state, rgb, scale,
-                               np.ascontiguousarray(flow, np.float32), inverse, 1.0 / memory,
-                               _shear(shear), self.shift, sums, luma, halves)
+        _predict_update_bands(self.state, state, rgb, scale,
+                              np.ascontiguousarray(flow, np.float32), inverse, 1.0 / memory,
+                              _shear(shear), self.shift, sums, luma, share)
         sums = sums.sum(0, np.int64)
         shift, lag = light_shift(sums[:3] / _SUM_UNIT, sums[3:6] / _SUM_UNIT, sums[6],
                                  self.shift, self.lag)

@@ -15,7 +15,7 @@ from framemend.chain.palette import palette_source
 from framemend.chain.repeats import DistinctFrames
 from framemend.cuda import host_kernels
 from framemend.flow import motion
-from framemend.kernels.pools import shared_pool
+from framemend.kernels.pools import RowShare, shared_pool
 from framemend.options.denoise import DenoiseOptions
 
 from . import _noise_cpu
@@ -58,6 +58,8 @@ class Denoise(DistinctFrames, TemporalFilter):
         # from its track (the kernels release the GIL; a step makes a new track and leaves
         # the previous one as it is)
         self._chain = ThreadPoolExecutor(max_workers=1, thread_name_prefix="denoise-recursion")
+        # a step's update in bands, some made by this thread while it waits for the step
+        self._share = RowShare()
         self.reset()
 
     def reset(self) -> None:
@@ -108,7 +110,7 @@ class Denoise(DistinctFrames, TemporalFilter):
                     self._step, self._tail, ahead, pixels, self._tail_time,
                     ahead is not window[-1])
                 self._tail_time = ahead.time
-        track, levels = self._tracks.pop(frame).result()
+        track, levels = self._share.result(self._tracks.pop(frame))
         if center + 1 < len(window):
             # its step is done and only the output is made from here on: its pixels go now,
             # not when it leaves the window (the newest frame keeps them: the next frame is
@@ -149,7 +151,7 @@ class Denoise(DistinctFrames, TemporalFilter):
         track = start_track(pixels[-1], self._shear)
         for index in range(len(frames) - 2, -1, -1):  # no output is made beside these steps
             track = track.step(pixels[index], self._variances, self.options.memory,
-                               flows[index], self._shear, halves=True)
+                               flows[index], self._shear, self._share)
         track.turn_around()
         return track, self._levels(frames[0])
 
@@ -164,7 +166,7 @@ class Denoise(DistinctFrames, TemporalFilter):
         track = previous.result()[0].step(pixels, self._variances,
                                           self.options.memory,
                                           motion.to_previous(frame, previous_time),
-                                          self._shear)
+                                          self._shear, self._share)
         levels = self._levels(frame)
         if release:
             frame.release_pixels()

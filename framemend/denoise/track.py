@@ -43,13 +43,13 @@ class TorchTrack:
 
     def step(self, frame: torch.Tensor, noise_var: torch.Tensor, memory: int,
              flow: np.ndarray | None = None, shear: torch.Tensor | None = None,
-             halves: bool = False) -> TorchTrack:
+             share=None) -> TorchTrack:
         """Take in the next frame ``(3, H, W)`` along ``flow`` ``(H, W, 2)`` from it to the
         estimate's frame, or if None along :func:`framemend.flow.estimate.motion_flow`;
         ``noise_var``: ``(3,)`` σ² per channel of the opponent basis sheared by ``shear``
         ``(2,)`` (:func:`.spatial.sheared_basis`; None: not sheared), [0, 1]² units, on its
-        device. ``halves`` is for the CPU track (its update in two bands of rows at once) and
-        changes nothing here."""
+        device. ``share`` is for the CPU track (its update in bands of rows, some made by the
+        thread waiting for the step) and changes nothing here."""
         if flow is None:
             flow = motion_flow(frame, self.estimate, FINEST_SIDE)
         else:

@@ -35,7 +35,11 @@ QUALITIES = ("ultrafast", "fast", "medium")
 _DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
                 "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
                 "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
-_local = threading.local()  # one DIS instance per thread and preset (instances are not shared)
+# DIS instances not in use, by preset, size, tuning and seeding (:func:`_dis`); one is used by
+# one thread at a time
+_idle_dis: dict[tuple, list] = {}
+_idle_lock = threading.Lock()
+_IDLE_DIS = 4  # instances kept per key: the threads that run DIS at once in a chain
 
 
 def _luma_u8_frame(image: torch.Tensor) -> np.ndarray:
@@ -50,10 +54,14 @@ def _luma_u8_frame(image: torch.Tensor) -> np.ndarray:
 
 
 def _dis(preset: str, shape: tuple[int, int], tuning: tuple = (), seeded: bool = False):
-    """This thread's DIS instance for a preset, image size and ``tuning`` (an instance first
-    used on a small image stays ~10x slower on larger ones in OpenCV 5.0, so sizes do not share
-    one); a separate one for calls with an initial flow (``seeded``): once given one, an
-    instance computes differently in later calls without.
+    """A DIS instance for a preset, image size and ``tuning`` that no other thread uses, to
+    hand back with :func:`_dis_done` (an instance first used on a small image stays ~10x slower
+    on larger ones in OpenCV 5.0, so sizes do not share one); a separate one for calls with an
+    initial flow (``seeded``): once given one, an instance computes differently in later calls
+    without.
+
+    Instances are kept for the next call from any thread: a thread made per run (denoise's
+    recursion) once made its own, whose first call (below) cost about one call's time a run.
 
     Each instance is warmed by a first call on a blank pair: OpenCV 5.1's DIS computes its
     first call differently from all later ones where the image's longer side is under about
@@ -62,16 +70,25 @@ def _dis(preset: str, shape: tuple[int, int], tuning: tuple = (), seeded: bool =
     depended on the calls made before in the process and on which thread met which pair
     (BENCHMARKS.md, "Reliability sweep 11"). The blank call costs about one call's time, once
     per instance."""
-    cache = _local.__dict__.setdefault("dis", {})
     key = (preset, shape, tuning, seeded)
-    if key not in cache:
-        dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
-        for name, value in tuning:
-            getattr(dis, "set" + name)(value)
-        blank = np.zeros(shape, np.uint8)
-        dis.calc(blank, blank, np.zeros(shape + (2,), np.float32) if seeded else None)
-        cache[key] = dis
-    return cache[key]
+    with _idle_lock:
+        idle = _idle_dis.get(key)
+        if idle:
+            return idle.pop()
+    dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
+    for name, value in tuning:
+        getattr(dis, "set" + name)(value)
+    blank = np.zeros(shape, np.uint8)
+    dis.calc(blank, blank, np.zeros(shape + (2,), np.float32) if seeded else None)
+    return dis
+
+
+def _dis_done(dis, preset: str, shape: tuple[int, int], tuning: tuple, seeded: bool) -> None:
+    """Keep ``dis`` (from :func:`_dis` with these arguments) for a later call."""
+    with _idle_lock:
+        idle = _idle_dis.setdefault((preset, shape, tuning, seeded), [])
+        if len(idle) < _IDLE_DIS:
+            idle.append(dis)
 
 
 # OpenCV 5.1's DIS refuses images under 8 pixels a side, and crashes the process (a segfault,
@@ -83,7 +100,8 @@ DIS_LEAST_SIDE = 32
 def dis_luma_flow(src: np.ndarray, dst: np.ndarray, quality: str = "medium",
                   tuning: tuple = (), init: np.ndarray | None = None) -> np.ndarray:
     """DIS flow ``(H, W, 2)`` float32 (x, y interleaved) from 8-bit luma ``src`` to ``dst``
-    (both ``(H, W)`` uint8), with this thread's DIS instance; ``src(p) ≈ dst(p + f(p))``.
+    (both ``(H, W)`` uint8), with a DIS instance no other thread uses (:func:`_dis`);
+    ``src(p) ≈ dst(p + f(p))``.
 
     Images with a side under :data:`DIS_LEAST_SIDE` pixels are grown to it by repeating their
     border (OpenCV's DIS refuses or crashes on some of them) and the flow cut back to their
@@ -102,7 +120,9 @@ def dis_luma_flow(src: np.ndarray, dst: np.ndarray, quality: str = "medium",
             init = cv2.copyMakeBorder(init, *grow, cv2.BORDER_REPLICATE)
         return dis_luma_flow(src, dst, quality, tuning, init)[:h, :w].copy()
     dis = _dis(quality, src.shape, tuning, init is not None)
-    return dis.calc(src, dst, None if init is None else init.copy())
+    flow = dis.calc(src, dst, None if init is None else init.copy())
+    _dis_done(dis, quality, src.shape, tuning, init is not None)
+    return flow
 
 
 # the motion deboil and denoise follow from each frame to the previous one: DIS ultrafast with 6
