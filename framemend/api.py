@@ -553,12 +553,17 @@ def _warn_user(message: str) -> None:
     warnings.warn(message, UserWarning, stacklevel=level)
 
 
-def write(path: str, video: Any, fps: float = 24.0, **encode) -> str:
+def write(path: str, video: Any, fps: float = 24.0, overwrite: bool = False, **encode) -> str:
     """Encode ``video`` (any accepted in-memory kind, or an iterator of frames: each encoded as
     it comes, so ``write(path, clean(frames_iterator))`` streams) to ``path``; returns
-    ``path``."""
+    ``path``. An existing ``path`` is refused, as :func:`clean` and ``framemend clean`` refuse
+    it, unless ``overwrite=True`` (it was replaced without a word)."""
     from .video import write_video
+    from .video.containers import check_output
 
+    path = os.fspath(path)
+    if path != "-":  # before any frame is taken: an iterator's frames are not lost
+        check_output(path, overwrite)
     if _is_iterator(video):
         arr = _pictures(video)
     else:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .chain.parser import check_chain
 from .chain.registry import get_filter
 from .options import box_outside
-from .video.containers import check_folder, choose_codec
+from .video.containers import check_output, choose_codec
 from .video.errors import SettingsError, VideoError
 
 if TYPE_CHECKING:
@@ -171,9 +171,7 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     if same_file(input_path, output_path):
         raise VideoError(f"output '{output_path}' is the input: choose another name")
     if output_path != "-":
-        check_folder(output_path)
-        if os.path.exists(output_path) and not overwrite:
-            raise VideoError(f"output '{output_path}' exists (use -y/--overwrite, or overwrite=True in Python, to replace it)")
+        check_output(output_path, overwrite)
     dev = resolve_device(device)
     threads = min(threads, usable_cores()) if threads else threads
     shown = _BarAside(warn)

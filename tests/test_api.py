@@ -447,6 +447,24 @@ def test_an_existing_output_tells_a_python_user_how_to_replace_it(tmp_path):
     assert out.read_bytes() == b"mine"
 
 
+def test_write_refuses_an_existing_file_as_clean_does(tmp_path):
+    """write() replaced an existing file without a word, where clean(path) and ``framemend
+    clean`` without -y refuse; it refuses before taking a frame, and overwrite=True replaces."""
+    from framemend.video import VideoError
+
+    out, frames = tmp_path / "out.mkv", moving_frames(2, 32, 24)
+    out.write_bytes(b"mine")
+    taken = []
+    for video in (frames, (taken.append(f) or f for f in frames)):
+        with pytest.raises(VideoError, match=r"output '.*out.mkv' exists \(use -y/--overwrite, "
+                                             r"or overwrite=True in Python"):
+            framemend.write(str(out), video)
+    assert out.read_bytes() == b"mine" and taken == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mkv"]
+    framemend.write(out, frames, lossless=True, overwrite=True)
+    assert np.array_equal(framemend.read(str(out)), frames)
+
+
 @pytest.mark.parametrize("chain, n, said", [
     ("realign=keyframes=50", 6, r"realign: keyframes=50 past the clip's 6 frames \(0 to 5\): "
      "nothing was corrected"),
