@@ -128,6 +128,20 @@ def test_input_that_cannot_be_pixels_is_refused_plainly(video, error, words):
         framemend.clean(video, chain="identity")
 
 
+@pytest.mark.parametrize("empty, what", [
+    ([], "the list is empty"), (np.zeros((0, 32, 48, 3), np.uint8), r"the ndarray has shape"),
+    (torch.zeros((0, 3, 32, 48)), "the Tensor has shape"), (iter([]), "the iterator is empty")])
+def test_no_frames_is_said_for_what_was_called(empty, what, tmp_path):
+    """write() and the filter functions said "no frames to clean" of an empty clip; each says
+    what it was asked to do, and write leaves no file."""
+    with pytest.raises(ValueError, match=f"^no frames to write: {what}"):
+        framemend.write(str(tmp_path / "e.mkv"), empty)
+    assert list(tmp_path.iterdir()) == []
+    empty = iter([]) if isinstance(empty, type(iter([]))) else empty
+    with pytest.raises(ValueError, match=f"^no frames to denoise: {what}"):
+        framemend.denoise(empty)
+
+
 def test_floats_a_little_past_0_and_1_are_taken_and_clipped(frames):
     """A model's overshoot is taken (clipped as the writer clips it); only another scale is
     refused (above)."""
