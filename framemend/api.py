@@ -188,8 +188,9 @@ _ONE_HINT = ": for one picture (H, W, 3), give video[None]"
 
 def _check_values(video, integer: bool, floating: bool, integers: str,
                   task: str = "clean") -> None:
-    """ValueError for no frames (``task``: what was to be done with them), TypeError for a pixel type the filters do not read as pixels
-    (``integer``: one they read as such; ``floating``: floats, read in [0, 1]), ValueError for
+    """ValueError for no frames (``task``: what was to be done with them), TypeError for a
+    pixel type the filters do not read as pixels (``integer``: one they read as such;
+    ``floating``: floats, read in [0, 1]), ValueError for
     floats that are not all finite (NaN went on to a scene-cut error about lists) or that reach
     past [0, 1] by more than :data:`FLOAT_SLACK` (another scale, which clipping would lose)."""
     if len(video) == 0:

@@ -149,8 +149,9 @@ sys.argv = ["framemend", "clean", {src!r}, "-o", {out!r}]
 """
 
 
-@pytest.mark.parametrize("start", ["import runpy; runpy.run_module('framemend', run_name='__main__')",
-                                   "from framemend.entry import run; run()"])
+@pytest.mark.parametrize("start", [
+    "import runpy; runpy.run_module('framemend', run_name='__main__')",  # python -m framemend
+    "from framemend.entry import run; run()"])  # the framemend script
 @pytest.mark.parametrize("module", ["framemend.batch", "framemend.chain.registry", "ctypes"])
 def test_ctrl_c_while_the_command_line_loads_is_one_line(tmp_path, start, module):
     """Ctrl-C in the first ~0.3 s of ``framemend clean`` (``python -m framemend`` and the
