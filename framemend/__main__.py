@@ -1,4 +1,4 @@
 """``python -m framemend``: the command line (see :mod:`framemend.cli`)."""
-from .cli import run
+from .entry import run
 
 run()

@@ -43,8 +43,11 @@ def _scale_of(dtype: np.dtype) -> float | None:
     return {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(np.dtype(dtype))
 
 
-def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
-    """Any accepted kind -> one :class:`Frame` per picture, plus what is needed to go back.
+def _source(video: Any, device: str | None,
+            task: str = "clean") -> tuple[list[Frame], dict]:
+    """Any accepted kind -> one :class:`Frame` per picture, plus what is needed to go back;
+    ``task``: what the caller does with them, as an empty clip's error says it ("no frames to
+    write").
 
     8/16-bit pixels on the CPU (numpy, PIL, a uint8 CPU tensor) become raw frames, as decoded
     file frames are, so each filter takes the same path as in ``framemend clean``; float input
@@ -64,7 +67,8 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
                              + (" (a meta tensor has no pixels to read)"
                                 if video.device.type == "meta" else "; give video.cpu()"))
         video = video.detach()  # the filters read pixels; a graph through them is not made
-        _check_values(video, video.dtype == torch.uint8, video.is_floating_point(), "uint8")
+        _check_values(video, video.dtype == torch.uint8, video.is_floating_point(), "uint8",
+                      task)
         how = {"kind": "torch", "dtype": video.dtype, "device": video.device,
                "channels": video.shape[1]}
         dev = resolve_device(device) if device else video.device
@@ -102,7 +106,7 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
                              + (_ONE_HINT if video.shape[-1] == 3 else _GREY_HINT)
                              * (video.ndim == 3))
         _check_values(video, _scale_of(video.dtype) is not None, video.dtype.kind == "f",
-                      "uint8, uint16")
+                      "uint8, uint16", task)
         dev = resolve_device(device)
         how = {"kind": "numpy", "dtype": video.dtype, "scale": _scale_of(video.dtype),
                "channels": video.shape[-1], "listed": listed}
@@ -119,7 +123,7 @@ def _source(video: Any, device: str | None) -> tuple[list[Frame], dict]:
         x = x.permute(0, 3, 1, 2)
         return [Frame(im.contiguous(), device=dev) for im in x], how
     if isinstance(video, (list, tuple)) and not video:
-        raise ValueError("no frames to clean: the list is empty")
+        raise ValueError(f"no frames to {task}: the list is empty")
     if isinstance(video, (list, tuple)) and hasattr(video[0], "convert"):
         if any(_transparent(im) for im in video):
             warnings.warn("the images have an alpha channel: framemend cleans the colour and "
@@ -182,13 +186,15 @@ _GREY_HINT = ": for grey frames (T, H, W), give video[..., None]"
 _ONE_HINT = ": for one picture (H, W, 3), give video[None]"
 
 
-def _check_values(video, integer: bool, floating: bool, integers: str) -> None:
-    """ValueError for no frames, TypeError for a pixel type the filters do not read as pixels
-    (``integer``: one they read as such; ``floating``: floats, read in [0, 1]), ValueError for
+def _check_values(video, integer: bool, floating: bool, integers: str,
+                  task: str = "clean") -> None:
+    """ValueError for no frames (``task``: what was to be done with them), TypeError for a
+    pixel type the filters do not read as pixels (``integer``: one they read as such;
+    ``floating``: floats, read in [0, 1]), ValueError for
     floats that are not all finite (NaN went on to a scene-cut error about lists) or that reach
     past [0, 1] by more than :data:`FLOAT_SLACK` (another scale, which clipping would lose)."""
     if len(video) == 0:
-        raise ValueError(f"no frames to clean: the {type(video).__name__} has shape "
+        raise ValueError(f"no frames to {task}: the {type(video).__name__} has shape "
                          f"{tuple(video.shape)}")
     if not (integer or floating):
         raise TypeError(f"frames of type {video.dtype} cannot be read as pixels: give "
@@ -384,19 +390,21 @@ def _is_iterator(video: Any) -> bool:
     return hasattr(video, "__next__") and not is_tensor(video)
 
 
-def _stream(pictures, make_filters, fps, device, cuts: list[int] | None = None):
+def _stream(pictures, make_filters, fps, device, cuts: list[int] | None = None,
+            task: str = "clean"):
     """A generator of the filtered frames of the iterator ``pictures``, each of its item's kind
     (an ``(H, W, 3)`` or ``(H, W, 1)`` array, a ``(C, H, W)`` tensor or a PIL image): frames are
     taken as the filters need them and given back as they come out, so memory holds the
     chain's window, not the clip (640x360, default chain: peak RSS the same for 100 and 400
     frames). The first picture is read now, so a bad kind, size or chain raises here, not at
-    the first ``next``; ``make_filters(device)`` builds the chain."""
+    the first ``next``; ``make_filters(device)`` builds the chain; ``task``: what an empty
+    iterator's error says was to be done."""
     from .chain.scenecut import SceneCutDetector
 
     fps = frame_rate(fps, "input_fps")
     first = next(pictures, _END)
     if first is _END:
-        raise ValueError("no frames to clean: the iterator is empty")
+        raise ValueError(f"no frames to {task}: the iterator is empty")
     (first_frame,), how = _source(_as_clip(first), device)
     filters = make_filters(first_frame.device)
     _check_size([first_frame], filters)
@@ -512,8 +520,8 @@ def apply(name: str, video: Any, input_fps: float = 24.0, device: str | None = N
         raise TypeError(f"framemend.{name}() works on frames; for files use framemend.clean(path, chain='{name}')")
     if _is_iterator(video):
         return _stream(video, lambda dev: [cls(opts, dev)], input_fps, device,
-                       _check_cuts(cuts, None))
-    frames, how = _source(video, device)
+                       _check_cuts(cuts, None), name)
+    frames, how = _source(video, device, name)
     dev = frames[0].device if frames else resolve_device(device)
     filters = [cls(opts, dev)]
     _check_size(frames, filters)
@@ -553,16 +561,21 @@ def _warn_user(message: str) -> None:
     warnings.warn(message, UserWarning, stacklevel=level)
 
 
-def write(path: str, video: Any, fps: float = 24.0, **encode) -> str:
+def write(path: str, video: Any, fps: float = 24.0, overwrite: bool = False, **encode) -> str:
     """Encode ``video`` (any accepted in-memory kind, or an iterator of frames: each encoded as
     it comes, so ``write(path, clean(frames_iterator))`` streams) to ``path``; returns
-    ``path``."""
+    ``path``. An existing ``path`` is refused, as :func:`clean` and ``framemend clean`` refuse
+    it, unless ``overwrite=True`` (it was replaced without a word)."""
     from .video import write_video
+    from .video.containers import check_output
 
+    path = os.fspath(path)
+    if path != "-":  # before any frame is taken: an iterator's frames are not lost
+        check_output(path, overwrite)
     if _is_iterator(video):
         arr = _pictures(video)
     else:
-        frames, _ = _source(video, "cpu")
+        frames, _ = _source(video, "cpu", "write")
         arr = np.stack([_pixels(f, 255.0) for f in frames])
     with _sigterm_removes_the_output():
         write_video(path, arr, frame_rate(fps, "fps"), warn=_warn_user, **encode)

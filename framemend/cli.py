@@ -15,6 +15,8 @@ import threading
 import sys
 
 from . import __version__, _numba_blas
+from .entry import INTERRUPTED
+from .interrupts import raising
 from .batch import cli as batch_cli
 
 EPILOG = """examples:
@@ -493,10 +495,14 @@ def run() -> None:
     about 1.1 s (measured on the 2-core machine under load) and would hold up the exit after
     Ctrl-C or SIGTERM past the 1 s a user or a scheduler waits.
     """
-    _limit_malloc_arenas()
-    _one_blas_thread()
-    _opencv_pool_sleeps()
-    _numba_blas.install()  # numba's set-up without importing scipy.linalg: 0.1 s before frame 1
+    try:
+        _limit_malloc_arenas()
+        _one_blas_thread()
+        _opencv_pool_sleeps()
+        _numba_blas.install()  # numba's set-up without importing scipy.linalg: 0.1 s before frame 1
+    except KeyboardInterrupt:  # before main() takes Ctrl-C over: as it would end
+        print(INTERRUPTED, file=sys.stderr)
+        os._exit(130)
     code = main()
     try:
         sys.stdout.flush()
@@ -509,8 +515,6 @@ def run() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; SIGTERM is handled like Ctrl-C while it runs, and neither is
     lost inside numba's compiler (:mod:`framemend.interrupts`)."""
-    from .interrupts import raising
-
     if threading.current_thread() is not threading.main_thread():
         return _main(argv)
     previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, raising(Terminated))}
@@ -562,10 +566,10 @@ def _main(argv: list[str] | None) -> int:
     from .chain.options import OptionError
     from .video.errors import SettingsError, VideoError
 
-    parser = build_parser(sys.argv[1:] if argv is None else argv)
-    _set_log_level(None)
     args = None
     try:
+        parser = build_parser(sys.argv[1:] if argv is None else argv)
+        _set_log_level(None)
         args = _parse(parser, sys.argv[1:] if argv is None else argv)
         if not args.command:
             parser.print_help()

@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "processed clip; default: --input's, else the scored video's)")
     parser.add_argument("--ref", help="ground truth of the same length: adds PSNR and SSIM")
     parser.add_argument("--box", help="subject box x0,y0,x1,y1 (or x0+y0+x1+y1, as the filters' "
-                                      "box) for identity drift (default: not measured)")
+                                      "box) for identity drift, in pixels as a player shows the "
+                                      "video (default: not measured)")
     parser.add_argument("--json", action="store_true", help="print JSON (with per-frame values)")
     parser.add_argument("--plot", metavar="PNG", help="save a per-frame plot (needs matplotlib)")
     parser.add_argument("--side-by-side", metavar="VIDEO",
@@ -106,7 +107,7 @@ def _read_like(path: str, frames, what: str):
     """Read ``path`` and check it has the frame count and size of ``frames``."""
     from .video import read_video
 
-    other, _ = read_video(path)
+    other, _ = read_video(path, as_shown=True)
     if other.shape[:3] != frames.shape[:3]:
         raise ValueError(f"{what} {path} has {other.shape[0]} frames of {other.shape[2]}x"
                          f"{other.shape[1]}, the scored video {frames.shape[0]} of "
@@ -153,7 +154,7 @@ def main(args) -> int:
         if problem:
             print(f"framemend: error: {problem}", file=sys.stderr)
             return 2
-    frames, fps = read_video(args.video)
+    frames, fps = read_video(args.video, as_shown=True)  # as --box is given; shown upright
     ref = box = source = flow_from = None
     try:
         if args.box:

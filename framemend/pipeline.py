@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .chain.parser import check_chain
 from .chain.registry import get_filter
 from .options import box_outside
-from .video.containers import check_folder, choose_codec
+from .video.containers import check_output, choose_codec
 from .video.errors import SettingsError, VideoError
 
 if TYPE_CHECKING:
@@ -171,9 +171,7 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
     if same_file(input_path, output_path):
         raise VideoError(f"output '{output_path}' is the input: choose another name")
     if output_path != "-":
-        check_folder(output_path)
-        if os.path.exists(output_path) and not overwrite:
-            raise VideoError(f"output '{output_path}' exists (use -y/--overwrite, or overwrite=True in Python, to replace it)")
+        check_output(output_path, overwrite)
     dev = resolve_device(device)
     threads = min(threads, usable_cores()) if threads else threads
     shown = _BarAside(warn)
@@ -222,16 +220,19 @@ def clean_file(input_path: str, output_path: str, chain: str = DEFAULT_CHAIN,
 
 def size_problem(width: int, height: int, filters) -> str | None:
     """Why one of ``filters`` cannot take ``width`` x ``height`` frames (its ``sides``, or a
-    ``box`` option x0+y0+x1+y1 wholly outside them: realign's and stabilize's subject, which
-    then changed nothing without a word), or None."""
+    ``box`` option x0+y0+x1+y1 wholly outside them as a player shows them, turned by the
+    filter's ``display_rotation``: realign's and stabilize's subject, which then changed
+    nothing without a word), or None."""
     for f in filters:
         if f.sides and not f.sides[0] <= min(width, height) <= max(width, height) <= f.sides[1]:
             return (f"{width}x{height}: '{f.name}' takes frames of {f.sides[0]} to "
                     f"{f.sides[1]} pixels on a side")
         box = getattr(getattr(f, "options", None), "box", None)
-        if box is not None and box_outside(box, width, height):
-            return (f"{width}x{height}: {f.name}'s box={'+'.join(f'{v:g}' for v in box)} "
-                    "lies outside the frame")
+        turned = f.display_rotation % 180 == 90  # the box is given as the picture is shown
+        shown = (height, width) if turned else (width, height)
+        if box is not None and box_outside(box, *shown):
+            return (f"{width}x{height}{' (%dx%d as shown)' % shown if turned else ''}: "
+                    f"{f.name}'s box={'+'.join(f'{v:g}' for v in box)} lies outside the frame")
     return None
 
 

@@ -128,6 +128,20 @@ def test_input_that_cannot_be_pixels_is_refused_plainly(video, error, words):
         framemend.clean(video, chain="identity")
 
 
+@pytest.mark.parametrize("empty, what", [
+    ([], "the list is empty"), (np.zeros((0, 32, 48, 3), np.uint8), r"the ndarray has shape"),
+    (torch.zeros((0, 3, 32, 48)), "the Tensor has shape"), (iter([]), "the iterator is empty")])
+def test_no_frames_is_said_for_what_was_called(empty, what, tmp_path):
+    """write() and the filter functions said "no frames to clean" of an empty clip; each says
+    what it was asked to do, and write leaves no file."""
+    with pytest.raises(ValueError, match=f"^no frames to write: {what}"):
+        framemend.write(str(tmp_path / "e.mkv"), empty)
+    assert list(tmp_path.iterdir()) == []
+    empty = iter([]) if isinstance(empty, type(iter([]))) else empty
+    with pytest.raises(ValueError, match=f"^no frames to denoise: {what}"):
+        framemend.denoise(empty)
+
+
 def test_floats_a_little_past_0_and_1_are_taken_and_clipped(frames):
     """A model's overshoot is taken (clipped as the writer clips it); only another scale is
     refused (above)."""
@@ -445,6 +459,24 @@ def test_an_existing_output_tells_a_python_user_how_to_replace_it(tmp_path):
     with pytest.raises(VideoError, match=r"overwrite=True in Python"):
         framemend.clean(src, chain="identity", output=str(out))
     assert out.read_bytes() == b"mine"
+
+
+def test_write_refuses_an_existing_file_as_clean_does(tmp_path):
+    """write() replaced an existing file without a word, where clean(path) and ``framemend
+    clean`` without -y refuse; it refuses before taking a frame, and overwrite=True replaces."""
+    from framemend.video import VideoError
+
+    out, frames = tmp_path / "out.mkv", moving_frames(2, 32, 24)
+    out.write_bytes(b"mine")
+    taken = []
+    for video in (frames, (taken.append(f) or f for f in frames)):
+        with pytest.raises(VideoError, match=r"output '.*out.mkv' exists \(use -y/--overwrite, "
+                                             r"or overwrite=True in Python"):
+            framemend.write(str(out), video)
+    assert out.read_bytes() == b"mine" and taken == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mkv"]
+    framemend.write(out, frames, lossless=True, overwrite=True)
+    assert np.array_equal(framemend.read(str(out)), frames)
 
 
 @pytest.mark.parametrize("chain, n, said", [

@@ -175,3 +175,24 @@ def test_one_frame_scores_against_a_reference(tmp_path, capsys):
         assert _run([path, *extra]) == 2
         assert "scoring needs two or more (one frame gives PSNR and SSIM against --ref only)" \
             in capsys.readouterr().err
+
+
+def test_a_rotated_videos_box_is_read_as_shown(tmp_path, capsys):
+    """--box on a portrait video stored on its side with a display rotation (as phones write
+    it) is read in the pixels a player shows, as the filters' box= is: it was read in the
+    stored picture's, so a box read off a player measured another place, or was refused as
+    outside the frames. The scores are those of the same clip stored upright."""
+    from media import make_rotated_video
+
+    clip = scene("subject", W, H, frames=6, seed=3)
+    frames = _to_u8(clip.frames)
+    x0, y0, x1, y1 = clip.subject_box[0]
+    box = f"{x0:.0f},{y0:.0f},{x1:.0f},{y1:.0f}"
+    drifts = []
+    for rotation in (0, 90):
+        path = str(tmp_path / f"{rotation}.mp4")
+        make_rotated_video(path, np.ascontiguousarray(np.rot90(frames, -rotation // 90,
+                                                               axes=(1, 2))), rotation)
+        drifts.append(_json(capsys, [path, "--box", box])["per_frame"]["identity_drift"])
+    assert max(drifts[0][1:]) > 0.05  # the subject does change: there is drift to measure
+    assert np.allclose(drifts[0], drifts[1], atol=1e-3)

@@ -135,3 +135,34 @@ def test_a_signal_inside_llvmlites_callback_is_raised_after_it():
             time.sleep(5)
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+CTRL_C_AT_IMPORT = """
+import os, signal, sys
+class CtrlC:  # Ctrl-C as {module} is looked for: while the command line's modules load
+    def find_spec(self, name, path=None, target=None):
+        if name == {module!r}:
+            os.kill(os.getpid(), signal.SIGINT)
+sys.meta_path.insert(0, CtrlC())
+sys.argv = ["framemend", "clean", {src!r}, "-o", {out!r}]
+{start}
+"""
+
+
+@pytest.mark.parametrize("start", [
+    "import runpy; runpy.run_module('framemend', run_name='__main__')",  # python -m framemend
+    "from framemend.entry import run; run()"])  # the framemend script
+@pytest.mark.parametrize("module", ["framemend.batch", "framemend.chain.registry", "ctypes"])
+def test_ctrl_c_while_the_command_line_loads_is_one_line(tmp_path, start, module):
+    """Ctrl-C in the first ~0.3 s of ``framemend clean`` (``python -m framemend`` and the
+    ``framemend`` script's entry point), while framemend.cli imports or sets itself up, printed
+    a KeyboardInterrupt traceback (exit 1 from a script, 130 from -m); it ends as a Ctrl-C later
+    in the run does."""
+    src, out = str(tmp_path / "in.mp4"), str(tmp_path / "out.mp4")
+    make_video(src, moving_frames(2, 32, 24), 24)
+    code = CTRL_C_AT_IMPORT.format(module=module, src=src, out=out, start=start)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, preexec_fn=_signals_as_a_terminal_gives)
+    assert (done.returncode, done.stderr) == (130, "framemend: interrupted; no output was left "
+                                                   "behind\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]

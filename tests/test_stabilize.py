@@ -243,12 +243,15 @@ def test_subject_face_held_still(user_box, device_path):
     assert notes == []  # the subject was found: nothing to say
 
 
-def test_the_face_of_a_phones_portrait_video_is_found_as_shown(tmp_path):
+@pytest.mark.parametrize("given", [False, True])
+def test_the_face_of_a_phones_portrait_video_is_found_as_shown(tmp_path, given):
     """A portrait video stored on its side with a display rotation of 90° (as phones write
     it): the face was looked for in the stored picture, where the cascade finds no upright
     face, so mode=subject held the whole picture (the dot on the face travelled 37-40 px, as
     shaken, without a word) and realign=region=face said it found none. The face is looked for
-    as a player shows the picture."""
+    as a player shows the picture. A box given (box=) is read as shown too, as a user reads it
+    off a player or off framemend.read's frames: it was read in the stored picture's pixels,
+    and this one was refused as outside the 180x320 frames."""
     from framemend.pipeline import clean_file
     from framemend.video import read_video
     from media import make_rotated_video
@@ -262,14 +265,23 @@ def test_the_face_of_a_phones_portrait_video_is_found_as_shown(tmp_path):
     src = str(tmp_path / "portrait.mp4")
     make_rotated_video(src, np.ascontiguousarray(np.rot90(shaken.astype(np.uint8), -1,
                                                           axes=(1, 2))), 90)
+    shake = artifacts.jitter(frames, 3.0, 0.5, seed=2)[1][0]
+    box = (":box=" + "+".join(f"{v:.1f}" for v in
+                              apply_homography(shake, box[0].reshape(2, 2)).ravel())) * given
     warnings = []
-    clean_file(src, str(tmp_path / "o.mkv"), "stabilize=mode=subject:max_zoom=1.5,"
-               "realign=region=face", warn=warnings.append)
+    clean_file(src, str(tmp_path / "o.mkv"), f"stabilize=mode=subject:max_zoom=1.5{box},"
+               f"realign=region=face{box}", warn=warnings.append)
     shown = np.rot90(read_video(str(tmp_path / "o.mkv"))[0], 1, axes=(1, 2)) / np.float32(255)
     before, after = _dot_centres(shaken / 255), _dot_centres(shown)
     assert np.abs(before - before[0]).max() > 30
     assert np.abs(after - after[0]).max() < 3.0  # measured 0.8 (upright: 1.3)
     assert warnings == []
+    if given:  # outside the picture as shown, inside the stored one: refused as shown
+        from framemend.video import VideoError
+
+        with pytest.raises(VideoError, match=r"is 180x320 \(320x180 as shown\): stabilize's "
+                                             r"box=0\+200\+10\+210 lies outside the frame"):
+            clean_file(src, str(tmp_path / "o2.mkv"), "stabilize=mode=subject:box=0+200+10+210")
 
 
 @pytest.mark.parametrize("box, device_path", [(None, False), (None, True),

@@ -238,6 +238,25 @@ def test_probe_lists_every_stream(tmp_path, capsys):
     assert streams[1]["sample_rate"] == 16000 and streams[0]["width"] == 32
 
 
+@pytest.mark.parametrize("ext", [".mkv", ".webm", ".mp4"])
+@pytest.mark.parametrize("frames, sound", [(24, 0.064), (12, 1.5)])
+def test_probe_gives_each_stream_its_own_duration(tmp_path, capsys, ext, frames, sound):
+    """Matroska leaves the streams' durations unset: probe gave the audio the video's (a
+    0.064 s sound beside 1 s of video: 1.0 s) and the video the longest stream's; each is
+    its own, within an AAC or Opus frame of priming (21 ms)."""
+    path = str(tmp_path / f"a{ext}")
+    make_video(path, moving_frames(frames, 32, 24), 24, audio_seconds=sound,
+               codec="libvpx-vp9" if ext == ".webm" else "libx264",
+               audio_codecs=("libopus",) if ext == ".webm" else ("aac",))
+    assert main(["probe", path, "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    video, audio = described["streams"]
+    assert abs(described["duration"] - frames / 24) < 0.01
+    assert abs(video["duration"] - frames / 24) < 0.01
+    assert -0.001 < described["audio"]["duration"] - sound < 0.025
+    assert audio["duration"] == round(described["audio"]["duration"], 3)
+
+
 def _from_100_s(n: int) -> list[float]:
     """The times of ``n`` frames at 24 fps from 100 s."""
     return [100 + i / 24 for i in range(n)]

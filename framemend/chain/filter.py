@@ -40,7 +40,8 @@ Contract (VapourSynth-like, but push-driven so the engine can stream):
 * ``display_rotation`` — the input's display rotation in degrees counter-clockwise (a phone's
   portrait video is stored on its side, 90 or 270), set by the file pipeline before the first
   frame; frames come as stored, and a filter that looks for what a viewer sees (a face) turns
-  its picture by it first. 0 for frames in memory.
+  its picture by it first, and reads a position the user gives (a ``box``) as shown
+  (:func:`framemend.stabilize.face.stored_box`). 0 for frames in memory.
 * ``notes()`` — at the end of the stream, what the user should know of the run that the
   output does not show: an option that changed nothing on this input (a keyframe past the
   clip's end, no face found). The engine passes each on as a warning (``framemend: warning:``

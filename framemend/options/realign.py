@@ -26,7 +26,9 @@ class RealignOptions:
     region: str = option("frame", "frame: correct everywhere the flow is trusted; face: only "
                          "the detected face (or the box)", choices=("frame", "face"))
     box: tuple[float, ...] | None = option(None, "region=face: the subject box x0+y0+x1+y1 in "
-                                           "pixels of the keyframe instead of a detected face",
+                                           "pixels of the keyframe as a player shows it (a "
+                                           "rotated video turned upright, as framemend.read "
+                                           "gives it) instead of a detected face",
                                            only_with={"region": "face"})
     detail: float = option(0.0, "blend of the keyframe's fine texture into trusted pixels",
                            min=0.0, max=1.0)

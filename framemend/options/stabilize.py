@@ -18,6 +18,8 @@ class StabilizeOptions:
     max_zoom: float = option(1.08, "largest crop zoom used to hide borders (1.08 keeps "
                              ">= 85% of the frame area)", min=1.0, max=2.0)
     box: tuple[float, ...] | None = option(None, "mode=subject: the subject box x0+y0+x1+y1 "
-                                           "in pixels of each shot's first frame "
-                                           "(default: the largest detected face)",
+                                           "in pixels of each shot's first frame as a player "
+                                           "shows it (a rotated video turned upright, as "
+                                           "framemend.read gives it; default: the largest "
+                                           "detected face)",
                                            only_with={"mode": "subject"})

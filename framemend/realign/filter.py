@@ -89,7 +89,7 @@ from ..kernels.colour import luma
 from ..options.realign import CHOICE_FRAMES, SHARP_ENOUGH, RealignOptions
 from ..stabilize import device as stabilize_device
 from ..stabilize.device import inverse
-from ..stabilize.face import box_mask, check_box, detect_face
+from ..stabilize.face import box_mask, check_box, detect_face, stored_box
 from ..stabilize.motion import analysis_luma, similarity_motion, subject_motion
 from ..stabilize.warp import warp_affine
 from . import device as twins
@@ -706,7 +706,9 @@ class Realign(Filter):
             self._evidence = DriftEvidence()
         if self.options.region == "face":
             found = self.options.box
-            if found is None:  # found on the host, once a shot, on either path
+            if found is not None:  # given as the picture is shown
+                found = stored_box(found, self.display_rotation, w, h)
+            else:  # found on the host, once a shot, on either path
                 host_luma = self._luma if not self._on_device else analysis_luma(frame.image)[0]
                 found = detect_face(host_luma, self.display_rotation)
                 if found is None:  # no face: nothing to correct in this shot (:meth:`notes`)

@@ -30,7 +30,7 @@ def detect_face(luma: np.ndarray, rotation: int = 0) -> tuple[float, float, floa
     turns = rotation // 90 % 4 if rotation % 90 == 0 else 0
     if turns:
         found = detect_face(np.ascontiguousarray(np.rot90(luma, turns)))
-        return None if found is None else _turned_back(found, turns, luma.shape)
+        return None if found is None else stored_box(found, rotation, *luma.shape[::-1])
     h, w = luma.shape
     side = min(h, w)
     found = _cascade().detect_multi_scale(img=luma, scale_factor=1.2, step_ratio=1,
@@ -43,15 +43,19 @@ def detect_face(luma: np.ndarray, rotation: int = 0) -> tuple[float, float, floa
             float(best["r"] + best["height"]))
 
 
-def _turned_back(box: tuple[float, ...], turns: int, shape: tuple[int, int]
-                 ) -> tuple[float, float, float, float]:
-    """``box`` (x0, y0, x1, y1) in the pixels of ``np.rot90(picture, turns)`` as a box in
-    ``picture``'s (of ``shape`` (H, W))."""
-    shown = np.zeros(np.rot90(np.empty(shape), turns).shape, bool)
-    x0, y0, x1, y1 = (int(round(v)) for v in box)
-    shown[y0:y1, x0:x1] = True
-    ys, xs = np.nonzero(np.rot90(shown, -turns))
-    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+def stored_box(box: tuple[float, ...], rotation: int, width: int, height: int
+               ) -> tuple[float, float, float, float]:
+    """``box`` (x0, y0, x1, y1) in the pixels of the picture as a player shows it, turned by
+    the display ``rotation`` (degrees counter-clockwise; ``np.rot90(stored, rotation // 90)``),
+    as the box in the stored picture's, ``width`` x ``height`` (as it is at rotation 0). The
+    boxes users give (realign's and stabilize's ``box``) are read off a player, or off the
+    frames :func:`framemend.read` gives, which are turned so too."""
+    turns = rotation // 90 % 4 if rotation % 90 == 0 else 0
+    x0, y0, x1, y1 = (float(v) for v in box)
+    w, h = (height, width) if turns % 2 else (width, height)  # the shown picture's
+    for _ in range(turns):  # one quarter turn back (clockwise): (x, y) -> (h - y, x)
+        x0, y0, x1, y1, w, h = h - y1, x0, h - y0, x1, h, w
+    return x0, y0, x1, y1
 
 
 def check_box(filter_name: str, box: tuple[float, ...] | None) -> None:

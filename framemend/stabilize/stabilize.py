@@ -35,7 +35,7 @@ from ..chain.filter import PASS_SIDES, Filter
 from ..chain.frames import Frame
 from ..chain.registry import register
 from ..cuda import host_kernels
-from .face import box_mask, check_box, detect_face
+from .face import box_mask, check_box, detect_face, stored_box
 from .motion import (CameraTracker, analysis_luma, analysis_luma_raw, analysis_luma_yuv,
                      corner_shift, subject_and_camera_motion)
 from ..options.stabilize import StabilizeOptions
@@ -235,8 +235,8 @@ class Stabilize(Filter):
 
     def _first_box(self, luma: np.ndarray, scale: float) -> np.ndarray:
         self._held = "the box" if self.options.box is not None else "the face it found"
-        if self.options.box is not None:
-            box = self.options.box
+        if self.options.box is not None:  # given as the picture is shown
+            box = stored_box(self.options.box, self.display_rotation, *self._hw[::-1])
         else:
             found = detect_face(luma, self.display_rotation)
             if found is None:  # no face: hold the whole picture still

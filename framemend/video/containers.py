@@ -121,3 +121,14 @@ def check_folder(path: str) -> str:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise VideoError(f"cannot write '{path}': folder '{folder}' is not writable")
     return folder
+
+
+def check_output(path: str, overwrite: bool) -> str:
+    """:func:`check_folder`, and :class:`VideoError` if ``path`` exists and ``overwrite`` is
+    False (``framemend clean`` without -y, ``framemend.clean`` and ``framemend.write``);
+    returns the folder."""
+    folder = check_folder(path)
+    if os.path.exists(path) and not overwrite:
+        raise VideoError(f"output '{path}' exists (use -y/--overwrite, or overwrite=True in "
+                         "Python, to replace it)")
+    return folder

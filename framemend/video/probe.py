@@ -73,10 +73,8 @@ def stream_info(path: str, container, stream) -> VideoInfo:
     """Build :class:`VideoInfo` from an open PyAV input container and its video stream."""
     cc = stream.codec_context
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(25)
-    duration = None
-    if stream.duration is not None and stream.time_base:
-        duration = float(stream.duration * stream.time_base)
-    elif container.duration:
+    duration = stream_seconds(stream)
+    if duration is None and container.duration:
         duration = container.duration / av.time_base
         if container.format.name.split(",")[0] in HEADER_END and container.start_time:
             # its end: 8 frames from 100 s were said to last 100.3 s (probe), and the
@@ -87,9 +85,8 @@ def stream_info(path: str, container, stream) -> VideoInfo:
                      if a.codec_context is not None and a.codec_context.sample_rate]
     if audio_streams:
         a = audio_streams[0]
-        a_duration = float(a.duration * a.time_base) if a.duration and a.time_base else duration
         audio = {"codec": a.codec_context.name, "sample_rate": a.codec_context.sample_rate,
-                 "channels": a.codec_context.channels, "duration": a_duration}
+                 "channels": a.codec_context.channels, "duration": stream_seconds(a)}
     pix_fmt = cc.pix_fmt or "yuv420p"
     start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
     return VideoInfo(
@@ -103,6 +100,24 @@ def stream_info(path: str, container, stream) -> VideoInfo:
         audio=audio, metadata=dict(container.metadata), streams=stream_facts(container))
 
 
+def stream_seconds(stream) -> float | None:
+    """A stream's own length in seconds: its duration, else the ``DURATION`` tag Matroska and
+    WebM muxers write for each track (where its last packet ends, from time 0) less its start;
+    None where the file says neither (an audio stream took the container's length, which is the
+    longest stream's: a 0.064 s sound beside 1 s of video was said to last 1.0 s)."""
+    if stream.duration is not None and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    tag = stream.metadata.get("DURATION") or ""
+    h, m, sec = (tag.split(":") + ["", "", ""])[:3]
+    try:
+        end = int(h) * 3600 + int(m) * 60 + float(sec)
+    except ValueError:
+        return None
+    start = (float(stream.start_time * stream.time_base)
+             if stream.start_time is not None and stream.time_base else 0.0)
+    return max(0.0, end - start)
+
+
 def stream_facts(container) -> list[dict]:
     """Every stream of an open container (video, audio, subtitle, data, attachment): index,
     type, codec and its key facts (size, rate and pixel format; sample rate and channels;
@@ -112,8 +127,9 @@ def stream_facts(container) -> list[dict]:
         cc = s.codec_context
         d = {"index": s.index, "type": s.type,
              "codec": (cc.name if cc is not None else None) or getattr(s, "codec_tag", None) or "unknown"}
-        if s.duration is not None and s.time_base:
-            d["duration"] = round(float(s.duration * s.time_base), 3)
+        seconds = stream_seconds(s)
+        if seconds is not None:
+            d["duration"] = round(seconds, 3)
         if s.type == "video" and cc is not None:
             rate = s.average_rate or s.guessed_rate
             d.update(width=cc.width, height=cc.height, pix_fmt=cc.pix_fmt,

@@ -32,7 +32,7 @@ from framemend.cuda import transfer
 
 from .colour import picture_rgb, rgb_to_yuv
 from .planes import planar_yuv_bits
-from .containers import (DEEP_WEBM_CODEC, DEFAULT_CODEC, can_encode_deep, check_folder,
+from .containers import (DEEP_WEBM_CODEC, DEFAULT_CODEC, can_encode_deep, check_output,
                          choose_codec, container_for, holds_audio, text_subtitle_codec,
                          ROTATION_CONTAINERS)
 from .errors import SettingsError, VideoError
@@ -251,14 +251,12 @@ class VideoWriter:
         codec = chosen
         if codec == "libsvtav1":
             os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its banner unless told
-        if path != "-" and os.path.exists(path) and not overwrite:
-            raise VideoError(f"output '{path}' exists (use -y/--overwrite, or overwrite=True in Python, to replace it)")
         self._tmp = None
         self._gif = None
         if path == "-":
             target = sys.stdout.buffer
         else:
-            folder = check_folder(path)
+            folder = check_output(path, overwrite)
             remove_stale_temps(path)
             try:
                 fd, self._tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(path)}{os.getpid()}.",
