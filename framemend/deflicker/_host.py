@@ -15,10 +15,10 @@ from framemend.kernels.colour import LUMA
 from framemend.kernels.median import lower_median
 
 from . import _cpu
-from .correction import (BLUR_TAPS, LOCAL_AFFINE_RIDGE, LOCAL_AFFINE_SIGMA, LOCAL_FLICKER,
-                         LOCAL_SLOPE, LOCAL_SPREAD, NEIGHBOUR_STRUCTURE, NEIGHBOUR_TOLERANCE,
-                         STEP_SIGNIFICANCE, STEP_TONE, STRUCTURE_MISMATCH, STRUCTURE_SPREAD,
-                         TEXTURE_LEVELS, TEXTURE_SHARE, blur_noise)
+from .correction import (BLUR_TAPS, FADE_SIGNIFICANCE, LOCAL_AFFINE_RIDGE, LOCAL_AFFINE_SIGMA,
+                         LOCAL_FLICKER, LOCAL_SLOPE, LOCAL_SPREAD, NEIGHBOUR_STRUCTURE,
+                         NEIGHBOUR_TOLERANCE, STEP_SIGNIFICANCE, STEP_TONE, STRUCTURE_MISMATCH,
+                         STRUCTURE_SPREAD, TEXTURE_LEVELS, TEXTURE_SHARE, blur_noise)
 from .motion import FLOW_QUALITY, MISMATCH, STRUCTURE_FLOOR, Step
 
 _BAND_BLOCKS = 16  # rows of analysis blocks made float at a time
@@ -138,17 +138,18 @@ def neighbour_weight(cover: np.ndarray, scaled: np.ndarray) -> np.ndarray:
     return cover * structure_weights(scaled / np.float32(NEIGHBOUR_STRUCTURE))
 
 
-def neighbour_steadied(offset: np.ndarray, current: np.ndarray,
+def neighbour_steadied(offset: np.ndarray, current: np.ndarray, trend: np.ndarray,
                        neighbours: list[tuple[np.ndarray, ...]], passes: int) -> np.ndarray:
     """:func:`.correction.neighbour_steadied` of arrays (the departures read by
     :func:`._cpu.departures`)."""
     out = offset.copy()
     scale = np.float32(NEIGHBOUR_TOLERANCE) * (current + np.float32(0.05))
-    for other, shift, weight, diff, share in neighbours:
+    for other, shift, weight, diff, share, distance in neighbours:
         departure = np.empty_like(offset)
         _cpu.departures(np.ascontiguousarray(other), np.ascontiguousarray(shift), offset,
                         departure)
         departure += diff
+        departure -= np.float32(distance) * trend
         departure *= weight
         norm = weight
         for _ in range(passes):
@@ -162,7 +163,7 @@ def neighbour_steadied(offset: np.ndarray, current: np.ndarray,
 def temporal_offset(diffs: np.ndarray, covers: np.ndarray, offsets: np.ndarray,
                     current: np.ndarray, tolerance: float = 0.25,
                     structure: np.ndarray | None = None
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`.correction.temporal_offset` of arrays (``offsets`` ``(N,)`` integers; ``N`` >
     0: :func:`window_fields` makes the fields of a frame without neighbours itself)."""
     samples, w = _cpu.window_samples(diffs, covers, current, tolerance)
@@ -174,42 +175,48 @@ def temporal_offset(diffs: np.ndarray, covers: np.ndarray, offsets: np.ndarray,
     centre_time, mean, slope, slope_var, mean_var, support = _cpu.step_masked_lines(
         samples, w, d, STEP_SIGNIFICANCE, structure,
         (current + np.float32(0.05)) * np.float32(STEP_TONE))
-    intercept = mean - _pooled_slope(slope, slope_var, current) * centre_time
+    slopes, trend = _pooled_slope(slope, slope_var, current)
+    intercept = mean - slopes * centre_time
     variance = mean_var + centre_time * centre_time * slope_var
-    return _blur(intercept), support, _blur(variance)
+    return _blur(intercept), support, _blur(variance), trend
 
 
 def window_fields(diffs: list[np.ndarray], covers: list[np.ndarray],
                   reaches: list[tuple[int, int]], current: np.ndarray, options,
-                  mismatches: list[np.ndarray] = ()) -> tuple[np.ndarray, np.ndarray]:
+                  mismatches: list[np.ndarray] = ()
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`temporal_offset` of the window's differences ``(k, C, gh, gw)`` per direction,
     ``reaches`` ``(direction, k)``, and :func:`correction_fields` (``options``: the filter's);
     the covers weighted by :func:`structure_weights` of the ``mismatches`` ``(k, 1, gh, gw)``
-    if given (offset mode), which the step test reads too."""
+    if given (offset mode), which the step test reads too. Returns the gain and offset fields
+    and :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
     if diffs:
         offsets = np.concatenate([d * np.arange(1, k + 1) for d, k in reaches])
         cover, scaled = np.concatenate(covers), None
         if len(mismatches):
             scaled = structure_scaled(np.concatenate(mismatches))
             cover = cover * structure_weights(scaled)
-        correction, support, variance = temporal_offset(
+        correction, support, variance, trend = temporal_offset(
             np.concatenate(diffs), cover, offsets, current, options.tolerance, scaled)
     else:
         correction, support = np.zeros_like(current), np.zeros_like(current[:1])
-        variance = np.zeros_like(current)
-    return correction_fields(correction, current, support, variance, options.mode)
+        variance = trend = np.zeros_like(current)
+    return (*correction_fields(correction, current, support, variance, options.mode), trend)
 
 
-def _pooled_slope(slope: np.ndarray, slope_var: np.ndarray, current: np.ndarray) -> np.ndarray:
-    """``correction._pooled_slope``."""
+def _pooled_slope(slope: np.ndarray, slope_var: np.ndarray, current: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``correction._pooled_slope``: the slopes and the trend."""
     scale = current + np.float32(0.05)
     rel, rel_var = slope / scale, slope_var / (scale * scale) + np.float32(1e-12)
     pooled = lower_median(rel.reshape(len(rel), -1), 1).reshape(-1, 1, 1)
     typical = lower_median(rel_var.reshape(len(rel), -1), 1).reshape(-1, 1, 1)
+    square = pooled * pooled
+    trend = pooled * square / (square + np.float32(FADE_SIGNIFICANCE) * typical) * scale
     pooled = pooled * pooled * pooled / (pooled * pooled + typical) * scale
     local = slope - pooled
     return pooled + local * local * local / (local * local + np.float32(LOCAL_SLOPE) * slope_var
-                                             + np.float32(1e-12))
+                                             + np.float32(1e-12)), trend
 
 
 def _blur(grid: np.ndarray) -> np.ndarray:

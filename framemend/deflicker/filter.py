@@ -111,22 +111,22 @@ class Deflicker(DistinctFrames, TemporalFilter):
                   host: bool):
         """Offset mode: ``offset`` of ``window[center]`` pulled towards the targets of the
         frames up to ``len(NEIGHBOUR_SHARES)`` before and after it in its shot
-        (:func:`.correction.neighbour_steadied`). ``near``: the frame's cells' means and, per
-        direction (-1, 1), the (shift, weight, difference) of each of those frames
-        (:meth:`_estimate`). The frames before are read with the offsets they had before
+        (:func:`.correction.neighbour_steadied`). ``near``: the frame's cells' means, its
+        trend (:func:`.correction.temporal_offset`) and, per direction (-1, 1), the (shift,
+        weight, difference) of each of those frames (:meth:`_estimate`). The frames before are read with the offsets they had before
         their own steadying (kept in ``_previous``), the frames after from their fields."""
-        current, sides = near
+        current, trend, sides = near
         neighbours = []
         for k, (shift, weight, diff) in enumerate(sides.get(-1, ()), 1):
             if k <= len(self._previous) and self._previous[-k][0] is window[center - k]:
                 neighbours.append((self._previous[-k][1], shift, weight, diff,
-                                   NEIGHBOUR_SHARES[k - 1]))
+                                   NEIGHBOUR_SHARES[k - 1], -k))
         for k, (shift, weight, diff) in enumerate(sides.get(1, ()), 1):
             later = self._fields[id(window[center + k])].result()[1]
-            neighbours.append((later, shift, weight, diff, NEIGHBOUR_SHARES[k - 1]))
+            neighbours.append((later, shift, weight, diff, NEIGHBOUR_SHARES[k - 1], k))
         self._previous = (self._previous + [(window[center], offset)])[-self._reach:]
         ops = _host if host else _reference
-        return ops.neighbour_steadied(offset, current, neighbours,
+        return ops.neighbour_steadied(offset, current, trend, neighbours,
                                       neighbour_passes(cell_pixels))
 
     def entered(self, frame: Frame) -> None:
@@ -181,8 +181,8 @@ class Deflicker(DistinctFrames, TemporalFilter):
                 covers.append(cover)
                 chains.append(shifts)
                 reaches.append((direction, len(pairs)))
-        gain, offset = ops.window_fields(diffs, covers, reaches, current, self.options,
-                                         mismatches)
+        gain, offset, trend = ops.window_fields(diffs, covers, reaches, current, self.options,
+                                                mismatches)
         if not self._reach:
             return gain, offset, None
         # offset mode: what neighbour_steadied reads of the nearest frames on each side
@@ -192,7 +192,7 @@ class Deflicker(DistinctFrames, TemporalFilter):
             sides[direction] = [(shifts[j], ops.neighbour_weight(cover[j], scaled[first + j]),
                                  diff[j]) for j in range(min(k, self._reach))]
             first += k
-        return gain, offset, (current, sides)
+        return gain, offset, (current, trend, sides)
 
     def _inputs(self, window: list[Frame], c: int) -> tuple[list[Future], ...]:
         """What :meth:`_estimate` needs for ``window[c]``: its pairs within ``radius`` ahead and
@@ -285,11 +285,13 @@ class _reference:
     @staticmethod
     def window_fields(diffs: list[torch.Tensor], covers: list[torch.Tensor],
                       reaches: list[tuple[int, int]], current: torch.Tensor, options,
-                      mismatches: list[torch.Tensor] = ()) -> tuple[torch.Tensor, torch.Tensor]:
+                      mismatches: list[torch.Tensor] = ()
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """:func:`temporal_offset` of the window's differences ``(k, C, gh, gw)`` per
         direction, ``reaches`` ``(direction, k)``, and :func:`correction_fields`; the covers
         weighted by :func:`structure_weights` of the ``mismatches`` if given (offset mode), which
-        the step test reads too."""
+        the step test reads too. Returns the gain and offset fields and
+        :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
         if diffs:
             # made on the device: a list copied there would make this thread wait for it
             times = torch.cat([d * torch.arange(1, k + 1, device=current.device)
@@ -298,9 +300,10 @@ class _reference:
             if mismatches:
                 scaled = structure_scaled(torch.cat(mismatches))
                 cover = cover * structure_weights(scaled)
-            correction, support, variance = temporal_offset(
+            correction, support, variance, trend = temporal_offset(
                 torch.cat(diffs), cover, times, current, options.tolerance, scaled)
         else:
             correction, support = torch.zeros_like(current), torch.zeros_like(current[:1])
-            variance = torch.zeros_like(current)
-        return correction_fields(correction, current, support, variance, options.mode)
+            variance = trend = torch.zeros_like(current)
+        return (*correction_fields(correction, current, support, variance, options.mode),
+                trend)
