@@ -23,7 +23,7 @@ $(STAMP): setup.cfg pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/framemend demo -o demo-output
+	$(VENV)/bin/framemend demo -o demo-output -y
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests

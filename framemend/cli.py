@@ -165,6 +165,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     d.add_argument("--preset", default=None, help="chain preset to clean with (default: default)")
     d.add_argument("--model", choices=MODELS,
                    help="make the glitchy clip with this tiny built-in generative model")
+    d.add_argument("-y", "--overwrite", action="store_true",
+                   help="replace the demo's videos if the folder holds them already")
     _command(sub, "warmup", "compile every filter's CPU kernels into numba's cache now (once "
              "per installation, about a minute), so no first run waits for them")
     return p
@@ -421,7 +423,7 @@ def cmd_demo(args) -> int:
     if os.path.exists(args.output) and not os.path.isdir(args.output):
         raise UsageError(f"-o {args.output}: the demo writes its videos into a folder; "
                          "this is a file")
-    return run_demo(args.output, args.preset, model=args.model)
+    return run_demo(args.output, args.preset, model=args.model, overwrite=args.overwrite)
 
 
 def cmd_warmup(args) -> int:

@@ -42,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="frame rate (default 24; the models make 24 fps, so not with --model)")
     parser.add_argument("--image", default="astronaut", choices=IMAGES,
                         help="background picture (default astronaut)")
+    parser.add_argument("-y", "--overwrite", action="store_true",
+                        help="replace outputs that exist (-o, --truth, --truth-data)")
 
 
 def _same_name(args: argparse.Namespace) -> str | None:
@@ -79,12 +81,12 @@ def main(args) -> int:
     from .generate import degrade, scene
     from .generate.degrade import check_frames_left, parse_artifacts
     from .video import write_video
-    from .video.containers import check_folder, choose_codec
+    from .video.containers import check_output, choose_codec
 
     for path, lossless in ((args.output, False), (args.truth, _lossless_truth(args.truth)),
                            (args.truth_data, None)):
-        if path:  # every output's folder and container are checked before any work
-            check_folder(path)
+        if path:  # every output's folder, container and absence are checked before any work
+            check_output(path, args.overwrite)
             if lossless is not None:
                 choose_codec(path, lossless=lossless)
     problem = _same_name(args) or (args.model and args.artifacts is not None and (

@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plot", metavar="PNG", help="save a per-frame plot (needs matplotlib)")
     parser.add_argument("--side-by-side", metavar="VIDEO",
                         help="write the reference and the input side by side (needs --ref)")
+    parser.add_argument("-y", "--overwrite", action="store_true",
+                        help="replace outputs that exist (--plot, --side-by-side)")
 
 
 UNITS = {"warping_error": "MSE along the flow, RGB in [0, 1]; lower is steadier",
@@ -140,11 +142,11 @@ def main(args) -> int:
     import numpy as np
 
     from .video import read_video
-    from .video.containers import check_folder, choose_codec
+    from .video.containers import check_output, choose_codec
 
     for path in (args.plot, args.side_by_side):  # written after the work: checked before it
         if path:
-            check_folder(path)
+            check_output(path, args.overwrite)
     if args.side_by_side:
         choose_codec(args.side_by_side)
     if args.plot:
@@ -196,7 +198,8 @@ def main(args) -> int:
     if args.plot:
         from .metrics import plot_per_frame
 
-        plot_per_frame(_plot_series(per_frame, source is not None), args.plot, args.video)
+        plot_per_frame(_plot_series(per_frame, source is not None), args.plot, args.video,
+                       overwrite=True)  # checked before the work
     if args.side_by_side:
         from .metrics import side_by_side
         from .video import write_video

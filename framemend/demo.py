@@ -18,18 +18,25 @@ DEMO_ARTIFACTS = "flicker,local-flicker=0.15,noise=12"
 
 
 def run_demo(folder: str, preset: str | None = None, width: int = 640, height: int = 360,
-             frames: int = 48, seed: int = 0, model: str | None = None) -> int:
+             frames: int = 48, seed: int = 0, model: str | None = None,
+             overwrite: bool = False) -> int:
+    """Write the four videos into ``folder`` (made if missing) and print the scores; a video
+    of the four that exists there is refused before any work (:class:`VideoError`, as
+    ``framemend clean`` without -y) unless ``overwrite``."""
     from . import metrics
     from .generate import degrade, sample, scene
     from .pipeline import clean_file
     from .presets import DEFAULT_PRESET, PRESETS
     from .video import read_video, write_video
+    from .video.containers import check_output
 
     preset = preset or DEFAULT_PRESET
     os.makedirs(folder, exist_ok=True)
     paths = {k: os.path.join(folder, n) for k, n in (
         ("glitchy", "glitchy.mp4"), ("truth", "truth.mkv"), ("cleaned", "cleaned.mp4"),
         ("side", "side_by_side.mp4"))}
+    for path in paths.values():
+        check_output(path, overwrite)
     if model:
         width, height, frames = 256, 256, 16
         print(f"1/3 generating a {width}x{height} clip of {frames} frames with the {model} model")

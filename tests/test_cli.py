@@ -294,6 +294,64 @@ def test_existing_output_needs_overwrite(mkv, tmp_path, capsys):
     assert stream_summary(str(out))["frames"] == 24
 
 
+SMALL = ["--size", "32x32", "--frames", "2"]
+
+
+@pytest.mark.parametrize("argv, taken", [
+    (["generate", "-o", "{out}"] + SMALL, "{out}"),
+    (["generate", "-o", "{tmp}/g.mkv", "--truth", "{out}"] + SMALL, "{out}"),
+    (["generate", "-o", "{tmp}/g.mkv", "--truth-data", "{out}"] + SMALL, "{out}"),
+    (["score", "{in}", "--plot", "{out}"], "{out}"),
+    (["score", "{in}", "--ref", "{in}", "--side-by-side", "{out}"], "{out}"),
+    (["demo", "-o", "{tmp}"], "{tmp}/cleaned.mp4"),
+], ids=["generate-o", "generate-truth", "generate-truth-data", "score-plot", "score-side-by-side",
+        "demo"])
+def test_every_command_that_writes_refuses_an_existing_file_as_clean_does(
+        mkv, tmp_path, capsys, argv, taken):
+    """``generate``'s three outputs, ``score --plot`` and ``--side-by-side`` and ``demo``'s
+    videos were replaced without a word (only ``clean`` asked for -y): each now refuses with
+    clean's one line and exit 1, writing nothing, and replaces it with -y."""
+    fill = {"in": mkv, "tmp": tmp_path, "out": tmp_path / "taken.mp4"}
+    if argv[-1] == "{out}" and argv[-2] == "--plot":
+        fill["out"] = tmp_path / "taken.png"
+    if "--truth-data" in argv:
+        fill["out"] = tmp_path / "taken.npz"
+    argv = [a.format(**fill) for a in argv]
+    taken = taken.format(**fill)
+    with open(taken, "wb") as f:
+        f.write(b"precious")
+    before = sorted(os.listdir(tmp_path))
+    code, err = run_main(capsys, *argv)
+    assert code == 1 and err == (f"framemend: error: output '{taken}' exists (use -y/--overwrite, "
+                                 "or overwrite=True in Python, to replace it)\n"), err
+    assert open(taken, "rb").read() == b"precious" and sorted(os.listdir(tmp_path)) == before
+    if argv[0] == "demo":  # its -y run is run_demo(overwrite=True), smaller, below
+        from framemend.demo import run_demo
+
+        assert main(argv + ["-y", "--preset", "bogus"]) == 2  # -y is its option
+        assert run_demo(str(tmp_path), width=64, height=48, frames=6, overwrite=True) == 0
+    else:
+        assert main(argv + ["-y"]) == 0
+    assert os.path.getsize(taken) > 100
+
+
+def test_plot_per_frame_refuses_an_existing_file_as_write_does(tmp_path):
+    """``framemend.metrics.plot_per_frame`` replaced a file without a word; now as
+    ``framemend.write``: refused unless ``overwrite=True``."""
+    pytest.importorskip("matplotlib")
+    from framemend.metrics import plot_per_frame
+    from framemend.video import VideoError
+
+    path = tmp_path / "p.png"
+    path.write_bytes(b"precious")
+    series = {"flicker": {"clip": np.arange(4.0)}}
+    with pytest.raises(VideoError, match=r"output '.*p.png' exists \(use -y/--overwrite"):
+        plot_per_frame(series, str(path))
+    assert path.read_bytes() == b"precious"
+    plot_per_frame(series, str(path), overwrite=True)
+    assert path.read_bytes()[:4] == b"\x89PNG"
+
+
 def test_not_a_video_and_zero_frames(tmp_path, capsys):
     text = tmp_path / "notes.mp4"
     text.write_text("hello")

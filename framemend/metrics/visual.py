@@ -61,11 +61,17 @@ def plot_problem(path: str) -> str | None:
     return None
 
 
-def plot_per_frame(series: dict[str, dict[str, np.ndarray]], path: str, title: str = "") -> None:
+def plot_per_frame(series: dict[str, dict[str, np.ndarray]], path: str, title: str = "",
+                   overwrite: bool = False) -> None:
     """Save a per-frame plot to ``path`` (png/svg/pdf): one panel per metric, one line per clip.
 
     ``series``: ``{metric: {clip label: (N,) values}}``. Needs matplotlib (the ``plot`` extra).
+    A ``path`` that exists is refused (:class:`~framemend.video.VideoError`, as
+    :func:`framemend.write`) unless ``overwrite=True``.
     """
+    from ..video.containers import check_output
+
+    check_output(path, overwrite)
     try:
         import matplotlib
         matplotlib.use("Agg")
