@@ -495,3 +495,24 @@ def test_a_box_given_for_a_phones_portrait_video_is_read_as_shown(tmp_path):
                      - _masked_psnr(given, clip.truth, inside))
     assert in_memory >= 6.0 and min(gains) >= in_memory - 0.4, (in_memory, gains)
     assert max(gains) - min(gains) <= 0.3, gains
+
+
+def test_the_no_face_note_says_which_pixels_a_box_is_in():
+    """region=face with no face found told the user to name the subject with
+    ``box=x0+y0+x1+y1 (pixels)``, not which pixels: of a rotated video, the stored ones or the
+    ones a player shows (the box is read in the latter). The note now says it in the words of
+    the option's help."""
+    import warnings
+
+    from framemend.chain.options import option_specs
+    from framemend.options.realign import RealignOptions
+
+    frames = (scene("pan", 64, 48, 4, seed=1, image="texture").frames * 255).astype(np.uint8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        framemend.clean(frames, chain="realign=region=face")
+    said = [str(w.message) for w in caught if "found no face" in str(w.message)]
+    pixels = "box=x0+y0+x1+y1 in pixels of the keyframe as a player shows it"
+    assert len(said) == 1 and said[0].endswith(pixels), said
+    help_text = next(s["help"] for s in option_specs(RealignOptions) if s["name"] == "box")
+    assert pixels.split(" ", 1)[1] in help_text, help_text

@@ -7,6 +7,8 @@ from framemend.chain.options import option
 
 CHOICE_FRAMES = 24  # first frames of a shot among which pick=sharp chooses the keyframe
 SHARP_ENOUGH = 0.8  # fraction of the sharpest candidate's sharpness that makes a frame sharp
+#: Which pixels a ``box`` is in, as the option's help and the filter's no-face note say it.
+BOX_PIXELS = "in pixels of the keyframe as a player shows it"
 
 
 @dataclass
@@ -25,10 +27,9 @@ class RealignOptions:
                        only_with={"keyframes": None})
     region: str = option("frame", "frame: correct everywhere the flow is trusted; face: only "
                          "the detected face (or the box)", choices=("frame", "face"))
-    box: tuple[float, ...] | None = option(None, "region=face: the subject box x0+y0+x1+y1 in "
-                                           "pixels of the keyframe as a player shows it (a "
-                                           "rotated video turned upright, as framemend.read "
-                                           "gives it) instead of a detected face",
+    box: tuple[float, ...] | None = option(None, "region=face: the subject box x0+y0+x1+y1 "
+                                           f"{BOX_PIXELS} (a rotated video turned upright, as "
+                                           "framemend.read gives it) instead of a detected face",
                                            only_with={"region": "face"})
     detail: float = option(0.0, "blend of the keyframe's fine texture into trusted pixels",
                            min=0.0, max=1.0)

@@ -86,7 +86,7 @@ from ..cuda import host_kernels
 from ..flow import backward_warp, estimate_flow, occlusion_mask
 from ..kernels.blur import gaussian_blur
 from ..kernels.colour import luma
-from ..options.realign import CHOICE_FRAMES, SHARP_ENOUGH, RealignOptions
+from ..options.realign import BOX_PIXELS, CHOICE_FRAMES, SHARP_ENOUGH, RealignOptions
 from ..stabilize import device as stabilize_device
 from ..stabilize.device import inverse
 from ..stabilize.face import box_mask, check_box, detect_face, stored_box
@@ -505,7 +505,7 @@ class Realign(Filter):
                     f"{self._faceless} of the {frames} frames passed unchanged (a shot is "
                     "corrected from its first frame with a face)")
             said.append(f"region=face found no face: {what}; name the subject with "
-                        "box=x0+y0+x1+y1 (pixels)")
+                        f"box=x0+y0+x1+y1 {BOX_PIXELS}")
         return said
 
     def _pick_sharp(self) -> list[Frame]:
