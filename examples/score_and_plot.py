@@ -33,8 +33,10 @@ def score(src: str, dst: str, plot: str) -> None:
         print(f"{name}: {figures[name + '_input']:.4g} -> {figures[name]:.4g}")
     print(f"detail retention {figures['detail_retention']:.3f}, colour shift "
           f"{figures['colour_shift']:.2f} levels, fidelity {figures['fidelity']:.3f}")
-    subprocess.run([sys.executable, "-m", "framemend", "score", dst, "--input", src,
-                    "--plot", plot], check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-m", "framemend", "score", dst, "--input", src,
+                           "--plot", plot], stdout=subprocess.DEVNULL)
+    if done.returncode:  # framemend said why on stderr (a plot that exists: refused without -y)
+        sys.exit(done.returncode)
     print(f"plot: {plot} ({os.path.getsize(plot)} bytes)")
 
 

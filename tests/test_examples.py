@@ -18,12 +18,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(framemend.__file__)))
 EXAMPLES = os.path.join(REPO, "examples")
 
 
-def run_example(name: str) -> str:
+def run_example(name: str, *args: str, code: int = 0) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, os.path.join(EXAMPLES, name), "--quick"], env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
+    done = subprocess.run([sys.executable, os.path.join(EXAMPLES, name), "--quick", *args],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == code, done.stderr[-2000:]
+    return done
 
 
 def numbers(pattern: str, text: str) -> list[float]:
@@ -39,7 +39,7 @@ def test_every_script_is_tested():
 
 
 def test_clean_diffusers_frames():
-    out = run_example("clean_diffusers_frames.py")
+    out = run_example("clean_diffusers_frames.py").stdout
     assert "16 PIL images 160x96 back" in out
     before, after = numbers(r"before ([\d.]+) dB, after ([\d.]+) dB", out)
     assert after > before + 4
@@ -48,7 +48,7 @@ def test_clean_diffusers_frames():
 
 
 def test_interpolate_with_audio_keeps_sound_in_sync():
-    out = run_example("interpolate_with_audio.py")
+    out = run_example("interpolate_with_audio.py").stdout
     pattern = (r"{}: (\d+) frames at ([\d.]+) fps, video ([\d.]+) s from ([-+\d.]+) s, "
                r"audio ([\d.]+) s from ([-+\d.]+) s, tone (\d+) Hz")
     frames_in, _, video_in, _, audio_in, _, _ = numbers(pattern.format("input "), out)
@@ -89,7 +89,7 @@ def test_an_example_given_a_missing_input_ends_in_one_line(tmp_path, args, said)
 
 
 def test_batch_folder():
-    out = run_example("batch_folder.py")
+    out = run_example("batch_folder.py").stdout
     rows = re.findall(r"(\w+)\.mkv: 12 frames, flicker ([\d.]+) -> ([\d.]+)", out)
     assert [r[0] for r in rows] == ["handheld", "pan", "zoom"]
     for _, before, after in rows:
@@ -97,7 +97,7 @@ def test_batch_folder():
 
 
 def test_plugin_filter():
-    out = run_example("plugin_filter.py")
+    out = run_example("plugin_filter.py").stdout
     before, after = numbers(r"API: median3 PSNR ([\d.]+) dB -> ([\d.]+) dB", out)
     assert after > before + 10
     assert re.search(r"framemend filters: median3 +Per-pixel temporal median", out)
@@ -105,10 +105,20 @@ def test_plugin_filter():
 
 
 def test_score_and_plot():
-    out = run_example("score_and_plot.py")
+    out = run_example("score_and_plot.py").stdout
     before, after = numbers(r"flicker: ([\d.]+) -> ([\d.]+)", out)
     assert after < before / 4
     assert numbers(r"plot: \S+scores\.png \((\d+) bytes\)", out)[0] > 10_000
+
+
+def test_score_and_plot_keeps_a_plot_that_exists(tmp_path):
+    """The example ends with framemend's one line, not a traceback, when the plot it is asked
+    for exists (the CLI refuses to replace it without -y), and the file stays as it was."""
+    plot = tmp_path / "scores.png"
+    plot.write_bytes(b"mine")
+    done = run_example("score_and_plot.py", "--plot", str(plot), code=1)
+    assert "exists" in done.stderr and "Traceback" not in done.stderr
+    assert plot.read_bytes() == b"mine"
 
 
 @pytest.fixture(scope="module")
