@@ -124,29 +124,3 @@ def test_denoise_on_the_cpu_gives_the_video_of_the_reference_levels(clean, monke
     difference = np.abs(host.astype(int) - denoise(frames, device="cpu"))
     assert difference.max() == 0
     assert np.abs(host.astype(int) - frames).mean() > 2  # it denoised
-
-
-@pytest.mark.parametrize("sigma, blur, published", [(12, 0.0, False), (12, 1.0, True),
-                                                    (30, 0.0, True)])
-def test_host_noise_levels_made_in_bands_on_two_threads_are_those_of_one(clean, sigma, blur,
-                                                                          published):
-    """The measurement's per-pixel loops and medians in bands, some made by the thread
-    waiting for it (:class:`framemend.kernels.pools.RowShare`, as the filter's thread does):
-    exactly the readings made on one thread."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from framemend.kernels.pools import RowShare
-    frames = _integers(clean, sigma, 8, blur)
-    planes = [_noise_cpu.pixel_planes(f) for f in frames[:2]]
-    motion = None
-    if published:
-        lumas = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in (frames[1], frames[0])]
-        motion = motion_luma_flow(*lumas)
-    alone = _noise_cpu.estimate_planes_noise(*planes, False, motion)
-    share = RowShare()
-    with ThreadPoolExecutor(1) as measuring:
-        for _ in range(3):
-            shared = share.result(measuring.submit(_noise_cpu.estimate_planes_noise, *planes,
-                                                   False, motion, share))
-            assert shared[0] == alone[0] and shared[2:] == alone[2:], (alone, shared)
-            assert np.array_equal(shared[1], alone[1])
