@@ -27,7 +27,7 @@ from framemend.chain.palette import DEDITHER_TAPS, palette_limited
 from framemend.flow.estimate import motion_luma_flow
 from framemend.kernels.colour import LUMA
 from framemend.kernels.median import lower_median
-from framemend.kernels.pools import RowShare, shared_pool
+from framemend.kernels.pools import shared_pool
 
 from .noise import (_FLATTEST, _LEAST_SHARE, _MAD_TO_SIGMA, _ROW_STRIDE, _SHEAR_LEAST,
                     _SHEAR_SHARE, _TONE_KEPT, _TONE_LEAST, _TONE_RADIUS, _WHITE_RATIO,
@@ -38,7 +38,6 @@ from .spatial import OPPONENT, RADII, WIDE_CHROMA
 _F = np.float32
 _BASIS = np.array(OPPONENT, np.float32)
 _DEDITHER = np.array(DEDITHER_TAPS, np.float32)
-_BANDS = 4  # bands of a per-pixel loop's rows shared with the filter's thread (_in_bands)
 
 
 def estimate_channel_noise(frame: np.ndarray, following: np.ndarray | None = None,
@@ -62,13 +61,11 @@ def estimate_channel_noise(frame: np.ndarray, following: np.ndarray | None = Non
 
 
 def estimate_planes_noise(planes: np.ndarray, following: np.ndarray | None, palette: bool,
-                          motion: np.ndarray | None = None, row_share: RowShare | None = None
+                          motion: np.ndarray | None = None
                           ) -> tuple[tuple[float, float, float], np.ndarray, int, float]:
     """:func:`estimate_channel_noise` of frames given as ``(3, H, W)`` float32 RGB planes in
     [0, 1] (what the filter makes of decoded pixels in one step: a ``(H, W, 3)`` float frame
-    and its planes took two copies of each frame), ``palette`` told; ``row_share``: the
-    differences in time, their flattest pixels and the channels' medians made in parts, some
-    by the thread waiting for the estimate (:func:`_in_bands`: the same bits)."""
+    and its planes took two copies of each frame), ``palette`` told."""
     shear, share = np.zeros(2, np.float32), 1.0
     if palette:
         return (estimate_sigma(planes.transpose(1, 2, 0)),) * 3, shear, RADII[1], share
@@ -76,17 +73,16 @@ def estimate_planes_noise(planes: np.ndarray, following: np.ndarray | None, pale
     # found there is most often none: else it is measured again, sheared)
     spatial = shared_pool("denoise", 1).submit(_spatial_sigmas, planes)
     if following is not None:
-        field, flat = (_temporal_differences(planes, following, None, row_share)
-                       if motion is None
-                       else _temporal_differences(following, planes, motion, row_share))
+        field, flat = (_temporal_differences(planes, following) if motion is None
+                       else _temporal_differences(following, planes, motion))
         temporal = np.zeros(3, np.float32)
         if flat is not None:
             samples = _masked(field, flat)
-            spread = _mad_sigmas(samples, row_share)
+            spread = _mad_sigmas(samples)
             shear = _luma_shear(samples, spread)
             if shear.any():  # else the samples and their spread are those of the sheared field
                 field = _sheared(field, shear)
-                spread = _mad_sigmas(_sheared(samples, shear), row_share)
+                spread = _mad_sigmas(_sheared(samples, shear))
             temporal = spread / _F(math.sqrt(2))
             share = _window_share(field[0], flat, temporal[0])
     rotated, sigmas = spatial.result()
@@ -208,29 +204,10 @@ def _sheared(x: np.ndarray, shear: np.ndarray) -> np.ndarray:
     return np.concatenate([x[:1] - shear[0] * x[1:2] - shear[1] * x[2:], x[1:]])
 
 
-def _mad_sigmas(x: np.ndarray, row_share: RowShare | None = None) -> np.ndarray:
-    """``(K,)`` float32 σ (8-bit) of ``(K, N)`` zero-mean samples by their median absolute
-    value (torch's lower median); with a ``row_share``, each channel's median may be made by
-    the thread waiting (numpy's partition releases the GIL)."""
-    medians = np.empty(len(x), np.float32)
-
-    def make(first: int, end: int) -> None:
-        for c in range(first, end):
-            medians[c] = lower_median(np.abs(x[c]))
-
-    _in_bands(row_share, len(x), make, len(x))
-    return medians * _F(_MAD_TO_SIGMA * 255)
-
-
-def _in_bands(row_share: RowShare | None, rows: int, make, bands: int = _BANDS) -> None:
-    """``make(first, end)`` over ``rows`` rows: with a ``row_share``, in ``bands`` bands, some
-    made by the thread waiting for the estimate (:class:`framemend.kernels.pools.RowShare`:
-    the filter's thread, idle until the shot's noise is known); each band writes its own rows
-    only, so the bits are those of one band."""
-    if row_share is None:
-        make(0, rows)
-    else:
-        row_share.run(rows, make, bands)
+def _mad_sigmas(x: np.ndarray) -> np.ndarray:
+    """``(3,)`` float32 σ (8-bit) of ``(3, N)`` zero-mean samples by their median absolute
+    value (torch's lower median)."""
+    return np.array([lower_median(np.abs(v)) for v in x], np.float32) * _F(_MAD_TO_SIGMA * 255)
 
 
 def _luma_shear(difference: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
@@ -389,24 +366,21 @@ def _luma_u8_planes(planes, out):
 
 
 def _temporal_differences(frame: np.ndarray, following: np.ndarray,
-                          flow: np.ndarray | None = None, row_share: RowShare | None = None
+                          flow: np.ndarray | None = None
                           ) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`.noise._temporal_differences`: ``(3, H, W)`` float32 opponent differences of
     ``(3, H, W)`` float32 frames in time along ``flow`` ``(H, W, 2)`` from ``frame`` to
     ``following`` (DIS on their luma if None), and ``(H, W)`` their flattest pixels, None
-    where fewer than 1000 qualify; the per-pixel loops in bands through ``row_share``
-    (:func:`_in_bands`)."""
+    where fewer than 1000 qualify."""
     means = shared_pool("denoise", 1).submit(_flatness_means, frame)  # beside the flow
     if flow is None:
         flow = motion_luma_flow(_luma_u8(frame), _luma_u8(following), FINEST_SIDE)
     h, w = frame.shape[1:]
     difference = np.empty((3, h, w), np.float32)
     gradient = np.empty((h, w), np.float32)
-    flow = np.ascontiguousarray(flow, np.float32)
-    _in_bands(row_share, h, lambda first, end: _nearest_differences(
-        frame, following, flow, _BASIS, difference, gradient, first, end))  # gradient: 0 inside
-    luma, local = means.result()
-    _in_bands(row_share, h, lambda first, end: _flatness(luma, local, gradient, first, end))
+    _nearest_differences(frame, following, np.ascontiguousarray(flow, np.float32), _BASIS,
+                         difference, gradient)  # gradient: 0 where the source is inside
+    _flatness(*means.result(), gradient)
     sample = gradient[::2, ::2]
     sample = sample[~np.isnan(sample)]
     threshold = np.quantile(sample, _FLATTEST) if sample.size else np.nan
@@ -497,18 +471,18 @@ def _less_window_mean(plane, sums, count, scales, kept):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _nearest_differences(frame, following, flow, basis, difference, outside, first, end):
-    """Rows ``first:end`` of ``difference`` ``(3, H, W)``: the channels of ``basis`` ``(3, 3)``
-    of ``frame`` minus ``following`` (``(3, H, W)`` float32 each) at the nearest pixel to
-    ``p + flow(p)`` (``flow`` ``(H, W, 2)``; rounded half to even, clamped to the frame), and
-    of ``outside`` ``(H, W)``: nan where that pixel is outside the frame, else 0. Each row's
-    source pixels are found first, then gathered (both in one loop took 1.8 ms per 640x360
-    frame, this 1.45)."""
+def _nearest_differences(frame, following, flow, basis, difference, outside):
+    """``difference`` ``(3, H, W)``: the channels of ``basis`` ``(3, 3)`` of ``frame`` minus
+    ``following`` (``(3, H, W)`` float32 each) at the nearest pixel to ``p + flow(p)``
+    (``flow`` ``(H, W, 2)``; rounded half to even, clamped to the frame), and ``outside``
+    ``(H, W)``: nan where that pixel is outside the frame, else 0. Each row's source pixels
+    are found first, then gathered (both in one loop took 1.8 ms per 640x360 frame, this
+    1.45)."""
     _, h, w = frame.shape
     (b00, b01, b02), (b10, b11, b12), (b20, b21, b22) = basis[0], basis[1], basis[2]
     source = np.empty(w, np.int64)  # a row's source pixels, as indices of a flat plane
     planes = following.reshape(3, h * w)
-    for y in range(first, end):
+    for y in range(h):
         for x in range(w):
             fx = np.rint(np.float32(x) + flow[y, x, 0])
             fy = np.rint(np.float32(y) + flow[y, x, 1])
@@ -524,14 +498,14 @@ def _nearest_differences(frame, following, flow, basis, difference, outside, fir
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _flatness(luma, local, gradient, first, end):
-    """In place of rows ``first:end`` of ``gradient`` ``(H, W)`` (nan where the source left the
-    frame, else 0): the sum of the absolute central differences of ``luma`` ``(H, W)`` (the
-    5x5 mean of the frame's luma) along y and x where the pixel is usable, nan elsewhere: the
-    frame's border, and where the 3x3 means ``local`` ``(3, H, W)`` of some channel are at
-    most 0.05 or of some channel at least 0.95 (near-clipped)."""
+def _flatness(luma, local, gradient):
+    """In place of ``gradient`` ``(H, W)`` (nan where the source left the frame, else 0):
+    the sum of the absolute central differences of ``luma`` ``(H, W)`` (the 5x5 mean of the
+    frame's luma) along y and x where the pixel is usable, nan elsewhere: the frame's border,
+    and where the 3x3 means ``local`` ``(3, H, W)`` of some channel are at most 0.05 or of
+    some channel at least 0.95 (near-clipped)."""
     h, w = luma.shape
-    for y in range(first, end):
+    for y in range(h):
         for x in range(w):
             if y == 0 or x == 0 or y == h - 1 or x == w - 1:
                 gradient[y, x] = np.nan

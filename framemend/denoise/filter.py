@@ -91,8 +91,8 @@ class Denoise(DistinctFrames, TemporalFilter):
         if self._sigma is None:
             if self._shot is None:
                 self._start_shot(window, center)
-            else:  # bands of the measurement made here while this thread waits for it
-                self._share.result(self._shot)
+            else:
+                self._shot.result()
         if self._sigma <= 0:
             return frame.raw if self._raw(frame) is not None else frame.image
         if first:
@@ -241,8 +241,7 @@ class Denoise(DistinctFrames, TemporalFilter):
                          if len(pixels) == 2 else None)
             if host:
                 sigmas, shear, chroma_radius, share = _noise_cpu.estimate_planes_noise(
-                    pixels[0], pixels[1] if len(pixels) == 2 else None, palette, published,
-                    self._share)
+                    pixels[0], pixels[1] if len(pixels) == 2 else None, palette, published)
             else:
                 sigmas, shear, chroma_radius, share = estimate_channel_noise(
                     *pixels, palette=palette, motion=None if published is None
