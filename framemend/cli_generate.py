@@ -83,18 +83,19 @@ def main(args) -> int:
     from .video import write_video
     from .video.containers import check_output, choose_codec
 
+    problem = _same_name(args) or (args.model and args.artifacts is not None and (
+        f"--artifacts does not apply with --model: the {args.model} model's own artifacts are "
+        "the point (leave --artifacts out, or drop --model to degrade a rendered scene)"))
+    if problem:  # the later file replaced the earlier; the artifacts were dropped (said before
+        # an output that exists: renaming one output is the answer, not -y)
+        print(f"framemend: error: {problem}", file=sys.stderr)
+        return 2
     for path, lossless in ((args.output, False), (args.truth, _lossless_truth(args.truth)),
                            (args.truth_data, None)):
         if path:  # every output's folder, container and absence are checked before any work
             check_output(path, args.overwrite)
             if lossless is not None:
                 choose_codec(path, lossless=lossless)
-    problem = _same_name(args) or (args.model and args.artifacts is not None and (
-        f"--artifacts does not apply with --model: the {args.model} model's own artifacts are "
-        "the point (leave --artifacts out, or drop --model to degrade a rendered scene)"))
-    if problem:  # the later file replaced the earlier; the artifacts were dropped
-        print(f"framemend: error: {problem}", file=sys.stderr)
-        return 2
     artifacts = "flicker,noise=20" if args.artifacts is None else args.artifacts
     model = args.model
     kind = args.scene or ("pan" if model else "subject")

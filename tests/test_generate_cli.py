@@ -1,6 +1,7 @@
 """`framemend generate` and `framemend score` end to end on a tiny clip."""
 import argparse
 import json
+import os
 import re
 from fractions import Fraction
 
@@ -140,3 +141,8 @@ def test_what_generate_would_drop_or_overwrite_is_refused(tmp_path, capsys):
         assert _run(cli_generate, ["-o", out] + small + argv) == 2
         assert re.search(says, capsys.readouterr().err)
         assert not list(tmp_path.iterdir())
+    # an -o that exists named again by --truth: the names are the problem to say, not -y
+    open(out, "wb").close()
+    assert _run(cli_generate, ["-o", out, "--truth", out] + small) == 2
+    assert f"--truth {out} is also -o: give each output its own name" in capsys.readouterr().err
+    assert os.path.getsize(out) == 0
