@@ -67,8 +67,9 @@ def test_frames_fps_and_strengths_at_their_edges(tmp_path, capsys):
         assert not out.exists()
     assert _run(cli_generate, small + ["--fps", "12"]) == 0
     assert read_video(str(out))[1] == 12.0
+    # NTSC's, as interpolate=fps= takes it
     for fps, rate in (("29.97", Fraction(30000, 1001)), ("23.976", Fraction(24000, 1001)),
-                      ("14.985", Fraction(15000, 1001)), ("12.5", Fraction(25, 2))):  # NTSC's, as interpolate=fps= takes it
+                      ("14.985", Fraction(15000, 1001)), ("12.5", Fraction(25, 2))):
         ntsc = tmp_path / f"{fps}.mkv"   # (29.97 was written as 2997/100)
         assert _run(cli_generate, ["-o", str(ntsc), "--size", "32x32", "--frames", "2",
                                    "--fps", fps]) == 0

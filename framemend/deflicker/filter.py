@@ -113,8 +113,9 @@ class Deflicker(DistinctFrames, TemporalFilter):
         frames up to ``len(NEIGHBOUR_SHARES)`` before and after it in its shot
         (:func:`.correction.neighbour_steadied`). ``near``: the frame's cells' means, its
         trend (:func:`.correction.temporal_offset`) and, per direction (-1, 1), the (shift,
-        weight, difference) of each of those frames (:meth:`_estimate`). The frames before are read with the offsets they had before
-        their own steadying (kept in ``_previous``), the frames after from their fields."""
+        weight, difference) of each of those frames (:meth:`_estimate`). The frames before are
+        read with the offsets they had before their own steadying (kept in ``_previous``), the
+        frames after from their fields."""
         current, trend, sides = near
         neighbours = []
         for k, (shift, weight, diff) in enumerate(sides.get(-1, ()), 1):

@@ -470,7 +470,7 @@ def _output_array(shape: tuple, dtype) -> np.ndarray:
 
 
 _HALVED_ROWS = 64  # frames of fewer rows make their output in one band (:meth:`CpuTrack.output`)
-_STEP_BANDS = 4  # bands of a step's update shared with the thread waiting for it (see CpuTrack.step)
+_STEP_BANDS = 4  # bands of a step's update shared with the thread waiting for it (CpuTrack.step)
 
 
 _OUTPUT_GRID = 16385  # nearest lookup on this grid: within 3e-5 (1/130 of an 8-bit level)

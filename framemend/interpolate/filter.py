@@ -70,8 +70,9 @@ class Interpolate(Filter):
 
     Concurrency and memory: each pair's flows are estimated on a worker thread (two pairs at a
     time) as soon as its second frame arrives, and its in-betweens are made on another (two
-    pairs at a time) once the next pair's flows are on their way (pixels hidden in one frame of a pair take their
-    motion from the neighbouring pairs of the same shot, :func:`.synthesis.fill_hidden`);
+    pairs at a time) once the next pair's flows are on their way (pixels hidden in one frame
+    of a pair take their motion from the neighbouring pairs of the same shot,
+    :func:`.synthesis.fill_hidden`);
     output frames therefore come three input frames late, and at most five input frames, the
     flows of four pairs and the in-betweens of two pairs are held.
     """
