@@ -78,7 +78,7 @@ def test_adjacent_steps_match_the_reference(clip):
 @pytest.mark.parametrize("mode", ["global", "local", "auto", "offset"])
 def test_window_fields_match_the_reference(mode):
     """Temporal offset (median, step test, line fits, pooled slope, blur) and the gain and
-    offset fields (offset mode's structure weights included), with a light switching on in
+    offset fields (offset and local modes' structure weights included), with a light switching on in
     part of the grid and one side cut short."""
     g = torch.Generator().manual_seed(0)
     current = 0.05 + 0.9 * torch.rand(3, 9, 16, generator=g)
@@ -87,8 +87,9 @@ def test_window_fields_match_the_reference(mode):
     diffs[0][4:, :, :4] += 0.3
     covers = [torch.rand(k, 1, 9, 16, generator=g) for k in (8, 3)]
     reaches, options = [(1, 8), (-1, 3)], Deflicker.Options(mode=mode)
-    # offset mode weights the samples by their structure mismatch
-    mismatches = [torch.rand(k, 1, 9, 16, generator=g) for k in (8, 3)] if mode == "offset" else []
+    # offset and local modes weight the samples by their structure mismatch
+    mismatches = ([torch.rand(k, 1, 9, 16, generator=g) for k in (8, 3)]
+                  if mode in ("offset", "local") else [])
     ref = _reference.window_fields(diffs, covers, reaches, current, options, mismatches)
     host = _host.window_fields([d.numpy() for d in diffs], [c.numpy() for c in covers],
                                reaches, current.numpy(), options, [m.numpy() for m in mismatches])
@@ -146,7 +147,9 @@ def test_the_cpu_path_gives_the_reference_output(clip, mode, monkeypatch):
     steps (on the CPU) quantised as the writer does. The torch box sums (``grid_sample``) and
     line fits differ from the numba loops by up to 1e-4 (tests in test_deflicker.py), which
     moves a few pixels of the frames at the shot's ends, whose window is one-sided, by up to
-    two levels before rounding; nearly all pixels come out the same."""
+    two levels before rounding (three in local mode, whose structure weights read the box sums
+    too: 12 of the clip's 1.3 million values, in one frame); nearly all pixels come out the
+    same."""
     from framemend.deflicker import filter as deflicker_filter
 
     outputs = []
@@ -159,7 +162,8 @@ def test_the_cpu_path_gives_the_reference_output(clip, mode, monkeypatch):
     host = np.stack([o.raw for o in outputs[0]]).astype(np.int64)
     reference = np.stack([rgb_array(o.image, 255.0) for o in outputs[1]])
     diff = np.abs(host - reference)
-    assert diff.max() <= 2 and np.count_nonzero(diff) <= 0.02 * diff.size
+    assert diff.max() <= (3 if mode == "local" else 2)
+    assert np.count_nonzero(diff) <= 0.02 * diff.size
     assert diff.mean() < 0.02
     assert np.abs(reference.astype(np.int64) - clip).mean() > 1.0  # flicker was removed
 

@@ -16,9 +16,10 @@ from framemend.kernels.median import lower_median
 
 from . import _cpu
 from .correction import (BLUR_TAPS, FADE_SIGNIFICANCE, LOCAL_AFFINE_RIDGE, LOCAL_AFFINE_SIGMA,
-                         LOCAL_FLICKER, LOCAL_SLOPE, LOCAL_SPREAD, NEIGHBOUR_STRUCTURE,
-                         NEIGHBOUR_TOLERANCE, STEP_SIGNIFICANCE, STEP_TONE, STRUCTURE_MISMATCH,
-                         STRUCTURE_SPREAD, TEXTURE_LEVELS, TEXTURE_SHARE, blur_noise)
+                         LOCAL_FLICKER, LOCAL_SLOPE, LOCAL_SPREAD, LOCAL_STRUCTURE_SPREAD,
+                         NEIGHBOUR_STRUCTURE, NEIGHBOUR_TOLERANCE, STEP_SIGNIFICANCE, STEP_TONE,
+                         STRUCTURE_MISMATCH, STRUCTURE_SPREAD, TEXTURE_LEVELS, TEXTURE_SHARE,
+                         blur_noise)
 from .motion import FLOW_QUALITY, MISMATCH, STRUCTURE_FLOOR, Step
 
 _BAND_BLOCKS = 16  # rows of analysis blocks made float at a time
@@ -118,10 +119,10 @@ def content_and_structure(tables: list[np.ndarray], own: np.ndarray, shifts: np.
     return _cpu.content_and_structure(tables, own, shifts, cell, STRUCTURE_FLOOR)
 
 
-def structure_scaled(mismatch: np.ndarray) -> np.ndarray:
+def structure_scaled(mismatch: np.ndarray, spread: float = STRUCTURE_SPREAD) -> np.ndarray:
     """:func:`.correction.structure_scaled` of ``(N, 1, gh, gw)``."""
     typical = lower_median(mismatch.reshape(1, -1), 1)[0]
-    scale = max(np.float32(STRUCTURE_SPREAD) * typical, np.float32(STRUCTURE_MISMATCH))
+    scale = max(np.float32(spread) * typical, np.float32(STRUCTURE_MISMATCH))
     return mismatch / np.float32(scale)
 
 
@@ -188,14 +189,17 @@ def window_fields(diffs: list[np.ndarray], covers: list[np.ndarray],
     """:func:`temporal_offset` of the window's differences ``(k, C, gh, gw)`` per direction,
     ``reaches`` ``(direction, k)``, and :func:`correction_fields` (``options``: the filter's);
     the covers weighted by :func:`structure_weights` of the ``mismatches`` ``(k, 1, gh, gw)``
-    if given (offset mode), which the step test reads too. Returns the gain and offset fields
-    and :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
+    if given (offset and local modes), which offset mode's step test reads too. Returns the
+    gain and offset fields and :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
     if diffs:
         offsets = np.concatenate([d * np.arange(1, k + 1) for d, k in reaches])
         cover, scaled = np.concatenate(covers), None
         if len(mismatches):
-            scaled = structure_scaled(np.concatenate(mismatches))
+            offset = options.mode == "offset"
+            scaled = structure_scaled(np.concatenate(mismatches),
+                                      STRUCTURE_SPREAD if offset else LOCAL_STRUCTURE_SPREAD)
             cover = cover * structure_weights(scaled)
+            scaled = scaled if offset else None
         correction, support, variance, trend = temporal_offset(
             np.concatenate(diffs), cover, offsets, current, options.tolerance, scaled)
     else:

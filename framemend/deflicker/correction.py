@@ -59,6 +59,13 @@ TEXTURE_SHARE = 4.0
 # flicker figure, with the step test sparing the samples within it (_same_side_of_step)
 STRUCTURE_MISMATCH = 0.45
 STRUCTURE_SPREAD = 3.0
+# local mode (structure_weights on the covers only; the step test as before): the spread over
+# the window's median mismatch. Strong local flicker changes a cell's structure a little
+# everywhere (a gain that varies inside the cell), a subject the flow missed a lot in a few
+# cells. Tuned on bench_families' deflicker_local renderings 0-5 (mean gain +0.30 dB, up to
+# +1.6 on the one with a moving face) with bench_deflicker's four local clips as the guard
+# (at 3, offset mode's, they lose 0.4 dB; at 12, 0.04 at most)
+LOCAL_STRUCTURE_SPREAD = 12.0
 # offset mode (neighbour_steadied): the share of each frame's target given to the target of
 # the frame 1, 2, ... away on each side (the frame's own keeps the rest: -0.2 here; the third
 # frame on each side took the generated clips' flicker median 0.497 -> 0.492, shares that
@@ -369,20 +376,22 @@ def neighbour_steadied(offset: torch.Tensor, current: torch.Tensor, trend: torch
     return out
 
 
-def structure_scaled(mismatch: torch.Tensor) -> torch.Tensor:
+def structure_scaled(mismatch: torch.Tensor, spread: float = STRUCTURE_SPREAD) -> torch.Tensor:
     """The neighbours' :func:`.motion.structure_mismatch` ``(N, 1, gh, gw)`` over
-    :data:`STRUCTURE_MISMATCH` or :data:`STRUCTURE_SPREAD` times the window's (lower) median
-    mismatch, whichever is larger: ``m`` of :func:`structure_weights`."""
+    :data:`STRUCTURE_MISMATCH` or ``spread`` times the window's (lower) median mismatch,
+    whichever is larger: ``m`` of :func:`structure_weights` (``spread``:
+    :data:`STRUCTURE_SPREAD` in offset mode, :data:`LOCAL_STRUCTURE_SPREAD` in local mode)."""
     typical = mismatch.flatten().median()
-    return mismatch / (STRUCTURE_SPREAD * typical).clamp_min(STRUCTURE_MISMATCH)
+    return mismatch / (spread * typical).clamp_min(STRUCTURE_MISMATCH)
 
 
 def structure_weights(scaled: torch.Tensor) -> torch.Tensor:
-    """Offset mode's weights ``(N, 1, gh, gw)`` of the neighbours' samples from their
+    """Offset and local modes' weights ``(N, 1, gh, gw)`` of the neighbours' samples from their
     :func:`structure_scaled` mismatches ``m`` ``(N, 1, gh, gw)``: ``exp(-m² / 2)``.
 
-    Offset mode has no plausibility gate on the correction's size (``auto``'s): a tone wobble
-    of generated video may be as large as a subject's brightness change. A neighbour whose box
+    Offset and local modes have no plausibility gate on the correction's size (``auto``'s): a
+    tone wobble of generated video, or a local flicker of 25 %, may be as large as a subject's
+    brightness change. A neighbour whose box
     holds the cell's content changed only in tone keeps the cell's structure (its quadrants'
     departures from their mean) and its weight; one whose box holds content the flow did not
     follow (a moving subject, the background it uncovered) does not, and its difference does

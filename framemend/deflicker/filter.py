@@ -16,9 +16,9 @@ from framemend.flow import motion
 from framemend.options.deflicker import DeflickerOptions
 
 from . import _host
-from .correction import (NEIGHBOUR_SHARES, apply_fields, correction_fields, neighbour_passes,
-                         neighbour_steadied, neighbour_weight, structure_scaled,
-                         structure_weights, temporal_offset)
+from .correction import (LOCAL_STRUCTURE_SPREAD, NEIGHBOUR_SHARES, STRUCTURE_SPREAD,
+                         apply_fields, correction_fields, neighbour_passes, neighbour_steadied,
+                         neighbour_weight, structure_scaled, structure_weights, temporal_offset)
 from .motion import (Step, adjacent_steps, analysis_factor, analysis_image, cell_means,
                      chain_steps, content_differences, downscale, structure_mismatch,
                      summed_area)
@@ -173,7 +173,7 @@ class Deflicker(DistinctFrames, TemporalFilter):
             if pairs:  # side: there, back
                 shifts, cover = ops.chain_steps([pair.result()[side] for pair in pairs])
                 tables = [frame.result()[1] for frame in frames]
-                if self.options.mode == "offset":  # the only mode without a gate on size
+                if self.options.mode in ("offset", "local"):  # the modes without a gate on size
                     diff, mismatch = ops.content_and_structure(tables, own, shifts, cell)
                     mismatches.append(mismatch)
                 else:
@@ -299,8 +299,11 @@ class _reference:
                                for d, k in reaches])
             cover, scaled = torch.cat(covers), None
             if mismatches:
-                scaled = structure_scaled(torch.cat(mismatches))
+                offset = options.mode == "offset"
+                scaled = structure_scaled(torch.cat(mismatches),
+                                          STRUCTURE_SPREAD if offset else LOCAL_STRUCTURE_SPREAD)
                 cover = cover * structure_weights(scaled)
+                scaled = scaled if offset else None
             correction, support, variance, trend = temporal_offset(
                 torch.cat(diffs), cover, times, current, options.tolerance, scaled)
         else:
