@@ -262,8 +262,37 @@ def test_batch_passes_on_what_each_file_run_says(tmp_path, capsys):
         said = {row["input"]: row["warnings"].splitlines() for row in csv.DictReader(f)}
     assert said["odd.mkv"][0].startswith("35x21 is odd-sized") and len(said["odd.mkv"]) == 1
     assert said["deep.mkv"][0].startswith("libx264 writes 10 bits: the 16-bit source")
-    summary = clean_folder(str(src), str(out), "identity", jobs=1, overwrite=True)
-    assert not summary.files[0].warnings  # done before: nothing ran, nothing said
+
+
+def test_a_rerun_keeps_the_report_rows_of_the_files_done_before(tmp_path, capsys):
+    """A batch run again (resumed after a stop, or with files added) rewrites its report: the
+    files done before had empty rows there, their frames, times, scores and warnings lost (those
+    of an interrupted 1000-file ``--score`` run among them). Their rows are now the first run's,
+    status ``done before``; their warnings are not said again."""
+    src, out, report = tmp_path / "in", tmp_path / "out", tmp_path / "r.csv"
+    src.mkdir()
+    make_video(str(src / "odd.mkv"), moving_frames(4, 35, 21), 12, pix_fmt="yuv444p")
+    make_tree(src, ["a0.mp4"], frames=4)
+    cmd = ["clean", str(src), "-o", str(out), "-f", "identity", "--jobs", "1", "-q", "--score",
+           "--report", str(report)]
+
+    def rows() -> dict:
+        with open(report, newline="") as f:
+            return {row["input"]: row for row in csv.DictReader(f)}
+
+    assert main(cmd) == 0
+    first = rows()
+    assert "35x21 is odd-sized" in capsys.readouterr().err
+    make_tree(src, ["b.mp4"], frames=4, seed=5)
+    assert main(cmd) == 0
+    assert "odd-sized" not in capsys.readouterr().err  # said by the run that made it
+    again = rows()
+    for name, row in first.items():
+        assert row["status"] == "new" and row["frames"] == "4" and row["output_flicker"] != ""
+        assert again[name] == row | {"status": "done before"}
+    assert again["b.mp4"]["status"] == "new" and again["b.mp4"]["output_flicker"] != ""
+    said = {f.input: f.warnings for f in clean_folder(str(src), str(out), "identity").files}
+    assert said["odd.mkv"] == first["odd.mkv"]["warnings"].splitlines() != []
 
 
 def test_a_file_where_an_output_folder_goes_fails_that_file_only(tmp_path):

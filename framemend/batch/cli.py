@@ -64,8 +64,9 @@ def main(args, chain: str) -> int:
         print(f"framemend: error: {e}", file=sys.stderr)
         return 1
     for f in summary.files:  # what a single file's run would say (audio re-encoded...)
-        for warning in f.warnings:
-            _warn(f"{f.input}: {warning}")
+        if f.status != "done before":  # those of a file done before were said by its run
+            for warning in f.warnings:
+                _warn(f"{f.input}: {warning}")
     if args.dry_run:
         for f in summary.files:
             if f.status != "done before":

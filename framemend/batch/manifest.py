@@ -4,7 +4,9 @@
 
 - ``started``: sent to a worker (an output found under its name later is this batch's own);
 - ``done``: cleaned; holds the input's fingerprint, the settings key (the canonical chain and
-  the encoder options), the framemend version and the output's size and mtime;
+  the encoder options), the framemend version, the output's size and mtime, and what the
+  report says of the run (frames, times, worker, scores, warnings: a re-run's report gives them
+  for the files it did not redo);
 - ``failed``: with the reason, and ``retry`` false when the input itself is at fault (it is
   not tried again while it stays unchanged) or true (crash, timeout: tried again).
 
@@ -132,11 +134,15 @@ class Manifest:
         self.files[job.rel] = {"state": "started", "input": job.fingerprint, "output_rel": job.out_rel}
         self.save()
 
-    def finished(self, job, settings: str, result: dict) -> None:
+    def finished(self, job, settings: str, result: dict, worker: str = "") -> None:
         self.files[job.rel] = {"state": "done", "input": job.fingerprint, "settings": settings,
                                "version": __version__, "output_rel": job.out_rel,
                                "output": _output_stat(job.dst), "frames_in": result.get("frames_in"),
-                               "frames_out": result.get("frames_out"), "at": time.time()}
+                               "frames_out": result.get("frames_out"),
+                               "seconds": result.get("seconds"),
+                               "cpu_seconds": result.get("cpu_seconds"), "worker": worker,
+                               "scores": result.get("scores", {}),
+                               "warnings": result.get("warnings", []), "at": time.time()}
         self.save()
 
     def failed(self, job, settings: str, reason: str, retry: bool) -> None:

@@ -100,10 +100,20 @@ def _plan(jobs: list[Job], manifest: Manifest, settings: str, overwrite: bool
             res.status, res.note = "failed", why + " (failed before; the input is unchanged)"
         elif state == "done":
             res.status = "done before"
+            _as_recorded(res, manifest.files[job.rel])
         else:
             res.status, res.note = ("redone", why) if state == "redo" else ("new", "")
             todo.append(job)
     return results, todo
+
+
+def _as_recorded(res: FileResult, record: dict) -> None:
+    """Fill a *done before* file's row with what the run that made its output measured, so a
+    resumed batch's report keeps the rows of the runs before it."""
+    res.frames, res.frames_out = record.get("frames_in"), record.get("frames_out")
+    res.seconds, res.cpu_seconds = record.get("seconds"), record.get("cpu_seconds")
+    res.worker = record.get("worker", "")
+    res.scores, res.warnings = record.get("scores", {}), record.get("warnings", [])
 
 
 class _Progress:
@@ -154,7 +164,7 @@ class _Progress:
         res.scores = result.get("scores", {})
         res.warnings = result.get("warnings", [])
         if result["ok"]:
-            self.manifest.finished(job, self.settings, result)
+            self.manifest.finished(job, self.settings, result, res.worker)
             if self.verbose:
                 self.say(f"{res.status:>8}  {job.rel} -> {job.out_rel}: {res.frames} "
                          f"frame{'s' * (res.frames != 1)} in, "
