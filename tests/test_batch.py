@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from framemend import clean_folder
+from framemend.batch import BatchError
 from framemend.batch import run as batch_run
 from framemend.pipeline import usable_cores
 from framemend.batch.worker import clean_job
@@ -365,6 +366,29 @@ def test_a_report_path_that_cannot_be_written_is_refused_before_the_work(tmp_pat
         assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--report", str(report)]) == 2
         assert says in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_report_that_exists_is_replaced_only_when_this_batch_wrote_it(tmp_path, capsys):
+    """``--report notes.csv`` replaced the user's file without a word (every other writer
+    refuses one without -y). A file no run of this batch wrote is refused before the work, one
+    line, exit 1; -y replaces it; a re-run replaces its own report without -y."""
+    src, out, report = tmp_path / "in", tmp_path / "out", tmp_path / "notes.csv"
+    make_tree(src, ["a0.mp4"], frames=2)
+    report.write_text("the user's own notes")
+    cmd = ["clean", str(src), "-o", str(out), "-f", "identity", "--report", str(report)]
+    assert main(cmd) == 1
+    assert capsys.readouterr().err == (
+        f"framemend: error: --report '{report}' exists and no run of this batch wrote it "
+        "(use -y/--overwrite, or overwrite=True in Python, to replace it)\n")
+    assert report.read_text() == "the user's own notes" and not out.exists()
+    with pytest.raises(BatchError, match="no run of this batch wrote it"):
+        clean_folder(src, out, "identity", dry_run=True, report=report)
+    assert main(cmd + ["-y"]) == 0 and report.read_text().startswith("input,output,status,")
+    report.write_text("stale")
+    assert main(cmd) == 0 and "a0.mp4,a0.mp4,done before," in report.read_text()
+    other = tmp_path / "other"  # another batch's record does not own it
+    assert main(["clean", str(src), "-o", str(other), "-f", "identity", "--report",
+                 str(report)]) == 1 and not other.exists()
 
 
 def test_the_api_takes_paths_for_its_folders_and_report(tmp_path):

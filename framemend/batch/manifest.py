@@ -10,6 +10,9 @@
 - ``failed``: with the reason, and ``retry`` false when the input itself is at fault (it is
   not tried again while it stays unchanged) or true (crash, timeout: tried again).
 
+``reports`` lists the report files (absolute paths) the batch wrote: a re-run replaces those,
+and no other file without ``overwrite``.
+
 A file is *done and up to date* when its record is ``done`` with the same fingerprint,
 settings and version, and its output still has the recorded size and mtime. The file is
 rewritten whole after every change, atomically: a temporary file beside it is written,
@@ -83,12 +86,14 @@ class Manifest:
     def __init__(self, out_dir: str):
         self.path = os.path.join(out_dir, NAME)
         self.files: dict[str, dict] = {}
+        self.reports: list[str] = []
         if os.path.exists(self.path):
             try:
                 with open(self.path) as f:
                     data = json.load(f)
                 if data.get("format") == FORMAT:
                     self.files = dict(data["files"])
+                    self.reports = list(data.get("reports", []))
             except (ValueError, AttributeError, KeyError, TypeError) as e:  # not this format
                 raise BatchError(f"cannot read the batch record '{self.path}' ({e}); remove it to "
                                  "start afresh (the outputs there are then replaced only with "
@@ -99,7 +104,8 @@ class Manifest:
         gone read-only): the batch stops rather than clean files it cannot remember (its
         busy workers remove their temporary outputs; a file recorded ``started`` is redone)."""
         try:
-            atomic_write(self.path, json.dumps({"format": FORMAT, "files": self.files}, indent=0))
+            atomic_write(self.path, json.dumps({"format": FORMAT, "files": self.files,
+                                                "reports": self.reports}, indent=0))
         except OSError as e:
             raise BatchError(f"cannot write the batch record '{self.path}' "
                              f"({e.strerror or e}): the batch stopped; run it again once "
@@ -150,3 +156,13 @@ class Manifest:
                                "version": __version__, "output_rel": job.out_rel,
                                "reason": reason, "retry": retry, "at": time.time()}
         self.save()
+
+    def owns_report(self, path: str) -> bool:
+        """Whether a run of this batch wrote the report ``path``."""
+        return os.path.abspath(path) in self.reports
+
+    def wrote_report(self, path: str) -> None:
+        """Record ``path`` as this batch's report (before it is written)."""
+        if not self.owns_report(path):
+            self.reports.append(os.path.abspath(path))
+            self.save()
