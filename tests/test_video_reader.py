@@ -257,6 +257,22 @@ def test_probe_gives_each_stream_its_own_duration(tmp_path, capsys, ext, frames,
     assert audio["duration"] == round(described["audio"]["duration"], 3)
 
 
+@pytest.mark.parametrize("ext", [".nut", ".flv"])
+@pytest.mark.parametrize("frames, sound", [(24, 0.064), (12, 1.5), (48, 3.5)])
+def test_probe_of_a_file_without_stream_durations_gives_the_videos_own(tmp_path, capsys, ext,
+                                                                        frames, sound):
+    """NUT and FLV give no stream its duration: probe said the container's, the longest
+    stream's (0.5 s of video beside 1.5 s of audio: 1.515 s; NUT's end is its last packet's
+    start: 0.980 s for 1 s of video beside 0.064 s). The frames are counted by decoding there,
+    and their length is the video's duration, as Matroska's tags give it."""
+    path = str(tmp_path / f"a{ext}")
+    make_video(path, moving_frames(frames, 32, 24), 24, audio_seconds=sound)
+    assert main(["probe", path, "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["frames"] == frames
+    assert abs(described["duration"] - frames / 24) < 0.002, described["duration"]
+
+
 def _from_100_s(n: int) -> list[float]:
     """The times of ``n`` frames at 24 fps from 100 s."""
     return [100 + i / 24 for i in range(n)]

@@ -213,6 +213,7 @@ class VideoReader:
         self._start_unknown = start_time is None and self.stream.start_time is None
         self._offset: float | None = None     # source time of the first kept frame
         self._side_end: float | None = None  # output time after which side packets are dropped
+        self._first_time: float | None = None
         self._last_time: float | None = None
         self._seen_end = 0.0                   # latest packet end (s) over all streams
         self._video_packets = 0
@@ -395,6 +396,13 @@ class VideoReader:
             self._time_of(vf)
         return self.frames_decoded
 
+    def decoded_seconds(self) -> float:
+        """How long the frames decoded so far last: from the first one's time to the last one's,
+        plus one frame at the average rate."""
+        if self._last_time is None:
+            return 0.0
+        return self._last_time - self._first_time + 1 / float(self.info.fps)
+
     def close(self) -> None:
         """Stop reading and release the file (the decoding generator closes it)."""
         self._first = None
@@ -449,6 +457,8 @@ class VideoReader:
             self._retimed += 1
             t = self._last_time + 1 / float(self.info.fps)
         self.frames_decoded += 1
+        if self._first_time is None:
+            self._first_time = t
         self._last_time = t
         return t
 
