@@ -65,13 +65,15 @@ def test_resolution_change_is_scaled_to_the_first_size(tmp_path, capsys):
         assert np.abs(frame.astype(int) - small).mean() < 3
 
 
-def _alpha_clip(path, codec, pix_fmt, frames, alpha=128):
-    """``frames`` (uint8 RGB) with an alpha plane of ``alpha``, encoded as ``pix_fmt``."""
+def _alpha_clip(path, codec, pix_fmt, frames, alpha=128, options=None):
+    """``frames`` (uint8 RGB) with an alpha plane of ``alpha`` (or ``alpha[i]`` for frame i),
+    encoded as ``pix_fmt`` (with the encoder's ``options``)."""
     with av.open(path, "w") as out:
-        s = out.add_stream(codec, rate=12)
+        s = out.add_stream(codec, rate=12, options=options)
         s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], pix_fmt
         for i, rgb in enumerate(frames):
-            rgba = np.dstack([rgb, np.full(rgb.shape[:2], alpha, np.uint8)])
+            a = alpha[i] if isinstance(alpha, list) else alpha
+            rgba = np.dstack([rgb, np.full(rgb.shape[:2], a, np.uint8)])
             vf = av.VideoFrame.from_ndarray(rgba, format="rgba").reformat(format=pix_fmt)
             vf.pts = i
             out.mux(s.encode(vf))
@@ -92,6 +94,32 @@ def test_alpha_is_said_to_be_dropped(tmp_path, capsys, name, codec, pix_fmt, sai
     code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity")
     assert code == 0 and f"has an alpha channel {said}" in err and "output is opaque" in err
     assert stream_summary(out)["frames"] == 3
+
+
+ALPHA_KINDS = [("a.mov", "png", "rgba", None), ("a.mkv", "ffv1", "yuva420p", None),
+               ("a.mov", "qtrle", "argb", None), ("b.mkv", "ffv1", "yuva444p16le", None),
+               ("a.mov", "prores_ks", "yuva444p10le", {"profile": "4444"})]
+
+
+@pytest.mark.parametrize("name, codec, pix_fmt, options", ALPHA_KINDS)
+def test_alpha_that_shows_after_the_first_frame_is_said(tmp_path, capsys, name, codec, pix_fmt,
+                                                         options):
+    """Only the first picture was looked at: a clip opaque there and transparent later (a
+    title fading out over nothing) lost its alpha without a word. Each picture is looked at
+    until one is less than opaque, and the warning says from which frame; an opaque one (ProRes
+    4444 decodes its 10-bit alpha as 12 bits) has nothing said."""
+    src, out = str(tmp_path / name), str(tmp_path / "o.mkv")
+    _alpha_clip(src, codec, pix_fmt, moving_frames(5, 48, 32), alpha=[255, 255, 255, 128, 0],
+                options=options)
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "-q")
+    said = [line for line in err.splitlines() if "alpha" in line]
+    assert code == 0 and said == [
+        f"framemend: warning: '{src}' has an alpha channel ({VideoReader(src).info.pix_fmt}, "
+        "less than opaque from frame 3): framemend cleans the colour and writes no alpha; the "
+        "output is opaque"], err
+    _alpha_clip(src, codec, pix_fmt, moving_frames(5, 48, 32), alpha=255, options=options)
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "-q", "-y")
+    assert code == 0 and "alpha" not in err, err
 
 
 @pytest.mark.parametrize("name, width", [("rgb.mkv", 35), ("palette.gif", 50)])
