@@ -47,13 +47,17 @@ _log_level = LOG_LEVELS.index("info")
 
 
 def _seconds(text: str) -> float:
-    """A time given as seconds (``12.5``) or ``[HH:]MM:SS[.ms]``, as ffmpeg takes it."""
+    """A time given as seconds (``12.5``) or ``[HH:]MM:SS[.ms]``, as ffmpeg takes it: the minutes
+    and seconds after a colon below 60, the fields before the last whole (``1:99`` was 159 s
+    and ``1.5:30`` 120 s, where ffmpeg refuses both)."""
     try:
         parts = [float(p) for p in text.strip().split(":")]
     except ValueError:
         parts = []
-    if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts) or any(p != p for p in parts):
-        raise argparse.ArgumentTypeError(f"invalid time '{text}' (seconds, or [HH:]MM:SS[.ms])")
+    if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts) or any(p != p for p in parts) \
+            or any(p >= 60 for p in parts[1:]) or any(p % 1 for p in parts[:-1]):
+        raise argparse.ArgumentTypeError(f"invalid time '{text}' (seconds, or [HH:]MM:SS[.ms], "
+                                         "minutes and seconds below 60)")
     value = 0.0
     for p in parts:
         value = value * 60 + p

@@ -208,7 +208,12 @@ def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
     (["generate", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1e400"], 2,  # was exit 1, "from inf s"
      "argument -ss/--start: invalid time '1e400': a start needs a finite time"),
-    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1:inf"], 2, "a start needs a finite time"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1:inf"], 2, "invalid time '1:inf'"),
+    # 159 s and 120 s, where ffmpeg refuses both
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-t", "1:99"], 2, "argument -t: invalid time '1:99' "
+     "(seconds, or [HH:]MM:SS[.ms], minutes and seconds below 60)"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1.5:30"], 2, "invalid time '1.5:30'"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "--end", "0:1:60"], 2, "invalid time '0:1:60'"),
     # the output without -o was argparse's "the following arguments are required: -o/--output"
     (["clean", "{in}", "{tmp}/o.mp4", "-f", "identity"], 2,
      "name the output with -o: framemend clean {in} -o {tmp}/o.mp4"),
