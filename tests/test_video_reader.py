@@ -550,6 +550,27 @@ def test_a_numbered_image_pattern_is_told_how_to_make_a_video(tmp_path, capsys):
     assert code == 1 and err.endswith("does not exist\n"), err
 
 
+def test_a_quoted_pattern_of_frames_is_told_how_to_make_a_video(tmp_path, capsys):
+    """``clean 'frames/*.png'`` (quoted, so no shell expanded it) was told to clean the folder
+    with ``--glob '*.png'``, which makes each frame a clip of one frame. Now the ffmpeg command
+    that makes the matched frames one video; a pattern that also matches a video keeps the
+    folder advice."""
+    import cv2
+
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"frame_{i:04d}.png"), moving_frames(1, 8, 8)[0])
+    pattern = str(tmp_path / "frame_*.png")
+    code, err = run_main(capsys, "clean", pattern, "-o", tmp_path / "o.mp4")
+    assert code == 1 and err.count("\n") == 1, err
+    assert f"'{pattern}' does not exist: it is a pattern that no shell expanded, and it " \
+           "matches 3 images and no video: framemend cleans video files, not image sequences" \
+           in err and f"-pattern_type glob -i '{pattern}' -c:v ffv1 frames.mkv" in err
+    assert "--glob" not in err and not (tmp_path / "o.mp4").exists()
+    make_video(str(tmp_path / "frame_9.mp4"), moving_frames(2, 16, 16), 12)
+    code, err = run_main(capsys, "clean", str(tmp_path / "frame_*"), "-o", tmp_path / "o.mp4")
+    assert code == 1 and "(matching 4 files)" in err and "--glob 'frame_*'" in err, err
+
+
 def test_a_start_inside_an_mpeg_ts_recording_decodes_from_its_keyframe(tmp_path, capsys):
     """MPEG-TS has no index: FFmpeg's seek lands on the picture nearest the time, not on a
     keyframe, and nothing decodes from there. `-ss` on a TS recording with one keyframe a GOP

@@ -64,6 +64,10 @@ def check_input(path: str) -> None:
         matches = len(glob.glob(path)) if glob.has_magic(path) else 0
         if matches:  # quoted, so no shell expanded it
             folder, pattern = os.path.split(path)
+            note = _sequence_note(folder, pattern)
+            if note:  # a folder batch of its stills made each one a clip of one frame
+                raise VideoError(f"input '{path}' does not exist: it is a pattern that no "
+                                 f"shell expanded, and {note}")
             raise VideoError(f"input '{path}' does not exist: it is a pattern (matching "
                              f"{matches} file{'s' * (matches != 1)}) that no shell expanded; "
                              f"framemend cleans one file, or a folder's videos: framemend "
@@ -73,6 +77,16 @@ def check_input(path: str) -> None:
         raise VideoError(f"input '{path}' is a folder, not a video")
     if os.path.isfile(path) and os.path.getsize(path) == 0:  # FFmpeg says "Invalid data"
         raise VideoError(f"input '{path}' is empty (0 bytes), not a video")
+
+
+def _sequence_note(folder: str, pattern: str) -> str | None:
+    """What :func:`~framemend.batch.jobs.image_sequence_note` says of the files ``pattern``
+    matches in ``folder`` (images and no video), or None."""
+    if glob.has_magic(folder):
+        return None
+    from ..batch.jobs import image_sequence_note  # noqa: PLC0415 - on an error's path only
+
+    return image_sequence_note(folder or ".", pattern)
 
 
 def _open_container(path: str):
