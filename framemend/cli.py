@@ -123,7 +123,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", required=True,
                    help="output file (container from its extension), '-' for stdout, or a folder")
     g = c.add_mutually_exclusive_group()
-    g.add_argument("-f", "--filters", metavar="CHAIN", help="filter chain, e.g. 'deflicker,denoise=sigma=10'")
+    g.add_argument("-f", "--filters", metavar="CHAIN",
+                   help="filter chain, e.g. 'deflicker,denoise=sigma=10', or a preset's name")
     g.add_argument("--preset", metavar="NAME", help="a named chain (default: 'default')")
     c.add_argument("--device", help="auto (default: cuda if it passes a self-check), cpu, cuda, cuda:N")
     c.add_argument("--crf", type=int, help="encoder quality (H.264/H.265 default 16; lower is better)")
@@ -202,8 +203,8 @@ def _optional_module(name: str):
 def _chain_from(args) -> str:
     from .presets import DEFAULT_PRESET, PRESETS
 
-    if args.filters is not None:
-        return args.filters
+    if args.filters is not None:  # a preset's name too, as the API's chain= takes it
+        return PRESETS.get(args.filters, args.filters)
     name = DEFAULT_PRESET if args.preset is None else args.preset
     if name not in PRESETS:
         raise UsageError(f"unknown preset '{name}' (presets: {', '.join(PRESETS)})")

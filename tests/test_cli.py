@@ -473,6 +473,17 @@ def test_clean_help_and_filters_teach_how_to_write_a_chain(capsys):
     assert lines[use + 2].startswith("chain syntax") and "'+'" in " ".join(lines[use + 2:])
 
 
+def test_a_presets_name_given_as_the_chain_runs_the_preset(tmp_path, capsys):
+    """``-f smooth`` was "unknown filter 'smooth'", where the API's ``chain="smooth"`` runs the
+    preset: it runs the preset now (smooth doubles the frames), as ``--preset smooth`` does."""
+    src = str(tmp_path / "in.mkv")
+    write_video(src, moving_frames(4, 32, 24), 12, lossless=True)
+    for argv in (["-f", "smooth"], ["--preset", "smooth"]):
+        out = str(tmp_path / f"o{len(argv[0])}.mkv")
+        assert main(["clean", src, "-o", out, "-q", *argv]) == 0, capsys.readouterr().err
+        assert len(read_video(out)[0]) == 8
+
+
 @pytest.mark.parametrize("terminal", [False, True])
 def test_what_a_filter_did_not_do_is_a_warning(mkv, tmp_path, capsys, monkeypatch, terminal):
     """``-f realign=keyframes=50`` on 24 frames wrote the input unchanged without a word; in a
