@@ -391,6 +391,27 @@ def test_a_report_that_exists_is_replaced_only_when_this_batch_wrote_it(tmp_path
                  str(report)]) == 1 and not other.exists()
 
 
+def test_another_folders_batch_into_the_same_output_folder_replaces_nothing(tmp_path, capsys):
+    """``clean day1 -o out`` then ``clean day2 -o out``, both with a ``clip_00001.mp4`` (as a
+    generator numbers each session's clips): the second replaced day1's cleaned clip, "redone:
+    the input changed". It fails now, the output kept, unless --overwrite; the same folder
+    moved (its files unchanged) is still done."""
+    out = tmp_path / "out"
+    for day, seed in (("day1", 1), ("day2", 2)):
+        make_tree(tmp_path / day, ["clip_00001.mp4"], frames=3, seed=seed)
+    assert main(["clean", str(tmp_path / "day1"), "-o", str(out), "-f", "identity", "-q"]) == 0
+    made = (out / "clip_00001.mp4").read_bytes()
+    assert main(["clean", str(tmp_path / "day2"), "-o", str(out), "-f", "identity", "-q"]) == 1
+    assert (f"clip_00001.mp4: output '{out / 'clip_00001.mp4'}' was made from "
+            f"'{tmp_path / 'day1' / 'clip_00001.mp4'}', not from this input (use --overwrite to "
+            "replace it)") in capsys.readouterr().err
+    assert (out / "clip_00001.mp4").read_bytes() == made
+    os.rename(tmp_path / "day1", tmp_path / "moved")
+    assert clean_folder(tmp_path / "moved", out, "identity").files[0].status == "done before"
+    again = clean_folder(tmp_path / "day2", out, "identity", overwrite=True)
+    assert again.files[0].status == "new" and (out / "clip_00001.mp4").read_bytes() != made
+
+
 def test_the_api_takes_paths_for_its_folders_and_report(tmp_path):
     """``clean_folder(Path, Path, report=Path)`` writes its CSV (was an AttributeError on
     ``Path.lower`` after the work)."""

@@ -2,6 +2,11 @@
 
 ``OUT_DIR/.framemend-batch.json`` maps each input's relative path to its last state:
 
+Each record holds the input's absolute path (``source``): an output another input folder's
+batch made into the same folder (``clean day1 -o out``, then ``clean day2 -o out``, both with
+a ``clip_00001.mp4``) is not replaced without ``overwrite``; the same file moved (its
+fingerprint unchanged) is still done.
+
 - ``started``: sent to a worker (an output found under its name later is this batch's own);
 - ``done``: cleaned; holds the input's fingerprint, the settings key (the canonical chain and
   the encoder options), the framemend version, the output's size and mtime, and what the
@@ -115,7 +120,8 @@ class Manifest:
         """What to do with ``job``: ``("done", "")`` (up to date), ``("failed", reason)`` (failed
         before on this same input and settings, the input's fault), ``("redo", why)`` (done
         before, something changed), ``("new", "")`` (never finished), or ``("foreign", why)``
-        (an output exists that no run of this batch wrote)."""
+        (an output exists that no run of this batch wrote, or that a run made from another
+        input file of the same relative path)."""
         rec = self.files.get(job.rel)
         same = rec is not None and rec.get("input") == job.fingerprint and \
             rec.get("settings") == settings and rec.get("version") == __version__
@@ -125,6 +131,10 @@ class Manifest:
                 return "foreign", f"output '{job.dst}' exists and this batch did not write it " \
                                   "(use --overwrite to replace it)"
             return "new", ""
+        if rec["state"] == "done" and rec.get("input") != job.fingerprint and \
+                rec.get("source", job.src) != job.src and os.path.exists(job.dst):
+            return "foreign", (f"output '{job.dst}' was made from '{rec['source']}', not from "
+                               "this input (use --overwrite to replace it)")
         if rec["state"] == "failed":
             return "failed", rec["reason"]
         if not same:
@@ -137,11 +147,13 @@ class Manifest:
         return "done", ""
 
     def started(self, job) -> None:
-        self.files[job.rel] = {"state": "started", "input": job.fingerprint, "output_rel": job.out_rel}
+        self.files[job.rel] = {"state": "started", "input": job.fingerprint, "source": job.src,
+                               "output_rel": job.out_rel}
         self.save()
 
     def finished(self, job, settings: str, result: dict, worker: str = "") -> None:
-        self.files[job.rel] = {"state": "done", "input": job.fingerprint, "settings": settings,
+        self.files[job.rel] = {"state": "done", "input": job.fingerprint, "source": job.src,
+                               "settings": settings,
                                "version": __version__, "output_rel": job.out_rel,
                                "output": _output_stat(job.dst), "frames_in": result.get("frames_in"),
                                "frames_out": result.get("frames_out"),
@@ -152,7 +164,8 @@ class Manifest:
         self.save()
 
     def failed(self, job, settings: str, reason: str, retry: bool) -> None:
-        self.files[job.rel] = {"state": "failed", "input": job.fingerprint, "settings": settings,
+        self.files[job.rel] = {"state": "failed", "input": job.fingerprint, "source": job.src,
+                               "settings": settings,
                                "version": __version__, "output_rel": job.out_rel,
                                "reason": reason, "retry": retry, "at": time.time()}
         self.save()
