@@ -359,13 +359,18 @@ def test_an_unreadable_batch_record_is_one_line(tmp_path, capsys, text):
 
 def test_a_report_path_that_cannot_be_written_is_refused_before_the_work(tmp_path, capsys):
     """``--report`` in a missing folder, or naming a folder: usage error, nothing cleaned (was a
-    traceback after every file was done, the summary and the exit code lost)."""
+    traceback after every file was done, the summary and the exit code lost). Naming the
+    batch's record: the report was written over it, and the next run knew no output."""
     src, out = tmp_path / "in", tmp_path / "out"
     make_tree(src, ["a0.mp4"], frames=2)
     for report, says in ((tmp_path / "no" / "r.json", "does not exist"), (tmp_path, "is a folder")):
         assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--report", str(report)]) == 2
         assert says in capsys.readouterr().err
     assert not out.exists()
+    out.mkdir()
+    assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--report",
+                 str(out / ".framemend-batch.json")]) == 2
+    assert "is the batch's own record" in capsys.readouterr().err and os.listdir(out) == []
 
 
 def test_a_report_that_exists_is_replaced_only_when_this_batch_wrote_it(tmp_path, capsys):

@@ -18,7 +18,7 @@ import time
 
 from .errors import BatchError, BatchUsageError
 from .jobs import VIDEO_EXTENSIONS, Job, discover, fingerprint, image_sequence_note, probe
-from .manifest import NAME, Manifest, lock_folder
+from .manifest import LOCK, NAME, Manifest, lock_folder
 from .report import BatchSummary, FileResult, write_report
 
 TIMEOUT_START = 60.0           # seconds every file gets, whatever its length
@@ -215,6 +215,9 @@ def _check_report(report: str, out_dir: str, overwrite: bool) -> None:
         raise BatchUsageError(f"--report '{report}' is a folder: name a file (.json or .csv)")
     if not os.path.isdir(folder):
         raise BatchUsageError(f"--report '{report}': its folder '{folder}' does not exist")
+    if os.path.abspath(report) in (os.path.join(out_dir, NAME), os.path.join(out_dir, LOCK)):
+        # the report was written over the batch's record: the next run knew no output
+        raise BatchUsageError(f"--report '{report}' is the batch's own record: name another file")
     if os.path.exists(report) and not overwrite and not Manifest(out_dir).owns_report(report):
         raise BatchError(f"--report '{report}' exists and no run of this batch wrote it (use "
                          "-y/--overwrite, or overwrite=True in Python, to replace it)")
