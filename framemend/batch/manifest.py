@@ -2,11 +2,6 @@
 
 ``OUT_DIR/.framemend-batch.json`` maps each input's relative path to its last state:
 
-Each record holds the input's absolute path (``source``): an output another input folder's
-batch made into the same folder (``clean day1 -o out``, then ``clean day2 -o out``, both with
-a ``clip_00001.mp4``) is not replaced without ``overwrite``; the same file moved (its
-fingerprint unchanged) is still done.
-
 - ``started``: sent to a worker (an output found under its name later is this batch's own);
 - ``done``: cleaned; holds the input's fingerprint, the settings key (the canonical chain and
   the encoder options), the framemend version, the output's size and mtime, and what the
@@ -14,6 +9,11 @@ fingerprint unchanged) is still done.
   for the files it did not redo);
 - ``failed``: with the reason, and ``retry`` false when the input itself is at fault (it is
   not tried again while it stays unchanged) or true (crash, timeout: tried again).
+
+Each record holds the input's absolute path (``source``): an output another input folder's
+batch made into the same folder (``clean day1 -o out``, then ``clean day2 -o out``, both with
+a ``clip_00001.mp4``) is not replaced without ``overwrite``; the same file moved (its
+fingerprint unchanged) is still done.
 
 ``reports`` lists the report files (absolute paths) the batch wrote: a re-run replaces those,
 and no other file without ``overwrite``.
