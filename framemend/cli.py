@@ -47,13 +47,17 @@ _log_level = LOG_LEVELS.index("info")
 
 
 def _seconds(text: str) -> float:
-    """A time given as seconds (``12.5``) or ``[HH:]MM:SS[.ms]``, as ffmpeg takes it."""
+    """A time given as seconds (``12.5``) or ``[HH:]MM:SS[.ms]``, as ffmpeg takes it: the minutes
+    and seconds after a colon below 60, the fields before the last whole (``1:99`` was 159 s
+    and ``1.5:30`` 120 s, where ffmpeg refuses both)."""
     try:
         parts = [float(p) for p in text.strip().split(":")]
     except ValueError:
         parts = []
-    if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts) or any(p != p for p in parts):
-        raise argparse.ArgumentTypeError(f"invalid time '{text}' (seconds, or [HH:]MM:SS[.ms])")
+    if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts) or any(p != p for p in parts) \
+            or any(p >= 60 for p in parts[1:]) or any(p % 1 for p in parts[:-1]):
+        raise argparse.ArgumentTypeError(f"invalid time '{text}' (seconds, or [HH:]MM:SS[.ms], "
+                                         "minutes and seconds below 60)")
     value = 0.0
     for p in parts:
         value = value * 60 + p
@@ -119,7 +123,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", required=True,
                    help="output file (container from its extension), '-' for stdout, or a folder")
     g = c.add_mutually_exclusive_group()
-    g.add_argument("-f", "--filters", metavar="CHAIN", help="filter chain, e.g. 'deflicker,denoise=sigma=10'")
+    g.add_argument("-f", "--filters", metavar="CHAIN",
+                   help="filter chain, e.g. 'deflicker,denoise=sigma=10', or a preset's name")
     g.add_argument("--preset", metavar="NAME", help="a named chain (default: 'default')")
     c.add_argument("--device", help="auto (default: cuda if it passes a self-check), cpu, cuda, cuda:N")
     c.add_argument("--crf", type=int, help="encoder quality (H.264/H.265 default 16; lower is better)")
@@ -198,8 +203,8 @@ def _optional_module(name: str):
 def _chain_from(args) -> str:
     from .presets import DEFAULT_PRESET, PRESETS
 
-    if args.filters is not None:
-        return args.filters
+    if args.filters is not None:  # a preset's name too, as the API's chain= takes it
+        return PRESETS.get(args.filters, args.filters)
     name = DEFAULT_PRESET if args.preset is None else args.preset
     if name not in PRESETS:
         raise UsageError(f"unknown preset '{name}' (presets: {', '.join(PRESETS)})")

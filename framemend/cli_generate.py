@@ -15,6 +15,9 @@ import sys
 #: The tiny generative models (:data:`framemend.generate.models.MODELS`, named here without
 #: importing torch).
 MODELS = ("vae", "autoregressive", "diffusion", "flow")
+#: the highest --fps, interpolate=fps='s: Matroska and WebM count time in milliseconds (at 5000
+#: fps an .mkv held frames at one time, said only when read)
+MAX_FPS = 1000.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", help="WIDTHxHEIGHT (default 640x360; 256x256 with --model)")
     parser.add_argument("--frames", type=int, help="frame count (default 48; 16 with --model)")
     parser.add_argument("--fps", type=float,
-                        help="frame rate (default 24; the models make 24 fps, so not with --model)")
+                        help="frame rate (default 24, at most 1000; the models make 24 fps, so "
+                             "not with --model)")
     parser.add_argument("--image", default="astronaut", choices=IMAGES,
                         help="background picture (default astronaut)")
     parser.add_argument("-y", "--overwrite", action="store_true",
@@ -73,7 +77,6 @@ def _lossless_truth(path: str | None) -> bool:
 
 
 def main(args) -> int:
-    import math
     from dataclasses import replace
 
     import numpy as np
@@ -103,8 +106,9 @@ def main(args) -> int:
         width, height = _size(args.size or ("256x256" if model else "640x360"))
         frames = args.frames if args.frames is not None else 16 if model else 48
         fps = 24.0 if args.fps is None else args.fps
-        if not (0 < fps < math.inf):
-            raise ValueError(f"--fps {args.fps:g}: needs a frame rate above 0")
+        if not (0 < fps <= MAX_FPS):
+            raise ValueError(f"--fps {args.fps:g}: needs a frame rate above 0 and at most "
+                             f"{MAX_FPS:g}")
         if args.seed < 0:  # numpy's own message does not name the option
             raise ValueError(f"--seed {args.seed}: needs 0 or more")
         if model and args.fps is not None and fps != 24.0:

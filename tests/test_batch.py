@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from framemend import clean_folder
+from framemend.batch import BatchError
 from framemend.batch import run as batch_run
 from framemend.pipeline import usable_cores
 from framemend.batch.worker import clean_job
@@ -262,8 +263,37 @@ def test_batch_passes_on_what_each_file_run_says(tmp_path, capsys):
         said = {row["input"]: row["warnings"].splitlines() for row in csv.DictReader(f)}
     assert said["odd.mkv"][0].startswith("35x21 is odd-sized") and len(said["odd.mkv"]) == 1
     assert said["deep.mkv"][0].startswith("libx264 writes 10 bits: the 16-bit source")
-    summary = clean_folder(str(src), str(out), "identity", jobs=1, overwrite=True)
-    assert not summary.files[0].warnings  # done before: nothing ran, nothing said
+
+
+def test_a_rerun_keeps_the_report_rows_of_the_files_done_before(tmp_path, capsys):
+    """A batch run again (resumed after a stop, or with files added) rewrites its report: the
+    files done before had empty rows there, their frames, times, scores and warnings lost (those
+    of an interrupted 1000-file ``--score`` run among them). Their rows are now the first run's,
+    status ``done before``; their warnings are not said again."""
+    src, out, report = tmp_path / "in", tmp_path / "out", tmp_path / "r.csv"
+    src.mkdir()
+    make_video(str(src / "odd.mkv"), moving_frames(4, 35, 21), 12, pix_fmt="yuv444p")
+    make_tree(src, ["a0.mp4"], frames=4)
+    cmd = ["clean", str(src), "-o", str(out), "-f", "identity", "--jobs", "1", "-q", "--score",
+           "--report", str(report)]
+
+    def rows() -> dict:
+        with open(report, newline="") as f:
+            return {row["input"]: row for row in csv.DictReader(f)}
+
+    assert main(cmd) == 0
+    first = rows()
+    assert "35x21 is odd-sized" in capsys.readouterr().err
+    make_tree(src, ["b.mp4"], frames=4, seed=5)
+    assert main(cmd) == 0
+    assert "odd-sized" not in capsys.readouterr().err  # said by the run that made it
+    again = rows()
+    for name, row in first.items():
+        assert row["status"] == "new" and row["frames"] == "4" and row["output_flicker"] != ""
+        assert again[name] == row | {"status": "done before"}
+    assert again["b.mp4"]["status"] == "new" and again["b.mp4"]["output_flicker"] != ""
+    said = {f.input: f.warnings for f in clean_folder(str(src), str(out), "identity").files}
+    assert said["odd.mkv"] == first["odd.mkv"]["warnings"].splitlines() != []
 
 
 def test_a_file_where_an_output_folder_goes_fails_that_file_only(tmp_path):
@@ -329,13 +359,62 @@ def test_an_unreadable_batch_record_is_one_line(tmp_path, capsys, text):
 
 def test_a_report_path_that_cannot_be_written_is_refused_before_the_work(tmp_path, capsys):
     """``--report`` in a missing folder, or naming a folder: usage error, nothing cleaned (was a
-    traceback after every file was done, the summary and the exit code lost)."""
+    traceback after every file was done, the summary and the exit code lost). Naming the
+    batch's record: the report was written over it, and the next run knew no output."""
     src, out = tmp_path / "in", tmp_path / "out"
     make_tree(src, ["a0.mp4"], frames=2)
     for report, says in ((tmp_path / "no" / "r.json", "does not exist"), (tmp_path, "is a folder")):
         assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--report", str(report)]) == 2
         assert says in capsys.readouterr().err
     assert not out.exists()
+    out.mkdir()
+    assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--report",
+                 str(out / ".framemend-batch.json")]) == 2
+    assert "is the batch's own record" in capsys.readouterr().err and os.listdir(out) == []
+
+
+def test_a_report_that_exists_is_replaced_only_when_this_batch_wrote_it(tmp_path, capsys):
+    """``--report notes.csv`` replaced the user's file without a word (every other writer
+    refuses one without -y). A file no run of this batch wrote is refused before the work, one
+    line, exit 1; -y replaces it; a re-run replaces its own report without -y."""
+    src, out, report = tmp_path / "in", tmp_path / "out", tmp_path / "notes.csv"
+    make_tree(src, ["a0.mp4"], frames=2)
+    report.write_text("the user's own notes")
+    cmd = ["clean", str(src), "-o", str(out), "-f", "identity", "--report", str(report)]
+    assert main(cmd) == 1
+    assert capsys.readouterr().err == (
+        f"framemend: error: --report '{report}' exists and no run of this batch wrote it "
+        "(use -y/--overwrite, or overwrite=True in Python, to replace it)\n")
+    assert report.read_text() == "the user's own notes" and not out.exists()
+    with pytest.raises(BatchError, match="no run of this batch wrote it"):
+        clean_folder(src, out, "identity", dry_run=True, report=report)
+    assert main(cmd + ["-y"]) == 0 and report.read_text().startswith("input,output,status,")
+    report.write_text("stale")
+    assert main(cmd) == 0 and "a0.mp4,a0.mp4,done before," in report.read_text()
+    other = tmp_path / "other"  # another batch's record does not own it
+    assert main(["clean", str(src), "-o", str(other), "-f", "identity", "--report",
+                 str(report)]) == 1 and not other.exists()
+
+
+def test_another_folders_batch_into_the_same_output_folder_replaces_nothing(tmp_path, capsys):
+    """``clean day1 -o out`` then ``clean day2 -o out``, both with a ``clip_00001.mp4`` (as a
+    generator numbers each session's clips): the second replaced day1's cleaned clip, "redone:
+    the input changed". It fails now, the output kept, unless --overwrite; the same folder
+    moved (its files unchanged) is still done."""
+    out = tmp_path / "out"
+    for day, seed in (("day1", 1), ("day2", 2)):
+        make_tree(tmp_path / day, ["clip_00001.mp4"], frames=3, seed=seed)
+    assert main(["clean", str(tmp_path / "day1"), "-o", str(out), "-f", "identity", "-q"]) == 0
+    made = (out / "clip_00001.mp4").read_bytes()
+    assert main(["clean", str(tmp_path / "day2"), "-o", str(out), "-f", "identity", "-q"]) == 1
+    assert (f"clip_00001.mp4: output '{out / 'clip_00001.mp4'}' was made from "
+            f"'{tmp_path / 'day1' / 'clip_00001.mp4'}', not from this input (use --overwrite to "
+            "replace it)") in capsys.readouterr().err
+    assert (out / "clip_00001.mp4").read_bytes() == made
+    os.rename(tmp_path / "day1", tmp_path / "moved")
+    assert clean_folder(tmp_path / "moved", out, "identity").files[0].status == "done before"
+    again = clean_folder(tmp_path / "day2", out, "identity", overwrite=True)
+    assert again.files[0].status == "new" and (out / "clip_00001.mp4").read_bytes() != made
 
 
 def test_the_api_takes_paths_for_its_folders_and_report(tmp_path):

@@ -208,7 +208,12 @@ def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
     (["generate", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1e400"], 2,  # was exit 1, "from inf s"
      "argument -ss/--start: invalid time '1e400': a start needs a finite time"),
-    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1:inf"], 2, "a start needs a finite time"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1:inf"], 2, "invalid time '1:inf'"),
+    # 159 s and 120 s, where ffmpeg refuses both
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-t", "1:99"], 2, "argument -t: invalid time '1:99' "
+     "(seconds, or [HH:]MM:SS[.ms], minutes and seconds below 60)"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1.5:30"], 2, "invalid time '1.5:30'"),
+    (["clean", "{in}", "-o", "{tmp}/o.mp4", "--end", "0:1:60"], 2, "invalid time '0:1:60'"),
     # the output without -o was argparse's "the following arguments are required: -o/--output"
     (["clean", "{in}", "{tmp}/o.mp4", "-f", "identity"], 2,
      "name the output with -o: framemend clean {in} -o {tmp}/o.mp4"),
@@ -466,6 +471,17 @@ def test_clean_help_and_filters_teach_how_to_write_a_chain(capsys):
     use = next(i for i, line in enumerate(lines) if line.startswith("use: framemend clean IN -o OUT -f "))
     assert len(check_chain(lines[use + 1].split('-f "')[1].rstrip('"'))) == 3
     assert lines[use + 2].startswith("chain syntax") and "'+'" in " ".join(lines[use + 2:])
+
+
+def test_a_presets_name_given_as_the_chain_runs_the_preset(tmp_path, capsys):
+    """``-f smooth`` was "unknown filter 'smooth'", where the API's ``chain="smooth"`` runs the
+    preset: it runs the preset now (smooth doubles the frames), as ``--preset smooth`` does."""
+    src = str(tmp_path / "in.mkv")
+    write_video(src, moving_frames(4, 32, 24), 12, lossless=True)
+    for argv in (["-f", "smooth"], ["--preset", "smooth"]):
+        out = str(tmp_path / f"o{len(argv[0])}.mkv")
+        assert main(["clean", src, "-o", out, "-q", *argv]) == 0, capsys.readouterr().err
+        assert len(read_video(out)[0]) == 8
 
 
 @pytest.mark.parametrize("terminal", [False, True])

@@ -58,6 +58,9 @@ def test_frames_fps_and_strengths_at_their_edges(tmp_path, capsys):
     small = ["-o", str(out), "--size", "32x32", "--frames", "2"]
     for argv, says in ((["--frames", "0"], "at least 2 frames"), (["--fps", "0"], "--fps 0"),
                        (["--fps", "nan"], "--fps nan"), (["--fps", "-24"], "--fps -24"),
+                       # 5000 fps wrote an .mkv of frames at one time, said only when read
+                       (["--fps", "5000"], "--fps 5000: needs a frame rate above 0 and at "
+                                           "most 1000"),
                        (["--artifacts", "flicker=nan"], "out of range"),
                        (["--artifacts", "noise=inf"], "out of range"),
                        (["--model", "vae", "--fps", "12"], "24 fps"),

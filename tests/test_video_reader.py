@@ -65,13 +65,15 @@ def test_resolution_change_is_scaled_to_the_first_size(tmp_path, capsys):
         assert np.abs(frame.astype(int) - small).mean() < 3
 
 
-def _alpha_clip(path, codec, pix_fmt, frames, alpha=128):
-    """``frames`` (uint8 RGB) with an alpha plane of ``alpha``, encoded as ``pix_fmt``."""
+def _alpha_clip(path, codec, pix_fmt, frames, alpha=128, options=None):
+    """``frames`` (uint8 RGB) with an alpha plane of ``alpha`` (or ``alpha[i]`` for frame i),
+    encoded as ``pix_fmt`` (with the encoder's ``options``)."""
     with av.open(path, "w") as out:
-        s = out.add_stream(codec, rate=12)
+        s = out.add_stream(codec, rate=12, options=options)
         s.width, s.height, s.pix_fmt = frames.shape[2], frames.shape[1], pix_fmt
         for i, rgb in enumerate(frames):
-            rgba = np.dstack([rgb, np.full(rgb.shape[:2], alpha, np.uint8)])
+            a = alpha[i] if isinstance(alpha, list) else alpha
+            rgba = np.dstack([rgb, np.full(rgb.shape[:2], a, np.uint8)])
             vf = av.VideoFrame.from_ndarray(rgba, format="rgba").reformat(format=pix_fmt)
             vf.pts = i
             out.mux(s.encode(vf))
@@ -92,6 +94,32 @@ def test_alpha_is_said_to_be_dropped(tmp_path, capsys, name, codec, pix_fmt, sai
     code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity")
     assert code == 0 and f"has an alpha channel {said}" in err and "output is opaque" in err
     assert stream_summary(out)["frames"] == 3
+
+
+ALPHA_KINDS = [("a.mov", "png", "rgba", None), ("a.mkv", "ffv1", "yuva420p", None),
+               ("a.mov", "qtrle", "argb", None), ("b.mkv", "ffv1", "yuva444p16le", None),
+               ("a.mov", "prores_ks", "yuva444p10le", {"profile": "4444"})]
+
+
+@pytest.mark.parametrize("name, codec, pix_fmt, options", ALPHA_KINDS)
+def test_alpha_that_shows_after_the_first_frame_is_said(tmp_path, capsys, name, codec, pix_fmt,
+                                                         options):
+    """Only the first picture was looked at: a clip opaque there and transparent later (a
+    title fading out over nothing) lost its alpha without a word. Each picture is looked at
+    until one is less than opaque, and the warning says from which frame; an opaque one (ProRes
+    4444 decodes its 10-bit alpha as 12 bits) has nothing said."""
+    src, out = str(tmp_path / name), str(tmp_path / "o.mkv")
+    _alpha_clip(src, codec, pix_fmt, moving_frames(5, 48, 32), alpha=[255, 255, 255, 128, 0],
+                options=options)
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "-q")
+    said = [line for line in err.splitlines() if "alpha" in line]
+    assert code == 0 and said == [
+        f"framemend: warning: '{src}' has an alpha channel ({VideoReader(src).info.pix_fmt}, "
+        "less than opaque from frame 3): framemend cleans the colour and writes no alpha; the "
+        "output is opaque"], err
+    _alpha_clip(src, codec, pix_fmt, moving_frames(5, 48, 32), alpha=255, options=options)
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "-q", "-y")
+    assert code == 0 and "alpha" not in err, err
 
 
 @pytest.mark.parametrize("name, width", [("rgb.mkv", 35), ("palette.gif", 50)])
@@ -255,6 +283,22 @@ def test_probe_gives_each_stream_its_own_duration(tmp_path, capsys, ext, frames,
     assert abs(video["duration"] - frames / 24) < 0.01
     assert -0.001 < described["audio"]["duration"] - sound < 0.025
     assert audio["duration"] == round(described["audio"]["duration"], 3)
+
+
+@pytest.mark.parametrize("ext", [".nut", ".flv"])
+@pytest.mark.parametrize("frames, sound", [(24, 0.064), (12, 1.5), (48, 3.5)])
+def test_probe_of_a_file_without_stream_durations_gives_the_videos_own(tmp_path, capsys, ext,
+                                                                        frames, sound):
+    """NUT and FLV give no stream its duration: probe said the container's, the longest
+    stream's (0.5 s of video beside 1.5 s of audio: 1.515 s; NUT's end is its last packet's
+    start: 0.980 s for 1 s of video beside 0.064 s). The frames are counted by decoding there,
+    and their length is the video's duration, as Matroska's tags give it."""
+    path = str(tmp_path / f"a{ext}")
+    make_video(path, moving_frames(frames, 32, 24), 24, audio_seconds=sound)
+    assert main(["probe", path, "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["frames"] == frames
+    assert abs(described["duration"] - frames / 24) < 0.002, described["duration"]
 
 
 def _from_100_s(n: int) -> list[float]:
@@ -504,6 +548,27 @@ def test_a_numbered_image_pattern_is_told_how_to_make_a_video(tmp_path, capsys):
     assert "not numbered images" in err and f"ffmpeg -framerate 24 -i '{pattern}'" in err
     code, err = run_main(capsys, "clean", tmp_path / "none.mp4", "-o", tmp_path / "o.mp4")
     assert code == 1 and err.endswith("does not exist\n"), err
+
+
+def test_a_quoted_pattern_of_frames_is_told_how_to_make_a_video(tmp_path, capsys):
+    """``clean 'frames/*.png'`` (quoted, so no shell expanded it) was told to clean the folder
+    with ``--glob '*.png'``, which makes each frame a clip of one frame. Now the ffmpeg command
+    that makes the matched frames one video; a pattern that also matches a video keeps the
+    folder advice."""
+    import cv2
+
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"frame_{i:04d}.png"), moving_frames(1, 8, 8)[0])
+    pattern = str(tmp_path / "frame_*.png")
+    code, err = run_main(capsys, "clean", pattern, "-o", tmp_path / "o.mp4")
+    assert code == 1 and err.count("\n") == 1, err
+    assert f"'{pattern}' does not exist: it is a pattern that no shell expanded, and it " \
+           "matches 3 images and no video: framemend cleans video files, not image sequences" \
+           in err and f"-pattern_type glob -i '{pattern}' -c:v ffv1 frames.mkv" in err
+    assert "--glob" not in err and not (tmp_path / "o.mp4").exists()
+    make_video(str(tmp_path / "frame_9.mp4"), moving_frames(2, 16, 16), 12)
+    code, err = run_main(capsys, "clean", str(tmp_path / "frame_*"), "-o", tmp_path / "o.mp4")
+    assert code == 1 and "(matching 4 files)" in err and "--glob 'frame_*'" in err, err
 
 
 def test_a_start_inside_an_mpeg_ts_recording_decodes_from_its_keyframe(tmp_path, capsys):

@@ -182,6 +182,24 @@ def test_sixteen_bit_source_written_at_ten_bits_is_said(tmp_path, capsys, argv, 
     assert np.array_equal(read_video(exact)[0], frames)
 
 
+@pytest.mark.parametrize("depth", [8, 10, 16])
+def test_a_deep_source_written_as_a_gif_is_said(tmp_path, capsys, depth):
+    """A GIF holds 8 bits: a 10- or 16-bit source lost its depth there without a word (in an
+    8-bit-only encoder, or in one of 10 bits, it is said); an 8-bit source has nothing said."""
+    src, out = str(tmp_path / "src.mkv"), str(tmp_path / "out.gif")
+    frames = moving_frames(3, 48, 32)
+    if depth == 10:
+        make_video(src, frames, 12, pix_fmt="yuv420p10le")
+    else:
+        write_video(src, frames.astype(np.uint16) * 257 + 100 if depth == 16 else frames, 12,
+                    lossless=True)
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert err == ("" if depth == 8 else "framemend: warning: a GIF holds 8 bits (256 colours a "
+                   f"frame): the {depth}-bit source is written at 8 bits\n")
+    assert read_video(out)[0].shape[0] == 3
+
+
 @pytest.mark.parametrize("size", [(48, 32), (35, 21)])
 def test_h265_keeps_twelve_bits(tmp_path, capsys, size):
     """A 16-bit source into libx265 was written at 10 bits where x265 takes 12 (Main 12):

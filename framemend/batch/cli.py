@@ -19,7 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="files to take, e.g. '*.mp4' (default: every video extension)")
     g.add_argument("--recursive", action="store_true", help="walk subfolders too")
     g.add_argument("--dry-run", action="store_true", help="list what would run; write nothing")
-    g.add_argument("--report", metavar="FILE", help="per-file report, FILE.json or FILE.csv")
+    g.add_argument("--report", metavar="FILE",
+                   help="per-file report, FILE.json or FILE.csv (a re-run replaces it; a file "
+                        "no run of this batch wrote, only with -y)")
     g.add_argument("--score", action="store_true",
                    help="add temporal-consistency scores of each input and output to the report")
     g.add_argument("--executor", choices=("local", "dask"), default="local",
@@ -64,8 +66,9 @@ def main(args, chain: str) -> int:
         print(f"framemend: error: {e}", file=sys.stderr)
         return 1
     for f in summary.files:  # what a single file's run would say (audio re-encoded...)
-        for warning in f.warnings:
-            _warn(f"{f.input}: {warning}")
+        if f.status != "done before":  # those of a file done before were said by its run
+            for warning in f.warnings:
+                _warn(f"{f.input}: {warning}")
     if args.dry_run:
         for f in summary.files:
             if f.status != "done before":

@@ -91,25 +91,27 @@ def _animation_output(in_dir: str, rel: str, found: list[str]) -> tuple[str, str
     return out_rel, ""
 
 
-def image_sequence_note(in_dir: str) -> str | None:
-    """When ``in_dir`` holds images and no video: a line saying framemend reads video files,
-    with the ffmpeg command that makes still frames one (lossless, at a rate to be set), or,
-    for animations (APNG, WebP), that a folder output or `framemend clean FILE` takes them;
-    else None."""
+def image_sequence_note(in_dir: str, pattern: str | None = None) -> str | None:
+    """When ``in_dir`` holds images and no video (of its files, those ``pattern`` matches, when
+    given): a line saying framemend reads video files, with the ffmpeg command that makes still
+    frames one (lossless, at a rate to be set), or, for animations (APNG, WebP), that a folder
+    output or `framemend clean FILE` takes them; else None."""
     names = sorted(n for n in os.listdir(in_dir)
-                   if not n.startswith(".") and os.path.isfile(os.path.join(in_dir, n)))
+                   if not n.startswith(".") and os.path.isfile(os.path.join(in_dir, n))
+                   and (pattern is None or fnmatch.fnmatch(n, pattern)))
     images = [n for n in names if n.lower().endswith(IMAGE_EXTENSIONS)]
     if not images or any(n.lower().endswith(VIDEO_EXTENSIONS) for n in names):
         return None
+    holds = f"folder '{in_dir}' holds" if pattern is None else "it matches"
     animated = [n for n in images if _animated(os.path.join(in_dir, n))]
     if animated:  # clips themselves, which `clean FILE` reads
-        return (f"folder '{in_dir}' holds {len(animated)} animated image(s) (APNG, WebP) and no "
+        return (f"{holds} {len(animated)} animated image(s) (APNG, WebP) and no "
                 f"video: clean the folder into a folder (-o OUT_FOLDER: each one as NAME.mkv), or "
                 f"one alone, e.g. framemend clean '{os.path.join(in_dir, animated[0])}' -o OUT.mp4")
     ext = os.path.splitext(images[0])[1]
-    return (f"folder '{in_dir}' holds {len(images)} images and no video: framemend cleans "
-            f"video files, not image sequences; make the frames one first, e.g. "
-            f"ffmpeg -framerate 24 -pattern_type glob -i '{os.path.join(in_dir, '*' + ext)}' "
+    return (f"{holds} {len(images)} images and no video: framemend cleans "
+            f"video files, not image sequences; make the frames one first, e.g. ffmpeg "
+            f"-framerate 24 -pattern_type glob -i '{os.path.join(in_dir, pattern or '*' + ext)}' "
             f"-c:v ffv1 frames.mkv (at their frame rate), then framemend clean frames.mkv -o OUT")
 
 

@@ -14,10 +14,11 @@ ALL_STATUSES = STATUSES + ("skipped", "left")
 
 @dataclass
 class FileResult:
-    """``status``: ``done before`` (up to date, skipped), ``redone`` (done before, then its input,
-    chain, options, version or output changed: ``note`` says which), ``new``, or ``failed``
-    (``note`` is the reason), ``skipped`` (an animation whose output's name is taken: ``note``
-    says by what), or ``left`` (the batch was interrupted first). In a dry run
+    """``status``: ``done before`` (up to date, skipped; its frames, times, worker, scores and
+    warnings are those the run that made its output recorded), ``redone`` (done before, then its
+    input, chain, options, version or output changed: ``note`` says which), ``new``, or
+    ``failed`` (``note`` is the reason), ``skipped`` (an animation whose output's name is taken:
+    ``note`` says by what), or ``left`` (the batch was interrupted first). In a dry run
     ``redone``/``new`` are what would run."""
 
     input: str

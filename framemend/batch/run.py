@@ -18,7 +18,7 @@ import time
 
 from .errors import BatchError, BatchUsageError
 from .jobs import VIDEO_EXTENSIONS, Job, discover, fingerprint, image_sequence_note, probe
-from .manifest import NAME, Manifest, lock_folder
+from .manifest import LOCK, NAME, Manifest, lock_folder
 from .report import BatchSummary, FileResult, write_report
 
 TIMEOUT_START = 60.0           # seconds every file gets, whatever its length
@@ -100,10 +100,20 @@ def _plan(jobs: list[Job], manifest: Manifest, settings: str, overwrite: bool
             res.status, res.note = "failed", why + " (failed before; the input is unchanged)"
         elif state == "done":
             res.status = "done before"
+            _as_recorded(res, manifest.files[job.rel])
         else:
             res.status, res.note = ("redone", why) if state == "redo" else ("new", "")
             todo.append(job)
     return results, todo
+
+
+def _as_recorded(res: FileResult, record: dict) -> None:
+    """Fill a *done before* file's row with what the run that made its output measured, so a
+    resumed batch's report keeps the rows of the runs before it."""
+    res.frames, res.frames_out = record.get("frames_in"), record.get("frames_out")
+    res.seconds, res.cpu_seconds = record.get("seconds"), record.get("cpu_seconds")
+    res.worker = record.get("worker", "")
+    res.scores, res.warnings = record.get("scores", {}), record.get("warnings", [])
 
 
 class _Progress:
@@ -154,7 +164,7 @@ class _Progress:
         res.scores = result.get("scores", {})
         res.warnings = result.get("warnings", [])
         if result["ok"]:
-            self.manifest.finished(job, self.settings, result)
+            self.manifest.finished(job, self.settings, result, res.worker)
             if self.verbose:
                 self.say(f"{res.status:>8}  {job.rel} -> {job.out_rel}: {res.frames} "
                          f"frame{'s' * (res.frames != 1)} in, "
@@ -197,13 +207,20 @@ def _check_folders(in_dir: str, out_dir: str) -> None:
             else f"cannot be made: '{existing}' is not writable"))
 
 
-def _check_report(report: str) -> None:
-    """The report is written after the work: a path it cannot go to is refused before."""
+def _check_report(report: str, out_dir: str, overwrite: bool) -> None:
+    """The report is written after the work: a path it cannot go to, or a file that exists and
+    that no run of this batch wrote (unless ``overwrite``), is refused before."""
     folder = os.path.dirname(os.path.abspath(report))
     if os.path.isdir(report):
         raise BatchUsageError(f"--report '{report}' is a folder: name a file (.json or .csv)")
     if not os.path.isdir(folder):
         raise BatchUsageError(f"--report '{report}': its folder '{folder}' does not exist")
+    if os.path.abspath(report) in (os.path.join(out_dir, NAME), os.path.join(out_dir, LOCK)):
+        # the report was written over the batch's record: the next run knew no output
+        raise BatchUsageError(f"--report '{report}' is the batch's own record: name another file")
+    if os.path.exists(report) and not overwrite and not Manifest(out_dir).owns_report(report):
+        raise BatchError(f"--report '{report}' exists and no run of this batch wrote it (use "
+                         "-y/--overwrite, or overwrite=True in Python, to replace it)")
 
 
 def _check_device(device: str | None) -> None:
@@ -255,7 +272,8 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
         executor: ``local`` (worker processes) or ``dask`` (``scheduler`` = ``tcp://HOST:8786``;
             workers need framemend and the folders under the same paths).
         device, codec, crf, lossless: as for :func:`framemend.clean`.
-        overwrite: replace outputs that exist but that no run of this batch wrote.
+        overwrite: replace outputs, and the report, that exist but that no run of this batch
+            wrote.
         timeout: seconds per megapixel of each frame a file may take (plus 60 s) before its
             worker is killed and the file fails.
         threads: at most this many compute threads per local worker (default: the cores
@@ -270,8 +288,9 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
 
     Raises:
         BatchUsageError: bad folders or executor options; OptionError: a bad chain;
-        BatchError: the output folder is busy, the workers cannot start, or the Dask cluster
-        cannot be reached or its workers cannot run framemend.
+        BatchError: the report exists and no run of this batch wrote it, the output folder is
+        busy, the workers cannot start, or the Dask cluster cannot be reached or its workers
+        cannot run framemend.
     """
     from ..presets import chain_of
     from .worker import clean_job
@@ -282,7 +301,7 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
     _check_folders(in_dir, out_dir)
     if report:
         report = os.fspath(report)  # a pathlib.Path too
-        _check_report(report)
+        _check_report(report, out_dir, overwrite)
     if executor not in ("local", "dask"):
         raise BatchUsageError(f"unknown executor '{executor}' (local or dask)")
     if jobs is not None and jobs < 1:  # no worker would ever take the files: a hang
@@ -327,6 +346,8 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
                                                lambda job: file_timeout(job, timeout), events)
                 if not (summary.interrupted and executor == "dask"):  # no task is writing now
                     remove_stale_temps(out_dir, found)  # those of workers that died in this run
+            if report:
+                manifest.wrote_report(report)  # a re-run may replace it
         finally:
             lock.close()
     summary.seconds = time.monotonic() - t0

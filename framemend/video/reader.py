@@ -64,6 +64,10 @@ def check_input(path: str) -> None:
         matches = len(glob.glob(path)) if glob.has_magic(path) else 0
         if matches:  # quoted, so no shell expanded it
             folder, pattern = os.path.split(path)
+            note = _sequence_note(folder, pattern)
+            if note:  # a folder batch of its stills made each one a clip of one frame
+                raise VideoError(f"input '{path}' does not exist: it is a pattern that no "
+                                 f"shell expanded, and {note}")
             raise VideoError(f"input '{path}' does not exist: it is a pattern (matching "
                              f"{matches} file{'s' * (matches != 1)}) that no shell expanded; "
                              f"framemend cleans one file, or a folder's videos: framemend "
@@ -73,6 +77,16 @@ def check_input(path: str) -> None:
         raise VideoError(f"input '{path}' is a folder, not a video")
     if os.path.isfile(path) and os.path.getsize(path) == 0:  # FFmpeg says "Invalid data"
         raise VideoError(f"input '{path}' is empty (0 bytes), not a video")
+
+
+def _sequence_note(folder: str, pattern: str) -> str | None:
+    """What :func:`~framemend.batch.jobs.image_sequence_note` says of the files ``pattern``
+    matches in ``folder`` (images and no video), or None."""
+    if glob.has_magic(folder):
+        return None
+    from ..batch.jobs import image_sequence_note  # noqa: PLC0415 - on an error's path only
+
+    return image_sequence_note(folder or ".", pattern)
 
 
 def _open_container(path: str):
@@ -127,9 +141,20 @@ def _full_chroma_format(fmt: av.VideoFormat) -> str | None:
 
 def _transparent(vf: av.VideoFrame) -> bool:
     """Whether the picture has an alpha channel with a pixel less than opaque (FFmpeg decodes
-    every GIF as ``bgra``, opaque unless it uses transparency)."""
+    every GIF as ``bgra``, opaque unless it uses transparency). An alpha plane of its own
+    (``yuva444p12le``, ProRes 4444's) is read as it is (0.1 ms at 1080p); a packed one
+    (``rgba``, ``argb``) through RGBA (2-5 ms). A 16-bit alpha of 65280, what swscale makes
+    of 8-bit 255, is opaque, as it is at 8 bits."""
     if not has_alpha(vf.format.name):
         return False
+    fmt = vf.format
+    alpha = next(c for c in fmt.components if c.is_alpha)
+    if [c.plane for c in fmt.components].count(alpha.plane) == 1:
+        plane = vf.planes[alpha.plane]
+        wide = ">u2" if fmt.name.endswith("be") else "<u2"
+        dtype = np.dtype(wide if alpha.bits > 8 else np.uint8)
+        rows = np.frombuffer(plane, dtype).reshape(plane.height, -1)[:, :plane.width]
+        return bool(rows.min() < ((1 << alpha.bits) - 1) * 254.5 / 255)  # 255 at 8 bits
     return bool(vf.reformat(format="rgba").to_ndarray()[..., 3].min() < 255)
 
 
@@ -213,6 +238,7 @@ class VideoReader:
         self._start_unknown = start_time is None and self.stream.start_time is None
         self._offset: float | None = None     # source time of the first kept frame
         self._side_end: float | None = None  # output time after which side packets are dropped
+        self._first_time: float | None = None
         self._last_time: float | None = None
         self._seen_end = 0.0                   # latest packet end (s) over all streams
         self._video_packets = 0
@@ -324,14 +350,23 @@ class VideoReader:
         # VP9 keeps its alpha beside the picture, where FFmpeg's own decoder does not read it
         alpha = vf.format.name if _transparent(vf) else (
             "VP9 alpha" if self.stream.metadata.get("alpha_mode") == "1" else None)
-        if alpha and self._warn:
-            self._warn(f"'{self.path}' has an alpha channel ({alpha}): framemend cleans the "
-                       f"colour and writes no alpha; the output is opaque")
+        if alpha:
+            self._say_alpha(alpha)
+        # a clip opaque at its start may not stay so (a title fading out over transparency):
+        # each picture is looked at until one is not
+        self._watch_alpha = alpha is None and has_alpha(vf.format.name)
         if vf.interlaced_frame and self._warn:
             order = FIELD_ORDERS.get(self.stream.codec_context.field_order, "")
             self._warn(f"'{self.path}' is marked interlaced{order}: framemend cleans whole "
                        f"frames and writes them progressive, combing included; deinterlace it "
                        f"first (e.g. ffmpeg -vf bwdif)")
+
+    def _say_alpha(self, alpha: str, frame: int = 0) -> None:
+        if self._warn:
+            self._warn(f"'{self.path}' has an alpha channel ({alpha}"
+                       + (f", less than opaque from frame {frame}" if frame else "")
+                       + "): framemend cleans the colour and writes no alpha; the output is "
+                       "opaque")
 
     @contextlib.contextmanager
     def held_open(self) -> Iterator[None]:
@@ -383,6 +418,9 @@ class VideoReader:
         its own size differs (else None)."""
         size = (self.info.width, self.info.height)
         for vf in self._all_frames():
+            if self._watch_alpha and self.frames_decoded and _transparent(vf):
+                self._watch_alpha = False
+                self._say_alpha(vf.format.name, self.frames_decoded)
             resized = None
             if (vf.width, vf.height) != size:
                 self._note_resize(vf)
@@ -394,6 +432,13 @@ class VideoReader:
         for vf in self._all_frames():
             self._time_of(vf)
         return self.frames_decoded
+
+    def decoded_seconds(self) -> float:
+        """How long the frames decoded so far last: from the first one's time to the last one's,
+        plus one frame at the average rate."""
+        if self._last_time is None:
+            return 0.0
+        return self._last_time - self._first_time + 1 / float(self.info.fps)
 
     def close(self) -> None:
         """Stop reading and release the file (the decoding generator closes it)."""
@@ -449,6 +494,8 @@ class VideoReader:
             self._retimed += 1
             t = self._last_time + 1 / float(self.info.fps)
         self.frames_decoded += 1
+        if self._first_time is None:
+            self._first_time = t
         self._last_time = t
         return t
 

@@ -74,8 +74,9 @@ def _pix_fmt(codec: str, bit_depth: int, width: int, height: int,
     if codec == "prores_ks":
         return "yuv444p10le", (f"prores_ks writes 10 bits: the {bit_depth}-bit source is "
                                f"written at 10 bits" if bit_depth > 10 else None)
-    if codec == "gif":
-        return "pal8", None
+    if codec == "gif":  # a 10-bit source lost its depth without a word, as no encoder's does
+        return "pal8", (f"a GIF holds 8 bits (256 colours a frame): the {bit_depth}-bit source "
+                        f"is written at 8 bits" if bit_depth > 8 else None)
     note = None
     high = bit_depth > 8
     if high and not can_encode_deep(codec):
