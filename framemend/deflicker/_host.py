@@ -183,18 +183,18 @@ def temporal_offset(diffs: np.ndarray, covers: np.ndarray, offsets: np.ndarray,
 
 def window_fields(diffs: list[np.ndarray], covers: list[np.ndarray],
                   reaches: list[tuple[int, int]], current: np.ndarray, options,
-                  mismatches: list[np.ndarray] = ()
+                  scaled: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`temporal_offset` of the window's differences ``(k, C, gh, gw)`` per direction,
     ``reaches`` ``(direction, k)``, and :func:`correction_fields` (``options``: the filter's);
-    the covers weighted by :func:`structure_weights` of the ``mismatches`` ``(k, 1, gh, gw)``
-    if given (offset mode), which the step test reads too. Returns the gain and offset fields
-    and :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
+    the covers weighted by :func:`structure_weights` of ``scaled`` ``(N, 1, gh, gw)``, the
+    :func:`structure_scaled` mismatches of all ``N`` frames in ``diffs``' order, if given
+    (offset mode), which the step test reads too. Returns the gain and offset fields and
+    :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
     if diffs:
         offsets = np.concatenate([d * np.arange(1, k + 1) for d, k in reaches])
-        cover, scaled = np.concatenate(covers), None
-        if len(mismatches):
-            scaled = structure_scaled(np.concatenate(mismatches))
+        cover = np.concatenate(covers)
+        if scaled is not None:
             cover = cover * structure_weights(scaled)
         correction, support, variance, trend = temporal_offset(
             np.concatenate(diffs), cover, offsets, current, options.tolerance, scaled)
