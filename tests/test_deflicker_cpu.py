@@ -88,11 +88,12 @@ def test_window_fields_match_the_reference(mode):
     covers = [torch.rand(k, 1, 9, 16, generator=g) for k in (8, 3)]
     reaches, options = [(1, 8), (-1, 3)], Deflicker.Options(mode=mode)
     # offset and local modes weight the samples by their structure mismatch
-    mismatches = ([torch.rand(k, 1, 9, 16, generator=g) for k in (8, 3)]
-                  if mode in ("offset", "local") else [])
-    ref = _reference.window_fields(diffs, covers, reaches, current, options, mismatches)
+    scaled = (correction.structure_scaled(torch.rand(11, 1, 9, 16, generator=g))
+              if mode in ("offset", "local") else None)
+    ref = _reference.window_fields(diffs, covers, reaches, current, options, scaled)
     host = _host.window_fields([d.numpy() for d in diffs], [c.numpy() for c in covers],
-                               reaches, current.numpy(), options, [m.numpy() for m in mismatches])
+                               reaches, current.numpy(), options,
+                               None if scaled is None else scaled.numpy())
     for h, r in zip(host, ref):
         torch.testing.assert_close(torch.from_numpy(h), r, atol=1e-4, rtol=0)
     assert (ref[0] * current + ref[1] - current).mean() > 0.03  # a correction to match

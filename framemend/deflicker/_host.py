@@ -16,10 +16,9 @@ from framemend.kernels.median import lower_median
 
 from . import _cpu
 from .correction import (BLUR_TAPS, FADE_SIGNIFICANCE, LOCAL_AFFINE_RIDGE, LOCAL_AFFINE_SIGMA,
-                         LOCAL_FLICKER, LOCAL_SLOPE, LOCAL_SPREAD, LOCAL_STRUCTURE_SPREAD,
-                         NEIGHBOUR_STRUCTURE, NEIGHBOUR_TOLERANCE, STEP_SIGNIFICANCE, STEP_TONE,
-                         STRUCTURE_MISMATCH, STRUCTURE_SPREAD, TEXTURE_LEVELS, TEXTURE_SHARE,
-                         blur_noise)
+                         LOCAL_FLICKER, LOCAL_SLOPE, LOCAL_SPREAD, NEIGHBOUR_STRUCTURE,
+                         NEIGHBOUR_TOLERANCE, STEP_SIGNIFICANCE, STEP_TONE, STRUCTURE_MISMATCH,
+                         STRUCTURE_SPREAD, TEXTURE_LEVELS, TEXTURE_SHARE, blur_noise)
 from .motion import FLOW_QUALITY, MISMATCH, STRUCTURE_FLOOR, Step
 
 _BAND_BLOCKS = 16  # rows of analysis blocks made float at a time
@@ -184,24 +183,22 @@ def temporal_offset(diffs: np.ndarray, covers: np.ndarray, offsets: np.ndarray,
 
 def window_fields(diffs: list[np.ndarray], covers: list[np.ndarray],
                   reaches: list[tuple[int, int]], current: np.ndarray, options,
-                  mismatches: list[np.ndarray] = ()
+                  scaled: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`temporal_offset` of the window's differences ``(k, C, gh, gw)`` per direction,
     ``reaches`` ``(direction, k)``, and :func:`correction_fields` (``options``: the filter's);
-    the covers weighted by :func:`structure_weights` of the ``mismatches`` ``(k, 1, gh, gw)``
-    if given (offset and local modes), which offset mode's step test reads too. Returns the
-    gain and offset fields and :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
+    the covers weighted by :func:`structure_weights` of ``scaled`` ``(N, 1, gh, gw)``, the
+    :func:`structure_scaled` mismatches of all ``N`` frames in ``diffs``' order, if given
+    (offset and local modes), which offset mode's step test reads too. Returns the gain and
+    offset fields and :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
     if diffs:
         offsets = np.concatenate([d * np.arange(1, k + 1) for d, k in reaches])
-        cover, scaled = np.concatenate(covers), None
-        if len(mismatches):
-            offset = options.mode == "offset"
-            scaled = structure_scaled(np.concatenate(mismatches),
-                                      STRUCTURE_SPREAD if offset else LOCAL_STRUCTURE_SPREAD)
+        cover = np.concatenate(covers)
+        if scaled is not None:
             cover = cover * structure_weights(scaled)
-            scaled = scaled if offset else None
         correction, support, variance, trend = temporal_offset(
-            np.concatenate(diffs), cover, offsets, current, options.tolerance, scaled)
+            np.concatenate(diffs), cover, offsets, current, options.tolerance,
+            scaled if options.mode == "offset" else None)
     else:
         correction, support = np.zeros_like(current), np.zeros_like(current[:1])
         variance = trend = np.zeros_like(current)

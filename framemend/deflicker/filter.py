@@ -168,26 +168,32 @@ class Deflicker(DistinctFrames, TemporalFilter):
         image, own = small.result()
         ops = _host if host else _reference
         current = ops.cell_means(image[:3], cell)
-        diffs, covers, reaches, mismatches, chains = [], [], [], [], []
+        covers, reaches, chains, tables = [], [], [], []
         for direction, side, pairs, frames in ((1, 0, forward, ahead), (-1, 1, backward, behind)):
             if pairs:  # side: there, back
                 shifts, cover = ops.chain_steps([pair.result()[side] for pair in pairs])
-                tables = [frame.result()[1] for frame in frames]
-                if self.options.mode in ("offset", "local"):  # the modes without a gate on size
-                    diff, mismatch = ops.content_and_structure(tables, own, shifts, cell)
-                    mismatches.append(mismatch)
-                else:
-                    diff = ops.content_differences(tables, own, shifts, cell)
-                diffs.append(diff)
+                tables += [frame.result()[1] for frame in frames]
                 covers.append(cover)
                 chains.append(shifts)
                 reaches.append((direction, len(pairs)))
+        diffs, scaled = [], None
+        if chains:  # both sides in one call: the frame's own samples are taken once
+            shifts = ops.concatenate(chains)
+            if self.options.mode in ("offset", "local"):  # the modes without a gate on size
+                diff, mismatch = ops.content_and_structure(tables, own, shifts, cell)
+                # scaled once, for the weights, offset mode's step test and its steadying
+                scaled = ops.structure_scaled(mismatch, STRUCTURE_SPREAD
+                                              if self.options.mode == "offset"
+                                              else LOCAL_STRUCTURE_SPREAD)
+            else:
+                diff = ops.content_differences(tables, own, shifts, cell)
+            ends = np.cumsum([k for _, k in reaches])
+            diffs = [diff[end - k:end] for (_, k), end in zip(reaches, ends)]
         gain, offset, trend = ops.window_fields(diffs, covers, reaches, current, self.options,
-                                                mismatches)
+                                                scaled)
         if not self._reach:
             return gain, offset, None
         # offset mode: what neighbour_steadied reads of the nearest frames on each side
-        scaled = ops.structure_scaled(ops.concatenate(mismatches)) if mismatches else None
         sides, first = {}, 0
         for (direction, k), diff, cover, shifts in zip(reaches, diffs, covers, chains):
             sides[direction] = [(shifts[j], ops.neighbour_weight(cover[j], scaled[first + j]),
@@ -286,26 +292,24 @@ class _reference:
     @staticmethod
     def window_fields(diffs: list[torch.Tensor], covers: list[torch.Tensor],
                       reaches: list[tuple[int, int]], current: torch.Tensor, options,
-                      mismatches: list[torch.Tensor] = ()
+                      scaled: torch.Tensor | None = None
                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """:func:`temporal_offset` of the window's differences ``(k, C, gh, gw)`` per
         direction, ``reaches`` ``(direction, k)``, and :func:`correction_fields`; the covers
-        weighted by :func:`structure_weights` of the ``mismatches`` if given (offset mode), which
-        the step test reads too. Returns the gain and offset fields and
+        weighted by :func:`structure_weights` of ``scaled`` ``(N, 1, gh, gw)``, the
+        :func:`structure_scaled` mismatches in ``diffs``' order, if given (offset and local
+        modes), which offset mode's step test reads too. Returns the gain and offset fields and
         :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
         if diffs:
             # made on the device: a list copied there would make this thread wait for it
             times = torch.cat([d * torch.arange(1, k + 1, device=current.device)
                                for d, k in reaches])
-            cover, scaled = torch.cat(covers), None
-            if mismatches:
-                offset = options.mode == "offset"
-                scaled = structure_scaled(torch.cat(mismatches),
-                                          STRUCTURE_SPREAD if offset else LOCAL_STRUCTURE_SPREAD)
+            cover = torch.cat(covers)
+            if scaled is not None:
                 cover = cover * structure_weights(scaled)
-                scaled = scaled if offset else None
             correction, support, variance, trend = temporal_offset(
-                torch.cat(diffs), cover, times, current, options.tolerance, scaled)
+                torch.cat(diffs), cover, times, current, options.tolerance,
+                scaled if options.mode == "offset" else None)
         else:
             correction, support = torch.zeros_like(current), torch.zeros_like(current[:1])
             variance = trend = torch.zeros_like(current)
