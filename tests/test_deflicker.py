@@ -226,16 +226,22 @@ def test_numba_chain_matches_the_torch_reference():
     assert (reference[1] == 0).any()  # content left the grid
 
 
+def _veiled(frames: np.ndarray, seed: int) -> np.ndarray:
+    """``frames`` (T, H, W, 3) with a veil of light added: per channel a smooth field of three
+    coarse points a side, drawn anew every frame, RMS 4 % of full scale."""
+    from framemend.generate.artifacts import smooth_field
+
+    rng = np.random.default_rng(seed)
+    veil = np.stack([np.stack([smooth_field(rng, H, W, 3) for _ in range(3)], -1)
+                     for _ in frames])
+    return np.clip(frames + 0.04 * veil, 0, 1).astype(np.float32)
+
+
 def test_local_additive_flicker_is_corrected_as_an_offset():
     """A veil that adds light (per channel, changing every frame) cannot be undone by a gain
     where the picture is dark: local mode splits each cell's change into gain and offset."""
-    from framemend.generate.artifacts import smooth_field
-
     clip = scene("pan", W, H, frames=T, seed=8, image="coins")
-    rng = np.random.default_rng(8)
-    veil = np.stack([np.stack([smooth_field(rng, H, W, 3) for _ in range(3)], -1)
-                     for _ in range(T)])
-    flickered = np.clip(clip.frames + 0.04 * veil, 0, 1).astype(np.float32)
+    flickered = _veiled(clip.frames, seed=8)
     out = _run(flickered, mode="local")
     # measured +10.0 dB (a gain per cell alone: +7.4)
     assert psnr(out, clip.frames) >= psnr(flickered, clip.frames) + 9.0
@@ -249,13 +255,8 @@ def test_local_mode_leaves_a_subject_the_flow_missed_out_of_the_line(kind):
     (:func:`framemend.deflicker.correction.structure_weights`, local mode's spread), so their
     difference does not enter the line. Seed not used to tune it; measured +6.55 / +7.64 dB
     (+3.08 / +3.55 without the weights)."""
-    from framemend.generate.artifacts import smooth_field
-
     clip = scene(kind, W, H, frames=T, seed=2)
-    rng = np.random.default_rng(102)
-    veil = np.stack([np.stack([smooth_field(rng, H, W, 3) for _ in range(3)], -1)
-                     for _ in range(T)])
-    flickered = np.clip(clip.frames + 0.04 * veil, 0, 1).astype(np.float32)
+    flickered = _veiled(clip.frames, seed=102)
     out = _run(flickered, mode="local")
     assert psnr(out, clip.frames) >= psnr(flickered, clip.frames) + 5.5
 
