@@ -16,12 +16,12 @@ from framemend.flow import motion
 from framemend.options.deflicker import DeflickerOptions
 
 from . import _host
-from .correction import (LOCAL_STRUCTURE_SPREAD, NEIGHBOUR_SHARES, STRUCTURE_SPREAD,
+from .correction import (NEIGHBOUR_SHARES,
                          apply_fields, correction_fields, neighbour_passes, neighbour_steadied,
                          neighbour_weight, structure_scaled, structure_weights, temporal_offset)
-from .motion import (Step, adjacent_steps, analysis_factor, analysis_image, cell_means,
-                     chain_steps, content_differences, downscale, structure_mismatch,
-                     summed_area)
+from .motion import (GREY_STRUCTURE_FLOOR, Step, adjacent_steps, analysis_factor,
+                     analysis_image, cell_means, chain_steps, content_differences, downscale,
+                     structure_mismatch, summed_area)
 
 
 @register
@@ -173,11 +173,18 @@ class Deflicker(DistinctFrames, TemporalFilter):
             if pairs:  # side: there, back
                 shifts, cover = ops.chain_steps([pair.result()[side] for pair in pairs])
                 tables = [frame.result()[1] for frame in frames]
-                if self.options.mode in ("offset", "local"):  # the modes without a gate on size
-                    diff, mismatch = ops.content_and_structure(tables, own, shifts, cell)
+                colours = [table[:3] for table in tables]
+                # the modes without a gate on size weigh the samples by the structure
+                # mismatch; local mode's is the flicker-invariant grey's, so that strong local
+                # flicker (a gain varying inside a cell) does not read as changed content
+                if self.options.mode == "local":
+                    diff, mismatch = ops.content_and_structure(tables, own, shifts, cell, True)
+                    mismatches.append(mismatch)
+                elif self.options.mode == "offset":
+                    diff, mismatch = ops.content_and_structure(colours, own[:3], shifts, cell)
                     mismatches.append(mismatch)
                 else:
-                    diff = ops.content_differences(tables, own, shifts, cell)
+                    diff = ops.content_differences(colours, own[:3], shifts, cell)
                 diffs.append(diff)
                 covers.append(cover)
                 chains.append(shifts)
@@ -233,11 +240,11 @@ class Deflicker(DistinctFrames, TemporalFilter):
 
 def _analysis(frame: Frame, factor: int, device: torch.device
               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """A frame's :func:`analysis_image` and the :func:`summed_area` table of its colours, on the
-    device (the frame is made float only here: at the start of a shot a whole window waits its
+    """A frame's :func:`analysis_image` and its :func:`summed_area` table (colours and grey), on
+    the device (the frame is made float only here: at the start of a shot a whole window waits its
     turn)."""
     small = analysis_image(downscale(frame.float_image().to(device), factor), 1)
-    return small, summed_area(small[:3])
+    return small, summed_area(small)
 
 
 def _pair_steps(a: Future, b: Future, cell: int, later: Frame, earlier_time: float, host: bool
@@ -273,11 +280,15 @@ class _reference:
 
     @staticmethod
     def content_and_structure(tables: list[torch.Tensor], own: torch.Tensor,
-                              shifts: torch.Tensor, cell: int
+                              shifts: torch.Tensor, cell: int, grey: bool = False
                               ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:func:`content_differences` and :func:`structure_mismatch`."""
-        return (content_differences(tables, own, shifts, cell),
-                structure_mismatch(tables, own, shifts, cell))
+        """:func:`content_differences` of the tables' colours and :func:`structure_mismatch`
+        of their colours, or of their flicker-invariant grey if ``grey`` (local mode)."""
+        diffs = content_differences([t[:3] for t in tables], own[:3], shifts, cell)
+        if grey:
+            return diffs, structure_mismatch([t[3:] for t in tables], own[3:], shifts, cell,
+                                             GREY_STRUCTURE_FLOOR)
+        return diffs, structure_mismatch(tables, own, shifts, cell)
 
     @staticmethod
     def cell_means(image: torch.Tensor, cell: int) -> torch.Tensor:
@@ -300,8 +311,7 @@ class _reference:
             cover, scaled = torch.cat(covers), None
             if mismatches:
                 offset = options.mode == "offset"
-                scaled = structure_scaled(torch.cat(mismatches),
-                                          STRUCTURE_SPREAD if offset else LOCAL_STRUCTURE_SPREAD)
+                scaled = structure_scaled(torch.cat(mismatches))
                 cover = cover * structure_weights(scaled)
                 scaled = scaled if offset else None
             correction, support, variance, trend = temporal_offset(
