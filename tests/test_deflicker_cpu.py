@@ -48,7 +48,7 @@ def test_analysis_matches_the_reference(clip, bits, factor):
     small, table = _host.analysis(frame, factor)
     reference = motion.analysis_image(motion.downscale(frame.float_image(), factor), 1)
     torch.testing.assert_close(torch.from_numpy(small), reference, atol=1e-5, rtol=0)
-    torch.testing.assert_close(torch.from_numpy(table), motion.summed_area(reference[:3]),
+    torch.testing.assert_close(torch.from_numpy(table), motion.summed_area(reference),
                                atol=1e-5, rtol=1e-6)
     # the same input: the same float64 running sums rounded to float32, bit for bit
     assert np.array_equal(_host.summed_area(reference[:3].numpy()),
@@ -148,9 +148,9 @@ def test_the_cpu_path_gives_the_reference_output(clip, mode, monkeypatch):
     steps (on the CPU) quantised as the writer does. The torch box sums (``grid_sample``) and
     line fits differ from the numba loops by up to 1e-4 (tests in test_deflicker.py), which
     moves a few pixels of the frames at the shot's ends, whose window is one-sided, by up to
-    two levels before rounding (three in local mode, whose structure weights read the box sums
-    too: 12 of the clip's 1.3 million values, in one frame); nearly all pixels come out the
-    same."""
+    two levels before rounding (six in local mode, whose structure weights read the box sums of
+    the flicker-invariant grey too: 162 of the clip's 1.3 million values differ by 3 levels or
+    more, all in its last two frames, 6 by 6); nearly all pixels come out the same."""
     from framemend.deflicker import filter as deflicker_filter
 
     outputs = []
@@ -163,7 +163,7 @@ def test_the_cpu_path_gives_the_reference_output(clip, mode, monkeypatch):
     host = np.stack([o.raw for o in outputs[0]]).astype(np.int64)
     reference = np.stack([rgb_array(o.image, 255.0) for o in outputs[1]])
     diff = np.abs(host - reference)
-    assert diff.max() <= (3 if mode == "local" else 2)
+    assert diff.max() <= (6 if mode == "local" else 2)
     assert np.count_nonzero(diff) <= 0.02 * diff.size
     assert diff.mean() < 0.02
     assert np.abs(reference.astype(np.int64) - clip).mean() > 1.0  # flicker was removed

@@ -426,19 +426,21 @@ def _box_differences(table, own, shift_x, shift_y, cell, out):
 
 
 def content_and_structure(tables: list[np.ndarray], own: np.ndarray, shifts: np.ndarray,
-                          cell: int, floor: float) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`content_differences` ``(k, C, gh, gw)`` and :func:`.motion.structure_mismatch`
-    ``(k, 1, gh, gw)`` of float32 arrays (``floor``: its :data:`.motion.STRUCTURE_FLOOR`): one
-    loop over the cells per later frame for both, the cells' own samples at their uncut boxes
-    taken once for all the later frames."""
-    k, (c, gh, gw) = len(tables), (own.shape[0], *shifts.shape[-2:])
+                          cell: int, floor: float, first: int = 0
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`content_differences` ``(k, 3, gh, gw)`` of the tables' first 3 channels (the
+    colours) and :func:`.motion.structure_mismatch` ``(k, 1, gh, gw)`` of their channels from
+    ``first`` on (``floor``: its floor) of float32 arrays: one loop over the cells per later
+    frame for both, the cells' own samples at their uncut boxes taken once for all the later
+    frames."""
+    k, (c, gh, gw) = len(tables), (min(own.shape[0], 3), *shifts.shape[-2:])
     diffs, mismatch = np.empty((k, c, gh, gw), np.float32), np.empty((k, 1, gh, gw), np.float32)
     own_sums, moves = np.ascontiguousarray(own), np.ascontiguousarray(shifts)
-    own_grid = np.empty((gh, gw, c, 3, 3))
+    own_grid = np.empty((gh, gw, own.shape[0], 3, 3))
     _own_samples(own_sums, cell, own_grid)
     for j, table in enumerate(tables):
         _box_comparisons(np.ascontiguousarray(table), own_sums, own_grid, moves[j, 0],
-                         moves[j, 1], cell, floor, diffs[j], mismatch[j, 0])
+                         moves[j, 1], cell, floor, first, diffs[j], mismatch[j, 0])
     return diffs, mismatch
 
 
@@ -459,7 +461,8 @@ def _own_samples(own, cell, out):
 
 
 @numba.njit(**_NJ)
-def _box_comparisons(table, own, own_grid, shift_x, shift_y, cell, floor, diffs, mismatch):
+def _box_comparisons(table, own, own_grid, shift_x, shift_y, cell, floor, first, diffs,
+                     mismatch):
     """Per cell: ``diffs[:, gy, gx]`` as :func:`_box_differences`; the boxes split into 2 x 2
     quadrants, ``mismatch[gy, gx]`` the squared change of the quadrants' means less their
     box's mean, over their squares. Each table is read once at the 3 x 3 corners the quadrants
@@ -496,7 +499,10 @@ def _box_comparisons(table, own, own_grid, shift_x, shift_y, cell, floor, diffs,
             for c in range(c3):
                 moved = b[c, 2, 2] - b[c, 2, 0] - b[c, 0, 2] + b[c, 0, 0]
                 still = a[c, 2, 2] - a[c, 2, 0] - a[c, 0, 2] + a[c, 0, 0]
-                diffs[c, gy, gx] = (moved - still) * inv_area
+                if c < diffs.shape[0]:
+                    diffs[c, gy, gx] = (moved - still) * inv_area
+                if c < first:
+                    continue
                 # the mean of the quadrants is a quarter of the box's sum
                 am, bm = 0.25 * still, 0.25 * moved
                 for q in range(4):

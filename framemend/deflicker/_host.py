@@ -19,16 +19,17 @@ from .correction import (BLUR_TAPS, FADE_SIGNIFICANCE, LOCAL_AFFINE_RIDGE, LOCAL
                          LOCAL_FLICKER, LOCAL_SLOPE, LOCAL_SPREAD, NEIGHBOUR_STRUCTURE,
                          NEIGHBOUR_TOLERANCE, STEP_SIGNIFICANCE, STEP_TONE, STRUCTURE_MISMATCH,
                          STRUCTURE_SPREAD, TEXTURE_LEVELS, TEXTURE_SHARE, blur_noise)
-from .motion import FLOW_QUALITY, MISMATCH, STRUCTURE_FLOOR, Step
+from .motion import FLOW_QUALITY, GREY_STRUCTURE_FLOOR, MISMATCH, STRUCTURE_FLOOR, Step
 
 _BAND_BLOCKS = 16  # rows of analysis blocks made float at a time
 
 
 def analysis(frame: Frame, factor: int) -> tuple[np.ndarray, np.ndarray]:
     """A frame's :func:`.motion.analysis_image` ``(4, h, w)`` (downscaled by ``factor``) and the
-    :func:`.motion.summed_area` table ``(3, h + 1, w + 1)`` of its colours."""
+    :func:`.motion.summed_area` table ``(4, h + 1, w + 1)`` of it."""
     small = downscaled(frame, factor)
-    return np.concatenate([small, flicker_invariant(small)]), summed_area(small)
+    small = np.concatenate([small, flicker_invariant(small)])
+    return small, summed_area(small)
 
 
 def downscaled(frame: Frame, factor: int) -> np.ndarray:
@@ -112,16 +113,19 @@ content_differences = _cpu.content_differences
 
 
 def content_and_structure(tables: list[np.ndarray], own: np.ndarray, shifts: np.ndarray,
-                          cell: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`content_differences` and :func:`.motion.structure_mismatch` of arrays ``(k, C,
-    gh, gw)`` and ``(k, 1, gh, gw)`` in one pass."""
+                          cell: int, grey: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`content_differences` ``(k, 3, gh, gw)`` of the tables' colours and
+    :func:`.motion.structure_mismatch` ``(k, 1, gh, gw)`` of their colours, or of their fourth
+    channel, the flicker-invariant grey, if ``grey`` (local mode), in one pass."""
+    if grey:
+        return _cpu.content_and_structure(tables, own, shifts, cell, GREY_STRUCTURE_FLOOR, 3)
     return _cpu.content_and_structure(tables, own, shifts, cell, STRUCTURE_FLOOR)
 
 
-def structure_scaled(mismatch: np.ndarray, spread: float = STRUCTURE_SPREAD) -> np.ndarray:
+def structure_scaled(mismatch: np.ndarray) -> np.ndarray:
     """:func:`.correction.structure_scaled` of ``(N, 1, gh, gw)``."""
     typical = lower_median(mismatch.reshape(1, -1), 1)[0]
-    scale = max(np.float32(spread) * typical, np.float32(STRUCTURE_MISMATCH))
+    scale = max(np.float32(STRUCTURE_SPREAD) * typical, np.float32(STRUCTURE_MISMATCH))
     return mismatch / np.float32(scale)
 
 

@@ -56,16 +56,12 @@ TEXTURE_SHARE = 4.0
 # neighbour's weight falls to exp(-1/2), or STRUCTURE_SPREAD times the window's median mismatch
 # if larger (generated video redraws structure in most cells, a missed subject in a few); tuned
 # on the regional wobble of scenes subject 1, 2 and fast-object 0 against the generated clips'
-# flicker figure, with the step test sparing the samples within it (_same_side_of_step)
+# flicker figure, with the step test sparing the samples within it (_same_side_of_step). Local
+# mode weights its covers alike (the step test as before) by the mismatch of the
+# flicker-invariant grey (motion.GREY_STRUCTURE_FLOOR): on bench_families' deflicker_local
+# renderings 0-5 a spread of 3 or 6 gives the same, 12 up to 0.01 dB less
 STRUCTURE_MISMATCH = 0.45
 STRUCTURE_SPREAD = 3.0
-# local mode (structure_weights on the covers only; the step test as before): the spread over
-# the window's median mismatch. Strong local flicker changes a cell's structure a little
-# everywhere (a gain that varies inside the cell), a subject the flow missed a lot in a few
-# cells. Tuned on bench_families' deflicker_local renderings 0-5 (mean gain +0.30 dB, up to
-# +1.6 on the one with a moving face) with bench_deflicker's four local clips as the guard
-# (at 3, offset mode's, they lose 0.4 dB; at 12, 0.04 at most)
-LOCAL_STRUCTURE_SPREAD = 12.0
 # offset mode (neighbour_steadied): the share of each frame's target given to the target of
 # the frame 1, 2, ... away on each side (the frame's own keeps the rest: -0.2 here; the third
 # frame on each side took the generated clips' flicker median 0.497 -> 0.492, shares that
@@ -376,13 +372,12 @@ def neighbour_steadied(offset: torch.Tensor, current: torch.Tensor, trend: torch
     return out
 
 
-def structure_scaled(mismatch: torch.Tensor, spread: float = STRUCTURE_SPREAD) -> torch.Tensor:
+def structure_scaled(mismatch: torch.Tensor) -> torch.Tensor:
     """The neighbours' :func:`.motion.structure_mismatch` ``(N, 1, gh, gw)`` over
-    :data:`STRUCTURE_MISMATCH` or ``spread`` times the window's (lower) median mismatch,
-    whichever is larger: ``m`` of :func:`structure_weights` (``spread``:
-    :data:`STRUCTURE_SPREAD` in offset mode, :data:`LOCAL_STRUCTURE_SPREAD` in local mode)."""
+    :data:`STRUCTURE_MISMATCH` or :data:`STRUCTURE_SPREAD` times the window's (lower) median
+    mismatch, whichever is larger: ``m`` of :func:`structure_weights`."""
     typical = mismatch.flatten().median()
-    return mismatch / (spread * typical).clamp_min(STRUCTURE_MISMATCH)
+    return mismatch / (STRUCTURE_SPREAD * typical).clamp_min(STRUCTURE_MISMATCH)
 
 
 def structure_weights(scaled: torch.Tensor) -> torch.Tensor:

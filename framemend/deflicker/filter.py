@@ -16,12 +16,12 @@ from framemend.flow import motion
 from framemend.options.deflicker import DeflickerOptions
 
 from . import _host
-from .correction import (LOCAL_STRUCTURE_SPREAD, NEIGHBOUR_SHARES, STRUCTURE_SPREAD,
-                         apply_fields, correction_fields, neighbour_passes, neighbour_steadied,
-                         neighbour_weight, structure_scaled, structure_weights, temporal_offset)
-from .motion import (Step, adjacent_steps, analysis_factor, analysis_image, cell_means,
-                     chain_steps, content_differences, downscale, structure_mismatch,
-                     summed_area)
+from .correction import (NEIGHBOUR_SHARES, apply_fields, correction_fields, neighbour_passes,
+                         neighbour_steadied, neighbour_weight, structure_scaled,
+                         structure_weights, temporal_offset)
+from .motion import (GREY_STRUCTURE_FLOOR, Step, adjacent_steps, analysis_factor,
+                     analysis_image, cell_means, chain_steps, content_differences, downscale,
+                     structure_mismatch, summed_area)
 
 
 @register
@@ -179,14 +179,18 @@ class Deflicker(DistinctFrames, TemporalFilter):
         diffs, scaled = [], None
         if chains:  # both sides in one call: the frame's own samples are taken once
             shifts = ops.concatenate(chains)
-            if self.options.mode in ("offset", "local"):  # the modes without a gate on size
-                diff, mismatch = ops.content_and_structure(tables, own, shifts, cell)
-                # scaled once, for the weights, offset mode's step test and its steadying
-                scaled = ops.structure_scaled(mismatch, STRUCTURE_SPREAD
-                                              if self.options.mode == "offset"
-                                              else LOCAL_STRUCTURE_SPREAD)
+            colours = [table[:3] for table in tables]
+            # the modes without a gate on size weigh the samples by the structure mismatch;
+            # local mode's is the flicker-invariant grey's, so that strong local flicker (a
+            # gain varying inside a cell) does not read as changed content
+            if self.options.mode == "local":
+                diff, mismatch = ops.content_and_structure(tables, own, shifts, cell, True)
+            elif self.options.mode == "offset":
+                diff, mismatch = ops.content_and_structure(colours, own[:3], shifts, cell)
             else:
-                diff = ops.content_differences(tables, own, shifts, cell)
+                diff, mismatch = ops.content_differences(colours, own[:3], shifts, cell), None
+            if mismatch is not None:  # scaled once, for the weights and offset mode's steps
+                scaled = ops.structure_scaled(mismatch)
             ends = np.cumsum([k for _, k in reaches])
             diffs = [diff[end - k:end] for (_, k), end in zip(reaches, ends)]
         gain, offset, trend = ops.window_fields(diffs, covers, reaches, current, self.options,
@@ -239,11 +243,11 @@ class Deflicker(DistinctFrames, TemporalFilter):
 
 def _analysis(frame: Frame, factor: int, device: torch.device
               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """A frame's :func:`analysis_image` and the :func:`summed_area` table of its colours, on the
-    device (the frame is made float only here: at the start of a shot a whole window waits its
+    """A frame's :func:`analysis_image` and its :func:`summed_area` table (colours and grey), on
+    the device (the frame is made float only here: at the start of a shot a whole window waits its
     turn)."""
     small = analysis_image(downscale(frame.float_image().to(device), factor), 1)
-    return small, summed_area(small[:3])
+    return small, summed_area(small)
 
 
 def _pair_steps(a: Future, b: Future, cell: int, later: Frame, earlier_time: float, host: bool
@@ -279,11 +283,15 @@ class _reference:
 
     @staticmethod
     def content_and_structure(tables: list[torch.Tensor], own: torch.Tensor,
-                              shifts: torch.Tensor, cell: int
+                              shifts: torch.Tensor, cell: int, grey: bool = False
                               ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:func:`content_differences` and :func:`structure_mismatch`."""
-        return (content_differences(tables, own, shifts, cell),
-                structure_mismatch(tables, own, shifts, cell))
+        """:func:`content_differences` of the tables' colours and :func:`structure_mismatch`
+        of their colours, or of their flicker-invariant grey if ``grey`` (local mode)."""
+        diffs = content_differences([t[:3] for t in tables], own[:3], shifts, cell)
+        if grey:
+            return diffs, structure_mismatch([t[3:] for t in tables], own[3:], shifts, cell,
+                                             GREY_STRUCTURE_FLOOR)
+        return diffs, structure_mismatch(tables, own, shifts, cell)
 
     @staticmethod
     def cell_means(image: torch.Tensor, cell: int) -> torch.Tensor:

@@ -34,6 +34,10 @@ FLOW_QUALITY = "medium"  # DIS preset on the analysis images
 # structure_mismatch: the squared structure (linear RGB, summed over a cell's 2 x 2 quadrants
 # and 3 channels) below which a cell counts as flat: 12 deviations of about 0.016 (4 levels)
 STRUCTURE_FLOOR = 3e-3
+# ... and on the flicker-invariant grey (local mode, 4 quadrants): tuned on bench_families'
+# deflicker_local renderings 0-5 against bench_deflicker's local clips (at 3e-3 the pan loses
+# 0.06 dB to the colour mismatch; at 1e-2 and more the renderings gain less)
+GREY_STRUCTURE_FLOOR = 5e-3
 
 
 def analysis_factor(width: int, height: int) -> int:
@@ -196,14 +200,14 @@ def box_differences(tables: list[torch.Tensor], own: torch.Tensor, shifts: torch
 
 
 def structure_mismatch(tables: list[torch.Tensor], own: torch.Tensor, shifts: torch.Tensor,
-                       cell: int) -> torch.Tensor:
+                       cell: int, floor: float = STRUCTURE_FLOOR) -> torch.Tensor:
     """How much each cell's content changed along its shift apart from its tone, ``(k, 1, gh,
     gw)`` (arguments as :func:`content_differences`).
 
     The boxes of :func:`content_differences` are split into 2 x 2 quadrants; ``a`` and ``b``
     are the quadrants' means less their box's mean in the first frame and in the later one
     (the cell's structure at half its size, per channel). The mismatch is
-    ``sum (b - a)² / (sum a² + b² + STRUCTURE_FLOOR)`` over the quadrants and channels: about
+    ``sum (b - a)² / (sum a² + b² + floor)`` over the quadrants and channels: about
     ``(g - 1)² / (1 + g²)`` where the content only changed its brightness by a gain ``g``
     (0.003 for 8 %), about 1 where the box holds other content (a subject the flow did not
     follow), 0 on flat content, which cannot tell. The torch reference of
@@ -222,7 +226,7 @@ def structure_mismatch(tables: list[torch.Tensor], own: torch.Tensor, shifts: to
                          for qx0, qy0, qx1, qy1 in quadrants]) / quarter[j]
         a, b = a - a.mean(0), b - b.mean(0)  # (4, C, gh, gw)
         out.append(((b - a) ** 2).sum((0, 1))
-                   / ((a * a + b * b).sum((0, 1)) + STRUCTURE_FLOOR))
+                   / ((a * a + b * b).sum((0, 1)) + floor))
     return torch.stack(out)[:, None]
 
 
