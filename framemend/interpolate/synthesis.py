@@ -409,9 +409,21 @@ HIDDEN_MISMATCH = 0.75  # forward-backward mismatch (flow pixels) above which a 
 # more on fast-object's; 0.5 more on subject, 0.2-0.65 dB less on fast-object)
 
 
+def hidden_pixels(flows: np.ndarray) -> np.ndarray:
+    """``(2, 1, h, w)`` bool: the pixels of ``F01`` and ``F10`` (``flows`` ``(2, 2, h, w)``
+    float32) whose forward-backward mismatch ``|F01(p) + F10(p + F01(p))|`` (and back; the
+    other flow sampled bilinearly, edges replicated) is above :data:`HIDDEN_MISMATCH`: hidden
+    in the other frame, or a wrong flow (:func:`fill_hidden`). A pair's flows worker makes it
+    once: :func:`fill_hidden` reads it for the pair, :func:`.quadratic.accelerations` for the
+    pairs beside it."""
+    reverse = np.stack([relative_map(flows[0]), -relative_map(flows[1])])  # (2, h, w, 2)
+    mismatch = _warped_difference(reverse, flows)  # |F01(p) + F10(p + F01(p))| per axis, back
+    return np.hypot(mismatch[..., 0], mismatch[..., 1])[:, None] > HIDDEN_MISMATCH
+
+
 def fill_hidden(planes: torch.Tensor, flows: torch.Tensor, importance: torch.Tensor,
-                before: torch.Tensor | None, after: torch.Tensor | None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+                before: torch.Tensor | None, after: torch.Tensor | None,
+                hidden: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Flows of a pair's pixels that are hidden in the other frame, from the neighbouring pairs.
 
     A pixel ``p`` of frame 0 whose forward-backward mismatch ``|F01(p) + F10(p + F01(p))|``
@@ -429,6 +441,7 @@ def fill_hidden(planes: torch.Tensor, flows: torch.Tensor, importance: torch.Ten
             ``F01``, ``F10``; importance: ``(2, 1, h, w)``, from :func:`pair_flows`.
         before, after: the flows ``(2, 2, h, w)`` of the pairs ending at frame 0 and starting
             at frame 1, or None (a scene cut, the start or end of the video).
+        hidden: the pair's :func:`hidden_pixels` where already made, else None: made here.
     Returns:
         ``flows`` and ``importance`` with the hidden pixels' flows replaced (importance
         recomputed); all on the CPU.
@@ -436,9 +449,8 @@ def fill_hidden(planes: torch.Tensor, flows: torch.Tensor, importance: torch.Ten
     if before is None and after is None:
         return flows, importance
     pair = flows.numpy()
-    reverse = np.stack([relative_map(pair[0]), -relative_map(pair[1])])  # (2, h, w, 2)
-    mismatch = _warped_difference(reverse, pair)  # |F01(p) + F10(p + F01(p))| per axis, and back
-    hidden = np.hypot(mismatch[..., 0], mismatch[..., 1])[:, None] > HIDDEN_MISMATCH
+    if hidden is None:
+        hidden = hidden_pixels(pair)
     filled = pair.copy()
     for side, neighbour in ((0, before), (1, after)):
         if neighbour is not None:
