@@ -663,12 +663,74 @@ def _warp_blend_u8(image0, image1, flow_t, weight0, times, flags, correlations,
     """:func:`warp_blend` on ``(H, W, 3)`` uint8 arrays: OpenCV remap (``flags``), per-pixel
     blend, the detail change of :mod:`.redrawn` added (``correlations``: the neighbours',
     None for bicubic samples), the still blend's share of :mod:`.still` (``lumas``: the
-    neighbours' :func:`frame_luma`) and the average along the motion of :mod:`.smear`."""
+    neighbours' :func:`frame_luma`) and the average along the motion of :mod:`.smear`.
+    Where the pair changes only inside a box (a still camera on clean content), only the box
+    (:func:`_changing_box`) is made; outside it the in-betweens are ``image0``, as they would
+    be made."""
+    still = still_error(*lumas, weight0.shape[-2:])
+    box = _changing_box(image0, image1, flow_t)
+    if box is None:
+        return _in_betweens_u8(image0, image1, flow_t, weight0, times, flags, correlations,
+                               gate_max, still)
+    (rows, cols), (grid_rows, grid_cols) = box
+    out = np.empty((weight0.shape[0], *image0.shape), image0.dtype)
+    out[:] = image0
+    out[:, rows, cols] = _in_betweens_u8(
+        image0[rows, cols], image1[rows, cols], flow_t[..., grid_rows, grid_cols],
+        weight0[..., grid_rows, grid_cols], times, flags, correlations, gate_max,
+        still[grid_rows, grid_cols])
+    return out
+
+
+BOX_MARGIN = 4  # flow cells around what moves or changes that the box keeps (blurs, samples)
+BOX_MOST = 0.5  # share of the frame above which the whole frame is made
+STILL_FLOW = 1 / 64  # full-size pixels: a shorter flow samples the pixel itself (remap's map
+# has 1/32-pixel steps)
+
+
+def _changing_box(image0: np.ndarray, image1: np.ndarray, flow_t: torch.Tensor):
+    """The part of a pair's in-betweens that can differ from ``image0``: ``((rows, cols),
+    (grid_rows, grid_cols))`` slices of the frame and of the flow grid, or None for the whole
+    frame. Outside the box the two frames are equal and every flow of ``flow_t``
+    ``(2K, 2, h, w)`` is zero (nothing is moved there, nothing samples there from inside),
+    grown by :data:`BOX_MARGIN` cells and the largest motion; only on frames a whole number of
+    cells high and wide, and where it covers at most :data:`BOX_MOST` of the frame."""
+    height, width = image0.shape[:2]
+    h, w = flow_t.shape[-2:]
+    if height % h or width % w:
+        return None
+    cell_y, cell_x = height // h, width // w
+    diff = cv2.absdiff(image0, image1).reshape(height, width * 3)
+    changed_rows = np.flatnonzero(diff.max(1))
+    if not len(changed_rows):
+        return None  # the same picture: made elsewhere
+    changed_cols = np.flatnonzero(diff.max(0)) // 3
+    size = np.abs(flow_t.numpy()).max((0, 1))  # (h, w) flow cells
+    moving = size > STILL_FLOW / max(cell_x, cell_y)
+    reach = float(size.max())
+    top, bottom = changed_rows[0] // cell_y, changed_rows[-1] // cell_y
+    left, right = changed_cols[0] // cell_x, changed_cols[-1] // cell_x
+    if moving.any():
+        ys, xs = np.flatnonzero(moving.any(1)), np.flatnonzero(moving.any(0))
+        top, bottom = min(top, ys[0]), max(bottom, ys[-1])
+        left, right = min(left, xs[0]), max(right, xs[-1])
+    grow = BOX_MARGIN + int(np.ceil(reach))
+    top, left = max(top - grow, 0), max(left - grow, 0)
+    bottom, right = min(bottom + grow + 1, h), min(right + grow + 1, w)
+    if (bottom - top) * (right - left) > BOX_MOST * h * w:
+        return None
+    return ((slice(top * cell_y, bottom * cell_y), slice(left * cell_x, right * cell_x)),
+            (slice(top, bottom), slice(left, right)))
+
+
+def _in_betweens_u8(image0, image1, flow_t, weight0, times, flags, correlations, gate_max,
+                    still):
+    """The in-betweens of :func:`_warp_blend_u8` ``(K, H, W, 3)`` given the pair's
+    :func:`.still.still_error` ``still``."""
     k = weight0.shape[0]
     height, width = image0.shape[:2]
     out = np.empty((k, height, width, 3), image0.dtype)
     warped = [np.empty_like(image0), np.empty_like(image1)]
-    still = still_error(*lumas, weight0.shape[-2:])
     for j in range(k):
         moves, w0 = _full_size_motion((image0, image1), flow_t, weight0, j)
         for side, src in enumerate((image0, image1)):
