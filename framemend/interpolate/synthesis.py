@@ -676,10 +676,10 @@ def _warp_blend_u8(image0, image1, flow_t, weight0, times, flags, correlations,
     (rows, cols), (grid_rows, grid_cols) = box
     out = np.empty((weight0.shape[0], *image0.shape), image0.dtype)
     out[:] = image0
-    out[:, rows, cols] = _in_betweens_u8(
-        image0[rows, cols], image1[rows, cols], flow_t[..., grid_rows, grid_cols],
-        weight0[..., grid_rows, grid_cols], times, flags, correlations, gate_max,
-        still[grid_rows, grid_cols])
+    out[:, rows, cols] = _in_betweens_u8(  # contiguous crops: the kernels' warmed-up types
+        *(np.ascontiguousarray(image[rows, cols]) for image in (image0, image1)),
+        *(grid[..., grid_rows, grid_cols].contiguous() for grid in (flow_t, weight0)), times,
+        flags, correlations, gate_max, np.ascontiguousarray(still[grid_rows, grid_cols]))
     return out
 
 
