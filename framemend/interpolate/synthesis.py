@@ -51,9 +51,10 @@ On the CPU path everything at reduced size runs outside torch: the intermediate 
 box filter OpenCV, the masks numpy (as small torch operations they cost about 9 ms of CPU per
 pair at 160x90). The full-resolution warp and blend run through OpenCV's remap on CPU tensors,
 or in uint8 on decoded uint8 frames (no float frame is made), there only inside the box where
-the pair's frames differ or something moves (a still camera leaves the rest as it is). The device path (CUDA, where
-:func:`framemend.cuda.host_kernels` is False) runs every step in torch on the device, with the
-torch flow instead of DIS (:mod:`.device`, then :func:`_warp_blend_torch`).
+the pair's frames differ or something moves (a still camera leaves the rest as it is). The
+device path (CUDA, where :func:`framemend.cuda.host_kernels` is False) runs every step in torch
+on the device, with the torch flow instead of DIS (:mod:`.device`, then
+:func:`_warp_blend_torch`).
 """
 from __future__ import annotations
 
