@@ -82,6 +82,26 @@ def test_hidden_pixels_twin_the_cpu_fill(pair):
         assert torch.allclose(ours[1][same[:, None]], theirs[1][same[:, None]], atol=1e-4)
 
 
+def test_neighbour_checks_twin_the_device_check(pair):
+    """The CPU path's accelerations read each neighbouring pair's check from its flows worker
+    (:func:`.synthesis.hidden_pixels`, OpenCV) instead of checking the flows again (torch):
+    the same accelerations but at the pixels whose mismatch is within the two samplers'
+    rounding of the threshold."""
+    _, flows, _ = pair
+    before, after = flows.flip(0) * 0.8, flows * 1.1
+    checks = (synthesis.hidden_pixels(before.numpy())[1:],  # F0,-1's, F12's
+              synthesis.hidden_pixels(after.numpy())[:1])
+    assert sum(int(c.sum()) for c in checks) > 300  # measured 692: the face's edges
+    for sides in ((before, after, checks), (None, after, (None, checks[1])),
+                  (before, None, (checks[0], None))):
+        ours = quadratic.accelerations(flows, *sides)
+        theirs = quadratic.accelerations(flows, *sides[:2])
+        assert (theirs.abs() > 0.5).any(1).sum() > 100  # measured 127-553: the face
+        differ = (~((ours - theirs).abs() <= 1e-6).all(1)).sum()
+        assert differ <= 0.005 * ours[:, 0].numel()  # measured 2-6 of 3600-7200 (the other
+        # side's check read instead: 346)
+
+
 def test_intermediate_flows_twin_the_numba_splatting(pair):
     """Softmax splatting by scatter-add against the numba kernel at three times: the flows and
     weights agree to float rounding (the sums are taken in another order)."""

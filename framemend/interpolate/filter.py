@@ -22,7 +22,7 @@ from .dither import keep_screen_dither
 from .hold import still_gate_max
 from .quadratic import accelerations
 from .synthesis import (fill_hidden, flow_planes, frame_correlation, frame_luma,
-                        intermediate_flows, pair_flows, warp_blend)
+                        hidden_pixels, intermediate_flows, pair_flows, warp_blend)
 from .timing import factor_times, grid_times, span_fraction
 
 _SAME_TIME = 1e-4  # fraction of an input interval under which an output time is the input's
@@ -35,7 +35,7 @@ class _Span:
 
     plan: list[tuple[float, bool, Frame | None]]  # (time, cut, the frame repeated or None: made)
     pair: tuple | None = None  # (image0, image1, fractional times) when in-betweens are made
-    flows: Future | None = None  # the pair's flows and image1's luma, from _pair_flows
+    flows: Future | None = None  # the pair's flows, image1's luma, hidden pixels: _pair_flows
     before: Future | None = None  # the flows of the pair ending at image0, same shot
     made: Future | None = None  # the in-betweens
 
@@ -205,20 +205,25 @@ class Interpolate(Filter):
 
 def _pair_flows(image0, small0, small1, flow_scale: float, image1=None,
                 correlate: bool = False):
-    """``(planes, flows, importance, known)`` of a pair (:func:`.synthesis.pair_flows`);
+    """``(planes, flows, importance, known, hidden)`` of a pair
+    (:func:`.synthesis.pair_flows`);
     ``small0`` is ``image0``'s shrunk luma and RGB (:func:`.synthesis.flow_planes`) if known;
     ``known``: ``(luma, correlation)`` of ``image1`` when given (uint8 pixels; the next pair
     reuses them), its :func:`.synthesis.frame_luma` and, if ``correlate`` (bilinear warps),
-    its :func:`.synthesis.frame_correlation` (else None), or None. Runs on a worker thread; on
-    the device path (:mod:`.device`) everything stays on the device."""
+    its :func:`.synthesis.frame_correlation` (else None), or None; ``hidden``: the flows'
+    :func:`.synthesis.hidden_pixels`, which the pair's synthesis and the two pairs beside it
+    read. Runs on a worker thread; on the device path (:mod:`.device`) everything stays on the
+    device, and ``hidden`` is None (each step checks the flows there)."""
     small0 = small0 if small0 is not None else flow_planes(image0, flow_scale)
     if not _host(image0):
-        return (torch.cat([small0, small1]), *device_path.pair_flows(small0, small1), None)
+        return (torch.cat([small0, small1]), *device_path.pair_flows(small0, small1), None, None)
     known = None
     if image1 is not None:
         luma1 = frame_luma(image1)
         known = luma1, frame_correlation(image1, luma1) if correlate else None
-    return (torch.cat([small0, small1]).cpu(), *pair_flows(small0, small1), known)
+    flows, importance = pair_flows(small0, small1)
+    return (torch.cat([small0, small1]).cpu(), flows, importance, known,
+            hidden_pixels(flows.numpy()))
 
 
 def _synthesize(flows: Future, before: Future | None, after: Future | None, image0, image1,
@@ -229,16 +234,23 @@ def _synthesize(flows: Future, before: Future | None, after: Future | None, imag
     (:mod:`.dither`); the in-betweens' motion follows the three frames' quadratic path
     (:mod:`.quadratic`), and a pair that holds a frame (:mod:`.hold`) lets the still blend
     take more. Runs on a worker thread."""
-    planes, pair, importance, known1 = flows.result()
+    planes, pair, importance, known1, hidden = flows.result()
     if _same_picture(image0, image1):  # a frame repeated: nothing moves between the two
         return [image0] * len(times)
-    fill, intermediate = (fill_hidden, intermediate_flows) if _host(image0) else \
-        (device_path.fill_hidden, device_path.intermediate_flows)
-    around = [None if other is None or _repeated(other.result()[0]) else other.result()[1]
-              for other in (before, after)]
+    neighbours = [None if other is None or _repeated(other.result()[0]) else other.result()
+                  for other in (before, after)]
+    around = [None if other is None else other[1] for other in neighbours]
     gate_max = still_gate_max(pair, *around, host=_host(image0))
-    pair, importance = fill(planes, pair, importance, *around)
-    flow_t, weight0 = intermediate(pair, importance, times, accelerations(pair, *around))
+    if _host(image0):  # each flow's check made once, by its pair's flows worker
+        pair, importance = fill_hidden(planes, pair, importance, *around, hidden)
+        checks = [None if other is None else other[4][1 - side:2 - side]
+                  for side, other in enumerate(neighbours)]  # F0,-1's and F12's
+        bend = accelerations(pair, *around, checks)
+        flow_t, weight0 = intermediate_flows(pair, importance, times, bend)
+    else:
+        pair, importance = device_path.fill_hidden(planes, pair, importance, *around)
+        flow_t, weight0 = device_path.intermediate_flows(pair, importance, times,
+                                                         accelerations(pair, *around))
     known0 = None if before is None else before.result()[3]  # image0 was its image1
     lumas, correlations = zip(*(known or (None, None) for known in (known0, known1)))
     made = warp_blend(image0, image1, flow_t, weight0, times, warp, list(correlations),

@@ -31,13 +31,15 @@ stays linear.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .device import hidden_mask
 
 
 def accelerations(flows: torch.Tensor, before: torch.Tensor | None,
-                  after: torch.Tensor | None) -> torch.Tensor | None:
+                  after: torch.Tensor | None, checks: tuple | None = None
+                  ) -> torch.Tensor | None:
     """Each side's acceleration ``a0``, ``a1`` (module docstring) ``(2, 2, h, w)``, zero on a
     side without its neighbouring pair and where the neighbouring pair's flow fails its check;
     None without either neighbour (linear motion). Torch operations on the flows' device: the
@@ -49,6 +51,10 @@ def accelerations(flows: torch.Tensor, before: torch.Tensor | None,
         before, after: the flows ``(2, 2, h, w)`` of the pairs ending at frame 0 and starting
             at frame 1 (``before``'s ``F10`` is ``F0,-1``, ``after``'s ``F01`` is ``F12``), or
             None.
+        checks: where already made (the CPU path, :func:`.synthesis.hidden_pixels` of each
+            neighbouring pair), the pixels of ``F0,-1`` and of ``F12`` that fail their check,
+            ``(1, 1, h, w)`` bool arrays (None for a side without its pair); else None: checked
+            here (:func:`.device.hidden_mask`).
     """
     if before is None and after is None:
         return None
@@ -58,7 +64,9 @@ def accelerations(flows: torch.Tensor, before: torch.Tensor | None,
     back = torch.cat([n[s:s + 1] for s, n in zip(sides, near)])  # the flows that check them
     pick = slice(sides[0], sides[-1] + 1)  # the sides with a neighbour (slices: no index copy)
     # both sides in one batch: half the small torch calls of one per side, the same values
-    bend = torch.where(hidden_mask(outward, back), 0.0, flows[pick] + outward)
+    hidden = hidden_mask(outward, back) if checks is None else \
+        torch.from_numpy(np.concatenate([checks[side] for side in sides]))
+    bend = torch.where(hidden, 0.0, flows[pick] + outward)
     if len(sides) == 2:
         return bend
     out = torch.zeros_like(flows)

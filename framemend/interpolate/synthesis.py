@@ -50,9 +50,11 @@ On the CPU path everything at reduced size runs outside torch: the intermediate 
 3-5) and the block search are numba kernels that release the GIL, the luma error and the 3x3
 box filter OpenCV, the masks numpy (as small torch operations they cost about 9 ms of CPU per
 pair at 160x90). The full-resolution warp and blend run through OpenCV's remap on CPU tensors,
-or in uint8 on decoded uint8 frames (no float frame is made). The device path (CUDA, where
-:func:`framemend.cuda.host_kernels` is False) runs every step in torch on the device, with the
-torch flow instead of DIS (:mod:`.device`, then :func:`_warp_blend_torch`).
+or in uint8 on decoded uint8 frames (no float frame is made), there only inside the box where
+the pair's frames differ or something moves (a still camera leaves the rest as it is). The
+device path (CUDA, where :func:`framemend.cuda.host_kernels` is False) runs every step in torch
+on the device, with the torch flow instead of DIS (:mod:`.device`, then
+:func:`_warp_blend_torch`).
 """
 from __future__ import annotations
 
@@ -409,9 +411,21 @@ HIDDEN_MISMATCH = 0.75  # forward-backward mismatch (flow pixels) above which a 
 # more on fast-object's; 0.5 more on subject, 0.2-0.65 dB less on fast-object)
 
 
+def hidden_pixels(flows: np.ndarray) -> np.ndarray:
+    """``(2, 1, h, w)`` bool: the pixels of ``F01`` and ``F10`` (``flows`` ``(2, 2, h, w)``
+    float32) whose forward-backward mismatch ``|F01(p) + F10(p + F01(p))|`` (and back; the
+    other flow sampled bilinearly, edges replicated) is above :data:`HIDDEN_MISMATCH`: hidden
+    in the other frame, or a wrong flow (:func:`fill_hidden`). A pair's flows worker makes it
+    once: :func:`fill_hidden` reads it for the pair, :func:`.quadratic.accelerations` for the
+    pairs beside it."""
+    reverse = np.stack([relative_map(flows[0]), -relative_map(flows[1])])  # (2, h, w, 2)
+    mismatch = _warped_difference(reverse, flows)  # |F01(p) + F10(p + F01(p))| per axis, back
+    return np.hypot(mismatch[..., 0], mismatch[..., 1])[:, None] > HIDDEN_MISMATCH
+
+
 def fill_hidden(planes: torch.Tensor, flows: torch.Tensor, importance: torch.Tensor,
-                before: torch.Tensor | None, after: torch.Tensor | None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+                before: torch.Tensor | None, after: torch.Tensor | None,
+                hidden: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Flows of a pair's pixels that are hidden in the other frame, from the neighbouring pairs.
 
     A pixel ``p`` of frame 0 whose forward-backward mismatch ``|F01(p) + F10(p + F01(p))|``
@@ -429,6 +443,7 @@ def fill_hidden(planes: torch.Tensor, flows: torch.Tensor, importance: torch.Ten
             ``F01``, ``F10``; importance: ``(2, 1, h, w)``, from :func:`pair_flows`.
         before, after: the flows ``(2, 2, h, w)`` of the pairs ending at frame 0 and starting
             at frame 1, or None (a scene cut, the start or end of the video).
+        hidden: the pair's :func:`hidden_pixels` where already made, else None: made here.
     Returns:
         ``flows`` and ``importance`` with the hidden pixels' flows replaced (importance
         recomputed); all on the CPU.
@@ -436,9 +451,8 @@ def fill_hidden(planes: torch.Tensor, flows: torch.Tensor, importance: torch.Ten
     if before is None and after is None:
         return flows, importance
     pair = flows.numpy()
-    reverse = np.stack([relative_map(pair[0]), -relative_map(pair[1])])  # (2, h, w, 2)
-    mismatch = _warped_difference(reverse, pair)  # |F01(p) + F10(p + F01(p))| per axis, and back
-    hidden = np.hypot(mismatch[..., 0], mismatch[..., 1])[:, None] > HIDDEN_MISMATCH
+    if hidden is None:
+        hidden = hidden_pixels(pair)
     filled = pair.copy()
     for side, neighbour in ((0, before), (1, after)):
         if neighbour is not None:
@@ -651,12 +665,74 @@ def _warp_blend_u8(image0, image1, flow_t, weight0, times, flags, correlations,
     """:func:`warp_blend` on ``(H, W, 3)`` uint8 arrays: OpenCV remap (``flags``), per-pixel
     blend, the detail change of :mod:`.redrawn` added (``correlations``: the neighbours',
     None for bicubic samples), the still blend's share of :mod:`.still` (``lumas``: the
-    neighbours' :func:`frame_luma`) and the average along the motion of :mod:`.smear`."""
+    neighbours' :func:`frame_luma`) and the average along the motion of :mod:`.smear`.
+    Where the pair changes only inside a box (a still camera on clean content), only the box
+    (:func:`_changing_box`) is made; outside it the in-betweens are ``image0``, as they would
+    be made."""
+    still = still_error(*lumas, weight0.shape[-2:])
+    box = _changing_box(image0, image1, flow_t)
+    if box is None:
+        return _in_betweens_u8(image0, image1, flow_t, weight0, times, flags, correlations,
+                               gate_max, still)
+    (rows, cols), (grid_rows, grid_cols) = box
+    out = np.empty((weight0.shape[0], *image0.shape), image0.dtype)
+    out[:] = image0
+    out[:, rows, cols] = _in_betweens_u8(  # contiguous crops: the kernels' warmed-up types
+        *(np.ascontiguousarray(image[rows, cols]) for image in (image0, image1)),
+        *(grid[..., grid_rows, grid_cols].contiguous() for grid in (flow_t, weight0)), times,
+        flags, correlations, gate_max, np.ascontiguousarray(still[grid_rows, grid_cols]))
+    return out
+
+
+BOX_MARGIN = 4  # flow cells around what moves or changes that the box keeps (blurs, samples)
+BOX_MOST = 0.5  # share of the frame above which the whole frame is made
+STILL_FLOW = 1 / 64  # full-size pixels: a shorter flow samples the pixel itself (remap's map
+# has 1/32-pixel steps)
+
+
+def _changing_box(image0: np.ndarray, image1: np.ndarray, flow_t: torch.Tensor):
+    """The part of a pair's in-betweens that can differ from ``image0``: ``((rows, cols),
+    (grid_rows, grid_cols))`` slices of the frame and of the flow grid, or None for the whole
+    frame. Outside the box the two frames are equal and every flow of ``flow_t``
+    ``(2K, 2, h, w)`` is zero (nothing is moved there, nothing samples there from inside),
+    grown by :data:`BOX_MARGIN` cells and the largest motion; only on frames a whole number of
+    cells high and wide, and where it covers at most :data:`BOX_MOST` of the frame."""
+    height, width = image0.shape[:2]
+    h, w = flow_t.shape[-2:]
+    if height % h or width % w:
+        return None
+    cell_y, cell_x = height // h, width // w
+    diff = cv2.absdiff(image0, image1).reshape(height, width * 3)
+    changed_rows = np.flatnonzero(diff.max(1))
+    if not len(changed_rows):
+        return None  # the same picture: made elsewhere
+    changed_cols = np.flatnonzero(diff.max(0)) // 3
+    size = np.abs(flow_t.numpy()).max((0, 1))  # (h, w) flow cells
+    moving = size > STILL_FLOW / max(cell_x, cell_y)
+    reach = float(size.max())
+    top, bottom = changed_rows[0] // cell_y, changed_rows[-1] // cell_y
+    left, right = changed_cols[0] // cell_x, changed_cols[-1] // cell_x
+    if moving.any():
+        ys, xs = np.flatnonzero(moving.any(1)), np.flatnonzero(moving.any(0))
+        top, bottom = min(top, ys[0]), max(bottom, ys[-1])
+        left, right = min(left, xs[0]), max(right, xs[-1])
+    grow = BOX_MARGIN + int(np.ceil(reach))
+    top, left = max(top - grow, 0), max(left - grow, 0)
+    bottom, right = min(bottom + grow + 1, h), min(right + grow + 1, w)
+    if (bottom - top) * (right - left) > BOX_MOST * h * w:
+        return None
+    return ((slice(top * cell_y, bottom * cell_y), slice(left * cell_x, right * cell_x)),
+            (slice(top, bottom), slice(left, right)))
+
+
+def _in_betweens_u8(image0, image1, flow_t, weight0, times, flags, correlations, gate_max,
+                    still):
+    """The in-betweens of :func:`_warp_blend_u8` ``(K, H, W, 3)`` given the pair's
+    :func:`.still.still_error` ``still``."""
     k = weight0.shape[0]
     height, width = image0.shape[:2]
     out = np.empty((k, height, width, 3), image0.dtype)
     warped = [np.empty_like(image0), np.empty_like(image1)]
-    still = still_error(*lumas, weight0.shape[-2:])
     for j in range(k):
         moves, w0 = _full_size_motion((image0, image1), flow_t, weight0, j)
         for side, src in enumerate((image0, image1)):
