@@ -197,6 +197,19 @@ def test_range_past_the_end_is_an_error(ranged_source, tmp_path, capsys):
     assert code == 1 and "no frames in the range" in err and not (tmp_path / "o.mkv").exists()
 
 
+@pytest.mark.parametrize("start, count", [(0.5, 12), (0.25, 18)])
+def test_a_start_in_a_nut_file_is_no_damage(tmp_path, capsys, start, count):
+    """A seek in some NUT files logs FFmpeg's "read_timestamp failed.": that was taken for
+    damage, and ``-ss 0.5`` wrote 12 frames with "is damaged: decoding stopped after frame 12
+    (read_timestamp failed.)" (``-ss 5``: "damaged ... after frame 0", no frames)."""
+    src = str(tmp_path / "a.nut")
+    make_video(src, moving_frames(24, 32, 24), 24)
+    out = str(tmp_path / "o.mkv")
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "-ss", str(start))
+    assert code == 0 and "damaged" not in err and "warning" not in err, err
+    assert stream_summary(out)["frames"] == count
+
+
 @pytest.mark.parametrize("argv, words", [
     (["-ss", "1", "--end", "0.5"], "is not after"),
     (["-ss", "1:x"], "invalid time"),

@@ -563,6 +563,9 @@ class VideoReader:
         errors = self._check_errors(self._errors_at_open, True)  # said while opening
         try:
             self._seek_to_start()
+            # what a seek logs is no damage to the frames read: NUT's binary search said
+            # "read_timestamp failed." on some files, and each -ss there said "is damaged"
+            errors = av.logging.get_last_error()[0]
             packets = self.container.demux()
             for packet in packets:
                 errors = self._check_errors(errors, True)
