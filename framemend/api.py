@@ -567,10 +567,12 @@ def write(path: str, video: Any, fps: float = 24.0, overwrite: bool = False, **e
     ``path``. An existing ``path`` is refused, as :func:`clean` and ``framemend clean`` refuse
     it, unless ``overwrite=True`` (it was replaced without a word)."""
     from .video import write_video
-    from .video.containers import check_output
+    from .video.containers import check_output, check_rate
 
     path = os.fspath(path)
-    if path != "-":  # before any frame is taken: an iterator's frames are not lost
+    fps = frame_rate(fps, "fps")
+    check_rate(path, fps)  # before any frame is taken: an iterator's frames are not lost
+    if path != "-":
         check_output(path, overwrite)
     if _is_iterator(video):
         arr = _pictures(video)
@@ -578,7 +580,7 @@ def write(path: str, video: Any, fps: float = 24.0, overwrite: bool = False, **e
         frames, _ = _source(video, "cpu", "write")
         arr = np.stack([_pixels(f, 255.0) for f in frames])
     with _sigterm_removes_the_output():
-        write_video(path, arr, frame_rate(fps, "fps"), warn=_warn_user, **encode)
+        write_video(path, arr, fps, warn=_warn_user, **encode)
     return path
 
 

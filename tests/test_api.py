@@ -479,6 +479,27 @@ def test_write_refuses_an_existing_file_as_clean_does(tmp_path):
     assert np.array_equal(framemend.read(str(out)), frames)
 
 
+@pytest.mark.parametrize("name, fps, top", [("o.mkv", 5000, 1000), ("o.webm", 1001, 1000),
+                                            ("o.ts", 100000, 90000), ("o.gif", 1000, 100),
+                                            ("o.avi", 1000, 999)])
+def test_write_refuses_a_rate_its_container_cannot_keep(tmp_path, name, fps, top):
+    """write(fps=...) had no limit: at 5000 fps an .mkv held frames at one time, said only when
+    read; a .ts at 100000 fps and an .avi at 1001 failed with "Invalid argument ... returned
+    22", a .gif at 1000 "came out wrong" after the encode. Refused before a frame is taken;
+    the container's top rate still writes, each frame at a time of its own."""
+    from framemend.video import SettingsError
+
+    frames, taken = moving_frames(6, 32, 24), []
+    for video in (frames, (taken.append(f) or f for f in frames)):
+        with pytest.raises(SettingsError, match=rf"cannot write '.*{name}' at {fps} fps: .* "
+                                                rf"keeps frames apart up to {top} fps$"):
+            framemend.write(str(tmp_path / name), video, fps=fps)
+    assert taken == [] and list(tmp_path.iterdir()) == []
+    framemend.write(str(tmp_path / name), frames, fps=top)
+    times = stream_summary(str(tmp_path / name))["times"]
+    assert len(times) == 6 and len(set(times)) == 6, times
+
+
 @pytest.mark.parametrize("chain, n, said", [
     ("realign=keyframes=50", 6, r"realign: keyframes=50 past the clip's 6 frames \(0 to 5\): "
      "nothing was corrected"),

@@ -62,6 +62,22 @@ def test_a_range_in_a_terminal_gets_its_progress_bar(mkv, tmp_path, capsys, monk
     assert stream_summary(str(out))["frames"] == (5 if "--frames" in part else 12)
 
 
+@pytest.mark.parametrize("ext, sound", [(".nut", 1.75), (".nut", None), (".flv", 1.75),
+                                        (".flv", 0.75)])
+def test_the_progress_bar_of_nut_and_flv_expects_no_wrong_total(tmp_path, capsys, monkeypatch,
+                                                                 ext, sound):
+    """NUT and FLV give the video no length of its own: the bar's total came from the
+    container's, the longest stream's (42 frames expected for 24 beside 1.75 s of audio; 23 for
+    24 NUT frames alone, 25 for FLV's beside 0.75 s)."""
+    src = str(tmp_path / f"a{ext}")
+    make_video(src, moving_frames(24, 32, 24), 24, audio_seconds=sound)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # capsys's stream, as a terminal
+    assert main(["clean", src, "-o", str(tmp_path / "o.mkv"), "-f", "identity"]) == 0
+    err = capsys.readouterr().err
+    assert set(re.findall(r" \d+/(\d+) \[", err)) <= {"24"}, err  # no total, or the true one
+    assert re.search(r" 24(/24 |frame )\[", err), err  # the bar counted the 24 frames
+
+
 def test_pipe_stdin_to_stdout(mkv, tmp_path):
     with open(mkv, "rb") as f:
         done = subprocess.run(CLI + ["clean", "-", "-o", "-", "-f", "identity", "--lossless"],

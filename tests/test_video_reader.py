@@ -1,6 +1,7 @@
 """The reader on damaged and unusual input, and the ffmpeg-style options of `framemend clean`:
 time ranges with audio cut to match, --frames, --threads, log levels and the summary, probe."""
 import json
+import re
 import subprocess
 import sys
 from fractions import Fraction
@@ -195,6 +196,34 @@ def test_time_ranges_cut_video_and_audio(ranged_source, tmp_path, capsys, argv, 
 def test_range_past_the_end_is_an_error(ranged_source, tmp_path, capsys):
     code, err = run_main(capsys, "clean", ranged_source[0], "-o", tmp_path / "o.mkv", "-ss", "5")
     assert code == 1 and "no frames in the range" in err and not (tmp_path / "o.mkv").exists()
+
+
+@pytest.mark.parametrize("ext, sound", [(".mp4", None), (".mkv", 2.0), (".nut", 2.0),
+                                        (".ts", None)])
+def test_a_start_past_the_end_says_where_the_video_ends(tmp_path, capsys, ext, sound):
+    """``-ss 5`` on a 1 s clip said only "no frames in the range asked for (from 5 s)"; the
+    end is the last frame skipped, in -ss's clock (NUT's container length is the audio's)."""
+    src = str(tmp_path / f"a{ext}")
+    make_video(src, moving_frames(24, 32, 24), 24, audio_seconds=sound)
+    code, err = run_main(capsys, "clean", src, "-o", tmp_path / "o.mkv", "-f", "identity",
+                         "-ss", "5")
+    said = re.search(r"no frames in the range asked for \(from 5 s\): the video ends at "
+                     r"([0-9.]+) s\n", err)
+    assert code == 1 and said, err
+    assert 1 <= float(said[1]) <= 1 + 1 / 24 + 1e-3  # AAC's priming delays NUT's video
+
+
+@pytest.mark.parametrize("start, count", [(0.5, 12), (0.25, 18)])
+def test_a_start_in_a_nut_file_is_no_damage(tmp_path, capsys, start, count):
+    """A seek in some NUT files logs FFmpeg's "read_timestamp failed.": that was taken for
+    damage, and ``-ss 0.5`` wrote 12 frames with "is damaged: decoding stopped after frame 12
+    (read_timestamp failed.)" (``-ss 5``: "damaged ... after frame 0", no frames)."""
+    src = str(tmp_path / "a.nut")
+    make_video(src, moving_frames(24, 32, 24), 24)
+    out = str(tmp_path / "o.mkv")
+    code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "-ss", str(start))
+    assert code == 0 and "damaged" not in err and "warning" not in err, err
+    assert stream_summary(out)["frames"] == count
 
 
 @pytest.mark.parametrize("argv, words", [

@@ -65,6 +65,8 @@ def main(args, chain: str) -> int:
     except BatchError as e:
         print(f"framemend: error: {e}", file=sys.stderr)
         return 1
+    for note in summary.notes:
+        _warn(note)
     for f in summary.files:  # what a single file's run would say (audio re-encoded...)
         if f.status != "done before":  # those of a file done before were said by its run
             for warning in f.warnings:

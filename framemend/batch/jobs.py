@@ -110,9 +110,25 @@ def image_sequence_note(in_dir: str, pattern: str | None = None) -> str | None:
                 f"one alone, e.g. framemend clean '{os.path.join(in_dir, animated[0])}' -o OUT.mp4")
     ext = os.path.splitext(images[0])[1]
     return (f"{holds} {len(images)} images and no video: framemend cleans "
-            f"video files, not image sequences; make the frames one first, e.g. ffmpeg "
-            f"-framerate 24 -pattern_type glob -i '{os.path.join(in_dir, pattern or '*' + ext)}' "
-            f"-c:v ffv1 frames.mkv (at their frame rate), then framemend clean frames.mkv -o OUT")
+            f"video files, not image sequences; {_frames_into_one(in_dir, pattern or '*' + ext)}")
+
+
+def stills_note(in_dir: str, jobs: list[Job], pattern: str | None) -> str | None:
+    """When ``pattern`` took only still images (``--glob '*.png'``): a line saying each is
+    cleaned as a one-frame clip, with the ffmpeg command that makes them one video; else
+    None."""
+    if pattern is None or not jobs or not all(
+            j.rel.lower().endswith(IMAGE_EXTENSIONS) and not _animated(j.src) for j in jobs):
+        return None
+    return (f"--glob '{pattern}' takes {len(jobs)} still image(s): each is cleaned as a "
+            f"one-frame clip, where no filter sees what changes between frames; to clean them "
+            f"as one video, {_frames_into_one(in_dir, pattern)}")
+
+
+def _frames_into_one(in_dir: str, pattern: str) -> str:
+    return (f"make the frames one first, e.g. ffmpeg -framerate 24 -pattern_type glob -i "
+            f"'{os.path.join(in_dir, pattern)}' -c:v ffv1 frames.mkv (at their frame rate), "
+            f"then framemend clean frames.mkv -o OUT")
 
 
 def _animated(path: str) -> bool:

@@ -43,6 +43,8 @@ class BatchSummary:
     interrupted: bool = False
     seconds: float = 0.0
     where: str = ""                  # the executor: local workers or the Dask scheduler
+    # what the batch says once, not of one file (a --glob that took only still images)
+    notes: list[str] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(f.status == status for f in self.files)

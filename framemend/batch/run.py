@@ -17,7 +17,8 @@ import threading
 import time
 
 from .errors import BatchError, BatchUsageError
-from .jobs import VIDEO_EXTENSIONS, Job, discover, fingerprint, image_sequence_note, probe
+from .jobs import (VIDEO_EXTENSIONS, Job, discover, fingerprint, image_sequence_note, probe,
+                   stills_note)
 from .manifest import LOCK, NAME, Manifest, lock_folder
 from .report import BatchSummary, FileResult, write_report
 
@@ -284,7 +285,8 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
 
     Returns:
         :class:`BatchSummary`: a :class:`FileResult` per file, ``exit_code``, ``str()`` the
-        summary line ("40 files: 12 done before, 3 redone, 22 new, 3 failed in 81.0 s").
+        summary line ("40 files: 12 done before, 3 redone, 22 new, 3 failed in 81.0 s"),
+        ``notes`` (a ``glob`` that took only still images: each is a one-frame clip).
 
     Raises:
         BatchUsageError: bad folders or executor options; OptionError: a bad chain;
@@ -350,6 +352,7 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
                 manifest.wrote_report(report)  # a re-run may replace it
         finally:
             lock.close()
+    summary.notes = [note for note in [stills_note(in_dir, found, glob)] if note]
     summary.seconds = time.monotonic() - t0
     if report:
         write_report(report, summary)

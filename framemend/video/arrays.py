@@ -6,6 +6,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .containers import check_rate
 from .probe import VideoInfo, stream_seconds
 from .rates import nominal_rate
 from .reader import VideoReader
@@ -53,6 +54,7 @@ def write_video(path: str, frames, fps: float = 24.0, codec: str | None = None,
     ``warn(message)`` is told what the output cannot keep (16 bits in H.264...)."""
     if not 0 < fps < float("inf"):
         raise ValueError(f"fps must be a frame rate above 0, got {fps}")
+    check_rate(path, fps)
     if hasattr(frames, "__next__"):
         t = duration = None
         first = next(frames, None)

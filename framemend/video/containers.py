@@ -31,6 +31,13 @@ AUDIO_NOT_HELD = {"mp4": ("pcm_",), "mov": ("flac", "opus"),
 TEXT_SUBTITLE_CODECS = ("mov_text", "subrip", "webvtt")
 # Muxers that store a display rotation (a display matrix): AVI, NUT, MPEG-TS and GIF drop it.
 ROTATION_CONTAINERS = ("mp4", "mov", "matroska", "webm")
+# The highest rate of frames a container's clock keeps apart, frames written at i / fps
+# (framemend.write, generate): Matroska and WebM count milliseconds (at 5000 fps frames shared a
+# time, said only when read), MPEG-TS a 90 kHz clock (100000 fps: "Invalid argument ...
+# returned 22"), GIF hundredths of a second (1000 fps "came out wrong" after the encode), AVI
+# read back right at 999 fps, not at 1000 (48 frames: the last two at one time; 1001: "returned
+# 22"). MP4, MOV and NUT kept 10^5-10^6 fps.
+MAX_RATE = {"matroska": 1000, "webm": 1000, "mpegts": 90000, "gif": 100, "avi": 999}
 # (lowest, highest) CRF each encoder takes; encoders not listed take no CRF.
 CRF_RANGE = {"libx264": (0, 51), "libx265": (0, 51), "libvpx-vp9": (0, 63), "libsvtav1": (1, 63)}
 
@@ -108,6 +115,15 @@ def choose_codec(path: str, codec: str | None = None, lossless: bool = False,
         if not low <= crf <= high:
             raise SettingsError(f"--crf {crf} is out of range for {codec} ({low} to {high})")
     return codec
+
+
+def check_rate(path: str, fps, stdout_format: str = "matroska") -> None:
+    """Raise :class:`SettingsError` where the container of ``path`` cannot keep frames at
+    ``fps`` (:data:`MAX_RATE`) apart in time."""
+    fmt = container_for(path, stdout_format)
+    if fps > MAX_RATE.get(fmt, float("inf")):
+        raise SettingsError(f"cannot write '{path}' at {float(fps):g} fps: {fmt} keeps frames "
+                            f"apart up to {MAX_RATE[fmt]} fps")
 
 
 def check_folder(path: str) -> str:

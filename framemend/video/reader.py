@@ -258,6 +258,7 @@ class VideoReader:
         self._keyframe_seen = False
         self._lost_leading = 0
         self._stopped_by_range = False
+        self._skipped_to: float | None = None  # time of the last frame before -ss (from it)
         # the first error FFmpeg logged: (by the demuxer, its text, video packets read by then)
         self._damage: tuple[bool, str, int] | None = None
         self._retimed = 0
@@ -274,7 +275,8 @@ class VideoReader:
                 raise VideoError(self.decode_error)
             if self._stopped_by_range or (self.start and self.frames_decoded == 0 and not self.decode_error):
                 raise VideoError(f"'{path}' has no frames in the range asked for "
-                                 f"(from {self.start:g} s{'' if end is None else f' to {end:g} s'})")
+                                 f"(from {self.start:g} s{'' if end is None else f' to {end:g} s'})"
+                                 f"{self._video_end()}")
             raise VideoError(f"'{path}' has no decodable video frames")
         self._adopt_first_frame(self._first)
 
@@ -534,6 +536,13 @@ class VideoReader:
                                                + 1e-6)
         return True  # nothing after it: the range is empty, which the reader says
 
+    def _video_end(self) -> str:
+        """Where the video ends, in -ss's clock, when a start past it kept no frame (from the
+        last frame skipped: the container's length is the longest stream's in NUT and FLV)."""
+        if self._stopped_by_range or self._skipped_to is None:
+            return ""
+        return f": the video ends at {round(self._skipped_to + 1 / float(self.info.fps), 3):g} s"
+
     def _check_errors(self, seen: int, by_demuxer: bool) -> int:
         """Record the first error FFmpeg logged since ``seen`` errors, by the demuxer (while
         reading packets) or the video decoder."""
@@ -547,6 +556,7 @@ class VideoReader:
         if self.start or self.end is not None:
             t = float(vf.pts * vf.time_base) if vf.pts is not None and vf.time_base else None
             if t is not None and t - self._origin < self.start - 1e-6:
+                self._skipped_to = t - self._origin
                 return False
             if t is not None and self.end is not None and t - self._origin >= self.end - 1e-6:
                 return None
@@ -563,6 +573,9 @@ class VideoReader:
         errors = self._check_errors(self._errors_at_open, True)  # said while opening
         try:
             self._seek_to_start()
+            # what a seek logs is no damage to the frames read: NUT's binary search said
+            # "read_timestamp failed." on some files, and each -ss there said "is damaged"
+            errors = av.logging.get_last_error()[0]
             packets = self.container.demux()
             for packet in packets:
                 errors = self._check_errors(errors, True)
