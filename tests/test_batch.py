@@ -113,19 +113,6 @@ def test_bad_files_listed_rerun_does_nothing_changed_input_redone(tree, tmp_path
     assert leftovers(out) == []
 
 
-def test_a_workers_first_file_is_not_timed_with_the_compiling(tmp_path, monkeypatch):
-    """With numba's cache empty (a first run; a fresh worktree) a worker compiled the filters'
-    kernels inside its first file's time: 41-42 s for two 8-frame 64x48 files on a loaded
-    machine, where a small file gets 60 s (``test_bad_files_listed...`` failed once so). The
-    worker now compiles before it takes a file; here with 5 s a file, so the compiling
-    (seconds even on an idle machine) cannot hide in the margin."""
-    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))  # the workers' cache: empty
-    monkeypatch.setattr(batch_run, "TIMEOUT_START", 5.0)
-    make_tree(tmp_path / "in", GOOD[:2])
-    s = clean_folder(tmp_path / "in", tmp_path / "out", CHAIN, jobs=1)
-    assert s.exit_code == 0 and s.count("new") == 2, [f.note for f in s.files]
-
-
 def test_sigkill_half_way_then_rerun_finishes_only_the_rest(tmp_path):
     src, out = tmp_path / "src", tmp_path / "out"
     names = [f"clip{i}.mp4" for i in range(8)]

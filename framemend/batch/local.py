@@ -65,7 +65,7 @@ def _serve(conn, parent: int, threads: int, device: str | None, settings: dict, 
 
     try:
         configure_threads(threads)
-        preload(settings["chain"], device)
+        preload(settings["chain"])
         send("ready", None, None)
         while (job := conn.recv()) is not None:
             last = [0.0]

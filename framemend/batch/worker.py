@@ -34,38 +34,12 @@ def configure_threads(threads: int) -> None:
         numba.set_num_threads(threads)
 
 
-def preload(chain: str, device: str | None = None) -> None:
-    """Import the pipeline and every filter of ``chain``, and clean a small made-up clip once
-    (8 frames of 64x48, H.264 in MP4 to MP4), once per worker, not per file: numba compiles
-    the decoder's, the filters' and the encoder's kernels at their first call, which with an
-    empty cache (a first run) took 41-42 s of ``deflicker,denoise``'s first file on a loaded
-    machine, against the 60 s a small file gets before its worker is killed (a test's file
-    failed as "timed out" once). What the clip cannot go through (a box outside it...) is left
-    for the files to say."""
-    import tempfile
-
-    import numpy as np
-
+def preload(chain: str) -> None:
+    """Import the pipeline and every filter of ``chain`` now, once per worker, not per file."""
     from ..chain.parser import build_chain
-    from ..pipeline import clean_file
-    from ..video import write_video
+    from ..pipeline import clean_file  # noqa: F401 - imported for its cost
 
     build_chain(chain)
-    # a square moving over a ramp that brightens (motion, flicker), with grain and clipped
-    # corners: the filters' kernels for noise and for clipping, as footage takes them
-    ramp = np.linspace(0, 255, 64)[None, None, :, None] + np.zeros((8, 48, 64, 3))
-    clip = ramp + 4 * np.arange(8)[:, None, None, None]
-    for t in range(8):
-        clip[t, 16:32, 8 + 4 * t:24 + 4 * t] = 200
-    clip += np.random.default_rng(0).normal(0, 8, clip.shape)
-    clip = np.clip(clip, 0, 255).astype(np.uint8)
-    with tempfile.TemporaryDirectory(prefix="framemend-preload-") as folder:
-        src, dst = os.path.join(folder, "in.mp4"), os.path.join(folder, "out.mp4")
-        try:
-            write_video(src, clip, 24)
-            clean_file(src, dst, chain, device=device, warn=lambda message: None)
-        except Exception:  # noqa: BLE001 - a file the chain cannot take says why when it runs
-            pass
 
 
 def _scores(path: str) -> dict:
