@@ -265,14 +265,11 @@ def _progress_bar(reader: VideoReader, rate, enabled: bool):
         return None
     from tqdm import tqdm
 
-    from .video.probe import stream_seconds
-
     info = reader.info
     # NUT and FLV give the video stream no length of its own: the duration is the container's,
     # the longest stream's (42 frames expected for 24 beside 1.75 s of audio, 23 for 24 alone),
     # so no total is taken from it; a -t/--end range's length is the range's own
-    seconds = info.duration if reader.end is not None or stream_seconds(reader.stream) \
-        is not None else None
+    seconds = info.duration if reader.end is not None or reader.own_seconds is not None else None
     total = info.frames or (round(seconds * float(info.fps)) if seconds else None) \
         or reader.max_frames  # -ss or --frames: the range's length is not known ahead
     return tqdm(total=total, unit="frame", desc=os.path.basename(reader.path),

@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 
 from .containers import check_rate
-from .probe import VideoInfo, stream_seconds
+from .probe import VideoInfo
 from .rates import nominal_rate
 from .reader import VideoReader
 from .writer import VideoWriter
@@ -40,7 +40,7 @@ def probe_video(path: str) -> VideoInfo:
     reader = VideoReader(path)
     if reader.info.frames is None or path == "-":
         reader.info.frames = reader.count()
-        if stream_seconds(reader.stream) is None and reader.frames_decoded:
+        if reader.own_seconds is None and reader.frames_decoded:
             reader.info.duration = reader.decoded_seconds()
     else:
         reader.close()

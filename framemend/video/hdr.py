@@ -25,8 +25,9 @@ def hdr10_of(picture) -> dict | None:
     R, G, B and the white point, 8 floats), ``luminance`` ((min, max) cd/m2) and ``light``
     ((MaxCLL, MaxFALL) cd/m2), each present only when the picture has it."""
     found = {}
-    try:
-        entries = list(picture.side_data)
+    try:  # PyAV 18.1.1 made the side data a mapping from its types; before, a sequence
+        side = picture.side_data
+        entries = list(side.values() if hasattr(side, "values") else side)
     except ValueError:  # a side data type newer than PyAV's list (its Type(...) refuses it)
         return None
     for data in entries:

@@ -31,7 +31,8 @@ from .colour import picture_rgb
 from .hdr import hdr10_of
 from .planes import subsampling
 from .errors import NoVideoStream, VideoError
-from .probe import HEADER_END, VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info
+from .probe import (HEADER_END, VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info,
+                    stream_seconds)
 from .tags import chapters_from, is_chapter_track
 from .webp import is_animated_webp, webp_as_matroska
 
@@ -296,6 +297,9 @@ class VideoReader:
         self.cover_packets: dict[int, av.Packet] = {}  # each cover stream's picture, once read
         if self.stream.codec_context is None:
             raise VideoError(f"cannot read '{self.path}': no decoder for its video codec")
+        # the video stream's own length (None in NUT, FLV), read now: PyAV 18.1.1 refuses a
+        # closed file's stream attributes, and the decoder closes the file at its end
+        self.own_seconds = stream_seconds(self.stream)
         # Slice threads only: frame threads go on decoding after a packet call returns, and one
         # that logs an error while its decoder is freed under the GIL (a reader dropped
         # mid-stream, collected by the garbage collector) waits for that GIL for ever. Decoding
