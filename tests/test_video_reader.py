@@ -330,6 +330,20 @@ def test_probe_of_a_file_without_stream_durations_gives_the_videos_own(tmp_path,
     assert abs(described["duration"] - frames / 24) < 0.002, described["duration"]
 
 
+@pytest.mark.parametrize("sound, options", [(0.75, {}), (None, {}),
+                                           (0.75, {"bframes": "3", "preset": "medium"})])
+def test_probe_of_an_avi_says_the_frames_it_holds(tmp_path, capsys, sound, options):
+    """An H.264 AVI beside AAC, without B-frames, holds an empty index slot after frame 0:
+    probe said its declared 25 frames, 1.042 s, for the 24 frames of 1 s that the reader
+    decodes and ``clean`` writes. Its video packets are counted now."""
+    path = str(tmp_path / "a.avi")
+    make_video(path, moving_frames(24, 32, 24), 24, audio_seconds=sound, options=options)
+    assert main(["probe", path, "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["frames"] == len(read_video(path)[0]) == 24
+    assert abs(described["duration"] - 1.0) < 0.002, described["duration"]
+
+
 def _from_100_s(n: int) -> list[float]:
     """The times of ``n`` frames at 24 fps from 100 s."""
     return [100 + i / 24 for i in range(n)]

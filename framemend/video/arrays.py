@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 
 from .containers import check_rate
-from .probe import VideoInfo
+from .probe import VideoInfo, avi_frames
 from .rates import nominal_rate
 from .reader import VideoReader
 from .writer import VideoWriter
@@ -36,14 +36,18 @@ def probe_video(path: str) -> VideoInfo:
     """What :class:`VideoReader` sees in ``path``, with ``frames`` counted by decoding when the
     container does not declare it (Matroska, WebM, MPEG-TS, NUT, FLV, pipes), and then the
     duration too where the video stream has none of its own (NUT, FLV: the container's is the
-    longest stream's, 3.52 s said for 2 s of video beside 3.5 s of audio)."""
+    longest stream's, 3.52 s said for 2 s of video beside 3.5 s of audio); in AVI both from
+    its video packets (:func:`.probe.avi_frames`)."""
     reader = VideoReader(path)
     if reader.info.frames is None or path == "-":
         reader.info.frames = reader.count()
         if reader.own_seconds is None and reader.frames_decoded:
             reader.info.duration = reader.decoded_seconds()
     else:
+        avi = reader.container.format.name == "avi"
         reader.close()
+        if avi:
+            reader.info.frames, reader.info.duration = avi_frames(path, reader.info.fps)
     return reader.info
 
 
