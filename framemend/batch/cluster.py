@@ -56,11 +56,16 @@ class _Setup(WorkerPlugin):
         preload(self.chain)
 
 
+_FIRST_FILE = [True]  # in a Dask worker's process: no file started yet (nothing compiled)
+
+
 def _remote(job, settings: dict, task) -> dict:
-    """The Dask task: announce the file, clean it with progress events."""
+    """The Dask task: announce the file (and whether it is its worker process's first, whose
+    time includes compiling the kernels), clean it with progress events."""
     w = get_worker()
     key = w.get_current_task()
-    w.log_event(TOPIC, {"key": key, "kind": "started", "worker": w.address})
+    first, _FIRST_FILE[0] = _FIRST_FILE[0], False
+    w.log_event(TOPIC, {"key": key, "kind": "started", "worker": w.address, "first": first})
     last = [0.0]
 
     def progress(frames: int) -> None:
@@ -138,7 +143,7 @@ class DaskExecutor:
         client.subscribe_topic(TOPIC, lambda event: inbox.put(event[1]))
         token = uuid.uuid4().hex[:8]
         futures: dict = {}  # task key -> (future, job)
-        running: dict = {}  # task key -> (deadline, worker address), once it has started
+        running: dict = {}  # task key -> (deadline, seconds allowed, worker), once started
         for i, job in enumerate(jobs):
             f = client.submit(_remote, job, settings, self.task, key=f"framemend-{token}-{i}",
                               pure=False)
@@ -156,7 +161,8 @@ class DaskExecutor:
                 if key in futures and msg["kind"] != "done":
                     f, job = futures[key]
                     if msg["kind"] == "started":
-                        running[key] = (time.monotonic() + timeout_of(job), msg["worker"])
+                        allowed = timeout_of(job, msg["first"])
+                        running[key] = (time.monotonic() + allowed, allowed, msg["worker"])
                         events.started(job, msg["worker"])
                     else:
                         events.progress(job, msg["frames"])
@@ -173,13 +179,13 @@ class DaskExecutor:
                     except Exception as e:  # noqa: BLE001 - a task's own failure, this file only
                         result = {"ok": False, "retry": True, "reason": f"{type(e).__name__}: {e}"}
                     events.finished(job, result)
-                for key, (deadline, worker) in list(running.items()):
+                for key, (deadline, allowed, worker) in list(running.items()):
                     if time.monotonic() > deadline:
                         f, job = futures.pop(key)
                         del running[key]
                         _stop(client, f, worker)
                         events.finished(job, {"ok": False, "retry": True, "reason":
-                                              f"timed out after {timeout_of(job):.0f} s "
+                                              f"timed out after {allowed:.0f} s "
                                               "(its Dask worker was restarted)"})
         finally:
             client.cancel([f for f, _ in futures.values()])

@@ -113,7 +113,8 @@ class _Worker:
         child.close()
         self.ready = False
         self.job = None
-        self.deadline = 0.0
+        self.deadline = self.allowed = 0.0
+        self.first = True  # no file finished yet: the chain's kernels may still compile
 
     def kill(self) -> None:
         if self.proc.is_alive():
@@ -135,8 +136,9 @@ class LocalExecutor:
         return f"{self.workers} local worker(s) x {self.threads} thread(s)"
 
     def run(self, jobs: list, settings: dict, timeout_of, events) -> None:
-        """Clean ``jobs``; ``events.started(job, where)``, ``events.progress(job, frames)`` and
-        ``events.finished(job, result)`` are called from this thread as things happen."""
+        """Clean ``jobs``, each killed after ``timeout_of(job, first)`` seconds (``first``: its
+        worker's first file); ``events.started(job, where)``, ``events.progress(job, frames)``
+        and ``events.finished(job, result)`` are called from this thread as things happen."""
         ctx = mp.get_context("spawn")
         pending = deque(jobs)
 
@@ -152,7 +154,8 @@ class LocalExecutor:
                 for w in workers:
                     if w.ready and w.job is None and pending:
                         w.job = pending.popleft()
-                        w.deadline = time.monotonic() + timeout_of(w.job)
+                        w.allowed = timeout_of(w.job, w.first)
+                        w.deadline = time.monotonic() + w.allowed
                         events.started(w.job, f"worker {w.index}")
                         try:
                             w.conn.send(w.job)
@@ -174,7 +177,7 @@ class LocalExecutor:
                             if failed_starts >= START_FAILURES:
                                 raise BatchError(f"worker processes die at start: {why}")
                     elif w.job and time.monotonic() > w.deadline:
-                        why = f"timed out after {timeout_of(w.job):.0f} s (the worker was killed)"
+                        why = f"timed out after {w.allowed:.0f} s (the worker was killed)"
                     else:
                         continue
                     w.kill()
@@ -198,7 +201,7 @@ class LocalExecutor:
                 elif kind == "progress" and w.job:
                     events.progress(w.job, payload)
                 elif kind == "result":
-                    job, w.job = w.job, None
+                    job, w.job, w.first = w.job, None, False
                     events.finished(job, payload)
         except (EOFError, OSError):
             return False
