@@ -111,21 +111,23 @@ def _plan(jobs: list[Job], manifest: Manifest, settings: str, overwrite: bool
         elif state == "failed":
             res.status, res.note = "failed", why + " (failed before; the input is unchanged)"
         elif state == "done":
-            res.status = "done before"
-            _as_recorded(res, manifest.files[job.rel])
+            res.status = "done before"  # its row as the run that made its output measured it
+            record = manifest.files[job.rel]
+            _measured(res, record)
+            res.worker = record.get("worker", "")
         else:
             res.status, res.note = ("redone", why) if state == "redo" else ("new", "")
             todo.append(job)
     return results, todo
 
 
-def _as_recorded(res: FileResult, record: dict) -> None:
-    """Fill a *done before* file's row with what the run that made its output measured, so a
-    resumed batch's report keeps the rows of the runs before it."""
-    res.frames, res.frames_out = record.get("frames_in"), record.get("frames_out")
-    res.seconds, res.cpu_seconds = record.get("seconds"), record.get("cpu_seconds")
-    res.worker = record.get("worker", "")
-    res.scores, res.warnings = record.get("scores", {}), record.get("warnings", [])
+def _measured(res: FileResult, measured: dict) -> None:
+    """Fill a file's row with what a run of it measured: a worker's result, or the manifest's
+    record of it (:meth:`.Manifest.finished` keeps the same keys), so a resumed batch's report
+    keeps the rows of the runs before it."""
+    res.frames, res.frames_out = measured.get("frames_in"), measured.get("frames_out")
+    res.seconds, res.cpu_seconds = measured.get("seconds"), measured.get("cpu_seconds")
+    res.scores, res.warnings = measured.get("scores", {}), measured.get("warnings", [])
 
 
 class _Progress:
@@ -171,10 +173,7 @@ class _Progress:
             if self.bar is not None:
                 self.bar.total += result["frames_in"] - (job.frames or 0)
             self.progress(job, result["frames_in"])
-        res.frames, res.frames_out = result.get("frames_in"), result.get("frames_out")
-        res.seconds, res.cpu_seconds = result.get("seconds"), result.get("cpu_seconds")
-        res.scores = result.get("scores", {})
-        res.warnings = result.get("warnings", [])
+        _measured(res, result)
         if result["ok"]:
             self.manifest.finished(job, self.settings, result, res.worker)
             if self.verbose:
