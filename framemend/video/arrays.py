@@ -45,9 +45,10 @@ def probe_video(path: str) -> VideoInfo:
             reader.info.duration = reader.decoded_seconds()
     else:
         avi = reader.container.format.name == "avi"
+        index = reader.stream.index  # asked while the file is open
         reader.close()
         if avi:
-            reader.info.frames, reader.info.duration = avi_frames(path, reader.info.fps)
+            reader.info.frames, reader.info.duration = avi_frames(path, reader.info.fps, index)
     return reader.info
 
 

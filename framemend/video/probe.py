@@ -118,15 +118,16 @@ def stream_seconds(stream) -> float | None:
     return max(0.0, end - start)
 
 
-def avi_frames(path: str, fps: Fraction) -> tuple[int, float]:
-    """The frames of an AVI file's (first) video stream and how long they last, from its video
-    packets (demuxed, not decoded): AVI declares its index's slots, and an empty slot is no
-    frame (a PyAV-muxed H.264 AVI beside AAC holds one after frame 0: 25 frames and 1.042 s
-    declared for 24 frames of 1 s, which ``clean`` writes). The length runs from the first
-    frame's time to the last one's plus one frame at ``fps``, as the reader times them."""
+def avi_frames(path: str, fps: Fraction, index: int) -> tuple[int, float]:
+    """The frames of an AVI file's video stream ``index`` (the one the reader decodes) and how
+    long they last, from its video packets (demuxed, not decoded): AVI declares its index's
+    slots, and an empty slot is no frame (a PyAV-muxed H.264 AVI beside AAC holds one after
+    frame 0: 25 frames and 1.042 s declared for 24 frames of 1 s, which ``clean`` writes). The
+    length runs from the first frame's time to the last one's plus one frame at ``fps``, as the
+    reader times them."""
     count, first, last = 0, None, None
     with av.open(path) as container:
-        stream = container.streams.video[0]
+        stream = container.streams[index]
         for packet in container.demux(stream):
             if not packet.size or packet.is_discard:
                 continue
