@@ -80,6 +80,9 @@ def test_bad_chains_get_one_line_errors(chain, words):
                                           "and keyframes is 0+48"),
     ("interpolate=factor=3:fps=60", "interpolate: option 'factor' applies without fps only, and "
                                     "fps is 60: it would be dropped"),
+    # a default given is a choice too: factor=2 is not fps=60 unless the input runs at 30 fps
+    ("interpolate=factor=2:fps=60", "interpolate: option 'factor' applies without fps only"),
+    ("realign=pick=first:keyframes=0+48", "realign: option 'pick' applies without keyframes only"),
 ])
 def test_odd_chains_say_what_is_wrong(chain, message):
     with pytest.raises(OptionError) as e:
@@ -164,8 +167,8 @@ def test_engine_converts_early_only_for_filters_that_want_tensors(reads_raw):
 
 def test_options_given_where_they_are_read_are_taken():
     """The guard of the 'applies with ... only' refusals above: each option with the value of
-    the other that reads it, and a default (nothing lost) beside any."""
+    the other that reads it, and None (nothing given) beside any."""
     for chain in ("stabilize=mode=subject:box=2+2+30+20", "realign=region=face:box=2+2+30+20",
-                  "realign=pick=sharp", "realign=pick=first:keyframes=0+48",
-                  "interpolate=factor=2:fps=60", "interpolate=3"):
+                  "realign=pick=sharp", "realign=pick=first", "stabilize=box=none",
+                  "interpolate=factor=2", "interpolate=fps=60", "interpolate=3"):
         build_chain(chain)

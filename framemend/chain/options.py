@@ -20,7 +20,8 @@ def option(default: Any, help: str, *, min: float | None = None, max: float | No
            choices: tuple | None = None, only_with: dict | None = None) -> Any:
     """A dataclass field with a default, a one-line help, and an allowed range or set of values;
     ``only_with`` ``{other: value}``: the option is read only where option ``other`` has that
-    value (None: where it is not given), and :func:`make_options` refuses it elsewhere."""
+    value (None: where it is not given), and :func:`make_options` refuses it elsewhere, its
+    default value too (only None, "auto", passes)."""
     return dataclasses.field(default=default, metadata={
         "help": help, "min": min, "max": max, "choices": choices, "only_with": only_with})
 
@@ -133,8 +134,8 @@ def make_options(filter_name: str, options_cls: type, values: dict[str, Any]) ->
         converted[key] = value
     options = options_cls(**converted)
     for key in converted:  # an option another one's value leaves unread was dropped silently
-        if converted[key] == fields[key].default:  # box=None, pick=first: nothing is lost
-            continue
+        if converted[key] is None:  # box=None: nothing given, nothing lost; a default is a
+            continue                # choice (factor=2 beside fps=60 is not what it gives)
         for other, wanted in (fields[key].metadata.get("only_with") or {}).items():
             given = getattr(options, other)
             if given != wanted:
