@@ -334,14 +334,39 @@ def test_probe_of_a_file_without_stream_durations_gives_the_videos_own(tmp_path,
                                            (0.75, {"bframes": "3", "preset": "medium"})])
 def test_probe_of_an_avi_says_the_frames_it_holds(tmp_path, capsys, sound, options):
     """An H.264 AVI beside AAC, without B-frames, holds an empty index slot after frame 0:
-    probe said its declared 25 frames, 1.042 s, for the 24 frames of 1 s that the reader
-    decodes and ``clean`` writes. Its video packets are counted now."""
+    probe said its declared 25 frames for the 24 pictures that the reader decodes and
+    ``clean`` writes. Its video packets are counted now; the length is the slots' span, as the
+    reader times the pictures (the first shown for two slots beside AAC)."""
     path = str(tmp_path / "a.avi")
     make_video(path, moving_frames(24, 32, 24), 24, audio_seconds=sound, options=options)
     assert main(["probe", path, "--json"]) == 0
     described = json.loads(capsys.readouterr().out)
-    assert described["frames"] == len(read_video(path)[0]) == 24
-    assert abs(described["duration"] - 1.0) < 0.002, described["duration"]
+    reader = VideoReader(path)
+    assert described["frames"] == reader.count() == 24
+    slots = 25 if sound and not options else 24
+    assert abs(described["duration"] - slots / 24) < 0.002, described["duration"]
+    assert abs(reader.decoded_seconds() - slots / 24) < 0.002
+
+
+@pytest.mark.parametrize("sound, options", [(None, {}), (None, {"bframes": "3", "preset": "medium"}),
+                                           (0.75, {}), (0.75, {"bframes": "3", "preset": "medium"})])
+def test_h264_in_avi_is_timed_by_its_index(tmp_path, capsys, sound, options):
+    """FFmpeg times H.264 in AVI a slot after its index (pts = dts + 1 frame; 2 beside AAC's
+    empty slot; with B-frames out of order: 'duplicate or backward timestamp'), so ``clean``
+    wrote the pictures a frame or two after their sound (flash and click at 0.5 s in the
+    source: 0.542 s against 0.500 s). The reader takes the index's times: the ones the muxer
+    was given, as an MP4 of the same frames says them."""
+    src, out = str(tmp_path / "in.avi"), str(tmp_path / "out.mkv")
+    make_video(src, moving_frames(24, 32, 24), 24, audio_seconds=sound, options=options)
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    # beside AAC the muxer moves the video a slot later for the AAC's priming (21 ms, rounded
+    # up to a slot) and FFmpeg's AVI muxer leaves frame 0 at slot 0
+    late = [0] + [1] * 23 if sound and not options else [0] * 24
+    expected = [(k + d) / 24 for k, d in enumerate(late)]
+    assert stream_summary(out)["times"] == pytest.approx(expected, abs=1e-3)
+    frames = read_video(out)[0]
+    assert np.abs(frames.astype(int) - moving_frames(24, 32, 24)).mean() < 3  # in their order
 
 
 def _from_100_s(n: int) -> list[float]:

@@ -122,9 +122,10 @@ def avi_frames(path: str, fps: Fraction, index: int) -> tuple[int, float]:
     """The frames of an AVI file's video stream ``index`` (the one the reader decodes) and how
     long they last, from its video packets (demuxed, not decoded): AVI declares its index's
     slots, and an empty slot is no frame (a PyAV-muxed H.264 AVI beside AAC holds one after
-    frame 0: 25 frames and 1.042 s declared for 24 frames of 1 s, which ``clean`` writes). The
-    length runs from the first frame's time to the last one's plus one frame at ``fps``, as the
-    reader times them."""
+    frame 0: 25 frames declared for 24). The length runs from the first slot that holds a
+    frame to the last one, plus one frame at ``fps``: the slots' times (decoding times), as the
+    reader times H.264 (FFmpeg's presentation times for it are a slot late, and out of order
+    with B-frames); the same span for other codecs, whose times FFmpeg gives as the slots'."""
     count, first, last = 0, None, None
     with av.open(path) as container:
         stream = container.streams[index]
@@ -132,8 +133,8 @@ def avi_frames(path: str, fps: Fraction, index: int) -> tuple[int, float]:
             if not packet.size or packet.is_discard:
                 continue
             count += 1
-            if packet.pts is not None:
-                t = float(packet.pts * stream.time_base)
+            if packet.dts is not None:
+                t = float(packet.dts * stream.time_base)
                 first = t if first is None else min(first, t)
                 last = t if last is None else max(last, t)
     seconds = last - first + 1 / float(fps) if count and first is not None else count / float(fps)

@@ -253,6 +253,12 @@ class VideoReader:
         # AAC holds one after its first frame, and read as "ended early")
         self._empty_slots = 0
         self._last_slot = -1
+        # H.264 in AVI: FFmpeg gives each picture a time one slot after its index's (pts =
+        # dts + 1 frame for any x264 settings, + 2 beside AAC's empty slot, out of order with
+        # B-frames), so the picture came a frame or two after the sound: the pictures are
+        # timed by the index instead, the k-th shown at the k-th slot read (decode order
+        # being the index's, the shown order the slots' sorted order)
+        self._slots: deque | None = deque() if self._index_timed() else None
         # packets before the first keyframe (a file cut inside a group of pictures): they
         # cannot be decoded without the pictures before the cut; how many frames that cost
         self._leading_packets = 0
@@ -336,6 +342,12 @@ class VideoReader:
             start = 0 if muxer in HEADER_END else (c.start_time or 0)
             self._declared_end = (start + c.duration) / av.time_base
         self._names = {c.format.name, self.stream.codec_context.name}
+
+    def _index_timed(self) -> bool:
+        """Whether the pictures are timed by the index's slots (H.264 in AVI), not by the
+        times FFmpeg gives them."""
+        return (self.container.format.name == "avi"
+                and self.stream.codec_context.name == "h264")
 
     def _set_depth(self, bit_depth: int) -> None:
         self._format = "rgb48le" if bit_depth > 8 else "rgb24"
@@ -610,7 +622,11 @@ class VideoReader:
                     self._keyframe_seen = self._keyframe_seen or packet.is_keyframe
                     if not self._keyframe_seen:
                         self._leading_packets += 1
+                    elif self._slots is not None and packet.dts is not None:
+                        self._slots.append(packet.dts)
                 for vf in packet.decode():
+                    if self._slots:
+                        vf.pts, vf.time_base = self._slots.popleft(), self.stream.time_base
                     if self._start_unknown and vf.pts is not None and vf.time_base is not None:
                         self._learn_start(float(vf.pts * vf.time_base))
                     keep = self._in_range(vf)
