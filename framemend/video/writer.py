@@ -18,6 +18,8 @@ stream's time base before and after that moment differed by that factor (issue #
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import os
 import re
@@ -205,6 +207,26 @@ _AVI_H264_SOUND = ("AVI gives H.264 pictures no times of their own: players that
                    "FFmpeg (ffplay, mpv) show each a frame later than players that follow the "
                    "file's index, so the sound is off the picture by up to a frame ({ms:.0f} ms "
                    "at {fps:.6g} fps) in one or the other; .mkv and .mp4 keep them in step")
+
+
+@contextlib.contextmanager
+def _sizeless(source):
+    """The AAC stream ``source``'s parameters without a block size, to copy it into AVI: the
+    AVI muxer declares the block size as the stream's sample size (fixed-size samples, which
+    only PCM has), and FFmpeg's AVI reader sets it from an AVI input's wave header (1536 for
+    stereo AAC). An AAC copied AVI to AVI was timed by its bytes when read back: 4 s of sound
+    over 0.875 s, the output's audio length unknown. Read back from a one-packet MP4 made in
+    memory, whose reader sets none and keeps the frame length (MP3 and MP2 copies were timed
+    right; AC-3's are timed by bytes too, but MP4 needs a real AC-3 packet to write one)."""
+    memory = io.BytesIO()
+    with av.open(memory, "w", format="mp4") as mp4:
+        stream = mp4.add_stream_from_template(source)
+        packet = av.Packet(b"\0")  # never decoded: MP4 writes no track without a sample
+        packet.stream, packet.pts, packet.dts = stream, 0, 0
+        mp4.mux(packet)
+    memory.seek(0)
+    with av.open(memory) as copy:
+        yield copy.streams.audio[0]
 
 
 class VideoWriter:
@@ -421,9 +443,13 @@ class VideoWriter:
         """An output stream for the audio stream ``source`` and, when it is re-encoded, its
         decoder: copied, or re-encoded only where the container cannot hold its codec
         (:func:`.containers.holds_audio`, or the muxer refuses it)."""
-        if holds_audio(fmt, source.codec_context.codec.canonical_name):
+        name = source.codec_context.codec.canonical_name
+        if holds_audio(fmt, name):
             try:
-                return self.container.add_stream_from_template(source), None
+                if fmt != "avi" or name != "aac":
+                    return self.container.add_stream_from_template(source), None
+                with _sizeless(source) as template:
+                    return self.container.add_stream_from_template(template), None
             except ValueError:
                 pass
         codec = "libopus" if fmt == "webm" else "aac"
