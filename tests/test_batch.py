@@ -127,6 +127,30 @@ def test_a_workers_first_file_is_not_timed_with_the_compiling(tmp_path, monkeypa
     assert s.exit_code == 0 and s.count("new") == 2, [f.note for f in s.files]
 
 
+def make_depths(root) -> list[str]:
+    """8-bit and 10-bit files in turn, named in the order a batch takes them."""
+    names = ["a8.mp4", "b10.mkv", "c8.mp4", "d10.mkv"]
+    root.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        make_video(str(root / name), moving_frames(4, 32, 24), 24,
+                   pix_fmt="yuv420p10le" if "10" in name else "yuv420p")
+    return names
+
+
+def test_a_workers_first_file_of_each_depth_gets_the_compile_allowance(tmp_path, monkeypatch):
+    """numba compiles the kernels for uint16 pixels apart: a 10-bit file after 8-bit ones
+    compiled 21 s more (the default chain, load 7) with no allowance, as a file after the
+    first. Each worker's first file of each depth gets it now."""
+    given = []
+    timeout = batch_run.file_timeout
+    monkeypatch.setattr(batch_run, "file_timeout", lambda job, per, first: (
+        given.append((job.rel, first)) or timeout(job, per, first)))
+    names = make_depths(tmp_path / "in")
+    s = clean_folder(tmp_path / "in", tmp_path / "out", "identity", jobs=1)
+    assert s.exit_code == 0
+    assert given == list(zip(names, [True, True, False, False]))
+
+
 def test_sigkill_half_way_then_rerun_finishes_only_the_rest(tmp_path):
     src, out = tmp_path / "src", tmp_path / "out"
     names = [f"clip{i}.mp4" for i in range(8)]

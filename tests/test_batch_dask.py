@@ -16,7 +16,7 @@ from framemend.batch import BatchError  # noqa: E402
 from framemend.batch import cluster as batch_cluster  # noqa: E402
 from framemend.batch import run as batch_run  # noqa: E402
 from framemend.batch.worker import clean_job  # noqa: E402
-from test_batch import assert_like_single_file, leftovers, make_tree  # noqa: E402
+from test_batch import assert_like_single_file, leftovers, make_depths, make_tree  # noqa: E402
 
 
 def slow_clean(job, settings, device=None, progress=None):
@@ -98,6 +98,26 @@ def test_a_hanging_file_times_out_alone(cluster, tmp_path, monkeypatch):
     with Client(cluster.scheduler_address) as client:  # no worker runs the timed-out task again
         running = client.run(lambda dask_worker: list(dask_worker.active_threads.values()))
         assert not any(running.values()), running
+
+
+def test_a_workers_first_file_of_each_depth_gets_the_compile_allowance(cluster, tmp_path,
+                                                                      monkeypatch):
+    """Each worker process's first file of a depth (8 bits, more) is given
+    :data:`~framemend.batch.run.COMPILE_ALLOWANCE`; only the 10-bit files are checked, as the
+    cluster's workers have run 8-bit files of the tests before."""
+    given = []
+    timeout = batch_run.file_timeout
+    monkeypatch.setattr(batch_run, "file_timeout", lambda job, per, first: (
+        given.append((job.rel, first)) or timeout(job, per, first)))
+    make_depths(tmp_path / "in")
+    s = clean_folder(tmp_path / "in", tmp_path / "out", "identity", executor="dask",
+                     scheduler=cluster.scheduler_address)
+    assert s.exit_code == 0
+    worker = {f.input: f.worker for f in s.files}
+    deep = [(worker[rel], first) for rel, first in given if "10" in rel]
+    for w in set(w for w, _ in deep):  # a worker's first 10-bit file only
+        assert [first for v, first in deep if v == w] == [True] + [False] * (
+            sum(v == w for v, _ in deep) - 1), given
 
 
 def clean_among_foreign_events(job, settings, device=None, progress=None):

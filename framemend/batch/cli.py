@@ -30,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, tcp://HOST:8786")
     g.add_argument("--timeout", type=float, metavar="SECONDS", default=None,
                    help="seconds per megapixel of each frame a file may take (default 10, "
-                        "plus 60 s per file, 180 s more for a worker's first) before its "
-                        "worker is killed")
+                        "plus 60 s per file, 180 s more for a worker's first of each depth, "
+                        "8 bits or more) before its worker is killed")
 
 
 def file_only(args) -> str | None:

@@ -56,15 +56,16 @@ class _Setup(WorkerPlugin):
         preload(self.chain)
 
 
-_FIRST_FILE = [True]  # in a Dask worker's process: no file started yet (nothing compiled)
+_DEPTHS: set[bool] = set()  # in a Dask worker's process: the depths (Job.deep) of its files
 
 
 def _remote(job, settings: dict, task) -> dict:
-    """The Dask task: announce the file (and whether it is its worker process's first, whose
-    time includes compiling the kernels), clean it with progress events."""
+    """The Dask task: announce the file (and whether it is its worker process's first of its
+    depth, whose time includes compiling the kernels), clean it with progress events."""
     w = get_worker()
     key = w.get_current_task()
-    first, _FIRST_FILE[0] = _FIRST_FILE[0], False
+    first = job.deep not in _DEPTHS
+    _DEPTHS.add(job.deep)
     w.log_event(TOPIC, {"key": key, "kind": "started", "worker": w.address, "first": first})
     last = [0.0]
 

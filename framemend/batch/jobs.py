@@ -35,6 +35,8 @@ class Job:
     frames: int | None = None           # as the container declares it (None: unknown)
     pixels: int = 0                     # width * height (0: unknown)
     duration: float | None = None       # seconds, when the container says
+    deep: bool = False                  # more than 8 bits a component (numba compiles the
+                                        # kernels for uint16 pixels apart)
     skip: str = ""                      # why it is not cleaned (its output's name is taken)
 
 
@@ -157,9 +159,12 @@ def fingerprint(path: str) -> dict:
 
 
 def probe(job: Job) -> None:
-    """Fill ``job.frames``, ``job.pixels`` and ``job.duration`` from the container's header
-    (leaves them unknown for a file that does not open: its worker reports why)."""
+    """Fill ``job.frames``, ``job.pixels``, ``job.duration`` and ``job.deep`` from the
+    container's header (leaves them unknown for a file that does not open: its worker reports
+    why)."""
     import av
+
+    from ..video.probe import bit_depth_of
 
     if job.src.lower().endswith(ANIMATION_EXTENSIONS):  # FFmpeg reads a WebP's first frame only
         from PIL import Image  # noqa: PLC0415 - in the batch's parent, for animations only
@@ -174,6 +179,7 @@ def probe(job: Job) -> None:
         with av.open(job.src) as c:
             s = c.streams.video[0]
             job.pixels = s.codec_context.width * s.codec_context.height
+            job.deep = bit_depth_of(s.codec_context.pix_fmt or "") > 8
             if s.duration is not None and s.time_base:
                 job.duration = float(s.duration * s.time_base)
             elif c.duration:

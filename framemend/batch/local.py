@@ -114,7 +114,8 @@ class _Worker:
         self.ready = False
         self.job = None
         self.deadline = self.allowed = 0.0
-        self.first = True  # no file finished yet: the chain's kernels may still compile
+        # the depths (Job.deep) of the files it has run: a file of another may still compile
+        self.depths: set[bool] = set()
 
     def kill(self) -> None:
         if self.proc.is_alive():
@@ -137,8 +138,9 @@ class LocalExecutor:
 
     def run(self, jobs: list, settings: dict, timeout_of, events) -> None:
         """Clean ``jobs``, each killed after ``timeout_of(job, first)`` seconds (``first``: its
-        worker's first file); ``events.started(job, where)``, ``events.progress(job, frames)``
-        and ``events.finished(job, result)`` are called from this thread as things happen."""
+        worker's first file of its depth); ``events.started(job, where)``,
+        ``events.progress(job, frames)`` and ``events.finished(job, result)`` are called from
+        this thread as things happen."""
         ctx = mp.get_context("spawn")
         pending = deque(jobs)
 
@@ -154,7 +156,7 @@ class LocalExecutor:
                 for w in workers:
                     if w.ready and w.job is None and pending:
                         w.job = pending.popleft()
-                        w.allowed = timeout_of(w.job, w.first)
+                        w.allowed = timeout_of(w.job, w.job.deep not in w.depths)
                         w.deadline = time.monotonic() + w.allowed
                         events.started(w.job, f"worker {w.index}")
                         try:
@@ -201,7 +203,8 @@ class LocalExecutor:
                 elif kind == "progress" and w.job:
                     events.progress(w.job, payload)
                 elif kind == "result":
-                    job, w.job, w.first = w.job, None, False
+                    job, w.job = w.job, None
+                    w.depths.add(job.deep)
                     events.finished(job, payload)
         except (EOFError, OSError):
             return False

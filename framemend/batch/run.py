@@ -25,20 +25,24 @@ from .report import BatchSummary, FileResult, write_report
 TIMEOUT_START = 60.0           # seconds every file gets, whatever its length
 TIMEOUT_PER_MPX_FRAME = 10.0   # and per megapixel of each frame: 3.5 s per 720x480 frame
 UNKNOWN_FRAMES = 1000          # assumed when the container declares neither frames nor duration
-# more for a worker's first file, where numba compiles the chain's kernels if its cache is empty
+# more for a worker's first file of each depth (8 bits, more), where numba compiles the chain's
+# kernels for that pixel type if its cache is empty
 # (a run before `framemend warmup`): on a 2-core machine at load 1-3, a batch of 8-frame 64x48
 # files with 2 workers spent 71 s in each worker's first file with the default chain, 63 s with
 # all six filters (the rest took 0.2-0.7 s); one process alone compiled in 43 s and 51 s. The
 # first file got 60 s, was killed as "timed out", and its replacement compiled again. About
 # 2.5 times the worst measured; a warm cache costs nothing, a first file that hangs is killed
-# this much later.
+# this much later. Each depth compiles its own: one process, the default chain, load 6-7, a
+# 10-bit file after 8-bit ones took 21 s (15 s CPU), an 8-bit one after a 10-bit first 40 s
+# (14 s CPU), where no allowance covered them (8-bit files of other chroma layouts: 0.2 s).
 COMPILE_ALLOWANCE = 180.0
 
 
 def file_timeout(job: Job, per_mpx_frame: float = TIMEOUT_PER_MPX_FRAME,
                  first: bool = False) -> float:
     """Seconds ``job`` may take before its worker is killed: scaled by frames x pixels, plus
-    :data:`COMPILE_ALLOWANCE` when it is its worker's ``first`` file."""
+    :data:`COMPILE_ALLOWANCE` when it is its worker's ``first`` file of its depth
+    (:attr:`Job.deep`)."""
     frames = job.frames or (round(job.duration * 60) if job.duration else UNKNOWN_FRAMES)
     return (TIMEOUT_START + per_mpx_frame * frames * max(job.pixels, 1) / 1e6
             + COMPILE_ALLOWANCE * first)
@@ -286,7 +290,8 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
         overwrite: replace outputs, and the report, that exist but that no run of this batch
             wrote.
         timeout: seconds per megapixel of each frame a file may take (plus 60 s, and
-            :data:`COMPILE_ALLOWANCE` for a worker's first) before its worker is killed and
+            :data:`COMPILE_ALLOWANCE` for a worker's first of each depth, 8 bits or more)
+            before its worker is killed and
             the file fails.
         threads: at most this many compute threads per local worker (default: the cores
             shared out among the workers).
