@@ -149,7 +149,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                    help="quiet, error, warning, info (default: adds the summary line) or debug")
     batch_cli.add_arguments(c)
 
-    _command(sub, "filters", "list every filter with its options, types, ranges, defaults")
+    fl = _command(sub, "filters", "list every filter with its options, types, ranges, defaults")
+    fl.add_argument("names", nargs="*", metavar="FILTER",
+                    help="list only these filters (framemend filters interpolate)")
     pr = _command(sub, "probe", "what framemend sees in a video, and every stream it holds")
     pr.add_argument("input", help="video file, or '-' for stdin")
     pr.add_argument("--json", action="store_true", help="machine-readable output")
@@ -335,11 +337,14 @@ def cmd_filters(args) -> int:
     import textwrap
 
     from .chain.options import option_specs
-    from .chain.registry import filter_options, filter_summaries
+    from .chain.registry import filter_options, filter_summaries, get_options
 
+    for name in args.names:  # an unknown name: one line with the nearest filter
+        get_options(name)
     summaries = filter_summaries()
     tables = {name: [_option_row(s) for s in option_specs(options)]
-              for name, options in filter_options().items()}
+              for name, options in filter_options().items()
+              if name in args.names or not args.names}
     width = min(max((len(row[2]) for rows in tables.values() for row in rows), default=0), 26)
     for name, rows in tables.items():
         print(textwrap.fill(f"{name}  {summaries[name]}", 80, subsequent_indent=" " * (len(name) + 2),

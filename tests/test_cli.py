@@ -152,6 +152,20 @@ def test_filters_lists_options_with_ranges(capsys):
     assert "[1, 32]" in factor and "default 2" in factor
 
 
+def test_filters_lists_the_filters_named(capsys):
+    """``framemend filters interpolate`` was "unrecognized arguments: interpolate"; it lists
+    that filter alone now, and a mistyped name gets the nearest one."""
+    assert main(["filters", "interpolate", "denoise"]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[0] for line in out.splitlines() if line[:1].isalpha()
+            and not line.startswith(("use:", "chain syntax"))] == ["denoise", "interpolate"]
+    assert "    factor " in out and "use: framemend clean" in out
+    assert main(["filters", "interpolat"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown filter 'interpolat'; did you mean 'interpolate'?" in err
+    assert err.count("\n") == 1
+
+
 def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
     """Help texts ran on to 400 columns, and a long choice list (``auto|global|local|offset``)
     pushed its row's ``default`` out of the column. Every line of the table now fits 80 columns
