@@ -488,6 +488,25 @@ def test_a_matroska_or_nut_file_that_starts_late_is_not_cut(tmp_path, capsys, ex
     assert stream_summary(out)["times"][0] == pytest.approx(0.5, abs=1e-3)
 
 
+@pytest.mark.parametrize("sound", [None, 1.0])
+def test_an_flv_whose_pictures_start_after_its_first_packet_is_not_cut(tmp_path, capsys, sound):
+    """FLV's duration runs from its first packet's decoding time: H.264 with B-frames shows
+    its first picture 83 ms after it, and every such file "ended early ... at 1.08 s of the
+    1.17 s it declares" (exit 1, a failure in a batch). A cut one still says so."""
+    src, out = str(tmp_path / "in.flv"), str(tmp_path / "out.mkv")
+    make_video(src, moving_frames(24, 32, 24), 24, audio_seconds=sound,
+               options={"bframes": "3", "preset": "medium"})
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    assert len(stream_summary(out)["times"]) == 24
+    cut = str(tmp_path / "cut.flv")
+    with open(src, "rb") as f:
+        data = f.read()
+    open(cut, "wb").write(data[:len(data) * 2 // 3])
+    assert main(["clean", cut, "-o", str(tmp_path / "cut.mkv"), "-f", "identity", "-q"]) == 1
+    assert re.search("ended early|is damaged", capsys.readouterr().err)
+
+
 @pytest.mark.parametrize("made", ["slot_left_empty", "h264_with_aac"])
 def test_an_avi_whose_index_holds_an_empty_slot_is_not_cut(tmp_path, capsys, made):
     """An AVI's frame count counts the slots of its index that hold no picture (a null chunk:

@@ -341,6 +341,11 @@ class VideoReader:
         if c.duration and muxer in HEADER_DURATION:
             start = 0 if muxer in HEADER_END else (c.start_time or 0)
             self._declared_end = (start + c.duration) / av.time_base
+        # FLV's duration runs from its first packet's decoding time (its muxer counts from
+        # it), not from its start (the first presentation time): H.264 with B-frames starts
+        # 83 ms after its first decoding time, and each such file "ended early ... of the
+        # 1.17 s it declares" for 1.08 s (exit 1); its end is set from that packet
+        self._flv_length = c.duration / av.time_base if muxer == "flv" and c.duration else None
         self._names = {c.format.name, self.stream.codec_context.name}
 
     def _index_timed(self) -> bool:
@@ -595,6 +600,9 @@ class VideoReader:
             packets = self.container.demux()
             for packet in packets:
                 errors = self._check_errors(errors, True)
+                if self._flv_length is not None and packet.dts is not None and packet.time_base:
+                    self._declared_end = float(packet.dts * packet.time_base) + self._flv_length
+                    self._flv_length = None
                 if packet.pts is not None and packet.time_base is not None:
                     dur = packet.duration or 0
                     end = float((packet.pts + dur) * packet.time_base)
