@@ -569,6 +569,12 @@ def write(path: str, video: Any, fps: float = 24.0, overwrite: bool = False, **e
     from .video import write_video
     from .video.containers import check_output, check_rate
 
+    # frames given first (as framemend.clean takes them) got os.fspath's "expected str, bytes
+    # or os.PathLike object, not ndarray"
+    if not isinstance(path, (str, os.PathLike)):
+        hint = " (the frames came first)" if isinstance(video, (str, os.PathLike)) else ""
+        raise TypeError(f"write(path, video): path must be a file name (str or os.PathLike), got "
+                        f"{type(path).__name__}{hint}")
     path = os.fspath(path)
     fps = frame_rate(fps, "fps")
     check_rate(path, fps)  # before any frame is taken: an iterator's frames are not lost

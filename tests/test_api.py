@@ -479,6 +479,17 @@ def test_write_refuses_an_existing_file_as_clean_does(tmp_path):
     assert np.array_equal(framemend.read(str(out)), frames)
 
 
+def test_write_given_the_frames_first_says_the_order(tmp_path):
+    """``framemend.write(frames, path)`` (the order of ``clean(frames, ...)``) raised
+    os.fspath's "expected str, bytes or os.PathLike object, not ndarray"."""
+    frames = moving_frames(2, 32, 24)
+    with pytest.raises(TypeError, match=r"^write\(path, video\): path must be a file name "
+                                        r"\(str or os.PathLike\), got ndarray \(the frames "
+                                        r"came first\)$"):
+        framemend.write(frames, str(tmp_path / "o.mkv"))
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("name, fps, top", [("o.mkv", 5000, 1000), ("o.webm", 1001, 1000),
                                             ("o.ts", 100000, 90000), ("o.gif", 1000, 100),
                                             ("o.avi", 1000, 999)])
