@@ -348,8 +348,9 @@ def test_probe_of_an_avi_says_the_frames_it_holds(tmp_path, capsys, sound, optio
     assert abs(reader.decoded_seconds() - slots / 24) < 0.002
 
 
-@pytest.mark.parametrize("sound, options", [(None, {}), (None, {"bframes": "3", "preset": "medium"}),
-                                           (0.75, {}), (0.75, {"bframes": "3", "preset": "medium"})])
+@pytest.mark.parametrize("sound, options", [(None, {}), (0.75, {}),
+                                           (None, {"bframes": "3", "preset": "medium"}),
+                                           (0.75, {"bframes": "3", "preset": "medium"})])
 def test_h264_in_avi_is_timed_by_its_index(tmp_path, capsys, sound, options):
     """FFmpeg times H.264 in AVI a slot after its index (pts = dts + 1 frame; 2 beside AAC's
     empty slot; with B-frames out of order: 'duplicate or backward timestamp'), so ``clean``
