@@ -1,5 +1,6 @@
 """The reader on damaged and unusual input, and the ffmpeg-style options of `framemend clean`:
 time ranges with audio cut to match, --frames, --threads, log levels and the summary, probe."""
+import io
 import json
 import re
 import subprocess
@@ -601,6 +602,44 @@ def test_an_animated_webp_is_read_with_its_times_and_pixels(tmp_path, capsys):
     _animated_webp(src, [40] * 3, alpha)
     code, err = run_main(capsys, "clean", src, "-o", out, "-f", "identity", "--overwrite", "-q")
     assert code == 0 and "has an alpha channel" in err and "output is opaque" in err, err
+
+
+class _Pipe(io.RawIOBase):
+    """A pipe's read end holding ``data``: read in order, no seeking (as stdin from ``cat``)."""
+
+    def __init__(self, data: bytes):
+        self._data = io.BytesIO(data)
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        chunk = self._data.read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+
+@pytest.mark.parametrize("kind", ["webp", "apng"])
+def test_an_animated_webp_or_apng_from_a_pipe_is_read(tmp_path, capsys, monkeypatch, kind):
+    """From stdin an animated WebP "is damaged: decoding stopped after frame 0" (FFmpeg's
+    decoder; a file is read through Pillow) and an APNG was "not a video (Function not
+    implemented)" (its demuxer seeks): both are read into memory first now."""
+    from PIL import Image  # noqa: PLC0415
+
+    src, out = str(tmp_path / f"a.{kind}"), str(tmp_path / "o.mkv")
+    if kind == "webp":
+        frames = _animated_webp(src, [40, 80, 40])
+    else:
+        frames = moving_frames(3, 48, 32)
+        images = [Image.fromarray(f) for f in frames]
+        images[0].save(src, format="PNG", save_all=True, append_images=images[1:],
+                       duration=[40, 80, 40])
+    with open(src, "rb") as f:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(_Pipe(f.read()))))
+    code, err = run_main(capsys, "clean", "-", "-o", out, "-f", "identity", "--lossless", "-q")
+    assert code == 0 and err == "", err
+    assert [round(t * 1000) for t in stream_summary(out)["times"]] == [0, 40, 120]
+    assert np.array_equal(np.stack([f for f, _ in _plain_frames(out)]), frames)
 
 
 def test_a_cut_animated_webp_is_one_line(tmp_path, capsys):

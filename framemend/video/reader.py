@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import io
 import os
 import re
 import sys
@@ -34,7 +35,7 @@ from .errors import NoVideoStream, VideoError
 from .probe import (HEADER_END, VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info,
                     stream_seconds)
 from .tags import chapters_from, is_chapter_track
-from .webp import is_animated_webp, webp_as_matroska
+from .webp import is_animated_webp, starts_animated_webp, webp_as_matroska
 
 # Containers whose header states the duration (so a shorter content means a cut file).
 HEADER_DURATION = ("matroska", "mov", "mp4", "avi", "nut", "flv", "asf")
@@ -90,13 +91,27 @@ def _sequence_note(folder: str, pattern: str) -> str | None:
     return image_sequence_note(folder or ".", pattern)
 
 
-def _open_container(path: str):
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _open_container(path: str) -> tuple[av.container.InputContainer, bool]:
+    """The input opened, and whether it is an animated WebP (read through Pillow: FFmpeg's WebP
+    decoder reads stills only). From stdin an animated WebP or a PNG (an APNG) is read into
+    memory first: FFmpeg cannot read them from a pipe (the WebP read as "damaged: decoding
+    stopped after frame 0", an APNG as "not a video (Function not implemented)", a seek)."""
     if path == "-":
-        return av.open(sys.stdin.buffer, "r")
+        pipe = sys.stdin.buffer
+        head = pipe.peek(21)[:21]  # what a first read holds (a pipe's 64 KiB): not consumed
+        if starts_animated_webp(head):
+            return av.open(webp_as_matroska(io.BytesIO(pipe.read())), "r",
+                           format="matroska"), True
+        if head.startswith(PNG_SIGNATURE):
+            return av.open(io.BytesIO(pipe.read()), "r"), False
+        return av.open(pipe, "r"), False
     check_input(path)
-    if is_animated_webp(path):  # FFmpeg's WebP decoder reads stills only
-        return av.open(webp_as_matroska(path), "r", format="matroska")
-    return av.open(path, "r")
+    if is_animated_webp(path):
+        return av.open(webp_as_matroska(path), "r", format="matroska"), True
+    return av.open(path, "r"), False
 
 
 _counting = False  # whether this module installed the error-counting log level
@@ -206,7 +221,7 @@ class VideoReader:
         self._errors_at_open = av.logging.get_last_error()[0]
         self.container = None
         try:
-            self.container = _open_container(path)
+            self.container, self._webp = _open_container(path)
             self._open_streams(threads)
         except VideoError:
             self._close()
@@ -333,7 +348,7 @@ class VideoReader:
                               and s.index not in self._cover_indices
                               and not (self._chapters and is_chapter_track(s))]
         self.info: VideoInfo = stream_info(self.path, c, self.stream)
-        if self.path != "-" and is_animated_webp(self.path):
+        if self._webp:
             _as_webp(self.info)
         self._declared_frames = self.info.frames
         self._declared_end = None

@@ -34,15 +34,20 @@ def is_animated_webp(path: str) -> bool:
     """Whether the file at ``path`` is an animated WebP (its ``VP8X`` header's animation flag)."""
     try:
         with open(path, "rb") as f:
-            head = f.read(21)
+            return starts_animated_webp(f.read(21))
     except OSError:
         return False
-    return (len(head) == 21 and head[:4] == b"RIFF" and head[8:16] == b"WEBPVP8X"
+
+
+def starts_animated_webp(head: bytes) -> bool:
+    """Whether ``head``, a file's first bytes (21 or more), starts an animated WebP."""
+    return (len(head) >= 21 and head[:4] == b"RIFF" and head[8:16] == b"WEBPVP8X"
             and bool(head[20] & _ANIMATION_FLAG))
 
 
-def webp_as_matroska(path: str, folder: str | None = None) -> IO[bytes]:
-    """The frames of the animated WebP at ``path`` as an FFV1 Matroska file (``bgra``, each
+def webp_as_matroska(path: str | IO[bytes], folder: str | None = None) -> IO[bytes]:
+    """The frames of the animated WebP at ``path`` (or in that file object) as an FFV1
+    Matroska file (``bgra``, each
     frame at the sum of the durations before it and lasting its own, in ms), in an anonymous
     temporary file in ``folder`` (the system's by default), positioned at its start;
     :class:`VideoError` if Pillow cannot read it. The frames are decoded twice: the stream's
@@ -68,7 +73,9 @@ def webp_as_matroska(path: str, folder: str | None = None) -> IO[bytes]:
             out.mux(stream.encode(None))
     except (OSError, EOFError, ValueError, SyntaxError) as e:  # Pillow's, for a damaged file
         spool.close()
-        raise VideoError(f"cannot read the animated WebP '{path}': damaged or cut short ({e})") from None
+        name = path if isinstance(path, str) else "-"
+        raise VideoError(f"cannot read the animated WebP '{name}': damaged or cut short "
+                         f"({e})") from None
     spool.seek(0)
     return spool
 
