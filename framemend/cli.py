@@ -288,14 +288,24 @@ def cmd_clean(args) -> int:
     if batch_cli.file_only(args):
         raise UsageError(f"{batch_cli.file_only(args)} applies to folders; '{args.input}' is not one")
     if args.output != "-" and os.path.isdir(args.output):
-        raise UsageError(f"output '{args.output}' is a folder; give a file name")
+        raise _folder_output(args)
     _check_pipes(args.input, args.output)
     if args.input != "-" and not os.path.exists(args.input):
         from .video.reader import check_input  # a mistyped folder was said to be an output
 
         check_input(args.input)  # without an extension: "cannot write 'out/': unknown ..."
+    # a folder's name that is not there: "cannot write 'out/': unknown extension '(none)'"
+    if args.output.endswith(("/", os.sep)):
+        raise _folder_output(args)
     choose_codec(args.output, args.codec, args.lossless, args.crf, stdout_format=args.stdout_format)
     return _clean_one(args, args.input, args.output, chain)
+
+
+def _folder_output(args) -> UsageError:
+    """The error for a folder given as one file's output: a file name in it as the example."""
+    name = "out.mkv" if args.input == "-" else os.path.basename(args.input)
+    return UsageError(f"output '{args.output}' is a folder; give a file name "
+                      f"(e.g. {os.path.join(args.output, name)})")
 
 
 def _clean_one(args, src: str, dst: str, chain: str) -> int:

@@ -234,6 +234,9 @@ def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
      "a pattern (matching 1 file) that no shell expanded; framemend cleans one file, or a "
      "folder's videos: framemend clean '{tmp}' -o OUT_FOLDER --glob '*.mkv'"),
     (["clean", "{in}", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
+    # a folder's name for one file's output: "unknown extension '(none)'" where it was not there
+    (["clean", "{in}", "-o", "{tmp}/missing/"], 2, "output '{tmp}/missing/' is a folder; give a "
+     "file name (e.g. {tmp}/missing/in.mkv)"),
     (["clean", "{in}", "-o", "{in}/o.mp4"], 1, "folder '{in}' does not exist"),  # under a file
     (["generate", "-o", "{tmp}/missing/o.mp4"], 1, "folder '{tmp}/missing' does not exist"),
     (["clean", "{in}", "-o", "{tmp}/o.mp4", "-ss", "1e400"], 2,  # was exit 1, "from inf s"
