@@ -84,11 +84,12 @@ def test_avi_with_sound_says_that_players_disagree_by_a_frame(two_tracks, tmp_pa
         assert len(c.streams.audio) == 2
 
 
-@pytest.mark.parametrize("codec", ["aac", "libmp3lame"])
+@pytest.mark.parametrize("codec", ["aac", "ac3", "libmp3lame"])
 def test_audio_copied_from_an_avi_into_an_avi_keeps_its_times(tmp_path, codec):
-    """An AVI input's AAC copied into an AVI was declared fixed-size (the block size its wave
-    header gives, 1536, taken as the sample size), and read back it was timed by its bytes:
-    every packet of 0.5 s of sound at 0 s, its length unknown. MP3 was timed right before too."""
+    """An AVI input's AAC or AC-3 copied into an AVI was declared fixed-size (the block size
+    its wave header gives, 1536 for AAC, taken as the sample size), and read back it was timed
+    by its bytes: every packet of 0.5 s of sound at 0 s, its length unknown. MP3 was timed
+    right before too."""
     src, out = str(tmp_path / "in.avi"), str(tmp_path / "out.avi")
     make_video(src, moving_frames(12, 48, 32), fps=24, audio_seconds=0.5, audio_codecs=(codec,))
     assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0

@@ -209,24 +209,47 @@ _AVI_H264_SOUND = ("AVI gives H.264 pictures no times of their own: players that
                    "at {fps:.6g} fps) in one or the other; .mkv and .mp4 keep them in step")
 
 
+# the audio codecs whose copy from an AVI into an AVI was timed by its bytes (measured: MP3 and
+# MP2 copies were timed right; E-AC-3's too, and an MP4 template made its AVI muxer refuse it)
+BYTE_TIMED_IN_AVI = ("aac", "ac3")
+
+
 @contextlib.contextmanager
-def _sizeless(source):
-    """The AAC stream ``source``'s parameters without a block size, to copy it into AVI: the
-    AVI muxer declares the block size as the stream's sample size (fixed-size samples, which
-    only PCM has), and FFmpeg's AVI reader sets it from an AVI input's wave header (1536 for
-    stereo AAC). An AAC copied AVI to AVI was timed by its bytes when read back: 4 s of sound
-    over 0.875 s, the output's audio length unknown. Read back from a one-packet MP4 made in
-    memory, whose reader sets none and keeps the frame length (MP3 and MP2 copies were timed
-    right; AC-3's are timed by bytes too, but MP4 needs a real AC-3 packet to write one)."""
+def _sizeless(source, path: str):
+    """The compressed audio stream ``source``'s parameters without a block size, to copy it
+    into AVI: the AVI muxer declares the block size as the stream's sample size (fixed-size
+    samples, which only PCM has), and FFmpeg's AVI reader sets it from an AVI input's wave
+    header (1536 for stereo AAC). AAC and AC-3 copied AVI to AVI were timed by their bytes
+    when read back: 4 s of sound over 0.875 s and 0.768 s, the output's audio length unknown.
+    Read back from a one-packet MP4 made in memory, whose reader sets no block size and keeps
+    the frame length; the packet is the stream's first in the input at ``path`` (MP4 writes no
+    AC-3 track for another), a made-up one from a pipe (enough for AAC). ``source`` itself
+    where MP4 cannot hold the codec."""
     memory = io.BytesIO()
-    with av.open(memory, "w", format="mp4") as mp4:
-        stream = mp4.add_stream_from_template(source)
-        packet = av.Packet(b"\0")  # never decoded: MP4 writes no track without a sample
-        packet.stream, packet.pts, packet.dts = stream, 0, 0
-        mp4.mux(packet)
-    memory.seek(0)
-    with av.open(memory) as copy:
-        yield copy.streams.audio[0]
+    try:
+        with av.open(memory, "w", format="mp4") as mp4:
+            stream = mp4.add_stream_from_template(source)
+            packet = av.Packet(_first_packet(path, source.index))
+            packet.stream, packet.pts, packet.dts = stream, 0, 0
+            mp4.mux(packet)
+        memory.seek(0)
+        copy = av.open(memory)
+    except (ValueError, av.error.FFmpegError):
+        yield source
+        return
+    with copy:
+        yield copy.streams.audio[0] if copy.streams.audio else source
+
+
+def _first_packet(path: str, index: int) -> bytes:
+    """The bytes of the first packet of stream ``index`` of the file at ``path`` (``-``, a
+    pipe, or nothing there: one zero byte)."""
+    if path != "-":
+        with av.open(path) as source:
+            for packet in source.demux(source.streams[index]):
+                if packet.size:
+                    return bytes(packet)
+    return b"\0"
 
 
 class VideoWriter:
@@ -446,9 +469,9 @@ class VideoWriter:
         name = source.codec_context.codec.canonical_name
         if holds_audio(fmt, name):
             try:
-                if fmt != "avi" or name != "aac":
+                if fmt != "avi" or name not in BYTE_TIMED_IN_AVI:
                     return self.container.add_stream_from_template(source), None
-                with _sizeless(source) as template:
+                with _sizeless(source, self._side_reader.path) as template:
                     return self.container.add_stream_from_template(template), None
             except ValueError:
                 pass
