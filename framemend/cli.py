@@ -151,7 +151,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     fl = _command(sub, "filters", "list every filter with its options, types, ranges, defaults")
     fl.add_argument("names", nargs="*", metavar="FILTER",
-                    help="list only these filters (framemend filters interpolate)")
+                    help="list only these filters, or a preset's (framemend filters "
+                         "interpolate, framemend filters smooth)")
     pr = _command(sub, "probe", "what framemend sees in a video, and every stream it holds")
     pr.add_argument("input", help="video file, or '-' for stdin")
     pr.add_argument("--json", action="store_true", help="machine-readable output")
@@ -347,14 +348,21 @@ def cmd_filters(args) -> int:
     import textwrap
 
     from .chain.options import option_specs
+    from .chain.parser import check_chain
     from .chain.registry import filter_options, filter_summaries, get_options
+    from .presets import PRESETS
 
-    for name in args.names:  # an unknown name: one line with the nearest filter
-        get_options(name)
+    names = set()
+    for name in args.names:  # a preset's filters; an unknown name: the nearest filter
+        if name in PRESETS and name != "identity":
+            print(f"preset {name} = \"{PRESETS[name]}\"")
+            names.update(step for step, _ in check_chain(PRESETS[name]))
+        else:
+            get_options(name)
+            names.add(name)
     summaries = filter_summaries()
     tables = {name: [_option_row(s) for s in option_specs(options)]
-              for name, options in filter_options().items()
-              if name in args.names or not args.names}
+              for name, options in filter_options().items() if name in names or not names}
     width = min(max((len(row[2]) for rows in tables.values() for row in rows), default=0), 26)
     for name, rows in tables.items():
         print(textwrap.fill(f"{name}  {summaries[name]}", 80, subsequent_indent=" " * (len(name) + 2),

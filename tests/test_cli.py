@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from framemend.cli import main
+from framemend.presets import PRESETS
 from framemend.video import read_video, write_video
 from media import make_video, moving_frames, stream_summary
 
@@ -154,7 +155,8 @@ def test_filters_lists_options_with_ranges(capsys):
 
 def test_filters_lists_the_filters_named(capsys):
     """``framemend filters interpolate`` was "unrecognized arguments: interpolate"; it lists
-    that filter alone now, and a mistyped name gets the nearest one."""
+    that filter alone now (a preset's name: its chain and filters), and a mistyped name gets
+    the nearest one."""
     assert main(["filters", "interpolate", "denoise"]) == 0
     out = capsys.readouterr().out
     assert [line.split()[0] for line in out.splitlines() if line[:1].isalpha()
@@ -164,6 +166,11 @@ def test_filters_lists_the_filters_named(capsys):
     err = capsys.readouterr().err
     assert "unknown filter 'interpolat'; did you mean 'interpolate'?" in err
     assert err.count("\n") == 1
+    assert main(["filters", "steady"]) == 0  # a preset: its chain and its filters
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f'preset steady = "{PRESETS["steady"]}"'
+    assert [line.split()[0] for line in lines[1:] if line[:1].isalpha() and not line.startswith(
+        ("use:", "chain syntax"))] == ["deboil", "deflicker", "denoise", "stabilize"]
 
 
 def test_filters_table_fits_80_columns_with_its_defaults_in_line(capsys):
