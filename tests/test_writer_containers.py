@@ -55,6 +55,26 @@ def test_gif_round_trip_keeps_frames_timing_and_looks_like_the_input(tmp_path, p
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.parametrize("loop", [None, 3, 0])
+def test_a_gifs_loop_count_is_kept(tmp_path, loop):
+    """A GIF that plays once (no NETSCAPE2.0 block), or loops 3 times, came out looping for
+    ever (FFmpeg's GIF muxer's default); a GIF from another container still loops for ever."""
+    from PIL import Image  # noqa: PLC0415
+
+    src, out = tmp_path / "in.gif", tmp_path / "out.gif"
+    images = [Image.fromarray(f) for f in moving_frames(4, 32, 24)]
+    images[0].save(src, save_all=True, append_images=images[1:], duration=80,
+                   **({} if loop is None else {"loop": loop}))
+    assert main(["clean", str(src), "-o", str(out), "-f", "identity", "-q"]) == 0
+    with Image.open(out) as image:
+        assert image.info.get("loop") == loop and image.n_frames == 4
+    mkv, again = tmp_path / "in.mkv", tmp_path / "again.gif"
+    make_video(str(mkv), moving_frames(4, 32, 24), 12)
+    assert main(["clean", str(mkv), "-o", str(again), "-f", "identity", "-q"]) == 0
+    with Image.open(again) as image:
+        assert image.info.get("loop") == 0
+
+
 def test_gif_folder_input_is_cleaned_not_skipped(tmp_path, photo_clip):
     src, dst = tmp_path / "clips", tmp_path / "clean"
     src.mkdir()

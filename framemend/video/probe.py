@@ -28,6 +28,7 @@ class VideoInfo:
     rotation: int = 0           # display rotation in degrees (counter-clockwise)
     hdr10: dict | None = None   # the first picture's HDR10 metadata (:func:`.hdr.hdr10_of`)
     sample_aspect_ratio: Fraction | None = None  # a pixel's width / height where not square
+    gif_loop: int | None = None  # a GIF file's loop count (0: for ever, -1: plays once)
     start_time: float = 0.0
     audio: dict | None = None   # {"codec", "sample_rate", "channels", "duration"} or None
     metadata: dict = field(default_factory=dict)
@@ -96,8 +97,24 @@ def stream_info(path: str, container, stream) -> VideoInfo:
         bit_depth=bit_depth_of(pix_fmt), color_range=int(cc.color_range or 0),
         colorspace=int(cc.colorspace or 2), color_primaries=int(cc.color_primaries or 2),
         color_trc=int(cc.color_trc or 2), rotation=_rotation(stream), start_time=start,
-        sample_aspect_ratio=_pixel_shape(stream),
+        sample_aspect_ratio=_pixel_shape(stream), gif_loop=_gif_loop(path, container),
         audio=audio, metadata=dict(container.metadata), streams=stream_facts(container))
+
+
+def _gif_loop(path: str, container) -> int | None:
+    """A GIF file's loop count as its NETSCAPE2.0 block says it (0: for ever), -1 without one
+    (it plays once), as FFmpeg's GIF muxer takes them; None for any other input, or a pipe.
+    FFmpeg's GIF reader does not tell it; Pillow reads the blocks before the first picture."""
+    if path == "-" or container.format.name != "gif":
+        return None
+    from PIL import Image  # noqa: PLC0415 - for GIF input only
+
+    try:
+        with Image.open(path) as image:
+            loop = image.info.get("loop")
+    except (OSError, ValueError):
+        return None
+    return -1 if loop is None else int(loop)
 
 
 def stream_seconds(stream) -> float | None:

@@ -320,10 +320,13 @@ class VideoWriter:
             # and MOV get their index (moov) first, as `-movflags +faststart` does: the file
             # plays while it downloads and can be read from a pipe (the muxer moves it on
             # closing).
+            # A GIF input's loop count is kept (a GIF that plays once looped for ever)
             options = ({"avoid_negative_ts": "disabled", "fflags": "+bitexact"}
                        if fmt in ("matroska", "webm")
                        else {"movflags": "+faststart"} if fmt in ("mp4", "mov")
-                       else {"avoid_negative_ts": "disabled"} if fmt == "avi" else {})
+                       else {"avoid_negative_ts": "disabled"} if fmt == "avi"
+                       else {"loop": str(info.gif_loop)} if fmt == "gif" and
+                       info.gif_loop is not None else {})
             self.container = av.open(target, "w", format=fmt, options=options)
         except (av.error.FFmpegError, OSError) as e:
             self._remove_tmp()
