@@ -194,11 +194,11 @@ def test_structure_mismatch_tells_a_tone_change_from_other_content():
 
 
 def test_grey_structure_mismatch_lets_a_gain_varying_inside_the_cells_pass():
-    """Local mode's mismatch, on the flicker-invariant grey: a gain field that varies by
+    """Local mode's mismatch, mostly the flicker-invariant grey's: a gain field that varies by
     +-30 % inside the cells (a 24-pixel period over 4-pixel cells, strong local flicker) keeps
-    every cell's grey structure (measured: at most 0.11; the colours' mismatch reaches 0.43, a
-    weight of 0.6 at the floor of the scale), while other content still reads as changed
-    (median 0.46); the numba loop gives its torch reference."""
+    every cell's structure (measured: at most 0.18, the grey's alone 0.11; the colours' alone
+    reach 0.43, a weight of 0.6 at the floor of the scale), while other content still reads as
+    changed (median 0.67); the numba loop gives its torch reference."""
     from framemend.deflicker import _host
     from framemend.deflicker.filter import _reference
     from framemend.deflicker.motion import analysis_image, summed_area
@@ -223,8 +223,40 @@ def test_grey_structure_mismatch_lets_a_gain_varying_inside_the_cells_pass():
     torch.testing.assert_close(torch.from_numpy(fast), grey, atol=1e-3, rtol=1e-3)
     inside = (slice(None), 0, slice(1, -1), slice(2, -2))  # content in both frames
     flickered, replaced = fast[inside]
-    assert flickered.max() < 0.2 and colour[inside][0].max() > 0.3
+    assert flickered.max() < 0.25 and colour[inside][0].max() > 0.35
     assert np.median(replaced) > 0.35
+
+
+def test_local_structure_mismatch_sees_other_colours_of_the_same_grey():
+    """Local mode adds a share of the colours' mismatch to the grey's: content replaced by
+    other colours of the same luma (a subject the flow missed, which the grey cannot see) reads
+    as changed (measured: median 0.19, the grey's alone 0.0), while a 20 % brightening still
+    keeps the structure (at most 0.012); the numba loop gives its torch reference."""
+    from framemend.deflicker import _host
+    from framemend.deflicker.filter import _reference
+    from framemend.deflicker.motion import analysis_image, summed_area
+    from framemend.kernels.blur import gaussian_blur
+    from framemend.kernels.colour import LUMA
+
+    g = torch.Generator().manual_seed(1)
+    world = gaussian_blur(torch.rand(1, 3, 60, 90, generator=g), 1.0, 3)[0]
+    h, w, cell, (dx, dy) = 40, 64, 4, (5, -3)
+    first = world[:, 10:10 + h, 10:10 + w]
+    later = 1.2 * world[:, 10 + dy:10 + dy + h, 10 + dx:10 + dx + w]
+    # the colours of another picture, scaled per pixel to the luma of the first
+    other = gaussian_blur(torch.rand(1, 3, h, w, generator=g), 1.0, 3)[0]
+    luma = [sum(k * c for k, c in zip(LUMA, image)) for image in (first, other)]
+    other = (other * luma[0] / luma[1]).clamp(0, 1)
+    shifts = torch.zeros(2, 2, h // cell, w // cell)  # the other content is not moved
+    shifts[0, 0], shifts[0, 1] = -dx / cell, -dy / cell
+    own, *tables = (summed_area(analysis_image(f, 1)) for f in (first, later, other))
+    _, mismatch = _reference.content_and_structure(tables, own, shifts, cell, True)
+    _, fast = _host.content_and_structure([t.numpy() for t in tables], own.numpy(),
+                                          shifts.numpy(), cell, True)
+    torch.testing.assert_close(torch.from_numpy(fast), mismatch, atol=1e-3, rtol=1e-3)
+    inside = (slice(None), 0, slice(1, -1), slice(2, -2))  # content in both frames
+    brightened, replaced = fast[inside]
+    assert brightened.max() < 0.05 and np.median(replaced) > 0.12
 
 
 def test_numba_cell_comparison_matches_the_torch_reference():

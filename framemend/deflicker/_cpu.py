@@ -426,13 +426,14 @@ def _box_differences(table, own, shift_x, shift_y, cell, out):
 
 
 def content_and_structure(tables: list[np.ndarray], own: np.ndarray, shifts: np.ndarray,
-                          cell: int, floor: float, first: int = 0
+                          cell: int, floor: float, grey_floor: float = 0.0, share: float = 1.0
                           ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`content_differences` ``(k, 3, gh, gw)`` of the tables' first 3 channels (the
-    colours) and :func:`.motion.structure_mismatch` ``(k, 1, gh, gw)`` of their channels from
-    ``first`` on (``floor``: its floor) of float32 arrays: one loop over the cells per later
-    frame for both, the cells' own samples at their uncut boxes taken once for all the later
-    frames."""
+    colours) and :func:`.motion.structure_mismatch` ``(k, 1, gh, gw)`` of the colours
+    (``floor``: its floor) times ``share``, plus that of the fourth channel, the
+    flicker-invariant grey, with ``grey_floor`` if it is above 0 (local mode), of float32
+    arrays: one loop over the cells per later frame for both, the cells' own samples at their
+    uncut boxes taken once for all the later frames."""
     k, (c, gh, gw) = len(tables), (min(own.shape[0], 3), *shifts.shape[-2:])
     diffs, mismatch = np.empty((k, c, gh, gw), np.float32), np.empty((k, 1, gh, gw), np.float32)
     own_sums, moves = np.ascontiguousarray(own), np.ascontiguousarray(shifts)
@@ -440,7 +441,8 @@ def content_and_structure(tables: list[np.ndarray], own: np.ndarray, shifts: np.
     _own_samples(own_sums, cell, own_grid)
     for j, table in enumerate(tables):
         _box_comparisons(np.ascontiguousarray(table), own_sums, own_grid, moves[j, 0],
-                         moves[j, 1], cell, floor, first, diffs[j], mismatch[j, 0])
+                         moves[j, 1], cell, floor, grey_floor, share, diffs[j],
+                         mismatch[j, 0])
     return diffs, mismatch
 
 
@@ -461,11 +463,12 @@ def _own_samples(own, cell, out):
 
 
 @numba.njit(**_NJ)
-def _box_comparisons(table, own, own_grid, shift_x, shift_y, cell, floor, first, diffs,
-                     mismatch):
+def _box_comparisons(table, own, own_grid, shift_x, shift_y, cell, floor, grey_floor, share,
+                     diffs, mismatch):
     """Per cell: ``diffs[:, gy, gx]`` as :func:`_box_differences`; the boxes split into 2 x 2
     quadrants, ``mismatch[gy, gx]`` the squared change of the quadrants' means less their
-    box's mean, over their squares. Each table is read once at the 3 x 3 corners the quadrants
+    box's mean, over their squares: ``share`` times the colours' plus, if ``grey_floor`` is
+    above 0, the fourth channel's. Each table is read once at the 3 x 3 corners the quadrants
     share (the boxes' own corners among them), their bilinear taps found once per row and
     column of corners (:func:`_axis_taps`) for all channels; ``own`` only where the box is cut
     (elsewhere its samples are ``own_grid``'s, :func:`_own_samples`)."""
@@ -495,13 +498,13 @@ def _box_comparisons(table, own, own_grid, shift_x, shift_y, cell, floor, first,
                 _grid_samples(own, ax, ay, lerps, a)
             inv_area = 1.0 / max((x1 - x0) * (y1 - y0), 1e-6)
             inv_quarter = 1.0 / max(0.25 * (x1 - x0) * (y1 - y0), 1e-6)
-            change, energy = 0.0, 0.0
+            change, energy, grey_change, grey_energy = 0.0, 0.0, 0.0, 0.0
             for c in range(c3):
                 moved = b[c, 2, 2] - b[c, 2, 0] - b[c, 0, 2] + b[c, 0, 0]
                 still = a[c, 2, 2] - a[c, 2, 0] - a[c, 0, 2] + a[c, 0, 0]
                 if c < diffs.shape[0]:
                     diffs[c, gy, gx] = (moved - still) * inv_area
-                if c < first:
+                if c >= 3 and grey_floor <= 0.0:
                     continue
                 # the mean of the quadrants is a quarter of the box's sum
                 am, bm = 0.25 * still, 0.25 * moved
@@ -511,9 +514,16 @@ def _box_comparisons(table, own, own_grid, shift_x, shift_y, cell, floor, first,
                           ) * inv_quarter
                     db = ((b[c, j + 1, i + 1] - b[c, j + 1, i] - b[c, j, i + 1] + b[c, j, i]) - bm
                           ) * inv_quarter
-                    change += (db - da) * (db - da)
-                    energy += da * da + db * db
-            mismatch[gy, gx] = change / (energy + floor)
+                    if c < 3:
+                        change += (db - da) * (db - da)
+                        energy += da * da + db * db
+                    else:
+                        grey_change += (db - da) * (db - da)
+                        grey_energy += da * da + db * db
+            m = share * (change / (energy + floor))
+            if grey_floor > 0.0:
+                m += grey_change / (grey_energy + grey_floor)
+            mismatch[gy, gx] = m
 
 
 @numba.njit(**_NJ, inline="always")

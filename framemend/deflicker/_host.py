@@ -19,7 +19,8 @@ from .correction import (BLUR_TAPS, FADE_SIGNIFICANCE, LOCAL_AFFINE_RIDGE, LOCAL
                          LOCAL_FLICKER, LOCAL_SLOPE, LOCAL_SPREAD, NEIGHBOUR_STRUCTURE,
                          NEIGHBOUR_TOLERANCE, STEP_SIGNIFICANCE, STEP_TONE, STRUCTURE_MISMATCH,
                          STRUCTURE_SPREAD, TEXTURE_LEVELS, TEXTURE_SHARE, blur_noise)
-from .motion import FLOW_QUALITY, GREY_STRUCTURE_FLOOR, MISMATCH, STRUCTURE_FLOOR, Step
+from .motion import (COLOUR_STRUCTURE_FLOOR, COLOUR_STRUCTURE_SHARE, FLOW_QUALITY,
+                     GREY_STRUCTURE_FLOOR, MISMATCH, STRUCTURE_FLOOR, Step)
 
 _BAND_BLOCKS = 16  # rows of analysis blocks made float at a time
 
@@ -115,10 +116,12 @@ content_differences = _cpu.content_differences
 def content_and_structure(tables: list[np.ndarray], own: np.ndarray, shifts: np.ndarray,
                           cell: int, grey: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """:func:`content_differences` ``(k, 3, gh, gw)`` of the tables' colours and
-    :func:`.motion.structure_mismatch` ``(k, 1, gh, gw)`` of their colours, or of their fourth
-    channel, the flicker-invariant grey, if ``grey`` (local mode), in one pass."""
+    :func:`.motion.structure_mismatch` ``(k, 1, gh, gw)`` of their colours, or, if ``grey``
+    (local mode), :func:`.motion.local_structure_mismatch` of their flicker-invariant grey and
+    colours, in one pass."""
     if grey:
-        return _cpu.content_and_structure(tables, own, shifts, cell, GREY_STRUCTURE_FLOOR, 3)
+        return _cpu.content_and_structure(tables, own, shifts, cell, COLOUR_STRUCTURE_FLOOR,
+                                          GREY_STRUCTURE_FLOOR, COLOUR_STRUCTURE_SHARE)
     return _cpu.content_and_structure(tables, own, shifts, cell, STRUCTURE_FLOOR)
 
 

@@ -58,8 +58,9 @@ TEXTURE_SHARE = 4.0
 # on the regional wobble of scenes subject 1, 2 and fast-object 0 against the generated clips'
 # flicker figure, with the step test sparing the samples within it (_same_side_of_step). Local
 # mode weights its covers alike (the step test as before) by the mismatch of the
-# flicker-invariant grey (motion.GREY_STRUCTURE_FLOOR): on bench_families' deflicker_local
-# renderings 0-5 a spread of 3 or 6 gives the same, 12 up to 0.01 dB less
+# flicker-invariant grey plus a share of the colours' (motion.local_structure_mismatch): on
+# bench_families' deflicker_local renderings 0-5 a spread of 3 or 6 gives the same, 12 up to
+# 0.01 dB less
 STRUCTURE_MISMATCH = 0.45
 STRUCTURE_SPREAD = 3.0
 # offset mode (neighbour_steadied): the share of each frame's target given to the target of

@@ -19,8 +19,8 @@ from . import _host
 from .correction import (NEIGHBOUR_SHARES, apply_fields, correction_fields, neighbour_passes,
                          neighbour_steadied, neighbour_weight, structure_scaled,
                          structure_weights, temporal_offset)
-from .motion import (GREY_STRUCTURE_FLOOR, Step, adjacent_steps, analysis_factor,
-                     analysis_image, cell_means, chain_steps, content_differences, downscale,
+from .motion import (Step, adjacent_steps, analysis_factor, analysis_image, cell_means,
+                     chain_steps, content_differences, downscale, local_structure_mismatch,
                      structure_mismatch, summed_area)
 
 
@@ -181,8 +181,8 @@ class Deflicker(DistinctFrames, TemporalFilter):
             shifts = ops.concatenate(chains)
             colours = [table[:3] for table in tables]
             # the modes without a gate on size weigh the samples by the structure mismatch;
-            # local mode's is the flicker-invariant grey's, so that strong local flicker (a
-            # gain varying inside a cell) does not read as changed content
+            # local mode's is mostly the flicker-invariant grey's, so that strong local flicker
+            # (a gain varying inside a cell) does not read as changed content
             if self.options.mode == "local":
                 diff, mismatch = ops.content_and_structure(tables, own, shifts, cell, True)
             elif self.options.mode == "offset":
@@ -286,11 +286,10 @@ class _reference:
                               shifts: torch.Tensor, cell: int, grey: bool = False
                               ) -> tuple[torch.Tensor, torch.Tensor]:
         """:func:`content_differences` of the tables' colours and :func:`structure_mismatch`
-        of their colours, or of their flicker-invariant grey if ``grey`` (local mode)."""
+        of their colours, or :func:`local_structure_mismatch` if ``grey`` (local mode)."""
         diffs = content_differences([t[:3] for t in tables], own[:3], shifts, cell)
         if grey:
-            return diffs, structure_mismatch([t[3:] for t in tables], own[3:], shifts, cell,
-                                             GREY_STRUCTURE_FLOOR)
+            return diffs, local_structure_mismatch(tables, own, shifts, cell)
         return diffs, structure_mismatch(tables, own, shifts, cell)
 
     @staticmethod

@@ -38,6 +38,14 @@ STRUCTURE_FLOOR = 3e-3
 # deflicker_local renderings 0-5 against bench_deflicker's local clips (at 3e-3 the pan loses
 # 0.06 dB to the colour mismatch; at 1e-2 and more the renderings gain less)
 GREY_STRUCTURE_FLOOR = 5e-3
+# ... to which local mode adds this share of the colours' mismatch, with this floor: the grey,
+# normalised by its local mean, sees less of a subject the flow missed than the colours do.
+# Tuned on bench_families' deflicker_local renderings 0-5 (+0.54 dB in all, most on the
+# subjects of 0 and 4) against bench_deflicker's local clips (within 0.05 dB of the grey
+# alone: shares of 0.4 with a floor of 2e-2 and 0.5 with 3e-2 gain more, but the pan loses
+# 0.048 and 0.057 dB)
+COLOUR_STRUCTURE_SHARE = 0.3
+COLOUR_STRUCTURE_FLOOR = 1e-2
 
 
 def analysis_factor(width: int, height: int) -> int:
@@ -228,6 +236,21 @@ def structure_mismatch(tables: list[torch.Tensor], own: torch.Tensor, shifts: to
         out.append(((b - a) ** 2).sum((0, 1))
                    / ((a * a + b * b).sum((0, 1)) + floor))
     return torch.stack(out)[:, None]
+
+
+def local_structure_mismatch(tables: list[torch.Tensor], own: torch.Tensor,
+                             shifts: torch.Tensor, cell: int) -> torch.Tensor:
+    """Local mode's :func:`structure_mismatch` ``(k, 1, gh, gw)`` of analysis tables ``(4, h + 1,
+    w + 1)`` (arguments as :func:`content_differences`): that of the flicker-invariant grey
+    (the fourth channel, floor :data:`GREY_STRUCTURE_FLOOR`), which a gain varying inside a
+    cell keeps, plus :data:`COLOUR_STRUCTURE_SHARE` times that of the colours (floor
+    :data:`COLOUR_STRUCTURE_FLOOR`), which sees more of a subject the flow missed. The torch
+    reference of :func:`._cpu.content_and_structure` with a ``grey_floor``."""
+    grey = structure_mismatch([t[3:] for t in tables], own[3:], shifts, cell,
+                              GREY_STRUCTURE_FLOOR)
+    colours = structure_mismatch([t[:3] for t in tables], own[:3], shifts, cell,
+                                 COLOUR_STRUCTURE_FLOOR)
+    return grey + COLOUR_STRUCTURE_SHARE * colours
 
 
 def _cut_boxes(own: torch.Tensor, shifts: torch.Tensor, cell: int) -> tuple[torch.Tensor, ...]:
