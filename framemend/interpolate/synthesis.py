@@ -75,7 +75,7 @@ from .boundaries import sharpen_boundaries, sharpen_boundaries_torch
 from .neighbour_motion import adopt_neighbour_flows
 from .redrawn import (attenuation_torch, bilinear_attenuation, correlation_rows, detail_change,
                       detail_correlation, keep_detail_torch)
-from .remap import RELATIVE_BICUBIC, RELATIVE_BILINEAR, relative_map
+from .remap import RELATIVE_BICUBIC, RELATIVE_BILINEAR, padded, relative_map, remap_rgb
 from .smear import smear_along_motion, smear_along_motion_torch, smear_length
 from .symmetric import average_both_ways, disagreeing_share
 from .still import GATE_MAX, mix_still, mix_still_torch, still_error, still_share
@@ -733,11 +733,12 @@ def _in_betweens_u8(image0, image1, flow_t, weight0, times, flags, correlations,
     height, width = image0.shape[:2]
     out = np.empty((k, height, width, 3), image0.dtype)
     warped = [np.empty_like(image0), np.empty_like(image1)]
+    sources = [padded(image0, flags), padded(image1, flags)]  # remap_rgb's
+    scratch = np.empty((height, width, 4), np.uint8)
     for j in range(k):
         moves, w0 = _full_size_motion((image0, image1), flow_t, weight0, j)
-        for side, src in enumerate((image0, image1)):
-            cv2.remap(src, moves[side], None, flags, dst=warped[side],
-                      borderMode=cv2.BORDER_REPLICATE)
+        for side, source in enumerate(sources):
+            remap_rgb(source, moves[side], flags, warped[side], scratch)
         w1 = 1 - w0
         cv2.blendLinear(warped[0], warped[1], w0, w1, dst=out[j])
         change, moved = detail_change(*(_luma(side, True) for side in warped), w0,
