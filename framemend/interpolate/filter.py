@@ -14,6 +14,7 @@ from ..chain.frames import Frame
 from ..chain.palette import palette_limited
 from ..chain.registry import register
 from ..cuda import host_kernels
+from ..kernels.heap import keep_heap_tops
 from ..kernels.pools import shared_pool
 from ..options.interpolate import InterpolateOptions
 from ..video.rates import nominal_rate
@@ -96,6 +97,7 @@ class Interpolate(Filter):
         self._spans: deque[_Span] = deque()
         self._last: _Span | None = None  # the newest span; its in-betweens await the next pair
         self._dither: bool | None = None  # palette input, once the first frame is seen
+        keep_heap_tops()  # the in-betweens' temporaries would fault pages in afresh each pair
 
     def output_rate(self, rate: Fraction) -> Fraction:
         self._input_rate = rate
