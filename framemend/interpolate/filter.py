@@ -14,6 +14,7 @@ from ..chain.frames import Frame
 from ..chain.palette import palette_limited
 from ..chain.registry import register
 from ..cuda import host_kernels
+from ..kernels.heap import keep_heap_tops
 from ..kernels.pools import shared_pool
 from ..options.interpolate import InterpolateOptions
 from ..video.rates import nominal_rate
@@ -96,6 +97,7 @@ class Interpolate(Filter):
         self._spans: deque[_Span] = deque()
         self._last: _Span | None = None  # the newest span; its in-betweens await the next pair
         self._dither: bool | None = None  # palette input, once the first frame is seen
+        keep_heap_tops()  # the in-betweens' temporaries would fault pages in afresh each pair
 
     def output_rate(self, rate: Fraction) -> Fraction:
         self._input_rate = rate
@@ -235,7 +237,7 @@ def _synthesize(flows: Future, before: Future | None, after: Future | None, imag
     (:mod:`.quadratic`), and a pair that holds a frame (:mod:`.hold`) lets the still blend
     take more. Runs on a worker thread."""
     planes, pair, importance, known1, hidden = flows.result()
-    if _same_picture(image0, image1):  # a frame repeated: nothing moves between the two
+    if _same_picture(image0, image1, planes):  # a frame repeated: nothing moves between the two
         return [image0] * len(times)
     neighbours = [None if other is None or _repeated(other.result()[0]) else other.result()
                   for other in (before, after)]
@@ -268,8 +270,13 @@ def _repeated(planes: torch.Tensor) -> bool:
     return torch.equal(planes[0], planes[1])
 
 
-def _same_picture(image0, image1) -> bool:
-    """Whether two frames (``(H, W, 3)`` uint8 arrays or ``(3, H, W)`` tensors) are equal."""
+def _same_picture(image0, image1, planes: torch.Tensor) -> bool:
+    """Whether two frames (``(H, W, 3)`` uint8 arrays or ``(3, H, W)`` tensors) are equal;
+    ``planes`` ``(2, 4, h, w)``: theirs (:func:`.synthesis.flow_planes`), compared first (equal
+    frames have equal planes, and unequal planes answer most pairs without comparing the
+    whole frames: 0.25 ms a pair at 640x360)."""
+    if not torch.equal(planes[0], planes[1]):
+        return False
     if isinstance(image0, np.ndarray):
         return np.array_equal(image0, image1)
     return torch.equal(image0, image1)

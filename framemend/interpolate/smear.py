@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from ..flow import backward_warp
-from .remap import RELATIVE_BILINEAR
+from .remap import RELATIVE_BILINEAR, padded, remap_rgb
 
 SMEAR = 0.15  # the segment averaged over, as a fraction of the pair's motion, at a gain of 1
 _TAPS = (-2, -1, 1, 2)  # the samples besides p, in quarters of the segment
@@ -69,16 +69,17 @@ def smear_along_motion(made: np.ndarray, motion: np.ndarray, length: float) -> N
             return
     whole = box == (slice(0, height), slice(0, width))
     total = made[box].astype(np.float32)
+    rgb = made.dtype == np.uint8 and made.ndim == 3  # sampled through remap's 4-channel path
+    source, sampled = padded(made) if rgb else made, None
     for k in _TAPS:
         step = motion[box] * np.float32(k * length / 4)
-        if whole:
-            sampled = cv2.remap(made, step, None, RELATIVE_BILINEAR,
-                                borderMode=cv2.BORDER_REPLICATE)
-        else:  # the box's relative map made absolute
+        flags = RELATIVE_BILINEAR
+        if not whole:  # the box's relative map made absolute
             step[..., 0] += np.arange(box[1].start, box[1].stop, dtype=np.float32)
             step[..., 1] += np.arange(box[0].start, box[0].stop, dtype=np.float32)[:, None]
-            sampled = cv2.remap(made, step, None, cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE)
+            flags = cv2.INTER_LINEAR
+        sampled = remap_rgb(source, step, flags, sampled) if rgb else \
+            cv2.remap(made, step, None, flags, dst=sampled, borderMode=cv2.BORDER_REPLICATE)
         cv2.accumulate(sampled, total)  # total += sampled (numpy's mixed uint8 add: 3x the CPU)
     if made.dtype == np.uint8:
         made[box] = cv2.convertScaleAbs(total, alpha=1 / (len(_TAPS) + 1)).reshape(total.shape)

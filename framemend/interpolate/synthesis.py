@@ -75,7 +75,7 @@ from .boundaries import sharpen_boundaries, sharpen_boundaries_torch
 from .neighbour_motion import adopt_neighbour_flows
 from .redrawn import (attenuation_torch, bilinear_attenuation, correlation_rows, detail_change,
                       detail_correlation, keep_detail_torch)
-from .remap import RELATIVE_BICUBIC, RELATIVE_BILINEAR, relative_map
+from .remap import RELATIVE_BICUBIC, RELATIVE_BILINEAR, padded, relative_map, remap_rgb
 from .smear import smear_along_motion, smear_along_motion_torch, smear_length
 from .symmetric import average_both_ways, disagreeing_share
 from .still import GATE_MAX, mix_still, mix_still_torch, still_error, still_share
@@ -702,27 +702,38 @@ def _changing_box(image0: np.ndarray, image1: np.ndarray, flow_t: torch.Tensor):
     if height % h or width % w:
         return None
     cell_y, cell_x = height // h, width // w
+    size = np.abs(flow_t.numpy()).max((0, 1))  # (h, w) flow cells
+    moving = size > STILL_FLOW / max(cell_x, cell_y)
+    grow = BOX_MARGIN + int(np.ceil(float(size.max())))
+    moved = None
+    if moving.any():
+        ys, xs = np.flatnonzero(moving.any(1)), np.flatnonzero(moving.any(0))
+        moved = ys[0], ys[-1], xs[0], xs[-1]
+        if _grown_area(*moved, grow, h, w) > BOX_MOST * h * w:
+            return None  # a moving camera: the frames are not compared
     diff = cv2.absdiff(image0, image1).reshape(height, width * 3)
     changed_rows = np.flatnonzero(diff.max(1))
     if not len(changed_rows):
         return None  # the same picture: made elsewhere
     changed_cols = np.flatnonzero(diff.max(0)) // 3
-    size = np.abs(flow_t.numpy()).max((0, 1))  # (h, w) flow cells
-    moving = size > STILL_FLOW / max(cell_x, cell_y)
-    reach = float(size.max())
     top, bottom = changed_rows[0] // cell_y, changed_rows[-1] // cell_y
     left, right = changed_cols[0] // cell_x, changed_cols[-1] // cell_x
-    if moving.any():
-        ys, xs = np.flatnonzero(moving.any(1)), np.flatnonzero(moving.any(0))
-        top, bottom = min(top, ys[0]), max(bottom, ys[-1])
-        left, right = min(left, xs[0]), max(right, xs[-1])
-    grow = BOX_MARGIN + int(np.ceil(reach))
+    if moved is not None:
+        top, bottom = min(top, moved[0]), max(bottom, moved[1])
+        left, right = min(left, moved[2]), max(right, moved[3])
+    if _grown_area(top, bottom, left, right, grow, h, w) > BOX_MOST * h * w:
+        return None
     top, left = max(top - grow, 0), max(left - grow, 0)
     bottom, right = min(bottom + grow + 1, h), min(right + grow + 1, w)
-    if (bottom - top) * (right - left) > BOX_MOST * h * w:
-        return None
     return ((slice(top * cell_y, bottom * cell_y), slice(left * cell_x, right * cell_x)),
             (slice(top, bottom), slice(left, right)))
+
+
+def _grown_area(top: int, bottom: int, left: int, right: int, grow: int, h: int, w: int) -> int:
+    """Flow cells in the rows ``top..bottom`` and columns ``left..right`` grown by ``grow``
+    cells each way, within the ``(h, w)`` grid."""
+    return (min(bottom + grow + 1, h) - max(top - grow, 0)) * \
+        (min(right + grow + 1, w) - max(left - grow, 0))
 
 
 def _in_betweens_u8(image0, image1, flow_t, weight0, times, flags, correlations, gate_max,
@@ -733,11 +744,12 @@ def _in_betweens_u8(image0, image1, flow_t, weight0, times, flags, correlations,
     height, width = image0.shape[:2]
     out = np.empty((k, height, width, 3), image0.dtype)
     warped = [np.empty_like(image0), np.empty_like(image1)]
+    sources = [padded(image0, flags), padded(image1, flags)]  # remap_rgb's
+    scratch = np.empty((height, width, 4), np.uint8)
     for j in range(k):
         moves, w0 = _full_size_motion((image0, image1), flow_t, weight0, j)
-        for side, src in enumerate((image0, image1)):
-            cv2.remap(src, moves[side], None, flags, dst=warped[side],
-                      borderMode=cv2.BORDER_REPLICATE)
+        for side, source in enumerate(sources):
+            remap_rgb(source, moves[side], flags, warped[side], scratch)
         w1 = 1 - w0
         cv2.blendLinear(warped[0], warped[1], w0, w1, dst=out[j])
         change, moved = detail_change(*(_luma(side, True) for side in warped), w0,
