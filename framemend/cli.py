@@ -17,6 +17,7 @@ import sys
 from . import __version__, _numba_blas
 from .entry import INTERRUPTED
 from .interrupts import raising
+from .kernels.heap import limit_arenas
 from .batch import cli as batch_cli
 
 EPILOG = """examples:
@@ -479,21 +480,6 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived (``timeout``, ``docker stop``, a job scheduler): stop as for Ctrl-C."""
 
 
-def _limit_malloc_arenas() -> None:
-    """Let glibc keep two malloc arenas instead of eight per core: the decode, encode, pass
-    and worker threads each free tens of frame-sized buffers, and an arena per thread keeps
-    what it freed (1920x1080 default chain: 1.84 GB peak RSS against 1.67 GB, the same CPU
-    time). Not glibc (macOS, musl): nothing to do."""
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    m_arena_max = -8
-    mallopt(m_arena_max, 2)
-
-
 def _one_blas_thread() -> None:
     """Keep OpenBLAS (numpy's, and scipy's if numba's linear algebra loads it) to the calling
     thread, unless the user chose otherwise: its worker threads spin between calls, and the few
@@ -526,7 +512,7 @@ def run() -> None:
     Ctrl-C or SIGTERM past the 1 s a user or a scheduler waits.
     """
     try:
-        _limit_malloc_arenas()
+        limit_arenas()
         _one_blas_thread()
         _opencv_pool_sleeps()
         _numba_blas.install()  # numba's set-up without importing scipy.linalg: 0.1 s before frame 1
