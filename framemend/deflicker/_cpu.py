@@ -425,23 +425,43 @@ def _box_differences(table, own, shift_x, shift_y, cell, out):
                 out[c, gy, gx] = (moved - still) * inv_area
 
 
-def content_and_structure(tables: list[np.ndarray], own: np.ndarray, shifts: np.ndarray,
-                          cell: int, floor: float, first: int = 0
-                          ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`content_differences` ``(k, 3, gh, gw)`` of the tables' first 3 channels (the
-    colours) and :func:`.motion.structure_mismatch` ``(k, 1, gh, gw)`` of their channels from
-    ``first`` on (``floor``: its floor) of float32 arrays: one loop over the cells per later
-    frame for both, the cells' own samples at their uncut boxes taken once for all the later
-    frames."""
-    k, (c, gh, gw) = len(tables), (min(own.shape[0], 3), *shifts.shape[-2:])
+def content_and_structure(analyses: list[tuple[np.ndarray, np.ndarray]],
+                          own: tuple[np.ndarray, np.ndarray], shifts: np.ndarray, cell: int,
+                          floor: float, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`content_differences` ``(k, 3, gh, gw)`` of the first 3 channels (the colours) and
+    :func:`.motion.structure_mismatch` ``(k, 1, gh, gw)`` of the channels from ``first`` on
+    (``floor``: its floor) of float32 arrays: one loop over the cells per later frame for both.
+    ``analyses``: the ``k`` later frames' images ``(C, h, w)`` and their summed-area tables
+    ``(C, h + 1, w + 1)``; ``own``: the frame's. Where ``cell`` is even and a box is whole,
+    its quadrants' sums are read bilinearly from the frames' :func:`quadrant_sums` (what the
+    tables give, without their float32 rounding of sums of up to ``h * w`` pixels); where a
+    box is cut, or the cell odd, the tables are read (the cells' own samples at their uncut
+    boxes taken once for all the later frames)."""
+    k, (c, gh, gw) = len(analyses), (min(own[0].shape[0], 3), *shifts.shape[-2:])
     diffs, mismatch = np.empty((k, c, gh, gw), np.float32), np.empty((k, 1, gh, gw), np.float32)
-    own_sums, moves = np.ascontiguousarray(own), np.ascontiguousarray(shifts)
-    own_grid = np.empty((gh, gw, own.shape[0], 3, 3))
-    _own_samples(own_sums, cell, own_grid)
-    for j, table in enumerate(tables):
-        _box_comparisons(np.ascontiguousarray(table), own_sums, own_grid, moves[j, 0],
-                         moves[j, 1], cell, floor, first, diffs[j], mismatch[j, 0])
+    own_sums, moves = np.ascontiguousarray(own[1]), np.ascontiguousarray(shifts)
+    own_quads = quadrant_sums(own[0], cell)
+    own_grid = np.empty((gh, gw, own_sums.shape[0], 3, 3) if cell % 2 else (0, 0, 0, 3, 3))
+    if cell % 2:
+        _own_samples(own_sums, cell, own_grid)
+    for j, (image, table) in enumerate(analyses):
+        _box_comparisons(np.ascontiguousarray(table), quadrant_sums(image, cell), own_sums,
+                         own_quads, own_grid, moves[j, 0], moves[j, 1], cell, floor, first,
+                         diffs[j], mismatch[j, 0])
     return diffs, mismatch
+
+
+def quadrant_sums(image: np.ndarray, cell: int) -> np.ndarray:
+    """The sums ``(C, h - q + 1, w - q + 1)`` float32 of ``image`` ``(C, h, w)`` over the
+    ``q`` x ``q`` boxes whose top-left pixel is each position, ``q = cell // 2`` (a cell's
+    quadrant): the image itself for 2-pixel cells."""
+    image = np.ascontiguousarray(image, np.float32)
+    q = cell // 2
+    if q <= 1:
+        return image
+    _, h, w = image.shape
+    hq, wq = h - q + 1, w - q + 1
+    return sum(image[:, dy:dy + hq, dx:dx + wq] for dy in range(q) for dx in range(q))
 
 
 @numba.njit(**_NJ)
@@ -461,59 +481,131 @@ def _own_samples(own, cell, out):
 
 
 @numba.njit(**_NJ)
-def _box_comparisons(table, own, own_grid, shift_x, shift_y, cell, floor, first, diffs,
-                     mismatch):
+def _box_comparisons(table, quads, own, own_quads, own_grid, shift_x, shift_y, cell, floor,
+                     first, diffs, mismatch):
     """Per cell: ``diffs[:, gy, gx]`` as :func:`_box_differences`; the boxes split into 2 x 2
     quadrants, ``mismatch[gy, gx]`` the squared change of the quadrants' means less their
-    box's mean, over their squares. Each table is read once at the 3 x 3 corners the quadrants
-    share (the boxes' own corners among them), their bilinear taps found once per row and
-    column of corners (:func:`_axis_taps`) for all channels; ``own`` only where the box is cut
-    (elsewhere its samples are ``own_grid``'s, :func:`_own_samples`)."""
+    box's mean, over their squares. Where ``cell`` is even and the box whole (uncut, and the
+    frame more than a cell wide and high), the quadrants' sums are ``quads`` (the later
+    frame's :func:`quadrant_sums`) read bilinearly at the moved quadrants' top-left corners,
+    which share one fraction, and ``own_quads`` at the cell's (whole pixels): the same sums as
+    the tables' corners give (:func:`_whole_box`). Elsewhere each table is read at the 3 x 3
+    corners the quadrants share (:func:`_table_box`)."""
     _, h1, w1 = table.shape
     gh, gw = shift_x.shape
     c3 = table.shape[0]
+    fast = cell % 2 == 0 and w1 - 1 > cell and h1 - 1 > cell
     a, b, lerps = np.empty((c3, 3, 3)), np.empty((c3, 3, 3)), np.empty((6, 3))
-    ax, bx = np.empty((3, 3)), np.empty((3, 3))  # per column of corners: left, right, fraction
-    ay, by = np.empty((3, 3)), np.empty((3, 3))  # per row: top, bottom, fraction
+    taps = np.empty((4, 3, 3))  # per column and row of corners, moved and not
     for gy in range(gh):
         for gx in range(gw):
             px, py = shift_x[gy, gx] * cell, shift_y[gy, gx] * cell
             x0, y0, x1, y1 = _cut_box(gx, gy, px, py, cell, w1, h1)
-            whole = (x0, y0, x1, y1) == _cut_box(gx, gy, 0.0, 0.0, cell, w1, h1)
-            xm, ym = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
-            _axis_taps(w1, x0, xm, x1, px, bx)
-            _axis_taps(h1, y0, ym, y1, py, by)
-            _grid_samples(table, bx, by, lerps, b)
-            if whole:
-                for c in range(c3):
-                    for j in range(3):
-                        for i in range(3):
-                            a[c, j, i] = own_grid[gy, gx, c, j, i]
+            if fast and x0 == gx * cell and y0 == gy * cell and x1 == x0 + cell and y1 == y0 + cell:
+                mismatch[gy, gx] = _whole_box(quads, own_quads, x0 + px, y0 + py, gx, gy,
+                                              cell, floor, first, diffs)
             else:
-                _axis_taps(w1, x0, xm, x1, 0.0, ax)
-                _axis_taps(h1, y0, ym, y1, 0.0, ay)
-                _grid_samples(own, ax, ay, lerps, a)
-            inv_area = 1.0 / max((x1 - x0) * (y1 - y0), 1e-6)
-            inv_quarter = 1.0 / max(0.25 * (x1 - x0) * (y1 - y0), 1e-6)
-            change, energy = 0.0, 0.0
-            for c in range(c3):
-                moved = b[c, 2, 2] - b[c, 2, 0] - b[c, 0, 2] + b[c, 0, 0]
-                still = a[c, 2, 2] - a[c, 2, 0] - a[c, 0, 2] + a[c, 0, 0]
-                if c < diffs.shape[0]:
-                    diffs[c, gy, gx] = (moved - still) * inv_area
-                if c < first:
-                    continue
-                # the mean of the quadrants is a quarter of the box's sum
-                am, bm = 0.25 * still, 0.25 * moved
-                for q in range(4):
-                    i, j = q % 2, q // 2
-                    da = ((a[c, j + 1, i + 1] - a[c, j + 1, i] - a[c, j, i + 1] + a[c, j, i]) - am
-                          ) * inv_quarter
-                    db = ((b[c, j + 1, i + 1] - b[c, j + 1, i] - b[c, j, i + 1] + b[c, j, i]) - bm
-                          ) * inv_quarter
-                    change += (db - da) * (db - da)
-                    energy += da * da + db * db
-            mismatch[gy, gx] = change / (energy + floor)
+                mismatch[gy, gx] = _table_box(table, own, own_grid, gx, gy, px, py, x0, y0, x1,
+                                              y1, cell, floor, first, a, b, lerps, taps, diffs)
+
+
+@numba.njit(**_NJ, inline="always")
+def _whole_box(quads, own_quads, x, y, gx, gy, cell, floor, first, diffs):
+    """:func:`_box_comparisons` of cell ``(gy, gx)`` whose box, moved to ``(x, y)`` (pixels),
+    is whole: each quadrant's sum is bilinear in ``quads`` at its top-left corner (the sum of
+    the tables' four corners, each bilinear with the same fractions) and ``own_quads`` at the
+    cell's. Returns the mismatch; the differences go to ``diffs[:, gy, gx]``."""
+    _, h, w = quads.shape  # h, w: the image's size less q - 1
+    q = cell // 2
+    # the largest top-left whose quadrants' bottom-right neighbours are inside: x <= w - q - 1
+    # there, so the fraction is at most 1
+    xi, yi = min(int(x), w - q - 2), min(int(y), h - q - 2)
+    fx, fy = np.float32(x - xi), np.float32(y - yi)
+    ox, oy = gx * cell, gy * cell
+    inv_area, inv_quarter = 1.0 / (cell * cell), 4.0 / (cell * cell)
+    change, energy = 0.0, 0.0
+    for c in range(quads.shape[0]):
+        b00, b01 = _lerp_pair(quads, c, yi, xi, q, fx, fy)
+        b10, b11 = _lerp_pair(quads, c, yi + q, xi, q, fx, fy)
+        a00, a01 = own_quads[c, oy, ox], own_quads[c, oy, ox + q]
+        a10, a11 = own_quads[c, oy + q, ox], own_quads[c, oy + q, ox + q]
+        moved, still = b00 + b01 + b10 + b11, a00 + a01 + a10 + a11
+        if c < diffs.shape[0]:
+            diffs[c, gy, gx] = (moved - still) * inv_area
+        if c < first:
+            continue
+        # each quadrant's mean less the box's (a quarter of its sum)
+        am, bm = 0.25 * still, 0.25 * moved
+        d0, e0 = (a00 - am) * inv_quarter, (b00 - bm) * inv_quarter
+        d1, e1 = (a01 - am) * inv_quarter, (b01 - bm) * inv_quarter
+        d2, e2 = (a10 - am) * inv_quarter, (b10 - bm) * inv_quarter
+        d3, e3 = (a11 - am) * inv_quarter, (b11 - bm) * inv_quarter
+        change += (e0 - d0) ** 2 + (e1 - d1) ** 2 + (e2 - d2) ** 2 + (e3 - d3) ** 2
+        energy += d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3 + e0 * e0 + e1 * e1 + e2 * e2 + e3 * e3
+    return change / (energy + floor)
+
+
+@numba.njit(**_NJ, inline="always")
+def _lerp_pair(quads, c, y, x, q, fx, fy):
+    """``quads[c]`` bilinear at ``(x + fx, y + fy)`` and ``(x + q + fx, y + fy)``."""
+    top, bottom = quads[c, y], quads[c, y + 1]
+    left = _lerp(_lerp(top[x], top[x + 1], fx), _lerp(bottom[x], bottom[x + 1], fx), fy)
+    right = _lerp(_lerp(top[x + q], top[x + q + 1], fx),
+                  _lerp(bottom[x + q], bottom[x + q + 1], fx), fy)
+    return left, right
+
+
+@numba.njit(**_NJ, inline="always")
+def _lerp(a, b, f):
+    return a + f * (b - a)
+
+
+@numba.njit(**_NJ, inline="always")
+def _table_box(table, own, own_grid, gx, gy, px, py, x0, y0, x1, y1, cell, floor, first, a, b,
+               lerps, taps, diffs):
+    """:func:`_box_comparisons` of cell ``(gy, gx)`` moved by ``(px, py)`` (pixels), its box
+    cut to ``x0, y0, x1, y1``, from the tables: each read once at the 3 x 3 corners the
+    quadrants share (the boxes' own corners among them), their bilinear taps found once per row
+    and column of corners (:func:`_axis_taps`) for all channels; ``own`` only where the box is
+    cut or ``own_grid`` is empty (elsewhere its samples are ``own_grid``'s,
+    :func:`_own_samples`). ``a``, ``b``, ``lerps``, ``taps``: scratch. Returns the mismatch;
+    the differences go to ``diffs[:, gy, gx]``."""
+    _, h1, w1 = table.shape
+    c3 = table.shape[0]
+    xm, ym = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+    _axis_taps(w1, x0, xm, x1, px, taps[0])
+    _axis_taps(h1, y0, ym, y1, py, taps[1])
+    _grid_samples(table, taps[0], taps[1], lerps, b)
+    if own_grid.shape[0] > 0 and (x0, y0, x1, y1) == _cut_box(gx, gy, 0.0, 0.0, cell, w1, h1):
+        for c in range(c3):
+            for j in range(3):
+                for i in range(3):
+                    a[c, j, i] = own_grid[gy, gx, c, j, i]
+    else:
+        _axis_taps(w1, x0, xm, x1, 0.0, taps[2])
+        _axis_taps(h1, y0, ym, y1, 0.0, taps[3])
+        _grid_samples(own, taps[2], taps[3], lerps, a)
+    inv_area = 1.0 / max((x1 - x0) * (y1 - y0), 1e-6)
+    inv_quarter = 1.0 / max(0.25 * (x1 - x0) * (y1 - y0), 1e-6)
+    change, energy = 0.0, 0.0
+    for c in range(c3):
+        moved = b[c, 2, 2] - b[c, 2, 0] - b[c, 0, 2] + b[c, 0, 0]
+        still = a[c, 2, 2] - a[c, 2, 0] - a[c, 0, 2] + a[c, 0, 0]
+        if c < diffs.shape[0]:
+            diffs[c, gy, gx] = (moved - still) * inv_area
+        if c < first:
+            continue
+        # the mean of the quadrants is a quarter of the box's sum
+        am, bm = 0.25 * still, 0.25 * moved
+        for q in range(4):
+            i, j = q % 2, q // 2
+            da = ((a[c, j + 1, i + 1] - a[c, j + 1, i] - a[c, j, i + 1] + a[c, j, i]) - am
+                  ) * inv_quarter
+            db = ((b[c, j + 1, i + 1] - b[c, j + 1, i] - b[c, j, i + 1] + b[c, j, i]) - bm
+                  ) * inv_quarter
+            change += (db - da) * (db - da)
+            energy += da * da + db * db
+    return change / (energy + floor)
 
 
 @numba.njit(**_NJ, inline="always")

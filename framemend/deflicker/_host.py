@@ -112,14 +112,16 @@ def chain_steps(steps: list[Step]) -> tuple[np.ndarray, np.ndarray]:
 content_differences = _cpu.content_differences
 
 
-def content_and_structure(tables: list[np.ndarray], own: np.ndarray, shifts: np.ndarray,
-                          cell: int, grey: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`content_differences` ``(k, 3, gh, gw)`` of the tables' colours and
+def content_and_structure(analyses: list[tuple[np.ndarray, np.ndarray]],
+                          own: tuple[np.ndarray, np.ndarray], shifts: np.ndarray, cell: int,
+                          grey: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`content_differences` ``(k, 3, gh, gw)`` of the later frames' colours and
     :func:`.motion.structure_mismatch` ``(k, 1, gh, gw)`` of their colours, or of their fourth
-    channel, the flicker-invariant grey, if ``grey`` (local mode), in one pass."""
+    channel, the flicker-invariant grey, if ``grey`` (local mode), in one pass. ``analyses``:
+    the later frames' :func:`analysis` (image and table), ``own`` the frame's."""
     if grey:
-        return _cpu.content_and_structure(tables, own, shifts, cell, GREY_STRUCTURE_FLOOR, 3)
-    return _cpu.content_and_structure(tables, own, shifts, cell, STRUCTURE_FLOOR)
+        return _cpu.content_and_structure(analyses, own, shifts, cell, GREY_STRUCTURE_FLOOR, 3)
+    return _cpu.content_and_structure(analyses, own, shifts, cell, STRUCTURE_FLOOR)
 
 
 def structure_scaled(mismatch: np.ndarray) -> np.ndarray:
