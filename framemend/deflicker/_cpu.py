@@ -185,76 +185,119 @@ def step_masked_lines(samples: np.ndarray, w: np.ndarray, d: np.ndarray,
 def _fit(samples, weights, d, order, significance, structure, toned, guarded, lines, support):
     """Per cell and channel, over the samples sorted by time ``d`` (``order[k]`` is the index
     of sorted sample ``k``): ``lines`` ``(5, C, gh, gw)`` the mean time, mean, slope and the
-    squared standard errors of the slope and of the mean. ``guarded``: a sample beyond a step
+    squared standard errors of the slope and of the mean, after the step test
+    (``correction._same_side_of_step``): where a step in time is significant, the weights of
+    the samples beyond it are zeroed and the line refit. ``guarded``: a sample beyond a step
     is masked only where its ``structure`` ``(N, 1, gh, gw)`` is 1 or more, or where the
-    step's levels differ by ``toned`` ``(C, gh, gw)`` or more."""
+    step's levels differ by ``toned`` ``(C, gh, gw)`` or more. A row of cells at a time: each
+    sum over the samples is made for the whole row in one loop over its cells (the same sums,
+    in the same order, as cell by cell), the refits cell by cell."""
     n = d.shape[0]
     _, chans, gh, gw = lines.shape
-    y = np.empty(n)
-    w = np.empty(n)
-    changed = np.ones(n, np.bool_)
+    y, w = np.empty((n, gw)), np.empty((n, gw))
+    sums = np.empty((3, gw))    # the weights', weighted samples' and weighted squares' sums
+    split = np.empty((6, gw))   # the best split: its sse, index and the sums before and after
+    fit = np.empty((5, gw))     # _line_fit's (dm, ym, residual, b, sdd)
+    column_y, column_w = np.empty(n), np.empty(n)
     centre = 0
     for k in range(n):
         if order[k] == 0:
             centre = k
     for c in range(chans):
         for gy in range(gh):
+            for k in range(n):
+                for gx in range(gw):
+                    y[k, gx] = samples[order[k], c, gy, gx]
+                    w[k, gx] = weights[order[k], c, gy, gx]
+            _step_splits(y, w, sums, split)
+            _line_fits(y, w, d, sums[0], fit)
             for gx in range(gw):
-                for k in range(n):
-                    y[k] = samples[order[k], c, gy, gx]
-                    w[k] = weights[order[k], c, gy, gx]
-                    if guarded:
-                        changed[k] = structure[order[k], 0, gy, gx] >= 1.0
-                tone = toned[c, gy, gx] if guarded else 0.0
-                total, fit = _keep_centre_side(y, w, d, centre, significance, changed, tone)
-                if total < 0.0:  # weights zeroed: the line of those left
+                total, best = sums[0, gx], split[0, gx]
+                dm, ym, resid, b, sdd = fit[0, gx], fit[1, gx], fit[2, gx], fit[3, gx], fit[4, gx]
+                f = (resid - best) / max(best / max(total - 3.0, 1.0), 1e-12)
+                if f > significance:  # the weights beyond the step zeroed: the line of those left
+                    at = int(split[1, gx])
+                    jump = abs(split[3, gx] / max(split[2, gx], 1e-9)
+                               - split[5, gx] / max(split[4, gx], 1e-9))
+                    tone = toned[c, gy, gx] if guarded else 0.0
+                    every = 0.0 < tone <= jump
                     total = 0.0
                     for k in range(n):
-                        total += w[k]
-                    fit = _line_fit(y, w, d, max(total, 1e-9))
-                dm, ym, resid, b, sdd = fit
+                        column_y[k], column_w[k] = y[k, gx], w[k, gx]
+                        changed = structure[order[k], 0, gy, gx] >= 1.0 if guarded else True
+                        if (k > at) == (centre <= at) and (changed or every):
+                            column_w[k] = 0.0
+                        total += column_w[k]
+                    dm, ym, resid, b, sdd = _line_fit(column_y, column_w, d, max(total, 1e-9))
                 lines[0, c, gy, gx], lines[1, c, gy, gx], lines[2, c, gy, gx] = dm, ym, b
                 spread = resid / max(total - 2.0, 1.0)
                 lines[3, c, gy, gx] = spread / sdd
                 lines[4, c, gy, gx] = spread / max(total, 1e-9)
-                support[0, gy, gx] += (total - w[centre]) / chans
+                support[0, gy, gx] += (total - w[centre, gx]) / chans
 
 
 @numba.njit(**_NJ, inline="always")
-def _keep_centre_side(y, w, d, centre, significance, changed, toned):
-    """Zero the weights beyond a significant step in time (``correction._same_side_of_step``)
-    of the samples that ``changed`` ``(N,)`` flags, or of all of them where the step's two
-    levels differ by ``toned`` or more (0: never). Returns the weights' sum and
-    :func:`_line_fit` of all the samples, the sum -1 if weights were zeroed (that fit is then
-    not the cell's)."""
-    n = y.shape[0]
-    tw = twy = twyy = 0.0
+def _step_splits(y, w, sums, split):
+    """The step test's sums of a row of cells' samples ``y`` and weights ``w`` ``(N, gw)``
+    sorted by time: ``sums`` ``(3, gw)`` the weights', weighted samples' and weighted squares'
+    sums; ``split`` ``(6, gw)`` the least sum of squared errors about the means of the samples
+    up to a split and after it, the split's index (its last sample) and the weights' and
+    weighted samples' sums up to it and after it (0 without a split)."""
+    n, gw = y.shape
+    cw, cwy, cwyy = np.zeros(gw), np.zeros(gw), np.zeros(gw)
+    sums[:] = 0.0
     for k in range(n):
-        tw += w[k]
-        twy += w[k] * y[k]
-        twyy += w[k] * y[k] * y[k]
-    best, split = np.inf, 0
-    cw = cwy = cwyy = 0.0
-    bw = bwy = rbw = rbwy = 0.0  # the best split's sums before and after it
+        for x in range(gw):
+            wk, yk = w[k, x], y[k, x]
+            sums[0, x] += wk
+            sums[1, x] += wk * yk
+            sums[2, x] += wk * yk * yk
+    split[0] = np.inf
+    split[1:] = 0.0
+    sse = np.empty(gw)
     for k in range(n - 1):
-        cw += w[k]
-        cwy += w[k] * y[k]
-        cwyy += w[k] * y[k] * y[k]
-        rw, rwy, rwyy = tw - cw, twy - cwy, twyy - cwyy
-        sse = (cwyy - cwy * cwy / max(cw, 1e-9)) + (rwyy - rwy * rwy / max(rw, 1e-9))
-        if sse < best:
-            best, split = sse, k
-            bw, bwy, rbw, rbwy = cw, cwy, rw, rwy
-    jump = abs(bwy / max(bw, 1e-9) - rbwy / max(rbw, 1e-9))  # 0 without a split
-    fit = _line_fit(y, w, d, max(tw, 1e-9))
-    f = (fit[2] - best) / max(best / max(tw - 3.0, 1.0), 1e-12)
-    if f > significance:
-        every = 0.0 < toned <= jump
-        for k in range(n):
-            if (k > split) == (centre <= split) and (changed[k] or every):
-                w[k] = 0.0
-        return -1.0, fit
-    return tw, fit
+        for x in range(gw):  # the sums up to k and after it, and their squared errors
+            wk, yk = w[k, x], y[k, x]
+            cw[x] += wk
+            cwy[x] += wk * yk
+            cwyy[x] += wk * yk * yk
+            rw, rwy = sums[0, x] - cw[x], sums[1, x] - cwy[x]
+            sse[x] = ((cwyy[x] - cwy[x] * cwy[x] / max(cw[x], 1e-9))
+                      + ((sums[2, x] - cwyy[x]) - rwy * rwy / max(rw, 1e-9)))
+        for x in range(gw):
+            if sse[x] < split[0, x]:
+                split[0, x], split[1, x] = sse[x], k
+                split[2, x], split[3, x] = cw[x], cwy[x]
+                split[4, x], split[5, x] = sums[0, x] - cw[x], sums[1, x] - cwy[x]
+
+
+@numba.njit(**_NJ, inline="always")
+def _line_fits(y, w, d, total, fit):
+    """:func:`_line_fit` of each of a row of cells' samples ``y`` and weights ``w`` ``(N, gw)``
+    at times ``d`` ``(N,)``, their weights summing to ``total`` ``(gw,)``: ``fit`` ``(5,
+    gw)``."""
+    n, gw = y.shape
+    fit[:] = 0.0
+    for k in range(n):
+        for x in range(gw):
+            fit[0, x] += w[k, x] * d[k]
+            fit[1, x] += w[k, x] * y[k, x]
+    for x in range(gw):
+        sw = max(total[x], 1e-9)
+        fit[0, x] /= sw
+        fit[1, x] /= sw
+    for k in range(n):
+        for x in range(gw):
+            dc = d[k] - fit[0, x]
+            fit[4, x] += w[k, x] * dc * dc
+            fit[3, x] += w[k, x] * dc * (y[k, x] - fit[1, x])
+    for x in range(gw):
+        fit[4, x] = max(fit[4, x], 1e-9)
+        fit[3, x] /= fit[4, x]
+    for k in range(n):
+        for x in range(gw):
+            e = y[k, x] - fit[1, x] - fit[3, x] * (d[k] - fit[0, x])
+            fit[2, x] += w[k, x] * e * e
 
 
 @numba.njit(**_NJ, inline="always")
