@@ -264,6 +264,8 @@ def _step_splits(y, w, sums, split):
             rw, rwy = sums[0, x] - cw[x], sums[1, x] - cwy[x]
             sse[x] = ((cwyy[x] - cwy[x] * cwy[x] / max(cw[x], 1e-9))
                       + ((sums[2, x] - cwyy[x]) - rwy * rwy / max(rw, 1e-9)))
+        # the best split chosen in a loop of its own: chosen in the loop above, the row's loop
+        # stayed scalar (5.7 against 3.0 ms a 720x480 frame's call)
         for x in range(gw):
             if sse[x] < split[0, x]:
                 split[0, x], split[1, x] = sse[x], k
@@ -547,7 +549,8 @@ def _box_comparisons(table, quads, own, own_quads, own_grid, shift_x, shift_y, c
         for gx in range(gw):
             px, py = shift_x[gy, gx] * cell, shift_y[gy, gx] * cell
             x0, y0, x1, y1 = _cut_box(gx, gy, px, py, cell, w1, h1)
-            if fast and x0 == gx * cell and y0 == gy * cell and x1 == x0 + cell and y1 == y0 + cell:
+            whole = x0 == gx * cell and y0 == gy * cell and x1 == x0 + cell and y1 == y0 + cell
+            if fast and whole:
                 mismatch[gy, gx] = _whole_box(quads, own_quads, x0 + px, y0 + py, gx, gy,
                                               cell, floor, first, diffs)
             elif x1 == x0 or y1 == y0:  # none of the content left inside both frames
