@@ -185,12 +185,48 @@ def test_structure_mismatch_tells_a_tone_change_from_other_content():
     tables = [summed_area(later), summed_area(other)], summed_area(first), shifts, cell
     reference = structure_mismatch(*tables)
     diffs, fast = map(torch.from_numpy, _cpu.content_and_structure(
-        [_host.summed_area(later.numpy()), _host.summed_area(other.numpy())],
-        _host.summed_area(first.numpy()), shifts.numpy(), cell, STRUCTURE_FLOOR))
+        [(f.numpy(), _host.summed_area(f.numpy())) for f in (later, other)],
+        (first.numpy(), _host.summed_area(first.numpy())), shifts.numpy(), cell,
+        STRUCTURE_FLOOR))
     torch.testing.assert_close(fast, reference, atol=1e-4, rtol=1e-3)
     torch.testing.assert_close(diffs, box_differences(*tables), atol=1e-4, rtol=0)
     inside = reference[:, 0, 1:-1, 2:-2]  # cells whose content stays in both frames
     assert inside[0].max() < 0.02 and inside[1].median() > 0.7
+
+
+@pytest.mark.parametrize("cell", [2, 3, 4])
+def test_box_comparisons_at_fractional_shifts_match_the_float64_reference(cell):
+    """Random content moved by random fractional shifts (about 20 % of the boxes cut at the
+    edges): the numba loop's differences and mismatches are the torch reference's on float64
+    tables. Where the cell is even and a box whole, the loop reads its quadrants from the
+    frames' quadrant sums, free of the float32 tables' rounding: within 1e-6 there (the float32
+    tables' corners are up to 7e-5 and 5e-4 off at 2-pixel cells)."""
+    from framemend.deflicker import _cpu, _host
+    from framemend.deflicker.motion import (STRUCTURE_FLOOR, box_differences, structure_mismatch,
+                                            summed_area)
+
+    g = torch.Generator().manual_seed(1)
+    h, w = 40, 64
+    gh, gw = -(-h // cell), -(-w // cell)
+    frames = [torch.rand(3, h, w, generator=g) for _ in range(3)]
+    shifts = (torch.rand(2, 2, gh, gw, generator=g) - 0.5) * (8 / cell)
+    tables = [summed_area(f.double()) for f in frames]
+    reference = (box_differences(tables[1:], tables[0], shifts.double(), cell),
+                 structure_mismatch(tables[1:], tables[0], shifts.double(), cell))
+    fast = _cpu.content_and_structure(
+        [(f.numpy(), _host.summed_area(f.numpy())) for f in frames[1:]],
+        (frames[0].numpy(), _host.summed_area(frames[0].numpy())), shifts.numpy(), cell,
+        STRUCTURE_FLOOR)
+    corner = torch.stack(torch.meshgrid(torch.arange(gh), torch.arange(gw), indexing="ij")[::-1])
+    low = corner * cell + shifts * cell
+    whole = ((low >= 0).all(1) & (low[:, 0] + cell <= w) & (low[:, 1] + cell <= h)
+             & (corner[0] * cell + cell <= w) & (corner[1] * cell + cell <= h))
+    assert 0.7 < whole.float().mean() < 0.9
+    for got, ref in zip(map(torch.from_numpy, fast), reference):
+        torch.testing.assert_close(got.double(), ref, atol=1e-3, rtol=1e-3)
+        if cell % 2 == 0:
+            inside = whole[:, None].expand_as(ref)
+            torch.testing.assert_close(got.double()[inside], ref[inside], atol=1e-6, rtol=0)
 
 
 def test_grey_structure_mismatch_lets_a_gain_varying_inside_the_cells_pass():
@@ -215,11 +251,13 @@ def test_grey_structure_mismatch_lets_a_gain_varying_inside_the_cells_pass():
     other = gaussian_blur(torch.rand(1, 3, h, w, generator=g), 1.0, 3)[0]
     shifts = torch.tensor([-dx / cell, -dy / cell]).view(1, 2, 1, 1).expand(
         2, 2, h // cell, w // cell).contiguous()
-    own, *tables = (summed_area(analysis_image(f, 1)) for f in (first, later, other))
-    _, colour = _reference.content_and_structure(tables, own, shifts, cell)
-    _, grey = _reference.content_and_structure(tables, own, shifts, cell, True)
-    _, fast = _host.content_and_structure([t.numpy() for t in tables], own.numpy(),
-                                          shifts.numpy(), cell, True)
+    own, *later = ((i, summed_area(i)) for i in (analysis_image(f, 1) for f in (first, later,
+                                                                              other)))
+    _, colour = _reference.content_and_structure(later, own, shifts, cell)
+    _, grey = _reference.content_and_structure(later, own, shifts, cell, True)
+    _, fast = _host.content_and_structure([(i.numpy(), t.numpy()) for i, t in later],
+                                          (own[0].numpy(), own[1].numpy()), shifts.numpy(),
+                                          cell, True)
     torch.testing.assert_close(torch.from_numpy(fast), grey, atol=1e-3, rtol=1e-3)
     inside = (slice(None), 0, slice(1, -1), slice(2, -2))  # content in both frames
     flickered, replaced = fast[inside]
@@ -249,10 +287,12 @@ def test_local_structure_mismatch_sees_other_colours_of_the_same_grey():
     other = (other * luma[0] / luma[1]).clamp(0, 1)
     shifts = torch.zeros(2, 2, h // cell, w // cell)  # the other content is not moved
     shifts[0, 0], shifts[0, 1] = -dx / cell, -dy / cell
-    own, *tables = (summed_area(analysis_image(f, 1)) for f in (first, later, other))
-    _, mismatch = _reference.content_and_structure(tables, own, shifts, cell, True)
-    _, fast = _host.content_and_structure([t.numpy() for t in tables], own.numpy(),
-                                          shifts.numpy(), cell, True)
+    own, *analyses = ((image, summed_area(image)) for image in
+                      (analysis_image(f, 1) for f in (first, later, other)))
+    _, mismatch = _reference.content_and_structure(analyses, own, shifts, cell, True)
+    _, fast = _host.content_and_structure([(i.numpy(), t.numpy()) for i, t in analyses],
+                                          (own[0].numpy(), own[1].numpy()), shifts.numpy(),
+                                          cell, True)
     torch.testing.assert_close(torch.from_numpy(fast), mismatch, atol=1e-3, rtol=1e-3)
     inside = (slice(None), 0, slice(1, -1), slice(2, -2))  # content in both frames
     brightened, replaced = fast[inside]

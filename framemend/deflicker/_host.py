@@ -113,16 +113,18 @@ def chain_steps(steps: list[Step]) -> tuple[np.ndarray, np.ndarray]:
 content_differences = _cpu.content_differences
 
 
-def content_and_structure(tables: list[np.ndarray], own: np.ndarray, shifts: np.ndarray,
-                          cell: int, grey: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`content_differences` ``(k, 3, gh, gw)`` of the tables' colours and
+def content_and_structure(analyses: list[tuple[np.ndarray, np.ndarray]],
+                          own: tuple[np.ndarray, np.ndarray], shifts: np.ndarray, cell: int,
+                          grey: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`content_differences` ``(k, 3, gh, gw)`` of the later frames' colours and
     :func:`.motion.structure_mismatch` ``(k, 1, gh, gw)`` of their colours, or, if ``grey``
     (local mode), :func:`.motion.local_structure_mismatch` of their flicker-invariant grey and
-    colours, in one pass."""
+    colours, in one pass. ``analyses``:
+    the later frames' :func:`analysis` (image and table), ``own`` the frame's."""
     if grey:
-        return _cpu.content_and_structure(tables, own, shifts, cell, COLOUR_STRUCTURE_FLOOR,
+        return _cpu.content_and_structure(analyses, own, shifts, cell, COLOUR_STRUCTURE_FLOOR,
                                           GREY_STRUCTURE_FLOOR, COLOUR_STRUCTURE_SHARE)
-    return _cpu.content_and_structure(tables, own, shifts, cell, STRUCTURE_FLOOR)
+    return _cpu.content_and_structure(analyses, own, shifts, cell, STRUCTURE_FLOOR)
 
 
 def structure_scaled(mismatch: np.ndarray) -> np.ndarray:

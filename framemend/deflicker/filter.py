@@ -168,27 +168,30 @@ class Deflicker(DistinctFrames, TemporalFilter):
         image, own = small.result()
         ops = _host if host else _reference
         current = ops.cell_means(image[:3], cell)
-        covers, reaches, chains, tables = [], [], [], []
+        covers, reaches, chains, later = [], [], [], []
         for direction, side, pairs, frames in ((1, 0, forward, ahead), (-1, 1, backward, behind)):
             if pairs:  # side: there, back
                 shifts, cover = ops.chain_steps([pair.result()[side] for pair in pairs])
-                tables += [frame.result()[1] for frame in frames]
+                later += [frame.result() for frame in frames]  # (image, table) each
                 covers.append(cover)
                 chains.append(shifts)
                 reaches.append((direction, len(pairs)))
         diffs, scaled = [], None
         if chains:  # both sides in one call: the frame's own samples are taken once
             shifts = ops.concatenate(chains)
-            colours = [table[:3] for table in tables]
+            colours = [(image[:3], table[:3]) for image, table in later]
             # the modes without a gate on size weigh the samples by the structure mismatch;
             # local mode's is mostly the flicker-invariant grey's, so that strong local flicker
             # (a gain varying inside a cell) does not read as changed content
             if self.options.mode == "local":
-                diff, mismatch = ops.content_and_structure(tables, own, shifts, cell, True)
+                diff, mismatch = ops.content_and_structure(later, (image, own), shifts, cell,
+                                                           True)
             elif self.options.mode == "offset":
-                diff, mismatch = ops.content_and_structure(colours, own[:3], shifts, cell)
+                diff, mismatch = ops.content_and_structure(colours, (image[:3], own[:3]),
+                                                           shifts, cell)
             else:
-                diff, mismatch = ops.content_differences(colours, own[:3], shifts, cell), None
+                diff, mismatch = ops.content_differences([t for _, t in colours], own[:3],
+                                                         shifts, cell), None
             if mismatch is not None:  # scaled once, for the weights and offset mode's steps
                 scaled = ops.structure_scaled(mismatch)
             ends = np.cumsum([k for _, k in reaches])
@@ -282,11 +285,15 @@ class _reference:
         return torch.cat(tensors)
 
     @staticmethod
-    def content_and_structure(tables: list[torch.Tensor], own: torch.Tensor,
-                              shifts: torch.Tensor, cell: int, grey: bool = False
+    def content_and_structure(analyses: list[tuple[torch.Tensor, torch.Tensor]],
+                              own: tuple[torch.Tensor, torch.Tensor], shifts: torch.Tensor,
+                              cell: int, grey: bool = False
                               ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:func:`content_differences` of the tables' colours and :func:`structure_mismatch`
-        of their colours, or :func:`local_structure_mismatch` if ``grey`` (local mode)."""
+        """:func:`content_differences` of the later frames' colours and
+        :func:`structure_mismatch` of their colours, or :func:`local_structure_mismatch` if
+        ``grey`` (local mode), from the summed-area tables of their analyses (image, table)
+        and the frame's own."""
+        tables, own = [table for _, table in analyses], own[1]
         diffs = content_differences([t[:3] for t in tables], own[:3], shifts, cell)
         if grey:
             return diffs, local_structure_mismatch(tables, own, shifts, cell)
