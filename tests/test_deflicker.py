@@ -229,15 +229,29 @@ def test_box_comparisons_at_fractional_shifts_match_the_float64_reference(cell):
             torch.testing.assert_close(got.double()[inside], ref[inside], atol=1e-6, rtol=0)
 
 
+def _structure_mismatches(frames, shifts, cell):
+    """The structure mismatches ``(2, 1, gh, gw)`` of ``frames`` ``(first, *later)`` (each
+    ``(3, h, w)``) moved by ``shifts``: the torch reference's offset-mode (colours) and local-mode
+    ones, and the CPU loop's local-mode one (numpy)."""
+    from framemend.deflicker import _host
+    from framemend.deflicker.filter import _reference
+    from framemend.deflicker.motion import analysis_image, summed_area
+
+    own, *later = ((i, summed_area(i)) for i in (analysis_image(f, 1) for f in frames))
+    _, colour = _reference.content_and_structure(later, own, shifts, cell)
+    _, local = _reference.content_and_structure(later, own, shifts, cell, True)
+    _, fast = _host.content_and_structure([(i.numpy(), t.numpy()) for i, t in later],
+                                          (own[0].numpy(), own[1].numpy()), shifts.numpy(),
+                                          cell, True)
+    return colour, local, fast
+
+
 def test_grey_structure_mismatch_lets_a_gain_varying_inside_the_cells_pass():
     """Local mode's mismatch, mostly the flicker-invariant grey's: a gain field that varies by
     +-30 % inside the cells (a 24-pixel period over 4-pixel cells, strong local flicker) keeps
     every cell's structure (measured: at most 0.18, the grey's alone 0.11; the colours' alone
     reach 0.43, a weight of 0.6 at the floor of the scale), while other content still reads as
     changed (median 0.67); the numba loop gives its torch reference."""
-    from framemend.deflicker import _host
-    from framemend.deflicker.filter import _reference
-    from framemend.deflicker.motion import analysis_image, summed_area
     from framemend.kernels.blur import gaussian_blur
 
     g = torch.Generator().manual_seed(0)
@@ -251,13 +265,7 @@ def test_grey_structure_mismatch_lets_a_gain_varying_inside_the_cells_pass():
     other = gaussian_blur(torch.rand(1, 3, h, w, generator=g), 1.0, 3)[0]
     shifts = torch.tensor([-dx / cell, -dy / cell]).view(1, 2, 1, 1).expand(
         2, 2, h // cell, w // cell).contiguous()
-    own, *later = ((i, summed_area(i)) for i in (analysis_image(f, 1) for f in (first, later,
-                                                                              other)))
-    _, colour = _reference.content_and_structure(later, own, shifts, cell)
-    _, grey = _reference.content_and_structure(later, own, shifts, cell, True)
-    _, fast = _host.content_and_structure([(i.numpy(), t.numpy()) for i, t in later],
-                                          (own[0].numpy(), own[1].numpy()), shifts.numpy(),
-                                          cell, True)
+    colour, grey, fast = _structure_mismatches((first, later, other), shifts, cell)
     torch.testing.assert_close(torch.from_numpy(fast), grey, atol=1e-3, rtol=1e-3)
     inside = (slice(None), 0, slice(1, -1), slice(2, -2))  # content in both frames
     flickered, replaced = fast[inside]
@@ -270,9 +278,6 @@ def test_local_structure_mismatch_sees_other_colours_of_the_same_grey():
     other colours of the same luma (a subject the flow missed, which the grey cannot see) reads
     as changed (measured: median 0.19, the grey's alone 0.0), while a 20 % brightening still
     keeps the structure (at most 0.012); the numba loop gives its torch reference."""
-    from framemend.deflicker import _host
-    from framemend.deflicker.filter import _reference
-    from framemend.deflicker.motion import analysis_image, summed_area
     from framemend.kernels.blur import gaussian_blur
     from framemend.kernels.colour import LUMA
 
@@ -287,12 +292,7 @@ def test_local_structure_mismatch_sees_other_colours_of_the_same_grey():
     other = (other * luma[0] / luma[1]).clamp(0, 1)
     shifts = torch.zeros(2, 2, h // cell, w // cell)  # the other content is not moved
     shifts[0, 0], shifts[0, 1] = -dx / cell, -dy / cell
-    own, *analyses = ((image, summed_area(image)) for image in
-                      (analysis_image(f, 1) for f in (first, later, other)))
-    _, mismatch = _reference.content_and_structure(analyses, own, shifts, cell, True)
-    _, fast = _host.content_and_structure([(i.numpy(), t.numpy()) for i, t in analyses],
-                                          (own[0].numpy(), own[1].numpy()), shifts.numpy(),
-                                          cell, True)
+    _, mismatch, fast = _structure_mismatches((first, later, other), shifts, cell)
     torch.testing.assert_close(torch.from_numpy(fast), mismatch, atol=1e-3, rtol=1e-3)
     inside = (slice(None), 0, slice(1, -1), slice(2, -2))  # content in both frames
     brightened, replaced = fast[inside]

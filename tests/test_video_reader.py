@@ -2,6 +2,7 @@
 time ranges with audio cut to match, --frames, --threads, log levels and the summary, probe."""
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -501,12 +502,8 @@ def test_an_flv_whose_pictures_start_after_its_first_packet_is_not_cut(tmp_path,
     assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
     assert capsys.readouterr().err == ""
     assert len(stream_summary(out)["times"]) == 24
-    cut = str(tmp_path / "cut.flv")
-    with open(src, "rb") as f:
-        data = f.read()
-    open(cut, "wb").write(data[:len(data) * 2 // 3])
-    assert main(["clean", cut, "-o", str(tmp_path / "cut.mkv"), "-f", "identity", "-q"]) == 1
-    assert re.search("ended early|is damaged", capsys.readouterr().err)
+    code, err = _clean_cut_copy(src, os.path.getsize(src) * 2 // 3, tmp_path, capsys)
+    assert code == 1 and re.search("ended early|is damaged", err)
 
 
 @pytest.mark.parametrize("made", ["slot_left_empty", "h264_with_aac"])
@@ -534,12 +531,17 @@ def test_an_avi_whose_index_holds_an_empty_slot_is_not_cut(tmp_path, capsys, mad
     assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
     assert capsys.readouterr().err == ""
     assert len(stream_summary(out)["times"]) == 8
-    cut = str(tmp_path / "cut.avi")
-    with open(src, "rb") as f:
-        data = f.read()
-    open(cut, "wb").write(data[:where[5]])  # five pictures
-    main(["clean", cut, "-o", str(tmp_path / "cut.mkv"), "-f", "identity", "-q"])
-    assert "ended early" in capsys.readouterr().err
+    assert "ended early" in _clean_cut_copy(src, where[5], tmp_path, capsys)[1]  # five pictures
+
+
+def _clean_cut_copy(src, size, tmp_path, capsys):
+    """``framemend clean``'s exit code and error output on the first ``size`` bytes of ``src``
+    (the file cut short), into an MKV."""
+    cut = str(tmp_path / ("cut" + os.path.splitext(src)[1]))
+    with open(src, "rb") as f, open(cut, "wb") as o:
+        o.write(f.read(size))
+    code = main(["clean", cut, "-o", str(tmp_path / "cut.mkv"), "-f", "identity", "-q"])
+    return code, capsys.readouterr().err
 
 
 @pytest.mark.parametrize("ext", ["ts", "mkv", "mp4"])
