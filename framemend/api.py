@@ -422,8 +422,8 @@ def _stream(pictures, make_filters, fps, device, cuts: list[int] | None = None,
             picture = next(pictures, _END)
             if picture is _END:
                 return
-            (frame,), kind = _source(_as_clip(picture), device)
             t += 1
+            (frame,), kind = _source(_as_clip(picture, t), device)
             _check_like_first(size, how, frame, kind, t)
 
     stream = timed() if cuts is not None else SceneCutDetector().mark(timed())
@@ -471,15 +471,35 @@ def _check_like_first(size: tuple[int, int], first_kind: dict, frame: Frame, kin
                          f"{said(kind)}; give them all as one kind")
 
 
-def _as_clip(picture: Any) -> Any:
-    """One frame of an iterator as a clip of one, the kind :func:`_source` reads: an array
-    ``(H, W, C)`` or tensor ``(C, H, W)`` with a leading axis, a PIL image in a list."""
+def _as_clip(picture: Any, t: int = 0) -> Any:
+    """One frame (frame ``t``) of an iterator as a clip of one, the kind :func:`_source` reads:
+    an array ``(H, W, C)`` or tensor ``(C, H, W)`` with a leading axis, a PIL image in a list.
+    ValueError for a frame of another shape, said of the frame (the clip's error spoke of a
+    shape with a leading 1 that the caller never made, and gave a clip's remedy)."""
     if hasattr(picture, "convert"):
         return [picture]
-    if isinstance(picture, np.ndarray) or is_tensor(picture):
-        return picture[None]
-    raise TypeError("an iterator's frames must be numpy arrays (H, W, 3), torch tensors "
-                    f"(C, H, W) or PIL images, not {type(picture).__name__}")
+    tensor = is_tensor(picture)
+    if not (isinstance(picture, np.ndarray) or tensor):
+        raise TypeError("an iterator's frames must be numpy arrays (H, W, 3), torch tensors "
+                        f"(C, H, W) or PIL images, not {type(picture).__name__}")
+    shape = tuple(picture.shape)
+    channels, other = (shape[0], shape[-1]) if tensor else (shape[-1], shape[0])
+    if len(shape) != 3 or channels not in (1, 3):
+        layout = "tensors (3, H, W), or (1, H, W)" if tensor else "arrays (H, W, 3), or (H, W, 1)"
+        hint = ""
+        if len(shape) == 4:
+            hint = ": for batches of frames, give itertools.chain.from_iterable(batches)"
+        elif len(shape) == 2:
+            hint = ": for grey frames (H, W), give each as " + (
+                "frame[None]" if tensor else "frame[..., None]")
+        elif channels == 4:
+            hint = ": framemend cleans colour only; give each frame without its alpha"
+        elif other in (1, 3):
+            hint = ": give each frame as " + (
+                "frame.permute(2, 0, 1)" if tensor else "frame.transpose(1, 2, 0)")
+        raise ValueError(f"an iterator's frames must be {layout} for grey; frame {t} is "
+                         f"{shape}{hint}")
+    return picture[None]
 
 
 _KEYWORDS = ("chain", "output", "input_fps", "device", "overwrite")
@@ -598,13 +618,13 @@ def _pictures(video):
     if first is _END:
         raise ValueError("no frames to write: the iterator is empty")
 
-    def pixels(picture):
-        (f,), _ = _source(_as_clip(picture), "cpu")
+    def pixels(picture, t=0):
+        (f,), _ = _source(_as_clip(picture, t), "cpu")
         return _pixels(f, 255.0)
 
     def like_first(t_picture):  # another size was scaled to the first's without a word
         t, picture = t_picture
-        got = pixels(picture)
+        got = pixels(picture, t)
         if got.shape[:2] != first.shape[:2]:
             raise _sizes_differ(first.shape[1::-1], t, got.shape[1::-1])
         return got

@@ -624,3 +624,23 @@ def test_keyframes_and_cuts_that_are_no_frames_are_refused(frames, call, says):
     ran as if they were not given, without a word."""
     with pytest.raises(ValueError, match=says):
         call(frames)
+
+
+@pytest.mark.parametrize("pictures, words", [
+    # was "expected an array (T, H, W, 3) ... got (1, 6, 24, 40, 3)", a shape never made
+    (lambda f: [f, f], r"arrays \(H, W, 3\), or \(H, W, 1\) for grey; frame 0 is \(6, 24, 40, "
+     r"3\): for batches of frames, give itertools.chain.from_iterable\(batches\)"),
+    # was "for channels first, give video.transpose(0, 2, 3, 1)", which fails on a frame
+    (lambda f: list(f.transpose(0, 3, 1, 2)), r"frame 0 is \(3, 24, 40\): give each frame as "
+     r"frame.transpose\(1, 2, 0\)"),
+    (lambda f: [f[0], f[1, ..., 0]], r"frame 1 is \(24, 40\): for grey frames \(H, W\), give "
+     r"each as frame\[..., None\]"),
+    (lambda f: list(torch.from_numpy(f)), r"tensors \(3, H, W\), or \(1, H, W\) for grey; frame "
+     r"0 is \(24, 40, 3\): give each frame as frame.permute\(2, 0, 1\)"),
+])
+def test_an_iterators_frame_of_another_shape_is_said_of_the_frame(frames, pictures, words,
+                                                                   tmp_path):
+    with pytest.raises(ValueError, match="^an iterator's frames must be .*" + words):
+        list(framemend.clean(iter(pictures(frames)), chain="identity"))
+    with pytest.raises(ValueError, match=words):
+        framemend.write(str(tmp_path / "w.mkv"), iter(pictures(frames)))
