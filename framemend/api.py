@@ -3,10 +3,11 @@
 Accepted videos: a path (returns the output path), a numpy array ``(T, H, W, 3)`` or grey
 ``(T, H, W, 1)``, uint8/uint16/float in [0, 1] (same dtype and shape back; a list of ``(H, W, 3)``
 arrays gives a list back), a torch tensor ``(T, C, H, W)``, C = 1 or 3 (same dtype, shape and
-device back, without ``requires_grad``), a list of PIL images (what diffusion pipelines
-return; a list of PIL images back, grey for grey, 16-bit grey ``I;16`` for ``I;16``), or an
-iterator of frames of any of these kinds, each frame of the first's size and kind (a generator
-of the filtered frames back, streamed: memory does not grow with length).
+device back, without ``requires_grad``; a list of ``(C, H, W)`` tensors gives a list back), a
+list of PIL images (what diffusion pipelines return; a list of PIL images back, grey for grey,
+16-bit grey ``I;16`` for ``I;16``), or an iterator of frames of any of these kinds, each frame
+of the first's size and kind (a generator of the filtered frames back, streamed: memory does
+not grow with length).
 """
 from __future__ import annotations
 
@@ -55,6 +56,29 @@ def _source(video: Any, device: str | None,
     torch imported).
     """
     device = _device_name(device)
+    listed = (isinstance(video, (list, tuple)) and bool(video)
+              and (isinstance(video[0], np.ndarray) or is_tensor(video[0])))
+    if isinstance(video, (list, tuple)) and video:  # numpy's "no attribute 'shape'" for a PIL
+        kind = type(video[0])  # image among arrays
+        other = next((i for i, a in enumerate(video) if not isinstance(a, kind)), None)
+        if other is not None:
+            names = {"ndarray": "numpy array", "Image": "PIL image", "Tensor": "torch tensor"}
+            first, then = (names.get(type(a).__name__, type(a).__name__)
+                           for a in (video[0], video[other]))
+            raise ValueError(f"the frames differ in kind: frame 0 is a {first}, frame {other} a "
+                             f"{then}; give them all as one")
+    if listed:  # a list of (H, W, 3) arrays, as imageio reads them, or (C, H, W) tensors:
+        # a list back (a list of tensors was refused as 'not list')
+        other = next((i for i, a in enumerate(video) if a.shape != video[0].shape), None)
+        if other is not None:  # numpy's "all input arrays must have the same shape"
+            raise ValueError(f"the frames differ in size: frame 0 is {tuple(video[0].shape)}, "
+                             f"frame {other} {tuple(video[other].shape)}; a clip's frames share "
+                             "one size")
+        other = next((i for i, a in enumerate(video) if a.dtype != video[0].dtype), None)
+        if other is not None:  # stacked as float64: uint8 frames read as 0-255 floats
+            raise ValueError(f"the frames differ in type: frame 0 is {video[0].dtype}, frame "
+                             f"{other} {video[other].dtype}; give them all as one type")
+        video = torch.stack(video) if is_tensor(video[0]) else np.stack(video)
     if is_tensor(video):
         if video.ndim != 4 or video.shape[1] not in (1, 3):
             raise ValueError("expected a tensor (T, C, H, W) with C = 1 or 3, got "
@@ -70,33 +94,13 @@ def _source(video: Any, device: str | None,
         _check_values(video, video.dtype == torch.uint8, video.is_floating_point(), "uint8",
                       task)
         how = {"kind": "torch", "dtype": video.dtype, "device": video.device,
-               "channels": video.shape[1]}
+               "channels": video.shape[1], "listed": listed}
         dev = resolve_device(device) if device else video.device
         if video.dtype == torch.uint8 and video.device.type == "cpu" and device_type(dev) == "cpu":
             hwc = video.expand(-1, 3, -1, -1).permute(0, 2, 3, 1).contiguous().numpy()
             return _raw_frames(hwc, 255.0, dev), {**how, "scale": 255.0}
         x = video.to(dev).float() / (255.0 if not video.is_floating_point() else 1.0)
         return [Frame(im.expand(3, -1, -1).contiguous(), device=dev) for im in x], how
-    listed = isinstance(video, (list, tuple)) and bool(video) and isinstance(video[0], np.ndarray)
-    if isinstance(video, (list, tuple)) and video:  # numpy's "no attribute 'shape'" for a PIL
-        kind = type(video[0])  # image among arrays
-        other = next((i for i, a in enumerate(video) if not isinstance(a, kind)), None)
-        if other is not None:
-            names = {"ndarray": "numpy array", "Image": "PIL image", "Tensor": "torch tensor"}
-            first, then = (names.get(type(a).__name__, type(a).__name__)
-                           for a in (video[0], video[other]))
-            raise ValueError(f"the frames differ in kind: frame 0 is a {first}, frame {other} a "
-                             f"{then}; give them all as one")
-    if listed:  # a list of (H, W, 3) pictures, as imageio reads them: a list back
-        other = next((i for i, a in enumerate(video) if a.shape != video[0].shape), None)
-        if other is not None:  # numpy's "all input arrays must have the same shape"
-            raise ValueError(f"the frames differ in size: frame 0 is {video[0].shape}, frame "
-                             f"{other} {video[other].shape}; a clip's frames share one size")
-        other = next((i for i, a in enumerate(video) if a.dtype != video[0].dtype), None)
-        if other is not None:  # stacked as float64: uint8 frames read as 0-255 floats
-            raise ValueError(f"the frames differ in type: frame 0 is {video[0].dtype}, frame "
-                             f"{other} {video[other].dtype}; give them all as one type")
-        video = np.stack(video)
     if isinstance(video, np.ndarray):
         if video.ndim != 4 or video.shape[-1] not in (1, 3):
             raise ValueError(f"expected an array (T, H, W, 3), or (T, H, W, 1) for grey, got "
@@ -135,7 +139,8 @@ def _source(video: Any, device: str | None,
         x = torch.from_numpy(arr).to(dev).float().div_(how["scale"]).permute(0, 3, 1, 2)
         return [Frame(im.contiguous(), device=dev) for im in x], how
     raise TypeError("video must be a path, a numpy array (T,H,W,3), a torch tensor (T,C,H,W), "
-                    f"a list of PIL images or an iterator of frames, not {type(video).__name__}")
+                    f"a list of PIL images or an iterator of frames, not {type(video).__name__}"
+                    + ": for one picture, give [image]" * hasattr(video, "convert"))
 
 
 def _pil_pixels(images: list) -> tuple[np.ndarray, dict]:
@@ -275,7 +280,7 @@ def _result(frames: Iterable[Frame], how: dict, hint: int = 1) -> Any:
             return list(arr) if how["listed"] else arr
         x = torch.from_numpy(arr).permute(0, 3, 1, 2)
         x = x[:, :1] if how["channels"] == 1 else x.contiguous()
-        return x.to(how["device"])
+        return _listed(x.to(how["device"]), how)
     x = _gathered((f.image for f in frames), hint,
                   lambda k, a: torch.empty((k, *a.shape), dtype=a.dtype, device=a.device))
     x = x.clamp_(0, 1)
@@ -284,11 +289,17 @@ def _result(frames: Iterable[Frame], how: dict, hint: int = 1) -> Any:
             x = x.mean(1, keepdim=True)
         if not how["dtype"].is_floating_point:
             x = (x * 255).round()
-        return x.to(device=how["device"], dtype=how["dtype"])
+        return _listed(x.to(device=how["device"], dtype=how["dtype"]), how)
     if how["channels"] == 1:
         x = x.mean(1, keepdim=True)
     arr = x.permute(0, 2, 3, 1).cpu().numpy().astype(how["dtype"])
     return list(arr) if how["listed"] else arr
+
+
+def _listed(x, how: dict):
+    """The tensor ``x`` of the filtered frames as a list of its frames where the input was a
+    list, else as it is."""
+    return list(x) if how["listed"] else x
 
 
 def frame_rate(value: Any, name: str) -> float | Fraction:

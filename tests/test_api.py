@@ -644,3 +644,13 @@ def test_an_iterators_frame_of_another_shape_is_said_of_the_frame(frames, pictur
         list(framemend.clean(iter(pictures(frames)), chain="identity"))
     with pytest.raises(ValueError, match=words):
         framemend.write(str(tmp_path / "w.mkv"), iter(pictures(frames)))
+
+
+def test_a_list_of_tensors_gives_a_list_back(frames):
+    """A list of (C, H, W) tensors was refused as 'not list', as a list of arrays once was."""
+    tensors = list(torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255)
+    out = framemend.clean(tensors, chain="identity", device="cpu")
+    assert isinstance(out, list) and len(out) == len(frames)
+    assert out[0].dtype == torch.float32 and torch.allclose(torch.stack(out), torch.stack(tensors))
+    with pytest.raises(ValueError, match=r"frame 0 is \(3, 24, 40\), frame 1 \(3, 20, 40\)"):
+        framemend.clean([tensors[0], tensors[1][:, :20]], chain="identity")
