@@ -139,8 +139,7 @@ def _source(video: Any, device: str | None,
         x = torch.from_numpy(arr).to(dev).float().div_(how["scale"]).permute(0, 3, 1, 2)
         return [Frame(im.contiguous(), device=dev) for im in x], how
     raise TypeError("video must be a path, a numpy array (T,H,W,3), a torch tensor (T,C,H,W), "
-                    f"a list of PIL images or an iterator of frames, not {type(video).__name__}"
-                    + ": for one picture, give [image]" * hasattr(video, "convert"))
+                    f"a list of PIL images or an iterator of frames, not {type(video).__name__}")
 
 
 def _pil_pixels(images: list) -> tuple[np.ndarray, dict]:
@@ -517,17 +516,20 @@ _KEYWORDS = ("chain", "output", "input_fps", "device", "overwrite")
 _ENCODE = ("codec", "crf", "lossless")
 
 
-def _check_keywords(encode: dict) -> None:
-    """TypeError naming the first keyword of ``encode`` that :func:`clean` does not take (a
-    misspelt one was passed on as an encoder option, or ignored for frames in memory)."""
+def _check_keywords(encode: dict, function: str = "clean",
+                    keywords: tuple[str, ...] = _KEYWORDS) -> None:
+    """TypeError naming the first keyword of ``encode`` that ``function`` (:func:`clean`, or
+    :func:`write` with its ``keywords``) does not take (a misspelt one was passed on as an
+    encoder option, or ignored for frames in memory; write's came from inside the writer, as
+    ``write_video()``'s, once an iterator's first frame was taken)."""
     import difflib
 
     for key in encode:
         if key not in _ENCODE:
-            close = difflib.get_close_matches(key, _KEYWORDS + _ENCODE, n=1, cutoff=0.5)
-            raise TypeError(f"clean() got an unexpected keyword argument '{key}'"
+            close = difflib.get_close_matches(key, keywords + _ENCODE, n=1, cutoff=0.5)
+            raise TypeError(f"{function}() got an unexpected keyword argument '{key}'"
                             + (f"; did you mean '{close[0]}'?" if close else "")
-                            + f" (it takes {', '.join(_KEYWORDS + _ENCODE)})")
+                            + f" (it takes {', '.join(keywords + _ENCODE)})")
 
 
 def _check_size(frames: list[Frame], filters) -> None:
@@ -606,6 +608,7 @@ def write(path: str, video: Any, fps: float = 24.0, overwrite: bool = False, **e
         hint = " (the frames came first)" if isinstance(video, (str, os.PathLike)) else ""
         raise TypeError(f"write(path, video): path must be a file name (str or os.PathLike), got "
                         f"{type(path).__name__}{hint}")
+    _check_keywords(encode, "write", ("path", "video", "fps", "overwrite"))
     path = os.fspath(path)
     fps = frame_rate(fps, "fps")
     check_rate(path, fps)  # before any frame is taken: an iterator's frames are not lost

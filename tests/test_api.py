@@ -654,3 +654,13 @@ def test_a_list_of_tensors_gives_a_list_back(frames):
     assert out[0].dtype == torch.float32 and torch.allclose(torch.stack(out), torch.stack(tensors))
     with pytest.raises(ValueError, match=r"frame 0 is \(3, 24, 40\), frame 1 \(3, 20, 40\)"):
         framemend.clean([tensors[0], tensors[1][:, :20]], chain="identity")
+
+
+def test_a_keyword_write_does_not_take_is_refused_before_a_frame_is_taken(frames, tmp_path):
+    """write(..., crff=18) raised write_video()'s TypeError once the iterator's first frame was
+    taken; it names write() and what it takes, and takes nothing."""
+    pictures = iter(frames)
+    with pytest.raises(TypeError, match=r"^write\(\) got an unexpected keyword argument 'crff'; "
+                                        "did you mean 'crf'"):
+        framemend.write(str(tmp_path / "w.mp4"), pictures, crff=18)
+    assert np.array_equal(next(pictures), frames[0]) and list(tmp_path.iterdir()) == []
