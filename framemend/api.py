@@ -139,7 +139,8 @@ def _source(video: Any, device: str | None,
         x = torch.from_numpy(arr).to(dev).float().div_(how["scale"]).permute(0, 3, 1, 2)
         return [Frame(im.contiguous(), device=dev) for im in x], how
     raise TypeError("video must be a path, a numpy array (T,H,W,3), a torch tensor (T,C,H,W), "
-                    f"a list of PIL images or an iterator of frames, not {type(video).__name__}")
+                    f"a list of PIL images or an iterator of frames, not {type(video).__name__}"
+                    + ": for one picture, give [image]" * hasattr(video, "convert"))
 
 
 def _pil_pixels(images: list) -> tuple[np.ndarray, dict]:

@@ -664,3 +664,8 @@ def test_a_keyword_write_does_not_take_is_refused_before_a_frame_is_taken(frames
                                         "did you mean 'crf'"):
         framemend.write(str(tmp_path / "w.mp4"), pictures, crff=18)
     assert np.array_equal(next(pictures), frames[0]) and list(tmp_path.iterdir()) == []
+
+
+def test_one_pil_image_is_told_to_come_in_a_list(frames):
+    with pytest.raises(TypeError, match=r"not Image: for one picture, give \[image\]$"):
+        framemend.clean(Image.fromarray(frames[0]), chain="identity")
