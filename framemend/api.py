@@ -349,8 +349,9 @@ def _run_in_memory(frames: list[Frame], filters, fps: float,
     return _run_filters(filters, stream, _warn_user)
 
 
-def clean(video: Any, chain: str | None = None, output: str | None = None, input_fps: float = 24.0,
-          device: str | None = None, overwrite: bool = False, **encode) -> Any:
+def clean(video: Any, chain: str | None = None, output: str | None = None,
+          input_fps: float | None = None, device: str | None = None, overwrite: bool = False,
+          **encode) -> Any:
     """Run a filter chain over ``video`` and return the result as the same kind.
 
     Args:
@@ -361,16 +362,21 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
             the ``default`` preset.
         output: for a path input, where to write (default ``<name>.clean<ext>`` beside it;
             ``.mkv`` for an input whose container framemend does not write, such as ``.flv``).
-        input_fps: frame rate of in-memory frames (matters for rate-changing filters).
+        input_fps: frame rate of in-memory frames (matters for rate-changing filters;
+            default 24); a file's frames keep their own times, so with a path it is refused.
         device: ``cpu``/``cuda``/``cuda:N``; default CUDA when available.
         **encode: ``codec``, ``crf``, ``lossless`` for file outputs.
 
-    Raises TypeError for a keyword ``clean`` does not take, and for ``output`` or ``encode``
-    with frames in memory (they are returned, not written: :func:`write` writes them).
+    Raises TypeError for a keyword ``clean`` does not take, for ``output`` or ``encode``
+    with frames in memory (they are returned, not written: :func:`write` writes them), and
+    for ``input_fps`` with a path.
     """
     _check_keywords(encode)
     chain = chain_of(chain)
     if isinstance(video, (str, os.PathLike)):
+        if input_fps is not None:  # it was dropped without a word
+            raise TypeError("clean() takes input_fps for frames in memory only: a file's frames "
+                            "keep their own times (interpolate=fps=N changes the rate)")
         src = os.fspath(video)
         if output is None:
             stem, ext = os.path.splitext(src)
@@ -386,6 +392,7 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
         raise TypeError(f"clean() writes no file for frames in memory ({given} given): it "
                         "returns them; framemend.write(path, frames, fps=...) writes them")
     steps = build_chain(chain)
+    input_fps = 24.0 if input_fps is None else input_fps
     if _is_iterator(video):
         return _stream(video, lambda dev: [cls(opts, dev) for cls, opts in steps], input_fps,
                        device)

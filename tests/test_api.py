@@ -352,6 +352,9 @@ def test_keywords_clean_does_not_take_are_refused(frames, tmp_path):
     with pytest.raises(TypeError, match="clean\\(\\) got an unexpected keyword argument 'crff'; "
                                         "did you mean 'crf'"):
         framemend.clean(src, chain="identity", crff=18)
+    # was dropped without a word: the file's own rate was used
+    with pytest.raises(TypeError, match="takes input_fps for frames in memory only"):
+        framemend.clean(src, chain="identity", input_fps=30)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mkv"]
 
 
