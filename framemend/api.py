@@ -688,7 +688,7 @@ def _sigterm_removes_the_output():
             signal.signal(signum, handler)
 
 
-def warmup() -> list[str]:
+def warmup(progress: bool = False) -> list[str]:
     """Compile every filter's CPU kernels into numba's cache (``cache=True``: once per
     installation) by running each filter, and the default chain, over a tiny noisy clip in
     motion (a subject crossing a pan), the path decoded files take; returns the chains run.
@@ -699,7 +699,8 @@ def warmup() -> list[str]:
     chain also on the clip cut to 64 colours, the path of palette (GIF) input, denoise on
     colour noise too coarse for its 5x5 chroma window (its 9x9 one, :mod:`.denoise.spatial`),
     and deboil on frames large enough for its path without the tone band's texture.
-    Each of these, left out, cost a first run 1.4 to 4 s of compiling."""
+    Each of these, left out, cost a first run 1.4 to 4 s of compiling. ``progress``: a bar
+    of the runs on stderr where it is a terminal (about a minute passed without a word)."""
     from .chain.registry import all_filters
     from .generate import scene
     from .generate.families import add_chroma_noise
@@ -710,19 +711,30 @@ def warmup() -> list[str]:
     noisy = np.clip(clip + rng.normal(0, 4 / 255, clip.shape), 0, 1)
     coloured = add_chroma_noise(noisy, rng, 25.0, 1.5)  # correlated over ~3 px
     chains = [PRESETS[DEFAULT_PRESET]] + sorted(all_filters())
+    runs = []  # (pixels, chain)
     for kind in (np.uint8, np.uint16, np.float32):
         for frames, names in ((noisy, chains), (coloured, ["denoise"])):
             pixels = (frames.astype(kind) if kind == np.float32
                       else np.round(frames * np.iinfo(kind).max).astype(kind))
-            for chain in names:
-                clean(pixels, chain=chain, device="cpu")
-    clean((noisy * 255).astype(np.uint8) // 64 * 64 + 32, chain=chains[0], device="cpu")
+            runs += [(pixels, chain) for chain in names]
+    runs.append(((noisy * 255).astype(np.uint8) // 64 * 64 + 32, chains[0]))
     # frames over about 450 px on the short side take deboil's other path, whose tone band
     # holds no texture (.deboil.consistency.holds_texture): its own kernels
     large = scene("subject", 480, 456, frames=3, seed=0).frames
     for kind in (np.uint8, np.uint16, np.float32):
         scale = 1 if kind == np.float32 else np.iinfo(kind).max
-        clean((large * scale).astype(kind), chain="deboil", device="cpu")
-    clean((large * 255).astype(np.uint8) // 64 * 64 + 32, chain="deboil", device="cpu")
-    return chains
+        runs.append(((large * scale).astype(kind), "deboil"))
+    runs.append(((large * 255).astype(np.uint8) // 64 * 64 + 32, "deboil"))
+    bar = None
+    if progress and sys.stderr.isatty():
+        from tqdm import tqdm
 
+        bar = tqdm(total=len(runs), unit="run", desc="warmup", file=sys.stderr,
+                   dynamic_ncols=True)
+    for pixels, chain in runs:
+        clean(pixels, chain=chain, device="cpu")
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
+    return chains
