@@ -672,3 +672,12 @@ def test_a_keyword_write_does_not_take_is_refused_before_a_frame_is_taken(frames
 def test_one_pil_image_is_told_to_come_in_a_list(frames):
     with pytest.raises(TypeError, match=r"not Image: for one picture, give \[image\]$"):
         framemend.clean(Image.fromarray(frames[0]), chain="identity")
+
+
+@pytest.mark.parametrize("chain, words", [
+    (3, "chain must be a string .* not int$"),  # was "'int' object has no attribute 'split'"
+    ({"denoise": 1}, "not dict$"),  # was "unhashable type: 'dict'"
+    (["identity", 3], "each filter of the list is a string .* not int 3$")])
+def test_a_chain_of_another_type_is_refused_plainly(frames, chain, words):
+    with pytest.raises(TypeError, match=words):
+        framemend.clean(frames, chain=chain)
