@@ -681,3 +681,12 @@ def test_one_pil_image_is_told_to_come_in_a_list(frames):
 def test_a_chain_of_another_type_is_refused_plainly(frames, chain, words):
     with pytest.raises(TypeError, match=words):
         framemend.clean(frames, chain=chain)
+
+
+def test_an_output_that_is_a_folder_is_said_to_be_one(frames, tmp_path):
+    """write(folder) and clean(path, output=folder) said "unknown extension '(none)'"."""
+    with pytest.raises(framemend.VideoError, match="it is a folder; give a file name"):
+        framemend.write(str(tmp_path), frames)
+    src = framemend.write(str(tmp_path / "a.mkv"), frames)
+    with pytest.raises(framemend.VideoError, match="it is a folder; give a file name"):
+        framemend.clean(src, chain="identity", output=str(tmp_path) + "/")
