@@ -133,3 +133,22 @@ def test_clips_the_metrics_cannot_score_are_refused_in_one_line(pan):
     assert m.ssim(grey, grey[::-1]) < 0.99
     with pytest.raises(ValueError, match="ssim needs frames of 11 pixels a side or more"):
         m.ssim(clip[:, :10], clip[:, :10])
+
+
+def test_a_plot_stopped_midway_leaves_nothing(tmp_path, monkeypatch):
+    """Ctrl-C while the picture was written left half of it under the name given."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    series = {"flicker": {"in": np.array([1.0, 2.0, 1.5]), "out": np.array([0.5, 0.4, 0.6])}}
+    m.plot_per_frame(series, str(tmp_path / "a.PNG"))
+    assert (tmp_path / "a.PNG").read_bytes()[:4] == b"\x89PNG"
+
+    def cut_short(self, fname, **kwargs):
+        open(fname, "wb").write(b"\x89PNG half a picture")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        m.plot_per_frame(series, str(tmp_path / "b.png"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.PNG"]
