@@ -490,14 +490,16 @@ def test_a_timeout_that_is_not_seconds_above_0_is_a_usage_error(tmp_path, capsys
     assert "--timeout" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("jobs", [0, -1])
-def test_the_api_refuses_jobs_below_1(tmp_path, jobs):
+@pytest.mark.parametrize("option", [dict(jobs=0), dict(jobs=-1), dict(jobs=2.5),
+                                    dict(threads=0)])
+def test_the_api_refuses_jobs_below_1(tmp_path, option):
     """``clean_folder(jobs=-1)`` started no worker and waited for one for ever (``jobs=0`` took
-    one per core where the CLI refuses ``--jobs 0``)."""
+    one per core where the CLI refuses ``--jobs 0``); ``jobs=2.5`` met range()'s TypeError,
+    ``threads=0`` was taken as the default without a word."""
     src = tmp_path / "in"
     make_tree(src, ["a0.mp4"], frames=2)
-    with pytest.raises(batch_run.BatchUsageError, match="at least 1"):
-        clean_folder(str(src), str(tmp_path / "o"), "identity", jobs=jobs)
+    with pytest.raises(batch_run.BatchUsageError, match="needs a whole number, at least 1"):
+        clean_folder(str(src), str(tmp_path / "o"), "identity", **option)
 
 
 def test_ctrl_c_with_q_says_so_and_a_rerun_finishes_the_rest(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob as globlib
+import numbers
 import os
 import signal
 import sys
@@ -342,8 +343,11 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
         _check_report(report, out_dir, overwrite)
     if executor not in ("local", "dask"):
         raise BatchUsageError(f"unknown executor '{executor}' (local or dask)")
-    if jobs is not None and jobs < 1:  # no worker would ever take the files: a hang
-        raise BatchUsageError(f"--jobs {jobs}: needs at least 1")
+    for name, value in (("jobs", jobs), ("threads", threads)):
+        # jobs below 1: no worker would ever take the files, a hang; 2.5 met range()'s
+        # TypeError; threads=0 meant "the default" without a word, where --threads 0 is refused
+        if value is not None and (not isinstance(value, numbers.Integral) or value < 1):
+            raise BatchUsageError(f"--{name} {value}: needs a whole number, at least 1")
     if not timeout > 0:  # NaN never timed out; below 0, every file at once (inf: never)
         raise BatchUsageError(f"--timeout {timeout:g}: needs seconds above 0")
     if executor == "local":
