@@ -26,7 +26,7 @@ from framemend.generate import degrade, scene
 from framemend.metrics import noref
 
 
-def score(src: str, dst: str, plot: str) -> None:
+def score(src: str, dst: str, plot: str, kept: bool = True) -> None:
     before, after = framemend.read(src), framemend.read(dst)
     figures = noref.compare(after, before)[0]
     for name in ("flicker", "boiling", "warping_error"):
@@ -37,7 +37,9 @@ def score(src: str, dst: str, plot: str) -> None:
                            "--plot", plot], stdout=subprocess.DEVNULL)
     if done.returncode:  # framemend said why on stderr (a plot that exists: refused without -y)
         sys.exit(done.returncode)
-    print(f"plot: {plot} ({os.path.getsize(plot)} bytes)")
+    print(f"plot: {plot} ({os.path.getsize(plot)} bytes)"
+          + ("" if kept else "; removed with its temporary folder at the end "
+                             "(--plot PNG keeps it)"))
 
 
 def quick(plot: str | None) -> None:
@@ -46,7 +48,7 @@ def quick(plot: str | None) -> None:
         clip = degrade(scene("pan", width=160, height=96, frames=16), "flicker,noise=10", seed=2)
         framemend.write(src, clip.frames, fps=24, lossless=True)
         framemend.clean(src, chain="deflicker,denoise", output=dst, lossless=True)
-        score(src, dst, plot or os.path.join(tmp, "scores.png"))
+        score(src, dst, plot or os.path.join(tmp, "scores.png"), kept=plot is not None)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,11 @@
 Accepted videos: a path (returns the output path), a numpy array ``(T, H, W, 3)`` or grey
 ``(T, H, W, 1)``, uint8/uint16/float in [0, 1] (same dtype and shape back; a list of ``(H, W, 3)``
 arrays gives a list back), a torch tensor ``(T, C, H, W)``, C = 1 or 3 (same dtype, shape and
-device back, without ``requires_grad``), a list of PIL images (what diffusion pipelines
-return; a list of PIL images back, grey for grey, 16-bit grey ``I;16`` for ``I;16``), or an
-iterator of frames of any of these kinds, each frame of the first's size and kind (a generator
-of the filtered frames back, streamed: memory does not grow with length).
+device back, without ``requires_grad``; a list of ``(C, H, W)`` tensors gives a list back), a
+list of PIL images (what diffusion pipelines return; a list of PIL images back, grey for grey,
+16-bit grey ``I;16`` for ``I;16``), or an iterator of frames of any of these kinds, each frame
+of the first's size and kind (a generator of the filtered frames back, streamed: memory does
+not grow with length).
 """
 from __future__ import annotations
 
@@ -55,6 +56,29 @@ def _source(video: Any, device: str | None,
     torch imported).
     """
     device = _device_name(device)
+    listed = (isinstance(video, (list, tuple)) and bool(video)
+              and (isinstance(video[0], np.ndarray) or is_tensor(video[0])))
+    if isinstance(video, (list, tuple)) and video:  # numpy's "no attribute 'shape'" for a PIL
+        kind = type(video[0])  # image among arrays
+        other = next((i for i, a in enumerate(video) if not isinstance(a, kind)), None)
+        if other is not None:
+            names = {"ndarray": "numpy array", "Image": "PIL image", "Tensor": "torch tensor"}
+            first, then = (names.get(type(a).__name__, type(a).__name__)
+                           for a in (video[0], video[other]))
+            raise ValueError(f"the frames differ in kind: frame 0 is a {first}, frame {other} a "
+                             f"{then}; give them all as one")
+    if listed:  # a list of (H, W, 3) arrays, as imageio reads them, or (C, H, W) tensors:
+        # a list back (a list of tensors was refused as 'not list')
+        other = next((i for i, a in enumerate(video) if a.shape != video[0].shape), None)
+        if other is not None:  # numpy's "all input arrays must have the same shape"
+            raise ValueError(f"the frames differ in size: frame 0 is {tuple(video[0].shape)}, "
+                             f"frame {other} {tuple(video[other].shape)}; a clip's frames share "
+                             "one size")
+        other = next((i for i, a in enumerate(video) if a.dtype != video[0].dtype), None)
+        if other is not None:  # stacked as float64: uint8 frames read as 0-255 floats
+            raise ValueError(f"the frames differ in type: frame 0 is {video[0].dtype}, frame "
+                             f"{other} {video[other].dtype}; give them all as one type")
+        video = torch.stack(video) if is_tensor(video[0]) else np.stack(video)
     if is_tensor(video):
         if video.ndim != 4 or video.shape[1] not in (1, 3):
             raise ValueError("expected a tensor (T, C, H, W) with C = 1 or 3, got "
@@ -70,33 +94,13 @@ def _source(video: Any, device: str | None,
         _check_values(video, video.dtype == torch.uint8, video.is_floating_point(), "uint8",
                       task)
         how = {"kind": "torch", "dtype": video.dtype, "device": video.device,
-               "channels": video.shape[1]}
+               "channels": video.shape[1], "listed": listed}
         dev = resolve_device(device) if device else video.device
         if video.dtype == torch.uint8 and video.device.type == "cpu" and device_type(dev) == "cpu":
             hwc = video.expand(-1, 3, -1, -1).permute(0, 2, 3, 1).contiguous().numpy()
             return _raw_frames(hwc, 255.0, dev), {**how, "scale": 255.0}
         x = video.to(dev).float() / (255.0 if not video.is_floating_point() else 1.0)
         return [Frame(im.expand(3, -1, -1).contiguous(), device=dev) for im in x], how
-    listed = isinstance(video, (list, tuple)) and bool(video) and isinstance(video[0], np.ndarray)
-    if isinstance(video, (list, tuple)) and video:  # numpy's "no attribute 'shape'" for a PIL
-        kind = type(video[0])  # image among arrays
-        other = next((i for i, a in enumerate(video) if not isinstance(a, kind)), None)
-        if other is not None:
-            names = {"ndarray": "numpy array", "Image": "PIL image", "Tensor": "torch tensor"}
-            first, then = (names.get(type(a).__name__, type(a).__name__)
-                           for a in (video[0], video[other]))
-            raise ValueError(f"the frames differ in kind: frame 0 is a {first}, frame {other} a "
-                             f"{then}; give them all as one")
-    if listed:  # a list of (H, W, 3) pictures, as imageio reads them: a list back
-        other = next((i for i, a in enumerate(video) if a.shape != video[0].shape), None)
-        if other is not None:  # numpy's "all input arrays must have the same shape"
-            raise ValueError(f"the frames differ in size: frame 0 is {video[0].shape}, frame "
-                             f"{other} {video[other].shape}; a clip's frames share one size")
-        other = next((i for i, a in enumerate(video) if a.dtype != video[0].dtype), None)
-        if other is not None:  # stacked as float64: uint8 frames read as 0-255 floats
-            raise ValueError(f"the frames differ in type: frame 0 is {video[0].dtype}, frame "
-                             f"{other} {video[other].dtype}; give them all as one type")
-        video = np.stack(video)
     if isinstance(video, np.ndarray):
         if video.ndim != 4 or video.shape[-1] not in (1, 3):
             raise ValueError(f"expected an array (T, H, W, 3), or (T, H, W, 1) for grey, got "
@@ -135,7 +139,8 @@ def _source(video: Any, device: str | None,
         x = torch.from_numpy(arr).to(dev).float().div_(how["scale"]).permute(0, 3, 1, 2)
         return [Frame(im.contiguous(), device=dev) for im in x], how
     raise TypeError("video must be a path, a numpy array (T,H,W,3), a torch tensor (T,C,H,W), "
-                    f"a list of PIL images or an iterator of frames, not {type(video).__name__}")
+                    f"a list of PIL images or an iterator of frames, not {type(video).__name__}"
+                    + ": for one picture, give [image]" * hasattr(video, "convert"))
 
 
 def _pil_pixels(images: list) -> tuple[np.ndarray, dict]:
@@ -275,7 +280,7 @@ def _result(frames: Iterable[Frame], how: dict, hint: int = 1) -> Any:
             return list(arr) if how["listed"] else arr
         x = torch.from_numpy(arr).permute(0, 3, 1, 2)
         x = x[:, :1] if how["channels"] == 1 else x.contiguous()
-        return x.to(how["device"])
+        return _listed(x.to(how["device"]), how)
     x = _gathered((f.image for f in frames), hint,
                   lambda k, a: torch.empty((k, *a.shape), dtype=a.dtype, device=a.device))
     x = x.clamp_(0, 1)
@@ -284,11 +289,17 @@ def _result(frames: Iterable[Frame], how: dict, hint: int = 1) -> Any:
             x = x.mean(1, keepdim=True)
         if not how["dtype"].is_floating_point:
             x = (x * 255).round()
-        return x.to(device=how["device"], dtype=how["dtype"])
+        return _listed(x.to(device=how["device"], dtype=how["dtype"]), how)
     if how["channels"] == 1:
         x = x.mean(1, keepdim=True)
     arr = x.permute(0, 2, 3, 1).cpu().numpy().astype(how["dtype"])
     return list(arr) if how["listed"] else arr
+
+
+def _listed(x, how: dict):
+    """The tensor ``x`` of the filtered frames as a list of its frames where the input was a
+    list, else as it is."""
+    return list(x) if how["listed"] else x
 
 
 def frame_rate(value: Any, name: str) -> float | Fraction:
@@ -338,8 +349,9 @@ def _run_in_memory(frames: list[Frame], filters, fps: float,
     return _run_filters(filters, stream, _warn_user)
 
 
-def clean(video: Any, chain: str | None = None, output: str | None = None, input_fps: float = 24.0,
-          device: str | None = None, overwrite: bool = False, **encode) -> Any:
+def clean(video: Any, chain: str | None = None, output: str | None = None,
+          input_fps: float | None = None, device: str | None = None, overwrite: bool = False,
+          **encode) -> Any:
     """Run a filter chain over ``video`` and return the result as the same kind.
 
     Args:
@@ -350,16 +362,21 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
             the ``default`` preset.
         output: for a path input, where to write (default ``<name>.clean<ext>`` beside it;
             ``.mkv`` for an input whose container framemend does not write, such as ``.flv``).
-        input_fps: frame rate of in-memory frames (matters for rate-changing filters).
+        input_fps: frame rate of in-memory frames (matters for rate-changing filters;
+            default 24); a file's frames keep their own times, so with a path it is refused.
         device: ``cpu``/``cuda``/``cuda:N``; default CUDA when available.
         **encode: ``codec``, ``crf``, ``lossless`` for file outputs.
 
-    Raises TypeError for a keyword ``clean`` does not take, and for ``output`` or ``encode``
-    with frames in memory (they are returned, not written: :func:`write` writes them).
+    Raises TypeError for a keyword ``clean`` does not take, for ``output`` or ``encode``
+    with frames in memory (they are returned, not written: :func:`write` writes them), and
+    for ``input_fps`` with a path.
     """
     _check_keywords(encode)
     chain = chain_of(chain)
     if isinstance(video, (str, os.PathLike)):
+        if input_fps is not None:  # it was dropped without a word
+            raise TypeError("clean() takes input_fps for frames in memory only: a file's frames "
+                            "keep their own times (interpolate=fps=N changes the rate)")
         src = os.fspath(video)
         if output is None:
             stem, ext = os.path.splitext(src)
@@ -375,6 +392,7 @@ def clean(video: Any, chain: str | None = None, output: str | None = None, input
         raise TypeError(f"clean() writes no file for frames in memory ({given} given): it "
                         "returns them; framemend.write(path, frames, fps=...) writes them")
     steps = build_chain(chain)
+    input_fps = 24.0 if input_fps is None else input_fps
     if _is_iterator(video):
         return _stream(video, lambda dev: [cls(opts, dev) for cls, opts in steps], input_fps,
                        device)
@@ -422,8 +440,8 @@ def _stream(pictures, make_filters, fps, device, cuts: list[int] | None = None,
             picture = next(pictures, _END)
             if picture is _END:
                 return
-            (frame,), kind = _source(_as_clip(picture), device)
             t += 1
+            (frame,), kind = _source(_as_clip(picture, t), device)
             _check_like_first(size, how, frame, kind, t)
 
     stream = timed() if cuts is not None else SceneCutDetector().mark(timed())
@@ -471,32 +489,55 @@ def _check_like_first(size: tuple[int, int], first_kind: dict, frame: Frame, kin
                          f"{said(kind)}; give them all as one kind")
 
 
-def _as_clip(picture: Any) -> Any:
-    """One frame of an iterator as a clip of one, the kind :func:`_source` reads: an array
-    ``(H, W, C)`` or tensor ``(C, H, W)`` with a leading axis, a PIL image in a list."""
+def _as_clip(picture: Any, t: int = 0) -> Any:
+    """One frame (frame ``t``) of an iterator as a clip of one, the kind :func:`_source` reads:
+    an array ``(H, W, C)`` or tensor ``(C, H, W)`` with a leading axis, a PIL image in a list.
+    ValueError for a frame of another shape, said of the frame (the clip's error spoke of a
+    shape with a leading 1 that the caller never made, and gave a clip's remedy)."""
     if hasattr(picture, "convert"):
         return [picture]
-    if isinstance(picture, np.ndarray) or is_tensor(picture):
-        return picture[None]
-    raise TypeError("an iterator's frames must be numpy arrays (H, W, 3), torch tensors "
-                    f"(C, H, W) or PIL images, not {type(picture).__name__}")
+    tensor = is_tensor(picture)
+    if not (isinstance(picture, np.ndarray) or tensor):
+        raise TypeError("an iterator's frames must be numpy arrays (H, W, 3), torch tensors "
+                        f"(C, H, W) or PIL images, not {type(picture).__name__}")
+    shape = tuple(picture.shape)
+    channels, other = (shape[0], shape[-1]) if tensor else (shape[-1], shape[0])
+    if len(shape) != 3 or channels not in (1, 3):
+        layout = "tensors (3, H, W), or (1, H, W)" if tensor else "arrays (H, W, 3), or (H, W, 1)"
+        hint = ""
+        if len(shape) == 4:
+            hint = ": for batches of frames, give itertools.chain.from_iterable(batches)"
+        elif len(shape) == 2:
+            hint = ": for grey frames (H, W), give each as " + (
+                "frame[None]" if tensor else "frame[..., None]")
+        elif channels == 4:
+            hint = ": framemend cleans colour only; give each frame without its alpha"
+        elif other in (1, 3):
+            hint = ": give each frame as " + (
+                "frame.permute(2, 0, 1)" if tensor else "frame.transpose(1, 2, 0)")
+        raise ValueError(f"an iterator's frames must be {layout} for grey; frame {t} is "
+                         f"{shape}{hint}")
+    return picture[None]
 
 
 _KEYWORDS = ("chain", "output", "input_fps", "device", "overwrite")
 _ENCODE = ("codec", "crf", "lossless")
 
 
-def _check_keywords(encode: dict) -> None:
-    """TypeError naming the first keyword of ``encode`` that :func:`clean` does not take (a
-    misspelt one was passed on as an encoder option, or ignored for frames in memory)."""
+def _check_keywords(encode: dict, function: str = "clean",
+                    keywords: tuple[str, ...] = _KEYWORDS) -> None:
+    """TypeError naming the first keyword of ``encode`` that ``function`` (:func:`clean`, or
+    :func:`write` with its ``keywords``) does not take (a misspelt one was passed on as an
+    encoder option, or ignored for frames in memory; write's came from inside the writer, as
+    ``write_video()``'s, once an iterator's first frame was taken)."""
     import difflib
 
     for key in encode:
         if key not in _ENCODE:
-            close = difflib.get_close_matches(key, _KEYWORDS + _ENCODE, n=1, cutoff=0.5)
-            raise TypeError(f"clean() got an unexpected keyword argument '{key}'"
+            close = difflib.get_close_matches(key, keywords + _ENCODE, n=1, cutoff=0.5)
+            raise TypeError(f"{function}() got an unexpected keyword argument '{key}'"
                             + (f"; did you mean '{close[0]}'?" if close else "")
-                            + f" (it takes {', '.join(_KEYWORDS + _ENCODE)})")
+                            + f" (it takes {', '.join(keywords + _ENCODE)})")
 
 
 def _check_size(frames: list[Frame], filters) -> None:
@@ -575,6 +616,7 @@ def write(path: str, video: Any, fps: float = 24.0, overwrite: bool = False, **e
         hint = " (the frames came first)" if isinstance(video, (str, os.PathLike)) else ""
         raise TypeError(f"write(path, video): path must be a file name (str or os.PathLike), got "
                         f"{type(path).__name__}{hint}")
+    _check_keywords(encode, "write", ("path", "video", "fps", "overwrite"))
     path = os.fspath(path)
     fps = frame_rate(fps, "fps")
     check_rate(path, fps)  # before any frame is taken: an iterator's frames are not lost
@@ -598,13 +640,13 @@ def _pictures(video):
     if first is _END:
         raise ValueError("no frames to write: the iterator is empty")
 
-    def pixels(picture):
-        (f,), _ = _source(_as_clip(picture), "cpu")
+    def pixels(picture, t=0):
+        (f,), _ = _source(_as_clip(picture, t), "cpu")
         return _pixels(f, 255.0)
 
     def like_first(t_picture):  # another size was scaled to the first's without a word
         t, picture = t_picture
-        got = pixels(picture)
+        got = pixels(picture, t)
         if got.shape[:2] != first.shape[:2]:
             raise _sizes_differ(first.shape[1::-1], t, got.shape[1::-1])
         return got
@@ -646,7 +688,7 @@ def _sigterm_removes_the_output():
             signal.signal(signum, handler)
 
 
-def warmup() -> list[str]:
+def warmup(progress: bool = False) -> list[str]:
     """Compile every filter's CPU kernels into numba's cache (``cache=True``: once per
     installation) by running each filter, and the default chain, over a tiny noisy clip in
     motion (a subject crossing a pan), the path decoded files take; returns the chains run.
@@ -657,7 +699,8 @@ def warmup() -> list[str]:
     chain also on the clip cut to 64 colours, the path of palette (GIF) input, denoise on
     colour noise too coarse for its 5x5 chroma window (its 9x9 one, :mod:`.denoise.spatial`),
     and deboil on frames large enough for its path without the tone band's texture.
-    Each of these, left out, cost a first run 1.4 to 4 s of compiling."""
+    Each of these, left out, cost a first run 1.4 to 4 s of compiling. ``progress``: a bar
+    of the runs on stderr where it is a terminal (about a minute passed without a word)."""
     from .chain.registry import all_filters
     from .generate import scene
     from .generate.families import add_chroma_noise
@@ -668,19 +711,30 @@ def warmup() -> list[str]:
     noisy = np.clip(clip + rng.normal(0, 4 / 255, clip.shape), 0, 1)
     coloured = add_chroma_noise(noisy, rng, 25.0, 1.5)  # correlated over ~3 px
     chains = [PRESETS[DEFAULT_PRESET]] + sorted(all_filters())
+    runs = []  # (pixels, chain)
     for kind in (np.uint8, np.uint16, np.float32):
         for frames, names in ((noisy, chains), (coloured, ["denoise"])):
             pixels = (frames.astype(kind) if kind == np.float32
                       else np.round(frames * np.iinfo(kind).max).astype(kind))
-            for chain in names:
-                clean(pixels, chain=chain, device="cpu")
-    clean((noisy * 255).astype(np.uint8) // 64 * 64 + 32, chain=chains[0], device="cpu")
+            runs += [(pixels, chain) for chain in names]
+    runs.append(((noisy * 255).astype(np.uint8) // 64 * 64 + 32, chains[0]))
     # frames over about 450 px on the short side take deboil's other path, whose tone band
     # holds no texture (.deboil.consistency.holds_texture): its own kernels
     large = scene("subject", 480, 456, frames=3, seed=0).frames
     for kind in (np.uint8, np.uint16, np.float32):
         scale = 1 if kind == np.float32 else np.iinfo(kind).max
-        clean((large * scale).astype(kind), chain="deboil", device="cpu")
-    clean((large * 255).astype(np.uint8) // 64 * 64 + 32, chain="deboil", device="cpu")
-    return chains
+        runs.append(((large * scale).astype(kind), "deboil"))
+    runs.append(((large * 255).astype(np.uint8) // 64 * 64 + 32, "deboil"))
+    bar = None
+    if progress and sys.stderr.isatty():
+        from tqdm import tqdm
 
+        bar = tqdm(total=len(runs), unit="run", desc="warmup", file=sys.stderr,
+                   dynamic_ncols=True)
+    for pixels, chain in runs:
+        clean(pixels, chain=chain, device="cpu")
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
+    return chains

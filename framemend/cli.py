@@ -461,7 +461,7 @@ def cmd_warmup(args) -> int:
     from .api import warmup
 
     start = time.perf_counter()
-    chains = warmup()
+    chains = warmup(progress=True)
     print(f"warmed up {len(chains)} chains in {time.perf_counter() - start:.0f} s: their CPU "
           "kernels, for 8-bit, 16-bit and float pixels, are in numba's cache")
     return 0

@@ -10,6 +10,7 @@ to ``--size``; no artifacts are added (the model's own are the point).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 #: The tiny generative models (:data:`framemend.generate.models.MODELS`, named here without
@@ -133,9 +134,18 @@ def main(args) -> int:
         extra = {k: v for k, v in (("flow_fwd", out.flow_fwd), ("occluded", out.occluded),
                                    ("subject_box", out.subject_box), ("shake", out.shake))
                  if v is not None}
-        with open(args.truth_data, "wb") as f:  # the name given (numpy would add .npz to a path)
-            np.savez_compressed(f, camera=out.camera, cuts=np.array(out.cuts, int),
-                                fps=out.fps, **extra)
+        # the name given (numpy would add .npz to a path), through a temporary file beside it
+        # (an interrupted run left half an archive under the final name)
+        tmp = f"{args.truth_data}.{os.getpid()}.part"
+        try:
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, camera=out.camera, cuts=np.array(out.cuts, int),
+                                    fps=out.fps, **extra)
+            os.replace(tmp, args.truth_data)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
     made = f"by the {model} model" if model else f"with '{artifacts}'"
     print(f"{args.output}: {len(out)} frames of {kind} at {out.fps:g} fps {made}"
           + (f"; truth in {args.truth}" if args.truth else ""), file=sys.stderr)

@@ -23,7 +23,16 @@ def chain_of(chain: str | list[str] | tuple[str, ...] | None) -> str:
     """The chain the API (:func:`framemend.clean`, :func:`framemend.clean_folder`) runs for
     ``chain``: None -> the default preset's; a preset's name (``"smooth"``, as the CLI's
     ``--preset``) -> its chain; a list of filters -> joined by commas; any other string as it
-    is (an empty one, or an empty list, is refused by the parser as ``-f ""`` is)."""
+    is (an empty one, or an empty list, is refused by the parser as ``-f ""`` is).
+    TypeError for anything else (an int met "'int' object has no attribute 'split'", a dict
+    "unhashable type")."""
     if isinstance(chain, (list, tuple)):
+        odd = next((c for c in chain if not isinstance(c, str)), None)
+        if odd is not None:
+            raise TypeError(f"chain: each filter of the list is a string such as "
+                            f"'denoise=sigma=10', not {type(odd).__name__} {odd!r}")
         chain = ",".join(chain)
+    elif chain is not None and not isinstance(chain, str):
+        raise TypeError("chain must be a string ('deflicker,denoise'), a list of filters or a "
+                        f"preset's name, not {type(chain).__name__}")
     return PRESETS[DEFAULT_PRESET] if chain is None else PRESETS.get(chain, chain)

@@ -352,6 +352,9 @@ def test_keywords_clean_does_not_take_are_refused(frames, tmp_path):
     with pytest.raises(TypeError, match="clean\\(\\) got an unexpected keyword argument 'crff'; "
                                         "did you mean 'crf'"):
         framemend.clean(src, chain="identity", crff=18)
+    # was dropped without a word: the file's own rate was used
+    with pytest.raises(TypeError, match="takes input_fps for frames in memory only"):
+        framemend.clean(src, chain="identity", input_fps=30)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mkv"]
 
 
@@ -624,3 +627,66 @@ def test_keyframes_and_cuts_that_are_no_frames_are_refused(frames, call, says):
     ran as if they were not given, without a word."""
     with pytest.raises(ValueError, match=says):
         call(frames)
+
+
+@pytest.mark.parametrize("pictures, words", [
+    # was "expected an array (T, H, W, 3) ... got (1, 6, 24, 40, 3)", a shape never made
+    (lambda f: [f, f], r"arrays \(H, W, 3\), or \(H, W, 1\) for grey; frame 0 is \(6, 24, 40, "
+     r"3\): for batches of frames, give itertools.chain.from_iterable\(batches\)"),
+    # was "for channels first, give video.transpose(0, 2, 3, 1)", which fails on a frame
+    (lambda f: list(f.transpose(0, 3, 1, 2)), r"frame 0 is \(3, 24, 40\): give each frame as "
+     r"frame.transpose\(1, 2, 0\)"),
+    (lambda f: [f[0], f[1, ..., 0]], r"frame 1 is \(24, 40\): for grey frames \(H, W\), give "
+     r"each as frame\[..., None\]"),
+    (lambda f: list(torch.from_numpy(f)), r"tensors \(3, H, W\), or \(1, H, W\) for grey; frame "
+     r"0 is \(24, 40, 3\): give each frame as frame.permute\(2, 0, 1\)"),
+])
+def test_an_iterators_frame_of_another_shape_is_said_of_the_frame(frames, pictures, words,
+                                                                   tmp_path):
+    with pytest.raises(ValueError, match="^an iterator's frames must be .*" + words):
+        list(framemend.clean(iter(pictures(frames)), chain="identity"))
+    with pytest.raises(ValueError, match=words):
+        framemend.write(str(tmp_path / "w.mkv"), iter(pictures(frames)))
+
+
+def test_a_list_of_tensors_gives_a_list_back(frames):
+    """A list of (C, H, W) tensors was refused as 'not list', as a list of arrays once was."""
+    tensors = list(torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255)
+    out = framemend.clean(tensors, chain="identity", device="cpu")
+    assert isinstance(out, list) and len(out) == len(frames)
+    assert out[0].dtype == torch.float32 and torch.allclose(torch.stack(out), torch.stack(tensors))
+    with pytest.raises(ValueError, match=r"frame 0 is \(3, 24, 40\), frame 1 \(3, 20, 40\)"):
+        framemend.clean([tensors[0], tensors[1][:, :20]], chain="identity")
+
+
+def test_a_keyword_write_does_not_take_is_refused_before_a_frame_is_taken(frames, tmp_path):
+    """write(..., crff=18) raised write_video()'s TypeError once the iterator's first frame was
+    taken; it names write() and what it takes, and takes nothing."""
+    pictures = iter(frames)
+    with pytest.raises(TypeError, match=r"^write\(\) got an unexpected keyword argument 'crff'; "
+                                        "did you mean 'crf'"):
+        framemend.write(str(tmp_path / "w.mp4"), pictures, crff=18)
+    assert np.array_equal(next(pictures), frames[0]) and list(tmp_path.iterdir()) == []
+
+
+def test_one_pil_image_is_told_to_come_in_a_list(frames):
+    with pytest.raises(TypeError, match=r"not Image: for one picture, give \[image\]$"):
+        framemend.clean(Image.fromarray(frames[0]), chain="identity")
+
+
+@pytest.mark.parametrize("chain, words", [
+    (3, "chain must be a string .* not int$"),  # was "'int' object has no attribute 'split'"
+    ({"denoise": 1}, "not dict$"),  # was "unhashable type: 'dict'"
+    (["identity", 3], "each filter of the list is a string .* not int 3$")])
+def test_a_chain_of_another_type_is_refused_plainly(frames, chain, words):
+    with pytest.raises(TypeError, match=words):
+        framemend.clean(frames, chain=chain)
+
+
+def test_an_output_that_is_a_folder_is_said_to_be_one(frames, tmp_path):
+    """write(folder) and clean(path, output=folder) said "unknown extension '(none)'"."""
+    with pytest.raises(framemend.VideoError, match="it is a folder; give a file name"):
+        framemend.write(str(tmp_path), frames)
+    src = framemend.write(str(tmp_path / "a.mkv"), frames)
+    with pytest.raises(framemend.VideoError, match="it is a folder; give a file name"):
+        framemend.clean(src, chain="identity", output=str(tmp_path) + "/")

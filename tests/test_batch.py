@@ -490,14 +490,16 @@ def test_a_timeout_that_is_not_seconds_above_0_is_a_usage_error(tmp_path, capsys
     assert "--timeout" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("jobs", [0, -1])
-def test_the_api_refuses_jobs_below_1(tmp_path, jobs):
+@pytest.mark.parametrize("option", [dict(jobs=0), dict(jobs=-1), dict(jobs=2.5),
+                                    dict(threads=0)])
+def test_the_api_refuses_jobs_below_1(tmp_path, option):
     """``clean_folder(jobs=-1)`` started no worker and waited for one for ever (``jobs=0`` took
-    one per core where the CLI refuses ``--jobs 0``)."""
+    one per core where the CLI refuses ``--jobs 0``); ``jobs=2.5`` met range()'s TypeError,
+    ``threads=0`` was taken as the default without a word."""
     src = tmp_path / "in"
     make_tree(src, ["a0.mp4"], frames=2)
-    with pytest.raises(batch_run.BatchUsageError, match="at least 1"):
-        clean_folder(str(src), str(tmp_path / "o"), "identity", jobs=jobs)
+    with pytest.raises(batch_run.BatchUsageError, match="needs a whole number, at least 1"):
+        clean_folder(str(src), str(tmp_path / "o"), "identity", **option)
 
 
 def test_ctrl_c_with_q_says_so_and_a_rerun_finishes_the_rest(tmp_path):
@@ -745,3 +747,21 @@ def test_one_file_is_counted_as_one():
     assert str(BatchSummary(one, seconds=1.0)).startswith("1 file: 0 done before, 0 redone, 1 new")
     assert str(BatchSummary(one, dry_run=True)).startswith("1 file: would run 1 new")
     assert str(BatchSummary(one * 2)).startswith("2 files: ")
+
+
+def test_an_encoder_setting_no_output_takes_is_refused_before_the_work(tree, tmp_path):
+    """--crf 99 or --codec xx failed every file alone, after the workers started, and each was
+    recorded as failed; a setting some outputs take still runs (--crf 55: WebM's VP9 takes
+    it, H.264 does not)."""
+    from framemend.batch import BatchUsageError
+
+    for settings, words in [(dict(crf=99), "--crf 99 is out of range for libx264"),
+                            (dict(codec="xx"), "unknown video encoder 'xx'")]:
+        with pytest.raises(BatchUsageError, match=words):
+            clean_folder(tree, tmp_path / "o", "identity", jobs=1, **settings)
+        assert not (tmp_path / "o").exists()
+    (tmp_path / "w").mkdir()
+    for name in ("a.mp4", "b.webm"):
+        write_video(str(tmp_path / "w" / name), moving_frames(3, 64, 48), 24)
+    summary = clean_folder(tmp_path / "w", tmp_path / "o", "identity", jobs=1, crf=55)
+    assert [r.status for r in summary.files] == ["failed", "new"]

@@ -109,6 +109,8 @@ def test_score_and_plot():
     before, after = numbers(r"flicker: ([\d.]+) -> ([\d.]+)", out)
     assert after < before / 4
     assert numbers(r"plot: \S+scores\.png \((\d+) bytes\)", out)[0] > 10_000
+    # the path printed was gone when the user looked for it
+    assert "removed with its temporary folder at the end (--plot PNG keeps it)" in out
 
 
 def test_score_and_plot_keeps_a_plot_that_exists(tmp_path):

@@ -220,3 +220,9 @@ def test_degrade_parses_strengths_and_rejects_bad_names():
     for bad in ("sparkle", "noise=loud", "drop=0"):
         with pytest.raises(ValueError):
             degrade(clip, bad)
+
+
+def test_degrade_given_frames_says_it_takes_a_clip():
+    """An array met "'numpy.ndarray' object has no attribute 'truth'"."""
+    with pytest.raises(TypeError, match="degrade\\(\\) takes a generate.Clip .* not ndarray"):
+        degrade(np.zeros((3, 16, 16, 3), np.float32), "flicker")

@@ -131,6 +131,19 @@ def test_truth_data_is_written_under_the_name_given(tmp_path, capsys):
     assert np.load(data)["camera"].shape == (2, 3, 3)
 
 
+def test_truth_data_stopped_midway_leaves_nothing(tmp_path, capsys, monkeypatch):
+    """Ctrl-C while the archive was written left half of it under the name given."""
+    def cut_short(f, **arrays):
+        f.write(b"PK half an archive")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez_compressed", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        _run(cli_generate, ["-o", str(tmp_path / "g.mkv"), "--truth-data",
+                            str(tmp_path / "t.npz"), "--size", "32x32", "--frames", "2"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.mkv"]
+
+
 def test_what_generate_would_drop_or_overwrite_is_refused(tmp_path, capsys):
     """``--truth`` naming the ``-o`` file wrote the truth over the glitchy clip (both said
     written), and ``--artifacts`` with ``--model`` was dropped without a word."""

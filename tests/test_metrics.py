@@ -115,3 +115,40 @@ def test_side_by_side_puts_both_clips_in_step():
     assert (out[:, 20:, :64] == 0).all() and (out[:, 20:, 64:] == 200).all()
     labelled = out[:, :20]
     assert (labelled == 255).any()
+
+
+def test_clips_the_metrics_cannot_score_are_refused_in_one_line(pan):
+    """A torch-style (T, C, H, W) clip was scored as if its rows were its channels, without a
+    word; one frame gave NaN with numpy's 'Mean of empty slice'; a (T, H, W) clip met a
+    torch permute error; grey SSIM an AxisError and SSIM of frames under 11 px NaN."""
+    clip = pan.frames[:4]
+    with pytest.raises(ValueError, match=r"got \(4, 3, 90, 160\): move the channels last"):
+        m.flicker_index(clip.transpose(0, 3, 1, 2))
+    with pytest.raises(ValueError, match="it needs 2 or more, got 1"):
+        m.warping_error(clip[:1])
+    with pytest.raises(ValueError, match=r"for grey frames \(T, H, W\), give frames\[..., None\]"):
+        m.jitter(clip[..., 0])
+    grey = clip[..., :1]
+    assert m.ssim(grey, grey) == pytest.approx(1.0)
+    assert m.ssim(grey, grey[::-1]) < 0.99
+    with pytest.raises(ValueError, match="ssim needs frames of 11 pixels a side or more"):
+        m.ssim(clip[:, :10], clip[:, :10])
+
+
+def test_a_plot_stopped_midway_leaves_nothing(tmp_path, monkeypatch):
+    """Ctrl-C while the picture was written left half of it under the name given."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    series = {"flicker": {"in": np.array([1.0, 2.0, 1.5]), "out": np.array([0.5, 0.4, 0.6])}}
+    m.plot_per_frame(series, str(tmp_path / "a.PNG"))
+    assert (tmp_path / "a.PNG").read_bytes()[:4] == b"\x89PNG"
+
+    def cut_short(self, fname, **kwargs):
+        open(fname, "wb").write(b"\x89PNG half a picture")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        m.plot_per_frame(series, str(tmp_path / "b.png"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.PNG"]

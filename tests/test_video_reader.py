@@ -737,3 +737,19 @@ def test_a_range_keeps_the_audio_a_muxer_put_after_its_last_frame(tmp_path, caps
     summary = stream_summary(out)
     video_end = summary["times"][-1] + 1 / 24
     assert summary["audio"] and abs(summary["audio"]["end"] - video_end) < 0.025, summary["audio"]
+
+
+@pytest.mark.parametrize("options", [{}, {"bframes": "3", "preset": "medium"}])
+def test_h264_in_asf_with_b_frames_is_in_order_and_whole(tmp_path, capsys, options):
+    """ASF gives each H.264 packet its sending time (one frame after its decoding time), so
+    with B-frames the pictures came out of order ('duplicate or backward timestamp'), and
+    beside AAC the file 'ended early' (exit 1), its header counting the showing times. The
+    k-th picture shown now takes the k-th packet time: evenly spaced, as without B-frames."""
+    src, out = str(tmp_path / "in.wmv"), str(tmp_path / "out.mkv")
+    make_video(src, moving_frames(24, 32, 24), 24, audio_seconds=1.0, options=options)
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    times = stream_summary(out)["times"]
+    assert len(times) == 24 and np.allclose(np.diff(times), 1 / 24, atol=1.5e-3), times
+    frames = read_video(out)[0]
+    assert np.abs(frames.astype(int) - moving_frames(24, 32, 24)).mean() < 3  # in their order

@@ -46,3 +46,22 @@ def test_first_runs_after_warmup_compile_nothing():
                           timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_warmup_shows_a_bar_of_its_runs(monkeypatch):
+    """About a minute of compiling passed without a word until the summary line."""
+    import io
+
+    from framemend import api
+    from framemend.cli import main
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    runs = []
+    monkeypatch.setattr(api, "clean", lambda pixels, chain, device: runs.append(chain))
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    assert main(["warmup"]) == 0
+    bar = sys.stderr.getvalue()
+    assert len(runs) > 20 and f"{len(runs)}/{len(runs)}" in bar and "warmup" in bar, bar[-300:]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob as globlib
+import numbers
 import os
 import signal
 import sys
@@ -238,6 +239,26 @@ def _check_report(report: str, out_dir: str, overwrite: bool) -> None:
                          "-y/--overwrite, or overwrite=True in Python, to replace it)")
 
 
+def _check_encoder(jobs: list[Job], codec: str | None, crf: int | None, lossless: bool) -> None:
+    """BatchUsageError where no file's output could be encoded with ``codec``, ``crf`` and
+    ``lossless`` (an unknown codec, a CRF outside every encoder's range): each file failed
+    alone once the workers had started, and was recorded as failed. Where some outputs'
+    containers take them, those files run and the others fail alone, as before."""
+    from ..video.containers import SettingsError, choose_codec
+
+    if codec is None and crf is None and not lossless:
+        return
+    first = None
+    for dst in {os.path.splitext(job.dst)[1].lower(): job.dst for job in jobs}.values():
+        for depth in (8, 16):  # a deep source may take another encoder (.webm: AV1)
+            try:
+                choose_codec(dst, codec, lossless, crf, depth)
+                return
+            except SettingsError as e:
+                first = first or e
+    raise BatchUsageError(str(first))
+
+
 def _check_device(device: str | None) -> None:
     """BatchUsageError for a device the local workers cannot have, before any file is sent to
     one: each file failed with it, marked as the input's fault, so a re-run with another
@@ -322,8 +343,11 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
         _check_report(report, out_dir, overwrite)
     if executor not in ("local", "dask"):
         raise BatchUsageError(f"unknown executor '{executor}' (local or dask)")
-    if jobs is not None and jobs < 1:  # no worker would ever take the files: a hang
-        raise BatchUsageError(f"--jobs {jobs}: needs at least 1")
+    for name, value in (("jobs", jobs), ("threads", threads)):
+        # jobs below 1: no worker would ever take the files, a hang; 2.5 met range()'s
+        # TypeError; threads=0 meant "the default" without a word, where --threads 0 is refused
+        if value is not None and (not isinstance(value, numbers.Integral) or value < 1):
+            raise BatchUsageError(f"--{name} {value}: needs a whole number, at least 1")
     if not timeout > 0:  # NaN never timed out; below 0, every file at once (inf: never)
         raise BatchUsageError(f"--timeout {timeout:g}: needs seconds above 0")
     if executor == "local":
@@ -337,6 +361,7 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
         raise BatchUsageError(note or f"folder '{in_dir}' holds no " + (
             f"files matching '{glob}'" if glob else "videos") + (
             " (add --recursive for its subfolders)" if not recursive and glob is None else ""))
+    _check_encoder(found, codec, crf, lossless)
     if dry_run:
         summary = BatchSummary(_plan(found, Manifest(out_dir), settings, overwrite)[0], dry_run=True)
     else:

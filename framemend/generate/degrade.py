@@ -91,7 +91,12 @@ def check_frames_left(items: list[tuple[str, float]], frames: int) -> None:
 
 def degrade(clip: Clip, spec: str, seed: int = 0) -> Clip:
     """Apply the artifacts of ``spec`` in order (each with its own seed derived from ``seed``);
-    ValueError when dropped frames would leave fewer than two."""
+    ValueError when dropped frames would leave fewer than two; TypeError for what is not a
+    :class:`Clip` (an array met "'numpy.ndarray' object has no attribute 'truth'")."""
+    if not isinstance(clip, Clip):
+        raise TypeError(f"degrade() takes a generate.Clip (from generate.scene or "
+                        f"generate.sample), not {type(clip).__name__}: the artifacts follow "
+                        "its camera, subject and frame rate")
     out = replace(clip, truth=clip.frames if clip.truth is None else clip.truth)
     items = parse_artifacts(spec)
     check_frames_left(items, len(clip.frames))

@@ -8,16 +8,39 @@ from framemend.kernels.colour import luma_np
 
 
 def as_float(frames) -> np.ndarray:
-    """``(T, H, W, 3)`` uint8, uint16 or float -> float32 in [0, 1] (integers are scaled)."""
+    """``(T, H, W, 3)`` uint8, uint16 or float -> float32 in [0, 1] (integers are scaled); any
+    shape is taken (PSNR of a set of pixels)."""
     frames = np.asarray(frames)
     if frames.dtype in (np.uint8, np.uint16):
         return frames.astype(np.float32) / np.float32(np.iinfo(frames.dtype).max)
     return frames.astype(np.float32, copy=False)
 
 
-def to_torch(frames) -> torch.Tensor:
-    """``(T, H, W, 3)`` numpy -> ``(T, 3, H, W)`` float32 torch tensor (CPU)."""
-    return torch.from_numpy(np.ascontiguousarray(as_float(frames))).permute(0, 3, 1, 2)
+def as_clip(frames, min_frames: int = 1) -> np.ndarray:
+    """:func:`as_float` of a clip ``(T, H, W, 3)`` or grey ``(T, H, W, 1)``; ValueError for
+    another layout or fewer than ``min_frames`` frames (a torch ``(T, C, H, W)`` clip met
+    OpenCV's "invalid count" of channels, a ``(T, H, W)`` one torch's permute error, and one
+    frame gave NaN with numpy's "Mean of empty slice")."""
+    frames = np.asarray(frames)
+    shape = frames.shape
+    if len(shape) != 4 or shape[-1] not in (1, 3):
+        hint = (": move the channels last (tensor.permute(0, 2, 3, 1), "
+                "array.transpose(0, 2, 3, 1))" if len(shape) == 4 and shape[1] in (1, 3)
+                else ": for grey frames (T, H, W), give frames[..., None]; for one picture "
+                "(H, W, 3), frames[None]" if len(shape) == 3 else "")
+        raise ValueError("the metrics take clips (T, H, W, 3), or (T, H, W, 1) for grey, got "
+                         f"{shape}{hint}")
+    if shape[0] < min_frames:
+        raise ValueError(f"no frames to score: the clip has shape {shape}" if not shape[0] else
+                         f"this metric compares frames: it needs {min_frames} or more, got "
+                         f"{shape[0]}")
+    return as_float(frames)
+
+
+def to_torch(frames, min_frames: int = 1) -> torch.Tensor:
+    """``(T, H, W, 3)`` numpy -> ``(T, 3, H, W)`` float32 torch tensor (CPU), checked as
+    :func:`as_clip` checks it."""
+    return torch.from_numpy(np.ascontiguousarray(as_clip(frames, min_frames))).permute(0, 3, 1, 2)
 
 
 def luma(frames: np.ndarray) -> np.ndarray:

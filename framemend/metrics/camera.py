@@ -26,7 +26,7 @@ from ._arrays import pair_valid, to_torch
 
 def frame_motions(frames, quality: str = "medium", step: int = 8) -> np.ndarray:
     """``(T-1, 3, 3)`` similarity transforms from frame t pixels to frame t+1 pixels."""
-    x = to_torch(frames)
+    x = to_torch(frames, 2)
     flow = estimate_flow(x[:-1], x[1:], quality=quality).numpy()
     return _fit_on_grid(flow, cv2.estimateAffinePartial2D, step)
 

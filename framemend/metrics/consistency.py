@@ -35,7 +35,7 @@ def estimate_motion(frames, quality: str = "medium") -> tuple[np.ndarray, np.nda
     Occluded: the forward-backward check fails or the pixel leaves the frame. Pass both to the
     metrics (``flow=``, ``occluded=``) to score several things along the same motion.
     """
-    x = to_torch(frames)
+    x = to_torch(frames, 2)
     fwd = estimate_flow(x[:-1], x[1:], quality=quality)
     bwd = estimate_flow(x[1:], x[:-1], quality=quality)
     occluded = occlusion_mask(fwd, bwd) | outside_mask(fwd)
@@ -44,7 +44,7 @@ def estimate_motion(frames, quality: str = "medium") -> tuple[np.ndarray, np.nda
 
 def _aligned_next(frames, flow_from, flow, occluded, quality):
     """Frames t, frames t+1 warped onto t, and the valid mask, all ``(T-1, ., H, W)``."""
-    x = to_torch(frames)
+    x = to_torch(frames, 2)
     if flow is None:
         flow, occluded = estimate_motion(frames if flow_from is None else flow_from, quality)
     fwd = torch.from_numpy(np.ascontiguousarray(flow, np.float32))
@@ -102,7 +102,7 @@ def motion_smoothness_per_frame(frames, cuts=None, quality: str = "medium") -> n
     prediction is ``(I[t-1](p - f/2) + I[t+1](p + f/2)) / 2``; the error is its mean squared
     difference from ``I[t]``. NaN where t-1, t, t+1 are not in one shot.
     """
-    x = to_torch(frames)
+    x = to_torch(frames, 2)
     f = estimate_flow(x[:-2], x[2:], quality=quality) / 2
     pred = 0.5 * (backward_warp(x[:-2], -f) + backward_warp(x[2:], f))
     err = (pred - x[1:-1]).pow(2).mean((1, 2, 3)).numpy().astype(np.float64)

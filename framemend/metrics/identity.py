@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._arrays import as_float
+from ._arrays import as_clip
 from .reference import ssim_map
 
 CROP = 64
@@ -57,7 +57,7 @@ def identity_drift_per_frame(frames, box=None, keyframe: int = 0) -> np.ndarray:
     ``frames``: ``(T, H, W, 3)``; ``box``: ``(T, 4)`` or ``(4,)`` x0, y0, x1, y1 (e.g.
     ``Clip.subject_box``); default the whole frame.
     """
-    crops = _crops(as_float(frames), box)
+    crops = _crops(as_clip(frames), box)
     key = crops[keyframe]
     key_grey = cv2.cvtColor(key, cv2.COLOR_RGB2GRAY)
     return np.array([1.0 - float(np.median(ssim_map(_aligned(c, key_grey), key)[_INSIDE]))

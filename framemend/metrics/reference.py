@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._arrays import as_float
+from ._arrays import as_clip, as_float
 
 #: PSNR of identical frames (the MSE is floored at 1e-10).
 PSNR_CAP = 100.0
@@ -47,17 +47,24 @@ def ssim_map(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     syy = blur(y * y) - my * my
     sxy = blur(x * y) - mx * my
     s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
-    return s.mean(2)
+    return s.mean(2) if s.ndim == 3 else s  # OpenCV gives a grey (H, W, 1) image as (H, W)
 
 
 def _ssim_frame(x: np.ndarray, y: np.ndarray) -> float:
-    pad = 5  # skimage leaves out the border where the window leaves the image
+    pad = _SSIM_BORDER
     return float(ssim_map(x, y)[pad:-pad, pad:-pad].mean())
+
+
+_SSIM_BORDER = 5  # skimage leaves out the border where the 11x11 window leaves the image
 
 
 def ssim_per_frame(a, b) -> np.ndarray:
     """``(T,)`` SSIM of ``a`` against ``b`` (``(T, H, W, 3)``, values in [0, 1])."""
-    a, b = _pair(a, b)
+    a, b = _pair(as_clip(a), as_clip(b))
+    h, w = a.shape[1:3]
+    if min(h, w) <= 2 * _SSIM_BORDER:  # nothing left inside the border: NaN, numpy's warnings
+        raise ValueError(f"ssim needs frames of {2 * _SSIM_BORDER + 1} pixels a side or more "
+                         f"(its window leaves out {_SSIM_BORDER} at each border), got {w}x{h}")
     return np.array([_ssim_frame(a[t], b[t]) for t in range(a.shape[0])])
 
 

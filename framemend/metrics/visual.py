@@ -90,5 +90,16 @@ def plot_per_frame(series: dict[str, dict[str, np.ndarray]], path: str, title: s
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    # through a temporary file beside it (an interrupted save left half a picture under the
+    # name given); the format named, as the temporary name's extension is not the picture's
+    folder, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.part")
+    try:
+        fig.savefig(tmp, dpi=110, format=os.path.splitext(path)[1][1:].lower())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    finally:
+        plt.close(fig)

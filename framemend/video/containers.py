@@ -48,6 +48,8 @@ def container_for(path: str, stdout_format: str = "matroska") -> str:
         return stdout_format
     ext = os.path.splitext(path)[1].lower()
     if ext not in CONTAINERS:
+        if os.path.isdir(path):  # framemend.write(folder, ...) was told "unknown extension"
+            check_folder(path)
         raise SettingsError(f"cannot write '{path}': unknown extension '{ext or '(none)'}' "
                             f"(use one of {', '.join(CONTAINERS)})")
     return CONTAINERS[ext]

@@ -21,6 +21,7 @@ import os
 import re
 import sys
 import threading
+import heapq
 from collections import deque
 from typing import Callable, Iterator
 
@@ -273,7 +274,11 @@ class VideoReader:
         # B-frames), so the picture came a frame or two after the sound: the pictures are
         # timed by the index instead, the k-th shown at the k-th slot read (decode order
         # being the index's, the shown order the slots' sorted order)
-        self._slots: deque | None = deque() if self._index_timed() else None
+        # H.264 in ASF (WMV) too: a packet's time is its sending time, one frame after its
+        # decode time, so with B-frames the pictures came out of order ("duplicate or backward
+        # timestamp") and beside audio "ended early"; the k-th shown takes the k-th smallest
+        # packet time read (a heap: ASF's are in sending order)
+        self._slots: list | None = [] if self._index_timed() else None
         # packets before the first keyframe (a file cut inside a group of pictures): they
         # cannot be decoded without the pictures before the cut; how many frames that cost
         self._leading_packets = 0
@@ -364,10 +369,15 @@ class VideoReader:
         self._names = {c.format.name, self.stream.codec_context.name}
 
     def _index_timed(self) -> bool:
-        """Whether the pictures are timed by the index's slots (H.264 in AVI), not by the
-        times FFmpeg gives them."""
-        return (self.container.format.name == "avi"
+        """Whether the pictures are timed by the index's slots (H.264 in AVI) or the packets'
+        times (H.264 in ASF), not by the times FFmpeg gives them."""
+        return (self.container.format.name in ("avi", "asf")
                 and self.stream.codec_context.name == "h264")
+
+    def _slot_of(self, packet: av.Packet) -> int | None:
+        """The time a packet holds for the picture shown k-th (:meth:`_index_timed`): AVI's
+        index slot (its dts), ASF's sending time (its pts)."""
+        return packet.pts if self.container.format.name == "asf" else packet.dts
 
     def _set_depth(self, bit_depth: int) -> None:
         self._format = "rgb48le" if bit_depth > 8 else "rgb24"
@@ -645,11 +655,11 @@ class VideoReader:
                     self._keyframe_seen = self._keyframe_seen or packet.is_keyframe
                     if not self._keyframe_seen:
                         self._leading_packets += 1
-                    elif self._slots is not None and packet.dts is not None:
-                        self._slots.append(packet.dts)
+                    elif self._slots is not None and self._slot_of(packet) is not None:
+                        heapq.heappush(self._slots, self._slot_of(packet))
                 for vf in packet.decode():
                     if self._slots:
-                        vf.pts, vf.time_base = self._slots.popleft(), self.stream.time_base
+                        vf.pts, vf.time_base = heapq.heappop(self._slots), self.stream.time_base
                     if self._start_unknown and vf.pts is not None and vf.time_base is not None:
                         self._learn_start(float(vf.pts * vf.time_base))
                     keep = self._in_range(vf)
@@ -757,8 +767,12 @@ class VideoReader:
             return (f"'{self.path}' ended early: {self._where()}, of the "
                     f"{shown} frames it declares")
         frame_time = 1 / float(self.info.fps)
+        slack = frame_time + 0.01
+        if self.container.format.name == "asf":  # its packets are timed by sending (decoding),
+            # its header's length by showing: B-frames put them the reorder depth apart
+            slack += self.stream.codec_context.reorder_depth * frame_time
         if (self._declared_end and n and not self.start
-                and self._seen_end < self._declared_end - frame_time - 0.01):
+                and self._seen_end < self._declared_end - slack):
             return (f"'{self.path}' ended early: {self._where()}, at {self._seen_end:.2f} s of the "
                     f"{self._declared_end:.2f} s it declares")
         if self.path != "-" and self.container.format.name == "mpegts":
