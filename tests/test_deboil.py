@@ -274,6 +274,26 @@ def test_cpu_kernels_agree_with_the_torch_reference(fast, size):
         assert cpu_followed == pytest.approx(float(ref_followed), abs=0.01)
 
 
+def test_cpu_smear_is_the_torch_references_inside_and_at_the_edges():
+    """The CPU smear (:func:`framemend.deboil._cpu._smear`) samples smears that stay within
+    the frame without clamping, the others clamped to its edges: both within float32
+    rounding of :func:`.consistency.motion_smear`, on flows long enough (up to 16 px, smears up
+    to 4 px) that a sixth of the smears here reach past an edge."""
+    from framemend.deboil import _cpu
+    from framemend.deboil.consistency import SHUTTER, SMEAR_TAPS, motion_smear
+
+    rng = np.random.default_rng(5)
+    h, w = 37, 53
+    out = rng.random((h, w, 3), dtype=np.float32)
+    flow = (rng.standard_normal((h, w, 2)) * 8).astype(np.float32)
+    smear = np.ones((h, w), np.float32)
+    shown = np.empty_like(out)
+    _cpu._smear(out, flow, smear, SHUTTER, SMEAR_TAPS, shown, 0)
+    ref = motion_smear(torch.from_numpy(out).permute(2, 0, 1),
+                       torch.from_numpy(flow).permute(2, 0, 1)).permute(1, 2, 0).numpy()
+    assert np.abs(shown - ref).max() < 1e-5
+
+
 def test_roughness_sums_give_opencvs_box_filter_bits():
     """Deboil's CPU path makes the local means of the tone residual's channel mean and of its
     square in one numba pass: bit for bit OpenCV's box filter of the two planes (what made

@@ -1,8 +1,8 @@
 """Bilinear sampling inside numba kernels, the position clamped to the frame (as OpenCV's
 ``remap`` with ``BORDER_REPLICATE`` and torch's ``grid_sample`` with border padding and
-``align_corners=True``): :func:`corners` once per position, then :func:`sample` (interleaved
-``(h, w, C)`` images) or :func:`sample_planar` (``(C, h, w)``) per channel. The device path's
-twin is :func:`framemend.cuda.launch.bilinear`."""
+``align_corners=True``): :func:`corners` (or :func:`inner_corners` well inside the frame) once
+per position, then :func:`sample` (interleaved ``(h, w, C)`` images) or :func:`sample_planar`
+(``(C, h, w)``) per channel. The device path's twin is :func:`framemend.cuda.launch.bilinear`."""
 from __future__ import annotations
 
 import numba
@@ -16,6 +16,14 @@ def corners(h, w, x, y):
     y = min(max(y, 0.0), h - 1.0)
     x0, y0 = min(int(x), max(w - 2, 0)), min(int(y), max(h - 2, 0))
     return (y0, x0), (min(y0 + 1, h - 1), min(x0 + 1, w - 1)), x - x0, y - y0
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def inner_corners(x, y):
+    """:func:`corners` (the same values) of an ``(x, y)`` known to lie in ``[0, w - 2]`` x
+    ``[0, h - 2]``, where none of its clamps acts."""
+    x0, y0 = int(x), int(y)
+    return (y0, x0), (y0 + 1, x0 + 1), x - x0, y - y0
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
