@@ -152,3 +152,12 @@ def test_a_plot_stopped_midway_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         m.plot_per_frame(series, str(tmp_path / "b.png"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.PNG"]
+
+
+@pytest.mark.parametrize("series", [{"flicker": [1.0, 2.0]}, [[1.0, 2.0]]])
+def test_a_plot_of_another_layout_is_refused_in_one_line(tmp_path, series):
+    """A flat dict ({metric: values}) raised "'list' object has no attribute 'items'"; the
+    message names the layout plot_per_frame takes, and nothing is written."""
+    with pytest.raises(TypeError, match=r"takes \{metric: \{clip label: values\}\}"):
+        m.plot_per_frame(series, str(tmp_path / "a.png"))
+    assert not list(tmp_path.iterdir())
