@@ -103,6 +103,19 @@ def _memory_problem(frames: int, width: int, height: int) -> str | None:
             f"GiB is free: ask for {most} frames or fewer, or a smaller --size")
 
 
+def _through(bar, frames):
+    """``frames`` ``(T, H, W, 3)`` one picture at a time, each counted on ``bar`` (tqdm, or
+    None: the array itself)."""
+    if bar is None:
+        return frames
+
+    def counted():
+        for picture in frames:
+            yield picture
+            bar.update(1)
+    return counted()
+
+
 def _lossless_truth(path: str | None) -> bool:
     """The truth clip is written losslessly where its container holds FFV1."""
     return bool(path) and path.lower().endswith((".mkv", ".nut"))
@@ -134,6 +147,7 @@ def main(args) -> int:
     artifacts = "flicker,noise=20" if args.artifacts is None else args.artifacts
     model = args.model
     kind = args.scene or ("pan" if model else "subject")
+    bar = None
     try:
         width, height = _size(args.size or ("256x256" if model else "640x360"))
         frames = args.frames if args.frames is not None else 16 if model else 48
@@ -148,6 +162,11 @@ def main(args) -> int:
         problem = min(frames, width, height) > 0 and _memory_problem(frames, width, height)
         if problem:  # (sizes under 1 are the scene's and the model's to refuse)
             raise ValueError(problem)
+        if sys.stderr.isatty():  # the render is half the time, the writing the other half
+            from tqdm import tqdm
+
+            bar = tqdm(desc="generate: rendering", unit="frame", file=sys.stderr,
+                       dynamic_ncols=True, leave=False)  # gone before the line that ends
         if model:
             from .generate import sample
 
@@ -159,11 +178,19 @@ def main(args) -> int:
             clip = scene(kind, width, height, frames, fps, args.seed, args.image)
             out = degrade(clip, artifacts, args.seed)
     except ValueError as e:
+        if bar is not None:
+            bar.close()
         print(f"framemend: error: {e}", file=sys.stderr)
         return 2
-    write_video(args.output, out.frames, out.fps)
+    if bar is not None:
+        bar.set_description("generate: writing", refresh=False)
+        bar.reset(total=len(out) + (len(clip) if args.truth else 0))
+    write_video(args.output, _through(bar, out.frames), out.fps)
     if args.truth:
-        write_video(args.truth, clip.frames, clip.fps, lossless=_lossless_truth(args.truth))
+        write_video(args.truth, _through(bar, clip.frames), clip.fps,
+                    lossless=_lossless_truth(args.truth))
+    if bar is not None:
+        bar.close()
     if args.truth_data:
         extra = {k: v for k, v in (("flow_fwd", out.flow_fwd), ("occluded", out.occluded),
                                    ("subject_box", out.subject_box), ("shake", out.shake))
