@@ -33,6 +33,7 @@ from .chain.frames import Frame
 from .chain.options import make_options
 from .chain.parser import build_chain
 from .chain.registry import get_filter
+from .float_range import check_float_range
 from .pipeline import clean_file, resolve_device, size_problem
 from .video.writer import rgb_array
 from .presets import DEFAULT_PRESET, PRESETS, chain_of
@@ -197,7 +198,8 @@ def _check_values(video, integer: bool, floating: bool, integers: str,
     pixel type the filters do not read as pixels (``integer``: one they read as such;
     ``floating``: floats, read in [0, 1]), ValueError for
     floats that are not all finite (NaN went on to a scene-cut error about lists) or that reach
-    past [0, 1] by more than :data:`FLOAT_SLACK` (another scale, which clipping would lose)."""
+    past [0, 1] by more than :data:`~framemend.float_range.FLOAT_SLACK` (another scale, which
+    clipping would lose: :func:`~framemend.float_range.check_float_range`)."""
     if len(video) == 0:
         raise ValueError(f"no frames to {task}: the {type(video).__name__} has shape "
                          f"{tuple(video.shape)}")
@@ -210,25 +212,7 @@ def _check_values(video, integer: bool, floating: bool, integers: str,
     low, high = float(video.min()), float(video.max())
     if not (math.isfinite(low) and math.isfinite(high)):
         raise ValueError("the frames hold NaN or infinite values")
-    if low < -FLOAT_SLACK or high > 1 + FLOAT_SLACK:  # clipped to [0, 1]: white, or half lost
-        raise ValueError(f"float frames are read in [0, 1], these span [{low:.4g}, {high:.4g}]"
-                         + _scale_hint(low, high))
-
-
-FLOAT_SLACK = 0.5
-"""How far outside [0, 1] float frames may reach (a model's overshoot, clipped as the writer
-clips it) before they are taken for another scale: 0-255 floats came back white, a model's
-[-1, 1] output lost its darker half."""
-
-
-def _scale_hint(low: float, high: float) -> str:
-    """The way to [0, 1] from the scale ``[low, high]`` most likely is."""
-    if low >= -1 - FLOAT_SLACK and high <= 1 + FLOAT_SLACK:
-        return ": for a model's [-1, 1] output, give (video + 1) / 2"
-    for top in (255, 65535):
-        if low >= -FLOAT_SLACK and high <= top + FLOAT_SLACK:
-            return f": for 0-{top} values, give video / {top}"
-    return ""
+    check_float_range(low, high)
 
 
 def _raw_frames(video: np.ndarray, scale: float, device) -> list[Frame]:

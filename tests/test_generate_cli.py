@@ -3,6 +3,7 @@ import argparse
 import json
 import os
 import re
+import sys
 from fractions import Fraction
 
 import numpy as np
@@ -163,3 +164,53 @@ def test_what_generate_would_drop_or_overwrite_is_refused(tmp_path, capsys):
     assert _run(cli_generate, ["-o", out, "--truth", out] + small) == 2
     assert f"--truth {out} is also -o: give each output its own name" in capsys.readouterr().err
     assert os.path.getsize(out) == 0
+
+
+def test_a_clip_that_would_not_fit_in_memory_is_refused_before_the_work(tmp_path, capsys,
+                                                                         monkeypatch):
+    """generate holds the whole clip to the end: 240 frames at 640x360 took 3.8 GB, and a few
+    thousand would end in a kill with no word. A request over the free memory is refused in one
+    line, with the most frames that fit, before any file is written."""
+    monkeypatch.setattr(cli_generate, "_available_memory", lambda: 200 * 2 ** 20)
+    out = tmp_path / "g.mkv"
+    assert _run(cli_generate, ["-o", str(out), "--frames", "240"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and re.search(r"240 frames of 640x360 need about 4\.1 GiB .* 0\.2 "
+                                         r"GiB is free: ask for 11 frames or fewer", err), err
+    assert not list(tmp_path.iterdir())
+    assert _run(cli_generate, ["-o", str(out), "--frames", "11"]) == 0
+
+
+def test_the_memory_estimate_covers_the_arrays_a_frame_holds(tmp_path, capsys):
+    """The estimate behind the refusal (cli_generate.BYTES_PER_PIXEL) against numpy's own
+    allocations, traced: what one more frame costs is under it, and not a quarter of it (the
+    refusal would then turn away clips that fit)."""
+    import tracemalloc
+
+    peaks = []
+    for frames in (2, 6, 18):  # the first loads what every run shares (the picture, caches)
+        tracemalloc.start()
+        _run(cli_generate, ["-o", str(tmp_path / f"g{frames}.mkv"), "--truth",
+                            str(tmp_path / f"t{frames}.mkv"), "--size", "320x180", "--frames",
+                            str(frames)])
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    per_pixel = (peaks[2] - peaks[1]) / 12 / (320 * 180)
+    print(f"{per_pixel:.1f} B a pixel per frame")
+    assert cli_generate.BYTES_PER_PIXEL / 4 < per_pixel < cli_generate.BYTES_PER_PIXEL
+
+
+def test_a_terminal_is_shown_a_bar_of_the_frames_written(tmp_path, capsys, monkeypatch):
+    """240 frames at 640x360 took 48 s with no word; on a terminal a bar now counts the frames
+    written (the clip's, then the truth's), and the files are the same as without it."""
+    argv = ["--truth", None, "--scene", "pan", "--size", "64x48", "--frames", "5", "--seed", "1"]
+    truths = []
+    for tty in (False, True):
+        argv[1] = str(tmp_path / f"t{tty}.mkv")
+        monkeypatch.setattr(sys.stderr, "isatty", lambda tty=tty: tty)
+        assert _run(cli_generate, ["-o", str(tmp_path / f"g{tty}.mkv")] + argv) == 0
+        err = capsys.readouterr().err
+        assert ("generate: rendering" in err and "generate: writing" in err
+                and "/10 [" in err) == tty, err
+        truths.append(read_video(argv[1])[0])
+    assert np.array_equal(*truths)

@@ -152,3 +152,25 @@ def test_a_plot_stopped_midway_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         m.plot_per_frame(series, str(tmp_path / "b.png"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.PNG"]
+
+
+@pytest.mark.parametrize("series", [{"flicker": [1.0, 2.0]}, [[1.0, 2.0]]])
+def test_a_plot_of_another_layout_is_refused_in_one_line(tmp_path, series):
+    """A flat dict ({metric: values}) raised "'list' object has no attribute 'items'"; the
+    message names the layout plot_per_frame takes, and nothing is written."""
+    with pytest.raises(TypeError, match=r"takes \{metric: \{clip label: values\}\}"):
+        m.plot_per_frame(series, str(tmp_path / "a.png"))
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("top", [255.0, 65535.0])
+def test_floats_on_another_scale_are_refused_as_the_filters_refuse_them(top):
+    """Float frames on a 0-255 scale were scored as if in [0, 1] (a PSNR of about -40 dB, a
+    flicker 255 times too large) where framemend.clean refuses them: the metrics give the
+    same one-line error, with the remedy."""
+    clip = scene("pan", 48, 32, 3, seed=0).frames
+    with pytest.raises(ValueError, match=rf"read in \[0, 1\].*give video / {int(top)}$"):
+        m.psnr(clip * top, clip * top)
+    with pytest.raises(ValueError, match=r"read in \[0, 1\]"):
+        m.noref.score(clip * top)
+    assert m.psnr(clip, np.clip(clip + 0.01, 0, 1)) > 35  # [0, 1] is read as before

@@ -196,3 +196,17 @@ def test_a_rotated_videos_box_is_read_as_shown(tmp_path, capsys):
         drifts.append(_json(capsys, [path, "--box", box])["per_frame"]["identity_drift"])
     assert max(drifts[0][1:]) > 0.05  # the subject does change: there is drift to measure
     assert np.allclose(drifts[0], drifts[1], atol=1e-3)
+
+
+def test_a_one_pixel_clip_scores_its_flicker(tmp_path, capsys):
+    """A 1x1 clip ended in a traceback in noref.clip_motion ("could not broadcast (4,1) into
+    (1,1)": OpenCV read the 1x1 luma beside a number as a Scalar); a steady pixel now reads no
+    flicker and one that alternates by 0.2 reads it."""
+    scores = {}
+    for name, values in (("steady", [0.5] * 6), ("flicker", [0.4, 0.6] * 3)):
+        path = str(tmp_path / f"{name}.mkv")
+        frames = np.repeat(np.array(values, np.float32)[:, None, None, None], 3, axis=3)
+        write_video(path, _to_u8(frames), 24, lossless=True)
+        scores[name] = _json(capsys, [path])["scores"]
+    assert scores["steady"]["flicker"] < 0.5
+    assert scores["flicker"]["flicker"] > 10 * max(scores["steady"]["flicker"], 1)

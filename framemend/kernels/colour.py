@@ -47,4 +47,6 @@ def luma_u8_hwc(image: np.ndarray) -> np.ndarray:
     """``(H, W, 3)`` float32 RGB in [0, 1] -> ``(H, W)`` uint8 luma, in OpenCV (rounded,
     saturated; ``COLOR_RGB2GRAY`` applies the BT.601 weights)."""
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    if grey.size == 1:  # OpenCV reads a 1x1 array beside a number as a Scalar: (4, 1) back
+        return cv2.convertScaleAbs(np.fmax(grey, 0.0), alpha=255.0)
     return cv2.convertScaleAbs(cv2.max(grey, 0.0, dst=grey), alpha=255.0)

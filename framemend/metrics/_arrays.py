@@ -4,16 +4,21 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from framemend.float_range import check_float_range
 from framemend.kernels.colour import luma_np
 
 
 def as_float(frames) -> np.ndarray:
     """``(T, H, W, 3)`` uint8, uint16 or float -> float32 in [0, 1] (integers are scaled); any
-    shape is taken (PSNR of a set of pixels)."""
+    shape is taken (PSNR of a set of pixels). ValueError for floats on another scale, as the
+    filters give (:func:`~framemend.float_range.check_float_range`)."""
     frames = np.asarray(frames)
     if frames.dtype in (np.uint8, np.uint16):
         return frames.astype(np.float32) / np.float32(np.iinfo(frames.dtype).max)
-    return frames.astype(np.float32, copy=False)
+    frames = frames.astype(np.float32, copy=False)
+    if frames.size:  # 0-255 floats were scored as if in [0, 1]; the filters refuse them
+        check_float_range(float(frames.min()), float(frames.max()))
+    return frames
 
 
 def as_clip(frames, min_frames: int = 1) -> np.ndarray:

@@ -37,12 +37,12 @@ def _fit_on_grid(flow: np.ndarray, estimator, step: int) -> np.ndarray:
     leaves fewer than the 3 points an affine fit needs: at step 8, a side of 10 px or less and
     the other of 18 or less, on which OpenCV raised "At least 2 points for partial affine
     transformation estimation"); identity where the fit fails or fewer points remain (3 px
-    frames)."""
+    frames; none on a 1 px side, where np.mgrid raised "negative dimensions")."""
     _, _, h, w = flow.shape
     by, bx = max(1, int(0.04 * h)), max(1, int(0.04 * w))
     if len(range(by, h - by, step)) * len(range(bx, w - bx, step)) < 3:
         step = 1
-    ys, xs = np.mgrid[by:h - by:step, bx:w - bx:step]
+    ys, xs = np.meshgrid(np.arange(by, h - by, step), np.arange(bx, w - bx, step), indexing="ij")
     src = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float32)
     out = np.tile(np.eye(3), (flow.shape[0], 1, 1))
     for t, f in enumerate(flow if len(src) >= 3 else ()):

@@ -71,6 +71,14 @@ def plot_per_frame(series: dict[str, dict[str, np.ndarray]], path: str, title: s
     """
     from ..video.containers import check_output
 
+    if not isinstance(series, dict):
+        raise TypeError("plot_per_frame takes {metric: {clip label: values}}, got "
+                        f"{type(series).__name__}")
+    for metric, lines in series.items():
+        if not isinstance(lines, dict):
+            raise TypeError(f"plot_per_frame takes {{metric: {{clip label: values}}}}; series"
+                            f"[{metric!r}] is {type(lines).__name__}, not dict: for one clip, "
+                            f"give {{{metric!r}: {{'clip': values}}}}")
     check_output(path, overwrite)
     try:
         import matplotlib
