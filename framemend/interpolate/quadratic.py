@@ -88,17 +88,21 @@ def accelerations(flows: torch.Tensor, before: torch.Tensor | None,
 
 
 JERK = 2.0  # a side's common acceleration over the other's and the pair's motion: a jerk
+SAMPLE = 4  # the medians read every SAMPLE-th flow pixel across and down (every 16th at 1/4)
 
 
 def _one_camera(flows: torch.Tensor, bend: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
     """``bend`` ``(2, 2, h, w)`` (``a0``, ``a1``) with the common part of a side that sees a
     jerk the other does not replaced by the other side's (module docstring). A side's common
     part: its median per axis over the pixels that pass their check (``hidden`` ``(2, 1, h,
-    w)``: those that fail). No read-back: the device path runs it too."""
-    common = torch.nanmedian(torch.where(hidden, torch.nan, bend).flatten(2), dim=2).values
-    common = common.nan_to_num(0.0)  # (2, 2): a side with no pixel checked has no acceleration
+    w)``: those that fail), on a grid of every :data:`SAMPLE`-th pixel (a camera's motion is
+    common to most of them: 0.2 ms a pair at 640x360 under load, 1.5 ms with every pixel,
+    some 7 % of the CPU path). No read-back: the device path runs it too."""
+    grid = (slice(None), slice(None), slice(None, None, SAMPLE), slice(None, None, SAMPLE))
+    common = torch.nanmedian(torch.where(hidden[grid], torch.nan, bend[grid]).flatten(2),
+                             dim=2).values.nan_to_num(0.0)  # (2, 2): 0 where none is checked
     size = common.norm(dim=1)
-    motion = flows[0].flatten(1).median(dim=1).values.norm()
+    motion = flows[0][grid[1:]].flatten(1).median(dim=1).values.norm()
     jerks = size > JERK * torch.maximum(size.flip(0), motion)  # at most one side: JERK > 1
     shift = torch.where(jerks[:, None], common.flip(0) - common, 0.0)
     return torch.where(hidden, 0.0, bend + shift[:, :, None, None])
