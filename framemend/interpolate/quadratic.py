@@ -19,6 +19,19 @@ acceleration (elsewhere the acceleration is 0, linear motion). ``F01`` itself is
 flow after :func:`.synthesis.fill_hidden`, which gives a pixel hidden in frame 1 the reverse of
 ``F0,-1``: no acceleration either.
 
+A jerk (a handheld camera's speed changing at once, as on bike-packing) in a neighbouring pair
+shows in one side's acceleration only: ``a1`` reads ``F12``, so a camera that jerks after frame
+1 gives ``a1`` a bend that the pair itself never made, and side 1's in-between lands off side
+0's (a torn double image; on bike-packing 4x pair 32-36, frames 34-35 lost 2.2 / 0.9 dB to
+minterpolate). Where one side's common acceleration (its median per axis over the checked
+pixels) is more than :data:`JERK` times both the other side's and the pair's common motion
+(the median of ``F01``: the velocity more than tripled or reversed within one pair), that
+side's common part is replaced by the other's; each pixel keeps its own departure from it (a
+subject's own bend). Both sides' accelerations are still each side's own otherwise: the mean
+of the two (a cubic through the four frames), a per-pixel minmod or a gate on ``|a0 - a1|``
+lost on real footage (BENCHMARKS.md, issue 16, the first branch interp12), and one common
+minmod for both sides lost too (stop 44, interp12): a jerk inside the pair shows in both.
+
 Measured on every other frame dropped and restored (BENCHMARKS.md, issue 16, branch interp6):
 the bench's procedural renderings (``benchmarks/bench_interpolate.py``: handheld +4.5 dB, zoom
 +0.6, pan +0.3, the face behind a post +0.4, the fast ball +0.15) and the generated clips of
@@ -68,7 +81,28 @@ def accelerations(flows: torch.Tensor, before: torch.Tensor | None,
         torch.from_numpy(np.concatenate([checks[side] for side in sides]))
     bend = torch.where(hidden, 0.0, flows[pick] + outward)
     if len(sides) == 2:
-        return bend
+        return _one_camera(flows, bend, hidden)
     out = torch.zeros_like(flows)
     out[pick] = bend
     return out
+
+
+JERK = 2.0  # a side's common acceleration over the other's and the pair's motion: a jerk
+SAMPLE = 4  # the medians read every SAMPLE-th flow pixel across and down (every 16th at 1/4)
+
+
+def _one_camera(flows: torch.Tensor, bend: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+    """``bend`` ``(2, 2, h, w)`` (``a0``, ``a1``) with the common part of a side that sees a
+    jerk the other does not replaced by the other side's (module docstring). A side's common
+    part: its median per axis over the pixels that pass their check (``hidden`` ``(2, 1, h,
+    w)``: those that fail), on a grid of every :data:`SAMPLE`-th pixel (a camera's motion is
+    common to most of them: 0.2 ms a pair at 640x360 under load, 1.5 ms with every pixel,
+    some 7 % of the CPU path). No read-back: the device path runs it too."""
+    grid = (slice(None), slice(None), slice(None, None, SAMPLE), slice(None, None, SAMPLE))
+    common = torch.nanmedian(torch.where(hidden[grid], torch.nan, bend[grid]).flatten(2),
+                             dim=2).values.nan_to_num(0.0)  # (2, 2): 0 where none is checked
+    size = common.norm(dim=1)
+    motion = flows[0][grid[1:]].flatten(1).median(dim=1).values.norm()
+    jerks = size > JERK * torch.maximum(size.flip(0), motion)  # at most one side: JERK > 1
+    shift = torch.where(jerks[:, None], common.flip(0) - common, 0.0)
+    return torch.where(hidden, 0.0, bend + shift[:, :, None, None])
