@@ -13,6 +13,8 @@ import argparse
 import os
 import sys
 
+from .replaced import written_beside
+
 #: The tiny generative models (:data:`framemend.generate.models.MODELS`, named here without
 #: importing torch).
 MODELS = ("vae", "autoregressive", "diffusion", "flow")
@@ -197,16 +199,9 @@ def main(args) -> int:
                  if v is not None}
         # the name given (numpy would add .npz to a path), through a temporary file beside it
         # (an interrupted run left half an archive under the final name)
-        tmp = f"{args.truth_data}.{os.getpid()}.part"
-        try:
-            with open(tmp, "wb") as f:
-                np.savez_compressed(f, camera=out.camera, cuts=np.array(out.cuts, int),
-                                    fps=out.fps, **extra)
-            os.replace(tmp, args.truth_data)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        with written_beside(args.truth_data) as tmp, open(tmp, "wb") as f:
+            np.savez_compressed(f, camera=out.camera, cuts=np.array(out.cuts, int),
+                                fps=out.fps, **extra)
     made = f"by the {model} model" if model else f"with '{artifacts}'"
     print(f"{args.output}: {len(out)} frames of {kind} at {out.fps:g} fps {made}"
           + (f"; truth in {args.truth}" if args.truth else ""), file=sys.stderr)

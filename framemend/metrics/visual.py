@@ -6,6 +6,8 @@ import os
 import cv2
 import numpy as np
 
+from ..replaced import written_beside
+
 
 def _on_timeline(frames: np.ndarray, count: int) -> np.ndarray:
     """Resample ``frames`` to ``count`` frames by nearest time (both spanning the same clip)."""
@@ -100,14 +102,8 @@ def plot_per_frame(series: dict[str, dict[str, np.ndarray]], path: str, title: s
     fig.tight_layout()
     # through a temporary file beside it (an interrupted save left half a picture under the
     # name given); the format named, as the temporary name's extension is not the picture's
-    folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{name}.{os.getpid()}.part")
     try:
-        fig.savefig(tmp, dpi=110, format=os.path.splitext(path)[1][1:].lower())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+        with written_beside(path) as tmp:
+            fig.savefig(tmp, dpi=110, format=os.path.splitext(path)[1][1:].lower())
     finally:
         plt.close(fig)
