@@ -57,8 +57,7 @@ def _source(video: Any, device: str | None,
     torch imported).
     """
     device = _device_name(device)
-    listed = (isinstance(video, (list, tuple)) and bool(video)
-              and (isinstance(video[0], np.ndarray) or is_tensor(video[0])))
+    listed = False
     if isinstance(video, (list, tuple)) and video:  # numpy's "no attribute 'shape'" for a PIL
         kind = type(video[0])  # image among arrays
         other = next((i for i, a in enumerate(video) if not isinstance(a, kind)), None)
@@ -68,6 +67,7 @@ def _source(video: Any, device: str | None,
                            for a in (video[0], video[other]))
             raise ValueError(f"the frames differ in kind: frame 0 is a {first}, frame {other} a "
                              f"{then}; give them all as one")
+        listed = isinstance(video[0], np.ndarray) or is_tensor(video[0])
     if listed:  # a list of (H, W, 3) arrays, as imageio reads them, or (C, H, W) tensors:
         # a list back (a list of tensors was refused as 'not list')
         other = next((i for i, a in enumerate(video) if a.shape != video[0].shape), None)
@@ -709,16 +709,9 @@ def warmup(progress: bool = False) -> list[str]:
         scale = 1 if kind == np.float32 else np.iinfo(kind).max
         runs.append(((large * scale).astype(kind), "deboil"))
     runs.append(((large * 255).astype(np.uint8) // 64 * 64 + 32, "deboil"))
-    bar = None
-    if progress and sys.stderr.isatty():
-        from tqdm import tqdm
+    from tqdm import tqdm
 
-        bar = tqdm(total=len(runs), unit="run", desc="warmup", file=sys.stderr,
-                   dynamic_ncols=True)
-    for pixels, chain in runs:
+    for pixels, chain in tqdm(runs, unit="run", desc="warmup", file=sys.stderr,
+                              dynamic_ncols=True, disable=not (progress and sys.stderr.isatty())):
         clean(pixels, chain=chain, device="cpu")
-        if bar is not None:
-            bar.update()
-    if bar is not None:
-        bar.close()
     return chains

@@ -29,10 +29,13 @@ def as_clip(frames, min_frames: int = 1) -> np.ndarray:
     frames = np.asarray(frames)
     shape = frames.shape
     if len(shape) != 4 or shape[-1] not in (1, 3):
-        hint = (": move the channels last (tensor.permute(0, 2, 3, 1), "
-                "array.transpose(0, 2, 3, 1))" if len(shape) == 4 and shape[1] in (1, 3)
-                else ": for grey frames (T, H, W), give frames[..., None]; for one picture "
-                "(H, W, 3), frames[None]" if len(shape) == 3 else "")
+        hint = ""
+        if len(shape) == 4 and shape[1] in (1, 3):
+            hint = (": move the channels last (tensor.permute(0, 2, 3, 1), "
+                    "array.transpose(0, 2, 3, 1))")
+        elif len(shape) == 3:
+            hint = (": for grey frames (T, H, W), give frames[..., None]; for one picture "
+                    "(H, W, 3), frames[None]")
         raise ValueError("the metrics take clips (T, H, W, 3), or (T, H, W, 1) for grey, got "
                          f"{shape}{hint}")
     if shape[0] < min_frames:

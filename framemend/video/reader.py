@@ -655,8 +655,8 @@ class VideoReader:
                     self._keyframe_seen = self._keyframe_seen or packet.is_keyframe
                     if not self._keyframe_seen:
                         self._leading_packets += 1
-                    elif self._slots is not None and self._slot_of(packet) is not None:
-                        heapq.heappush(self._slots, self._slot_of(packet))
+                    elif self._slots is not None and (slot := self._slot_of(packet)) is not None:
+                        heapq.heappush(self._slots, slot)
                 for vf in packet.decode():
                     if self._slots:
                         vf.pts, vf.time_base = heapq.heappop(self._slots), self.stream.time_base
