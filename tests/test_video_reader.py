@@ -574,16 +574,17 @@ def test_an_interlaced_input_is_said(tmp_path, capsys):
         "(e.g. ffmpeg -vf bwdif)\n")
 
 
-def _animated_webp(path, durations, alpha=None):
+def _animated_webp(path, durations, alpha=None, loop=0):
     """An animated lossless WebP of ``moving_frames`` with per-frame ``durations`` (ms), RGBA
-    with ``alpha`` as its alpha plane when given; returns its RGB frames."""
+    with ``alpha`` as its alpha plane when given, played ``loop`` times (0: for ever); returns
+    its RGB frames."""
     from PIL import Image  # noqa: PLC0415
 
     frames = moving_frames(len(durations), 48, 32)
     planes = [np.dstack([f, alpha]) if alpha is not None else f for f in frames]
     images = [Image.fromarray(p) for p in planes]
     images[0].save(path, save_all=True, append_images=images[1:], duration=durations,
-                   lossless=True)
+                   lossless=True, loop=loop)
     return frames
 
 
@@ -653,6 +654,20 @@ def test_a_cut_animated_webp_is_one_line(tmp_path, capsys):
     assert code == 1 and err.count("\n") == 1, err
     assert "cannot read the animated WebP" in err and "damaged or cut short" in err
     assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize(("plays", "repeats"), [(0, 0), (1, None), (3, 2)])
+def test_an_animated_webps_loop_count_goes_into_a_gif(tmp_path, plays, repeats):
+    """A WebP that plays once or three times came out a GIF looping for ever: WebP's count of
+    plays is now GIF's count of repeats after the first (none: plays once); 0 (for ever) stays
+    0."""
+    from PIL import Image  # noqa: PLC0415
+
+    src, out = tmp_path / "a.webp", tmp_path / "o.gif"
+    _animated_webp(str(src), [40] * 3, loop=plays)
+    assert main(["clean", str(src), "-o", str(out), "-f", "identity", "-q"]) == 0
+    with Image.open(out) as image:
+        assert image.info.get("loop") == repeats and image.n_frames == 3
 
 
 def test_probe_of_an_animated_webp_says_webp(tmp_path, capsys):

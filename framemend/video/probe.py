@@ -28,7 +28,7 @@ class VideoInfo:
     rotation: int = 0           # display rotation in degrees (counter-clockwise)
     hdr10: dict | None = None   # the first picture's HDR10 metadata (:func:`.hdr.hdr10_of`)
     sample_aspect_ratio: Fraction | None = None  # a pixel's width / height where not square
-    gif_loop: int | None = None  # a GIF file's loop count (0: for ever, -1: plays once)
+    gif_loop: int | None = None  # a GIF's or WebP's loops (0: for ever, -1: once, N: N more)
     start_time: float = 0.0
     audio: dict | None = None   # {"codec", "sample_rate", "channels", "duration"} or None
     metadata: dict = field(default_factory=dict)

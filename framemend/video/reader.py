@@ -36,7 +36,7 @@ from .errors import NoVideoStream, VideoError
 from .probe import (HEADER_END, VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info,
                     stream_seconds)
 from .tags import chapters_from, is_chapter_track
-from .webp import is_animated_webp, starts_animated_webp, webp_as_matroska
+from .webp import LOOP_TAG, gif_loop, is_animated_webp, starts_animated_webp, webp_as_matroska
 
 # Containers whose header states the duration (so a shorter content means a cut file).
 HEADER_DURATION = ("matroska", "mov", "mp4", "avi", "nut", "flv", "asf")
@@ -140,8 +140,10 @@ def _stop_counting() -> None:
 
 def _as_webp(info: VideoInfo) -> None:
     """Describe an animated WebP, read through a temporary FFV1 Matroska file
-    (:func:`webp_as_matroska`), as the WebP it is: its codec, and no tags of that file."""
+    (:func:`webp_as_matroska`), as the WebP it is: its codec, its loop count for a GIF, and no
+    tags of that file."""
     info.codec = info.streams[0]["codec"] = "webp"
+    info.gif_loop = gif_loop(int(info.metadata.get(LOOP_TAG, 0)))
     info.metadata = {}
 
 

@@ -27,6 +27,8 @@ from .errors import VideoError
 #: GIF's delays (its ``min_delay`` 2 and ``default_delay`` 10 hundredths of a second): an
 #: animation saved with no durations plays at 10 frames per second, not all at once.
 MIN_MS, DEFAULT_MS = 20, 100
+#: The Matroska tag that carries the WebP's loop count (its ANIM chunk's) to the reader.
+LOOP_TAG = "WEBP_LOOP"
 _ANIMATION_FLAG = 0x02
 
 
@@ -48,7 +50,8 @@ def starts_animated_webp(head: bytes) -> bool:
 def webp_as_matroska(path: str | IO[bytes], folder: str | None = None) -> IO[bytes]:
     """The frames of the animated WebP at ``path`` (or in that file object) as an FFV1
     Matroska file (``bgra``, each
-    frame at the sum of the durations before it and lasting its own, in ms), in an anonymous
+    frame at the sum of the durations before it and lasting its own, in ms; the loop count in
+    the tag :data:`LOOP_TAG`), in an anonymous
     temporary file in ``folder`` (the system's by default), positioned at its start;
     :class:`VideoError` if Pillow cannot read it. The frames are decoded twice: the stream's
     mean rate, which its header holds, needs every duration first."""
@@ -61,6 +64,7 @@ def webp_as_matroska(path: str | IO[bytes], folder: str | None = None) -> IO[byt
             stream = out.add_stream("ffv1", rate=Fraction(1000 * len(durations), sum(durations)))
             stream.width, stream.height, stream.pix_fmt = image.width, image.height, "bgra"
             stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
+            out.metadata[LOOP_TAG] = str(image.info.get("loop", 0))
             time = 0
             for frame, duration in zip(ImageSequence.Iterator(image), durations):
                 rgba = np.asarray(frame.convert("RGBA"))
@@ -78,6 +82,13 @@ def webp_as_matroska(path: str | IO[bytes], folder: str | None = None) -> IO[byt
                          f"({e})") from None
     spool.seek(0)
     return spool
+
+
+def gif_loop(webp_loop: int) -> int:
+    """A WebP's loop count as FFmpeg's GIF muxer takes it. WebP counts the plays (0: for
+    ever), GIF the repeats after the first (0: for ever, none: plays once, which the muxer
+    writes for -1), so a WebP's N > 0 is a GIF's N - 1, as libwebp's ``gif2webp`` converts."""
+    return 0 if webp_loop == 0 else webp_loop - 1 if webp_loop > 1 else -1
 
 
 def _duration_ms(frame) -> int:
