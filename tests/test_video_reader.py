@@ -754,6 +754,22 @@ def test_a_range_keeps_the_audio_a_muxer_put_after_its_last_frame(tmp_path, caps
     assert summary["audio"] and abs(summary["audio"]["end"] - video_end) < 0.025, summary["audio"]
 
 
+@pytest.mark.parametrize("codec", ["libx264", "wmv2"])
+def test_an_asf_cut_by_half_ends_early(tmp_path, capsys, codec):
+    """FFmpeg keeps an ASF's declared length only when the file is within 5 % of the size its
+    header declares: an ASF cut in half read to its cut with no word and exit 0. Its header's
+    play duration is now the length the frames must reach."""
+    src = str(tmp_path / "in.wmv")
+    noise = np.random.default_rng(5).integers(0, 256, (24, 96, 128, 3), dtype=np.uint8)
+    make_video(src, noise, 24, codec=codec)  # a frame over many ASF packets
+    with av.open(src) as c:
+        where = [p.pos for p in c.demux(video=0) if p.size]
+    assert main(["clean", src, "-o", str(tmp_path / "whole.mkv"), "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    code, err = _clean_cut_copy(src, where[12], tmp_path, capsys)
+    assert code == 1 and "ended early" in err and "of the 1.00 s it declares" in err, err
+
+
 @pytest.mark.parametrize("options", [{}, {"bframes": "3", "preset": "medium"}])
 def test_h264_in_asf_with_b_frames_is_in_order_and_whole(tmp_path, capsys, options):
     """ASF gives each H.264 packet its sending time (one frame after its decoding time), so

@@ -36,6 +36,7 @@ from .errors import NoVideoStream, VideoError
 from .probe import (HEADER_END, VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info,
                     stream_seconds)
 from .tags import chapters_from, is_chapter_track
+from .asf import cut_asf_seconds
 from .webp import LOOP_TAG, gif_loop, is_animated_webp, starts_animated_webp, webp_as_matroska
 
 # Containers whose header states the duration (so a shorter content means a cut file).
@@ -363,6 +364,10 @@ class VideoReader:
         if c.duration and muxer in HEADER_DURATION:
             start = 0 if muxer in HEADER_END else (c.start_time or 0)
             self._declared_end = (start + c.duration) / av.time_base
+        elif muxer == "asf" and self.path != "-":  # FFmpeg drops the length of a cut ASF
+            seconds = cut_asf_seconds(self.path, os.path.getsize(self.path))
+            if seconds is not None:
+                self._declared_end = (c.start_time or 0) / av.time_base + seconds
         # FLV's duration runs from its first packet's decoding time (its muxer counts from
         # it), not from its start (the first presentation time): H.264 with B-frames starts
         # 83 ms after its first decoding time, and each such file "ended early ... of the
