@@ -372,6 +372,32 @@ def test_h264_in_avi_is_timed_by_its_index(tmp_path, capsys, sound, options):
     assert np.abs(frames.astype(int) - moving_frames(24, 32, 24)).mean() < 3  # in their order
 
 
+@pytest.mark.parametrize("codec", ["mpeg4", "mpeg2video"])
+def test_b_frames_of_mpeg4_and_mpeg2_in_avi_are_timed_by_the_index(tmp_path, capsys, codec):
+    """FFmpeg times MPEG-4 Part 2 and MPEG-2 with B-frames in AVI as it times H.264 there, a
+    slot after the index: the pictures came out a frame after their sound (a flash at 0.5 s
+    written at 0.542 s beside PCM's click at 0.500 s). They take the index's slots now."""
+    src, out = str(tmp_path / "in.avi"), str(tmp_path / "out.mkv")
+    frames = moving_frames(24, 48, 32)
+    with av.open(src, "w") as o:
+        s = o.add_stream(codec, rate=24)
+        s.width, s.height, s.pix_fmt = 48, 32, "yuv420p"
+        s.codec_context.max_b_frames = 2
+        for pts, rgb in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts, vf.time_base = pts, Fraction(1, 24)
+            o.mux(s.encode(vf))
+        o.mux(s.encode(None))
+    with av.open(src) as c:  # as FFmpeg times them: from one slot on
+        assert next(c.decode(video=0)).pts == 1
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    assert stream_summary(out)["times"] == pytest.approx([k / 24 for k in range(24)], abs=1e-3)
+    got = read_video(out)[0].astype(int)
+    off = [np.abs(got - np.roll(frames, d, axis=0)).mean(axis=(1, 2, 3)) for d in (-1, 0, 1)]
+    assert (off[1] < np.minimum(off[0], off[2])).all()  # each picture nearest its own: in order
+
+
 def _from_100_s(n: int) -> list[float]:
     """The times of ``n`` frames at 24 fps from 100 s."""
     return [100 + i / 24 for i in range(n)]

@@ -376,10 +376,12 @@ class VideoReader:
         self._names = {c.format.name, self.stream.codec_context.name}
 
     def _index_timed(self) -> bool:
-        """Whether the pictures are timed by the index's slots (H.264 in AVI) or the packets'
-        times (H.264 in ASF), not by the times FFmpeg gives them."""
-        return (self.container.format.name in ("avi", "asf")
-                and self.stream.codec_context.name == "h264")
+        """Whether the pictures are timed by the index's slots (AVI, a codec whose pictures may
+        come out of order: H.264, MPEG-4 Part 2 and MPEG-2 with B-frames, which FFmpeg times a
+        slot late) or the packets' times (H.264 in ASF), not by the times FFmpeg gives them."""
+        name = self.container.format.name
+        return ((name == "avi" and self.stream.codec_context.codec.reorder)
+                or (name == "asf" and self.stream.codec_context.name == "h264"))
 
     def _slot_of(self, packet: av.Packet) -> int | None:
         """The time a packet holds for the picture shown k-th (:meth:`_index_timed`): AVI's
