@@ -1,6 +1,8 @@
 """Small media files made on the fly for the I/O tests: video with audio, variable frame rate."""
 from __future__ import annotations
 
+import io
+import sys
 from fractions import Fraction
 
 import av
@@ -123,3 +125,24 @@ def palette_frames(frames: np.ndarray, dither: str) -> np.ndarray:
             quantized = image.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG)
         out.append(np.asarray(quantized.convert("RGB")))
     return np.stack(out)
+
+
+class _Pipe(io.RawIOBase):
+    """A pipe's read end holding ``data``: read in order, no seeking (as stdin from ``cat``)."""
+
+    def __init__(self, data: bytes):
+        self._data = io.BytesIO(data)
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        chunk = self._data.read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+
+def stdin_from(monkeypatch, path: str) -> None:
+    """Make ``sys.stdin`` a pipe holding the bytes of the file at ``path``."""
+    with open(path, "rb") as f:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(_Pipe(f.read()))))

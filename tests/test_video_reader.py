@@ -18,7 +18,7 @@ import torch
 from framemend.cli import main
 from framemend.video import VideoReader, read_video, write_video
 from fuzz_corpus import write_audio_only, write_resolution_change, write_vfr
-from media import make_video, moving_frames, stream_summary
+from media import make_video, moving_frames, stdin_from, stream_summary
 
 CLI = [sys.executable, "-m", "framemend.cli"]
 
@@ -633,21 +633,6 @@ def test_an_animated_webp_is_read_with_its_times_and_pixels(tmp_path, capsys):
     assert code == 0 and "has an alpha channel" in err and "output is opaque" in err, err
 
 
-class _Pipe(io.RawIOBase):
-    """A pipe's read end holding ``data``: read in order, no seeking (as stdin from ``cat``)."""
-
-    def __init__(self, data: bytes):
-        self._data = io.BytesIO(data)
-
-    def readable(self):
-        return True
-
-    def readinto(self, buffer):
-        chunk = self._data.read(len(buffer))
-        buffer[:len(chunk)] = chunk
-        return len(chunk)
-
-
 @pytest.mark.parametrize("kind", ["webp", "apng"])
 def test_an_animated_webp_or_apng_from_a_pipe_is_read(tmp_path, capsys, monkeypatch, kind):
     """From stdin an animated WebP "is damaged: decoding stopped after frame 0" (FFmpeg's
@@ -663,8 +648,7 @@ def test_an_animated_webp_or_apng_from_a_pipe_is_read(tmp_path, capsys, monkeypa
         images = [Image.fromarray(f) for f in frames]
         images[0].save(src, format="PNG", save_all=True, append_images=images[1:],
                        duration=[40, 80, 40])
-    with open(src, "rb") as f:
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(_Pipe(f.read()))))
+    stdin_from(monkeypatch, src)
     code, err = run_main(capsys, "clean", "-", "-o", out, "-f", "identity", "--lossless", "-q")
     assert code == 0 and err == "", err
     assert [round(t * 1000) for t in stream_summary(out)["times"]] == [0, 40, 120]

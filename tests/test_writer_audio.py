@@ -11,7 +11,7 @@ import pytest
 
 from framemend.cli import main
 from framemend.pipeline import clean_file
-from media import make_video, moving_frames
+from media import make_video, moving_frames, stdin_from
 
 
 def audio_streams(path: str) -> list[dict]:
@@ -84,15 +84,19 @@ def test_avi_with_sound_says_that_players_disagree_by_a_frame(two_tracks, tmp_pa
         assert len(c.streams.audio) == 2
 
 
-@pytest.mark.parametrize("codec", ["aac", "ac3", "libmp3lame"])
-def test_audio_copied_from_an_avi_into_an_avi_keeps_its_times(tmp_path, codec):
+@pytest.mark.parametrize("codec, piped", [("aac", False), ("ac3", False), ("libmp3lame", False),
+                                          ("aac", True), ("ac3", True)])
+def test_audio_copied_from_an_avi_into_an_avi_keeps_its_times(tmp_path, monkeypatch, codec,
+                                                              piped):
     """An AVI input's AAC or AC-3 copied into an AVI was declared fixed-size (the block size
     its wave header gives, 1536 for AAC, taken as the sample size), and read back it was timed
-    by its bytes: every packet of 0.5 s of sound at 0 s, its length unknown. MP3 was timed
-    right before too."""
+    by its bytes: every packet of 0.5 s of sound at 0 s, its length unknown; AC-3 from a pipe
+    too, after files were mended. MP3 was timed right before too."""
     src, out = str(tmp_path / "in.avi"), str(tmp_path / "out.avi")
     make_video(src, moving_frames(12, 48, 32), fps=24, audio_seconds=0.5, audio_codecs=(codec,))
-    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    if piped:
+        stdin_from(monkeypatch, src)
+    assert main(["clean", "-" if piped else src, "-o", out, "-f", "identity", "-q"]) == 0
 
     def times(path):
         with av.open(path) as c:

@@ -215,21 +215,21 @@ BYTE_TIMED_IN_AVI = ("aac", "ac3")
 
 
 @contextlib.contextmanager
-def _sizeless(source, path: str):
+def _sizeless(source, reader):
     """The compressed audio stream ``source``'s parameters without a block size, to copy it
     into AVI: the AVI muxer declares the block size as the stream's sample size (fixed-size
     samples, which only PCM has), and FFmpeg's AVI reader sets it from an AVI input's wave
     header (1536 for stereo AAC). AAC and AC-3 copied AVI to AVI were timed by their bytes
     when read back: 4 s of sound over 0.875 s and 0.768 s, the output's audio length unknown.
     Read back from a one-packet MP4 made in memory, whose reader sets no block size and keeps
-    the frame length; the packet is the stream's first in the input at ``path`` (MP4 writes no
-    AC-3 track for another), a made-up one from a pipe (enough for AAC). ``source`` itself
-    where MP4 cannot hold the codec."""
+    the frame length; the packet is one of the stream's in ``reader``'s input
+    (:func:`_first_packet`: MP4 writes no AC-3 track for a made-up one, AAC takes any).
+    ``source`` itself where MP4 cannot hold the codec."""
     memory = io.BytesIO()
     try:
         with av.open(memory, "w", format="mp4") as mp4:
             stream = mp4.add_stream_from_template(source)
-            packet = av.Packet(_first_packet(path, source.index))
+            packet = av.Packet(_first_packet(reader, source.index))
             packet.stream, packet.pts, packet.dts = stream, 0, 0
             mp4.mux(packet)
         memory.seek(0)
@@ -241,14 +241,19 @@ def _sizeless(source, path: str):
         yield copy.streams.audio[0] if copy.streams.audio else source
 
 
-def _first_packet(path: str, index: int) -> bytes:
-    """The bytes of the first packet of stream ``index`` of the file at ``path`` (``-``, a
-    pipe, or nothing there: one zero byte)."""
-    if path != "-":
-        with av.open(path) as source:
-            for packet in source.demux(source.streams[index]):
-                if packet.size:
-                    return bytes(packet)
+def _first_packet(reader, index: int) -> bytes:
+    """The bytes of a packet of stream ``index`` of ``reader``'s input: the first it holds
+    queued (from a pipe, the only one to be had), else the first in its file; with neither,
+    one zero byte."""
+    with reader.side_lock:
+        queued = next((bytes(p) for p in reader.side_packets
+                       if p.stream_index == index and p.size), None)
+    if queued is not None or reader.path == "-":
+        return queued or b"\0"
+    with av.open(reader.path) as source:
+        for packet in source.demux(source.streams[index]):
+            if packet.size:
+                return bytes(packet)
     return b"\0"
 
 
@@ -474,7 +479,7 @@ class VideoWriter:
             try:
                 if fmt != "avi" or name not in BYTE_TIMED_IN_AVI:
                     return self.container.add_stream_from_template(source), None
-                with _sizeless(source, self._side_reader.path) as template:
+                with _sizeless(source, self._side_reader) as template:
                     return self.container.add_stream_from_template(template), None
             except ValueError:
                 pass
