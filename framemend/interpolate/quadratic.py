@@ -29,12 +29,13 @@ and the pair's common motion (the length of the median of ``F01``: the velocity 
 tripled or reversed within one pair), that side's common part along that axis is replaced by
 the other's; each pixel keeps its own departure from it (a subject's own bend). Per axis, not
 the whole vector: a camera that jerks across the pair's motion after frame 1 while slowing
-along it (bike-packing 4x pair 40-44: ``a1`` (5.4, -20.3) px, ``a0`` (-1.2, 1.1), the motion
-8.8) keeps side 1's slowing, which side 0 does not see (its frame 43 -0.84 -> +0.63 dB over
-minterpolate; BENCHMARKS.md, stop 45, interp13). Both sides' accelerations are still each side's own otherwise: the mean
-of the two (a cubic through the four frames), a per-pixel minmod or a gate on ``|a0 - a1|``
-lost on real footage (BENCHMARKS.md, issue 16, the first branch interp12), and one common
-minmod for both sides lost too (stop 44, interp12): a jerk inside the pair shows in both.
+along it (bike-packing 4x pair 40-44, flow pixels: ``a1`` (1.75, -5.17), ``a0`` (-0.24, 0.28),
+the motion 2.19 long) keeps side 1's slowing along x, which side 0 does not see (its frame 43
+-0.84 -> +0.63 dB over minterpolate; BENCHMARKS.md, stop 45, interp13). Both sides'
+accelerations are still each side's own otherwise: the mean of the two (a cubic through the
+four frames), a per-pixel minmod or a gate on ``|a0 - a1|`` lost on real footage
+(BENCHMARKS.md, issue 16, the first branch interp12), and one common minmod for both sides
+lost too (stop 44, interp12): a jerk inside the pair shows in both.
 
 Measured on every other frame dropped and restored (BENCHMARKS.md, issue 16, branch interp6):
 the bench's procedural renderings (``benchmarks/bench_interpolate.py``: handheld +4.5 dB, zoom
