@@ -24,13 +24,18 @@ shows in one side's acceleration only: ``a1`` reads ``F12``, so a camera that je
 1 gives ``a1`` a bend that the pair itself never made, and side 1's in-between lands off side
 0's (a torn double image; on bike-packing 4x pair 32-36, frames 34-35 lost 2.2 / 0.9 dB to
 minterpolate). Where one side's common acceleration (its median per axis over the checked
-pixels) is more than :data:`JERK` times both the other side's and the pair's common motion
-(the median of ``F01``: the velocity more than tripled or reversed within one pair), that
-side's common part is replaced by the other's; each pixel keeps its own departure from it (a
-subject's own bend). Both sides' accelerations are still each side's own otherwise: the mean
-of the two (a cubic through the four frames), a per-pixel minmod or a gate on ``|a0 - a1|``
-lost on real footage (BENCHMARKS.md, issue 16, the first branch interp12), and one common
-minmod for both sides lost too (stop 44, interp12): a jerk inside the pair shows in both.
+pixels) is, along an axis, more than :data:`JERK` times both the other side's along that axis
+and the pair's common motion (the length of the median of ``F01``: the velocity more than
+tripled or reversed within one pair), that side's common part along that axis is replaced by
+the other's; each pixel keeps its own departure from it (a subject's own bend). Per axis, not
+the whole vector: a camera that jerks across the pair's motion after frame 1 while slowing
+along it (bike-packing 4x pair 40-44, flow pixels: ``a1`` (1.75, -5.17), ``a0`` (-0.24, 0.28),
+the motion 2.19 long) keeps side 1's slowing along x, which side 0 does not see (its frame 43
+-0.84 -> +0.63 dB over minterpolate; BENCHMARKS.md, stop 45, interp13). Both sides'
+accelerations are still each side's own otherwise: the mean of the two (a cubic through the
+four frames), a per-pixel minmod or a gate on ``|a0 - a1|`` lost on real footage
+(BENCHMARKS.md, issue 16, the first branch interp12), and one common minmod for both sides
+lost too (stop 44, interp12): a jerk inside the pair shows in both.
 
 Measured on every other frame dropped and restored (BENCHMARKS.md, issue 16, branch interp6):
 the bench's procedural renderings (``benchmarks/bench_interpolate.py``: handheld +4.5 dB, zoom
@@ -93,16 +98,16 @@ SAMPLE = 4  # the medians read every SAMPLE-th flow pixel across and down (every
 
 def _one_camera(flows: torch.Tensor, bend: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
     """``bend`` ``(2, 2, h, w)`` (``a0``, ``a1``) with the common part of a side that sees a
-    jerk the other does not replaced by the other side's (module docstring). A side's common
-    part: its median per axis over the pixels that pass their check (``hidden`` ``(2, 1, h,
-    w)``: those that fail), on a grid of every :data:`SAMPLE`-th pixel (a camera's motion is
-    common to most of them: 0.2 ms a pair at 640x360 under load, 1.5 ms with every pixel,
-    some 7 % of the CPU path). No read-back: the device path runs it too."""
+    jerk the other does not, along an axis, replaced there by the other side's (module
+    docstring). A side's common part: its median per axis over the pixels that pass their check
+    (``hidden`` ``(2, 1, h, w)``: those that fail), on a grid of every :data:`SAMPLE`-th pixel
+    (a camera's motion is common to most of them: 0.2 ms a pair at 640x360 under load, 1.5 ms
+    with every pixel, some 7 % of the CPU path). No read-back: the device path runs it too."""
     grid = (slice(None), slice(None), slice(None, None, SAMPLE), slice(None, None, SAMPLE))
     common = torch.nanmedian(torch.where(hidden[grid], torch.nan, bend[grid]).flatten(2),
                              dim=2).values.nan_to_num(0.0)  # (2, 2): 0 where none is checked
-    size = common.norm(dim=1)
+    size = common.abs()  # (2, 2): side, axis
     motion = flows[0][grid[1:]].flatten(1).median(dim=1).values.norm()
-    jerks = size > JERK * torch.maximum(size.flip(0), motion)  # at most one side: JERK > 1
-    shift = torch.where(jerks[:, None], common.flip(0) - common, 0.0)
+    jerks = size > JERK * torch.maximum(size.flip(0), motion)  # one side an axis: JERK > 1
+    shift = torch.where(jerks, common.flip(0) - common, 0.0)
     return torch.where(hidden, 0.0, bend + shift[:, :, None, None])
