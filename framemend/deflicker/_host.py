@@ -198,8 +198,8 @@ def window_fields(diffs: list[np.ndarray], covers: list[np.ndarray],
     ``reaches`` ``(direction, k)``, and :func:`correction_fields` (``options``: the filter's);
     the covers weighted by :func:`structure_weights` of ``scaled`` ``(N, 1, gh, gw)``, the
     :func:`structure_scaled` mismatches of all ``N`` frames in ``diffs``' order, if given
-    (offset and local modes), which guard the step test (:func:`step_guard`). Returns the
-    gain and offset fields and :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
+    (offset and local modes), which guard the step test too. Returns the gain and offset
+    fields and :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
     if diffs:
         offsets = np.concatenate([d * np.arange(1, k + 1) for d, k in reaches])
         cover = np.concatenate(covers)
@@ -207,18 +207,11 @@ def window_fields(diffs: list[np.ndarray], covers: list[np.ndarray],
             cover = cover * structure_weights(scaled)
         correction, support, variance, trend = temporal_offset(
             np.concatenate(diffs), cover, offsets, current, options.tolerance,
-            step_guard(scaled, options.mode))
+            scaled)
     else:
         correction, support = np.zeros_like(current), np.zeros_like(current[:1])
         variance = trend = np.zeros_like(current)
     return (*correction_fields(correction, current, support, variance, options.mode), trend)
-
-
-def step_guard(scaled: np.ndarray | None, mode: str) -> np.ndarray | None:
-    """:func:`.correction.step_guard` of arrays."""
-    if scaled is None or mode not in ("offset", "local"):
-        return None
-    return scaled if mode == "offset" else np.zeros_like(scaled)
 
 
 def _pooled_slope(slope: np.ndarray, slope_var: np.ndarray, current: np.ndarray
