@@ -198,8 +198,8 @@ def window_fields(diffs: list[np.ndarray], covers: list[np.ndarray],
     ``reaches`` ``(direction, k)``, and :func:`correction_fields` (``options``: the filter's);
     the covers weighted by :func:`structure_weights` of ``scaled`` ``(N, 1, gh, gw)``, the
     :func:`structure_scaled` mismatches of all ``N`` frames in ``diffs``' order, if given
-    (offset and local modes), which offset mode's step test reads too. Returns the gain and
-    offset fields and :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
+    (offset and local modes), which guard the step test too. Returns the gain and offset
+    fields and :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
     if diffs:
         offsets = np.concatenate([d * np.arange(1, k + 1) for d, k in reaches])
         cover = np.concatenate(covers)
@@ -207,7 +207,7 @@ def window_fields(diffs: list[np.ndarray], covers: list[np.ndarray],
             cover = cover * structure_weights(scaled)
         correction, support, variance, trend = temporal_offset(
             np.concatenate(diffs), cover, offsets, current, options.tolerance,
-            scaled if options.mode == "offset" else None)
+            scaled)
     else:
         correction, support = np.zeros_like(current), np.zeros_like(current[:1])
         variance = trend = np.zeros_like(current)

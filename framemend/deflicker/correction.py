@@ -32,8 +32,8 @@ from framemend.kernels.buffers import frame_array
 
 BLUR_TAPS = (0.25, 0.5, 0.25)  # binomial, sigma = 0.7 cell
 STEP_SIGNIFICANCE = 12.0  # F statistic beyond which a window holds a real step in time
-# offset mode: a step whose two levels differ by this share of the cell's mean (plus 0.05) or
-# more is a real change of light (a lamp switching on), whatever the structure does
+# offset and local modes: a step whose two levels differ by this share of the cell's mean (plus
+# 0.05) or more is a real change of light (a lamp switching on), whatever the structure does
 STEP_TONE = 0.3
 LOCAL_SLOPE = 16.0  # how clearly a cell's slope must depart from the pooled one to be kept
 LOCAL_AFFINE_SIGMA = 1.0  # cells: the neighbourhood that splits a local change into gain/offset
@@ -100,7 +100,8 @@ def temporal_offset(diffs: torch.Tensor, covers: torch.Tensor, offsets: torch.Te
         tolerance: difference from the window median, as a fraction of the local mean, beyond
             which a neighbour counts as a real change rather than flicker.
         structure: ``(N, 1, gh, gw)`` the neighbours' :func:`structure_scaled` mismatches
-            (offset mode), or None: the step test then masks every sample beyond a step.
+            (offset and local modes), or None: the step test then masks every sample beyond a
+            step.
     Returns:
         ``correction`` ``(C, gh, gw)``, the trend minus the centre (smoothed over neighbouring
         cells); ``support`` ``(1, gh, gw)``, the total weight the neighbours received; and
@@ -144,15 +145,17 @@ def _same_side_of_step(y: torch.Tensor, w: torch.Tensor, d: torch.Tensor,
     ``significance`` (a light switched on or off inside the window), the samples beyond it are
     masked out. Otherwise, including ramps such as a fade, every sample is kept.
 
-    ``structure`` ``(N, 1, ...)`` (offset mode; the centre's 0): each sample's
+    ``structure`` ``(N, 1, ...)`` (offset and local modes; the centre's 0): each sample's
     :func:`structure_scaled` mismatch. A sample beyond the step is then masked only where its
-    cell's structure changed (a mismatch of 1 or more: a subject the flow missed, which the
-    step test is offset mode's guard against); one whose box keeps the cell's structure
-    differs in tone only, and a slow tone wobble of generated video passes the F test as often
-    as a step does (the lines' residuals are correlated in time), so it stays in the line,
-    unless the step's two levels differ by ``STEP_TONE`` of ``scale`` ``(C, ...)`` (the
-    cell's mean plus 0.05) or more: a light switched on, which the line would spread over the
-    whole window (a lamp's step in offset mode lost 23 dB on the frame where it switched on).
+    cell's structure changed (a mismatch of 1 or more: a subject the flow missed); one whose
+    box keeps the cell's structure differs in tone only, and a slow tone wobble of generated
+    video, or a slowly varying flicker field, passes the F test as often as a step does (the
+    lines' residuals are correlated in time), so it stays in the line, unless the step's two
+    levels differ by ``STEP_TONE`` of ``scale`` ``(C, ...)`` (the cell's mean plus 0.05) or
+    more: a light switched on, which the line would spread over the whole window (a lamp's
+    step in offset mode lost 23 dB on the frame where it switched on). Local mode masked every
+    sample beyond a step until stop 45 (local46 in BENCHMARKS.md): that cut the line of a
+    slowly varying field to the frames on one side and left the field in.
     """
     order = torch.argsort(d.view(-1))
     ys, ws, ds = y[order], w[order], d.view(-1)[order]

@@ -312,7 +312,7 @@ class _reference:
         direction, ``reaches`` ``(direction, k)``, and :func:`correction_fields`; the covers
         weighted by :func:`structure_weights` of ``scaled`` ``(N, 1, gh, gw)``, the
         :func:`structure_scaled` mismatches in ``diffs``' order, if given (offset and local
-        modes), which offset mode's step test reads too. Returns the gain and offset fields and
+        modes), which guard the step test too. Returns the gain and offset fields and
         :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
         if diffs:
             # made on the device: a list copied there would make this thread wait for it
@@ -323,7 +323,7 @@ class _reference:
                 cover = cover * structure_weights(scaled)
             correction, support, variance, trend = temporal_offset(
                 torch.cat(diffs), cover, times, current, options.tolerance,
-                scaled if options.mode == "offset" else None)
+                scaled)
         else:
             correction, support = torch.zeros_like(current), torch.zeros_like(current[:1])
             variance = trend = torch.zeros_like(current)
