@@ -655,9 +655,9 @@ def test_camera_motion_keeps_the_default_patches(monkeypatch, kind):
     tunings = []
     dis_both = synthesis._dis_both
 
-    def recorded(u8, init, tuning):
+    def recorded(u8, init, tuning, *sides):
         tunings.append(tuning)
-        return dis_both(u8, init, tuning)
+        return dis_both(u8, init, tuning, *sides)
 
     monkeypatch.setattr(synthesis, "_dis_both", recorded)
     interpolate(_tensor(scene(kind, width=320, height=180, frames=9, seed=3).frames[::2]),

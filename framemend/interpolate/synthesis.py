@@ -151,23 +151,26 @@ def pair_flows(small0: torch.Tensor, small1: torch.Tensor) -> tuple[torch.Tensor
     return flows, _warp_error(planes, flows).mul_(-ALPHA)
 
 
-def _dis_both(u8: np.ndarray, init: torch.Tensor | None, tuning: tuple) -> torch.Tensor:
+def _dis_both(u8: np.ndarray, init: torch.Tensor | None, tuning: tuple,
+              sides: tuple[bool, bool] = (True, True)) -> torch.Tensor:
     """DIS flows ``(2, 2, h, w)`` from ``u8[0]`` to ``u8[1]`` and back, on two threads,
     starting from ``init`` ``(2, 2, h, w)`` when given (else from zero); ``tuning``: the
-    preset's changes (:func:`framemend.flow.estimate.dis_luma_flow`)."""
+    preset's changes (:func:`framemend.flow.estimate.dis_luma_flow`); with ``init``, a side
+    that ``sides`` leaves out is not estimated: its flow is ``init``'s."""
     starts = [None, None] if init is None else \
         list(init.permute(0, 2, 3, 1).contiguous().cpu().numpy())
-    jobs = ((u8[0], u8[1], starts[0]), (u8[1], u8[0], starts[1]))
-    fields = list(shared_pool("dis", 2).map(
+    jobs = [(u8[side], u8[1 - side], starts[side]) for side in (0, 1) if sides[side]]
+    fields = iter(shared_pool("dis", 2).map(
         lambda job: dis_luma_flow(job[0], job[1], "medium", tuning, init=job[2]), jobs))
-    return torch.from_numpy(np.stack(fields)).permute(0, 3, 1, 2).contiguous()
+    return torch.from_numpy(np.stack([next(fields) if run else start for run, start in
+                                      zip(sides, starts)])).permute(0, 3, 1, 2).contiguous()
 
 
 LOST_ERROR = 0.06  # mean luma error (3x3) above which a pixel's flow is taken for lost
 SEARCH_RADIUS = 10  # block search reach, in pixels at half the flow resolution (80 px at 640x360)
 _SEARCH_GAIN = 0.02  # luma (colour, for rigid motions) error a found motion must remove
 _SEARCH_JUMP = 2.0  # pixels (flow resolution) a found motion must differ from the first flow by
-_SEARCH_MIN_PIXELS = 32  # fewer recovered pixels than this are not worth a second DIS pass
+_SEARCH_MIN_PIXELS = 32  # fewer recovered pixels of a side than this: no second DIS pass
 
 
 def _recover_lost_motion(planes: torch.Tensor, flows: torch.Tensor, error: torch.Tensor,
@@ -181,13 +184,17 @@ def _recover_lost_motion(planes: torch.Tensor, flows: torch.Tensor, error: torch
     ±:data:`SEARCH_RADIUS` pixels, every second offset then ±1 around the best) runs at half
     the flow resolution. Found motions that lower the error and differ from the first flow (a
     lost motion, not a refinement) seed a second DIS pass (DIS takes an initial flow; with the
-    pair's ``tuning``, as its first pass) when there are enough of them (camera motion rarely
-    has any); per pixel, the flow with the lower error is kept. Small blocks of a spinning
-    object match scattered places, and DIS on luma drifts off a colourful object of little
-    luma contrast, so each lost region then gets one rigid motion (:func:`_region_motions`),
-    taken per pixel where it differs from the first flow and its colour error
-    (:func:`_colour_error`) is under :data:`LOST_ERROR` and lower than that of the flow so far
-    by :data:`_SEARCH_GAIN`. ``planes`` ``(2, 4, h, w)`` luma then RGB, ``u8`` the lumas in
+    pair's ``tuning``, as its first pass) in each direction that has enough of them (camera
+    motion rarely has any; a moving subject often has them one way only, and the other
+    direction's second pass, a whole frame re-estimated from its own flow and its few found
+    motions, was worth 0.01 dB or less on the held-back renderings and the generated clips,
+    0.01-0.05 dB on 49-pair subject clips: BENCHMARKS.md stop 45, ispeed8); per pixel, the
+    flow with the lower error is kept. Small blocks of a spinning object match scattered places, and
+    DIS on luma drifts off a colourful object of little luma contrast, so each lost region
+    then gets one rigid motion (:func:`_region_motions`), taken per pixel where it differs
+    from the first flow and its colour error (:func:`_colour_error`) is under
+    :data:`LOST_ERROR` and lower than that of the flow so far by :data:`_SEARCH_GAIN`.
+    ``planes`` ``(2, 4, h, w)`` luma then RGB, ``u8`` the lumas in
     uint8 ``(2, h, w)``, ``rgb`` the colours ``(2, h, w, 3)``, ``tuning`` the DIS tuning of
     the pair's first pass. Returns the flows and their (luma) ``error``.
     """
@@ -206,8 +213,10 @@ def _recover_lost_motion(planes: torch.Tensor, flows: torch.Tensor, error: torch
     jump = np.square(guess - first).sum(1, keepdims=True)
     guess_error = _box3(_warp_error(planes, torch.from_numpy(guess))).numpy()
     found = lost & (guess_error < near - _SEARCH_GAIN) & (jump > _SEARCH_JUMP ** 2)
-    if found.sum() >= _SEARCH_MIN_PIXELS:
-        second = _dis_both(u8, torch.from_numpy(np.where(found, guess, first)), tuning)
+    sides = found.reshape(2, -1).sum(1) >= _SEARCH_MIN_PIXELS  # each side's own second pass
+    if sides.any():
+        seeds = np.where(found & sides[:, None, None, None], guess, first)
+        second = _dis_both(u8, torch.from_numpy(seeds), tuning, tuple(sides))
         second_error = _warp_error(planes, second)
         better = _box3(second_error) < local
         flows, error = torch.where(better, second, flows), torch.where(better, second_error, error)
