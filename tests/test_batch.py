@@ -412,6 +412,23 @@ def test_a_report_path_that_cannot_be_written_is_refused_before_the_work(tmp_pat
     assert "is the batch's own record" in capsys.readouterr().err and os.listdir(out) == []
 
 
+def test_a_report_in_the_output_folder_a_first_run_makes_is_written(tmp_path, capsys):
+    """`-o out --report out/r.csv`, out not made yet, was refused ("its folder does not
+    exist") though the run makes that folder before it writes the report; now the report is
+    written there beside the outputs. A dry run, which makes no folder, still refuses it."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    make_tree(src, ["a0.mp4", "b.mkv"], frames=2)
+    argv = ["clean", str(src), "-o", str(out), "-f", "identity", "--report", str(out / "r.csv")]
+    assert main(argv + ["--dry-run"]) == 2
+    assert "does not exist (a dry run makes no output folder)" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(argv) == 0
+    with open(out / "r.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["status"] for r in rows) == ["new", "new"]
+    assert (out / "a0.mp4").exists() and (out / "b.mkv").exists()
+
+
 def test_a_report_that_exists_is_replaced_only_when_this_batch_wrote_it(tmp_path, capsys):
     """``--report notes.csv`` replaced the user's file without a word (every other writer
     refuses one without -y). A file no run of this batch wrote is refused before the work, one
