@@ -93,6 +93,8 @@ def _pix_fmt(codec: str, bit_depth: int, width: int, height: int,
                 f"bits (--lossless keeps {bit_depth}, in .mkv, .avi or .nut)")
     if odd:
         fmt = f"yuv444p{bits}le" if high else "yuv444p"
+        if chroma == "444":  # the source's own chroma: nothing to say (a 65x33 4:4:4 source
+            return fmt, note  # was told its frames were moved to 4:4:4 on every run)
         odd_note = (f"{width}x{height} is odd-sized, which 4:2:0 chroma cannot hold: "
                     f"encoding 4:4:4 ({fmt}) to keep every pixel")
         return fmt, odd_note if note is None else f"{note}; {odd_note}"
