@@ -52,13 +52,20 @@ UNITS = {"warping_error": "MSE along the flow, RGB in [0, 1]; lower is steadier"
          "identity_drift": "1 - SSIM to frame 0", "psnr": "dB", "ssim": ""}
 
 
-def score(frames, ref=None, box=None, source=None, flow_from=None
+def stages(frames, ref=None, box=None) -> list[str]:
+    """What :func:`score` works out, in order, for these arguments (the progress bar's steps)."""
+    return ((["motion", "temporal scores", "motion smoothness", "jitter"] if len(frames) > 1
+             else []) + ["identity drift"] * (box is not None) + ["PSNR, SSIM"] * (ref is not None))
+
+
+def score(frames, ref=None, box=None, source=None, flow_from=None, step=None
           ) -> tuple[dict[str, float], dict[str, "np.ndarray"]]:
     """Clip figures and per-frame values of every metric that applies.
 
     ``frames``: the clip scored; ``source``: the clip it was made from (adds the comparison);
     ``flow_from``: the clip whose motion the temporal figures follow (default ``source``, else
-    ``frames``); ``ref``: ground truth (PSNR, SSIM); ``box``: subject box (identity drift).
+    ``frames``); ``ref``: ground truth (PSNR, SSIM); ``box``: subject box (identity drift);
+    ``step``: called with each of :func:`stages` as it begins.
     A clip of one frame gets PSNR and SSIM only.
     Returns ``({name: float}, {name: (N,) array})``.
     """
@@ -67,21 +74,34 @@ def score(frames, ref=None, box=None, source=None, flow_from=None
     from . import metrics as m
     from .metrics import noref
 
+    steps = iter(stages(frames, ref, box))
+
+    def begin():
+        if step is not None:
+            step(next(steps))
+
+    extra = {}
     if len(frames) < 2:  # nothing over time in one frame: only its comparison with ``ref``
-        clip, per_frame, extra = {}, {}, {}
+        clip, per_frame = {}, {}
     else:
         motion_clip = (flow_from if flow_from is not None else source if source is not None
                        else frames)
+        begin()
         motion = noref.clip_motion(motion_clip)
+        begin()
         if source is not None:
             clip, per_frame = noref.compare(frames, source, motion)
         else:
             clip, per_frame = noref.score(frames, motion)
-        extra = {"motion_smoothness": m.motion_smoothness_per_frame(frames),
-                 "jitter": m.jitter_per_frame(frames)}
+        begin()
+        extra["motion_smoothness"] = m.motion_smoothness_per_frame(frames)
+        begin()
+        extra["jitter"] = m.jitter_per_frame(frames)
     if box is not None:
+        begin()
         extra["identity_drift"] = m.identity_drift_per_frame(frames, box)
     if ref is not None:
+        begin()
         extra["psnr"] = m.psnr_per_frame(frames, ref)
         extra["ssim"] = m.ssim_per_frame(frames, ref)
     for k, v in extra.items():  # NaN where no frame has a value (jitter on two frames)
@@ -175,7 +195,25 @@ def main(args) -> int:
     except ValueError as e:
         print(f"framemend: error: {e}", file=sys.stderr)
         return 2
-    clip, per_frame = score(frames, ref, box, source, flow_from)
+    bar = None
+    if sys.stderr.isatty():  # 240 frames of 320x180 took 29 s without a word; HD minutes
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(stages(frames, ref, box)), unit="step", file=sys.stderr,
+                   dynamic_ncols=True, leave=False,  # gone before the figures are printed
+                   bar_format="{desc}{n_fmt}/{total_fmt} steps done [{elapsed}]")
+
+    def step(name: str) -> None:  # "score: jitter: 3/6 steps done", drawn at once (a step
+        if bar.desc:  # can be a second; update() redraws 0.1 s after the last drawing only)
+            bar.n += 1
+        bar.set_description(f"score: {name}")
+
+    try:
+        clip, per_frame = score(frames, ref, box, source, flow_from,
+                                step if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
     if args.json:
         print(json.dumps({"input": args.video, "compared_to": args.source, "ref": args.ref,
                           "flow_from": args.flow_from or args.source or args.video,

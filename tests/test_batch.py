@@ -285,22 +285,23 @@ def test_usage_errors_and_a_busy_folder(tree, tmp_path, capsys):
 
 
 def test_batch_passes_on_what_each_file_run_says(tmp_path, capsys):
-    """What `framemend clean FILE` warns of (here: 4:4:4 for an odd size, a 16-bit source
-    written at 10 bits) a batch said of no file: it is said, with the file's name, and kept in
-    its result, and in a CSV report's warnings column (the JSON report's only, before)."""
+    """What `framemend clean FILE` warns of (here: 4:4:4 for a 4:2:2 source of an odd height,
+    a 16-bit source written at 10 bits) a batch said of no file: it is said, with the file's
+    name, and kept in its result, and in a CSV report's warnings column (the JSON report's
+    only, before)."""
     src, out, report = tmp_path / "in", tmp_path / "out", tmp_path / "r.csv"
     src.mkdir()
-    make_video(str(src / "odd.mkv"), moving_frames(3, 35, 21), 12, pix_fmt="yuv444p")
+    make_video(str(src / "odd.mkv"), moving_frames(3, 36, 21), 12, pix_fmt="yuv422p")
     write_video(str(src / "deep.mkv"), moving_frames(3, 48, 32).astype("uint16") * 257, 12,
                 lossless=True)
     assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--jobs", "1", "-q",
                  "--report", str(report)]) == 0
     err = capsys.readouterr().err
-    assert "framemend: warning: odd.mkv: 35x21 is odd-sized" in err
+    assert "framemend: warning: odd.mkv: 36x21 is odd-sized" in err
     assert "framemend: warning: deep.mkv: libx264 writes 10 bits: the 16-bit source" in err
     with open(report, newline="") as f:
         said = {row["input"]: row["warnings"].splitlines() for row in csv.DictReader(f)}
-    assert said["odd.mkv"][0].startswith("35x21 is odd-sized") and len(said["odd.mkv"]) == 1
+    assert said["odd.mkv"][0].startswith("36x21 is odd-sized") and len(said["odd.mkv"]) == 1
     assert said["deep.mkv"][0].startswith("libx264 writes 10 bits: the 16-bit source")
 
 
@@ -311,7 +312,7 @@ def test_a_rerun_keeps_the_report_rows_of_the_files_done_before(tmp_path, capsys
     status ``done before``; their warnings are not said again."""
     src, out, report = tmp_path / "in", tmp_path / "out", tmp_path / "r.csv"
     src.mkdir()
-    make_video(str(src / "odd.mkv"), moving_frames(4, 35, 21), 12, pix_fmt="yuv444p")
+    make_video(str(src / "odd.mkv"), moving_frames(4, 36, 21), 12, pix_fmt="yuv422p")
     make_tree(src, ["a0.mp4"], frames=4)
     cmd = ["clean", str(src), "-o", str(out), "-f", "identity", "--jobs", "1", "-q", "--score",
            "--report", str(report)]
@@ -322,7 +323,7 @@ def test_a_rerun_keeps_the_report_rows_of_the_files_done_before(tmp_path, capsys
 
     assert main(cmd) == 0
     first = rows()
-    assert "35x21 is odd-sized" in capsys.readouterr().err
+    assert "36x21 is odd-sized" in capsys.readouterr().err
     make_tree(src, ["b.mp4"], frames=4, seed=5)
     assert main(cmd) == 0
     assert "odd-sized" not in capsys.readouterr().err  # said by the run that made it
@@ -410,6 +411,23 @@ def test_a_report_path_that_cannot_be_written_is_refused_before_the_work(tmp_pat
     assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--report",
                  str(out / ".framemend-batch.json")]) == 2
     assert "is the batch's own record" in capsys.readouterr().err and os.listdir(out) == []
+
+
+def test_a_report_in_the_output_folder_a_first_run_makes_is_written(tmp_path, capsys):
+    """`-o out --report out/r.csv`, out not made yet, was refused ("its folder does not
+    exist") though the run makes that folder before it writes the report; now the report is
+    written there beside the outputs. A dry run, which makes no folder, still refuses it."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    make_tree(src, ["a0.mp4", "b.mkv"], frames=2)
+    argv = ["clean", str(src), "-o", str(out), "-f", "identity", "--report", str(out / "r.csv")]
+    assert main(argv + ["--dry-run"]) == 2
+    assert "does not exist (a dry run makes no output folder)" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(argv) == 0
+    with open(out / "r.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["status"] for r in rows) == ["new", "new"]
+    assert (out / "a0.mp4").exists() and (out / "b.mkv").exists()
 
 
 def test_a_report_that_exists_is_replaced_only_when_this_batch_wrote_it(tmp_path, capsys):

@@ -226,3 +226,16 @@ def test_degrade_given_frames_says_it_takes_a_clip():
     """An array met "'numpy.ndarray' object has no attribute 'truth'"."""
     with pytest.raises(TypeError, match="degrade\\(\\) takes a generate.Clip .* not ndarray"):
         degrade(np.zeros((3, 16, 16, 3), np.float32), "flicker")
+
+
+def test_degrade_takes_its_artifacts_listed_as_a_chain_may_be():
+    """["flicker", "noise=20"] met "'list' object has no attribute 'split'" (framemend.clean
+    takes its chain so listed); now it is the comma string's clip, and another type is a
+    TypeError that says what artifacts are."""
+    clip = scene("static", 32, 18, 3)
+    listed = degrade(clip, ["flicker", "noise=20"], seed=4)
+    assert np.array_equal(listed.frames, degrade(clip, "flicker,noise=20", seed=4).frames)
+    assert not np.array_equal(listed.frames, clip.frames)
+    for bad in (3, ["flicker", 20], {"noise": 20}):
+        with pytest.raises(TypeError, match="artifacts are a string such as 'flicker,noise=20'"):
+            degrade(clip, bad)

@@ -32,3 +32,22 @@ def test_rate_conversion_keeps_duration_timestamps_and_audio(tmp_path, src_fps, 
     assert np.allclose(np.diff(b["times"]), 1 / out_fps, atol=1.5e-3)
     assert b["audio"]["bytes"] == a["audio"]["bytes"]
     assert b["audio"]["end"] == pytest.approx(a["audio"]["end"], abs=0.03)
+
+
+@pytest.mark.parametrize("src_ext", [".mkv", ".nut"])
+def test_a_millisecond_clocks_frames_are_kept_as_they_are_by_a_doubled_rate(tmp_path, src_ext):
+    """Matroska counts milliseconds: 30 fps frames at 0, 33, 67, 100 ms. interpolate=fps=60
+    took them as they came, so the output frame at 1/30 s fell 0.33 ms after the input's and
+    was an in-between blended with the next frame (up to 22 levels off it); an MP4 of the same
+    frames, or the frames in memory, kept them exactly. Now every other output frame is the
+    input's own, as the API gives them. (NUT, in 1/30, is the control: it holds the slots.)"""
+    import framemend
+    from framemend.video import read_video, write_video
+
+    frames = moving_frames(8, width=64, height=48)
+    src, out = str(tmp_path / f"in{src_ext}"), str(tmp_path / "out.mkv")
+    write_video(src, frames, 30, lossless=True)
+    clean_file(src, out, "interpolate=fps=60", lossless=True, device="cpu")
+    got = read_video(out)[0]
+    assert got.shape[0] == 16 and np.array_equal(got[::2], frames)
+    assert np.array_equal(got, framemend.interpolate(frames, fps=60, input_fps=30, device="cpu"))

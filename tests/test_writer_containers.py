@@ -376,6 +376,19 @@ def test_chroma_subsampling_of_the_source_is_kept(tmp_path, capsys, pix_fmt, out
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.parametrize("out_name", ["out.mp4", "out.mkv"])
+def test_an_odd_sized_444_source_is_kept_444_without_a_word(tmp_path, capsys, out_name):
+    """A 35x21 4:4:4 source was warned on every run that "35x21 is odd-sized, which 4:2:0
+    chroma cannot hold: encoding 4:4:4", as if its colour had been changed: it is kept as it
+    came, and nothing is said."""
+    src, out = str(tmp_path / "in.mkv"), str(tmp_path / out_name)
+    make_video(src, moving_frames(3, 35, 21), pix_fmt="yuv444p", crf=0)
+    assert main(["clean", src, "-o", out, "-q", "-f", "identity"]) == 0
+    with av.open(out) as c:
+        assert c.streams.video[0].codec_context.pix_fmt == "yuv444p"
+    assert capsys.readouterr().err == ""
+
+
 def test_chroma_an_encoder_cannot_keep_is_said(tmp_path, capsys):
     src, out = str(tmp_path / "in.mkv"), str(tmp_path / "out.mkv")
     make_video(src, moving_frames(4, 32, 24), pix_fmt="yuv444p", crf=0)

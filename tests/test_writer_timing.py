@@ -87,6 +87,39 @@ def test_variable_frame_times_into_avi_are_said_to_go_on_one_rate(tmp_path, caps
     assert len(got) == 8 and all(b > a for a, b in zip(got, got[1:]))
 
 
+@pytest.mark.parametrize("src_ext, codec, fps", [(".mkv", "libx264", 24),
+                                                 (".wmv", "wmv2", 30000 / 1001)])
+@pytest.mark.parametrize("out_ext", [".mp4", ".mov"])
+def test_a_millisecond_clocks_rate_is_kept_exactly(tmp_path, src_ext, codec, fps, out_ext):
+    """Matroska and ASF count milliseconds: a 24 fps file's frames are at 0, 42, 83, 125 ms.
+    Written into MP4 as they came, those times read back as 24.004 fps (29.956 for a 29.97
+    fps WMV), where ffmpeg writes the rate itself; now each frame is on its slot of the rate."""
+    src = str(tmp_path / f"in{src_ext}")
+    make_video(src, moving_frames(24, width=64, height=36), fps, codec=codec)
+    out = str(tmp_path / f"out{out_ext}")
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    with av.open(out) as c:
+        assert abs(float(c.streams.video[0].average_rate) - fps) < 1e-6
+    times = packet_times(out)
+    assert len(times) == 24 and np.allclose(times, np.arange(24) / fps, rtol=0, atol=1e-6)
+
+
+def test_a_variable_rate_off_its_slots_keeps_its_times_into_mp4(tmp_path):
+    """Putting a millisecond clock's frames on the rate's slots moves no frame of a variable
+    rate that is shown between them, even where its average is a whole 24 fps."""
+    src = str(tmp_path / "vfr.mkv")
+    gaps = [0.030 if i % 2 else 0.053 for i in range(23)]
+    times = [round(t * (23 / 24) / sum(gaps), 3) for t in np.cumsum([0.0] + gaps)]
+    make_video(src, moving_frames(24, width=64, height=36), times=times)
+    out = str(tmp_path / "out.mp4")
+    assert main(["clean", src, "-o", out, "-f", "identity", "-q"]) == 0
+    got = packet_times(out)
+    assert len(got) == 24 and np.allclose(got, times, rtol=0, atol=1.001e-3)
+    off_slot = [i for i, t in enumerate(times) if abs(t * 24 - round(t * 24)) / 24 > 0.0015]
+    assert len(off_slot) >= 10 and np.allclose(np.take(got, off_slot), np.take(times, off_slot),
+                                               rtol=0, atol=1e-6)
+
+
 def test_default_chain_keeps_times(tmp_path):
     src = str(tmp_path / "in.mp4")
     silent_clip(src, 49, 8)

@@ -223,14 +223,17 @@ def _check_folders(in_dir: str, out_dir: str) -> None:
             else f"cannot be made: '{existing}' is not writable"))
 
 
-def _check_report(report: str, out_dir: str, overwrite: bool) -> None:
+def _check_report(report: str, out_dir: str, overwrite: bool, dry_run: bool) -> None:
     """The report is written after the work: a path it cannot go to, or a file that exists and
-    that no run of this batch wrote (unless ``overwrite``), is refused before."""
+    that no run of this batch wrote (unless ``overwrite``), is refused before. The output
+    folder itself is a place it can go to when the run makes it (``-o out --report
+    out/r.csv`` of a first run was refused: "its folder does not exist")."""
     folder = os.path.dirname(os.path.abspath(report))
     if os.path.isdir(report):
         raise BatchUsageError(f"--report '{report}' is a folder: name a file (.json or .csv)")
-    if not os.path.isdir(folder):
-        raise BatchUsageError(f"--report '{report}': its folder '{folder}' does not exist")
+    if not os.path.isdir(folder) and (dry_run or folder != out_dir):
+        made = " (a dry run makes no output folder)" if folder == out_dir else ""
+        raise BatchUsageError(f"--report '{report}': its folder '{folder}' does not exist{made}")
     if os.path.abspath(report) in (os.path.join(out_dir, NAME), os.path.join(out_dir, LOCK)):
         # the report was written over the batch's record: the next run knew no output
         raise BatchUsageError(f"--report '{report}' is the batch's own record: name another file")
@@ -340,7 +343,7 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
     _check_folders(in_dir, out_dir)
     if report:
         report = os.fspath(report)  # a pathlib.Path too
-        _check_report(report, out_dir, overwrite)
+        _check_report(report, out_dir, overwrite, dry_run)
     if executor not in ("local", "dask"):
         raise BatchUsageError(f"unknown executor '{executor}' (local or dask)")
     for name, value in (("jobs", jobs), ("threads", threads)):

@@ -53,8 +53,16 @@ STRONGEST = {
 }
 
 
-def parse_artifacts(spec: str) -> list[tuple[str, float]]:
-    """``"flicker,noise=20"`` -> ``[("flicker", 0.12), ("noise", 20.0)]``; unknown names raise."""
+def parse_artifacts(spec: str | list[str] | tuple[str, ...]) -> list[tuple[str, float]]:
+    """``"flicker,noise=20"`` (or ``["flicker", "noise=20"]``, as a chain may be listed) ->
+    ``[("flicker", 0.12), ("noise", 20.0)]``; unknown names raise ValueError, what is neither
+    a string nor a list of them TypeError (a list met "'list' object has no attribute
+    'split'")."""
+    if isinstance(spec, (list, tuple)) and all(isinstance(s, str) for s in spec):
+        spec = ",".join(spec)
+    if not isinstance(spec, str):
+        raise TypeError(f"artifacts are a string such as 'flicker,noise=20' or a list of them "
+                        f"(['flicker', 'noise=20']), not {type(spec).__name__} {spec!r}")
     items = []
     for item in filter(None, (s.strip() for s in spec.split(","))):
         name, _, value = item.partition("=")
@@ -89,7 +97,7 @@ def check_frames_left(items: list[tuple[str, float]], frames: int) -> None:
                          f"--frames {math.prod(keep) + 1} or more")
 
 
-def degrade(clip: Clip, spec: str, seed: int = 0) -> Clip:
+def degrade(clip: Clip, spec: str | list[str], seed: int = 0) -> Clip:
     """Apply the artifacts of ``spec`` in order (each with its own seed derived from ``seed``);
     ValueError when dropped frames would leave fewer than two; TypeError for what is not a
     :class:`Clip` (an array met "'numpy.ndarray' object has no attribute 'truth'")."""

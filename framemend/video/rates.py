@@ -16,3 +16,12 @@ def nominal_rate(fps: float) -> Fraction:
         if abs(fps - float(ntsc)) < 0.006:
             return ntsc
     return Fraction(fps).limit_denominator(1001)
+
+
+def clock_rounds(tick: Fraction, fps: Fraction) -> bool:
+    """Whether a clock of ``tick`` seconds rounds the frame times of a whole or NTSC rate
+    ``fps`` (24, 30000/1001...; a variable rate's average, such as 2997/125, is neither): 1/24
+    s is no whole number of Matroska's or ASF's milliseconds, 1/25 s is; MP4's 1/12288 holds
+    1/24 s."""
+    fps = Fraction(fps).limit_denominator(1001 * 1000)
+    return fps.denominator in (1, 1001) and (1 / fps) % Fraction(tick) != 0

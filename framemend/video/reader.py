@@ -23,6 +23,7 @@ import sys
 import threading
 import heapq
 from collections import deque
+from fractions import Fraction
 from typing import Callable, Iterator
 
 import av
@@ -32,6 +33,7 @@ import numpy as np
 from .colour import picture_rgb
 from .hdr import hdr10_of
 from .planes import subsampling
+from .rates import clock_rounds
 from .errors import NoVideoStream, VideoError
 from .probe import (HEADER_END, VideoInfo, bit_depth_of, has_alpha, stream_facts, stream_info,
                     stream_seconds)
@@ -540,7 +542,8 @@ class VideoReader:
         """The frame's output time: its source time less the range's start, and strictly after
         the frame before."""
         if vf.pts is not None and vf.time_base is not None:
-            t = float(vf.pts * vf.time_base) - (self._offset or 0.0)
+            t = self._on_slot(float(vf.pts * vf.time_base) - (self._offset or 0.0),
+                              vf.time_base)
         else:
             t = self.info.start_time + self.frames_decoded / float(self.info.fps)
         if self._last_time is not None and t <= self._last_time:
@@ -555,6 +558,20 @@ class VideoReader:
             self._first_time = t
         self._last_time = t
         return t
+
+    def _on_slot(self, t: float, tick: Fraction) -> float:
+        """``t`` on the frame rate's nearest slot counted from the first frame, where the
+        container's clock cannot hold the slots (:func:`~.rates.clock_rounds`: Matroska's and
+        ASF's milliseconds at 24 fps: 0, 42, 83, 125 ms) and ``t`` is within one ``tick`` of
+        it (the rounding, or two of them after ``-ss``), else ``t``: a variable rate's frame
+        shown between slots keeps its time. Taken as they came, a frame at 83 ms was one of
+        interpolate=fps=48's in-betweens, blended with the next (up to 22 levels off the
+        frame itself), and MP4 read 24.004 fps."""
+        if self._first_time is None or not clock_rounds(tick, self.info.fps):
+            return t
+        rate = float(self.info.fps)
+        on = self._first_time + round((t - self._first_time) * rate) / rate
+        return on if abs(on - t) <= float(tick) + 1e-9 else t
 
     def _seek_to_start(self) -> None:
         """Seek to a keyframe at or before :attr:`start`. A container with an index (MP4,

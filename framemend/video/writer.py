@@ -40,6 +40,7 @@ from .containers import (DEEP_WEBM_CODEC, DEFAULT_CODEC, can_encode_deep, check_
 from .errors import SettingsError, VideoError
 from .hdr import KEEPS_HDR10, encoder_params
 from .probe import VideoInfo
+from .rates import clock_rounds
 from .tags import CHAPTER_CONTAINERS, carried_tags, carry_stream
 from .x264 import x264_params
 
@@ -92,6 +93,8 @@ def _pix_fmt(codec: str, bit_depth: int, width: int, height: int,
                 f"bits (--lossless keeps {bit_depth}, in .mkv, .avi or .nut)")
     if odd:
         fmt = f"yuv444p{bits}le" if high else "yuv444p"
+        if chroma == "444":  # the source's own chroma: nothing to say (a 65x33 4:4:4 source
+            return fmt, note  # was told its frames were moved to 4:4:4 on every run)
         odd_note = (f"{width}x{height} is odd-sized, which 4:2:0 chroma cannot hold: "
                     f"encoding 4:4:4 ({fmt}) to keep every pixel")
         return fmt, odd_note if note is None else f"{note}; {odd_note}"
@@ -589,18 +592,20 @@ class VideoWriter:
         return None
 
     def _time_base(self) -> Fraction:
-        """The input's time base when the rate is unchanged, else one fine enough for both; in
-        AVI, which has no timestamps (a frame per tick of its time base), one frame: with the
-        input's (1/600 of an MP4, 1/1000 of a Matroska file) it declared 600 or 1000 fps and
-        25 or 42 times the frames, the rest empty chunks."""
+        """The input's time base when the rate is unchanged and it holds the rate's frame
+        slots, else one fine enough for both (the reader puts a millisecond clock's 24 fps
+        frames back on their slots, :func:`~.rates.clock_rounds`: in 1/1000 they were 0, 42,
+        83 ms again, and MP4 read 24.004 fps); in AVI, which has no timestamps (a frame per
+        tick of its time base), one frame: with the input's (1/600 of an MP4, 1/1000 of a
+        Matroska file) it declared 600 or 1000 fps and 25 or 42 times the frames, the rest
+        empty chunks."""
         if self.container.format.name == "avi":
             return 1 / self.rate
         tb = self.info.time_base
-        if self.rate == self.info.fps:
+        if self.rate == self.info.fps and not clock_rounds(tb, self.rate):
             return tb
         den = math.lcm(tb.denominator, self.rate.numerator)
         return Fraction(1, den) if den <= 1 << 20 else Fraction(1, 90000)
-
 
     def write(self, image, time: float) -> None:
         """Encode one frame: a ``(3, H, W)`` float tensor in [0, 1], an ``(H, W, 3)`` array
