@@ -569,7 +569,8 @@ def _check_cuts(cuts, count: int | None):
 def read(path: str) -> np.ndarray:
     """Decode a video file into ``(T, H, W, 3)`` uint8 (uint16 for high-bit-depth sources),
     turned as a player shows it (a phone's portrait video, stored on its side with a display
-    rotation, comes upright: written back by :func:`write`, it was on its side)."""
+    rotation, comes upright: written back by :func:`write`, it was on its side). The frames'
+    rate is ``framemend.probe(path).fps``, for :func:`write`, which takes 24 fps when not told."""
     from .video import read_video
 
     return read_video(path, warn=_warn_user, as_shown=True)[0]
