@@ -285,23 +285,23 @@ def test_usage_errors_and_a_busy_folder(tree, tmp_path, capsys):
 
 
 def test_batch_passes_on_what_each_file_run_says(tmp_path, capsys):
-    """What `framemend clean FILE` warns of (here: 4:4:4 for a 4:2:2 source of an odd height,
+    """What `framemend clean FILE` warns of (here: 4:4:4 for an odd-sized RGB source,
     a 16-bit source written at 10 bits) a batch said of no file: it is said, with the file's
     name, and kept in its result, and in a CSV report's warnings column (the JSON report's
     only, before)."""
     src, out, report = tmp_path / "in", tmp_path / "out", tmp_path / "r.csv"
     src.mkdir()
-    make_video(str(src / "odd.mkv"), moving_frames(3, 36, 21), 12, pix_fmt="yuv422p")
+    write_video(str(src / "odd.mkv"), moving_frames(3, 35, 21), 12, lossless=True)
     write_video(str(src / "deep.mkv"), moving_frames(3, 48, 32).astype("uint16") * 257, 12,
                 lossless=True)
     assert main(["clean", str(src), "-o", str(out), "-f", "identity", "--jobs", "1", "-q",
                  "--report", str(report)]) == 0
     err = capsys.readouterr().err
-    assert "framemend: warning: odd.mkv: 36x21 is odd-sized" in err
+    assert "framemend: warning: odd.mkv: 35x21 is odd-sized" in err
     assert "framemend: warning: deep.mkv: libx264 writes 10 bits: the 16-bit source" in err
     with open(report, newline="") as f:
         said = {row["input"]: row["warnings"].splitlines() for row in csv.DictReader(f)}
-    assert said["odd.mkv"][0].startswith("36x21 is odd-sized") and len(said["odd.mkv"]) == 1
+    assert said["odd.mkv"][0].startswith("35x21 is odd-sized") and len(said["odd.mkv"]) == 1
     assert said["deep.mkv"][0].startswith("libx264 writes 10 bits: the 16-bit source")
 
 
@@ -312,7 +312,7 @@ def test_a_rerun_keeps_the_report_rows_of_the_files_done_before(tmp_path, capsys
     status ``done before``; their warnings are not said again."""
     src, out, report = tmp_path / "in", tmp_path / "out", tmp_path / "r.csv"
     src.mkdir()
-    make_video(str(src / "odd.mkv"), moving_frames(4, 36, 21), 12, pix_fmt="yuv422p")
+    write_video(str(src / "odd.mkv"), moving_frames(4, 35, 21), 12, lossless=True)
     make_tree(src, ["a0.mp4"], frames=4)
     cmd = ["clean", str(src), "-o", str(out), "-f", "identity", "--jobs", "1", "-q", "--score",
            "--report", str(report)]
@@ -323,7 +323,7 @@ def test_a_rerun_keeps_the_report_rows_of_the_files_done_before(tmp_path, capsys
 
     assert main(cmd) == 0
     first = rows()
-    assert "36x21 is odd-sized" in capsys.readouterr().err
+    assert "35x21 is odd-sized" in capsys.readouterr().err
     make_tree(src, ["b.mp4"], frames=4, seed=5)
     assert main(cmd) == 0
     assert "odd-sized" not in capsys.readouterr().err  # said by the run that made it

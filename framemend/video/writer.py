@@ -91,7 +91,9 @@ def _pix_fmt(codec: str, bit_depth: int, width: int, height: int,
     if high and bit_depth > bits:
         note = (f"{codec} writes {bits} bits: the {bit_depth}-bit source is written at {bits} "
                 f"bits (--lossless keeps {bit_depth}, in .mkv, .avi or .nut)")
-    if odd:
+    kept = f"yuv{chroma}p{bits}le" if high else f"yuv{chroma}p"
+    # 4:2:2 halves the width only: an odd height keeps it where the encoder takes it
+    if odd and not (chroma == "422" and not width % 2 and _takes(codec, kept)):
         fmt = f"yuv444p{bits}le" if high else "yuv444p"
         if chroma == "444":  # the source's own chroma: nothing to say (a 65x33 4:4:4 source
             return fmt, note  # was told its frames were moved to 4:4:4 on every run)
@@ -99,7 +101,6 @@ def _pix_fmt(codec: str, bit_depth: int, width: int, height: int,
                     f"encoding 4:4:4 ({fmt}) to keep every pixel")
         return fmt, odd_note if note is None else f"{note}; {odd_note}"
     if chroma != "420":
-        kept = f"yuv{chroma}p{bits}le" if high else f"yuv{chroma}p"
         if _takes(codec, kept):
             return kept, note
         loss = (f"{codec} encodes 4:2:0 only: the {':'.join(chroma)} source's colour is written "
