@@ -758,20 +758,28 @@ def test_a_jerk_in_the_next_pair_does_not_bend_the_path(monkeypatch):
     on the steady pan's in-between, on floats, decoded uint8 frames and the device path
     (measured 56.33 / 56.29 / 55.26 dB against 27.28 / 27.27 / 27.28 with each side's own
     acceleration)."""
-    from framemend.cuda import device_path_on_cpu  # noqa: PLC0415
-    from framemend.interpolate import quadratic  # noqa: PLC0415
     truth = _jerking_pan("chelsea", 320, [2, 2, 2, 2, 12, 12, 12, 12])
     kept, new = truth[::2], truth[3]  # the in-between of the pair before the jerk
+    scores = _jerk_rule_scores(monkeypatch, kept, new)
+    for path in (0, 1, 2):
+        assert scores[0][path] > scores[1][path] + 10, scores
+
+
+def _jerk_rule_scores(monkeypatch, kept, new) -> list[list[float]]:
+    """PSNR of ``interpolate(kept, factor=2)``'s frame 3 against ``new`` on floats, decoded
+    uint8 frames and the device path: with :mod:`.quadratic`'s jerk rule, then without it
+    (each side its own acceleration)."""
+    from framemend.cuda import device_path_on_cpu  # noqa: PLC0415
+    from framemend.interpolate import quadratic  # noqa: PLC0415
     scores = []
-    for jerk in (quadratic.JERK, float("inf")):  # then each side its own acceleration
+    for jerk in (quadratic.JERK, float("inf")):
         monkeypatch.setattr(quadratic, "JERK", jerk)
         floats = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))
         raw = interpolate(_u8(kept), input_fps=12, factor=2) / np.float32(255)
         with device_path_on_cpu():
             device = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))
         scores.append([psnr(out[3:4], new[None]) for out in (floats, raw, device)])
-    for path in (0, 1, 2):
-        assert scores[0][path] > scores[1][path] + 10, scores
+    return scores
 
 
 def test_a_jerk_across_the_motion_leaves_the_slowing_along_it(monkeypatch):
@@ -782,17 +790,8 @@ def test_a_jerk_across_the_motion_leaves_the_slowing_along_it(monkeypatch):
     CPU) against 23.89 / 23.89 / 23.89 when the whole vector was replaced (stop 44's rule)
     and 25.26 / 25.26 / 25.25 with each side's own acceleration; asserts 25.9 dB and 1.5 over
     each side's own."""
-    from framemend.cuda import device_path_on_cpu  # noqa: PLC0415
-    from framemend.interpolate import quadratic  # noqa: PLC0415
     truth = _jerking_pan("chelsea", 320, [2, 2, 6, 4, (2, 12), (0, 12)])
     kept, new = truth[::2], truth[3]  # the in-between of the pair that slows
-    scores = []
-    for jerk in (quadratic.JERK, float("inf")):
-        monkeypatch.setattr(quadratic, "JERK", jerk)
-        floats = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))
-        raw = interpolate(_u8(kept), input_fps=12, factor=2) / np.float32(255)
-        with device_path_on_cpu():
-            device = _numpy(interpolate(_tensor(kept), input_fps=12, factor=2))
-        scores.append([psnr(out[3:4], new[None]) for out in (floats, raw, device)])
+    scores = _jerk_rule_scores(monkeypatch, kept, new)
     for path in (0, 1, 2):
         assert scores[0][path] > max(25.9, scores[1][path] + 1.5), scores
