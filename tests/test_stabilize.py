@@ -199,6 +199,81 @@ def test_a_followed_subject_is_no_camera(seed):
     assert np.sqrt(np.mean(np.sum(np.diff(shown, 2, axis=0) ** 2, 1))) < 0.8
 
 
+def _forward_follow_cam(seed: int, w: int = 480, h: int = 270, frames: int = 48
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """A camera driving forward behind a subject, shaken: ``(T, h, w, 3)`` uint8 frames and
+    ``(T, 3, 3)`` maps from a point of the far backdrop in the first frame to where the shaken
+    frame shows it.
+
+    A ground plane (gravel, grass or brick in perspective, the camera 300 px of focal length
+    moving 0.25 of its height a frame) below a horizon at 0.45 of the height; above it a
+    photograph as the far backdrop, zooming 0.4 % a frame about the vanishing point; a
+    photograph 120x90 held on the road at the vanishing point (the followed car), bouncing on
+    its own by 0.6 px RMS; the frame shaken by 3 px RMS and 0.3 degrees
+    (:func:`artifacts.jitter`). Rendered at twice the size and reduced (area)."""
+    rng = np.random.default_rng(seed)
+    ground = [data.gravel(), data.grass(), data.brick()][seed % 3].astype(np.float32)
+    ground = ground[..., None] * np.array([1.0, 0.95, 0.88], np.float32)
+    back = [data.coffee(), data.chelsea(), data.astronaut(), data.rocket(),
+            data.immunohistochemistry()][seed % 5].astype(np.float32)
+    sw, sh = 120, 90
+    subject = cv2.resize([data.chelsea(), data.astronaut(), data.rocket(), data.coffee()][seed % 4],
+                         (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
+    rgba = np.concatenate([subject, np.full((sh, sw, 1), 255.0, np.float32)], -1)
+    horizon, focal, zoom = 0.45 * h, 300.0, 1.004
+    vanishing = np.array([(w - 1) / 2.0, horizon])
+    bounce = rng.standard_normal((frames, 2)) * 0.6 / np.sqrt(2.0)
+    ys, xs = np.mgrid[0:2 * h, 0:2 * w].astype(np.float32)
+    xs, ys = (xs + 0.5) / 2 - 0.5, (ys + 0.5) / 2 - 0.5
+    k = min(back.shape[1] / w, back.shape[0] / h) / 1.15  # backdrop pixels per frame pixel
+    below = ys > horizon + 0.5
+    depth = np.where(below, focal / np.maximum(ys - horizon, 1e-3), 0.0)  # camera heights
+    th, tw = ground.shape[:2]
+    u = np.mod((xs - vanishing[0]) * depth / focal * 60.0 + tw * 10, tw).astype(np.float32)
+    out = []
+    for t in range(frames):
+        s = zoom ** t
+        bx = ((xs - vanishing[0]) / s * k + back.shape[1] / 2.0).astype(np.float32)
+        by = ((ys - vanishing[1]) / s * k + back.shape[0] / 2.0).astype(np.float32)
+        frame = cv2.remap(back, bx, by, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+        v = np.mod(-(depth + 0.25 * t) * 60.0, th).astype(np.float32)
+        road = cv2.remap(ground, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+        frame[below] = road[below]
+        frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+        place = np.float32([[1, 0, (w - sw) / 2.0 + bounce[t, 0]],
+                            [0, 1, horizon - sh / 3.0 + bounce[t, 1]]])
+        layer = cv2.warpAffine(rgba, place, (w, h), flags=cv2.INTER_LINEAR)
+        alpha = layer[..., 3:] / 255.0
+        out.append((frame * (1 - alpha) + layer[..., :3] * alpha) / 255.0)
+    shaken, shake = artifacts.jitter(np.clip(np.stack(out), 0, 1).astype(np.float32), 3.0, 0.3,
+                                     seed=seed + 1000)
+    about = np.array([[1.0, 0.0, -vanishing[0]], [0.0, 1.0, -vanishing[1]], [0.0, 0.0, 1.0]])
+    zooms = [np.linalg.inv(about) @ np.diag([zoom ** t, zoom ** t, 1.0]) @ about
+             for t in range(frames)]
+    return (shaken * 255.0 + 0.5).astype(np.uint8), shake @ np.stack(zooms)
+
+
+@pytest.mark.parametrize("seed", [10, 15, 16, 18])
+def test_a_forward_follow_cam_is_read_from_its_backdrop(seed):
+    """A forward follow-cam with parallax (the ground expanding below the horizon, a followed
+    subject bouncing at the vanishing point, a far backdrop): the ground's gravel holds most of
+    the strongest corners, so the 200 strongest made the camera a band of the ground (its
+    expansion read as a similarity) or the subject, and a point of the backdrop moved by
+    1.35-2.86 px/frame² RMS acceleration in the output (seeds 10, 15, 16, 18; 0.26-0.39 with
+    corners on the backdrop alone). With the corners spread over the frame's quarters,
+    measured 0.29-0.53 (seeds 0-7 looked at; these four held back of the nine in 8-23 where
+    the parent failed)."""
+    frames, seen = _forward_follow_cam(seed)
+    h, w = frames.shape[1:3]
+    flt = Stabilize(make_options("stabilize", Stabilize.Options, {}))
+    out = [flt.push(Frame(raw=f, time=t / 24.0)) for t, f in enumerate(frames)] + [flt.flush()]
+    warps = [f.aux["stabilize_warp"] for done in out for f in done]
+    points = np.array([[(w - 1) / 2.0, 0.45 * h, 1.0], [w / 4, h / 4, 1.0], [3 * w / 4, h / 4, 1.0],
+                       [w / 4, 0.45 * h - 5, 1.0], [3 * w / 4, 0.45 * h - 5, 1.0]])
+    shown = np.stack([points @ (np.linalg.inv(m) @ s).T for m, s in zip(warps, seen)])[..., :2]
+    assert np.sqrt(np.mean(np.sum(np.diff(shown, 2, axis=0) ** 2, -1))) < 0.8
+
+
 def test_pan_kept_in_smooth_removed_in_lock():
     clip = degrade(scene("pan", W, H, frames=16, seed=3), "jitter=2", seed=3)
     travel = np.linalg.norm(np.diff(camera_path(clip.frames)[[0, -1]], axis=0))

@@ -21,6 +21,7 @@ from framemend.video.planes import full_range, planar_yuv_bits, plane, sample_ty
 ANALYSIS_WIDTH = 320
 _MAX_CORNERS = 200
 _MIN_INLIERS = 8
+_GRID = 2  # cells a side of the grid over which the tracker spreads its corners
 _CONTRAST_BOX = 15  # analysis pixels: the box of the local contrast LK tracks on
 _INLIER_PX = 1.0  # analysis pixels: RANSAC's threshold, and how closely a point follows a motion
 _DENSE_STEP = 4  # analysis pixels between the dense flow's samples that judge two layers
@@ -104,6 +105,27 @@ def _track(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray | None
 def _corners(luma: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray | None:
     """Shi-Tomasi corners (N, 1, 2) of ``luma`` (inside ``mask``), at most ``_MAX_CORNERS``."""
     return cv2.goodFeaturesToTrack(luma, _MAX_CORNERS, 0.01, 7, mask=mask, blockSize=7)
+
+
+def _spread_corners(luma: np.ndarray) -> np.ndarray | None:
+    """Shi-Tomasi corners (N, 1, 2) of ``luma`` above :func:`_corners`'s quality floor, at most
+    ``_MAX_CORNERS / _GRID**2`` in each cell of a ``_GRID`` x ``_GRID`` grid over the frame
+    (the strongest of each), so that each part of the picture has its say in which layer is
+    the camera: on a forward follow-cam the 200 strongest corners lay on the ground's gravel
+    near the camera, whose expansion RANSAC then read as the camera's zoom, or on the followed
+    subject, whose bounce it read as shake (BENCHMARKS.md, stop 45's stabfc2)."""
+    pts = cv2.goodFeaturesToTrack(luma, 0, 0.01, 7, blockSize=7)
+    if pts is None:
+        return None
+    h, w = luma.shape
+    xy = pts.reshape(-1, 2)
+    cell = (np.minimum(xy[:, 1] * _GRID // h, _GRID - 1) * _GRID
+            + np.minimum(xy[:, 0] * _GRID // w, _GRID - 1)).astype(np.int64)
+    order = np.argsort(cell, kind="stable")  # by cell, strongest first within each
+    first = np.searchsorted(cell[order], cell[order])
+    rank = np.empty(len(cell), np.int64)
+    rank[order] = np.arange(len(cell)) - first
+    return pts[rank < -(-_MAX_CORNERS // _GRID ** 2)]
 
 
 def _lucas_kanade(prev: np.ndarray, cur: np.ndarray, pts: np.ndarray
@@ -240,7 +262,7 @@ class CameraTracker:
         self._pts = self._senior = None
         detected = pts is None or len(pts) < _MAX_CORNERS // 2
         if detected:  # what is carried becomes senior; the fresh corners join as juniors
-            fresh = _corners(prev)
+            fresh = _spread_corners(prev)
             parts = [p for p in (pts, fresh) if p is not None]
             if not parts:
                 return None
