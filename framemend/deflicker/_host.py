@@ -16,7 +16,8 @@ from framemend.kernels.median import lower_median
 
 from . import _cpu
 from .correction import (BLUR_TAPS, FADE_SIGNIFICANCE, LOCAL_AFFINE_RIDGE, LOCAL_AFFINE_SIGMA,
-                         LOCAL_FLICKER, LOCAL_SLOPE, LOCAL_SPREAD, NEIGHBOUR_STRUCTURE,
+                         LOCAL_FLICKER, LOCAL_SLOPE, LOCAL_SPREAD, LOCAL_STEP_STRUCTURE,
+                         NEIGHBOUR_STRUCTURE,
                          NEIGHBOUR_TOLERANCE, STEP_SIGNIFICANCE, STEP_TONE, STRUCTURE_MISMATCH,
                          STRUCTURE_SPREAD, TEXTURE_LEVELS, TEXTURE_SHARE, blur_noise)
 from .motion import (COLOUR_STRUCTURE_FLOOR, COLOUR_STRUCTURE_SHARE, FLOW_QUALITY,
@@ -198,8 +199,8 @@ def window_fields(diffs: list[np.ndarray], covers: list[np.ndarray],
     ``reaches`` ``(direction, k)``, and :func:`correction_fields` (``options``: the filter's);
     the covers weighted by :func:`structure_weights` of ``scaled`` ``(N, 1, gh, gw)``, the
     :func:`structure_scaled` mismatches of all ``N`` frames in ``diffs``' order, if given
-    (offset and local modes), which guard the step test too. Returns the gain and offset
-    fields and :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
+    (offset and local modes), which guard the step test too (:func:`step_structure`).
+    Returns the gain and offset fields and :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
     if diffs:
         offsets = np.concatenate([d * np.arange(1, k + 1) for d, k in reaches])
         cover = np.concatenate(covers)
@@ -207,11 +208,18 @@ def window_fields(diffs: list[np.ndarray], covers: list[np.ndarray],
             cover = cover * structure_weights(scaled)
         correction, support, variance, trend = temporal_offset(
             np.concatenate(diffs), cover, offsets, current, options.tolerance,
-            scaled)
+            step_structure(scaled, options.mode))
     else:
         correction, support = np.zeros_like(current), np.zeros_like(current[:1])
         variance = trend = np.zeros_like(current)
     return (*correction_fields(correction, current, support, variance, options.mode), trend)
+
+
+def step_structure(scaled: np.ndarray | None, mode: str) -> np.ndarray | None:
+    """:func:`.correction.step_structure` of arrays."""
+    if scaled is None or mode != "local":
+        return scaled
+    return scaled / np.float32(LOCAL_STEP_STRUCTURE)
 
 
 def _pooled_slope(slope: np.ndarray, slope_var: np.ndarray, current: np.ndarray

@@ -17,8 +17,8 @@ from framemend.options.deflicker import DeflickerOptions
 
 from . import _host
 from .correction import (NEIGHBOUR_SHARES, apply_fields, correction_fields, neighbour_passes,
-                         neighbour_steadied, neighbour_weight, structure_scaled,
-                         structure_weights, temporal_offset)
+                         neighbour_steadied, neighbour_weight, step_structure,
+                         structure_scaled, structure_weights, temporal_offset)
 from .motion import (Step, adjacent_steps, analysis_factor, analysis_image, cell_means,
                      chain_steps, content_differences, downscale, local_structure_mismatch,
                      structure_mismatch, summed_area)
@@ -312,8 +312,8 @@ class _reference:
         direction, ``reaches`` ``(direction, k)``, and :func:`correction_fields`; the covers
         weighted by :func:`structure_weights` of ``scaled`` ``(N, 1, gh, gw)``, the
         :func:`structure_scaled` mismatches in ``diffs``' order, if given (offset and local
-        modes), which guard the step test too. Returns the gain and offset fields and
-        :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
+        modes), which guard the step test too (:func:`step_structure`). Returns the gain and
+        offset fields and :func:`temporal_offset`'s trend, ``(C, gh, gw)`` each."""
         if diffs:
             # made on the device: a list copied there would make this thread wait for it
             times = torch.cat([d * torch.arange(1, k + 1, device=current.device)
@@ -323,7 +323,7 @@ class _reference:
                 cover = cover * structure_weights(scaled)
             correction, support, variance, trend = temporal_offset(
                 torch.cat(diffs), cover, times, current, options.tolerance,
-                scaled)
+                step_structure(scaled, options.mode))
         else:
             correction, support = torch.zeros_like(current), torch.zeros_like(current[:1])
             variance = trend = torch.zeros_like(current)
