@@ -783,3 +783,19 @@ def test_an_encoder_setting_no_output_takes_is_refused_before_the_work(tree, tmp
         write_video(str(tmp_path / "w" / name), moving_frames(3, 64, 48), 24)
     summary = clean_folder(tmp_path / "w", tmp_path / "o", "identity", jobs=1, crf=55)
     assert [r.status for r in summary.files] == ["failed", "new"]
+
+
+def test_a_script_calling_clean_folder_unguarded_is_told_to_guard_it(tmp_path):
+    """The workers are spawned: each imports the caller's script again, and a call that is not
+    under ``if __name__ == "__main__":`` ran there too. It met the caller's lock ("another
+    framemend batch is writing"), then "worker processes die at start", with no word of why."""
+    src, out = tmp_path / "src", tmp_path / "out"
+    make_tree(src, ["a.mp4"], frames=4)
+    script = tmp_path / "unguarded.py"
+    script.write_text("import sys\nimport framemend\n"
+                      "framemend.clean_folder(sys.argv[1], sys.argv[2], chain='identity', jobs=1)\n")
+    run = subprocess.run([sys.executable, str(script), str(src), str(out)], capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode != 0
+    assert "if __name__ == \"__main__\":" in run.stderr, run.stderr
+    assert "another framemend batch" not in run.stderr, run.stderr

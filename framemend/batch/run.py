@@ -198,6 +198,18 @@ class _Progress:
             self.bar.close()
 
 
+def _check_not_in_a_worker() -> None:
+    """RuntimeError where a spawned worker is importing the caller's script (the check
+    multiprocessing makes before it starts a process): a call outside ``if __name__ ==
+    "__main__":`` ran again in each worker, met the caller's lock and said only that the workers
+    died at start."""
+    import multiprocessing as mp  # noqa: PLC0415
+
+    if getattr(mp.current_process(), "_inheriting", False):
+        raise RuntimeError('clean_folder() was called again as a worker process imported the '
+                           'calling script: call it under if __name__ == "__main__":')
+
+
 def _check_folders(in_dir: str, out_dir: str) -> None:
     if not os.path.isdir(in_dir):
         raise BatchUsageError(f"input '{in_dir}' is not a folder")
@@ -297,6 +309,9 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
                  task=None) -> BatchSummary:
     """Clean every video under ``in_dir`` into ``out_dir`` (same relative paths), resumably.
 
+    Local workers are spawned processes that import the calling script: a script calls this
+    under ``if __name__ == "__main__":`` (a RuntimeError in each worker says so otherwise).
+
     Args:
         chain: filter chain, a list of filters or a preset's name (default: the ``default``
             preset), as for :func:`framemend.clean`.
@@ -337,6 +352,7 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
     from ..presets import chain_of
     from .worker import clean_job
 
+    _check_not_in_a_worker()
     t0 = time.monotonic()
     chain = chain_of(chain)
     in_dir, out_dir = os.path.abspath(in_dir), os.path.abspath(out_dir)
