@@ -540,9 +540,9 @@ def apply(name: str, video: Any, input_fps: float = 24.0, device: str | None = N
     ``input_fps`` is the frames' rate (``fps`` is interpolate's output-rate option); ``cuts``
     the frames that start a new shot (default: detected)."""
     cls = get_filter(name)
-    opts = make_options(name, cls.Options, options)
-    if isinstance(video, (str, os.PathLike)):
+    if isinstance(video, (str, os.PathLike)):  # before the options: output= is no option
         raise TypeError(f"framemend.{name}() works on frames; for files use framemend.clean(path, chain='{name}')")
+    opts = make_options(name, cls.Options, options)
     if _is_iterator(video):
         return _stream(video, lambda dev: [cls(opts, dev)], input_fps, device,
                        _check_cuts(cuts, None), name)

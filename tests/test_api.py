@@ -690,3 +690,14 @@ def test_an_output_that_is_a_folder_is_said_to_be_one(frames, tmp_path):
     src = framemend.write(str(tmp_path / "a.mkv"), frames)
     with pytest.raises(framemend.VideoError, match="it is a folder; give a file name"):
         framemend.clean(src, chain="identity", output=str(tmp_path) + "/")
+
+
+def test_a_filter_function_given_a_path_and_an_output_says_to_use_clean(tmp_path):
+    """``framemend.interpolate("in.mp4", factor=2, output="out.mp4")`` (clean's way with a file)
+    said "interpolate: unknown option 'output'": the options were read before the path was seen,
+    and the error named an option, not the way to clean a file."""
+    with pytest.raises(TypeError, match=re.escape(
+            "framemend.interpolate() works on frames; for files use "
+            "framemend.clean(path, chain='interpolate')")):
+        framemend.interpolate(str(tmp_path / "in.mp4"), factor=2, output=str(tmp_path / "o.mp4"))
+
