@@ -557,7 +557,12 @@ def apply(name: str, video: Any, input_fps: float = 24.0, device: str | None = N
 def _check_cuts(cuts, count: int | None):
     """``cuts`` as given, or ValueError naming a cut that is not a frame of the ``count``
     frames (None: an iterator's, not known ahead): one past the end, below 0 or not an
-    integer marked no frame, without a word."""
+    integer marked no frame, without a word. TypeError for what is no list: a number (a
+    filter's option given by place) met "'int' object is not iterable", a string was taken
+    letter by letter."""
+    if cuts is not None and (isinstance(cuts, (str, bytes)) or not hasattr(cuts, "__iter__")):
+        raise TypeError(f"cuts must be a list of the frames that start a new shot, not {cuts!r} "
+                        "(a filter's options are given by name, e.g. factor=2)")
     for cut in cuts or ():
         if (not isinstance(cut, numbers.Integral) or isinstance(cut, bool) or cut < 0
                 or (count is not None and cut >= count)):

@@ -701,3 +701,12 @@ def test_a_filter_function_given_a_path_and_an_output_says_to_use_clean(tmp_path
             "framemend.clean(path, chain='interpolate')")):
         framemend.interpolate(str(tmp_path / "in.mp4"), factor=2, output=str(tmp_path / "o.mp4"))
 
+
+@pytest.mark.parametrize("cuts", [3, "0,3"])
+def test_cuts_that_are_no_list_are_refused_plainly(frames, cuts):
+    """``framemend.interpolate(frames, 12, 3)`` (3 meant as the factor, taken as ``cuts``) met
+    "'int' object is not iterable" from inside the cuts' check; a string was taken letter by
+    letter ("cuts: '0' is not a frame number")."""
+    with pytest.raises(TypeError, match=re.escape(
+            f"cuts must be a list of the frames that start a new shot, not {cuts!r}")):
+        framemend.interpolate(frames, 12, cuts)
