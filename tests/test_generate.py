@@ -1,4 +1,6 @@
 """Generators: exact ground truth, deterministic by seed, artifacts of the size their strength says."""
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -239,3 +241,12 @@ def test_degrade_takes_its_artifacts_listed_as_a_chain_may_be():
     for bad in (3, ["flicker", 20], {"noise": 20}):
         with pytest.raises(TypeError, match="artifacts are a string such as 'flicker,noise=20'"):
             degrade(clip, bad)
+
+
+@pytest.mark.parametrize("fps", [0, -24.0, float("nan")])
+def test_a_scene_at_no_frame_rate_is_refused_as_generate_fps_is(fps):
+    """``scene(..., fps=0)`` divided by zero in the handheld camera's shake (a RuntimeWarning),
+    and -24 or NaN gave a clip of that rate that only the writer refused; ``framemend generate
+    --fps 0`` says "needs a frame rate above 0"."""
+    with pytest.raises(ValueError, match=re.escape(f"fps must be a frame rate above 0, got {fps!r}")):
+        scene("handheld", 32, 18, 3, fps=fps)

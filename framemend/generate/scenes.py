@@ -35,6 +35,8 @@ def scene(kind: str, width: int = 320, height: int = 180, frames: int = 24, fps:
         raise ValueError(f"unknown scene '{kind}'; choose from {', '.join(SCENES)}")
     if frames < 2 or width < 16 or height < 16:
         raise ValueError("a scene needs at least 2 frames of 16x16 pixels")
+    if not fps > 0:  # 0 divided by zero in the handheld shake; -24 or NaN reached the writer
+        raise ValueError(f"fps must be a frame rate above 0, got {fps!r}")
     rng = np.random.default_rng(seed)
     picture = load_image(image, seed)
     if kind == "cut":
