@@ -174,3 +174,13 @@ def test_floats_on_another_scale_are_refused_as_the_filters_refuse_them(top):
     with pytest.raises(ValueError, match=r"read in \[0, 1\]"):
         m.noref.score(clip * top)
     assert m.psnr(clip, np.clip(clip + 0.01, 0, 1)) > 35  # [0, 1] is read as before
+
+
+def test_psnr_of_empty_clips_is_refused_in_one_line(pan):
+    """Two empty clips (a filter's output of no frames, a slice past the end) met numpy's
+    "cannot reshape array of size 0 into shape (0,newaxis)"; ssim already said "no frames"."""
+    empty = pan.frames[:0]
+    for score in (m.psnr, m.psnr_per_frame):
+        with pytest.raises(ValueError, match=r"no frames to score: the clips have shape "
+                                             r"\(0, 90, 160, 3\)"):
+            score(empty, empty)

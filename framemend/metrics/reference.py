@@ -20,6 +20,8 @@ def _pair(a, b) -> tuple[np.ndarray, np.ndarray]:
     a, b = as_float(a), as_float(b)
     if a.shape != b.shape:
         raise ValueError(f"clips differ in shape: {a.shape} vs {b.shape}")
+    if not a.size:  # psnr met numpy's "cannot reshape array of size 0"
+        raise ValueError(f"no frames to score: the clips have shape {a.shape}")
     return a, b
 
 
