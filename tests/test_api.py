@@ -1,4 +1,5 @@
 """The Python API on each kind of input, returning the same kind."""
+import os
 import re
 import warnings
 
@@ -710,3 +711,18 @@ def test_cuts_that_are_no_list_are_refused_plainly(frames, cuts):
     with pytest.raises(TypeError, match=re.escape(
             f"cuts must be a list of the frames that start a new shot, not {cuts!r}")):
         framemend.interpolate(frames, 12, cuts)
+
+
+def test_a_crf_that_is_no_number_is_refused_in_one_line(frames, tmp_path):
+    """``crf="18"`` (a number read from a config file or a form) met "'<=' not supported
+    between instances of 'int' and 'str'" from write, clean and clean_folder alike."""
+    src = str(tmp_path / "in.mp4")
+    framemend.write(src, frames)
+    says = re.escape("crf must be a number (0 to 51 for libx264; lower is better), got '18'")
+    with pytest.raises(TypeError, match=says):
+        framemend.write(str(tmp_path / "w.mp4"), frames, crf="18")
+    with pytest.raises(TypeError, match=says):
+        framemend.clean(src, chain="identity", output=str(tmp_path / "c.mp4"), crf="18")
+    with pytest.raises(TypeError, match=says):
+        framemend.clean_folder(tmp_path, tmp_path / "out", chain="identity", crf="18")
+    assert sorted(os.listdir(tmp_path)) == ["in.mp4"]

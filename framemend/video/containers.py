@@ -3,6 +3,7 @@ or encoder opens (imports PyAV only, so the command line checks settings without
 from __future__ import annotations
 
 import io
+import numbers
 import os
 
 import av
@@ -114,6 +115,9 @@ def choose_codec(path: str, codec: str | None = None, lossless: bool = False,
         if codec not in CRF_RANGE:
             raise SettingsError(f"--crf does not apply to {codec}")
         low, high = CRF_RANGE[codec]
+        if isinstance(crf, bool) or not isinstance(crf, numbers.Real):  # "18": '<=' not supported
+            raise TypeError(f"crf must be a number ({low} to {high} for {codec}; lower is better), "
+                            f"got {crf!r}")
         if not low <= crf <= high:
             raise SettingsError(f"--crf {crf} is out of range for {codec} ({low} to {high})")
     return codec
