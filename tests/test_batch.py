@@ -4,6 +4,7 @@ workers failing only their file."""
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -799,3 +800,20 @@ def test_a_script_calling_clean_folder_unguarded_is_told_to_guard_it(tmp_path):
     assert run.returncode != 0
     assert "if __name__ == \"__main__\":" in run.stderr, run.stderr
     assert "another framemend batch" not in run.stderr, run.stderr
+
+
+
+@pytest.mark.parametrize("option, error, says", [
+    ({"timeout": "10"}, TypeError, "timeout must be a number of seconds, got '10'"),
+    ({"glob": ["*.mp4"]}, TypeError, "glob must be a pattern such as '*.mp4', got ['*.mp4']"),
+    ({"jobs": True}, ValueError, "--jobs True: needs a whole number, at least 1"),
+])
+def test_clean_folder_options_of_another_type_are_refused_in_one_line(tmp_path, option, error,
+                                                                      says):
+    """timeout="10" met "'>' not supported between instances of 'str' and 'int'", a list of
+    globs a TypeError from inside the file search, and jobs=True ran one worker without a
+    word."""
+    make_tree(tmp_path / "src", ["a.mp4"], frames=4)
+    with pytest.raises(error, match=re.escape(says)):
+        clean_folder(tmp_path / "src", tmp_path / "out", chain="identity", **option)
+    assert not (tmp_path / "out").exists()

@@ -365,8 +365,13 @@ def clean_folder(in_dir: str, out_dir: str, chain: str | None = None, *, jobs: i
     for name, value in (("jobs", jobs), ("threads", threads)):
         # jobs below 1: no worker would ever take the files, a hang; 2.5 met range()'s
         # TypeError; threads=0 meant "the default" without a word, where --threads 0 is refused
-        if value is not None and (not isinstance(value, numbers.Integral) or value < 1):
+        if value is not None and (not isinstance(value, numbers.Integral) or value < 1
+                                  or isinstance(value, bool)):  # True: one worker, no word
             raise BatchUsageError(f"--{name} {value}: needs a whole number, at least 1")
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):  # "10": '>' failed
+        raise TypeError(f"timeout must be a number of seconds, got {timeout!r}")
+    if glob is not None and not isinstance(glob, str):
+        raise TypeError(f"glob must be a pattern such as '*.mp4', got {glob!r}")
     if not timeout > 0:  # NaN never timed out; below 0, every file at once (inf: never)
         raise BatchUsageError(f"--timeout {timeout:g}: needs seconds above 0")
     if executor == "local":
