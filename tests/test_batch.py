@@ -793,8 +793,8 @@ def test_a_script_calling_clean_folder_unguarded_is_told_to_guard_it(tmp_path):
     src, out = tmp_path / "src", tmp_path / "out"
     make_tree(src, ["a.mp4"], frames=4)
     script = tmp_path / "unguarded.py"
-    script.write_text("import sys\nimport framemend\n"
-                      "framemend.clean_folder(sys.argv[1], sys.argv[2], chain='identity', jobs=1)\n")
+    script.write_text("import sys\nimport framemend\nframemend.clean_folder("
+                      "sys.argv[1], sys.argv[2], chain='identity', jobs=1)\n")
     run = subprocess.run([sys.executable, str(script), str(src), str(out)], capture_output=True,
                          text=True, timeout=300)
     assert run.returncode != 0

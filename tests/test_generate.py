@@ -248,5 +248,6 @@ def test_a_scene_at_no_frame_rate_is_refused_as_generate_fps_is(fps):
     """``scene(..., fps=0)`` divided by zero in the handheld camera's shake (a RuntimeWarning),
     and -24 or NaN gave a clip of that rate that only the writer refused; ``framemend generate
     --fps 0`` says "needs a frame rate above 0"."""
-    with pytest.raises(ValueError, match=re.escape(f"fps must be a frame rate above 0, got {fps!r}")):
+    said = re.escape(f"fps must be a frame rate above 0, got {fps!r}")
+    with pytest.raises(ValueError, match=said):
         scene("handheld", 32, 18, 3, fps=fps)
