@@ -465,6 +465,23 @@ def test_an_existing_output_tells_a_python_user_how_to_replace_it(tmp_path):
     assert out.read_bytes() == b"mine"
 
 
+@pytest.mark.parametrize("call", ["clean_device", "write_crf", "write_extension"])
+def test_settings_that_cannot_work_are_value_errors_to_python(tmp_path, call):
+    """``device="gpu"`` and ``crf=99`` raised a RuntimeError (the CLI's settings error), which
+    ``except ValueError``, where the README sends a bad option, did not catch; they are both
+    ``framemend.VideoError`` and ``ValueError`` now."""
+    frames = moving_frames(3, 48, 32)
+    with pytest.raises(ValueError) as caught:
+        if call == "clean_device":
+            framemend.clean(frames, device="gpu")
+        elif call == "write_crf":
+            framemend.write(str(tmp_path / "o.mp4"), frames, crf=99)
+        else:
+            framemend.write(str(tmp_path / "o.xyz"), frames)
+    assert isinstance(caught.value, framemend.VideoError)
+    assert not list(tmp_path.iterdir())
+
+
 def test_write_refuses_an_existing_file_as_clean_does(tmp_path):
     """write() replaced an existing file without a word, where clean(path) and ``framemend
     clean`` without -y refuse; it refuses before taking a frame, and overwrite=True replaces."""

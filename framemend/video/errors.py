@@ -16,6 +16,7 @@ class NoVideoStream(VideoError):
         self.streams = streams or []
 
 
-class SettingsError(VideoError):
+class SettingsError(VideoError, ValueError):
     """Settings that cannot work (an unknown extension, a codec the container cannot hold, a CRF
-    out of range, a device that does not exist): the user's to fix, so the CLI exits 2."""
+    out of range, a device that does not exist): the user's to fix, so the CLI exits 2; a bad
+    option to a Python caller, caught as a ``ValueError`` as :class:`OptionError` is."""

@@ -385,6 +385,8 @@ class VideoWriter:
             self.container.start_encoding()  # opens the encoders now: a failure leaves nothing
         except (av.error.FFmpegError, OSError, ValueError) as e:
             self.abort()
+            if isinstance(e, SettingsError):  # a ValueError too: said as it is, exit 2
+                raise
             raise VideoError(f"cannot open the {codec} encoder for '{path}': {_reason(e)}") from None
         except BaseException:
             self.abort()
