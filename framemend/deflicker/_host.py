@@ -16,10 +16,10 @@ from framemend.kernels.median import lower_median
 
 from . import _cpu
 from .correction import (BLUR_TAPS, FADE_SIGNIFICANCE, LOCAL_AFFINE_RIDGE, LOCAL_AFFINE_SIGMA,
-                         LOCAL_FLICKER, LOCAL_SLOPE, LOCAL_SPREAD, LOCAL_STEP_STRUCTURE,
-                         NEIGHBOUR_STRUCTURE,
+                         LOCAL_FLICKER, LOCAL_SLOPE, LOCAL_SPREAD, NEIGHBOUR_STRUCTURE,
                          NEIGHBOUR_TOLERANCE, STEP_SIGNIFICANCE, STEP_TONE, STRUCTURE_MISMATCH,
-                         STRUCTURE_SPREAD, TEXTURE_LEVELS, TEXTURE_SHARE, blur_noise)
+                         STRUCTURE_SPREAD, TEXTURE_LEVELS, TEXTURE_SHARE, blur_noise,
+                         step_structure)
 from .motion import (COLOUR_STRUCTURE_FLOOR, COLOUR_STRUCTURE_SHARE, FLOW_QUALITY,
                      GREY_STRUCTURE_FLOOR, MISMATCH, STRUCTURE_FLOOR, Step)
 
@@ -213,13 +213,6 @@ def window_fields(diffs: list[np.ndarray], covers: list[np.ndarray],
         correction, support = np.zeros_like(current), np.zeros_like(current[:1])
         variance = trend = np.zeros_like(current)
     return (*correction_fields(correction, current, support, variance, options.mode), trend)
-
-
-def step_structure(scaled: np.ndarray | None, mode: str) -> np.ndarray | None:
-    """:func:`.correction.step_structure` of arrays."""
-    if scaled is None or mode != "local":
-        return scaled
-    return scaled / np.float32(LOCAL_STEP_STRUCTURE)
 
 
 def _pooled_slope(slope: np.ndarray, slope_var: np.ndarray, current: np.ndarray

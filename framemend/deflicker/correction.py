@@ -392,8 +392,9 @@ def structure_scaled(mismatch: torch.Tensor) -> torch.Tensor:
     return mismatch / (STRUCTURE_SPREAD * typical).clamp_min(STRUCTURE_MISMATCH)
 
 
-def step_structure(scaled: torch.Tensor | None, mode: str) -> torch.Tensor | None:
-    """The mismatches ``(N, 1, gh, gw)`` that guard :func:`temporal_offset`'s step test: the
+def step_structure(scaled, mode: str):
+    """The mismatches ``(N, 1, gh, gw)`` (a tensor, or the CPU path's float32 array: the same
+    division) that guard :func:`temporal_offset`'s step test: the
     :func:`structure_scaled` ``scaled`` (offset mode: masked beyond a step from 1), over
     :data:`LOCAL_STEP_STRUCTURE` in local mode (masked from 0.5: a box the flow drifts over the
     content's edges, which a clean pan's ramps in time showed)."""
