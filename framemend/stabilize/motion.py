@@ -102,9 +102,11 @@ def _track(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray | None
     return (pts[ok], nxt[ok]) if ok.sum() >= _MIN_INLIERS else None
 
 
-def _corners(luma: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray | None:
-    """Shi-Tomasi corners (N, 1, 2) of ``luma`` (inside ``mask``), at most ``_MAX_CORNERS``."""
-    return cv2.goodFeaturesToTrack(luma, _MAX_CORNERS, 0.01, 7, mask=mask, blockSize=7)
+def _corners(luma: np.ndarray, mask: np.ndarray | None = None,
+             most: int = _MAX_CORNERS) -> np.ndarray | None:
+    """Shi-Tomasi corners (N, 1, 2) of ``luma`` (inside ``mask``), the ``most`` strongest (0:
+    every one above the quality floor), strongest first."""
+    return cv2.goodFeaturesToTrack(luma, most, 0.01, 7, mask=mask, blockSize=7)
 
 
 def _spread_corners(luma: np.ndarray) -> np.ndarray | None:
@@ -114,7 +116,7 @@ def _spread_corners(luma: np.ndarray) -> np.ndarray | None:
     the camera: on a forward follow-cam the 200 strongest corners lay on the ground's gravel
     near the camera, whose expansion RANSAC then read as the camera's zoom, or on the followed
     subject, whose bounce it read as shake (BENCHMARKS.md, stop 45's stabfc2)."""
-    pts = cv2.goodFeaturesToTrack(luma, 0, 0.01, 7, blockSize=7)
+    pts = _corners(luma, most=0)
     if pts is None:
         return None
     h, w = luma.shape
