@@ -12,6 +12,7 @@ preroll (64-bit, ms) and flags (32-bit; bit 0 broadcast: sizes and durations unk
 """
 from __future__ import annotations
 
+import os
 import struct
 import uuid
 
@@ -20,11 +21,12 @@ _FILE_PROPERTIES = uuid.UUID("8CABDCA1-A947-11CF-8EE4-00C00C205365").bytes_le
 _LARGEST_HEADER = 1 << 20  # far more than any header's objects (codec lists, metadata)
 
 
-def cut_asf_seconds(path: str, size: int) -> float | None:
-    """The play duration (seconds, preroll taken off) that the ASF file at ``path``, ``size``
-    bytes long, declares, when it is shorter than the file size it declares (it was cut); None
-    for a whole or broadcast file, or a header that cannot be read."""
+def cut_asf_seconds(path: str) -> float | None:
+    """The play duration (seconds, preroll taken off) that the ASF file at ``path`` declares,
+    when it is shorter than the file size it declares (it was cut); None for a whole or
+    broadcast file, or a header that cannot be read."""
     with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
         head = f.read(30)
         if len(head) < 30 or head[:16] != _HEADER:
             return None

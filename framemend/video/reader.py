@@ -367,7 +367,7 @@ class VideoReader:
             start = 0 if muxer in HEADER_END else (c.start_time or 0)
             self._declared_end = (start + c.duration) / av.time_base
         elif muxer == "asf" and self.path != "-":  # FFmpeg drops the length of a cut ASF
-            seconds = cut_asf_seconds(self.path, os.path.getsize(self.path))
+            seconds = cut_asf_seconds(self.path)
             if seconds is not None:
                 self._declared_end = (c.start_time or 0) / av.time_base + seconds
         # FLV's duration runs from its first packet's decoding time (its muxer counts from
